@@ -1,0 +1,121 @@
+//! The command-line grammar (clap) and the `check` command's description of a topology.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use sim_core::topology::{Arrivals, NodeKind, StopCondition, Topology};
+use sim_core::units::{parse_duration, Duration};
+use std::fmt::Write;
+use std::path::PathBuf;
+
+/// archsim: a deterministic discrete-event simulator of backend architectures.
+#[derive(Debug, Parser)]
+#[command(name = "archsim", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Simulate a topology and print its report.
+    Run(RunArgs),
+    /// Validate a topology and print what it contains.
+    Check {
+        /// The topology file (RON).
+        file: PathBuf,
+    },
+    /// Print a topology as a Graphviz DOT graph.
+    Graph {
+        /// The topology file (RON).
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The topology file (RON).
+    pub file: PathBuf,
+    /// Master seed (default: the file's, or 1).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Simulated time to run, such as 60s or 10min.
+    #[arg(long, value_parser = duration_arg, conflicts_with = "requests")]
+    pub duration: Option<Duration>,
+    /// Create this many requests, then let the system drain.
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Initial period excluded from the statistics, such as 5s.
+    #[arg(long, value_parser = duration_arg)]
+    pub warmup: Option<Duration>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Write the report to this file (complete or not at all) instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A readable table.
+    Table,
+    /// JSON with the documented schema.
+    Json,
+}
+
+fn duration_arg(text: &str) -> Result<Duration, String> {
+    parse_duration(text)
+}
+
+/// What `archsim check` prints: the nodes, edges, classes and run parameters.
+pub fn describe(topology: &Topology) -> String {
+    let mut out = String::from("ok: the topology is valid\n\nworkloads\n");
+    for source in &topology.sources {
+        let entry = &topology.nodes[source.entry_node as usize].name;
+        let how = match &source.arrivals {
+            Arrivals::Closed { users, .. } => format!("closed, {users} users"),
+            other => format!("open, mean rate {}/s", other.mean_rate_per_s().unwrap_or(0.0)),
+        };
+        let _ = writeln!(out, "  {} ({how}) → \"{entry}\"", source.name);
+    }
+    let _ = writeln!(out, "\nnodes");
+    for node in &topology.nodes {
+        let detail = match &node.kind {
+            NodeKind::Service(s) => format!(
+                "service: {} instance(s) × {} worker(s), queue {}, {:?}{}",
+                s.instances,
+                s.workers,
+                s.queue_capacity.map_or("unbounded".to_string(), |q| q.to_string()),
+                s.discipline,
+                s.timeout_ns.map_or(String::new(), |t| format!(", timeout {}", Duration::from_ns(t)))
+            ),
+            NodeKind::LoadBalancer(b) => {
+                format!("load balancer: {:?} over {} target instance(s)", b.algorithm, b.targets.len())
+            }
+        };
+        let _ = writeln!(out, "  {:<16} {detail}", node.name);
+    }
+    let _ = writeln!(out, "\nedges");
+    let mut seen = Vec::new();
+    for edge in &topology.edges {
+        if seen.contains(&(edge.from, edge.to, edge.kind)) {
+            continue;
+        }
+        seen.push((edge.from, edge.to, edge.kind));
+        let _ = writeln!(
+            out,
+            "  {} → {} ({:?}{})",
+            topology.nodes[edge.from as usize].name,
+            topology.nodes[edge.to as usize].name,
+            edge.kind,
+            if edge.certain { "" } else { ", probabilistic" }
+        );
+    }
+    let _ = writeln!(out, "\nclasses: {}", topology.classes.join(", "));
+    let stop = match topology.run.stop {
+        StopCondition::Duration { ns } => format!("duration {}", Duration::from_ns(ns)),
+        StopCondition::Requests { count } => format!("{count} requests"),
+    };
+    let _ =
+        writeln!(out, "run: {stop}, warm-up {}, seed {}", Duration::from_ns(topology.run.warmup_ns), topology.run.seed);
+    out
+}

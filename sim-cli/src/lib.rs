@@ -1,0 +1,102 @@
+//! The archsim command line as a library: `run(args, stdout, stderr)` returns the exit
+//! status, so the integration tests drive exactly what the binary does.
+
+mod cli;
+mod diagnostics;
+mod output;
+
+use clap::Parser;
+use cli::{Cli, Command, OutputFormat, RunArgs};
+use sim_core::{RunConfig, StopCondition};
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::Path;
+
+/// Exit status for a successful run.
+pub const EXIT_OK: i32 = 0;
+/// Exit status for bad input: a file that cannot be read or does not describe a topology.
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+/// Runs the command line `args` (program name first) and returns the exit status.
+pub fn run<I, T>(args: I, stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let status = if error.use_stderr() { EXIT_BAD_INPUT } else { EXIT_OK };
+            let text = error.render().to_string();
+            let _ =
+                if error.use_stderr() { stderr.write_all(text.as_bytes()) } else { stdout.write_all(text.as_bytes()) };
+            return status;
+        }
+    };
+    let result = match &cli.command {
+        Command::Run(args) => run_command(args, stdout),
+        Command::Check { file } => check_command(file, stdout),
+        Command::Graph { file } => graph_command(file, stdout),
+    };
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(message) => {
+            let _ = stderr.write_all(message.as_bytes());
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+/// Reads and validates a topology file; the error is rendered with the offending line.
+fn load(path: &Path) -> Result<(String, sim_core::Topology), String> {
+    let bytes = std::fs::read(path).map_err(|error| format!("error: cannot read {}: {error}\n", path.display()))?;
+    let topology = sim_core::parse_topology_bytes(&bytes).map_err(|error| diagnostics::render(path, &bytes, &error))?;
+    Ok((String::from_utf8_lossy(&bytes).into_owned(), topology))
+}
+
+fn run_command(args: &RunArgs, stdout: &mut dyn Write) -> Result<(), String> {
+    let (_, topology) = load(&args.file)?;
+    let mut config = RunConfig::from_topology(&topology);
+    if let Some(seed) = args.seed {
+        config.seed = seed;
+    }
+    if let Some(duration) = args.duration {
+        config.stop = StopCondition::Duration { ns: duration.ns };
+    }
+    if let Some(count) = args.requests {
+        config.stop = StopCondition::Requests { count };
+    }
+    if let Some(warmup) = args.warmup {
+        config.warmup_ns = warmup.ns;
+    }
+    if let StopCondition::Duration { ns } = config.stop {
+        if config.warmup_ns >= ns {
+            return Err(format!(
+                "error: the warm-up ({}s) is not shorter than the run ({}s)\n  help: shorten --warmup or lengthen --duration\n",
+                config.warmup_ns as f64 / 1e9,
+                ns as f64 / 1e9
+            ));
+        }
+    }
+    let report = sim_core::simulate(&topology, config);
+    let text = match args.format {
+        OutputFormat::Table => report.to_table(),
+        OutputFormat::Json => report.to_json(),
+    };
+    match &args.out {
+        Some(path) => output::write_atomically(path, text.as_bytes())
+            .map_err(|error| format!("error: cannot write {}: {error}\n", path.display())),
+        None => stdout.write_all(text.as_bytes()).map_err(|error| format!("error: cannot write the report: {error}\n")),
+    }
+}
+
+fn check_command(file: &Path, stdout: &mut dyn Write) -> Result<(), String> {
+    let (_, topology) = load(file)?;
+    let text = cli::describe(&topology);
+    stdout.write_all(text.as_bytes()).map_err(|error| format!("error: {error}\n"))
+}
+
+fn graph_command(file: &Path, stdout: &mut dyn Write) -> Result<(), String> {
+    let (_, topology) = load(file)?;
+    stdout.write_all(sim_core::topology::to_dot(&topology).as_bytes()).map_err(|error| format!("error: {error}\n"))
+}

@@ -1,0 +1,476 @@
+//! The model: requests flowing through services and load balancers on top of the engine.
+//!
+//! ```text
+//!  workload ──FrameArrive──▶ node ──(Work / Call / Forward ...)──▶ node ...
+//!      ▲                                                            │
+//!      └──────────────ClientReply ◀──── Reply ◀─────────────────────┘
+//! ```
+//!
+//! All events are one closed enum (`Event`), dispatched by a single `match` in `step`.
+
+mod arena;
+mod balancer;
+pub(crate) mod requests;
+mod service;
+pub(crate) mod stats;
+mod workload;
+
+use crate::dist::Sampler;
+use crate::engine::EventQueue;
+use crate::rng::{Purpose, RandomStream};
+use crate::topology::{NodeKind, StopCondition, Topology, NONE};
+use arena::Arena;
+use balancer::BalancerState;
+use requests::{Frame, Outcome, Request};
+use service::ServiceState;
+use stats::{LatencyStats, NodeStats, RequestCounts};
+use workload::SourceState;
+
+/// Effective parameters of one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunConfig {
+    /// Master seed.
+    pub seed: u64,
+    /// When to stop.
+    pub stop: StopCondition,
+    /// Statistics exclude requests created, and time spent, before this.
+    pub warmup_ns: u64,
+}
+
+impl RunConfig {
+    /// The parameters the topology file gives (or their defaults).
+    pub fn from_topology(topology: &Topology) -> Self {
+        Self { seed: topology.run.seed, stop: topology.run.stop, warmup_ns: topology.run.warmup_ns }
+    }
+}
+
+/// Everything that can happen. Ids are indices into the model's arenas and tables.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Event {
+    /// An open workload creates a request.
+    SourceArrival { source: u32 },
+    /// An open workload's rate changes (MMPP state or profile step).
+    SourceRateChange { source: u32 },
+    /// A closed workload's user finishes thinking and sends a request.
+    UserWake { source: u32, user: u32 },
+    /// A frame reaches its node.
+    FrameArrive { frame: u32 },
+    /// A FIFO frame's Work step ends.
+    WorkDone { frame: u32 },
+    /// A load balancer's processing delay ends; it forwards the frame.
+    BalancerForward { frame: u32 },
+    /// The earliest processor-sharing job of an instance may be done (if `epoch` is current).
+    PsDone { node: u32, instance: u32, epoch: u32 },
+    /// A callee's answer reaches its caller frame.
+    Reply { parent: u32, outcome: Outcome, cause: u32 },
+    /// The answer reaches the client.
+    ClientReply { request: u32, outcome: Outcome, cause: u32 },
+    /// A node's timeout for a frame expires (if `generation` still matches).
+    Timeout { frame: u32, generation: u32 },
+    /// The warm-up ends: statistics restart.
+    WarmupEnd,
+}
+
+/// Per-class results.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ClassStats {
+    pub counts: RequestCounts,
+    pub latency: LatencyStats,
+}
+
+/// A simulation in progress. Create it, advance it (all at once or in slices), read its report.
+pub struct Simulation<'t> {
+    pub(crate) topology: &'t Topology,
+    pub(crate) config: RunConfig,
+    pub(crate) events: EventQueue<Event>,
+    pub(crate) requests: Arena<Request>,
+    pub(crate) frames: Arena<Frame>,
+    /// Frames ready to run their program at the current instant.
+    ready: std::collections::VecDeque<u32>,
+    pub(crate) sources: Vec<SourceState>,
+    pub(crate) services: Vec<Option<ServiceState>>,
+    pub(crate) balancers: Vec<Option<BalancerState>>,
+    pub(crate) node_stats: Vec<NodeStats>,
+    /// Service-time and routing streams per node; network streams per sampler of a link.
+    service_streams: Vec<RandomStream>,
+    routing_streams: Vec<RandomStream>,
+    network_streams: Vec<RandomStream>,
+    pub(crate) measured: RequestCounts,
+    pub(crate) warmup_counts: RequestCounts,
+    pub(crate) classes: Vec<ClassStats>,
+    pub(crate) latency: LatencyStats,
+    pub(crate) errors_by_reason: Vec<(Outcome, u32, u64)>,
+    pub(crate) events_processed: u64,
+    pub(crate) created: u64,
+    pub(crate) generating: bool,
+    pub(crate) generation_stopped_ns: Option<u64>,
+    pub(crate) measuring: bool,
+    pub(crate) in_flight: u32,
+    pub(crate) in_flight_limit_hits: u64,
+    pub(crate) finished: bool,
+    pub(crate) end_ns: u64,
+}
+
+impl<'t> Simulation<'t> {
+    /// A simulation of `topology` with `config`, at time 0 with the first events scheduled.
+    pub fn new(topology: &'t Topology, config: RunConfig) -> Self {
+        let seed = config.seed;
+        let node_streams = |purpose| {
+            topology.nodes.iter().map(|node| RandomStream::derive(seed, &node.name, purpose)).collect::<Vec<_>>()
+        };
+        let service_streams = node_streams(Purpose::ServiceTimes);
+        let routing_streams = node_streams(Purpose::Routing);
+        // One network stream per sampler index: a link's sampler is used only by that link
+        // (or that workload's latency), named by the sampler's owner for stability.
+        let network_streams = (0..topology.samplers.len())
+            .map(|index| RandomStream::derive(seed, &network_stream_name(topology, index as u32), Purpose::Network))
+            .collect();
+        let services = topology
+            .nodes
+            .iter()
+            .map(|node| match &node.kind {
+                NodeKind::Service(config) => Some(ServiceState::new(config)),
+                NodeKind::LoadBalancer(_) => None,
+            })
+            .collect();
+        let balancers = topology
+            .nodes
+            .iter()
+            .map(|node| match &node.kind {
+                NodeKind::LoadBalancer(config) => Some(BalancerState::new(config)),
+                NodeKind::Service(_) => None,
+            })
+            .collect();
+        let mut simulation = Simulation {
+            topology,
+            config,
+            events: EventQueue::new(),
+            requests: Arena::with_capacity(1024),
+            frames: Arena::with_capacity(4096),
+            ready: std::collections::VecDeque::with_capacity(64),
+            sources: topology.sources.iter().map(|source| SourceState::new(source, seed)).collect(),
+            services,
+            balancers,
+            node_stats: vec![NodeStats::default(); topology.nodes.len()],
+            service_streams,
+            routing_streams,
+            network_streams,
+            measured: RequestCounts::default(),
+            warmup_counts: RequestCounts::default(),
+            classes: vec![ClassStats::default(); topology.classes.len()],
+            latency: LatencyStats::default(),
+            errors_by_reason: Vec::new(),
+            events_processed: 0,
+            created: 0,
+            generating: true,
+            generation_stopped_ns: None,
+            measuring: config.warmup_ns == 0,
+            in_flight: 0,
+            in_flight_limit_hits: 0,
+            finished: false,
+            end_ns: 0,
+        };
+        if config.warmup_ns > 0 {
+            simulation.events.schedule_at(config.warmup_ns, Event::WarmupEnd);
+        }
+        for source in 0..topology.sources.len() as u32 {
+            simulation.start_source(source);
+        }
+        simulation
+    }
+
+    /// Runs to the end and returns whether the run is complete (always true).
+    pub fn run_to_end(&mut self) -> bool {
+        self.run_until(u64::MAX)
+    }
+
+    /// Advances simulated time up to `limit_ns` (or the end of the run, if sooner); returns
+    /// true when the run is complete. Lets a caller (the browser) advance in slices.
+    pub fn run_until(&mut self, limit_ns: u64) -> bool {
+        if self.finished {
+            return true;
+        }
+        let horizon_ns = match self.config.stop {
+            StopCondition::Duration { ns } => ns,
+            StopCondition::Requests { .. } => u64::MAX,
+        };
+        let limit_ns = limit_ns.min(horizon_ns);
+        while let Some(next_ns) = self.events.next_time_ns() {
+            if next_ns > limit_ns {
+                break;
+            }
+            let (_, event) = self.events.pop().expect("an event was peeked");
+            self.events_processed += 1;
+            self.step(event);
+            while let Some(frame) = self.ready.pop_front() {
+                self.run_program(frame);
+            }
+        }
+        let out_of_events = self.events.is_empty();
+        if limit_ns >= horizon_ns || out_of_events {
+            let end_ns = if horizon_ns == u64::MAX { self.events.now_ns() } else { horizon_ns };
+            self.finish_run(end_ns);
+            return true;
+        }
+        if limit_ns != u64::MAX {
+            self.events.advance_to(limit_ns);
+        }
+        false
+    }
+
+    /// Current simulated time in nanoseconds.
+    pub fn now_ns(&self) -> u64 {
+        self.events.now_ns()
+    }
+
+    /// The effective run parameters.
+    pub fn config(&self) -> RunConfig {
+        self.config
+    }
+
+    fn finish_run(&mut self, end_ns: u64) {
+        self.events.advance_to(end_ns);
+        self.end_ns = end_ns.max(self.config.warmup_ns);
+        for stats in &mut self.node_stats {
+            stats.advance(self.end_ns.max(stats.last_change_ns));
+        }
+        if self.generation_stopped_ns.is_none() {
+            self.generation_stopped_ns = Some(self.end_ns);
+            for stats in &mut self.node_stats {
+                stats.arrivals_while_generating = stats.arrivals;
+            }
+        }
+        self.finished = true;
+        // Conservation: every request created is terminal or in flight, in both periods.
+        let in_flight = self.measured.in_flight() + self.warmup_counts.in_flight();
+        assert_eq!(in_flight, self.in_flight as u64, "request conservation violated");
+        assert!(self.requests.live() as u64 >= in_flight, "request arena lost a live request");
+    }
+
+    /// Dispatches one event: every trigger of the model is visible here.
+    fn step(&mut self, event: Event) {
+        match event {
+            Event::SourceArrival { source } => self.on_source_arrival(source),
+            Event::SourceRateChange { source } => self.on_source_rate_change(source),
+            Event::UserWake { source, user } => self.create_request(source, user),
+            Event::FrameArrive { frame } => self.on_frame_arrive(frame),
+            Event::WorkDone { frame } => self.ready.push_back(frame),
+            Event::BalancerForward { frame } => self.balancer_forward(frame),
+            Event::PsDone { node, instance, epoch } => self.on_ps_done(node, instance, epoch),
+            Event::Reply { parent, outcome, cause } => self.on_reply(parent, outcome, cause),
+            Event::ClientReply { request, outcome, cause } => self.on_client_reply(request, outcome, cause),
+            Event::Timeout { frame, generation } => self.on_timeout(frame, generation),
+            Event::WarmupEnd => self.on_warmup_end(),
+        }
+    }
+
+    fn on_warmup_end(&mut self) {
+        let now = self.events.now_ns();
+        for stats in &mut self.node_stats {
+            stats.advance(now);
+            stats.reset(now);
+        }
+        self.measuring = true;
+    }
+
+    #[inline]
+    pub(crate) fn sample_service(&mut self, node: u32, sampler: u32) -> u64 {
+        self.topology.samplers[sampler as usize].sample_ns(&mut self.service_streams[node as usize])
+    }
+
+    #[inline]
+    pub(crate) fn routing_stream(&mut self, node: u32) -> &mut RandomStream {
+        &mut self.routing_streams[node as usize]
+    }
+
+    /// A network delay on the link whose sampler is `sampler` (0 when there is no link).
+    #[inline]
+    pub(crate) fn sample_network(&mut self, sampler: u32) -> u64 {
+        if sampler == NONE {
+            return 0;
+        }
+        let sampler_ref: &Sampler = &self.topology.samplers[sampler as usize];
+        sampler_ref.sample_ns(&mut self.network_streams[sampler as usize])
+    }
+
+    /// Creates a frame for `request` at `node`, to be answered to `parent`.
+    pub(crate) fn new_frame(
+        &mut self,
+        request: u32,
+        parent: u32,
+        node: u32,
+        instance: u32,
+        reply_link: u32,
+        hops: u32,
+    ) -> u32 {
+        self.requests[request].live_frames += 1;
+        let frame = self.frames.allocate();
+        let generation = self.frames[frame].generation;
+        self.frames[frame] = Frame {
+            request,
+            parent,
+            node,
+            instance,
+            pc: 0,
+            pending: 0,
+            outcome: None,
+            generation: generation.wrapping_add(1),
+            arrived_ns: 0,
+            started_ns: 0,
+            reply_link,
+            balancer_target: NONE,
+            hops,
+            answered: false,
+            admitted: false,
+        };
+        frame
+    }
+
+    /// Sends `frame` to its node after the network delay of `link`.
+    #[inline]
+    pub(crate) fn send_frame(&mut self, frame: u32, link: u32) {
+        let delay = self.sample_network(link);
+        self.events.schedule_in(delay, Event::FrameArrive { frame });
+    }
+
+    fn on_frame_arrive(&mut self, frame: u32) {
+        let now = self.events.now_ns();
+        let node = self.frames[frame].node;
+        self.frames[frame].arrived_ns = now;
+        if self.frames[frame].hops > self.topology.limits.max_hops {
+            self.answer(frame, Outcome::HopLimit, node);
+            self.free_frame(frame);
+            return;
+        }
+        let stats = &mut self.node_stats[node as usize];
+        stats.arrivals += 1;
+        match &self.topology.nodes[node as usize].kind {
+            NodeKind::Service(_) => self.service_arrive(frame),
+            NodeKind::LoadBalancer(_) => self.balancer_arrive(frame),
+        }
+    }
+
+    /// Sends the answer of `frame` to its caller (once), without ending the frame.
+    pub(crate) fn answer(&mut self, frame: u32, outcome: Outcome, cause: u32) {
+        let record = &mut self.frames[frame];
+        if record.answered {
+            return;
+        }
+        record.answered = true;
+        let (parent, request, reply_link) = (record.parent, record.request, record.reply_link);
+        let delay = self.sample_network(reply_link);
+        if parent == NONE {
+            self.events.schedule_in(delay, Event::ClientReply { request, outcome, cause });
+        } else {
+            self.events.schedule_in(delay, Event::Reply { parent, outcome, cause });
+        }
+    }
+
+    /// Releases a frame's slot and its hold on the request.
+    pub(crate) fn free_frame(&mut self, frame: u32) {
+        let request = self.frames[frame].request;
+        self.frames[frame].generation = self.frames[frame].generation.wrapping_add(1);
+        self.frames.remove(frame);
+        let record = &mut self.requests[request];
+        record.live_frames -= 1;
+        if record.live_frames == 0 && record.answered {
+            self.requests.remove(request);
+        }
+    }
+
+    /// Ends a frame's visit: answers (unless already answered), updates the node's
+    /// statistics, releases its worker, frees it.
+    pub(crate) fn finish_frame(&mut self, frame: u32, outcome: Outcome, cause: u32) {
+        let now = self.events.now_ns();
+        let node = self.frames[frame].node;
+        let was_answered = self.frames[frame].answered;
+        self.answer(frame, outcome, cause);
+        let arrived_ns = self.frames[frame].arrived_ns;
+        let stats = &mut self.node_stats[node as usize];
+        if arrived_ns >= stats.last_reset_or_zero(self.config.warmup_ns, self.measuring) {
+            if outcome == Outcome::Completed && !was_answered {
+                stats.completions += 1;
+                stats.sojourn_sum_ns += (now - arrived_ns) as u128;
+                stats.sojourn_count += 1;
+            } else if !was_answered {
+                stats.errors += 1;
+            }
+        }
+        match &self.topology.nodes[node as usize].kind {
+            NodeKind::Service(_) => self.service_release(frame),
+            NodeKind::LoadBalancer(_) => {
+                let stats = &mut self.node_stats[node as usize];
+                stats.advance(now);
+                stats.in_system_now -= 1;
+            }
+        }
+        self.free_frame(frame);
+    }
+
+    fn on_reply(&mut self, parent: u32, outcome: Outcome, cause: u32) {
+        let record = &mut self.frames[parent];
+        if outcome != Outcome::Completed && record.outcome.is_none() {
+            record.outcome = Some((outcome, cause));
+        }
+        record.pending -= 1;
+        if record.pending > 0 {
+            return;
+        }
+        let node = record.node;
+        match &self.topology.nodes[node as usize].kind {
+            NodeKind::LoadBalancer(_) => self.balancer_reply(parent),
+            NodeKind::Service(_) => match self.frames[parent].outcome {
+                Some((outcome, cause)) => self.finish_frame(parent, outcome, cause),
+                None => self.ready.push_back(parent),
+            },
+        }
+    }
+
+    fn on_timeout(&mut self, frame: u32, generation: u32) {
+        let record = &self.frames[frame];
+        if record.generation != generation || record.answered {
+            return;
+        }
+        let node = record.node;
+        if self.measuring {
+            self.node_stats[node as usize].timeouts += 1;
+        }
+        // The caller stops waiting; the work already under way goes on (and is wasted), as
+        // on a server that does not cancel abandoned requests.
+        self.answer(frame, Outcome::Timeout, node);
+    }
+
+    pub(crate) fn count_error(&mut self, outcome: Outcome, cause: u32) {
+        match self.errors_by_reason.iter_mut().find(|(o, c, _)| *o == outcome && *c == cause) {
+            Some(entry) => entry.2 += 1,
+            None => self.errors_by_reason.push((outcome, cause, 1)),
+        }
+    }
+}
+
+impl NodeStats {
+    /// Frames that arrived before this time belong to the warm-up.
+    #[inline]
+    fn last_reset_or_zero(&self, warmup_ns: u64, measuring: bool) -> u64 {
+        if measuring {
+            warmup_ns
+        } else {
+            u64::MAX
+        }
+    }
+}
+
+fn network_stream_name(topology: &Topology, sampler: u32) -> String {
+    let n = topology.nodes.len();
+    for (slot, &link) in topology.link_samplers.iter().enumerate() {
+        if link == sampler {
+            return format!("link:{}->{}", topology.nodes[slot / n].name, topology.nodes[slot % n].name);
+        }
+    }
+    for source in &topology.sources {
+        if source.latency_sampler == sampler {
+            return format!("workload-latency:{}", source.name);
+        }
+    }
+    format!("sampler:{sampler}")
+}

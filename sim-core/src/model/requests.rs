@@ -1,0 +1,104 @@
+//! Requests (one per user action) and frames (one per visit of a request to a node: the
+//! call stack of a request is a chain of frames linked by `parent`).
+
+/// How a frame, and in the end a request, was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Outcome {
+    /// Answered successfully.
+    Completed,
+    /// Rejected because a node's queue was full.
+    QueueFull,
+    /// Rejected at the source because the in-flight limit was reached.
+    InFlightLimit,
+    /// A node's timeout expired.
+    Timeout,
+    /// The request visited more nodes than the hop limit allows.
+    HopLimit,
+}
+
+impl Outcome {
+    /// The terminal state this outcome counts as.
+    pub fn terminal(self) -> Terminal {
+        match self {
+            Outcome::Completed => Terminal::Completed,
+            Outcome::QueueFull | Outcome::InFlightLimit => Terminal::Rejected,
+            Outcome::Timeout => Terminal::TimedOut,
+            Outcome::HopLimit => Terminal::Failed,
+        }
+    }
+
+    /// The reason as reports print it.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::QueueFull => "queue_full",
+            Outcome::InFlightLimit => "in_flight_limit",
+            Outcome::Timeout => "timeout",
+            Outcome::HopLimit => "hop_limit",
+        }
+    }
+}
+
+/// The terminal states a request can end in (besides still being in flight).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Terminal {
+    /// Answered successfully.
+    Completed,
+    /// Failed with an error.
+    Failed,
+    /// A timeout expired.
+    TimedOut,
+    /// Rejected (queue full, shed, rate limited, in-flight limit).
+    Rejected,
+}
+
+/// A request created by a workload.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Request {
+    pub created_ns: u64,
+    pub source: u32,
+    /// The closed-workload user that issued it, or `NONE`.
+    pub user: u32,
+    pub client: u32,
+    pub key: u64,
+    pub class: u16,
+    /// Frames of this request still alive (answered or not).
+    pub live_frames: u32,
+    /// The client has its answer.
+    pub answered: bool,
+    /// Created after the warm-up: counted in the statistics.
+    pub measured: bool,
+}
+
+/// One visit of a request to a node.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Frame {
+    pub request: u32,
+    /// The frame waiting for this one's answer, or `NONE` when the client is.
+    pub parent: u32,
+    pub node: u32,
+    /// The instance serving it, `NONE` until chosen.
+    pub instance: u32,
+    /// Next instruction of the node's program.
+    pub pc: u32,
+    /// Answers still awaited from calls.
+    pub pending: u32,
+    /// The first error among the answers received.
+    pub outcome: Option<(Outcome, u32)>,
+    /// Bumped on each reuse of the slot, so stale timeouts are recognised.
+    pub generation: u32,
+    pub arrived_ns: u64,
+    /// When it took a worker (FIFO) or was admitted (PS).
+    pub started_ns: u64,
+    /// Latency sampler for the answer's trip back, or `NONE`.
+    pub reply_link: u32,
+    /// Load balancers: the target index chosen.
+    pub balancer_target: u32,
+    /// Node visits so far along this request's path.
+    pub hops: u32,
+    /// The answer has been sent (normally, or by a timeout).
+    pub answered: bool,
+    /// It holds a worker (FIFO) or a slot (PS) of its instance.
+    pub admitted: bool,
+}

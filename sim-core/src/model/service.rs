@@ -1,0 +1,364 @@
+//! Services: instances with workers and a bounded queue, FIFO or processor sharing, and the
+//! interpreter of their compiled step programs (Work, Call, Parallel, Forward, branches).
+
+use super::requests::Outcome;
+use super::{Event, Simulation};
+use crate::topology::{Discipline, Instr, NodeKind, ServiceConfig, Topology, NONE};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// A processor-sharing job: its finish tag in virtual time, and its frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PsJob {
+    finish_tag: f64,
+    frame: u32,
+}
+
+impl Eq for PsJob {}
+
+impl PartialOrd for PsJob {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PsJob {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.finish_tag.total_cmp(&other.finish_tag).then(self.frame.cmp(&other.frame))
+    }
+}
+
+/// One instance of a service.
+#[derive(Debug, Default)]
+pub(crate) struct Instance {
+    /// FIFO: workers held. PS: frames admitted.
+    pub occupied: u32,
+    /// FIFO: frames waiting for a worker.
+    pub queue: VecDeque<u32>,
+    /// PS: jobs in a Work step, by finish tag.
+    ps_jobs: BinaryHeap<Reverse<PsJob>>,
+    /// PS: virtual time, the work each job has received since the instance was created, in ns.
+    ps_virtual_ns: f64,
+    ps_last_ns: u64,
+    ps_epoch: u32,
+}
+
+/// Run-time state of a service node.
+#[derive(Debug)]
+pub(crate) struct ServiceState {
+    pub instances: Vec<Instance>,
+    /// Next instance for direct (round-robin) callers.
+    next_instance: u32,
+}
+
+impl ServiceState {
+    pub fn new(config: &ServiceConfig) -> Self {
+        Self { instances: (0..config.instances).map(|_| Instance::default()).collect(), next_instance: 0 }
+    }
+}
+
+/// Share of a worker each of `jobs` processor-sharing jobs receives with `workers` workers.
+#[inline]
+fn ps_rate(jobs: usize, workers: u32) -> f64 {
+    if jobs <= workers as usize {
+        1.0
+    } else {
+        workers as f64 / jobs as f64
+    }
+}
+
+/// The configuration of service `node`.
+#[inline]
+fn service_config(topology: &Topology, node: u32) -> &ServiceConfig {
+    match &topology.nodes[node as usize].kind {
+        NodeKind::Service(config) => config,
+        NodeKind::LoadBalancer(_) => unreachable!("node {node} is not a service"),
+    }
+}
+
+/// The program counter of the first `Choose` entry whose cumulative probability exceeds `u`.
+#[inline]
+fn choose_entry(entries: &[(f64, u32)], u: f64) -> Option<u32> {
+    entries.iter().find(|(cumulative, _)| u < *cumulative).map(|(_, pc)| *pc)
+}
+
+impl Simulation<'_> {
+    /// A frame reaches a service: pick an instance, then start, queue or drop it.
+    pub(crate) fn service_arrive(&mut self, frame: u32) {
+        let now = self.events.now_ns();
+        let node = self.frames[frame].node;
+        let config = service_config(self.topology, node);
+        let state = self.services[node as usize].as_mut().expect("service state");
+        let mut instance = self.frames[frame].instance;
+        if instance == NONE {
+            instance = state.next_instance;
+            state.next_instance = (state.next_instance + 1) % config.instances;
+            self.frames[frame].instance = instance;
+        }
+        let slot = &mut state.instances[instance as usize];
+        let stats = &mut self.node_stats[node as usize];
+        stats.advance(now);
+        match config.discipline {
+            Discipline::Fifo => {
+                if slot.occupied < config.workers {
+                    slot.occupied += 1;
+                    stats.busy_now += 1;
+                    stats.in_system_now += 1;
+                    self.admit(frame, now, true);
+                } else if config.queue_capacity.is_none_or(|capacity| slot.queue.len() < capacity as usize) {
+                    slot.queue.push_back(frame);
+                    stats.queue_now += 1;
+                    stats.in_system_now += 1;
+                } else {
+                    self.drop_frame(frame, node);
+                    return;
+                }
+            }
+            Discipline::ProcessorSharing => {
+                let capacity = config.queue_capacity.map_or(u64::MAX, |q| q as u64 + config.workers as u64);
+                if (slot.occupied as u64) < capacity {
+                    slot.occupied += 1;
+                    stats.in_system_now += 1;
+                    self.admit(frame, now, false);
+                } else {
+                    self.drop_frame(frame, node);
+                    return;
+                }
+            }
+        }
+        if let Some(timeout_ns) = config.timeout_ns {
+            let generation = self.frames[frame].generation;
+            self.events.schedule_in(timeout_ns, Event::Timeout { frame, generation });
+        }
+    }
+
+    fn drop_frame(&mut self, frame: u32, node: u32) {
+        self.node_stats[node as usize].drops += 1;
+        self.answer(frame, Outcome::QueueFull, node);
+        self.free_frame(frame);
+    }
+
+    /// The frame takes a worker (FIFO) or a slot (PS) and starts its program.
+    fn admit(&mut self, frame: u32, now: u64, record_wait: bool) {
+        let record = &mut self.frames[frame];
+        record.admitted = true;
+        record.started_ns = now;
+        record.pc = service_config(self.topology, record.node).entry_pc;
+        if record_wait && self.measuring && record.arrived_ns >= self.config.warmup_ns {
+            let stats = &mut self.node_stats[record.node as usize];
+            stats.wait_sum_ns += (now - record.arrived_ns) as u128;
+            stats.wait_count += 1;
+        }
+        self.ready_push(frame);
+    }
+
+    /// The frame leaves its instance: free the worker and start the next queued frame.
+    pub(crate) fn service_release(&mut self, frame: u32) {
+        let now = self.events.now_ns();
+        let record = &self.frames[frame];
+        let (node, instance, admitted, started_ns, arrived_ns) =
+            (record.node, record.instance, record.admitted, record.started_ns, record.arrived_ns);
+        let config = service_config(self.topology, node);
+        let stats = &mut self.node_stats[node as usize];
+        stats.advance(now);
+        stats.in_system_now -= 1;
+        if !admitted {
+            return;
+        }
+        let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
+        slot.occupied -= 1;
+        if config.discipline == Discipline::Fifo {
+            stats.busy_now -= 1;
+            if self.measuring && arrived_ns >= self.config.warmup_ns {
+                stats.demand_sum_ns += (now - started_ns) as u128;
+                stats.demand_count += 1;
+            }
+            self.service_pull_next(node, instance);
+        }
+    }
+
+    /// Starts the next live queued frame while a worker is free. A frame that timed out
+    /// while waiting is found abandoned and skipped, as a real server does.
+    fn service_pull_next(&mut self, node: u32, instance: u32) {
+        let now = self.events.now_ns();
+        let workers = service_config(self.topology, node).workers;
+        loop {
+            let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
+            if slot.occupied >= workers {
+                return;
+            }
+            let Some(next) = slot.queue.pop_front() else { return };
+            let stats = &mut self.node_stats[node as usize];
+            stats.queue_now -= 1;
+            if self.frames[next].answered {
+                stats.in_system_now -= 1;
+                self.free_frame(next);
+                continue;
+            }
+            slot.occupied += 1;
+            stats.busy_now += 1;
+            self.admit(next, now, true);
+        }
+    }
+
+    #[inline]
+    fn ready_push(&mut self, frame: u32) {
+        self.ready.push_back(frame);
+    }
+
+    /// Runs a frame's program from its program counter until it waits or ends.
+    pub(crate) fn run_program(&mut self, frame: u32) {
+        let topology = self.topology;
+        loop {
+            let pc = self.frames[frame].pc;
+            match topology.code[pc as usize] {
+                Instr::Work(sampler) => {
+                    let node = self.frames[frame].node;
+                    let work_ns = self.sample_service(node, sampler);
+                    self.frames[frame].pc = pc + 1;
+                    if service_config(self.topology, node).discipline == Discipline::ProcessorSharing {
+                        self.ps_start(frame, work_ns);
+                    } else {
+                        self.events.schedule_in(work_ns, Event::WorkDone { frame });
+                    }
+                    return;
+                }
+                Instr::Call(callee) => {
+                    self.frames[frame].pc = pc + 1;
+                    self.frames[frame].pending = 1;
+                    self.call(frame, callee);
+                    return;
+                }
+                Instr::Parallel { start, len } => {
+                    self.frames[frame].pc = pc + 1;
+                    self.frames[frame].pending = len;
+                    for index in start..start + len {
+                        self.call(frame, topology.parallel_targets[index as usize]);
+                    }
+                    return;
+                }
+                Instr::Forward(callee) => {
+                    self.frames[frame].pc = pc + 1;
+                    self.forward(frame, callee);
+                    return;
+                }
+                Instr::ByClass { table } => {
+                    let class = self.requests[self.frames[frame].request].class;
+                    self.frames[frame].pc = topology.class_tables[(table + class as u32) as usize];
+                }
+                Instr::Choose { table, len, otherwise } => {
+                    let node = self.frames[frame].node;
+                    let u = self.routing_stream(node).open01();
+                    let entries = &topology.choose_tables[table as usize..(table + len) as usize];
+                    self.frames[frame].pc = choose_entry(entries, u).unwrap_or(otherwise);
+                }
+                Instr::Jump(target) => self.frames[frame].pc = target,
+                Instr::Respond => {
+                    let node = self.frames[frame].node;
+                    self.finish_frame(frame, Outcome::Completed, node);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A synchronous call from `frame` to `callee`.
+    fn call(&mut self, frame: u32, callee: u32) {
+        let record = &self.frames[frame];
+        let (request, node, hops) = (record.request, record.node, record.hops);
+        let link = self.topology.link(node, callee);
+        let child = self.new_frame(request, frame, callee, NONE, link, hops + 1);
+        self.send_frame(child, link);
+    }
+
+    /// Hands the request on: the callee answers this frame's caller, and this frame ends.
+    fn forward(&mut self, frame: u32, callee: u32) {
+        let record = &self.frames[frame];
+        let (request, node, hops, parent, answered) =
+            (record.request, record.node, record.hops, record.parent, record.answered);
+        if !answered {
+            let reply_link = if parent == NONE {
+                // Back to the client: over the workload's own latency.
+                let source = self.requests[request].source;
+                self.topology.sources[source as usize].latency_sampler
+            } else {
+                self.topology.link(self.frames[parent].node, callee)
+            };
+            let link = self.topology.link(node, callee);
+            let child = self.new_frame(request, parent, callee, NONE, reply_link, hops + 1);
+            self.send_frame(child, link);
+            // The child answers instead: this frame leaves without answering.
+            self.frames[frame].answered = true;
+        }
+        let completed_here = !answered;
+        if completed_here && self.measuring && self.frames[frame].arrived_ns >= self.config.warmup_ns {
+            let now = self.events.now_ns();
+            let stats = &mut self.node_stats[node as usize];
+            stats.completions += 1;
+            stats.sojourn_sum_ns += (now - self.frames[frame].arrived_ns) as u128;
+            stats.sojourn_count += 1;
+        }
+        self.service_release(frame);
+        self.free_frame(frame);
+    }
+
+    /// A processor-sharing job starts a Work step of `work_ns`.
+    fn ps_start(&mut self, frame: u32, work_ns: u64) {
+        let now = self.events.now_ns();
+        let (node, instance) = (self.frames[frame].node, self.frames[frame].instance);
+        let workers = service_config(self.topology, node).workers;
+        if self.measuring && self.frames[frame].arrived_ns >= self.config.warmup_ns {
+            let stats = &mut self.node_stats[node as usize];
+            stats.demand_sum_ns += work_ns as u128;
+            stats.demand_count += 1;
+        }
+        let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
+        ps_advance(slot, now, workers);
+        let busy_before = slot.ps_jobs.len().min(workers as usize);
+        slot.ps_jobs.push(Reverse(PsJob { finish_tag: slot.ps_virtual_ns + work_ns as f64, frame }));
+        let busy_after = slot.ps_jobs.len().min(workers as usize);
+        let stats = &mut self.node_stats[node as usize];
+        stats.advance(now);
+        stats.busy_now = stats.busy_now + busy_after as u64 - busy_before as u64;
+        self.ps_reschedule(node, instance);
+    }
+
+    fn ps_reschedule(&mut self, node: u32, instance: u32) {
+        let workers = service_config(self.topology, node).workers;
+        let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
+        slot.ps_epoch = slot.ps_epoch.wrapping_add(1);
+        if let Some(Reverse(first)) = slot.ps_jobs.peek() {
+            let rate = ps_rate(slot.ps_jobs.len(), workers);
+            let remaining_ns = ((first.finish_tag - slot.ps_virtual_ns).max(0.0) / rate).ceil();
+            let epoch = slot.ps_epoch;
+            self.events.schedule_in(remaining_ns as u64, Event::PsDone { node, instance, epoch });
+        }
+    }
+
+    pub(crate) fn on_ps_done(&mut self, node: u32, instance: u32, epoch: u32) {
+        let now = self.events.now_ns();
+        let workers = service_config(self.topology, node).workers;
+        let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
+        if slot.ps_epoch != epoch {
+            return;
+        }
+        ps_advance(slot, now, workers);
+        let busy_before = slot.ps_jobs.len().min(workers as usize);
+        let Reverse(job) = slot.ps_jobs.pop().expect("a scheduled PS job");
+        slot.ps_virtual_ns = slot.ps_virtual_ns.max(job.finish_tag);
+        let busy_after = slot.ps_jobs.len().min(workers as usize);
+        let stats = &mut self.node_stats[node as usize];
+        stats.advance(now);
+        stats.busy_now = stats.busy_now + busy_after as u64 - busy_before as u64;
+        self.ps_reschedule(node, instance);
+        self.ready_push(job.frame);
+    }
+}
+
+/// Moves an instance's virtual time to `now`.
+fn ps_advance(slot: &mut Instance, now: u64, workers: u32) {
+    if !slot.ps_jobs.is_empty() {
+        slot.ps_virtual_ns += (now - slot.ps_last_ns) as f64 * ps_rate(slot.ps_jobs.len(), workers);
+    }
+    slot.ps_last_ns = now;
+}

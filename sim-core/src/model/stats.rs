@@ -1,0 +1,137 @@
+//! What the model measures while it runs: per-node counters and time-weighted areas, and
+//! end-to-end latency histograms (hdrhistogram) with exact means and maxima.
+
+use super::requests::Terminal;
+use hdrhistogram::Histogram;
+
+/// Latencies above this many nanoseconds (about 28 hours) are recorded as this value.
+pub const LATENCY_CEILING_NS: u64 = 100_000_000_000_000;
+
+/// Counts of requests by terminal state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    /// Requests created.
+    pub generated: u64,
+    /// Answered successfully.
+    pub completed: u64,
+    /// Failed with an error.
+    pub failed: u64,
+    /// Timed out.
+    pub timed_out: u64,
+    /// Rejected.
+    pub rejected: u64,
+}
+
+impl RequestCounts {
+    pub(crate) fn count(&mut self, terminal: Terminal) {
+        match terminal {
+            Terminal::Completed => self.completed += 1,
+            Terminal::Failed => self.failed += 1,
+            Terminal::TimedOut => self.timed_out += 1,
+            Terminal::Rejected => self.rejected += 1,
+        }
+    }
+
+    /// Requests created but not (yet) in a terminal state.
+    pub fn in_flight(&self) -> u64 {
+        self.generated - self.completed - self.failed - self.timed_out - self.rejected
+    }
+}
+
+/// End-to-end latency of completed requests.
+#[derive(Debug, Clone)]
+pub struct LatencyStats {
+    pub(crate) histogram: Histogram<u64>,
+    pub(crate) sum_ns: u128,
+    pub(crate) max_ns: u64,
+}
+
+impl Default for LatencyStats {
+    fn default() -> Self {
+        Self {
+            histogram: Histogram::new_with_bounds(1, LATENCY_CEILING_NS, 3).expect("valid histogram bounds"),
+            sum_ns: 0,
+            max_ns: 0,
+        }
+    }
+}
+
+impl LatencyStats {
+    #[inline]
+    pub(crate) fn record(&mut self, latency_ns: u64) {
+        self.histogram.saturating_record(latency_ns.clamp(1, LATENCY_CEILING_NS));
+        self.sum_ns += latency_ns as u128;
+        self.max_ns = self.max_ns.max(latency_ns);
+    }
+
+    /// Number of latencies recorded.
+    pub fn count(&self) -> u64 {
+        self.histogram.len()
+    }
+
+    /// Mean in seconds, `None` when empty.
+    pub fn mean_s(&self) -> Option<f64> {
+        (self.count() > 0).then(|| self.sum_ns as f64 / self.count() as f64 / 1e9)
+    }
+
+    /// The q-quantile in seconds (within 0.1 %), `None` when empty.
+    pub fn quantile_s(&self, q: f64) -> Option<f64> {
+        (self.count() > 0).then(|| self.histogram.value_at_quantile(q) as f64 / 1e9)
+    }
+
+    /// Maximum in seconds, `None` when empty.
+    pub fn max_s(&self) -> Option<f64> {
+        (self.count() > 0).then(|| self.max_ns as f64 / 1e9)
+    }
+}
+
+/// Per-node counters; areas are integrals of a count over time in count·ns.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NodeStats {
+    pub arrivals: u64,
+    /// Arrivals up to the moment the workloads stopped creating requests.
+    pub arrivals_while_generating: u64,
+    pub completions: u64,
+    pub errors: u64,
+    pub drops: u64,
+    pub timeouts: u64,
+    pub busy_now: u64,
+    pub queue_now: u64,
+    pub in_system_now: u64,
+    pub busy_area: u128,
+    pub queue_area: u128,
+    pub in_system_area: u128,
+    pub last_change_ns: u64,
+    pub wait_sum_ns: u128,
+    pub wait_count: u64,
+    pub sojourn_sum_ns: u128,
+    pub sojourn_count: u64,
+    /// Worker time each admitted request demanded (holding time under FIFO, work under PS).
+    pub demand_sum_ns: u128,
+    pub demand_count: u64,
+}
+
+impl NodeStats {
+    /// Integrates the current levels up to `now_ns`.
+    #[inline]
+    pub fn advance(&mut self, now_ns: u64) {
+        let elapsed = (now_ns - self.last_change_ns) as u128;
+        if elapsed > 0 {
+            self.busy_area += self.busy_now as u128 * elapsed;
+            self.queue_area += self.queue_now as u128 * elapsed;
+            self.in_system_area += self.in_system_now as u128 * elapsed;
+            self.last_change_ns = now_ns;
+        }
+    }
+
+    /// Clears what was measured during the warm-up, keeping the current levels.
+    pub fn reset(&mut self, now_ns: u64) {
+        *self = NodeStats {
+            busy_now: self.busy_now,
+            queue_now: self.queue_now,
+            in_system_now: self.in_system_now,
+            last_change_ns: now_ns,
+            ..NodeStats::default()
+        };
+    }
+}

@@ -1,0 +1,250 @@
+//! Workloads: open arrival processes (Poisson, constant, MMPP, rate profiles) and closed
+//! users with think times; request creation with class, key and client draws.
+
+use super::requests::{Outcome, Request};
+use super::{Event, Simulation};
+use crate::dist::pick_weighted;
+use crate::rng::{Purpose, RandomStream};
+use crate::topology::{Arrivals, Source, StopCondition, NONE};
+use crate::units::NS_PER_S;
+
+/// Run-time state of one workload.
+#[derive(Debug)]
+pub(crate) struct SourceState {
+    arrivals: RandomStream,
+    classes: RandomStream,
+    keys: RandomStream,
+    clients: RandomStream,
+    think: RandomStream,
+    /// Current Poisson rate (open workloads).
+    rate_per_s: f64,
+    /// When the rate changes next, `u64::MAX` for never.
+    next_change_ns: u64,
+    /// MMPP state or profile step.
+    phase: usize,
+    /// Start of the current profile period.
+    cycle_start_ns: u64,
+    /// Constant arrivals: index of the next arrival.
+    constant_index: u64,
+    /// Requests this workload created.
+    pub generated: u64,
+}
+
+impl SourceState {
+    pub fn new(source: &Source, seed: u64) -> Self {
+        let stream = |purpose| RandomStream::derive(seed, &format!("workload:{}", source.name), purpose);
+        Self {
+            arrivals: stream(Purpose::Arrivals),
+            classes: stream(Purpose::Classes),
+            keys: stream(Purpose::Keys),
+            clients: stream(Purpose::Clients),
+            think: stream(Purpose::ServiceTimes),
+            rate_per_s: 0.0,
+            next_change_ns: u64::MAX,
+            phase: 0,
+            cycle_start_ns: 0,
+            constant_index: 1,
+            generated: 0,
+        }
+    }
+}
+
+fn exponential_ns(stream: &mut RandomStream, mean_ns: f64) -> u64 {
+    (-mean_ns * libm::log(stream.open01())).round() as u64
+}
+
+impl Simulation<'_> {
+    pub(crate) fn start_source(&mut self, source: u32) {
+        let topology = self.topology;
+        let state = &mut self.sources[source as usize];
+        match &topology.sources[source as usize].arrivals {
+            Arrivals::Poisson { rate_per_s } | Arrivals::Constant { rate_per_s } => state.rate_per_s = *rate_per_s,
+            Arrivals::Mmpp { states } => {
+                state.rate_per_s = states[0].0;
+                state.next_change_ns = exponential_ns(&mut state.arrivals, states[0].1);
+            }
+            Arrivals::Profile { steps, period_ns } => {
+                state.rate_per_s = steps[0].1;
+                state.next_change_ns = steps.get(1).map(|s| s.0).or(*period_ns).unwrap_or(u64::MAX);
+            }
+            Arrivals::Closed { users, think_sampler } => {
+                for user in 0..*users {
+                    let delay = topology.samplers[*think_sampler as usize].sample_ns(&mut state.think);
+                    self.events.schedule_in(delay, Event::UserWake { source, user });
+                }
+                return;
+            }
+        }
+        self.schedule_next_arrival(source);
+    }
+
+    fn schedule_next_arrival(&mut self, source: u32) {
+        if !self.generating {
+            return;
+        }
+        let now = self.events.now_ns();
+        let state = &mut self.sources[source as usize];
+        let next_ns = if state.rate_per_s <= 0.0 {
+            u64::MAX
+        } else if let Arrivals::Constant { rate_per_s } = self.topology.sources[source as usize].arrivals {
+            // Exact spacing from the start, without accumulating rounding.
+            let at = (state.constant_index as f64 * NS_PER_S as f64 / rate_per_s).round() as u64;
+            state.constant_index += 1;
+            at.max(now)
+        } else {
+            now.saturating_add(exponential_ns(&mut state.arrivals, NS_PER_S as f64 / state.rate_per_s))
+        };
+        if next_ns >= state.next_change_ns {
+            // Memorylessness: the arrival drawn past the change is discarded and redrawn
+            // at the new rate from the change on, which is exact for Poisson processes.
+            let at = state.next_change_ns;
+            self.events.schedule_at(at, Event::SourceRateChange { source });
+        } else if next_ns != u64::MAX {
+            self.events.schedule_at(next_ns, Event::SourceArrival { source });
+        }
+    }
+
+    pub(crate) fn on_source_arrival(&mut self, source: u32) {
+        if !self.generating {
+            return;
+        }
+        self.create_request(source, NONE);
+        self.schedule_next_arrival(source);
+    }
+
+    pub(crate) fn on_source_rate_change(&mut self, source: u32) {
+        let now = self.events.now_ns();
+        let state = &mut self.sources[source as usize];
+        match &self.topology.sources[source as usize].arrivals {
+            Arrivals::Mmpp { states } => {
+                state.phase = (state.phase + 1) % states.len();
+                state.rate_per_s = states[state.phase].0;
+                state.next_change_ns = now + exponential_ns(&mut state.arrivals, states[state.phase].1);
+            }
+            Arrivals::Profile { steps, period_ns } => {
+                state.phase += 1;
+                if state.phase >= steps.len() {
+                    // Only reached with a period: the profile starts over.
+                    state.phase = 0;
+                    state.cycle_start_ns += period_ns.expect("a profile without period never wraps");
+                }
+                state.rate_per_s = steps[state.phase].1;
+                state.next_change_ns = match steps.get(state.phase + 1) {
+                    Some(next) => state.cycle_start_ns + next.0,
+                    None => period_ns.map_or(u64::MAX, |period| state.cycle_start_ns + period),
+                };
+            }
+            _ => unreachable!("only MMPP and profile workloads change rate"),
+        }
+        self.schedule_next_arrival(source);
+    }
+
+    /// A workload creates a request (from an open arrival, or a closed user's wake-up).
+    pub(crate) fn create_request(&mut self, source: u32, user: u32) {
+        if !self.generating {
+            return;
+        }
+        let now = self.events.now_ns();
+        let topology = self.topology;
+        let spec = &topology.sources[source as usize];
+        let state = &mut self.sources[source as usize];
+        // Draw everything before any check, so the streams advance the same way whatever
+        // the system does (common random numbers across designs).
+        let class = spec.class_ids[pick_weighted(&spec.class_cumulative, state.classes.open01())];
+        let key = spec.keys.sample(&mut state.keys);
+        let client = if user == NONE { state.clients.below(spec.clients as u64) as u32 } else { user };
+        state.generated += 1;
+        self.created += 1;
+        if let StopCondition::Requests { count } = self.config.stop {
+            if self.created >= count {
+                self.stop_generating(now);
+            }
+        }
+        let measured = self.measuring;
+        if measured {
+            self.measured.generated += 1;
+            self.classes[class as usize].counts.generated += 1;
+        } else {
+            self.warmup_counts.generated += 1;
+        }
+        if self.in_flight >= topology.limits.max_in_flight {
+            self.in_flight_limit_hits += 1;
+            let terminal = Outcome::InFlightLimit.terminal();
+            if measured {
+                self.measured.count(terminal);
+                self.classes[class as usize].counts.count(terminal);
+                self.count_error(Outcome::InFlightLimit, spec.entry_node);
+            } else {
+                self.warmup_counts.count(terminal);
+            }
+            if user != NONE {
+                self.schedule_think(source, user);
+            }
+            return;
+        }
+        self.in_flight += 1;
+        let request = self.requests.insert(Request {
+            created_ns: now,
+            source,
+            user,
+            client,
+            key,
+            class,
+            live_frames: 0,
+            answered: false,
+            measured,
+        });
+        let frame = self.new_frame(request, NONE, spec.entry_node, NONE, spec.latency_sampler, 0);
+        self.send_frame(frame, spec.latency_sampler);
+    }
+
+    fn stop_generating(&mut self, now: u64) {
+        self.generating = false;
+        self.generation_stopped_ns = Some(now);
+        for stats in &mut self.node_stats {
+            stats.arrivals_while_generating = stats.arrivals;
+        }
+    }
+
+    fn schedule_think(&mut self, source: u32, user: u32) {
+        if !self.generating {
+            return;
+        }
+        if let Arrivals::Closed { think_sampler, .. } = self.topology.sources[source as usize].arrivals {
+            let state = &mut self.sources[source as usize];
+            let delay = self.topology.samplers[think_sampler as usize].sample_ns(&mut state.think);
+            self.events.schedule_in(delay, Event::UserWake { source, user });
+        }
+    }
+
+    /// The client has its answer: the request reaches its terminal state.
+    pub(crate) fn on_client_reply(&mut self, request: u32, outcome: Outcome, cause: u32) {
+        let now = self.events.now_ns();
+        let record = &mut self.requests[request];
+        record.answered = true;
+        let (created_ns, class, measured, user, source, live_frames) =
+            (record.created_ns, record.class, record.measured, record.user, record.source, record.live_frames);
+        self.in_flight -= 1;
+        let terminal = outcome.terminal();
+        if measured {
+            self.measured.count(terminal);
+            let class_stats = &mut self.classes[class as usize];
+            class_stats.counts.count(terminal);
+            if outcome == Outcome::Completed {
+                let latency_ns = now - created_ns;
+                class_stats.latency.record(latency_ns);
+                self.latency.record(latency_ns);
+            } else {
+                self.count_error(outcome, cause);
+            }
+        } else {
+            self.warmup_counts.count(terminal);
+        }
+        if live_frames == 0 {
+            self.requests.remove(request);
+        }
+        if user != NONE {
+            self.schedule_think(source, user);
+        }
+    }
+}

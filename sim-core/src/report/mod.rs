@@ -1,0 +1,331 @@
+//! The report of a run: what the JSON output contains (its schema is in the README) and
+//! how it is computed from the model's counters at the end of a run.
+
+mod table;
+
+use crate::model::requests::Outcome;
+use crate::model::stats::{LatencyStats, RequestCounts};
+use crate::model::Simulation;
+use crate::topology::{NodeKind, StopCondition};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+/// Everything a run measured. Field names are a stable interface for scripts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Master seed.
+    pub seed: u64,
+    /// Effective run parameters.
+    pub run: RunSummary,
+    /// Simulated time at the end of the run, in seconds.
+    pub sim_time_s: f64,
+    /// Events processed.
+    pub events: u64,
+    /// True when some node was offered more work than it can do, or the in-flight limit was hit.
+    pub unstable: bool,
+    /// Why the run is unstable, and where; empty when it is stable.
+    pub instability: Vec<String>,
+    /// Requests created after the warm-up, by terminal state; `generated` is the sum of the others.
+    pub requests: RequestsReport,
+    /// Requests created during the warm-up (excluded from every other figure).
+    pub warmup_requests: RequestsReport,
+    /// Share of finished requests that completed successfully.
+    pub availability: Option<f64>,
+    /// Unsuccessful answers by reason and node, such as `queue_full@db`.
+    pub errors_by_reason: IndexMap<String, u64>,
+    /// End-to-end latency of completed requests, in seconds.
+    pub latency_s: LatencyReport,
+    /// Completed requests per simulated second after the warm-up.
+    pub throughput_per_s: f64,
+    /// The same figures per request class.
+    pub classes: IndexMap<String, ClassReport>,
+    /// Per-node figures.
+    pub nodes: IndexMap<String, NodeReport>,
+    /// Per-workload figures.
+    pub workloads: IndexMap<String, WorkloadReport>,
+}
+
+/// Effective run parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Simulated duration, when the run stops by time.
+    pub duration_s: Option<f64>,
+    /// Request count, when the run stops by count (then drains).
+    pub requests: Option<u64>,
+    /// Warm-up excluded from statistics, in seconds.
+    pub warmup_s: f64,
+}
+
+/// Request counts by terminal state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestsReport {
+    /// Created.
+    pub generated: u64,
+    /// Answered successfully.
+    pub completed: u64,
+    /// Failed with an error.
+    pub failed: u64,
+    /// Timed out.
+    pub timed_out: u64,
+    /// Rejected (queue full, in-flight limit).
+    pub rejected: u64,
+    /// Still in flight when the run ended.
+    pub in_flight: u64,
+}
+
+impl From<RequestCounts> for RequestsReport {
+    fn from(counts: RequestCounts) -> Self {
+        Self {
+            generated: counts.generated,
+            completed: counts.completed,
+            failed: counts.failed,
+            timed_out: counts.timed_out,
+            rejected: counts.rejected,
+            in_flight: counts.in_flight(),
+        }
+    }
+}
+
+/// Latency summary in seconds; `null` when nothing completed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LatencyReport {
+    /// Mean (exact).
+    pub mean: Option<f64>,
+    /// Median (within 0.1 %).
+    pub p50: Option<f64>,
+    /// 90th percentile.
+    pub p90: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+    /// 99.9th percentile.
+    pub p999: Option<f64>,
+    /// Maximum (exact).
+    pub max: Option<f64>,
+}
+
+impl From<&LatencyStats> for LatencyReport {
+    fn from(stats: &LatencyStats) -> Self {
+        Self {
+            mean: stats.mean_s(),
+            p50: stats.quantile_s(0.5),
+            p90: stats.quantile_s(0.9),
+            p99: stats.quantile_s(0.99),
+            p999: stats.quantile_s(0.999),
+            max: stats.max_s(),
+        }
+    }
+}
+
+/// Per-class figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassReport {
+    /// Request counts of the class.
+    pub requests: RequestsReport,
+    /// Latency of the class's completed requests.
+    pub latency_s: LatencyReport,
+    /// Completed requests of the class per second.
+    pub throughput_per_s: f64,
+}
+
+/// Per-node figures, over the measured period (after the warm-up).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeReport {
+    /// `service` or `load_balancer`.
+    pub kind: String,
+    /// Number of instances.
+    pub instances: u32,
+    /// Workers per instance (services).
+    pub workers: Option<u32>,
+    /// Requests that reached the node.
+    pub arrivals: u64,
+    /// Requests the node answered successfully.
+    pub completions: u64,
+    /// Requests the node answered with an error passed up from a callee.
+    pub errors: u64,
+    /// Requests refused because the queue was full.
+    pub drops: u64,
+    /// Requests whose node timeout expired.
+    pub timeouts: u64,
+    /// Mean share of the node's workers that were busy (0 for a load balancer).
+    pub utilization: f64,
+    /// Work offered per unit of capacity: arrivals × mean worker time per request ÷ workers.
+    /// At 1 or more the node cannot keep up.
+    pub offered_load: Option<f64>,
+    /// Time-average number of requests waiting for a worker.
+    pub mean_queue_length: f64,
+    /// Time-average number of requests at the node (waiting, working or calling).
+    pub mean_in_system: f64,
+    /// Mean wait for a worker, in seconds.
+    pub mean_wait_s: Option<f64>,
+    /// Mean time from arrival to answer of successfully answered requests, in seconds.
+    pub mean_sojourn_s: Option<f64>,
+}
+
+/// Per-workload figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadReport {
+    /// `open` or `closed`.
+    pub kind: String,
+    /// Requests created over the whole run (warm-up included).
+    pub generated: u64,
+    /// The long-run mean arrival rate the file asks for (open workloads).
+    pub mean_rate_per_s: Option<f64>,
+}
+
+impl Report {
+    /// The report as pretty JSON (the `--format json` output), ending with a newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a report always serializes");
+        text.push('\n');
+        text
+    }
+
+    /// The report as the readable table of `archsim run`.
+    pub fn to_table(&self) -> String {
+        table::render(self)
+    }
+}
+
+impl Simulation<'_> {
+    /// The report of the run so far (complete once the run has finished).
+    pub fn report(&self) -> Report {
+        let topology = self.topology;
+        let end_ns = if self.finished { self.end_ns } else { self.now_ns().max(self.config.warmup_ns) };
+        let measured_ns = end_ns.saturating_sub(self.config.warmup_ns).max(1) as f64;
+        let measured_s = measured_ns / 1e9;
+        let generating_end = self.generation_stopped_ns.unwrap_or(end_ns);
+        let generating_ns = generating_end.saturating_sub(self.config.warmup_ns).max(1) as f64;
+        let mut instability = Vec::new();
+        let mut nodes = IndexMap::new();
+        for (index, node) in topology.nodes.iter().enumerate() {
+            let stats = &self.node_stats[index];
+            let mut stats = stats.clone();
+            if !self.finished {
+                stats.advance(end_ns.max(stats.last_change_ns));
+            }
+            let (workers, servers) = match &node.kind {
+                NodeKind::Service(service) => (Some(service.workers), (service.instances * service.workers) as f64),
+                NodeKind::LoadBalancer(_) => (None, 0.0),
+            };
+            let utilization = if servers > 0.0 { stats.busy_area as f64 / (servers * measured_ns) } else { 0.0 };
+            let arrivals_generating =
+                if self.generation_stopped_ns.is_some() { stats.arrivals_while_generating } else { stats.arrivals };
+            let offered_load = if servers == 0.0 {
+                None
+            } else if stats.demand_count > 0 {
+                let mean_demand_ns = stats.demand_sum_ns as f64 / stats.demand_count as f64;
+                Some(arrivals_generating as f64 * mean_demand_ns / (servers * generating_ns))
+            } else if stats.arrivals > 0 && utilization > 0.999 {
+                Some(utilization)
+            } else {
+                None
+            };
+            if let Some(load) = offered_load {
+                if load >= 1.0 {
+                    instability.push(format!(
+                        "node \"{}\" is offered {:.2}× its capacity: requests arrive faster than its {} workers can serve them",
+                        node.name,
+                        load,
+                        servers as u64
+                    ));
+                }
+            }
+            let mean = |sum: u128, count: u64| (count > 0).then(|| sum as f64 / count as f64 / 1e9);
+            nodes.insert(
+                node.name.clone(),
+                NodeReport {
+                    kind: node.kind.label().to_string(),
+                    instances: node.kind.instances(),
+                    workers,
+                    arrivals: stats.arrivals,
+                    completions: stats.completions,
+                    errors: stats.errors,
+                    drops: stats.drops,
+                    timeouts: stats.timeouts,
+                    utilization,
+                    offered_load,
+                    mean_queue_length: stats.queue_area as f64 / measured_ns,
+                    mean_in_system: stats.in_system_area as f64 / measured_ns,
+                    mean_wait_s: mean(stats.wait_sum_ns, stats.wait_count),
+                    mean_sojourn_s: mean(stats.sojourn_sum_ns, stats.sojourn_count),
+                },
+            );
+        }
+        if self.in_flight_limit_hits > 0 {
+            instability.push(format!(
+                "the in-flight limit of {} requests was reached: {} requests were rejected at the source",
+                topology.limits.max_in_flight, self.in_flight_limit_hits
+            ));
+        }
+        let classes = topology
+            .classes
+            .iter()
+            .zip(&self.classes)
+            .map(|(name, stats)| {
+                (
+                    name.clone(),
+                    ClassReport {
+                        requests: stats.counts.into(),
+                        latency_s: (&stats.latency).into(),
+                        throughput_per_s: stats.counts.completed as f64 / measured_s,
+                    },
+                )
+            })
+            .collect();
+        let workloads = topology
+            .sources
+            .iter()
+            .zip(&self.sources)
+            .map(|(source, state)| {
+                let kind = if source.arrivals.mean_rate_per_s().is_some() { "open" } else { "closed" };
+                (
+                    source.name.clone(),
+                    WorkloadReport {
+                        kind: kind.to_string(),
+                        generated: state.generated,
+                        mean_rate_per_s: source.arrivals.mean_rate_per_s(),
+                    },
+                )
+            })
+            .collect();
+        let mut errors: Vec<(String, u64)> = self
+            .errors_by_reason
+            .iter()
+            .map(|(outcome, cause, count)| (error_key(*outcome, &topology.nodes[*cause as usize].name), *count))
+            .collect();
+        errors.sort();
+        let requests: RequestsReport = self.measured.into();
+        let finished = requests.generated - requests.in_flight;
+        Report {
+            seed: self.config.seed,
+            run: RunSummary {
+                duration_s: match self.config.stop {
+                    StopCondition::Duration { ns } => Some(ns as f64 / 1e9),
+                    StopCondition::Requests { .. } => None,
+                },
+                requests: match self.config.stop {
+                    StopCondition::Requests { count } => Some(count),
+                    StopCondition::Duration { .. } => None,
+                },
+                warmup_s: self.config.warmup_ns as f64 / 1e9,
+            },
+            sim_time_s: end_ns as f64 / 1e9,
+            events: self.events_processed,
+            unstable: !instability.is_empty(),
+            instability,
+            requests,
+            warmup_requests: self.warmup_counts.into(),
+            availability: (finished > 0).then(|| requests.completed as f64 / finished as f64),
+            errors_by_reason: errors.into_iter().collect(),
+            latency_s: (&self.latency).into(),
+            throughput_per_s: requests.completed as f64 / measured_s,
+            classes,
+            nodes,
+            workloads,
+        }
+    }
+}
+
+fn error_key(outcome: Outcome, node: &str) -> String {
+    format!("{}@{}", outcome.reason(), node)
+}

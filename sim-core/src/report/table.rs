@@ -1,0 +1,121 @@
+//! The report as readable text: the default output of `archsim run`.
+
+use super::{LatencyReport, Report, RequestsReport};
+use std::fmt::Write;
+
+pub(super) fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let stop = match (report.run.duration_s, report.run.requests) {
+        (Some(duration), _) => format!("duration {}s", trim(duration)),
+        (None, Some(count)) => format!("{count} requests, then drain"),
+        (None, None) => "unknown".into(),
+    };
+    let _ = writeln!(out, "seed {}  stop: {}  warm-up: {}s", report.seed, stop, trim(report.run.warmup_s));
+    let _ = writeln!(out, "simulated {}s in {} events", trim(report.sim_time_s), report.events);
+    if report.unstable {
+        let _ = writeln!(out, "\nUNSTABLE:");
+        for reason in &report.instability {
+            let _ = writeln!(out, "  - {reason}");
+        }
+    }
+    let _ = writeln!(out, "\nrequests (after warm-up)");
+    requests_table(&mut out, &[("all", &report.requests)]);
+    if let Some(availability) = report.availability {
+        let _ =
+            writeln!(out, "availability {:.4}%   throughput {:.2}/s", availability * 100.0, report.throughput_per_s);
+    }
+    let _ = writeln!(out, "\nend-to-end latency of completed requests");
+    let mut latency_rows = vec![("all".to_string(), report.latency_s)];
+    if report.classes.len() > 1 {
+        latency_rows.extend(report.classes.iter().map(|(name, class)| (name.clone(), class.latency_s)));
+    }
+    latency_table(&mut out, &latency_rows);
+    if report.classes.len() > 1 {
+        let _ = writeln!(out, "\nrequests by class");
+        let rows: Vec<(&str, &RequestsReport)> =
+            report.classes.iter().map(|(n, c)| (n.as_str(), &c.requests)).collect();
+        requests_table(&mut out, &rows);
+    }
+    if !report.errors_by_reason.is_empty() {
+        let _ = writeln!(out, "\nerrors by reason");
+        for (reason, count) in &report.errors_by_reason {
+            let _ = writeln!(out, "  {reason:<32} {count}");
+        }
+    }
+    let _ = writeln!(out, "\nnodes");
+    let name_width = report.nodes.keys().map(|n| n.len()).max().unwrap_or(4).max(4);
+    let _ = writeln!(
+        out,
+        "  {:<name_width$}  {:<13} {:>10} {:>10} {:>8} {:>7} {:>8} {:>10} {:>10} {:>10} {:>8}",
+        "node", "kind", "arrivals", "completed", "util", "offered", "queue", "in system", "wait", "sojourn", "drops"
+    );
+    for (name, node) in &report.nodes {
+        let _ = writeln!(
+            out,
+            "  {:<name_width$}  {:<13} {:>10} {:>10} {:>7.1}% {:>7} {:>8.2} {:>10.2} {:>10} {:>10} {:>8}",
+            name,
+            node.kind,
+            node.arrivals,
+            node.completions,
+            node.utilization * 100.0,
+            node.offered_load.map_or("-".into(), |l| format!("{l:.3}")),
+            node.mean_queue_length,
+            node.mean_in_system,
+            seconds(node.mean_wait_s),
+            seconds(node.mean_sojourn_s),
+            node.drops
+        );
+    }
+    out
+}
+
+fn requests_table(out: &mut String, rows: &[(&str, &RequestsReport)]) {
+    let _ = writeln!(
+        out,
+        "  {:<12} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10}",
+        "", "generated", "completed", "failed", "timed out", "rejected", "in flight"
+    );
+    for (name, r) in rows {
+        let _ = writeln!(
+            out,
+            "  {:<12} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10}",
+            name, r.generated, r.completed, r.failed, r.timed_out, r.rejected, r.in_flight
+        );
+    }
+}
+
+fn latency_table(out: &mut String, rows: &[(String, LatencyReport)]) {
+    let _ = writeln!(
+        out,
+        "  {:<12} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "", "mean", "p50", "p90", "p99", "p99.9", "max"
+    );
+    for (name, l) in rows {
+        let _ = writeln!(
+            out,
+            "  {:<12} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            name,
+            seconds(l.mean),
+            seconds(l.p50),
+            seconds(l.p90),
+            seconds(l.p99),
+            seconds(l.p999),
+            seconds(l.max)
+        );
+    }
+}
+
+/// A duration in seconds printed in a readable unit.
+fn seconds(value: Option<f64>) -> String {
+    match value {
+        None => "-".into(),
+        Some(s) if s >= 1.0 => format!("{s:.3}s"),
+        Some(s) if s >= 1e-3 => format!("{:.3}ms", s * 1e3),
+        Some(s) => format!("{:.1}us", s * 1e6),
+    }
+}
+
+fn trim(value: f64) -> String {
+    let text = format!("{value:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}

@@ -1,0 +1,332 @@
+//! The topology file as written: serde types that mirror the RON text one to one.
+//!
+//! Nothing here is checked beyond its syntax; `topology::validate` turns a `RawTopology`
+//! into a checked `Topology` with resolved ids, naming the place of every error.
+
+use crate::dist::DistSpec;
+use crate::units::{Duration, Rate};
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// A whole topology file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Topology")]
+pub struct RawTopology {
+    /// Where requests come from.
+    pub workload: Vec<RawWorkload>,
+    /// The components, by name, in file order.
+    #[serde(deserialize_with = "unique_map")]
+    pub nodes: IndexMap<String, RawNode>,
+    /// Network links with a latency between nodes (both directions of a call).
+    #[serde(default)]
+    pub links: Vec<RawLink>,
+    /// Default run parameters; the command line overrides them.
+    #[serde(default)]
+    pub run: RawRun,
+    /// Safety limits.
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+/// A source of requests.
+#[derive(Debug, Clone, Deserialize)]
+pub enum RawWorkload {
+    /// An open workload: requests arrive whatever the system does.
+    Open {
+        /// Name used in reports and for random streams.
+        name: String,
+        /// The arrival process.
+        arrivals: RawArrivals,
+        /// Class mix, summing to 1; default a single class `default`.
+        #[serde(default, deserialize_with = "unique_optional_map")]
+        classes: Option<IndexMap<String, f64>>,
+        /// Key popularity; default every request has key 0.
+        #[serde(default)]
+        keys: Option<RawKeys>,
+        /// Number of distinct client ids, drawn uniformly; default 1.
+        #[serde(default)]
+        clients: Option<u32>,
+        /// The node that receives the requests.
+        to: String,
+        /// Network latency from the clients to that node (each way).
+        #[serde(default)]
+        latency: Option<DistSpec>,
+    },
+    /// A closed workload: N users, each issuing a request, waiting for the answer, then thinking.
+    Closed {
+        /// Name used in reports and for random streams.
+        name: String,
+        /// Number of users; a user's index is its client id.
+        users: u32,
+        /// Think time between an answer and the user's next request.
+        think: DistSpec,
+        /// Class mix, summing to 1.
+        #[serde(default, deserialize_with = "unique_optional_map")]
+        classes: Option<IndexMap<String, f64>>,
+        /// Key popularity.
+        #[serde(default)]
+        keys: Option<RawKeys>,
+        /// The node that receives the requests.
+        to: String,
+        /// Network latency from the users to that node (each way).
+        #[serde(default)]
+        latency: Option<DistSpec>,
+    },
+}
+
+/// An open arrival process.
+#[derive(Debug, Clone, Deserialize)]
+pub enum RawArrivals {
+    /// Poisson arrivals: exponential gaps.
+    Poisson {
+        /// Mean rate.
+        rate: Rate,
+    },
+    /// Evenly spaced arrivals.
+    Constant {
+        /// Rate.
+        rate: Rate,
+    },
+    /// A Markov-modulated Poisson process: bursty traffic that cycles through states.
+    Mmpp {
+        /// The states, visited in order and then from the first again.
+        states: Vec<RawMmppState>,
+    },
+    /// Poisson arrivals whose rate follows a piecewise-constant profile.
+    Profile {
+        /// Steps: from `at` on, the rate is `rate`. The first step must be at "0s".
+        steps: Vec<RawProfileStep>,
+        /// Repeat the profile with this period (a diurnal curve); default: hold the last rate.
+        #[serde(default)]
+        period: Option<Duration>,
+    },
+}
+
+/// One state of an MMPP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "State")]
+pub struct RawMmppState {
+    /// Poisson rate while in this state.
+    pub rate: Rate,
+    /// Mean (exponential) time spent in this state.
+    pub mean_duration: Duration,
+}
+
+/// One step of a rate profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Step")]
+pub struct RawProfileStep {
+    /// When the step starts.
+    pub at: Duration,
+    /// The rate from then on.
+    pub rate: Rate,
+}
+
+/// Key popularity over a key space of `n` keys.
+#[derive(Debug, Clone, Deserialize)]
+pub enum RawKeys {
+    /// Every key equally likely.
+    Uniform {
+        /// Key-space size.
+        n: u64,
+    },
+    /// Zipf: key k (0-based rank) has probability proportional to 1/(k+1)^s.
+    Zipf {
+        /// Key-space size.
+        n: u64,
+        /// Exponent (≥ 0); 0 is uniform, about 1 is typical of web caches.
+        s: f64,
+    },
+}
+
+/// A component.
+#[derive(Debug, Clone, Deserialize)]
+pub enum RawNode {
+    /// A service: instances × workers, a bounded queue, and the steps it runs per request.
+    Service(RawService),
+    /// A load balancer spreading requests over the instances of its backends.
+    LoadBalancer(RawLoadBalancer),
+}
+
+/// A service node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Service")]
+pub struct RawService {
+    /// Number of identical instances; direct callers spread over them round robin.
+    #[serde(default = "one")]
+    pub instances: u32,
+    /// Workers (threads, or CPU cores under processor sharing) per instance.
+    #[serde(default = "one")]
+    pub workers: u32,
+    /// Waiting room per instance; omitted means unbounded (the in-flight limit still applies).
+    #[serde(default)]
+    pub queue: Option<u32>,
+    /// Queue discipline.
+    #[serde(default)]
+    pub discipline: RawDiscipline,
+    /// Longest a request may stay at this node (waiting, working and calling) before the
+    /// node answers its caller with a timeout.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// What the node does per request, in order.
+    #[serde(default)]
+    pub steps: Vec<RawStep>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// How a service shares its workers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum RawDiscipline {
+    /// First come, first served: a request holds a worker from start to answer.
+    #[default]
+    Fifo,
+    /// Processor sharing: the requests in a Work step share the workers equally.
+    ProcessorSharing,
+}
+
+/// One step of a service.
+#[derive(Debug, Clone, Deserialize)]
+pub enum RawStep {
+    /// Hold a worker for a drawn duration.
+    Work(DistSpec),
+    /// Call a node and wait for its answer, holding the worker.
+    Call(String),
+    /// Call several nodes at once and wait for all answers.
+    Parallel(Vec<String>),
+    /// Hand the request on to a node and free the worker: the node answers the caller.
+    Forward(String),
+    /// Run different steps by request class.
+    ByClass {
+        /// Steps per class name.
+        branches: IndexMap<String, Vec<RawStep>>,
+        /// Steps for classes without a branch; default none.
+        #[serde(default)]
+        otherwise: Vec<RawStep>,
+    },
+    /// Run one of several step lists, chosen at random: `Choose([(0.2, [Forward("a")])])`.
+    /// Probabilities add up to at most 1; the rest runs no steps.
+    Choose(Vec<(f64, Vec<RawStep>)>),
+}
+
+/// A load balancer node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "LoadBalancer")]
+pub struct RawLoadBalancer {
+    /// How a backend instance is picked.
+    #[serde(default)]
+    pub algorithm: RawAlgorithm,
+    /// The nodes whose instances receive the traffic.
+    pub backends: Vec<String>,
+    /// Weights per backend node (for WeightedRoundRobin), applied to each of its instances.
+    #[serde(default)]
+    pub weights: Option<Vec<u32>>,
+    /// Processing time per request (an L7 proxy's cost); default none.
+    #[serde(default)]
+    pub latency: Option<DistSpec>,
+}
+
+/// Load-balancing algorithms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum RawAlgorithm {
+    /// In turn.
+    #[default]
+    RoundRobin,
+    /// In turn, in proportion to weights (smooth weighted round robin, as nginx).
+    WeightedRoundRobin,
+    /// Uniformly at random.
+    Random,
+    /// The instance with the fewest requests outstanding from this balancer.
+    LeastConnections,
+    /// Two instances at random, the one with fewer outstanding requests.
+    PowerOfTwoChoices,
+    /// Hash of the client id.
+    HashClient,
+    /// Hash of the request key.
+    HashKey,
+}
+
+/// A network link.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Link")]
+pub struct RawLink {
+    /// Caller node.
+    pub from: String,
+    /// Called node.
+    pub to: String,
+    /// One-way latency, drawn for the request and again for the answer.
+    pub latency: DistSpec,
+}
+
+/// Default run parameters.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Run")]
+pub struct RawRun {
+    /// Simulated time to run.
+    #[serde(default)]
+    pub duration: Option<Duration>,
+    /// Number of requests to create, then drain.
+    #[serde(default)]
+    pub requests: Option<u64>,
+    /// Initial period excluded from statistics.
+    #[serde(default)]
+    pub warmup: Option<Duration>,
+    /// Master seed.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// Safety limits.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Limits")]
+pub struct RawLimits {
+    /// Requests in flight at once; beyond it new requests are rejected at the source.
+    #[serde(default)]
+    pub max_in_flight: Option<u32>,
+    /// Node visits per request (Forward and Call hops); beyond it the request fails.
+    #[serde(default)]
+    pub max_hops: Option<u32>,
+}
+
+/// Deserializes a map, refusing a key that appears twice (a later entry would otherwise
+/// silently replace the earlier one).
+fn unique_map<'de, D, V>(deserializer: D) -> Result<IndexMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct UniqueMapVisitor<V>(std::marker::PhantomData<V>);
+
+    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for UniqueMapVisitor<V> {
+        type Value = IndexMap<String, V>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of names to values")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+            let mut map = IndexMap::new();
+            while let Some(key) = access.next_key::<String>()? {
+                if map.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!(
+                        "\"{key}\" is defined twice; give each entry its own name"
+                    )));
+                }
+                let value = access.next_value()?;
+                map.insert(key, value);
+            }
+            Ok(map)
+        }
+    }
+
+    deserializer.deserialize_map(UniqueMapVisitor(std::marker::PhantomData))
+}
+
+fn unique_optional_map<'de, D>(deserializer: D) -> Result<Option<IndexMap<String, f64>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    unique_map(deserializer).map(Some)
+}

@@ -1,0 +1,130 @@
+//! Graph views of a topology, built with petgraph: the check that no request can call round
+//! a cycle for ever, and the Graphviz DOT drawing.
+
+use super::{NodeKind, Topology};
+use crate::topology::Node;
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::DiGraph;
+use std::fmt::Write;
+
+/// How one node reaches another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeKind {
+    /// A synchronous call (`Call` or `Parallel`).
+    Call,
+    /// A hand-off (`Forward`).
+    Forward,
+    /// A load balancer to one of its backends.
+    Balance,
+}
+
+/// An edge of the topology graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edge {
+    /// Caller.
+    pub from: u32,
+    /// Callee.
+    pub to: u32,
+    /// How.
+    pub kind: EdgeKind,
+    /// Whether every request that reaches the step takes it (false inside `Choose`).
+    pub certain: bool,
+    /// Which classes take it (empty means all classes).
+    pub classes: Vec<bool>,
+}
+
+/// A cycle that some class would go round for ever.
+#[derive(Debug, Clone)]
+pub(crate) struct Cycle {
+    pub class: String,
+    pub nodes: Vec<String>,
+}
+
+/// Refuses a cycle of edges that are certain for some class: such a request never finishes.
+/// Cycles with a probabilistic exit (a Jackson network's feedback) are allowed.
+pub(crate) fn check_call_cycles(nodes: &[Node], edges: &[Edge], classes: &[String]) -> Result<(), Cycle> {
+    for (class_id, class) in classes.iter().enumerate() {
+        let mut graph = DiGraph::<u32, ()>::with_capacity(nodes.len(), edges.len());
+        let indices: Vec<_> = (0..nodes.len() as u32).map(|id| graph.add_node(id)).collect();
+        for edge in edges {
+            let single_backend = match &nodes[edge.from as usize].kind {
+                NodeKind::LoadBalancer(_) => edges.iter().filter(|e| e.from == edge.from).count() == 1,
+                NodeKind::Service(_) => true,
+            };
+            let taken = edge.classes.is_empty() || edge.classes[class_id];
+            if edge.certain && taken && single_backend {
+                graph.add_edge(indices[edge.from as usize], indices[edge.to as usize], ());
+            }
+        }
+        for component in tarjan_scc(&graph) {
+            let self_loop = component.len() == 1 && graph.contains_edge(component[0], component[0]);
+            if component.len() > 1 || self_loop {
+                let mut ids: Vec<u32> = component.iter().map(|index| graph[*index]).collect();
+                ids.sort_unstable();
+                return Err(Cycle {
+                    class: class.clone(),
+                    nodes: ids.iter().map(|id| nodes[*id as usize].name.clone()).collect(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The topology as a Graphviz DOT digraph: workloads as ellipses, nodes by kind.
+pub fn to_dot(topology: &Topology) -> String {
+    let mut dot = String::from("digraph archsim {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
+    for source in &topology.sources {
+        let _ = writeln!(
+            dot,
+            "  \"workload:{}\" [shape=ellipse, label=\"{}\\n(workload)\"];",
+            escape(&source.name),
+            escape(&source.name)
+        );
+    }
+    for node in &topology.nodes {
+        let (shape, detail) = match &node.kind {
+            NodeKind::Service(s) => ("box", format!("service {}×{} workers", s.instances, s.workers)),
+            NodeKind::LoadBalancer(b) => ("diamond", format!("load balancer, {:?}", b.algorithm)),
+        };
+        let _ = writeln!(
+            dot,
+            "  \"{}\" [shape={shape}, label=\"{}\\n{}\"];",
+            escape(&node.name),
+            escape(&node.name),
+            escape(&detail)
+        );
+    }
+    for source in &topology.sources {
+        let _ = writeln!(
+            dot,
+            "  \"workload:{}\" -> \"{}\";",
+            escape(&source.name),
+            escape(&topology.nodes[source.entry_node as usize].name)
+        );
+    }
+    let mut drawn: Vec<(u32, u32, EdgeKind)> = Vec::new();
+    for edge in &topology.edges {
+        if drawn.contains(&(edge.from, edge.to, edge.kind)) {
+            continue;
+        }
+        drawn.push((edge.from, edge.to, edge.kind));
+        let style = match edge.kind {
+            EdgeKind::Call => "label=\"call\"",
+            EdgeKind::Forward => "label=\"forward\", style=dashed",
+            EdgeKind::Balance => "label=\"balance\"",
+        };
+        let _ = writeln!(
+            dot,
+            "  \"{}\" -> \"{}\" [{style}];",
+            escape(&topology.nodes[edge.from as usize].name),
+            escape(&topology.nodes[edge.to as usize].name)
+        );
+    }
+    dot.push_str("}\n");
+    dot
+}
+
+fn escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
+}

@@ -1,0 +1,278 @@
+//! The checked topology: every name resolved to an integer id, every distribution compiled,
+//! every service's steps compiled into a small flat program the engine steps through.
+
+mod graph;
+mod validate;
+
+pub use graph::{to_dot, Edge, EdgeKind};
+pub use validate::{
+    parse_topology, parse_topology_bytes, DEFAULT_DURATION_NS, DEFAULT_MAX_HOPS, DEFAULT_MAX_IN_FLIGHT,
+};
+
+use crate::dist::Sampler;
+use crate::keys::KeySampler;
+pub use crate::spec::{RawAlgorithm as Algorithm, RawDiscipline as Discipline};
+
+/// Marks "none" in an id field.
+pub const NONE: u32 = u32::MAX;
+
+/// A checked, ready-to-run topology.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    /// The components, in file order; a node's id is its index.
+    pub nodes: Vec<Node>,
+    /// Request class names; a class id is its index.
+    pub classes: Vec<String>,
+    /// Where requests come from.
+    pub sources: Vec<Source>,
+    /// Every compiled distribution; instructions and links refer to them by index.
+    pub samplers: Vec<Sampler>,
+    /// The programs of all services, one after another.
+    pub code: Vec<Instr>,
+    /// Target node ids of `Parallel` instructions.
+    pub parallel_targets: Vec<u32>,
+    /// Jump targets of `ByClass` instructions: one program counter per class.
+    pub class_tables: Vec<u32>,
+    /// (cumulative probability, program counter) of `Choose` instructions.
+    pub choose_tables: Vec<(f64, u32)>,
+    /// Link latency sampler between caller and callee, `NONE` when there is no link;
+    /// indexed by `from * nodes.len() + to`.
+    pub link_samplers: Vec<u32>,
+    /// Every edge of the graph, for checks and drawing.
+    pub edges: Vec<Edge>,
+    /// Run parameters given in the file.
+    pub run: RunDefaults,
+    /// Safety limits.
+    pub limits: Limits,
+}
+
+/// A component.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Its name in the file.
+    pub name: String,
+    /// What it is.
+    pub kind: NodeKind,
+}
+
+/// The kinds of component.
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    /// A service with workers and a program.
+    Service(ServiceConfig),
+    /// A load balancer.
+    LoadBalancer(LoadBalancerConfig),
+}
+
+impl NodeKind {
+    /// The kind's name as reports print it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            NodeKind::Service(_) => "service",
+            NodeKind::LoadBalancer(_) => "load_balancer",
+        }
+    }
+
+    /// How many instances the node has.
+    pub fn instances(&self) -> u32 {
+        match self {
+            NodeKind::Service(service) => service.instances,
+            NodeKind::LoadBalancer(_) => 1,
+        }
+    }
+}
+
+/// A checked service.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Number of instances.
+    pub instances: u32,
+    /// Workers per instance.
+    pub workers: u32,
+    /// Waiting room per instance, `None` for unbounded.
+    pub queue_capacity: Option<u32>,
+    /// Queue discipline.
+    pub discipline: Discipline,
+    /// Per-node timeout in nanoseconds.
+    pub timeout_ns: Option<u64>,
+    /// Where the node's program starts in `Topology::code`.
+    pub entry_pc: u32,
+}
+
+/// A checked load balancer.
+#[derive(Debug, Clone)]
+pub struct LoadBalancerConfig {
+    /// The algorithm.
+    pub algorithm: Algorithm,
+    /// (node, instance) of every target.
+    pub targets: Vec<(u32, u32)>,
+    /// Weight of every target (1 unless weighted).
+    pub target_weights: Vec<u32>,
+    /// Processing time sampler, `NONE` for none.
+    pub latency_sampler: u32,
+}
+
+/// One instruction of a service program.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Instr {
+    /// Hold a worker for a duration drawn from sampler `.0`.
+    Work(u32),
+    /// Call node `.0` and wait.
+    Call(u32),
+    /// Call `parallel_targets[start..start + len]` and wait for all.
+    Parallel {
+        /// First target index.
+        start: u32,
+        /// Number of targets.
+        len: u32,
+    },
+    /// Hand the request to node `.0`, which answers this node's caller.
+    Forward(u32),
+    /// Jump to `class_tables[table + class]`.
+    ByClass {
+        /// First entry of the table.
+        table: u32,
+    },
+    /// Draw u; jump to the first `choose_tables[table..table + len]` entry with cumulative
+    /// probability above u, or to `otherwise`.
+    Choose {
+        /// First entry.
+        table: u32,
+        /// Number of entries.
+        len: u32,
+        /// Where to go when no entry is drawn.
+        otherwise: u32,
+    },
+    /// Continue at `.0`.
+    Jump(u32),
+    /// Answer the caller.
+    Respond,
+}
+
+/// A checked workload.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Its name.
+    pub name: String,
+    /// Open or closed, and how arrivals happen.
+    pub arrivals: Arrivals,
+    /// Cumulative class probabilities.
+    pub class_cumulative: Box<[f64]>,
+    /// The class id of each entry of `class_cumulative`.
+    pub class_ids: Box<[u16]>,
+    /// Key popularity.
+    pub keys: KeySampler,
+    /// Number of client ids (open workloads).
+    pub clients: u32,
+    /// Entry node id.
+    pub entry_node: u32,
+    /// Client-to-entry latency sampler, `NONE` for none.
+    pub latency_sampler: u32,
+}
+
+/// How a workload creates requests.
+#[derive(Debug, Clone)]
+pub enum Arrivals {
+    /// Poisson at a fixed rate.
+    Poisson {
+        /// Requests per second.
+        rate_per_s: f64,
+    },
+    /// Evenly spaced.
+    Constant {
+        /// Requests per second.
+        rate_per_s: f64,
+    },
+    /// Markov-modulated Poisson, states visited in a cycle.
+    Mmpp {
+        /// (rate per second, mean holding time in ns) of each state.
+        states: Vec<(f64, f64)>,
+    },
+    /// Piecewise-constant Poisson rate.
+    Profile {
+        /// (start in ns, rate per second) of each step, the first at 0.
+        steps: Vec<(u64, f64)>,
+        /// Period in ns after which the profile repeats.
+        period_ns: Option<u64>,
+    },
+    /// N users with think times.
+    Closed {
+        /// Number of users.
+        users: u32,
+        /// Think-time sampler.
+        think_sampler: u32,
+    },
+}
+
+impl Arrivals {
+    /// The long-run mean arrival rate of an open workload; `None` for closed ones.
+    pub fn mean_rate_per_s(&self) -> Option<f64> {
+        match self {
+            Arrivals::Poisson { rate_per_s } | Arrivals::Constant { rate_per_s } => Some(*rate_per_s),
+            Arrivals::Mmpp { states } => {
+                let total_time: f64 = states.iter().map(|(_, hold)| hold).sum();
+                Some(states.iter().map(|(rate, hold)| rate * hold).sum::<f64>() / total_time)
+            }
+            Arrivals::Profile { steps, period_ns } => match period_ns {
+                Some(period) => {
+                    let mut area = 0.0;
+                    for (i, (start, rate)) in steps.iter().enumerate() {
+                        let end = steps.get(i + 1).map_or(*period, |next| next.0);
+                        area += rate * (end - start) as f64;
+                    }
+                    Some(area / *period as f64)
+                }
+                None => steps.last().map(|(_, rate)| *rate),
+            },
+            Arrivals::Closed { .. } => None,
+        }
+    }
+}
+
+/// How a run stops, and what it excludes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopCondition {
+    /// Stop at this simulated time; what is still in flight is counted as such.
+    Duration {
+        /// Simulated nanoseconds.
+        ns: u64,
+    },
+    /// Create this many requests, then let the system drain.
+    Requests {
+        /// Number of requests.
+        count: u64,
+    },
+}
+
+/// Run parameters given in the file (each may be overridden).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunDefaults {
+    /// How to stop.
+    pub stop: StopCondition,
+    /// Warm-up in nanoseconds.
+    pub warmup_ns: u64,
+    /// Master seed.
+    pub seed: u64,
+}
+
+/// Safety limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Requests in flight at once.
+    pub max_in_flight: u32,
+    /// Node visits per request.
+    pub max_hops: u32,
+}
+
+impl Topology {
+    /// The id of the node with this name.
+    pub fn node_id(&self, name: &str) -> Option<u32> {
+        self.nodes.iter().position(|node| node.name == name).map(|i| i as u32)
+    }
+
+    /// The link latency sampler from `from` to `to`, or `NONE`.
+    #[inline]
+    pub fn link(&self, from: u32, to: u32) -> u32 {
+        self.link_samplers[from as usize * self.nodes.len() + to as usize]
+    }
+}

@@ -1,0 +1,738 @@
+//! Parse, then validate: RON text → `RawTopology` → checked `Topology`, with every error
+//! located in the file and given a fix.
+
+use super::graph::{check_call_cycles, Edge, EdgeKind};
+use super::*;
+use crate::dist::{cumulative_weights, DistSpec};
+use crate::error::{locate, Position, SpecError, SpecErrorKind};
+use crate::keys::ZipfSampler;
+use crate::spec::*;
+use crate::units::NS_PER_S;
+
+/// Default simulated duration when neither the file nor the caller says how long to run.
+pub const DEFAULT_DURATION_NS: u64 = 60 * NS_PER_S;
+/// Default cap on requests in flight at once.
+pub const DEFAULT_MAX_IN_FLIGHT: u32 = 100_000;
+/// Default cap on node visits per request.
+pub const DEFAULT_MAX_HOPS: u32 = 1_000;
+
+/// Parses and validates a topology file's text.
+pub fn parse_topology(source: &str) -> Result<Topology, SpecError> {
+    if source.contains('\0') {
+        return Err(SpecError::new(SpecErrorKind::NotText, "the file is binary, not RON text")
+            .at(Some(crate::error::position_of(source, source.find('\0').unwrap_or(0))))
+            .with_help("give the path of a .ron topology file"));
+    }
+    if is_blank(source) {
+        return Err(SpecError::new(SpecErrorKind::Empty, "the file is empty")
+            .at(Some(Position { line: 1, column: 1 }))
+            .with_help("a topology starts with `Topology(workload: [...], nodes: {...})`; see topologies/mm1.ron"));
+    }
+    let options = ron::Options::default().with_default_extension(
+        ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES,
+    );
+    let raw: RawTopology = options.from_str(source).map_err(|error| {
+        let position = Position { line: error.span.start.line, column: error.span.start.col };
+        let message = error.code.to_string();
+        let help = syntax_help(&message);
+        let mut spec_error = SpecError::new(SpecErrorKind::Syntax, message).at(Some(position));
+        spec_error.help = help;
+        spec_error
+    })?;
+    Validator { source, raw: &raw }.validate()
+}
+
+/// Parses and validates raw bytes, refusing what is not UTF-8 text.
+pub fn parse_topology_bytes(bytes: &[u8]) -> Result<Topology, SpecError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_topology(text),
+        Err(error) => {
+            let valid = std::str::from_utf8(&bytes[..error.valid_up_to()]).unwrap_or("");
+            Err(SpecError::new(SpecErrorKind::NotText, "the file is not UTF-8 text (is it a binary file?)")
+                .at(Some(crate::error::position_of(valid, valid.len())))
+                .with_help("give the path of a .ron topology file"))
+        }
+    }
+}
+
+fn is_blank(source: &str) -> bool {
+    source.lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with("//")
+    }) && !source.contains("/*")
+}
+
+fn syntax_help(message: &str) -> Option<String> {
+    if message.contains("Unexpected field") || message.contains("unknown field") {
+        Some("check the spelling; the fields this place accepts are listed above".into())
+    } else if message.contains("Unexpected missing field") || message.contains("missing field") {
+        Some("add the missing field".into())
+    } else if message.contains("no unit") {
+        Some("durations need a unit (\"4ms\") and rates a time base (\"800/s\")".into())
+    } else if message.contains("Unexpected end") {
+        Some("a bracket or parenthesis is not closed".into())
+    } else if message.contains("variant") {
+        Some("the names this place accepts are listed above".into())
+    } else {
+        None
+    }
+}
+
+struct Validator<'a> {
+    source: &'a str,
+    raw: &'a RawTopology,
+}
+
+/// State while compiling node programs.
+struct Compiler {
+    samplers: Vec<Sampler>,
+    code: Vec<Instr>,
+    parallel_targets: Vec<u32>,
+    class_tables: Vec<u32>,
+    choose_tables: Vec<(f64, u32)>,
+    edges: Vec<Edge>,
+}
+
+/// Where in the steps a call sits: which classes reach it and whether it is always taken.
+#[derive(Clone)]
+struct StepContext {
+    node: u32,
+    /// Which classes reach this step.
+    classes: Vec<bool>,
+    /// False inside a `Choose` branch.
+    certain: bool,
+}
+
+impl Validator<'_> {
+    fn error(&self, kind: SpecErrorKind, message: String, anchors: &[&str]) -> SpecError {
+        SpecError::new(kind, message).at(locate(self.source, anchors))
+    }
+
+    fn node_id(&self, name: &str, anchors: &[&str], what: &str) -> Result<u32, SpecError> {
+        self.raw.nodes.get_index_of(name).map(|i| i as u32).ok_or_else(|| {
+            let known: Vec<&str> = self.raw.nodes.keys().map(String::as_str).collect();
+            let quoted = format!("\"{name}\"");
+            let mut anchors = anchors.to_vec();
+            anchors.push(&quoted);
+            self.error(
+                SpecErrorKind::UnknownName,
+                format!("{what} refers to node \"{name}\", which is not defined"),
+                &anchors,
+            )
+            .with_help(suggest(name, &known))
+        })
+    }
+
+    fn validate(&self) -> Result<Topology, SpecError> {
+        let raw = self.raw;
+        if raw.workload.is_empty() {
+            return Err(self
+                .error(SpecErrorKind::InvalidValue, "the topology has no workload".into(), &["workload"])
+                .with_help(
+                    "add a source, such as Open(name: \"users\", arrivals: Poisson(rate: \"100/s\"), to: \"app\")",
+                ));
+        }
+        if raw.nodes.is_empty() {
+            return Err(self
+                .error(SpecErrorKind::InvalidValue, "the topology has no nodes".into(), &["nodes"])
+                .with_help("add a node, such as \"app\": Service(steps: [Work(Exp(mean: \"4ms\"))])"));
+        }
+        let mut compiler = Compiler {
+            samplers: Vec::new(),
+            code: Vec::new(),
+            parallel_targets: Vec::new(),
+            class_tables: Vec::new(),
+            choose_tables: Vec::new(),
+            edges: Vec::new(),
+        };
+        let (sources, classes) = self.sources(&mut compiler)?;
+        let mut nodes = Vec::with_capacity(raw.nodes.len());
+        for (index, (name, raw_node)) in raw.nodes.iter().enumerate() {
+            let node_id = index as u32;
+            let key = format!("\"{name}\"");
+            if name.is_empty() {
+                return Err(self.error(
+                    SpecErrorKind::InvalidValue,
+                    "a node has an empty name".into(),
+                    &["nodes", "\"\""],
+                ));
+            }
+            let kind = match raw_node {
+                RawNode::Service(service) => {
+                    NodeKind::Service(self.service(node_id, name, service, &classes, &mut compiler)?)
+                }
+                RawNode::LoadBalancer(balancer) => {
+                    NodeKind::LoadBalancer(self.load_balancer(node_id, name, &key, balancer, &mut compiler)?)
+                }
+            };
+            nodes.push(Node { name: name.clone(), kind });
+        }
+        // Balancer targets need every node's instance count, known only now.
+        for node_index in 0..nodes.len() {
+            if let NodeKind::LoadBalancer(balancer) = &nodes[node_index].kind {
+                let backends: Vec<u32> = balancer.targets.iter().map(|(node, _)| *node).collect();
+                let weights = balancer.target_weights.clone();
+                let mut targets = Vec::new();
+                let mut target_weights = Vec::new();
+                for (backend, weight) in backends.iter().zip(weights) {
+                    for instance in 0..nodes[*backend as usize].kind.instances() {
+                        targets.push((*backend, instance));
+                        target_weights.push(weight);
+                    }
+                }
+                if let NodeKind::LoadBalancer(balancer) = &mut nodes[node_index].kind {
+                    balancer.targets = targets;
+                    balancer.target_weights = target_weights;
+                }
+            }
+        }
+        let link_samplers = self.links(&mut compiler)?;
+        check_call_cycles(&nodes, &compiler.edges, &classes).map_err(|cycle| {
+            let first = format!("\"{}\"", cycle.nodes[0]);
+            let path = cycle.nodes.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(" → ");
+            self.error(
+                SpecErrorKind::CallCycle,
+                format!("requests of class \"{}\" call round a cycle for ever: {path} → {first}", cycle.class),
+                &["nodes", &first],
+            )
+            .with_help("break the cycle, or put the call that closes it inside Choose([(p, [...])]) with p < 1 so requests leave it")
+        })?;
+        let run = self.run()?;
+        let limits = Limits {
+            max_in_flight: raw.limits.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
+            max_hops: raw.limits.max_hops.unwrap_or(DEFAULT_MAX_HOPS),
+        };
+        if limits.max_in_flight == 0 || limits.max_hops == 0 {
+            return Err(self.error(SpecErrorKind::InvalidValue, "limits must be at least 1".into(), &["limits"]));
+        }
+        Ok(Topology {
+            nodes,
+            classes,
+            sources,
+            samplers: compiler.samplers,
+            code: compiler.code,
+            parallel_targets: compiler.parallel_targets,
+            class_tables: compiler.class_tables,
+            choose_tables: compiler.choose_tables,
+            link_samplers,
+            edges: compiler.edges,
+            run,
+            limits,
+        })
+    }
+
+    fn sampler(&self, spec: &DistSpec, compiler: &mut Compiler, anchors: &[&str]) -> Result<u32, SpecError> {
+        let sampler = spec.compile().map_err(|message| self.error(SpecErrorKind::InvalidValue, message, anchors))?;
+        compiler.samplers.push(sampler);
+        Ok(compiler.samplers.len() as u32 - 1)
+    }
+
+    fn sources(&self, compiler: &mut Compiler) -> Result<(Vec<Source>, Vec<String>), SpecError> {
+        let mut classes: Vec<String> = Vec::new();
+        let mut sources = Vec::new();
+        for raw_source in &self.raw.workload {
+            let (name, mix, keys, to, latency) = match raw_source {
+                RawWorkload::Open { name, classes, keys, to, latency, .. }
+                | RawWorkload::Closed { name, classes, keys, to, latency, .. } => (name, classes, keys, to, latency),
+            };
+            let quoted = format!("\"{name}\"");
+            let here = ["workload", quoted.as_str()];
+            if sources.iter().any(|s: &Source| &s.name == name) {
+                return Err(self
+                    .error(SpecErrorKind::InvalidValue, format!("workload \"{name}\" is defined twice"), &here)
+                    .with_help("give each workload its own name"));
+            }
+            let entry_node = self.node_id(to, &[here[0], here[1], "to"], &format!("workload \"{name}\""))?;
+            let default_mix = indexmap::IndexMap::from([("default".to_string(), 1.0)]);
+            let mix = mix.as_ref().unwrap_or(&default_mix);
+            let total: f64 = mix.values().sum();
+            if mix.is_empty() || (total - 1.0).abs() > 1e-6 || mix.values().any(|p| !(p.is_finite() && *p >= 0.0)) {
+                return Err(self
+                    .error(
+                        SpecErrorKind::ClassMix,
+                        format!("the class mix of workload \"{name}\" adds up to {total}, not 1"),
+                        &[here[0], here[1], "classes"],
+                    )
+                    .with_help("give each class a share between 0 and 1 so that the shares add up to 1, such as {\"read\": 0.9, \"write\": 0.1}"));
+            }
+            let mut class_ids = Vec::new();
+            for class in mix.keys() {
+                let id = match classes.iter().position(|c| c == class) {
+                    Some(id) => id,
+                    None => {
+                        classes.push(class.clone());
+                        classes.len() - 1
+                    }
+                };
+                class_ids.push(id as u16);
+            }
+            let weights: Vec<f64> = mix.values().copied().collect();
+            let class_cumulative = cumulative_weights(&weights, "class mix")
+                .map_err(|m| self.error(SpecErrorKind::ClassMix, m, &[here[0], here[1], "classes"]))?;
+            let keys = match keys {
+                None => KeySampler::Single,
+                Some(RawKeys::Uniform { n }) | Some(RawKeys::Zipf { n, .. }) if *n == 0 => {
+                    return Err(self
+                        .error(
+                            SpecErrorKind::InvalidValue,
+                            format!("workload \"{name}\" has a key space of 0 keys"),
+                            &[here[0], here[1], "keys"],
+                        )
+                        .with_help("set n to the number of distinct keys, at least 1"));
+                }
+                Some(RawKeys::Uniform { n }) => KeySampler::Uniform { n: *n },
+                Some(RawKeys::Zipf { n, s }) => {
+                    if !(s.is_finite() && *s >= 0.0) {
+                        return Err(self
+                            .error(
+                                SpecErrorKind::InvalidValue,
+                                format!("workload \"{name}\" has Zipf exponent {s}"),
+                                &[here[0], here[1], "keys"],
+                            )
+                            .with_help("the exponent s must be zero or positive; about 1 is typical"));
+                    }
+                    KeySampler::Zipf(ZipfSampler::new(*n, *s))
+                }
+            };
+            let latency_sampler = match latency {
+                Some(spec) => self.sampler(spec, compiler, &[here[0], here[1], "latency"])?,
+                None => NONE,
+            };
+            let (arrivals, clients) = match raw_source {
+                RawWorkload::Open { arrivals, clients, .. } => {
+                    let clients = clients.unwrap_or(1);
+                    if clients == 0 {
+                        return Err(self
+                            .error(
+                                SpecErrorKind::InvalidValue,
+                                format!("workload \"{name}\" has 0 clients"),
+                                &[here[0], here[1], "clients"],
+                            )
+                            .with_help("clients is the number of distinct client ids, at least 1"));
+                    }
+                    (self.arrivals(name, arrivals)?, clients)
+                }
+                RawWorkload::Closed { users, think, .. } => {
+                    if *users == 0 {
+                        return Err(self
+                            .error(
+                                SpecErrorKind::InvalidValue,
+                                format!("closed workload \"{name}\" has 0 users"),
+                                &[here[0], here[1], "users"],
+                            )
+                            .with_help("give it at least one user"));
+                    }
+                    let think_sampler = self.sampler(think, compiler, &[here[0], here[1], "think"])?;
+                    (Arrivals::Closed { users: *users, think_sampler }, *users)
+                }
+            };
+            sources.push(Source {
+                name: name.clone(),
+                arrivals,
+                class_cumulative,
+                class_ids: class_ids.into(),
+                keys,
+                clients,
+                entry_node,
+                latency_sampler,
+            });
+        }
+        if classes.len() > u16::MAX as usize {
+            return Err(SpecError::new(SpecErrorKind::InvalidValue, "more than 65535 request classes"));
+        }
+        Ok((sources, classes))
+    }
+
+    fn arrivals(&self, name: &str, arrivals: &RawArrivals) -> Result<Arrivals, SpecError> {
+        let quoted = format!("\"{name}\"");
+        let anchors = ["workload", quoted.as_str(), "arrivals"];
+        let invalid = |message: String, help: &str| {
+            self.error(SpecErrorKind::InvalidValue, message, &anchors).with_help(help.to_string())
+        };
+        Ok(match arrivals {
+            RawArrivals::Poisson { rate } | RawArrivals::Constant { rate } if rate.per_s <= 0.0 => {
+                return Err(invalid(
+                    format!("workload \"{name}\" has an arrival rate of 0"),
+                    "give a positive rate, such as \"100/s\"",
+                ));
+            }
+            RawArrivals::Poisson { rate } => Arrivals::Poisson { rate_per_s: rate.per_s },
+            RawArrivals::Constant { rate } => Arrivals::Constant { rate_per_s: rate.per_s },
+            RawArrivals::Mmpp { states } => {
+                if states.is_empty() {
+                    return Err(invalid(
+                        format!("workload \"{name}\" has an Mmpp with no states"),
+                        "list at least one (rate, mean_duration) state",
+                    ));
+                }
+                if states.iter().any(|s| s.mean_duration.ns == 0) {
+                    return Err(invalid(
+                        format!("workload \"{name}\" has an Mmpp state with mean_duration 0"),
+                        "each state must last a positive time",
+                    ));
+                }
+                if states.iter().all(|s| s.rate.per_s == 0.0) {
+                    return Err(invalid(
+                        format!("workload \"{name}\" has an Mmpp whose rates are all 0"),
+                        "give at least one state a positive rate",
+                    ));
+                }
+                Arrivals::Mmpp { states: states.iter().map(|s| (s.rate.per_s, s.mean_duration.ns as f64)).collect() }
+            }
+            RawArrivals::Profile { steps, period } => {
+                if steps.first().map(|s| s.at.ns) != Some(0) {
+                    return Err(invalid(
+                        format!("the rate profile of workload \"{name}\" does not start at \"0s\""),
+                        "make the first step Step(at: \"0s\", rate: ...)",
+                    ));
+                }
+                if steps.windows(2).any(|pair| pair[1].at <= pair[0].at) {
+                    return Err(invalid(
+                        format!("the rate profile of workload \"{name}\" has steps out of order"),
+                        "list the steps by increasing time",
+                    ));
+                }
+                if let Some(period) = period {
+                    if period.ns <= steps.last().map_or(0, |s| s.at.ns) {
+                        return Err(invalid(
+                            format!("the rate profile of workload \"{name}\" has a period shorter than its steps"),
+                            "the period must end after the last step starts",
+                        ));
+                    }
+                }
+                if steps.iter().all(|s| s.rate.per_s == 0.0) {
+                    return Err(invalid(
+                        format!("the rate profile of workload \"{name}\" is 0 everywhere"),
+                        "give at least one step a positive rate",
+                    ));
+                }
+                Arrivals::Profile {
+                    steps: steps.iter().map(|s| (s.at.ns, s.rate.per_s)).collect(),
+                    period_ns: period.map(|p| p.ns),
+                }
+            }
+        })
+    }
+
+    fn service(
+        &self,
+        node_id: u32,
+        name: &str,
+        service: &RawService,
+        classes: &[String],
+        compiler: &mut Compiler,
+    ) -> Result<ServiceConfig, SpecError> {
+        let key = format!("\"{name}\"");
+        if service.instances == 0 || service.workers == 0 {
+            let field = if service.instances == 0 { "instances" } else { "workers" };
+            return Err(self
+                .error(SpecErrorKind::InvalidValue, format!("node \"{name}\" has 0 {field}"), &["nodes", &key, field])
+                .with_help(format!("a service needs at least 1 {}", field.trim_end_matches('s'))));
+        }
+        if service.timeout == Some(crate::units::Duration::from_ns(0)) {
+            return Err(self
+                .error(
+                    SpecErrorKind::InvalidValue,
+                    format!("node \"{name}\" has a timeout of 0"),
+                    &["nodes", &key, "timeout"],
+                )
+                .with_help("give a positive timeout, or leave it out for none"));
+        }
+        let entry_pc = compiler.code.len() as u32;
+        let context = StepContext { node: node_id, classes: vec![true; classes.len()], certain: true };
+        self.steps(&service.steps, &key, classes, &context, compiler)?;
+        compiler.code.push(Instr::Respond);
+        Ok(ServiceConfig {
+            instances: service.instances,
+            workers: service.workers,
+            queue_capacity: service.queue,
+            discipline: service.discipline,
+            timeout_ns: service.timeout.map(|t| t.ns),
+            entry_pc,
+        })
+    }
+
+    fn steps(
+        &self,
+        steps: &[RawStep],
+        key: &str,
+        classes: &[String],
+        context: &StepContext,
+        compiler: &mut Compiler,
+    ) -> Result<(), SpecError> {
+        let what = format!("node {key}");
+        for step in steps {
+            match step {
+                RawStep::Work(spec) => {
+                    let sampler = self.sampler(spec, compiler, &["nodes", key, "Work"])?;
+                    compiler.code.push(Instr::Work(sampler));
+                }
+                RawStep::Call(target) | RawStep::Forward(target) => {
+                    let keyword = if matches!(step, RawStep::Call(_)) { "Call" } else { "Forward" };
+                    let callee = self.node_id(target, &["nodes", key, keyword], &what)?;
+                    let kind = if keyword == "Call" { EdgeKind::Call } else { EdgeKind::Forward };
+                    compiler.edges.push(Edge {
+                        from: context.node,
+                        to: callee,
+                        kind,
+                        certain: context.certain,
+                        classes: context.classes.clone(),
+                    });
+                    compiler.code.push(if keyword == "Call" { Instr::Call(callee) } else { Instr::Forward(callee) });
+                }
+                RawStep::Parallel(targets) => {
+                    if targets.is_empty() {
+                        return Err(self
+                            .error(
+                                SpecErrorKind::InvalidValue,
+                                format!("node {key} has an empty Parallel"),
+                                &["nodes", key, "Parallel"],
+                            )
+                            .with_help("list the nodes to call at once, such as Parallel([\"a\", \"b\"])"));
+                    }
+                    let start = compiler.parallel_targets.len() as u32;
+                    for target in targets {
+                        let callee = self.node_id(target, &["nodes", key, "Parallel"], &what)?;
+                        compiler.edges.push(Edge {
+                            from: context.node,
+                            to: callee,
+                            kind: EdgeKind::Call,
+                            certain: context.certain,
+                            classes: context.classes.clone(),
+                        });
+                        compiler.parallel_targets.push(callee);
+                    }
+                    compiler.code.push(Instr::Parallel { start, len: targets.len() as u32 });
+                }
+                RawStep::ByClass { branches, otherwise } => {
+                    for class in branches.keys() {
+                        if !classes.contains(class) {
+                            return Err(self
+                                .error(
+                                    SpecErrorKind::UnknownName,
+                                    format!("node {key} has a branch for class \"{class}\", which no workload sends"),
+                                    &["nodes", key, "ByClass", &format!("\"{class}\"")],
+                                )
+                                .with_help(suggest(class, &classes.iter().map(String::as_str).collect::<Vec<_>>())));
+                        }
+                    }
+                    let table = compiler.class_tables.len() as u32;
+                    compiler.class_tables.extend(std::iter::repeat_n(NONE, classes.len()));
+                    compiler.code.push(Instr::ByClass { table });
+                    let mut exits = Vec::new();
+                    for (class, branch_steps) in branches {
+                        let class_id = classes.iter().position(|c| c == class).expect("checked above");
+                        compiler.class_tables[table as usize + class_id] = compiler.code.len() as u32;
+                        let mut only = vec![false; classes.len()];
+                        only[class_id] = context.classes[class_id];
+                        let branch_context = StepContext { classes: only, ..context.clone() };
+                        self.steps(branch_steps, key, classes, &branch_context, compiler)?;
+                        exits.push(compiler.code.len());
+                        compiler.code.push(Instr::Jump(NONE));
+                    }
+                    let otherwise_pc = compiler.code.len() as u32;
+                    let mut rest = context.classes.clone();
+                    for (class_id, slot) in rest.iter_mut().enumerate() {
+                        if compiler.class_tables[table as usize + class_id] == NONE {
+                            compiler.class_tables[table as usize + class_id] = otherwise_pc;
+                        } else {
+                            *slot = false;
+                        }
+                    }
+                    self.steps(otherwise, key, classes, &StepContext { classes: rest, ..context.clone() }, compiler)?;
+                    let end = compiler.code.len() as u32;
+                    for exit in exits {
+                        compiler.code[exit] = Instr::Jump(end);
+                    }
+                }
+                RawStep::Choose(options) => {
+                    let total: f64 = options.iter().map(|(p, _)| p).sum();
+                    if options.is_empty()
+                        || options.iter().any(|(p, _)| !(p.is_finite() && *p >= 0.0))
+                        || total > 1.0 + 1e-9
+                    {
+                        return Err(self
+                            .error(SpecErrorKind::InvalidValue, format!("node {key} has a Choose whose probabilities add up to {total}"), &["nodes", key, "Choose"])
+                            .with_help("give each option a probability between 0 and 1, adding up to at most 1 (the rest runs no steps)"));
+                    }
+                    let table = compiler.choose_tables.len() as u32;
+                    let choose_pc = compiler.code.len();
+                    compiler.code.push(Instr::Choose { table, len: options.len() as u32, otherwise: NONE });
+                    let mut cumulative = 0.0;
+                    let mut exits = Vec::new();
+                    for (probability, option_steps) in options {
+                        cumulative += probability;
+                        compiler.choose_tables.push((cumulative, compiler.code.len() as u32));
+                        let certain = context.certain && *probability >= 1.0;
+                        self.steps(option_steps, key, classes, &StepContext { certain, ..context.clone() }, compiler)?;
+                        exits.push(compiler.code.len());
+                        compiler.code.push(Instr::Jump(NONE));
+                    }
+                    let end = compiler.code.len() as u32;
+                    for exit in exits {
+                        compiler.code[exit] = Instr::Jump(end);
+                    }
+                    compiler.code[choose_pc] = Instr::Choose { table, len: options.len() as u32, otherwise: end };
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn load_balancer(
+        &self,
+        node_id: u32,
+        name: &str,
+        key: &str,
+        balancer: &RawLoadBalancer,
+        compiler: &mut Compiler,
+    ) -> Result<LoadBalancerConfig, SpecError> {
+        if balancer.backends.is_empty() {
+            return Err(self
+                .error(
+                    SpecErrorKind::InvalidValue,
+                    format!("load balancer \"{name}\" has no backends"),
+                    &["nodes", key, "backends"],
+                )
+                .with_help("list the nodes it spreads traffic over, such as backends: [\"app\"]"));
+        }
+        let mut targets = Vec::new();
+        for backend in &balancer.backends {
+            let backend_id =
+                self.node_id(backend, &["nodes", key, "backends"], &format!("load balancer \"{name}\""))?;
+            compiler.edges.push(Edge {
+                from: node_id,
+                to: backend_id,
+                kind: EdgeKind::Balance,
+                certain: true,
+                classes: vec![],
+            });
+            targets.push((backend_id, 0));
+        }
+        let target_weights = match (&balancer.weights, balancer.algorithm) {
+            (Some(weights), RawAlgorithm::WeightedRoundRobin) => {
+                if weights.len() != balancer.backends.len() || weights.contains(&0) {
+                    return Err(self
+                        .error(
+                            SpecErrorKind::InvalidValue,
+                            format!(
+                                "load balancer \"{name}\" has {} weights for {} backends",
+                                weights.len(),
+                                balancer.backends.len()
+                            ),
+                            &["nodes", key, "weights"],
+                        )
+                        .with_help("give one positive weight per backend, in the same order"));
+                }
+                weights.clone()
+            }
+            (None, RawAlgorithm::WeightedRoundRobin) => {
+                return Err(self
+                    .error(
+                        SpecErrorKind::InvalidValue,
+                        format!("load balancer \"{name}\" is WeightedRoundRobin without weights"),
+                        &["nodes", key, "WeightedRoundRobin"],
+                    )
+                    .with_help("add weights: [3, 1] with one weight per backend"));
+            }
+            (Some(_), _) => {
+                return Err(self
+                    .error(
+                        SpecErrorKind::InvalidValue,
+                        format!("load balancer \"{name}\" has weights but its algorithm ignores them"),
+                        &["nodes", key, "weights"],
+                    )
+                    .with_help("use algorithm: WeightedRoundRobin, or remove the weights"));
+            }
+            (None, _) => vec![1; balancer.backends.len()],
+        };
+        let latency_sampler = match &balancer.latency {
+            Some(spec) => self.sampler(spec, compiler, &["nodes", key, "latency"])?,
+            None => NONE,
+        };
+        Ok(LoadBalancerConfig { algorithm: balancer.algorithm, targets, target_weights, latency_sampler })
+    }
+
+    fn links(&self, compiler: &mut Compiler) -> Result<Vec<u32>, SpecError> {
+        let n = self.raw.nodes.len();
+        let mut link_samplers = vec![NONE; n * n];
+        for link in &self.raw.links {
+            let anchors = ["links", "from"];
+            let from = self.node_id(&link.from, &anchors, "a link")?;
+            let to = self.node_id(&link.to, &anchors, "a link")?;
+            let slot = from as usize * n + to as usize;
+            if link_samplers[slot] != NONE {
+                return Err(self
+                    .error(
+                        SpecErrorKind::InvalidValue,
+                        format!("the link from \"{}\" to \"{}\" is given twice", link.from, link.to),
+                        &["links", &format!("\"{}\"", link.from)],
+                    )
+                    .with_help("keep one Link per pair of nodes"));
+            }
+            link_samplers[slot] = self.sampler(&link.latency, compiler, &["links", &format!("\"{}\"", link.from)])?;
+        }
+        Ok(link_samplers)
+    }
+
+    fn run(&self) -> Result<RunDefaults, SpecError> {
+        let run = &self.raw.run;
+        let stop = match (run.duration, run.requests) {
+            (Some(_), Some(_)) => {
+                return Err(self.error(SpecErrorKind::InvalidValue, "run gives both a duration and a request count".into(), &["run", "requests"])
+                    .with_help("keep one: duration stops at a simulated time, requests stops creating requests after that many"));
+            }
+            (Some(duration), None) if duration.ns == 0 => {
+                return Err(self
+                    .error(SpecErrorKind::InvalidValue, "run duration is 0".into(), &["run", "duration"])
+                    .with_help("give a positive duration, such as \"60s\""));
+            }
+            (Some(duration), None) => StopCondition::Duration { ns: duration.ns },
+            (None, Some(0)) => {
+                return Err(self
+                    .error(SpecErrorKind::InvalidValue, "run requests is 0".into(), &["run", "requests"])
+                    .with_help("give a positive request count"));
+            }
+            (None, Some(count)) => StopCondition::Requests { count },
+            (None, None) => StopCondition::Duration { ns: DEFAULT_DURATION_NS },
+        };
+        let warmup_ns = run.warmup.map_or(0, |w| w.ns);
+        if let StopCondition::Duration { ns } = stop {
+            if warmup_ns >= ns {
+                return Err(self
+                    .error(SpecErrorKind::InvalidValue, "the warm-up is as long as the run".into(), &["run", "warmup"])
+                    .with_help("make the warm-up shorter than the duration"));
+            }
+        }
+        Ok(RunDefaults { stop, warmup_ns, seed: run.seed.unwrap_or(1) })
+    }
+}
+
+/// "did you mean" help: the closest known name by edit distance, or the list of names.
+fn suggest(name: &str, known: &[&str]) -> String {
+    let closest = known.iter().min_by_key(|candidate| edit_distance(name, candidate));
+    match closest {
+        Some(candidate) if edit_distance(name, candidate) <= 2.max(name.len() / 3) => {
+            format!("did you mean \"{candidate}\"?")
+        }
+        _ if known.is_empty() => "define it first".to_string(),
+        _ => format!(
+            "the names defined are: {}",
+            known.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
