@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 /// A distribution as written in a topology file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename = "Distribution")]
 pub enum DistSpec {
     /// Always the same value: `Constant("4ms")`.
     Constant(Duration),

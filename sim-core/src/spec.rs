@@ -30,6 +30,7 @@ pub struct RawTopology {
 
 /// A source of requests.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename = "Workload")]
 pub enum RawWorkload {
     /// An open workload: requests arrive whatever the system does.
     Open {
@@ -76,6 +77,7 @@ pub enum RawWorkload {
 
 /// An open arrival process.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename = "Arrivals")]
 pub enum RawArrivals {
     /// Poisson arrivals: exponential gaps.
     Poisson {
@@ -124,6 +126,7 @@ pub struct RawProfileStep {
 
 /// Key popularity over a key space of `n` keys.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename = "Keys")]
 pub enum RawKeys {
     /// Every key equally likely.
     Uniform {
@@ -141,6 +144,7 @@ pub enum RawKeys {
 
 /// A component.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename = "Node")]
 pub enum RawNode {
     /// A service: instances × workers, a bounded queue, and the steps it runs per request.
     Service(RawService),
@@ -179,6 +183,7 @@ fn one() -> u32 {
 
 /// How a service shares its workers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename = "Discipline")]
 pub enum RawDiscipline {
     /// First come, first served: a request holds a worker from start to answer.
     #[default]
@@ -189,6 +194,7 @@ pub enum RawDiscipline {
 
 /// One step of a service.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename = "Step")]
 pub enum RawStep {
     /// Hold a worker for a drawn duration.
     Work(DistSpec),
@@ -230,6 +236,7 @@ pub struct RawLoadBalancer {
 
 /// Load-balancing algorithms.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename = "Algorithm")]
 pub enum RawAlgorithm {
     /// In turn.
     #[default]

@@ -250,7 +250,7 @@ impl Validator<'_> {
                 return Err(self
                     .error(
                         SpecErrorKind::ClassMix,
-                        format!("the class mix of workload \"{name}\" adds up to {total}, not 1"),
+                        format!("the class mix of workload \"{name}\" adds up to {}, not 1", round_for_display(total)),
                         &[here[0], here[1], "classes"],
                     )
                     .with_help("give each class a share between 0 and 1 so that the shares add up to 1, such as {\"read\": 0.9, \"write\": 0.1}"));
@@ -552,7 +552,7 @@ impl Validator<'_> {
                         || total > 1.0 + 1e-9
                     {
                         return Err(self
-                            .error(SpecErrorKind::InvalidValue, format!("node {key} has a Choose whose probabilities add up to {total}"), &["nodes", key, "Choose"])
+                            .error(SpecErrorKind::InvalidValue, format!("node {key} has a Choose whose probabilities add up to {}", round_for_display(total)), &["nodes", key, "Choose"])
                             .with_help("give each option a probability between 0 and 1, adding up to at most 1 (the rest runs no steps)"));
                     }
                     let table = compiler.choose_tables.len() as u32;
@@ -735,4 +735,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         previous = current;
     }
     previous[b.len()]
+}
+
+/// A sum such as 0.7 + 0.6 printed as 1.3, not 1.2999999999999998.
+fn round_for_display(value: f64) -> f64 {
+    (value * 1e9).round() / 1e9
 }

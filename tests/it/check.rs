@@ -1,0 +1,121 @@
+//! The helpers every test goes through: run a topology text, run the CLI, and summarise
+//! independent replications with a confidence interval.
+
+use sim_core::{parse_topology, Report, RunConfig, StopCondition};
+
+/// Runs a topology given as text with a seed and stop condition.
+pub fn simulate(text: &str, seed: u64, stop: StopCondition, warmup_s: f64) -> Report {
+    let topology = parse_topology(text).unwrap_or_else(|error| panic!("test topology is invalid: {error}\n{text}"));
+    let config = RunConfig { seed, stop, warmup_ns: (warmup_s * 1e9) as u64 };
+    let report = sim_core::simulate(&topology, config);
+    assert_conserved(&report);
+    report
+}
+
+/// Stops after `count` requests, then drains.
+pub fn requests(count: u64) -> StopCondition {
+    StopCondition::Requests { count }
+}
+
+/// Stops at `seconds` of simulated time.
+pub fn seconds(seconds: f64) -> StopCondition {
+    StopCondition::Duration { ns: (seconds * 1e9) as u64 }
+}
+
+/// Every request created ends in exactly one state: the counts add up, overall and per class.
+pub fn assert_conserved(report: &Report) {
+    let r = &report.requests;
+    assert_eq!(r.generated, r.completed + r.failed + r.timed_out + r.rejected + r.in_flight, "{r:?}");
+    let mut class_total = 0;
+    for (name, class) in &report.classes {
+        let c = &class.requests;
+        assert_eq!(c.generated, c.completed + c.failed + c.timed_out + c.rejected + c.in_flight, "class {name}");
+        class_total += c.generated;
+    }
+    assert_eq!(class_total, r.generated);
+}
+
+/// Runs the archsim command line in-process: (exit status, stdout, stderr).
+pub fn run_cli(args: &[&str]) -> (i32, String, String) {
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    let mut full = vec!["archsim"];
+    full.extend_from_slice(args);
+    let status = archsim_cli::run(full, &mut stdout, &mut stderr);
+    (status, String::from_utf8(stdout).unwrap(), String::from_utf8(stderr).unwrap())
+}
+
+/// The repository root (tests run from the `tests` package directory).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Mean and confidence-interval half-width of independent replications.
+#[derive(Debug, Clone, Copy)]
+pub struct Estimate {
+    pub mean: f64,
+    pub half_width: f64,
+    pub n: usize,
+}
+
+impl Estimate {
+    /// The Student-t interval at 99 % confidence: mean ± t(0.995, n−1)·s/√n.
+    pub fn from(values: &[f64]) -> Self {
+        let n = values.len();
+        assert!(n >= 2);
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        Self { mean, half_width: t_quantile_995(n - 1) * (variance / n as f64).sqrt(), n }
+    }
+
+    /// Asserts that the analytic value lies inside the interval, and that the interval is
+    /// tight enough (relative half-width below `max_relative`) for the check to mean something.
+    pub fn assert_covers(&self, what: &str, analytic: f64, max_relative: f64) {
+        let relative_error = (self.mean - analytic).abs() / analytic.abs();
+        eprintln!(
+            "{what}: simulated {:.6} ± {:.6} (99% CI, n = {}), theory {analytic:.6}, error {:.3}%",
+            self.mean,
+            self.half_width,
+            self.n,
+            relative_error * 100.0
+        );
+        assert!(
+            (self.mean - analytic).abs() <= self.half_width,
+            "{what}: theory {analytic} is outside {:.6} ± {:.6}",
+            self.mean,
+            self.half_width
+        );
+        assert!(
+            self.half_width <= max_relative * analytic.abs(),
+            "{what}: the interval ±{:.6} is wider than {}% of {analytic}; run longer",
+            self.half_width,
+            max_relative * 100.0
+        );
+    }
+}
+
+/// Two-sided 99 % Student-t quantiles, t(0.995, df) (Abramowitz & Stegun, table 26.10).
+fn t_quantile_995(df: usize) -> f64 {
+    const TABLE: [(usize, f64); 12] = [
+        (4, 4.604),
+        (5, 4.032),
+        (7, 3.499),
+        (9, 3.250),
+        (11, 3.106),
+        (14, 2.977),
+        (19, 2.861),
+        (24, 2.797),
+        (29, 2.756),
+        (39, 2.708),
+        (59, 2.660),
+        (119, 2.617),
+    ];
+    // The largest tabulated df not above the actual one: a slightly wider, safe interval.
+    TABLE.iter().rev().find(|(d, _)| *d <= df).map_or(4.604, |(_, t)| *t)
+}
+
+/// Runs `replications` independent replications (seeds 1..) and collects `metric` of each.
+pub fn replicate(text: &str, replications: u64, stop: StopCondition, warmup_s: f64, metric: impl Fn(&Report) -> f64) -> Estimate {
+    let values: Vec<f64> = (1..=replications).map(|seed| metric(&simulate(text, seed, stop, warmup_s))).collect();
+    Estimate::from(&values)
+}

@@ -1,0 +1,76 @@
+//! The command line: JSON schema keys, table header, `--out` writes, `check` and `graph`.
+
+use crate::check::{repo_root, run_cli};
+
+fn path(name: &str) -> String {
+    repo_root().join("topologies").join(name).to_str().unwrap().to_string()
+}
+
+#[test]
+fn json_report_has_every_documented_key() {
+    let (status, stdout, _) = run_cli(&["run", &path("three-tier.ron"), "--duration", "10s", "--format", "json"]);
+    assert_eq!(status, 0);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for key in ["seed", "sim_time_s", "events", "unstable", "throughput_per_s"] {
+        assert!(json.get(key).is_some(), "missing {key}");
+    }
+    let requests = ["generated", "completed", "failed", "timed_out", "rejected", "in_flight"];
+    let latency = ["mean", "p50", "p90", "p99", "p999", "max"];
+    for key in requests {
+        assert!(json["requests"][key].is_u64(), "requests.{key}");
+    }
+    for key in latency {
+        assert!(json["latency_s"][key].is_f64(), "latency_s.{key}");
+    }
+    for class in ["read", "write"] {
+        for key in requests {
+            assert!(json["classes"][class]["requests"][key].is_u64(), "classes.{class}.requests.{key}");
+        }
+        for key in latency {
+            assert!(json["classes"][class]["latency_s"][key].is_f64(), "classes.{class}.latency_s.{key}");
+        }
+    }
+    for node in ["lb", "app", "db"] {
+        for key in ["kind", "arrivals", "completions", "utilization", "mean_queue_length", "mean_wait_s", "mean_sojourn_s", "drops"] {
+            assert!(json["nodes"][node].get(key).is_some(), "nodes.{node}.{key}");
+        }
+    }
+    assert_eq!(json["nodes"]["lb"]["kind"], "load_balancer");
+}
+
+#[test]
+fn table_opens_with_seed_and_run_parameters() {
+    let (status, stdout, _) = run_cli(&["run", &path("three-tier.ron"), "--seed", "7", "--duration", "3s", "--warmup", "1s"]);
+    assert_eq!(status, 0);
+    assert!(stdout.starts_with("seed 7  stop: duration 3s  warm-up: 1s"), "{stdout}");
+    assert!(stdout.contains("nodes"));
+}
+
+#[test]
+fn out_writes_the_whole_report_to_a_file() {
+    let directory = std::env::temp_dir().join(format!("archsim-out-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let out = directory.join("report.json");
+    let (status, stdout, _) = run_cli(&["run", &path("mm1.ron"), "--requests", "1000", "--format", "json", "--out", out.to_str().unwrap()]);
+    assert_eq!(status, 0);
+    assert!(stdout.is_empty());
+    let written = std::fs::read_to_string(&out).unwrap();
+    let (_, direct, _) = run_cli(&["run", &path("mm1.ron"), "--requests", "1000", "--format", "json"]);
+    assert_eq!(written, direct);
+    let leftovers: Vec<_> = std::fs::read_dir(&directory).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "a temporary file was left behind");
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
+#[test]
+fn check_and_graph_describe_the_topology() {
+    let (status, stdout, _) = run_cli(&["check", &path("microservices.ron")]);
+    assert_eq!(status, 0);
+    assert!(stdout.contains("gateway"), "{stdout}");
+    assert!(stdout.contains("classes: browse, order, login"), "{stdout}");
+    let (status, dot, _) = run_cli(&["graph", &path("three-tier.ron")]);
+    assert_eq!(status, 0);
+    assert!(dot.starts_with("digraph archsim {"));
+    assert!(dot.contains("\"lb\" -> \"app\""));
+    assert!(dot.contains("\"app\" -> \"db\""));
+}

@@ -1,0 +1,11 @@
+//! archsim's integration tests: one binary, one module per family.
+//!
+//! `check` is the only place the tests touch the engine and CLI APIs.
+
+mod check;
+mod cli;
+mod determinism;
+mod invalid;
+mod overload;
+mod snapshots;
+mod theory;

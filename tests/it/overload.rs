@@ -1,0 +1,73 @@
+//! Overload is a result: arrival rates above capacity are reported as unstable, naming the
+//! node, and memory stays bounded by queue capacities and the in-flight limit.
+
+use crate::check::{seconds, simulate};
+
+#[test]
+fn unbounded_queue_over_capacity_is_unstable_and_bounded() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "2000/s"), to: "lb")],
+        nodes: {
+            "lb": LoadBalancer(backends: ["app"]),
+            "app": Service(instances: 2, workers: 4, steps: [Work(Exp(mean: "5ms"))]),
+        },
+        limits: (max_in_flight: 5000),
+    )"#;
+    // Capacity is 2 × 4 / 5 ms = 1600/s < 2000/s.
+    let report = simulate(text, 1, seconds(60.0), 0.0);
+    assert!(report.unstable);
+    assert!(report.instability.iter().any(|reason| reason.contains("\"app\"")), "{:?}", report.instability);
+    assert!(report.instability.iter().any(|reason| reason.contains("in-flight limit")), "{:?}", report.instability);
+    assert!(report.requests.in_flight <= 5000);
+    assert!(report.requests.rejected > 0);
+    // The in-flight limit holds back part of the load, so the node sees less than 1.25×.
+    assert!(report.nodes["app"].offered_load.unwrap() >= 1.0);
+
+    // Without the limit in the way, the node is offered 2000/s × 5 ms / 8 workers = 1.25×.
+    let unlimited = simulate(&text.replace("max_in_flight: 5000", "max_in_flight: 100000"), 1, seconds(30.0), 0.0);
+    assert!(unlimited.unstable);
+    let offered = unlimited.nodes["app"].offered_load.unwrap();
+    assert!((offered - 1.25).abs() < 0.02, "offered load {offered}");
+    assert!(!unlimited.instability.iter().any(|reason| reason.contains("in-flight limit")));
+}
+
+#[test]
+fn bounded_queue_over_capacity_drops_and_is_unstable() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "300/s"), to: "app")],
+        nodes: { "app": Service(workers: 2, queue: 50, steps: [Work(Constant("10ms"))]) },
+    )"#;
+    let report = simulate(text, 1, seconds(100.0), 10.0);
+    assert!(report.unstable, "{:?}", report.instability);
+    let app = &report.nodes["app"];
+    assert!(app.drops > 0);
+    assert_eq!(report.errors_by_reason["queue_full@app"], report.requests.rejected);
+    // Served at capacity (200/s): a third of 300/s is dropped.
+    assert!((app.drops as f64 / app.arrivals as f64 - 1.0 / 3.0).abs() < 0.02);
+}
+
+#[test]
+fn stable_system_is_not_flagged() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "150/s"), to: "app")],
+        nodes: { "app": Service(workers: 2, steps: [Work(Exp(mean: "10ms"))]) },
+    )"#;
+    let report = simulate(text, 1, seconds(500.0), 10.0);
+    assert!(!report.unstable, "{:?}", report.instability);
+}
+
+#[test]
+fn timeouts_end_requests_as_timed_out_and_counts_add_up() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "90/s"), to: "app")],
+        nodes: {
+            "app": Service(workers: 4, timeout: "50ms", steps: [Work(Exp(mean: "5ms")), Call("slow")]),
+            "slow": Service(workers: 1, steps: [Work(Exp(mean: "10ms"))]),
+        },
+    )"#;
+    let report = simulate(text, 4, seconds(200.0), 10.0);
+    assert!(report.requests.timed_out > 0);
+    assert!(report.requests.completed > 0);
+    assert!(report.latency_s.max.unwrap() < 0.0501, "a completed request took longer than the timeout");
+    assert_eq!(report.errors_by_reason["timeout@app"], report.requests.timed_out);
+}

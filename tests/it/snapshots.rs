@@ -1,0 +1,39 @@
+//! Snapshot tests: every file in `topologies/` runs as is, and its JSON report must equal
+//! the committed one in `tests/snapshots/`. Bless changes with `UPDATE_EXPECT=1`.
+
+use crate::check::{assert_conserved, repo_root, run_cli};
+
+#[test]
+fn every_example_topology_matches_its_snapshot() {
+    let mut paths: Vec<_> = std::fs::read_dir(repo_root().join("topologies"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 3);
+    let update = std::env::var_os("UPDATE_EXPECT").is_some();
+    let mut mismatches = Vec::new();
+    for path in paths {
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let (status, stdout, stderr) = run_cli(&["run", path.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(status, 0, "{name}: {stderr}");
+        let report: sim_core::Report = serde_json::from_str(&stdout).unwrap();
+        assert_conserved(&report);
+        let snapshot = repo_root().join("tests/snapshots").join(format!("{name}.json"));
+        if update {
+            std::fs::write(&snapshot, &stdout).unwrap();
+        } else if std::fs::read_to_string(&snapshot).ok().as_deref() != Some(stdout.as_str()) {
+            mismatches.push(name);
+        }
+    }
+    assert!(mismatches.is_empty(), "reports differ from tests/snapshots for {mismatches:?}; rerun with UPDATE_EXPECT=1 if the change is intended");
+}
+
+/// One case on its own, for debugging: `cargo test --release -p archsim-tests smoke -- --nocapture`.
+#[test]
+fn smoke() {
+    let (status, stdout, stderr) = run_cli(&["run", repo_root().join("topologies/mm1.ron").to_str().unwrap(), "--requests", "2000"]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.starts_with("seed 1  stop: 2000 requests"), "{stdout}");
+}

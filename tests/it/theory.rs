@@ -1,0 +1,236 @@
+//! Validation against queueing theory. Each test states the formula and its source; the
+//! tolerance is the 99 % confidence interval of independent replications (seeds 1..R), and
+//! each test also requires that interval to be tight, so it cannot pass by being vague.
+
+use crate::check::{replicate, requests, seconds, simulate};
+use sim_core::Report;
+
+fn node<'r>(report: &'r Report, name: &str) -> &'r sim_core::report::NodeReport {
+    &report.nodes[name]
+}
+
+fn mm1(rate_per_s: f64) -> String {
+    format!(
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "{rate_per_s}/s"), to: "server")],
+            nodes: {{ "server": Service(steps: [Work(Exp(mean: "1s"))]) }},
+        )"#
+    )
+}
+
+/// M/M/1 (Kleinrock, Queueing Systems vol. 1, §3.2): W = 1/(μ−λ), Lq = ρ²/(1−ρ), and the
+/// sojourn time is exponential with rate μ−λ, so its p-quantile is −ln(1−p)/(μ−λ).
+#[test]
+fn mm1_at_half_load() {
+    let text = mm1(0.5);
+    let reps = 20;
+    let stop = requests(200_000);
+    replicate(&text, reps, stop, 2_000.0, |r| r.latency_s.mean.unwrap()).assert_covers("M/M/1 ρ=0.5 W", 2.0, 0.02);
+    replicate(&text, reps, stop, 2_000.0, |r| node(r, "server").mean_queue_length).assert_covers("M/M/1 ρ=0.5 Lq", 0.5, 0.03);
+    replicate(&text, reps, stop, 2_000.0, |r| r.latency_s.p99.unwrap()).assert_covers("M/M/1 ρ=0.5 p99", 100f64.ln() / 0.5, 0.03);
+    replicate(&text, reps, stop, 2_000.0, |r| node(r, "server").utilization).assert_covers("M/M/1 ρ=0.5 utilization", 0.5, 0.01);
+}
+
+#[test]
+fn mm1_at_high_load() {
+    let text = mm1(0.9);
+    let estimate = replicate(&text, 20, requests(1_000_000), 20_000.0, |r| r.latency_s.mean.unwrap());
+    estimate.assert_covers("M/M/1 ρ=0.9 W", 10.0, 0.03);
+    let lq = replicate(&text, 20, requests(1_000_000), 20_000.0, |r| node(r, "server").mean_queue_length);
+    lq.assert_covers("M/M/1 ρ=0.9 Lq", 8.1, 0.04);
+}
+
+/// Erlang C (Gross, Shortle, Thompson & Harris, Fundamentals of Queueing Theory, §2.3):
+/// with a = λ/μ and c servers, P(wait) = C(c, a) and Wq = C(c, a) / (cμ − λ).
+fn erlang_c(servers: u32, offered: f64) -> f64 {
+    let c = servers as f64;
+    let mut term = 1.0;
+    let mut sum = 0.0;
+    for k in 0..servers {
+        if k > 0 {
+            term *= offered / k as f64;
+        }
+        sum += term;
+    }
+    let last = term * offered / c * c / (c - offered);
+    last / (sum + last)
+}
+
+fn mmc(servers: u32, rate_per_s: f64) -> String {
+    format!(
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "{rate_per_s}/s"), to: "pool")],
+            nodes: {{ "pool": Service(workers: {servers}, steps: [Work(Exp(mean: "1s"))]) }},
+        )"#
+    )
+}
+
+#[test]
+fn mmc_waiting_time_follows_erlang_c() {
+    for (rho, customers, max_relative) in [(0.5, 200_000, 0.04), (0.8, 400_000, 0.04), (0.95, 2_000_000, 0.06)] {
+        let servers = 4;
+        let lambda = rho * servers as f64;
+        let wq = erlang_c(servers, lambda) / (servers as f64 - lambda);
+        let estimate = replicate(&mmc(servers, lambda), 20, requests(customers), 5_000.0, |r| node(r, "pool").mean_wait_s.unwrap());
+        estimate.assert_covers(&format!("M/M/4 ρ={rho} Wq"), wq, max_relative);
+    }
+}
+
+/// M/M/c/K (Gross et al., §2.5): p_n = p0·aⁿ/n! for n ≤ c and p0·aⁿ/(c!·c^(n−c)) for
+/// c < n ≤ K; an arrival is blocked with probability p_K (PASTA). With K = c this is
+/// Erlang's loss formula B(c, a).
+fn mmck_blocking(servers: u32, capacity: u32, offered: f64) -> f64 {
+    let mut terms = Vec::new();
+    let mut term = 1.0;
+    for n in 0..=capacity {
+        if n > 0 {
+            term *= offered / (n.min(servers)) as f64;
+        }
+        terms.push(term);
+    }
+    terms[capacity as usize] / terms.iter().sum::<f64>()
+}
+
+#[test]
+fn mmck_blocking_and_erlang_b() {
+    for (servers, queue, rate_per_s) in [(2u32, 3u32, 3.0), (3, 0, 2.0), (4, 6, 3.2)] {
+        let text = format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "{rate_per_s}/s"), to: "pool")],
+                nodes: {{ "pool": Service(workers: {servers}, queue: {queue}, steps: [Work(Exp(mean: "1s"))]) }},
+            )"#
+        );
+        let blocking = mmck_blocking(servers, servers + queue, rate_per_s);
+        let estimate = replicate(&text, 20, requests(200_000), 1_000.0, |r| {
+            let pool = node(r, "pool");
+            pool.drops as f64 / pool.arrivals as f64
+        });
+        estimate.assert_covers(&format!("M/M/{servers}/{} blocking", servers + queue), blocking, 0.03);
+    }
+    assert!((mmck_blocking(3, 3, 2.0) - 0.210_526).abs() < 1e-6, "Erlang B(3, 2) = 4/19");
+}
+
+/// Pollaczek–Khinchine (Kleinrock vol. 1, §5.7): for M/G/1, Wq = λ·E[S²] / (2(1 − ρ)).
+/// Deterministic service gives M/D/1: Wq = ρ / (2μ(1 − ρ)).
+#[test]
+fn md1_and_mg1_lognormal_follow_pollaczek_khinchine() {
+    let cases = [
+        // (service, λ, E[S²])
+        ("Constant(\"1s\")", 0.8, 1.0),
+        ("LogNormal(mean: \"1s\", sd: \"1.5s\")", 0.7, 1.0 + 1.5 * 1.5),
+        ("Erlang(k: 4, mean: \"1s\")", 0.8, 1.0 + 0.25),
+    ];
+    for (service, lambda, second_moment) in cases {
+        let text = format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "{lambda}/s"), to: "server")],
+                nodes: {{ "server": Service(steps: [Work({service})]) }},
+            )"#
+        );
+        let wq = lambda * second_moment / (2.0 * (1.0 - lambda));
+        let estimate = replicate(&text, 20, requests(600_000), 5_000.0, |r| node(r, "server").mean_wait_s.unwrap());
+        estimate.assert_covers(&format!("M/G/1 {service} Wq"), wq, 0.05);
+    }
+}
+
+/// M/G/1 processor sharing (Kleinrock vol. 2, §4.4): the mean sojourn is E[S]/(1 − ρ)
+/// whatever the service distribution (insensitivity).
+#[test]
+fn mg1_processor_sharing_is_insensitive() {
+    for service in ["Exp(mean: \"1s\")", "LogNormal(mean: \"1s\", sd: \"2s\")"] {
+        let text = format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "0.7/s"), to: "cpu")],
+                nodes: {{ "cpu": Service(discipline: ProcessorSharing, steps: [Work({service})]) }},
+            )"#
+        );
+        let estimate = replicate(&text, 20, requests(400_000), 5_000.0, |r| r.latency_s.mean.unwrap());
+        estimate.assert_covers(&format!("M/G/1-PS {service} W"), 1.0 / 0.3, 0.04);
+    }
+}
+
+/// Open Jackson networks (Jackson 1957; Gross et al., §4.1): each station behaves as an
+/// independent M/M/1 at its total arrival rate Λᵢ (from the traffic equations), and the
+/// mean time in the network is W = Σ Lᵢ / λ with Lᵢ = ρᵢ/(1 − ρᵢ).
+#[test]
+fn jackson_tandem_of_three_stations() {
+    let text = r#"Topology(
+        workload: [Open(name: "jobs", arrivals: Poisson(rate: "1/s"), to: "s1")],
+        nodes: {
+            "s1": Service(steps: [Work(Exp(mean: "500ms")), Forward("s2")]),
+            "s2": Service(steps: [Work(Exp(mean: "666.666667ms")), Forward("s3")]),
+            "s3": Service(steps: [Work(Exp(mean: "800ms"))]),
+        },
+    )"#;
+    // ρ = 0.5, 2/3, 0.8: W = 1/(2−1) + 1/(1.5−1) + 1/(1.25−1) = 7 s.
+    let estimate = replicate(text, 20, requests(300_000), 5_000.0, |r| r.latency_s.mean.unwrap());
+    estimate.assert_covers("Jackson tandem W", 7.0, 0.03);
+}
+
+#[test]
+fn jackson_network_with_feedback() {
+    let text = r#"Topology(
+        workload: [Open(name: "jobs", arrivals: Poisson(rate: "0.5/s"), to: "s1")],
+        nodes: {
+            "s1": Service(steps: [Work(Exp(mean: "500ms")), Forward("s2")]),
+            "s2": Service(steps: [Work(Exp(mean: "800ms")), Choose([(0.3, [Forward("s1")])])]),
+        },
+    )"#;
+    // Traffic equations: Λ = λ / (1 − 0.3) at both stations.
+    let total_rate = 0.5 / 0.7;
+    let l1 = total_rate * 0.5 / (1.0 - total_rate * 0.5);
+    let l2 = total_rate * 0.8 / (1.0 - total_rate * 0.8);
+    let estimate = replicate(text, 20, requests(300_000), 5_000.0, |r| r.latency_s.mean.unwrap());
+    estimate.assert_covers("Jackson feedback W", (l1 + l2) / 0.5, 0.03);
+    let visits = replicate(text, 10, requests(100_000), 1_000.0, |r| node(r, "s1").arrivals as f64 / r.requests.completed as f64);
+    visits.assert_covers("Jackson feedback visits to s1", 1.0 / 0.7, 0.01);
+}
+
+/// Exact mean value analysis for a closed network of single-server FIFO stations with
+/// exponential service and a think-time delay (Reiser & Lavenberg 1980; Lazowska et al.,
+/// Quantitative System Performance, ch. 6): Rᵢ(n) = Dᵢ(1 + Qᵢ(n−1)), X(n) = n/(Z + ΣRᵢ(n)),
+/// Qᵢ(n) = X(n)Rᵢ(n).
+fn mva(demands: &[f64], think: f64, users: u32) -> (f64, f64) {
+    let mut queue = vec![0.0; demands.len()];
+    let (mut throughput, mut response) = (0.0, 0.0);
+    for n in 1..=users {
+        let residence: Vec<f64> = demands.iter().zip(&queue).map(|(d, q)| d * (1.0 + q)).collect();
+        response = residence.iter().sum::<f64>();
+        throughput = n as f64 / (think + response);
+        queue = residence.iter().map(|r| throughput * r).collect();
+    }
+    (throughput, response)
+}
+
+#[test]
+fn closed_network_matches_mean_value_analysis() {
+    let text = r#"Topology(
+        workload: [Closed(name: "users", users: 12, think: Exp(mean: "4s"), to: "web")],
+        nodes: {
+            "web": Service(steps: [Work(Exp(mean: "300ms")), Forward("db")]),
+            "db": Service(steps: [Work(Exp(mean: "250ms"))]),
+        },
+    )"#;
+    let (throughput, response) = mva(&[0.3, 0.25], 4.0, 12);
+    let x = replicate(text, 20, seconds(100_000.0), 1_000.0, |r| r.throughput_per_s);
+    x.assert_covers("closed network X", throughput, 0.01);
+    let rt = replicate(text, 20, seconds(100_000.0), 1_000.0, |r| r.latency_s.mean.unwrap());
+    rt.assert_covers("closed network R", response, 0.02);
+}
+
+/// Little's law (L = λW) must hold exactly in the report's own figures, on any node.
+#[test]
+fn littles_law_holds_on_a_service_with_calls() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "40/s"), to: "app")],
+        nodes: {
+            "app": Service(workers: 4, steps: [Work(Exp(mean: "20ms")), Call("db")]),
+            "db": Service(workers: 2, steps: [Work(Exp(mean: "30ms"))]),
+        },
+    )"#;
+    let report = simulate(text, 3, seconds(20_000.0), 100.0);
+    let app = &report.nodes["app"];
+    let lambda = app.completions as f64 / (20_000.0 - 100.0);
+    let little = lambda * app.mean_sojourn_s.unwrap();
+    assert!((little - app.mean_in_system).abs() / app.mean_in_system < 0.01, "L = {} vs λW = {little}", app.mean_in_system);
+}
