@@ -6,6 +6,7 @@
 
 use crate::rng::RandomStream;
 use crate::units::Duration;
+use crate::ziggurat::standard_exponential;
 use serde::Deserialize;
 
 /// A distribution as written in a topology file.
@@ -275,7 +276,7 @@ impl Sampler {
     pub fn sample_ns(&self, stream: &mut RandomStream) -> u64 {
         match self {
             Sampler::Constant(ns) => *ns,
-            Sampler::Exponential { mean_ns } => to_ns(-mean_ns * libm::log(stream.open01())),
+            Sampler::Exponential { mean_ns } => to_ns(mean_ns * standard_exponential(stream)),
             Sampler::Uniform { min_ns, width_ns } => to_ns(min_ns + width_ns * stream.open01()),
             Sampler::Normal { mean_ns, sd_ns } => {
                 // Truncation at zero by rejection; after 64 misses (a mean far below zero,

@@ -35,6 +35,7 @@ pub mod rng;
 pub mod spec;
 pub mod topology;
 pub mod units;
+mod ziggurat;
 
 pub use error::{Position, SpecError, SpecErrorKind};
 pub use model::{RunConfig, Simulation};

@@ -49,6 +49,12 @@ impl RandomStream {
         ((self.generator.next_u64() >> 12) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64)
     }
 
+    /// 64 raw random bits.
+    #[inline]
+    pub fn next_u64(&mut self) -> u64 {
+        self.generator.next_u64()
+    }
+
     /// A uniform integer in `0..n` (n > 0), the same on 32- and 64-bit targets.
     #[inline]
     pub fn below(&mut self, n: u64) -> u64 {

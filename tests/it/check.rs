@@ -115,7 +115,13 @@ fn t_quantile_995(df: usize) -> f64 {
 }
 
 /// Runs `replications` independent replications (seeds 1..) and collects `metric` of each.
-pub fn replicate(text: &str, replications: u64, stop: StopCondition, warmup_s: f64, metric: impl Fn(&Report) -> f64) -> Estimate {
+pub fn replicate(
+    text: &str,
+    replications: u64,
+    stop: StopCondition,
+    warmup_s: f64,
+    metric: impl Fn(&Report) -> f64,
+) -> Estimate {
     let values: Vec<f64> = (1..=replications).map(|seed| metric(&simulate(text, seed, stop, warmup_s))).collect();
     Estimate::from(&values)
 }

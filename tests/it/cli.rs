@@ -31,7 +31,16 @@ fn json_report_has_every_documented_key() {
         }
     }
     for node in ["lb", "app", "db"] {
-        for key in ["kind", "arrivals", "completions", "utilization", "mean_queue_length", "mean_wait_s", "mean_sojourn_s", "drops"] {
+        for key in [
+            "kind",
+            "arrivals",
+            "completions",
+            "utilization",
+            "mean_queue_length",
+            "mean_wait_s",
+            "mean_sojourn_s",
+            "drops",
+        ] {
             assert!(json["nodes"][node].get(key).is_some(), "nodes.{node}.{key}");
         }
     }
@@ -40,7 +49,8 @@ fn json_report_has_every_documented_key() {
 
 #[test]
 fn table_opens_with_seed_and_run_parameters() {
-    let (status, stdout, _) = run_cli(&["run", &path("three-tier.ron"), "--seed", "7", "--duration", "3s", "--warmup", "1s"]);
+    let (status, stdout, _) =
+        run_cli(&["run", &path("three-tier.ron"), "--seed", "7", "--duration", "3s", "--warmup", "1s"]);
     assert_eq!(status, 0);
     assert!(stdout.starts_with("seed 7  stop: duration 3s  warm-up: 1s"), "{stdout}");
     assert!(stdout.contains("nodes"));
@@ -51,7 +61,8 @@ fn out_writes_the_whole_report_to_a_file() {
     let directory = std::env::temp_dir().join(format!("archsim-out-{}", std::process::id()));
     std::fs::create_dir_all(&directory).unwrap();
     let out = directory.join("report.json");
-    let (status, stdout, _) = run_cli(&["run", &path("mm1.ron"), "--requests", "1000", "--format", "json", "--out", out.to_str().unwrap()]);
+    let (status, stdout, _) =
+        run_cli(&["run", &path("mm1.ron"), "--requests", "1000", "--format", "json", "--out", out.to_str().unwrap()]);
     assert_eq!(status, 0);
     assert!(stdout.is_empty());
     let written = std::fs::read_to_string(&out).unwrap();

@@ -27,13 +27,17 @@ fn every_example_topology_matches_its_snapshot() {
             mismatches.push(name);
         }
     }
-    assert!(mismatches.is_empty(), "reports differ from tests/snapshots for {mismatches:?}; rerun with UPDATE_EXPECT=1 if the change is intended");
+    assert!(
+        mismatches.is_empty(),
+        "reports differ from tests/snapshots for {mismatches:?}; rerun with UPDATE_EXPECT=1 if the change is intended"
+    );
 }
 
 /// One case on its own, for debugging: `cargo test --release -p archsim-tests smoke -- --nocapture`.
 #[test]
 fn smoke() {
-    let (status, stdout, stderr) = run_cli(&["run", repo_root().join("topologies/mm1.ron").to_str().unwrap(), "--requests", "2000"]);
+    let (status, stdout, stderr) =
+        run_cli(&["run", repo_root().join("topologies/mm1.ron").to_str().unwrap(), "--requests", "2000"]);
     assert_eq!(status, 0, "{stderr}");
     assert!(stdout.starts_with("seed 1  stop: 2000 requests"), "{stdout}");
 }

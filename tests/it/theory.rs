@@ -26,9 +26,21 @@ fn mm1_at_half_load() {
     let reps = 20;
     let stop = requests(200_000);
     replicate(&text, reps, stop, 2_000.0, |r| r.latency_s.mean.unwrap()).assert_covers("M/M/1 ρ=0.5 W", 2.0, 0.02);
-    replicate(&text, reps, stop, 2_000.0, |r| node(r, "server").mean_queue_length).assert_covers("M/M/1 ρ=0.5 Lq", 0.5, 0.03);
-    replicate(&text, reps, stop, 2_000.0, |r| r.latency_s.p99.unwrap()).assert_covers("M/M/1 ρ=0.5 p99", 100f64.ln() / 0.5, 0.03);
-    replicate(&text, reps, stop, 2_000.0, |r| node(r, "server").utilization).assert_covers("M/M/1 ρ=0.5 utilization", 0.5, 0.01);
+    replicate(&text, reps, stop, 2_000.0, |r| node(r, "server").mean_queue_length).assert_covers(
+        "M/M/1 ρ=0.5 Lq",
+        0.5,
+        0.03,
+    );
+    replicate(&text, reps, stop, 2_000.0, |r| r.latency_s.p99.unwrap()).assert_covers(
+        "M/M/1 ρ=0.5 p99",
+        100f64.ln() / 0.5,
+        0.03,
+    );
+    replicate(&text, reps, stop, 2_000.0, |r| node(r, "server").utilization).assert_covers(
+        "M/M/1 ρ=0.5 utilization",
+        0.5,
+        0.01,
+    );
 }
 
 #[test]
@@ -71,7 +83,9 @@ fn mmc_waiting_time_follows_erlang_c() {
         let servers = 4;
         let lambda = rho * servers as f64;
         let wq = erlang_c(servers, lambda) / (servers as f64 - lambda);
-        let estimate = replicate(&mmc(servers, lambda), 20, requests(customers), 5_000.0, |r| node(r, "pool").mean_wait_s.unwrap());
+        let estimate = replicate(&mmc(servers, lambda), 20, requests(customers), 5_000.0, |r| {
+            node(r, "pool").mean_wait_s.unwrap()
+        });
         estimate.assert_covers(&format!("M/M/4 ρ={rho} Wq"), wq, max_relative);
     }
 }
@@ -107,7 +121,8 @@ fn mmck_blocking_and_erlang_b() {
         });
         estimate.assert_covers(&format!("M/M/{servers}/{} blocking", servers + queue), blocking, 0.03);
     }
-    assert!((mmck_blocking(3, 3, 2.0) - 0.210_526).abs() < 1e-6, "Erlang B(3, 2) = 4/19");
+    // Erlang B(3, 2) = (8/6) / (1 + 2 + 2 + 8/6) = 4/19.
+    approx::assert_relative_eq!(mmck_blocking(3, 3, 2.0), 4.0 / 19.0, max_relative = 1e-12);
 }
 
 /// Pollaczek–Khinchine (Kleinrock vol. 1, §5.7): for M/G/1, Wq = λ·E[S²] / (2(1 − ρ)).
@@ -182,7 +197,9 @@ fn jackson_network_with_feedback() {
     let l2 = total_rate * 0.8 / (1.0 - total_rate * 0.8);
     let estimate = replicate(text, 20, requests(300_000), 5_000.0, |r| r.latency_s.mean.unwrap());
     estimate.assert_covers("Jackson feedback W", (l1 + l2) / 0.5, 0.03);
-    let visits = replicate(text, 10, requests(100_000), 1_000.0, |r| node(r, "s1").arrivals as f64 / r.requests.completed as f64);
+    let visits = replicate(text, 10, requests(100_000), 1_000.0, |r| {
+        node(r, "s1").arrivals as f64 / r.requests.completed as f64
+    });
     visits.assert_covers("Jackson feedback visits to s1", 1.0 / 0.7, 0.01);
 }
 
@@ -232,5 +249,6 @@ fn littles_law_holds_on_a_service_with_calls() {
     let app = &report.nodes["app"];
     let lambda = app.completions as f64 / (20_000.0 - 100.0);
     let little = lambda * app.mean_sojourn_s.unwrap();
-    assert!((little - app.mean_in_system).abs() / app.mean_in_system < 0.01, "L = {} vs λW = {little}", app.mean_in_system);
+    // Sojourns of requests still at the node at the end are missing from W: 1 % covers it.
+    approx::assert_relative_eq!(little, app.mean_in_system, max_relative = 0.01);
 }

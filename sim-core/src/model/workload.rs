@@ -50,7 +50,7 @@ impl SourceState {
 }
 
 fn exponential_ns(stream: &mut RandomStream, mean_ns: f64) -> u64 {
-    (-mean_ns * libm::log(stream.open01())).round() as u64
+    (mean_ns * crate::ziggurat::standard_exponential(stream)).round() as u64
 }
 
 impl Simulation<'_> {

@@ -1,0 +1,48 @@
+//! Engine throughput: events per second and requests per second for M/M/1, M/M/4 and the
+//! three-tier example at one million requests, single-threaded. A measurement, not a test:
+//! `cargo bench -p archsim-benches --bench engine` (add `-- --quick` for one repetition).
+//!
+//! The same models run in SimPy with `benches/simpy/compare.sh`, which prints the ratio.
+
+use sim_core::{parse_topology, RunConfig, Simulation, StopCondition};
+use std::time::Instant;
+
+const REQUESTS: u64 = 1_000_000;
+
+fn models() -> Vec<(&'static str, String)> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    vec![
+        ("mm1", std::fs::read_to_string(format!("{root}/benches/models/mm1.ron")).unwrap()),
+        ("mm4", std::fs::read_to_string(format!("{root}/benches/models/mm4.ron")).unwrap()),
+        ("three-tier", std::fs::read_to_string(format!("{root}/topologies/three-tier.ron")).unwrap()),
+    ]
+}
+
+fn main() {
+    let quick = std::env::args().any(|arg| arg == "--quick");
+    let repetitions = if quick { 1 } else { 5 };
+    println!("{:<12} {:>12} {:>12} {:>14} {:>14}", "model", "best (s)", "median (s)", "events/s", "requests/s");
+    for (name, text) in models() {
+        let topology = parse_topology(&text).expect("benchmark model is valid");
+        let mut times = Vec::new();
+        let mut events = 0;
+        for _ in 0..repetitions {
+            let config = RunConfig { seed: 1, stop: StopCondition::Requests { count: REQUESTS }, warmup_ns: 0 };
+            let start = Instant::now();
+            let mut simulation = Simulation::new(&topology, config);
+            simulation.run_to_end();
+            let report = simulation.report();
+            times.push(start.elapsed().as_secs_f64());
+            events = report.events;
+            assert_eq!(report.requests.generated, REQUESTS);
+        }
+        times.sort_by(f64::total_cmp);
+        let best = times[0];
+        let median = times[times.len() / 2];
+        println!(
+            "{name:<12} {best:>12.4} {median:>12.4} {:>14.0} {:>14.0}",
+            events as f64 / median,
+            REQUESTS as f64 / median
+        );
+    }
+}
