@@ -119,7 +119,7 @@ impl Simulation<'_> {
             Arrivals::Mmpp { states } => {
                 state.phase = (state.phase + 1) % states.len();
                 state.rate_per_s = states[state.phase].0;
-                state.next_change_ns = now + exponential_ns(&mut state.arrivals, states[state.phase].1);
+                state.next_change_ns = now.saturating_add(exponential_ns(&mut state.arrivals, states[state.phase].1));
             }
             Arrivals::Profile { steps, period_ns } => {
                 state.phase += 1;

@@ -15,6 +15,16 @@ pub const DEFAULT_DURATION_NS: u64 = 60 * NS_PER_S;
 pub const DEFAULT_MAX_IN_FLIGHT: u32 = 100_000;
 /// Default cap on node visits per request.
 pub const DEFAULT_MAX_HOPS: u32 = 1_000;
+/// Most instances a service may have.
+pub const MAX_INSTANCES: u32 = 10_000;
+/// Most workers an instance may have.
+pub const MAX_WORKERS: u32 = 1_000_000;
+/// Most nodes a topology may have (the link table is nodes × nodes).
+pub const MAX_NODES: usize = 2_000;
+/// Most users of a closed workload.
+pub const MAX_USERS: u32 = 10_000_000;
+/// Highest arrival rate: one request per nanosecond.
+pub const MAX_RATE_PER_S: f64 = 1e9;
 
 /// Parses and validates a topology file's text.
 pub fn parse_topology(source: &str) -> Result<Topology, SpecError> {
@@ -136,6 +146,15 @@ impl Validator<'_> {
             return Err(self
                 .error(SpecErrorKind::InvalidValue, "the topology has no nodes".into(), &["nodes"])
                 .with_help("add a node, such as \"app\": Service(steps: [Work(Exp(mean: \"4ms\"))])"));
+        }
+        if raw.nodes.len() > MAX_NODES {
+            return Err(self
+                .error(
+                    SpecErrorKind::InvalidValue,
+                    format!("the topology has {} nodes, more than the limit of {MAX_NODES}", raw.nodes.len()),
+                    &["nodes"],
+                )
+                .with_help("group identical components into one node with several instances"));
         }
         let mut compiler = Compiler {
             samplers: Vec::new(),
@@ -313,6 +332,17 @@ impl Validator<'_> {
                     (self.arrivals(name, arrivals)?, clients)
                 }
                 RawWorkload::Closed { users, think, .. } => {
+                    if *users > MAX_USERS {
+                        return Err(self
+                            .error(
+                                SpecErrorKind::InvalidValue,
+                                format!(
+                                    "closed workload \"{name}\" has {users} users, more than the limit of {MAX_USERS}"
+                                ),
+                                &[here[0], here[1], "users"],
+                            )
+                            .with_help("use an open workload for very large populations"));
+                    }
                     if *users == 0 {
                         return Err(self
                             .error(
@@ -349,6 +379,17 @@ impl Validator<'_> {
         let invalid = |message: String, help: &str| {
             self.error(SpecErrorKind::InvalidValue, message, &anchors).with_help(help.to_string())
         };
+        let rates: Vec<f64> = match arrivals {
+            RawArrivals::Poisson { rate } | RawArrivals::Constant { rate } => vec![rate.per_s],
+            RawArrivals::Mmpp { states } => states.iter().map(|s| s.rate.per_s).collect(),
+            RawArrivals::Profile { steps, .. } => steps.iter().map(|s| s.rate.per_s).collect(),
+        };
+        if let Some(rate) = rates.iter().find(|rate| **rate > MAX_RATE_PER_S) {
+            return Err(invalid(
+                format!("workload \"{name}\" has a rate of {rate}/s, more than one request per nanosecond"),
+                "give a rate of at most 1000000000/s",
+            ));
+        }
         Ok(match arrivals {
             RawArrivals::Poisson { rate } | RawArrivals::Constant { rate } if rate.per_s <= 0.0 => {
                 return Err(invalid(
@@ -428,6 +469,20 @@ impl Validator<'_> {
             return Err(self
                 .error(SpecErrorKind::InvalidValue, format!("node \"{name}\" has 0 {field}"), &["nodes", &key, field])
                 .with_help(format!("a service needs at least 1 {}", field.trim_end_matches('s'))));
+        }
+        if service.instances > MAX_INSTANCES || service.workers > MAX_WORKERS {
+            let (field, value, limit) = if service.instances > MAX_INSTANCES {
+                ("instances", service.instances, MAX_INSTANCES)
+            } else {
+                ("workers", service.workers, MAX_WORKERS)
+            };
+            return Err(self
+                .error(
+                    SpecErrorKind::InvalidValue,
+                    format!("node \"{name}\" has {value} {field}, more than the limit of {limit}"),
+                    &["nodes", &key, field],
+                )
+                .with_help(format!("model at most {limit} {field}; a larger pool behaves like one without queueing")));
         }
         if service.timeout == Some(crate::units::Duration::from_ns(0)) {
             return Err(self
