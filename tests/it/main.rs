@@ -8,4 +8,5 @@ mod determinism;
 mod invalid;
 mod overload;
 mod snapshots;
+mod swarm;
 mod theory;
