@@ -114,6 +114,29 @@ impl<E> EventQueue<E> {
         Some((entry.time_ns, entry.event))
     }
 
+    /// Removes the next event if it is due no later than `limit_ns`, advancing the clock to
+    /// its time; one look at the heap per event.
+    #[inline]
+    pub fn pop_not_after(&mut self, limit_ns: u64) -> Option<E> {
+        if self.now_ns > limit_ns {
+            return None;
+        }
+        if let Some(top) = self.heap.peek() {
+            if top.time_ns == self.now_ns {
+                return self.heap.pop().map(|entry| entry.event);
+            }
+        }
+        if let Some(event) = self.immediate.pop_front() {
+            return Some(event);
+        }
+        if self.heap.peek()?.time_ns > limit_ns {
+            return None;
+        }
+        let entry = self.heap.pop().expect("peeked");
+        self.now_ns = entry.time_ns;
+        Some(entry.event)
+    }
+
     /// Advances the clock to `time_ns` without an event (at the end of a run).
     pub fn advance_to(&mut self, time_ns: u64) {
         debug_assert!(self.next_time_ns().is_none_or(|next| next >= time_ns));

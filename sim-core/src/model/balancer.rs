@@ -4,7 +4,7 @@
 use super::requests::Outcome;
 use super::{Event, Simulation};
 use crate::rng::splitmix64;
-use crate::topology::{Algorithm, LoadBalancerConfig, NodeKind, NONE};
+use crate::topology::{Algorithm, LoadBalancerConfig, NodeKind, Topology, NONE};
 
 /// Run-time state of a load balancer.
 #[derive(Debug)]
@@ -23,21 +23,23 @@ impl BalancerState {
     }
 }
 
-impl Simulation<'_> {
-    fn balancer_config(&self, node: u32) -> &LoadBalancerConfig {
-        match &self.topology.nodes[node as usize].kind {
-            NodeKind::LoadBalancer(config) => config,
-            NodeKind::Service(_) => unreachable!("node {node} is not a load balancer"),
-        }
+/// The configuration of load balancer `node`.
+#[inline]
+fn balancer_config(topology: &Topology, node: u32) -> &LoadBalancerConfig {
+    match &topology.nodes[node as usize].kind {
+        NodeKind::LoadBalancer(config) => config,
+        NodeKind::Service(_) => unreachable!("node {node} is not a load balancer"),
     }
+}
 
+impl Simulation<'_> {
     pub(crate) fn balancer_arrive(&mut self, frame: u32) {
         let now = self.events.now_ns();
         let node = self.frames[frame].node;
         let stats = &mut self.node_stats[node as usize];
         stats.advance(now);
         stats.in_system_now += 1;
-        let latency_sampler = self.balancer_config(node).latency_sampler;
+        let latency_sampler = balancer_config(self.topology, node).latency_sampler;
         if latency_sampler == NONE {
             self.balancer_forward(frame);
         } else {
@@ -51,10 +53,7 @@ impl Simulation<'_> {
         let (node, request, hops) = (record.node, record.request, record.hops);
         let target = self.pick_target(node, request);
         let topology = self.topology;
-        let config = match &topology.nodes[node as usize].kind {
-            NodeKind::LoadBalancer(config) => config,
-            NodeKind::Service(_) => unreachable!(),
-        };
+        let config = balancer_config(topology, node);
         let (target_node, target_instance) = config.targets[target as usize];
         self.balancers[node as usize].as_mut().expect("balancer state").outstanding[target as usize] += 1;
         self.frames[frame].balancer_target = target;
@@ -74,10 +73,7 @@ impl Simulation<'_> {
 
     fn pick_target(&mut self, node: u32, request: u32) -> u32 {
         let topology = self.topology;
-        let config = match &topology.nodes[node as usize].kind {
-            NodeKind::LoadBalancer(config) => config,
-            NodeKind::Service(_) => unreachable!(),
-        };
+        let config = balancer_config(topology, node);
         let n = config.targets.len() as u32;
         match config.algorithm {
             Algorithm::RoundRobin => {

@@ -195,11 +195,7 @@ impl<'t> Simulation<'t> {
             StopCondition::Requests { .. } => u64::MAX,
         };
         let limit_ns = limit_ns.min(horizon_ns);
-        while let Some(next_ns) = self.events.next_time_ns() {
-            if next_ns > limit_ns {
-                break;
-            }
-            let (_, event) = self.events.pop().expect("an event was peeked");
+        while let Some(event) = self.events.pop_not_after(limit_ns) {
             self.events_processed += 1;
             self.step(event);
             while let Some(frame) = self.ready.pop_front() {
@@ -386,14 +382,11 @@ impl<'t> Simulation<'t> {
         let was_answered = self.frames[frame].answered;
         self.answer(frame, outcome, cause);
         let arrived_ns = self.frames[frame].arrived_ns;
-        let stats = &mut self.node_stats[node as usize];
-        if arrived_ns >= stats.last_reset_or_zero(self.config.warmup_ns, self.measuring) {
-            if outcome == Outcome::Completed && !was_answered {
-                stats.completions += 1;
-                stats.sojourn_sum_ns += (now - arrived_ns) as u128;
-                stats.sojourn_count += 1;
-            } else if !was_answered {
-                stats.errors += 1;
+        if !was_answered && self.is_measured(arrived_ns) {
+            if outcome == Outcome::Completed {
+                self.record_completion(node, arrived_ns);
+            } else {
+                self.node_stats[node as usize].errors += 1;
             }
         }
         match &self.topology.nodes[node as usize].kind {
@@ -405,6 +398,23 @@ impl<'t> Simulation<'t> {
             }
         }
         self.free_frame(frame);
+    }
+
+    /// Whether a frame that arrived at `arrived_ns` counts in the node statistics: it
+    /// arrived after the warm-up.
+    #[inline]
+    pub(crate) fn is_measured(&self, arrived_ns: u64) -> bool {
+        self.measuring && arrived_ns >= self.config.warmup_ns
+    }
+
+    /// A node answered a measured frame successfully.
+    #[inline]
+    pub(crate) fn record_completion(&mut self, node: u32, arrived_ns: u64) {
+        let now = self.events.now_ns();
+        let stats = &mut self.node_stats[node as usize];
+        stats.completions += 1;
+        stats.sojourn_sum_ns += (now - arrived_ns) as u128;
+        stats.sojourn_count += 1;
     }
 
     fn on_reply(&mut self, parent: u32, outcome: Outcome, cause: u32) {
@@ -444,18 +454,6 @@ impl<'t> Simulation<'t> {
         match self.errors_by_reason.iter_mut().find(|(o, c, _)| *o == outcome && *c == cause) {
             Some(entry) => entry.2 += 1,
             None => self.errors_by_reason.push((outcome, cause, 1)),
-        }
-    }
-}
-
-impl NodeStats {
-    /// Frames that arrived before this time belong to the warm-up.
-    #[inline]
-    fn last_reset_or_zero(&self, warmup_ns: u64, measuring: bool) -> u64 {
-        if measuring {
-            warmup_ns
-        } else {
-            u64::MAX
         }
     }
 }

@@ -140,16 +140,17 @@ impl Simulation<'_> {
 
     /// The frame takes a worker (FIFO) or a slot (PS) and starts its program.
     fn admit(&mut self, frame: u32, now: u64, record_wait: bool) {
+        let measured = self.is_measured(self.frames[frame].arrived_ns);
         let record = &mut self.frames[frame];
         record.admitted = true;
         record.started_ns = now;
         record.pc = service_config(self.topology, record.node).entry_pc;
-        if record_wait && self.measuring && record.arrived_ns >= self.config.warmup_ns {
+        if record_wait && measured {
             let stats = &mut self.node_stats[record.node as usize];
             stats.wait_sum_ns += (now - record.arrived_ns) as u128;
             stats.wait_count += 1;
         }
-        self.ready_push(frame);
+        self.ready.push_back(frame);
     }
 
     /// The frame leaves its instance: free the worker and start the next queued frame.
@@ -159,6 +160,7 @@ impl Simulation<'_> {
         let (node, instance, admitted, started_ns, arrived_ns) =
             (record.node, record.instance, record.admitted, record.started_ns, record.arrived_ns);
         let config = service_config(self.topology, node);
+        let measured = self.is_measured(arrived_ns);
         let stats = &mut self.node_stats[node as usize];
         stats.advance(now);
         stats.in_system_now -= 1;
@@ -169,7 +171,7 @@ impl Simulation<'_> {
         slot.occupied -= 1;
         if config.discipline == Discipline::Fifo {
             stats.busy_now -= 1;
-            if self.measuring && arrived_ns >= self.config.warmup_ns {
+            if measured {
                 stats.demand_sum_ns += (now - started_ns) as u128;
                 stats.demand_count += 1;
             }
@@ -199,11 +201,6 @@ impl Simulation<'_> {
             stats.busy_now += 1;
             self.admit(next, now, true);
         }
-    }
-
-    #[inline]
-    fn ready_push(&mut self, frame: u32) {
-        self.ready.push_back(frame);
     }
 
     /// Runs a frame's program from its program counter until it waits or ends.
@@ -290,13 +287,9 @@ impl Simulation<'_> {
             // The child answers instead: this frame leaves without answering.
             self.frames[frame].answered = true;
         }
-        let completed_here = !answered;
-        if completed_here && self.measuring && self.frames[frame].arrived_ns >= self.config.warmup_ns {
-            let now = self.events.now_ns();
-            let stats = &mut self.node_stats[node as usize];
-            stats.completions += 1;
-            stats.sojourn_sum_ns += (now - self.frames[frame].arrived_ns) as u128;
-            stats.sojourn_count += 1;
+        let arrived_ns = self.frames[frame].arrived_ns;
+        if !answered && self.is_measured(arrived_ns) {
+            self.record_completion(node, arrived_ns);
         }
         self.service_release(frame);
         self.free_frame(frame);
@@ -307,7 +300,7 @@ impl Simulation<'_> {
         let now = self.events.now_ns();
         let (node, instance) = (self.frames[frame].node, self.frames[frame].instance);
         let workers = service_config(self.topology, node).workers;
-        if self.measuring && self.frames[frame].arrived_ns >= self.config.warmup_ns {
+        if self.is_measured(self.frames[frame].arrived_ns) {
             let stats = &mut self.node_stats[node as usize];
             stats.demand_sum_ns += work_ns as u128;
             stats.demand_count += 1;
@@ -351,7 +344,7 @@ impl Simulation<'_> {
         stats.advance(now);
         stats.busy_now = stats.busy_now + busy_after as u64 - busy_before as u64;
         self.ps_reschedule(node, instance);
-        self.ready_push(job.frame);
+        self.ready.push_back(job.frame);
     }
 }
 
