@@ -88,9 +88,10 @@ pub fn describe(topology: &Topology) -> String {
                 s.discipline,
                 s.timeout_ns.map_or(String::new(), |t| format!(", timeout {}", Duration::from_ns(t)))
             ),
-            NodeKind::LoadBalancer(b) => {
+            NodeKind::LoadBalancer(b) if b.label == "load_balancer" => {
                 format!("load balancer: {:?} over {} target instance(s)", b.algorithm, b.targets.len())
             }
+            _ => sim_core::topology::node_summary(topology, node),
         };
         let _ = writeln!(out, "  {:<16} {detail}", node.name);
     }

@@ -1,7 +1,9 @@
-//! Load balancers: pick a backend instance by the configured algorithm, forward the
-//! request after an optional processing delay, and pass the answer back.
+//! Load balancers and shard routers: pick a backend among the targets in rotation by the
+//! configured algorithm, forward the request after an optional processing delay, and pass
+//! the answer back.
 
 use super::requests::Outcome;
+use super::service::ServiceState;
 use super::{Event, Simulation};
 use crate::rng::splitmix64;
 use crate::topology::{Algorithm, LoadBalancerConfig, NodeKind, Topology, NONE};
@@ -11,15 +13,75 @@ use crate::topology::{Algorithm, LoadBalancerConfig, NodeKind, Topology, NONE};
 pub(crate) struct BalancerState {
     /// Requests this balancer has outstanding at each target.
     pub outstanding: Vec<u32>,
-    /// Round-robin position (also the starting point for breaking ties).
+    /// Requests sent to each target (after the warm-up).
+    pub routed: Vec<u64>,
+    /// Target indices taking requests now (autoscaling moves instances in and out).
+    rotation: Vec<u32>,
+    /// Per target: whether it is in `rotation`.
+    up: Vec<bool>,
+    /// Round-robin position in `rotation` (also the starting point for breaking ties).
     next: u32,
-    /// Smooth weighted round robin's running weights.
+    /// Smooth weighted round robin's running weights, per target.
     current_weights: Vec<i64>,
+    /// Nearest routing: per client region, the targets in rotation in the nearest region
+    /// that has any, and a round-robin position among them.
+    nearest: Vec<(Vec<u32>, u32)>,
 }
 
 impl BalancerState {
-    pub fn new(config: &LoadBalancerConfig) -> Self {
-        Self { outstanding: vec![0; config.targets.len()], next: 0, current_weights: vec![0; config.targets.len()] }
+    pub fn new(topology: &Topology, config: &LoadBalancerConfig) -> Self {
+        let targets = config.targets.len();
+        let mut state = Self {
+            outstanding: vec![0; targets],
+            routed: vec![0; targets],
+            rotation: Vec::with_capacity(targets),
+            up: vec![false; targets],
+            next: 0,
+            current_weights: vec![0; targets],
+            nearest: Vec::new(),
+        };
+        let services: Vec<Option<ServiceState>> =
+            topology.nodes.iter().map(|node| node.kind.servers().map(ServiceState::new)).collect();
+        state.rebuild_rotation(topology, config, &services);
+        state
+    }
+
+    /// Recomputes which targets are in rotation from the services' instance states.
+    pub fn rebuild_rotation(
+        &mut self,
+        topology: &Topology,
+        config: &LoadBalancerConfig,
+        services: &[Option<ServiceState>],
+    ) {
+        self.rotation.clear();
+        for (index, (node, instance)) in config.targets.iter().enumerate() {
+            let up =
+                *instance == NONE || services[*node as usize].as_ref().is_none_or(|state| state.in_rotation(*instance));
+            self.up[index] = up;
+            if up {
+                self.rotation.push(index as u32);
+            }
+        }
+        if config.algorithm == Algorithm::Nearest {
+            let regions = &topology.regions;
+            self.nearest = (0..regions.names.len().max(1) as u32)
+                .map(|region| {
+                    let order = if regions.names.is_empty() { vec![NONE] } else { regions.by_distance(region) };
+                    let group = order
+                        .iter()
+                        .map(|r| {
+                            self.rotation
+                                .iter()
+                                .copied()
+                                .filter(|t| topology.nodes[config.targets[*t as usize].0 as usize].region == *r)
+                                .collect::<Vec<u32>>()
+                        })
+                        .find(|group| !group.is_empty())
+                        .unwrap_or_else(|| self.rotation.clone());
+                    (group, 0)
+                })
+                .collect();
+        }
     }
 }
 
@@ -28,17 +90,14 @@ impl BalancerState {
 fn balancer_config(topology: &Topology, node: u32) -> &LoadBalancerConfig {
     match &topology.nodes[node as usize].kind {
         NodeKind::LoadBalancer(config) => config,
-        NodeKind::Service(_) => unreachable!("node {node} is not a load balancer"),
+        _ => unreachable!("node {node} is not a load balancer"),
     }
 }
 
 impl Simulation<'_> {
     pub(crate) fn balancer_arrive(&mut self, frame: u32) {
-        let now = self.events.now_ns();
+        self.enter_component(frame);
         let node = self.frames[frame].node;
-        let stats = &mut self.node_stats[node as usize];
-        stats.advance(now);
-        stats.in_system_now += 1;
         let latency_sampler = balancer_config(self.topology, node).latency_sampler;
         if latency_sampler == NONE {
             self.balancer_forward(frame);
@@ -50,17 +109,17 @@ impl Simulation<'_> {
 
     pub(crate) fn balancer_forward(&mut self, frame: u32) {
         let record = &self.frames[frame];
-        let (node, request, hops) = (record.node, record.request, record.hops);
+        let (node, request) = (record.node, record.request);
         let target = self.pick_target(node, request);
-        let topology = self.topology;
-        let config = balancer_config(topology, node);
-        let (target_node, target_instance) = config.targets[target as usize];
-        self.balancers[node as usize].as_mut().expect("balancer state").outstanding[target as usize] += 1;
+        let (target_node, target_instance) = balancer_config(self.topology, node).targets[target as usize];
+        let measured = self.is_measured(self.frames[frame].arrived_ns);
+        let state = self.balancers[node as usize].as_mut().expect("balancer state");
+        state.outstanding[target as usize] += 1;
+        if measured {
+            state.routed[target as usize] += 1;
+        }
         self.frames[frame].balancer_target = target;
-        self.frames[frame].pending = 1;
-        let link = topology.link(node, target_node);
-        let child = self.new_frame(request, frame, target_node, target_instance, link, hops + 1);
-        self.send_frame(child, link);
+        self.call_node(frame, target_node, target_instance);
     }
 
     pub(crate) fn balancer_reply(&mut self, frame: u32) {
@@ -71,42 +130,59 @@ impl Simulation<'_> {
         self.finish_frame(frame, outcome, cause);
     }
 
+    /// Every balancer in front of `node` takes note that its instances changed.
+    pub(crate) fn rotation_changed(&mut self, node: u32) {
+        let topology = self.topology;
+        for index in 0..self.balancers_of[node as usize].len() {
+            let balancer = self.balancers_of[node as usize][index];
+            let config = balancer_config(topology, balancer);
+            if let Some(state) = self.balancers[balancer as usize].as_mut() {
+                state.rebuild_rotation(topology, config, &self.services);
+            }
+        }
+    }
+
     fn pick_target(&mut self, node: u32, request: u32) -> u32 {
         let topology = self.topology;
         let config = balancer_config(topology, node);
-        let n = config.targets.len() as u32;
+        let key = self.requests[request].key;
+        let (client, region) = (self.requests[request].client, self.requests[request].region);
+        let state = self.balancers[node as usize].as_mut().expect("balancer state");
+        let n = state.rotation.len() as u32;
         match config.algorithm {
             Algorithm::RoundRobin => {
-                let state = self.balancers[node as usize].as_mut().expect("balancer state");
-                let target = state.next;
-                state.next = (state.next + 1) % n;
-                target
+                let position = state.next % n;
+                state.next = (position + 1) % n;
+                state.rotation[position as usize]
             }
             Algorithm::WeightedRoundRobin => {
                 // Smooth weighted round robin (nginx): add each weight, take the largest,
                 // subtract the total from it.
-                let state = self.balancers[node as usize].as_mut().expect("balancer state");
-                let total: i64 = config.target_weights.iter().map(|w| *w as i64).sum();
-                let mut best = 0;
-                for (index, weight) in config.target_weights.iter().enumerate() {
-                    state.current_weights[index] += *weight as i64;
-                    if state.current_weights[index] > state.current_weights[best] {
-                        best = index;
+                let mut total = 0i64;
+                let mut best = state.rotation[0] as usize;
+                for &target in &state.rotation {
+                    let weight = config.target_weights[target as usize] as i64;
+                    total += weight;
+                    state.current_weights[target as usize] += weight;
+                    if state.current_weights[target as usize] > state.current_weights[best] {
+                        best = target as usize;
                     }
                 }
                 state.current_weights[best] -= total;
                 best as u32
             }
-            Algorithm::Random => self.routing_stream(node).below(n as u64) as u32,
+            Algorithm::Random => {
+                let position = self.routing_stream(node).below(n as u64) as usize;
+                self.balancers[node as usize].as_ref().expect("balancer state").rotation[position]
+            }
             Algorithm::LeastConnections => {
                 // Ties go to the first candidate after a rotating start, so idle targets
                 // share the load rather than the first one taking it all.
-                let state = self.balancers[node as usize].as_mut().expect("balancer state");
-                let start = state.next;
-                state.next = (state.next + 1) % n;
-                let mut best = start;
+                let start = state.next % n;
+                state.next = (start + 1) % n;
+                let mut best = state.rotation[start as usize];
                 for offset in 1..n {
-                    let candidate = (start + offset) % n;
+                    let candidate = state.rotation[((start + offset) % n) as usize];
                     if state.outstanding[candidate as usize] < state.outstanding[best as usize] {
                         best = candidate;
                     }
@@ -115,20 +191,38 @@ impl Simulation<'_> {
             }
             Algorithm::PowerOfTwoChoices => {
                 if n == 1 {
-                    return 0;
+                    return state.rotation[0];
                 }
                 let stream = self.routing_stream(node);
                 let first = stream.below(n as u64) as u32;
                 let second = (first + 1 + stream.below(n as u64 - 1) as u32) % n;
                 let state = self.balancers[node as usize].as_ref().expect("balancer state");
+                let (first, second) = (state.rotation[first as usize], state.rotation[second as usize]);
                 if state.outstanding[second as usize] < state.outstanding[first as usize] {
                     second
                 } else {
                     first
                 }
             }
-            Algorithm::HashClient => (splitmix64(self.requests[request].client as u64) % n as u64) as u32,
-            Algorithm::HashKey => (splitmix64(self.requests[request].key) % n as u64) as u32,
+            Algorithm::HashClient => state.rotation[(splitmix64(client as u64) % n as u64) as usize],
+            Algorithm::HashKey => state.rotation[(splitmix64(key) % n as u64) as usize],
+            Algorithm::ConsistentHash { .. } => {
+                // The first point clockwise from the key's hash whose target is in rotation.
+                let point = splitmix64(key ^ 0x6b65_7973);
+                let start = config.ring.partition_point(|(p, _)| *p < point);
+                let ring_len = config.ring.len();
+                (0..ring_len)
+                    .map(|offset| config.ring[(start + offset) % ring_len].1)
+                    .find(|target| state.up[*target as usize])
+                    .unwrap_or(state.rotation[0])
+            }
+            Algorithm::Nearest => {
+                let entry = if region == NONE { 0 } else { region as usize };
+                let (group, next) = &mut state.nearest[entry];
+                let position = *next as usize % group.len();
+                *next = (position + 1) as u32;
+                group[position]
+            }
         }
     }
 }

@@ -9,7 +9,17 @@
 //! All events are one closed enum (`Event`), dispatched by a single `match` in `step`.
 
 mod arena;
+mod autoscale;
 mod balancer;
+mod cache;
+mod cache_store;
+mod database;
+mod function;
+mod jobs;
+mod keymap;
+mod limiter;
+mod log;
+mod queue;
 pub(crate) mod requests;
 mod service;
 pub(crate) mod stats;
@@ -21,10 +31,32 @@ use crate::rng::{Purpose, RandomStream};
 use crate::topology::{NodeKind, StopCondition, Topology, NONE};
 use arena::Arena;
 use balancer::BalancerState;
+use keymap::KeyMap;
 use requests::{Frame, Outcome, Request};
 use service::ServiceState;
 use stats::{LatencyStats, NodeStats, RequestCounts};
 use workload::SourceState;
+
+pub(crate) use cache::{CacheCounters, CacheState, CdnState};
+pub(crate) use database::DatabaseState;
+pub(crate) use function::FunctionState;
+pub(crate) use limiter::LimiterState;
+pub(crate) use log::LogState;
+pub(crate) use queue::QueueState;
+
+/// The run-time state of a catalogue component (services and balancers have their own).
+#[derive(Debug)]
+pub(crate) enum ComponentState {
+    /// A service or a load balancer.
+    None,
+    Cache(CacheState),
+    Cdn(CdnState),
+    Database(DatabaseState),
+    Limiter(LimiterState),
+    Queue(QueueState),
+    Log(LogState),
+    Function(FunctionState),
+}
 
 /// Effective parameters of one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +73,38 @@ impl RunConfig {
     /// The parameters the topology file gives (or their defaults).
     pub fn from_topology(topology: &Topology) -> Self {
         Self { seed: topology.run.seed, stop: topology.run.stop, warmup_ns: topology.run.warmup_ns }
+    }
+}
+
+impl ComponentState {
+    fn new(kind: &NodeKind) -> Self {
+        match kind {
+            NodeKind::Cache(config) => ComponentState::Cache(CacheState::new(config)),
+            NodeKind::Cdn(config) => ComponentState::Cdn(CdnState::new(config)),
+            NodeKind::Database(config) => ComponentState::Database(DatabaseState::new(config)),
+            NodeKind::RateLimiter(_) => ComponentState::Limiter(LimiterState::new()),
+            NodeKind::WorkQueue(config) => ComponentState::Queue(QueueState::new(config)),
+            NodeKind::Log(config) => ComponentState::Log(LogState::new(config)),
+            NodeKind::Function(_) => ComponentState::Function(FunctionState::new()),
+            NodeKind::Service(_) | NodeKind::LoadBalancer(_) => ComponentState::None,
+        }
+    }
+
+    /// Forgets what was counted during the warm-up, keeping the state.
+    fn reset(&mut self, now: u64) {
+        match self {
+            ComponentState::None => {}
+            ComponentState::Cache(state) => state.counters = Default::default(),
+            ComponentState::Cdn(state) => state.counters.iter_mut().for_each(|c| *c = Default::default()),
+            ComponentState::Database(state) => {
+                state.counters.iter_mut().for_each(|c| *c = Default::default());
+                state.max_backlog = 0;
+            }
+            ComponentState::Limiter(state) => state.counters = Default::default(),
+            ComponentState::Queue(state) => state.reset(now),
+            ComponentState::Log(state) => state.reset(now),
+            ComponentState::Function(state) => state.reset(now),
+        }
     }
 }
 
@@ -69,6 +133,16 @@ pub(crate) enum Event {
     Timeout { frame: u32, generation: u32 },
     /// The warm-up ends: statistics restart.
     WarmupEnd,
+    /// A component's delay for a frame ends (a cache lookup, a cold start, a shaping delay).
+    Resume { frame: u32 },
+    /// A work-queue message's visibility timeout expires (if `generation` still matches).
+    Visibility { node: u32, message: u32, generation: u32 },
+    /// An autoscaler reads its metric.
+    Autoscale { node: u32 },
+    /// A provisioned instance starts serving.
+    InstanceReady { node: u32, instance: u32 },
+    /// An idle function container's keep-alive ends (if `generation` still matches).
+    ContainerExpire { node: u32, container: u32, generation: u32 },
 }
 
 /// Per-class results.
@@ -90,6 +164,14 @@ pub struct Simulation<'t> {
     pub(crate) sources: Vec<SourceState>,
     pub(crate) services: Vec<Option<ServiceState>>,
     pub(crate) balancers: Vec<Option<BalancerState>>,
+    pub(crate) components: Vec<ComponentState>,
+    /// Per node: the balancers that have its instances as targets.
+    pub(crate) balancers_of: Vec<Vec<u32>>,
+    /// The latest committed version of each key written (a global commit sequence number).
+    pub(crate) key_versions: KeyMap<u64>,
+    pub(crate) commit_sequence: u64,
+    /// Nodes whose unbounded store hit the safety cap (the in-flight limit) and refused work.
+    pub(crate) overflowed_nodes: Vec<u32>,
     pub(crate) node_stats: Vec<NodeStats>,
     /// Service-time and routing streams per node; network streams per sampler of a link.
     service_streams: Vec<RandomStream>,
@@ -125,22 +207,26 @@ impl<'t> Simulation<'t> {
         let network_streams = (0..topology.samplers.len())
             .map(|index| RandomStream::derive(seed, &network_stream_name(topology, index as u32), Purpose::Network))
             .collect();
-        let services = topology
-            .nodes
-            .iter()
-            .map(|node| match &node.kind {
-                NodeKind::Service(config) => Some(ServiceState::new(config)),
-                NodeKind::LoadBalancer(_) => None,
-            })
-            .collect();
+        let services = topology.nodes.iter().map(|node| node.kind.servers().map(ServiceState::new)).collect();
         let balancers = topology
             .nodes
             .iter()
             .map(|node| match &node.kind {
-                NodeKind::LoadBalancer(config) => Some(BalancerState::new(config)),
-                NodeKind::Service(_) => None,
+                NodeKind::LoadBalancer(config) => Some(BalancerState::new(topology, config)),
+                _ => None,
             })
             .collect();
+        let components = topology.nodes.iter().map(|node| ComponentState::new(&node.kind)).collect();
+        let mut balancers_of = vec![Vec::new(); topology.nodes.len()];
+        for (index, node) in topology.nodes.iter().enumerate() {
+            if let NodeKind::LoadBalancer(config) = &node.kind {
+                for (target, _) in &config.targets {
+                    if !balancers_of[*target as usize].contains(&(index as u32)) {
+                        balancers_of[*target as usize].push(index as u32);
+                    }
+                }
+            }
+        }
         let mut simulation = Simulation {
             topology,
             config,
@@ -151,6 +237,11 @@ impl<'t> Simulation<'t> {
             sources: topology.sources.iter().map(|source| SourceState::new(source, seed)).collect(),
             services,
             balancers,
+            components,
+            balancers_of,
+            key_versions: KeyMap::default(),
+            commit_sequence: 0,
+            overflowed_nodes: Vec::new(),
             node_stats: vec![NodeStats::default(); topology.nodes.len()],
             service_streams,
             routing_streams,
@@ -176,6 +267,7 @@ impl<'t> Simulation<'t> {
         for source in 0..topology.sources.len() as u32 {
             simulation.start_source(source);
         }
+        simulation.start_autoscalers();
         simulation
     }
 
@@ -257,6 +349,27 @@ impl<'t> Simulation<'t> {
             Event::ClientReply { request, outcome, cause } => self.on_client_reply(request, outcome, cause),
             Event::Timeout { frame, generation } => self.on_timeout(frame, generation),
             Event::WarmupEnd => self.on_warmup_end(),
+            Event::Resume { frame } => self.on_resume(frame),
+            Event::Visibility { node, message, generation } => self.on_visibility_timeout(node, message, generation),
+            Event::Autoscale { node } => self.on_autoscale(node),
+            Event::InstanceReady { node, instance } => self.on_instance_ready(node, instance),
+            Event::ContainerExpire { node, container, generation } => {
+                self.on_container_expire(node, container, generation)
+            }
+        }
+    }
+
+    fn reset_component_stats(&mut self, now: u64) {
+        for component in &mut self.components {
+            component.reset(now);
+        }
+        for service in self.services.iter_mut().flatten() {
+            if let Some(scaling) = service.scaling.as_mut() {
+                scaling.reset(now);
+            }
+        }
+        for balancer in self.balancers.iter_mut().flatten() {
+            balancer.routed.iter_mut().for_each(|count| *count = 0);
         }
     }
 
@@ -266,6 +379,7 @@ impl<'t> Simulation<'t> {
             stats.advance(now);
             stats.reset(now);
         }
+        self.reset_component_stats(now);
         self.measuring = true;
     }
 
@@ -322,10 +436,14 @@ impl<'t> Simulation<'t> {
         frame
     }
 
-    /// Sends `frame` to its node after the network delay of `link`.
+    /// Sends `frame` to its node after the network delay of `link` (and the mesh's
+    /// sidecar overhead when the caller is a node).
     #[inline]
     pub(crate) fn send_frame(&mut self, frame: u32, link: u32) {
-        let delay = self.sample_network(link);
+        let mut delay = self.sample_network(link);
+        if self.frames[frame].hops > 0 {
+            delay += self.sample_network(self.topology.mesh_sampler);
+        }
         self.events.schedule_in(delay, Event::FrameArrive { frame });
     }
 
@@ -342,8 +460,70 @@ impl<'t> Simulation<'t> {
         stats.arrivals += 1;
         match &self.topology.nodes[node as usize].kind {
             NodeKind::Service(_) => self.service_arrive(frame),
+            NodeKind::Database(_) => self.database_arrive(frame),
             NodeKind::LoadBalancer(_) => self.balancer_arrive(frame),
+            NodeKind::Cache(_) => self.cache_arrive(frame),
+            NodeKind::Cdn(_) => self.cdn_arrive(frame),
+            NodeKind::RateLimiter(_) => self.limiter_arrive(frame),
+            NodeKind::WorkQueue(_) => self.queue_arrive(frame),
+            NodeKind::Log(_) => self.log_arrive(frame),
+            NodeKind::Function(_) => self.function_arrive(frame),
         }
+    }
+
+    /// A component's delay for `frame` has ended.
+    fn on_resume(&mut self, frame: u32) {
+        let node = self.frames[frame].node;
+        match &self.topology.nodes[node as usize].kind {
+            NodeKind::Cache(_) => self.cache_resume(frame),
+            NodeKind::Cdn(_) => self.cdn_resume(frame),
+            NodeKind::RateLimiter(_) => self.limiter_resume(frame),
+            NodeKind::WorkQueue(_) => self.queue_resume(frame),
+            NodeKind::Log(_) => self.log_resume(frame),
+            NodeKind::Function(_) => self.function_resume(frame),
+            _ => unreachable!("only components with delays resume frames"),
+        }
+    }
+
+    /// A frame enters a component without workers: counted as in the node.
+    pub(crate) fn enter_component(&mut self, frame: u32) {
+        let now = self.events.now_ns();
+        let stats = &mut self.node_stats[self.frames[frame].node as usize];
+        stats.advance(now);
+        stats.in_system_now += 1;
+    }
+
+    /// Calls `callee` (instance `instance`, or `NONE` to let it choose) from `frame`, which
+    /// waits for the answer.
+    pub(crate) fn call_node(&mut self, frame: u32, callee: u32, instance: u32) {
+        let record = &self.frames[frame];
+        let (request, node, hops) = (record.request, record.node, record.hops);
+        self.frames[frame].pending += 1;
+        let link = self.topology.link(node, callee);
+        let child = self.new_frame(request, frame, callee, instance, link, hops + 1);
+        self.send_frame(child, link);
+    }
+
+    /// Hands `frame`'s request on to `callee`, which will answer `frame`'s caller; `frame`
+    /// itself is marked answered and must then be released and freed by its node.
+    pub(crate) fn hand_off(&mut self, frame: u32, callee: u32) {
+        let record = &self.frames[frame];
+        let (request, node, hops, parent) = (record.request, record.node, record.hops, record.parent);
+        let reply_link = if parent == NONE {
+            // Back to the client: over the workload's own latency.
+            let source = self.requests[request].source;
+            if source == NONE {
+                NONE
+            } else {
+                self.topology.sources[source as usize].latency_sampler
+            }
+        } else {
+            self.topology.link(self.frames[parent].node, callee)
+        };
+        let link = self.topology.link(node, callee);
+        let child = self.new_frame(request, parent, callee, NONE, reply_link, hops + 1);
+        self.send_frame(child, link);
+        self.frames[frame].answered = true;
     }
 
     /// Sends the answer of `frame` to its caller (once), without ending the frame.
@@ -358,6 +538,7 @@ impl<'t> Simulation<'t> {
         if parent == NONE {
             self.events.schedule_in(delay, Event::ClientReply { request, outcome, cause });
         } else {
+            let delay = delay + self.sample_network(self.topology.mesh_sampler);
             self.events.schedule_in(delay, Event::Reply { parent, outcome, cause });
         }
     }
@@ -390,8 +571,9 @@ impl<'t> Simulation<'t> {
             }
         }
         match &self.topology.nodes[node as usize].kind {
-            NodeKind::Service(_) => self.service_release(frame),
-            NodeKind::LoadBalancer(_) => {
+            NodeKind::Service(_) | NodeKind::Database(_) => self.service_release(frame),
+            NodeKind::Function(_) => self.function_release(frame),
+            _ => {
                 let stats = &mut self.node_stats[node as usize];
                 stats.advance(now);
                 stats.in_system_now -= 1;
@@ -429,10 +611,13 @@ impl<'t> Simulation<'t> {
         let node = record.node;
         match &self.topology.nodes[node as usize].kind {
             NodeKind::LoadBalancer(_) => self.balancer_reply(parent),
-            NodeKind::Service(_) => match self.frames[parent].outcome {
+            NodeKind::Service(_) | NodeKind::Database(_) | NodeKind::Function(_) => match self.frames[parent].outcome {
                 Some((outcome, cause)) => self.finish_frame(parent, outcome, cause),
                 None => self.ready.push_back(parent),
             },
+            NodeKind::Cache(_) => self.cache_reply(parent),
+            NodeKind::Cdn(_) => self.cdn_reply(parent),
+            _ => unreachable!("only nodes that call wait for replies"),
         }
     }
 
@@ -448,6 +633,13 @@ impl<'t> Simulation<'t> {
         // The caller stops waiting; the work already under way goes on (and is wasted), as
         // on a server that does not cancel abandoned requests.
         self.answer(frame, Outcome::Timeout, node);
+    }
+
+    /// An unbounded queue or log of `node` reached the safety cap: the run is unstable.
+    pub(crate) fn note_overflow(&mut self, node: u32) {
+        if !self.overflowed_nodes.contains(&node) {
+            self.overflowed_nodes.push(node);
+        }
     }
 
     pub(crate) fn count_error(&mut self, outcome: Outcome, cause: u32) {

@@ -15,6 +15,12 @@ pub enum Outcome {
     Timeout,
     /// The request visited more nodes than the hop limit allows.
     HopLimit,
+    /// A rate limiter refused it.
+    RateLimited,
+    /// A serverless function was at its concurrency limit.
+    Throttled,
+    /// A gateway has no route for its class.
+    NoRoute,
 }
 
 impl Outcome {
@@ -22,9 +28,11 @@ impl Outcome {
     pub fn terminal(self) -> Terminal {
         match self {
             Outcome::Completed => Terminal::Completed,
-            Outcome::QueueFull | Outcome::InFlightLimit => Terminal::Rejected,
+            Outcome::QueueFull | Outcome::InFlightLimit | Outcome::RateLimited | Outcome::Throttled => {
+                Terminal::Rejected
+            }
             Outcome::Timeout => Terminal::TimedOut,
-            Outcome::HopLimit => Terminal::Failed,
+            Outcome::HopLimit | Outcome::NoRoute => Terminal::Failed,
         }
     }
 
@@ -36,6 +44,9 @@ impl Outcome {
             Outcome::InFlightLimit => "in_flight_limit",
             Outcome::Timeout => "timeout",
             Outcome::HopLimit => "hop_limit",
+            Outcome::RateLimited => "rate_limited",
+            Outcome::Throttled => "throttled",
+            Outcome::NoRoute => "no_route",
         }
     }
 }
@@ -69,6 +80,16 @@ pub(crate) struct Request {
     pub answered: bool,
     /// Created after the warm-up: counted in the statistics.
     pub measured: bool,
+    /// The region its client is in (`NONE` without regions).
+    pub region: u32,
+    /// The version of the key's value the last read along its path returned.
+    pub read_version: u64,
+    /// A database committed this request's write.
+    pub committed: bool,
+    /// For the work of a queue or log message: that node (else `NONE`), and which message.
+    pub job_node: u32,
+    pub job: u32,
+    pub job_tag: u32,
 }
 
 /// One visit of a request to a node.

@@ -41,19 +41,47 @@ pub(crate) struct Instance {
     ps_virtual_ns: f64,
     ps_last_ns: u64,
     ps_epoch: u32,
+    /// Takes new requests (false while provisioning, after scale-in, or never started).
+    pub in_rotation: bool,
 }
 
-/// Run-time state of a service node.
+/// Run-time state of a service node (or a gateway, or a database's servers).
 #[derive(Debug)]
 pub(crate) struct ServiceState {
+    /// Every instance the node may have (autoscaling adds and removes them).
     pub instances: Vec<Instance>,
-    /// Next instance for direct (round-robin) callers.
+    /// Instances serving new requests, in order.
+    pub rotation: Vec<u32>,
+    /// Next position in `rotation` for direct (round-robin) callers.
     next_instance: u32,
+    /// The autoscaler, for autoscaled services.
+    pub scaling: Option<super::autoscale::ScalingState>,
 }
 
 impl ServiceState {
     pub fn new(config: &ServiceConfig) -> Self {
-        Self { instances: (0..config.instances).map(|_| Instance::default()).collect(), next_instance: 0 }
+        Self {
+            instances: (0..config.max_instances())
+                .map(|index| Instance { in_rotation: index < config.instances, ..Instance::default() })
+                .collect(),
+            rotation: (0..config.instances).collect(),
+            next_instance: 0,
+            scaling: config.autoscaling.map(|a| super::autoscale::ScalingState::new(config.instances, a.max)),
+        }
+    }
+
+    /// Whether `instance` takes new requests.
+    #[inline]
+    pub fn in_rotation(&self, instance: u32) -> bool {
+        self.instances[instance as usize].in_rotation
+    }
+
+    /// The next instance in rotation, round robin.
+    #[inline]
+    pub fn next_in_rotation(&mut self) -> u32 {
+        let position = self.next_instance as usize % self.rotation.len();
+        self.next_instance = (position + 1) as u32;
+        self.rotation[position]
     }
 }
 
@@ -67,12 +95,21 @@ fn ps_rate(jobs: usize, workers: u32) -> f64 {
     }
 }
 
-/// The configuration of service `node`.
+/// The worker pool and program of `node` (a service, gateway or database).
 #[inline]
-fn service_config(topology: &Topology, node: u32) -> &ServiceConfig {
+pub(crate) fn service_config(topology: &Topology, node: u32) -> &ServiceConfig {
+    topology.nodes[node as usize].kind.servers().expect("a node with servers")
+}
+
+/// Where `node`'s program starts and how its Work steps share workers.
+#[inline]
+fn program_of(topology: &Topology, node: u32) -> (u32, Discipline) {
     match &topology.nodes[node as usize].kind {
-        NodeKind::Service(config) => config,
-        NodeKind::LoadBalancer(_) => unreachable!("node {node} is not a service"),
+        NodeKind::Function(function) => (function.entry_pc, Discipline::Fifo),
+        kind => {
+            let config = kind.servers().expect("a node with a program");
+            (config.entry_pc, config.discipline)
+        }
     }
 }
 
@@ -90,9 +127,10 @@ impl Simulation<'_> {
         let config = service_config(self.topology, node);
         let state = self.services[node as usize].as_mut().expect("service state");
         let mut instance = self.frames[frame].instance;
-        if instance == NONE {
-            instance = state.next_instance;
-            state.next_instance = (state.next_instance + 1) % config.instances;
+        if instance == NONE || !state.in_rotation(instance) {
+            // Direct callers spread over the instances in rotation, round robin. (A
+            // balancer's pick that has just left rotation is moved too.)
+            instance = state.next_in_rotation();
             self.frames[frame].instance = instance;
         }
         let slot = &mut state.instances[instance as usize];
@@ -139,12 +177,12 @@ impl Simulation<'_> {
     }
 
     /// The frame takes a worker (FIFO) or a slot (PS) and starts its program.
-    fn admit(&mut self, frame: u32, now: u64, record_wait: bool) {
+    pub(crate) fn admit(&mut self, frame: u32, now: u64, record_wait: bool) {
         let measured = self.is_measured(self.frames[frame].arrived_ns);
         let record = &mut self.frames[frame];
         record.admitted = true;
         record.started_ns = now;
-        record.pc = service_config(self.topology, record.node).entry_pc;
+        record.pc = program_of(self.topology, record.node).0;
         if record_wait && measured {
             let stats = &mut self.node_stats[record.node as usize];
             stats.wait_sum_ns += (now - record.arrived_ns) as u128;
@@ -213,7 +251,7 @@ impl Simulation<'_> {
                     let node = self.frames[frame].node;
                     let work_ns = self.sample_service(node, sampler);
                     self.frames[frame].pc = pc + 1;
-                    if service_config(self.topology, node).discipline == Discipline::ProcessorSharing {
+                    if program_of(self.topology, node).1 == Discipline::ProcessorSharing {
                         self.ps_start(frame, work_ns);
                     } else {
                         self.events.schedule_in(work_ns, Event::WorkDone { frame });
@@ -222,15 +260,13 @@ impl Simulation<'_> {
                 }
                 Instr::Call(callee) => {
                     self.frames[frame].pc = pc + 1;
-                    self.frames[frame].pending = 1;
-                    self.call(frame, callee);
+                    self.call_node(frame, callee, NONE);
                     return;
                 }
                 Instr::Parallel { start, len } => {
                     self.frames[frame].pc = pc + 1;
-                    self.frames[frame].pending = len;
                     for index in start..start + len {
-                        self.call(frame, topology.parallel_targets[index as usize]);
+                        self.call_node(frame, topology.parallel_targets[index as usize], NONE);
                     }
                     return;
                 }
@@ -252,46 +288,37 @@ impl Simulation<'_> {
                 Instr::Jump(target) => self.frames[frame].pc = target,
                 Instr::Respond => {
                     let node = self.frames[frame].node;
+                    if let NodeKind::Database(_) = topology.nodes[node as usize].kind {
+                        self.database_complete(frame);
+                    }
                     self.finish_frame(frame, Outcome::Completed, node);
+                    return;
+                }
+                Instr::NoRoute => {
+                    let node = self.frames[frame].node;
+                    self.finish_frame(frame, Outcome::NoRoute, node);
                     return;
                 }
             }
         }
     }
 
-    /// A synchronous call from `frame` to `callee`.
-    fn call(&mut self, frame: u32, callee: u32) {
-        let record = &self.frames[frame];
-        let (request, node, hops) = (record.request, record.node, record.hops);
-        let link = self.topology.link(node, callee);
-        let child = self.new_frame(request, frame, callee, NONE, link, hops + 1);
-        self.send_frame(child, link);
-    }
-
     /// Hands the request on: the callee answers this frame's caller, and this frame ends.
     fn forward(&mut self, frame: u32, callee: u32) {
-        let record = &self.frames[frame];
-        let (request, node, hops, parent, answered) =
-            (record.request, record.node, record.hops, record.parent, record.answered);
+        let (node, answered) = (self.frames[frame].node, self.frames[frame].answered);
         if !answered {
-            let reply_link = if parent == NONE {
-                // Back to the client: over the workload's own latency.
-                let source = self.requests[request].source;
-                self.topology.sources[source as usize].latency_sampler
-            } else {
-                self.topology.link(self.frames[parent].node, callee)
-            };
-            let link = self.topology.link(node, callee);
-            let child = self.new_frame(request, parent, callee, NONE, reply_link, hops + 1);
-            self.send_frame(child, link);
             // The child answers instead: this frame leaves without answering.
-            self.frames[frame].answered = true;
+            self.hand_off(frame, callee);
         }
         let arrived_ns = self.frames[frame].arrived_ns;
         if !answered && self.is_measured(arrived_ns) {
             self.record_completion(node, arrived_ns);
         }
-        self.service_release(frame);
+        if let NodeKind::Function(_) = self.topology.nodes[node as usize].kind {
+            self.function_release(frame);
+        } else {
+            self.service_release(frame);
+        }
         self.free_frame(frame);
     }
 

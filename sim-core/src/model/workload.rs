@@ -193,6 +193,12 @@ impl Simulation<'_> {
             live_frames: 0,
             answered: false,
             measured,
+            region: spec.region,
+            read_version: 0,
+            committed: false,
+            job_node: NONE,
+            job: NONE,
+            job_tag: 0,
         });
         let frame = self.new_frame(request, NONE, spec.entry_node, NONE, spec.latency_sampler, 0);
         self.send_frame(frame, spec.latency_sampler);
@@ -222,6 +228,15 @@ impl Simulation<'_> {
         let now = self.events.now_ns();
         let record = &mut self.requests[request];
         record.answered = true;
+        if record.job_node != NONE {
+            // The work of a queue or log message, not a client's request.
+            let (node, job, tag, live_frames) = (record.job_node, record.job, record.job_tag, record.live_frames);
+            if live_frames == 0 {
+                self.requests.remove(request);
+            }
+            self.on_job_done(node, job, tag, outcome);
+            return;
+        }
         let (created_ns, class, measured, user, source, live_frames) =
             (record.created_ns, record.class, record.measured, record.user, record.source, record.live_frames);
         self.in_flight -= 1;

@@ -1,12 +1,15 @@
 //! The report of a run: what the JSON output contains (its schema is in the README) and
 //! how it is computed from the model's counters at the end of a run.
 
+mod components;
 mod table;
+
+pub use components::*;
 
 use crate::model::requests::Outcome;
 use crate::model::stats::{LatencyStats, RequestCounts};
 use crate::model::Simulation;
-use crate::topology::{NodeKind, StopCondition};
+use crate::topology::{NodeKind, StopCondition, NONE};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +46,17 @@ pub struct Report {
     pub nodes: IndexMap<String, NodeReport>,
     /// Per-workload figures.
     pub workloads: IndexMap<String, WorkloadReport>,
+    /// What the run cost, from the prices in the file.
+    pub cost: CostReport,
+}
+
+/// Cost over the measured period, in the currency of the file's prices.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CostReport {
+    /// Sum of every node's cost.
+    pub total: f64,
+    /// Total per million completed requests.
+    pub per_million_requests: Option<f64>,
 }
 
 /// Effective run parameters.
@@ -130,8 +144,12 @@ pub struct ClassReport {
 /// Per-node figures, over the measured period (after the warm-up).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeReport {
-    /// `service` or `load_balancer`.
+    /// `service`, `load_balancer`, `sharded`, `api_gateway`, `cache`, `cdn`, `database`,
+    /// `rate_limiter`, `work_queue`, `log` or `function`.
     pub kind: String,
+    /// Its region, when the topology has regions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Number of instances.
     pub instances: u32,
     /// Workers per instance (services).
@@ -159,6 +177,13 @@ pub struct NodeReport {
     pub mean_wait_s: Option<f64>,
     /// Mean time from arrival to answer of successfully answered requests, in seconds.
     pub mean_sojourn_s: Option<f64>,
+    /// Instance-hours paid for (autoscaled: as provisioned; functions: live containers).
+    pub instance_hours: f64,
+    /// Its cost: instance-hours × price per instance-hour + arrivals × price per request.
+    pub cost: f64,
+    /// The figures of its kind of component.
+    #[serde(flatten)]
+    pub component: ComponentSections,
 }
 
 /// Per-workload figures.
@@ -197,16 +222,28 @@ impl Simulation<'_> {
         let generating_ns = generating_end.saturating_sub(self.config.warmup_ns).max(1) as f64;
         let mut instability = Vec::new();
         let mut nodes = IndexMap::new();
+        let mut total_cost = 0.0;
         for (index, node) in topology.nodes.iter().enumerate() {
             let stats = &self.node_stats[index];
             let mut stats = stats.clone();
             if !self.finished {
                 stats.advance(end_ns.max(stats.last_change_ns));
             }
+            let extras = components::node_extras(self, index, end_ns, measured_ns);
             let (workers, servers) = match &node.kind {
-                NodeKind::Service(service) => (Some(service.workers), (service.instances * service.workers) as f64),
-                NodeKind::LoadBalancer(_) => (None, 0.0),
+                NodeKind::Service(service) => {
+                    (Some(service.workers), extras.mean_servers.unwrap_or((service.instances * service.workers) as f64))
+                }
+                NodeKind::Database(database) => {
+                    let servers = &database.servers;
+                    (Some(servers.workers), (servers.instances * servers.workers) as f64)
+                }
+                NodeKind::Function(function) => (Some(1), function.concurrency as f64),
+                _ => (None, 0.0),
             };
+            let cost =
+                extras.instance_hours * node.cost.per_instance_hour + stats.arrivals as f64 * node.cost.per_request;
+            total_cost += cost;
             let utilization = if servers > 0.0 { stats.busy_area as f64 / (servers * measured_ns) } else { 0.0 };
             let arrivals_generating =
                 if self.generation_stopped_ns.is_some() { stats.arrivals_while_generating } else { stats.arrivals };
@@ -235,6 +272,7 @@ impl Simulation<'_> {
                 node.name.clone(),
                 NodeReport {
                     kind: node.kind.label().to_string(),
+                    region: (node.region != NONE).then(|| topology.regions.names[node.region as usize].clone()),
                     instances: node.kind.instances(),
                     workers,
                     arrivals: stats.arrivals,
@@ -248,8 +286,17 @@ impl Simulation<'_> {
                     mean_in_system: stats.in_system_area as f64 / measured_ns,
                     mean_wait_s: mean(stats.wait_sum_ns, stats.wait_count),
                     mean_sojourn_s: mean(stats.sojourn_sum_ns, stats.sojourn_count),
+                    instance_hours: extras.instance_hours,
+                    cost,
+                    component: extras.sections,
                 },
             );
+        }
+        for node in &self.overflowed_nodes {
+            instability.push(format!(
+                "node \"{}\" stored {} messages, the in-flight limit, and refused more: its consumers cannot keep up",
+                topology.nodes[*node as usize].name, topology.limits.max_in_flight
+            ));
         }
         if self.in_flight_limit_hits > 0 {
             instability.push(format!(
@@ -322,6 +369,10 @@ impl Simulation<'_> {
             classes,
             nodes,
             workloads,
+            cost: CostReport {
+                total: total_cost,
+                per_million_requests: (requests.completed > 0).then(|| total_cost / requests.completed as f64 * 1e6),
+            },
         }
     }
 }

@@ -16,6 +16,8 @@ pub enum EdgeKind {
     Forward,
     /// A load balancer to one of its backends.
     Balance,
+    /// A queue or log to the handler of its messages (not part of the caller's request).
+    Async,
 }
 
 /// An edge of the topology graph.
@@ -49,10 +51,10 @@ pub(crate) fn check_call_cycles(nodes: &[Node], edges: &[Edge], classes: &[Strin
         for edge in edges {
             let single_backend = match &nodes[edge.from as usize].kind {
                 NodeKind::LoadBalancer(_) => edges.iter().filter(|e| e.from == edge.from).count() == 1,
-                NodeKind::Service(_) => true,
+                _ => true,
             };
             let taken = edge.classes.is_empty() || edge.classes[class_id];
-            if edge.certain && taken && single_backend {
+            if edge.certain && taken && single_backend && edge.kind != EdgeKind::Async {
                 graph.add_edge(indices[edge.from as usize], indices[edge.to as usize], ());
             }
         }
@@ -83,10 +85,7 @@ pub fn to_dot(topology: &Topology) -> String {
         );
     }
     for node in &topology.nodes {
-        let (shape, detail) = match &node.kind {
-            NodeKind::Service(s) => ("box", format!("service {}×{} workers", s.instances, s.workers)),
-            NodeKind::LoadBalancer(b) => ("diamond", format!("load balancer, {:?}", b.algorithm)),
-        };
+        let (shape, detail) = describe(topology, node);
         let _ = writeln!(
             dot,
             "  \"{}\" [shape={shape}, label=\"{}\\n{}\"];",
@@ -113,6 +112,7 @@ pub fn to_dot(topology: &Topology) -> String {
             EdgeKind::Call => "label=\"call\"",
             EdgeKind::Forward => "label=\"forward\", style=dashed",
             EdgeKind::Balance => "label=\"balance\"",
+            EdgeKind::Async => "label=\"async\", style=dotted",
         };
         let _ = writeln!(
             dot,
@@ -123,6 +123,39 @@ pub fn to_dot(topology: &Topology) -> String {
     }
     dot.push_str("}\n");
     dot
+}
+
+/// A node's one-line description (its kind and main parameters, and its region).
+pub fn node_summary(topology: &Topology, node: &Node) -> String {
+    describe(topology, node).1
+}
+
+/// A node's shape and one-line description in the drawing.
+fn describe(topology: &Topology, node: &Node) -> (&'static str, String) {
+    let region = if node.region == super::NONE {
+        String::new()
+    } else {
+        format!(", region {}", topology.regions.names[node.region as usize])
+    };
+    let (shape, detail) = match &node.kind {
+        NodeKind::Service(s) if s.label == "api_gateway" => {
+            ("hexagon", format!("API gateway {}×{} workers", s.instances, s.workers))
+        }
+        NodeKind::Service(s) => match s.autoscaling {
+            Some(a) => ("box3d", format!("service {}..{}×{} workers, autoscaled", a.min, a.max, s.workers)),
+            None => ("box", format!("service {}×{} workers", s.instances, s.workers)),
+        },
+        NodeKind::LoadBalancer(b) if b.label == "sharded" => ("diamond", format!("sharded store, {:?}", b.algorithm)),
+        NodeKind::LoadBalancer(b) => ("diamond", format!("load balancer, {:?}", b.algorithm)),
+        NodeKind::Cache(c) => ("cylinder", format!("cache {} entries, {:?}", c.capacity, c.eviction)),
+        NodeKind::Cdn(c) => ("tab", format!("CDN, {} edges of {} entries", c.edge_regions.len(), c.capacity)),
+        NodeKind::Database(d) => ("cylinder", format!("database, primary + {} replicas", d.replicas)),
+        NodeKind::RateLimiter(r) => ("octagon", format!("rate limiter, {:?}", r.limit)),
+        NodeKind::WorkQueue(q) => ("cds", format!("work queue, {} consumers", q.consumers)),
+        NodeKind::Log(l) => ("cds", format!("log, {} partitions, {} groups", l.partitions, l.groups.len())),
+        NodeKind::Function(f) => ("component", format!("function, concurrency {}", f.concurrency)),
+    };
+    (shape, detail + &region)
 }
 
 fn escape(text: &str) -> String {

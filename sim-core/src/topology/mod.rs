@@ -1,10 +1,13 @@
 //! The checked topology: every name resolved to an integer id, every distribution compiled,
 //! every service's steps compiled into a small flat program the engine steps through.
 
+mod components;
 mod graph;
 mod validate;
 
-pub use graph::{to_dot, Edge, EdgeKind};
+pub use components::*;
+
+pub use graph::{node_summary, to_dot, Edge, EdgeKind};
 pub use validate::{
     parse_topology, parse_topology_bytes, DEFAULT_DURATION_NS, DEFAULT_MAX_HOPS, DEFAULT_MAX_IN_FLIGHT,
 };
@@ -44,6 +47,10 @@ pub struct Topology {
     pub run: RunDefaults,
     /// Safety limits.
     pub limits: Limits,
+    /// Regions (empty when the file has none).
+    pub regions: Regions,
+    /// Service-mesh overhead sampler per call and answer, `NONE` for none.
+    pub mesh_sampler: u32,
 }
 
 /// A component.
@@ -53,6 +60,10 @@ pub struct Node {
     pub name: String,
     /// What it is.
     pub kind: NodeKind,
+    /// Its region, `NONE` when the topology has no regions.
+    pub region: u32,
+    /// What it costs.
+    pub cost: Cost,
 }
 
 /// The kinds of component.
@@ -60,24 +71,56 @@ pub struct Node {
 pub enum NodeKind {
     /// A service with workers and a program.
     Service(ServiceConfig),
-    /// A load balancer.
+    /// A load balancer (or a shard router, or geo routing).
     LoadBalancer(LoadBalancerConfig),
+    /// A cache in front of a backend.
+    Cache(CacheConfig),
+    /// Edge caches per region in front of an origin.
+    Cdn(CdnConfig),
+    /// A primary and read replicas.
+    Database(DatabaseConfig),
+    /// A rate limiter.
+    RateLimiter(RateLimiterConfig),
+    /// A work queue with consumers.
+    WorkQueue(WorkQueueConfig),
+    /// A partitioned log with consumer groups.
+    Log(LogConfig),
+    /// Serverless functions.
+    Function(FunctionConfig),
 }
 
 impl NodeKind {
     /// The kind's name as reports print it.
     pub fn label(&self) -> &'static str {
         match self {
-            NodeKind::Service(_) => "service",
-            NodeKind::LoadBalancer(_) => "load_balancer",
+            NodeKind::Service(service) => service.label,
+            NodeKind::LoadBalancer(balancer) => balancer.label,
+            NodeKind::Cache(_) => "cache",
+            NodeKind::Cdn(_) => "cdn",
+            NodeKind::Database(_) => "database",
+            NodeKind::RateLimiter(_) => "rate_limiter",
+            NodeKind::WorkQueue(_) => "work_queue",
+            NodeKind::Log(_) => "log",
+            NodeKind::Function(_) => "function",
         }
     }
 
-    /// How many instances the node has.
+    /// How many instances the node starts with (a database's servers, a CDN's edges).
     pub fn instances(&self) -> u32 {
         match self {
             NodeKind::Service(service) => service.instances,
-            NodeKind::LoadBalancer(_) => 1,
+            NodeKind::Database(database) => database.servers.instances,
+            NodeKind::Cdn(cdn) => cdn.edge_regions.len() as u32,
+            _ => 1,
+        }
+    }
+
+    /// The worker pool and program of a node that runs steps, if it has one.
+    pub fn servers(&self) -> Option<&ServiceConfig> {
+        match self {
+            NodeKind::Service(service) => Some(service),
+            NodeKind::Database(database) => Some(&database.servers),
+            _ => None,
         }
     }
 }
@@ -97,6 +140,17 @@ pub struct ServiceConfig {
     pub timeout_ns: Option<u64>,
     /// Where the node's program starts in `Topology::code`.
     pub entry_pc: u32,
+    /// Add and remove instances with the load.
+    pub autoscaling: Option<AutoscalingConfig>,
+    /// `service`, or `api_gateway` for a gateway.
+    pub label: &'static str,
+}
+
+impl ServiceConfig {
+    /// The most instances it can have.
+    pub fn max_instances(&self) -> u32 {
+        self.autoscaling.map_or(self.instances, |autoscaling| autoscaling.max)
+    }
 }
 
 /// A checked load balancer.
@@ -110,6 +164,10 @@ pub struct LoadBalancerConfig {
     pub target_weights: Vec<u32>,
     /// Processing time sampler, `NONE` for none.
     pub latency_sampler: u32,
+    /// Consistent hashing: (point, target index) sorted by point.
+    pub ring: Vec<(u64, u32)>,
+    /// `load_balancer`, or `sharded` for a shard router.
+    pub label: &'static str,
 }
 
 /// One instruction of a service program.
@@ -147,6 +205,8 @@ pub enum Instr {
     Jump(u32),
     /// Answer the caller.
     Respond,
+    /// Answer the caller with an error: no route for the request's class.
+    NoRoute,
 }
 
 /// A checked workload.
@@ -168,6 +228,8 @@ pub struct Source {
     pub entry_node: u32,
     /// Client-to-entry latency sampler, `NONE` for none.
     pub latency_sampler: u32,
+    /// The clients' region, `NONE` without regions.
+    pub region: u32,
 }
 
 /// How a workload creates requests.

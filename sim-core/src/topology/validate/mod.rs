@@ -1,6 +1,9 @@
 //! Parse, then validate: RON text → `RawTopology` → checked `Topology`, with every error
 //! located in the file and given a fix.
 
+mod components;
+mod regions;
+
 use super::graph::{check_call_cycles, Edge, EdgeKind};
 use super::*;
 use crate::dist::{cumulative_weights, DistSpec};
@@ -164,7 +167,12 @@ impl Validator<'_> {
             choose_tables: Vec::new(),
             edges: Vec::new(),
         };
-        let (sources, classes) = self.sources(&mut compiler)?;
+        let (regions, node_regions) = self.regions(&mut compiler)?;
+        let (sources, classes) = self.sources(&mut compiler, &regions, &node_regions)?;
+        let mesh_sampler = match &raw.mesh {
+            Some(mesh) => self.sampler(&mesh.per_hop, &mut compiler, &["mesh", "per_hop"])?,
+            None => NONE,
+        };
         let mut nodes = Vec::with_capacity(raw.nodes.len());
         for (index, (name, raw_node)) in raw.nodes.iter().enumerate() {
             let node_id = index as u32;
@@ -183,8 +191,30 @@ impl Validator<'_> {
                 RawNode::LoadBalancer(balancer) => {
                     NodeKind::LoadBalancer(self.load_balancer(node_id, name, &key, balancer, &mut compiler)?)
                 }
+                RawNode::Cache(cache) => NodeKind::Cache(self.cache(node_id, &key, cache, &classes, &mut compiler)?),
+                RawNode::Cdn(cdn) => NodeKind::Cdn(self.cdn(node_id, &key, cdn, &regions, &mut compiler)?),
+                RawNode::Database(database) => {
+                    NodeKind::Database(self.database(&key, database, &classes, &mut compiler)?)
+                }
+                RawNode::Sharded(sharded) => {
+                    NodeKind::LoadBalancer(self.sharded(node_id, &key, sharded, &mut compiler)?)
+                }
+                RawNode::RateLimiter(limiter) => {
+                    NodeKind::RateLimiter(self.rate_limiter(node_id, &key, limiter, &mut compiler)?)
+                }
+                RawNode::Gateway(gateway) => {
+                    NodeKind::Service(self.gateway(node_id, &key, gateway, &classes, &mut compiler)?)
+                }
+                RawNode::WorkQueue(queue) => {
+                    NodeKind::WorkQueue(self.work_queue(node_id, &key, queue, &mut compiler)?)
+                }
+                RawNode::Log(log) => NodeKind::Log(self.log(node_id, &key, log, &mut compiler)?),
+                RawNode::Function(function) => {
+                    NodeKind::Function(self.function(node_id, &key, function, &classes, &mut compiler)?)
+                }
             };
-            nodes.push(Node { name: name.clone(), kind });
+            let cost = self.cost(&key, raw_node.cost())?;
+            nodes.push(Node { name: name.clone(), kind, region: node_regions[index], cost });
         }
         // Balancer targets need every node's instance count, known only now.
         for node_index in 0..nodes.len() {
@@ -194,18 +224,34 @@ impl Validator<'_> {
                 let mut targets = Vec::new();
                 let mut target_weights = Vec::new();
                 for (backend, weight) in backends.iter().zip(weights) {
-                    for instance in 0..nodes[*backend as usize].kind.instances() {
-                        targets.push((*backend, instance));
-                        target_weights.push(weight);
+                    match &nodes[*backend as usize].kind {
+                        // A service's instances are the balancer's targets (all it may ever
+                        // have: autoscaling takes them in and out of rotation).
+                        NodeKind::Service(service) => {
+                            for instance in 0..service.max_instances() {
+                                targets.push((*backend, instance));
+                                target_weights.push(weight);
+                            }
+                        }
+                        // Other components pick their own server (a database its replica).
+                        _ => {
+                            targets.push((*backend, NONE));
+                            target_weights.push(weight);
+                        }
                     }
                 }
+                let ring = match balancer.algorithm {
+                    Algorithm::ConsistentHash { virtual_nodes } => consistent_hash_ring(&targets, virtual_nodes),
+                    _ => Vec::new(),
+                };
                 if let NodeKind::LoadBalancer(balancer) = &mut nodes[node_index].kind {
                     balancer.targets = targets;
                     balancer.target_weights = target_weights;
+                    balancer.ring = ring;
                 }
             }
         }
-        let link_samplers = self.links(&mut compiler)?;
+        let link_samplers = self.links(&mut compiler, &regions, &node_regions)?;
         check_call_cycles(&nodes, &compiler.edges, &classes).map_err(|cycle| {
             let first = format!("\"{}\"", cycle.nodes[0]);
             let path = cycle.nodes.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(" → ");
@@ -237,6 +283,8 @@ impl Validator<'_> {
             edges: compiler.edges,
             run,
             limits,
+            regions,
+            mesh_sampler,
         })
     }
 
@@ -246,13 +294,20 @@ impl Validator<'_> {
         Ok(compiler.samplers.len() as u32 - 1)
     }
 
-    fn sources(&self, compiler: &mut Compiler) -> Result<(Vec<Source>, Vec<String>), SpecError> {
+    fn sources(
+        &self,
+        compiler: &mut Compiler,
+        regions: &Regions,
+        node_regions: &[u32],
+    ) -> Result<(Vec<Source>, Vec<String>), SpecError> {
         let mut classes: Vec<String> = Vec::new();
         let mut sources = Vec::new();
         for raw_source in &self.raw.workload {
-            let (name, mix, keys, to, latency) = match raw_source {
-                RawWorkload::Open { name, classes, keys, to, latency, .. }
-                | RawWorkload::Closed { name, classes, keys, to, latency, .. } => (name, classes, keys, to, latency),
+            let (name, mix, keys, to, latency, region) = match raw_source {
+                RawWorkload::Open { name, classes, keys, to, latency, region, .. }
+                | RawWorkload::Closed { name, classes, keys, to, latency, region, .. } => {
+                    (name, classes, keys, to, latency, region)
+                }
             };
             let quoted = format!("\"{name}\"");
             let here = ["workload", quoted.as_str()];
@@ -313,9 +368,13 @@ impl Validator<'_> {
                     KeySampler::Zipf(ZipfSampler::new(*n, *s))
                 }
             };
+            let region = match region {
+                Some(region) => self.region_id(regions, region, &[here[0], here[1], "region"])?,
+                None => node_regions[entry_node as usize],
+            };
             let latency_sampler = match latency {
                 Some(spec) => self.sampler(spec, compiler, &[here[0], here[1], "latency"])?,
-                None => NONE,
+                None => regions.sampler(region, node_regions[entry_node as usize]),
             };
             let (arrivals, clients) = match raw_source {
                 RawWorkload::Open { arrivals, clients, .. } => {
@@ -365,6 +424,7 @@ impl Validator<'_> {
                 clients,
                 entry_node,
                 latency_sampler,
+                region,
             });
         }
         if classes.len() > u16::MAX as usize {
@@ -497,6 +557,10 @@ impl Validator<'_> {
         let context = StepContext { node: node_id, classes: vec![true; classes.len()], certain: true };
         self.steps(&service.steps, &key, classes, &context, compiler)?;
         compiler.code.push(Instr::Respond);
+        let autoscaling = match &service.autoscaling {
+            Some(autoscaling) => Some(self.autoscaling(&key, service.instances, autoscaling, compiler)?),
+            None => None,
+        };
         Ok(ServiceConfig {
             instances: service.instances,
             workers: service.workers,
@@ -504,6 +568,8 @@ impl Validator<'_> {
             discipline: service.discipline,
             timeout_ns: service.timeout.map(|t| t.ns),
             entry_pc,
+            autoscaling,
+            label: "service",
         })
     }
 
@@ -705,18 +771,35 @@ impl Validator<'_> {
             Some(spec) => self.sampler(spec, compiler, &["nodes", key, "latency"])?,
             None => NONE,
         };
-        Ok(LoadBalancerConfig { algorithm: balancer.algorithm, targets, target_weights, latency_sampler })
+        if let RawAlgorithm::ConsistentHash { virtual_nodes } = balancer.algorithm {
+            self.check_virtual_nodes(key, virtual_nodes, "algorithm")?;
+        }
+        Ok(LoadBalancerConfig {
+            algorithm: balancer.algorithm,
+            targets,
+            target_weights,
+            latency_sampler,
+            ring: Vec::new(),
+            label: "load_balancer",
+        })
     }
 
-    fn links(&self, compiler: &mut Compiler) -> Result<Vec<u32>, SpecError> {
+    fn links(&self, compiler: &mut Compiler, regions: &Regions, node_regions: &[u32]) -> Result<Vec<u32>, SpecError> {
         let n = self.raw.nodes.len();
-        let mut link_samplers = vec![NONE; n * n];
+        // Without an explicit link, a call crosses the network between the two regions.
+        let mut link_samplers = Vec::with_capacity(n * n);
+        for from in 0..n {
+            for to in 0..n {
+                link_samplers.push(regions.sampler(node_regions[from], node_regions[to]));
+            }
+        }
+        let mut explicit = vec![false; n * n];
         for link in &self.raw.links {
             let anchors = ["links", "from"];
             let from = self.node_id(&link.from, &anchors, "a link")?;
             let to = self.node_id(&link.to, &anchors, "a link")?;
             let slot = from as usize * n + to as usize;
-            if link_samplers[slot] != NONE {
+            if explicit[slot] {
                 return Err(self
                     .error(
                         SpecErrorKind::InvalidValue,
@@ -725,6 +808,7 @@ impl Validator<'_> {
                     )
                     .with_help("keep one Link per pair of nodes"));
             }
+            explicit[slot] = true;
             link_samplers[slot] = self.sampler(&link.latency, compiler, &["links", &format!("\"{}\"", link.from)])?;
         }
         Ok(link_samplers)
@@ -761,6 +845,19 @@ impl Validator<'_> {
         }
         Ok(RunDefaults { stop, warmup_ns, seed: run.seed.unwrap_or(1) })
     }
+}
+
+/// The ring of consistent hashing: `virtual_nodes` points per target, sorted.
+fn consistent_hash_ring(targets: &[(u32, u32)], virtual_nodes: u32) -> Vec<(u64, u32)> {
+    let mut ring = Vec::with_capacity(targets.len() * virtual_nodes as usize);
+    for (index, (node, instance)) in targets.iter().enumerate() {
+        for point in 0..virtual_nodes {
+            let seed = ((*node as u64) << 40) ^ ((*instance as u64) << 20) ^ point as u64;
+            ring.push((crate::rng::splitmix64(seed ^ 0x7269_6e67), index as u32));
+        }
+    }
+    ring.sort_unstable();
+    ring
 }
 
 /// "did you mean" help: the closest known name by edit distance, or the list of names.

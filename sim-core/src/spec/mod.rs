@@ -3,6 +3,10 @@
 //! Nothing here is checked beyond its syntax; `topology::validate` turns a `RawTopology`
 //! into a checked `Topology` with resolved ids, naming the place of every error.
 
+mod components;
+
+pub use components::*;
+
 use crate::dist::DistSpec;
 use crate::units::{Duration, Rate};
 use indexmap::IndexMap;
@@ -26,6 +30,12 @@ pub struct RawTopology {
     /// Safety limits.
     #[serde(default)]
     pub limits: RawLimits,
+    /// Regions, the latency between them, and which nodes run where.
+    #[serde(default)]
+    pub regions: Option<RawRegions>,
+    /// A service mesh: sidecar overhead added to every call between nodes, each way.
+    #[serde(default)]
+    pub mesh: Option<RawMesh>,
 }
 
 /// A source of requests.
@@ -52,6 +62,9 @@ pub enum RawWorkload {
         /// Network latency from the clients to that node (each way).
         #[serde(default)]
         latency: Option<DistSpec>,
+        /// The region the clients are in; default the entry node's region.
+        #[serde(default)]
+        region: Option<String>,
     },
     /// A closed workload: N users, each issuing a request, waiting for the answer, then thinking.
     Closed {
@@ -72,6 +85,9 @@ pub enum RawWorkload {
         /// Network latency from the users to that node (each way).
         #[serde(default)]
         latency: Option<DistSpec>,
+        /// The region the users are in; default the entry node's region.
+        #[serde(default)]
+        region: Option<String>,
     },
 }
 
@@ -150,6 +166,60 @@ pub enum RawNode {
     Service(RawService),
     /// A load balancer spreading requests over the instances of its backends.
     LoadBalancer(RawLoadBalancer),
+    /// A key-value cache (Redis, Memcached) in front of a backend.
+    Cache(RawCache),
+    /// A CDN: an edge cache in each region in front of an origin.
+    Cdn(RawCdn),
+    /// A database: a primary for writes and read replicas fed by asynchronous replication.
+    Database(RawDatabase),
+    /// A router spreading keys over shards.
+    Sharded(RawSharded),
+    /// A rate limiter that admits or rejects requests before passing them on.
+    RateLimiter(RawRateLimiter),
+    /// An API gateway routing request classes to services.
+    Gateway(RawGateway),
+    /// A work queue (RabbitMQ, SQS) with a pool of consumers.
+    WorkQueue(RawWorkQueue),
+    /// A partitioned log (Kafka) with consumer groups.
+    Log(RawLog),
+    /// Serverless functions: containers started on demand, with cold starts.
+    Function(RawFunction),
+}
+
+impl RawNode {
+    /// The region the node runs in, if the file says.
+    pub fn region(&self) -> Option<&String> {
+        match self {
+            RawNode::Service(n) => n.region.as_ref(),
+            RawNode::LoadBalancer(n) => n.region.as_ref(),
+            RawNode::Cache(n) => n.region.as_ref(),
+            RawNode::Cdn(n) => n.region.as_ref(),
+            RawNode::Database(n) => n.region.as_ref(),
+            RawNode::Sharded(n) => n.region.as_ref(),
+            RawNode::RateLimiter(n) => n.region.as_ref(),
+            RawNode::Gateway(n) => n.region.as_ref(),
+            RawNode::WorkQueue(n) => n.region.as_ref(),
+            RawNode::Log(n) => n.region.as_ref(),
+            RawNode::Function(n) => n.region.as_ref(),
+        }
+    }
+
+    /// What the node costs to run, if the file says.
+    pub fn cost(&self) -> Option<&RawCost> {
+        match self {
+            RawNode::Service(n) => n.cost.as_ref(),
+            RawNode::LoadBalancer(n) => n.cost.as_ref(),
+            RawNode::Cache(n) => n.cost.as_ref(),
+            RawNode::Cdn(n) => n.cost.as_ref(),
+            RawNode::Database(n) => n.cost.as_ref(),
+            RawNode::Sharded(n) => n.cost.as_ref(),
+            RawNode::RateLimiter(n) => n.cost.as_ref(),
+            RawNode::Gateway(n) => n.cost.as_ref(),
+            RawNode::WorkQueue(n) => n.cost.as_ref(),
+            RawNode::Log(n) => n.cost.as_ref(),
+            RawNode::Function(n) => n.cost.as_ref(),
+        }
+    }
 }
 
 /// A service node.
@@ -175,6 +245,15 @@ pub struct RawService {
     /// What the node does per request, in order.
     #[serde(default)]
     pub steps: Vec<RawStep>,
+    /// Add and remove instances with the load.
+    #[serde(default)]
+    pub autoscaling: Option<RawAutoscaling>,
+    /// The region the node runs in.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// What the node costs.
+    #[serde(default)]
+    pub cost: Option<RawCost>,
 }
 
 fn one() -> u32 {
@@ -232,6 +311,12 @@ pub struct RawLoadBalancer {
     /// Processing time per request (an L7 proxy's cost); default none.
     #[serde(default)]
     pub latency: Option<DistSpec>,
+    /// The region the node runs in.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// What the node costs.
+    #[serde(default)]
+    pub cost: Option<RawCost>,
 }
 
 /// Load-balancing algorithms.
@@ -253,6 +338,15 @@ pub enum RawAlgorithm {
     HashClient,
     /// Hash of the request key.
     HashKey,
+    /// A consistent-hash ring of the request key, with this many points per backend
+    /// instance: adding or removing one moves only about 1/n of the keys.
+    ConsistentHash {
+        /// Points per instance on the ring.
+        virtual_nodes: u32,
+    },
+    /// Geo routing: a backend in the request's region, else in the nearest region (by mean
+    /// latency); round robin among equally near ones.
+    Nearest,
 }
 
 /// A network link.

@@ -1,0 +1,181 @@
+//! Autoscaling (as the Kubernetes HPA): every interval the metric is read over the last
+//! interval, the desired count is ceil(current × metric / target) within [min, max] (no
+//! change within 10 % of the target), new instances join the load balancers' rotation after
+//! a provisioning delay, and removed ones leave it at once and finish what they hold.
+
+use super::{Event, Simulation};
+use crate::topology::{Metric, NodeKind, NONE};
+
+/// Most points kept of the instance-count time series.
+pub const MAX_SERIES_POINTS: usize = 10_000;
+
+/// Run-time state of an autoscaler.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ScalingState {
+    provisioning: Vec<bool>,
+    provisioning_count: u32,
+    last_action_ns: Option<u64>,
+    last_busy_area: u128,
+    last_queue_area: u128,
+    last_arrivals: u64,
+    last_evaluation_ns: u64,
+    /// Instances paid for (in rotation or provisioning) and since when.
+    pub billed: u32,
+    billed_last_ns: u64,
+    /// Integral of billed instances over time, in instance·ns.
+    pub billed_area: u128,
+    /// Integral of instances in rotation over time, in instance·ns (utilization's base).
+    pub serving_area: u128,
+    serving: u32,
+    /// (time in ns, instances in rotation) at each change.
+    pub series: Vec<(u64, u32)>,
+    pub scale_outs: u64,
+    pub scale_ins: u64,
+}
+
+impl ScalingState {
+    pub fn new(instances: u32, max: u32) -> Self {
+        Self {
+            provisioning: vec![false; max as usize],
+            billed: instances,
+            serving: instances,
+            series: vec![(0, instances)],
+            ..Self::default()
+        }
+    }
+
+    fn advance(&mut self, now: u64) {
+        let elapsed = (now - self.billed_last_ns) as u128;
+        self.billed_area += self.billed as u128 * elapsed;
+        self.serving_area += self.serving as u128 * elapsed;
+        self.billed_last_ns = now;
+    }
+
+    /// Forgets what was measured during the warm-up.
+    pub fn reset(&mut self, now: u64) {
+        self.advance(now);
+        self.billed_area = 0;
+        self.serving_area = 0;
+        self.last_busy_area = 0;
+        self.last_queue_area = 0;
+        self.last_arrivals = 0;
+    }
+
+    /// Integrates up to `now` (for a report).
+    pub fn areas_at(&self, now: u64) -> (u128, u128) {
+        let elapsed = now.saturating_sub(self.billed_last_ns) as u128;
+        (self.billed_area + self.billed as u128 * elapsed, self.serving_area + self.serving as u128 * elapsed)
+    }
+
+    fn record(&mut self, now: u64, serving: u32) {
+        self.serving = serving;
+        if self.series.len() < MAX_SERIES_POINTS {
+            self.series.push((now, serving));
+        }
+    }
+}
+
+impl Simulation<'_> {
+    pub(crate) fn start_autoscalers(&mut self) {
+        for (index, node) in self.topology.nodes.iter().enumerate() {
+            if let NodeKind::Service(service) = &node.kind {
+                if let Some(autoscaling) = service.autoscaling {
+                    self.events.schedule_in(autoscaling.interval_ns, Event::Autoscale { node: index as u32 });
+                }
+            }
+        }
+    }
+
+    pub(crate) fn on_autoscale(&mut self, node: u32) {
+        let now = self.events.now_ns();
+        let NodeKind::Service(service) = &self.topology.nodes[node as usize].kind else { unreachable!() };
+        let autoscaling = service.autoscaling.expect("an autoscaled service");
+        let workers = service.workers;
+        let stats = &mut self.node_stats[node as usize];
+        stats.advance(now);
+        let (busy_area, queue_area, arrivals) = (stats.busy_area, stats.queue_area, stats.arrivals);
+        let servers = self.services[node as usize].as_mut().expect("service state");
+        let current = servers.rotation.len() as u32;
+        let scaling = servers.scaling.as_mut().expect("scaling state");
+        let interval_ns = now.saturating_sub(scaling.last_evaluation_ns).max(1) as f64;
+        let metric = match autoscaling.metric {
+            Metric::Utilization => {
+                busy_area.saturating_sub(scaling.last_busy_area) as f64 / (interval_ns * (workers * current) as f64)
+            }
+            Metric::RequestsPerInstance => {
+                arrivals.saturating_sub(scaling.last_arrivals) as f64 / (interval_ns / 1e9) / current as f64
+            }
+            Metric::QueuePerInstance => {
+                queue_area.saturating_sub(scaling.last_queue_area) as f64 / interval_ns / current as f64
+            }
+        };
+        scaling.last_busy_area = busy_area;
+        scaling.last_queue_area = queue_area;
+        scaling.last_arrivals = arrivals;
+        scaling.last_evaluation_ns = now;
+        let ratio = metric / autoscaling.target;
+        let desired = if (ratio - 1.0).abs() <= 0.1 {
+            current
+        } else {
+            ((current as f64 * ratio).ceil() as u32).clamp(autoscaling.min, autoscaling.max)
+        };
+        let cooled = scaling.last_action_ns.is_none_or(|last| now - last >= autoscaling.cooldown_ns);
+        let planned = current + scaling.provisioning_count;
+        if desired > planned && cooled {
+            scaling.last_action_ns = Some(now);
+            scaling.scale_outs += 1;
+            scaling.advance(now);
+            let mut to_add = desired - planned;
+            let mut started = Vec::new();
+            for instance in 0..servers.instances.len() {
+                if to_add == 0 {
+                    break;
+                }
+                if !servers.instances[instance].in_rotation && !scaling.provisioning[instance] {
+                    scaling.provisioning[instance] = true;
+                    scaling.provisioning_count += 1;
+                    scaling.billed += 1;
+                    started.push(instance as u32);
+                    to_add -= 1;
+                }
+            }
+            for instance in started {
+                let delay = match autoscaling.provisioning_sampler {
+                    NONE => 0,
+                    sampler => self.sample_service(node, sampler),
+                };
+                self.events.schedule_in(delay, Event::InstanceReady { node, instance });
+            }
+        } else if desired < current && cooled {
+            scaling.last_action_ns = Some(now);
+            scaling.scale_ins += 1;
+            scaling.advance(now);
+            // The newest instances leave the rotation; they finish the work they hold.
+            for _ in desired..current {
+                let instance = servers.rotation.pop().expect("more instances than desired");
+                servers.instances[instance as usize].in_rotation = false;
+                scaling.billed -= 1;
+            }
+            scaling.record(now, desired);
+            self.rotation_changed(node);
+        }
+        if self.generating {
+            self.events.schedule_in(autoscaling.interval_ns, Event::Autoscale { node });
+        }
+    }
+
+    pub(crate) fn on_instance_ready(&mut self, node: u32, instance: u32) {
+        let now = self.events.now_ns();
+        let servers = self.services[node as usize].as_mut().expect("service state");
+        let scaling = servers.scaling.as_mut().expect("scaling state");
+        scaling.advance(now);
+        scaling.provisioning[instance as usize] = false;
+        scaling.provisioning_count -= 1;
+        servers.instances[instance as usize].in_rotation = true;
+        servers.rotation.push(instance);
+        servers.rotation.sort_unstable();
+        let serving = servers.rotation.len() as u32;
+        scaling.record(now, serving);
+        self.rotation_changed(node);
+    }
+}

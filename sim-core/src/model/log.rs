@@ -1,0 +1,263 @@
+//! Partitioned logs (Kafka): a message is appended to the partition of its key and the
+//! producer answered; every consumer group reads every partition in order with one consumer
+//! per partition, so a group's lag is the messages appended but not yet processed. Messages
+//! older than the retention are deleted, and a consumer that far behind loses them.
+
+use super::jobs::JobSpec;
+use super::requests::Outcome;
+use super::stats::LatencyStats;
+use super::{ComponentState, Event, Simulation};
+use crate::rng::splitmix64;
+use crate::topology::{LogConfig, NodeKind, Topology, NONE};
+use std::collections::VecDeque;
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    published_ns: u64,
+    spec: JobSpec,
+    measured: bool,
+}
+
+#[derive(Debug, Default)]
+struct Partition {
+    entries: VecDeque<Entry>,
+    /// Offset of `entries[0]`.
+    base_offset: u64,
+}
+
+impl Partition {
+    fn end_offset(&self) -> u64 {
+        self.base_offset + self.entries.len() as u64
+    }
+}
+
+/// Counters of one consumer group (after the warm-up).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GroupCounters {
+    pub processed: u64,
+    pub failed: u64,
+    /// Messages deleted by retention (or the safety cap) before the group read them.
+    pub lost: u64,
+    /// Time from append to processed.
+    pub processing: LatencyStats,
+    pub lag_area: u128,
+    pub max_lag: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct GroupState {
+    next_offset: Vec<u64>,
+    busy: Vec<bool>,
+    pub lag: u64,
+    lag_last_ns: u64,
+    pub counters: GroupCounters,
+}
+
+impl GroupState {
+    /// When the lag integral was last brought up to date.
+    pub fn lag_last_ns(&self) -> u64 {
+        self.lag_last_ns
+    }
+
+    fn advance(&mut self, now: u64) {
+        self.counters.lag_area += self.lag as u128 * (now - self.lag_last_ns) as u128;
+        self.lag_last_ns = now;
+    }
+}
+
+/// Run-time state of a log.
+#[derive(Debug)]
+pub(crate) struct LogState {
+    partitions: Vec<Partition>,
+    pub groups: Vec<GroupState>,
+    pub appended: u64,
+    stored: usize,
+}
+
+impl LogState {
+    pub fn new(config: &LogConfig) -> Self {
+        let partitions = config.partitions as usize;
+        Self {
+            partitions: (0..partitions).map(|_| Partition::default()).collect(),
+            groups: config
+                .groups
+                .iter()
+                .map(|_| GroupState {
+                    next_offset: vec![0; partitions],
+                    busy: vec![false; partitions],
+                    lag: 0,
+                    lag_last_ns: 0,
+                    counters: GroupCounters::default(),
+                })
+                .collect(),
+            appended: 0,
+            stored: 0,
+        }
+    }
+
+    pub fn reset(&mut self, now: u64) {
+        self.appended = 0;
+        for group in &mut self.groups {
+            group.advance(now);
+            group.counters = GroupCounters { max_lag: group.lag, ..GroupCounters::default() };
+        }
+    }
+
+    /// Messages held in all partitions.
+    pub fn stored(&self) -> usize {
+        self.stored
+    }
+}
+
+fn log_config(topology: &Topology, node: u32) -> &LogConfig {
+    match &topology.nodes[node as usize].kind {
+        NodeKind::Log(config) => config,
+        _ => unreachable!("node {node} is not a log"),
+    }
+}
+
+impl Simulation<'_> {
+    fn log_state(&mut self, node: u32) -> &mut LogState {
+        match &mut self.components[node as usize] {
+            ComponentState::Log(state) => state,
+            _ => unreachable!("node {node} is not a log"),
+        }
+    }
+
+    pub(crate) fn log_arrive(&mut self, frame: u32) {
+        self.enter_component(frame);
+        let node = self.frames[frame].node;
+        let sampler = log_config(self.topology, node).append_sampler;
+        if sampler == NONE {
+            self.log_resume(frame);
+        } else {
+            let delay = self.sample_service(node, sampler);
+            self.events.schedule_in(delay, Event::Resume { frame });
+        }
+    }
+
+    /// Appends the message to its key's partition, answers the producer, wakes consumers.
+    pub(crate) fn log_resume(&mut self, frame: u32) {
+        let now = self.events.now_ns();
+        let node = self.frames[frame].node;
+        let config = log_config(self.topology, node);
+        let cap = self.topology.limits.max_in_flight as usize;
+        let request = &self.requests[self.frames[frame].request];
+        let spec = JobSpec { key: request.key, class: request.class, client: request.client, region: request.region };
+        let partition = (splitmix64(spec.key) % config.partitions as u64) as usize;
+        let measured = self.measuring;
+        let state = self.log_state(node);
+        state.partitions[partition].entries.push_back(Entry { published_ns: now, spec, measured });
+        state.stored += 1;
+        if measured {
+            state.appended += 1;
+        }
+        for group in &mut state.groups {
+            group.advance(now);
+            group.lag += 1;
+            group.counters.max_lag = group.counters.max_lag.max(group.lag);
+        }
+        let overflow = state.stored > cap;
+        self.finish_frame(frame, Outcome::Completed, node);
+        if overflow {
+            self.note_overflow(node);
+        }
+        self.log_trim(node, partition, overflow);
+        for group in 0..log_config(self.topology, node).groups.len() {
+            self.log_deliver(node, group, partition);
+        }
+    }
+
+    /// Drops entries every group has read, entries past retention that no consumer holds,
+    /// and (`force`) the oldest entry no consumer holds, when over the safety cap.
+    fn log_trim(&mut self, node: u32, partition: usize, mut force: bool) {
+        let now = self.events.now_ns();
+        let retention = log_config(self.topology, node).retention_ns;
+        let state = self.log_state(node);
+        let min_next = state.groups.iter().map(|g| g.next_offset[partition]).min().unwrap_or(0);
+        let min_held = state
+            .groups
+            .iter()
+            .filter(|g| g.busy[partition])
+            .map(|g| g.next_offset[partition])
+            .min()
+            .unwrap_or(u64::MAX);
+        let log = &mut state.partitions[partition];
+        while let Some(front) = log.entries.front() {
+            let offset = log.base_offset;
+            let expired = retention.is_some_and(|r| front.published_ns + r <= now);
+            if offset < min_next || ((expired || force) && offset < min_held) {
+                log.entries.pop_front();
+                log.base_offset += 1;
+                state.stored -= 1;
+                force = false;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The group's consumer of `partition`, if idle, takes the next message it can.
+    fn log_deliver(&mut self, node: u32, group: usize, partition: usize) {
+        let now = self.events.now_ns();
+        let config = log_config(self.topology, node);
+        let (retention, handler) = (config.retention_ns, config.groups[group].1);
+        let measuring = self.measuring;
+        let state = self.log_state(node);
+        let log = &state.partitions[partition];
+        let consumer = &mut state.groups[group];
+        if consumer.busy[partition] {
+            return;
+        }
+        consumer.advance(now);
+        // Messages deleted before this group read them are lost to it.
+        let mut next = consumer.next_offset[partition];
+        while next < log.end_offset() {
+            let lost = next < log.base_offset
+                || retention.is_some_and(|r| log.entries[(next - log.base_offset) as usize].published_ns + r <= now);
+            if !lost {
+                break;
+            }
+            if next >= log.base_offset && log.entries[(next - log.base_offset) as usize].measured {
+                consumer.counters.lost += 1;
+            } else if next < log.base_offset && measuring {
+                consumer.counters.lost += 1;
+            }
+            next += 1;
+            consumer.lag -= 1;
+        }
+        consumer.next_offset[partition] = next;
+        if next >= log.end_offset() {
+            return;
+        }
+        consumer.busy[partition] = true;
+        let spec = log.entries[(next - log.base_offset) as usize].spec;
+        self.start_job(node, handler, partition as u32, group as u32, spec);
+    }
+
+    /// A group's consumer of `partition` finished its message.
+    pub(crate) fn log_job_done(&mut self, node: u32, partition: u32, group: u32, outcome: Outcome) {
+        let now = self.events.now_ns();
+        let (partition, group) = (partition as usize, group as usize);
+        let state = self.log_state(node);
+        let log = &state.partitions[partition];
+        let consumer = &mut state.groups[group];
+        consumer.advance(now);
+        let offset = consumer.next_offset[partition];
+        let entry = log.entries[(offset - log.base_offset) as usize];
+        if entry.measured {
+            if outcome == Outcome::Completed {
+                consumer.counters.processed += 1;
+                consumer.counters.processing.record(now - entry.published_ns);
+            } else {
+                // The consumer logs the failure and moves on (at-most-once processing).
+                consumer.counters.failed += 1;
+            }
+        }
+        consumer.busy[partition] = false;
+        consumer.next_offset[partition] = offset + 1;
+        consumer.lag -= 1;
+        self.log_trim(node, partition, false);
+        self.log_deliver(node, group, partition);
+    }
+}

@@ -1,0 +1,444 @@
+//! The file format of the catalogue's components (caches, CDNs, databases, shards, rate
+//! limiters, gateways, queues, logs, functions), of regions, autoscaling and cost.
+
+use super::RawStep;
+use crate::dist::DistSpec;
+use crate::units::{Duration, Rate};
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// What a node costs to run.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Cost")]
+pub struct RawCost {
+    /// Price of one instance for one hour (autoscaled instances count while provisioned).
+    #[serde(default)]
+    pub per_instance_hour: f64,
+    /// Price of one request handled by the node (a serverless invocation, a CDN request).
+    #[serde(default)]
+    pub per_request: f64,
+}
+
+/// Regions and the network between them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Regions")]
+pub struct RawRegions {
+    /// Region names with the nodes placed in each.
+    pub placement: IndexMap<String, Vec<String>>,
+    /// One-way latency between two regions, both directions: `("us", "eu", Normal(...))`.
+    #[serde(default)]
+    pub latency: Vec<(String, String, DistSpec)>,
+    /// Latency between two nodes of the same region; default none.
+    #[serde(default)]
+    pub local: Option<DistSpec>,
+}
+
+/// A service mesh's sidecar cost.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Mesh")]
+pub struct RawMesh {
+    /// Added to every call between nodes, each way (mTLS, proxying).
+    pub per_hop: DistSpec,
+}
+
+/// Which entry a cache drops when it is full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename = "Eviction")]
+pub enum RawEviction {
+    /// Least recently used.
+    #[default]
+    Lru,
+    /// Least frequently used (ties: least recently used).
+    Lfu,
+    /// First in, first out.
+    Fifo,
+}
+
+/// What a cache does with a write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename = "WritePolicy")]
+pub enum RawWritePolicy {
+    /// Drop the key, then pass the write to the backend.
+    #[default]
+    Invalidate,
+    /// Pass the write to the backend, then store the new value.
+    WriteThrough,
+}
+
+/// A cache node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Cache")]
+pub struct RawCache {
+    /// Entries it holds.
+    pub capacity: u64,
+    /// Which entry goes when it is full.
+    #[serde(default)]
+    pub eviction: RawEviction,
+    /// Entries expire this long after they are stored; default never.
+    #[serde(default)]
+    pub ttl: Option<Duration>,
+    /// Time to answer a hit; default none.
+    #[serde(default)]
+    pub hit: Option<DistSpec>,
+    /// Time to find a miss, before the backend is called; default as `hit`.
+    #[serde(default)]
+    pub miss: Option<DistSpec>,
+    /// The node that holds the data (called on a miss and for writes).
+    pub backend: String,
+    /// Request classes that write; the others read.
+    #[serde(default)]
+    pub writes: Vec<String>,
+    /// What a write does to the cached entry.
+    #[serde(default)]
+    pub write_policy: RawWritePolicy,
+    /// The region the node runs in.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// What the node costs.
+    #[serde(default)]
+    pub cost: Option<RawCost>,
+}
+
+/// A CDN node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Cdn")]
+pub struct RawCdn {
+    /// Regions with an edge; requests from elsewhere go to the nearest one. Default: every region.
+    #[serde(default)]
+    pub edges: Option<Vec<String>>,
+    /// Entries each edge holds.
+    pub capacity: u64,
+    /// Which entry goes when an edge is full.
+    #[serde(default)]
+    pub eviction: RawEviction,
+    /// Entries expire this long after they are stored; default never.
+    #[serde(default)]
+    pub ttl: Option<Duration>,
+    /// Time for an edge to answer a hit; default none.
+    #[serde(default)]
+    pub hit: Option<DistSpec>,
+    /// The node that holds the content.
+    pub origin: String,
+    /// The region the node's control plane is in (edges are where `edges` says).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// What the node costs (`per_request` is per edge request).
+    #[serde(default)]
+    pub cost: Option<RawCost>,
+}
+
+/// Which server answers a read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename = "ReadPolicy")]
+pub enum RawReadPolicy {
+    /// Replicas in turn (the primary when there are none).
+    #[default]
+    RoundRobin,
+    /// The server (replica or primary) with the fewest requests in it.
+    LeastLoaded,
+    /// Always the primary: no stale reads.
+    PrimaryOnly,
+}
+
+/// A database node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Database")]
+pub struct RawDatabase {
+    /// Read replicas besides the primary.
+    #[serde(default)]
+    pub replicas: u32,
+    /// Connections per server: how many queries run at once.
+    #[serde(default = "ten")]
+    pub connections: u32,
+    /// Queries that may wait for a connection per server; default unbounded.
+    #[serde(default)]
+    pub queue: Option<u32>,
+    /// Time of a read query.
+    pub read: DistSpec,
+    /// Time of a write query (on the primary).
+    pub write: DistSpec,
+    /// Request classes that write; the others read.
+    #[serde(default)]
+    pub writes: Vec<String>,
+    /// How long after a commit a replica applies it; default none (synchronous).
+    #[serde(default)]
+    pub replication_lag: Option<DistSpec>,
+    /// Where reads go.
+    #[serde(default)]
+    pub read_policy: RawReadPolicy,
+    /// The region the node runs in.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// What the node costs (per server).
+    #[serde(default)]
+    pub cost: Option<RawCost>,
+}
+
+fn ten() -> u32 {
+    10
+}
+
+/// How keys map to shards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename = "Partitioning")]
+pub enum RawPartitioning {
+    /// `hash(key) % shards`.
+    #[default]
+    HashModulo,
+    /// A consistent-hash ring with this many virtual nodes per shard.
+    ConsistentHash {
+        /// Points per shard on the ring.
+        virtual_nodes: u32,
+    },
+}
+
+/// A sharded store's router.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Sharded")]
+pub struct RawSharded {
+    /// How keys map to shards.
+    #[serde(default)]
+    pub partitioning: RawPartitioning,
+    /// The shard nodes, in order.
+    pub shards: Vec<String>,
+    /// The region the node runs in.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// What the node costs.
+    #[serde(default)]
+    pub cost: Option<RawCost>,
+}
+
+/// A rate-limiting algorithm.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename = "Limit")]
+pub enum RawLimit {
+    /// Tokens refill at `rate` up to `burst`; a request takes one or is rejected.
+    TokenBucket {
+        /// Refill rate.
+        rate: Rate,
+        /// Bucket size.
+        burst: u32,
+    },
+    /// Requests drain at `rate` from a bucket of `capacity`; a request that finds it full is
+    /// rejected, the others wait their turn (traffic shaping, as nginx's limit_req).
+    LeakyBucket {
+        /// Drain rate.
+        rate: Rate,
+        /// Requests the bucket holds.
+        capacity: u32,
+    },
+}
+
+/// What a limit counts separately.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename = "Scope")]
+pub enum RawScope {
+    /// One bucket for all requests.
+    #[default]
+    Global,
+    /// One bucket per client id.
+    PerClient,
+    /// One bucket per request key.
+    PerKey,
+}
+
+/// A rate limiter node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "RateLimiter")]
+pub struct RawRateLimiter {
+    /// The algorithm and its parameters.
+    pub limit: RawLimit,
+    /// What a bucket belongs to.
+    #[serde(default)]
+    pub scope: RawScope,
+    /// Where admitted requests go (another limiter makes a tier).
+    pub next: String,
+    /// The region the node runs in.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// What the node costs.
+    #[serde(default)]
+    pub cost: Option<RawCost>,
+}
+
+/// An API gateway node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Gateway")]
+pub struct RawGateway {
+    /// Route per request class.
+    pub routes: IndexMap<String, String>,
+    /// Route for classes without one; default: they fail with `no_route`.
+    #[serde(default)]
+    pub otherwise: Option<String>,
+    /// Processing time per request.
+    #[serde(default)]
+    pub latency: Option<DistSpec>,
+    /// Authentication: a node to call before routing, or a time to spend.
+    #[serde(default)]
+    pub auth: Option<RawAuth>,
+    /// Instances.
+    #[serde(default = "one")]
+    pub instances: u32,
+    /// Workers per instance.
+    #[serde(default = "hundred")]
+    pub workers: u32,
+    /// The region the node runs in.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// What the node costs.
+    #[serde(default)]
+    pub cost: Option<RawCost>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn hundred() -> u32 {
+    100
+}
+
+/// An authentication step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename = "Auth")]
+pub enum RawAuth {
+    /// Call this node (an auth service) and wait.
+    Call(String),
+    /// Spend this long (checking a token locally).
+    Work(DistSpec),
+}
+
+/// What a full queue does with a new message.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename = "WhenFull")]
+pub enum RawWhenFull {
+    /// Refuse it: the producer gets an error.
+    #[default]
+    Reject,
+    /// Drop the oldest message to make room.
+    DropOldest,
+    /// Make the producer wait until there is room.
+    Block,
+}
+
+/// A work queue node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "WorkQueue")]
+pub struct RawWorkQueue {
+    /// Messages it holds (ready and in delivery); default unbounded.
+    #[serde(default)]
+    pub capacity: Option<u32>,
+    /// What happens to a message that finds it full.
+    #[serde(default)]
+    pub when_full: RawWhenFull,
+    /// Consumers pulling messages at once.
+    pub consumers: u32,
+    /// The node each consumer calls with a message.
+    pub handler: String,
+    /// Time to accept a message before answering the producer; default none.
+    #[serde(default)]
+    pub publish: Option<DistSpec>,
+    /// A delivered message not acknowledged within this time is delivered again.
+    #[serde(default)]
+    pub visibility_timeout: Option<Duration>,
+    /// Deliveries before a message goes to the dead-letter queue; default 5.
+    #[serde(default = "five")]
+    pub max_deliveries: u32,
+    /// The region the node runs in.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// What the node costs.
+    #[serde(default)]
+    pub cost: Option<RawCost>,
+}
+
+fn five() -> u32 {
+    5
+}
+
+/// A consumer group of a log.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Group")]
+pub struct RawGroup {
+    /// Its name.
+    pub name: String,
+    /// The node that processes each message.
+    pub handler: String,
+}
+
+/// A partitioned log node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Log")]
+pub struct RawLog {
+    /// Partitions; a message goes to `hash(key) % partitions`.
+    pub partitions: u32,
+    /// How long messages are kept; a consumer further behind loses them. Default forever.
+    #[serde(default)]
+    pub retention: Option<Duration>,
+    /// Consumer groups: each reads every message, one consumer per partition.
+    pub groups: Vec<RawGroup>,
+    /// Time to append before answering the producer; default none.
+    #[serde(default)]
+    pub append: Option<DistSpec>,
+    /// The region the node runs in.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// What the node costs.
+    #[serde(default)]
+    pub cost: Option<RawCost>,
+}
+
+/// A serverless function node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Function")]
+pub struct RawFunction {
+    /// Most containers at once; a request beyond it is throttled.
+    pub concurrency: u32,
+    /// Time to start a new container.
+    pub cold_start: DistSpec,
+    /// An idle container is kept this long for the next request.
+    pub keep_alive: Duration,
+    /// What one invocation does, in order.
+    #[serde(default)]
+    pub steps: Vec<RawStep>,
+    /// The region the node runs in.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// What the node costs (`per_request` per invocation; `per_instance_hour` per container).
+    #[serde(default)]
+    pub cost: Option<RawCost>,
+}
+
+/// The metric an autoscaler holds at its target.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename = "Metric")]
+pub enum RawMetric {
+    /// Mean share of workers busy (0..1).
+    Utilization(f64),
+    /// Requests per second per instance.
+    RequestsPerInstance(f64),
+    /// Requests waiting per instance.
+    QueuePerInstance(f64),
+}
+
+/// An autoscaling policy (as the Kubernetes HPA).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Autoscaling")]
+pub struct RawAutoscaling {
+    /// The metric and its target value.
+    pub target: RawMetric,
+    /// Fewest instances.
+    pub min: u32,
+    /// Most instances.
+    pub max: u32,
+    /// How often the metric is read; default 15 s.
+    #[serde(default)]
+    pub interval: Option<Duration>,
+    /// Least time between two scaling actions; default 60 s.
+    #[serde(default)]
+    pub cooldown: Option<Duration>,
+    /// Time for a new instance to start serving; default none.
+    #[serde(default)]
+    pub provisioning: Option<DistSpec>,
+}

@@ -1,0 +1,207 @@
+//! Checked configurations of the catalogue's components: caches, CDNs, databases, rate
+//! limiters, work queues, logs, serverless functions, autoscaling, cost and regions.
+
+use super::ServiceConfig;
+pub use crate::spec::{
+    RawEviction as Eviction, RawReadPolicy as ReadPolicy, RawScope as Scope, RawWhenFull as WhenFull,
+    RawWritePolicy as WritePolicy,
+};
+
+/// What a node costs to run.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Cost {
+    /// Price of one instance for one hour.
+    pub per_instance_hour: f64,
+    /// Price of one request handled.
+    pub per_request: f64,
+}
+
+/// A checked cache.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// Entries it holds.
+    pub capacity: u64,
+    /// Which entry goes when it is full.
+    pub eviction: Eviction,
+    /// Lifetime of an entry in ns, `None` for no expiry.
+    pub ttl_ns: Option<u64>,
+    /// Hit time sampler, `NONE` for none.
+    pub hit_sampler: u32,
+    /// Miss time sampler, `NONE` for none.
+    pub miss_sampler: u32,
+    /// The node called on a miss and for writes.
+    pub backend: u32,
+    /// Per class: whether it writes.
+    pub write_classes: Vec<bool>,
+    /// What a write does to the cached entry.
+    pub write_policy: WritePolicy,
+}
+
+/// A checked CDN.
+#[derive(Debug, Clone)]
+pub struct CdnConfig {
+    /// Entries each edge holds.
+    pub capacity: u64,
+    /// Which entry goes when an edge is full.
+    pub eviction: Eviction,
+    /// Lifetime of an entry in ns.
+    pub ttl_ns: Option<u64>,
+    /// Edge hit time sampler, `NONE` for none.
+    pub hit_sampler: u32,
+    /// The origin node.
+    pub origin: u32,
+    /// The region of each edge.
+    pub edge_regions: Vec<u32>,
+    /// Per region of the topology: the edge that serves its requests.
+    pub edge_of_region: Vec<u32>,
+}
+
+/// A checked database: `servers` has instance 0 as the primary and the replicas after it.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// The servers as a service: connections are workers; the program runs the query.
+    pub servers: ServiceConfig,
+    /// Read replicas.
+    pub replicas: u32,
+    /// Per class: whether it writes.
+    pub write_classes: Vec<bool>,
+    /// Replication lag sampler, `NONE` for synchronous replication.
+    pub lag_sampler: u32,
+    /// Where reads go.
+    pub read_policy: ReadPolicy,
+}
+
+/// A checked rate-limiting algorithm.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Limit {
+    /// Refill `rate_per_s` tokens per second up to `burst`.
+    TokenBucket {
+        /// Tokens per second.
+        rate_per_s: f64,
+        /// Bucket size.
+        burst: u32,
+    },
+    /// Drain `rate_per_s` requests per second from a bucket of `capacity`.
+    LeakyBucket {
+        /// Requests per second.
+        rate_per_s: f64,
+        /// Requests the bucket holds.
+        capacity: u32,
+    },
+}
+
+/// A checked rate limiter.
+#[derive(Debug, Clone)]
+pub struct RateLimiterConfig {
+    /// The algorithm.
+    pub limit: Limit,
+    /// What a bucket belongs to.
+    pub scope: Scope,
+    /// Where admitted requests go.
+    pub next: u32,
+}
+
+/// A checked work queue.
+#[derive(Debug, Clone)]
+pub struct WorkQueueConfig {
+    /// Messages it holds, `None` for unbounded.
+    pub capacity: Option<u32>,
+    /// What a full queue does.
+    pub when_full: WhenFull,
+    /// Consumers.
+    pub consumers: u32,
+    /// The node a consumer calls with a message.
+    pub handler: u32,
+    /// Publish time sampler, `NONE` for none.
+    pub publish_sampler: u32,
+    /// Redelivery after this long without an acknowledgement.
+    pub visibility_timeout_ns: Option<u64>,
+    /// Deliveries before dead-lettering.
+    pub max_deliveries: u32,
+}
+
+/// A checked partitioned log.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// Partitions.
+    pub partitions: u32,
+    /// Retention in ns, `None` for forever.
+    pub retention_ns: Option<u64>,
+    /// (name, handler node) of each consumer group.
+    pub groups: Vec<(String, u32)>,
+    /// Append time sampler, `NONE` for none.
+    pub append_sampler: u32,
+}
+
+/// A checked serverless function.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    /// Most containers at once.
+    pub concurrency: u32,
+    /// Cold-start time sampler.
+    pub cold_start_sampler: u32,
+    /// Idle containers live this long, in ns.
+    pub keep_alive_ns: u64,
+    /// Where the function's program starts in `Topology::code`.
+    pub entry_pc: u32,
+}
+
+/// The metric an autoscaler holds at its target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Metric {
+    /// Mean share of workers busy.
+    Utilization,
+    /// Requests per second per instance.
+    RequestsPerInstance,
+    /// Requests waiting per instance.
+    QueuePerInstance,
+}
+
+/// A checked autoscaling policy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AutoscalingConfig {
+    /// The metric.
+    pub metric: Metric,
+    /// Its target value.
+    pub target: f64,
+    /// Fewest instances.
+    pub min: u32,
+    /// Most instances.
+    pub max: u32,
+    /// Evaluation interval in ns.
+    pub interval_ns: u64,
+    /// Least time between scaling actions in ns.
+    pub cooldown_ns: u64,
+    /// Provisioning delay sampler, `NONE` for none.
+    pub provisioning_sampler: u32,
+}
+
+/// Regions and the network between them.
+#[derive(Debug, Clone, Default)]
+pub struct Regions {
+    /// Region names; a region id is its index.
+    pub names: Vec<String>,
+    /// Latency sampler between regions, `NONE` for none; indexed by `from * len + to`.
+    pub samplers: Vec<u32>,
+    /// Mean one-way latency between regions in seconds (for nearest-region routing).
+    pub mean_latency_s: Vec<f64>,
+}
+
+impl Regions {
+    /// The latency sampler from region `from` to region `to`.
+    pub fn sampler(&self, from: u32, to: u32) -> u32 {
+        if from == super::NONE || to == super::NONE {
+            return super::NONE;
+        }
+        self.samplers[from as usize * self.names.len() + to as usize]
+    }
+
+    /// Regions ordered from nearest to farthest from `from` (itself first).
+    pub fn by_distance(&self, from: u32) -> Vec<u32> {
+        let n = self.names.len();
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        let distance = |to: u32| if to == from { -1.0 } else { self.mean_latency_s[from as usize * n + to as usize] };
+        order.sort_by(|a, b| distance(*a).total_cmp(&distance(*b)).then(a.cmp(b)));
+        order
+    }
+}

@@ -1,0 +1,577 @@
+//! Validation of the catalogue's components: each raw spec checked, named ids resolved, and
+//! the programs of databases and gateways compiled.
+
+use super::{suggest, Compiler, StepContext, Validator, MAX_INSTANCES, MAX_WORKERS};
+use crate::error::{SpecError, SpecErrorKind};
+use crate::spec::*;
+use crate::topology::graph::{Edge, EdgeKind};
+use crate::topology::*;
+
+/// Most entries a cache may hold (its index is kept in memory).
+pub const MAX_CACHE_CAPACITY: u64 = 100_000_000;
+
+impl Validator<'_> {
+    fn invalid(&self, message: String, anchors: &[&str], help: &str) -> SpecError {
+        self.error(SpecErrorKind::InvalidValue, message, anchors).with_help(help.to_string())
+    }
+
+    fn optional_sampler(
+        &self,
+        spec: &Option<crate::dist::DistSpec>,
+        compiler: &mut Compiler,
+        anchors: &[&str],
+    ) -> Result<u32, SpecError> {
+        match spec {
+            Some(spec) => self.sampler(spec, compiler, anchors),
+            None => Ok(NONE),
+        }
+    }
+
+    /// Per class, whether it is in `names` (classes no workload sends are refused).
+    fn class_set(&self, key: &str, names: &[String], classes: &[String], field: &str) -> Result<Vec<bool>, SpecError> {
+        let mut set = vec![false; classes.len()];
+        for name in names {
+            match classes.iter().position(|c| c == name) {
+                Some(id) => set[id] = true,
+                None => {
+                    return Err(self
+                        .error(
+                            SpecErrorKind::UnknownName,
+                            format!("node {key} lists class \"{name}\" in {field}, which no workload sends"),
+                            &["nodes", key, field, &format!("\"{name}\"")],
+                        )
+                        .with_help(suggest(name, &classes.iter().map(String::as_str).collect::<Vec<_>>())));
+                }
+            }
+        }
+        Ok(set)
+    }
+
+    fn edge(compiler: &mut Compiler, from: u32, to: u32, kind: EdgeKind, classes: Vec<bool>) {
+        compiler.edges.push(Edge { from, to, kind, certain: true, classes });
+    }
+
+    fn check_capacity(&self, key: &str, capacity: u64) -> Result<(), SpecError> {
+        if capacity == 0 || capacity > MAX_CACHE_CAPACITY {
+            return Err(self.invalid(
+                format!("node {key} has a capacity of {capacity} entries"),
+                &["nodes", key, "capacity"],
+                &format!("give a capacity between 1 and {MAX_CACHE_CAPACITY} entries"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_ttl(&self, key: &str, ttl: Option<crate::units::Duration>) -> Result<Option<u64>, SpecError> {
+        match ttl {
+            Some(ttl) if ttl.ns == 0 => Err(self.invalid(
+                format!("node {key} has a ttl of 0"),
+                &["nodes", key, "ttl"],
+                "give a positive ttl, or leave it out for entries that never expire",
+            )),
+            other => Ok(other.map(|t| t.ns)),
+        }
+    }
+
+    pub(super) fn check_virtual_nodes(&self, key: &str, virtual_nodes: u32, field: &str) -> Result<(), SpecError> {
+        if virtual_nodes == 0 || virtual_nodes > 10_000 {
+            return Err(self.invalid(
+                format!("node {key} has {virtual_nodes} virtual nodes per target"),
+                &["nodes", key, field],
+                "give between 1 and 10000 virtual nodes; 100 to 200 spread keys evenly",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(super) fn cache(
+        &self,
+        node: u32,
+        key: &str,
+        cache: &RawCache,
+        classes: &[String],
+        compiler: &mut Compiler,
+    ) -> Result<CacheConfig, SpecError> {
+        self.check_capacity(key, cache.capacity)?;
+        let ttl_ns = self.check_ttl(key, cache.ttl)?;
+        let backend = self.node_id(&cache.backend, &["nodes", key, "backend"], &format!("cache {key}"))?;
+        let hit_sampler = self.optional_sampler(&cache.hit, compiler, &["nodes", key, "hit"])?;
+        let miss_sampler = match &cache.miss {
+            Some(spec) => self.sampler(spec, compiler, &["nodes", key, "miss"])?,
+            None => hit_sampler,
+        };
+        let write_classes = self.class_set(key, &cache.writes, classes, "writes")?;
+        Self::edge(compiler, node, backend, EdgeKind::Call, vec![]);
+        Ok(CacheConfig {
+            capacity: cache.capacity,
+            eviction: cache.eviction,
+            ttl_ns,
+            hit_sampler,
+            miss_sampler,
+            backend,
+            write_classes,
+            write_policy: cache.write_policy,
+        })
+    }
+
+    pub(super) fn cdn(
+        &self,
+        node: u32,
+        key: &str,
+        cdn: &RawCdn,
+        regions: &Regions,
+        compiler: &mut Compiler,
+    ) -> Result<CdnConfig, SpecError> {
+        self.check_capacity(key, cdn.capacity)?;
+        let ttl_ns = self.check_ttl(key, cdn.ttl)?;
+        let origin = self.node_id(&cdn.origin, &["nodes", key, "origin"], &format!("CDN {key}"))?;
+        let hit_sampler = self.optional_sampler(&cdn.hit, compiler, &["nodes", key, "hit"])?;
+        let edge_regions: Vec<u32> = match &cdn.edges {
+            Some(edges) => {
+                if edges.is_empty() {
+                    return Err(self.invalid(
+                        format!("CDN {key} has no edges"),
+                        &["nodes", key, "edges"],
+                        "list the regions with an edge, or leave edges out for every region",
+                    ));
+                }
+                let mut ids = Vec::new();
+                for edge in edges {
+                    let id = self.region_id(regions, edge, &["nodes", key, "edges", &format!("\"{edge}\"")])?;
+                    if ids.contains(&id) {
+                        return Err(self.invalid(
+                            format!("CDN {key} lists region \"{edge}\" twice"),
+                            &["nodes", key, "edges"],
+                            "list each region once",
+                        ));
+                    }
+                    ids.push(id);
+                }
+                ids
+            }
+            None if regions.names.is_empty() => vec![NONE],
+            None => (0..regions.names.len() as u32).collect(),
+        };
+        // Each region's requests go to the edge nearest to it.
+        let edge_of_region = (0..regions.names.len() as u32)
+            .map(|region| {
+                let order = regions.by_distance(region);
+                let nearest = order.iter().find_map(|r| edge_regions.iter().position(|e| e == r));
+                nearest.unwrap_or(0) as u32
+            })
+            .collect();
+        Self::edge(compiler, node, origin, EdgeKind::Call, vec![]);
+        Ok(CdnConfig {
+            capacity: cdn.capacity,
+            eviction: cdn.eviction,
+            ttl_ns,
+            hit_sampler,
+            origin,
+            edge_regions,
+            edge_of_region,
+        })
+    }
+
+    pub(super) fn database(
+        &self,
+        key: &str,
+        database: &RawDatabase,
+        classes: &[String],
+        compiler: &mut Compiler,
+    ) -> Result<DatabaseConfig, SpecError> {
+        if database.connections == 0 || database.connections > MAX_WORKERS {
+            return Err(self.invalid(
+                format!("database {key} has {} connections", database.connections),
+                &["nodes", key, "connections"],
+                &format!("give between 1 and {MAX_WORKERS} connections per server"),
+            ));
+        }
+        if database.replicas >= MAX_INSTANCES {
+            return Err(self.invalid(
+                format!("database {key} has {} replicas", database.replicas),
+                &["nodes", key, "replicas"],
+                &format!("give fewer than {MAX_INSTANCES} replicas"),
+            ));
+        }
+        let write_classes = self.class_set(key, &database.writes, classes, "writes")?;
+        let write = self.sampler(&database.write, compiler, &["nodes", key, "write"])?;
+        let read = self.sampler(&database.read, compiler, &["nodes", key, "read"])?;
+        let lag_sampler =
+            self.optional_sampler(&database.replication_lag, compiler, &["nodes", key, "replication_lag"])?;
+        // The query program: a write or a read, by class.
+        let table = compiler.class_tables.len() as u32;
+        let entry_pc = compiler.code.len() as u32;
+        compiler.code.push(Instr::ByClass { table });
+        let write_pc = compiler.code.len() as u32;
+        compiler.code.extend([Instr::Work(write), Instr::Respond]);
+        let read_pc = compiler.code.len() as u32;
+        compiler.code.extend([Instr::Work(read), Instr::Respond]);
+        compiler.class_tables.extend(write_classes.iter().map(|w| if *w { write_pc } else { read_pc }));
+        Ok(DatabaseConfig {
+            servers: ServiceConfig {
+                instances: 1 + database.replicas,
+                workers: database.connections,
+                queue_capacity: database.queue,
+                discipline: Discipline::Fifo,
+                timeout_ns: None,
+                entry_pc,
+                autoscaling: None,
+                label: "database",
+            },
+            replicas: database.replicas,
+            write_classes,
+            lag_sampler,
+            read_policy: database.read_policy,
+        })
+    }
+
+    pub(super) fn sharded(
+        &self,
+        node: u32,
+        key: &str,
+        sharded: &RawSharded,
+        compiler: &mut Compiler,
+    ) -> Result<LoadBalancerConfig, SpecError> {
+        if sharded.shards.is_empty() {
+            return Err(self.invalid(
+                format!("sharded store {key} has no shards"),
+                &["nodes", key, "shards"],
+                "list the shard nodes, such as shards: [\"shard-0\", \"shard-1\"]",
+            ));
+        }
+        let mut targets = Vec::new();
+        for shard in &sharded.shards {
+            let id = self.node_id(shard, &["nodes", key, "shards"], &format!("sharded store {key}"))?;
+            if targets.iter().any(|(t, _)| *t == id) {
+                return Err(self.invalid(
+                    format!("sharded store {key} lists shard \"{shard}\" twice"),
+                    &["nodes", key, "shards"],
+                    "list each shard once",
+                ));
+            }
+            Self::edge(compiler, node, id, EdgeKind::Balance, vec![]);
+            targets.push((id, NONE));
+        }
+        let algorithm = match sharded.partitioning {
+            RawPartitioning::HashModulo => Algorithm::HashKey,
+            RawPartitioning::ConsistentHash { virtual_nodes } => {
+                self.check_virtual_nodes(key, virtual_nodes, "partitioning")?;
+                Algorithm::ConsistentHash { virtual_nodes }
+            }
+        };
+        Ok(LoadBalancerConfig {
+            algorithm,
+            target_weights: vec![1; targets.len()],
+            targets,
+            latency_sampler: NONE,
+            ring: Vec::new(),
+            label: "sharded",
+        })
+    }
+
+    pub(super) fn rate_limiter(
+        &self,
+        node: u32,
+        key: &str,
+        limiter: &RawRateLimiter,
+        compiler: &mut Compiler,
+    ) -> Result<RateLimiterConfig, SpecError> {
+        let next = self.node_id(&limiter.next, &["nodes", key, "next"], &format!("rate limiter {key}"))?;
+        let limit = match limiter.limit {
+            RawLimit::TokenBucket { rate, burst } => Limit::TokenBucket { rate_per_s: rate.per_s, burst },
+            RawLimit::LeakyBucket { rate, capacity } => Limit::LeakyBucket { rate_per_s: rate.per_s, capacity },
+        };
+        let (rate, size, field) = match limit {
+            Limit::TokenBucket { rate_per_s, burst } => (rate_per_s, burst, "burst"),
+            Limit::LeakyBucket { rate_per_s, capacity } => (rate_per_s, capacity, "capacity"),
+        };
+        if !(rate > 0.0) || size == 0 {
+            return Err(self.invalid(
+                format!("rate limiter {key} has rate {rate}/s and {field} {size}"),
+                &["nodes", key, "limit"],
+                &format!("give a positive rate and a {field} of at least 1"),
+            ));
+        }
+        Self::edge(compiler, node, next, EdgeKind::Forward, vec![]);
+        Ok(RateLimiterConfig { limit, scope: limiter.scope, next })
+    }
+
+    pub(super) fn gateway(
+        &self,
+        node: u32,
+        key: &str,
+        gateway: &RawGateway,
+        classes: &[String],
+        compiler: &mut Compiler,
+    ) -> Result<ServiceConfig, SpecError> {
+        if gateway.instances == 0
+            || gateway.instances > MAX_INSTANCES
+            || gateway.workers == 0
+            || gateway.workers > MAX_WORKERS
+        {
+            return Err(self.invalid(
+                format!("gateway {key} has {} instances of {} workers", gateway.instances, gateway.workers),
+                &["nodes", key],
+                &format!("give 1 to {MAX_INSTANCES} instances and 1 to {MAX_WORKERS} workers"),
+            ));
+        }
+        if gateway.routes.is_empty() && gateway.otherwise.is_none() {
+            return Err(self.invalid(
+                format!("gateway {key} has no routes"),
+                &["nodes", key, "routes"],
+                "route each class to a service: routes: {\"read\": \"feed\"}",
+            ));
+        }
+        let entry_pc = compiler.code.len() as u32;
+        if let Some(spec) = &gateway.latency {
+            let sampler = self.sampler(spec, compiler, &["nodes", key, "latency"])?;
+            compiler.code.push(Instr::Work(sampler));
+        }
+        match &gateway.auth {
+            Some(RawAuth::Work(spec)) => {
+                let sampler = self.sampler(spec, compiler, &["nodes", key, "auth"])?;
+                compiler.code.push(Instr::Work(sampler));
+            }
+            Some(RawAuth::Call(name)) => {
+                let auth = self.node_id(name, &["nodes", key, "auth"], &format!("gateway {key}"))?;
+                Self::edge(compiler, node, auth, EdgeKind::Call, vec![]);
+                compiler.code.push(Instr::Call(auth));
+            }
+            None => {}
+        }
+        let table = compiler.class_tables.len() as u32;
+        compiler.code.push(Instr::ByClass { table });
+        let otherwise_pc = compiler.code.len() as u32;
+        match &gateway.otherwise {
+            Some(name) => {
+                let target = self.node_id(name, &["nodes", key, "otherwise"], &format!("gateway {key}"))?;
+                let unrouted = classes.iter().map(|c| !gateway.routes.contains_key(c)).collect();
+                Self::edge(compiler, node, target, EdgeKind::Forward, unrouted);
+                compiler.code.push(Instr::Forward(target));
+            }
+            None => compiler.code.push(Instr::NoRoute),
+        }
+        let mut table_entries = vec![otherwise_pc; classes.len()];
+        for (class, target) in &gateway.routes {
+            let class_set = self.class_set(key, std::slice::from_ref(class), classes, "routes")?;
+            let class_id = class_set.iter().position(|c| *c).expect("one class");
+            let target_id =
+                self.node_id(target, &["nodes", key, "routes", &format!("\"{class}\"")], &format!("gateway {key}"))?;
+            Self::edge(compiler, node, target_id, EdgeKind::Forward, class_set);
+            table_entries[class_id] = compiler.code.len() as u32;
+            compiler.code.push(Instr::Forward(target_id));
+        }
+        compiler.class_tables.extend(table_entries);
+        Ok(ServiceConfig {
+            instances: gateway.instances,
+            workers: gateway.workers,
+            queue_capacity: None,
+            discipline: Discipline::Fifo,
+            timeout_ns: None,
+            entry_pc,
+            autoscaling: None,
+            label: "api_gateway",
+        })
+    }
+
+    pub(super) fn work_queue(
+        &self,
+        node: u32,
+        key: &str,
+        queue: &RawWorkQueue,
+        compiler: &mut Compiler,
+    ) -> Result<WorkQueueConfig, SpecError> {
+        let handler = self.node_id(&queue.handler, &["nodes", key, "handler"], &format!("work queue {key}"))?;
+        if queue.consumers == 0 || queue.consumers > MAX_WORKERS {
+            return Err(self.invalid(
+                format!("work queue {key} has {} consumers", queue.consumers),
+                &["nodes", key, "consumers"],
+                &format!("give between 1 and {MAX_WORKERS} consumers"),
+            ));
+        }
+        if queue.capacity == Some(0) {
+            return Err(self.invalid(
+                format!("work queue {key} has a capacity of 0"),
+                &["nodes", key, "capacity"],
+                "give a positive capacity, or leave it out for an unbounded queue",
+            ));
+        }
+        if queue.when_full != WhenFull::Reject && queue.capacity.is_none() {
+            return Err(self.invalid(
+                format!("work queue {key} says when_full: {:?} but has no capacity", queue.when_full),
+                &["nodes", key, "when_full"],
+                "give a capacity, or leave when_full out",
+            ));
+        }
+        if queue.max_deliveries == 0 {
+            return Err(self.invalid(
+                format!("work queue {key} has max_deliveries 0"),
+                &["nodes", key, "max_deliveries"],
+                "a message is delivered at least once: give at least 1",
+            ));
+        }
+        if queue.visibility_timeout.is_some_and(|t| t.ns == 0) {
+            return Err(self.invalid(
+                format!("work queue {key} has a visibility_timeout of 0"),
+                &["nodes", key, "visibility_timeout"],
+                "give a positive timeout, or leave it out",
+            ));
+        }
+        let publish_sampler = self.optional_sampler(&queue.publish, compiler, &["nodes", key, "publish"])?;
+        Self::edge(compiler, node, handler, EdgeKind::Async, vec![]);
+        Ok(WorkQueueConfig {
+            capacity: queue.capacity,
+            when_full: queue.when_full,
+            consumers: queue.consumers,
+            handler,
+            publish_sampler,
+            visibility_timeout_ns: queue.visibility_timeout.map(|t| t.ns),
+            max_deliveries: queue.max_deliveries,
+        })
+    }
+
+    pub(super) fn log(
+        &self,
+        node: u32,
+        key: &str,
+        log: &RawLog,
+        compiler: &mut Compiler,
+    ) -> Result<LogConfig, SpecError> {
+        if log.partitions == 0 || log.partitions > MAX_INSTANCES {
+            return Err(self.invalid(
+                format!("log {key} has {} partitions", log.partitions),
+                &["nodes", key, "partitions"],
+                &format!("give between 1 and {MAX_INSTANCES} partitions"),
+            ));
+        }
+        if log.groups.is_empty() {
+            return Err(self.invalid(
+                format!("log {key} has no consumer groups"),
+                &["nodes", key, "groups"],
+                "add a group: groups: [Group(name: \"indexer\", handler: \"indexer\")]",
+            ));
+        }
+        let retention_ns = self.check_ttl(key, log.retention).map_err(|_| {
+            self.invalid(
+                format!("log {key} has a retention of 0"),
+                &["nodes", key, "retention"],
+                "give a positive retention, or leave it out",
+            )
+        })?;
+        let mut groups: Vec<(String, u32)> = Vec::new();
+        for group in &log.groups {
+            if groups.iter().any(|(name, _)| *name == group.name) {
+                return Err(self.invalid(
+                    format!("log {key} has two groups named \"{}\"", group.name),
+                    &["nodes", key, "groups", &format!("\"{}\"", group.name)],
+                    "give each consumer group its own name",
+                ));
+            }
+            let handler = self.node_id(&group.handler, &["nodes", key, "groups", "handler"], &format!("log {key}"))?;
+            Self::edge(compiler, node, handler, EdgeKind::Async, vec![]);
+            groups.push((group.name.clone(), handler));
+        }
+        let append_sampler = self.optional_sampler(&log.append, compiler, &["nodes", key, "append"])?;
+        Ok(LogConfig { partitions: log.partitions, retention_ns, groups, append_sampler })
+    }
+
+    pub(super) fn function(
+        &self,
+        node: u32,
+        key: &str,
+        function: &RawFunction,
+        classes: &[String],
+        compiler: &mut Compiler,
+    ) -> Result<FunctionConfig, SpecError> {
+        if function.concurrency == 0 || function.concurrency > MAX_WORKERS {
+            return Err(self.invalid(
+                format!("function {key} has a concurrency of {}", function.concurrency),
+                &["nodes", key, "concurrency"],
+                &format!("give between 1 and {MAX_WORKERS} concurrent containers"),
+            ));
+        }
+        let cold_start_sampler = self.sampler(&function.cold_start, compiler, &["nodes", key, "cold_start"])?;
+        let entry_pc = compiler.code.len() as u32;
+        let context = StepContext { node, classes: vec![true; classes.len()], certain: true };
+        self.steps(&function.steps, key, classes, &context, compiler)?;
+        compiler.code.push(Instr::Respond);
+        Ok(FunctionConfig {
+            concurrency: function.concurrency,
+            cold_start_sampler,
+            keep_alive_ns: function.keep_alive.ns,
+            entry_pc,
+        })
+    }
+
+    pub(super) fn autoscaling(
+        &self,
+        key: &str,
+        instances: u32,
+        autoscaling: &RawAutoscaling,
+        compiler: &mut Compiler,
+    ) -> Result<AutoscalingConfig, SpecError> {
+        let anchors = ["nodes", key, "autoscaling"];
+        if autoscaling.min == 0 || autoscaling.min > autoscaling.max || autoscaling.max > MAX_INSTANCES {
+            return Err(self.invalid(
+                format!("node {key} autoscales between {} and {} instances", autoscaling.min, autoscaling.max),
+                &anchors,
+                &format!("give 1 ≤ min ≤ max ≤ {MAX_INSTANCES}"),
+            ));
+        }
+        if instances < autoscaling.min || instances > autoscaling.max {
+            return Err(self.invalid(
+                format!(
+                    "node {key} starts with {instances} instances, outside its autoscaling range {}..={}",
+                    autoscaling.min, autoscaling.max
+                ),
+                &["nodes", key, "instances"],
+                "start with a number of instances between min and max",
+            ));
+        }
+        let (metric, target) = match autoscaling.target {
+            RawMetric::Utilization(target) => (Metric::Utilization, target),
+            RawMetric::RequestsPerInstance(target) => (Metric::RequestsPerInstance, target),
+            RawMetric::QueuePerInstance(target) => (Metric::QueuePerInstance, target),
+        };
+        if !(target > 0.0 && target.is_finite()) || (metric == Metric::Utilization && target > 1.0) {
+            return Err(self.invalid(
+                format!("node {key} has an autoscaling target of {target}"),
+                &[anchors[0], anchors[1], "target"],
+                "give a positive target; a utilization target is between 0 and 1, such as Utilization(0.6)",
+            ));
+        }
+        let interval_ns = autoscaling.interval.map_or(15_000_000_000, |d| d.ns);
+        if interval_ns == 0 {
+            return Err(self.invalid(
+                format!("node {key} has an autoscaling interval of 0"),
+                &[anchors[0], anchors[1], "interval"],
+                "give a positive interval, such as \"15s\"",
+            ));
+        }
+        let provisioning_sampler =
+            self.optional_sampler(&autoscaling.provisioning, compiler, &[anchors[0], anchors[1], "provisioning"])?;
+        Ok(AutoscalingConfig {
+            metric,
+            target,
+            min: autoscaling.min,
+            max: autoscaling.max,
+            interval_ns,
+            cooldown_ns: autoscaling.cooldown.map_or(60_000_000_000, |d| d.ns),
+            provisioning_sampler,
+        })
+    }
+
+    pub(super) fn cost(&self, key: &str, cost: Option<&RawCost>) -> Result<Cost, SpecError> {
+        let Some(cost) = cost else { return Ok(Cost::default()) };
+        for (value, field) in [(cost.per_instance_hour, "per_instance_hour"), (cost.per_request, "per_request")] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(self.invalid(
+                    format!("node {key} has a {field} price of {value}"),
+                    &["nodes", key, "cost", field],
+                    "give a price of zero or more, in any currency (all prices of a file in the same one)",
+                ));
+            }
+        }
+        Ok(Cost { per_instance_hour: cost.per_instance_hour, per_request: cost.per_request })
+    }
+}
