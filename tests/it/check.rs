@@ -94,6 +94,32 @@ impl Estimate {
     }
 }
 
+impl Estimate {
+    /// As `assert_covers`, for an approximate formula: the analytic value may lie outside
+    /// the interval by at most `approximation_error` (the formula's own stated accuracy).
+    pub fn assert_near(&self, what: &str, analytic: f64, approximation_error: f64, max_relative: f64) {
+        eprintln!(
+            "{what}: simulated {:.6} ± {:.6} (99% CI, n = {}), approximation {analytic:.6} (± {approximation_error}), difference {:.6}",
+            self.mean,
+            self.half_width,
+            self.n,
+            self.mean - analytic
+        );
+        assert!(
+            (self.mean - analytic).abs() <= self.half_width + approximation_error,
+            "{what}: approximation {analytic} is further than {approximation_error} from {:.6} ± {:.6}",
+            self.mean,
+            self.half_width
+        );
+        assert!(
+            self.half_width <= max_relative * analytic.abs(),
+            "{what}: the interval ±{:.6} is wider than {}% of {analytic}; run longer",
+            self.half_width,
+            max_relative * 100.0
+        );
+    }
+}
+
 /// Two-sided 99 % Student-t quantiles, t(0.995, df) (Abramowitz & Stegun, table 26.10).
 fn t_quantile_995(df: usize) -> f64 {
     const TABLE: [(usize, f64); 12] = [

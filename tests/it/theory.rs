@@ -54,7 +54,7 @@ fn mm1_at_high_load() {
 
 /// Erlang C (Gross, Shortle, Thompson & Harris, Fundamentals of Queueing Theory, §2.3):
 /// with a = λ/μ and c servers, P(wait) = C(c, a) and Wq = C(c, a) / (cμ − λ).
-fn erlang_c(servers: u32, offered: f64) -> f64 {
+pub fn erlang_c(servers: u32, offered: f64) -> f64 {
     let c = servers as f64;
     let mut term = 1.0;
     let mut sum = 0.0;

@@ -218,11 +218,12 @@ impl Simulation<'_> {
             if !lost {
                 break;
             }
-            if next >= log.base_offset && log.entries[(next - log.base_offset) as usize].measured {
-                consumer.counters.lost += 1;
-            } else if next < log.base_offset && measuring {
-                consumer.counters.lost += 1;
-            }
+            let counted = if next >= log.base_offset {
+                log.entries[(next - log.base_offset) as usize].measured
+            } else {
+                measuring
+            };
+            consumer.counters.lost += counted as u64;
             next += 1;
             consumer.lag -= 1;
         }

@@ -285,7 +285,7 @@ impl Validator<'_> {
             Limit::TokenBucket { rate_per_s, burst } => (rate_per_s, burst, "burst"),
             Limit::LeakyBucket { rate_per_s, capacity } => (rate_per_s, capacity, "capacity"),
         };
-        if !(rate > 0.0) || size == 0 {
+        if rate.is_nan() || rate <= 0.0 || size == 0 {
             return Err(self.invalid(
                 format!("rate limiter {key} has rate {rate}/s and {field} {size}"),
                 &["nodes", key, "limit"],

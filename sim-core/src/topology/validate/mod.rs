@@ -225,6 +225,11 @@ impl Validator<'_> {
                 let mut target_weights = Vec::new();
                 for (backend, weight) in backends.iter().zip(weights) {
                     match &nodes[*backend as usize].kind {
+                        // A shard router's targets are whole shards, whatever they are.
+                        _ if balancer.label == "sharded" => {
+                            targets.push((*backend, NONE));
+                            target_weights.push(weight);
+                        }
                         // A service's instances are the balancer's targets (all it may ever
                         // have: autoscaling takes them in and out of rotation).
                         NodeKind::Service(service) => {
