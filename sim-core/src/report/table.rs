@@ -1,6 +1,6 @@
 //! The report as readable text: the default output of `archsim run`.
 
-use super::{LatencyReport, Report, RequestsReport};
+use super::{LatencyReport, NodeReport, Report, RequestsReport};
 use std::fmt::Write;
 
 pub(super) fn render(report: &Report) -> String {
@@ -66,7 +66,125 @@ pub(super) fn render(report: &Report) -> String {
             node.drops
         );
     }
+    let details: Vec<String> = report.nodes.iter().filter_map(|(name, node)| component_line(name, node)).collect();
+    if !details.is_empty() {
+        let _ = writeln!(out, "\ncomponents");
+        for line in details {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    if report.cost.total > 0.0 {
+        let _ = writeln!(
+            out,
+            "\ncost {:.4} over the measured period, {} per million completed requests",
+            report.cost.total,
+            report.cost.per_million_requests.map_or("-".into(), |c| format!("{c:.4}"))
+        );
+    }
     out
+}
+
+/// One line with what a component measured, `None` for plain services and balancers.
+fn component_line(name: &str, node: &NodeReport) -> Option<String> {
+    let c = &node.component;
+    let ratio = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.1}%", r * 100.0));
+    if let Some(cache) = &c.cache {
+        return Some(format!(
+            "{name}: hit ratio {}, {} hits, {} misses ({} expired), {} evictions, {} stale reads, {} entries",
+            ratio(cache.hit_ratio),
+            cache.hits,
+            cache.misses,
+            cache.expired,
+            cache.evictions,
+            cache.stale_reads,
+            cache.entries
+        ));
+    }
+    if let Some(cdn) = &c.cdn {
+        let edges: Vec<String> =
+            cdn.edges.iter().map(|(region, edge)| format!("{region} {}", ratio(edge.hit_ratio))).collect();
+        return Some(format!("{name}: hit ratio {} ({})", ratio(cdn.total.hit_ratio), edges.join(", ")));
+    }
+    if let Some(db) = &c.database {
+        let servers: Vec<String> =
+            db.servers.iter().map(|s| format!("{} {}r/{}w", s.role, s.reads, s.writes)).collect();
+        return Some(format!(
+            "{name}: {} reads, {} writes, stale reads {} ({}); {}",
+            db.reads,
+            db.writes,
+            db.stale_reads,
+            ratio(db.stale_read_ratio),
+            servers.join(", ")
+        ));
+    }
+    if let Some(limiter) = &c.rate_limiter {
+        return Some(format!(
+            "{name}: {} admitted, {} rejected, {} delayed (mean {})",
+            limiter.admitted,
+            limiter.rejected,
+            limiter.delayed,
+            seconds(limiter.mean_delay_s)
+        ));
+    }
+    if let Some(queue) = &c.work_queue {
+        return Some(format!(
+            "{name}: {} published, {} acknowledged, {} rejected, {} dropped, {} redelivered, {} dead-lettered; depth mean {:.1} max {}; publish→processed mean {} p99 {}",
+            queue.published,
+            queue.acknowledged,
+            queue.rejected,
+            queue.dropped,
+            queue.redeliveries,
+            queue.dead_lettered,
+            queue.mean_depth,
+            queue.max_depth,
+            seconds(queue.publish_to_processed_s.mean),
+            seconds(queue.publish_to_processed_s.p99)
+        ));
+    }
+    if let Some(log) = &c.log {
+        let groups: Vec<String> = log
+            .groups
+            .iter()
+            .map(|(group, g)| {
+                format!(
+                    "{group}: {} processed, lag mean {:.1} max {}, {} lost, append→processed mean {}",
+                    g.processed,
+                    g.mean_lag,
+                    g.max_lag,
+                    g.lost,
+                    seconds(g.publish_to_processed_s.mean)
+                )
+            })
+            .collect();
+        return Some(format!("{name}: {} appended; {}", log.appended, groups.join("; ")));
+    }
+    if let Some(function) = &c.function {
+        return Some(format!(
+            "{name}: {} invocations, {} cold starts ({}), {} throttled, containers mean {:.1} max {}",
+            function.invocations,
+            function.cold_starts,
+            ratio(function.cold_start_ratio),
+            function.throttles,
+            function.mean_containers,
+            function.max_containers
+        ));
+    }
+    if let Some(scaling) = &c.autoscaling {
+        return Some(format!(
+            "{name}: instances mean {:.2}, {} at the end, {} scale-outs, {} scale-ins, {:.3} instance-hours",
+            scaling.mean_instances,
+            scaling.instances_at_end,
+            scaling.scale_outs,
+            scaling.scale_ins,
+            node.instance_hours
+        ));
+    }
+    if node.kind == "sharded" {
+        let routed = c.routed.as_ref()?;
+        let shares: Vec<String> = routed.iter().map(|(shard, count)| format!("{shard} {count}")).collect();
+        return Some(format!("{name}: routed {}", shares.join(", ")));
+    }
+    None
 }
 
 fn requests_table(out: &mut String, rows: &[(&str, &RequestsReport)]) {
