@@ -1,5 +1,7 @@
 //! Swarm test: random topologies (services, load balancers, calls, fan-out, hand-offs,
-//! feedback, bounded queues, timeouts, processor sharing) under random loads and seeds.
+//! feedback, bounded queues, timeouts, processor sharing, and every catalogue component:
+//! caches, CDNs, databases, shards, rate limiters, gateways, work queues, logs, functions,
+//! autoscaling) under random loads and seeds.
 //! Each run must finish without a panic and conserve requests; a failure prints its seed.
 //! `ARCHSIM_SWARM_RUNS=5000` runs a longer swarm (default 60).
 
@@ -38,6 +40,23 @@ fn random_topology(seed: u64) -> String {
             );
             continue;
         }
+        if i + 1 < n && stream.below(3) == 0 {
+            let target = later[stream.below(later.len() as u64) as usize].clone();
+            let _ = writeln!(nodes, "\"n{i}\": {},", random_component(&mut stream, &target, &later));
+            continue;
+        }
+        if stream.below(8) == 0 {
+            let lag = pick(&mut stream, &["None", "Some(Exp(mean: \"20ms\"))"]);
+            let policy = pick(&mut stream, &["RoundRobin", "LeastLoaded", "PrimaryOnly"]);
+            let _ = writeln!(
+                nodes,
+                "\"n{i}\": Database(replicas: {}, connections: {}, queue: {}, read: Exp(mean: \"1ms\"), write: Exp(mean: \"2ms\"), writes: [\"b\"], replication_lag: {lag}, read_policy: {policy}),",
+                stream.below(3),
+                1 + stream.below(4),
+                pick(&mut stream, &["None", "Some(5)"])
+            );
+            continue;
+        }
         let mut steps = vec![format!("Work({})", pick(&mut stream, &distributions))];
         if !later.is_empty() {
             let target = &later[stream.below(later.len() as u64) as usize];
@@ -57,10 +76,29 @@ fn random_topology(seed: u64) -> String {
         let timeout =
             if stream.below(3) == 0 { format!("timeout: \"{}ms\", ", 1 + stream.below(30)) } else { String::new() };
         let discipline = if stream.below(4) == 0 { "discipline: ProcessorSharing, " } else { "" };
+        if stream.below(8) == 0 {
+            let _ = writeln!(
+                nodes,
+                "\"n{i}\": Function(concurrency: {}, cold_start: Exp(mean: \"5ms\"), keep_alive: \"{}ms\", steps: [{}]),",
+                1 + stream.below(5),
+                1 + stream.below(100),
+                steps.join(", ")
+            );
+            continue;
+        }
+        let instances = 1 + stream.below(3);
+        let autoscaling = if stream.below(5) == 0 {
+            format!(
+                "autoscaling: (target: {}, min: 1, max: {}, interval: \"100ms\", cooldown: \"200ms\", provisioning: Exp(mean: \"50ms\")), ",
+                pick(&mut stream, &["Utilization(0.5)", "RequestsPerInstance(100.0)", "QueuePerInstance(2.0)"]),
+                instances + stream.below(4)
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             nodes,
-            "\"n{i}\": Service(instances: {}, workers: {}, {queue}{timeout}{discipline}steps: [{}]),",
-            1 + stream.below(3),
+            "\"n{i}\": Service(instances: {instances}, workers: {}, {queue}{timeout}{discipline}{autoscaling}steps: [{}]),",
             1 + stream.below(4),
             steps.join(", ")
         );
@@ -75,6 +113,53 @@ fn random_topology(seed: u64) -> String {
         "Topology(\n workload: [Open(name: \"w\", arrivals: {arrivals}, classes: {{\"a\": 0.5, \"b\": 0.5}}, keys: Zipf(n: 1000, s: 1.0), clients: 50, to: \"n0\"),\n  Closed(name: \"c\", users: {}, think: Exp(mean: \"20ms\"), to: \"n0\")],\n nodes: {{\n{nodes}}},\n limits: (max_in_flight: 2000, max_hops: 50),\n)",
         1 + stream.below(20)
     )
+}
+
+/// A random catalogue component in front of `target` (one of the `later` nodes).
+fn random_component(stream: &mut RandomStream, target: &str, later: &[String]) -> String {
+    let eviction = pick(stream, &["Lru", "Lfu", "Fifo"]);
+    let ttl = pick(stream, &["None", "Some(\"5ms\")", "Some(\"200ms\")"]);
+    match stream.below(8) {
+        0 => format!(
+            "Cache(capacity: {}, eviction: {eviction}, ttl: {ttl}, hit: Some(Constant(\"100us\")), backend: {target}, writes: [\"b\"], write_policy: {})",
+            1 + stream.below(50),
+            pick(stream, &["Invalidate", "WriteThrough"])
+        ),
+        1 => format!("Cdn(capacity: {}, eviction: {eviction}, ttl: {ttl}, origin: {target})", 1 + stream.below(50)),
+        2 => format!(
+            "Sharded(partitioning: {}, shards: [{}])",
+            pick(stream, &["HashModulo", "ConsistentHash(virtual_nodes: 20)"]),
+            later.join(", ")
+        ),
+        3 => format!(
+            "RateLimiter(limit: {}, scope: {}, next: {target})",
+            pick(stream, &["TokenBucket(rate: \"500/s\", burst: 10)", "LeakyBucket(rate: \"300/s\", capacity: 5)"]),
+            pick(stream, &["Global", "PerClient", "PerKey"])
+        ),
+        4 => format!(
+            "Gateway(routes: {{\"a\": {target}}}, otherwise: {}, auth: {}, workers: {})",
+            pick(stream, &["None", &format!("Some({})", later[0])]),
+            pick(stream, &["None", "Some(Work(Constant(\"100us\")))"]),
+            1 + stream.below(8)
+        ),
+        5 | 6 => {
+            let capacity = pick(stream, &["None", "Some(10)"]);
+            let when_full =
+                if capacity == "None" { "Reject" } else { pick(stream, &["Reject", "DropOldest", "Block"]) };
+            format!(
+                "WorkQueue(capacity: {capacity}, when_full: {when_full}, consumers: {}, handler: {target}, visibility_timeout: {}, max_deliveries: {})",
+                1 + stream.below(4),
+                pick(stream, &["None", "Some(\"3ms\")"]),
+                1 + stream.below(3)
+            )
+        }
+        _ => format!(
+            "Log(partitions: {}, retention: {}, groups: [Group(name: \"g1\", handler: {target}), Group(name: \"g2\", handler: {})])",
+            1 + stream.below(4),
+            pick(stream, &["None", "Some(\"50ms\")"]),
+            later[stream.below(later.len() as u64) as usize]
+        ),
+    }
 }
 
 #[test]
