@@ -336,6 +336,7 @@ impl<'t> Simulation<'t> {
     }
 
     /// Dispatches one event: every trigger of the model is visible here.
+    #[inline(always)]
     fn step(&mut self, event: Event) {
         match event {
             Event::SourceArrival { source } => self.on_source_arrival(source),
