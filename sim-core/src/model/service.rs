@@ -79,7 +79,10 @@ impl ServiceState {
     /// The next instance in rotation, round robin.
     #[inline]
     pub fn next_in_rotation(&mut self) -> u32 {
-        let position = self.next_instance as usize % self.rotation.len();
+        let mut position = self.next_instance as usize;
+        if position >= self.rotation.len() {
+            position = 0;
+        }
         self.next_instance = (position + 1) as u32;
         self.rotation[position]
     }
