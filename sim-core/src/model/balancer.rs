@@ -3,7 +3,6 @@
 //! the answer back.
 
 use super::requests::Outcome;
-use super::service::ServiceState;
 use super::{Event, Simulation};
 use crate::rng::splitmix64;
 use crate::topology::{Algorithm, LoadBalancerConfig, NodeKind, Topology, NONE};
@@ -40,23 +39,24 @@ impl BalancerState {
             current_weights: vec![0; targets],
             nearest: Vec::new(),
         };
-        let services: Vec<Option<ServiceState>> =
-            topology.nodes.iter().map(|node| node.kind.servers().map(ServiceState::new)).collect();
-        state.rebuild_rotation(topology, config, &services);
+        // At the start, a service's first `instances` instances serve.
+        state.rebuild_rotation(topology, config, |node, instance| {
+            topology.nodes[node as usize].kind.servers().is_none_or(|service| instance < service.instances)
+        });
         state
     }
 
-    /// Recomputes which targets are in rotation from the services' instance states.
+    /// Recomputes which targets are in rotation; `serving(node, instance)` says whether a
+    /// service instance takes requests (targets without an instance always do).
     pub fn rebuild_rotation(
         &mut self,
         topology: &Topology,
         config: &LoadBalancerConfig,
-        services: &[Option<ServiceState>],
+        serving: impl Fn(u32, u32) -> bool,
     ) {
         self.rotation.clear();
         for (index, (node, instance)) in config.targets.iter().enumerate() {
-            let up =
-                *instance == NONE || services[*node as usize].as_ref().is_none_or(|state| state.in_rotation(*instance));
+            let up = *instance == NONE || serving(*node, *instance);
             self.up[index] = up;
             if up {
                 self.rotation.push(index as u32);
@@ -136,8 +136,11 @@ impl Simulation<'_> {
         for index in 0..self.balancers_of[node as usize].len() {
             let balancer = self.balancers_of[node as usize][index];
             let config = balancer_config(topology, balancer);
+            let services = &self.services;
             if let Some(state) = self.balancers[balancer as usize].as_mut() {
-                state.rebuild_rotation(topology, config, &self.services);
+                state.rebuild_rotation(topology, config, |node, instance| {
+                    services[node as usize].as_ref().is_none_or(|s| s.in_rotation(instance))
+                });
             }
         }
     }

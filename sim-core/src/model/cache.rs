@@ -3,7 +3,7 @@
 
 use super::cache_store::{CacheStore, Lookup};
 use super::requests::Outcome;
-use super::{ComponentState, Event, Simulation};
+use super::{ComponentState, Simulation};
 use crate::topology::{CacheConfig, CdnConfig, NodeKind, Topology, WritePolicy, NONE};
 
 /// What a cache frame is doing, kept in the frame's program counter.
@@ -78,6 +78,40 @@ impl CdnState {
     }
 }
 
+/// Looks `key` up in `store`, counting the hit or miss (and staleness against the key's
+/// `latest` version) when the request is `measured`.
+fn look_up(
+    store: &mut CacheStore,
+    counters: &mut CacheCounters,
+    key: u64,
+    now: u64,
+    latest: u64,
+    measured: bool,
+) -> Lookup {
+    let lookup = store.lookup(key, now);
+    if measured {
+        match lookup {
+            Lookup::Hit { version } => {
+                counters.hits += 1;
+                counters.stale_reads += (version < latest) as u64;
+            }
+            Lookup::Miss | Lookup::Expired => {
+                counters.misses += 1;
+                counters.expired += (lookup == Lookup::Expired) as u64;
+            }
+        }
+    }
+    lookup
+}
+
+/// Stores `key` at `version` in `store`, counting an eviction when `measured`.
+fn fill(store: &mut CacheStore, counters: &mut CacheCounters, key: u64, version: u64, now: u64, measured: bool) {
+    let evicted = store.store(key, version, now);
+    if measured {
+        counters.evictions += evicted as u64;
+    }
+}
+
 fn cache_config(topology: &Topology, node: u32) -> &CacheConfig {
     match &topology.nodes[node as usize].kind {
         NodeKind::Cache(config) => config,
@@ -122,20 +156,7 @@ impl Simulation<'_> {
     /// Waits `sampler`'s time (if any), then resumes `frame` at `phase`.
     fn delay_then(&mut self, frame: u32, sampler: u32, phase: u32) {
         self.frames[frame].pc = phase;
-        if sampler == NONE {
-            self.on_resume_now(frame);
-        } else {
-            let node = self.frames[frame].node;
-            let delay = self.sample_service(node, sampler);
-            self.events.schedule_in(delay, Event::Resume { frame });
-        }
-    }
-
-    fn on_resume_now(&mut self, frame: u32) {
-        match &self.topology.nodes[self.frames[frame].node as usize].kind {
-            NodeKind::Cache(_) => self.cache_resume(frame),
-            _ => self.cdn_resume(frame),
-        }
+        self.resume_after(frame, sampler);
     }
 
     pub(crate) fn cache_arrive(&mut self, frame: u32) {
@@ -162,22 +183,12 @@ impl Simulation<'_> {
         let (hit_sampler, miss_sampler) = (config.hit_sampler, config.miss_sampler);
         let latest = self.latest_version(key);
         let state = self.cache_state(node);
-        match state.store.lookup(key, now) {
+        match look_up(&mut state.store, &mut state.counters, key, now, latest, measured) {
             Lookup::Hit { version } => {
-                if measured {
-                    state.counters.hits += 1;
-                    state.counters.stale_reads += (version < latest) as u64;
-                }
                 self.requests[request].read_version = version;
                 self.delay_then(frame, hit_sampler, ANSWERING_HIT);
             }
-            lookup => {
-                if measured {
-                    state.counters.misses += 1;
-                    state.counters.expired += (lookup == Lookup::Expired) as u64;
-                }
-                self.delay_then(frame, miss_sampler, FINDING_MISS);
-            }
+            _ => self.delay_then(frame, miss_sampler, FINDING_MISS),
         }
     }
 
@@ -215,10 +226,7 @@ impl Simulation<'_> {
                     version => version,
                 };
                 let state = self.cache_state(node);
-                let evicted = state.store.store(key, version, now);
-                if measured {
-                    state.counters.evictions += evicted as u64;
-                }
+                fill(&mut state.store, &mut state.counters, key, version, now, measured);
             }
             WRITING => {
                 // Without a database behind it, the backend's success is the commit.
@@ -229,10 +237,7 @@ impl Simulation<'_> {
                 if cache_config(self.topology, node).write_policy == WritePolicy::WriteThrough {
                     let version = self.latest_version(key);
                     let state = self.cache_state(node);
-                    let evicted = state.store.store(key, version, now);
-                    if measured {
-                        state.counters.evictions += evicted as u64;
-                    }
+                    fill(&mut state.store, &mut state.counters, key, version, now, measured);
                 }
             }
             phase => unreachable!("cache frame replied in phase {phase}"),
@@ -262,22 +267,10 @@ impl Simulation<'_> {
         let hit_sampler = cdn_config(self.topology, node).hit_sampler;
         let latest = self.latest_version(key);
         let state = self.cdn_state(node);
-        let counters = &mut state.counters[edge as usize];
-        match state.edges[edge as usize].lookup(key, now) {
-            Lookup::Hit { version } => {
-                if measured {
-                    counters.hits += 1;
-                    counters.stale_reads += (version < latest) as u64;
-                }
-                self.delay_then(frame, hit_sampler, ANSWERING_HIT);
-            }
-            lookup => {
-                if measured {
-                    counters.misses += 1;
-                    counters.expired += (lookup == Lookup::Expired) as u64;
-                }
-                self.delay_then(frame, hit_sampler, FINDING_MISS);
-            }
+        let (store, counters) = (&mut state.edges[edge as usize], &mut state.counters[edge as usize]);
+        match look_up(store, counters, key, now, latest, measured) {
+            Lookup::Hit { .. } => self.delay_then(frame, hit_sampler, ANSWERING_HIT),
+            _ => self.delay_then(frame, hit_sampler, FINDING_MISS),
         }
     }
 
@@ -295,13 +288,10 @@ impl Simulation<'_> {
                     NONE => self.topology.link(node, origin),
                     sampler => sampler,
                 };
-                let record = &self.frames[frame];
-                let (request, hops) = (record.request, record.hops);
+                let request = self.frames[frame].request;
                 self.requests[request].read_version = NO_VERSION;
                 self.frames[frame].pc = FILLING;
-                self.frames[frame].pending += 1;
-                let child = self.new_frame(request, frame, origin, NONE, link, hops + 1);
-                self.send_frame(child, link);
+                self.call_node_over(frame, origin, NONE, link);
             }
             phase => unreachable!("CDN frame resumed in phase {phase}"),
         }
@@ -323,10 +313,7 @@ impl Simulation<'_> {
         let edge = self.frames[frame].instance as usize;
         let measured = self.is_measured(self.frames[frame].arrived_ns);
         let state = self.cdn_state(node);
-        let evicted = state.edges[edge].store(key, version, now);
-        if measured {
-            state.counters[edge].evictions += evicted as u64;
-        }
+        fill(&mut state.edges[edge], &mut state.counters[edge], key, version, now, measured);
         self.finish_frame(frame, Outcome::Completed, node);
     }
 }

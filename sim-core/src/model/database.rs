@@ -82,21 +82,18 @@ impl Simulation<'_> {
                     1 + replica
                 }
                 ReadPolicy::LeastLoaded => {
-                    // Fewest queries in the server (running or waiting); ties to the replica
-                    // after the last one chosen, so equal servers share.
+                    // Fewest queries in the server (running or waiting); ties to the server
+                    // after the last start, so equal servers share.
+                    let count = 1 + config.replicas;
+                    let state = self.database_state(node);
+                    let start = state.next_replica;
+                    state.next_replica = (start + 1) % count;
                     let servers = self.services[node as usize].as_ref().expect("database servers");
-                    let load = |server: usize| {
-                        let instance = &servers.instances[server];
+                    let load = |server: u32| {
+                        let instance = &servers.instances[server as usize];
                         instance.occupied as usize + instance.queue.len()
                     };
-                    let count = 1 + config.replicas as usize;
-                    let state = match &mut self.components[node as usize] {
-                        ComponentState::Database(state) => state,
-                        _ => unreachable!(),
-                    };
-                    let start = state.next_replica as usize;
-                    state.next_replica = ((start + 1) % count) as u32;
-                    (0..count).map(|offset| (start + offset) % count).min_by_key(|s| load(*s)).unwrap_or(0) as u32
+                    (0..count).map(|offset| (start + offset) % count).min_by_key(|s| load(*s)).unwrap_or(0)
                 }
             }
         };

@@ -113,7 +113,7 @@ impl Simulation<'_> {
                 if measured {
                     state.counters.admitted += 1;
                 }
-                self.limiter_pass(frame);
+                self.limiter_resume(frame);
             }
             Some(delay) => {
                 if measured {
@@ -126,12 +126,9 @@ impl Simulation<'_> {
         }
     }
 
+    /// The request is admitted (after its shaping delay, if any): the next node answers
+    /// the caller.
     pub(crate) fn limiter_resume(&mut self, frame: u32) {
-        self.limiter_pass(frame);
-    }
-
-    /// The request is admitted: the next node answers the caller.
-    fn limiter_pass(&mut self, frame: u32) {
         let now = self.events.now_ns();
         let node = self.frames[frame].node;
         if !self.frames[frame].answered {

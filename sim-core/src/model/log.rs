@@ -6,9 +6,9 @@
 use super::jobs::JobSpec;
 use super::requests::Outcome;
 use super::stats::LatencyStats;
-use super::{ComponentState, Event, Simulation};
+use super::{ComponentState, Simulation};
 use crate::rng::splitmix64;
-use crate::topology::{LogConfig, NodeKind, Topology, NONE};
+use crate::topology::{LogConfig, NodeKind, Topology};
 use std::collections::VecDeque;
 
 #[derive(Debug, Clone, Copy)]
@@ -126,14 +126,8 @@ impl Simulation<'_> {
 
     pub(crate) fn log_arrive(&mut self, frame: u32) {
         self.enter_component(frame);
-        let node = self.frames[frame].node;
-        let sampler = log_config(self.topology, node).append_sampler;
-        if sampler == NONE {
-            self.log_resume(frame);
-        } else {
-            let delay = self.sample_service(node, sampler);
-            self.events.schedule_in(delay, Event::Resume { frame });
-        }
+        let sampler = log_config(self.topology, self.frames[frame].node).append_sampler;
+        self.resume_after(frame, sampler);
     }
 
     /// Appends the message to its key's partition, answers the producer, wakes consumers.

@@ -472,6 +472,16 @@ impl<'t> Simulation<'t> {
         }
     }
 
+    /// Resumes `frame` at its component after a draw from `sampler` (at once for `NONE`).
+    pub(crate) fn resume_after(&mut self, frame: u32, sampler: u32) {
+        if sampler == NONE {
+            self.on_resume(frame);
+        } else {
+            let delay = self.sample_service(self.frames[frame].node, sampler);
+            self.events.schedule_in(delay, Event::Resume { frame });
+        }
+    }
+
     /// A component's delay for `frame` has ended.
     fn on_resume(&mut self, frame: u32) {
         let node = self.frames[frame].node;
@@ -497,10 +507,15 @@ impl<'t> Simulation<'t> {
     /// Calls `callee` (instance `instance`, or `NONE` to let it choose) from `frame`, which
     /// waits for the answer.
     pub(crate) fn call_node(&mut self, frame: u32, callee: u32, instance: u32) {
+        let link = self.topology.link(self.frames[frame].node, callee);
+        self.call_node_over(frame, callee, instance, link);
+    }
+
+    /// As `call_node`, over the latency sampler `link` both ways.
+    pub(crate) fn call_node_over(&mut self, frame: u32, callee: u32, instance: u32, link: u32) {
         let record = &self.frames[frame];
-        let (request, node, hops) = (record.request, record.node, record.hops);
+        let (request, hops) = (record.request, record.hops);
         self.frames[frame].pending += 1;
-        let link = self.topology.link(node, callee);
         let child = self.new_frame(request, frame, callee, instance, link, hops + 1);
         self.send_frame(child, link);
     }

@@ -9,7 +9,7 @@ use super::jobs::JobSpec;
 use super::requests::Outcome;
 use super::stats::LatencyStats;
 use super::{ComponentState, Event, Simulation};
-use crate::topology::{NodeKind, Topology, WhenFull, WorkQueueConfig, NONE};
+use crate::topology::{NodeKind, Topology, WhenFull, WorkQueueConfig};
 use std::collections::VecDeque;
 
 /// A message in the queue (ready or in delivery).
@@ -122,14 +122,8 @@ impl Simulation<'_> {
 
     pub(crate) fn queue_arrive(&mut self, frame: u32) {
         self.enter_component(frame);
-        let node = self.frames[frame].node;
-        let sampler = queue_config(self.topology, node).publish_sampler;
-        if sampler == NONE {
-            self.queue_resume(frame);
-        } else {
-            let delay = self.sample_service(node, sampler);
-            self.events.schedule_in(delay, Event::Resume { frame });
-        }
+        let sampler = queue_config(self.topology, self.frames[frame].node).publish_sampler;
+        self.resume_after(frame, sampler);
     }
 
     /// The message is received: store it (or apply the full-queue policy) and answer.
