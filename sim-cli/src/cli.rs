@@ -52,6 +52,9 @@ pub struct RunArgs {
     /// Write the report to this file (complete or not at all) instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// A chaos scenario file (RON `Scenario(...)`) replacing the topology's own scenario.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -110,6 +113,16 @@ pub fn describe(topology: &Topology) -> String {
             edge.kind,
             if edge.certain { "" } else { ", probabilistic" }
         );
+    }
+    if let Some(scenario) = &topology.scenario {
+        let _ = writeln!(out, "\nscenario (window {})", Duration::from_ns(scenario.window_ns));
+        for fault in &scenario.faults {
+            let end = fault.end_ns.map_or("the end".to_string(), |ns| Duration::from_ns(ns).to_string());
+            let _ = writeln!(out, "  {} from {} to {end}", fault.kind.label(), Duration::from_ns(fault.start_ns));
+        }
+        for slo in &scenario.slos {
+            let _ = writeln!(out, "  SLO {}", slo.label());
+        }
     }
     let _ = writeln!(out, "\nclasses: {}", topology.classes.join(", "));
     let stop = match topology.run.stop {

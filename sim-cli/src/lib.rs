@@ -55,7 +55,15 @@ fn load(path: &Path) -> Result<(String, sim_core::Topology), String> {
 }
 
 fn run_command(args: &RunArgs, stdout: &mut dyn Write) -> Result<(), String> {
-    let (_, topology) = load(&args.file)?;
+    let (_, mut topology) = load(&args.file)?;
+    if let Some(path) = &args.scenario {
+        let bytes =
+            std::fs::read(path).map_err(|error| format!("error: cannot read {}: {error}\n", path.display()))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| format!("error: {} is not UTF-8 text\n  help: give a RON scenario file\n", path.display()))?;
+        sim_core::topology::apply_scenario(&mut topology, text)
+            .map_err(|error| diagnostics::render(path, &bytes, &error))?;
+    }
     let mut config = RunConfig::from_topology(&topology);
     if let Some(seed) = args.seed {
         config.seed = seed;
@@ -75,6 +83,16 @@ fn run_command(args: &RunArgs, stdout: &mut dyn Write) -> Result<(), String> {
                 "error: the warm-up ({}s) is not shorter than the run ({}s)\n  help: shorten --warmup or lengthen --duration\n",
                 config.warmup_ns as f64 / 1e9,
                 ns as f64 / 1e9
+            ));
+        }
+    }
+    if let (Some(scenario), StopCondition::Duration { ns }) = (&topology.scenario, config.stop) {
+        if ns / scenario.window_ns > sim_core::topology::MAX_WINDOWS {
+            return Err(format!(
+                "error: a {}s run in windows of {}s makes more than {} time-series windows\n  help: widen the scenario's window or shorten --duration\n",
+                ns as f64 / 1e9,
+                scenario.window_ns as f64 / 1e9,
+                sim_core::topology::MAX_WINDOWS
             ));
         }
     }

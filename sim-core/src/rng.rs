@@ -25,6 +25,10 @@ pub enum Purpose {
     Routing = 6,
     /// Network latency on a link.
     Network = 7,
+    /// Fault draws: injected errors, canary shares, chaos-monkey times.
+    Faults = 8,
+    /// A caller's retry jitter.
+    Resilience = 9,
 }
 
 /// A random stream with a small API of its own, so the generator can change in one place.

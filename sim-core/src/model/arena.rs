@@ -50,6 +50,11 @@ impl<T> Arena<T> {
         self.free.push(index);
     }
 
+    /// Number of slots, used or free (indices run below it).
+    pub fn slots(&self) -> u32 {
+        self.items.len() as u32
+    }
+
     /// Number of slots in use.
     pub fn live(&self) -> usize {
         self.items.len() - self.free.len()

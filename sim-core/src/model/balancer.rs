@@ -18,6 +18,10 @@ pub(crate) struct BalancerState {
     rotation: Vec<u32>,
     /// Per target: whether it is in `rotation`.
     up: Vec<bool>,
+    /// Per target: whether the health check passes it (always true without one).
+    pub healthy: Vec<bool>,
+    /// Health checking, for balancers that have it.
+    pub health: Option<super::health::HealthState>,
     /// Round-robin position in `rotation` (also the starting point for breaking ties).
     next: u32,
     /// Smooth weighted round robin's running weights, per target.
@@ -35,6 +39,8 @@ impl BalancerState {
             routed: vec![0; targets],
             rotation: Vec::with_capacity(targets),
             up: vec![false; targets],
+            healthy: vec![true; targets],
+            health: config.health_check.map(|_| super::health::HealthState::new(targets)),
             next: 0,
             current_weights: vec![0; targets],
             nearest: Vec::new(),
@@ -56,10 +62,21 @@ impl BalancerState {
     ) {
         self.rotation.clear();
         for (index, (node, instance)) in config.targets.iter().enumerate() {
-            let up = *instance == NONE || serving(*node, *instance);
+            let up = (*instance == NONE || serving(*node, *instance)) && self.healthy[index];
             self.up[index] = up;
             if up {
                 self.rotation.push(index as u32);
+            }
+        }
+        if self.rotation.is_empty() {
+            // Every target failed its health check: fail open (as cloud balancers do) and
+            // spread over the targets in service rather than over none.
+            for (index, (node, instance)) in config.targets.iter().enumerate() {
+                let up = *instance == NONE || serving(*node, *instance);
+                self.up[index] = up;
+                if up {
+                    self.rotation.push(index as u32);
+                }
             }
         }
         if config.algorithm == Algorithm::Nearest {
@@ -87,7 +104,7 @@ impl BalancerState {
 
 /// The configuration of load balancer `node`.
 #[inline]
-fn balancer_config(topology: &Topology, node: u32) -> &LoadBalancerConfig {
+pub(crate) fn balancer_config(topology: &Topology, node: u32) -> &LoadBalancerConfig {
     match &topology.nodes[node as usize].kind {
         NodeKind::LoadBalancer(config) => config,
         _ => unreachable!("node {node} is not a load balancer"),
@@ -110,6 +127,11 @@ impl Simulation<'_> {
     pub(crate) fn balancer_forward(&mut self, frame: u32) {
         let record = &self.frames[frame];
         let (node, request) = (record.node, record.request);
+        if self.balancers[node as usize].as_ref().expect("balancer state").rotation.is_empty() {
+            // No backend instance is in service (all drained by a deployment).
+            self.finish_frame(frame, Outcome::Unavailable, node);
+            return;
+        }
         let target = self.pick_target(node, request);
         let (target_node, target_instance) = balancer_config(self.topology, node).targets[target as usize];
         let measured = self.is_measured(self.frames[frame].arrived_ns);
@@ -132,16 +154,21 @@ impl Simulation<'_> {
 
     /// Every balancer in front of `node` takes note that its instances changed.
     pub(crate) fn rotation_changed(&mut self, node: u32) {
-        let topology = self.topology;
         for index in 0..self.balancers_of[node as usize].len() {
             let balancer = self.balancers_of[node as usize][index];
-            let config = balancer_config(topology, balancer);
-            let services = &self.services;
-            if let Some(state) = self.balancers[balancer as usize].as_mut() {
-                state.rebuild_rotation(topology, config, |node, instance| {
-                    services[node as usize].as_ref().is_none_or(|s| s.in_rotation(instance))
-                });
-            }
+            self.rebuild_balancer(balancer);
+        }
+    }
+
+    /// Recomputes which of `balancer`'s targets are in rotation.
+    pub(crate) fn rebuild_balancer(&mut self, balancer: u32) {
+        let topology = self.topology;
+        let config = balancer_config(topology, balancer);
+        let services = &self.services;
+        if let Some(state) = self.balancers[balancer as usize].as_mut() {
+            state.rebuild_rotation(topology, config, |node, instance| {
+                services[node as usize].as_ref().is_none_or(|s| s.in_rotation(instance))
+            });
         }
     }
 
@@ -219,6 +246,7 @@ impl Simulation<'_> {
                     .find(|target| state.up[*target as usize])
                     .unwrap_or(state.rotation[0])
             }
+            Algorithm::ActivePassive => state.rotation[0],
             Algorithm::Nearest => {
                 let entry = if region == NONE { 0 } else { region as usize };
                 let (group, next) = &mut state.nearest[entry];

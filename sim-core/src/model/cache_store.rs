@@ -43,6 +43,12 @@ impl CacheStore {
         Self { eviction, capacity: capacity as usize, ttl_ns, entries: KeyMap::default(), heap: Vec::new(), tick: 0 }
     }
 
+    /// Forgets every entry (a restarted cache comes back cold).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.heap.clear();
+    }
+
     /// Entries held.
     pub fn len(&self) -> usize {
         self.entries.len()

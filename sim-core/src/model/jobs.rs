@@ -37,7 +37,7 @@ impl Simulation<'_> {
         });
         let link = self.topology.link(node, handler);
         let frame = self.new_frame(request, NONE, handler, NONE, link, 1);
-        self.send_frame(frame, link);
+        self.send_frame(frame, link, node);
     }
 
     /// The handler answered message `job` (delivery `tag`) of `node`.

@@ -13,8 +13,11 @@ mod autoscale;
 mod balancer;
 mod cache;
 mod cache_store;
+pub(crate) mod calls;
 mod database;
+pub(crate) mod faults;
 mod function;
+pub(crate) mod health;
 mod jobs;
 mod keymap;
 mod limiter;
@@ -23,6 +26,7 @@ mod queue;
 pub(crate) mod requests;
 mod service;
 pub(crate) mod stats;
+pub(crate) mod timeseries;
 mod workload;
 
 use crate::dist::Sampler;
@@ -99,6 +103,8 @@ impl ComponentState {
             ComponentState::Database(state) => {
                 state.counters.iter_mut().for_each(|c| *c = Default::default());
                 state.max_backlog = 0;
+                state.promotions = 0;
+                state.lost_writes = 0;
             }
             ComponentState::Limiter(state) => state.counters = Default::default(),
             ComponentState::Queue(state) => state.reset(now),
@@ -143,6 +149,34 @@ pub(crate) enum Event {
     InstanceReady { node: u32, instance: u32 },
     /// An idle function container's keep-alive ends (if `generation` still matches).
     ContainerExpire { node: u32, container: u32, generation: u32 },
+    /// A scenario's fault starts.
+    FaultStart { fault: u32 },
+    /// A scenario's fault ends.
+    FaultEnd { fault: u32 },
+    /// The chaos monkey of `fault` fails an instance.
+    MonkeyFail { fault: u32, node: u32, instance: u32 },
+    /// The chaos monkey's failure recorded in report window `window` is repaired.
+    MonkeyRepair { fault: u32, window: u32 },
+    /// A rolling deployment moves to its next batch.
+    RollingStep { fault: u32, batch: u32 },
+    /// A frame delayed by a Slow fault's added latency reaches its node.
+    DelayedArrive { frame: u32 },
+    /// A frame sent across a partition fails when its connect timeout expires.
+    Unreachable { frame: u32 },
+    /// A balancer probes its targets.
+    HealthCheck { node: u32 },
+    /// A database's failover promotes a replica.
+    Promote { node: u32 },
+    /// An attempt's answer reaches its call.
+    CallReply { call: u32, attempt: u8, outcome: Outcome, cause: u32 },
+    /// A call's backoff ends: the next attempt goes.
+    CallRetry { call: u32, generation: u32 },
+    /// A call's hedging delay ends.
+    CallHedge { call: u32, generation: u32 },
+    /// A call's attempt times out (if the call's `generation` still matches).
+    CallTimeout { call: u32, attempt: u32, generation: u32 },
+    /// A time-series window ends.
+    WindowEnd,
 }
 
 /// Per-class results.
@@ -191,6 +225,13 @@ pub struct Simulation<'t> {
     pub(crate) in_flight_limit_hits: u64,
     pub(crate) finished: bool,
     pub(crate) end_ns: u64,
+    /// The scenario's faults in force and what they did.
+    pub(crate) faults: faults::FaultState,
+    /// Calls under a policy, and each policy's breaker, budget and counters.
+    pub(crate) calls: Arena<calls::Call>,
+    pub(crate) policies: Vec<calls::PolicyState>,
+    /// The time series, for runs with a scenario.
+    pub(crate) timeseries: Option<timeseries::Timeseries>,
 }
 
 impl<'t> Simulation<'t> {
@@ -260,6 +301,20 @@ impl<'t> Simulation<'t> {
             in_flight_limit_hits: 0,
             finished: false,
             end_ns: 0,
+            faults: faults::FaultState::new(topology, seed),
+            calls: Arena::with_capacity(16),
+            policies: (0..topology.call_policies.len()).map(|i| calls::PolicyState::new(topology, i, seed)).collect(),
+            timeseries: topology.scenario.as_ref().map(|scenario| {
+                let mut quantiles = vec![0.5, 0.99];
+                for slo in &scenario.slos {
+                    if let crate::topology::Slo::Latency { quantile, .. } = slo {
+                        if !quantiles.contains(quantile) {
+                            quantiles.push(*quantile);
+                        }
+                    }
+                }
+                timeseries::Timeseries::new(scenario.window_ns, topology.nodes.len(), quantiles)
+            }),
         };
         if config.warmup_ns > 0 {
             simulation.events.schedule_at(config.warmup_ns, Event::WarmupEnd);
@@ -268,6 +323,12 @@ impl<'t> Simulation<'t> {
             simulation.start_source(source);
         }
         simulation.start_autoscalers();
+        simulation.start_health_checks();
+        simulation.start_faults();
+        if let Some(series) = &simulation.timeseries {
+            let window_ns = series.window_ns;
+            simulation.events.schedule_at(window_ns, Event::WindowEnd);
+        }
         simulation
     }
 
@@ -322,6 +383,9 @@ impl<'t> Simulation<'t> {
         for stats in &mut self.node_stats {
             stats.advance(self.end_ns.max(stats.last_change_ns));
         }
+        if self.timeseries.is_some() {
+            self.close_series_window(end_ns);
+        }
         if self.generation_stopped_ns.is_none() {
             self.generation_stopped_ns = Some(self.end_ns);
             for stats in &mut self.node_stats {
@@ -357,6 +421,22 @@ impl<'t> Simulation<'t> {
             Event::ContainerExpire { node, container, generation } => {
                 self.on_container_expire(node, container, generation)
             }
+            Event::FaultStart { fault } => self.on_fault_start(fault),
+            Event::FaultEnd { fault } => self.on_fault_end(fault),
+            Event::MonkeyFail { fault, node, instance } => self.on_monkey_fail(fault, node, instance),
+            Event::MonkeyRepair { fault, window } => self.on_monkey_repair(fault, window),
+            Event::RollingStep { fault, batch } => self.on_rolling_step(fault, batch),
+            Event::DelayedArrive { frame } => self.dispatch_arrival(frame),
+            Event::Unreachable { frame } => self.on_unreachable(frame),
+            Event::HealthCheck { node } => self.on_health_check(node),
+            Event::Promote { node } => self.on_promote(node),
+            Event::CallReply { call, attempt, outcome, cause } => {
+                self.on_call_reply(call, attempt as u32, outcome, cause)
+            }
+            Event::CallRetry { call, generation } => self.on_call_retry(call, generation),
+            Event::CallHedge { call, generation } => self.on_call_hedge(call, generation),
+            Event::CallTimeout { call, attempt, generation } => self.on_call_timeout(call, attempt, generation),
+            Event::WindowEnd => self.on_window_end(),
         }
     }
 
@@ -371,6 +451,13 @@ impl<'t> Simulation<'t> {
         }
         for balancer in self.balancers.iter_mut().flatten() {
             balancer.routed.iter_mut().for_each(|count| *count = 0);
+            if let Some(health) = balancer.health.as_mut() {
+                health.reset();
+            }
+        }
+        self.faults.reset();
+        for policy in &mut self.policies {
+            policy.reset(now);
         }
     }
 
@@ -378,6 +465,11 @@ impl<'t> Simulation<'t> {
         let now = self.events.now_ns();
         for stats in &mut self.node_stats {
             stats.advance(now);
+        }
+        if let Some(series) = self.timeseries.as_mut() {
+            series.carry(&self.node_stats);
+        }
+        for stats in &mut self.node_stats {
             stats.reset(now);
         }
         self.reset_component_stats(now);
@@ -386,7 +478,13 @@ impl<'t> Simulation<'t> {
 
     #[inline]
     pub(crate) fn sample_service(&mut self, node: u32, sampler: u32) -> u64 {
-        self.topology.samplers[sampler as usize].sample_ns(&mut self.service_streams[node as usize])
+        let ns = self.topology.samplers[sampler as usize].sample_ns(&mut self.service_streams[node as usize]);
+        let factor = self.faults.slow_factor[node as usize];
+        if factor == 1.0 {
+            ns
+        } else {
+            (ns as f64 * factor) as u64
+        }
     }
 
     #[inline]
@@ -433,14 +531,26 @@ impl<'t> Simulation<'t> {
             hops,
             answered: false,
             admitted: false,
+            call: NONE,
+            call_attempt: 0,
+            killed: false,
+            live: true,
+            new_version: false,
         };
         frame
     }
 
-    /// Sends `frame` to its node after the network delay of `link` (and the mesh's
-    /// sidecar overhead when the caller is a node).
+    /// Sends `frame` from `sender` (a node, or `NONE` for the client) to its node after the
+    /// network delay of `link` (and the mesh's sidecar overhead when the caller is a node).
     #[inline]
-    pub(crate) fn send_frame(&mut self, frame: u32, link: u32) {
+    pub(crate) fn send_frame(&mut self, frame: u32, link: u32, sender: u32) {
+        if self.faults.enabled {
+            let (request, to) = (self.frames[frame].request, self.frames[frame].node);
+            if let Some(timeout_ns) = self.partition_between(sender, request, to) {
+                self.events.schedule_in(timeout_ns, Event::Unreachable { frame });
+                return;
+            }
+        }
         let mut delay = self.sample_network(link);
         if self.frames[frame].hops > 0 {
             delay += self.sample_network(self.topology.mesh_sampler);
@@ -459,6 +569,15 @@ impl<'t> Simulation<'t> {
         }
         let stats = &mut self.node_stats[node as usize];
         stats.arrivals += 1;
+        if self.faults.enabled && self.fault_gate(frame) {
+            return;
+        }
+        self.dispatch_arrival(frame);
+    }
+
+    /// A frame that passed the fault gate enters its node.
+    fn dispatch_arrival(&mut self, frame: u32) {
+        let node = self.frames[frame].node;
         match &self.topology.nodes[node as usize].kind {
             NodeKind::Service(_) => self.service_arrive(frame),
             NodeKind::Database(_) => self.database_arrive(frame),
@@ -514,10 +633,15 @@ impl<'t> Simulation<'t> {
     /// As `call_node`, over the latency sampler `link` both ways.
     pub(crate) fn call_node_over(&mut self, frame: u32, callee: u32, instance: u32, link: u32) {
         let record = &self.frames[frame];
-        let (request, hops) = (record.request, record.hops);
+        let (request, hops, node) = (record.request, record.hops, record.node);
+        let policy = self.topology.call_policy(node, callee);
+        if policy != NONE {
+            self.start_call(frame, request, policy, callee, instance, link, link, hops + 1);
+            return;
+        }
         self.frames[frame].pending += 1;
         let child = self.new_frame(request, frame, callee, instance, link, hops + 1);
-        self.send_frame(child, link);
+        self.send_frame(child, link, node);
     }
 
     /// Hands `frame`'s request on to `callee`, which will answer `frame`'s caller; `frame`
@@ -538,7 +662,10 @@ impl<'t> Simulation<'t> {
         };
         let link = self.topology.link(node, callee);
         let child = self.new_frame(request, parent, callee, NONE, reply_link, hops + 1);
-        self.send_frame(child, link);
+        // An attempt of a call hands its place on: the new frame answers that call.
+        self.frames[child].call = self.frames[frame].call;
+        self.frames[child].call_attempt = self.frames[frame].call_attempt;
+        self.send_frame(child, link, node);
         self.frames[frame].answered = true;
     }
 
@@ -550,8 +677,16 @@ impl<'t> Simulation<'t> {
         }
         record.answered = true;
         let (parent, request, reply_link) = (record.parent, record.request, record.reply_link);
+        let (call, attempt, node, arrived_ns) = (record.call, record.call_attempt, record.node, record.arrived_ns);
+        if let Some(series) = self.timeseries.as_mut() {
+            let sojourn_ns = self.events.now_ns().saturating_sub(arrived_ns);
+            series.record_node(node, outcome == Outcome::Completed, sojourn_ns);
+        }
         let delay = self.sample_network(reply_link);
-        if parent == NONE {
+        if call != NONE {
+            let delay = if parent == NONE { delay } else { delay + self.sample_network(self.topology.mesh_sampler) };
+            self.events.schedule_in(delay, Event::CallReply { call, attempt, outcome, cause });
+        } else if parent == NONE {
             self.events.schedule_in(delay, Event::ClientReply { request, outcome, cause });
         } else {
             let delay = delay + self.sample_network(self.topology.mesh_sampler);
@@ -563,6 +698,7 @@ impl<'t> Simulation<'t> {
     pub(crate) fn free_frame(&mut self, frame: u32) {
         let request = self.frames[frame].request;
         self.frames[frame].generation = self.frames[frame].generation.wrapping_add(1);
+        self.frames[frame].live = false;
         self.frames.remove(frame);
         let record = &mut self.requests[request];
         record.live_frames -= 1;
@@ -617,6 +753,14 @@ impl<'t> Simulation<'t> {
 
     fn on_reply(&mut self, parent: u32, outcome: Outcome, cause: u32) {
         let record = &mut self.frames[parent];
+        if record.killed {
+            // Its instance crashed while it waited: it ends once no answer is owed to it.
+            record.pending -= 1;
+            if record.pending == 0 {
+                self.free_frame(parent);
+            }
+            return;
+        }
         if outcome != Outcome::Completed && record.outcome.is_none() {
             record.outcome = Some((outcome, cause));
         }

@@ -189,8 +189,16 @@ impl Simulation<'_> {
         self.finish_frame(frame, Outcome::Completed, node);
     }
 
+    /// The broker is back from a crash: deliveries resume.
+    pub(crate) fn queue_resume_delivery(&mut self, node: u32) {
+        self.queue_dispatch(node);
+    }
+
     /// Idle consumers take ready messages.
     fn queue_dispatch(&mut self, node: u32) {
+        if self.faults.node_down[node as usize] > 0 {
+            return; // the broker is down: its stored messages wait for it
+        }
         let now = self.events.now_ns();
         let config = queue_config(self.topology, node);
         let (handler, visibility) = (config.handler, config.visibility_timeout_ns);

@@ -21,6 +21,18 @@ pub enum Outcome {
     Throttled,
     /// A gateway has no route for its class.
     NoRoute,
+    /// The node (or instance) was down: the connection was refused.
+    Unavailable,
+    /// The node crashed while it held the request.
+    Crashed,
+    /// The node answered with an injected error.
+    Error,
+    /// A network partition cut the caller off.
+    Unreachable,
+    /// The caller's circuit breaker was open.
+    CircuitOpen,
+    /// The node shed load: its queue was past the threshold.
+    Shed,
 }
 
 impl Outcome {
@@ -28,11 +40,19 @@ impl Outcome {
     pub fn terminal(self) -> Terminal {
         match self {
             Outcome::Completed => Terminal::Completed,
-            Outcome::QueueFull | Outcome::InFlightLimit | Outcome::RateLimited | Outcome::Throttled => {
-                Terminal::Rejected
-            }
+            Outcome::QueueFull
+            | Outcome::InFlightLimit
+            | Outcome::RateLimited
+            | Outcome::Throttled
+            | Outcome::CircuitOpen
+            | Outcome::Shed => Terminal::Rejected,
             Outcome::Timeout => Terminal::TimedOut,
-            Outcome::HopLimit | Outcome::NoRoute => Terminal::Failed,
+            Outcome::HopLimit
+            | Outcome::NoRoute
+            | Outcome::Unavailable
+            | Outcome::Crashed
+            | Outcome::Error
+            | Outcome::Unreachable => Terminal::Failed,
         }
     }
 
@@ -47,7 +67,24 @@ impl Outcome {
             Outcome::RateLimited => "rate_limited",
             Outcome::Throttled => "throttled",
             Outcome::NoRoute => "no_route",
+            Outcome::Unavailable => "unavailable",
+            Outcome::Crashed => "crashed",
+            Outcome::Error => "error",
+            Outcome::Unreachable => "unreachable",
+            Outcome::CircuitOpen => "circuit_open",
+            Outcome::Shed => "shed",
         }
+    }
+
+    /// Whether a fault caused it (a crash, an outage, an injected error, a partition).
+    pub fn is_fault(self) -> bool {
+        matches!(self, Outcome::Unavailable | Outcome::Crashed | Outcome::Error | Outcome::Unreachable)
+    }
+
+    /// Whether a caller's retry policy retries it (a request that cannot succeed is not
+    /// retried, nor one refused by the caller's own breaker).
+    pub fn is_retryable(self) -> bool {
+        !matches!(self, Outcome::Completed | Outcome::HopLimit | Outcome::NoRoute | Outcome::CircuitOpen)
     }
 }
 
@@ -122,4 +159,14 @@ pub(crate) struct Frame {
     pub answered: bool,
     /// It holds a worker (FIFO) or a slot (PS) of its instance.
     pub admitted: bool,
+    /// The caller's call record it is an attempt of (its answer goes there), or `NONE`.
+    pub call: u32,
+    /// Which attempt of that call it is.
+    pub call_attempt: u8,
+    /// Its instance crashed under it: it holds nothing and ends at its next event.
+    pub killed: bool,
+    /// The slot holds a frame (false once freed).
+    pub live: bool,
+    /// Served by the node's new version (a canary or blue-green fault).
+    pub new_version: bool,
 }

@@ -43,6 +43,16 @@ pub(crate) struct Instance {
     ps_epoch: u32,
     /// Takes new requests (false while provisioning, after scale-in, or never started).
     pub in_rotation: bool,
+    /// Crashes in force on this instance: while above 0 it refuses arrivals.
+    pub down: u32,
+}
+
+impl Instance {
+    /// Empties the processor-sharing jobs (a crash), cancelling their completion event.
+    pub fn take_ps_jobs(&mut self) -> Vec<u32> {
+        self.ps_epoch = self.ps_epoch.wrapping_add(1);
+        std::mem::take(&mut self.ps_jobs).into_iter().map(|Reverse(job)| job.frame).collect()
+    }
 }
 
 /// Run-time state of a service node (or a gateway, or a database's servers).
@@ -104,6 +114,11 @@ pub(crate) fn service_config(topology: &Topology, node: u32) -> &ServiceConfig {
     topology.nodes[node as usize].kind.servers().expect("a node with servers")
 }
 
+/// How `node`'s Work steps share workers.
+pub(crate) fn program_discipline(topology: &Topology, node: u32) -> Discipline {
+    program_of(topology, node).1
+}
+
 /// Where `node`'s program starts and how its Work steps share workers.
 #[inline]
 fn program_of(topology: &Topology, node: u32) -> (u32, Discipline) {
@@ -137,6 +152,18 @@ impl Simulation<'_> {
             self.frames[frame].instance = instance;
         }
         let slot = &mut state.instances[instance as usize];
+        if slot.down > 0 {
+            self.refuse(frame, node, Outcome::Unavailable);
+            return;
+        }
+        if config.shed_above.is_some_and(|limit| slot.queue.len() >= limit as usize) {
+            if self.is_measured(self.frames[frame].arrived_ns) {
+                self.faults.counters[node as usize].shed += 1;
+            }
+            self.answer(frame, Outcome::Shed, node);
+            self.free_frame(frame);
+            return;
+        }
         let stats = &mut self.node_stats[node as usize];
         stats.advance(now);
         match config.discipline {
@@ -247,12 +274,20 @@ impl Simulation<'_> {
     /// Runs a frame's program from its program counter until it waits or ends.
     pub(crate) fn run_program(&mut self, frame: u32) {
         let topology = self.topology;
+        if self.frames[frame].killed {
+            // Its instance crashed during the Work step that just ended.
+            self.free_frame(frame);
+            return;
+        }
         loop {
             let pc = self.frames[frame].pc;
             match topology.code[pc as usize] {
                 Instr::Work(sampler) => {
                     let node = self.frames[frame].node;
-                    let work_ns = self.sample_service(node, sampler);
+                    let mut work_ns = self.sample_service(node, sampler);
+                    if self.frames[frame].new_version {
+                        work_ns = (work_ns as f64 * self.version_factor(frame)) as u64;
+                    }
                     self.frames[frame].pc = pc + 1;
                     if program_of(self.topology, node).1 == Discipline::ProcessorSharing {
                         self.ps_start(frame, work_ns);
@@ -314,6 +349,11 @@ impl Simulation<'_> {
             self.hand_off(frame, callee);
         }
         let arrived_ns = self.frames[frame].arrived_ns;
+        if !answered {
+            if let Some(series) = self.timeseries.as_mut() {
+                series.record_node(node, true, self.events.now_ns() - arrived_ns);
+            }
+        }
         if !answered && self.is_measured(arrived_ns) {
             self.record_completion(node, arrived_ns);
         }

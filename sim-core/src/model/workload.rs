@@ -200,8 +200,13 @@ impl Simulation<'_> {
             job: NONE,
             job_tag: 0,
         });
+        if spec.client_policy != NONE {
+            let (entry, latency) = (spec.entry_node, spec.latency_sampler);
+            self.start_call(NONE, request, spec.client_policy, entry, NONE, latency, latency, 0);
+            return;
+        }
         let frame = self.new_frame(request, NONE, spec.entry_node, NONE, spec.latency_sampler, 0);
-        self.send_frame(frame, spec.latency_sampler);
+        self.send_frame(frame, spec.latency_sampler, NONE);
     }
 
     fn stop_generating(&mut self, now: u64) {
@@ -240,6 +245,9 @@ impl Simulation<'_> {
         let (created_ns, class, measured, user, source, live_frames) =
             (record.created_ns, record.class, record.measured, record.user, record.source, record.live_frames);
         self.in_flight -= 1;
+        if let Some(series) = self.timeseries.as_mut() {
+            series.record_request(outcome, now - created_ns);
+        }
         let terminal = outcome.terminal();
         if measured {
             self.measured.count(terminal);

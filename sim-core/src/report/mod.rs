@@ -2,9 +2,11 @@
 //! how it is computed from the model's counters at the end of a run.
 
 mod components;
+mod resilience;
 mod table;
 
 pub use components::*;
+pub use resilience::*;
 
 use crate::model::requests::Outcome;
 use crate::model::stats::{LatencyStats, RequestCounts};
@@ -48,6 +50,18 @@ pub struct Report {
     pub workloads: IndexMap<String, WorkloadReport>,
     /// What the run cost, from the prices in the file.
     pub cost: CostReport,
+    /// The scenario's faults as they happened (runs with a scenario).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Vec<FaultReport>>,
+    /// Lost work, and what each resilience mechanism did (runs with a scenario or a mechanism).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resilience: Option<ResilienceReport>,
+    /// The scenario's SLOs and whether they held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slos: Option<Vec<SloReport>>,
+    /// Per-window figures (runs with a scenario).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeseries: Option<TimeseriesReport>,
 }
 
 /// Cost over the measured period, in the currency of the file's prices.
@@ -343,6 +357,9 @@ impl Simulation<'_> {
         errors.sort();
         let requests: RequestsReport = self.measured.into();
         let finished = requests.generated - requests.in_flight;
+        let availability = (finished > 0).then(|| requests.completed as f64 / finished as f64);
+        let resilience = self.resilience_report(&nodes, end_ns);
+        let (slos, timeseries) = self.slo_and_series(availability);
         Report {
             seed: self.config.seed,
             run: RunSummary {
@@ -362,7 +379,7 @@ impl Simulation<'_> {
             instability,
             requests,
             warmup_requests: self.warmup_counts.into(),
-            availability: (finished > 0).then(|| requests.completed as f64 / finished as f64),
+            availability,
             errors_by_reason: errors.into_iter().collect(),
             latency_s: (&self.latency).into(),
             throughput_per_s: requests.completed as f64 / measured_s,
@@ -373,6 +390,10 @@ impl Simulation<'_> {
                 total: total_cost,
                 per_million_requests: (requests.completed > 0).then(|| total_cost / requests.completed as f64 * 1e6),
             },
+            faults: self.fault_reports(),
+            resilience,
+            slos,
+            timeseries,
         }
     }
 }

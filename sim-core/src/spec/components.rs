@@ -166,6 +166,9 @@ pub struct RawDatabase {
     /// Where reads go.
     #[serde(default)]
     pub read_policy: RawReadPolicy,
+    /// Promote a replica when the primary dies; default none.
+    #[serde(default)]
+    pub failover: Option<super::RawFailover>,
     /// The region the node runs in.
     #[serde(default)]
     pub region: Option<String>,

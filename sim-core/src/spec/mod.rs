@@ -4,8 +4,10 @@
 //! into a checked `Topology` with resolved ids, naming the place of every error.
 
 mod components;
+mod resilience;
 
 pub use components::*;
+pub use resilience::*;
 
 use crate::dist::DistSpec;
 use crate::units::{Duration, Rate};
@@ -36,6 +38,9 @@ pub struct RawTopology {
     /// A service mesh: sidecar overhead added to every call between nodes, each way.
     #[serde(default)]
     pub mesh: Option<RawMesh>,
+    /// Faults on a timeline, SLOs and the time-series window.
+    #[serde(default)]
+    pub scenario: Option<RawScenario>,
 }
 
 /// A source of requests.
@@ -65,6 +70,9 @@ pub enum RawWorkload {
         /// The region the clients are in; default the entry node's region.
         #[serde(default)]
         region: Option<String>,
+        /// The clients' timeout, retries, circuit breaker and hedging; default none.
+        #[serde(default)]
+        client: Option<RawCallPolicy>,
     },
     /// A closed workload: N users, each issuing a request, waiting for the answer, then thinking.
     Closed {
@@ -88,6 +96,9 @@ pub enum RawWorkload {
         /// The region the users are in; default the entry node's region.
         #[serde(default)]
         region: Option<String>,
+        /// The users' timeout, retries, circuit breaker and hedging; default none.
+        #[serde(default)]
+        client: Option<RawCallPolicy>,
     },
 }
 
@@ -248,6 +259,12 @@ pub struct RawService {
     /// Add and remove instances with the load.
     #[serde(default)]
     pub autoscaling: Option<RawAutoscaling>,
+    /// Timeout, retries, circuit breaker and hedging of its calls, per callee.
+    #[serde(default, deserialize_with = "unique_map")]
+    pub calls: IndexMap<String, RawCallPolicy>,
+    /// Load shedding: refuse a request when this many are already waiting at the instance.
+    #[serde(default)]
+    pub shed_above: Option<u32>,
     /// The region the node runs in.
     #[serde(default)]
     pub region: Option<String>,
@@ -311,6 +328,9 @@ pub struct RawLoadBalancer {
     /// Processing time per request (an L7 proxy's cost); default none.
     #[serde(default)]
     pub latency: Option<DistSpec>,
+    /// Probe the backends and route around the failed ones; default none.
+    #[serde(default)]
+    pub health_check: Option<RawHealthCheck>,
     /// The region the node runs in.
     #[serde(default)]
     pub region: Option<String>,
@@ -347,6 +367,9 @@ pub enum RawAlgorithm {
     /// Geo routing: a backend in the request's region, else in the nearest region (by mean
     /// latency); round robin among equally near ones.
     Nearest,
+    /// Active-passive: every request to the first backend instance in rotation; the next
+    /// takes over when a health check takes it out.
+    ActivePassive,
 }
 
 /// A network link.

@@ -69,6 +69,8 @@ pub struct DatabaseConfig {
     pub lag_sampler: u32,
     /// Where reads go.
     pub read_policy: ReadPolicy,
+    /// Promotion of a replica when the primary dies.
+    pub failover: Option<super::Failover>,
 }
 
 /// A checked rate-limiting algorithm.

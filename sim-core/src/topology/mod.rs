@@ -3,13 +3,15 @@
 
 mod components;
 mod graph;
+mod resilience;
 mod validate;
 
 pub use components::*;
+pub use resilience::*;
 
 pub use graph::{node_summary, to_dot, Edge, EdgeKind};
 pub use validate::{
-    parse_topology, parse_topology_bytes, DEFAULT_DURATION_NS, DEFAULT_MAX_HOPS, DEFAULT_MAX_IN_FLIGHT,
+    apply_scenario, parse_topology, MAX_WINDOWS, parse_topology_bytes, DEFAULT_DURATION_NS, DEFAULT_MAX_HOPS, DEFAULT_MAX_IN_FLIGHT,
 };
 
 use crate::dist::Sampler;
@@ -51,6 +53,23 @@ pub struct Topology {
     pub regions: Regions,
     /// Service-mesh overhead sampler per call and answer, `NONE` for none.
     pub mesh_sampler: u32,
+    /// Every call policy: who calls whom, and how.
+    pub call_policies: Vec<CallPolicyEdge>,
+    /// Faults, SLOs and the time-series window, when the run has a scenario.
+    pub scenario: Option<Scenario>,
+}
+
+/// A call policy on one caller–callee pair.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CallPolicyEdge {
+    /// The calling node, or `NONE` for a workload's clients.
+    pub caller: u32,
+    /// The workload whose clients call, or `NONE`.
+    pub source: u32,
+    /// The called node.
+    pub callee: u32,
+    /// What the caller does.
+    pub policy: CallPolicy,
 }
 
 /// A component.
@@ -144,6 +163,10 @@ pub struct ServiceConfig {
     pub autoscaling: Option<AutoscalingConfig>,
     /// `service`, or `api_gateway` for a gateway.
     pub label: &'static str,
+    /// (callee, index in `Topology::call_policies`) of the calls with a policy.
+    pub call_policies: Vec<(u32, u32)>,
+    /// Refuse a request when this many wait at the instance.
+    pub shed_above: Option<u32>,
 }
 
 impl ServiceConfig {
@@ -168,6 +191,8 @@ pub struct LoadBalancerConfig {
     pub ring: Vec<(u64, u32)>,
     /// `load_balancer`, or `sharded` for a shard router.
     pub label: &'static str,
+    /// Probes of the targets, if any.
+    pub health_check: Option<HealthCheck>,
 }
 
 /// One instruction of a service program.
@@ -230,6 +255,8 @@ pub struct Source {
     pub latency_sampler: u32,
     /// The clients' region, `NONE` without regions.
     pub region: u32,
+    /// The clients' call policy (index in `Topology::call_policies`), or `NONE`.
+    pub client_policy: u32,
 }
 
 /// How a workload creates requests.
@@ -330,6 +357,17 @@ impl Topology {
     /// The id of the node with this name.
     pub fn node_id(&self, name: &str) -> Option<u32> {
         self.nodes.iter().position(|node| node.name == name).map(|i| i as u32)
+    }
+
+    /// The call policy of `caller` on `callee` (index in `call_policies`), or `NONE`.
+    #[inline]
+    pub fn call_policy(&self, caller: u32, callee: u32) -> u32 {
+        match self.nodes[caller as usize].kind.servers() {
+            Some(service) if !service.call_policies.is_empty() => {
+                service.call_policies.iter().find(|(to, _)| *to == callee).map_or(NONE, |(_, policy)| *policy)
+            }
+            _ => NONE,
+        }
     }
 
     /// The link latency sampler from `from` to `to`, or `NONE`.

@@ -217,7 +217,10 @@ impl Validator<'_> {
                 entry_pc,
                 autoscaling: None,
                 label: "database",
+                call_policies: Vec::new(),
+                shed_above: None,
             },
+            failover: database.failover.as_ref().map(|raw| self.failover(raw)),
             replicas: database.replicas,
             write_classes,
             lag_sampler,
@@ -266,6 +269,7 @@ impl Validator<'_> {
             latency_sampler: NONE,
             ring: Vec::new(),
             label: "sharded",
+            health_check: None,
         })
     }
 
@@ -371,6 +375,8 @@ impl Validator<'_> {
             entry_pc,
             autoscaling: None,
             label: "api_gateway",
+            call_policies: Vec::new(),
+            shed_above: None,
         })
     }
 

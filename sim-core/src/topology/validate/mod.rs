@@ -3,6 +3,9 @@
 
 mod components;
 mod regions;
+mod resilience;
+
+pub use resilience::{apply_scenario, MAX_WINDOWS};
 
 use super::graph::{check_call_cycles, Edge, EdgeKind};
 use super::*;
@@ -104,6 +107,7 @@ struct Compiler {
     class_tables: Vec<u32>,
     choose_tables: Vec<(f64, u32)>,
     edges: Vec<Edge>,
+    call_policies: Vec<CallPolicyEdge>,
 }
 
 /// Where in the steps a call sits: which classes reach it and whether it is always taken.
@@ -166,6 +170,7 @@ impl Validator<'_> {
             class_tables: Vec::new(),
             choose_tables: Vec::new(),
             edges: Vec::new(),
+            call_policies: Vec::new(),
         };
         let (regions, node_regions) = self.regions(&mut compiler)?;
         let (sources, classes) = self.sources(&mut compiler, &regions, &node_regions)?;
@@ -275,7 +280,7 @@ impl Validator<'_> {
         if limits.max_in_flight == 0 || limits.max_hops == 0 {
             return Err(self.error(SpecErrorKind::InvalidValue, "limits must be at least 1".into(), &["limits"]));
         }
-        Ok(Topology {
+        let mut topology = Topology {
             nodes,
             classes,
             sources,
@@ -290,7 +295,16 @@ impl Validator<'_> {
             limits,
             regions,
             mesh_sampler,
-        })
+            call_policies: compiler.call_policies,
+            scenario: None,
+        };
+        if let Some(raw_scenario) = &raw.scenario {
+            let checker = resilience::ScenarioChecker { source: self.source, prefix: &["scenario"], topology: &topology };
+            let (scenario, samplers) = checker.check(raw_scenario)?;
+            topology.samplers.extend(samplers);
+            topology.scenario = Some(scenario);
+        }
+        Ok(topology)
     }
 
     fn sampler(&self, spec: &DistSpec, compiler: &mut Compiler, anchors: &[&str]) -> Result<u32, SpecError> {
@@ -308,10 +322,10 @@ impl Validator<'_> {
         let mut classes: Vec<String> = Vec::new();
         let mut sources = Vec::new();
         for raw_source in &self.raw.workload {
-            let (name, mix, keys, to, latency, region) = match raw_source {
-                RawWorkload::Open { name, classes, keys, to, latency, region, .. }
-                | RawWorkload::Closed { name, classes, keys, to, latency, region, .. } => {
-                    (name, classes, keys, to, latency, region)
+            let (name, mix, keys, to, latency, region, client) = match raw_source {
+                RawWorkload::Open { name, classes, keys, to, latency, region, client, .. }
+                | RawWorkload::Closed { name, classes, keys, to, latency, region, client, .. } => {
+                    (name, classes, keys, to, latency, region, client)
                 }
             };
             let quoted = format!("\"{name}\"");
@@ -420,7 +434,21 @@ impl Validator<'_> {
                     (Arrivals::Closed { users: *users, think_sampler }, *users)
                 }
             };
+            let client_policy = match client {
+                Some(raw_policy) => {
+                    let policy = resilience::call_policy(self.source, raw_policy, &[here[0], here[1], "client"])?;
+                    compiler.call_policies.push(CallPolicyEdge {
+                        caller: NONE,
+                        source: sources.len() as u32,
+                        callee: entry_node,
+                        policy,
+                    });
+                    compiler.call_policies.len() as u32 - 1
+                }
+                None => NONE,
+            };
             sources.push(Source {
+                client_policy,
                 name: name.clone(),
                 arrivals,
                 class_cumulative,
@@ -566,7 +594,39 @@ impl Validator<'_> {
             Some(autoscaling) => Some(self.autoscaling(&key, service.instances, autoscaling, compiler)?),
             None => None,
         };
+        let mut call_policies = Vec::new();
+        for (callee_name, raw_policy) in &service.calls {
+            let callee = self.node_id(callee_name, &["nodes", &key, "calls"], &format!("node {key}'s call policy"))?;
+            let calls_it = compiler
+                .edges
+                .iter()
+                .any(|edge| edge.from == node_id && edge.to == callee && edge.kind == EdgeKind::Call);
+            if !calls_it {
+                return Err(self
+                    .error(
+                        SpecErrorKind::InvalidValue,
+                        format!("node {key} has a call policy for \"{callee_name}\" but never calls it"),
+                        &["nodes", &key, "calls", &format!("\"{callee_name}\"")],
+                    )
+                    .with_help("policies apply to Call and Parallel steps; add the call or remove the policy"));
+            }
+            let quoted = format!("\"{callee_name}\"");
+            let policy = resilience::call_policy(self.source, raw_policy, &["nodes", &key, "calls", &quoted])?;
+            compiler.call_policies.push(CallPolicyEdge { caller: node_id, source: NONE, callee, policy });
+            call_policies.push((callee, compiler.call_policies.len() as u32 - 1));
+        }
+        if service.shed_above == Some(0) {
+            return Err(self
+                .error(
+                    SpecErrorKind::InvalidValue,
+                    format!("node {key} sheds above 0 waiting requests"),
+                    &["nodes", &key, "shed_above"],
+                )
+                .with_help("give at least 1: requests are refused when that many already wait"));
+        }
         Ok(ServiceConfig {
+            call_policies,
+            shed_above: service.shed_above,
             instances: service.instances,
             workers: service.workers,
             queue_capacity: service.queue,
@@ -779,7 +839,12 @@ impl Validator<'_> {
         if let RawAlgorithm::ConsistentHash { virtual_nodes } = balancer.algorithm {
             self.check_virtual_nodes(key, virtual_nodes, "algorithm")?;
         }
+        let health_check = match &balancer.health_check {
+            Some(raw) => Some(self.health_check(key, raw)?),
+            None => None,
+        };
         Ok(LoadBalancerConfig {
+            health_check,
             algorithm: balancer.algorithm,
             targets,
             target_weights,

@@ -1,0 +1,430 @@
+//! The report's chaos and resilience sections: the faults as they happened, lost work, each
+//! call policy's retries, breaker and hedges, health checks, failovers, SLOs, and the time
+//! series per window.
+
+use super::NodeReport;
+use crate::model::requests::Outcome;
+use crate::model::timeseries::WindowRecord;
+use crate::model::{ComponentState, Simulation};
+use crate::topology::{NodeKind, Slo, NONE};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+/// A fault as it happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultReport {
+    /// `crash`, `slow`, `errors`, `partition`, `region_outage`, `chaos_monkey`,
+    /// `rolling_deploy`, `blue_green` or `canary`.
+    pub kind: String,
+    /// The node, instance (`node#i`), region, or the sides of a partition.
+    pub target: String,
+    /// Start, in seconds of simulated time.
+    pub start_s: f64,
+    /// End, in seconds; `null` when it lasted to the end of the run.
+    pub end_s: Option<f64>,
+    /// What it did.
+    pub detail: String,
+}
+
+/// What failures and the mechanisms against them did, over the measured period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResilienceReport {
+    /// Requests that failed because of a fault (crashed, unavailable, error, unreachable).
+    pub failed_by_faults: u64,
+    /// Committed writes lost when a replica that had not applied them was promoted.
+    pub lost_writes: u64,
+    /// Messages lost: refused by a full queue, dropped, dead-lettered, or deleted by a log's
+    /// retention before a group read them.
+    pub messages_lost: u64,
+    /// Per call policy (`caller -> callee`).
+    pub calls: IndexMap<String, CallPolicyReport>,
+    /// Per load balancer with a health check.
+    pub health_checks: IndexMap<String, HealthCheckReport>,
+    /// Per database with failover.
+    pub failovers: IndexMap<String, FailoverReport>,
+    /// Per node that faults or load shedding touched.
+    pub nodes: IndexMap<String, NodeFaultReport>,
+}
+
+/// What a call policy did.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CallPolicyReport {
+    /// Calls made.
+    pub calls: u64,
+    /// Attempts sent (first attempts, retries and hedges).
+    pub attempts: u64,
+    /// Attempts per call: the load amplification the callee sees.
+    pub amplification: Option<f64>,
+    /// Retries sent.
+    pub retries: u64,
+    /// Hedged attempts sent.
+    pub hedges: u64,
+    /// Attempts the caller stopped waiting for.
+    pub timeouts: u64,
+    /// Retries the budget refused.
+    pub budget_exhausted: u64,
+    /// Attempts the open breaker refused at once.
+    pub short_circuited: u64,
+    /// Times the breaker opened.
+    pub breaker_opened: u64,
+    /// Time the breaker was open or half-open, in seconds.
+    pub breaker_open_s: f64,
+    /// Calls that succeeded.
+    pub succeeded: u64,
+    /// Calls that failed after every attempt.
+    pub failed: u64,
+}
+
+/// What a health check did.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheckReport {
+    /// Probes sent.
+    pub probes: u64,
+    /// Targets taken out of rotation.
+    pub marked_down: u64,
+    /// Targets put back.
+    pub marked_up: u64,
+    /// Targets out of rotation at the end.
+    pub unhealthy_at_end: u64,
+}
+
+/// What a database's failover did.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FailoverReport {
+    /// Replicas promoted.
+    pub promotions: u64,
+    /// Committed writes lost in promotions.
+    pub lost_writes: u64,
+    /// The server that is primary at the end (0 is the first primary).
+    pub primary_at_end: u32,
+}
+
+/// What faults did at one node.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct NodeFaultReport {
+    /// Arrivals refused because it (or its instance) was down.
+    pub refused: u64,
+    /// Requests failed because it crashed while holding them.
+    pub crashed: u64,
+    /// Injected errors it answered.
+    pub injected_errors: u64,
+    /// Requests its new version served (canary or blue-green).
+    pub new_version: u64,
+    /// Requests shed because its queue was past the threshold.
+    pub shed: u64,
+}
+
+/// An SLO and whether it held.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SloReport {
+    /// The SLO, such as `p99 < 200ms`.
+    pub slo: String,
+    /// The figure over the measured period (seconds for latency, a share for availability).
+    pub value: Option<f64>,
+    /// Whether it held over the measured period.
+    pub held: bool,
+    /// Windows after the warm-up where it could be evaluated.
+    pub windows_evaluated: u64,
+    /// Of those, the windows where it held.
+    pub windows_held: u64,
+    /// Spans of consecutive windows where it did not hold: [start_s, end_s].
+    pub violations: Vec<[f64; 2]>,
+}
+
+/// The time series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeseriesReport {
+    /// Window width in seconds.
+    pub window_s: f64,
+    /// The windows in order, warm-up included.
+    pub windows: Vec<WindowReport>,
+}
+
+/// One window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowReport {
+    /// Start in seconds.
+    pub start_s: f64,
+    /// End in seconds.
+    pub end_s: f64,
+    /// Requests completed per second.
+    pub throughput_per_s: f64,
+    /// Requests that ended in the window (any state).
+    pub finished: u64,
+    /// Share of those that completed.
+    pub availability: Option<f64>,
+    /// Median end-to-end latency of the requests completed in the window, in seconds.
+    pub p50_s: Option<f64>,
+    /// 99th percentile.
+    pub p99_s: Option<f64>,
+    /// Unsuccessful requests by reason.
+    pub errors_by_reason: IndexMap<String, u64>,
+    /// Per SLO, in order: whether it held in this window (`null`: nothing to judge, or warm-up).
+    pub slo_held: Vec<Option<bool>>,
+    /// Per node.
+    pub nodes: IndexMap<String, NodeWindowReport>,
+}
+
+/// One node in one window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeWindowReport {
+    /// Requests it answered successfully per second.
+    pub throughput_per_s: f64,
+    /// Requests it answered unsuccessfully.
+    pub errors: u64,
+    /// Share of its workers busy (services, databases).
+    pub utilization: Option<f64>,
+    /// Mean requests waiting for a worker.
+    pub queue_length: f64,
+    /// Instances serving at the window's end.
+    pub instances: u32,
+    /// Median time from arrival to a successful answer, in seconds.
+    pub p50_s: Option<f64>,
+    /// 99th percentile.
+    pub p99_s: Option<f64>,
+}
+
+fn quantile_of(window: &WindowRecord, q: f64) -> Option<f64> {
+    window.quantiles.iter().find(|(quantile, _)| *quantile == q).map(|(_, ns)| *ns as f64 / 1e9)
+}
+
+/// Whether `slo` held in `window` (`None` when nothing in it can be judged).
+fn slo_held_in(slo: &Slo, window: &WindowRecord) -> Option<bool> {
+    match slo {
+        Slo::Latency { quantile, below_ns } => {
+            quantile_of(window, *quantile).map(|value| value <= *below_ns as f64 / 1e9)
+        }
+        Slo::Availability { at_least } => {
+            (window.finished > 0).then(|| window.completed as f64 / window.finished as f64 >= *at_least)
+        }
+    }
+}
+
+impl Simulation<'_> {
+    /// The faults as they happened, when the run has a scenario.
+    pub(crate) fn fault_reports(&self) -> Option<Vec<FaultReport>> {
+        self.topology.scenario.as_ref()?;
+        Some(
+            self.faults
+                .windows
+                .iter()
+                .map(|window| FaultReport {
+                    kind: window.label.to_string(),
+                    target: window.target.clone(),
+                    start_s: window.start_ns as f64 / 1e9,
+                    end_s: window.end_ns.map(|ns| ns as f64 / 1e9),
+                    detail: window.detail.clone(),
+                })
+                .collect(),
+        )
+    }
+
+    /// The resilience section, when the run has a scenario or a mechanism.
+    pub(crate) fn resilience_report(&self, nodes: &IndexMap<String, NodeReport>, end_ns: u64) -> Option<ResilienceReport> {
+        let topology = self.topology;
+        let has_mechanism = !topology.call_policies.is_empty()
+            || topology.nodes.iter().any(|node| match &node.kind {
+                NodeKind::LoadBalancer(config) => config.health_check.is_some(),
+                NodeKind::Database(config) => config.failover.is_some(),
+                NodeKind::Service(config) => config.shed_above.is_some(),
+                _ => false,
+            });
+        if topology.scenario.is_none() && !has_mechanism {
+            return None;
+        }
+        let failed_by_faults = self
+            .errors_by_reason
+            .iter()
+            .filter(|(outcome, _, _)| outcome.is_fault())
+            .map(|(_, _, count)| count)
+            .sum();
+        let mut messages_lost = 0;
+        for node in nodes.values() {
+            if let Some(queue) = &node.component.work_queue {
+                messages_lost += queue.rejected + queue.dropped + queue.dead_lettered;
+            }
+            if let Some(log) = &node.component.log {
+                messages_lost += log.groups.values().map(|group| group.lost).sum::<u64>();
+            }
+        }
+        let mut calls = IndexMap::new();
+        for (edge, state) in topology.call_policies.iter().zip(&self.policies) {
+            let caller = if edge.caller == NONE {
+                topology.sources[edge.source as usize].name.clone()
+            } else {
+                topology.nodes[edge.caller as usize].name.clone()
+            };
+            let counters = state.counters;
+            calls.insert(
+                format!("{caller} -> {}", topology.nodes[edge.callee as usize].name),
+                CallPolicyReport {
+                    calls: counters.calls,
+                    attempts: counters.attempts,
+                    amplification: (counters.calls > 0).then(|| counters.attempts as f64 / counters.calls as f64),
+                    retries: counters.retries,
+                    hedges: counters.hedges,
+                    timeouts: counters.timeouts,
+                    budget_exhausted: counters.budget_exhausted,
+                    short_circuited: counters.short_circuited,
+                    breaker_opened: counters.breaker_opened,
+                    breaker_open_s: state.open_time_ns(end_ns) as f64 / 1e9,
+                    succeeded: counters.succeeded,
+                    failed: counters.failed,
+                },
+            );
+        }
+        let mut health_checks = IndexMap::new();
+        let mut failovers = IndexMap::new();
+        let mut lost_writes = 0;
+        let mut node_faults = IndexMap::new();
+        for (index, node) in topology.nodes.iter().enumerate() {
+            if let Some(state) = &self.balancers[index] {
+                if let Some(health) = &state.health {
+                    health_checks.insert(
+                        node.name.clone(),
+                        HealthCheckReport {
+                            probes: health.probes,
+                            marked_down: health.marked_down,
+                            marked_up: health.marked_up,
+                            unhealthy_at_end: state.healthy.iter().filter(|h| !**h).count() as u64,
+                        },
+                    );
+                }
+            }
+            if let (NodeKind::Database(config), ComponentState::Database(state)) = (&node.kind, &self.components[index]) {
+                lost_writes += state.lost_writes;
+                if config.failover.is_some() {
+                    failovers.insert(
+                        node.name.clone(),
+                        FailoverReport {
+                            promotions: state.promotions,
+                            lost_writes: state.lost_writes,
+                            primary_at_end: state.primary,
+                        },
+                    );
+                }
+            }
+            let counters = self.faults.counters[index];
+            if counters.refused + counters.crashed + counters.injected_errors + counters.new_version + counters.shed > 0 {
+                node_faults.insert(
+                    node.name.clone(),
+                    NodeFaultReport {
+                        refused: counters.refused,
+                        crashed: counters.crashed,
+                        injected_errors: counters.injected_errors,
+                        new_version: counters.new_version,
+                        shed: counters.shed,
+                    },
+                );
+            }
+        }
+        Some(ResilienceReport {
+            failed_by_faults,
+            lost_writes,
+            messages_lost,
+            calls,
+            health_checks,
+            failovers,
+            nodes: node_faults,
+        })
+    }
+
+    /// The SLOs and the time series, when the run has a scenario.
+    pub(crate) fn slo_and_series(&self, availability: Option<f64>) -> (Option<Vec<SloReport>>, Option<TimeseriesReport>) {
+        let (Some(scenario), Some(series)) = (&self.topology.scenario, &self.timeseries) else {
+            return (None, None);
+        };
+        let warmup_ns = self.config.warmup_ns;
+        let slos = scenario
+            .slos
+            .iter()
+            .map(|slo| {
+                let value = match slo {
+                    Slo::Latency { quantile, .. } => self.latency.quantile_s(*quantile),
+                    Slo::Availability { .. } => availability,
+                };
+                let held = match slo {
+                    Slo::Latency { below_ns, .. } => value.is_some_and(|v| v <= *below_ns as f64 / 1e9),
+                    Slo::Availability { at_least } => value.is_some_and(|v| v >= *at_least),
+                };
+                let (mut evaluated, mut held_windows, mut violations) = (0, 0, Vec::<[f64; 2]>::new());
+                for window in series.windows.iter().filter(|w| w.start_ns >= warmup_ns) {
+                    match slo_held_in(slo, window) {
+                        Some(true) => {
+                            evaluated += 1;
+                            held_windows += 1;
+                        }
+                        Some(false) => {
+                            evaluated += 1;
+                            let (start, end) = (window.start_ns as f64 / 1e9, window.end_ns as f64 / 1e9);
+                            match violations.last_mut() {
+                                Some(last) if last[1] == start => last[1] = end,
+                                _ => violations.push([start, end]),
+                            }
+                        }
+                        None => {}
+                    }
+                }
+                SloReport {
+                    slo: slo.label(),
+                    value,
+                    held,
+                    windows_evaluated: evaluated,
+                    windows_held: held_windows,
+                    violations,
+                }
+            })
+            .collect();
+        let topology = self.topology;
+        let windows = series
+            .windows
+            .iter()
+            .map(|window| {
+                let width_s = (window.end_ns - window.start_ns).max(1) as f64 / 1e9;
+                let width_ns = (window.end_ns - window.start_ns).max(1) as f64;
+                let mut errors_by_reason = IndexMap::new();
+                for (outcome, count) in &window.errors {
+                    errors_by_reason.insert(Outcome::reason(*outcome).to_string(), *count);
+                }
+                let nodes = topology
+                    .nodes
+                    .iter()
+                    .zip(&window.nodes)
+                    .map(|(node, record)| {
+                        let capacity = record.instances as f64 * record.workers as f64;
+                        (
+                            node.name.clone(),
+                            NodeWindowReport {
+                                throughput_per_s: record.completions as f64 / width_s,
+                                errors: record.errors,
+                                utilization: (record.workers > 0)
+                                    .then(|| if capacity > 0.0 { (record.busy_area as f64 / (capacity * width_ns)).min(1.0) } else { 0.0 }),
+                                queue_length: record.queue_area as f64 / width_ns,
+                                instances: record.instances,
+                                p50_s: record.p50_ns.map(|ns| ns as f64 / 1e9),
+                                p99_s: record.p99_ns.map(|ns| ns as f64 / 1e9),
+                            },
+                        )
+                    })
+                    .collect();
+                WindowReport {
+                    start_s: window.start_ns as f64 / 1e9,
+                    end_s: window.end_ns as f64 / 1e9,
+                    throughput_per_s: window.completed as f64 / width_s,
+                    finished: window.finished,
+                    availability: (window.finished > 0).then(|| window.completed as f64 / window.finished as f64),
+                    p50_s: quantile_of(window, 0.5),
+                    p99_s: quantile_of(window, 0.99),
+                    errors_by_reason,
+                    slo_held: scenario
+                        .slos
+                        .iter()
+                        .map(|slo| if window.start_ns < warmup_ns { None } else { slo_held_in(slo, window) })
+                        .collect(),
+                    nodes,
+                }
+            })
+            .collect();
+        (Some(slos), Some(TimeseriesReport { window_s: series.window_ns as f64 / 1e9, windows }))
+    }
+}

@@ -1,0 +1,230 @@
+//! Checked resilience mechanisms and chaos scenarios: call policies, health checks,
+//! failover, faults on a timeline, SLOs.
+
+pub use crate::spec::RawJitter as Jitter;
+
+/// What a caller does around each call to one callee.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CallPolicy {
+    /// Per-attempt timeout in ns.
+    pub timeout_ns: Option<u64>,
+    /// Retries.
+    pub retry: Option<RetryPolicy>,
+    /// Circuit breaker.
+    pub breaker: Option<BreakerPolicy>,
+    /// Hedge after this many ns without an answer.
+    pub hedge_after_ns: Option<u64>,
+}
+
+/// Retries with exponential backoff.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub retries: u32,
+    /// Backoff before the first retry, in ns.
+    pub backoff_ns: u64,
+    /// Growth per retry.
+    pub multiplier: f64,
+    /// Cap on the backoff, in ns.
+    pub max_backoff_ns: u64,
+    /// Randomisation.
+    pub jitter: Jitter,
+    /// Cap on retries as a share of calls.
+    pub budget: Option<RetryBudget>,
+}
+
+impl RetryPolicy {
+    /// The backoff before retry number `retry` (1 for the first), before jitter, in ns.
+    pub fn backoff_before_jitter_ns(&self, retry: u32) -> u64 {
+        let growth = self.multiplier.powi(retry.saturating_sub(1).min(64) as i32);
+        (self.backoff_ns as f64 * growth).min(self.max_backoff_ns as f64) as u64
+    }
+}
+
+/// A retry budget.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryBudget {
+    /// Retry tokens deposited per call.
+    pub ratio: f64,
+    /// Tokens granted per second.
+    pub min_per_s: f64,
+    /// Most tokens kept.
+    pub burst: f64,
+}
+
+/// A circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BreakerPolicy {
+    /// Consecutive failures that open it.
+    pub failures: u32,
+    /// Time it stays open, in ns.
+    pub open_ns: u64,
+    /// Trial calls when half-open.
+    pub probes: u32,
+}
+
+/// A load balancer's health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// Time between probes, in ns.
+    pub interval_ns: u64,
+    /// Failed probes in a row that take an instance out.
+    pub unhealthy: u32,
+    /// Passed probes in a row that put it back.
+    pub healthy: u32,
+}
+
+/// A database's automatic failover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failover {
+    /// From the primary's crash to its being declared dead, in ns.
+    pub detection_ns: u64,
+    /// From then to the replica serving as primary, in ns.
+    pub promotion_ns: u64,
+}
+
+/// A checked scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Time-series window in ns.
+    pub window_ns: u64,
+    /// The faults.
+    pub faults: Vec<Fault>,
+    /// The SLOs.
+    pub slos: Vec<Slo>,
+}
+
+/// A fault on the timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    /// What it does.
+    pub kind: FaultKind,
+    /// When it starts, in ns.
+    pub start_ns: u64,
+    /// When it ends, in ns; `None` for never.
+    pub end_ns: Option<u64>,
+}
+
+/// What a fault does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultKind {
+    /// Crash a node, or its first `instances` instances.
+    Crash {
+        /// Node id.
+        node: u32,
+        /// Instances crashed (all when the node has no instances).
+        instances: u32,
+    },
+    /// Slow a node.
+    Slow {
+        /// Node id.
+        node: u32,
+        /// Service-time multiplier.
+        factor: f64,
+        /// Extra arrival latency sampler, or `NONE`.
+        add_sampler: u32,
+    },
+    /// Errors with a probability.
+    Errors {
+        /// Node id.
+        node: u32,
+        /// Probability per request.
+        probability: f64,
+    },
+    /// A network partition.
+    Partition {
+        /// Per node: 0 on neither side, 1 or 2 on a side.
+        node_side: Vec<u8>,
+        /// Per region: 0, 1 or 2 (clients of a workload in that region).
+        region_side: Vec<u8>,
+        /// Connect timeout in ns.
+        timeout_ns: u64,
+        /// The sides as written, for the report.
+        label: String,
+    },
+    /// Every node of a region crashes.
+    RegionOutage {
+        /// Region id.
+        region: u32,
+        /// Its nodes.
+        nodes: Vec<u32>,
+    },
+    /// Random failures of every instance of the nodes.
+    ChaosMonkey {
+        /// Node ids.
+        nodes: Vec<u32>,
+        /// Time-between-failures sampler.
+        mtbf_sampler: u32,
+        /// Time-to-repair sampler.
+        mttr_sampler: u32,
+    },
+    /// A rolling deployment.
+    RollingDeploy {
+        /// Service node id.
+        node: u32,
+        /// Instances out at once.
+        batch: u32,
+        /// Time each batch is out, in ns.
+        each_ns: u64,
+    },
+    /// A new version taking a share of the requests (1 for a blue-green switch).
+    Version {
+        /// Service node id.
+        node: u32,
+        /// Share of requests.
+        share: f64,
+        /// Service-time multiplier.
+        factor: f64,
+        /// Error probability.
+        errors: f64,
+        /// `blue_green` or `canary`.
+        label: &'static str,
+    },
+}
+
+impl FaultKind {
+    /// The fault's name as reports print it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            FaultKind::Crash { .. } => "crash",
+            FaultKind::Slow { .. } => "slow",
+            FaultKind::Errors { .. } => "errors",
+            FaultKind::Partition { .. } => "partition",
+            FaultKind::RegionOutage { .. } => "region_outage",
+            FaultKind::ChaosMonkey { .. } => "chaos_monkey",
+            FaultKind::RollingDeploy { .. } => "rolling_deploy",
+            FaultKind::Version { label, .. } => label,
+        }
+    }
+}
+
+/// A service-level objective.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Slo {
+    /// A latency quantile below a bound.
+    Latency {
+        /// The quantile, in (0, 1).
+        quantile: f64,
+        /// The bound in ns.
+        below_ns: u64,
+    },
+    /// Availability at least this.
+    Availability {
+        /// The bound, in (0, 1].
+        at_least: f64,
+    },
+}
+
+impl Slo {
+    /// The SLO as reports print it, such as `p99 < 200ms`.
+    pub fn label(&self) -> String {
+        match self {
+            Slo::Latency { quantile, below_ns } => {
+                let percent = quantile * 100.0;
+                let name = format!("{percent}").replace('.', "");
+                format!("p{name} < {}", crate::units::Duration { ns: *below_ns })
+            }
+            Slo::Availability { at_least } => format!("availability >= {}%", at_least * 100.0),
+        }
+    }
+}

@@ -1,0 +1,493 @@
+//! Validation of the resilience mechanisms (call policies, health checks, failover) and of
+//! chaos scenarios, written inside a topology or in a file of their own.
+
+use super::{suggest, syntax_help, Validator};
+use crate::dist::{DistSpec, Sampler};
+use crate::error::{locate, Position, SpecError, SpecErrorKind};
+use crate::spec::*;
+use crate::topology::*;
+use crate::units::{Duration, NS_PER_S};
+
+/// Most retries a policy may ask for (attempts are tracked in a 64-bit mask, with room for
+/// the first attempt and a hedge).
+pub const MAX_RETRIES: u32 = 60;
+/// Most faults a scenario may list.
+pub const MAX_FAULTS: usize = 10_000;
+/// Most time-series windows a run may have (the window sets how many).
+pub const MAX_WINDOWS: u64 = 1_000_000;
+
+fn invalid(source: &str, message: String, anchors: &[&str], help: &str) -> SpecError {
+    SpecError::new(SpecErrorKind::InvalidValue, message).at(locate(source, anchors)).with_help(help.to_string())
+}
+
+fn positive(source: &str, value: Option<Duration>, default_ns: u64, what: &str, anchors: &[&str]) -> Result<u64, SpecError> {
+    match value {
+        Some(duration) if duration.ns == 0 => Err(invalid(
+            source,
+            format!("{what} is 0"),
+            anchors,
+            "give a positive duration, such as \"100ms\", or leave it out for the default",
+        )),
+        Some(duration) => Ok(duration.ns),
+        None => Ok(default_ns),
+    }
+}
+
+/// Checks a call policy written at `anchors` of `source`.
+pub(super) fn call_policy(source: &str, raw: &RawCallPolicy, anchors: &[&str]) -> Result<CallPolicy, SpecError> {
+    fn with<'a>(anchors: &[&'a str], field: &'a str) -> Vec<&'a str> {
+        let mut all = anchors.to_vec();
+        all.push(field);
+        all
+    }
+    let at = |field: &'static str| with(anchors, field);
+    let timeout_ns = match raw.timeout {
+        Some(_) => Some(positive(source, raw.timeout, 0, "the call timeout", &at("timeout"))?),
+        None => None,
+    };
+    let hedge_after_ns = match raw.hedge_after {
+        Some(_) => Some(positive(source, raw.hedge_after, 0, "hedge_after", &at("hedge_after"))?),
+        None => None,
+    };
+    let retry = match &raw.retry {
+        Some(retry) => {
+            if retry.retries == 0 || retry.retries > MAX_RETRIES {
+                return Err(invalid(
+                    source,
+                    format!("a retry policy with {} retries", retry.retries),
+                    &at("retries"),
+                    &format!("give between 1 and {MAX_RETRIES} retries, or leave out retry"),
+                ));
+            }
+            if !(retry.multiplier.is_finite() && retry.multiplier >= 1.0 && retry.multiplier <= 100.0) {
+                return Err(invalid(
+                    source,
+                    format!("a backoff multiplier of {}", retry.multiplier),
+                    &at("multiplier"),
+                    "give a multiplier between 1 (constant backoff) and 100; 2 doubles it each retry",
+                ));
+            }
+            let backoff_ns = retry.backoff.map_or(25_000_000, |b| b.ns);
+            let max_backoff_ns = retry.max_backoff.map_or(backoff_ns.saturating_mul(10), |b| b.ns);
+            if max_backoff_ns < backoff_ns {
+                return Err(invalid(
+                    source,
+                    format!("max_backoff {} is below backoff {}", Duration { ns: max_backoff_ns }, Duration { ns: backoff_ns }),
+                    &at("max_backoff"),
+                    "give a max_backoff at least as long as the backoff",
+                ));
+            }
+            let budget = match &retry.budget {
+                Some(budget) => {
+                    let ratio = budget.ratio.unwrap_or(0.2);
+                    let min_per_s = budget.min_per_second.unwrap_or(10.0);
+                    let burst = budget.burst.unwrap_or(100.0);
+                    let ok = |v: f64, low: f64| v.is_finite() && v >= low && v <= 1e9;
+                    if !(ok(ratio, 0.0) && ok(min_per_s, 0.0) && ok(burst, 1.0)) {
+                        return Err(invalid(
+                            source,
+                            format!("a retry budget of ratio {ratio}, min_per_second {min_per_s}, burst {burst}"),
+                            &at("budget"),
+                            "give a ratio ≥ 0 (0.2 allows one retry per five calls), min_per_second ≥ 0 and burst ≥ 1",
+                        ));
+                    }
+                    Some(RetryBudget { ratio, min_per_s, burst })
+                }
+                None => None,
+            };
+            Some(RetryPolicy {
+                retries: retry.retries,
+                backoff_ns,
+                multiplier: retry.multiplier,
+                max_backoff_ns,
+                jitter: retry.jitter,
+                budget,
+            })
+        }
+        None => None,
+    };
+    let breaker = match &raw.circuit_breaker {
+        Some(breaker) => {
+            let failures = breaker.failures.unwrap_or(5);
+            let probes = breaker.probes.unwrap_or(1);
+            if failures == 0 || probes == 0 {
+                return Err(invalid(
+                    source,
+                    "a circuit breaker with 0 failures or 0 probes".into(),
+                    &at("circuit_breaker"),
+                    "give failures ≥ 1 (failed calls in a row that open it) and probes ≥ 1",
+                ));
+            }
+            let open_ns = positive(source, breaker.open_for, 10 * NS_PER_S, "open_for", &at("open_for"))?;
+            Some(BreakerPolicy { failures, open_ns, probes })
+        }
+        None => None,
+    };
+    Ok(CallPolicy { timeout_ns, retry, breaker, hedge_after_ns })
+}
+
+impl Validator<'_> {
+    pub(super) fn health_check(&self, key: &str, raw: &RawHealthCheck) -> Result<HealthCheck, SpecError> {
+        let anchors = ["nodes", key, "health_check"];
+        let interval_ns = positive(self.source, raw.interval, 10 * NS_PER_S, "the health-check interval", &anchors)?;
+        let unhealthy = raw.unhealthy.unwrap_or(3);
+        let healthy = raw.healthy.unwrap_or(1);
+        if unhealthy == 0 || healthy == 0 {
+            return Err(self.error(
+                SpecErrorKind::InvalidValue,
+                format!("load balancer {key} has a health-check threshold of 0"),
+                &anchors,
+            )
+            .with_help("give unhealthy ≥ 1 and healthy ≥ 1 probes in a row"));
+        }
+        Ok(HealthCheck { interval_ns, unhealthy, healthy })
+    }
+
+    pub(super) fn failover(&self, raw: &RawFailover) -> Failover {
+        Failover {
+            detection_ns: raw.detection.map_or(10 * NS_PER_S, |d| d.ns),
+            promotion_ns: raw.promotion.map_or(0, |d| d.ns),
+        }
+    }
+}
+
+/// Parses a scenario file and puts it in `topology` in place of the one it had.
+pub fn apply_scenario(topology: &mut Topology, source: &str) -> Result<(), SpecError> {
+    let options = ron::Options::default().with_default_extension(
+        ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES,
+    );
+    let raw: RawScenario = options.from_str(source).map_err(|error| {
+        let position = Position { line: error.span.start.line, column: error.span.start.col };
+        let message = error.code.to_string();
+        let mut spec_error = SpecError::new(SpecErrorKind::Syntax, message.clone()).at(Some(position));
+        spec_error.help = syntax_help(&message)
+            .or_else(|| Some("a scenario file holds Scenario(faults: [...], slos: [...], window: \"1s\")".into()));
+        spec_error
+    })?;
+    let (scenario, samplers) = ScenarioChecker { source, prefix: &[], topology }.check(&raw)?;
+    topology.samplers.extend(samplers);
+    topology.scenario = Some(scenario);
+    Ok(())
+}
+
+/// Checks a raw scenario against a checked topology.
+pub(super) struct ScenarioChecker<'a> {
+    pub source: &'a str,
+    /// Anchors leading to the scenario in the source (`["scenario"]` inside a topology).
+    pub prefix: &'a [&'a str],
+    pub topology: &'a Topology,
+}
+
+impl ScenarioChecker<'_> {
+    fn anchors<'b>(&'b self, more: &[&'b str]) -> Vec<&'b str> {
+        let mut all = self.prefix.to_vec();
+        all.extend_from_slice(more);
+        all
+    }
+
+    fn error(&self, message: String, anchors: &[&str], help: impl Into<String>) -> SpecError {
+        SpecError::new(SpecErrorKind::InvalidValue, message).at(locate(self.source, &self.anchors(anchors))).with_help(help)
+    }
+
+    fn node(&self, name: &str, anchors: &[&str]) -> Result<u32, SpecError> {
+        self.topology.node_id(name).ok_or_else(|| {
+            let known: Vec<&str> = self.topology.nodes.iter().map(|n| n.name.as_str()).collect();
+            let quoted = format!("\"{name}\"");
+            let mut all = anchors.to_vec();
+            all.push(&quoted);
+            SpecError::new(SpecErrorKind::UnknownName, format!("the scenario names node \"{name}\", which is not defined"))
+                .at(locate(self.source, &self.anchors(&all)))
+                .with_help(suggest(name, &known))
+        })
+    }
+
+    fn region(&self, name: &str, anchors: &[&str]) -> Result<u32, SpecError> {
+        let names = &self.topology.regions.names;
+        names.iter().position(|r| r == name).map(|r| r as u32).ok_or_else(|| {
+            let quoted = format!("\"{name}\"");
+            let mut all = anchors.to_vec();
+            all.push(&quoted);
+            let help = if names.is_empty() {
+                "the topology has no regions; add regions: (placement: {...}) or name nodes instead".to_string()
+            } else {
+                suggest(name, &names.iter().map(String::as_str).collect::<Vec<_>>())
+            };
+            SpecError::new(SpecErrorKind::UnknownName, format!("the scenario names region \"{name}\", which is not defined"))
+                .at(locate(self.source, &self.anchors(&all)))
+                .with_help(help)
+        })
+    }
+
+    fn service(&self, name: &str, anchors: &[&str], what: &str) -> Result<u32, SpecError> {
+        let node = self.node(name, anchors)?;
+        match &self.topology.nodes[node as usize].kind {
+            NodeKind::Service(service) if service.autoscaling.is_none() || what != "a rolling deployment" => Ok(node),
+            NodeKind::Service(_) => Err(self.error(
+                format!("a rolling deployment of \"{name}\", which is autoscaled"),
+                anchors,
+                "deploy a service with a fixed number of instances, or remove its autoscaling",
+            )),
+            kind => Err(self.error(
+                format!("{what} of \"{name}\", which is a {}", kind.label()),
+                anchors,
+                "versions and deployments apply to services (and gateways)",
+            )),
+        }
+    }
+
+    fn probability(&self, value: f64, anchors: &[&str], what: &str) -> Result<f64, SpecError> {
+        if value.is_finite() && (0.0..=1.0).contains(&value) {
+            Ok(value)
+        } else {
+            Err(self.error(format!("{what} of {value}"), anchors, "give a probability between 0 and 1"))
+        }
+    }
+
+    fn factor(&self, value: f64, anchors: &[&str]) -> Result<f64, SpecError> {
+        if value.is_finite() && value > 0.0 && value <= 1e6 {
+            Ok(value)
+        } else {
+            Err(self.error(
+                format!("a service-time factor of {value}"),
+                anchors,
+                "give a factor above 0 (2 doubles every service time, 0.5 halves it)",
+            ))
+        }
+    }
+
+    fn sampler(&self, spec: &DistSpec, samplers: &mut Vec<Sampler>, anchors: &[&str]) -> Result<u32, SpecError> {
+        let sampler = spec
+            .compile()
+            .map_err(|message| SpecError::new(SpecErrorKind::InvalidValue, message).at(locate(self.source, &self.anchors(anchors))))?;
+        samplers.push(sampler);
+        Ok((self.topology.samplers.len() + samplers.len() - 1) as u32)
+    }
+
+    /// The scenario, and the samplers it adds to the topology's.
+    pub fn check(&self, raw: &RawScenario) -> Result<(Scenario, Vec<Sampler>), SpecError> {
+        let window_ns = positive(self.source, raw.window, NS_PER_S, "the time-series window", &self.anchors(&["window"]))?;
+        if let crate::topology::StopCondition::Duration { ns } = self.topology.run.stop {
+            if ns / window_ns > MAX_WINDOWS {
+                return Err(self.error(
+                    format!("a window of {} makes {} windows over the run", Duration { ns: window_ns }, ns / window_ns),
+                    &["window"],
+                    format!("give a window that makes at most {MAX_WINDOWS} windows"),
+                ));
+            }
+        }
+        if raw.faults.len() > MAX_FAULTS {
+            return Err(self.error(
+                format!("the scenario has {} faults", raw.faults.len()),
+                &["faults"],
+                format!("list at most {MAX_FAULTS}; use ChaosMonkey for many random failures"),
+            ));
+        }
+        let mut samplers = Vec::new();
+        let mut faults = Vec::with_capacity(raw.faults.len());
+        for raw_fault in &raw.faults {
+            faults.push(self.fault(raw_fault, &mut samplers)?);
+        }
+        let mut slos = Vec::with_capacity(raw.slos.len());
+        for slo in &raw.slos {
+            slos.push(match slo {
+                RawSlo::Latency { quantile, below } => {
+                    if !(quantile.is_finite() && *quantile > 0.0 && *quantile < 1.0) {
+                        return Err(self.error(
+                            format!("a latency SLO on quantile {quantile}"),
+                            &["slos", "Latency"],
+                            "give a quantile between 0 and 1, such as 0.99 for p99",
+                        ));
+                    }
+                    Slo::Latency { quantile: *quantile, below_ns: below.ns }
+                }
+                RawSlo::Availability { at_least } => {
+                    if !(at_least.is_finite() && *at_least > 0.0 && *at_least <= 1.0) {
+                        return Err(self.error(
+                            format!("an availability SLO of {at_least}"),
+                            &["slos", "Availability"],
+                            "give a share between 0 and 1, such as 0.999 for three nines",
+                        ));
+                    }
+                    Slo::Availability { at_least: *at_least }
+                }
+            });
+        }
+        Ok((Scenario { window_ns, faults, slos }, samplers))
+    }
+
+    fn window(&self, at: Duration, until: Option<Duration>, anchors: &[&str]) -> Result<(u64, Option<u64>), SpecError> {
+        if let Some(until) = until {
+            if until.ns <= at.ns {
+                return Err(self.error(
+                    format!("a fault that ends at {until}, not after it starts at {at}"),
+                    anchors,
+                    "give an `until` later than `at`, or leave it out to last to the end",
+                ));
+            }
+        }
+        Ok((at.ns, until.map(|u| u.ns)))
+    }
+
+    fn fault(&self, raw: &RawFault, samplers: &mut Vec<Sampler>) -> Result<Fault, SpecError> {
+        let fault = |kind, (start_ns, end_ns)| Ok(Fault { kind, start_ns, end_ns });
+        match raw {
+            RawFault::Crash { node, at, until, instances } => {
+                let anchors = ["Crash", "node"];
+                let id = self.node(node, &anchors)?;
+                let kind = &self.topology.nodes[id as usize].kind;
+                let available = kind.servers().map_or(1, |s| s.max_instances());
+                let count = match instances {
+                    Some(n) if kind.servers().is_none() => {
+                        return Err(self.error(
+                            format!("a crash of {n} instances of \"{node}\", a {} without instances", kind.label()),
+                            &["Crash", "instances"],
+                            "leave out instances: the whole node crashes",
+                        ))
+                    }
+                    Some(n) if *n == 0 || *n > available => {
+                        return Err(self.error(
+                            format!("a crash of {n} instances of \"{node}\", which has {available}"),
+                            &["Crash", "instances"],
+                            format!("give between 1 and {available}, or leave it out to crash them all"),
+                        ))
+                    }
+                    Some(n) => *n,
+                    None => available,
+                };
+                fault(FaultKind::Crash { node: id, instances: count }, self.window(*at, *until, &["Crash"])?)
+            }
+            RawFault::Slow { node, at, until, factor, add } => {
+                let id = self.node(node, &["Slow", "node"])?;
+                let factor = self.factor(*factor, &["Slow", "factor"])?;
+                let add_sampler = match add {
+                    Some(spec) => self.sampler(spec, samplers, &["Slow", "add"])?,
+                    None => NONE,
+                };
+                fault(FaultKind::Slow { node: id, factor, add_sampler }, self.window(*at, *until, &["Slow"])?)
+            }
+            RawFault::Errors { node, at, until, probability } => {
+                let id = self.node(node, &["Errors", "node"])?;
+                let probability = self.probability(*probability, &["Errors", "probability"], "an error probability")?;
+                fault(FaultKind::Errors { node: id, probability }, self.window(*at, *until, &["Errors"])?)
+            }
+            RawFault::Partition { between, and, at, until, timeout } => {
+                let mut node_side = vec![0u8; self.topology.nodes.len()];
+                let mut region_side = vec![0u8; self.topology.regions.names.len()];
+                for (side, names, field) in [(1u8, between, "between"), (2u8, and, "and")] {
+                    if names.is_empty() {
+                        return Err(self.error(
+                            format!("a partition with nothing on its `{field}` side"),
+                            &["Partition", field],
+                            "list node or region names on both sides",
+                        ));
+                    }
+                    for name in names {
+                        let anchors = ["Partition", field];
+                        let members: Vec<u32> = if let Some(id) = self.topology.node_id(name) {
+                            vec![id]
+                        } else {
+                            let region = self.region(name, &anchors).map_err(|_| {
+                                let mut known: Vec<&str> = self.topology.nodes.iter().map(|n| n.name.as_str()).collect();
+                                known.extend(self.topology.regions.names.iter().map(String::as_str));
+                                self.error(
+                                    format!("the partition names \"{name}\", which is neither a node nor a region"),
+                                    &anchors,
+                                    suggest(name, &known),
+                                )
+                            })?;
+                            region_side[region as usize] = side;
+                            (0..self.topology.nodes.len() as u32)
+                                .filter(|n| self.topology.nodes[*n as usize].region == region)
+                                .collect()
+                        };
+                        for member in members {
+                            if node_side[member as usize] != 0 && node_side[member as usize] != side {
+                                return Err(self.error(
+                                    format!("node \"{}\" is on both sides of a partition", self.topology.nodes[member as usize].name),
+                                    &anchors,
+                                    "put each node on one side only",
+                                ));
+                            }
+                            node_side[member as usize] = side;
+                        }
+                    }
+                }
+                let timeout_ns = positive(self.source, *timeout, NS_PER_S, "the partition timeout", &self.anchors(&["Partition", "timeout"]))?;
+                let label = format!("{} | {}", between.join(", "), and.join(", "));
+                fault(
+                    FaultKind::Partition { node_side, region_side, timeout_ns, label },
+                    self.window(*at, *until, &["Partition"])?,
+                )
+            }
+            RawFault::RegionOutage { region, at, until } => {
+                let id = self.region(region, &["RegionOutage", "region"])?;
+                let nodes = (0..self.topology.nodes.len() as u32)
+                    .filter(|n| self.topology.nodes[*n as usize].region == id)
+                    .collect::<Vec<_>>();
+                if nodes.is_empty() {
+                    return Err(self.error(
+                        format!("an outage of region \"{region}\", which has no nodes"),
+                        &["RegionOutage", "region"],
+                        "place nodes in the region, or name another",
+                    ));
+                }
+                fault(FaultKind::RegionOutage { region: id, nodes }, self.window(*at, *until, &["RegionOutage"])?)
+            }
+            RawFault::ChaosMonkey { nodes, mtbf, mttr, at, until } => {
+                if nodes.is_empty() {
+                    return Err(self.error(
+                        "a chaos monkey with no nodes".into(),
+                        &["ChaosMonkey", "nodes"],
+                        "list the nodes whose instances it fails",
+                    ));
+                }
+                let ids = nodes.iter().map(|n| self.node(n, &["ChaosMonkey", "nodes"])).collect::<Result<Vec<_>, _>>()?;
+                let mtbf_sampler = self.sampler(mtbf, samplers, &["ChaosMonkey", "mtbf"])?;
+                let mttr_sampler = self.sampler(mttr, samplers, &["ChaosMonkey", "mttr"])?;
+                let all = self.topology.samplers.iter().chain(samplers.iter()).collect::<Vec<_>>();
+                if all[mtbf_sampler as usize].mean_s() <= 0.0 {
+                    return Err(self.error(
+                        "a chaos monkey whose mean time between failures is 0".into(),
+                        &["ChaosMonkey", "mtbf"],
+                        "give a positive mean, such as Exp(mean: \"60s\")",
+                    ));
+                }
+                fault(
+                    FaultKind::ChaosMonkey { nodes: ids, mtbf_sampler, mttr_sampler },
+                    self.window(at.unwrap_or_default(), *until, &["ChaosMonkey"])?,
+                )
+            }
+            RawFault::RollingDeploy { node, at, batch, each } => {
+                let id = self.service(node, &["RollingDeploy", "node"], "a rolling deployment")?;
+                let instances = self.topology.nodes[id as usize].kind.instances();
+                if *batch == 0 || *batch >= instances {
+                    return Err(self.error(
+                        format!("a rolling deployment of \"{node}\" {batch} at a time; it has {instances} instances"),
+                        &["RollingDeploy", "batch"],
+                        "take out at least 1 and fewer than all instances at a time (a service needs 2 or more)",
+                    ));
+                }
+                let each_ns = positive(self.source, Some(*each), 0, "each", &self.anchors(&["RollingDeploy", "each"]))?;
+                let batches = instances.div_ceil(*batch) as u64;
+                let end_ns = at.ns + batches * each_ns;
+                fault(FaultKind::RollingDeploy { node: id, batch: *batch, each_ns }, (at.ns, Some(end_ns)))
+            }
+            RawFault::BlueGreen { node, at, until, factor, errors } => {
+                let id = self.service(node, &["BlueGreen", "node"], "a blue-green switch")?;
+                let factor = self.factor(*factor, &["BlueGreen", "factor"])?;
+                let errors = self.probability(*errors, &["BlueGreen", "errors"], "an error probability")?;
+                fault(
+                    FaultKind::Version { node: id, share: 1.0, factor, errors, label: "blue_green" },
+                    self.window(*at, *until, &["BlueGreen"])?,
+                )
+            }
+            RawFault::Canary { node, at, until, share, factor, errors } => {
+                let id = self.service(node, &["Canary", "node"], "a canary")?;
+                let share = self.probability(*share, &["Canary", "share"], "a canary share")?;
+                let factor = self.factor(*factor, &["Canary", "factor"])?;
+                let errors = self.probability(*errors, &["Canary", "errors"], "an error probability")?;
+                fault(FaultKind::Version { node: id, share, factor, errors, label: "canary" }, self.window(*at, *until, &["Canary"])?)
+            }
+        }
+    }
+}
