@@ -4,6 +4,7 @@
 
 mod catalogue;
 mod catalogue_theory;
+mod chaos;
 mod check;
 mod cli;
 mod determinism;

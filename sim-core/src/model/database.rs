@@ -15,6 +15,9 @@ pub(crate) struct ReplicaLog {
     applied: u64,
     /// When the last shipped commit applies (replication applies in commit order).
     last_apply_ns: u64,
+    /// Commits the primary had not yet shipped here when it crashed: they arrive if it
+    /// comes back, and are lost if this replica is promoted.
+    stranded: Vec<(u64, u64)>,
 }
 
 /// Counters of one database server (after the warm-up).
@@ -204,9 +207,18 @@ impl Simulation<'_> {
     /// replica is promoted after the detection and promotion delays.
     pub(crate) fn database_primary_down(&mut self, node: u32, server: u32) {
         let NodeKind::Database(config) = &self.topology.nodes[node as usize].kind else { return };
-        let Some(failover) = config.failover else { return };
+        let failover = config.failover;
+        let now = self.events.now_ns();
         let state = self.database_state(node);
-        if server != state.primary || state.failover_pending || config.replicas == 0 {
+        if server != state.primary {
+            return;
+        }
+        for log in &mut state.logs {
+            apply_due(log, now);
+            log.stranded.extend(log.pending.drain(..));
+        }
+        let Some(failover) = failover else { return };
+        if state.failover_pending || config.replicas == 0 {
             return;
         }
         state.failover_pending = true;
@@ -214,8 +226,9 @@ impl Simulation<'_> {
             .schedule_in(failover.detection_ns + failover.promotion_ns, super::Event::Promote { node });
     }
 
-    /// The failover: the live replica with the most commits applied becomes the primary;
-    /// the commits it had not applied are lost.
+    /// The failover: the live replica with the most commits received before the primary
+    /// died becomes the primary; the commits still in flight to it when the primary died
+    /// never arrive, and are lost.
     pub(crate) fn on_promote(&mut self, node: u32) {
         let now = self.events.now_ns();
         let measured = self.measuring;
@@ -235,8 +248,11 @@ impl Simulation<'_> {
             }
         }
         let Some(chosen) = best else { return };
-        let lost = state.logs[chosen].pending.len() as u64;
-        state.logs[chosen].pending.clear();
+        // The dead primary's unshipped commits are gone with it.
+        let lost = state.logs[chosen].stranded.len() as u64;
+        for log in &mut state.logs {
+            log.stranded.clear();
+        }
         state.demoted[primary] = true;
         state.primary = chosen as u32;
         if measured {
@@ -253,6 +269,16 @@ impl Simulation<'_> {
         let now = self.events.now_ns();
         let sequence = self.commit_sequence;
         let state = self.database_state(node);
+        if server == state.primary {
+            // The primary is back before any promotion: it ships what it had not shipped.
+            for log in &mut state.logs {
+                for (sequence, _) in log.stranded.drain(..) {
+                    log.pending.push_back((sequence, now));
+                }
+                log.last_apply_ns = log.last_apply_ns.max(now);
+            }
+            return;
+        }
         if state.demoted[server as usize] {
             state.demoted[server as usize] = false;
             let log = &mut state.logs[server as usize];
