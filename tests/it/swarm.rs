@@ -2,8 +2,10 @@
 //! feedback, bounded queues, timeouts, processor sharing, and every catalogue component:
 //! caches, CDNs, databases, shards, rate limiters, gateways, work queues, logs, functions,
 //! autoscaling) under random loads and seeds.
-//! Each run must finish without a panic and conserve requests; a failure prints its seed.
-//! `ARCHSIM_SWARM_RUNS=5000` runs a longer swarm (default 60).
+//! A second swarm adds random resilience mechanisms (call policies, health checks, shedding,
+//! failover, client retries) and random fault schedules.
+//! Each run must finish without a panic, conserve requests and keep time monotone; a
+//! failure prints its seed. `ARCHSIM_SWARM_RUNS=5000` runs a longer swarm (default 60).
 
 use crate::check::{assert_conserved, seconds, simulate};
 use sim_core::rng::{Purpose, RandomStream};
@@ -15,8 +17,10 @@ fn pick<'a>(stream: &mut RandomStream, options: &[&'a str]) -> &'a str {
 
 /// A random valid topology: node i only calls nodes after it, so synchronous calls form no
 /// cycle; feedback goes backwards only through `Forward` inside a `Choose` with p < 1.
-fn random_topology(seed: u64) -> String {
+fn random_topology(seed: u64, chaos: bool) -> String {
     let mut stream = RandomStream::derive(seed, "swarm", Purpose::Routing);
+    let mut chaos_stream = RandomStream::derive(seed, "swarm-chaos", Purpose::Faults);
+    let mut deployable = Vec::new();
     let n = 2 + stream.below(5) as usize;
     let distributions = [
         "Exp(mean: \"2ms\")",
@@ -33,9 +37,15 @@ fn random_topology(seed: u64) -> String {
                 &mut stream,
                 &["RoundRobin", "Random", "LeastConnections", "PowerOfTwoChoices", "HashClient", "HashKey"],
             );
+            let algorithm = if chaos && chaos_stream.below(4) == 0 { "ActivePassive" } else { algorithm };
+            let health = if chaos && chaos_stream.below(2) == 0 {
+                format!(", health_check: HealthCheck(interval: \"{}ms\", unhealthy: {})", 20 + chaos_stream.below(200), 1 + chaos_stream.below(3))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 nodes,
-                "\"n{i}\": LoadBalancer(algorithm: {algorithm}, backends: [{}]),",
+                "\"n{i}\": LoadBalancer(algorithm: {algorithm}, backends: [{}]{health}),",
                 later[stream.below(later.len() as u64) as usize]
             );
             continue;
@@ -48,9 +58,14 @@ fn random_topology(seed: u64) -> String {
         if stream.below(8) == 0 {
             let lag = pick(&mut stream, &["None", "Some(Exp(mean: \"20ms\"))"]);
             let policy = pick(&mut stream, &["RoundRobin", "LeastLoaded", "PrimaryOnly"]);
+            let failover = if chaos && chaos_stream.below(2) == 0 {
+                format!("failover: Failover(detection: \"{}ms\"), ", chaos_stream.below(300))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 nodes,
-                "\"n{i}\": Database(replicas: {}, connections: {}, queue: {}, read: Exp(mean: \"1ms\"), write: Exp(mean: \"2ms\"), writes: [\"b\"], replication_lag: {lag}, read_policy: {policy}),",
+                "\"n{i}\": Database({failover}replicas: {}, connections: {}, queue: {}, read: Exp(mean: \"1ms\"), write: Exp(mean: \"2ms\"), writes: [\"b\"], replication_lag: {lag}, read_policy: {policy}),",
                 stream.below(3),
                 1 + stream.below(4),
                 pick(&mut stream, &["None", "Some(5)"])
@@ -58,10 +73,16 @@ fn random_topology(seed: u64) -> String {
             continue;
         }
         let mut steps = vec![format!("Work({})", pick(&mut stream, &distributions))];
+        let mut calls = String::new();
         if !later.is_empty() {
             let target = &later[stream.below(later.len() as u64) as usize];
             match stream.below(5) {
-                0 => steps.push(format!("Call({target})")),
+                0 => {
+                    steps.push(format!("Call({target})"));
+                    if chaos && chaos_stream.below(2) == 0 {
+                        calls = format!("calls: {{{target}: {}}}, ", random_policy(&mut chaos_stream));
+                    }
+                }
                 1 => steps.push(format!("Parallel([{}])", later.join(", "))),
                 2 => steps.push(format!("Choose([(0.5, [Call({target})])])")),
                 3 => steps.push(format!(
@@ -76,6 +97,11 @@ fn random_topology(seed: u64) -> String {
         let timeout =
             if stream.below(3) == 0 { format!("timeout: \"{}ms\", ", 1 + stream.below(30)) } else { String::new() };
         let discipline = if stream.below(4) == 0 { "discipline: ProcessorSharing, " } else { "" };
+        let shed = if chaos && chaos_stream.below(4) == 0 {
+            format!("shed_above: {}, ", 1 + chaos_stream.below(10))
+        } else {
+            String::new()
+        };
         if stream.below(8) == 0 {
             let _ = writeln!(
                 nodes,
@@ -87,7 +113,8 @@ fn random_topology(seed: u64) -> String {
             continue;
         }
         let instances = 1 + stream.below(3);
-        let autoscaling = if stream.below(5) == 0 {
+        let autoscaled_draw = stream.below(5) == 0;
+        let autoscaling = if autoscaled_draw {
             format!(
                 "autoscaling: (target: {}, min: 1, max: {}, interval: \"100ms\", cooldown: \"200ms\", provisioning: Exp(mean: \"50ms\")), ",
                 pick(&mut stream, &["Utilization(0.5)", "RequestsPerInstance(100.0)", "QueuePerInstance(2.0)"]),
@@ -96,9 +123,12 @@ fn random_topology(seed: u64) -> String {
         } else {
             String::new()
         };
+        if !autoscaled_draw && instances >= 2 {
+            deployable.push((i, instances));
+        }
         let _ = writeln!(
             nodes,
-            "\"n{i}\": Service(instances: {instances}, workers: {}, {queue}{timeout}{discipline}{autoscaling}steps: [{}]),",
+            "\"n{i}\": Service(instances: {instances}, workers: {}, {queue}{timeout}{discipline}{autoscaling}{shed}{calls}steps: [{}]),",
             1 + stream.below(4),
             steps.join(", ")
         );
@@ -109,9 +139,74 @@ fn random_topology(seed: u64) -> String {
         1 => format!("Mmpp(states: [(rate: \"{rate}/s\", mean_duration: \"200ms\"), (rate: \"10/s\", mean_duration: \"300ms\")])"),
         _ => format!("Profile(steps: [(at: \"0s\", rate: \"{rate}/s\"), (at: \"1s\", rate: \"20/s\")], period: \"2s\")"),
     };
+    let users = 1 + stream.below(20);
+    let (client, scenario) = if chaos {
+        let client = if chaos_stream.below(2) == 0 {
+            format!(", client: {}", random_policy(&mut chaos_stream))
+        } else {
+            String::new()
+        };
+        (client, random_scenario(&mut chaos_stream, n, &deployable))
+    } else {
+        (String::new(), String::new())
+    };
     format!(
-        "Topology(\n workload: [Open(name: \"w\", arrivals: {arrivals}, classes: {{\"a\": 0.5, \"b\": 0.5}}, keys: Zipf(n: 1000, s: 1.0), clients: 50, to: \"n0\"),\n  Closed(name: \"c\", users: {}, think: Exp(mean: \"20ms\"), to: \"n0\")],\n nodes: {{\n{nodes}}},\n limits: (max_in_flight: 2000, max_hops: 50),\n)",
-        1 + stream.below(20)
+        "Topology(\n workload: [Open(name: \"w\", arrivals: {arrivals}, classes: {{\"a\": 0.5, \"b\": 0.5}}, keys: Zipf(n: 1000, s: 1.0), clients: 50, to: \"n0\"{client}),\n  Closed(name: \"c\", users: {users}, think: Exp(mean: \"20ms\"), to: \"n0\")],\n nodes: {{\n{nodes}}},\n limits: (max_in_flight: 2000, max_hops: 50),\n{scenario})"
+    )
+}
+
+/// A random call policy: timeout, retries with or without a budget, a breaker, hedging.
+fn random_policy(stream: &mut RandomStream) -> String {
+    let mut fields = Vec::new();
+    if stream.below(2) == 0 {
+        fields.push(format!("timeout: \"{}ms\"", 1 + stream.below(50)));
+    }
+    if stream.below(2) == 0 {
+        let budget = if stream.below(2) == 0 { ", budget: Budget(ratio: 0.1, min_per_second: 5.0, burst: 10.0)" } else { "" };
+        let jitter = pick(stream, &["Full", "Equal", "None"]);
+        fields.push(format!("retry: Retry(retries: {}, backoff: \"{}ms\", jitter: {jitter}{budget})", 1 + stream.below(4), stream.below(5)));
+    }
+    if stream.below(2) == 0 {
+        fields.push(format!("circuit_breaker: CircuitBreaker(failures: {}, open_for: \"{}ms\", probes: {})", 1 + stream.below(5), 10 + stream.below(300), 1 + stream.below(3)));
+    }
+    if stream.below(3) == 0 {
+        fields.push(format!("hedge_after: \"{}ms\"", 1 + stream.below(10)));
+    }
+    format!("CallPolicy({})", fields.join(", "))
+}
+
+/// A random fault schedule over nodes n0..n{n-1} within the 3 s run.
+fn random_scenario(stream: &mut RandomStream, n: usize, deployable: &[(usize, u64)]) -> String {
+    let mut faults = Vec::new();
+    for _ in 0..1 + stream.below(5) {
+        let node = stream.below(n as u64);
+        let at = stream.below(2500);
+        let until = if stream.below(4) == 0 { String::new() } else { format!(", until: \"{}ms\"", at + 1 + stream.below(1500)) };
+        faults.push(match stream.below(7) {
+            0 => format!("Crash(node: \"n{node}\", at: \"{at}ms\"{until})"),
+            1 => format!("Slow(node: \"n{node}\", at: \"{at}ms\"{until}, factor: {}.5, add: Exp(mean: \"2ms\"))", stream.below(5)),
+            2 => format!("Errors(node: \"n{node}\", at: \"{at}ms\"{until}, probability: 0.{})", stream.below(10)),
+            3 => format!(
+                "Partition(between: [\"n{node}\"], and: [\"n{}\"], at: \"{at}ms\"{until}, timeout: \"{}ms\")",
+                (node + 1) % n as u64,
+                1 + stream.below(100)
+            ),
+            4 => format!("ChaosMonkey(nodes: [\"n{node}\"], mtbf: Exp(mean: \"300ms\"), mttr: Exp(mean: \"100ms\"))"),
+            5 if !deployable.is_empty() => {
+                let (service, instances) = deployable[stream.below(deployable.len() as u64) as usize];
+                match stream.below(3) {
+                    0 => format!("RollingDeploy(node: \"n{service}\", at: \"{at}ms\", batch: {}, each: \"200ms\")", 1 + stream.below(instances - 1)),
+                    1 => format!("BlueGreen(node: \"n{service}\", at: \"{at}ms\"{until}, factor: 2.0, errors: 0.1)"),
+                    _ => format!("Canary(node: \"n{service}\", at: \"{at}ms\"{until}, share: 0.3, factor: 3.0, errors: 0.2)"),
+                }
+            }
+            _ => format!("Crash(node: \"n{node}\", at: \"{at}ms\", until: \"{}ms\")", at + 100),
+        });
+    }
+    let window = 50 + stream.below(500);
+    format!(
+        " scenario: Scenario(window: \"{window}ms\", faults: [{}], slos: [Latency(quantile: 0.9, below: \"20ms\"), Availability(at_least: 0.99)]),\n",
+        faults.join(", ")
     )
 }
 
@@ -162,11 +257,14 @@ fn random_component(stream: &mut RandomStream, target: &str, later: &[String]) -
     }
 }
 
+fn swarm_runs() -> u64 {
+    std::env::var("ARCHSIM_SWARM_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(60)
+}
+
 #[test]
 fn random_topologies_conserve_requests_and_never_panic() {
-    let runs: u64 = std::env::var("ARCHSIM_SWARM_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
-    for seed in 1..=runs {
-        let text = random_topology(seed);
+    for seed in 1..=swarm_runs() {
+        let text = random_topology(seed, false);
         let outcome = std::panic::catch_unwind(|| {
             let report = simulate(&text, seed, seconds(3.0), 0.5);
             assert_conserved(&report);
@@ -175,6 +273,41 @@ fn random_topologies_conserve_requests_and_never_panic() {
         });
         if outcome.is_err() {
             panic!("swarm seed {seed} failed; topology:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn random_fault_schedules_conserve_requests_keep_time_monotone_and_never_panic() {
+    for seed in 1..=swarm_runs() {
+        let text = random_topology(seed, true);
+        let outcome = std::panic::catch_unwind(|| {
+            let topology = sim_core::parse_topology(&text).unwrap_or_else(|error| panic!("invalid: {error}"));
+            let config = sim_core::RunConfig { seed, stop: seconds(3.0), warmup_ns: 500_000_000 };
+            let mut simulation = sim_core::Simulation::new(&topology, config);
+            // Advance in slices, as the browser does: time never goes back.
+            let mut last_ns = 0;
+            let mut limit_ns = 0;
+            while !simulation.run_until(limit_ns) {
+                assert!(simulation.now_ns() >= last_ns);
+                last_ns = simulation.now_ns();
+                limit_ns += 37_000_000;
+            }
+            let report = simulation.report();
+            assert_conserved(&report);
+            assert_eq!(report.sim_time_s, 3.0);
+            if std::env::var("ARCHSIM_SWARM_VERBOSE").is_ok() {
+                eprintln!("chaos swarm seed {seed}: {} requests, {} faults, {} events", report.requests.generated, report.faults.as_ref().map_or(0, Vec::len), report.events);
+            }
+            let windows = &report.timeseries.as_ref().expect("a time series").windows;
+            assert!(windows.windows(2).all(|pair| pair[0].end_s == pair[1].start_s && pair[0].start_s < pair[0].end_s));
+            assert_eq!(windows.last().unwrap().end_s, 3.0);
+            for fault in report.faults.as_ref().unwrap() {
+                assert!(fault.end_s.is_none_or(|end| end >= fault.start_s), "{fault:?}");
+            }
+        });
+        if outcome.is_err() {
+            panic!("chaos swarm seed {seed} failed; topology:\n{text}");
         }
     }
 }
