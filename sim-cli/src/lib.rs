@@ -57,8 +57,7 @@ fn load(path: &Path) -> Result<(String, sim_core::Topology), String> {
 fn run_command(args: &RunArgs, stdout: &mut dyn Write) -> Result<(), String> {
     let (_, mut topology) = load(&args.file)?;
     if let Some(path) = &args.scenario {
-        let bytes =
-            std::fs::read(path).map_err(|error| format!("error: cannot read {}: {error}\n", path.display()))?;
+        let bytes = std::fs::read(path).map_err(|error| format!("error: cannot read {}: {error}\n", path.display()))?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| format!("error: {} is not UTF-8 text\n  help: give a RON scenario file\n", path.display()))?;
         sim_core::topology::apply_scenario(&mut topology, text)

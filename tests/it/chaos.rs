@@ -65,7 +65,8 @@ fn a_health_checked_pool_loses_traffic_no_longer_than_the_detection_time() {
     for seed in 1..=3 {
         let report = simulate(text, seed, seconds(40.0), 0.0);
         let series = report.timeseries.as_ref().unwrap();
-        let failing: Vec<_> = series.windows.iter().filter(|w| w.errors_by_reason.contains_key("unavailable")).collect();
+        let failing: Vec<_> =
+            series.windows.iter().filter(|w| w.errors_by_reason.contains_key("unavailable")).collect();
         let first = failing.first().unwrap().start_s;
         let last = failing.last().unwrap().end_s;
         // Probes at 11 s and 12 s fail: the instance leaves at 12 s, 1.7 s after the crash,
@@ -172,8 +173,7 @@ fn a_scenario_file_applies_on_the_command_line_and_its_errors_are_located() {
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.ron");
     std::fs::write(&bad, "Scenario(\n  faults: [Crash(node: \"dbb\", at: \"1s\")],\n)\n").unwrap();
-    let (status, _, stderr) =
-        run_cli(&["run", topology.to_str().unwrap(), "--scenario", bad.to_str().unwrap()]);
+    let (status, _, stderr) = run_cli(&["run", topology.to_str().unwrap(), "--scenario", bad.to_str().unwrap()]);
     assert_eq!(status, 2);
     assert!(stderr.contains("bad.ron:2:"), "{stderr}");
     assert!(stderr.contains("node \"dbb\", which is not defined") && stderr.contains("\"db\""), "{stderr}");

@@ -39,7 +39,11 @@ fn random_topology(seed: u64, chaos: bool) -> String {
             );
             let algorithm = if chaos && chaos_stream.below(4) == 0 { "ActivePassive" } else { algorithm };
             let health = if chaos && chaos_stream.below(2) == 0 {
-                format!(", health_check: HealthCheck(interval: \"{}ms\", unhealthy: {})", 20 + chaos_stream.below(200), 1 + chaos_stream.below(3))
+                format!(
+                    ", health_check: HealthCheck(interval: \"{}ms\", unhealthy: {})",
+                    20 + chaos_stream.below(200),
+                    1 + chaos_stream.below(3)
+                )
             } else {
                 String::new()
             };
@@ -162,12 +166,22 @@ fn random_policy(stream: &mut RandomStream) -> String {
         fields.push(format!("timeout: \"{}ms\"", 1 + stream.below(50)));
     }
     if stream.below(2) == 0 {
-        let budget = if stream.below(2) == 0 { ", budget: Budget(ratio: 0.1, min_per_second: 5.0, burst: 10.0)" } else { "" };
+        let budget =
+            if stream.below(2) == 0 { ", budget: Budget(ratio: 0.1, min_per_second: 5.0, burst: 10.0)" } else { "" };
         let jitter = pick(stream, &["Full", "Equal", "None"]);
-        fields.push(format!("retry: Retry(retries: {}, backoff: \"{}ms\", jitter: {jitter}{budget})", 1 + stream.below(4), stream.below(5)));
+        fields.push(format!(
+            "retry: Retry(retries: {}, backoff: \"{}ms\", jitter: {jitter}{budget})",
+            1 + stream.below(4),
+            stream.below(5)
+        ));
     }
     if stream.below(2) == 0 {
-        fields.push(format!("circuit_breaker: CircuitBreaker(failures: {}, open_for: \"{}ms\", probes: {})", 1 + stream.below(5), 10 + stream.below(300), 1 + stream.below(3)));
+        fields.push(format!(
+            "circuit_breaker: CircuitBreaker(failures: {}, open_for: \"{}ms\", probes: {})",
+            1 + stream.below(5),
+            10 + stream.below(300),
+            1 + stream.below(3)
+        ));
     }
     if stream.below(3) == 0 {
         fields.push(format!("hedge_after: \"{}ms\"", 1 + stream.below(10)));
@@ -181,10 +195,17 @@ fn random_scenario(stream: &mut RandomStream, n: usize, deployable: &[(usize, u6
     for _ in 0..1 + stream.below(5) {
         let node = stream.below(n as u64);
         let at = stream.below(2500);
-        let until = if stream.below(4) == 0 { String::new() } else { format!(", until: \"{}ms\"", at + 1 + stream.below(1500)) };
+        let until = if stream.below(4) == 0 {
+            String::new()
+        } else {
+            format!(", until: \"{}ms\"", at + 1 + stream.below(1500))
+        };
         faults.push(match stream.below(7) {
             0 => format!("Crash(node: \"n{node}\", at: \"{at}ms\"{until})"),
-            1 => format!("Slow(node: \"n{node}\", at: \"{at}ms\"{until}, factor: {}.5, add: Exp(mean: \"2ms\"))", stream.below(5)),
+            1 => format!(
+                "Slow(node: \"n{node}\", at: \"{at}ms\"{until}, factor: {}.5, add: Exp(mean: \"2ms\"))",
+                stream.below(5)
+            ),
             2 => format!("Errors(node: \"n{node}\", at: \"{at}ms\"{until}, probability: 0.{})", stream.below(10)),
             3 => format!(
                 "Partition(between: [\"n{node}\"], and: [\"n{}\"], at: \"{at}ms\"{until}, timeout: \"{}ms\")",
@@ -195,9 +216,14 @@ fn random_scenario(stream: &mut RandomStream, n: usize, deployable: &[(usize, u6
             5 if !deployable.is_empty() => {
                 let (service, instances) = deployable[stream.below(deployable.len() as u64) as usize];
                 match stream.below(3) {
-                    0 => format!("RollingDeploy(node: \"n{service}\", at: \"{at}ms\", batch: {}, each: \"200ms\")", 1 + stream.below(instances - 1)),
+                    0 => format!(
+                        "RollingDeploy(node: \"n{service}\", at: \"{at}ms\", batch: {}, each: \"200ms\")",
+                        1 + stream.below(instances - 1)
+                    ),
                     1 => format!("BlueGreen(node: \"n{service}\", at: \"{at}ms\"{until}, factor: 2.0, errors: 0.1)"),
-                    _ => format!("Canary(node: \"n{service}\", at: \"{at}ms\"{until}, share: 0.3, factor: 3.0, errors: 0.2)"),
+                    _ => format!(
+                        "Canary(node: \"n{service}\", at: \"{at}ms\"{until}, share: 0.3, factor: 3.0, errors: 0.2)"
+                    ),
                 }
             }
             _ => format!("Crash(node: \"n{node}\", at: \"{at}ms\", until: \"{}ms\")", at + 100),
@@ -297,7 +323,12 @@ fn random_fault_schedules_conserve_requests_keep_time_monotone_and_never_panic()
             assert_conserved(&report);
             assert_eq!(report.sim_time_s, 3.0);
             if std::env::var("ARCHSIM_SWARM_VERBOSE").is_ok() {
-                eprintln!("chaos swarm seed {seed}: {} requests, {} faults, {} events", report.requests.generated, report.faults.as_ref().map_or(0, Vec::len), report.events);
+                eprintln!(
+                    "chaos swarm seed {seed}: {} requests, {} faults, {} events",
+                    report.requests.generated,
+                    report.faults.as_ref().map_or(0, Vec::len),
+                    report.events
+                );
             }
             let windows = &report.timeseries.as_ref().expect("a time series").windows;
             assert!(windows.windows(2).all(|pair| pair[0].end_s == pair[1].start_s && pair[0].start_s < pair[0].end_s));

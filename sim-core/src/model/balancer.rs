@@ -141,6 +141,19 @@ impl Simulation<'_> {
             state.routed[target as usize] += 1;
         }
         self.frames[frame].balancer_target = target;
+        let topology = self.topology;
+        let config = balancer_config(topology, node);
+        let client_region = self.requests[request].region;
+        if config.algorithm == Algorithm::Nearest
+            && topology.nodes[node as usize].region == NONE
+            && client_region != NONE
+        {
+            // Global geo routing (DNS, anycast) places no box between the client and the
+            // chosen region: the request crosses from the client's region to the target's.
+            let link = topology.regions.sampler(client_region, topology.nodes[target_node as usize].region);
+            self.call_node_over(frame, target_node, target_instance, link);
+            return;
+        }
         self.call_node(frame, target_node, target_instance);
     }
 

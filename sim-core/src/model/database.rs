@@ -121,7 +121,8 @@ impl Simulation<'_> {
                         None => {
                             // No replica is up: the read goes to a replica all the same
                             // (and is refused), as the driver has nowhere else to send it.
-                            let server = (start..start + count).map(|s| s % count).find(|s| *s != primary).unwrap_or(primary);
+                            let server =
+                                (start..start + count).map(|s| s % count).find(|s| *s != primary).unwrap_or(primary);
                             state.next_replica = (server + 1) % count;
                             server
                         }
@@ -222,8 +223,7 @@ impl Simulation<'_> {
             return;
         }
         state.failover_pending = true;
-        self.events
-            .schedule_in(failover.detection_ns + failover.promotion_ns, super::Event::Promote { node });
+        self.events.schedule_in(failover.detection_ns + failover.promotion_ns, super::Event::Promote { node });
     }
 
     /// The failover: the live replica with the most commits received before the primary

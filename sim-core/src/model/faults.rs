@@ -82,7 +82,9 @@ impl FaultState {
             version: vec![None; nodes],
             partitions: Vec::new(),
             stream: RandomStream::derive(seed, "faults", Purpose::Faults),
-            monkey_streams: (0..faults).map(|f| RandomStream::derive(seed, &format!("monkey:{f}"), Purpose::Faults)).collect(),
+            monkey_streams: (0..faults)
+                .map(|f| RandomStream::derive(seed, &format!("monkey:{f}"), Purpose::Faults))
+                .collect(),
             windows: Vec::new(),
             open_windows: Vec::new(),
             monkey_failures: Vec::new(),
@@ -124,7 +126,10 @@ fn detail(topology: &Topology, kind: &FaultKind) -> String {
         FaultKind::Slow { factor, add_sampler, .. } => {
             let mut text = format!("service times × {factor}");
             if *add_sampler != NONE {
-                text.push_str(&format!(", + {:.3} s mean per arrival", topology.samplers[*add_sampler as usize].mean_s()));
+                text.push_str(&format!(
+                    ", + {:.3} s mean per arrival",
+                    topology.samplers[*add_sampler as usize].mean_s()
+                ));
             }
             text
         }
@@ -180,7 +185,8 @@ impl Simulation<'_> {
         let spec = &topology.scenario.as_ref().expect("a scenario").faults[fault as usize];
         self.faults.enabled = true;
         self.faults.active[fault as usize] = true;
-        let window = self.open_window(spec.kind.label(), target_name(topology, &spec.kind), detail(topology, &spec.kind));
+        let window =
+            self.open_window(spec.kind.label(), target_name(topology, &spec.kind), detail(topology, &spec.kind));
         debug_assert_eq!(window, self.faults.windows.len() - 1);
         match &spec.kind {
             FaultKind::Crash { node, instances } => self.crash_node(*node, *instances),
@@ -255,9 +261,8 @@ impl Simulation<'_> {
             return;
         }
         let topology = self.topology;
-        let FaultKind::ChaosMonkey { mttr_sampler, .. } = topology.scenario.as_ref().expect("a scenario").faults
-            [fault as usize]
-            .kind
+        let FaultKind::ChaosMonkey { mttr_sampler, .. } =
+            topology.scenario.as_ref().expect("a scenario").faults[fault as usize].kind
         else {
             unreachable!("a monkey event of a monkey fault")
         };
@@ -307,7 +312,11 @@ impl Simulation<'_> {
                 servers.instances[instance as usize].in_rotation = true;
             }
         } else {
-            let window = self.open_window("rolling_deploy", topology.nodes[node as usize].name.clone(), detail(topology, &topology.scenario.as_ref().expect("a scenario").faults[fault as usize].kind));
+            let window = self.open_window(
+                "rolling_deploy",
+                topology.nodes[node as usize].name.clone(),
+                detail(topology, &topology.scenario.as_ref().expect("a scenario").faults[fault as usize].kind),
+            );
             self.fault_windows_open_for(fault, window);
         }
         let servers = self.services[node as usize].as_mut().expect("service state");
@@ -462,7 +471,8 @@ impl Simulation<'_> {
         let fifo = super::service::program_discipline(self.topology, node) == crate::topology::Discipline::Fifo;
         for frame in 0..self.frames.slots() {
             let record = &self.frames[frame];
-            if !(record.live && record.node == node && record.instance == instance && record.admitted && !record.killed) {
+            if !(record.live && record.node == node && record.instance == instance && record.admitted && !record.killed)
+            {
                 continue;
             }
             let waiting_for_calls = record.pending > 0;

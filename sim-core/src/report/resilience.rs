@@ -191,9 +191,11 @@ fn quantile_of(window: &WindowRecord, q: f64) -> Option<f64> {
 /// Whether `slo` held in `window` (`None` when nothing in it can be judged).
 fn slo_held_in(slo: &Slo, window: &WindowRecord) -> Option<bool> {
     match slo {
-        Slo::Latency { quantile, below_ns } => {
-            quantile_of(window, *quantile).map(|value| value <= *below_ns as f64 / 1e9)
-        }
+        // A window where requests ended but none completed fails a latency SLO too.
+        Slo::Latency { quantile, below_ns } => match quantile_of(window, *quantile) {
+            Some(value) => Some(value <= *below_ns as f64 / 1e9),
+            None => (window.finished > 0).then_some(false),
+        },
         Slo::Availability { at_least } => {
             (window.finished > 0).then(|| window.completed as f64 / window.finished as f64 >= *at_least)
         }
@@ -220,7 +222,11 @@ impl Simulation<'_> {
     }
 
     /// The resilience section, when the run has a scenario or a mechanism.
-    pub(crate) fn resilience_report(&self, nodes: &IndexMap<String, NodeReport>, end_ns: u64) -> Option<ResilienceReport> {
+    pub(crate) fn resilience_report(
+        &self,
+        nodes: &IndexMap<String, NodeReport>,
+        end_ns: u64,
+    ) -> Option<ResilienceReport> {
         let topology = self.topology;
         let has_mechanism = !topology.call_policies.is_empty()
             || topology.nodes.iter().any(|node| match &node.kind {
@@ -232,12 +238,8 @@ impl Simulation<'_> {
         if topology.scenario.is_none() && !has_mechanism {
             return None;
         }
-        let failed_by_faults = self
-            .errors_by_reason
-            .iter()
-            .filter(|(outcome, _, _)| outcome.is_fault())
-            .map(|(_, _, count)| count)
-            .sum();
+        let failed_by_faults =
+            self.errors_by_reason.iter().filter(|(outcome, _, _)| outcome.is_fault()).map(|(_, _, count)| count).sum();
         let mut messages_lost = 0;
         for node in nodes.values() {
             if let Some(queue) = &node.component.work_queue {
@@ -291,7 +293,8 @@ impl Simulation<'_> {
                     );
                 }
             }
-            if let (NodeKind::Database(config), ComponentState::Database(state)) = (&node.kind, &self.components[index]) {
+            if let (NodeKind::Database(config), ComponentState::Database(state)) = (&node.kind, &self.components[index])
+            {
                 lost_writes += state.lost_writes;
                 if config.failover.is_some() {
                     failovers.insert(
@@ -305,7 +308,8 @@ impl Simulation<'_> {
                 }
             }
             let counters = self.faults.counters[index];
-            if counters.refused + counters.crashed + counters.injected_errors + counters.new_version + counters.shed > 0 {
+            if counters.refused + counters.crashed + counters.injected_errors + counters.new_version + counters.shed > 0
+            {
                 node_faults.insert(
                     node.name.clone(),
                     NodeFaultReport {
@@ -330,7 +334,10 @@ impl Simulation<'_> {
     }
 
     /// The SLOs and the time series, when the run has a scenario.
-    pub(crate) fn slo_and_series(&self, availability: Option<f64>) -> (Option<Vec<SloReport>>, Option<TimeseriesReport>) {
+    pub(crate) fn slo_and_series(
+        &self,
+        availability: Option<f64>,
+    ) -> (Option<Vec<SloReport>>, Option<TimeseriesReport>) {
         let (Some(scenario), Some(series)) = (&self.topology.scenario, &self.timeseries) else {
             return (None, None);
         };
@@ -397,8 +404,13 @@ impl Simulation<'_> {
                             NodeWindowReport {
                                 throughput_per_s: record.completions as f64 / width_s,
                                 errors: record.errors,
-                                utilization: (record.workers > 0)
-                                    .then(|| if capacity > 0.0 { (record.busy_area as f64 / (capacity * width_ns)).min(1.0) } else { 0.0 }),
+                                utilization: (record.workers > 0).then(|| {
+                                    if capacity > 0.0 {
+                                        (record.busy_area as f64 / (capacity * width_ns)).min(1.0)
+                                    } else {
+                                        0.0
+                                    }
+                                }),
                                 queue_length: record.queue_area as f64 / width_ns,
                                 instances: record.instances,
                                 p50_s: record.p50_ns.map(|ns| ns as f64 / 1e9),

@@ -11,7 +11,8 @@ pub use resilience::*;
 
 pub use graph::{node_summary, to_dot, Edge, EdgeKind};
 pub use validate::{
-    apply_scenario, parse_topology, MAX_WINDOWS, parse_topology_bytes, DEFAULT_DURATION_NS, DEFAULT_MAX_HOPS, DEFAULT_MAX_IN_FLIGHT,
+    apply_scenario, parse_topology, parse_topology_bytes, DEFAULT_DURATION_NS, DEFAULT_MAX_HOPS, DEFAULT_MAX_IN_FLIGHT,
+    MAX_WINDOWS,
 };
 
 use crate::dist::Sampler;

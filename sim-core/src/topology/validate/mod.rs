@@ -299,7 +299,8 @@ impl Validator<'_> {
             scenario: None,
         };
         if let Some(raw_scenario) = &raw.scenario {
-            let checker = resilience::ScenarioChecker { source: self.source, prefix: &["scenario"], topology: &topology };
+            let checker =
+                resilience::ScenarioChecker { source: self.source, prefix: &["scenario"], topology: &topology };
             let (scenario, samplers) = checker.check(raw_scenario)?;
             topology.samplers.extend(samplers);
             topology.scenario = Some(scenario);

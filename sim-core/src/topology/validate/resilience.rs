@@ -20,7 +20,13 @@ fn invalid(source: &str, message: String, anchors: &[&str], help: &str) -> SpecE
     SpecError::new(SpecErrorKind::InvalidValue, message).at(locate(source, anchors)).with_help(help.to_string())
 }
 
-fn positive(source: &str, value: Option<Duration>, default_ns: u64, what: &str, anchors: &[&str]) -> Result<u64, SpecError> {
+fn positive(
+    source: &str,
+    value: Option<Duration>,
+    default_ns: u64,
+    what: &str,
+    anchors: &[&str],
+) -> Result<u64, SpecError> {
     match value {
         Some(duration) if duration.ns == 0 => Err(invalid(
             source,
@@ -72,7 +78,11 @@ pub(super) fn call_policy(source: &str, raw: &RawCallPolicy, anchors: &[&str]) -
             if max_backoff_ns < backoff_ns {
                 return Err(invalid(
                     source,
-                    format!("max_backoff {} is below backoff {}", Duration { ns: max_backoff_ns }, Duration { ns: backoff_ns }),
+                    format!(
+                        "max_backoff {} is below backoff {}",
+                        Duration { ns: max_backoff_ns },
+                        Duration { ns: backoff_ns }
+                    ),
                     &at("max_backoff"),
                     "give a max_backoff at least as long as the backoff",
                 ));
@@ -133,12 +143,13 @@ impl Validator<'_> {
         let unhealthy = raw.unhealthy.unwrap_or(3);
         let healthy = raw.healthy.unwrap_or(1);
         if unhealthy == 0 || healthy == 0 {
-            return Err(self.error(
-                SpecErrorKind::InvalidValue,
-                format!("load balancer {key} has a health-check threshold of 0"),
-                &anchors,
-            )
-            .with_help("give unhealthy ≥ 1 and healthy ≥ 1 probes in a row"));
+            return Err(self
+                .error(
+                    SpecErrorKind::InvalidValue,
+                    format!("load balancer {key} has a health-check threshold of 0"),
+                    &anchors,
+                )
+                .with_help("give unhealthy ≥ 1 and healthy ≥ 1 probes in a row"));
         }
         Ok(HealthCheck { interval_ns, unhealthy, healthy })
     }
@@ -186,7 +197,9 @@ impl ScenarioChecker<'_> {
     }
 
     fn error(&self, message: String, anchors: &[&str], help: impl Into<String>) -> SpecError {
-        SpecError::new(SpecErrorKind::InvalidValue, message).at(locate(self.source, &self.anchors(anchors))).with_help(help)
+        SpecError::new(SpecErrorKind::InvalidValue, message)
+            .at(locate(self.source, &self.anchors(anchors)))
+            .with_help(help)
     }
 
     fn node(&self, name: &str, anchors: &[&str]) -> Result<u32, SpecError> {
@@ -195,9 +208,12 @@ impl ScenarioChecker<'_> {
             let quoted = format!("\"{name}\"");
             let mut all = anchors.to_vec();
             all.push(&quoted);
-            SpecError::new(SpecErrorKind::UnknownName, format!("the scenario names node \"{name}\", which is not defined"))
-                .at(locate(self.source, &self.anchors(&all)))
-                .with_help(suggest(name, &known))
+            SpecError::new(
+                SpecErrorKind::UnknownName,
+                format!("the scenario names node \"{name}\", which is not defined"),
+            )
+            .at(locate(self.source, &self.anchors(&all)))
+            .with_help(suggest(name, &known))
         })
     }
 
@@ -212,9 +228,12 @@ impl ScenarioChecker<'_> {
             } else {
                 suggest(name, &names.iter().map(String::as_str).collect::<Vec<_>>())
             };
-            SpecError::new(SpecErrorKind::UnknownName, format!("the scenario names region \"{name}\", which is not defined"))
-                .at(locate(self.source, &self.anchors(&all)))
-                .with_help(help)
+            SpecError::new(
+                SpecErrorKind::UnknownName,
+                format!("the scenario names region \"{name}\", which is not defined"),
+            )
+            .at(locate(self.source, &self.anchors(&all)))
+            .with_help(help)
         })
     }
 
@@ -256,16 +275,17 @@ impl ScenarioChecker<'_> {
     }
 
     fn sampler(&self, spec: &DistSpec, samplers: &mut Vec<Sampler>, anchors: &[&str]) -> Result<u32, SpecError> {
-        let sampler = spec
-            .compile()
-            .map_err(|message| SpecError::new(SpecErrorKind::InvalidValue, message).at(locate(self.source, &self.anchors(anchors))))?;
+        let sampler = spec.compile().map_err(|message| {
+            SpecError::new(SpecErrorKind::InvalidValue, message).at(locate(self.source, &self.anchors(anchors)))
+        })?;
         samplers.push(sampler);
         Ok((self.topology.samplers.len() + samplers.len() - 1) as u32)
     }
 
     /// The scenario, and the samplers it adds to the topology's.
     pub fn check(&self, raw: &RawScenario) -> Result<(Scenario, Vec<Sampler>), SpecError> {
-        let window_ns = positive(self.source, raw.window, NS_PER_S, "the time-series window", &self.anchors(&["window"]))?;
+        let window_ns =
+            positive(self.source, raw.window, NS_PER_S, "the time-series window", &self.anchors(&["window"]))?;
         if let crate::topology::StopCondition::Duration { ns } = self.topology.run.stop {
             if ns / window_ns > MAX_WINDOWS {
                 return Err(self.error(
@@ -387,7 +407,8 @@ impl ScenarioChecker<'_> {
                             vec![id]
                         } else {
                             let region = self.region(name, &anchors).map_err(|_| {
-                                let mut known: Vec<&str> = self.topology.nodes.iter().map(|n| n.name.as_str()).collect();
+                                let mut known: Vec<&str> =
+                                    self.topology.nodes.iter().map(|n| n.name.as_str()).collect();
                                 known.extend(self.topology.regions.names.iter().map(String::as_str));
                                 self.error(
                                     format!("the partition names \"{name}\", which is neither a node nor a region"),
@@ -403,7 +424,10 @@ impl ScenarioChecker<'_> {
                         for member in members {
                             if node_side[member as usize] != 0 && node_side[member as usize] != side {
                                 return Err(self.error(
-                                    format!("node \"{}\" is on both sides of a partition", self.topology.nodes[member as usize].name),
+                                    format!(
+                                        "node \"{}\" is on both sides of a partition",
+                                        self.topology.nodes[member as usize].name
+                                    ),
                                     &anchors,
                                     "put each node on one side only",
                                 ));
@@ -412,7 +436,13 @@ impl ScenarioChecker<'_> {
                         }
                     }
                 }
-                let timeout_ns = positive(self.source, *timeout, NS_PER_S, "the partition timeout", &self.anchors(&["Partition", "timeout"]))?;
+                let timeout_ns = positive(
+                    self.source,
+                    *timeout,
+                    NS_PER_S,
+                    "the partition timeout",
+                    &self.anchors(&["Partition", "timeout"]),
+                )?;
                 let label = format!("{} | {}", between.join(", "), and.join(", "));
                 fault(
                     FaultKind::Partition { node_side, region_side, timeout_ns, label },
@@ -441,7 +471,8 @@ impl ScenarioChecker<'_> {
                         "list the nodes whose instances it fails",
                     ));
                 }
-                let ids = nodes.iter().map(|n| self.node(n, &["ChaosMonkey", "nodes"])).collect::<Result<Vec<_>, _>>()?;
+                let ids =
+                    nodes.iter().map(|n| self.node(n, &["ChaosMonkey", "nodes"])).collect::<Result<Vec<_>, _>>()?;
                 let mtbf_sampler = self.sampler(mtbf, samplers, &["ChaosMonkey", "mtbf"])?;
                 let mttr_sampler = self.sampler(mttr, samplers, &["ChaosMonkey", "mttr"])?;
                 let all = self.topology.samplers.iter().chain(samplers.iter()).collect::<Vec<_>>();
@@ -486,7 +517,10 @@ impl ScenarioChecker<'_> {
                 let share = self.probability(*share, &["Canary", "share"], "a canary share")?;
                 let factor = self.factor(*factor, &["Canary", "factor"])?;
                 let errors = self.probability(*errors, &["Canary", "errors"], "an error probability")?;
-                fault(FaultKind::Version { node: id, share, factor, errors, label: "canary" }, self.window(*at, *until, &["Canary"])?)
+                fault(
+                    FaultKind::Version { node: id, share, factor, errors, label: "canary" },
+                    self.window(*at, *until, &["Canary"])?,
+                )
             }
         }
     }
