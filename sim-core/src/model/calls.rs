@@ -328,7 +328,8 @@ impl Simulation<'_> {
         if self.calls[call].awaited != 0 {
             return; // a hedged sibling may still succeed
         }
-        let retries_made = self.calls[call].attempts.saturating_sub(1 + self.hedges_of(call));
+        let record = &self.calls[call];
+        let retries_made = record.attempts.saturating_sub(1 + record.hedged as u32);
         if let Some(retry) = spec.retry {
             if outcome.is_retryable() && retries_made < retry.retries {
                 let state = &mut self.policies[policy as usize];
@@ -364,11 +365,6 @@ impl Simulation<'_> {
         }
         let (outcome, cause) = self.calls[call].last_failure;
         self.finish_call(call, outcome, cause);
-    }
-
-    /// Hedged attempts of a call so far (at most one).
-    fn hedges_of(&self, call: u32) -> u32 {
-        self.calls[call].hedged as u32
     }
 
     pub(crate) fn on_call_retry(&mut self, call: u32, generation: u32) {

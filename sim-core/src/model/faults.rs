@@ -187,7 +187,6 @@ impl Simulation<'_> {
         self.faults.active[fault as usize] = true;
         let window =
             self.open_window(spec.kind.label(), target_name(topology, &spec.kind), detail(topology, &spec.kind));
-        debug_assert_eq!(window, self.faults.windows.len() - 1);
         match &spec.kind {
             FaultKind::Crash { node, instances } => self.crash_node(*node, *instances),
             FaultKind::RegionOutage { nodes, .. } => {
@@ -455,10 +454,10 @@ impl Simulation<'_> {
         let workers = super::service::service_config(self.topology, node).workers;
         let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
         let queued = std::mem::take(&mut slot.queue);
-        let ps_jobs = slot.take_ps_jobs();
+        let ps_jobs = slot.clear_ps_jobs();
         let stats = &mut self.node_stats[node as usize];
         stats.advance(now);
-        stats.busy_now -= ps_jobs.len().min(workers as usize) as u64;
+        stats.busy_now -= ps_jobs.min(workers as usize) as u64;
         for frame in queued {
             let stats = &mut self.node_stats[node as usize];
             stats.queue_now -= 1;
@@ -505,9 +504,6 @@ impl Simulation<'_> {
         }
         let probability = self.faults.error_probability[node as usize];
         if probability > 0.0 && self.faults.stream.open01() < probability {
-            if measured {
-                self.faults.counters[node as usize].injected_errors += 1;
-            }
             self.refuse(frame, node, Outcome::Error);
             return true;
         }
@@ -518,9 +514,6 @@ impl Simulation<'_> {
                     self.faults.counters[node as usize].new_version += 1;
                 }
                 if errors > 0.0 && self.faults.stream.open01() < errors {
-                    if measured {
-                        self.faults.counters[node as usize].injected_errors += 1;
-                    }
                     self.refuse(frame, node, Outcome::Error);
                     return true;
                 }
@@ -535,10 +528,17 @@ impl Simulation<'_> {
         false
     }
 
-    /// The node answers an arrival at once with `outcome` (refused, or an injected error).
+    /// The node answers an arrival at once with `outcome` (refused while down, an injected
+    /// error, or shed), counting it.
     pub(crate) fn refuse(&mut self, frame: u32, node: u32, outcome: Outcome) {
-        if outcome == Outcome::Unavailable && self.is_measured(self.frames[frame].arrived_ns) {
-            self.faults.counters[node as usize].refused += 1;
+        if self.is_measured(self.frames[frame].arrived_ns) {
+            let counters = &mut self.faults.counters[node as usize];
+            match outcome {
+                Outcome::Unavailable => counters.refused += 1,
+                Outcome::Error => counters.injected_errors += 1,
+                Outcome::Shed => counters.shed += 1,
+                _ => {}
+            }
         }
         self.answer(frame, outcome, node);
         self.free_frame(frame);

@@ -48,10 +48,13 @@ pub(crate) struct Instance {
 }
 
 impl Instance {
-    /// Empties the processor-sharing jobs (a crash), cancelling their completion event.
-    pub fn take_ps_jobs(&mut self) -> Vec<u32> {
+    /// Drops the processor-sharing jobs (a crash), cancelling their completion event;
+    /// returns how many there were.
+    pub fn clear_ps_jobs(&mut self) -> usize {
         self.ps_epoch = self.ps_epoch.wrapping_add(1);
-        std::mem::take(&mut self.ps_jobs).into_iter().map(|Reverse(job)| job.frame).collect()
+        let jobs = self.ps_jobs.len();
+        self.ps_jobs.clear();
+        jobs
     }
 }
 
@@ -157,11 +160,7 @@ impl Simulation<'_> {
             return;
         }
         if config.shed_above.is_some_and(|limit| slot.queue.len() >= limit as usize) {
-            if self.is_measured(self.frames[frame].arrived_ns) {
-                self.faults.counters[node as usize].shed += 1;
-            }
-            self.answer(frame, Outcome::Shed, node);
-            self.free_frame(frame);
+            self.refuse(frame, node, Outcome::Shed);
             return;
         }
         let stats = &mut self.node_stats[node as usize];

@@ -153,11 +153,6 @@ impl Simulation<'_> {
             let (instances, workers) = match (&self.services[index], node.kind.servers()) {
                 (Some(state), Some(config)) => {
                     let serving = state.rotation.iter().filter(|i| state.instances[**i as usize].down == 0).count();
-                    let serving = if config.label == "database" {
-                        state.instances.iter().filter(|i| i.down == 0).count()
-                    } else {
-                        serving
-                    };
                     (serving as u32, config.workers)
                 }
                 _ => (u32::from(node_down[index] == 0), 0),

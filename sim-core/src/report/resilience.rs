@@ -3,7 +3,6 @@
 //! series per window.
 
 use super::NodeReport;
-use crate::model::requests::Outcome;
 use crate::model::timeseries::WindowRecord;
 use crate::model::{ComponentState, Simulation};
 use crate::topology::{NodeKind, Slo, NONE};
@@ -391,7 +390,7 @@ impl Simulation<'_> {
                 let width_ns = (window.end_ns - window.start_ns).max(1) as f64;
                 let mut errors_by_reason = IndexMap::new();
                 for (outcome, count) in &window.errors {
-                    errors_by_reason.insert(Outcome::reason(*outcome).to_string(), *count);
+                    errors_by_reason.insert(outcome.reason().to_string(), *count);
                 }
                 let nodes = topology
                     .nodes

@@ -237,12 +237,13 @@ impl ScenarioChecker<'_> {
         })
     }
 
-    fn service(&self, name: &str, anchors: &[&str], what: &str) -> Result<u32, SpecError> {
+    /// A service node; `fixed_size` refuses an autoscaled one.
+    fn service(&self, name: &str, anchors: &[&str], what: &str, fixed_size: bool) -> Result<u32, SpecError> {
         let node = self.node(name, anchors)?;
         match &self.topology.nodes[node as usize].kind {
-            NodeKind::Service(service) if service.autoscaling.is_none() || what != "a rolling deployment" => Ok(node),
+            NodeKind::Service(service) if service.autoscaling.is_none() || !fixed_size => Ok(node),
             NodeKind::Service(_) => Err(self.error(
-                format!("a rolling deployment of \"{name}\", which is autoscaled"),
+                format!("{what} of \"{name}\", which is autoscaled"),
                 anchors,
                 "deploy a service with a fixed number of instances, or remove its autoscaling",
             )),
@@ -489,7 +490,7 @@ impl ScenarioChecker<'_> {
                 )
             }
             RawFault::RollingDeploy { node, at, batch, each } => {
-                let id = self.service(node, &["RollingDeploy", "node"], "a rolling deployment")?;
+                let id = self.service(node, &["RollingDeploy", "node"], "a rolling deployment", true)?;
                 let instances = self.topology.nodes[id as usize].kind.instances();
                 if *batch == 0 || *batch >= instances {
                     return Err(self.error(
@@ -504,7 +505,7 @@ impl ScenarioChecker<'_> {
                 fault(FaultKind::RollingDeploy { node: id, batch: *batch, each_ns }, (at.ns, Some(end_ns)))
             }
             RawFault::BlueGreen { node, at, until, factor, errors } => {
-                let id = self.service(node, &["BlueGreen", "node"], "a blue-green switch")?;
+                let id = self.service(node, &["BlueGreen", "node"], "a blue-green switch", false)?;
                 let factor = self.factor(*factor, &["BlueGreen", "factor"])?;
                 let errors = self.probability(*errors, &["BlueGreen", "errors"], "an error probability")?;
                 fault(
@@ -513,7 +514,7 @@ impl ScenarioChecker<'_> {
                 )
             }
             RawFault::Canary { node, at, until, share, factor, errors } => {
-                let id = self.service(node, &["Canary", "node"], "a canary")?;
+                let id = self.service(node, &["Canary", "node"], "a canary", false)?;
                 let share = self.probability(*share, &["Canary", "share"], "a canary share")?;
                 let factor = self.factor(*factor, &["Canary", "factor"])?;
                 let errors = self.probability(*errors, &["Canary", "errors"], "an error probability")?;
