@@ -30,6 +30,7 @@ pub mod engine;
 pub mod error;
 pub mod keys;
 pub mod model;
+pub mod params;
 pub mod report;
 pub mod rng;
 pub mod spec;
