@@ -28,6 +28,39 @@ pub enum Command {
         /// The topology file (RON).
         file: PathBuf,
     },
+    /// Run an experiment: sweeps and replications in parallel, with intervals and plots.
+    Experiment(ExperimentArgs),
+    /// Combine the output directories of an experiment's shards into one.
+    Merge {
+        /// The shards' output directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write the combined results.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExperimentArgs {
+    /// The experiment file (RON `Experiment(...)`).
+    pub spec: PathBuf,
+    /// Where to write results.csv, summary.csv, summary.json, plots/ and points/.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Parallel runs (default: the number of cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Continue a stopped run in --out, keeping its finished points.
+    #[arg(long)]
+    pub resume: bool,
+    /// Run only share I of N (I from 0): the points whose index is I modulo N.
+    #[arg(long, value_parser = shard_arg)]
+    pub shard: Option<crate::experiment::Shard>,
+}
+
+fn shard_arg(text: &str) -> Result<crate::experiment::Shard, String> {
+    crate::experiment::parse_shard(text)
 }
 
 #[derive(Debug, clap::Args)]

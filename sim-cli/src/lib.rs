@@ -3,6 +3,7 @@
 
 mod cli;
 mod diagnostics;
+pub mod experiment;
 mod output;
 
 use clap::Parser;
@@ -37,6 +38,18 @@ where
         Command::Run(args) => run_command(args, stdout),
         Command::Check { file } => check_command(file, stdout),
         Command::Graph { file } => graph_command(file, stdout),
+        Command::Experiment(args) => experiment::experiment_command(
+            &experiment::ExperimentRequest {
+                spec: &args.spec,
+                out: &args.out,
+                jobs: args.jobs,
+                resume: args.resume,
+                shard: args.shard,
+            },
+            stdout,
+            stderr,
+        ),
+        Command::Merge { dirs, out } => experiment::merge_command(dirs, out, stdout),
     };
     match result {
         Ok(()) => EXIT_OK,

@@ -25,7 +25,7 @@ mod log;
 mod queue;
 pub(crate) mod requests;
 mod service;
-pub(crate) mod stats;
+pub mod stats;
 pub(crate) mod timeseries;
 mod workload;
 
@@ -375,6 +375,12 @@ impl<'t> Simulation<'t> {
     /// The effective run parameters.
     pub fn config(&self) -> RunConfig {
         self.config
+    }
+
+    /// End-to-end latency of the requests completed so far after the warm-up: for quantile
+    /// grids (latency CDFs) and running means (warm-up detection) beyond what the report holds.
+    pub fn latency(&self) -> &LatencyStats {
+        &self.latency
     }
 
     fn finish_run(&mut self, end_ns: u64) {

@@ -83,6 +83,11 @@ impl LatencyStats {
     pub fn max_s(&self) -> Option<f64> {
         (self.count() > 0).then(|| self.max_ns as f64 / 1e9)
     }
+
+    /// Sum of the latencies recorded, in seconds.
+    pub fn sum_s(&self) -> f64 {
+        self.sum_ns as f64 / 1e9
+    }
 }
 
 /// Per-node counters; areas are integrals of a count over time in count·ns.

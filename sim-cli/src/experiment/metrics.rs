@@ -1,0 +1,282 @@
+//! Metrics read from a run's report by name (`p99`, `throughput`, `nodes.cache.hit_ratio`),
+//! their units for labels, and service-level objectives over them (`p99<200ms`).
+
+use sim_core::units::parse_duration;
+use sim_core::Report;
+
+/// Short names for the figures most experiments want, and the report fields they read.
+pub const ALIASES: &[(&str, &str)] = &[
+    ("mean", "latency_s.mean"),
+    ("p50", "latency_s.p50"),
+    ("p90", "latency_s.p90"),
+    ("p99", "latency_s.p99"),
+    ("p999", "latency_s.p999"),
+    ("max", "latency_s.max"),
+    ("throughput", "throughput_per_s"),
+    ("availability", "availability"),
+    ("cost", "cost.total"),
+    ("cost_per_million", "cost.per_million_requests"),
+];
+
+/// What a metric measures, for axis labels and the way values print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Seconds (shown in milliseconds).
+    Seconds,
+    /// Per second.
+    PerSecond,
+    /// A share between 0 and 1.
+    Share,
+    /// Anything else.
+    Plain,
+}
+
+/// A metric to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricDef {
+    /// As written in the spec: the column name.
+    pub name: String,
+    /// The JSON path into the report, or empty for `error_rate`.
+    pub path: Vec<String>,
+    pub unit: Unit,
+}
+
+impl MetricDef {
+    /// Parses a metric name: an alias, `error_rate`, or a dotted path into the JSON report.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err("a metric name is empty".into());
+        }
+        let path_text = ALIASES.iter().find(|(alias, _)| *alias == name).map_or(name, |(_, path)| *path);
+        let path: Vec<String> = if name == "error_rate" { Vec::new() } else { path_text.split('.').map(String::from).collect() };
+        if path.iter().any(String::is_empty) {
+            return Err(format!("the metric \"{name}\" has an empty part"));
+        }
+        let known_root = [
+            "latency_s", "throughput_per_s", "availability", "cost", "requests", "nodes", "classes", "workloads",
+            "resilience", "sim_time_s", "events",
+        ];
+        if !path.is_empty() && !known_root.contains(&path[0].as_str()) {
+            let aliases: Vec<&str> = ALIASES.iter().map(|(alias, _)| *alias).collect();
+            return Err(format!(
+                "unknown metric \"{name}\": use {}, error_rate, or a path into the JSON report such as nodes.db.utilization",
+                aliases.join(", ")
+            ));
+        }
+        let last = path.last().map_or("", String::as_str);
+        let unit = if last.ends_with("per_s") {
+            Unit::PerSecond
+        } else if path.first().is_some_and(|p| p == "latency_s") || last.ends_with("_s") && last != "sim_time_s" {
+            Unit::Seconds
+        } else if name == "error_rate"
+            || ["availability", "utilization", "hit_ratio", "stale_read_ratio"].contains(&last)
+            || last.ends_with("_ratio")
+        {
+            Unit::Share
+        } else {
+            Unit::Plain
+        };
+        Ok(Self { name: name.to_string(), path, unit })
+    }
+
+    /// The metric's value in a report (`None` when the report has none, such as a p99
+    /// with no completed requests). `json` is the report as a JSON value.
+    pub fn read(&self, report: &Report, json: &serde_json::Value) -> Result<Option<f64>, String> {
+        if self.path.is_empty() {
+            return Ok(report.availability.map(|availability| 1.0 - availability));
+        }
+        let mut value = json;
+        for (depth, part) in self.path.iter().enumerate() {
+            value = match value.get(part) {
+                Some(inner) => inner,
+                None => {
+                    let keys = value
+                        .as_object()
+                        .map(|object| object.keys().cloned().collect::<Vec<_>>().join(", "))
+                        .unwrap_or_default();
+                    return Err(format!(
+                        "the metric \"{}\": the report has no \"{part}\" at \"{}\" (it has: {keys})",
+                        self.name,
+                        self.path[..depth].join(".")
+                    ));
+                }
+            };
+        }
+        match value {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::Number(number) => Ok(number.as_f64()),
+            serde_json::Value::Bool(flag) => Ok(Some(if *flag { 1.0 } else { 0.0 })),
+            _ => Err(format!("the metric \"{}\" names a section of the report, not a number", self.name)),
+        }
+    }
+
+    /// A label with its unit, for plot axes.
+    pub fn label(&self) -> String {
+        match self.unit {
+            Unit::Seconds => format!("{} (ms)", self.name),
+            Unit::PerSecond => format!("{} (per s)", self.name),
+            Unit::Share => format!("{} (share)", self.name),
+            Unit::Plain => self.name.clone(),
+        }
+    }
+
+    /// The factor from the stored value to the plotted one (seconds are plotted in ms).
+    pub fn display_scale(&self) -> f64 {
+        if self.unit == Unit::Seconds {
+            1000.0
+        } else {
+            1.0
+        }
+    }
+
+    /// A value with its unit, for sentences such as verdicts.
+    pub fn format(&self, value: f64) -> String {
+        match self.unit {
+            Unit::Seconds if value.abs() < 1.0 => format!("{} ms", significant(value * 1e3)),
+            Unit::Seconds => format!("{} s", significant(value)),
+            Unit::PerSecond => format!("{}/s", significant(value)),
+            Unit::Share => format!("{}%", significant(value * 100.0)),
+            Unit::Plain => significant(value),
+        }
+    }
+}
+
+impl MetricDef {
+    /// A mean and its half-width in the mean's unit: `31.2 ± 0.4 ms`.
+    pub fn format_interval(&self, mean: f64, half_width: f64) -> String {
+        let shown = self.format(mean);
+        let (number, unit) = shown.split_once(' ').unwrap_or((&shown, ""));
+        let (number, unit) = match unit {
+            "" if shown.ends_with('%') => (&shown[..shown.len() - 1], "%"),
+            "" if shown.ends_with("/s") => (&shown[..shown.len() - 2], "/s"),
+            _ => (number, unit),
+        };
+        let scale = match (self.unit, unit) {
+            (Unit::Seconds, "ms") => 1e3,
+            (Unit::Share, _) => 100.0,
+            _ => 1.0,
+        };
+        let separator = if unit.is_empty() || unit == "%" || unit == "/s" { "" } else { " " };
+        format!("{number} ± {}{separator}{unit}", significant_to(half_width * scale, 2))
+    }
+}
+
+/// Four significant digits, without trailing zeros.
+pub fn significant(value: f64) -> String {
+    significant_to(value, 4)
+}
+
+/// `digits` significant digits, without trailing zeros.
+pub fn significant_to(value: f64, digits: i32) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    let digits = (digits - 1 - value.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    let text = format!("{value:.digits$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// Reads every metric from a report.
+pub fn read_all(metrics: &[MetricDef], report: &Report) -> Result<Vec<Option<f64>>, String> {
+    let json = serde_json::to_value(report).map_err(|error| error.to_string())?;
+    metrics.iter().map(|metric| metric.read(report, &json)).collect()
+}
+
+/// A comparison in an SLO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    Below,
+    AtMost,
+    Above,
+    AtLeast,
+}
+
+/// A service-level objective: a metric compared with a threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slo {
+    /// As written.
+    pub text: String,
+    pub metric: MetricDef,
+    pub comparison: Comparison,
+    /// In the metric's stored unit (seconds, shares).
+    pub threshold: f64,
+}
+
+impl Slo {
+    /// Parses `p99<200ms`, `mean<=50ms`, `availability>=99.9%`, `error_rate<0.01`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let operators = [("<=", Comparison::AtMost), (">=", Comparison::AtLeast), ("<", Comparison::Below), (">", Comparison::Above)];
+        let (at, operator, comparison) = operators
+            .iter()
+            .filter_map(|(operator, comparison)| text.find(operator).map(|at| (at, *operator, *comparison)))
+            .min_by_key(|(at, operator, _)| (*at, std::cmp::Reverse(operator.len())))
+            .ok_or_else(|| format!("the SLO \"{text}\" has no comparison (<, <=, > or >=)"))?;
+        let metric = MetricDef::parse(&text[..at])?;
+        let right = text[at + operator.len()..].trim();
+        let threshold = if metric.unit == Unit::Seconds {
+            parse_duration(right).map_err(|error| format!("the SLO \"{text}\": {error}"))?.ns as f64 / 1e9
+        } else if let Some(percent) = right.strip_suffix('%') {
+            percent.trim().parse::<f64>().map_err(|_| format!("the SLO \"{text}\": \"{right}\" is not a number"))? / 100.0
+        } else {
+            right.trim_end_matches("/s").parse::<f64>().map_err(|_| format!("the SLO \"{text}\": \"{right}\" is not a number"))?
+        };
+        Ok(Self { text: text.trim().to_string(), metric, comparison, threshold })
+    }
+
+    /// Whether a value meets the objective.
+    pub fn holds(&self, value: f64) -> bool {
+        match self.comparison {
+            Comparison::Below => value < self.threshold,
+            Comparison::AtMost => value <= self.threshold,
+            Comparison::Above => value > self.threshold,
+            Comparison::AtLeast => value >= self.threshold,
+        }
+    }
+
+    /// True when larger values of the metric are the good side (availability, throughput).
+    pub fn higher_is_better(&self) -> bool {
+        matches!(self.comparison, Comparison::Above | Comparison::AtLeast)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slos_parse_with_units() {
+        let cases = [
+            ("p99<200ms", "latency_s.p99", Comparison::Below, 0.2),
+            ("mean <= 1.5s", "latency_s.mean", Comparison::AtMost, 1.5),
+            ("availability>=99.9%", "availability", Comparison::AtLeast, 0.999),
+            ("error_rate<0.01", "", Comparison::Below, 0.01),
+            ("throughput>800/s", "throughput_per_s", Comparison::Above, 800.0),
+        ];
+        for (text, path, comparison, threshold) in cases {
+            let slo = Slo::parse(text).unwrap();
+            assert_eq!(slo.metric.path.join("."), path, "{text}");
+            assert_eq!(slo.comparison, comparison, "{text}");
+            assert!((slo.threshold - threshold).abs() < 1e-12, "{text}: {}", slo.threshold);
+        }
+        assert!(Slo::parse("p99 200ms").unwrap_err().contains("no comparison"));
+        assert!(Slo::parse("p99<200").unwrap_err().contains("200"));
+        assert!(Slo::parse("latency<1s").unwrap_err().contains("unknown metric"));
+    }
+
+    #[test]
+    fn values_print_with_units() {
+        let p99 = MetricDef::parse("p99").unwrap();
+        assert_eq!(p99.format(0.031_25), "31.25 ms");
+        assert_eq!(p99.format(2.5), "2.5 s");
+        assert_eq!(MetricDef::parse("availability").unwrap().format(0.99912), "99.91%");
+        assert_eq!(significant(1234.5678), "1235");
+        assert_eq!(p99.format_interval(0.03125, 0.0004), "31.25 ± 0.4 ms");
+        assert_eq!(MetricDef::parse("availability").unwrap().format_interval(0.99, 0.001), "99 ± 0.1%");
+        assert_eq!(MetricDef::parse("throughput").unwrap().format_interval(800.0, 5.0), "800 ± 5/s");
+    }
+}

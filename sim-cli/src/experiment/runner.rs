@@ -1,0 +1,232 @@
+//! Running an experiment's points: replications in parallel (rayon), the warm-up per point
+//! (fixed or MSER-5 from a pilot run), more replications until a confidence target holds,
+//! and the record of every point.
+
+use super::metrics::read_all;
+use super::spec::{run_seed, Experiment, PlotSpec, Replications, Runnable};
+use super::stats::{mser5, summarize};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sim_core::{Report, Simulation, StopCondition};
+use std::sync::mpsc::Sender;
+
+/// One run's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub replication: u32,
+    pub seed: u64,
+    /// One value per metric, `None` when the run had none.
+    pub metrics: Vec<Option<f64>>,
+}
+
+/// Everything measured at one point: written to `points/NNNNNN.json` when the point is done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointRecord {
+    pub point: usize,
+    /// The value of every axis, as printed.
+    pub params: Vec<String>,
+    /// The warm-up excluded from every replication, in seconds.
+    pub warmup_s: f64,
+    /// With MSER-5: whether the detected warm-up can be trusted (it fell in the pilot's first half).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_trusted: Option<bool>,
+    /// With a replication target: whether it was reached before the cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_reached: Option<bool>,
+    pub runs: Vec<RunRecord>,
+    /// (quantile, latency in seconds) of the first replication, for CDF plots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_cdf: Option<Vec<[f64; 2]>>,
+    /// Per time-series plot: (window start in seconds, value) of the first replication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeseries: Option<Vec<Vec<[f64; 2]>>>,
+    /// (start, end) in seconds of the first replication's fault windows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_windows: Option<Vec<[f64; 2]>>,
+}
+
+/// What the workers tell the progress display.
+pub enum Progress {
+    /// A run finished.
+    Run,
+    /// A point needs this many more runs than planned.
+    More(u64),
+    /// A point is done and its record is on disk.
+    Point,
+}
+
+/// The quantiles at which latency CDFs are sampled.
+fn cdf_quantiles() -> Vec<f64> {
+    let mut grid: Vec<f64> = (1..200).map(|i| i as f64 / 200.0).collect();
+    grid.extend([0.999, 0.9999]);
+    grid
+}
+
+/// Runs every replication of one point and returns its record.
+pub fn run_point(
+    experiment: &Experiment,
+    runnable: &Runnable,
+    point: usize,
+    progress: &Sender<Progress>,
+) -> Result<PointRecord, String> {
+    let spec = &experiment.spec;
+    let mut config = runnable.config;
+    let mut warmup_trusted = None;
+    if !experiment.fixed_warmup {
+        let seed = run_seed(spec.seed, spec.seeds, point, u32::MAX);
+        let (warmup_ns, trusted) = detect_warmup(runnable, seed);
+        config.warmup_ns = warmup_ns;
+        warmup_trusted = Some(trusted);
+        let _ = progress.send(Progress::Run);
+    }
+    let run = |replication: u32| -> Result<(RunRecord, Option<Report>, Option<Vec<[f64; 2]>>), String> {
+        let seed = run_seed(spec.seed, spec.seeds, point, replication);
+        let mut run_config = config;
+        run_config.seed = seed;
+        let mut simulation = Simulation::new(&runnable.topology, run_config);
+        simulation.run_to_end();
+        let report = simulation.report();
+        let metrics = read_all(&experiment.metrics, &report)?;
+        let _ = progress.send(Progress::Run);
+        let detail = replication == 0;
+        let cdf = detail.then(|| {
+            let latency = simulation.latency();
+            cdf_quantiles().into_iter().filter_map(|q| latency.quantile_s(q).map(|value| [q, value])).collect()
+        });
+        Ok((RunRecord { replication, seed, metrics }, detail.then_some(report), cdf))
+    };
+    let (initial, target) = match &spec.replications {
+        Replications::Fixed(n) => (*n, None),
+        Replications::Target { metric, relative_half_width, min, max } => {
+            let index = experiment.metrics.iter().position(|m| &m.name == metric).expect("checked when loading");
+            (*min, Some((index, *relative_half_width, *max)))
+        }
+    };
+    let mut outcomes: Vec<_> = (0..initial).into_par_iter().map(run).collect::<Result<_, _>>()?;
+    let mut target_reached = None;
+    if let Some((metric, wanted, max)) = target {
+        loop {
+            let runs = outcomes.len() as u32;
+            let summary = summarize(outcomes.iter().map(|(record, _, _)| record.metrics[metric]));
+            let relative = summary.map_or(f64::INFINITY, |s| s.relative_half_width());
+            if relative <= wanted || runs >= max {
+                target_reached = Some(relative <= wanted);
+                break;
+            }
+            // The half-width shrinks as 1/√n: aim for the n that reaches the target, at least one more.
+            let aim = if relative.is_finite() { (runs as f64 * (relative / wanted).powi(2)).ceil() as u32 } else { runs * 2 };
+            let next = aim.clamp(runs + 1, max);
+            let _ = progress.send(Progress::More((next - runs) as u64));
+            let more: Vec<_> = (runs..next).into_par_iter().map(run).collect::<Result<_, _>>()?;
+            outcomes.extend(more);
+        }
+    }
+    let mut record = PointRecord {
+        point,
+        params: experiment.points[point].labels.clone(),
+        warmup_s: config.warmup_ns as f64 / 1e9,
+        warmup_trusted,
+        target_reached,
+        runs: Vec::with_capacity(outcomes.len()),
+        latency_cdf: None,
+        timeseries: None,
+        fault_windows: None,
+    };
+    for (run, report, cdf) in outcomes {
+        if let Some(report) = report {
+            fill_detail(experiment, &mut record, &report, cdf);
+        }
+        record.runs.push(run);
+    }
+    Ok(record)
+}
+
+/// Keeps what the plots need from the first replication.
+fn fill_detail(experiment: &Experiment, record: &mut PointRecord, report: &Report, cdf: Option<Vec<[f64; 2]>>) {
+    let plots = &experiment.spec.plots;
+    if plots.iter().any(|plot| matches!(plot, PlotSpec::LatencyCdf { .. })) {
+        record.latency_cdf = cdf;
+    }
+    let series_metrics: Vec<&str> = plots
+        .iter()
+        .filter_map(|plot| match plot {
+            PlotSpec::Timeseries { metric, .. } => Some(metric.as_str()),
+            _ => None,
+        })
+        .collect();
+    if series_metrics.is_empty() {
+        return;
+    }
+    let windows = report.timeseries.as_ref().map(|t| t.windows.as_slice()).unwrap_or_default();
+    let windows_json: Vec<serde_json::Value> =
+        windows.iter().map(|window| serde_json::to_value(window).expect("a window serializes")).collect();
+    record.timeseries = Some(
+        series_metrics
+            .iter()
+            .map(|metric| {
+                windows
+                    .iter()
+                    .zip(&windows_json)
+                    .filter_map(|(window, json)| {
+                        let value = metric.split('.').try_fold(json, |value, part| value.get(part))?;
+                        value.as_f64().map(|value| [window.start_s, value])
+                    })
+                    .collect()
+            })
+            .collect(),
+    );
+    let end_s = report.sim_time_s;
+    record.fault_windows = Some(
+        report
+            .faults
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|fault| [fault.start_s, fault.end_s.unwrap_or(end_s)])
+            .collect(),
+    );
+}
+
+/// MSER-5 on a pilot run: the mean latency of the requests completed in each of up to 1000
+/// equal slices of the run is the output series; the truncation point is the warm-up.
+fn detect_warmup(runnable: &Runnable, seed: u64) -> (u64, bool) {
+    const SLICES: u64 = 1000;
+    let StopCondition::Duration { ns: duration_ns } = runnable.config.stop else {
+        unreachable!("MSER-5 is refused for runs that stop by count when the experiment loads")
+    };
+    let mut config = runnable.config;
+    config.seed = seed;
+    config.warmup_ns = 0;
+    let mut simulation = Simulation::new(&runnable.topology, config);
+    let slice_ns = (duration_ns / SLICES).max(1);
+    let mut series = Vec::with_capacity(SLICES as usize);
+    let mut slice_ends = Vec::with_capacity(SLICES as usize);
+    let (mut count, mut sum_s) = (0u64, 0.0f64);
+    let mut end_ns = 0;
+    while end_ns < duration_ns {
+        end_ns = (end_ns + slice_ns).min(duration_ns);
+        let finished = simulation.run_until(end_ns);
+        let latency = simulation.latency();
+        if latency.count() > count {
+            series.push((latency.sum_s() - sum_s) / (latency.count() - count) as f64);
+            slice_ends.push(end_ns);
+        }
+        (count, sum_s) = (latency.count(), latency.sum_s());
+        if finished {
+            break;
+        }
+    }
+    let truncation = mser5(&series);
+    let warmup_ns = match truncation.observations {
+        0 => 0,
+        dropped => slice_ends[dropped - 1],
+    };
+    // Whole milliseconds, so the warm-up prints cleanly.
+    (warmup_ns.div_ceil(1_000_000) * 1_000_000, truncation.trusted)
+}
+
+/// Checks, before anything runs, that every metric can be read from a report of this topology.
+pub fn check_metrics(experiment: &Experiment, runnable: &Runnable) -> Result<(), String> {
+    let simulation = Simulation::new(&runnable.topology, runnable.config);
+    read_all(&experiment.metrics, &simulation.report()).map(|_| ())
+}
