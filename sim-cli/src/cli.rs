@@ -30,6 +30,31 @@ pub enum Command {
     },
     /// Run an experiment: sweeps and replications in parallel, with intervals and plots.
     Experiment(ExperimentArgs),
+    /// Compare two designs over paired replications with common random numbers.
+    Compare {
+        /// Design A (RON topology).
+        a: PathBuf,
+        /// Design B (RON topology).
+        b: PathBuf,
+        #[command(flatten)]
+        batch: BatchArgs,
+        /// Also draw both designs' latency CDFs (SVG and PNG) into this directory.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+    },
+    /// Find the largest load (or the boundary of another parameter) at which an SLO holds.
+    Capacity {
+        /// The topology file (RON).
+        file: PathBuf,
+        /// The objective, such as "p99<200ms" or "availability>=99.9%".
+        #[arg(long)]
+        slo: String,
+        /// The parameter to search, such as nodes.app.instances (default: the arrival rate).
+        #[arg(long)]
+        param: Option<String>,
+        #[command(flatten)]
+        batch: BatchArgs,
+    },
     /// Combine the output directories of an experiment's shards into one.
     Merge {
         /// The shards' output directories.
@@ -88,6 +113,54 @@ pub struct RunArgs {
     /// A chaos scenario file (RON `Scenario(...)`) replacing the topology's own scenario.
     #[arg(long)]
     pub scenario: Option<PathBuf>,
+}
+
+/// Options of the commands that run replications (`compare`, `capacity`).
+#[derive(Debug, clap::Args)]
+pub struct BatchArgs {
+    /// Replications per design or value (default 10 for compare, 5 for capacity).
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Base seed; replication r runs with the same derived seed everywhere.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Simulated time per run, such as 60s.
+    #[arg(long, value_parser = duration_arg, conflicts_with = "requests")]
+    pub duration: Option<Duration>,
+    /// Requests per run instead of a duration.
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Initial period excluded from the statistics.
+    #[arg(long, value_parser = duration_arg)]
+    pub warmup: Option<Duration>,
+    /// Metrics to report (repeatable), such as p99 or nodes.db.utilization.
+    #[arg(long)]
+    pub metric: Vec<String>,
+    /// Relative width at which the capacity search stops (default 0.01).
+    #[arg(long)]
+    pub precision: Option<f64>,
+    /// Parallel runs (default: the number of cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+impl BatchArgs {
+    /// The run parameters for a topology: its own, overridden by these options.
+    pub fn config(&self, topology: &Topology) -> Result<sim_core::RunConfig, String> {
+        crate::run_config(topology, None, self.duration, self.requests, self.warmup)
+    }
+
+    /// A thread pool of `--jobs` threads.
+    pub fn pool(&self) -> Result<rayon::ThreadPool, String> {
+        let jobs = self.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .build()
+            .map_err(|error| format!("error: cannot start {jobs} threads: {error}\n"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,7 +1,9 @@
 //! The archsim command line as a library: `run(args, stdout, stderr)` returns the exit
 //! status, so the integration tests drive exactly what the binary does.
 
+mod capacity;
 mod cli;
+mod compare;
 mod diagnostics;
 pub mod experiment;
 mod output;
@@ -50,6 +52,10 @@ where
             stderr,
         ),
         Command::Merge { dirs, out } => experiment::merge_command(dirs, out, stdout),
+        Command::Compare { a, b, batch, plot } => compare::compare_command(a, b, batch, plot.as_deref(), stdout),
+        Command::Capacity { file, slo, param, batch } => {
+            capacity::capacity_command(file, slo, param.as_deref(), batch, stdout)
+        }
     };
     match result {
         Ok(()) => EXIT_OK,
@@ -61,7 +67,7 @@ where
 }
 
 /// Reads and validates a topology file; the error is rendered with the offending line.
-fn load(path: &Path) -> Result<(String, sim_core::Topology), String> {
+pub(crate) fn load(path: &Path) -> Result<(String, sim_core::Topology), String> {
     let bytes = std::fs::read(path).map_err(|error| format!("error: cannot read {}: {error}\n", path.display()))?;
     let topology = sim_core::parse_topology_bytes(&bytes).map_err(|error| diagnostics::render(path, &bytes, &error))?;
     Ok((String::from_utf8_lossy(&bytes).into_owned(), topology))
@@ -76,17 +82,39 @@ fn run_command(args: &RunArgs, stdout: &mut dyn Write) -> Result<(), String> {
         sim_core::topology::apply_scenario(&mut topology, text)
             .map_err(|error| diagnostics::render(path, &bytes, &error))?;
     }
-    let mut config = RunConfig::from_topology(&topology);
-    if let Some(seed) = args.seed {
+    let config = run_config(&topology, args.seed, args.duration, args.requests, args.warmup)?;
+    let report = sim_core::simulate(&topology, config);
+    let text = match args.format {
+        OutputFormat::Table => report.to_table(),
+        OutputFormat::Json => report.to_json(),
+    };
+    match &args.out {
+        Some(path) => output::write_atomically(path, text.as_bytes())
+            .map_err(|error| format!("error: cannot write {}: {error}\n", path.display())),
+        None => stdout.write_all(text.as_bytes()).map_err(|error| format!("error: cannot write the report: {error}\n")),
+    }
+}
+
+/// The run parameters: the topology's own, overridden by the command line; refuses a warm-up
+/// that is not shorter than the run and a run with too many time-series windows.
+pub(crate) fn run_config(
+    topology: &sim_core::Topology,
+    seed: Option<u64>,
+    duration: Option<sim_core::units::Duration>,
+    requests: Option<u64>,
+    warmup: Option<sim_core::units::Duration>,
+) -> Result<RunConfig, String> {
+    let mut config = RunConfig::from_topology(topology);
+    if let Some(seed) = seed {
         config.seed = seed;
     }
-    if let Some(duration) = args.duration {
+    if let Some(duration) = duration {
         config.stop = StopCondition::Duration { ns: duration.ns };
     }
-    if let Some(count) = args.requests {
+    if let Some(count) = requests {
         config.stop = StopCondition::Requests { count };
     }
-    if let Some(warmup) = args.warmup {
+    if let Some(warmup) = warmup {
         config.warmup_ns = warmup.ns;
     }
     if let StopCondition::Duration { ns } = config.stop {
@@ -108,16 +136,7 @@ fn run_command(args: &RunArgs, stdout: &mut dyn Write) -> Result<(), String> {
             ));
         }
     }
-    let report = sim_core::simulate(&topology, config);
-    let text = match args.format {
-        OutputFormat::Table => report.to_table(),
-        OutputFormat::Json => report.to_json(),
-    };
-    match &args.out {
-        Some(path) => output::write_atomically(path, text.as_bytes())
-            .map_err(|error| format!("error: cannot write {}: {error}\n", path.display())),
-        None => stdout.write_all(text.as_bytes()).map_err(|error| format!("error: cannot write the report: {error}\n")),
-    }
+    Ok(config)
 }
 
 fn check_command(file: &Path, stdout: &mut dyn Write) -> Result<(), String> {

@@ -132,12 +132,17 @@ impl MetricDef {
 
     /// A value with its unit, for sentences such as verdicts.
     pub fn format(&self, value: f64) -> String {
+        self.format_digits(value, 4)
+    }
+
+    /// A value with its unit and `digits` significant digits.
+    pub fn format_digits(&self, value: f64, digits: i32) -> String {
         match self.unit {
-            Unit::Seconds if value.abs() < 1.0 => format!("{} ms", significant(value * 1e3)),
-            Unit::Seconds => format!("{} s", significant(value)),
-            Unit::PerSecond => format!("{}/s", significant(value)),
-            Unit::Share => format!("{}%", significant(value * 100.0)),
-            Unit::Plain => significant(value),
+            Unit::Seconds if value.abs() < 1.0 => format!("{} ms", significant_to(value * 1e3, digits)),
+            Unit::Seconds => format!("{} s", significant_to(value, digits)),
+            Unit::PerSecond => format!("{}/s", significant_to(value, digits)),
+            Unit::Share => format!("{}%", significant_to(value * 100.0, digits)),
+            Unit::Plain => significant_to(value, digits),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! to an output directory point by point, resumable, shardable across machines.
 
 pub mod metrics;
-mod plot;
+pub mod plot;
 pub mod runner;
 pub mod spec;
 pub mod stats;

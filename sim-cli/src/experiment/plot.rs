@@ -90,7 +90,6 @@ pub fn draw_all(
     records: &[PointRecord],
     summaries: &[Vec<Option<Summary>>],
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
-    register_font();
     let mut files = Vec::new();
     for plot in &experiment.spec.plots {
         let (stem, figure) = match plot {
@@ -106,8 +105,9 @@ pub fn draw_all(
                 timeseries_figure(experiment, &chosen, metric, at)
             }
         };
-        files.push((format!("{stem}.svg"), svg(&figure)?));
-        files.push((format!("{stem}.png"), png(&figure)?));
+        let (svg, png) = render(&figure)?;
+        files.push((format!("{stem}.svg"), svg));
+        files.push((format!("{stem}.png"), png));
     }
     Ok(files)
 }
@@ -243,6 +243,12 @@ fn timeseries_figure(
         reference: None,
     };
     (format!("timeseries-{}{}", file_part(metric), at_suffix(at)), figure)
+}
+
+/// Draws one figure as (SVG, PNG) bytes.
+pub fn render(figure: &Figure) -> Result<(Vec<u8>, Vec<u8>), String> {
+    register_font();
+    Ok((svg(figure)?, png(figure)?))
 }
 
 fn svg(figure: &Figure) -> Result<Vec<u8>, String> {

@@ -230,3 +230,33 @@ pub fn check_metrics(experiment: &Experiment, runnable: &Runnable) -> Result<(),
     let simulation = Simulation::new(&runnable.topology, runnable.config);
     read_all(&experiment.metrics, &simulation.report()).map(|_| ())
 }
+
+/// Runs `topology` once per seed (in parallel, on the current rayon pool) and reads the
+/// metrics of each run; the first run's simulation also gives its latency CDF.
+pub fn replicate(
+    topology: &sim_core::Topology,
+    config: sim_core::RunConfig,
+    seeds: &[u64],
+    metrics: &[super::metrics::MetricDef],
+) -> Result<(Vec<Vec<Option<f64>>>, Vec<[f64; 2]>), String> {
+    let outcomes: Vec<(Vec<Option<f64>>, Vec<[f64; 2]>)> = seeds
+        .par_iter()
+        .enumerate()
+        .map(|(index, seed)| {
+            let mut run_config = config;
+            run_config.seed = *seed;
+            let mut simulation = Simulation::new(topology, run_config);
+            simulation.run_to_end();
+            let values = read_all(metrics, &simulation.report())?;
+            let cdf = if index == 0 {
+                let latency = simulation.latency();
+                cdf_quantiles().into_iter().filter_map(|q| latency.quantile_s(q).map(|value| [q, value])).collect()
+            } else {
+                Vec::new()
+            };
+            Ok((values, cdf))
+        })
+        .collect::<Result<_, String>>()?;
+    let cdf = outcomes.first().map(|(_, cdf)| cdf.clone()).unwrap_or_default();
+    Ok((outcomes.into_iter().map(|(values, _)| values).collect(), cdf))
+}
