@@ -102,7 +102,9 @@ pub fn capacity_command(
             format!("error: at {param} = {value}: {error}\n")
         })?;
         let config = args.config(&topology)?;
-        let (values, _) = pool.install(|| replicate(&topology, config, &seeds, std::slice::from_ref(&slo.metric)))?;
+        let (values, _) = pool
+            .install(|| replicate(&topology, config, &seeds, std::slice::from_ref(&slo.metric)))
+            .map_err(|message| format!("error: {message}\n"))?;
         let metric = summarize(values.iter().map(|run| run[0]));
         let holds = metric.is_some_and(|summary| slo.holds(summary.mean));
         let sure = slo_verdict(&slo, metric);

@@ -55,6 +55,16 @@ pub enum Command {
         #[command(flatten)]
         batch: BatchArgs,
     },
+    /// The analytic view: visit ratios, utilization, bottleneck, M/M/c waits; --simulate compares.
+    Analyze {
+        /// The topology file (RON).
+        file: PathBuf,
+        /// Also simulate (replications) and flag where model and simulation disagree.
+        #[arg(long)]
+        simulate: bool,
+        #[command(flatten)]
+        batch: BatchArgs,
+    },
     /// Combine the output directories of an experiment's shards into one.
     Merge {
         /// The shards' output directories.

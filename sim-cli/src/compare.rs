@@ -90,7 +90,8 @@ pub fn compare_command(a: &Path, b: &Path, args: &BatchArgs, plot_dir: Option<&P
     let (outcome_a, outcome_b) = pool.install(|| {
         rayon::join(|| replicate(&topology_a, config_a, &seeds, &metrics), || replicate(&topology_b, config_b, &seeds, &metrics))
     });
-    let ((values_a, cdf_a), (values_b, cdf_b)) = (outcome_a?, outcome_b?);
+    let wrap = |message: String| format!("error: {message}\n");
+    let ((values_a, cdf_a), (values_b, cdf_b)) = (outcome_a.map_err(wrap)?, outcome_b.map_err(wrap)?);
     let mut comparison = Comparison {
         a: a.display().to_string(),
         b: b.display().to_string(),

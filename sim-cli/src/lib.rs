@@ -1,6 +1,7 @@
 //! The archsim command line as a library: `run(args, stdout, stderr)` returns the exit
 //! status, so the integration tests drive exactly what the binary does.
 
+mod analyze;
 mod capacity;
 mod cli;
 mod compare;
@@ -53,6 +54,7 @@ where
         ),
         Command::Merge { dirs, out } => experiment::merge_command(dirs, out, stdout),
         Command::Compare { a, b, batch, plot } => compare::compare_command(a, b, batch, plot.as_deref(), stdout),
+        Command::Analyze { file, simulate, batch } => analyze::analyze_command(file, *simulate, batch, stdout),
         Command::Capacity { file, slo, param, batch } => {
             capacity::capacity_command(file, slo, param.as_deref(), batch, stdout)
         }

@@ -25,6 +25,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod dist;
 pub mod engine;
 pub mod error;

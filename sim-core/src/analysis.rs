@@ -1,0 +1,432 @@
+//! The analytic view of a topology, without simulating: visit ratios, offered load and
+//! utilization per node, the bottleneck and the arrival rate at which it saturates, and
+//! M/M/c waiting-time predictions combined into an end-to-end response time.
+//!
+//! The model (Jackson 1963; Gross et al., *Fundamentals of Queueing Theory*, §2.3 and §4.1):
+//! open Poisson workloads; each request class routes through node programs with the
+//! probabilities in the file, giving visit ratios `v = e + vP`; an instance of a node is an
+//! M/M/c queue with c = its workers, fed an even share of the node's arrivals. A worker is
+//! held during synchronous calls, so a node's holding time includes its callees' response
+//! times (solved to a fixed point). With exponential work and no calls this is exactly a
+//! Jackson network; otherwise it is an approximation, which `archsim analyze --simulate`
+//! checks against the simulation.
+
+use crate::topology::{Arrivals, Instr, NodeKind, Topology, NONE};
+
+/// What the model says about one node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeAnalysis {
+    /// Its name.
+    pub name: String,
+    /// Its kind, as reports print it.
+    pub kind: &'static str,
+    /// Mean visits per request (over every workload and class).
+    pub visits: f64,
+    /// Requests per second arriving at the node.
+    pub arrival_rate_per_s: f64,
+    /// Instances and workers per instance, when it queues (`None` for pure delays).
+    pub servers: Option<(u32, u32)>,
+    /// Mean time a worker is held per visit (own work plus synchronous calls), in seconds.
+    pub holding_s: f64,
+    /// Busy share of its workers: λ·h / (instances·workers).
+    pub utilization: Option<f64>,
+    /// Predicted mean wait for a worker (Erlang C), in seconds; `None` when saturated or not a queue.
+    pub wait_s: Option<f64>,
+    /// Predicted mean time from arrival to answer, in seconds.
+    pub sojourn_s: Option<f64>,
+    /// Why the model is approximate or silent here, if it is.
+    pub caveat: Option<String>,
+}
+
+/// The whole analytic view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    /// Per node, in file order.
+    pub nodes: Vec<NodeAnalysis>,
+    /// Total open arrival rate, per second.
+    pub arrival_rate_per_s: f64,
+    /// The node with the highest utilization.
+    pub bottleneck: Option<usize>,
+    /// The total arrival rate at which the bottleneck reaches utilization 1 (same mix).
+    pub saturation_rate_per_s: Option<f64>,
+    /// Predicted mean end-to-end response time, in seconds (all nodes below saturation).
+    pub response_s: Option<f64>,
+    /// Assumptions the model could not honour.
+    pub notes: Vec<String>,
+}
+
+/// Expected effect of one visit to a node, for one class.
+#[derive(Debug, Clone, Default)]
+struct VisitEffect {
+    /// Own work per visit, in seconds (a worker held).
+    work_s: f64,
+    /// Pure delay per visit (no worker), in seconds.
+    delay_s: f64,
+    /// Expected synchronous calls to each node (the worker waits).
+    calls: Vec<f64>,
+    /// Expected hand-offs to each node (the worker is released).
+    forwards: Vec<f64>,
+}
+
+/// Erlang C (Gross et al. §2.3): the probability that an arrival waits at an M/M/c queue
+/// with offered load `a = λ/μ` (in servers), `None` at or above saturation.
+pub fn erlang_c(servers: u32, offered: f64) -> Option<f64> {
+    let c = servers as f64;
+    if servers == 0 || offered >= c {
+        return None;
+    }
+    let (mut term, mut sum) = (1.0, 0.0);
+    for k in 0..servers {
+        if k > 0 {
+            term *= offered / k as f64;
+        }
+        sum += term;
+    }
+    let last = term * offered / c * c / (c - offered);
+    Some(last / (sum + last))
+}
+
+/// Mean wait at an M/M/c queue: C(c, a) · h / (c − a).
+pub fn mmc_wait_s(servers: u32, arrival_rate_per_s: f64, holding_s: f64) -> Option<f64> {
+    let offered = arrival_rate_per_s * holding_s;
+    erlang_c(servers, offered).map(|p_wait| p_wait * holding_s / (servers as f64 - offered))
+}
+
+/// Walks a node program from `pc` with probability `weight`, adding its effect.
+fn walk(topology: &Topology, pc: u32, class: usize, weight: f64, effect: &mut VisitEffect, depth: u32) -> Result<(), String> {
+    if depth > 10_000 {
+        return Err("a program loops".into());
+    }
+    let mut pc = pc;
+    loop {
+        match topology.code[pc as usize] {
+            Instr::Work(sampler) => effect.work_s += weight * topology.samplers[sampler as usize].mean_s(),
+            Instr::Call(node) => effect.calls[node as usize] += weight,
+            Instr::Parallel { start, len } => {
+                for target in &topology.parallel_targets[start as usize..(start + len) as usize] {
+                    effect.calls[*target as usize] += weight;
+                }
+            }
+            Instr::Forward(node) => {
+                effect.forwards[node as usize] += weight;
+                return Ok(());
+            }
+            Instr::ByClass { table } => {
+                pc = topology.class_tables[table as usize + class];
+                continue;
+            }
+            Instr::Choose { table, len, otherwise } => {
+                let mut previous = 0.0;
+                for (cumulative, target) in &topology.choose_tables[table as usize..(table + len) as usize] {
+                    walk(topology, *target, class, weight * (cumulative - previous), effect, depth + 1)?;
+                    previous = *cumulative;
+                }
+                return walk(topology, otherwise, class, weight * (1.0 - previous), effect, depth + 1);
+            }
+            Instr::Jump(target) => {
+                if target <= pc {
+                    return Err("a program jumps backwards".into());
+                }
+                pc = target;
+                continue;
+            }
+            Instr::Respond | Instr::NoRoute => return Ok(()),
+        }
+        pc += 1;
+    }
+}
+
+/// The effect of one visit of a class-`class` request to each node, and a caveat per node.
+fn effects(topology: &Topology, class: usize, hit_ratios: &[Option<f64>]) -> Result<(Vec<VisitEffect>, Vec<Option<String>>), String> {
+    let n = topology.nodes.len();
+    let mut effects = Vec::with_capacity(n);
+    let mut caveats = vec![None; n];
+    for (index, node) in topology.nodes.iter().enumerate() {
+        let mut effect = VisitEffect { calls: vec![0.0; n], forwards: vec![0.0; n], ..Default::default() };
+        let mean = |sampler: u32| if sampler == NONE { 0.0 } else { topology.samplers[sampler as usize].mean_s() };
+        match &node.kind {
+            NodeKind::Service(service) => walk(topology, service.entry_pc, class, 1.0, &mut effect, 0)
+                .map_err(|error| format!("node \"{}\": {error}", node.name))?,
+            NodeKind::Database(database) => {
+                walk(topology, database.servers.entry_pc, class, 1.0, &mut effect, 0)
+                    .map_err(|error| format!("node \"{}\": {error}", node.name))?;
+                if database.replicas > 0 {
+                    caveats[index] = Some("reads and writes split over primary and replicas; modelled as one pool".into());
+                }
+            }
+            NodeKind::Function(function) => {
+                walk(topology, function.entry_pc, class, 1.0, &mut effect, 0)
+                    .map_err(|error| format!("node \"{}\": {error}", node.name))?;
+                caveats[index] = Some("cold starts are not in the model".into());
+            }
+            NodeKind::LoadBalancer(balancer) => {
+                effect.delay_s = mean(balancer.latency_sampler);
+                let total: f64 = balancer.target_weights.iter().map(|w| *w as f64).sum();
+                for ((target, _), weight) in balancer.targets.iter().zip(&balancer.target_weights) {
+                    effect.forwards[*target as usize] += *weight as f64 / total.max(1.0);
+                }
+            }
+            NodeKind::Cache(cache) => {
+                let hit = hit_ratios[index];
+                let hit = hit.unwrap_or(0.0);
+                effect.delay_s = hit * mean(cache.hit_sampler) + (1.0 - hit) * mean(cache.miss_sampler);
+                effect.calls[cache.backend as usize] += 1.0 - hit;
+                caveats[index] = Some(match hit_ratios[index] {
+                    Some(_) => "hit ratio taken from the simulation".into(),
+                    None => "hit ratio unknown before simulating: every read assumed to miss (use --simulate)".into(),
+                });
+            }
+            NodeKind::Cdn(cdn) => {
+                let hit = hit_ratios[index].unwrap_or(0.0);
+                effect.delay_s = mean(cdn.hit_sampler);
+                effect.calls[cdn.origin as usize] += 1.0 - hit;
+                caveats[index] = Some(match hit_ratios[index] {
+                    Some(_) => "hit ratio taken from the simulation".into(),
+                    None => "hit ratio unknown before simulating: every request assumed to miss (use --simulate)".into(),
+                });
+            }
+            NodeKind::RateLimiter(limiter) => {
+                effect.forwards[limiter.next as usize] += 1.0;
+                caveats[index] = Some("assumes every request passes the limit".into());
+            }
+            NodeKind::WorkQueue(queue) => {
+                effect.delay_s = mean(queue.publish_sampler);
+                caveats[index] = Some(format!(
+                    "asynchronous: its consumers' load on \"{}\" is not in the request path",
+                    topology.nodes[queue.handler as usize].name
+                ));
+            }
+            NodeKind::Log(log) => {
+                effect.delay_s = mean(log.append_sampler);
+                caveats[index] = Some("asynchronous consumer groups are not modelled".into());
+            }
+        }
+        effects.push(effect);
+    }
+    Ok((effects, caveats))
+}
+
+/// Solves `x = b + x M` (visit ratios) or `x = b + M x` by Gaussian elimination with pivoting.
+fn solve(matrix: &[Vec<f64>], rhs: &[f64], transpose: bool) -> Option<Vec<f64>> {
+    let n = rhs.len();
+    let mut a: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| {
+                    let m = if transpose { matrix[j][i] } else { matrix[i][j] };
+                    (if i == j { 1.0 } else { 0.0 }) - m
+                })
+                .collect()
+        })
+        .collect();
+    let mut b = rhs.to_vec();
+    for column in 0..n {
+        let pivot = (column..n).max_by(|x, y| a[*x][column].abs().total_cmp(&a[*y][column].abs()))?;
+        if a[pivot][column].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(column, pivot);
+        b.swap(column, pivot);
+        for row in 0..n {
+            if row != column {
+                let factor = a[row][column] / a[column][column];
+                if factor != 0.0 {
+                    for k in column..n {
+                        a[row][k] -= factor * a[column][k];
+                    }
+                    b[row] -= factor * b[column];
+                }
+            }
+        }
+    }
+    Some((0..n).map(|i| b[i] / a[i][i]).collect())
+}
+
+/// Analyzes a topology. `hit_ratios` gives, per node, a cache hit ratio measured elsewhere
+/// (from a simulation); `None` entries use the model's assumption.
+pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analysis, String> {
+    let n = topology.nodes.len();
+    let classes = topology.classes.len();
+    let mut notes = Vec::new();
+    // Arrival rate per (entry node, class).
+    let mut class_entry_rates = vec![vec![0.0; n]; classes];
+    let mut client_latency_s = 0.0;
+    let mut total_rate = 0.0;
+    for source in &topology.sources {
+        let Some(rate) = source.arrivals.mean_rate_per_s() else {
+            notes.push(format!("workload \"{}\" is closed: it is left out (simulate it instead)", source.name));
+            continue;
+        };
+        if !matches!(source.arrivals, Arrivals::Poisson { .. }) {
+            notes.push(format!("workload \"{}\" is not Poisson: the model uses its mean rate", source.name));
+        }
+        let mut previous = 0.0;
+        for (cumulative, class) in source.class_cumulative.iter().zip(source.class_ids.iter()) {
+            class_entry_rates[*class as usize][source.entry_node as usize] += rate * (cumulative - previous);
+            previous = *cumulative;
+        }
+        if source.latency_sampler != NONE {
+            client_latency_s += rate * 2.0 * topology.samplers[source.latency_sampler as usize].mean_s();
+        }
+        total_rate += rate;
+    }
+    if total_rate > 0.0 {
+        client_latency_s /= total_rate;
+    }
+    let link_s = |from: usize, to: usize| {
+        let sampler = topology.link(from as u32, to as u32);
+        if sampler == NONE {
+            0.0
+        } else {
+            topology.samplers[sampler as usize].mean_s()
+        }
+    };
+    let mesh_s =
+        if topology.mesh_sampler == NONE { 0.0 } else { topology.samplers[topology.mesh_sampler as usize].mean_s() };
+    // Per class: effects and visit ratios (arrivals per second at each node).
+    let mut class_effects = Vec::with_capacity(classes);
+    let mut class_rates = Vec::with_capacity(classes);
+    let mut caveats = vec![None; n];
+    for class in 0..classes {
+        let (effects, class_caveats) = effects(topology, class, hit_ratios)?;
+        for (slot, caveat) in caveats.iter_mut().zip(class_caveats) {
+            if slot.is_none() {
+                *slot = caveat;
+            }
+        }
+        let routing: Vec<Vec<f64>> =
+            effects.iter().map(|effect| effect.calls.iter().zip(&effect.forwards).map(|(c, f)| c + f).collect()).collect();
+        let rates = solve(&routing, &class_entry_rates[class], true)
+            .ok_or("the routing sends requests around a loop they never leave")?;
+        class_effects.push(effects);
+        class_rates.push(rates);
+    }
+    let node_rate: Vec<f64> = (0..n).map(|i| class_rates.iter().map(|rates| rates[i]).sum()).collect();
+    // Fixed point: holding times include callees' response times, which include their waits.
+    let mut wait = vec![0.0; n];
+    let mut response = vec![vec![0.0; n]; classes];
+    let mut holding = vec![0.0; n];
+    for _ in 0..200 {
+        for class in 0..classes {
+            let effects = &class_effects[class];
+            let routing: Vec<Vec<f64>> = effects
+                .iter()
+                .map(|effect| effect.calls.iter().zip(&effect.forwards).map(|(c, f)| c + f).collect())
+                .collect();
+            let own: Vec<f64> = (0..n)
+                .map(|i| {
+                    let effect = &effects[i];
+                    let network: f64 = (0..n)
+                        .map(|j| effect.calls[j] * 2.0 * (link_s(i, j) + mesh_s) + effect.forwards[j] * (link_s(i, j) + mesh_s))
+                        .sum();
+                    wait[i] + effect.work_s + effect.delay_s + network
+                })
+                .collect();
+            response[class] = solve(&routing, &own, false).ok_or("the routing sends requests around a loop they never leave")?;
+        }
+        let mut next_holding = vec![0.0; n];
+        for (i, slot) in next_holding.iter_mut().enumerate() {
+            if node_rate[i] <= 0.0 {
+                continue;
+            }
+            let mut weighted = 0.0;
+            for class in 0..classes {
+                let effect = &class_effects[class][i];
+                let calls: f64 = (0..n).map(|j| effect.calls[j] * (2.0 * (link_s(i, j) + mesh_s) + response[class][j])).sum();
+                weighted += class_rates[class][i] * (effect.work_s + calls);
+            }
+            *slot = weighted / node_rate[i];
+        }
+        let mut next_wait = vec![0.0; n];
+        for (i, node) in topology.nodes.iter().enumerate() {
+            if let Some((instances, workers)) = queue_shape(&node.kind) {
+                next_wait[i] = mmc_wait_s(workers, node_rate[i] / instances as f64, next_holding[i])
+                    .unwrap_or(f64::INFINITY);
+            }
+        }
+        let converged = next_wait.iter().zip(&wait).all(|(a, b)| (a - b).abs() <= 1e-12 + 1e-9 * b.abs())
+            && next_holding.iter().zip(&holding).all(|(a, b)| (a - b).abs() <= 1e-12 + 1e-9 * b.abs());
+        holding = next_holding;
+        let saturated = next_wait.iter().any(|w| !w.is_finite());
+        wait = next_wait.into_iter().map(|w| if w.is_finite() { w } else { 0.0 }).collect();
+        if converged || saturated {
+            if saturated {
+                wait = vec![f64::INFINITY; n];
+            }
+            break;
+        }
+    }
+    let saturated = wait.iter().any(|w| !w.is_finite());
+    let mut nodes = Vec::with_capacity(n);
+    for (i, node) in topology.nodes.iter().enumerate() {
+        let servers = queue_shape(&node.kind);
+        let utilization = servers.map(|(instances, workers)| node_rate[i] * holding[i] / (instances * workers) as f64);
+        let node_wait = servers.and_then(|(instances, workers)| {
+            mmc_wait_s(workers, node_rate[i] / instances as f64, holding[i]).filter(|_| node_rate[i] > 0.0)
+        });
+        // From arrival to answer: its response time, forwarded work included.
+        let sojourn = if saturated || node_rate[i] <= 0.0 {
+            None
+        } else {
+            Some((0..classes).map(|c| class_rates[c][i] * response[c][i]).sum::<f64>() / node_rate[i])
+        };
+        nodes.push(NodeAnalysis {
+            name: node.name.clone(),
+            kind: node.kind.label(),
+            visits: if total_rate > 0.0 { node_rate[i] / total_rate } else { 0.0 },
+            arrival_rate_per_s: node_rate[i],
+            servers,
+            holding_s: holding[i],
+            utilization,
+            wait_s: node_wait,
+            sojourn_s: sojourn,
+            caveat: caveats[i].clone(),
+        });
+    }
+    let bottleneck = nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, node)| node.utilization.map(|u| (i, u)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .filter(|(_, u)| *u > 0.0)
+        .map(|(i, _)| i);
+    let saturation_rate_per_s = bottleneck.and_then(|i| nodes[i].utilization).map(|u| total_rate / u);
+    let response_s = (!saturated && total_rate > 0.0).then(|| {
+        let mut sum = 0.0;
+        for class in 0..classes {
+            for (entry, rate) in class_entry_rates[class].iter().enumerate() {
+                sum += rate * response[class][entry];
+            }
+        }
+        sum / total_rate + client_latency_s
+    });
+    if saturated {
+        notes.push("a node is at or above saturation: no steady state, so no waiting times".into());
+    }
+    if !topology.regions.names.is_empty() {
+        notes.push("latency between regions is not in the model".into());
+    }
+    Ok(Analysis { nodes, arrival_rate_per_s: total_rate, bottleneck, saturation_rate_per_s, response_s, notes })
+}
+
+/// (instances, workers per instance) of a node that queues for workers.
+fn queue_shape(kind: &NodeKind) -> Option<(u32, u32)> {
+    match kind {
+        NodeKind::Service(service) => Some((service.instances, service.workers)),
+        NodeKind::Database(database) => Some((database.servers.instances, database.servers.workers)),
+        NodeKind::Function(function) => Some((1, function.concurrency)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erlang_c_matches_a_table_value() {
+        // c = 2, a = 1: C = 1/3 (Gross et al., Table of Erlang C).
+        assert!((erlang_c(2, 1.0).unwrap() - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(erlang_c(2, 2.0), None);
+    }
+}
