@@ -8,6 +8,7 @@ mod chaos;
 mod check;
 mod cli;
 mod determinism;
+mod experiments;
 mod invalid;
 mod overload;
 mod snapshots;

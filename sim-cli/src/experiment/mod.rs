@@ -52,8 +52,12 @@ pub fn experiment_command(
     plot::check(&experiment).map_err(|message| {
         format!("error: {}: {message}\n  help: put the other axis on the plot's `series`\n", request.spec.display())
     })?;
-    runner::check_metrics(&experiment, &runnables[0])
-        .map_err(|message| format!("error: {}: {message}\n", request.spec.display()))?;
+    runner::check_metrics(&experiment, &runnables[0]).map_err(|message| {
+        format!(
+            "error: {}: {message}\n  help: use a short name (p99, throughput, …) or a path to a number in `archsim run --format json`\n",
+            request.spec.display()
+        )
+    })?;
     let mine: Vec<usize> = (0..experiment.points.len())
         .filter(|point| request.shard.is_none_or(|shard| point % shard.count == shard.index))
         .collect();

@@ -1,0 +1,416 @@
+//! Batch experiments: interval statistics against theory, determinism across thread counts,
+//! shards merged, runs killed and resumed, the analytic view against Jackson-network theory,
+//! compare and capacity on models whose answers are known.
+
+use crate::check::{repo_root, run_cli};
+use crate::theory::erlang_c;
+use archsim_cli::experiment::metrics::MetricDef;
+use archsim_cli::experiment::runner::replicate;
+use archsim_cli::experiment::spec::{run_seed, Seeds};
+use archsim_cli::experiment::stats::summarize;
+use sim_core::{RunConfig, StopCondition};
+use std::path::{Path, PathBuf};
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("archsim-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Every file under `dir` (relative path → bytes), sorted.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push((path.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn assert_same_tree(a: &Path, b: &Path) {
+    let (left, right) = (tree(a), tree(b));
+    let names = |files: &[(String, Vec<u8>)]| files.iter().map(|(name, _)| name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&left), names(&right), "{} and {} hold different files", a.display(), b.display());
+    for ((name, x), (_, y)) in left.iter().zip(&right) {
+        assert!(x == y, "{name} differs between {} and {}", a.display(), b.display());
+    }
+    assert!(left.iter().any(|(name, _)| name == "results.csv"));
+}
+
+/// A small sweep: M/M/c with 2 workers over three loads and two service-time shapes, with
+/// a metric plot, a CDF and 3 replications per point (18 runs).
+fn write_sweep(dir: &Path) -> PathBuf {
+    let spec = dir.join("sweep.ron");
+    std::fs::write(
+        &spec,
+        r##"Experiment(
+            name: "sweep",
+            topology: (inline: r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "100/s"), to: "app")],
+                nodes: { "app": Service(workers: 2, steps: [Work(Exp(mean: "10ms"))]) },
+            )"#),
+            axes: [
+                Axis(name: "rate", path: "workload.users.arrivals.rate", values: List([60, 120, 170]), unit: "req/s"),
+                Axis(name: "work", path: "nodes.app.steps", values: List(["[Work(Exp(mean: \"10ms\"))]", "[Work(Constant(\"10ms\"))]"])),
+            ],
+            replications: Fixed(3),
+            duration: "60s",
+            warmup: Fixed("2s"),
+            metrics: ["mean", "p99", "nodes.app.utilization"],
+            plots: [Metric(metric: "p99", x: "rate", series: "work"), LatencyCdf(at: {"rate": 170})],
+        )"##,
+    )
+    .unwrap();
+    spec
+}
+
+fn experiment(spec: &Path, out: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["experiment", spec.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    run_cli(&args)
+}
+
+#[test]
+fn experiment_output_is_identical_for_one_and_two_jobs_and_merged_shards() {
+    let dir = scratch("jobs");
+    let spec = write_sweep(&dir);
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    let (status, stdout, stderr) = experiment(&spec, &one, &["--jobs", "1"]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.contains("sweep — 6 points"), "{stdout}");
+    assert_eq!(experiment(&spec, &two, &["--jobs", "2"]).0, 0);
+    assert_same_tree(&one, &two);
+    for name in ["metric-p99-vs-rate-by-work.svg", "metric-p99-vs-rate-by-work.png", "latency-cdf-rate_170.png"] {
+        assert!(one.join("plots").join(name).exists(), "{name} missing");
+    }
+    let svg = std::fs::read_to_string(one.join("plots/metric-p99-vs-rate-by-work.svg")).unwrap();
+    for label in ["p99 (ms)", "rate (req/s)", "work=[Work(Constant(&quot;10ms&quot;))]", "sweep: p99 against rate"] {
+        assert!(svg.contains(label), "the plot lacks {label}");
+    }
+    let results = std::fs::read_to_string(one.join("results.csv")).unwrap();
+    assert_eq!(results.lines().count(), 1 + 6 * 3);
+    assert!(results.starts_with("point,rate,work,replication,seed,warmup_s,mean,p99,nodes.app.utilization\n"));
+    // Three shards, merged, are the unsharded run.
+    let shards: Vec<PathBuf> = (0..3).map(|i| dir.join(format!("shard{i}"))).collect();
+    for (i, shard) in shards.iter().enumerate() {
+        let (status, _, stderr) = experiment(&spec, shard, &["--shard", &format!("{i}/3")]);
+        assert_eq!(status, 0, "{stderr}");
+        assert!(!shard.join("plots").exists(), "a shard draws no plots");
+    }
+    let merged = dir.join("merged");
+    let mut args = vec!["merge"];
+    args.extend(shards.iter().map(|s| s.to_str().unwrap()));
+    args.extend(["--out", merged.to_str().unwrap()]);
+    let (status, _, stderr) = run_cli(&args);
+    assert_eq!(status, 0, "{stderr}");
+    assert_same_tree(&one, &merged);
+    // Merging an incomplete set is refused.
+    let (status, _, stderr) =
+        run_cli(&["merge", shards[0].to_str().unwrap(), "--out", dir.join("partial").to_str().unwrap()]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("shard 1/3 is missing"), "{stderr}");
+    // A second run into the same directory is refused without --resume.
+    let (status, _, stderr) = experiment(&spec, &one, &[]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("--resume"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs the command line from `ARCHSIM_HELPER_ARGS` (tab-separated) when it is set: the
+/// test below starts this test binary as a child process it can kill.
+#[test]
+#[ignore = "a helper the resume test runs in a child process"]
+fn experiment_helper_process() {
+    if let Ok(args) = std::env::var("ARCHSIM_HELPER_ARGS") {
+        let args: Vec<&str> = args.split('\t').collect();
+        let (status, _, stderr) = run_cli(&args);
+        assert_eq!(status, 0, "{stderr}");
+    }
+}
+
+#[test]
+fn a_killed_experiment_resumes_to_the_same_files() {
+    let dir = scratch("resume");
+    let spec = dir.join("long.ron");
+    std::fs::write(
+        &spec,
+        r##"Experiment(
+            topology: (inline: r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "500/s"), to: "app")],
+                nodes: { "app": Service(workers: 8, steps: [Work(Exp(mean: "10ms"))]) },
+            )"#),
+            axes: [Axis(name: "workers", path: "nodes.app.workers", values: Range(from: 7, to: 36, step: 1))],
+            replications: Fixed(2),
+            duration: "200s",
+            metrics: ["mean", "p99"],
+        )"##,
+    )
+    .unwrap();
+    let (whole, killed) = (dir.join("whole"), dir.join("killed"));
+    assert_eq!(experiment(&spec, &whole, &["--jobs", "1"]).0, 0);
+    let args = ["experiment", spec.to_str().unwrap(), "--out", killed.to_str().unwrap(), "--jobs", "1"].join("\t");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "experiments::experiment_helper_process", "--ignored", "--nocapture"])
+        .env("ARCHSIM_HELPER_ARGS", args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let points = killed.join("points");
+    let started = std::time::Instant::now();
+    let finished = |dir: &Path| {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries.filter(|entry| entry.as_ref().unwrap().file_name().to_string_lossy().ends_with(".json")).count()
+        })
+    };
+    while finished(&points) < 3 {
+        assert!(started.elapsed().as_secs() < 120, "the child wrote no points");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!killed.join("results.csv").exists(), "the child finished before it was killed");
+    let (status, _, stderr) = experiment(&spec, &killed, &["--resume", "--jobs", "2"]);
+    assert_eq!(status, 0, "{stderr}");
+    let done: usize = stderr.split("resuming: ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!((3..30).contains(&done), "{stderr}");
+    assert_same_tree(&whole, &killed);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const MM1: &str = r#"Topology(
+    workload: [Open(name: "users", arrivals: Poisson(rate: "0.5/s"), to: "server")],
+    nodes: { "server": Service(workers: 1, steps: [Work(Exp(mean: "1s"))]) },
+)"#;
+
+/// Mean sojourn of M/M/1 replications: the 95% Student-t interval of the mean.
+fn mm1_interval(base_seed: u64, replications: u32, customers: u64) -> archsim_cli::experiment::stats::Summary {
+    let topology = sim_core::parse_topology(MM1).unwrap();
+    let config = RunConfig { seed: 0, stop: StopCondition::Requests { count: customers }, warmup_ns: 0 };
+    let seeds: Vec<u64> = (0..replications).map(|r| run_seed(base_seed, Seeds::Independent, 0, r)).collect();
+    let (values, _) = replicate(&topology, config, &seeds, &[MetricDef::parse("mean").unwrap()]).unwrap();
+    summarize(values.iter().map(|run| run[0])).unwrap()
+}
+
+/// M/M/1 with ρ = 0.5: W = 1/(μ − λ) = 2 s (Gross et al. §2.2). Over 200 independent
+/// experiments of 10 replications, the 95% intervals must cover W about 95% of the time:
+/// the count is Binomial(200, 0.95), sd 3.1, so 176..=199 is ±3 sd (a failure by chance is
+/// about 1 in 400). Runs of 20 000 customers from empty make the start-up bias ~1e-4 of W,
+/// far inside the ~2% half-width.
+#[test]
+fn ninety_five_percent_intervals_cover_the_mm1_mean() {
+    let covered = (0..200u64)
+        .filter(|experiment| {
+            let summary = mm1_interval(1000 + experiment, 10, 20_000);
+            (summary.mean - 2.0).abs() <= summary.half_width.unwrap()
+        })
+        .count();
+    assert!((176..=199).contains(&covered), "{covered} of 200 intervals cover W = 2");
+}
+
+/// The half-width shrinks as 1/√n: quadrupling the replications halves it (up to the ratio
+/// of t quantiles and the noise in the sample sd, which the bounds allow for).
+#[test]
+fn half_width_shrinks_as_one_over_root_n() {
+    let widths: Vec<f64> = [10u32, 40, 160].iter().map(|n| mm1_interval(7, *n, 4_000).half_width.unwrap()).collect();
+    for pair in widths.windows(2) {
+        let ratio = pair[0] / pair[1];
+        assert!((1.5..2.8).contains(&ratio), "half-widths {widths:?}: ratio {ratio} is not about 2");
+    }
+}
+
+/// Jackson network with feedback (the theory test's topology): traffic equations give
+/// Λ = λ/(1 − 0.3) at both stations and W = (L₁ + L₂)/λ with Lᵢ = ρᵢ/(1 − ρᵢ). The analytic
+/// view must match these exactly (to rounding), and an M/M/c node must match Erlang C.
+#[test]
+fn the_analytic_view_matches_jackson_theory_exactly() {
+    let topology = sim_core::parse_topology(
+        r#"Topology(
+            workload: [Open(name: "jobs", arrivals: Poisson(rate: "0.5/s"), to: "s1")],
+            nodes: {
+                "s1": Service(steps: [Work(Exp(mean: "500ms")), Forward("s2")]),
+                "s2": Service(steps: [Work(Exp(mean: "800ms")), Choose([(0.3, [Forward("s1")])])]),
+            },
+        )"#,
+    )
+    .unwrap();
+    let analysis = sim_core::analysis::analyze(&topology, &[None; 2]).unwrap();
+    let total = 0.5 / 0.7;
+    let (rho1, rho2) = (total * 0.5, total * 0.8);
+    let (l1, l2) = (rho1 / (1.0 - rho1), rho2 / (1.0 - rho2));
+    approx::assert_relative_eq!(analysis.nodes[0].visits, 1.0 / 0.7, max_relative = 1e-12);
+    approx::assert_relative_eq!(analysis.nodes[1].arrival_rate_per_s, total, max_relative = 1e-12);
+    approx::assert_relative_eq!(analysis.nodes[0].utilization.unwrap(), rho1, max_relative = 1e-12);
+    approx::assert_relative_eq!(analysis.nodes[1].wait_s.unwrap(), rho2 * 0.8 / (1.0 - rho2), max_relative = 1e-9);
+    approx::assert_relative_eq!(analysis.response_s.unwrap(), (l1 + l2) / 0.5, max_relative = 1e-9);
+    assert_eq!(analysis.bottleneck, Some(1));
+    approx::assert_relative_eq!(analysis.saturation_rate_per_s.unwrap(), 0.5 / rho2, max_relative = 1e-12);
+
+    let pool = sim_core::parse_topology(
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "3.2/s"), to: "pool")],
+            nodes: { "pool": Service(workers: 4, steps: [Work(Exp(mean: "1s"))]) },
+        )"#,
+    )
+    .unwrap();
+    let analysis = sim_core::analysis::analyze(&pool, &[None]).unwrap();
+    let expected_wait = erlang_c(4, 3.2) / (4.0 - 3.2);
+    approx::assert_relative_eq!(analysis.nodes[0].wait_s.unwrap(), expected_wait, max_relative = 1e-12);
+}
+
+#[test]
+fn analyze_prints_the_bottleneck_and_agrees_with_simulation_on_the_three_tier_example() {
+    let file = repo_root().join("topologies/three-tier.ron");
+    let (status, stdout, stderr) =
+        run_cli(&["analyze", file.to_str().unwrap(), "--simulate", "--duration", "30s", "--replications", "4"]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.contains("bottleneck: \"app\""), "{stdout}");
+    assert!(!stdout.contains("DISAGREES"), "{stdout}");
+    let (status, stdout, _) = run_cli(&["analyze", repo_root().join("topologies/read-heavy-feed.ron").to_str().unwrap()]);
+    assert_eq!(status, 0);
+    assert!(stdout.contains("hit ratio unknown before simulating"), "{stdout}");
+}
+
+#[test]
+fn compare_finds_a_real_difference_and_none_between_equal_designs() {
+    let dir = scratch("compare");
+    let write = |name: &str, mean: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, MM1.replace("0.5/s", "40/s").replace("\"1s\"", &format!("\"{mean}\""))).unwrap();
+        path
+    };
+    let (slow, slow_again, fast) = (write("a.ron", "20ms"), write("b.ron", "20ms"), write("c.ron", "15ms"));
+    let args = |a: &Path, b: &Path| {
+        run_cli(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--duration", "200s", "--replications", "6"])
+    };
+    let (status, stdout, stderr) = args(&slow, &slow_again);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(stdout.matches("no significant difference").count(), 6, "{stdout}");
+    // M/M/1 at 40/s: W = 1/(50 − 40) = 100 ms against 1/(66.7 − 40) = 37.5 ms.
+    let (_, stdout, _) = args(&slow, &fast);
+    assert!(stdout.contains("B lowers mean by"), "{stdout}");
+    assert!(stdout.contains("B lowers p99 by"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// M/M/1 with μ = 100/s: the mean response 1/(μ − λ) stays under 50 ms up to λ = 80/s.
+#[test]
+fn capacity_finds_the_mm1_load_limit() {
+    let dir = scratch("capacity");
+    let file = dir.join("mm1.ron");
+    std::fs::write(&file, MM1.replace("0.5/s", "20/s").replace("\"1s\"", "\"10ms\"")).unwrap();
+    let (status, stdout, stderr) = run_cli(&[
+        "capacity",
+        file.to_str().unwrap(),
+        "--slo",
+        "mean<50ms",
+        "--duration",
+        "2000s",
+        "--replications",
+        "4",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let capacity = result["capacity"].as_f64().unwrap();
+    assert!((capacity - 80.0).abs() < 2.5, "capacity {capacity} req/s, theory 80: {stdout}");
+    assert_eq!(result["direction"], "largest");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn mser5_reports_a_trusted_warmup_for_a_stationary_model() {
+    let dir = scratch("mser");
+    let spec = dir.join("mser.ron");
+    std::fs::write(
+        &spec,
+        r##"Experiment(
+            topology: (inline: r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "80/s"), to: "app")],
+                nodes: { "app": Service(workers: 1, steps: [Work(Exp(mean: "10ms"))]) },
+            )"#),
+            replications: Target(metric: "mean", relative_half_width: 0.03, min: 4, max: 40),
+            duration: "300s",
+            warmup: Mser5,
+            metrics: ["mean"],
+        )"##,
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let (status, _, stderr) = experiment(&spec, &out, &[]);
+    assert_eq!(status, 0, "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let point = &summary["points"][0];
+    assert_eq!(point["warmup_trusted"], true, "{point}");
+    assert!(point["warmup_s"].as_f64().unwrap() < 150.0);
+    assert_eq!(point["target_reached"], true, "{point}");
+    let mean = &point["metrics"]["mean"];
+    assert!(mean["half_width"].as_f64().unwrap() <= 0.03 * mean["mean"].as_f64().unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Bad experiment files: each error names the place and the fix, with exit status 2.
+#[test]
+fn bad_experiments_are_refused_with_the_place_and_the_fix() {
+    let dir = scratch("bad-experiments");
+    let base = r##"topology: (inline: r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "50/s"), to: "app")],
+        nodes: { "app": Service(steps: [Work(Exp(mean: "10ms"))]) },
+    )"#)"##;
+    let cases = [
+        ("Experiment(tpology: \"x.ron\")", "1:12: Unexpected field named `tpology`"),
+        (
+            "Experiment(BASE, axes: [Axis(name: \"n\", path: \"nodes.web.instances\", values: List([1]))])",
+            "axis \"n\": \"nodes.web.instances\": \"nodes\" has no entry \"web\"",
+        ),
+        ("Experiment(BASE, metrics: [\"p98\"])", "unknown metric \"p98\""),
+        ("Experiment(BASE, metrics: [\"nodes.app.bogus\"])", "the report has no \"bogus\" at \"nodes.app\""),
+        ("Experiment(BASE, replications: Fixed(0))", "Fixed(0) replications run nothing"),
+        (
+            "Experiment(BASE, axes: [Axis(name: \"n\", path: \"nodes.app.workers\", values: List([0]))])",
+            "with the experiment's point 0 (n = 0)",
+        ),
+        ("Experiment(BASE, plots: [Metric(metric: \"p99\", x: \"load\")])", "the plot names an axis \"load\""),
+        ("Experiment(BASE, slo: \"p99 < fast\")", "the SLO \"p99 < fast\""),
+    ];
+    for (index, (text, expected)) in cases.iter().enumerate() {
+        let spec = dir.join(format!("bad{index}.ron"));
+        std::fs::write(&spec, text.replace("BASE", base)).unwrap();
+        let (status, _, stderr) = experiment(&spec, &dir.join(format!("out{index}")), &[]);
+        assert_eq!(status, 2, "case {index}: {stderr}");
+        assert!(stderr.contains(expected), "case {index}: expected {expected:?} in\n{stderr}");
+        assert!(stderr.contains("help:") || stderr.contains("note:"), "case {index} gives no fix:\n{stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every example experiment runs as is (shortened) and draws its plots.
+#[test]
+fn example_experiments_run_and_draw() {
+    let dir = scratch("examples");
+    for entry in std::fs::read_dir(repo_root().join("experiments")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.ends_with(".ron") || name.ends_with(".scenario.ron") {
+            continue;
+        }
+        let out = dir.join(&name);
+        let (status, stdout, stderr) = experiment(&path, &out, &[]);
+        assert_eq!(status, 0, "{name}: {stderr}");
+        assert!(stdout.contains("95% confidence intervals"), "{name}: {stdout}");
+        let plots = std::fs::read_dir(out.join("plots")).map(|entries| entries.count()).unwrap_or(0);
+        assert!(plots >= 2, "{name} drew {plots} plot files");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
