@@ -51,10 +51,13 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
                 _ => "events".into(),
             });
         }
-        let metrics: Vec<MetricDef> =
-            names.iter().map(|name| MetricDef::parse(name).map_err(|message| format!("error: {message}\n"))).collect::<Result<_, _>>()?;
+        let metrics: Vec<MetricDef> = names
+            .iter()
+            .map(|name| MetricDef::parse(name).map_err(|message| format!("error: {message}\n")))
+            .collect::<Result<_, _>>()?;
         let config = args.config(&topology)?;
-        let seeds: Vec<u64> = (0..replications).map(|r| run_seed(args.seed.unwrap_or(1), Seeds::Common, 0, r)).collect();
+        let seeds: Vec<u64> =
+            (0..replications).map(|r| run_seed(args.seed.unwrap_or(1), Seeds::Common, 0, r)).collect();
         let pool = args.pool()?;
         let (values, _) = pool
             .install(|| replicate(&topology, config, &seeds, &metrics))
@@ -70,16 +73,22 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
             simulated.as_ref().and_then(|columns| columns[1 + 4 * i + 3]).filter(|_| cached).map(|summary| summary.mean)
         })
         .collect();
-    let analysis = analyze(&topology, &hit_ratios).map_err(|message| format!("error: {}: {message}\n", file.display()))?;
+    let analysis =
+        analyze(&topology, &hit_ratios).map_err(|message| format!("error: {}: {message}\n", file.display()))?;
     write_analysis(&mut out, &analysis, simulated.as_deref());
     stdout.write_all(out.as_bytes()).map_err(|error| format!("error: {error}\n"))
 }
 
 fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&[Option<Summary>]>) {
-    let _ = writeln!(out, "analytic view (open Jackson network of M/M/c nodes), {} req/s offered\n", significant(analysis.arrival_rate_per_s));
-    let mut rows: Vec<Vec<String>> = vec![
-        ["node", "kind", "visits", "rate/s", "servers", "hold ms", "util", "wait ms", "sojourn ms"].map(String::from).to_vec(),
-    ];
+    let _ = writeln!(
+        out,
+        "analytic view (open Jackson network of M/M/c nodes), {} req/s offered\n",
+        significant(analysis.arrival_rate_per_s)
+    );
+    let mut rows: Vec<Vec<String>> =
+        vec![["node", "kind", "visits", "rate/s", "servers", "hold ms", "util", "wait ms", "sojourn ms"]
+            .map(String::from)
+            .to_vec()];
     if simulated.is_some() {
         rows[0].extend(["sim util", "sim wait ms", "sim sojourn ms", "check"].map(String::from));
     }
@@ -104,7 +113,11 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&[Opt
             let (util, wait, sojourn) = (columns[1 + 4 * i], columns[1 + 4 * i + 1], columns[1 + 4 * i + 2]);
             let show = |summary: Option<Summary>, scale: f64| match summary {
                 Some(Summary { mean, half_width: Some(half_width), .. }) => {
-                    format!("{} ± {}", significant(mean * scale), crate::experiment::metrics::significant_to(half_width * scale, 2))
+                    format!(
+                        "{} ± {}",
+                        significant(mean * scale),
+                        crate::experiment::metrics::significant_to(half_width * scale, 2)
+                    )
                 }
                 Some(summary) => significant(summary.mean * scale),
                 None => "-".into(),
@@ -138,7 +151,8 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&[Opt
         rows.push(row);
     }
     let columns = rows[0].len();
-    let widths: Vec<usize> = (0..columns).map(|c| rows.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..columns).map(|c| rows.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
     for row in &rows {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
         let _ = writeln!(out, "{}", cells.join("  ").trim_end());

@@ -97,10 +97,10 @@ pub fn capacity_command(
         if let Some(probe) = probes.iter().find(|probe| probe.value == value) {
             return Ok((probe.holds, probe.sure));
         }
-        let edited = set_parameter(&text, &param, &ParamValue::Number(value)).map_err(|message| format!("error: {message}\n"))?;
-        let topology = sim_core::parse_topology(&edited).map_err(|error| {
-            format!("error: at {param} = {value}: {error}\n")
-        })?;
+        let edited = set_parameter(&text, &param, &ParamValue::Number(value))
+            .map_err(|message| format!("error: {message}\n"))?;
+        let topology =
+            sim_core::parse_topology(&edited).map_err(|error| format!("error: at {param} = {value}: {error}\n"))?;
         let config = args.config(&topology)?;
         let (values, _) = pool
             .install(|| replicate(&topology, config, &seeds, std::slice::from_ref(&slo.metric)))
@@ -147,7 +147,8 @@ pub fn capacity_command(
     match bracket {
         None => {
             let tried = probes.iter().map(|probe| probe.value);
-            let (low, high) = tried.fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), v| (low.min(v), high.max(v)));
+            let (low, high) =
+                tried.fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), v| (low.min(v), high.max(v)));
             result.note = Some(format!(
                 "the SLO {} at every value tried ({} to {})",
                 if holds_at_start { "holds" } else { "fails" },
@@ -228,7 +229,10 @@ fn wider_than(good: f64, bad: f64, integer: bool, precision: f64) -> bool {
 }
 
 fn table(result: &CapacityResult, slo: &Slo) -> String {
-    let mut out = format!("capacity search over {} for SLO {} ({} replications per value)\n\n", result.param, result.slo, result.replications);
+    let mut out = format!(
+        "capacity search over {} for SLO {} ({} replications per value)\n\n",
+        result.param, result.slo, result.replications
+    );
     out.push_str(&format!("{:>14}  {:<22}  verdict\n", "value", slo.metric.name));
     for probe in &result.probes {
         let metric = match probe.metric {
@@ -247,7 +251,13 @@ fn table(result: &CapacityResult, slo: &Slo) -> String {
     out.push('\n');
     match result.capacity {
         Some(capacity) => {
-            out.push_str(&format!("{} {} at which {} holds: {}\n", result.direction, result.param, result.slo, significant(capacity)));
+            out.push_str(&format!(
+                "{} {} at which {} holds: {}\n",
+                result.direction,
+                result.param,
+                result.slo,
+                significant(capacity)
+            ));
             if let Some([low, high]) = result.uncertain_between {
                 out.push_str(&format!(
                     "uncertainty: the 95% intervals cannot tell between {} and {}\n",

@@ -69,7 +69,13 @@ fn signed(metric: &MetricDef, value: f64) -> String {
     format!("{sign}{}", magnitude(metric, value.abs(), 3))
 }
 
-pub fn compare_command(a: &Path, b: &Path, args: &BatchArgs, plot_dir: Option<&Path>, stdout: &mut dyn Write) -> Result<(), String> {
+pub fn compare_command(
+    a: &Path,
+    b: &Path,
+    args: &BatchArgs,
+    plot_dir: Option<&Path>,
+    stdout: &mut dyn Write,
+) -> Result<(), String> {
     let (_, topology_a) = crate::load(a)?;
     let (_, topology_b) = crate::load(b)?;
     let names: Vec<String> = if args.metric.is_empty() {
@@ -77,8 +83,10 @@ pub fn compare_command(a: &Path, b: &Path, args: &BatchArgs, plot_dir: Option<&P
     } else {
         args.metric.clone()
     };
-    let metrics: Vec<MetricDef> =
-        names.iter().map(|name| MetricDef::parse(name).map_err(|message| format!("error: {message}\n"))).collect::<Result<_, _>>()?;
+    let metrics: Vec<MetricDef> = names
+        .iter()
+        .map(|name| MetricDef::parse(name).map_err(|message| format!("error: {message}\n")))
+        .collect::<Result<_, _>>()?;
     let replications = args.replications.unwrap_or(10);
     if replications < 2 {
         return Err("error: --replications must be at least 2 for an interval\n".into());
@@ -88,7 +96,10 @@ pub fn compare_command(a: &Path, b: &Path, args: &BatchArgs, plot_dir: Option<&P
     let seeds: Vec<u64> = (0..replications).map(|r| run_seed(args.seed.unwrap_or(1), Seeds::Common, 0, r)).collect();
     let pool = args.pool()?;
     let (outcome_a, outcome_b) = pool.install(|| {
-        rayon::join(|| replicate(&topology_a, config_a, &seeds, &metrics), || replicate(&topology_b, config_b, &seeds, &metrics))
+        rayon::join(
+            || replicate(&topology_a, config_a, &seeds, &metrics),
+            || replicate(&topology_b, config_b, &seeds, &metrics),
+        )
     });
     let wrap = |message: String| format!("error: {message}\n");
     let ((values_a, cdf_a), (values_b, cdf_b)) = (outcome_a.map_err(wrap)?, outcome_b.map_err(wrap)?);
@@ -130,7 +141,8 @@ pub fn compare_command(a: &Path, b: &Path, args: &BatchArgs, plot_dir: Option<&P
         let (svg, png) = render(&figure)?;
         for (name, bytes) in [("compare-latency-cdf.svg", svg), ("compare-latency-cdf.png", png)] {
             let path = dir.join(name);
-            write_atomically(&path, &bytes).map_err(|error| format!("error: cannot write {}: {error}\n", path.display()))?;
+            write_atomically(&path, &bytes)
+                .map_err(|error| format!("error: cannot write {}: {error}\n", path.display()))?;
         }
     }
     let text = match args.format {

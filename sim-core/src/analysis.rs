@@ -93,7 +93,14 @@ pub fn mmc_wait_s(servers: u32, arrival_rate_per_s: f64, holding_s: f64) -> Opti
 }
 
 /// Walks a node program from `pc` with probability `weight`, adding its effect.
-fn walk(topology: &Topology, pc: u32, class: usize, weight: f64, effect: &mut VisitEffect, depth: u32) -> Result<(), String> {
+fn walk(
+    topology: &Topology,
+    pc: u32,
+    class: usize,
+    weight: f64,
+    effect: &mut VisitEffect,
+    depth: u32,
+) -> Result<(), String> {
     if depth > 10_000 {
         return Err("a program loops".into());
     }
@@ -137,7 +144,11 @@ fn walk(topology: &Topology, pc: u32, class: usize, weight: f64, effect: &mut Vi
 }
 
 /// The effect of one visit of a class-`class` request to each node, and a caveat per node.
-fn effects(topology: &Topology, class: usize, hit_ratios: &[Option<f64>]) -> Result<(Vec<VisitEffect>, Vec<Option<String>>), String> {
+fn effects(
+    topology: &Topology,
+    class: usize,
+    hit_ratios: &[Option<f64>],
+) -> Result<(Vec<VisitEffect>, Vec<Option<String>>), String> {
     let n = topology.nodes.len();
     let mut effects = Vec::with_capacity(n);
     let mut caveats = vec![None; n];
@@ -151,7 +162,8 @@ fn effects(topology: &Topology, class: usize, hit_ratios: &[Option<f64>]) -> Res
                 walk(topology, database.servers.entry_pc, class, 1.0, &mut effect, 0)
                     .map_err(|error| format!("node \"{}\": {error}", node.name))?;
                 if database.replicas > 0 {
-                    caveats[index] = Some("reads and writes split over primary and replicas; modelled as one pool".into());
+                    caveats[index] =
+                        Some("reads and writes split over primary and replicas; modelled as one pool".into());
                 }
             }
             NodeKind::Function(function) => {
@@ -182,7 +194,9 @@ fn effects(topology: &Topology, class: usize, hit_ratios: &[Option<f64>]) -> Res
                 effect.calls[cdn.origin as usize] += 1.0 - hit;
                 caveats[index] = Some(match hit_ratios[index] {
                     Some(_) => "hit ratio taken from the simulation".into(),
-                    None => "hit ratio unknown before simulating: every request assumed to miss (use --simulate)".into(),
+                    None => {
+                        "hit ratio unknown before simulating: every request assumed to miss (use --simulate)".into()
+                    }
                 });
             }
             NodeKind::RateLimiter(limiter) => {
@@ -294,8 +308,10 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
                 *slot = caveat;
             }
         }
-        let routing: Vec<Vec<f64>> =
-            effects.iter().map(|effect| effect.calls.iter().zip(&effect.forwards).map(|(c, f)| c + f).collect()).collect();
+        let routing: Vec<Vec<f64>> = effects
+            .iter()
+            .map(|effect| effect.calls.iter().zip(&effect.forwards).map(|(c, f)| c + f).collect())
+            .collect();
         let rates = solve(&routing, &class_entry_rates[class], true)
             .ok_or("the routing sends requests around a loop they never leave")?;
         class_effects.push(effects);
@@ -317,12 +333,16 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
                 .map(|i| {
                     let effect = &effects[i];
                     let network: f64 = (0..n)
-                        .map(|j| effect.calls[j] * 2.0 * (link_s(i, j) + mesh_s) + effect.forwards[j] * (link_s(i, j) + mesh_s))
+                        .map(|j| {
+                            effect.calls[j] * 2.0 * (link_s(i, j) + mesh_s)
+                                + effect.forwards[j] * (link_s(i, j) + mesh_s)
+                        })
                         .sum();
                     wait[i] + effect.work_s + effect.delay_s + network
                 })
                 .collect();
-            response[class] = solve(&routing, &own, false).ok_or("the routing sends requests around a loop they never leave")?;
+            response[class] =
+                solve(&routing, &own, false).ok_or("the routing sends requests around a loop they never leave")?;
         }
         let mut next_holding = vec![0.0; n];
         for (i, slot) in next_holding.iter_mut().enumerate() {
@@ -332,7 +352,8 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
             let mut weighted = 0.0;
             for class in 0..classes {
                 let effect = &class_effects[class][i];
-                let calls: f64 = (0..n).map(|j| effect.calls[j] * (2.0 * (link_s(i, j) + mesh_s) + response[class][j])).sum();
+                let calls: f64 =
+                    (0..n).map(|j| effect.calls[j] * (2.0 * (link_s(i, j) + mesh_s) + response[class][j])).sum();
                 weighted += class_rates[class][i] * (effect.work_s + calls);
             }
             *slot = weighted / node_rate[i];
@@ -340,8 +361,8 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
         let mut next_wait = vec![0.0; n];
         for (i, node) in topology.nodes.iter().enumerate() {
             if let Some((instances, workers)) = queue_shape(&node.kind) {
-                next_wait[i] = mmc_wait_s(workers, node_rate[i] / instances as f64, next_holding[i])
-                    .unwrap_or(f64::INFINITY);
+                next_wait[i] =
+                    mmc_wait_s(workers, node_rate[i] / instances as f64, next_holding[i]).unwrap_or(f64::INFINITY);
             }
         }
         let converged = next_wait.iter().zip(&wait).all(|(a, b)| (a - b).abs() <= 1e-12 + 1e-9 * b.abs())

@@ -462,7 +462,11 @@ Topology(
             ("nodes.lb.algorithm", ParamValue::Text("LeastConnections".into()), "algorithm: LeastConnections,"),
             ("scenario.faults.0.at", ParamValue::Number(20.0), "at: \"20s\""),
             ("nodes.app.queue", ParamValue::Number(16.0), "Service(queue: 16, instances: 2"),
-            ("nodes.app.steps", ParamValue::Text("[Work(Constant(\"1ms\"))]".into()), "steps: [Work(Constant(\"1ms\"))]"),
+            (
+                "nodes.app.steps",
+                ParamValue::Text("[Work(Constant(\"1ms\"))]".into()),
+                "steps: [Work(Constant(\"1ms\"))]",
+            ),
         ];
         for (path, value, expected) in cases {
             let edited = set(path, value.clone()).unwrap();

@@ -276,7 +276,8 @@ fn analyze_prints_the_bottleneck_and_agrees_with_simulation_on_the_three_tier_ex
     assert_eq!(status, 0, "{stderr}");
     assert!(stdout.contains("bottleneck: \"app\""), "{stdout}");
     assert!(!stdout.contains("DISAGREES"), "{stdout}");
-    let (status, stdout, _) = run_cli(&["analyze", repo_root().join("topologies/read-heavy-feed.ron").to_str().unwrap()]);
+    let (status, stdout, _) =
+        run_cli(&["analyze", repo_root().join("topologies/read-heavy-feed.ron").to_str().unwrap()]);
     assert_eq!(status, 0);
     assert!(stdout.contains("hit ratio unknown before simulating"), "{stdout}");
 }
@@ -412,5 +413,21 @@ fn example_experiments_run_and_draw() {
         let plots = std::fs::read_dir(out.join("plots")).map(|entries| entries.count()).unwrap_or(0);
         assert!(plots >= 2, "{name} drew {plots} plot files");
     }
+    // The design comparison example: splitting the monolith adds network hops to every request.
+    let models = repo_root().join("experiments/models");
+    let (status, stdout, stderr) = run_cli(&[
+        "compare",
+        models.join("monolith.ron").to_str().unwrap(),
+        models.join("services.ron").to_str().unwrap(),
+        "--replications",
+        "4",
+        "--duration",
+        "20s",
+        "--plot",
+        dir.join("compare").to_str().unwrap(),
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.contains("B raises mean by"), "{stdout}");
+    assert!(dir.join("compare/compare-latency-cdf.png").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }

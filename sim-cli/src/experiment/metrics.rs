@@ -49,13 +49,23 @@ impl MetricDef {
             return Err("a metric name is empty".into());
         }
         let path_text = ALIASES.iter().find(|(alias, _)| *alias == name).map_or(name, |(_, path)| *path);
-        let path: Vec<String> = if name == "error_rate" { Vec::new() } else { path_text.split('.').map(String::from).collect() };
+        let path: Vec<String> =
+            if name == "error_rate" { Vec::new() } else { path_text.split('.').map(String::from).collect() };
         if path.iter().any(String::is_empty) {
             return Err(format!("the metric \"{name}\" has an empty part"));
         }
         let known_root = [
-            "latency_s", "throughput_per_s", "availability", "cost", "requests", "nodes", "classes", "workloads",
-            "resilience", "sim_time_s", "events",
+            "latency_s",
+            "throughput_per_s",
+            "availability",
+            "cost",
+            "requests",
+            "nodes",
+            "classes",
+            "workloads",
+            "resilience",
+            "sim_time_s",
+            "events",
         ];
         if !path.is_empty() && !known_root.contains(&path[0].as_str()) {
             let aliases: Vec<&str> = ALIASES.iter().map(|(alias, _)| *alias).collect();
@@ -215,7 +225,12 @@ pub struct Slo {
 impl Slo {
     /// Parses `p99<200ms`, `mean<=50ms`, `availability>=99.9%`, `error_rate<0.01`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let operators = [("<=", Comparison::AtMost), (">=", Comparison::AtLeast), ("<", Comparison::Below), (">", Comparison::Above)];
+        let operators = [
+            ("<=", Comparison::AtMost),
+            (">=", Comparison::AtLeast),
+            ("<", Comparison::Below),
+            (">", Comparison::Above),
+        ];
         let (at, operator, comparison) = operators
             .iter()
             .filter_map(|(operator, comparison)| text.find(operator).map(|at| (at, *operator, *comparison)))
@@ -226,9 +241,13 @@ impl Slo {
         let threshold = if metric.unit == Unit::Seconds {
             parse_duration(right).map_err(|error| format!("the SLO \"{text}\": {error}"))?.ns as f64 / 1e9
         } else if let Some(percent) = right.strip_suffix('%') {
-            percent.trim().parse::<f64>().map_err(|_| format!("the SLO \"{text}\": \"{right}\" is not a number"))? / 100.0
+            percent.trim().parse::<f64>().map_err(|_| format!("the SLO \"{text}\": \"{right}\" is not a number"))?
+                / 100.0
         } else {
-            right.trim_end_matches("/s").parse::<f64>().map_err(|_| format!("the SLO \"{text}\": \"{right}\" is not a number"))?
+            right
+                .trim_end_matches("/s")
+                .parse::<f64>()
+                .map_err(|_| format!("the SLO \"{text}\": \"{right}\" is not a number"))?
         };
         Ok(Self { text: text.trim().to_string(), metric, comparison, threshold })
     }

@@ -159,8 +159,10 @@ impl ProgressDisplay {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new(runs_total);
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs · {msg} · {elapsed} elapsed, ETA {eta}")
-                    .expect("a valid template"),
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} runs · {msg} · {elapsed} elapsed, ETA {eta}",
+                )
+                .expect("a valid template"),
             );
             bar
         });

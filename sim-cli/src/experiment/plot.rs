@@ -5,8 +5,8 @@
 
 use super::runner::PointRecord;
 use super::spec::{AxisValue, Experiment, PlotSpec};
-use indexmap::IndexMap;
 use super::stats::Summary;
+use indexmap::IndexMap;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use sim_core::params::split_quantity;
@@ -60,10 +60,8 @@ pub fn check(experiment: &Experiment) -> Result<(), String> {
             let series_index = series.as_ref().and_then(|name| experiment.axis_index(name));
             let mut seen: Vec<(String, String)> = Vec::new();
             for point in &experiment.points {
-                let key = (
-                    series_index.map_or(String::new(), |s| point.labels[s].clone()),
-                    point.labels[x_index].clone(),
-                );
+                let key =
+                    (series_index.map_or(String::new(), |s| point.labels[s].clone()), point.labels[x_index].clone());
                 if numeric(&key.1).is_none() {
                     return Err(format!("the plot against \"{x}\" has a value \"{}\" that is not a number", key.1));
                 }
@@ -120,14 +118,22 @@ fn matches_at(experiment: &Experiment, record: &PointRecord, at: &IndexMap<Strin
 }
 
 fn at_suffix(at: &IndexMap<String, AxisValue>) -> String {
-    at.iter().map(|(name, value)| format!("-{}_{}", file_part(name), file_part(&value.to_param().to_string()))).collect()
+    at.iter()
+        .map(|(name, value)| format!("-{}_{}", file_part(name), file_part(&value.to_param().to_string())))
+        .collect()
 }
 
 fn point_label(experiment: &Experiment, record: &PointRecord) -> String {
     if record.params.is_empty() {
         return "base".into();
     }
-    experiment.axis_names().iter().zip(&record.params).map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join(", ")
+    experiment
+        .axis_names()
+        .iter()
+        .zip(&record.params)
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn file_part(text: &str) -> String {
@@ -157,7 +163,8 @@ fn metric_figure(
             None => metric.name.clone(),
         };
         let half_width = summary.half_width.unwrap_or(0.0);
-        let point = (x_value, summary.mean * scale, (summary.mean - half_width) * scale, (summary.mean + half_width) * scale);
+        let point =
+            (x_value, summary.mean * scale, (summary.mean - half_width) * scale, (summary.mean + half_width) * scale);
         match lines.iter_mut().find(|line| line.label == label) {
             Some(line) => line.points.push(point),
             None => lines.push(Line { label, points: vec![point] }),
@@ -320,7 +327,10 @@ fn ranges(figure: &Figure) -> ((f64, f64), (f64, f64)) {
     ((x0, x1), (y_low, y1 + pad))
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, figure: &Figure) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    figure: &Figure,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
     let ((x0, x1), y_range) = ranges(figure);
     let mut builder = ChartBuilder::on(&root);

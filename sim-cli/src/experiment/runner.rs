@@ -114,7 +114,8 @@ pub fn run_point(
                 break;
             }
             // The half-width shrinks as 1/√n: aim for the n that reaches the target, at least one more.
-            let aim = if relative.is_finite() { (runs as f64 * (relative / wanted).powi(2)).ceil() as u32 } else { runs * 2 };
+            let aim =
+                if relative.is_finite() { (runs as f64 * (relative / wanted).powi(2)).ceil() as u32 } else { runs * 2 };
             let next = aim.clamp(runs + 1, max);
             let _ = progress.send(Progress::More((next - runs) as u64));
             let more: Vec<_> = (runs..next).into_par_iter().map(run).collect::<Result<_, _>>()?;

@@ -276,9 +276,8 @@ impl Experiment {
 
 fn read_text(path: &Path) -> Result<(Vec<u8>, String), String> {
     let bytes = std::fs::read(path).map_err(|error| format!("error: cannot read {}: {error}\n", path.display()))?;
-    let text = String::from_utf8(bytes.clone()).map_err(|_| {
-        format!("error: {} is not UTF-8 text\n  help: give a RON experiment file\n", path.display())
-    })?;
+    let text = String::from_utf8(bytes.clone())
+        .map_err(|_| format!("error: {} is not UTF-8 text\n  help: give a RON experiment file\n", path.display()))?;
     Ok((bytes, text))
 }
 
@@ -304,9 +303,10 @@ pub fn load(path: &Path) -> Result<(Experiment, Vec<Runnable>), String> {
     let (_, text) = read_text(path)?;
     let spec = parse_spec(path, &text)?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let name = spec.name.clone().unwrap_or_else(|| {
-        path.file_stem().map_or("experiment".into(), |stem| stem.to_string_lossy().to_string())
-    });
+    let name = spec
+        .name
+        .clone()
+        .unwrap_or_else(|| path.file_stem().map_or("experiment".into(), |stem| stem.to_string_lossy().to_string()));
     let mut experiment = shape(spec, text, name, path)?;
     let runnables = runnables(&mut experiment, &base_dir, path)?;
     Ok((experiment, runnables))
@@ -377,8 +377,14 @@ fn runnables(experiment: &mut Experiment, base_dir: &Path, spec_path: &Path) -> 
     let mut out = Vec::with_capacity(experiment.points.len());
     for point in &experiment.points {
         let mut text = topology_text.clone();
+        let mut scenario_text = scenario.as_ref().map(|(_, text)| text.clone());
         for (axis, value) in spec.axes.iter().zip(&point.values) {
-            text = set_parameter(&text, &axis.path, value).map_err(|message| {
+            // With a scenario file, `scenario.…` paths lead into that file.
+            let (target, path) = match (&mut scenario_text, axis.path.strip_prefix("scenario.")) {
+                (Some(scenario), Some(rest)) => (scenario, rest),
+                _ => (&mut text, axis.path.as_str()),
+            };
+            *target = set_parameter(target, path, value).map_err(|message| {
                 spec_error(
                     spec_path,
                     format!("axis \"{}\": {message}", axis.name),
@@ -386,16 +392,16 @@ fn runnables(experiment: &mut Experiment, base_dir: &Path, spec_path: &Path) -> 
                 )
             })?;
         }
-        let mut topology = sim_core::parse_topology(&text).map_err(|error| {
-            let described: Vec<String> =
+        let described = || {
+            let pairs: Vec<String> =
                 spec.axes.iter().zip(&point.labels).map(|(axis, label)| format!("{} = {label}", axis.name)).collect();
-            let mut rendered = diagnostics::render(&topology_path, text.as_bytes(), &error);
-            rendered.push_str(&format!("  note: with the experiment's point {} ({})\n", point.index, described.join(", ")));
-            rendered
-        })?;
-        if let Some((scenario_path, scenario_text)) = &scenario {
+            format!("  note: with the experiment's point {} ({})\n", point.index, pairs.join(", "))
+        };
+        let mut topology = sim_core::parse_topology(&text)
+            .map_err(|error| diagnostics::render(&topology_path, text.as_bytes(), &error) + &described())?;
+        if let (Some((scenario_path, _)), Some(scenario_text)) = (&scenario, &scenario_text) {
             sim_core::topology::apply_scenario(&mut topology, scenario_text)
-                .map_err(|error| diagnostics::render(scenario_path, scenario_text.as_bytes(), &error))?;
+                .map_err(|error| diagnostics::render(scenario_path, scenario_text.as_bytes(), &error) + &described())?;
         }
         let config = run_config(spec, &topology, spec_path)?;
         out.push(Runnable { topology, config });
@@ -421,7 +427,11 @@ fn run_config(spec: &ExperimentSpec, topology: &Topology, spec_path: &Path) -> R
         Some(Warmup::Fixed(duration)) => config.warmup_ns = duration.ns,
         Some(Warmup::Mser5) => {
             if !matches!(config.stop, StopCondition::Duration { .. }) {
-                return Err(spec_error(spec_path, "MSER-5 warm-up detection needs runs that stop by time".into(), "give `duration: \"60s\"` instead of `requests`"));
+                return Err(spec_error(
+                    spec_path,
+                    "MSER-5 warm-up detection needs runs that stop by time".into(),
+                    "give `duration: \"60s\"` instead of `requests`",
+                ));
             }
             config.warmup_ns = 0;
         }
@@ -429,11 +439,19 @@ fn run_config(spec: &ExperimentSpec, topology: &Topology, spec_path: &Path) -> R
     }
     if let StopCondition::Duration { ns } = config.stop {
         if config.warmup_ns >= ns {
-            return Err(spec_error(spec_path, "the warm-up is not shorter than the run".into(), "shorten the warm-up or lengthen `duration`"));
+            return Err(spec_error(
+                spec_path,
+                "the warm-up is not shorter than the run".into(),
+                "shorten the warm-up or lengthen `duration`",
+            ));
         }
         if let Some(scenario) = &topology.scenario {
             if ns / scenario.window_ns > sim_core::topology::MAX_WINDOWS {
-                return Err(spec_error(spec_path, "the run makes too many time-series windows".into(), "widen the scenario's window or shorten `duration`"));
+                return Err(spec_error(
+                    spec_path,
+                    "the run makes too many time-series windows".into(),
+                    "widen the scenario's window or shorten `duration`",
+                ));
             }
         }
     }
@@ -445,23 +463,51 @@ fn check_shape(spec: &ExperimentSpec, path: &Path, metrics: &[MetricDef]) -> Res
     let mut names: Vec<&str> = Vec::new();
     for axis in &spec.axes {
         if names.contains(&axis.name.as_str()) {
-            return Err(spec_error(path, format!("two axes are named \"{}\"", axis.name), "give every axis its own name"));
+            return Err(spec_error(
+                path,
+                format!("two axes are named \"{}\"", axis.name),
+                "give every axis its own name",
+            ));
         }
         names.push(&axis.name);
     }
     let has_metric = |name: &str| metrics.iter().any(|metric| metric.name == name);
     match &spec.replications {
-        Replications::Fixed(0) => return Err(spec_error(path, "Fixed(0) replications run nothing".into(), "use at least 1 (2 or more for intervals)")),
-        Replications::Fixed(n) if *n > 10_000 => return Err(spec_error(path, format!("Fixed({n}) replications is over the limit of 10000"), "use fewer replications")),
+        Replications::Fixed(0) => {
+            return Err(spec_error(
+                path,
+                "Fixed(0) replications run nothing".into(),
+                "use at least 1 (2 or more for intervals)",
+            ))
+        }
+        Replications::Fixed(n) if *n > 10_000 => {
+            return Err(spec_error(
+                path,
+                format!("Fixed({n}) replications is over the limit of 10000"),
+                "use fewer replications",
+            ))
+        }
         Replications::Target { metric, relative_half_width, min, max } => {
             if !has_metric(metric) {
-                return Err(spec_error(path, format!("the replication target's metric \"{metric}\" is not in `metrics`"), "add it to `metrics`"));
+                return Err(spec_error(
+                    path,
+                    format!("the replication target's metric \"{metric}\" is not in `metrics`"),
+                    "add it to `metrics`",
+                ));
             }
             if !(*relative_half_width > 0.0) {
-                return Err(spec_error(path, "relative_half_width must be above 0".into(), "use a share such as 0.05 for ±5%"));
+                return Err(spec_error(
+                    path,
+                    "relative_half_width must be above 0".into(),
+                    "use a share such as 0.05 for ±5%",
+                ));
             }
             if *min < 2 || max < min || *max > 10_000 {
-                return Err(spec_error(path, format!("Target needs 2 ≤ min ≤ max ≤ 10000 (min {min}, max {max})"), "for example min: 5, max: 50"));
+                return Err(spec_error(
+                    path,
+                    format!("Target needs 2 ≤ min ≤ max ≤ 10000 (min {min}, max {max})"),
+                    "for example min: 5, max: 50",
+                ));
             }
         }
         Replications::Fixed(_) => {}
@@ -470,11 +516,22 @@ fn check_shape(spec: &ExperimentSpec, path: &Path, metrics: &[MetricDef]) -> Res
         match plot {
             PlotSpec::Metric { metric, x, series, .. } => {
                 if !has_metric(metric) {
-                    return Err(spec_error(path, format!("the plot's metric \"{metric}\" is not in `metrics`"), "add it to `metrics`"));
+                    return Err(spec_error(
+                        path,
+                        format!("the plot's metric \"{metric}\" is not in `metrics`"),
+                        "add it to `metrics`",
+                    ));
                 }
                 for axis in std::iter::once(x).chain(series) {
                     if !names.contains(&axis.as_str()) {
-                        return Err(spec_error(path, format!("the plot names an axis \"{axis}\" that does not exist (axes: {})", names.join(", ")), "use one of the axes' names"));
+                        return Err(spec_error(
+                            path,
+                            format!(
+                                "the plot names an axis \"{axis}\" that does not exist (axes: {})",
+                                names.join(", ")
+                            ),
+                            "use one of the axes' names",
+                        ));
                     }
                 }
                 let x_axis = spec.axes.iter().find(|axis| &axis.name == x).expect("checked above");
@@ -486,7 +543,14 @@ fn check_shape(spec: &ExperimentSpec, path: &Path, metrics: &[MetricDef]) -> Res
             }
             PlotSpec::LatencyCdf { at } | PlotSpec::Timeseries { at, .. } => {
                 if let Some(name) = at.keys().find(|name| !names.contains(&name.as_str())) {
-                    return Err(spec_error(path, format!("the plot's `at` names an axis \"{name}\" that does not exist (axes: {})", names.join(", ")), "use one of the axes' names"));
+                    return Err(spec_error(
+                        path,
+                        format!(
+                            "the plot's `at` names an axis \"{name}\" that does not exist (axes: {})",
+                            names.join(", ")
+                        ),
+                        "use one of the axes' names",
+                    ));
                 }
             }
         }
@@ -524,7 +588,11 @@ fn combinations(spec: &ExperimentSpec) -> Result<Vec<Vec<ParamValue>>, String> {
         Combine::Zip => {
             let length = lists.first().map_or(1, Vec::len);
             if let Some((axis, list)) = spec.axes.iter().zip(&lists).find(|(_, list)| list.len() != length) {
-                return Err(format!("Zip needs axes of equal length: \"{}\" has {} values, the first axis {length}", axis.name, list.len()));
+                return Err(format!(
+                    "Zip needs axes of equal length: \"{}\" has {} values, the first axis {length}",
+                    axis.name,
+                    list.len()
+                ));
             }
             (0..length).map(|i| lists.iter().map(|list| list[i].clone()).collect()).collect()
         }
@@ -583,4 +651,3 @@ fn splitmix(mut z: u64) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
-

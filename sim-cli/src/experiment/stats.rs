@@ -21,7 +21,9 @@ pub struct Summary {
 
 /// The (1 + confidence)/2 quantile of Student's t with `df` degrees of freedom.
 pub fn t_quantile(df: usize, confidence: f64) -> f64 {
-    StudentsT::new(0.0, 1.0, df as f64).expect("df ≥ 1 gives a valid distribution").inverse_cdf((1.0 + confidence) / 2.0)
+    StudentsT::new(0.0, 1.0, df as f64)
+        .expect("df ≥ 1 gives a valid distribution")
+        .inverse_cdf((1.0 + confidence) / 2.0)
 }
 
 /// Summarizes the present values; `None` when there are none.

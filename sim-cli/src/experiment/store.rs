@@ -107,7 +107,12 @@ pub fn write_point(dir: &Path, record: &PointRecord) -> Result<(), String> {
 
 /// Writes results.csv, summary.csv, summary.json and (for a whole experiment) the plots.
 /// Returns the summary table printed on standard output.
-pub fn write_outputs(dir: &Path, experiment: &Experiment, records: &[PointRecord], whole: bool) -> Result<String, String> {
+pub fn write_outputs(
+    dir: &Path,
+    experiment: &Experiment,
+    records: &[PointRecord],
+    whole: bool,
+) -> Result<String, String> {
     let write = |name: &str, bytes: &[u8]| {
         let path = dir.join(name);
         write_atomically(&path, bytes).map_err(|error| io_error(&path, error))
