@@ -83,7 +83,7 @@ pub fn capacity_command(
             Err(_) => return Err(format!("error: \"{param}\" is {current}, not a number to search over\n")),
         },
     };
-    if !(start > 0.0) {
+    if start.is_nan() || start <= 0.0 {
         return Err(format!("error: \"{param}\" is {current}; the search starts from a positive value\n"));
     }
     let replications = args.replications.unwrap_or(5);

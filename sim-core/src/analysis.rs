@@ -245,8 +245,9 @@ fn solve(matrix: &[Vec<f64>], rhs: &[f64], transpose: bool) -> Option<Vec<f64>> 
             if row != column {
                 let factor = a[row][column] / a[column][column];
                 if factor != 0.0 {
-                    for k in column..n {
-                        a[row][k] -= factor * a[column][k];
+                    let pivot_row = a[column].clone();
+                    for (cell, pivot_cell) in a[row].iter_mut().zip(&pivot_row).skip(column) {
+                        *cell -= factor * pivot_cell;
                     }
                     b[row] -= factor * b[column];
                 }
@@ -301,7 +302,7 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
     let mut class_effects = Vec::with_capacity(classes);
     let mut class_rates = Vec::with_capacity(classes);
     let mut caveats = vec![None; n];
-    for class in 0..classes {
+    for (class, entry_rates) in class_entry_rates.iter().enumerate() {
         let (effects, class_caveats) = effects(topology, class, hit_ratios)?;
         for (slot, caveat) in caveats.iter_mut().zip(class_caveats) {
             if slot.is_none() {
@@ -312,8 +313,8 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
             .iter()
             .map(|effect| effect.calls.iter().zip(&effect.forwards).map(|(c, f)| c + f).collect())
             .collect();
-        let rates = solve(&routing, &class_entry_rates[class], true)
-            .ok_or("the routing sends requests around a loop they never leave")?;
+        let rates =
+            solve(&routing, entry_rates, true).ok_or("the routing sends requests around a loop they never leave")?;
         class_effects.push(effects);
         class_rates.push(rates);
     }

@@ -10,6 +10,15 @@ use serde::{Deserialize, Serialize};
 use sim_core::{Report, Simulation, StopCondition};
 use std::sync::mpsc::Sender;
 
+/// (quantile, latency in seconds) pairs of a latency CDF.
+pub type Cdf = Vec<[f64; 2]>;
+
+/// Per run, one value per metric; and the first run's latency CDF.
+pub type Replicated = (Vec<Vec<Option<f64>>>, Cdf);
+
+/// A run's record, and for the first replication its report and CDF.
+type RunOutcome = (RunRecord, Option<Report>, Option<Cdf>);
+
 /// One run's figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -79,7 +88,7 @@ pub fn run_point(
         warmup_trusted = Some(trusted);
         let _ = progress.send(Progress::Run);
     }
-    let run = |replication: u32| -> Result<(RunRecord, Option<Report>, Option<Vec<[f64; 2]>>), String> {
+    let run = |replication: u32| -> Result<RunOutcome, String> {
         let seed = run_seed(spec.seed, spec.seeds, point, replication);
         let mut run_config = config;
         run_config.seed = seed;
@@ -239,8 +248,8 @@ pub fn replicate(
     config: sim_core::RunConfig,
     seeds: &[u64],
     metrics: &[super::metrics::MetricDef],
-) -> Result<(Vec<Vec<Option<f64>>>, Vec<[f64; 2]>), String> {
-    let outcomes: Vec<(Vec<Option<f64>>, Vec<[f64; 2]>)> = seeds
+) -> Result<Replicated, String> {
+    let outcomes: Vec<(Vec<Option<f64>>, Cdf)> = seeds
         .par_iter()
         .enumerate()
         .map(|(index, seed)| {

@@ -495,7 +495,7 @@ fn check_shape(spec: &ExperimentSpec, path: &Path, metrics: &[MetricDef]) -> Res
                     "add it to `metrics`",
                 ));
             }
-            if !(*relative_half_width > 0.0) {
+            if relative_half_width.is_nan() || *relative_half_width <= 0.0 {
                 return Err(spec_error(
                     path,
                     "relative_half_width must be above 0".into(),
@@ -619,13 +619,13 @@ fn axis_values(values: &AxisValues) -> Result<Vec<ParamValue>, String> {
     match values {
         AxisValues::List(list) => Ok(list.iter().map(AxisValue::to_param).collect()),
         AxisValues::Range { from, to, step } => {
-            if !(*step > 0.0) || !from.is_finite() || !to.is_finite() {
+            if step.is_nan() || *step <= 0.0 || !from.is_finite() || !to.is_finite() {
                 return Err(format!("Range needs a positive step and finite ends (from {from}, to {to}, step {step})"));
             }
             stepped(*from, *to, &|value| value + step)
         }
         AxisValues::Geometric { from, to, factor } => {
-            if !(*factor > 1.0) || !(*from > 0.0) || !to.is_finite() {
+            if factor.is_nan() || *factor <= 1.0 || from.is_nan() || *from <= 0.0 || !to.is_finite() {
                 return Err(format!("Geometric needs from > 0 and factor > 1 (from {from}, factor {factor})"));
             }
             stepped(*from, *to, &|value| value * factor)

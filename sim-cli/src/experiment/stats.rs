@@ -47,7 +47,7 @@ impl Summary {
     pub fn relative_half_width(&self) -> f64 {
         match self.half_width {
             Some(half_width) if self.mean != 0.0 => half_width / self.mean.abs(),
-            Some(half_width) if half_width == 0.0 => 0.0,
+            Some(0.0) => 0.0,
             _ => f64::INFINITY,
         }
     }
@@ -125,7 +125,7 @@ mod tests {
         let truncation = mser5(&series);
         assert!(truncation.trusted);
         assert!((60..=150).contains(&truncation.observations), "{truncation:?}");
-        let flat: Vec<f64> = (0..1000).map(|i| ((i * 7919 % 13) as f64 / 13.0)).collect();
+        let flat: Vec<f64> = (0..1000).map(|i| (i * 7919 % 13) as f64 / 13.0).collect();
         assert!(mser5(&flat).observations <= 100);
     }
 }
