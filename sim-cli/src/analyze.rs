@@ -2,12 +2,14 @@
 //! bottleneck, M/M/c waits) and, with `--simulate`, the simulated figures beside it, with the
 //! nodes where the two disagree beyond noise flagged.
 
-use crate::cli::BatchArgs;
-use crate::experiment::metrics::{significant, MetricDef};
+use crate::cli::{BatchArgs, OutputFormat};
+use crate::experiment::metrics::{significant, significant_to, MetricDef};
 use crate::experiment::runner::replicate;
 use crate::experiment::spec::{run_seed, Seeds};
 use crate::experiment::stats::{summarize, Summary};
-use sim_core::analysis::{analyze, Analysis};
+use indexmap::IndexMap;
+use serde::Serialize;
+use sim_core::analysis::{analyze, Analysis, NodeAnalysis};
 use sim_core::topology::NodeKind;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -75,8 +77,76 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
         .collect();
     let analysis =
         analyze(&topology, &hit_ratios).map_err(|message| format!("error: {}: {message}\n", file.display()))?;
-    write_analysis(&mut out, &analysis, simulated.as_deref());
+    match args.format {
+        OutputFormat::Json => out = to_json(&analysis, simulated.as_deref()),
+        OutputFormat::Table => write_analysis(&mut out, &analysis, simulated.as_deref()),
+    }
     stdout.write_all(out.as_bytes()).map_err(|error| format!("error: {error}\n"))
+}
+
+/// The simulated utilization, wait and sojourn of node `i`.
+fn simulated_node(columns: &[Option<Summary>], i: usize) -> (Option<Summary>, Option<Summary>, Option<Summary>) {
+    (columns[1 + 4 * i], columns[1 + 4 * i + 1], columns[1 + 4 * i + 2])
+}
+
+/// Which of a node's predictions disagree with the simulation beyond noise.
+fn node_disagreements(node: &NodeAnalysis, columns: &[Option<Summary>], i: usize) -> Vec<&'static str> {
+    let (util, wait, sojourn) = simulated_node(columns, i);
+    let mut disagreements = Vec::new();
+    let checks = [
+        ("util", node.utilization, util, 0.005),
+        ("wait", node.wait_s, wait, 0.01 * node.holding_s),
+        ("sojourn", node.sojourn_s, sojourn, 0.01 * node.holding_s),
+    ];
+    for (what, predicted, simulated, floor) in checks {
+        if let (Some(predicted), Some(simulated)) = (predicted, simulated) {
+            if disagrees(predicted, simulated, floor) {
+                disagreements.push(what);
+            }
+        }
+    }
+    disagreements
+}
+
+/// `analyze --format json`: the analytic view, and with `--simulate` the simulated figures.
+#[derive(Serialize)]
+struct AnalyzeJson<'a> {
+    analysis: &'a Analysis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    simulated: Option<SimulatedJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct SimulatedJson<'a> {
+    replications: usize,
+    mean_response_s: Option<Summary>,
+    nodes: IndexMap<&'a str, SimulatedNodeJson>,
+}
+
+#[derive(Serialize)]
+struct SimulatedNodeJson {
+    utilization: Option<Summary>,
+    wait_s: Option<Summary>,
+    sojourn_s: Option<Summary>,
+    disagrees: Vec<&'static str>,
+}
+
+fn to_json(analysis: &Analysis, simulated: Option<&[Option<Summary>]>) -> String {
+    let simulated = simulated.map(|columns| SimulatedJson {
+        replications: columns[0].map_or(0, |summary| summary.n),
+        mean_response_s: columns[0],
+        nodes: analysis
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| {
+                let (utilization, wait_s, sojourn_s) = simulated_node(columns, i);
+                let disagrees = node_disagreements(node, columns, i);
+                (node.name.as_str(), SimulatedNodeJson { utilization, wait_s, sojourn_s, disagrees })
+            })
+            .collect(),
+    });
+    serde_json::to_string_pretty(&AnalyzeJson { analysis, simulated }).expect("an analysis serializes") + "\n"
 }
 
 fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&[Option<Summary>]>) {
@@ -110,14 +180,10 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&[Opt
             ms(node.sojourn_s),
         ];
         if let Some(columns) = simulated {
-            let (util, wait, sojourn) = (columns[1 + 4 * i], columns[1 + 4 * i + 1], columns[1 + 4 * i + 2]);
+            let (util, wait, sojourn) = simulated_node(columns, i);
             let show = |summary: Option<Summary>, scale: f64| match summary {
                 Some(Summary { mean, half_width: Some(half_width), .. }) => {
-                    format!(
-                        "{} ± {}",
-                        significant(mean * scale),
-                        crate::experiment::metrics::significant_to(half_width * scale, 2)
-                    )
+                    format!("{} ± {}", significant(mean * scale), significant_to(half_width * scale, 2))
                 }
                 Some(summary) => significant(summary.mean * scale),
                 None => "-".into(),
@@ -125,22 +191,7 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&[Opt
             row.push(show(util.filter(|_| node.servers.is_some()), 1.0));
             row.push(show(wait, 1e3));
             row.push(show(sojourn, 1e3));
-            let mut disagreements = Vec::new();
-            if let (Some(predicted), Some(simulated)) = (node.utilization, util) {
-                if disagrees(predicted, simulated, 0.005) {
-                    disagreements.push("util");
-                }
-            }
-            if let (Some(predicted), Some(simulated)) = (node.wait_s, wait) {
-                if disagrees(predicted, simulated, 0.01 * node.holding_s) {
-                    disagreements.push("wait");
-                }
-            }
-            if let (Some(predicted), Some(simulated)) = (node.sojourn_s, sojourn) {
-                if disagrees(predicted, simulated, 0.01 * node.holding_s) {
-                    disagreements.push("sojourn");
-                }
-            }
+            let disagreements = node_disagreements(node, columns, i);
             if disagreements.is_empty() {
                 row.push("ok".into());
             } else {
@@ -180,7 +231,7 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&[Opt
                 out,
                 "; simulated {} ± {} ms",
                 significant(summary.mean * 1e3),
-                crate::experiment::metrics::significant_to(summary.half_width.unwrap_or(0.0) * 1e3, 2)
+                significant_to(summary.half_width.unwrap_or(0.0) * 1e3, 2)
             );
             if let Some(predicted) = analysis.response_s {
                 if disagrees(predicted, summary, 0.0) {

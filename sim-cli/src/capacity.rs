@@ -62,6 +62,7 @@ pub fn capacity_command(
     file: &Path,
     slo_text: &str,
     param: Option<&str>,
+    precision: Option<f64>,
     args: &BatchArgs,
     stdout: &mut dyn Write,
 ) -> Result<(), String> {
@@ -159,7 +160,7 @@ pub fn capacity_command(
         Some(((a, a_holds), (b, _))) => {
             let (mut good, mut bad) = if a_holds { (a, b) } else { (b, a) };
             result.direction = if good < bad { "largest".into() } else { "smallest".into() };
-            let precision = args.precision.unwrap_or(0.01);
+            let precision = precision.unwrap_or(0.01);
             for _ in 0..MAX_PROBES {
                 let middle = round((good + bad) / 2.0);
                 if !wider_than(good, bad, integer, precision) || middle == good || middle == bad {

@@ -38,6 +38,9 @@ pub enum Command {
         b: PathBuf,
         #[command(flatten)]
         batch: BatchArgs,
+        /// Metrics to compare (repeatable), such as p99 or nodes.db.utilization.
+        #[arg(long)]
+        metric: Vec<String>,
         /// Also draw both designs' latency CDFs (SVG and PNG) into this directory.
         #[arg(long)]
         plot: Option<PathBuf>,
@@ -52,6 +55,9 @@ pub enum Command {
         /// The parameter to search, such as nodes.app.instances (default: the arrival rate).
         #[arg(long)]
         param: Option<String>,
+        /// Relative width at which the search stops (default 0.01).
+        #[arg(long)]
+        precision: Option<f64>,
         #[command(flatten)]
         batch: BatchArgs,
     },
@@ -125,7 +131,7 @@ pub struct RunArgs {
     pub scenario: Option<PathBuf>,
 }
 
-/// Options of the commands that run replications (`compare`, `capacity`).
+/// Options of the commands that run replications (`compare`, `capacity`, `analyze`).
 #[derive(Debug, clap::Args)]
 pub struct BatchArgs {
     /// Replications per design or value (default 10 for compare, 5 for capacity).
@@ -143,12 +149,6 @@ pub struct BatchArgs {
     /// Initial period excluded from the statistics.
     #[arg(long, value_parser = duration_arg)]
     pub warmup: Option<Duration>,
-    /// Metrics to report (repeatable), such as p99 or nodes.db.utilization.
-    #[arg(long)]
-    pub metric: Vec<String>,
-    /// Relative width at which the capacity search stops (default 0.01).
-    #[arg(long)]
-    pub precision: Option<f64>,
     /// Parallel runs (default: the number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,

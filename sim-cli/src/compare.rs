@@ -73,15 +73,16 @@ pub fn compare_command(
     a: &Path,
     b: &Path,
     args: &BatchArgs,
+    metric_names: &[String],
     plot_dir: Option<&Path>,
     stdout: &mut dyn Write,
 ) -> Result<(), String> {
     let (_, topology_a) = crate::load(a)?;
     let (_, topology_b) = crate::load(b)?;
-    let names: Vec<String> = if args.metric.is_empty() {
+    let names: Vec<String> = if metric_names.is_empty() {
         DEFAULT_METRICS.iter().map(|m| m.to_string()).collect()
     } else {
-        args.metric.clone()
+        metric_names.to_vec()
     };
     let metrics: Vec<MetricDef> = names
         .iter()

@@ -53,10 +53,12 @@ where
             stderr,
         ),
         Command::Merge { dirs, out } => experiment::merge_command(dirs, out, stdout),
-        Command::Compare { a, b, batch, plot } => compare::compare_command(a, b, batch, plot.as_deref(), stdout),
+        Command::Compare { a, b, batch, metric, plot } => {
+            compare::compare_command(a, b, batch, metric, plot.as_deref(), stdout)
+        }
         Command::Analyze { file, simulate, batch } => analyze::analyze_command(file, *simulate, batch, stdout),
-        Command::Capacity { file, slo, param, batch } => {
-            capacity::capacity_command(file, slo, param.as_deref(), batch, stdout)
+        Command::Capacity { file, slo, param, precision, batch } => {
+            capacity::capacity_command(file, slo, param.as_deref(), *precision, batch, stdout)
         }
     };
     match result {

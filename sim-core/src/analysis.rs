@@ -14,7 +14,7 @@
 use crate::topology::{Arrivals, Instr, NodeKind, Topology, NONE};
 
 /// What the model says about one node.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NodeAnalysis {
     /// Its name.
     pub name: String,
@@ -39,7 +39,7 @@ pub struct NodeAnalysis {
 }
 
 /// The whole analytic view.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Analysis {
     /// Per node, in file order.
     pub nodes: Vec<NodeAnalysis>,
