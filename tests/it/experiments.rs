@@ -280,6 +280,13 @@ fn analyze_prints_the_bottleneck_and_agrees_with_simulation_on_the_three_tier_ex
         run_cli(&["analyze", repo_root().join("topologies/read-heavy-feed.ron").to_str().unwrap()]);
     assert_eq!(status, 0);
     assert!(stdout.contains("hit ratio unknown before simulating"), "{stdout}");
+    let (status, stdout, _) = run_cli(&["analyze", file.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(status, 0);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["analysis"]["bottleneck"], 1, "{stdout}");
+    // 800 req/s, app holding 11.5 ms on 32 workers: saturation at 32 / 0.0115 ≈ 2783 req/s.
+    let saturation = json["analysis"]["saturation_rate_per_s"].as_f64().unwrap();
+    assert!((saturation - 32.0 / 0.0115).abs() < 1.0, "{saturation}");
 }
 
 #[test]

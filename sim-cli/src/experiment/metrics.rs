@@ -56,6 +56,9 @@ impl MetricDef {
         }
         let known_root = [
             "latency_s",
+            "unstable",
+            "errors_by_reason",
+            "warmup_requests",
             "throughput_per_s",
             "availability",
             "cost",
