@@ -7,7 +7,6 @@ use crate::experiment::metrics::{significant, significant_to, MetricDef};
 use crate::experiment::runner::replicate;
 use crate::experiment::spec::{run_seed, Seeds};
 use crate::experiment::stats::{summarize, Summary};
-use indexmap::IndexMap;
 use serde::Serialize;
 use sim_core::analysis::{analyze, Analysis, NodeAnalysis};
 use sim_core::topology::NodeKind;
@@ -43,15 +42,23 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
             return Err("error: --replications must be at least 2 for an interval\n".into());
         }
         let mut names = vec!["mean".to_string()];
+        // Per node: the columns of its utilization, wait, sojourn and (caches) hit ratio.
+        let mut node_columns = Vec::with_capacity(n);
         for node in &topology.nodes {
+            let first = names.len();
             for field in ["utilization", "mean_wait_s", "mean_sojourn_s"] {
                 names.push(format!("nodes.{}.{field}", node.name));
             }
-            names.push(match node.kind {
-                NodeKind::Cache(_) => format!("nodes.{}.cache.hit_ratio", node.name),
-                NodeKind::Cdn(_) => format!("nodes.{}.cdn.hit_ratio", node.name),
-                _ => "events".into(),
+            let section = match node.kind {
+                NodeKind::Cache(_) => Some("cache"),
+                NodeKind::Cdn(_) => Some("cdn"),
+                _ => None,
+            };
+            let hit_ratio = section.map(|section| {
+                names.push(format!("nodes.{}.{section}.hit_ratio", node.name));
+                names.len() - 1
             });
+            node_columns.push((first, hit_ratio));
         }
         let metrics: Vec<MetricDef> = names
             .iter()
@@ -65,47 +72,63 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
             .install(|| replicate(&topology, config, &seeds, &metrics))
             .map_err(|message| format!("error: {message}\n"))?;
         let column = |index: usize| summarize(values.iter().map(|run| run[index]));
-        Some((0..metrics.len()).map(column).collect::<Vec<_>>())
+        Some(Simulated {
+            replications: replications as usize,
+            mean_response_s: column(0),
+            nodes: node_columns
+                .iter()
+                .map(|(first, hit_ratio)| SimulatedNode {
+                    utilization: column(*first),
+                    wait_s: column(first + 1),
+                    sojourn_s: column(first + 2),
+                    hit_ratio: hit_ratio.and_then(column),
+                    disagrees: Vec::new(),
+                })
+                .collect(),
+        })
     } else {
         None
     };
     let hit_ratios: Vec<Option<f64>> = (0..n)
-        .map(|i| {
-            let cached = matches!(topology.nodes[i].kind, NodeKind::Cache(_) | NodeKind::Cdn(_));
-            simulated.as_ref().and_then(|columns| columns[1 + 4 * i + 3]).filter(|_| cached).map(|summary| summary.mean)
-        })
+        .map(|i| simulated.as_ref().and_then(|simulated| simulated.nodes[i].hit_ratio).map(|summary| summary.mean))
         .collect();
     let analysis =
         analyze(&topology, &hit_ratios).map_err(|message| format!("error: {}: {message}\n", file.display()))?;
+    let simulated = simulated.map(|mut simulated| {
+        for (node, figures) in analysis.nodes.iter().zip(&mut simulated.nodes) {
+            figures.disagrees = node_disagreements(node, figures);
+        }
+        simulated
+    });
     match args.format {
-        OutputFormat::Json => out = to_json(&analysis, simulated.as_deref()),
-        OutputFormat::Table => write_analysis(&mut out, &analysis, simulated.as_deref()),
+        OutputFormat::Json => {
+            out = serde_json::to_string_pretty(&AnalyzeJson { analysis: &analysis, simulated: simulated.as_ref() })
+                .expect("an analysis serializes")
+                + "\n"
+        }
+        OutputFormat::Table => write_analysis(&mut out, &analysis, simulated.as_ref()),
     }
     stdout.write_all(out.as_bytes()).map_err(|error| format!("error: {error}\n"))
 }
 
-/// The simulated utilization, wait and sojourn of node `i`.
-fn simulated_node(columns: &[Option<Summary>], i: usize) -> (Option<Summary>, Option<Summary>, Option<Summary>) {
-    (columns[1 + 4 * i], columns[1 + 4 * i + 1], columns[1 + 4 * i + 2])
+/// What the simulation measured, for `--simulate`.
+#[derive(Serialize)]
+struct Simulated {
+    replications: usize,
+    mean_response_s: Option<Summary>,
+    /// Per node, in file order.
+    nodes: Vec<SimulatedNode>,
 }
 
-/// Which of a node's predictions disagree with the simulation beyond noise.
-fn node_disagreements(node: &NodeAnalysis, columns: &[Option<Summary>], i: usize) -> Vec<&'static str> {
-    let (util, wait, sojourn) = simulated_node(columns, i);
-    let mut disagreements = Vec::new();
-    let checks = [
-        ("util", node.utilization, util, 0.005),
-        ("wait", node.wait_s, wait, 0.01 * node.holding_s),
-        ("sojourn", node.sojourn_s, sojourn, 0.01 * node.holding_s),
-    ];
-    for (what, predicted, simulated, floor) in checks {
-        if let (Some(predicted), Some(simulated)) = (predicted, simulated) {
-            if disagrees(predicted, simulated, floor) {
-                disagreements.push(what);
-            }
-        }
-    }
-    disagreements
+#[derive(Serialize)]
+struct SimulatedNode {
+    utilization: Option<Summary>,
+    wait_s: Option<Summary>,
+    sojourn_s: Option<Summary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hit_ratio: Option<Summary>,
+    /// The predictions that disagree beyond noise: `util`, `wait`, `sojourn`.
+    disagrees: Vec<&'static str>,
 }
 
 /// `analyze --format json`: the analytic view, and with `--simulate` the simulated figures.
@@ -113,43 +136,27 @@ fn node_disagreements(node: &NodeAnalysis, columns: &[Option<Summary>], i: usize
 struct AnalyzeJson<'a> {
     analysis: &'a Analysis,
     #[serde(skip_serializing_if = "Option::is_none")]
-    simulated: Option<SimulatedJson<'a>>,
+    simulated: Option<&'a Simulated>,
 }
 
-#[derive(Serialize)]
-struct SimulatedJson<'a> {
-    replications: usize,
-    mean_response_s: Option<Summary>,
-    nodes: IndexMap<&'a str, SimulatedNodeJson>,
+/// Which of a node's predictions disagree with the simulation beyond noise.
+fn node_disagreements(node: &NodeAnalysis, simulated: &SimulatedNode) -> Vec<&'static str> {
+    let checks = [
+        ("util", node.utilization, simulated.utilization, 0.005),
+        ("wait", node.wait_s, simulated.wait_s, 0.01 * node.holding_s),
+        ("sojourn", node.sojourn_s, simulated.sojourn_s, 0.01 * node.holding_s),
+    ];
+    checks
+        .into_iter()
+        .filter(|(_, predicted, measured, floor)| match (predicted, measured) {
+            (Some(predicted), Some(measured)) => disagrees(*predicted, *measured, *floor),
+            _ => false,
+        })
+        .map(|(what, ..)| what)
+        .collect()
 }
 
-#[derive(Serialize)]
-struct SimulatedNodeJson {
-    utilization: Option<Summary>,
-    wait_s: Option<Summary>,
-    sojourn_s: Option<Summary>,
-    disagrees: Vec<&'static str>,
-}
-
-fn to_json(analysis: &Analysis, simulated: Option<&[Option<Summary>]>) -> String {
-    let simulated = simulated.map(|columns| SimulatedJson {
-        replications: columns[0].map_or(0, |summary| summary.n),
-        mean_response_s: columns[0],
-        nodes: analysis
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, node)| {
-                let (utilization, wait_s, sojourn_s) = simulated_node(columns, i);
-                let disagrees = node_disagreements(node, columns, i);
-                (node.name.as_str(), SimulatedNodeJson { utilization, wait_s, sojourn_s, disagrees })
-            })
-            .collect(),
-    });
-    serde_json::to_string_pretty(&AnalyzeJson { analysis, simulated }).expect("an analysis serializes") + "\n"
-}
-
-fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&[Option<Summary>]>) {
+fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simulated>) {
     let _ = writeln!(
         out,
         "analytic view (open Jackson network of M/M/c nodes), {} req/s offered\n",
@@ -162,7 +169,7 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&[Opt
     if simulated.is_some() {
         rows[0].extend(["sim util", "sim wait ms", "sim sojourn ms", "check"].map(String::from));
     }
-    let mut flagged = Vec::new();
+    let mut flagged = false;
     for (i, node) in analysis.nodes.iter().enumerate() {
         let mut row = vec![
             node.name.clone(),
@@ -179,8 +186,8 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&[Opt
             },
             ms(node.sojourn_s),
         ];
-        if let Some(columns) = simulated {
-            let (util, wait, sojourn) = simulated_node(columns, i);
+        if let Some(simulated) = simulated {
+            let figures = &simulated.nodes[i];
             let show = |summary: Option<Summary>, scale: f64| match summary {
                 Some(Summary { mean, half_width: Some(half_width), .. }) => {
                     format!("{} ± {}", significant(mean * scale), significant_to(half_width * scale, 2))
@@ -188,15 +195,14 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&[Opt
                 Some(summary) => significant(summary.mean * scale),
                 None => "-".into(),
             };
-            row.push(show(util.filter(|_| node.servers.is_some()), 1.0));
-            row.push(show(wait, 1e3));
-            row.push(show(sojourn, 1e3));
-            let disagreements = node_disagreements(node, columns, i);
-            if disagreements.is_empty() {
+            row.push(show(figures.utilization.filter(|_| node.servers.is_some()), 1.0));
+            row.push(show(figures.wait_s, 1e3));
+            row.push(show(figures.sojourn_s, 1e3));
+            if figures.disagrees.is_empty() {
                 row.push("ok".into());
             } else {
-                row.push(format!("DISAGREES ({})", disagreements.join(", ")));
-                flagged.push(i);
+                row.push(format!("DISAGREES ({})", figures.disagrees.join(", ")));
+                flagged = true;
             }
         }
         rows.push(row);
@@ -225,8 +231,8 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&[Opt
         }
     }
     let _ = write!(out, "predicted mean end-to-end response: {} ms", ms(analysis.response_s));
-    if let Some(columns) = simulated {
-        if let Some(summary) = columns[0] {
+    if let Some(simulated) = simulated {
+        if let Some(summary) = simulated.mean_response_s {
             let _ = write!(
                 out,
                 "; simulated {} ± {} ms",
@@ -249,7 +255,7 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&[Opt
     for note in &analysis.notes {
         let _ = writeln!(out, "note: {note}");
     }
-    if !flagged.is_empty() {
+    if flagged {
         let _ = writeln!(
             out,
             "flagged nodes disagree beyond noise (more than 2 half-widths + 1%): the model's assumptions (Poisson arrivals, exponential holding times, even split) do not hold there"

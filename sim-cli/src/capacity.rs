@@ -28,14 +28,24 @@ pub struct Probe {
     pub sure: Option<bool>,
 }
 
+/// Which side of the boundary the SLO holds on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// It holds below the boundary (a load): the answer is the largest value.
+    Largest,
+    /// It holds above it (instances, workers): the answer is the smallest value.
+    Smallest,
+}
+
 /// What `capacity` finds.
 #[derive(Debug, Clone, Serialize)]
 pub struct CapacityResult {
     pub param: String,
     pub slo: String,
     pub replications: u32,
-    /// `largest` when the SLO holds below the boundary (a load), `smallest` when above (instances).
-    pub direction: String,
+    /// Which side the SLO holds on; `None` when no boundary was found.
+    pub direction: Option<Direction>,
     /// The boundary value at which the SLO still holds (on the mean), if one was found.
     pub capacity: Option<f64>,
     /// The range in which the intervals straddle the threshold: [sure holds, sure fails].
@@ -139,7 +149,7 @@ pub fn capacity_command(
         param: param.clone(),
         slo: slo.text.clone(),
         replications,
-        direction: String::new(),
+        direction: None,
         capacity: None,
         uncertain_between: None,
         probes: Vec::new(),
@@ -158,8 +168,9 @@ pub fn capacity_command(
             ));
         }
         Some(((a, a_holds), (b, _))) => {
-            let (mut good, mut bad) = if a_holds { (a, b) } else { (b, a) };
-            result.direction = if good < bad { "largest".into() } else { "smallest".into() };
+            let (first_good, first_bad) = if a_holds { (a, b) } else { (b, a) };
+            let (mut good, mut bad) = (first_good, first_bad);
+            result.direction = Some(if good < bad { Direction::Largest } else { Direction::Smallest });
             let precision = precision.unwrap_or(0.01);
             for _ in 0..MAX_PROBES {
                 let middle = round((good + bad) / 2.0);
@@ -175,11 +186,7 @@ pub fn capacity_command(
             result.capacity = Some(good);
             // Narrow the range where the intervals cannot tell: from the boundary outwards
             // to the nearest value that surely holds, and to the nearest that surely fails.
-            for (mut inside, wanted) in [(good, Some(true)), (bad, Some(false))] {
-                let mut outside = if wanted == Some(true) { a.min(b) } else { a.max(b) };
-                if result.direction == "smallest" {
-                    outside = if wanted == Some(true) { a.max(b) } else { a.min(b) };
-                }
+            for (mut inside, mut outside, wanted) in [(good, first_good, Some(true)), (bad, first_bad, Some(false))] {
                 if probe_at(outside)?.1 != wanted || probe_at(inside)?.1 == wanted {
                     continue;
                 }
@@ -200,7 +207,7 @@ pub fn capacity_command(
     result.probes = probes;
     result.probes.sort_by(|x, y| x.value.total_cmp(&y.value));
     if result.capacity.is_some() {
-        let increasing = result.direction == "largest";
+        let increasing = result.direction == Some(Direction::Largest);
         let sure_good = result.probes.iter().filter(|p| p.sure == Some(true)).map(|p| p.value);
         let sure_bad = result.probes.iter().filter(|p| p.sure == Some(false)).map(|p| p.value);
         let (low, high) = if increasing {
@@ -254,7 +261,7 @@ fn table(result: &CapacityResult, slo: &Slo) -> String {
         Some(capacity) => {
             out.push_str(&format!(
                 "{} {} at which {} holds: {}\n",
-                result.direction,
+                if result.direction == Some(Direction::Smallest) { "smallest" } else { "largest" },
                 result.param,
                 result.slo,
                 significant(capacity)

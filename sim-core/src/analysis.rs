@@ -179,8 +179,9 @@ fn effects(
                 }
             }
             NodeKind::Cache(cache) => {
-                let hit = hit_ratios[index];
-                let hit = hit.unwrap_or(0.0);
+                // Writes always reach the backend; reads only when they miss.
+                let write = cache.write_classes.get(class).copied().unwrap_or(false);
+                let hit = if write { 0.0 } else { hit_ratios[index].unwrap_or(0.0) };
                 effect.delay_s = hit * mean(cache.hit_sampler) + (1.0 - hit) * mean(cache.miss_sampler);
                 effect.calls[cache.backend as usize] += 1.0 - hit;
                 caveats[index] = Some(match hit_ratios[index] {

@@ -274,11 +274,10 @@ impl Experiment {
     }
 }
 
-fn read_text(path: &Path) -> Result<(Vec<u8>, String), String> {
+fn read_text(path: &Path) -> Result<String, String> {
     let bytes = std::fs::read(path).map_err(|error| format!("error: cannot read {}: {error}\n", path.display()))?;
-    let text = String::from_utf8(bytes.clone())
-        .map_err(|_| format!("error: {} is not UTF-8 text\n  help: give a RON experiment file\n", path.display()))?;
-    Ok((bytes, text))
+    String::from_utf8(bytes)
+        .map_err(|_| format!("error: {} is not UTF-8 text\n  help: give a RON file\n", path.display()))
 }
 
 /// Parses an experiment spec's text (errors rendered against `path`).
@@ -300,7 +299,7 @@ pub fn parse_spec(path: &Path, text: &str) -> Result<ExperimentSpec, String> {
 
 /// Loads an experiment file and checks every point's topology before anything runs.
 pub fn load(path: &Path) -> Result<(Experiment, Vec<Runnable>), String> {
-    let (_, text) = read_text(path)?;
+    let text = read_text(path)?;
     let spec = parse_spec(path, &text)?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let name = spec
@@ -361,7 +360,7 @@ fn runnables(experiment: &mut Experiment, base_dir: &Path, spec_path: &Path) -> 
     let (topology_path, topology_text) = match &spec.topology {
         TopologySource::Path(relative) => {
             let full = base_dir.join(relative);
-            let (_, text) = read_text(&full)?;
+            let text = read_text(&full)?;
             (full, text)
         }
         TopologySource::Inline { inline } => (spec_path.to_path_buf(), inline.clone()),
@@ -369,7 +368,7 @@ fn runnables(experiment: &mut Experiment, base_dir: &Path, spec_path: &Path) -> 
     let scenario = match &spec.scenario {
         Some(relative) => {
             let full = base_dir.join(relative);
-            let (_, text) = read_text(&full)?;
+            let text = read_text(&full)?;
             Some((full, text))
         }
         None => None,
