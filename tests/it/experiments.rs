@@ -280,6 +280,12 @@ fn analyze_prints_the_bottleneck_and_agrees_with_simulation_on_the_three_tier_ex
         run_cli(&["analyze", repo_root().join("topologies/read-heavy-feed.ron").to_str().unwrap()]);
     assert_eq!(status, 0);
     assert!(stdout.contains("hit ratio unknown before simulating"), "{stdout}");
+    // With the measured hit ratio, the cache, the replicas and the app agree with the model.
+    let feed = repo_root().join("topologies/read-heavy-feed.ron");
+    let (status, stdout, _) =
+        run_cli(&["analyze", feed.to_str().unwrap(), "--simulate", "--duration", "20s", "--replications", "4"]);
+    assert_eq!(status, 0);
+    assert!(stdout.contains("hit ratio taken from the simulation") && !stdout.contains("DISAGREES"), "{stdout}");
     let (status, stdout, _) = run_cli(&["analyze", file.to_str().unwrap(), "--format", "json"]);
     assert_eq!(status, 0);
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
