@@ -215,6 +215,7 @@ fn ninety_five_percent_intervals_cover_the_mm1_mean() {
             (summary.mean - 2.0).abs() <= summary.half_width.unwrap()
         })
         .count();
+    println!("M/M/1 W = 2: {covered} of 200 95% intervals cover it");
     assert!((176..=199).contains(&covered), "{covered} of 200 intervals cover W = 2");
 }
 
@@ -223,6 +224,7 @@ fn ninety_five_percent_intervals_cover_the_mm1_mean() {
 #[test]
 fn half_width_shrinks_as_one_over_root_n() {
     let widths: Vec<f64> = [10u32, 40, 160].iter().map(|n| mm1_interval(7, *n, 4_000).half_width.unwrap()).collect();
+    println!("half-widths at n = 10, 40, 160: {widths:?}");
     for pair in widths.windows(2) {
         let ratio = pair[0] / pair[1];
         assert!((1.5..2.8).contains(&ratio), "half-widths {widths:?}: ratio {ratio} is not about 2");
