@@ -279,6 +279,9 @@ fn summary_table(experiment: &Experiment, records: &[PointRecord], summaries: &[
     let mut header: Vec<String> = vec!["point".into()];
     header.extend(experiment.axis_names().iter().map(|name| name.to_string()));
     header.push("runs".into());
+    if !experiment.fixed_warmup {
+        header.push("warm-up (MSER-5)".into());
+    }
     header.extend(experiment.metrics.iter().map(|metric| metric.name.clone()));
     if let Some(slo) = &experiment.slo {
         header.push(slo.text.clone());
@@ -288,6 +291,10 @@ fn summary_table(experiment: &Experiment, records: &[PointRecord], summaries: &[
         let mut row = vec![record.point.to_string()];
         row.extend(record.params.iter().cloned());
         row.push(record.runs.len().to_string());
+        if !experiment.fixed_warmup {
+            let trusted = if record.warmup_trusted == Some(false) { " (run longer)" } else { "" };
+            row.push(format!("{}s{trusted}", record.warmup_s));
+        }
         for (metric, summary) in experiment.metrics.iter().zip(point_summaries) {
             row.push(match summary {
                 Some(summary) => match summary.half_width {
