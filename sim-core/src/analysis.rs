@@ -34,6 +34,8 @@ pub struct NodeAnalysis {
     pub wait_s: Option<f64>,
     /// Predicted mean time from arrival to answer, in seconds.
     pub sojourn_s: Option<f64>,
+    /// The read hit ratio the model used for a cache (measured, or Che's approximation).
+    pub hit_ratio: Option<f64>,
     /// Why the model is approximate or silent here, if it is.
     pub caveat: Option<String>,
 }
@@ -181,12 +183,18 @@ fn effects(
             NodeKind::Cache(cache) => {
                 // Writes always reach the backend; reads only when they miss.
                 let write = cache.write_classes.get(class).copied().unwrap_or(false);
-                let hit = if write { 0.0 } else { hit_ratios[index].unwrap_or(0.0) };
+                let predicted = che_hit_ratio(topology, cache);
+                let hit = if write { 0.0 } else { hit_ratios[index].or(predicted).unwrap_or(0.0) };
                 effect.delay_s = hit * mean(cache.hit_sampler) + (1.0 - hit) * mean(cache.miss_sampler);
                 effect.calls[cache.backend as usize] += 1.0 - hit;
-                caveats[index] = Some(match hit_ratios[index] {
-                    Some(_) => "hit ratio taken from the simulation".into(),
-                    None => "hit ratio unknown before simulating: every read assumed to miss (use --simulate)".into(),
+                caveats[index] = Some(match (hit_ratios[index], predicted) {
+                    (Some(_), _) => "hit ratio taken from the simulation".into(),
+                    (None, Some(predicted)) => format!(
+                        "hit ratio {predicted:.3} from Che's approximation (LRU, independent references; invalidations by writes not counted)"
+                    ),
+                    (None, None) => {
+                        "hit ratio unknown before simulating: every read assumed to miss (use --simulate)".into()
+                    }
                 });
             }
             NodeKind::Cdn(cdn) => {
@@ -219,6 +227,41 @@ fn effects(
         effects.push(effect);
     }
     Ok((effects, caveats))
+}
+
+/// Che's approximation (Che, Tung & Wang 2002; Fricker, Robert & Roberts 2012) of an LRU
+/// cache's hit ratio under independent references with popularities `p`: the characteristic
+/// time T solves Σᵢ (1 − e^(−pᵢT)) = C, and the hit ratio is Σᵢ pᵢ(1 − e^(−pᵢT)). Only for
+/// LRU caches without a TTL, fed by the topology's one key distribution.
+fn che_hit_ratio(topology: &Topology, cache: &crate::topology::CacheConfig) -> Option<f64> {
+    if cache.eviction != crate::topology::Eviction::Lru || cache.ttl_ns.is_some() {
+        return None;
+    }
+    let mut keyed = topology.sources.iter().map(|source| &source.keys);
+    let first = keyed.next()?;
+    if keyed.any(|keys| keys != first) {
+        return None;
+    }
+    let popularity = first.popularity()?;
+    let capacity = cache.capacity as f64;
+    if capacity >= popularity.len() as f64 {
+        return Some(1.0);
+    }
+    let occupancy = |t: f64| popularity.iter().map(|p| 1.0 - libm::exp(-p * t)).sum::<f64>();
+    let (mut low, mut high) = (0.0, 1.0);
+    while occupancy(high) < capacity {
+        high *= 2.0;
+    }
+    for _ in 0..100 {
+        let middle = 0.5 * (low + high);
+        if occupancy(middle) < capacity {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    let t = 0.5 * (low + high);
+    Some(popularity.iter().map(|p| p * (1.0 - libm::exp(-p * t))).sum())
 }
 
 /// Solves `x = b + x M` (visit ratios) or `x = b + M x` by Gaussian elimination with pivoting.
@@ -403,6 +446,11 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
             utilization,
             wait_s: node_wait,
             sojourn_s: sojourn,
+            hit_ratio: match &node.kind {
+                NodeKind::Cache(cache) => hit_ratios[i].or_else(|| che_hit_ratio(topology, cache)),
+                NodeKind::Cdn(_) => hit_ratios[i],
+                _ => None,
+            },
             caveat: caveats[i].clone(),
         });
     }

@@ -17,6 +17,16 @@ pub enum KeySampler {
 }
 
 impl KeySampler {
+    /// The probability of each key, most popular first; `None` beyond 10⁷ keys (too large to list).
+    pub fn popularity(&self) -> Option<Vec<f64>> {
+        match self {
+            KeySampler::Single => Some(vec![1.0]),
+            KeySampler::Uniform { n } if *n <= 10_000_000 => Some(vec![1.0 / *n as f64; *n as usize]),
+            KeySampler::Zipf(zipf) if zipf.n <= 10_000_000 => Some(zipf_probabilities(zipf.n, zipf.exponent)),
+            _ => None,
+        }
+    }
+
     /// Draws a key.
     #[inline]
     pub fn sample(&self, stream: &mut RandomStream) -> u64 {

@@ -270,6 +270,33 @@ fn the_analytic_view_matches_jackson_theory_exactly() {
     approx::assert_relative_eq!(analysis.nodes[0].wait_s.unwrap(), expected_wait, max_relative = 1e-12);
 }
 
+/// An LRU cache under Zipf keys: the analytic view's hit ratio (Che's approximation) against
+/// a long simulation. Che's approximation is accurate to about 1% at these sizes (Fricker,
+/// Robert & Roberts 2012), so the tolerance is 2% plus the interval.
+#[test]
+fn analyze_predicts_lru_hit_ratios_with_che() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "1000/s"), keys: Zipf(n: 20000, s: 0.8), to: "cache")],
+        nodes: {
+            "cache": Cache(capacity: 2000, eviction: Lru, hit: Constant("100us"), backend: "db"),
+            "db": Service(workers: 8, steps: [Work(Exp(mean: "2ms"))]),
+        },
+    )"#;
+    let topology = sim_core::parse_topology(text).unwrap();
+    let predicted = sim_core::analysis::analyze(&topology, &[None, None]).unwrap().nodes[0].hit_ratio.unwrap();
+    let hit = MetricDef::parse("nodes.cache.cache.hit_ratio").unwrap();
+    let config =
+        RunConfig { seed: 0, stop: StopCondition::Duration { ns: 200_000_000_000 }, warmup_ns: 50_000_000_000 };
+    let seeds: Vec<u64> = (0..4).map(|r| run_seed(3, Seeds::Independent, 0, r)).collect();
+    let (values, _) = replicate(&topology, config, &seeds, &[hit]).unwrap();
+    let measured = summarize(values.iter().map(|run| run[0])).unwrap();
+    println!("LRU hit ratio: Che {predicted:.4}, simulated {:.4} ± {:.4}", measured.mean, measured.half_width.unwrap());
+    assert!(
+        (predicted - measured.mean).abs() <= 0.02 * predicted + measured.half_width.unwrap(),
+        "{predicted} {measured:?}"
+    );
+}
+
 #[test]
 fn analyze_prints_the_bottleneck_and_agrees_with_simulation_on_the_three_tier_example() {
     let file = repo_root().join("topologies/three-tier.ron");
@@ -281,7 +308,7 @@ fn analyze_prints_the_bottleneck_and_agrees_with_simulation_on_the_three_tier_ex
     let (status, stdout, _) =
         run_cli(&["analyze", repo_root().join("topologies/read-heavy-feed.ron").to_str().unwrap()]);
     assert_eq!(status, 0);
-    assert!(stdout.contains("hit ratio unknown before simulating"), "{stdout}");
+    assert!(stdout.contains("from Che's approximation"), "{stdout}");
     // With the measured hit ratio, the cache, the replicas and the app agree with the model.
     let feed = repo_root().join("topologies/read-heavy-feed.ron");
     let (status, stdout, _) =
