@@ -4,8 +4,9 @@
 
 use crate::cli::{BatchArgs, OutputFormat};
 use crate::experiment::metrics::{significant, Slo};
+use crate::experiment::points::run_seed;
 use crate::experiment::runner::replicate;
-use crate::experiment::spec::{run_seed, Seeds};
+use crate::experiment::spec::Seeds;
 use crate::experiment::stats::{summarize, Summary};
 use crate::experiment::store::slo_verdict;
 use serde::Serialize;

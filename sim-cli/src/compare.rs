@@ -5,8 +5,9 @@
 use crate::cli::{BatchArgs, OutputFormat};
 use crate::experiment::metrics::{significant_to, MetricDef, Unit};
 use crate::experiment::plot::{render, Figure, Line};
+use crate::experiment::points::run_seed;
 use crate::experiment::runner::replicate;
-use crate::experiment::spec::{run_seed, Seeds};
+use crate::experiment::spec::Seeds;
 use crate::experiment::stats::{summarize, Summary};
 use crate::output::write_atomically;
 use serde::Serialize;

@@ -5,8 +5,9 @@
 use crate::check::{repo_root, run_cli};
 use crate::theory::erlang_c;
 use archsim_cli::experiment::metrics::MetricDef;
+use archsim_cli::experiment::points::run_seed;
 use archsim_cli::experiment::runner::replicate;
-use archsim_cli::experiment::spec::{run_seed, Seeds};
+use archsim_cli::experiment::spec::Seeds;
 use archsim_cli::experiment::stats::summarize;
 use sim_core::{RunConfig, StopCondition};
 use std::path::{Path, PathBuf};

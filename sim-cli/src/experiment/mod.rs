@@ -3,6 +3,7 @@
 
 pub mod metrics;
 pub mod plot;
+pub mod points;
 pub mod runner;
 pub mod spec;
 pub mod stats;
@@ -48,7 +49,7 @@ pub fn experiment_command(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), String> {
-    let (experiment, runnables) = spec::load(request.spec)?;
+    let (experiment, runnables) = points::load(request.spec)?;
     plot::check(&experiment).map_err(|message| {
         format!("error: {}: {message}\n  help: put the other axis on the plot's `series`\n", request.spec.display())
     })?;
@@ -108,8 +109,8 @@ pub fn experiment_command(
 /// Runs the points on `jobs` threads, saving each point's record as it finishes, while this
 /// thread shows the progress.
 fn run_points(
-    experiment: &spec::Experiment,
-    runnables: &[spec::Runnable],
+    experiment: &points::Experiment,
+    runnables: &[points::Runnable],
     todo: &[usize],
     out: &Path,
     jobs: usize,
@@ -237,7 +238,7 @@ pub fn merge_command(dirs: &[PathBuf], out: &Path, stdout: &mut dyn Write) -> Re
     if let Some(missing) = owner.iter().position(Option::is_none) {
         return Err(format!("error: shard {missing}/{count} is missing\n  help: give every shard's directory\n"));
     }
-    let experiment = spec::from_kept(&first.spec, &first.name, &first.fingerprint, &store::manifest_path(&dirs[0]))?;
+    let experiment = points::from_kept(&first.spec, &first.name, &first.fingerprint, &store::manifest_path(&dirs[0]))?;
     if experiment.points.len() != first.points {
         return Err(format!("error: {} is damaged: its point count does not match its spec\n", dirs[0].display()));
     }

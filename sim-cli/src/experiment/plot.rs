@@ -3,8 +3,9 @@
 //! time series with the fault windows shaded. The PNG text uses the bundled DejaVu Sans, so
 //! the images are the same on every machine.
 
+use super::points::Experiment;
 use super::runner::PointRecord;
-use super::spec::{AxisValue, Experiment, PlotSpec};
+use super::spec::{AxisValue, PlotSpec};
 use super::stats::Summary;
 use indexmap::IndexMap;
 use plotters::coord::Shift;

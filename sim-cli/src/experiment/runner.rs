@@ -3,7 +3,8 @@
 //! and the record of every point.
 
 use super::metrics::read_all;
-use super::spec::{run_seed, Experiment, PlotSpec, Replications, Runnable};
+use super::points::{run_seed, Experiment, Runnable};
+use super::spec::{PlotSpec, Replications};
 use super::stats::{mser5, summarize};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -3,8 +3,8 @@
 //! Every file is written whole (temporary file, then rename).
 
 use super::plot;
+use super::points::Experiment;
 use super::runner::PointRecord;
-use super::spec::Experiment;
 use super::stats::{summarize, Summary, CONFIDENCE};
 use crate::output::write_atomically;
 use indexmap::IndexMap;

@@ -1,0 +1,414 @@
+//! An experiment file checked and expanded: its axes into points, each point's topology
+//! edited and validated before anything runs, the run parameters, and every run's seed.
+
+use super::metrics::{MetricDef, Slo};
+use super::spec::{
+    parse_spec, AxisValue, AxisValues, Combine, ExperimentSpec, PlotSpec, Replications, Seeds, TopologySource, Warmup,
+    DEFAULT_METRICS,
+};
+use crate::diagnostics;
+use sim_core::params::{set_parameter, ParamValue};
+use sim_core::{RunConfig, StopCondition, Topology};
+use std::path::Path;
+
+/// A checked experiment ready to run.
+pub struct Experiment {
+    pub name: String,
+    pub spec: ExperimentSpec,
+    /// The spec file's text (kept in the output so `merge` can redraw plots).
+    pub spec_text: String,
+    pub metrics: Vec<MetricDef>,
+    pub slo: Option<Slo>,
+    pub points: Vec<Point>,
+    /// The spec's fixed warm-up, or `None` when MSER-5 detects it per point.
+    pub fixed_warmup: bool,
+    /// Hash of the spec, topology and scenario texts: a resumed or merged run must match it.
+    pub fingerprint: String,
+}
+
+/// One combination of axis values.
+pub struct Point {
+    pub index: usize,
+    /// The value per axis, as put in the topology.
+    pub values: Vec<ParamValue>,
+    /// The value per axis, as printed.
+    pub labels: Vec<String>,
+}
+
+/// A point's checked topology and run parameters.
+pub struct Runnable {
+    pub topology: Topology,
+    pub config: RunConfig,
+}
+
+impl Experiment {
+    /// The axis names.
+    pub fn axis_names(&self) -> Vec<&str> {
+        self.spec.axes.iter().map(|axis| axis.name.as_str()).collect()
+    }
+
+    /// The position of an axis by name.
+    pub fn axis_index(&self, name: &str) -> Option<usize> {
+        self.spec.axes.iter().position(|axis| axis.name == name)
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|error| format!("error: cannot read {}: {error}\n", path.display()))?;
+    String::from_utf8(bytes)
+        .map_err(|_| format!("error: {} is not UTF-8 text\n  help: give a RON file\n", path.display()))
+}
+
+/// Loads an experiment file and checks every point's topology before anything runs.
+pub fn load(path: &Path) -> Result<(Experiment, Vec<Runnable>), String> {
+    let text = read_text(path)?;
+    let spec = parse_spec(path, &text)?;
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let name = spec
+        .name
+        .clone()
+        .unwrap_or_else(|| path.file_stem().map_or("experiment".into(), |stem| stem.to_string_lossy().to_string()));
+    let mut experiment = shape(spec, text, name, path)?;
+    let runnables = runnables(&mut experiment, &base_dir, path)?;
+    Ok((experiment, runnables))
+}
+
+/// Re-creates an experiment's shape (names, points, metrics, plots) from the spec text kept
+/// in an output directory, without its topology: what `merge` needs to write the files.
+pub fn from_kept(spec_text: &str, name: &str, fingerprint: &str, kept_at: &Path) -> Result<Experiment, String> {
+    let spec = parse_spec(kept_at, spec_text)?;
+    let mut experiment = shape(spec, spec_text.to_string(), name.to_string(), kept_at)?;
+    experiment.fingerprint = fingerprint.to_string();
+    Ok(experiment)
+}
+
+fn spec_error(path: &Path, message: String, help: &str) -> String {
+    format!("error: {}: {message}\n  help: {help}\n", path.display())
+}
+
+fn shape(spec: ExperimentSpec, spec_text: String, name: String, spec_path: &Path) -> Result<Experiment, String> {
+    let metric_names: Vec<String> = if spec.metrics.is_empty() {
+        DEFAULT_METRICS.iter().map(|m| m.to_string()).collect()
+    } else {
+        spec.metrics.clone()
+    };
+    let mut metrics = Vec::new();
+    for metric in &metric_names {
+        metrics.push(
+            MetricDef::parse(metric)
+                .map_err(|message| spec_error(spec_path, message, "see the README's list of metrics"))?,
+        );
+    }
+    let slo = match &spec.slo {
+        Some(text) => Some(Slo::parse(text).map_err(|message| {
+            spec_error(spec_path, message, "write an SLO like \"p99<200ms\" or \"availability>=99.9%\"")
+        })?),
+        None => None,
+    };
+    check_shape(&spec, spec_path, &metrics)?;
+    let combos = combinations(&spec).map_err(|message| spec_error(spec_path, message, "fix the axes"))?;
+    let points = combos
+        .into_iter()
+        .enumerate()
+        .map(|(index, values)| Point { index, labels: values.iter().map(ToString::to_string).collect(), values })
+        .collect();
+    let fixed_warmup = !matches!(spec.warmup, Some(Warmup::Mser5));
+    Ok(Experiment { name, spec, spec_text, metrics, slo, points, fixed_warmup, fingerprint: String::new() })
+}
+
+/// Builds and checks every point's topology; sets the experiment's fingerprint.
+fn runnables(experiment: &mut Experiment, base_dir: &Path, spec_path: &Path) -> Result<Vec<Runnable>, String> {
+    let spec = &experiment.spec;
+    let (topology_path, topology_text) = match &spec.topology {
+        TopologySource::Path(relative) => {
+            let full = base_dir.join(relative);
+            let text = read_text(&full)?;
+            (full, text)
+        }
+        TopologySource::Inline { inline } => (spec_path.to_path_buf(), inline.clone()),
+    };
+    let scenario = match &spec.scenario {
+        Some(relative) => {
+            let full = base_dir.join(relative);
+            let text = read_text(&full)?;
+            Some((full, text))
+        }
+        None => None,
+    };
+    let mut out = Vec::with_capacity(experiment.points.len());
+    for point in &experiment.points {
+        let mut text = topology_text.clone();
+        let mut scenario_text = scenario.as_ref().map(|(_, text)| text.clone());
+        for (axis, value) in spec.axes.iter().zip(&point.values) {
+            // With a scenario file, `scenario.…` paths lead into that file.
+            let (target, path) = match (&mut scenario_text, axis.path.strip_prefix("scenario.")) {
+                (Some(scenario), Some(rest)) => (scenario, rest),
+                _ => (&mut text, axis.path.as_str()),
+            };
+            *target = set_parameter(target, path, value).map_err(|message| {
+                spec_error(
+                    spec_path,
+                    format!("axis \"{}\": {message}", axis.name),
+                    "give a path such as nodes.app.instances or workload.users.arrivals.rate",
+                )
+            })?;
+        }
+        let described = || {
+            let pairs: Vec<String> =
+                spec.axes.iter().zip(&point.labels).map(|(axis, label)| format!("{} = {label}", axis.name)).collect();
+            format!("  note: with the experiment's point {} ({})\n", point.index, pairs.join(", "))
+        };
+        let mut topology = sim_core::parse_topology(&text)
+            .map_err(|error| diagnostics::render(&topology_path, text.as_bytes(), &error) + &described())?;
+        if let (Some((scenario_path, _)), Some(scenario_text)) = (&scenario, &scenario_text) {
+            sim_core::topology::apply_scenario(&mut topology, scenario_text)
+                .map_err(|error| diagnostics::render(scenario_path, scenario_text.as_bytes(), &error) + &described())?;
+        }
+        let config = run_config(spec, &topology, spec_path)?;
+        out.push(Runnable { topology, config });
+    }
+    let mut fingerprint_text = experiment.spec_text.clone();
+    fingerprint_text.push_str(&topology_text);
+    if let Some((_, text)) = &scenario {
+        fingerprint_text.push_str(text);
+    }
+    experiment.fingerprint = format!("{:016x}", fnv1a(&fingerprint_text));
+    Ok(out)
+}
+
+fn run_config(spec: &ExperimentSpec, topology: &Topology, spec_path: &Path) -> Result<RunConfig, String> {
+    let mut config = RunConfig::from_topology(topology);
+    if let Some(duration) = spec.duration {
+        config.stop = StopCondition::Duration { ns: duration.ns };
+    }
+    if let Some(count) = spec.requests {
+        config.stop = StopCondition::Requests { count };
+    }
+    match spec.warmup {
+        Some(Warmup::Fixed(duration)) => config.warmup_ns = duration.ns,
+        Some(Warmup::Mser5) => {
+            if !matches!(config.stop, StopCondition::Duration { .. }) {
+                return Err(spec_error(
+                    spec_path,
+                    "MSER-5 warm-up detection needs runs that stop by time".into(),
+                    "give `duration: \"60s\"` instead of `requests`",
+                ));
+            }
+            config.warmup_ns = 0;
+        }
+        None => {}
+    }
+    if let StopCondition::Duration { ns } = config.stop {
+        if config.warmup_ns >= ns {
+            return Err(spec_error(
+                spec_path,
+                "the warm-up is not shorter than the run".into(),
+                "shorten the warm-up or lengthen `duration`",
+            ));
+        }
+        if let Some(scenario) = &topology.scenario {
+            if ns / scenario.window_ns > sim_core::topology::MAX_WINDOWS {
+                return Err(spec_error(
+                    spec_path,
+                    "the run makes too many time-series windows".into(),
+                    "widen the scenario's window or shorten `duration`",
+                ));
+            }
+        }
+    }
+    Ok(config)
+}
+
+/// Checks what does not depend on the topology: names, replication bounds, plots.
+fn check_shape(spec: &ExperimentSpec, path: &Path, metrics: &[MetricDef]) -> Result<(), String> {
+    let mut names: Vec<&str> = Vec::new();
+    for axis in &spec.axes {
+        if names.contains(&axis.name.as_str()) {
+            return Err(spec_error(
+                path,
+                format!("two axes are named \"{}\"", axis.name),
+                "give every axis its own name",
+            ));
+        }
+        names.push(&axis.name);
+    }
+    let has_metric = |name: &str| metrics.iter().any(|metric| metric.name == name);
+    match &spec.replications {
+        Replications::Fixed(0) => {
+            return Err(spec_error(
+                path,
+                "Fixed(0) replications run nothing".into(),
+                "use at least 1 (2 or more for intervals)",
+            ))
+        }
+        Replications::Fixed(n) if *n > 10_000 => {
+            return Err(spec_error(
+                path,
+                format!("Fixed({n}) replications is over the limit of 10000"),
+                "use fewer replications",
+            ))
+        }
+        Replications::Target { metric, relative_half_width, min, max } => {
+            if !has_metric(metric) {
+                return Err(spec_error(
+                    path,
+                    format!("the replication target's metric \"{metric}\" is not in `metrics`"),
+                    "add it to `metrics`",
+                ));
+            }
+            if relative_half_width.is_nan() || *relative_half_width <= 0.0 {
+                return Err(spec_error(
+                    path,
+                    "relative_half_width must be above 0".into(),
+                    "use a share such as 0.05 for ±5%",
+                ));
+            }
+            if *min < 2 || max < min || *max > 10_000 {
+                return Err(spec_error(
+                    path,
+                    format!("Target needs 2 ≤ min ≤ max ≤ 10000 (min {min}, max {max})"),
+                    "for example min: 5, max: 50",
+                ));
+            }
+        }
+        Replications::Fixed(_) => {}
+    }
+    for plot in &spec.plots {
+        match plot {
+            PlotSpec::Metric { metric, x, series, .. } => {
+                if !has_metric(metric) {
+                    return Err(spec_error(
+                        path,
+                        format!("the plot's metric \"{metric}\" is not in `metrics`"),
+                        "add it to `metrics`",
+                    ));
+                }
+                for axis in std::iter::once(x).chain(series) {
+                    if !names.contains(&axis.as_str()) {
+                        return Err(spec_error(
+                            path,
+                            format!(
+                                "the plot names an axis \"{axis}\" that does not exist (axes: {})",
+                                names.join(", ")
+                            ),
+                            "use one of the axes' names",
+                        ));
+                    }
+                }
+                let x_axis = spec.axes.iter().find(|axis| &axis.name == x).expect("checked above");
+                if let AxisValues::List(values) = &x_axis.values {
+                    if values.iter().any(|value| matches!(value, AxisValue::Text(text) if sim_core::params::split_quantity(&format!("\"{text}\"")).is_none())) {
+                        return Err(spec_error(path, format!("the plot's x axis \"{x}\" has values that are not numbers"), "put a named axis (such as an algorithm) on `series` instead"));
+                    }
+                }
+            }
+            PlotSpec::LatencyCdf { at } | PlotSpec::Timeseries { at, .. } => {
+                if let Some(name) = at.keys().find(|name| !names.contains(&name.as_str())) {
+                    return Err(spec_error(
+                        path,
+                        format!(
+                            "the plot's `at` names an axis \"{name}\" that does not exist (axes: {})",
+                            names.join(", ")
+                        ),
+                        "use one of the axes' names",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The points' values: the grid or zip of every axis's values.
+fn combinations(spec: &ExperimentSpec) -> Result<Vec<Vec<ParamValue>>, String> {
+    let mut lists = Vec::new();
+    for axis in &spec.axes {
+        let values = axis_values(&axis.values).map_err(|message| format!("axis \"{}\": {message}", axis.name))?;
+        if values.is_empty() {
+            return Err(format!("axis \"{}\" has no values", axis.name));
+        }
+        lists.push(values);
+    }
+    let combos: Vec<Vec<ParamValue>> = match spec.combine {
+        Combine::Grid => {
+            let mut combos = vec![Vec::new()];
+            for list in &lists {
+                combos = combos
+                    .into_iter()
+                    .flat_map(|prefix| {
+                        list.iter().map(move |value| {
+                            let mut next = prefix.clone();
+                            next.push(value.clone());
+                            next
+                        })
+                    })
+                    .collect();
+            }
+            combos
+        }
+        Combine::Zip => {
+            let length = lists.first().map_or(1, Vec::len);
+            if let Some((axis, list)) = spec.axes.iter().zip(&lists).find(|(_, list)| list.len() != length) {
+                return Err(format!(
+                    "Zip needs axes of equal length: \"{}\" has {} values, the first axis {length}",
+                    axis.name,
+                    list.len()
+                ));
+            }
+            (0..length).map(|i| lists.iter().map(|list| list[i].clone()).collect()).collect()
+        }
+    };
+    if combos.len() > 100_000 {
+        return Err(format!("the axes make {} points, over the limit of 100000", combos.len()));
+    }
+    Ok(combos)
+}
+
+fn axis_values(values: &AxisValues) -> Result<Vec<ParamValue>, String> {
+    let stepped = |from: f64, to: f64, next: &dyn Fn(f64) -> f64| {
+        let mut out = Vec::new();
+        let mut value = from;
+        while value <= to * (1.0 + 1e-9) + 1e-12 {
+            out.push(ParamValue::Number((value * 1e9).round() / 1e9));
+            if out.len() > 100_000 {
+                return Err("the range has more than 100000 values".to_string());
+            }
+            value = next(value);
+        }
+        Ok(out)
+    };
+    match values {
+        AxisValues::List(list) => Ok(list.iter().map(AxisValue::to_param).collect()),
+        AxisValues::Range { from, to, step } => {
+            if step.is_nan() || *step <= 0.0 || !from.is_finite() || !to.is_finite() {
+                return Err(format!("Range needs a positive step and finite ends (from {from}, to {to}, step {step})"));
+            }
+            stepped(*from, *to, &|value| value + step)
+        }
+        AxisValues::Geometric { from, to, factor } => {
+            if factor.is_nan() || *factor <= 1.0 || from.is_nan() || *from <= 0.0 || !to.is_finite() {
+                return Err(format!("Geometric needs from > 0 and factor > 1 (from {from}, factor {factor})"));
+            }
+            stepped(*from, *to, &|value| value * factor)
+        }
+    }
+}
+
+/// 64-bit FNV-1a: a stable fingerprint of texts (not a security hash).
+pub fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ byte as u64).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+/// The seed of one run: mixed from the base seed, the point (unless seeds are common) and the
+/// replication with SplitMix64, so neighbouring runs get unrelated streams.
+pub fn run_seed(base: u64, seeds: Seeds, point: usize, replication: u32) -> u64 {
+    let point_part = if seeds == Seeds::Common { 0 } else { point as u64 + 1 };
+    splitmix(splitmix(base ^ splitmix(point_part)) ^ replication as u64)
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
