@@ -359,6 +359,8 @@ where
 {
     chart
         .configure_mesh()
+        // Few enough labels that a log axis's decades do not run into each other.
+        .x_labels(if figure.log_x { 5 } else { 10 })
         .x_desc(figure.x_label.as_str())
         .y_desc(figure.y_label.as_str())
         .x_label_formatter(&|value: &f64| super::metrics::significant(*value))
