@@ -4,9 +4,7 @@
 
 use crate::cli::{BatchArgs, OutputFormat};
 use crate::experiment::metrics::{significant, significant_to, MetricDef};
-use crate::experiment::points::run_seed;
 use crate::experiment::runner::replicate;
-use crate::experiment::spec::Seeds;
 use crate::experiment::stats::{summarize, Summary};
 use serde::Serialize;
 use sim_core::analysis::{analyze, Analysis, NodeAnalysis};
@@ -38,10 +36,7 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
     let n = topology.nodes.len();
     let mut out = String::new();
     let simulated = if simulate {
-        let replications = args.replications.unwrap_or(5);
-        if replications < 2 {
-            return Err("error: --replications must be at least 2 for an interval\n".into());
-        }
+        let replications = args.replications_or(5)?;
         let mut names = vec!["mean".to_string()];
         // Per node: the columns of its utilization, wait, sojourn and (caches) hit ratio.
         let mut node_columns = Vec::with_capacity(n);
@@ -66,8 +61,7 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
             .map(|name| MetricDef::parse(name).map_err(|message| format!("error: {message}\n")))
             .collect::<Result<_, _>>()?;
         let config = args.config(&topology)?;
-        let seeds: Vec<u64> =
-            (0..replications).map(|r| run_seed(args.seed.unwrap_or(1), Seeds::Common, 0, r)).collect();
+        let seeds = args.seeds(replications);
         let pool = args.pool()?;
         let (values, _) = pool
             .install(|| replicate(&topology, config, &seeds, &metrics))
@@ -208,13 +202,7 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
         }
         rows.push(row);
     }
-    let columns = rows[0].len();
-    let widths: Vec<usize> =
-        (0..columns).map(|c| rows.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
-    for row in &rows {
-        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
-        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
-    }
+    out.push_str(&crate::columns::aligned(&rows));
     let _ = writeln!(out);
     match (analysis.bottleneck, analysis.saturation_rate_per_s) {
         (Some(bottleneck), Some(rate)) => {

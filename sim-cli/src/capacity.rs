@@ -4,9 +4,7 @@
 
 use crate::cli::{BatchArgs, OutputFormat};
 use crate::experiment::metrics::{significant, Slo};
-use crate::experiment::points::run_seed;
 use crate::experiment::runner::replicate;
-use crate::experiment::spec::Seeds;
 use crate::experiment::stats::{summarize, Summary};
 use crate::experiment::store::slo_verdict;
 use serde::Serialize;
@@ -98,11 +96,8 @@ pub fn capacity_command(
     if start.is_nan() || start <= 0.0 {
         return Err(format!("error: \"{param}\" is {current}; the search starts from a positive value\n"));
     }
-    let replications = args.replications.unwrap_or(5);
-    if replications < 2 {
-        return Err("error: --replications must be at least 2 for an interval\n".into());
-    }
-    let seeds: Vec<u64> = (0..replications).map(|r| run_seed(args.seed.unwrap_or(1), Seeds::Common, 0, r)).collect();
+    let replications = args.replications_or(5)?;
+    let seeds = args.seeds(replications);
     let pool = args.pool()?;
     let mut probes: Vec<Probe> = Vec::new();
     let mut probe_at = |value: f64| -> Result<(bool, Option<bool>), String> {

@@ -1,8 +1,11 @@
 //! The command-line grammar (clap) and the `check` command's description of a topology.
 
+use crate::experiment::points::run_seed;
+use crate::experiment::spec::Seeds;
 use clap::{Parser, Subcommand, ValueEnum};
-use sim_core::topology::{Arrivals, NodeKind, StopCondition, Topology};
+use sim_core::topology::{Arrivals, NodeKind, StopCondition, Topology, MAX_WINDOWS};
 use sim_core::units::{parse_duration, Duration};
+use sim_core::RunConfig;
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -104,11 +107,11 @@ fn shard_arg(text: &str) -> Result<crate::experiment::Shard, String> {
     crate::experiment::parse_shard(text)
 }
 
-#[derive(Debug, clap::Args)]
-pub struct RunArgs {
-    /// The topology file (RON).
-    pub file: PathBuf,
-    /// Master seed (default: the file's, or 1).
+/// The run parameters every simulating command can override.
+#[derive(Debug, Default, clap::Args)]
+pub struct RunOverrides {
+    /// Seed: a run's master seed (default: the file's, or 1); for batch commands, the base
+    /// seed every replication's seed derives from.
     #[arg(long)]
     pub seed: Option<u64>,
     /// Simulated time to run, such as 60s or 10min.
@@ -120,6 +123,14 @@ pub struct RunArgs {
     /// Initial period excluded from the statistics, such as 5s.
     #[arg(long, value_parser = duration_arg)]
     pub warmup: Option<Duration>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The topology file (RON).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub run: RunOverrides,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
@@ -134,21 +145,11 @@ pub struct RunArgs {
 /// Options of the commands that run replications (`compare`, `capacity`, `analyze`).
 #[derive(Debug, clap::Args)]
 pub struct BatchArgs {
-    /// Replications per design or value (default 10 for compare, 5 for capacity).
+    /// Replications per design or value (default 10 for compare, 5 for capacity and analyze).
     #[arg(long)]
     pub replications: Option<u32>,
-    /// Base seed; replication r runs with the same derived seed everywhere.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Simulated time per run, such as 60s.
-    #[arg(long, value_parser = duration_arg, conflicts_with = "requests")]
-    pub duration: Option<Duration>,
-    /// Requests per run instead of a duration.
-    #[arg(long)]
-    pub requests: Option<u64>,
-    /// Initial period excluded from the statistics.
-    #[arg(long, value_parser = duration_arg)]
-    pub warmup: Option<Duration>,
+    #[command(flatten)]
+    pub run: RunOverrides,
     /// Parallel runs (default: the number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -157,19 +158,82 @@ pub struct BatchArgs {
     pub format: OutputFormat,
 }
 
+impl RunOverrides {
+    /// The topology's run parameters with these overrides, unchecked.
+    pub fn apply(&self, topology: &Topology) -> RunConfig {
+        let mut config = RunConfig::from_topology(topology);
+        if let Some(seed) = self.seed {
+            config.seed = seed;
+        }
+        if let Some(duration) = self.duration {
+            config.stop = StopCondition::Duration { ns: duration.ns };
+        }
+        if let Some(count) = self.requests {
+            config.stop = StopCondition::Requests { count };
+        }
+        if let Some(warmup) = self.warmup {
+            config.warmup_ns = warmup.ns;
+        }
+        config
+    }
+
+    /// The run parameters for a topology, refusing what cannot run (the help names the flags).
+    pub fn config(&self, topology: &Topology) -> Result<RunConfig, String> {
+        let config = self.apply(topology);
+        match run_problem(topology, &config) {
+            None => Ok(config),
+            Some(RunProblem::WarmupNotShorter { warmup_s, run_s }) => Err(format!(
+                "error: the warm-up ({warmup_s}s) is not shorter than the run ({run_s}s)\n  help: shorten --warmup or lengthen --duration\n"
+            )),
+            Some(RunProblem::TooManyWindows { run_s, window_s }) => Err(format!(
+                "error: a {run_s}s run in windows of {window_s}s makes more than {MAX_WINDOWS} time-series windows\n  help: widen the scenario's window or shorten --duration\n"
+            )),
+        }
+    }
+}
+
+/// Why run parameters cannot run.
+pub enum RunProblem {
+    /// The warm-up covers the whole run.
+    WarmupNotShorter { warmup_s: f64, run_s: f64 },
+    /// The run has more time-series windows than the limit.
+    TooManyWindows { run_s: f64, window_s: f64 },
+}
+
+/// What is wrong with running `topology` with `config`, if anything.
+pub fn run_problem(topology: &Topology, config: &RunConfig) -> Option<RunProblem> {
+    let StopCondition::Duration { ns } = config.stop else { return None };
+    if config.warmup_ns >= ns {
+        return Some(RunProblem::WarmupNotShorter { warmup_s: config.warmup_ns as f64 / 1e9, run_s: ns as f64 / 1e9 });
+    }
+    let scenario = topology.scenario.as_ref()?;
+    (ns / scenario.window_ns > MAX_WINDOWS)
+        .then(|| RunProblem::TooManyWindows { run_s: ns as f64 / 1e9, window_s: scenario.window_ns as f64 / 1e9 })
+}
+
 impl BatchArgs {
     /// The run parameters for a topology: its own, overridden by these options.
-    pub fn config(&self, topology: &Topology) -> Result<sim_core::RunConfig, String> {
-        crate::run_config(topology, None, self.duration, self.requests, self.warmup)
+    pub fn config(&self, topology: &Topology) -> Result<RunConfig, String> {
+        self.run.config(topology)
+    }
+
+    /// The replication count (`default` when not given), at least 2 for an interval.
+    pub fn replications_or(&self, default: u32) -> Result<u32, String> {
+        match self.replications.unwrap_or(default) {
+            0 | 1 => Err("error: --replications must be at least 2 for an interval\n".into()),
+            replications => Ok(replications),
+        }
+    }
+
+    /// The seed of each replication: the same for every design or value compared
+    /// (common random numbers).
+    pub fn seeds(&self, replications: u32) -> Vec<u64> {
+        (0..replications).map(|r| run_seed(self.run.seed.unwrap_or(1), Seeds::Common, 0, r)).collect()
     }
 
     /// A thread pool of `--jobs` threads.
     pub fn pool(&self) -> Result<rayon::ThreadPool, String> {
-        let jobs = self.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs)
-            .build()
-            .map_err(|error| format!("error: cannot start {jobs} threads: {error}\n"))
+        crate::experiment::thread_pool(self.jobs)
     }
 }
 

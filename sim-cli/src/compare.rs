@@ -5,9 +5,7 @@
 use crate::cli::{BatchArgs, OutputFormat};
 use crate::experiment::metrics::{significant_to, MetricDef, Unit};
 use crate::experiment::plot::{render, Figure, Line};
-use crate::experiment::points::run_seed;
 use crate::experiment::runner::replicate;
-use crate::experiment::spec::Seeds;
 use crate::experiment::stats::{summarize, Summary};
 use crate::output::write_atomically;
 use serde::Serialize;
@@ -89,13 +87,10 @@ pub fn compare_command(
         .iter()
         .map(|name| MetricDef::parse(name).map_err(|message| format!("error: {message}\n")))
         .collect::<Result<_, _>>()?;
-    let replications = args.replications.unwrap_or(10);
-    if replications < 2 {
-        return Err("error: --replications must be at least 2 for an interval\n".into());
-    }
+    let replications = args.replications_or(10)?;
     let config_a = args.config(&topology_a)?;
     let config_b = args.config(&topology_b)?;
-    let seeds: Vec<u64> = (0..replications).map(|r| run_seed(args.seed.unwrap_or(1), Seeds::Common, 0, r)).collect();
+    let seeds = args.seeds(replications);
     let pool = args.pool()?;
     let (outcome_a, outcome_b) = pool.install(|| {
         rayon::join(
@@ -168,12 +163,7 @@ fn table(comparison: &Comparison, metrics: &[MetricDef]) -> String {
     for (metric, row) in metrics.iter().zip(&comparison.metrics) {
         rows.push([metric.name.clone(), show(metric, row.a), show(metric, row.b), row.verdict.clone()]);
     }
-    let widths: Vec<usize> = (0..4).map(|c| rows.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
-    for row in rows {
-        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
+    out.push_str(&crate::columns::aligned(&rows));
     out
 }
 

@@ -4,6 +4,7 @@
 mod analyze;
 mod capacity;
 mod cli;
+mod columns;
 mod compare;
 mod diagnostics;
 pub mod experiment;
@@ -11,7 +12,6 @@ mod output;
 
 use clap::Parser;
 use cli::{Cli, Command, OutputFormat, RunArgs};
-use sim_core::{RunConfig, StopCondition};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
@@ -86,7 +86,7 @@ fn run_command(args: &RunArgs, stdout: &mut dyn Write) -> Result<(), String> {
         sim_core::topology::apply_scenario(&mut topology, text)
             .map_err(|error| diagnostics::render(path, &bytes, &error))?;
     }
-    let config = run_config(&topology, args.seed, args.duration, args.requests, args.warmup)?;
+    let config = args.run.config(&topology)?;
     let report = sim_core::simulate(&topology, config);
     let text = match args.format {
         OutputFormat::Table => report.to_table(),
@@ -97,50 +97,6 @@ fn run_command(args: &RunArgs, stdout: &mut dyn Write) -> Result<(), String> {
             .map_err(|error| format!("error: cannot write {}: {error}\n", path.display())),
         None => stdout.write_all(text.as_bytes()).map_err(|error| format!("error: cannot write the report: {error}\n")),
     }
-}
-
-/// The run parameters: the topology's own, overridden by the command line; refuses a warm-up
-/// that is not shorter than the run and a run with too many time-series windows.
-pub(crate) fn run_config(
-    topology: &sim_core::Topology,
-    seed: Option<u64>,
-    duration: Option<sim_core::units::Duration>,
-    requests: Option<u64>,
-    warmup: Option<sim_core::units::Duration>,
-) -> Result<RunConfig, String> {
-    let mut config = RunConfig::from_topology(topology);
-    if let Some(seed) = seed {
-        config.seed = seed;
-    }
-    if let Some(duration) = duration {
-        config.stop = StopCondition::Duration { ns: duration.ns };
-    }
-    if let Some(count) = requests {
-        config.stop = StopCondition::Requests { count };
-    }
-    if let Some(warmup) = warmup {
-        config.warmup_ns = warmup.ns;
-    }
-    if let StopCondition::Duration { ns } = config.stop {
-        if config.warmup_ns >= ns {
-            return Err(format!(
-                "error: the warm-up ({}s) is not shorter than the run ({}s)\n  help: shorten --warmup or lengthen --duration\n",
-                config.warmup_ns as f64 / 1e9,
-                ns as f64 / 1e9
-            ));
-        }
-    }
-    if let (Some(scenario), StopCondition::Duration { ns }) = (&topology.scenario, config.stop) {
-        if ns / scenario.window_ns > sim_core::topology::MAX_WINDOWS {
-            return Err(format!(
-                "error: a {}s run in windows of {}s makes more than {} time-series windows\n  help: widen the scenario's window or shorten --duration\n",
-                ns as f64 / 1e9,
-                scenario.window_ns as f64 / 1e9,
-                sim_core::topology::MAX_WINDOWS
-            ));
-        }
-    }
-    Ok(config)
 }
 
 fn check_command(file: &Path, stdout: &mut dyn Write) -> Result<(), String> {

@@ -51,9 +51,9 @@ fn assert_same_tree(a: &Path, b: &Path) {
 /// A small sweep: M/M/c with 2 workers over three loads and two service-time shapes, with
 /// a metric plot, a CDF and 3 replications per point (18 runs).
 fn write_sweep(dir: &Path) -> PathBuf {
-    let spec = dir.join("sweep.ron");
-    std::fs::write(
-        &spec,
+    write(
+        dir,
+        "sweep.ron",
         r##"Experiment(
             name: "sweep",
             topology: (inline: r#"Topology(
@@ -71,8 +71,13 @@ fn write_sweep(dir: &Path) -> PathBuf {
             plots: [Metric(metric: "p99", x: "rate", series: "work"), LatencyCdf(at: {"rate": 170})],
         )"##,
     )
-    .unwrap();
-    spec
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 fn experiment(spec: &Path, out: &Path, extra: &[&str]) -> (i32, String, String) {
@@ -127,24 +132,20 @@ fn experiment_output_is_identical_for_one_and_two_jobs_and_merged_shards() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Runs the command line from `ARCHSIM_HELPER_ARGS` (tab-separated) when it is set: the
-/// test below starts this test binary as a child process it can kill.
+/// The test starts itself again as a child process (the same test binary, this test only,
+/// with `ARCHSIM_CHILD_ARGS` set), which runs the experiment and is killed part-way.
 #[test]
-#[ignore = "a helper the resume test runs in a child process"]
-fn experiment_helper_process() {
-    if let Ok(args) = std::env::var("ARCHSIM_HELPER_ARGS") {
+fn a_killed_experiment_resumes_to_the_same_files() {
+    if let Ok(args) = std::env::var("ARCHSIM_CHILD_ARGS") {
         let args: Vec<&str> = args.split('\t').collect();
         let (status, _, stderr) = run_cli(&args);
         assert_eq!(status, 0, "{stderr}");
+        return;
     }
-}
-
-#[test]
-fn a_killed_experiment_resumes_to_the_same_files() {
     let dir = scratch("resume");
-    let spec = dir.join("long.ron");
-    std::fs::write(
-        &spec,
+    let spec = write(
+        &dir,
+        "long.ron",
         r##"Experiment(
             topology: (inline: r#"Topology(
                 workload: [Open(name: "users", arrivals: Poisson(rate: "500/s"), to: "app")],
@@ -155,14 +156,13 @@ fn a_killed_experiment_resumes_to_the_same_files() {
             duration: "200s",
             metrics: ["mean", "p99"],
         )"##,
-    )
-    .unwrap();
+    );
     let (whole, killed) = (dir.join("whole"), dir.join("killed"));
     assert_eq!(experiment(&spec, &whole, &["--jobs", "1"]).0, 0);
     let args = ["experiment", spec.to_str().unwrap(), "--out", killed.to_str().unwrap(), "--jobs", "1"].join("\t");
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "experiments::experiment_helper_process", "--ignored", "--nocapture"])
-        .env("ARCHSIM_HELPER_ARGS", args)
+        .args(["--exact", "experiments::a_killed_experiment_resumes_to_the_same_files", "--nocapture"])
+        .env("ARCHSIM_CHILD_ARGS", args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -328,12 +328,10 @@ fn analyze_prints_the_bottleneck_and_agrees_with_simulation_on_the_three_tier_ex
 #[test]
 fn compare_finds_a_real_difference_and_none_between_equal_designs() {
     let dir = scratch("compare");
-    let write = |name: &str, mean: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, MM1.replace("0.5/s", "40/s").replace("\"1s\"", &format!("\"{mean}\""))).unwrap();
-        path
+    let design = |name: &str, mean: &str| {
+        write(&dir, name, &MM1.replace("0.5/s", "40/s").replace("\"1s\"", &format!("\"{mean}\"")))
     };
-    let (slow, slow_again, fast) = (write("a.ron", "20ms"), write("b.ron", "20ms"), write("c.ron", "15ms"));
+    let (slow, slow_again, fast) = (design("a.ron", "20ms"), design("b.ron", "20ms"), design("c.ron", "15ms"));
     let args = |a: &Path, b: &Path| {
         run_cli(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--duration", "200s", "--replications", "6"])
     };
@@ -351,8 +349,7 @@ fn compare_finds_a_real_difference_and_none_between_equal_designs() {
 #[test]
 fn capacity_finds_the_mm1_load_limit() {
     let dir = scratch("capacity");
-    let file = dir.join("mm1.ron");
-    std::fs::write(&file, MM1.replace("0.5/s", "20/s").replace("\"1s\"", "\"10ms\"")).unwrap();
+    let file = write(&dir, "mm1.ron", &MM1.replace("0.5/s", "20/s").replace("\"1s\"", "\"10ms\""));
     let (status, stdout, stderr) = run_cli(&[
         "capacity",
         file.to_str().unwrap(),
@@ -376,9 +373,9 @@ fn capacity_finds_the_mm1_load_limit() {
 #[test]
 fn mser5_reports_a_trusted_warmup_for_a_stationary_model() {
     let dir = scratch("mser");
-    let spec = dir.join("mser.ron");
-    std::fs::write(
-        &spec,
+    let spec = write(
+        &dir,
+        "mser.ron",
         r##"Experiment(
             topology: (inline: r#"Topology(
                 workload: [Open(name: "users", arrivals: Poisson(rate: "80/s"), to: "app")],
@@ -389,8 +386,7 @@ fn mser5_reports_a_trusted_warmup_for_a_stationary_model() {
             warmup: Mser5,
             metrics: ["mean"],
         )"##,
-    )
-    .unwrap();
+    );
     let out = dir.join("out");
     let (status, _, stderr) = experiment(&spec, &out, &[]);
     assert_eq!(status, 0, "{stderr}");
@@ -429,8 +425,7 @@ fn bad_experiments_are_refused_with_the_place_and_the_fix() {
         ("Experiment(BASE, slo: \"p99 < fast\")", "the SLO \"p99 < fast\""),
     ];
     for (index, (text, expected)) in cases.iter().enumerate() {
-        let spec = dir.join(format!("bad{index}.ron"));
-        std::fs::write(&spec, text.replace("BASE", base)).unwrap();
+        let spec = write(&dir, &format!("bad{index}.ron"), &text.replace("BASE", base));
         let (status, _, stderr) = experiment(&spec, &dir.join(format!("out{index}")), &[]);
         assert_eq!(status, 2, "case {index}: {stderr}");
         assert!(stderr.contains(expected), "case {index}: expected {expected:?} in\n{stderr}");

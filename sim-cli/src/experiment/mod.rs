@@ -87,12 +87,12 @@ pub fn experiment_command(
     if request.resume {
         let _ = writeln!(stderr, "resuming: {} of {} points already done", records.len(), mine.len());
     }
-    let jobs = request.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let per_point = match &experiment.spec.replications {
         spec::Replications::Fixed(n) => *n as u64,
         spec::Replications::Target { min, .. } => *min as u64,
     } + u64::from(!experiment.fixed_warmup);
-    let new_records = run_points(&experiment, &runnables, &todo, request.out, jobs, per_point, stderr)?;
+    let pool = thread_pool(request.jobs)?;
+    let new_records = run_points(&experiment, &runnables, &todo, request.out, pool, per_point, stderr)?;
     records.extend(new_records);
     records.sort_by_key(|record| record.point);
     let table = store::write_outputs(request.out, &experiment, &records, request.shard.is_none())?;
@@ -113,14 +113,10 @@ fn run_points(
     runnables: &[points::Runnable],
     todo: &[usize],
     out: &Path,
-    jobs: usize,
+    pool: rayon::ThreadPool,
     runs_per_point: u64,
     stderr: &mut dyn Write,
 ) -> Result<Vec<PointRecord>, String> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|error| format!("error: cannot start {jobs} threads: {error}\n"))?;
     let (sender, receiver) = std::sync::mpsc::channel::<Progress>();
     std::thread::scope(|scope| {
         let worker = scope.spawn(move || {
@@ -142,6 +138,15 @@ fn run_points(
         display.finish();
         worker.join().unwrap_or_else(|_| Err("error: a worker thread panicked\n".into()))
     })
+}
+
+/// A pool of `jobs` threads (default: one per core).
+pub fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, String> {
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|error| format!("error: cannot start {jobs} threads: {error}\n"))
 }
 
 /// A progress bar with ETA on a terminal; plain lines otherwise.

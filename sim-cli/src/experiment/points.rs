@@ -6,6 +6,7 @@ use super::spec::{
     parse_spec, AxisValue, AxisValues, Combine, ExperimentSpec, PlotSpec, Replications, Seeds, TopologySource, Warmup,
     DEFAULT_METRICS,
 };
+use crate::cli::{run_problem, RunOverrides, RunProblem};
 use crate::diagnostics;
 use sim_core::params::{set_parameter, ParamValue};
 use sim_core::{RunConfig, StopCondition, Topology};
@@ -177,46 +178,35 @@ fn runnables(experiment: &mut Experiment, base_dir: &Path, spec_path: &Path) -> 
 }
 
 fn run_config(spec: &ExperimentSpec, topology: &Topology, spec_path: &Path) -> Result<RunConfig, String> {
-    let mut config = RunConfig::from_topology(topology);
-    if let Some(duration) = spec.duration {
-        config.stop = StopCondition::Duration { ns: duration.ns };
-    }
-    if let Some(count) = spec.requests {
-        config.stop = StopCondition::Requests { count };
-    }
-    match spec.warmup {
-        Some(Warmup::Fixed(duration)) => config.warmup_ns = duration.ns,
-        Some(Warmup::Mser5) => {
-            if !matches!(config.stop, StopCondition::Duration { .. }) {
-                return Err(spec_error(
-                    spec_path,
-                    "MSER-5 warm-up detection needs runs that stop by time".into(),
-                    "give `duration: \"60s\"` instead of `requests`",
-                ));
-            }
-            config.warmup_ns = 0;
-        }
-        None => {}
-    }
-    if let StopCondition::Duration { ns } = config.stop {
-        if config.warmup_ns >= ns {
+    let fixed_warmup = match spec.warmup {
+        Some(Warmup::Fixed(duration)) => Some(duration),
+        _ => None,
+    };
+    let overrides = RunOverrides { seed: None, duration: spec.duration, requests: spec.requests, warmup: fixed_warmup };
+    let mut config = overrides.apply(topology);
+    if let Some(Warmup::Mser5) = spec.warmup {
+        if !matches!(config.stop, StopCondition::Duration { .. }) {
             return Err(spec_error(
                 spec_path,
-                "the warm-up is not shorter than the run".into(),
-                "shorten the warm-up or lengthen `duration`",
+                "MSER-5 warm-up detection needs runs that stop by time".into(),
+                "give `duration: \"60s\"` instead of `requests`",
             ));
         }
-        if let Some(scenario) = &topology.scenario {
-            if ns / scenario.window_ns > sim_core::topology::MAX_WINDOWS {
-                return Err(spec_error(
-                    spec_path,
-                    "the run makes too many time-series windows".into(),
-                    "widen the scenario's window or shorten `duration`",
-                ));
-            }
-        }
+        config.warmup_ns = 0;
     }
-    Ok(config)
+    match run_problem(topology, &config) {
+        None => Ok(config),
+        Some(RunProblem::WarmupNotShorter { .. }) => Err(spec_error(
+            spec_path,
+            "the warm-up is not shorter than the run".into(),
+            "shorten the warm-up or lengthen `duration`",
+        )),
+        Some(RunProblem::TooManyWindows { .. }) => Err(spec_error(
+            spec_path,
+            "the run makes too many time-series windows".into(),
+            "widen the scenario's window or shorten `duration`",
+        )),
+    }
 }
 
 /// Checks what does not depend on the topology: names, replication bounds, plots.

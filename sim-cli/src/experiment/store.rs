@@ -9,7 +9,6 @@ use super::stats::{summarize, Summary, CONFIDENCE};
 use crate::output::write_atomically;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// `DIR/experiment.json`: which experiment a directory holds, and which share of it.
@@ -313,13 +312,7 @@ fn summary_table(experiment: &Experiment, records: &[PointRecord], summaries: &[
         }
         rows.push(row);
     }
-    let columns = rows[0].len();
-    let widths: Vec<usize> =
-        (0..columns).map(|c| rows.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
     let mut out = format!("{} — {} points, 95% confidence intervals\n", experiment.name, records.len());
-    for row in rows {
-        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
-        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
-    }
+    out.push_str(&crate::columns::aligned(&rows));
     out
 }
