@@ -10,6 +10,7 @@ mod cli;
 mod determinism;
 mod experiments;
 mod invalid;
+mod live;
 mod overload;
 mod snapshots;
 mod swarm;

@@ -66,6 +66,8 @@ pub(crate) struct FaultState {
     /// Chaos-monkey failures under way: (window, node, instance).
     monkey_failures: Vec<(u32, u32, u32)>,
     pub counters: Vec<FaultCounters>,
+    /// Faults injected while the run goes on (see `live.rs`), numbered after the scenario's.
+    pub injected: Vec<FaultKind>,
 }
 
 impl FaultState {
@@ -89,7 +91,20 @@ impl FaultState {
             open_windows: Vec::new(),
             monkey_failures: Vec::new(),
             counters: vec![FaultCounters::default(); nodes],
+            injected: Vec::new(),
         }
+    }
+
+    /// Adds a fault injected while the run goes on; returns its number.
+    pub fn add_injected(&mut self, kind: FaultKind) -> u32 {
+        self.injected.push(kind);
+        self.active.push(false);
+        (self.active.len() - 1) as u32
+    }
+
+    /// Faults known: the scenario's and the injected ones.
+    pub fn fault_count(&self) -> usize {
+        self.active.len()
     }
 
     /// Forgets what was counted during the warm-up.
@@ -170,6 +185,15 @@ impl Simulation<'_> {
         }
     }
 
+    /// What fault `fault` does: the scenario's faults come first, then the injected ones.
+    pub(crate) fn fault_kind(&self, fault: u32) -> FaultKind {
+        let scenario = self.topology.scenario.as_ref().map_or(&[][..], |s| &s.faults[..]);
+        match scenario.get(fault as usize) {
+            Some(spec) => spec.kind.clone(),
+            None => self.faults.injected[fault as usize - scenario.len()].clone(),
+        }
+    }
+
     fn open_window(&mut self, label: &'static str, target: String, detail: String) -> usize {
         let start_ns = self.events.now_ns();
         self.faults.windows.push(FaultWindow { label, target, start_ns, end_ns: None, detail });
@@ -182,12 +206,11 @@ impl Simulation<'_> {
 
     pub(crate) fn on_fault_start(&mut self, fault: u32) {
         let topology = self.topology;
-        let spec = &topology.scenario.as_ref().expect("a scenario").faults[fault as usize];
+        let kind = self.fault_kind(fault);
         self.faults.enabled = true;
         self.faults.active[fault as usize] = true;
-        let window =
-            self.open_window(spec.kind.label(), target_name(topology, &spec.kind), detail(topology, &spec.kind));
-        match &spec.kind {
+        let window = self.open_window(kind.label(), target_name(topology, &kind), detail(topology, &kind));
+        match &kind {
             FaultKind::Crash { node, instances } => self.crash_node(*node, *instances),
             FaultKind::RegionOutage { nodes, .. } => {
                 for node in nodes {
@@ -226,7 +249,6 @@ impl Simulation<'_> {
 
     pub(crate) fn on_fault_end(&mut self, fault: u32) {
         let topology = self.topology;
-        let spec = &topology.scenario.as_ref().expect("a scenario").faults[fault as usize];
         if !self.faults.active[fault as usize] {
             return;
         }
@@ -234,7 +256,7 @@ impl Simulation<'_> {
         if let Some(window) = self.window_of(fault) {
             self.close_fault_window(window);
         }
-        match &spec.kind {
+        match &self.fault_kind(fault) {
             FaultKind::Crash { node, instances } => self.recover_node(*node, *instances),
             FaultKind::RegionOutage { nodes, .. } => {
                 for node in nodes {
@@ -261,7 +283,7 @@ impl Simulation<'_> {
         }
         let topology = self.topology;
         let FaultKind::ChaosMonkey { mttr_sampler, .. } =
-            topology.scenario.as_ref().expect("a scenario").faults[fault as usize].kind
+            self.fault_kind(fault)
         else {
             unreachable!("a monkey event of a monkey fault")
         };
@@ -286,7 +308,7 @@ impl Simulation<'_> {
         self.recover_one(node, instance);
         if self.faults.active[fault as usize] && self.generating {
             let FaultKind::ChaosMonkey { mtbf_sampler, .. } =
-                self.topology.scenario.as_ref().expect("a scenario").faults[fault as usize].kind
+                self.fault_kind(fault)
             else {
                 unreachable!("a monkey event of a monkey fault")
             };
@@ -299,7 +321,7 @@ impl Simulation<'_> {
     pub(crate) fn on_rolling_step(&mut self, fault: u32, batch: u32) {
         let topology = self.topology;
         let FaultKind::RollingDeploy { node, batch: size, each_ns } =
-            topology.scenario.as_ref().expect("a scenario").faults[fault as usize].kind
+            self.fault_kind(fault)
         else {
             unreachable!("a rolling step of a rolling deployment")
         };
@@ -314,7 +336,7 @@ impl Simulation<'_> {
             let window = self.open_window(
                 "rolling_deploy",
                 topology.nodes[node as usize].name.clone(),
-                detail(topology, &topology.scenario.as_ref().expect("a scenario").faults[fault as usize].kind),
+                detail(topology, &self.fault_kind(fault)),
             );
             self.fault_windows_open_for(fault, window);
         }
@@ -336,13 +358,14 @@ impl Simulation<'_> {
 
     /// Recomputes a node's slowdown, errors, added latency and version from the faults in force.
     fn recompute_degradation(&mut self, node: u32) {
-        let scenario = self.topology.scenario.as_ref().expect("a scenario");
+        let scenario = self.topology.scenario.as_ref().map_or(&[][..], |s| &s.faults[..]);
+        let kinds = scenario.iter().map(|fault| &fault.kind).chain(&self.faults.injected);
         let (mut factor, mut add, mut survive, mut version) = (1.0, NONE, 1.0, None);
-        for (index, fault) in scenario.faults.iter().enumerate() {
+        for (index, kind) in kinds.enumerate() {
             if !self.faults.active[index] {
                 continue;
             }
-            match fault.kind {
+            match *kind {
                 FaultKind::Slow { node: n, factor: f, add_sampler } if n == node => {
                     factor *= f;
                     if add_sampler != NONE {

@@ -27,6 +27,7 @@ pub(crate) mod requests;
 mod service;
 pub mod stats;
 pub(crate) mod timeseries;
+pub mod live;
 mod workload;
 
 use crate::dist::Sampler;
@@ -118,7 +119,7 @@ impl ComponentState {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Event {
     /// An open workload creates a request.
-    SourceArrival { source: u32 },
+    SourceArrival { source: u32, generation: u32 },
     /// An open workload's rate changes (MMPP state or profile step).
     SourceRateChange { source: u32 },
     /// A closed workload's user finishes thinking and sends a request.
@@ -223,6 +224,11 @@ pub struct Simulation<'t> {
     pub(crate) measuring: bool,
     pub(crate) in_flight: u32,
     pub(crate) in_flight_limit_hits: u64,
+    /// Multiplies the open workloads' arrival rates (1 unless changed live).
+    pub(crate) load_factor: f64,
+    /// Windows observed by a live front end, closed at these boundaries instead of by
+    /// clock events (see `live.rs`); 0 when not observing.
+    pub(crate) observed_window_ns: u64,
     pub(crate) finished: bool,
     pub(crate) end_ns: u64,
     /// The scenario's faults in force and what they did.
@@ -299,6 +305,8 @@ impl<'t> Simulation<'t> {
             measuring: config.warmup_ns == 0,
             in_flight: 0,
             in_flight_limit_hits: 0,
+            load_factor: 1.0,
+            observed_window_ns: 0,
             finished: false,
             end_ns: 0,
             faults: faults::FaultState::new(topology, seed),
@@ -343,6 +351,13 @@ impl<'t> Simulation<'t> {
         if self.finished {
             return true;
         }
+        if self.observed_window_ns > 0 {
+            return self.run_observed_until(limit_ns);
+        }
+        self.run_events_until(limit_ns)
+    }
+
+    fn run_events_until(&mut self, limit_ns: u64) -> bool {
         let horizon_ns = match self.config.stop {
             StopCondition::Duration { ns } => ns,
             StopCondition::Requests { .. } => u64::MAX,
@@ -409,7 +424,7 @@ impl<'t> Simulation<'t> {
     #[inline(always)]
     fn step(&mut self, event: Event) {
         match event {
-            Event::SourceArrival { source } => self.on_source_arrival(source),
+            Event::SourceArrival { source, generation } => self.on_source_arrival(source, generation),
             Event::SourceRateChange { source } => self.on_source_rate_change(source),
             Event::UserWake { source, user } => self.create_request(source, user),
             Event::FrameArrive { frame } => self.on_frame_arrive(frame),

@@ -24,8 +24,13 @@ pub(crate) struct SourceState {
     phase: usize,
     /// Start of the current profile period.
     cycle_start_ns: u64,
-    /// Constant arrivals: index of the next arrival.
+    /// Constant arrivals: index of the next arrival, counted from `constant_origin_ns`.
     constant_index: u64,
+    constant_origin_ns: u64,
+    /// Bumped when the pending arrival is superseded (the load factor changed).
+    pub generation: u32,
+    /// A rate change is scheduled instead of an arrival.
+    change_pending: bool,
     /// Requests this workload created.
     pub generated: u64,
 }
@@ -44,6 +49,9 @@ impl SourceState {
             phase: 0,
             cycle_start_ns: 0,
             constant_index: 1,
+            constant_origin_ns: 0,
+            generation: 0,
+            change_pending: false,
             generated: 0,
         }
     }
@@ -83,29 +91,34 @@ impl Simulation<'_> {
             return;
         }
         let now = self.events.now_ns();
+        let load_factor = self.load_factor;
         let state = &mut self.sources[source as usize];
-        let next_ns = if state.rate_per_s <= 0.0 {
+        let rate_per_s = state.rate_per_s * load_factor;
+        let next_ns = if rate_per_s <= 0.0 {
             u64::MAX
-        } else if let Arrivals::Constant { rate_per_s } = self.topology.sources[source as usize].arrivals {
-            // Exact spacing from the start, without accumulating rounding.
-            let at = (state.constant_index as f64 * NS_PER_S as f64 / rate_per_s).round() as u64;
+        } else if let Arrivals::Constant { .. } = self.topology.sources[source as usize].arrivals {
+            // Exact spacing from the origin, without accumulating rounding.
+            let at = state.constant_origin_ns
+                + (state.constant_index as f64 * NS_PER_S as f64 / rate_per_s).round() as u64;
             state.constant_index += 1;
             at.max(now)
         } else {
-            now.saturating_add(exponential_ns(&mut state.arrivals, NS_PER_S as f64 / state.rate_per_s))
+            now.saturating_add(exponential_ns(&mut state.arrivals, NS_PER_S as f64 / rate_per_s))
         };
         if next_ns >= state.next_change_ns {
             // Memorylessness: the arrival drawn past the change is discarded and redrawn
             // at the new rate from the change on, which is exact for Poisson processes.
             let at = state.next_change_ns;
+            state.change_pending = true;
             self.events.schedule_at(at, Event::SourceRateChange { source });
         } else if next_ns != u64::MAX {
-            self.events.schedule_at(next_ns, Event::SourceArrival { source });
+            let generation = state.generation;
+            self.events.schedule_at(next_ns, Event::SourceArrival { source, generation });
         }
     }
 
-    pub(crate) fn on_source_arrival(&mut self, source: u32) {
-        if !self.generating {
+    pub(crate) fn on_source_arrival(&mut self, source: u32, generation: u32) {
+        if !self.generating || generation != self.sources[source as usize].generation {
             return;
         }
         self.create_request(source, NONE);
@@ -115,6 +128,7 @@ impl Simulation<'_> {
     pub(crate) fn on_source_rate_change(&mut self, source: u32) {
         let now = self.events.now_ns();
         let state = &mut self.sources[source as usize];
+        state.change_pending = false;
         match &self.topology.sources[source as usize].arrivals {
             Arrivals::Mmpp { states } => {
                 state.phase = (state.phase + 1) % states.len();
@@ -137,6 +151,26 @@ impl Simulation<'_> {
             _ => unreachable!("only MMPP and profile workloads change rate"),
         }
         self.schedule_next_arrival(source);
+    }
+
+    /// The open workloads' rates are multiplied by `load_factor` from now on: each pending
+    /// arrival is superseded and drawn again at the new rate (exact for Poisson arrivals,
+    /// which are memoryless; constant arrivals restart their spacing from now).
+    pub(crate) fn rescale_open_sources(&mut self) {
+        let now = self.events.now_ns();
+        for source in 0..self.topology.sources.len() as u32 {
+            if let Arrivals::Closed { .. } = self.topology.sources[source as usize].arrivals {
+                continue;
+            }
+            let state = &mut self.sources[source as usize];
+            if state.change_pending {
+                continue; // the rate change draws the next arrival, at the new factor
+            }
+            state.generation = state.generation.wrapping_add(1);
+            state.constant_origin_ns = now;
+            state.constant_index = 1;
+            self.schedule_next_arrival(source);
+        }
     }
 
     /// A workload creates a request (from an open arrival, or a closed user's wake-up).

@@ -1,0 +1,245 @@
+//! Live control and observation of a running simulation, for interactive front ends such as
+//! the browser UI: time-series windows closed at fixed boundaries, faults injected and healed
+//! while the run goes on, and a factor on the open workloads' arrival rates.
+//!
+//! **Invariant:** observing changes nothing the report shows. Windows are closed between
+//! events, without clock events of their own, and the node areas are integers, so splitting
+//! an interval at a window boundary is exact. Only injecting faults and changing the load
+//! change the run.
+
+use super::requests::Outcome;
+use super::timeseries::{Timeseries, WindowRecord};
+use super::{Event, Simulation};
+use crate::topology::{FaultKind, StopCondition, NONE};
+use serde::Serialize;
+
+/// What the system did in one window of simulated time.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowView {
+    /// Window start, in seconds of simulated time.
+    pub start_s: f64,
+    /// Window end, in seconds.
+    pub end_s: f64,
+    /// Requests completed in the window, per second.
+    pub throughput_per_s: f64,
+    /// Median end-to-end latency of the requests completed in the window.
+    pub p50_s: Option<f64>,
+    /// 99th percentile of the same.
+    pub p99_s: Option<f64>,
+    /// Requests that ended in an error state in the window, by reason.
+    pub errors: Vec<ErrorCount>,
+    /// Share of the requests that ended in the window that ended in error.
+    pub error_rate: f64,
+    /// Per node, in the topology's order.
+    pub nodes: Vec<NodeView>,
+}
+
+/// How many requests ended for one reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorCount {
+    /// The reason, as reports name it (`crashed`, `timeout`, `queue_full` ...).
+    pub reason: &'static str,
+    /// Requests.
+    pub count: u64,
+}
+
+/// What one node did in a window.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeView {
+    /// Busy workers over workers serving (`None` for nodes without workers).
+    pub utilization: Option<f64>,
+    /// Mean number of requests waiting.
+    pub queue_length: f64,
+    /// Instances serving at the window's end (1 or 0 for nodes without instances).
+    pub instances: u32,
+    /// Answers per second (successful or not).
+    pub throughput_per_s: f64,
+    /// Error answers in the window.
+    pub errors: u64,
+}
+
+/// A fault as it happened: from the scenario, or injected.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultView {
+    /// What kind of fault (`crash`, `slow`, `errors` ...).
+    pub label: &'static str,
+    /// The node, region or link it hit.
+    pub target: String,
+    /// Start, in seconds.
+    pub start_s: f64,
+    /// End, in seconds; `None` while in force.
+    pub end_s: Option<f64>,
+    /// What it did, in words.
+    pub detail: String,
+}
+
+/// A fault a user starts by hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Injection {
+    /// Every instance of the node goes down.
+    Crash,
+    /// Service times are multiplied by `factor`.
+    Slow {
+        /// Service-time multiplier.
+        factor: f64,
+    },
+    /// Each arrival fails with `probability`.
+    Errors {
+        /// Probability per request.
+        probability: f64,
+    },
+}
+
+const NS_PER_S: f64 = 1e9;
+
+impl Simulation<'_> {
+    /// Records a time series in windows of `window_ns` (a topology with a scenario keeps its
+    /// own, in the scenario's windows). Call before running.
+    pub fn observe_windows(&mut self, window_ns: u64) {
+        if self.timeseries.is_some() || window_ns == 0 {
+            return;
+        }
+        let nodes = self.topology.nodes.len();
+        self.timeseries = Some(Timeseries::new(window_ns, nodes, vec![0.5, 0.99]));
+        self.observed_window_ns = window_ns;
+    }
+
+    /// `run_until` for an observed run: stops at each window boundary to close the window.
+    pub(super) fn run_observed_until(&mut self, limit_ns: u64) -> bool {
+        let window_ns = self.observed_window_ns;
+        loop {
+            let boundary_ns = (self.events.now_ns() / window_ns + 1) * window_ns;
+            if boundary_ns > limit_ns {
+                return self.run_events_until(limit_ns);
+            }
+            if self.run_events_until(boundary_ns) {
+                return true;
+            }
+            self.close_series_window(boundary_ns);
+        }
+    }
+
+    /// Windows recorded so far.
+    pub fn window_count(&self) -> usize {
+        self.timeseries.as_ref().map_or(0, |series| series.windows.len())
+    }
+
+    /// Window `index` as a view (`None` past the last recorded).
+    pub fn window(&self, index: usize) -> Option<WindowView> {
+        let series = self.timeseries.as_ref()?;
+        series.windows.get(index).map(|record| self.window_view(record))
+    }
+
+    fn window_view(&self, record: &WindowRecord) -> WindowView {
+        let length_s = (record.end_ns - record.start_ns).max(1) as f64 / NS_PER_S;
+        let quantile = |q: f64| {
+            record.quantiles.iter().find(|(quantile, _)| *quantile == q).map(|(_, ns)| *ns as f64 / NS_PER_S)
+        };
+        let errors: Vec<ErrorCount> = record
+            .errors
+            .iter()
+            .map(|(outcome, count)| ErrorCount { reason: Outcome::reason(*outcome), count: *count })
+            .collect();
+        let error_count: u64 = errors.iter().map(|e| e.count).sum();
+        let window_ns = (record.end_ns - record.start_ns).max(1) as f64;
+        let nodes = record
+            .nodes
+            .iter()
+            .map(|node| {
+                let capacity = f64::from(node.workers) * f64::from(node.instances);
+                NodeView {
+                    utilization: (node.workers > 0)
+                        .then(|| if capacity > 0.0 { node.busy_area as f64 / (window_ns * capacity) } else { 0.0 }),
+                    queue_length: node.queue_area as f64 / window_ns,
+                    instances: node.instances,
+                    throughput_per_s: (node.completions + node.errors) as f64 / length_s,
+                    errors: node.errors,
+                }
+            })
+            .collect();
+        WindowView {
+            start_s: record.start_ns as f64 / NS_PER_S,
+            end_s: record.end_ns as f64 / NS_PER_S,
+            throughput_per_s: record.completed as f64 / length_s,
+            p50_s: quantile(0.5),
+            p99_s: quantile(0.99),
+            error_rate: if record.finished == 0 { 0.0 } else { error_count as f64 / record.finished as f64 },
+            errors,
+            nodes,
+        }
+    }
+
+    /// The faults so far, scenario and injected, in the order they started.
+    pub fn fault_windows(&self) -> Vec<FaultView> {
+        self.faults
+            .windows
+            .iter()
+            .map(|window| FaultView {
+                label: window.label,
+                target: window.target.clone(),
+                start_s: window.start_ns as f64 / NS_PER_S,
+                end_s: window.end_ns.map(|ns| ns as f64 / NS_PER_S),
+                detail: window.detail.clone(),
+            })
+            .collect()
+    }
+
+    /// Starts `injection` on node `node` now; returns the fault's number for `heal`, or `None`
+    /// when the run is over.
+    pub fn inject(&mut self, node: u32, injection: Injection) -> Option<u32> {
+        if self.finished || node as usize >= self.topology.nodes.len() {
+            return None;
+        }
+        let kind = match injection {
+            Injection::Crash => {
+                let instances = self.topology.nodes[node as usize].kind.servers().map_or(1, |s| s.max_instances());
+                FaultKind::Crash { node, instances }
+            }
+            Injection::Slow { factor } => FaultKind::Slow { node, factor, add_sampler: NONE },
+            Injection::Errors { probability } => FaultKind::Errors { node, probability: probability.clamp(0.0, 1.0) },
+        };
+        let fault = self.faults.add_injected(kind);
+        self.events.schedule_in(0, Event::FaultStart { fault });
+        Some(fault)
+    }
+
+    /// Ends the injected fault `fault` now (a fault already ended stays ended).
+    pub fn heal(&mut self, fault: u32) {
+        let scenario_faults = self.topology.scenario.as_ref().map_or(0, |s| s.faults.len());
+        if !self.finished && (scenario_faults..self.faults.fault_count()).contains(&(fault as usize)) {
+            self.events.schedule_in(0, Event::FaultEnd { fault });
+        }
+    }
+
+    /// Multiplies the open workloads' arrival rates by `factor` (≥ 0) from now on.
+    pub fn set_load_factor(&mut self, factor: f64) {
+        let factor = if factor.is_finite() { factor.max(0.0) } else { 1.0 };
+        if factor == self.load_factor || self.finished {
+            return;
+        }
+        self.load_factor = factor;
+        self.rescale_open_sources();
+    }
+
+    /// The factor on the open workloads' arrival rates.
+    pub fn load_factor(&self) -> f64 {
+        self.load_factor
+    }
+
+    /// How far the run is, from 0 to 1: simulated time over the duration, or requests created
+    /// over the count (then 1 while the last ones drain).
+    pub fn progress(&self) -> f64 {
+        if self.finished {
+            return 1.0;
+        }
+        match self.config.stop {
+            StopCondition::Duration { ns } => self.events.now_ns() as f64 / ns.max(1) as f64,
+            StopCondition::Requests { count } => self.created as f64 / count.max(1) as f64,
+        }
+    }
+
+    /// Whether the run is over.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+}

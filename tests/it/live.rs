@@ -1,0 +1,115 @@
+//! Live runs, as the browser drives them: observing in windows and advancing in slices changes
+//! nothing in the report; an injected fault is the same fault as a scenario's; the load factor
+//! scales the arrival rate.
+
+use crate::check::{repo_root, seconds};
+use sim_core::model::live::Injection;
+use sim_core::{parse_topology, RunConfig, Simulation};
+
+fn topology_texts() -> Vec<(String, String)> {
+    let mut paths: Vec<_> = std::fs::read_dir(repo_root().join("topologies"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    paths.sort();
+    paths.into_iter().map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap())).collect()
+}
+
+#[test]
+fn observing_in_slices_changes_no_report_byte() {
+    for (path, text) in topology_texts() {
+        let topology = parse_topology(&text).unwrap();
+        let config = RunConfig::from_topology(&topology);
+        let expected = sim_core::simulate(&topology, config).to_json();
+        let mut simulation = Simulation::new(&topology, config);
+        simulation.observe_windows(1_000_000_000);
+        // Irregular slices, as a browser's frame budget gives them.
+        let mut limit_ns = 0u64;
+        let mut slice = 0u64;
+        while !simulation.run_until(limit_ns) {
+            slice += 1;
+            limit_ns += 37_000_000 + (slice * 7_919_000) % 450_000_000;
+        }
+        assert_eq!(simulation.report().to_json(), expected, "{path}: an observed run differs");
+        assert!(simulation.window_count() > 0, "{path}: no windows recorded");
+        assert_eq!(simulation.progress(), 1.0);
+    }
+}
+
+const MM1: &str = r#"Topology(
+    workload: [Open(name: "users", arrivals: Poisson(rate: "50/s"), to: "app")],
+    nodes: { "app": Service(workers: 1, queue: 100000, steps: [Work(Exp(mean: "10ms"))]) },
+)"#;
+
+fn three_tier() -> String {
+    std::fs::read_to_string(repo_root().join("topologies/three-tier.ron")).unwrap()
+}
+
+/// The error share of the windows in [from_s, to_s).
+fn error_rate(simulation: &Simulation, from_s: f64, to_s: f64) -> f64 {
+    let (mut errors, mut all) = (0.0, 0.0);
+    for index in 0..simulation.window_count() {
+        let window = simulation.window(index).unwrap();
+        if window.start_s >= from_s && window.end_s <= to_s {
+            let failed: u64 = window.errors.iter().map(|e| e.count).sum();
+            errors += failed as f64;
+            all += window.throughput_per_s * (window.end_s - window.start_s) + failed as f64;
+        }
+    }
+    errors / all
+}
+
+#[test]
+fn a_crash_injected_live_raises_errors_until_healed_and_equals_the_scenario_fault() {
+    let text = three_tier();
+    let topology = parse_topology(&text).unwrap();
+    let config = RunConfig { stop: seconds(40.0), ..RunConfig::from_topology(&topology) };
+    let mut simulation = Simulation::new(&topology, config);
+    simulation.observe_windows(1_000_000_000);
+    simulation.run_until(15_000_000_000);
+    let db = topology.node_id("db").unwrap();
+    let fault = simulation.inject(db, Injection::Crash).unwrap();
+    simulation.run_until(25_000_000_000);
+    simulation.heal(fault);
+    simulation.run_to_end();
+    let before = error_rate(&simulation, 6.0, 15.0);
+    let during = error_rate(&simulation, 16.0, 25.0);
+    let after = error_rate(&simulation, 28.0, 40.0);
+    assert!(before < 0.01 && during > 0.9 && after < 0.01, "error rates {before} / {during} / {after}");
+    let faults = simulation.fault_windows();
+    assert_eq!(faults.len(), 1);
+    assert_eq!((faults[0].label, faults[0].target.as_str()), ("crash", "db"));
+    assert_eq!((faults[0].start_s, faults[0].end_s), (15.0, Some(25.0)));
+    let live = simulation.report();
+
+    // The same crash written in a scenario gives the same requests, to the count.
+    let scenario = r#"Scenario(faults: [Crash(node: "db", at: "15s", until: "25s")])"#;
+    let mut with_scenario = parse_topology(&text).unwrap();
+    sim_core::topology::apply_scenario(&mut with_scenario, scenario).unwrap();
+    let written = sim_core::simulate(&with_scenario, config);
+    assert_eq!(live.requests, written.requests);
+    assert_eq!(live.latency_s, written.latency_s);
+}
+
+#[test]
+fn the_load_factor_scales_open_arrivals_from_now_on() {
+    let topology = parse_topology(MM1).unwrap();
+    let config = RunConfig { seed: 3, stop: seconds(300.0), warmup_ns: 0 };
+    let mut simulation = Simulation::new(&topology, config);
+    simulation.observe_windows(100_000_000_000);
+    simulation.run_until(100_000_000_000);
+    simulation.set_load_factor(1.6);
+    simulation.run_until(200_000_000_000);
+    simulation.set_load_factor(0.0);
+    simulation.run_to_end();
+    let counts: Vec<f64> = (0..3).map(|i| simulation.window(i).unwrap().throughput_per_s * 100.0).collect();
+    // Poisson counts over 100 s: mean 5000 then 8000, sd √mean; 4 sd either side.
+    for (count, mean) in counts[..2].iter().zip([5000.0, 8000.0]) {
+        let sd: f64 = f64::sqrt(mean);
+        assert!((count - mean).abs() < 4.0 * sd, "{count} completions where {mean} ± {} expected", 4.0 * sd);
+    }
+    // At factor 0 nothing arrives: only what was queued at 200 s completes.
+    assert!(counts[2] < 50.0, "{} completions after the load stopped", counts[2]);
+    assert_eq!(simulation.load_factor(), 0.0);
+}
