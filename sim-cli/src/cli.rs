@@ -5,7 +5,7 @@ use crate::experiment::spec::Seeds;
 use clap::{Parser, Subcommand, ValueEnum};
 use sim_core::topology::{Arrivals, NodeKind, StopCondition, Topology, MAX_WINDOWS};
 use sim_core::units::{parse_duration, Duration};
-use sim_core::RunConfig;
+use sim_core::{RunConfig, RunProblem};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -180,7 +180,7 @@ impl RunOverrides {
     /// The run parameters for a topology, refusing what cannot run (the help names the flags).
     pub fn config(&self, topology: &Topology) -> Result<RunConfig, String> {
         let config = self.apply(topology);
-        match run_problem(topology, &config) {
+        match config.problem(topology) {
             None => Ok(config),
             Some(RunProblem::WarmupNotShorter { warmup_s, run_s }) => Err(format!(
                 "error: the warm-up ({warmup_s}s) is not shorter than the run ({run_s}s)\n  help: shorten --warmup or lengthen --duration\n"
@@ -190,25 +190,6 @@ impl RunOverrides {
             )),
         }
     }
-}
-
-/// Why run parameters cannot run.
-pub enum RunProblem {
-    /// The warm-up covers the whole run.
-    WarmupNotShorter { warmup_s: f64, run_s: f64 },
-    /// The run has more time-series windows than the limit.
-    TooManyWindows { run_s: f64, window_s: f64 },
-}
-
-/// What is wrong with running `topology` with `config`, if anything.
-pub fn run_problem(topology: &Topology, config: &RunConfig) -> Option<RunProblem> {
-    let StopCondition::Duration { ns } = config.stop else { return None };
-    if config.warmup_ns >= ns {
-        return Some(RunProblem::WarmupNotShorter { warmup_s: config.warmup_ns as f64 / 1e9, run_s: ns as f64 / 1e9 });
-    }
-    let scenario = topology.scenario.as_ref()?;
-    (ns / scenario.window_ns > MAX_WINDOWS)
-        .then(|| RunProblem::TooManyWindows { run_s: ns as f64 / 1e9, window_s: scenario.window_ns as f64 / 1e9 })
 }
 
 impl BatchArgs {

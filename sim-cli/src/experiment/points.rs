@@ -6,7 +6,8 @@ use super::spec::{
     parse_spec, AxisValue, AxisValues, Combine, ExperimentSpec, PlotSpec, Replications, Seeds, TopologySource, Warmup,
     DEFAULT_METRICS,
 };
-use crate::cli::{run_problem, RunOverrides, RunProblem};
+use crate::cli::RunOverrides;
+use sim_core::model::RunProblem;
 use crate::diagnostics;
 use sim_core::params::{set_parameter, ParamValue};
 use sim_core::{RunConfig, StopCondition, Topology};
@@ -194,7 +195,7 @@ fn run_config(spec: &ExperimentSpec, topology: &Topology, spec_path: &Path) -> R
         }
         config.warmup_ns = 0;
     }
-    match run_problem(topology, &config) {
+    match config.problem(topology) {
         None => Ok(config),
         Some(RunProblem::WarmupNotShorter { .. }) => Err(spec_error(
             spec_path,

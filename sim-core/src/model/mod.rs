@@ -79,6 +79,36 @@ impl RunConfig {
     pub fn from_topology(topology: &Topology) -> Self {
         Self { seed: topology.run.seed, stop: topology.run.stop, warmup_ns: topology.run.warmup_ns }
     }
+
+    /// What is wrong with running `topology` with these parameters, if anything.
+    pub fn problem(&self, topology: &Topology) -> Option<RunProblem> {
+        let StopCondition::Duration { ns } = self.stop else { return None };
+        if self.warmup_ns >= ns {
+            return Some(RunProblem::WarmupNotShorter { warmup_s: self.warmup_ns as f64 / 1e9, run_s: ns as f64 / 1e9 });
+        }
+        let scenario = topology.scenario.as_ref()?;
+        (ns / scenario.window_ns > crate::topology::MAX_WINDOWS)
+            .then(|| RunProblem::TooManyWindows { run_s: ns as f64 / 1e9, window_s: scenario.window_ns as f64 / 1e9 })
+    }
+}
+
+/// Why run parameters cannot run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RunProblem {
+    /// The warm-up covers the whole run.
+    WarmupNotShorter {
+        /// The warm-up, in seconds.
+        warmup_s: f64,
+        /// The run's duration, in seconds.
+        run_s: f64,
+    },
+    /// The run has more time-series windows than the limit (`MAX_WINDOWS`).
+    TooManyWindows {
+        /// The run's duration, in seconds.
+        run_s: f64,
+        /// The scenario's window, in seconds.
+        window_s: f64,
+    },
 }
 
 impl ComponentState {

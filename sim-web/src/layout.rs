@@ -1,0 +1,178 @@
+//! The topology as the page draws it: workloads and nodes placed in layers from the clients
+//! to the data stores (longest path over the graph with its cycles condensed), ordered within
+//! each layer to keep edges from crossing (barycentre sweeps).
+
+use petgraph::algo::condensation;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use serde::Serialize;
+use sim_core::topology::{node_summary, EdgeKind, Topology};
+
+/// A box of the drawing: a workload or a node.
+#[derive(Debug, Clone, Serialize)]
+pub struct Vertex {
+    /// The workload's or node's name.
+    pub name: String,
+    /// `workload`, or the node's kind as reports name it.
+    pub kind: &'static str,
+    /// The node's main parameters, in words.
+    pub summary: String,
+    /// The node's index in the simulation (`None` for workloads).
+    pub node: Option<u32>,
+    /// Column, from 0 (the clients).
+    pub layer: u32,
+    /// Row within the column, from 0.
+    pub row: u32,
+}
+
+/// An arrow of the drawing, between two vertices (indices into `vertices`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Arrow {
+    /// From this vertex.
+    pub from: u32,
+    /// To this vertex.
+    pub to: u32,
+    /// `call`, `forward`, `balance`, `async` or `entry` (a workload's first hop).
+    pub kind: &'static str,
+}
+
+/// The whole drawing.
+#[derive(Debug, Clone, Serialize)]
+pub struct Layout {
+    /// Workloads first, then nodes in the topology's order.
+    pub vertices: Vec<Vertex>,
+    /// Each distinct arrow once.
+    pub arrows: Vec<Arrow>,
+    /// Number of layers.
+    pub layers: u32,
+}
+
+/// Lays out `topology`.
+pub fn layout(topology: &Topology) -> Layout {
+    let sources = topology.sources.len() as u32;
+    let mut vertices: Vec<Vertex> = topology
+        .sources
+        .iter()
+        .map(|source| Vertex {
+            name: source.name.clone(),
+            kind: "workload",
+            summary: String::new(),
+            node: None,
+            layer: 0,
+            row: 0,
+        })
+        .collect();
+    vertices.extend(topology.nodes.iter().enumerate().map(|(index, node)| Vertex {
+        name: node.name.clone(),
+        kind: node.kind.label(),
+        summary: node_summary(topology, node),
+        node: Some(index as u32),
+        layer: 0,
+        row: 0,
+    }));
+    let mut arrows: Vec<Arrow> = topology
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(index, source)| Arrow { from: index as u32, to: sources + source.entry_node, kind: "entry" })
+        .collect();
+    for edge in &topology.edges {
+        let kind = match edge.kind {
+            EdgeKind::Call => "call",
+            EdgeKind::Forward => "forward",
+            EdgeKind::Balance => "balance",
+            EdgeKind::Async => "async",
+        };
+        let arrow = Arrow { from: sources + edge.from, to: sources + edge.to, kind };
+        if !arrows.iter().any(|a| a.from == arrow.from && a.to == arrow.to) {
+            arrows.push(arrow);
+        }
+    }
+    assign_layers(&mut vertices, &arrows, sources);
+    let layers = vertices.iter().map(|v| v.layer + 1).max().unwrap_or(0);
+    order_rows(&mut vertices, &arrows, layers);
+    Layout { vertices, arrows, layers }
+}
+
+/// Longest path from the workloads over the graph with each cycle condensed to one vertex, so
+/// that a feedback loop does not stretch the drawing for ever.
+fn assign_layers(vertices: &mut [Vertex], arrows: &[Arrow], sources: u32) {
+    let mut graph = DiGraph::<u32, ()>::new();
+    let indices: Vec<NodeIndex> = (0..vertices.len() as u32).map(|v| graph.add_node(v)).collect();
+    for arrow in arrows {
+        if arrow.from != arrow.to {
+            graph.add_edge(indices[arrow.from as usize], indices[arrow.to as usize], ());
+        }
+    }
+    let condensed = condensation(graph, true);
+    // Condensation returns the components in reverse topological order.
+    let order: Vec<NodeIndex> = condensed.node_indices().rev().collect();
+    let mut depth = vec![0u32; condensed.node_count()];
+    for component in &order {
+        let is_source = condensed[*component].iter().any(|v| *v < sources);
+        let here = if is_source { 0 } else { depth[component.index()] };
+        depth[component.index()] = here;
+        for edge in condensed.edges(*component) {
+            let target = edge.target().index();
+            depth[target] = depth[target].max(here + 1);
+        }
+    }
+    for component in condensed.node_indices() {
+        for vertex in &condensed[component] {
+            vertices[*vertex as usize].layer = depth[component.index()];
+        }
+    }
+}
+
+/// Rows within each layer: down and up sweeps placing each vertex at the mean row of its
+/// neighbours in the previous layer, ties kept in the topology's order.
+fn order_rows(vertices: &mut [Vertex], arrows: &[Arrow], layers: u32) {
+    let mut by_layer: Vec<Vec<u32>> = vec![Vec::new(); layers as usize];
+    for (index, vertex) in vertices.iter().enumerate() {
+        by_layer[vertex.layer as usize].push(index as u32);
+    }
+    let mut position = vec![0.0f64; vertices.len()];
+    let place = |layer: &[u32], position: &mut [f64]| {
+        for (row, vertex) in layer.iter().enumerate() {
+            position[*vertex as usize] = row as f64;
+        }
+    };
+    for layer in &by_layer {
+        place(layer, &mut position);
+    }
+    for sweep in 0..4 {
+        let downward = sweep % 2 == 0;
+        let range: Vec<usize> = if downward { (1..by_layer.len()).collect() } else { (0..by_layer.len()).rev().collect() };
+        for layer in range {
+            let mut keyed: Vec<(f64, usize, u32)> = by_layer[layer]
+                .iter()
+                .enumerate()
+                .map(|(row, vertex)| {
+                    let neighbours: Vec<f64> = arrows
+                        .iter()
+                        .filter_map(|a| {
+                            let (me, other) = if downward { (a.to, a.from) } else { (a.from, a.to) };
+                            let other_layer = vertices[other as usize].layer as usize;
+                            let adjacent = if downward { other_layer + 1 == layer } else { other_layer == layer + 1 };
+                            (me == *vertex && adjacent).then(|| position[other as usize])
+                        })
+                        .collect();
+                    let key = if neighbours.is_empty() {
+                        position[*vertex as usize]
+                    } else {
+                        neighbours.iter().sum::<f64>() / neighbours.len() as f64
+                    };
+                    (key, row, *vertex)
+                })
+                .collect();
+            keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            by_layer[layer] = keyed.into_iter().map(|(_, _, vertex)| vertex).collect();
+            place(&by_layer[layer], &mut position);
+        }
+    }
+    for layer in &by_layer {
+        for (row, vertex) in layer.iter().enumerate() {
+            vertices[*vertex as usize].row = row as u32;
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! # sim-web: archsim in the browser
+//!
+//! wasm-bindgen bindings over `sim-core` for the static page in `www/`: the built-in example
+//! topologies, a check of the editor's text with the error's line and column, and a live run
+//! that the page advances in slices. Values cross to JavaScript as JSON text.
+//!
+//! **Boundary:** no simulation logic lives here; a run in the page is `sim-core`'s run, so
+//! its report is byte for byte `archsim run --format json`'s.
+
+pub mod examples;
+pub mod layout;
+pub mod session;
+
+use session::{Overrides, Session};
+use wasm_bindgen::prelude::*;
+
+/// The example topologies as JSON: `[{name, title, text}]`.
+#[wasm_bindgen]
+pub fn examples() -> String {
+    serde_json::to_string(&examples::all()).expect("examples serialize")
+}
+
+/// Checks a topology's text: `{ok: true, outline}` or `{ok: false, problem}` as JSON.
+#[wasm_bindgen]
+pub fn inspect(text: &str) -> String {
+    let value = match session::outline(text) {
+        Ok(outline) => serde_json::json!({ "ok": true, "outline": outline }),
+        Err(problem) => serde_json::json!({ "ok": false, "problem": problem }),
+    };
+    value.to_string()
+}
+
+/// A run in the page.
+#[wasm_bindgen]
+pub struct LiveRun {
+    session: Session,
+}
+
+#[wasm_bindgen]
+impl LiveRun {
+    /// Starts a run of `text`. A negative `seed`, `duration_s` or `requests` keeps the file's;
+    /// a failure throws the problem as JSON text.
+    #[wasm_bindgen(constructor)]
+    pub fn new(text: &str, seed: f64, duration_s: f64, requests: f64, window_s: f64) -> Result<LiveRun, JsValue> {
+        let overrides = Overrides {
+            seed: (seed >= 0.0).then_some(seed as u64),
+            duration_s: (duration_s >= 0.0).then_some(duration_s),
+            requests: (requests >= 0.0).then_some(requests as u64),
+        };
+        Session::start(text, overrides, window_s).map(|session| LiveRun { session }).map_err(|problem| {
+            JsValue::from_str(&serde_json::to_string(&problem).expect("problems serialize"))
+        })
+    }
+
+    /// Advances to `limit_s` seconds of simulated time; returns whether the run is over.
+    pub fn advance_to(&mut self, limit_s: f64) -> bool {
+        self.session.advance_to(limit_s)
+    }
+
+    /// Simulated time now, in seconds.
+    pub fn now_s(&self) -> f64 {
+        self.session.now_s()
+    }
+
+    /// How far the run is, from 0 to 1.
+    pub fn progress(&self) -> f64 {
+        self.session.progress()
+    }
+
+    /// Whether the run is over.
+    pub fn finished(&self) -> bool {
+        self.session.is_finished()
+    }
+
+    /// The windows closed since the last call, as a JSON array.
+    pub fn new_windows(&mut self) -> String {
+        serde_json::to_string(&self.session.new_windows()).expect("windows serialize")
+    }
+
+    /// The faults so far, as a JSON array.
+    pub fn faults(&self) -> String {
+        serde_json::to_string(&self.session.faults()).expect("faults serialize")
+    }
+
+    /// Starts a fault (`crash`, `slow` with a factor, `errors` with a probability) on a node;
+    /// returns its number for `heal`, or -1 when it cannot start.
+    pub fn inject(&mut self, node: &str, kind: &str, amount: f64) -> i32 {
+        session::injection(kind, amount)
+            .and_then(|injection| self.session.inject(node, injection))
+            .map_or(-1, |fault| fault as i32)
+    }
+
+    /// Ends an injected fault.
+    pub fn heal(&mut self, fault: u32) {
+        self.session.heal(fault)
+    }
+
+    /// Sets the factor on the open workloads' arrival rates.
+    pub fn set_load_factor(&mut self, factor: f64) {
+        self.session.set_load_factor(factor)
+    }
+
+    /// The report as `archsim run --format json` prints it, once the run is over.
+    pub fn report_json(&self) -> Option<String> {
+        self.session.report_json()
+    }
+
+    /// The report as `archsim run` prints it, once the run is over.
+    pub fn report_table(&self) -> Option<String> {
+        self.session.report_table()
+    }
+}

@@ -1,0 +1,133 @@
+//! Project automation, run as `cargo xtask <command>`:
+//! `web` builds the browser UI and serves it on 127.0.0.1; `test` runs every test, the
+//! browser's end-to-end tests included, installing what they need when it is missing.
+
+mod serve;
+mod setup;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  web [--port N] [--no-build]   build the browser UI into target/web and serve it on 127.0.0.1
+                                (port 8080 by default; 0 picks a free one)
+  web-build                     only build target/web
+  test                          cargo test --release --workspace, then the browser's
+                                end-to-end tests in Chromium
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("web") => web(&args[1..]),
+        Some("web-build") => build_web().map(|_| ()),
+        Some("test") => test(),
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+}
+
+/// Runs a command in the workspace root, failing with its name when it fails.
+fn run(command: &mut Command) -> Result<(), String> {
+    let status = command.current_dir(root()).status().map_err(|e| format!("cannot start {command:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command:?} failed ({status})"))
+    }
+}
+
+fn web(args: &[String]) -> Result<(), String> {
+    let mut port = 8080u16;
+    let mut build = true;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--port" => {
+                port = rest.next().and_then(|p| p.parse().ok()).ok_or("--port takes a number from 0 to 65535")?
+            }
+            "--no-build" => build = false,
+            other => return Err(format!("unknown option {other}\n{USAGE}")),
+        }
+    }
+    let site = if build { build_web()? } else { root().join("target/web") };
+    let server = serve::Server::bind(&site, port)?;
+    println!("archsim web: serving {} at http://{}/ (Ctrl-C stops)", site.display(), server.address());
+    server.run_forever();
+    Ok(())
+}
+
+/// Builds the page into `target/web`: sim-web for wasm32, its JavaScript bindings, and the
+/// static files of `sim-web/www`.
+fn build_web() -> Result<PathBuf, String> {
+    setup::wasm_target()?;
+    let bindgen = setup::wasm_bindgen_cli()?;
+    run(Command::new("cargo").args(["build", "--profile", "web", "-p", "sim-web", "--target", "wasm32-unknown-unknown"]))?;
+    let site = root().join("target/web");
+    let staging = root().join("target/web.partial");
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
+    run(Command::new(bindgen).args(["--target", "web", "--no-typescript", "--out-dir"]).arg(staging.join("pkg")).arg(
+        root().join("target/wasm32-unknown-unknown/web/sim_web.wasm"),
+    ))?;
+    copy_folder(&root().join("sim-web/www"), &staging)?;
+    // Replace the previous build whole, so a server never sees half of one.
+    let _ = std::fs::remove_dir_all(&site);
+    std::fs::rename(&staging, &site).map_err(|e| format!("cannot move the build to {}: {e}", site.display()))?;
+    Ok(site)
+}
+
+fn copy_folder(from: &Path, to: &Path) -> Result<(), String> {
+    for entry in std::fs::read_dir(from).map_err(|e| format!("cannot read {}: {e}", from.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let target = to.join(path.file_name().expect("a file name"));
+        if path.is_dir() {
+            std::fs::create_dir_all(&target).map_err(|e| e.to_string())?;
+            copy_folder(&path, &target)?;
+        } else {
+            std::fs::copy(&path, &target).map_err(|e| format!("cannot copy {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every test: the workspace's, then the browser's against the page served on loopback.
+fn test() -> Result<(), String> {
+    run(Command::new("cargo").args(["test", "--release", "--workspace"]))?;
+    run(Command::new("cargo").args(["build", "--release", "-p", "sim-cli"]))?;
+    let site = build_web()?;
+    let chromium = setup::chromium()?;
+    let e2e = root().join("sim-web/e2e");
+    setup::npm_packages(&e2e)?;
+    let server = serve::Server::bind(&site, 0)?;
+    let address = server.address();
+    std::thread::spawn(move || server.run_forever());
+    let screenshots = root().join("target/web-e2e");
+    std::fs::create_dir_all(&screenshots).map_err(|e| e.to_string())?;
+    run(Command::new("node")
+        .args(["--test", "--test-concurrency=1"])
+        .arg(e2e.join("tests"))
+        .env("ARCHSIM_WEB_URL", format!("http://{address}/"))
+        .env("ARCHSIM_BIN", root().join("target/release/archsim"))
+        .env("ARCHSIM_ROOT", root())
+        .env("CHROMIUM", chromium)
+        .env("SCREENSHOTS", &screenshots))?;
+    println!("browser tests passed; screenshots in {}", screenshots.display());
+    Ok(())
+}
