@@ -1,0 +1,496 @@
+// The page's controller: loads the WebAssembly engine, keeps the editor, drawing, charts and
+// results in step with a live run that it advances in slices (so the page never freezes),
+// and handles faults, the load slider, sharing, downloads and comparisons.
+
+import init, { examples as loadExamples, inspect, LiveRun } from './pkg/sim_web.js';
+import { createEditor } from './editor.js';
+import { Graph } from './graph.js';
+import { LineChart } from './charts.js';
+import { renderReport, renderComparison } from './results.js';
+import { encodeState, decodeState } from './share.js';
+
+const $ = (id) => document.getElementById(id);
+
+const app = {
+  examples: [],
+  outline: null,
+  run: null,
+  running: false,
+  windowSeconds: 1,
+  chunkSeconds: 1,
+  lastNodes: null,
+  injected: new Map(), // node name -> injected fault numbers in force
+  faults: [],
+  errorReasons: new Set(),
+  report: null,
+  startedAt: 0,
+  computeMs: 0,
+  lastDraw: 0,
+};
+
+const charts = {
+  latency: new LineChart($('chart-latency'), { unit: 's' }),
+  throughput: new LineChart($('chart-throughput'), { label: 'requests/s' }),
+  errors: new LineChart($('chart-errors'), { label: 'errors/s' }),
+  utilization: new LineChart($('chart-utilization'), { unit: '%' }),
+};
+
+const graph = new Graph($('graph'), openNodeMenu);
+const editor = createEditor($('source'), $('highlight'), checkText);
+
+function setStatus(text) {
+  $('status').textContent = text;
+}
+
+function readNumber(id) {
+  const value = $(id).value.trim();
+  return value === '' ? -1 : Number(value);
+}
+
+/** Checks the editor's text as the user types: the error with its line, or a new drawing. */
+function checkText(text) {
+  const result = JSON.parse(inspect(text));
+  const box = $('error');
+  if (result.ok) {
+    box.hidden = true;
+    editor.markError(null);
+    app.outline = result.outline;
+    if (!app.run) graph.draw(app.outline.layout);
+    $('seed').placeholder = app.outline.seed;
+    $('duration').placeholder = app.outline.duration_s ?? '';
+    $('requests').placeholder = app.outline.requests ?? '';
+    updateRateLabel();
+  } else {
+    const p = result.problem;
+    const place = p.line ? `line ${p.line}, column ${p.column}: ` : '';
+    box.textContent = `${place}${p.message}${p.help ? `\nhelp: ${p.help}` : ''}`;
+    box.dataset.line = p.line ?? '';
+    box.hidden = false;
+    editor.markError(p.line ?? null);
+    app.outline = null;
+  }
+  $('run').disabled = !result.ok && !app.run;
+  $('step').disabled = !result.ok && !app.run;
+}
+
+/** A window length that gives about 150 windows over the run, between 0.1 s and 60 s. */
+function windowFor(durationS, requests) {
+  const outline = app.outline;
+  let horizon = durationS > 0 ? durationS : outline.duration_s;
+  if (!horizon) {
+    const count = requests > 0 ? requests : outline.requests;
+    horizon = count / Math.max(outline.open_rate_per_s, 1);
+  }
+  const raw = horizon / 150;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const nice = [1, 2, 5, 10].find((m) => m * power >= raw) * power;
+  return Math.min(60, Math.max(0.1, nice));
+}
+
+function showProblem(text) {
+  const problem = JSON.parse(text);
+  const box = $('error');
+  box.textContent = `${problem.line ? `line ${problem.line}, column ${problem.column}: ` : ''}${problem.message}${
+    problem.help ? `\nhelp: ${problem.help}` : ''
+  }`;
+  box.hidden = false;
+}
+
+/** Starts a new run of the editor's text; false when it cannot start. */
+function startRun() {
+  if (!app.outline) return false;
+  const duration = readNumber('duration');
+  const requests = readNumber('requests');
+  app.windowSeconds = windowFor(duration, requests);
+  try {
+    app.run = new LiveRun(editor.text, readNumber('seed'), requests > 0 ? -1 : duration, requests, app.windowSeconds);
+  } catch (problem) {
+    showProblem(String(problem));
+    return false;
+  }
+  app.run.set_load_factor(Number($('rate').value) / 100);
+  app.chunkSeconds = app.windowSeconds;
+  app.injected.clear();
+  app.faults = [];
+  app.errorReasons.clear();
+  app.lastNodes = null;
+  app.report = null;
+  app.computeMs = 0;
+  app.startedAt = performance.now();
+  for (const chart of Object.values(charts)) chart.clear();
+  $('results').hidden = true;
+  $('download-report').disabled = true;
+  $('reset').disabled = false;
+  graph.draw(app.outline.layout);
+  return true;
+}
+
+function play() {
+  if (!app.run || app.run.finished()) {
+    if (!startRun()) return;
+  }
+  app.running = true;
+  $('run').disabled = true;
+  $('pause').disabled = false;
+  $('step').disabled = true;
+  app.lastFrame = performance.now();
+  schedule();
+}
+
+function pause() {
+  app.running = false;
+  $('run').disabled = false;
+  $('run').textContent = '▶ Resume';
+  $('pause').disabled = true;
+  $('step').disabled = false;
+  setStatus(`paused at ${app.run.now_s().toFixed(1)} s`);
+}
+
+function step() {
+  if (!app.run || app.run.finished()) {
+    if (!startRun()) return;
+  }
+  const t0 = performance.now();
+  const done = app.run.advance_to(app.run.now_s() + app.windowSeconds);
+  app.computeMs += performance.now() - t0;
+  afterSlice(done, true);
+  if (!done) setStatus(`paused at ${app.run.now_s().toFixed(1)} s`);
+}
+
+function stop() {
+  app.running = false;
+  if (app.run) app.run.free();
+  app.run = null;
+  $('run').disabled = !app.outline;
+  $('run').textContent = '▶ Run';
+  $('pause').disabled = true;
+  $('step').disabled = !app.outline;
+  $('reset').disabled = true;
+  $('progress').value = 0;
+  setStatus('ready');
+  if (app.outline) graph.draw(app.outline.layout);
+}
+
+// Slices: yield to the browser between them through a message (not a timer, which browsers
+// clamp) when running as fast as possible, or on the next animation frame otherwise.
+const channel = new MessageChannel();
+channel.port1.onmessage = () => slice();
+function schedule() {
+  if ($('speed').value === 'max') channel.port2.postMessage(null);
+  else requestAnimationFrame(() => slice());
+}
+
+function slice() {
+  if (!app.running || !app.run) return;
+  const run = app.run;
+  const now = performance.now();
+  let done = false;
+  if ($('speed').value === 'max') {
+    // Calls of a few milliseconds each, for about 60 ms, then let the page breathe.
+    const deadline = now + 60;
+    while (!done && performance.now() < deadline) {
+      const t0 = performance.now();
+      done = run.advance_to(run.now_s() + app.chunkSeconds);
+      const took = performance.now() - t0;
+      if (took < 3) app.chunkSeconds *= 2;
+      else if (took > 12) app.chunkSeconds /= 2;
+    }
+  } else {
+    const realSeconds = Math.min(now - app.lastFrame, 100) / 1000;
+    done = run.advance_to(run.now_s() + realSeconds * Number($('speed').value));
+  }
+  app.computeMs += performance.now() - now;
+  app.lastFrame = now;
+  afterSlice(done, false);
+  if (!done && app.running) schedule();
+}
+
+/** Reads what the run produced since the last slice and shows it. */
+function afterSlice(done, forceDraw) {
+  const run = app.run;
+  const windows = JSON.parse(run.new_windows());
+  for (const w of windows) {
+    const t = w.end_s;
+    for (const chart of Object.values(charts)) chart.extend(t);
+    charts.latency.add('p50', t, w.p50_s);
+    charts.latency.add('p99', t, w.p99_s);
+    charts.throughput.add('completed', t, w.throughput_per_s);
+    const length = Math.max(w.end_s - w.start_s, 1e-9);
+    for (const e of w.errors) app.errorReasons.add(e.reason);
+    for (const reason of app.errorReasons) {
+      const found = w.errors.find((e) => e.reason === reason);
+      charts.errors.add(reason, t, found ? found.count / length : 0);
+    }
+    app.outline.layout.vertices.forEach((v) => {
+      if (v.node !== null && w.nodes[v.node].utilization !== null) charts.utilization.add(v.name, t, w.nodes[v.node].utilization);
+    });
+    app.lastNodes = w.nodes;
+  }
+  app.faults = JSON.parse(run.faults());
+  const now = performance.now();
+  if (forceDraw || done || now - app.lastDraw > 250) {
+    app.lastDraw = now;
+    drawLive();
+  }
+  $('progress').value = run.progress();
+  if (done) finish();
+  else if (app.running) setStatus(`running: ${run.now_s().toFixed(1)} s simulated`);
+}
+
+function faultsInForce() {
+  const byNode = new Map();
+  for (const f of app.faults) {
+    if (f.end_s === null) byNode.set(f.target, [...(byNode.get(f.target) || []), f.label]);
+  }
+  return byNode;
+}
+
+function drawLive() {
+  for (const chart of Object.values(charts)) {
+    chart.faults = app.faults;
+    chart.draw();
+  }
+  graph.update(app.lastNodes, faultsInForce());
+  const list = $('fault-list');
+  list.replaceChildren(
+    ...app.faults.map((f) => {
+      const item = document.createElement('li');
+      const end = f.end_s === null ? 'in force' : `until ${f.end_s.toFixed(1)} s`;
+      item.textContent = `${f.label} ${f.target} (${f.detail}) from ${f.start_s.toFixed(1)} s, ${end}`;
+      return item;
+    }),
+  );
+}
+
+function finish() {
+  const run = app.run;
+  app.running = false;
+  const wallS = (performance.now() - app.startedAt) / 1000;
+  app.report = run.report_json();
+  const report = JSON.parse(app.report);
+  $('results-body').innerHTML = renderReport(report);
+  $('results-text').textContent = run.report_table();
+  $('results').hidden = false;
+  $('download-report').disabled = false;
+  $('run').disabled = !app.outline;
+  $('run').textContent = '▶ Run again';
+  $('pause').disabled = true;
+  $('step').disabled = !app.outline;
+  const status = $('status');
+  status.dataset.computeS = (app.computeMs / 1000).toFixed(3);
+  status.dataset.wallS = wallS.toFixed(3);
+  setStatus(
+    `finished: ${report.requests.generated.toLocaleString('en-US')} requests, ${report.sim_time_s} s simulated, ` +
+      `computed in ${(app.computeMs / 1000).toFixed(2)} s`,
+  );
+  drawLive();
+}
+
+// --- Faults from the drawing -------------------------------------------------------------
+
+let menuNode = null;
+function openNodeMenu(name, event) {
+  const menu = $('node-menu');
+  menuNode = name;
+  const live = app.run && !app.run.finished();
+  menu.querySelector('.menu-title').textContent = live ? name : `${name}: start a run to break it`;
+  for (const button of menu.querySelectorAll('button')) {
+    const healing = button.dataset.fault === 'heal';
+    button.disabled = !live || (healing && !(app.injected.get(name) || []).length);
+  }
+  const wrap = $('graph-panel').getBoundingClientRect();
+  menu.style.left = `${event.clientX - wrap.left + 8}px`;
+  menu.style.top = `${event.clientY - wrap.top + 8}px`;
+  menu.hidden = false;
+  event.stopPropagation();
+}
+
+function applyFault(kind) {
+  const name = menuNode;
+  $('node-menu').hidden = true;
+  if (!app.run || !name) return;
+  if (kind === 'heal') {
+    for (const fault of app.injected.get(name) || []) app.run.heal(fault);
+    app.injected.delete(name);
+  } else {
+    const amount = kind === 'slow' ? 5 : kind === 'errors' ? 0.5 : 0;
+    const fault = app.run.inject(name, kind, amount);
+    if (fault >= 0) app.injected.set(name, [...(app.injected.get(name) || []), fault]);
+  }
+  // Show it at once, even while paused: the fault starts at the current simulated time.
+  if (!app.running) step();
+}
+
+// --- Sharing and downloads ---------------------------------------------------------------
+
+function settings() {
+  return {
+    text: editor.text,
+    seed: $('seed').value,
+    duration: $('duration').value,
+    requests: $('requests').value,
+    speed: $('speed').value,
+    rate: $('rate').value,
+    example: $('example').value,
+  };
+}
+
+async function share() {
+  const hash = await encodeState(settings());
+  history.replaceState(null, '', hash);
+  const link = $('share-link');
+  link.value = location.href;
+  link.hidden = false;
+  link.select();
+  try {
+    await navigator.clipboard.writeText(location.href);
+  } catch {
+    // No clipboard permission: the link stays selected in the field to copy by hand.
+  }
+}
+
+function download(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function updateRateLabel() {
+  const percent = Number($('rate').value);
+  const base = app.outline ? app.outline.open_rate_per_s : 0;
+  $('rate-value').textContent = base > 0 ? `${percent}% (${+(base * percent / 100).toPrecision(4)}/s)` : `${percent}%`;
+}
+
+// --- Comparing two designs ---------------------------------------------------------------
+
+async function runToEnd(text, windowSeconds) {
+  const duration = readNumber('duration');
+  const requests = readNumber('requests');
+  const run = new LiveRun(text, readNumber('seed'), requests > 0 ? -1 : duration, requests, windowSeconds);
+  const windows = [];
+  try {
+    let done = false;
+    while (!done) {
+      const deadline = performance.now() + 50;
+      while (!done && performance.now() < deadline) done = run.advance_to(run.now_s() + windowSeconds * 10);
+      windows.push(...JSON.parse(run.new_windows()));
+      $('compare-status').textContent = `running… ${Math.round(run.progress() * 100)}%`;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    return { report: JSON.parse(run.report_json()), windows };
+  } finally {
+    run.free();
+  }
+}
+
+async function compare() {
+  const box = $('compare-error');
+  box.hidden = true;
+  const checkB = JSON.parse(inspect($('compare-source').value));
+  if (!app.outline || !checkB.ok) {
+    const p = app.outline ? checkB.problem : { message: 'design A (the editor above) has an error' };
+    box.textContent = `${p.line ? `B, line ${p.line}, column ${p.column}: ` : ''}${p.message}`;
+    box.hidden = false;
+    return;
+  }
+  $('compare-run').disabled = true;
+  try {
+    const windowSeconds = windowFor(readNumber('duration'), readNumber('requests'));
+    const a = await runToEnd(editor.text, windowSeconds);
+    const b = await runToEnd($('compare-source').value, windowSeconds);
+    const body = $('compare-body');
+    body.innerHTML = renderComparison(a.report, b.report) + '<canvas id="chart-compare"></canvas>';
+    const chart = new LineChart($('chart-compare'), { unit: 's' });
+    for (const [label, result] of [['A', a], ['B', b]]) {
+      for (const w of result.windows) chart.add(`${label} p99`, w.end_s, w.p99_s);
+    }
+    chart.draw();
+    $('compare-status').textContent = `done: seed ${a.report.seed}, ${a.report.sim_time_s} s and ${b.report.sim_time_s} s simulated`;
+  } catch (problem) {
+    box.textContent = String(problem);
+    box.hidden = false;
+  } finally {
+    $('compare-run').disabled = false;
+  }
+}
+
+// --- Start-up ----------------------------------------------------------------------------
+
+function chooseExample(name) {
+  const example = app.examples.find((e) => e.name === name);
+  if (!example) return;
+  if (app.run) stop();
+  $('example').value = name;
+  editor.text = example.text;
+}
+
+async function main() {
+  await init();
+  app.examples = JSON.parse(loadExamples());
+  for (const select of [$('example'), $('compare-example')]) {
+    for (const example of app.examples) {
+      const option = document.createElement('option');
+      option.value = example.name;
+      option.textContent = example.name;
+      option.title = example.title;
+      select.appendChild(option);
+    }
+  }
+  const custom = document.createElement('option');
+  custom.value = '';
+  custom.textContent = '(your own)';
+  $('example').prepend(custom);
+
+  $('example').addEventListener('change', (e) => chooseExample(e.target.value));
+  $('source').addEventListener('input', () => ($('example').value = ''));
+  $('run').addEventListener('click', play);
+  $('pause').addEventListener('click', pause);
+  $('step').addEventListener('click', step);
+  $('reset').addEventListener('click', stop);
+  $('rate').addEventListener('input', () => {
+    updateRateLabel();
+    if (app.run && !app.run.finished()) app.run.set_load_factor(Number($('rate').value) / 100);
+  });
+  $('share').addEventListener('click', share);
+  $('download-topology').addEventListener('click', () =>
+    download(`${$('example').value || 'topology'}.ron`, editor.text, 'text/plain'),
+  );
+  $('download-report').addEventListener('click', () => app.report && download('report.json', app.report, 'application/json'));
+  for (const button of $('node-menu').querySelectorAll('button')) {
+    button.addEventListener('click', () => applyFault(button.dataset.fault));
+  }
+  document.addEventListener('click', (event) => {
+    if (!$('node-menu').contains(event.target)) $('node-menu').hidden = true;
+  });
+  $('compare-example').addEventListener('change', (e) => {
+    const example = app.examples.find((x) => x.name === e.target.value);
+    if (example) $('compare-source').value = example.text;
+  });
+  $('compare-run').addEventListener('click', compare);
+  window.addEventListener('resize', drawLive);
+
+  const shared = await decodeState(location.hash);
+  if (shared) {
+    for (const key of ['seed', 'duration', 'requests', 'speed', 'rate']) if (shared[key] !== undefined) $(key).value = shared[key];
+    $('example').value = shared.example || '';
+    editor.text = shared.text || '';
+  } else {
+    chooseExample('three-tier');
+  }
+  const other = app.examples.find((e) => e.name !== ($('example').value || 'three-tier'));
+  $('compare-example').value = other.name;
+  $('compare-source').value = other.text;
+  updateRateLabel();
+  drawLive();
+  document.body.dataset.ready = 'true';
+}
+
+main().catch((error) => {
+  setStatus(`the engine failed to load: ${error}`);
+  throw error;
+});

@@ -1,0 +1,145 @@
+// Line charts on canvas for the live time series: simulated seconds across, one line per
+// series, a legend, and the fault windows shaded with their labels.
+
+export const PALETTE = ['#4e79a7', '#e15759', '#59a14f', '#f28e2b', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+
+function niceStep(range, ticks) {
+  const raw = range / ticks;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const unit = [1, 2, 5, 10].find((m) => m * power >= raw) * power;
+  return unit;
+}
+
+function formatValue(value, unit) {
+  if (unit === 's') {
+    if (value === 0) return '0';
+    if (value < 1e-3) return `${(value * 1e6).toFixed(0)} µs`;
+    if (value < 1) return `${+(value * 1e3).toPrecision(3)} ms`;
+    return `${+value.toPrecision(3)} s`;
+  }
+  if (unit === '%') return `${Math.round(value * 100)}%`;
+  if (Math.abs(value) >= 1e4) return `${+(value / 1e3).toPrecision(3)}k`;
+  return `${+value.toPrecision(3)}`;
+}
+
+export class LineChart {
+  /** `unit`: 's' for durations, '%' for shares, '' for plain numbers (with `label`). */
+  constructor(canvas, { unit = '', label = '' } = {}) {
+    this.canvas = canvas;
+    this.unit = unit;
+    this.label = label;
+    this.series = new Map();
+    this.faults = [];
+    this.end = 0;
+  }
+
+  clear() {
+    this.series.clear();
+    this.faults = [];
+    this.end = 0;
+    this.draw();
+  }
+
+  /** Stretches the time axis to `t` seconds. */
+  extend(t) {
+    this.end = Math.max(this.end, t);
+  }
+
+  /** Adds the point (t, value) to the named series (null values leave a gap). */
+  add(name, t, value) {
+    if (!this.series.has(name)) this.series.set(name, []);
+    this.series.get(name).push([t, value]);
+    this.end = Math.max(this.end, t);
+  }
+
+  draw() {
+    const canvas = this.canvas;
+    const ratio = window.devicePixelRatio || 1;
+    const width = canvas.clientWidth || 400;
+    const height = canvas.clientHeight || 180;
+    if (canvas.width !== width * ratio || canvas.height !== height * ratio) {
+      canvas.width = width * ratio;
+      canvas.height = height * ratio;
+    }
+    const g = canvas.getContext('2d');
+    g.setTransform(ratio, 0, 0, ratio, 0, 0);
+    g.clearRect(0, 0, width, height);
+    g.font = '11px system-ui, sans-serif';
+    const left = 58;
+    const right = 18;
+    const top = 8;
+    const legendRows = Math.ceil(this.series.size / 4);
+    const bottom = 22 + 14 * legendRows;
+    const plotW = width - left - right;
+    const plotH = height - top - bottom;
+    let maxValue = 0;
+    for (const points of this.series.values()) for (const [, v] of points) if (v !== null) maxValue = Math.max(maxValue, v);
+    if (this.unit === '%') maxValue = Math.max(maxValue, 1);
+    maxValue = maxValue > 0 ? maxValue * 1.08 : 1;
+    const endT = Math.max(this.end, 1);
+    const x = (t) => left + (t / endT) * plotW;
+    const y = (v) => top + plotH - (v / maxValue) * plotH;
+    // Fault windows first, under the lines.
+    for (const fault of this.faults) {
+      const x0 = x(fault.start_s);
+      const x1 = x(fault.end_s ?? endT);
+      g.fillStyle = 'rgba(225, 87, 89, 0.13)';
+      g.fillRect(x0, top, Math.max(1, x1 - x0), plotH);
+      g.fillStyle = '#b03a3c';
+      g.fillText(`${fault.label} ${fault.target}`, x0 + 3, top + 11);
+    }
+    g.strokeStyle = '#c9ced6';
+    g.fillStyle = '#4a5261';
+    g.lineWidth = 1;
+    const yStep = niceStep(maxValue, 4);
+    for (let v = 0; v <= maxValue; v += yStep) {
+      g.beginPath();
+      g.moveTo(left, y(v));
+      g.lineTo(left + plotW, y(v));
+      g.globalAlpha = v === 0 ? 1 : 0.35;
+      g.stroke();
+      g.globalAlpha = 1;
+      g.textAlign = 'right';
+      g.fillText(formatValue(v, this.unit) + (this.label && v === 0 ? '' : ''), left - 5, y(v) + 4);
+    }
+    const xStep = niceStep(endT, 6);
+    g.textAlign = 'center';
+    for (let t = 0; t <= endT + 1e-9; t += xStep) g.fillText(`${+t.toPrecision(4)} s`, x(t), top + plotH + 14);
+    if (this.label) {
+      g.save();
+      g.translate(11, top + plotH / 2);
+      g.rotate(-Math.PI / 2);
+      g.fillText(this.label, 0, 0);
+      g.restore();
+    }
+    let index = 0;
+    g.textAlign = 'left';
+    for (const [name, points] of this.series) {
+      const colour = PALETTE[index % PALETTE.length];
+      g.strokeStyle = colour;
+      g.lineWidth = 1.6;
+      g.beginPath();
+      let pen = false;
+      // More points than pixels: draw every n-th.
+      const stride = Math.max(1, Math.floor(points.length / plotW));
+      for (let i = 0; i < points.length; i += stride) {
+        const [t, v] = points[i];
+        if (v === null) {
+          pen = false;
+          continue;
+        }
+        if (pen) g.lineTo(x(t), y(v));
+        else g.moveTo(x(t), y(v));
+        pen = true;
+      }
+      g.stroke();
+      const lx = left + (index % 4) * (plotW / 4);
+      const ly = top + plotH + 30 + 14 * Math.floor(index / 4);
+      g.fillStyle = colour;
+      g.fillRect(lx, ly - 8, 10, 3);
+      g.fillStyle = '#2b3140';
+      g.fillText(name, lx + 14, ly - 3);
+      index += 1;
+    }
+  }
+}

@@ -1,0 +1,113 @@
+// The architecture drawing: the layered layout computed by sim-web, drawn as SVG boxes and
+// arrows, with each node's live utilization, queue length and faults written on it.
+
+const SVG = 'http://www.w3.org/2000/svg';
+const BOX_W = 150;
+const BOX_H = 58;
+const COLUMN = 210;
+const ROW = 84;
+const MARGIN = 20;
+
+function element(name, attributes, parent) {
+  const node = document.createElementNS(SVG, name);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+/** Green below 60 %, amber to 85 %, red above: how close a node is to saturation. */
+export function utilizationColour(utilization) {
+  if (utilization === null || utilization === undefined) return '#eef1f5';
+  if (utilization < 0.6) return '#d9f2dc';
+  if (utilization < 0.85) return '#fcefc7';
+  return '#f9d0cc';
+}
+
+export class Graph {
+  constructor(svg, onNodeClick) {
+    this.svg = svg;
+    this.onNodeClick = onNodeClick;
+    this.boxes = new Map();
+  }
+
+  /** Draws a layout `{vertices, arrows, layers}` from scratch. */
+  draw(layout) {
+    const svg = this.svg;
+    svg.replaceChildren();
+    this.boxes.clear();
+    const rows = Math.max(1, ...layout.vertices.map((v) => v.row + 1));
+    const width = MARGIN * 2 + (layout.layers - 1) * COLUMN + BOX_W;
+    const height = MARGIN * 2 + (rows - 1) * ROW + BOX_H + 30;
+    svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+    // Shrinks to the panel's width, never grows past its natural size.
+    svg.setAttribute('width', '100%');
+    svg.style.maxWidth = `${width}px`;
+    const defs = element('defs', {}, svg);
+    const marker = element(
+      'marker',
+      { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto' },
+      defs,
+    );
+    element('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#7a8699' }, marker);
+    const at = (v) => ({ x: MARGIN + v.layer * COLUMN, y: MARGIN + v.row * ROW });
+    const edges = element('g', { class: 'edges' }, svg);
+    for (const arrow of layout.arrows) {
+      const from = at(layout.vertices[arrow.from]);
+      const to = at(layout.vertices[arrow.to]);
+      let d;
+      if (to.x > from.x) {
+        const x1 = from.x + BOX_W;
+        const y1 = from.y + BOX_H / 2;
+        const y2 = to.y + BOX_H / 2;
+        const bend = (to.x - x1) / 2;
+        d = `M${x1},${y1} C${x1 + bend},${y1} ${to.x - bend},${y2} ${to.x},${y2}`;
+      } else {
+        // Back or same-layer edge: loop under the boxes.
+        const x1 = from.x + BOX_W / 2;
+        const y1 = from.y + BOX_H;
+        const x2 = to.x + BOX_W / 2 + 12;
+        const y2 = to.y + BOX_H;
+        const low = Math.max(y1, y2) + 26;
+        d = `M${x1},${y1} C${x1},${low} ${x2},${low} ${x2},${y2}`;
+      }
+      element('path', { d, class: `edge edge-${arrow.kind}`, 'marker-end': 'url(#arrow)' }, edges);
+    }
+    for (const vertex of layout.vertices) {
+      const { x, y } = at(vertex);
+      const group = element('g', { class: `vertex kind-${vertex.kind}`, transform: `translate(${x},${y})` }, svg);
+      const title = element('title', {}, group);
+      title.textContent = vertex.summary ? `${vertex.name}: ${vertex.summary}` : `${vertex.name} (workload)`;
+      const rect = element('rect', { width: BOX_W, height: BOX_H, rx: vertex.kind === 'workload' ? 28 : 6 }, group);
+      const name = element('text', { x: 10, y: 19, class: 'name' }, group);
+      name.textContent = vertex.name;
+      const kind = element('text', { x: 10, y: 34, class: 'kind' }, group);
+      kind.textContent = vertex.kind.replace(/_/g, ' ');
+      const live = element('text', { x: 10, y: 50, class: 'live' }, group);
+      if (vertex.node !== null) {
+        group.dataset.node = vertex.name;
+        group.addEventListener('click', (event) => this.onNodeClick(vertex.name, event));
+        this.boxes.set(vertex.node, { group, rect, live, name: vertex.name });
+      }
+    }
+  }
+
+  /** Writes one window's node views (in node order) and the faults in force on the boxes. */
+  update(nodes, faultsByNode) {
+    for (const [index, box] of this.boxes) {
+      const view = nodes ? nodes[index] : null;
+      const faults = faultsByNode.get(box.name) || [];
+      if (!view) {
+        box.live.textContent = faults.length ? faults.join(', ') : '';
+        box.rect.setAttribute('fill', utilizationColour(null));
+      } else {
+        const parts = [];
+        if (view.utilization !== null) parts.push(`${Math.round(view.utilization * 100)}% busy`);
+        parts.push(`q ${view.queue_length < 10 ? view.queue_length.toFixed(1) : Math.round(view.queue_length)}`);
+        if (faults.length) parts.push(faults.join(', ').toUpperCase());
+        box.live.textContent = parts.join(' · ');
+        box.rect.setAttribute('fill', utilizationColour(view.utilization));
+      }
+      box.group.classList.toggle('faulty', faults.length > 0);
+    }
+  }
+}

@@ -1,0 +1,105 @@
+// The results of a finished run as tables (the same numbers as the JSON report), and the
+// side-by-side table of two designs.
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+}
+
+export function formatSeconds(value) {
+  if (value === null || value === undefined) return '–';
+  if (value < 1e-3) return `${(value * 1e6).toFixed(1)} µs`;
+  if (value < 1) return `${(value * 1e3).toFixed(2)} ms`;
+  return `${value.toFixed(3)} s`;
+}
+
+function formatNumber(value, digits = 1) {
+  if (value === null || value === undefined) return '–';
+  return Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(digits);
+}
+
+function percent(value) {
+  return value === null || value === undefined ? '–' : `${(value * 100).toFixed(2)}%`;
+}
+
+function table(headers, rows, className = '') {
+  const head = headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const body = rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`).join('');
+  return `<table class="${className}"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+/** The headline figures of a report, as [label, text] pairs (also used by compare). */
+export function headline(report) {
+  const r = report.requests;
+  const l = report.latency_s;
+  return [
+    ['requests generated', formatNumber(r.generated)],
+    ['completed', formatNumber(r.completed)],
+    ['failed', formatNumber(r.failed)],
+    ['timed out', formatNumber(r.timed_out)],
+    ['rejected', formatNumber(r.rejected)],
+    ['in flight at the end', formatNumber(r.in_flight)],
+    ['availability', percent(report.availability)],
+    ['throughput', `${formatNumber(report.throughput_per_s)} /s`],
+    ['latency mean', formatSeconds(l.mean)],
+    ['latency p50', formatSeconds(l.p50)],
+    ['latency p90', formatSeconds(l.p90)],
+    ['latency p99', formatSeconds(l.p99)],
+    ['latency p99.9', formatSeconds(l.p999)],
+    ['latency max', formatSeconds(l.max)],
+  ];
+}
+
+/** Summary, errors by reason and per-node tables for a report. */
+export function renderReport(report) {
+  let html = `<p>Seed ${report.seed}, ${report.sim_time_s} s simulated, ${formatNumber(report.events)} events${
+    report.unstable ? ' — <strong>unstable: the load exceeds capacity</strong>' : ''
+  }.</p>`;
+  html += table(['figure', 'value'], headline(report), 'summary');
+  const reasons = Object.entries(report.errors_by_reason || {});
+  if (reasons.length) html += table(['error reason', 'requests'], reasons.map(([k, v]) => [k, formatNumber(v)]));
+  const nodes = Object.entries(report.nodes).map(([name, n]) => [
+    name,
+    n.kind.replace(/_/g, ' '),
+    formatNumber(n.instances),
+    formatNumber(n.arrivals),
+    formatNumber(n.completions),
+    formatNumber(n.errors + n.drops + n.timeouts),
+    n.workers === null ? '–' : percent(n.utilization),
+    formatNumber(n.mean_queue_length, 2),
+    formatSeconds(n.mean_sojourn_s),
+  ]);
+  html += table(
+    ['node', 'kind', 'instances', 'arrivals', 'completions', 'errors', 'utilization', 'mean queue', 'mean time in node'],
+    nodes,
+    'nodes',
+  );
+  return html;
+}
+
+/** Designs A and B side by side, with B − A where it is a number. */
+export function renderComparison(a, b) {
+  const rows = [];
+  const numbers = (report) => ({
+    'latency mean': report.latency_s.mean,
+    'latency p50': report.latency_s.p50,
+    'latency p99': report.latency_s.p99,
+    'latency p99.9': report.latency_s.p999,
+    throughput: report.throughput_per_s,
+    availability: report.availability,
+    failed: report.requests.failed + report.requests.timed_out + report.requests.rejected,
+  });
+  const na = numbers(a);
+  const nb = numbers(b);
+  for (const key of Object.keys(na)) {
+    const format = key.startsWith('latency') ? formatSeconds : key === 'availability' ? percent : (v) => formatNumber(v);
+    const va = na[key];
+    const vb = nb[key];
+    let delta = '–';
+    if (va !== null && vb !== null) {
+      const d = vb - va;
+      delta = (d > 0 ? '+' : d < 0 ? '−' : '±') + format(Math.abs(d));
+    }
+    rows.push([key, format(va), format(vb), delta]);
+  }
+  return table(['figure', 'A', 'B', 'B − A'], rows, 'comparison');
+}
