@@ -13,8 +13,11 @@ fn main() {
         .map(|entry| entry.expect("a directory entry").path())
         .filter(|path| path.extension().is_some_and(|e| e == "ron"))
         .collect();
-    paths.sort();
-    let mut code = String::from("/// (name, RON text) of each example, sorted by name.\npub const EXAMPLES: &[(&str, &str)] = &[\n");
+    // By name, so `retry-storm` comes before `retry-storm-budget`.
+    paths.sort_by(|a, b| a.file_stem().cmp(&b.file_stem()));
+    let mut code = String::from(
+        "/// (name, RON text) of each example, sorted by name.\npub const EXAMPLES: &[(&str, &str)] = &[\n",
+    );
     for path in &paths {
         println!("cargo:rerun-if-changed={}", path.display());
         let name = path.file_stem().and_then(|s| s.to_str()).expect("a UTF-8 file name");

@@ -142,7 +142,8 @@ fn order_rows(vertices: &mut [Vertex], arrows: &[Arrow], layers: u32) {
     }
     for sweep in 0..4 {
         let downward = sweep % 2 == 0;
-        let range: Vec<usize> = if downward { (1..by_layer.len()).collect() } else { (0..by_layer.len()).rev().collect() };
+        let range: Vec<usize> =
+            if downward { (1..by_layer.len()).collect() } else { (0..by_layer.len()).rev().collect() };
         for layer in range {
             let mut keyed: Vec<(f64, usize, u32)> = by_layer[layer]
                 .iter()

@@ -47,9 +47,9 @@ impl LiveRun {
             duration_s: (duration_s >= 0.0).then_some(duration_s),
             requests: (requests >= 0.0).then_some(requests as u64),
         };
-        Session::start(text, overrides, window_s).map(|session| LiveRun { session }).map_err(|problem| {
-            JsValue::from_str(&serde_json::to_string(&problem).expect("problems serialize"))
-        })
+        Session::start(text, overrides, window_s)
+            .map(|session| LiveRun { session })
+            .map_err(|problem| JsValue::from_str(&serde_json::to_string(&problem).expect("problems serialize")))
     }
 
     /// Advances to `limit_s` seconds of simulated time; returns whether the run is over.

@@ -114,7 +114,10 @@ impl Session {
         }
         if let Some(seconds) = overrides.duration_s {
             if !(seconds > 0.0 && seconds.is_finite()) {
-                return Err(run_problem("the duration must be a positive number of seconds", "give a duration above 0"));
+                return Err(run_problem(
+                    "the duration must be a positive number of seconds",
+                    "give a duration above 0",
+                ));
             }
             config.stop = StopCondition::Duration { ns: (seconds * 1e9).round() as u64 };
         }

@@ -15,3 +15,4 @@ mod overload;
 mod snapshots;
 mod swarm;
 mod theory;
+mod web;

@@ -11,11 +11,12 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  web [--port N] [--no-build]   build the browser UI into target/web and serve it on 127.0.0.1
+  web [--port N] [--no-build]   build the browser UI into target/archsim-web and serve it on 127.0.0.1
                                 (port 8080 by default; 0 picks a free one)
-  web-build                     only build target/web
+  web-build                     only build target/archsim-web
   test                          cargo test --release --workspace, then the browser's
                                 end-to-end tests in Chromium
+  bench-web                     time a million requests in the page against archsim run
 ";
 
 fn main() -> ExitCode {
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
         Some("web") => web(&args[1..]),
         Some("web-build") => build_web().map(|_| ()),
         Some("test") => test(),
+        Some("bench-web") => bench_web(),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
@@ -66,26 +68,36 @@ fn web(args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
-    let site = if build { build_web()? } else { root().join("target/web") };
+    let site = if build { build_web()? } else { root().join("target/archsim-web") };
     let server = serve::Server::bind(&site, port)?;
     println!("archsim web: serving {} at http://{}/ (Ctrl-C stops)", site.display(), server.address());
     server.run_forever();
     Ok(())
 }
 
-/// Builds the page into `target/web`: sim-web for wasm32, its JavaScript bindings, and the
-/// static files of `sim-web/www`.
+/// Builds the page into `target/archsim-web`: sim-web for wasm32, its JavaScript bindings,
+/// and the static files of `sim-web/www`. (Not `target/web`: cargo keeps the `web`
+/// profile's build scripts there.)
 fn build_web() -> Result<PathBuf, String> {
     setup::wasm_target()?;
     let bindgen = setup::wasm_bindgen_cli()?;
-    run(Command::new("cargo").args(["build", "--profile", "web", "-p", "sim-web", "--target", "wasm32-unknown-unknown"]))?;
-    let site = root().join("target/web");
-    let staging = root().join("target/web.partial");
+    run(Command::new("cargo").args([
+        "build",
+        "--profile",
+        "web",
+        "-p",
+        "sim-web",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    let site = root().join("target/archsim-web");
+    let staging = root().join("target/archsim-web.partial");
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
-    run(Command::new(bindgen).args(["--target", "web", "--no-typescript", "--out-dir"]).arg(staging.join("pkg")).arg(
-        root().join("target/wasm32-unknown-unknown/web/sim_web.wasm"),
-    ))?;
+    run(Command::new(bindgen)
+        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .arg(staging.join("pkg"))
+        .arg(root().join("target/wasm32-unknown-unknown/web/sim_web.wasm")))?;
     copy_folder(&root().join("sim-web/www"), &staging)?;
     // Replace the previous build whole, so a server never sees half of one.
     let _ = std::fs::remove_dir_all(&site);
@@ -110,24 +122,37 @@ fn copy_folder(from: &Path, to: &Path) -> Result<(), String> {
 /// Every test: the workspace's, then the browser's against the page served on loopback.
 fn test() -> Result<(), String> {
     run(Command::new("cargo").args(["test", "--release", "--workspace"]))?;
+    let screenshots = root().join("target/web-e2e");
+    std::fs::create_dir_all(&screenshots).map_err(|e| e.to_string())?;
+    let mut node = browser_command()?;
+    node.args(["--test", "--test-concurrency=1"])
+        .arg(root().join("sim-web/e2e/tests"))
+        .env("SCREENSHOTS", &screenshots);
+    run(&mut node)?;
+    println!("browser tests passed; screenshots in {}", screenshots.display());
+    Ok(())
+}
+
+/// The browser against the command line on a million requests (benches/browser.mjs).
+fn bench_web() -> Result<(), String> {
+    let mut node = browser_command()?;
+    run(node.arg(root().join("benches/browser.mjs")))
+}
+
+/// A `node` command set up to drive the page: the CLI and the page built, Chromium and the
+/// npm packages installed, the page served on a free loopback port for as long as xtask runs.
+fn browser_command() -> Result<Command, String> {
     run(Command::new("cargo").args(["build", "--release", "-p", "sim-cli"]))?;
     let site = build_web()?;
     let chromium = setup::chromium()?;
-    let e2e = root().join("sim-web/e2e");
-    setup::npm_packages(&e2e)?;
+    setup::npm_packages(&root().join("sim-web/e2e"))?;
     let server = serve::Server::bind(&site, 0)?;
     let address = server.address();
     std::thread::spawn(move || server.run_forever());
-    let screenshots = root().join("target/web-e2e");
-    std::fs::create_dir_all(&screenshots).map_err(|e| e.to_string())?;
-    run(Command::new("node")
-        .args(["--test", "--test-concurrency=1"])
-        .arg(e2e.join("tests"))
-        .env("ARCHSIM_WEB_URL", format!("http://{address}/"))
+    let mut node = Command::new("node");
+    node.env("ARCHSIM_WEB_URL", format!("http://{address}/"))
         .env("ARCHSIM_BIN", root().join("target/release/archsim"))
         .env("ARCHSIM_ROOT", root())
-        .env("CHROMIUM", chromium)
-        .env("SCREENSHOTS", &screenshots))?;
-    println!("browser tests passed; screenshots in {}", screenshots.display());
-    Ok(())
+        .env("CHROMIUM", chromium);
+    Ok(node)
 }

@@ -7,8 +7,8 @@ use super::spec::{
     DEFAULT_METRICS,
 };
 use crate::cli::RunOverrides;
-use sim_core::model::RunProblem;
 use crate::diagnostics;
+use sim_core::model::RunProblem;
 use sim_core::params::{set_parameter, ParamValue};
 use sim_core::{RunConfig, StopCondition, Topology};
 use std::path::Path;

@@ -282,9 +282,7 @@ impl Simulation<'_> {
             return;
         }
         let topology = self.topology;
-        let FaultKind::ChaosMonkey { mttr_sampler, .. } =
-            self.fault_kind(fault)
-        else {
+        let FaultKind::ChaosMonkey { mttr_sampler, .. } = self.fault_kind(fault) else {
             unreachable!("a monkey event of a monkey fault")
         };
         let kind = &topology.nodes[node as usize].kind;
@@ -307,9 +305,7 @@ impl Simulation<'_> {
         self.close_fault_window(window as usize);
         self.recover_one(node, instance);
         if self.faults.active[fault as usize] && self.generating {
-            let FaultKind::ChaosMonkey { mtbf_sampler, .. } =
-                self.fault_kind(fault)
-            else {
+            let FaultKind::ChaosMonkey { mtbf_sampler, .. } = self.fault_kind(fault) else {
                 unreachable!("a monkey event of a monkey fault")
             };
             let delay = self.monkey_draw(fault, mtbf_sampler);
@@ -320,9 +316,7 @@ impl Simulation<'_> {
     /// One step of a rolling deployment: the previous batch comes back, the next goes out.
     pub(crate) fn on_rolling_step(&mut self, fault: u32, batch: u32) {
         let topology = self.topology;
-        let FaultKind::RollingDeploy { node, batch: size, each_ns } =
-            self.fault_kind(fault)
-        else {
+        let FaultKind::RollingDeploy { node, batch: size, each_ns } = self.fault_kind(fault) else {
             unreachable!("a rolling step of a rolling deployment")
         };
         self.faults.enabled = true;

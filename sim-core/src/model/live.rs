@@ -132,9 +132,8 @@ impl Simulation<'_> {
 
     fn window_view(&self, record: &WindowRecord) -> WindowView {
         let length_s = (record.end_ns - record.start_ns).max(1) as f64 / NS_PER_S;
-        let quantile = |q: f64| {
-            record.quantiles.iter().find(|(quantile, _)| *quantile == q).map(|(_, ns)| *ns as f64 / NS_PER_S)
-        };
+        let quantile =
+            |q: f64| record.quantiles.iter().find(|(quantile, _)| *quantile == q).map(|(_, ns)| *ns as f64 / NS_PER_S);
         let errors: Vec<ErrorCount> = record
             .errors
             .iter()
@@ -148,8 +147,13 @@ impl Simulation<'_> {
             .map(|node| {
                 let capacity = f64::from(node.workers) * f64::from(node.instances);
                 NodeView {
-                    utilization: (node.workers > 0)
-                        .then(|| if capacity > 0.0 { node.busy_area as f64 / (window_ns * capacity) } else { 0.0 }),
+                    utilization: (node.workers > 0).then(|| {
+                        if capacity > 0.0 {
+                            node.busy_area as f64 / (window_ns * capacity)
+                        } else {
+                            0.0
+                        }
+                    }),
                     queue_length: node.queue_area as f64 / window_ns,
                     instances: node.instances,
                     throughput_per_s: (node.completions + node.errors) as f64 / length_s,

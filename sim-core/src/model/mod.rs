@@ -21,13 +21,13 @@ pub(crate) mod health;
 mod jobs;
 mod keymap;
 mod limiter;
+pub mod live;
 mod log;
 mod queue;
 pub(crate) mod requests;
 mod service;
 pub mod stats;
 pub(crate) mod timeseries;
-pub mod live;
 mod workload;
 
 use crate::dist::Sampler;
@@ -84,7 +84,10 @@ impl RunConfig {
     pub fn problem(&self, topology: &Topology) -> Option<RunProblem> {
         let StopCondition::Duration { ns } = self.stop else { return None };
         if self.warmup_ns >= ns {
-            return Some(RunProblem::WarmupNotShorter { warmup_s: self.warmup_ns as f64 / 1e9, run_s: ns as f64 / 1e9 });
+            return Some(RunProblem::WarmupNotShorter {
+                warmup_s: self.warmup_ns as f64 / 1e9,
+                run_s: ns as f64 / 1e9,
+            });
         }
         let scenario = topology.scenario.as_ref()?;
         (ns / scenario.window_ns > crate::topology::MAX_WINDOWS)

@@ -98,8 +98,8 @@ impl Simulation<'_> {
             u64::MAX
         } else if let Arrivals::Constant { .. } = self.topology.sources[source as usize].arrivals {
             // Exact spacing from the origin, without accumulating rounding.
-            let at = state.constant_origin_ns
-                + (state.constant_index as f64 * NS_PER_S as f64 / rate_per_s).round() as u64;
+            let at =
+                state.constant_origin_ns + (state.constant_index as f64 * NS_PER_S as f64 / rate_per_s).round() as u64;
             state.constant_index += 1;
             at.max(now)
         } else {

@@ -1,0 +1,44 @@
+// Type a broken topology and see the error with its line, marked in the editor; fix it and
+// see the error go.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openPage } from '../browser.js';
+
+test('a broken topology shows its error with the line, and the fix clears it', async () => {
+  const { page, errors, screenshot, close } = await openPage();
+  try {
+    await page.selectOption('#example', 'three-tier');
+    const good = await page.inputValue('#source');
+    const lines = good.split('\n');
+    const target = lines.findIndex((line) => line.includes('Call("db")'));
+    assert.ok(target > 0, 'three-tier calls db');
+    lines[target] = lines[target].replace('Call("db")', 'Call("dbx")');
+    // Typing, as a person would: select all and type the broken text.
+    await page.click('#source');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+    await page.fill('#source', lines.join('\n'));
+    const box = page.locator('#error');
+    await box.waitFor({ state: 'visible' });
+    const message = await box.textContent();
+    assert.match(message, new RegExp(`^line ${target + 1}, column \\d+: `), message);
+    assert.match(message, /dbx/);
+    assert.match(message, /help: /);
+    assert.equal(await page.locator('#highlight .error-line').count(), 1);
+    assert.ok((await page.locator('#highlight .error-line').textContent()).includes('dbx'));
+    assert.equal(await page.isDisabled('#run'), true, 'a broken topology cannot run');
+    await screenshot('editor-error');
+    await page.fill('#source', good);
+    await box.waitFor({ state: 'hidden' });
+    assert.equal(await page.locator('#highlight .error-line').count(), 0);
+    assert.equal(await page.isDisabled('#run'), false);
+    // RON is highlighted: type names, fields, strings and comments get their own colours.
+    for (const kind of ['type', 'field', 'string', 'comment', 'number']) {
+      assert.ok((await page.locator(`#highlight .tok-${kind}`).count()) > 0, `no ${kind} tokens`);
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});

@@ -1,0 +1,96 @@
+// Crash a node during a run from the drawing: the error rate rises, and falls after healing;
+// the fault's window is listed and drawn on the charts.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openPage, waitForFinish } from '../browser.js';
+
+async function simulatedSeconds(page) {
+  return page.evaluate(() => {
+    const match = /(?:running|paused at):? ([\d.]+) s/.exec(document.getElementById('status').textContent);
+    return match ? Number(match[1]) : 0;
+  });
+}
+
+async function waitForSimulated(page, seconds) {
+  await page.waitForFunction(
+    (s) => {
+      const match = /running: ([\d.]+) s/.exec(document.getElementById('status').textContent);
+      return match && Number(match[1]) >= s;
+    },
+    seconds,
+    { timeout: 60_000 },
+  );
+}
+
+async function waitForErrorRate(page, predicate, description) {
+  await page.waitForFunction(
+    (source) => {
+      const rate = Number(document.getElementById('status').dataset.errorRate);
+      return new Function('rate', `return ${source}`)(rate);
+    },
+    predicate,
+    { timeout: 60_000 },
+  ).catch(() => assert.fail(`the error rate never became ${description}`));
+}
+
+test('crashing the database from the drawing raises the error rate until it is healed', async () => {
+  const { page, errors, screenshot, close } = await openPage();
+  try {
+    await page.selectOption('#example', 'three-tier');
+    await page.fill('#duration', '60');
+    await page.selectOption('#speed', '20');
+    await page.click('#run');
+    await waitForSimulated(page, 10);
+    await waitForErrorRate(page, 'rate < 0.01', 'below 1% before the crash');
+
+    await page.click('[data-node="db"]');
+    await page.click('#node-menu button[data-fault="crash"]');
+    const crashedAt = await simulatedSeconds(page);
+    await waitForErrorRate(page, 'rate > 0.5', 'above 50% with the database down');
+    await page.waitForSelector('[data-node="db"].faulty');
+    await screenshot('faults-during-crash');
+
+    await page.click('[data-node="db"]');
+    await page.click('#node-menu button[data-fault="heal"]');
+    await waitForErrorRate(page, 'rate < 0.01', 'below 1% after healing');
+    await page.waitForSelector('[data-node="db"]:not(.faulty)');
+
+    await page.selectOption('#speed', 'max');
+    await waitForFinish(page);
+    const listed = await page.textContent('#fault-list');
+    assert.match(listed, /crash db \(whole node\) from [\d.]+ s, until [\d.]+ s/);
+    const [, from, until] = /from ([\d.]+) s, until ([\d.]+) s/.exec(listed).map(Number);
+    assert.ok(from >= crashedAt - 1 && until > from, `window ${from}–${until} after the click at ${crashedAt}`);
+    const report = await page.textContent('#results-body');
+    assert.match(report, /crashed/, 'the errors table names the crash');
+    await screenshot('faults-after-heal');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('pause and step advance the run one window at a time', async () => {
+  const { page, errors, close } = await openPage();
+  try {
+    await page.selectOption('#example', 'three-tier');
+    await page.fill('#duration', '100');
+    await page.click('#step');
+    const first = await simulatedSeconds(page);
+    await page.click('#step');
+    const second = await simulatedSeconds(page);
+    assert.ok(first > 0 && second > first, `steps went ${first} then ${second}`);
+    assert.ok(Math.abs(second - 2 * first) < 1e-6, 'each step is one window');
+    await page.selectOption('#speed', '1');
+    await page.click('#run');
+    await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('running'));
+    await page.click('#pause');
+    const paused = await simulatedSeconds(page);
+    await page.waitForTimeout(400);
+    assert.equal(await simulatedSeconds(page), paused, 'a paused run stays where it is');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});

@@ -1,0 +1,66 @@
+// Choose an example, run it, and get the command line's JSON report byte for byte.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openPage, waitForFinish } from '../browser.js';
+
+const ROOT = process.env.ARCHSIM_ROOT ?? join(import.meta.dirname, '../../..');
+const ARCHSIM = process.env.ARCHSIM_BIN ?? join(ROOT, 'target/release/archsim');
+
+function cliReport(example, seed, duration) {
+  const file = join(ROOT, 'topologies', `${example}.ron`);
+  return execFileSync(ARCHSIM, ['run', file, '--format', 'json', '--seed', String(seed), '--duration', `${duration}s`], {
+    encoding: 'utf8',
+  });
+}
+
+test('every example of topologies/ is offered', async () => {
+  const { page, errors, close } = await openPage();
+  try {
+    const offered = await page.$$eval('#example option', (options) => options.map((o) => o.value).filter(Boolean));
+    const files = readdirSync(join(ROOT, 'topologies'))
+      .filter((f) => f.endsWith('.ron'))
+      .map((f) => f.replace(/\.ron$/, ''))
+      .sort();
+    assert.deepEqual(offered, files);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+for (const [example, seed, duration] of [
+  ['three-tier', 7, 30],
+  ['read-heavy-feed', 3, 20],
+  ['region-outage', 11, 40],
+]) {
+  test(`${example}: the page's report equals archsim run --format json (seed ${seed})`, async () => {
+    const { page, errors, screenshot, close } = await openPage();
+    try {
+      await page.selectOption('#example', example);
+      await page.fill('#seed', String(seed));
+      await page.fill('#duration', String(duration));
+      await page.selectOption('#speed', 'max');
+      await page.click('#run');
+      await waitForFinish(page);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-report')]);
+      const inPage = readFileSync(await download.path(), 'utf8');
+      const expected = cliReport(example, seed, duration);
+      assert.equal(inPage, expected, 'the browser report differs from the CLI report');
+      // The results table shows the report's numbers.
+      const report = JSON.parse(expected);
+      const completed = await page.textContent('#results-body table.summary tr:nth-child(2) td:last-child');
+      assert.equal(completed, report.requests.completed.toLocaleString('en-US'));
+      const table = await page.textContent('#results-text');
+      assert.ok(table.includes('p99'), 'the CLI-style table is shown');
+      await page.waitForTimeout(300);
+      await screenshot(`run-${example}`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+}

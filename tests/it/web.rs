@@ -1,0 +1,83 @@
+//! The browser UI's Rust side, natively: the built-in examples, the layered drawing, and the
+//! live session the page drives (its report is the CLI's report).
+
+use crate::check::repo_root;
+use sim_web::session::{injection, outline, Overrides, Session};
+
+#[test]
+fn every_topology_file_is_a_built_in_example() {
+    let mut files: Vec<String> = std::fs::read_dir(repo_root().join("topologies"))
+        .unwrap()
+        .filter_map(|entry| {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".ron").map(str::to_string)
+        })
+        .collect();
+    files.sort();
+    let examples = sim_web::examples::all();
+    let names: Vec<&str> = examples.iter().map(|e| e.name).collect();
+    assert_eq!(names, files);
+    for example in &examples {
+        assert!(!example.title.is_empty(), "{} has no header comment", example.name);
+        assert!(outline(example.text).is_ok(), "{} does not check", example.name);
+    }
+}
+
+#[test]
+fn the_drawing_is_layered_from_clients_to_data_stores() {
+    let text = std::fs::read_to_string(repo_root().join("topologies/three-tier.ron")).unwrap();
+    let layout = outline(&text).unwrap().layout;
+    let layer = |name: &str| layout.vertices.iter().find(|v| v.name == name).unwrap().layer;
+    assert_eq!([layer("users"), layer("lb"), layer("app"), layer("db")], [0, 1, 2, 3]);
+    assert_eq!(layout.layers, 4);
+    for example in sim_web::examples::all() {
+        let layout = outline(example.text).unwrap().layout;
+        let mut places: Vec<(u32, u32)> = layout.vertices.iter().map(|v| (v.layer, v.row)).collect();
+        places.sort();
+        places.dedup();
+        assert_eq!(places.len(), layout.vertices.len(), "{}: two boxes in one place", example.name);
+        // Arrows go rightwards, except inside a cycle (a feedback loop) or a self-call.
+        for arrow in &layout.arrows {
+            let (from, to) = (&layout.vertices[arrow.from as usize], &layout.vertices[arrow.to as usize]);
+            let back = layout.arrows.iter().any(|a| a.from == arrow.to) && to.layer <= from.layer;
+            assert!(to.layer > from.layer || back, "{}: {} → {} goes left", example.name, from.name, to.name);
+        }
+    }
+}
+
+#[test]
+fn a_broken_topology_names_its_line_and_column() {
+    let problem = outline("Topology(\n  nodes: {\n    \"app\": Servce(workers: 1),\n  },\n)").unwrap_err();
+    assert_eq!((problem.line, problem.column.is_some()), (Some(3), true), "{problem:?}");
+    assert!(problem.message.contains("Servce"), "{}", problem.message);
+}
+
+#[test]
+fn a_session_reports_what_the_cli_reports_and_refuses_bad_parameters() {
+    let path = repo_root().join("topologies/three-tier.ron");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let overrides = Overrides { seed: Some(9), duration_s: Some(12.0), requests: None };
+    let mut session = Session::start(&text, overrides, 0.5).unwrap();
+    assert_eq!(session.report_json(), None, "no report before the end");
+    let mut limit_s = 0.0;
+    while !session.advance_to(limit_s) {
+        limit_s += 0.7;
+    }
+    assert_eq!(session.new_windows().len(), 24);
+    let (status, cli, _) =
+        crate::check::run_cli(&["run", path.to_str().unwrap(), "--format", "json", "--seed", "9", "--duration", "12s"]);
+    assert_eq!(status, 0);
+    assert_eq!(session.report_json().unwrap(), cli);
+
+    let short = Overrides { duration_s: Some(3.0), ..Overrides::default() };
+    let problem = Session::start(&text, short, 1.0).err().unwrap();
+    assert!(problem.message.contains("warm-up (5s) is not shorter than the run (3s)"), "{}", problem.message);
+    assert!(problem.help.is_some());
+    let zero = Overrides { requests: Some(0), ..Overrides::default() };
+    assert!(Session::start(&text, zero, 1.0).is_err());
+
+    let mut session = Session::start(&text, Overrides::default(), 1.0).unwrap();
+    assert_eq!(session.inject("nowhere", injection("crash", 0.0).unwrap()), None);
+    assert_eq!(injection("melt", 0.0), None);
+    assert!(session.inject("app", injection("slow", 5.0).unwrap()).is_some());
+}
