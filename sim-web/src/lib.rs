@@ -57,6 +57,11 @@ impl LiveRun {
         self.session.advance_to(limit_s)
     }
 
+    /// Handles what is due now without advancing the clock (a fault injected while paused).
+    pub fn settle(&mut self) -> bool {
+        self.session.settle()
+    }
+
     /// Simulated time now, in seconds.
     pub fn now_s(&self) -> f64 {
         self.session.now_s()

@@ -157,6 +157,12 @@ impl Session {
         self.run.with_dependent_mut(|_, simulation| simulation.run_until(limit_ns))
     }
 
+    /// Handles what is due now without advancing the clock (a fault just injected or healed
+    /// while paused); returns whether the run is over.
+    pub fn settle(&mut self) -> bool {
+        self.run.with_dependent_mut(|_, simulation| simulation.run_until(simulation.now_ns()))
+    }
+
     /// Simulated time now, in seconds.
     pub fn now_s(&self) -> f64 {
         self.run.borrow_dependent().now_ns() as f64 / 1e9

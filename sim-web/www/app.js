@@ -102,6 +102,10 @@ function startRun() {
   const duration = readNumber('duration');
   const requests = readNumber('requests');
   app.windowSeconds = windowFor(duration, requests);
+  if (app.run) {
+    app.run.free(); // the previous run's memory lives in WebAssembly until freed
+    app.run = null;
+  }
   try {
     app.run = new LiveRun(editor.text, readNumber('seed'), requests > 0 ? -1 : duration, requests, app.windowSeconds);
   } catch (problem) {
@@ -326,7 +330,7 @@ function applyFault(kind) {
     if (fault >= 0) app.injected.set(name, [...(app.injected.get(name) || []), fault]);
   }
   // Show it at once, even while paused: the fault starts at the current simulated time.
-  if (!app.running) step();
+  if (!app.running) afterSlice(app.run.settle(), true);
 }
 
 // --- Sharing and downloads ---------------------------------------------------------------
@@ -371,6 +375,9 @@ function download(name, text, type) {
 function updateRateLabel() {
   const percent = Number($('rate').value);
   const base = app.outline ? app.outline.open_rate_per_s : 0;
+  // Closed workloads have users, not a rate: the slider has nothing to scale.
+  $('rate').disabled = Boolean(app.outline) && base === 0;
+  $('rate').title = $('rate').disabled ? 'this topology has only closed workloads' : 'scales the open workloads';
   $('rate-value').textContent = base > 0 ? `${percent}% (${+(base * percent / 100).toPrecision(4)}/s)` : `${percent}%`;
 }
 

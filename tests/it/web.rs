@@ -79,5 +79,11 @@ fn a_session_reports_what_the_cli_reports_and_refuses_bad_parameters() {
     let mut session = Session::start(&text, Overrides::default(), 1.0).unwrap();
     assert_eq!(session.inject("nowhere", injection("crash", 0.0).unwrap()), None);
     assert_eq!(injection("melt", 0.0), None);
+    session.advance_to(7.5);
     assert!(session.inject("app", injection("slow", 5.0).unwrap()).is_some());
+    assert!(session.faults().is_empty(), "a fault starts when the run next handles events");
+    assert!(!session.settle());
+    let faults = session.faults();
+    assert_eq!((faults.len(), faults[0].label, faults[0].start_s, faults[0].end_s), (1, "slow", 7.5, None));
+    assert_eq!(session.now_s(), 7.5, "settling does not advance the clock");
 }

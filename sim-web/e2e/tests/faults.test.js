@@ -71,7 +71,7 @@ test('crashing the database from the drawing raises the error rate until it is h
   }
 });
 
-test('pause and step advance the run one window at a time', async () => {
+test('pause and step advance the run one window at a time; a fault injected while paused starts at once', async () => {
   const { page, errors, close } = await openPage();
   try {
     await page.selectOption('#example', 'three-tier');
@@ -89,6 +89,12 @@ test('pause and step advance the run one window at a time', async () => {
     const paused = await simulatedSeconds(page);
     await page.waitForTimeout(400);
     assert.equal(await simulatedSeconds(page), paused, 'a paused run stays where it is');
+    // A fault injected while paused starts at once, at the paused time.
+    await page.click('[data-node="app"]');
+    await page.click('#node-menu button[data-fault="slow"]');
+    assert.match(await page.textContent('#fault-list'), /slow app \(service times × 5\) from [\d.]+ s, in force/);
+    assert.equal(await simulatedSeconds(page), paused, 'injecting does not advance the clock');
+    await page.waitForSelector('[data-node="app"].faulty');
     assert.deepEqual(errors, []);
   } finally {
     await close();
