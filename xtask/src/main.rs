@@ -45,9 +45,13 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
 }
 
-/// Runs a command in the workspace root, failing with its name when it fails.
+/// Runs a command (in the workspace root unless it names a folder), failing with its name
+/// when it fails.
 fn run(command: &mut Command) -> Result<(), String> {
-    let status = command.current_dir(root()).status().map_err(|e| format!("cannot start {command:?}: {e}"))?;
+    if command.get_current_dir().is_none() {
+        command.current_dir(root());
+    }
+    let status = command.status().map_err(|e| format!("cannot start {command:?}: {e}"))?;
     if status.success() {
         Ok(())
     } else {

@@ -189,7 +189,7 @@ impl Simulation<'_> {
     }
 
     /// Starts `injection` on node `node` now; returns the fault's number for `heal`, or `None`
-    /// when the run is over.
+    /// when the run is over, the node does not exist or a slowdown factor is not positive.
     pub fn inject(&mut self, node: u32, injection: Injection) -> Option<u32> {
         if self.finished || node as usize >= self.topology.nodes.len() {
             return None;
@@ -199,6 +199,7 @@ impl Simulation<'_> {
                 let instances = self.topology.nodes[node as usize].kind.servers().map_or(1, |s| s.max_instances());
                 FaultKind::Crash { node, instances }
             }
+            Injection::Slow { factor } if !(factor.is_finite() && factor > 0.0) => return None,
             Injection::Slow { factor } => FaultKind::Slow { node, factor, add_sampler: NONE },
             Injection::Errors { probability } => FaultKind::Errors { node, probability: probability.clamp(0.0, 1.0) },
         };
