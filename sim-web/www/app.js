@@ -65,6 +65,8 @@ function checkText(text) {
     const place = p.line ? `line ${p.line}, column ${p.column}: ` : '';
     box.textContent = `${place}${p.message}${p.help ? `\nhelp: ${p.help}` : ''}`;
     box.dataset.line = p.line ?? '';
+    box.dataset.column = p.column ?? '';
+    box.title = p.line ? 'click to go to the line' : '';
     box.hidden = false;
     editor.markError(p.line ?? null);
     app.outline = null;
@@ -471,6 +473,10 @@ async function main() {
   $('example').prepend(custom);
 
   $('example').addEventListener('change', (e) => chooseExample(e.target.value));
+  $('error').addEventListener('click', () => {
+    const { line, column } = $('error').dataset;
+    if (line) editor.goTo(Number(line), Number(column));
+  });
   $('source').addEventListener('input', () => ($('example').value = ''));
   $('run').addEventListener('click', play);
   $('pause').addEventListener('click', pause);

@@ -72,5 +72,15 @@ export function createEditor(textarea, backdrop, onChange) {
       errorLine = line;
       render();
     },
+    /** Puts the caret at a 1-based line and column and scrolls it into view. */
+    goTo(line, column) {
+      const lines = textarea.value.split('\n');
+      const offset = lines.slice(0, line - 1).reduce((sum, l) => sum + l.length + 1, 0) + Math.max(column - 1, 0);
+      textarea.focus();
+      textarea.setSelectionRange(offset, offset);
+      const lineHeight = parseFloat(getComputedStyle(textarea).lineHeight) || 18;
+      textarea.scrollTop = Math.max(0, (line - 4) * lineHeight);
+      textarea.dispatchEvent(new Event('scroll'));
+    },
   };
 }

@@ -29,6 +29,10 @@ test('a broken topology shows its error with the line, and the fix clears it', a
     assert.ok((await page.locator('#highlight .error-line').textContent()).includes('dbx'));
     assert.equal(await page.isDisabled('#run'), true, 'a broken topology cannot run');
     await screenshot('editor-error');
+    // Clicking the error puts the caret on its line.
+    await page.click('#error');
+    const caretLine = await page.$eval('#source', (t) => t.value.slice(0, t.selectionStart).split('\n').length);
+    assert.equal(caretLine, target + 1);
     await page.fill('#source', good);
     await box.waitFor({ state: 'hidden' });
     assert.equal(await page.locator('#highlight .error-line').count(), 0);
