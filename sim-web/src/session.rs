@@ -93,12 +93,13 @@ pub struct Session {
     windows_read: usize,
 }
 
-/// What a fault the user can start does, by name: `crash`, `slow` or `errors`.
+/// A fault the user can start, by name: `crash`, `slow` (`amount` is the service-time
+/// factor) or `errors` (`amount` is the probability per request).
 pub fn injection(kind: &str, amount: f64) -> Option<Injection> {
     match kind {
         "crash" => Some(Injection::Crash),
-        "slow" => Some(Injection::Slow { factor: if amount > 0.0 { amount } else { 5.0 } }),
-        "errors" => Some(Injection::Errors { probability: if amount > 0.0 { amount.min(1.0) } else { 0.5 } }),
+        "slow" => Some(Injection::Slow { factor: amount }),
+        "errors" => Some(Injection::Errors { probability: amount }),
         _ => None,
     }
 }

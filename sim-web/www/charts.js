@@ -100,7 +100,7 @@ export class LineChart {
       g.stroke();
       g.globalAlpha = 1;
       g.textAlign = 'right';
-      g.fillText(formatValue(v, this.unit) + (this.label && v === 0 ? '' : ''), left - 5, y(v) + 4);
+      g.fillText(formatValue(v, this.unit), left - 5, y(v) + 4);
     }
     const xStep = niceStep(endT, 6);
     g.textAlign = 'center';

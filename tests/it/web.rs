@@ -91,6 +91,8 @@ fn a_session_reports_what_the_cli_reports_and_refuses_bad_parameters() {
     let mut session = Session::start(&text, Overrides::default(), 1.0).unwrap();
     assert_eq!(session.inject("nowhere", injection("crash", 0.0).unwrap()), None);
     assert_eq!(injection("melt", 0.0), None);
+    assert_eq!(session.inject("app", injection("slow", 0.0).unwrap()), None, "a factor of 0 is refused");
+    assert_eq!(session.inject("app", injection("errors", 1.5).unwrap()), None, "a probability above 1 is refused");
     session.advance_to(7.5);
     assert!(session.inject("app", injection("slow", 5.0).unwrap()).is_some());
     assert!(session.faults().is_empty(), "a fault starts when the run next handles events");

@@ -11,6 +11,7 @@ use super::requests::Outcome;
 use super::timeseries::{Timeseries, WindowRecord};
 use super::{Event, Simulation};
 use crate::topology::{FaultKind, StopCondition, NONE};
+use crate::units::NS_PER_S as NS_PER_S_INTEGER;
 use serde::Serialize;
 
 /// What the system did in one window of simulated time.
@@ -90,7 +91,7 @@ pub enum Injection {
     },
 }
 
-const NS_PER_S: f64 = 1e9;
+const NS_PER_S: f64 = NS_PER_S_INTEGER as f64;
 
 impl Simulation<'_> {
     /// Records a time series in windows of `window_ns` (a topology with a scenario keeps its
@@ -189,7 +190,8 @@ impl Simulation<'_> {
     }
 
     /// Starts `injection` on node `node` now; returns the fault's number for `heal`, or `None`
-    /// when the run is over, the node does not exist or a slowdown factor is not positive.
+    /// when the run is over, the node does not exist, a slowdown factor is not positive or an
+    /// error probability is not in (0, 1].
     pub fn inject(&mut self, node: u32, injection: Injection) -> Option<u32> {
         if self.finished || node as usize >= self.topology.nodes.len() {
             return None;
@@ -201,7 +203,8 @@ impl Simulation<'_> {
             }
             Injection::Slow { factor } if !(factor.is_finite() && factor > 0.0) => return None,
             Injection::Slow { factor } => FaultKind::Slow { node, factor, add_sampler: NONE },
-            Injection::Errors { probability } => FaultKind::Errors { node, probability: probability.clamp(0.0, 1.0) },
+            Injection::Errors { probability } if !(probability > 0.0 && probability <= 1.0) => return None,
+            Injection::Errors { probability } => FaultKind::Errors { node, probability },
         };
         let fault = self.faults.add_injected(kind);
         self.events.schedule_in(0, Event::FaultStart { fault });
