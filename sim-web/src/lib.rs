@@ -105,6 +105,11 @@ impl LiveRun {
         self.session.set_load_factor(factor)
     }
 
+    /// The faults injected so far as a scenario file for `archsim run --scenario`.
+    pub fn injected_scenario(&self) -> Option<String> {
+        self.session.injected_scenario()
+    }
+
     /// The report as `archsim run --format json` prints it, once the run is over.
     pub fn report_json(&self) -> Option<String> {
         self.session.report_json()

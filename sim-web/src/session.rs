@@ -210,6 +210,11 @@ impl Session {
         self.run.with_dependent_mut(|_, simulation| simulation.set_load_factor(factor))
     }
 
+    /// The faults injected so far as a scenario file for `archsim run --scenario`.
+    pub fn injected_scenario(&self) -> Option<String> {
+        self.run.borrow_dependent().injected_scenario()
+    }
+
     /// The report as `archsim run --format json` prints it (once the run is over).
     pub fn report_json(&self) -> Option<String> {
         self.is_finished().then(|| self.run.borrow_dependent().report().to_json())

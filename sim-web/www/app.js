@@ -127,6 +127,7 @@ function startRun() {
   for (const chart of Object.values(charts)) chart.clear();
   $('results').hidden = true;
   $('download-report').disabled = true;
+  $('download-scenario').disabled = true;
   $('reset').disabled = false;
   graph.draw(app.outline.layout);
   return true;
@@ -173,6 +174,7 @@ function stop() {
   $('pause').disabled = true;
   $('step').disabled = !app.outline;
   $('reset').disabled = true;
+  $('download-scenario').disabled = true;
   $('progress').value = 0;
   setStatus('ready');
   if (app.outline) graph.draw(app.outline.layout);
@@ -329,7 +331,10 @@ function applyFault(kind) {
   } else {
     const amount = kind === 'slow' ? 5 : kind === 'errors' ? 0.5 : 0;
     const fault = app.run.inject(name, kind, amount);
-    if (fault >= 0) app.injected.set(name, [...(app.injected.get(name) || []), fault]);
+    if (fault >= 0) {
+      app.injected.set(name, [...(app.injected.get(name) || []), fault]);
+      $('download-scenario').disabled = false;
+    }
   }
   // Show it at once, even while paused: the fault starts at the current simulated time.
   if (!app.running) afterSlice(app.run.settle(), true);
@@ -491,6 +496,10 @@ async function main() {
     download(`${$('example').value || 'topology'}.ron`, editor.text, 'text/plain'),
   );
   $('download-report').addEventListener('click', () => app.report && download('report.json', app.report, 'application/json'));
+  $('download-scenario').addEventListener('click', () => {
+    const scenario = app.run && app.run.injected_scenario();
+    if (scenario) download('injected-faults.scenario.ron', scenario, 'text/plain');
+  });
   for (const button of $('node-menu').querySelectorAll('button')) {
     button.addEventListener('click', () => applyFault(button.dataset.fault));
   }

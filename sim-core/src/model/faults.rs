@@ -67,7 +67,16 @@ pub(crate) struct FaultState {
     monkey_failures: Vec<(u32, u32, u32)>,
     pub counters: Vec<FaultCounters>,
     /// Faults injected while the run goes on (see `live.rs`), numbered after the scenario's.
-    pub injected: Vec<FaultKind>,
+    pub injected: Vec<InjectedFault>,
+}
+
+/// A fault injected while the run goes on, and when.
+#[derive(Debug, Clone)]
+pub(crate) struct InjectedFault {
+    pub kind: FaultKind,
+    pub start_ns: u64,
+    /// When it was healed, if it was.
+    pub end_ns: Option<u64>,
 }
 
 impl FaultState {
@@ -96,15 +105,10 @@ impl FaultState {
     }
 
     /// Adds a fault injected while the run goes on; returns its number.
-    pub fn add_injected(&mut self, kind: FaultKind) -> u32 {
-        self.injected.push(kind);
+    pub fn add_injected(&mut self, kind: FaultKind, start_ns: u64) -> u32 {
+        self.injected.push(InjectedFault { kind, start_ns, end_ns: None });
         self.active.push(false);
         (self.active.len() - 1) as u32
-    }
-
-    /// Faults known: the scenario's and the injected ones.
-    pub fn fault_count(&self) -> usize {
-        self.active.len()
     }
 
     /// Forgets what was counted during the warm-up.
@@ -190,7 +194,7 @@ impl Simulation<'_> {
         let scenario = self.topology.scenario.as_ref().map_or(&[][..], |s| &s.faults[..]);
         match scenario.get(fault as usize) {
             Some(spec) => spec.kind.clone(),
-            None => self.faults.injected[fault as usize - scenario.len()].clone(),
+            None => self.faults.injected[fault as usize - scenario.len()].kind.clone(),
         }
     }
 
@@ -353,7 +357,7 @@ impl Simulation<'_> {
     /// Recomputes a node's slowdown, errors, added latency and version from the faults in force.
     fn recompute_degradation(&mut self, node: u32) {
         let scenario = self.topology.scenario.as_ref().map_or(&[][..], |s| &s.faults[..]);
-        let kinds = scenario.iter().map(|fault| &fault.kind).chain(&self.faults.injected);
+        let kinds = scenario.iter().map(|fault| &fault.kind).chain(self.faults.injected.iter().map(|i| &i.kind));
         let (mut factor, mut add, mut survive, mut version) = (1.0, NONE, 1.0, None);
         for (index, kind) in kinds.enumerate() {
             if !self.faults.active[index] {

@@ -206,7 +206,7 @@ impl Simulation<'_> {
             Injection::Errors { probability } if !(probability > 0.0 && probability <= 1.0) => return None,
             Injection::Errors { probability } => FaultKind::Errors { node, probability },
         };
-        let fault = self.faults.add_injected(kind);
+        let fault = self.faults.add_injected(kind, self.events.now_ns());
         self.events.schedule_in(0, Event::FaultStart { fault });
         Some(fault)
     }
@@ -214,9 +214,51 @@ impl Simulation<'_> {
     /// Ends the injected fault `fault` now (a fault already ended stays ended).
     pub fn heal(&mut self, fault: u32) {
         let scenario_faults = self.topology.scenario.as_ref().map_or(0, |s| s.faults.len());
-        if !self.finished && (scenario_faults..self.faults.fault_count()).contains(&(fault as usize)) {
+        let now = self.events.now_ns();
+        let Some(injected) =
+            (fault as usize).checked_sub(scenario_faults).and_then(|i| self.faults.injected.get_mut(i))
+        else {
+            return;
+        };
+        if !self.finished && injected.end_ns.is_none() {
+            injected.end_ns = Some(now);
             self.events.schedule_in(0, Event::FaultEnd { fault });
         }
+    }
+
+    /// The injected faults as a scenario file (RON), so that `archsim run FILE --scenario`
+    /// replays them at the same nanoseconds; `None` when nothing was injected. Changes of
+    /// the load factor are not part of it.
+    pub fn injected_scenario(&self) -> Option<String> {
+        if self.faults.injected.is_empty() {
+            return None;
+        }
+        let name = |node: &u32| &self.topology.nodes[*node as usize].name;
+        let mut text =
+            String::from("// Faults injected by hand while the run went on, at the nanoseconds they started.\n");
+        if self.topology.scenario.is_some() {
+            text.push_str("// The topology has a scenario of its own: add these faults to its list, since\n");
+            text.push_str("// --scenario replaces it.\n");
+        }
+        text.push_str("Scenario(\n    faults: [\n");
+        for fault in &self.faults.injected {
+            let at = crate::units::Duration { ns: fault.start_ns };
+            let until =
+                fault.end_ns.map_or(String::new(), |ns| format!(", until: \"{}\"", crate::units::Duration { ns }));
+            let line = match &fault.kind {
+                FaultKind::Crash { node, .. } => format!("Crash(node: {:?}, at: \"{at}\"{until})", name(node)),
+                FaultKind::Slow { node, factor, .. } => {
+                    format!("Slow(node: {:?}, factor: {factor:?}, at: \"{at}\"{until})", name(node))
+                }
+                FaultKind::Errors { node, probability } => {
+                    format!("Errors(node: {:?}, probability: {probability:?}, at: \"{at}\"{until})", name(node))
+                }
+                other => unreachable!("only crashes, slowdowns and errors are injected, not {}", other.label()),
+            };
+            text.push_str(&format!("        {line},\n"));
+        }
+        text.push_str("    ],\n)\n");
+        Some(text)
     }
 
     /// Multiplies the open workloads' arrival rates by `factor` (≥ 0) from now on.

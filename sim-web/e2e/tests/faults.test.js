@@ -3,7 +3,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { openPage, waitForFinish } from '../browser.js';
+
+const ROOT = process.env.ARCHSIM_ROOT ?? join(import.meta.dirname, '../../..');
+const ARCHSIM = process.env.ARCHSIM_BIN ?? join(ROOT, 'target/release/archsim');
 
 async function simulatedSeconds(page) {
   return page.evaluate(() => {
@@ -58,6 +64,19 @@ test('crashing the database from the drawing raises the error rate until it is h
 
     await page.selectOption('#speed', 'max');
     await waitForFinish(page);
+    // The clicked faults replay from the command line: same requests, to the count.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-scenario')]);
+    const scenario = await download.path();
+    assert.match(readFileSync(scenario, 'utf8'), /Crash\(node: "db", at: "\d+ns", until: "\d+ns"\)/);
+    const [reportDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-report')]);
+    const inPage = JSON.parse(readFileSync(await reportDownload.path(), 'utf8'));
+    const replayed = JSON.parse(
+      execFileSync(ARCHSIM, ['run', join(ROOT, 'topologies/three-tier.ron'), '--scenario', scenario, '--duration', '60s', '--format', 'json'], {
+        encoding: 'utf8',
+      }),
+    );
+    assert.deepEqual(replayed.requests, inPage.requests);
+    assert.deepEqual(replayed.latency_s, inPage.latency_s);
     const listed = await page.textContent('#fault-list');
     assert.match(listed, /crash db \(whole node\) from [\d.]+ s, until [\d.]+ s/);
     const [, from, until] = /from ([\d.]+) s, until ([\d.]+) s/.exec(listed).map(Number);
