@@ -1,7 +1,7 @@
 // Line charts on canvas for the live time series: simulated seconds across, one line per
 // series, a legend, and the fault windows shaded with their labels.
 
-export const PALETTE = ['#4e79a7', '#e15759', '#59a14f', '#f28e2b', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+const PALETTE = ['#4e79a7', '#e15759', '#59a14f', '#f28e2b', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
 function niceStep(range, ticks) {
   const raw = range / ticks;

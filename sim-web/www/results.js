@@ -5,7 +5,7 @@ function escapeHtml(text) {
   return String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 }
 
-export function formatSeconds(value) {
+function formatSeconds(value) {
   if (value === null || value === undefined) return '–';
   if (value < 1e-3) return `${(value * 1e6).toFixed(1)} µs`;
   if (value < 1) return `${(value * 1e3).toFixed(2)} ms`;
@@ -27,8 +27,8 @@ function table(headers, rows, className = '') {
   return `<table class="${className}"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
-/** The headline figures of a report, as [label, text] pairs (also used by compare). */
-export function headline(report) {
+/** The headline figures of a report, as [label, text] pairs. */
+function headline(report) {
   const r = report.requests;
   const l = report.latency_s;
   return [
