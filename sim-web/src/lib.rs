@@ -38,18 +38,20 @@ pub struct LiveRun {
 
 #[wasm_bindgen]
 impl LiveRun {
-    /// Starts a run of `text`. A negative `seed`, `duration_s` or `requests` keeps the file's;
-    /// a failure throws the problem as JSON text.
+    /// Starts a run of `text`. An empty `seed` (decimal text, so that all 64 bits are exact)
+    /// or a negative `duration_s` or `requests` keeps the file's; a failure throws the
+    /// problem as JSON text.
     #[wasm_bindgen(constructor)]
-    pub fn new(text: &str, seed: f64, duration_s: f64, requests: f64, window_s: f64) -> Result<LiveRun, JsValue> {
+    pub fn new(text: &str, seed: &str, duration_s: f64, requests: f64, window_s: f64) -> Result<LiveRun, JsValue> {
+        let to_js = |problem: session::Problem| {
+            JsValue::from_str(&serde_json::to_string(&problem).expect("problems serialize"))
+        };
         let overrides = Overrides {
-            seed: (seed >= 0.0).then_some(seed as u64),
+            seed: session::parse_seed(seed).map_err(to_js)?,
             duration_s: (duration_s >= 0.0).then_some(duration_s),
             requests: (requests >= 0.0).then_some(requests as u64),
         };
-        Session::start(text, overrides, window_s)
-            .map(|session| LiveRun { session })
-            .map_err(|problem| JsValue::from_str(&serde_json::to_string(&problem).expect("problems serialize")))
+        Session::start(text, overrides, window_s).map(|session| LiveRun { session }).map_err(to_js)
     }
 
     /// Advances to `limit_s` seconds of simulated time; returns whether the run is over.

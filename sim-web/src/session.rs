@@ -56,7 +56,8 @@ impl From<SpecError> for Problem {
 pub struct Outline {
     /// The drawing.
     pub layout: Layout,
-    /// The file's seed.
+    /// The file's seed, as decimal text (JavaScript numbers are exact only up to 2^53).
+    #[serde(serialize_with = "decimal_text")]
     pub seed: u64,
     /// The file's duration in seconds, when it stops on time.
     pub duration_s: Option<f64>,
@@ -91,6 +92,25 @@ pub fn outline(text: &str) -> Result<Outline, Problem> {
 pub struct Session {
     run: OwnedRun,
     windows_read: usize,
+}
+
+fn decimal_text<S: serde::Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}
+
+/// Reads a seed typed in the page: empty keeps the file's; otherwise a whole number from 0
+/// to 2^64 − 1, read from the text so that every seed is exact.
+pub fn parse_seed(text: &str) -> Result<Option<u64>, Problem> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse::<u64>().map(Some).map_err(|_| {
+        run_problem(
+            &format!("the seed \"{text}\" is not a whole number from 0 to {}", u64::MAX),
+            "give a seed such as 42, or leave it empty to use the file's",
+        )
+    })
 }
 
 /// A fault the user can start, by name: `crash`, `slow` (`amount` is the service-time

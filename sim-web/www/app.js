@@ -6,7 +6,7 @@ import init, { examples as loadExamples, inspect, LiveRun } from './pkg/sim_web.
 import { createEditor } from './editor.js';
 import { Graph } from './graph.js';
 import { LineChart } from './charts.js';
-import { renderReport, renderComparison } from './results.js';
+import { renderReport, renderComparison, parseReport } from './results.js';
 import { encodeState, decodeState } from './share.js';
 
 const $ = (id) => document.getElementById(id);
@@ -109,7 +109,7 @@ function startRun() {
     app.run = null;
   }
   try {
-    app.run = new LiveRun(editor.text, readNumber('seed'), requests > 0 ? -1 : duration, requests, app.windowSeconds);
+    app.run = new LiveRun(editor.text, $('seed').value, requests > 0 ? -1 : duration, requests, app.windowSeconds);
   } catch (problem) {
     showProblem(String(problem));
     return false;
@@ -283,7 +283,7 @@ function finish() {
   app.running = false;
   const wallS = (performance.now() - app.startedAt) / 1000;
   app.report = run.report_json();
-  const report = JSON.parse(app.report);
+  const report = parseReport(app.report);
   $('results-body').innerHTML = renderReport(report);
   $('results-text').textContent = run.report_table();
   $('results').hidden = false;
@@ -310,6 +310,7 @@ function openNodeMenu(name, event) {
   menuNode = name;
   const live = app.run && !app.run.finished();
   menu.querySelector('.menu-title').textContent = live ? name : `${name}: start a run to break it`;
+  $('menu-problem').hidden = true;
   for (const button of menu.querySelectorAll('button')) {
     const healing = button.dataset.fault === 'heal';
     button.disabled = !live || (healing && !(app.injected.get(name) || []).length);
@@ -321,15 +322,39 @@ function openNodeMenu(name, event) {
   event.stopPropagation();
 }
 
+/** The amount typed for a fault kind, or a sentence saying what is wrong with it. */
+function faultAmount(kind) {
+  if (kind === 'slow') {
+    const factor = Number($('slow-factor').value);
+    if ($('slow-factor').value.trim() === '' || !(factor > 0) || !Number.isFinite(factor)) {
+      return { problem: 'The slowdown factor must be a number above 0 (5 makes service 5 times slower).' };
+    }
+    return { amount: factor };
+  }
+  if (kind === 'errors') {
+    const percent = Number($('error-percent').value);
+    if ($('error-percent').value.trim() === '' || !(percent > 0 && percent <= 100)) {
+      return { problem: 'The share of requests to fail must be above 0% and at most 100%.' };
+    }
+    return { amount: percent / 100 };
+  }
+  return { amount: 0 };
+}
+
 function applyFault(kind) {
   const name = menuNode;
-  $('node-menu').hidden = true;
   if (!app.run || !name) return;
+  const { amount, problem } = faultAmount(kind);
+  if (problem) {
+    $('menu-problem').textContent = problem;
+    $('menu-problem').hidden = false;
+    return;
+  }
+  $('node-menu').hidden = true;
   if (kind === 'heal') {
     for (const fault of app.injected.get(name) || []) app.run.heal(fault);
     app.injected.delete(name);
   } else {
-    const amount = kind === 'slow' ? 5 : kind === 'errors' ? 0.5 : 0;
     const fault = app.run.inject(name, kind, amount);
     if (fault >= 0) {
       app.injected.set(name, [...(app.injected.get(name) || []), fault]);
@@ -393,7 +418,7 @@ function updateRateLabel() {
 async function runToEnd(text, windowSeconds) {
   const duration = readNumber('duration');
   const requests = readNumber('requests');
-  const run = new LiveRun(text, readNumber('seed'), requests > 0 ? -1 : duration, requests, windowSeconds);
+  const run = new LiveRun(text, $('seed').value, requests > 0 ? -1 : duration, requests, windowSeconds);
   const windows = [];
   try {
     let done = false;
@@ -404,7 +429,7 @@ async function runToEnd(text, windowSeconds) {
       $('compare-status').textContent = `running… ${Math.round(run.progress() * 100)}%`;
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    return { report: JSON.parse(run.report_json()), windows };
+    return { report: parseReport(run.report_json()), windows };
   } finally {
     run.free();
   }

@@ -49,6 +49,17 @@ function headline(report) {
   ];
 }
 
+/**
+ * Parses a report's JSON, keeping the seed as its decimal text: a JavaScript number is exact
+ * only up to 2^53, and seeds go up to 2^64 − 1.
+ */
+export function parseReport(text) {
+  const exact = /"seed":\s*(\d+)/.exec(text);
+  const report = JSON.parse(text);
+  if (exact) report.seed = exact[1];
+  return report;
+}
+
 /** Summary, errors by reason and per-node tables for a report. */
 export function renderReport(report) {
   let html = `<p>Seed ${report.seed}, ${report.sim_time_s} s simulated, ${formatNumber(report.events)} events${

@@ -2,7 +2,7 @@
 //! live session the page drives (its report is the CLI's report).
 
 use crate::check::repo_root;
-use sim_web::session::{injection, outline, Overrides, Session};
+use sim_web::session::{injection, outline, parse_seed, Overrides, Session};
 
 #[test]
 fn every_topology_file_is_a_built_in_example() {
@@ -100,4 +100,26 @@ fn a_session_reports_what_the_cli_reports_and_refuses_bad_parameters() {
     let faults = session.faults();
     assert_eq!((faults.len(), faults[0].label, faults[0].start_s, faults[0].end_s), (1, "slow", 7.5, None));
     assert_eq!(session.now_s(), 7.5, "settling does not advance the clock");
+}
+
+#[test]
+fn seeds_typed_in_the_page_are_read_exactly_or_refused() {
+    let accepted: [(&str, Option<u64>); 4] = [
+        ("", None),
+        ("  42 ", Some(42)),
+        ("9007199254740993", Some((1 << 53) + 1)),
+        ("18446744073709551615", Some(u64::MAX)),
+    ];
+    for (text, seed) in accepted {
+        assert_eq!(parse_seed(text).unwrap(), seed, "{text:?}");
+    }
+    for text in ["-1", "1e3", "4.5", "abc", "18446744073709551616"] {
+        let problem = parse_seed(text).unwrap_err();
+        assert!(problem.message.contains(text) && problem.message.contains("whole number"), "{}", problem.message);
+        assert!(problem.help.is_some());
+    }
+    // The outline carries the file's seed as text, so JavaScript gets it exactly.
+    let text = std::fs::read_to_string(repo_root().join("topologies/three-tier.ron")).unwrap();
+    let json = serde_json::to_value(outline(&text).unwrap()).unwrap();
+    assert!(json["seed"].is_string(), "{}", json["seed"]);
 }

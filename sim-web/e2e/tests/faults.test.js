@@ -93,7 +93,7 @@ test('crashing the database from the drawing raises the error rate until it is h
 });
 
 test('pause and step advance the run one window at a time; a fault injected while paused starts at once', async () => {
-  const { page, errors, close } = await openPage();
+  const { page, errors, screenshot, close } = await openPage();
   try {
     await page.selectOption('#example', 'three-tier');
     await page.fill('#duration', '100');
@@ -110,10 +110,25 @@ test('pause and step advance the run one window at a time; a fault injected whil
     const paused = await simulatedSeconds(page);
     await page.waitForTimeout(400);
     assert.equal(await simulatedSeconds(page), paused, 'a paused run stays where it is');
-    // A fault injected while paused starts at once, at the paused time.
+    // An amount out of range is refused with a reason, and starts nothing.
     await page.click('[data-node="app"]');
+    await page.fill('#slow-factor', '0');
     await page.click('#node-menu button[data-fault="slow"]');
-    assert.match(await page.textContent('#fault-list'), /slow app \(service times × 5\) from [\d.]+ s, in force/);
+    assert.match(await page.textContent('#menu-problem'), /slowdown factor must be a number above 0/);
+    assert.equal(await page.textContent('#fault-list'), '');
+    await page.fill('#error-percent', '150');
+    await page.click('#node-menu button[data-fault="errors"]');
+    assert.match(await page.textContent('#menu-problem'), /above 0% and at most 100%/);
+    await screenshot('faults-menu');
+    // A fault injected while paused starts at once, at the paused time, with the typed amount.
+    await page.fill('#slow-factor', '8');
+    await page.click('#node-menu button[data-fault="slow"]');
+    assert.ok(await page.isHidden('#node-menu'), 'the menu closes once the fault starts');
+    assert.match(await page.textContent('#fault-list'), /slow app \(service times × 8\) from [\d.]+ s, in force/);
+    await page.click('[data-node="db"]');
+    await page.fill('#error-percent', '20');
+    await page.click('#node-menu button[data-fault="errors"]');
+    assert.match(await page.textContent('#fault-list'), /errors db \(error probability 0\.2\) from [\d.]+ s, in force/);
     assert.equal(await simulatedSeconds(page), paused, 'injecting does not advance the clock');
     await page.waitForSelector('[data-node="app"].faulty');
     assert.deepEqual(errors, []);

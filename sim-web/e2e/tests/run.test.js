@@ -12,7 +12,7 @@ const ARCHSIM = process.env.ARCHSIM_BIN ?? join(ROOT, 'target/release/archsim');
 
 function cliReport(example, seed, duration) {
   const file = join(ROOT, 'topologies', `${example}.ron`);
-  return execFileSync(ARCHSIM, ['run', file, '--format', 'json', '--seed', String(seed), '--duration', `${duration}s`], {
+  return execFileSync(ARCHSIM, ['run', file, '--format', 'json', '--seed', seed, '--duration', `${duration}s`], {
     encoding: 'utf8',
   });
 }
@@ -32,16 +32,17 @@ test('every example of topologies/ is offered', async () => {
   }
 });
 
+// Seeds are decimal text: 2^53 + 1 would round to 2^53 as a JavaScript number.
 for (const [example, seed, duration] of [
-  ['three-tier', 7, 30],
-  ['read-heavy-feed', 3, 20],
-  ['region-outage', 11, 40],
+  ['three-tier', '7', 30],
+  ['read-heavy-feed', '9007199254740993', 20],
+  ['region-outage', '11', 40],
 ]) {
   test(`${example}: the page's report equals archsim run --format json (seed ${seed})`, async () => {
     const { page, errors, screenshot, close } = await openPage();
     try {
       await page.selectOption('#example', example);
-      await page.fill('#seed', String(seed));
+      await page.fill('#seed', seed);
       await page.fill('#duration', String(duration));
       await page.selectOption('#speed', 'max');
       await page.click('#run');
@@ -54,6 +55,7 @@ for (const [example, seed, duration] of [
       const report = JSON.parse(expected);
       const completed = await page.textContent('#results-body table.summary tr:nth-child(2) td:last-child');
       assert.equal(completed, report.requests.completed.toLocaleString('en-US'));
+      assert.match(await page.textContent('#results-body'), new RegExp(`Seed ${seed},`));
       const table = await page.textContent('#results-text');
       assert.ok(table.includes('p99'), 'the CLI-style table is shown');
       await page.waitForTimeout(300);
