@@ -3,7 +3,7 @@
 use crate::experiment::points::run_seed;
 use crate::experiment::spec::Seeds;
 use clap::{Parser, Subcommand, ValueEnum};
-use sim_core::topology::{Arrivals, NodeKind, StopCondition, Topology, MAX_WINDOWS};
+use sim_core::topology::{Arrivals, FaultKind, NodeKind, StopCondition, Topology, MAX_WINDOWS};
 use sim_core::units::{parse_duration, Duration};
 use sim_core::{RunConfig, RunProblem};
 use std::fmt::Write;
@@ -278,8 +278,13 @@ pub fn describe(topology: &Topology) -> String {
     if let Some(scenario) = &topology.scenario {
         let _ = writeln!(out, "\nscenario (window {})", Duration::from_ns(scenario.window_ns));
         for fault in &scenario.faults {
+            let start = Duration::from_ns(fault.start_ns);
+            if let FaultKind::Load { factor } = fault.kind {
+                let _ = writeln!(out, "  load: open arrival rates × {factor} from {start} (until the next step)");
+                continue;
+            }
             let end = fault.end_ns.map_or("the end".to_string(), |ns| Duration::from_ns(ns).to_string());
-            let _ = writeln!(out, "  {} from {} to {end}", fault.kind.label(), Duration::from_ns(fault.start_ns));
+            let _ = writeln!(out, "  {} from {start} to {end}", fault.kind.label());
         }
         for slo in &scenario.slos {
             let _ = writeln!(out, "  SLO {}", slo.label());

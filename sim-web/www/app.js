@@ -127,7 +127,7 @@ function startRun() {
   for (const chart of Object.values(charts)) chart.clear();
   $('results').hidden = true;
   $('download-report').disabled = true;
-  $('download-scenario').disabled = true;
+  $('download-scenario').disabled = !app.run.injected_scenario(); // a load other than 100% is a step at 0 s
   $('reset').disabled = false;
   graph.draw(app.outline.layout);
   return true;
@@ -326,8 +326,8 @@ function openNodeMenu(name, event) {
 function faultAmount(kind) {
   if (kind === 'slow') {
     const factor = Number($('slow-factor').value);
-    if ($('slow-factor').value.trim() === '' || !(factor > 0) || !Number.isFinite(factor)) {
-      return { problem: 'The slowdown factor must be a number above 0 (5 makes service 5 times slower).' };
+    if ($('slow-factor').value.trim() === '' || !(factor > 0 && factor <= 1e6)) {
+      return { problem: 'The slowdown factor must be above 0 and at most 1,000,000 (5 makes service 5 times slower).' };
     }
     return { amount: factor };
   }
@@ -512,9 +512,14 @@ async function main() {
   $('pause').addEventListener('click', pause);
   $('step').addEventListener('click', step);
   $('reset').addEventListener('click', stop);
-  $('rate').addEventListener('input', () => {
-    updateRateLabel();
-    if (app.run && !app.run.finished()) app.run.set_load_factor(Number($('rate').value) / 100);
+  $('rate').addEventListener('input', updateRateLabel);
+  // The load changes when the slider is let go: each change is a load step of the run,
+  // listed with the faults and replayed by the "Faults ↓" scenario.
+  $('rate').addEventListener('change', () => {
+    if (!app.run || app.run.finished()) return;
+    app.run.set_load_factor(Number($('rate').value) / 100);
+    $('download-scenario').disabled = !app.run.injected_scenario();
+    if (!app.running) afterSlice(app.run.settle(), true);
   });
   $('share').addEventListener('click', share);
   $('download-topology').addEventListener('click', () =>

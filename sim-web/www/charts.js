@@ -79,14 +79,21 @@ export class LineChart {
     const endT = Math.max(this.end, 1);
     const x = (t) => left + (t / endT) * plotW;
     const y = (v) => top + plotH - (v / maxValue) * plotH;
-    // Fault windows first, under the lines.
+    // Fault windows first, under the lines: faults in red, load steps in blue. A label that
+    // would run into the previous one moves down a row.
+    const labelEnds = [];
     for (const fault of this.faults) {
       const x0 = x(fault.start_s);
       const x1 = x(fault.end_s ?? endT);
-      g.fillStyle = 'rgba(225, 87, 89, 0.13)';
+      const load = fault.label === 'load';
+      g.fillStyle = load ? 'rgba(78, 121, 167, 0.10)' : 'rgba(225, 87, 89, 0.13)';
       g.fillRect(x0, top, Math.max(1, x1 - x0), plotH);
-      g.fillStyle = '#b03a3c';
-      g.fillText(`${fault.label} ${fault.target}`, x0 + 3, top + 11);
+      g.fillStyle = load ? '#2f5d8a' : '#b03a3c';
+      const label = load ? `load ${fault.detail.replace('arrival rates ', '')}` : `${fault.label} ${fault.target}`;
+      let row = 0;
+      while (labelEnds[row] !== undefined && labelEnds[row] > x0) row += 1;
+      labelEnds[row] = x0 + 3 + g.measureText(label).width + 6;
+      g.fillText(label, x0 + 3, top + 11 + row * 12);
     }
     g.strokeStyle = '#c9ced6';
     g.fillStyle = '#4a5261';

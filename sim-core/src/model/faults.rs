@@ -1,5 +1,6 @@
 //! Faults on the timeline: crashes and recoveries, slowdowns, injected errors, partitions,
-//! region outages, a chaos monkey, rolling deployments, canaries and blue-green switches.
+//! region outages, a chaos monkey, rolling deployments, canaries and blue-green switches,
+//! and steps in the open workloads' load.
 //!
 //! A crashed service instance fails the requests it holds and those waiting for it, and
 //! refuses arrivals until it recovers; a crashed component without instances (a cache, a
@@ -68,6 +69,8 @@ pub(crate) struct FaultState {
     pub counters: Vec<FaultCounters>,
     /// Faults injected while the run goes on (see `live.rs`), numbered after the scenario's.
     pub injected: Vec<InjectedFault>,
+    /// The report window of the load step in force, when its factor is not 1.
+    load_window: Option<usize>,
 }
 
 /// A fault injected while the run goes on, and when.
@@ -101,6 +104,7 @@ impl FaultState {
             monkey_failures: Vec::new(),
             counters: vec![FaultCounters::default(); nodes],
             injected: Vec::new(),
+            load_window: None,
         }
     }
 
@@ -109,6 +113,11 @@ impl FaultState {
         self.injected.push(InjectedFault { kind, start_ns, end_ns: None });
         self.active.push(false);
         (self.active.len() - 1) as u32
+    }
+
+    /// Whether fault `fault` has started.
+    pub fn has_started(&self, fault: u32) -> bool {
+        self.active.get(fault as usize).copied().unwrap_or(false)
     }
 
     /// Forgets what was counted during the warm-up.
@@ -129,6 +138,7 @@ fn target_name(topology: &Topology, kind: &FaultKind) -> String {
         FaultKind::Partition { label, .. } => label.clone(),
         FaultKind::RegionOutage { region, .. } => topology.regions.names[*region as usize].clone(),
         FaultKind::ChaosMonkey { nodes, .. } => nodes.iter().map(|n| name(*n)).collect::<Vec<_>>().join(", "),
+        FaultKind::Load { .. } => "open workloads".into(),
     }
 }
 
@@ -166,6 +176,7 @@ fn detail(topology: &Topology, kind: &FaultKind) -> String {
         FaultKind::Version { share, factor, errors, .. } => {
             format!("share {share}, service times × {factor}, error probability {errors}")
         }
+        FaultKind::Load { factor } => format!("arrival rates × {factor}"),
     }
 }
 
@@ -211,6 +222,11 @@ impl Simulation<'_> {
     pub(crate) fn on_fault_start(&mut self, fault: u32) {
         let topology = self.topology;
         let kind = self.fault_kind(fault);
+        if let FaultKind::Load { factor } = kind {
+            self.faults.active[fault as usize] = true;
+            self.step_load(factor);
+            return;
+        }
         self.faults.enabled = true;
         self.faults.active[fault as usize] = true;
         let window = self.open_window(kind.label(), target_name(topology, &kind), detail(topology, &kind));
@@ -236,6 +252,7 @@ impl Simulation<'_> {
                 self.recompute_degradation(*node)
             }
             FaultKind::RollingDeploy { .. } => unreachable!("rolling deployments run by steps"),
+            FaultKind::Load { .. } => unreachable!("load steps are handled above"),
         }
         // The window of a fault stays open until its end event.
         self.fault_windows_open_for(fault, window);
@@ -273,8 +290,22 @@ impl Simulation<'_> {
             FaultKind::Slow { node, .. } | FaultKind::Errors { node, .. } | FaultKind::Version { node, .. } => {
                 self.recompute_degradation(*node)
             }
-            FaultKind::RollingDeploy { .. } => {}
+            FaultKind::RollingDeploy { .. } | FaultKind::Load { .. } => {}
         }
+    }
+
+    /// A load step: the open workloads run at `factor` times the file's rates from now on.
+    /// The step's report window lasts until the next step, and a step back to 1 opens none.
+    fn step_load(&mut self, factor: f64) {
+        if let Some(window) = self.faults.load_window.take() {
+            self.close_fault_window(window);
+        }
+        if factor != 1.0 {
+            let detail = detail(self.topology, &FaultKind::Load { factor });
+            self.faults.load_window = Some(self.open_window("load", "open workloads".into(), detail));
+        }
+        self.load_factor = factor;
+        self.rescale_open_sources();
     }
 
     fn monkey_draw(&mut self, fault: u32, sampler: u32) -> u64 {

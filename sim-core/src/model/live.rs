@@ -10,7 +10,7 @@
 use super::requests::Outcome;
 use super::timeseries::{Timeseries, WindowRecord};
 use super::{Event, Simulation};
-use crate::topology::{FaultKind, StopCondition, NONE};
+use crate::topology::{FaultKind, StopCondition, MAX_LOAD_FACTOR, MAX_SERVICE_FACTOR, NONE};
 use crate::units::NS_PER_S as NS_PER_S_INTEGER;
 use serde::Serialize;
 
@@ -190,8 +190,8 @@ impl Simulation<'_> {
     }
 
     /// Starts `injection` on node `node` now; returns the fault's number for `heal`, or `None`
-    /// when the run is over, the node does not exist, a slowdown factor is not positive or an
-    /// error probability is not in (0, 1].
+    /// when the run is over, the node does not exist, a slowdown factor is not in
+    /// (0, `MAX_SERVICE_FACTOR`] or an error probability is not in (0, 1].
     pub fn inject(&mut self, node: u32, injection: Injection) -> Option<u32> {
         if self.finished || node as usize >= self.topology.nodes.len() {
             return None;
@@ -201,7 +201,7 @@ impl Simulation<'_> {
                 let instances = self.topology.nodes[node as usize].kind.servers().map_or(1, |s| s.max_instances());
                 FaultKind::Crash { node, instances }
             }
-            Injection::Slow { factor } if !(factor.is_finite() && factor > 0.0) => return None,
+            Injection::Slow { factor } if !(factor > 0.0 && factor <= MAX_SERVICE_FACTOR) => return None,
             Injection::Slow { factor } => FaultKind::Slow { node, factor, add_sampler: NONE },
             Injection::Errors { probability } if !(probability > 0.0 && probability <= 1.0) => return None,
             Injection::Errors { probability } => FaultKind::Errors { node, probability },
@@ -211,7 +211,8 @@ impl Simulation<'_> {
         Some(fault)
     }
 
-    /// Ends the injected fault `fault` now (a fault already ended stays ended).
+    /// Ends the injected fault `fault` now (a fault already ended stays ended; a load step
+    /// is not a fault to heal, the next step replaces it).
     pub fn heal(&mut self, fault: u32) {
         let scenario_faults = self.topology.scenario.as_ref().map_or(0, |s| s.faults.len());
         let now = self.events.now_ns();
@@ -220,22 +221,23 @@ impl Simulation<'_> {
         else {
             return;
         };
-        if !self.finished && injected.end_ns.is_none() {
+        if !self.finished && injected.end_ns.is_none() && !matches!(injected.kind, FaultKind::Load { .. }) {
             injected.end_ns = Some(now);
             self.events.schedule_in(0, Event::FaultEnd { fault });
         }
     }
 
-    /// The injected faults as a scenario file (RON), so that `archsim run FILE --scenario`
-    /// replays them at the same nanoseconds; `None` when nothing was injected. Changes of
-    /// the load factor are not part of it.
+    /// The injected faults and load steps as a scenario file (RON), so that
+    /// `archsim run FILE --scenario` replays them at the same nanoseconds, in the same order;
+    /// `None` when nothing was injected.
     pub fn injected_scenario(&self) -> Option<String> {
         if self.faults.injected.is_empty() {
             return None;
         }
         let name = |node: &u32| &self.topology.nodes[*node as usize].name;
-        let mut text =
-            String::from("// Faults injected by hand while the run went on, at the nanoseconds they started.\n");
+        let mut text = String::from(
+            "// Faults and load steps made by hand while the run went on, at the nanoseconds\n// they started.\n",
+        );
         if self.topology.scenario.is_some() {
             text.push_str("// The topology has a scenario of its own: add these faults to its list, since\n");
             text.push_str("// --scenario replaces it.\n");
@@ -253,7 +255,10 @@ impl Simulation<'_> {
                 FaultKind::Errors { node, probability } => {
                     format!("Errors(node: {:?}, probability: {probability:?}, at: \"{at}\"{until})", name(node))
                 }
-                other => unreachable!("only crashes, slowdowns and errors are injected, not {}", other.label()),
+                FaultKind::Load { factor } => format!("Load(factor: {factor:?}, at: \"{at}\")"),
+                other => {
+                    unreachable!("only crashes, slowdowns, errors and load steps are injected, not {}", other.label())
+                }
             };
             text.push_str(&format!("        {line},\n"));
         }
@@ -261,19 +266,41 @@ impl Simulation<'_> {
         Some(text)
     }
 
-    /// Multiplies the open workloads' arrival rates by `factor` (≥ 0) from now on.
+    /// Multiplies the open workloads' arrival rates by `factor` (from 0 to `MAX_LOAD_FACTOR`)
+    /// from now on: a load step, listed with the faults and in `injected_scenario`, taking
+    /// effect when the run next handles events. Steps set at the same instant before the run
+    /// goes on are one step, at the last factor set.
     pub fn set_load_factor(&mut self, factor: f64) {
-        let factor = if factor.is_finite() { factor.max(0.0) } else { 1.0 };
-        if factor == self.load_factor || self.finished {
+        if self.finished || !factor.is_finite() {
             return;
         }
-        self.load_factor = factor;
-        self.rescale_open_sources();
+        let factor = factor.clamp(0.0, MAX_LOAD_FACTOR);
+        let now = self.events.now_ns();
+        let first_injected = self.topology.scenario.as_ref().map_or(0, |s| s.faults.len()) as u32;
+        let last = (self.faults.injected.len() as u32).checked_sub(1).map(|i| first_injected + i);
+        if let Some(last) = last.filter(|&fault| !self.faults.has_started(fault)) {
+            let pending = &mut self.faults.injected[(last - first_injected) as usize];
+            if let (FaultKind::Load { factor: pending_factor }, true) = (&mut pending.kind, pending.start_ns == now) {
+                *pending_factor = factor;
+                return;
+            }
+        }
+        if factor == self.load_factor() {
+            return;
+        }
+        let fault = self.faults.add_injected(FaultKind::Load { factor }, now);
+        self.events.schedule_in(0, Event::FaultStart { fault });
     }
 
-    /// The factor on the open workloads' arrival rates.
+    /// The factor on the open workloads' arrival rates, counting a step set but not yet
+    /// in effect.
     pub fn load_factor(&self) -> f64 {
-        self.load_factor
+        let first_injected = self.topology.scenario.as_ref().map_or(0, |s| s.faults.len());
+        let pending = self.faults.injected.iter().enumerate().rev().find_map(|(i, fault)| match fault.kind {
+            FaultKind::Load { factor } if !self.faults.has_started((first_injected + i) as u32) => Some(factor),
+            _ => None,
+        });
+        pending.unwrap_or(self.load_factor)
     }
 
     /// How far the run is, from 0 to 1: simulated time over the duration, or requests created

@@ -45,7 +45,7 @@ pub struct RawTopology {
 
 /// A source of requests.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename = "Workload")]
+#[serde(deny_unknown_fields, rename = "Workload")]
 pub enum RawWorkload {
     /// An open workload: requests arrive whatever the system does.
     Open {

@@ -23,7 +23,7 @@ pub struct RawScenario {
 
 /// A fault on the timeline. `until` omitted: it lasts to the end of the run.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename = "Fault")]
+#[serde(deny_unknown_fields, rename = "Fault")]
 pub enum RawFault {
     /// The node (or its first `instances` instances) stops: work in progress and waiting
     /// fails, and arrivals are refused until it recovers.
@@ -140,6 +140,15 @@ pub enum RawFault {
         #[serde(default)]
         errors: f64,
     },
+    /// A step in the load: from `at` on, every open workload's arrival rate is `factor` times
+    /// the file's (0 stops them, 1 restores them); the latest step holds. A surge is two
+    /// steps. Closed workloads keep their users and think times.
+    Load {
+        /// Multiplier of the open workloads' arrival rates.
+        factor: f64,
+        /// When the step happens.
+        at: Duration,
+    },
     /// A canary: a share of the node's requests goes to a new version with other parameters.
     Canary {
         /// A service.
@@ -170,7 +179,7 @@ fn one_u32() -> u32 {
 
 /// A service-level objective.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename = "Slo")]
+#[serde(deny_unknown_fields, rename = "Slo")]
 pub enum RawSlo {
     /// The `quantile` of end-to-end latency stays below `below`.
     Latency {
@@ -238,7 +247,7 @@ fn two_f64() -> f64 {
 
 /// How a backoff b is randomised.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename = "Jitter")]
+#[serde(deny_unknown_fields, rename = "Jitter")]
 pub enum RawJitter {
     /// Uniform on [0, b].
     #[default]

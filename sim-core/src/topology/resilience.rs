@@ -83,6 +83,11 @@ pub struct Failover {
     pub promotion_ns: u64,
 }
 
+/// The largest service-time factor a slowdown or a new version may have.
+pub const MAX_SERVICE_FACTOR: f64 = 1e6;
+/// The largest factor a load step may put on the open arrival rates.
+pub const MAX_LOAD_FACTOR: f64 = 1e3;
+
 /// A checked scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -167,6 +172,11 @@ pub enum FaultKind {
         /// Time each batch is out, in ns.
         each_ns: u64,
     },
+    /// From its start on, the open workloads' arrival rates are multiplied by `factor`.
+    Load {
+        /// Multiplier of the open workloads' arrival rates.
+        factor: f64,
+    },
     /// A new version taking a share of the requests (1 for a blue-green switch).
     Version {
         /// Service node id.
@@ -194,6 +204,7 @@ impl FaultKind {
             FaultKind::ChaosMonkey { .. } => "chaos_monkey",
             FaultKind::RollingDeploy { .. } => "rolling_deploy",
             FaultKind::Version { label, .. } => label,
+            FaultKind::Load { .. } => "load",
         }
     }
 }

@@ -1,5 +1,5 @@
 // Crash a node during a run from the drawing: the error rate rises, and falls after healing;
-// the fault's window is listed and drawn on the charts.
+// the fault's window is listed and drawn on the charts; a load step from the slider replays too.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,13 +63,18 @@ test('crashing the database from the drawing raises the error rate until it is h
     await page.click('#node-menu button[data-fault="heal"]');
     await waitForErrorRate(page, 'rate < 0.01', 'below 1% after healing');
     await page.waitForSelector('[data-node="db"]:not(.faulty)');
+    // A load step from the slider is listed with the faults and replays too.
+    await page.fill('#rate', '150');
+    await page.waitForFunction(() => /load open workloads \(arrival rates × 1\.5\)/.test(document.getElementById('fault-list').textContent));
 
     await page.selectOption('#speed', 'max');
     await waitForFinish(page);
     // The clicked faults replay from the command line: same requests, to the count.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-scenario')]);
     const scenario = await download.path();
-    assert.match(readFileSync(scenario, 'utf8'), /Crash\(node: "db", at: "\d+ns", until: "\d+ns"\)/);
+    const scenarioText = readFileSync(scenario, 'utf8');
+    assert.match(scenarioText, /Crash\(node: "db", at: "\d+[a-zµ]+", until: "\d+[a-zµ]+"\)/);
+    assert.match(scenarioText, /Load\(factor: 1\.5, at: "\d+[a-zµ]+"\)/);
     const [reportDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-report')]);
     const inPage = JSON.parse(readFileSync(await reportDownload.path(), 'utf8'));
     const replayed = JSON.parse(
@@ -114,7 +119,7 @@ test('pause and step advance the run one window at a time; a fault injected whil
     await page.click('[data-node="app"]');
     await page.fill('#slow-factor', '0');
     await page.click('#node-menu button[data-fault="slow"]');
-    assert.match(await page.textContent('#menu-problem'), /slowdown factor must be a number above 0/);
+    assert.match(await page.textContent('#menu-problem'), /slowdown factor must be above 0 and at most 1,000,000/);
     assert.equal(await page.textContent('#fault-list'), '');
     await page.fill('#error-percent', '150');
     await page.click('#node-menu button[data-fault="errors"]');

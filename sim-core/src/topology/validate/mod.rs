@@ -79,7 +79,9 @@ fn is_blank(source: &str) -> bool {
 }
 
 fn syntax_help(message: &str) -> Option<String> {
-    if message.contains("Unexpected field") || message.contains("unknown field") {
+    if message.contains("`until` in `Load`") {
+        Some("a load step holds until the next one: end a surge with a second step, Load(factor: 1.0, at: ...)".into())
+    } else if message.contains("Unexpected field") || message.contains("unknown field") {
         Some("check the spelling; the fields this place accepts are listed above".into())
     } else if message.contains("Unexpected missing field") || message.contains("missing field") {
         Some("add the missing field".into())

@@ -264,13 +264,13 @@ impl ScenarioChecker<'_> {
     }
 
     fn factor(&self, value: f64, anchors: &[&str]) -> Result<f64, SpecError> {
-        if value.is_finite() && value > 0.0 && value <= 1e6 {
+        if value.is_finite() && value > 0.0 && value <= MAX_SERVICE_FACTOR {
             Ok(value)
         } else {
             Err(self.error(
                 format!("a service-time factor of {value}"),
                 anchors,
-                "give a factor above 0 (2 doubles every service time, 0.5 halves it)",
+                format!("give a factor above 0 and at most {MAX_SERVICE_FACTOR} (2 doubles every service time, 0.5 halves it)"),
             ))
         }
     }
@@ -512,6 +512,18 @@ impl ScenarioChecker<'_> {
                     FaultKind::Version { node: id, share: 1.0, factor, errors, label: "blue_green" },
                     self.window(*at, *until, &["BlueGreen"])?,
                 )
+            }
+            RawFault::Load { factor, at } => {
+                if !(factor.is_finite() && (0.0..=MAX_LOAD_FACTOR).contains(factor)) {
+                    return Err(self.error(
+                        format!("a load factor of {factor}"),
+                        &["Load", "factor"],
+                        format!(
+                            "give a factor from 0 to {MAX_LOAD_FACTOR} (2 doubles the open arrival rates, 1 restores them)"
+                        ),
+                    ));
+                }
+                fault(FaultKind::Load { factor: *factor }, (at.ns, None))
             }
             RawFault::Canary { node, at, until, share, factor, errors } => {
                 let id = self.service(node, &["Canary", "node"], "a canary", false)?;
