@@ -107,7 +107,7 @@ impl LiveRun {
         self.session.set_load_factor(factor)
     }
 
-    /// The faults injected so far as a scenario file for `archsim run --scenario`.
+    /// The faults and load steps injected so far as a scenario file for `archsim run --scenario`.
     pub fn injected_scenario(&self) -> Option<String> {
         self.session.injected_scenario()
     }

@@ -230,7 +230,7 @@ impl Session {
         self.run.with_dependent_mut(|_, simulation| simulation.set_load_factor(factor))
     }
 
-    /// The faults injected so far as a scenario file for `archsim run --scenario`.
+    /// The faults and load steps injected so far as a scenario file for `archsim run --scenario`.
     pub fn injected_scenario(&self) -> Option<String> {
         self.run.borrow_dependent().injected_scenario()
     }

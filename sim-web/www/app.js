@@ -127,7 +127,7 @@ function startRun() {
   for (const chart of Object.values(charts)) chart.clear();
   $('results').hidden = true;
   $('download-report').disabled = true;
-  $('download-scenario').disabled = !app.run.injected_scenario(); // a load other than 100% is a step at 0 s
+  updateScenarioButton(); // a load other than 100% is a step at 0 s
   $('reset').disabled = false;
   graph.draw(app.outline.layout);
   return true;
@@ -341,6 +341,11 @@ function faultAmount(kind) {
   return { amount: 0 };
 }
 
+/** "Faults ↓" is enabled once the run has faults or load steps to export. */
+function updateScenarioButton() {
+  $('download-scenario').disabled = !(app.run && app.run.injected_scenario());
+}
+
 function applyFault(kind) {
   const name = menuNode;
   if (!app.run || !name) return;
@@ -356,10 +361,8 @@ function applyFault(kind) {
     app.injected.delete(name);
   } else {
     const fault = app.run.inject(name, kind, amount);
-    if (fault >= 0) {
-      app.injected.set(name, [...(app.injected.get(name) || []), fault]);
-      $('download-scenario').disabled = false;
-    }
+    if (fault >= 0) app.injected.set(name, [...(app.injected.get(name) || []), fault]);
+    updateScenarioButton();
   }
   // Show it at once, even while paused: the fault starts at the current simulated time.
   if (!app.running) afterSlice(app.run.settle(), true);
@@ -518,7 +521,7 @@ async function main() {
   $('rate').addEventListener('change', () => {
     if (!app.run || app.run.finished()) return;
     app.run.set_load_factor(Number($('rate').value) / 100);
-    $('download-scenario').disabled = !app.run.injected_scenario();
+    updateScenarioButton();
     if (!app.running) afterSlice(app.run.settle(), true);
   });
   $('share').addEventListener('click', share);

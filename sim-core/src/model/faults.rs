@@ -115,9 +115,32 @@ impl FaultState {
         (self.active.len() - 1) as u32
     }
 
-    /// Whether fault `fault` has started.
-    pub fn has_started(&self, fault: u32) -> bool {
-        self.active.get(fault as usize).copied().unwrap_or(false)
+    /// Injected fault `fault`, when `fault` is one (the scenario's are numbered first).
+    pub fn injected_mut(&mut self, fault: u32) -> Option<&mut InjectedFault> {
+        let first_injected = self.active.len() - self.injected.len();
+        (fault as usize).checked_sub(first_injected).and_then(|i| self.injected.get_mut(i))
+    }
+
+    /// The factor of the load step injected last, when it has not started yet: a step set at
+    /// the same instant merges into it.
+    pub fn pending_load_step(&mut self) -> Option<&mut f64> {
+        if self.active.last().copied().unwrap_or(true) {
+            return None;
+        }
+        match &mut self.injected.last_mut()?.kind {
+            FaultKind::Load { factor } => Some(factor),
+            _ => None,
+        }
+    }
+
+    /// The factor of the latest load step among the injected faults not started yet.
+    pub fn pending_load_factor(&self) -> Option<f64> {
+        self.injected.iter().rev().zip(self.active.iter().rev()).take_while(|(_, started)| !**started).find_map(
+            |(fault, _)| match fault.kind {
+                FaultKind::Load { factor } => Some(factor),
+                _ => None,
+            },
+        )
     }
 
     /// Forgets what was counted during the warm-up.
@@ -301,8 +324,10 @@ impl Simulation<'_> {
             self.close_fault_window(window);
         }
         if factor != 1.0 {
-            let detail = detail(self.topology, &FaultKind::Load { factor });
-            self.faults.load_window = Some(self.open_window("load", "open workloads".into(), detail));
+            let kind = FaultKind::Load { factor };
+            let window =
+                self.open_window(kind.label(), target_name(self.topology, &kind), detail(self.topology, &kind));
+            self.faults.load_window = Some(window);
         }
         self.load_factor = factor;
         self.rescale_open_sources();

@@ -214,13 +214,8 @@ impl Simulation<'_> {
     /// Ends the injected fault `fault` now (a fault already ended stays ended; a load step
     /// is not a fault to heal, the next step replaces it).
     pub fn heal(&mut self, fault: u32) {
-        let scenario_faults = self.topology.scenario.as_ref().map_or(0, |s| s.faults.len());
         let now = self.events.now_ns();
-        let Some(injected) =
-            (fault as usize).checked_sub(scenario_faults).and_then(|i| self.faults.injected.get_mut(i))
-        else {
-            return;
-        };
+        let Some(injected) = self.faults.injected_mut(fault) else { return };
         if !self.finished && injected.end_ns.is_none() && !matches!(injected.kind, FaultKind::Load { .. }) {
             injected.end_ns = Some(now);
             self.events.schedule_in(0, Event::FaultEnd { fault });
@@ -275,32 +270,22 @@ impl Simulation<'_> {
             return;
         }
         let factor = factor.clamp(0.0, MAX_LOAD_FACTOR);
-        let now = self.events.now_ns();
-        let first_injected = self.topology.scenario.as_ref().map_or(0, |s| s.faults.len()) as u32;
-        let last = (self.faults.injected.len() as u32).checked_sub(1).map(|i| first_injected + i);
-        if let Some(last) = last.filter(|&fault| !self.faults.has_started(fault)) {
-            let pending = &mut self.faults.injected[(last - first_injected) as usize];
-            if let (FaultKind::Load { factor: pending_factor }, true) = (&mut pending.kind, pending.start_ns == now) {
-                *pending_factor = factor;
-                return;
-            }
+        // A fault not started yet was set at this instant: the run has not gone on since.
+        if let Some(pending) = self.faults.pending_load_step() {
+            *pending = factor;
+            return;
         }
         if factor == self.load_factor() {
             return;
         }
-        let fault = self.faults.add_injected(FaultKind::Load { factor }, now);
+        let fault = self.faults.add_injected(FaultKind::Load { factor }, self.events.now_ns());
         self.events.schedule_in(0, Event::FaultStart { fault });
     }
 
     /// The factor on the open workloads' arrival rates, counting a step set but not yet
     /// in effect.
     pub fn load_factor(&self) -> f64 {
-        let first_injected = self.topology.scenario.as_ref().map_or(0, |s| s.faults.len());
-        let pending = self.faults.injected.iter().enumerate().rev().find_map(|(i, fault)| match fault.kind {
-            FaultKind::Load { factor } if !self.faults.has_started((first_injected + i) as u32) => Some(factor),
-            _ => None,
-        });
-        pending.unwrap_or(self.load_factor)
+        self.faults.pending_load_factor().unwrap_or(self.load_factor)
     }
 
     /// How far the run is, from 0 to 1: simulated time over the duration, or requests created
