@@ -40,7 +40,7 @@ pub mod units;
 mod ziggurat;
 
 pub use error::{Position, SpecError, SpecErrorKind};
-pub use model::{RunConfig, RunProblem, Simulation};
+pub use model::{InvariantViolations, RunConfig, RunProblem, Simulation};
 pub use report::Report;
 pub use topology::{parse_topology, parse_topology_bytes, StopCondition, Topology};
 

@@ -7,7 +7,11 @@ use sim_core::{parse_topology, Report, RunConfig, StopCondition};
 pub fn simulate(text: &str, seed: u64, stop: StopCondition, warmup_s: f64) -> Report {
     let topology = parse_topology(text).unwrap_or_else(|error| panic!("test topology is invalid: {error}\n{text}"));
     let config = RunConfig { seed, stop, warmup_ns: (warmup_s * 1e9) as u64 };
-    let report = sim_core::simulate(&topology, config);
+    let mut simulation = sim_core::Simulation::new(&topology, config);
+    simulation.run_to_end();
+    let violations = simulation.invariant_violations();
+    assert!(violations.is_clean(), "the model's bookkeeping is broken: {violations:?}\n{text}");
+    let report = simulation.report();
     assert_conserved(&report);
     report
 }
@@ -43,6 +47,32 @@ pub fn run_cli(args: &[&str]) -> (i32, String, String) {
     full.extend_from_slice(args);
     let status = archsim_cli::run(full, &mut stdout, &mut stderr);
     (status, String::from_utf8(stdout).unwrap(), String::from_utf8(stderr).unwrap())
+}
+
+/// Where `actual` first departs from `expected`: the line number and a few lines of each
+/// from there, or `None` when they are equal. Snapshot mismatches print this.
+pub fn first_difference(expected: &str, actual: &str) -> Option<String> {
+    if expected == actual {
+        return None;
+    }
+    let (expected_lines, actual_lines): (Vec<_>, Vec<_>) = (expected.lines().collect(), actual.lines().collect());
+    let first = (0..expected_lines.len().max(actual_lines.len()))
+        .find(|&i| expected_lines.get(i) != actual_lines.get(i))
+        .unwrap_or(expected_lines.len().min(actual_lines.len()));
+    let excerpt = |lines: &[&str]| {
+        let shown: Vec<String> = lines.iter().skip(first).take(4).map(|line| format!("    {line}")).collect();
+        if shown.is_empty() {
+            "    (end of text)".to_string()
+        } else {
+            shown.join("\n")
+        }
+    };
+    Some(format!(
+        "first difference at line {}:\n  expected:\n{}\n  actual:\n{}",
+        first + 1,
+        excerpt(&expected_lines),
+        excerpt(&actual_lines)
+    ))
 }
 
 /// The repository root (tests run from the `tests` package directory).

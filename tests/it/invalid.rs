@@ -2,7 +2,7 @@
 //! exit status 2 and exactly the message in its `.expected` file (line, column, fix).
 //! Bless changes with `UPDATE_EXPECT=1`.
 
-use crate::check::{repo_root, run_cli};
+use crate::check::{first_difference, repo_root, run_cli};
 
 #[test]
 fn invalid_topologies_are_refused_with_located_messages() {
@@ -27,8 +27,11 @@ fn invalid_topologies_are_refused_with_located_messages() {
         let expected_path = path.with_extension("expected");
         if update {
             std::fs::write(&expected_path, &message).unwrap();
-        } else if std::fs::read_to_string(&expected_path).ok().as_deref() != Some(message.as_str()) {
-            mismatches.push(format!("{relative}:\n{message}"));
+        } else {
+            let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+            if let Some(difference) = first_difference(&expected, &message) {
+                mismatches.push(format!("{relative}: {difference}"));
+            }
         }
     }
     assert!(mismatches.is_empty(), "messages differ (UPDATE_EXPECT=1 to bless):\n{}", mismatches.join("\n"));

@@ -1,7 +1,7 @@
 //! Snapshot tests: every file in `topologies/` runs as is, and its JSON report must equal
 //! the committed one in `tests/snapshots/`. Bless changes with `UPDATE_EXPECT=1`.
 
-use crate::check::{assert_conserved, repo_root, run_cli};
+use crate::check::{assert_conserved, first_difference, repo_root, run_cli};
 
 #[test]
 fn every_example_topology_matches_its_snapshot() {
@@ -23,17 +23,21 @@ fn every_example_topology_matches_its_snapshot() {
         let snapshot = repo_root().join("tests/snapshots").join(format!("{name}.json"));
         if update {
             std::fs::write(&snapshot, &stdout).unwrap();
-        } else if std::fs::read_to_string(&snapshot).ok().as_deref() != Some(stdout.as_str()) {
-            mismatches.push(name);
+        } else {
+            let expected = std::fs::read_to_string(&snapshot).unwrap_or_default();
+            if let Some(difference) = first_difference(&expected, &stdout) {
+                mismatches.push(format!("{name}: {difference}"));
+            }
         }
     }
     assert!(
         mismatches.is_empty(),
-        "reports differ from tests/snapshots for {mismatches:?}; rerun with UPDATE_EXPECT=1 if the change is intended"
+        "reports differ from tests/snapshots (rerun with UPDATE_EXPECT=1 if the change is intended):\n{}",
+        mismatches.join("\n")
     );
 }
 
-/// One case on its own, for debugging: `cargo test --release -p archsim-tests smoke -- --nocapture`.
+/// One case on its own, for debugging: `cargo test --profile checked -p archsim-tests smoke -- --nocapture`.
 #[test]
 fn smoke() {
     let (status, stdout, stderr) =

@@ -14,7 +14,8 @@ commands:
   web [--port N] [--no-build]   build the browser UI into target/archsim-web and serve it on 127.0.0.1
                                 (port 8080 by default; 0 picks a free one)
   web-build                     only build target/archsim-web
-  test                          cargo test --release --workspace, then the browser's
+  test                          cargo test --profile checked --workspace (optimized, with
+                                assertions and overflow checks), then the browser's
                                 end-to-end tests in Chromium
   bench-web                     time a million requests in the page against archsim run
 ";
@@ -125,10 +126,11 @@ fn copy_folder(from: &Path, to: &Path) -> Result<(), String> {
 
 /// Every test: the workspace's, then the browser's against the page served on loopback.
 fn test() -> Result<(), String> {
-    run(Command::new("cargo").args(["test", "--release", "--workspace"]))?;
+    run(Command::new("cargo").args(["test", "--profile", "checked", "--workspace"]))?;
     let screenshots = root().join("target/web-e2e");
     std::fs::create_dir_all(&screenshots).map_err(|e| e.to_string())?;
-    let mut node = browser_command()?;
+    // The CLI the browser tests compare against is the checked build the tests just made.
+    let mut node = browser_command("checked")?;
     node.args(["--test", "--test-concurrency=1"])
         .arg(root().join("sim-web/e2e/tests"))
         .env("SCREENSHOTS", &screenshots);
@@ -139,14 +141,15 @@ fn test() -> Result<(), String> {
 
 /// The browser against the command line on a million requests (benches/browser.mjs).
 fn bench_web() -> Result<(), String> {
-    let mut node = browser_command()?;
+    let mut node = browser_command("release")?;
     run(node.arg(root().join("benches/browser.mjs")))
 }
 
-/// A `node` command set up to drive the page: the CLI and the page built, Chromium and the
-/// npm packages installed, the page served on a free loopback port for as long as xtask runs.
-fn browser_command() -> Result<Command, String> {
-    run(Command::new("cargo").args(["build", "--release", "-p", "sim-cli"]))?;
+/// A `node` command set up to drive the page: the CLI (built with cargo profile `profile`) and
+/// the page built, Chromium and the npm packages installed, the page served on a free loopback
+/// port for as long as xtask runs.
+fn browser_command(profile: &str) -> Result<Command, String> {
+    run(Command::new("cargo").args(["build", "--profile", profile, "-p", "sim-cli"]))?;
     let site = build_web()?;
     let chromium = setup::chromium()?;
     setup::npm_packages(&root().join("sim-web/e2e"))?;
@@ -155,7 +158,7 @@ fn browser_command() -> Result<Command, String> {
     std::thread::spawn(move || server.run_forever());
     let mut node = Command::new("node");
     node.env("ARCHSIM_WEB_URL", format!("http://{address}/"))
-        .env("ARCHSIM_BIN", root().join("target/release/archsim"))
+        .env("ARCHSIM_BIN", root().join("target").join(profile).join("archsim"))
         .env("ARCHSIM_ROOT", root())
         .env("CHROMIUM", chromium);
     Ok(node)

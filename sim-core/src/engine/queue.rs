@@ -42,6 +42,7 @@ pub struct EventQueue<E> {
     immediate: VecDeque<E>,
     now_ns: u64,
     next_sequence: u64,
+    past_schedules: u64,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -58,6 +59,7 @@ impl<E> EventQueue<E> {
             immediate: VecDeque::with_capacity(1024),
             now_ns: 0,
             next_sequence: 0,
+            past_schedules: 0,
         }
     }
 
@@ -72,6 +74,8 @@ impl<E> EventQueue<E> {
     pub fn schedule_at(&mut self, time_ns: u64, event: E) {
         debug_assert!(time_ns >= self.now_ns, "event scheduled in the past");
         if time_ns <= self.now_ns {
+            // Run at once, counted when it was meant for the past (a bug in the caller).
+            self.past_schedules += u64::from(time_ns < self.now_ns);
             self.immediate.push_back(event);
         } else {
             let sequence = self.next_sequence;
@@ -141,6 +145,11 @@ impl<E> EventQueue<E> {
     pub fn advance_to(&mut self, time_ns: u64) {
         debug_assert!(self.next_time_ns().is_none_or(|next| next >= time_ns));
         self.now_ns = self.now_ns.max(time_ns);
+    }
+
+    /// How many events were scheduled before the current time (0 unless a caller is wrong).
+    pub fn past_schedules(&self) -> u64 {
+        self.past_schedules
     }
 
     /// Number of pending events.

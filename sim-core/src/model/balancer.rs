@@ -2,6 +2,7 @@
 //! configured algorithm, forward the request after an optional processing delay, and pass
 //! the answer back.
 
+use super::invariants;
 use super::requests::Outcome;
 use super::{Event, Simulation};
 use crate::rng::splitmix64;
@@ -161,7 +162,9 @@ impl Simulation<'_> {
         let record = &self.frames[frame];
         let (node, target) = (record.node, record.balancer_target);
         let (outcome, cause) = record.outcome.unwrap_or((Outcome::Completed, node));
-        self.balancers[node as usize].as_mut().expect("balancer state").outstanding[target as usize] -= 1;
+        let outstanding =
+            &mut self.balancers[node as usize].as_mut().expect("balancer state").outstanding[target as usize];
+        invariants::decrement(outstanding, &mut self.invariants.counter_underflows);
         self.finish_frame(frame, outcome, cause);
     }
 

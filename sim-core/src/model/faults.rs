@@ -8,6 +8,7 @@
 //! back empty; a work queue keeps its stored messages (they are durable) and stops
 //! delivering until it recovers.
 
+use super::invariants;
 use super::requests::Outcome;
 use super::{ComponentState, Event, Simulation};
 use crate::rng::{Purpose, RandomStream};
@@ -537,8 +538,8 @@ impl Simulation<'_> {
         stats.busy_now -= ps_jobs.min(workers as usize) as u64;
         for frame in queued {
             let stats = &mut self.node_stats[node as usize];
-            stats.queue_now -= 1;
-            stats.in_system_now -= 1;
+            invariants::decrement(&mut stats.queue_now, &mut self.invariants.counter_underflows);
+            invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
             if !self.frames[frame].answered {
                 self.fail_crashed(frame, node);
             }
@@ -557,7 +558,7 @@ impl Simulation<'_> {
             record.killed = true;
             record.admitted = false;
             let stats = &mut self.node_stats[node as usize];
-            stats.in_system_now -= 1;
+            invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
             if fifo {
                 stats.busy_now -= 1;
             }

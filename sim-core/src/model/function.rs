@@ -2,6 +2,7 @@
 //! cold start) while under the concurrency limit, or is throttled. A container idle for the
 //! keep-alive time is reclaimed.
 
+use super::invariants;
 use super::requests::Outcome;
 use super::{ComponentState, Event, Simulation};
 use crate::topology::{FunctionConfig, NodeKind, Topology, NONE};
@@ -144,7 +145,7 @@ impl Simulation<'_> {
         let measured = self.is_measured(arrived_ns);
         let stats = &mut self.node_stats[node as usize];
         stats.advance(now);
-        stats.in_system_now -= 1;
+        invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
         if container == NONE {
             return;
         }

@@ -2,6 +2,7 @@
 //! up to the burst); a leaky bucket queues requests and lets them out at its rate, refusing
 //! those that find it full. Buckets are global, per client id or per key.
 
+use super::invariants;
 use super::keymap::KeyMap;
 use super::requests::Outcome;
 use super::{ComponentState, Event, Simulation};
@@ -141,7 +142,7 @@ impl Simulation<'_> {
         }
         let stats = &mut self.node_stats[node as usize];
         stats.advance(now);
-        stats.in_system_now -= 1;
+        invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
         self.free_frame(frame);
     }
 }

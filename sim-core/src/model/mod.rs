@@ -18,6 +18,7 @@ mod database;
 pub(crate) mod faults;
 mod function;
 pub(crate) mod health;
+pub(crate) mod invariants;
 mod jobs;
 mod keymap;
 mod limiter;
@@ -41,6 +42,8 @@ use requests::{Frame, Outcome, Request};
 use service::ServiceState;
 use stats::{LatencyStats, NodeStats, RequestCounts};
 use workload::SourceState;
+
+pub use invariants::InvariantViolations;
 
 pub(crate) use cache::{CacheCounters, CacheState, CdnState};
 pub(crate) use database::DatabaseState;
@@ -271,6 +274,8 @@ pub struct Simulation<'t> {
     pub(crate) policies: Vec<calls::PolicyState>,
     /// The time series, for runs with a scenario.
     pub(crate) timeseries: Option<timeseries::Timeseries>,
+    /// Broken bookkeeping found while running (all zero in a correct run).
+    pub(crate) invariants: InvariantViolations,
 }
 
 impl<'t> Simulation<'t> {
@@ -356,6 +361,7 @@ impl<'t> Simulation<'t> {
                 }
                 timeseries::Timeseries::new(scenario.window_ns, topology.nodes.len(), quantiles)
             }),
+            invariants: InvariantViolations::default(),
         };
         if config.warmup_ns > 0 {
             simulation.events.schedule_at(config.warmup_ns, Event::WarmupEnd);
@@ -431,6 +437,13 @@ impl<'t> Simulation<'t> {
         &self.latency
     }
 
+    /// The model's bookkeeping errors found so far (see `InvariantViolations`).
+    pub fn invariant_violations(&self) -> InvariantViolations {
+        let mut violations = self.invariants;
+        violations.events_in_the_past = self.events.past_schedules();
+        violations
+    }
+
     fn finish_run(&mut self, end_ns: u64) {
         self.events.advance_to(end_ns);
         self.end_ns = end_ns.max(self.config.warmup_ns);
@@ -451,6 +464,13 @@ impl<'t> Simulation<'t> {
         let in_flight = self.measured.in_flight() + self.warmup_counts.in_flight();
         assert_eq!(in_flight, self.in_flight as u64, "request conservation violated");
         assert!(self.requests.live() as u64 >= in_flight, "request arena lost a live request");
+        if self.frames.live() == 0 {
+            // Every frame has ended, so no balancer may still count one as outstanding.
+            let left: u64 = self.balancers.iter().flatten().flat_map(|b| &b.outstanding).map(|&n| n as u64).sum();
+            self.invariants.balancer_outstanding_left = left;
+        }
+        let violations = self.invariant_violations();
+        debug_assert!(violations.is_clean(), "the model's bookkeeping is broken: {violations:?}");
     }
 
     /// Dispatches one event: every trigger of the model is visible here.
@@ -750,12 +770,16 @@ impl<'t> Simulation<'t> {
 
     /// Releases a frame's slot and its hold on the request.
     pub(crate) fn free_frame(&mut self, frame: u32) {
+        if !self.frames[frame].live {
+            self.invariants.frames_freed_twice += 1;
+            return;
+        }
         let request = self.frames[frame].request;
         self.frames[frame].generation = self.frames[frame].generation.wrapping_add(1);
         self.frames[frame].live = false;
         self.frames.remove(frame);
         let record = &mut self.requests[request];
-        record.live_frames -= 1;
+        invariants::decrement(&mut record.live_frames, &mut self.invariants.counter_underflows);
         if record.live_frames == 0 && record.answered {
             self.requests.remove(request);
         }
@@ -782,7 +806,7 @@ impl<'t> Simulation<'t> {
             _ => {
                 let stats = &mut self.node_stats[node as usize];
                 stats.advance(now);
-                stats.in_system_now -= 1;
+                invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
             }
         }
         self.free_frame(frame);
@@ -809,7 +833,7 @@ impl<'t> Simulation<'t> {
         let record = &mut self.frames[parent];
         if record.killed {
             // Its instance crashed while it waited: it ends once no answer is owed to it.
-            record.pending -= 1;
+            invariants::decrement(&mut record.pending, &mut self.invariants.counter_underflows);
             if record.pending == 0 {
                 self.free_frame(parent);
             }
@@ -818,7 +842,7 @@ impl<'t> Simulation<'t> {
         if outcome != Outcome::Completed && record.outcome.is_none() {
             record.outcome = Some((outcome, cause));
         }
-        record.pending -= 1;
+        invariants::decrement(&mut record.pending, &mut self.invariants.counter_underflows);
         if record.pending > 0 {
             return;
         }

@@ -1,6 +1,7 @@
 //! Services: instances with workers and a bounded queue, FIFO or processor sharing, and the
 //! interpreter of their compiled step programs (Work, Call, Parallel, Forward, branches).
 
+use super::invariants;
 use super::requests::Outcome;
 use super::{Event, Simulation};
 use crate::topology::{Discipline, Instr, NodeKind, ServiceConfig, Topology, NONE};
@@ -230,7 +231,7 @@ impl Simulation<'_> {
         let measured = self.is_measured(arrived_ns);
         let stats = &mut self.node_stats[node as usize];
         stats.advance(now);
-        stats.in_system_now -= 1;
+        invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
         if !admitted {
             return;
         }
@@ -258,9 +259,9 @@ impl Simulation<'_> {
             }
             let Some(next) = slot.queue.pop_front() else { return };
             let stats = &mut self.node_stats[node as usize];
-            stats.queue_now -= 1;
+            invariants::decrement(&mut stats.queue_now, &mut self.invariants.counter_underflows);
             if self.frames[next].answered {
-                stats.in_system_now -= 1;
+                invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
                 self.free_frame(next);
                 continue;
             }

@@ -1,6 +1,7 @@
 //! Workloads: open arrival processes (Poisson, constant, MMPP, rate profiles) and closed
 //! users with think times; request creation with class, key and client draws.
 
+use super::invariants;
 use super::requests::{Outcome, Request};
 use super::{Event, Simulation};
 use crate::dist::pick_weighted;
@@ -278,7 +279,7 @@ impl Simulation<'_> {
         }
         let (created_ns, class, measured, user, source, live_frames) =
             (record.created_ns, record.class, record.measured, record.user, record.source, record.live_frames);
-        self.in_flight -= 1;
+        invariants::decrement(&mut self.in_flight, &mut self.invariants.counter_underflows);
         if let Some(series) = self.timeseries.as_mut() {
             series.record_request(outcome, now - created_ns);
         }
