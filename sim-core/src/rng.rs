@@ -25,10 +25,18 @@ pub enum Purpose {
     Routing = 6,
     /// Network latency on a link.
     Network = 7,
-    /// Fault draws: injected errors, canary shares, chaos-monkey times.
+    /// Chaos-monkey times to failure and to repair.
     Faults = 8,
     /// A caller's retry jitter.
     Resilience = 9,
+    /// Whether an injected error fault fails a request at its node.
+    InjectedErrors = 10,
+    /// Whether a request at a node goes to the new version of a canary or blue-green fault.
+    CanaryShare = 11,
+    /// Whether the new version of a node fails a request.
+    CanaryErrors = 12,
+    /// The latency a Slow fault adds to arrivals at its node.
+    AddedLatency = 13,
 }
 
 /// A random stream with a small API of its own, so the generator can change in one place.

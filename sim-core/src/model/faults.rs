@@ -58,9 +58,11 @@ pub(crate) struct FaultState {
     version: Vec<Option<(f64, f64, f64)>>,
     /// Partitions in force (fault indices).
     partitions: Vec<u32>,
-    stream: RandomStream,
-    /// Per chaos-monkey fault: its own stream.
-    monkey_streams: Vec<RandomStream>,
+    /// Per node: the streams its faults draw from, one per purpose, so a fault on one node
+    /// changes no other node's draws.
+    streams: Vec<NodeFaultStreams>,
+    /// Per (chaos-monkey fault, node it may fail): a stream named by the node.
+    monkey_streams: Vec<(u32, u32, RandomStream)>,
     /// Faults as they happened.
     pub windows: Vec<FaultWindow>,
     /// The report window each fault in force opened: (fault, window).
@@ -83,6 +85,43 @@ pub(crate) struct InjectedFault {
     pub end_ns: Option<u64>,
 }
 
+/// The fault streams of one node.
+#[derive(Debug)]
+struct NodeFaultStreams {
+    injected_errors: RandomStream,
+    canary_share: RandomStream,
+    canary_errors: RandomStream,
+    added_latency: RandomStream,
+}
+
+impl NodeFaultStreams {
+    fn new(seed: u64, node: &str) -> Self {
+        Self {
+            injected_errors: RandomStream::derive(seed, node, Purpose::InjectedErrors),
+            canary_share: RandomStream::derive(seed, node, Purpose::CanaryShare),
+            canary_errors: RandomStream::derive(seed, node, Purpose::CanaryErrors),
+            added_latency: RandomStream::derive(seed, node, Purpose::AddedLatency),
+        }
+    }
+}
+
+/// One stream per (chaos monkey, node it may fail), named by the node and by how many earlier
+/// monkeys of the scenario also cover it: adding a monkey on another node, or any other fault,
+/// changes none of these draws.
+fn monkey_streams(topology: &Topology, seed: u64) -> Vec<(u32, u32, RandomStream)> {
+    let mut streams: Vec<(u32, u32, RandomStream)> = Vec::new();
+    let faults = topology.scenario.as_ref().map_or(&[][..], |scenario| &scenario.faults[..]);
+    for (fault, spec) in faults.iter().enumerate() {
+        let FaultKind::ChaosMonkey { nodes, .. } = &spec.kind else { continue };
+        for &node in nodes {
+            let earlier = streams.iter().filter(|(_, n, _)| *n == node).count();
+            let name = format!("monkey:{}#{earlier}", topology.nodes[node as usize].name);
+            streams.push((fault as u32, node, RandomStream::derive(seed, &name, Purpose::Faults)));
+        }
+    }
+    streams
+}
+
 impl FaultState {
     pub fn new(topology: &Topology, seed: u64) -> Self {
         let nodes = topology.nodes.len();
@@ -96,10 +135,8 @@ impl FaultState {
             error_probability: vec![0.0; nodes],
             version: vec![None; nodes],
             partitions: Vec::new(),
-            stream: RandomStream::derive(seed, "faults", Purpose::Faults),
-            monkey_streams: (0..faults)
-                .map(|f| RandomStream::derive(seed, &format!("monkey:{f}"), Purpose::Faults))
-                .collect(),
+            streams: topology.nodes.iter().map(|node| NodeFaultStreams::new(seed, &node.name)).collect(),
+            monkey_streams: monkey_streams(topology, seed),
             windows: Vec::new(),
             open_windows: Vec::new(),
             monkey_failures: Vec::new(),
@@ -267,7 +304,7 @@ impl Simulation<'_> {
                 for node in nodes {
                     let instances = topology.nodes[*node as usize].kind.servers().map_or(1, |s| s.max_instances());
                     for instance in 0..instances {
-                        let delay = self.monkey_draw(fault, *mtbf_sampler);
+                        let delay = self.monkey_draw(fault, *node, *mtbf_sampler);
                         self.events.schedule_in(delay, Event::MonkeyFail { fault, node: *node, instance });
                     }
                 }
@@ -334,8 +371,14 @@ impl Simulation<'_> {
         self.rescale_open_sources();
     }
 
-    fn monkey_draw(&mut self, fault: u32, sampler: u32) -> u64 {
-        self.topology.samplers[sampler as usize].sample_ns(&mut self.faults.monkey_streams[fault as usize])
+    fn monkey_draw(&mut self, fault: u32, node: u32, sampler: u32) -> u64 {
+        let (_, _, stream) = self
+            .faults
+            .monkey_streams
+            .iter_mut()
+            .find(|(f, n, _)| *f == fault && *n == node)
+            .expect("a stream for each node a monkey covers");
+        self.topology.samplers[sampler as usize].sample_ns(stream)
     }
 
     pub(crate) fn on_monkey_fail(&mut self, fault: u32, node: u32, instance: u32) {
@@ -355,7 +398,7 @@ impl Simulation<'_> {
         let window = self.open_window("chaos_monkey", target, "random failure".into());
         self.faults.monkey_failures.push((window as u32, node, instance));
         self.crash_one(node, instance);
-        let repair = self.monkey_draw(fault, mttr_sampler);
+        let repair = self.monkey_draw(fault, node, mttr_sampler);
         self.events.schedule_in(repair, Event::MonkeyRepair { fault, window: window as u32 });
     }
 
@@ -369,7 +412,7 @@ impl Simulation<'_> {
             let FaultKind::ChaosMonkey { mtbf_sampler, .. } = self.fault_kind(fault) else {
                 unreachable!("a monkey event of a monkey fault")
             };
-            let delay = self.monkey_draw(fault, mtbf_sampler);
+            let delay = self.monkey_draw(fault, node, mtbf_sampler);
             self.events.schedule_in(delay, Event::MonkeyFail { fault, node, instance });
         }
     }
@@ -581,17 +624,18 @@ impl Simulation<'_> {
             return true;
         }
         let probability = self.faults.error_probability[node as usize];
-        if probability > 0.0 && self.faults.stream.open01() < probability {
+        let streams = &mut self.faults.streams[node as usize];
+        if probability > 0.0 && streams.injected_errors.open01() < probability {
             self.refuse(frame, node, Outcome::Error);
             return true;
         }
         if let Some((share, _, errors)) = self.faults.version[node as usize] {
-            if share >= 1.0 || self.faults.stream.open01() < share {
+            if share >= 1.0 || streams.canary_share.open01() < share {
                 self.frames[frame].new_version = true;
                 if measured {
                     self.faults.counters[node as usize].new_version += 1;
                 }
-                if errors > 0.0 && self.faults.stream.open01() < errors {
+                if errors > 0.0 && self.faults.streams[node as usize].canary_errors.open01() < errors {
                     self.refuse(frame, node, Outcome::Error);
                     return true;
                 }
@@ -599,7 +643,8 @@ impl Simulation<'_> {
         }
         let add = self.faults.add_sampler[node as usize];
         if add != NONE {
-            let delay = self.topology.samplers[add as usize].sample_ns(&mut self.faults.stream);
+            let delay =
+                self.topology.samplers[add as usize].sample_ns(&mut self.faults.streams[node as usize].added_latency);
             self.events.schedule_in(delay, Event::DelayedArrive { frame });
             return true;
         }
