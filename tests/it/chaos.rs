@@ -16,7 +16,7 @@ fn chaos_monkey_availability_is_mtbf_over_mtbf_plus_mttr() {
         nodes: { "app": Service(workers: 100, steps: [Work(Constant("10us"))]) },
         scenario: Scenario(faults: [ChaosMonkey(nodes: ["app"], mtbf: Exp(mean: "9s"), mttr: Exp(mean: "1s"))]),
     )"#;
-    let estimate = replicate(text, 10, seconds(2000.0), 0.0, |report| report.availability.unwrap());
+    let estimate = replicate(text, 10, seconds(4000.0), 0.0, |report| report.availability.unwrap());
     estimate.assert_covers("availability under MTBF 9s / MTTR 1s", 0.9, 0.01);
 }
 
