@@ -252,7 +252,7 @@ pub fn describe(topology: &Topology) -> String {
                 s.discipline,
                 s.timeout_ns.map_or(String::new(), |t| format!(", timeout {}", Duration::from_ns(t)))
             ),
-            NodeKind::LoadBalancer(b) if b.label == "load_balancer" => {
+            NodeKind::LoadBalancer(b) if b.role == sim_core::topology::BalancerRole::LoadBalancer => {
                 format!("load balancer: {:?} over {} target instance(s)", b.algorithm, b.targets.len())
             }
             _ => sim_core::topology::node_summary(topology, node),

@@ -1,7 +1,7 @@
 //! Graph views of a topology, built with petgraph: the check that no request can call round
 //! a cycle for ever, and the Graphviz DOT drawing.
 
-use super::{NodeKind, Topology};
+use super::{BalancerRole, NodeKind, ServiceRole, Topology};
 use crate::topology::Node;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::DiGraph;
@@ -138,14 +138,16 @@ fn describe(topology: &Topology, node: &Node) -> (&'static str, String) {
         format!(", region {}", topology.regions.names[node.region as usize])
     };
     let (shape, detail) = match &node.kind {
-        NodeKind::Service(s) if s.label == "api_gateway" => {
+        NodeKind::Service(s) if s.role == ServiceRole::ApiGateway => {
             ("hexagon", format!("API gateway {}×{} workers", s.instances, s.workers))
         }
         NodeKind::Service(s) => match s.autoscaling {
             Some(a) => ("box3d", format!("service {}..{}×{} workers, autoscaled", a.min, a.max, s.workers)),
             None => ("box", format!("service {}×{} workers", s.instances, s.workers)),
         },
-        NodeKind::LoadBalancer(b) if b.label == "sharded" => ("diamond", format!("sharded store, {:?}", b.algorithm)),
+        NodeKind::LoadBalancer(b) if b.role == BalancerRole::ShardRouter => {
+            ("diamond", format!("sharded store, {:?}", b.algorithm))
+        }
         NodeKind::LoadBalancer(b) => ("diamond", format!("load balancer, {:?}", b.algorithm)),
         NodeKind::Cache(c) => ("cylinder", format!("cache {} entries, {:?}", c.capacity, c.eviction)),
         NodeKind::Cdn(c) => ("tab", format!("CDN, {} edges of {} entries", c.edge_regions.len(), c.capacity)),

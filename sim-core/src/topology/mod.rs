@@ -113,8 +113,8 @@ impl NodeKind {
     /// The kind's name as reports print it.
     pub fn label(&self) -> &'static str {
         match self {
-            NodeKind::Service(service) => service.label,
-            NodeKind::LoadBalancer(balancer) => balancer.label,
+            NodeKind::Service(service) => service.role.label(),
+            NodeKind::LoadBalancer(balancer) => balancer.role.label(),
             NodeKind::Cache(_) => "cache",
             NodeKind::Cdn(_) => "cdn",
             NodeKind::Database(_) => "database",
@@ -162,8 +162,8 @@ pub struct ServiceConfig {
     pub entry_pc: u32,
     /// Add and remove instances with the load.
     pub autoscaling: Option<AutoscalingConfig>,
-    /// `service`, or `api_gateway` for a gateway.
-    pub label: &'static str,
+    /// What the service is in the catalogue (a plain service, a gateway, a database's servers).
+    pub role: ServiceRole,
     /// (callee, index in `Topology::call_policies`) of the calls with a policy.
     pub call_policies: Vec<(u32, u32)>,
     /// Refuse a request when this many wait at the instance.
@@ -174,6 +174,47 @@ impl ServiceConfig {
     /// The most instances it can have.
     pub fn max_instances(&self) -> u32 {
         self.autoscaling.map_or(self.instances, |autoscaling| autoscaling.max)
+    }
+}
+
+/// What a node running a service program is in the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceRole {
+    /// A service with instances and workers.
+    Service,
+    /// An API gateway routing by class.
+    ApiGateway,
+    /// The servers of a database (primary and replicas).
+    Database,
+}
+
+impl ServiceRole {
+    /// The kind's name as reports print it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ServiceRole::Service => "service",
+            ServiceRole::ApiGateway => "api_gateway",
+            ServiceRole::Database => "database",
+        }
+    }
+}
+
+/// What a balancing node spreads requests over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BalancerRole {
+    /// A load balancer over the instances of its backends.
+    LoadBalancer,
+    /// A sharded store's router over whole shards.
+    ShardRouter,
+}
+
+impl BalancerRole {
+    /// The kind's name as reports print it.
+    pub fn label(self) -> &'static str {
+        match self {
+            BalancerRole::LoadBalancer => "load_balancer",
+            BalancerRole::ShardRouter => "sharded",
+        }
     }
 }
 
@@ -190,8 +231,8 @@ pub struct LoadBalancerConfig {
     pub latency_sampler: u32,
     /// Consistent hashing: (point, target index) sorted by point.
     pub ring: Vec<(u64, u32)>,
-    /// `load_balancer`, or `sharded` for a shard router.
-    pub label: &'static str,
+    /// A load balancer over instances, or a shard router over shards.
+    pub role: BalancerRole,
     /// Probes of the targets, if any.
     pub health_check: Option<HealthCheck>,
 }

@@ -187,9 +187,28 @@ pub enum FaultKind {
         factor: f64,
         /// Error probability.
         errors: f64,
-        /// `blue_green` or `canary`.
-        label: &'static str,
+        /// A blue-green switch or a canary.
+        rollout: Rollout,
     },
+}
+
+/// How a new version of a service reaches its requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollout {
+    /// Every request at once (and back, if it ends).
+    BlueGreen,
+    /// A share of the requests.
+    Canary,
+}
+
+impl Rollout {
+    /// The fault's name as reports print it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Rollout::BlueGreen => "blue_green",
+            Rollout::Canary => "canary",
+        }
+    }
 }
 
 impl FaultKind {
@@ -203,7 +222,7 @@ impl FaultKind {
             FaultKind::RegionOutage { .. } => "region_outage",
             FaultKind::ChaosMonkey { .. } => "chaos_monkey",
             FaultKind::RollingDeploy { .. } => "rolling_deploy",
-            FaultKind::Version { label, .. } => label,
+            FaultKind::Version { rollout, .. } => rollout.label(),
             FaultKind::Load { .. } => "load",
         }
     }

@@ -216,7 +216,7 @@ impl Validator<'_> {
                 timeout_ns: None,
                 entry_pc,
                 autoscaling: None,
-                label: "database",
+                role: ServiceRole::Database,
                 call_policies: Vec::new(),
                 shed_above: None,
             },
@@ -268,7 +268,7 @@ impl Validator<'_> {
             targets,
             latency_sampler: NONE,
             ring: Vec::new(),
-            label: "sharded",
+            role: BalancerRole::ShardRouter,
             health_check: None,
         })
     }
@@ -374,7 +374,7 @@ impl Validator<'_> {
             timeout_ns: None,
             entry_pc,
             autoscaling: None,
-            label: "api_gateway",
+            role: ServiceRole::ApiGateway,
             call_policies: Vec::new(),
             shed_above: None,
         })

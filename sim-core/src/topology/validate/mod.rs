@@ -233,7 +233,7 @@ impl Validator<'_> {
                 for (backend, weight) in backends.iter().zip(weights) {
                     match &nodes[*backend as usize].kind {
                         // A shard router's targets are whole shards, whatever they are.
-                        _ if balancer.label == "sharded" => {
+                        _ if balancer.role == BalancerRole::ShardRouter => {
                             targets.push((*backend, NONE));
                             target_weights.push(weight);
                         }
@@ -637,7 +637,7 @@ impl Validator<'_> {
             timeout_ns: service.timeout.map(|t| t.ns),
             entry_pc,
             autoscaling,
-            label: "service",
+            role: ServiceRole::Service,
         })
     }
 
@@ -853,7 +853,7 @@ impl Validator<'_> {
             target_weights,
             latency_sampler,
             ring: Vec::new(),
-            label: "load_balancer",
+            role: BalancerRole::LoadBalancer,
         })
     }
 

@@ -509,7 +509,7 @@ impl ScenarioChecker<'_> {
                 let factor = self.factor(*factor, &["BlueGreen", "factor"])?;
                 let errors = self.probability(*errors, &["BlueGreen", "errors"], "an error probability")?;
                 fault(
-                    FaultKind::Version { node: id, share: 1.0, factor, errors, label: "blue_green" },
+                    FaultKind::Version { node: id, share: 1.0, factor, errors, rollout: Rollout::BlueGreen },
                     self.window(*at, *until, &["BlueGreen"])?,
                 )
             }
@@ -531,7 +531,7 @@ impl ScenarioChecker<'_> {
                 let factor = self.factor(*factor, &["Canary", "factor"])?;
                 let errors = self.probability(*errors, &["Canary", "errors"], "an error probability")?;
                 fault(
-                    FaultKind::Version { node: id, share, factor, errors, label: "canary" },
+                    FaultKind::Version { node: id, share, factor, errors, rollout: Rollout::Canary },
                     self.window(*at, *until, &["Canary"])?,
                 )
             }
