@@ -3,10 +3,10 @@
 //! nodes where the two disagree beyond noise flagged.
 
 use crate::cli::{BatchArgs, OutputFormat};
-use crate::experiment::metrics::{significant, significant_to, MetricDef};
-use crate::experiment::runner::replicate;
-use crate::experiment::stats::{summarize, Summary};
 use serde::Serialize;
+use sim_batch::metrics::{significant, significant_to, MetricDef};
+use sim_batch::replicate::replicate;
+use sim_batch::stats::{summarize, Summary};
 use sim_core::analysis::{analyze, Analysis, NodeAnalysis};
 use sim_core::topology::NodeKind;
 use std::fmt::Write as _;
@@ -63,10 +63,10 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
         let config = args.config(&topology)?;
         let seeds = args.seeds(replications);
         let pool = args.pool()?;
-        let (values, _) = pool
+        let runs = pool
             .install(|| replicate(&topology, config, &seeds, &metrics))
             .map_err(|message| format!("error: {message}\n"))?;
-        let column = |index: usize| summarize(values.iter().map(|run| run[index]));
+        let column = |index: usize| summarize(runs.column(index));
         Some(Simulated {
             replications: replications as usize,
             mean_response_s: column(0),

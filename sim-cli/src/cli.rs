@@ -1,7 +1,5 @@
 //! The command-line grammar (clap) and the `check` command's description of a topology.
 
-use crate::experiment::points::run_seed;
-use crate::experiment::spec::Seeds;
 use clap::{Parser, Subcommand, ValueEnum};
 use sim_core::topology::{Arrivals, FaultKind, NodeKind, StopCondition, Topology, MAX_WINDOWS};
 use sim_core::units::{parse_duration, Duration};
@@ -209,7 +207,7 @@ impl BatchArgs {
     /// The seed of each replication: the same for every design or value compared
     /// (common random numbers).
     pub fn seeds(&self, replications: u32) -> Vec<u64> {
-        (0..replications).map(|r| run_seed(self.run.seed.unwrap_or(1), Seeds::Common, 0, r)).collect()
+        sim_batch::seeds::common_seeds(self.run.seed.unwrap_or(1), replications)
     }
 
     /// A thread pool of `--jobs` threads.

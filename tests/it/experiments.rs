@@ -4,11 +4,10 @@
 
 use crate::check::{repo_root, run_cli};
 use crate::theory::erlang_c;
-use archsim_cli::experiment::metrics::MetricDef;
-use archsim_cli::experiment::points::run_seed;
-use archsim_cli::experiment::runner::replicate;
-use archsim_cli::experiment::spec::Seeds;
-use archsim_cli::experiment::stats::summarize;
+use sim_batch::metrics::MetricDef;
+use sim_batch::replicate::replicate;
+use sim_batch::seeds::{run_seed, Seeds};
+use sim_batch::stats::summarize;
 use sim_core::{RunConfig, StopCondition};
 use std::path::{Path, PathBuf};
 
@@ -195,11 +194,11 @@ const MM1: &str = r#"Topology(
 )"#;
 
 /// Mean sojourn of M/M/1 replications: the 95% Student-t interval of the mean.
-fn mm1_interval(base_seed: u64, replications: u32, customers: u64) -> archsim_cli::experiment::stats::Summary {
+fn mm1_interval(base_seed: u64, replications: u32, customers: u64) -> sim_batch::stats::Summary {
     let topology = sim_core::parse_topology(MM1).unwrap();
     let config = RunConfig { seed: 0, stop: StopCondition::Requests { count: customers }, warmup_ns: 0 };
     let seeds: Vec<u64> = (0..replications).map(|r| run_seed(base_seed, Seeds::Independent, 0, r)).collect();
-    let (values, _) = replicate(&topology, config, &seeds, &[MetricDef::parse("mean").unwrap()]).unwrap();
+    let values = replicate(&topology, config, &seeds, &[MetricDef::parse("mean").unwrap()]).unwrap().values;
     summarize(values.iter().map(|run| run[0])).unwrap()
 }
 
@@ -289,7 +288,7 @@ fn analyze_predicts_lru_hit_ratios_with_che() {
     let config =
         RunConfig { seed: 0, stop: StopCondition::Duration { ns: 200_000_000_000 }, warmup_ns: 50_000_000_000 };
     let seeds: Vec<u64> = (0..4).map(|r| run_seed(3, Seeds::Independent, 0, r)).collect();
-    let (values, _) = replicate(&topology, config, &seeds, &[hit]).unwrap();
+    let values = replicate(&topology, config, &seeds, &[hit]).unwrap().values;
     let measured = summarize(values.iter().map(|run| run[0])).unwrap();
     println!("LRU hit ratio: Che {predicted:.4}, simulated {:.4} ± {:.4}", measured.mean, measured.half_width.unwrap());
     assert!(

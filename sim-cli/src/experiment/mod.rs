@@ -1,12 +1,10 @@
 //! `archsim experiment` and `archsim merge`: sweeps and replications run in parallel, written
 //! to an output directory point by point, resumable, shardable across machines.
 
-pub mod metrics;
 pub mod plot;
 pub mod points;
 pub mod runner;
 pub mod spec;
-pub mod stats;
 pub mod store;
 
 use rayon::prelude::*;

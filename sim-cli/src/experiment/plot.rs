@@ -6,10 +6,10 @@
 use super::points::Experiment;
 use super::runner::PointRecord;
 use super::spec::{AxisValue, PlotSpec};
-use super::stats::Summary;
 use indexmap::IndexMap;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use sim_batch::stats::Summary;
 use sim_core::params::split_quantity;
 
 const SIZE: (u32, u32) = (960, 600);
@@ -363,8 +363,8 @@ where
         .x_labels(if figure.log_x { 5 } else { 10 })
         .x_desc(figure.x_label.as_str())
         .y_desc(figure.y_label.as_str())
-        .x_label_formatter(&|value: &f64| super::metrics::significant(*value))
-        .y_label_formatter(&|value: &f64| super::metrics::significant(*value))
+        .x_label_formatter(&|value: &f64| sim_batch::metrics::significant(*value))
+        .y_label_formatter(&|value: &f64| sim_batch::metrics::significant(*value))
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 16))
         .light_line_style(WHITE.mix(0.0))

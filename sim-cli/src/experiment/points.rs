@@ -1,13 +1,13 @@
 //! An experiment file checked and expanded: its axes into points, each point's topology
 //! edited and validated before anything runs, the run parameters, and every run's seed.
 
-use super::metrics::{MetricDef, Slo};
 use super::spec::{
-    parse_spec, AxisValue, AxisValues, Combine, ExperimentSpec, PlotSpec, Replications, Seeds, TopologySource, Warmup,
-    DEFAULT_METRICS,
+    parse_spec, AxisValue, AxisValues, ExperimentSpec, PlotSpec, Replications, TopologySource, Warmup, DEFAULT_METRICS,
 };
 use crate::cli::RunOverrides;
 use crate::diagnostics;
+use sim_batch::metrics::{MetricDef, Slo};
+use sim_batch::seeds::fnv1a;
 use sim_core::model::RunProblem;
 use sim_core::params::{set_parameter, ParamValue};
 use sim_core::{RunConfig, StopCondition, Topology};
@@ -98,12 +98,12 @@ fn shape(spec: ExperimentSpec, spec_text: String, name: String, spec_path: &Path
     for metric in &metric_names {
         metrics.push(
             MetricDef::parse(metric)
-                .map_err(|message| spec_error(spec_path, message, "see the README's list of metrics"))?,
+                .map_err(|message| spec_error(spec_path, message.to_string(), "see the README's list of metrics"))?,
         );
     }
     let slo = match &spec.slo {
         Some(text) => Some(Slo::parse(text).map_err(|message| {
-            spec_error(spec_path, message, "write an SLO like \"p99<200ms\" or \"availability>=99.9%\"")
+            spec_error(spec_path, message.to_string(), "write an SLO like \"p99<200ms\" or \"availability>=99.9%\"")
         })?),
         None => None,
     };
@@ -312,94 +312,6 @@ fn check_shape(spec: &ExperimentSpec, path: &Path, metrics: &[MetricDef]) -> Res
 
 /// The points' values: the grid or zip of every axis's values.
 fn combinations(spec: &ExperimentSpec) -> Result<Vec<Vec<ParamValue>>, String> {
-    let mut lists = Vec::new();
-    for axis in &spec.axes {
-        let values = axis_values(&axis.values).map_err(|message| format!("axis \"{}\": {message}", axis.name))?;
-        if values.is_empty() {
-            return Err(format!("axis \"{}\" has no values", axis.name));
-        }
-        lists.push(values);
-    }
-    let combos: Vec<Vec<ParamValue>> = match spec.combine {
-        Combine::Grid => {
-            let mut combos = vec![Vec::new()];
-            for list in &lists {
-                combos = combos
-                    .into_iter()
-                    .flat_map(|prefix| {
-                        list.iter().map(move |value| {
-                            let mut next = prefix.clone();
-                            next.push(value.clone());
-                            next
-                        })
-                    })
-                    .collect();
-            }
-            combos
-        }
-        Combine::Zip => {
-            let length = lists.first().map_or(1, Vec::len);
-            if let Some((axis, list)) = spec.axes.iter().zip(&lists).find(|(_, list)| list.len() != length) {
-                return Err(format!(
-                    "Zip needs axes of equal length: \"{}\" has {} values, the first axis {length}",
-                    axis.name,
-                    list.len()
-                ));
-            }
-            (0..length).map(|i| lists.iter().map(|list| list[i].clone()).collect()).collect()
-        }
-    };
-    if combos.len() > 100_000 {
-        return Err(format!("the axes make {} points, over the limit of 100000", combos.len()));
-    }
-    Ok(combos)
-}
-
-fn axis_values(values: &AxisValues) -> Result<Vec<ParamValue>, String> {
-    let stepped = |from: f64, to: f64, next: &dyn Fn(f64) -> f64| {
-        let mut out = Vec::new();
-        let mut value = from;
-        while value <= to * (1.0 + 1e-9) + 1e-12 {
-            out.push(ParamValue::Number((value * 1e9).round() / 1e9));
-            if out.len() > 100_000 {
-                return Err("the range has more than 100000 values".to_string());
-            }
-            value = next(value);
-        }
-        Ok(out)
-    };
-    match values {
-        AxisValues::List(list) => Ok(list.iter().map(AxisValue::to_param).collect()),
-        AxisValues::Range { from, to, step } => {
-            if step.is_nan() || *step <= 0.0 || !from.is_finite() || !to.is_finite() {
-                return Err(format!("Range needs a positive step and finite ends (from {from}, to {to}, step {step})"));
-            }
-            stepped(*from, *to, &|value| value + step)
-        }
-        AxisValues::Geometric { from, to, factor } => {
-            if factor.is_nan() || *factor <= 1.0 || from.is_nan() || *from <= 0.0 || !to.is_finite() {
-                return Err(format!("Geometric needs from > 0 and factor > 1 (from {from}, factor {factor})"));
-            }
-            stepped(*from, *to, &|value| value * factor)
-        }
-    }
-}
-
-/// 64-bit FNV-1a: a stable fingerprint of texts (not a security hash).
-pub fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ byte as u64).wrapping_mul(0x0000_0100_0000_01b3))
-}
-
-/// The seed of one run: mixed from the base seed, the point (unless seeds are common) and the
-/// replication with SplitMix64, so neighbouring runs get unrelated streams.
-pub fn run_seed(base: u64, seeds: Seeds, point: usize, replication: u32) -> u64 {
-    let point_part = if seeds == Seeds::Common { 0 } else { point as u64 + 1 };
-    splitmix(splitmix(base ^ splitmix(point_part)) ^ replication as u64)
-}
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    let axes: Vec<(&str, &AxisValues)> = spec.axes.iter().map(|axis| (axis.name.as_str(), &axis.values)).collect();
+    sim_batch::sweep::combinations(&axes, spec.combine).map_err(|error| error.to_string())
 }

@@ -2,20 +2,16 @@
 //! (fixed or MSER-5 from a pilot run), more replications until a confidence target holds,
 //! and the record of every point.
 
-use super::metrics::read_all;
-use super::points::{run_seed, Experiment, Runnable};
+use super::points::{Experiment, Runnable};
 use super::spec::{PlotSpec, Replications};
-use super::stats::{mser5, summarize};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use sim_core::{Report, Simulation, StopCondition};
+use sim_batch::metrics::read_all;
+use sim_batch::replicate::{detect_warmup, latency_cdf, runs_for_target, Cdf};
+use sim_batch::seeds::run_seed;
+use sim_batch::stats::summarize;
+use sim_core::{Report, Simulation};
 use std::sync::mpsc::Sender;
-
-/// (quantile, latency in seconds) pairs of a latency CDF.
-pub type Cdf = Vec<[f64; 2]>;
-
-/// Per run, one value per metric; and the first run's latency CDF.
-pub type Replicated = (Vec<Vec<Option<f64>>>, Cdf);
 
 /// A run's record, and for the first replication its report and CDF.
 type RunOutcome = (RunRecord, Option<Report>, Option<Cdf>);
@@ -65,13 +61,6 @@ pub enum Progress {
     Point,
 }
 
-/// A run's end-to-end latency CDF, sampled at every 0.5% and at 99.9% and 99.99%.
-fn latency_cdf(simulation: &Simulation) -> Cdf {
-    let latency = simulation.latency();
-    let grid = (1..200).map(|i| i as f64 / 200.0).chain([0.999, 0.9999]);
-    grid.filter_map(|q| latency.quantile_s(q).map(|value| [q, value])).collect()
-}
-
 /// Runs every replication of one point and returns its record.
 pub fn run_point(
     experiment: &Experiment,
@@ -84,9 +73,10 @@ pub fn run_point(
     let mut warmup_trusted = None;
     if !experiment.fixed_warmup {
         let seed = run_seed(spec.seed, spec.seeds, point, u32::MAX);
-        let (warmup_ns, trusted) = detect_warmup(runnable, seed);
-        config.warmup_ns = warmup_ns;
-        warmup_trusted = Some(trusted);
+        let detected = detect_warmup(&runnable.topology, runnable.config, seed)
+            .expect("MSER-5 is refused for runs that stop by count when the experiment loads");
+        config.warmup_ns = detected.warmup_ns;
+        warmup_trusted = Some(detected.trusted);
         let _ = progress.send(Progress::Run);
     }
     let run = |replication: u32| -> Result<RunOutcome, String> {
@@ -96,7 +86,7 @@ pub fn run_point(
         let mut simulation = Simulation::new(&runnable.topology, run_config);
         simulation.run_to_end();
         let report = simulation.report();
-        let metrics = read_all(&experiment.metrics, &report)?;
+        let metrics = read_all(&experiment.metrics, &report).map_err(|error| error.to_string())?;
         let _ = progress.send(Progress::Run);
         let detail = replication == 0;
         let cdf = detail.then(|| latency_cdf(&simulation));
@@ -116,14 +106,10 @@ pub fn run_point(
             let runs = outcomes.len() as u32;
             let summary = summarize(outcomes.iter().map(|(record, _, _)| record.metrics[metric]));
             let relative = summary.map_or(f64::INFINITY, |s| s.relative_half_width());
-            if relative <= wanted || runs >= max {
+            let Some(next) = runs_for_target(runs, relative, wanted, max) else {
                 target_reached = Some(relative <= wanted);
                 break;
-            }
-            // The half-width shrinks as 1/√n: aim for the n that reaches the target, at least one more.
-            let aim =
-                if relative.is_finite() { (runs as f64 * (relative / wanted).powi(2)).ceil() as u32 } else { runs * 2 };
-            let next = aim.clamp(runs + 1, max);
+            };
             let _ = progress.send(Progress::More((next - runs) as u64));
             let more: Vec<_> = (runs..next).into_par_iter().map(run).collect::<Result<_, _>>()?;
             outcomes.extend(more);
@@ -195,71 +181,8 @@ fn fill_detail(experiment: &Experiment, record: &mut PointRecord, report: &Repor
     );
 }
 
-/// MSER-5 on a pilot run: the mean latency of the requests completed in each of up to 1000
-/// equal slices of the run is the output series; the truncation point is the warm-up.
-fn detect_warmup(runnable: &Runnable, seed: u64) -> (u64, bool) {
-    const SLICES: u64 = 1000;
-    let StopCondition::Duration { ns: duration_ns } = runnable.config.stop else {
-        unreachable!("MSER-5 is refused for runs that stop by count when the experiment loads")
-    };
-    let mut config = runnable.config;
-    config.seed = seed;
-    config.warmup_ns = 0;
-    let mut simulation = Simulation::new(&runnable.topology, config);
-    let slice_ns = (duration_ns / SLICES).max(1);
-    let mut series = Vec::with_capacity(SLICES as usize);
-    let mut slice_ends = Vec::with_capacity(SLICES as usize);
-    let (mut count, mut sum_s) = (0u64, 0.0f64);
-    let mut end_ns = 0;
-    while end_ns < duration_ns {
-        end_ns = (end_ns + slice_ns).min(duration_ns);
-        let finished = simulation.run_until(end_ns);
-        let latency = simulation.latency();
-        if latency.count() > count {
-            series.push((latency.sum_s() - sum_s) / (latency.count() - count) as f64);
-            slice_ends.push(end_ns);
-        }
-        (count, sum_s) = (latency.count(), latency.sum_s());
-        if finished {
-            break;
-        }
-    }
-    let truncation = mser5(&series);
-    let warmup_ns = match truncation.observations {
-        0 => 0,
-        dropped => slice_ends[dropped - 1],
-    };
-    // Whole milliseconds, so the warm-up prints cleanly.
-    (warmup_ns.div_ceil(1_000_000) * 1_000_000, truncation.trusted)
-}
-
 /// Checks, before anything runs, that every metric can be read from a report of this topology.
 pub fn check_metrics(experiment: &Experiment, runnable: &Runnable) -> Result<(), String> {
     let simulation = Simulation::new(&runnable.topology, runnable.config);
-    read_all(&experiment.metrics, &simulation.report()).map(|_| ())
-}
-
-/// Runs `topology` once per seed (in parallel, on the current rayon pool) and reads the
-/// metrics of each run; the first run's simulation also gives its latency CDF.
-pub fn replicate(
-    topology: &sim_core::Topology,
-    config: sim_core::RunConfig,
-    seeds: &[u64],
-    metrics: &[super::metrics::MetricDef],
-) -> Result<Replicated, String> {
-    let outcomes: Vec<(Vec<Option<f64>>, Cdf)> = seeds
-        .par_iter()
-        .enumerate()
-        .map(|(index, seed)| {
-            let mut run_config = config;
-            run_config.seed = *seed;
-            let mut simulation = Simulation::new(topology, run_config);
-            simulation.run_to_end();
-            let values = read_all(metrics, &simulation.report())?;
-            let cdf = if index == 0 { latency_cdf(&simulation) } else { Vec::new() };
-            Ok((values, cdf))
-        })
-        .collect::<Result<_, String>>()?;
-    let cdf = outcomes.first().map(|(_, cdf)| cdf.clone()).unwrap_or_default();
-    Ok((outcomes.into_iter().map(|(values, _)| values).collect(), cdf))
+    read_all(&experiment.metrics, &simulation.report()).map(|_| ()).map_err(|error| error.to_string())
 }

@@ -4,10 +4,12 @@
 use crate::diagnostics;
 use indexmap::IndexMap;
 use serde::Deserialize;
-use sim_core::params::ParamValue;
 use sim_core::units::Duration;
 use sim_core::{Position, SpecError, SpecErrorKind};
 use std::path::Path;
+
+pub use sim_batch::seeds::Seeds;
+pub use sim_batch::sweep::{AxisValue, AxisValues, Combine};
 
 /// An experiment as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -88,61 +90,6 @@ pub struct Axis {
     pub unit: Option<String>,
 }
 
-/// The values of an axis.
-#[derive(Debug, Clone, Deserialize)]
-pub enum AxisValues {
-    /// Listed values: numbers, or names/text such as `"LeastConnections"` or `"800/s"`.
-    List(Vec<AxisValue>),
-    /// `from`, `from + step`, … up to `to` inclusive.
-    Range {
-        /// First value.
-        from: f64,
-        /// Last value (included when the steps land on it).
-        to: f64,
-        /// Step, positive.
-        step: f64,
-    },
-    /// `from`, `from × factor`, … up to `to` inclusive.
-    Geometric {
-        /// First value.
-        from: f64,
-        /// Last value.
-        to: f64,
-        /// Factor, above 1.
-        factor: f64,
-    },
-}
-
-/// A listed value.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum AxisValue {
-    /// A number.
-    Number(f64),
-    /// A name or RON text.
-    Text(String),
-}
-
-impl AxisValue {
-    /// The value as put in the topology.
-    pub fn to_param(&self) -> ParamValue {
-        match self {
-            AxisValue::Number(number) => ParamValue::Number(*number),
-            AxisValue::Text(text) => ParamValue::Text(text.clone()),
-        }
-    }
-}
-
-/// How axes combine.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-pub enum Combine {
-    /// Every combination (the first axis varies slowest).
-    #[default]
-    Grid,
-    /// The i-th values of every axis together (axes of equal length).
-    Zip,
-}
-
 /// Runs per point.
 #[derive(Debug, Clone, Deserialize)]
 pub enum Replications {
@@ -184,16 +131,6 @@ pub enum Warmup {
     Fixed(Duration),
     /// Detected per point from a pilot run with MSER-5.
     Mser5,
-}
-
-/// How run seeds are chosen.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-pub enum Seeds {
-    /// Every point and replication has its own seed.
-    #[default]
-    Independent,
-    /// Replication r has the same seed at every point (common random numbers: sharper comparisons).
-    Common,
 }
 
 /// A plot to draw.

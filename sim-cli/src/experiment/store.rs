@@ -5,10 +5,10 @@
 use super::plot;
 use super::points::Experiment;
 use super::runner::PointRecord;
-use super::stats::{summarize, Summary, CONFIDENCE};
 use crate::output::write_atomically;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
+use sim_batch::stats::{summarize, Summary, CONFIDENCE};
 use std::path::{Path, PathBuf};
 
 /// `DIR/experiment.json`: which experiment a directory holds, and which share of it.
@@ -217,18 +217,6 @@ struct PointEntry<'a> {
     slo_held: Option<Option<bool>>,
 }
 
-/// Whether an SLO holds for a summarized metric, judged on its confidence interval.
-pub fn slo_verdict(slo: &super::metrics::Slo, summary: Option<Summary>) -> Option<bool> {
-    let summary = summary?;
-    let half_width = summary.half_width.unwrap_or(0.0);
-    let (low, high) = (summary.mean - half_width, summary.mean + half_width);
-    match (slo.holds(low), slo.holds(high)) {
-        (true, true) => Some(true),
-        (false, false) => Some(false),
-        _ => None,
-    }
-}
-
 fn slo_summary(experiment: &Experiment, record: &PointRecord) -> Option<Option<bool>> {
     let slo = experiment.slo.as_ref()?;
     let index = experiment.metrics.iter().position(|metric| metric.path == slo.metric.path);
@@ -236,7 +224,7 @@ fn slo_summary(experiment: &Experiment, record: &PointRecord) -> Option<Option<b
         Some(index) => summarize(record.runs.iter().map(|run| run.metrics[index])),
         None => None,
     };
-    Some(slo_verdict(slo, summary))
+    Some(sim_batch::capacity::slo_verdict(slo, summary))
 }
 
 fn summary_json<'a>(

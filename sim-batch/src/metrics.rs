@@ -1,6 +1,7 @@
 //! Metrics read from a run's report by name (`p99`, `throughput`, `nodes.cache.hit_ratio`),
 //! their units for labels, and service-level objectives over them (`p99<200ms`).
 
+use crate::{BatchError, Result};
 use sim_core::units::parse_duration;
 use sim_core::Report;
 
@@ -38,21 +39,22 @@ pub struct MetricDef {
     pub name: String,
     /// The JSON path into the report, or empty for `error_rate`.
     pub path: Vec<String>,
+    /// What it measures.
     pub unit: Unit,
 }
 
 impl MetricDef {
     /// Parses a metric name: an alias, `error_rate`, or a dotted path into the JSON report.
-    pub fn parse(name: &str) -> Result<Self, String> {
+    pub fn parse(name: &str) -> Result<Self> {
         let name = name.trim();
         if name.is_empty() {
-            return Err("a metric name is empty".into());
+            return Err(BatchError::EmptyMetric { name: String::new() });
         }
         let path_text = ALIASES.iter().find(|(alias, _)| *alias == name).map_or(name, |(_, path)| *path);
         let path: Vec<String> =
             if name == "error_rate" { Vec::new() } else { path_text.split('.').map(String::from).collect() };
         if path.iter().any(String::is_empty) {
-            return Err(format!("the metric \"{name}\" has an empty part"));
+            return Err(BatchError::EmptyMetric { name: name.to_string() });
         }
         let known_root = [
             "latency_s",
@@ -71,11 +73,7 @@ impl MetricDef {
             "events",
         ];
         if !path.is_empty() && !known_root.contains(&path[0].as_str()) {
-            let aliases: Vec<&str> = ALIASES.iter().map(|(alias, _)| *alias).collect();
-            return Err(format!(
-                "unknown metric \"{name}\": use {}, error_rate, or a path into the JSON report such as nodes.db.utilization",
-                aliases.join(", ")
-            ));
+            return Err(BatchError::UnknownMetric { name: name.to_string() });
         }
         let last = path.last().map_or("", String::as_str);
         let unit = if last.ends_with("per_s") {
@@ -95,7 +93,7 @@ impl MetricDef {
 
     /// The metric's value in a report (`None` when the report has none, such as a p99
     /// with no completed requests). `json` is the report as a JSON value.
-    pub fn read(&self, report: &Report, json: &serde_json::Value) -> Result<Option<f64>, String> {
+    pub fn read(&self, report: &Report, json: &serde_json::Value) -> Result<Option<f64>> {
         if self.path.is_empty() {
             return Ok(report.availability.map(|availability| 1.0 - availability));
         }
@@ -104,15 +102,16 @@ impl MetricDef {
             value = match value.get(part) {
                 Some(inner) => inner,
                 None => {
-                    let keys = value
+                    let available = value
                         .as_object()
                         .map(|object| object.keys().cloned().collect::<Vec<_>>().join(", "))
                         .unwrap_or_default();
-                    return Err(format!(
-                        "the metric \"{}\": the report has no \"{part}\" at \"{}\" (it has: {keys})",
-                        self.name,
-                        self.path[..depth].join(".")
-                    ));
+                    return Err(BatchError::MetricNotInReport {
+                        metric: self.name.clone(),
+                        missing: part.clone(),
+                        at: self.path[..depth].join("."),
+                        available,
+                    });
                 }
             };
         }
@@ -120,7 +119,7 @@ impl MetricDef {
             serde_json::Value::Null => Ok(None),
             serde_json::Value::Number(number) => Ok(number.as_f64()),
             serde_json::Value::Bool(flag) => Ok(Some(if *flag { 1.0 } else { 0.0 })),
-            _ => Err(format!("the metric \"{}\" names a section of the report, not a number", self.name)),
+            _ => Err(BatchError::MetricNotANumber { metric: self.name.clone() }),
         }
     }
 
@@ -200,17 +199,21 @@ pub fn significant_to(value: f64, digits: i32) -> String {
 }
 
 /// Reads every metric from a report.
-pub fn read_all(metrics: &[MetricDef], report: &Report) -> Result<Vec<Option<f64>>, String> {
-    let json = serde_json::to_value(report).map_err(|error| error.to_string())?;
+pub fn read_all(metrics: &[MetricDef], report: &Report) -> Result<Vec<Option<f64>>> {
+    let json = serde_json::to_value(report).expect("a report serializes");
     metrics.iter().map(|metric| metric.read(report, &json)).collect()
 }
 
 /// A comparison in an SLO.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Comparison {
+    /// `<`
     Below,
+    /// `<=`
     AtMost,
+    /// `>`
     Above,
+    /// `>=`
     AtLeast,
 }
 
@@ -219,7 +222,9 @@ pub enum Comparison {
 pub struct Slo {
     /// As written.
     pub text: String,
+    /// The metric compared.
     pub metric: MetricDef,
+    /// How it is compared with the threshold.
     pub comparison: Comparison,
     /// In the metric's stored unit (seconds, shares).
     pub threshold: f64,
@@ -227,7 +232,7 @@ pub struct Slo {
 
 impl Slo {
     /// Parses `p99<200ms`, `mean<=50ms`, `availability>=99.9%`, `error_rate<0.01`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self> {
         let operators = [
             ("<=", Comparison::AtMost),
             (">=", Comparison::AtLeast),
@@ -238,19 +243,17 @@ impl Slo {
             .iter()
             .filter_map(|(operator, comparison)| text.find(operator).map(|at| (at, *operator, *comparison)))
             .min_by_key(|(at, operator, _)| (*at, std::cmp::Reverse(operator.len())))
-            .ok_or_else(|| format!("the SLO \"{text}\" has no comparison (<, <=, > or >=)"))?;
+            .ok_or_else(|| BatchError::SloWithoutComparison { text: text.to_string() })?;
         let metric = MetricDef::parse(&text[..at])?;
         let right = text[at + operator.len()..].trim();
+        let problem = |problem: String| BatchError::Slo { text: text.to_string(), problem };
+        let not_a_number = || problem(format!("\"{right}\" is not a number"));
         let threshold = if metric.unit == Unit::Seconds {
-            parse_duration(right).map_err(|error| format!("the SLO \"{text}\": {error}"))?.ns as f64 / 1e9
+            parse_duration(right).map_err(problem)?.ns as f64 / 1e9
         } else if let Some(percent) = right.strip_suffix('%') {
-            percent.trim().parse::<f64>().map_err(|_| format!("the SLO \"{text}\": \"{right}\" is not a number"))?
-                / 100.0
+            percent.trim().parse::<f64>().map_err(|_| not_a_number())? / 100.0
         } else {
-            right
-                .trim_end_matches("/s")
-                .parse::<f64>()
-                .map_err(|_| format!("the SLO \"{text}\": \"{right}\" is not a number"))?
+            right.trim_end_matches("/s").parse::<f64>().map_err(|_| not_a_number())?
         };
         Ok(Self { text: text.trim().to_string(), metric, comparison, threshold })
     }
@@ -290,9 +293,10 @@ mod tests {
             assert_eq!(slo.comparison, comparison, "{text}");
             assert!((slo.threshold - threshold).abs() < 1e-12, "{text}: {}", slo.threshold);
         }
-        assert!(Slo::parse("p99 200ms").unwrap_err().contains("no comparison"));
-        assert!(Slo::parse("p99<200").unwrap_err().contains("200"));
-        assert!(Slo::parse("latency<1s").unwrap_err().contains("unknown metric"));
+        let message = |text: &str| Slo::parse(text).unwrap_err().to_string();
+        assert!(message("p99 200ms").contains("no comparison"));
+        assert!(message("p99<200").contains("200"));
+        assert!(message("latency<1s").contains("unknown metric"));
     }
 
     #[test]

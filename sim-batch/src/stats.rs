@@ -12,6 +12,7 @@ pub const CONFIDENCE: f64 = 0.95;
 pub struct Summary {
     /// Replications with a value.
     pub n: usize,
+    /// The mean of the values.
     pub mean: f64,
     /// Sample standard deviation (n − 1 in the denominator); `None` for one value.
     pub sd: Option<f64>,

@@ -1,0 +1,297 @@
+//! Capacity search: the largest arrival rate (or the boundary value of any parameter) at
+//! which an SLO still holds, by bracketing (doubling or halving from the file's value) and
+//! bisection on replicated runs, with the range where the intervals cannot tell.
+
+use crate::metrics::Slo;
+use crate::stats::Summary;
+use crate::{BatchError, Result};
+use serde::Serialize;
+use sim_core::params::{get_parameter, set_parameter, split_quantity, ParamValue};
+use sim_core::topology::Arrivals;
+use sim_core::Topology;
+
+/// Most bisection probes a search makes.
+const MAX_PROBES: usize = 40;
+
+/// One evaluated value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Probe {
+    /// The parameter's value.
+    pub value: f64,
+    /// The SLO's metric over the replications.
+    pub metric: Option<Summary>,
+    /// The SLO on the mean alone.
+    pub holds: bool,
+    /// On the interval: `true` surely holds, `false` surely fails, `null` cannot tell.
+    pub sure: Option<bool>,
+}
+
+/// Which side of the boundary the SLO holds on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// It holds below the boundary (a load): the answer is the largest value.
+    Largest,
+    /// It holds above it (instances, workers): the answer is the smallest value.
+    Smallest,
+}
+
+/// What a capacity search finds.
+#[derive(Debug, Clone, Serialize)]
+pub struct CapacityResult {
+    /// The parameter searched over.
+    pub param: String,
+    /// The SLO as written.
+    pub slo: String,
+    /// Replications per probe.
+    pub replications: u32,
+    /// Which side the SLO holds on; `None` when no boundary was found.
+    pub direction: Option<Direction>,
+    /// The boundary value at which the SLO still holds (on the mean), if one was found.
+    pub capacity: Option<f64>,
+    /// The range in which the intervals straddle the threshold: [sure holds, sure fails].
+    pub uncertain_between: Option<[f64; 2]>,
+    /// Every value tried, in increasing order.
+    pub probes: Vec<Probe>,
+    /// Why there is no boundary, when there is none.
+    pub note: Option<String>,
+}
+
+/// The SLO's verdict on an interval: `Some(true)` when the whole interval meets it,
+/// `Some(false)` when none of it does, `None` when it straddles the threshold or there is no
+/// value (a single run counts as an interval of width 0).
+pub fn slo_verdict(slo: &Slo, summary: Option<Summary>) -> Option<bool> {
+    let summary = summary?;
+    let half_width = summary.half_width.unwrap_or(0.0);
+    let (low, high) = (summary.mean - half_width, summary.mean + half_width);
+    match (slo.holds(low), slo.holds(high)) {
+        (true, true) => Some(true),
+        (false, false) => Some(false),
+        _ => None,
+    }
+}
+
+/// The default parameter: the rate of the topology's only open workload with a fixed rate.
+pub fn default_param(topology: &Topology) -> Result<String> {
+    let fixed: Vec<&sim_core::topology::Source> = topology
+        .sources
+        .iter()
+        .filter(|source| matches!(source.arrivals, Arrivals::Poisson { .. } | Arrivals::Constant { .. }))
+        .collect();
+    match fixed.as_slice() {
+        [source] => Ok(format!("workload.{}.arrivals.rate", source.name)),
+        [] => Err(BatchError::NoSearchParameter {
+            problem: "no workload has a fixed arrival rate to search over".into(),
+            help: "name the parameter with --param, such as --param nodes.app.instances".into(),
+        }),
+        _ => Err(BatchError::NoSearchParameter {
+            problem: "several workloads have an arrival rate".into(),
+            help: "choose one with --param workload.NAME.arrivals.rate".into(),
+        }),
+    }
+}
+
+/// Where a search over `param` starts: the value the topology text gives, and whether the
+/// parameter is a whole number (searched in whole steps). `None` when the text does not set it.
+pub fn start_value(text: &str, param: &str) -> Result<Option<(f64, bool)>> {
+    let current = get_parameter(text, param).map_err(|problem| BatchError::Parameter { problem })?;
+    let Some(current) = current else { return Ok(None) };
+    let (start, integer) = match split_quantity(&current) {
+        Some((number, _)) => (number, false),
+        None => match current.trim().parse::<f64>() {
+            Ok(number) => (number, !current.contains('.')),
+            Err(_) => {
+                return Err(BatchError::Parameter {
+                    problem: format!("\"{param}\" is {current}, not a number to search over"),
+                })
+            }
+        },
+    };
+    if start.is_nan() || start <= 0.0 {
+        return Err(BatchError::Parameter {
+            problem: format!("\"{param}\" is {current}; the search starts from a positive value"),
+        });
+    }
+    Ok(Some((start, integer)))
+}
+
+/// The topology with `param` set to `value`, checked.
+pub fn topology_at(text: &str, param: &str, value: f64) -> Result<Topology> {
+    let edited =
+        set_parameter(text, param, &ParamValue::Number(value)).map_err(|problem| BatchError::Parameter { problem })?;
+    sim_core::parse_topology(&edited)
+        .map_err(|error| BatchError::EditedTopology { edit: format!("{param} = {value}"), error })
+}
+
+/// How to search.
+#[derive(Debug, Clone)]
+pub struct SearchSpec<'a> {
+    /// The parameter's name, for the result.
+    pub param: &'a str,
+    /// The SLO.
+    pub slo: &'a Slo,
+    /// Replications per probe, for the result.
+    pub replications: u32,
+    /// The first value.
+    pub start: f64,
+    /// Whether values are whole numbers.
+    pub integer: bool,
+    /// Relative width at which bisection stops (whole numbers stop at a width of 1).
+    pub precision: f64,
+}
+
+/// Searches for the boundary; `evaluate(value)` runs the replications at a value and gives the
+/// SLO metric's summary. Each value is evaluated at most once.
+pub fn search<E>(
+    spec: &SearchSpec,
+    mut evaluate: impl FnMut(f64) -> std::result::Result<Option<Summary>, E>,
+) -> std::result::Result<CapacityResult, E> {
+    let (start, integer, precision, slo) = (spec.start, spec.integer, spec.precision, spec.slo);
+    let mut probes: Vec<Probe> = Vec::new();
+    let mut probe_at = |value: f64| -> std::result::Result<(bool, Option<bool>), E> {
+        if let Some(probe) = probes.iter().find(|probe| probe.value == value) {
+            return Ok((probe.holds, probe.sure));
+        }
+        let metric = evaluate(value)?;
+        let holds = metric.is_some_and(|summary| slo.holds(summary.mean));
+        let sure = slo_verdict(slo, metric);
+        probes.push(Probe { value, metric, holds, sure });
+        Ok((holds, sure))
+    };
+    let round = |value: f64| if integer { value.round().max(1.0) } else { value };
+    // Bracket: from the current value, double or halve until the verdict changes.
+    let holds_at_start = probe_at(start)?.0;
+    let mut bracket = None;
+    for (factor, limit) in [(2.0, 7), (0.5, 12)] {
+        let mut last = (start, holds_at_start);
+        for _ in 0..limit {
+            let next = round(last.0 * factor);
+            if next == last.0 {
+                break;
+            }
+            let holds = probe_at(next)?.0;
+            if holds != last.1 {
+                bracket = Some((last, (next, holds)));
+                break;
+            }
+            last = (next, holds);
+        }
+        if bracket.is_some() {
+            break;
+        }
+    }
+    let mut result = CapacityResult {
+        param: spec.param.to_string(),
+        slo: slo.text.clone(),
+        replications: spec.replications,
+        direction: None,
+        capacity: None,
+        uncertain_between: None,
+        probes: Vec::new(),
+        note: None,
+    };
+    match bracket {
+        None => result.note = Some(no_boundary_note(holds_at_start)),
+        Some(((a, a_holds), (b, _))) => {
+            let (first_good, first_bad) = if a_holds { (a, b) } else { (b, a) };
+            let (mut good, mut bad) = (first_good, first_bad);
+            result.direction = Some(if good < bad { Direction::Largest } else { Direction::Smallest });
+            for _ in 0..MAX_PROBES {
+                let middle = round((good + bad) / 2.0);
+                if !wider_than(good, bad, integer, precision) || middle == good || middle == bad {
+                    break;
+                }
+                if probe_at(middle)?.0 {
+                    good = middle;
+                } else {
+                    bad = middle;
+                }
+            }
+            result.capacity = Some(good);
+            // Narrow the range where the intervals cannot tell: from the boundary outwards
+            // to the nearest value that surely holds, and to the nearest that surely fails.
+            for (mut inside, mut outside, wanted) in [(good, first_good, Some(true)), (bad, first_bad, Some(false))] {
+                if probe_at(outside)?.1 != wanted || probe_at(inside)?.1 == wanted {
+                    continue;
+                }
+                for _ in 0..8 {
+                    let middle = round((inside + outside) / 2.0);
+                    if !wider_than(inside, outside, integer, precision * 2.0) || middle == inside || middle == outside {
+                        break;
+                    }
+                    if probe_at(middle)?.1 == wanted {
+                        outside = middle;
+                    } else {
+                        inside = middle;
+                    }
+                }
+            }
+        }
+    }
+    result.probes = probes;
+    result.probes.sort_by(|x, y| x.value.total_cmp(&y.value));
+    if result.note.is_some() {
+        let (low, high) = result.probes.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), probe| {
+            (low.min(probe.value), high.max(probe.value))
+        });
+        result.note = Some(format!(
+            "{} ({} to {})",
+            no_boundary_note(holds_at_start),
+            crate::metrics::significant(low),
+            crate::metrics::significant(high)
+        ));
+    }
+    if result.capacity.is_some() {
+        let increasing = result.direction == Some(Direction::Largest);
+        let sure_good = result.probes.iter().filter(|p| p.sure == Some(true)).map(|p| p.value);
+        let sure_bad = result.probes.iter().filter(|p| p.sure == Some(false)).map(|p| p.value);
+        let (low, high) = if increasing {
+            (sure_good.fold(f64::NAN, f64::max), sure_bad.fold(f64::NAN, f64::min))
+        } else {
+            (sure_bad.fold(f64::NAN, f64::max), sure_good.fold(f64::NAN, f64::min))
+        };
+        if low.is_finite() && high.is_finite() {
+            result.uncertain_between = Some([low, high]);
+        }
+    }
+    Ok(result)
+}
+
+fn no_boundary_note(holds: bool) -> String {
+    format!("the SLO {} at every value tried", if holds { "holds" } else { "fails" })
+}
+
+/// Whether the bracket is still wider than the wanted precision (relative, or one unit).
+fn wider_than(good: f64, bad: f64, integer: bool, precision: f64) -> bool {
+    let width = (good - bad).abs();
+    if integer {
+        width > 1.0
+    } else {
+        width > precision * good.abs().max(bad.abs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A metric known exactly (no noise, so every interval is a point): M/M/1 mean response
+    /// 1/(μ − λ) with μ = 100/s; `mean<50ms` holds up to λ = 80/s.
+    #[test]
+    fn bisection_finds_a_known_boundary_from_either_side() {
+        let slo = Slo::parse("mean<50ms").unwrap();
+        let summary = |mean| Some(Summary { n: 5, mean, sd: Some(0.0), half_width: Some(0.0) });
+        for start in [10.0, 300.0] {
+            let spec =
+                SearchSpec { param: "rate", slo: &slo, replications: 5, start, integer: false, precision: 0.001 };
+            let result = search::<()>(&spec, |rate| Ok(summary(if rate < 100.0 { 1.0 / (100.0 - rate) } else { 9.0 })));
+            let capacity = result.unwrap().capacity.unwrap();
+            assert!((capacity - 80.0).abs() < 0.1, "from {start}: {capacity}");
+        }
+        let spec =
+            SearchSpec { param: "rate", slo: &slo, replications: 5, start: 1.0, integer: false, precision: 0.01 };
+        let never = search::<()>(&spec, |_| Ok(summary(1.0))).unwrap();
+        assert_eq!(never.capacity, None);
+        assert!(never.note.unwrap().starts_with("the SLO fails at every value tried ("));
+    }
+}

@@ -1,0 +1,115 @@
+//! The batch layer's errors: each names what is wrong and, where one exists, the fix.
+
+use std::fmt;
+
+/// Why a batch computation cannot go on.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum BatchError {
+    /// A metric name is empty or has an empty part (`nodes..p99`).
+    EmptyMetric {
+        /// As written.
+        name: String,
+    },
+    /// A metric name is neither an alias nor a path into the report.
+    UnknownMetric {
+        /// As written.
+        name: String,
+    },
+    /// A metric's path leads nowhere in a run's report.
+    MetricNotInReport {
+        /// The metric.
+        metric: String,
+        /// The part of the path that is missing.
+        missing: String,
+        /// The path up to it.
+        at: String,
+        /// The keys the report has there.
+        available: String,
+    },
+    /// A metric names a section of the report, not a number.
+    MetricNotANumber {
+        /// The metric.
+        metric: String,
+    },
+    /// An SLO without `<`, `<=`, `>` or `>=`.
+    SloWithoutComparison {
+        /// As written.
+        text: String,
+    },
+    /// An SLO whose threshold does not parse.
+    Slo {
+        /// As written.
+        text: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A sweep axis whose values cannot be expanded.
+    Axis {
+        /// The axis, when the problem is one axis's.
+        axis: Option<String>,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A parameter path that cannot be read or set in the topology text.
+    Parameter {
+        /// What is wrong, from `sim_core::params`.
+        problem: String,
+    },
+    /// A topology edited for a point or a probe does not validate.
+    EditedTopology {
+        /// The edit, such as `nodes.app.instances = 3`.
+        edit: String,
+        /// The validation error.
+        error: sim_core::SpecError,
+    },
+    /// A capacity search has nothing to search over.
+    NoSearchParameter {
+        /// Why, and what to give instead.
+        problem: String,
+        /// The fix.
+        help: String,
+    },
+    /// Fewer than two replications: no interval.
+    TooFewReplications {
+        /// As asked.
+        replications: u32,
+    },
+}
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BatchError::EmptyMetric { name } if name.is_empty() => write!(f, "a metric name is empty"),
+            BatchError::EmptyMetric { name } => write!(f, "the metric \"{name}\" has an empty part"),
+            BatchError::UnknownMetric { name } => {
+                let aliases: Vec<&str> = crate::metrics::ALIASES.iter().map(|(alias, _)| *alias).collect();
+                write!(
+                    f,
+                    "unknown metric \"{name}\": use {}, error_rate, or a path into the JSON report such as nodes.db.utilization",
+                    aliases.join(", ")
+                )
+            }
+            BatchError::MetricNotInReport { metric, missing, at, available } => {
+                write!(f, "the metric \"{metric}\": the report has no \"{missing}\" at \"{at}\" (it has: {available})")
+            }
+            BatchError::MetricNotANumber { metric } => {
+                write!(f, "the metric \"{metric}\" names a section of the report, not a number")
+            }
+            BatchError::SloWithoutComparison { text } => {
+                write!(f, "the SLO \"{text}\" has no comparison (<, <=, > or >=)")
+            }
+            BatchError::Slo { text, problem } => write!(f, "the SLO \"{text}\": {problem}"),
+            BatchError::Axis { axis: Some(axis), problem } => write!(f, "axis \"{axis}\": {problem}"),
+            BatchError::Axis { axis: None, problem } => write!(f, "{problem}"),
+            BatchError::Parameter { problem } => write!(f, "{problem}"),
+            BatchError::EditedTopology { edit, error } => write!(f, "at {edit}: {error}"),
+            BatchError::NoSearchParameter { problem, help } => write!(f, "{problem}\n  help: {help}"),
+            BatchError::TooFewReplications { replications } => {
+                write!(f, "{replications} replication(s) give no interval: ask for at least 2")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BatchError {}
