@@ -3,6 +3,7 @@
 //! nodes where the two disagree beyond noise flagged.
 
 use crate::cli::{BatchArgs, OutputFormat};
+use crate::failure::Failure;
 use serde::Serialize;
 use sim_batch::metrics::{significant, significant_to, MetricDef};
 use sim_batch::replicate::replicate;
@@ -31,7 +32,7 @@ fn ms(seconds: Option<f64>) -> String {
     }
 }
 
-pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &mut dyn Write) -> Result<(), String> {
+pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &mut dyn Write) -> Result<(), Failure> {
     let (_, topology) = crate::load(file)?;
     let n = topology.nodes.len();
     let mut out = String::new();
@@ -103,7 +104,7 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
         }
         OutputFormat::Table => write_analysis(&mut out, &analysis, simulated.as_ref()),
     }
-    stdout.write_all(out.as_bytes()).map_err(|error| format!("error: {error}\n"))
+    stdout.write_all(out.as_bytes()).map_err(|error| Failure::cannot_write("the analysis", error))
 }
 
 /// What the simulation measured, for `--simulate`.

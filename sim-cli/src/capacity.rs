@@ -3,6 +3,7 @@
 //! bisection on replicated runs, with the range where the intervals cannot tell.
 
 use crate::cli::{BatchArgs, OutputFormat};
+use crate::failure::Failure;
 use sim_batch::capacity::{default_param, search, start_value, topology_at, CapacityResult, Direction, SearchSpec};
 use sim_batch::metrics::{significant, Slo};
 use sim_batch::replicate::replicate;
@@ -17,7 +18,7 @@ pub fn capacity_command(
     precision: Option<f64>,
     args: &BatchArgs,
     stdout: &mut dyn Write,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let (text, topology) = crate::load(file)?;
     let slo = Slo::parse(slo_text).map_err(|message| {
         format!("error: {message}\n  help: write the SLO like \"p99<200ms\" or \"availability>=99.9%\"\n")
@@ -46,7 +47,7 @@ pub fn capacity_command(
         OutputFormat::Json => serde_json::to_string_pretty(&result).expect("a result serializes") + "\n",
         OutputFormat::Table => table(&result, &slo),
     };
-    stdout.write_all(text.as_bytes()).map_err(|error| format!("error: {error}\n"))
+    stdout.write_all(text.as_bytes()).map_err(|error| Failure::cannot_write("the search", error))
 }
 
 fn table(result: &CapacityResult, slo: &Slo) -> String {

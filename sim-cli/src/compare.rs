@@ -4,6 +4,7 @@
 
 use crate::cli::{BatchArgs, OutputFormat};
 use crate::experiment::plot::{render, Figure, Line};
+use crate::failure::Failure;
 use crate::output::write_atomically;
 use serde::Serialize;
 use sim_batch::compare::{compare, MetricComparison, DEFAULT_METRICS};
@@ -29,7 +30,7 @@ pub fn compare_command(
     metric_names: &[String],
     plot_dir: Option<&Path>,
     stdout: &mut dyn Write,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let (_, topology_a) = crate::load(a)?;
     let (_, topology_b) = crate::load(b)?;
     let names: Vec<String> = if metric_names.is_empty() {
@@ -58,7 +59,7 @@ pub fn compare_command(
         metrics: paired.metrics,
     };
     if let Some(dir) = plot_dir {
-        std::fs::create_dir_all(dir).map_err(|error| format!("error: cannot create {}: {error}\n", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|error| Failure::cannot_write(dir.display(), error))?;
         let line = |label: &Path, cdf: &[[f64; 2]]| Line {
             label: label.display().to_string(),
             points: cdf.iter().map(|[q, latency]| (latency * 1e3, *q, *q, *q)).collect(),
@@ -72,18 +73,17 @@ pub fn compare_command(
             shaded: Vec::new(),
             reference: None,
         };
-        let (svg, png) = render(&figure)?;
+        let (svg, png) = render(&figure).map_err(Failure::Failed)?;
         for (name, bytes) in [("compare-latency-cdf.svg", svg), ("compare-latency-cdf.png", png)] {
             let path = dir.join(name);
-            write_atomically(&path, &bytes)
-                .map_err(|error| format!("error: cannot write {}: {error}\n", path.display()))?;
+            write_atomically(&path, &bytes).map_err(|error| Failure::cannot_write(path.display(), error))?;
         }
     }
     let text = match args.format {
         OutputFormat::Json => serde_json::to_string_pretty(&comparison).expect("a comparison serializes") + "\n",
         OutputFormat::Table => table(&comparison, &metrics),
     };
-    stdout.write_all(text.as_bytes()).map_err(|error| format!("error: {error}\n"))
+    stdout.write_all(text.as_bytes()).map_err(|error| Failure::cannot_write("the comparison", error))
 }
 
 fn table(comparison: &Comparison, metrics: &[MetricDef]) -> String {

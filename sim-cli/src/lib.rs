@@ -8,6 +8,7 @@ mod columns;
 mod compare;
 mod diagnostics;
 pub mod experiment;
+mod failure;
 mod output;
 
 use clap::Parser;
@@ -16,10 +17,10 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
 
+pub use failure::{Failure, EXIT_BAD_INPUT, EXIT_FAILED};
+
 /// Exit status for a successful run.
 pub const EXIT_OK: i32 = 0;
-/// Exit status for bad input: a file that cannot be read or does not describe a topology.
-pub const EXIT_BAD_INPUT: i32 = 2;
 
 /// Runs the command line `args` (program name first) and returns the exit status.
 pub fn run<I, T>(args: I, stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32
@@ -63,9 +64,9 @@ where
     };
     match result {
         Ok(()) => EXIT_OK,
-        Err(message) => {
-            let _ = stderr.write_all(message.as_bytes());
-            EXIT_BAD_INPUT
+        Err(failure) => {
+            let _ = stderr.write_all(failure.message().as_bytes());
+            failure.status()
         }
     }
 }
@@ -77,7 +78,7 @@ pub(crate) fn load(path: &Path) -> Result<(String, sim_core::Topology), String> 
     Ok((String::from_utf8_lossy(&bytes).into_owned(), topology))
 }
 
-fn run_command(args: &RunArgs, stdout: &mut dyn Write) -> Result<(), String> {
+fn run_command(args: &RunArgs, stdout: &mut dyn Write) -> Result<(), Failure> {
     let (_, mut topology) = load(&args.file)?;
     if let Some(path) = &args.scenario {
         let bytes = std::fs::read(path).map_err(|error| format!("error: cannot read {}: {error}\n", path.display()))?;
@@ -94,18 +95,20 @@ fn run_command(args: &RunArgs, stdout: &mut dyn Write) -> Result<(), String> {
     };
     match &args.out {
         Some(path) => output::write_atomically(path, text.as_bytes())
-            .map_err(|error| format!("error: cannot write {}: {error}\n", path.display())),
-        None => stdout.write_all(text.as_bytes()).map_err(|error| format!("error: cannot write the report: {error}\n")),
+            .map_err(|error| Failure::cannot_write(path.display(), error)),
+        None => stdout.write_all(text.as_bytes()).map_err(|error| Failure::cannot_write("the report", error)),
     }
 }
 
-fn check_command(file: &Path, stdout: &mut dyn Write) -> Result<(), String> {
+fn check_command(file: &Path, stdout: &mut dyn Write) -> Result<(), Failure> {
     let (_, topology) = load(file)?;
     let text = cli::describe(&topology);
-    stdout.write_all(text.as_bytes()).map_err(|error| format!("error: {error}\n"))
+    stdout.write_all(text.as_bytes()).map_err(|error| Failure::cannot_write("the description", error))
 }
 
-fn graph_command(file: &Path, stdout: &mut dyn Write) -> Result<(), String> {
+fn graph_command(file: &Path, stdout: &mut dyn Write) -> Result<(), Failure> {
     let (_, topology) = load(file)?;
-    stdout.write_all(sim_core::topology::to_dot(&topology).as_bytes()).map_err(|error| format!("error: {error}\n"))
+    stdout
+        .write_all(sim_core::topology::to_dot(&topology).as_bytes())
+        .map_err(|error| Failure::cannot_write("the graph", error))
 }

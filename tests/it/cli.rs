@@ -85,3 +85,17 @@ fn check_and_graph_describe_the_topology() {
     assert!(dot.contains("\"lb\" -> \"app\""));
     assert!(dot.contains("\"app\" -> \"db\""));
 }
+
+/// Exit status 2 is bad input; 1 is a run whose output could not be written (here, into a
+/// directory that does not exist), and nothing is left half-written.
+#[test]
+fn a_failed_write_exits_with_1_and_bad_input_with_2() {
+    let missing = std::env::temp_dir().join(format!("archsim-no-such-dir-{}", std::process::id()));
+    let out = missing.join("report.json");
+    let (status, _, stderr) = run_cli(&["run", &path("mm1.ron"), "--requests", "100", "--out", out.to_str().unwrap()]);
+    assert_eq!(status, 1, "{stderr}");
+    assert!(stderr.starts_with("error: cannot write "), "{stderr}");
+    assert!(!missing.exists());
+    let (status, _, stderr) = run_cli(&["run", &path("mm1.ron"), "--requests", "0x"]);
+    assert_eq!(status, 2, "{stderr}");
+}

@@ -124,6 +124,23 @@ fn experiment_output_is_identical_for_one_and_two_jobs_and_merged_shards() {
         run_cli(&["merge", shards[0].to_str().unwrap(), "--out", dir.join("partial").to_str().unwrap()]);
     assert_eq!(status, 2);
     assert!(stderr.contains("shard 1/3 is missing"), "{stderr}");
+    // A manifest edited by hand to name a shard out of range, no shards, or more shards than
+    // points is refused as bad input (it was an index out of bounds, or a 16 TB allocation).
+    let manifest_path = shards[1].join("experiment.json");
+    let manifest = std::fs::read_to_string(&manifest_path).unwrap();
+    for damaged in [[5u64, 3], [1, 0], [0, 1_000_000_000_000]] {
+        let mut edited: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+        edited["shard"] = serde_json::json!(damaged);
+        std::fs::write(&manifest_path, edited.to_string()).unwrap();
+        let mut args =
+            vec!["merge", shards[1].to_str().unwrap(), shards[0].to_str().unwrap(), shards[2].to_str().unwrap()];
+        let out = dir.join("damaged");
+        args.extend(["--out", out.to_str().unwrap()]);
+        let (status, _, stderr) = run_cli(&args);
+        assert_eq!(status, 2, "{damaged:?}: {stderr}");
+        assert!(stderr.starts_with("error: ") && stderr.contains("shards"), "{damaged:?}: {stderr}");
+    }
+    std::fs::write(&manifest_path, &manifest).unwrap();
     // A second run into the same directory is refused without --resume.
     let (status, _, stderr) = experiment(&spec, &one, &[]);
     assert_eq!(status, 2);

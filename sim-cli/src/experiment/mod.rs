@@ -7,6 +7,7 @@ pub mod runner;
 pub mod spec;
 pub mod store;
 
+use crate::failure::Failure;
 use rayon::prelude::*;
 use runner::{PointRecord, Progress};
 use std::io::{IsTerminal, Write};
@@ -46,7 +47,7 @@ pub fn experiment_command(
     request: &ExperimentRequest,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let (experiment, runnables) = points::load(request.spec)?;
     plot::check(&experiment).map_err(|message| {
         format!("error: {}: {message}\n  help: put the other axis on the plot's `series`\n", request.spec.display())
@@ -74,10 +75,10 @@ pub fn experiment_command(
         match store::read_point(request.out, point)? {
             Some(record) if record.params == experiment.points[point].labels => records.push(record),
             Some(_) => {
-                return Err(format!(
+                return Err(Failure::BadInput(format!(
                     "error: {} does not match point {point} of this experiment\n  help: delete it and resume\n",
                     store::point_path(request.out, point).display()
-                ))
+                )))
             }
             None => todo.push(point),
         }
@@ -94,7 +95,7 @@ pub fn experiment_command(
     records.extend(new_records);
     records.sort_by_key(|record| record.point);
     let table = store::write_outputs(request.out, &experiment, &records, request.shard.is_none())?;
-    stdout.write_all(table.as_bytes()).map_err(|error| format!("error: {error}\n"))?;
+    stdout.write_all(table.as_bytes()).map_err(|error| Failure::cannot_write("the summary table", error))?;
     let _ = writeln!(
         stderr,
         "wrote {dir}/results.csv, summary.csv, summary.json{}",
@@ -114,7 +115,7 @@ fn run_points(
     pool: rayon::ThreadPool,
     runs_per_point: u64,
     stderr: &mut dyn Write,
-) -> Result<Vec<PointRecord>, String> {
+) -> Result<Vec<PointRecord>, Failure> {
     let (sender, receiver) = std::sync::mpsc::channel::<Progress>();
     std::thread::scope(|scope| {
         let worker = scope.spawn(move || {
@@ -126,7 +127,7 @@ fn run_points(
                         let _ = sender.send(Progress::Point);
                         Ok(record)
                     })
-                    .collect::<Result<Vec<_>, String>>()
+                    .collect::<Result<Vec<_>, Failure>>()
             })
         });
         let mut display = ProgressDisplay::new(todo.len() as u64, todo.len() as u64 * runs_per_point);
@@ -134,7 +135,7 @@ fn run_points(
             display.update(message, stderr);
         }
         display.finish();
-        worker.join().unwrap_or_else(|_| Err("error: a worker thread panicked\n".into()))
+        worker.join().unwrap_or_else(|_| Err(Failure::Failed("error: a worker thread panicked\n".into())))
     })
 }
 
@@ -208,7 +209,7 @@ impl ProgressDisplay {
 
 /// Combines the output directories of an experiment's shards into `out`: the same files one
 /// unsharded run writes.
-pub fn merge_command(dirs: &[PathBuf], out: &Path, stdout: &mut dyn Write) -> Result<(), String> {
+pub fn merge_command(dirs: &[PathBuf], out: &Path, stdout: &mut dyn Write) -> Result<(), Failure> {
     let mut manifests = Vec::new();
     for dir in dirs {
         let manifest = store::read_manifest(dir)?.ok_or_else(|| {
@@ -218,8 +219,18 @@ pub fn merge_command(dirs: &[PathBuf], out: &Path, stdout: &mut dyn Write) -> Re
     }
     let first = &manifests[0];
     let Some([_, count]) = first.shard else {
-        return Err(format!("error: {} is not a shard (it was run without --shard)\n", dirs[0].display()));
+        return Err(format!("error: {} is not a shard (it was run without --shard)\n", dirs[0].display()).into());
     };
+    // A manifest edited by hand must not index past the shards or claim more shards than
+    // points (which would also allocate a table per claimed shard).
+    if count == 0 || count > first.points.max(1) {
+        return Err(format!(
+            "error: {} says it is one of {count} shards of an experiment of {} points\n  help: its experiment.json is damaged: run that shard again\n",
+            dirs[0].display(),
+            first.points
+        )
+        .into());
+    }
     let mut owner: Vec<Option<usize>> = vec![None; count];
     for (position, (manifest, dir)) in manifests.iter().zip(dirs).enumerate() {
         if manifest.fingerprint != first.fingerprint || manifest.spec != first.spec || manifest.points != first.points {
@@ -227,23 +238,26 @@ pub fn merge_command(dirs: &[PathBuf], out: &Path, stdout: &mut dyn Write) -> Re
                 "error: {} holds another experiment (or another version of it) than {}\n",
                 dir.display(),
                 dirs[0].display()
-            ));
+            )
+            .into());
         }
         match manifest.shard {
-            Some([index, shard_count]) if shard_count == count => {
+            Some([index, shard_count]) if shard_count == count && index < count => {
                 if owner[index].replace(position).is_some() {
-                    return Err(format!("error: shard {index}/{count} is given twice\n"));
+                    return Err(format!("error: shard {index}/{count} is given twice\n").into());
                 }
             }
-            _ => return Err(format!("error: {} is not one of the {count} shards\n", dir.display())),
+            _ => return Err(format!("error: {} is not one of the {count} shards\n", dir.display()).into()),
         }
     }
     if let Some(missing) = owner.iter().position(Option::is_none) {
-        return Err(format!("error: shard {missing}/{count} is missing\n  help: give every shard's directory\n"));
+        return Err(format!("error: shard {missing}/{count} is missing\n  help: give every shard's directory\n").into());
     }
     let experiment = points::from_kept(&first.spec, &first.name, &first.fingerprint, &store::manifest_path(&dirs[0]))?;
     if experiment.points.len() != first.points {
-        return Err(format!("error: {} is damaged: its point count does not match its spec\n", dirs[0].display()));
+        return Err(
+            format!("error: {} is damaged: its point count does not match its spec\n", dirs[0].display()).into()
+        );
     }
     let mut records = Vec::with_capacity(first.points);
     for point in 0..first.points {
@@ -263,5 +277,5 @@ pub fn merge_command(dirs: &[PathBuf], out: &Path, stdout: &mut dyn Write) -> Re
         store::write_point(out, record)?;
     }
     let table = store::write_outputs(out, &experiment, &records, true)?;
-    stdout.write_all(table.as_bytes()).map_err(|error| format!("error: {error}\n"))
+    stdout.write_all(table.as_bytes()).map_err(|error| Failure::cannot_write("the summary table", error))
 }

@@ -5,6 +5,7 @@
 use super::plot;
 use super::points::Experiment;
 use super::runner::PointRecord;
+use crate::failure::Failure;
 use crate::output::write_atomically;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -34,8 +35,8 @@ pub fn point_path(dir: &Path, point: usize) -> PathBuf {
     dir.join("points").join(format!("{point:06}.json"))
 }
 
-fn io_error(path: &Path, error: impl std::fmt::Display) -> String {
-    format!("error: cannot write {}: {error}\n", path.display())
+fn io_error(path: &Path, error: impl std::fmt::Display) -> Failure {
+    Failure::cannot_write(path.display(), error)
 }
 
 pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>, String> {
@@ -51,20 +52,20 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>, String> {
 
 /// Prepares `dir` for a run: creates it, or checks that it holds this same experiment when
 /// resuming; removes temporary files a killed run left behind.
-pub fn open(dir: &Path, manifest: &Manifest, resume: bool) -> Result<(), String> {
+pub fn open(dir: &Path, manifest: &Manifest, resume: bool) -> Result<(), Failure> {
     let existing = read_manifest(dir)?;
     match (&existing, resume) {
         (Some(found), true) if found != manifest => {
-            return Err(format!(
+            return Err(Failure::BadInput(format!(
                 "error: {} holds a different experiment (or another shard) than the one given\n  help: resume with the same experiment file and --shard, or choose another --out\n",
                 dir.display()
-            ))
+            )))
         }
         (Some(_), false) => {
-            return Err(format!(
+            return Err(Failure::BadInput(format!(
                 "error: {} already holds an experiment\n  help: add --resume to continue it, or choose another --out\n",
                 dir.display()
-            ))
+            )))
         }
         _ => {}
     }
@@ -98,7 +99,7 @@ pub fn read_point(dir: &Path, point: usize) -> Result<Option<PointRecord>, Strin
     }
 }
 
-pub fn write_point(dir: &Path, record: &PointRecord) -> Result<(), String> {
+pub fn write_point(dir: &Path, record: &PointRecord) -> Result<(), Failure> {
     let path = point_path(dir, record.point);
     let text = serde_json::to_string(record).expect("a point record serializes") + "\n";
     write_atomically(&path, text.as_bytes()).map_err(|error| io_error(&path, error))
@@ -111,7 +112,7 @@ pub fn write_outputs(
     experiment: &Experiment,
     records: &[PointRecord],
     whole: bool,
-) -> Result<String, String> {
+) -> Result<String, Failure> {
     let write = |name: &str, bytes: &[u8]| {
         let path = dir.join(name);
         write_atomically(&path, bytes).map_err(|error| io_error(&path, error))
@@ -129,7 +130,7 @@ pub fn write_outputs(
     if whole && !experiment.spec.plots.is_empty() {
         let plots_dir = dir.join("plots");
         std::fs::create_dir_all(&plots_dir).map_err(|error| io_error(&plots_dir, error))?;
-        for (name, bytes) in plot::draw_all(experiment, records, &summaries)? {
+        for (name, bytes) in plot::draw_all(experiment, records, &summaries).map_err(Failure::Failed)? {
             let path = plots_dir.join(name);
             write_atomically(&path, &bytes).map_err(|error| io_error(&path, error))?;
         }
