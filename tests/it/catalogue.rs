@@ -12,7 +12,7 @@ fn run(text: &str, stop: sim_core::StopCondition) -> Report {
 }
 
 fn cache_stale_ratio(report: &Report) -> f64 {
-    let cache = report.nodes["cache"].component.cache.as_ref().unwrap();
+    let cache = report.nodes["cache"].component.as_ref().and_then(|c| c.cache()).unwrap();
     cache.stale_reads as f64 / cache.hits as f64
 }
 
@@ -44,7 +44,7 @@ fn cache_write_policies_decide_staleness() {
     eprintln!("stale hit ratio: bypass {b:.4}, invalidate {i:.4}, write-through {t:.4}");
     assert!(b > 0.2, "writes around the cache must leave stale entries: {b}");
     assert!(i < b / 10.0 && t < b / 10.0, "writes through the cache keep it fresh: {i}, {t} vs {b}");
-    let cache = invalidate.nodes["cache"].component.cache.as_ref().unwrap();
+    let cache = invalidate.nodes["cache"].component.as_ref().and_then(|c| c.cache()).unwrap();
     assert!(cache.writes > 9_000 && cache.invalidations > 0 && cache.invalidations <= cache.writes);
 }
 
@@ -63,7 +63,7 @@ fn cdn_edges_serve_their_regions() {
         regions: (placement: {"us": [], "eu": []}, latency: [("us", "eu", Constant("40ms"))]),
     )"#;
     let report = run(text, requests(36_000));
-    let cdn = report.nodes["cdn"].component.cdn.as_ref().unwrap();
+    let cdn = report.nodes["cdn"].component.as_ref().and_then(|c| c.cdn()).unwrap();
     let (us, eu) = (&cdn.edges["us"], &cdn.edges["eu"]);
     assert!(us.hits + us.misses > 15_000 && eu.hits + eu.misses > 15_000);
     assert!(us.hit_ratio.unwrap() > 0.4 && eu.hit_ratio.unwrap() > 0.4);
@@ -129,7 +129,7 @@ fn work_queue_backpressure_policies() {
     );
     let block =
         run(&queue_topology(r#"consumers: 2, handler: "worker", capacity: 20, when_full: Block"#, slow), seconds(30.0));
-    let figures = |r: &Report| r.nodes["q"].component.work_queue.clone().unwrap();
+    let figures = |r: &Report| r.nodes["q"].component.as_ref().and_then(|c| c.work_queue()).cloned().unwrap();
     let (r, d, b) = (figures(&reject), figures(&drop), figures(&block));
     // Two consumers at 50 ms process 40/s of the 100/s offered.
     assert!(r.rejected > 1_000 && reject.errors_by_reason["queue_full@q"] == r.rejected);
@@ -153,7 +153,7 @@ fn work_queue_redelivers_and_dead_letters() {
     let text = queue_topology(r#"consumers: 4, handler: "worker", max_deliveries: 3"#, failing)
         .replace(r#"classes: {"job": 1.0}"#, r#"classes: {"job": 0.5, "other": 0.5}"#);
     let report = run(&text, requests(4_000));
-    let q = report.nodes["q"].component.work_queue.clone().unwrap();
+    let q = report.nodes["q"].component.as_ref().and_then(|c| c.work_queue()).cloned().unwrap();
     let jobs = report.classes["job"].requests.generated;
     assert_eq!(q.dead_lettered, jobs);
     assert_eq!(q.acknowledged, report.classes["other"].requests.generated);
@@ -164,7 +164,7 @@ fn work_queue_redelivers_and_dead_letters() {
     let slow = r#""worker": Service(workers: 100, steps: [Work(Uniform(min: "10ms", max: "200ms"))]),"#;
     let report =
         run(&queue_topology(r#"consumers: 50, handler: "worker", visibility_timeout: "100ms""#, slow), requests(4_000));
-    let q = report.nodes["q"].component.work_queue.clone().unwrap();
+    let q = report.nodes["q"].component.as_ref().and_then(|c| c.work_queue()).cloned().unwrap();
     assert!(q.redeliveries > 500 && q.duplicates > 500, "{q:?}");
     assert_eq!(q.acknowledged + q.dead_lettered, q.published);
 }
@@ -181,7 +181,7 @@ fn log_groups_read_everything_and_retention_bites() {
         },
     )"#;
     let report = run(text, seconds(60.0));
-    let log = report.nodes["log"].component.log.clone().unwrap();
+    let log = report.nodes["log"].component.as_ref().and_then(|c| c.log()).cloned().unwrap();
     let (fast, slow) = (&log.groups["fast"], &log.groups["slow"]);
     assert!(log.appended > 23_000);
     assert!(fast.processed + fast.lag_at_end >= log.appended - 5 && fast.lost == 0);
@@ -207,7 +207,7 @@ fn autoscaling_follows_the_load() {
     )"#;
     let report = run(text, seconds(500.0));
     let app = &report.nodes["app"];
-    let scaling = app.component.autoscaling.clone().unwrap();
+    let scaling = app.component.as_ref().and_then(|c| c.autoscaling()).cloned().unwrap();
     let peak = scaling.instances_over_time.iter().map(|(_, n)| *n).max().unwrap();
     // 800/s × 20 ms = 16 busy workers; at 50 % that is 8 instances of 4 workers.
     assert!((7..=12).contains(&peak), "{scaling:?}");
@@ -216,7 +216,7 @@ fn autoscaling_follows_the_load() {
     assert!(app.instance_hours > 2.0 * 500.0 / 3600.0 && app.instance_hours < peak as f64 * 500.0 / 3600.0);
     assert!((app.cost - app.instance_hours).abs() < 1e-9);
     // The balancer spread over the instances that came and went.
-    let routed = report.nodes["lb"].component.routed.clone().unwrap();
+    let routed = report.nodes["lb"].component.as_ref().and_then(|c| c.routed()).cloned().unwrap();
     assert!(routed.values().filter(|n| **n > 0).count() as u32 >= peak);
     assert!(report.availability.unwrap() > 0.99);
 }
@@ -279,7 +279,7 @@ fn leaky_bucket_shapes_traffic() {
         },
     )"#;
     let report = run(text, seconds(100.0));
-    let limiter = report.nodes["shaper"].component.rate_limiter.unwrap();
+    let limiter = *report.nodes["shaper"].component.as_ref().and_then(|c| c.rate_limiter()).unwrap();
     assert!((limiter.admitted as f64 / 100.0 - 100.0).abs() < 1.0, "{limiter:?}");
     assert!(limiter.rejected > 4_000 && limiter.delayed > 5_000);
     // A full bucket holds 20 requests at 10 ms apart: waits of up to 200 ms.

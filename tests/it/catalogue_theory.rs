@@ -10,7 +10,7 @@ use sim_core::keys::zipf_probabilities;
 use sim_core::Report;
 
 fn cache_hit_ratio(report: &Report, node: &str) -> f64 {
-    report.nodes[node].component.cache.as_ref().expect("a cache").hit_ratio.expect("lookups")
+    report.nodes[node].component.as_ref().and_then(|c| c.cache()).expect("a cache").hit_ratio.expect("lookups")
 }
 
 fn cache_topology(keys: u64, exponent: f64, capacity: u64, extra: &str) -> String {
@@ -101,7 +101,7 @@ fn token_bucket_admits_min_of_offered_and_rate() {
     for (offered, burst, expected) in [(200.0, 10, 100.0), (400.0, 10, 100.0), (50.0, 50, 50.0)] {
         let text = limiter_topology(offered, burst);
         let estimate = replicate(&text, 10, seconds(duration_s), 0.0, |r| {
-            r.nodes["limiter"].component.rate_limiter.as_ref().unwrap().admitted as f64 / duration_s
+            r.nodes["limiter"].component.as_ref().and_then(|c| c.rate_limiter()).unwrap().admitted as f64 / duration_s
         });
         // At saturation the burst admits up to b more than r·t over the run.
         let allowance = if offered > 100.0 { burst as f64 / duration_s } else { 0.0 };
@@ -187,7 +187,7 @@ fn work_queue_consumers_are_an_mmc_queue() {
         )"#
     );
     let estimate = replicate(&text, 10, requests(200_000), 10.0, |r| {
-        r.nodes["queue"].component.work_queue.as_ref().unwrap().publish_to_processed_s.mean.unwrap()
+        r.nodes["queue"].component.as_ref().and_then(|c| c.work_queue()).unwrap().publish_to_processed_s.mean.unwrap()
     });
     let offered = rate / mu;
     let theory = erlang_c(consumers, offered) / (consumers as f64 * mu - rate) + 1.0 / mu;
@@ -207,7 +207,7 @@ fn stale_reads_follow_the_replication_lag() {
         },
     )"#;
     let estimate = replicate(text, 10, requests(200_000), 5.0, |r| {
-        r.nodes["db"].component.database.as_ref().unwrap().stale_read_ratio.unwrap()
+        r.nodes["db"].component.as_ref().and_then(|c| c.database()).unwrap().stale_read_ratio.unwrap()
     });
     estimate.assert_covers("stale reads at w=10/s, L=50ms", 1.0 - (-10.0f64 * 0.05).exp(), 0.02);
 }
@@ -224,7 +224,7 @@ fn cold_starts_follow_the_keep_alive() {
         },
     )"#;
     let estimate = replicate(text, 10, requests(50_000), 1.0, |r| {
-        r.nodes["fn"].component.function.as_ref().unwrap().cold_start_ratio.unwrap()
+        r.nodes["fn"].component.as_ref().and_then(|c| c.function()).unwrap().cold_start_ratio.unwrap()
     });
     estimate.assert_covers("cold-start ratio at λ=10/s, K=100ms", (-10.0f64 * 0.100002).exp(), 0.02);
 }
@@ -247,7 +247,7 @@ fn hot_keys_make_the_hot_shard_zipf_predicts() {
         names.join(", ")
     );
     let report = simulate(&text, 3, requests(total), 0.0);
-    let routed = report.nodes["router"].component.routed.as_ref().unwrap();
+    let routed = report.nodes["router"].component.as_ref().and_then(|c| c.routed()).unwrap();
     let mut share = vec![0.0; shards];
     for (key, p) in zipf_probabilities(keys, exponent).iter().enumerate() {
         share[(sim_core::rng::splitmix64(key as u64) % shards as u64) as usize] += p;

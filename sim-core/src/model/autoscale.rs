@@ -4,6 +4,7 @@
 //! a provisioning delay, and removed ones leave it at once and finish what they hold.
 
 use super::{Event, Simulation};
+use crate::report::{AutoscalingReport, ComponentFigures, ComponentSection};
 use crate::topology::{Metric, NodeKind, NONE};
 
 /// Most points kept of the instance-count time series.
@@ -177,5 +178,26 @@ impl Simulation<'_> {
         let serving = servers.rotation.len() as u32;
         scaling.record(now, serving);
         self.rotation_changed(node);
+    }
+}
+
+impl ScalingState {
+    /// The autoscaler's report section at `end_ns`, over `measured_ns` of measured time, for a
+    /// service of `workers` workers per instance with `in_rotation` instances at the end. It is
+    /// paid for as provisioned, and serves with the instances in rotation.
+    pub(crate) fn report(&self, end_ns: u64, measured_ns: f64, workers: u32, in_rotation: usize) -> ComponentFigures {
+        let (billed_area, serving_area) = self.areas_at(end_ns);
+        let mean_instances = serving_area as f64 / measured_ns;
+        ComponentFigures {
+            section: Some(ComponentSection::Autoscaling(AutoscalingReport {
+                instances_over_time: self.series.iter().map(|(t, n)| (*t as f64 / 1e9, *n)).collect(),
+                mean_instances,
+                instances_at_end: in_rotation as u32,
+                scale_outs: self.scale_outs,
+                scale_ins: self.scale_ins,
+            })),
+            instance_hours: Some(billed_area as f64 / 3.6e12),
+            mean_servers: Some(mean_instances * workers as f64),
+        }
     }
 }

@@ -5,8 +5,10 @@
 use super::invariants;
 use super::requests::Outcome;
 use super::{Event, Simulation};
+use crate::report::ComponentSection;
 use crate::rng::splitmix64;
 use crate::topology::{Algorithm, LoadBalancerConfig, NodeKind, Topology, NONE};
+use indexmap::IndexMap;
 
 /// Run-time state of a load balancer.
 #[derive(Debug)]
@@ -271,5 +273,19 @@ impl Simulation<'_> {
                 group[position]
             }
         }
+    }
+}
+
+impl BalancerState {
+    /// The balancer's report section: requests sent to each target (`node` or `node#instance`).
+    pub(crate) fn report(&self, topology: &Topology, node: u32) -> ComponentSection {
+        let config = balancer_config(topology, node);
+        let mut routed = IndexMap::new();
+        for (target, (target_node, instance)) in config.targets.iter().enumerate() {
+            let name = &topology.nodes[*target_node as usize].name;
+            let label = if *instance == NONE { name.clone() } else { format!("{name}#{instance}") };
+            routed.insert(label, self.routed[target]);
+        }
+        ComponentSection::Routed(routed)
     }
 }

@@ -4,7 +4,9 @@
 use super::cache_store::{CacheStore, Lookup};
 use super::requests::Outcome;
 use super::{ComponentState, Simulation};
+use crate::report::{CacheReport, CdnReport, ComponentSection};
 use crate::topology::{CacheConfig, CdnConfig, NodeKind, Topology, WritePolicy, NONE};
+use indexmap::IndexMap;
 
 /// What a cache frame is doing, kept in the frame's program counter.
 const ANSWERING_HIT: u32 = 1;
@@ -315,5 +317,29 @@ impl Simulation<'_> {
         let state = self.cdn_state(node);
         fill(&mut state.edges[edge], &mut state.counters[edge], key, version, now, measured);
         self.finish_frame(frame, Outcome::Completed, node);
+    }
+}
+
+impl CacheState {
+    /// The cache's report section.
+    pub(crate) fn report(&self) -> ComponentSection {
+        ComponentSection::Cache(CacheReport { entries: self.store.len() as u64, ..self.counters.into() })
+    }
+}
+
+impl CdnState {
+    /// The CDN's report section: all edges, and each edge by its region's name.
+    pub(crate) fn report(&self, topology: &Topology, node: u32) -> ComponentSection {
+        let config = cdn_config(topology, node);
+        let mut total = CacheCounters::default();
+        let mut edges = IndexMap::new();
+        for (edge, counters) in self.counters.iter().enumerate() {
+            total.add(counters);
+            let region = config.edge_regions[edge];
+            let name =
+                if region == NONE { "edge".to_string() } else { topology.regions.names[region as usize].clone() };
+            edges.insert(name, CacheReport { entries: self.edges[edge].len() as u64, ..(*counters).into() });
+        }
+        ComponentSection::Cdn(CdnReport { total: total.into(), edges })
     }
 }

@@ -3,6 +3,7 @@
 //! a read on a replica that has not yet applied the key's latest commit is a stale read.
 
 use super::{ComponentState, Simulation};
+use crate::report::{ComponentSection, DatabaseReport, ServerReport};
 use crate::topology::{DatabaseConfig, NodeKind, ReadPolicy, Topology, NONE};
 use std::collections::VecDeque;
 
@@ -286,5 +287,32 @@ impl Simulation<'_> {
             log.applied = sequence;
             log.last_apply_ns = now;
         }
+    }
+}
+
+impl DatabaseState {
+    /// The database's report section: reads, writes and stale reads per server and in all.
+    pub(crate) fn report(&self) -> ComponentSection {
+        let servers: Vec<ServerReport> = self
+            .counters
+            .iter()
+            .enumerate()
+            .map(|(index, c)| ServerReport {
+                role: if index == 0 { "primary".into() } else { format!("replica-{index}") },
+                reads: c.reads,
+                writes: c.writes,
+                stale_reads: c.stale_reads,
+            })
+            .collect();
+        let reads: u64 = servers.iter().map(|s| s.reads).sum();
+        let stale_reads: u64 = servers.iter().map(|s| s.stale_reads).sum();
+        ComponentSection::Database(DatabaseReport {
+            reads,
+            writes: servers.iter().map(|s| s.writes).sum(),
+            stale_reads,
+            stale_read_ratio: (reads > 0).then(|| stale_reads as f64 / reads as f64),
+            max_replication_backlog: self.max_backlog as u64,
+            servers,
+        })
     }
 }

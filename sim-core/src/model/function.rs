@@ -5,6 +5,7 @@
 use super::invariants;
 use super::requests::Outcome;
 use super::{ComponentState, Event, Simulation};
+use crate::report::{ComponentFigures, ComponentSection, FunctionReport};
 use crate::topology::{FunctionConfig, NodeKind, Topology, NONE};
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -175,6 +176,28 @@ impl Simulation<'_> {
             state.idle.remove(position);
             state.alive -= 1;
             state.free.push(container);
+        }
+    }
+}
+
+impl FunctionState {
+    /// The function's report section at `end_ns`, over `measured_ns` of measured time; it is
+    /// paid for by its live containers.
+    pub(crate) fn report(&self, end_ns: u64, measured_ns: f64) -> ComponentFigures {
+        let c = self.counters;
+        let area = c.container_area + self.alive as u128 * end_ns.saturating_sub(self.last_ns()) as u128;
+        let mean_containers = area as f64 / measured_ns;
+        ComponentFigures {
+            section: Some(ComponentSection::Function(FunctionReport {
+                invocations: c.invocations,
+                cold_starts: c.cold_starts,
+                cold_start_ratio: (c.invocations > 0).then(|| c.cold_starts as f64 / c.invocations as f64),
+                throttles: c.throttles,
+                mean_containers,
+                max_containers: c.max_containers,
+            })),
+            instance_hours: Some(mean_containers * (measured_ns / 3.6e12)),
+            mean_servers: None,
         }
     }
 }

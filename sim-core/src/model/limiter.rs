@@ -6,6 +6,7 @@ use super::invariants;
 use super::keymap::KeyMap;
 use super::requests::Outcome;
 use super::{ComponentState, Event, Simulation};
+use crate::report::{ComponentSection, RateLimiterReport};
 use crate::topology::{Limit, NodeKind, RateLimiterConfig, Scope, Topology};
 
 /// One bucket.
@@ -144,5 +145,19 @@ impl Simulation<'_> {
         stats.advance(now);
         invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
         self.free_frame(frame);
+    }
+}
+
+impl LimiterState {
+    /// The rate limiter's report section.
+    pub(crate) fn report(&self) -> ComponentSection {
+        let c = self.counters;
+        ComponentSection::RateLimiter(RateLimiterReport {
+            admitted: c.admitted,
+            rejected: c.rejected,
+            delayed: c.delayed,
+            mean_delay_s: (c.delayed > 0).then(|| c.delay_sum_ns as f64 / c.delayed as f64 / 1e9),
+            buckets: self.bucket_count() as u64,
+        })
     }
 }

@@ -7,6 +7,7 @@ use super::jobs::JobSpec;
 use super::requests::Outcome;
 use super::stats::LatencyStats;
 use super::{ComponentState, Simulation};
+use crate::report::{ComponentSection, GroupReport, LogReport};
 use crate::rng::splitmix64;
 use crate::topology::{LogConfig, NodeKind, Topology};
 use std::collections::VecDeque;
@@ -254,5 +255,33 @@ impl Simulation<'_> {
         consumer.lag -= 1;
         self.log_trim(node, partition, false);
         self.log_deliver(node, group, partition);
+    }
+}
+
+impl LogState {
+    /// The log's report section at `end_ns`, over `measured_ns` of measured time: each
+    /// consumer group's progress and lag.
+    pub(crate) fn report(&self, topology: &Topology, node: u32, end_ns: u64, measured_ns: f64) -> ComponentSection {
+        let config = log_config(topology, node);
+        let groups = config
+            .groups
+            .iter()
+            .zip(&self.groups)
+            .map(|((name, _), group)| {
+                let c = &group.counters;
+                let pending_ns = end_ns.saturating_sub(group.lag_last_ns()) as u128;
+                let report = GroupReport {
+                    processed: c.processed,
+                    failed: c.failed,
+                    lost: c.lost,
+                    mean_lag: (c.lag_area + group.lag as u128 * pending_ns) as f64 / measured_ns,
+                    max_lag: c.max_lag,
+                    lag_at_end: group.lag,
+                    publish_to_processed_s: (&c.processing).into(),
+                };
+                (name.clone(), report)
+            })
+            .collect();
+        ComponentSection::Log(LogReport { appended: self.appended, stored_at_end: self.stored() as u64, groups })
     }
 }

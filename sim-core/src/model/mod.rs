@@ -33,6 +33,7 @@ mod workload;
 
 use crate::dist::Sampler;
 use crate::engine::EventQueue;
+use crate::report::ComponentFigures;
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{NodeKind, StopCondition, Topology, NONE};
 use arena::Arena;
@@ -512,6 +513,38 @@ impl<'t> Simulation<'t> {
             Event::CallTimeout { call, attempt, generation } => self.on_call_timeout(call, attempt, generation),
             Event::WindowEnd => self.on_window_end(),
         }
+    }
+
+    /// What node `node`'s component model measured, for the report at `end_ns` over
+    /// `measured_ns` of measured time.
+    pub(crate) fn component_figures(&self, node: u32, end_ns: u64, measured_ns: f64) -> ComponentFigures {
+        let (topology, index) = (self.topology, node as usize);
+        let section = match &self.components[index] {
+            ComponentState::Cache(state) => state.report(),
+            ComponentState::Cdn(state) => state.report(topology, node),
+            ComponentState::Database(state) => state.report(),
+            ComponentState::Limiter(state) => state.report(),
+            ComponentState::Queue(state) => state.report(end_ns, measured_ns),
+            ComponentState::Log(state) => state.report(topology, node, end_ns, measured_ns),
+            ComponentState::Function(state) => return state.report(end_ns, measured_ns),
+            ComponentState::None => {
+                if let Some(balancer) = &self.balancers[index] {
+                    balancer.report(topology, node)
+                } else if let (Some(service), NodeKind::Service(config)) =
+                    (&self.services[index], &topology.nodes[index].kind)
+                {
+                    match &service.scaling {
+                        Some(scaling) => {
+                            return scaling.report(end_ns, measured_ns, config.workers, service.rotation.len())
+                        }
+                        None => return ComponentFigures::none(),
+                    }
+                } else {
+                    return ComponentFigures::none();
+                }
+            }
+        };
+        ComponentFigures::section(section)
     }
 
     fn reset_component_stats(&mut self, now: u64) {

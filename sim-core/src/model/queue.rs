@@ -9,6 +9,7 @@ use super::jobs::JobSpec;
 use super::requests::Outcome;
 use super::stats::LatencyStats;
 use super::{ComponentState, Event, Simulation};
+use crate::report::{ComponentSection, WorkQueueReport};
 use crate::topology::{NodeKind, Topology, WhenFull, WorkQueueConfig};
 use std::collections::VecDeque;
 
@@ -287,5 +288,29 @@ impl Simulation<'_> {
             self.queue_retry(node, message, max_deliveries);
             self.queue_dispatch(node);
         }
+    }
+}
+
+impl QueueState {
+    /// The work queue's report section at `end_ns`, over `measured_ns` of measured time.
+    pub(crate) fn report(&self, end_ns: u64, measured_ns: f64) -> ComponentSection {
+        let c = &self.counters;
+        let pending_ns = end_ns.saturating_sub(self.depth_last_ns()) as u128;
+        ComponentSection::WorkQueue(WorkQueueReport {
+            published: c.published,
+            rejected: c.rejected,
+            dropped: c.dropped,
+            blocked: c.blocked,
+            deliveries: c.deliveries,
+            redeliveries: c.redeliveries,
+            acknowledged: c.acknowledged,
+            failed_deliveries: c.failed_deliveries,
+            dead_lettered: c.dead_lettered,
+            duplicates: c.duplicates,
+            mean_depth: (c.depth_area + self.depth() as u128 * pending_ns) as f64 / measured_ns,
+            max_depth: c.max_depth,
+            stored_at_end: self.stored() as u64,
+            publish_to_processed_s: (&c.processing).into(),
+        })
     }
 }

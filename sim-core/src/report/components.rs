@@ -2,41 +2,107 @@
 //! limiter, queue, log, function or autoscaler measured, and what each node cost.
 
 use super::LatencyReport;
-use crate::model::{CacheCounters, ComponentState, Simulation};
-use crate::topology::{NodeKind, NONE};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-/// The component-specific figures of a node; only its own kind's section is present.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ComponentSections {
+/// The figures of a node's kind of component, which the component's model produces. In JSON
+/// it is one key of the node's object (`"cache": {...}`, `"routed": {...}`); plain services have
+/// none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentSection {
     /// A cache's figures.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cache: Option<CacheReport>,
+    Cache(CacheReport),
     /// A CDN's figures, in total and per edge region.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cdn: Option<CdnReport>,
+    Cdn(CdnReport),
     /// A database's figures.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub database: Option<DatabaseReport>,
+    Database(DatabaseReport),
     /// A load balancer's or shard router's requests per target (`node` or `node#instance`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub routed: Option<IndexMap<String, u64>>,
+    Routed(IndexMap<String, u64>),
     /// A rate limiter's figures.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate_limiter: Option<RateLimiterReport>,
+    RateLimiter(RateLimiterReport),
     /// A work queue's figures.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub work_queue: Option<WorkQueueReport>,
+    WorkQueue(WorkQueueReport),
     /// A log's figures.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log: Option<LogReport>,
+    Log(LogReport),
     /// A function's figures.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub function: Option<FunctionReport>,
+    Function(FunctionReport),
     /// An autoscaled service's figures.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub autoscaling: Option<AutoscalingReport>,
+    Autoscaling(AutoscalingReport),
+}
+
+impl ComponentSection {
+    /// The cache section, if this is one.
+    pub fn cache(&self) -> Option<&CacheReport> {
+        match self {
+            ComponentSection::Cache(section) => Some(section),
+            _ => None,
+        }
+    }
+
+    /// The cdn section, if this is one.
+    pub fn cdn(&self) -> Option<&CdnReport> {
+        match self {
+            ComponentSection::Cdn(section) => Some(section),
+            _ => None,
+        }
+    }
+
+    /// The database section, if this is one.
+    pub fn database(&self) -> Option<&DatabaseReport> {
+        match self {
+            ComponentSection::Database(section) => Some(section),
+            _ => None,
+        }
+    }
+
+    /// The routed section, if this is one.
+    pub fn routed(&self) -> Option<&IndexMap<String, u64>> {
+        match self {
+            ComponentSection::Routed(section) => Some(section),
+            _ => None,
+        }
+    }
+
+    /// The rate limiter section, if this is one.
+    pub fn rate_limiter(&self) -> Option<&RateLimiterReport> {
+        match self {
+            ComponentSection::RateLimiter(section) => Some(section),
+            _ => None,
+        }
+    }
+
+    /// The work queue section, if this is one.
+    pub fn work_queue(&self) -> Option<&WorkQueueReport> {
+        match self {
+            ComponentSection::WorkQueue(section) => Some(section),
+            _ => None,
+        }
+    }
+
+    /// The log section, if this is one.
+    pub fn log(&self) -> Option<&LogReport> {
+        match self {
+            ComponentSection::Log(section) => Some(section),
+            _ => None,
+        }
+    }
+
+    /// The function section, if this is one.
+    pub fn function(&self) -> Option<&FunctionReport> {
+        match self {
+            ComponentSection::Function(section) => Some(section),
+            _ => None,
+        }
+    }
+
+    /// The autoscaling section, if this is one.
+    pub fn autoscaling(&self) -> Option<&AutoscalingReport> {
+        match self {
+            ComponentSection::Autoscaling(section) => Some(section),
+            _ => None,
+        }
+    }
 }
 
 /// Cache figures.
@@ -62,8 +128,8 @@ pub struct CacheReport {
     pub entries: u64,
 }
 
-impl From<CacheCounters> for CacheReport {
-    fn from(c: CacheCounters) -> Self {
+impl From<crate::model::CacheCounters> for CacheReport {
+    fn from(c: crate::model::CacheCounters) -> Self {
         let lookups = c.hits + c.misses;
         Self {
             hits: c.hits,
@@ -228,154 +294,24 @@ pub struct AutoscalingReport {
     pub scale_ins: u64,
 }
 
-/// What one node measured besides the common figures, its instance-hours and its cost.
-pub(super) struct NodeExtras {
-    pub sections: ComponentSections,
-    pub instance_hours: f64,
+/// What a node's component model measured: its report section, and the instance-hours and
+/// servers it was paid for and ran on, when they differ from the configured instances.
+pub(crate) struct ComponentFigures {
+    pub section: Option<ComponentSection>,
+    /// Instance-hours paid for (functions: live containers; autoscaled: as provisioned).
+    pub instance_hours: Option<f64>,
     /// Mean servers available (for utilization), when it differs from the configured count.
     pub mean_servers: Option<f64>,
 }
 
-pub(super) fn node_extras(simulation: &Simulation<'_>, node: usize, end_ns: u64, measured_ns: f64) -> NodeExtras {
-    let topology = simulation.topology;
-    let hours = measured_ns / 3.6e12;
-    let kind = &topology.nodes[node].kind;
-    let mut sections = ComponentSections::default();
-    let mut instance_hours = kind.instances() as f64 * hours;
-    let mut mean_servers = None;
-    match (&simulation.components[node], kind) {
-        (ComponentState::Cache(state), _) => {
-            sections.cache = Some(CacheReport { entries: state.store.len() as u64, ..state.counters.into() })
-        }
-        (ComponentState::Cdn(state), NodeKind::Cdn(config)) => {
-            let mut total = CacheCounters::default();
-            let mut edges = IndexMap::new();
-            for (edge, counters) in state.counters.iter().enumerate() {
-                total.add(counters);
-                let region = config.edge_regions[edge];
-                let name =
-                    if region == NONE { "edge".to_string() } else { topology.regions.names[region as usize].clone() };
-                edges.insert(name, CacheReport { entries: state.edges[edge].len() as u64, ..(*counters).into() });
-            }
-            sections.cdn = Some(CdnReport { total: total.into(), edges });
-        }
-        (ComponentState::Database(state), _) => {
-            let servers: Vec<ServerReport> = state
-                .counters
-                .iter()
-                .enumerate()
-                .map(|(index, c)| ServerReport {
-                    role: if index == 0 { "primary".into() } else { format!("replica-{index}") },
-                    reads: c.reads,
-                    writes: c.writes,
-                    stale_reads: c.stale_reads,
-                })
-                .collect();
-            let reads: u64 = servers.iter().map(|s| s.reads).sum();
-            let stale_reads: u64 = servers.iter().map(|s| s.stale_reads).sum();
-            sections.database = Some(DatabaseReport {
-                reads,
-                writes: servers.iter().map(|s| s.writes).sum(),
-                stale_reads,
-                stale_read_ratio: (reads > 0).then(|| stale_reads as f64 / reads as f64),
-                max_replication_backlog: state.max_backlog as u64,
-                servers,
-            });
-        }
-        (ComponentState::Limiter(state), _) => {
-            let c = state.counters;
-            sections.rate_limiter = Some(RateLimiterReport {
-                admitted: c.admitted,
-                rejected: c.rejected,
-                delayed: c.delayed,
-                mean_delay_s: (c.delayed > 0).then(|| c.delay_sum_ns as f64 / c.delayed as f64 / 1e9),
-                buckets: state.bucket_count() as u64,
-            });
-        }
-        (ComponentState::Queue(state), _) => {
-            let c = &state.counters;
-            let pending_ns = end_ns.saturating_sub(state.depth_last_ns()) as u128;
-            sections.work_queue = Some(WorkQueueReport {
-                published: c.published,
-                rejected: c.rejected,
-                dropped: c.dropped,
-                blocked: c.blocked,
-                deliveries: c.deliveries,
-                redeliveries: c.redeliveries,
-                acknowledged: c.acknowledged,
-                failed_deliveries: c.failed_deliveries,
-                dead_lettered: c.dead_lettered,
-                duplicates: c.duplicates,
-                mean_depth: (c.depth_area + state.depth() as u128 * pending_ns) as f64 / measured_ns,
-                max_depth: c.max_depth,
-                stored_at_end: state.stored() as u64,
-                publish_to_processed_s: (&c.processing).into(),
-            });
-        }
-        (ComponentState::Log(state), NodeKind::Log(config)) => {
-            let groups = config
-                .groups
-                .iter()
-                .zip(&state.groups)
-                .map(|((name, _), group)| {
-                    let c = &group.counters;
-                    let pending_ns = end_ns.saturating_sub(group.lag_last_ns()) as u128;
-                    (
-                        name.clone(),
-                        GroupReport {
-                            processed: c.processed,
-                            failed: c.failed,
-                            lost: c.lost,
-                            mean_lag: (c.lag_area + group.lag as u128 * pending_ns) as f64 / measured_ns,
-                            max_lag: c.max_lag,
-                            lag_at_end: group.lag,
-                            publish_to_processed_s: (&c.processing).into(),
-                        },
-                    )
-                })
-                .collect();
-            sections.log = Some(LogReport { appended: state.appended, stored_at_end: state.stored() as u64, groups });
-        }
-        (ComponentState::Function(state), _) => {
-            let c = state.counters;
-            let area = c.container_area + state.alive as u128 * end_ns.saturating_sub(state.last_ns()) as u128;
-            let mean_containers = area as f64 / measured_ns;
-            instance_hours = mean_containers * hours;
-            sections.function = Some(FunctionReport {
-                invocations: c.invocations,
-                cold_starts: c.cold_starts,
-                cold_start_ratio: (c.invocations > 0).then(|| c.cold_starts as f64 / c.invocations as f64),
-                throttles: c.throttles,
-                mean_containers,
-                max_containers: c.max_containers,
-            });
-        }
-        _ => {}
+impl ComponentFigures {
+    /// A section with nothing else to say.
+    pub fn section(section: ComponentSection) -> Self {
+        Self { section: Some(section), instance_hours: None, mean_servers: None }
     }
-    if let NodeKind::LoadBalancer(config) = kind {
-        let state = simulation.balancers[node].as_ref().expect("balancer state");
-        let mut routed = IndexMap::new();
-        for (target, (target_node, instance)) in config.targets.iter().enumerate() {
-            let name = &topology.nodes[*target_node as usize].name;
-            let label = if *instance == NONE { name.clone() } else { format!("{name}#{instance}") };
-            routed.insert(label, state.routed[target]);
-        }
-        sections.routed = Some(routed);
+
+    /// No section (a plain service).
+    pub fn none() -> Self {
+        Self { section: None, instance_hours: None, mean_servers: None }
     }
-    if let Some(service) = simulation.services[node].as_ref() {
-        if let (Some(scaling), NodeKind::Service(config)) = (service.scaling.as_ref(), kind) {
-            let (billed_area, serving_area) = scaling.areas_at(end_ns);
-            instance_hours = billed_area as f64 / 3.6e12;
-            let mean_instances = serving_area as f64 / measured_ns;
-            mean_servers = Some(mean_instances * config.workers as f64);
-            sections.autoscaling = Some(AutoscalingReport {
-                instances_over_time: scaling.series.iter().map(|(t, n)| (*t as f64 / 1e9, *n)).collect(),
-                mean_instances,
-                instances_at_end: service.rotation.len() as u32,
-                scale_outs: scaling.scale_outs,
-                scale_ins: scaling.scale_ins,
-            });
-        }
-    }
-    NodeExtras { sections, instance_hours, mean_servers }
 }

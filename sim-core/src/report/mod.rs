@@ -195,9 +195,9 @@ pub struct NodeReport {
     pub instance_hours: f64,
     /// Its cost: instance-hours × price per instance-hour + arrivals × price per request.
     pub cost: f64,
-    /// The figures of its kind of component.
+    /// The figures of its kind of component, when it is more than a plain service.
     #[serde(flatten)]
-    pub component: ComponentSections,
+    pub component: Option<ComponentSection>,
 }
 
 /// Per-workload figures.
@@ -243,7 +243,8 @@ impl Simulation<'_> {
             if !self.finished {
                 stats.advance(end_ns.max(stats.last_change_ns));
             }
-            let extras = components::node_extras(self, index, end_ns, measured_ns);
+            let extras = self.component_figures(index as u32, end_ns, measured_ns);
+            let instance_hours = extras.instance_hours.unwrap_or(node.kind.instances() as f64 * (measured_ns / 3.6e12));
             let (workers, servers) = match &node.kind {
                 NodeKind::Service(service) => {
                     (Some(service.workers), extras.mean_servers.unwrap_or((service.instances * service.workers) as f64))
@@ -255,8 +256,7 @@ impl Simulation<'_> {
                 NodeKind::Function(function) => (Some(1), function.concurrency as f64),
                 _ => (None, 0.0),
             };
-            let cost =
-                extras.instance_hours * node.cost.per_instance_hour + stats.arrivals as f64 * node.cost.per_request;
+            let cost = instance_hours * node.cost.per_instance_hour + stats.arrivals as f64 * node.cost.per_request;
             total_cost += cost;
             let utilization = if servers > 0.0 { stats.busy_area as f64 / (servers * measured_ns) } else { 0.0 };
             let arrivals_generating =
@@ -300,9 +300,9 @@ impl Simulation<'_> {
                     mean_in_system: stats.in_system_area as f64 / measured_ns,
                     mean_wait_s: mean(stats.wait_sum_ns, stats.wait_count),
                     mean_sojourn_s: mean(stats.sojourn_sum_ns, stats.sojourn_count),
-                    instance_hours: extras.instance_hours,
+                    instance_hours,
                     cost,
-                    component: extras.sections,
+                    component: extras.section,
                 },
             );
         }

@@ -2,7 +2,7 @@
 //! call policy's retries, breaker and hedges, health checks, failovers, SLOs, and the time
 //! series per window.
 
-use super::NodeReport;
+use super::{ComponentSection, NodeReport};
 use crate::model::timeseries::WindowRecord;
 use crate::model::{ComponentState, Simulation};
 use crate::topology::{NodeKind, Slo, NONE};
@@ -241,11 +241,14 @@ impl Simulation<'_> {
             self.errors_by_reason.iter().filter(|(outcome, _, _)| outcome.is_fault()).map(|(_, _, count)| count).sum();
         let mut messages_lost = 0;
         for node in nodes.values() {
-            if let Some(queue) = &node.component.work_queue {
-                messages_lost += queue.rejected + queue.dropped + queue.dead_lettered;
-            }
-            if let Some(log) = &node.component.log {
-                messages_lost += log.groups.values().map(|group| group.lost).sum::<u64>();
+            match &node.component {
+                Some(ComponentSection::WorkQueue(queue)) => {
+                    messages_lost += queue.rejected + queue.dropped + queue.dead_lettered
+                }
+                Some(ComponentSection::Log(log)) => {
+                    messages_lost += log.groups.values().map(|group| group.lost).sum::<u64>()
+                }
+                _ => {}
             }
         }
         let mut calls = IndexMap::new();

@@ -1,6 +1,6 @@
 //! The report as readable text: the default output of `archsim run`.
 
-use super::{LatencyReport, NodeReport, Report, RequestsReport};
+use super::{ComponentSection, LatencyReport, NodeReport, Report, RequestsReport};
 use std::fmt::Write;
 
 pub(super) fn render(report: &Report) -> String {
@@ -86,10 +86,10 @@ pub(super) fn render(report: &Report) -> String {
 
 /// One line with what a component measured, `None` for plain services and balancers.
 fn component_line(name: &str, node: &NodeReport) -> Option<String> {
-    let c = &node.component;
     let ratio = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.1}%", r * 100.0));
-    if let Some(cache) = &c.cache {
-        return Some(format!(
+    match node.component.as_ref()? {
+        ComponentSection::Cache(cache) => {
+            Some(format!(
             "{name}: hit ratio {}, {} hits, {} misses ({} expired), {} evictions, {} stale reads, {} entries",
             ratio(cache.hit_ratio),
             cache.hits,
@@ -98,36 +98,36 @@ fn component_line(name: &str, node: &NodeReport) -> Option<String> {
             cache.evictions,
             cache.stale_reads,
             cache.entries
-        ));
-    }
-    if let Some(cdn) = &c.cdn {
+        ))
+        }
+        ComponentSection::Cdn(cdn) => {
         let edges: Vec<String> =
             cdn.edges.iter().map(|(region, edge)| format!("{region} {}", ratio(edge.hit_ratio))).collect();
-        return Some(format!("{name}: hit ratio {} ({})", ratio(cdn.total.hit_ratio), edges.join(", ")));
-    }
-    if let Some(db) = &c.database {
+            Some(format!("{name}: hit ratio {} ({})", ratio(cdn.total.hit_ratio), edges.join(", ")))
+        }
+        ComponentSection::Database(db) => {
         let servers: Vec<String> =
             db.servers.iter().map(|s| format!("{} {}r/{}w", s.role, s.reads, s.writes)).collect();
-        return Some(format!(
+            Some(format!(
             "{name}: {} reads, {} writes, stale reads {} ({}); {}",
             db.reads,
             db.writes,
             db.stale_reads,
             ratio(db.stale_read_ratio),
             servers.join(", ")
-        ));
-    }
-    if let Some(limiter) = &c.rate_limiter {
-        return Some(format!(
+        ))
+        }
+        ComponentSection::RateLimiter(limiter) => {
+            Some(format!(
             "{name}: {} admitted, {} rejected, {} delayed (mean {})",
             limiter.admitted,
             limiter.rejected,
             limiter.delayed,
             seconds(limiter.mean_delay_s)
-        ));
-    }
-    if let Some(queue) = &c.work_queue {
-        return Some(format!(
+        ))
+        }
+        ComponentSection::WorkQueue(queue) => {
+            Some(format!(
             "{name}: {} published, {} acknowledged, {} rejected, {} dropped, {} redelivered, {} dead-lettered; depth mean {:.1} max {}; publish→processed mean {} p99 {}",
             queue.published,
             queue.acknowledged,
@@ -139,9 +139,9 @@ fn component_line(name: &str, node: &NodeReport) -> Option<String> {
             queue.max_depth,
             seconds(queue.publish_to_processed_s.mean),
             seconds(queue.publish_to_processed_s.p99)
-        ));
-    }
-    if let Some(log) = &c.log {
+        ))
+        }
+        ComponentSection::Log(log) => {
         let groups: Vec<String> = log
             .groups
             .iter()
@@ -156,10 +156,10 @@ fn component_line(name: &str, node: &NodeReport) -> Option<String> {
                 )
             })
             .collect();
-        return Some(format!("{name}: {} appended; {}", log.appended, groups.join("; ")));
-    }
-    if let Some(function) = &c.function {
-        return Some(format!(
+            Some(format!("{name}: {} appended; {}", log.appended, groups.join("; ")))
+        }
+        ComponentSection::Function(function) => {
+            Some(format!(
             "{name}: {} invocations, {} cold starts ({}), {} throttled, containers mean {:.1} max {}",
             function.invocations,
             function.cold_starts,
@@ -167,24 +167,25 @@ fn component_line(name: &str, node: &NodeReport) -> Option<String> {
             function.throttles,
             function.mean_containers,
             function.max_containers
-        ));
-    }
-    if let Some(scaling) = &c.autoscaling {
-        return Some(format!(
+        ))
+        }
+        ComponentSection::Autoscaling(scaling) => {
+            Some(format!(
             "{name}: instances mean {:.2}, {} at the end, {} scale-outs, {} scale-ins, {:.3} instance-hours",
             scaling.mean_instances,
             scaling.instances_at_end,
             scaling.scale_outs,
             scaling.scale_ins,
             node.instance_hours
-        ));
+        ))
+        }
+        ComponentSection::Routed(routed) if node.kind == "sharded" => {
+            let shares: Vec<String> = routed.iter().map(|(shard, count)| format!("{shard} {count}")).collect();
+            Some(format!("{name}: routed {}", shares.join(", ")))
+        }
+        // A load balancer's spread is in the JSON report; the table keeps to shard routers.
+        ComponentSection::Routed(_) => None,
     }
-    if node.kind == "sharded" {
-        let routed = c.routed.as_ref()?;
-        let shares: Vec<String> = routed.iter().map(|(shard, count)| format!("{shard} {count}")).collect();
-        return Some(format!("{name}: routed {}", shares.join(", ")));
-    }
-    None
 }
 
 fn requests_table(out: &mut String, rows: &[(&str, &RequestsReport)]) {
