@@ -7,9 +7,8 @@ use crate::experiment::plot::{render, Figure, Line};
 use crate::failure::Failure;
 use crate::output::write_atomically;
 use serde::Serialize;
-use sim_batch::compare::{compare, MetricComparison, DEFAULT_METRICS};
+use sim_batch::compare::{compare, format_summary, MetricComparison, DEFAULT_METRICS};
 use sim_batch::metrics::MetricDef;
-use sim_batch::stats::Summary;
 use std::io::Write;
 use std::path::Path;
 
@@ -91,14 +90,14 @@ fn table(comparison: &Comparison, metrics: &[MetricDef]) -> String {
         "A: {}\nB: {}\n{} paired replications (common random numbers), 95% intervals\n\n",
         comparison.a, comparison.b, comparison.replications
     );
-    let show = |metric: &MetricDef, summary: Option<Summary>| match summary {
-        Some(Summary { mean, half_width: Some(half_width), .. }) => metric.format_interval(mean, half_width),
-        Some(summary) => metric.format(summary.mean),
-        None => "-".into(),
-    };
     let mut rows = vec![["metric".to_string(), "A".into(), "B".into(), "verdict".into()]];
     for (metric, row) in metrics.iter().zip(&comparison.metrics) {
-        rows.push([metric.name.clone(), show(metric, row.a), show(metric, row.b), row.verdict.clone()]);
+        rows.push([
+            metric.name.clone(),
+            format_summary(metric, row.a),
+            format_summary(metric, row.b),
+            row.verdict.clone(),
+        ]);
     }
     out.push_str(&crate::columns::aligned(&rows));
     out

@@ -2,11 +2,13 @@
 //!
 //! wasm-bindgen bindings over `sim-core` for the static page in `www/`: the built-in example
 //! topologies, a check of the editor's text with the error's line and column, and a live run
-//! that the page advances in slices. Values cross to JavaScript as JSON text.
+//! that the page advances in slices, and the statistics of comparing two designs (from
+//! `sim-batch`). Values cross to JavaScript as JSON text.
 //!
 //! **Boundary:** no simulation logic lives here; a run in the page is `sim-core`'s run, so
 //! its report is byte for byte `archsim run --format json`'s.
 
+pub mod compare;
 pub mod examples;
 pub mod layout;
 pub mod session;
@@ -30,6 +32,34 @@ pub fn inspect(text: &str) -> String {
     value.to_string()
 }
 
+/// The seeds of a comparison's paired replications, as a JSON array of decimal texts (so that
+/// all 64 bits are exact): replication r of A and of B share seed r, as in `archsim compare
+/// --seed SEED`. An empty `seed` means the CLI's default; a failure throws the problem.
+#[wasm_bindgen]
+pub fn compare_seeds(seed: &str, replications: u32) -> Result<String, JsValue> {
+    let seeds = session::parse_seed(seed).and_then(|seed| compare::seeds(seed, replications)).map_err(problem_to_js)?;
+    let texts: Vec<String> = seeds.iter().map(u64::to_string).collect();
+    Ok(serde_json::to_string(&texts).expect("seeds serialize"))
+}
+
+/// Compares the reports of A's and B's replications (two JSON arrays of reports, paired by
+/// position): per metric, each design's mean with its 95% interval, the difference B − A and
+/// the verdict, as `archsim compare` gives them. A failure throws the problem.
+#[wasm_bindgen]
+pub fn compare_reports(a_reports: &str, b_reports: &str) -> Result<String, JsValue> {
+    let parse = |text: &str| {
+        serde_json::from_str::<Vec<sim_core::Report>>(text).map_err(|error| {
+            problem_to_js(session::run_problem(&format!("the reports do not read: {error}"), "pass archsim reports"))
+        })
+    };
+    let view = compare::compare_reports(&parse(a_reports)?, &parse(b_reports)?).map_err(problem_to_js)?;
+    Ok(serde_json::to_string(&view).expect("a comparison serializes"))
+}
+
+fn problem_to_js(problem: session::Problem) -> JsValue {
+    JsValue::from_str(&serde_json::to_string(&problem).expect("problems serialize"))
+}
+
 /// A run in the page.
 #[wasm_bindgen]
 pub struct LiveRun {
@@ -43,15 +73,12 @@ impl LiveRun {
     /// problem as JSON text.
     #[wasm_bindgen(constructor)]
     pub fn new(text: &str, seed: &str, duration_s: f64, requests: f64, window_s: f64) -> Result<LiveRun, JsValue> {
-        let to_js = |problem: session::Problem| {
-            JsValue::from_str(&serde_json::to_string(&problem).expect("problems serialize"))
-        };
         let overrides = Overrides {
-            seed: session::parse_seed(seed).map_err(to_js)?,
+            seed: session::parse_seed(seed).map_err(problem_to_js)?,
             duration_s: (duration_s >= 0.0).then_some(duration_s),
             requests: (requests >= 0.0).then_some(requests as u64),
         };
-        Session::start(text, overrides, window_s).map(|session| LiveRun { session }).map_err(to_js)
+        Session::start(text, overrides, window_s).map(|session| LiveRun { session }).map_err(problem_to_js)
     }
 
     /// Advances to `limit_s` seconds of simulated time; returns whether the run is over.

@@ -246,6 +246,7 @@ impl Session {
     }
 }
 
-fn run_problem(message: &str, help: &str) -> Problem {
+/// A problem without a place in the text.
+pub(crate) fn run_problem(message: &str, help: &str) -> Problem {
     Problem { message: message.into(), line: None, column: None, help: Some(help.into()) }
 }

@@ -123,3 +123,55 @@ fn seeds_typed_in_the_page_are_read_exactly_or_refused() {
     let json = serde_json::to_value(outline(&text).unwrap()).unwrap();
     assert!(json["seed"].is_string(), "{}", json["seed"]);
 }
+
+/// The page's comparison (its runs made one by one, like the page's, then `sim-batch`'s
+/// statistics) gives exactly what `archsim compare --format json` gives for the same designs,
+/// seed, run length and replications: the same means, intervals, differences and verdicts.
+#[test]
+fn the_pages_comparison_is_archsim_compares() {
+    let path = |name: &str| repo_root().join("topologies").join(name).to_str().unwrap().to_string();
+    let (a_path, b_path) = (path("three-tier.ron"), path("microservices.ron"));
+    let replications = 3;
+    let seeds = sim_web::compare::seeds(Some(5), replications).unwrap();
+    let reports = |file: &str| -> Vec<sim_core::Report> {
+        let text = std::fs::read_to_string(file).unwrap();
+        seeds
+            .iter()
+            .map(|seed| {
+                let overrides = Overrides { seed: Some(*seed), duration_s: Some(20.0), requests: None };
+                let mut session = Session::start(&text, overrides, 1.0).unwrap();
+                while !session.advance_to(session.now_s() + 3.0) {}
+                serde_json::from_str(&session.report_json().unwrap()).unwrap()
+            })
+            .collect()
+    };
+    let page = sim_web::compare::compare_reports(&reports(&a_path), &reports(&b_path)).unwrap();
+    let (status, stdout, stderr) = crate::check::run_cli(&[
+        "compare",
+        &a_path,
+        &b_path,
+        "--seed",
+        "5",
+        "--duration",
+        "20s",
+        "--replications",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    let cli: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let page = serde_json::to_value(&page).unwrap();
+    assert_eq!(page["replications"], cli["replications"]);
+    let cli_metrics = cli["metrics"].as_array().unwrap();
+    let page_metrics = page["metrics"].as_array().unwrap();
+    assert_eq!(page_metrics.len(), cli_metrics.len());
+    for (page_row, cli_row) in page_metrics.iter().zip(cli_metrics) {
+        for key in ["metric", "a", "b", "difference", "verdict"] {
+            assert_eq!(page_row[key], cli_row[key], "{key} of {}", cli_row["metric"]);
+        }
+    }
+    assert!(page_metrics.iter().any(|row| row["verdict"].as_str().unwrap().starts_with("B raises")), "{page:#}");
+    // Too few replications for an interval are refused with the fix.
+    assert!(sim_web::compare::seeds(None, 1).unwrap_err().help.unwrap().contains("at least 2"));
+}

@@ -1,0 +1,79 @@
+//! The page's comparison of two designs, with `sim-batch` doing the statistics: the seeds of
+//! the paired replications (replication r of A and of B share one, as `archsim compare`
+//! gives them), and from the reports of the runs the page made, each metric's mean with its
+//! 95% interval, the paired difference B − A and the same verdict sentences as the CLI.
+
+use crate::session::{run_problem, Problem};
+use serde::Serialize;
+use sim_batch::compare::{compare_runs, format_summary, MetricComparison, DEFAULT_METRICS};
+use sim_batch::metrics::{read_all, MetricDef};
+use sim_core::Report;
+
+/// The base seed when the page's seed field is empty: `archsim compare`'s default.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// Most replications the page runs for one comparison.
+pub const MAX_REPLICATIONS: u32 = 1000;
+
+/// The seeds of `replications` paired replications from `seed` (the CLI's default without one).
+pub fn seeds(seed: Option<u64>, replications: u32) -> Result<Vec<u64>, Problem> {
+    if !(2..=MAX_REPLICATIONS).contains(&replications) {
+        return Err(run_problem(
+            &format!("{replications} replications: a comparison needs 2 to {MAX_REPLICATIONS}"),
+            "ask for at least 2 replications, so that each figure has an interval",
+        ));
+    }
+    Ok(sim_batch::seeds::common_seeds(seed.unwrap_or(DEFAULT_SEED), replications))
+}
+
+/// One metric as the page shows it, with its numbers.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricRow {
+    /// The numbers, as `archsim compare --format json` gives them.
+    #[serde(flatten)]
+    pub comparison: MetricComparison,
+    /// A's mean ± half-width, with its unit.
+    pub a_text: String,
+    /// B's.
+    pub b_text: String,
+}
+
+/// What the page shows of a comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComparisonView {
+    /// Paired replications.
+    pub replications: usize,
+    /// Confidence level of the intervals.
+    pub confidence: f64,
+    /// One row per metric (`DEFAULT_METRICS`).
+    pub metrics: Vec<MetricRow>,
+}
+
+/// Compares the reports of A's and B's replications, paired by position.
+pub fn compare_reports(a: &[Report], b: &[Report]) -> Result<ComparisonView, Problem> {
+    if a.len() != b.len() || a.len() < 2 {
+        return Err(run_problem(
+            &format!("{} runs of A against {} of B: a comparison pairs 2 or more of each", a.len(), b.len()),
+            "run both designs once per seed",
+        ));
+    }
+    let metrics: Vec<MetricDef> =
+        DEFAULT_METRICS.iter().map(|name| MetricDef::parse(name).expect("the default metrics parse")).collect();
+    let values = |reports: &[Report]| -> Result<Vec<Vec<Option<f64>>>, Problem> {
+        reports
+            .iter()
+            .map(|report| read_all(&metrics, report))
+            .collect::<Result<_, _>>()
+            .map_err(|error| run_problem(&error.to_string(), "compare reports of archsim runs"))
+    };
+    let rows = compare_runs(&metrics, &values(a)?, &values(b)?)
+        .into_iter()
+        .zip(&metrics)
+        .map(|(comparison, metric)| MetricRow {
+            a_text: format_summary(metric, comparison.a),
+            b_text: format_summary(metric, comparison.b),
+            comparison,
+        })
+        .collect();
+    Ok(ComparisonView { replications: a.len(), confidence: sim_batch::stats::CONFIDENCE, metrics: rows })
+}
