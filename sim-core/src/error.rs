@@ -78,6 +78,14 @@ impl fmt::Display for SpecError {
 
 impl std::error::Error for SpecError {}
 
+/// Where the value at `path` (`nodes.app.steps.1`) begins, and, when `anchor` is given, where
+/// `anchor` first appears inside that value instead (outside comments).
+pub(crate) fn locate_path(source: &str, path: &str, anchor: Option<&str>) -> Option<Position> {
+    let (start, end) = crate::params::span_of(source, path)?;
+    let inside = anchor.and_then(|anchor| find_outside_comments(&source[..end], anchor, start)).unwrap_or(start);
+    Some(position_of(source, inside))
+}
+
 /// Finds where a semantic error belongs in the source text by searching, in order, for each
 /// anchor after the previous one (a node's key, then the field inside it, for example).
 /// Returns the last anchor found, so a partial match still points near the mistake.

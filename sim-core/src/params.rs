@@ -64,6 +64,17 @@ pub fn set_parameter(source: &str, path: &str, value: &ParamValue) -> Result<Str
     Ok(out)
 }
 
+/// The byte span of the value at `path` (`nodes.app`, `nodes.app.steps.1`), when the text has
+/// it: what errors located by path point at.
+pub(crate) fn span_of(source: &str, path: &str) -> Option<(usize, usize)> {
+    let tree = Parser::new(source).ok()?.parse_document().ok()?;
+    let segments: Vec<&str> = path.split('.').collect();
+    match resolve(source, &tree, &segments, path).ok()? {
+        Place::Existing(span) => Some(span),
+        Place::Insert { .. } => None,
+    }
+}
+
 /// The text of the value at `path`, or `None` when its field is absent (so the default applies).
 pub fn get_parameter(source: &str, path: &str) -> Result<Option<String>, String> {
     let tree = Parser::new(source)?.parse_document()?;

@@ -2,7 +2,7 @@
 // results in step with a live run that it advances in slices (so the page never freezes),
 // and handles faults, the load slider, sharing, downloads and comparisons.
 
-import init, { examples as loadExamples, inspect, LiveRun } from './pkg/sim_web.js';
+import init, { examples as loadExamples, inspect, LiveRun, compare_seeds, compare_reports } from './pkg/sim_web.js';
 import { createEditor } from './editor.js';
 import { Graph } from './graph.js';
 import { LineChart } from './charts.js';
@@ -418,10 +418,14 @@ function updateRateLabel() {
 
 // --- Comparing two designs ---------------------------------------------------------------
 
-async function runToEnd(text, windowSeconds) {
+/**
+ * Runs `text` to the end with `seed` in slices, yielding to the page between them; returns the
+ * report's JSON text and the windows observed.
+ */
+async function runToEnd(text, seed, windowSeconds, label) {
   const duration = readNumber('duration');
   const requests = readNumber('requests');
-  const run = new LiveRun(text, $('seed').value, requests > 0 ? -1 : duration, requests, windowSeconds);
+  const run = new LiveRun(text, seed, requests > 0 ? -1 : duration, requests, windowSeconds);
   const windows = [];
   try {
     let done = false;
@@ -429,10 +433,10 @@ async function runToEnd(text, windowSeconds) {
       const deadline = performance.now() + 50;
       while (!done && performance.now() < deadline) done = run.advance_to(run.now_s() + windowSeconds * 10);
       windows.push(...JSON.parse(run.new_windows()));
-      $('compare-status').textContent = `running… ${Math.round(run.progress() * 100)}%`;
+      $('compare-status').textContent = `${label}: ${Math.round(run.progress() * 100)}%`;
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    return { report: parseReport(run.report_json()), windows };
+    return { reportJson: run.report_json(), windows };
   } finally {
     run.free();
   }
@@ -450,17 +454,31 @@ async function compare() {
   }
   $('compare-run').disabled = true;
   try {
+    const replications = Number($('compare-replications').value);
+    // Replication r of A and of B run on one seed (common random numbers), the seeds that
+    // archsim compare --seed gives them; the statistics are sim-batch's, as in the CLI.
+    const seeds = JSON.parse(compare_seeds($('seed').value, Number.isInteger(replications) ? replications : 0));
     const windowSeconds = windowFor(readNumber('duration'), readNumber('requests'));
-    const a = await runToEnd(editor.text, windowSeconds);
-    const b = await runToEnd($('compare-source').value, windowSeconds);
+    const reports = { A: [], B: [] };
+    const firstWindows = {};
+    for (const [index, seed] of seeds.entries()) {
+      for (const [label, text] of [['A', editor.text], ['B', $('compare-source').value]]) {
+        const run = await runToEnd(text, seed, windowSeconds, `replication ${index + 1} of ${seeds.length}, ${label}`);
+        reports[label].push(run.reportJson);
+        if (index === 0) firstWindows[label] = run.windows;
+      }
+    }
+    const comparison = JSON.parse(compare_reports(`[${reports.A.join(',')}]`, `[${reports.B.join(',')}]`));
     const body = $('compare-body');
-    body.innerHTML = renderComparison(a.report, b.report) + '<canvas id="chart-compare"></canvas>';
+    body.innerHTML = renderComparison(comparison) + '<canvas id="chart-compare"></canvas>';
     const chart = new LineChart($('chart-compare'), { unit: 's' });
-    for (const [label, result] of [['A', a], ['B', b]]) {
-      for (const w of result.windows) chart.add(`${label} p99`, w.end_s, w.p99_s);
+    for (const label of ['A', 'B']) {
+      for (const w of firstWindows[label]) chart.add(`${label} p99 (replication 1)`, w.end_s, w.p99_s);
     }
     chart.draw();
-    $('compare-status').textContent = `done: seed ${a.report.seed}, ${a.report.sim_time_s} s and ${b.report.sim_time_s} s simulated`;
+    const first = parseReport(reports.A[0]);
+    $('compare-status').textContent =
+      `done: ${comparison.replications} paired replications of ${first.sim_time_s} s (seeds as archsim compare --seed ${$('seed').value.trim() || 1})`;
   } catch (problem) {
     const text = String(problem);
     let message = text;

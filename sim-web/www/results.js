@@ -1,5 +1,5 @@
 // The results of a finished run as tables (the same numbers as the JSON report), and the
-// side-by-side table of two designs.
+// table of a comparison of two designs.
 
 function escapeHtml(text) {
   return String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
@@ -87,30 +87,11 @@ export function renderReport(report) {
   return html;
 }
 
-/** Designs A and B side by side, with B − A where it is a number. */
-export function renderComparison(a, b) {
-  const rows = [];
-  const numbers = (report) => ({
-    'latency mean': report.latency_s.mean,
-    'latency p50': report.latency_s.p50,
-    'latency p99': report.latency_s.p99,
-    'latency p99.9': report.latency_s.p999,
-    throughput: report.throughput_per_s,
-    availability: report.availability,
-    failed: report.requests.failed + report.requests.timed_out + report.requests.rejected,
-  });
-  const na = numbers(a);
-  const nb = numbers(b);
-  for (const key of Object.keys(na)) {
-    const format = key.startsWith('latency') ? formatSeconds : key === 'availability' ? percent : (v) => formatNumber(v);
-    const va = na[key];
-    const vb = nb[key];
-    let delta = '–';
-    if (va !== null && vb !== null) {
-      const d = vb - va;
-      delta = (d > 0 ? '+' : d < 0 ? '−' : '±') + format(Math.abs(d));
-    }
-    rows.push([key, format(va), format(vb), delta]);
-  }
-  return table(['figure', 'A', 'B', 'B − A'], rows, 'comparison');
+/**
+ * A comparison from `compare_reports` (the statistics of archsim compare): per metric, A and B
+ * as mean ± 95% half-width, and the verdict on the paired difference B − A.
+ */
+export function renderComparison(comparison) {
+  const rows = comparison.metrics.map((m) => [m.metric, m.a_text, m.b_text, m.verdict]);
+  return table(['metric', 'A', 'B', 'verdict (B − A, paired)'], rows, 'comparison');
 }

@@ -39,6 +39,8 @@ pub struct Edge {
 #[derive(Debug, Clone)]
 pub(crate) struct Cycle {
     pub class: String,
+    /// The nodes in call order, from the first node of the file that is on the cycle; the last
+    /// one's call to the first closes it.
     pub nodes: Vec<String>,
 }
 
@@ -61,16 +63,50 @@ pub(crate) fn check_call_cycles(nodes: &[Node], edges: &[Edge], classes: &[Strin
         for component in tarjan_scc(&graph) {
             let self_loop = component.len() == 1 && graph.contains_edge(component[0], component[0]);
             if component.len() > 1 || self_loop {
-                let mut ids: Vec<u32> = component.iter().map(|index| graph[*index]).collect();
-                ids.sort_unstable();
+                let order = cycle_in_call_order(&graph, &component);
                 return Err(Cycle {
                     class: class.clone(),
-                    nodes: ids.iter().map(|id| nodes[*id as usize].name.clone()).collect(),
+                    nodes: order.iter().map(|index| nodes[graph[*index] as usize].name.clone()).collect(),
                 });
             }
         }
     }
     Ok(())
+}
+
+/// A simple cycle through a strongly connected component, in call order, from its node that
+/// comes first in the file: a depth-first search inside the component for a way back.
+fn cycle_in_call_order(
+    graph: &DiGraph<u32, ()>,
+    component: &[petgraph::graph::NodeIndex],
+) -> Vec<petgraph::graph::NodeIndex> {
+    let start = *component.iter().min_by_key(|index| graph[**index]).expect("a component has a node");
+    let mut path = vec![start];
+    let mut next_edge = vec![0usize];
+    let mut visited = vec![start];
+    while let Some(&node) = path.last() {
+        let depth = path.len() - 1;
+        let mut successors: Vec<_> = graph.neighbors(node).filter(|n| component.contains(n)).collect();
+        successors.sort_by_key(|n| graph[*n]);
+        if successors.contains(&start) {
+            return path;
+        }
+        match successors.get(next_edge[depth]) {
+            Some(&successor) => {
+                next_edge[depth] += 1;
+                if !visited.contains(&successor) {
+                    visited.push(successor);
+                    path.push(successor);
+                    next_edge.push(0);
+                }
+            }
+            None => {
+                path.pop();
+                next_edge.pop();
+            }
+        }
+    }
+    unreachable!("a strongly connected component has a cycle through each of its nodes")
 }
 
 /// The topology as a Graphviz DOT digraph: workloads as ellipses, nodes by kind.

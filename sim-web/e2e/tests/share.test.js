@@ -1,10 +1,15 @@
 // A shared link reopens the same topology and settings; downloads give the topology file;
-// two designs compare side by side on the same seed.
+// two designs compare over paired replications with the command line's statistics.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { openPage, waitForFinish } from '../browser.js';
+import { join } from 'node:path';
+import { openPage } from '../browser.js';
+
+const ROOT = process.env.ARCHSIM_ROOT ?? join(import.meta.dirname, '../../..');
+const ARCHSIM = process.env.ARCHSIM_BIN ?? join(ROOT, 'target/release/archsim');
 
 test('a shared link reopens the same topology and settings', async () => {
   const first = await openPage();
@@ -44,29 +49,40 @@ test('a shared link reopens the same topology and settings', async () => {
   }
 });
 
-test('two designs compare side by side on the same seed', async () => {
+test('two designs compare over paired replications, as archsim compare does', async () => {
   const { page, errors, screenshot, close } = await openPage();
   try {
     await page.selectOption('#example', 'three-tier');
     await page.fill('#seed', '5');
     await page.fill('#duration', '20');
     await page.selectOption('#compare-example', 'microservices');
+    await page.fill('#compare-replications', '3');
     await page.click('#compare-run');
-    await page.waitForSelector('#compare-body table.comparison', { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('#compare-status').textContent.startsWith('done'), null, {
+      timeout: 120_000,
+    });
     const rows = await page.$$eval('#compare-body table.comparison tbody tr', (trs) =>
       trs.map((tr) => [...tr.children].map((td) => td.textContent)),
     );
     assert.deepEqual(
       rows.map((r) => r[0]),
-      ['latency mean', 'latency p50', 'latency p99', 'latency p99.9', 'throughput', 'availability', 'failed'],
+      ['mean', 'p50', 'p99', 'throughput', 'availability', 'cost'],
     );
-    assert.match(await page.textContent('#compare-status'), /^done: seed 5, 20 s and 20 s simulated/);
-    // Design A's column is the same run as running A alone with the same seed.
-    await page.selectOption('#speed', 'max');
-    await page.click('#run');
-    await waitForFinish(page);
-    const alone = await page.textContent('#results-body table.summary tr:nth-child(12) td:last-child');
-    assert.equal(rows[2][1], alone, 'A p99 in the comparison equals the run alone');
+    assert.match(
+      await page.textContent('#compare-status'),
+      /^done: 3 paired replications of 20 s \(seeds as archsim compare --seed 5\)/,
+    );
+    // The same figures and verdicts as the command line's comparison of the same files.
+    const cli = JSON.parse(
+      execFileSync(ARCHSIM, [
+        'compare',
+        join(ROOT, 'topologies/three-tier.ron'),
+        join(ROOT, 'topologies/microservices.ron'),
+        '--seed', '5', '--duration', '20s', '--replications', '3', '--format', 'json',
+      ]).toString(),
+    );
+    assert.deepEqual(rows.map((r) => r[3]), cli.metrics.map((m) => m.verdict));
+    assert.match(rows[2][1], /^[\d.]+ ± [\d.]+ ms$/, 'A p99 with its interval');
     await screenshot('compare');
     assert.deepEqual(errors, []);
   } finally {

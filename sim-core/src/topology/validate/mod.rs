@@ -10,7 +10,7 @@ pub use resilience::{apply_scenario, MAX_WINDOWS};
 use super::graph::{check_call_cycles, Edge, EdgeKind};
 use super::*;
 use crate::dist::{cumulative_weights, DistSpec};
-use crate::error::{locate, Position, SpecError, SpecErrorKind};
+use crate::error::{locate, locate_path, Position, SpecError, SpecErrorKind};
 use crate::keys::ZipfSampler;
 use crate::spec::*;
 use crate::units::NS_PER_S;
@@ -266,12 +266,19 @@ impl Validator<'_> {
         let link_samplers = self.links(&mut compiler, &regions, &node_regions)?;
         check_call_cycles(&nodes, &compiler.edges, &classes).map_err(|cycle| {
             let first = format!("\"{}\"", cycle.nodes[0]);
+            let last = cycle.nodes.last().expect("a cycle has a node");
             let path = cycle.nodes.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(" → ");
-            self.error(
+            // The caret goes on the call that closes the cycle, inside the last node's definition.
+            let position = locate_path(self.source, &format!("nodes.{last}"), Some(&first))
+                .or_else(|| locate(self.source, &["nodes", &first]));
+            SpecError::new(
                 SpecErrorKind::CallCycle,
-                format!("requests of class \"{}\" call round a cycle for ever: {path} → {first}", cycle.class),
-                &["nodes", &first],
+                format!(
+                    "requests of class \"{}\" call round a cycle for ever: {path} → {first} (closed at nodes.{last})",
+                    cycle.class
+                ),
             )
+            .at(position)
             .with_help("break the cycle, or put the call that closes it inside Choose([(p, [...])]) with p < 1 so requests leave it")
         })?;
         let run = self.run()?;
