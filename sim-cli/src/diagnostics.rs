@@ -1,5 +1,5 @@
 //! Renders a topology error for a person: file, line and column, the offending line with a
-//! caret under the place, the message, and the fix.
+//! caret under the place, the message, and the fix; a file with several errors gets each.
 
 use sim_core::SpecError;
 use std::fmt::Write;
@@ -7,6 +7,16 @@ use std::path::Path;
 
 pub fn render(path: &Path, bytes: &[u8], error: &SpecError) -> String {
     let mut out = String::new();
+    for (index, one) in error.all().enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        render_one(&mut out, path, bytes, one);
+    }
+    out
+}
+
+fn render_one(out: &mut String, path: &Path, bytes: &[u8], error: &SpecError) {
     let mut message_lines = error.message.lines();
     let first = message_lines.next().unwrap_or("");
     match error.position {
@@ -32,5 +42,4 @@ pub fn render(path: &Path, bytes: &[u8], error: &SpecError) -> String {
     if let Some(help) = &error.help {
         let _ = writeln!(out, "  help: {help}");
     }
-    out
 }

@@ -45,11 +45,29 @@ pub struct SpecError {
     pub position: Option<Position>,
     /// How to fix it.
     pub help: Option<String>,
+    /// Further errors found in the same file (validation goes on to the next node after one
+    /// fails), in file order; each has no further ones of its own.
+    pub also: Vec<SpecError>,
 }
 
 impl SpecError {
     pub(crate) fn new(kind: SpecErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), position: None, help: None }
+        Self { kind, message: message.into(), position: None, help: None, also: Vec::new() }
+    }
+
+    /// This error and the further ones found in the same file, in file order.
+    pub fn all(&self) -> impl Iterator<Item = &SpecError> {
+        std::iter::once(self).chain(&self.also)
+    }
+
+    /// The first of `errors` carrying the others in `also`; `None` when there are none.
+    pub(crate) fn gather(mut errors: Vec<SpecError>) -> Option<SpecError> {
+        if errors.is_empty() {
+            return None;
+        }
+        let mut first = errors.remove(0);
+        first.also.extend(errors);
+        Some(first)
     }
 
     pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -71,6 +89,9 @@ impl fmt::Display for SpecError {
         write!(f, "{}", self.message)?;
         if let Some(help) = &self.help {
             write!(f, "\n  help: {help}")?;
+        }
+        for other in &self.also {
+            write!(f, "\n{other}")?;
         }
         Ok(())
     }

@@ -38,6 +38,9 @@ pub struct Problem {
     pub column: Option<usize>,
     /// How to fix it.
     pub help: Option<String>,
+    /// Further problems found in the same text, in order (the editor marks each line).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Problem>,
 }
 
 impl From<SpecError> for Problem {
@@ -47,6 +50,7 @@ impl From<SpecError> for Problem {
             line: error.position.map(|p| p.line),
             column: error.position.map(|p| p.column),
             help: error.help,
+            also: error.also.into_iter().map(Problem::from).collect(),
         }
     }
 }
@@ -248,5 +252,5 @@ impl Session {
 
 /// A problem without a place in the text.
 pub(crate) fn run_problem(message: &str, help: &str) -> Problem {
-    Problem { message: message.into(), line: None, column: None, help: Some(help.into()) }
+    Problem { message: message.into(), line: None, column: None, help: Some(help.into()), also: Vec::new() }
 }

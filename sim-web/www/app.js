@@ -53,7 +53,7 @@ function checkText(text) {
   const box = $('error');
   if (result.ok) {
     box.hidden = true;
-    editor.markError(null);
+    editor.markError([]);
     app.outline = result.outline;
     if (!app.run) graph.draw(app.outline.layout);
     $('seed').placeholder = app.outline.seed;
@@ -62,13 +62,15 @@ function checkText(text) {
     updateRateLabel();
   } else {
     const p = result.problem;
-    const place = p.line ? `line ${p.line}, column ${p.column}: ` : '';
-    box.textContent = `${place}${p.message}${p.help ? `\nhelp: ${p.help}` : ''}`;
+    // A text with mistakes in several nodes gets each of them, and each line is marked.
+    const all = [p, ...(p.also ?? [])];
+    const describe = (q) => `${q.line ? `line ${q.line}, column ${q.column}: ` : ''}${q.message}${q.help ? `\nhelp: ${q.help}` : ''}`;
+    box.textContent = all.map(describe).join('\n\n');
     box.dataset.line = p.line ?? '';
     box.dataset.column = p.column ?? '';
-    box.title = p.line ? 'click to go to the line' : '';
+    box.title = p.line ? 'click to go to the first line' : '';
     box.hidden = false;
-    editor.markError(p.line ?? null);
+    editor.markError(all.map((q) => q.line).filter(Boolean));
     app.outline = null;
   }
   $('run').disabled = !result.ok && !app.run;

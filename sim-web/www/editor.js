@@ -32,12 +32,12 @@ export function highlightRon(text) {
 
 /** Wires the textarea and its highlighted backdrop; returns a handle for the app. */
 export function createEditor(textarea, backdrop, onChange) {
-  let errorLine = null;
+  let errorLines = [];
   const render = () => {
     const lines = highlightRon(textarea.value).split('\n');
     backdrop.innerHTML =
       lines
-        .map((line, i) => (i + 1 === errorLine ? `<span class="error-line">${line || ' '}</span>` : line))
+        .map((line, i) => (errorLines.includes(i + 1) ? `<span class="error-line">${line || ' '}</span>` : line))
         .join('\n') + '\n';
     backdrop.scrollTop = textarea.scrollTop;
     backdrop.scrollLeft = textarea.scrollLeft;
@@ -68,8 +68,9 @@ export function createEditor(textarea, backdrop, onChange) {
       render();
       onChange(value);
     },
-    markError(line) {
-      errorLine = line;
+    /** Marks the 1-based lines that have errors (none: an empty list). */
+    markError(lines) {
+      errorLines = lines;
       render();
     },
     /** Puts the caret at a 1-based line and column and scrolls it into view. */

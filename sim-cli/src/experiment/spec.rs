@@ -180,6 +180,7 @@ pub fn parse_spec(path: &Path, text: &str) -> Result<ExperimentSpec, String> {
             message: error.code.to_string(),
             position: Some(position),
             help: Some("an experiment is Experiment(topology: \"path.ron\", axes: [...], replications: Fixed(10), ...); see experiments/ and the README".into()),
+            also: Vec::new(),
         };
         diagnostics::render(path, text.as_bytes(), &error)
     })

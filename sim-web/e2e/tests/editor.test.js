@@ -20,7 +20,8 @@ test('a broken topology shows its error with the line, and the fix clears it', a
     await page.keyboard.press('Delete');
     await page.fill('#source', lines.join('\n'));
     const box = page.locator('#error');
-    await box.waitFor({ state: 'visible' });
+    // Wait for the check of the typed text (the emptied editor shows its own error first).
+    await page.waitForFunction(() => document.querySelector('#error').textContent.includes('dbx'));
     const message = await box.textContent();
     assert.match(message, new RegExp(`^line ${target + 1}, column \\d+: `), message);
     assert.match(message, /dbx/);
@@ -33,6 +34,17 @@ test('a broken topology shows its error with the line, and the fix clears it', a
     await page.click('#error');
     const caretLine = await page.$eval('#source', (t) => t.value.slice(0, t.selectionStart).split('\n').length);
     assert.equal(caretLine, target + 1);
+    // Mistakes in two nodes: both are listed, and both lines are marked.
+    const balancer = lines.findIndex((line) => line.includes('backends: ["app"]'));
+    const twice = [...lines];
+    twice[balancer] = twice[balancer].replace('backends: ["app"]', 'backends: ["apq"]');
+    await page.fill('#source', twice.join('\n'));
+    await page.waitForFunction(() => document.querySelector('#error').textContent.includes('apq'));
+    const both = await box.textContent();
+    assert.match(both, new RegExp(`^line ${balancer + 1}, column \\d+: .*apq`), both);
+    assert.match(both, new RegExp(`\n\nline ${target + 1}, column \\d+: .*dbx`), both);
+    assert.equal(await page.locator('#highlight .error-line').count(), 2);
+    await screenshot('editor-two-errors');
     await page.fill('#source', good);
     await box.waitFor({ state: 'hidden' });
     assert.equal(await page.locator('#highlight .error-line').count(), 0);

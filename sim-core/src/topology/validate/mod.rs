@@ -123,6 +123,45 @@ struct StepContext {
 }
 
 impl Validator<'_> {
+    /// Checks one node and compiles its program.
+    #[allow(clippy::too_many_arguments)]
+    fn node(
+        &self,
+        node_id: u32,
+        name: &str,
+        raw_node: &RawNode,
+        classes: &[String],
+        regions: &Regions,
+        node_regions: &[u32],
+        compiler: &mut Compiler,
+    ) -> Result<Node, SpecError> {
+        let key = format!("\"{name}\"");
+        if name.is_empty() {
+            return Err(self.error(SpecErrorKind::InvalidValue, "a node has an empty name".into(), &["nodes", "\"\""]));
+        }
+        let kind = match raw_node {
+            RawNode::Service(service) => NodeKind::Service(self.service(node_id, name, service, classes, compiler)?),
+            RawNode::LoadBalancer(balancer) => {
+                NodeKind::LoadBalancer(self.load_balancer(node_id, name, &key, balancer, compiler)?)
+            }
+            RawNode::Cache(cache) => NodeKind::Cache(self.cache(node_id, &key, cache, classes, compiler)?),
+            RawNode::Cdn(cdn) => NodeKind::Cdn(self.cdn(node_id, &key, cdn, regions, compiler)?),
+            RawNode::Database(database) => NodeKind::Database(self.database(&key, database, classes, compiler)?),
+            RawNode::Sharded(sharded) => NodeKind::LoadBalancer(self.sharded(node_id, &key, sharded, compiler)?),
+            RawNode::RateLimiter(limiter) => {
+                NodeKind::RateLimiter(self.rate_limiter(node_id, &key, limiter, compiler)?)
+            }
+            RawNode::Gateway(gateway) => NodeKind::Service(self.gateway(node_id, &key, gateway, classes, compiler)?),
+            RawNode::WorkQueue(queue) => NodeKind::WorkQueue(self.work_queue(node_id, &key, queue, compiler)?),
+            RawNode::Log(log) => NodeKind::Log(self.log(node_id, &key, log, compiler)?),
+            RawNode::Function(function) => {
+                NodeKind::Function(self.function(node_id, &key, function, classes, compiler)?)
+            }
+        };
+        let cost = self.cost(&key, raw_node.cost())?;
+        Ok(Node { name: name.to_string(), kind, region: node_regions[node_id as usize], cost })
+    }
+
     fn error(&self, kind: SpecErrorKind, message: String, anchors: &[&str]) -> SpecError {
         SpecError::new(kind, message).at(locate(self.source, anchors))
     }
@@ -181,47 +220,16 @@ impl Validator<'_> {
             None => NONE,
         };
         let mut nodes = Vec::with_capacity(raw.nodes.len());
+        // Each node is checked on its own: a file with mistakes in several nodes gets them all.
+        let mut node_errors = Vec::new();
         for (index, (name, raw_node)) in raw.nodes.iter().enumerate() {
-            let node_id = index as u32;
-            let key = format!("\"{name}\"");
-            if name.is_empty() {
-                return Err(self.error(
-                    SpecErrorKind::InvalidValue,
-                    "a node has an empty name".into(),
-                    &["nodes", "\"\""],
-                ));
+            match self.node(index as u32, name, raw_node, &classes, &regions, &node_regions, &mut compiler) {
+                Ok(node) => nodes.push(node),
+                Err(error) => node_errors.push(error),
             }
-            let kind = match raw_node {
-                RawNode::Service(service) => {
-                    NodeKind::Service(self.service(node_id, name, service, &classes, &mut compiler)?)
-                }
-                RawNode::LoadBalancer(balancer) => {
-                    NodeKind::LoadBalancer(self.load_balancer(node_id, name, &key, balancer, &mut compiler)?)
-                }
-                RawNode::Cache(cache) => NodeKind::Cache(self.cache(node_id, &key, cache, &classes, &mut compiler)?),
-                RawNode::Cdn(cdn) => NodeKind::Cdn(self.cdn(node_id, &key, cdn, &regions, &mut compiler)?),
-                RawNode::Database(database) => {
-                    NodeKind::Database(self.database(&key, database, &classes, &mut compiler)?)
-                }
-                RawNode::Sharded(sharded) => {
-                    NodeKind::LoadBalancer(self.sharded(node_id, &key, sharded, &mut compiler)?)
-                }
-                RawNode::RateLimiter(limiter) => {
-                    NodeKind::RateLimiter(self.rate_limiter(node_id, &key, limiter, &mut compiler)?)
-                }
-                RawNode::Gateway(gateway) => {
-                    NodeKind::Service(self.gateway(node_id, &key, gateway, &classes, &mut compiler)?)
-                }
-                RawNode::WorkQueue(queue) => {
-                    NodeKind::WorkQueue(self.work_queue(node_id, &key, queue, &mut compiler)?)
-                }
-                RawNode::Log(log) => NodeKind::Log(self.log(node_id, &key, log, &mut compiler)?),
-                RawNode::Function(function) => {
-                    NodeKind::Function(self.function(node_id, &key, function, &classes, &mut compiler)?)
-                }
-            };
-            let cost = self.cost(&key, raw_node.cost())?;
-            nodes.push(Node { name: name.clone(), kind, region: node_regions[index], cost });
+        }
+        if let Some(errors) = SpecError::gather(node_errors) {
+            return Err(errors);
         }
         // Balancer targets need every node's instance count, known only now.
         for node_index in 0..nodes.len() {
