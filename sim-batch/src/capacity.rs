@@ -120,7 +120,7 @@ pub fn topology_at(text: &str, param: &str, value: f64) -> Result<Topology> {
     let edited =
         set_parameter(text, param, &ParamValue::Number(value)).map_err(|problem| BatchError::Parameter { problem })?;
     sim_core::parse_topology(&edited)
-        .map_err(|error| BatchError::EditedTopology { edit: format!("{param} = {value}"), error })
+        .map_err(|error| BatchError::EditedTopology { edit: format!("{param} = {value}"), error: Box::new(error) })
 }
 
 /// How to search.

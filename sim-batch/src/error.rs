@@ -60,8 +60,8 @@ pub enum BatchError {
     EditedTopology {
         /// The edit, such as `nodes.app.instances = 3`.
         edit: String,
-        /// The validation error.
-        error: sim_core::SpecError,
+        /// The validation error (boxed: it carries the file's further errors).
+        error: Box<sim_core::SpecError>,
     },
     /// A capacity search has nothing to search over.
     NoSearchParameter {
