@@ -718,7 +718,11 @@ impl<'t> Simulation<'t> {
             NodeKind::WorkQueue(_) => self.queue_resume(frame),
             NodeKind::Log(_) => self.log_resume(frame),
             NodeKind::Function(_) => self.function_resume(frame),
-            _ => unreachable!("only components with delays resume frames"),
+            // Services and databases time their work with WorkDone and PsDone; a balancer's
+            // delay ends with BalancerForward.
+            NodeKind::Service(_) | NodeKind::Database(_) | NodeKind::LoadBalancer(_) => {
+                unreachable!("only components with delays resume frames")
+            }
         }
     }
 
@@ -836,7 +840,13 @@ impl<'t> Simulation<'t> {
         match &self.topology.nodes[node as usize].kind {
             NodeKind::Service(_) | NodeKind::Database(_) => self.service_release(frame),
             NodeKind::Function(_) => self.function_release(frame),
-            _ => {
+            // Components without workers: the frame was only counted as in the node.
+            NodeKind::LoadBalancer(_)
+            | NodeKind::Cache(_)
+            | NodeKind::Cdn(_)
+            | NodeKind::RateLimiter(_)
+            | NodeKind::WorkQueue(_)
+            | NodeKind::Log(_) => {
                 let stats = &mut self.node_stats[node as usize];
                 stats.advance(now);
                 invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
@@ -888,7 +898,11 @@ impl<'t> Simulation<'t> {
             },
             NodeKind::Cache(_) => self.cache_reply(parent),
             NodeKind::Cdn(_) => self.cdn_reply(parent),
-            _ => unreachable!("only nodes that call wait for replies"),
+            // These answer without waiting for a callee: their messages' handlers run as
+            // requests of their own (jobs), and a limiter hands its frame on.
+            NodeKind::RateLimiter(_) | NodeKind::WorkQueue(_) | NodeKind::Log(_) => {
+                unreachable!("only nodes that call wait for replies")
+            }
         }
     }
 
