@@ -111,7 +111,12 @@ pub(crate) fn locate_path(source: &str, path: &str, anchor: Option<&str>) -> Opt
 /// anchor after the previous one (a node's key, then the field inside it, for example).
 /// Returns the last anchor found, so a partial match still points near the mistake.
 pub(crate) fn locate(source: &str, anchors: &[&str]) -> Option<Position> {
-    let mut from = 0;
+    locate_from(source, 0, anchors)
+}
+
+/// As `locate`, searching from byte `from` on (the start of the value an error is about).
+pub(crate) fn locate_from(source: &str, from: usize, anchors: &[&str]) -> Option<Position> {
+    let mut from = from;
     let mut found = None;
     for anchor in anchors {
         match find_outside_comments(source, anchor, from) {

@@ -316,8 +316,13 @@ impl Validator<'_> {
             scenario: None,
         };
         if let Some(raw_scenario) = &raw.scenario {
-            let checker =
-                resilience::ScenarioChecker { source: self.source, prefix: &["scenario"], topology: &topology };
+            let checker = resilience::ScenarioChecker {
+                source: self.source,
+                prefix: &["scenario"],
+                path: "scenario.",
+                topology: &topology,
+                scope: Default::default(),
+            };
             let (scenario, samplers) = checker.check(raw_scenario)?;
             topology.samplers.extend(samplers);
             topology.scenario = Some(scenario);

@@ -3,7 +3,7 @@
 
 use super::{suggest, syntax_help, Validator};
 use crate::dist::{DistSpec, Sampler};
-use crate::error::{locate, Position, SpecError, SpecErrorKind};
+use crate::error::{locate, locate_from, Position, SpecError, SpecErrorKind};
 use crate::spec::*;
 use crate::topology::*;
 use crate::units::{Duration, NS_PER_S};
@@ -175,7 +175,8 @@ pub fn apply_scenario(topology: &mut Topology, source: &str) -> Result<(), SpecE
             .or_else(|| Some("a scenario file holds Scenario(faults: [...], slos: [...], window: \"1s\")".into()));
         spec_error
     })?;
-    let (scenario, samplers) = ScenarioChecker { source, prefix: &[], topology }.check(&raw)?;
+    let (scenario, samplers) =
+        ScenarioChecker { source, prefix: &[], path: "", topology, scope: Default::default() }.check(&raw)?;
     topology.samplers.extend(samplers);
     topology.scenario = Some(scenario);
     Ok(())
@@ -186,7 +187,13 @@ pub(super) struct ScenarioChecker<'a> {
     pub source: &'a str,
     /// Anchors leading to the scenario in the source (`["scenario"]` inside a topology).
     pub prefix: &'a [&'a str],
+    /// The path of the scenario's value in the source (`scenario.` inside a topology, empty in
+    /// a scenario file of its own).
+    pub path: &'a str,
     pub topology: &'a Topology,
+    /// While one fault is checked: where its text starts, so its errors are located inside it
+    /// (not at the first fault of the same kind).
+    pub scope: std::cell::Cell<Option<usize>>,
 }
 
 impl ScenarioChecker<'_> {
@@ -196,10 +203,16 @@ impl ScenarioChecker<'_> {
         all
     }
 
+    /// Where an error about `anchors` is: inside the fault being checked, or from the start.
+    fn locate(&self, anchors: &[&str]) -> Option<Position> {
+        match self.scope.get() {
+            Some(start) => locate_from(self.source, start, anchors),
+            None => locate(self.source, &self.anchors(anchors)),
+        }
+    }
+
     fn error(&self, message: String, anchors: &[&str], help: impl Into<String>) -> SpecError {
-        SpecError::new(SpecErrorKind::InvalidValue, message)
-            .at(locate(self.source, &self.anchors(anchors)))
-            .with_help(help)
+        SpecError::new(SpecErrorKind::InvalidValue, message).at(self.locate(anchors)).with_help(help)
     }
 
     fn node(&self, name: &str, anchors: &[&str]) -> Result<u32, SpecError> {
@@ -212,7 +225,7 @@ impl ScenarioChecker<'_> {
                 SpecErrorKind::UnknownName,
                 format!("the scenario names node \"{name}\", which is not defined"),
             )
-            .at(locate(self.source, &self.anchors(&all)))
+            .at(self.locate(&all))
             .with_help(suggest(name, &known))
         })
     }
@@ -232,7 +245,7 @@ impl ScenarioChecker<'_> {
                 SpecErrorKind::UnknownName,
                 format!("the scenario names region \"{name}\", which is not defined"),
             )
-            .at(locate(self.source, &self.anchors(&all)))
+            .at(self.locate(&all))
             .with_help(help)
         })
     }
@@ -276,9 +289,9 @@ impl ScenarioChecker<'_> {
     }
 
     fn sampler(&self, spec: &DistSpec, samplers: &mut Vec<Sampler>, anchors: &[&str]) -> Result<u32, SpecError> {
-        let sampler = spec.compile().map_err(|message| {
-            SpecError::new(SpecErrorKind::InvalidValue, message).at(locate(self.source, &self.anchors(anchors)))
-        })?;
+        let sampler = spec
+            .compile()
+            .map_err(|message| SpecError::new(SpecErrorKind::InvalidValue, message).at(self.locate(anchors)))?;
         samplers.push(sampler);
         Ok((self.topology.samplers.len() + samplers.len() - 1) as u32)
     }
@@ -305,8 +318,20 @@ impl ScenarioChecker<'_> {
         }
         let mut samplers = Vec::new();
         let mut faults = Vec::with_capacity(raw.faults.len());
-        for raw_fault in &raw.faults {
-            faults.push(self.fault(raw_fault, &mut samplers)?);
+        // Each fault is checked on its own and located inside its own text; every fault's
+        // mistakes are reported.
+        let mut errors = Vec::new();
+        for (index, raw_fault) in raw.faults.iter().enumerate() {
+            let span = crate::params::span_of(self.source, &format!("{}faults.{index}", self.path));
+            self.scope.set(span.map(|(start, _)| start));
+            match self.fault(raw_fault, &mut samplers) {
+                Ok(fault) => faults.push(fault),
+                Err(error) => errors.push(error),
+            }
+        }
+        self.scope.set(None);
+        if let Some(errors) = SpecError::gather(errors) {
+            return Err(errors);
         }
         let mut slos = Vec::with_capacity(raw.slos.len());
         for slo in &raw.slos {
@@ -499,7 +524,14 @@ impl ScenarioChecker<'_> {
                         "take out at least 1 and fewer than all instances at a time (a service needs 2 or more)",
                     ));
                 }
-                let each_ns = positive(self.source, Some(*each), 0, "each", &self.anchors(&["RollingDeploy", "each"]))?;
+                if each.ns == 0 {
+                    return Err(self.error(
+                        "each is 0".into(),
+                        &["RollingDeploy", "each"],
+                        "give a positive duration, such as \"100ms\", or leave it out for the default",
+                    ));
+                }
+                let each_ns = each.ns;
                 let batches = instances.div_ceil(*batch) as u64;
                 let end_ns = at.ns + batches * each_ns;
                 fault(FaultKind::RollingDeploy { node: id, batch: *batch, each_ns }, (at.ns, Some(end_ns)))
