@@ -288,4 +288,15 @@ impl BalancerState {
         }
         ComponentSection::Routed(routed)
     }
+
+    /// What its health checks did, when it has them.
+    pub(crate) fn health_report(&self) -> Option<crate::report::HealthCheckReport> {
+        let health = self.health.as_ref()?;
+        Some(crate::report::HealthCheckReport {
+            probes: health.probes,
+            marked_down: health.marked_down,
+            marked_up: health.marked_up,
+            unhealthy_at_end: self.healthy.iter().filter(|healthy| !**healthy).count() as u64,
+        })
+    }
 }

@@ -315,4 +315,13 @@ impl DatabaseState {
             servers,
         })
     }
+
+    /// Its promotions, the writes lost with them, and the server that is primary at the end.
+    pub(crate) fn failover_report(&self) -> crate::report::FailoverReport {
+        crate::report::FailoverReport {
+            promotions: self.promotions,
+            lost_writes: self.lost_writes,
+            primary_at_end: self.primary,
+        }
+    }
 }

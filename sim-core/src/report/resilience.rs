@@ -282,31 +282,15 @@ impl Simulation<'_> {
         let mut lost_writes = 0;
         let mut node_faults = IndexMap::new();
         for (index, node) in topology.nodes.iter().enumerate() {
-            if let Some(state) = &self.balancers[index] {
-                if let Some(health) = &state.health {
-                    health_checks.insert(
-                        node.name.clone(),
-                        HealthCheckReport {
-                            probes: health.probes,
-                            marked_down: health.marked_down,
-                            marked_up: health.marked_up,
-                            unhealthy_at_end: state.healthy.iter().filter(|h| !**h).count() as u64,
-                        },
-                    );
-                }
+            if let Some(health) = self.balancers[index].as_ref().and_then(|state| state.health_report()) {
+                health_checks.insert(node.name.clone(), health);
             }
             if let (NodeKind::Database(config), ComponentState::Database(state)) = (&node.kind, &self.components[index])
             {
-                lost_writes += state.lost_writes;
+                let failover = state.failover_report();
+                lost_writes += failover.lost_writes;
                 if config.failover.is_some() {
-                    failovers.insert(
-                        node.name.clone(),
-                        FailoverReport {
-                            promotions: state.promotions,
-                            lost_writes: state.lost_writes,
-                            primary_at_end: state.primary,
-                        },
-                    );
+                    failovers.insert(node.name.clone(), failover);
                 }
             }
             let counters = self.faults.counters[index];
