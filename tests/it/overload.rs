@@ -71,3 +71,23 @@ fn timeouts_end_requests_as_timed_out_and_counts_add_up() {
     assert!(report.latency_s.max.unwrap() < 0.0501, "a completed request took longer than the timeout");
     assert_eq!(report.errors_by_reason["timeout@app"], report.requests.timed_out);
 }
+
+/// A workload that stops for ever (a rate so low that its next gap overflows the clock, or a
+/// profile whose last step is a rate of 0) in a run that stops after a request count: the run
+/// ends when nothing is left to happen, with the requests made so far, instead of panicking.
+#[test]
+fn a_workload_that_stops_for_ever_ends_a_request_count_run() {
+    let tiny = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "1e-12/s"), to: "app")],
+        nodes: { "app": Service(steps: [Work(Exp(mean: "1ms"))]) },
+    )"#;
+    let report = crate::check::simulate(tiny, 1, crate::check::requests(10), 0.0);
+    assert!(report.requests.generated < 10);
+    let stops = r#"Topology(
+        workload: [Open(name: "users", arrivals: Profile(steps: [Step(at: "0s", rate: "100/s"), Step(at: "1s", rate: "0/s")]), to: "app")],
+        nodes: { "app": Service(steps: [Work(Exp(mean: "1ms"))]) },
+    )"#;
+    let report = crate::check::simulate(stops, 1, crate::check::requests(1000), 0.0);
+    assert!((50..=200).contains(&report.requests.generated), "{}", report.requests.generated);
+    assert_eq!(report.requests.in_flight, 0);
+}

@@ -106,7 +106,9 @@ impl Simulation<'_> {
         } else {
             now.saturating_add(exponential_ns(&mut state.arrivals, NS_PER_S as f64 / rate_per_s))
         };
-        if next_ns >= state.next_change_ns {
+        // A rate change at the end of time never comes: an arrival that far away (a rate so low
+        // that its gap overflows, or a rate of 0) is simply not scheduled.
+        if next_ns >= state.next_change_ns && state.next_change_ns != u64::MAX {
             // Memorylessness: the arrival drawn past the change is discarded and redrawn
             // at the new rate from the change on, which is exact for Poisson processes.
             let at = state.next_change_ns;
