@@ -70,11 +70,6 @@ pub enum BatchError {
         /// The fix.
         help: String,
     },
-    /// Fewer than two replications: no interval.
-    TooFewReplications {
-        /// As asked.
-        replications: u32,
-    },
 }
 
 impl fmt::Display for BatchError {
@@ -105,9 +100,6 @@ impl fmt::Display for BatchError {
             BatchError::Parameter { problem } => write!(f, "{problem}"),
             BatchError::EditedTopology { edit, error } => write!(f, "at {edit}: {error}"),
             BatchError::NoSearchParameter { problem, help } => write!(f, "{problem}\n  help: {help}"),
-            BatchError::TooFewReplications { replications } => {
-                write!(f, "{replications} replication(s) give no interval: ask for at least 2")
-            }
         }
     }
 }

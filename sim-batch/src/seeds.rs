@@ -14,6 +14,10 @@ pub enum Seeds {
     Common,
 }
 
+/// The base seed of `compare` and `capacity` when none is given, on the command line and in
+/// the page alike.
+pub const DEFAULT_BASE_SEED: u64 = 1;
+
 /// The seed of one run of a sweep's point.
 pub fn run_seed(base: u64, seeds: Seeds, point: usize, replication: u32) -> u64 {
     let point_part = if seeds == Seeds::Common { 0 } else { point as u64 + 1 };

@@ -207,7 +207,7 @@ impl BatchArgs {
     /// The seed of each replication: the same for every design or value compared
     /// (common random numbers).
     pub fn seeds(&self, replications: u32) -> Vec<u64> {
-        sim_batch::seeds::common_seeds(self.run.seed.unwrap_or(1), replications)
+        sim_batch::seeds::common_seeds(self.run.seed.unwrap_or(sim_batch::seeds::DEFAULT_BASE_SEED), replications)
     }
 
     /// A thread pool of `--jobs` threads.

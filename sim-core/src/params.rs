@@ -46,7 +46,7 @@ pub fn set_parameter(source: &str, path: &str, value: &ParamValue) -> Result<Str
     }
     let mut out = String::with_capacity(source.len() + 16);
     match resolve(source, &tree, &segments, path)? {
-        Place::Existing(span) => {
+        Place::Existing(Value { span, .. }) => {
             let current = &source[span.0..span.1];
             out.push_str(&source[..span.0]);
             out.push_str(&render_value(value, Some(current)));
@@ -70,8 +70,29 @@ pub(crate) fn span_of(source: &str, path: &str) -> Option<(usize, usize)> {
     let tree = Parser::new(source).ok()?.parse_document().ok()?;
     let segments: Vec<&str> = path.split('.').collect();
     match resolve(source, &tree, &segments, path).ok()? {
-        Place::Existing(span) => Some(span),
+        Place::Existing(value) => Some(value.span),
         Place::Insert { .. } => None,
+    }
+}
+
+/// The byte spans of the items of the list at `path` (`scenario.faults`), read in one pass;
+/// empty when the text has no such list.
+pub(crate) fn item_spans(source: &str, path: &str) -> Vec<(usize, usize)> {
+    let Some(tree) = Parser::new(source).ok().and_then(|parser| parser.parse_document().ok()) else {
+        return Vec::new();
+    };
+    let segments: Vec<&str> = path.split('.').collect();
+    let Ok(Place::Existing(mut value)) = resolve(source, &tree, &segments, path) else { return Vec::new() };
+    // One-item wrappers (`Some([...])`) are transparent, as in paths.
+    while let Shape::Tuple(items) = &value.shape {
+        match items.as_slice() {
+            [only] => value = only,
+            _ => return Vec::new(),
+        }
+    }
+    match &value.shape {
+        Shape::List(items) => items.iter().map(|item| item.span).collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -80,7 +101,7 @@ pub fn get_parameter(source: &str, path: &str) -> Result<Option<String>, String>
     let tree = Parser::new(source)?.parse_document()?;
     let segments: Vec<&str> = path.split('.').collect();
     Ok(match resolve(source, &tree, &segments, path)? {
-        Place::Existing(span) => Some(source[span.0..span.1].to_string()),
+        Place::Existing(Value { span, .. }) => Some(source[span.0..span.1].to_string()),
         Place::Insert { .. } => None,
     })
 }
@@ -120,14 +141,14 @@ fn render_value(value: &ParamValue, current: Option<&str>) -> String {
 }
 
 /// Where a path leads.
-enum Place {
-    /// The byte span of an existing value.
-    Existing((usize, usize)),
+enum Place<'v> {
+    /// An existing value.
+    Existing(&'v Value),
     /// A field to add at byte `at` of a struct (`empty` when it has no fields yet).
     Insert { at: usize, field: String, empty: bool },
 }
 
-fn resolve(source: &str, root: &Value, segments: &[&str], path: &str) -> Result<Place, String> {
+fn resolve<'v>(source: &str, root: &'v Value, segments: &[&str], path: &str) -> Result<Place<'v>, String> {
     let mut value = root;
     for (depth, segment) in segments.iter().enumerate() {
         let last = depth + 1 == segments.len();
@@ -180,7 +201,7 @@ fn resolve(source: &str, root: &Value, segments: &[&str], path: &str) -> Result<
             }
         };
     }
-    Ok(Place::Existing(value.span))
+    Ok(Place::Existing(value))
 }
 
 /// The `name: "..."` field of a list item, if it has one.

@@ -9,9 +9,6 @@ use sim_batch::compare::{compare_runs, format_summary, MetricComparison, DEFAULT
 use sim_batch::metrics::{read_all, MetricDef};
 use sim_core::Report;
 
-/// The base seed when the page's seed field is empty: `archsim compare`'s default.
-pub const DEFAULT_SEED: u64 = 1;
-
 /// Most replications the page runs for one comparison.
 pub const MAX_REPLICATIONS: u32 = 1000;
 
@@ -23,7 +20,7 @@ pub fn seeds(seed: Option<u64>, replications: u32) -> Result<Vec<u64>, Problem> 
             "ask for at least 2 replications, so that each figure has an interval",
         ));
     }
-    Ok(sim_batch::seeds::common_seeds(seed.unwrap_or(DEFAULT_SEED), replications))
+    Ok(sim_batch::seeds::common_seeds(seed.unwrap_or(sim_batch::seeds::DEFAULT_BASE_SEED), replications))
 }
 
 /// One metric as the page shows it, with its numbers.

@@ -519,32 +519,26 @@ impl<'t> Simulation<'t> {
     /// `measured_ns` of measured time.
     pub(crate) fn component_figures(&self, node: u32, end_ns: u64, measured_ns: f64) -> ComponentFigures {
         let (topology, index) = (self.topology, node as usize);
-        let section = match &self.components[index] {
-            ComponentState::Cache(state) => state.report(),
-            ComponentState::Cdn(state) => state.report(topology, node),
-            ComponentState::Database(state) => state.report(),
-            ComponentState::Limiter(state) => state.report(),
-            ComponentState::Queue(state) => state.report(end_ns, measured_ns),
-            ComponentState::Log(state) => state.report(topology, node, end_ns, measured_ns),
-            ComponentState::Function(state) => return state.report(end_ns, measured_ns),
+        match &self.components[index] {
+            ComponentState::Cache(state) => ComponentFigures::section(state.report()),
+            ComponentState::Cdn(state) => ComponentFigures::section(state.report(topology, node)),
+            ComponentState::Database(state) => ComponentFigures::section(state.report()),
+            ComponentState::Limiter(state) => ComponentFigures::section(state.report()),
+            ComponentState::Queue(state) => ComponentFigures::section(state.report(end_ns, measured_ns)),
+            ComponentState::Log(state) => ComponentFigures::section(state.report(topology, node, end_ns, measured_ns)),
+            ComponentState::Function(state) => state.report(end_ns, measured_ns),
+            // Services and balancers keep their state in tables of their own.
             ComponentState::None => {
-                if let Some(balancer) = &self.balancers[index] {
-                    balancer.report(topology, node)
-                } else if let (Some(service), NodeKind::Service(config)) =
-                    (&self.services[index], &topology.nodes[index].kind)
-                {
-                    match &service.scaling {
-                        Some(scaling) => {
-                            return scaling.report(end_ns, measured_ns, config.workers, service.rotation.len())
-                        }
-                        None => return ComponentFigures::none(),
-                    }
-                } else {
-                    return ComponentFigures::none();
+                match (&self.balancers[index], &self.services[index], &topology.nodes[index].kind) {
+                    (Some(balancer), _, _) => ComponentFigures::section(balancer.report(topology, node)),
+                    (None, Some(service), NodeKind::Service(config)) => match &service.scaling {
+                        Some(scaling) => scaling.report(end_ns, measured_ns, config.workers, service.rotation.len()),
+                        None => ComponentFigures::none(),
+                    },
+                    _ => ComponentFigures::none(),
                 }
             }
-        };
-        ComponentFigures::section(section)
+        }
     }
 
     fn reset_component_stats(&mut self, now: u64) {

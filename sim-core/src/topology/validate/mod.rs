@@ -321,7 +321,7 @@ impl Validator<'_> {
                 prefix: &["scenario"],
                 path: "scenario.",
                 topology: &topology,
-                scope: Default::default(),
+                scope: None,
             };
             let (scenario, samplers) = checker.check(raw_scenario)?;
             topology.samplers.extend(samplers);

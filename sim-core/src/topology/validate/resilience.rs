@@ -175,14 +175,14 @@ pub fn apply_scenario(topology: &mut Topology, source: &str) -> Result<(), SpecE
             .or_else(|| Some("a scenario file holds Scenario(faults: [...], slos: [...], window: \"1s\")".into()));
         spec_error
     })?;
-    let (scenario, samplers) =
-        ScenarioChecker { source, prefix: &[], path: "", topology, scope: Default::default() }.check(&raw)?;
+    let (scenario, samplers) = ScenarioChecker { source, prefix: &[], path: "", topology, scope: None }.check(&raw)?;
     topology.samplers.extend(samplers);
     topology.scenario = Some(scenario);
     Ok(())
 }
 
 /// Checks a raw scenario against a checked topology.
+#[derive(Clone, Copy)]
 pub(super) struct ScenarioChecker<'a> {
     pub source: &'a str,
     /// Anchors leading to the scenario in the source (`["scenario"]` inside a topology).
@@ -193,7 +193,7 @@ pub(super) struct ScenarioChecker<'a> {
     pub topology: &'a Topology,
     /// While one fault is checked: where its text starts, so its errors are located inside it
     /// (not at the first fault of the same kind).
-    pub scope: std::cell::Cell<Option<usize>>,
+    pub scope: Option<usize>,
 }
 
 impl ScenarioChecker<'_> {
@@ -205,7 +205,7 @@ impl ScenarioChecker<'_> {
 
     /// Where an error about `anchors` is: inside the fault being checked, or from the start.
     fn locate(&self, anchors: &[&str]) -> Option<Position> {
-        match self.scope.get() {
+        match self.scope {
             Some(start) => locate_from(self.source, start, anchors),
             None => locate(self.source, &self.anchors(anchors)),
         }
@@ -321,15 +321,14 @@ impl ScenarioChecker<'_> {
         // Each fault is checked on its own and located inside its own text; every fault's
         // mistakes are reported.
         let mut errors = Vec::new();
+        let spans = crate::params::item_spans(self.source, &format!("{}faults", self.path));
         for (index, raw_fault) in raw.faults.iter().enumerate() {
-            let span = crate::params::span_of(self.source, &format!("{}faults.{index}", self.path));
-            self.scope.set(span.map(|(start, _)| start));
-            match self.fault(raw_fault, &mut samplers) {
+            let within = ScenarioChecker { scope: spans.get(index).map(|(start, _)| *start), ..*self };
+            match within.fault(raw_fault, &mut samplers) {
                 Ok(fault) => faults.push(fault),
                 Err(error) => errors.push(error),
             }
         }
-        self.scope.set(None);
         if let Some(errors) = SpecError::gather(errors) {
             return Err(errors);
         }
