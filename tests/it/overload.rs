@@ -90,4 +90,41 @@ fn a_workload_that_stops_for_ever_ends_a_request_count_run() {
     let report = crate::check::simulate(stops, 1, crate::check::requests(1000), 0.0);
     assert!((50..=200).contains(&report.requests.generated), "{}", report.requests.generated);
     assert_eq!(report.requests.in_flight, 0);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(report.warnings[0].contains(&format!("after {} of the 1000 requested", report.requests.generated)));
+}
+
+/// With a scenario (whose windows, health checks and monkeys tick for as long as requests may
+/// come), a load step to 0 that nothing undoes ends a request-count run, with a warning that
+/// names when and how far it got; a later step back up lets it reach its count, and no warning
+/// is given. Before, the first run never ended and grew until the machine ran out of memory.
+#[test]
+fn a_load_step_to_zero_ends_a_request_count_run_unless_undone() {
+    let model = |faults: &str| {
+        format!(
+            r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "100/s"), to: "lb")],
+            nodes: {{
+                "lb": LoadBalancer(backends: ["app"], health_check: HealthCheck(interval: "1s")),
+                "app": Service(instances: 2, steps: [Work(Exp(mean: "5ms"))]),
+            }},
+            scenario: Scenario(window: "1s", faults: [{faults}]),
+        )"#
+        )
+    };
+    let stopped = model(
+        r#"Load(factor: 0.0, at: "2s"), ChaosMonkey(nodes: ["app"], mtbf: Exp(mean: "9s"), mttr: Exp(mean: "1s"))"#,
+    );
+    let report = crate::check::simulate(&stopped, 1, crate::check::requests(5000), 0.0);
+    assert!((150..=250).contains(&report.requests.generated), "{}", report.requests.generated);
+    assert_eq!(report.requests.in_flight, 0);
+    assert!(report.sim_time_s < 60.0, "the run went on to {} s", report.sim_time_s);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(report.warnings[0].starts_with("the workloads stopped creating requests at 2s"), "{}", report.warnings[0]);
+
+    let undone = model(r#"Load(factor: 0.0, at: "2s"), Load(factor: 1.0, at: "30s")"#);
+    let report = crate::check::simulate(&undone, 1, crate::check::requests(5000), 0.0);
+    assert_eq!(report.requests.generated, 5000);
+    assert!(report.sim_time_s > 75.0, "{}", report.sim_time_s);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
 }

@@ -160,7 +160,7 @@ impl Simulation<'_> {
             scaling.record(now, desired);
             self.rotation_changed(node);
         }
-        if self.generating {
+        if self.may_generate() {
             self.events.schedule_in(autoscaling.interval_ns, Event::Autoscale { node });
         }
     }

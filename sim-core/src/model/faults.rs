@@ -74,6 +74,8 @@ pub(crate) struct FaultState {
     pub injected: Vec<InjectedFault>,
     /// The report window of the load step in force, when its factor is not 1.
     load_window: Option<usize>,
+    /// Load steps scheduled that have not started yet.
+    load_steps_to_come: u32,
 }
 
 /// A fault injected while the run goes on, and when.
@@ -143,11 +145,17 @@ impl FaultState {
             counters: vec![FaultCounters::default(); nodes],
             injected: Vec::new(),
             load_window: None,
+            load_steps_to_come: topology.scenario.as_ref().map_or(0, |scenario| {
+                scenario.faults.iter().filter(|fault| matches!(fault.kind, FaultKind::Load { .. })).count() as u32
+            }),
         }
     }
 
     /// Adds a fault injected while the run goes on; returns its number.
     pub fn add_injected(&mut self, kind: FaultKind, start_ns: u64) -> u32 {
+        if let FaultKind::Load { .. } = kind {
+            self.load_steps_to_come += 1;
+        }
         self.injected.push(InjectedFault { kind, start_ns, end_ns: None });
         self.active.push(false);
         (self.active.len() - 1) as u32
@@ -179,6 +187,11 @@ impl FaultState {
                 _ => None,
             },
         )
+    }
+
+    /// Whether a load step (of the scenario, or injected) has yet to start.
+    pub fn load_step_to_come(&self) -> bool {
+        self.load_steps_to_come > 0
     }
 
     /// Forgets what was counted during the warm-up.
@@ -285,6 +298,7 @@ impl Simulation<'_> {
         let kind = self.fault_kind(fault);
         if let FaultKind::Load { factor } = kind {
             self.faults.active[fault as usize] = true;
+            invariants::decrement(&mut self.faults.load_steps_to_come, &mut self.invariants.counter_underflows);
             self.step_load(factor);
             return;
         }
@@ -408,7 +422,7 @@ impl Simulation<'_> {
         let (_, node, instance) = self.faults.monkey_failures.swap_remove(position);
         self.close_fault_window(window as usize);
         self.recover_one(node, instance);
-        if self.faults.active[fault as usize] && self.generating {
+        if self.faults.active[fault as usize] && self.may_generate() {
             let FaultKind::ChaosMonkey { mtbf_sampler, .. } = self.fault_kind(fault) else {
                 unreachable!("a monkey event of a monkey fault")
             };

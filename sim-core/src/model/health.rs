@@ -87,7 +87,7 @@ impl Simulation<'_> {
         if changed {
             self.rebuild_balancer(node);
         }
-        if self.generating || self.in_flight > 0 {
+        if self.in_flight > 0 || self.may_generate() {
             self.events.schedule_in(check.interval_ns, Event::HealthCheck { node });
         }
     }

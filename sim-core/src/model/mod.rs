@@ -258,6 +258,8 @@ pub struct Simulation<'t> {
     pub(crate) created: u64,
     pub(crate) generating: bool,
     pub(crate) generation_stopped_ns: Option<u64>,
+    /// When a request-count run's workloads stopped for good before reaching the count.
+    pub(crate) workload_stopped_ns: Option<u64>,
     pub(crate) measuring: bool,
     pub(crate) in_flight: u32,
     pub(crate) in_flight_limit_hits: u64,
@@ -341,6 +343,7 @@ impl<'t> Simulation<'t> {
             created: 0,
             generating: true,
             generation_stopped_ns: None,
+            workload_stopped_ns: None,
             measuring: config.warmup_ns == 0,
             in_flight: 0,
             in_flight_limit_hits: 0,

@@ -198,7 +198,7 @@ impl Simulation<'_> {
         let now = self.events.now_ns();
         self.close_series_window(now);
         let window_ns = self.timeseries.as_ref().expect("a time series").window_ns;
-        if self.generating || self.in_flight > 0 {
+        if self.in_flight > 0 || self.may_generate() {
             self.events.schedule_in(window_ns, Event::WindowEnd);
         }
     }

@@ -34,6 +34,11 @@ pub(crate) struct SourceState {
     change_pending: bool,
     /// Requests this workload created.
     pub generated: u64,
+    /// An open workload with nothing scheduled (its rate is 0, or its next arrival is past
+    /// the end of time): it creates nothing more unless a load step revives it.
+    stopped: bool,
+    /// When it last stopped.
+    stopped_ns: u64,
 }
 
 impl SourceState {
@@ -54,6 +59,8 @@ impl SourceState {
             generation: 0,
             change_pending: false,
             generated: 0,
+            stopped: false,
+            stopped_ns: 0,
         }
     }
 }
@@ -108,6 +115,10 @@ impl Simulation<'_> {
         };
         // A rate change at the end of time never comes: an arrival that far away (a rate so low
         // that its gap overflows, or a rate of 0) is simply not scheduled.
+        state.stopped = next_ns == u64::MAX && state.next_change_ns == u64::MAX;
+        if state.stopped {
+            state.stopped_ns = now;
+        }
         if next_ns >= state.next_change_ns && state.next_change_ns != u64::MAX {
             // Memorylessness: the arrival drawn past the change is discarded and redrawn
             // at the new rate from the change on, which is exact for Poisson processes.
@@ -244,6 +255,23 @@ impl Simulation<'_> {
         }
         let frame = self.new_frame(request, NONE, spec.entry_node, NONE, spec.latency_sampler, 0);
         self.send_frame(frame, spec.latency_sampler, NONE);
+    }
+
+    /// Whether the workloads may still create requests. In a request-count run, workloads
+    /// that have all stopped for good (open rates at 0 with no load step to come, a profile
+    /// ending at rate 0) end generation here, with the shortfall noted for the report, so the
+    /// run drains and ends instead of waiting for ever for requests that never come.
+    pub(crate) fn may_generate(&mut self) -> bool {
+        if self.generating
+            && matches!(self.config.stop, StopCondition::Requests { .. })
+            && self.sources.iter().all(|source| source.stopped)
+            && !self.faults.load_step_to_come()
+        {
+            let now = self.events.now_ns();
+            self.workload_stopped_ns = self.sources.iter().map(|source| source.stopped_ns).max();
+            self.stop_generating(now);
+        }
+        self.generating
     }
 
     fn stop_generating(&mut self, now: u64) {

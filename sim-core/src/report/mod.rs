@@ -30,6 +30,10 @@ pub struct Report {
     pub unstable: bool,
     /// Why the run is unstable, and where; empty when it is stable.
     pub instability: Vec<String>,
+    /// What may make the figures mislead, such as a request-count run that could not reach
+    /// its count; absent when there is nothing to say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Requests created after the warm-up, by terminal state; `generated` is the sum of the others.
     pub requests: RequestsReport,
     /// Requests created during the warm-up (excluded from every other figure).
@@ -377,6 +381,7 @@ impl Simulation<'_> {
             events: self.events_processed,
             unstable: !instability.is_empty(),
             instability,
+            warnings: self.warnings(),
             requests,
             warmup_requests: self.warmup_counts.into(),
             availability,
@@ -395,6 +400,26 @@ impl Simulation<'_> {
             slos,
             timeseries,
         }
+    }
+}
+
+impl Simulation<'_> {
+    fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let StopCondition::Requests { count } = self.config.stop {
+            if self.finished && self.created < count {
+                let when = self.workload_stopped_ns.or(self.generation_stopped_ns).unwrap_or(self.end_ns);
+                warnings.push(format!(
+                    "the workloads stopped creating requests at {}s, after {} of the {} requested: no arrival \
+                     was left to come (an arrival rate of 0, or a load step to 0 never undone); the run ended \
+                     when the last request was answered",
+                    when as f64 / 1e9,
+                    self.created,
+                    count
+                ));
+            }
+        }
+        warnings
     }
 }
 

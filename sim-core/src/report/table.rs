@@ -18,6 +18,12 @@ pub(super) fn render(report: &Report) -> String {
             let _ = writeln!(out, "  - {reason}");
         }
     }
+    if !report.warnings.is_empty() {
+        let _ = writeln!(out, "\nWARNING:");
+        for warning in &report.warnings {
+            let _ = writeln!(out, "  - {warning}");
+        }
+    }
     let _ = writeln!(out, "\nrequests (after warm-up)");
     requests_table(&mut out, &[("all", &report.requests)]);
     if let Some(availability) = report.availability {
