@@ -180,6 +180,9 @@ impl RunOverrides {
         let config = self.apply(topology);
         match config.problem(topology) {
             None => Ok(config),
+            Some(RunProblem::NothingToRun) => Err(
+                "error: a run of 0 requests or 0 seconds measures nothing\n  help: give --requests 1 or more, or a --duration above 0\n".into(),
+            ),
             Some(RunProblem::WarmupNotShorter { warmup_s, run_s }) => Err(format!(
                 "error: the warm-up ({warmup_s}s) is not shorter than the run ({run_s}s)\n  help: shorten --warmup or lengthen --duration\n"
             )),

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 /// A distribution as written in a topology file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename = "Distribution")]
+#[serde(rename = "Distribution", deny_unknown_fields)]
 pub enum DistSpec {
     /// Always the same value: `Constant("4ms")`.
     Constant(Duration),

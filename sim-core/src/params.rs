@@ -258,11 +258,17 @@ struct Parser<'a> {
     tokens: Vec<(Token, usize, usize)>,
     next: usize,
     source: &'a str,
+    /// Values open around the one being read.
+    depth: usize,
 }
+
+/// How deep values may nest, as in the `ron` parser (its recursion limit): deeper text is
+/// refused rather than read by a recursion that could overflow the stack.
+const MAX_NESTING: usize = 128;
 
 impl<'a> Parser<'a> {
     fn new(source: &'a str) -> Result<Self, String> {
-        Ok(Self { tokens: tokenize(source)?, next: 0, source })
+        Ok(Self { tokens: tokenize(source)?, next: 0, source, depth: 0 })
     }
 
     fn parse_document(mut self) -> Result<Value, String> {
@@ -290,6 +296,16 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_value(&mut self) -> Result<Value, String> {
+        if self.depth >= MAX_NESTING {
+            return Err(format!("values nest more than {MAX_NESTING} levels deep at byte {}", self.peek_start()));
+        }
+        self.depth += 1;
+        let value = self.parse_value_inside();
+        self.depth -= 1;
+        value
+    }
+
+    fn parse_value_inside(&mut self) -> Result<Value, String> {
         let (token, start, end) = self.bump()?;
         match token {
             Token::Word => {
@@ -525,6 +541,15 @@ Topology(
         assert_eq!(split_quantity("\"2.5e3/s\""), Some((2500.0, "/s")));
         assert_eq!(split_quantity("\"10ms\""), Some((10.0, "ms")));
         assert_eq!(split_quantity("4"), None);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowing_the_stack() {
+        let deep = format!("Topology(run: {}1{})", "[".repeat(50_000), "]".repeat(50_000));
+        let error = set_parameter(&deep, "run.seed", &ParamValue::Number(1.0)).unwrap_err();
+        assert!(error.contains("nest more than 128 levels"), "{error}");
+        let fine = format!("Topology(run: {}1{})", "[".repeat(100), "]".repeat(100));
+        assert!(get_parameter(&fine, "nodes").is_ok());
     }
 
     #[test]

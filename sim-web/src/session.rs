@@ -154,6 +154,12 @@ impl Session {
         }
         match config.problem(&topology) {
             None => {}
+            Some(RunProblem::NothingToRun) => {
+                return Err(run_problem(
+                    "a run of 0 requests or 0 seconds measures nothing",
+                    "give a count or a duration above 0",
+                ))
+            }
             Some(RunProblem::WarmupNotShorter { warmup_s, run_s }) => {
                 return Err(run_problem(
                     &format!("the warm-up ({warmup_s}s) is not shorter than the run ({run_s}s)"),

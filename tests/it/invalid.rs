@@ -47,4 +47,11 @@ fn missing_files_and_bad_arguments_exit_with_2() {
     assert!(stderr.contains("unknown time unit"), "{stderr}");
     let (status, _, _) = run_cli(&["run", "x.ron", "--duration", "1s", "--requests", "5"]);
     assert_eq!(status, 2);
+    // A run that would measure nothing is refused, not run with one request.
+    let mm1 = repo_root().join("topologies/mm1.ron");
+    for flags in [["--requests", "0"], ["--duration", "0s"]] {
+        let (status, stdout, stderr) = run_cli(&["run", mm1.to_str().unwrap(), flags[0], flags[1]]);
+        assert_eq!((status, stdout.as_str()), (2, ""), "{flags:?}");
+        assert!(stderr.contains("measures nothing"), "{stderr}");
+    }
 }

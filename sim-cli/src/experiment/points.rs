@@ -197,6 +197,11 @@ fn run_config(spec: &ExperimentSpec, topology: &Topology, spec_path: &Path) -> R
     }
     match config.problem(topology) {
         None => Ok(config),
+        Some(RunProblem::NothingToRun) => Err(spec_error(
+            spec_path,
+            "a run of 0 requests or 0 seconds measures nothing".into(),
+            "give `requests` of 1 or more, or a `duration` above 0",
+        )),
         Some(RunProblem::WarmupNotShorter { .. }) => Err(spec_error(
             spec_path,
             "the warm-up is not shorter than the run".into(),

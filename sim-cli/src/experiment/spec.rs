@@ -92,6 +92,7 @@ pub struct Axis {
 
 /// Runs per point.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Replications {
     /// Exactly this many.
     Fixed(u32),
@@ -126,6 +127,7 @@ impl Default for Replications {
 
 /// The warm-up.
 #[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Warmup {
     /// A fixed span, such as `Fixed("5s")`.
     Fixed(Duration),
@@ -135,6 +137,7 @@ pub enum Warmup {
 
 /// A plot to draw.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum PlotSpec {
     /// A metric's mean with its 95% band against an axis, one line per value of another axis.
     Metric {

@@ -86,6 +86,9 @@ impl RunConfig {
 
     /// What is wrong with running `topology` with these parameters, if anything.
     pub fn problem(&self, topology: &Topology) -> Option<RunProblem> {
+        if matches!(self.stop, StopCondition::Requests { count: 0 } | StopCondition::Duration { ns: 0 }) {
+            return Some(RunProblem::NothingToRun);
+        }
         let StopCondition::Duration { ns } = self.stop else { return None };
         if self.warmup_ns >= ns {
             return Some(RunProblem::WarmupNotShorter {
@@ -102,6 +105,8 @@ impl RunConfig {
 /// Why run parameters cannot run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RunProblem {
+    /// A request count of 0, or a duration of 0: the run would measure nothing.
+    NothingToRun,
     /// The warm-up covers the whole run.
     WarmupNotShorter {
         /// The warm-up, in seconds.

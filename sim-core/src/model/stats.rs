@@ -4,8 +4,10 @@
 use super::requests::Terminal;
 use hdrhistogram::Histogram;
 
-/// Latencies above this many nanoseconds (about 28 hours) are recorded as this value.
-pub const LATENCY_CEILING_NS: u64 = 100_000_000_000_000;
+/// Latencies above this many nanoseconds (2^62, about 146 years) are recorded as this value:
+/// far beyond any run, so no quantile is clamped (the bucket layout below the ceiling, and so
+/// every quantile, does not depend on it).
+pub const LATENCY_CEILING_NS: u64 = 1 << 62;
 
 /// Counts of requests by terminal state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -74,9 +76,11 @@ impl LatencyStats {
         (self.count() > 0).then(|| self.sum_ns as f64 / self.count() as f64 / 1e9)
     }
 
-    /// The q-quantile in seconds (within 0.1 %), `None` when empty.
+    /// The q-quantile in seconds (within 0.1 %), `None` when empty. A histogram bucket
+    /// reports its upper edge, which may lie above every value recorded: a quantile is never
+    /// more than the exact maximum.
     pub fn quantile_s(&self, q: f64) -> Option<f64> {
-        (self.count() > 0).then(|| self.histogram.value_at_quantile(q) as f64 / 1e9)
+        (self.count() > 0).then(|| self.histogram.value_at_quantile(q).min(self.max_ns) as f64 / 1e9)
     }
 
     /// Maximum in seconds, `None` when empty.
@@ -138,5 +142,30 @@ impl NodeStats {
             last_change_ns: now_ns,
             ..NodeStats::default()
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LatencyStats;
+
+    #[test]
+    fn quantiles_never_exceed_the_maximum() {
+        let mut stats = LatencyStats::default();
+        // 87 ms falls in a bucket whose upper edge is 87.032 ms.
+        stats.record(87_000_000);
+        assert_eq!(stats.quantile_s(0.99), Some(0.087));
+        assert_eq!(stats.max_s(), Some(0.087));
+    }
+
+    #[test]
+    fn latencies_of_days_are_measured_not_clamped() {
+        let mut stats = LatencyStats::default();
+        let hundred_hours_ns = 360_000_000_000_000;
+        for _ in 0..10 {
+            stats.record(hundred_hours_ns);
+        }
+        let p50 = stats.quantile_s(0.5).unwrap();
+        assert!((p50 / 360_000.0 - 1.0).abs() < 1e-3, "p50 {p50} s");
     }
 }

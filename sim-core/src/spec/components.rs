@@ -43,7 +43,7 @@ pub struct RawMesh {
 
 /// Which entry a cache drops when it is full.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename = "Eviction")]
+#[serde(rename = "Eviction", deny_unknown_fields)]
 pub enum RawEviction {
     /// Least recently used.
     #[default]
@@ -56,7 +56,7 @@ pub enum RawEviction {
 
 /// What a cache does with a write.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename = "WritePolicy")]
+#[serde(rename = "WritePolicy", deny_unknown_fields)]
 pub enum RawWritePolicy {
     /// Drop the key, then pass the write to the backend.
     #[default]
@@ -129,7 +129,7 @@ pub struct RawCdn {
 
 /// Which server answers a read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename = "ReadPolicy")]
+#[serde(rename = "ReadPolicy", deny_unknown_fields)]
 pub enum RawReadPolicy {
     /// Replicas in turn (the primary when there are none).
     #[default]
@@ -183,7 +183,7 @@ fn ten() -> u32 {
 
 /// How keys map to shards.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename = "Partitioning")]
+#[serde(rename = "Partitioning", deny_unknown_fields)]
 pub enum RawPartitioning {
     /// `hash(key) % shards`.
     #[default]
@@ -214,7 +214,7 @@ pub struct RawSharded {
 
 /// A rate-limiting algorithm.
 #[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename = "Limit")]
+#[serde(rename = "Limit", deny_unknown_fields)]
 pub enum RawLimit {
     /// Tokens refill at `rate` up to `burst`; a request takes one or is rejected.
     TokenBucket {
@@ -235,7 +235,7 @@ pub enum RawLimit {
 
 /// What a limit counts separately.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename = "Scope")]
+#[serde(rename = "Scope", deny_unknown_fields)]
 pub enum RawScope {
     /// One bucket for all requests.
     #[default]
@@ -304,7 +304,7 @@ fn hundred() -> u32 {
 
 /// An authentication step.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename = "Auth")]
+#[serde(rename = "Auth", deny_unknown_fields)]
 pub enum RawAuth {
     /// Call this node (an auth service) and wait.
     Call(String),
@@ -314,7 +314,7 @@ pub enum RawAuth {
 
 /// What a full queue does with a new message.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename = "WhenFull")]
+#[serde(rename = "WhenFull", deny_unknown_fields)]
 pub enum RawWhenFull {
     /// Refuse it: the producer gets an error.
     #[default]
@@ -415,7 +415,7 @@ pub struct RawFunction {
 
 /// The metric an autoscaler holds at its target.
 #[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename = "Metric")]
+#[serde(rename = "Metric", deny_unknown_fields)]
 pub enum RawMetric {
     /// Mean share of workers busy (0..1).
     Utilization(f64),

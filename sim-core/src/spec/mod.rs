@@ -104,7 +104,7 @@ pub enum RawWorkload {
 
 /// An open arrival process.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename = "Arrivals")]
+#[serde(rename = "Arrivals", deny_unknown_fields)]
 pub enum RawArrivals {
     /// Poisson arrivals: exponential gaps.
     Poisson {
@@ -153,7 +153,7 @@ pub struct RawProfileStep {
 
 /// Key popularity over a key space of `n` keys.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename = "Keys")]
+#[serde(rename = "Keys", deny_unknown_fields)]
 pub enum RawKeys {
     /// Every key equally likely.
     Uniform {
@@ -171,7 +171,7 @@ pub enum RawKeys {
 
 /// A component.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename = "Node")]
+#[serde(rename = "Node", deny_unknown_fields)]
 pub enum RawNode {
     /// A service: instances × workers, a bounded queue, and the steps it runs per request.
     Service(RawService),
@@ -279,7 +279,7 @@ fn one() -> u32 {
 
 /// How a service shares its workers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename = "Discipline")]
+#[serde(rename = "Discipline", deny_unknown_fields)]
 pub enum RawDiscipline {
     /// First come, first served: a request holds a worker from start to answer.
     #[default]
@@ -290,7 +290,7 @@ pub enum RawDiscipline {
 
 /// One step of a service.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename = "Step")]
+#[serde(rename = "Step", deny_unknown_fields)]
 pub enum RawStep {
     /// Hold a worker for a drawn duration.
     Work(DistSpec),
@@ -341,7 +341,7 @@ pub struct RawLoadBalancer {
 
 /// Load-balancing algorithms.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename = "Algorithm")]
+#[serde(rename = "Algorithm", deny_unknown_fields)]
 pub enum RawAlgorithm {
     /// In turn.
     #[default]
