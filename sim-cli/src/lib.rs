@@ -9,6 +9,7 @@ mod compare;
 mod diagnostics;
 pub mod experiment;
 mod failure;
+mod input;
 mod output;
 
 use clap::Parser;
@@ -73,15 +74,19 @@ where
 
 /// Reads and validates a topology file; the error is rendered with the offending line.
 pub(crate) fn load(path: &Path) -> Result<(String, sim_core::Topology), String> {
-    let bytes = std::fs::read(path).map_err(|error| format!("error: cannot read {}: {error}\n", path.display()))?;
+    let bytes = input::read_input(path)?;
     let topology = sim_core::parse_topology_bytes(&bytes).map_err(|error| diagnostics::render(path, &bytes, &error))?;
     Ok((String::from_utf8_lossy(&bytes).into_owned(), topology))
 }
 
 fn run_command(args: &RunArgs, stdout: &mut dyn Write) -> Result<(), Failure> {
+    if let Some(path) = &args.out {
+        // Refused before the run, not after it.
+        output::destination(path).map_err(|error| format!("error: cannot write {}: {error}\n", path.display()))?;
+    }
     let (_, mut topology) = load(&args.file)?;
     if let Some(path) = &args.scenario {
-        let bytes = std::fs::read(path).map_err(|error| format!("error: cannot read {}: {error}\n", path.display()))?;
+        let bytes = input::read_input(path)?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| format!("error: {} is not UTF-8 text\n  help: give a RON scenario file\n", path.display()))?;
         sim_core::topology::apply_scenario(&mut topology, text)

@@ -99,3 +99,45 @@ fn a_failed_write_exits_with_1_and_bad_input_with_2() {
     let (status, _, stderr) = run_cli(&["run", &path("mm1.ron"), "--requests", "0x"]);
     assert_eq!(status, 2, "{stderr}");
 }
+
+/// `--out` replaces regular files only: through a symbolic link it replaces the file the link
+/// points to and keeps the link; a FIFO, a directory or a dangling link is refused before the
+/// run, with exit status 2, and left as it was. Inputs must be regular files too: a FIFO or
+/// `/dev/zero` is refused at once instead of blocking or reading for ever.
+#[cfg(unix)]
+#[test]
+fn out_replaces_regular_files_only_and_inputs_must_be_regular_files() {
+    use std::os::unix::fs::FileTypeExt;
+    let directory = std::env::temp_dir().join(format!("archsim-special-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    let real = directory.join("real.json");
+    std::fs::write(&real, "old").unwrap();
+    let link = directory.join("link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let run_to =
+        |out: &std::path::Path| run_cli(&["run", &path("mm1.ron"), "--requests", "50", "--out", out.to_str().unwrap()]);
+    let (status, _, stderr) = run_to(&link);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link was replaced");
+    assert!(std::fs::read_to_string(&real).unwrap().starts_with("seed 1"));
+
+    let fifo = directory.join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let dangling = directory.join("dangling.json");
+    std::os::unix::fs::symlink(directory.join("nothing"), &dangling).unwrap();
+    for (out, what) in [(&fifo, "a FIFO"), (&directory, "a directory"), (&dangling, "a symbolic link to nothing")] {
+        let (status, stdout, stderr) = run_to(out);
+        assert_eq!((status, stdout.as_str()), (2, ""), "{stderr}");
+        assert!(stderr.contains(&format!("it is {what}, not a regular file")), "{stderr}");
+    }
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO was replaced");
+
+    for input in [fifo.to_str().unwrap(), "/dev/zero"] {
+        let (status, _, stderr) = run_cli(&["check", input]);
+        assert_eq!(status, 2, "{stderr}");
+        assert!(stderr.contains("it is not a regular file"), "{stderr}");
+    }
+    std::fs::remove_dir_all(&directory).unwrap();
+}

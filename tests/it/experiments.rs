@@ -485,3 +485,23 @@ fn example_experiments_run_and_draw() {
     assert!(dir.join("compare/compare-latency-cdf.png").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An output directory is locked while an experiment writes it: a second process on the same
+/// `--out` is refused with exit status 2 and touches nothing; once the lock is released (the
+/// operating system releases it when its process ends, however it ends), the run goes ahead.
+#[test]
+fn an_output_directory_is_locked_while_an_experiment_writes_it() {
+    let dir = scratch("locked");
+    let spec = write_sweep(&dir);
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let holder = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(out.join(".lock")).unwrap();
+    holder.try_lock().unwrap();
+    let (status, stdout, stderr) = experiment(&spec, &out, &[]);
+    assert_eq!((status, stdout.as_str()), (2, ""), "{stderr}");
+    assert!(stderr.contains("another archsim process is writing"), "{stderr}");
+    assert!(!out.join("experiment.json").exists());
+    drop(holder);
+    let (status, _, stderr) = experiment(&spec, &out, &["--jobs", "1"]);
+    assert_eq!(status, 0, "{stderr}");
+}

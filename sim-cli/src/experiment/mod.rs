@@ -68,7 +68,7 @@ pub fn experiment_command(
         shard: request.shard.map(|shard| [shard.index, shard.count]),
         spec: experiment.spec_text.clone(),
     };
-    store::open(request.out, &manifest, request.resume)?;
+    let _lock = store::open(request.out, &manifest, request.resume)?;
     let mut records: Vec<PointRecord> = Vec::with_capacity(mine.len());
     let mut todo = Vec::new();
     for &point in &mine {
@@ -272,7 +272,7 @@ pub fn merge_command(dirs: &[PathBuf], out: &Path, stdout: &mut dyn Write) -> Re
         records.push(record);
     }
     let manifest = Manifest { shard: None, ..first.clone() };
-    store::open(out, &manifest, false)?;
+    let _lock = store::open(out, &manifest, false)?;
     for record in &records {
         store::write_point(out, record)?;
     }

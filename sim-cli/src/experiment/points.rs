@@ -56,7 +56,7 @@ impl Experiment {
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|error| format!("error: cannot read {}: {error}\n", path.display()))?;
+    let bytes = crate::input::read_input(path)?;
     String::from_utf8(bytes)
         .map_err(|_| format!("error: {} is not UTF-8 text\n  help: give a RON file\n", path.display()))
 }

@@ -50,9 +50,38 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>, String> {
     }
 }
 
-/// Prepares `dir` for a run: creates it, or checks that it holds this same experiment when
-/// resuming; removes temporary files a killed run left behind.
-pub fn open(dir: &Path, manifest: &Manifest, resume: bool) -> Result<(), Failure> {
+/// An output directory held by this process: others refuse to write it until it is dropped
+/// (the operating system releases the lock of a process that dies, so it never goes stale).
+#[derive(Debug)]
+pub struct DirectoryLock {
+    _file: std::fs::File,
+}
+
+/// Locks `dir` (creating it) for this process, or says who holds it.
+fn lock(dir: &Path) -> Result<DirectoryLock, Failure> {
+    std::fs::create_dir_all(dir).map_err(|error| io_error(dir, error))?;
+    let path = dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|error| io_error(&path, error))?;
+    match file.try_lock() {
+        Ok(()) => Ok(DirectoryLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Failure::BadInput(format!(
+            "error: another archsim process is writing {}\n  help: wait for it to finish, or choose another --out\n",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(error)) => Err(io_error(&path, error)),
+    }
+}
+
+/// Opens `dir` for `manifest`: locks it, checks what it holds (a fresh directory, or with
+/// `resume` the same experiment), removes temporary files a killed run left, writes the
+/// manifest. The directory stays locked while the returned lock lives.
+pub fn open(dir: &Path, manifest: &Manifest, resume: bool) -> Result<DirectoryLock, Failure> {
+    let lock = lock(dir)?;
     let existing = read_manifest(dir)?;
     match (&existing, resume) {
         (Some(found), true) if found != manifest => {
@@ -84,7 +113,7 @@ pub fn open(dir: &Path, manifest: &Manifest, resume: bool) -> Result<(), Failure
         let text = serde_json::to_string_pretty(manifest).expect("a manifest serializes") + "\n";
         write_atomically(&manifest_path(dir), text.as_bytes()).map_err(|error| io_error(&manifest_path(dir), error))?;
     }
-    Ok(())
+    Ok(lock)
 }
 
 /// The record of a finished point, if the directory has one.
