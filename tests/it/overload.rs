@@ -128,3 +128,27 @@ fn a_load_step_to_zero_ends_a_request_count_run_unless_undone() {
     assert!(report.sim_time_s > 75.0, "{}", report.sim_time_s);
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
 }
+
+/// A closed user with zero think time calling a service with zero work makes requests for
+/// ever without the clock moving: the livelock check stops the run (in seconds of real time,
+/// not never) and the report says why and where. A burst of many simultaneous arrivals is not
+/// a livelock.
+#[test]
+fn a_run_whose_clock_stands_still_is_stopped_and_reported() {
+    let livelock = r#"Topology(
+        workload: [Closed(name: "u", users: 1, think: Constant("0s"), to: "app")],
+        nodes: { "app": Service(steps: [Work(Constant("0s"))]) },
+    )"#;
+    let report = crate::check::simulate(livelock, 1, crate::check::seconds(60.0), 0.0);
+    assert!(report.unstable);
+    assert_eq!(report.sim_time_s, 0.0);
+    assert!(report.instability.iter().any(|reason| reason.starts_with("simulated time stopped advancing at 0s")));
+    crate::check::assert_conserved(&report);
+
+    let burst = r#"Topology(
+        workload: [Closed(name: "u", users: 20000, think: Constant("1s"), to: "app")],
+        nodes: { "app": Service(workers: 100000, steps: [Work(Constant("0s"))]) },
+    )"#;
+    let report = crate::check::simulate(burst, 1, crate::check::seconds(3.0), 0.0);
+    assert!(!report.unstable, "{:?}", report.instability);
+}

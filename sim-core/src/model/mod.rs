@@ -222,6 +222,21 @@ pub(crate) enum Event {
     WindowEnd,
 }
 
+/// Events between two looks at whether the clock moves (a power of two).
+const STALL_CHECK_EVENTS: u64 = 1 << 20;
+/// Looks in a row that find the clock where it was before the run is called stalled: about
+/// 67 million events at one instant, far more than any burst of simultaneous arrivals.
+const STALL_CHECKS: u32 = 64;
+
+/// What the livelock check knows.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct StallCheck {
+    last_check_ns: u64,
+    checks: u32,
+    /// Where the run was stopped because the clock stood still.
+    pub stopped_at_ns: Option<u64>,
+}
+
 /// Per-class results.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ClassStats {
@@ -284,6 +299,8 @@ pub struct Simulation<'t> {
     pub(crate) timeseries: Option<timeseries::Timeseries>,
     /// Broken bookkeeping found while running (all zero in a correct run).
     pub(crate) invariants: InvariantViolations,
+    /// The livelock check.
+    pub(crate) stall: StallCheck,
 }
 
 impl<'t> Simulation<'t> {
@@ -371,6 +388,7 @@ impl<'t> Simulation<'t> {
                 timeseries::Timeseries::new(scenario.window_ns, topology.nodes.len(), quantiles)
             }),
             invariants: InvariantViolations::default(),
+            stall: StallCheck::default(),
         };
         if config.warmup_ns > 0 {
             simulation.events.schedule_at(config.warmup_ns, Event::WarmupEnd);
@@ -417,6 +435,11 @@ impl<'t> Simulation<'t> {
             while let Some(frame) = self.ready.pop_front() {
                 self.run_program(frame);
             }
+            if self.events_processed & (STALL_CHECK_EVENTS - 1) == 0 && self.clock_stalled() {
+                let now = self.events.now_ns();
+                self.finish_run(now);
+                return true;
+            }
         }
         let out_of_events = self.events.is_empty();
         if limit_ns >= horizon_ns || out_of_events {
@@ -428,6 +451,25 @@ impl<'t> Simulation<'t> {
             self.events.advance_to(limit_ns);
         }
         false
+    }
+
+    /// Checked every `STALL_CHECK_EVENTS` events: whether the clock has stood still for
+    /// `STALL_CHECKS` checks in a row (a livelock: zero think times with zero work, or a loop
+    /// of zero delays, would otherwise run for ever at one instant).
+    #[cold]
+    fn clock_stalled(&mut self) -> bool {
+        let now = self.events.now_ns();
+        if now != self.stall.last_check_ns {
+            self.stall.last_check_ns = now;
+            self.stall.checks = 0;
+            return false;
+        }
+        self.stall.checks += 1;
+        if self.stall.checks < STALL_CHECKS {
+            return false;
+        }
+        self.stall.stopped_at_ns = Some(now);
+        true
     }
 
     /// Current simulated time in nanoseconds.

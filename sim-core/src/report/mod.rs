@@ -316,6 +316,14 @@ impl Simulation<'_> {
                 topology.nodes[*node as usize].name, topology.limits.max_in_flight
             ));
         }
+        if let Some(stopped_ns) = self.stall.stopped_at_ns {
+            instability.push(format!(
+                "simulated time stopped advancing at {}s: tens of millions of events happened at that instant \
+                 (zero think times with zero work, or a loop of zero delays), so the run was stopped there; \
+                 give some step a duration",
+                stopped_ns as f64 / 1e9
+            ));
+        }
         if self.in_flight_limit_hits > 0 {
             instability.push(format!(
                 "the in-flight limit of {} requests was reached: {} requests were rejected at the source",
