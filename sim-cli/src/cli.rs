@@ -1,6 +1,7 @@
 //! The command-line grammar (clap) and the `check` command's description of a topology.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use sim_core::budget::{estimate_events, round_for_words, DEFAULT_MAX_EVENTS};
 use sim_core::topology::{Arrivals, FaultKind, NodeKind, StopCondition, Topology, MAX_WINDOWS};
 use sim_core::units::{parse_duration, Duration};
 use sim_core::{RunConfig, RunProblem};
@@ -99,6 +100,9 @@ pub struct ExperimentArgs {
     /// Run only share I of N (I from 0): the points whose index is I modulo N.
     #[arg(long, value_parser = shard_arg)]
     pub shard: Option<crate::experiment::Shard>,
+    /// The most events one run of the experiment may be expected to process (default 2e9).
+    #[arg(long, value_parser = event_count_arg)]
+    pub max_events: Option<u64>,
 }
 
 fn shard_arg(text: &str) -> Result<crate::experiment::Shard, String> {
@@ -121,6 +125,10 @@ pub struct RunOverrides {
     /// Initial period excluded from the statistics, such as 5s.
     #[arg(long, value_parser = duration_arg)]
     pub warmup: Option<Duration>,
+    /// The most events one run may be expected to process (default 2e9, a few minutes);
+    /// a run estimated above it is refused before it starts.
+    #[arg(long, value_parser = event_count_arg)]
+    pub max_events: Option<u64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -175,11 +183,12 @@ impl RunOverrides {
         config
     }
 
-    /// The run parameters for a topology, refusing what cannot run (the help names the flags).
+    /// The run parameters for a topology, refusing what cannot run (the help names the flags),
+    /// or what would run far longer than the event budget allows.
     pub fn config(&self, topology: &Topology) -> Result<RunConfig, String> {
         let config = self.apply(topology);
         match config.problem(topology) {
-            None => Ok(config),
+            None => within_budget(topology, config, self.max_events.unwrap_or(DEFAULT_MAX_EVENTS)),
             Some(RunProblem::NothingToRun) => Err(
                 "error: a run of 0 requests or 0 seconds measures nothing\n  help: give --requests 1 or more, or a --duration above 0\n".into(),
             ),
@@ -225,6 +234,33 @@ pub enum OutputFormat {
     Table,
     /// JSON with the documented schema.
     Json,
+}
+
+/// Refuses a run expected to process more than `max_events` events.
+pub fn within_budget(topology: &Topology, config: RunConfig, max_events: u64) -> Result<RunConfig, String> {
+    let estimate = estimate_events(topology, &config);
+    if estimate.events <= max_events as f64 {
+        return Ok(config);
+    }
+    Err(format!(
+        "error: this run would process about {} events, more than the budget of {}\n  \
+         most come from {}\n  \
+         help: the default budget, 2e9 events, is a few minutes of computing; shorten the run or lower \
+         the rates, or raise the budget with --max-events {}\n",
+        round_for_words(estimate.events),
+        round_for_words(max_events as f64),
+        estimate.main_source,
+        round_for_words((estimate.events * 1.2).min(u64::MAX as f64)),
+    ))
+}
+
+/// An event count, in digits or in scientific notation (`5e9`).
+fn event_count_arg(text: &str) -> Result<u64, String> {
+    let value: f64 = text.trim().parse().map_err(|_| format!("\"{text}\" is not a number of events"))?;
+    if !(value >= 1.0 && value < u64::MAX as f64) {
+        return Err(format!("\"{text}\" is not a number of events between 1 and 1.8e19"));
+    }
+    Ok(value as u64)
 }
 
 fn duration_arg(text: &str) -> Result<Duration, String> {

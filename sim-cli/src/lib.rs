@@ -50,6 +50,7 @@ where
                 jobs: args.jobs,
                 resume: args.resume,
                 shard: args.shard,
+                max_events: args.max_events.unwrap_or(sim_core::budget::DEFAULT_MAX_EVENTS),
             },
             stdout,
             stderr,

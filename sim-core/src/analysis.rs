@@ -301,6 +301,47 @@ fn solve(matrix: &[Vec<f64>], rhs: &[f64], transpose: bool) -> Option<Vec<f64>> 
     Some((0..n).map(|i| b[i] / a[i][i]).collect())
 }
 
+/// Per class: each node's visit effects and arrival rate (requests per second) given the
+/// arrival rates per (class, entry node); and per node the first caveat of its model.
+#[allow(clippy::type_complexity)]
+fn class_visit_rates(
+    topology: &Topology,
+    class_entry_rates: &[Vec<f64>],
+    hit_ratios: &[Option<f64>],
+) -> Result<(Vec<Vec<VisitEffect>>, Vec<Vec<f64>>, Vec<Option<String>>), String> {
+    let mut class_effects = Vec::with_capacity(class_entry_rates.len());
+    let mut class_rates = Vec::with_capacity(class_entry_rates.len());
+    let mut caveats = vec![None; topology.nodes.len()];
+    for (class, entry_rates) in class_entry_rates.iter().enumerate() {
+        let (effects, class_caveats) = effects(topology, class, hit_ratios)?;
+        for (slot, caveat) in caveats.iter_mut().zip(class_caveats) {
+            if slot.is_none() {
+                *slot = caveat;
+            }
+        }
+        let routing: Vec<Vec<f64>> = effects
+            .iter()
+            .map(|effect| effect.calls.iter().zip(&effect.forwards).map(|(c, f)| c + f).collect())
+            .collect();
+        let rates =
+            solve(&routing, entry_rates, true).ok_or("the routing sends requests around a loop they never leave")?;
+        class_effects.push(effects);
+        class_rates.push(rates);
+    }
+    Ok((class_effects, class_rates, caveats))
+}
+
+/// Node visits per request entering at `entry` in class `class`, summed over nodes (the
+/// entry's own visit included): what one request costs the simulation. `None` when the
+/// routing cannot be solved.
+pub fn visits_per_request(topology: &Topology, entry: u32, class: u32) -> Option<f64> {
+    let n = topology.nodes.len();
+    let mut class_entry_rates = vec![vec![0.0; n]; topology.classes.len()];
+    *class_entry_rates.get_mut(class as usize)?.get_mut(entry as usize)? = 1.0;
+    let (_, class_rates, _) = class_visit_rates(topology, &class_entry_rates, &vec![None; n]).ok()?;
+    Some(class_rates[class as usize].iter().sum())
+}
+
 /// Analyzes a topology. `hit_ratios` gives, per node, a cache hit ratio measured elsewhere
 /// (from a simulation); `None` entries use the model's assumption.
 pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analysis, String> {
@@ -342,26 +383,7 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
     };
     let mesh_s =
         if topology.mesh_sampler == NONE { 0.0 } else { topology.samplers[topology.mesh_sampler as usize].mean_s() };
-    // Per class: effects and visit ratios (arrivals per second at each node).
-    let mut class_effects = Vec::with_capacity(classes);
-    let mut class_rates = Vec::with_capacity(classes);
-    let mut caveats = vec![None; n];
-    for (class, entry_rates) in class_entry_rates.iter().enumerate() {
-        let (effects, class_caveats) = effects(topology, class, hit_ratios)?;
-        for (slot, caveat) in caveats.iter_mut().zip(class_caveats) {
-            if slot.is_none() {
-                *slot = caveat;
-            }
-        }
-        let routing: Vec<Vec<f64>> = effects
-            .iter()
-            .map(|effect| effect.calls.iter().zip(&effect.forwards).map(|(c, f)| c + f).collect())
-            .collect();
-        let rates =
-            solve(&routing, entry_rates, true).ok_or("the routing sends requests around a loop they never leave")?;
-        class_effects.push(effects);
-        class_rates.push(rates);
-    }
+    let (class_effects, class_rates, caveats) = class_visit_rates(topology, &class_entry_rates, hit_ratios)?;
     let node_rate: Vec<f64> = (0..n).map(|i| class_rates.iter().map(|rates| rates[i]).sum()).collect();
     // Fixed point: holding times include callees' response times, which include their waits.
     let mut wait = vec![0.0; n];

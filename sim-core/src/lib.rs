@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod budget;
 pub mod dist;
 pub mod engine;
 pub mod error;

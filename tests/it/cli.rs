@@ -141,3 +141,34 @@ fn out_replaces_regular_files_only_and_inputs_must_be_regular_files() {
     }
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+/// A run estimated far beyond the event budget (a billion requests a second) is refused before
+/// it starts, naming where the events come from and the flag that raises the budget; within
+/// the budget it runs.
+#[test]
+fn a_run_beyond_the_event_budget_is_refused_before_it_starts() {
+    let directory = std::env::temp_dir().join(format!("archsim-budget-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let huge = directory.join("huge.ron");
+    std::fs::write(
+        &huge,
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "1000000000/s"), to: "app")],
+            nodes: { "app": Service(workers: 4, steps: [Work(Exp(mean: "1ns"))]) },
+            run: (duration: "1s"),
+        )"#,
+    )
+    .unwrap();
+    let huge = huge.to_str().unwrap();
+    let (status, stdout, stderr) = run_cli(&["run", huge]);
+    assert_eq!((status, stdout.as_str()), (2, ""), "{stderr}");
+    assert!(
+        stderr.starts_with("error: this run would process about 4.0e9 events, more than the budget of 2.0e9"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("most come from workload \"users\": 1.0e9 requests"), "{stderr}");
+    assert!(stderr.contains("--max-events 4.8e9"), "{stderr}");
+    let (status, _, stderr) = run_cli(&["run", huge, "--duration", "10us", "--max-events", "1e5"]);
+    assert_eq!(status, 0, "{stderr}");
+    std::fs::remove_dir_all(&directory).unwrap();
+}

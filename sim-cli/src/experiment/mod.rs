@@ -40,6 +40,8 @@ pub struct ExperimentRequest<'a> {
     pub jobs: Option<usize>,
     pub resume: bool,
     pub shard: Option<Shard>,
+    /// The event budget of each run.
+    pub max_events: u64,
 }
 
 /// Runs an experiment (or its shard) into its output directory.
@@ -48,7 +50,7 @@ pub fn experiment_command(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let (experiment, runnables) = points::load(request.spec)?;
+    let (experiment, runnables) = points::load(request.spec, request.max_events)?;
     plot::check(&experiment).map_err(|message| {
         format!("error: {}: {message}\n  help: put the other axis on the plot's `series`\n", request.spec.display())
     })?;

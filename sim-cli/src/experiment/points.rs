@@ -62,7 +62,7 @@ fn read_text(path: &Path) -> Result<String, String> {
 }
 
 /// Loads an experiment file and checks every point's topology before anything runs.
-pub fn load(path: &Path) -> Result<(Experiment, Vec<Runnable>), String> {
+pub fn load(path: &Path, max_events: u64) -> Result<(Experiment, Vec<Runnable>), String> {
     let text = read_text(path)?;
     let spec = parse_spec(path, &text)?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -71,7 +71,7 @@ pub fn load(path: &Path) -> Result<(Experiment, Vec<Runnable>), String> {
         .clone()
         .unwrap_or_else(|| path.file_stem().map_or("experiment".into(), |stem| stem.to_string_lossy().to_string()));
     let mut experiment = shape(spec, text, name, path)?;
-    let runnables = runnables(&mut experiment, &base_dir, path)?;
+    let runnables = runnables(&mut experiment, &base_dir, path, max_events)?;
     Ok((experiment, runnables))
 }
 
@@ -119,7 +119,12 @@ fn shape(spec: ExperimentSpec, spec_text: String, name: String, spec_path: &Path
 }
 
 /// Builds and checks every point's topology; sets the experiment's fingerprint.
-fn runnables(experiment: &mut Experiment, base_dir: &Path, spec_path: &Path) -> Result<Vec<Runnable>, String> {
+fn runnables(
+    experiment: &mut Experiment,
+    base_dir: &Path,
+    spec_path: &Path,
+    max_events: u64,
+) -> Result<Vec<Runnable>, String> {
     let spec = &experiment.spec;
     let (topology_path, topology_text) = match &spec.topology {
         TopologySource::Path(relative) => {
@@ -167,6 +172,7 @@ fn runnables(experiment: &mut Experiment, base_dir: &Path, spec_path: &Path) -> 
                 .map_err(|error| diagnostics::render(scenario_path, scenario_text.as_bytes(), &error) + &described())?;
         }
         let config = run_config(spec, &topology, spec_path)?;
+        let config = crate::cli::within_budget(&topology, config, max_events).map_err(|error| error + &described())?;
         out.push(Runnable { topology, config });
     }
     let mut fingerprint_text = experiment.spec_text.clone();
@@ -183,7 +189,13 @@ fn run_config(spec: &ExperimentSpec, topology: &Topology, spec_path: &Path) -> R
         Some(Warmup::Fixed(duration)) => Some(duration),
         _ => None,
     };
-    let overrides = RunOverrides { seed: None, duration: spec.duration, requests: spec.requests, warmup: fixed_warmup };
+    let overrides = RunOverrides {
+        seed: None,
+        duration: spec.duration,
+        requests: spec.requests,
+        warmup: fixed_warmup,
+        max_events: None,
+    };
     let mut config = overrides.apply(topology);
     if let Some(Warmup::Mser5) = spec.warmup {
         if !matches!(config.stop, StopCondition::Duration { .. }) {

@@ -1,0 +1,194 @@
+//! How much work a run is before it starts: an estimate of the events it will process (open
+//! arrival rates × duration × node visits per request, from the analytic view, plus the clock
+//! events of windows, health checks, autoscalers, MMPP states and chaos monkeys), so that a
+//! run far beyond what a machine can do in minutes is refused with the reason instead of
+//! running for hours.
+
+use crate::analysis::visits_per_request;
+use crate::model::RunConfig;
+use crate::topology::{Arrivals, FaultKind, NodeKind, StopCondition, Topology};
+
+/// The events a run may process unless the user raises the budget: a few minutes of one core
+/// (the engine does about ten million events a second).
+pub const DEFAULT_MAX_EVENTS: u64 = 2_000_000_000;
+
+/// Events per node visit: its arrival, the end of its work, the answer.
+const EVENTS_PER_VISIT: f64 = 3.0;
+
+/// A run's expected events, and where most of them come from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventEstimate {
+    /// Events expected, rounded to nothing finer than the estimate deserves.
+    pub events: f64,
+    /// The largest contributor, in words ("workload \"users\": 1e9 requests/s × 60 s × 3 visits").
+    pub main_source: String,
+}
+
+/// Estimates the events of running `topology` with `config`. Closed workloads count at most
+/// their users over their mean think time; a closed workload with no think time, which the
+/// livelock check guards, counts as its users once per second.
+pub fn estimate_events(topology: &Topology, config: &RunConfig) -> EventEstimate {
+    let mut sources: Vec<(f64, f64, String)> = Vec::new(); // (requests per second, visits, name)
+    for source in &topology.sources {
+        let rate_per_s = match &source.arrivals {
+            Arrivals::Profile { steps, .. } => steps.iter().map(|(_, rate)| *rate).fold(0.0, f64::max),
+            Arrivals::Closed { users, think_sampler } => {
+                let think_s = topology.samplers[*think_sampler as usize].mean_s();
+                *users as f64 / if think_s > 0.0 { think_s } else { 1.0 }
+            }
+            other => other.mean_rate_per_s().unwrap_or(0.0),
+        };
+        let mut previous = 0.0;
+        let mut visits = 0.0;
+        for (cumulative, class) in source.class_cumulative.iter().zip(&source.class_ids) {
+            let per_class = visits_per_request(topology, source.entry_node, u32::from(*class))
+                .unwrap_or(topology.nodes.len() as f64);
+            visits += (cumulative - previous) * per_class;
+            previous = *cumulative;
+        }
+        sources.push((rate_per_s, visits.max(1.0), source.name.clone()));
+    }
+    let total_rate: f64 = sources.iter().map(|(rate, _, _)| rate).sum();
+    let span_s = match config.stop {
+        StopCondition::Duration { ns } => ns as f64 / 1e9,
+        StopCondition::Requests { count } if total_rate > 0.0 => count as f64 / total_rate,
+        StopCondition::Requests { .. } => 0.0,
+    };
+    let mut parts: Vec<(f64, String)> = sources
+        .iter()
+        .map(|(rate, visits, name)| {
+            let requests = match config.stop {
+                StopCondition::Requests { count } => count as f64 * rate / total_rate.max(f64::MIN_POSITIVE),
+                StopCondition::Duration { .. } => rate * span_s,
+            };
+            (
+                requests * (visits * EVENTS_PER_VISIT + 1.0),
+                format!(
+                    "workload \"{name}\": {} requests of {} node visits each",
+                    round_for_words(requests),
+                    round_for_words(*visits)
+                ),
+            )
+        })
+        .collect();
+    let every = |interval_ns: f64| if interval_ns > 0.0 { span_s * 1e9 / interval_ns } else { f64::INFINITY };
+    for node in &topology.nodes {
+        match &node.kind {
+            NodeKind::LoadBalancer(balancer) => {
+                if let Some(check) = balancer.health_check {
+                    let targets = balancer.targets.len().max(1) as f64;
+                    parts.push((
+                        every(check.interval_ns as f64) * targets,
+                        format!("the health checks of \"{}\" every {} ns", node.name, check.interval_ns),
+                    ));
+                }
+            }
+            NodeKind::Service(service) => {
+                if let Some(autoscaling) = service.autoscaling {
+                    parts.push((
+                        every(autoscaling.interval_ns as f64),
+                        format!("the autoscaler of \"{}\" every {} ns", node.name, autoscaling.interval_ns),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    for source in &topology.sources {
+        if let Arrivals::Mmpp { states } = &source.arrivals {
+            let mean_hold_ns = states.iter().map(|(_, hold)| hold).sum::<f64>() / states.len().max(1) as f64;
+            parts.push((every(mean_hold_ns), format!("the MMPP state changes of \"{}\"", source.name)));
+        }
+        if let Arrivals::Profile { steps, period_ns: Some(period) } = &source.arrivals {
+            parts.push((
+                every(*period as f64) * steps.len() as f64,
+                format!("the rate profile of \"{}\" repeating every {period} ns", source.name),
+            ));
+        }
+    }
+    if let Some(scenario) = &topology.scenario {
+        parts.push((every(scenario.window_ns as f64), format!("time-series windows of {} ns", scenario.window_ns)));
+        for fault in &scenario.faults {
+            if let FaultKind::ChaosMonkey { nodes, mtbf_sampler, .. } = &fault.kind {
+                let instances: f64 =
+                    nodes.iter().map(|&node| topology.nodes[node as usize].kind.instances() as f64).sum();
+                let mtbf_ns = topology.samplers[*mtbf_sampler as usize].mean_s() * 1e9;
+                parts.push((every(mtbf_ns) * instances * 2.0, "the chaos monkey's failures and repairs".into()));
+            }
+        }
+    }
+    let events: f64 = parts.iter().map(|(events, _)| events).sum();
+    let main_source = parts.into_iter().max_by(|a, b| a.0.total_cmp(&b.0)).map_or_else(
+        || "nothing".into(),
+        |(events, what)| format!("{what} (about {} events)", round_for_words(events)),
+    );
+    EventEstimate { events, main_source }
+}
+
+/// A figure to two significant digits, in words for a message: `3.2e9`, `120`, `0.5`.
+pub fn round_for_words(value: f64) -> String {
+    if !value.is_finite() {
+        return "unbounded".into();
+    }
+    if value >= 1e5 {
+        format!("{value:.1e}")
+    } else if value >= 10.0 {
+        format!("{}", value.round())
+    } else {
+        format!("{}", (value * 10.0).round() / 10.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::parse_topology;
+
+    fn estimate(text: &str, stop: StopCondition) -> EventEstimate {
+        let topology = parse_topology(text).unwrap();
+        estimate_events(&topology, &RunConfig { seed: 1, stop, warmup_ns: 0 })
+    }
+
+    #[test]
+    fn a_three_tier_run_costs_its_requests_times_their_visits() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../topologies/three-tier.ron")).unwrap();
+        let topology = parse_topology(&text).unwrap();
+        let config = RunConfig { seed: 1, stop: StopCondition::Duration { ns: 60_000_000_000 }, warmup_ns: 0 };
+        let estimate = estimate_events(&topology, &config);
+        let mut simulation = crate::Simulation::new(&topology, config);
+        simulation.run_to_end();
+        let events = simulation.report().events as f64;
+        // Within a factor of two: an estimate for a budget, not a measurement.
+        assert!(estimate.events > events / 2.0 && estimate.events < events * 2.0, "{estimate:?} for {events}");
+    }
+
+    #[test]
+    fn a_billion_requests_a_second_is_named_as_the_cost() {
+        let estimate = estimate(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "1000000000/s"), to: "app")],
+                nodes: { "app": Service(steps: [Work(Exp(mean: "1ns"))]) },
+            )"#,
+            StopCondition::Duration { ns: 1_000_000_000 },
+        );
+        assert!(estimate.events > DEFAULT_MAX_EVENTS as f64, "{estimate:?}");
+        assert!(estimate.main_source.starts_with("workload \"users\": 1.0e9 requests"), "{}", estimate.main_source);
+    }
+
+    #[test]
+    fn clock_events_count_too() {
+        let estimate = estimate(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "1/s"), to: "lb")],
+                nodes: {
+                    "lb": LoadBalancer(backends: ["app"], health_check: HealthCheck(interval: "1ns")),
+                    "app": Service(steps: [Work(Exp(mean: "1ms"))]),
+                },
+            )"#,
+            StopCondition::Duration { ns: 60_000_000_000 },
+        );
+        assert!(estimate.events > 5e10, "{estimate:?}");
+        assert!(estimate.main_source.starts_with("the health checks of \"lb\""), "{}", estimate.main_source);
+    }
+}
