@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sim_core::budget::{estimate_events, round_for_words, DEFAULT_MAX_EVENTS};
-use sim_core::topology::{Arrivals, FaultKind, NodeKind, StopCondition, Topology, MAX_WINDOWS};
+use sim_core::topology::{Arrivals, FaultKind, NodeKind, StopCondition, Topology};
 use sim_core::units::{parse_duration, Duration};
 use sim_core::{RunConfig, RunProblem};
 use std::fmt::Write;
@@ -195,8 +195,8 @@ impl RunOverrides {
             Some(RunProblem::WarmupNotShorter { warmup_s, run_s }) => Err(format!(
                 "error: the warm-up ({warmup_s}s) is not shorter than the run ({run_s}s)\n  help: shorten --warmup or lengthen --duration\n"
             )),
-            Some(RunProblem::TooManyWindows { run_s, window_s }) => Err(format!(
-                "error: a {run_s}s run in windows of {window_s}s makes more than {MAX_WINDOWS} time-series windows\n  help: widen the scenario's window or shorten --duration\n"
+            Some(RunProblem::TooManyWindows { run_s, window_s, most }) => Err(format!(
+                "error: a {run_s}s run in windows of {window_s}s makes more than {most} time-series windows (for this many nodes)\n  help: widen the scenario's window or shorten --duration\n"
             )),
         }
     }

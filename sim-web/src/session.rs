@@ -166,7 +166,7 @@ impl Session {
                     "lengthen the duration or shorten the file's warm-up",
                 ))
             }
-            Some(RunProblem::TooManyWindows { run_s, window_s }) => {
+            Some(RunProblem::TooManyWindows { run_s, window_s, .. }) => {
                 return Err(run_problem(
                     &format!("a {run_s}s run in windows of {window_s}s makes too many time-series windows"),
                     "widen the scenario's window or shorten the duration",

@@ -152,3 +152,30 @@ fn a_run_whose_clock_stands_still_is_stopped_and_reported() {
     let report = crate::check::simulate(burst, 1, crate::check::seconds(3.0), 0.0);
     assert!(!report.unstable, "{:?}", report.instability);
 }
+
+/// A time series holds at most 2,000,000 figures (windows × (nodes + 1)): a duration run that
+/// would make more is refused where the window is written, and a request-count run, whose
+/// length is not known beforehand, stops recording at the limit with a warning instead of
+/// growing without bound.
+#[test]
+fn the_time_series_is_bounded_in_windows_times_nodes() {
+    let idle: String = (0..399).map(|i| format!("\"idle{i}\": Service(steps: [Work(Constant(\"1ms\"))]),\n")).collect();
+    let model = |run: &str| {
+        format!(
+            r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "1000/s"), to: "app")],
+            nodes: {{ "app": Service(workers: 4, steps: [Work(Exp(mean: "1ms"))]), {idle} }},
+            scenario: Scenario(window: "1ms"),
+            run: ({run}),
+        )"#
+        )
+    };
+    // 400 nodes: at most 2,000,000 / 401 = 4987 windows.
+    let error = sim_core::parse_topology(&model(r#"duration: "10s""#)).unwrap_err();
+    assert!(error.to_string().contains("a window of 1ms makes 10000 windows over the run"), "{error}");
+    assert!(error.help.as_deref().unwrap_or("").contains("at most 4987 windows"), "{:?}", error.help);
+    let report = crate::check::simulate(&model("requests: 10000"), 1, crate::check::requests(10000), 0.0);
+    assert_eq!(report.requests.completed, 10000);
+    assert_eq!(report.timeseries.as_ref().unwrap().windows.len(), 4987);
+    assert!(report.warnings.iter().any(|w| w.starts_with("the time series stops at 4.987s")), "{:?}", report.warnings);
+}

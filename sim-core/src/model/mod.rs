@@ -97,8 +97,12 @@ impl RunConfig {
             });
         }
         let scenario = topology.scenario.as_ref()?;
-        (ns / scenario.window_ns > crate::topology::MAX_WINDOWS)
-            .then(|| RunProblem::TooManyWindows { run_s: ns as f64 / 1e9, window_s: scenario.window_ns as f64 / 1e9 })
+        let most = crate::topology::max_windows(topology.nodes.len());
+        (ns / scenario.window_ns > most).then(|| RunProblem::TooManyWindows {
+            run_s: ns as f64 / 1e9,
+            window_s: scenario.window_ns as f64 / 1e9,
+            most,
+        })
     }
 }
 
@@ -114,8 +118,10 @@ pub enum RunProblem {
         /// The run's duration, in seconds.
         run_s: f64,
     },
-    /// The run has more time-series windows than the limit (`MAX_WINDOWS`).
+    /// The run has more time-series windows than the limit (`max_windows`).
     TooManyWindows {
+        /// The most windows this topology's time series may have.
+        most: u64,
         /// The run's duration, in seconds.
         run_s: f64,
         /// The scenario's window, in seconds.

@@ -75,6 +75,11 @@ pub(crate) struct Timeseries {
     /// Quantiles to compute per window.
     quantiles: Vec<f64>,
     pub windows: Vec<WindowRecord>,
+    /// Most windows kept (`max_windows`): a request-count run, whose length is not known
+    /// beforehand, stops recording there.
+    max_windows: u64,
+    /// Where recording stopped at that limit.
+    pub truncated_at_ns: Option<u64>,
 }
 
 impl Timeseries {
@@ -93,6 +98,8 @@ impl Timeseries {
             carried: vec![NodeMark::default(); nodes],
             quantiles,
             windows: Vec::new(),
+            max_windows: crate::topology::max_windows(nodes),
+            truncated_at_ns: None,
         }
     }
 
@@ -142,6 +149,10 @@ impl Simulation<'_> {
         if now <= series.window_start_ns && !series.windows.is_empty() {
             return;
         }
+        if series.windows.len() as u64 >= series.max_windows {
+            series.truncated_at_ns.get_or_insert(series.window_start_ns);
+            return;
+        }
         let topology = self.topology;
         let mut nodes = Vec::with_capacity(topology.nodes.len());
         for (index, node) in topology.nodes.iter().enumerate() {
@@ -167,7 +178,10 @@ impl Simulation<'_> {
                 p50_ns: (!histogram.is_empty()).then(|| histogram.value_at_quantile(0.5)),
                 p99_ns: (!histogram.is_empty()).then(|| histogram.value_at_quantile(0.99)),
             });
-            histogram.reset();
+            if !histogram.is_empty() {
+                // Clearing writes every bucket: skipped for the nodes nothing completed at.
+                histogram.reset();
+            }
             series.marks[index] = mark;
             series.carried[index] = NodeMark::default();
         }
@@ -197,8 +211,9 @@ impl Simulation<'_> {
     pub(crate) fn on_window_end(&mut self) {
         let now = self.events.now_ns();
         self.close_series_window(now);
-        let window_ns = self.timeseries.as_ref().expect("a time series").window_ns;
-        if self.in_flight > 0 || self.may_generate() {
+        let series = self.timeseries.as_ref().expect("a time series");
+        let window_ns = series.window_ns;
+        if series.truncated_at_ns.is_none() && (self.in_flight > 0 || self.may_generate()) {
             self.events.schedule_in(window_ns, Event::WindowEnd);
         }
     }

@@ -5,7 +5,7 @@ mod components;
 mod regions;
 mod resilience;
 
-pub use resilience::{apply_scenario, MAX_WINDOWS};
+pub use resilience::{apply_scenario, max_windows, MAX_SERIES_CELLS, MAX_WINDOWS};
 
 use super::graph::{check_call_cycles, Edge, EdgeKind};
 use super::*;

@@ -15,6 +15,13 @@ pub const MAX_RETRIES: u32 = 60;
 pub const MAX_FAULTS: usize = 10_000;
 /// Most time-series windows a run may have (the window sets how many).
 pub const MAX_WINDOWS: u64 = 1_000_000;
+/// Most figures a time series may hold: windows × (nodes + 1), about 100 bytes each.
+pub const MAX_SERIES_CELLS: u64 = 2_000_000;
+
+/// Most windows the time series of a topology with `nodes` nodes may have.
+pub fn max_windows(nodes: usize) -> u64 {
+    MAX_WINDOWS.min(MAX_SERIES_CELLS / (nodes as u64 + 1))
+}
 
 fn invalid(source: &str, message: String, anchors: &[&str], help: &str) -> SpecError {
     SpecError::new(SpecErrorKind::InvalidValue, message).at(locate(source, anchors)).with_help(help.to_string())
@@ -301,11 +308,15 @@ impl ScenarioChecker<'_> {
         let window_ns =
             positive(self.source, raw.window, NS_PER_S, "the time-series window", &self.anchors(&["window"]))?;
         if let crate::topology::StopCondition::Duration { ns } = self.topology.run.stop {
-            if ns / window_ns > MAX_WINDOWS {
+            let most = max_windows(self.topology.nodes.len());
+            if ns / window_ns > most {
                 return Err(self.error(
                     format!("a window of {} makes {} windows over the run", Duration { ns: window_ns }, ns / window_ns),
                     &["window"],
-                    format!("give a window that makes at most {MAX_WINDOWS} windows"),
+                    format!(
+                        "give a window that makes at most {most} windows (a time series holds at most \
+                         {MAX_SERIES_CELLS} figures: windows × (nodes + 1))"
+                    ),
                 ));
             }
         }
