@@ -179,3 +179,25 @@ fn the_time_series_is_bounded_in_windows_times_nodes() {
     assert_eq!(report.timeseries.as_ref().unwrap().windows.len(), 4987);
     assert!(report.warnings.iter().any(|w| w.starts_with("the time series stops at 4.987s")), "{:?}", report.warnings);
 }
+
+/// A log whose consumers cannot keep up stores at most the in-flight limit of messages and
+/// refuses appends beyond it (answered `queue_full`), as its instability message says; before,
+/// it went on storing (89,845 messages against a cap of 1,000 here, 32 million in two hours).
+#[test]
+fn a_log_under_sustained_overload_stays_within_its_cap() {
+    let overloaded = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "1000/s"), keys: Zipf(n: 1000, s: 0.7), to: "activity")],
+        nodes: {
+            "activity": Log(partitions: 4, append: Constant("1ms"), groups: [Group(name: "slow", handler: "worker")]),
+            "worker": Service(workers: 1, steps: [Work(Exp(mean: "10ms"))]),
+        },
+        limits: (max_in_flight: 1000),
+    )"#;
+    let report = crate::check::simulate(overloaded, 1, crate::check::seconds(100.0), 0.0);
+    crate::check::assert_conserved(&report);
+    let log = report.nodes["activity"].component.as_ref().and_then(|c| c.log()).unwrap();
+    assert!(log.stored_at_end <= 1000, "{}", log.stored_at_end);
+    assert!(report.requests.rejected > 80_000, "{:?}", report.requests);
+    assert_eq!(report.errors_by_reason["queue_full@activity"], report.requests.rejected);
+    assert!(report.instability.iter().any(|reason| reason.contains("\"activity\" stored 1000 messages")));
+}

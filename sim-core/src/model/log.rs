@@ -141,6 +141,16 @@ impl Simulation<'_> {
         let spec = JobSpec { key: request.key, class: request.class, client: request.client, region: request.region };
         let partition = (splitmix64(spec.key) % config.partitions as u64) as usize;
         let measured = self.measuring;
+        if self.log_state(node).stored >= cap {
+            // At the safety cap: the oldest message of the partition goes if no consumer
+            // holds it; otherwise the append is refused, so the log never grows past the cap.
+            self.log_trim(node, partition, true);
+            if self.log_state(node).stored >= cap {
+                self.note_overflow(node);
+                self.finish_frame(frame, Outcome::QueueFull, node);
+                return;
+            }
+        }
         let state = self.log_state(node);
         state.partitions[partition].entries.push_back(Entry { published_ns: now, spec, measured });
         state.stored += 1;
@@ -152,12 +162,8 @@ impl Simulation<'_> {
             group.lag += 1;
             group.counters.max_lag = group.counters.max_lag.max(group.lag);
         }
-        let overflow = state.stored > cap;
         self.finish_frame(frame, Outcome::Completed, node);
-        if overflow {
-            self.note_overflow(node);
-        }
-        self.log_trim(node, partition, overflow);
+        self.log_trim(node, partition, false);
         for group in 0..log_config(self.topology, node).groups.len() {
             self.log_deliver(node, group, partition);
         }
