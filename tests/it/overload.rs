@@ -201,3 +201,27 @@ fn a_log_under_sustained_overload_stays_within_its_cap() {
     assert_eq!(report.errors_by_reason["queue_full@activity"], report.requests.rejected);
     assert!(report.instability.iter().any(|reason| reason.contains("\"activity\" stored 1000 messages")));
 }
+
+/// A retry storm against an unbounded queue: the clients give up (timeouts, retries) but their
+/// attempts stay queued, so the in-flight limit never binds. The queue holds at most the
+/// in-flight limit per instance and refuses beyond it, reported as the reason the run is
+/// unstable; before, it grew by thousands a second (7 million queued after an hour).
+#[test]
+fn abandoned_attempts_cannot_grow_an_unbounded_queue_without_bound() {
+    let storm = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "700/s"), to: "api",
+            client: CallPolicy(timeout: "200ms", retry: Retry(retries: 3, backoff: "10ms")))],
+        nodes: { "api": Service(workers: 2, steps: [Work(Exp(mean: "10ms"))]) },
+        limits: (max_in_flight: 5000),
+    )"#;
+    let report = crate::check::simulate(storm, 1, crate::check::seconds(60.0), 0.0);
+    crate::check::assert_conserved(&report);
+    let api = &report.nodes["api"];
+    assert!(api.mean_queue_length <= 5000.0 && api.mean_queue_length > 3000.0, "{}", api.mean_queue_length);
+    assert!(api.drops > 0);
+    assert!(
+        report.instability.iter().any(|reason| reason.starts_with("node \"api\" queued 5000 requests")),
+        "{:?}",
+        report.instability
+    );
+}

@@ -164,6 +164,10 @@ impl Simulation<'_> {
             self.refuse(frame, node, Outcome::Shed);
             return;
         }
+        // An unbounded queue holds at most the in-flight limit per instance: frames whose
+        // callers gave up (timed-out attempts, retries, hedges) stay queued, so without a cap
+        // a retry storm would grow it without bound.
+        let safety_cap = self.topology.limits.max_in_flight;
         let stats = &mut self.node_stats[node as usize];
         stats.advance(now);
         match config.discipline {
@@ -173,23 +177,23 @@ impl Simulation<'_> {
                     stats.busy_now += 1;
                     stats.in_system_now += 1;
                     self.admit(frame, now, true);
-                } else if config.queue_capacity.is_none_or(|capacity| slot.queue.len() < capacity as usize) {
+                } else if slot.queue.len() < config.queue_capacity.unwrap_or(safety_cap) as usize {
                     slot.queue.push_back(frame);
                     stats.queue_now += 1;
                     stats.in_system_now += 1;
                 } else {
-                    self.drop_frame(frame, node);
+                    self.drop_frame(frame, node, config.queue_capacity.is_none());
                     return;
                 }
             }
             Discipline::ProcessorSharing => {
-                let capacity = config.queue_capacity.map_or(u64::MAX, |q| q as u64 + config.workers as u64);
+                let capacity = config.queue_capacity.map_or(safety_cap as u64, |q| q as u64 + config.workers as u64);
                 if (slot.occupied as u64) < capacity {
                     slot.occupied += 1;
                     stats.in_system_now += 1;
                     self.admit(frame, now, false);
                 } else {
-                    self.drop_frame(frame, node);
+                    self.drop_frame(frame, node, config.queue_capacity.is_none());
                     return;
                 }
             }
@@ -200,7 +204,12 @@ impl Simulation<'_> {
         }
     }
 
-    fn drop_frame(&mut self, frame: u32, node: u32) {
+    /// A full queue refuses `frame`; `at_safety_cap` when the queue is unbounded in the file
+    /// (the run is then reported unstable).
+    fn drop_frame(&mut self, frame: u32, node: u32, at_safety_cap: bool) {
+        if at_safety_cap {
+            self.note_overflow(node);
+        }
         self.node_stats[node as usize].drops += 1;
         self.answer(frame, Outcome::QueueFull, node);
         self.free_frame(frame);

@@ -311,10 +311,16 @@ impl Simulation<'_> {
             );
         }
         for node in &self.overflowed_nodes {
-            instability.push(format!(
-                "node \"{}\" stored {} messages, the in-flight limit, and refused more: its consumers cannot keep up",
-                topology.nodes[*node as usize].name, topology.limits.max_in_flight
-            ));
+            let (name, limit) = (&topology.nodes[*node as usize].name, topology.limits.max_in_flight);
+            instability.push(match topology.nodes[*node as usize].kind.servers() {
+                Some(_) => format!(
+                    "node \"{name}\" queued {limit} requests at an instance, the in-flight limit that bounds an unbounded \
+                     queue, and refused more: its workers cannot keep up (requests whose callers gave up stay queued)"
+                ),
+                None => format!(
+                    "node \"{name}\" stored {limit} messages, the in-flight limit, and refused more: its consumers cannot keep up"
+                ),
+            });
         }
         if let Some(stopped_ns) = self.stall.stopped_at_ns {
             instability.push(format!(
