@@ -77,15 +77,14 @@ pub fn erlang_c(servers: u32, offered: f64) -> Option<f64> {
     if servers == 0 || offered >= c {
         return None;
     }
-    let (mut term, mut sum) = (1.0, 0.0);
-    for k in 0..servers {
-        if k > 0 {
-            term *= offered / k as f64;
-        }
-        sum += term;
+    // Erlang B by its recursion B(k) = a·B(k−1) / (k + a·B(k−1)), which stays within [0, 1]
+    // for any number of servers (the power series a^k/k! overflows past about 700 Erlangs),
+    // then C = c·B / (c − a·(1 − B)).
+    let mut blocking = 1.0;
+    for k in 1..=servers {
+        blocking = offered * blocking / (k as f64 + offered * blocking);
     }
-    let last = term * offered / c * c / (c - offered);
-    Some(last / (sum + last))
+    Some(c * blocking / (c - offered * (1.0 - blocking)))
 }
 
 /// Mean wait at an M/M/c queue: C(c, a) · h / (c − a).
@@ -521,5 +520,37 @@ mod tests {
         // c = 2, a = 1: C = 1/3 (Gross et al., Table of Erlang C).
         assert!((erlang_c(2, 1.0).unwrap() - 1.0 / 3.0).abs() < 1e-12);
         assert_eq!(erlang_c(2, 2.0), None);
+    }
+
+    /// Erlang C by its defining sums, in logarithms so that they do not overflow.
+    fn erlang_c_by_log_sums(servers: u32, offered: f64) -> f64 {
+        let c = servers as f64;
+        let mut log_terms = Vec::with_capacity(servers as usize + 1);
+        let mut log_factorial = 0.0;
+        for k in 0..=servers {
+            if k > 0 {
+                log_factorial += (k as f64).ln();
+            }
+            log_terms.push(k as f64 * offered.ln() - log_factorial);
+        }
+        let log_last = log_terms[servers as usize] + (c / (c - offered)).ln();
+        let top = log_terms.iter().copied().fold(log_last, f64::max);
+        let below: f64 = log_terms[..servers as usize].iter().map(|t| (t - top).exp()).sum();
+        let last = (log_last - top).exp();
+        last / (below + last)
+    }
+
+    #[test]
+    fn erlang_c_holds_for_thousands_of_servers() {
+        // Where the power series a^k/k! overflowed (above about 710 Erlangs).
+        for (servers, offered) in [(10, 7.0), (800, 760.0), (2000, 1990.0), (5000, 4000.0)] {
+            let exact = erlang_c_by_log_sums(servers, offered);
+            let got = erlang_c(servers, offered).unwrap();
+            assert!(
+                (got - exact).abs() < 1e-9 * exact.max(1e-300) + 1e-12,
+                "c={servers} a={offered}: {got} vs {exact}"
+            );
+        }
+        assert!(mmc_wait_s(2000, 1990.0, 1.0).unwrap().is_finite());
     }
 }

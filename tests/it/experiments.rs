@@ -439,6 +439,12 @@ fn bad_experiments_are_refused_with_the_place_and_the_fix() {
         ),
         ("Experiment(BASE, plots: [Metric(metric: \"p99\", x: \"load\")])", "the plot names an axis \"load\""),
         ("Experiment(BASE, slo: \"p99 < fast\")", "the SLO \"p99 < fast\""),
+        // A misspelt field at the end of an axis path; the error inside the inline topology
+        // is at the file's line and column (line 2 of the file, not of the inline text).
+        (
+            "Experiment(BASE, axes: [Axis(name: \"r\", path: \"workload.users.arrivals.rat\", values: List([60]))])",
+            ".ron:2:58: Unexpected field named `rat` in `Poisson`, expected `rate` instead",
+        ),
     ];
     for (index, (text, expected)) in cases.iter().enumerate() {
         let spec = write(&dir, &format!("bad{index}.ron"), &text.replace("BASE", base));

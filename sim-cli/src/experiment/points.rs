@@ -10,7 +10,7 @@ use sim_batch::metrics::{MetricDef, Slo};
 use sim_batch::seeds::fnv1a;
 use sim_core::model::RunProblem;
 use sim_core::params::{set_parameter, ParamValue};
-use sim_core::{RunConfig, StopCondition, Topology};
+use sim_core::{Position, RunConfig, StopCondition, Topology};
 use std::path::Path;
 
 /// A checked experiment ready to run.
@@ -134,6 +134,17 @@ fn runnables(
         }
         TopologySource::Inline { inline } => (spec_path.to_path_buf(), inline.clone()),
     };
+    // Where the topology's text starts in the file it is read from, for its errors' positions.
+    let origin = match &spec.topology {
+        TopologySource::Inline { inline } => {
+            experiment.spec_text.find(inline.as_str()).map_or(Position { line: 1, column: 1 }, |at| {
+                let before = &experiment.spec_text[..at];
+                let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+                Position { line: before.matches('\n').count() + 1, column: before[line_start..].chars().count() + 1 }
+            })
+        }
+        TopologySource::Path(_) => Position { line: 1, column: 1 },
+    };
     let scenario = match &spec.scenario {
         Some(relative) => {
             let full = base_dir.join(relative);
@@ -165,8 +176,9 @@ fn runnables(
                 spec.axes.iter().zip(&point.labels).map(|(axis, label)| format!("{} = {label}", axis.name)).collect();
             format!("  note: with the experiment's point {} ({})\n", point.index, pairs.join(", "))
         };
-        let mut topology = sim_core::parse_topology(&text)
-            .map_err(|error| diagnostics::render(&topology_path, text.as_bytes(), &error) + &described())?;
+        let mut topology = sim_core::parse_topology(&text).map_err(|error| {
+            diagnostics::render_embedded(&topology_path, text.as_bytes(), &error, origin) + &described()
+        })?;
         if let (Some((scenario_path, _)), Some(scenario_text)) = (&scenario, &scenario_text) {
             sim_core::topology::apply_scenario(&mut topology, scenario_text)
                 .map_err(|error| diagnostics::render(scenario_path, scenario_text.as_bytes(), &error) + &described())?;
