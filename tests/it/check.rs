@@ -16,6 +16,14 @@ pub fn simulate(text: &str, seed: u64, stop: StopCondition, warmup_s: f64) -> Re
     report
 }
 
+/// Runs a checked topology to the end: its report and the model's bookkeeping errors (the
+/// fuzzer's way in: it checks them itself rather than asserting).
+pub fn run_guarded(topology: &sim_core::Topology, config: RunConfig) -> (Report, sim_core::InvariantViolations) {
+    let mut simulation = sim_core::Simulation::new(topology, config);
+    simulation.run_to_end();
+    (simulation.report(), simulation.invariant_violations())
+}
+
 /// Stops after `count` requests, then drains.
 pub fn requests(count: u64) -> StopCondition {
     StopCondition::Requests { count }

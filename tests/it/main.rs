@@ -9,6 +9,7 @@ mod check;
 mod cli;
 mod determinism;
 mod experiments;
+mod fuzz;
 mod invalid;
 mod live;
 mod overload;
