@@ -31,6 +31,8 @@ impl std::fmt::Display for ParamValue {
 pub fn format_number(number: f64) -> String {
     if number.fract() == 0.0 && number.abs() < 1e15 {
         format!("{}", number as i64)
+    } else if number.is_finite() && number != 0.0 && !(1e-5..1e15).contains(&number.abs()) {
+        format!("{number:e}")
     } else {
         format!("{number}")
     }

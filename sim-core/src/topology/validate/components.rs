@@ -568,13 +568,18 @@ impl Validator<'_> {
     }
 
     pub(super) fn cost(&self, key: &str, cost: Option<&RawCost>) -> Result<Cost, SpecError> {
+        /// The highest price accepted, per instance-hour or per request.
+        const MAX_PRICE: f64 = 1e12;
         let Some(cost) = cost else { return Ok(Cost::default()) };
         for (value, field) in [(cost.per_instance_hour, "per_instance_hour"), (cost.per_request, "per_request")] {
-            if !(value.is_finite() && value >= 0.0) {
+            // Prices far above any real one would overflow the run's cost to infinity.
+            if !(value.is_finite() && (0.0..=MAX_PRICE).contains(&value)) {
                 return Err(self.invalid(
-                    format!("node {key} has a {field} price of {value}"),
+                    format!("node {key} has a {field} price of {}", crate::params::format_number(value)),
                     &["nodes", key, "cost", field],
-                    "give a price of zero or more, in any currency (all prices of a file in the same one)",
+                    &format!(
+                        "give a price from 0 to {MAX_PRICE:e}, in any currency (all prices of a file in the same one)"
+                    ),
                 ));
             }
         }
