@@ -148,28 +148,37 @@ pub fn search<E>(
 ) -> std::result::Result<CapacityResult, E> {
     let (start, integer, precision, slo) = (spec.start, spec.integer, spec.precision, spec.slo);
     let mut probes: Vec<Probe> = Vec::new();
-    let mut probe_at = |value: f64| -> std::result::Result<(bool, Option<bool>), E> {
+    // (holds on the mean, holds on the interval, has a value at all).
+    let mut probe_at = |value: f64| -> std::result::Result<(bool, Option<bool>, bool), E> {
         if let Some(probe) = probes.iter().find(|probe| probe.value == value) {
-            return Ok((probe.holds, probe.sure));
+            return Ok((probe.holds, probe.sure, probe.metric.is_some()));
         }
         let metric = evaluate(value)?;
         let holds = metric.is_some_and(|summary| slo.holds(summary.mean));
         let sure = slo_verdict(slo, metric);
         probes.push(Probe { value, metric, holds, sure });
-        Ok((holds, sure))
+        Ok((holds, sure, metric.is_some()))
     };
     let round = |value: f64| if integer { value.round().max(1.0) } else { value };
     // Bracket: from the current value, double or halve until the verdict changes.
-    let holds_at_start = probe_at(start)?.0;
+    let (holds_at_start, _, valued_at_start) = probe_at(start)?;
     let mut bracket = None;
     for (factor, limit) in [(2.0, 7), (0.5, 12)] {
+        if !valued_at_start {
+            break;
+        }
         let mut last = (start, holds_at_start);
         for _ in 0..limit {
             let next = round(last.0 * factor);
             if next == last.0 {
                 break;
             }
-            let holds = probe_at(next)?.0;
+            let (holds, _, valued) = probe_at(next)?;
+            if !valued {
+                // Nothing measured there (no request completed, as at a rate so low that none
+                // arrives): not a failure of the SLO, and no boundary lies beyond it.
+                break;
+            }
             if holds != last.1 {
                 bracket = Some((last, (next, holds)));
                 break;
@@ -191,6 +200,13 @@ pub fn search<E>(
         note: None,
     };
     match bracket {
+        None if !valued_at_start => {
+            result.note = Some(format!(
+                "nothing completed at the starting value {}, so the SLO cannot be judged there; start the search \
+                 from a value where requests complete",
+                crate::metrics::significant(start)
+            ))
+        }
         None => result.note = Some(no_boundary_note(holds_at_start)),
         Some(((a, a_holds), (b, _))) => {
             let (first_good, first_bad) = if a_holds { (a, b) } else { (b, a) };
@@ -230,7 +246,7 @@ pub fn search<E>(
     }
     result.probes = probes;
     result.probes.sort_by(|x, y| x.value.total_cmp(&y.value));
-    if result.note.is_some() {
+    if result.note.is_some() && valued_at_start {
         let (low, high) = result.probes.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), probe| {
             (low.min(probe.value), high.max(probe.value))
         });
@@ -293,5 +309,41 @@ mod tests {
         let never = search::<()>(&spec, |_| Ok(summary(1.0))).unwrap();
         assert_eq!(never.capacity, None);
         assert!(never.note.unwrap().starts_with("the SLO fails at every value tried ("));
+    }
+
+    /// Below some rate nothing completes in the run (no value): those probes are not failures,
+    /// so a search that starts overloaded still finds the boundary instead of halving down to
+    /// a rate where no request arrives and calling that the capacity.
+    #[test]
+    fn probes_where_nothing_completed_are_not_failures() {
+        let slo = Slo::parse("mean<50ms").unwrap();
+        let spec =
+            SearchSpec { param: "rate", slo: &slo, replications: 5, start: 300.0, integer: false, precision: 0.01 };
+        let result = search::<()>(&spec, |rate| {
+            Ok((rate >= 5.0).then(|| Summary {
+                n: 5,
+                mean: if rate < 100.0 { 1.0 / (100.0 - rate) } else { 9.0 },
+                sd: Some(0.0),
+                half_width: Some(0.0),
+            }))
+        })
+        .unwrap();
+        let capacity = result.capacity.unwrap();
+        assert!((capacity - 80.0).abs() < 1.0, "{capacity}");
+        // From a start where nothing completes, the search does not take the rates where
+        // requests first complete for a boundary (it reported 0.1167 req/s so).
+        let from_nothing = SearchSpec { start: 1.0, ..spec };
+        let result = search::<()>(&from_nothing, |rate| {
+            Ok((rate >= 5.0).then(|| Summary { n: 5, mean: 0.01, sd: Some(0.0), half_width: Some(0.0) }))
+        })
+        .unwrap();
+        assert_eq!(result.capacity, None);
+        assert!(result.note.unwrap().starts_with("nothing completed at the starting value 1"));
+        // Overloaded everywhere down to where nothing completes: no boundary, not a tiny one.
+        let overloaded = search::<()>(&spec, |rate| {
+            Ok((rate >= 5.0).then(|| Summary { n: 5, mean: 9.0, sd: Some(0.0), half_width: Some(0.0) }))
+        })
+        .unwrap();
+        assert_eq!(overloaded.capacity, None);
     }
 }
