@@ -334,14 +334,14 @@ mod tests {
         // requests first complete for a boundary (it reported 0.1167 req/s so).
         let from_nothing = SearchSpec { start: 1.0, ..spec };
         let result = search::<()>(&from_nothing, |rate| {
-            Ok((rate >= 5.0).then(|| Summary { n: 5, mean: 0.01, sd: Some(0.0), half_width: Some(0.0) }))
+            Ok((rate >= 5.0).then_some(Summary { n: 5, mean: 0.01, sd: Some(0.0), half_width: Some(0.0) }))
         })
         .unwrap();
         assert_eq!(result.capacity, None);
         assert!(result.note.unwrap().starts_with("nothing completed at the starting value 1"));
         // Overloaded everywhere down to where nothing completes: no boundary, not a tiny one.
         let overloaded = search::<()>(&spec, |rate| {
-            Ok((rate >= 5.0).then(|| Summary { n: 5, mean: 9.0, sd: Some(0.0), half_width: Some(0.0) }))
+            Ok((rate >= 5.0).then_some(Summary { n: 5, mean: 9.0, sd: Some(0.0), half_width: Some(0.0) }))
         })
         .unwrap();
         assert_eq!(overloaded.capacity, None);
