@@ -101,6 +101,12 @@ impl std::error::Error for SpecError {}
 
 /// Where the value at `path` (`nodes.app.steps.1`) begins, and, when `anchor` is given, where
 /// `anchor` first appears inside that value instead (outside comments).
+/// An error about the value at `path` of `source` (any RON text: an experiment, a scenario),
+/// located there when the path leads somewhere, for front ends that check files of their own.
+pub fn error_at_path(source: &str, path: &str, message: impl Into<String>, help: impl Into<String>) -> SpecError {
+    SpecError::new(SpecErrorKind::InvalidValue, message).at(locate_path(source, path, None)).with_help(help)
+}
+
 pub(crate) fn locate_path(source: &str, path: &str, anchor: Option<&str>) -> Option<Position> {
     let (start, end) = crate::params::span_of(source, path)?;
     let inside = anchor.and_then(|anchor| find_outside_comments(&source[..end], anchor, start)).unwrap_or(start);

@@ -416,7 +416,18 @@ fn mser5_reports_a_trusted_warmup_for_a_stationary_model() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Bad experiment files: each error names the place and the fix, with exit status 2.
+/// Whether `text` has `prefix` followed by `LINE:COLUMN:`.
+fn regex_like_position(text: &str, prefix: &str) -> bool {
+    text.match_indices(prefix).any(|(at, _)| {
+        let rest = &text[at + prefix.len()..];
+        let mut parts = rest.splitn(3, ':');
+        let numeric = |part: Option<&str>| part.is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+        numeric(parts.next()) && numeric(parts.next())
+    })
+}
+
+/// Bad experiment files: each error names the place (line and column) and the fix, with exit
+/// status 2.
 #[test]
 fn bad_experiments_are_refused_with_the_place_and_the_fix() {
     let dir = scratch("bad-experiments");
@@ -451,6 +462,9 @@ fn bad_experiments_are_refused_with_the_place_and_the_fix() {
         let (status, _, stderr) = experiment(&spec, &dir.join(format!("out{index}")), &[]);
         assert_eq!(status, 2, "case {index}: {stderr}");
         assert!(stderr.contains(expected), "case {index}: expected {expected:?} in\n{stderr}");
+        // Located: the file, a line and a column, and the line itself with a caret.
+        let located = regex_like_position(&stderr, &format!("bad{index}.ron:"));
+        assert!(located && stderr.contains(" ^"), "case {index} is not located:\n{stderr}");
         assert!(stderr.contains("help:") || stderr.contains("note:"), "case {index} gives no fix:\n{stderr}");
     }
     let _ = std::fs::remove_dir_all(&dir);

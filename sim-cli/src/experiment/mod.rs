@@ -51,13 +51,16 @@ pub fn experiment_command(
     stderr: &mut dyn Write,
 ) -> Result<(), Failure> {
     let (experiment, runnables) = points::load(request.spec, request.max_events)?;
-    plot::check(&experiment).map_err(|message| {
-        format!("error: {}: {message}\n  help: put the other axis on the plot's `series`\n", request.spec.display())
-    })?;
-    runner::check_metrics(&experiment, &runnables[0]).map_err(|message| {
-        format!(
-            "error: {}: {message}\n  help: use a short name (p99, throughput, …) or a path to a number in `archsim run --format json`\n",
-            request.spec.display()
+    let file = points::SpecFile { path: request.spec, text: &experiment.spec_text };
+    plot::check(&experiment)
+        .map_err(|message| file.error("plots", message, "put the other axis on the plot's `series`"))?;
+    runner::check_metrics(&experiment, &runnables[0]).map_err(|(index, message)| {
+        // The metrics the file lists, or the default ones when it lists none.
+        let place = if experiment.spec.metrics.is_empty() { "metrics".to_string() } else { format!("metrics.{index}") };
+        file.error(
+            &place,
+            message,
+            "use a short name (p99, throughput, …) or a path to a number in `archsim run --format json`",
         )
     })?;
     let mine: Vec<usize> = (0..experiment.points.len())

@@ -84,11 +84,29 @@ pub fn from_kept(spec_text: &str, name: &str, fingerprint: &str, kept_at: &Path)
     Ok(experiment)
 }
 
-fn spec_error(path: &Path, message: String, help: &str) -> String {
-    format!("error: {}: {message}\n  help: {help}\n", path.display())
+/// Where the axis named `name` is in the spec's list.
+fn axis_index(spec: &ExperimentSpec, name: &str) -> usize {
+    spec.axes.iter().position(|axis| axis.name == name).unwrap_or(0)
+}
+
+/// An experiment file being checked: its errors point at the value they are about.
+#[derive(Clone, Copy)]
+pub(super) struct SpecFile<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+}
+
+impl SpecFile<'_> {
+    /// The error about the value at `place` (a path such as `axes.1.path`), rendered with its
+    /// line, column and fix (without a position when the file does not write that value).
+    pub fn error(&self, place: &str, message: String, help: &str) -> String {
+        let error = sim_core::error::error_at_path(self.text, place, message, help);
+        diagnostics::render(self.path, self.text.as_bytes(), &error)
+    }
 }
 
 fn shape(spec: ExperimentSpec, spec_text: String, name: String, spec_path: &Path) -> Result<Experiment, String> {
+    let file = SpecFile { path: spec_path, text: &spec_text };
     let metric_names: Vec<String> = if spec.metrics.is_empty() {
         DEFAULT_METRICS.iter().map(|m| m.to_string()).collect()
     } else {
@@ -96,19 +114,22 @@ fn shape(spec: ExperimentSpec, spec_text: String, name: String, spec_path: &Path
     };
     let mut metrics = Vec::new();
     for metric in &metric_names {
-        metrics.push(
-            MetricDef::parse(metric)
-                .map_err(|message| spec_error(spec_path, message.to_string(), "see the README's list of metrics"))?,
-        );
+        metrics.push(MetricDef::parse(metric).map_err(|message| {
+            let place = match spec.metrics.iter().position(|m| m == metric) {
+                Some(index) => format!("metrics.{index}"),
+                None => "metrics".into(),
+            };
+            file.error(&place, message.to_string(), "see the README's list of metrics")
+        })?);
     }
     let slo = match &spec.slo {
         Some(text) => Some(Slo::parse(text).map_err(|message| {
-            spec_error(spec_path, message.to_string(), "write an SLO like \"p99<200ms\" or \"availability>=99.9%\"")
+            file.error("slo", message.to_string(), "write an SLO like \"p99<200ms\" or \"availability>=99.9%\"")
         })?),
         None => None,
     };
-    check_shape(&spec, spec_path, &metrics)?;
-    let combos = combinations(&spec).map_err(|message| spec_error(spec_path, message, "fix the axes"))?;
+    check_shape(&spec, file, &metrics)?;
+    let combos = combinations(&spec).map_err(|message| file.error("axes", message, "fix the axes"))?;
     let points = combos
         .into_iter()
         .enumerate()
@@ -164,8 +185,9 @@ fn runnables(
                 _ => (&mut text, axis.path.as_str()),
             };
             *target = set_parameter(target, path, value).map_err(|message| {
-                spec_error(
-                    spec_path,
+                let file = SpecFile { path: spec_path, text: &experiment.spec_text };
+                file.error(
+                    &format!("axes.{}.path", axis_index(spec, &axis.name)),
                     format!("axis \"{}\": {message}", axis.name),
                     "give a path such as nodes.app.instances or workload.users.arrivals.rate",
                 )
@@ -183,7 +205,7 @@ fn runnables(
             sim_core::topology::apply_scenario(&mut topology, scenario_text)
                 .map_err(|error| diagnostics::render(scenario_path, scenario_text.as_bytes(), &error) + &described())?;
         }
-        let config = run_config(spec, &topology, spec_path)?;
+        let config = run_config(spec, &topology, SpecFile { path: spec_path, text: &experiment.spec_text })?;
         let config = crate::cli::within_budget(&topology, config, max_events).map_err(|error| error + &described())?;
         out.push(Runnable { topology, config });
     }
@@ -196,7 +218,7 @@ fn runnables(
     Ok(out)
 }
 
-fn run_config(spec: &ExperimentSpec, topology: &Topology, spec_path: &Path) -> Result<RunConfig, String> {
+fn run_config(spec: &ExperimentSpec, topology: &Topology, file: SpecFile) -> Result<RunConfig, String> {
     let fixed_warmup = match spec.warmup {
         Some(Warmup::Fixed(duration)) => Some(duration),
         _ => None,
@@ -211,8 +233,8 @@ fn run_config(spec: &ExperimentSpec, topology: &Topology, spec_path: &Path) -> R
     let mut config = overrides.apply(topology);
     if let Some(Warmup::Mser5) = spec.warmup {
         if !matches!(config.stop, StopCondition::Duration { .. }) {
-            return Err(spec_error(
-                spec_path,
+            return Err(file.error(
+                "warmup",
                 "MSER-5 warm-up detection needs runs that stop by time".into(),
                 "give `duration: \"60s\"` instead of `requests`",
             ));
@@ -221,18 +243,18 @@ fn run_config(spec: &ExperimentSpec, topology: &Topology, spec_path: &Path) -> R
     }
     match config.problem(topology) {
         None => Ok(config),
-        Some(RunProblem::NothingToRun) => Err(spec_error(
-            spec_path,
+        Some(RunProblem::NothingToRun) => Err(file.error(
+            if spec.requests.is_some() { "requests" } else { "duration" },
             "a run of 0 requests or 0 seconds measures nothing".into(),
             "give `requests` of 1 or more, or a `duration` above 0",
         )),
-        Some(RunProblem::WarmupNotShorter { .. }) => Err(spec_error(
-            spec_path,
+        Some(RunProblem::WarmupNotShorter { .. }) => Err(file.error(
+            "warmup",
             "the warm-up is not shorter than the run".into(),
             "shorten the warm-up or lengthen `duration`",
         )),
-        Some(RunProblem::TooManyWindows { .. }) => Err(spec_error(
-            spec_path,
+        Some(RunProblem::TooManyWindows { .. }) => Err(file.error(
+            "duration",
             "the run makes too many time-series windows".into(),
             "widen the scenario's window or shorten `duration`",
         )),
@@ -240,12 +262,12 @@ fn run_config(spec: &ExperimentSpec, topology: &Topology, spec_path: &Path) -> R
 }
 
 /// Checks what does not depend on the topology: names, replication bounds, plots.
-fn check_shape(spec: &ExperimentSpec, path: &Path, metrics: &[MetricDef]) -> Result<(), String> {
+fn check_shape(spec: &ExperimentSpec, file: SpecFile, metrics: &[MetricDef]) -> Result<(), String> {
     let mut names: Vec<&str> = Vec::new();
-    for axis in &spec.axes {
+    for (index, axis) in spec.axes.iter().enumerate() {
         if names.contains(&axis.name.as_str()) {
-            return Err(spec_error(
-                path,
+            return Err(file.error(
+                &format!("axes.{index}.name"),
                 format!("two axes are named \"{}\"", axis.name),
                 "give every axis its own name",
             ));
@@ -255,37 +277,37 @@ fn check_shape(spec: &ExperimentSpec, path: &Path, metrics: &[MetricDef]) -> Res
     let has_metric = |name: &str| metrics.iter().any(|metric| metric.name == name);
     match &spec.replications {
         Replications::Fixed(0) => {
-            return Err(spec_error(
-                path,
+            return Err(file.error(
+                "replications",
                 "Fixed(0) replications run nothing".into(),
                 "use at least 1 (2 or more for intervals)",
             ))
         }
         Replications::Fixed(n) if *n > 10_000 => {
-            return Err(spec_error(
-                path,
+            return Err(file.error(
+                "replications",
                 format!("Fixed({n}) replications is over the limit of 10000"),
                 "use fewer replications",
             ))
         }
         Replications::Target { metric, relative_half_width, min, max } => {
             if !has_metric(metric) {
-                return Err(spec_error(
-                    path,
+                return Err(file.error(
+                    "replications",
                     format!("the replication target's metric \"{metric}\" is not in `metrics`"),
                     "add it to `metrics`",
                 ));
             }
             if relative_half_width.is_nan() || *relative_half_width <= 0.0 {
-                return Err(spec_error(
-                    path,
+                return Err(file.error(
+                    "replications",
                     "relative_half_width must be above 0".into(),
                     "use a share such as 0.05 for ±5%",
                 ));
             }
             if *min < 2 || max < min || *max > 10_000 {
-                return Err(spec_error(
-                    path,
+                return Err(file.error(
+                    "replications",
                     format!("Target needs 2 ≤ min ≤ max ≤ 10000 (min {min}, max {max})"),
                     "for example min: 5, max: 50",
                 ));
@@ -293,20 +315,21 @@ fn check_shape(spec: &ExperimentSpec, path: &Path, metrics: &[MetricDef]) -> Res
         }
         Replications::Fixed(_) => {}
     }
-    for plot in &spec.plots {
+    for (index, plot) in spec.plots.iter().enumerate() {
+        let place = format!("plots.{index}");
         match plot {
             PlotSpec::Metric { metric, x, series, .. } => {
                 if !has_metric(metric) {
-                    return Err(spec_error(
-                        path,
+                    return Err(file.error(
+                        &place,
                         format!("the plot's metric \"{metric}\" is not in `metrics`"),
                         "add it to `metrics`",
                     ));
                 }
                 for axis in std::iter::once(x).chain(series) {
                     if !names.contains(&axis.as_str()) {
-                        return Err(spec_error(
-                            path,
+                        return Err(file.error(
+                            &place,
                             format!(
                                 "the plot names an axis \"{axis}\" that does not exist (axes: {})",
                                 names.join(", ")
@@ -318,14 +341,14 @@ fn check_shape(spec: &ExperimentSpec, path: &Path, metrics: &[MetricDef]) -> Res
                 let x_axis = spec.axes.iter().find(|axis| &axis.name == x).expect("checked above");
                 if let AxisValues::List(values) = &x_axis.values {
                     if values.iter().any(|value| matches!(value, AxisValue::Text(text) if sim_core::params::split_quantity(&format!("\"{text}\"")).is_none())) {
-                        return Err(spec_error(path, format!("the plot's x axis \"{x}\" has values that are not numbers"), "put a named axis (such as an algorithm) on `series` instead"));
+                        return Err(file.error(&place, format!("the plot's x axis \"{x}\" has values that are not numbers"), "put a named axis (such as an algorithm) on `series` instead"));
                     }
                 }
             }
             PlotSpec::LatencyCdf { at } | PlotSpec::Timeseries { at, .. } => {
                 if let Some(name) = at.keys().find(|name| !names.contains(&name.as_str())) {
-                    return Err(spec_error(
-                        path,
+                    return Err(file.error(
+                        &place,
                         format!(
                             "the plot's `at` names an axis \"{name}\" that does not exist (axes: {})",
                             names.join(", ")

@@ -181,8 +181,12 @@ fn fill_detail(experiment: &Experiment, record: &mut PointRecord, report: &Repor
     );
 }
 
-/// Checks, before anything runs, that every metric can be read from a report of this topology.
-pub fn check_metrics(experiment: &Experiment, runnable: &Runnable) -> Result<(), String> {
-    let simulation = Simulation::new(&runnable.topology, runnable.config);
-    read_all(&experiment.metrics, &simulation.report()).map(|_| ()).map_err(|error| error.to_string())
+/// Checks, before anything runs, that every metric can be read from a report of this topology;
+/// a failure gives the metric's place in the list and why.
+pub fn check_metrics(experiment: &Experiment, runnable: &Runnable) -> Result<(), (usize, String)> {
+    let report = Simulation::new(&runnable.topology, runnable.config).report();
+    for (index, metric) in experiment.metrics.iter().enumerate() {
+        read_all(std::slice::from_ref(metric), &report).map_err(|error| (index, error.to_string()))?;
+    }
+    Ok(())
 }
