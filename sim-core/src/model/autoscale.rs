@@ -3,7 +3,7 @@
 //! change within 10 % of the target), new instances join the load balancers' rotation after
 //! a provisioning delay, and removed ones leave it at once and finish what they hold.
 
-use super::{Event, Simulation};
+use super::{invariants, Event, Simulation};
 use crate::report::{AutoscalingReport, ComponentFigures, ComponentSection};
 use crate::topology::{Metric, NodeKind, NONE};
 
@@ -25,9 +25,13 @@ pub(crate) struct ScalingState {
     billed_last_ns: u64,
     /// Integral of billed instances over time, in instance·ns.
     pub billed_area: u128,
-    /// Integral of instances in rotation over time, in instance·ns (utilization's base).
+    /// Integral of instances serving over time (in rotation, or draining what they held
+    /// after a scale-in), in instance·ns (utilization's base).
     pub serving_area: u128,
     serving: u32,
+    /// Per instance: out of rotation after a scale-in but still finishing its work (paid for
+    /// and serving until it is idle).
+    draining: Vec<bool>,
     /// (time in ns, instances in rotation) at each change.
     pub series: Vec<(u64, u32)>,
     pub scale_outs: u64,
@@ -38,6 +42,7 @@ impl ScalingState {
     pub fn new(instances: u32, max: u32) -> Self {
         Self {
             provisioning: vec![false; max as usize],
+            draining: vec![false; max as usize],
             billed: instances,
             serving: instances,
             series: vec![(0, instances)],
@@ -68,10 +73,11 @@ impl ScalingState {
         (self.billed_area + self.billed as u128 * elapsed, self.serving_area + self.serving as u128 * elapsed)
     }
 
-    fn record(&mut self, now: u64, serving: u32) {
-        self.serving = serving;
+    /// Records `in_rotation` instances from `now` (after `advance(now)`).
+    fn record(&mut self, now: u64, in_rotation: u32) {
+        self.serving = in_rotation + self.draining.iter().filter(|d| **d).count() as u32;
         if self.series.len() < MAX_SERIES_POINTS {
-            self.series.push((now, serving));
+            self.series.push((now, in_rotation));
         }
     }
 }
@@ -132,7 +138,10 @@ impl Simulation<'_> {
                 if to_add == 0 {
                     break;
                 }
-                if !servers.instances[instance].in_rotation && !scaling.provisioning[instance] {
+                if !servers.instances[instance].in_rotation
+                    && !scaling.provisioning[instance]
+                    && !scaling.draining[instance]
+                {
                     scaling.provisioning[instance] = true;
                     scaling.provisioning_count += 1;
                     scaling.billed += 1;
@@ -151,11 +160,17 @@ impl Simulation<'_> {
             scaling.last_action_ns = Some(now);
             scaling.scale_ins += 1;
             scaling.advance(now);
-            // The newest instances leave the rotation; they finish the work they hold.
+            // The newest instances leave the rotation; they finish the work they hold, paid
+            // for and counted as serving until they are idle (`instance_idle`).
             for _ in desired..current {
                 let instance = servers.rotation.pop().expect("more instances than desired");
-                servers.instances[instance as usize].in_rotation = false;
-                scaling.billed -= 1;
+                let slot = &mut servers.instances[instance as usize];
+                slot.in_rotation = false;
+                if slot.holds_work() {
+                    scaling.draining[instance as usize] = true;
+                } else {
+                    scaling.billed -= 1;
+                }
             }
             scaling.record(now, desired);
             self.rotation_changed(node);
@@ -163,6 +178,22 @@ impl Simulation<'_> {
         if self.may_generate() {
             self.events.schedule_in(autoscaling.interval_ns, Event::Autoscale { node });
         }
+    }
+
+    /// An instance of `node` may have just become idle: one draining after a scale-in stops
+    /// being paid for and counted as serving.
+    pub(crate) fn instance_idle(&mut self, node: u32, instance: u32) {
+        let now = self.events.now_ns();
+        let Some(servers) = self.services[node as usize].as_mut() else { return };
+        let slot = &servers.instances[instance as usize];
+        let Some(scaling) = servers.scaling.as_mut() else { return };
+        if !scaling.draining[instance as usize] || slot.holds_work() {
+            return;
+        }
+        scaling.advance(now);
+        scaling.draining[instance as usize] = false;
+        invariants::decrement(&mut scaling.billed, &mut self.invariants.counter_underflows);
+        invariants::decrement(&mut scaling.serving, &mut self.invariants.counter_underflows);
     }
 
     pub(crate) fn on_instance_ready(&mut self, node: u32, instance: u32) {

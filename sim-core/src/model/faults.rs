@@ -626,6 +626,7 @@ impl Simulation<'_> {
                 self.free_frame(frame);
             }
         }
+        self.instance_idle(node, instance);
     }
 
     /// The fault gate every arrival passes while faults are in force: true when the fault

@@ -49,6 +49,11 @@ pub(crate) struct Instance {
 }
 
 impl Instance {
+    /// Whether it holds or queues any request.
+    pub fn holds_work(&self) -> bool {
+        self.occupied > 0 || !self.queue.is_empty()
+    }
+
     /// Drops the processor-sharing jobs (a crash), cancelling their completion event;
     /// returns how many there were.
     pub fn clear_ps_jobs(&mut self) -> usize {
@@ -254,6 +259,7 @@ impl Simulation<'_> {
             }
             self.service_pull_next(node, instance);
         }
+        self.instance_idle(node, instance);
     }
 
     /// Starts the next live queued frame while a worker is free. A frame that timed out
