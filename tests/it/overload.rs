@@ -225,3 +225,23 @@ fn abandoned_attempts_cannot_grow_an_unbounded_queue_without_bound() {
         report.instability
     );
 }
+
+/// Under a 10× overload held back by the in-flight limit, most requests are refused at the
+/// source and never reach the node; its offered load still reads about 10 (it read 1.03),
+/// since those requests were offered too.
+#[test]
+fn offered_load_counts_requests_refused_at_the_source() {
+    let overloaded = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "1000/s"), to: "app")],
+        nodes: { "app": Service(workers: 1, steps: [Work(Exp(mean: "10ms"))]) },
+        limits: (max_in_flight: 200),
+    )"#;
+    let report = crate::check::simulate(overloaded, 1, crate::check::seconds(200.0), 0.0);
+    let offered = report.nodes["app"].offered_load.unwrap();
+    assert!((offered / 10.0 - 1.0).abs() < 0.05, "offered {offered}");
+    assert!(
+        report.instability.iter().any(|reason| reason.starts_with("node \"app\" is offered 10")),
+        "{:?}",
+        report.instability
+    );
+}

@@ -240,6 +240,12 @@ impl Simulation<'_> {
         let generating_ns = generating_end.saturating_sub(self.config.warmup_ns).max(1) as f64;
         let mut instability = Vec::new();
         let mut nodes = IndexMap::new();
+        // Requests refused at the source by the in-flight limit never reach a node, though
+        // they were offered: nodes' arrivals are scaled up by the share refused, as if those
+        // requests had visited the nodes as the admitted ones did.
+        let admitted = self.created.saturating_sub(self.in_flight_limit_hits);
+        let refused_at_source_factor =
+            if self.in_flight_limit_hits > 0 && admitted > 0 { self.created as f64 / admitted as f64 } else { 1.0 };
         let mut total_cost = 0.0;
         for (index, node) in topology.nodes.iter().enumerate() {
             let stats = &self.node_stats[index];
@@ -269,7 +275,7 @@ impl Simulation<'_> {
                 None
             } else if stats.demand_count > 0 {
                 let mean_demand_ns = stats.demand_sum_ns as f64 / stats.demand_count as f64;
-                Some(arrivals_generating as f64 * mean_demand_ns / (servers * generating_ns))
+                Some(arrivals_generating as f64 * refused_at_source_factor * mean_demand_ns / (servers * generating_ns))
             } else if stats.arrivals > 0 && utilization > 0.999 {
                 Some(utilization)
             } else {
