@@ -11,6 +11,7 @@ pub mod experiment;
 mod failure;
 mod input;
 mod output;
+mod progress;
 
 use clap::Parser;
 use cli::{Cli, Command, OutputFormat, RunArgs};
@@ -40,7 +41,7 @@ where
         }
     };
     let result = match &cli.command {
-        Command::Run(args) => run_command(args, stdout),
+        Command::Run(args) => run_command(args, stdout, stderr),
         Command::Check { file } => check_command(file, stdout),
         Command::Graph { file } => graph_command(file, stdout),
         Command::Experiment(args) => experiment::experiment_command(
@@ -80,7 +81,7 @@ pub(crate) fn load(path: &Path) -> Result<(String, sim_core::Topology), String> 
     Ok((String::from_utf8_lossy(&bytes).into_owned(), topology))
 }
 
-fn run_command(args: &RunArgs, stdout: &mut dyn Write) -> Result<(), Failure> {
+fn run_command(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), Failure> {
     if let Some(path) = &args.out {
         // Refused before the run, not after it.
         output::destination(path).map_err(|error| format!("error: cannot write {}: {error}\n", path.display()))?;
@@ -94,7 +95,7 @@ fn run_command(args: &RunArgs, stdout: &mut dyn Write) -> Result<(), Failure> {
             .map_err(|error| diagnostics::render(path, &bytes, &error))?;
     }
     let config = args.run.config(&topology)?;
-    let report = sim_core::simulate(&topology, config);
+    let report = progress::simulate(&topology, config, stderr);
     let text = match args.format {
         OutputFormat::Table => report.to_table(),
         OutputFormat::Json => report.to_json(),
