@@ -1,5 +1,5 @@
-//! A deterministic mutational fuzzer over archsim's text front ends: topologies, scenarios and
-//! the path editor of sweeps. Inputs are the example topologies and scenarios, mutated by byte flips,
+//! A deterministic mutational fuzzer over archsim's text front ends: topologies, scenarios,
+//! experiment files and the path editor of sweeps. Inputs are the example topologies and scenarios, mutated by byte flips,
 //! cuts, duplications, splices between files, extreme numbers and RON tokens. Each mutant must
 //! be refused with an error located inside the text, or accepted and then run (within a small
 //! event budget) without a panic, with every request in exactly one state and the model's
@@ -241,6 +241,66 @@ fn check_scenario_mutant(text: &[u8], seed: u64) -> Result<&'static str, String>
         return Err(format!("requests do not add up: {r:?}"));
     }
     Ok("ran")
+}
+
+/// What one mutated experiment file did wrong, if anything: `archsim experiment`'s checks
+/// (every point's topology, run length, plots, metrics) refuse it with a located message, or
+/// accept it; nothing panics. `dir` holds the file (experiments name topologies by path).
+fn check_experiment_mutant(text: &[u8], dir: &std::path::Path, run: u64) -> Result<&'static str, String> {
+    let path = dir.join(format!("mutant-{}.ron", run % 4));
+    std::fs::write(&path, text).unwrap();
+    match archsim_cli::experiment::validate(&path, 1_000_000) {
+        Ok(_) => Ok("accepted"),
+        Err(message) if message.starts_with("error: ") && message.ends_with('\n') => Ok("refused"),
+        Err(message) => Err(format!("an error that is not a rendered message: {message:?}")),
+    }
+}
+
+#[test]
+fn mutated_experiments_are_refused_with_a_message_or_accepted() {
+    let experiments = files(&["experiments"], |name| !name.ends_with(".scenario.ron"));
+    let corpus = [files(&["tests/data/invalid", "topologies"], |_| true), experiments.clone()].concat();
+    // The example experiments name their topologies relative to themselves: the mutants are
+    // written where `../topologies` and `models/` lead to the same files.
+    let root = repo_root();
+    let top = std::env::temp_dir().join(format!("archsim-fuzz-experiments-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&top);
+    let scratch = top.join("experiments");
+    std::fs::create_dir_all(&scratch).unwrap();
+    for (from, to) in [
+        (root.join("topologies"), top.join("topologies")),
+        (root.join("experiments/models"), scratch.join("models")),
+        (root.join("experiments/db-slowdown.scenario.ron"), scratch.join("db-slowdown.scenario.ron")),
+    ] {
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&from, &to).unwrap();
+        #[cfg(not(unix))]
+        let _ = (from, to);
+    }
+    let mut mutator = Mutator(0x0e8b_e21e_0017);
+    // Each experiment checks all its points: fewer mutants than topologies.
+    let runs = fuzz_runs() / 25;
+    let (mut refused, mut accepted) = (0u64, 0u64);
+    let mut failures = Vec::new();
+    for run in 0..runs {
+        let base = &experiments[mutator.below(experiments.len())];
+        let mutant = mutate(&mut mutator, base, &corpus);
+        match std::panic::catch_unwind(AssertUnwindSafe(|| check_experiment_mutant(&mutant, &scratch, run))) {
+            Ok(Ok("refused")) => refused += 1,
+            Ok(Ok(_)) => accepted += 1,
+            Ok(Err(problem)) => failures.push(format!("run {run}: {problem}")),
+            Err(_) => {
+                let kept = repo_root().join(format!("target/fuzz-failures/experiment-{run}.ron"));
+                std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
+                std::fs::write(&kept, &mutant).unwrap();
+                failures.push(format!("run {run} panicked ({})", kept.display()));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&top);
+    eprintln!("fuzzer: {runs} experiment mutants: {refused} refused, {accepted} accepted");
+    assert!(failures.is_empty(), "{} of {runs} experiment mutants failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(refused > runs / 10 && accepted > runs / 20, "refused {refused}, accepted {accepted}");
 }
 
 #[test]

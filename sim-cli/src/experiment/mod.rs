@@ -45,13 +45,12 @@ pub struct ExperimentRequest<'a> {
 }
 
 /// Runs an experiment (or its shard) into its output directory.
-pub fn experiment_command(
-    request: &ExperimentRequest,
-    stdout: &mut dyn Write,
-    stderr: &mut dyn Write,
-) -> Result<(), Failure> {
-    let (experiment, runnables) = points::load(request.spec, request.max_events)?;
-    let file = points::SpecFile { path: request.spec, text: &experiment.spec_text };
+/// Reads the experiment file at `spec` and checks everything about it that can be checked
+/// before a run: its fields, every point's topology and run length (against `max_events`),
+/// its plots and metrics. The error is rendered, located in the file.
+pub fn validate(spec: &Path, max_events: u64) -> Result<(points::Experiment, Vec<points::Runnable>), String> {
+    let (experiment, runnables) = points::load(spec, max_events)?;
+    let file = points::SpecFile { path: spec, text: &experiment.spec_text };
     plot::check(&experiment)
         .map_err(|message| file.error("plots", message, "put the other axis on the plot's `series`"))?;
     runner::check_metrics(&experiment, &runnables[0]).map_err(|(index, message)| {
@@ -63,6 +62,15 @@ pub fn experiment_command(
             "use a short name (p99, throughput, …) or a path to a number in `archsim run --format json`",
         )
     })?;
+    Ok((experiment, runnables))
+}
+
+pub fn experiment_command(
+    request: &ExperimentRequest,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), Failure> {
+    let (experiment, runnables) = validate(request.spec, request.max_events)?;
     let mine: Vec<usize> = (0..experiment.points.len())
         .filter(|point| request.shard.is_none_or(|shard| point % shard.count == shard.index))
         .collect();

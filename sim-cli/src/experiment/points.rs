@@ -91,7 +91,7 @@ fn axis_index(spec: &ExperimentSpec, name: &str) -> usize {
 
 /// An experiment file being checked: its errors point at the value they are about.
 #[derive(Clone, Copy)]
-pub(super) struct SpecFile<'a> {
+pub struct SpecFile<'a> {
     pub path: &'a Path,
     pub text: &'a str,
 }

@@ -251,6 +251,8 @@ impl Simulation<'_> {
         }
         let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
         slot.occupied -= 1;
+        // Out of rotation: it may be draining after a scale-in.
+        let out_of_rotation = !slot.in_rotation;
         if config.discipline == Discipline::Fifo {
             stats.busy_now -= 1;
             if measured {
@@ -259,7 +261,9 @@ impl Simulation<'_> {
             }
             self.service_pull_next(node, instance);
         }
-        self.instance_idle(node, instance);
+        if out_of_rotation {
+            self.instance_idle(node, instance);
+        }
     }
 
     /// Starts the next live queued frame while a worker is free. A frame that timed out
