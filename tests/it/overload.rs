@@ -145,6 +145,16 @@ fn a_run_whose_clock_stands_still_is_stopped_and_reported() {
     assert!(report.instability.iter().any(|reason| reason.starts_with("simulated time stopped advancing at 0s")));
     crate::check::assert_conserved(&report);
 
+    // Users bouncing off the in-flight limit with zero think time: also an instant that
+    // never ends.
+    let bouncing = r#"Topology(
+        workload: [Closed(name: "u", users: 20, think: Constant("0s"), to: "app")],
+        nodes: { "app": Service(workers: 10, steps: [Work(Constant("1s"))]) },
+        limits: (max_in_flight: 10),
+    )"#;
+    let report = crate::check::simulate(bouncing, 1, crate::check::seconds(60.0), 0.0);
+    assert!(report.instability.iter().any(|reason| reason.starts_with("simulated time stopped advancing at 0s")));
+
     let burst = r#"Topology(
         workload: [Closed(name: "u", users: 20000, think: Constant("1s"), to: "app")],
         nodes: { "app": Service(workers: 100000, steps: [Work(Constant("0s"))]) },
@@ -241,6 +251,37 @@ fn offered_load_counts_requests_refused_at_the_source() {
     assert!((offered / 10.0 - 1.0).abs() < 0.05, "offered {offered}");
     assert!(
         report.instability.iter().any(|reason| reason.starts_with("node \"app\" is offered 10")),
+        "{:?}",
+        report.instability
+    );
+}
+
+/// A chain of hedged calls under overload multiplies attempts at every hop (each answer
+/// that comes late sends a second attempt, and abandoned attempts stay queued); every queue
+/// still holds at most the in-flight limit per instance, and the run is reported unstable
+/// naming the queue that hit it. Before, such a chain used 3 GB in 10 simulated seconds.
+#[test]
+fn a_chain_of_hedges_stays_within_the_queue_bounds() {
+    let chain = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "400/s"), to: "a")],
+        nodes: {
+            "a": Service(workers: 4, steps: [Work(Exp(mean: "1ms")), Call("b")],
+                calls: {"b": CallPolicy(timeout: "100ms", hedge_after: "2ms", retry: Retry(retries: 3, backoff: "1ms"))}),
+            "b": Service(workers: 2, steps: [Work(Exp(mean: "2ms")), Call("c")],
+                calls: {"c": CallPolicy(timeout: "100ms", hedge_after: "2ms", retry: Retry(retries: 3, backoff: "1ms"))}),
+            "c": Service(workers: 1, steps: [Work(Exp(mean: "5ms"))]),
+        },
+        limits: (max_in_flight: 2000),
+    )"#;
+    let report = crate::check::simulate(chain, 1, crate::check::seconds(30.0), 0.0);
+    crate::check::assert_conserved(&report);
+    for node in ["a", "b", "c"] {
+        let queue = report.nodes[node].mean_queue_length;
+        assert!(queue <= 2000.0, "{node} queued {queue} on average");
+    }
+    assert!(report.unstable);
+    assert!(
+        report.instability.iter().any(|reason| reason.contains("queued 2000 requests")),
         "{:?}",
         report.instability
     );
