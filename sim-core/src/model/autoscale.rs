@@ -3,6 +3,9 @@
 //! change within 10 % of the target), new instances join the load balancers' rotation after
 //! a provisioning delay, and removed ones leave it at once and finish what they hold.
 
+use super::kernel::Kernel;
+use super::node::Node;
+use super::service::ServiceModel;
 use super::{invariants, Event, Simulation};
 use crate::report::{AutoscalingReport, ComponentFigures, ComponentSection};
 use crate::topology::{Metric, NodeKind, NONE};
@@ -87,21 +90,22 @@ impl Simulation<'_> {
         for (index, node) in self.topology.nodes.iter().enumerate() {
             if let NodeKind::Service(service) = &node.kind {
                 if let Some(autoscaling) = service.autoscaling {
-                    self.events.schedule_in(autoscaling.interval_ns, Event::Autoscale { node: index as u32 });
+                    self.kernel.events.schedule_in(autoscaling.interval_ns, Event::Autoscale { node: index as u32 });
                 }
             }
         }
     }
 
     pub(crate) fn on_autoscale(&mut self, node: u32) {
-        let now = self.events.now_ns();
-        let NodeKind::Service(service) = &self.topology.nodes[node as usize].kind else { unreachable!() };
-        let autoscaling = service.autoscaling.expect("an autoscaled service");
-        let workers = service.workers;
-        let stats = &mut self.node_stats[node as usize];
+        let now = self.kernel.events.now_ns();
+        let Node::Service(servers) = &mut self.nodes[node as usize] else {
+            return super::node::misrouted(&mut self.kernel);
+        };
+        let Some(autoscaling) = servers.config.autoscaling else { return super::node::misrouted(&mut self.kernel) };
+        let workers = servers.config.workers;
+        let stats = &mut self.kernel.node_stats[node as usize];
         stats.advance(now);
         let (busy_area, queue_area, arrivals) = (stats.busy_area, stats.queue_area, stats.arrivals);
-        let servers = self.services[node as usize].as_mut().expect("service state");
         let current = servers.rotation.len() as u32;
         let scaling = servers.scaling.as_mut().expect("scaling state");
         let interval_ns = now.saturating_sub(scaling.last_evaluation_ns).max(1) as f64;
@@ -152,9 +156,9 @@ impl Simulation<'_> {
             for instance in started {
                 let delay = match autoscaling.provisioning_sampler {
                     NONE => 0,
-                    sampler => self.sample_service(node, sampler),
+                    sampler => self.kernel.sample_service(node, sampler),
                 };
-                self.events.schedule_in(delay, Event::InstanceReady { node, instance });
+                self.kernel.events.schedule_in(delay, Event::InstanceReady { node, instance });
             }
         } else if desired < current && cooled {
             scaling.last_action_ns = Some(now);
@@ -175,30 +179,16 @@ impl Simulation<'_> {
             scaling.record(now, desired);
             self.rotation_changed(node);
         }
-        if self.may_generate() {
-            self.events.schedule_in(autoscaling.interval_ns, Event::Autoscale { node });
+        if self.kernel.may_generate() {
+            self.kernel.events.schedule_in(autoscaling.interval_ns, Event::Autoscale { node });
         }
-    }
-
-    /// An instance of `node` may have just become idle: one draining after a scale-in stops
-    /// being paid for and counted as serving.
-    pub(crate) fn instance_idle(&mut self, node: u32, instance: u32) {
-        let now = self.events.now_ns();
-        let Some(servers) = self.services[node as usize].as_mut() else { return };
-        let slot = &servers.instances[instance as usize];
-        let Some(scaling) = servers.scaling.as_mut() else { return };
-        if !scaling.draining[instance as usize] || slot.holds_work() {
-            return;
-        }
-        scaling.advance(now);
-        scaling.draining[instance as usize] = false;
-        invariants::decrement(&mut scaling.billed, &mut self.invariants.counter_underflows);
-        invariants::decrement(&mut scaling.serving, &mut self.invariants.counter_underflows);
     }
 
     pub(crate) fn on_instance_ready(&mut self, node: u32, instance: u32) {
-        let now = self.events.now_ns();
-        let servers = self.services[node as usize].as_mut().expect("service state");
+        let now = self.kernel.events.now_ns();
+        let Node::Service(servers) = &mut self.nodes[node as usize] else {
+            return super::node::misrouted(&mut self.kernel);
+        };
         let scaling = servers.scaling.as_mut().expect("scaling state");
         scaling.advance(now);
         scaling.provisioning[instance as usize] = false;
@@ -209,6 +199,23 @@ impl Simulation<'_> {
         let serving = servers.rotation.len() as u32;
         scaling.record(now, serving);
         self.rotation_changed(node);
+    }
+}
+
+impl ServiceModel<'_> {
+    /// An instance of `node` may have just become idle: one draining after a scale-in stops
+    /// being paid for and counted as serving.
+    pub(crate) fn instance_idle(&mut self, kernel: &mut Kernel, instance: u32) {
+        let now = kernel.events.now_ns();
+        let slot = &self.instances[instance as usize];
+        let Some(scaling) = self.scaling.as_mut() else { return };
+        if !scaling.draining[instance as usize] || slot.holds_work() {
+            return;
+        }
+        scaling.advance(now);
+        scaling.draining[instance as usize] = false;
+        invariants::decrement(&mut scaling.billed, &mut kernel.invariants.counter_underflows);
+        invariants::decrement(&mut scaling.serving, &mut kernel.invariants.counter_underflows);
     }
 }
 

@@ -2,10 +2,11 @@
 //! per region in front of an origin). Hit ratios emerge from the keys requests carry.
 
 use super::cache_store::{CacheStore, Lookup};
+use super::kernel::Kernel;
+use super::node::{misrouted, Model, Timer};
 use super::requests::Outcome;
-use super::{ComponentState, Simulation};
-use crate::report::{CacheReport, CdnReport, ComponentSection};
-use crate::topology::{CacheConfig, CdnConfig, NodeKind, Topology, WritePolicy, NONE};
+use crate::report::{CacheReport, CdnReport, ComponentFigures, ComponentSection};
+use crate::topology::{CacheConfig, CdnConfig, Topology, WritePolicy, NONE};
 use indexmap::IndexMap;
 
 /// What a cache frame is doing, kept in the frame's program counter.
@@ -44,32 +45,55 @@ impl CacheCounters {
     }
 }
 
-/// Run-time state of a cache.
+/// A cache in front of a backend.
 #[derive(Debug)]
-pub(crate) struct CacheState {
+pub(crate) struct CacheModel<'t> {
+    pub node: u32,
+    pub config: &'t CacheConfig,
     pub store: CacheStore,
     pub counters: CacheCounters,
 }
 
-/// Run-time state of a CDN: one store per edge.
+/// A CDN: one cache store per edge, in front of an origin.
 #[derive(Debug)]
-pub(crate) struct CdnState {
+pub(crate) struct CdnModel<'t> {
+    pub node: u32,
+    pub config: &'t CdnConfig,
+    /// The region names of the edges, for the report.
+    edge_names: Vec<String>,
     pub edges: Vec<CacheStore>,
     pub counters: Vec<CacheCounters>,
 }
 
-impl CacheState {
-    pub fn new(config: &CacheConfig) -> Self {
+impl<'t> CacheModel<'t> {
+    pub fn new(node: u32, config: &'t CacheConfig) -> Self {
         Self {
+            node,
+            config,
             store: CacheStore::new(config.eviction, config.capacity, config.ttl_ns),
             counters: CacheCounters::default(),
         }
     }
 }
 
-impl CdnState {
-    pub fn new(config: &CdnConfig) -> Self {
+impl<'t> CdnModel<'t> {
+    pub fn new(topology: &Topology, node: u32, config: &'t CdnConfig) -> Self {
         Self {
+            node,
+            config,
+            edge_names: config
+                .edge_regions
+                .iter()
+                .map(
+                    |&region| {
+                        if region == NONE {
+                            "edge".to_string()
+                        } else {
+                            topology.regions.names[region as usize].clone()
+                        }
+                    },
+                )
+                .collect(),
             edges: config
                 .edge_regions
                 .iter()
@@ -114,232 +138,225 @@ fn fill(store: &mut CacheStore, counters: &mut CacheCounters, key: u64, version:
     }
 }
 
-fn cache_config(topology: &Topology, node: u32) -> &CacheConfig {
-    match &topology.nodes[node as usize].kind {
-        NodeKind::Cache(config) => config,
-        _ => unreachable!("node {node} is not a cache"),
-    }
-}
-
-fn cdn_config(topology: &Topology, node: u32) -> &CdnConfig {
-    match &topology.nodes[node as usize].kind {
-        NodeKind::Cdn(config) => config,
-        _ => unreachable!("node {node} is not a CDN"),
-    }
-}
-
-impl Simulation<'_> {
-    fn cache_state(&mut self, node: u32) -> &mut CacheState {
-        match &mut self.components[node as usize] {
-            ComponentState::Cache(state) => state,
-            _ => unreachable!("node {node} is not a cache"),
-        }
-    }
-
-    fn cdn_state(&mut self, node: u32) -> &mut CdnState {
-        match &mut self.components[node as usize] {
-            ComponentState::Cdn(state) => state,
-            _ => unreachable!("node {node} is not a CDN"),
-        }
-    }
-
-    /// The latest committed version of `key` (0 when never written).
-    pub(crate) fn latest_version(&self, key: u64) -> u64 {
-        self.key_versions.get(&key).copied().unwrap_or(0)
-    }
-
-    /// Commits a write of `key`: it gets the next version number.
-    pub(crate) fn commit_write(&mut self, key: u64) -> u64 {
-        self.commit_sequence += 1;
-        self.key_versions.insert(key, self.commit_sequence);
-        self.commit_sequence
-    }
-
-    /// Waits `sampler`'s time (if any), then resumes `frame` at `phase`.
-    fn delay_then(&mut self, frame: u32, sampler: u32, phase: u32) {
-        self.frames[frame].pc = phase;
-        self.resume_after(frame, sampler);
-    }
-
-    pub(crate) fn cache_arrive(&mut self, frame: u32) {
-        self.enter_component(frame);
-        let now = self.events.now_ns();
-        let node = self.frames[frame].node;
-        let config = cache_config(self.topology, node);
-        let request = self.frames[frame].request;
-        let (key, class) = (self.requests[request].key, self.requests[request].class);
-        let measured = self.is_measured(self.frames[frame].arrived_ns);
+impl Model for CacheModel<'_> {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+        kernel.enter_component(frame);
+        let now = kernel.events.now_ns();
+        let config = self.config;
+        let request = kernel.frames[frame].request;
+        let (key, class) = (kernel.requests[request].key, kernel.requests[request].class);
+        let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
         if config.write_classes.get(class as usize).copied().unwrap_or(false) {
-            let invalidate = config.write_policy == WritePolicy::Invalidate;
-            let backend = config.backend;
-            let state = self.cache_state(node);
-            let removed = invalidate && state.store.remove(key);
+            let removed = config.write_policy == WritePolicy::Invalidate && self.store.remove(key);
             if measured {
-                state.counters.writes += 1;
-                state.counters.invalidations += removed as u64;
+                self.counters.writes += 1;
+                self.counters.invalidations += removed as u64;
             }
-            self.frames[frame].pc = WRITING;
-            self.call_node(frame, backend, NONE);
+            kernel.frames[frame].pc = WRITING;
+            kernel.call_node(frame, config.backend, NONE);
             return;
         }
-        let (hit_sampler, miss_sampler) = (config.hit_sampler, config.miss_sampler);
-        let latest = self.latest_version(key);
-        let state = self.cache_state(node);
-        match look_up(&mut state.store, &mut state.counters, key, now, latest, measured) {
+        let latest = kernel.latest_version(key);
+        match look_up(&mut self.store, &mut self.counters, key, now, latest, measured) {
             Lookup::Hit { version } => {
-                self.requests[request].read_version = version;
-                self.delay_then(frame, hit_sampler, ANSWERING_HIT);
+                kernel.requests[request].read_version = version;
+                self.delay_then(kernel, frame, config.hit_sampler, ANSWERING_HIT);
             }
-            _ => self.delay_then(frame, miss_sampler, FINDING_MISS),
+            _ => self.delay_then(kernel, frame, config.miss_sampler, FINDING_MISS),
         }
     }
 
-    pub(crate) fn cache_resume(&mut self, frame: u32) {
-        let node = self.frames[frame].node;
-        match self.frames[frame].pc {
-            ANSWERING_HIT => self.finish_frame(frame, Outcome::Completed, node),
-            FINDING_MISS => {
-                let request = self.frames[frame].request;
-                self.requests[request].read_version = NO_VERSION;
-                self.frames[frame].pc = FILLING;
-                let backend = cache_config(self.topology, node).backend;
-                self.call_node(frame, backend, NONE);
-            }
-            phase => unreachable!("cache frame resumed in phase {phase}"),
-        }
-    }
-
-    pub(crate) fn cache_reply(&mut self, frame: u32) {
-        let now = self.events.now_ns();
-        let node = self.frames[frame].node;
-        if let Some((outcome, cause)) = self.frames[frame].outcome {
-            self.finish_frame(frame, outcome, cause);
+    fn reply(&mut self, kernel: &mut Kernel, frame: u32) {
+        let now = kernel.events.now_ns();
+        if let Some((outcome, cause)) = kernel.frames[frame].outcome {
+            self.finish(kernel, frame, outcome, cause);
             return;
         }
-        let request = self.frames[frame].request;
-        let key = self.requests[request].key;
-        let measured = self.is_measured(self.frames[frame].arrived_ns);
-        match self.frames[frame].pc {
+        let request = kernel.frames[frame].request;
+        let key = kernel.requests[request].key;
+        let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
+        match kernel.frames[frame].pc {
             FILLING => {
                 // Store what the backend returned: the version a database read reported,
                 // else the latest committed one.
-                let version = match self.requests[request].read_version {
-                    NO_VERSION => self.latest_version(key),
+                let version = match kernel.requests[request].read_version {
+                    NO_VERSION => kernel.latest_version(key),
                     version => version,
                 };
-                let state = self.cache_state(node);
-                fill(&mut state.store, &mut state.counters, key, version, now, measured);
+                fill(&mut self.store, &mut self.counters, key, version, now, measured);
             }
             WRITING => {
                 // Without a database behind it, the backend's success is the commit.
-                if !self.requests[request].committed {
-                    self.commit_write(key);
-                    self.requests[request].committed = true;
+                if !kernel.requests[request].committed {
+                    kernel.commit_write(key);
+                    kernel.requests[request].committed = true;
                 }
-                if cache_config(self.topology, node).write_policy == WritePolicy::WriteThrough {
-                    let version = self.latest_version(key);
-                    let state = self.cache_state(node);
-                    fill(&mut state.store, &mut state.counters, key, version, now, measured);
+                if self.config.write_policy == WritePolicy::WriteThrough {
+                    let version = kernel.latest_version(key);
+                    fill(&mut self.store, &mut self.counters, key, version, now, measured);
                 }
             }
-            phase => unreachable!("cache frame replied in phase {phase}"),
+            _ => return misrouted(kernel),
         }
-        self.finish_frame(frame, Outcome::Completed, node);
+        self.finish(kernel, frame, Outcome::Completed, self.node);
     }
 
-    /// The edge serving `frame`'s request: the one for its client's region.
-    fn cdn_edge(&self, frame: u32) -> u32 {
-        let config = cdn_config(self.topology, self.frames[frame].node);
-        let region = self.requests[self.frames[frame].request].region;
-        if region == NONE {
-            0
+    fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
+        match timer {
+            Timer::Resume { frame } => self.resume(kernel, frame),
+            Timer::PsDone { .. } | Timer::Visibility { .. } | Timer::ContainerExpire { .. } | Timer::Promote => {
+                misrouted(kernel)
+            }
+        }
+    }
+
+    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+        kernel.leave_component(frame);
+    }
+
+    fn reset(&mut self, _now: u64) {
+        self.counters = CacheCounters::default();
+    }
+
+    fn figures(&self, _topology: &Topology, _end_ns: u64, _measured_ns: f64) -> ComponentFigures {
+        ComponentFigures::section(ComponentSection::Cache(CacheReport {
+            entries: self.store.len() as u64,
+            ..self.counters.into()
+        }))
+    }
+}
+
+impl CacheModel<'_> {
+    /// Waits `sampler`'s time (if any), then resumes `frame` at `phase`.
+    fn delay_then(&mut self, kernel: &mut Kernel, frame: u32, sampler: u32, phase: u32) {
+        kernel.frames[frame].pc = phase;
+        if sampler == NONE {
+            self.resume(kernel, frame);
         } else {
-            config.edge_of_region[region as usize]
+            kernel.schedule_resume(frame, sampler);
         }
     }
 
-    pub(crate) fn cdn_arrive(&mut self, frame: u32) {
-        self.enter_component(frame);
-        let now = self.events.now_ns();
-        let node = self.frames[frame].node;
-        let edge = self.cdn_edge(frame);
-        self.frames[frame].instance = edge;
-        let key = self.requests[self.frames[frame].request].key;
-        let measured = self.is_measured(self.frames[frame].arrived_ns);
-        let hit_sampler = cdn_config(self.topology, node).hit_sampler;
-        let latest = self.latest_version(key);
-        let state = self.cdn_state(node);
-        let (store, counters) = (&mut state.edges[edge as usize], &mut state.counters[edge as usize]);
-        match look_up(store, counters, key, now, latest, measured) {
-            Lookup::Hit { .. } => self.delay_then(frame, hit_sampler, ANSWERING_HIT),
-            _ => self.delay_then(frame, hit_sampler, FINDING_MISS),
-        }
-    }
-
-    pub(crate) fn cdn_resume(&mut self, frame: u32) {
-        let node = self.frames[frame].node;
-        match self.frames[frame].pc {
-            ANSWERING_HIT => self.finish_frame(frame, Outcome::Completed, node),
+    fn resume(&mut self, kernel: &mut Kernel, frame: u32) {
+        match kernel.frames[frame].pc {
+            ANSWERING_HIT => self.finish(kernel, frame, Outcome::Completed, self.node),
             FINDING_MISS => {
-                // The edge fetches from the origin across the network between their regions.
-                let config = cdn_config(self.topology, node);
-                let edge_region = config.edge_regions[self.frames[frame].instance as usize];
-                let origin = config.origin;
-                let origin_region = self.topology.nodes[origin as usize].region;
-                let link = match self.topology.regions.sampler(edge_region, origin_region) {
-                    NONE => self.topology.link(node, origin),
-                    sampler => sampler,
-                };
-                let request = self.frames[frame].request;
-                self.requests[request].read_version = NO_VERSION;
-                self.frames[frame].pc = FILLING;
-                self.call_node_over(frame, origin, NONE, link);
+                let request = kernel.frames[frame].request;
+                kernel.requests[request].read_version = NO_VERSION;
+                kernel.frames[frame].pc = FILLING;
+                kernel.call_node(frame, self.config.backend, NONE);
             }
-            phase => unreachable!("CDN frame resumed in phase {phase}"),
+            _ => misrouted(kernel),
+        }
+    }
+}
+
+impl Model for CdnModel<'_> {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+        kernel.enter_component(frame);
+        let now = kernel.events.now_ns();
+        let edge = self.edge_of(kernel, frame);
+        kernel.frames[frame].instance = edge;
+        let key = kernel.requests[kernel.frames[frame].request].key;
+        let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
+        let hit_sampler = self.config.hit_sampler;
+        let latest = kernel.latest_version(key);
+        let (store, counters) = (&mut self.edges[edge as usize], &mut self.counters[edge as usize]);
+        match look_up(store, counters, key, now, latest, measured) {
+            Lookup::Hit { .. } => self.delay_then(kernel, frame, hit_sampler, ANSWERING_HIT),
+            _ => self.delay_then(kernel, frame, hit_sampler, FINDING_MISS),
         }
     }
 
-    pub(crate) fn cdn_reply(&mut self, frame: u32) {
-        let now = self.events.now_ns();
-        let node = self.frames[frame].node;
-        if let Some((outcome, cause)) = self.frames[frame].outcome {
-            self.finish_frame(frame, outcome, cause);
+    fn reply(&mut self, kernel: &mut Kernel, frame: u32) {
+        let now = kernel.events.now_ns();
+        if let Some((outcome, cause)) = kernel.frames[frame].outcome {
+            self.finish(kernel, frame, outcome, cause);
             return;
         }
-        let request = self.frames[frame].request;
-        let key = self.requests[request].key;
-        let version = match self.requests[request].read_version {
-            NO_VERSION => self.latest_version(key),
+        let request = kernel.frames[frame].request;
+        let key = kernel.requests[request].key;
+        let version = match kernel.requests[request].read_version {
+            NO_VERSION => kernel.latest_version(key),
             version => version,
         };
-        let edge = self.frames[frame].instance as usize;
-        let measured = self.is_measured(self.frames[frame].arrived_ns);
-        let state = self.cdn_state(node);
-        fill(&mut state.edges[edge], &mut state.counters[edge], key, version, now, measured);
-        self.finish_frame(frame, Outcome::Completed, node);
+        let edge = kernel.frames[frame].instance as usize;
+        let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
+        fill(&mut self.edges[edge], &mut self.counters[edge], key, version, now, measured);
+        self.finish(kernel, frame, Outcome::Completed, self.node);
     }
-}
 
-impl CacheState {
-    /// The cache's report section.
-    pub(crate) fn report(&self) -> ComponentSection {
-        ComponentSection::Cache(CacheReport { entries: self.store.len() as u64, ..self.counters.into() })
+    fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
+        match timer {
+            Timer::Resume { frame } => self.resume(kernel, frame),
+            Timer::PsDone { .. } | Timer::Visibility { .. } | Timer::ContainerExpire { .. } | Timer::Promote => {
+                misrouted(kernel)
+            }
+        }
     }
-}
 
-impl CdnState {
-    /// The CDN's report section: all edges, and each edge by its region's name.
-    pub(crate) fn report(&self, topology: &Topology, node: u32) -> ComponentSection {
-        let config = cdn_config(topology, node);
+    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+        kernel.leave_component(frame);
+    }
+
+    fn reset(&mut self, _now: u64) {
+        self.counters.iter_mut().for_each(|c| *c = CacheCounters::default());
+    }
+
+    /// All edges, and each edge by its region's name.
+    fn figures(&self, _topology: &Topology, _end_ns: u64, _measured_ns: f64) -> ComponentFigures {
         let mut total = CacheCounters::default();
         let mut edges = IndexMap::new();
         for (edge, counters) in self.counters.iter().enumerate() {
             total.add(counters);
-            let region = config.edge_regions[edge];
-            let name =
-                if region == NONE { "edge".to_string() } else { topology.regions.names[region as usize].clone() };
-            edges.insert(name, CacheReport { entries: self.edges[edge].len() as u64, ..(*counters).into() });
+            let report = CacheReport { entries: self.edges[edge].len() as u64, ..(*counters).into() };
+            edges.insert(self.edge_names[edge].clone(), report);
         }
-        ComponentSection::Cdn(CdnReport { total: total.into(), edges })
+        ComponentFigures::section(ComponentSection::Cdn(CdnReport { total: total.into(), edges }))
+    }
+}
+
+impl CdnModel<'_> {
+    /// The edge serving `frame`'s request: the one for its client's region.
+    fn edge_of(&self, kernel: &Kernel, frame: u32) -> u32 {
+        let region = kernel.requests[kernel.frames[frame].request].region;
+        if region == NONE {
+            0
+        } else {
+            self.config.edge_of_region[region as usize]
+        }
+    }
+
+    /// Waits `sampler`'s time (if any), then resumes `frame` at `phase`.
+    fn delay_then(&mut self, kernel: &mut Kernel, frame: u32, sampler: u32, phase: u32) {
+        kernel.frames[frame].pc = phase;
+        if sampler == NONE {
+            self.resume(kernel, frame);
+        } else {
+            kernel.schedule_resume(frame, sampler);
+        }
+    }
+
+    fn resume(&mut self, kernel: &mut Kernel, frame: u32) {
+        let node = self.node;
+        match kernel.frames[frame].pc {
+            ANSWERING_HIT => self.finish(kernel, frame, Outcome::Completed, node),
+            FINDING_MISS => {
+                // The edge fetches from the origin across the network between their regions.
+                let topology = kernel.topology;
+                let edge_region = self.config.edge_regions[kernel.frames[frame].instance as usize];
+                let origin = self.config.origin;
+                let origin_region = topology.nodes[origin as usize].region;
+                let link = match topology.regions.sampler(edge_region, origin_region) {
+                    NONE => topology.link(node, origin),
+                    sampler => sampler,
+                };
+                let request = kernel.frames[frame].request;
+                kernel.requests[request].read_version = NO_VERSION;
+                kernel.frames[frame].pc = FILLING;
+                kernel.call_node_over(frame, origin, NONE, link);
+            }
+            _ => misrouted(kernel),
+        }
     }
 }

@@ -5,8 +5,9 @@
 //! at the callee). Attempts answer the call; the call answers the caller once: with the
 //! first success, or with the last failure when no retry is left.
 
+use super::kernel::{Deferred, Kernel};
 use super::requests::Outcome;
-use super::{Event, Simulation};
+use super::Event;
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{Jitter, Topology, NONE};
 
@@ -142,7 +143,7 @@ impl PolicyState {
     }
 }
 
-impl Simulation<'_> {
+impl Kernel<'_> {
     /// Calls `callee` from `parent` (a frame, or `NONE` for the client of `request`) under
     /// policy `policy`.
     #[allow(clippy::too_many_arguments)]
@@ -398,11 +399,14 @@ impl Simulation<'_> {
         if outcome != Outcome::Completed && self.requests[request].measured && self.measuring {
             self.policies[policy as usize].counters.failed += 1;
         }
-        if parent == NONE {
-            self.on_client_reply(request, outcome, cause);
+        // Delivered once the current step returns: the caller's model may be the one that
+        // started this call (a breaker refusing it at once).
+        let deferred = if parent == NONE {
+            Deferred::ClientReply { request, outcome, cause }
         } else {
-            self.on_reply(parent, outcome, cause);
-        }
+            Deferred::Reply { parent, outcome, cause }
+        };
+        self.deferred.push_back(deferred);
     }
 
     fn release_call_if_idle(&mut self, call: u32) {

@@ -2,9 +2,14 @@
 //! apply commits in order after a replication lag; reads go where the read policy says, and
 //! a read on a replica that has not yet applied the key's latest commit is a stale read.
 
-use super::{ComponentState, Simulation};
-use crate::report::{ComponentSection, DatabaseReport, ServerReport};
-use crate::topology::{DatabaseConfig, NodeKind, ReadPolicy, Topology, NONE};
+use super::kernel::Kernel;
+use super::node::{misrouted, Model, Timer};
+use super::program::Program;
+use super::requests::Outcome;
+use super::service::ServiceModel;
+use super::Event;
+use crate::report::{ComponentFigures, ComponentSection, DatabaseReport, ServerReport};
+use crate::topology::{DatabaseConfig, ReadPolicy, Topology, NONE};
 use std::collections::VecDeque;
 
 /// A replica's view of the primary's commit log.
@@ -29,9 +34,14 @@ pub(crate) struct ServerCounters {
     pub stale_reads: u64,
 }
 
-/// Run-time state of a database besides its servers' queues.
+/// A database: its servers (a service model whose instances are the primary and the
+/// replicas, connections as workers) and the replication between them.
 #[derive(Debug)]
-pub(crate) struct DatabaseState {
+pub(crate) struct DatabaseModel<'t> {
+    pub node: u32,
+    pub config: &'t DatabaseConfig,
+    /// The primary and the replicas, as instances of a service.
+    pub servers: ServiceModel<'t>,
     /// Per server: its replication log (unused while it is the primary).
     pub logs: Vec<ReplicaLog>,
     /// Per server (0 is the first primary).
@@ -51,10 +61,13 @@ pub(crate) struct DatabaseState {
     pub lost_writes: u64,
 }
 
-impl DatabaseState {
-    pub fn new(config: &DatabaseConfig) -> Self {
+impl<'t> DatabaseModel<'t> {
+    pub fn new(node: u32, config: &'t DatabaseConfig) -> Self {
         let servers = 1 + config.replicas as usize;
         Self {
+            node,
+            config,
+            servers: ServiceModel::new(node, &config.servers),
             logs: (0..servers).map(|_| ReplicaLog::default()).collect(),
             counters: vec![ServerCounters::default(); servers],
             next_replica: 0,
@@ -79,44 +92,28 @@ fn apply_due(log: &mut ReplicaLog, now: u64) {
     }
 }
 
-fn database_config(topology: &Topology, node: u32) -> &DatabaseConfig {
-    match &topology.nodes[node as usize].kind {
-        NodeKind::Database(config) => config,
-        _ => unreachable!("node {node} is not a database"),
-    }
-}
-
-impl Simulation<'_> {
-    fn database_state(&mut self, node: u32) -> &mut DatabaseState {
-        match &mut self.components[node as usize] {
-            ComponentState::Database(state) => state,
-            _ => unreachable!("node {node} is not a database"),
-        }
-    }
-
+impl DatabaseModel<'_> {
     /// A query arrives: writes to the primary, reads by the read policy (around servers
     /// the driver knows are down); then it waits for a connection of that server.
-    pub(crate) fn database_arrive(&mut self, frame: u32) {
-        let node = self.frames[frame].node;
-        let config = database_config(self.topology, node);
-        let class = self.requests[self.frames[frame].request].class as usize;
+    fn route(&mut self, kernel: &mut Kernel, frame: u32) {
+        let config = self.config;
+        let class = kernel.requests[kernel.frames[frame].request].class as usize;
         let is_write = config.write_classes.get(class).copied().unwrap_or(false);
         let count = 1 + config.replicas;
-        let primary = self.database_state(node).primary;
+        let primary = self.primary;
         let server = if is_write || config.replicas == 0 {
             primary
         } else {
             match config.read_policy {
                 ReadPolicy::PrimaryOnly => primary,
                 ReadPolicy::RoundRobin => {
-                    let start = self.database_state(node).next_replica;
-                    let servers = self.services[node as usize].as_ref().expect("database servers");
+                    let start = self.next_replica;
+                    let servers = &self.servers;
                     let usable = |server: u32| server != primary && servers.instances[server as usize].down == 0;
                     let pick = (0..count).map(|offset| (start + offset) % count).find(|s| usable(*s));
-                    let state = self.database_state(node);
                     match pick {
                         Some(server) => {
-                            state.next_replica = (server + 1) % count;
+                            self.next_replica = (server + 1) % count;
                             server
                         }
                         None => {
@@ -124,7 +121,7 @@ impl Simulation<'_> {
                             // (and is refused), as the driver has nowhere else to send it.
                             let server =
                                 (start..start + count).map(|s| s % count).find(|s| *s != primary).unwrap_or(primary);
-                            state.next_replica = (server + 1) % count;
+                            self.next_replica = (server + 1) % count;
                             server
                         }
                     }
@@ -132,8 +129,8 @@ impl Simulation<'_> {
                 ReadPolicy::LeastLoaded => {
                     // Fewest queries in the server (running or waiting); ties to the server
                     // after the last start, so equal servers share.
-                    let state_start = self.database_state(node).next_replica;
-                    let servers = self.services[node as usize].as_ref().expect("database servers");
+                    let state_start = self.next_replica;
+                    let servers = &self.servers;
                     let load = |server: u32| {
                         let instance = &servers.instances[server as usize];
                         instance.occupied as usize + instance.queue.len()
@@ -144,50 +141,47 @@ impl Simulation<'_> {
                         .filter(|s| up(*s))
                         .min_by_key(|s| load(*s))
                         .unwrap_or(primary);
-                    self.database_state(node).next_replica = (state_start + 1) % count;
+                    self.next_replica = (state_start + 1) % count;
                     pick
                 }
             }
         };
-        self.frames[frame].instance = server;
-        self.service_arrive(frame);
+        kernel.frames[frame].instance = server;
+        self.servers.arrive(kernel, frame);
     }
 
     /// A query finishes on its server: a write commits and ships to the replicas; a read
     /// reports the version it saw.
-    pub(crate) fn database_complete(&mut self, frame: u32) {
-        let now = self.events.now_ns();
-        let node = self.frames[frame].node;
-        let config = database_config(self.topology, node);
-        let request = self.frames[frame].request;
-        let (key, class) = (self.requests[request].key, self.requests[request].class as usize);
-        let server = self.frames[frame].instance as usize;
-        let measured = self.is_measured(self.frames[frame].arrived_ns);
+    fn complete(&mut self, kernel: &mut Kernel, frame: u32) {
+        let now = kernel.events.now_ns();
+        let (node, config) = (self.node, self.config);
+        let request = kernel.frames[frame].request;
+        let (key, class) = (kernel.requests[request].key, kernel.requests[request].class as usize);
+        let server = kernel.frames[frame].instance as usize;
+        let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
         if config.write_classes.get(class).copied().unwrap_or(false) {
             let lag_sampler = config.lag_sampler;
-            let sequence = self.commit_write(key);
-            self.requests[request].committed = true;
-            self.requests[request].read_version = sequence;
-            let primary = self.database_state(node).primary as usize;
+            let sequence = kernel.commit_write(key);
+            kernel.requests[request].committed = true;
+            kernel.requests[request].read_version = sequence;
+            let primary = self.primary as usize;
             for replica in (0..=config.replicas as usize).filter(|s| *s != primary) {
-                let lag = if lag_sampler == NONE { 0 } else { self.sample_service(node, lag_sampler) };
-                let state = self.database_state(node);
-                let log = &mut state.logs[replica];
+                let lag = if lag_sampler == NONE { 0 } else { kernel.sample_service(node, lag_sampler) };
+                let log = &mut self.logs[replica];
                 log.last_apply_ns = log.last_apply_ns.max(now + lag);
                 log.pending.push_back((sequence, log.last_apply_ns));
-                state.max_backlog = state.max_backlog.max(log.pending.len());
+                self.max_backlog = self.max_backlog.max(log.pending.len());
             }
             if measured {
-                self.database_state(node).counters[server].writes += 1;
+                self.counters[server].writes += 1;
             }
             return;
         }
-        let latest = self.latest_version(key);
-        let state = self.database_state(node);
-        let version = if server == state.primary as usize {
+        let latest = kernel.latest_version(key);
+        let version = if server == self.primary as usize {
             latest
         } else {
-            let log = &mut state.logs[server];
+            let log = &mut self.logs[server];
             apply_due(log, now);
             // A commit of this key not yet applied here: the replica returns an older value.
             if latest > log.applied {
@@ -197,82 +191,76 @@ impl Simulation<'_> {
             }
         };
         if measured {
-            state.counters[server].reads += 1;
-            state.counters[server].stale_reads += (version < latest) as u64;
+            self.counters[server].reads += 1;
+            self.counters[server].stale_reads += (version < latest) as u64;
         }
-        self.requests[request].read_version = version;
+        kernel.requests[request].read_version = version;
     }
-}
 
-impl Simulation<'_> {
     /// A database server went down: if it is the primary and the database fails over, a
     /// replica is promoted after the detection and promotion delays.
-    pub(crate) fn database_primary_down(&mut self, node: u32, server: u32) {
-        let NodeKind::Database(config) = &self.topology.nodes[node as usize].kind else { return };
+    pub(crate) fn primary_down(&mut self, kernel: &mut Kernel, server: u32) {
+        let (config, node) = (self.config, self.node);
         let failover = config.failover;
-        let now = self.events.now_ns();
-        let state = self.database_state(node);
-        if server != state.primary {
+        let now = kernel.events.now_ns();
+        if server != self.primary {
             return;
         }
-        for log in &mut state.logs {
+        for log in &mut self.logs {
             apply_due(log, now);
             log.stranded.extend(log.pending.drain(..));
         }
         let Some(failover) = failover else { return };
-        if state.failover_pending || config.replicas == 0 {
+        if self.failover_pending || config.replicas == 0 {
             return;
         }
-        state.failover_pending = true;
-        self.events.schedule_in(failover.detection_ns + failover.promotion_ns, super::Event::Promote { node });
+        self.failover_pending = true;
+        kernel
+            .events
+            .schedule_in(failover.detection_ns + failover.promotion_ns, Event::Timer { node, timer: Timer::Promote });
     }
 
     /// The failover: the live replica with the most commits received before the primary
     /// died becomes the primary; the commits still in flight to it when the primary died
     /// never arrive, and are lost.
-    pub(crate) fn on_promote(&mut self, node: u32) {
-        let now = self.events.now_ns();
-        let measured = self.measuring;
-        let servers = self.services[node as usize].as_ref().expect("database servers");
+    fn promote(&mut self, kernel: &mut Kernel) {
+        let now = kernel.events.now_ns();
+        let measured = kernel.measuring;
+        let servers = &self.servers;
         let down: Vec<bool> = servers.instances.iter().map(|i| i.down > 0).collect();
-        let state = self.database_state(node);
-        state.failover_pending = false;
-        if !down[state.primary as usize] {
+        self.failover_pending = false;
+        if !down[self.primary as usize] {
             return; // the primary came back before it was declared dead
         }
-        let primary = state.primary as usize;
+        let primary = self.primary as usize;
         let mut best: Option<usize> = None;
-        for server in (0..state.logs.len()).filter(|s| *s != primary && !down[*s]) {
-            apply_due(&mut state.logs[server], now);
-            if best.is_none_or(|b| state.logs[server].applied > state.logs[b].applied) {
+        for server in (0..self.logs.len()).filter(|s| *s != primary && !down[*s]) {
+            apply_due(&mut self.logs[server], now);
+            if best.is_none_or(|b| self.logs[server].applied > self.logs[b].applied) {
                 best = Some(server);
             }
         }
         let Some(chosen) = best else { return };
         // The dead primary's unshipped commits are gone with it.
-        let lost = state.logs[chosen].stranded.len() as u64;
-        for log in &mut state.logs {
+        let lost = self.logs[chosen].stranded.len() as u64;
+        for log in &mut self.logs {
             log.stranded.clear();
         }
-        state.demoted[primary] = true;
-        state.primary = chosen as u32;
+        self.demoted[primary] = true;
+        self.primary = chosen as u32;
         if measured {
-            state.promotions += 1;
-            state.lost_writes += lost;
+            self.promotions += 1;
+            self.lost_writes += lost;
         }
     }
 
     /// A database server is back: a former primary rejoins as a replica, resynchronised.
-    pub(crate) fn database_server_back(&mut self, node: u32, server: u32) {
-        if !matches!(self.topology.nodes[node as usize].kind, NodeKind::Database(_)) {
-            return;
-        }
-        let now = self.events.now_ns();
-        let sequence = self.commit_sequence;
-        let state = self.database_state(node);
-        if server == state.primary {
+    pub(crate) fn server_back(&mut self, kernel: &mut Kernel, server: u32) {
+        let now = kernel.events.now_ns();
+        let sequence = kernel.commit_sequence;
+        if server == self.primary {
             // The primary is back before any promotion: it ships what it had not shipped.
-            for log in &mut state.logs {
+            for log in &mut self.logs {
                 for (sequence, _) in log.stranded.drain(..) {
                     log.pending.push_back((sequence, now));
                 }
@@ -280,9 +268,9 @@ impl Simulation<'_> {
             }
             return;
         }
-        if state.demoted[server as usize] {
-            state.demoted[server as usize] = false;
-            let log = &mut state.logs[server as usize];
+        if self.demoted[server as usize] {
+            self.demoted[server as usize] = false;
+            let log = &mut self.logs[server as usize];
             log.pending.clear();
             log.applied = sequence;
             log.last_apply_ns = now;
@@ -290,7 +278,54 @@ impl Simulation<'_> {
     }
 }
 
-impl DatabaseState {
+impl Model for DatabaseModel<'_> {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+        self.route(kernel, frame);
+    }
+
+    fn reply(&mut self, kernel: &mut Kernel, frame: u32) {
+        match kernel.frames[frame].outcome {
+            Some((outcome, cause)) => self.finish(kernel, frame, outcome, cause),
+            None => kernel.ready.push_back(frame),
+        }
+    }
+
+    fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
+        match timer {
+            Timer::PsDone { .. } => self.servers.timer(kernel, timer),
+            Timer::Promote => self.promote(kernel),
+            Timer::Resume { .. } | Timer::Visibility { .. } | Timer::ContainerExpire { .. } => misrouted(kernel),
+        }
+    }
+
+    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+        self.servers.release(kernel, frame);
+    }
+
+    fn reset(&mut self, _now: u64) {
+        self.counters.iter_mut().for_each(|c| *c = Default::default());
+        self.max_backlog = 0;
+        self.promotions = 0;
+        self.lost_writes = 0;
+    }
+
+    fn figures(&self, _topology: &Topology, _end_ns: u64, _measured_ns: f64) -> ComponentFigures {
+        ComponentFigures::section(self.report())
+    }
+}
+
+impl Program for DatabaseModel<'_> {
+    fn work(&mut self, kernel: &mut Kernel, frame: u32, work_ns: u64) {
+        self.servers.work(kernel, frame, work_ns);
+    }
+
+    fn respond(&mut self, kernel: &mut Kernel, frame: u32) {
+        self.complete(kernel, frame);
+        self.finish(kernel, frame, Outcome::Completed, self.node);
+    }
+}
+
+impl DatabaseModel<'_> {
     /// The database's report section: reads, writes and stale reads per server and in all.
     pub(crate) fn report(&self) -> ComponentSection {
         let servers: Vec<ServerReport> = self

@@ -9,10 +9,10 @@
 //! delivering until it recovers.
 
 use super::invariants;
-use super::requests::Outcome;
-use super::{ComponentState, Event, Simulation};
+use super::node::Node;
+use super::{Event, Simulation};
 use crate::rng::{Purpose, RandomStream};
-use crate::topology::{FaultKind, NodeKind, Topology, NONE};
+use crate::topology::{FaultKind, Topology, NONE};
 
 /// A fault as it happened, for the report.
 #[derive(Debug, Clone)]
@@ -51,16 +51,16 @@ pub(crate) struct FaultState {
     /// Per node: the product of the Slow factors in force.
     pub slow_factor: Vec<f64>,
     /// Per node: the added arrival latency in force, or `NONE`.
-    add_sampler: Vec<u32>,
+    pub add_sampler: Vec<u32>,
     /// Per node: the probability of an injected error.
-    error_probability: Vec<f64>,
+    pub error_probability: Vec<f64>,
     /// Per node: the new version in force: (share, factor, error probability).
-    version: Vec<Option<(f64, f64, f64)>>,
+    pub version: Vec<Option<(f64, f64, f64)>>,
     /// Partitions in force (fault indices).
-    partitions: Vec<u32>,
+    pub partitions: Vec<u32>,
     /// Per node: the streams its faults draw from, one per purpose, so a fault on one node
     /// changes no other node's draws.
-    streams: Vec<NodeFaultStreams>,
+    pub streams: Vec<NodeFaultStreams>,
     /// Per (chaos-monkey fault, node it may fail): a stream named by the node.
     monkey_streams: Vec<(u32, u32, RandomStream)>,
     /// Faults as they happened.
@@ -89,11 +89,11 @@ pub(crate) struct InjectedFault {
 
 /// The fault streams of one node.
 #[derive(Debug)]
-struct NodeFaultStreams {
-    injected_errors: RandomStream,
-    canary_share: RandomStream,
-    canary_errors: RandomStream,
-    added_latency: RandomStream,
+pub(crate) struct NodeFaultStreams {
+    pub injected_errors: RandomStream,
+    pub canary_share: RandomStream,
+    pub canary_errors: RandomStream,
+    pub added_latency: RandomStream,
 }
 
 impl NodeFaultStreams {
@@ -262,12 +262,12 @@ impl Simulation<'_> {
             let fault_index = index as u32;
             match &fault.kind {
                 FaultKind::RollingDeploy { .. } => {
-                    self.events.schedule_at(fault.start_ns, Event::RollingStep { fault: fault_index, batch: 0 })
+                    self.kernel.events.schedule_at(fault.start_ns, Event::RollingStep { fault: fault_index, batch: 0 })
                 }
                 _ => {
-                    self.events.schedule_at(fault.start_ns, Event::FaultStart { fault: fault_index });
+                    self.kernel.events.schedule_at(fault.start_ns, Event::FaultStart { fault: fault_index });
                     if let Some(end_ns) = fault.end_ns {
-                        self.events.schedule_at(end_ns, Event::FaultEnd { fault: fault_index });
+                        self.kernel.events.schedule_at(end_ns, Event::FaultEnd { fault: fault_index });
                     }
                 }
             }
@@ -279,31 +279,34 @@ impl Simulation<'_> {
         let scenario = self.topology.scenario.as_ref().map_or(&[][..], |s| &s.faults[..]);
         match scenario.get(fault as usize) {
             Some(spec) => spec.kind.clone(),
-            None => self.faults.injected[fault as usize - scenario.len()].kind.clone(),
+            None => self.kernel.faults.injected[fault as usize - scenario.len()].kind.clone(),
         }
     }
 
     fn open_window(&mut self, label: &'static str, target: String, detail: String) -> usize {
-        let start_ns = self.events.now_ns();
-        self.faults.windows.push(FaultWindow { label, target, start_ns, end_ns: None, detail });
-        self.faults.windows.len() - 1
+        let start_ns = self.kernel.events.now_ns();
+        self.kernel.faults.windows.push(FaultWindow { label, target, start_ns, end_ns: None, detail });
+        self.kernel.faults.windows.len() - 1
     }
 
     fn close_fault_window(&mut self, window: usize) {
-        self.faults.windows[window].end_ns = Some(self.events.now_ns());
+        self.kernel.faults.windows[window].end_ns = Some(self.kernel.events.now_ns());
     }
 
     pub(crate) fn on_fault_start(&mut self, fault: u32) {
         let topology = self.topology;
         let kind = self.fault_kind(fault);
         if let FaultKind::Load { factor } = kind {
-            self.faults.active[fault as usize] = true;
-            invariants::decrement(&mut self.faults.load_steps_to_come, &mut self.invariants.counter_underflows);
+            self.kernel.faults.active[fault as usize] = true;
+            invariants::decrement(
+                &mut self.kernel.faults.load_steps_to_come,
+                &mut self.kernel.invariants.counter_underflows,
+            );
             self.step_load(factor);
             return;
         }
-        self.faults.enabled = true;
-        self.faults.active[fault as usize] = true;
+        self.kernel.faults.enabled = true;
+        self.kernel.faults.active[fault as usize] = true;
         let window = self.open_window(kind.label(), target_name(topology, &kind), detail(topology, &kind));
         match &kind {
             FaultKind::Crash { node, instances } => self.crash_node(*node, *instances),
@@ -313,13 +316,13 @@ impl Simulation<'_> {
                     self.crash_node(*node, instances);
                 }
             }
-            FaultKind::Partition { .. } => self.faults.partitions.push(fault),
+            FaultKind::Partition { .. } => self.kernel.faults.partitions.push(fault),
             FaultKind::ChaosMonkey { nodes, mtbf_sampler, .. } => {
                 for node in nodes {
                     let instances = topology.nodes[*node as usize].kind.servers().map_or(1, |s| s.max_instances());
                     for instance in 0..instances {
                         let delay = self.monkey_draw(fault, *node, *mtbf_sampler);
-                        self.events.schedule_in(delay, Event::MonkeyFail { fault, node: *node, instance });
+                        self.kernel.events.schedule_in(delay, Event::MonkeyFail { fault, node: *node, instance });
                     }
                 }
             }
@@ -335,20 +338,20 @@ impl Simulation<'_> {
 
     /// Remembers which report window a fault opened (its end closes it).
     fn fault_windows_open_for(&mut self, fault: u32, window: usize) {
-        self.faults.open_windows.push((fault, window as u32));
+        self.kernel.faults.open_windows.push((fault, window as u32));
     }
 
     fn window_of(&mut self, fault: u32) -> Option<usize> {
-        let position = self.faults.open_windows.iter().position(|(f, _)| *f == fault)?;
-        Some(self.faults.open_windows.swap_remove(position).1 as usize)
+        let position = self.kernel.faults.open_windows.iter().position(|(f, _)| *f == fault)?;
+        Some(self.kernel.faults.open_windows.swap_remove(position).1 as usize)
     }
 
     pub(crate) fn on_fault_end(&mut self, fault: u32) {
         let topology = self.topology;
-        if !self.faults.active[fault as usize] {
+        if !self.kernel.faults.active[fault as usize] {
             return;
         }
-        self.faults.active[fault as usize] = false;
+        self.kernel.faults.active[fault as usize] = false;
         if let Some(window) = self.window_of(fault) {
             self.close_fault_window(window);
         }
@@ -360,7 +363,7 @@ impl Simulation<'_> {
                     self.recover_node(*node, instances);
                 }
             }
-            FaultKind::Partition { .. } => self.faults.partitions.retain(|p| *p != fault),
+            FaultKind::Partition { .. } => self.kernel.faults.partitions.retain(|p| *p != fault),
             FaultKind::ChaosMonkey { .. } => {} // failures already under way are repaired as drawn
             FaultKind::Slow { node, .. } | FaultKind::Errors { node, .. } | FaultKind::Version { node, .. } => {
                 self.recompute_degradation(*node)
@@ -372,21 +375,22 @@ impl Simulation<'_> {
     /// A load step: the open workloads run at `factor` times the file's rates from now on.
     /// The step's report window lasts until the next step, and a step back to 1 opens none.
     fn step_load(&mut self, factor: f64) {
-        if let Some(window) = self.faults.load_window.take() {
+        if let Some(window) = self.kernel.faults.load_window.take() {
             self.close_fault_window(window);
         }
         if factor != 1.0 {
             let kind = FaultKind::Load { factor };
             let window =
                 self.open_window(kind.label(), target_name(self.topology, &kind), detail(self.topology, &kind));
-            self.faults.load_window = Some(window);
+            self.kernel.faults.load_window = Some(window);
         }
-        self.load_factor = factor;
-        self.rescale_open_sources();
+        self.kernel.load_factor = factor;
+        self.kernel.rescale_open_sources();
     }
 
     fn monkey_draw(&mut self, fault: u32, node: u32, sampler: u32) -> u64 {
         let (_, _, stream) = self
+            .kernel
             .faults
             .monkey_streams
             .iter_mut()
@@ -396,7 +400,7 @@ impl Simulation<'_> {
     }
 
     pub(crate) fn on_monkey_fail(&mut self, fault: u32, node: u32, instance: u32) {
-        if !self.faults.active[fault as usize] {
+        if !self.kernel.faults.active[fault as usize] {
             return;
         }
         let topology = self.topology;
@@ -410,24 +414,29 @@ impl Simulation<'_> {
             topology.nodes[node as usize].name.clone()
         };
         let window = self.open_window("chaos_monkey", target, "random failure".into());
-        self.faults.monkey_failures.push((window as u32, node, instance));
+        self.kernel.faults.monkey_failures.push((window as u32, node, instance));
         self.crash_one(node, instance);
         let repair = self.monkey_draw(fault, node, mttr_sampler);
-        self.events.schedule_in(repair, Event::MonkeyRepair { fault, window: window as u32 });
+        self.kernel.events.schedule_in(repair, Event::MonkeyRepair { fault, window: window as u32 });
     }
 
     pub(crate) fn on_monkey_repair(&mut self, fault: u32, window: u32) {
-        let position =
-            self.faults.monkey_failures.iter().position(|(w, _, _)| *w == window).expect("a monkey failure to repair");
-        let (_, node, instance) = self.faults.monkey_failures.swap_remove(position);
+        let position = self
+            .kernel
+            .faults
+            .monkey_failures
+            .iter()
+            .position(|(w, _, _)| *w == window)
+            .expect("a monkey failure to repair");
+        let (_, node, instance) = self.kernel.faults.monkey_failures.swap_remove(position);
         self.close_fault_window(window as usize);
         self.recover_one(node, instance);
-        if self.faults.active[fault as usize] && self.may_generate() {
+        if self.kernel.faults.active[fault as usize] && self.kernel.may_generate() {
             let FaultKind::ChaosMonkey { mtbf_sampler, .. } = self.fault_kind(fault) else {
                 unreachable!("a monkey event of a monkey fault")
             };
             let delay = self.monkey_draw(fault, node, mtbf_sampler);
-            self.events.schedule_in(delay, Event::MonkeyFail { fault, node, instance });
+            self.kernel.events.schedule_in(delay, Event::MonkeyFail { fault, node, instance });
         }
     }
 
@@ -437,9 +446,9 @@ impl Simulation<'_> {
         let FaultKind::RollingDeploy { node, batch: size, each_ns } = self.fault_kind(fault) else {
             unreachable!("a rolling step of a rolling deployment")
         };
-        self.faults.enabled = true;
+        self.kernel.faults.enabled = true;
         let instances = topology.nodes[node as usize].kind.instances();
-        let servers = self.services[node as usize].as_mut().expect("service state");
+        let servers = self.nodes[node as usize].servers_mut().expect("a rolling deployment of a node with instances");
         if batch > 0 {
             for instance in (batch - 1) * size..(batch * size).min(instances) {
                 servers.instances[instance as usize].in_rotation = true;
@@ -452,18 +461,18 @@ impl Simulation<'_> {
             );
             self.fault_windows_open_for(fault, window);
         }
-        let servers = self.services[node as usize].as_mut().expect("service state");
+        let servers = self.nodes[node as usize].servers_mut().expect("a rolling deployment of a node with instances");
         let first = batch * size;
         if first < instances {
             // The batch leaves the rotation; it finishes what it holds (a graceful drain).
             for instance in first..(first + size).min(instances) {
                 servers.instances[instance as usize].in_rotation = false;
             }
-            self.events.schedule_in(each_ns, Event::RollingStep { fault, batch: batch + 1 });
+            self.kernel.events.schedule_in(each_ns, Event::RollingStep { fault, batch: batch + 1 });
         } else if let Some(window) = self.window_of(fault) {
             self.close_fault_window(window);
         }
-        let servers = self.services[node as usize].as_mut().expect("service state");
+        let servers = self.nodes[node as usize].servers_mut().expect("a rolling deployment of a node with instances");
         servers.rotation = (0..instances).filter(|i| servers.instances[*i as usize].in_rotation).collect();
         self.rotation_changed(node);
     }
@@ -471,10 +480,10 @@ impl Simulation<'_> {
     /// Recomputes a node's slowdown, errors, added latency and version from the faults in force.
     fn recompute_degradation(&mut self, node: u32) {
         let scenario = self.topology.scenario.as_ref().map_or(&[][..], |s| &s.faults[..]);
-        let kinds = scenario.iter().map(|fault| &fault.kind).chain(self.faults.injected.iter().map(|i| &i.kind));
+        let kinds = scenario.iter().map(|fault| &fault.kind).chain(self.kernel.faults.injected.iter().map(|i| &i.kind));
         let (mut factor, mut add, mut survive, mut version) = (1.0, NONE, 1.0, None);
         for (index, kind) in kinds.enumerate() {
-            if !self.faults.active[index] {
+            if !self.kernel.faults.active[index] {
                 continue;
             }
             match *kind {
@@ -491,10 +500,10 @@ impl Simulation<'_> {
                 _ => {}
             }
         }
-        self.faults.slow_factor[node as usize] = factor;
-        self.faults.add_sampler[node as usize] = add;
-        self.faults.error_probability[node as usize] = 1.0 - survive;
-        self.faults.version[node as usize] = version;
+        self.kernel.faults.slow_factor[node as usize] = factor;
+        self.kernel.faults.add_sampler[node as usize] = add;
+        self.kernel.faults.error_probability[node as usize] = 1.0 - survive;
+        self.kernel.faults.version[node as usize] = version;
     }
 
     /// Crashes the first `instances` instances of `node` (or the node itself).
@@ -521,207 +530,74 @@ impl Simulation<'_> {
     /// Whether `node`'s `instance` (or the node, for nodes without instances) is down.
     #[inline]
     pub(crate) fn is_down(&self, node: u32, instance: u32) -> bool {
-        match &self.services[node as usize] {
+        match self.nodes[node as usize].servers() {
             Some(servers) if instance != NONE => servers.instances[instance as usize].down > 0,
             Some(servers) => servers.instances.iter().all(|i| i.down > 0),
-            None => self.faults.node_down[node as usize] > 0,
+            None => self.kernel.faults.node_down[node as usize] > 0,
         }
     }
 
     /// One instance (or a node without instances) goes down.
     fn crash_one(&mut self, node: u32, instance: u32) {
-        self.faults.enabled = true;
-        if self.services[node as usize].is_some() {
-            let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
-            slot.down += 1;
-            if slot.down == 1 {
-                self.crash_instance(node, instance);
-                self.database_primary_down(node, instance);
+        let kernel = &mut self.kernel;
+        kernel.faults.enabled = true;
+        match &mut self.nodes[node as usize] {
+            Node::Service(servers) => {
+                servers.crash(kernel, instance);
+                return;
             }
-            return;
+            Node::Database(database) => {
+                if database.servers.crash(kernel, instance) {
+                    database.primary_down(kernel, instance);
+                }
+                return;
+            }
+            Node::LoadBalancer(_)
+            | Node::Cache(_)
+            | Node::Cdn(_)
+            | Node::RateLimiter(_)
+            | Node::WorkQueue(_)
+            | Node::Log(_)
+            | Node::Function(_) => {}
         }
-        self.faults.node_down[node as usize] += 1;
-        if self.faults.node_down[node as usize] > 1 {
+        kernel.faults.node_down[node as usize] += 1;
+        if kernel.faults.node_down[node as usize] > 1 {
             return;
         }
         // The requests inside fail; what the component was doing for them is abandoned.
-        for frame in 0..self.frames.slots() {
-            let record = &self.frames[frame];
+        for frame in 0..kernel.frames.slots() {
+            let record = &kernel.frames[frame];
             if record.live && record.node == node && !record.answered {
-                self.fail_crashed(frame, node);
+                kernel.fail_crashed(frame, node);
             }
         }
-        match &mut self.components[node as usize] {
-            ComponentState::Cache(state) => state.store.clear(),
-            ComponentState::Cdn(state) => state.edges.iter_mut().for_each(|edge| edge.clear()),
-            _ => {}
-        }
+        self.nodes[node as usize].lose_memory();
     }
 
     fn recover_one(&mut self, node: u32, instance: u32) {
-        if self.services[node as usize].is_some() {
-            let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
-            slot.down -= 1;
-            if slot.down == 0 {
-                self.database_server_back(node, instance);
+        let kernel = &mut self.kernel;
+        match &mut self.nodes[node as usize] {
+            Node::Service(servers) => {
+                servers.recover(instance);
+                return;
             }
-            return;
-        }
-        self.faults.node_down[node as usize] -= 1;
-        if self.faults.node_down[node as usize] == 0 {
-            if let NodeKind::WorkQueue(_) = self.topology.nodes[node as usize].kind {
-                self.queue_resume_delivery(node);
-            }
-        }
-    }
-
-    fn fail_crashed(&mut self, frame: u32, node: u32) {
-        if self.is_measured(self.frames[frame].arrived_ns) {
-            self.faults.counters[node as usize].crashed += 1;
-        }
-        self.answer(frame, Outcome::Crashed, node);
-    }
-
-    /// A service instance crashes: its waiting requests are lost, the ones it holds fail
-    /// and end at their next event, its workers are free when it comes back.
-    fn crash_instance(&mut self, node: u32, instance: u32) {
-        let now = self.events.now_ns();
-        let workers = super::service::service_config(self.topology, node).workers;
-        let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
-        let queued = std::mem::take(&mut slot.queue);
-        let ps_jobs = slot.clear_ps_jobs();
-        let stats = &mut self.node_stats[node as usize];
-        stats.advance(now);
-        stats.busy_now -= ps_jobs.min(workers as usize) as u64;
-        for frame in queued {
-            let stats = &mut self.node_stats[node as usize];
-            invariants::decrement(&mut stats.queue_now, &mut self.invariants.counter_underflows);
-            invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
-            if !self.frames[frame].answered {
-                self.fail_crashed(frame, node);
-            }
-            self.free_frame(frame);
-        }
-        let fifo = super::service::program_discipline(self.topology, node) == crate::topology::Discipline::Fifo;
-        for frame in 0..self.frames.slots() {
-            let record = &self.frames[frame];
-            if !(record.live && record.node == node && record.instance == instance && record.admitted && !record.killed)
-            {
-                continue;
-            }
-            let waiting_for_calls = record.pending > 0;
-            self.fail_crashed(frame, node);
-            let record = &mut self.frames[frame];
-            record.killed = true;
-            record.admitted = false;
-            let stats = &mut self.node_stats[node as usize];
-            invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
-            if fifo {
-                stats.busy_now -= 1;
-            }
-            let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
-            slot.occupied -= 1;
-            if !fifo && !waiting_for_calls {
-                // A processor-sharing job: its completion event was cancelled with the heap.
-                self.free_frame(frame);
-            }
-        }
-        self.instance_idle(node, instance);
-    }
-
-    /// The fault gate every arrival passes while faults are in force: true when the fault
-    /// consumed the frame (refused, failed or delayed).
-    pub(crate) fn fault_gate(&mut self, frame: u32) -> bool {
-        let node = self.frames[frame].node;
-        let measured = self.is_measured(self.frames[frame].arrived_ns);
-        if self.services[node as usize].is_none() && self.faults.node_down[node as usize] > 0 {
-            self.refuse(frame, node, Outcome::Unavailable);
-            return true;
-        }
-        let probability = self.faults.error_probability[node as usize];
-        let streams = &mut self.faults.streams[node as usize];
-        if probability > 0.0 && streams.injected_errors.open01() < probability {
-            self.refuse(frame, node, Outcome::Error);
-            return true;
-        }
-        if let Some((share, _, errors)) = self.faults.version[node as usize] {
-            if share >= 1.0 || streams.canary_share.open01() < share {
-                self.frames[frame].new_version = true;
-                if measured {
-                    self.faults.counters[node as usize].new_version += 1;
+            Node::Database(database) => {
+                if database.servers.recover(instance) {
+                    database.server_back(kernel, instance);
                 }
-                if errors > 0.0 && self.faults.streams[node as usize].canary_errors.open01() < errors {
-                    self.refuse(frame, node, Outcome::Error);
-                    return true;
-                }
+                return;
             }
+            Node::LoadBalancer(_)
+            | Node::Cache(_)
+            | Node::Cdn(_)
+            | Node::RateLimiter(_)
+            | Node::WorkQueue(_)
+            | Node::Log(_)
+            | Node::Function(_) => {}
         }
-        let add = self.faults.add_sampler[node as usize];
-        if add != NONE {
-            let delay =
-                self.topology.samplers[add as usize].sample_ns(&mut self.faults.streams[node as usize].added_latency);
-            self.events.schedule_in(delay, Event::DelayedArrive { frame });
-            return true;
+        kernel.faults.node_down[node as usize] -= 1;
+        if kernel.faults.node_down[node as usize] == 0 {
+            self.nodes[node as usize].recovered(kernel);
         }
-        false
-    }
-
-    /// The node answers an arrival at once with `outcome` (refused while down, an injected
-    /// error, or shed), counting it.
-    pub(crate) fn refuse(&mut self, frame: u32, node: u32, outcome: Outcome) {
-        if self.is_measured(self.frames[frame].arrived_ns) {
-            let counters = &mut self.faults.counters[node as usize];
-            match outcome {
-                Outcome::Unavailable => counters.refused += 1,
-                Outcome::Error => counters.injected_errors += 1,
-                Outcome::Shed => counters.shed += 1,
-                _ => {}
-            }
-        }
-        self.answer(frame, outcome, node);
-        self.free_frame(frame);
-    }
-
-    /// The service-time multiplier of `frame`'s new version, or 1.
-    #[inline]
-    pub(crate) fn version_factor(&self, frame: u32) -> f64 {
-        if !self.frames[frame].new_version {
-            return 1.0;
-        }
-        self.faults.version[self.frames[frame].node as usize].map_or(1.0, |(_, factor, _)| factor)
-    }
-
-    /// The connect timeout when a partition in force cuts `from` (a node, or `NONE` for the
-    /// clients of `request`) off from `to`.
-    pub(crate) fn partition_between(&self, from: u32, request: u32, to: u32) -> Option<u64> {
-        let scenario = self.topology.scenario.as_ref()?;
-        for &fault in &self.faults.partitions {
-            let FaultKind::Partition { node_side, region_side, timeout_ns, .. } = &scenario.faults[fault as usize].kind
-            else {
-                continue;
-            };
-            let from_side = if from == NONE {
-                let region = self.requests[request].region;
-                if region == NONE {
-                    0
-                } else {
-                    region_side[region as usize]
-                }
-            } else {
-                node_side[from as usize]
-            };
-            let to_side = node_side[to as usize];
-            if from_side != 0 && to_side != 0 && from_side != to_side {
-                return Some(*timeout_ns);
-            }
-        }
-        None
-    }
-
-    /// A call across a partition fails once its connect timeout expires.
-    pub(crate) fn on_unreachable(&mut self, frame: u32) {
-        let node = self.frames[frame].node;
-        self.answer(frame, Outcome::Unreachable, node);
-        self.free_frame(frame);
     }
 }

@@ -3,10 +3,13 @@
 //! keep-alive time is reclaimed.
 
 use super::invariants;
+use super::kernel::Kernel;
+use super::node::{misrouted, Model, Timer};
+use super::program::Program;
 use super::requests::Outcome;
-use super::{ComponentState, Event, Simulation};
+use super::Event;
 use crate::report::{ComponentFigures, ComponentSection, FunctionReport};
-use crate::topology::{FunctionConfig, NodeKind, Topology, NONE};
+use crate::topology::{FunctionConfig, Topology, NONE};
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Container {
@@ -26,9 +29,11 @@ pub(crate) struct FunctionCounters {
     pub max_containers: u32,
 }
 
-/// Run-time state of a function.
+/// A serverless function: its containers, warm or busy.
 #[derive(Debug)]
-pub(crate) struct FunctionState {
+pub(crate) struct FunctionModel<'t> {
+    pub node: u32,
+    pub config: &'t FunctionConfig,
     containers: Vec<Container>,
     /// Warm idle containers, the most recently used last (it is reused first).
     idle: Vec<u32>,
@@ -39,9 +44,11 @@ pub(crate) struct FunctionState {
     pub counters: FunctionCounters,
 }
 
-impl FunctionState {
-    pub fn new() -> Self {
+impl<'t> FunctionModel<'t> {
+    pub fn new(node: u32, config: &'t FunctionConfig) -> Self {
         Self {
+            node,
+            config,
             containers: Vec::new(),
             idle: Vec::new(),
             free: Vec::new(),
@@ -60,127 +67,130 @@ impl FunctionState {
         self.counters.container_area += self.alive as u128 * (now - self.last_ns) as u128;
         self.last_ns = now;
     }
-
-    pub fn reset(&mut self, now: u64) {
-        self.advance(now);
-        self.counters = FunctionCounters { max_containers: self.alive, ..FunctionCounters::default() };
-    }
 }
 
-fn function_config(topology: &Topology, node: u32) -> &FunctionConfig {
-    match &topology.nodes[node as usize].kind {
-        NodeKind::Function(config) => config,
-        _ => unreachable!("node {node} is not a function"),
-    }
-}
-
-impl Simulation<'_> {
-    fn function_state(&mut self, node: u32) -> &mut FunctionState {
-        match &mut self.components[node as usize] {
-            ComponentState::Function(state) => state,
-            _ => unreachable!("node {node} is not a function"),
-        }
-    }
-
-    pub(crate) fn function_arrive(&mut self, frame: u32) {
-        let now = self.events.now_ns();
-        let node = self.frames[frame].node;
-        let config = function_config(self.topology, node);
+impl Model for FunctionModel<'_> {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+        let now = kernel.events.now_ns();
+        let (node, config) = (self.node, self.config);
         let (concurrency, cold_start_sampler) = (config.concurrency, config.cold_start_sampler);
-        let measured = self.is_measured(self.frames[frame].arrived_ns);
-        let stats = &mut self.node_stats[node as usize];
+        let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
+        let stats = &mut kernel.node_stats[node as usize];
         stats.advance(now);
         stats.in_system_now += 1;
-        let state = self.function_state(node);
-        state.advance(now);
+        self.advance(now);
         if measured {
-            state.counters.invocations += 1;
+            self.counters.invocations += 1;
         }
-        if let Some(container) = state.idle.pop() {
-            let slot = &mut state.containers[container as usize];
+        if let Some(container) = self.idle.pop() {
+            let slot = &mut self.containers[container as usize];
             slot.busy = true;
             slot.generation = slot.generation.wrapping_add(1);
-            self.frames[frame].instance = container;
-            self.node_stats[node as usize].busy_now += 1;
-            self.admit(frame, now, false);
-        } else if state.alive < concurrency {
-            let container = state.free.pop().unwrap_or_else(|| {
-                state.containers.push(Container::default());
-                state.containers.len() as u32 - 1
+            kernel.frames[frame].instance = container;
+            kernel.node_stats[node as usize].busy_now += 1;
+            kernel.admit(frame, now, false);
+        } else if self.alive < concurrency {
+            let container = self.free.pop().unwrap_or_else(|| {
+                self.containers.push(Container::default());
+                self.containers.len() as u32 - 1
             });
-            let slot = &mut state.containers[container as usize];
+            let slot = &mut self.containers[container as usize];
             slot.busy = true;
             slot.generation = slot.generation.wrapping_add(1);
-            state.alive += 1;
-            state.counters.max_containers = state.counters.max_containers.max(state.alive);
+            self.alive += 1;
+            self.counters.max_containers = self.counters.max_containers.max(self.alive);
             if measured {
-                state.counters.cold_starts += 1;
+                self.counters.cold_starts += 1;
             }
-            self.frames[frame].instance = container;
-            self.node_stats[node as usize].busy_now += 1;
-            let delay = self.sample_service(node, cold_start_sampler);
-            self.events.schedule_in(delay, Event::Resume { frame });
+            kernel.frames[frame].instance = container;
+            kernel.node_stats[node as usize].busy_now += 1;
+            let delay = kernel.sample_service(node, cold_start_sampler);
+            kernel.events.schedule_in(delay, Event::Timer { node, timer: Timer::Resume { frame } });
         } else {
             if measured {
-                state.counters.throttles += 1;
+                self.counters.throttles += 1;
             }
-            self.finish_frame(frame, Outcome::Throttled, node);
+            self.finish(kernel, frame, Outcome::Throttled, node);
         }
     }
 
-    /// The cold start is over: the invocation runs.
-    pub(crate) fn function_resume(&mut self, frame: u32) {
-        let now = self.events.now_ns();
-        self.admit(frame, now, false);
+    fn reply(&mut self, kernel: &mut Kernel, frame: u32) {
+        match kernel.frames[frame].outcome {
+            Some((outcome, cause)) => self.finish(kernel, frame, outcome, cause),
+            None => kernel.ready.push_back(frame),
+        }
+    }
+
+    fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
+        match timer {
+            // The cold start is over: the invocation runs.
+            Timer::Resume { frame } => kernel.admit(frame, kernel.events.now_ns(), false),
+            Timer::ContainerExpire { container, generation } => self.container_expire(kernel, container, generation),
+            Timer::PsDone { .. } | Timer::Visibility { .. } | Timer::Promote => misrouted(kernel),
+        }
     }
 
     /// The invocation ends: its container goes idle and is kept warm for the keep-alive.
-    pub(crate) fn function_release(&mut self, frame: u32) {
-        let now = self.events.now_ns();
-        let (node, container, arrived_ns, started_ns) = (
-            self.frames[frame].node,
-            self.frames[frame].instance,
-            self.frames[frame].arrived_ns,
-            self.frames[frame].started_ns,
-        );
-        let measured = self.is_measured(arrived_ns);
-        let stats = &mut self.node_stats[node as usize];
+    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+        let now = kernel.events.now_ns();
+        let node = self.node;
+        let (container, arrived_ns, started_ns) =
+            (kernel.frames[frame].instance, kernel.frames[frame].arrived_ns, kernel.frames[frame].started_ns);
+        let measured = kernel.is_measured(arrived_ns);
+        let stats = &mut kernel.node_stats[node as usize];
         stats.advance(now);
-        invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
+        invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
         if container == NONE {
             return;
         }
         stats.busy_now -= 1;
-        if measured && self.frames[frame].admitted {
+        if measured && kernel.frames[frame].admitted {
             stats.demand_sum_ns += (now - started_ns) as u128;
             stats.demand_count += 1;
         }
-        let keep_alive_ns = function_config(self.topology, node).keep_alive_ns;
-        let state = self.function_state(node);
-        let slot = &mut state.containers[container as usize];
+        let keep_alive_ns = self.config.keep_alive_ns;
+        let slot = &mut self.containers[container as usize];
         slot.busy = false;
         let generation = slot.generation;
-        state.idle.push(container);
-        self.events.schedule_in(keep_alive_ns, Event::ContainerExpire { node, container, generation });
+        self.idle.push(container);
+        kernel
+            .events
+            .schedule_in(keep_alive_ns, Event::Timer { node, timer: Timer::ContainerExpire { container, generation } });
     }
 
-    pub(crate) fn on_container_expire(&mut self, node: u32, container: u32, generation: u32) {
-        let now = self.events.now_ns();
-        let state = self.function_state(node);
-        let slot = state.containers[container as usize];
+    fn reset(&mut self, now: u64) {
+        self.advance(now);
+        self.counters = FunctionCounters { max_containers: self.alive, ..FunctionCounters::default() };
+    }
+
+    fn figures(&self, _topology: &Topology, end_ns: u64, measured_ns: f64) -> ComponentFigures {
+        self.report(end_ns, measured_ns)
+    }
+}
+
+impl Program for FunctionModel<'_> {
+    fn work(&mut self, kernel: &mut Kernel, frame: u32, work_ns: u64) {
+        kernel.events.schedule_in(work_ns, Event::WorkDone { frame });
+    }
+}
+
+impl FunctionModel<'_> {
+    fn container_expire(&mut self, kernel: &mut Kernel, container: u32, generation: u32) {
+        let now = kernel.events.now_ns();
+        let slot = self.containers[container as usize];
         if slot.busy || slot.generation != generation {
             return;
         }
-        state.advance(now);
-        if let Some(position) = state.idle.iter().position(|c| *c == container) {
-            state.idle.remove(position);
-            state.alive -= 1;
-            state.free.push(container);
+        self.advance(now);
+        if let Some(position) = self.idle.iter().position(|c| *c == container) {
+            self.idle.remove(position);
+            self.alive -= 1;
+            self.free.push(container);
         }
     }
 }
 
-impl FunctionState {
+impl FunctionModel<'_> {
     /// The function's report section at `end_ns`, over `measured_ns` of measured time; it is
     /// paid for by its live containers.
     pub(crate) fn report(&self, end_ns: u64, measured_ns: f64) -> ComponentFigures {

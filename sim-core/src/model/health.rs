@@ -3,9 +3,9 @@
 //! `healthy` probes in a row comes back. A probe fails when the instance is down or a
 //! partition cuts it off from the balancer.
 
-use super::balancer::balancer_config;
+use super::node::Node;
 use super::{Event, Simulation};
-use crate::topology::NONE;
+use crate::topology::{NodeKind, NONE};
 
 /// Health-check state of one balancer.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ impl Simulation<'_> {
         for (index, node) in self.topology.nodes.iter().enumerate() {
             if let crate::topology::NodeKind::LoadBalancer(config) = &node.kind {
                 if let Some(check) = config.health_check {
-                    self.events.schedule_in(check.interval_ns, Event::HealthCheck { node: index as u32 });
+                    self.kernel.events.schedule_in(check.interval_ns, Event::HealthCheck { node: index as u32 });
                 }
             }
         }
@@ -50,14 +50,14 @@ impl Simulation<'_> {
     /// A probe round of balancer `node`.
     pub(crate) fn on_health_check(&mut self, node: u32) {
         let topology = self.topology;
-        let config = balancer_config(topology, node);
+        let NodeKind::LoadBalancer(config) = &topology.nodes[node as usize].kind else { return };
         let check = config.health_check.expect("a balancer with a health check");
-        let measured = self.measuring;
+        let measured = self.kernel.measuring;
         let mut changed = false;
         for (target, &(backend, instance)) in config.targets.iter().enumerate() {
             let passes = !self.is_down(backend, instance)
-                && (!self.faults.enabled || self.partition_between(node, NONE, backend).is_none());
-            let state = self.balancers[node as usize].as_mut().expect("balancer state");
+                && (!self.kernel.faults.enabled || self.kernel.partition_between(node, NONE, backend).is_none());
+            let Node::LoadBalancer(state) = &mut self.nodes[node as usize] else { return };
             let health = state.health.as_mut().expect("health state");
             if measured {
                 health.probes += 1;
@@ -87,8 +87,8 @@ impl Simulation<'_> {
         if changed {
             self.rebuild_balancer(node);
         }
-        if self.in_flight > 0 || self.may_generate() {
-            self.events.schedule_in(check.interval_ns, Event::HealthCheck { node });
+        if self.kernel.in_flight > 0 || self.kernel.may_generate() {
+            self.kernel.events.schedule_in(check.interval_ns, Event::HealthCheck { node });
         }
     }
 }

@@ -14,6 +14,9 @@ pub struct InvariantViolations {
     pub events_in_the_past: u64,
     /// Requests a balancer still counted as outstanding after every frame had ended.
     pub balancer_outstanding_left: u64,
+    /// An event a node's model cannot take (a timer of another kind, a reply to a node that
+    /// calls nobody): the kernel routed it to the wrong node.
+    pub misrouted_events: u64,
 }
 
 impl InvariantViolations {

@@ -1,9 +1,9 @@
 //! The work of queue and log messages: each delivery runs as a request of its own (not a
 //! client's), rooted at the handler node, whose answer goes back to the queue or log.
 
-use super::requests::{Outcome, Request};
-use super::Simulation;
-use crate::topology::{NodeKind, NONE};
+use super::kernel::Kernel;
+use super::requests::Request;
+use crate::topology::NONE;
 
 /// What a delivered message carries to its handler.
 #[derive(Debug, Clone, Copy)]
@@ -14,7 +14,7 @@ pub(crate) struct JobSpec {
     pub region: u32,
 }
 
-impl Simulation<'_> {
+impl Kernel<'_> {
     /// Sends message `job` (delivery `tag`) of queue or log `node` to `handler`.
     pub(crate) fn start_job(&mut self, node: u32, handler: u32, job: u32, tag: u32, spec: JobSpec) {
         let now = self.events.now_ns();
@@ -38,14 +38,5 @@ impl Simulation<'_> {
         let link = self.topology.link(node, handler);
         let frame = self.new_frame(request, NONE, handler, NONE, link, 1);
         self.send_frame(frame, link, node);
-    }
-
-    /// The handler answered message `job` (delivery `tag`) of `node`.
-    pub(crate) fn on_job_done(&mut self, node: u32, job: u32, tag: u32, outcome: Outcome) {
-        match &self.topology.nodes[node as usize].kind {
-            NodeKind::WorkQueue(_) => self.queue_job_done(node, job, tag, outcome),
-            NodeKind::Log(_) => self.log_job_done(node, job, tag, outcome),
-            _ => unreachable!("only queues and logs start jobs"),
-        }
     }
 }

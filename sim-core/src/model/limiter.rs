@@ -2,12 +2,13 @@
 //! up to the burst); a leaky bucket queues requests and lets them out at its rate, refusing
 //! those that find it full. Buckets are global, per client id or per key.
 
-use super::invariants;
+use super::kernel::Kernel;
 use super::keymap::KeyMap;
+use super::node::{misrouted, Model, Timer};
 use super::requests::Outcome;
-use super::{ComponentState, Event, Simulation};
-use crate::report::{ComponentSection, RateLimiterReport};
-use crate::topology::{Limit, NodeKind, RateLimiterConfig, Scope, Topology};
+use super::Event;
+use crate::report::{ComponentFigures, ComponentSection, RateLimiterReport};
+use crate::topology::{Limit, RateLimiterConfig, Scope, Topology};
 
 /// One bucket.
 #[derive(Debug, Clone, Copy)]
@@ -29,16 +30,18 @@ pub(crate) struct LimiterCounters {
     pub delay_sum_ns: u128,
 }
 
-/// Run-time state of a rate limiter.
+/// A rate limiter in front of the next node.
 #[derive(Debug)]
-pub(crate) struct LimiterState {
+pub(crate) struct LimiterModel<'t> {
+    pub node: u32,
+    pub config: &'t RateLimiterConfig,
     buckets: KeyMap<Bucket>,
     pub counters: LimiterCounters,
 }
 
-impl LimiterState {
-    pub fn new() -> Self {
-        Self { buckets: KeyMap::default(), counters: LimiterCounters::default() }
+impl<'t> LimiterModel<'t> {
+    pub fn new(node: u32, config: &'t RateLimiterConfig) -> Self {
+        Self { node, config, buckets: KeyMap::default(), counters: LimiterCounters::default() }
     }
 
     /// Buckets in use (one per client or key seen, or one).
@@ -47,34 +50,23 @@ impl LimiterState {
     }
 }
 
-fn limiter_config(topology: &Topology, node: u32) -> &RateLimiterConfig {
-    match &topology.nodes[node as usize].kind {
-        NodeKind::RateLimiter(config) => config,
-        _ => unreachable!("node {node} is not a rate limiter"),
-    }
-}
-
-impl Simulation<'_> {
-    pub(crate) fn limiter_arrive(&mut self, frame: u32) {
-        self.enter_component(frame);
-        let now = self.events.now_ns();
-        let node = self.frames[frame].node;
-        let config = limiter_config(self.topology, node);
-        let request = &self.requests[self.frames[frame].request];
+impl Model for LimiterModel<'_> {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+        kernel.enter_component(frame);
+        let now = kernel.events.now_ns();
+        let (node, config) = (self.node, self.config);
+        let request = &kernel.requests[kernel.frames[frame].request];
         let bucket_key = match config.scope {
             Scope::Global => 0,
             Scope::PerClient => request.client as u64,
             Scope::PerKey => request.key,
         };
-        let measured = self.is_measured(self.frames[frame].arrived_ns);
-        let ComponentState::Limiter(state) = &mut self.components[node as usize] else {
-            unreachable!("node {node} is not a rate limiter")
-        };
+        let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
         let initial_tokens = match config.limit {
             Limit::TokenBucket { burst, .. } => burst as f64,
             Limit::LeakyBucket { .. } => 0.0,
         };
-        let bucket = state.buckets.entry(bucket_key).or_insert(Bucket {
+        let bucket = self.buckets.entry(bucket_key).or_insert(Bucket {
             tokens: initial_tokens,
             last_ns: now,
             next_departure_ns: 0,
@@ -107,48 +99,69 @@ impl Simulation<'_> {
         match delay_ns {
             None => {
                 if measured {
-                    state.counters.rejected += 1;
+                    self.counters.rejected += 1;
                 }
-                self.finish_frame(frame, Outcome::RateLimited, node);
+                self.finish(kernel, frame, Outcome::RateLimited, node);
             }
             Some(0) => {
                 if measured {
-                    state.counters.admitted += 1;
+                    self.counters.admitted += 1;
                 }
-                self.limiter_resume(frame);
+                self.resume(kernel, frame);
             }
             Some(delay) => {
                 if measured {
-                    state.counters.admitted += 1;
-                    state.counters.delayed += 1;
-                    state.counters.delay_sum_ns += delay as u128;
+                    self.counters.admitted += 1;
+                    self.counters.delayed += 1;
+                    self.counters.delay_sum_ns += delay as u128;
                 }
-                self.events.schedule_in(delay, Event::Resume { frame });
+                kernel.events.schedule_in(delay, Event::Timer { node, timer: Timer::Resume { frame } });
             }
         }
     }
 
-    /// The request is admitted (after its shaping delay, if any): the next node answers
-    /// the caller.
-    pub(crate) fn limiter_resume(&mut self, frame: u32) {
-        let now = self.events.now_ns();
-        let node = self.frames[frame].node;
-        if !self.frames[frame].answered {
-            let next = limiter_config(self.topology, node).next;
-            self.hand_off(frame, next);
-            let arrived_ns = self.frames[frame].arrived_ns;
-            if self.is_measured(arrived_ns) {
-                self.record_completion(node, arrived_ns);
+    /// A limiter calls nobody: it hands its requests on.
+    fn reply(&mut self, kernel: &mut Kernel, _frame: u32) {
+        misrouted(kernel);
+    }
+
+    fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
+        match timer {
+            Timer::Resume { frame } => self.resume(kernel, frame),
+            Timer::PsDone { .. } | Timer::Visibility { .. } | Timer::ContainerExpire { .. } | Timer::Promote => {
+                misrouted(kernel)
             }
         }
-        let stats = &mut self.node_stats[node as usize];
-        stats.advance(now);
-        invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
-        self.free_frame(frame);
+    }
+
+    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+        kernel.leave_component(frame);
+    }
+
+    fn reset(&mut self, _now: u64) {
+        self.counters = LimiterCounters::default();
+    }
+
+    fn figures(&self, _topology: &Topology, _end_ns: u64, _measured_ns: f64) -> ComponentFigures {
+        ComponentFigures::section(self.report())
     }
 }
 
-impl LimiterState {
+impl LimiterModel<'_> {
+    /// The request is admitted (after its shaping delay, if any): the next node answers
+    /// the caller.
+    fn resume(&mut self, kernel: &mut Kernel, frame: u32) {
+        if !kernel.frames[frame].answered {
+            kernel.hand_off(frame, self.config.next);
+            let arrived_ns = kernel.frames[frame].arrived_ns;
+            if kernel.is_measured(arrived_ns) {
+                kernel.record_completion(self.node, arrived_ns);
+            }
+        }
+        kernel.leave_component(frame);
+        kernel.free_frame(frame);
+    }
+
     /// The rate limiter's report section.
     pub(crate) fn report(&self) -> ComponentSection {
         let c = self.counters;

@@ -97,19 +97,19 @@ impl Simulation<'_> {
     /// Records a time series in windows of `window_ns` (a topology with a scenario keeps its
     /// own, in the scenario's windows). Call before running.
     pub fn observe_windows(&mut self, window_ns: u64) {
-        if self.timeseries.is_some() || window_ns == 0 {
+        if self.kernel.timeseries.is_some() || window_ns == 0 {
             return;
         }
         let nodes = self.topology.nodes.len();
-        self.timeseries = Some(Timeseries::new(window_ns, nodes, vec![0.5, 0.99]));
-        self.observed_window_ns = window_ns;
+        self.kernel.timeseries = Some(Timeseries::new(window_ns, nodes, vec![0.5, 0.99]));
+        self.kernel.observed_window_ns = window_ns;
     }
 
     /// `run_until` for an observed run: stops at each window boundary to close the window.
     pub(super) fn run_observed_until(&mut self, limit_ns: u64) -> bool {
-        let window_ns = self.observed_window_ns;
+        let window_ns = self.kernel.observed_window_ns;
         loop {
-            let boundary_ns = (self.events.now_ns() / window_ns + 1) * window_ns;
+            let boundary_ns = (self.kernel.events.now_ns() / window_ns + 1) * window_ns;
             if boundary_ns > limit_ns {
                 return self.run_events_until(limit_ns);
             }
@@ -122,12 +122,12 @@ impl Simulation<'_> {
 
     /// Windows recorded so far.
     pub fn window_count(&self) -> usize {
-        self.timeseries.as_ref().map_or(0, |series| series.windows.len())
+        self.kernel.timeseries.as_ref().map_or(0, |series| series.windows.len())
     }
 
     /// Window `index` as a view (`None` past the last recorded).
     pub fn window(&self, index: usize) -> Option<WindowView> {
-        let series = self.timeseries.as_ref()?;
+        let series = self.kernel.timeseries.as_ref()?;
         series.windows.get(index).map(|record| self.window_view(record))
     }
 
@@ -176,7 +176,8 @@ impl Simulation<'_> {
 
     /// The faults so far, scenario and injected, in the order they started.
     pub fn fault_windows(&self) -> Vec<FaultView> {
-        self.faults
+        self.kernel
+            .faults
             .windows
             .iter()
             .map(|window| FaultView {
@@ -193,7 +194,7 @@ impl Simulation<'_> {
     /// when the run is over, the node does not exist, a slowdown factor is not in
     /// (0, `MAX_SERVICE_FACTOR`] or an error probability is not in (0, 1].
     pub fn inject(&mut self, node: u32, injection: Injection) -> Option<u32> {
-        if self.finished || node as usize >= self.topology.nodes.len() {
+        if self.kernel.finished || node as usize >= self.topology.nodes.len() {
             return None;
         }
         let kind = match injection {
@@ -206,19 +207,19 @@ impl Simulation<'_> {
             Injection::Errors { probability } if !(probability > 0.0 && probability <= 1.0) => return None,
             Injection::Errors { probability } => FaultKind::Errors { node, probability },
         };
-        let fault = self.faults.add_injected(kind, self.events.now_ns());
-        self.events.schedule_in(0, Event::FaultStart { fault });
+        let fault = self.kernel.faults.add_injected(kind, self.kernel.events.now_ns());
+        self.kernel.events.schedule_in(0, Event::FaultStart { fault });
         Some(fault)
     }
 
     /// Ends the injected fault `fault` now (a fault already ended stays ended; a load step
     /// is not a fault to heal, the next step replaces it).
     pub fn heal(&mut self, fault: u32) {
-        let now = self.events.now_ns();
-        let Some(injected) = self.faults.injected_mut(fault) else { return };
-        if !self.finished && injected.end_ns.is_none() && !matches!(injected.kind, FaultKind::Load { .. }) {
+        let now = self.kernel.events.now_ns();
+        let Some(injected) = self.kernel.faults.injected_mut(fault) else { return };
+        if !self.kernel.finished && injected.end_ns.is_none() && !matches!(injected.kind, FaultKind::Load { .. }) {
             injected.end_ns = Some(now);
-            self.events.schedule_in(0, Event::FaultEnd { fault });
+            self.kernel.events.schedule_in(0, Event::FaultEnd { fault });
         }
     }
 
@@ -226,7 +227,7 @@ impl Simulation<'_> {
     /// `archsim run FILE --scenario` replays them at the same nanoseconds, in the same order;
     /// `None` when nothing was injected.
     pub fn injected_scenario(&self) -> Option<String> {
-        if self.faults.injected.is_empty() {
+        if self.kernel.faults.injected.is_empty() {
             return None;
         }
         let name = |node: &u32| &self.topology.nodes[*node as usize].name;
@@ -238,7 +239,7 @@ impl Simulation<'_> {
             text.push_str("// --scenario replaces it.\n");
         }
         text.push_str("Scenario(\n    faults: [\n");
-        for fault in &self.faults.injected {
+        for fault in &self.kernel.faults.injected {
             let at = crate::units::Duration { ns: fault.start_ns };
             let until =
                 fault.end_ns.map_or(String::new(), |ns| format!(", until: \"{}\"", crate::units::Duration { ns }));
@@ -266,42 +267,42 @@ impl Simulation<'_> {
     /// effect when the run next handles events. Steps set at the same instant before the run
     /// goes on are one step, at the last factor set.
     pub fn set_load_factor(&mut self, factor: f64) {
-        if self.finished || !factor.is_finite() {
+        if self.kernel.finished || !factor.is_finite() {
             return;
         }
         let factor = factor.clamp(0.0, MAX_LOAD_FACTOR);
         // A fault not started yet was set at this instant: the run has not gone on since.
-        if let Some(pending) = self.faults.pending_load_step() {
+        if let Some(pending) = self.kernel.faults.pending_load_step() {
             *pending = factor;
             return;
         }
         if factor == self.load_factor() {
             return;
         }
-        let fault = self.faults.add_injected(FaultKind::Load { factor }, self.events.now_ns());
-        self.events.schedule_in(0, Event::FaultStart { fault });
+        let fault = self.kernel.faults.add_injected(FaultKind::Load { factor }, self.kernel.events.now_ns());
+        self.kernel.events.schedule_in(0, Event::FaultStart { fault });
     }
 
     /// The factor on the open workloads' arrival rates, counting a step set but not yet
     /// in effect.
     pub fn load_factor(&self) -> f64 {
-        self.faults.pending_load_factor().unwrap_or(self.load_factor)
+        self.kernel.faults.pending_load_factor().unwrap_or(self.kernel.load_factor)
     }
 
     /// How far the run is, from 0 to 1: simulated time over the duration, or requests created
     /// over the count (then 1 while the last ones drain).
     pub fn progress(&self) -> f64 {
-        if self.finished {
+        if self.kernel.finished {
             return 1.0;
         }
-        match self.config.stop {
-            StopCondition::Duration { ns } => self.events.now_ns() as f64 / ns.max(1) as f64,
-            StopCondition::Requests { count } => self.created as f64 / count.max(1) as f64,
+        match self.kernel.config.stop {
+            StopCondition::Duration { ns } => self.kernel.events.now_ns() as f64 / ns.max(1) as f64,
+            StopCondition::Requests { count } => self.kernel.created as f64 / count.max(1) as f64,
         }
     }
 
     /// Whether the run is over.
     pub fn is_finished(&self) -> bool {
-        self.finished
+        self.kernel.finished
     }
 }

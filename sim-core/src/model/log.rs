@@ -4,12 +4,13 @@
 //! older than the retention are deleted, and a consumer that far behind loses them.
 
 use super::jobs::JobSpec;
+use super::kernel::Kernel;
+use super::node::{misrouted, Model, Timer};
 use super::requests::Outcome;
 use super::stats::LatencyStats;
-use super::{ComponentState, Simulation};
-use crate::report::{ComponentSection, GroupReport, LogReport};
+use crate::report::{ComponentFigures, ComponentSection, GroupReport, LogReport};
 use crate::rng::splitmix64;
-use crate::topology::{LogConfig, NodeKind, Topology};
+use crate::topology::{LogConfig, Topology, NONE};
 use std::collections::VecDeque;
 
 #[derive(Debug, Clone, Copy)]
@@ -66,19 +67,23 @@ impl GroupState {
     }
 }
 
-/// Run-time state of a log.
+/// A partitioned log and its consumer groups.
 #[derive(Debug)]
-pub(crate) struct LogState {
+pub(crate) struct LogModel<'t> {
+    pub node: u32,
+    pub config: &'t LogConfig,
     partitions: Vec<Partition>,
     pub groups: Vec<GroupState>,
     pub appended: u64,
     stored: usize,
 }
 
-impl LogState {
-    pub fn new(config: &LogConfig) -> Self {
+impl<'t> LogModel<'t> {
+    pub fn new(node: u32, config: &'t LogConfig) -> Self {
         let partitions = config.partitions as usize;
         Self {
+            node,
+            config,
             partitions: (0..partitions).map(|_| Partition::default()).collect(),
             groups: config
                 .groups
@@ -96,7 +101,7 @@ impl LogState {
         }
     }
 
-    pub fn reset(&mut self, now: u64) {
+    fn reset_counters(&mut self, now: u64) {
         self.appended = 0;
         for group in &mut self.groups {
             group.advance(now);
@@ -110,87 +115,101 @@ impl LogState {
     }
 }
 
-fn log_config(topology: &Topology, node: u32) -> &LogConfig {
-    match &topology.nodes[node as usize].kind {
-        NodeKind::Log(config) => config,
-        _ => unreachable!("node {node} is not a log"),
+impl Model for LogModel<'_> {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+        kernel.enter_component(frame);
+        match self.config.append_sampler {
+            NONE => self.append(kernel, frame),
+            sampler => kernel.schedule_resume(frame, sampler),
+        }
+    }
+
+    /// A log calls nobody: its consumers' handlers run as requests of their own (jobs).
+    fn reply(&mut self, kernel: &mut Kernel, _frame: u32) {
+        misrouted(kernel);
+    }
+
+    fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
+        match timer {
+            Timer::Resume { frame } => self.append(kernel, frame),
+            Timer::PsDone { .. } | Timer::Visibility { .. } | Timer::ContainerExpire { .. } | Timer::Promote => {
+                misrouted(kernel)
+            }
+        }
+    }
+
+    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+        kernel.leave_component(frame);
+    }
+
+    fn reset(&mut self, now: u64) {
+        self.reset_counters(now);
+    }
+
+    fn figures(&self, _topology: &Topology, end_ns: u64, measured_ns: f64) -> ComponentFigures {
+        ComponentFigures::section(self.report(end_ns, measured_ns))
     }
 }
 
-impl Simulation<'_> {
-    fn log_state(&mut self, node: u32) -> &mut LogState {
-        match &mut self.components[node as usize] {
-            ComponentState::Log(state) => state,
-            _ => unreachable!("node {node} is not a log"),
-        }
-    }
-
-    pub(crate) fn log_arrive(&mut self, frame: u32) {
-        self.enter_component(frame);
-        let sampler = log_config(self.topology, self.frames[frame].node).append_sampler;
-        self.resume_after(frame, sampler);
-    }
-
+impl LogModel<'_> {
     /// Appends the message to its key's partition, answers the producer, wakes consumers.
-    pub(crate) fn log_resume(&mut self, frame: u32) {
-        let now = self.events.now_ns();
-        let node = self.frames[frame].node;
-        let config = log_config(self.topology, node);
-        let cap = self.topology.limits.max_in_flight as usize;
-        let request = &self.requests[self.frames[frame].request];
+    fn append(&mut self, kernel: &mut Kernel, frame: u32) {
+        let now = kernel.events.now_ns();
+        let node = kernel.frames[frame].node;
+        let config = self.config;
+        let cap = kernel.topology.limits.max_in_flight as usize;
+        let request = &kernel.requests[kernel.frames[frame].request];
         let spec = JobSpec { key: request.key, class: request.class, client: request.client, region: request.region };
         let partition = (splitmix64(spec.key) % config.partitions as u64) as usize;
-        let measured = self.measuring;
-        if self.log_state(node).stored >= cap {
+        let measured = kernel.measuring;
+        if self.stored >= cap {
             // At the safety cap: the oldest message of the partition goes if no consumer
             // holds it; otherwise the append is refused, so the log never grows past the cap.
-            self.log_trim(node, partition, true);
-            if self.log_state(node).stored >= cap {
-                self.note_overflow(node);
-                self.finish_frame(frame, Outcome::QueueFull, node);
+            self.trim(kernel, partition, true);
+            if self.stored >= cap {
+                kernel.note_overflow(node);
+                self.finish(kernel, frame, Outcome::QueueFull, node);
                 return;
             }
         }
-        let state = self.log_state(node);
-        state.partitions[partition].entries.push_back(Entry { published_ns: now, spec, measured });
-        state.stored += 1;
+        self.partitions[partition].entries.push_back(Entry { published_ns: now, spec, measured });
+        self.stored += 1;
         if measured {
-            state.appended += 1;
+            self.appended += 1;
         }
-        for group in &mut state.groups {
+        for group in &mut self.groups {
             group.advance(now);
             group.lag += 1;
             group.counters.max_lag = group.counters.max_lag.max(group.lag);
         }
-        self.finish_frame(frame, Outcome::Completed, node);
-        self.log_trim(node, partition, false);
-        for group in 0..log_config(self.topology, node).groups.len() {
-            self.log_deliver(node, group, partition);
+        self.finish(kernel, frame, Outcome::Completed, node);
+        self.trim(kernel, partition, false);
+        for group in 0..self.groups.len() {
+            self.deliver(kernel, group, partition);
         }
     }
 
     /// Drops entries every group has read, entries past retention that no consumer holds,
     /// and (`force`) the oldest entry no consumer holds, when over the safety cap.
-    fn log_trim(&mut self, node: u32, partition: usize, mut force: bool) {
-        let now = self.events.now_ns();
-        let retention = log_config(self.topology, node).retention_ns;
-        let state = self.log_state(node);
-        let min_next = state.groups.iter().map(|g| g.next_offset[partition]).min().unwrap_or(0);
-        let min_held = state
+    fn trim(&mut self, kernel: &Kernel, partition: usize, mut force: bool) {
+        let now = kernel.events.now_ns();
+        let retention = self.config.retention_ns;
+        let min_next = self.groups.iter().map(|g| g.next_offset[partition]).min().unwrap_or(0);
+        let min_held = self
             .groups
             .iter()
             .filter(|g| g.busy[partition])
             .map(|g| g.next_offset[partition])
             .min()
             .unwrap_or(u64::MAX);
-        let log = &mut state.partitions[partition];
+        let log = &mut self.partitions[partition];
         while let Some(front) = log.entries.front() {
             let offset = log.base_offset;
             let expired = retention.is_some_and(|r| front.published_ns + r <= now);
             if offset < min_next || ((expired || force) && offset < min_held) {
                 log.entries.pop_front();
                 log.base_offset += 1;
-                state.stored -= 1;
+                self.stored -= 1;
                 force = false;
             } else {
                 break;
@@ -199,14 +218,13 @@ impl Simulation<'_> {
     }
 
     /// The group's consumer of `partition`, if idle, takes the next message it can.
-    fn log_deliver(&mut self, node: u32, group: usize, partition: usize) {
-        let now = self.events.now_ns();
-        let config = log_config(self.topology, node);
+    fn deliver(&mut self, kernel: &mut Kernel, group: usize, partition: usize) {
+        let now = kernel.events.now_ns();
+        let config = self.config;
         let (retention, handler) = (config.retention_ns, config.groups[group].1);
-        let measuring = self.measuring;
-        let state = self.log_state(node);
-        let log = &state.partitions[partition];
-        let consumer = &mut state.groups[group];
+        let measuring = kernel.measuring;
+        let log = &self.partitions[partition];
+        let consumer = &mut self.groups[group];
         if consumer.busy[partition] {
             return;
         }
@@ -234,16 +252,15 @@ impl Simulation<'_> {
         }
         consumer.busy[partition] = true;
         let spec = log.entries[(next - log.base_offset) as usize].spec;
-        self.start_job(node, handler, partition as u32, group as u32, spec);
+        kernel.start_job(self.node, handler, partition as u32, group as u32, spec);
     }
 
     /// A group's consumer of `partition` finished its message.
-    pub(crate) fn log_job_done(&mut self, node: u32, partition: u32, group: u32, outcome: Outcome) {
-        let now = self.events.now_ns();
+    pub(crate) fn job_done(&mut self, kernel: &mut Kernel, partition: u32, group: u32, outcome: Outcome) {
+        let now = kernel.events.now_ns();
         let (partition, group) = (partition as usize, group as usize);
-        let state = self.log_state(node);
-        let log = &state.partitions[partition];
-        let consumer = &mut state.groups[group];
+        let log = &self.partitions[partition];
+        let consumer = &mut self.groups[group];
         consumer.advance(now);
         let offset = consumer.next_offset[partition];
         let entry = log.entries[(offset - log.base_offset) as usize];
@@ -259,17 +276,17 @@ impl Simulation<'_> {
         consumer.busy[partition] = false;
         consumer.next_offset[partition] = offset + 1;
         consumer.lag -= 1;
-        self.log_trim(node, partition, false);
-        self.log_deliver(node, group, partition);
+        self.trim(kernel, partition, false);
+        self.deliver(kernel, group, partition);
     }
 }
 
-impl LogState {
+impl LogModel<'_> {
     /// The log's report section at `end_ns`, over `measured_ns` of measured time: each
     /// consumer group's progress and lag.
-    pub(crate) fn report(&self, topology: &Topology, node: u32, end_ns: u64, measured_ns: f64) -> ComponentSection {
-        let config = log_config(topology, node);
-        let groups = config
+    pub(crate) fn report(&self, end_ns: u64, measured_ns: f64) -> ComponentSection {
+        let groups = self
+            .config
             .groups
             .iter()
             .zip(&self.groups)

@@ -6,11 +6,13 @@
 
 use super::arena::Arena;
 use super::jobs::JobSpec;
+use super::kernel::Kernel;
+use super::node::{misrouted, Model, Timer};
 use super::requests::Outcome;
 use super::stats::LatencyStats;
-use super::{ComponentState, Event, Simulation};
-use crate::report::{ComponentSection, WorkQueueReport};
-use crate::topology::{NodeKind, Topology, WhenFull, WorkQueueConfig};
+use super::Event;
+use crate::report::{ComponentFigures, ComponentSection, WorkQueueReport};
+use crate::topology::{Topology, WhenFull, WorkQueueConfig, NONE};
 use std::collections::VecDeque;
 
 /// A message in the queue (ready or in delivery).
@@ -48,9 +50,11 @@ pub(crate) struct QueueCounters {
     pub max_depth: u64,
 }
 
-/// Run-time state of a work queue.
+/// A work queue and its consumers.
 #[derive(Debug)]
-pub(crate) struct QueueState {
+pub(crate) struct QueueModel<'t> {
+    pub node: u32,
+    pub config: &'t WorkQueueConfig,
     messages: Arena<Message>,
     ready: VecDeque<u32>,
     idle_consumers: u32,
@@ -60,9 +64,11 @@ pub(crate) struct QueueState {
     pub counters: QueueCounters,
 }
 
-impl QueueState {
-    pub fn new(config: &WorkQueueConfig) -> Self {
+impl<'t> QueueModel<'t> {
+    pub fn new(node: u32, config: &'t WorkQueueConfig) -> Self {
         Self {
+            node,
+            config,
             messages: Arena::with_capacity(64),
             ready: VecDeque::new(),
             idle_consumers: config.consumers,
@@ -91,11 +97,6 @@ impl QueueState {
         self.counters.depth_area += self.ready.len() as u128 * (now - self.depth_last_ns) as u128;
         self.depth_last_ns = now;
     }
-
-    pub fn reset(&mut self, now: u64) {
-        self.advance(now);
-        self.counters = QueueCounters::default();
-    }
 }
 
 /// Frees a message's slot; its generation moves on so late answers are recognised.
@@ -106,192 +107,196 @@ fn release_message(messages: &mut Arena<Message>, message: u32) {
     messages.remove(message);
 }
 
-fn queue_config(topology: &Topology, node: u32) -> &WorkQueueConfig {
-    match &topology.nodes[node as usize].kind {
-        NodeKind::WorkQueue(config) => config,
-        _ => unreachable!("node {node} is not a work queue"),
+impl Model for QueueModel<'_> {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+        kernel.enter_component(frame);
+        match self.config.publish_sampler {
+            NONE => self.receive(kernel, frame),
+            sampler => kernel.schedule_resume(frame, sampler),
+        }
+    }
+
+    /// A queue calls nobody: its messages' handlers run as requests of their own (jobs).
+    fn reply(&mut self, kernel: &mut Kernel, _frame: u32) {
+        misrouted(kernel);
+    }
+
+    fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
+        match timer {
+            Timer::Resume { frame } => self.receive(kernel, frame),
+            Timer::Visibility { message, generation } => self.visibility_timeout(kernel, message, generation),
+            Timer::PsDone { .. } | Timer::ContainerExpire { .. } | Timer::Promote => misrouted(kernel),
+        }
+    }
+
+    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+        kernel.leave_component(frame);
+    }
+
+    fn reset(&mut self, now: u64) {
+        self.advance(now);
+        self.counters = QueueCounters::default();
+    }
+
+    fn figures(&self, _topology: &Topology, end_ns: u64, measured_ns: f64) -> ComponentFigures {
+        ComponentFigures::section(self.report(end_ns, measured_ns))
     }
 }
 
-impl Simulation<'_> {
-    fn queue_state(&mut self, node: u32) -> &mut QueueState {
-        match &mut self.components[node as usize] {
-            ComponentState::Queue(state) => state,
-            _ => unreachable!("node {node} is not a work queue"),
-        }
-    }
-
-    pub(crate) fn queue_arrive(&mut self, frame: u32) {
-        self.enter_component(frame);
-        let sampler = queue_config(self.topology, self.frames[frame].node).publish_sampler;
-        self.resume_after(frame, sampler);
-    }
-
+impl QueueModel<'_> {
     /// The message is received: store it (or apply the full-queue policy) and answer.
-    pub(crate) fn queue_resume(&mut self, frame: u32) {
-        let node = self.frames[frame].node;
-        let config = queue_config(self.topology, node);
-        let limit = config.capacity.unwrap_or(self.topology.limits.max_in_flight) as usize;
+    fn receive(&mut self, kernel: &mut Kernel, frame: u32) {
+        let (node, config) = (self.node, self.config);
+        let limit = config.capacity.unwrap_or(kernel.topology.limits.max_in_flight) as usize;
         let unbounded = config.capacity.is_none();
         let when_full = config.when_full;
-        let measured = self.is_measured(self.frames[frame].arrived_ns);
-        let now = self.events.now_ns();
-        let state = self.queue_state(node);
-        state.advance(now);
-        if state.ready.len() >= limit {
+        let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
+        let now = kernel.events.now_ns();
+        self.advance(now);
+        if self.ready.len() >= limit {
             match when_full {
                 WhenFull::Reject => {
                     if measured {
-                        state.counters.rejected += 1;
+                        self.counters.rejected += 1;
                     }
                     if unbounded {
-                        self.note_overflow(node);
+                        kernel.note_overflow(node);
                     }
-                    self.finish_frame(frame, Outcome::QueueFull, node);
+                    self.finish(kernel, frame, Outcome::QueueFull, node);
                     return;
                 }
                 WhenFull::DropOldest => {
-                    let oldest = state.ready.pop_front().expect("a full queue has messages");
-                    if state.messages[oldest].measured {
-                        state.counters.dropped += 1;
+                    let oldest = self.ready.pop_front().expect("a full queue has messages");
+                    if self.messages[oldest].measured {
+                        self.counters.dropped += 1;
                     }
-                    release_message(&mut state.messages, oldest);
+                    release_message(&mut self.messages, oldest);
                 }
                 WhenFull::Block => {
                     if measured {
-                        state.counters.blocked += 1;
+                        self.counters.blocked += 1;
                     }
-                    state.blocked.push_back(frame);
+                    self.blocked.push_back(frame);
                     return;
                 }
             }
         }
-        self.queue_store(node, frame);
-        self.queue_dispatch(node);
+        self.store(kernel, frame);
+        self.dispatch(kernel);
     }
 
     /// Stores `frame`'s message and answers the producer (accepted).
-    fn queue_store(&mut self, node: u32, frame: u32) {
-        let now = self.events.now_ns();
-        let request = &self.requests[self.frames[frame].request];
+    fn store(&mut self, kernel: &mut Kernel, frame: u32) {
+        let now = kernel.events.now_ns();
+        let request = &kernel.requests[kernel.frames[frame].request];
         let spec = JobSpec { key: request.key, class: request.class, client: request.client, region: request.region };
-        let measured = self.measuring;
-        let state = self.queue_state(node);
+        let measured = kernel.measuring;
         // A reused slot keeps its generation, so answers about its last message stay stale.
-        let message = state.messages.allocate();
-        let generation = state.messages[message].generation;
-        state.messages[message] =
+        let message = self.messages.allocate();
+        let generation = self.messages[message].generation;
+        self.messages[message] =
             Message { published_ns: now, spec: Some(spec), deliveries: 0, generation, in_delivery: false, measured };
-        state.ready.push_back(message);
+        self.ready.push_back(message);
         if measured {
-            state.counters.published += 1;
+            self.counters.published += 1;
         }
-        state.counters.max_depth = state.counters.max_depth.max(state.ready.len() as u64);
-        self.finish_frame(frame, Outcome::Completed, node);
-    }
-
-    /// The broker is back from a crash: deliveries resume.
-    pub(crate) fn queue_resume_delivery(&mut self, node: u32) {
-        self.queue_dispatch(node);
+        self.counters.max_depth = self.counters.max_depth.max(self.ready.len() as u64);
+        self.finish(kernel, frame, Outcome::Completed, self.node);
     }
 
     /// Idle consumers take ready messages.
-    fn queue_dispatch(&mut self, node: u32) {
-        if self.faults.node_down[node as usize] > 0 {
+    pub(crate) fn dispatch(&mut self, kernel: &mut Kernel) {
+        let node = self.node;
+        if kernel.faults.node_down[node as usize] > 0 {
             return; // the broker is down: its stored messages wait for it
         }
-        let now = self.events.now_ns();
-        let config = queue_config(self.topology, node);
+        let now = kernel.events.now_ns();
+        let config = self.config;
         let (handler, visibility) = (config.handler, config.visibility_timeout_ns);
         loop {
-            let state = self.queue_state(node);
-            if state.idle_consumers == 0 {
+            if self.idle_consumers == 0 {
                 return;
             }
-            state.advance(now);
-            let Some(message) = state.ready.pop_front() else { return };
-            state.idle_consumers -= 1;
-            let record = &mut state.messages[message];
+            self.advance(now);
+            let Some(message) = self.ready.pop_front() else { return };
+            self.idle_consumers -= 1;
+            let record = &mut self.messages[message];
             record.deliveries += 1;
             record.generation = record.generation.wrapping_add(1);
             record.in_delivery = true;
             let (generation, spec, measured, redelivery) =
                 (record.generation, record.spec.expect("a stored message"), record.measured, record.deliveries > 1);
             if measured {
-                state.counters.deliveries += 1;
-                state.counters.redeliveries += redelivery as u64;
+                self.counters.deliveries += 1;
+                self.counters.redeliveries += redelivery as u64;
             }
             if let Some(timeout) = visibility {
-                self.events.schedule_in(timeout, Event::Visibility { node, message, generation });
+                kernel
+                    .events
+                    .schedule_in(timeout, Event::Timer { node, timer: Timer::Visibility { message, generation } });
             }
-            self.start_job(node, handler, message, generation, spec);
+            kernel.start_job(node, handler, message, generation, spec);
             // Room freed: a blocked producer's message goes in.
-            let state = self.queue_state(node);
-            if let Some(producer) = state.blocked.pop_front() {
-                self.queue_store(node, producer);
+            if let Some(producer) = self.blocked.pop_front() {
+                self.store(kernel, producer);
             }
         }
     }
 
     /// A delivery's handler answered.
-    pub(crate) fn queue_job_done(&mut self, node: u32, message: u32, generation: u32, outcome: Outcome) {
-        let now = self.events.now_ns();
-        let max_deliveries = queue_config(self.topology, node).max_deliveries;
-        let state = self.queue_state(node);
-        state.idle_consumers += 1;
-        let current = state.messages[message].in_delivery && state.messages[message].generation == generation;
+    pub(crate) fn job_done(&mut self, kernel: &mut Kernel, message: u32, generation: u32, outcome: Outcome) {
+        let now = kernel.events.now_ns();
+        self.idle_consumers += 1;
+        let current = self.messages[message].in_delivery && self.messages[message].generation == generation;
         if !current {
             // Its visibility timeout expired and it went back to the queue (or was
             // processed by another consumer): this consumer's work was done for nothing.
-            state.counters.duplicates += 1;
+            self.counters.duplicates += 1;
         } else if outcome == Outcome::Completed {
-            let record = state.messages[message];
+            let record = self.messages[message];
             if record.measured {
-                state.counters.acknowledged += 1;
-                state.counters.processing.record(now - record.published_ns);
+                self.counters.acknowledged += 1;
+                self.counters.processing.record(now - record.published_ns);
             }
-            release_message(&mut state.messages, message);
+            release_message(&mut self.messages, message);
         } else {
-            let measured = state.messages[message].measured;
+            let measured = self.messages[message].measured;
             if measured {
-                state.counters.failed_deliveries += 1;
+                self.counters.failed_deliveries += 1;
             }
-            self.queue_retry(node, message, max_deliveries);
+            self.retry(kernel, message);
         }
-        self.queue_dispatch(node);
+        self.dispatch(kernel);
     }
 
     /// A message whose delivery failed or timed out goes back to the queue, or to the
     /// dead-letter queue after its last allowed delivery.
-    fn queue_retry(&mut self, node: u32, message: u32, max_deliveries: u32) {
-        let now = self.events.now_ns();
-        let state = self.queue_state(node);
-        state.advance(now);
-        let record = &mut state.messages[message];
+    fn retry(&mut self, kernel: &mut Kernel, message: u32) {
+        let now = kernel.events.now_ns();
+        self.advance(now);
+        let record = &mut self.messages[message];
         record.in_delivery = false;
         record.generation = record.generation.wrapping_add(1);
-        if record.deliveries >= max_deliveries {
+        if record.deliveries >= self.config.max_deliveries {
             if record.measured {
-                state.counters.dead_lettered += 1;
+                self.counters.dead_lettered += 1;
             }
-            release_message(&mut state.messages, message);
+            release_message(&mut self.messages, message);
         } else {
-            state.ready.push_back(message);
+            self.ready.push_back(message);
         }
     }
 
-    pub(crate) fn on_visibility_timeout(&mut self, node: u32, message: u32, generation: u32) {
-        let max_deliveries = queue_config(self.topology, node).max_deliveries;
-        let state = self.queue_state(node);
-        let current = state.messages[message].in_delivery && state.messages[message].generation == generation;
+    fn visibility_timeout(&mut self, kernel: &mut Kernel, message: u32, generation: u32) {
+        let current = self.messages[message].in_delivery && self.messages[message].generation == generation;
         if current {
-            self.queue_retry(node, message, max_deliveries);
-            self.queue_dispatch(node);
+            self.retry(kernel, message);
+            self.dispatch(kernel);
         }
     }
 }
 
-impl QueueState {
+impl QueueModel<'_> {
     /// The work queue's report section at `end_ns`, over `measured_ns` of measured time.
     pub(crate) fn report(&self, end_ns: u64, measured_ns: f64) -> ComponentSection {
         let c = &self.counters;

@@ -1,10 +1,14 @@
-//! Services: instances with workers and a bounded queue, FIFO or processor sharing, and the
-//! interpreter of their compiled step programs (Work, Call, Parallel, Forward, branches).
+//! Services: instances with workers and a bounded queue, FIFO or processor sharing; their
+//! programs run in `program.rs`.
 
 use super::invariants;
+use super::kernel::Kernel;
+use super::node::{misrouted, Model, Timer};
+use super::program::Program;
 use super::requests::Outcome;
-use super::{Event, Simulation};
-use crate::topology::{Discipline, Instr, NodeKind, ServiceConfig, Topology, NONE};
+use super::Event;
+use crate::report::ComponentFigures;
+use crate::topology::{Discipline, ServiceConfig, Topology, NONE};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -64,9 +68,12 @@ impl Instance {
     }
 }
 
-/// Run-time state of a service node (or a gateway, or a database's servers).
+/// A service node (or a gateway, or a database's servers): its instances with their
+/// workers and queues.
 #[derive(Debug)]
-pub(crate) struct ServiceState {
+pub(crate) struct ServiceModel<'t> {
+    pub node: u32,
+    pub config: &'t ServiceConfig,
     /// Every instance the node may have (autoscaling adds and removes them).
     pub instances: Vec<Instance>,
     /// Instances serving new requests, in order.
@@ -77,9 +84,11 @@ pub(crate) struct ServiceState {
     pub scaling: Option<super::autoscale::ScalingState>,
 }
 
-impl ServiceState {
-    pub fn new(config: &ServiceConfig) -> Self {
+impl<'t> ServiceModel<'t> {
+    pub fn new(node: u32, config: &'t ServiceConfig) -> Self {
         Self {
+            node,
+            config,
             instances: (0..config.max_instances())
                 .map(|index| Instance { in_rotation: index < config.instances, ..Instance::default() })
                 .collect(),
@@ -105,6 +114,144 @@ impl ServiceState {
         self.next_instance = (position + 1) as u32;
         self.rotation[position]
     }
+
+    /// Starts the next live queued frame while a worker is free. A frame that timed out
+    /// while waiting is found abandoned and skipped, as a real server does.
+    fn pull_next(&mut self, kernel: &mut Kernel, instance: u32) {
+        let now = kernel.events.now_ns();
+        let (node, workers) = (self.node, self.config.workers);
+        loop {
+            let slot = &mut self.instances[instance as usize];
+            if slot.occupied >= workers {
+                return;
+            }
+            let Some(next) = slot.queue.pop_front() else { return };
+            let stats = &mut kernel.node_stats[node as usize];
+            invariants::decrement(&mut stats.queue_now, &mut kernel.invariants.counter_underflows);
+            if kernel.frames[next].answered {
+                invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
+                kernel.free_frame(next);
+                continue;
+            }
+            slot.occupied += 1;
+            stats.busy_now += 1;
+            kernel.admit(next, now, true);
+        }
+    }
+
+    /// A processor-sharing job starts a Work step of `work_ns`.
+    fn ps_start(&mut self, kernel: &mut Kernel, frame: u32, work_ns: u64) {
+        let now = kernel.events.now_ns();
+        let (node, instance) = (self.node, kernel.frames[frame].instance);
+        let workers = self.config.workers;
+        if kernel.is_measured(kernel.frames[frame].arrived_ns) {
+            let stats = &mut kernel.node_stats[node as usize];
+            stats.demand_sum_ns += work_ns as u128;
+            stats.demand_count += 1;
+        }
+        let slot = &mut self.instances[instance as usize];
+        ps_advance(slot, now, workers);
+        let busy_before = slot.ps_jobs.len().min(workers as usize);
+        slot.ps_jobs.push(Reverse(PsJob { finish_tag: slot.ps_virtual_ns + work_ns as f64, frame }));
+        let busy_after = slot.ps_jobs.len().min(workers as usize);
+        let stats = &mut kernel.node_stats[node as usize];
+        stats.advance(now);
+        stats.busy_now = stats.busy_now + busy_after as u64 - busy_before as u64;
+        self.ps_reschedule(kernel, instance);
+    }
+
+    fn ps_reschedule(&mut self, kernel: &mut Kernel, instance: u32) {
+        let workers = self.config.workers;
+        let slot = &mut self.instances[instance as usize];
+        slot.ps_epoch = slot.ps_epoch.wrapping_add(1);
+        if let Some(Reverse(first)) = slot.ps_jobs.peek() {
+            let rate = ps_rate(slot.ps_jobs.len(), workers);
+            let remaining_ns = ((first.finish_tag - slot.ps_virtual_ns).max(0.0) / rate).ceil();
+            let epoch = slot.ps_epoch;
+            let timer = Timer::PsDone { instance, epoch };
+            kernel.events.schedule_in(remaining_ns as u64, Event::Timer { node: self.node, timer });
+        }
+    }
+
+    fn ps_done(&mut self, kernel: &mut Kernel, instance: u32, epoch: u32) {
+        let now = kernel.events.now_ns();
+        let workers = self.config.workers;
+        let slot = &mut self.instances[instance as usize];
+        if slot.ps_epoch != epoch {
+            return;
+        }
+        ps_advance(slot, now, workers);
+        let busy_before = slot.ps_jobs.len().min(workers as usize);
+        let Reverse(job) = slot.ps_jobs.pop().expect("a scheduled PS job");
+        slot.ps_virtual_ns = slot.ps_virtual_ns.max(job.finish_tag);
+        let busy_after = slot.ps_jobs.len().min(workers as usize);
+        let stats = &mut kernel.node_stats[self.node as usize];
+        stats.advance(now);
+        stats.busy_now = stats.busy_now + busy_after as u64 - busy_before as u64;
+        self.ps_reschedule(kernel, instance);
+        kernel.ready.push_back(job.frame);
+    }
+}
+
+impl ServiceModel<'_> {
+    /// `instance` goes down (once more); true when it was up: its waiting requests are
+    /// lost, the ones it holds fail and end at their next event, its workers are free when
+    /// it comes back.
+    pub(crate) fn crash(&mut self, kernel: &mut Kernel, instance: u32) -> bool {
+        let slot = &mut self.instances[instance as usize];
+        slot.down += 1;
+        if slot.down > 1 {
+            return false;
+        }
+        let (node, workers) = (self.node, self.config.workers);
+        let now = kernel.events.now_ns();
+        let queued = std::mem::take(&mut slot.queue);
+        let ps_jobs = slot.clear_ps_jobs();
+        let stats = &mut kernel.node_stats[node as usize];
+        stats.advance(now);
+        stats.busy_now -= ps_jobs.min(workers as usize) as u64;
+        for frame in queued {
+            let stats = &mut kernel.node_stats[node as usize];
+            invariants::decrement(&mut stats.queue_now, &mut kernel.invariants.counter_underflows);
+            invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
+            if !kernel.frames[frame].answered {
+                kernel.fail_crashed(frame, node);
+            }
+            kernel.free_frame(frame);
+        }
+        let fifo = self.config.discipline == Discipline::Fifo;
+        for frame in 0..kernel.frames.slots() {
+            let record = &kernel.frames[frame];
+            if !(record.live && record.node == node && record.instance == instance && record.admitted && !record.killed)
+            {
+                continue;
+            }
+            let waiting_for_calls = record.pending > 0;
+            kernel.fail_crashed(frame, node);
+            let record = &mut kernel.frames[frame];
+            record.killed = true;
+            record.admitted = false;
+            let stats = &mut kernel.node_stats[node as usize];
+            invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
+            if fifo {
+                stats.busy_now -= 1;
+            }
+            self.instances[instance as usize].occupied -= 1;
+            if !fifo && !waiting_for_calls {
+                // A processor-sharing job: its completion event was cancelled with the heap.
+                kernel.free_frame(frame);
+            }
+        }
+        self.instance_idle(kernel, instance);
+        true
+    }
+
+    /// `instance` comes back (once); true when it is up again.
+    pub(crate) fn recover(&mut self, instance: u32) -> bool {
+        let slot = &mut self.instances[instance as usize];
+        slot.down -= 1;
+        slot.down == 0
+    }
 }
 
 /// Share of a worker each of `jobs` processor-sharing jobs receives with `workers` workers.
@@ -117,63 +264,32 @@ fn ps_rate(jobs: usize, workers: u32) -> f64 {
     }
 }
 
-/// The worker pool and program of `node` (a service, gateway or database).
-#[inline]
-pub(crate) fn service_config(topology: &Topology, node: u32) -> &ServiceConfig {
-    topology.nodes[node as usize].kind.servers().expect("a node with servers")
-}
-
-/// How `node`'s Work steps share workers.
-pub(crate) fn program_discipline(topology: &Topology, node: u32) -> Discipline {
-    program_of(topology, node).1
-}
-
-/// Where `node`'s program starts and how its Work steps share workers.
-#[inline]
-fn program_of(topology: &Topology, node: u32) -> (u32, Discipline) {
-    match &topology.nodes[node as usize].kind {
-        NodeKind::Function(function) => (function.entry_pc, Discipline::Fifo),
-        kind => {
-            let config = kind.servers().expect("a node with a program");
-            (config.entry_pc, config.discipline)
-        }
-    }
-}
-
-/// The program counter of the first `Choose` entry whose cumulative probability exceeds `u`.
-#[inline]
-fn choose_entry(entries: &[(f64, u32)], u: f64) -> Option<u32> {
-    entries.iter().find(|(cumulative, _)| u < *cumulative).map(|(_, pc)| *pc)
-}
-
-impl Simulation<'_> {
+impl Model for ServiceModel<'_> {
     /// A frame reaches a service: pick an instance, then start, queue or drop it.
-    pub(crate) fn service_arrive(&mut self, frame: u32) {
-        let now = self.events.now_ns();
-        let node = self.frames[frame].node;
-        let config = service_config(self.topology, node);
-        let state = self.services[node as usize].as_mut().expect("service state");
-        let mut instance = self.frames[frame].instance;
-        if instance == NONE || !state.in_rotation(instance) {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+        let now = kernel.events.now_ns();
+        let (node, config) = (self.node, self.config);
+        let mut instance = kernel.frames[frame].instance;
+        if instance == NONE || !self.in_rotation(instance) {
             // Direct callers spread over the instances in rotation, round robin. (A
             // balancer's pick that has just left rotation is moved too.)
-            instance = state.next_in_rotation();
-            self.frames[frame].instance = instance;
+            instance = self.next_in_rotation();
+            kernel.frames[frame].instance = instance;
         }
-        let slot = &mut state.instances[instance as usize];
+        let slot = &mut self.instances[instance as usize];
         if slot.down > 0 {
-            self.refuse(frame, node, Outcome::Unavailable);
+            kernel.refuse(frame, node, Outcome::Unavailable);
             return;
         }
         if config.shed_above.is_some_and(|limit| slot.queue.len() >= limit as usize) {
-            self.refuse(frame, node, Outcome::Shed);
+            kernel.refuse(frame, node, Outcome::Shed);
             return;
         }
         // An unbounded queue holds at most the in-flight limit per instance: frames whose
         // callers gave up (timed-out attempts, retries, hedges) stay queued, so without a cap
         // a retry storm would grow it without bound.
-        let safety_cap = self.topology.limits.max_in_flight;
-        let stats = &mut self.node_stats[node as usize];
+        let safety_cap = kernel.topology.limits.max_in_flight;
+        let stats = &mut kernel.node_stats[node as usize];
         stats.advance(now);
         match config.discipline {
             Discipline::Fifo => {
@@ -181,13 +297,13 @@ impl Simulation<'_> {
                     slot.occupied += 1;
                     stats.busy_now += 1;
                     stats.in_system_now += 1;
-                    self.admit(frame, now, true);
+                    kernel.admit(frame, now, true);
                 } else if slot.queue.len() < config.queue_capacity.unwrap_or(safety_cap) as usize {
                     slot.queue.push_back(frame);
                     stats.queue_now += 1;
                     stats.in_system_now += 1;
                 } else {
-                    self.drop_frame(frame, node, config.queue_capacity.is_none());
+                    kernel.drop_frame(frame, node, config.queue_capacity.is_none());
                     return;
                 }
             }
@@ -196,244 +312,86 @@ impl Simulation<'_> {
                 if (slot.occupied as u64) < capacity {
                     slot.occupied += 1;
                     stats.in_system_now += 1;
-                    self.admit(frame, now, false);
+                    kernel.admit(frame, now, false);
                 } else {
-                    self.drop_frame(frame, node, config.queue_capacity.is_none());
+                    kernel.drop_frame(frame, node, config.queue_capacity.is_none());
                     return;
                 }
             }
         }
         if let Some(timeout_ns) = config.timeout_ns {
-            let generation = self.frames[frame].generation;
-            self.events.schedule_in(timeout_ns, Event::Timeout { frame, generation });
+            let generation = kernel.frames[frame].generation;
+            kernel.events.schedule_in(timeout_ns, Event::Timeout { frame, generation });
         }
     }
 
-    /// A full queue refuses `frame`; `at_safety_cap` when the queue is unbounded in the file
-    /// (the run is then reported unstable).
-    fn drop_frame(&mut self, frame: u32, node: u32, at_safety_cap: bool) {
-        if at_safety_cap {
-            self.note_overflow(node);
+    /// Every callee answered: the program goes on, or the frame ends with the failure.
+    fn reply(&mut self, kernel: &mut Kernel, frame: u32) {
+        match kernel.frames[frame].outcome {
+            Some((outcome, cause)) => self.finish(kernel, frame, outcome, cause),
+            None => kernel.ready.push_back(frame),
         }
-        self.node_stats[node as usize].drops += 1;
-        self.answer(frame, Outcome::QueueFull, node);
-        self.free_frame(frame);
     }
 
-    /// The frame takes a worker (FIFO) or a slot (PS) and starts its program.
-    pub(crate) fn admit(&mut self, frame: u32, now: u64, record_wait: bool) {
-        let measured = self.is_measured(self.frames[frame].arrived_ns);
-        let record = &mut self.frames[frame];
-        record.admitted = true;
-        record.started_ns = now;
-        record.pc = program_of(self.topology, record.node).0;
-        if record_wait && measured {
-            let stats = &mut self.node_stats[record.node as usize];
-            stats.wait_sum_ns += (now - record.arrived_ns) as u128;
-            stats.wait_count += 1;
+    fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
+        match timer {
+            Timer::PsDone { instance, epoch } => self.ps_done(kernel, instance, epoch),
+            Timer::Resume { .. } | Timer::Visibility { .. } | Timer::ContainerExpire { .. } | Timer::Promote => {
+                misrouted(kernel)
+            }
         }
-        self.ready.push_back(frame);
     }
 
     /// The frame leaves its instance: free the worker and start the next queued frame.
-    pub(crate) fn service_release(&mut self, frame: u32) {
-        let now = self.events.now_ns();
-        let record = &self.frames[frame];
-        let (node, instance, admitted, started_ns, arrived_ns) =
-            (record.node, record.instance, record.admitted, record.started_ns, record.arrived_ns);
-        let config = service_config(self.topology, node);
-        let measured = self.is_measured(arrived_ns);
-        let stats = &mut self.node_stats[node as usize];
+    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+        let now = kernel.events.now_ns();
+        let record = &kernel.frames[frame];
+        let (instance, admitted, started_ns, arrived_ns) =
+            (record.instance, record.admitted, record.started_ns, record.arrived_ns);
+        let measured = kernel.is_measured(arrived_ns);
+        let stats = &mut kernel.node_stats[self.node as usize];
         stats.advance(now);
-        invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
+        invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
         if !admitted {
             return;
         }
-        let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
+        let slot = &mut self.instances[instance as usize];
         slot.occupied -= 1;
         // Out of rotation: it may be draining after a scale-in.
         let out_of_rotation = !slot.in_rotation;
-        if config.discipline == Discipline::Fifo {
+        if self.config.discipline == Discipline::Fifo {
             stats.busy_now -= 1;
             if measured {
                 stats.demand_sum_ns += (now - started_ns) as u128;
                 stats.demand_count += 1;
             }
-            self.service_pull_next(node, instance);
+            self.pull_next(kernel, instance);
         }
         if out_of_rotation {
-            self.instance_idle(node, instance);
+            self.instance_idle(kernel, instance);
         }
     }
 
-    /// Starts the next live queued frame while a worker is free. A frame that timed out
-    /// while waiting is found abandoned and skipped, as a real server does.
-    fn service_pull_next(&mut self, node: u32, instance: u32) {
-        let now = self.events.now_ns();
-        let workers = service_config(self.topology, node).workers;
-        loop {
-            let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
-            if slot.occupied >= workers {
-                return;
-            }
-            let Some(next) = slot.queue.pop_front() else { return };
-            let stats = &mut self.node_stats[node as usize];
-            invariants::decrement(&mut stats.queue_now, &mut self.invariants.counter_underflows);
-            if self.frames[next].answered {
-                invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
-                self.free_frame(next);
-                continue;
-            }
-            slot.occupied += 1;
-            stats.busy_now += 1;
-            self.admit(next, now, true);
+    fn reset(&mut self, now: u64) {
+        if let Some(scaling) = self.scaling.as_mut() {
+            scaling.reset(now);
         }
     }
 
-    /// Runs a frame's program from its program counter until it waits or ends.
-    pub(crate) fn run_program(&mut self, frame: u32) {
-        let topology = self.topology;
-        if self.frames[frame].killed {
-            // Its instance crashed during the Work step that just ended.
-            self.free_frame(frame);
-            return;
-        }
-        loop {
-            let pc = self.frames[frame].pc;
-            match topology.code[pc as usize] {
-                Instr::Work(sampler) => {
-                    let node = self.frames[frame].node;
-                    let mut work_ns = self.sample_service(node, sampler);
-                    if self.frames[frame].new_version {
-                        work_ns = (work_ns as f64 * self.version_factor(frame)) as u64;
-                    }
-                    self.frames[frame].pc = pc + 1;
-                    if program_of(self.topology, node).1 == Discipline::ProcessorSharing {
-                        self.ps_start(frame, work_ns);
-                    } else {
-                        self.events.schedule_in(work_ns, Event::WorkDone { frame });
-                    }
-                    return;
-                }
-                Instr::Call(callee) => {
-                    self.frames[frame].pc = pc + 1;
-                    self.call_node(frame, callee, NONE);
-                    return;
-                }
-                Instr::Parallel { start, len } => {
-                    self.frames[frame].pc = pc + 1;
-                    for index in start..start + len {
-                        self.call_node(frame, topology.parallel_targets[index as usize], NONE);
-                    }
-                    return;
-                }
-                Instr::Forward(callee) => {
-                    self.frames[frame].pc = pc + 1;
-                    self.forward(frame, callee);
-                    return;
-                }
-                Instr::ByClass { table } => {
-                    let class = self.requests[self.frames[frame].request].class;
-                    self.frames[frame].pc = topology.class_tables[(table + class as u32) as usize];
-                }
-                Instr::Choose { table, len, otherwise } => {
-                    let node = self.frames[frame].node;
-                    let u = self.routing_stream(node).open01();
-                    let entries = &topology.choose_tables[table as usize..(table + len) as usize];
-                    self.frames[frame].pc = choose_entry(entries, u).unwrap_or(otherwise);
-                }
-                Instr::Jump(target) => self.frames[frame].pc = target,
-                Instr::Respond => {
-                    let node = self.frames[frame].node;
-                    if let NodeKind::Database(_) = topology.nodes[node as usize].kind {
-                        self.database_complete(frame);
-                    }
-                    self.finish_frame(frame, Outcome::Completed, node);
-                    return;
-                }
-                Instr::NoRoute => {
-                    let node = self.frames[frame].node;
-                    self.finish_frame(frame, Outcome::NoRoute, node);
-                    return;
-                }
-            }
+    fn figures(&self, _topology: &Topology, end_ns: u64, measured_ns: f64) -> ComponentFigures {
+        match &self.scaling {
+            Some(scaling) => scaling.report(end_ns, measured_ns, self.config.workers, self.rotation.len()),
+            None => ComponentFigures::none(),
         }
     }
+}
 
-    /// Hands the request on: the callee answers this frame's caller, and this frame ends.
-    fn forward(&mut self, frame: u32, callee: u32) {
-        let (node, answered) = (self.frames[frame].node, self.frames[frame].answered);
-        if !answered {
-            // The child answers instead: this frame leaves without answering.
-            self.hand_off(frame, callee);
+impl Program for ServiceModel<'_> {
+    fn work(&mut self, kernel: &mut Kernel, frame: u32, work_ns: u64) {
+        match self.config.discipline {
+            Discipline::ProcessorSharing => self.ps_start(kernel, frame, work_ns),
+            Discipline::Fifo => kernel.events.schedule_in(work_ns, Event::WorkDone { frame }),
         }
-        let arrived_ns = self.frames[frame].arrived_ns;
-        if !answered {
-            if let Some(series) = self.timeseries.as_mut() {
-                series.record_node(node, true, self.events.now_ns() - arrived_ns);
-            }
-        }
-        if !answered && self.is_measured(arrived_ns) {
-            self.record_completion(node, arrived_ns);
-        }
-        if let NodeKind::Function(_) = self.topology.nodes[node as usize].kind {
-            self.function_release(frame);
-        } else {
-            self.service_release(frame);
-        }
-        self.free_frame(frame);
-    }
-
-    /// A processor-sharing job starts a Work step of `work_ns`.
-    fn ps_start(&mut self, frame: u32, work_ns: u64) {
-        let now = self.events.now_ns();
-        let (node, instance) = (self.frames[frame].node, self.frames[frame].instance);
-        let workers = service_config(self.topology, node).workers;
-        if self.is_measured(self.frames[frame].arrived_ns) {
-            let stats = &mut self.node_stats[node as usize];
-            stats.demand_sum_ns += work_ns as u128;
-            stats.demand_count += 1;
-        }
-        let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
-        ps_advance(slot, now, workers);
-        let busy_before = slot.ps_jobs.len().min(workers as usize);
-        slot.ps_jobs.push(Reverse(PsJob { finish_tag: slot.ps_virtual_ns + work_ns as f64, frame }));
-        let busy_after = slot.ps_jobs.len().min(workers as usize);
-        let stats = &mut self.node_stats[node as usize];
-        stats.advance(now);
-        stats.busy_now = stats.busy_now + busy_after as u64 - busy_before as u64;
-        self.ps_reschedule(node, instance);
-    }
-
-    fn ps_reschedule(&mut self, node: u32, instance: u32) {
-        let workers = service_config(self.topology, node).workers;
-        let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
-        slot.ps_epoch = slot.ps_epoch.wrapping_add(1);
-        if let Some(Reverse(first)) = slot.ps_jobs.peek() {
-            let rate = ps_rate(slot.ps_jobs.len(), workers);
-            let remaining_ns = ((first.finish_tag - slot.ps_virtual_ns).max(0.0) / rate).ceil();
-            let epoch = slot.ps_epoch;
-            self.events.schedule_in(remaining_ns as u64, Event::PsDone { node, instance, epoch });
-        }
-    }
-
-    pub(crate) fn on_ps_done(&mut self, node: u32, instance: u32, epoch: u32) {
-        let now = self.events.now_ns();
-        let workers = service_config(self.topology, node).workers;
-        let slot = &mut self.services[node as usize].as_mut().expect("service state").instances[instance as usize];
-        if slot.ps_epoch != epoch {
-            return;
-        }
-        ps_advance(slot, now, workers);
-        let busy_before = slot.ps_jobs.len().min(workers as usize);
-        let Reverse(job) = slot.ps_jobs.pop().expect("a scheduled PS job");
-        slot.ps_virtual_ns = slot.ps_virtual_ns.max(job.finish_tag);
-        let busy_after = slot.ps_jobs.len().min(workers as usize);
-        let stats = &mut self.node_stats[node as usize];
-        stats.advance(now);
-        stats.busy_now = stats.busy_now + busy_after as u64 - busy_before as u64;
-        self.ps_reschedule(node, instance);
-        self.ready.push_back(job.frame);
     }
 }
 

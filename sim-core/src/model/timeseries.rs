@@ -144,8 +144,9 @@ impl Timeseries {
 impl Simulation<'_> {
     /// Closes the current window at `now` (its end) and opens the next.
     pub(crate) fn close_series_window(&mut self, now: u64) {
-        let node_down = &self.faults.node_down;
-        let Some(series) = self.timeseries.as_mut() else { return };
+        let kernel = &mut self.kernel;
+        let node_down = &kernel.faults.node_down;
+        let Some(series) = kernel.timeseries.as_mut() else { return };
         if now <= series.window_start_ns && !series.windows.is_empty() {
             return;
         }
@@ -155,18 +156,18 @@ impl Simulation<'_> {
         }
         let topology = self.topology;
         let mut nodes = Vec::with_capacity(topology.nodes.len());
-        for (index, node) in topology.nodes.iter().enumerate() {
-            let stats = &mut self.node_stats[index];
+        for (index, model) in self.nodes.iter().enumerate() {
+            let stats = &mut kernel.node_stats[index];
             stats.advance(now.max(stats.last_change_ns));
             let mark = NodeMark::of(stats);
             let (before, carried) = (series.marks[index], series.carried[index]);
             let histogram = &mut series.node_latency[index];
-            let (instances, workers) = match (&self.services[index], node.kind.servers()) {
-                (Some(state), Some(config)) => {
+            let (instances, workers) = match model.servers() {
+                Some(state) => {
                     let serving = state.rotation.iter().filter(|i| state.instances[**i as usize].down == 0).count();
-                    (serving as u32, config.workers)
+                    (serving as u32, state.config.workers)
                 }
-                _ => (u32::from(node_down[index] == 0), 0),
+                None => (u32::from(node_down[index] == 0), 0),
             };
             nodes.push(NodeWindow {
                 completions: std::mem::take(&mut series.node_completed[index]),
@@ -209,12 +210,12 @@ impl Simulation<'_> {
 
     /// A window ends on the clock.
     pub(crate) fn on_window_end(&mut self) {
-        let now = self.events.now_ns();
+        let now = self.kernel.events.now_ns();
         self.close_series_window(now);
-        let series = self.timeseries.as_ref().expect("a time series");
+        let series = self.kernel.timeseries.as_ref().expect("a time series");
         let window_ns = series.window_ns;
-        if series.truncated_at_ns.is_none() && (self.in_flight > 0 || self.may_generate()) {
-            self.events.schedule_in(window_ns, Event::WindowEnd);
+        if series.truncated_at_ns.is_none() && (self.kernel.in_flight > 0 || self.kernel.may_generate()) {
+            self.kernel.events.schedule_in(window_ns, Event::WindowEnd);
         }
     }
 }

@@ -2,8 +2,9 @@
 //! users with think times; request creation with class, key and client draws.
 
 use super::invariants;
+use super::kernel::Kernel;
 use super::requests::{Outcome, Request};
-use super::{Event, Simulation};
+use super::Event;
 use crate::dist::pick_weighted;
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{Arrivals, Source, StopCondition, NONE};
@@ -69,7 +70,7 @@ fn exponential_ns(stream: &mut RandomStream, mean_ns: f64) -> u64 {
     (mean_ns * crate::ziggurat::standard_exponential(stream)).round() as u64
 }
 
-impl Simulation<'_> {
+impl Kernel<'_> {
     pub(crate) fn start_source(&mut self, source: u32) {
         let topology = self.topology;
         let state = &mut self.sources[source as usize];
@@ -293,8 +294,9 @@ impl Simulation<'_> {
         }
     }
 
-    /// The client has its answer: the request reaches its terminal state.
-    pub(crate) fn on_client_reply(&mut self, request: u32, outcome: Outcome, cause: u32) {
+    /// The client has its answer: the request reaches its terminal state. For the work of
+    /// a queue or log message, returns that node with the message and delivery to tell it.
+    pub(crate) fn client_reply(&mut self, request: u32, outcome: Outcome, cause: u32) -> Option<(u32, u32, u32)> {
         let now = self.events.now_ns();
         let record = &mut self.requests[request];
         record.answered = true;
@@ -304,8 +306,7 @@ impl Simulation<'_> {
             if live_frames == 0 {
                 self.requests.remove(request);
             }
-            self.on_job_done(node, job, tag, outcome);
-            return;
+            return Some((node, job, tag));
         }
         let (created_ns, class, measured, user, source, live_frames) =
             (record.created_ns, record.class, record.measured, record.user, record.source, record.live_frames);
@@ -334,5 +335,6 @@ impl Simulation<'_> {
         if user != NONE {
             self.schedule_think(source, user);
         }
+        None
     }
 }

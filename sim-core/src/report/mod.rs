@@ -233,24 +233,28 @@ impl Simulation<'_> {
     /// The report of the run so far (complete once the run has finished).
     pub fn report(&self) -> Report {
         let topology = self.topology;
-        let end_ns = if self.finished { self.end_ns } else { self.now_ns().max(self.config.warmup_ns) };
-        let measured_ns = end_ns.saturating_sub(self.config.warmup_ns).max(1) as f64;
+        let end_ns =
+            if self.kernel.finished { self.kernel.end_ns } else { self.now_ns().max(self.kernel.config.warmup_ns) };
+        let measured_ns = end_ns.saturating_sub(self.kernel.config.warmup_ns).max(1) as f64;
         let measured_s = measured_ns / 1e9;
-        let generating_end = self.generation_stopped_ns.unwrap_or(end_ns);
-        let generating_ns = generating_end.saturating_sub(self.config.warmup_ns).max(1) as f64;
+        let generating_end = self.kernel.generation_stopped_ns.unwrap_or(end_ns);
+        let generating_ns = generating_end.saturating_sub(self.kernel.config.warmup_ns).max(1) as f64;
         let mut instability = Vec::new();
         let mut nodes = IndexMap::new();
         // Requests refused at the source by the in-flight limit never reach a node, though
         // they were offered: nodes' arrivals are scaled up by the share refused, as if those
         // requests had visited the nodes as the admitted ones did.
-        let admitted = self.created.saturating_sub(self.in_flight_limit_hits);
-        let refused_at_source_factor =
-            if self.in_flight_limit_hits > 0 && admitted > 0 { self.created as f64 / admitted as f64 } else { 1.0 };
+        let admitted = self.kernel.created.saturating_sub(self.kernel.in_flight_limit_hits);
+        let refused_at_source_factor = if self.kernel.in_flight_limit_hits > 0 && admitted > 0 {
+            self.kernel.created as f64 / admitted as f64
+        } else {
+            1.0
+        };
         let mut total_cost = 0.0;
         for (index, node) in topology.nodes.iter().enumerate() {
-            let stats = &self.node_stats[index];
+            let stats = &self.kernel.node_stats[index];
             let mut stats = stats.clone();
-            if !self.finished {
+            if !self.kernel.finished {
                 stats.advance(end_ns.max(stats.last_change_ns));
             }
             let extras = self.component_figures(index as u32, end_ns, measured_ns);
@@ -269,8 +273,11 @@ impl Simulation<'_> {
             let cost = instance_hours * node.cost.per_instance_hour + stats.arrivals as f64 * node.cost.per_request;
             total_cost += cost;
             let utilization = if servers > 0.0 { stats.busy_area as f64 / (servers * measured_ns) } else { 0.0 };
-            let arrivals_generating =
-                if self.generation_stopped_ns.is_some() { stats.arrivals_while_generating } else { stats.arrivals };
+            let arrivals_generating = if self.kernel.generation_stopped_ns.is_some() {
+                stats.arrivals_while_generating
+            } else {
+                stats.arrivals
+            };
             let offered_load = if servers == 0.0 {
                 None
             } else if stats.demand_count > 0 {
@@ -316,7 +323,7 @@ impl Simulation<'_> {
                 },
             );
         }
-        for node in &self.overflowed_nodes {
+        for node in &self.kernel.overflowed_nodes {
             let (name, limit) = (&topology.nodes[*node as usize].name, topology.limits.max_in_flight);
             instability.push(match topology.nodes[*node as usize].kind.servers() {
                 Some(_) => format!(
@@ -328,7 +335,7 @@ impl Simulation<'_> {
                 ),
             });
         }
-        if let Some(stopped_ns) = self.stall.stopped_at_ns {
+        if let Some(stopped_ns) = self.kernel.stall.stopped_at_ns {
             instability.push(format!(
                 "simulated time stopped advancing at {}s: tens of millions of events happened at that instant \
                  (zero think times with zero work, or a loop of zero delays), so the run was stopped there; \
@@ -336,16 +343,16 @@ impl Simulation<'_> {
                 stopped_ns as f64 / 1e9
             ));
         }
-        if self.in_flight_limit_hits > 0 {
+        if self.kernel.in_flight_limit_hits > 0 {
             instability.push(format!(
                 "the in-flight limit of {} requests was reached: {} requests were rejected at the source",
-                topology.limits.max_in_flight, self.in_flight_limit_hits
+                topology.limits.max_in_flight, self.kernel.in_flight_limit_hits
             ));
         }
         let classes = topology
             .classes
             .iter()
-            .zip(&self.classes)
+            .zip(&self.kernel.classes)
             .map(|(name, stats)| {
                 (
                     name.clone(),
@@ -360,7 +367,7 @@ impl Simulation<'_> {
         let workloads = topology
             .sources
             .iter()
-            .zip(&self.sources)
+            .zip(&self.kernel.sources)
             .map(|(source, state)| {
                 let kind = if source.arrivals.mean_rate_per_s().is_some() { "open" } else { "closed" };
                 (
@@ -374,39 +381,40 @@ impl Simulation<'_> {
             })
             .collect();
         let mut errors: Vec<(String, u64)> = self
+            .kernel
             .errors_by_reason
             .iter()
             .map(|(outcome, cause, count)| (error_key(*outcome, &topology.nodes[*cause as usize].name), *count))
             .collect();
         errors.sort();
-        let requests: RequestsReport = self.measured.into();
+        let requests: RequestsReport = self.kernel.measured.into();
         let finished = requests.generated - requests.in_flight;
         let availability = (finished > 0).then(|| requests.completed as f64 / finished as f64);
         let resilience = self.resilience_report(&nodes, end_ns);
         let (slos, timeseries) = self.slo_and_series(availability);
         Report {
-            seed: self.config.seed,
+            seed: self.kernel.config.seed,
             run: RunSummary {
-                duration_s: match self.config.stop {
+                duration_s: match self.kernel.config.stop {
                     StopCondition::Duration { ns } => Some(ns as f64 / 1e9),
                     StopCondition::Requests { .. } => None,
                 },
-                requests: match self.config.stop {
+                requests: match self.kernel.config.stop {
                     StopCondition::Requests { count } => Some(count),
                     StopCondition::Duration { .. } => None,
                 },
-                warmup_s: self.config.warmup_ns as f64 / 1e9,
+                warmup_s: self.kernel.config.warmup_ns as f64 / 1e9,
             },
             sim_time_s: end_ns as f64 / 1e9,
-            events: self.events_processed,
+            events: self.kernel.events_processed,
             unstable: !instability.is_empty(),
             instability,
             warnings: self.warnings(),
             requests,
-            warmup_requests: self.warmup_counts.into(),
+            warmup_requests: self.kernel.warmup_counts.into(),
             availability,
             errors_by_reason: errors.into_iter().collect(),
-            latency_s: (&self.latency).into(),
+            latency_s: (&self.kernel.latency).into(),
             throughput_per_s: requests.completed as f64 / measured_s,
             classes,
             nodes,
@@ -426,20 +434,21 @@ impl Simulation<'_> {
 impl Simulation<'_> {
     fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
-        if let StopCondition::Requests { count } = self.config.stop {
-            if self.finished && self.created < count {
-                let when = self.workload_stopped_ns.or(self.generation_stopped_ns).unwrap_or(self.end_ns);
+        if let StopCondition::Requests { count } = self.kernel.config.stop {
+            if self.kernel.finished && self.kernel.created < count {
+                let when =
+                    self.kernel.workload_stopped_ns.or(self.kernel.generation_stopped_ns).unwrap_or(self.kernel.end_ns);
                 warnings.push(format!(
                     "the workloads stopped creating requests at {}s, after {} of the {} requested: no arrival \
                      was left to come (an arrival rate of 0, or a load step to 0 never undone); the run ended \
                      when the last request was answered",
                     when as f64 / 1e9,
-                    self.created,
+                    self.kernel.created,
                     count
                 ));
             }
         }
-        if let Some(at_ns) = self.timeseries.as_ref().and_then(|series| series.truncated_at_ns) {
+        if let Some(at_ns) = self.kernel.timeseries.as_ref().and_then(|series| series.truncated_at_ns) {
             warnings.push(format!(
                 "the time series stops at {}s: it holds at most {} windows for {} nodes; widen the scenario's window",
                 at_ns as f64 / 1e9,

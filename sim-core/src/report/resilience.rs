@@ -3,8 +3,9 @@
 //! series per window.
 
 use super::{ComponentSection, NodeReport};
+use crate::model::node::Node;
 use crate::model::timeseries::WindowRecord;
-use crate::model::{ComponentState, Simulation};
+use crate::model::Simulation;
 use crate::topology::{NodeKind, Slo, NONE};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -206,7 +207,8 @@ impl Simulation<'_> {
     pub(crate) fn fault_reports(&self) -> Option<Vec<FaultReport>> {
         self.topology.scenario.as_ref()?;
         Some(
-            self.faults
+            self.kernel
+                .faults
                 .windows
                 .iter()
                 .map(|window| FaultReport {
@@ -237,8 +239,13 @@ impl Simulation<'_> {
         if topology.scenario.is_none() && !has_mechanism {
             return None;
         }
-        let failed_by_faults =
-            self.errors_by_reason.iter().filter(|(outcome, _, _)| outcome.is_fault()).map(|(_, _, count)| count).sum();
+        let failed_by_faults = self
+            .kernel
+            .errors_by_reason
+            .iter()
+            .filter(|(outcome, _, _)| outcome.is_fault())
+            .map(|(_, _, count)| count)
+            .sum();
         let mut messages_lost = 0;
         for node in nodes.values() {
             match &node.component {
@@ -252,7 +259,7 @@ impl Simulation<'_> {
             }
         }
         let mut calls = IndexMap::new();
-        for (edge, state) in topology.call_policies.iter().zip(&self.policies) {
+        for (edge, state) in topology.call_policies.iter().zip(&self.kernel.policies) {
             let caller = if edge.caller == NONE {
                 topology.sources[edge.source as usize].name.clone()
             } else {
@@ -282,18 +289,19 @@ impl Simulation<'_> {
         let mut lost_writes = 0;
         let mut node_faults = IndexMap::new();
         for (index, node) in topology.nodes.iter().enumerate() {
-            if let Some(health) = self.balancers[index].as_ref().and_then(|state| state.health_report()) {
-                health_checks.insert(node.name.clone(), health);
+            if let Node::LoadBalancer(balancer) = &self.nodes[index] {
+                if let Some(health) = balancer.health_report() {
+                    health_checks.insert(node.name.clone(), health);
+                }
             }
-            if let (NodeKind::Database(config), ComponentState::Database(state)) = (&node.kind, &self.components[index])
-            {
-                let failover = state.failover_report();
+            if let Node::Database(database) = &self.nodes[index] {
+                let failover = database.failover_report();
                 lost_writes += failover.lost_writes;
-                if config.failover.is_some() {
+                if database.config.failover.is_some() {
                     failovers.insert(node.name.clone(), failover);
                 }
             }
-            let counters = self.faults.counters[index];
+            let counters = self.kernel.faults.counters[index];
             if counters.refused + counters.crashed + counters.injected_errors + counters.new_version + counters.shed > 0
             {
                 node_faults.insert(
@@ -324,16 +332,16 @@ impl Simulation<'_> {
         &self,
         availability: Option<f64>,
     ) -> (Option<Vec<SloReport>>, Option<TimeseriesReport>) {
-        let (Some(scenario), Some(series)) = (&self.topology.scenario, &self.timeseries) else {
+        let (Some(scenario), Some(series)) = (&self.topology.scenario, &self.kernel.timeseries) else {
             return (None, None);
         };
-        let warmup_ns = self.config.warmup_ns;
+        let warmup_ns = self.kernel.config.warmup_ns;
         let slos = scenario
             .slos
             .iter()
             .map(|slo| {
                 let value = match slo {
-                    Slo::Latency { quantile, .. } => self.latency.quantile_s(*quantile),
+                    Slo::Latency { quantile, .. } => self.kernel.latency.quantile_s(*quantile),
                     Slo::Availability { .. } => availability,
                 };
                 let held = match slo {

@@ -1,0 +1,114 @@
+//! The fault gate: what the faults in force do to a frame as it reaches its node (refused
+//! while the node is down, an injected error, a canary's new version, added latency), and
+//! to a frame sent across a partition.
+
+use super::kernel::Kernel;
+use super::requests::Outcome;
+use super::Event;
+use crate::topology::{FaultKind, NONE};
+
+impl Kernel<'_> {
+    pub(crate) fn fail_crashed(&mut self, frame: u32, node: u32) {
+        if self.is_measured(self.frames[frame].arrived_ns) {
+            self.faults.counters[node as usize].crashed += 1;
+        }
+        self.answer(frame, Outcome::Crashed, node);
+    }
+
+    /// The fault gate every arrival passes while faults are in force: true when the fault
+    /// consumed the frame (refused, failed or delayed).
+    pub(crate) fn fault_gate(&mut self, frame: u32) -> bool {
+        let node = self.frames[frame].node;
+        let measured = self.is_measured(self.frames[frame].arrived_ns);
+        let has_instances = self.topology.nodes[node as usize].kind.servers().is_some();
+        if !has_instances && self.faults.node_down[node as usize] > 0 {
+            self.refuse(frame, node, Outcome::Unavailable);
+            return true;
+        }
+        let probability = self.faults.error_probability[node as usize];
+        let streams = &mut self.faults.streams[node as usize];
+        if probability > 0.0 && streams.injected_errors.open01() < probability {
+            self.refuse(frame, node, Outcome::Error);
+            return true;
+        }
+        if let Some((share, _, errors)) = self.faults.version[node as usize] {
+            if share >= 1.0 || streams.canary_share.open01() < share {
+                self.frames[frame].new_version = true;
+                if measured {
+                    self.faults.counters[node as usize].new_version += 1;
+                }
+                if errors > 0.0 && self.faults.streams[node as usize].canary_errors.open01() < errors {
+                    self.refuse(frame, node, Outcome::Error);
+                    return true;
+                }
+            }
+        }
+        let add = self.faults.add_sampler[node as usize];
+        if add != NONE {
+            let delay =
+                self.topology.samplers[add as usize].sample_ns(&mut self.faults.streams[node as usize].added_latency);
+            self.events.schedule_in(delay, Event::DelayedArrive { frame });
+            return true;
+        }
+        false
+    }
+
+    /// The node answers an arrival at once with `outcome` (refused while down, an injected
+    /// error, or shed), counting it.
+    pub(crate) fn refuse(&mut self, frame: u32, node: u32, outcome: Outcome) {
+        if self.is_measured(self.frames[frame].arrived_ns) {
+            let counters = &mut self.faults.counters[node as usize];
+            match outcome {
+                Outcome::Unavailable => counters.refused += 1,
+                Outcome::Error => counters.injected_errors += 1,
+                Outcome::Shed => counters.shed += 1,
+                _ => {}
+            }
+        }
+        self.answer(frame, outcome, node);
+        self.free_frame(frame);
+    }
+
+    /// The service-time multiplier of `frame`'s new version, or 1.
+    #[inline]
+    pub(crate) fn version_factor(&self, frame: u32) -> f64 {
+        if !self.frames[frame].new_version {
+            return 1.0;
+        }
+        self.faults.version[self.frames[frame].node as usize].map_or(1.0, |(_, factor, _)| factor)
+    }
+
+    /// The connect timeout when a partition in force cuts `from` (a node, or `NONE` for the
+    /// clients of `request`) off from `to`.
+    pub(crate) fn partition_between(&self, from: u32, request: u32, to: u32) -> Option<u64> {
+        let scenario = self.topology.scenario.as_ref()?;
+        for &fault in &self.faults.partitions {
+            let FaultKind::Partition { node_side, region_side, timeout_ns, .. } = &scenario.faults[fault as usize].kind
+            else {
+                continue;
+            };
+            let from_side = if from == NONE {
+                let region = self.requests[request].region;
+                if region == NONE {
+                    0
+                } else {
+                    region_side[region as usize]
+                }
+            } else {
+                node_side[from as usize]
+            };
+            let to_side = node_side[to as usize];
+            if from_side != 0 && to_side != 0 && from_side != to_side {
+                return Some(*timeout_ns);
+            }
+        }
+        None
+    }
+
+    /// A call across a partition fails once its connect timeout expires.
+    pub(crate) fn on_unreachable(&mut self, frame: u32) {
+        let node = self.frames[frame].node;
+        self.answer(frame, Outcome::Unreachable, node);
+        self.free_frame(frame);
+    }
+}

@@ -1,0 +1,428 @@
+//! The kernel: what every node model may use. The event list and the clock, requests and
+//! frames, node statistics, random streams, the workloads, call records and the faults in
+//! force; sending frames, answering, ending a visit, resuming after a delay. It knows no
+//! node kind: each kind is a model (`node.rs`) that the simulation hands the kernel to.
+
+use super::arena::Arena;
+use super::calls;
+use super::faults;
+use super::invariants::{self, InvariantViolations};
+use super::keymap::KeyMap;
+use super::node::Timer;
+use super::requests::{Frame, Outcome, Request};
+use super::stats::{LatencyStats, NodeStats, RequestCounts};
+use super::timeseries;
+use super::workload::SourceState;
+use super::{ClassStats, Event, RunConfig, StallCheck, STALL_CHECKS};
+use crate::dist::Sampler;
+use crate::engine::EventQueue;
+use crate::rng::RandomStream;
+use crate::topology::{Topology, NONE};
+use std::collections::VecDeque;
+
+/// An answer that a kernel operation produced while a node model was busy (a call refused
+/// by its open breaker answers at once): the simulation delivers it as soon as the model's
+/// step returns, so no model is ever re-entered.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Deferred {
+    /// The answer to a frame waiting at its node.
+    Reply { parent: u32, outcome: Outcome, cause: u32 },
+    /// The answer to a client (or to a queue or log, for a message's work).
+    ClientReply { request: u32, outcome: Outcome, cause: u32 },
+}
+
+/// The kernel's state: everything a run holds besides its node models.
+pub(crate) struct Kernel<'t> {
+    pub topology: &'t Topology,
+    pub config: RunConfig,
+    pub events: EventQueue<Event>,
+    pub requests: Arena<Request>,
+    pub frames: Arena<Frame>,
+    /// Frames ready to run their program at the current instant.
+    pub ready: VecDeque<u32>,
+    /// Answers to deliver once the current step returns (see `Deferred`).
+    pub deferred: VecDeque<Deferred>,
+    pub sources: Vec<SourceState>,
+    /// The latest committed version of each key written (a global commit sequence number).
+    pub key_versions: KeyMap<u64>,
+    pub commit_sequence: u64,
+    /// Nodes whose unbounded store hit the safety cap (the in-flight limit) and refused work.
+    pub overflowed_nodes: Vec<u32>,
+    pub node_stats: Vec<NodeStats>,
+    /// Service-time and routing streams per node; network streams per sampler of a link.
+    pub service_streams: Vec<RandomStream>,
+    pub routing_streams: Vec<RandomStream>,
+    pub network_streams: Vec<RandomStream>,
+    pub measured: RequestCounts,
+    pub warmup_counts: RequestCounts,
+    pub classes: Vec<ClassStats>,
+    pub latency: LatencyStats,
+    pub errors_by_reason: Vec<(Outcome, u32, u64)>,
+    pub events_processed: u64,
+    pub created: u64,
+    pub generating: bool,
+    pub generation_stopped_ns: Option<u64>,
+    /// When a request-count run's workloads stopped for good before reaching the count.
+    pub workload_stopped_ns: Option<u64>,
+    pub measuring: bool,
+    pub in_flight: u32,
+    pub in_flight_limit_hits: u64,
+    /// Multiplies the open workloads' arrival rates (1 unless changed live).
+    pub load_factor: f64,
+    /// Windows observed by a live front end, closed at these boundaries instead of by
+    /// clock events (see `live.rs`); 0 when not observing.
+    pub observed_window_ns: u64,
+    pub finished: bool,
+    pub end_ns: u64,
+    /// The scenario's faults in force and what they did.
+    pub faults: faults::FaultState,
+    /// Calls under a policy, and each policy's breaker, budget and counters.
+    pub calls: Arena<calls::Call>,
+    pub policies: Vec<calls::PolicyState>,
+    /// The time series, for runs with a scenario.
+    pub timeseries: Option<timeseries::Timeseries>,
+    /// Broken bookkeeping found while running (all zero in a correct run).
+    pub invariants: InvariantViolations,
+    /// The livelock check.
+    pub stall: StallCheck,
+}
+
+impl Kernel<'_> {
+    /// Checked every `STALL_CHECK_EVENTS` events: whether the clock has stood still for
+    /// `STALL_CHECKS` checks in a row (a livelock: zero think times with zero work, or a loop
+    /// of zero delays, would otherwise run for ever at one instant).
+    #[cold]
+    pub(crate) fn clock_stalled(&mut self) -> bool {
+        let now = self.events.now_ns();
+        if now != self.stall.last_check_ns {
+            self.stall.last_check_ns = now;
+            self.stall.checks = 0;
+            return false;
+        }
+        self.stall.checks += 1;
+        if self.stall.checks < STALL_CHECKS {
+            return false;
+        }
+        self.stall.stopped_at_ns = Some(now);
+        true
+    }
+
+    #[inline]
+    pub(crate) fn sample_service(&mut self, node: u32, sampler: u32) -> u64 {
+        let ns = self.topology.samplers[sampler as usize].sample_ns(&mut self.service_streams[node as usize]);
+        let factor = self.faults.slow_factor[node as usize];
+        if factor == 1.0 {
+            ns
+        } else {
+            (ns as f64 * factor) as u64
+        }
+    }
+
+    #[inline]
+    pub(crate) fn routing_stream(&mut self, node: u32) -> &mut RandomStream {
+        &mut self.routing_streams[node as usize]
+    }
+
+    /// A network delay on the link whose sampler is `sampler` (0 when there is no link).
+    #[inline]
+    pub(crate) fn sample_network(&mut self, sampler: u32) -> u64 {
+        if sampler == NONE {
+            return 0;
+        }
+        let sampler_ref: &Sampler = &self.topology.samplers[sampler as usize];
+        sampler_ref.sample_ns(&mut self.network_streams[sampler as usize])
+    }
+
+    /// Creates a frame for `request` at `node`, to be answered to `parent`.
+    pub(crate) fn new_frame(
+        &mut self,
+        request: u32,
+        parent: u32,
+        node: u32,
+        instance: u32,
+        reply_link: u32,
+        hops: u32,
+    ) -> u32 {
+        self.requests[request].live_frames += 1;
+        let frame = self.frames.allocate();
+        let generation = self.frames[frame].generation;
+        self.frames[frame] = Frame {
+            request,
+            parent,
+            node,
+            instance,
+            pc: 0,
+            pending: 0,
+            outcome: None,
+            generation: generation.wrapping_add(1),
+            arrived_ns: 0,
+            started_ns: 0,
+            reply_link,
+            balancer_target: NONE,
+            hops,
+            answered: false,
+            admitted: false,
+            call: NONE,
+            call_attempt: 0,
+            killed: false,
+            live: true,
+            new_version: false,
+        };
+        frame
+    }
+
+    /// Sends `frame` from `sender` (a node, or `NONE` for the client) to its node after the
+    /// network delay of `link` (and the mesh's sidecar overhead when the caller is a node).
+    #[inline]
+    pub(crate) fn send_frame(&mut self, frame: u32, link: u32, sender: u32) {
+        if self.faults.enabled {
+            let (request, to) = (self.frames[frame].request, self.frames[frame].node);
+            if let Some(timeout_ns) = self.partition_between(sender, request, to) {
+                self.events.schedule_in(timeout_ns, Event::Unreachable { frame });
+                return;
+            }
+        }
+        let mut delay = self.sample_network(link);
+        if self.frames[frame].hops > 0 {
+            delay += self.sample_network(self.topology.mesh_sampler);
+        }
+        self.events.schedule_in(delay, Event::FrameArrive { frame });
+    }
+
+    /// A frame enters a component without workers: counted as in the node.
+    pub(crate) fn enter_component(&mut self, frame: u32) {
+        let now = self.events.now_ns();
+        let stats = &mut self.node_stats[self.frames[frame].node as usize];
+        stats.advance(now);
+        stats.in_system_now += 1;
+    }
+
+    /// Calls `callee` (instance `instance`, or `NONE` to let it choose) from `frame`, which
+    /// waits for the answer.
+    pub(crate) fn call_node(&mut self, frame: u32, callee: u32, instance: u32) {
+        let link = self.topology.link(self.frames[frame].node, callee);
+        self.call_node_over(frame, callee, instance, link);
+    }
+
+    /// As `call_node`, over the latency sampler `link` both ways.
+    pub(crate) fn call_node_over(&mut self, frame: u32, callee: u32, instance: u32, link: u32) {
+        let record = &self.frames[frame];
+        let (request, hops, node) = (record.request, record.hops, record.node);
+        let policy = self.topology.call_policy(node, callee);
+        if policy != NONE {
+            self.start_call(frame, request, policy, callee, instance, link, link, hops + 1);
+            return;
+        }
+        self.frames[frame].pending += 1;
+        let child = self.new_frame(request, frame, callee, instance, link, hops + 1);
+        self.send_frame(child, link, node);
+    }
+
+    /// Hands `frame`'s request on to `callee`, which will answer `frame`'s caller; `frame`
+    /// itself is marked answered and must then be released and freed by its node.
+    pub(crate) fn hand_off(&mut self, frame: u32, callee: u32) {
+        let record = &self.frames[frame];
+        let (request, node, hops, parent) = (record.request, record.node, record.hops, record.parent);
+        let reply_link = if parent == NONE {
+            // Back to the client: over the workload's own latency.
+            let source = self.requests[request].source;
+            if source == NONE {
+                NONE
+            } else {
+                self.topology.sources[source as usize].latency_sampler
+            }
+        } else {
+            self.topology.link(self.frames[parent].node, callee)
+        };
+        let link = self.topology.link(node, callee);
+        let child = self.new_frame(request, parent, callee, NONE, reply_link, hops + 1);
+        // An attempt of a call hands its place on: the new frame answers that call.
+        self.frames[child].call = self.frames[frame].call;
+        self.frames[child].call_attempt = self.frames[frame].call_attempt;
+        self.send_frame(child, link, node);
+        self.frames[frame].answered = true;
+    }
+
+    /// Sends the answer of `frame` to its caller (once), without ending the frame.
+    pub(crate) fn answer(&mut self, frame: u32, outcome: Outcome, cause: u32) {
+        let record = &mut self.frames[frame];
+        if record.answered {
+            return;
+        }
+        record.answered = true;
+        let (parent, request, reply_link) = (record.parent, record.request, record.reply_link);
+        let (call, attempt, node, arrived_ns) = (record.call, record.call_attempt, record.node, record.arrived_ns);
+        if let Some(series) = self.timeseries.as_mut() {
+            let sojourn_ns = self.events.now_ns().saturating_sub(arrived_ns);
+            series.record_node(node, outcome == Outcome::Completed, sojourn_ns);
+        }
+        let delay = self.sample_network(reply_link);
+        if call != NONE {
+            let delay = if parent == NONE { delay } else { delay + self.sample_network(self.topology.mesh_sampler) };
+            self.events.schedule_in(delay, Event::CallReply { call, attempt, outcome, cause });
+        } else if parent == NONE {
+            self.events.schedule_in(delay, Event::ClientReply { request, outcome, cause });
+        } else {
+            let delay = delay + self.sample_network(self.topology.mesh_sampler);
+            self.events.schedule_in(delay, Event::Reply { parent, outcome, cause });
+        }
+    }
+
+    /// Releases a frame's slot and its hold on the request.
+    pub(crate) fn free_frame(&mut self, frame: u32) {
+        if !self.frames[frame].live {
+            self.invariants.frames_freed_twice += 1;
+            return;
+        }
+        let request = self.frames[frame].request;
+        self.frames[frame].generation = self.frames[frame].generation.wrapping_add(1);
+        self.frames[frame].live = false;
+        self.frames.remove(frame);
+        let record = &mut self.requests[request];
+        invariants::decrement(&mut record.live_frames, &mut self.invariants.counter_underflows);
+        if record.live_frames == 0 && record.answered {
+            self.requests.remove(request);
+        }
+    }
+
+    /// Whether a frame that arrived at `arrived_ns` counts in the node statistics: it
+    /// arrived after the warm-up.
+    #[inline]
+    pub(crate) fn is_measured(&self, arrived_ns: u64) -> bool {
+        self.measuring && arrived_ns >= self.config.warmup_ns
+    }
+
+    /// A node answered a measured frame successfully.
+    #[inline]
+    pub(crate) fn record_completion(&mut self, node: u32, arrived_ns: u64) {
+        let now = self.events.now_ns();
+        let stats = &mut self.node_stats[node as usize];
+        stats.completions += 1;
+        stats.sojourn_sum_ns += (now - arrived_ns) as u128;
+        stats.sojourn_count += 1;
+    }
+
+    pub(crate) fn on_timeout(&mut self, frame: u32, generation: u32) {
+        let record = &self.frames[frame];
+        if record.generation != generation || record.answered {
+            return;
+        }
+        let node = record.node;
+        if self.measuring {
+            self.node_stats[node as usize].timeouts += 1;
+        }
+        // The caller stops waiting; the work already under way goes on (and is wasted), as
+        // on a server that does not cancel abandoned requests.
+        self.answer(frame, Outcome::Timeout, node);
+    }
+
+    /// An unbounded queue or log of `node` reached the safety cap: the run is unstable.
+    pub(crate) fn note_overflow(&mut self, node: u32) {
+        if !self.overflowed_nodes.contains(&node) {
+            self.overflowed_nodes.push(node);
+        }
+    }
+
+    pub(crate) fn count_error(&mut self, outcome: Outcome, cause: u32) {
+        match self.errors_by_reason.iter_mut().find(|(o, c, _)| *o == outcome && *c == cause) {
+            Some(entry) => entry.2 += 1,
+            None => self.errors_by_reason.push((outcome, cause, 1)),
+        }
+    }
+
+    /// The latest committed version of `key` (0 when never written).
+    pub(crate) fn latest_version(&self, key: u64) -> u64 {
+        self.key_versions.get(&key).copied().unwrap_or(0)
+    }
+
+    /// Commits a write of `key`: it gets the next version number.
+    pub(crate) fn commit_write(&mut self, key: u64) -> u64 {
+        self.commit_sequence += 1;
+        self.key_versions.insert(key, self.commit_sequence);
+        self.commit_sequence
+    }
+
+    /// A full queue refuses `frame`; `at_safety_cap` when the queue is unbounded in the file
+    /// (the run is then reported unstable).
+    pub(crate) fn drop_frame(&mut self, frame: u32, node: u32, at_safety_cap: bool) {
+        if at_safety_cap {
+            self.note_overflow(node);
+        }
+        self.node_stats[node as usize].drops += 1;
+        self.answer(frame, Outcome::QueueFull, node);
+        self.free_frame(frame);
+    }
+
+    /// The frame takes a worker (FIFO) or a slot (PS) and starts its program.
+    pub(crate) fn admit(&mut self, frame: u32, now: u64, record_wait: bool) {
+        let measured = self.is_measured(self.frames[frame].arrived_ns);
+        let record = &mut self.frames[frame];
+        record.admitted = true;
+        record.started_ns = now;
+        record.pc = super::program::program_of(self.topology, record.node).0;
+        if record_wait && measured {
+            let stats = &mut self.node_stats[record.node as usize];
+            stats.wait_sum_ns += (now - record.arrived_ns) as u128;
+            stats.wait_count += 1;
+        }
+        self.ready.push_back(frame);
+    }
+
+    /// Resumes `frame` at its node after a draw from `sampler` (which is not `NONE`).
+    #[inline]
+    pub(crate) fn schedule_resume(&mut self, frame: u32, sampler: u32) {
+        let node = self.frames[frame].node;
+        let delay = self.sample_service(node, sampler);
+        self.events.schedule_in(delay, Event::Timer { node, timer: Timer::Resume { frame } });
+    }
+
+    /// A frame leaves a component without workers, where it was counted as in the node.
+    pub(crate) fn leave_component(&mut self, frame: u32) {
+        let now = self.events.now_ns();
+        let stats = &mut self.node_stats[self.frames[frame].node as usize];
+        stats.advance(now);
+        invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
+    }
+
+    /// The first half of ending a visit: answers (unless already answered) and counts the
+    /// outcome at the node. The node's model then releases what the frame held and frees it.
+    pub(crate) fn end_visit(&mut self, frame: u32, outcome: Outcome, cause: u32) {
+        let node = self.frames[frame].node;
+        let was_answered = self.frames[frame].answered;
+        self.answer(frame, outcome, cause);
+        let arrived_ns = self.frames[frame].arrived_ns;
+        if !was_answered && self.is_measured(arrived_ns) {
+            if outcome == Outcome::Completed {
+                self.record_completion(node, arrived_ns);
+            } else {
+                self.node_stats[node as usize].errors += 1;
+            }
+        }
+    }
+
+    /// Takes a callee's answer to `parent`; true when it was the last one owed and the
+    /// frame's node should go on with it.
+    pub(crate) fn take_reply(&mut self, parent: u32, outcome: Outcome, cause: u32) -> bool {
+        let record = &mut self.frames[parent];
+        if record.killed {
+            // Its instance crashed while it waited: it ends once no answer is owed to it.
+            invariants::decrement(&mut record.pending, &mut self.invariants.counter_underflows);
+            if record.pending == 0 {
+                self.free_frame(parent);
+            }
+            return false;
+        }
+        if outcome != Outcome::Completed && record.outcome.is_none() {
+            record.outcome = Some((outcome, cause));
+        }
+        invariants::decrement(&mut record.pending, &mut self.invariants.counter_underflows);
+        record.pending == 0
+    }
+
+    /// The bookkeeping errors found so far (see `InvariantViolations`).
+    pub(crate) fn invariant_violations(&self) -> InvariantViolations {
+        let mut violations = self.invariants;
+        violations.events_in_the_past = self.events.past_schedules();
+        violations
+    }
+}

@@ -1,0 +1,242 @@
+//! Node models: each kind of node is a model that owns its checked config and its state and
+//! implements `Model`; the simulation keeps one `Node` per topology node and dispatches to
+//! it statically (`Node` is an enum, every `match` over it names every kind).
+//!
+//! ```text
+//!   Simulation ──event──▶ Node::arrive / reply / timer / job_done ──▶ CacheModel::arrive(kernel, frame)
+//!                                                                      │ uses
+//!                                                                      ▼
+//!                                          Kernel: frames, requests, events, stats, streams
+//! ```
+
+use super::balancer::BalancerModel;
+use super::cache::{CacheModel, CdnModel};
+use super::database::DatabaseModel;
+use super::function::FunctionModel;
+use super::kernel::Kernel;
+use super::limiter::LimiterModel;
+use super::log::LogModel;
+use super::program;
+use super::queue::QueueModel;
+use super::requests::Outcome;
+use super::service::ServiceModel;
+use crate::report::ComponentFigures;
+use crate::topology::{NodeKind, Topology};
+
+/// A node's private timer, carried by `Event::Timer` with the node it belongs to. Small and
+/// `Copy`, so the event list stays closed and allocation-free.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Timer {
+    /// A delay of the node for a frame ends: a cache lookup, a cold start, a shaping delay,
+    /// a balancer's processing, a publish or an append.
+    Resume { frame: u32 },
+    /// The earliest processor-sharing job of an instance may be done (if `epoch` is current).
+    PsDone { instance: u32, epoch: u32 },
+    /// A work-queue message's visibility timeout expires (if `generation` still matches).
+    Visibility { message: u32, generation: u32 },
+    /// An idle function container's keep-alive ends (if `generation` still matches).
+    ContainerExpire { container: u32, generation: u32 },
+    /// A database's failover promotes a replica.
+    Promote,
+}
+
+/// What every node model does. The kernel is passed in, never stored, so a model reaches
+/// the rest of the run only through it.
+pub(crate) trait Model {
+    /// A frame that passed the fault gate enters the node.
+    fn arrive(&mut self, kernel: &mut Kernel, frame: u32);
+
+    /// Every callee `frame` waited for has answered (its first failure, if any, is in
+    /// `frame.outcome`).
+    fn reply(&mut self, kernel: &mut Kernel, frame: u32);
+
+    /// One of the node's own timers fires.
+    fn timer(&mut self, kernel: &mut Kernel, timer: Timer);
+
+    /// `frame`'s visit ends: the node frees what it held (a worker, a container, a place).
+    fn release(&mut self, kernel: &mut Kernel, frame: u32);
+
+    /// The warm-up ends at `now`: forget what was counted, keep the state.
+    fn reset(&mut self, now: u64);
+
+    /// The node's own report figures at `end_ns`, over `measured_ns` of measured time.
+    fn figures(&self, topology: &Topology, end_ns: u64, measured_ns: f64) -> ComponentFigures;
+
+    /// Ends `frame`'s visit with `outcome`: answers, counts, releases, frees.
+    fn finish(&mut self, kernel: &mut Kernel, frame: u32, outcome: Outcome, cause: u32) {
+        kernel.end_visit(frame, outcome, cause);
+        self.release(kernel, frame);
+        kernel.free_frame(frame);
+    }
+}
+
+/// An event a model cannot take: counted as broken bookkeeping (see `InvariantViolations`).
+#[cold]
+pub(crate) fn misrouted(kernel: &mut Kernel) {
+    kernel.invariants.misrouted_events += 1;
+}
+
+/// The model of one topology node.
+pub(crate) enum Node<'t> {
+    Service(ServiceModel<'t>),
+    LoadBalancer(BalancerModel<'t>),
+    Cache(CacheModel<'t>),
+    Cdn(CdnModel<'t>),
+    Database(DatabaseModel<'t>),
+    RateLimiter(LimiterModel<'t>),
+    WorkQueue(QueueModel<'t>),
+    Log(LogModel<'t>),
+    Function(FunctionModel<'t>),
+}
+
+/// Runs `$body` with `$model` bound to whichever model `$node` holds.
+macro_rules! with_model {
+    ($node:expr, $model:ident => $body:expr) => {
+        match $node {
+            Node::Service($model) => $body,
+            Node::LoadBalancer($model) => $body,
+            Node::Cache($model) => $body,
+            Node::Cdn($model) => $body,
+            Node::Database($model) => $body,
+            Node::RateLimiter($model) => $body,
+            Node::WorkQueue($model) => $body,
+            Node::Log($model) => $body,
+            Node::Function($model) => $body,
+        }
+    };
+}
+
+impl<'t> Node<'t> {
+    /// The model of node `node` of `topology`, at the start of a run.
+    pub fn new(topology: &'t Topology, node: u32) -> Self {
+        match &topology.nodes[node as usize].kind {
+            NodeKind::Service(config) => Node::Service(ServiceModel::new(node, config)),
+            NodeKind::LoadBalancer(config) => Node::LoadBalancer(BalancerModel::new(topology, node, config)),
+            NodeKind::Cache(config) => Node::Cache(CacheModel::new(node, config)),
+            NodeKind::Cdn(config) => Node::Cdn(CdnModel::new(topology, node, config)),
+            NodeKind::Database(config) => Node::Database(DatabaseModel::new(node, config)),
+            NodeKind::RateLimiter(config) => Node::RateLimiter(LimiterModel::new(node, config)),
+            NodeKind::WorkQueue(config) => Node::WorkQueue(QueueModel::new(node, config)),
+            NodeKind::Log(config) => Node::Log(LogModel::new(node, config)),
+            NodeKind::Function(config) => Node::Function(FunctionModel::new(node, config)),
+        }
+    }
+
+    #[inline]
+    pub fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+        with_model!(self, model => model.arrive(kernel, frame))
+    }
+
+    #[inline]
+    pub fn reply(&mut self, kernel: &mut Kernel, frame: u32) {
+        with_model!(self, model => model.reply(kernel, frame))
+    }
+
+    #[inline]
+    pub fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
+        with_model!(self, model => model.timer(kernel, timer))
+    }
+
+    pub fn reset(&mut self, now: u64) {
+        with_model!(self, model => model.reset(now))
+    }
+
+    pub fn figures(&self, topology: &Topology, end_ns: u64, measured_ns: f64) -> ComponentFigures {
+        with_model!(self, model => model.figures(topology, end_ns, measured_ns))
+    }
+
+    /// Runs `frame`'s program from its program counter (nodes with programs only).
+    #[inline]
+    pub fn run_program(&mut self, kernel: &mut Kernel, frame: u32) {
+        match self {
+            Node::Service(model) => program::run(model, kernel, frame),
+            Node::Database(model) => program::run(model, kernel, frame),
+            Node::Function(model) => program::run(model, kernel, frame),
+            Node::LoadBalancer(_)
+            | Node::Cache(_)
+            | Node::Cdn(_)
+            | Node::RateLimiter(_)
+            | Node::WorkQueue(_)
+            | Node::Log(_) => misrouted(kernel),
+        }
+    }
+
+    /// The handler of message `job` (delivery `tag`) of this queue or log answered.
+    pub fn job_done(&mut self, kernel: &mut Kernel, job: u32, tag: u32, outcome: Outcome) {
+        match self {
+            Node::WorkQueue(model) => model.job_done(kernel, job, tag, outcome),
+            Node::Log(model) => model.job_done(kernel, job, tag, outcome),
+            Node::Service(_)
+            | Node::LoadBalancer(_)
+            | Node::Cache(_)
+            | Node::Cdn(_)
+            | Node::Database(_)
+            | Node::RateLimiter(_)
+            | Node::Function(_) => misrouted(kernel),
+        }
+    }
+
+    /// The servers of a node that has instances with workers (a service, a gateway, a
+    /// database's primary and replicas).
+    #[inline]
+    pub fn servers(&self) -> Option<&ServiceModel<'t>> {
+        match self {
+            Node::Service(model) => Some(model),
+            Node::Database(model) => Some(&model.servers),
+            Node::LoadBalancer(_)
+            | Node::Cache(_)
+            | Node::Cdn(_)
+            | Node::RateLimiter(_)
+            | Node::WorkQueue(_)
+            | Node::Log(_)
+            | Node::Function(_) => None,
+        }
+    }
+
+    /// As `servers`, to change them.
+    #[inline]
+    pub fn servers_mut(&mut self) -> Option<&mut ServiceModel<'t>> {
+        match self {
+            Node::Service(model) => Some(model),
+            Node::Database(model) => Some(&mut model.servers),
+            Node::LoadBalancer(_)
+            | Node::Cache(_)
+            | Node::Cdn(_)
+            | Node::RateLimiter(_)
+            | Node::WorkQueue(_)
+            | Node::Log(_)
+            | Node::Function(_) => None,
+        }
+    }
+
+    /// The node (without instances) crashed: what it held in memory is gone.
+    pub fn lose_memory(&mut self) {
+        match self {
+            Node::Cache(model) => model.store.clear(),
+            Node::Cdn(model) => model.edges.iter_mut().for_each(|edge| edge.clear()),
+            // Queues and logs are durable; the others hold nothing but the frames in them.
+            Node::Service(_)
+            | Node::LoadBalancer(_)
+            | Node::Database(_)
+            | Node::RateLimiter(_)
+            | Node::WorkQueue(_)
+            | Node::Log(_)
+            | Node::Function(_) => {}
+        }
+    }
+
+    /// The node (without instances) is back from a crash.
+    pub fn recovered(&mut self, kernel: &mut Kernel) {
+        match self {
+            Node::WorkQueue(model) => model.dispatch(kernel),
+            Node::Service(_)
+            | Node::LoadBalancer(_)
+            | Node::Cache(_)
+            | Node::Cdn(_)
+            | Node::Database(_)
+            | Node::RateLimiter(_)
+            | Node::Log(_)
+            | Node::Function(_) => {}
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The interpreter of compiled step programs (Work, Call, Parallel, Forward, branches),
+//! shared by the nodes that run one: services and gateways, databases, functions.
+
+use super::kernel::Kernel;
+use super::node::Model;
+use super::requests::Outcome;
+use crate::topology::{Discipline, Instr, NodeKind, Topology, NONE};
+
+/// A node that runs a program: it says how a Work step takes its workers and what
+/// answering means for it.
+pub(crate) trait Program: Model {
+    /// `frame` starts a Work step of `work_ns` on its instance.
+    fn work(&mut self, kernel: &mut Kernel, frame: u32, work_ns: u64);
+
+    /// `frame`'s program reached `Respond`.
+    fn respond(&mut self, kernel: &mut Kernel, frame: u32) {
+        let node = kernel.frames[frame].node;
+        self.finish(kernel, frame, Outcome::Completed, node);
+    }
+}
+
+/// Where `node`'s program starts and how its Work steps share workers.
+#[inline]
+pub(crate) fn program_of(topology: &Topology, node: u32) -> (u32, Discipline) {
+    match &topology.nodes[node as usize].kind {
+        NodeKind::Function(function) => (function.entry_pc, Discipline::Fifo),
+        kind => {
+            let config = kind.servers().expect("a node with a program");
+            (config.entry_pc, config.discipline)
+        }
+    }
+}
+
+/// The program counter of the first `Choose` entry whose cumulative probability exceeds `u`.
+#[inline]
+fn choose_entry(entries: &[(f64, u32)], u: f64) -> Option<u32> {
+    entries.iter().find(|(cumulative, _)| u < *cumulative).map(|(_, pc)| *pc)
+}
+
+/// Runs a frame's program from its program counter until it waits or ends.
+pub(crate) fn run<H: Program>(host: &mut H, kernel: &mut Kernel, frame: u32) {
+    let topology = kernel.topology;
+    if kernel.frames[frame].killed {
+        // Its instance crashed during the Work step that just ended.
+        kernel.free_frame(frame);
+        return;
+    }
+    loop {
+        let pc = kernel.frames[frame].pc;
+        match topology.code[pc as usize] {
+            Instr::Work(sampler) => {
+                let node = kernel.frames[frame].node;
+                let mut work_ns = kernel.sample_service(node, sampler);
+                if kernel.frames[frame].new_version {
+                    work_ns = (work_ns as f64 * kernel.version_factor(frame)) as u64;
+                }
+                kernel.frames[frame].pc = pc + 1;
+                host.work(kernel, frame, work_ns);
+                return;
+            }
+            Instr::Call(callee) => {
+                kernel.frames[frame].pc = pc + 1;
+                kernel.call_node(frame, callee, NONE);
+                return;
+            }
+            Instr::Parallel { start, len } => {
+                kernel.frames[frame].pc = pc + 1;
+                for index in start..start + len {
+                    kernel.call_node(frame, topology.parallel_targets[index as usize], NONE);
+                }
+                return;
+            }
+            Instr::Forward(callee) => {
+                kernel.frames[frame].pc = pc + 1;
+                forward(host, kernel, frame, callee);
+                return;
+            }
+            Instr::ByClass { table } => {
+                let class = kernel.requests[kernel.frames[frame].request].class;
+                kernel.frames[frame].pc = topology.class_tables[(table + class as u32) as usize];
+            }
+            Instr::Choose { table, len, otherwise } => {
+                let node = kernel.frames[frame].node;
+                let u = kernel.routing_stream(node).open01();
+                let entries = &topology.choose_tables[table as usize..(table + len) as usize];
+                kernel.frames[frame].pc = choose_entry(entries, u).unwrap_or(otherwise);
+            }
+            Instr::Jump(target) => kernel.frames[frame].pc = target,
+            Instr::Respond => {
+                host.respond(kernel, frame);
+                return;
+            }
+            Instr::NoRoute => {
+                let node = kernel.frames[frame].node;
+                host.finish(kernel, frame, Outcome::NoRoute, node);
+                return;
+            }
+        }
+    }
+}
+
+/// Hands the request on: the callee answers this frame's caller, and this frame ends.
+fn forward<H: Program>(host: &mut H, kernel: &mut Kernel, frame: u32, callee: u32) {
+    let (node, answered) = (kernel.frames[frame].node, kernel.frames[frame].answered);
+    if !answered {
+        // The child answers instead: this frame leaves without answering.
+        kernel.hand_off(frame, callee);
+    }
+    let arrived_ns = kernel.frames[frame].arrived_ns;
+    if !answered {
+        if let Some(series) = kernel.timeseries.as_mut() {
+            series.record_node(node, true, kernel.events.now_ns() - arrived_ns);
+        }
+    }
+    if !answered && kernel.is_measured(arrived_ns) {
+        kernel.record_completion(node, arrived_ns);
+    }
+    host.release(kernel, frame);
+    kernel.free_frame(frame);
+}
