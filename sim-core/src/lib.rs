@@ -30,6 +30,7 @@ pub mod budget;
 pub mod dist;
 pub mod engine;
 pub mod error;
+pub mod ids;
 pub mod keys;
 pub mod model;
 pub mod params;

@@ -1,29 +1,33 @@
-//! A slab of reusable slots referred to by `u32` index: requests and frames live here, so
-//! the hot loop reuses memory instead of allocating per request.
+//! A slab of reusable slots referred to by typed ids: requests, frames and calls live here,
+//! so the hot loop reuses memory instead of allocating per request.
 
-/// Slots of `T` with a free list.
-#[derive(Debug, Default)]
-pub(crate) struct Arena<T> {
+use crate::ids::Id;
+use std::marker::PhantomData;
+
+/// Slots of `T`, named by ids of type `I`, with a free list.
+#[derive(Debug)]
+pub(crate) struct Arena<I, T> {
     items: Vec<T>,
     free: Vec<u32>,
+    ids: PhantomData<I>,
 }
 
-impl<T> Arena<T> {
+impl<I: Id, T> Arena<I, T> {
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { items: Vec::with_capacity(capacity), free: Vec::with_capacity(capacity) }
+        Self { items: Vec::with_capacity(capacity), free: Vec::with_capacity(capacity), ids: PhantomData }
     }
 
-    /// Stores `item` in a free slot (or a new one) and returns its index.
+    /// Stores `item` in a free slot (or a new one) and returns its id.
     #[inline]
-    pub fn insert(&mut self, item: T) -> u32 {
+    pub fn insert(&mut self, item: T) -> I {
         match self.free.pop() {
             Some(index) => {
                 self.items[index as usize] = item;
-                index
+                I::from_index(index)
             }
             None => {
                 self.items.push(item);
-                self.items.len() as u32 - 1
+                I::from_index(self.items.len() as u32 - 1)
             }
         }
     }
@@ -31,26 +35,26 @@ impl<T> Arena<T> {
     /// A slot for a new item: a freed one, left as it was (so fields such as a generation
     /// counter survive reuse), or a new default one.
     #[inline]
-    pub fn allocate(&mut self) -> u32
+    pub fn allocate(&mut self) -> I
     where
         T: Default,
     {
         match self.free.pop() {
-            Some(index) => index,
+            Some(index) => I::from_index(index),
             None => {
                 self.items.push(T::default());
-                self.items.len() as u32 - 1
+                I::from_index(self.items.len() as u32 - 1)
             }
         }
     }
 
-    /// Marks a slot free for reuse; the caller must not use the index again.
+    /// Marks a slot free for reuse; the caller must not use the id again.
     #[inline]
-    pub fn remove(&mut self, index: u32) {
-        self.free.push(index);
+    pub fn remove(&mut self, id: I) {
+        self.free.push(id.index() as u32);
     }
 
-    /// Number of slots, used or free (indices run below it).
+    /// Number of slots, used or free (ids run below it: `I::from_index(0..slots)`).
     pub fn slots(&self) -> u32 {
         self.items.len() as u32
     }
@@ -61,18 +65,18 @@ impl<T> Arena<T> {
     }
 }
 
-impl<T> std::ops::Index<u32> for Arena<T> {
+impl<I: Id, T> std::ops::Index<I> for Arena<I, T> {
     type Output = T;
 
     #[inline]
-    fn index(&self, index: u32) -> &T {
-        &self.items[index as usize]
+    fn index(&self, id: I) -> &T {
+        &self.items[id.index()]
     }
 }
 
-impl<T> std::ops::IndexMut<u32> for Arena<T> {
+impl<I: Id, T> std::ops::IndexMut<I> for Arena<I, T> {
     #[inline]
-    fn index_mut(&mut self, index: u32) -> &mut T {
-        &mut self.items[index as usize]
+    fn index_mut(&mut self, id: I) -> &mut T {
+        &mut self.items[id.index()]
     }
 }

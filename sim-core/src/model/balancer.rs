@@ -7,6 +7,7 @@ use super::kernel::Kernel;
 use super::node::{misrouted, Model, Node, Timer};
 use super::requests::Outcome;
 use super::Simulation;
+use crate::ids::{FrameId, RequestId};
 use crate::report::{ComponentFigures, ComponentSection};
 use crate::rng::splitmix64;
 use crate::topology::{Algorithm, LoadBalancerConfig, NodeKind, Topology, NONE};
@@ -110,7 +111,7 @@ impl<'t> BalancerModel<'t> {
 }
 
 impl Model for BalancerModel<'_> {
-    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: FrameId) {
         kernel.enter_component(frame);
         match self.config.latency_sampler {
             NONE => self.forward(kernel, frame),
@@ -118,7 +119,7 @@ impl Model for BalancerModel<'_> {
         }
     }
 
-    fn reply(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn reply(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let record = &kernel.frames[frame];
         let target = record.balancer_target;
         let (outcome, cause) = record.outcome.unwrap_or((Outcome::Completed, self.node));
@@ -135,7 +136,7 @@ impl Model for BalancerModel<'_> {
         }
     }
 
-    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn release(&mut self, kernel: &mut Kernel, frame: FrameId) {
         kernel.leave_component(frame);
     }
 
@@ -153,7 +154,7 @@ impl Model for BalancerModel<'_> {
 
 impl BalancerModel<'_> {
     /// The processing delay is over: pick a target and call it.
-    fn forward(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn forward(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let record = &kernel.frames[frame];
         let (node, request) = (record.node, record.request);
         if self.rotation.is_empty() {
@@ -185,7 +186,7 @@ impl BalancerModel<'_> {
         kernel.call_node(frame, target_node, target_instance);
     }
 
-    fn pick_target(&mut self, kernel: &mut Kernel, request: u32) -> u32 {
+    fn pick_target(&mut self, kernel: &mut Kernel, request: RequestId) -> u32 {
         let config = self.config;
         let key = kernel.requests[request].key;
         let (client, region) = (kernel.requests[request].client, kernel.requests[request].region);

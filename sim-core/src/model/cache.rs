@@ -5,6 +5,7 @@ use super::cache_store::{CacheStore, Lookup};
 use super::kernel::Kernel;
 use super::node::{misrouted, Model, Timer};
 use super::requests::Outcome;
+use crate::ids::FrameId;
 use crate::report::{CacheReport, CdnReport, ComponentFigures, ComponentSection};
 use crate::topology::{CacheConfig, CdnConfig, Topology, WritePolicy, NONE};
 use indexmap::IndexMap;
@@ -139,7 +140,7 @@ fn fill(store: &mut CacheStore, counters: &mut CacheCounters, key: u64, version:
 }
 
 impl Model for CacheModel<'_> {
-    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: FrameId) {
         kernel.enter_component(frame);
         let now = kernel.events.now_ns();
         let config = self.config;
@@ -166,7 +167,7 @@ impl Model for CacheModel<'_> {
         }
     }
 
-    fn reply(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn reply(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let now = kernel.events.now_ns();
         if let Some((outcome, cause)) = kernel.frames[frame].outcome {
             self.finish(kernel, frame, outcome, cause);
@@ -210,7 +211,7 @@ impl Model for CacheModel<'_> {
         }
     }
 
-    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn release(&mut self, kernel: &mut Kernel, frame: FrameId) {
         kernel.leave_component(frame);
     }
 
@@ -228,7 +229,7 @@ impl Model for CacheModel<'_> {
 
 impl CacheModel<'_> {
     /// Waits `sampler`'s time (if any), then resumes `frame` at `phase`.
-    fn delay_then(&mut self, kernel: &mut Kernel, frame: u32, sampler: u32, phase: u32) {
+    fn delay_then(&mut self, kernel: &mut Kernel, frame: FrameId, sampler: u32, phase: u32) {
         kernel.frames[frame].pc = phase;
         if sampler == NONE {
             self.resume(kernel, frame);
@@ -237,7 +238,7 @@ impl CacheModel<'_> {
         }
     }
 
-    fn resume(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn resume(&mut self, kernel: &mut Kernel, frame: FrameId) {
         match kernel.frames[frame].pc {
             ANSWERING_HIT => self.finish(kernel, frame, Outcome::Completed, self.node),
             FINDING_MISS => {
@@ -252,7 +253,7 @@ impl CacheModel<'_> {
 }
 
 impl Model for CdnModel<'_> {
-    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: FrameId) {
         kernel.enter_component(frame);
         let now = kernel.events.now_ns();
         let edge = self.edge_of(kernel, frame);
@@ -268,7 +269,7 @@ impl Model for CdnModel<'_> {
         }
     }
 
-    fn reply(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn reply(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let now = kernel.events.now_ns();
         if let Some((outcome, cause)) = kernel.frames[frame].outcome {
             self.finish(kernel, frame, outcome, cause);
@@ -295,7 +296,7 @@ impl Model for CdnModel<'_> {
         }
     }
 
-    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn release(&mut self, kernel: &mut Kernel, frame: FrameId) {
         kernel.leave_component(frame);
     }
 
@@ -318,7 +319,7 @@ impl Model for CdnModel<'_> {
 
 impl CdnModel<'_> {
     /// The edge serving `frame`'s request: the one for its client's region.
-    fn edge_of(&self, kernel: &Kernel, frame: u32) -> u32 {
+    fn edge_of(&self, kernel: &Kernel, frame: FrameId) -> u32 {
         let region = kernel.requests[kernel.frames[frame].request].region;
         if region == NONE {
             0
@@ -328,7 +329,7 @@ impl CdnModel<'_> {
     }
 
     /// Waits `sampler`'s time (if any), then resumes `frame` at `phase`.
-    fn delay_then(&mut self, kernel: &mut Kernel, frame: u32, sampler: u32, phase: u32) {
+    fn delay_then(&mut self, kernel: &mut Kernel, frame: FrameId, sampler: u32, phase: u32) {
         kernel.frames[frame].pc = phase;
         if sampler == NONE {
             self.resume(kernel, frame);
@@ -337,7 +338,7 @@ impl CdnModel<'_> {
         }
     }
 
-    fn resume(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn resume(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let node = self.node;
         match kernel.frames[frame].pc {
             ANSWERING_HIT => self.finish(kernel, frame, Outcome::Completed, node),

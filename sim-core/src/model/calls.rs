@@ -8,6 +8,7 @@
 use super::kernel::{Deferred, Kernel};
 use super::requests::Outcome;
 use super::Event;
+use crate::ids::{CallId, FrameId, RequestId};
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{Jitter, Topology, NONE};
 
@@ -15,8 +16,8 @@ use crate::topology::{Jitter, Topology, NONE};
 #[derive(Debug, Clone)]
 pub(crate) struct Call {
     /// The calling frame, or `NONE` when the client calls.
-    parent: u32,
-    request: u32,
+    parent: FrameId,
+    request: RequestId,
     policy: u32,
     callee: u32,
     instance: u32,
@@ -42,8 +43,8 @@ pub(crate) struct Call {
 impl Default for Call {
     fn default() -> Self {
         Self {
-            parent: NONE,
-            request: NONE,
+            parent: FrameId::NONE,
+            request: RequestId::NONE,
             policy: NONE,
             callee: NONE,
             instance: NONE,
@@ -149,8 +150,8 @@ impl Kernel<'_> {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn start_call(
         &mut self,
-        parent: u32,
-        request: u32,
+        parent: FrameId,
+        request: RequestId,
         policy: u32,
         callee: u32,
         instance: u32,
@@ -158,7 +159,7 @@ impl Kernel<'_> {
         reply_link: u32,
         hops: u32,
     ) {
-        if parent != NONE {
+        if !parent.is_none() {
             self.frames[parent].pending += 1;
         }
         let call = self.calls.allocate();
@@ -202,7 +203,7 @@ impl Kernel<'_> {
     }
 
     /// Sends the next attempt of `call`, unless the breaker refuses it.
-    fn send_attempt(&mut self, call: u32) {
+    fn send_attempt(&mut self, call: CallId) {
         let now = self.events.now_ns();
         let record = &self.calls[call];
         let (policy, callee, request) = (record.policy, record.callee, record.request);
@@ -249,7 +250,7 @@ impl Kernel<'_> {
         let child = self.new_frame(request, parent, callee, instance, reply_link, hops);
         self.frames[child].call = call;
         self.frames[child].call_attempt = attempt as u8;
-        let sender = if parent == NONE { NONE } else { self.frames[parent].node };
+        let sender = if parent.is_none() { NONE } else { self.frames[parent].node };
         self.send_frame(child, link, sender);
         if let Some(timeout_ns) = spec.timeout_ns {
             self.events.schedule_in(timeout_ns, Event::CallTimeout { call, attempt, generation });
@@ -257,7 +258,7 @@ impl Kernel<'_> {
     }
 
     /// An attempt's answer reached the caller.
-    pub(crate) fn on_call_reply(&mut self, call: u32, attempt: u32, outcome: Outcome, cause: u32) {
+    pub(crate) fn on_call_reply(&mut self, call: CallId, attempt: u32, outcome: Outcome, cause: u32) {
         self.calls[call].live_attempts -= 1;
         if self.calls[call].awaited & (1 << attempt) != 0 {
             self.attempt_ended(call, attempt, outcome, cause);
@@ -266,7 +267,7 @@ impl Kernel<'_> {
     }
 
     /// The caller stops waiting for an attempt.
-    pub(crate) fn on_call_timeout(&mut self, call: u32, attempt: u32, generation: u32) {
+    pub(crate) fn on_call_timeout(&mut self, call: CallId, attempt: u32, generation: u32) {
         let record = &self.calls[call];
         if record.generation != generation || record.awaited & (1 << attempt) == 0 {
             return;
@@ -279,7 +280,7 @@ impl Kernel<'_> {
         self.release_call_if_idle(call);
     }
 
-    fn attempt_ended(&mut self, call: u32, attempt: u32, outcome: Outcome, cause: u32) {
+    fn attempt_ended(&mut self, call: CallId, attempt: u32, outcome: Outcome, cause: u32) {
         let now = self.events.now_ns();
         let record = &mut self.calls[call];
         record.awaited &= !(1 << attempt);
@@ -368,7 +369,7 @@ impl Kernel<'_> {
         self.finish_call(call, outcome, cause);
     }
 
-    pub(crate) fn on_call_retry(&mut self, call: u32, generation: u32) {
+    pub(crate) fn on_call_retry(&mut self, call: CallId, generation: u32) {
         if self.calls[call].generation != generation || self.calls[call].done {
             return;
         }
@@ -376,7 +377,7 @@ impl Kernel<'_> {
         self.release_call_if_idle(call);
     }
 
-    pub(crate) fn on_call_hedge(&mut self, call: u32, generation: u32) {
+    pub(crate) fn on_call_hedge(&mut self, call: CallId, generation: u32) {
         let record = &self.calls[call];
         if record.generation != generation || record.done || record.awaited == 0 || record.hedged {
             return;
@@ -391,7 +392,7 @@ impl Kernel<'_> {
     }
 
     /// The call answers its caller.
-    fn finish_call(&mut self, call: u32, outcome: Outcome, cause: u32) {
+    fn finish_call(&mut self, call: CallId, outcome: Outcome, cause: u32) {
         let record = &mut self.calls[call];
         record.done = true;
         record.awaited = 0;
@@ -401,7 +402,7 @@ impl Kernel<'_> {
         }
         // Delivered once the current step returns: the caller's model may be the one that
         // started this call (a breaker refusing it at once).
-        let deferred = if parent == NONE {
+        let deferred = if parent.is_none() {
             Deferred::ClientReply { request, outcome, cause }
         } else {
             Deferred::Reply { parent, outcome, cause }
@@ -409,7 +410,7 @@ impl Kernel<'_> {
         self.deferred.push_back(deferred);
     }
 
-    fn release_call_if_idle(&mut self, call: u32) {
+    fn release_call_if_idle(&mut self, call: CallId) {
         let record = &mut self.calls[call];
         if record.done && record.live_attempts == 0 {
             record.generation = record.generation.wrapping_add(1);

@@ -8,6 +8,7 @@ use super::program::Program;
 use super::requests::Outcome;
 use super::service::ServiceModel;
 use super::Event;
+use crate::ids::FrameId;
 use crate::report::{ComponentFigures, ComponentSection, DatabaseReport, ServerReport};
 use crate::topology::{DatabaseConfig, ReadPolicy, Topology, NONE};
 use std::collections::VecDeque;
@@ -95,7 +96,7 @@ fn apply_due(log: &mut ReplicaLog, now: u64) {
 impl DatabaseModel<'_> {
     /// A query arrives: writes to the primary, reads by the read policy (around servers
     /// the driver knows are down); then it waits for a connection of that server.
-    fn route(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn route(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let config = self.config;
         let class = kernel.requests[kernel.frames[frame].request].class as usize;
         let is_write = config.write_classes.get(class).copied().unwrap_or(false);
@@ -152,7 +153,7 @@ impl DatabaseModel<'_> {
 
     /// A query finishes on its server: a write commits and ships to the replicas; a read
     /// reports the version it saw.
-    fn complete(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn complete(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let now = kernel.events.now_ns();
         let (node, config) = (self.node, self.config);
         let request = kernel.frames[frame].request;
@@ -279,11 +280,11 @@ impl DatabaseModel<'_> {
 }
 
 impl Model for DatabaseModel<'_> {
-    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: FrameId) {
         self.route(kernel, frame);
     }
 
-    fn reply(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn reply(&mut self, kernel: &mut Kernel, frame: FrameId) {
         match kernel.frames[frame].outcome {
             Some((outcome, cause)) => self.finish(kernel, frame, outcome, cause),
             None => kernel.ready.push_back(frame),
@@ -298,7 +299,7 @@ impl Model for DatabaseModel<'_> {
         }
     }
 
-    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn release(&mut self, kernel: &mut Kernel, frame: FrameId) {
         self.servers.release(kernel, frame);
     }
 
@@ -315,11 +316,11 @@ impl Model for DatabaseModel<'_> {
 }
 
 impl Program for DatabaseModel<'_> {
-    fn work(&mut self, kernel: &mut Kernel, frame: u32, work_ns: u64) {
+    fn work(&mut self, kernel: &mut Kernel, frame: FrameId, work_ns: u64) {
         self.servers.work(kernel, frame, work_ns);
     }
 
-    fn respond(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn respond(&mut self, kernel: &mut Kernel, frame: FrameId) {
         self.complete(kernel, frame);
         self.finish(kernel, frame, Outcome::Completed, self.node);
     }

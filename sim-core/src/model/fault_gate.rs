@@ -5,10 +5,11 @@
 use super::kernel::Kernel;
 use super::requests::Outcome;
 use super::Event;
+use crate::ids::{FrameId, RequestId};
 use crate::topology::{FaultKind, NONE};
 
 impl Kernel<'_> {
-    pub(crate) fn fail_crashed(&mut self, frame: u32, node: u32) {
+    pub(crate) fn fail_crashed(&mut self, frame: FrameId, node: u32) {
         if self.is_measured(self.frames[frame].arrived_ns) {
             self.faults.counters[node as usize].crashed += 1;
         }
@@ -17,7 +18,7 @@ impl Kernel<'_> {
 
     /// The fault gate every arrival passes while faults are in force: true when the fault
     /// consumed the frame (refused, failed or delayed).
-    pub(crate) fn fault_gate(&mut self, frame: u32) -> bool {
+    pub(crate) fn fault_gate(&mut self, frame: FrameId) -> bool {
         let node = self.frames[frame].node;
         let measured = self.is_measured(self.frames[frame].arrived_ns);
         let has_instances = self.topology.nodes[node as usize].kind.servers().is_some();
@@ -55,7 +56,7 @@ impl Kernel<'_> {
 
     /// The node answers an arrival at once with `outcome` (refused while down, an injected
     /// error, or shed), counting it.
-    pub(crate) fn refuse(&mut self, frame: u32, node: u32, outcome: Outcome) {
+    pub(crate) fn refuse(&mut self, frame: FrameId, node: u32, outcome: Outcome) {
         if self.is_measured(self.frames[frame].arrived_ns) {
             let counters = &mut self.faults.counters[node as usize];
             match outcome {
@@ -71,7 +72,7 @@ impl Kernel<'_> {
 
     /// The service-time multiplier of `frame`'s new version, or 1.
     #[inline]
-    pub(crate) fn version_factor(&self, frame: u32) -> f64 {
+    pub(crate) fn version_factor(&self, frame: FrameId) -> f64 {
         if !self.frames[frame].new_version {
             return 1.0;
         }
@@ -80,7 +81,7 @@ impl Kernel<'_> {
 
     /// The connect timeout when a partition in force cuts `from` (a node, or `NONE` for the
     /// clients of `request`) off from `to`.
-    pub(crate) fn partition_between(&self, from: u32, request: u32, to: u32) -> Option<u64> {
+    pub(crate) fn partition_between(&self, from: u32, request: RequestId, to: u32) -> Option<u64> {
         let scenario = self.topology.scenario.as_ref()?;
         for &fault in &self.faults.partitions {
             let FaultKind::Partition { node_side, region_side, timeout_ns, .. } = &scenario.faults[fault as usize].kind
@@ -106,7 +107,7 @@ impl Kernel<'_> {
     }
 
     /// A call across a partition fails once its connect timeout expires.
-    pub(crate) fn on_unreachable(&mut self, frame: u32) {
+    pub(crate) fn on_unreachable(&mut self, frame: FrameId) {
         let node = self.frames[frame].node;
         self.answer(frame, Outcome::Unreachable, node);
         self.free_frame(frame);

@@ -11,6 +11,7 @@
 use super::invariants;
 use super::node::Node;
 use super::{Event, Simulation};
+use crate::ids::FrameId;
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{FaultKind, Topology, NONE};
 
@@ -565,7 +566,7 @@ impl Simulation<'_> {
             return;
         }
         // The requests inside fail; what the component was doing for them is abandoned.
-        for frame in 0..kernel.frames.slots() {
+        for frame in (0..kernel.frames.slots()).map(FrameId::new) {
             let record = &kernel.frames[frame];
             if record.live && record.node == node && !record.answered {
                 kernel.fail_crashed(frame, node);

@@ -8,6 +8,7 @@ use super::node::{misrouted, Model, Timer};
 use super::program::Program;
 use super::requests::Outcome;
 use super::Event;
+use crate::ids::FrameId;
 use crate::report::{ComponentFigures, ComponentSection, FunctionReport};
 use crate::topology::{FunctionConfig, Topology, NONE};
 
@@ -70,7 +71,7 @@ impl<'t> FunctionModel<'t> {
 }
 
 impl Model for FunctionModel<'_> {
-    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let now = kernel.events.now_ns();
         let (node, config) = (self.node, self.config);
         let (concurrency, cold_start_sampler) = (config.concurrency, config.cold_start_sampler);
@@ -114,7 +115,7 @@ impl Model for FunctionModel<'_> {
         }
     }
 
-    fn reply(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn reply(&mut self, kernel: &mut Kernel, frame: FrameId) {
         match kernel.frames[frame].outcome {
             Some((outcome, cause)) => self.finish(kernel, frame, outcome, cause),
             None => kernel.ready.push_back(frame),
@@ -131,7 +132,7 @@ impl Model for FunctionModel<'_> {
     }
 
     /// The invocation ends: its container goes idle and is kept warm for the keep-alive.
-    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn release(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let now = kernel.events.now_ns();
         let node = self.node;
         let (container, arrived_ns, started_ns) =
@@ -169,7 +170,7 @@ impl Model for FunctionModel<'_> {
 }
 
 impl Program for FunctionModel<'_> {
-    fn work(&mut self, kernel: &mut Kernel, frame: u32, work_ns: u64) {
+    fn work(&mut self, kernel: &mut Kernel, frame: FrameId, work_ns: u64) {
         kernel.events.schedule_in(work_ns, Event::WorkDone { frame });
     }
 }

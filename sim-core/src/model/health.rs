@@ -5,7 +5,8 @@
 
 use super::node::Node;
 use super::{Event, Simulation};
-use crate::topology::{NodeKind, NONE};
+use crate::ids::RequestId;
+use crate::topology::NodeKind;
 
 /// Health-check state of one balancer.
 #[derive(Debug, Clone)]
@@ -56,7 +57,8 @@ impl Simulation<'_> {
         let mut changed = false;
         for (target, &(backend, instance)) in config.targets.iter().enumerate() {
             let passes = !self.is_down(backend, instance)
-                && (!self.kernel.faults.enabled || self.kernel.partition_between(node, NONE, backend).is_none());
+                && (!self.kernel.faults.enabled
+                    || self.kernel.partition_between(node, RequestId::NONE, backend).is_none());
             let Node::LoadBalancer(state) = &mut self.nodes[node as usize] else { return };
             let health = state.health.as_mut().expect("health state");
             if measured {

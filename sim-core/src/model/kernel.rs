@@ -16,6 +16,7 @@ use super::workload::SourceState;
 use super::{ClassStats, Event, RunConfig, StallCheck, STALL_CHECKS};
 use crate::dist::Sampler;
 use crate::engine::EventQueue;
+use crate::ids::{CallId, FrameId, RequestId};
 use crate::rng::RandomStream;
 use crate::topology::{Topology, NONE};
 use std::collections::VecDeque;
@@ -26,9 +27,9 @@ use std::collections::VecDeque;
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Deferred {
     /// The answer to a frame waiting at its node.
-    Reply { parent: u32, outcome: Outcome, cause: u32 },
+    Reply { parent: FrameId, outcome: Outcome, cause: u32 },
     /// The answer to a client (or to a queue or log, for a message's work).
-    ClientReply { request: u32, outcome: Outcome, cause: u32 },
+    ClientReply { request: RequestId, outcome: Outcome, cause: u32 },
 }
 
 /// The kernel's state: everything a run holds besides its node models.
@@ -36,10 +37,10 @@ pub(crate) struct Kernel<'t> {
     pub topology: &'t Topology,
     pub config: RunConfig,
     pub events: EventQueue<Event>,
-    pub requests: Arena<Request>,
-    pub frames: Arena<Frame>,
+    pub requests: Arena<RequestId, Request>,
+    pub frames: Arena<FrameId, Frame>,
     /// Frames ready to run their program at the current instant.
-    pub ready: VecDeque<u32>,
+    pub ready: VecDeque<FrameId>,
     /// Answers to deliver once the current step returns (see `Deferred`).
     pub deferred: VecDeque<Deferred>,
     pub sources: Vec<SourceState>,
@@ -77,7 +78,7 @@ pub(crate) struct Kernel<'t> {
     /// The scenario's faults in force and what they did.
     pub faults: faults::FaultState,
     /// Calls under a policy, and each policy's breaker, budget and counters.
-    pub calls: Arena<calls::Call>,
+    pub calls: Arena<CallId, calls::Call>,
     pub policies: Vec<calls::PolicyState>,
     /// The time series, for runs with a scenario.
     pub timeseries: Option<timeseries::Timeseries>,
@@ -136,13 +137,13 @@ impl Kernel<'_> {
     /// Creates a frame for `request` at `node`, to be answered to `parent`.
     pub(crate) fn new_frame(
         &mut self,
-        request: u32,
-        parent: u32,
+        request: RequestId,
+        parent: FrameId,
         node: u32,
         instance: u32,
         reply_link: u32,
         hops: u32,
-    ) -> u32 {
+    ) -> FrameId {
         self.requests[request].live_frames += 1;
         let frame = self.frames.allocate();
         let generation = self.frames[frame].generation;
@@ -162,7 +163,7 @@ impl Kernel<'_> {
             hops,
             answered: false,
             admitted: false,
-            call: NONE,
+            call: CallId::NONE,
             call_attempt: 0,
             killed: false,
             live: true,
@@ -174,7 +175,7 @@ impl Kernel<'_> {
     /// Sends `frame` from `sender` (a node, or `NONE` for the client) to its node after the
     /// network delay of `link` (and the mesh's sidecar overhead when the caller is a node).
     #[inline]
-    pub(crate) fn send_frame(&mut self, frame: u32, link: u32, sender: u32) {
+    pub(crate) fn send_frame(&mut self, frame: FrameId, link: u32, sender: u32) {
         if self.faults.enabled {
             let (request, to) = (self.frames[frame].request, self.frames[frame].node);
             if let Some(timeout_ns) = self.partition_between(sender, request, to) {
@@ -190,7 +191,7 @@ impl Kernel<'_> {
     }
 
     /// A frame enters a component without workers: counted as in the node.
-    pub(crate) fn enter_component(&mut self, frame: u32) {
+    pub(crate) fn enter_component(&mut self, frame: FrameId) {
         let now = self.events.now_ns();
         let stats = &mut self.node_stats[self.frames[frame].node as usize];
         stats.advance(now);
@@ -199,13 +200,13 @@ impl Kernel<'_> {
 
     /// Calls `callee` (instance `instance`, or `NONE` to let it choose) from `frame`, which
     /// waits for the answer.
-    pub(crate) fn call_node(&mut self, frame: u32, callee: u32, instance: u32) {
+    pub(crate) fn call_node(&mut self, frame: FrameId, callee: u32, instance: u32) {
         let link = self.topology.link(self.frames[frame].node, callee);
         self.call_node_over(frame, callee, instance, link);
     }
 
     /// As `call_node`, over the latency sampler `link` both ways.
-    pub(crate) fn call_node_over(&mut self, frame: u32, callee: u32, instance: u32, link: u32) {
+    pub(crate) fn call_node_over(&mut self, frame: FrameId, callee: u32, instance: u32, link: u32) {
         let record = &self.frames[frame];
         let (request, hops, node) = (record.request, record.hops, record.node);
         let policy = self.topology.call_policy(node, callee);
@@ -220,10 +221,10 @@ impl Kernel<'_> {
 
     /// Hands `frame`'s request on to `callee`, which will answer `frame`'s caller; `frame`
     /// itself is marked answered and must then be released and freed by its node.
-    pub(crate) fn hand_off(&mut self, frame: u32, callee: u32) {
+    pub(crate) fn hand_off(&mut self, frame: FrameId, callee: u32) {
         let record = &self.frames[frame];
         let (request, node, hops, parent) = (record.request, record.node, record.hops, record.parent);
-        let reply_link = if parent == NONE {
+        let reply_link = if parent.is_none() {
             // Back to the client: over the workload's own latency.
             let source = self.requests[request].source;
             if source == NONE {
@@ -244,7 +245,7 @@ impl Kernel<'_> {
     }
 
     /// Sends the answer of `frame` to its caller (once), without ending the frame.
-    pub(crate) fn answer(&mut self, frame: u32, outcome: Outcome, cause: u32) {
+    pub(crate) fn answer(&mut self, frame: FrameId, outcome: Outcome, cause: u32) {
         let record = &mut self.frames[frame];
         if record.answered {
             return;
@@ -257,10 +258,10 @@ impl Kernel<'_> {
             series.record_node(node, outcome == Outcome::Completed, sojourn_ns);
         }
         let delay = self.sample_network(reply_link);
-        if call != NONE {
-            let delay = if parent == NONE { delay } else { delay + self.sample_network(self.topology.mesh_sampler) };
+        if !call.is_none() {
+            let delay = if parent.is_none() { delay } else { delay + self.sample_network(self.topology.mesh_sampler) };
             self.events.schedule_in(delay, Event::CallReply { call, attempt, outcome, cause });
-        } else if parent == NONE {
+        } else if parent.is_none() {
             self.events.schedule_in(delay, Event::ClientReply { request, outcome, cause });
         } else {
             let delay = delay + self.sample_network(self.topology.mesh_sampler);
@@ -269,7 +270,7 @@ impl Kernel<'_> {
     }
 
     /// Releases a frame's slot and its hold on the request.
-    pub(crate) fn free_frame(&mut self, frame: u32) {
+    pub(crate) fn free_frame(&mut self, frame: FrameId) {
         if !self.frames[frame].live {
             self.invariants.frames_freed_twice += 1;
             return;
@@ -302,7 +303,7 @@ impl Kernel<'_> {
         stats.sojourn_count += 1;
     }
 
-    pub(crate) fn on_timeout(&mut self, frame: u32, generation: u32) {
+    pub(crate) fn on_timeout(&mut self, frame: FrameId, generation: u32) {
         let record = &self.frames[frame];
         if record.generation != generation || record.answered {
             return;
@@ -344,7 +345,7 @@ impl Kernel<'_> {
 
     /// A full queue refuses `frame`; `at_safety_cap` when the queue is unbounded in the file
     /// (the run is then reported unstable).
-    pub(crate) fn drop_frame(&mut self, frame: u32, node: u32, at_safety_cap: bool) {
+    pub(crate) fn drop_frame(&mut self, frame: FrameId, node: u32, at_safety_cap: bool) {
         if at_safety_cap {
             self.note_overflow(node);
         }
@@ -354,7 +355,7 @@ impl Kernel<'_> {
     }
 
     /// The frame takes a worker (FIFO) or a slot (PS) and starts its program.
-    pub(crate) fn admit(&mut self, frame: u32, now: u64, record_wait: bool) {
+    pub(crate) fn admit(&mut self, frame: FrameId, now: u64, record_wait: bool) {
         let measured = self.is_measured(self.frames[frame].arrived_ns);
         let record = &mut self.frames[frame];
         record.admitted = true;
@@ -370,14 +371,14 @@ impl Kernel<'_> {
 
     /// Resumes `frame` at its node after a draw from `sampler` (which is not `NONE`).
     #[inline]
-    pub(crate) fn schedule_resume(&mut self, frame: u32, sampler: u32) {
+    pub(crate) fn schedule_resume(&mut self, frame: FrameId, sampler: u32) {
         let node = self.frames[frame].node;
         let delay = self.sample_service(node, sampler);
         self.events.schedule_in(delay, Event::Timer { node, timer: Timer::Resume { frame } });
     }
 
     /// A frame leaves a component without workers, where it was counted as in the node.
-    pub(crate) fn leave_component(&mut self, frame: u32) {
+    pub(crate) fn leave_component(&mut self, frame: FrameId) {
         let now = self.events.now_ns();
         let stats = &mut self.node_stats[self.frames[frame].node as usize];
         stats.advance(now);
@@ -386,7 +387,7 @@ impl Kernel<'_> {
 
     /// The first half of ending a visit: answers (unless already answered) and counts the
     /// outcome at the node. The node's model then releases what the frame held and frees it.
-    pub(crate) fn end_visit(&mut self, frame: u32, outcome: Outcome, cause: u32) {
+    pub(crate) fn end_visit(&mut self, frame: FrameId, outcome: Outcome, cause: u32) {
         let node = self.frames[frame].node;
         let was_answered = self.frames[frame].answered;
         self.answer(frame, outcome, cause);
@@ -402,7 +403,7 @@ impl Kernel<'_> {
 
     /// Takes a callee's answer to `parent`; true when it was the last one owed and the
     /// frame's node should go on with it.
-    pub(crate) fn take_reply(&mut self, parent: u32, outcome: Outcome, cause: u32) -> bool {
+    pub(crate) fn take_reply(&mut self, parent: FrameId, outcome: Outcome, cause: u32) -> bool {
         let record = &mut self.frames[parent];
         if record.killed {
             // Its instance crashed while it waited: it ends once no answer is owed to it.

@@ -7,6 +7,7 @@ use super::keymap::KeyMap;
 use super::node::{misrouted, Model, Timer};
 use super::requests::Outcome;
 use super::Event;
+use crate::ids::FrameId;
 use crate::report::{ComponentFigures, ComponentSection, RateLimiterReport};
 use crate::topology::{Limit, RateLimiterConfig, Scope, Topology};
 
@@ -51,7 +52,7 @@ impl<'t> LimiterModel<'t> {
 }
 
 impl Model for LimiterModel<'_> {
-    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: FrameId) {
         kernel.enter_component(frame);
         let now = kernel.events.now_ns();
         let (node, config) = (self.node, self.config);
@@ -121,7 +122,7 @@ impl Model for LimiterModel<'_> {
     }
 
     /// A limiter calls nobody: it hands its requests on.
-    fn reply(&mut self, kernel: &mut Kernel, _frame: u32) {
+    fn reply(&mut self, kernel: &mut Kernel, _frame: FrameId) {
         misrouted(kernel);
     }
 
@@ -134,7 +135,7 @@ impl Model for LimiterModel<'_> {
         }
     }
 
-    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn release(&mut self, kernel: &mut Kernel, frame: FrameId) {
         kernel.leave_component(frame);
     }
 
@@ -150,7 +151,7 @@ impl Model for LimiterModel<'_> {
 impl LimiterModel<'_> {
     /// The request is admitted (after its shaping delay, if any): the next node answers
     /// the caller.
-    fn resume(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn resume(&mut self, kernel: &mut Kernel, frame: FrameId) {
         if !kernel.frames[frame].answered {
             kernel.hand_off(frame, self.config.next);
             let arrived_ns = kernel.frames[frame].arrived_ns;

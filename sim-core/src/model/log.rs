@@ -8,6 +8,7 @@ use super::kernel::Kernel;
 use super::node::{misrouted, Model, Timer};
 use super::requests::Outcome;
 use super::stats::LatencyStats;
+use crate::ids::FrameId;
 use crate::report::{ComponentFigures, ComponentSection, GroupReport, LogReport};
 use crate::rng::splitmix64;
 use crate::topology::{LogConfig, Topology, NONE};
@@ -116,7 +117,7 @@ impl<'t> LogModel<'t> {
 }
 
 impl Model for LogModel<'_> {
-    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: FrameId) {
         kernel.enter_component(frame);
         match self.config.append_sampler {
             NONE => self.append(kernel, frame),
@@ -125,7 +126,7 @@ impl Model for LogModel<'_> {
     }
 
     /// A log calls nobody: its consumers' handlers run as requests of their own (jobs).
-    fn reply(&mut self, kernel: &mut Kernel, _frame: u32) {
+    fn reply(&mut self, kernel: &mut Kernel, _frame: FrameId) {
         misrouted(kernel);
     }
 
@@ -138,7 +139,7 @@ impl Model for LogModel<'_> {
         }
     }
 
-    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn release(&mut self, kernel: &mut Kernel, frame: FrameId) {
         kernel.leave_component(frame);
     }
 
@@ -153,7 +154,7 @@ impl Model for LogModel<'_> {
 
 impl LogModel<'_> {
     /// Appends the message to its key's partition, answers the producer, wakes consumers.
-    fn append(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn append(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let now = kernel.events.now_ns();
         let node = kernel.frames[frame].node;
         let config = self.config;

@@ -35,6 +35,7 @@ pub mod stats;
 pub(crate) mod timeseries;
 mod workload;
 
+use crate::ids::{CallId, FrameId, RequestId};
 use crate::report::ComponentFigures;
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{NodeKind, StopCondition, Topology};
@@ -122,15 +123,15 @@ pub(crate) enum Event {
     /// A closed workload's user finishes thinking and sends a request.
     UserWake { source: u32, user: u32 },
     /// A frame reaches its node.
-    FrameArrive { frame: u32 },
+    FrameArrive { frame: FrameId },
     /// A FIFO frame's Work step ends.
-    WorkDone { frame: u32 },
+    WorkDone { frame: FrameId },
     /// A callee's answer reaches its caller frame.
-    Reply { parent: u32, outcome: Outcome, cause: u32 },
+    Reply { parent: FrameId, outcome: Outcome, cause: u32 },
     /// The answer reaches the client.
-    ClientReply { request: u32, outcome: Outcome, cause: u32 },
+    ClientReply { request: RequestId, outcome: Outcome, cause: u32 },
     /// A node's timeout for a frame expires (if `generation` still matches).
-    Timeout { frame: u32, generation: u32 },
+    Timeout { frame: FrameId, generation: u32 },
     /// The warm-up ends: statistics restart.
     WarmupEnd,
     /// One of a node's own timers (see `node::Timer`).
@@ -150,19 +151,19 @@ pub(crate) enum Event {
     /// A rolling deployment moves to its next batch.
     RollingStep { fault: u32, batch: u32 },
     /// A frame delayed by a Slow fault's added latency reaches its node.
-    DelayedArrive { frame: u32 },
+    DelayedArrive { frame: FrameId },
     /// A frame sent across a partition fails when its connect timeout expires.
-    Unreachable { frame: u32 },
+    Unreachable { frame: FrameId },
     /// A balancer probes its targets.
     HealthCheck { node: u32 },
     /// An attempt's answer reaches its call.
-    CallReply { call: u32, attempt: u8, outcome: Outcome, cause: u32 },
+    CallReply { call: CallId, attempt: u8, outcome: Outcome, cause: u32 },
     /// A call's backoff ends: the next attempt goes.
-    CallRetry { call: u32, generation: u32 },
+    CallRetry { call: CallId, generation: u32 },
     /// A call's hedging delay ends.
-    CallHedge { call: u32, generation: u32 },
+    CallHedge { call: CallId, generation: u32 },
     /// A call's attempt times out (if the call's `generation` still matches).
-    CallTimeout { call: u32, attempt: u32, generation: u32 },
+    CallTimeout { call: CallId, attempt: u32, generation: u32 },
     /// A time-series window ends.
     WindowEnd,
 }
@@ -451,7 +452,7 @@ impl<'t> Simulation<'t> {
 
     /// Runs a ready frame's program at its node.
     #[inline]
-    fn run_program(&mut self, frame: u32) {
+    fn run_program(&mut self, frame: FrameId) {
         let node = self.kernel.frames[frame].node;
         self.nodes[node as usize].run_program(&mut self.kernel, frame);
     }
@@ -484,7 +485,7 @@ impl<'t> Simulation<'t> {
         kernel.measuring = true;
     }
 
-    fn on_frame_arrive(&mut self, frame: u32) {
+    fn on_frame_arrive(&mut self, frame: FrameId) {
         let kernel = &mut self.kernel;
         let now = kernel.events.now_ns();
         let node = kernel.frames[frame].node;
@@ -503,13 +504,13 @@ impl<'t> Simulation<'t> {
 
     /// A frame that passed the fault gate enters its node.
     #[inline]
-    fn dispatch_arrival(&mut self, frame: u32) {
+    fn dispatch_arrival(&mut self, frame: FrameId) {
         let node = self.kernel.frames[frame].node;
         self.nodes[node as usize].arrive(&mut self.kernel, frame);
     }
 
     /// A callee's answer reaches the frame waiting for it.
-    fn on_reply(&mut self, parent: u32, outcome: Outcome, cause: u32) {
+    fn on_reply(&mut self, parent: FrameId, outcome: Outcome, cause: u32) {
         if self.kernel.take_reply(parent, outcome, cause) {
             let node = self.kernel.frames[parent].node;
             self.nodes[node as usize].reply(&mut self.kernel, parent);
@@ -517,7 +518,7 @@ impl<'t> Simulation<'t> {
     }
 
     /// The answer reaches the client (or the queue or log whose message it was).
-    fn on_client_reply(&mut self, request: u32, outcome: Outcome, cause: u32) {
+    fn on_client_reply(&mut self, request: RequestId, outcome: Outcome, cause: u32) {
         if let Some((node, job, tag)) = self.kernel.client_reply(request, outcome, cause) {
             self.nodes[node as usize].job_done(&mut self.kernel, job, tag, outcome);
         }

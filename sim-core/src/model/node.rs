@@ -20,6 +20,7 @@ use super::program;
 use super::queue::QueueModel;
 use super::requests::Outcome;
 use super::service::ServiceModel;
+use crate::ids::{FrameId, MessageId};
 use crate::report::ComponentFigures;
 use crate::topology::{NodeKind, Topology};
 
@@ -29,11 +30,11 @@ use crate::topology::{NodeKind, Topology};
 pub(crate) enum Timer {
     /// A delay of the node for a frame ends: a cache lookup, a cold start, a shaping delay,
     /// a balancer's processing, a publish or an append.
-    Resume { frame: u32 },
+    Resume { frame: FrameId },
     /// The earliest processor-sharing job of an instance may be done (if `epoch` is current).
     PsDone { instance: u32, epoch: u32 },
     /// A work-queue message's visibility timeout expires (if `generation` still matches).
-    Visibility { message: u32, generation: u32 },
+    Visibility { message: MessageId, generation: u32 },
     /// An idle function container's keep-alive ends (if `generation` still matches).
     ContainerExpire { container: u32, generation: u32 },
     /// A database's failover promotes a replica.
@@ -44,17 +45,17 @@ pub(crate) enum Timer {
 /// the rest of the run only through it.
 pub(crate) trait Model {
     /// A frame that passed the fault gate enters the node.
-    fn arrive(&mut self, kernel: &mut Kernel, frame: u32);
+    fn arrive(&mut self, kernel: &mut Kernel, frame: FrameId);
 
     /// Every callee `frame` waited for has answered (its first failure, if any, is in
     /// `frame.outcome`).
-    fn reply(&mut self, kernel: &mut Kernel, frame: u32);
+    fn reply(&mut self, kernel: &mut Kernel, frame: FrameId);
 
     /// One of the node's own timers fires.
     fn timer(&mut self, kernel: &mut Kernel, timer: Timer);
 
     /// `frame`'s visit ends: the node frees what it held (a worker, a container, a place).
-    fn release(&mut self, kernel: &mut Kernel, frame: u32);
+    fn release(&mut self, kernel: &mut Kernel, frame: FrameId);
 
     /// The warm-up ends at `now`: forget what was counted, keep the state.
     fn reset(&mut self, now: u64);
@@ -63,7 +64,7 @@ pub(crate) trait Model {
     fn figures(&self, topology: &Topology, end_ns: u64, measured_ns: f64) -> ComponentFigures;
 
     /// Ends `frame`'s visit with `outcome`: answers, counts, releases, frees.
-    fn finish(&mut self, kernel: &mut Kernel, frame: u32, outcome: Outcome, cause: u32) {
+    fn finish(&mut self, kernel: &mut Kernel, frame: FrameId, outcome: Outcome, cause: u32) {
         kernel.end_visit(frame, outcome, cause);
         self.release(kernel, frame);
         kernel.free_frame(frame);
@@ -123,12 +124,12 @@ impl<'t> Node<'t> {
     }
 
     #[inline]
-    pub fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+    pub fn arrive(&mut self, kernel: &mut Kernel, frame: FrameId) {
         with_model!(self, model => model.arrive(kernel, frame))
     }
 
     #[inline]
-    pub fn reply(&mut self, kernel: &mut Kernel, frame: u32) {
+    pub fn reply(&mut self, kernel: &mut Kernel, frame: FrameId) {
         with_model!(self, model => model.reply(kernel, frame))
     }
 
@@ -147,7 +148,7 @@ impl<'t> Node<'t> {
 
     /// Runs `frame`'s program from its program counter (nodes with programs only).
     #[inline]
-    pub fn run_program(&mut self, kernel: &mut Kernel, frame: u32) {
+    pub fn run_program(&mut self, kernel: &mut Kernel, frame: FrameId) {
         match self {
             Node::Service(model) => program::run(model, kernel, frame),
             Node::Database(model) => program::run(model, kernel, frame),
@@ -164,7 +165,7 @@ impl<'t> Node<'t> {
     /// The handler of message `job` (delivery `tag`) of this queue or log answered.
     pub fn job_done(&mut self, kernel: &mut Kernel, job: u32, tag: u32, outcome: Outcome) {
         match self {
-            Node::WorkQueue(model) => model.job_done(kernel, job, tag, outcome),
+            Node::WorkQueue(model) => model.job_done(kernel, MessageId::new(job), tag, outcome),
             Node::Log(model) => model.job_done(kernel, job, tag, outcome),
             Node::Service(_)
             | Node::LoadBalancer(_)

@@ -4,16 +4,17 @@
 use super::kernel::Kernel;
 use super::node::Model;
 use super::requests::Outcome;
+use crate::ids::FrameId;
 use crate::topology::{Discipline, Instr, NodeKind, Topology, NONE};
 
 /// A node that runs a program: it says how a Work step takes its workers and what
 /// answering means for it.
 pub(crate) trait Program: Model {
     /// `frame` starts a Work step of `work_ns` on its instance.
-    fn work(&mut self, kernel: &mut Kernel, frame: u32, work_ns: u64);
+    fn work(&mut self, kernel: &mut Kernel, frame: FrameId, work_ns: u64);
 
     /// `frame`'s program reached `Respond`.
-    fn respond(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn respond(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let node = kernel.frames[frame].node;
         self.finish(kernel, frame, Outcome::Completed, node);
     }
@@ -38,7 +39,7 @@ fn choose_entry(entries: &[(f64, u32)], u: f64) -> Option<u32> {
 }
 
 /// Runs a frame's program from its program counter until it waits or ends.
-pub(crate) fn run<H: Program>(host: &mut H, kernel: &mut Kernel, frame: u32) {
+pub(crate) fn run<H: Program>(host: &mut H, kernel: &mut Kernel, frame: FrameId) {
     let topology = kernel.topology;
     if kernel.frames[frame].killed {
         // Its instance crashed during the Work step that just ended.
@@ -100,7 +101,7 @@ pub(crate) fn run<H: Program>(host: &mut H, kernel: &mut Kernel, frame: u32) {
 }
 
 /// Hands the request on: the callee answers this frame's caller, and this frame ends.
-fn forward<H: Program>(host: &mut H, kernel: &mut Kernel, frame: u32, callee: u32) {
+fn forward<H: Program>(host: &mut H, kernel: &mut Kernel, frame: FrameId, callee: u32) {
     let (node, answered) = (kernel.frames[frame].node, kernel.frames[frame].answered);
     if !answered {
         // The child answers instead: this frame leaves without answering.

@@ -11,6 +11,7 @@ use super::node::{misrouted, Model, Timer};
 use super::requests::Outcome;
 use super::stats::LatencyStats;
 use super::Event;
+use crate::ids::{FrameId, MessageId};
 use crate::report::{ComponentFigures, ComponentSection, WorkQueueReport};
 use crate::topology::{Topology, WhenFull, WorkQueueConfig, NONE};
 use std::collections::VecDeque;
@@ -55,11 +56,11 @@ pub(crate) struct QueueCounters {
 pub(crate) struct QueueModel<'t> {
     pub node: u32,
     pub config: &'t WorkQueueConfig,
-    messages: Arena<Message>,
-    ready: VecDeque<u32>,
+    messages: Arena<MessageId, Message>,
+    ready: VecDeque<MessageId>,
     idle_consumers: u32,
     /// Producer frames waiting for room (`Block`).
-    blocked: VecDeque<u32>,
+    blocked: VecDeque<FrameId>,
     depth_last_ns: u64,
     pub counters: QueueCounters,
 }
@@ -100,7 +101,7 @@ impl<'t> QueueModel<'t> {
 }
 
 /// Frees a message's slot; its generation moves on so late answers are recognised.
-fn release_message(messages: &mut Arena<Message>, message: u32) {
+fn release_message(messages: &mut Arena<MessageId, Message>, message: MessageId) {
     let record = &mut messages[message];
     record.in_delivery = false;
     record.generation = record.generation.wrapping_add(1);
@@ -108,7 +109,7 @@ fn release_message(messages: &mut Arena<Message>, message: u32) {
 }
 
 impl Model for QueueModel<'_> {
-    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: FrameId) {
         kernel.enter_component(frame);
         match self.config.publish_sampler {
             NONE => self.receive(kernel, frame),
@@ -117,7 +118,7 @@ impl Model for QueueModel<'_> {
     }
 
     /// A queue calls nobody: its messages' handlers run as requests of their own (jobs).
-    fn reply(&mut self, kernel: &mut Kernel, _frame: u32) {
+    fn reply(&mut self, kernel: &mut Kernel, _frame: FrameId) {
         misrouted(kernel);
     }
 
@@ -129,7 +130,7 @@ impl Model for QueueModel<'_> {
         }
     }
 
-    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn release(&mut self, kernel: &mut Kernel, frame: FrameId) {
         kernel.leave_component(frame);
     }
 
@@ -145,7 +146,7 @@ impl Model for QueueModel<'_> {
 
 impl QueueModel<'_> {
     /// The message is received: store it (or apply the full-queue policy) and answer.
-    fn receive(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn receive(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let (node, config) = (self.node, self.config);
         let limit = config.capacity.unwrap_or(kernel.topology.limits.max_in_flight) as usize;
         let unbounded = config.capacity.is_none();
@@ -186,7 +187,7 @@ impl QueueModel<'_> {
     }
 
     /// Stores `frame`'s message and answers the producer (accepted).
-    fn store(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn store(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let now = kernel.events.now_ns();
         let request = &kernel.requests[kernel.frames[frame].request];
         let spec = JobSpec { key: request.key, class: request.class, client: request.client, region: request.region };
@@ -235,7 +236,7 @@ impl QueueModel<'_> {
                     .events
                     .schedule_in(timeout, Event::Timer { node, timer: Timer::Visibility { message, generation } });
             }
-            kernel.start_job(node, handler, message, generation, spec);
+            kernel.start_job(node, handler, message.raw(), generation, spec);
             // Room freed: a blocked producer's message goes in.
             if let Some(producer) = self.blocked.pop_front() {
                 self.store(kernel, producer);
@@ -244,7 +245,7 @@ impl QueueModel<'_> {
     }
 
     /// A delivery's handler answered.
-    pub(crate) fn job_done(&mut self, kernel: &mut Kernel, message: u32, generation: u32, outcome: Outcome) {
+    pub(crate) fn job_done(&mut self, kernel: &mut Kernel, message: MessageId, generation: u32, outcome: Outcome) {
         let now = kernel.events.now_ns();
         self.idle_consumers += 1;
         let current = self.messages[message].in_delivery && self.messages[message].generation == generation;
@@ -271,7 +272,7 @@ impl QueueModel<'_> {
 
     /// A message whose delivery failed or timed out goes back to the queue, or to the
     /// dead-letter queue after its last allowed delivery.
-    fn retry(&mut self, kernel: &mut Kernel, message: u32) {
+    fn retry(&mut self, kernel: &mut Kernel, message: MessageId) {
         let now = kernel.events.now_ns();
         self.advance(now);
         let record = &mut self.messages[message];
@@ -287,7 +288,7 @@ impl QueueModel<'_> {
         }
     }
 
-    fn visibility_timeout(&mut self, kernel: &mut Kernel, message: u32, generation: u32) {
+    fn visibility_timeout(&mut self, kernel: &mut Kernel, message: MessageId, generation: u32) {
         let current = self.messages[message].in_delivery && self.messages[message].generation == generation;
         if current {
             self.retry(kernel, message);

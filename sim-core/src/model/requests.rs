@@ -1,6 +1,8 @@
 //! Requests (one per user action) and frames (one per visit of a request to a node: the
 //! call stack of a request is a chain of frames linked by `parent`).
 
+use crate::ids::{CallId, FrameId, RequestId};
+
 /// How a frame, and in the end a request, was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
@@ -132,9 +134,9 @@ pub(crate) struct Request {
 /// One visit of a request to a node.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Frame {
-    pub request: u32,
+    pub request: RequestId,
     /// The frame waiting for this one's answer, or `NONE` when the client is.
-    pub parent: u32,
+    pub parent: FrameId,
     pub node: u32,
     /// The instance serving it, `NONE` until chosen.
     pub instance: u32,
@@ -160,7 +162,7 @@ pub(crate) struct Frame {
     /// It holds a worker (FIFO) or a slot (PS) of its instance.
     pub admitted: bool,
     /// The caller's call record it is an attempt of (its answer goes there), or `NONE`.
-    pub call: u32,
+    pub call: CallId,
     /// Which attempt of that call it is.
     pub call_attempt: u8,
     /// Its instance crashed under it: it holds nothing and ends at its next event.

@@ -7,6 +7,7 @@ use super::node::{misrouted, Model, Timer};
 use super::program::Program;
 use super::requests::Outcome;
 use super::Event;
+use crate::ids::FrameId;
 use crate::report::ComponentFigures;
 use crate::topology::{Discipline, ServiceConfig, Topology, NONE};
 use std::cmp::Reverse;
@@ -16,7 +17,7 @@ use std::collections::{BinaryHeap, VecDeque};
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct PsJob {
     finish_tag: f64,
-    frame: u32,
+    frame: FrameId,
 }
 
 impl Eq for PsJob {}
@@ -39,7 +40,7 @@ pub(crate) struct Instance {
     /// FIFO: workers held. PS: frames admitted.
     pub occupied: u32,
     /// FIFO: frames waiting for a worker.
-    pub queue: VecDeque<u32>,
+    pub queue: VecDeque<FrameId>,
     /// PS: jobs in a Work step, by finish tag.
     ps_jobs: BinaryHeap<Reverse<PsJob>>,
     /// PS: virtual time, the work each job has received since the instance was created, in ns.
@@ -140,7 +141,7 @@ impl<'t> ServiceModel<'t> {
     }
 
     /// A processor-sharing job starts a Work step of `work_ns`.
-    fn ps_start(&mut self, kernel: &mut Kernel, frame: u32, work_ns: u64) {
+    fn ps_start(&mut self, kernel: &mut Kernel, frame: FrameId, work_ns: u64) {
         let now = kernel.events.now_ns();
         let (node, instance) = (self.node, kernel.frames[frame].instance);
         let workers = self.config.workers;
@@ -220,7 +221,7 @@ impl ServiceModel<'_> {
             kernel.free_frame(frame);
         }
         let fifo = self.config.discipline == Discipline::Fifo;
-        for frame in 0..kernel.frames.slots() {
+        for frame in (0..kernel.frames.slots()).map(FrameId::new) {
             let record = &kernel.frames[frame];
             if !(record.live && record.node == node && record.instance == instance && record.admitted && !record.killed)
             {
@@ -266,7 +267,7 @@ fn ps_rate(jobs: usize, workers: u32) -> f64 {
 
 impl Model for ServiceModel<'_> {
     /// A frame reaches a service: pick an instance, then start, queue or drop it.
-    fn arrive(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn arrive(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let now = kernel.events.now_ns();
         let (node, config) = (self.node, self.config);
         let mut instance = kernel.frames[frame].instance;
@@ -326,7 +327,7 @@ impl Model for ServiceModel<'_> {
     }
 
     /// Every callee answered: the program goes on, or the frame ends with the failure.
-    fn reply(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn reply(&mut self, kernel: &mut Kernel, frame: FrameId) {
         match kernel.frames[frame].outcome {
             Some((outcome, cause)) => self.finish(kernel, frame, outcome, cause),
             None => kernel.ready.push_back(frame),
@@ -343,7 +344,7 @@ impl Model for ServiceModel<'_> {
     }
 
     /// The frame leaves its instance: free the worker and start the next queued frame.
-    fn release(&mut self, kernel: &mut Kernel, frame: u32) {
+    fn release(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let now = kernel.events.now_ns();
         let record = &kernel.frames[frame];
         let (instance, admitted, started_ns, arrived_ns) =
@@ -387,7 +388,7 @@ impl Model for ServiceModel<'_> {
 }
 
 impl Program for ServiceModel<'_> {
-    fn work(&mut self, kernel: &mut Kernel, frame: u32, work_ns: u64) {
+    fn work(&mut self, kernel: &mut Kernel, frame: FrameId, work_ns: u64) {
         match self.config.discipline {
             Discipline::ProcessorSharing => self.ps_start(kernel, frame, work_ns),
             Discipline::Fifo => kernel.events.schedule_in(work_ns, Event::WorkDone { frame }),

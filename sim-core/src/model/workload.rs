@@ -6,6 +6,7 @@ use super::kernel::Kernel;
 use super::requests::{Outcome, Request};
 use super::Event;
 use crate::dist::pick_weighted;
+use crate::ids::{FrameId, RequestId};
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{Arrivals, Source, StopCondition, NONE};
 use crate::units::NS_PER_S;
@@ -251,10 +252,10 @@ impl Kernel<'_> {
         });
         if spec.client_policy != NONE {
             let (entry, latency) = (spec.entry_node, spec.latency_sampler);
-            self.start_call(NONE, request, spec.client_policy, entry, NONE, latency, latency, 0);
+            self.start_call(FrameId::NONE, request, spec.client_policy, entry, NONE, latency, latency, 0);
             return;
         }
-        let frame = self.new_frame(request, NONE, spec.entry_node, NONE, spec.latency_sampler, 0);
+        let frame = self.new_frame(request, FrameId::NONE, spec.entry_node, NONE, spec.latency_sampler, 0);
         self.send_frame(frame, spec.latency_sampler, NONE);
     }
 
@@ -296,7 +297,7 @@ impl Kernel<'_> {
 
     /// The client has its answer: the request reaches its terminal state. For the work of
     /// a queue or log message, returns that node with the message and delivery to tell it.
-    pub(crate) fn client_reply(&mut self, request: u32, outcome: Outcome, cause: u32) -> Option<(u32, u32, u32)> {
+    pub(crate) fn client_reply(&mut self, request: RequestId, outcome: Outcome, cause: u32) -> Option<(u32, u32, u32)> {
         let now = self.events.now_ns();
         let record = &mut self.requests[request];
         record.answered = true;
