@@ -271,7 +271,7 @@ fn duration_arg(text: &str) -> Result<Duration, String> {
 pub fn describe(topology: &Topology) -> String {
     let mut out = String::from("ok: the topology is valid\n\nworkloads\n");
     for source in &topology.sources {
-        let entry = &topology.nodes[source.entry_node as usize].name;
+        let entry = &topology.nodes[source.entry_node].name;
         let how = match &source.arrivals {
             Arrivals::Closed { users, .. } => format!("closed, {users} users"),
             other => format!("open, mean rate {}/s", other.mean_rate_per_s().unwrap_or(0.0)),
@@ -306,8 +306,8 @@ pub fn describe(topology: &Topology) -> String {
         let _ = writeln!(
             out,
             "  {} → {} ({:?}{})",
-            topology.nodes[edge.from as usize].name,
-            topology.nodes[edge.to as usize].name,
+            topology.nodes[edge.from].name,
+            topology.nodes[edge.to].name,
             edge.kind,
             if edge.certain { "" } else { ", probabilistic" }
         );

@@ -11,6 +11,7 @@
 //! Jackson network; otherwise it is an approximation, which `archsim analyze --simulate`
 //! checks against the simulation.
 
+use crate::ids::NodeId;
 use crate::topology::{Arrivals, Instr, NodeKind, Topology, NONE};
 
 /// What the model says about one node.
@@ -109,14 +110,14 @@ fn walk(
     loop {
         match topology.code[pc as usize] {
             Instr::Work(sampler) => effect.work_s += weight * topology.samplers[sampler as usize].mean_s(),
-            Instr::Call(node) => effect.calls[node as usize] += weight,
+            Instr::Call(node) => effect.calls[node] += weight,
             Instr::Parallel { start, len } => {
                 for target in &topology.parallel_targets[start as usize..(start + len) as usize] {
-                    effect.calls[*target as usize] += weight;
+                    effect.calls[*target] += weight;
                 }
             }
             Instr::Forward(node) => {
-                effect.forwards[node as usize] += weight;
+                effect.forwards[node] += weight;
                 return Ok(());
             }
             Instr::ByClass { table } => {
@@ -176,7 +177,7 @@ fn effects(
                 effect.delay_s = mean(balancer.latency_sampler);
                 let total: f64 = balancer.target_weights.iter().map(|w| *w as f64).sum();
                 for ((target, _), weight) in balancer.targets.iter().zip(&balancer.target_weights) {
-                    effect.forwards[*target as usize] += *weight as f64 / total.max(1.0);
+                    effect.forwards[*target] += *weight as f64 / total.max(1.0);
                 }
             }
             NodeKind::Cache(cache) => {
@@ -185,7 +186,7 @@ fn effects(
                 let predicted = che_hit_ratio(topology, cache);
                 let hit = if write { 0.0 } else { hit_ratios[index].or(predicted).unwrap_or(0.0) };
                 effect.delay_s = hit * mean(cache.hit_sampler) + (1.0 - hit) * mean(cache.miss_sampler);
-                effect.calls[cache.backend as usize] += 1.0 - hit;
+                effect.calls[cache.backend] += 1.0 - hit;
                 caveats[index] = Some(match (hit_ratios[index], predicted) {
                     (Some(_), _) => "hit ratio taken from the simulation".into(),
                     (None, Some(predicted)) => format!(
@@ -199,7 +200,7 @@ fn effects(
             NodeKind::Cdn(cdn) => {
                 let hit = hit_ratios[index].unwrap_or(0.0);
                 effect.delay_s = mean(cdn.hit_sampler);
-                effect.calls[cdn.origin as usize] += 1.0 - hit;
+                effect.calls[cdn.origin] += 1.0 - hit;
                 caveats[index] = Some(match hit_ratios[index] {
                     Some(_) => "hit ratio taken from the simulation".into(),
                     None => {
@@ -208,14 +209,14 @@ fn effects(
                 });
             }
             NodeKind::RateLimiter(limiter) => {
-                effect.forwards[limiter.next as usize] += 1.0;
+                effect.forwards[limiter.next] += 1.0;
                 caveats[index] = Some("assumes every request passes the limit".into());
             }
             NodeKind::WorkQueue(queue) => {
                 effect.delay_s = mean(queue.publish_sampler);
                 caveats[index] = Some(format!(
                     "asynchronous: its consumers' load on \"{}\" is not in the request path",
-                    topology.nodes[queue.handler as usize].name
+                    topology.nodes[queue.handler].name
                 ));
             }
             NodeKind::Log(log) => {
@@ -333,10 +334,10 @@ fn class_visit_rates(
 /// Node visits per request entering at `entry` in class `class`, summed over nodes (the
 /// entry's own visit included): what one request costs the simulation. `None` when the
 /// routing cannot be solved.
-pub fn visits_per_request(topology: &Topology, entry: u32, class: u32) -> Option<f64> {
+pub fn visits_per_request(topology: &Topology, entry: NodeId, class: u32) -> Option<f64> {
     let n = topology.nodes.len();
     let mut class_entry_rates = vec![vec![0.0; n]; topology.classes.len()];
-    *class_entry_rates.get_mut(class as usize)?.get_mut(entry as usize)? = 1.0;
+    *class_entry_rates.get_mut(class as usize)?.get_mut(entry.index())? = 1.0;
     let (_, class_rates, _) = class_visit_rates(topology, &class_entry_rates, &vec![None; n]).ok()?;
     Some(class_rates[class as usize].iter().sum())
 }
@@ -361,7 +362,7 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
         }
         let mut previous = 0.0;
         for (cumulative, class) in source.class_cumulative.iter().zip(source.class_ids.iter()) {
-            class_entry_rates[*class as usize][source.entry_node as usize] += rate * (cumulative - previous);
+            class_entry_rates[*class as usize][source.entry_node] += rate * (cumulative - previous);
             previous = *cumulative;
         }
         if source.latency_sampler != NONE {
@@ -373,7 +374,7 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
         client_latency_s /= total_rate;
     }
     let link_s = |from: usize, to: usize| {
-        let sampler = topology.link(from as u32, to as u32);
+        let sampler = topology.link(NodeId::new(from as u32), NodeId::new(to as u32));
         if sampler == NONE {
             0.0
         } else {

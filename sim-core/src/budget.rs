@@ -110,8 +110,7 @@ pub fn estimate_events(topology: &Topology, config: &RunConfig) -> EventEstimate
         parts.push((every(scenario.window_ns as f64), format!("time-series windows of {} ns", scenario.window_ns)));
         for fault in &scenario.faults {
             if let FaultKind::ChaosMonkey { nodes, mtbf_sampler, .. } = &fault.kind {
-                let instances: f64 =
-                    nodes.iter().map(|&node| topology.nodes[node as usize].kind.instances() as f64).sum();
+                let instances: f64 = nodes.iter().map(|&node| topology.nodes[node].kind.instances() as f64).sum();
                 let mtbf_ns = topology.samplers[*mtbf_sampler as usize].mean_s() * 1e9;
                 parts.push((every(mtbf_ns) * instances * 2.0, "the chaos monkey's failures and repairs".into()));
             }

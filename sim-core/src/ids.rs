@@ -77,6 +77,44 @@ macro_rules! typed_id {
 }
 
 typed_id! {
+    /// A node of the topology (its index in `Topology::nodes`, and in every per-node table).
+    NodeId
+}
+
+/// Per-node tables (`Vec<T>` with one entry per node) are indexed by `NodeId` directly.
+impl<T> std::ops::Index<NodeId> for Vec<T> {
+    type Output = T;
+
+    #[inline]
+    fn index(&self, node: NodeId) -> &T {
+        &self[node.index()]
+    }
+}
+
+impl<T> std::ops::IndexMut<NodeId> for Vec<T> {
+    #[inline]
+    fn index_mut(&mut self, node: NodeId) -> &mut T {
+        &mut self[node.index()]
+    }
+}
+
+impl<T> std::ops::Index<NodeId> for [T] {
+    type Output = T;
+
+    #[inline]
+    fn index(&self, node: NodeId) -> &T {
+        &self[node.index()]
+    }
+}
+
+impl<T> std::ops::IndexMut<NodeId> for [T] {
+    #[inline]
+    fn index_mut(&mut self, node: NodeId) -> &mut T {
+        &mut self[node.index()]
+    }
+}
+
+typed_id! {
     /// A visit of a request to a node (a slot of the frame arena).
     FrameId
 }

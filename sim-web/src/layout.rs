@@ -74,7 +74,7 @@ pub fn layout(topology: &Topology) -> Layout {
         .sources
         .iter()
         .enumerate()
-        .map(|(index, source)| Arrow { from: index as u32, to: sources + source.entry_node, kind: "entry" })
+        .map(|(index, source)| Arrow { from: index as u32, to: sources + source.entry_node.raw(), kind: "entry" })
         .collect();
     for edge in &topology.edges {
         let kind = match edge.kind {
@@ -83,7 +83,7 @@ pub fn layout(topology: &Topology) -> Layout {
             EdgeKind::Balance => "balance",
             EdgeKind::Async => "async",
         };
-        let arrow = Arrow { from: sources + edge.from, to: sources + edge.to, kind };
+        let arrow = Arrow { from: sources + edge.from.raw(), to: sources + edge.to.raw(), kind };
         if !arrows.iter().any(|a| a.from == arrow.from && a.to == arrow.to) {
             arrows.push(arrow);
         }

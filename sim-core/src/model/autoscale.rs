@@ -7,6 +7,7 @@ use super::kernel::Kernel;
 use super::node::Node;
 use super::service::ServiceModel;
 use super::{invariants, Event, Simulation};
+use crate::ids::NodeId;
 use crate::report::{AutoscalingReport, ComponentFigures, ComponentSection};
 use crate::topology::{Metric, NodeKind, NONE};
 
@@ -90,20 +91,22 @@ impl Simulation<'_> {
         for (index, node) in self.topology.nodes.iter().enumerate() {
             if let NodeKind::Service(service) = &node.kind {
                 if let Some(autoscaling) = service.autoscaling {
-                    self.kernel.events.schedule_in(autoscaling.interval_ns, Event::Autoscale { node: index as u32 });
+                    self.kernel
+                        .events
+                        .schedule_in(autoscaling.interval_ns, Event::Autoscale { node: NodeId::new(index as u32) });
                 }
             }
         }
     }
 
-    pub(crate) fn on_autoscale(&mut self, node: u32) {
+    pub(crate) fn on_autoscale(&mut self, node: NodeId) {
         let now = self.kernel.events.now_ns();
-        let Node::Service(servers) = &mut self.nodes[node as usize] else {
+        let Node::Service(servers) = &mut self.nodes[node] else {
             return super::node::misrouted(&mut self.kernel);
         };
         let Some(autoscaling) = servers.config.autoscaling else { return super::node::misrouted(&mut self.kernel) };
         let workers = servers.config.workers;
-        let stats = &mut self.kernel.node_stats[node as usize];
+        let stats = &mut self.kernel.node_stats[node];
         stats.advance(now);
         let (busy_area, queue_area, arrivals) = (stats.busy_area, stats.queue_area, stats.arrivals);
         let current = servers.rotation.len() as u32;
@@ -184,9 +187,9 @@ impl Simulation<'_> {
         }
     }
 
-    pub(crate) fn on_instance_ready(&mut self, node: u32, instance: u32) {
+    pub(crate) fn on_instance_ready(&mut self, node: NodeId, instance: u32) {
         let now = self.kernel.events.now_ns();
-        let Node::Service(servers) = &mut self.nodes[node as usize] else {
+        let Node::Service(servers) = &mut self.nodes[node] else {
             return super::node::misrouted(&mut self.kernel);
         };
         let scaling = servers.scaling.as_mut().expect("scaling state");

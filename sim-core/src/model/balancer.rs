@@ -7,7 +7,7 @@ use super::kernel::Kernel;
 use super::node::{misrouted, Model, Node, Timer};
 use super::requests::Outcome;
 use super::Simulation;
-use crate::ids::{FrameId, RequestId};
+use crate::ids::{FrameId, NodeId, RequestId};
 use crate::report::{ComponentFigures, ComponentSection};
 use crate::rng::splitmix64;
 use crate::topology::{Algorithm, LoadBalancerConfig, NodeKind, Topology, NONE};
@@ -16,7 +16,7 @@ use indexmap::IndexMap;
 /// A load balancer (or a shard router, or global geo routing).
 #[derive(Debug)]
 pub(crate) struct BalancerModel<'t> {
-    pub node: u32,
+    pub node: NodeId,
     pub config: &'t LoadBalancerConfig,
     /// Requests this balancer has outstanding at each target.
     pub outstanding: Vec<u32>,
@@ -40,7 +40,7 @@ pub(crate) struct BalancerModel<'t> {
 }
 
 impl<'t> BalancerModel<'t> {
-    pub fn new(topology: &Topology, node: u32, config: &'t LoadBalancerConfig) -> Self {
+    pub fn new(topology: &Topology, node: NodeId, config: &'t LoadBalancerConfig) -> Self {
         let targets = config.targets.len();
         let mut state = Self {
             node,
@@ -58,8 +58,7 @@ impl<'t> BalancerModel<'t> {
         // At the start, a service's first `instances` instances serve.
         state.rebuild_rotation(topology, |target| {
             let (node, instance) = config.targets[target];
-            instance == NONE
-                || topology.nodes[node as usize].kind.servers().is_none_or(|service| instance < service.instances)
+            instance == NONE || topology.nodes[node].kind.servers().is_none_or(|service| instance < service.instances)
         });
         state
     }
@@ -98,7 +97,7 @@ impl<'t> BalancerModel<'t> {
                             self.rotation
                                 .iter()
                                 .copied()
-                                .filter(|t| topology.nodes[config.targets[*t as usize].0 as usize].region == *r)
+                                .filter(|t| topology.nodes[config.targets[*t as usize].0].region == *r)
                                 .collect::<Vec<u32>>()
                         })
                         .find(|group| !group.is_empty())
@@ -173,13 +172,10 @@ impl BalancerModel<'_> {
         let topology = kernel.topology;
         let config = self.config;
         let client_region = kernel.requests[request].region;
-        if config.algorithm == Algorithm::Nearest
-            && topology.nodes[node as usize].region == NONE
-            && client_region != NONE
-        {
+        if config.algorithm == Algorithm::Nearest && topology.nodes[node].region == NONE && client_region != NONE {
             // Global geo routing (DNS, anycast) places no box between the client and the
             // chosen region: the request crosses from the client's region to the target's.
-            let link = topology.regions.sampler(client_region, topology.nodes[target_node as usize].region);
+            let link = topology.regions.sampler(client_region, topology.nodes[target_node].region);
             kernel.call_node_over(frame, target_node, target_instance, link);
             return;
         }
@@ -271,25 +267,25 @@ impl BalancerModel<'_> {
 
 impl Simulation<'_> {
     /// Every balancer in front of `node` takes note that its instances changed.
-    pub(crate) fn rotation_changed(&mut self, node: u32) {
-        for index in 0..self.balancers_of[node as usize].len() {
-            let balancer = self.balancers_of[node as usize][index];
+    pub(crate) fn rotation_changed(&mut self, node: NodeId) {
+        for index in 0..self.balancers_of[node].len() {
+            let balancer = self.balancers_of[node][index];
             self.rebuild_balancer(balancer);
         }
     }
 
     /// Recomputes which of `balancer`'s targets are in rotation.
-    pub(crate) fn rebuild_balancer(&mut self, balancer: u32) {
+    pub(crate) fn rebuild_balancer(&mut self, balancer: NodeId) {
         let topology = self.topology;
-        let NodeKind::LoadBalancer(config) = &topology.nodes[balancer as usize].kind else { return };
+        let NodeKind::LoadBalancer(config) = &topology.nodes[balancer].kind else { return };
         let serving: Vec<bool> = config
             .targets
             .iter()
             .map(|&(node, instance)| {
-                instance == NONE || self.nodes[node as usize].servers().is_none_or(|s| s.in_rotation(instance))
+                instance == NONE || self.nodes[node].servers().is_none_or(|s| s.in_rotation(instance))
             })
             .collect();
-        if let Node::LoadBalancer(model) = &mut self.nodes[balancer as usize] {
+        if let Node::LoadBalancer(model) = &mut self.nodes[balancer] {
             model.rebuild_rotation(topology, |target| serving[target]);
         }
     }
@@ -300,7 +296,7 @@ impl BalancerModel<'_> {
     pub(crate) fn report(&self, topology: &Topology) -> ComponentSection {
         let mut routed = IndexMap::new();
         for (target, (target_node, instance)) in self.config.targets.iter().enumerate() {
-            let name = &topology.nodes[*target_node as usize].name;
+            let name = &topology.nodes[*target_node].name;
             let label = if *instance == NONE { name.clone() } else { format!("{name}#{instance}") };
             routed.insert(label, self.routed[target]);
         }

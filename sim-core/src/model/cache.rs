@@ -5,7 +5,7 @@ use super::cache_store::{CacheStore, Lookup};
 use super::kernel::Kernel;
 use super::node::{misrouted, Model, Timer};
 use super::requests::Outcome;
-use crate::ids::FrameId;
+use crate::ids::{FrameId, NodeId};
 use crate::report::{CacheReport, CdnReport, ComponentFigures, ComponentSection};
 use crate::topology::{CacheConfig, CdnConfig, Topology, WritePolicy, NONE};
 use indexmap::IndexMap;
@@ -49,7 +49,7 @@ impl CacheCounters {
 /// A cache in front of a backend.
 #[derive(Debug)]
 pub(crate) struct CacheModel<'t> {
-    pub node: u32,
+    pub node: NodeId,
     pub config: &'t CacheConfig,
     pub store: CacheStore,
     pub counters: CacheCounters,
@@ -58,7 +58,7 @@ pub(crate) struct CacheModel<'t> {
 /// A CDN: one cache store per edge, in front of an origin.
 #[derive(Debug)]
 pub(crate) struct CdnModel<'t> {
-    pub node: u32,
+    pub node: NodeId,
     pub config: &'t CdnConfig,
     /// The region names of the edges, for the report.
     edge_names: Vec<String>,
@@ -67,7 +67,7 @@ pub(crate) struct CdnModel<'t> {
 }
 
 impl<'t> CacheModel<'t> {
-    pub fn new(node: u32, config: &'t CacheConfig) -> Self {
+    pub fn new(node: NodeId, config: &'t CacheConfig) -> Self {
         Self {
             node,
             config,
@@ -78,7 +78,7 @@ impl<'t> CacheModel<'t> {
 }
 
 impl<'t> CdnModel<'t> {
-    pub fn new(topology: &Topology, node: u32, config: &'t CdnConfig) -> Self {
+    pub fn new(topology: &Topology, node: NodeId, config: &'t CdnConfig) -> Self {
         Self {
             node,
             config,
@@ -347,7 +347,7 @@ impl CdnModel<'_> {
                 let topology = kernel.topology;
                 let edge_region = self.config.edge_regions[kernel.frames[frame].instance as usize];
                 let origin = self.config.origin;
-                let origin_region = topology.nodes[origin as usize].region;
+                let origin_region = topology.nodes[origin].region;
                 let link = match topology.regions.sampler(edge_region, origin_region) {
                     NONE => topology.link(node, origin),
                     sampler => sampler,

@@ -8,7 +8,7 @@
 use super::kernel::{Deferred, Kernel};
 use super::requests::Outcome;
 use super::Event;
-use crate::ids::{CallId, FrameId, RequestId};
+use crate::ids::{CallId, FrameId, NodeId, RequestId};
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{Jitter, Topology, NONE};
 
@@ -19,7 +19,7 @@ pub(crate) struct Call {
     parent: FrameId,
     request: RequestId,
     policy: u32,
-    callee: u32,
+    callee: NodeId,
     instance: u32,
     link: u32,
     reply_link: u32,
@@ -36,7 +36,7 @@ pub(crate) struct Call {
     done: bool,
     /// A hedged attempt was sent.
     hedged: bool,
-    last_failure: (Outcome, u32),
+    last_failure: (Outcome, NodeId),
     generation: u32,
 }
 
@@ -46,7 +46,7 @@ impl Default for Call {
             parent: FrameId::NONE,
             request: RequestId::NONE,
             policy: NONE,
-            callee: NONE,
+            callee: NodeId::NONE,
             instance: NONE,
             link: NONE,
             reply_link: NONE,
@@ -57,7 +57,7 @@ impl Default for Call {
             live_attempts: 0,
             done: true,
             hedged: false,
-            last_failure: (Outcome::Completed, NONE),
+            last_failure: (Outcome::Completed, NodeId::NONE),
             generation: 0,
         }
     }
@@ -107,12 +107,12 @@ pub(crate) struct PolicyState {
 impl PolicyState {
     pub fn new(topology: &Topology, index: usize, seed: u64) -> Self {
         let edge = &topology.call_policies[index];
-        let caller = if edge.caller == NONE {
+        let caller = if edge.caller.is_none() {
             topology.sources[edge.source as usize].name.clone()
         } else {
-            topology.nodes[edge.caller as usize].name.clone()
+            topology.nodes[edge.caller].name.clone()
         };
-        let name = format!("calls:{caller}->{}", topology.nodes[edge.callee as usize].name);
+        let name = format!("calls:{caller}->{}", topology.nodes[edge.callee].name);
         let burst = edge.policy.retry.and_then(|r| r.budget).map_or(0.0, |b| b.burst);
         Self {
             mode: BreakerMode::Closed,
@@ -153,7 +153,7 @@ impl Kernel<'_> {
         parent: FrameId,
         request: RequestId,
         policy: u32,
-        callee: u32,
+        callee: NodeId,
         instance: u32,
         link: u32,
         reply_link: u32,
@@ -250,7 +250,7 @@ impl Kernel<'_> {
         let child = self.new_frame(request, parent, callee, instance, reply_link, hops);
         self.frames[child].call = call;
         self.frames[child].call_attempt = attempt as u8;
-        let sender = if parent.is_none() { NONE } else { self.frames[parent].node };
+        let sender = if parent.is_none() { NodeId::NONE } else { self.frames[parent].node };
         self.send_frame(child, link, sender);
         if let Some(timeout_ns) = spec.timeout_ns {
             self.events.schedule_in(timeout_ns, Event::CallTimeout { call, attempt, generation });
@@ -258,7 +258,7 @@ impl Kernel<'_> {
     }
 
     /// An attempt's answer reached the caller.
-    pub(crate) fn on_call_reply(&mut self, call: CallId, attempt: u32, outcome: Outcome, cause: u32) {
+    pub(crate) fn on_call_reply(&mut self, call: CallId, attempt: u32, outcome: Outcome, cause: NodeId) {
         self.calls[call].live_attempts -= 1;
         if self.calls[call].awaited & (1 << attempt) != 0 {
             self.attempt_ended(call, attempt, outcome, cause);
@@ -280,7 +280,7 @@ impl Kernel<'_> {
         self.release_call_if_idle(call);
     }
 
-    fn attempt_ended(&mut self, call: CallId, attempt: u32, outcome: Outcome, cause: u32) {
+    fn attempt_ended(&mut self, call: CallId, attempt: u32, outcome: Outcome, cause: NodeId) {
         let now = self.events.now_ns();
         let record = &mut self.calls[call];
         record.awaited &= !(1 << attempt);
@@ -392,7 +392,7 @@ impl Kernel<'_> {
     }
 
     /// The call answers its caller.
-    fn finish_call(&mut self, call: CallId, outcome: Outcome, cause: u32) {
+    fn finish_call(&mut self, call: CallId, outcome: Outcome, cause: NodeId) {
         let record = &mut self.calls[call];
         record.done = true;
         record.awaited = 0;

@@ -8,7 +8,7 @@ use super::program::Program;
 use super::requests::Outcome;
 use super::service::ServiceModel;
 use super::Event;
-use crate::ids::FrameId;
+use crate::ids::{FrameId, NodeId};
 use crate::report::{ComponentFigures, ComponentSection, DatabaseReport, ServerReport};
 use crate::topology::{DatabaseConfig, ReadPolicy, Topology, NONE};
 use std::collections::VecDeque;
@@ -39,7 +39,7 @@ pub(crate) struct ServerCounters {
 /// replicas, connections as workers) and the replication between them.
 #[derive(Debug)]
 pub(crate) struct DatabaseModel<'t> {
-    pub node: u32,
+    pub node: NodeId,
     pub config: &'t DatabaseConfig,
     /// The primary and the replicas, as instances of a service.
     pub servers: ServiceModel<'t>,
@@ -63,7 +63,7 @@ pub(crate) struct DatabaseModel<'t> {
 }
 
 impl<'t> DatabaseModel<'t> {
-    pub fn new(node: u32, config: &'t DatabaseConfig) -> Self {
+    pub fn new(node: NodeId, config: &'t DatabaseConfig) -> Self {
         let servers = 1 + config.replicas as usize;
         Self {
             node,

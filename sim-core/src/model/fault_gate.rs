@@ -5,13 +5,13 @@
 use super::kernel::Kernel;
 use super::requests::Outcome;
 use super::Event;
-use crate::ids::{FrameId, RequestId};
+use crate::ids::{FrameId, NodeId, RequestId};
 use crate::topology::{FaultKind, NONE};
 
 impl Kernel<'_> {
-    pub(crate) fn fail_crashed(&mut self, frame: FrameId, node: u32) {
+    pub(crate) fn fail_crashed(&mut self, frame: FrameId, node: NodeId) {
         if self.is_measured(self.frames[frame].arrived_ns) {
-            self.faults.counters[node as usize].crashed += 1;
+            self.faults.counters[node].crashed += 1;
         }
         self.answer(frame, Outcome::Crashed, node);
     }
@@ -21,33 +21,32 @@ impl Kernel<'_> {
     pub(crate) fn fault_gate(&mut self, frame: FrameId) -> bool {
         let node = self.frames[frame].node;
         let measured = self.is_measured(self.frames[frame].arrived_ns);
-        let has_instances = self.topology.nodes[node as usize].kind.servers().is_some();
-        if !has_instances && self.faults.node_down[node as usize] > 0 {
+        let has_instances = self.topology.nodes[node].kind.servers().is_some();
+        if !has_instances && self.faults.node_down[node] > 0 {
             self.refuse(frame, node, Outcome::Unavailable);
             return true;
         }
-        let probability = self.faults.error_probability[node as usize];
-        let streams = &mut self.faults.streams[node as usize];
+        let probability = self.faults.error_probability[node];
+        let streams = &mut self.faults.streams[node];
         if probability > 0.0 && streams.injected_errors.open01() < probability {
             self.refuse(frame, node, Outcome::Error);
             return true;
         }
-        if let Some((share, _, errors)) = self.faults.version[node as usize] {
+        if let Some((share, _, errors)) = self.faults.version[node] {
             if share >= 1.0 || streams.canary_share.open01() < share {
                 self.frames[frame].new_version = true;
                 if measured {
-                    self.faults.counters[node as usize].new_version += 1;
+                    self.faults.counters[node].new_version += 1;
                 }
-                if errors > 0.0 && self.faults.streams[node as usize].canary_errors.open01() < errors {
+                if errors > 0.0 && self.faults.streams[node].canary_errors.open01() < errors {
                     self.refuse(frame, node, Outcome::Error);
                     return true;
                 }
             }
         }
-        let add = self.faults.add_sampler[node as usize];
+        let add = self.faults.add_sampler[node];
         if add != NONE {
-            let delay =
-                self.topology.samplers[add as usize].sample_ns(&mut self.faults.streams[node as usize].added_latency);
+            let delay = self.topology.samplers[add as usize].sample_ns(&mut self.faults.streams[node].added_latency);
             self.events.schedule_in(delay, Event::DelayedArrive { frame });
             return true;
         }
@@ -56,9 +55,9 @@ impl Kernel<'_> {
 
     /// The node answers an arrival at once with `outcome` (refused while down, an injected
     /// error, or shed), counting it.
-    pub(crate) fn refuse(&mut self, frame: FrameId, node: u32, outcome: Outcome) {
+    pub(crate) fn refuse(&mut self, frame: FrameId, node: NodeId, outcome: Outcome) {
         if self.is_measured(self.frames[frame].arrived_ns) {
-            let counters = &mut self.faults.counters[node as usize];
+            let counters = &mut self.faults.counters[node];
             match outcome {
                 Outcome::Unavailable => counters.refused += 1,
                 Outcome::Error => counters.injected_errors += 1,
@@ -76,19 +75,19 @@ impl Kernel<'_> {
         if !self.frames[frame].new_version {
             return 1.0;
         }
-        self.faults.version[self.frames[frame].node as usize].map_or(1.0, |(_, factor, _)| factor)
+        self.faults.version[self.frames[frame].node].map_or(1.0, |(_, factor, _)| factor)
     }
 
     /// The connect timeout when a partition in force cuts `from` (a node, or `NONE` for the
     /// clients of `request`) off from `to`.
-    pub(crate) fn partition_between(&self, from: u32, request: RequestId, to: u32) -> Option<u64> {
+    pub(crate) fn partition_between(&self, from: NodeId, request: RequestId, to: NodeId) -> Option<u64> {
         let scenario = self.topology.scenario.as_ref()?;
         for &fault in &self.faults.partitions {
             let FaultKind::Partition { node_side, region_side, timeout_ns, .. } = &scenario.faults[fault as usize].kind
             else {
                 continue;
             };
-            let from_side = if from == NONE {
+            let from_side = if from.is_none() {
                 let region = self.requests[request].region;
                 if region == NONE {
                     0
@@ -96,9 +95,9 @@ impl Kernel<'_> {
                     region_side[region as usize]
                 }
             } else {
-                node_side[from as usize]
+                node_side[from]
             };
-            let to_side = node_side[to as usize];
+            let to_side = node_side[to];
             if from_side != 0 && to_side != 0 && from_side != to_side {
                 return Some(*timeout_ns);
             }

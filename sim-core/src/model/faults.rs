@@ -11,7 +11,7 @@
 use super::invariants;
 use super::node::Node;
 use super::{Event, Simulation};
-use crate::ids::FrameId;
+use crate::ids::{FrameId, NodeId};
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{FaultKind, Topology, NONE};
 
@@ -63,13 +63,13 @@ pub(crate) struct FaultState {
     /// changes no other node's draws.
     pub streams: Vec<NodeFaultStreams>,
     /// Per (chaos-monkey fault, node it may fail): a stream named by the node.
-    monkey_streams: Vec<(u32, u32, RandomStream)>,
+    monkey_streams: Vec<(u32, NodeId, RandomStream)>,
     /// Faults as they happened.
     pub windows: Vec<FaultWindow>,
     /// The report window each fault in force opened: (fault, window).
     open_windows: Vec<(u32, u32)>,
     /// Chaos-monkey failures under way: (window, node, instance).
-    monkey_failures: Vec<(u32, u32, u32)>,
+    monkey_failures: Vec<(u32, NodeId, u32)>,
     pub counters: Vec<FaultCounters>,
     /// Faults injected while the run goes on (see `live.rs`), numbered after the scenario's.
     pub injected: Vec<InjectedFault>,
@@ -111,14 +111,14 @@ impl NodeFaultStreams {
 /// One stream per (chaos monkey, node it may fail), named by the node and by how many earlier
 /// monkeys of the scenario also cover it: adding a monkey on another node, or any other fault,
 /// changes none of these draws.
-fn monkey_streams(topology: &Topology, seed: u64) -> Vec<(u32, u32, RandomStream)> {
-    let mut streams: Vec<(u32, u32, RandomStream)> = Vec::new();
+fn monkey_streams(topology: &Topology, seed: u64) -> Vec<(u32, NodeId, RandomStream)> {
+    let mut streams: Vec<(u32, NodeId, RandomStream)> = Vec::new();
     let faults = topology.scenario.as_ref().map_or(&[][..], |scenario| &scenario.faults[..]);
     for (fault, spec) in faults.iter().enumerate() {
         let FaultKind::ChaosMonkey { nodes, .. } = &spec.kind else { continue };
         for &node in nodes {
             let earlier = streams.iter().filter(|(_, n, _)| *n == node).count();
-            let name = format!("monkey:{}#{earlier}", topology.nodes[node as usize].name);
+            let name = format!("monkey:{}#{earlier}", topology.nodes[node].name);
             streams.push((fault as u32, node, RandomStream::derive(seed, &name, Purpose::Faults)));
         }
     }
@@ -203,7 +203,7 @@ impl FaultState {
 
 /// A fault's target as reports name it.
 fn target_name(topology: &Topology, kind: &FaultKind) -> String {
-    let name = |node: u32| topology.nodes[node as usize].name.clone();
+    let name = |node: NodeId| topology.nodes[node].name.clone();
     match kind {
         FaultKind::Crash { node, .. }
         | FaultKind::Slow { node, .. }
@@ -220,8 +220,8 @@ fn target_name(topology: &Topology, kind: &FaultKind) -> String {
 fn detail(topology: &Topology, kind: &FaultKind) -> String {
     match kind {
         FaultKind::Crash { node, instances } => {
-            let total = topology.nodes[*node as usize].kind.instances();
-            if topology.nodes[*node as usize].kind.servers().is_some() && *instances < total {
+            let total = topology.nodes[*node].kind.instances();
+            if topology.nodes[*node].kind.servers().is_some() && *instances < total {
                 format!("{instances} of {total} instances")
             } else {
                 "whole node".into()
@@ -313,14 +313,14 @@ impl Simulation<'_> {
             FaultKind::Crash { node, instances } => self.crash_node(*node, *instances),
             FaultKind::RegionOutage { nodes, .. } => {
                 for node in nodes {
-                    let instances = topology.nodes[*node as usize].kind.servers().map_or(1, |s| s.max_instances());
+                    let instances = topology.nodes[*node].kind.servers().map_or(1, |s| s.max_instances());
                     self.crash_node(*node, instances);
                 }
             }
             FaultKind::Partition { .. } => self.kernel.faults.partitions.push(fault),
             FaultKind::ChaosMonkey { nodes, mtbf_sampler, .. } => {
                 for node in nodes {
-                    let instances = topology.nodes[*node as usize].kind.servers().map_or(1, |s| s.max_instances());
+                    let instances = topology.nodes[*node].kind.servers().map_or(1, |s| s.max_instances());
                     for instance in 0..instances {
                         let delay = self.monkey_draw(fault, *node, *mtbf_sampler);
                         self.kernel.events.schedule_in(delay, Event::MonkeyFail { fault, node: *node, instance });
@@ -360,7 +360,7 @@ impl Simulation<'_> {
             FaultKind::Crash { node, instances } => self.recover_node(*node, *instances),
             FaultKind::RegionOutage { nodes, .. } => {
                 for node in nodes {
-                    let instances = topology.nodes[*node as usize].kind.servers().map_or(1, |s| s.max_instances());
+                    let instances = topology.nodes[*node].kind.servers().map_or(1, |s| s.max_instances());
                     self.recover_node(*node, instances);
                 }
             }
@@ -389,7 +389,7 @@ impl Simulation<'_> {
         self.kernel.rescale_open_sources();
     }
 
-    fn monkey_draw(&mut self, fault: u32, node: u32, sampler: u32) -> u64 {
+    fn monkey_draw(&mut self, fault: u32, node: NodeId, sampler: u32) -> u64 {
         let (_, _, stream) = self
             .kernel
             .faults
@@ -400,7 +400,7 @@ impl Simulation<'_> {
         self.topology.samplers[sampler as usize].sample_ns(stream)
     }
 
-    pub(crate) fn on_monkey_fail(&mut self, fault: u32, node: u32, instance: u32) {
+    pub(crate) fn on_monkey_fail(&mut self, fault: u32, node: NodeId, instance: u32) {
         if !self.kernel.faults.active[fault as usize] {
             return;
         }
@@ -408,11 +408,11 @@ impl Simulation<'_> {
         let FaultKind::ChaosMonkey { mttr_sampler, .. } = self.fault_kind(fault) else {
             unreachable!("a monkey event of a monkey fault")
         };
-        let kind = &topology.nodes[node as usize].kind;
+        let kind = &topology.nodes[node].kind;
         let target = if kind.servers().is_some() && kind.instances() > 1 {
-            format!("{}#{instance}", topology.nodes[node as usize].name)
+            format!("{}#{instance}", topology.nodes[node].name)
         } else {
-            topology.nodes[node as usize].name.clone()
+            topology.nodes[node].name.clone()
         };
         let window = self.open_window("chaos_monkey", target, "random failure".into());
         self.kernel.faults.monkey_failures.push((window as u32, node, instance));
@@ -448,8 +448,8 @@ impl Simulation<'_> {
             unreachable!("a rolling step of a rolling deployment")
         };
         self.kernel.faults.enabled = true;
-        let instances = topology.nodes[node as usize].kind.instances();
-        let servers = self.nodes[node as usize].servers_mut().expect("a rolling deployment of a node with instances");
+        let instances = topology.nodes[node].kind.instances();
+        let servers = self.nodes[node].servers_mut().expect("a rolling deployment of a node with instances");
         if batch > 0 {
             for instance in (batch - 1) * size..(batch * size).min(instances) {
                 servers.instances[instance as usize].in_rotation = true;
@@ -457,12 +457,12 @@ impl Simulation<'_> {
         } else {
             let window = self.open_window(
                 "rolling_deploy",
-                topology.nodes[node as usize].name.clone(),
+                topology.nodes[node].name.clone(),
                 detail(topology, &self.fault_kind(fault)),
             );
             self.fault_windows_open_for(fault, window);
         }
-        let servers = self.nodes[node as usize].servers_mut().expect("a rolling deployment of a node with instances");
+        let servers = self.nodes[node].servers_mut().expect("a rolling deployment of a node with instances");
         let first = batch * size;
         if first < instances {
             // The batch leaves the rotation; it finishes what it holds (a graceful drain).
@@ -473,13 +473,13 @@ impl Simulation<'_> {
         } else if let Some(window) = self.window_of(fault) {
             self.close_fault_window(window);
         }
-        let servers = self.nodes[node as usize].servers_mut().expect("a rolling deployment of a node with instances");
+        let servers = self.nodes[node].servers_mut().expect("a rolling deployment of a node with instances");
         servers.rotation = (0..instances).filter(|i| servers.instances[*i as usize].in_rotation).collect();
         self.rotation_changed(node);
     }
 
     /// Recomputes a node's slowdown, errors, added latency and version from the faults in force.
-    fn recompute_degradation(&mut self, node: u32) {
+    fn recompute_degradation(&mut self, node: NodeId) {
         let scenario = self.topology.scenario.as_ref().map_or(&[][..], |s| &s.faults[..]);
         let kinds = scenario.iter().map(|fault| &fault.kind).chain(self.kernel.faults.injected.iter().map(|i| &i.kind));
         let (mut factor, mut add, mut survive, mut version) = (1.0, NONE, 1.0, None);
@@ -501,15 +501,15 @@ impl Simulation<'_> {
                 _ => {}
             }
         }
-        self.kernel.faults.slow_factor[node as usize] = factor;
-        self.kernel.faults.add_sampler[node as usize] = add;
-        self.kernel.faults.error_probability[node as usize] = 1.0 - survive;
-        self.kernel.faults.version[node as usize] = version;
+        self.kernel.faults.slow_factor[node] = factor;
+        self.kernel.faults.add_sampler[node] = add;
+        self.kernel.faults.error_probability[node] = 1.0 - survive;
+        self.kernel.faults.version[node] = version;
     }
 
     /// Crashes the first `instances` instances of `node` (or the node itself).
-    fn crash_node(&mut self, node: u32, instances: u32) {
-        if self.topology.nodes[node as usize].kind.servers().is_some() {
+    fn crash_node(&mut self, node: NodeId, instances: u32) {
+        if self.topology.nodes[node].kind.servers().is_some() {
             for instance in 0..instances {
                 self.crash_one(node, instance);
             }
@@ -518,8 +518,8 @@ impl Simulation<'_> {
         }
     }
 
-    fn recover_node(&mut self, node: u32, instances: u32) {
-        if self.topology.nodes[node as usize].kind.servers().is_some() {
+    fn recover_node(&mut self, node: NodeId, instances: u32) {
+        if self.topology.nodes[node].kind.servers().is_some() {
             for instance in 0..instances {
                 self.recover_one(node, instance);
             }
@@ -530,19 +530,19 @@ impl Simulation<'_> {
 
     /// Whether `node`'s `instance` (or the node, for nodes without instances) is down.
     #[inline]
-    pub(crate) fn is_down(&self, node: u32, instance: u32) -> bool {
-        match self.nodes[node as usize].servers() {
+    pub(crate) fn is_down(&self, node: NodeId, instance: u32) -> bool {
+        match self.nodes[node].servers() {
             Some(servers) if instance != NONE => servers.instances[instance as usize].down > 0,
             Some(servers) => servers.instances.iter().all(|i| i.down > 0),
-            None => self.kernel.faults.node_down[node as usize] > 0,
+            None => self.kernel.faults.node_down[node] > 0,
         }
     }
 
     /// One instance (or a node without instances) goes down.
-    fn crash_one(&mut self, node: u32, instance: u32) {
+    fn crash_one(&mut self, node: NodeId, instance: u32) {
         let kernel = &mut self.kernel;
         kernel.faults.enabled = true;
-        match &mut self.nodes[node as usize] {
+        match &mut self.nodes[node] {
             Node::Service(servers) => {
                 servers.crash(kernel, instance);
                 return;
@@ -561,8 +561,8 @@ impl Simulation<'_> {
             | Node::Log(_)
             | Node::Function(_) => {}
         }
-        kernel.faults.node_down[node as usize] += 1;
-        if kernel.faults.node_down[node as usize] > 1 {
+        kernel.faults.node_down[node] += 1;
+        if kernel.faults.node_down[node] > 1 {
             return;
         }
         // The requests inside fail; what the component was doing for them is abandoned.
@@ -572,12 +572,12 @@ impl Simulation<'_> {
                 kernel.fail_crashed(frame, node);
             }
         }
-        self.nodes[node as usize].lose_memory();
+        self.nodes[node].lose_memory();
     }
 
-    fn recover_one(&mut self, node: u32, instance: u32) {
+    fn recover_one(&mut self, node: NodeId, instance: u32) {
         let kernel = &mut self.kernel;
-        match &mut self.nodes[node as usize] {
+        match &mut self.nodes[node] {
             Node::Service(servers) => {
                 servers.recover(instance);
                 return;
@@ -596,9 +596,9 @@ impl Simulation<'_> {
             | Node::Log(_)
             | Node::Function(_) => {}
         }
-        kernel.faults.node_down[node as usize] -= 1;
-        if kernel.faults.node_down[node as usize] == 0 {
-            self.nodes[node as usize].recovered(kernel);
+        kernel.faults.node_down[node] -= 1;
+        if kernel.faults.node_down[node] == 0 {
+            self.nodes[node].recovered(kernel);
         }
     }
 }

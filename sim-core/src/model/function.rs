@@ -8,7 +8,7 @@ use super::node::{misrouted, Model, Timer};
 use super::program::Program;
 use super::requests::Outcome;
 use super::Event;
-use crate::ids::FrameId;
+use crate::ids::{FrameId, NodeId};
 use crate::report::{ComponentFigures, ComponentSection, FunctionReport};
 use crate::topology::{FunctionConfig, Topology, NONE};
 
@@ -33,7 +33,7 @@ pub(crate) struct FunctionCounters {
 /// A serverless function: its containers, warm or busy.
 #[derive(Debug)]
 pub(crate) struct FunctionModel<'t> {
-    pub node: u32,
+    pub node: NodeId,
     pub config: &'t FunctionConfig,
     containers: Vec<Container>,
     /// Warm idle containers, the most recently used last (it is reused first).
@@ -46,7 +46,7 @@ pub(crate) struct FunctionModel<'t> {
 }
 
 impl<'t> FunctionModel<'t> {
-    pub fn new(node: u32, config: &'t FunctionConfig) -> Self {
+    pub fn new(node: NodeId, config: &'t FunctionConfig) -> Self {
         Self {
             node,
             config,
@@ -76,7 +76,7 @@ impl Model for FunctionModel<'_> {
         let (node, config) = (self.node, self.config);
         let (concurrency, cold_start_sampler) = (config.concurrency, config.cold_start_sampler);
         let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
-        let stats = &mut kernel.node_stats[node as usize];
+        let stats = &mut kernel.node_stats[node];
         stats.advance(now);
         stats.in_system_now += 1;
         self.advance(now);
@@ -88,7 +88,7 @@ impl Model for FunctionModel<'_> {
             slot.busy = true;
             slot.generation = slot.generation.wrapping_add(1);
             kernel.frames[frame].instance = container;
-            kernel.node_stats[node as usize].busy_now += 1;
+            kernel.node_stats[node].busy_now += 1;
             kernel.admit(frame, now, false);
         } else if self.alive < concurrency {
             let container = self.free.pop().unwrap_or_else(|| {
@@ -104,7 +104,7 @@ impl Model for FunctionModel<'_> {
                 self.counters.cold_starts += 1;
             }
             kernel.frames[frame].instance = container;
-            kernel.node_stats[node as usize].busy_now += 1;
+            kernel.node_stats[node].busy_now += 1;
             let delay = kernel.sample_service(node, cold_start_sampler);
             kernel.events.schedule_in(delay, Event::Timer { node, timer: Timer::Resume { frame } });
         } else {
@@ -138,7 +138,7 @@ impl Model for FunctionModel<'_> {
         let (container, arrived_ns, started_ns) =
             (kernel.frames[frame].instance, kernel.frames[frame].arrived_ns, kernel.frames[frame].started_ns);
         let measured = kernel.is_measured(arrived_ns);
-        let stats = &mut kernel.node_stats[node as usize];
+        let stats = &mut kernel.node_stats[node];
         stats.advance(now);
         invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
         if container == NONE {

@@ -5,7 +5,7 @@
 
 use super::node::Node;
 use super::{Event, Simulation};
-use crate::ids::RequestId;
+use crate::ids::{NodeId, RequestId};
 use crate::topology::NodeKind;
 
 /// Health-check state of one balancer.
@@ -42,16 +42,18 @@ impl Simulation<'_> {
         for (index, node) in self.topology.nodes.iter().enumerate() {
             if let crate::topology::NodeKind::LoadBalancer(config) = &node.kind {
                 if let Some(check) = config.health_check {
-                    self.kernel.events.schedule_in(check.interval_ns, Event::HealthCheck { node: index as u32 });
+                    self.kernel
+                        .events
+                        .schedule_in(check.interval_ns, Event::HealthCheck { node: NodeId::new(index as u32) });
                 }
             }
         }
     }
 
     /// A probe round of balancer `node`.
-    pub(crate) fn on_health_check(&mut self, node: u32) {
+    pub(crate) fn on_health_check(&mut self, node: NodeId) {
         let topology = self.topology;
-        let NodeKind::LoadBalancer(config) = &topology.nodes[node as usize].kind else { return };
+        let NodeKind::LoadBalancer(config) = &topology.nodes[node].kind else { return };
         let check = config.health_check.expect("a balancer with a health check");
         let measured = self.kernel.measuring;
         let mut changed = false;
@@ -59,7 +61,7 @@ impl Simulation<'_> {
             let passes = !self.is_down(backend, instance)
                 && (!self.kernel.faults.enabled
                     || self.kernel.partition_between(node, RequestId::NONE, backend).is_none());
-            let Node::LoadBalancer(state) = &mut self.nodes[node as usize] else { return };
+            let Node::LoadBalancer(state) = &mut self.nodes[node] else { return };
             let health = state.health.as_mut().expect("health state");
             if measured {
                 health.probes += 1;

@@ -3,7 +3,7 @@
 
 use super::kernel::Kernel;
 use super::requests::Request;
-use crate::ids::FrameId;
+use crate::ids::{FrameId, NodeId};
 use crate::topology::NONE;
 
 /// What a delivered message carries to its handler.
@@ -17,7 +17,7 @@ pub(crate) struct JobSpec {
 
 impl Kernel<'_> {
     /// Sends message `job` (delivery `tag`) of queue or log `node` to `handler`.
-    pub(crate) fn start_job(&mut self, node: u32, handler: u32, job: u32, tag: u32, spec: JobSpec) {
+    pub(crate) fn start_job(&mut self, node: NodeId, handler: NodeId, job: u32, tag: u32, spec: JobSpec) {
         let now = self.events.now_ns();
         let request = self.requests.insert(Request {
             created_ns: now,

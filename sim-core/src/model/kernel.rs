@@ -16,7 +16,7 @@ use super::workload::SourceState;
 use super::{ClassStats, Event, RunConfig, StallCheck, STALL_CHECKS};
 use crate::dist::Sampler;
 use crate::engine::EventQueue;
-use crate::ids::{CallId, FrameId, RequestId};
+use crate::ids::{CallId, FrameId, NodeId, RequestId};
 use crate::rng::RandomStream;
 use crate::topology::{Topology, NONE};
 use std::collections::VecDeque;
@@ -27,9 +27,9 @@ use std::collections::VecDeque;
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Deferred {
     /// The answer to a frame waiting at its node.
-    Reply { parent: FrameId, outcome: Outcome, cause: u32 },
+    Reply { parent: FrameId, outcome: Outcome, cause: NodeId },
     /// The answer to a client (or to a queue or log, for a message's work).
-    ClientReply { request: RequestId, outcome: Outcome, cause: u32 },
+    ClientReply { request: RequestId, outcome: Outcome, cause: NodeId },
 }
 
 /// The kernel's state: everything a run holds besides its node models.
@@ -48,7 +48,7 @@ pub(crate) struct Kernel<'t> {
     pub key_versions: KeyMap<u64>,
     pub commit_sequence: u64,
     /// Nodes whose unbounded store hit the safety cap (the in-flight limit) and refused work.
-    pub overflowed_nodes: Vec<u32>,
+    pub overflowed_nodes: Vec<NodeId>,
     pub node_stats: Vec<NodeStats>,
     /// Service-time and routing streams per node; network streams per sampler of a link.
     pub service_streams: Vec<RandomStream>,
@@ -58,7 +58,7 @@ pub(crate) struct Kernel<'t> {
     pub warmup_counts: RequestCounts,
     pub classes: Vec<ClassStats>,
     pub latency: LatencyStats,
-    pub errors_by_reason: Vec<(Outcome, u32, u64)>,
+    pub errors_by_reason: Vec<(Outcome, NodeId, u64)>,
     pub events_processed: u64,
     pub created: u64,
     pub generating: bool,
@@ -109,9 +109,9 @@ impl Kernel<'_> {
     }
 
     #[inline]
-    pub(crate) fn sample_service(&mut self, node: u32, sampler: u32) -> u64 {
-        let ns = self.topology.samplers[sampler as usize].sample_ns(&mut self.service_streams[node as usize]);
-        let factor = self.faults.slow_factor[node as usize];
+    pub(crate) fn sample_service(&mut self, node: NodeId, sampler: u32) -> u64 {
+        let ns = self.topology.samplers[sampler as usize].sample_ns(&mut self.service_streams[node]);
+        let factor = self.faults.slow_factor[node];
         if factor == 1.0 {
             ns
         } else {
@@ -120,8 +120,8 @@ impl Kernel<'_> {
     }
 
     #[inline]
-    pub(crate) fn routing_stream(&mut self, node: u32) -> &mut RandomStream {
-        &mut self.routing_streams[node as usize]
+    pub(crate) fn routing_stream(&mut self, node: NodeId) -> &mut RandomStream {
+        &mut self.routing_streams[node]
     }
 
     /// A network delay on the link whose sampler is `sampler` (0 when there is no link).
@@ -139,7 +139,7 @@ impl Kernel<'_> {
         &mut self,
         request: RequestId,
         parent: FrameId,
-        node: u32,
+        node: NodeId,
         instance: u32,
         reply_link: u32,
         hops: u32,
@@ -175,7 +175,7 @@ impl Kernel<'_> {
     /// Sends `frame` from `sender` (a node, or `NONE` for the client) to its node after the
     /// network delay of `link` (and the mesh's sidecar overhead when the caller is a node).
     #[inline]
-    pub(crate) fn send_frame(&mut self, frame: FrameId, link: u32, sender: u32) {
+    pub(crate) fn send_frame(&mut self, frame: FrameId, link: u32, sender: NodeId) {
         if self.faults.enabled {
             let (request, to) = (self.frames[frame].request, self.frames[frame].node);
             if let Some(timeout_ns) = self.partition_between(sender, request, to) {
@@ -193,20 +193,20 @@ impl Kernel<'_> {
     /// A frame enters a component without workers: counted as in the node.
     pub(crate) fn enter_component(&mut self, frame: FrameId) {
         let now = self.events.now_ns();
-        let stats = &mut self.node_stats[self.frames[frame].node as usize];
+        let stats = &mut self.node_stats[self.frames[frame].node];
         stats.advance(now);
         stats.in_system_now += 1;
     }
 
     /// Calls `callee` (instance `instance`, or `NONE` to let it choose) from `frame`, which
     /// waits for the answer.
-    pub(crate) fn call_node(&mut self, frame: FrameId, callee: u32, instance: u32) {
+    pub(crate) fn call_node(&mut self, frame: FrameId, callee: NodeId, instance: u32) {
         let link = self.topology.link(self.frames[frame].node, callee);
         self.call_node_over(frame, callee, instance, link);
     }
 
     /// As `call_node`, over the latency sampler `link` both ways.
-    pub(crate) fn call_node_over(&mut self, frame: FrameId, callee: u32, instance: u32, link: u32) {
+    pub(crate) fn call_node_over(&mut self, frame: FrameId, callee: NodeId, instance: u32, link: u32) {
         let record = &self.frames[frame];
         let (request, hops, node) = (record.request, record.hops, record.node);
         let policy = self.topology.call_policy(node, callee);
@@ -221,7 +221,7 @@ impl Kernel<'_> {
 
     /// Hands `frame`'s request on to `callee`, which will answer `frame`'s caller; `frame`
     /// itself is marked answered and must then be released and freed by its node.
-    pub(crate) fn hand_off(&mut self, frame: FrameId, callee: u32) {
+    pub(crate) fn hand_off(&mut self, frame: FrameId, callee: NodeId) {
         let record = &self.frames[frame];
         let (request, node, hops, parent) = (record.request, record.node, record.hops, record.parent);
         let reply_link = if parent.is_none() {
@@ -245,7 +245,7 @@ impl Kernel<'_> {
     }
 
     /// Sends the answer of `frame` to its caller (once), without ending the frame.
-    pub(crate) fn answer(&mut self, frame: FrameId, outcome: Outcome, cause: u32) {
+    pub(crate) fn answer(&mut self, frame: FrameId, outcome: Outcome, cause: NodeId) {
         let record = &mut self.frames[frame];
         if record.answered {
             return;
@@ -295,9 +295,9 @@ impl Kernel<'_> {
 
     /// A node answered a measured frame successfully.
     #[inline]
-    pub(crate) fn record_completion(&mut self, node: u32, arrived_ns: u64) {
+    pub(crate) fn record_completion(&mut self, node: NodeId, arrived_ns: u64) {
         let now = self.events.now_ns();
-        let stats = &mut self.node_stats[node as usize];
+        let stats = &mut self.node_stats[node];
         stats.completions += 1;
         stats.sojourn_sum_ns += (now - arrived_ns) as u128;
         stats.sojourn_count += 1;
@@ -310,7 +310,7 @@ impl Kernel<'_> {
         }
         let node = record.node;
         if self.measuring {
-            self.node_stats[node as usize].timeouts += 1;
+            self.node_stats[node].timeouts += 1;
         }
         // The caller stops waiting; the work already under way goes on (and is wasted), as
         // on a server that does not cancel abandoned requests.
@@ -318,13 +318,13 @@ impl Kernel<'_> {
     }
 
     /// An unbounded queue or log of `node` reached the safety cap: the run is unstable.
-    pub(crate) fn note_overflow(&mut self, node: u32) {
+    pub(crate) fn note_overflow(&mut self, node: NodeId) {
         if !self.overflowed_nodes.contains(&node) {
             self.overflowed_nodes.push(node);
         }
     }
 
-    pub(crate) fn count_error(&mut self, outcome: Outcome, cause: u32) {
+    pub(crate) fn count_error(&mut self, outcome: Outcome, cause: NodeId) {
         match self.errors_by_reason.iter_mut().find(|(o, c, _)| *o == outcome && *c == cause) {
             Some(entry) => entry.2 += 1,
             None => self.errors_by_reason.push((outcome, cause, 1)),
@@ -345,11 +345,11 @@ impl Kernel<'_> {
 
     /// A full queue refuses `frame`; `at_safety_cap` when the queue is unbounded in the file
     /// (the run is then reported unstable).
-    pub(crate) fn drop_frame(&mut self, frame: FrameId, node: u32, at_safety_cap: bool) {
+    pub(crate) fn drop_frame(&mut self, frame: FrameId, node: NodeId, at_safety_cap: bool) {
         if at_safety_cap {
             self.note_overflow(node);
         }
-        self.node_stats[node as usize].drops += 1;
+        self.node_stats[node].drops += 1;
         self.answer(frame, Outcome::QueueFull, node);
         self.free_frame(frame);
     }
@@ -362,7 +362,7 @@ impl Kernel<'_> {
         record.started_ns = now;
         record.pc = super::program::program_of(self.topology, record.node).0;
         if record_wait && measured {
-            let stats = &mut self.node_stats[record.node as usize];
+            let stats = &mut self.node_stats[record.node];
             stats.wait_sum_ns += (now - record.arrived_ns) as u128;
             stats.wait_count += 1;
         }
@@ -380,14 +380,14 @@ impl Kernel<'_> {
     /// A frame leaves a component without workers, where it was counted as in the node.
     pub(crate) fn leave_component(&mut self, frame: FrameId) {
         let now = self.events.now_ns();
-        let stats = &mut self.node_stats[self.frames[frame].node as usize];
+        let stats = &mut self.node_stats[self.frames[frame].node];
         stats.advance(now);
         invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
     }
 
     /// The first half of ending a visit: answers (unless already answered) and counts the
     /// outcome at the node. The node's model then releases what the frame held and frees it.
-    pub(crate) fn end_visit(&mut self, frame: FrameId, outcome: Outcome, cause: u32) {
+    pub(crate) fn end_visit(&mut self, frame: FrameId, outcome: Outcome, cause: NodeId) {
         let node = self.frames[frame].node;
         let was_answered = self.frames[frame].answered;
         self.answer(frame, outcome, cause);
@@ -396,14 +396,14 @@ impl Kernel<'_> {
             if outcome == Outcome::Completed {
                 self.record_completion(node, arrived_ns);
             } else {
-                self.node_stats[node as usize].errors += 1;
+                self.node_stats[node].errors += 1;
             }
         }
     }
 
     /// Takes a callee's answer to `parent`; true when it was the last one owed and the
     /// frame's node should go on with it.
-    pub(crate) fn take_reply(&mut self, parent: FrameId, outcome: Outcome, cause: u32) -> bool {
+    pub(crate) fn take_reply(&mut self, parent: FrameId, outcome: Outcome, cause: NodeId) -> bool {
         let record = &mut self.frames[parent];
         if record.killed {
             // Its instance crashed while it waited: it ends once no answer is owed to it.

@@ -7,7 +7,7 @@ use super::keymap::KeyMap;
 use super::node::{misrouted, Model, Timer};
 use super::requests::Outcome;
 use super::Event;
-use crate::ids::FrameId;
+use crate::ids::{FrameId, NodeId};
 use crate::report::{ComponentFigures, ComponentSection, RateLimiterReport};
 use crate::topology::{Limit, RateLimiterConfig, Scope, Topology};
 
@@ -34,14 +34,14 @@ pub(crate) struct LimiterCounters {
 /// A rate limiter in front of the next node.
 #[derive(Debug)]
 pub(crate) struct LimiterModel<'t> {
-    pub node: u32,
+    pub node: NodeId,
     pub config: &'t RateLimiterConfig,
     buckets: KeyMap<Bucket>,
     pub counters: LimiterCounters,
 }
 
 impl<'t> LimiterModel<'t> {
-    pub fn new(node: u32, config: &'t RateLimiterConfig) -> Self {
+    pub fn new(node: NodeId, config: &'t RateLimiterConfig) -> Self {
         Self { node, config, buckets: KeyMap::default(), counters: LimiterCounters::default() }
     }
 

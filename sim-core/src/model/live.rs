@@ -10,6 +10,7 @@
 use super::requests::Outcome;
 use super::timeseries::{Timeseries, WindowRecord};
 use super::{Event, Simulation};
+use crate::ids::NodeId;
 use crate::topology::{FaultKind, StopCondition, MAX_LOAD_FACTOR, MAX_SERVICE_FACTOR, NONE};
 use crate::units::NS_PER_S as NS_PER_S_INTEGER;
 use serde::Serialize;
@@ -193,13 +194,13 @@ impl Simulation<'_> {
     /// Starts `injection` on node `node` now; returns the fault's number for `heal`, or `None`
     /// when the run is over, the node does not exist, a slowdown factor is not in
     /// (0, `MAX_SERVICE_FACTOR`] or an error probability is not in (0, 1].
-    pub fn inject(&mut self, node: u32, injection: Injection) -> Option<u32> {
-        if self.kernel.finished || node as usize >= self.topology.nodes.len() {
+    pub fn inject(&mut self, node: NodeId, injection: Injection) -> Option<u32> {
+        if self.kernel.finished || node.index() >= self.topology.nodes.len() {
             return None;
         }
         let kind = match injection {
             Injection::Crash => {
-                let instances = self.topology.nodes[node as usize].kind.servers().map_or(1, |s| s.max_instances());
+                let instances = self.topology.nodes[node].kind.servers().map_or(1, |s| s.max_instances());
                 FaultKind::Crash { node, instances }
             }
             Injection::Slow { factor } if !(factor > 0.0 && factor <= MAX_SERVICE_FACTOR) => return None,
@@ -230,7 +231,7 @@ impl Simulation<'_> {
         if self.kernel.faults.injected.is_empty() {
             return None;
         }
-        let name = |node: &u32| &self.topology.nodes[*node as usize].name;
+        let name = |node: &NodeId| &self.topology.nodes[*node].name;
         let mut text = String::from(
             "// Faults and load steps made by hand while the run went on, at the nanoseconds\n// they started.\n",
         );

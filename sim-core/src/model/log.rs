@@ -8,7 +8,7 @@ use super::kernel::Kernel;
 use super::node::{misrouted, Model, Timer};
 use super::requests::Outcome;
 use super::stats::LatencyStats;
-use crate::ids::FrameId;
+use crate::ids::{FrameId, NodeId};
 use crate::report::{ComponentFigures, ComponentSection, GroupReport, LogReport};
 use crate::rng::splitmix64;
 use crate::topology::{LogConfig, Topology, NONE};
@@ -71,7 +71,7 @@ impl GroupState {
 /// A partitioned log and its consumer groups.
 #[derive(Debug)]
 pub(crate) struct LogModel<'t> {
-    pub node: u32,
+    pub node: NodeId,
     pub config: &'t LogConfig,
     partitions: Vec<Partition>,
     pub groups: Vec<GroupState>,
@@ -80,7 +80,7 @@ pub(crate) struct LogModel<'t> {
 }
 
 impl<'t> LogModel<'t> {
-    pub fn new(node: u32, config: &'t LogConfig) -> Self {
+    pub fn new(node: NodeId, config: &'t LogConfig) -> Self {
         let partitions = config.partitions as usize;
         Self {
             node,

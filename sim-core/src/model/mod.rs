@@ -35,7 +35,7 @@ pub mod stats;
 pub(crate) mod timeseries;
 mod workload;
 
-use crate::ids::{CallId, FrameId, RequestId};
+use crate::ids::{CallId, FrameId, NodeId, RequestId};
 use crate::report::ComponentFigures;
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{NodeKind, StopCondition, Topology};
@@ -127,25 +127,25 @@ pub(crate) enum Event {
     /// A FIFO frame's Work step ends.
     WorkDone { frame: FrameId },
     /// A callee's answer reaches its caller frame.
-    Reply { parent: FrameId, outcome: Outcome, cause: u32 },
+    Reply { parent: FrameId, outcome: Outcome, cause: NodeId },
     /// The answer reaches the client.
-    ClientReply { request: RequestId, outcome: Outcome, cause: u32 },
+    ClientReply { request: RequestId, outcome: Outcome, cause: NodeId },
     /// A node's timeout for a frame expires (if `generation` still matches).
     Timeout { frame: FrameId, generation: u32 },
     /// The warm-up ends: statistics restart.
     WarmupEnd,
     /// One of a node's own timers (see `node::Timer`).
-    Timer { node: u32, timer: Timer },
+    Timer { node: NodeId, timer: Timer },
     /// An autoscaler reads its metric.
-    Autoscale { node: u32 },
+    Autoscale { node: NodeId },
     /// A provisioned instance starts serving.
-    InstanceReady { node: u32, instance: u32 },
+    InstanceReady { node: NodeId, instance: u32 },
     /// A scenario's fault starts.
     FaultStart { fault: u32 },
     /// A scenario's fault ends.
     FaultEnd { fault: u32 },
     /// The chaos monkey of `fault` fails an instance.
-    MonkeyFail { fault: u32, node: u32, instance: u32 },
+    MonkeyFail { fault: u32, node: NodeId, instance: u32 },
     /// The chaos monkey's failure recorded in report window `window` is repaired.
     MonkeyRepair { fault: u32, window: u32 },
     /// A rolling deployment moves to its next batch.
@@ -155,9 +155,9 @@ pub(crate) enum Event {
     /// A frame sent across a partition fails when its connect timeout expires.
     Unreachable { frame: FrameId },
     /// A balancer probes its targets.
-    HealthCheck { node: u32 },
+    HealthCheck { node: NodeId },
     /// An attempt's answer reaches its call.
-    CallReply { call: CallId, attempt: u8, outcome: Outcome, cause: u32 },
+    CallReply { call: CallId, attempt: u8, outcome: Outcome, cause: NodeId },
     /// A call's backoff ends: the next attempt goes.
     CallRetry { call: CallId, generation: u32 },
     /// A call's hedging delay ends.
@@ -201,7 +201,7 @@ pub struct Simulation<'t> {
     /// One model per topology node, by node index.
     pub(crate) nodes: Vec<Node<'t>>,
     /// Per node: the balancers that have its instances as targets.
-    pub(crate) balancers_of: Vec<Vec<u32>>,
+    pub(crate) balancers_of: Vec<Vec<NodeId>>,
 }
 
 impl<'t> Simulation<'t> {
@@ -218,13 +218,14 @@ impl<'t> Simulation<'t> {
         let network_streams = (0..topology.samplers.len())
             .map(|index| RandomStream::derive(seed, &network_stream_name(topology, index as u32), Purpose::Network))
             .collect();
-        let nodes = (0..topology.nodes.len() as u32).map(|node| Node::new(topology, node)).collect();
+        let nodes = (0..topology.nodes.len() as u32).map(|node| Node::new(topology, NodeId::new(node))).collect();
         let mut balancers_of = vec![Vec::new(); topology.nodes.len()];
         for (index, node) in topology.nodes.iter().enumerate() {
             if let NodeKind::LoadBalancer(config) = &node.kind {
                 for (target, _) in &config.targets {
-                    if !balancers_of[*target as usize].contains(&(index as u32)) {
-                        balancers_of[*target as usize].push(index as u32);
+                    let balancer = NodeId::new(index as u32);
+                    if !balancers_of[*target].contains(&balancer) {
+                        balancers_of[*target].push(balancer);
                     }
                 }
             }
@@ -414,7 +415,7 @@ impl<'t> Simulation<'t> {
             Event::UserWake { source, user } => kernel.create_request(source, user),
             Event::FrameArrive { frame } => self.on_frame_arrive(frame),
             Event::WorkDone { frame } => kernel.ready.push_back(frame),
-            Event::Timer { node, timer } => self.nodes[node as usize].timer(kernel, timer),
+            Event::Timer { node, timer } => self.nodes[node].timer(kernel, timer),
             Event::Reply { parent, outcome, cause } => self.on_reply(parent, outcome, cause),
             Event::ClientReply { request, outcome, cause } => self.on_client_reply(request, outcome, cause),
             Event::Timeout { frame, generation } => kernel.on_timeout(frame, generation),
@@ -454,13 +455,13 @@ impl<'t> Simulation<'t> {
     #[inline]
     fn run_program(&mut self, frame: FrameId) {
         let node = self.kernel.frames[frame].node;
-        self.nodes[node as usize].run_program(&mut self.kernel, frame);
+        self.nodes[node].run_program(&mut self.kernel, frame);
     }
 
     /// What node `node`'s model measured, for the report at `end_ns` over `measured_ns` of
     /// measured time.
-    pub(crate) fn component_figures(&self, node: u32, end_ns: u64, measured_ns: f64) -> ComponentFigures {
-        self.nodes[node as usize].figures(self.topology, end_ns, measured_ns)
+    pub(crate) fn component_figures(&self, node: NodeId, end_ns: u64, measured_ns: f64) -> ComponentFigures {
+        self.nodes[node].figures(self.topology, end_ns, measured_ns)
     }
 
     fn on_warmup_end(&mut self) {
@@ -495,7 +496,7 @@ impl<'t> Simulation<'t> {
             kernel.free_frame(frame);
             return;
         }
-        kernel.node_stats[node as usize].arrivals += 1;
+        kernel.node_stats[node].arrivals += 1;
         if kernel.faults.enabled && kernel.fault_gate(frame) {
             return;
         }
@@ -506,21 +507,21 @@ impl<'t> Simulation<'t> {
     #[inline]
     fn dispatch_arrival(&mut self, frame: FrameId) {
         let node = self.kernel.frames[frame].node;
-        self.nodes[node as usize].arrive(&mut self.kernel, frame);
+        self.nodes[node].arrive(&mut self.kernel, frame);
     }
 
     /// A callee's answer reaches the frame waiting for it.
-    fn on_reply(&mut self, parent: FrameId, outcome: Outcome, cause: u32) {
+    fn on_reply(&mut self, parent: FrameId, outcome: Outcome, cause: NodeId) {
         if self.kernel.take_reply(parent, outcome, cause) {
             let node = self.kernel.frames[parent].node;
-            self.nodes[node as usize].reply(&mut self.kernel, parent);
+            self.nodes[node].reply(&mut self.kernel, parent);
         }
     }
 
     /// The answer reaches the client (or the queue or log whose message it was).
-    fn on_client_reply(&mut self, request: RequestId, outcome: Outcome, cause: u32) {
+    fn on_client_reply(&mut self, request: RequestId, outcome: Outcome, cause: NodeId) {
         if let Some((node, job, tag)) = self.kernel.client_reply(request, outcome, cause) {
-            self.nodes[node as usize].job_done(&mut self.kernel, job, tag, outcome);
+            self.nodes[node].job_done(&mut self.kernel, job, tag, outcome);
         }
     }
 }

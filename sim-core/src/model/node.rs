@@ -20,7 +20,7 @@ use super::program;
 use super::queue::QueueModel;
 use super::requests::Outcome;
 use super::service::ServiceModel;
-use crate::ids::{FrameId, MessageId};
+use crate::ids::{FrameId, MessageId, NodeId};
 use crate::report::ComponentFigures;
 use crate::topology::{NodeKind, Topology};
 
@@ -64,7 +64,7 @@ pub(crate) trait Model {
     fn figures(&self, topology: &Topology, end_ns: u64, measured_ns: f64) -> ComponentFigures;
 
     /// Ends `frame`'s visit with `outcome`: answers, counts, releases, frees.
-    fn finish(&mut self, kernel: &mut Kernel, frame: FrameId, outcome: Outcome, cause: u32) {
+    fn finish(&mut self, kernel: &mut Kernel, frame: FrameId, outcome: Outcome, cause: NodeId) {
         kernel.end_visit(frame, outcome, cause);
         self.release(kernel, frame);
         kernel.free_frame(frame);
@@ -109,8 +109,8 @@ macro_rules! with_model {
 
 impl<'t> Node<'t> {
     /// The model of node `node` of `topology`, at the start of a run.
-    pub fn new(topology: &'t Topology, node: u32) -> Self {
-        match &topology.nodes[node as usize].kind {
+    pub fn new(topology: &'t Topology, node: NodeId) -> Self {
+        match &topology.nodes[node].kind {
             NodeKind::Service(config) => Node::Service(ServiceModel::new(node, config)),
             NodeKind::LoadBalancer(config) => Node::LoadBalancer(BalancerModel::new(topology, node, config)),
             NodeKind::Cache(config) => Node::Cache(CacheModel::new(node, config)),

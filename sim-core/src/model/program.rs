@@ -4,7 +4,7 @@
 use super::kernel::Kernel;
 use super::node::Model;
 use super::requests::Outcome;
-use crate::ids::FrameId;
+use crate::ids::{FrameId, NodeId};
 use crate::topology::{Discipline, Instr, NodeKind, Topology, NONE};
 
 /// A node that runs a program: it says how a Work step takes its workers and what
@@ -22,8 +22,8 @@ pub(crate) trait Program: Model {
 
 /// Where `node`'s program starts and how its Work steps share workers.
 #[inline]
-pub(crate) fn program_of(topology: &Topology, node: u32) -> (u32, Discipline) {
-    match &topology.nodes[node as usize].kind {
+pub(crate) fn program_of(topology: &Topology, node: NodeId) -> (u32, Discipline) {
+    match &topology.nodes[node].kind {
         NodeKind::Function(function) => (function.entry_pc, Discipline::Fifo),
         kind => {
             let config = kind.servers().expect("a node with a program");
@@ -101,7 +101,7 @@ pub(crate) fn run<H: Program>(host: &mut H, kernel: &mut Kernel, frame: FrameId)
 }
 
 /// Hands the request on: the callee answers this frame's caller, and this frame ends.
-fn forward<H: Program>(host: &mut H, kernel: &mut Kernel, frame: FrameId, callee: u32) {
+fn forward<H: Program>(host: &mut H, kernel: &mut Kernel, frame: FrameId, callee: NodeId) {
     let (node, answered) = (kernel.frames[frame].node, kernel.frames[frame].answered);
     if !answered {
         // The child answers instead: this frame leaves without answering.

@@ -11,7 +11,7 @@ use super::node::{misrouted, Model, Timer};
 use super::requests::Outcome;
 use super::stats::LatencyStats;
 use super::Event;
-use crate::ids::{FrameId, MessageId};
+use crate::ids::{FrameId, MessageId, NodeId};
 use crate::report::{ComponentFigures, ComponentSection, WorkQueueReport};
 use crate::topology::{Topology, WhenFull, WorkQueueConfig, NONE};
 use std::collections::VecDeque;
@@ -54,7 +54,7 @@ pub(crate) struct QueueCounters {
 /// A work queue and its consumers.
 #[derive(Debug)]
 pub(crate) struct QueueModel<'t> {
-    pub node: u32,
+    pub node: NodeId,
     pub config: &'t WorkQueueConfig,
     messages: Arena<MessageId, Message>,
     ready: VecDeque<MessageId>,
@@ -66,7 +66,7 @@ pub(crate) struct QueueModel<'t> {
 }
 
 impl<'t> QueueModel<'t> {
-    pub fn new(node: u32, config: &'t WorkQueueConfig) -> Self {
+    pub fn new(node: NodeId, config: &'t WorkQueueConfig) -> Self {
         Self {
             node,
             config,
@@ -208,7 +208,7 @@ impl QueueModel<'_> {
     /// Idle consumers take ready messages.
     pub(crate) fn dispatch(&mut self, kernel: &mut Kernel) {
         let node = self.node;
-        if kernel.faults.node_down[node as usize] > 0 {
+        if kernel.faults.node_down[node] > 0 {
             return; // the broker is down: its stored messages wait for it
         }
         let now = kernel.events.now_ns();

@@ -1,7 +1,7 @@
 //! Requests (one per user action) and frames (one per visit of a request to a node: the
 //! call stack of a request is a chain of frames linked by `parent`).
 
-use crate::ids::{CallId, FrameId, RequestId};
+use crate::ids::{CallId, FrameId, NodeId, RequestId};
 
 /// How a frame, and in the end a request, was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -126,7 +126,7 @@ pub(crate) struct Request {
     /// A database committed this request's write.
     pub committed: bool,
     /// For the work of a queue or log message: that node (else `NONE`), and which message.
-    pub job_node: u32,
+    pub job_node: NodeId,
     pub job: u32,
     pub job_tag: u32,
 }
@@ -137,7 +137,7 @@ pub(crate) struct Frame {
     pub request: RequestId,
     /// The frame waiting for this one's answer, or `NONE` when the client is.
     pub parent: FrameId,
-    pub node: u32,
+    pub node: NodeId,
     /// The instance serving it, `NONE` until chosen.
     pub instance: u32,
     /// Next instruction of the node's program.
@@ -145,7 +145,7 @@ pub(crate) struct Frame {
     /// Answers still awaited from calls.
     pub pending: u32,
     /// The first error among the answers received.
-    pub outcome: Option<(Outcome, u32)>,
+    pub outcome: Option<(Outcome, NodeId)>,
     /// Bumped on each reuse of the slot, so stale timeouts are recognised.
     pub generation: u32,
     pub arrived_ns: u64,

@@ -7,7 +7,7 @@ use super::node::{misrouted, Model, Timer};
 use super::program::Program;
 use super::requests::Outcome;
 use super::Event;
-use crate::ids::FrameId;
+use crate::ids::{FrameId, NodeId};
 use crate::report::ComponentFigures;
 use crate::topology::{Discipline, ServiceConfig, Topology, NONE};
 use std::cmp::Reverse;
@@ -73,7 +73,7 @@ impl Instance {
 /// workers and queues.
 #[derive(Debug)]
 pub(crate) struct ServiceModel<'t> {
-    pub node: u32,
+    pub node: NodeId,
     pub config: &'t ServiceConfig,
     /// Every instance the node may have (autoscaling adds and removes them).
     pub instances: Vec<Instance>,
@@ -86,7 +86,7 @@ pub(crate) struct ServiceModel<'t> {
 }
 
 impl<'t> ServiceModel<'t> {
-    pub fn new(node: u32, config: &'t ServiceConfig) -> Self {
+    pub fn new(node: NodeId, config: &'t ServiceConfig) -> Self {
         Self {
             node,
             config,
@@ -127,7 +127,7 @@ impl<'t> ServiceModel<'t> {
                 return;
             }
             let Some(next) = slot.queue.pop_front() else { return };
-            let stats = &mut kernel.node_stats[node as usize];
+            let stats = &mut kernel.node_stats[node];
             invariants::decrement(&mut stats.queue_now, &mut kernel.invariants.counter_underflows);
             if kernel.frames[next].answered {
                 invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
@@ -146,7 +146,7 @@ impl<'t> ServiceModel<'t> {
         let (node, instance) = (self.node, kernel.frames[frame].instance);
         let workers = self.config.workers;
         if kernel.is_measured(kernel.frames[frame].arrived_ns) {
-            let stats = &mut kernel.node_stats[node as usize];
+            let stats = &mut kernel.node_stats[node];
             stats.demand_sum_ns += work_ns as u128;
             stats.demand_count += 1;
         }
@@ -155,7 +155,7 @@ impl<'t> ServiceModel<'t> {
         let busy_before = slot.ps_jobs.len().min(workers as usize);
         slot.ps_jobs.push(Reverse(PsJob { finish_tag: slot.ps_virtual_ns + work_ns as f64, frame }));
         let busy_after = slot.ps_jobs.len().min(workers as usize);
-        let stats = &mut kernel.node_stats[node as usize];
+        let stats = &mut kernel.node_stats[node];
         stats.advance(now);
         stats.busy_now = stats.busy_now + busy_after as u64 - busy_before as u64;
         self.ps_reschedule(kernel, instance);
@@ -186,7 +186,7 @@ impl<'t> ServiceModel<'t> {
         let Reverse(job) = slot.ps_jobs.pop().expect("a scheduled PS job");
         slot.ps_virtual_ns = slot.ps_virtual_ns.max(job.finish_tag);
         let busy_after = slot.ps_jobs.len().min(workers as usize);
-        let stats = &mut kernel.node_stats[self.node as usize];
+        let stats = &mut kernel.node_stats[self.node];
         stats.advance(now);
         stats.busy_now = stats.busy_now + busy_after as u64 - busy_before as u64;
         self.ps_reschedule(kernel, instance);
@@ -208,11 +208,11 @@ impl ServiceModel<'_> {
         let now = kernel.events.now_ns();
         let queued = std::mem::take(&mut slot.queue);
         let ps_jobs = slot.clear_ps_jobs();
-        let stats = &mut kernel.node_stats[node as usize];
+        let stats = &mut kernel.node_stats[node];
         stats.advance(now);
         stats.busy_now -= ps_jobs.min(workers as usize) as u64;
         for frame in queued {
-            let stats = &mut kernel.node_stats[node as usize];
+            let stats = &mut kernel.node_stats[node];
             invariants::decrement(&mut stats.queue_now, &mut kernel.invariants.counter_underflows);
             invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
             if !kernel.frames[frame].answered {
@@ -232,7 +232,7 @@ impl ServiceModel<'_> {
             let record = &mut kernel.frames[frame];
             record.killed = true;
             record.admitted = false;
-            let stats = &mut kernel.node_stats[node as usize];
+            let stats = &mut kernel.node_stats[node];
             invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
             if fifo {
                 stats.busy_now -= 1;
@@ -290,7 +290,7 @@ impl Model for ServiceModel<'_> {
         // callers gave up (timed-out attempts, retries, hedges) stay queued, so without a cap
         // a retry storm would grow it without bound.
         let safety_cap = kernel.topology.limits.max_in_flight;
-        let stats = &mut kernel.node_stats[node as usize];
+        let stats = &mut kernel.node_stats[node];
         stats.advance(now);
         match config.discipline {
             Discipline::Fifo => {
@@ -350,7 +350,7 @@ impl Model for ServiceModel<'_> {
         let (instance, admitted, started_ns, arrived_ns) =
             (record.instance, record.admitted, record.started_ns, record.arrived_ns);
         let measured = kernel.is_measured(arrived_ns);
-        let stats = &mut kernel.node_stats[self.node as usize];
+        let stats = &mut kernel.node_stats[self.node];
         stats.advance(now);
         invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
         if !admitted {

@@ -5,6 +5,7 @@
 use super::requests::{Outcome, Terminal};
 use super::stats::{NodeStats, LATENCY_CEILING_NS};
 use super::{Event, Simulation};
+use crate::ids::NodeId;
 use hdrhistogram::Histogram;
 
 /// Latency histograms of a window: two significant digits are enough for a chart.
@@ -120,12 +121,12 @@ impl Timeseries {
 
     /// A node answered a request, successfully or not, `sojourn_ns` after its arrival.
     #[inline]
-    pub fn record_node(&mut self, node: u32, completed: bool, sojourn_ns: u64) {
+    pub fn record_node(&mut self, node: NodeId, completed: bool, sojourn_ns: u64) {
         if completed {
-            self.node_completed[node as usize] += 1;
-            self.node_latency[node as usize].saturating_record(sojourn_ns.clamp(1, LATENCY_CEILING_NS));
+            self.node_completed[node] += 1;
+            self.node_latency[node].saturating_record(sojourn_ns.clamp(1, LATENCY_CEILING_NS));
         } else {
-            self.node_errors[node as usize] += 1;
+            self.node_errors[node] += 1;
         }
     }
 

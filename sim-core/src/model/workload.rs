@@ -6,7 +6,7 @@ use super::kernel::Kernel;
 use super::requests::{Outcome, Request};
 use super::Event;
 use crate::dist::pick_weighted;
-use crate::ids::{FrameId, RequestId};
+use crate::ids::{FrameId, NodeId, RequestId};
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{Arrivals, Source, StopCondition, NONE};
 use crate::units::NS_PER_S;
@@ -246,7 +246,7 @@ impl Kernel<'_> {
             region: spec.region,
             read_version: 0,
             committed: false,
-            job_node: NONE,
+            job_node: NodeId::NONE,
             job: NONE,
             job_tag: 0,
         });
@@ -256,7 +256,7 @@ impl Kernel<'_> {
             return;
         }
         let frame = self.new_frame(request, FrameId::NONE, spec.entry_node, NONE, spec.latency_sampler, 0);
-        self.send_frame(frame, spec.latency_sampler, NONE);
+        self.send_frame(frame, spec.latency_sampler, NodeId::NONE);
     }
 
     /// Whether the workloads may still create requests. In a request-count run, workloads
@@ -297,11 +297,16 @@ impl Kernel<'_> {
 
     /// The client has its answer: the request reaches its terminal state. For the work of
     /// a queue or log message, returns that node with the message and delivery to tell it.
-    pub(crate) fn client_reply(&mut self, request: RequestId, outcome: Outcome, cause: u32) -> Option<(u32, u32, u32)> {
+    pub(crate) fn client_reply(
+        &mut self,
+        request: RequestId,
+        outcome: Outcome,
+        cause: NodeId,
+    ) -> Option<(NodeId, u32, u32)> {
         let now = self.events.now_ns();
         let record = &mut self.requests[request];
         record.answered = true;
-        if record.job_node != NONE {
+        if !record.job_node.is_none() {
             // The work of a queue or log message, not a client's request.
             let (node, job, tag, live_frames) = (record.job_node, record.job, record.job_tag, record.live_frames);
             if live_frames == 0 {

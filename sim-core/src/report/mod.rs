@@ -8,6 +8,7 @@ mod table;
 pub use components::*;
 pub use resilience::*;
 
+use crate::ids::NodeId;
 use crate::model::requests::Outcome;
 use crate::model::stats::{LatencyStats, RequestCounts};
 use crate::model::Simulation;
@@ -257,7 +258,7 @@ impl Simulation<'_> {
             if !self.kernel.finished {
                 stats.advance(end_ns.max(stats.last_change_ns));
             }
-            let extras = self.component_figures(index as u32, end_ns, measured_ns);
+            let extras = self.component_figures(NodeId::new(index as u32), end_ns, measured_ns);
             let instance_hours = extras.instance_hours.unwrap_or(node.kind.instances() as f64 * (measured_ns / 3.6e12));
             let (workers, servers) = match &node.kind {
                 NodeKind::Service(service) => {
@@ -324,8 +325,8 @@ impl Simulation<'_> {
             );
         }
         for node in &self.kernel.overflowed_nodes {
-            let (name, limit) = (&topology.nodes[*node as usize].name, topology.limits.max_in_flight);
-            instability.push(match topology.nodes[*node as usize].kind.servers() {
+            let (name, limit) = (&topology.nodes[*node].name, topology.limits.max_in_flight);
+            instability.push(match topology.nodes[*node].kind.servers() {
                 Some(_) => format!(
                     "node \"{name}\" queued {limit} requests at an instance, the in-flight limit that bounds an unbounded \
                      queue, and refused more: its workers cannot keep up (requests whose callers gave up stay queued)"
@@ -384,7 +385,7 @@ impl Simulation<'_> {
             .kernel
             .errors_by_reason
             .iter()
-            .map(|(outcome, cause, count)| (error_key(*outcome, &topology.nodes[*cause as usize].name), *count))
+            .map(|(outcome, cause, count)| (error_key(*outcome, &topology.nodes[*cause].name), *count))
             .collect();
         errors.sort();
         let requests: RequestsReport = self.kernel.measured.into();

@@ -6,7 +6,7 @@ use super::{ComponentSection, NodeReport};
 use crate::model::node::Node;
 use crate::model::timeseries::WindowRecord;
 use crate::model::Simulation;
-use crate::topology::{NodeKind, Slo, NONE};
+use crate::topology::{NodeKind, Slo};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -260,14 +260,14 @@ impl Simulation<'_> {
         }
         let mut calls = IndexMap::new();
         for (edge, state) in topology.call_policies.iter().zip(&self.kernel.policies) {
-            let caller = if edge.caller == NONE {
+            let caller = if edge.caller.is_none() {
                 topology.sources[edge.source as usize].name.clone()
             } else {
-                topology.nodes[edge.caller as usize].name.clone()
+                topology.nodes[edge.caller].name.clone()
             };
             let counters = state.counters;
             calls.insert(
-                format!("{caller} -> {}", topology.nodes[edge.callee as usize].name),
+                format!("{caller} -> {}", topology.nodes[edge.callee].name),
                 CallPolicyReport {
                     calls: counters.calls,
                     attempts: counters.attempts,

@@ -2,6 +2,7 @@
 //! limiters, work queues, logs, serverless functions, autoscaling, cost and regions.
 
 use super::ServiceConfig;
+use crate::ids::NodeId;
 pub use crate::spec::{
     RawEviction as Eviction, RawReadPolicy as ReadPolicy, RawScope as Scope, RawWhenFull as WhenFull,
     RawWritePolicy as WritePolicy,
@@ -30,7 +31,7 @@ pub struct CacheConfig {
     /// Miss time sampler, `NONE` for none.
     pub miss_sampler: u32,
     /// The node called on a miss and for writes.
-    pub backend: u32,
+    pub backend: NodeId,
     /// Per class: whether it writes.
     pub write_classes: Vec<bool>,
     /// What a write does to the cached entry.
@@ -49,7 +50,7 @@ pub struct CdnConfig {
     /// Edge hit time sampler, `NONE` for none.
     pub hit_sampler: u32,
     /// The origin node.
-    pub origin: u32,
+    pub origin: NodeId,
     /// The region of each edge.
     pub edge_regions: Vec<u32>,
     /// Per region of the topology: the edge that serves its requests.
@@ -100,7 +101,7 @@ pub struct RateLimiterConfig {
     /// What a bucket belongs to.
     pub scope: Scope,
     /// Where admitted requests go.
-    pub next: u32,
+    pub next: NodeId,
 }
 
 /// A checked work queue.
@@ -113,7 +114,7 @@ pub struct WorkQueueConfig {
     /// Consumers.
     pub consumers: u32,
     /// The node a consumer calls with a message.
-    pub handler: u32,
+    pub handler: NodeId,
     /// Publish time sampler, `NONE` for none.
     pub publish_sampler: u32,
     /// Redelivery after this long without an acknowledgement.
@@ -130,7 +131,7 @@ pub struct LogConfig {
     /// Retention in ns, `None` for forever.
     pub retention_ns: Option<u64>,
     /// (name, handler node) of each consumer group.
-    pub groups: Vec<(String, u32)>,
+    pub groups: Vec<(String, NodeId)>,
     /// Append time sampler, `NONE` for none.
     pub append_sampler: u32,
 }

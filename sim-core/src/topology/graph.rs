@@ -2,6 +2,7 @@
 //! a cycle for ever, and the Graphviz DOT drawing.
 
 use super::{BalancerRole, NodeKind, ServiceRole, Topology};
+use crate::ids::NodeId;
 use crate::topology::Node;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::DiGraph;
@@ -24,9 +25,9 @@ pub enum EdgeKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edge {
     /// Caller.
-    pub from: u32,
+    pub from: NodeId,
     /// Callee.
-    pub to: u32,
+    pub to: NodeId,
     /// How.
     pub kind: EdgeKind,
     /// Whether every request that reaches the step takes it (false inside `Choose`).
@@ -51,13 +52,13 @@ pub(crate) fn check_call_cycles(nodes: &[Node], edges: &[Edge], classes: &[Strin
         let mut graph = DiGraph::<u32, ()>::with_capacity(nodes.len(), edges.len());
         let indices: Vec<_> = (0..nodes.len() as u32).map(|id| graph.add_node(id)).collect();
         for edge in edges {
-            let single_backend = match &nodes[edge.from as usize].kind {
+            let single_backend = match &nodes[edge.from].kind {
                 NodeKind::LoadBalancer(_) => edges.iter().filter(|e| e.from == edge.from).count() == 1,
                 _ => true,
             };
             let taken = edge.classes.is_empty() || edge.classes[class_id];
             if edge.certain && taken && single_backend && edge.kind != EdgeKind::Async {
-                graph.add_edge(indices[edge.from as usize], indices[edge.to as usize], ());
+                graph.add_edge(indices[edge.from], indices[edge.to], ());
             }
         }
         for component in tarjan_scc(&graph) {
@@ -135,10 +136,10 @@ pub fn to_dot(topology: &Topology) -> String {
             dot,
             "  \"workload:{}\" -> \"{}\";",
             escape(&source.name),
-            escape(&topology.nodes[source.entry_node as usize].name)
+            escape(&topology.nodes[source.entry_node].name)
         );
     }
-    let mut drawn: Vec<(u32, u32, EdgeKind)> = Vec::new();
+    let mut drawn: Vec<(NodeId, NodeId, EdgeKind)> = Vec::new();
     for edge in &topology.edges {
         if drawn.contains(&(edge.from, edge.to, edge.kind)) {
             continue;
@@ -153,8 +154,8 @@ pub fn to_dot(topology: &Topology) -> String {
         let _ = writeln!(
             dot,
             "  \"{}\" -> \"{}\" [{style}];",
-            escape(&topology.nodes[edge.from as usize].name),
-            escape(&topology.nodes[edge.to as usize].name)
+            escape(&topology.nodes[edge.from].name),
+            escape(&topology.nodes[edge.to].name)
         );
     }
     dot.push_str("}\n");

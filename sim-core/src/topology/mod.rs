@@ -16,6 +16,7 @@ pub use validate::{
 };
 
 use crate::dist::Sampler;
+use crate::ids::NodeId;
 use crate::keys::KeySampler;
 pub use crate::spec::{RawAlgorithm as Algorithm, RawDiscipline as Discipline};
 
@@ -36,7 +37,7 @@ pub struct Topology {
     /// The programs of all services, one after another.
     pub code: Vec<Instr>,
     /// Target node ids of `Parallel` instructions.
-    pub parallel_targets: Vec<u32>,
+    pub parallel_targets: Vec<NodeId>,
     /// Jump targets of `ByClass` instructions: one program counter per class.
     pub class_tables: Vec<u32>,
     /// (cumulative probability, program counter) of `Choose` instructions.
@@ -64,11 +65,11 @@ pub struct Topology {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CallPolicyEdge {
     /// The calling node, or `NONE` for a workload's clients.
-    pub caller: u32,
+    pub caller: NodeId,
     /// The workload whose clients call, or `NONE`.
     pub source: u32,
     /// The called node.
-    pub callee: u32,
+    pub callee: NodeId,
     /// What the caller does.
     pub policy: CallPolicy,
 }
@@ -165,7 +166,7 @@ pub struct ServiceConfig {
     /// What the service is in the catalogue (a plain service, a gateway, a database's servers).
     pub role: ServiceRole,
     /// (callee, index in `Topology::call_policies`) of the calls with a policy.
-    pub call_policies: Vec<(u32, u32)>,
+    pub call_policies: Vec<(NodeId, u32)>,
     /// Refuse a request when this many wait at the instance.
     pub shed_above: Option<u32>,
 }
@@ -224,7 +225,7 @@ pub struct LoadBalancerConfig {
     /// The algorithm.
     pub algorithm: Algorithm,
     /// (node, instance) of every target.
-    pub targets: Vec<(u32, u32)>,
+    pub targets: Vec<(NodeId, u32)>,
     /// Weight of every target (1 unless weighted).
     pub target_weights: Vec<u32>,
     /// Processing time sampler, `NONE` for none.
@@ -243,7 +244,7 @@ pub enum Instr {
     /// Hold a worker for a duration drawn from sampler `.0`.
     Work(u32),
     /// Call node `.0` and wait.
-    Call(u32),
+    Call(NodeId),
     /// Call `parallel_targets[start..start + len]` and wait for all.
     Parallel {
         /// First target index.
@@ -252,7 +253,7 @@ pub enum Instr {
         len: u32,
     },
     /// Hand the request to node `.0`, which answers this node's caller.
-    Forward(u32),
+    Forward(NodeId),
     /// Jump to `class_tables[table + class]`.
     ByClass {
         /// First entry of the table.
@@ -292,7 +293,7 @@ pub struct Source {
     /// Number of client ids (open workloads).
     pub clients: u32,
     /// Entry node id.
-    pub entry_node: u32,
+    pub entry_node: NodeId,
     /// Client-to-entry latency sampler, `NONE` for none.
     pub latency_sampler: u32,
     /// The clients' region, `NONE` without regions.
@@ -397,14 +398,14 @@ pub struct Limits {
 
 impl Topology {
     /// The id of the node with this name.
-    pub fn node_id(&self, name: &str) -> Option<u32> {
-        self.nodes.iter().position(|node| node.name == name).map(|i| i as u32)
+    pub fn node_id(&self, name: &str) -> Option<NodeId> {
+        self.nodes.iter().position(|node| node.name == name).map(|i| NodeId::new(i as u32))
     }
 
     /// The call policy of `caller` on `callee` (index in `call_policies`), or `NONE`.
     #[inline]
-    pub fn call_policy(&self, caller: u32, callee: u32) -> u32 {
-        match self.nodes[caller as usize].kind.servers() {
+    pub fn call_policy(&self, caller: NodeId, callee: NodeId) -> u32 {
+        match self.nodes[caller].kind.servers() {
             Some(service) if !service.call_policies.is_empty() => {
                 service.call_policies.iter().find(|(to, _)| *to == callee).map_or(NONE, |(_, policy)| *policy)
             }
@@ -414,7 +415,7 @@ impl Topology {
 
     /// The link latency sampler from `from` to `to`, or `NONE`.
     #[inline]
-    pub fn link(&self, from: u32, to: u32) -> u32 {
-        self.link_samplers[from as usize * self.nodes.len() + to as usize]
+    pub fn link(&self, from: NodeId, to: NodeId) -> u32 {
+        self.link_samplers[from.index() * self.nodes.len() + to.index()]
     }
 }

@@ -1,6 +1,8 @@
 //! Checked resilience mechanisms and chaos scenarios: call policies, health checks,
 //! failover, faults on a timeline, SLOs.
 
+use crate::ids::NodeId;
+
 pub use crate::spec::RawJitter as Jitter;
 
 /// What a caller does around each call to one callee.
@@ -116,14 +118,14 @@ pub enum FaultKind {
     /// Crash a node, or its first `instances` instances.
     Crash {
         /// Node id.
-        node: u32,
+        node: NodeId,
         /// Instances crashed (all when the node has no instances).
         instances: u32,
     },
     /// Slow a node.
     Slow {
         /// Node id.
-        node: u32,
+        node: NodeId,
         /// Service-time multiplier.
         factor: f64,
         /// Extra arrival latency sampler, or `NONE`.
@@ -132,7 +134,7 @@ pub enum FaultKind {
     /// Errors with a probability.
     Errors {
         /// Node id.
-        node: u32,
+        node: NodeId,
         /// Probability per request.
         probability: f64,
     },
@@ -152,12 +154,12 @@ pub enum FaultKind {
         /// Region id.
         region: u32,
         /// Its nodes.
-        nodes: Vec<u32>,
+        nodes: Vec<NodeId>,
     },
     /// Random failures of every instance of the nodes.
     ChaosMonkey {
         /// Node ids.
-        nodes: Vec<u32>,
+        nodes: Vec<NodeId>,
         /// Time-between-failures sampler.
         mtbf_sampler: u32,
         /// Time-to-repair sampler.
@@ -166,7 +168,7 @@ pub enum FaultKind {
     /// A rolling deployment.
     RollingDeploy {
         /// Service node id.
-        node: u32,
+        node: NodeId,
         /// Instances out at once.
         batch: u32,
         /// Time each batch is out, in ns.
@@ -180,7 +182,7 @@ pub enum FaultKind {
     /// A new version taking a share of the requests (1 for a blue-green switch).
     Version {
         /// Service node id.
-        node: u32,
+        node: NodeId,
         /// Share of requests.
         share: f64,
         /// Service-time multiplier.

@@ -3,6 +3,7 @@
 
 use super::{suggest, Compiler, StepContext, Validator, MAX_INSTANCES, MAX_WORKERS};
 use crate::error::{SpecError, SpecErrorKind};
+use crate::ids::NodeId;
 use crate::spec::*;
 use crate::topology::graph::{Edge, EdgeKind};
 use crate::topology::*;
@@ -47,7 +48,7 @@ impl Validator<'_> {
         Ok(set)
     }
 
-    fn edge(compiler: &mut Compiler, from: u32, to: u32, kind: EdgeKind, classes: Vec<bool>) {
+    fn edge(compiler: &mut Compiler, from: NodeId, to: NodeId, kind: EdgeKind, classes: Vec<bool>) {
         compiler.edges.push(Edge { from, to, kind, certain: true, classes });
     }
 
@@ -86,7 +87,7 @@ impl Validator<'_> {
 
     pub(super) fn cache(
         &self,
-        node: u32,
+        node: NodeId,
         key: &str,
         cache: &RawCache,
         classes: &[String],
@@ -116,7 +117,7 @@ impl Validator<'_> {
 
     pub(super) fn cdn(
         &self,
-        node: u32,
+        node: NodeId,
         key: &str,
         cdn: &RawCdn,
         regions: &Regions,
@@ -230,7 +231,7 @@ impl Validator<'_> {
 
     pub(super) fn sharded(
         &self,
-        node: u32,
+        node: NodeId,
         key: &str,
         sharded: &RawSharded,
         compiler: &mut Compiler,
@@ -275,7 +276,7 @@ impl Validator<'_> {
 
     pub(super) fn rate_limiter(
         &self,
-        node: u32,
+        node: NodeId,
         key: &str,
         limiter: &RawRateLimiter,
         compiler: &mut Compiler,
@@ -302,7 +303,7 @@ impl Validator<'_> {
 
     pub(super) fn gateway(
         &self,
-        node: u32,
+        node: NodeId,
         key: &str,
         gateway: &RawGateway,
         classes: &[String],
@@ -382,7 +383,7 @@ impl Validator<'_> {
 
     pub(super) fn work_queue(
         &self,
-        node: u32,
+        node: NodeId,
         key: &str,
         queue: &RawWorkQueue,
         compiler: &mut Compiler,
@@ -438,7 +439,7 @@ impl Validator<'_> {
 
     pub(super) fn log(
         &self,
-        node: u32,
+        node: NodeId,
         key: &str,
         log: &RawLog,
         compiler: &mut Compiler,
@@ -464,7 +465,7 @@ impl Validator<'_> {
                 "give a positive retention, or leave it out",
             )
         })?;
-        let mut groups: Vec<(String, u32)> = Vec::new();
+        let mut groups: Vec<(String, NodeId)> = Vec::new();
         for group in &log.groups {
             if groups.iter().any(|(name, _)| *name == group.name) {
                 return Err(self.invalid(
@@ -483,7 +484,7 @@ impl Validator<'_> {
 
     pub(super) fn function(
         &self,
-        node: u32,
+        node: NodeId,
         key: &str,
         function: &RawFunction,
         classes: &[String],

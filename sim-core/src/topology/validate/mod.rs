@@ -11,6 +11,7 @@ use super::graph::{check_call_cycles, Edge, EdgeKind};
 use super::*;
 use crate::dist::{cumulative_weights, DistSpec};
 use crate::error::{locate, locate_path, Position, SpecError, SpecErrorKind};
+use crate::ids::NodeId;
 use crate::keys::ZipfSampler;
 use crate::spec::*;
 use crate::units::NS_PER_S;
@@ -105,7 +106,7 @@ struct Validator<'a> {
 struct Compiler {
     samplers: Vec<Sampler>,
     code: Vec<Instr>,
-    parallel_targets: Vec<u32>,
+    parallel_targets: Vec<NodeId>,
     class_tables: Vec<u32>,
     choose_tables: Vec<(f64, u32)>,
     edges: Vec<Edge>,
@@ -115,7 +116,7 @@ struct Compiler {
 /// Where in the steps a call sits: which classes reach it and whether it is always taken.
 #[derive(Clone)]
 struct StepContext {
-    node: u32,
+    node: NodeId,
     /// Which classes reach this step.
     classes: Vec<bool>,
     /// False inside a `Choose` branch.
@@ -127,7 +128,7 @@ impl Validator<'_> {
     #[allow(clippy::too_many_arguments)]
     fn node(
         &self,
-        node_id: u32,
+        node_id: NodeId,
         name: &str,
         raw_node: &RawNode,
         classes: &[String],
@@ -159,15 +160,15 @@ impl Validator<'_> {
             }
         };
         let cost = self.cost(&key, raw_node.cost())?;
-        Ok(Node { name: name.to_string(), kind, region: node_regions[node_id as usize], cost })
+        Ok(Node { name: name.to_string(), kind, region: node_regions[node_id], cost })
     }
 
     fn error(&self, kind: SpecErrorKind, message: String, anchors: &[&str]) -> SpecError {
         SpecError::new(kind, message).at(locate(self.source, anchors))
     }
 
-    fn node_id(&self, name: &str, anchors: &[&str], what: &str) -> Result<u32, SpecError> {
-        self.raw.nodes.get_index_of(name).map(|i| i as u32).ok_or_else(|| {
+    fn node_id(&self, name: &str, anchors: &[&str], what: &str) -> Result<NodeId, SpecError> {
+        self.raw.nodes.get_index_of(name).map(|i| NodeId::new(i as u32)).ok_or_else(|| {
             let known: Vec<&str> = self.raw.nodes.keys().map(String::as_str).collect();
             let quoted = format!("\"{name}\"");
             let mut anchors = anchors.to_vec();
@@ -223,7 +224,8 @@ impl Validator<'_> {
         // Each node is checked on its own: a file with mistakes in several nodes gets them all.
         let mut node_errors = Vec::new();
         for (index, (name, raw_node)) in raw.nodes.iter().enumerate() {
-            match self.node(index as u32, name, raw_node, &classes, &regions, &node_regions, &mut compiler) {
+            match self.node(NodeId::new(index as u32), name, raw_node, &classes, &regions, &node_regions, &mut compiler)
+            {
                 Ok(node) => nodes.push(node),
                 Err(error) => node_errors.push(error),
             }
@@ -234,12 +236,12 @@ impl Validator<'_> {
         // Balancer targets need every node's instance count, known only now.
         for node_index in 0..nodes.len() {
             if let NodeKind::LoadBalancer(balancer) = &nodes[node_index].kind {
-                let backends: Vec<u32> = balancer.targets.iter().map(|(node, _)| *node).collect();
+                let backends: Vec<NodeId> = balancer.targets.iter().map(|(node, _)| *node).collect();
                 let weights = balancer.target_weights.clone();
                 let mut targets = Vec::new();
                 let mut target_weights = Vec::new();
                 for (backend, weight) in backends.iter().zip(weights) {
-                    match &nodes[*backend as usize].kind {
+                    match &nodes[*backend].kind {
                         // A shard router's targets are whole shards, whatever they are.
                         _ if balancer.role == BalancerRole::ShardRouter => {
                             targets.push((*backend, NONE));
@@ -412,11 +414,11 @@ impl Validator<'_> {
             };
             let region = match region {
                 Some(region) => self.region_id(regions, region, &[here[0], here[1], "region"])?,
-                None => node_regions[entry_node as usize],
+                None => node_regions[entry_node],
             };
             let latency_sampler = match latency {
                 Some(spec) => self.sampler(spec, compiler, &[here[0], here[1], "latency"])?,
-                None => regions.sampler(region, node_regions[entry_node as usize]),
+                None => regions.sampler(region, node_regions[entry_node]),
             };
             let (arrivals, clients) = match raw_source {
                 RawWorkload::Open { arrivals, clients, .. } => {
@@ -461,7 +463,7 @@ impl Validator<'_> {
                 Some(raw_policy) => {
                     let policy = resilience::call_policy(self.source, raw_policy, &[here[0], here[1], "client"])?;
                     compiler.call_policies.push(CallPolicyEdge {
-                        caller: NONE,
+                        caller: NodeId::NONE,
                         source: sources.len() as u32,
                         callee: entry_node,
                         policy,
@@ -573,7 +575,7 @@ impl Validator<'_> {
 
     fn service(
         &self,
-        node_id: u32,
+        node_id: NodeId,
         name: &str,
         service: &RawService,
         classes: &[String],
@@ -790,7 +792,7 @@ impl Validator<'_> {
 
     fn load_balancer(
         &self,
-        node_id: u32,
+        node_id: NodeId,
         name: &str,
         key: &str,
         balancer: &RawLoadBalancer,
@@ -891,7 +893,7 @@ impl Validator<'_> {
             let anchors = ["links", "from"];
             let from = self.node_id(&link.from, &anchors, "a link")?;
             let to = self.node_id(&link.to, &anchors, "a link")?;
-            let slot = from as usize * n + to as usize;
+            let slot = from.index() * n + to.index();
             if explicit[slot] {
                 return Err(self
                     .error(
@@ -941,11 +943,11 @@ impl Validator<'_> {
 }
 
 /// The ring of consistent hashing: `virtual_nodes` points per target, sorted.
-fn consistent_hash_ring(targets: &[(u32, u32)], virtual_nodes: u32) -> Vec<(u64, u32)> {
+fn consistent_hash_ring(targets: &[(NodeId, u32)], virtual_nodes: u32) -> Vec<(u64, u32)> {
     let mut ring = Vec::with_capacity(targets.len() * virtual_nodes as usize);
     for (index, (node, instance)) in targets.iter().enumerate() {
         for point in 0..virtual_nodes {
-            let seed = ((*node as u64) << 40) ^ ((*instance as u64) << 20) ^ point as u64;
+            let seed = ((node.raw() as u64) << 40) ^ ((*instance as u64) << 20) ^ point as u64;
             ring.push((crate::rng::splitmix64(seed ^ 0x7269_6e67), index as u32));
         }
     }

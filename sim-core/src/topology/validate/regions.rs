@@ -34,7 +34,7 @@ impl Validator<'_> {
             for member in members {
                 let node =
                     self.node_id(member, &["regions", &format!("\"{region}\"")], &format!("region \"{region}\""))?;
-                if node_regions[node as usize] != NONE {
+                if node_regions[node] != NONE {
                     return Err(self
                         .error(
                             SpecErrorKind::InvalidValue,
@@ -43,7 +43,7 @@ impl Validator<'_> {
                         )
                         .with_help("place each node in one region; give each region its own copy of the node"));
                 }
-                node_regions[node as usize] = region_index as u32;
+                node_regions[node] = region_index as u32;
             }
         }
         // A node may also say its region itself.

@@ -4,6 +4,7 @@
 use super::{suggest, syntax_help, Validator};
 use crate::dist::{DistSpec, Sampler};
 use crate::error::{locate, locate_from, Position, SpecError, SpecErrorKind};
+use crate::ids::NodeId;
 use crate::spec::*;
 use crate::topology::*;
 use crate::units::{Duration, NS_PER_S};
@@ -222,7 +223,7 @@ impl ScenarioChecker<'_> {
         SpecError::new(SpecErrorKind::InvalidValue, message).at(self.locate(anchors)).with_help(help)
     }
 
-    fn node(&self, name: &str, anchors: &[&str]) -> Result<u32, SpecError> {
+    fn node(&self, name: &str, anchors: &[&str]) -> Result<NodeId, SpecError> {
         self.topology.node_id(name).ok_or_else(|| {
             let known: Vec<&str> = self.topology.nodes.iter().map(|n| n.name.as_str()).collect();
             let quoted = format!("\"{name}\"");
@@ -258,9 +259,9 @@ impl ScenarioChecker<'_> {
     }
 
     /// A service node; `fixed_size` refuses an autoscaled one.
-    fn service(&self, name: &str, anchors: &[&str], what: &str, fixed_size: bool) -> Result<u32, SpecError> {
+    fn service(&self, name: &str, anchors: &[&str], what: &str, fixed_size: bool) -> Result<NodeId, SpecError> {
         let node = self.node(name, anchors)?;
-        match &self.topology.nodes[node as usize].kind {
+        match &self.topology.nodes[node].kind {
             NodeKind::Service(service) if service.autoscaling.is_none() || !fixed_size => Ok(node),
             NodeKind::Service(_) => Err(self.error(
                 format!("{what} of \"{name}\", which is autoscaled"),
@@ -390,7 +391,7 @@ impl ScenarioChecker<'_> {
             RawFault::Crash { node, at, until, instances } => {
                 let anchors = ["Crash", "node"];
                 let id = self.node(node, &anchors)?;
-                let kind = &self.topology.nodes[id as usize].kind;
+                let kind = &self.topology.nodes[id].kind;
                 let available = kind.servers().map_or(1, |s| s.max_instances());
                 let count = match instances {
                     Some(n) if kind.servers().is_none() => {
@@ -439,7 +440,7 @@ impl ScenarioChecker<'_> {
                     }
                     for name in names {
                         let anchors = ["Partition", field];
-                        let members: Vec<u32> = if let Some(id) = self.topology.node_id(name) {
+                        let members: Vec<NodeId> = if let Some(id) = self.topology.node_id(name) {
                             vec![id]
                         } else {
                             let region = self.region(name, &anchors).map_err(|_| {
@@ -454,21 +455,22 @@ impl ScenarioChecker<'_> {
                             })?;
                             region_side[region as usize] = side;
                             (0..self.topology.nodes.len() as u32)
-                                .filter(|n| self.topology.nodes[*n as usize].region == region)
+                                .map(NodeId::new)
+                                .filter(|n| self.topology.nodes[*n].region == region)
                                 .collect()
                         };
                         for member in members {
-                            if node_side[member as usize] != 0 && node_side[member as usize] != side {
+                            if node_side[member] != 0 && node_side[member] != side {
                                 return Err(self.error(
                                     format!(
                                         "node \"{}\" is on both sides of a partition",
-                                        self.topology.nodes[member as usize].name
+                                        self.topology.nodes[member].name
                                     ),
                                     &anchors,
                                     "put each node on one side only",
                                 ));
                             }
-                            node_side[member as usize] = side;
+                            node_side[member] = side;
                         }
                     }
                 }
@@ -488,7 +490,8 @@ impl ScenarioChecker<'_> {
             RawFault::RegionOutage { region, at, until } => {
                 let id = self.region(region, &["RegionOutage", "region"])?;
                 let nodes = (0..self.topology.nodes.len() as u32)
-                    .filter(|n| self.topology.nodes[*n as usize].region == id)
+                    .map(NodeId::new)
+                    .filter(|n| self.topology.nodes[*n].region == id)
                     .collect::<Vec<_>>();
                 if nodes.is_empty() {
                     return Err(self.error(
@@ -526,7 +529,7 @@ impl ScenarioChecker<'_> {
             }
             RawFault::RollingDeploy { node, at, batch, each } => {
                 let id = self.service(node, &["RollingDeploy", "node"], "a rolling deployment", true)?;
-                let instances = self.topology.nodes[id as usize].kind.instances();
+                let instances = self.topology.nodes[id].kind.instances();
                 if *batch == 0 || *batch >= instances {
                     return Err(self.error(
                         format!("a rolling deployment of \"{node}\" {batch} at a time; it has {instances} instances"),
