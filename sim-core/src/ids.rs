@@ -115,6 +115,12 @@ impl<T> std::ops::IndexMut<NodeId> for [T] {
 }
 
 typed_id! {
+    /// An instance of a node: a service instance, a database server, a function container,
+    /// a CDN edge.
+    InstanceId
+}
+
+typed_id! {
     /// A visit of a request to a node (a slot of the frame arena).
     FrameId
 }

@@ -7,7 +7,7 @@ use super::kernel::Kernel;
 use super::node::Node;
 use super::service::ServiceModel;
 use super::{invariants, Event, Simulation};
-use crate::ids::NodeId;
+use crate::ids::{InstanceId, NodeId};
 use crate::report::{AutoscalingReport, ComponentFigures, ComponentSection};
 use crate::topology::{Metric, NodeKind, NONE};
 
@@ -152,7 +152,7 @@ impl Simulation<'_> {
                     scaling.provisioning[instance] = true;
                     scaling.provisioning_count += 1;
                     scaling.billed += 1;
-                    started.push(instance as u32);
+                    started.push(InstanceId::new(instance as u32));
                     to_add -= 1;
                 }
             }
@@ -171,10 +171,10 @@ impl Simulation<'_> {
             // for and counted as serving until they are idle (`instance_idle`).
             for _ in desired..current {
                 let instance = servers.rotation.pop().expect("more instances than desired");
-                let slot = &mut servers.instances[instance as usize];
+                let slot = &mut servers.instances[instance.index()];
                 slot.in_rotation = false;
                 if slot.holds_work() {
-                    scaling.draining[instance as usize] = true;
+                    scaling.draining[instance.index()] = true;
                 } else {
                     scaling.billed -= 1;
                 }
@@ -187,16 +187,16 @@ impl Simulation<'_> {
         }
     }
 
-    pub(crate) fn on_instance_ready(&mut self, node: NodeId, instance: u32) {
+    pub(crate) fn on_instance_ready(&mut self, node: NodeId, instance: InstanceId) {
         let now = self.kernel.events.now_ns();
         let Node::Service(servers) = &mut self.nodes[node] else {
             return super::node::misrouted(&mut self.kernel);
         };
         let scaling = servers.scaling.as_mut().expect("scaling state");
         scaling.advance(now);
-        scaling.provisioning[instance as usize] = false;
+        scaling.provisioning[instance.index()] = false;
         scaling.provisioning_count -= 1;
-        servers.instances[instance as usize].in_rotation = true;
+        servers.instances[instance.index()].in_rotation = true;
         servers.rotation.push(instance);
         servers.rotation.sort_unstable();
         let serving = servers.rotation.len() as u32;
@@ -208,15 +208,15 @@ impl Simulation<'_> {
 impl ServiceModel<'_> {
     /// An instance of `node` may have just become idle: one draining after a scale-in stops
     /// being paid for and counted as serving.
-    pub(crate) fn instance_idle(&mut self, kernel: &mut Kernel, instance: u32) {
+    pub(crate) fn instance_idle(&mut self, kernel: &mut Kernel, instance: InstanceId) {
         let now = kernel.events.now_ns();
-        let slot = &self.instances[instance as usize];
+        let slot = &self.instances[instance.index()];
         let Some(scaling) = self.scaling.as_mut() else { return };
-        if !scaling.draining[instance as usize] || slot.holds_work() {
+        if !scaling.draining[instance.index()] || slot.holds_work() {
             return;
         }
         scaling.advance(now);
-        scaling.draining[instance as usize] = false;
+        scaling.draining[instance.index()] = false;
         invariants::decrement(&mut scaling.billed, &mut kernel.invariants.counter_underflows);
         invariants::decrement(&mut scaling.serving, &mut kernel.invariants.counter_underflows);
     }

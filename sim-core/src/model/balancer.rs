@@ -58,7 +58,8 @@ impl<'t> BalancerModel<'t> {
         // At the start, a service's first `instances` instances serve.
         state.rebuild_rotation(topology, |target| {
             let (node, instance) = config.targets[target];
-            instance == NONE || topology.nodes[node].kind.servers().is_none_or(|service| instance < service.instances)
+            instance.is_none()
+                || topology.nodes[node].kind.servers().is_none_or(|service| instance.raw() < service.instances)
         });
         state
     }
@@ -282,7 +283,7 @@ impl Simulation<'_> {
             .targets
             .iter()
             .map(|&(node, instance)| {
-                instance == NONE || self.nodes[node].servers().is_none_or(|s| s.in_rotation(instance))
+                instance.is_none() || self.nodes[node].servers().is_none_or(|s| s.in_rotation(instance))
             })
             .collect();
         if let Node::LoadBalancer(model) = &mut self.nodes[balancer] {
@@ -297,7 +298,7 @@ impl BalancerModel<'_> {
         let mut routed = IndexMap::new();
         for (target, (target_node, instance)) in self.config.targets.iter().enumerate() {
             let name = &topology.nodes[*target_node].name;
-            let label = if *instance == NONE { name.clone() } else { format!("{name}#{instance}") };
+            let label = if instance.is_none() { name.clone() } else { format!("{name}#{instance}") };
             routed.insert(label, self.routed[target]);
         }
         ComponentSection::Routed(routed)

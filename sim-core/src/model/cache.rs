@@ -5,7 +5,7 @@ use super::cache_store::{CacheStore, Lookup};
 use super::kernel::Kernel;
 use super::node::{misrouted, Model, Timer};
 use super::requests::Outcome;
-use crate::ids::{FrameId, NodeId};
+use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::report::{CacheReport, CdnReport, ComponentFigures, ComponentSection};
 use crate::topology::{CacheConfig, CdnConfig, Topology, WritePolicy, NONE};
 use indexmap::IndexMap;
@@ -154,7 +154,7 @@ impl Model for CacheModel<'_> {
                 self.counters.invalidations += removed as u64;
             }
             kernel.frames[frame].pc = WRITING;
-            kernel.call_node(frame, config.backend, NONE);
+            kernel.call_node(frame, config.backend, InstanceId::NONE);
             return;
         }
         let latest = kernel.latest_version(key);
@@ -245,7 +245,7 @@ impl CacheModel<'_> {
                 let request = kernel.frames[frame].request;
                 kernel.requests[request].read_version = NO_VERSION;
                 kernel.frames[frame].pc = FILLING;
-                kernel.call_node(frame, self.config.backend, NONE);
+                kernel.call_node(frame, self.config.backend, InstanceId::NONE);
             }
             _ => misrouted(kernel),
         }
@@ -257,7 +257,7 @@ impl Model for CdnModel<'_> {
         kernel.enter_component(frame);
         let now = kernel.events.now_ns();
         let edge = self.edge_of(kernel, frame);
-        kernel.frames[frame].instance = edge;
+        kernel.frames[frame].instance = InstanceId::new(edge);
         let key = kernel.requests[kernel.frames[frame].request].key;
         let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
         let hit_sampler = self.config.hit_sampler;
@@ -281,7 +281,7 @@ impl Model for CdnModel<'_> {
             NO_VERSION => kernel.latest_version(key),
             version => version,
         };
-        let edge = kernel.frames[frame].instance as usize;
+        let edge = kernel.frames[frame].instance.index();
         let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
         fill(&mut self.edges[edge], &mut self.counters[edge], key, version, now, measured);
         self.finish(kernel, frame, Outcome::Completed, self.node);
@@ -345,7 +345,7 @@ impl CdnModel<'_> {
             FINDING_MISS => {
                 // The edge fetches from the origin across the network between their regions.
                 let topology = kernel.topology;
-                let edge_region = self.config.edge_regions[kernel.frames[frame].instance as usize];
+                let edge_region = self.config.edge_regions[kernel.frames[frame].instance.index()];
                 let origin = self.config.origin;
                 let origin_region = topology.nodes[origin].region;
                 let link = match topology.regions.sampler(edge_region, origin_region) {
@@ -355,7 +355,7 @@ impl CdnModel<'_> {
                 let request = kernel.frames[frame].request;
                 kernel.requests[request].read_version = NO_VERSION;
                 kernel.frames[frame].pc = FILLING;
-                kernel.call_node_over(frame, origin, NONE, link);
+                kernel.call_node_over(frame, origin, InstanceId::NONE, link);
             }
             _ => misrouted(kernel),
         }

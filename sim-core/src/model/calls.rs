@@ -8,7 +8,7 @@
 use super::kernel::{Deferred, Kernel};
 use super::requests::Outcome;
 use super::Event;
-use crate::ids::{CallId, FrameId, NodeId, RequestId};
+use crate::ids::{CallId, FrameId, InstanceId, NodeId, RequestId};
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{Jitter, Topology, NONE};
 
@@ -20,7 +20,7 @@ pub(crate) struct Call {
     request: RequestId,
     policy: u32,
     callee: NodeId,
-    instance: u32,
+    instance: InstanceId,
     link: u32,
     reply_link: u32,
     hops: u32,
@@ -47,7 +47,7 @@ impl Default for Call {
             request: RequestId::NONE,
             policy: NONE,
             callee: NodeId::NONE,
-            instance: NONE,
+            instance: InstanceId::NONE,
             link: NONE,
             reply_link: NONE,
             hops: 0,
@@ -154,7 +154,7 @@ impl Kernel<'_> {
         request: RequestId,
         policy: u32,
         callee: NodeId,
-        instance: u32,
+        instance: InstanceId,
         link: u32,
         reply_link: u32,
         hops: u32,

@@ -8,7 +8,7 @@ use super::program::Program;
 use super::requests::Outcome;
 use super::service::ServiceModel;
 use super::Event;
-use crate::ids::{FrameId, NodeId};
+use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::report::{ComponentFigures, ComponentSection, DatabaseReport, ServerReport};
 use crate::topology::{DatabaseConfig, ReadPolicy, Topology, NONE};
 use std::collections::VecDeque;
@@ -147,7 +147,7 @@ impl DatabaseModel<'_> {
                 }
             }
         };
-        kernel.frames[frame].instance = server;
+        kernel.frames[frame].instance = InstanceId::new(server);
         self.servers.arrive(kernel, frame);
     }
 
@@ -158,7 +158,7 @@ impl DatabaseModel<'_> {
         let (node, config) = (self.node, self.config);
         let request = kernel.frames[frame].request;
         let (key, class) = (kernel.requests[request].key, kernel.requests[request].class as usize);
-        let server = kernel.frames[frame].instance as usize;
+        let server = kernel.frames[frame].instance.index();
         let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
         if config.write_classes.get(class).copied().unwrap_or(false) {
             let lag_sampler = config.lag_sampler;
@@ -200,11 +200,11 @@ impl DatabaseModel<'_> {
 
     /// A database server went down: if it is the primary and the database fails over, a
     /// replica is promoted after the detection and promotion delays.
-    pub(crate) fn primary_down(&mut self, kernel: &mut Kernel, server: u32) {
+    pub(crate) fn primary_down(&mut self, kernel: &mut Kernel, server: InstanceId) {
         let (config, node) = (self.config, self.node);
         let failover = config.failover;
         let now = kernel.events.now_ns();
-        if server != self.primary {
+        if server.raw() != self.primary {
             return;
         }
         for log in &mut self.logs {
@@ -256,10 +256,10 @@ impl DatabaseModel<'_> {
     }
 
     /// A database server is back: a former primary rejoins as a replica, resynchronised.
-    pub(crate) fn server_back(&mut self, kernel: &mut Kernel, server: u32) {
+    pub(crate) fn server_back(&mut self, kernel: &mut Kernel, server: InstanceId) {
         let now = kernel.events.now_ns();
         let sequence = kernel.commit_sequence;
-        if server == self.primary {
+        if server.raw() == self.primary {
             // The primary is back before any promotion: it ships what it had not shipped.
             for log in &mut self.logs {
                 for (sequence, _) in log.stranded.drain(..) {
@@ -269,9 +269,9 @@ impl DatabaseModel<'_> {
             }
             return;
         }
-        if self.demoted[server as usize] {
-            self.demoted[server as usize] = false;
-            let log = &mut self.logs[server as usize];
+        if self.demoted[server.index()] {
+            self.demoted[server.index()] = false;
+            let log = &mut self.logs[server.index()];
             log.pending.clear();
             log.applied = sequence;
             log.last_apply_ns = now;

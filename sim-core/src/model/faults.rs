@@ -11,7 +11,7 @@
 use super::invariants;
 use super::node::Node;
 use super::{Event, Simulation};
-use crate::ids::{FrameId, NodeId};
+use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{FaultKind, Topology, NONE};
 
@@ -69,7 +69,7 @@ pub(crate) struct FaultState {
     /// The report window each fault in force opened: (fault, window).
     open_windows: Vec<(u32, u32)>,
     /// Chaos-monkey failures under way: (window, node, instance).
-    monkey_failures: Vec<(u32, NodeId, u32)>,
+    monkey_failures: Vec<(u32, NodeId, InstanceId)>,
     pub counters: Vec<FaultCounters>,
     /// Faults injected while the run goes on (see `live.rs`), numbered after the scenario's.
     pub injected: Vec<InjectedFault>,
@@ -323,7 +323,10 @@ impl Simulation<'_> {
                     let instances = topology.nodes[*node].kind.servers().map_or(1, |s| s.max_instances());
                     for instance in 0..instances {
                         let delay = self.monkey_draw(fault, *node, *mtbf_sampler);
-                        self.kernel.events.schedule_in(delay, Event::MonkeyFail { fault, node: *node, instance });
+                        self.kernel.events.schedule_in(
+                            delay,
+                            Event::MonkeyFail { fault, node: *node, instance: InstanceId::new(instance) },
+                        );
                     }
                 }
             }
@@ -400,7 +403,7 @@ impl Simulation<'_> {
         self.topology.samplers[sampler as usize].sample_ns(stream)
     }
 
-    pub(crate) fn on_monkey_fail(&mut self, fault: u32, node: NodeId, instance: u32) {
+    pub(crate) fn on_monkey_fail(&mut self, fault: u32, node: NodeId, instance: InstanceId) {
         if !self.kernel.faults.active[fault as usize] {
             return;
         }
@@ -474,7 +477,8 @@ impl Simulation<'_> {
             self.close_fault_window(window);
         }
         let servers = self.nodes[node].servers_mut().expect("a rolling deployment of a node with instances");
-        servers.rotation = (0..instances).filter(|i| servers.instances[*i as usize].in_rotation).collect();
+        servers.rotation =
+            (0..instances).map(InstanceId::new).filter(|i| servers.instances[i.index()].in_rotation).collect();
         self.rotation_changed(node);
     }
 
@@ -511,35 +515,35 @@ impl Simulation<'_> {
     fn crash_node(&mut self, node: NodeId, instances: u32) {
         if self.topology.nodes[node].kind.servers().is_some() {
             for instance in 0..instances {
-                self.crash_one(node, instance);
+                self.crash_one(node, InstanceId::new(instance));
             }
         } else {
-            self.crash_one(node, 0);
+            self.crash_one(node, InstanceId::new(0));
         }
     }
 
     fn recover_node(&mut self, node: NodeId, instances: u32) {
         if self.topology.nodes[node].kind.servers().is_some() {
             for instance in 0..instances {
-                self.recover_one(node, instance);
+                self.recover_one(node, InstanceId::new(instance));
             }
         } else {
-            self.recover_one(node, 0);
+            self.recover_one(node, InstanceId::new(0));
         }
     }
 
     /// Whether `node`'s `instance` (or the node, for nodes without instances) is down.
     #[inline]
-    pub(crate) fn is_down(&self, node: NodeId, instance: u32) -> bool {
+    pub(crate) fn is_down(&self, node: NodeId, instance: InstanceId) -> bool {
         match self.nodes[node].servers() {
-            Some(servers) if instance != NONE => servers.instances[instance as usize].down > 0,
+            Some(servers) if !instance.is_none() => servers.instances[instance.index()].down > 0,
             Some(servers) => servers.instances.iter().all(|i| i.down > 0),
             None => self.kernel.faults.node_down[node] > 0,
         }
     }
 
     /// One instance (or a node without instances) goes down.
-    fn crash_one(&mut self, node: NodeId, instance: u32) {
+    fn crash_one(&mut self, node: NodeId, instance: InstanceId) {
         let kernel = &mut self.kernel;
         kernel.faults.enabled = true;
         match &mut self.nodes[node] {
@@ -575,7 +579,7 @@ impl Simulation<'_> {
         self.nodes[node].lose_memory();
     }
 
-    fn recover_one(&mut self, node: NodeId, instance: u32) {
+    fn recover_one(&mut self, node: NodeId, instance: InstanceId) {
         let kernel = &mut self.kernel;
         match &mut self.nodes[node] {
             Node::Service(servers) => {

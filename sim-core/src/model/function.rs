@@ -8,9 +8,9 @@ use super::node::{misrouted, Model, Timer};
 use super::program::Program;
 use super::requests::Outcome;
 use super::Event;
-use crate::ids::{FrameId, NodeId};
+use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::report::{ComponentFigures, ComponentSection, FunctionReport};
-use crate::topology::{FunctionConfig, Topology, NONE};
+use crate::topology::{FunctionConfig, Topology};
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Container {
@@ -37,9 +37,9 @@ pub(crate) struct FunctionModel<'t> {
     pub config: &'t FunctionConfig,
     containers: Vec<Container>,
     /// Warm idle containers, the most recently used last (it is reused first).
-    idle: Vec<u32>,
+    idle: Vec<InstanceId>,
     /// Container slots not alive.
-    free: Vec<u32>,
+    free: Vec<InstanceId>,
     pub alive: u32,
     last_ns: u64,
     pub counters: FunctionCounters,
@@ -84,7 +84,7 @@ impl Model for FunctionModel<'_> {
             self.counters.invocations += 1;
         }
         if let Some(container) = self.idle.pop() {
-            let slot = &mut self.containers[container as usize];
+            let slot = &mut self.containers[container.index()];
             slot.busy = true;
             slot.generation = slot.generation.wrapping_add(1);
             kernel.frames[frame].instance = container;
@@ -93,9 +93,9 @@ impl Model for FunctionModel<'_> {
         } else if self.alive < concurrency {
             let container = self.free.pop().unwrap_or_else(|| {
                 self.containers.push(Container::default());
-                self.containers.len() as u32 - 1
+                InstanceId::new(self.containers.len() as u32 - 1)
             });
-            let slot = &mut self.containers[container as usize];
+            let slot = &mut self.containers[container.index()];
             slot.busy = true;
             slot.generation = slot.generation.wrapping_add(1);
             self.alive += 1;
@@ -141,7 +141,7 @@ impl Model for FunctionModel<'_> {
         let stats = &mut kernel.node_stats[node];
         stats.advance(now);
         invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
-        if container == NONE {
+        if container.is_none() {
             return;
         }
         stats.busy_now -= 1;
@@ -150,7 +150,7 @@ impl Model for FunctionModel<'_> {
             stats.demand_count += 1;
         }
         let keep_alive_ns = self.config.keep_alive_ns;
-        let slot = &mut self.containers[container as usize];
+        let slot = &mut self.containers[container.index()];
         slot.busy = false;
         let generation = slot.generation;
         self.idle.push(container);
@@ -176,9 +176,9 @@ impl Program for FunctionModel<'_> {
 }
 
 impl FunctionModel<'_> {
-    fn container_expire(&mut self, kernel: &mut Kernel, container: u32, generation: u32) {
+    fn container_expire(&mut self, kernel: &mut Kernel, container: InstanceId, generation: u32) {
         let now = kernel.events.now_ns();
-        let slot = self.containers[container as usize];
+        let slot = self.containers[container.index()];
         if slot.busy || slot.generation != generation {
             return;
         }

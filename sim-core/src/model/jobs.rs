@@ -3,7 +3,7 @@
 
 use super::kernel::Kernel;
 use super::requests::Request;
-use crate::ids::{FrameId, NodeId};
+use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::topology::NONE;
 
 /// What a delivered message carries to its handler.
@@ -37,7 +37,7 @@ impl Kernel<'_> {
             job_tag: tag,
         });
         let link = self.topology.link(node, handler);
-        let frame = self.new_frame(request, FrameId::NONE, handler, NONE, link, 1);
+        let frame = self.new_frame(request, FrameId::NONE, handler, InstanceId::NONE, link, 1);
         self.send_frame(frame, link, node);
     }
 }

@@ -16,7 +16,7 @@ use super::workload::SourceState;
 use super::{ClassStats, Event, RunConfig, StallCheck, STALL_CHECKS};
 use crate::dist::Sampler;
 use crate::engine::EventQueue;
-use crate::ids::{CallId, FrameId, NodeId, RequestId};
+use crate::ids::{CallId, FrameId, InstanceId, NodeId, RequestId};
 use crate::rng::RandomStream;
 use crate::topology::{Topology, NONE};
 use std::collections::VecDeque;
@@ -140,7 +140,7 @@ impl Kernel<'_> {
         request: RequestId,
         parent: FrameId,
         node: NodeId,
-        instance: u32,
+        instance: InstanceId,
         reply_link: u32,
         hops: u32,
     ) -> FrameId {
@@ -200,13 +200,13 @@ impl Kernel<'_> {
 
     /// Calls `callee` (instance `instance`, or `NONE` to let it choose) from `frame`, which
     /// waits for the answer.
-    pub(crate) fn call_node(&mut self, frame: FrameId, callee: NodeId, instance: u32) {
+    pub(crate) fn call_node(&mut self, frame: FrameId, callee: NodeId, instance: InstanceId) {
         let link = self.topology.link(self.frames[frame].node, callee);
         self.call_node_over(frame, callee, instance, link);
     }
 
     /// As `call_node`, over the latency sampler `link` both ways.
-    pub(crate) fn call_node_over(&mut self, frame: FrameId, callee: NodeId, instance: u32, link: u32) {
+    pub(crate) fn call_node_over(&mut self, frame: FrameId, callee: NodeId, instance: InstanceId, link: u32) {
         let record = &self.frames[frame];
         let (request, hops, node) = (record.request, record.hops, record.node);
         let policy = self.topology.call_policy(node, callee);
@@ -236,7 +236,7 @@ impl Kernel<'_> {
             self.topology.link(self.frames[parent].node, callee)
         };
         let link = self.topology.link(node, callee);
-        let child = self.new_frame(request, parent, callee, NONE, reply_link, hops + 1);
+        let child = self.new_frame(request, parent, callee, InstanceId::NONE, reply_link, hops + 1);
         // An attempt of a call hands its place on: the new frame answers that call.
         self.frames[child].call = self.frames[frame].call;
         self.frames[child].call_attempt = self.frames[frame].call_attempt;

@@ -35,7 +35,7 @@ pub mod stats;
 pub(crate) mod timeseries;
 mod workload;
 
-use crate::ids::{CallId, FrameId, NodeId, RequestId};
+use crate::ids::{CallId, FrameId, InstanceId, NodeId, RequestId};
 use crate::report::ComponentFigures;
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{NodeKind, StopCondition, Topology};
@@ -139,13 +139,13 @@ pub(crate) enum Event {
     /// An autoscaler reads its metric.
     Autoscale { node: NodeId },
     /// A provisioned instance starts serving.
-    InstanceReady { node: NodeId, instance: u32 },
+    InstanceReady { node: NodeId, instance: InstanceId },
     /// A scenario's fault starts.
     FaultStart { fault: u32 },
     /// A scenario's fault ends.
     FaultEnd { fault: u32 },
     /// The chaos monkey of `fault` fails an instance.
-    MonkeyFail { fault: u32, node: NodeId, instance: u32 },
+    MonkeyFail { fault: u32, node: NodeId, instance: InstanceId },
     /// The chaos monkey's failure recorded in report window `window` is repaired.
     MonkeyRepair { fault: u32, window: u32 },
     /// A rolling deployment moves to its next batch.

@@ -20,7 +20,7 @@ use super::program;
 use super::queue::QueueModel;
 use super::requests::Outcome;
 use super::service::ServiceModel;
-use crate::ids::{FrameId, MessageId, NodeId};
+use crate::ids::{FrameId, InstanceId, MessageId, NodeId};
 use crate::report::ComponentFigures;
 use crate::topology::{NodeKind, Topology};
 
@@ -32,11 +32,11 @@ pub(crate) enum Timer {
     /// a balancer's processing, a publish or an append.
     Resume { frame: FrameId },
     /// The earliest processor-sharing job of an instance may be done (if `epoch` is current).
-    PsDone { instance: u32, epoch: u32 },
+    PsDone { instance: InstanceId, epoch: u32 },
     /// A work-queue message's visibility timeout expires (if `generation` still matches).
     Visibility { message: MessageId, generation: u32 },
     /// An idle function container's keep-alive ends (if `generation` still matches).
-    ContainerExpire { container: u32, generation: u32 },
+    ContainerExpire { container: InstanceId, generation: u32 },
     /// A database's failover promotes a replica.
     Promote,
 }

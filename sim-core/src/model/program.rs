@@ -4,8 +4,8 @@
 use super::kernel::Kernel;
 use super::node::Model;
 use super::requests::Outcome;
-use crate::ids::{FrameId, NodeId};
-use crate::topology::{Discipline, Instr, NodeKind, Topology, NONE};
+use crate::ids::{FrameId, InstanceId, NodeId};
+use crate::topology::{Discipline, Instr, NodeKind, Topology};
 
 /// A node that runs a program: it says how a Work step takes its workers and what
 /// answering means for it.
@@ -61,13 +61,13 @@ pub(crate) fn run<H: Program>(host: &mut H, kernel: &mut Kernel, frame: FrameId)
             }
             Instr::Call(callee) => {
                 kernel.frames[frame].pc = pc + 1;
-                kernel.call_node(frame, callee, NONE);
+                kernel.call_node(frame, callee, InstanceId::NONE);
                 return;
             }
             Instr::Parallel { start, len } => {
                 kernel.frames[frame].pc = pc + 1;
                 for index in start..start + len {
-                    kernel.call_node(frame, topology.parallel_targets[index as usize], NONE);
+                    kernel.call_node(frame, topology.parallel_targets[index as usize], InstanceId::NONE);
                 }
                 return;
             }

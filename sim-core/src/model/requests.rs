@@ -1,7 +1,7 @@
 //! Requests (one per user action) and frames (one per visit of a request to a node: the
 //! call stack of a request is a chain of frames linked by `parent`).
 
-use crate::ids::{CallId, FrameId, NodeId, RequestId};
+use crate::ids::{CallId, FrameId, InstanceId, NodeId, RequestId};
 
 /// How a frame, and in the end a request, was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -139,7 +139,7 @@ pub(crate) struct Frame {
     pub parent: FrameId,
     pub node: NodeId,
     /// The instance serving it, `NONE` until chosen.
-    pub instance: u32,
+    pub instance: InstanceId,
     /// Next instruction of the node's program.
     pub pc: u32,
     /// Answers still awaited from calls.

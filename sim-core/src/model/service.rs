@@ -7,9 +7,9 @@ use super::node::{misrouted, Model, Timer};
 use super::program::Program;
 use super::requests::Outcome;
 use super::Event;
-use crate::ids::{FrameId, NodeId};
+use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::report::ComponentFigures;
-use crate::topology::{Discipline, ServiceConfig, Topology, NONE};
+use crate::topology::{Discipline, ServiceConfig, Topology};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -78,7 +78,7 @@ pub(crate) struct ServiceModel<'t> {
     /// Every instance the node may have (autoscaling adds and removes them).
     pub instances: Vec<Instance>,
     /// Instances serving new requests, in order.
-    pub rotation: Vec<u32>,
+    pub rotation: Vec<InstanceId>,
     /// Next position in `rotation` for direct (round-robin) callers.
     next_instance: u32,
     /// The autoscaler, for autoscaled services.
@@ -93,7 +93,7 @@ impl<'t> ServiceModel<'t> {
             instances: (0..config.max_instances())
                 .map(|index| Instance { in_rotation: index < config.instances, ..Instance::default() })
                 .collect(),
-            rotation: (0..config.instances).collect(),
+            rotation: (0..config.instances).map(InstanceId::new).collect(),
             next_instance: 0,
             scaling: config.autoscaling.map(|a| super::autoscale::ScalingState::new(config.instances, a.max)),
         }
@@ -101,13 +101,13 @@ impl<'t> ServiceModel<'t> {
 
     /// Whether `instance` takes new requests.
     #[inline]
-    pub fn in_rotation(&self, instance: u32) -> bool {
-        self.instances[instance as usize].in_rotation
+    pub fn in_rotation(&self, instance: InstanceId) -> bool {
+        self.instances[instance.index()].in_rotation
     }
 
     /// The next instance in rotation, round robin.
     #[inline]
-    pub fn next_in_rotation(&mut self) -> u32 {
+    pub fn next_in_rotation(&mut self) -> InstanceId {
         let mut position = self.next_instance as usize;
         if position >= self.rotation.len() {
             position = 0;
@@ -118,11 +118,11 @@ impl<'t> ServiceModel<'t> {
 
     /// Starts the next live queued frame while a worker is free. A frame that timed out
     /// while waiting is found abandoned and skipped, as a real server does.
-    fn pull_next(&mut self, kernel: &mut Kernel, instance: u32) {
+    fn pull_next(&mut self, kernel: &mut Kernel, instance: InstanceId) {
         let now = kernel.events.now_ns();
         let (node, workers) = (self.node, self.config.workers);
         loop {
-            let slot = &mut self.instances[instance as usize];
+            let slot = &mut self.instances[instance.index()];
             if slot.occupied >= workers {
                 return;
             }
@@ -150,7 +150,7 @@ impl<'t> ServiceModel<'t> {
             stats.demand_sum_ns += work_ns as u128;
             stats.demand_count += 1;
         }
-        let slot = &mut self.instances[instance as usize];
+        let slot = &mut self.instances[instance.index()];
         ps_advance(slot, now, workers);
         let busy_before = slot.ps_jobs.len().min(workers as usize);
         slot.ps_jobs.push(Reverse(PsJob { finish_tag: slot.ps_virtual_ns + work_ns as f64, frame }));
@@ -161,9 +161,9 @@ impl<'t> ServiceModel<'t> {
         self.ps_reschedule(kernel, instance);
     }
 
-    fn ps_reschedule(&mut self, kernel: &mut Kernel, instance: u32) {
+    fn ps_reschedule(&mut self, kernel: &mut Kernel, instance: InstanceId) {
         let workers = self.config.workers;
-        let slot = &mut self.instances[instance as usize];
+        let slot = &mut self.instances[instance.index()];
         slot.ps_epoch = slot.ps_epoch.wrapping_add(1);
         if let Some(Reverse(first)) = slot.ps_jobs.peek() {
             let rate = ps_rate(slot.ps_jobs.len(), workers);
@@ -174,10 +174,10 @@ impl<'t> ServiceModel<'t> {
         }
     }
 
-    fn ps_done(&mut self, kernel: &mut Kernel, instance: u32, epoch: u32) {
+    fn ps_done(&mut self, kernel: &mut Kernel, instance: InstanceId, epoch: u32) {
         let now = kernel.events.now_ns();
         let workers = self.config.workers;
-        let slot = &mut self.instances[instance as usize];
+        let slot = &mut self.instances[instance.index()];
         if slot.ps_epoch != epoch {
             return;
         }
@@ -198,8 +198,8 @@ impl ServiceModel<'_> {
     /// `instance` goes down (once more); true when it was up: its waiting requests are
     /// lost, the ones it holds fail and end at their next event, its workers are free when
     /// it comes back.
-    pub(crate) fn crash(&mut self, kernel: &mut Kernel, instance: u32) -> bool {
-        let slot = &mut self.instances[instance as usize];
+    pub(crate) fn crash(&mut self, kernel: &mut Kernel, instance: InstanceId) -> bool {
+        let slot = &mut self.instances[instance.index()];
         slot.down += 1;
         if slot.down > 1 {
             return false;
@@ -237,7 +237,7 @@ impl ServiceModel<'_> {
             if fifo {
                 stats.busy_now -= 1;
             }
-            self.instances[instance as usize].occupied -= 1;
+            self.instances[instance.index()].occupied -= 1;
             if !fifo && !waiting_for_calls {
                 // A processor-sharing job: its completion event was cancelled with the heap.
                 kernel.free_frame(frame);
@@ -248,8 +248,8 @@ impl ServiceModel<'_> {
     }
 
     /// `instance` comes back (once); true when it is up again.
-    pub(crate) fn recover(&mut self, instance: u32) -> bool {
-        let slot = &mut self.instances[instance as usize];
+    pub(crate) fn recover(&mut self, instance: InstanceId) -> bool {
+        let slot = &mut self.instances[instance.index()];
         slot.down -= 1;
         slot.down == 0
     }
@@ -271,13 +271,13 @@ impl Model for ServiceModel<'_> {
         let now = kernel.events.now_ns();
         let (node, config) = (self.node, self.config);
         let mut instance = kernel.frames[frame].instance;
-        if instance == NONE || !self.in_rotation(instance) {
+        if instance.is_none() || !self.in_rotation(instance) {
             // Direct callers spread over the instances in rotation, round robin. (A
             // balancer's pick that has just left rotation is moved too.)
             instance = self.next_in_rotation();
             kernel.frames[frame].instance = instance;
         }
-        let slot = &mut self.instances[instance as usize];
+        let slot = &mut self.instances[instance.index()];
         if slot.down > 0 {
             kernel.refuse(frame, node, Outcome::Unavailable);
             return;
@@ -356,7 +356,7 @@ impl Model for ServiceModel<'_> {
         if !admitted {
             return;
         }
-        let slot = &mut self.instances[instance as usize];
+        let slot = &mut self.instances[instance.index()];
         slot.occupied -= 1;
         // Out of rotation: it may be draining after a scale-in.
         let out_of_rotation = !slot.in_rotation;

@@ -165,7 +165,7 @@ impl Simulation<'_> {
             let histogram = &mut series.node_latency[index];
             let (instances, workers) = match model.servers() {
                 Some(state) => {
-                    let serving = state.rotation.iter().filter(|i| state.instances[**i as usize].down == 0).count();
+                    let serving = state.rotation.iter().filter(|i| state.instances[i.index()].down == 0).count();
                     (serving as u32, state.config.workers)
                 }
                 None => (u32::from(node_down[index] == 0), 0),

@@ -6,7 +6,7 @@ use super::kernel::Kernel;
 use super::requests::{Outcome, Request};
 use super::Event;
 use crate::dist::pick_weighted;
-use crate::ids::{FrameId, NodeId, RequestId};
+use crate::ids::{FrameId, InstanceId, NodeId, RequestId};
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{Arrivals, Source, StopCondition, NONE};
 use crate::units::NS_PER_S;
@@ -252,10 +252,10 @@ impl Kernel<'_> {
         });
         if spec.client_policy != NONE {
             let (entry, latency) = (spec.entry_node, spec.latency_sampler);
-            self.start_call(FrameId::NONE, request, spec.client_policy, entry, NONE, latency, latency, 0);
+            self.start_call(FrameId::NONE, request, spec.client_policy, entry, InstanceId::NONE, latency, latency, 0);
             return;
         }
-        let frame = self.new_frame(request, FrameId::NONE, spec.entry_node, NONE, spec.latency_sampler, 0);
+        let frame = self.new_frame(request, FrameId::NONE, spec.entry_node, InstanceId::NONE, spec.latency_sampler, 0);
         self.send_frame(frame, spec.latency_sampler, NodeId::NONE);
     }
 

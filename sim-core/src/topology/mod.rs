@@ -16,7 +16,7 @@ pub use validate::{
 };
 
 use crate::dist::Sampler;
-use crate::ids::NodeId;
+use crate::ids::{InstanceId, NodeId};
 use crate::keys::KeySampler;
 pub use crate::spec::{RawAlgorithm as Algorithm, RawDiscipline as Discipline};
 
@@ -225,7 +225,7 @@ pub struct LoadBalancerConfig {
     /// The algorithm.
     pub algorithm: Algorithm,
     /// (node, instance) of every target.
-    pub targets: Vec<(NodeId, u32)>,
+    pub targets: Vec<(NodeId, InstanceId)>,
     /// Weight of every target (1 unless weighted).
     pub target_weights: Vec<u32>,
     /// Processing time sampler, `NONE` for none.

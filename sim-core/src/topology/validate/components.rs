@@ -3,7 +3,7 @@
 
 use super::{suggest, Compiler, StepContext, Validator, MAX_INSTANCES, MAX_WORKERS};
 use crate::error::{SpecError, SpecErrorKind};
-use crate::ids::NodeId;
+use crate::ids::{InstanceId, NodeId};
 use crate::spec::*;
 use crate::topology::graph::{Edge, EdgeKind};
 use crate::topology::*;
@@ -254,7 +254,7 @@ impl Validator<'_> {
                 ));
             }
             Self::edge(compiler, node, id, EdgeKind::Balance, vec![]);
-            targets.push((id, NONE));
+            targets.push((id, InstanceId::NONE));
         }
         let algorithm = match sharded.partitioning {
             RawPartitioning::HashModulo => Algorithm::HashKey,

@@ -11,7 +11,7 @@ use super::graph::{check_call_cycles, Edge, EdgeKind};
 use super::*;
 use crate::dist::{cumulative_weights, DistSpec};
 use crate::error::{locate, locate_path, Position, SpecError, SpecErrorKind};
-use crate::ids::NodeId;
+use crate::ids::{InstanceId, NodeId};
 use crate::keys::ZipfSampler;
 use crate::spec::*;
 use crate::units::NS_PER_S;
@@ -244,20 +244,20 @@ impl Validator<'_> {
                     match &nodes[*backend].kind {
                         // A shard router's targets are whole shards, whatever they are.
                         _ if balancer.role == BalancerRole::ShardRouter => {
-                            targets.push((*backend, NONE));
+                            targets.push((*backend, InstanceId::NONE));
                             target_weights.push(weight);
                         }
                         // A service's instances are the balancer's targets (all it may ever
                         // have: autoscaling takes them in and out of rotation).
                         NodeKind::Service(service) => {
                             for instance in 0..service.max_instances() {
-                                targets.push((*backend, instance));
+                                targets.push((*backend, InstanceId::new(instance)));
                                 target_weights.push(weight);
                             }
                         }
                         // Other components pick their own server (a database its replica).
                         _ => {
-                            targets.push((*backend, NONE));
+                            targets.push((*backend, InstanceId::NONE));
                             target_weights.push(weight);
                         }
                     }
@@ -818,7 +818,7 @@ impl Validator<'_> {
                 certain: true,
                 classes: vec![],
             });
-            targets.push((backend_id, 0));
+            targets.push((backend_id, InstanceId::new(0)));
         }
         let target_weights = match (&balancer.weights, balancer.algorithm) {
             (Some(weights), RawAlgorithm::WeightedRoundRobin) => {
@@ -943,11 +943,11 @@ impl Validator<'_> {
 }
 
 /// The ring of consistent hashing: `virtual_nodes` points per target, sorted.
-fn consistent_hash_ring(targets: &[(NodeId, u32)], virtual_nodes: u32) -> Vec<(u64, u32)> {
+fn consistent_hash_ring(targets: &[(NodeId, InstanceId)], virtual_nodes: u32) -> Vec<(u64, u32)> {
     let mut ring = Vec::with_capacity(targets.len() * virtual_nodes as usize);
     for (index, (node, instance)) in targets.iter().enumerate() {
         for point in 0..virtual_nodes {
-            let seed = ((node.raw() as u64) << 40) ^ ((*instance as u64) << 20) ^ point as u64;
+            let seed = ((node.raw() as u64) << 40) ^ ((instance.raw() as u64) << 20) ^ point as u64;
             ring.push((crate::rng::splitmix64(seed ^ 0x7269_6e67), index as u32));
         }
     }
