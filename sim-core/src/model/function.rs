@@ -89,7 +89,7 @@ impl Model for FunctionModel<'_> {
             slot.generation = slot.generation.wrapping_add(1);
             kernel.frames[frame].instance = container;
             kernel.node_stats[node].busy_now += 1;
-            kernel.admit(frame, now, false);
+            kernel.admit(frame, now, false, self.config.entry_pc);
         } else if self.alive < concurrency {
             let container = self.free.pop().unwrap_or_else(|| {
                 self.containers.push(Container::default());
@@ -125,7 +125,7 @@ impl Model for FunctionModel<'_> {
     fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
         match timer {
             // The cold start is over: the invocation runs.
-            Timer::Resume { frame } => kernel.admit(frame, kernel.events.now_ns(), false),
+            Timer::Resume { frame } => kernel.admit(frame, kernel.events.now_ns(), false, self.config.entry_pc),
             Timer::ContainerExpire { container, generation } => self.container_expire(kernel, container, generation),
             Timer::PsDone { .. } | Timer::Visibility { .. } | Timer::Promote => misrouted(kernel),
         }

@@ -354,13 +354,14 @@ impl Kernel<'_> {
         self.free_frame(frame);
     }
 
-    /// The frame takes a worker (FIFO) or a slot (PS) and starts its program.
-    pub(crate) fn admit(&mut self, frame: FrameId, now: u64, record_wait: bool) {
+    /// The frame takes a worker (FIFO) or a slot (PS) and starts its node's program at
+    /// `entry_pc`.
+    pub(crate) fn admit(&mut self, frame: FrameId, now: u64, record_wait: bool, entry_pc: u32) {
         let measured = self.is_measured(self.frames[frame].arrived_ns);
         let record = &mut self.frames[frame];
         record.admitted = true;
         record.started_ns = now;
-        record.pc = super::program::program_of(self.topology, record.node).0;
+        record.pc = entry_pc;
         if record_wait && measured {
             let stats = &mut self.node_stats[record.node];
             stats.wait_sum_ns += (now - record.arrived_ns) as u128;

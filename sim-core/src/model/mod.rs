@@ -391,14 +391,7 @@ impl<'t> Simulation<'t> {
         assert!(kernel.requests.live() as u64 >= in_flight, "request arena lost a live request");
         if kernel.frames.live() == 0 {
             // Every frame has ended, so no balancer may still count one as outstanding.
-            let left: u64 = self
-                .nodes
-                .iter()
-                .filter_map(|node| match node {
-                    Node::LoadBalancer(balancer) => Some(balancer.outstanding.iter().map(|&n| n as u64).sum::<u64>()),
-                    _ => None,
-                })
-                .sum();
+            let left: u64 = self.nodes.iter().map(Node::outstanding).sum();
             self.kernel.invariants.balancer_outstanding_left = left;
         }
         let violations = self.invariant_violations();

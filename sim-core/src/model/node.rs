@@ -210,6 +210,21 @@ impl<'t> Node<'t> {
         }
     }
 
+    /// Requests a balancer counts as sent and not yet answered (0 for other nodes).
+    pub fn outstanding(&self) -> u64 {
+        match self {
+            Node::LoadBalancer(model) => model.outstanding.iter().map(|&n| n as u64).sum(),
+            Node::Service(_)
+            | Node::Cache(_)
+            | Node::Cdn(_)
+            | Node::Database(_)
+            | Node::RateLimiter(_)
+            | Node::WorkQueue(_)
+            | Node::Log(_)
+            | Node::Function(_) => 0,
+        }
+    }
+
     /// The node (without instances) crashed: what it held in memory is gone.
     pub fn lose_memory(&mut self) {
         match self {

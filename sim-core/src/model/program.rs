@@ -5,7 +5,7 @@ use super::kernel::Kernel;
 use super::node::Model;
 use super::requests::Outcome;
 use crate::ids::{FrameId, InstanceId, NodeId};
-use crate::topology::{Discipline, Instr, NodeKind, Topology};
+use crate::topology::Instr;
 
 /// A node that runs a program: it says how a Work step takes its workers and what
 /// answering means for it.
@@ -17,18 +17,6 @@ pub(crate) trait Program: Model {
     fn respond(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let node = kernel.frames[frame].node;
         self.finish(kernel, frame, Outcome::Completed, node);
-    }
-}
-
-/// Where `node`'s program starts and how its Work steps share workers.
-#[inline]
-pub(crate) fn program_of(topology: &Topology, node: NodeId) -> (u32, Discipline) {
-    match &topology.nodes[node].kind {
-        NodeKind::Function(function) => (function.entry_pc, Discipline::Fifo),
-        kind => {
-            let config = kind.servers().expect("a node with a program");
-            (config.entry_pc, config.discipline)
-        }
     }
 }
 

@@ -136,7 +136,7 @@ impl<'t> ServiceModel<'t> {
             }
             slot.occupied += 1;
             stats.busy_now += 1;
-            kernel.admit(next, now, true);
+            kernel.admit(next, now, true, self.config.entry_pc);
         }
     }
 
@@ -298,7 +298,7 @@ impl Model for ServiceModel<'_> {
                     slot.occupied += 1;
                     stats.busy_now += 1;
                     stats.in_system_now += 1;
-                    kernel.admit(frame, now, true);
+                    kernel.admit(frame, now, true, config.entry_pc);
                 } else if slot.queue.len() < config.queue_capacity.unwrap_or(safety_cap) as usize {
                     slot.queue.push_back(frame);
                     stats.queue_now += 1;
@@ -313,7 +313,7 @@ impl Model for ServiceModel<'_> {
                 if (slot.occupied as u64) < capacity {
                     slot.occupied += 1;
                     stats.in_system_now += 1;
-                    kernel.admit(frame, now, false);
+                    kernel.admit(frame, now, false, config.entry_pc);
                 } else {
                     kernel.drop_frame(frame, node, config.queue_capacity.is_none());
                     return;
