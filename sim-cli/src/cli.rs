@@ -146,6 +146,27 @@ pub struct RunArgs {
     /// A chaos scenario file (RON `Scenario(...)`) replacing the topology's own scenario.
     #[arg(long)]
     pub scenario: Option<PathBuf>,
+    /// Report the share of requests answered within each of these latencies, such as
+    /// 50ms,200ms (replacing the file's `latency_thresholds`; latency SLOs add theirs).
+    #[arg(long, value_parser = duration_arg, value_delimiter = ',')]
+    pub latency_thresholds: Vec<Duration>,
+}
+
+impl RunArgs {
+    /// Puts the command line's latency thresholds in the topology, refusing a zero.
+    pub fn apply_thresholds(&self, topology: &mut Topology) -> Result<(), String> {
+        if self.latency_thresholds.is_empty() {
+            return Ok(());
+        }
+        if self.latency_thresholds.iter().any(|threshold| threshold.ns == 0) {
+            return Err("error: a latency threshold of 0s\n  help: give positive latencies, such as --latency-thresholds 50ms,200ms\n".into());
+        }
+        let mut thresholds: Vec<u64> = self.latency_thresholds.iter().map(|threshold| threshold.ns).collect();
+        thresholds.sort_unstable();
+        thresholds.dedup();
+        topology.run.latency_thresholds_ns = thresholds;
+        Ok(())
+    }
 }
 
 /// Options of the commands that run replications (`compare`, `capacity`, `analyze`).

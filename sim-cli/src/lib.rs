@@ -94,6 +94,7 @@ fn run_command(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -
         sim_core::topology::apply_scenario(&mut topology, text)
             .map_err(|error| diagnostics::render(path, &bytes, &error))?;
     }
+    args.apply_thresholds(&mut topology)?;
     let config = args.run.config(&topology)?;
     let report = progress::simulate(&topology, config, stderr);
     let text = match args.format {

@@ -172,3 +172,30 @@ fn a_run_beyond_the_event_budget_is_refused_before_it_starts() {
     assert_eq!(status, 0, "{stderr}");
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+#[test]
+fn latency_thresholds_from_the_command_line_give_the_share_within_each() {
+    let (status, stdout, _) = run_cli(&[
+        "run",
+        &path("mm1.ron"),
+        "--requests",
+        "20000",
+        "--latency-thresholds",
+        "1s,100ms,1s",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(status, 0);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let within = json["latency_s"]["within"].as_object().expect("a within map");
+    assert_eq!(within.keys().collect::<Vec<_>>(), ["100ms", "1s"], "ascending, each once");
+    let (fast, slow) = (within["100ms"].as_f64().unwrap(), within["1s"].as_f64().unwrap());
+    assert!(0.0 < fast && fast < slow && slow <= 1.0, "{fast} {slow}");
+    let (status, table, _) =
+        run_cli(&["run", &path("mm1.ron"), "--requests", "2000", "--warmup", "0s", "--latency-thresholds", "250ms"]);
+    assert_eq!(status, 0);
+    assert!(table.contains("within 250ms: ") && table.contains("% of finished"), "{table}");
+    let (status, _, stderr) = run_cli(&["run", &path("mm1.ron"), "--latency-thresholds", "0s"]);
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("latency threshold of 0s"), "{stderr}");
+}

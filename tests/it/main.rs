@@ -8,6 +8,7 @@ mod chaos;
 mod check;
 mod cli;
 mod determinism;
+mod distributions;
 mod experiments;
 mod fuzz;
 mod invalid;

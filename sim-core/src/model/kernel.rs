@@ -366,6 +366,7 @@ impl Kernel<'_> {
             let stats = &mut self.node_stats[record.node];
             stats.wait_sum_ns += (now - record.arrived_ns) as u128;
             stats.wait_count += 1;
+            stats.waited_count += (now > record.arrived_ns) as u64;
         }
         self.ready.push_back(frame);
     }

@@ -242,14 +242,19 @@ impl<'t> Simulation<'t> {
             key_versions: KeyMap::default(),
             commit_sequence: 0,
             overflowed_nodes: Vec::new(),
-            node_stats: vec![NodeStats::default(); topology.nodes.len()],
+            node_stats: topology.nodes.iter().map(|node| NodeStats::new(fixed_capacity(&node.kind))).collect(),
             service_streams,
             routing_streams,
             network_streams,
             measured: RequestCounts::default(),
             warmup_counts: RequestCounts::default(),
-            classes: vec![ClassStats::default(); topology.classes.len()],
-            latency: LatencyStats::default(),
+            classes: (0..topology.classes.len())
+                .map(|_| ClassStats {
+                    counts: RequestCounts::default(),
+                    latency: LatencyStats::with_thresholds(latency_thresholds_ns(topology)),
+                })
+                .collect(),
+            latency: LatencyStats::with_thresholds(latency_thresholds_ns(topology)),
             errors_by_reason: Vec::new(),
             events_processed: 0,
             created: 0,
@@ -516,6 +521,40 @@ impl<'t> Simulation<'t> {
         if let Some((node, job, tag)) = self.kernel.client_reply(request, outcome, cause) {
             self.nodes[node].job_done(&mut self.kernel, job, tag, outcome);
         }
+    }
+}
+
+/// The latencies to count requests within: the file's (or the command line's) and the
+/// scenario's latency SLOs', ascending and distinct, in ns.
+fn latency_thresholds_ns(topology: &Topology) -> Vec<u64> {
+    let mut thresholds = topology.run.latency_thresholds_ns.clone();
+    for slo in topology.scenario.iter().flat_map(|scenario| &scenario.slos) {
+        if let crate::topology::Slo::Latency { below_ns, .. } = slo {
+            thresholds.push(*below_ns);
+        }
+    }
+    thresholds.sort_unstable();
+    thresholds.dedup();
+    thresholds
+}
+
+/// A node's workers when their number is fixed (instances × workers, a function's
+/// concurrency), for the time they are all busy; 0 for autoscaled services and for nodes
+/// without workers.
+fn fixed_capacity(kind: &NodeKind) -> u64 {
+    match kind {
+        NodeKind::Service(service) if service.autoscaling.is_none() => {
+            service.instances as u64 * service.workers as u64
+        }
+        NodeKind::Database(database) => database.servers.instances as u64 * database.servers.workers as u64,
+        NodeKind::Function(function) => function.concurrency as u64,
+        NodeKind::Service(_)
+        | NodeKind::LoadBalancer(_)
+        | NodeKind::Cache(_)
+        | NodeKind::Cdn(_)
+        | NodeKind::RateLimiter(_)
+        | NodeKind::WorkQueue(_)
+        | NodeKind::Log(_) => 0,
     }
 }
 

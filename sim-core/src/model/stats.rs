@@ -46,15 +46,39 @@ pub struct LatencyStats {
     pub(crate) histogram: Histogram<u64>,
     pub(crate) sum_ns: u128,
     pub(crate) max_ns: u64,
+    /// Latency thresholds to count exactly, ascending, in ns.
+    pub(crate) thresholds_ns: Vec<u64>,
+    /// Per threshold: latencies recorded at or below it.
+    pub(crate) within: Vec<u64>,
 }
 
 impl Default for LatencyStats {
     fn default() -> Self {
+        Self::with_thresholds(Vec::new())
+    }
+}
+
+impl LatencyStats {
+    /// Latency statistics that also count exactly how many latencies are at or below each
+    /// of `thresholds_ns` (ascending).
+    pub(crate) fn with_thresholds(thresholds_ns: Vec<u64>) -> Self {
         Self {
             histogram: Histogram::new_with_bounds(1, LATENCY_CEILING_NS, 3).expect("valid histogram bounds"),
             sum_ns: 0,
             max_ns: 0,
+            within: vec![0; thresholds_ns.len()],
+            thresholds_ns,
         }
+    }
+
+    /// Per threshold (in ns): the share of the latencies recorded at or below it; empty
+    /// when nothing was recorded or no threshold was asked for.
+    pub fn shares_within(&self) -> Vec<(u64, f64)> {
+        let count = self.count();
+        if count == 0 {
+            return Vec::new();
+        }
+        self.thresholds_ns.iter().zip(&self.within).map(|(t, n)| (*t, *n as f64 / count as f64)).collect()
     }
 }
 
@@ -64,6 +88,9 @@ impl LatencyStats {
         self.histogram.saturating_record(latency_ns.clamp(1, LATENCY_CEILING_NS));
         self.sum_ns += latency_ns as u128;
         self.max_ns = self.max_ns.max(latency_ns);
+        for (threshold_ns, within) in self.thresholds_ns.iter().zip(&mut self.within) {
+            *within += (latency_ns <= *threshold_ns) as u64;
+        }
     }
 
     /// Number of latencies recorded.
@@ -94,9 +121,23 @@ impl LatencyStats {
     }
 }
 
+/// The fewest and the most levels an occupancy distribution keeps (the last one holds
+/// every level at or above it).
+const OCCUPANCY_LEVELS_MIN: usize = 64;
+const OCCUPANCY_LEVELS_MAX: usize = 1024;
+
 /// Per-node counters; areas are integrals of a count over time in count·ns.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct NodeStats {
+    /// Workers of the node when it has a fixed number (instances × workers, a function's
+    /// concurrency), for the time they are all busy; 0 otherwise.
+    pub capacity: u64,
+    /// Time with exactly n requests in the node, per n (the last entry: n or more), in ns.
+    pub occupancy_ns: Vec<u64>,
+    /// Time with every one of `capacity` workers busy, in ns.
+    pub all_busy_ns: u64,
+    /// Admitted requests that found every worker busy and waited (of `wait_count`).
+    pub waited_count: u64,
     pub arrivals: u64,
     /// Arrivals up to the moment the workloads stopped creating requests.
     pub arrivals_while_generating: u64,
@@ -121,21 +162,37 @@ pub(crate) struct NodeStats {
 }
 
 impl NodeStats {
+    /// The counters of a node with `capacity` workers (0: not a fixed number).
+    pub fn new(capacity: u64) -> Self {
+        let levels = (capacity as usize).saturating_mul(2).clamp(OCCUPANCY_LEVELS_MIN, OCCUPANCY_LEVELS_MAX);
+        Self { capacity, occupancy_ns: vec![0; levels], ..Self::default() }
+    }
+
     /// Integrates the current levels up to `now_ns`.
     #[inline]
     pub fn advance(&mut self, now_ns: u64) {
-        let elapsed = (now_ns - self.last_change_ns) as u128;
+        let elapsed = now_ns - self.last_change_ns;
         if elapsed > 0 {
-            self.busy_area += self.busy_now as u128 * elapsed;
-            self.queue_area += self.queue_now as u128 * elapsed;
-            self.in_system_area += self.in_system_now as u128 * elapsed;
+            let wide = elapsed as u128;
+            self.busy_area += self.busy_now as u128 * wide;
+            self.queue_area += self.queue_now as u128 * wide;
+            self.in_system_area += self.in_system_now as u128 * wide;
+            let last = self.occupancy_ns.len() - 1;
+            self.occupancy_ns[(self.in_system_now as usize).min(last)] += elapsed;
+            if self.capacity > 0 && self.busy_now >= self.capacity {
+                self.all_busy_ns += elapsed;
+            }
             self.last_change_ns = now_ns;
         }
     }
 
     /// Clears what was measured during the warm-up, keeping the current levels.
     pub fn reset(&mut self, now_ns: u64) {
+        let mut occupancy_ns = std::mem::take(&mut self.occupancy_ns);
+        occupancy_ns.iter_mut().for_each(|time| *time = 0);
         *self = NodeStats {
+            capacity: self.capacity,
+            occupancy_ns,
             busy_now: self.busy_now,
             queue_now: self.queue_now,
             in_system_now: self.in_system_now,

@@ -120,7 +120,7 @@ impl From<RequestCounts> for RequestsReport {
 }
 
 /// Latency summary in seconds; `null` when nothing completed.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatencyReport {
     /// Mean (exact).
     pub mean: Option<f64>,
@@ -134,6 +134,11 @@ pub struct LatencyReport {
     pub p999: Option<f64>,
     /// Maximum (exact).
     pub max: Option<f64>,
+    /// Per latency threshold (the run's `latency_thresholds` and the scenario's latency
+    /// SLOs, keyed as written, such as `200ms`): the share of completed requests answered
+    /// within it (exact). Absent when no threshold is asked for or nothing completed.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub within: IndexMap<String, f64>,
 }
 
 impl From<&LatencyStats> for LatencyReport {
@@ -145,6 +150,11 @@ impl From<&LatencyStats> for LatencyReport {
             p99: stats.quantile_s(0.99),
             p999: stats.quantile_s(0.999),
             max: stats.max_s(),
+            within: stats
+                .shares_within()
+                .into_iter()
+                .map(|(threshold_ns, share)| (crate::units::Duration::from_ns(threshold_ns).to_string(), share))
+                .collect(),
         }
     }
 }
@@ -194,6 +204,19 @@ pub struct NodeReport {
     pub mean_in_system: f64,
     /// Mean wait for a worker, in seconds.
     pub mean_wait_s: Option<f64>,
+    /// Share of the requests admitted to a worker that found every worker busy and waited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability_of_waiting: Option<f64>,
+    /// Share of the time with every worker of the node busy (nodes with a fixed number of
+    /// workers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability_all_busy: Option<f64>,
+    /// Share of the time with no request in the node.
+    pub probability_empty: f64,
+    /// The time-average distribution of the number of requests in the node: entry n is the
+    /// share of the time with exactly n (the last entry: n or more, at the cap of
+    /// max(64, 2 × workers) up to 1024), without trailing zeros.
+    pub in_system_distribution: Vec<f64>,
     /// Mean time from arrival to answer of successfully answered requests, in seconds.
     pub mean_sojourn_s: Option<f64>,
     /// Instance-hours paid for (autoscaled: as provisioned; functions: live containers).
@@ -317,6 +340,11 @@ impl Simulation<'_> {
                     mean_queue_length: stats.queue_area as f64 / measured_ns,
                     mean_in_system: stats.in_system_area as f64 / measured_ns,
                     mean_wait_s: mean(stats.wait_sum_ns, stats.wait_count),
+                    probability_of_waiting: (stats.wait_count > 0)
+                        .then(|| stats.waited_count as f64 / stats.wait_count as f64),
+                    probability_all_busy: (stats.capacity > 0).then(|| stats.all_busy_ns as f64 / measured_ns),
+                    probability_empty: stats.occupancy_ns[0] as f64 / measured_ns,
+                    in_system_distribution: occupancy_distribution(&stats.occupancy_ns, measured_ns),
                     mean_sojourn_s: mean(stats.sojourn_sum_ns, stats.sojourn_count),
                     instance_hours,
                     cost,
@@ -463,4 +491,10 @@ impl Simulation<'_> {
 
 fn error_key(outcome: Outcome, node: &str) -> String {
     format!("{}@{}", outcome.reason(), node)
+}
+
+/// The shares of time at each occupancy level, without trailing zeros.
+fn occupancy_distribution(occupancy_ns: &[u64], measured_ns: f64) -> Vec<f64> {
+    let used = occupancy_ns.iter().rposition(|time| *time > 0).map_or(0, |last| last + 1);
+    occupancy_ns[..used].iter().map(|time| *time as f64 / measured_ns).collect()
 }

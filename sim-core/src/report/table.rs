@@ -31,11 +31,12 @@ pub(super) fn render(report: &Report) -> String {
             writeln!(out, "availability {:.4}%   throughput {:.2}/s", availability * 100.0, report.throughput_per_s);
     }
     let _ = writeln!(out, "\nend-to-end latency of completed requests");
-    let mut latency_rows = vec![("all".to_string(), report.latency_s)];
+    let mut latency_rows = vec![("all".to_string(), report.latency_s.clone())];
     if report.classes.len() > 1 {
-        latency_rows.extend(report.classes.iter().map(|(name, class)| (name.clone(), class.latency_s)));
+        latency_rows.extend(report.classes.iter().map(|(name, class)| (name.clone(), class.latency_s.clone())));
     }
     latency_table(&mut out, &latency_rows);
+    within_lines(&mut out, report);
     if report.classes.len() > 1 {
         let _ = writeln!(out, "\nrequests by class");
         let rows: Vec<(&str, &RequestsReport)> =
@@ -52,13 +53,24 @@ pub(super) fn render(report: &Report) -> String {
     let name_width = report.nodes.keys().map(|n| n.len()).max().unwrap_or(4).max(4);
     let _ = writeln!(
         out,
-        "  {:<name_width$}  {:<13} {:>10} {:>10} {:>8} {:>7} {:>8} {:>10} {:>10} {:>10} {:>8}",
-        "node", "kind", "arrivals", "completed", "util", "offered", "queue", "in system", "wait", "sojourn", "drops"
+        "  {:<name_width$}  {:<13} {:>10} {:>10} {:>8} {:>7} {:>8} {:>10} {:>10} {:>7} {:>10} {:>8}",
+        "node",
+        "kind",
+        "arrivals",
+        "completed",
+        "util",
+        "offered",
+        "queue",
+        "in system",
+        "wait",
+        "P(wait)",
+        "sojourn",
+        "drops"
     );
     for (name, node) in &report.nodes {
         let _ = writeln!(
             out,
-            "  {:<name_width$}  {:<13} {:>10} {:>10} {:>7.1}% {:>7} {:>8.2} {:>10.2} {:>10} {:>10} {:>8}",
+            "  {:<name_width$}  {:<13} {:>10} {:>10} {:>7.1}% {:>7} {:>8.2} {:>10.2} {:>10} {:>7} {:>10} {:>8}",
             name,
             node.kind,
             node.arrivals,
@@ -68,6 +80,7 @@ pub(super) fn render(report: &Report) -> String {
             node.mean_queue_length,
             node.mean_in_system,
             seconds(node.mean_wait_s),
+            node.probability_of_waiting.map_or("-".into(), |p| format!("{:.1}%", p * 100.0)),
             seconds(node.mean_sojourn_s),
             node.drops
         );
@@ -88,6 +101,30 @@ pub(super) fn render(report: &Report) -> String {
         );
     }
     out
+}
+
+/// Per latency threshold: the share of completed requests answered within it, and of all
+/// finished requests (a failed or rejected request did not meet it).
+fn within_lines(out: &mut String, report: &Report) {
+    let finished = report.requests.generated - report.requests.in_flight;
+    for (threshold, share) in &report.latency_s.within {
+        let mut line = format!("  within {threshold}: {:.2}% of completed", share * 100.0);
+        if finished > 0 {
+            let of_finished = share * report.requests.completed as f64 / finished as f64;
+            let _ = write!(line, " ({:.2}% of finished)", of_finished * 100.0);
+        }
+        if report.classes.len() > 1 {
+            let by_class: Vec<String> = report
+                .classes
+                .iter()
+                .filter_map(|(name, class)| {
+                    class.latency_s.within.get(threshold).map(|s| format!("{name} {:.2}%", s * 100.0))
+                })
+                .collect();
+            let _ = write!(line, "; {}", by_class.join(", "));
+        }
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 /// One line with what a component measured, `None` for plain services and balancers.

@@ -400,6 +400,10 @@ pub struct RawRun {
     /// Master seed.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Latencies to report the share of requests answered within (`["50ms", "200ms"]`);
+    /// the scenario's latency SLOs add theirs.
+    #[serde(default)]
+    pub latency_thresholds: Vec<Duration>,
 }
 
 /// Safety limits.

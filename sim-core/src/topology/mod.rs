@@ -377,7 +377,7 @@ pub enum StopCondition {
 }
 
 /// Run parameters given in the file (each may be overridden).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunDefaults {
     /// How to stop.
     pub stop: StopCondition,
@@ -385,6 +385,9 @@ pub struct RunDefaults {
     pub warmup_ns: u64,
     /// Master seed.
     pub seed: u64,
+    /// Latencies whose share of requests answered within them the report gives, ascending
+    /// and distinct, in ns (the scenario's latency SLOs add theirs at run time).
+    pub latency_thresholds_ns: Vec<u64>,
 }
 
 /// Safety limits.

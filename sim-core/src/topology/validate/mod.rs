@@ -938,7 +938,15 @@ impl Validator<'_> {
                     .with_help("make the warm-up shorter than the duration"));
             }
         }
-        Ok(RunDefaults { stop, warmup_ns, seed: run.seed.unwrap_or(1) })
+        if run.latency_thresholds.iter().any(|threshold| threshold.ns == 0) {
+            return Err(self
+                .error(SpecErrorKind::InvalidValue, "a latency threshold of 0".into(), &["run", "latency_thresholds"])
+                .with_help("give positive latencies, such as [\"50ms\", \"200ms\"]"));
+        }
+        let mut latency_thresholds_ns: Vec<u64> = run.latency_thresholds.iter().map(|threshold| threshold.ns).collect();
+        latency_thresholds_ns.sort_unstable();
+        latency_thresholds_ns.dedup();
+        Ok(RunDefaults { stop, warmup_ns, seed: run.seed.unwrap_or(1), latency_thresholds_ns })
     }
 }
 
