@@ -199,3 +199,29 @@ fn latency_thresholds_from_the_command_line_give_the_share_within_each() {
     assert_eq!(status, 2, "{stderr}");
     assert!(stderr.contains("latency threshold of 0s"), "{stderr}");
 }
+
+#[test]
+fn the_table_shows_slos_faults_lost_work_and_the_roles_after_a_failover() {
+    let (status, table, _) = run_cli(&["run", &path("db-failover.ron")]);
+    assert_eq!(status, 0);
+    for expected in [
+        "\nSLOs\n",
+        "availability >= 99.9%        VIOLATED",
+        "violated 20s-26s",
+        "\nfaults\n  crash db (1 of 3 instances): 20s to the end",
+        "lost work: 745 requests failed by faults, 17 committed writes lost",
+        "failover db: 1 promotions, 17 writes lost, primary at the end: server 1",
+        "within 100ms: 100.00% of completed (96.59% of finished)",
+    ] {
+        assert!(table.contains(expected), "missing {expected:?} in\n{table}");
+    }
+    let (_, json, _) = run_cli(&["run", &path("db-failover.ron"), "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let roles: Vec<&str> = json["nodes"]["db"]["database"]["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|server| server["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["replica-0", "primary", "replica-2"], "roles at the end, after server 1 was promoted");
+}

@@ -334,7 +334,9 @@ impl DatabaseModel<'_> {
             .iter()
             .enumerate()
             .map(|(index, c)| ServerReport {
-                role: if index == 0 { "primary".into() } else { format!("replica-{index}") },
+                // Roles at the end of the run: after a failover, the promoted replica is
+                // the primary and the old primary a replica.
+                role: if index == self.primary as usize { "primary".into() } else { format!("replica-{index}") },
                 reads: c.reads,
                 writes: c.writes,
                 stale_reads: c.stale_reads,

@@ -92,6 +92,9 @@ pub(super) fn render(report: &Report) -> String {
             let _ = writeln!(out, "  {line}");
         }
     }
+    slo_lines(&mut out, report);
+    fault_lines(&mut out, report);
+    resilience_lines(&mut out, report);
     if report.cost.total > 0.0 {
         let _ = writeln!(
             out,
@@ -124,6 +127,97 @@ fn within_lines(out: &mut String, report: &Report) {
             let _ = write!(line, "; {}", by_class.join(", "));
         }
         let _ = writeln!(out, "{line}");
+    }
+}
+
+/// The scenario's SLOs: whether each held, its value, and the spans where it did not.
+fn slo_lines(out: &mut String, report: &Report) {
+    let Some(slos) = &report.slos else { return };
+    if slos.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nSLOs");
+    for slo in slos {
+        let value = match slo.value {
+            None => "-".to_string(),
+            Some(value) if slo.slo.starts_with("availability") => format!("{:.4}%", value * 100.0),
+            Some(value) => seconds(Some(value)),
+        };
+        let verdict = if slo.held { "held" } else { "VIOLATED" };
+        let mut line = format!(
+            "  {:<28} {verdict:<8} value {value}, held in {} of {} windows",
+            slo.slo, slo.windows_held, slo.windows_evaluated
+        );
+        if !slo.violations.is_empty() {
+            let spans: Vec<String> =
+                slo.violations.iter().map(|[start, end]| format!("{}s-{}s", trim(*start), trim(*end))).collect();
+            let _ = write!(line, "; violated {}", spans.join(", "));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// The scenario's faults as they happened.
+fn fault_lines(out: &mut String, report: &Report) {
+    let Some(faults) = &report.faults else { return };
+    if faults.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nfaults");
+    for fault in faults {
+        let end = fault.end_s.map_or("the end".to_string(), |end| format!("{}s", trim(end)));
+        let detail = if fault.detail.is_empty() { String::new() } else { format!(" ({})", fault.detail) };
+        let _ = writeln!(out, "  {} {}{detail}: {}s to {end}", fault.kind, fault.target, trim(fault.start_s));
+    }
+}
+
+/// Lost work and what each resilience mechanism did.
+fn resilience_lines(out: &mut String, report: &Report) {
+    let Some(resilience) = &report.resilience else { return };
+    let _ = writeln!(out, "\nresilience");
+    let _ = writeln!(
+        out,
+        "  lost work: {} requests failed by faults, {} committed writes lost, {} messages lost",
+        resilience.failed_by_faults, resilience.lost_writes, resilience.messages_lost
+    );
+    for (name, failover) in &resilience.failovers {
+        let _ = writeln!(
+            out,
+            "  failover {name}: {} promotions, {} writes lost, primary at the end: server {}",
+            failover.promotions, failover.lost_writes, failover.primary_at_end
+        );
+    }
+    for (name, health) in &resilience.health_checks {
+        let _ = writeln!(
+            out,
+            "  health checks {name}: {} probes, {} marked down, {} marked up, {} unhealthy at the end",
+            health.probes, health.marked_down, health.marked_up, health.unhealthy_at_end
+        );
+    }
+    for (edge, calls) in &resilience.calls {
+        let amplification = calls.amplification.map_or("-".to_string(), |a| format!("{a:.2}x"));
+        let _ = writeln!(
+            out,
+            "  calls {edge}: {} calls, {} attempts ({amplification}), {} retries, {} hedges, {} timeouts, {} short-circuited, breaker opened {} times ({}s open), {} budget exhausted, {} succeeded, {} failed",
+            calls.calls,
+            calls.attempts,
+            calls.retries,
+            calls.hedges,
+            calls.timeouts,
+            calls.short_circuited,
+            calls.breaker_opened,
+            trim(calls.breaker_open_s),
+            calls.budget_exhausted,
+            calls.succeeded,
+            calls.failed
+        );
+    }
+    for (name, node) in &resilience.nodes {
+        let _ = writeln!(
+            out,
+            "  {name}: {} refused while down, {} failed in a crash, {} injected errors, {} served by a new version, {} shed",
+            node.refused, node.crashed, node.injected_errors, node.new_version, node.shed
+        );
     }
 }
 
