@@ -17,4 +17,5 @@ mod overload;
 mod snapshots;
 mod swarm;
 mod theory;
+mod verdicts;
 mod web;

@@ -303,7 +303,8 @@ impl Model for DatabaseModel<'_> {
         self.servers.release(kernel, frame);
     }
 
-    fn reset(&mut self, _now: u64) {
+    fn reset(&mut self, now: u64) {
+        self.servers.reset(now);
         self.counters.iter_mut().for_each(|c| *c = Default::default());
         self.max_backlog = 0;
         self.promotions = 0;

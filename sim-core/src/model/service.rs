@@ -51,9 +51,52 @@ pub(crate) struct Instance {
     pub in_rotation: bool,
     /// Crashes in force on this instance: while above 0 it refuses arrivals.
     pub down: u32,
+    /// What the instance measured (after the warm-up).
+    pub counters: InstanceCounters,
+}
+
+/// One instance's own figures, so that a saturated instance shows when the node as a whole
+/// does not (a hot shard, a replica).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct InstanceCounters {
+    /// Requests that reached it (after the warm-up).
+    pub arrivals: u64,
+    /// Of those, the ones that arrived while the workloads were generating.
+    pub arrivals_while_generating: u64,
+    /// Integrals of busy workers and waiting requests over time, in count·ns.
+    pub busy_area: u128,
+    pub queue_area: u128,
+    last_ns: u64,
 }
 
 impl Instance {
+    /// Integrates its busy workers (FIFO: workers held; PS: jobs in service, at most
+    /// `workers`) and its queue up to `now`.
+    #[inline]
+    fn advance(&mut self, now: u64, fifo: bool, workers: u32) {
+        self.counters = self.counters_at(now, fifo, workers);
+    }
+
+    /// Its counters brought up to `now` (also for a report during or at the end of a run).
+    #[inline]
+    pub fn counters_at(&self, now: u64, fifo: bool, workers: u32) -> InstanceCounters {
+        let mut counters = self.counters;
+        let elapsed = now.saturating_sub(counters.last_ns) as u128;
+        if elapsed > 0 {
+            let busy = if fifo { self.occupied as u128 } else { self.ps_jobs.len().min(workers as usize) as u128 };
+            counters.busy_area += busy * elapsed;
+            counters.queue_area += self.queue.len() as u128 * elapsed;
+            counters.last_ns = now;
+        }
+        counters
+    }
+
+    /// Forgets what was counted during the warm-up, from `now`.
+    fn reset(&mut self, now: u64, fifo: bool, workers: u32) {
+        self.advance(now, fifo, workers);
+        self.counters = InstanceCounters { last_ns: now, ..InstanceCounters::default() };
+    }
+
     /// Whether it holds or queues any request.
     pub fn holds_work(&self) -> bool {
         self.occupied > 0 || !self.queue.is_empty()
@@ -121,6 +164,8 @@ impl<'t> ServiceModel<'t> {
     fn pull_next(&mut self, kernel: &mut Kernel, instance: InstanceId) {
         let now = kernel.events.now_ns();
         let (node, workers) = (self.node, self.config.workers);
+        let fifo = self.config.discipline == Discipline::Fifo;
+        self.instances[instance.index()].advance(now, fifo, workers);
         loop {
             let slot = &mut self.instances[instance.index()];
             if slot.occupied >= workers {
@@ -151,6 +196,7 @@ impl<'t> ServiceModel<'t> {
             stats.demand_count += 1;
         }
         let slot = &mut self.instances[instance.index()];
+        slot.advance(now, false, workers);
         ps_advance(slot, now, workers);
         let busy_before = slot.ps_jobs.len().min(workers as usize);
         slot.ps_jobs.push(Reverse(PsJob { finish_tag: slot.ps_virtual_ns + work_ns as f64, frame }));
@@ -181,6 +227,7 @@ impl<'t> ServiceModel<'t> {
         if slot.ps_epoch != epoch {
             return;
         }
+        slot.advance(now, false, workers);
         ps_advance(slot, now, workers);
         let busy_before = slot.ps_jobs.len().min(workers as usize);
         let Reverse(job) = slot.ps_jobs.pop().expect("a scheduled PS job");
@@ -206,6 +253,7 @@ impl ServiceModel<'_> {
         }
         let (node, workers) = (self.node, self.config.workers);
         let now = kernel.events.now_ns();
+        slot.advance(now, self.config.discipline == Discipline::Fifo, workers);
         let queued = std::mem::take(&mut slot.queue);
         let ps_jobs = slot.clear_ps_jobs();
         let stats = &mut kernel.node_stats[node];
@@ -290,6 +338,11 @@ impl Model for ServiceModel<'_> {
         // callers gave up (timed-out attempts, retries, hedges) stay queued, so without a cap
         // a retry storm would grow it without bound.
         let safety_cap = kernel.topology.limits.max_in_flight;
+        slot.advance(now, config.discipline == Discipline::Fifo, config.workers);
+        if kernel.measuring {
+            slot.counters.arrivals += 1;
+            slot.counters.arrivals_while_generating += kernel.generating as u64;
+        }
         let stats = &mut kernel.node_stats[node];
         stats.advance(now);
         match config.discipline {
@@ -357,6 +410,7 @@ impl Model for ServiceModel<'_> {
             return;
         }
         let slot = &mut self.instances[instance.index()];
+        slot.advance(now, self.config.discipline == Discipline::Fifo, self.config.workers);
         slot.occupied -= 1;
         // Out of rotation: it may be draining after a scale-in.
         let out_of_rotation = !slot.in_rotation;
@@ -374,6 +428,10 @@ impl Model for ServiceModel<'_> {
     }
 
     fn reset(&mut self, now: u64) {
+        let (fifo, workers) = (self.config.discipline == Discipline::Fifo, self.config.workers);
+        for instance in &mut self.instances {
+            instance.reset(now, fifo, workers);
+        }
         if let Some(scaling) = self.scaling.as_mut() {
             scaling.reset(now);
         }

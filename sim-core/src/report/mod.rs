@@ -213,6 +213,9 @@ pub struct NodeReport {
     pub probability_all_busy: Option<f64>,
     /// Share of the time with no request in the node.
     pub probability_empty: f64,
+    /// Per instance (a database: per server, the primary first), for nodes of two or more.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_instance: Vec<InstanceReport>,
     /// The time-average distribution of the number of requests in the node: entry n is the
     /// share of the time with exactly n (the last entry: n or more, at the cap of
     /// max(64, 2 × workers) up to 1024), without trailing zeros.
@@ -226,6 +229,22 @@ pub struct NodeReport {
     /// The figures of its kind of component, when it is more than a plain service.
     #[serde(flatten)]
     pub component: Option<ComponentSection>,
+}
+
+/// One instance's figures (a service instance, a database server).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceReport {
+    /// Requests that reached it.
+    pub arrivals: u64,
+    /// Mean share of its workers busy.
+    pub utilization: f64,
+    /// Its arrivals × the node's mean worker time per request ÷ its workers; at 1 or more
+    /// it cannot keep up, whatever the rest of the node does.
+    pub offered_load: Option<f64>,
+    /// Time-average requests waiting for one of its workers.
+    pub mean_queue_length: f64,
+    /// Requests it held or queued at the end.
+    pub in_node_at_end: u64,
 }
 
 /// Per-workload figures.
@@ -322,6 +341,21 @@ impl Simulation<'_> {
                     ));
                 }
             }
+            let per_instance = self.instance_figures(
+                NodeId::new(index as u32),
+                end_ns,
+                measured_ns,
+                generating_ns,
+                refused_at_source_factor,
+                &stats,
+            );
+            if !offered_load.is_some_and(|load| load >= 1.0) {
+                for (instance, figures) in per_instance.iter().enumerate() {
+                    if let Some(load) = figures.offered_load.filter(|load| *load >= 1.0) {
+                        instability.push(saturated_part(node, instance, load, offered_load));
+                    }
+                }
+            }
             let mean = |sum: u128, count: u64| (count > 0).then(|| sum as f64 / count as f64 / 1e9);
             nodes.insert(
                 node.name.clone(),
@@ -345,6 +379,7 @@ impl Simulation<'_> {
                     probability_all_busy: (stats.capacity > 0).then(|| stats.all_busy_ns as f64 / measured_ns),
                     probability_empty: stats.occupancy_ns[0] as f64 / measured_ns,
                     in_system_distribution: occupancy_distribution(&stats.occupancy_ns, measured_ns),
+                    per_instance,
                     mean_sojourn_s: mean(stats.sojourn_sum_ns, stats.sojourn_count),
                     instance_hours,
                     cost,
@@ -497,4 +532,63 @@ fn error_key(outcome: Outcome, node: &str) -> String {
 fn occupancy_distribution(occupancy_ns: &[u64], measured_ns: f64) -> Vec<f64> {
     let used = occupancy_ns.iter().rposition(|time| *time > 0).map_or(0, |last| last + 1);
     occupancy_ns[..used].iter().map(|time| *time as f64 / measured_ns).collect()
+}
+
+impl Simulation<'_> {
+    /// Per-instance figures of a node with two or more instances (services, databases).
+    fn instance_figures(
+        &self,
+        node: NodeId,
+        end_ns: u64,
+        measured_ns: f64,
+        generating_ns: f64,
+        refused_at_source_factor: f64,
+        stats: &crate::model::stats::NodeStats,
+    ) -> Vec<InstanceReport> {
+        let Some(servers) = self.nodes[node].servers() else { return Vec::new() };
+        if servers.instances.len() < 2 {
+            return Vec::new();
+        }
+        let (fifo, workers) = (servers.config.discipline == crate::topology::Discipline::Fifo, servers.config.workers);
+        let mean_demand_ns = (stats.demand_count > 0).then(|| stats.demand_sum_ns as f64 / stats.demand_count as f64);
+        servers
+            .instances
+            .iter()
+            .map(|instance| {
+                let counters = instance.counters_at(end_ns, fifo, workers);
+                let capacity = workers as f64;
+                InstanceReport {
+                    arrivals: counters.arrivals,
+                    utilization: counters.busy_area as f64 / (capacity * measured_ns),
+                    offered_load: mean_demand_ns.map(|demand_ns| {
+                        counters.arrivals_while_generating as f64 * refused_at_source_factor * demand_ns
+                            / (capacity * generating_ns)
+                    }),
+                    mean_queue_length: counters.queue_area as f64 / measured_ns,
+                    in_node_at_end: instance.occupied as u64 + instance.queue.len() as u64,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Why one instance or server cannot keep up while its node as a whole can, and what to change.
+fn saturated_part(node: &crate::topology::Node, instance: usize, load: f64, node_load: Option<f64>) -> String {
+    let whole = node_load.map_or(String::new(), |load| format!(" while the node as a whole is offered {load:.2}×"));
+    match &node.kind {
+        NodeKind::Database(database) => {
+            let connections = database.servers.workers;
+            format!(
+                "server {instance} of database \"{}\" is offered {load:.2}× its {connections} connections{whole}: it cannot keep up; add read replicas or connections, or route reads elsewhere",
+                node.name
+            )
+        }
+        _ => {
+            let workers = node.kind.servers().map_or(0, |servers| servers.workers);
+            format!(
+                "instance {instance} of node \"{}\" is offered {load:.2}× its {workers} workers{whole}: the load is spread unevenly (a hot key or client under hash routing?); spread it, or add capacity where it lands",
+                node.name
+            )
+        }
+    }
 }
