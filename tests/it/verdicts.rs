@@ -97,3 +97,69 @@ fn healthy_multi_instance_nodes_are_not_flagged() {
         );
     }
 }
+
+fn work_queue(consumers: u32, rate_per_s: f64) -> String {
+    format!(
+        r#"Topology(
+            workload: [Open(name: "producers", arrivals: Poisson(rate: "{rate_per_s}/s"), to: "jobs")],
+            nodes: {{
+                "jobs": WorkQueue(consumers: {consumers}, handler: "worker"),
+                "worker": Service(workers: 10, steps: [Work(Exp(mean: "10ms"))]),
+            }},
+        )"#
+    )
+}
+
+/// Two consumers taking 10 ms per message are offered 250/s × 10 ms ÷ 2 = 1.25×: the
+/// backlog grows, though the handler's 10 workers are at 25 %. Six consumers (0.42×) keep up.
+#[test]
+fn consumers_that_cannot_keep_up_with_a_work_queue_are_named() {
+    let (unstable, reasons, report) = instability(&work_queue(2, 250.0));
+    assert!(unstable, "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("the consumers of work queue \"jobs\" are offered 1.2")
+                && r.contains("add consumers")),
+        "{reasons:?}"
+    );
+    assert!(!reasons.iter().any(|r| r.contains("\"worker\"")), "the handler keeps up: {reasons:?}");
+    let queue = report.nodes["jobs"].component.as_ref().unwrap().work_queue().unwrap();
+    assert!((queue.consumer_utilization - 1.0).abs() < 0.01, "{}", queue.consumer_utilization);
+    let (unstable, reasons, report) = instability(&work_queue(6, 250.0));
+    assert!(!unstable, "{reasons:?}");
+    let queue = report.nodes["jobs"].component.as_ref().unwrap().work_queue().unwrap();
+    let load = queue.consumer_offered_load.unwrap();
+    assert!((load - 250.0 * 0.010 / 6.0).abs() < 0.03, "{load}");
+}
+
+fn log(rate_per_s: f64) -> String {
+    format!(
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "{rate_per_s}/s"), keys: Uniform(n: 100000), to: "events")],
+            nodes: {{
+                "events": Log(partitions: 4, groups: [Group(name: "analytics", handler: "warehouse")]),
+                "warehouse": Service(workers: 64, steps: [Work(Exp(mean: "19ms"))]),
+            }},
+        )"#
+    )
+}
+
+/// One consumer per partition taking 19 ms per message: 250/s over 4 partitions offers each
+/// 62.5/s × 19 ms = 1.19×, so the group's lag grows; at 100/s (0.48×) it keeps up.
+#[test]
+fn a_consumer_group_whose_lag_grows_is_named_with_its_partitions() {
+    let (unstable, reasons, report) = instability(&log(250.0));
+    assert!(unstable, "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("consumer group \"analytics\" of log \"events\"") && r.contains("lag grows")),
+        "{reasons:?}"
+    );
+    let group = &report.nodes["events"].component.as_ref().unwrap().log().unwrap().groups["analytics"];
+    assert_eq!(group.offered_load_by_partition.len(), 4);
+    assert!(group.offered_load_by_partition.iter().all(|load| *load > 1.05), "{:?}", group.offered_load_by_partition);
+    let (unstable, reasons, _) = instability(&log(100.0));
+    assert!(!unstable, "{reasons:?}");
+}

@@ -4,7 +4,7 @@
 
 use super::invariants;
 use super::kernel::Kernel;
-use super::node::{misrouted, Model, Node, Timer};
+use super::node::{misrouted, Model, Node, Span, Timer};
 use super::requests::Outcome;
 use super::Simulation;
 use crate::ids::{FrameId, NodeId, RequestId};
@@ -147,7 +147,7 @@ impl Model for BalancerModel<'_> {
         }
     }
 
-    fn figures(&self, topology: &Topology, _end_ns: u64, _measured_ns: f64) -> ComponentFigures {
+    fn figures(&self, topology: &Topology, _span: Span) -> ComponentFigures {
         ComponentFigures::section(self.report(topology))
     }
 }

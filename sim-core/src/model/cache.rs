@@ -3,7 +3,7 @@
 
 use super::cache_store::{CacheStore, Lookup};
 use super::kernel::Kernel;
-use super::node::{misrouted, Model, Timer};
+use super::node::{misrouted, Model, Span, Timer};
 use super::requests::Outcome;
 use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::report::{CacheReport, CdnReport, ComponentFigures, ComponentSection};
@@ -219,7 +219,7 @@ impl Model for CacheModel<'_> {
         self.counters = CacheCounters::default();
     }
 
-    fn figures(&self, _topology: &Topology, _end_ns: u64, _measured_ns: f64) -> ComponentFigures {
+    fn figures(&self, _topology: &Topology, _span: Span) -> ComponentFigures {
         ComponentFigures::section(ComponentSection::Cache(CacheReport {
             entries: self.store.len() as u64,
             ..self.counters.into()
@@ -305,7 +305,7 @@ impl Model for CdnModel<'_> {
     }
 
     /// All edges, and each edge by its region's name.
-    fn figures(&self, _topology: &Topology, _end_ns: u64, _measured_ns: f64) -> ComponentFigures {
+    fn figures(&self, _topology: &Topology, _span: Span) -> ComponentFigures {
         let mut total = CacheCounters::default();
         let mut edges = IndexMap::new();
         for (edge, counters) in self.counters.iter().enumerate() {

@@ -3,7 +3,7 @@
 //! a read on a replica that has not yet applied the key's latest commit is a stale read.
 
 use super::kernel::Kernel;
-use super::node::{misrouted, Model, Timer};
+use super::node::{misrouted, Model, Span, Timer};
 use super::program::Program;
 use super::requests::Outcome;
 use super::service::ServiceModel;
@@ -311,7 +311,7 @@ impl Model for DatabaseModel<'_> {
         self.lost_writes = 0;
     }
 
-    fn figures(&self, _topology: &Topology, _end_ns: u64, _measured_ns: f64) -> ComponentFigures {
+    fn figures(&self, _topology: &Topology, _span: Span) -> ComponentFigures {
         ComponentFigures::section(self.report())
     }
 }

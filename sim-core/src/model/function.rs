@@ -4,7 +4,7 @@
 
 use super::invariants;
 use super::kernel::Kernel;
-use super::node::{misrouted, Model, Timer};
+use super::node::{misrouted, Model, Span, Timer};
 use super::program::Program;
 use super::requests::Outcome;
 use super::Event;
@@ -164,7 +164,8 @@ impl Model for FunctionModel<'_> {
         self.counters = FunctionCounters { max_containers: self.alive, ..FunctionCounters::default() };
     }
 
-    fn figures(&self, _topology: &Topology, end_ns: u64, measured_ns: f64) -> ComponentFigures {
+    fn figures(&self, _topology: &Topology, span: Span) -> ComponentFigures {
+        let (end_ns, measured_ns) = (span.end_ns, span.measured_ns);
         self.report(end_ns, measured_ns)
     }
 }

@@ -4,7 +4,7 @@
 
 use super::kernel::Kernel;
 use super::keymap::KeyMap;
-use super::node::{misrouted, Model, Timer};
+use super::node::{misrouted, Model, Span, Timer};
 use super::requests::Outcome;
 use super::Event;
 use crate::ids::{FrameId, NodeId};
@@ -143,7 +143,7 @@ impl Model for LimiterModel<'_> {
         self.counters = LimiterCounters::default();
     }
 
-    fn figures(&self, _topology: &Topology, _end_ns: u64, _measured_ns: f64) -> ComponentFigures {
+    fn figures(&self, _topology: &Topology, _span: Span) -> ComponentFigures {
         ComponentFigures::section(self.report())
     }
 }

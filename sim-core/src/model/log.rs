@@ -5,7 +5,7 @@
 
 use super::jobs::JobSpec;
 use super::kernel::Kernel;
-use super::node::{misrouted, Model, Timer};
+use super::node::{misrouted, Model, Span, Timer};
 use super::requests::Outcome;
 use super::stats::LatencyStats;
 use crate::ids::{FrameId, NodeId};
@@ -45,12 +45,18 @@ pub(crate) struct GroupCounters {
     pub processing: LatencyStats,
     pub lag_area: u128,
     pub max_lag: u64,
+    /// Time its consumers spent on messages (from delivery to the handler's answer), in ns,
+    /// and the messages they finished.
+    pub handling_sum_ns: u128,
+    pub handled: u64,
 }
 
 #[derive(Debug)]
 pub(crate) struct GroupState {
     next_offset: Vec<u64>,
     busy: Vec<bool>,
+    /// Per partition: when its consumer took its current message.
+    busy_since_ns: Vec<u64>,
     pub lag: u64,
     lag_last_ns: u64,
     pub counters: GroupCounters,
@@ -76,6 +82,8 @@ pub(crate) struct LogModel<'t> {
     partitions: Vec<Partition>,
     pub groups: Vec<GroupState>,
     pub appended: u64,
+    /// Per partition: appends offered while the workloads generated (refused ones included).
+    appended_while_generating: Vec<u64>,
     stored: usize,
 }
 
@@ -92,18 +100,21 @@ impl<'t> LogModel<'t> {
                 .map(|_| GroupState {
                     next_offset: vec![0; partitions],
                     busy: vec![false; partitions],
+                    busy_since_ns: vec![0; partitions],
                     lag: 0,
                     lag_last_ns: 0,
                     counters: GroupCounters::default(),
                 })
                 .collect(),
             appended: 0,
+            appended_while_generating: vec![0; partitions],
             stored: 0,
         }
     }
 
     fn reset_counters(&mut self, now: u64) {
         self.appended = 0;
+        self.appended_while_generating.iter_mut().for_each(|count| *count = 0);
         for group in &mut self.groups {
             group.advance(now);
             group.counters = GroupCounters { max_lag: group.lag, ..GroupCounters::default() };
@@ -147,8 +158,8 @@ impl Model for LogModel<'_> {
         self.reset_counters(now);
     }
 
-    fn figures(&self, _topology: &Topology, end_ns: u64, measured_ns: f64) -> ComponentFigures {
-        ComponentFigures::section(self.report(end_ns, measured_ns))
+    fn figures(&self, _topology: &Topology, span: Span) -> ComponentFigures {
+        ComponentFigures::section(self.report(span))
     }
 }
 
@@ -163,6 +174,9 @@ impl LogModel<'_> {
         let spec = JobSpec { key: request.key, class: request.class, client: request.client, region: request.region };
         let partition = (splitmix64(spec.key) % config.partitions as u64) as usize;
         let measured = kernel.measuring;
+        if measured && kernel.generating {
+            self.appended_while_generating[partition] += 1;
+        }
         if self.stored >= cap {
             // At the safety cap: the oldest message of the partition goes if no consumer
             // holds it; otherwise the append is refused, so the log never grows past the cap.
@@ -252,6 +266,7 @@ impl LogModel<'_> {
             return;
         }
         consumer.busy[partition] = true;
+        consumer.busy_since_ns[partition] = now;
         let spec = log.entries[(next - log.base_offset) as usize].spec;
         kernel.start_job(self.node, handler, partition as u32, group as u32, spec);
     }
@@ -275,6 +290,10 @@ impl LogModel<'_> {
             }
         }
         consumer.busy[partition] = false;
+        if kernel.measuring {
+            consumer.counters.handling_sum_ns += (now - consumer.busy_since_ns[partition]) as u128;
+            consumer.counters.handled += 1;
+        }
         consumer.next_offset[partition] = offset + 1;
         consumer.lag -= 1;
         self.trim(kernel, partition, false);
@@ -285,7 +304,8 @@ impl LogModel<'_> {
 impl LogModel<'_> {
     /// The log's report section at `end_ns`, over `measured_ns` of measured time: each
     /// consumer group's progress and lag.
-    pub(crate) fn report(&self, end_ns: u64, measured_ns: f64) -> ComponentSection {
+    pub(crate) fn report(&self, span: Span) -> ComponentSection {
+        let (end_ns, measured_ns) = (span.end_ns, span.measured_ns);
         let groups = self
             .config
             .groups
@@ -302,6 +322,15 @@ impl LogModel<'_> {
                     max_lag: c.max_lag,
                     lag_at_end: group.lag,
                     publish_to_processed_s: (&c.processing).into(),
+                    offered_load_by_partition: if c.handled == 0 {
+                        Vec::new()
+                    } else {
+                        let handling_ns = c.handling_sum_ns as f64 / c.handled as f64;
+                        self.appended_while_generating
+                            .iter()
+                            .map(|appended| *appended as f64 * handling_ns / span.generating_ns)
+                            .collect()
+                    },
                 };
                 (name.clone(), report)
             })

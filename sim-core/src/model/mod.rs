@@ -458,8 +458,8 @@ impl<'t> Simulation<'t> {
 
     /// What node `node`'s model measured, for the report at `end_ns` over `measured_ns` of
     /// measured time.
-    pub(crate) fn component_figures(&self, node: NodeId, end_ns: u64, measured_ns: f64) -> ComponentFigures {
-        self.nodes[node].figures(self.topology, end_ns, measured_ns)
+    pub(crate) fn component_figures(&self, node: NodeId, span: node::Span) -> ComponentFigures {
+        self.nodes[node].figures(self.topology, span)
     }
 
     fn on_warmup_end(&mut self) {

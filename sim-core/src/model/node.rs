@@ -41,6 +41,18 @@ pub(crate) enum Timer {
     Promote,
 }
 
+/// The measured period a report covers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span {
+    /// When the run ended (or now, for a report during a run), in ns.
+    pub end_ns: u64,
+    /// The measured time: from the end of the warm-up to `end_ns`, in ns.
+    pub measured_ns: f64,
+    /// The measured time while the workloads generated requests, in ns (arrival rates are
+    /// measured over it, so a draining run does not dilute them).
+    pub generating_ns: f64,
+}
+
 /// What every node model does. The kernel is passed in, never stored, so a model reaches
 /// the rest of the run only through it.
 pub(crate) trait Model {
@@ -60,8 +72,8 @@ pub(crate) trait Model {
     /// The warm-up ends at `now`: forget what was counted, keep the state.
     fn reset(&mut self, now: u64);
 
-    /// The node's own report figures at `end_ns`, over `measured_ns` of measured time.
-    fn figures(&self, topology: &Topology, end_ns: u64, measured_ns: f64) -> ComponentFigures;
+    /// The node's own report figures over the measured `span`.
+    fn figures(&self, topology: &Topology, span: Span) -> ComponentFigures;
 
     /// Ends `frame`'s visit with `outcome`: answers, counts, releases, frees.
     fn finish(&mut self, kernel: &mut Kernel, frame: FrameId, outcome: Outcome, cause: NodeId) {
@@ -142,8 +154,8 @@ impl<'t> Node<'t> {
         with_model!(self, model => model.reset(now))
     }
 
-    pub fn figures(&self, topology: &Topology, end_ns: u64, measured_ns: f64) -> ComponentFigures {
-        with_model!(self, model => model.figures(topology, end_ns, measured_ns))
+    pub fn figures(&self, topology: &Topology, span: Span) -> ComponentFigures {
+        with_model!(self, model => model.figures(topology, span))
     }
 
     /// Runs `frame`'s program from its program counter (nodes with programs only).

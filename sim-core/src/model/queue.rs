@@ -7,7 +7,7 @@
 use super::arena::Arena;
 use super::jobs::JobSpec;
 use super::kernel::Kernel;
-use super::node::{misrouted, Model, Timer};
+use super::node::{misrouted, Model, Span, Timer};
 use super::requests::Outcome;
 use super::stats::LatencyStats;
 use super::Event;
@@ -49,6 +49,12 @@ pub(crate) struct QueueCounters {
     pub processing: LatencyStats,
     pub depth_area: u128,
     pub max_depth: u64,
+    /// Publishes offered while the workloads generated (refused ones included).
+    pub offered_while_generating: u64,
+    /// Integral of busy consumers over time, in consumer·ns.
+    pub consumer_busy_area: u128,
+    /// Deliveries whose handler answered.
+    pub handled: u64,
 }
 
 /// A work queue and its consumers.
@@ -95,7 +101,9 @@ impl<'t> QueueModel<'t> {
     }
 
     fn advance(&mut self, now: u64) {
-        self.counters.depth_area += self.ready.len() as u128 * (now - self.depth_last_ns) as u128;
+        let elapsed = (now - self.depth_last_ns) as u128;
+        self.counters.depth_area += self.ready.len() as u128 * elapsed;
+        self.counters.consumer_busy_area += (self.config.consumers - self.idle_consumers) as u128 * elapsed;
         self.depth_last_ns = now;
     }
 }
@@ -139,8 +147,8 @@ impl Model for QueueModel<'_> {
         self.counters = QueueCounters::default();
     }
 
-    fn figures(&self, _topology: &Topology, end_ns: u64, measured_ns: f64) -> ComponentFigures {
-        ComponentFigures::section(self.report(end_ns, measured_ns))
+    fn figures(&self, _topology: &Topology, span: Span) -> ComponentFigures {
+        ComponentFigures::section(self.report(span))
     }
 }
 
@@ -154,6 +162,9 @@ impl QueueModel<'_> {
         let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
         let now = kernel.events.now_ns();
         self.advance(now);
+        if measured && kernel.generating {
+            self.counters.offered_while_generating += 1;
+        }
         if self.ready.len() >= limit {
             match when_full {
                 WhenFull::Reject => {
@@ -247,7 +258,9 @@ impl QueueModel<'_> {
     /// A delivery's handler answered.
     pub(crate) fn job_done(&mut self, kernel: &mut Kernel, message: MessageId, generation: u32, outcome: Outcome) {
         let now = kernel.events.now_ns();
+        self.advance(now);
         self.idle_consumers += 1;
+        self.counters.handled += kernel.measuring as u64;
         let current = self.messages[message].in_delivery && self.messages[message].generation == generation;
         if !current {
             // Its visibility timeout expired and it went back to the queue (or was
@@ -299,9 +312,17 @@ impl QueueModel<'_> {
 
 impl QueueModel<'_> {
     /// The work queue's report section at `end_ns`, over `measured_ns` of measured time.
-    pub(crate) fn report(&self, end_ns: u64, measured_ns: f64) -> ComponentSection {
+    pub(crate) fn report(&self, span: Span) -> ComponentSection {
+        let (end_ns, measured_ns) = (span.end_ns, span.measured_ns);
         let c = &self.counters;
         let pending_ns = end_ns.saturating_sub(self.depth_last_ns()) as u128;
+        let busy_now = (self.config.consumers - self.idle_consumers) as u128;
+        let consumers = self.config.consumers as f64;
+        let busy_area = c.consumer_busy_area + busy_now * pending_ns;
+        let consumer_offered_load = (c.handled > 0).then(|| {
+            let handling_ns = busy_area as f64 / c.handled as f64;
+            c.offered_while_generating as f64 * handling_ns / (consumers * span.generating_ns)
+        });
         ComponentSection::WorkQueue(WorkQueueReport {
             published: c.published,
             rejected: c.rejected,
@@ -317,6 +338,8 @@ impl QueueModel<'_> {
             max_depth: c.max_depth,
             stored_at_end: self.stored() as u64,
             publish_to_processed_s: (&c.processing).into(),
+            consumer_utilization: busy_area as f64 / (consumers * measured_ns),
+            consumer_offered_load,
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use super::invariants;
 use super::kernel::Kernel;
-use super::node::{misrouted, Model, Timer};
+use super::node::{misrouted, Model, Span, Timer};
 use super::program::Program;
 use super::requests::Outcome;
 use super::Event;
@@ -437,7 +437,8 @@ impl Model for ServiceModel<'_> {
         }
     }
 
-    fn figures(&self, _topology: &Topology, end_ns: u64, measured_ns: f64) -> ComponentFigures {
+    fn figures(&self, _topology: &Topology, span: Span) -> ComponentFigures {
+        let (end_ns, measured_ns) = (span.end_ns, span.measured_ns);
         match &self.scaling {
             Some(scaling) => scaling.report(end_ns, measured_ns, self.config.workers, self.rotation.len()),
             None => ComponentFigures::none(),

@@ -230,6 +230,11 @@ pub struct WorkQueueReport {
     pub stored_at_end: u64,
     /// Time from publish to acknowledgement, in seconds.
     pub publish_to_processed_s: LatencyReport,
+    /// Mean share of the consumers busy with a delivery (from delivery to the handler's answer).
+    pub consumer_utilization: f64,
+    /// Publishes × mean time a consumer spends on a delivery ÷ consumers: at 1 or more the
+    /// consumers cannot keep up and the backlog grows.
+    pub consumer_offered_load: Option<f64>,
 }
 
 /// One consumer group.
@@ -249,6 +254,10 @@ pub struct GroupReport {
     pub lag_at_end: u64,
     /// Time from append to processed, in seconds.
     pub publish_to_processed_s: LatencyReport,
+    /// Per partition: appends × the group's mean time per message ÷ its one consumer; at 1
+    /// or more that partition's lag grows. Empty until the group has processed a message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offered_load_by_partition: Vec<f64>,
 }
 
 /// Log figures.

@@ -9,6 +9,7 @@ pub use components::*;
 pub use resilience::*;
 
 use crate::ids::NodeId;
+use crate::model::node::Span;
 use crate::model::requests::Outcome;
 use crate::model::stats::{LatencyStats, RequestCounts};
 use crate::model::Simulation;
@@ -300,7 +301,9 @@ impl Simulation<'_> {
             if !self.kernel.finished {
                 stats.advance(end_ns.max(stats.last_change_ns));
             }
-            let extras = self.component_figures(NodeId::new(index as u32), end_ns, measured_ns);
+            let span = Span { end_ns, measured_ns, generating_ns };
+            let extras = self.component_figures(NodeId::new(index as u32), span);
+            instability.extend(saturated_consumers(node, extras.section.as_ref()));
             let instance_hours = extras.instance_hours.unwrap_or(node.kind.instances() as f64 * (measured_ns / 3.6e12));
             let (workers, servers) = match &node.kind {
                 NodeKind::Service(service) => {
@@ -590,5 +593,43 @@ fn saturated_part(node: &crate::topology::Node, instance: usize, load: f64, node
                 node.name
             )
         }
+    }
+}
+
+/// Why the consumers of a work queue, or a consumer group on some partitions of a log,
+/// cannot keep up (their backlog or lag grows), and what to change.
+fn saturated_consumers(node: &crate::topology::Node, section: Option<&ComponentSection>) -> Vec<String> {
+    match (section, &node.kind) {
+        (Some(ComponentSection::WorkQueue(queue)), NodeKind::WorkQueue(config)) => {
+            match queue.consumer_offered_load.filter(|load| *load >= 1.0) {
+                Some(load) => vec![format!(
+                    "the consumers of work queue \"{}\" are offered {load:.2}× their {} consumers: the backlog grows (mean depth {:.0}, {} stored at the end); add consumers or make the handler faster",
+                    node.name, config.consumers, queue.mean_depth, queue.stored_at_end
+                )],
+                None => Vec::new(),
+            }
+        }
+        (Some(ComponentSection::Log(log)), NodeKind::Log(_)) => log
+            .groups
+            .iter()
+            .filter_map(|(group, figures)| {
+                let hot: Vec<(usize, f64)> = figures
+                    .offered_load_by_partition
+                    .iter()
+                    .copied()
+                    .enumerate()
+                    .filter(|(_, load)| *load >= 1.0)
+                    .collect();
+                let (_, worst) = hot.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
+                let partitions: Vec<String> = hot.iter().map(|(partition, _)| partition.to_string()).collect();
+                Some(format!(
+                    "consumer group \"{group}\" of log \"{}\" is offered up to {worst:.2}× its one consumer per partition (partitions {}): its lag grows ({} at the end); add partitions or make its handler faster",
+                    node.name,
+                    partitions.join(", "),
+                    figures.lag_at_end
+                ))
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }
