@@ -175,3 +175,26 @@ fn a_consumer_group_whose_lag_grows_is_named_with_its_partitions() {
     let (unstable, reasons, _) = instability(&log(100.0));
     assert!(!unstable, "{reasons:?}");
 }
+
+/// A work queue's depth and a log's lag are the node's queue: the node's mean queue length
+/// is the mean depth (or the summed mean lag), and the time series shows the backlog grow.
+#[test]
+fn backlogs_of_queues_and_logs_are_their_nodes_queue_length_in_the_time_series() {
+    let text = work_queue(2, 250.0).replace(
+        "nodes: {",
+        r#"scenario: Scenario(window: "5s", faults: []),
+            nodes: {"#,
+    );
+    let report = simulate(&text, 1, seconds(30.0), 0.0);
+    let node = &report.nodes["jobs"];
+    let queue = node.component.as_ref().unwrap().work_queue().unwrap();
+    assert!((node.mean_queue_length - queue.mean_depth).abs() < 1e-9 * queue.mean_depth.max(1.0));
+    let lengths: Vec<f64> =
+        report.timeseries.as_ref().unwrap().windows.iter().map(|window| window.nodes["jobs"].queue_length).collect();
+    assert!(lengths.windows(2).all(|pair| pair[1] > pair[0]), "a growing backlog: {lengths:?}");
+    assert!(lengths[lengths.len() - 1] > 100.0, "{lengths:?}");
+    let report = simulate(&log(250.0), 1, seconds(30.0), 0.0);
+    let node = &report.nodes["events"];
+    let lag: f64 = node.component.as_ref().unwrap().log().unwrap().groups.values().map(|group| group.mean_lag).sum();
+    assert!((node.mean_queue_length - lag).abs() < 1e-9 * lag.max(1.0), "{} against {lag}", node.mean_queue_length);
+}

@@ -232,8 +232,18 @@ impl LogModel<'_> {
         }
     }
 
-    /// The group's consumer of `partition`, if idle, takes the next message it can.
+    /// The group's consumer of `partition`, if idle, takes the next message it can; the
+    /// node's queue length is then the lag summed over the groups (every change of a lag
+    /// ends here).
     fn deliver(&mut self, kernel: &mut Kernel, group: usize, partition: usize) {
+        self.take_next(kernel, group, partition);
+        let now = kernel.events.now_ns();
+        let stats = &mut kernel.node_stats[self.node];
+        stats.advance(now);
+        stats.queue_now = self.groups.iter().map(|group| group.lag).sum();
+    }
+
+    fn take_next(&mut self, kernel: &mut Kernel, group: usize, partition: usize) {
         let now = kernel.events.now_ns();
         let config = self.config;
         let (retention, handler) = (config.retention_ns, config.groups[group].1);

@@ -216,8 +216,17 @@ impl QueueModel<'_> {
         self.finish(kernel, frame, Outcome::Completed, self.node);
     }
 
-    /// Idle consumers take ready messages.
+    /// Idle consumers take ready messages; the node's queue length is then the depth (every
+    /// change of the depth ends here).
     pub(crate) fn dispatch(&mut self, kernel: &mut Kernel) {
+        self.take_ready(kernel);
+        let now = kernel.events.now_ns();
+        let stats = &mut kernel.node_stats[self.node];
+        stats.advance(now);
+        stats.queue_now = self.ready.len() as u64;
+    }
+
+    fn take_ready(&mut self, kernel: &mut Kernel) {
         let node = self.node;
         if kernel.faults.node_down[node] > 0 {
             return; // the broker is down: its stored messages wait for it
