@@ -74,7 +74,13 @@ impl Instance {
     /// `workers`) and its queue up to `now`.
     #[inline]
     fn advance(&mut self, now: u64, fifo: bool, workers: u32) {
-        self.counters = self.counters_at(now, fifo, workers);
+        let elapsed = now - self.counters.last_ns;
+        if elapsed > 0 {
+            let busy = if fifo { self.occupied as u64 } else { self.ps_jobs.len().min(workers as usize) as u64 };
+            self.counters.busy_area += busy as u128 * elapsed as u128;
+            self.counters.queue_area += self.queue.len() as u128 * elapsed as u128;
+            self.counters.last_ns = now;
+        }
     }
 
     /// Its counters brought up to `now` (also for a report during or at the end of a run).

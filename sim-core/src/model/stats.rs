@@ -132,6 +132,8 @@ pub(crate) struct NodeStats {
     /// Workers of the node when it has a fixed number (instances × workers, a function's
     /// concurrency), for the time they are all busy; 0 otherwise.
     pub capacity: u64,
+    /// `capacity`, or u64::MAX without one (so the hot path needs no second test).
+    capacity_or_max: u64,
     /// Time with exactly n requests in the node, per n (the last entry: n or more), in ns.
     pub occupancy_ns: Vec<u64>,
     /// Time with every one of `capacity` workers busy, in ns.
@@ -165,7 +167,8 @@ impl NodeStats {
     /// The counters of a node with `capacity` workers (0: not a fixed number).
     pub fn new(capacity: u64) -> Self {
         let levels = (capacity as usize).saturating_mul(2).clamp(OCCUPANCY_LEVELS_MIN, OCCUPANCY_LEVELS_MAX);
-        Self { capacity, occupancy_ns: vec![0; levels], ..Self::default() }
+        let capacity_or_max = if capacity == 0 { u64::MAX } else { capacity };
+        Self { capacity, capacity_or_max, occupancy_ns: vec![0; levels], ..Self::default() }
     }
 
     /// Integrates the current levels up to `now_ns`.
@@ -179,9 +182,8 @@ impl NodeStats {
             self.in_system_area += self.in_system_now as u128 * wide;
             let last = self.occupancy_ns.len() - 1;
             self.occupancy_ns[(self.in_system_now as usize).min(last)] += elapsed;
-            if self.capacity > 0 && self.busy_now >= self.capacity {
-                self.all_busy_ns += elapsed;
-            }
+            // Without a fixed capacity it is u64::MAX, which no count reaches.
+            self.all_busy_ns += elapsed * (self.busy_now >= self.capacity_or_max) as u64;
             self.last_change_ns = now_ns;
         }
     }
@@ -192,6 +194,7 @@ impl NodeStats {
         occupancy_ns.iter_mut().for_each(|time| *time = 0);
         *self = NodeStats {
             capacity: self.capacity,
+            capacity_or_max: self.capacity_or_max,
             occupancy_ns,
             busy_now: self.busy_now,
             queue_now: self.queue_now,
