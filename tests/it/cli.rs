@@ -225,3 +225,18 @@ fn the_table_shows_slos_faults_lost_work_and_the_roles_after_a_failover() {
         .collect();
     assert_eq!(roles, ["replica-0", "primary", "replica-2"], "roles at the end, after server 1 was promoted");
 }
+
+#[test]
+fn cost_names_the_files_currency_and_gives_a_rate_per_hour() {
+    let (status, json, _) = run_cli(&["run", &path("read-heavy-feed.ron"), "--format", "json"]);
+    assert_eq!(status, 0);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let cost = &json["cost"];
+    assert_eq!(cost["currency"], "USD");
+    // Per instance-hour: lb 0.025, 3 app instances × 0.17, cache 0.20, 3 database servers
+    // × 0.48; nothing is priced per request.
+    let per_hour = cost["per_hour"].as_f64().unwrap();
+    assert!((per_hour - 2.175).abs() < 1e-9, "{per_hour}");
+    let (_, table, _) = run_cli(&["run", &path("read-heavy-feed.ron")]);
+    assert!(table.contains("USD over the measured period (2.1750 USD per hour)"), "{table}");
+}

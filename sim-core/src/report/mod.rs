@@ -71,10 +71,15 @@ pub struct Report {
 }
 
 /// Cost over the measured period, in the currency of the file's prices.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CostReport {
-    /// Sum of every node's cost.
+    /// The currency the file names for its prices (absent when it names none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Sum of every node's cost over the measured period.
     pub total: f64,
+    /// The same as a rate: the total per hour of measured time.
+    pub per_hour: f64,
     /// Total per million completed requests.
     pub per_million_requests: Option<f64>,
 }
@@ -487,7 +492,9 @@ impl Simulation<'_> {
             nodes,
             workloads,
             cost: CostReport {
+                currency: topology.currency.clone(),
                 total: total_cost,
+                per_hour: total_cost / (measured_ns / 3.6e12),
                 per_million_requests: (requests.completed > 0).then(|| total_cost / requests.completed as f64 * 1e6),
             },
             faults: self.fault_reports(),

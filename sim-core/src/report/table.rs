@@ -96,10 +96,12 @@ pub(super) fn render(report: &Report) -> String {
     fault_lines(&mut out, report);
     resilience_lines(&mut out, report);
     if report.cost.total > 0.0 {
+        let unit = report.cost.currency.as_ref().map_or(String::new(), |currency| format!(" {currency}"));
         let _ = writeln!(
             out,
-            "\ncost {:.4} over the measured period, {} per million completed requests",
+            "\ncost {:.4}{unit} over the measured period ({:.4}{unit} per hour), {}{unit} per million completed requests",
             report.cost.total,
+            report.cost.per_hour,
             report.cost.per_million_requests.map_or("-".into(), |c| format!("{c:.4}"))
         );
     }

@@ -41,6 +41,9 @@ pub struct RawTopology {
     /// Faults on a timeline, SLOs and the time-series window.
     #[serde(default)]
     pub scenario: Option<RawScenario>,
+    /// The currency of the prices in the file (`"USD"`), named in the report's cost.
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 /// A source of requests.

@@ -59,6 +59,8 @@ pub struct Topology {
     pub call_policies: Vec<CallPolicyEdge>,
     /// Faults, SLOs and the time-series window, when the run has a scenario.
     pub scenario: Option<Scenario>,
+    /// The currency of the file's prices, when it names one.
+    pub currency: Option<String>,
 }
 
 /// A call policy on one caller–callee pair.

@@ -299,6 +299,20 @@ impl Validator<'_> {
         if limits.max_in_flight == 0 || limits.max_hops == 0 {
             return Err(self.error(SpecErrorKind::InvalidValue, "limits must be at least 1".into(), &["limits"]));
         }
+        if let Some(currency) = &raw.currency {
+            if currency.is_empty()
+                || currency.chars().count() > 16
+                || currency.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(self
+                    .error(
+                        SpecErrorKind::InvalidValue,
+                        format!("currency {currency:?} is not a currency name"),
+                        &["currency"],
+                    )
+                    .with_help("name it in a word of at most 16 characters, such as \"USD\" or \"EUR\""));
+            }
+        }
         let mut topology = Topology {
             nodes,
             classes,
@@ -316,6 +330,7 @@ impl Validator<'_> {
             mesh_sampler,
             call_policies: compiler.call_policies,
             scenario: None,
+            currency: raw.currency.clone(),
         };
         if let Some(raw_scenario) = &raw.scenario {
             let checker = resilience::ScenarioChecker {
