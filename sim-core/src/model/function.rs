@@ -5,7 +5,7 @@
 use super::invariants;
 use super::kernel::Kernel;
 use super::node::{misrouted, Model, Span, Timer};
-use super::program::Program;
+use super::program::{self, Program};
 use super::requests::Outcome;
 use super::Event;
 use crate::ids::{FrameId, InstanceId, NodeId};
@@ -116,10 +116,7 @@ impl Model for FunctionModel<'_> {
     }
 
     fn reply(&mut self, kernel: &mut Kernel, frame: FrameId) {
-        match kernel.frames[frame].outcome {
-            Some((outcome, cause)) => self.finish(kernel, frame, outcome, cause),
-            None => kernel.ready.push_back(frame),
-        }
+        program::reply(self, kernel, frame);
     }
 
     fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {

@@ -26,6 +26,15 @@ fn choose_entry(entries: &[(f64, u32)], u: f64) -> Option<u32> {
     entries.iter().find(|(cumulative, _)| u < *cumulative).map(|(_, pc)| *pc)
 }
 
+/// Every callee a frame running a program waited for has answered: the program goes on, or
+/// the frame ends with the first failure.
+pub(crate) fn reply<H: Program>(host: &mut H, kernel: &mut Kernel, frame: FrameId) {
+    match kernel.frames[frame].outcome {
+        Some((outcome, cause)) => host.finish(kernel, frame, outcome, cause),
+        None => kernel.ready.push_back(frame),
+    }
+}
+
 /// Runs a frame's program from its program counter until it waits or ends.
 pub(crate) fn run<H: Program>(host: &mut H, kernel: &mut Kernel, frame: FrameId) {
     let topology = kernel.topology;

@@ -4,7 +4,7 @@
 use super::invariants;
 use super::kernel::Kernel;
 use super::node::{misrouted, Model, Span, Timer};
-use super::program::Program;
+use super::program::{self, Program};
 use super::requests::Outcome;
 use super::Event;
 use crate::ids::{FrameId, InstanceId, NodeId};
@@ -387,10 +387,7 @@ impl Model for ServiceModel<'_> {
 
     /// Every callee answered: the program goes on, or the frame ends with the failure.
     fn reply(&mut self, kernel: &mut Kernel, frame: FrameId) {
-        match kernel.frames[frame].outcome {
-            Some((outcome, cause)) => self.finish(kernel, frame, outcome, cause),
-            None => kernel.ready.push_back(frame),
-        }
+        program::reply(self, kernel, frame);
     }
 
     fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
