@@ -27,7 +27,8 @@ fn main() {
         let mut times = Vec::new();
         let mut events = 0;
         for _ in 0..repetitions {
-            let config = RunConfig { seed: 1, stop: StopCondition::Requests { count: REQUESTS }, warmup_ns: 0 };
+            let config =
+                RunConfig { seed: 1, stop: StopCondition::Requests { count: REQUESTS }, warmup_ns: 0, drain: false };
             let start = Instant::now();
             let mut simulation = Simulation::new(&topology, config);
             simulation.run_to_end();

@@ -125,6 +125,10 @@ pub struct RunOverrides {
     /// Initial period excluded from the statistics, such as 5s.
     #[arg(long, value_parser = duration_arg)]
     pub warmup: Option<Duration>,
+    /// With --duration (or the file's duration): stop creating requests at the duration,
+    /// then let those in flight finish and count them.
+    #[arg(long)]
+    pub drain: bool,
     /// The most events one run may be expected to process (default 2e9, a few minutes);
     /// a run estimated above it is refused before it starts.
     #[arg(long, value_parser = event_count_arg)]
@@ -201,6 +205,7 @@ impl RunOverrides {
         if let Some(warmup) = self.warmup {
             config.warmup_ns = warmup.ns;
         }
+        config.drain |= self.drain;
         config
     }
 

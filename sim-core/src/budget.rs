@@ -145,7 +145,7 @@ mod tests {
 
     fn estimate(text: &str, stop: StopCondition) -> EventEstimate {
         let topology = parse_topology(text).unwrap();
-        estimate_events(&topology, &RunConfig { seed: 1, stop, warmup_ns: 0 })
+        estimate_events(&topology, &RunConfig { seed: 1, stop, warmup_ns: 0, drain: false })
     }
 
     #[test]
@@ -153,7 +153,8 @@ mod tests {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../topologies/three-tier.ron")).unwrap();
         let topology = parse_topology(&text).unwrap();
-        let config = RunConfig { seed: 1, stop: StopCondition::Duration { ns: 60_000_000_000 }, warmup_ns: 0 };
+        let config =
+            RunConfig { seed: 1, stop: StopCondition::Duration { ns: 60_000_000_000 }, warmup_ns: 0, drain: false };
         let estimate = estimate_events(&topology, &config);
         let mut simulation = crate::Simulation::new(&topology, config);
         simulation.run_to_end();

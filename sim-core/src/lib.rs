@@ -16,7 +16,7 @@
 //!     workload: [Open(name: "users", arrivals: Poisson(rate: "50/s"), to: "app")],
 //!     nodes: { "app": Service(workers: 2, steps: [Work(Exp(mean: "10ms"))]) },
 //! )"#).unwrap();
-//! let config = RunConfig { seed: 7, stop: StopCondition::Requests { count: 1_000 }, warmup_ns: 0 };
+//! let config = RunConfig { seed: 7, stop: StopCondition::Requests { count: 1_000 }, warmup_ns: 0, drain: false };
 //! let mut simulation = Simulation::new(&topology, config);
 //! simulation.run_to_end();
 //! let report = simulation.report();

@@ -6,7 +6,7 @@ use sim_core::{parse_topology, Report, RunConfig, StopCondition};
 /// Runs a topology given as text with a seed and stop condition.
 pub fn simulate(text: &str, seed: u64, stop: StopCondition, warmup_s: f64) -> Report {
     let topology = parse_topology(text).unwrap_or_else(|error| panic!("test topology is invalid: {error}\n{text}"));
-    let config = RunConfig { seed, stop, warmup_ns: (warmup_s * 1e9) as u64 };
+    let config = RunConfig { seed, stop, warmup_ns: (warmup_s * 1e9) as u64, drain: false };
     let mut simulation = sim_core::Simulation::new(&topology, config);
     simulation.run_to_end();
     let violations = simulation.invariant_violations();
@@ -34,7 +34,8 @@ pub fn seconds(seconds: f64) -> StopCondition {
     StopCondition::Duration { ns: (seconds * 1e9) as u64 }
 }
 
-/// Every request created ends in exactly one state: the counts add up, overall and per class.
+/// Every request created ends in exactly one state: the counts add up, overall, per class
+/// and per workload, and every unsuccessful answer is counted once under a reason.
 pub fn assert_conserved(report: &Report) {
     let r = &report.requests;
     assert_eq!(r.generated, r.completed + r.failed + r.timed_out + r.rejected + r.in_flight, "{r:?}");
@@ -45,6 +46,15 @@ pub fn assert_conserved(report: &Report) {
         class_total += c.generated;
     }
     assert_eq!(class_total, r.generated);
+    let mut workload_total = 0;
+    for (name, workload) in &report.workloads {
+        let w = &workload.requests;
+        assert_eq!(w.generated, w.completed + w.failed + w.timed_out + w.rejected + w.in_flight, "workload {name}");
+        workload_total += w.generated;
+    }
+    assert_eq!(workload_total, r.generated);
+    let reasons: u64 = report.errors_by_reason.values().sum();
+    assert_eq!(reasons, r.failed + r.timed_out + r.rejected, "errors by reason {:?}", report.errors_by_reason);
 }
 
 /// Runs the archsim command line in-process: (exit status, stdout, stderr).

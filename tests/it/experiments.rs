@@ -213,7 +213,7 @@ const MM1: &str = r#"Topology(
 /// Mean sojourn of M/M/1 replications: the 95% Student-t interval of the mean.
 fn mm1_interval(base_seed: u64, replications: u32, customers: u64) -> sim_batch::stats::Summary {
     let topology = sim_core::parse_topology(MM1).unwrap();
-    let config = RunConfig { seed: 0, stop: StopCondition::Requests { count: customers }, warmup_ns: 0 };
+    let config = RunConfig { seed: 0, stop: StopCondition::Requests { count: customers }, warmup_ns: 0, drain: false };
     let seeds: Vec<u64> = (0..replications).map(|r| run_seed(base_seed, Seeds::Independent, 0, r)).collect();
     let values = replicate(&topology, config, &seeds, &[MetricDef::parse("mean").unwrap()]).unwrap().values;
     summarize(values.iter().map(|run| run[0])).unwrap()
@@ -302,8 +302,12 @@ fn analyze_predicts_lru_hit_ratios_with_che() {
     let topology = sim_core::parse_topology(text).unwrap();
     let predicted = sim_core::analysis::analyze(&topology, &[None, None]).unwrap().nodes[0].hit_ratio.unwrap();
     let hit = MetricDef::parse("nodes.cache.cache.hit_ratio").unwrap();
-    let config =
-        RunConfig { seed: 0, stop: StopCondition::Duration { ns: 200_000_000_000 }, warmup_ns: 50_000_000_000 };
+    let config = RunConfig {
+        seed: 0,
+        stop: StopCondition::Duration { ns: 200_000_000_000 },
+        warmup_ns: 50_000_000_000,
+        drain: false,
+    };
     let seeds: Vec<u64> = (0..4).map(|r| run_seed(3, Seeds::Independent, 0, r)).collect();
     let values = replicate(&topology, config, &seeds, &[hit]).unwrap().values;
     let measured = summarize(values.iter().map(|run| run[0])).unwrap();

@@ -187,7 +187,7 @@ fn check_mutant(text: &[u8], seed: u64) -> Result<&'static str, String> {
         StopCondition::Requests { count } => StopCondition::Requests { count: count.min(500) },
         StopCondition::Duration { ns } => StopCondition::Duration { ns: ns.min(5_000_000_000) },
     };
-    let config = RunConfig { seed, stop, warmup_ns: topology.run.warmup_ns.min(stop_ns(stop) / 2) };
+    let config = RunConfig { seed, stop, warmup_ns: topology.run.warmup_ns.min(stop_ns(stop) / 2), drain: false };
     run_briefly(&topology, config)
 }
 
@@ -234,7 +234,7 @@ fn check_scenario_mutant(text: &[u8], seed: u64) -> Result<&'static str, String>
             _ => Ok("refused"),
         };
     }
-    let config = RunConfig { seed, stop: StopCondition::Duration { ns: 20_000_000_000 }, warmup_ns: 0 };
+    let config = RunConfig { seed, stop: StopCondition::Duration { ns: 20_000_000_000 }, warmup_ns: 0, drain: false };
     run_briefly(&topology, config)
 }
 

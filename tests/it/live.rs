@@ -109,7 +109,7 @@ fn a_crash_injected_live_raises_errors_until_healed_and_replays_as_a_scenario() 
 #[test]
 fn the_load_factor_scales_open_arrivals_from_now_on() {
     let topology = parse_topology(MM1).unwrap();
-    let config = RunConfig { seed: 3, stop: seconds(300.0), warmup_ns: 0 };
+    let config = RunConfig { seed: 3, stop: seconds(300.0), warmup_ns: 0, drain: false };
     let mut simulation = Simulation::new(&topology, config);
     simulation.observe_windows(100_000_000_000);
     simulation.run_until(100_000_000_000);
@@ -139,7 +139,7 @@ fn load_steps_in_a_scenario_scale_open_arrivals_between_them() {
 )"#,
     );
     let topology = parse_topology(&text).unwrap();
-    let config = RunConfig { seed: 5, stop: seconds(300.0), warmup_ns: 0 };
+    let config = RunConfig { seed: 5, stop: seconds(300.0), warmup_ns: 0, drain: false };
     let report = sim_core::simulate(&topology, config);
     let timeseries = report.timeseries.as_ref().expect("a scenario run has a time series");
     // Completions per 100 s window of M/M/1 (mean service 10 ms) at 50/s × 1, 2, 0.5: Poisson

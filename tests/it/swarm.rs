@@ -317,7 +317,7 @@ fn random_fault_schedules_conserve_requests_keep_time_monotone_and_never_panic()
         let text = random_topology(seed, true);
         let outcome = std::panic::catch_unwind(|| {
             let topology = sim_core::parse_topology(&text).unwrap_or_else(|error| panic!("invalid: {error}"));
-            let config = sim_core::RunConfig { seed, stop: seconds(3.0), warmup_ns: 500_000_000 };
+            let config = sim_core::RunConfig { seed, stop: seconds(3.0), warmup_ns: 500_000_000, drain: false };
             let mut simulation = sim_core::Simulation::new(&topology, config);
             // Advance in slices, as the browser does: time never goes back.
             let mut last_ns = 0;

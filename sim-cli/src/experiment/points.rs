@@ -229,6 +229,7 @@ fn run_config(spec: &ExperimentSpec, topology: &Topology, file: SpecFile) -> Res
         requests: spec.requests,
         warmup: fixed_warmup,
         max_events: None,
+        drain: false,
     };
     let mut config = overrides.apply(topology);
     if let Some(Warmup::Mser5) = spec.warmup {

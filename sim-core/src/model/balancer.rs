@@ -242,7 +242,7 @@ impl BalancerModel<'_> {
                     first
                 }
             }
-            Algorithm::HashClient => self.rotation[(splitmix64(client as u64) % n as u64) as usize],
+            Algorithm::HashClient => self.rotation[(splitmix64(client) % n as u64) as usize],
             Algorithm::HashKey => self.rotation[(splitmix64(key) % n as u64) as usize],
             Algorithm::ConsistentHash { .. } => {
                 // The first point clockwise from the key's hash whose target is in rotation.

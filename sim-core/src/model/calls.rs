@@ -275,8 +275,9 @@ impl Kernel<'_> {
         if self.requests[record.request].measured && self.measuring {
             self.policies[record.policy as usize].counters.timeouts += 1;
         }
-        let callee = record.callee;
-        self.attempt_ended(call, attempt, Outcome::Timeout, callee);
+        // A client's own timeout is blamed on no node (the report names the workload).
+        let blamed = if record.parent.is_none() { NodeId::NONE } else { record.callee };
+        self.attempt_ended(call, attempt, Outcome::Timeout, blamed);
         self.release_call_if_idle(call);
     }
 

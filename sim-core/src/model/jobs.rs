@@ -11,7 +11,7 @@ use crate::topology::NONE;
 pub(crate) struct JobSpec {
     pub key: u64,
     pub class: u16,
-    pub client: u32,
+    pub client: u64,
     pub region: u32,
 }
 
@@ -32,6 +32,7 @@ impl Kernel<'_> {
             region: spec.region,
             read_version: 0,
             committed: false,
+            demand_ns: 0,
             job_node: node,
             job,
             job_tag: tag,

@@ -10,7 +10,7 @@ use super::invariants::{self, InvariantViolations};
 use super::keymap::KeyMap;
 use super::node::Timer;
 use super::requests::{Frame, Outcome, Request};
-use super::stats::{LatencyStats, NodeStats, RequestCounts};
+use super::stats::{LatencyStats, NodeStats, RequestCounts, SlowdownStats};
 use super::timeseries;
 use super::workload::SourceState;
 use super::{ClassStats, Event, RunConfig, StallCheck, STALL_CHECKS};
@@ -57,7 +57,10 @@ pub(crate) struct Kernel<'t> {
     pub measured: RequestCounts,
     pub warmup_counts: RequestCounts,
     pub classes: Vec<ClassStats>,
+    /// Per workload: its measured requests (client timeouts are counted by workload here).
+    pub workload_stats: Vec<ClassStats>,
     pub latency: LatencyStats,
+    pub slowdown: SlowdownStats,
     pub errors_by_reason: Vec<(Outcome, NodeId, u64)>,
     pub events_processed: u64,
     pub created: u64,
@@ -299,8 +302,7 @@ impl Kernel<'_> {
         let now = self.events.now_ns();
         let stats = &mut self.node_stats[node];
         stats.completions += 1;
-        stats.sojourn_sum_ns += (now - arrived_ns) as u128;
-        stats.sojourn_count += 1;
+        stats.sojourn.record(now - arrived_ns);
     }
 
     pub(crate) fn on_timeout(&mut self, frame: FrameId, generation: u32) {
@@ -364,8 +366,7 @@ impl Kernel<'_> {
         record.pc = entry_pc;
         if record_wait && measured {
             let stats = &mut self.node_stats[record.node];
-            stats.wait_sum_ns += (now - record.arrived_ns) as u128;
-            stats.wait_count += 1;
+            stats.wait.record(now - record.arrived_ns);
             stats.waited_count += (now > record.arrived_ns) as u64;
         }
         self.ready.push_back(frame);

@@ -59,7 +59,7 @@ impl Model for LimiterModel<'_> {
         let request = &kernel.requests[kernel.frames[frame].request];
         let bucket_key = match config.scope {
             Scope::Global => 0,
-            Scope::PerClient => request.client as u64,
+            Scope::PerClient => request.client,
             Scope::PerKey => request.key,
         };
         let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);

@@ -44,7 +44,7 @@ use kernel::{Deferred, Kernel};
 use keymap::KeyMap;
 use node::{Node, Timer};
 use requests::Outcome;
-use stats::{LatencyStats, NodeStats, RequestCounts};
+use stats::{LatencyStats, NodeStats, RequestCounts, SlowdownStats};
 use workload::SourceState;
 
 pub use invariants::InvariantViolations;
@@ -60,12 +60,26 @@ pub struct RunConfig {
     pub stop: StopCondition,
     /// Statistics exclude requests created, and time spent, before this.
     pub warmup_ns: u64,
+    /// A duration run stops creating requests at its duration and ends once every request
+    /// in flight has finished (and counts them all). Request-count runs always drain.
+    pub drain: bool,
 }
 
 impl RunConfig {
     /// The parameters the topology file gives (or their defaults).
     pub fn from_topology(topology: &Topology) -> Self {
-        Self { seed: topology.run.seed, stop: topology.run.stop, warmup_ns: topology.run.warmup_ns }
+        Self {
+            seed: topology.run.seed,
+            stop: topology.run.stop,
+            warmup_ns: topology.run.warmup_ns,
+            drain: topology.run.drain,
+        }
+    }
+
+    /// Whether the run ends only when every request has finished (request-count runs, and
+    /// duration runs with `drain`).
+    pub fn drains(&self) -> bool {
+        self.drain || matches!(self.stop, StopCondition::Requests { .. })
     }
 
     /// What is wrong with running `topology` with these parameters, if anything.
@@ -166,6 +180,8 @@ pub(crate) enum Event {
     CallTimeout { call: CallId, attempt: u32, generation: u32 },
     /// A time-series window ends.
     WindowEnd,
+    /// A draining duration run reached its duration: the workloads stop creating requests.
+    StopGenerating,
 }
 
 /// Events between two looks at whether the clock moves (a power of two).
@@ -183,11 +199,25 @@ pub(crate) struct StallCheck {
     pub stopped_at_ns: Option<u64>,
 }
 
-/// Per-class results.
-#[derive(Debug, Clone, Default)]
+/// The results of the measured requests of one class, or of one workload, or of all.
+#[derive(Debug, Clone)]
 pub(crate) struct ClassStats {
     pub counts: RequestCounts,
     pub latency: LatencyStats,
+    pub slowdown: SlowdownStats,
+    /// Requests whose client's call policy timed out (workloads only).
+    pub client_timeouts: u64,
+}
+
+impl ClassStats {
+    fn new(thresholds_ns: Vec<u64>) -> Self {
+        Self {
+            counts: RequestCounts::default(),
+            latency: LatencyStats::with_thresholds(thresholds_ns),
+            slowdown: SlowdownStats::default(),
+            client_timeouts: 0,
+        }
+    }
 }
 
 /// A simulation in progress. Create it, advance it (all at once or in slices), read its report.
@@ -242,19 +272,22 @@ impl<'t> Simulation<'t> {
             key_versions: KeyMap::default(),
             commit_sequence: 0,
             overflowed_nodes: Vec::new(),
-            node_stats: topology.nodes.iter().map(|node| NodeStats::new(fixed_capacity(&node.kind))).collect(),
+            node_stats: topology
+                .nodes
+                .iter()
+                .map(|node| NodeStats::new(fixed_capacity(&node.kind), latency_thresholds_ns(topology)))
+                .collect(),
             service_streams,
             routing_streams,
             network_streams,
             measured: RequestCounts::default(),
             warmup_counts: RequestCounts::default(),
-            classes: (0..topology.classes.len())
-                .map(|_| ClassStats {
-                    counts: RequestCounts::default(),
-                    latency: LatencyStats::with_thresholds(latency_thresholds_ns(topology)),
-                })
+            classes: (0..topology.classes.len()).map(|_| ClassStats::new(latency_thresholds_ns(topology))).collect(),
+            workload_stats: (0..topology.sources.len())
+                .map(|_| ClassStats::new(latency_thresholds_ns(topology)))
                 .collect(),
             latency: LatencyStats::with_thresholds(latency_thresholds_ns(topology)),
+            slowdown: SlowdownStats::default(),
             errors_by_reason: Vec::new(),
             events_processed: 0,
             created: 0,
@@ -299,6 +332,9 @@ impl<'t> Simulation<'t> {
             let window_ns = series.window_ns;
             simulation.kernel.events.schedule_at(window_ns, Event::WindowEnd);
         }
+        if let (StopCondition::Duration { ns }, true) = (config.stop, config.drain) {
+            simulation.kernel.events.schedule_at(ns, Event::StopGenerating);
+        }
         simulation
     }
 
@@ -321,6 +357,7 @@ impl<'t> Simulation<'t> {
 
     fn run_events_until(&mut self, limit_ns: u64) -> bool {
         let horizon_ns = match self.kernel.config.stop {
+            StopCondition::Duration { .. } if self.kernel.config.drain => u64::MAX,
             StopCondition::Duration { ns } => ns,
             StopCondition::Requests { .. } => u64::MAX,
         };
@@ -334,6 +371,13 @@ impl<'t> Simulation<'t> {
                 self.deliver_deferred();
             }
             if self.kernel.events_processed & (STALL_CHECK_EVENTS - 1) == 0 && self.kernel.clock_stalled() {
+                let now = self.kernel.events.now_ns();
+                self.finish_run(now);
+                return true;
+            }
+            if !self.kernel.generating && self.drained() {
+                // The last request (or message) has finished: the run ends now, not at the
+                // next tick of a clock that only the scenario or the autoscaler keeps.
                 let now = self.kernel.events.now_ns();
                 self.finish_run(now);
                 return true;
@@ -403,6 +447,12 @@ impl<'t> Simulation<'t> {
         debug_assert!(violations.is_clean(), "the model's bookkeeping is broken: {violations:?}");
     }
 
+    /// Whether nothing is left to do: no request in flight, no frame at any node, no message
+    /// stored for a consumer. Asked only once the workloads have stopped creating requests.
+    fn drained(&self) -> bool {
+        self.kernel.in_flight == 0 && self.kernel.frames.live() == 0 && !self.nodes.iter().any(Node::holds_messages)
+    }
+
     /// Dispatches one event: every trigger of the model is visible here.
     #[inline(always)]
     fn step(&mut self, event: Event) {
@@ -435,6 +485,7 @@ impl<'t> Simulation<'t> {
             Event::CallHedge { call, generation } => kernel.on_call_hedge(call, generation),
             Event::CallTimeout { call, attempt, generation } => kernel.on_call_timeout(call, attempt, generation),
             Event::WindowEnd => self.on_window_end(),
+            Event::StopGenerating => kernel.stop_generating(kernel.events.now_ns()),
         }
     }
 

@@ -53,6 +53,8 @@ pub(crate) fn run<H: Program>(host: &mut H, kernel: &mut Kernel, frame: FrameId)
                     work_ns = (work_ns as f64 * kernel.version_factor(frame)) as u64;
                 }
                 kernel.frames[frame].pc = pc + 1;
+                let request = kernel.frames[frame].request;
+                kernel.requests[request].demand_ns += work_ns;
                 host.work(kernel, frame, work_ns);
                 return;
             }

@@ -110,7 +110,9 @@ pub(crate) struct Request {
     pub source: u32,
     /// The closed-workload user that issued it, or `NONE`.
     pub user: u32,
-    pub client: u32,
+    /// Its client: the workload in the high 32 bits, the client (or closed user) within the
+    /// workload in the low 32, so workloads never share a client's rate-limit bucket or hash.
+    pub client: u64,
     pub key: u64,
     pub class: u16,
     /// Frames of this request still alive (answered or not).
@@ -125,6 +127,8 @@ pub(crate) struct Request {
     pub read_version: u64,
     /// A database committed this request's write.
     pub committed: bool,
+    /// The work its Work steps demanded so far, wherever they ran, in ns.
+    pub demand_ns: u64,
     /// For the work of a queue or log message: that node (else `NONE`), and which message.
     pub job_node: NodeId,
     pub job: u32,

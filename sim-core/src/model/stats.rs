@@ -40,7 +40,31 @@ impl RequestCounts {
     }
 }
 
-/// End-to-end latency of completed requests.
+/// Significant decimal digits of the end-to-end latency histograms (0.1 %).
+const END_TO_END_DIGITS: u8 = 3;
+/// Significant decimal digits of the per-node sojourn and wait histograms (1 %): a tenth of
+/// the memory, since every node keeps two.
+const NODE_DIGITS: u8 = 2;
+
+/// The grid of the latency CDFs, in ns: 1, 2 and 5 times each power of ten from 1 µs to
+/// 1000 s.
+pub const CDF_GRID_NS: [u64; 28] = {
+    let mut grid = [0; 28];
+    let mut index = 0;
+    let mut decade = 1_000;
+    while index < 27 {
+        grid[index] = decade;
+        grid[index + 1] = 2 * decade;
+        grid[index + 2] = 5 * decade;
+        decade *= 10;
+        index += 3;
+    }
+    grid[27] = decade;
+    grid
+};
+
+/// A distribution of durations (latencies, sojourns, waits): an hdrhistogram with the
+/// exact sum and maximum, and exact counts at or below the thresholds asked for.
 #[derive(Debug, Clone)]
 pub struct LatencyStats {
     pub(crate) histogram: Histogram<u64>,
@@ -62,8 +86,17 @@ impl LatencyStats {
     /// Latency statistics that also count exactly how many latencies are at or below each
     /// of `thresholds_ns` (ascending).
     pub(crate) fn with_thresholds(thresholds_ns: Vec<u64>) -> Self {
+        Self::with_precision(thresholds_ns, END_TO_END_DIGITS)
+    }
+
+    /// The same at one node: quantiles within 1 %.
+    pub(crate) fn for_node(thresholds_ns: Vec<u64>) -> Self {
+        Self::with_precision(thresholds_ns, NODE_DIGITS)
+    }
+
+    fn with_precision(thresholds_ns: Vec<u64>, digits: u8) -> Self {
         Self {
-            histogram: Histogram::new_with_bounds(1, LATENCY_CEILING_NS, 3).expect("valid histogram bounds"),
+            histogram: Histogram::new_with_bounds(1, LATENCY_CEILING_NS, digits).expect("valid histogram bounds"),
             sum_ns: 0,
             max_ns: 0,
             within: vec![0; thresholds_ns.len()],
@@ -79,6 +112,93 @@ impl LatencyStats {
             return Vec::new();
         }
         self.thresholds_ns.iter().zip(&self.within).map(|(t, n)| (*t, *n as f64 / count as f64)).collect()
+    }
+
+    /// The empirical CDF on `CDF_GRID_NS`: per grid point, the share recorded at or below
+    /// it (within the histogram's precision), from the first point with a share above 0 to
+    /// the first at 1; empty when nothing was recorded.
+    pub fn cdf(&self) -> Vec<(u64, f64)> {
+        let count = self.count();
+        if count == 0 {
+            return Vec::new();
+        }
+        let mut points = Vec::new();
+        for at_ns in CDF_GRID_NS {
+            let below = if at_ns >= self.max_ns { count } else { self.histogram.count_between(0, at_ns) };
+            let share = below as f64 / count as f64;
+            if share > 0.0 {
+                points.push((at_ns, share));
+            }
+            if below == count {
+                break;
+            }
+        }
+        points
+    }
+
+    /// Forgets what was recorded, keeping the thresholds and the memory.
+    pub(crate) fn clear(&mut self) {
+        self.histogram.reset();
+        self.sum_ns = 0;
+        self.max_ns = 0;
+        self.within.iter_mut().for_each(|within| *within = 0);
+    }
+}
+
+/// Slowdowns of completed requests: each one's latency over the work its own steps demanded
+/// (Work steps, wherever they ran), for requests that demanded some.
+#[derive(Debug, Clone)]
+pub struct SlowdownStats {
+    /// Slowdowns × `SLOWDOWN_SCALE`.
+    histogram: Histogram<u64>,
+    sum: f64,
+    max: f64,
+}
+
+/// Slowdowns are kept in thousandths.
+const SLOWDOWN_SCALE: f64 = 1000.0;
+
+impl Default for SlowdownStats {
+    fn default() -> Self {
+        Self {
+            histogram: Histogram::new_with_bounds(1, LATENCY_CEILING_NS, END_TO_END_DIGITS)
+                .expect("valid histogram bounds"),
+            sum: 0.0,
+            max: 0.0,
+        }
+    }
+}
+
+impl SlowdownStats {
+    #[inline]
+    pub(crate) fn record(&mut self, latency_ns: u64, demand_ns: u64) {
+        if demand_ns == 0 {
+            return;
+        }
+        let slowdown = latency_ns as f64 / demand_ns as f64;
+        self.histogram.saturating_record(((slowdown * SLOWDOWN_SCALE) as u64).clamp(1, LATENCY_CEILING_NS));
+        self.sum += slowdown;
+        self.max = self.max.max(slowdown);
+    }
+
+    /// Requests recorded.
+    pub fn count(&self) -> u64 {
+        self.histogram.len()
+    }
+
+    /// Mean slowdown (exact), `None` when empty.
+    pub fn mean(&self) -> Option<f64> {
+        (self.count() > 0).then(|| self.sum / self.count() as f64)
+    }
+
+    /// The q-quantile (within 0.1 %, never above the maximum), `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        (self.count() > 0).then(|| (self.histogram.value_at_quantile(q) as f64 / SLOWDOWN_SCALE).min(self.max))
+    }
+
+    /// The largest slowdown (exact), `None` when empty.
+    pub fn max(&self) -> Option<f64> {
+        (self.count() > 0).then_some(self.max)
     }
 }
 
@@ -127,7 +247,7 @@ const OCCUPANCY_LEVELS_MIN: usize = 64;
 const OCCUPANCY_LEVELS_MAX: usize = 1024;
 
 /// Per-node counters; areas are integrals of a count over time in count·ns.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct NodeStats {
     /// Workers of the node when it has a fixed number (instances × workers, a function's
     /// concurrency), for the time they are all busy; 0 otherwise.
@@ -154,21 +274,45 @@ pub(crate) struct NodeStats {
     pub queue_area: u128,
     pub in_system_area: u128,
     pub last_change_ns: u64,
-    pub wait_sum_ns: u128,
-    pub wait_count: u64,
-    pub sojourn_sum_ns: u128,
-    pub sojourn_count: u64,
+    /// Time from arrival to a worker of the requests admitted to one.
+    pub wait: LatencyStats,
+    /// Time from arrival to a successful answer.
+    pub sojourn: LatencyStats,
     /// Worker time each admitted request demanded (holding time under FIFO, work under PS).
     pub demand_sum_ns: u128,
     pub demand_count: u64,
 }
 
 impl NodeStats {
-    /// The counters of a node with `capacity` workers (0: not a fixed number).
-    pub fn new(capacity: u64) -> Self {
+    /// The counters of a node with `capacity` workers (0: not a fixed number), counting
+    /// sojourns within `thresholds_ns` (ascending).
+    pub fn new(capacity: u64, thresholds_ns: Vec<u64>) -> Self {
         let levels = (capacity as usize).saturating_mul(2).clamp(OCCUPANCY_LEVELS_MIN, OCCUPANCY_LEVELS_MAX);
         let capacity_or_max = if capacity == 0 { u64::MAX } else { capacity };
-        Self { capacity, capacity_or_max, occupancy_ns: vec![0; levels], ..Self::default() }
+        Self {
+            capacity,
+            capacity_or_max,
+            occupancy_ns: vec![0; levels],
+            all_busy_ns: 0,
+            waited_count: 0,
+            arrivals: 0,
+            arrivals_while_generating: 0,
+            completions: 0,
+            errors: 0,
+            drops: 0,
+            timeouts: 0,
+            busy_now: 0,
+            queue_now: 0,
+            in_system_now: 0,
+            busy_area: 0,
+            queue_area: 0,
+            in_system_area: 0,
+            last_change_ns: 0,
+            wait: LatencyStats::for_node(Vec::new()),
+            sojourn: LatencyStats::for_node(thresholds_ns),
+            demand_sum_ns: 0,
+            demand_count: 0,
+        }
     }
 
     /// Integrates the current levels up to `now_ns`.
@@ -190,18 +334,52 @@ impl NodeStats {
 
     /// Clears what was measured during the warm-up, keeping the current levels.
     pub fn reset(&mut self, now_ns: u64) {
-        let mut occupancy_ns = std::mem::take(&mut self.occupancy_ns);
-        occupancy_ns.iter_mut().for_each(|time| *time = 0);
-        *self = NodeStats {
-            capacity: self.capacity,
-            capacity_or_max: self.capacity_or_max,
+        // Every field named, so a new one cannot be forgotten here; the levels (`*_now`) and
+        // the capacity stay.
+        let NodeStats {
+            capacity: _,
+            capacity_or_max: _,
             occupancy_ns,
-            busy_now: self.busy_now,
-            queue_now: self.queue_now,
-            in_system_now: self.in_system_now,
-            last_change_ns: now_ns,
-            ..NodeStats::default()
-        };
+            all_busy_ns,
+            waited_count,
+            arrivals,
+            arrivals_while_generating,
+            completions,
+            errors,
+            drops,
+            timeouts,
+            busy_now: _,
+            queue_now: _,
+            in_system_now: _,
+            busy_area,
+            queue_area,
+            in_system_area,
+            last_change_ns,
+            wait,
+            sojourn,
+            demand_sum_ns,
+            demand_count,
+        } = self;
+        occupancy_ns.iter_mut().for_each(|time| *time = 0);
+        wait.clear();
+        sojourn.clear();
+        for count in [
+            all_busy_ns,
+            waited_count,
+            arrivals,
+            arrivals_while_generating,
+            completions,
+            errors,
+            drops,
+            timeouts,
+            demand_count,
+        ] {
+            *count = 0;
+        }
+        for area in [busy_area, queue_area, in_system_area, demand_sum_ns] {
+            *area = 0;
+        }
+        *last_change_ns = now_ns;
     }
 }
 

@@ -202,7 +202,8 @@ impl Kernel<'_> {
         // the system does (common random numbers across designs).
         let class = spec.class_ids[pick_weighted(&spec.class_cumulative, state.classes.open01())];
         let key = spec.keys.sample(&mut state.keys);
-        let client = if user == NONE { state.clients.below(spec.clients as u64) as u32 } else { user };
+        let within = if user == NONE { state.clients.below(spec.clients as u64) } else { user as u64 };
+        let client = (source as u64) << 32 | within;
         state.generated += 1;
         self.created += 1;
         if let StopCondition::Requests { count } = self.config.stop {
@@ -214,6 +215,7 @@ impl Kernel<'_> {
         if measured {
             self.measured.generated += 1;
             self.classes[class as usize].counts.generated += 1;
+            self.workload_stats[source as usize].counts.generated += 1;
         } else {
             self.warmup_counts.generated += 1;
         }
@@ -223,6 +225,7 @@ impl Kernel<'_> {
             if measured {
                 self.measured.count(terminal);
                 self.classes[class as usize].counts.count(terminal);
+                self.workload_stats[source as usize].counts.count(terminal);
                 self.count_error(Outcome::InFlightLimit, spec.entry_node);
             } else {
                 self.warmup_counts.count(terminal);
@@ -246,6 +249,7 @@ impl Kernel<'_> {
             region: spec.region,
             read_version: 0,
             committed: false,
+            demand_ns: 0,
             job_node: NodeId::NONE,
             job: NONE,
             job_tag: 0,
@@ -276,7 +280,7 @@ impl Kernel<'_> {
         self.generating
     }
 
-    fn stop_generating(&mut self, now: u64) {
+    pub(crate) fn stop_generating(&mut self, now: u64) {
         self.generating = false;
         self.generation_stopped_ns = Some(now);
         for stats in &mut self.node_stats {
@@ -314,8 +318,15 @@ impl Kernel<'_> {
             }
             return Some((node, job, tag));
         }
-        let (created_ns, class, measured, user, source, live_frames) =
-            (record.created_ns, record.class, record.measured, record.user, record.source, record.live_frames);
+        let (created_ns, class, measured, user, source, live_frames, demand_ns) = (
+            record.created_ns,
+            record.class,
+            record.measured,
+            record.user,
+            record.source,
+            record.live_frames,
+            record.demand_ns,
+        );
         invariants::decrement(&mut self.in_flight, &mut self.invariants.counter_underflows);
         if let Some(series) = self.timeseries.as_mut() {
             series.record_request(outcome, now - created_ns);
@@ -325,10 +336,18 @@ impl Kernel<'_> {
             self.measured.count(terminal);
             let class_stats = &mut self.classes[class as usize];
             class_stats.counts.count(terminal);
+            let workload_stats = &mut self.workload_stats[source as usize];
+            workload_stats.counts.count(terminal);
             if outcome == Outcome::Completed {
                 let latency_ns = now - created_ns;
                 class_stats.latency.record(latency_ns);
+                class_stats.slowdown.record(latency_ns, demand_ns);
+                workload_stats.latency.record(latency_ns);
                 self.latency.record(latency_ns);
+                self.slowdown.record(latency_ns, demand_ns);
+            } else if cause.is_none() {
+                // The client's own call policy gave up: its timeout, not a node's.
+                workload_stats.client_timeouts += 1;
             } else {
                 self.count_error(outcome, cause);
             }

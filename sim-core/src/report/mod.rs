@@ -11,7 +11,7 @@ pub use resilience::*;
 use crate::ids::NodeId;
 use crate::model::node::Span;
 use crate::model::requests::Outcome;
-use crate::model::stats::{LatencyStats, RequestCounts};
+use crate::model::stats::{LatencyStats, RequestCounts, SlowdownStats};
 use crate::model::Simulation;
 use crate::topology::{NodeKind, StopCondition, NONE};
 use indexmap::IndexMap;
@@ -46,6 +46,8 @@ pub struct Report {
     pub errors_by_reason: IndexMap<String, u64>,
     /// End-to-end latency of completed requests, in seconds.
     pub latency_s: LatencyReport,
+    /// Latency over each completed request's own demand for work.
+    pub slowdown: SlowdownReport,
     /// Completed requests per simulated second after the warm-up.
     pub throughput_per_s: f64,
     /// The same figures per request class.
@@ -93,6 +95,10 @@ pub struct RunSummary {
     pub requests: Option<u64>,
     /// Warm-up excluded from statistics, in seconds.
     pub warmup_s: f64,
+    /// A duration run that stopped creating requests at its duration and ended when the
+    /// last one finished (`--drain`); absent otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drain: bool,
 }
 
 /// Request counts by terminal state.
@@ -145,6 +151,39 @@ pub struct LatencyReport {
     /// within it (exact). Absent when no threshold is asked for or nothing completed.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub within: IndexMap<String, f64>,
+    /// The CDF on a fixed log-spaced grid (1, 2 and 5 × each power of ten from 1µs to
+    /// 1000s, keyed like `2ms`): the share at or below each point, from the first point
+    /// above 0 to the first at 1 (within the quantiles' precision). Absent when empty.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub cdf: IndexMap<String, f64>,
+}
+
+/// Slowdowns of completed requests: latency over the work the request's own Work steps
+/// demanded (1 = it never waited); `null` fields when none demanded work.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlowdownReport {
+    /// Mean (exact).
+    pub mean: Option<f64>,
+    /// Median (within 0.1 %).
+    pub p50: Option<f64>,
+    /// 90th percentile.
+    pub p90: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+    /// Maximum (exact).
+    pub max: Option<f64>,
+}
+
+impl From<&SlowdownStats> for SlowdownReport {
+    fn from(stats: &SlowdownStats) -> Self {
+        Self {
+            mean: stats.mean(),
+            p50: stats.quantile(0.5),
+            p90: stats.quantile(0.9),
+            p99: stats.quantile(0.99),
+            max: stats.max(),
+        }
+    }
 }
 
 impl From<&LatencyStats> for LatencyReport {
@@ -161,6 +200,11 @@ impl From<&LatencyStats> for LatencyReport {
                 .into_iter()
                 .map(|(threshold_ns, share)| (crate::units::Duration::from_ns(threshold_ns).to_string(), share))
                 .collect(),
+            cdf: stats
+                .cdf()
+                .into_iter()
+                .map(|(at_ns, share)| (crate::units::Duration::from_ns(at_ns).to_string(), share))
+                .collect(),
         }
     }
 }
@@ -172,6 +216,8 @@ pub struct ClassReport {
     pub requests: RequestsReport,
     /// Latency of the class's completed requests.
     pub latency_s: LatencyReport,
+    /// Slowdown of the class's completed requests.
+    pub slowdown: SlowdownReport,
     /// Completed requests of the class per second.
     pub throughput_per_s: f64,
 }
@@ -228,6 +274,12 @@ pub struct NodeReport {
     pub in_system_distribution: Vec<f64>,
     /// Mean time from arrival to answer of successfully answered requests, in seconds.
     pub mean_sojourn_s: Option<f64>,
+    /// The distribution of that time (quantiles within 1 %), with the shares within the
+    /// run's latency thresholds and the CDF.
+    pub sojourn_s: LatencyReport,
+    /// The distribution of the wait for a worker of the requests admitted to one (nodes
+    /// with workers; quantiles within 1 %).
+    pub wait_s: LatencyReport,
     /// Instance-hours paid for (autoscaled: as provisioned; functions: live containers).
     pub instance_hours: f64,
     /// Its cost: instance-hours × price per instance-hour + arrivals × price per request.
@@ -262,6 +314,12 @@ pub struct WorkloadReport {
     pub generated: u64,
     /// The long-run mean arrival rate the file asks for (open workloads).
     pub mean_rate_per_s: Option<f64>,
+    /// Its requests created after the warm-up, by terminal state.
+    pub requests: RequestsReport,
+    /// Latency of its completed requests.
+    pub latency_s: LatencyReport,
+    /// Its completed requests per second.
+    pub throughput_per_s: f64,
 }
 
 impl Report {
@@ -364,7 +422,6 @@ impl Simulation<'_> {
                     }
                 }
             }
-            let mean = |sum: u128, count: u64| (count > 0).then(|| sum as f64 / count as f64 / 1e9);
             nodes.insert(
                 node.name.clone(),
                 NodeReport {
@@ -381,14 +438,16 @@ impl Simulation<'_> {
                     offered_load,
                     mean_queue_length: stats.queue_area as f64 / measured_ns,
                     mean_in_system: stats.in_system_area as f64 / measured_ns,
-                    mean_wait_s: mean(stats.wait_sum_ns, stats.wait_count),
-                    probability_of_waiting: (stats.wait_count > 0)
-                        .then(|| stats.waited_count as f64 / stats.wait_count as f64),
+                    mean_wait_s: stats.wait.mean_s(),
+                    probability_of_waiting: (stats.wait.count() > 0)
+                        .then(|| stats.waited_count as f64 / stats.wait.count() as f64),
                     probability_all_busy: (stats.capacity > 0).then(|| stats.all_busy_ns as f64 / measured_ns),
                     probability_empty: stats.occupancy_ns[0] as f64 / measured_ns,
                     in_system_distribution: occupancy_distribution(&stats.occupancy_ns, measured_ns),
                     per_instance,
-                    mean_sojourn_s: mean(stats.sojourn_sum_ns, stats.sojourn_count),
+                    mean_sojourn_s: stats.sojourn.mean_s(),
+                    sojourn_s: (&stats.sojourn).into(),
+                    wait_s: (&stats.wait).into(),
                     instance_hours,
                     cost,
                     component: extras.section,
@@ -431,6 +490,7 @@ impl Simulation<'_> {
                     ClassReport {
                         requests: stats.counts.into(),
                         latency_s: (&stats.latency).into(),
+                        slowdown: (&stats.slowdown).into(),
                         throughput_per_s: stats.counts.completed as f64 / measured_s,
                     },
                 )
@@ -440,7 +500,8 @@ impl Simulation<'_> {
             .sources
             .iter()
             .zip(&self.kernel.sources)
-            .map(|(source, state)| {
+            .zip(&self.kernel.workload_stats)
+            .map(|((source, state), stats)| {
                 let kind = if source.arrivals.mean_rate_per_s().is_some() { "open" } else { "closed" };
                 (
                     source.name.clone(),
@@ -448,6 +509,9 @@ impl Simulation<'_> {
                         kind: kind.to_string(),
                         generated: state.generated,
                         mean_rate_per_s: source.arrivals.mean_rate_per_s(),
+                        requests: stats.counts.into(),
+                        latency_s: (&stats.latency).into(),
+                        throughput_per_s: stats.counts.completed as f64 / measured_s,
                     },
                 )
             })
@@ -457,6 +521,16 @@ impl Simulation<'_> {
             .errors_by_reason
             .iter()
             .map(|(outcome, cause, count)| (error_key(*outcome, &topology.nodes[*cause].name), *count))
+            .chain(
+                topology
+                    .sources
+                    .iter()
+                    .zip(&self.kernel.workload_stats)
+                    .filter(|(_, stats)| stats.client_timeouts > 0)
+                    .map(|(source, stats)| {
+                        (error_key(Outcome::Timeout, &format!("client:{}", source.name)), stats.client_timeouts)
+                    }),
+            )
             .collect();
         errors.sort();
         let requests: RequestsReport = self.kernel.measured.into();
@@ -476,6 +550,7 @@ impl Simulation<'_> {
                     StopCondition::Duration { .. } => None,
                 },
                 warmup_s: self.kernel.config.warmup_ns as f64 / 1e9,
+                drain: self.kernel.config.drain && matches!(self.kernel.config.stop, StopCondition::Duration { .. }),
             },
             sim_time_s: end_ns as f64 / 1e9,
             events: self.kernel.events_processed,
@@ -487,6 +562,7 @@ impl Simulation<'_> {
             availability,
             errors_by_reason: errors.into_iter().collect(),
             latency_s: (&self.kernel.latency).into(),
+            slowdown: (&self.kernel.slowdown).into(),
             throughput_per_s: requests.completed as f64 / measured_s,
             classes,
             nodes,
@@ -566,7 +642,7 @@ impl Simulation<'_> {
             format!(
                 "{} requests were still in flight when the run ended, the oldest for {}s: they are left out of \
                  the latency figures, which read low (counted at their age so far, the mean latency would be at \
-                 least {:.1}% higher); run longer, or stop by --requests, which lets every request finish",
+                 least {:.1}% higher); add --drain to let them finish and count, run longer, or stop by --requests",
                 ages_ns.len(),
                 trim_seconds(ages_ns.iter().max().copied().unwrap_or(0) as f64 / 1e9),
                 shift * 100.0

@@ -407,6 +407,10 @@ pub struct RawRun {
     /// the scenario's latency SLOs add theirs.
     #[serde(default)]
     pub latency_thresholds: Vec<Duration>,
+    /// A duration run stops creating requests at its duration, then lets those in flight
+    /// finish and counts them (request-count runs always do).
+    #[serde(default)]
+    pub drain: bool,
 }
 
 /// Safety limits.

@@ -390,6 +390,8 @@ pub struct RunDefaults {
     /// Latencies whose share of requests answered within them the report gives, ascending
     /// and distinct, in ns (the scenario's latency SLOs add theirs at run time).
     pub latency_thresholds_ns: Vec<u64>,
+    /// A duration run drains: requests in flight at its end finish and count.
+    pub drain: bool,
 }
 
 /// Safety limits.

@@ -961,7 +961,7 @@ impl Validator<'_> {
         let mut latency_thresholds_ns: Vec<u64> = run.latency_thresholds.iter().map(|threshold| threshold.ns).collect();
         latency_thresholds_ns.sort_unstable();
         latency_thresholds_ns.dedup();
-        Ok(RunDefaults { stop, warmup_ns, seed: run.seed.unwrap_or(1), latency_thresholds_ns })
+        Ok(RunDefaults { stop, warmup_ns, seed: run.seed.unwrap_or(1), latency_thresholds_ns, drain: run.drain })
     }
 }
 
