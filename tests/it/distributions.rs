@@ -139,3 +139,136 @@ fn occupancy_distributions_are_distributions() {
         }
     }
 }
+
+/// Runs `replications` seeds once each: the values `metric` reads, as an interval.
+fn estimate(text: &str, replications: u64, count: u64, warmup_s: f64, metric: impl Fn(&Report) -> f64) -> Estimate {
+    let values: Vec<f64> =
+        (1..=replications).map(|seed| metric(&simulate(text, seed, requests(count), warmup_s))).collect();
+    Estimate::from(&values)
+}
+
+/// The per-node sojourn distribution of M/M/1 (Kleinrock §3.2): exponential with rate
+/// μ−λ, so its q-quantile is −ln(1−q)/(μ−λ), and the CDF on the grid is 1 − e^{−(μ−λ)t}.
+/// Node quantiles are kept within 1 % (two significant digits): the theory may lie that
+/// far outside the interval.
+#[test]
+fn mm1_node_sojourn_quantiles_and_cdf() {
+    let rho = 0.7;
+    let text = pool(1, rho, r#""2s""#);
+    let rate = 1.0 - rho;
+    for (q, read) in [(0.5, 0usize), (0.9, 1), (0.99, 2)] {
+        let theory = -(1.0f64 - q).ln() / rate;
+        let value = estimate(&text, 20, 200_000, 1_000.0, move |r| {
+            let sojourn = &r.nodes["pool"].sojourn_s;
+            [sojourn.p50, sojourn.p90, sojourn.p99][read].unwrap()
+        });
+        value.assert_near(&format!("M/M/1 ρ={rho} node sojourn p{}", q * 100.0), theory, theory * 0.01, 0.04);
+    }
+    for (label, t) in [("1s", 1.0), ("2s", 2.0), ("5s", 5.0), ("10s", 10.0)] {
+        let theory = 1.0 - (-rate * t).exp();
+        let value = estimate(&text, 20, 200_000, 1_000.0, move |r| r.nodes["pool"].sojourn_s.cdf[label]);
+        value.assert_near(&format!("M/M/1 ρ={rho} node sojourn CDF at {label}"), theory, theory * 0.01, 0.04);
+    }
+    let within = estimate(&text, 20, 200_000, 1_000.0, |r| r.nodes["pool"].sojourn_s.within["2s"]);
+    within.assert_covers("M/M/1 node sojourn share within 2s (exact count)", 1.0 - (-rate * 2.0).exp(), 0.03);
+}
+
+/// M/D/1 with unit service (Erlang 1909; Gross et al. §5.1.2): the wait has
+/// P(W ≤ t) = (1−ρ) Σ_{k=0}^{⌊t⌋} [ρ(k−t)]^k / k! · e^{−ρ(k−t)}, and the sojourn is W + 1.
+#[test]
+fn md1_sojourn_tail_is_erlangs() {
+    let rho: f64 = 0.7;
+    let wait_cdf = |t: f64| {
+        let mut sum = 0.0;
+        let mut factorial = 1.0;
+        for k in 0..=(t.floor() as i32) {
+            if k > 0 {
+                factorial *= k as f64;
+            }
+            let x = rho * (k as f64 - t);
+            sum += x.powi(k) / factorial * (-x).exp();
+        }
+        (1.0 - rho) * sum
+    };
+    let text = format!(
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "{rho}/s"), to: "pool")],
+            nodes: {{ "pool": Service(workers: 1, steps: [Work(Constant("1s"))]) }},
+            run: (latency_thresholds: ["1500ms", "2s", "3s", "5s"]),
+        )"#
+    );
+    for (label, t) in [("1500ms", 1.5), ("2s", 2.0), ("3s", 3.0), ("5s", 5.0)] {
+        let theory = wait_cdf(t - 1.0);
+        let value = estimate(&text, 20, 200_000, 1_000.0, move |r| r.latency_s.within[label]);
+        value.assert_covers(&format!("M/D/1 ρ={rho} P(T ≤ {label})"), theory, 0.03);
+        let node = estimate(&text, 20, 200_000, 1_000.0, move |r| r.nodes["pool"].sojourn_s.within[label]);
+        node.assert_covers(&format!("M/D/1 ρ={rho} node P(T ≤ {label})"), theory, 0.03);
+    }
+}
+
+/// The wait for a worker in M/M/c (Gross et al. §2.3): P(W > t) = C(c, a) e^{−(cμ−λ)t}, so
+/// for q above 1 − C the q-quantile of the wait is ln(C / (1−q)) / (cμ−λ). Checked at small
+/// and large c (quantiles within the node histograms' 1 %).
+#[test]
+fn mmc_wait_quantiles_follow_erlang_c() {
+    for (servers, rho, count, max_relative) in [(4u32, 0.8, 300_000, 0.05), (32, 0.95, 1_000_000, 0.08)] {
+        let lambda = rho * servers as f64;
+        let c = erlang_c(servers, lambda);
+        let decay = servers as f64 - lambda;
+        for (q, read) in [(0.9, 0usize), (0.99, 1)] {
+            assert!(q > 1.0 - c, "the quantile is in the waiting part");
+            let theory = (c / (1.0 - q)).ln() / decay;
+            let value = estimate(&pool(servers, lambda, ""), 20, count, 1_000.0, move |r| {
+                let wait = &r.nodes["pool"].wait_s;
+                [wait.p90, wait.p99][read].unwrap()
+            });
+            let what = format!("M/M/{servers} ρ={rho} wait p{}", q * 100.0);
+            value.assert_near(&what, theory, theory * 0.01, max_relative);
+        }
+        let mean = estimate(&pool(servers, lambda, ""), 20, count, 1_000.0, |r| r.nodes["pool"].wait_s.mean.unwrap());
+        mean.assert_covers(&format!("M/M/{servers} ρ={rho} mean wait"), c / decay, max_relative);
+    }
+}
+
+/// Processor sharing (Harchol-Balter, Performance Modeling and Design of Computer Systems,
+/// §22.3): in M/G/1/PS a job of size x stays x/(1−ρ) in expectation, whatever the size
+/// distribution, so the mean slowdown is 1/(1−ρ), for exponential and constant work alike.
+#[test]
+fn processor_sharing_slowdown_is_one_over_one_minus_rho() {
+    let rho = 0.7;
+    for work in ["Exp(mean: \"1s\")", "Constant(\"1s\")"] {
+        let text = format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "{rho}/s"), to: "ps")],
+                nodes: {{ "ps": Service(workers: 1, discipline: ProcessorSharing, steps: [Work({work})]) }},
+            )"#
+        );
+        let value = estimate(&text, 20, 200_000, 1_000.0, |r| r.slowdown.mean.unwrap());
+        value.assert_covers(&format!("M/G/1/PS ρ={rho} {work} mean slowdown"), 1.0 / (1.0 - rho), 0.03);
+        let report = simulate(&text, 1, requests(20_000), 100.0);
+        let slowdown = &report.slowdown;
+        assert!(slowdown.p50.unwrap() <= slowdown.p99.unwrap() && slowdown.p99.unwrap() <= slowdown.max.unwrap());
+        assert!(slowdown.p50.unwrap() >= 1.0, "a request never runs faster than its own work");
+        assert_eq!(report.classes["default"].slowdown, report.slowdown, "one class is the whole");
+    }
+}
+
+/// Two Poisson workloads into one M/M/1 see the same sojourn distribution (PASTA), the
+/// whole's: each workload's mean latency is 1/(μ−λ) with λ their sum.
+#[test]
+fn each_workload_has_its_own_latency() {
+    let text = r#"Topology(
+        workload: [
+            Open(name: "web", arrivals: Poisson(rate: "0.3/s"), to: "pool"),
+            Open(name: "mobile", arrivals: Poisson(rate: "0.4/s"), to: "pool"),
+        ],
+        nodes: { "pool": Service(workers: 1, steps: [Work(Exp(mean: "1s"))]) },
+    )"#;
+    for name in ["web", "mobile"] {
+        let value = estimate(text, 20, 200_000, 1_000.0, move |r| r.workloads[name].latency_s.mean.unwrap());
+        value.assert_covers(&format!("M/M/1 ρ=0.7 workload {name} mean latency"), 1.0 / 0.3, 0.04);
+    }
+    let report = simulate(text, 1, requests(50_000), 100.0);
+    let share = report.workloads["mobile"].requests.generated as f64 / report.requests.generated as f64;
+    assert!((share - 4.0 / 7.0).abs() < 0.01, "mobile's share of the requests {share}");
+}
