@@ -85,6 +85,8 @@ pub(crate) struct Kernel<'t> {
     pub policies: Vec<calls::PolicyState>,
     /// The time series, for runs with a scenario.
     pub timeseries: Option<timeseries::Timeseries>,
+    /// Every node's backlog per window, for the trend test.
+    pub backlog: super::backlog::BacklogSeries,
     /// Broken bookkeeping found while running (all zero in a correct run).
     pub invariants: InvariantViolations,
     /// The livelock check.

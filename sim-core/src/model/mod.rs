@@ -10,6 +10,7 @@
 
 mod arena;
 mod autoscale;
+pub(crate) mod backlog;
 mod balancer;
 mod cache;
 mod cache_store;
@@ -180,6 +181,8 @@ pub(crate) enum Event {
     CallTimeout { call: CallId, attempt: u32, generation: u32 },
     /// A time-series window ends.
     WindowEnd,
+    /// The backlog clock: a window of the backlog trends ends.
+    BacklogSample,
     /// A draining duration run reached its duration: the workloads stop creating requests.
     StopGenerating,
 }
@@ -317,6 +320,7 @@ impl<'t> Simulation<'t> {
             }),
             invariants: InvariantViolations::default(),
             stall: StallCheck::default(),
+            backlog: backlog::BacklogSeries::new(topology.nodes.len()),
         };
         let mut simulation = Simulation { topology, kernel, nodes, balancers_of };
         if config.warmup_ns > 0 {
@@ -332,6 +336,7 @@ impl<'t> Simulation<'t> {
             let window_ns = series.window_ns;
             simulation.kernel.events.schedule_at(window_ns, Event::WindowEnd);
         }
+        simulation.kernel.events.schedule_at(backlog::BacklogSeries::first_tick_ns(), Event::BacklogSample);
         if let (StopCondition::Duration { ns }, true) = (config.stop, config.drain) {
             simulation.kernel.events.schedule_at(ns, Event::StopGenerating);
         }
@@ -486,6 +491,7 @@ impl<'t> Simulation<'t> {
             Event::CallTimeout { call, attempt, generation } => kernel.on_call_timeout(call, attempt, generation),
             Event::WindowEnd => self.on_window_end(),
             Event::StopGenerating => kernel.stop_generating(kernel.events.now_ns()),
+            Event::BacklogSample => self.on_backlog_sample(),
         }
     }
 
@@ -528,6 +534,7 @@ impl<'t> Simulation<'t> {
         for node in &mut self.nodes {
             node.reset(now);
         }
+        kernel.backlog.restart(now);
         kernel.faults.reset();
         for policy in &mut kernel.policies {
             policy.reset(now);

@@ -332,7 +332,7 @@ impl QueueModel<'_> {
             let handling_ns = busy_area as f64 / c.handled as f64;
             c.offered_while_generating as f64 * handling_ns / (consumers * span.generating_ns)
         });
-        ComponentSection::WorkQueue(WorkQueueReport {
+        ComponentSection::WorkQueue(Box::new(WorkQueueReport {
             published: c.published,
             rejected: c.rejected,
             dropped: c.dropped,
@@ -349,6 +349,6 @@ impl QueueModel<'_> {
             publish_to_processed_s: (&c.processing).into(),
             consumer_utilization: busy_area as f64 / (consumers * measured_ns),
             consumer_offered_load,
-        })
+        }))
     }
 }

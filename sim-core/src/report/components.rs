@@ -22,7 +22,7 @@ pub enum ComponentSection {
     /// A rate limiter's figures.
     RateLimiter(RateLimiterReport),
     /// A work queue's figures.
-    WorkQueue(WorkQueueReport),
+    WorkQueue(Box<WorkQueueReport>),
     /// A log's figures.
     Log(LogReport),
     /// A function's figures.

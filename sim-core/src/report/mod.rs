@@ -4,9 +4,12 @@
 mod components;
 mod resilience;
 mod table;
+mod verdicts;
 
 pub use components::*;
 pub use resilience::*;
+pub use verdicts::Bottleneck;
+use verdicts::{saturated_consumers, saturated_part};
 
 use crate::ids::NodeId;
 use crate::model::node::Span;
@@ -32,6 +35,10 @@ pub struct Report {
     pub unstable: bool,
     /// Why the run is unstable, and where; empty when it is stable.
     pub instability: Vec<String>,
+    /// The part that saturates first as the workloads grow, at what rate, and what to
+    /// change; absent when no part has an offered load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bottleneck: Option<Bottleneck>,
     /// What may make the figures mislead, such as a request-count run that could not reach
     /// its count; absent when there is nothing to say.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -252,6 +259,11 @@ pub struct NodeReport {
     pub offered_load: Option<f64>,
     /// Time-average number of requests waiting for a worker.
     pub mean_queue_length: f64,
+    /// How fast the number waiting (a work queue's backlog, a log's consumer lag) grows
+    /// per second over the second half of the run, when a trend test finds it growing;
+    /// absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backlog_growth_per_s: Option<f64>,
     /// Time-average number of requests at the node (waiting, working or calling).
     pub mean_in_system: f64,
     /// Mean wait for a worker, in seconds.
@@ -437,6 +449,7 @@ impl Simulation<'_> {
                     utilization,
                     offered_load,
                     mean_queue_length: stats.queue_area as f64 / measured_ns,
+                    backlog_growth_per_s: None,
                     mean_in_system: stats.in_system_area as f64 / measured_ns,
                     mean_wait_s: stats.wait.mean_s(),
                     probability_of_waiting: (stats.wait.count() > 0)
@@ -453,6 +466,27 @@ impl Simulation<'_> {
                     component: extras.section,
                 },
             );
+        }
+        let backlog = &self.kernel.backlog;
+        for (index, (node, report)) in topology.nodes.iter().zip(nodes.values_mut()).enumerate() {
+            let queues = matches!(
+                node.kind,
+                NodeKind::Service(_)
+                    | NodeKind::Database(_)
+                    | NodeKind::Function(_)
+                    | NodeKind::WorkQueue(_)
+                    | NodeKind::Log(_)
+            );
+            let Some((from, to, growth_per_s)) =
+                queues.then(|| crate::model::backlog::growing(&backlog.of(index), backlog.period_s())).flatten()
+            else {
+                continue;
+            };
+            report.backlog_growth_per_s = Some(growth_per_s);
+            let named = format!("\"{}\"", node.name);
+            if !instability.iter().any(|reason| reason.contains(&named)) {
+                instability.push(verdicts::growing_backlog(node, from, to, growth_per_s));
+            }
         }
         for node in &self.kernel.overflowed_nodes {
             let (name, limit) = (&topology.nodes[*node].name, topology.limits.max_in_flight);
@@ -554,6 +588,11 @@ impl Simulation<'_> {
             },
             sim_time_s: end_ns as f64 / 1e9,
             events: self.kernel.events_processed,
+            bottleneck: verdicts::bottleneck(
+                &topology.nodes,
+                &nodes,
+                requests.generated as f64 / (generating_ns / 1e9),
+            ),
             unstable: !instability.is_empty(),
             instability,
             warnings: self.warnings(),
@@ -702,64 +741,5 @@ impl Simulation<'_> {
                 }
             })
             .collect()
-    }
-}
-
-/// Why one instance or server cannot keep up while its node as a whole can, and what to change.
-fn saturated_part(node: &crate::topology::Node, instance: usize, load: f64, node_load: Option<f64>) -> String {
-    let whole = node_load.map_or(String::new(), |load| format!(" while the node as a whole is offered {load:.2}×"));
-    match &node.kind {
-        NodeKind::Database(database) => {
-            let connections = database.servers.workers;
-            format!(
-                "server {instance} of database \"{}\" is offered {load:.2}× its {connections} connections{whole}: it cannot keep up; add read replicas or connections, or route reads elsewhere",
-                node.name
-            )
-        }
-        _ => {
-            let workers = node.kind.servers().map_or(0, |servers| servers.workers);
-            format!(
-                "instance {instance} of node \"{}\" is offered {load:.2}× its {workers} workers{whole}: the load is spread unevenly (a hot key or client under hash routing?); spread it, or add capacity where it lands",
-                node.name
-            )
-        }
-    }
-}
-
-/// Why the consumers of a work queue, or a consumer group on some partitions of a log,
-/// cannot keep up (their backlog or lag grows), and what to change.
-fn saturated_consumers(node: &crate::topology::Node, section: Option<&ComponentSection>) -> Vec<String> {
-    match (section, &node.kind) {
-        (Some(ComponentSection::WorkQueue(queue)), NodeKind::WorkQueue(config)) => {
-            match queue.consumer_offered_load.filter(|load| *load >= 1.0) {
-                Some(load) => vec![format!(
-                    "the consumers of work queue \"{}\" are offered {load:.2}× their {} consumers: the backlog grows (mean depth {:.0}, {} stored at the end); add consumers or make the handler faster",
-                    node.name, config.consumers, queue.mean_depth, queue.stored_at_end
-                )],
-                None => Vec::new(),
-            }
-        }
-        (Some(ComponentSection::Log(log)), NodeKind::Log(_)) => log
-            .groups
-            .iter()
-            .filter_map(|(group, figures)| {
-                let hot: Vec<(usize, f64)> = figures
-                    .offered_load_by_partition
-                    .iter()
-                    .copied()
-                    .enumerate()
-                    .filter(|(_, load)| *load >= 1.0)
-                    .collect();
-                let (_, worst) = hot.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
-                let partitions: Vec<String> = hot.iter().map(|(partition, _)| partition.to_string()).collect();
-                Some(format!(
-                    "consumer group \"{group}\" of log \"{}\" is offered up to {worst:.2}× its one consumer per partition (partitions {}): its lag grows ({} at the end); add partitions or make its handler faster",
-                    node.name,
-                    partitions.join(", "),
-                    figures.lag_at_end
-                ))
-            })
-            .collect(),
-        _ => Vec::new(),
     }
 }

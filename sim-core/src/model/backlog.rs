@@ -1,0 +1,194 @@
+//! Backlog trends: every node's mean number waiting (for a worker, a consumer, or a log
+//! group's next read) per window of the measured run, sampled by a clock event whose period
+//! doubles as the run grows (64 to 128 windows whatever its length), so the report can test
+//! whether a backlog grows through the run rather than read one value at the end.
+
+use super::stats::NodeStats;
+use super::{Event, Simulation};
+
+/// The first sampling period; it doubles each time the windows reach `MOST_WINDOWS`.
+const FIRST_PERIOD_NS: u64 = 10_000_000;
+/// Windows kept at most; when reached, pairs are merged into `MOST_WINDOWS / 2`.
+const MOST_WINDOWS: usize = 128;
+
+/// The sampled backlog of every node over the measured run.
+#[derive(Debug, Clone)]
+pub(crate) struct BacklogSeries {
+    period_ns: u64,
+    /// Start of the window being filled.
+    window_start_ns: u64,
+    /// Per node: its queue area at the start of the window being filled.
+    marks: Vec<u128>,
+    /// Per window, per node: the mean number waiting over the window.
+    windows: Vec<Vec<f64>>,
+}
+
+impl BacklogSeries {
+    pub fn new(nodes: usize) -> Self {
+        Self { period_ns: FIRST_PERIOD_NS, window_start_ns: 0, marks: vec![0; nodes], windows: Vec::new() }
+    }
+
+    /// When the first window ends.
+    pub fn first_tick_ns() -> u64 {
+        FIRST_PERIOD_NS
+    }
+
+    /// Starts over at `now_ns`, with the node counters just cleared (the warm-up ended);
+    /// the period stays, as the next tick is already scheduled.
+    pub fn restart(&mut self, now_ns: u64) {
+        self.window_start_ns = now_ns;
+        self.marks.iter_mut().for_each(|mark| *mark = 0);
+        self.windows.clear();
+    }
+
+    /// Closes the window at `now_ns` with the node counters brought up to it; returns when
+    /// the next one ends.
+    fn close(&mut self, now_ns: u64, stats: &[NodeStats]) -> u64 {
+        let length_ns = (now_ns - self.window_start_ns).max(1) as f64;
+        let window: Vec<f64> = stats
+            .iter()
+            .zip(&mut self.marks)
+            .map(|(stats, mark)| {
+                let mean = (stats.queue_area - *mark) as f64 / length_ns;
+                *mark = stats.queue_area;
+                mean
+            })
+            .collect();
+        self.windows.push(window);
+        if self.windows.len() >= MOST_WINDOWS {
+            let merged: Vec<Vec<f64>> = self
+                .windows
+                .chunks(2)
+                .map(|pair| pair[0].iter().zip(&pair[1]).map(|(a, b)| (a + b) / 2.0).collect())
+                .collect();
+            self.windows = merged;
+            self.period_ns *= 2;
+        }
+        self.window_start_ns = now_ns;
+        now_ns + self.period_ns
+    }
+
+    /// Node `node`'s mean number waiting per window, in time order.
+    pub fn of(&self, node: usize) -> Vec<f64> {
+        self.windows.iter().map(|window| window[node]).collect()
+    }
+
+    /// The length of a window, in seconds.
+    pub fn period_s(&self) -> f64 {
+        self.period_ns as f64 / 1e9
+    }
+}
+
+impl Simulation<'_> {
+    /// The backlog clock ticked: close the window, and tick again unless the run is over.
+    pub(crate) fn on_backlog_sample(&mut self) {
+        let kernel = &mut self.kernel;
+        let now = kernel.events.now_ns();
+        for stats in &mut kernel.node_stats {
+            stats.advance(now.max(stats.last_change_ns));
+        }
+        let next_ns = kernel.backlog.close(now, &kernel.node_stats);
+        if kernel.in_flight > 0 || kernel.frames.live() > 0 || kernel.may_generate() {
+            kernel.events.schedule_at(next_ns, Event::BacklogSample);
+        }
+    }
+}
+
+/// Whether a backlog grows through the run, from its windows (in time order): the
+/// second half of the windows has a rising trend by the Mann-Kendall test (one-sided,
+/// p < 0.001), over that half it grew by at least 5 and by a quarter of its mean level, and
+/// the mean of the last quarter is above every window of the first half. The trend is
+/// tested on the second half, so a backlog filling up to a steady level from an empty start
+/// is not taken for one without bound; the last condition keeps the slow excursions of a
+/// stable queue near saturation, whose windows are far from independent (which the
+/// Mann-Kendall test assumes), from passing for growth. Returns (level at the start of the second half,
+/// level at the end, growth per second by the Theil-Sen slope).
+pub(crate) fn growing(windows: &[f64], period_s: f64) -> Option<(f64, f64, f64)> {
+    if windows.len() < 32 {
+        return None;
+    }
+    let half = &windows[windows.len() / 2..];
+    let n = half.len();
+    let mut s = 0i64;
+    let mut slopes = Vec::with_capacity(n * (n - 1) / 2);
+    for i in 0..n {
+        for j in i + 1..n {
+            s += (half[j] - half[i]).signum() as i64 * ((half[j] != half[i]) as i64);
+            slopes.push((half[j] - half[i]) / ((j - i) as f64 * period_s));
+        }
+    }
+    slopes.sort_by(f64::total_cmp);
+    let slope_per_s = slopes[slopes.len() / 2];
+    // Var(S) without ties (Kendall 1975), widened for the autocorrelation of the windows by
+    // Hamed & Rao (1998): the ranks of the series less its Theil-Sen trend, their
+    // autocorrelations at the lags significant at 5 %, give the effective sample size.
+    let detrended: Vec<f64> =
+        half.iter().enumerate().map(|(i, level)| level - slope_per_s * period_s * i as f64).collect();
+    let variance = (n * (n - 1) * (2 * n + 5)) as f64 / 18.0 * variance_inflation(&detrended);
+    let z = (s as f64 - 1.0) / variance.sqrt();
+    let growth = slope_per_s * n as f64 * period_s;
+    let mean = half.iter().sum::<f64>() / n as f64;
+    let first_half_max = windows[..windows.len() / 2].iter().copied().fold(f64::MIN, f64::max);
+    let last_quarter = &windows[windows.len() * 3 / 4..];
+    let last_quarter_mean = last_quarter.iter().sum::<f64>() / last_quarter.len() as f64;
+    let sustained = last_quarter_mean > first_half_max;
+    (z > 3.09 && growth >= 5.0 && growth >= 0.25 * mean && sustained).then(|| (half[0], half[n - 1], slope_per_s))
+}
+
+/// Hamed & Rao's correction n/n* = 1 + 2/(n(n−1)(n−2)) Σ (n−k)(n−k−1)(n−k−2) ρ(k) over
+/// the lags k whose rank autocorrelation ρ(k) is significant at 5 % (|ρ| > 1.96/√n);
+/// at least 1.
+fn variance_inflation(series: &[f64]) -> f64 {
+    let n = series.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|a, b| series[*a].total_cmp(&series[*b]));
+    let mut ranks = vec![0.0; n];
+    for (rank, index) in order.into_iter().enumerate() {
+        ranks[index] = rank as f64;
+    }
+    let mean = (n - 1) as f64 / 2.0;
+    let total: f64 = ranks.iter().map(|r| (r - mean).powi(2)).sum();
+    let bound = 1.96 / (n as f64).sqrt();
+    let nf = n as f64;
+    let mut sum = 0.0;
+    for k in 1..n - 2 {
+        let rho = (0..n - k).map(|i| (ranks[i] - mean) * (ranks[i + k] - mean)).sum::<f64>() / total;
+        if rho.abs() > bound {
+            let m = (n - k) as f64;
+            sum += m * (m - 1.0) * (m - 2.0) * rho;
+        }
+    }
+    (1.0 + 2.0 * sum / (nf * (nf - 1.0) * (nf - 2.0))).max(1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::growing;
+
+    #[test]
+    fn a_steady_level_with_noise_does_not_grow() {
+        // A deterministic "noise" around 10.
+        let windows: Vec<f64> = (0..100).map(|i| 10.0 + ((i * 37 % 11) as f64 - 5.0) / 2.0).collect();
+        assert_eq!(growing(&windows, 1.0), None);
+    }
+
+    #[test]
+    fn a_backlog_that_fills_to_a_level_does_not_grow() {
+        let windows: Vec<f64> = (0..100).map(|i| 50.0 * (1.0 - (-(i as f64) / 8.0).exp())).collect();
+        assert_eq!(growing(&windows, 1.0), None);
+    }
+
+    #[test]
+    fn a_linear_backlog_grows_at_its_slope() {
+        let windows: Vec<f64> = (0..100).map(|i| 3.0 * i as f64 + ((i * 37 % 11) as f64 - 5.0)).collect();
+        let (from, to, slope) = growing(&windows, 0.5).expect("grows");
+        assert!(from < to);
+        assert!((slope - 6.0).abs() < 0.3, "slope {slope}");
+    }
+
+    #[test]
+    fn too_few_windows_say_nothing() {
+        let windows: Vec<f64> = (0..20).map(|i| i as f64 * 10.0).collect();
+        assert_eq!(growing(&windows, 1.0), None);
+    }
+}

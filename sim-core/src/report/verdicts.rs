@@ -1,0 +1,199 @@
+//! The verdicts of a run: which part cannot keep up (a node, an instance, a database
+//! server, a consumer pool, a log partition), whose backlog grows through the run, and the
+//! bottleneck: the part that saturates first, at what arrival rate, and what to change.
+
+use super::{ComponentSection, NodeReport};
+use crate::topology::{Node, NodeKind};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+/// The part that saturates first as the workloads grow: the highest offered load among
+/// every serving part of every node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bottleneck {
+    /// The node it belongs to.
+    pub node: String,
+    /// Which part of it: `node` (the node as a whole), `instance 2`, `server 1 (replica-1)`,
+    /// `consumers`, or `group "g" partition 3`.
+    pub part: String,
+    /// Work offered per unit of its capacity; at 1 or more it cannot keep up.
+    pub offered_load: f64,
+    /// Mean share of its workers busy, when it has workers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilization: Option<f64>,
+    /// The workloads' arrival rate at which it reaches an offered load of 1, the others
+    /// scaled alike (their rate over the run ÷ its offered load).
+    pub saturates_at_per_s: f64,
+    /// What to change.
+    pub advice: String,
+}
+
+/// One candidate for the bottleneck.
+struct Part {
+    node: usize,
+    part: String,
+    offered_load: f64,
+    utilization: Option<f64>,
+    advice: String,
+}
+
+/// The bottleneck among `nodes` (in topology order), or `None` when no part has an offered
+/// load; `arrival_rate_per_s` is the workloads' rate over the run.
+pub(super) fn bottleneck(
+    nodes: &[Node],
+    reports: &IndexMap<String, NodeReport>,
+    arrival_rate_per_s: f64,
+) -> Option<Bottleneck> {
+    let mut best: Option<Part> = None;
+    let mut consider = |candidate: Part| {
+        // A part at the same load as its node is the more precise answer.
+        if best.as_ref().is_none_or(|best| candidate.offered_load >= best.offered_load) {
+            best = Some(candidate);
+        }
+    };
+    for (index, (node, report)) in nodes.iter().zip(reports.values()).enumerate() {
+        if let Some(load) = report.offered_load {
+            consider(Part {
+                node: index,
+                part: "node".into(),
+                offered_load: load,
+                utilization: Some(report.utilization),
+                advice: node_advice(node),
+            });
+        }
+        let roles: Vec<&str> = match &report.component {
+            Some(ComponentSection::Database(database)) => database.servers.iter().map(|s| s.role.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        for (instance, figures) in report.per_instance.iter().enumerate() {
+            let Some(load) = figures.offered_load else { continue };
+            let (part, advice) = match roles.get(instance) {
+                Some(&"primary") => (format!("server {instance} (primary)"), "writes all go to the primary: shard the data, batch the writes, or give the primary more connections".to_string()),
+                Some(role) => (format!("server {instance} ({role})"), "add read replicas or connections, or route reads elsewhere (a cache)".to_string()),
+                None => (format!("instance {instance}"), "the load is spread unevenly (a hot key or client under hash routing?): spread it, or add capacity where it lands".to_string()),
+            };
+            consider(Part { node: index, part, offered_load: load, utilization: Some(figures.utilization), advice });
+        }
+        match &report.component {
+            Some(ComponentSection::WorkQueue(queue)) => {
+                if let Some(load) = queue.consumer_offered_load {
+                    consider(Part {
+                        node: index,
+                        part: "consumers".into(),
+                        offered_load: load,
+                        utilization: Some(queue.consumer_utilization),
+                        advice: "add consumers or make the handler faster".into(),
+                    });
+                }
+            }
+            Some(ComponentSection::Log(log)) => {
+                for (group, figures) in &log.groups {
+                    for (partition, load) in figures.offered_load_by_partition.iter().enumerate() {
+                        consider(Part {
+                            node: index,
+                            part: format!("group \"{group}\" partition {partition}"),
+                            offered_load: *load,
+                            utilization: None,
+                            advice: "add partitions (one consumer each) or make the group's handler faster".into(),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let best = best.filter(|best| best.offered_load > 0.0)?;
+    Some(Bottleneck {
+        node: nodes[best.node].name.clone(),
+        part: best.part,
+        offered_load: best.offered_load,
+        utilization: best.utilization,
+        saturates_at_per_s: arrival_rate_per_s / best.offered_load,
+        advice: best.advice,
+    })
+}
+
+/// What to change when a node as a whole cannot keep up.
+fn node_advice(node: &Node) -> String {
+    match &node.kind {
+        NodeKind::Database(_) => "add connections or servers, or take load off it (a cache, read replicas)".into(),
+        NodeKind::Function(_) => "raise its concurrency limit or make it faster".into(),
+        _ => "add instances or workers, or make its work faster".into(),
+    }
+}
+
+/// Why a node's backlog grows through the run (from the trend test over its windows).
+pub(super) fn growing_backlog(node: &Node, from: f64, to: f64, growth_per_s: f64) -> String {
+    let what = match &node.kind {
+        NodeKind::WorkQueue(_) => format!("the backlog of work queue \"{}\"", node.name),
+        NodeKind::Log(_) => format!("the consumer lag of log \"{}\"", node.name),
+        _ => format!("the queue at node \"{}\"", node.name),
+    };
+    format!(
+        "{what} grows through the run, from {from:.0} to {to:.0} waiting over its second half (+{growth_per_s:.1}/s): it is not keeping up (or the run is too short for it to settle)"
+    )
+}
+
+/// Why one instance or server cannot keep up while its node as a whole can, and what to change.
+pub(super) fn saturated_part(
+    node: &crate::topology::Node,
+    instance: usize,
+    load: f64,
+    node_load: Option<f64>,
+) -> String {
+    let whole = node_load.map_or(String::new(), |load| format!(" while the node as a whole is offered {load:.2}×"));
+    match &node.kind {
+        NodeKind::Database(database) => {
+            let connections = database.servers.workers;
+            format!(
+                "server {instance} of database \"{}\" is offered {load:.2}× its {connections} connections{whole}: it cannot keep up; add read replicas or connections, or route reads elsewhere",
+                node.name
+            )
+        }
+        _ => {
+            let workers = node.kind.servers().map_or(0, |servers| servers.workers);
+            format!(
+                "instance {instance} of node \"{}\" is offered {load:.2}× its {workers} workers{whole}: the load is spread unevenly (a hot key or client under hash routing?); spread it, or add capacity where it lands",
+                node.name
+            )
+        }
+    }
+}
+
+/// Why the consumers of a work queue, or a consumer group on some partitions of a log,
+/// cannot keep up (their backlog or lag grows), and what to change.
+pub(super) fn saturated_consumers(node: &crate::topology::Node, section: Option<&ComponentSection>) -> Vec<String> {
+    match (section, &node.kind) {
+        (Some(ComponentSection::WorkQueue(queue)), NodeKind::WorkQueue(config)) => {
+            match queue.consumer_offered_load.filter(|load| *load >= 1.0) {
+                Some(load) => vec![format!(
+                    "the consumers of work queue \"{}\" are offered {load:.2}× their {} consumers: the backlog grows (mean depth {:.0}, {} stored at the end); add consumers or make the handler faster",
+                    node.name, config.consumers, queue.mean_depth, queue.stored_at_end
+                )],
+                None => Vec::new(),
+            }
+        }
+        (Some(ComponentSection::Log(log)), NodeKind::Log(_)) => log
+            .groups
+            .iter()
+            .filter_map(|(group, figures)| {
+                let hot: Vec<(usize, f64)> = figures
+                    .offered_load_by_partition
+                    .iter()
+                    .copied()
+                    .enumerate()
+                    .filter(|(_, load)| *load >= 1.0)
+                    .collect();
+                let (_, worst) = hot.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
+                let partitions: Vec<String> = hot.iter().map(|(partition, _)| partition.to_string()).collect();
+                Some(format!(
+                    "consumer group \"{group}\" of log \"{}\" is offered up to {worst:.2}× its one consumer per partition (partitions {}): its lag grows ({} at the end); add partitions or make its handler faster",
+                    node.name,
+                    partitions.join(", "),
+                    figures.lag_at_end
+                ))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
