@@ -202,17 +202,40 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
             }
         }
         rows.push(row);
+        let width = rows[0].len();
+        for part in &node.parts {
+            let mut row = vec![
+                format!("  {}", part.name),
+                "server".into(),
+                "-".into(),
+                significant(part.arrival_rate_per_s),
+                node.servers.map_or("-".into(), |(_, workers)| format!("1×{workers}")),
+                ms(Some(part.holding_s)),
+                format!("{:.3}", part.utilization),
+                if part.arrival_rate_per_s > 0.0 { ms(Some(part.wait_s.unwrap_or(f64::INFINITY))) } else { "-".into() },
+                "-".into(),
+            ];
+            row.resize(width, "-".into());
+            rows.push(row);
+        }
     }
     out.push_str(&crate::columns::aligned(&rows));
     let _ = writeln!(out);
     match (analysis.bottleneck, analysis.saturation_rate_per_s) {
         (Some(bottleneck), Some(rate)) => {
             let node = &analysis.nodes[bottleneck];
+            let (part, utilization) = match &analysis.bottleneck_part {
+                Some(name) => (
+                    format!(" {name}"),
+                    node.parts.iter().find(|part| &part.name == name).map_or(0.0, |part| part.utilization),
+                ),
+                None => (String::new(), node.utilization.unwrap_or(0.0)),
+            };
             let _ = writeln!(
                 out,
-                "bottleneck: \"{}\" at utilization {:.3}; it saturates at about {} req/s offered (same mix, current holding times)",
+                "bottleneck: \"{}\"{part} at utilization {:.3}; it saturates at about {} req/s offered (same mix, current holding times)",
                 node.name,
-                node.utilization.unwrap_or(0.0),
+                utilization,
                 significant(rate)
             );
         }

@@ -39,6 +39,24 @@ pub struct NodeAnalysis {
     pub hit_ratio: Option<f64>,
     /// Why the model is approximate or silent here, if it is.
     pub caveat: Option<String>,
+    /// Per server of a database with replicas (the primary first): each is an M/M/c queue of
+    /// its connections, fed the share of reads and writes its read policy sends it.
+    pub parts: Vec<PartAnalysis>,
+}
+
+/// What the model says about one server of a database.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PartAnalysis {
+    /// `primary` or `replica-N`.
+    pub name: String,
+    /// Queries per second it serves.
+    pub arrival_rate_per_s: f64,
+    /// Mean time a connection is held per query, in seconds.
+    pub holding_s: f64,
+    /// Busy share of its connections.
+    pub utilization: f64,
+    /// Predicted mean wait for a connection (Erlang C), in seconds; `None` when saturated.
+    pub wait_s: Option<f64>,
 }
 
 /// The whole analytic view.
@@ -48,8 +66,10 @@ pub struct Analysis {
     pub nodes: Vec<NodeAnalysis>,
     /// Total open arrival rate, per second.
     pub arrival_rate_per_s: f64,
-    /// The node with the highest utilization.
+    /// The node with the highest utilization (of the node, or of one of its parts).
     pub bottleneck: Option<usize>,
+    /// The part of the bottleneck node that saturates first, when it is a database server.
+    pub bottleneck_part: Option<String>,
     /// The total arrival rate at which the bottleneck reaches utilization 1 (same mix).
     pub saturation_rate_per_s: Option<f64>,
     /// Predicted mean end-to-end response time, in seconds (all nodes below saturation).
@@ -163,9 +183,11 @@ fn effects(
             NodeKind::Database(database) => {
                 walk(topology, database.servers.entry_pc, class, 1.0, &mut effect, 0)
                     .map_err(|error| format!("node \"{}\": {error}", node.name))?;
-                if database.replicas > 0 {
-                    caveats[index] =
-                        Some("reads and writes split over primary and replicas; modelled as one pool".into());
+                if database.replicas > 0 && database.read_policy == crate::topology::ReadPolicy::LeastLoaded {
+                    caveats[index] = Some(
+                        "least-loaded reads modelled as evening out the servers' utilization where the writes allow"
+                            .into(),
+                    );
                 }
             }
             NodeKind::Function(function) => {
@@ -389,6 +411,7 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
     let mut wait = vec![0.0; n];
     let mut response = vec![vec![0.0; n]; classes];
     let mut holding = vec![0.0; n];
+    let mut class_holding = vec![vec![0.0; n]; classes];
     for _ in 0..200 {
         for class in 0..classes {
             let effects = &class_effects[class];
@@ -421,13 +444,16 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
                 let effect = &class_effects[class][i];
                 let calls: f64 =
                     (0..n).map(|j| effect.calls[j] * (2.0 * (link_s(i, j) + mesh_s) + response[class][j])).sum();
+                class_holding[class][i] = effect.work_s + calls;
                 weighted += class_rates[class][i] * (effect.work_s + calls);
             }
             *slot = weighted / node_rate[i];
         }
         let mut next_wait = vec![0.0; n];
         for (i, node) in topology.nodes.iter().enumerate() {
-            if let Some((instances, workers)) = queue_shape(&node.kind) {
+            if let Some(parts) = database_parts(&node.kind, i, &class_rates, &class_holding) {
+                next_wait[i] = parts_wait_s(&parts).unwrap_or(f64::INFINITY);
+            } else if let Some((instances, workers)) = queue_shape(&node.kind) {
                 next_wait[i] =
                     mmc_wait_s(workers, node_rate[i] / instances as f64, next_holding[i]).unwrap_or(f64::INFINITY);
             }
@@ -449,9 +475,14 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
     for (i, node) in topology.nodes.iter().enumerate() {
         let servers = queue_shape(&node.kind);
         let utilization = servers.map(|(instances, workers)| node_rate[i] * holding[i] / (instances * workers) as f64);
-        let node_wait = servers.and_then(|(instances, workers)| {
-            mmc_wait_s(workers, node_rate[i] / instances as f64, holding[i]).filter(|_| node_rate[i] > 0.0)
-        });
+        let parts = database_parts(&node.kind, i, &class_rates, &class_holding).unwrap_or_default();
+        let node_wait = if parts.is_empty() {
+            servers.and_then(|(instances, workers)| {
+                mmc_wait_s(workers, node_rate[i] / instances as f64, holding[i]).filter(|_| node_rate[i] > 0.0)
+            })
+        } else {
+            parts_wait_s(&parts).filter(|_| node_rate[i] > 0.0)
+        };
         // From arrival to answer: its response time, forwarded work included.
         let sojourn = if saturated || node_rate[i] <= 0.0 {
             None
@@ -474,16 +505,28 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
                 _ => None,
             },
             caveat: caveats[i].clone(),
+            parts,
         });
     }
-    let bottleneck = nodes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, node)| node.utilization.map(|u| (i, u)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .filter(|(_, u)| *u > 0.0)
-        .map(|(i, _)| i);
-    let saturation_rate_per_s = bottleneck.and_then(|i| nodes[i].utilization).map(|u| total_rate / u);
+    // Every node and every database server, as (node, part, utilization); a part at its
+    // node's utilization is the more precise answer.
+    let candidates = nodes.iter().enumerate().flat_map(|(i, node)| {
+        let whole = node.utilization.map(|u| (i, None, u));
+        whole.into_iter().chain(node.parts.iter().map(move |part| (i, Some(part.name.clone()), part.utilization)))
+    });
+    let mut best: Option<(usize, Option<String>, f64)> = None;
+    for candidate in candidates {
+        let better = |best: &(usize, Option<String>, f64)| {
+            candidate.2 > best.2 || (candidate.2 == best.2 && best.1.is_none() && candidate.0 == best.0)
+        };
+        if best.as_ref().is_none_or(better) {
+            best = Some(candidate);
+        }
+    }
+    let best = best.filter(|(_, _, u)| *u > 0.0);
+    let bottleneck = best.as_ref().map(|(i, _, _)| *i);
+    let bottleneck_part = best.as_ref().and_then(|(_, part, _)| part.clone());
+    let saturation_rate_per_s = best.as_ref().map(|(_, _, u)| total_rate / u);
     let response_s = (!saturated && total_rate > 0.0).then(|| {
         let mut sum = 0.0;
         for class in 0..classes {
@@ -499,7 +542,86 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
     if !topology.regions.names.is_empty() {
         notes.push("latency between regions is not in the model".into());
     }
-    Ok(Analysis { nodes, arrival_rate_per_s: total_rate, bottleneck, saturation_rate_per_s, response_s, notes })
+    Ok(Analysis {
+        nodes,
+        arrival_rate_per_s: total_rate,
+        bottleneck,
+        bottleneck_part,
+        saturation_rate_per_s,
+        response_s,
+        notes,
+    })
+}
+
+/// The servers of database node `i` with replicas, each fed what its read policy sends it:
+/// every write to the primary; reads to the primary only (`PrimaryOnly`), evenly over the
+/// replicas (`RoundRobin`), or so as to even out the servers' load where the writes allow
+/// (`LeastLoaded`). `None` for other nodes and for a database without replicas.
+fn database_parts(
+    kind: &NodeKind,
+    i: usize,
+    class_rates: &[Vec<f64>],
+    class_holding: &[Vec<f64>],
+) -> Option<Vec<PartAnalysis>> {
+    let NodeKind::Database(database) = kind else { return None };
+    if database.replicas == 0 {
+        return None;
+    }
+    let (mut reads, mut read_work, mut writes, mut write_work) = (0.0, 0.0, 0.0, 0.0);
+    for (class, rates) in class_rates.iter().enumerate() {
+        let (rate, holding) = (rates[i], class_holding[class][i]);
+        if database.write_classes.get(class).copied().unwrap_or(false) {
+            writes += rate;
+            write_work += rate * holding;
+        } else {
+            reads += rate;
+            read_work += rate * holding;
+        }
+    }
+    let connections = database.servers.workers as f64;
+    let replicas = database.replicas as f64;
+    let read_holding = if reads > 0.0 { read_work / reads } else { 0.0 };
+    // The share of the reads the primary takes.
+    let primary_reads = match database.read_policy {
+        crate::topology::ReadPolicy::PrimaryOnly => 1.0,
+        crate::topology::ReadPolicy::RoundRobin => 0.0,
+        crate::topology::ReadPolicy::LeastLoaded => {
+            let even = (read_work + write_work) / (replicas + 1.0);
+            if read_work > 0.0 {
+                ((even - write_work) / read_work).clamp(0.0, 1.0)
+            } else {
+                0.0
+            }
+        }
+    };
+    let part = |name: String, rate: f64, work: f64| {
+        let holding = if rate > 0.0 { work / rate } else { 0.0 };
+        PartAnalysis {
+            name,
+            arrival_rate_per_s: rate,
+            holding_s: holding,
+            utilization: work / connections,
+            wait_s: mmc_wait_s(database.servers.workers, rate, holding),
+        }
+    };
+    let mut parts =
+        vec![part("primary".into(), writes + reads * primary_reads, write_work + read_work * primary_reads)];
+    let replica_share = (1.0 - primary_reads) / replicas;
+    for replica in 1..=database.replicas {
+        parts.push(part(format!("replica-{replica}"), reads * replica_share, reads * replica_share * read_holding));
+    }
+    Some(parts)
+}
+
+/// The mean wait over a database's servers, weighted by their rates; `None` when one of
+/// them that serves queries is saturated.
+fn parts_wait_s(parts: &[PartAnalysis]) -> Option<f64> {
+    let total: f64 = parts.iter().map(|part| part.arrival_rate_per_s).sum();
+    let mut weighted = 0.0;
+    for part in parts.iter().filter(|part| part.arrival_rate_per_s > 0.0) {
+        weighted += part.arrival_rate_per_s * part.wait_s?;
+    }
+    Some(if total > 0.0 { weighted / total } else { 0.0 })
 }
 
 /// (instances, workers per instance) of a node that queues for workers.

@@ -287,6 +287,43 @@ fn the_analytic_view_matches_jackson_theory_exactly() {
     approx::assert_relative_eq!(analysis.nodes[0].wait_s.unwrap(), expected_wait, max_relative = 1e-12);
 }
 
+/// A database with replicas is not one pool: the analytic view gives the primary every
+/// write and each replica its share of the reads (round robin), so the replicas saturate at
+/// 2220 / 1.0600 ≈ 2094 req/s where a pooled model of the 30 connections would say 2997; with
+/// `PrimaryOnly` the primary takes everything.
+#[test]
+fn analyze_judges_each_database_server_on_its_own() {
+    let text = |policy: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "2220/s"), classes: {{"read": 0.955, "write": 0.045}}, to: "db")],
+                nodes: {{
+                    "db": Database(replicas: 2, connections: 10, read: Exp(mean: "10ms"), write: Exp(mean: "10ms"),
+                                   writes: ["write"], read_policy: {policy}),
+                }},
+            )"#
+        )
+    };
+    let topology = sim_core::parse_topology(&text("RoundRobin")).unwrap();
+    let analysis = sim_core::analysis::analyze(&topology, &[None]).unwrap();
+    let parts = &analysis.nodes[0].parts;
+    let names: Vec<&str> = parts.iter().map(|part| part.name.as_str()).collect();
+    assert_eq!(names, ["primary", "replica-1", "replica-2"]);
+    approx::assert_relative_eq!(parts[0].arrival_rate_per_s, 2220.0 * 0.045, max_relative = 1e-9);
+    approx::assert_relative_eq!(parts[1].utilization, 2220.0 * 0.955 / 2.0 * 0.010 / 10.0, max_relative = 1e-9);
+    assert_eq!(parts[1].wait_s, None, "a replica at 1.06 is saturated");
+    assert_eq!(analysis.response_s, None);
+    assert_eq!(analysis.bottleneck_part.as_deref(), Some("replica-1"));
+    approx::assert_relative_eq!(analysis.saturation_rate_per_s.unwrap(), 2220.0 / 1.06005, max_relative = 1e-4);
+    let topology = sim_core::parse_topology(&text("PrimaryOnly")).unwrap();
+    let analysis = sim_core::analysis::analyze(&topology, &[None]).unwrap();
+    let parts = &analysis.nodes[0].parts;
+    approx::assert_relative_eq!(parts[0].arrival_rate_per_s, 2220.0, max_relative = 1e-9);
+    assert_eq!(parts[1].arrival_rate_per_s, 0.0);
+    assert_eq!(analysis.bottleneck_part.as_deref(), Some("primary"));
+    approx::assert_relative_eq!(analysis.saturation_rate_per_s.unwrap(), 1000.0, max_relative = 1e-9);
+}
+
 /// An LRU cache under Zipf keys: the analytic view's hit ratio (Che's approximation) against
 /// a long simulation. Che's approximation is accurate to about 1% at these sizes (Fricker,
 /// Robert & Roberts 2012), so the tolerance is 2% plus the interval.

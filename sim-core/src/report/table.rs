@@ -6,6 +6,7 @@ use std::fmt::Write;
 pub(super) fn render(report: &Report) -> String {
     let mut out = String::new();
     let stop = match (report.run.duration_s, report.run.requests) {
+        (Some(duration), _) if report.run.drain => format!("duration {}s, then drain", trim(duration)),
         (Some(duration), _) => format!("duration {}s", trim(duration)),
         (None, Some(count)) => format!("{count} requests, then drain"),
         (None, None) => "unknown".into(),
@@ -24,6 +25,19 @@ pub(super) fn render(report: &Report) -> String {
             let _ = writeln!(out, "  - {warning}");
         }
     }
+    if let Some(bottleneck) = &report.bottleneck {
+        let part = if bottleneck.part == "node" { String::new() } else { format!(" {}", bottleneck.part) };
+        let utilization = bottleneck.utilization.map_or(String::new(), |u| format!(", {:.1}% busy", u * 100.0));
+        let _ = writeln!(
+            out,
+            "\nbottleneck: \"{}\"{part} is offered {:.2}× its capacity{utilization}; it saturates at {:.1}/s of arrivals (now {:.1}/s): {}",
+            bottleneck.node,
+            bottleneck.offered_load,
+            bottleneck.saturates_at_per_s,
+            bottleneck.saturates_at_per_s * bottleneck.offered_load,
+            bottleneck.advice
+        );
+    }
     let _ = writeln!(out, "\nrequests (after warm-up)");
     requests_table(&mut out, &[("all", &report.requests)]);
     if let Some(availability) = report.availability {
@@ -35,8 +49,17 @@ pub(super) fn render(report: &Report) -> String {
     if report.classes.len() > 1 {
         latency_rows.extend(report.classes.iter().map(|(name, class)| (name.clone(), class.latency_s.clone())));
     }
+    if report.workloads.len() > 1 {
+        latency_rows.extend(
+            report.workloads.iter().map(|(name, workload)| (format!("workload {name}"), workload.latency_s.clone())),
+        );
+    }
     latency_table(&mut out, &latency_rows);
     within_lines(&mut out, report);
+    if let (Some(mean), Some(p50), Some(p99)) = (report.slowdown.mean, report.slowdown.p50, report.slowdown.p99) {
+        let _ =
+            writeln!(out, "  slowdown (latency ÷ the request's own work): mean {mean:.2}, p50 {p50:.2}, p99 {p99:.2}");
+    }
     if report.classes.len() > 1 {
         let _ = writeln!(out, "\nrequests by class");
         let rows: Vec<(&str, &RequestsReport)> =
@@ -53,7 +76,7 @@ pub(super) fn render(report: &Report) -> String {
     let name_width = report.nodes.keys().map(|n| n.len()).max().unwrap_or(4).max(4);
     let _ = writeln!(
         out,
-        "  {:<name_width$}  {:<13} {:>10} {:>10} {:>8} {:>7} {:>8} {:>10} {:>10} {:>7} {:>10} {:>8}",
+        "  {:<name_width$}  {:<13} {:>10} {:>10} {:>8} {:>7} {:>8} {:>10} {:>10} {:>7} {:>10} {:>10} {:>8}",
         "node",
         "kind",
         "arrivals",
@@ -65,12 +88,13 @@ pub(super) fn render(report: &Report) -> String {
         "wait",
         "P(wait)",
         "sojourn",
+        "p99 sojourn",
         "drops"
     );
     for (name, node) in &report.nodes {
         let _ = writeln!(
             out,
-            "  {:<name_width$}  {:<13} {:>10} {:>10} {:>7.1}% {:>7} {:>8.2} {:>10.2} {:>10} {:>7} {:>10} {:>8}",
+            "  {:<name_width$}  {:<13} {:>10} {:>10} {:>7.1}% {:>7} {:>8.2} {:>10.2} {:>10} {:>7} {:>10} {:>10} {:>8}",
             name,
             node.kind,
             node.arrivals,
@@ -82,6 +106,7 @@ pub(super) fn render(report: &Report) -> String {
             seconds(node.mean_wait_s),
             node.probability_of_waiting.map_or("-".into(), |p| format!("{:.1}%", p * 100.0)),
             seconds(node.mean_sojourn_s),
+            seconds(node.sojourn_s.p99),
             node.drops
         );
     }

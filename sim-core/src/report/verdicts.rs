@@ -46,8 +46,13 @@ pub(super) fn bottleneck(
 ) -> Option<Bottleneck> {
     let mut best: Option<Part> = None;
     let mut consider = |candidate: Part| {
-        // A part at the same load as its node is the more precise answer.
-        if best.as_ref().is_none_or(|best| candidate.offered_load >= best.offered_load) {
+        // A part at the same load as its node is the more precise answer; of parts at the
+        // same load, the first.
+        let better = |best: &Part| {
+            candidate.offered_load > best.offered_load
+                || (candidate.offered_load == best.offered_load && best.part == "node" && candidate.node == best.node)
+        };
+        if best.as_ref().is_none_or(better) {
             best = Some(candidate);
         }
     };
