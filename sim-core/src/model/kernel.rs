@@ -61,6 +61,8 @@ pub(crate) struct Kernel<'t> {
     pub workload_stats: Vec<ClassStats>,
     pub latency: LatencyStats,
     pub slowdown: SlowdownStats,
+    /// Requests completed after the warm-up, whenever created.
+    pub completed_in_window: u64,
     pub errors_by_reason: Vec<(Outcome, NodeId, u64)>,
     pub events_processed: u64,
     pub created: u64,

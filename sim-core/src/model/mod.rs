@@ -210,6 +210,9 @@ pub(crate) struct ClassStats {
     pub slowdown: SlowdownStats,
     /// Requests whose client's call policy timed out (workloads only).
     pub client_timeouts: u64,
+    /// Requests completed after the warm-up, whenever they were created: the departures of
+    /// the measured window, for throughput.
+    pub completed_in_window: u64,
 }
 
 impl ClassStats {
@@ -219,6 +222,7 @@ impl ClassStats {
             latency: LatencyStats::with_thresholds(thresholds_ns),
             slowdown: SlowdownStats::default(),
             client_timeouts: 0,
+            completed_in_window: 0,
         }
     }
 }
@@ -291,6 +295,7 @@ impl<'t> Simulation<'t> {
                 .collect(),
             latency: LatencyStats::with_thresholds(latency_thresholds_ns(topology)),
             slowdown: SlowdownStats::default(),
+            completed_in_window: 0,
             errors_by_reason: Vec::new(),
             events_processed: 0,
             created: 0,

@@ -332,6 +332,11 @@ impl Kernel<'_> {
             series.record_request(outcome, now - created_ns);
         }
         let terminal = outcome.terminal();
+        if self.measuring && outcome == Outcome::Completed {
+            self.completed_in_window += 1;
+            self.classes[class as usize].completed_in_window += 1;
+            self.workload_stats[source as usize].completed_in_window += 1;
+        }
         if measured {
             self.measured.count(terminal);
             let class_stats = &mut self.classes[class as usize];
