@@ -42,8 +42,8 @@ impl BacklogSeries {
     }
 
     /// Closes the window at `now_ns` with the node counters brought up to it; returns when
-    /// the next one ends.
-    fn close(&mut self, now_ns: u64, stats: &[NodeStats]) -> u64 {
+    /// the next one ends (`None` past the end of time).
+    fn close(&mut self, now_ns: u64, stats: &[NodeStats]) -> Option<u64> {
         let length_ns = (now_ns - self.window_start_ns).max(1) as f64;
         let window: Vec<f64> = stats
             .iter()
@@ -62,10 +62,10 @@ impl BacklogSeries {
                 .map(|pair| pair[0].iter().zip(&pair[1]).map(|(a, b)| (a + b) / 2.0).collect())
                 .collect();
             self.windows = merged;
-            self.period_ns *= 2;
+            self.period_ns = self.period_ns.saturating_mul(2);
         }
         self.window_start_ns = now_ns;
-        now_ns + self.period_ns
+        now_ns.checked_add(self.period_ns)
     }
 
     /// Node `node`'s mean number waiting per window, in time order.
@@ -80,15 +80,18 @@ impl BacklogSeries {
 }
 
 impl Simulation<'_> {
-    /// The backlog clock ticked: close the window, and tick again unless the run is over.
+    /// The backlog clock ticked: close the window, and tick again unless the run is over. It
+    /// never keeps a run alive by itself: with no other event to come, the run ends here as
+    /// it would without it.
     pub(crate) fn on_backlog_sample(&mut self) {
         let kernel = &mut self.kernel;
         let now = kernel.events.now_ns();
         for stats in &mut kernel.node_stats {
             stats.advance(now.max(stats.last_change_ns));
         }
-        let next_ns = kernel.backlog.close(now, &kernel.node_stats);
-        if kernel.in_flight > 0 || kernel.frames.live() > 0 || kernel.may_generate() {
+        let Some(next_ns) = kernel.backlog.close(now, &kernel.node_stats) else { return };
+        let more_to_come = !kernel.events.is_empty();
+        if more_to_come && (kernel.in_flight > 0 || kernel.frames.live() > 0 || kernel.may_generate()) {
             kernel.events.schedule_at(next_ns, Event::BacklogSample);
         }
     }
