@@ -264,3 +264,62 @@ fn stable_backlogs_are_not_flagged_as_growing() {
         }
     }
 }
+
+/// Per-instance figures agree with what each balancing algorithm routed: every instance's
+/// arrivals are the requests its balancer sent it (the balancer is the only way in), the
+/// departures of an instance never exceed its arrivals, and round robin splits evenly.
+#[test]
+fn per_instance_figures_match_what_each_balancer_routed() {
+    for algorithm in [
+        "RoundRobin",
+        "Random",
+        "LeastConnections",
+        "PowerOfTwoChoices",
+        "HashClient",
+        "HashKey",
+        "ConsistentHash(virtual_nodes: 100)",
+    ] {
+        let text = format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "300/s"), keys: Zipf(n: 1000, s: 0.8), clients: 200, to: "lb")],
+                nodes: {{
+                    "lb": LoadBalancer(algorithm: {algorithm}, backends: ["app"]),
+                    "app": Service(instances: 4, workers: 2, steps: [Work(Exp(mean: "10ms"))]),
+                }},
+            )"#
+        );
+        let report = simulate(&text, 3, seconds(20.0), 0.0);
+        let app = &report.nodes["app"];
+        let routed = report.nodes["lb"].component.as_ref().and_then(|c| c.routed()).cloned().unwrap();
+        for (instance, part) in app.per_instance.iter().enumerate() {
+            assert_eq!(part.arrivals, routed[&format!("app#{instance}")], "{algorithm} instance {instance}");
+            assert!(part.departures <= part.arrivals && part.departures + 20 >= part.arrivals, "{algorithm}: {part:?}");
+        }
+        let departures: u64 = app.per_instance.iter().map(|part| part.departures).sum();
+        assert_eq!(departures, app.completions + app.errors, "{algorithm}: every departure is an answer");
+        if algorithm == "RoundRobin" {
+            let (most, least) = (
+                app.per_instance.iter().map(|p| p.arrivals).max().unwrap(),
+                app.per_instance.iter().map(|p| p.arrivals).min().unwrap(),
+            );
+            assert!(most - least <= 1, "round robin: {most} against {least}");
+        }
+    }
+}
+
+/// A log's per-partition figures add up to its group's: processed per second times the
+/// measured time is the processed count, and the lags at the end sum to the group's.
+#[test]
+fn per_partition_log_figures_add_up() {
+    let report = simulate(&log(250.0), 1, seconds(30.0), 0.0);
+    let group = &report.nodes["events"].component.as_ref().unwrap().log().unwrap().groups["analytics"];
+    assert_eq!(group.lag_at_end_by_partition.len(), 4);
+    assert_eq!(group.lag_at_end_by_partition.iter().sum::<u64>(), group.lag_at_end);
+    let processed: f64 = group.processed_per_s_by_partition.iter().sum::<f64>() * 30.0;
+    assert!((processed - group.processed as f64).abs() < 1e-6, "{processed} against {}", group.processed);
+    assert!(
+        group.lag_at_end_by_partition.iter().all(|lag| *lag > 100),
+        "every partition falls behind: {:?}",
+        group.lag_at_end_by_partition
+    );
+}

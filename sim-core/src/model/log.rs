@@ -38,6 +38,8 @@ impl Partition {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GroupCounters {
     pub processed: u64,
+    /// The same per partition.
+    pub processed_by_partition: Vec<u64>,
     pub failed: u64,
     /// Messages deleted by retention (or the safety cap) before the group read them.
     pub lost: u64,
@@ -103,7 +105,7 @@ impl<'t> LogModel<'t> {
                     busy_since_ns: vec![0; partitions],
                     lag: 0,
                     lag_last_ns: 0,
-                    counters: GroupCounters::default(),
+                    counters: GroupCounters { processed_by_partition: vec![0; partitions], ..GroupCounters::default() },
                 })
                 .collect(),
             appended: 0,
@@ -117,7 +119,12 @@ impl<'t> LogModel<'t> {
         self.appended_while_generating.iter_mut().for_each(|count| *count = 0);
         for group in &mut self.groups {
             group.advance(now);
-            group.counters = GroupCounters { max_lag: group.lag, ..GroupCounters::default() };
+            let partitions = group.next_offset.len();
+            group.counters = GroupCounters {
+                max_lag: group.lag,
+                processed_by_partition: vec![0; partitions],
+                ..GroupCounters::default()
+            };
         }
     }
 
@@ -293,6 +300,7 @@ impl LogModel<'_> {
         if entry.measured {
             if outcome == Outcome::Completed {
                 consumer.counters.processed += 1;
+                consumer.counters.processed_by_partition[partition] += 1;
                 consumer.counters.processing.record(now - entry.published_ns);
             } else {
                 // The consumer logs the failure and moves on (at-most-once processing).
@@ -332,6 +340,17 @@ impl LogModel<'_> {
                     max_lag: c.max_lag,
                     lag_at_end: group.lag,
                     publish_to_processed_s: (&c.processing).into(),
+                    processed_per_s_by_partition: c
+                        .processed_by_partition
+                        .iter()
+                        .map(|processed| *processed as f64 / measured_ns * 1e9)
+                        .collect(),
+                    lag_at_end_by_partition: self
+                        .partitions
+                        .iter()
+                        .zip(&group.next_offset)
+                        .map(|(partition, next)| partition.end_offset().saturating_sub(*next))
+                        .collect(),
                     offered_load_by_partition: if c.handled == 0 {
                         Vec::new()
                     } else {

@@ -63,6 +63,8 @@ pub(crate) struct InstanceCounters {
     pub arrivals: u64,
     /// Of those, the ones that arrived while the workloads were generating.
     pub arrivals_while_generating: u64,
+    /// Requests (arrived after the warm-up) that took one of its workers and left it.
+    pub departures: u64,
     /// Integrals of busy workers and waiting requests over time, in count·ns.
     pub busy_area: u128,
     pub queue_area: u128,
@@ -415,6 +417,7 @@ impl Model for ServiceModel<'_> {
         let slot = &mut self.instances[instance.index()];
         slot.advance(now, self.config.discipline == Discipline::Fifo, self.config.workers);
         slot.occupied -= 1;
+        slot.counters.departures += measured as u64;
         // Out of rotation: it may be draining after a scale-in.
         let out_of_rotation = !slot.in_rotation;
         if self.config.discipline == Discipline::Fifo {

@@ -252,6 +252,11 @@ pub struct GroupReport {
     pub max_lag: u64,
     /// Lag at the end.
     pub lag_at_end: u64,
+    /// Per partition: messages processed successfully per second.
+    pub processed_per_s_by_partition: Vec<f64>,
+    /// Per partition: messages appended and not yet processed at the end (one may be in
+    /// its consumer's hands).
+    pub lag_at_end_by_partition: Vec<u64>,
     /// Time from append to processed, in seconds.
     pub publish_to_processed_s: LatencyReport,
     /// Per partition: appends × the group's mean time per message ÷ its one consumer; at 1

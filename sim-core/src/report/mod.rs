@@ -308,6 +308,8 @@ pub struct NodeReport {
 pub struct InstanceReport {
     /// Requests that reached it.
     pub arrivals: u64,
+    /// Requests that took one of its workers and left it (answered, successfully or not).
+    pub departures: u64,
     /// Mean share of its workers busy.
     pub utilization: f64,
     /// Its arrivals × the node's mean worker time per request ÷ its workers; at 1 or more
@@ -733,6 +735,7 @@ impl Simulation<'_> {
                 let capacity = workers as f64;
                 InstanceReport {
                     arrivals: counters.arrivals,
+                    departures: counters.departures,
                     utilization: counters.busy_area as f64 / (capacity * measured_ns),
                     offered_load: mean_demand_ns.map(|demand_ns| {
                         counters.arrivals_while_generating as f64 * refused_at_source_factor * demand_ns
