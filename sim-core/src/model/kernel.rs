@@ -165,6 +165,7 @@ impl Kernel<'_> {
             generation: generation.wrapping_add(1),
             arrived_ns: 0,
             started_ns: 0,
+            demand_ns: 0,
             reply_link,
             balancer_target: NONE,
             hops,
@@ -302,11 +303,14 @@ impl Kernel<'_> {
 
     /// A node answered a measured frame successfully.
     #[inline]
-    pub(crate) fn record_completion(&mut self, node: NodeId, arrived_ns: u64) {
+    pub(crate) fn record_completion(&mut self, frame: FrameId) {
         let now = self.events.now_ns();
-        let stats = &mut self.node_stats[node];
+        let record = &self.frames[frame];
+        let (sojourn_ns, demand_ns) = (now - record.arrived_ns, record.demand_ns);
+        let stats = &mut self.node_stats[record.node];
         stats.completions += 1;
-        stats.sojourn.record(now - arrived_ns);
+        stats.sojourn.record(sojourn_ns);
+        stats.slowdown.record(sojourn_ns, demand_ns);
     }
 
     pub(crate) fn on_timeout(&mut self, frame: FrameId, generation: u32) {
@@ -401,7 +405,7 @@ impl Kernel<'_> {
         let arrived_ns = self.frames[frame].arrived_ns;
         if !was_answered && self.is_measured(arrived_ns) {
             if outcome == Outcome::Completed {
-                self.record_completion(node, arrived_ns);
+                self.record_completion(frame);
             } else {
                 self.node_stats[node].errors += 1;
             }

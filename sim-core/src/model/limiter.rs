@@ -156,7 +156,7 @@ impl LimiterModel<'_> {
             kernel.hand_off(frame, self.config.next);
             let arrived_ns = kernel.frames[frame].arrived_ns;
             if kernel.is_measured(arrived_ns) {
-                kernel.record_completion(self.node, arrived_ns);
+                kernel.record_completion(frame);
             }
         }
         kernel.leave_component(frame);

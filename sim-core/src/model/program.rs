@@ -55,6 +55,7 @@ pub(crate) fn run<H: Program>(host: &mut H, kernel: &mut Kernel, frame: FrameId)
                 kernel.frames[frame].pc = pc + 1;
                 let request = kernel.frames[frame].request;
                 kernel.requests[request].demand_ns += work_ns;
+                kernel.frames[frame].demand_ns += work_ns;
                 host.work(kernel, frame, work_ns);
                 return;
             }
@@ -113,7 +114,7 @@ fn forward<H: Program>(host: &mut H, kernel: &mut Kernel, frame: FrameId, callee
         }
     }
     if !answered && kernel.is_measured(arrived_ns) {
-        kernel.record_completion(node, arrived_ns);
+        kernel.record_completion(frame);
     }
     host.release(kernel, frame);
     kernel.free_frame(frame);

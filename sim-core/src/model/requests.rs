@@ -155,6 +155,8 @@ pub(crate) struct Frame {
     pub arrived_ns: u64,
     /// When it took a worker (FIFO) or was admitted (PS).
     pub started_ns: u64,
+    /// The work its Work steps demanded at this node so far, in ns.
+    pub demand_ns: u64,
     /// Latency sampler for the answer's trip back, or `NONE`.
     pub reply_link: u32,
     /// Load balancers: the target index chosen.

@@ -160,16 +160,31 @@ const SLOWDOWN_SCALE: f64 = 1000.0;
 
 impl Default for SlowdownStats {
     fn default() -> Self {
-        Self {
-            histogram: Histogram::new_with_bounds(1, LATENCY_CEILING_NS, END_TO_END_DIGITS)
-                .expect("valid histogram bounds"),
-            sum: 0.0,
-            max: 0.0,
-        }
+        Self::with_precision(END_TO_END_DIGITS)
     }
 }
 
 impl SlowdownStats {
+    /// The same at one node: quantiles within 1 %.
+    pub(crate) fn for_node() -> Self {
+        Self::with_precision(NODE_DIGITS)
+    }
+
+    fn with_precision(digits: u8) -> Self {
+        Self {
+            histogram: Histogram::new_with_bounds(1, LATENCY_CEILING_NS, digits).expect("valid histogram bounds"),
+            sum: 0.0,
+            max: 0.0,
+        }
+    }
+
+    /// Forgets what was recorded, keeping the memory.
+    pub(crate) fn clear(&mut self) {
+        self.histogram.reset();
+        self.sum = 0.0;
+        self.max = 0.0;
+    }
+
     #[inline]
     pub(crate) fn record(&mut self, latency_ns: u64, demand_ns: u64) {
         if demand_ns == 0 {
@@ -191,7 +206,8 @@ impl SlowdownStats {
         (self.count() > 0).then(|| self.sum / self.count() as f64)
     }
 
-    /// The q-quantile (within 0.1 %, never above the maximum), `None` when empty.
+    /// The q-quantile (within the histogram's precision, never above the maximum), `None`
+    /// when empty.
     pub fn quantile(&self, q: f64) -> Option<f64> {
         (self.count() > 0).then(|| (self.histogram.value_at_quantile(q) as f64 / SLOWDOWN_SCALE).min(self.max))
     }
@@ -278,6 +294,8 @@ pub(crate) struct NodeStats {
     pub wait: LatencyStats,
     /// Time from arrival to a successful answer.
     pub sojourn: LatencyStats,
+    /// That time over the work the visit's own Work steps demanded.
+    pub slowdown: SlowdownStats,
     /// Worker time each admitted request demanded (holding time under FIFO, work under PS).
     pub demand_sum_ns: u128,
     pub demand_count: u64,
@@ -310,6 +328,7 @@ impl NodeStats {
             last_change_ns: 0,
             wait: LatencyStats::for_node(Vec::new()),
             sojourn: LatencyStats::for_node(thresholds_ns),
+            slowdown: SlowdownStats::for_node(),
             demand_sum_ns: 0,
             demand_count: 0,
         }
@@ -357,12 +376,14 @@ impl NodeStats {
             last_change_ns,
             wait,
             sojourn,
+            slowdown,
             demand_sum_ns,
             demand_count,
         } = self;
         occupancy_ns.iter_mut().for_each(|time| *time = 0);
         wait.clear();
         sojourn.clear();
+        slowdown.clear();
         for count in [
             all_busy_ns,
             waited_count,

@@ -294,6 +294,10 @@ pub struct NodeReport {
     /// The distribution of the wait for a worker of the requests admitted to one (nodes
     /// with workers; quantiles within 1 %).
     pub wait_s: LatencyReport,
+    /// Sojourn over the work the visit's own Work steps demanded, for nodes that run steps
+    /// (quantiles within 1 %); absent where no visit demanded work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slowdown: Option<SlowdownReport>,
     /// Instance-hours paid for (autoscaled: as provisioned; functions: live containers).
     pub instance_hours: f64,
     /// Its cost: instance-hours × price per instance-hour + arrivals × price per request.
@@ -465,6 +469,7 @@ impl Simulation<'_> {
                     mean_sojourn_s: stats.sojourn.mean_s(),
                     sojourn_s: (&stats.sojourn).into(),
                     wait_s: (&stats.wait).into(),
+                    slowdown: (stats.slowdown.count() > 0).then(|| (&stats.slowdown).into()),
                     instance_hours,
                     cost,
                     component: extras.section,
