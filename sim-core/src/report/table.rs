@@ -27,10 +27,10 @@ pub(super) fn render(report: &Report) -> String {
     }
     if let Some(bottleneck) = &report.bottleneck {
         let part = if bottleneck.part == "node" { String::new() } else { format!(" {}", bottleneck.part) };
-        let utilization = bottleneck.utilization.map_or(String::new(), |u| format!(", {:.1}% busy", u * 100.0));
+        let utilization = bottleneck.utilization.map_or(String::new(), |u| format!(" ({:.1}% busy)", u * 100.0));
         let _ = writeln!(
             out,
-            "\nbottleneck: \"{}\"{part} is offered {:.2}× its capacity{utilization}; it saturates at {:.1}/s of arrivals (now {:.1}/s): {}",
+            "\nbottleneck: \"{}\"{part} at {:.2}× its capacity{utilization}; it saturates at {:.1}/s of arrivals (now {:.1}/s): {}",
             bottleneck.node,
             bottleneck.offered_load,
             bottleneck.saturates_at_per_s,

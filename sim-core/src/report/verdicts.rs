@@ -28,6 +28,10 @@ pub struct Bottleneck {
     pub advice: String,
 }
 
+/// An instance is named instead of its node when it is offered this many times the node's
+/// load per worker.
+const UNEVEN_FACTOR: f64 = 1.05;
+
 /// One candidate for the bottleneck.
 struct Part {
     node: usize,
@@ -72,10 +76,16 @@ pub(super) fn bottleneck(
         };
         for (instance, figures) in report.per_instance.iter().enumerate() {
             let Some(load) = figures.offered_load else { continue };
+            // An instance of an evenly loaded node is not the answer: the node is. It is
+            // when it carries clearly more than its share (5 % above the node).
+            let uneven = report.offered_load.is_none_or(|node_load| load > node_load * UNEVEN_FACTOR);
+            if roles.is_empty() && !uneven {
+                continue;
+            }
             let (part, advice) = match roles.get(instance) {
                 Some(&"primary") => (format!("server {instance} (primary)"), "writes all go to the primary: shard the data, batch the writes, or give the primary more connections".to_string()),
                 Some(role) => (format!("server {instance} ({role})"), "add read replicas or connections, or route reads elsewhere (a cache)".to_string()),
-                None => (format!("instance {instance}"), "the load is spread unevenly (a hot key or client under hash routing?): spread it, or add capacity where it lands".to_string()),
+                None => (format!("instance {instance}"), "it carries more than its share (a hot key or client under hash routing, or other instances out of rotation for a while): spread the load, or add capacity where it lands".to_string()),
             };
             consider(Part { node: index, part, offered_load: load, utilization: Some(figures.utilization), advice });
         }
