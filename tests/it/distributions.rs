@@ -245,7 +245,7 @@ fn processor_sharing_slowdown_is_one_over_one_minus_rho() {
         );
         let value = estimate(&text, 20, 200_000, 1_000.0, |r| r.slowdown.mean.unwrap());
         value.assert_covers(&format!("M/G/1/PS ρ={rho} {work} mean slowdown"), 1.0 / (1.0 - rho), 0.03);
-        let node = estimate(&text, 20, 200_000, 1_000.0, |r| r.nodes["ps"].slowdown.as_ref().unwrap().mean.unwrap());
+        let node = estimate(&text, 20, 200_000, 1_000.0, |r| r.nodes["ps"].slowdown.as_ref().unwrap().mean);
         node.assert_covers(&format!("M/G/1/PS ρ={rho} {work} node mean slowdown"), 1.0 / (1.0 - rho), 0.03);
         let report = simulate(&text, 1, requests(20_000), 100.0);
         let slowdown = &report.slowdown;

@@ -8,9 +8,10 @@ use super::calls;
 use super::faults;
 use super::invariants::{self, InvariantViolations};
 use super::keymap::KeyMap;
+use super::latency::{LatencyStats, SlowdownStats};
 use super::node::Timer;
 use super::requests::{Frame, Outcome, Request};
-use super::stats::{LatencyStats, NodeStats, RequestCounts, SlowdownStats};
+use super::stats::{NodeStats, RequestCounts};
 use super::timeseries;
 use super::workload::SourceState;
 use super::{ClassStats, Event, RunConfig, StallCheck, STALL_CHECKS};
@@ -59,8 +60,9 @@ pub(crate) struct Kernel<'t> {
     pub classes: Vec<ClassStats>,
     /// Per workload: its measured requests (client timeouts are counted by workload here).
     pub workload_stats: Vec<ClassStats>,
-    pub latency: LatencyStats,
-    pub slowdown: SlowdownStats,
+    /// Whether workloads keep latencies of their own (two or more workloads; with one, its
+    /// latency is the whole run's).
+    pub per_workload_latency: bool,
     /// Requests completed after the warm-up, whenever created.
     pub completed_in_window: u64,
     pub errors_by_reason: Vec<(Outcome, NodeId, u64)>,
@@ -436,5 +438,37 @@ impl Kernel<'_> {
         let mut violations = self.invariants;
         violations.events_in_the_past = self.events.past_schedules();
         violations
+    }
+}
+
+impl Kernel<'_> {
+    /// The end-to-end latency of the measured requests completed so far: the merge of the
+    /// classes' (each request is recorded once, in its class).
+    pub(crate) fn end_to_end_latency(&self) -> LatencyStats {
+        let mut classes = self.classes.iter();
+        let mut whole = classes.next().expect("a topology has a class").latency.clone();
+        for class in classes {
+            whole.merge(&class.latency);
+        }
+        whole
+    }
+
+    /// The slowdowns of the measured requests completed so far, merged over the classes.
+    pub(crate) fn end_to_end_slowdown(&self) -> SlowdownStats {
+        let mut classes = self.classes.iter();
+        let mut whole = classes.next().expect("a topology has a class").slowdown.clone();
+        for class in classes {
+            whole.merge(&class.slowdown);
+        }
+        whole
+    }
+
+    /// Workload `source`'s latency (the whole run's when it is the only workload).
+    pub(crate) fn workload_latency(&self, source: usize) -> LatencyStats {
+        if self.per_workload_latency {
+            self.workload_stats[source].latency.clone()
+        } else {
+            self.end_to_end_latency()
+        }
     }
 }

@@ -5,9 +5,9 @@
 
 use super::jobs::JobSpec;
 use super::kernel::Kernel;
+use super::latency::LatencyStats;
 use super::node::{misrouted, Model, Span, Timer};
 use super::requests::Outcome;
-use super::stats::LatencyStats;
 use crate::ids::{FrameId, NodeId};
 use crate::report::{ComponentFigures, ComponentSection, GroupReport, LogReport};
 use crate::rng::splitmix64;

@@ -24,6 +24,7 @@ pub(crate) mod invariants;
 mod jobs;
 pub(crate) mod kernel;
 mod keymap;
+pub mod latency;
 mod limiter;
 pub mod live;
 mod log;
@@ -43,9 +44,10 @@ use crate::topology::{NodeKind, StopCondition, Topology};
 use arena::Arena;
 use kernel::{Deferred, Kernel};
 use keymap::KeyMap;
+use latency::{LatencyStats, SlowdownStats};
 use node::{Node, Timer};
 use requests::Outcome;
-use stats::{LatencyStats, NodeStats, RequestCounts, SlowdownStats};
+use stats::{NodeStats, RequestCounts};
 use workload::SourceState;
 
 pub use invariants::InvariantViolations;
@@ -293,8 +295,7 @@ impl<'t> Simulation<'t> {
             workload_stats: (0..topology.sources.len())
                 .map(|_| ClassStats::new(latency_thresholds_ns(topology)))
                 .collect(),
-            latency: LatencyStats::with_thresholds(latency_thresholds_ns(topology)),
-            slowdown: SlowdownStats::default(),
+            per_workload_latency: topology.sources.len() > 1,
             completed_in_window: 0,
             errors_by_reason: Vec::new(),
             events_processed: 0,
@@ -417,8 +418,8 @@ impl<'t> Simulation<'t> {
 
     /// End-to-end latency of the requests completed so far after the warm-up: for quantile
     /// grids (latency CDFs) and running means (warm-up detection) beyond what the report holds.
-    pub fn latency(&self) -> &LatencyStats {
-        &self.kernel.latency
+    pub fn latency(&self) -> LatencyStats {
+        self.kernel.end_to_end_latency()
     }
 
     /// The model's bookkeeping errors found so far (see `InvariantViolations`).

@@ -7,9 +7,9 @@
 use super::arena::Arena;
 use super::jobs::JobSpec;
 use super::kernel::Kernel;
+use super::latency::LatencyStats;
 use super::node::{misrouted, Model, Span, Timer};
 use super::requests::Outcome;
-use super::stats::LatencyStats;
 use super::Event;
 use crate::ids::{FrameId, MessageId, NodeId};
 use crate::report::{ComponentFigures, ComponentSection, WorkQueueReport};

@@ -1,13 +1,8 @@
-//! What the model measures while it runs: per-node counters and time-weighted areas, and
-//! end-to-end latency histograms (hdrhistogram) with exact means and maxima.
+//! What the model measures while it runs: requests by terminal state, and per-node counters,
+//! time-weighted areas, the occupancy distribution and the sojourn and wait distributions.
 
+use super::latency::{LatencyStats, SlowdownMean};
 use super::requests::Terminal;
-use hdrhistogram::Histogram;
-
-/// Latencies above this many nanoseconds (2^62, about 146 years) are recorded as this value:
-/// far beyond any run, so no quantile is clamped (the bucket layout below the ceiling, and so
-/// every quantile, does not depend on it).
-pub const LATENCY_CEILING_NS: u64 = 1 << 62;
 
 /// Counts of requests by terminal state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -37,223 +32,6 @@ impl RequestCounts {
     /// Requests created but not (yet) in a terminal state.
     pub fn in_flight(&self) -> u64 {
         self.generated - self.completed - self.failed - self.timed_out - self.rejected
-    }
-}
-
-/// Significant decimal digits of the end-to-end latency histograms (0.1 %).
-const END_TO_END_DIGITS: u8 = 3;
-/// Significant decimal digits of the per-node sojourn and wait histograms (1 %): a tenth of
-/// the memory, since every node keeps two.
-const NODE_DIGITS: u8 = 2;
-
-/// The grid of the latency CDFs, in ns: 1, 2 and 5 times each power of ten from 1 µs to
-/// 1000 s.
-pub const CDF_GRID_NS: [u64; 28] = {
-    let mut grid = [0; 28];
-    let mut index = 0;
-    let mut decade = 1_000;
-    while index < 27 {
-        grid[index] = decade;
-        grid[index + 1] = 2 * decade;
-        grid[index + 2] = 5 * decade;
-        decade *= 10;
-        index += 3;
-    }
-    grid[27] = decade;
-    grid
-};
-
-/// A distribution of durations (latencies, sojourns, waits): an hdrhistogram with the
-/// exact sum and maximum, and exact counts at or below the thresholds asked for.
-#[derive(Debug, Clone)]
-pub struct LatencyStats {
-    pub(crate) histogram: Histogram<u64>,
-    pub(crate) sum_ns: u128,
-    pub(crate) max_ns: u64,
-    /// Latency thresholds to count exactly, ascending, in ns.
-    pub(crate) thresholds_ns: Vec<u64>,
-    /// Per threshold: latencies recorded at or below it.
-    pub(crate) within: Vec<u64>,
-}
-
-impl Default for LatencyStats {
-    fn default() -> Self {
-        Self::with_thresholds(Vec::new())
-    }
-}
-
-impl LatencyStats {
-    /// Latency statistics that also count exactly how many latencies are at or below each
-    /// of `thresholds_ns` (ascending).
-    pub(crate) fn with_thresholds(thresholds_ns: Vec<u64>) -> Self {
-        Self::with_precision(thresholds_ns, END_TO_END_DIGITS)
-    }
-
-    /// The same at one node: quantiles within 1 %.
-    pub(crate) fn for_node(thresholds_ns: Vec<u64>) -> Self {
-        Self::with_precision(thresholds_ns, NODE_DIGITS)
-    }
-
-    fn with_precision(thresholds_ns: Vec<u64>, digits: u8) -> Self {
-        Self {
-            histogram: Histogram::new_with_bounds(1, LATENCY_CEILING_NS, digits).expect("valid histogram bounds"),
-            sum_ns: 0,
-            max_ns: 0,
-            within: vec![0; thresholds_ns.len()],
-            thresholds_ns,
-        }
-    }
-
-    /// Per threshold (in ns): the share of the latencies recorded at or below it; empty
-    /// when nothing was recorded or no threshold was asked for.
-    pub fn shares_within(&self) -> Vec<(u64, f64)> {
-        let count = self.count();
-        if count == 0 {
-            return Vec::new();
-        }
-        self.thresholds_ns.iter().zip(&self.within).map(|(t, n)| (*t, *n as f64 / count as f64)).collect()
-    }
-
-    /// The empirical CDF on `CDF_GRID_NS`: per grid point, the share recorded at or below
-    /// it (within the histogram's precision), from the first point with a share above 0 to
-    /// the first at 1; empty when nothing was recorded.
-    pub fn cdf(&self) -> Vec<(u64, f64)> {
-        let count = self.count();
-        if count == 0 {
-            return Vec::new();
-        }
-        let mut points = Vec::new();
-        for at_ns in CDF_GRID_NS {
-            let below = if at_ns >= self.max_ns { count } else { self.histogram.count_between(0, at_ns) };
-            let share = below as f64 / count as f64;
-            if share > 0.0 {
-                points.push((at_ns, share));
-            }
-            if below == count {
-                break;
-            }
-        }
-        points
-    }
-
-    /// Forgets what was recorded, keeping the thresholds and the memory.
-    pub(crate) fn clear(&mut self) {
-        self.histogram.reset();
-        self.sum_ns = 0;
-        self.max_ns = 0;
-        self.within.iter_mut().for_each(|within| *within = 0);
-    }
-}
-
-/// Slowdowns of completed requests: each one's latency over the work its own steps demanded
-/// (Work steps, wherever they ran), for requests that demanded some.
-#[derive(Debug, Clone)]
-pub struct SlowdownStats {
-    /// Slowdowns × `SLOWDOWN_SCALE`.
-    histogram: Histogram<u64>,
-    sum: f64,
-    max: f64,
-}
-
-/// Slowdowns are kept in thousandths.
-const SLOWDOWN_SCALE: f64 = 1000.0;
-
-impl Default for SlowdownStats {
-    fn default() -> Self {
-        Self::with_precision(END_TO_END_DIGITS)
-    }
-}
-
-impl SlowdownStats {
-    /// The same at one node: quantiles within 1 %.
-    pub(crate) fn for_node() -> Self {
-        Self::with_precision(NODE_DIGITS)
-    }
-
-    fn with_precision(digits: u8) -> Self {
-        Self {
-            histogram: Histogram::new_with_bounds(1, LATENCY_CEILING_NS, digits).expect("valid histogram bounds"),
-            sum: 0.0,
-            max: 0.0,
-        }
-    }
-
-    /// Forgets what was recorded, keeping the memory.
-    pub(crate) fn clear(&mut self) {
-        self.histogram.reset();
-        self.sum = 0.0;
-        self.max = 0.0;
-    }
-
-    #[inline]
-    pub(crate) fn record(&mut self, latency_ns: u64, demand_ns: u64) {
-        if demand_ns == 0 {
-            return;
-        }
-        let slowdown = latency_ns as f64 / demand_ns as f64;
-        self.histogram.saturating_record(((slowdown * SLOWDOWN_SCALE) as u64).clamp(1, LATENCY_CEILING_NS));
-        self.sum += slowdown;
-        self.max = self.max.max(slowdown);
-    }
-
-    /// Requests recorded.
-    pub fn count(&self) -> u64 {
-        self.histogram.len()
-    }
-
-    /// Mean slowdown (exact), `None` when empty.
-    pub fn mean(&self) -> Option<f64> {
-        (self.count() > 0).then(|| self.sum / self.count() as f64)
-    }
-
-    /// The q-quantile (within the histogram's precision, never above the maximum), `None`
-    /// when empty.
-    pub fn quantile(&self, q: f64) -> Option<f64> {
-        (self.count() > 0).then(|| (self.histogram.value_at_quantile(q) as f64 / SLOWDOWN_SCALE).min(self.max))
-    }
-
-    /// The largest slowdown (exact), `None` when empty.
-    pub fn max(&self) -> Option<f64> {
-        (self.count() > 0).then_some(self.max)
-    }
-}
-
-impl LatencyStats {
-    #[inline]
-    pub(crate) fn record(&mut self, latency_ns: u64) {
-        self.histogram.saturating_record(latency_ns.clamp(1, LATENCY_CEILING_NS));
-        self.sum_ns += latency_ns as u128;
-        self.max_ns = self.max_ns.max(latency_ns);
-        for (threshold_ns, within) in self.thresholds_ns.iter().zip(&mut self.within) {
-            *within += (latency_ns <= *threshold_ns) as u64;
-        }
-    }
-
-    /// Number of latencies recorded.
-    pub fn count(&self) -> u64 {
-        self.histogram.len()
-    }
-
-    /// Mean in seconds, `None` when empty.
-    pub fn mean_s(&self) -> Option<f64> {
-        (self.count() > 0).then(|| self.sum_ns as f64 / self.count() as f64 / 1e9)
-    }
-
-    /// The q-quantile in seconds (within 0.1 %), `None` when empty. A histogram bucket
-    /// reports its upper edge, which may lie above every value recorded: a quantile is never
-    /// more than the exact maximum.
-    pub fn quantile_s(&self, q: f64) -> Option<f64> {
-        (self.count() > 0).then(|| self.histogram.value_at_quantile(q).min(self.max_ns) as f64 / 1e9)
-    }
-
-    /// Maximum in seconds, `None` when empty.
-    pub fn max_s(&self) -> Option<f64> {
-        (self.count() > 0).then(|| self.max_ns as f64 / 1e9)
-    }
-
-    /// Sum of the latencies recorded, in seconds.
-    pub fn sum_s(&self) -> f64 {
-        self.sum_ns as f64 / 1e9
     }
 }
 
@@ -295,7 +73,7 @@ pub(crate) struct NodeStats {
     /// Time from arrival to a successful answer.
     pub sojourn: LatencyStats,
     /// That time over the work the visit's own Work steps demanded.
-    pub slowdown: SlowdownStats,
+    pub slowdown: SlowdownMean,
     /// Worker time each admitted request demanded (holding time under FIFO, work under PS).
     pub demand_sum_ns: u128,
     pub demand_count: u64,
@@ -328,7 +106,7 @@ impl NodeStats {
             last_change_ns: 0,
             wait: LatencyStats::for_node(Vec::new()),
             sojourn: LatencyStats::for_node(thresholds_ns),
-            slowdown: SlowdownStats::for_node(),
+            slowdown: SlowdownMean::default(),
             demand_sum_ns: 0,
             demand_count: 0,
         }
@@ -383,7 +161,7 @@ impl NodeStats {
         occupancy_ns.iter_mut().for_each(|time| *time = 0);
         wait.clear();
         sojourn.clear();
-        slowdown.clear();
+        *slowdown = SlowdownMean::default();
         for count in [
             all_busy_ns,
             waited_count,
@@ -401,30 +179,5 @@ impl NodeStats {
             *area = 0;
         }
         *last_change_ns = now_ns;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::LatencyStats;
-
-    #[test]
-    fn quantiles_never_exceed_the_maximum() {
-        let mut stats = LatencyStats::default();
-        // 87 ms falls in a bucket whose upper edge is 87.032 ms.
-        stats.record(87_000_000);
-        assert_eq!(stats.quantile_s(0.99), Some(0.087));
-        assert_eq!(stats.max_s(), Some(0.087));
-    }
-
-    #[test]
-    fn latencies_of_days_are_measured_not_clamped() {
-        let mut stats = LatencyStats::default();
-        let hundred_hours_ns = 360_000_000_000_000;
-        for _ in 0..10 {
-            stats.record(hundred_hours_ns);
-        }
-        let p50 = stats.quantile_s(0.5).unwrap();
-        assert!((p50 / 360_000.0 - 1.0).abs() < 1e-3, "p50 {p50} s");
     }
 }

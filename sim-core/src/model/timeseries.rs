@@ -2,8 +2,9 @@
 //! system and per node, throughput, latency percentiles, errors by reason, utilization,
 //! queue length and instances. Windows cover the whole run, warm-up included.
 
+use super::latency::LATENCY_CEILING_NS;
 use super::requests::{Outcome, Terminal};
-use super::stats::{NodeStats, LATENCY_CEILING_NS};
+use super::stats::NodeStats;
 use super::{Event, Simulation};
 use crate::ids::NodeId;
 use hdrhistogram::Histogram;

@@ -347,9 +347,9 @@ impl Kernel<'_> {
                 let latency_ns = now - created_ns;
                 class_stats.latency.record(latency_ns);
                 class_stats.slowdown.record(latency_ns, demand_ns);
-                workload_stats.latency.record(latency_ns);
-                self.latency.record(latency_ns);
-                self.slowdown.record(latency_ns, demand_ns);
+                if self.per_workload_latency {
+                    workload_stats.latency.record(latency_ns);
+                }
             } else if cause.is_none() {
                 // The client's own call policy gave up: its timeout, not a node's.
                 workload_stats.client_timeouts += 1;

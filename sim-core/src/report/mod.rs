@@ -12,9 +12,10 @@ pub use verdicts::Bottleneck;
 use verdicts::{saturated_consumers, saturated_part};
 
 use crate::ids::NodeId;
+use crate::model::latency::{LatencyStats, SlowdownStats};
 use crate::model::node::Span;
 use crate::model::requests::Outcome;
-use crate::model::stats::{LatencyStats, RequestCounts, SlowdownStats};
+use crate::model::stats::RequestCounts;
 use crate::model::Simulation;
 use crate::topology::{NodeKind, StopCondition, NONE};
 use indexmap::IndexMap;
@@ -183,6 +184,15 @@ pub struct SlowdownReport {
     pub max: Option<f64>,
 }
 
+/// Slowdown at one node: mean and largest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeSlowdownReport {
+    /// Mean of the visits' slowdowns (exact).
+    pub mean: f64,
+    /// The largest (exact).
+    pub max: f64,
+}
+
 impl From<&SlowdownStats> for SlowdownReport {
     fn from(stats: &SlowdownStats) -> Self {
         Self {
@@ -297,7 +307,7 @@ pub struct NodeReport {
     /// Sojourn over the work the visit's own Work steps demanded, for nodes that run steps
     /// (quantiles within 1 %); absent where no visit demanded work.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slowdown: Option<SlowdownReport>,
+    pub slowdown: Option<NodeSlowdownReport>,
     /// Instance-hours paid for (autoscaled: as provisioned; functions: live containers).
     pub instance_hours: f64,
     /// Its cost: instance-hours × price per instance-hour + arrivals × price per request.
@@ -469,7 +479,10 @@ impl Simulation<'_> {
                     mean_sojourn_s: stats.sojourn.mean_s(),
                     sojourn_s: (&stats.sojourn).into(),
                     wait_s: (&stats.wait).into(),
-                    slowdown: (stats.slowdown.count() > 0).then(|| (&stats.slowdown).into()),
+                    slowdown: stats
+                        .slowdown
+                        .mean()
+                        .map(|mean| NodeSlowdownReport { mean, max: stats.slowdown.max().unwrap_or(mean) }),
                     instance_hours,
                     cost,
                     component: extras.section,
@@ -544,7 +557,8 @@ impl Simulation<'_> {
             .iter()
             .zip(&self.kernel.sources)
             .zip(&self.kernel.workload_stats)
-            .map(|((source, state), stats)| {
+            .enumerate()
+            .map(|(index, ((source, state), stats))| {
                 let kind = if source.arrivals.mean_rate_per_s().is_some() { "open" } else { "closed" };
                 (
                     source.name.clone(),
@@ -553,7 +567,7 @@ impl Simulation<'_> {
                         generated: state.generated,
                         mean_rate_per_s: source.arrivals.mean_rate_per_s(),
                         requests: stats.counts.into(),
-                        latency_s: (&stats.latency).into(),
+                        latency_s: (&self.kernel.workload_latency(index)).into(),
                         throughput_per_s: stats.completed_in_window as f64 / measured_s,
                     },
                 )
@@ -580,6 +594,7 @@ impl Simulation<'_> {
         let finished = requests.generated - requests.in_flight;
         let availability = (finished > 0).then(|| requests.completed as f64 / finished as f64);
         let resilience = self.resilience_report(&nodes, end_ns);
+        let latency = self.kernel.end_to_end_latency();
         let (slos, timeseries) = self.slo_and_series(availability);
         Report {
             seed: self.kernel.config.seed,
@@ -609,8 +624,8 @@ impl Simulation<'_> {
             warmup_requests: self.kernel.warmup_counts.into(),
             availability,
             errors_by_reason: errors.into_iter().collect(),
-            latency_s: (&self.kernel.latency).into(),
-            slowdown: (&self.kernel.slowdown).into(),
+            latency_s: (&latency).into(),
+            slowdown: (&self.kernel.end_to_end_slowdown()).into(),
             throughput_per_s: self.kernel.completed_in_window as f64 / measured_s,
             classes,
             nodes,
@@ -678,7 +693,8 @@ impl Simulation<'_> {
             .filter(|request| !request.answered && request.measured && request.job_node.is_none())
             .map(|request| now.saturating_sub(request.created_ns))
             .collect();
-        let (completed, sum_ns) = (kernel.latency.count(), kernel.latency.sum_ns);
+        let latency = kernel.end_to_end_latency();
+        let (completed, sum_ns) = (latency.count(), latency.sum_ns);
         if completed == 0 || ages_ns.is_empty() {
             return None;
         }

@@ -341,7 +341,7 @@ impl Simulation<'_> {
             .iter()
             .map(|slo| {
                 let value = match slo {
-                    Slo::Latency { quantile, .. } => self.kernel.latency.quantile_s(*quantile),
+                    Slo::Latency { quantile, .. } => self.kernel.end_to_end_latency().quantile_s(*quantile),
                     Slo::Availability { .. } => availability,
                 };
                 let held = match slo {
