@@ -2,17 +2,20 @@
 //! how it is computed from the model's counters at the end of a run.
 
 mod components;
+mod distributions;
 mod resilience;
 mod table;
 mod verdicts;
+mod warnings;
 
 pub use components::*;
+use distributions::occupancy_distribution;
+pub use distributions::{LatencyReport, NodeSlowdownReport, SlowdownReport};
 pub use resilience::*;
 pub use verdicts::Bottleneck;
 use verdicts::{saturated_consumers, saturated_part};
 
 use crate::ids::NodeId;
-use crate::model::latency::{LatencyStats, SlowdownStats};
 use crate::model::node::Span;
 use crate::model::requests::Outcome;
 use crate::model::stats::RequestCounts;
@@ -137,93 +140,6 @@ impl From<RequestCounts> for RequestsReport {
             timed_out: counts.timed_out,
             rejected: counts.rejected,
             in_flight: counts.in_flight(),
-        }
-    }
-}
-
-/// Latency summary in seconds; `null` when nothing completed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LatencyReport {
-    /// Mean (exact).
-    pub mean: Option<f64>,
-    /// Median (within 0.1 %).
-    pub p50: Option<f64>,
-    /// 90th percentile.
-    pub p90: Option<f64>,
-    /// 99th percentile.
-    pub p99: Option<f64>,
-    /// 99.9th percentile.
-    pub p999: Option<f64>,
-    /// Maximum (exact).
-    pub max: Option<f64>,
-    /// Per latency threshold (the run's `latency_thresholds` and the scenario's latency
-    /// SLOs, keyed as written, such as `200ms`): the share of completed requests answered
-    /// within it (exact). Absent when no threshold is asked for or nothing completed.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    pub within: IndexMap<String, f64>,
-    /// The CDF on a fixed log-spaced grid (1, 2 and 5 × each power of ten from 1µs to
-    /// 1000s, keyed like `2ms`): the share at or below each point, from the first point
-    /// above 0 to the first at 1 (within the quantiles' precision). Absent when empty.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    pub cdf: IndexMap<String, f64>,
-}
-
-/// Slowdowns of completed requests: latency over the work the request's own Work steps
-/// demanded (1 = it never waited); `null` fields when none demanded work.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SlowdownReport {
-    /// Mean (exact).
-    pub mean: Option<f64>,
-    /// Median (within 0.1 %).
-    pub p50: Option<f64>,
-    /// 90th percentile.
-    pub p90: Option<f64>,
-    /// 99th percentile.
-    pub p99: Option<f64>,
-    /// Maximum (exact).
-    pub max: Option<f64>,
-}
-
-/// Slowdown at one node: mean and largest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NodeSlowdownReport {
-    /// Mean of the visits' slowdowns (exact).
-    pub mean: f64,
-    /// The largest (exact).
-    pub max: f64,
-}
-
-impl From<&SlowdownStats> for SlowdownReport {
-    fn from(stats: &SlowdownStats) -> Self {
-        Self {
-            mean: stats.mean(),
-            p50: stats.quantile(0.5),
-            p90: stats.quantile(0.9),
-            p99: stats.quantile(0.99),
-            max: stats.max(),
-        }
-    }
-}
-
-impl From<&LatencyStats> for LatencyReport {
-    fn from(stats: &LatencyStats) -> Self {
-        Self {
-            mean: stats.mean_s(),
-            p50: stats.quantile_s(0.5),
-            p90: stats.quantile_s(0.9),
-            p99: stats.quantile_s(0.99),
-            p999: stats.quantile_s(0.999),
-            max: stats.max_s(),
-            within: stats
-                .shares_within()
-                .into_iter()
-                .map(|(threshold_ns, share)| (crate::units::Duration::from_ns(threshold_ns).to_string(), share))
-                .collect(),
-            cdf: stats
-                .cdf()
-                .into_iter()
-                .map(|(at_ns, share)| (crate::units::Duration::from_ns(at_ns).to_string(), share))
-                .collect(),
         }
     }
 }
@@ -644,91 +560,8 @@ impl Simulation<'_> {
     }
 }
 
-impl Simulation<'_> {
-    fn warnings(&self) -> Vec<String> {
-        let mut warnings = Vec::new();
-        if let StopCondition::Requests { count } = self.kernel.config.stop {
-            if self.kernel.finished && self.kernel.created < count {
-                let when =
-                    self.kernel.workload_stopped_ns.or(self.kernel.generation_stopped_ns).unwrap_or(self.kernel.end_ns);
-                warnings.push(format!(
-                    "the workloads stopped creating requests at {}s, after {} of the {} requested: no arrival \
-                     was left to come (an arrival rate of 0, or a load step to 0 never undone); the run ended \
-                     when the last request was answered",
-                    when as f64 / 1e9,
-                    self.kernel.created,
-                    count
-                ));
-            }
-        }
-        if let Some(warning) = self.in_flight_bias() {
-            warnings.push(warning);
-        }
-        if let Some(at_ns) = self.kernel.timeseries.as_ref().and_then(|series| series.truncated_at_ns) {
-            warnings.push(format!(
-                "the time series stops at {}s: it holds at most {} windows for {} nodes; widen the scenario's window",
-                at_ns as f64 / 1e9,
-                crate::topology::max_windows(self.topology.nodes.len()),
-                self.topology.nodes.len()
-            ));
-        }
-        warnings
-    }
-}
-
-impl Simulation<'_> {
-    /// A duration run leaves the requests still in flight out of the latency figures, and
-    /// those are the slow ones. Counted at their age so far (a lower bound of their latency),
-    /// they would raise the mean latency; a warning when by 0.2 % or more (in a stable run
-    /// they are no older than the requests that completed, and raise it by about nothing).
-    fn in_flight_bias(&self) -> Option<String> {
-        let kernel = &self.kernel;
-        if !matches!(kernel.config.stop, StopCondition::Duration { .. }) || kernel.measured.in_flight() == 0 {
-            return None;
-        }
-        let now = kernel.events.now_ns();
-        let ages_ns: Vec<u64> = (0..kernel.requests.slots())
-            .map(crate::ids::RequestId::new)
-            .map(|request| &kernel.requests[request])
-            .filter(|request| !request.answered && request.measured && request.job_node.is_none())
-            .map(|request| now.saturating_sub(request.created_ns))
-            .collect();
-        let latency = kernel.end_to_end_latency();
-        let (completed, sum_ns) = (latency.count(), latency.sum_ns);
-        if completed == 0 || ages_ns.is_empty() {
-            return None;
-        }
-        let mean_ns = sum_ns as f64 / completed as f64;
-        let ages_sum_ns: u128 = ages_ns.iter().map(|age| *age as u128).sum();
-        let with_ages_ns = (sum_ns + ages_sum_ns) as f64 / (completed + ages_ns.len() as u64) as f64;
-        let shift = with_ages_ns / mean_ns - 1.0;
-        (shift >= 0.002).then(|| {
-            format!(
-                "{} requests were still in flight when the run ended, the oldest for {}s: they are left out of \
-                 the latency figures, which read low (counted at their age so far, the mean latency would be at \
-                 least {:.1}% higher); add --drain to let them finish and count, run longer, or stop by --requests",
-                ages_ns.len(),
-                trim_seconds(ages_ns.iter().max().copied().unwrap_or(0) as f64 / 1e9),
-                shift * 100.0
-            )
-        })
-    }
-}
-
-/// Seconds with at most three decimals, without trailing zeros.
-fn trim_seconds(seconds: f64) -> String {
-    let text = format!("{seconds:.3}");
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 fn error_key(outcome: Outcome, node: &str) -> String {
     format!("{}@{}", outcome.reason(), node)
-}
-
-/// The shares of time at each occupancy level, without trailing zeros.
-fn occupancy_distribution(occupancy_ns: &[u64], measured_ns: f64) -> Vec<f64> {
-    let used = occupancy_ns.iter().rposition(|time| *time > 0).map_or(0, |last| last + 1);
-    occupancy_ns[..used].iter().map(|time| *time as f64 / measured_ns).collect()
 }
 
 impl Simulation<'_> {

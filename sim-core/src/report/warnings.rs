@@ -1,0 +1,82 @@
+//! What may make a report's figures mislead: a request-count run that could not reach its
+//! count, requests in flight at the end of a duration run, a time series cut short.
+
+use crate::model::Simulation;
+use crate::topology::StopCondition;
+
+impl Simulation<'_> {
+    pub(super) fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let StopCondition::Requests { count } = self.kernel.config.stop {
+            if self.kernel.finished && self.kernel.created < count {
+                let when =
+                    self.kernel.workload_stopped_ns.or(self.kernel.generation_stopped_ns).unwrap_or(self.kernel.end_ns);
+                warnings.push(format!(
+                    "the workloads stopped creating requests at {}s, after {} of the {} requested: no arrival \
+                     was left to come (an arrival rate of 0, or a load step to 0 never undone); the run ended \
+                     when the last request was answered",
+                    when as f64 / 1e9,
+                    self.kernel.created,
+                    count
+                ));
+            }
+        }
+        if let Some(warning) = self.in_flight_bias() {
+            warnings.push(warning);
+        }
+        if let Some(at_ns) = self.kernel.timeseries.as_ref().and_then(|series| series.truncated_at_ns) {
+            warnings.push(format!(
+                "the time series stops at {}s: it holds at most {} windows for {} nodes; widen the scenario's window",
+                at_ns as f64 / 1e9,
+                crate::topology::max_windows(self.topology.nodes.len()),
+                self.topology.nodes.len()
+            ));
+        }
+        warnings
+    }
+}
+
+impl Simulation<'_> {
+    /// A duration run leaves the requests still in flight out of the latency figures, and
+    /// those are the slow ones. Counted at their age so far (a lower bound of their latency),
+    /// they would raise the mean latency; a warning when by 0.2 % or more (in a stable run
+    /// they are no older than the requests that completed, and raise it by about nothing).
+    fn in_flight_bias(&self) -> Option<String> {
+        let kernel = &self.kernel;
+        if !matches!(kernel.config.stop, StopCondition::Duration { .. }) || kernel.measured.in_flight() == 0 {
+            return None;
+        }
+        let now = kernel.events.now_ns();
+        let ages_ns: Vec<u64> = (0..kernel.requests.slots())
+            .map(crate::ids::RequestId::new)
+            .map(|request| &kernel.requests[request])
+            .filter(|request| !request.answered && request.measured && request.job_node.is_none())
+            .map(|request| now.saturating_sub(request.created_ns))
+            .collect();
+        let latency = kernel.end_to_end_latency();
+        let (completed, sum_ns) = (latency.count(), latency.sum_ns);
+        if completed == 0 || ages_ns.is_empty() {
+            return None;
+        }
+        let mean_ns = sum_ns as f64 / completed as f64;
+        let ages_sum_ns: u128 = ages_ns.iter().map(|age| *age as u128).sum();
+        let with_ages_ns = (sum_ns + ages_sum_ns) as f64 / (completed + ages_ns.len() as u64) as f64;
+        let shift = with_ages_ns / mean_ns - 1.0;
+        (shift >= 0.002).then(|| {
+            format!(
+                "{} requests were still in flight when the run ended, the oldest for {}s: they are left out of \
+                 the latency figures, which read low (counted at their age so far, the mean latency would be at \
+                 least {:.1}% higher); add --drain to let them finish and count, run longer, or stop by --requests",
+                ages_ns.len(),
+                trim_seconds(ages_ns.iter().max().copied().unwrap_or(0) as f64 / 1e9),
+                shift * 100.0
+            )
+        })
+    }
+}
+
+/// Seconds with at most three decimals, without trailing zeros.
+fn trim_seconds(seconds: f64) -> String {
+    let text = format!("{seconds:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
