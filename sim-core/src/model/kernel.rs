@@ -63,8 +63,6 @@ pub(crate) struct Kernel<'t> {
     /// Whether workloads keep latencies of their own (two or more workloads; with one, its
     /// latency is the whole run's).
     pub per_workload_latency: bool,
-    /// Requests completed after the warm-up, whenever created.
-    pub completed_in_window: u64,
     pub errors_by_reason: Vec<(Outcome, NodeId, u64)>,
     pub events_processed: u64,
     pub created: u64,
@@ -445,30 +443,20 @@ impl Kernel<'_> {
     /// The end-to-end latency of the measured requests completed so far: the merge of the
     /// classes' (each request is recorded once, in its class).
     pub(crate) fn end_to_end_latency(&self) -> LatencyStats {
-        let mut classes = self.classes.iter();
-        let mut whole = classes.next().expect("a topology has a class").latency.clone();
-        for class in classes {
-            whole.merge(&class.latency);
-        }
-        whole
+        self.merged_over_classes(|class| &class.latency, LatencyStats::merge)
     }
 
     /// The slowdowns of the measured requests completed so far, merged over the classes.
     pub(crate) fn end_to_end_slowdown(&self) -> SlowdownStats {
-        let mut classes = self.classes.iter();
-        let mut whole = classes.next().expect("a topology has a class").slowdown.clone();
-        for class in classes {
-            whole.merge(&class.slowdown);
-        }
-        whole
+        self.merged_over_classes(|class| &class.slowdown, SlowdownStats::merge)
     }
 
-    /// Workload `source`'s latency (the whole run's when it is the only workload).
-    pub(crate) fn workload_latency(&self, source: usize) -> LatencyStats {
-        if self.per_workload_latency {
-            self.workload_stats[source].latency.clone()
-        } else {
-            self.end_to_end_latency()
+    fn merged_over_classes<T: Clone>(&self, part: impl Fn(&ClassStats) -> &T, merge: impl Fn(&mut T, &T)) -> T {
+        let mut classes = self.classes.iter();
+        let mut whole = part(classes.next().expect("a topology has a class")).clone();
+        for class in classes {
+            merge(&mut whole, part(class));
         }
+        whole
     }
 }

@@ -296,7 +296,6 @@ impl<'t> Simulation<'t> {
                 .map(|_| ClassStats::new(latency_thresholds_ns(topology)))
                 .collect(),
             per_workload_latency: topology.sources.len() > 1,
-            completed_in_window: 0,
             errors_by_reason: Vec::new(),
             events_processed: 0,
             created: 0,

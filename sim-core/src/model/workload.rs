@@ -333,7 +333,6 @@ impl Kernel<'_> {
         }
         let terminal = outcome.terminal();
         if self.measuring && outcome == Outcome::Completed {
-            self.completed_in_window += 1;
             self.classes[class as usize].completed_in_window += 1;
             self.workload_stats[source as usize].completed_in_window += 1;
         }

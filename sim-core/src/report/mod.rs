@@ -468,13 +468,13 @@ impl Simulation<'_> {
                 )
             })
             .collect();
+        let latency = self.kernel.end_to_end_latency();
         let workloads = topology
             .sources
             .iter()
             .zip(&self.kernel.sources)
             .zip(&self.kernel.workload_stats)
-            .enumerate()
-            .map(|(index, ((source, state), stats))| {
+            .map(|((source, state), stats)| {
                 let kind = if source.arrivals.mean_rate_per_s().is_some() { "open" } else { "closed" };
                 (
                     source.name.clone(),
@@ -483,7 +483,12 @@ impl Simulation<'_> {
                         generated: state.generated,
                         mean_rate_per_s: source.arrivals.mean_rate_per_s(),
                         requests: stats.counts.into(),
-                        latency_s: (&self.kernel.workload_latency(index)).into(),
+                        // With one workload, its latency is the whole run's.
+                        latency_s: if self.kernel.per_workload_latency {
+                            (&stats.latency).into()
+                        } else {
+                            (&latency).into()
+                        },
                         throughput_per_s: stats.completed_in_window as f64 / measured_s,
                     },
                 )
@@ -510,8 +515,7 @@ impl Simulation<'_> {
         let finished = requests.generated - requests.in_flight;
         let availability = (finished > 0).then(|| requests.completed as f64 / finished as f64);
         let resilience = self.resilience_report(&nodes, end_ns);
-        let latency = self.kernel.end_to_end_latency();
-        let (slos, timeseries) = self.slo_and_series(availability);
+        let (slos, timeseries) = self.slo_and_series(availability, &latency);
         Report {
             seed: self.kernel.config.seed,
             run: RunSummary {
@@ -535,14 +539,15 @@ impl Simulation<'_> {
             ),
             unstable: !instability.is_empty(),
             instability,
-            warnings: self.warnings(),
+            warnings: self.warnings(&latency),
             requests,
             warmup_requests: self.kernel.warmup_counts.into(),
             availability,
             errors_by_reason: errors.into_iter().collect(),
             latency_s: (&latency).into(),
             slowdown: (&self.kernel.end_to_end_slowdown()).into(),
-            throughput_per_s: self.kernel.completed_in_window as f64 / measured_s,
+            throughput_per_s: self.kernel.classes.iter().map(|class| class.completed_in_window).sum::<u64>() as f64
+                / measured_s,
             classes,
             nodes,
             workloads,

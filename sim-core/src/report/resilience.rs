@@ -3,6 +3,7 @@
 //! series per window.
 
 use super::{ComponentSection, NodeReport};
+use crate::model::latency::LatencyStats;
 use crate::model::node::Node;
 use crate::model::timeseries::WindowRecord;
 use crate::model::Simulation;
@@ -327,10 +328,12 @@ impl Simulation<'_> {
         })
     }
 
-    /// The SLOs and the time series, when the run has a scenario.
+    /// The SLOs and the time series, when the run has a scenario (`latency`: the run's
+    /// end-to-end latency).
     pub(crate) fn slo_and_series(
         &self,
         availability: Option<f64>,
+        latency: &LatencyStats,
     ) -> (Option<Vec<SloReport>>, Option<TimeseriesReport>) {
         let (Some(scenario), Some(series)) = (&self.topology.scenario, &self.kernel.timeseries) else {
             return (None, None);
@@ -341,7 +344,7 @@ impl Simulation<'_> {
             .iter()
             .map(|slo| {
                 let value = match slo {
-                    Slo::Latency { quantile, .. } => self.kernel.end_to_end_latency().quantile_s(*quantile),
+                    Slo::Latency { quantile, .. } => latency.quantile_s(*quantile),
                     Slo::Availability { .. } => availability,
                 };
                 let held = match slo {

@@ -1,11 +1,13 @@
 //! What may make a report's figures mislead: a request-count run that could not reach its
 //! count, requests in flight at the end of a duration run, a time series cut short.
 
+use crate::model::latency::LatencyStats;
 use crate::model::Simulation;
 use crate::topology::StopCondition;
 
 impl Simulation<'_> {
-    pub(super) fn warnings(&self) -> Vec<String> {
+    /// The warnings of the report, with `latency` the run's end-to-end latency.
+    pub(super) fn warnings(&self, latency: &LatencyStats) -> Vec<String> {
         let mut warnings = Vec::new();
         if let StopCondition::Requests { count } = self.kernel.config.stop {
             if self.kernel.finished && self.kernel.created < count {
@@ -21,7 +23,7 @@ impl Simulation<'_> {
                 ));
             }
         }
-        if let Some(warning) = self.in_flight_bias() {
+        if let Some(warning) = self.in_flight_bias(latency) {
             warnings.push(warning);
         }
         if let Some(at_ns) = self.kernel.timeseries.as_ref().and_then(|series| series.truncated_at_ns) {
@@ -41,7 +43,7 @@ impl Simulation<'_> {
     /// those are the slow ones. Counted at their age so far (a lower bound of their latency),
     /// they would raise the mean latency; a warning when by 0.2 % or more (in a stable run
     /// they are no older than the requests that completed, and raise it by about nothing).
-    fn in_flight_bias(&self) -> Option<String> {
+    fn in_flight_bias(&self, latency: &LatencyStats) -> Option<String> {
         let kernel = &self.kernel;
         if !matches!(kernel.config.stop, StopCondition::Duration { .. }) || kernel.measured.in_flight() == 0 {
             return None;
@@ -53,7 +55,6 @@ impl Simulation<'_> {
             .filter(|request| !request.answered && request.measured && request.job_node.is_none())
             .map(|request| now.saturating_sub(request.created_ns))
             .collect();
-        let latency = kernel.end_to_end_latency();
         let (completed, sum_ns) = (latency.count(), latency.sum_ns);
         if completed == 0 || ages_ns.is_empty() {
             return None;
