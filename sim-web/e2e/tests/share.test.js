@@ -25,6 +25,8 @@ test('a shared link reopens the same topology and settings', async () => {
     await page.selectOption('#speed', '100');
     await page.fill('#rate', '150');
     await page.click('#share');
+    // The link is made asynchronously (the state is compressed by a stream): wait for it.
+    await page.waitForFunction(() => document.getElementById('share-link').value.includes('#s='));
     link = await page.inputValue('#share-link');
     assert.match(link, /#s=[A-Za-z0-9_-]+$/);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-topology')]);
