@@ -287,6 +287,51 @@ fn wider_than(good: f64, bad: f64, integer: bool, precision: f64) -> bool {
     }
 }
 
+/// The search as `archsim capacity` prints it: every value tried with the SLO's metric and
+/// verdict, then the boundary and the range the intervals cannot tell.
+pub fn table(result: &CapacityResult, slo: &Slo) -> String {
+    let mut out = format!(
+        "capacity search over {} for SLO {} ({} replications per value)\n\n",
+        result.param, result.slo, result.replications
+    );
+    out.push_str(&format!("{:>14}  {:<22}  verdict\n", "value", slo.metric.name));
+    for probe in &result.probes {
+        let metric = match probe.metric {
+            Some(Summary { mean, half_width: Some(half_width), .. }) => slo.metric.format_interval(mean, half_width),
+            Some(summary) => slo.metric.format(summary.mean),
+            None => "-".into(),
+        };
+        let verdict = match probe.sure {
+            Some(true) => "holds",
+            Some(false) => "fails",
+            None if probe.holds => "holds on the mean (interval straddles)",
+            None => "fails on the mean (interval straddles)",
+        };
+        out.push_str(&format!("{:>14}  {metric:<22}  {verdict}\n", crate::metrics::significant(probe.value)));
+    }
+    out.push('\n');
+    match result.capacity {
+        Some(capacity) => {
+            out.push_str(&format!(
+                "{} {} at which {} holds: {}\n",
+                if result.direction == Some(Direction::Smallest) { "smallest" } else { "largest" },
+                result.param,
+                result.slo,
+                crate::metrics::significant(capacity)
+            ));
+            if let Some([low, high]) = result.uncertain_between {
+                out.push_str(&format!(
+                    "uncertainty: the 95% intervals cannot tell between {} and {}\n",
+                    crate::metrics::significant(low),
+                    crate::metrics::significant(high)
+                ));
+            }
+        }
+        None => out.push_str(&format!("no boundary found: {}\n", result.note.as_deref().unwrap_or(""))),
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

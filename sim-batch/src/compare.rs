@@ -110,6 +110,19 @@ pub fn verdict(metric: &MetricDef, difference: Option<Summary>) -> String {
     )
 }
 
+/// The comparison as `archsim compare` prints it: the designs, then per metric A and B with
+/// their intervals and the verdict, in aligned columns.
+pub fn table(a: &str, b: &str, replications: usize, metrics: &[MetricDef], rows: &[MetricComparison]) -> String {
+    let mut out =
+        format!("A: {a}\nB: {b}\n{replications} paired replications (common random numbers), 95% intervals\n\n");
+    let mut cells = vec![["metric".to_string(), "A".into(), "B".into(), "verdict".into()]];
+    for (metric, row) in metrics.iter().zip(rows) {
+        cells.push([metric.name.clone(), format_summary(metric, row.a), format_summary(metric, row.b), row.verdict.clone()]);
+    }
+    out.push_str(&crate::table::aligned(&cells));
+    out
+}
+
 /// A difference in the metric's unit; a difference of shares is in percentage points.
 fn magnitude(metric: &MetricDef, value: f64, digits: i32) -> String {
     match metric.unit {

@@ -18,12 +18,15 @@
 
 pub mod capacity;
 pub mod compare;
+pub mod diagnostics;
 mod error;
 pub mod metrics;
 pub mod replicate;
 pub mod seeds;
+pub mod session;
 pub mod stats;
 pub mod sweep;
+pub mod table;
 
 pub use error::BatchError;
 

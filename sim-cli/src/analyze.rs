@@ -219,7 +219,7 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
             rows.push(row);
         }
     }
-    out.push_str(&crate::columns::aligned(&rows));
+    out.push_str(&sim_batch::table::aligned(&rows));
     let _ = writeln!(out);
     match (analysis.bottleneck, analysis.saturation_rate_per_s) {
         (Some(bottleneck), Some(rate)) => {

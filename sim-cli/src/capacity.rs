@@ -4,8 +4,8 @@
 
 use crate::cli::{BatchArgs, OutputFormat};
 use crate::failure::Failure;
-use sim_batch::capacity::{default_param, search, start_value, topology_at, CapacityResult, Direction, SearchSpec};
-use sim_batch::metrics::{significant, Slo};
+use sim_batch::capacity::{default_param, search, start_value, table, topology_at, SearchSpec};
+use sim_batch::metrics::Slo;
 use sim_batch::replicate::replicate;
 use sim_batch::stats::{summarize, Summary};
 use std::io::Write;
@@ -48,47 +48,4 @@ pub fn capacity_command(
         OutputFormat::Table => table(&result, &slo),
     };
     stdout.write_all(text.as_bytes()).map_err(|error| Failure::cannot_write("the search", error))
-}
-
-fn table(result: &CapacityResult, slo: &Slo) -> String {
-    let mut out = format!(
-        "capacity search over {} for SLO {} ({} replications per value)\n\n",
-        result.param, result.slo, result.replications
-    );
-    out.push_str(&format!("{:>14}  {:<22}  verdict\n", "value", slo.metric.name));
-    for probe in &result.probes {
-        let metric = match probe.metric {
-            Some(Summary { mean, half_width: Some(half_width), .. }) => slo.metric.format_interval(mean, half_width),
-            Some(summary) => slo.metric.format(summary.mean),
-            None => "-".into(),
-        };
-        let verdict = match probe.sure {
-            Some(true) => "holds",
-            Some(false) => "fails",
-            None if probe.holds => "holds on the mean (interval straddles)",
-            None => "fails on the mean (interval straddles)",
-        };
-        out.push_str(&format!("{:>14}  {metric:<22}  {verdict}\n", significant(probe.value)));
-    }
-    out.push('\n');
-    match result.capacity {
-        Some(capacity) => {
-            out.push_str(&format!(
-                "{} {} at which {} holds: {}\n",
-                if result.direction == Some(Direction::Smallest) { "smallest" } else { "largest" },
-                result.param,
-                result.slo,
-                significant(capacity)
-            ));
-            if let Some([low, high]) = result.uncertain_between {
-                out.push_str(&format!(
-                    "uncertainty: the 95% intervals cannot tell between {} and {}\n",
-                    significant(low),
-                    significant(high)
-                ));
-            }
-        }
-        None => out.push_str(&format!("no boundary found: {}\n", result.note.as_deref().unwrap_or(""))),
-    }
-    out
 }

@@ -7,7 +7,7 @@ use crate::experiment::plot::{render, Figure, Line};
 use crate::failure::Failure;
 use crate::output::write_atomically;
 use serde::Serialize;
-use sim_batch::compare::{compare, format_summary, MetricComparison, DEFAULT_METRICS};
+use sim_batch::compare::{compare, table, MetricComparison, DEFAULT_METRICS};
 use sim_batch::metrics::MetricDef;
 use std::io::Write;
 use std::path::Path;
@@ -80,25 +80,7 @@ pub fn compare_command(
     }
     let text = match args.format {
         OutputFormat::Json => serde_json::to_string_pretty(&comparison).expect("a comparison serializes") + "\n",
-        OutputFormat::Table => table(&comparison, &metrics),
+        OutputFormat::Table => table(&comparison.a, &comparison.b, comparison.replications, &metrics, &comparison.metrics),
     };
     stdout.write_all(text.as_bytes()).map_err(|error| Failure::cannot_write("the comparison", error))
-}
-
-fn table(comparison: &Comparison, metrics: &[MetricDef]) -> String {
-    let mut out = format!(
-        "A: {}\nB: {}\n{} paired replications (common random numbers), 95% intervals\n\n",
-        comparison.a, comparison.b, comparison.replications
-    );
-    let mut rows = vec![["metric".to_string(), "A".into(), "B".into(), "verdict".into()]];
-    for (metric, row) in metrics.iter().zip(&comparison.metrics) {
-        rows.push([
-            metric.name.clone(),
-            format_summary(metric, row.a),
-            format_summary(metric, row.b),
-            row.verdict.clone(),
-        ]);
-    }
-    out.push_str(&crate::columns::aligned(&rows));
-    out
 }

@@ -4,9 +4,7 @@
 mod analyze;
 mod capacity;
 mod cli;
-mod columns;
 mod compare;
-mod diagnostics;
 pub mod experiment;
 mod failure;
 mod input;
@@ -15,6 +13,7 @@ mod progress;
 
 use clap::Parser;
 use cli::{Cli, Command, OutputFormat, RunArgs};
+use sim_batch::diagnostics;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;

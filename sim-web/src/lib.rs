@@ -11,9 +11,9 @@
 pub mod compare;
 pub mod examples;
 pub mod layout;
-pub mod session;
+pub mod outline;
 
-use session::{Overrides, Session};
+use sim_batch::session::{self, Overrides, Session};
 use wasm_bindgen::prelude::*;
 
 /// The example topologies as JSON: `[{name, title, text}]`.
@@ -25,7 +25,7 @@ pub fn examples() -> String {
 /// Checks a topology's text: `{ok: true, outline}` or `{ok: false, problem}` as JSON.
 #[wasm_bindgen]
 pub fn inspect(text: &str) -> String {
-    let value = match session::outline(text) {
+    let value = match outline::outline(text) {
         Ok(outline) => serde_json::json!({ "ok": true, "outline": outline }),
         Err(problem) => serde_json::json!({ "ok": false, "problem": problem }),
     };
@@ -77,6 +77,7 @@ impl LiveRun {
             seed: session::parse_seed(seed).map_err(problem_to_js)?,
             duration_s: (duration_s >= 0.0).then_some(duration_s),
             requests: (requests >= 0.0).then_some(requests as u64),
+            ..Overrides::default()
         };
         Session::start(text, overrides, window_s).map(|session| LiveRun { session }).map_err(problem_to_js)
     }

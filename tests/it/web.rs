@@ -2,7 +2,8 @@
 //! live session the page drives (its report is the CLI's report).
 
 use crate::check::repo_root;
-use sim_web::session::{injection, outline, parse_seed, Overrides, Session};
+use sim_batch::session::{injection, parse_seed, Overrides, Session};
+use sim_web::outline::outline;
 
 #[test]
 fn every_topology_file_is_a_built_in_example() {
@@ -68,7 +69,7 @@ fn a_broken_topology_names_its_line_and_column() {
 fn a_session_reports_what_the_cli_reports_and_refuses_bad_parameters() {
     let path = repo_root().join("topologies/three-tier.ron");
     let text = std::fs::read_to_string(&path).unwrap();
-    let overrides = Overrides { seed: Some(9), duration_s: Some(12.0), requests: None };
+    let overrides = Overrides { seed: Some(9), duration_s: Some(12.0), requests: None, ..Overrides::default() };
     let mut session = Session::start(&text, overrides, 0.5).unwrap();
     assert_eq!(session.report_json(), None, "no report before the end");
     let mut limit_s = 0.0;
@@ -138,7 +139,7 @@ fn the_pages_comparison_is_archsim_compares() {
         seeds
             .iter()
             .map(|seed| {
-                let overrides = Overrides { seed: Some(*seed), duration_s: Some(20.0), requests: None };
+                let overrides = Overrides { seed: Some(*seed), duration_s: Some(20.0), requests: None, ..Overrides::default() };
                 let mut session = Session::start(&text, overrides, 1.0).unwrap();
                 while !session.advance_to(session.now_s() + 3.0) {}
                 serde_json::from_str(&session.report_json().unwrap()).unwrap()

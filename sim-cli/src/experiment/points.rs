@@ -5,7 +5,7 @@ use super::spec::{
     parse_spec, AxisValue, AxisValues, ExperimentSpec, PlotSpec, Replications, TopologySource, Warmup, DEFAULT_METRICS,
 };
 use crate::cli::RunOverrides;
-use crate::diagnostics;
+use sim_batch::diagnostics;
 use sim_batch::metrics::{MetricDef, Slo};
 use sim_batch::seeds::fnv1a;
 use sim_core::model::RunProblem;

@@ -1,7 +1,7 @@
 //! The experiment file (`experiments/*.ron`) as written: a base topology, sweep axes,
 //! replications, run length, warm-up, metrics, plots and a seed (serde types).
 
-use crate::diagnostics;
+use sim_batch::diagnostics;
 use indexmap::IndexMap;
 use serde::Deserialize;
 use sim_core::units::Duration;

@@ -331,6 +331,6 @@ fn summary_table(experiment: &Experiment, records: &[PointRecord], summaries: &[
         rows.push(row);
     }
     let mut out = format!("{} — {} points, 95% confidence intervals\n", experiment.name, records.len());
-    out.push_str(&crate::columns::aligned(&rows));
+    out.push_str(&sim_batch::table::aligned(&rows));
     out
 }

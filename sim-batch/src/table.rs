@@ -1,5 +1,5 @@
-//! Left-aligned text columns, two spaces apart: the tables `experiment`, `compare` and
-//! `analyze` print.
+//! Left-aligned text columns, two spaces apart: the tables of experiments, comparisons and
+//! analyses, as the command line and the Python package print them.
 
 /// The rows as aligned lines, each ending with a newline and without trailing spaces.
 pub fn aligned<R: AsRef<[String]>>(rows: &[R]) -> String {

@@ -5,6 +5,7 @@ use sim_core::{Position, SpecError};
 use std::fmt::Write;
 use std::path::Path;
 
+/// The error as the command line prints it, for the text of the file at `path`.
 pub fn render(path: &Path, bytes: &[u8], error: &SpecError) -> String {
     render_embedded(path, bytes, error, Position { line: 1, column: 1 })
 }

@@ -1,10 +1,12 @@
-//! A run the page drives: the topology it owns and the simulation over it, advanced in
-//! slices, observed in windows, with faults injected and the load changed as it goes.
+//! A run driven from outside, as the page and the Python package drive one: the topology it
+//! owns and the simulation over it, advanced in slices (so a caller can stay responsive or
+//! stop), observed in windows, with faults injected and the load changed as it goes; and the
+//! one check of the run parameters a caller may set over the file's.
 
-use crate::layout::{layout, Layout};
 use serde::Serialize;
+use sim_core::budget::{estimate_events, round_for_words};
 use sim_core::model::live::{FaultView, Injection, WindowView};
-use sim_core::topology::{Arrivals, StopCondition};
+use sim_core::topology::StopCondition;
 use sim_core::{parse_topology, RunConfig, RunProblem, Simulation, SpecError, Topology};
 
 self_cell::self_cell!(
@@ -25,6 +27,12 @@ pub struct Overrides {
     pub duration_s: Option<f64>,
     /// Stop after this many requests (and let the system drain).
     pub requests: Option<u64>,
+    /// The warm-up excluded from the statistics, in seconds.
+    pub warmup_s: Option<f64>,
+    /// Stop creating requests at the duration, then let those in flight finish.
+    pub drain: bool,
+    /// Refuse a run expected to process more events than this (`None`: no budget).
+    pub max_events: Option<u64>,
 }
 
 /// Why a run cannot start: the topology's error (with its place) or the run parameters'.
@@ -55,51 +63,78 @@ impl From<SpecError> for Problem {
     }
 }
 
-/// What the page shows of a topology before it runs.
-#[derive(Debug, Clone, Serialize)]
-pub struct Outline {
-    /// The drawing.
-    pub layout: Layout,
-    /// The file's seed, as decimal text (JavaScript numbers are exact only up to 2^53).
-    #[serde(serialize_with = "decimal_text")]
-    pub seed: u64,
-    /// The file's duration in seconds, when it stops on time.
-    pub duration_s: Option<f64>,
-    /// The file's request count, when it stops on a count.
-    pub requests: Option<u64>,
-    /// The sum of the open workloads' base rates (requests per second), for the load slider.
-    pub open_rate_per_s: f64,
-}
-
-/// Parses and checks `text`.
-pub fn outline(text: &str) -> Result<Outline, Problem> {
-    let topology = parse_topology(text)?;
-    let config = RunConfig::from_topology(&topology);
-    let (duration_s, requests) = match config.stop {
-        StopCondition::Duration { ns } => (Some(ns as f64 / 1e9), None),
-        StopCondition::Requests { count } => (None, Some(count)),
-    };
-    let open_rate_per_s = topology
-        .sources
-        .iter()
-        .map(|source| match &source.arrivals {
-            Arrivals::Poisson { rate_per_s } | Arrivals::Constant { rate_per_s } => *rate_per_s,
-            Arrivals::Mmpp { states } => states.first().map_or(0.0, |s| s.0),
-            Arrivals::Profile { steps, .. } => steps.first().map_or(0.0, |s| s.1),
-            Arrivals::Closed { .. } => 0.0,
-        })
-        .sum();
-    Ok(Outline { layout: layout(&topology), seed: config.seed, duration_s, requests, open_rate_per_s })
+/// The file's run parameters with the overrides, checked as the command line checks its
+/// flags: a positive duration, a count of at least 1, a warm-up shorter than the run, a
+/// bounded time series and, when `max_events` is given, the event budget.
+pub fn checked_config(topology: &Topology, overrides: Overrides) -> Result<RunConfig, Problem> {
+    let mut config = RunConfig::from_topology(topology);
+    if let Some(seed) = overrides.seed {
+        config.seed = seed;
+    }
+    if let Some(seconds) = overrides.duration_s {
+        if !(seconds > 0.0 && seconds.is_finite()) {
+            return Err(run_problem("the duration must be a positive number of seconds", "give a duration above 0"));
+        }
+        config.stop = StopCondition::Duration { ns: (seconds * 1e9).round() as u64 };
+    }
+    if let Some(count) = overrides.requests {
+        if count == 0 {
+            return Err(run_problem("the request count must be at least 1", "give a count above 0"));
+        }
+        config.stop = StopCondition::Requests { count };
+    }
+    if let Some(seconds) = overrides.warmup_s {
+        if !(seconds >= 0.0 && seconds.is_finite()) {
+            return Err(run_problem("the warm-up must be 0 or more seconds", "give a warm-up such as 5 (seconds)"));
+        }
+        config.warmup_ns = (seconds * 1e9).round() as u64;
+    }
+    config.drain |= overrides.drain;
+    match config.problem(topology) {
+        None => {}
+        Some(RunProblem::NothingToRun) => {
+            return Err(run_problem(
+                "a run of 0 requests or 0 seconds measures nothing",
+                "give a count or a duration above 0",
+            ))
+        }
+        Some(RunProblem::WarmupNotShorter { warmup_s, run_s }) => {
+            return Err(run_problem(
+                &format!("the warm-up ({warmup_s}s) is not shorter than the run ({run_s}s)"),
+                "lengthen the duration or shorten the warm-up",
+            ))
+        }
+        Some(RunProblem::TooManyWindows { run_s, window_s, .. }) => {
+            return Err(run_problem(
+                &format!("a {run_s}s run in windows of {window_s}s makes too many time-series windows"),
+                "widen the scenario's window or shorten the duration",
+            ))
+        }
+    }
+    if let Some(max_events) = overrides.max_events {
+        let estimate = estimate_events(topology, &config);
+        if estimate.events > max_events as f64 {
+            return Err(run_problem(
+                &format!(
+                    "this run would process about {} events, more than the budget of {}; most come from {}",
+                    round_for_words(estimate.events),
+                    round_for_words(max_events as f64),
+                    estimate.main_source
+                ),
+                &format!(
+                    "shorten the run or lower the rates, or raise the budget to {} events",
+                    round_for_words((estimate.events * 1.2).min(u64::MAX as f64))
+                ),
+            ));
+        }
+    }
+    Ok(config)
 }
 
 /// A run in progress.
 pub struct Session {
     run: OwnedRun,
     windows_read: usize,
-}
-
-fn decimal_text<S: serde::Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(value)
 }
 
 /// Reads a seed typed in the page: empty keeps the file's; otherwise a whole number from 0
@@ -133,53 +168,26 @@ impl Session {
     /// `window_s` (a topology with a scenario keeps its own windows).
     pub fn start(text: &str, overrides: Overrides, window_s: f64) -> Result<Session, Problem> {
         let topology = parse_topology(text)?;
-        let mut config = RunConfig::from_topology(&topology);
-        if let Some(seed) = overrides.seed {
-            config.seed = seed;
-        }
-        if let Some(seconds) = overrides.duration_s {
-            if !(seconds > 0.0 && seconds.is_finite()) {
-                return Err(run_problem(
-                    "the duration must be a positive number of seconds",
-                    "give a duration above 0",
-                ));
-            }
-            config.stop = StopCondition::Duration { ns: (seconds * 1e9).round() as u64 };
-        }
-        if let Some(count) = overrides.requests {
-            if count == 0 {
-                return Err(run_problem("the request count must be at least 1", "give a count above 0"));
-            }
-            config.stop = StopCondition::Requests { count };
-        }
-        match config.problem(&topology) {
-            None => {}
-            Some(RunProblem::NothingToRun) => {
-                return Err(run_problem(
-                    "a run of 0 requests or 0 seconds measures nothing",
-                    "give a count or a duration above 0",
-                ))
-            }
-            Some(RunProblem::WarmupNotShorter { warmup_s, run_s }) => {
-                return Err(run_problem(
-                    &format!("the warm-up ({warmup_s}s) is not shorter than the run ({run_s}s)"),
-                    "lengthen the duration or shorten the file's warm-up",
-                ))
-            }
-            Some(RunProblem::TooManyWindows { run_s, window_s, .. }) => {
-                return Err(run_problem(
-                    &format!("a {run_s}s run in windows of {window_s}s makes too many time-series windows"),
-                    "widen the scenario's window or shorten the duration",
-                ))
-            }
-        }
-        let window_ns = (window_s.max(0.001) * 1e9) as u64;
+        Session::start_checked(topology, overrides, Some(window_s))
+    }
+
+    /// Starts a run of a checked topology at time 0, observed in windows of `window_s` when
+    /// given (observing changes no byte of the report).
+    pub fn start_checked(topology: Topology, overrides: Overrides, window_s: Option<f64>) -> Result<Session, Problem> {
+        let config = checked_config(&topology, overrides)?;
         let run = OwnedRun::new(topology, |topology| {
             let mut simulation = Simulation::new(topology, config);
-            simulation.observe_windows(window_ns);
+            if let Some(window_s) = window_s {
+                simulation.observe_windows((window_s.max(0.001) * 1e9) as u64);
+            }
             simulation
         });
         Ok(Session { run, windows_read: 0 })
+    }
+
+    /// The topology being run.
+    pub fn topology(&self) -> &Topology {
+        self.run.borrow_owner()
     }
 
     /// Advances to `limit_s` of simulated time (or the end); returns whether the run is over.
@@ -257,6 +265,6 @@ impl Session {
 }
 
 /// A problem without a place in the text.
-pub(crate) fn run_problem(message: &str, help: &str) -> Problem {
+pub fn run_problem(message: &str, help: &str) -> Problem {
     Problem { message: message.into(), line: None, column: None, help: Some(help.into()), also: Vec::new() }
 }

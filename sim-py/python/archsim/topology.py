@@ -1,0 +1,287 @@
+"""Topologies and single runs: :func:`load` checks a topology, :meth:`Topology.run` runs it
+once and gives a :class:`RunResult`, whose report is ``archsim run --format json``'s."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Union
+
+from . import _native
+from ._tables import flatten, table
+from .errors import ArchsimError
+
+if TYPE_CHECKING:
+    from .live import LiveRun
+
+#: A duration: seconds as a number, or text as the files write it (``"30s"``, ``"250ms"``).
+Seconds = Union[float, int, str]
+#: A file's path or RON text.
+Source = Union[str, "os.PathLike[str]"]
+
+#: Largest file :func:`load` reads, as the command line.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+def seconds(value: Optional[Seconds], what: str) -> Optional[float]:
+    """``value`` in seconds: numbers are seconds, text is parsed as the files' durations."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _native.duration_s(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ArchsimError(
+            f"{what}={value!r} is not a duration",
+            help=f'give {what} in seconds (such as 30) or as text (such as "30s")',
+        )
+    return float(value)
+
+
+def read_source(source: Source, what: str) -> "tuple[str, str]":
+    """(text, name) of a file's path or of RON text given directly."""
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and "(" not in source):
+        path = os.fspath(source)
+        try:
+            with open(path, "rb") as file:
+                data = file.read(MAX_FILE_BYTES + 1)
+        except OSError as error:
+            raise ArchsimError(
+                f"cannot read {path}: {error.strerror or error}",
+                file=path,
+                help=f"give the path of a {what} file, or its RON text",
+            ) from None
+        if len(data) > MAX_FILE_BYTES:
+            raise ArchsimError(f"{path} is larger than 16 MiB", file=path, help=f"give a {what} file of at most 16 MiB")
+        try:
+            return data.decode("utf-8"), path
+        except UnicodeDecodeError:
+            raise ArchsimError(f"{path} is not UTF-8 text", file=path, help=f"give a RON {what} file") from None
+    if isinstance(source, str):
+        return source, f"<{what}>"
+    raise ArchsimError(f"{source!r} is neither a path nor RON text", help=f"give a path or the {what}'s text")
+
+
+def load(source: Source) -> "Topology":
+    """Reads and checks a topology: a file's path, or RON text.
+
+    Errors raise :class:`ArchsimError` with the file, line, column and help of
+    ``archsim check``::
+
+        >>> import archsim
+        >>> topology = archsim.load("topologies/three-tier.ron")
+        >>> topology.nodes
+        ['lb', 'app', 'db']
+    """
+    text, name = read_source(source, "topology")
+    return Topology(_native.check(text, name))
+
+
+def run_options(
+    seed: Optional[int] = None,
+    duration: Optional[Seconds] = None,
+    requests: Optional[int] = None,
+    warmup: Optional[Seconds] = None,
+    scenario: Optional[Source] = None,
+    drain: bool = False,
+    latency_thresholds: Optional[Sequence[Seconds]] = None,
+    max_events: Optional[float] = None,
+) -> Dict[str, Any]:
+    """The options of a run as the native module takes them (durations in seconds)."""
+    if duration is not None and requests is not None:
+        raise ArchsimError(
+            "both a duration and a request count were given",
+            help="give duration= or requests=, not both",
+        )
+    options: Dict[str, Any] = {
+        "seed": seed,
+        "duration_s": seconds(duration, "duration"),
+        "requests": requests,
+        "warmup_s": seconds(warmup, "warmup"),
+        "drain": drain,
+        "max_events": None if max_events is None else float(max_events),
+        "scenario": None,
+        "scenario_name": None,
+        "latency_thresholds_s": None,
+    }
+    if scenario is not None:
+        options["scenario"], options["scenario_name"] = read_source(scenario, "scenario")
+    if latency_thresholds is not None:
+        options["latency_thresholds_s"] = [seconds(value, "latency_thresholds") for value in latency_thresholds]
+    return options
+
+
+class Topology:
+    """A checked topology: the RON text and the model it describes.
+
+    Run it once with :meth:`run`, edit it by parameter path with :meth:`with_params`, drive
+    it live with :meth:`live`; :func:`archsim.sweep`, :func:`archsim.compare` and
+    :func:`archsim.capacity` take it too.
+    """
+
+    def __init__(self, native: "_native.Topology") -> None:
+        self._native = native
+
+    @property
+    def name(self) -> str:
+        """The file's path (or ``<topology>`` for text), with the edits made to it."""
+        return self._native.name
+
+    @property
+    def text(self) -> str:
+        """The RON text."""
+        return self._native.text
+
+    @property
+    def nodes(self) -> List[str]:
+        """The nodes' names, in file order."""
+        return self._native.nodes
+
+    @property
+    def workloads(self) -> List[str]:
+        """The workloads' names, in file order."""
+        return self._native.workloads
+
+    def get(self, path: str) -> Optional[str]:
+        """The text of the value at a parameter path (``nodes.app.instances``), or None when
+        the file does not set it."""
+        return self._native.get(path)
+
+    def with_params(self, params: Mapping[str, Any]) -> "Topology":
+        """This topology with values set by path, the paths of experiments, checked again::
+
+            bigger = topology.with_params({"nodes.app.instances": 8, "workload.users.arrivals.rate": 1500})
+
+        Numbers replace numbers (a quantity such as ``"800/s"`` keeps its unit); text goes in
+        as a name (``"LeastConnections"``) or RON (``'Exp(mean: "4ms")'``).
+        """
+        return Topology(self._native.with_params(list(params.items())))
+
+    def to_dot(self) -> str:
+        """The topology as a Graphviz DOT graph, as ``archsim graph`` prints it."""
+        return self._native.to_dot()
+
+    def run(
+        self,
+        seed: Optional[int] = None,
+        duration: Optional[Seconds] = None,
+        requests: Optional[int] = None,
+        warmup: Optional[Seconds] = None,
+        scenario: Optional[Source] = None,
+        drain: bool = False,
+        latency_thresholds: Optional[Sequence[Seconds]] = None,
+        max_events: Optional[float] = None,
+    ) -> "RunResult":
+        """Runs once and returns the result; ``None`` keeps the file's value.
+
+        ``duration`` and ``warmup`` are seconds or text (``"30s"``); ``scenario`` is a
+        scenario file's path or RON text, replacing the topology's; ``drain`` lets the
+        requests in flight at the end finish. The same seed gives the same report as
+        ``archsim run --format json``, byte for byte. The GIL is released while it runs, and
+        Ctrl-C stops it.
+        """
+        options = run_options(seed, duration, requests, warmup, scenario, drain, latency_thresholds, max_events)
+        return RunResult(self._native.run(options))
+
+    def live(
+        self,
+        seed: Optional[int] = None,
+        duration: Optional[Seconds] = None,
+        requests: Optional[int] = None,
+        warmup: Optional[Seconds] = None,
+        scenario: Optional[Source] = None,
+        window: Seconds = 1.0,
+    ) -> "LiveRun":
+        """Starts a run to drive in slices, observed in windows of ``window`` seconds, with
+        faults injected and healed and the load changed as it goes (as the page does)."""
+        from .live import LiveRun
+
+        options = run_options(seed, duration, requests, warmup, scenario)
+        window_s = seconds(window, "window")
+        assert window_s is not None
+        return LiveRun(_native.LiveRun(self._native, options, window_s))
+
+    def __repr__(self) -> str:
+        return f"<archsim.Topology {self.name}: {len(self.nodes)} nodes>"
+
+
+class RunResult:
+    """One run's result. ``report`` is the JSON report as dicts, ``json`` its exact text
+    (``archsim run --format json``'s bytes), ``table`` the text ``archsim run`` prints;
+    ``latency``, ``nodes`` and ``timeseries`` are DataFrames (lists of dicts without pandas).
+    """
+
+    def __init__(self, json_text: str) -> None:
+        self.json: str = json_text
+        self.report: Dict[str, Any] = json.loads(json_text)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.report[key]
+
+    @property
+    def latency(self) -> Any:
+        """End-to-end latency in seconds (mean, p50, p90, p99, p999, max): the whole run,
+        then each class, then each workload when there are several."""
+        rows = [{"scope": "all", "name": "all", **_latency_row(self.report.get("latency_s"))}]
+        for name, section in (self.report.get("classes") or {}).items():
+            rows.append({"scope": "class", "name": name, **_latency_row(section.get("latency_s"))})
+        for name, section in (self.report.get("workloads") or {}).items():
+            if section.get("latency_s") is not None:
+                rows.append({"scope": "workload", "name": name, **_latency_row(section.get("latency_s"))})
+        return table(rows)
+
+    @property
+    def nodes(self) -> Any:
+        """One row per node: its scalar figures (arrivals, utilization, offered load, queue,
+        waits and sojourns, cost, and the component's own counters), indexed by name."""
+        rows = [{"node": name, **flatten(section)} for name, section in self.report["nodes"].items()]
+        return table(rows, index="node")
+
+    @property
+    def timeseries(self) -> Any:
+        """One row per window (start_s, end_s, throughput, availability, p50 and p99, and
+        each node's figures as ``node.figure`` columns); empty when the run kept none."""
+        series = self.report.get("timeseries") or {}
+        return table([flatten(window, skip=("errors_by_reason", "slo_held")) for window in series.get("windows", [])])
+
+    @property
+    def throughput_per_s(self) -> float:
+        """Requests completed per second of the measured run."""
+        return self.report["throughput_per_s"]
+
+    @property
+    def availability(self) -> Optional[float]:
+        """The share of finished requests that succeeded."""
+        return self.report["availability"]
+
+    @property
+    def bottleneck(self) -> Optional[Dict[str, Any]]:
+        """The part with the highest offered load, where it saturates and what to change."""
+        return self.report.get("bottleneck")
+
+    @property
+    def table(self) -> str:
+        """The report as ``archsim run`` prints it."""
+        return _native.report_table(self.json)
+
+    def __str__(self) -> str:
+        return self.table
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.table)}</pre>"
+
+    def __repr__(self) -> str:
+        latency = self.report.get("latency_s") or {}
+        p99 = latency.get("p99")
+        p99_text = "-" if p99 is None else f"{p99 * 1e3:.3g} ms"
+        return (
+            f"<archsim.RunResult seed {self.report['seed']}: {self.report['throughput_per_s']:.6g}/s, "
+            f"p99 {p99_text}>"
+        )
+
+
+def _latency_row(section: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    keys = ("mean", "p50", "p90", "p99", "p999", "max")
+    section = section or {}
+    return {key: section.get(key) for key in keys}

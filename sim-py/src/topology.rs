@@ -1,0 +1,112 @@
+//! A checked topology in Python: its text, the checked model, edits by parameter path (the
+//! paths of experiments), and one run whose report is `archsim run --format json`'s.
+
+use crate::interrupt::{detached, one_run};
+use crate::options::{problem, raise, spec_error, RunOptions};
+use pyo3::prelude::*;
+use sim_core::params::{get_parameter, set_parameter, ParamValue};
+use std::sync::Arc;
+
+/// A checked topology: the RON text and the model it describes.
+#[pyclass(frozen, module = "archsim._native")]
+pub struct Topology {
+    text: String,
+    name: String,
+    pub(crate) checked: Arc<sim_core::Topology>,
+}
+
+/// Checks a topology's RON text; `name` is the file's name for messages.
+#[pyfunction]
+#[pyo3(signature = (text, name = None))]
+pub fn check(text: String, name: Option<String>) -> PyResult<Topology> {
+    let name = name.unwrap_or_else(|| "<topology>".into());
+    let checked = sim_core::parse_topology(&text).map_err(|error| spec_error(&name, &text, &error))?;
+    Ok(Topology { text, name, checked: Arc::new(checked) })
+}
+
+/// A Python value as a parameter value: numbers as numbers, text as names or RON.
+fn param_value(value: &Bound<'_, PyAny>) -> PyResult<ParamValue> {
+    if value.is_instance_of::<pyo3::types::PyBool>() {
+        return Ok(ParamValue::Text(if value.extract::<bool>()? { "true" } else { "false" }.into()));
+    }
+    if let Ok(number) = value.extract::<f64>() {
+        return Ok(ParamValue::Number(number));
+    }
+    if let Ok(text) = value.extract::<String>() {
+        return Ok(ParamValue::Text(text));
+    }
+    Err(raise(&problem(
+        &format!("{} is not a parameter value", value.repr()?),
+        "give a number, or text such as \"LeastConnections\" or \"800/s\"",
+    )))
+}
+
+impl Topology {
+    /// This topology with `params` set (each a path and a value), checked again.
+    pub(crate) fn edited(&self, params: &[(String, ParamValue)]) -> PyResult<Topology> {
+        let mut text = self.text.clone();
+        for (path, value) in params {
+            text = set_parameter(&text, path, value).map_err(|message| {
+                raise(&problem(&message, "use a path of the file's values, such as nodes.app.instances"))
+            })?;
+        }
+        let edits: Vec<String> = params.iter().map(|(path, value)| format!("{path} = {value}")).collect();
+        let name = format!("{} with {}", self.name, edits.join(", "));
+        check(text, Some(name))
+    }
+}
+
+#[pymethods]
+impl Topology {
+    /// The RON text.
+    #[getter]
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The name used in messages (the file's, or `<topology>`).
+    #[getter]
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The nodes' names, in file order.
+    #[getter]
+    fn nodes(&self) -> Vec<String> {
+        self.checked.nodes.iter().map(|node| node.name.clone()).collect()
+    }
+
+    /// The workloads' names, in file order.
+    #[getter]
+    fn workloads(&self) -> Vec<String> {
+        self.checked.sources.iter().map(|source| source.name.clone()).collect()
+    }
+
+    /// This topology with parameters set by path, as `[(path, value)]`.
+    fn with_params(&self, params: Vec<(String, Bound<'_, PyAny>)>) -> PyResult<Topology> {
+        let params: Vec<(String, ParamValue)> =
+            params.into_iter().map(|(path, value)| Ok((path, param_value(&value)?))).collect::<PyResult<_>>()?;
+        self.edited(&params)
+    }
+
+    /// The text of the value at a parameter path, `None` when the file does not set it.
+    fn get(&self, path: &str) -> PyResult<Option<String>> {
+        get_parameter(&self.text, path).map_err(|message| raise(&problem(&message, "write a path like nodes.app.instances")))
+    }
+
+    /// The topology as a Graphviz DOT graph.
+    fn to_dot(&self) -> String {
+        sim_core::topology::to_dot(&self.checked)
+    }
+
+    /// Runs once with the options (a dict of `RunOptions`' keys) and returns the report as
+    /// JSON text, `archsim run --format json`'s bytes. The GIL is released while it runs.
+    fn run(&self, py: Python<'_>, options: RunOptions) -> PyResult<String> {
+        let prepared = options.prepare(&self.checked)?;
+        let topology = prepared.as_ref().unwrap_or(&self.checked);
+        let config = options.config(topology)?;
+        let report = detached(py, None, |control| one_run(topology, config, control).map(|report| report.to_json()))?;
+        // `detached` raises on an interrupt, so a run it returns has finished.
+        report.ok_or_else(|| pyo3::exceptions::PyKeyboardInterrupt::new_err("the run was stopped"))
+    }
+}
