@@ -117,7 +117,12 @@ pub fn table(a: &str, b: &str, replications: usize, metrics: &[MetricDef], rows:
         format!("A: {a}\nB: {b}\n{replications} paired replications (common random numbers), 95% intervals\n\n");
     let mut cells = vec![["metric".to_string(), "A".into(), "B".into(), "verdict".into()]];
     for (metric, row) in metrics.iter().zip(rows) {
-        cells.push([metric.name.clone(), format_summary(metric, row.a), format_summary(metric, row.b), row.verdict.clone()]);
+        cells.push([
+            metric.name.clone(),
+            format_summary(metric, row.a),
+            format_summary(metric, row.b),
+            row.verdict.clone(),
+        ]);
     }
     out.push_str(&crate::table::aligned(&cells));
     out

@@ -80,7 +80,9 @@ pub fn compare_command(
     }
     let text = match args.format {
         OutputFormat::Json => serde_json::to_string_pretty(&comparison).expect("a comparison serializes") + "\n",
-        OutputFormat::Table => table(&comparison.a, &comparison.b, comparison.replications, &metrics, &comparison.metrics),
+        OutputFormat::Table => {
+            table(&comparison.a, &comparison.b, comparison.replications, &metrics, &comparison.metrics)
+        }
     };
     stdout.write_all(text.as_bytes()).map_err(|error| Failure::cannot_write("the comparison", error))
 }

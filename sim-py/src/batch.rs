@@ -189,7 +189,11 @@ pub fn sweep(
     Ok(serde_json::to_string(&result).expect("a sweep serializes"))
 }
 
-fn detect_warmup_of(topology: &sim_core::Topology, config: RunConfig, seed: u64) -> sim_batch::replicate::DetectedWarmup {
+fn detect_warmup_of(
+    topology: &sim_core::Topology,
+    config: RunConfig,
+    seed: u64,
+) -> sim_batch::replicate::DetectedWarmup {
     detect_warmup(topology, config, seed).expect("runs that stop by count are refused before")
 }
 
@@ -247,7 +251,8 @@ pub fn compare(
         confidence: CONFIDENCE,
         metrics: compare_runs(&metrics, &values_a, &values_b),
     };
-    let text = sim_batch::compare::table(&comparison.a, &comparison.b, comparison.replications, &metrics, &comparison.metrics);
+    let text =
+        sim_batch::compare::table(&comparison.a, &comparison.b, comparison.replications, &metrics, &comparison.metrics);
     Ok((serde_json::to_string(&comparison).expect("a comparison serializes"), text))
 }
 
@@ -279,7 +284,9 @@ pub fn capacity(
     }
     let param = match param {
         Some(param) => param,
-        None => default_param(&topology.checked).map_err(|error| batch_error(&error, "name the parameter with param="))?,
+        None => {
+            default_param(&topology.checked).map_err(|error| batch_error(&error, "name the parameter with param="))?
+        }
     };
     let text = topology.text().to_string();
     let (start, integer) = start_value(&text, &param)

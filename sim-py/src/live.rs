@@ -96,10 +96,17 @@ impl LiveRun {
         };
         if self.session.topology().node_id(node).is_none() {
             let names: Vec<&str> = self.session.topology().nodes.iter().map(|n| n.name.as_str()).collect();
-            return Err(raise(&problem(&format!("no node is named \"{node}\""), &format!("name one of {}", names.join(", ")))));
+            return Err(raise(&problem(
+                &format!("no node is named \"{node}\""),
+                &format!("name one of {}", names.join(", ")),
+            )));
         }
         self.session.inject(node, fault).ok_or_else(|| {
-            raise(&problem(&format!("a {kind} fault cannot start on \"{node}\" now"), "inject before the run is over"))
+            raise(&problem(
+                &format!("a {kind} fault of amount {amount} cannot start on \"{node}\""),
+                "a slow fault needs a factor above 0, an errors fault a probability from 0 to 1, and the run must \
+                 not be over",
+            ))
         })
     }
 
@@ -111,7 +118,10 @@ impl LiveRun {
     /// Sets the factor on the open workloads' arrival rates, from now on.
     fn set_load_factor(&mut self, factor: f64) -> PyResult<()> {
         if !(factor >= 0.0 && factor.is_finite()) {
-            return Err(raise(&problem(&format!("a load factor of {factor}"), "give a factor of 0 or more, such as 1.5")));
+            return Err(raise(&problem(
+                &format!("a load factor of {factor}"),
+                "give a factor of 0 or more, such as 1.5",
+            )));
         }
         self.session.set_load_factor(factor);
         Ok(())

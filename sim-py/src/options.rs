@@ -64,8 +64,7 @@ impl RunOptions {
         let mut prepared = topology.clone();
         if let Some(text) = &self.scenario {
             let name = self.scenario_name.as_deref().unwrap_or("<scenario>");
-            sim_core::topology::apply_scenario(&mut prepared, text)
-                .map_err(|error| spec_error(name, text, &error))?;
+            sim_core::topology::apply_scenario(&mut prepared, text).map_err(|error| spec_error(name, text, &error))?;
         }
         if let Some(thresholds) = &self.latency_thresholds_s {
             let mut thresholds_ns = Vec::with_capacity(thresholds.len());
@@ -129,7 +128,9 @@ pub fn spec_error(name: &str, text: &str, error: &SpecError) -> PyErr {
     let also = error
         .also
         .iter()
-        .map(|one| (one.message.clone(), one.position.map(|p| p.line), one.position.map(|p| p.column), one.help.clone()))
+        .map(|one| {
+            (one.message.clone(), one.position.map(|p| p.line), one.position.map(|p| p.column), one.help.clone())
+        })
         .collect();
     self::error(
         error.message.clone(),

@@ -91,7 +91,8 @@ impl Topology {
 
     /// The text of the value at a parameter path, `None` when the file does not set it.
     fn get(&self, path: &str) -> PyResult<Option<String>> {
-        get_parameter(&self.text, path).map_err(|message| raise(&problem(&message, "write a path like nodes.app.instances")))
+        get_parameter(&self.text, path)
+            .map_err(|message| raise(&problem(&message, "write a path like nodes.app.instances")))
     }
 
     /// The topology as a Graphviz DOT graph.

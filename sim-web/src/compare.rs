@@ -3,10 +3,10 @@
 //! gives them), and from the reports of the runs the page made, each metric's mean with its
 //! 95% interval, the paired difference B − A and the same verdict sentences as the CLI.
 
-use sim_batch::session::{run_problem, Problem};
 use serde::Serialize;
 use sim_batch::compare::{compare_runs, format_summary, MetricComparison, DEFAULT_METRICS};
 use sim_batch::metrics::{read_all, MetricDef};
+use sim_batch::session::{run_problem, Problem};
 use sim_core::Report;
 
 /// Most replications the page runs for one comparison.

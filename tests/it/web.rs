@@ -139,7 +139,8 @@ fn the_pages_comparison_is_archsim_compares() {
         seeds
             .iter()
             .map(|seed| {
-                let overrides = Overrides { seed: Some(*seed), duration_s: Some(20.0), requests: None, ..Overrides::default() };
+                let overrides =
+                    Overrides { seed: Some(*seed), duration_s: Some(20.0), requests: None, ..Overrides::default() };
                 let mut session = Session::start(&text, overrides, 1.0).unwrap();
                 while !session.advance_to(session.now_s() + 3.0) {}
                 serde_json::from_str(&session.report_json().unwrap()).unwrap()

@@ -1,6 +1,7 @@
 //! Project automation, run as `cargo xtask <command>`:
 //! `web` builds the browser UI and serves it on 127.0.0.1; `test` runs every test, the
-//! browser's end-to-end tests included, installing what they need when it is missing.
+//! browser's end-to-end tests and the Python package's included, installing what they need
+//! when it is missing; `python` builds the Python package into a virtual environment.
 
 mod serve;
 mod setup;
@@ -16,7 +17,10 @@ commands:
   web-build                     only build target/archsim-web
   test                          cargo test --profile checked --workspace (optimized, with
                                 assertions and overflow checks), then the browser's
-                                end-to-end tests in Chromium
+                                end-to-end tests in Chromium, then the Python package's
+                                tests (pytest, in target/py-venv)
+  python                        build the Python package (release) into target/py-venv,
+                                with pandas, tqdm, matplotlib and pytest beside it
   bench-web                     time a million requests in the page against archsim run
 ";
 
@@ -27,6 +31,14 @@ fn main() -> ExitCode {
         Some("web-build") => build_web().map(|_| ()),
         Some("test") => test(),
         Some("bench-web") => bench_web(),
+        Some("python") => setup::python_venv().and_then(|venv| {
+            setup::python_package(&venv, "release")?;
+            println!(
+                "archsim for Python is installed in {0}; activate it with: source {0}/bin/activate",
+                venv.display()
+            );
+            Ok(())
+        }),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
@@ -136,6 +148,20 @@ fn test() -> Result<(), String> {
         .env("SCREENSHOTS", &screenshots);
     run(&mut node)?;
     println!("browser tests passed; screenshots in {}", screenshots.display());
+    python_tests()
+}
+
+/// The Python package's tests: the wheel built with the tests' profile (assertions on) and
+/// installed in `target/py-venv`, then pytest, which compares with the checked CLI.
+fn python_tests() -> Result<(), String> {
+    let venv = setup::python_venv()?;
+    setup::python_package(&venv, "checked")?;
+    run(Command::new(venv.join("bin/python"))
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .arg(root().join("sim-py/tests"))
+        .env("ARCHSIM_BIN", root().join("target/checked/archsim"))
+        .env("ARCHSIM_ROOT", root()))?;
+    println!("Python tests passed");
     Ok(())
 }
 

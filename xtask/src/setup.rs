@@ -64,3 +64,38 @@ pub fn npm_packages(folder: &Path) -> Result<(), String> {
     }
     run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(folder))
 }
+
+/// The Python packages of the Python tests, the notebook example and the SimPy benchmark,
+/// pinned.
+const PYTHON_PACKAGES: &[&str] =
+    &["maturin==1.16.0", "pytest==9.2.0", "pandas==3.1.1", "tqdm==4.70.1", "matplotlib==3.11.2", "simpy==4.1.2"];
+
+/// A virtual environment in `target/py-venv` with the pinned packages, created (or brought
+/// up to date when the pins change) with the machine's python3; returns its folder.
+pub fn python_venv() -> Result<PathBuf, String> {
+    let venv = root().join("target/py-venv");
+    let stamp = venv.join("archsim-packages.txt");
+    let wanted = PYTHON_PACKAGES.join("\n");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(venv);
+    }
+    eprintln!("xtask: creating the Python environment in {} (a minute, once)", venv.display());
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(venv.join("bin/python")).args(["-m", "pip", "install", "-q"]).args(PYTHON_PACKAGES))?;
+    std::fs::write(&stamp, wanted).map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
+    Ok(venv)
+}
+
+/// Builds the archsim wheel from `sim-py` with cargo profile `profile` and installs it in the
+/// environment, as `pip install ./sim-py` does (maturin from the environment, no download).
+pub fn python_package(venv: &Path, profile: &str) -> Result<(), String> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![venv.join("bin")];
+    paths.extend(std::env::split_paths(&path));
+    let path = std::env::join_paths(paths).map_err(|e| e.to_string())?;
+    run(Command::new(venv.join("bin/python"))
+        .args(["-m", "pip", "install", "-q", "--no-build-isolation", "--force-reinstall", "--no-deps"])
+        .arg(root().join("sim-py"))
+        .env("PATH", path)
+        .env("MATURIN_PEP517_ARGS", format!("--profile {profile}")))
+}

@@ -1,9 +1,9 @@
 //! The experiment file (`experiments/*.ron`) as written: a base topology, sweep axes,
 //! replications, run length, warm-up, metrics, plots and a seed (serde types).
 
-use sim_batch::diagnostics;
 use indexmap::IndexMap;
 use serde::Deserialize;
+use sim_batch::diagnostics;
 use sim_core::units::Duration;
 use sim_core::{Position, SpecError, SpecErrorKind};
 use std::path::Path;

@@ -1,0 +1,179 @@
+"""Sweeps, comparisons and capacity searches from Python give the command line's numbers:
+the same seeds, values, intervals, verdicts and tables; they run on any number of threads
+with the same result, report progress, and stop on Ctrl-C."""
+
+import json
+import math
+import statistics
+import threading
+import _thread
+import time
+
+import pytest
+
+import archsim
+from conftest import ROOT, cli
+
+# Student's t quantile for a two-sided 95% interval with 2 degrees of freedom.
+T_975_DF2 = 4.302652729911275
+
+
+def experiment_points(tmp_path, body):
+    """Runs `archsim experiment` on a spec and returns its point records, by point."""
+    spec = tmp_path / "spec.ron"
+    spec.write_text(body)
+    out = tmp_path / "out"
+    cli("experiment", spec, "--out", out)
+    records = [json.loads(p.read_text()) for p in sorted((out / "points").glob("*.json"))]
+    return sorted(records, key=lambda record: record["point"])
+
+
+@pytest.mark.parametrize("common", [False, True])
+def test_a_sweep_gives_the_experiments_numbers(tmp_path, common):
+    seeds = "Common" if common else "Independent"
+    records = experiment_points(
+        tmp_path,
+        f"""Experiment(
+    topology: "{ROOT}/topologies/three-tier.ron",
+    axes: [
+        Axis(name: "instances", path: "nodes.app.instances", values: List([3, 5])),
+        Axis(name: "load", path: "workload.users.arrivals.rate", values: List([700, 900])),
+    ],
+    replications: Fixed(3),
+    duration: "12s",
+    warmup: Fixed("2s"),
+    metrics: ["p99", "mean", "throughput", "nodes.app.utilization"],
+    seeds: {seeds},
+    seed: 5,
+)""",
+    )
+    topology = archsim.load("topologies/three-tier.ron")
+    result = archsim.sweep(
+        topology,
+        axes={"nodes.app.instances": [3, 5], "workload.users.arrivals.rate": [700, 900]},
+        replications=3,
+        metrics=["p99", "mean", "throughput", "nodes.app.utilization"],
+        duration="12s",
+        warmup="2s",
+        seed=5,
+        common_seeds=common,
+        progress=False,
+    )
+    runs = result.runs
+    assert len(runs) == len(records) * 3 == 12
+    for record in records:
+        mine = runs[runs["point"] == record["point"]]
+        assert list(mine["seed"]) == [run["seed"] for run in record["runs"]]
+        for index, metric in enumerate(result.metrics):
+            assert list(mine[metric]) == [run["metrics"][index] for run in record["runs"]], metric
+    # Grid order: the first axis varies slowest.
+    summary = result.summary
+    assert list(zip(summary["nodes.app.instances"], summary["workload.users.arrivals.rate"])) == [
+        (3, 700), (3, 900), (5, 700), (5, 900)
+    ]
+    # The interval is Student's t over the replications.
+    for point in range(4):
+        values = list(runs[runs["point"] == point]["p99"])
+        half = T_975_DF2 * statistics.stdev(values) / math.sqrt(3)
+        row = summary.iloc[point]
+        assert math.isclose(row["p99"], statistics.fmean(values), rel_tol=1e-12)
+        assert math.isclose(row["p99_half_width"], half, rel_tol=1e-9)
+        assert math.isclose(row["p99_low"], row["p99"] - half, rel_tol=1e-9)
+
+
+def test_a_sweep_does_not_depend_on_the_thread_count():
+    topology = archsim.load("topologies/mm1.ron")
+    axes = {"workload.users.arrivals.rate": [0.5, 0.7, 0.8]}
+    one = archsim.sweep(topology, axes, replications=4, requests=3000, jobs=1, progress=False)
+    two = archsim.sweep(topology, axes, replications=4, requests=3000, jobs=2, progress=False)
+    assert one.runs.equals(two.runs)
+
+
+def test_sweep_slo_verdicts_fire_where_they_must_and_not_where_they_must_not():
+    topology = archsim.load("topologies/three-tier.ron").with_params({"workload.users.arrivals.rate": 1350})
+    result = archsim.sweep(
+        topology, {"nodes.app.instances": [2, 12]}, replications=3, metrics=["mean"], slo="p99<40ms",
+        duration="15s", warmup="3s", progress=False,
+    )
+    summary = result.summary
+    assert "p99" in result.metrics, "the SLO's metric is recorded"
+    assert list(summary["slo"]) == ["fails", "holds"], summary[["p99_low", "p99_high", "slo"]]
+    for _, row in summary.iterrows():
+        if row["slo"] == "holds":
+            assert row["p99_high"] < 0.040
+        if row["slo"] == "fails":
+            assert row["p99_low"] >= 0.040
+
+
+def test_mser5_warmups_match_the_experiment(tmp_path):
+    records = experiment_points(
+        tmp_path,
+        f"""Experiment(
+    topology: "{ROOT}/topologies/three-tier.ron",
+    axes: [Axis(name: "instances", path: "nodes.app.instances", values: List([3, 4]))],
+    replications: Fixed(2),
+    duration: "10s",
+    warmup: Mser5,
+    metrics: ["p99"],
+    seed: 8,
+)""",
+    )
+    result = archsim.sweep(
+        archsim.load("topologies/three-tier.ron"), {"nodes.app.instances": [3, 4]}, replications=2,
+        metrics=["p99"], duration=10, warmup="mser5", seed=8, progress=False,
+    )
+    summary = result.summary
+    assert list(summary["warmup_s"]) == [record["warmup_s"] for record in records]
+    assert list(summary["warmup_trusted"]) == [record["warmup_trusted"] for record in records]
+    assert list(result.runs["p99"]) == [run["metrics"][0] for record in records for run in record["runs"]]
+
+
+def test_compare_is_archsim_compare():
+    a, b = "experiments/models/monolith.ron", "experiments/models/services.ron"
+    args = ["--replications", 4, "--duration", "10s", "--seed", 3]
+    expected = json.loads(cli("compare", a, b, *args, "--format", "json").stdout)
+    table = cli("compare", a, b, *args).stdout
+    comparison = archsim.compare(archsim.load(a), archsim.load(b), replications=4, duration="10s", seed=3, progress=False)
+    assert comparison.report == expected
+    assert comparison.table == table
+    assert comparison.verdicts == {row["metric"]: row["verdict"] for row in expected["metrics"]}
+    frame = comparison.metrics
+    assert frame.loc["p99", "difference_mean"] == expected["metrics"][2]["difference"]["mean"]
+
+
+def test_capacity_is_archsim_capacity():
+    args = ["--slo", "p99<40ms", "--param", "nodes.app.instances", "--replications", 3, "--duration", "10s"]
+    expected = json.loads(cli("capacity", "topologies/three-tier.ron", *args, "--format", "json").stdout)
+    table = cli("capacity", "topologies/three-tier.ron", *args).stdout
+    topology = archsim.load("topologies/three-tier.ron")
+    found = archsim.capacity(topology, slo="p99<40ms", param="nodes.app.instances", replications=3, duration=10, progress=False)
+    assert found.report == expected
+    assert found.table == table
+    assert found.direction == "smallest" and found.capacity == expected["capacity"]
+    probes = found.probes
+    assert list(probes["value"]) == [probe["value"] for probe in expected["probes"]]
+
+
+def test_progress_counts_every_run():
+    topology = archsim.load("topologies/mm1.ron")
+    seen = []
+    points = [topology._native.with_params([("workload.users.arrivals.rate", rate)]) for rate in (0.5, 0.7)]
+    options = archsim.topology.run_options(requests=2000)
+    archsim._native.sweep(points, options, ["mean"], 3, False, False, None, 1, seen.append)
+    assert seen and seen[-1] == 6, seen
+    assert seen == sorted(seen)
+
+
+def test_ctrl_c_stops_a_long_sweep_cleanly():
+    topology = archsim.load("topologies/three-tier.ron")
+    # Far longer than the interrupt: 40 runs of 10 minutes of simulated time each.
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    started = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        archsim.sweep(topology, {"nodes.app.instances": [4, 5, 6, 7]}, replications=10, duration="10min", jobs=2, progress=False)
+    elapsed = time.monotonic() - started
+    timer.cancel()
+    assert elapsed < 60, f"the sweep stopped {elapsed:.1f}s after it started"
+    # The package still works afterwards.
+    assert topology.run(seed=1, duration=10).report["requests"]["generated"] > 0

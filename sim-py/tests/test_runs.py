@@ -1,0 +1,108 @@
+"""One run from Python is the command line's run: the same report, byte for byte, for every
+example topology, with a scenario, thresholds and drain; the tables and DataFrames read it."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import archsim
+from conftest import ROOT, cli
+
+EXAMPLES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "topologies").glob("*.ron"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES)
+def test_every_example_reports_the_same_bytes_as_the_command_line(path):
+    completed = cli("run", path, "--seed", 11, "--requests", 3000, "--format", "json", check=False)
+    topology = archsim.load(path)
+    if completed.returncode == 2:
+        with pytest.raises(archsim.ArchsimError) as raised:
+            topology.run(seed=11, requests=3000)
+        assert str(raised.value) + "\n" == completed.stderr
+        return
+    assert completed.returncode == 0, completed.stderr
+    result = topology.run(seed=11, requests=3000)
+    assert result.json == completed.stdout
+    assert result.report == json.loads(completed.stdout)
+
+
+@pytest.mark.parametrize(
+    "cli_args, kwargs",
+    [
+        (["--duration", "30s", "--scenario", "experiments/db-slowdown.scenario.ron"],
+         {"duration": "30s", "scenario": "experiments/db-slowdown.scenario.ron"}),
+        (["--duration", "12s", "--warmup", "2s", "--drain"], {"duration": 12, "warmup": "2s", "drain": True}),
+        (["--duration", "10s", "--latency-thresholds", "20ms,50ms"], {"duration": "10s", "latency_thresholds": [0.02, "50ms"]}),
+    ],
+)
+def test_run_options_mean_what_the_flags_mean(cli_args, kwargs):
+    completed = cli("run", "topologies/three-tier.ron", "--seed", 3, *cli_args, "--format", "json")
+    result = archsim.load("topologies/three-tier.ron").run(seed=3, **kwargs)
+    assert result.json == completed.stdout
+
+
+def test_a_scenario_given_as_text_is_the_file():
+    text = (ROOT / "experiments/db-slowdown.scenario.ron").read_text()
+    topology = archsim.load("topologies/three-tier.ron")
+    by_text = topology.run(seed=4, duration=25, scenario=text)
+    by_path = topology.run(seed=4, duration=25, scenario=Path("experiments/db-slowdown.scenario.ron"))
+    assert by_text.json == by_path.json
+
+
+def test_the_table_is_the_command_lines():
+    completed = cli("run", "topologies/three-tier.ron", "--seed", 5, "--duration", "10s")
+    result = archsim.load("topologies/three-tier.ron").run(seed=5, duration=10)
+    assert result.table == completed.stdout
+    assert str(result) == completed.stdout
+    assert "<pre>" in result._repr_html_()
+
+
+def test_frames_hold_the_reports_figures():
+    pandas = pytest.importorskip("pandas")
+    result = archsim.load("topologies/three-tier.ron").run(seed=5, duration="30s", scenario="experiments/db-slowdown.scenario.ron")
+    report = result.report
+    latency = result.latency
+    assert isinstance(latency, pandas.DataFrame)
+    whole = latency[latency["scope"] == "all"].iloc[0]
+    assert whole["p99"] == report["latency_s"]["p99"] and whole["mean"] == report["latency_s"]["mean"]
+    assert sorted(latency[latency["scope"] == "class"]["name"]) == sorted(report["classes"])
+    nodes = result.nodes
+    assert list(nodes.index) == list(report["nodes"])
+    assert nodes.loc["app", "utilization"] == report["nodes"]["app"]["utilization"]
+    assert nodes.loc["db", "sojourn_s.p99"] == report["nodes"]["db"]["sojourn_s"]["p99"]
+    series = result.timeseries
+    windows = report["timeseries"]["windows"]
+    assert len(series) == len(windows) == 30
+    assert list(series["nodes.db.utilization"]) == [w["nodes"]["db"]["utilization"] for w in windows]
+    assert result.throughput_per_s == report["throughput_per_s"]
+    assert result.bottleneck["node"] == report["bottleneck"]["node"]
+
+
+def test_without_pandas_tables_are_lists_of_dicts(monkeypatch):
+    monkeypatch.setattr(archsim._tables, "pandas_or_none", lambda: None)
+    result = archsim.load("topologies/three-tier.ron").run(seed=5, duration=10)
+    nodes = result.nodes
+    assert isinstance(nodes, list) and [row["node"] for row in nodes] == ["lb", "app", "db"]
+    assert nodes[1]["utilization"] == result.report["nodes"]["app"]["utilization"]
+    assert result.latency[0]["p99"] == result.report["latency_s"]["p99"]
+    assert result.timeseries == []
+
+
+def test_with_params_edits_by_the_experiments_paths():
+    topology = archsim.load("topologies/three-tier.ron")
+    bigger = topology.with_params({"nodes.app.instances": 8, "workload.users.arrivals.rate": 1200})
+    assert bigger.get("nodes.app.instances") == "8"
+    assert topology.get("nodes.app.instances") == "4", "the original is unchanged"
+    assert "nodes.app.instances = 8" in bigger.name
+    report = bigger.run(seed=1, duration=10).report
+    assert report["nodes"]["app"]["instances"] == 8
+    edited_text = bigger.text
+    assert archsim.load(edited_text).run(seed=1, duration=10).json == bigger.run(seed=1, duration=10).json
+
+
+def test_runs_are_reproducible_and_seeds_matter():
+    topology = archsim.load("topologies/mm1.ron")
+    first, again, other = (topology.run(seed=s, requests=2000).json for s in (9, 9, 10))
+    assert first == again
+    assert first != other
