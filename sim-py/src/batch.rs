@@ -75,6 +75,8 @@ struct PointResult {
 struct SweepResult {
     metrics: Vec<String>,
     labels: Vec<String>,
+    /// Per metric, the factor from its stored unit to the unit of its label (1000 for ms).
+    scales: Vec<f64>,
     confidence: f64,
     slo: Option<String>,
     points: Vec<PointResult>,
@@ -182,6 +184,7 @@ pub fn sweep(
     let result = SweepResult {
         metrics: metrics.iter().map(|metric| metric.name.clone()).collect(),
         labels: metrics.iter().map(MetricDef::label).collect(),
+        scales: metrics.iter().map(MetricDef::display_scale).collect(),
         confidence: CONFIDENCE,
         slo: slo.map(|slo| slo.text),
         points: points.into_iter().flatten().collect(),

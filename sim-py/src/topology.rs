@@ -11,6 +11,11 @@ use std::sync::Arc;
 #[pyclass(frozen, module = "archsim._native")]
 pub struct Topology {
     text: String,
+    /// The file's name (or `<topology>`).
+    file: String,
+    /// The edits made to the file's text, as `path = value`.
+    edits: Vec<String>,
+    /// The file's name with the edits, for messages and labels.
     name: String,
     pub(crate) checked: Arc<sim_core::Topology>,
 }
@@ -19,9 +24,9 @@ pub struct Topology {
 #[pyfunction]
 #[pyo3(signature = (text, name = None))]
 pub fn check(text: String, name: Option<String>) -> PyResult<Topology> {
-    let name = name.unwrap_or_else(|| "<topology>".into());
-    let checked = sim_core::parse_topology(&text).map_err(|error| spec_error(&name, &text, &error))?;
-    Ok(Topology { text, name, checked: Arc::new(checked) })
+    let file = name.unwrap_or_else(|| "<topology>".into());
+    let checked = sim_core::parse_topology(&text).map_err(|error| spec_error(&file, &text, &error))?;
+    Ok(Topology { text, name: file.clone(), file, edits: Vec::new(), checked: Arc::new(checked) })
 }
 
 /// A Python value as a parameter value: numbers as numbers, text as names or RON.
@@ -50,9 +55,11 @@ impl Topology {
                 raise(&problem(&message, "use a path of the file's values, such as nodes.app.instances"))
             })?;
         }
-        let edits: Vec<String> = params.iter().map(|(path, value)| format!("{path} = {value}")).collect();
-        let name = format!("{} with {}", self.name, edits.join(", "));
-        check(text, Some(name))
+        let mut edits = self.edits.clone();
+        edits.extend(params.iter().map(|(path, value)| format!("{path} = {value}")));
+        let name = format!("{} with {}", self.file, edits.join(", "));
+        let checked = sim_core::parse_topology(&text).map_err(|error| spec_error(&name, &text, &error))?;
+        Ok(Topology { text, file: self.file.clone(), edits, name, checked: Arc::new(checked) })
     }
 }
 

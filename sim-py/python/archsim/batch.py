@@ -44,6 +44,7 @@ class SweepResult:
     def __init__(self, data: Dict[str, Any], axes: List[str], values: List[List[Any]]) -> None:
         self.metrics: List[str] = data["metrics"]
         self.labels: List[str] = data["labels"]
+        self._scales: List[float] = data["scales"]
         self.axes = axes
         self.slo: Optional[str] = data["slo"]
         self.confidence: float = data["confidence"]
@@ -90,8 +91,8 @@ class SweepResult:
 
     def plot(self, metric: str, x: Optional[str] = None, ax: Any = None, label: Optional[str] = None) -> Any:
         """Draws ``metric`` against the axis ``x`` (the first axis by default) with its 95%
-        intervals as error bars, on matplotlib axes ``ax`` (new ones by default); returns
-        the axes. Needs matplotlib."""
+        intervals as error bars, in the unit of its label (latencies in ms), on matplotlib
+        axes ``ax`` (new ones by default); returns the axes. Needs matplotlib."""
         import matplotlib.pyplot as plt
 
         if metric not in self.metrics:
@@ -100,14 +101,15 @@ class SweepResult:
         if x not in self.axes:
             raise ArchsimError(f'"{x}" is not an axis of the sweep', help=f"plot against one of {', '.join(self.axes)}")
         index = self.metrics.index(metric)
+        scale = self._scales[index]
         points = [(self._axis_values(p["point"])[x], p["summaries"][index]) for p in self._points]
         points = [(value, summary) for value, summary in points if summary is not None]
         if ax is None:
             _, ax = plt.subplots()
         ax.errorbar(
             [value for value, _ in points],
-            [summary["mean"] for _, summary in points],
-            yerr=[summary["half_width"] or 0.0 for _, summary in points],
+            [summary["mean"] * scale for _, summary in points],
+            yerr=[(summary["half_width"] or 0.0) * scale for _, summary in points],
             marker="o",
             capsize=3,
             label=label or metric,
