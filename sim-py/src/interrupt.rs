@@ -89,7 +89,7 @@ pub fn detached<T: Send>(
 /// stopping early when `control` is cancelled; returns whether it reached the end. Slicing
 /// changes no byte of the report (the page runs the same way).
 pub fn run_to_end(simulation: &mut Simulation, control: &Control) -> bool {
-    let mut slice_ns: u64 = 10_000_000;
+    let mut slice_ns: u64 = 100_000_000;
     loop {
         if control.cancelled() {
             return false;

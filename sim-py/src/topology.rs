@@ -107,6 +107,28 @@ impl Topology {
         sim_core::topology::to_dot(&self.checked)
     }
 
+    /// The engine's own time for one run with the options, in seconds: the simulation made,
+    /// run and its report written as JSON, timed inside the thread it runs on (a thread of
+    /// its own, as `run` uses). For the benchmark of the package's overhead
+    /// (`benches/python/bench.py`).
+    fn engine_seconds(&self, options: RunOptions) -> PyResult<f64> {
+        let prepared = options.prepare(&self.checked)?;
+        let topology = prepared.as_ref().unwrap_or(&self.checked);
+        let config = options.config(topology)?;
+        let seconds = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let started = std::time::Instant::now();
+                    let mut simulation = sim_core::Simulation::new(topology, config);
+                    simulation.run_to_end();
+                    std::hint::black_box(simulation.report().to_json());
+                    started.elapsed().as_secs_f64()
+                })
+                .join()
+        });
+        seconds.map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("the run panicked"))
+    }
+
     /// Runs once with the options (a dict of `RunOptions`' keys) and returns the report as
     /// JSON text, `archsim run --format json`'s bytes. The GIL is released while it runs.
     fn run(&self, py: Python<'_>, options: RunOptions) -> PyResult<String> {

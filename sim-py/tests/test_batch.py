@@ -177,3 +177,26 @@ def test_ctrl_c_stops_a_long_sweep_cleanly():
     assert elapsed < 60, f"the sweep stopped {elapsed:.1f}s after it started"
     # The package still works afterwards.
     assert topology.run(seed=1, duration=10).report["requests"]["generated"] > 0
+
+
+def test_other_python_threads_run_while_a_sweep_runs():
+    topology = archsim.load("topologies/three-tier.ron")
+    running = threading.Event()
+    done = threading.Event()
+    counts = {"during": 0}
+
+    def count():
+        while not done.is_set():
+            if running.is_set():
+                counts["during"] += 1
+            time.sleep(0.001)
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    running.set()
+    archsim.sweep(topology, {"nodes.app.instances": [4, 5, 6]}, replications=2, duration="60s", jobs=1, progress=False)
+    running.clear()
+    done.set()
+    counter.join()
+    # With the GIL held for the whole sweep the counter could not have moved.
+    assert counts["during"] > 50, counts

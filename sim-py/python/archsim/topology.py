@@ -212,7 +212,14 @@ class RunResult:
 
     def __init__(self, json_text: str) -> None:
         self.json: str = json_text
-        self.report: Dict[str, Any] = json.loads(json_text)
+        self._report: Optional[Dict[str, Any]] = None
+
+    @property
+    def report(self) -> Dict[str, Any]:
+        """The JSON report as dicts (parsed from ``json`` when first read)."""
+        if self._report is None:
+            self._report = json.loads(self.json)
+        return self._report
 
     def __getitem__(self, key: str) -> Any:
         return self.report[key]
