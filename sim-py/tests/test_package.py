@@ -30,3 +30,12 @@ def test_everything_public_has_a_docstring():
 
 def test_the_version_is_the_crates():
     assert archsim.__version__ == "0.1.0"
+
+
+def test_topologies_pickle_for_worker_processes():
+    import pickle
+
+    topology = archsim.load("topologies/three-tier.ron").with_params({"nodes.app.instances": 6})
+    copy = pickle.loads(pickle.dumps(topology))
+    assert copy.text == topology.text and copy.name == topology.name
+    assert copy.run(seed=2, duration=10).json == topology.run(seed=2, duration=10).json

@@ -200,8 +200,16 @@ class Topology:
         assert window_s is not None
         return LiveRun(_native.LiveRun(self._native, options, window_s))
 
+    def __reduce__(self) -> Any:
+        # Pickled as its text and name, so topologies travel to worker processes.
+        return (_from_text, (self.text, self.name))
+
     def __repr__(self) -> str:
         return f"<archsim.Topology {self.name}: {len(self.nodes)} nodes>"
+
+
+def _from_text(text: str, name: str) -> Topology:
+    return Topology(_native.check(text, name))
 
 
 class RunResult:
