@@ -1,5 +1,6 @@
-//! Engine throughput: events per second and requests per second for M/M/1, M/M/4 and the
-//! three-tier example at one million requests, single-threaded. A measurement, not a test:
+//! Engine throughput: events per second and requests per second for M/M/1, M/M/4, the
+//! three-tier example and least connections over 4 and over 1000 instances, at one million
+//! requests, single-threaded. A measurement, not a test:
 //! `cargo bench -p archsim-benches --bench engine` (add `-- --quick` for one repetition).
 //!
 //! The same models run in SimPy with `benches/simpy/compare.sh`, which prints the ratio.
@@ -15,6 +16,8 @@ fn models() -> Vec<(&'static str, String)> {
         ("mm1", std::fs::read_to_string(format!("{root}/benches/models/mm1.ron")).unwrap()),
         ("mm4", std::fs::read_to_string(format!("{root}/benches/models/mm4.ron")).unwrap()),
         ("three-tier", std::fs::read_to_string(format!("{root}/topologies/three-tier.ron")).unwrap()),
+        ("lc-4", std::fs::read_to_string(format!("{root}/benches/models/least-connections-4.ron")).unwrap()),
+        ("lc-1000", std::fs::read_to_string(format!("{root}/benches/models/least-connections-1000.ron")).unwrap()),
     ]
 }
 

@@ -4,6 +4,7 @@
 
 use super::invariants;
 use super::kernel::Kernel;
+use super::least_loaded::LeastLoaded;
 use super::node::{misrouted, Model, Node, Span, Timer};
 use super::requests::Outcome;
 use super::Simulation;
@@ -37,6 +38,8 @@ pub(crate) struct BalancerModel<'t> {
     /// Nearest routing: per client region, the targets in rotation in the nearest region
     /// that has any, and a round-robin position among them.
     nearest: Vec<(Vec<u32>, u32)>,
+    /// Least connections: the outstanding counts in rotation order, for O(log n) picks.
+    least_loaded: Option<LeastLoaded>,
 }
 
 impl<'t> BalancerModel<'t> {
@@ -54,6 +57,7 @@ impl<'t> BalancerModel<'t> {
             next: 0,
             current_weights: vec![0; targets],
             nearest: Vec::new(),
+            least_loaded: (config.algorithm == Algorithm::LeastConnections).then(LeastLoaded::default),
         };
         // At the start, a service's first `instances` instances serve.
         state.rebuild_rotation(topology, |target| {
@@ -86,6 +90,9 @@ impl<'t> BalancerModel<'t> {
                     self.rotation.push(index as u32);
                 }
             }
+        }
+        if let Some(least_loaded) = &mut self.least_loaded {
+            least_loaded.rebuild(&self.rotation, &self.outstanding);
         }
         if config.algorithm == Algorithm::Nearest {
             let regions = &topology.regions;
@@ -124,6 +131,9 @@ impl Model for BalancerModel<'_> {
         let target = record.balancer_target;
         let (outcome, cause) = record.outcome.unwrap_or((Outcome::Completed, self.node));
         invariants::decrement(&mut self.outstanding[target as usize], &mut kernel.invariants.counter_underflows);
+        if let Some(least_loaded) = &mut self.least_loaded {
+            least_loaded.set(target, self.outstanding[target as usize]);
+        }
         self.finish(kernel, frame, outcome, cause);
     }
 
@@ -166,6 +176,9 @@ impl BalancerModel<'_> {
         let (target_node, target_instance) = self.config.targets[target as usize];
         let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
         self.outstanding[target as usize] += 1;
+        if let Some(least_loaded) = &mut self.least_loaded {
+            least_loaded.set(target, self.outstanding[target as usize]);
+        }
         if measured {
             self.routed[target as usize] += 1;
         }
@@ -219,14 +232,8 @@ impl BalancerModel<'_> {
                 // share the load rather than the first one taking it all.
                 let start = self.next % n;
                 self.next = (start + 1) % n;
-                let mut best = self.rotation[start as usize];
-                for offset in 1..n {
-                    let candidate = self.rotation[((start + offset) % n) as usize];
-                    if self.outstanding[candidate as usize] < self.outstanding[best as usize] {
-                        best = candidate;
-                    }
-                }
-                best
+                let least_loaded = self.least_loaded.as_ref().expect("kept for least connections");
+                self.rotation[least_loaded.pick(start as usize)]
             }
             Algorithm::PowerOfTwoChoices => {
                 if n == 1 {

@@ -25,6 +25,7 @@ mod jobs;
 pub(crate) mod kernel;
 mod keymap;
 pub mod latency;
+mod least_loaded;
 mod limiter;
 pub mod live;
 mod log;
