@@ -72,7 +72,7 @@ impl LeastLoaded {
             if node == 1 {
                 return None;
             }
-            if node % 2 == 0 && self.tree[node + 1] == value {
+            if node.is_multiple_of(2) && self.tree[node + 1] == value {
                 node += 1;
                 break;
             }
