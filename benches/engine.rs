@@ -1,9 +1,10 @@
 //! Engine throughput: events per second and requests per second for M/M/1, M/M/4, the
 //! three-tier example and least connections over 4 and over 1000 instances, at one million
 //! requests, single-threaded. A measurement, not a test:
-//! `cargo bench -p archsim-benches --bench engine` (add `-- --quick` for one repetition).
+//! `cargo bench -p archsim-benches --bench engine` (add `-- --quick` for one repetition, and
+//! model names such as `-- --quick mm1 mm4` to run only those).
 //!
-//! The same models run in SimPy with `benches/simpy/compare.sh`, which prints the ratio.
+//! The same models run in SimPy with `benches/simpy/compare.py`, which prints the ratio.
 
 use sim_core::{parse_topology, RunConfig, Simulation, StopCondition};
 use std::time::Instant;
@@ -24,8 +25,9 @@ fn models() -> Vec<(&'static str, String)> {
 fn main() {
     let quick = std::env::args().any(|arg| arg == "--quick");
     let repetitions = if quick { 1 } else { 5 };
+    let only: Vec<String> = std::env::args().skip(1).filter(|arg| !arg.starts_with('-')).collect();
     println!("{:<12} {:>12} {:>12} {:>14} {:>14}", "model", "best (s)", "median (s)", "events/s", "requests/s");
-    for (name, text) in models() {
+    for (name, text) in models().into_iter().filter(|(name, _)| only.is_empty() || only.iter().any(|o| o == name)) {
         let topology = parse_topology(&text).expect("benchmark model is valid");
         let mut times = Vec::new();
         let mut events = 0;

@@ -68,7 +68,18 @@ impl SourceState {
 }
 
 fn exponential_ns(stream: &mut RandomStream, mean_ns: f64) -> u64 {
-    (mean_ns * crate::ziggurat::standard_exponential(stream)).round() as u64
+    round_to_u64(mean_ns * crate::ziggurat::standard_exponential(stream))
+}
+
+/// `value.round() as u64` (ties away from zero, saturating, NaN to 0) for every input, without
+/// the call to libm's `round` that `f64::round` is on x86-64's baseline instruction set.
+fn round_to_u64(value: f64) -> u64 {
+    let whole = value as u64;
+    if value - whole as f64 >= 0.5 {
+        whole.saturating_add(1)
+    } else {
+        whole
+    }
 }
 
 impl Kernel<'_> {
@@ -200,9 +211,18 @@ impl Kernel<'_> {
         let state = &mut self.sources[source as usize];
         // Draw everything before any check, so the streams advance the same way whatever
         // the system does (common random numbers across designs).
-        let class = spec.class_ids[pick_weighted(&spec.class_cumulative, state.classes.open01())];
+        // (Each draw has a stream of its own, so a draw a workload cannot use, a class among
+        // one or a client among one, is skipped without moving any other draw.)
+        let class = match &spec.class_ids[..] {
+            [only] => *only,
+            ids => ids[pick_weighted(&spec.class_cumulative, state.classes.open01())],
+        };
         let key = spec.keys.sample(&mut state.keys);
-        let within = if user == NONE { state.clients.below(spec.clients as u64) } else { user as u64 };
+        let within = match (user, spec.clients) {
+            (NONE, 1) => 0,
+            (NONE, clients) => state.clients.below(clients as u64),
+            (user, _) => user as u64,
+        };
         let client = (source as u64) << 32 | within;
         state.generated += 1;
         self.created += 1;
@@ -365,5 +385,45 @@ impl Kernel<'_> {
             self.schedule_think(source, user);
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_to_u64;
+
+    #[test]
+    fn rounding_is_f64_round_for_every_kind_of_value() {
+        let mut values = vec![
+            0.0,
+            0.49999999999999994,
+            0.5,
+            1.5,
+            2.5,
+            2.4999999999999996,
+            4503599627370495.5,
+            4503599627370496.0,
+            9007199254740992.0,
+            1.8446744073709552e19,
+            1e30,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NAN,
+            -0.0,
+            -0.4,
+            -3.7,
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
+            values.push(unit * 10f64.powi((state % 19) as i32));
+            values.push((state % 1_000_000) as f64 + 0.5);
+        }
+        for value in values {
+            assert_eq!(round_to_u64(value), value.round() as u64, "{value:e}");
+        }
     }
 }
