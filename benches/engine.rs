@@ -1,6 +1,7 @@
 //! Engine throughput: events per second and requests per second for M/M/1, M/M/4, the
-//! three-tier example and least connections over 4 and over 1000 instances, at one million
-//! requests, single-threaded. A measurement, not a test:
+//! three-tier example, least connections over 4 and over 1000 instances, and a 1000-worker
+//! pool at 100000/s without and with a timeout on every request, at one million requests,
+//! single-threaded. A measurement, not a test:
 //! `cargo bench -p archsim-benches --bench engine` (add `-- --quick` for one repetition, and
 //! model names such as `-- --quick mm1 mm4` to run only those).
 //!
@@ -19,6 +20,8 @@ fn models() -> Vec<(&'static str, String)> {
         ("three-tier", std::fs::read_to_string(format!("{root}/topologies/three-tier.ron")).unwrap()),
         ("lc-4", std::fs::read_to_string(format!("{root}/benches/models/least-connections-4.ron")).unwrap()),
         ("lc-1000", std::fs::read_to_string(format!("{root}/benches/models/least-connections-1000.ron")).unwrap()),
+        ("no-timeouts", std::fs::read_to_string(format!("{root}/benches/models/no-timeouts-100k.ron")).unwrap()),
+        ("timeouts", std::fs::read_to_string(format!("{root}/benches/models/timeouts-100k.ron")).unwrap()),
     ]
 }
 

@@ -1,5 +1,6 @@
 //! The future-event list: a binary heap keyed by (time, sequence), plus a FIFO for events
-//! scheduled at the current instant, which is both faster and exactly the same order.
+//! scheduled at the current instant, and a FIFO per fixed delay (timeouts), which are both
+//! faster and exactly the same order.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
@@ -31,18 +32,35 @@ impl<E> Ord for Entry<E> {
     }
 }
 
+/// Most fixed delays that get a FIFO of their own; events with further delays go to the heap.
+const MAX_LANES: usize = 16;
+
 /// Events ordered by time, ties broken by insertion order.
 ///
 /// **Invariant:** an event scheduled for the current instant goes to `immediate`, and every
-/// heap entry for the current instant was inserted before the clock reached it, so popping
-/// heap entries of the current instant first, then `immediate` in FIFO order, is exactly
-/// (time, insertion sequence) order.
+/// heap or lane entry for the current instant was inserted before the clock reached it, so
+/// popping those of the current instant first (by sequence), then `immediate` in FIFO order,
+/// is exactly (time, insertion sequence) order.
+///
+/// **Invariant:** a lane holds the events scheduled with one fixed delay (`schedule_in_lane`).
+/// As the clock never goes back, their times never decrease and their sequences increase, so
+/// each lane is sorted and only its front competes with the heap's top. A timeout scheduled
+/// for every request then costs O(1), not O(log n) in a heap of every pending timeout.
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
     immediate: VecDeque<E>,
+    /// (delay in ns, its events in schedule order).
+    lanes: Vec<(u64, VecDeque<Entry<E>>)>,
     now_ns: u64,
     next_sequence: u64,
     past_schedules: u64,
+}
+
+/// Where the next scheduled event is.
+#[derive(Clone, Copy)]
+enum Next {
+    Heap,
+    Lane(usize),
 }
 
 impl<E> Default for EventQueue<E> {
@@ -57,6 +75,7 @@ impl<E> EventQueue<E> {
         Self {
             heap: BinaryHeap::with_capacity(1024),
             immediate: VecDeque::with_capacity(1024),
+            lanes: Vec::new(),
             now_ns: 0,
             next_sequence: 0,
             past_schedules: 0,
@@ -90,13 +109,58 @@ impl<E> EventQueue<E> {
         self.schedule_at(self.now_ns.saturating_add(delay_ns), event);
     }
 
+    /// Schedules `event` after `delay_ns`, a delay that many events share (a node's or a
+    /// call's timeout): the same order as `schedule_in`, kept in a FIFO per delay.
+    #[inline]
+    pub fn schedule_in_lane(&mut self, delay_ns: u64, event: E) {
+        let time_ns = self.now_ns.saturating_add(delay_ns);
+        if time_ns <= self.now_ns {
+            self.immediate.push_back(event);
+            return;
+        }
+        let lane = match self.lanes.iter().position(|(delay, _)| *delay == delay_ns) {
+            Some(lane) => lane,
+            None if self.lanes.len() < MAX_LANES => {
+                self.lanes.push((delay_ns, VecDeque::with_capacity(1024)));
+                self.lanes.len() - 1
+            }
+            None => return self.schedule_at(time_ns, event),
+        };
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        self.lanes[lane].1.push_back(Entry { time_ns, sequence, event });
+    }
+
+    /// The earliest (time, sequence) of the heap's top and the lanes' fronts, and where it is.
+    #[inline]
+    fn next_scheduled(&self) -> Option<(u64, Next)> {
+        let mut best = self.heap.peek().map(|top| ((top.time_ns, top.sequence), Next::Heap));
+        for (index, (_, lane)) in self.lanes.iter().enumerate() {
+            if let Some(front) = lane.front() {
+                let key = (front.time_ns, front.sequence);
+                if best.is_none_or(|(best_key, _)| key < best_key) {
+                    best = Some((key, Next::Lane(index)));
+                }
+            }
+        }
+        best.map(|((time_ns, _), next)| (time_ns, next))
+    }
+
+    #[inline]
+    fn take(&mut self, next: Next) -> Entry<E> {
+        match next {
+            Next::Heap => self.heap.pop().expect("peeked"),
+            Next::Lane(index) => self.lanes[index].1.pop_front().expect("peeked"),
+        }
+    }
+
     /// The time of the next event, if any.
     #[inline]
     pub fn next_time_ns(&self) -> Option<u64> {
-        match self.heap.peek() {
-            Some(top) if top.time_ns == self.now_ns => Some(self.now_ns),
+        match self.next_scheduled() {
+            Some((time_ns, _)) if time_ns == self.now_ns => Some(self.now_ns),
             _ if !self.immediate.is_empty() => Some(self.now_ns),
-            Some(top) => Some(top.time_ns),
+            Some((time_ns, _)) => Some(time_ns),
             None => None,
         }
     }
@@ -104,39 +168,42 @@ impl<E> EventQueue<E> {
     /// Removes the next event and advances the clock to its time.
     #[inline]
     pub fn pop(&mut self) -> Option<(u64, E)> {
-        if let Some(top) = self.heap.peek() {
-            if top.time_ns == self.now_ns {
-                let entry = self.heap.pop().expect("peeked");
-                return Some((entry.time_ns, entry.event));
+        let next = self.next_scheduled();
+        if let Some((time_ns, source)) = next {
+            if time_ns == self.now_ns {
+                return Some((time_ns, self.take(source).event));
             }
         }
         if let Some(event) = self.immediate.pop_front() {
             return Some((self.now_ns, event));
         }
-        let entry = self.heap.pop()?;
+        let (_, source) = next?;
+        let entry = self.take(source);
         self.now_ns = entry.time_ns;
         Some((entry.time_ns, entry.event))
     }
 
     /// Removes the next event if it is due no later than `limit_ns`, advancing the clock to
-    /// its time; one look at the heap per event.
+    /// its time; one look at the heap (and the lanes' fronts) per event.
     #[inline]
     pub fn pop_not_after(&mut self, limit_ns: u64) -> Option<E> {
         if self.now_ns > limit_ns {
             return None;
         }
-        if let Some(top) = self.heap.peek() {
-            if top.time_ns == self.now_ns {
-                return self.heap.pop().map(|entry| entry.event);
+        let next = self.next_scheduled();
+        if let Some((time_ns, source)) = next {
+            if time_ns == self.now_ns {
+                return Some(self.take(source).event);
             }
         }
         if let Some(event) = self.immediate.pop_front() {
             return Some(event);
         }
-        if self.heap.peek()?.time_ns > limit_ns {
+        let (time_ns, source) = next?;
+        if time_ns > limit_ns {
             return None;
         }
-        let entry = self.heap.pop().expect("peeked");
+        let entry = self.take(source);
         self.now_ns = entry.time_ns;
         Some(entry.event)
     }
@@ -154,7 +221,7 @@ impl<E> EventQueue<E> {
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len() + self.immediate.len()
+        self.heap.len() + self.immediate.len() + self.lanes.iter().map(|(_, lane)| lane.len()).sum::<usize>()
     }
 
     /// Whether no event is pending.
@@ -184,5 +251,40 @@ mod tests {
             order.push((time, event));
         }
         assert_eq!(order, vec![(0, "now1"), (3, "a"), (5, "b1"), (5, "b2"), (5, "b3"), (9, "c")]);
+    }
+
+    /// Lanes give exactly the order of the heap alone, through random schedules and pops.
+    #[test]
+    fn lanes_keep_time_then_insertion_order() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |bound: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % bound
+        };
+        let (mut with_lanes, mut heap_only) = (EventQueue::new(), EventQueue::new());
+        let delays = [0u64, 3, 7, 7, 20, 1, 50];
+        let mut id = 0u32;
+        for _ in 0..20_000 {
+            if next(3) > 0 {
+                let delay = if next(2) == 0 { delays[next(delays.len() as u64) as usize] } else { next(40) };
+                // More distinct delays than lanes, so the overflow to the heap is exercised.
+                let delay = if next(50) == 0 { 100 + next(30) } else { delay };
+                with_lanes.schedule_in_lane(delay, id);
+                heap_only.schedule_in(delay, id);
+                id += 1;
+            } else {
+                assert_eq!(with_lanes.next_time_ns(), heap_only.next_time_ns());
+                let limit = with_lanes.now_ns() + next(10);
+                assert_eq!(with_lanes.pop_not_after(limit), heap_only.pop_not_after(limit));
+                assert_eq!(with_lanes.pop(), heap_only.pop());
+                assert_eq!(with_lanes.len(), heap_only.len());
+            }
+        }
+        while let Some(event) = heap_only.pop() {
+            assert_eq!(with_lanes.pop(), Some(event));
+        }
+        assert!(with_lanes.is_empty());
     }
 }

@@ -253,7 +253,7 @@ impl Kernel<'_> {
         let sender = if parent.is_none() { NodeId::NONE } else { self.frames[parent].node };
         self.send_frame(child, link, sender);
         if let Some(timeout_ns) = spec.timeout_ns {
-            self.events.schedule_in(timeout_ns, Event::CallTimeout { call, attempt, generation });
+            self.events.schedule_in_lane(timeout_ns, Event::CallTimeout { call, attempt, generation });
         }
     }
 

@@ -383,7 +383,7 @@ impl Model for ServiceModel<'_> {
         }
         if let Some(timeout_ns) = config.timeout_ns {
             let generation = kernel.frames[frame].generation;
-            kernel.events.schedule_in(timeout_ns, Event::Timeout { frame, generation });
+            kernel.events.schedule_in_lane(timeout_ns, Event::Timeout { frame, generation });
         }
     }
 
