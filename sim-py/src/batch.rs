@@ -11,7 +11,6 @@ use serde::Serialize;
 use sim_batch::capacity::{default_param, search, slo_verdict, start_value, table, topology_at, SearchSpec};
 use sim_batch::compare::{compare_runs, MetricComparison, DEFAULT_METRICS};
 use sim_batch::metrics::{read_all, MetricDef, Slo};
-use sim_batch::replicate::detect_warmup;
 use sim_batch::seeds::{common_seeds, run_seed, Seeds, DEFAULT_BASE_SEED};
 use sim_batch::stats::{summarize, Summary, CONFIDENCE};
 use sim_core::RunConfig;
@@ -148,7 +147,8 @@ pub fn sweep(
                             return Ok(None);
                         }
                         let pilot = run_seed(base, seeds, point, u32::MAX);
-                        let detected = detect_warmup_of(topology, config, pilot);
+                        let detected = sim_batch::replicate::detect_warmup(topology, config, pilot)
+                            .expect("runs that stop by count are refused before");
                         config.warmup_ns = detected.warmup_ns;
                         warmup_trusted = Some(detected.trusted);
                         control.run_done();
@@ -190,14 +190,6 @@ pub fn sweep(
         points: points.into_iter().flatten().collect(),
     };
     Ok(serde_json::to_string(&result).expect("a sweep serializes"))
-}
-
-fn detect_warmup_of(
-    topology: &sim_core::Topology,
-    config: RunConfig,
-    seed: u64,
-) -> sim_batch::replicate::DetectedWarmup {
-    detect_warmup(topology, config, seed).expect("runs that stop by count are refused before")
 }
 
 #[derive(Serialize)]

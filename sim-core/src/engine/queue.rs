@@ -256,13 +256,8 @@ mod tests {
     /// Lanes give exactly the order of the heap alone, through random schedules and pops.
     #[test]
     fn lanes_keep_time_then_insertion_order() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |bound: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % bound
-        };
+        let mut stream = crate::rng::RandomStream::derive(1, "event-queue test", crate::rng::Purpose::Arrivals);
+        let mut next = move |bound: u64| stream.below(bound);
         let (mut with_lanes, mut heap_only) = (EventQueue::new(), EventQueue::new());
         let delays = [0u64, 3, 7, 7, 20, 1, 50];
         let mut id = 0u32;

@@ -105,14 +105,8 @@ mod tests {
 
     #[test]
     fn picks_what_the_scan_picks_through_random_updates() {
-        // A small xorshift, so the test needs no crate.
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |bound: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % bound
-        };
+        let mut stream = crate::rng::RandomStream::derive(1, "least-loaded test", crate::rng::Purpose::Arrivals);
+        let mut next = move |bound: u64| stream.below(bound);
         for targets in [1usize, 2, 3, 5, 8, 13, 64, 100] {
             let mut outstanding = vec![0u32; targets];
             // Every other target out of rotation on odd sizes, to exercise the position map.

@@ -413,14 +413,10 @@ mod tests {
             -0.4,
             -3.7,
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut stream = crate::rng::RandomStream::derive(1, "rounding test", crate::rng::Purpose::Arrivals);
         for _ in 0..200_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
-            values.push(unit * 10f64.powi((state % 19) as i32));
-            values.push((state % 1_000_000) as f64 + 0.5);
+            values.push(stream.open01() * 10f64.powi(stream.below(19) as i32));
+            values.push(stream.below(1_000_000) as f64 + 0.5);
         }
         for value in values {
             assert_eq!(round_to_u64(value), value.round() as u64, "{value:e}");

@@ -45,3 +45,17 @@ def flatten(section: Dict[str, Any], skip: Iterable[str] = ("cdf", "in_system_di
 
     walk("", section)
     return row
+
+
+class PrintedAsTable:
+    """A result that prints as its ``table`` text, in a terminal and in a notebook."""
+
+    table: str
+
+    def __str__(self) -> str:
+        return self.table
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.table)}</pre>"

@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from . import _native
 from ._progress import Progress
-from ._tables import table
+from ._tables import PrintedAsTable, table
 from .errors import ArchsimError
 from .topology import Seconds, Source, Topology, run_options
 
@@ -195,7 +195,7 @@ def _plain(value: Any) -> Any:
     return item() if callable(item) and not isinstance(value, (str, bytes)) else value
 
 
-class Comparison:
+class Comparison(PrintedAsTable):
     """A paired comparison of A and B. ``metrics``: per metric, A's and B's means with their
     95% intervals, the difference B − A with its interval, and the verdict (a DataFrame, or
     lists of dicts without pandas). ``verdicts`` maps each metric to its sentence, ``report``
@@ -223,14 +223,6 @@ class Comparison:
             flat["verdict"] = row["verdict"]
             rows.append(flat)
         return table(rows, index="metric")
-
-    def __str__(self) -> str:
-        return self.table
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.table)}</pre>"
 
     def __repr__(self) -> str:
         return f"<archsim.Comparison {self.report['replications']} paired replications: {list(self.verdicts.values())}>"
@@ -262,7 +254,7 @@ def compare(
     return Comparison(data, text)
 
 
-class CapacityResult:
+class CapacityResult(PrintedAsTable):
     """Where an SLO stops holding. ``capacity`` is the boundary value (None when none was
     found, with ``note`` saying why), ``direction`` ``"largest"`` (a load) or ``"smallest"``
     (instances, workers), ``uncertain_between`` the range the intervals cannot tell apart,
@@ -315,14 +307,6 @@ class CapacityResult:
                 }
             )
         return table(rows)
-
-    def __str__(self) -> str:
-        return self.table
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.table)}</pre>"
 
     def __repr__(self) -> str:
         return f"<archsim.CapacityResult {self.param}: {self.capacity} ({self.report['slo']})>"

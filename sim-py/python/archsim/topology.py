@@ -8,7 +8,7 @@ import os
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _native
-from ._tables import flatten, table
+from ._tables import PrintedAsTable, flatten, table
 from .errors import ArchsimError
 
 if TYPE_CHECKING:
@@ -212,7 +212,7 @@ def _from_text(text: str, name: str) -> Topology:
     return Topology(_native.check(text, name))
 
 
-class RunResult:
+class RunResult(PrintedAsTable):
     """One run's result. ``report`` is the JSON report as dicts, ``json`` its exact text
     (``archsim run --format json``'s bytes), ``table`` the text ``archsim run`` prints;
     ``latency``, ``nodes`` and ``timeseries`` are DataFrames (lists of dicts without pandas).
@@ -277,14 +277,6 @@ class RunResult:
     def table(self) -> str:
         """The report as ``archsim run`` prints it."""
         return _native.report_table(self.json)
-
-    def __str__(self) -> str:
-        return self.table
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.table)}</pre>"
 
     def __repr__(self) -> str:
         latency = self.report.get("latency_s") or {}
