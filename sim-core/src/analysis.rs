@@ -197,9 +197,16 @@ fn effects(
             }
             NodeKind::LoadBalancer(balancer) => {
                 effect.delay_s = mean(balancer.latency_sampler);
-                let total: f64 = balancer.target_weights.iter().map(|w| *w as f64).sum();
-                for ((target, _), weight) in balancer.targets.iter().zip(&balancer.target_weights) {
-                    effect.forwards[*target] += *weight as f64 / total.max(1.0);
+                if balancer.algorithm == crate::topology::Algorithm::ActivePassive {
+                    // Everything goes to the first backend while it serves.
+                    if let Some((active, _)) = balancer.targets.first() {
+                        effect.forwards[*active] += 1.0;
+                    }
+                } else {
+                    let total: f64 = balancer.target_weights.iter().map(|w| *w as f64).sum();
+                    for ((target, _), weight) in balancer.targets.iter().zip(&balancer.target_weights) {
+                        effect.forwards[*target] += *weight as f64 / total.max(1.0);
+                    }
                 }
             }
             NodeKind::Cache(cache) => {

@@ -50,10 +50,18 @@ fn random_topology(seed: u64, chaos: bool) -> String {
             } else {
                 String::new()
             };
+            let mut backends = later[stream.below(later.len() as u64) as usize].clone();
+            let mut failback = "";
+            if algorithm == "ActivePassive" {
+                // A standby pool after the active one, failing back or staying.
+                backends = later[..later.len().min(2)].join(", ");
+                if chaos_stream.below(2) == 0 {
+                    failback = ", failback: false";
+                }
+            }
             let _ = writeln!(
                 nodes,
-                "\"n{i}\": LoadBalancer(algorithm: {algorithm}, backends: [{}]{health}),",
-                later[stream.below(later.len() as u64) as usize]
+                "\"n{i}\": LoadBalancer(algorithm: {algorithm}, backends: [{backends}]{failback}{health}),"
             );
             continue;
         }

@@ -40,6 +40,10 @@ pub(crate) struct BalancerModel<'t> {
     nearest: Vec<(Vec<u32>, u32)>,
     /// Least connections: the outstanding counts in rotation order, for O(log n) picks.
     least_loaded: Option<LeastLoaded>,
+    /// Active-passive: the backend node taking the traffic (`NodeId::NONE` when none
+    /// serves), and its targets in rotation.
+    active_node: NodeId,
+    active: Vec<u32>,
 }
 
 impl<'t> BalancerModel<'t> {
@@ -58,6 +62,8 @@ impl<'t> BalancerModel<'t> {
             current_weights: vec![0; targets],
             nearest: Vec::new(),
             least_loaded: (config.algorithm == Algorithm::LeastConnections).then(LeastLoaded::default),
+            active_node: NodeId::NONE,
+            active: Vec::new(),
         };
         // At the start, a service's first `instances` instances serve.
         state.rebuild_rotation(topology, |target| {
@@ -94,6 +100,9 @@ impl<'t> BalancerModel<'t> {
         if let Some(least_loaded) = &mut self.least_loaded {
             least_loaded.rebuild(&self.rotation, &self.outstanding);
         }
+        if config.algorithm == Algorithm::ActivePassive {
+            self.choose_active();
+        }
         if config.algorithm == Algorithm::Nearest {
             let regions = &topology.regions;
             self.nearest = (0..regions.names.len().max(1) as u32)
@@ -114,6 +123,27 @@ impl<'t> BalancerModel<'t> {
                 })
                 .collect();
         }
+    }
+}
+
+impl BalancerModel<'_> {
+    /// Active-passive: the first backend, in the order listed, with a target in rotation
+    /// takes the traffic; without failback, the one that has it keeps it while it serves.
+    fn choose_active(&mut self) {
+        let config = self.config;
+        let serves = |node: NodeId, rotation: &[u32]| rotation.iter().any(|t| config.targets[*t as usize].0 == node);
+        let keep = !config.failback && !self.active_node.is_none() && serves(self.active_node, &self.rotation);
+        if !keep {
+            self.active_node = config
+                .targets
+                .iter()
+                .map(|(node, _)| *node)
+                .find(|node| serves(*node, &self.rotation))
+                .unwrap_or(NodeId::NONE);
+        }
+        self.active.clear();
+        let active_node = self.active_node;
+        self.active.extend(self.rotation.iter().copied().filter(|t| config.targets[*t as usize].0 == active_node));
     }
 }
 
@@ -184,16 +214,31 @@ impl BalancerModel<'_> {
         }
         kernel.frames[frame].balancer_target = target;
         let topology = kernel.topology;
-        let config = self.config;
-        let client_region = kernel.requests[request].region;
-        if config.algorithm == Algorithm::Nearest && topology.nodes[node].region == NONE && client_region != NONE {
-            // Global geo routing (DNS, anycast) places no box between the client and the
-            // chosen region: the request crosses from the client's region to the target's.
-            let link = topology.regions.sampler(client_region, topology.nodes[target_node].region);
+        if topology.nodes[node].region == NONE && topology.link(node, target_node) == NONE {
+            // Global routing (DNS, anycast, a global balancer) places no box in any region:
+            // the request crosses from the region it comes from (its caller's, or its
+            // client's) to the target's, whatever the algorithm.
+            let from_region = self.origin_region(kernel, frame);
+            let link = topology.regions.sampler(from_region, topology.nodes[target_node].region);
             kernel.call_node_over(frame, target_node, target_instance, link);
             return;
         }
         kernel.call_node(frame, target_node, target_instance);
+    }
+
+    /// The region a request reaches this (unplaced) balancer from: its caller's, or, from
+    /// the client or an unplaced caller, the client's (`NONE` without one).
+    fn origin_region(&self, kernel: &Kernel, frame: FrameId) -> u32 {
+        let topology = kernel.topology;
+        let record = &kernel.frames[frame];
+        let caller_region = match record.parent {
+            parent if parent.is_none() => NONE,
+            parent => topology.nodes[kernel.frames[parent].node].region,
+        };
+        match caller_region {
+            NONE => kernel.requests[record.request].region,
+            region => region,
+        }
     }
 
     fn pick_target(&mut self, kernel: &mut Kernel, request: RequestId) -> u32 {
@@ -261,7 +306,11 @@ impl BalancerModel<'_> {
                     .find(|target| self.up[*target as usize])
                     .unwrap_or(self.rotation[0])
             }
-            Algorithm::ActivePassive => self.rotation[0],
+            Algorithm::ActivePassive => {
+                let position = self.next as usize % self.active.len();
+                self.next = (position + 1) as u32;
+                self.active[position]
+            }
             Algorithm::Nearest => {
                 let entry = if region == NONE { 0 } else { region as usize };
                 let (group, next) = &mut self.nearest[entry];

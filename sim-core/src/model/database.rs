@@ -68,7 +68,7 @@ impl<'t> DatabaseModel<'t> {
         Self {
             node,
             config,
-            servers: ServiceModel::new(node, &config.servers),
+            servers: ServiceModel::new(node, &config.servers, 1),
             logs: (0..servers).map(|_| ReplicaLog::default()).collect(),
             counters: vec![ServerCounters::default(); servers],
             next_replica: 0,

@@ -36,6 +36,7 @@ pub(crate) mod requests;
 mod service;
 pub mod stats;
 pub(crate) mod timeseries;
+mod wait_queue;
 mod workload;
 
 use crate::ids::{CallId, FrameId, InstanceId, NodeId, RequestId};

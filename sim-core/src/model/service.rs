@@ -6,12 +6,13 @@ use super::kernel::Kernel;
 use super::node::{misrouted, Model, Span, Timer};
 use super::program::{self, Program};
 use super::requests::Outcome;
+use super::wait_queue::WaitQueue;
 use super::Event;
 use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::report::ComponentFigures;
 use crate::topology::{Discipline, ServiceConfig, Topology};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 /// A processor-sharing job: its finish tag in virtual time, and its frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,8 +40,8 @@ impl Ord for PsJob {
 pub(crate) struct Instance {
     /// FIFO: workers held. PS: frames admitted.
     pub occupied: u32,
-    /// FIFO: frames waiting for a worker.
-    pub queue: VecDeque<FrameId>,
+    /// FIFO and priority: frames waiting for a worker.
+    pub queue: WaitQueue,
     /// PS: jobs in a Work step, by finish tag.
     ps_jobs: BinaryHeap<Reverse<PsJob>>,
     /// PS: virtual time, the work each job has received since the instance was created, in ns.
@@ -137,12 +138,18 @@ pub(crate) struct ServiceModel<'t> {
 }
 
 impl<'t> ServiceModel<'t> {
-    pub fn new(node: NodeId, config: &'t ServiceConfig) -> Self {
+    /// The model of a service node; a `Priority` service's queues have `priority_levels`.
+    pub fn new(node: NodeId, config: &'t ServiceConfig, priority_levels: u8) -> Self {
+        let levels = if config.discipline == Discipline::Priority { priority_levels as usize } else { 1 };
         Self {
             node,
             config,
             instances: (0..config.max_instances())
-                .map(|index| Instance { in_rotation: index < config.instances, ..Instance::default() })
+                .map(|index| Instance {
+                    in_rotation: index < config.instances,
+                    queue: WaitQueue::new(levels),
+                    ..Instance::default()
+                })
                 .collect(),
             rotation: (0..config.instances).map(InstanceId::new).collect(),
             next_instance: 0,
@@ -172,7 +179,7 @@ impl<'t> ServiceModel<'t> {
     fn pull_next(&mut self, kernel: &mut Kernel, instance: InstanceId) {
         let now = kernel.events.now_ns();
         let (node, workers) = (self.node, self.config.workers);
-        let fifo = self.config.discipline == Discipline::Fifo;
+        let fifo = self.config.discipline.holds_workers();
         self.instances[instance.index()].advance(now, fifo, workers);
         loop {
             let slot = &mut self.instances[instance.index()];
@@ -191,6 +198,33 @@ impl<'t> ServiceModel<'t> {
             stats.busy_now += 1;
             kernel.admit(next, now, true, self.config.entry_pc);
         }
+    }
+
+    /// A priority queue makes way for an arrival of `level` at `instance`: the newest
+    /// waiting request of the lowest priority below it is turned away with `outcome` (shed,
+    /// or refused as the queue is full). False when nothing waits below `level` (and always
+    /// for a plain FIFO queue), so the arrival itself is turned away.
+    fn make_way(&mut self, kernel: &mut Kernel, instance: InstanceId, level: usize, outcome: Outcome) -> bool {
+        if self.config.discipline != Discipline::Priority {
+            return false;
+        }
+        let (node, now) = (self.node, kernel.events.now_ns());
+        let slot = &mut self.instances[instance.index()];
+        slot.advance(now, true, self.config.workers);
+        let Some(victim) = slot.queue.evict_below(level) else { return false };
+        let stats = &mut kernel.node_stats[node];
+        stats.advance(now);
+        invariants::decrement(&mut stats.queue_now, &mut kernel.invariants.counter_underflows);
+        invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
+        if kernel.frames[victim].answered {
+            // Its caller gave up already: it only held a place.
+            kernel.free_frame(victim);
+        } else if outcome == Outcome::Shed {
+            kernel.refuse(victim, node, outcome);
+        } else {
+            kernel.drop_frame(victim, node, self.config.queue_capacity.is_none());
+        }
+        true
     }
 
     /// A processor-sharing job starts a Work step of `work_ns`.
@@ -261,8 +295,8 @@ impl ServiceModel<'_> {
         }
         let (node, workers) = (self.node, self.config.workers);
         let now = kernel.events.now_ns();
-        slot.advance(now, self.config.discipline == Discipline::Fifo, workers);
-        let queued = std::mem::take(&mut slot.queue);
+        slot.advance(now, self.config.discipline.holds_workers(), workers);
+        let queued = slot.queue.drain_all();
         let ps_jobs = slot.clear_ps_jobs();
         let stats = &mut kernel.node_stats[node];
         stats.advance(now);
@@ -276,7 +310,7 @@ impl ServiceModel<'_> {
             }
             kernel.free_frame(frame);
         }
-        let fifo = self.config.discipline == Discipline::Fifo;
+        let fifo = self.config.discipline.holds_workers();
         for frame in (0..kernel.frames.slots()).map(FrameId::new) {
             let record = &kernel.frames[frame];
             if !(record.live && record.node == node && record.instance == instance && record.admitted && !record.killed)
@@ -338,7 +372,15 @@ impl Model for ServiceModel<'_> {
             kernel.refuse(frame, node, Outcome::Unavailable);
             return;
         }
-        if config.shed_above.is_some_and(|limit| slot.queue.len() >= limit as usize) {
+        // A priority queue makes way for an arrival by turning away a lower priority.
+        let level = match config.discipline {
+            Discipline::Priority => {
+                kernel.topology.class_levels[kernel.requests[kernel.frames[frame].request].class as usize]
+            }
+            _ => 0,
+        } as usize;
+        let shedding = config.shed_above.is_some_and(|limit| slot.queue.len() >= limit as usize);
+        if shedding && !self.make_way(kernel, instance, level, Outcome::Shed) {
             kernel.refuse(frame, node, Outcome::Shed);
             return;
         }
@@ -346,30 +388,36 @@ impl Model for ServiceModel<'_> {
         // callers gave up (timed-out attempts, retries, hedges) stay queued, so without a cap
         // a retry storm would grow it without bound.
         let safety_cap = kernel.topology.limits.max_in_flight;
-        slot.advance(now, config.discipline == Discipline::Fifo, config.workers);
+        let slot = &mut self.instances[instance.index()];
+        slot.advance(now, config.discipline.holds_workers(), config.workers);
         if kernel.measuring {
             slot.counters.arrivals += 1;
             slot.counters.arrivals_while_generating += kernel.generating as u64;
         }
-        let stats = &mut kernel.node_stats[node];
-        stats.advance(now);
+        kernel.node_stats[node].advance(now);
         match config.discipline {
-            Discipline::Fifo => {
+            Discipline::Fifo | Discipline::Priority => {
+                let capacity = config.queue_capacity.unwrap_or(safety_cap) as usize;
+                let full = slot.occupied >= config.workers && slot.queue.len() >= capacity;
+                if full && !self.make_way(kernel, instance, level, Outcome::QueueFull) {
+                    kernel.drop_frame(frame, node, config.queue_capacity.is_none());
+                    return;
+                }
+                let slot = &mut self.instances[instance.index()];
+                let stats = &mut kernel.node_stats[node];
                 if slot.occupied < config.workers {
                     slot.occupied += 1;
                     stats.busy_now += 1;
                     stats.in_system_now += 1;
                     kernel.admit(frame, now, true, config.entry_pc);
-                } else if slot.queue.len() < config.queue_capacity.unwrap_or(safety_cap) as usize {
-                    slot.queue.push_back(frame);
+                } else {
+                    slot.queue.push(frame, level);
                     stats.queue_now += 1;
                     stats.in_system_now += 1;
-                } else {
-                    kernel.drop_frame(frame, node, config.queue_capacity.is_none());
-                    return;
                 }
             }
             Discipline::ProcessorSharing => {
+                let stats = &mut kernel.node_stats[node];
                 let capacity = config.queue_capacity.map_or(safety_cap as u64, |q| q as u64 + config.workers as u64);
                 if (slot.occupied as u64) < capacity {
                     slot.occupied += 1;
@@ -415,12 +463,12 @@ impl Model for ServiceModel<'_> {
             return;
         }
         let slot = &mut self.instances[instance.index()];
-        slot.advance(now, self.config.discipline == Discipline::Fifo, self.config.workers);
+        slot.advance(now, self.config.discipline.holds_workers(), self.config.workers);
         slot.occupied -= 1;
         slot.counters.departures += measured as u64;
         // Out of rotation: it may be draining after a scale-in.
         let out_of_rotation = !slot.in_rotation;
-        if self.config.discipline == Discipline::Fifo {
+        if self.config.discipline.holds_workers() {
             stats.busy_now -= 1;
             if measured {
                 stats.demand_sum_ns += (now - started_ns) as u128;
@@ -434,7 +482,7 @@ impl Model for ServiceModel<'_> {
     }
 
     fn reset(&mut self, now: u64) {
-        let (fifo, workers) = (self.config.discipline == Discipline::Fifo, self.config.workers);
+        let (fifo, workers) = (self.config.discipline.holds_workers(), self.config.workers);
         for instance in &mut self.instances {
             instance.reset(now, fifo, workers);
         }
@@ -456,7 +504,7 @@ impl Program for ServiceModel<'_> {
     fn work(&mut self, kernel: &mut Kernel, frame: FrameId, work_ns: u64) {
         match self.config.discipline {
             Discipline::ProcessorSharing => self.ps_start(kernel, frame, work_ns),
-            Discipline::Fifo => kernel.events.schedule_in(work_ns, Event::WorkDone { frame }),
+            Discipline::Fifo | Discipline::Priority => kernel.events.schedule_in(work_ns, Event::WorkDone { frame }),
         }
     }
 }

@@ -584,7 +584,7 @@ impl Simulation<'_> {
         if servers.instances.len() < 2 {
             return Vec::new();
         }
-        let (fifo, workers) = (servers.config.discipline == crate::topology::Discipline::Fifo, servers.config.workers);
+        let (fifo, workers) = (servers.config.discipline.holds_workers(), servers.config.workers);
         let mean_demand_ns = (stats.demand_count > 0).then(|| stats.demand_sum_ns as f64 / stats.demand_count as f64);
         servers
             .instances

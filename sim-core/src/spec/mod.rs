@@ -44,6 +44,10 @@ pub struct RawTopology {
     /// The currency of the prices in the file (`"USD"`), named in the report's cost.
     #[serde(default)]
     pub currency: Option<String>,
+    /// Priority per request class (higher is served first by `Priority` services, and shed
+    /// last); classes not listed have priority 0.
+    #[serde(default, deserialize_with = "unique_map")]
+    pub priorities: IndexMap<String, u32>,
 }
 
 /// A source of requests.
@@ -289,6 +293,19 @@ pub enum RawDiscipline {
     Fifo,
     /// Processor sharing: the requests in a Work step share the workers equally.
     ProcessorSharing,
+    /// Non-preemptive priority: a free worker takes the longest-waiting request of the
+    /// highest class priority (the topology's `priorities`); a full queue or load shedding
+    /// turns away the lowest priority first.
+    Priority,
+}
+
+impl RawDiscipline {
+    /// Whether a request holds a worker from start to answer (FIFO and priority queues),
+    /// rather than sharing the workers (processor sharing).
+    #[inline]
+    pub fn holds_workers(self) -> bool {
+        self != RawDiscipline::ProcessorSharing
+    }
 }
 
 /// One step of a service.
@@ -334,6 +351,10 @@ pub struct RawLoadBalancer {
     /// Probe the backends and route around the failed ones; default none.
     #[serde(default)]
     pub health_check: Option<RawHealthCheck>,
+    /// ActivePassive only: whether traffic returns to an earlier backend once it serves
+    /// again (true, the default), or stays where it failed over to until that one fails.
+    #[serde(default)]
+    pub failback: Option<bool>,
     /// The region the node runs in.
     #[serde(default)]
     pub region: Option<String>,
@@ -370,8 +391,9 @@ pub enum RawAlgorithm {
     /// Geo routing: a backend in the request's region, else in the nearest region (by mean
     /// latency); round robin among equally near ones.
     Nearest,
-    /// Active-passive: every request to the first backend instance in rotation; the next
-    /// takes over when a health check takes it out.
+    /// Active-passive: every request to the first backend (in the order listed) with an
+    /// instance in rotation, round robin over its instances; the next backend takes over
+    /// when none of them serves (crashed, drained, or out by a health check).
     ActivePassive,
 }
 

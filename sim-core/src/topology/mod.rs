@@ -30,6 +30,11 @@ pub struct Topology {
     pub nodes: Vec<Node>,
     /// Request class names; a class id is its index.
     pub classes: Vec<String>,
+    /// Each class's priority level for `Priority` queues: 0 for the highest priority in
+    /// the file, counting down through the distinct priorities.
+    pub class_levels: Vec<u8>,
+    /// How many distinct priority levels there are (1 without priorities).
+    pub priority_levels: u8,
     /// Where requests come from.
     pub sources: Vec<Source>,
     /// Every compiled distribution; instructions and links refer to them by index.
@@ -238,6 +243,8 @@ pub struct LoadBalancerConfig {
     pub role: BalancerRole,
     /// Probes of the targets, if any.
     pub health_check: Option<HealthCheck>,
+    /// ActivePassive: traffic returns to an earlier backend once it serves again.
+    pub failback: bool,
 }
 
 /// One instruction of a service program.

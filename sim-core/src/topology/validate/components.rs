@@ -271,6 +271,7 @@ impl Validator<'_> {
             ring: Vec::new(),
             role: BalancerRole::ShardRouter,
             health_check: None,
+            failback: true,
         })
     }
 

@@ -2,6 +2,7 @@
 //! located in the file and given a fix.
 
 mod components;
+mod priorities;
 mod regions;
 mod resilience;
 
@@ -216,6 +217,7 @@ impl Validator<'_> {
         };
         let (regions, node_regions) = self.regions(&mut compiler)?;
         let (sources, classes) = self.sources(&mut compiler, &regions, &node_regions)?;
+        let (class_levels, priority_levels) = self.priority_levels(&classes)?;
         let mesh_sampler = match &raw.mesh {
             Some(mesh) => self.sampler(&mesh.per_hop, &mut compiler, &["mesh", "per_hop"])?,
             None => NONE,
@@ -316,6 +318,8 @@ impl Validator<'_> {
         let mut topology = Topology {
             nodes,
             classes,
+            class_levels,
+            priority_levels,
             sources,
             samplers: compiler.samplers,
             code: compiler.code,
@@ -655,6 +659,15 @@ impl Validator<'_> {
             compiler.call_policies.push(CallPolicyEdge { caller: node_id, source: NONE, callee, policy });
             call_policies.push((callee, compiler.call_policies.len() as u32 - 1));
         }
+        if service.discipline == RawDiscipline::Priority && self.raw.priorities.is_empty() {
+            return Err(self
+                .error(
+                    SpecErrorKind::InvalidValue,
+                    format!("node {key} serves by priority, but the topology gives no priorities"),
+                    &["nodes", &key, "Priority"],
+                )
+                .with_help("add priorities: {\"checkout\": 1} to the topology (classes not listed have 0)"));
+        }
         if service.shed_above == Some(0) {
             return Err(self
                 .error(
@@ -883,7 +896,17 @@ impl Validator<'_> {
             Some(raw) => Some(self.health_check(key, raw)?),
             None => None,
         };
+        if balancer.failback.is_some() && balancer.algorithm != RawAlgorithm::ActivePassive {
+            return Err(self
+                .error(
+                    SpecErrorKind::InvalidValue,
+                    format!("load balancer \"{name}\" sets failback, which only ActivePassive uses"),
+                    &["nodes", key, "failback"],
+                )
+                .with_help("use algorithm: ActivePassive, or remove failback"));
+        }
         Ok(LoadBalancerConfig {
+            failback: balancer.failback.unwrap_or(true),
             health_check,
             algorithm: balancer.algorithm,
             targets,

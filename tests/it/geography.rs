@@ -1,0 +1,138 @@
+//! Geography: a request routed by a global balancer (one placed in no region) crosses from
+//! the region it comes from to the region of the backend it is sent to, whatever the
+//! algorithm; active-passive spreads over the active pool and fails back, or not.
+
+use crate::check::{seconds, simulate};
+use sim_core::Report;
+
+/// Every algorithm a load balancer has, in the file's syntax, with the fields it needs.
+const ALGORITHMS: &[&str] = &[
+    "algorithm: RoundRobin",
+    "algorithm: WeightedRoundRobin, weights: [3]",
+    "algorithm: Random",
+    "algorithm: LeastConnections",
+    "algorithm: PowerOfTwoChoices",
+    "algorithm: HashClient",
+    "algorithm: HashKey",
+    "algorithm: ConsistentHash(virtual_nodes: 16)",
+    "algorithm: ActivePassive",
+    "algorithm: Nearest",
+];
+
+/// European and American users behind one global balancer whose only pool is in us-east:
+/// with constant times and no queueing (400 workers for 300/s of 1 ms work), a request's
+/// latency is its work plus the region matrix's latency each way, exactly.
+#[test]
+fn every_global_algorithm_pays_the_region_latency() {
+    for algorithm in ALGORITHMS {
+        let text = format!(
+            r#"Topology(
+                workload: [
+                    Open(name: "us", arrivals: Poisson(rate: "200/s"), keys: Uniform(n: 1000), to: "global", region: "us-east"),
+                    Open(name: "eu", arrivals: Poisson(rate: "100/s"), keys: Uniform(n: 1000), to: "global", region: "eu-west"),
+                ],
+                nodes: {{
+                    "global": LoadBalancer({algorithm}, backends: ["app"]),
+                    "app": Service(instances: 4, workers: 100, steps: [Work(Constant("1ms"))], region: "us-east"),
+                }},
+                regions: (
+                    placement: {{"us-east": [], "eu-west": []}},
+                    latency: [("us-east", "eu-west", Constant("40ms"))],
+                    local: Constant("250us"),
+                ),
+            )"#
+        );
+        let report = simulate(&text, 5, seconds(20.0), 0.0);
+        let mean = |workload: &str| report.workloads[workload].latency_s.mean.unwrap();
+        // US: 1 ms of work and the local hop each way; EU: the Atlantic each way.
+        assert!((mean("us") - 0.0015).abs() < 1e-9, "{algorithm}: US mean {}", mean("us"));
+        assert!((mean("eu") - 0.081).abs() < 1e-9, "{algorithm}: EU mean {}", mean("eu"));
+        assert_eq!(report.requests.failed, 0, "{algorithm}");
+    }
+}
+
+/// A service placed in a region that calls through an unplaced balancer pays the crossing
+/// from its own region (not the client's) to the backend's.
+#[test]
+fn a_placed_caller_crosses_from_its_own_region() {
+    let text = r#"Topology(
+        workload: [Open(name: "us", arrivals: Poisson(rate: "100/s"), to: "app-eu", region: "us-east")],
+        nodes: {
+            "app-eu": Service(workers: 100, steps: [Work(Constant("1ms")), Call("db-lb")], region: "eu-west"),
+            "db-lb": LoadBalancer(algorithm: RoundRobin, backends: ["db"]),
+            "db": Service(instances: 2, workers: 100, steps: [Work(Constant("2ms"))], region: "eu-west"),
+        },
+        regions: (
+            placement: {"us-east": [], "eu-west": []},
+            latency: [("us-east", "eu-west", Constant("40ms"))],
+            local: Constant("500us"),
+        ),
+    )"#;
+    let report = simulate(text, 5, seconds(20.0), 0.0);
+    // The US client crosses to app-eu (40 ms each way); app-eu's call through the balancer
+    // goes eu-west → eu-west, the local hop each way, not back across the Atlantic.
+    let mean = report.latency_s.mean.unwrap();
+    assert!((mean - 0.084).abs() < 1e-9, "{mean}");
+}
+
+fn routed(report: &Report, balancer: &str) -> Vec<(String, u64)> {
+    let section = report.nodes[balancer].component.as_ref().and_then(|c| c.routed()).unwrap();
+    section.iter().map(|(target, count)| (target.clone(), *count)).collect()
+}
+
+/// Active-passive sends every request to the first pool, spread over all its instances
+/// (not all to instance #0), and none to the standby.
+#[test]
+fn active_passive_spreads_over_the_active_pool() {
+    let text = r#"Topology(
+        workload: [Open(name: "u", arrivals: Poisson(rate: "400/s"), to: "lb")],
+        nodes: {
+            "lb": LoadBalancer(algorithm: ActivePassive, backends: ["primary", "standby"]),
+            "primary": Service(instances: 4, workers: 8, steps: [Work(Exp(mean: "5ms"))]),
+            "standby": Service(instances: 2, workers: 8, steps: [Work(Exp(mean: "5ms"))]),
+        },
+    )"#;
+    let report = simulate(text, 5, seconds(20.0), 0.0);
+    let routed = routed(&report, "lb");
+    let total: u64 = routed.iter().map(|(_, count)| count).sum();
+    for (target, count) in &routed {
+        if target.starts_with("primary") {
+            // Round robin over the four: a quarter each, to within one request.
+            assert!(count.abs_diff(total / 4) <= 1, "{target}: {count} of {total}");
+        } else {
+            assert_eq!(*count, 0, "{target}");
+        }
+    }
+}
+
+/// The primary crashes from 20 s to 40 s of a 60 s run at 100/s; health checks every second
+/// take it out after one failed probe and back after one passed probe. With failback the
+/// standby serves the outage only (about 2000 requests, plus at most 1 s of detection
+/// each way); without, it keeps the traffic from the failover to the end (about 4000).
+#[test]
+fn active_passive_fails_back_or_stays() {
+    let scenario = |failback: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "u", arrivals: Poisson(rate: "100/s"), to: "lb")],
+                nodes: {{
+                    "lb": LoadBalancer(algorithm: ActivePassive, backends: ["primary", "standby"]{failback},
+                        health_check: HealthCheck(interval: "1s", unhealthy: 1, healthy: 1)),
+                    "primary": Service(instances: 2, workers: 8, steps: [Work(Exp(mean: "5ms"))]),
+                    "standby": Service(instances: 2, workers: 8, steps: [Work(Exp(mean: "5ms"))]),
+                }},
+                scenario: Scenario(faults: [Crash(node: "primary", at: "20s", until: "40s")]),
+            )"#
+        )
+    };
+    let on_standby = |report: &Report| -> u64 {
+        routed(report, "lb").iter().filter(|(target, _)| target.starts_with("standby")).map(|(_, n)| n).sum()
+    };
+    let back = simulate(&scenario(""), 9, seconds(60.0), 0.0);
+    let stays = simulate(&scenario(", failback: false"), 9, seconds(60.0), 0.0);
+    // Poisson counts over 20 s (40 s) at 100/s have a standard deviation of 45 (63): the
+    // bounds are the detection delays widened by four standard deviations.
+    let (back, stays) = (on_standby(&back), on_standby(&stays));
+    assert!((1800..=2400).contains(&back), "with failback the standby served {back}");
+    assert!((3700..=4300).contains(&stays), "without failback the standby served {stays}");
+}
