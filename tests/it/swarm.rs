@@ -24,6 +24,7 @@ fn random_topology(seed: u64, chaos: bool) -> String {
     let mut stream = RandomStream::derive(seed, "swarm", Purpose::Routing);
     let mut chaos_stream = RandomStream::derive(seed, "swarm-chaos", Purpose::Faults);
     let mut deployable = Vec::new();
+    let mut pausable = Vec::new();
     let n = 2 + stream.below(5) as usize;
     let distributions = [
         "Exp(mean: \"2ms\")",
@@ -111,7 +112,10 @@ fn random_topology(seed: u64, chaos: bool) -> String {
         let queue = if stream.below(2) == 0 { format!("queue: {}, ", stream.below(20)) } else { String::new() };
         let timeout =
             if stream.below(3) == 0 { format!("timeout: \"{}ms\", ", 1 + stream.below(30)) } else { String::new() };
-        let discipline = if stream.below(4) == 0 { "discipline: ProcessorSharing, " } else { "" };
+        let mut discipline = if stream.below(4) == 0 { "discipline: ProcessorSharing, " } else { "" };
+        if discipline.is_empty() && chaos && chaos_stream.below(3) == 0 {
+            discipline = "discipline: Priority, ";
+        }
         let shed = if chaos && chaos_stream.below(4) == 0 {
             format!("shed_above: {}, ", 1 + chaos_stream.below(10))
         } else {
@@ -141,6 +145,9 @@ fn random_topology(seed: u64, chaos: bool) -> String {
         if !autoscaled_draw && instances >= 2 {
             deployable.push((i, instances));
         }
+        if !discipline.contains("ProcessorSharing") {
+            pausable.push((i, instances));
+        }
         let _ = writeln!(
             nodes,
             "\"n{i}\": Service(instances: {instances}, workers: {}, {queue}{timeout}{discipline}{autoscaling}{shed}{calls}steps: [{}]),",
@@ -161,12 +168,12 @@ fn random_topology(seed: u64, chaos: bool) -> String {
         } else {
             String::new()
         };
-        (client, random_scenario(&mut chaos_stream, n, &deployable))
+        (client, random_scenario(&mut chaos_stream, n, &deployable, &pausable))
     } else {
         (String::new(), String::new())
     };
     format!(
-        "Topology(\n workload: [Open(name: \"w\", arrivals: {arrivals}, classes: {{\"a\": 0.5, \"b\": 0.5}}, keys: Zipf(n: 1000, s: 1.0), clients: 50, to: \"n0\"{client}),\n  Closed(name: \"c\", users: {users}, think: Exp(mean: \"20ms\"), to: \"n0\")],\n nodes: {{\n{nodes}}},\n limits: (max_in_flight: 2000, max_hops: 50),\n{scenario})"
+        "Topology(\n workload: [Open(name: \"w\", arrivals: {arrivals}, classes: {{\"a\": 0.5, \"b\": 0.5}}, keys: Zipf(n: 1000, s: 1.0), clients: 50, to: \"n0\"{client}),\n  Closed(name: \"c\", users: {users}, think: Exp(mean: \"20ms\"), to: \"n0\")],\n nodes: {{\n{nodes}}},\n limits: (max_in_flight: 2000, max_hops: 50),\n priorities: {{\"a\": 1}},\n{scenario})"
     )
 }
 
@@ -201,7 +208,12 @@ fn random_policy(stream: &mut RandomStream) -> String {
 }
 
 /// A random fault schedule over nodes n0..n{n-1} within the 3 s run.
-fn random_scenario(stream: &mut RandomStream, n: usize, deployable: &[(usize, u64)]) -> String {
+fn random_scenario(
+    stream: &mut RandomStream,
+    n: usize,
+    deployable: &[(usize, u64)],
+    pausable: &[(usize, u64)],
+) -> String {
     let mut faults = Vec::new();
     for _ in 0..1 + stream.below(5) {
         let node = stream.below(n as u64);
@@ -211,7 +223,7 @@ fn random_scenario(stream: &mut RandomStream, n: usize, deployable: &[(usize, u6
         } else {
             format!(", until: \"{}ms\"", at + 1 + stream.below(1500))
         };
-        faults.push(match stream.below(7) {
+        faults.push(match stream.below(8) {
             0 => format!("Crash(node: \"n{node}\", at: \"{at}ms\"{until})"),
             1 => format!(
                 "Slow(node: \"n{node}\", at: \"{at}ms\"{until}, factor: {}.5, add: Exp(mean: \"2ms\"))",
@@ -223,7 +235,13 @@ fn random_scenario(stream: &mut RandomStream, n: usize, deployable: &[(usize, u6
                 (node + 1) % n as u64,
                 1 + stream.below(100)
             ),
-            4 => format!("ChaosMonkey(nodes: [\"n{node}\"], mtbf: Exp(mean: \"300ms\"), mttr: Exp(mean: \"100ms\"))"),
+            4 => {
+                let crews = if stream.below(2) == 0 { format!(", crews: {}", 1 + stream.below(2)) } else { String::new() };
+                let quorum = if stream.below(2) == 0 { ", quorum: 1" } else { "" };
+                format!(
+                    "ChaosMonkey(nodes: [\"n{node}\"], mtbf: Exp(mean: \"300ms\"), mttr: Exp(mean: \"100ms\"){crews}{quorum})"
+                )
+            }
             5 if !deployable.is_empty() => {
                 let (service, instances) = deployable[stream.below(deployable.len() as u64) as usize];
                 match stream.below(3) {
@@ -234,6 +252,22 @@ fn random_scenario(stream: &mut RandomStream, n: usize, deployable: &[(usize, u6
                     1 => format!("BlueGreen(node: \"n{service}\", at: \"{at}ms\"{until}, factor: 2.0, errors: 0.1)"),
                     _ => format!(
                         "Canary(node: \"n{service}\", at: \"{at}ms\"{until}, share: 0.3, factor: 3.0, errors: 0.2)"
+                    ),
+                }
+            }
+            6 if !pausable.is_empty() => {
+                let (service, instances) = pausable[stream.below(pausable.len() as u64) as usize];
+                let some = format!(", instances: {}", 1 + stream.below(instances));
+                match stream.below(3) {
+                    0 => format!(
+                        "Pause(node: \"n{service}\", at: \"{at}ms\", until: \"{}ms\"{some})",
+                        at + 1 + stream.below(300)
+                    ),
+                    1 => format!("Hang(node: \"n{service}\", at: \"{at}ms\"{until}{some})"),
+                    _ => format!(
+                        "Pauses(nodes: [\"n{service}\"], every: Exp(mean: \"{}ms\"), pause: Exp(mean: \"{}ms\"))",
+                        20 + stream.below(300),
+                        1 + stream.below(50)
                     ),
                 }
             }

@@ -38,6 +38,10 @@ pub(crate) struct FaultCounters {
     pub new_version: u64,
     /// Requests shed by load shedding.
     pub shed: u64,
+    /// Pauses that began (window pauses and hangs per instance, recurring pauses).
+    pub pauses: u64,
+    /// Time recurring pauses took, summed over instances, in ns (as drawn).
+    pub paused_ns: u64,
 }
 
 /// Run-time state of the scenario's faults.
@@ -62,8 +66,14 @@ pub(crate) struct FaultState {
     /// Per node: the streams its faults draw from, one per purpose, so a fault on one node
     /// changes no other node's draws.
     pub streams: Vec<NodeFaultStreams>,
-    /// Per (chaos-monkey fault, node it may fail): a stream named by the node.
-    monkey_streams: Vec<(u32, NodeId, RandomStream)>,
+    /// Per (chaos-monkey or pauses fault, node it covers): a stream named by the node.
+    recurring_streams: Vec<(u32, NodeId, RandomStream)>,
+    /// Some pause or hang has started: Work steps check their instance's pauses.
+    pub pausing: bool,
+    /// The repair crews of chaos monkeys that have a limited number.
+    pub crews: Vec<super::reliability::Crews>,
+    /// The k-of-n groups of chaos monkeys with a quorum.
+    pub groups: Vec<super::reliability::QuorumGroup>,
     /// Faults as they happened.
     pub windows: Vec<FaultWindow>,
     /// The report window each fault in force opened: (fault, window).
@@ -108,17 +118,23 @@ impl NodeFaultStreams {
     }
 }
 
-/// One stream per (chaos monkey, node it may fail), named by the node and by how many earlier
-/// monkeys of the scenario also cover it: adding a monkey on another node, or any other fault,
-/// changes none of these draws.
-fn monkey_streams(topology: &Topology, seed: u64) -> Vec<(u32, NodeId, RandomStream)> {
+/// One stream per (recurring fault, node it covers): chaos monkeys and recurring pauses,
+/// named by the node, the kind and how many earlier faults of that kind also cover it:
+/// adding a fault on another node, or any other fault, changes none of these draws.
+fn recurring_streams(topology: &Topology, seed: u64) -> Vec<(u32, NodeId, RandomStream)> {
     let mut streams: Vec<(u32, NodeId, RandomStream)> = Vec::new();
+    let mut named: Vec<(&str, NodeId)> = Vec::new();
     let faults = topology.scenario.as_ref().map_or(&[][..], |scenario| &scenario.faults[..]);
     for (fault, spec) in faults.iter().enumerate() {
-        let FaultKind::ChaosMonkey { nodes, .. } = &spec.kind else { continue };
+        let (nodes, kind) = match &spec.kind {
+            FaultKind::ChaosMonkey { nodes, .. } => (nodes, "monkey"),
+            FaultKind::Pauses { nodes, .. } => (nodes, "pauses"),
+            _ => continue,
+        };
         for &node in nodes {
-            let earlier = streams.iter().filter(|(_, n, _)| *n == node).count();
-            let name = format!("monkey:{}#{earlier}", topology.nodes[node].name);
+            let earlier = named.iter().filter(|(k, n)| *k == kind && *n == node).count();
+            named.push((kind, node));
+            let name = format!("{kind}:{}#{earlier}", topology.nodes[node].name);
             streams.push((fault as u32, node, RandomStream::derive(seed, &name, Purpose::Faults)));
         }
     }
@@ -128,6 +144,7 @@ fn monkey_streams(topology: &Topology, seed: u64) -> Vec<(u32, NodeId, RandomStr
 impl FaultState {
     pub fn new(topology: &Topology, seed: u64) -> Self {
         let nodes = topology.nodes.len();
+        let (crews, groups) = super::reliability::reliability_of(topology);
         let faults = topology.scenario.as_ref().map_or(0, |s| s.faults.len());
         Self {
             enabled: false,
@@ -139,7 +156,10 @@ impl FaultState {
             version: vec![None; nodes],
             partitions: Vec::new(),
             streams: topology.nodes.iter().map(|node| NodeFaultStreams::new(seed, &node.name)).collect(),
-            monkey_streams: monkey_streams(topology, seed),
+            recurring_streams: recurring_streams(topology, seed),
+            pausing: false,
+            crews,
+            groups,
             windows: Vec::new(),
             open_windows: Vec::new(),
             monkey_failures: Vec::new(),
@@ -195,9 +215,18 @@ impl FaultState {
         self.load_steps_to_come > 0
     }
 
-    /// Forgets what was counted during the warm-up.
-    pub fn reset(&mut self) {
+    /// Forgets what was counted during the warm-up, which ends at `now`.
+    pub fn reset(&mut self, now: u64) {
         self.counters.iter_mut().for_each(|c| *c = FaultCounters::default());
+        self.groups.iter_mut().for_each(|group| group.reset(now));
+        self.crews.iter_mut().for_each(|crews| crews.waited = 0);
+    }
+
+    /// A chaos monkey's failure (`failed`) or repair of `node` changes its k-of-n groups.
+    fn group_change(&mut self, fault: u32, node: NodeId, now: u64, failed: bool) {
+        for group in self.groups.iter_mut().filter(|g| g.fault == fault && g.node == node) {
+            group.change(now, failed);
+        }
     }
 }
 
@@ -206,20 +235,26 @@ fn target_name(topology: &Topology, kind: &FaultKind) -> String {
     let name = |node: NodeId| topology.nodes[node].name.clone();
     match kind {
         FaultKind::Crash { node, .. }
+        | FaultKind::Pause { node, .. }
+        | FaultKind::Hang { node, .. }
         | FaultKind::Slow { node, .. }
         | FaultKind::Errors { node, .. }
         | FaultKind::RollingDeploy { node, .. }
         | FaultKind::Version { node, .. } => name(*node),
         FaultKind::Partition { label, .. } => label.clone(),
         FaultKind::RegionOutage { region, .. } => topology.regions.names[*region as usize].clone(),
-        FaultKind::ChaosMonkey { nodes, .. } => nodes.iter().map(|n| name(*n)).collect::<Vec<_>>().join(", "),
+        FaultKind::ChaosMonkey { nodes, .. } | FaultKind::Pauses { nodes, .. } => {
+            nodes.iter().map(|n| name(*n)).collect::<Vec<_>>().join(", ")
+        }
         FaultKind::Load { .. } => "open workloads".into(),
     }
 }
 
 fn detail(topology: &Topology, kind: &FaultKind) -> String {
     match kind {
-        FaultKind::Crash { node, instances } => {
+        FaultKind::Crash { node, instances }
+        | FaultKind::Pause { node, instances }
+        | FaultKind::Hang { node, instances } => {
             let total = topology.nodes[*node].kind.instances();
             if topology.nodes[*node].kind.servers().is_some() && *instances < total {
                 format!("{instances} of {total} instances")
@@ -244,6 +279,11 @@ fn detail(topology: &Topology, kind: &FaultKind) -> String {
             "MTBF {} s, MTTR {} s (means)",
             topology.samplers[*mtbf_sampler as usize].mean_s(),
             topology.samplers[*mttr_sampler as usize].mean_s()
+        ),
+        FaultKind::Pauses { every_sampler, pause_sampler, .. } => format!(
+            "every {} s, {} s each (means)",
+            topology.samplers[*every_sampler as usize].mean_s(),
+            topology.samplers[*pause_sampler as usize].mean_s()
         ),
         FaultKind::RollingDeploy { batch, each_ns, .. } => {
             format!("{batch} instance(s) at a time, {} s each", *each_ns as f64 / 1e9)
@@ -318,11 +358,14 @@ impl Simulation<'_> {
                 }
             }
             FaultKind::Partition { .. } => self.kernel.faults.partitions.push(fault),
+            FaultKind::Pause { node, instances } => self.pause_instances(*node, *instances, false),
+            FaultKind::Hang { node, instances } => self.pause_instances(*node, *instances, true),
+            FaultKind::Pauses { nodes, every_sampler, .. } => self.start_recurring_pauses(fault, nodes, *every_sampler),
             FaultKind::ChaosMonkey { nodes, mtbf_sampler, .. } => {
                 for node in nodes {
                     let instances = topology.nodes[*node].kind.servers().map_or(1, |s| s.max_instances());
                     for instance in 0..instances {
-                        let delay = self.monkey_draw(fault, *node, *mtbf_sampler);
+                        let delay = self.recurring_draw(fault, *node, *mtbf_sampler);
                         self.kernel.events.schedule_in(
                             delay,
                             Event::MonkeyFail { fault, node: *node, instance: InstanceId::new(instance) },
@@ -368,7 +411,10 @@ impl Simulation<'_> {
                 }
             }
             FaultKind::Partition { .. } => self.kernel.faults.partitions.retain(|p| *p != fault),
-            FaultKind::ChaosMonkey { .. } => {} // failures already under way are repaired as drawn
+            FaultKind::Pause { node, instances } => self.resume_instances(*node, *instances),
+            FaultKind::Hang { node, instances } => self.restart_hung(*node, *instances),
+            // Failures and pauses already under way end as drawn.
+            FaultKind::ChaosMonkey { .. } | FaultKind::Pauses { .. } => {}
             FaultKind::Slow { node, .. } | FaultKind::Errors { node, .. } | FaultKind::Version { node, .. } => {
                 self.recompute_degradation(*node)
             }
@@ -392,15 +438,20 @@ impl Simulation<'_> {
         self.kernel.rescale_open_sources();
     }
 
-    fn monkey_draw(&mut self, fault: u32, node: NodeId, sampler: u32) -> u64 {
+    pub(crate) fn recurring_draw(&mut self, fault: u32, node: NodeId, sampler: u32) -> u64 {
         let (_, _, stream) = self
             .kernel
             .faults
-            .monkey_streams
+            .recurring_streams
             .iter_mut()
             .find(|(f, n, _)| *f == fault && *n == node)
             .expect("a stream for each node a monkey covers");
         self.topology.samplers[sampler as usize].sample_ns(stream)
+    }
+
+    /// Whether fault `fault` is in force.
+    pub(crate) fn fault_active(&self, fault: u32) -> bool {
+        self.kernel.faults.active[fault as usize]
     }
 
     pub(crate) fn on_monkey_fail(&mut self, fault: u32, node: NodeId, instance: InstanceId) {
@@ -420,7 +471,19 @@ impl Simulation<'_> {
         let window = self.open_window("chaos_monkey", target, "random failure".into());
         self.kernel.faults.monkey_failures.push((window as u32, node, instance));
         self.crash_one(node, instance);
-        let repair = self.monkey_draw(fault, node, mttr_sampler);
+        let now = self.kernel.events.now_ns();
+        self.kernel.faults.group_change(fault, node, now, true);
+        let measuring = self.kernel.measuring;
+        if let Some(crews) = self.kernel.faults.crews.iter_mut().find(|c| c.fault == fault) {
+            if crews.busy >= crews.crews {
+                // Every crew is busy: the part waits in line, and its repair starts later.
+                crews.waiting.push_back((window as u32, node, instance));
+                crews.waited += measuring as u64;
+                return;
+            }
+            crews.busy += 1;
+        }
+        let repair = self.recurring_draw(fault, node, mttr_sampler);
         self.kernel.events.schedule_in(repair, Event::MonkeyRepair { fault, window: window as u32 });
     }
 
@@ -435,11 +498,26 @@ impl Simulation<'_> {
         let (_, node, instance) = self.kernel.faults.monkey_failures.swap_remove(position);
         self.close_fault_window(window as usize);
         self.recover_one(node, instance);
+        let now = self.kernel.events.now_ns();
+        self.kernel.faults.group_change(fault, node, now, false);
+        if let Some(crews) = self.kernel.faults.crews.iter_mut().find(|c| c.fault == fault) {
+            // The crew takes the next broken part in line.
+            match crews.waiting.pop_front() {
+                Some((next_window, next_node, _)) => {
+                    let FaultKind::ChaosMonkey { mttr_sampler, .. } = self.fault_kind(fault) else {
+                        unreachable!("a monkey event of a monkey fault")
+                    };
+                    let repair = self.recurring_draw(fault, next_node, mttr_sampler);
+                    self.kernel.events.schedule_in(repair, Event::MonkeyRepair { fault, window: next_window });
+                }
+                None => crews.busy -= 1,
+            }
+        }
         if self.kernel.faults.active[fault as usize] && self.kernel.may_generate() {
             let FaultKind::ChaosMonkey { mtbf_sampler, .. } = self.fault_kind(fault) else {
                 unreachable!("a monkey event of a monkey fault")
             };
-            let delay = self.monkey_draw(fault, node, mtbf_sampler);
+            let delay = self.recurring_draw(fault, node, mtbf_sampler);
             self.kernel.events.schedule_in(delay, Event::MonkeyFail { fault, node, instance });
         }
     }
@@ -543,7 +621,7 @@ impl Simulation<'_> {
     }
 
     /// One instance (or a node without instances) goes down.
-    fn crash_one(&mut self, node: NodeId, instance: InstanceId) {
+    pub(crate) fn crash_one(&mut self, node: NodeId, instance: InstanceId) {
         let kernel = &mut self.kernel;
         kernel.faults.enabled = true;
         match &mut self.nodes[node] {
@@ -579,7 +657,7 @@ impl Simulation<'_> {
         self.nodes[node].lose_memory();
     }
 
-    fn recover_one(&mut self, node: NodeId, instance: InstanceId) {
+    pub(crate) fn recover_one(&mut self, node: NodeId, instance: InstanceId) {
         let kernel = &mut self.kernel;
         match &mut self.nodes[node] {
             Node::Service(servers) => {

@@ -59,6 +59,7 @@ impl Simulation<'_> {
         let mut changed = false;
         for (target, &(backend, instance)) in config.targets.iter().enumerate() {
             let passes = !self.is_down(backend, instance)
+                && !self.is_hung(backend, instance)
                 && (!self.kernel.faults.enabled
                     || self.kernel.partition_between(node, RequestId::NONE, backend).is_none());
             let Node::LoadBalancer(state) = &mut self.nodes[node] else { return };

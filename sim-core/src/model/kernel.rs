@@ -176,6 +176,7 @@ impl Kernel<'_> {
             killed: false,
             live: true,
             new_version: false,
+            pause_mark_ns: 0,
         };
         frame
     }

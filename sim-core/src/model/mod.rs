@@ -30,8 +30,10 @@ mod limiter;
 pub mod live;
 mod log;
 pub(crate) mod node;
+mod pauses;
 mod program;
 mod queue;
+mod reliability;
 pub(crate) mod requests;
 mod service;
 pub mod stats;
@@ -167,6 +169,10 @@ pub(crate) enum Event {
     MonkeyFail { fault: u32, node: NodeId, instance: InstanceId },
     /// The chaos monkey's failure recorded in report window `window` is repaired.
     MonkeyRepair { fault: u32, window: u32 },
+    /// Recurring pauses (`fault`) pause an instance.
+    PauseStart { fault: u32, node: NodeId, instance: InstanceId },
+    /// That pause ends.
+    PauseEnd { fault: u32, node: NodeId, instance: InstanceId },
     /// A rolling deployment moves to its next batch.
     RollingStep { fault: u32, batch: u32 },
     /// A frame delayed by a Slow fault's added latency reaches its node.
@@ -474,7 +480,11 @@ impl<'t> Simulation<'t> {
             Event::SourceRateChange { source } => kernel.on_source_rate_change(source),
             Event::UserWake { source, user } => kernel.create_request(source, user),
             Event::FrameArrive { frame } => self.on_frame_arrive(frame),
-            Event::WorkDone { frame } => kernel.ready.push_back(frame),
+            Event::WorkDone { frame } => {
+                if !(kernel.faults.pausing && self.work_held(frame)) {
+                    self.kernel.ready.push_back(frame)
+                }
+            }
             Event::Timer { node, timer } => self.nodes[node].timer(kernel, timer),
             Event::Reply { parent, outcome, cause } => self.on_reply(parent, outcome, cause),
             Event::ClientReply { request, outcome, cause } => self.on_client_reply(request, outcome, cause),
@@ -486,6 +496,8 @@ impl<'t> Simulation<'t> {
             Event::FaultEnd { fault } => self.on_fault_end(fault),
             Event::MonkeyFail { fault, node, instance } => self.on_monkey_fail(fault, node, instance),
             Event::MonkeyRepair { fault, window } => self.on_monkey_repair(fault, window),
+            Event::PauseStart { fault, node, instance } => self.on_pause_start(fault, node, instance),
+            Event::PauseEnd { fault, node, instance } => self.on_pause_end(fault, node, instance),
             Event::RollingStep { fault, batch } => self.on_rolling_step(fault, batch),
             Event::DelayedArrive { frame } => self.dispatch_arrival(frame),
             Event::Unreachable { frame } => kernel.on_unreachable(frame),
@@ -542,7 +554,7 @@ impl<'t> Simulation<'t> {
             node.reset(now);
         }
         kernel.backlog.restart(now);
-        kernel.faults.reset();
+        kernel.faults.reset(now);
         for policy in &mut kernel.policies {
             policy.reset(now);
         }

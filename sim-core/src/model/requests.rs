@@ -177,4 +177,6 @@ pub(crate) struct Frame {
     pub live: bool,
     /// Served by the node's new version (a canary or blue-green fault).
     pub new_version: bool,
+    /// Its instance's paused time when its Work step's end was scheduled, in ns (pauses).
+    pub pause_mark_ns: u64,
 }

@@ -52,6 +52,17 @@ pub(crate) struct Instance {
     pub in_rotation: bool,
     /// Crashes in force on this instance: while above 0 it refuses arrivals.
     pub down: u32,
+    /// Pauses (and hangs) in force on this instance: while above 0 no work progresses and
+    /// no queued request starts.
+    pub paused: u32,
+    /// Hangs in force on this instance (also counted in `paused`): health probes fail.
+    pub hung: u32,
+    /// When the pauses in force began, in ns.
+    paused_since_ns: u64,
+    /// Time paused before the pauses in force, in ns.
+    paused_before_ns: u64,
+    /// Frames whose Work step a pause stopped, with the work each still needs, in ns.
+    held: Vec<(FrameId, u64)>,
     /// What the instance measured (after the warm-up).
     pub counters: InstanceCounters,
 }
@@ -104,6 +115,12 @@ impl Instance {
     fn reset(&mut self, now: u64, fifo: bool, workers: u32) {
         self.advance(now, fifo, workers);
         self.counters = InstanceCounters { last_ns: now, ..InstanceCounters::default() };
+    }
+
+    /// Time this instance has spent paused up to `now`, in ns.
+    #[inline]
+    pub fn paused_ns(&self, now: u64) -> u64 {
+        self.paused_before_ns + if self.paused > 0 { now - self.paused_since_ns } else { 0 }
     }
 
     /// Whether it holds or queues any request.
@@ -183,7 +200,7 @@ impl<'t> ServiceModel<'t> {
         self.instances[instance.index()].advance(now, fifo, workers);
         loop {
             let slot = &mut self.instances[instance.index()];
-            if slot.occupied >= workers {
+            if slot.occupied >= workers || slot.paused > 0 {
                 return;
             }
             let Some(next) = slot.queue.pop_front() else { return };
@@ -297,6 +314,11 @@ impl ServiceModel<'_> {
         let now = kernel.events.now_ns();
         slot.advance(now, self.config.discipline.holds_workers(), workers);
         let queued = slot.queue.drain_all();
+        let held = std::mem::take(&mut slot.held);
+        for (frame, _) in held {
+            // Killed below; their Work ends at this event, which frees them.
+            kernel.events.schedule_in(0, Event::WorkDone { frame });
+        }
         let ps_jobs = slot.clear_ps_jobs();
         let stats = &mut kernel.node_stats[node];
         stats.advance(now);
@@ -398,14 +420,15 @@ impl Model for ServiceModel<'_> {
         match config.discipline {
             Discipline::Fifo | Discipline::Priority => {
                 let capacity = config.queue_capacity.unwrap_or(safety_cap) as usize;
-                let full = slot.occupied >= config.workers && slot.queue.len() >= capacity;
+                let must_wait = slot.occupied >= config.workers || slot.paused > 0;
+                let full = must_wait && slot.queue.len() >= capacity;
                 if full && !self.make_way(kernel, instance, level, Outcome::QueueFull) {
                     kernel.drop_frame(frame, node, config.queue_capacity.is_none());
                     return;
                 }
                 let slot = &mut self.instances[instance.index()];
                 let stats = &mut kernel.node_stats[node];
-                if slot.occupied < config.workers {
+                if !must_wait {
                     slot.occupied += 1;
                     stats.busy_now += 1;
                     stats.in_system_now += 1;
@@ -504,8 +527,69 @@ impl Program for ServiceModel<'_> {
     fn work(&mut self, kernel: &mut Kernel, frame: FrameId, work_ns: u64) {
         match self.config.discipline {
             Discipline::ProcessorSharing => self.ps_start(kernel, frame, work_ns),
-            Discipline::Fifo | Discipline::Priority => kernel.events.schedule_in(work_ns, Event::WorkDone { frame }),
+            Discipline::Fifo | Discipline::Priority => {
+                if kernel.faults.pausing {
+                    let now = kernel.events.now_ns();
+                    let instance = kernel.frames[frame].instance;
+                    kernel.frames[frame].pause_mark_ns = self.instances[instance.index()].paused_ns(now);
+                }
+                kernel.events.schedule_in(work_ns, Event::WorkDone { frame })
+            }
         }
+    }
+}
+
+/// Pauses: an instance stops and goes on where it stopped (preemptive-resume). A Work step
+/// due to end is checked against the time its instance was paused since it was scheduled
+/// (`Frame::pause_mark_ns`): it ends only once it has had all its time unpaused.
+impl ServiceModel<'_> {
+    /// A pause (or hang) begins on `instance`.
+    pub(crate) fn pause(&mut self, now: u64, instance: InstanceId) {
+        let slot = &mut self.instances[instance.index()];
+        slot.paused += 1;
+        if slot.paused == 1 {
+            slot.paused_since_ns = now;
+        }
+    }
+
+    /// A pause ends on `instance`: once none is left, the Work it stopped goes on for what
+    /// it still needs, and free workers take queued requests.
+    pub(crate) fn resume(&mut self, kernel: &mut Kernel, instance: InstanceId) {
+        let now = kernel.events.now_ns();
+        let slot = &mut self.instances[instance.index()];
+        invariants::decrement(&mut slot.paused, &mut kernel.invariants.counter_underflows);
+        if slot.paused > 0 {
+            return;
+        }
+        slot.paused_before_ns += now - slot.paused_since_ns;
+        let mark = slot.paused_before_ns;
+        for (frame, remaining_ns) in slot.held.drain(..) {
+            kernel.frames[frame].pause_mark_ns = mark;
+            kernel.events.schedule_in(remaining_ns, Event::WorkDone { frame });
+        }
+        self.pull_next(kernel, instance);
+    }
+
+    /// A Work step of `frame` is due to end now: true if a pause took time from it, so it
+    /// is held (the instance is paused) or put off by the time lost (it is not).
+    pub(crate) fn hold_work(&mut self, kernel: &mut Kernel, frame: FrameId) -> bool {
+        let record = &kernel.frames[frame];
+        if record.killed || !self.config.discipline.holds_workers() {
+            return false;
+        }
+        let now = kernel.events.now_ns();
+        let slot = &mut self.instances[record.instance.index()];
+        let paused_ns = slot.paused_ns(now);
+        let lost_ns = paused_ns - record.pause_mark_ns;
+        if slot.paused > 0 {
+            slot.held.push((frame, lost_ns));
+        } else if lost_ns > 0 {
+            kernel.frames[frame].pause_mark_ns = paused_ns;
+            kernel.events.schedule_in(lost_ns, Event::WorkDone { frame });
+        } else {
+            return false;
+        }
+        true
     }
 }
 

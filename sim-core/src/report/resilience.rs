@@ -7,7 +7,7 @@ use crate::model::latency::LatencyStats;
 use crate::model::node::Node;
 use crate::model::timeseries::WindowRecord;
 use crate::model::Simulation;
-use crate::topology::{NodeKind, Slo};
+use crate::topology::{FaultKind, NodeKind, Slo};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +45,36 @@ pub struct ResilienceReport {
     pub failovers: IndexMap<String, FailoverReport>,
     /// Per node that faults or load shedding touched.
     pub nodes: IndexMap<String, NodeFaultReport>,
+    /// Per node a chaos monkey with a quorum covers: the node's instances as a k-of-n group.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub groups: IndexMap<String, QuorumGroupReport>,
+    /// Per chaos monkey with a number of repair crews (named by its nodes).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub repair_crews: IndexMap<String, RepairCrewsReport>,
+}
+
+/// A node's instances as a k-of-n group under random failures.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct QuorumGroupReport {
+    /// n: its instances.
+    pub instances: u32,
+    /// k: how many must be up.
+    pub quorum: u32,
+    /// The share of the measured time with at least k up (the group's availability).
+    pub available_share: Option<f64>,
+    /// Instances down at the end.
+    pub down_at_end: u32,
+}
+
+/// A chaos monkey's repair crews.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RepairCrewsReport {
+    /// Crews.
+    pub crews: u32,
+    /// Failures that waited for a free crew before their repair began.
+    pub waited: u64,
+    /// Broken parts waiting for a crew at the end.
+    pub waiting_at_end: u64,
 }
 
 /// What a call policy did.
@@ -113,6 +143,20 @@ pub struct NodeFaultReport {
     pub new_version: u64,
     /// Requests shed because its queue was past the threshold.
     pub shed: u64,
+    /// Pauses that began on its instances (pauses, hangs, recurring pauses).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pauses: u64,
+    /// Time its instances spent in recurring pauses, summed over instances, in seconds.
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    pub paused_s: f64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+fn is_zero_f64(value: &f64) -> bool {
+    *value == 0.0
 }
 
 /// An SLO and whether it held.
@@ -303,8 +347,13 @@ impl Simulation<'_> {
                 }
             }
             let counters = self.kernel.faults.counters[index];
-            if counters.refused + counters.crashed + counters.injected_errors + counters.new_version + counters.shed > 0
-            {
+            let touched = counters.refused
+                + counters.crashed
+                + counters.injected_errors
+                + counters.new_version
+                + counters.shed
+                + counters.pauses;
+            if touched > 0 {
                 node_faults.insert(
                     node.name.clone(),
                     NodeFaultReport {
@@ -313,10 +362,44 @@ impl Simulation<'_> {
                         injected_errors: counters.injected_errors,
                         new_version: counters.new_version,
                         shed: counters.shed,
+                        pauses: counters.pauses,
+                        paused_s: counters.paused_ns as f64 / 1e9,
                     },
                 );
             }
         }
+        let faults = &self.kernel.faults;
+        let monkey_name = |fault: u32| match self.fault_kind(fault) {
+            FaultKind::ChaosMonkey { nodes, .. } => {
+                nodes.iter().map(|n| topology.nodes[*n].name.as_str()).collect::<Vec<_>>().join(", ")
+            }
+            _ => String::new(),
+        };
+        let groups = faults
+            .groups
+            .iter()
+            .map(|group| {
+                let report = QuorumGroupReport {
+                    instances: group.instances,
+                    quorum: group.quorum,
+                    available_share: group.available_share(end_ns),
+                    down_at_end: group.down,
+                };
+                (topology.nodes[group.node].name.clone(), report)
+            })
+            .collect();
+        let repair_crews = faults
+            .crews
+            .iter()
+            .map(|crews| {
+                let report = RepairCrewsReport {
+                    crews: crews.crews,
+                    waited: crews.waited,
+                    waiting_at_end: crews.waiting.len() as u64,
+                };
+                (monkey_name(crews.fault), report)
+            })
+            .collect();
         Some(ResilienceReport {
             failed_by_faults,
             lost_writes,
@@ -325,6 +408,8 @@ impl Simulation<'_> {
             health_checks,
             failovers,
             nodes: node_faults,
+            groups,
+            repair_crews,
         })
     }
 

@@ -94,6 +94,51 @@ pub enum RawFault {
         #[serde(default)]
         until: Option<Duration>,
     },
+    /// The service's instances (or its first `instances`) stop for a window and then go on
+    /// where they stopped (a stop-the-world GC pause, a VM freeze): Work in progress waits
+    /// and resumes (preemptive-resume), no queued request starts, and arrivals queue.
+    Pause {
+        /// A service.
+        node: String,
+        /// Start.
+        at: Duration,
+        /// End.
+        until: Duration,
+        /// How many of its instances (the first ones); default all.
+        #[serde(default)]
+        instances: Option<u32>,
+    },
+    /// Pauses again and again on each instance of the services (garbage collection): after
+    /// a time drawn from `every`, an instance pauses for a time drawn from `pause`.
+    Pauses {
+        /// Services.
+        nodes: Vec<String>,
+        /// Time from the end of one pause to the start of the next.
+        every: DistSpec,
+        /// How long each pause lasts.
+        pause: DistSpec,
+        /// When it starts; default at once.
+        #[serde(default)]
+        at: Option<Duration>,
+        /// When it stops pausing; default never.
+        #[serde(default)]
+        until: Option<Duration>,
+    },
+    /// The service's instances (or its first `instances`) accept requests and never answer
+    /// them (a deadlock, a hung disk): only callers' timeouts see it. At `until` they
+    /// restart: the requests they hold fail as in a crash.
+    Hang {
+        /// A service.
+        node: String,
+        /// Start.
+        at: Duration,
+        /// When it restarts; default never.
+        #[serde(default)]
+        until: Option<Duration>,
+        /// How many of its instances (the first ones); default all.
+        #[serde(default)]
+        instances: Option<u32>,
+    },
     /// Random failures: each instance of each node fails after a time drawn from `mtbf` and
     /// is repaired after a time drawn from `mttr`, again and again.
     ChaosMonkey {
@@ -109,6 +154,14 @@ pub enum RawFault {
         /// When it stops failing things; default never.
         #[serde(default)]
         until: Option<Duration>,
+        /// Repairs under way at once, over all its nodes (repair crews); a failure waits in
+        /// line for a free crew, and its repair time starts then. Default: no limit.
+        #[serde(default)]
+        crews: Option<u32>,
+        /// k: the report gives the share of the measured time each node had at least k
+        /// instances up (a k-of-n group); default none.
+        #[serde(default)]
+        quorum: Option<u32>,
     },
     /// A rolling deployment: `batch` instances at a time leave the rotation (finishing the
     /// work they hold) for `each`, then come back and the next batch goes.

@@ -156,6 +156,30 @@ pub enum FaultKind {
         /// Its nodes.
         nodes: Vec<NodeId>,
     },
+    /// The first `instances` instances of a service stop and then go on (preemptive-resume).
+    Pause {
+        /// Service node id.
+        node: NodeId,
+        /// Instances paused.
+        instances: u32,
+    },
+    /// Recurring pauses of every instance of the services.
+    Pauses {
+        /// Service node ids.
+        nodes: Vec<NodeId>,
+        /// Time-between-pauses sampler.
+        every_sampler: u32,
+        /// Pause-duration sampler.
+        pause_sampler: u32,
+    },
+    /// The first `instances` instances of a service accept work and never answer; at the
+    /// end they restart.
+    Hang {
+        /// Service node id.
+        node: NodeId,
+        /// Instances hung.
+        instances: u32,
+    },
     /// Random failures of every instance of the nodes.
     ChaosMonkey {
         /// Node ids.
@@ -164,6 +188,10 @@ pub enum FaultKind {
         mtbf_sampler: u32,
         /// Time-to-repair sampler.
         mttr_sampler: u32,
+        /// Repairs under way at once, 0 for no limit.
+        crews: u32,
+        /// The k of a k-of-n group per node, 0 for none.
+        quorum: u32,
     },
     /// A rolling deployment.
     RollingDeploy {
@@ -223,6 +251,9 @@ impl FaultKind {
             FaultKind::Partition { .. } => "partition",
             FaultKind::RegionOutage { .. } => "region_outage",
             FaultKind::ChaosMonkey { .. } => "chaos_monkey",
+            FaultKind::Pause { .. } => "pause",
+            FaultKind::Pauses { .. } => "pauses",
+            FaultKind::Hang { .. } => "hang",
             FaultKind::RollingDeploy { .. } => "rolling_deploy",
             FaultKind::Version { rollout, .. } => rollout.label(),
             FaultKind::Load { .. } => "load",

@@ -276,6 +276,40 @@ impl ScenarioChecker<'_> {
         }
     }
 
+    /// The service a pause or hang names, and how many of its instances it takes (all
+    /// without `instances`).
+    fn paused_instances(&self, name: &str, instances: Option<u32>, fault: &str) -> Result<(NodeId, u32), SpecError> {
+        let id = self.node(name, &[fault, "node"])?;
+        let NodeKind::Service(service) = &self.topology.nodes[id].kind else {
+            return Err(self.error(
+                format!(
+                    "a {} of \"{name}\", which is a {}",
+                    fault.to_lowercase(),
+                    self.topology.nodes[id].kind.label()
+                ),
+                &[fault, name],
+                "pauses and hangs apply to services (and gateways): their instances hold the work",
+            ));
+        };
+        if !service.discipline.holds_workers() {
+            return Err(self.error(
+                format!("a {} of \"{name}\", which shares its workers (ProcessorSharing)", fault.to_lowercase()),
+                &[fault, name],
+                "pauses and hangs apply to services whose requests hold a worker (Fifo, Priority)",
+            ));
+        }
+        let available = service.max_instances();
+        match instances {
+            Some(n) if n == 0 || n > available => Err(self.error(
+                format!("a {} of {n} instances of \"{name}\", which has {available}", fault.to_lowercase()),
+                &[fault, "instances"],
+                format!("give between 1 and {available}, or leave it out for them all"),
+            )),
+            Some(n) => Ok((id, n)),
+            None => Ok((id, available)),
+        }
+    }
+
     fn probability(&self, value: f64, anchors: &[&str], what: &str) -> Result<f64, SpecError> {
         if value.is_finite() && (0.0..=1.0).contains(&value) {
             Ok(value)
@@ -502,7 +536,42 @@ impl ScenarioChecker<'_> {
                 }
                 fault(FaultKind::RegionOutage { region: id, nodes }, self.window(*at, *until, &["RegionOutage"])?)
             }
-            RawFault::ChaosMonkey { nodes, mtbf, mttr, at, until } => {
+            RawFault::Pause { node, at, until, instances } => {
+                let (id, count) = self.paused_instances(node, *instances, "Pause")?;
+                fault(FaultKind::Pause { node: id, instances: count }, self.window(*at, Some(*until), &["Pause"])?)
+            }
+            RawFault::Hang { node, at, until, instances } => {
+                let (id, count) = self.paused_instances(node, *instances, "Hang")?;
+                fault(FaultKind::Hang { node: id, instances: count }, self.window(*at, *until, &["Hang"])?)
+            }
+            RawFault::Pauses { nodes, every, pause, at, until } => {
+                if nodes.is_empty() {
+                    return Err(self.error(
+                        "pauses on no nodes".into(),
+                        &["Pauses", "nodes"],
+                        "list the services whose instances pause",
+                    ));
+                }
+                let ids = nodes
+                    .iter()
+                    .map(|n| self.paused_instances(n, None, "Pauses").map(|(id, _)| id))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let every_sampler = self.sampler(every, samplers, &["Pauses", "every"])?;
+                let pause_sampler = self.sampler(pause, samplers, &["Pauses", "pause"])?;
+                let all = self.topology.samplers.iter().chain(samplers.iter()).collect::<Vec<_>>();
+                if all[every_sampler as usize].mean_s() <= 0.0 {
+                    return Err(self.error(
+                        "pauses whose mean time between pauses is 0".into(),
+                        &["Pauses", "every"],
+                        "give a positive mean, such as Exp(mean: \"10s\")",
+                    ));
+                }
+                fault(
+                    FaultKind::Pauses { nodes: ids, every_sampler, pause_sampler },
+                    self.window(at.unwrap_or_default(), *until, &["Pauses"])?,
+                )
+            }
+            RawFault::ChaosMonkey { nodes, mtbf, mttr, at, until, crews, quorum } => {
                 if nodes.is_empty() {
                     return Err(self.error(
                         "a chaos monkey with no nodes".into(),
@@ -522,8 +591,35 @@ impl ScenarioChecker<'_> {
                         "give a positive mean, such as Exp(mean: \"60s\")",
                     ));
                 }
+                if *crews == Some(0) {
+                    return Err(self.error(
+                        "a chaos monkey with 0 repair crews".into(),
+                        &["ChaosMonkey", "crews"],
+                        "give at least 1 crew, or leave it out for repairs without a limit",
+                    ));
+                }
+                if let Some(k) = quorum {
+                    let smallest = ids
+                        .iter()
+                        .map(|id| self.topology.nodes[*id].kind.servers().map_or(1, |s| s.max_instances()))
+                        .min()
+                        .unwrap_or(1);
+                    if *k == 0 || *k > smallest {
+                        return Err(self.error(
+                            format!("a quorum of {k} where a node has {smallest} instances"),
+                            &["ChaosMonkey", "quorum"],
+                            format!("give a quorum between 1 and {smallest}"),
+                        ));
+                    }
+                }
                 fault(
-                    FaultKind::ChaosMonkey { nodes: ids, mtbf_sampler, mttr_sampler },
+                    FaultKind::ChaosMonkey {
+                        nodes: ids,
+                        mtbf_sampler,
+                        mttr_sampler,
+                        crews: crews.unwrap_or(0),
+                        quorum: quorum.unwrap_or(0),
+                    },
                     self.window(at.unwrap_or_default(), *until, &["ChaosMonkey"])?,
                 )
             }
