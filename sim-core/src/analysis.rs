@@ -136,6 +136,12 @@ fn walk(
                     effect.calls[*target] += weight;
                 }
             }
+            // Every target is called; the wait is for the fastest, taken here as all.
+            Instr::Quorum { start, len, .. } => {
+                for target in &topology.parallel_targets[start as usize..start as usize + len as usize] {
+                    effect.calls[*target] += weight;
+                }
+            }
             Instr::Forward(node) => {
                 effect.forwards[node] += weight;
                 return Ok(());

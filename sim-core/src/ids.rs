@@ -154,3 +154,8 @@ mod tests {
         assert_eq!(CallId::NONE.to_string(), "none");
     }
 }
+
+typed_id! {
+    /// A quorum call in progress (a `Quorum` step's calls, waiting for enough successes).
+    FanOutId
+}

@@ -109,6 +109,14 @@ fn random_topology(seed: u64, chaos: bool) -> String {
         } else if i > 0 && stream.below(3) == 0 {
             steps.push("Choose([(0.2, [Forward(\"n0\")])])".to_string());
         }
+        let forwards = steps.iter().any(|step| step.starts_with("Forward"));
+        if chaos && !later.is_empty() && calls.is_empty() && !forwards && chaos_stream.below(4) == 0 {
+            // A quorum over up to three later nodes, cancelling its losers or not.
+            let of: Vec<&str> = later.iter().take(3).map(String::as_str).collect();
+            let wait = 1 + chaos_stream.below(of.len() as u64);
+            let losers = if chaos_stream.below(2) == 0 { "Cancel" } else { "Finish" };
+            steps.push(format!("Quorum(of: [{}], wait: {wait}, losers: {losers})", of.join(", ")));
+        }
         let queue = if stream.below(2) == 0 { format!("queue: {}, ", stream.below(20)) } else { String::new() };
         let timeout =
             if stream.below(3) == 0 { format!("timeout: \"{}ms\", ", 1 + stream.below(30)) } else { String::new() };
@@ -116,11 +124,14 @@ fn random_topology(seed: u64, chaos: bool) -> String {
         if discipline.is_empty() && chaos && chaos_stream.below(3) == 0 {
             discipline = "discipline: Priority, ";
         }
-        let shed = if chaos && chaos_stream.below(4) == 0 {
+        let mut shed = if chaos && chaos_stream.below(4) == 0 {
             format!("shed_above: {}, ", 1 + chaos_stream.below(10))
         } else {
             String::new()
         };
+        if chaos && chaos_stream.below(4) == 0 {
+            shed.push_str("drop_expired: true, ");
+        }
         if stream.below(8) == 0 {
             let _ = writeln!(
                 nodes,

@@ -248,6 +248,11 @@ impl Kernel<'_> {
             self.policies[policy as usize].counters.attempts += 1;
         }
         let child = self.new_frame(request, parent, callee, instance, reply_link, hops);
+        if let Some(timeout_ns) = spec.timeout_ns {
+            // The attempt's deadline: its own timeout, within any deadline above it.
+            let deadline = &mut self.frames[child].deadline_ns;
+            *deadline = (*deadline).min(now + timeout_ns);
+        }
         self.frames[child].call = call;
         self.frames[child].call_attempt = attempt as u8;
         let sender = if parent.is_none() { NodeId::NONE } else { self.frames[parent].node };

@@ -62,6 +62,7 @@ impl Kernel<'_> {
                 Outcome::Unavailable => counters.refused += 1,
                 Outcome::Error => counters.injected_errors += 1,
                 Outcome::Shed => counters.shed += 1,
+                Outcome::DeadlineExceeded => counters.expired += 1,
                 _ => {}
             }
         }

@@ -38,6 +38,10 @@ pub(crate) struct FaultCounters {
     pub new_version: u64,
     /// Requests shed by load shedding.
     pub shed: u64,
+    /// Requests dropped because their deadline had passed.
+    pub expired: u64,
+    /// Quorum losers cancelled.
+    pub cancelled: u64,
     /// Pauses that began (window pauses and hangs per instance, recurring pauses).
     pub pauses: u64,
     /// Time recurring pauses took, summed over instances, in ns (as drawn).
@@ -280,11 +284,11 @@ fn detail(topology: &Topology, kind: &FaultKind) -> String {
             topology.samplers[*mtbf_sampler as usize].mean_s(),
             topology.samplers[*mttr_sampler as usize].mean_s()
         ),
-        FaultKind::Pauses { every_sampler, pause_sampler, .. } => format!(
-            "every {} s, {} s each (means)",
-            topology.samplers[*every_sampler as usize].mean_s(),
-            topology.samplers[*pause_sampler as usize].mean_s()
-        ),
+        FaultKind::Pauses { every_sampler, pause_sampler, .. } => {
+            // Means to the microsecond: a lognormal's mean comes back with rounding noise.
+            let mean = |sampler: u32| (topology.samplers[sampler as usize].mean_s() * 1e6).round() / 1e6;
+            format!("every {} s, {} s each (means)", mean(*every_sampler), mean(*pause_sampler))
+        }
         FaultKind::RollingDeploy { batch, each_ns, .. } => {
             format!("{batch} instance(s) at a time, {} s each", *each_ns as f64 / 1e9)
         }

@@ -17,7 +17,7 @@ use super::workload::SourceState;
 use super::{ClassStats, Event, RunConfig, StallCheck, STALL_CHECKS};
 use crate::dist::Sampler;
 use crate::engine::EventQueue;
-use crate::ids::{CallId, FrameId, InstanceId, NodeId, RequestId};
+use crate::ids::{CallId, FanOutId, FrameId, InstanceId, NodeId, RequestId};
 use crate::rng::RandomStream;
 use crate::topology::{Topology, NONE};
 use std::collections::VecDeque;
@@ -84,6 +84,8 @@ pub(crate) struct Kernel<'t> {
     pub faults: faults::FaultState,
     /// Calls under a policy, and each policy's breaker, budget and counters.
     pub calls: Arena<CallId, calls::Call>,
+    /// Quorum calls in progress.
+    pub fanouts: Arena<FanOutId, super::quorum::FanOut>,
     pub policies: Vec<calls::PolicyState>,
     /// The time series, for runs with a scenario.
     pub timeseries: Option<timeseries::Timeseries>,
@@ -177,6 +179,10 @@ impl Kernel<'_> {
             live: true,
             new_version: false,
             pause_mark_ns: 0,
+            fanout: FanOutId::NONE,
+            fanout_generation: 0,
+            cancelled: false,
+            deadline_ns: if parent.is_none() { u64::MAX } else { self.frames[parent].deadline_ns },
         };
         frame
     }
@@ -249,6 +255,16 @@ impl Kernel<'_> {
         // An attempt of a call hands its place on: the new frame answers that call.
         self.frames[child].call = self.frames[frame].call;
         self.frames[child].call_attempt = self.frames[frame].call_attempt;
+        self.frames[child].deadline_ns = self.frames[frame].deadline_ns;
+        let fanout = self.frames[frame].fanout;
+        if !fanout.is_none() {
+            // A quorum's member hands its place on: the new frame answers that quorum.
+            let generation = self.frames[frame].fanout_generation;
+            self.frames[child].fanout = fanout;
+            self.frames[child].fanout_generation = generation;
+            let child_generation = self.frames[child].generation;
+            self.replace_fanout_member(fanout, generation, frame, child, child_generation);
+        }
         self.send_frame(child, link, node);
         self.frames[frame].answered = true;
     }
@@ -272,6 +288,9 @@ impl Kernel<'_> {
             self.events.schedule_in(delay, Event::CallReply { call, attempt, outcome, cause });
         } else if parent.is_none() {
             self.events.schedule_in(delay, Event::ClientReply { request, outcome, cause });
+        } else if !self.frames[frame].fanout.is_none() {
+            let delay = delay + self.sample_network(self.topology.mesh_sampler);
+            self.send_fanout_reply(frame, delay, outcome, cause);
         } else {
             let delay = delay + self.sample_network(self.topology.mesh_sampler);
             self.events.schedule_in(delay, Event::Reply { parent, outcome, cause });

@@ -33,6 +33,7 @@ pub(crate) mod node;
 mod pauses;
 mod program;
 mod queue;
+mod quorum;
 mod reliability;
 pub(crate) mod requests;
 mod service;
@@ -41,7 +42,7 @@ pub(crate) mod timeseries;
 mod wait_queue;
 mod workload;
 
-use crate::ids::{CallId, FrameId, InstanceId, NodeId, RequestId};
+use crate::ids::{CallId, FanOutId, FrameId, InstanceId, NodeId, RequestId};
 use crate::report::ComponentFigures;
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{NodeKind, StopCondition, Topology};
@@ -173,6 +174,8 @@ pub(crate) enum Event {
     PauseStart { fault: u32, node: NodeId, instance: InstanceId },
     /// That pause ends.
     PauseEnd { fault: u32, node: NodeId, instance: InstanceId },
+    /// A member of quorum call `fanout` answers it.
+    FanOutReply { fanout: FanOutId, generation: u32, outcome: Outcome, cause: NodeId },
     /// A rolling deployment moves to its next batch.
     RollingStep { fault: u32, batch: u32 },
     /// A frame delayed by a Slow fault's added latency reaches its node.
@@ -319,6 +322,7 @@ impl<'t> Simulation<'t> {
             end_ns: 0,
             faults: faults::FaultState::new(topology, seed),
             calls: Arena::with_capacity(16),
+            fanouts: Arena::with_capacity(16),
             policies: (0..topology.call_policies.len()).map(|i| calls::PolicyState::new(topology, i, seed)).collect(),
             timeseries: topology.scenario.as_ref().map(|scenario| {
                 let mut quantiles = vec![0.5, 0.99];
@@ -499,6 +503,11 @@ impl<'t> Simulation<'t> {
             Event::PauseStart { fault, node, instance } => self.on_pause_start(fault, node, instance),
             Event::PauseEnd { fault, node, instance } => self.on_pause_end(fault, node, instance),
             Event::RollingStep { fault, batch } => self.on_rolling_step(fault, batch),
+            Event::FanOutReply { fanout, generation, outcome, cause } => {
+                if let Some((parent, outcome, cause)) = kernel.fanout_reply(fanout, generation, outcome, cause) {
+                    self.on_reply(parent, outcome, cause);
+                }
+            }
             Event::DelayedArrive { frame } => self.dispatch_arrival(frame),
             Event::Unreachable { frame } => kernel.on_unreachable(frame),
             Event::HealthCheck { node } => self.on_health_check(node),

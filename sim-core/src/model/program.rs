@@ -43,6 +43,12 @@ pub(crate) fn run<H: Program>(host: &mut H, kernel: &mut Kernel, frame: FrameId)
         kernel.free_frame(frame);
         return;
     }
+    if kernel.frames[frame].cancelled {
+        // A quorum no longer needs it: it goes no further (it answers nobody).
+        let node = kernel.frames[frame].node;
+        host.finish(kernel, frame, Outcome::Completed, node);
+        return;
+    }
     loop {
         let pc = kernel.frames[frame].pc;
         match topology.code[pc as usize] {
@@ -69,6 +75,11 @@ pub(crate) fn run<H: Program>(host: &mut H, kernel: &mut Kernel, frame: FrameId)
                 for index in start..start + len {
                     kernel.call_node(frame, topology.parallel_targets[index as usize], InstanceId::NONE);
                 }
+                return;
+            }
+            Instr::Quorum { start, len, wait, cancel } => {
+                kernel.frames[frame].pc = pc + 1;
+                kernel.start_quorum(frame, start, len, wait, cancel);
                 return;
             }
             Instr::Forward(callee) => {

@@ -1,7 +1,7 @@
 //! Requests (one per user action) and frames (one per visit of a request to a node: the
 //! call stack of a request is a chain of frames linked by `parent`).
 
-use crate::ids::{CallId, FrameId, InstanceId, NodeId, RequestId};
+use crate::ids::{CallId, FanOutId, FrameId, InstanceId, NodeId, RequestId};
 
 /// How a frame, and in the end a request, was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -35,6 +35,8 @@ pub enum Outcome {
     CircuitOpen,
     /// The node shed load: its queue was past the threshold.
     Shed,
+    /// The request's deadline had passed when the node would have served it.
+    DeadlineExceeded,
 }
 
 impl Outcome {
@@ -48,7 +50,7 @@ impl Outcome {
             | Outcome::Throttled
             | Outcome::CircuitOpen
             | Outcome::Shed => Terminal::Rejected,
-            Outcome::Timeout => Terminal::TimedOut,
+            Outcome::Timeout | Outcome::DeadlineExceeded => Terminal::TimedOut,
             Outcome::HopLimit
             | Outcome::NoRoute
             | Outcome::Unavailable
@@ -75,6 +77,7 @@ impl Outcome {
             Outcome::Unreachable => "unreachable",
             Outcome::CircuitOpen => "circuit_open",
             Outcome::Shed => "shed",
+            Outcome::DeadlineExceeded => "deadline_exceeded",
         }
     }
 
@@ -179,4 +182,13 @@ pub(crate) struct Frame {
     pub new_version: bool,
     /// Its instance's paused time when its Work step's end was scheduled, in ns (pauses).
     pub pause_mark_ns: u64,
+    /// When its callers stop waiting for it (the tightest timeout above it), `u64::MAX`
+    /// for never.
+    pub deadline_ns: u64,
+    /// The quorum call it is a member of (its answer goes there), or `NONE`.
+    pub fanout: FanOutId,
+    /// That quorum's generation when it was called.
+    pub fanout_generation: u32,
+    /// A quorum it was called by no longer needs it: it stops at its next step.
+    pub cancelled: bool,
 }

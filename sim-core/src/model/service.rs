@@ -211,6 +211,12 @@ impl<'t> ServiceModel<'t> {
                 kernel.free_frame(next);
                 continue;
             }
+            if self.config.drop_expired && now >= kernel.frames[next].deadline_ns {
+                // Nobody waits for it any more: drop it rather than serve it.
+                invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
+                kernel.refuse(next, node, Outcome::DeadlineExceeded);
+                continue;
+            }
             slot.occupied += 1;
             stats.busy_now += 1;
             kernel.admit(next, now, true, self.config.entry_pc);
@@ -392,6 +398,10 @@ impl Model for ServiceModel<'_> {
         let slot = &mut self.instances[instance.index()];
         if slot.down > 0 {
             kernel.refuse(frame, node, Outcome::Unavailable);
+            return;
+        }
+        if config.drop_expired && now >= kernel.frames[frame].deadline_ns {
+            kernel.refuse(frame, node, Outcome::DeadlineExceeded);
             return;
         }
         // A priority queue makes way for an arrival by turning away a lower priority.

@@ -143,6 +143,12 @@ pub struct NodeFaultReport {
     pub new_version: u64,
     /// Requests shed because its queue was past the threshold.
     pub shed: u64,
+    /// Quorum losers it stopped serving (cancelled).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cancelled: u64,
+    /// Requests it dropped because their deadline had passed (`drop_expired`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub expired: u64,
     /// Pauses that began on its instances (pauses, hangs, recurring pauses).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub pauses: u64,
@@ -275,10 +281,11 @@ impl Simulation<'_> {
     ) -> Option<ResilienceReport> {
         let topology = self.topology;
         let has_mechanism = !topology.call_policies.is_empty()
+            || topology.code.iter().any(|instr| matches!(instr, crate::topology::Instr::Quorum { cancel: true, .. }))
             || topology.nodes.iter().any(|node| match &node.kind {
                 NodeKind::LoadBalancer(config) => config.health_check.is_some(),
                 NodeKind::Database(config) => config.failover.is_some(),
-                NodeKind::Service(config) => config.shed_above.is_some(),
+                NodeKind::Service(config) => config.shed_above.is_some() || config.drop_expired,
                 _ => false,
             });
         if topology.scenario.is_none() && !has_mechanism {
@@ -352,6 +359,8 @@ impl Simulation<'_> {
                 + counters.injected_errors
                 + counters.new_version
                 + counters.shed
+                + counters.expired
+                + counters.cancelled
                 + counters.pauses;
             if touched > 0 {
                 node_faults.insert(
@@ -362,6 +371,8 @@ impl Simulation<'_> {
                         injected_errors: counters.injected_errors,
                         new_version: counters.new_version,
                         shed: counters.shed,
+                        expired: counters.expired,
+                        cancelled: counters.cancelled,
                         pauses: counters.pauses,
                         paused_s: counters.paused_ns as f64 / 1e9,
                     },

@@ -240,10 +240,38 @@ fn resilience_lines(out: &mut String, report: &Report) {
         );
     }
     for (name, node) in &resilience.nodes {
-        let _ = writeln!(
+        let _ = write!(
             out,
             "  {name}: {} refused while down, {} failed in a crash, {} injected errors, {} served by a new version, {} shed",
             node.refused, node.crashed, node.injected_errors, node.new_version, node.shed
+        );
+        if node.cancelled > 0 {
+            let _ = write!(out, ", {} quorum losers cancelled", node.cancelled);
+        }
+        if node.expired > 0 {
+            let _ = write!(out, ", {} dropped past their deadline", node.expired);
+        }
+        if node.pauses > 0 {
+            let _ = write!(out, ", {} pauses", node.pauses);
+        }
+        if node.paused_s > 0.0 {
+            let _ = write!(out, " ({}s paused)", trim(node.paused_s));
+        }
+        out.push('\n');
+    }
+    for (name, group) in &resilience.groups {
+        let share = group.available_share.map_or("-".to_string(), |a| format!("{:.4}%", a * 100.0));
+        let _ = writeln!(
+            out,
+            "  {name}: at least {} of {} instances up {share} of the time ({} down at the end)",
+            group.quorum, group.instances, group.down_at_end
+        );
+    }
+    for (nodes, crews) in &resilience.repair_crews {
+        let _ = writeln!(
+            out,
+            "  repair crews for {nodes}: {}, {} failures waited for one, {} waiting at the end",
+            crews.crews, crews.waited, crews.waiting_at_end
         );
     }
 }

@@ -272,6 +272,11 @@ pub struct RawService {
     /// Load shedding: refuse a request when this many are already waiting at the instance.
     #[serde(default)]
     pub shed_above: Option<u32>,
+    /// Honour deadlines: a request whose deadline (its callers' timeouts, passed down the
+    /// call chain) has passed is dropped on arrival or when a worker reaches it, instead of
+    /// being served for nobody. Default false.
+    #[serde(default)]
+    pub drop_expired: bool,
     /// The region the node runs in.
     #[serde(default)]
     pub region: Option<String>,
@@ -318,6 +323,18 @@ pub enum RawStep {
     Call(String),
     /// Call several nodes at once and wait for all answers.
     Parallel(Vec<String>),
+    /// Call several nodes at once and go on after `wait` of them succeed (1: the first
+    /// success), or fail once that many can no longer succeed; the other calls are losers.
+    Quorum {
+        /// The nodes to call.
+        of: Vec<String>,
+        /// Successes to wait for; default 1.
+        #[serde(default = "one")]
+        wait: u32,
+        /// What happens to the losers' work; default `Cancel`.
+        #[serde(default)]
+        losers: RawLosers,
+    },
     /// Hand the request on to a node and free the worker: the node answers the caller.
     Forward(String),
     /// Run different steps by request class.
@@ -331,6 +348,18 @@ pub enum RawStep {
     /// Run one of several step lists, chosen at random: `Choose([(0.2, [Forward("a")])])`.
     /// Probabilities add up to at most 1; the rest runs no steps.
     Choose(Vec<(f64, Vec<RawStep>)>),
+}
+
+/// What a quorum call does to the calls it no longer needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename = "Losers", deny_unknown_fields)]
+pub enum RawLosers {
+    /// Cancel them: a loser still waiting in a queue never takes a worker, and one being
+    /// served stops at the end of its current step.
+    #[default]
+    Cancel,
+    /// Let them run to the end; their answers are ignored (wasted work).
+    Finish,
 }
 
 /// A load balancer node.

@@ -23,6 +23,9 @@ pub use crate::spec::{RawAlgorithm as Algorithm, RawDiscipline as Discipline};
 /// Marks "none" in an id field.
 pub const NONE: u32 = u32::MAX;
 
+/// The most nodes one `Quorum` step may call.
+pub const MAX_QUORUM_TARGETS: usize = 16;
+
 /// A checked, ready-to-run topology.
 #[derive(Debug, Clone)]
 pub struct Topology {
@@ -176,6 +179,8 @@ pub struct ServiceConfig {
     pub call_policies: Vec<(NodeId, u32)>,
     /// Refuse a request when this many wait at the instance.
     pub shed_above: Option<u32>,
+    /// Drop requests whose deadline has passed instead of serving them.
+    pub drop_expired: bool,
 }
 
 impl ServiceConfig {
@@ -260,6 +265,17 @@ pub enum Instr {
         start: u32,
         /// Number of targets.
         len: u32,
+    },
+    /// Call `parallel_targets[start..start + len]` and go on after `wait` successes.
+    Quorum {
+        /// First target index.
+        start: u32,
+        /// Number of targets (at most `MAX_QUORUM_TARGETS`).
+        len: u16,
+        /// Successes to wait for.
+        wait: u16,
+        /// Cancel the losers (else they run on).
+        cancel: bool,
     },
     /// Hand the request to node `.0`, which answers this node's caller.
     Forward(NodeId),

@@ -220,6 +220,7 @@ impl Validator<'_> {
                 role: ServiceRole::Database,
                 call_policies: Vec::new(),
                 shed_above: None,
+                drop_expired: false,
             },
             failover: database.failover.as_ref().map(|raw| self.failover(raw)),
             replicas: database.replicas,
@@ -379,6 +380,7 @@ impl Validator<'_> {
             role: ServiceRole::ApiGateway,
             call_policies: Vec::new(),
             shed_above: None,
+            drop_expired: false,
         })
     }
 

@@ -659,6 +659,23 @@ impl Validator<'_> {
             compiler.call_policies.push(CallPolicyEdge { caller: node_id, source: NONE, callee, policy });
             call_policies.push((callee, compiler.call_policies.len() as u32 - 1));
         }
+        let quorum_targets = compiler.code[entry_pc as usize..].iter().filter_map(|instr| match instr {
+            Instr::Quorum { start, len, .. } => Some(*start as usize..*start as usize + *len as usize),
+            _ => None,
+        });
+        for range in quorum_targets {
+            let targets = &compiler.parallel_targets[range];
+            if let Some((callee, _)) = call_policies.iter().find(|(callee, _)| targets.contains(callee)) {
+                let callee = &self.raw.nodes.get_index(callee.index()).expect("a node").0;
+                return Err(self
+                    .error(
+                        SpecErrorKind::InvalidValue,
+                        format!("node {key} has a call policy for \"{callee}\", which it calls in a Quorum"),
+                        &["nodes", &key, "calls", &format!("\"{callee}\"")],
+                    )
+                    .with_help("a quorum's calls take no policy yet: call the node with Call, or remove the policy"));
+            }
+        }
         if service.discipline == RawDiscipline::Priority && self.raw.priorities.is_empty() {
             return Err(self
                 .error(
@@ -680,6 +697,7 @@ impl Validator<'_> {
         Ok(ServiceConfig {
             call_policies,
             shed_above: service.shed_above,
+            drop_expired: service.drop_expired,
             instances: service.instances,
             workers: service.workers,
             queue_capacity: service.queue,
@@ -742,6 +760,46 @@ impl Validator<'_> {
                         compiler.parallel_targets.push(callee);
                     }
                     compiler.code.push(Instr::Parallel { start, len: targets.len() as u32 });
+                }
+                RawStep::Quorum { of, wait, losers } => {
+                    if of.is_empty() || of.len() > MAX_QUORUM_TARGETS {
+                        return Err(self
+                            .error(
+                                SpecErrorKind::InvalidValue,
+                                format!("node {key} has a Quorum of {} nodes", of.len()),
+                                &["nodes", key, "Quorum"],
+                            )
+                            .with_help(format!(
+                                "call between 1 and {MAX_QUORUM_TARGETS} nodes, such as Quorum(of: [\"a\", \"b\", \"c\"], wait: 2)"
+                            )));
+                    }
+                    if *wait == 0 || *wait as usize > of.len() {
+                        return Err(self
+                            .error(
+                                SpecErrorKind::InvalidValue,
+                                format!("node {key} waits for {wait} of {} answers", of.len()),
+                                &["nodes", key, "wait"],
+                            )
+                            .with_help(format!("wait for between 1 (the first success) and {}", of.len())));
+                    }
+                    let start = compiler.parallel_targets.len() as u32;
+                    for target in of {
+                        let callee = self.node_id(target, &["nodes", key, "Quorum"], &what)?;
+                        compiler.edges.push(Edge {
+                            from: context.node,
+                            to: callee,
+                            kind: EdgeKind::Call,
+                            certain: context.certain,
+                            classes: context.classes.clone(),
+                        });
+                        compiler.parallel_targets.push(callee);
+                    }
+                    compiler.code.push(Instr::Quorum {
+                        start,
+                        len: of.len() as u16,
+                        wait: *wait as u16,
+                        cancel: *losers == RawLosers::Cancel,
+                    });
                 }
                 RawStep::ByClass { branches, otherwise } => {
                     for class in branches.keys() {
