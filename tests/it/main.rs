@@ -2,6 +2,7 @@
 //!
 //! `check` is the only place the tests touch the engine and CLI APIs.
 
+mod bulkheads;
 mod catalogue;
 mod catalogue_theory;
 mod chaos;

@@ -98,6 +98,10 @@ fn random_topology(seed: u64, chaos: bool) -> String {
                     if chaos && chaos_stream.below(2) == 0 {
                         calls = format!("calls: {{{target}: {}}}, ", random_policy(&mut chaos_stream));
                     }
+                    if chaos && chaos_stream.below(3) == 0 {
+                        let (limit, queue) = (1 + chaos_stream.below(4), chaos_stream.below(4));
+                        calls.push_str(&format!("bulkheads: {{{target}: Bulkhead(limit: {limit}, queue: {queue})}}, "));
+                    }
                 }
                 1 => steps.push(format!("Parallel([{}])", later.join(", "))),
                 2 => steps.push(format!("Choose([(0.5, [Call({target})])])")),

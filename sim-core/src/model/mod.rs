@@ -12,6 +12,7 @@ mod arena;
 mod autoscale;
 pub(crate) mod backlog;
 mod balancer;
+mod bulkhead;
 mod cache;
 mod cache_store;
 pub(crate) mod calls;

@@ -13,6 +13,15 @@ pub(crate) trait Program: Model {
     /// `frame` starts a Work step of `work_ns` on its instance.
     fn work(&mut self, kernel: &mut Kernel, frame: FrameId, work_ns: u64);
 
+    /// `frame` is about to make a Call step to `callee`: true when it may call now; false
+    /// when a bulkhead makes it wait (it calls when a place frees) or refused it.
+    fn admit_call(&mut self, _kernel: &mut Kernel, _frame: FrameId, _callee: NodeId) -> bool {
+        true
+    }
+
+    /// `frame`'s callees have answered: a Call step's bulkhead place is free again.
+    fn call_answered(&mut self, _kernel: &mut Kernel, _frame: FrameId) {}
+
     /// `frame`'s program reached `Respond`.
     fn respond(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let node = kernel.frames[frame].node;
@@ -29,6 +38,7 @@ fn choose_entry(entries: &[(f64, u32)], u: f64) -> Option<u32> {
 /// Every callee a frame running a program waited for has answered: the program goes on, or
 /// the frame ends with the first failure.
 pub(crate) fn reply<H: Program>(host: &mut H, kernel: &mut Kernel, frame: FrameId) {
+    host.call_answered(kernel, frame);
     match kernel.frames[frame].outcome {
         Some((outcome, cause)) => host.finish(kernel, frame, outcome, cause),
         None => kernel.ready.push_back(frame),
@@ -67,7 +77,9 @@ pub(crate) fn run<H: Program>(host: &mut H, kernel: &mut Kernel, frame: FrameId)
             }
             Instr::Call(callee) => {
                 kernel.frames[frame].pc = pc + 1;
-                kernel.call_node(frame, callee, InstanceId::NONE);
+                if host.admit_call(kernel, frame, callee) {
+                    kernel.call_node(frame, callee, InstanceId::NONE);
+                }
                 return;
             }
             Instr::Parallel { start, len } => {

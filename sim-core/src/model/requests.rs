@@ -37,6 +37,8 @@ pub enum Outcome {
     Shed,
     /// The request's deadline had passed when the node would have served it.
     DeadlineExceeded,
+    /// A bulkhead around the call was full, and so was its waiting line.
+    BulkheadFull,
 }
 
 impl Outcome {
@@ -49,7 +51,8 @@ impl Outcome {
             | Outcome::RateLimited
             | Outcome::Throttled
             | Outcome::CircuitOpen
-            | Outcome::Shed => Terminal::Rejected,
+            | Outcome::Shed
+            | Outcome::BulkheadFull => Terminal::Rejected,
             Outcome::Timeout | Outcome::DeadlineExceeded => Terminal::TimedOut,
             Outcome::HopLimit
             | Outcome::NoRoute
@@ -78,6 +81,7 @@ impl Outcome {
             Outcome::CircuitOpen => "circuit_open",
             Outcome::Shed => "shed",
             Outcome::DeadlineExceeded => "deadline_exceeded",
+            Outcome::BulkheadFull => "bulkhead_full",
         }
     }
 

@@ -152,6 +152,8 @@ pub(crate) struct ServiceModel<'t> {
     next_instance: u32,
     /// The autoscaler, for autoscaled services.
     pub scaling: Option<super::autoscale::ScalingState>,
+    /// Every instance's bulkheads (see `bulkhead.rs`).
+    pub bulkhead_states: Vec<super::bulkhead::BulkheadState>,
 }
 
 impl<'t> ServiceModel<'t> {
@@ -171,6 +173,7 @@ impl<'t> ServiceModel<'t> {
             rotation: (0..config.instances).map(InstanceId::new).collect(),
             next_instance: 0,
             scaling: config.autoscaling.map(|a| super::autoscale::ScalingState::new(config.instances, a.max)),
+            bulkhead_states: super::bulkhead::bulkhead_states(config.max_instances() as usize, config.bulkheads.len()),
         }
     }
 
@@ -361,6 +364,7 @@ impl ServiceModel<'_> {
                 kernel.free_frame(frame);
             }
         }
+        self.bulkheads_crashed(kernel, instance);
         self.instance_idle(kernel, instance);
         true
     }
@@ -534,6 +538,14 @@ impl Model for ServiceModel<'_> {
 }
 
 impl Program for ServiceModel<'_> {
+    fn admit_call(&mut self, kernel: &mut Kernel, frame: FrameId, callee: NodeId) -> bool {
+        self.bulkhead_admit(kernel, frame, callee)
+    }
+
+    fn call_answered(&mut self, kernel: &mut Kernel, frame: FrameId) {
+        self.bulkhead_release(kernel, frame);
+    }
+
     fn work(&mut self, kernel: &mut Kernel, frame: FrameId, work_ns: u64) {
         match self.config.discipline {
             Discipline::ProcessorSharing => self.ps_start(kernel, frame, work_ns),

@@ -269,6 +269,10 @@ pub struct RawService {
     /// Timeout, retries, circuit breaker and hedging of its calls, per callee.
     #[serde(default, deserialize_with = "unique_map")]
     pub calls: IndexMap<String, RawCallPolicy>,
+    /// Bulkheads: per callee, a limit on the Call steps to it under way at once in an
+    /// instance, with its own waiting line; default none.
+    #[serde(default, deserialize_with = "unique_map")]
+    pub bulkheads: IndexMap<String, RawBulkhead>,
     /// Load shedding: refuse a request when this many are already waiting at the instance.
     #[serde(default)]
     pub shed_above: Option<u32>,
@@ -348,6 +352,18 @@ pub enum RawStep {
     /// Run one of several step lists, chosen at random: `Choose([(0.2, [Forward("a")])])`.
     /// Probabilities add up to at most 1; the rest runs no steps.
     Choose(Vec<(f64, Vec<RawStep>)>),
+}
+
+/// A bulkhead around the calls to one dependency.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Bulkhead")]
+pub struct RawBulkhead {
+    /// Calls under way at once, per instance of the caller.
+    pub limit: u32,
+    /// Requests that may wait for a free place (holding their worker); a request that
+    /// finds the line full is refused (`bulkhead_full`). Default 0.
+    #[serde(default)]
+    pub queue: u32,
 }
 
 /// What a quorum call does to the calls it no longer needs.

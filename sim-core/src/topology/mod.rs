@@ -181,6 +181,8 @@ pub struct ServiceConfig {
     pub shed_above: Option<u32>,
     /// Drop requests whose deadline has passed instead of serving them.
     pub drop_expired: bool,
+    /// Bulkheads: (callee, calls at once per instance, waiting line per instance).
+    pub bulkheads: Vec<(NodeId, u32, u32)>,
 }
 
 impl ServiceConfig {

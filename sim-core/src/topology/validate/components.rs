@@ -221,6 +221,7 @@ impl Validator<'_> {
                 call_policies: Vec::new(),
                 shed_above: None,
                 drop_expired: false,
+                bulkheads: Vec::new(),
             },
             failover: database.failover.as_ref().map(|raw| self.failover(raw)),
             replicas: database.replicas,
@@ -381,6 +382,7 @@ impl Validator<'_> {
             call_policies: Vec::new(),
             shed_above: None,
             drop_expired: false,
+            bulkheads: Vec::new(),
         })
     }
 

@@ -659,6 +659,28 @@ impl Validator<'_> {
             compiler.call_policies.push(CallPolicyEdge { caller: node_id, source: NONE, callee, policy });
             call_policies.push((callee, compiler.call_policies.len() as u32 - 1));
         }
+        let mut bulkheads = Vec::new();
+        for (callee_name, bulkhead) in &service.bulkheads {
+            let quoted = format!("\"{callee_name}\"");
+            let anchors = ["nodes", &key, "bulkheads", &quoted];
+            let callee = self.node_id(callee_name, &anchors, &format!("node {key}'s bulkhead"))?;
+            let called = compiler.code[entry_pc as usize..].contains(&Instr::Call(callee));
+            if !called {
+                return Err(self
+                    .error(
+                        SpecErrorKind::InvalidValue,
+                        format!("node {key} has a bulkhead for \"{callee_name}\" but no Call step to it"),
+                        &anchors,
+                    )
+                    .with_help("bulkheads apply to Call steps; add the call or remove the bulkhead"));
+            }
+            if bulkhead.limit == 0 {
+                return Err(self
+                    .error(SpecErrorKind::InvalidValue, format!("node {key} has a bulkhead of 0 calls"), &anchors)
+                    .with_help("allow at least 1 call at once, such as Bulkhead(limit: 4)"));
+            }
+            bulkheads.push((callee, bulkhead.limit, bulkhead.queue));
+        }
         let quorum_targets = compiler.code[entry_pc as usize..].iter().filter_map(|instr| match instr {
             Instr::Quorum { start, len, .. } => Some(*start as usize..*start as usize + *len as usize),
             _ => None,
@@ -698,6 +720,7 @@ impl Validator<'_> {
             call_policies,
             shed_above: service.shed_above,
             drop_expired: service.drop_expired,
+            bulkheads,
             instances: service.instances,
             workers: service.workers,
             queue_capacity: service.queue,

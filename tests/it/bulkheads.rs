@@ -1,0 +1,67 @@
+//! Bulkheads: a limit on the calls to one dependency under way at once, with its own
+//! waiting line, checked against Erlang's loss formula, and the isolation it buys.
+
+use crate::check::{replicate, requests, seconds, simulate};
+
+/// Erlang B (Erlang 1917; Gross et al., Fundamentals of Queueing Theory, §2.6): an
+/// arrival finds all c places taken with probability (aᶜ/c!) / Σ_{k≤c} aᵏ/k!, whatever the
+/// holding-time distribution.
+fn erlang_b(places: u32, offered: f64) -> f64 {
+    let mut term = 1.0;
+    let mut sum = 1.0;
+    for k in 1..=places {
+        term *= offered / k as f64;
+        sum += term;
+    }
+    term / sum
+}
+
+/// 100/s of calls to a dependency that takes Exp(50 ms) and never queues, through a
+/// bulkhead of 5 places and no line: a loss system with a = 5 Erlangs, so B(5, 5) = 0.2849
+/// of the requests are refused (`bulkhead_full`).
+#[test]
+fn a_bulkhead_without_a_line_is_an_erlang_loss_system() {
+    let text = r#"Topology(
+        workload: [Open(name: "u", arrivals: Poisson(rate: "100/s"), to: "app")],
+        nodes: {
+            "app": Service(workers: 1000, steps: [Call("dep")], bulkheads: {"dep": Bulkhead(limit: 5)}),
+            "dep": Service(workers: 1000, steps: [Work(Exp(mean: "50ms"))]),
+        },
+    )"#;
+    let refused = |report: &sim_core::Report| report.requests.rejected as f64 / report.requests.generated as f64;
+    replicate(text, 10, requests(100_000), 10.0, refused).assert_covers(
+        "bulkhead refusals, Erlang B(5, 5)",
+        erlang_b(5, 5.0),
+        0.02,
+    );
+    let report = simulate(text, 1, requests(20_000), 0.0);
+    assert!(report.errors_by_reason.contains_key("bulkhead_full@app"), "{:?}", report.errors_by_reason);
+}
+
+/// One pool of 10 workers serves fast requests (a cache) and slow ones (a database taking
+/// Exp(500 ms)). Without a bulkhead the slow calls take every worker and the fast requests
+/// queue behind them; with a bulkhead of 4 places and a line of 4, the fast ones keep
+/// their workers.
+#[test]
+fn a_bulkhead_keeps_a_slow_dependency_from_taking_every_worker() {
+    let text = |bulkhead: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "u", arrivals: Poisson(rate: "200/s"), classes: {{"fast": 0.9, "slow": 0.1}}, to: "app")],
+                nodes: {{
+                    "app": Service(workers: 10, queue: 200, steps: [ByClass(branches: {{"slow": [Call("db")]}}, otherwise: [Call("cache")])]{bulkhead}),
+                    "db": Service(workers: 100, steps: [Work(Exp(mean: "500ms"))]),
+                    "cache": Service(workers: 100, steps: [Work(Exp(mean: "1ms"))]),
+                }},
+            )"#
+        )
+    };
+    let without = simulate(&text(""), 6, seconds(300.0), 10.0);
+    let with = simulate(&text(r#", bulkheads: {"db": Bulkhead(limit: 4, queue: 4)}"#), 6, seconds(300.0), 10.0);
+    let fast = |report: &sim_core::Report| report.classes["fast"].latency_s.p99.unwrap();
+    let (starved, isolated) = (fast(&without), fast(&with));
+    eprintln!("fast p99: {starved} without a bulkhead, {isolated} with");
+    assert!(starved > 0.2, "without a bulkhead, fast p99 {starved}");
+    assert!(isolated < 0.02, "with a bulkhead, fast p99 {isolated}");
+    assert!(with.classes["slow"].requests.rejected > 0, "slow requests past the line are refused");
+}
