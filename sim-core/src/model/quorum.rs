@@ -50,16 +50,8 @@ impl Kernel<'_> {
     pub(crate) fn start_quorum(&mut self, frame: FrameId, start: u32, len: u16, wait: u16, cancel: bool) {
         let fanout = self.fanouts.allocate();
         let generation = self.fanouts[fanout].generation.wrapping_add(1);
-        self.fanouts[fanout] = FanOut {
-            parent: frame,
-            needed: wait,
-            spare: len - wait,
-            cancel,
-            generation,
-            children: [(FrameId::NONE, 0); MAX_QUORUM_TARGETS],
-            len: 0,
-            failure: None,
-        };
+        self.fanouts[fanout] =
+            FanOut { parent: frame, needed: wait, spare: len - wait, cancel, generation, ..FanOut::default() };
         let record = &mut self.frames[frame];
         record.pending += 1;
         let (request, hops, node) = (record.request, record.hops, record.node);

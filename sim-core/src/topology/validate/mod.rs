@@ -732,6 +732,32 @@ impl Validator<'_> {
         })
     }
 
+    /// The targets of a Parallel or Quorum step (`keyword`) as call edges, appended to
+    /// `parallel_targets`; returns the index of the first.
+    fn fan_out_targets(
+        &self,
+        targets: &[String],
+        keyword: &str,
+        key: &str,
+        what: &str,
+        context: &StepContext,
+        compiler: &mut Compiler,
+    ) -> Result<u32, SpecError> {
+        let start = compiler.parallel_targets.len() as u32;
+        for target in targets {
+            let callee = self.node_id(target, &["nodes", key, keyword], what)?;
+            compiler.edges.push(Edge {
+                from: context.node,
+                to: callee,
+                kind: EdgeKind::Call,
+                certain: context.certain,
+                classes: context.classes.clone(),
+            });
+            compiler.parallel_targets.push(callee);
+        }
+        Ok(start)
+    }
+
     fn steps(
         &self,
         steps: &[RawStep],
@@ -770,18 +796,7 @@ impl Validator<'_> {
                             )
                             .with_help("list the nodes to call at once, such as Parallel([\"a\", \"b\"])"));
                     }
-                    let start = compiler.parallel_targets.len() as u32;
-                    for target in targets {
-                        let callee = self.node_id(target, &["nodes", key, "Parallel"], &what)?;
-                        compiler.edges.push(Edge {
-                            from: context.node,
-                            to: callee,
-                            kind: EdgeKind::Call,
-                            certain: context.certain,
-                            classes: context.classes.clone(),
-                        });
-                        compiler.parallel_targets.push(callee);
-                    }
+                    let start = self.fan_out_targets(targets, "Parallel", key, &what, context, compiler)?;
                     compiler.code.push(Instr::Parallel { start, len: targets.len() as u32 });
                 }
                 RawStep::Quorum { of, wait, losers } => {
@@ -805,18 +820,7 @@ impl Validator<'_> {
                             )
                             .with_help(format!("wait for between 1 (the first success) and {}", of.len())));
                     }
-                    let start = compiler.parallel_targets.len() as u32;
-                    for target in of {
-                        let callee = self.node_id(target, &["nodes", key, "Quorum"], &what)?;
-                        compiler.edges.push(Edge {
-                            from: context.node,
-                            to: callee,
-                            kind: EdgeKind::Call,
-                            certain: context.certain,
-                            classes: context.classes.clone(),
-                        });
-                        compiler.parallel_targets.push(callee);
-                    }
+                    let start = self.fan_out_targets(of, "Quorum", key, &what, context, compiler)?;
                     compiler.code.push(Instr::Quorum {
                         start,
                         len: of.len() as u16,
