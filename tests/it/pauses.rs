@@ -104,3 +104,35 @@ fn a_hang_holds_work_until_probes_see_it_or_it_restarts() {
     assert_eq!(restarted.requests.failed, held, "what the hang held fails at the restart");
     assert!(restarted.requests.in_flight < 5, "{:?}", restarted.requests);
 }
+
+/// M/M/1 with preemptive-resume breakdowns that strike busy or idle (Avi-Itzhak & Naor,
+/// "Some queuing problems with the service station subject to breakdown", Oper. Res. 11,
+/// 1963). λ = 50/s, Exp(10 ms) work, up times Exp(mean 900 ms) (ξ = 1/0.9 per s), repairs
+/// Exp(mean 100 ms) (η = 10/s). A request's completion time C is its work plus the repairs
+/// that strike during it: E[C] = E[S](1 + ξE[R]) = 11.111 ms and
+/// E[C²] = E[S²](1 + ξE[R])² + ξE[S]E[R²] = 4.69136e-4 s². A busy period opens with a
+/// setup D, the rest of a repair in progress: the idle server, up when the last request
+/// left, is down when the next arrives with probability p = ξ/(λ + ξ + η), so E[D] = p/η
+/// and E[D²] = 2p/η². The M/G/1 with setup times (Takagi, Queueing Analysis vol. 1, §2.3)
+/// gives E[T] = E[C] + λE[C²]/(2(1 − λE[C])) + (2E[D] + λE[D²])/(2(1 + λE[D])) = 47.5 ms;
+/// a numerical solution of the (queue length, up/down) Markov chain agrees to 1e-9.
+#[test]
+fn breakdowns_match_avi_itzhak_and_naor() {
+    let text = r#"Topology(
+        workload: [Open(name: "u", arrivals: Poisson(rate: "50/s"), to: "app")],
+        nodes: { "app": Service(steps: [Work(Exp(mean: "10ms"))]) },
+        scenario: Scenario(faults: [Pauses(nodes: ["app"], every: Exp(mean: "900ms"), pause: Exp(mean: "100ms"))]),
+    )"#;
+    let (lambda, s, xi, r): (f64, f64, f64, f64) = (50.0, 0.01, 1.0 / 0.9, 0.1);
+    let c1 = s * (1.0 + xi * r);
+    let c2 = 2.0 * s * s * (1.0 + xi * r).powi(2) + xi * s * 2.0 * r * r;
+    let p = xi / (lambda + xi + 1.0 / r);
+    let (d1, d2) = (p * r, 2.0 * p * r * r);
+    let mean = c1 + lambda * c2 / (2.0 * (1.0 - lambda * c1)) + (2.0 * d1 + lambda * d2) / (2.0 * (1.0 + lambda * d1));
+    assert!((mean - 0.0475).abs() < 1e-9, "{mean}");
+    replicate(text, 20, seconds(2_000.0), 20.0, |r| r.latency_s.mean.unwrap()).assert_covers(
+        "mean sojourn with breakdowns",
+        mean,
+        0.02,
+    );
+}
