@@ -37,6 +37,8 @@ pub enum Purpose {
     CanaryErrors = 12,
     /// The latency a Slow fault adds to arrivals at its node.
     AddedLatency = 13,
+    /// How many times a message to or from a node with packet loss is lost.
+    PacketLoss = 14,
 }
 
 /// A random stream with a small API of its own, so the generator can change in one place.

@@ -18,6 +18,7 @@ mod geography;
 mod invalid;
 mod live;
 mod overload;
+mod packet_loss;
 mod pauses;
 mod priorities;
 mod quorum;

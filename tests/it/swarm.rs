@@ -244,7 +244,14 @@ fn random_scenario(
                 "Slow(node: \"n{node}\", at: \"{at}ms\"{until}, factor: {}.5, add: Exp(mean: \"2ms\"))",
                 stream.below(5)
             ),
-            2 => format!("Errors(node: \"n{node}\", at: \"{at}ms\"{until}, probability: 0.{})", stream.below(10)),
+            2 if stream.below(2) == 0 => {
+                format!("Errors(node: \"n{node}\", at: \"{at}ms\"{until}, probability: 0.{})", stream.below(10))
+            }
+            2 => format!(
+                "PacketLoss(node: \"n{node}\", at: \"{at}ms\"{until}, loss: 0.{}, retransmit: \"{}ms\")",
+                1 + stream.below(9),
+                1 + stream.below(300)
+            ),
             3 => format!(
                 "Partition(between: [\"n{node}\"], and: [\"n{}\"], at: \"{at}ms\"{until}, timeout: \"{}ms\")",
                 (node + 1) % n as u64,

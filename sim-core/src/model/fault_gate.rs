@@ -106,6 +106,33 @@ impl Kernel<'_> {
         None
     }
 
+    /// The delay packet loss adds to a message from `from` to `to` (`NONE` for a client):
+    /// the loss of the receiving end if it has one in force, else the sender's. A message
+    /// lost k times (k geometric: lost with probability p at each try) arrives
+    /// rto × (2^k − 1) late, the timeout doubling with each retry as TCP's does; after 15
+    /// retries (Linux's `tcp_retries2`) the 16th attempt is taken to arrive.
+    pub(crate) fn retransmission_delay_ns(&mut self, from: NodeId, to: NodeId) -> u64 {
+        let lossy = |node: NodeId| !node.is_none() && self.faults.packet_loss[node].0 > 0.0;
+        let node = if lossy(to) {
+            to
+        } else if lossy(from) {
+            from
+        } else {
+            return 0;
+        };
+        let (loss, retransmit_ns) = self.faults.packet_loss[node];
+        let uniform = self.faults.streams[node].packet_loss.open01();
+        if uniform >= loss {
+            return 0;
+        }
+        // P(k ≥ j) = P(U < loss^j): k = ⌊ln U / ln loss⌋ ≥ 1 here.
+        let losses = (libm::log(uniform) / libm::log(loss)).min(15.0) as u32;
+        if self.is_measured(self.events.now_ns()) {
+            self.faults.counters[node].retransmits += losses as u64;
+        }
+        retransmit_ns.saturating_mul((1u64 << losses) - 1)
+    }
+
     /// A call across a partition fails once its connect timeout expires.
     pub(crate) fn on_unreachable(&mut self, frame: FrameId) {
         let node = self.frames[frame].node;

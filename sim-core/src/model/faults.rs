@@ -46,6 +46,8 @@ pub(crate) struct FaultCounters {
     pub pauses: u64,
     /// Time recurring pauses took, summed over instances, in ns (as drawn).
     pub paused_ns: u64,
+    /// Transmissions lost to packet loss on messages to or from the node.
+    pub retransmits: u64,
 }
 
 /// Run-time state of the scenario's faults.
@@ -63,6 +65,9 @@ pub(crate) struct FaultState {
     pub add_sampler: Vec<u32>,
     /// Per node: the probability of an injected error.
     pub error_probability: Vec<f64>,
+    /// Per node: the packet loss in force, (probability per transmission, first
+    /// retransmission timeout in ns); a probability of 0 for none.
+    pub packet_loss: Vec<(f64, u64)>,
     /// Per node: the new version in force: (share, factor, error probability).
     pub version: Vec<Option<(f64, f64, f64)>>,
     /// Partitions in force (fault indices).
@@ -109,6 +114,7 @@ pub(crate) struct NodeFaultStreams {
     pub canary_share: RandomStream,
     pub canary_errors: RandomStream,
     pub added_latency: RandomStream,
+    pub packet_loss: RandomStream,
 }
 
 impl NodeFaultStreams {
@@ -118,6 +124,7 @@ impl NodeFaultStreams {
             canary_share: RandomStream::derive(seed, node, Purpose::CanaryShare),
             canary_errors: RandomStream::derive(seed, node, Purpose::CanaryErrors),
             added_latency: RandomStream::derive(seed, node, Purpose::AddedLatency),
+            packet_loss: RandomStream::derive(seed, node, Purpose::PacketLoss),
         }
     }
 }
@@ -157,6 +164,7 @@ impl FaultState {
             slow_factor: vec![1.0; nodes],
             add_sampler: vec![NONE; nodes],
             error_probability: vec![0.0; nodes],
+            packet_loss: vec![(0.0, 0); nodes],
             version: vec![None; nodes],
             partitions: Vec::new(),
             streams: topology.nodes.iter().map(|node| NodeFaultStreams::new(seed, &node.name)).collect(),
@@ -243,6 +251,7 @@ fn target_name(topology: &Topology, kind: &FaultKind) -> String {
         | FaultKind::Hang { node, .. }
         | FaultKind::Slow { node, .. }
         | FaultKind::Errors { node, .. }
+        | FaultKind::PacketLoss { node, .. }
         | FaultKind::RollingDeploy { node, .. }
         | FaultKind::Version { node, .. } => name(*node),
         FaultKind::Partition { label, .. } => label.clone(),
@@ -277,6 +286,9 @@ fn detail(topology: &Topology, kind: &FaultKind) -> String {
             text
         }
         FaultKind::Errors { probability, .. } => format!("error probability {probability}"),
+        FaultKind::PacketLoss { loss, retransmit_ns, .. } => {
+            format!("loss {loss} per transmission, retransmission after {} s, doubling", *retransmit_ns as f64 / 1e9)
+        }
         FaultKind::Partition { timeout_ns, .. } => format!("calls across fail after {} s", *timeout_ns as f64 / 1e9),
         FaultKind::RegionOutage { nodes, .. } => format!("{} nodes down", nodes.len()),
         FaultKind::ChaosMonkey { mtbf_sampler, mttr_sampler, .. } => format!(
@@ -377,9 +389,10 @@ impl Simulation<'_> {
                     }
                 }
             }
-            FaultKind::Slow { node, .. } | FaultKind::Errors { node, .. } | FaultKind::Version { node, .. } => {
-                self.recompute_degradation(*node)
-            }
+            FaultKind::Slow { node, .. }
+            | FaultKind::Errors { node, .. }
+            | FaultKind::PacketLoss { node, .. }
+            | FaultKind::Version { node, .. } => self.recompute_degradation(*node),
             FaultKind::RollingDeploy { .. } => unreachable!("rolling deployments run by steps"),
             FaultKind::Load { .. } => unreachable!("load steps are handled above"),
         }
@@ -419,9 +432,10 @@ impl Simulation<'_> {
             FaultKind::Hang { node, instances } => self.restart_hung(*node, *instances),
             // Failures and pauses already under way end as drawn.
             FaultKind::ChaosMonkey { .. } | FaultKind::Pauses { .. } => {}
-            FaultKind::Slow { node, .. } | FaultKind::Errors { node, .. } | FaultKind::Version { node, .. } => {
-                self.recompute_degradation(*node)
-            }
+            FaultKind::Slow { node, .. }
+            | FaultKind::Errors { node, .. }
+            | FaultKind::PacketLoss { node, .. }
+            | FaultKind::Version { node, .. } => self.recompute_degradation(*node),
             FaultKind::RollingDeploy { .. } | FaultKind::Load { .. } => {}
         }
     }
@@ -564,11 +578,13 @@ impl Simulation<'_> {
         self.rotation_changed(node);
     }
 
-    /// Recomputes a node's slowdown, errors, added latency and version from the faults in force.
+    /// Recomputes a node's slowdown, errors, added latency, packet loss and version from the
+    /// faults in force.
     fn recompute_degradation(&mut self, node: NodeId) {
         let scenario = self.topology.scenario.as_ref().map_or(&[][..], |s| &s.faults[..]);
         let kinds = scenario.iter().map(|fault| &fault.kind).chain(self.kernel.faults.injected.iter().map(|i| &i.kind));
         let (mut factor, mut add, mut survive, mut version) = (1.0, NONE, 1.0, None);
+        let (mut delivered, mut retransmit_ns) = (1.0, 0);
         for (index, kind) in kinds.enumerate() {
             if !self.kernel.faults.active[index] {
                 continue;
@@ -581,6 +597,10 @@ impl Simulation<'_> {
                     }
                 }
                 FaultKind::Errors { node: n, probability } if n == node => survive *= 1.0 - probability,
+                FaultKind::PacketLoss { node: n, loss, retransmit_ns: rto } if n == node => {
+                    delivered *= 1.0 - loss;
+                    retransmit_ns = retransmit_ns.max(rto);
+                }
                 FaultKind::Version { node: n, share, factor: f, errors, .. } if n == node => {
                     version = Some((share, f, errors))
                 }
@@ -590,6 +610,7 @@ impl Simulation<'_> {
         self.kernel.faults.slow_factor[node] = factor;
         self.kernel.faults.add_sampler[node] = add;
         self.kernel.faults.error_probability[node] = 1.0 - survive;
+        self.kernel.faults.packet_loss[node] = (1.0 - delivered, retransmit_ns);
         self.kernel.faults.version[node] = version;
     }
 

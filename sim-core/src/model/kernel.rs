@@ -202,6 +202,9 @@ impl Kernel<'_> {
         if self.frames[frame].hops > 0 {
             delay += self.sample_network(self.topology.mesh_sampler);
         }
+        if self.faults.enabled {
+            delay += self.retransmission_delay_ns(sender, self.frames[frame].node);
+        }
         self.events.schedule_in(delay, Event::FrameArrive { frame });
     }
 
@@ -282,7 +285,11 @@ impl Kernel<'_> {
             let sojourn_ns = self.events.now_ns().saturating_sub(arrived_ns);
             series.record_node(node, outcome == Outcome::Completed, sojourn_ns);
         }
-        let delay = self.sample_network(reply_link);
+        let mut delay = self.sample_network(reply_link);
+        if self.faults.enabled {
+            let to = if parent.is_none() { NodeId::NONE } else { self.frames[parent].node };
+            delay += self.retransmission_delay_ns(node, to);
+        }
         if !call.is_none() {
             let delay = if parent.is_none() { delay } else { delay + self.sample_network(self.topology.mesh_sampler) };
             self.events.schedule_in(delay, Event::CallReply { call, attempt, outcome, cause });

@@ -155,6 +155,9 @@ pub struct NodeFaultReport {
     /// Time its instances spent in recurring pauses, summed over instances, in seconds.
     #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub paused_s: f64,
+    /// Transmissions of messages to or from it lost to packet loss (each one retransmitted).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retransmits: u64,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -361,7 +364,8 @@ impl Simulation<'_> {
                 + counters.shed
                 + counters.expired
                 + counters.cancelled
-                + counters.pauses;
+                + counters.pauses
+                + counters.retransmits;
             if touched > 0 {
                 node_faults.insert(
                     node.name.clone(),
@@ -375,6 +379,7 @@ impl Simulation<'_> {
                         cancelled: counters.cancelled,
                         pauses: counters.pauses,
                         paused_s: counters.paused_ns as f64 / 1e9,
+                        retransmits: counters.retransmits,
                     },
                 );
             }

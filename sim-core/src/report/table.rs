@@ -257,6 +257,9 @@ fn resilience_lines(out: &mut String, report: &Report) {
         if node.paused_s > 0.0 {
             let _ = write!(out, " ({}s paused)", trim(node.paused_s));
         }
+        if node.retransmits > 0 {
+            let _ = write!(out, ", {} packets retransmitted", node.retransmits);
+        }
         out.push('\n');
     }
     for (name, group) in &resilience.groups {

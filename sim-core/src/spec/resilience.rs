@@ -163,6 +163,25 @@ pub enum RawFault {
         #[serde(default)]
         quorum: Option<u32>,
     },
+    /// Packets to and from the node are lost: each message (a request arriving, an answer
+    /// leaving, a call it makes and its answer) is lost with probability `loss` per
+    /// transmission, and each loss costs a retransmission timeout that doubles every time
+    /// (TCP's exponential backoff), so a message lost k times arrives
+    /// `retransmit` × (2^k − 1) late. Only timeouts and latency see it: nothing fails.
+    PacketLoss {
+        /// The node.
+        node: String,
+        /// Start.
+        at: Duration,
+        /// End; default never.
+        #[serde(default)]
+        until: Option<Duration>,
+        /// Probability that one transmission of a message is lost, below 1.
+        loss: f64,
+        /// The first retransmission timeout; default 200 ms (Linux's minimum RTO).
+        #[serde(default)]
+        retransmit: Option<Duration>,
+    },
     /// A rolling deployment: `batch` instances at a time leave the rotation (finishing the
     /// work they hold) for `each`, then come back and the next batch goes.
     RollingDeploy {

@@ -138,6 +138,15 @@ pub enum FaultKind {
         /// Probability per request.
         probability: f64,
     },
+    /// Messages to and from a node are lost and retransmitted.
+    PacketLoss {
+        /// Node id.
+        node: NodeId,
+        /// Probability that one transmission is lost.
+        loss: f64,
+        /// First retransmission timeout in ns, doubling with each loss.
+        retransmit_ns: u64,
+    },
     /// A network partition.
     Partition {
         /// Per node: 0 on neither side, 1 or 2 on a side.
@@ -248,6 +257,7 @@ impl FaultKind {
             FaultKind::Crash { .. } => "crash",
             FaultKind::Slow { .. } => "slow",
             FaultKind::Errors { .. } => "errors",
+            FaultKind::PacketLoss { .. } => "packet_loss",
             FaultKind::Partition { .. } => "partition",
             FaultKind::RegionOutage { .. } => "region_outage",
             FaultKind::ChaosMonkey { .. } => "chaos_monkey",

@@ -461,6 +461,28 @@ impl ScenarioChecker<'_> {
                 let probability = self.probability(*probability, &["Errors", "probability"], "an error probability")?;
                 fault(FaultKind::Errors { node: id, probability }, self.window(*at, *until, &["Errors"])?)
             }
+            RawFault::PacketLoss { node, at, until, loss, retransmit } => {
+                let id = self.node(node, &["PacketLoss", "node"])?;
+                if !(*loss > 0.0 && *loss < 1.0) {
+                    return Err(self.error(
+                        format!("a packet loss of {loss}"),
+                        &["PacketLoss", "loss"],
+                        "give a probability above 0 and below 1, such as 0.01; a link that carries nothing is a Partition",
+                    ));
+                }
+                let retransmit_ns = retransmit.map_or(200_000_000, |d| d.ns);
+                if retransmit_ns == 0 {
+                    return Err(self.error(
+                        "a retransmission timeout of 0".into(),
+                        &["PacketLoss", "retransmit"],
+                        "give a positive time, such as \"200ms\", or leave it out for 200 ms",
+                    ));
+                }
+                fault(
+                    FaultKind::PacketLoss { node: id, loss: *loss, retransmit_ns },
+                    self.window(*at, *until, &["PacketLoss"])?,
+                )
+            }
             RawFault::Partition { between, and, at, until, timeout } => {
                 let mut node_side = vec![0u8; self.topology.nodes.len()];
                 let mut region_side = vec![0u8; self.topology.regions.names.len()];
