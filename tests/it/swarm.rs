@@ -218,6 +218,7 @@ fn random_policy(stream: &mut RandomStream) -> String {
     }
     if stream.below(3) == 0 {
         fields.push(format!("hedge_after: \"{}ms\"", 1 + stream.below(10)));
+        fields.push(["losers: Cancel", "losers: Finish"][stream.below(2) as usize].to_string());
     }
     format!("CallPolicy({})", fields.join(", "))
 }

@@ -36,6 +36,9 @@ pub(crate) struct Call {
     done: bool,
     /// A hedged attempt was sent.
     hedged: bool,
+    /// The frames of the last two attempts (by attempt number's parity), with their
+    /// generations: awaited attempts are at most the first and its hedge, consecutive.
+    attempt_frames: [(FrameId, u32); 2],
     last_failure: (Outcome, NodeId),
     generation: u32,
 }
@@ -57,6 +60,7 @@ impl Default for Call {
             live_attempts: 0,
             done: true,
             hedged: false,
+            attempt_frames: [(FrameId::NONE, 0); 2],
             last_failure: (Outcome::Completed, NodeId::NONE),
             generation: 0,
         }
@@ -179,6 +183,7 @@ impl Kernel<'_> {
             live_attempts: 0,
             done: false,
             hedged: false,
+            attempt_frames: [(FrameId::NONE, 0); 2],
             last_failure: (Outcome::Completed, callee),
             generation,
         };
@@ -255,6 +260,7 @@ impl Kernel<'_> {
         }
         self.frames[child].call = call;
         self.frames[child].call_attempt = attempt as u8;
+        self.calls[call].attempt_frames[attempt as usize & 1] = (child, self.frames[child].generation);
         let sender = if parent.is_none() { NodeId::NONE } else { self.frames[parent].node };
         self.send_frame(child, link, sender);
         if let Some(timeout_ns) = spec.timeout_ns {
@@ -329,6 +335,9 @@ impl Kernel<'_> {
             if measured {
                 self.policies[policy as usize].counters.succeeded += 1;
             }
+            if spec.cancel_losers && self.calls[call].awaited != 0 {
+                self.cancel_hedge_loser(call, attempt ^ 1);
+            }
             self.finish_call(call, outcome, cause);
             return;
         }
@@ -395,6 +404,36 @@ impl Kernel<'_> {
         }
         self.send_attempt(call);
         self.release_call_if_idle(call);
+    }
+
+    /// Attempt `attempt` of a hedged call `call` lost to its sibling: cancelled if it has
+    /// not answered (its answer, which will not come, is no longer awaited).
+    fn cancel_hedge_loser(&mut self, call: CallId, attempt: u32) {
+        if self.calls[call].awaited & (1 << attempt) == 0 {
+            return;
+        }
+        let (frame, generation) = self.calls[call].attempt_frames[attempt as usize & 1];
+        let record = &self.frames[frame];
+        if frame.is_none()
+            || !record.live
+            || record.generation != generation
+            || record.call != call
+            || record.call_attempt as u32 != attempt
+            || record.answered
+        {
+            return;
+        }
+        self.cancel_frame(frame);
+        self.calls[call].live_attempts -= 1;
+    }
+
+    /// Attempt `frame` of a call handed its request on to `child` (a Forward step).
+    pub(crate) fn replace_attempt_frame(&mut self, frame: FrameId, child: FrameId) {
+        let (call, attempt) = (self.frames[frame].call, self.frames[frame].call_attempt as usize);
+        let slot = &mut self.calls[call].attempt_frames[attempt & 1];
+        if slot.0 == frame {
+            *slot = (child, self.frames[child].generation);
+        }
     }
 
     /// The call answers its caller.

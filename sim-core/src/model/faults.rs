@@ -40,7 +40,7 @@ pub(crate) struct FaultCounters {
     pub shed: u64,
     /// Requests dropped because their deadline had passed.
     pub expired: u64,
-    /// Quorum losers cancelled.
+    /// Losers of quorums and hedged calls cancelled.
     pub cancelled: u64,
     /// Pauses that began (window pauses and hangs per instance, recurring pauses).
     pub pauses: u64,

@@ -31,6 +31,8 @@ pub(crate) enum Deferred {
     Reply { parent: FrameId, outcome: Outcome, cause: NodeId },
     /// The answer to a client (or to a queue or log, for a message's work).
     ClientReply { request: RequestId, outcome: Outcome, cause: NodeId },
+    /// A cancelled frame in a Work step: its node stops the work and frees the worker.
+    StopWork { frame: FrameId, generation: u32 },
 }
 
 /// The kernel's state: everything a run holds besides its node models.
@@ -182,6 +184,7 @@ impl Kernel<'_> {
             fanout: FanOutId::NONE,
             fanout_generation: 0,
             cancelled: false,
+            working: false,
             deadline_ns: if parent.is_none() { u64::MAX } else { self.frames[parent].deadline_ns },
         };
         frame
@@ -258,7 +261,15 @@ impl Kernel<'_> {
         // An attempt of a call hands its place on: the new frame answers that call.
         self.frames[child].call = self.frames[frame].call;
         self.frames[child].call_attempt = self.frames[frame].call_attempt;
+        if !self.frames[frame].call.is_none() {
+            self.replace_attempt_frame(frame, child);
+        }
         self.frames[child].deadline_ns = self.frames[frame].deadline_ns;
+        if self.frames[frame].cancelled {
+            // A cancelled loser handed on stays cancelled, and still answers nobody.
+            self.frames[child].cancelled = true;
+            self.frames[child].answered = true;
+        }
         let fanout = self.frames[frame].fanout;
         if !fanout.is_none() {
             // A quorum's member hands its place on: the new frame answers that quorum.

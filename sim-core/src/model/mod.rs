@@ -487,6 +487,7 @@ impl<'t> Simulation<'t> {
             Event::FrameArrive { frame } => self.on_frame_arrive(frame),
             Event::WorkDone { frame } => {
                 if !(kernel.faults.pausing && self.work_held(frame)) {
+                    self.kernel.frames[frame].working = false;
                     self.kernel.ready.push_back(frame)
                 }
             }
@@ -531,6 +532,15 @@ impl<'t> Simulation<'t> {
             match deferred {
                 Deferred::Reply { parent, outcome, cause } => self.on_reply(parent, outcome, cause),
                 Deferred::ClientReply { request, outcome, cause } => self.on_client_reply(request, outcome, cause),
+                Deferred::StopWork { frame, generation } => {
+                    let record = &self.kernel.frames[frame];
+                    if record.live && record.generation == generation && record.working {
+                        let node = record.node;
+                        if let Some(servers) = self.nodes[node].servers_mut() {
+                            servers.stop_work(&mut self.kernel, frame);
+                        }
+                    }
+                }
             }
         }
     }

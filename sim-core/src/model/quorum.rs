@@ -1,7 +1,7 @@
 //! Quorum calls: a `Quorum` step calls several nodes at once and goes on after `wait` of
 //! them succeed (the first success when `wait` is 1), or fails as soon as that many can no
 //! longer succeed. The calls it no longer needs are losers: cancelled (a loser waiting in a
-//! queue never takes a worker; one being served stops after its current step) or left to
+//! queue never takes a worker; one in a Work step stops at once) or left to
 //! finish, their answers ignored.
 
 use super::kernel::Kernel;
@@ -133,16 +133,26 @@ impl Kernel<'_> {
         Some((parent, answer.0, answer.1))
     }
 
-    /// Cancels a quorum's member that has not answered: it answers nobody, and stops
-    /// taking resources at its next step (or is skipped in its queue).
+    /// Cancels a quorum's member that has not answered.
     fn cancel_loser(&mut self, child: FrameId, generation: u32, fanout: FanOutId) {
-        let record = &mut self.frames[child];
+        let record = &self.frames[child];
         if !record.live || record.generation != generation || record.fanout != fanout || record.answered {
             return;
         }
+        self.cancel_frame(child);
+    }
+
+    /// Cancels a loser (of a quorum or a hedge): it answers nobody, and stops taking
+    /// resources at its next step (or is skipped in its queue).
+    pub(crate) fn cancel_frame(&mut self, frame: FrameId) {
+        let record = &mut self.frames[frame];
         record.answered = true;
         record.cancelled = true;
-        let (node, arrived_ns) = (record.node, record.arrived_ns);
+        let (node, arrived_ns, working, generation) =
+            (record.node, record.arrived_ns, record.working, record.generation);
+        if working {
+            self.deferred.push_back(super::kernel::Deferred::StopWork { frame, generation });
+        }
         if self.is_measured(arrived_ns) {
             self.faults.counters[node].cancelled += 1;
         }

@@ -193,6 +193,10 @@ pub(crate) struct Frame {
     pub fanout: FanOutId,
     /// That quorum's generation when it was called.
     pub fanout_generation: u32,
-    /// A quorum it was called by no longer needs it: it stops at its next step.
+    /// A quorum or hedged call no longer needs it: it stops its Work step (`working`) or
+    /// at its next step.
     pub cancelled: bool,
+    /// It is in a Work step holding a worker of a FIFO or priority service (its `WorkDone`
+    /// is due).
+    pub working: bool,
 }

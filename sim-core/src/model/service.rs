@@ -555,8 +555,39 @@ impl Program for ServiceModel<'_> {
                     let instance = kernel.frames[frame].instance;
                     kernel.frames[frame].pause_mark_ns = self.instances[instance.index()].paused_ns(now);
                 }
+                kernel.frames[frame].working = true;
                 kernel.events.schedule_in(work_ns, Event::WorkDone { frame })
             }
+        }
+    }
+}
+
+impl ServiceModel<'_> {
+    /// A cancelled frame's Work step stops now: its worker is free for the next request,
+    /// and the frame ends when its `WorkDone` comes (as a crash's victims do). Work held
+    /// by a pause waits for the pause to end.
+    pub(crate) fn stop_work(&mut self, kernel: &mut Kernel, frame: FrameId) {
+        let record = &kernel.frames[frame];
+        let instance = record.instance;
+        if record.killed || !record.admitted || self.instances[instance.index()].paused > 0 {
+            return;
+        }
+        let record = &mut kernel.frames[frame];
+        record.killed = true;
+        record.admitted = false;
+        record.working = false;
+        let now = kernel.events.now_ns();
+        let stats = &mut kernel.node_stats[self.node];
+        stats.advance(now);
+        invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
+        invariants::decrement(&mut stats.busy_now, &mut kernel.invariants.counter_underflows);
+        let slot = &mut self.instances[instance.index()];
+        slot.advance(now, true, self.config.workers);
+        invariants::decrement(&mut slot.occupied, &mut kernel.invariants.counter_underflows);
+        let out_of_rotation = !slot.in_rotation;
+        self.pull_next(kernel, instance);
+        if out_of_rotation {
+            self.instance_idle(kernel, instance);
         }
     }
 }

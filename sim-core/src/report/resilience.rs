@@ -143,7 +143,7 @@ pub struct NodeFaultReport {
     pub new_version: u64,
     /// Requests shed because its queue was past the threshold.
     pub shed: u64,
-    /// Quorum losers it stopped serving (cancelled).
+    /// Losers of quorums and hedged calls it stopped serving (cancelled).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub cancelled: u64,
     /// Requests it dropped because their deadline had passed (`drop_expired`).

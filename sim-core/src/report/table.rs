@@ -246,7 +246,7 @@ fn resilience_lines(out: &mut String, report: &Report) {
             node.refused, node.crashed, node.injected_errors, node.new_version, node.shed
         );
         if node.cancelled > 0 {
-            let _ = write!(out, ", {} quorum losers cancelled", node.cancelled);
+            let _ = write!(out, ", {} losers cancelled", node.cancelled);
         }
         if node.expired > 0 {
             let _ = write!(out, ", {} dropped past their deadline", node.expired);

@@ -370,8 +370,9 @@ pub struct RawBulkhead {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename = "Losers", deny_unknown_fields)]
 pub enum RawLosers {
-    /// Cancel them: a loser still waiting in a queue never takes a worker, and one being
-    /// served stops at the end of its current step.
+    /// Cancel them: a loser still waiting in a queue never takes a worker, one in a Work
+    /// step stops at once (its worker is free), and one waiting for its own calls stops
+    /// when they answer.
     #[default]
     Cancel,
     /// Let them run to the end; their answers are ignored (wasted work).

@@ -283,6 +283,11 @@ pub struct RawCallPolicy {
     /// Send a second attempt when the first has not answered after this long; default never.
     #[serde(default)]
     pub hedge_after: Option<Duration>,
+    /// What happens to the other attempt of a hedged call once one succeeds: `Cancel` (as
+    /// gRPC's hedging does: it stops at its next step, or never starts if still queued) or
+    /// `Finish` (it runs on, wasted). Only with `hedge_after`; default `Cancel`.
+    #[serde(default)]
+    pub losers: Option<super::RawLosers>,
 }
 
 /// Retries with exponential backoff.

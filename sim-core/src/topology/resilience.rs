@@ -16,6 +16,8 @@ pub struct CallPolicy {
     pub breaker: Option<BreakerPolicy>,
     /// Hedge after this many ns without an answer.
     pub hedge_after_ns: Option<u64>,
+    /// Cancel a hedged call's other attempt once one succeeds.
+    pub cancel_losers: bool,
 }
 
 /// Retries with exponential backoff.

@@ -141,7 +141,16 @@ pub(super) fn call_policy(source: &str, raw: &RawCallPolicy, anchors: &[&str]) -
         }
         None => None,
     };
-    Ok(CallPolicy { timeout_ns, retry, breaker, hedge_after_ns })
+    if raw.losers.is_some() && raw.hedge_after.is_none() {
+        return Err(invalid(
+            source,
+            "a call policy says what happens to its losers but sends no hedge".into(),
+            &at("losers"),
+            "add hedge_after (the wait before a second attempt), or leave losers out",
+        ));
+    }
+    let cancel_losers = raw.losers.unwrap_or_default() == RawLosers::Cancel;
+    Ok(CallPolicy { timeout_ns, retry, breaker, hedge_after_ns, cancel_losers })
 }
 
 impl Validator<'_> {
