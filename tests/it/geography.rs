@@ -136,3 +136,44 @@ fn active_passive_fails_back_or_stays() {
     assert!((1800..=2400).contains(&back), "with failback the standby served {back}");
     assert!((3700..=4300).contains(&stays), "without failback the standby served {stays}");
 }
+
+/// DNS routing with a time to live: two regions behind a global round robin with fast
+/// health checks (0.1 s), 1000 clients sending 0.1/s each (100/s). A client resolves at its
+/// first request after its cached answer expires and keeps the answer 20 s, so at a random
+/// moment it holds one with probability 20 / (20 + 10) = 2/3 (10 s being the mean wait
+/// for its next request), half of them naming eu-west, with a uniform 0–20 s left. When
+/// eu-west goes down, those clients keep sending there until their answer expires:
+/// 1000 × 2/3 × 1/2 × 0.1/s × 10 s = 333 failed requests, where routing afresh loses only
+/// those the 0.1 s of detection lets through.
+#[test]
+fn clients_keep_a_dead_region_until_their_dns_answer_expires() {
+    let text = |ttl: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "u", arrivals: Poisson(rate: "100/s"), clients: 1000, to: "dns", region: "us-east")],
+                nodes: {{
+                    "dns": LoadBalancer(backends: ["app-us", "app-eu"]{ttl},
+                                        health_check: HealthCheck(interval: "100ms", unhealthy: 1, healthy: 1)),
+                    "app-us": Service(workers: 100, steps: [Work(Exp(mean: "5ms"))], region: "us-east"),
+                    "app-eu": Service(workers: 100, steps: [Work(Exp(mean: "5ms"))], region: "eu-west"),
+                }},
+                regions: (
+                    placement: {{"us-east": [], "eu-west": []}},
+                    latency: [("us-east", "eu-west", Constant("40ms"))],
+                ),
+                scenario: Scenario(faults: [RegionOutage(region: "eu-west", at: "100s")]),
+            )"#
+        )
+    };
+    let cached = text(r#", dns_ttl: "20s""#);
+    crate::check::replicate(&cached, 10, seconds(200.0), 0.0, |r| r.requests.failed as f64).assert_covers(
+        "requests failed by cached DNS answers",
+        1000.0 * 2.0 / 3.0 * 0.5 * 0.1 * 10.0,
+        0.15,
+    );
+    let report = simulate(&cached, 1, seconds(200.0), 0.0);
+    let stale = report.resilience.as_ref().unwrap().nodes["dns"].stale_dns;
+    assert!(stale > 200 && stale <= report.requests.failed, "{stale} stale of {}", report.requests.failed);
+    let fresh = simulate(&text(""), 1, seconds(200.0), 0.0);
+    assert!(fresh.requests.failed < 20, "{:?}", fresh.requests);
+}

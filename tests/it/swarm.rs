@@ -52,13 +52,16 @@ fn random_topology(seed: u64, chaos: bool) -> String {
                 String::new()
             };
             let mut backends = later[stream.below(later.len() as u64) as usize].clone();
-            let mut failback = "";
+            let mut failback = String::new();
             if algorithm == "ActivePassive" {
                 // A standby pool after the active one, failing back or staying.
                 backends = later[..later.len().min(2)].join(", ");
                 if chaos_stream.below(2) == 0 {
-                    failback = ", failback: false";
+                    failback = ", failback: false".to_string();
                 }
+            }
+            if chaos && chaos_stream.below(4) == 0 {
+                failback.push_str(&format!(", dns_ttl: \"{}ms\"", 1 + chaos_stream.below(500)));
             }
             let _ = writeln!(
                 nodes,
@@ -135,6 +138,16 @@ fn random_topology(seed: u64, chaos: bool) -> String {
         };
         if chaos && chaos_stream.below(4) == 0 {
             shed.push_str("drop_expired: true, ");
+        }
+        if chaos && discipline != "discipline: ProcessorSharing, " && chaos_stream.below(4) == 0 {
+            shed.push_str(&match chaos_stream.below(2) {
+                0 => format!(
+                    "concurrency_limit: Aimd(latency: \"{}ms\", initial: {}), ",
+                    1 + chaos_stream.below(20),
+                    1 + chaos_stream.below(10)
+                ),
+                _ => format!("concurrency_limit: Gradient(queue: {}, initial: 5), ", chaos_stream.below(5)),
+            });
         }
         if stream.below(8) == 0 {
             let _ = writeln!(

@@ -4,6 +4,7 @@
 
 use super::invariants;
 use super::kernel::Kernel;
+use super::keymap::KeyMap;
 use super::least_loaded::LeastLoaded;
 use super::node::{misrouted, Model, Node, Span, Timer};
 use super::requests::Outcome;
@@ -44,6 +45,8 @@ pub(crate) struct BalancerModel<'t> {
     /// serves), and its targets in rotation.
     active_node: NodeId,
     active: Vec<u32>,
+    /// DNS routing: per client, the target its cached answer names and when it expires.
+    dns_cache: KeyMap<(u32, u64)>,
 }
 
 impl<'t> BalancerModel<'t> {
@@ -64,6 +67,7 @@ impl<'t> BalancerModel<'t> {
             least_loaded: (config.algorithm == Algorithm::LeastConnections).then(LeastLoaded::default),
             active_node: NodeId::NONE,
             active: Vec::new(),
+            dns_cache: KeyMap::default(),
         };
         // At the start, a service's first `instances` instances serve.
         state.rebuild_rotation(topology, |target| {
@@ -197,12 +201,28 @@ impl BalancerModel<'_> {
     fn forward(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let record = &kernel.frames[frame];
         let (node, request) = (record.node, record.request);
-        if self.rotation.is_empty() {
+        let cached = self.config.dns_ttl_ns.and_then(|_| self.cached_answer(kernel, request));
+        if cached.is_none() && self.rotation.is_empty() {
             // No backend instance is in service (all drained by a deployment).
             self.finish(kernel, frame, Outcome::Unavailable, node);
             return;
         }
-        let target = self.pick_target(kernel, request);
+        let target = match cached {
+            Some(target) => {
+                if !self.up[target as usize] && kernel.is_measured(kernel.frames[frame].arrived_ns) {
+                    kernel.faults.counters[node].stale_dns += 1;
+                }
+                target
+            }
+            None => {
+                let target = self.pick_target(kernel, request);
+                if let Some(ttl_ns) = self.config.dns_ttl_ns {
+                    let expires_ns = kernel.events.now_ns().saturating_add(ttl_ns);
+                    self.dns_cache.insert(kernel.requests[request].client, (target, expires_ns));
+                }
+                target
+            }
+        };
         let (target_node, target_instance) = self.config.targets[target as usize];
         let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
         self.outstanding[target as usize] += 1;
@@ -224,6 +244,13 @@ impl BalancerModel<'_> {
             return;
         }
         kernel.call_node(frame, target_node, target_instance);
+    }
+
+    /// The target the request's client has a live cached DNS answer for, if any.
+    fn cached_answer(&self, kernel: &Kernel, request: RequestId) -> Option<u32> {
+        let client = kernel.requests[request].client;
+        let &(target, expires_ns) = self.dns_cache.get(&client)?;
+        (kernel.events.now_ns() < expires_ns).then_some(target)
     }
 
     /// The region a request reaches this (unplaced) balancer from: its caller's, or, from

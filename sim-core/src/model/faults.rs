@@ -48,6 +48,8 @@ pub(crate) struct FaultCounters {
     pub paused_ns: u64,
     /// Transmissions lost to packet loss on messages to or from the node.
     pub retransmits: u64,
+    /// Requests a client's cached DNS answer sent to a target out of rotation.
+    pub stale_dns: u64,
 }
 
 /// Run-time state of the scenario's faults.
@@ -256,6 +258,7 @@ fn target_name(topology: &Topology, kind: &FaultKind) -> String {
         | FaultKind::Version { node, .. } => name(*node),
         FaultKind::Partition { label, .. } => label.clone(),
         FaultKind::RegionOutage { region, .. } => topology.regions.names[*region as usize].clone(),
+        FaultKind::ZoneOutage { zone, .. } => topology.regions.zones[*zone as usize].clone(),
         FaultKind::ChaosMonkey { nodes, .. } | FaultKind::Pauses { nodes, .. } => {
             nodes.iter().map(|n| name(*n)).collect::<Vec<_>>().join(", ")
         }
@@ -290,7 +293,9 @@ fn detail(topology: &Topology, kind: &FaultKind) -> String {
             format!("loss {loss} per transmission, retransmission after {} s, doubling", *retransmit_ns as f64 / 1e9)
         }
         FaultKind::Partition { timeout_ns, .. } => format!("calls across fail after {} s", *timeout_ns as f64 / 1e9),
-        FaultKind::RegionOutage { nodes, .. } => format!("{} nodes down", nodes.len()),
+        FaultKind::RegionOutage { nodes, .. } | FaultKind::ZoneOutage { nodes, .. } => {
+            format!("{} nodes down", nodes.len())
+        }
         FaultKind::ChaosMonkey { mtbf_sampler, mttr_sampler, .. } => format!(
             "MTBF {} s, MTTR {} s (means)",
             topology.samplers[*mtbf_sampler as usize].mean_s(),
@@ -367,7 +372,7 @@ impl Simulation<'_> {
         let window = self.open_window(kind.label(), target_name(topology, &kind), detail(topology, &kind));
         match &kind {
             FaultKind::Crash { node, instances } => self.crash_node(*node, *instances),
-            FaultKind::RegionOutage { nodes, .. } => {
+            FaultKind::RegionOutage { nodes, .. } | FaultKind::ZoneOutage { nodes, .. } => {
                 for node in nodes {
                     let instances = topology.nodes[*node].kind.servers().map_or(1, |s| s.max_instances());
                     self.crash_node(*node, instances);
@@ -421,7 +426,7 @@ impl Simulation<'_> {
         }
         match &self.fault_kind(fault) {
             FaultKind::Crash { node, instances } => self.recover_node(*node, *instances),
-            FaultKind::RegionOutage { nodes, .. } => {
+            FaultKind::RegionOutage { nodes, .. } | FaultKind::ZoneOutage { nodes, .. } => {
                 for node in nodes {
                     let instances = topology.nodes[*node].kind.servers().map_or(1, |s| s.max_instances());
                     self.recover_node(*node, instances);

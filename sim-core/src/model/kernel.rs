@@ -185,8 +185,12 @@ impl Kernel<'_> {
             fanout_generation: 0,
             cancelled: false,
             working: false,
+            last_child: (FrameId::NONE, 0),
             deadline_ns: if parent.is_none() { u64::MAX } else { self.frames[parent].deadline_ns },
         };
+        if !parent.is_none() {
+            self.frames[parent].last_child = (frame, generation.wrapping_add(1));
+        }
         frame
     }
 

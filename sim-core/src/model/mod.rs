@@ -16,6 +16,7 @@ mod bulkhead;
 mod cache;
 mod cache_store;
 pub(crate) mod calls;
+pub(crate) mod concurrency_limit;
 mod database;
 mod fault_gate;
 pub(crate) mod faults;

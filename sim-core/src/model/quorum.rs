@@ -4,7 +4,7 @@
 //! queue never takes a worker; one in a Work step stops at once) or left to
 //! finish, their answers ignored.
 
-use super::kernel::Kernel;
+use super::kernel::{Deferred, Kernel};
 use super::requests::Outcome;
 use super::Event;
 use crate::ids::{FanOutId, FrameId, InstanceId, NodeId};
@@ -151,10 +151,29 @@ impl Kernel<'_> {
         let (node, arrived_ns, working, generation) =
             (record.node, record.arrived_ns, record.working, record.generation);
         if working {
-            self.deferred.push_back(super::kernel::Deferred::StopWork { frame, generation });
+            self.deferred.push_back(Deferred::StopWork { frame, generation });
         }
         if self.is_measured(arrived_ns) {
             self.faults.counters[node].cancelled += 1;
+        }
+        // Cancellation goes down the call chain, as a cancelled RPC's context does: the one
+        // plain call it waits for (a balancer's, a service's Call) is cancelled too, and the
+        // frame stops waiting for its answer.
+        let record = &self.frames[frame];
+        if record.pending == 1 {
+            let (child, child_generation) = record.last_child;
+            let callee = &self.frames[child];
+            let plain = !child.is_none()
+                && callee.live
+                && callee.generation == child_generation
+                && callee.parent == frame
+                && !callee.answered
+                && callee.call.is_none()
+                && callee.fanout.is_none();
+            if plain {
+                self.cancel_frame(child);
+                self.deferred.push_back(Deferred::Reply { parent: frame, outcome: Outcome::Completed, cause: node });
+            }
         }
     }
 }

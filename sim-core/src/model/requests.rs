@@ -39,6 +39,8 @@ pub enum Outcome {
     DeadlineExceeded,
     /// A bulkhead around the call was full, and so was its waiting line.
     BulkheadFull,
+    /// The instance held as many requests as its adaptive concurrency limit.
+    ConcurrencyLimited,
 }
 
 impl Outcome {
@@ -52,7 +54,8 @@ impl Outcome {
             | Outcome::Throttled
             | Outcome::CircuitOpen
             | Outcome::Shed
-            | Outcome::BulkheadFull => Terminal::Rejected,
+            | Outcome::BulkheadFull
+            | Outcome::ConcurrencyLimited => Terminal::Rejected,
             Outcome::Timeout | Outcome::DeadlineExceeded => Terminal::TimedOut,
             Outcome::HopLimit
             | Outcome::NoRoute
@@ -82,6 +85,7 @@ impl Outcome {
             Outcome::Shed => "shed",
             Outcome::DeadlineExceeded => "deadline_exceeded",
             Outcome::BulkheadFull => "bulkhead_full",
+            Outcome::ConcurrencyLimited => "concurrency_limited",
         }
     }
 
@@ -199,4 +203,7 @@ pub(crate) struct Frame {
     /// It is in a Work step holding a worker of a FIFO or priority service (its `WorkDone`
     /// is due).
     pub working: bool,
+    /// The last frame it called, with that frame's generation (the one it waits for when
+    /// one answer is owed), so a cancellation can follow the call chain down.
+    pub last_child: (FrameId, u32),
 }

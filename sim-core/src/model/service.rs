@@ -1,6 +1,7 @@
 //! Services: instances with workers and a bounded queue, FIFO or processor sharing; their
 //! programs run in `program.rs`.
 
+use super::concurrency_limit::Limits;
 use super::invariants;
 use super::kernel::Kernel;
 use super::node::{misrouted, Model, Span, Timer};
@@ -154,6 +155,8 @@ pub(crate) struct ServiceModel<'t> {
     pub scaling: Option<super::autoscale::ScalingState>,
     /// Every instance's bulkheads (see `bulkhead.rs`).
     pub bulkhead_states: Vec<super::bulkhead::BulkheadState>,
+    /// Every instance's adaptive concurrency limit (see `concurrency_limit.rs`).
+    pub limits: Option<Limits>,
 }
 
 impl<'t> ServiceModel<'t> {
@@ -174,6 +177,7 @@ impl<'t> ServiceModel<'t> {
             next_instance: 0,
             scaling: config.autoscaling.map(|a| super::autoscale::ScalingState::new(config.instances, a.max)),
             bulkhead_states: super::bulkhead::bulkhead_states(config.max_instances() as usize, config.bulkheads.len()),
+            limits: config.concurrency_limit.map(|limit| Limits::new(limit, config.max_instances() as usize)),
         }
     }
 
@@ -394,6 +398,12 @@ impl Model for ServiceModel<'_> {
         let (node, config) = (self.node, self.config);
         let mut instance = kernel.frames[frame].instance;
         if instance.is_none() || !self.in_rotation(instance) {
+            if self.rotation.is_empty() {
+                // Every instance is out (drained, scaled in): a caller that named one
+                // anyway (a cached DNS answer) finds nothing listening.
+                kernel.refuse(frame, node, Outcome::Unavailable);
+                return;
+            }
             // Direct callers spread over the instances in rotation, round robin. (A
             // balancer's pick that has just left rotation is moved too.)
             instance = self.next_in_rotation();
@@ -407,6 +417,14 @@ impl Model for ServiceModel<'_> {
         if config.drop_expired && now >= kernel.frames[frame].deadline_ns {
             kernel.refuse(frame, node, Outcome::DeadlineExceeded);
             return;
+        }
+        if let Some(limits) = &mut self.limits {
+            let at_instance = slot.occupied + slot.queue.len() as u32;
+            if !limits.admits(instance.index(), at_instance) {
+                limits.limited += kernel.measuring as u64;
+                kernel.refuse(frame, node, Outcome::ConcurrencyLimited);
+                return;
+            }
         }
         // A priority queue makes way for an arrival by turning away a lower priority.
         let level = match config.discipline {
@@ -501,6 +519,10 @@ impl Model for ServiceModel<'_> {
         }
         let slot = &mut self.instances[instance.index()];
         slot.advance(now, self.config.discipline.holds_workers(), self.config.workers);
+        if let Some(limits) = &mut self.limits {
+            let failed = kernel.frames[frame].outcome.is_some();
+            limits.sample(instance.index(), now - arrived_ns, slot.occupied + slot.queue.len() as u32, failed);
+        }
         slot.occupied -= 1;
         slot.counters.departures += measured as u64;
         // Out of rotation: it may be draining after a scale-in.
@@ -525,6 +547,9 @@ impl Model for ServiceModel<'_> {
         }
         if let Some(scaling) = self.scaling.as_mut() {
             scaling.reset(now);
+        }
+        if let Some(limits) = self.limits.as_mut() {
+            limits.reset(self.rotation.iter().map(|instance| instance.index()));
         }
     }
 

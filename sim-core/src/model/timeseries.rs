@@ -29,6 +29,8 @@ pub(crate) struct NodeWindow {
     pub workers: u32,
     pub p50_ns: Option<u64>,
     pub p99_ns: Option<u64>,
+    /// The mean adaptive concurrency limit of its instances serving at the window's end.
+    pub concurrency_limit: Option<f64>,
 }
 
 /// What the system did in one window.
@@ -164,6 +166,8 @@ impl Simulation<'_> {
             let mark = NodeMark::of(stats);
             let (before, carried) = (series.marks[index], series.carried[index]);
             let histogram = &mut series.node_latency[index];
+            let concurrency_limit =
+                model.servers().and_then(|state| state.limits.as_ref().and_then(|l| l.mean_of(&state.rotation)));
             let (instances, workers) = match model.servers() {
                 Some(state) => {
                     let serving = state.rotation.iter().filter(|i| state.instances[i.index()].down == 0).count();
@@ -180,6 +184,7 @@ impl Simulation<'_> {
                 workers,
                 p50_ns: (!histogram.is_empty()).then(|| histogram.value_at_quantile(0.5)),
                 p99_ns: (!histogram.is_empty()).then(|| histogram.value_at_quantile(0.99)),
+                concurrency_limit,
             });
             if !histogram.is_empty() {
                 // Clearing writes every bucket: skipped for the nodes nothing completed at.

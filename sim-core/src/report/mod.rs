@@ -228,9 +228,28 @@ pub struct NodeReport {
     pub instance_hours: f64,
     /// Its cost: instance-hours × price per instance-hour + arrivals × price per request.
     pub cost: f64,
+    /// Its adaptive concurrency limit, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_limit: Option<ConcurrencyLimitReport>,
     /// The figures of its kind of component, when it is more than a plain service.
     #[serde(flatten)]
     pub component: Option<ComponentSection>,
+}
+
+/// What a service's adaptive concurrency limit did (over the measured period).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConcurrencyLimitReport {
+    /// `aimd` or `gradient`.
+    pub algorithm: String,
+    /// The limit at the end, the mean over the instances serving (each a whole number of
+    /// requests).
+    pub limit_at_end: Option<f64>,
+    /// The lowest limit an instance had.
+    pub lowest: u32,
+    /// The highest limit an instance had.
+    pub highest: u32,
+    /// Requests refused at the limit (`concurrency_limited`).
+    pub limited: u64,
 }
 
 /// One instance's figures (a service instance, a database server).
@@ -401,6 +420,9 @@ impl Simulation<'_> {
                         .map(|mean| NodeSlowdownReport { mean, max: stats.slowdown.max().unwrap_or(mean) }),
                     instance_hours,
                     cost,
+                    concurrency_limit: self.nodes[index]
+                        .servers()
+                        .and_then(|state| state.limits.as_ref().map(|limits| limits.report(&state.rotation))),
                     component: extras.section,
                 },
             );

@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 /// A fault as it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultReport {
-    /// `crash`, `slow`, `errors`, `partition`, `region_outage`, `chaos_monkey`,
-    /// `rolling_deploy`, `blue_green` or `canary`.
+    /// `crash`, `slow`, `errors`, `packet_loss`, `partition`, `region_outage`,
+    /// `zone_outage`, `chaos_monkey`, `pause`, `pauses`, `hang`, `rolling_deploy`,
+    /// `blue_green`, `canary` or `load`.
     pub kind: String,
-    /// The node, instance (`node#i`), region, or the sides of a partition.
+    /// The node, instance (`node#i`), region, zone, or the sides of a partition.
     pub target: String,
     /// Start, in seconds of simulated time.
     pub start_s: f64,
@@ -158,6 +159,10 @@ pub struct NodeFaultReport {
     /// Transmissions of messages to or from it lost to packet loss (each one retransmitted).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retransmits: u64,
+    /// Requests a client's cached DNS answer (`dns_ttl`) sent to a target the balancer had
+    /// taken out of rotation.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stale_dns: u64,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -236,6 +241,9 @@ pub struct NodeWindowReport {
     pub p50_s: Option<f64>,
     /// 99th percentile.
     pub p99_s: Option<f64>,
+    /// Its adaptive concurrency limit at the window's end (the mean over its instances).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_limit: Option<f64>,
 }
 
 fn quantile_of(window: &WindowRecord, q: f64) -> Option<f64> {
@@ -365,7 +373,8 @@ impl Simulation<'_> {
                 + counters.expired
                 + counters.cancelled
                 + counters.pauses
-                + counters.retransmits;
+                + counters.retransmits
+                + counters.stale_dns;
             if touched > 0 {
                 node_faults.insert(
                     node.name.clone(),
@@ -380,6 +389,7 @@ impl Simulation<'_> {
                         pauses: counters.pauses,
                         paused_s: counters.paused_ns as f64 / 1e9,
                         retransmits: counters.retransmits,
+                        stale_dns: counters.stale_dns,
                     },
                 );
             }
@@ -513,6 +523,7 @@ impl Simulation<'_> {
                                 instances: record.instances,
                                 p50_s: record.p50_ns.map(|ns| ns as f64 / 1e9),
                                 p99_s: record.p99_ns.map(|ns| ns as f64 / 1e9),
+                                concurrency_limit: record.concurrency_limit,
                             },
                         )
                     })

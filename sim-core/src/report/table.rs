@@ -110,7 +110,19 @@ pub(super) fn render(report: &Report) -> String {
             node.drops
         );
     }
-    let details: Vec<String> = report.nodes.iter().filter_map(|(name, node)| component_line(name, node)).collect();
+    let mut details: Vec<String> = report.nodes.iter().filter_map(|(name, node)| component_line(name, node)).collect();
+    for (name, node) in &report.nodes {
+        if let Some(limit) = &node.concurrency_limit {
+            details.push(format!(
+                "{name}: concurrency limit ({}) {} at the end, between {} and {}; {} requests refused at the limit",
+                limit.algorithm,
+                limit.limit_at_end.map_or("-".to_string(), trim),
+                limit.lowest,
+                limit.highest,
+                limit.limited
+            ));
+        }
+    }
     if !details.is_empty() {
         let _ = writeln!(out, "\ncomponents");
         for line in details {
@@ -256,6 +268,9 @@ fn resilience_lines(out: &mut String, report: &Report) {
         }
         if node.paused_s > 0.0 {
             let _ = write!(out, " ({}s paused)", trim(node.paused_s));
+        }
+        if node.stale_dns > 0 {
+            let _ = write!(out, ", {} sent to a target out of rotation by a cached DNS answer", node.stale_dns);
         }
         if node.retransmits > 0 {
             let _ = write!(out, ", {} packets retransmitted", node.retransmits);

@@ -28,9 +28,18 @@ pub struct RawRegions {
     /// One-way latency between two regions, both directions: `("us", "eu", Normal(...))`.
     #[serde(default)]
     pub latency: Vec<(String, String, DistSpec)>,
-    /// Latency between two nodes of the same region; default none.
+    /// Latency between two nodes of the same region (of the same zone, when zones are
+    /// given); default none.
     #[serde(default)]
     pub local: Option<DistSpec>,
+    /// Availability zones inside the regions, with the nodes placed in each: every node of
+    /// a zone must be in one region, and a zone outage takes all of them down. Default
+    /// none.
+    #[serde(default, deserialize_with = "crate::spec::unique_map")]
+    pub zones: IndexMap<String, Vec<String>>,
+    /// One-way latency between two nodes in different zones of a region; default `local`.
+    #[serde(default)]
+    pub zone_latency: Option<DistSpec>,
 }
 
 /// A service mesh's sidecar cost.

@@ -276,6 +276,12 @@ pub struct RawService {
     /// Load shedding: refuse a request when this many are already waiting at the instance.
     #[serde(default)]
     pub shed_above: Option<u32>,
+    /// An adaptive concurrency limit per instance (Netflix's concurrency-limits): a request
+    /// that finds as many at the instance (waiting or served) as the limit is refused
+    /// (`concurrency_limited`), and the limit moves with the latency it observes; default
+    /// none.
+    #[serde(default)]
+    pub concurrency_limit: Option<RawConcurrencyLimit>,
     /// Honour deadlines: a request whose deadline (its callers' timeouts, passed down the
     /// call chain) has passed is dropped on arrival or when a worker reaches it, instead of
     /// being served for nobody. Default false.
@@ -366,6 +372,61 @@ pub struct RawBulkhead {
     pub queue: u32,
 }
 
+/// An adaptive concurrency limit. Each answered request is a sample: its time at the
+/// instance (from arrival to answer) and the number there when it left.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum RawConcurrencyLimit {
+    /// Additive increase, multiplicative decrease (`AIMDLimit`): a sample slower than
+    /// `latency`, or failed, multiplies the limit by `backoff`; any other grows it by 1 while
+    /// at least half of it is in use.
+    Aimd {
+        /// The limit at the start; default 20.
+        #[serde(default)]
+        initial: Option<u32>,
+        /// Lowest limit; default 1.
+        #[serde(default)]
+        min: Option<u32>,
+        /// Highest limit; default 1000.
+        #[serde(default)]
+        max: Option<u32>,
+        /// A sample slower than this counts as congestion.
+        latency: Duration,
+        /// Multiplier on congestion, in (0, 1); default 0.9.
+        #[serde(default)]
+        backoff: Option<f64>,
+    },
+    /// The gradient of latency (`Gradient2Limit`): a long-run average of the samples (an
+    /// exponential average over `window` samples) against each sample gives a gradient
+    /// g = clamp(tolerance × long / sample, 0.5, 1); the limit moves towards
+    /// limit × g + `queue`, by `smoothing` of the way. It does not grow while under half of
+    /// it is in use.
+    Gradient {
+        /// The limit at the start; default 20.
+        #[serde(default)]
+        initial: Option<u32>,
+        /// Lowest limit; default 1.
+        #[serde(default)]
+        min: Option<u32>,
+        /// Highest limit; default 1000.
+        #[serde(default)]
+        max: Option<u32>,
+        /// How much slower than the long-run average a sample may be before the limit
+        /// falls; default 1.5.
+        #[serde(default)]
+        tolerance: Option<f64>,
+        /// Share of the way to the new limit taken per sample, in (0, 1]; default 0.2.
+        #[serde(default)]
+        smoothing: Option<f64>,
+        /// Headroom added to the limit (requests allowed to queue); default 4.
+        #[serde(default)]
+        queue: Option<u32>,
+        /// Samples the long-run average spans; default 600.
+        #[serde(default)]
+        window: Option<u32>,
+    },
+}
+
 /// What a quorum call does to the calls it no longer needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename = "Losers", deny_unknown_fields)]
@@ -401,6 +462,11 @@ pub struct RawLoadBalancer {
     /// again (true, the default), or stays where it failed over to until that one fails.
     #[serde(default)]
     pub failback: Option<bool>,
+    /// Routing by DNS: each client caches the answer (the target picked for it) this long
+    /// and sends there until it expires, even to a target that has failed since; default
+    /// none (every request is routed afresh).
+    #[serde(default)]
+    pub dns_ttl: Option<Duration>,
     /// The region the node runs in.
     #[serde(default)]
     pub region: Option<String>,
@@ -495,7 +561,7 @@ pub struct RawLimits {
 
 /// Deserializes a map, refusing a key that appears twice (a later entry would otherwise
 /// silently replace the earlier one).
-fn unique_map<'de, D, V>(deserializer: D) -> Result<IndexMap<String, V>, D::Error>
+pub(crate) fn unique_map<'de, D, V>(deserializer: D) -> Result<IndexMap<String, V>, D::Error>
 where
     D: serde::Deserializer<'de>,
     V: Deserialize<'de>,

@@ -94,6 +94,16 @@ pub enum RawFault {
         #[serde(default)]
         until: Option<Duration>,
     },
+    /// Every node placed in the availability zone crashes (a zone's power or network).
+    ZoneOutage {
+        /// The zone.
+        zone: String,
+        /// Start.
+        at: Duration,
+        /// End; default never.
+        #[serde(default)]
+        until: Option<Duration>,
+    },
     /// The service's instances (or its first `instances`) stop for a window and then go on
     /// where they stopped (a stop-the-world GC pause, a VM freeze): Work in progress waits
     /// and resumes (preemptive-resume), no queued request starts, and arrivals queue.

@@ -188,6 +188,12 @@ pub struct Regions {
     pub samplers: Vec<u32>,
     /// Mean one-way latency between regions in seconds (for nearest-region routing).
     pub mean_latency_s: Vec<f64>,
+    /// Availability-zone names; a zone id is its index.
+    pub zones: Vec<String>,
+    /// Each node's zone, `NONE` for none.
+    pub node_zones: Vec<u32>,
+    /// Latency sampler between two zones of a region, `NONE` for none.
+    pub zone_sampler: u32,
 }
 
 impl Regions {
@@ -197,6 +203,17 @@ impl Regions {
             return super::NONE;
         }
         self.samplers[from as usize * self.names.len() + to as usize]
+    }
+
+    /// The latency sampler from node `from` to node `to` placed in regions `from_region`
+    /// and `to_region`: across zones of one region, the zone latency.
+    pub fn node_sampler(&self, from: usize, to: usize, from_region: u32, to_region: u32) -> u32 {
+        let zone = |node: usize| self.node_zones.get(node).copied().unwrap_or(super::NONE);
+        let (from_zone, to_zone) = (zone(from), zone(to));
+        if from_region == to_region && from_zone != to_zone && from_zone != super::NONE && to_zone != super::NONE {
+            return self.zone_sampler;
+        }
+        self.sampler(from_region, to_region)
     }
 
     /// Regions ordered from nearest to farthest from `from` (itself first).

@@ -183,6 +183,54 @@ pub struct ServiceConfig {
     pub drop_expired: bool,
     /// Bulkheads: (callee, calls at once per instance, waiting line per instance).
     pub bulkheads: Vec<(NodeId, u32, u32)>,
+    /// The adaptive concurrency limit of each instance, if any.
+    pub concurrency_limit: Option<ConcurrencyLimit>,
+}
+
+/// A checked adaptive concurrency limit (see `RawConcurrencyLimit`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConcurrencyLimit {
+    /// How the limit moves.
+    pub algorithm: LimitAlgorithm,
+    /// The limit at the start.
+    pub initial: u32,
+    /// Lowest limit.
+    pub min: u32,
+    /// Highest limit.
+    pub max: u32,
+}
+
+/// How an adaptive concurrency limit moves with its samples.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LimitAlgorithm {
+    /// Additive increase, multiplicative decrease.
+    Aimd {
+        /// A sample slower than this, in ns, is congestion.
+        latency_ns: u64,
+        /// Multiplier on congestion.
+        backoff: f64,
+    },
+    /// The gradient of latency against its long-run average.
+    Gradient {
+        /// Allowed slowness over the long-run average.
+        tolerance: f64,
+        /// Share of the way to the new limit per sample.
+        smoothing: f64,
+        /// Headroom added to the limit.
+        queue: u32,
+        /// Samples the long-run average spans.
+        window: u32,
+    },
+}
+
+impl LimitAlgorithm {
+    /// The algorithm's name as reports print it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            LimitAlgorithm::Aimd { .. } => "aimd",
+            LimitAlgorithm::Gradient { .. } => "gradient",
+        }
+    }
 }
 
 impl ServiceConfig {
@@ -252,6 +300,8 @@ pub struct LoadBalancerConfig {
     pub health_check: Option<HealthCheck>,
     /// ActivePassive: traffic returns to an earlier backend once it serves again.
     pub failback: bool,
+    /// How long a client keeps the target it was sent to (DNS caching), in ns.
+    pub dns_ttl_ns: Option<u64>,
 }
 
 /// One instruction of a service program.

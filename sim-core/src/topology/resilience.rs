@@ -167,6 +167,13 @@ pub enum FaultKind {
         /// Its nodes.
         nodes: Vec<NodeId>,
     },
+    /// Every node of an availability zone crashes.
+    ZoneOutage {
+        /// Zone id.
+        zone: u32,
+        /// Its nodes.
+        nodes: Vec<NodeId>,
+    },
     /// The first `instances` instances of a service stop and then go on (preemptive-resume).
     Pause {
         /// Service node id.
@@ -262,6 +269,7 @@ impl FaultKind {
             FaultKind::PacketLoss { .. } => "packet_loss",
             FaultKind::Partition { .. } => "partition",
             FaultKind::RegionOutage { .. } => "region_outage",
+            FaultKind::ZoneOutage { .. } => "zone_outage",
             FaultKind::ChaosMonkey { .. } => "chaos_monkey",
             FaultKind::Pause { .. } => "pause",
             FaultKind::Pauses { .. } => "pauses",

@@ -222,6 +222,7 @@ impl Validator<'_> {
                 shed_above: None,
                 drop_expired: false,
                 bulkheads: Vec::new(),
+                concurrency_limit: None,
             },
             failover: database.failover.as_ref().map(|raw| self.failover(raw)),
             replicas: database.replicas,
@@ -274,6 +275,7 @@ impl Validator<'_> {
             role: BalancerRole::ShardRouter,
             health_check: None,
             failback: true,
+            dns_ttl_ns: None,
         })
     }
 
@@ -383,6 +385,7 @@ impl Validator<'_> {
             shed_above: None,
             drop_expired: false,
             bulkheads: Vec::new(),
+            concurrency_limit: None,
         })
     }
 

@@ -2,6 +2,7 @@
 //! located in the file and given a fix.
 
 mod components;
+mod concurrency;
 mod priorities;
 mod regions;
 mod resilience;
@@ -716,7 +717,12 @@ impl Validator<'_> {
                 )
                 .with_help("give at least 1: requests are refused when that many already wait"));
         }
+        let concurrency_limit = match &service.concurrency_limit {
+            Some(raw) => Some(self.concurrency_limit(&key, raw, service.discipline)?),
+            None => None,
+        };
         Ok(ServiceConfig {
+            concurrency_limit,
             call_policies,
             shed_above: service.shed_above,
             drop_expired: service.drop_expired,
@@ -990,7 +996,19 @@ impl Validator<'_> {
                 )
                 .with_help("use algorithm: ActivePassive, or remove failback"));
         }
+        if balancer.dns_ttl.is_some_and(|ttl| ttl.ns == 0) {
+            return Err(self
+                .error(
+                    SpecErrorKind::InvalidValue,
+                    format!("load balancer \"{name}\" caches DNS answers for 0 s"),
+                    &["nodes", key, "dns_ttl"],
+                )
+                .with_help(
+                    "give a positive time to live, such as \"60s\", or remove dns_ttl to route every request afresh",
+                ));
+        }
         Ok(LoadBalancerConfig {
+            dns_ttl_ns: balancer.dns_ttl.map(|ttl| ttl.ns),
             failback: balancer.failback.unwrap_or(true),
             health_check,
             algorithm: balancer.algorithm,
@@ -1008,7 +1026,7 @@ impl Validator<'_> {
         let mut link_samplers = Vec::with_capacity(n * n);
         for from in 0..n {
             for to in 0..n {
-                link_samplers.push(regions.sampler(node_regions[from], node_regions[to]));
+                link_samplers.push(regions.node_sampler(from, to, node_regions[from], node_regions[to]));
             }
         }
         let mut explicit = vec![false; n * n];

@@ -1,7 +1,9 @@
-//! Validation of regions: the placement of nodes and the latency matrix between regions.
+//! Validation of regions: the placement of nodes and the latency matrix between regions,
+//! and availability zones inside them.
 
 use super::{suggest, Compiler, Validator};
 use crate::error::{SpecError, SpecErrorKind};
+use crate::spec::RawRegions;
 use crate::topology::{Regions, NONE};
 
 impl Validator<'_> {
@@ -123,7 +125,69 @@ impl Validator<'_> {
                 }
             }
         }
-        Ok((Regions { names, samplers, mean_latency_s }, node_regions))
+        let zone_sampler = match &raw.zone_latency {
+            Some(spec) => self.sampler(spec, compiler, &["regions", "zone_latency"])?,
+            None => local,
+        };
+        let (zones, node_zones) = self.zones(raw, &node_regions)?;
+        Ok((Regions { names, samplers, mean_latency_s, zones, node_zones, zone_sampler }, node_regions))
+    }
+
+    /// The zone names and each node's zone: a zone's nodes are placed, all in one region.
+    fn zones(&self, raw: &RawRegions, node_regions: &[u32]) -> Result<(Vec<String>, Vec<u32>), SpecError> {
+        let mut node_zones = vec![NONE; self.raw.nodes.len()];
+        if raw.zones.is_empty() {
+            if raw.zone_latency.is_some() {
+                return Err(self
+                    .error(
+                        SpecErrorKind::InvalidValue,
+                        "regions gives a zone latency but no zones".into(),
+                        &["regions", "zone_latency"],
+                    )
+                    .with_help(
+                        "place nodes in zones: zones: {\"us-east-1a\": [\"app-a\"], \"us-east-1b\": [\"app-b\"]}",
+                    ));
+            }
+            return Ok((Vec::new(), node_zones));
+        }
+        for (zone_index, (zone, members)) in raw.zones.iter().enumerate() {
+            let anchors = ["zones", &format!("\"{zone}\"")];
+            let mut region = NONE;
+            for member in members {
+                let node = self.node_id(member, &anchors, &format!("zone \"{zone}\""))?;
+                if node_zones[node] != NONE {
+                    return Err(self
+                        .error(
+                            SpecErrorKind::InvalidValue,
+                            format!("node \"{member}\" is placed in two zones"),
+                            &["zones", &format!("\"{member}\"")],
+                        )
+                        .with_help("place each node in one zone; give each zone its own copy of the node"));
+                }
+                let member_region = node_regions[node];
+                if member_region == NONE {
+                    return Err(self
+                        .error(
+                            SpecErrorKind::InvalidValue,
+                            format!("node \"{member}\" is in zone \"{zone}\" but in no region"),
+                            &["zones", &format!("\"{member}\"")],
+                        )
+                        .with_help("a zone is inside a region: place the node in the zone's region too"));
+                }
+                if region != NONE && region != member_region {
+                    return Err(self
+                        .error(
+                            SpecErrorKind::InvalidValue,
+                            format!("zone \"{zone}\" has nodes in two regions"),
+                            &["zones", &format!("\"{member}\"")],
+                        )
+                        .with_help("a zone is inside one region: place all its nodes in the same region"));
+                }
+                region = member_region;
+                node_zones[node] = zone_index as u32;
+            }
+        }
+        Ok((raw.zones.keys().cloned().collect(), node_zones))
     }
 
     /// The id of a region named in the file.

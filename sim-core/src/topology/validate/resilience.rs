@@ -567,6 +567,27 @@ impl ScenarioChecker<'_> {
                 }
                 fault(FaultKind::RegionOutage { region: id, nodes }, self.window(*at, *until, &["RegionOutage"])?)
             }
+            RawFault::ZoneOutage { zone, at, until } => {
+                let zones = &self.topology.regions.zones;
+                let Some(id) = zones.iter().position(|z| z == zone) else {
+                    let help = if zones.is_empty() {
+                        "the topology has no zones; add zones: {\"us-east-1a\": [...]} to its regions".to_string()
+                    } else {
+                        suggest(zone, &zones.iter().map(String::as_str).collect::<Vec<_>>())
+                    };
+                    return Err(SpecError::new(
+                        SpecErrorKind::UnknownName,
+                        format!("the scenario names zone \"{zone}\", which is not defined"),
+                    )
+                    .at(self.locate(&["ZoneOutage", "zone"]))
+                    .with_help(help));
+                };
+                let nodes = (0..self.topology.nodes.len() as u32)
+                    .map(NodeId::new)
+                    .filter(|n| self.topology.regions.node_zones[n.index()] == id as u32)
+                    .collect::<Vec<_>>();
+                fault(FaultKind::ZoneOutage { zone: id as u32, nodes }, self.window(*at, *until, &["ZoneOutage"])?)
+            }
             RawFault::Pause { node, at, until, instances } => {
                 let (id, count) = self.paused_instances(node, *instances, "Pause")?;
                 fault(FaultKind::Pause { node: id, instances: count }, self.window(*at, Some(*until), &["Pause"])?)
