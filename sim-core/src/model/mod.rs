@@ -526,9 +526,17 @@ impl<'t> Simulation<'t> {
         }
     }
 
-    /// Delivers the answers kernel operations produced during the last step.
-    #[inline]
+    /// Delivers the answers kernel operations produced during the last step: a check in
+    /// line, since most steps produce none, and the rare delivery out of line.
+    #[inline(always)]
     fn deliver_deferred(&mut self) {
+        if !self.kernel.deferred.is_empty() {
+            self.deliver_deferred_now();
+        }
+    }
+
+    #[inline(never)]
+    fn deliver_deferred_now(&mut self) {
         while let Some(deferred) = self.kernel.deferred.pop_front() {
             match deferred {
                 Deferred::Reply { parent, outcome, cause } => self.on_reply(parent, outcome, cause),
