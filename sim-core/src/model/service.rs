@@ -523,21 +523,12 @@ impl Model for ServiceModel<'_> {
             let failed = kernel.frames[frame].outcome.is_some();
             limits.sample(instance.index(), now - arrived_ns, slot.occupied + slot.queue.len() as u32, failed);
         }
-        slot.occupied -= 1;
         slot.counters.departures += measured as u64;
-        // Out of rotation: it may be draining after a scale-in.
-        let out_of_rotation = !slot.in_rotation;
-        if self.config.discipline.holds_workers() {
-            stats.busy_now -= 1;
-            if measured {
-                stats.demand_sum_ns += (now - started_ns) as u128;
-                stats.demand_count += 1;
-            }
-            self.pull_next(kernel, instance);
+        if measured && self.config.discipline.holds_workers() {
+            stats.demand_sum_ns += (now - started_ns) as u128;
+            stats.demand_count += 1;
         }
-        if out_of_rotation {
-            self.instance_idle(kernel, instance);
-        }
+        self.free_place(kernel, instance);
     }
 
     fn reset(&mut self, now: u64) {
@@ -605,12 +596,22 @@ impl ServiceModel<'_> {
         let stats = &mut kernel.node_stats[self.node];
         stats.advance(now);
         invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
-        invariants::decrement(&mut stats.busy_now, &mut kernel.invariants.counter_underflows);
+        self.instances[instance.index()].advance(now, true, self.config.workers);
+        self.free_place(kernel, instance);
+    }
+
+    /// A request admitted at `instance` leaves its place (a worker, or a processor-sharing
+    /// slot): a free worker takes the next queued request, and an instance out of rotation
+    /// (draining after a scale-in) may now be idle. Counters are brought up to now first.
+    fn free_place(&mut self, kernel: &mut Kernel, instance: InstanceId) {
         let slot = &mut self.instances[instance.index()];
-        slot.advance(now, true, self.config.workers);
         invariants::decrement(&mut slot.occupied, &mut kernel.invariants.counter_underflows);
         let out_of_rotation = !slot.in_rotation;
-        self.pull_next(kernel, instance);
+        if self.config.discipline.holds_workers() {
+            let stats = &mut kernel.node_stats[self.node];
+            invariants::decrement(&mut stats.busy_now, &mut kernel.invariants.counter_underflows);
+            self.pull_next(kernel, instance);
+        }
         if out_of_rotation {
             self.instance_idle(kernel, instance);
         }
