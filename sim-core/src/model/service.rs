@@ -603,13 +603,13 @@ impl ServiceModel<'_> {
     /// A request admitted at `instance` leaves its place (a worker, or a processor-sharing
     /// slot): a free worker takes the next queued request, and an instance out of rotation
     /// (draining after a scale-in) may now be idle. Counters are brought up to now first.
+    #[inline]
     fn free_place(&mut self, kernel: &mut Kernel, instance: InstanceId) {
         let slot = &mut self.instances[instance.index()];
-        invariants::decrement(&mut slot.occupied, &mut kernel.invariants.counter_underflows);
+        slot.occupied -= 1;
         let out_of_rotation = !slot.in_rotation;
         if self.config.discipline.holds_workers() {
-            let stats = &mut kernel.node_stats[self.node];
-            invariants::decrement(&mut stats.busy_now, &mut kernel.invariants.counter_underflows);
+            kernel.node_stats[self.node].busy_now -= 1;
             self.pull_next(kernel, instance);
         }
         if out_of_rotation {
