@@ -274,8 +274,18 @@ fn random_scenario(
             4 => {
                 let crews = if stream.below(2) == 0 { format!(", crews: {}", 1 + stream.below(2)) } else { String::new() };
                 let quorum = if stream.below(2) == 0 { ", quorum: 1" } else { "" };
+                // Cold spares on a service of fixed size, with detection and takeover times.
+                let standby = match deployable.iter().find(|(service, _)| *service as u64 == node) {
+                    Some((_, instances)) if stream.below(2) == 0 => format!(
+                        ", spares: {}, detection: \"{}ms\", takeover: \"{}ms\"",
+                        1 + stream.below(instances - 1),
+                        stream.below(50),
+                        stream.below(50)
+                    ),
+                    _ => String::new(),
+                };
                 format!(
-                    "ChaosMonkey(nodes: [\"n{node}\"], mtbf: Exp(mean: \"300ms\"), mttr: Exp(mean: \"100ms\"){crews}{quorum})"
+                    "ChaosMonkey(nodes: [\"n{node}\"], mtbf: Exp(mean: \"300ms\"), mttr: Exp(mean: \"100ms\"){crews}{quorum}{standby})"
                 )
             }
             5 if !deployable.is_empty() => {

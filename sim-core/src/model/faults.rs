@@ -85,12 +85,14 @@ pub(crate) struct FaultState {
     pub crews: Vec<super::reliability::Crews>,
     /// The k-of-n groups of chaos monkeys with a quorum.
     pub groups: Vec<super::reliability::QuorumGroup>,
+    /// The cold spares of chaos monkeys with spares, per node.
+    pub standbys: Vec<super::reliability::Standby>,
     /// Faults as they happened.
     pub windows: Vec<FaultWindow>,
     /// The report window each fault in force opened: (fault, window).
     open_windows: Vec<(u32, u32)>,
     /// Chaos-monkey failures under way: (window, node, instance).
-    monkey_failures: Vec<(u32, NodeId, InstanceId)>,
+    pub(super) monkey_failures: Vec<(u32, NodeId, InstanceId)>,
     pub counters: Vec<FaultCounters>,
     /// Faults injected while the run goes on (see `live.rs`), numbered after the scenario's.
     pub injected: Vec<InjectedFault>,
@@ -157,7 +159,7 @@ fn recurring_streams(topology: &Topology, seed: u64) -> Vec<(u32, NodeId, Random
 impl FaultState {
     pub fn new(topology: &Topology, seed: u64) -> Self {
         let nodes = topology.nodes.len();
-        let (crews, groups) = super::reliability::reliability_of(topology);
+        let super::reliability::Reliability { crews, groups, standbys } = super::reliability::reliability_of(topology);
         let faults = topology.scenario.as_ref().map_or(0, |s| s.faults.len());
         Self {
             enabled: false,
@@ -174,6 +176,7 @@ impl FaultState {
             pausing: false,
             crews,
             groups,
+            standbys,
             windows: Vec::new(),
             open_windows: Vec::new(),
             monkey_failures: Vec::new(),
@@ -234,10 +237,13 @@ impl FaultState {
         self.counters.iter_mut().for_each(|c| *c = FaultCounters::default());
         self.groups.iter_mut().for_each(|group| group.reset(now));
         self.crews.iter_mut().for_each(|crews| crews.waited = 0);
+        for standby in &mut self.standbys {
+            (standby.takeovers, standby.without_spare) = (0, 0);
+        }
     }
 
     /// A chaos monkey's failure (`failed`) or repair of `node` changes its k-of-n groups.
-    fn group_change(&mut self, fault: u32, node: NodeId, now: u64, failed: bool) {
+    pub(super) fn group_change(&mut self, fault: u32, node: NodeId, now: u64, failed: bool) {
         for group in self.groups.iter_mut().filter(|g| g.fault == fault && g.node == node) {
             group.change(now, failed);
         }
@@ -345,13 +351,13 @@ impl Simulation<'_> {
         }
     }
 
-    fn open_window(&mut self, label: &'static str, target: String, detail: String) -> usize {
+    pub(super) fn open_window(&mut self, label: &'static str, target: String, detail: String) -> usize {
         let start_ns = self.kernel.events.now_ns();
         self.kernel.faults.windows.push(FaultWindow { label, target, start_ns, end_ns: None, detail });
         self.kernel.faults.windows.len() - 1
     }
 
-    fn close_fault_window(&mut self, window: usize) {
+    pub(super) fn close_fault_window(&mut self, window: usize) {
         self.kernel.faults.windows[window].end_ns = Some(self.kernel.events.now_ns());
     }
 
@@ -382,15 +388,12 @@ impl Simulation<'_> {
             FaultKind::Pause { node, instances } => self.pause_instances(*node, *instances, false),
             FaultKind::Hang { node, instances } => self.pause_instances(*node, *instances, true),
             FaultKind::Pauses { nodes, every_sampler, .. } => self.start_recurring_pauses(fault, nodes, *every_sampler),
-            FaultKind::ChaosMonkey { nodes, mtbf_sampler, .. } => {
+            FaultKind::ChaosMonkey { nodes, spares, .. } => {
                 for node in nodes {
-                    let instances = topology.nodes[*node].kind.servers().map_or(1, |s| s.max_instances());
-                    for instance in 0..instances {
-                        let delay = self.recurring_draw(fault, *node, *mtbf_sampler);
-                        self.kernel.events.schedule_in(
-                            delay,
-                            Event::MonkeyFail { fault, node: *node, instance: InstanceId::new(instance) },
-                        );
+                    // Cold spares have no failure clock until they serve.
+                    let serving = topology.nodes[*node].kind.servers().map_or(1, |s| s.max_instances()) - spares;
+                    for instance in 0..serving {
+                        self.start_failure_clock(fault, *node, InstanceId::new(instance));
                     }
                 }
             }
@@ -475,74 +478,6 @@ impl Simulation<'_> {
     /// Whether fault `fault` is in force.
     pub(crate) fn fault_active(&self, fault: u32) -> bool {
         self.kernel.faults.active[fault as usize]
-    }
-
-    pub(crate) fn on_monkey_fail(&mut self, fault: u32, node: NodeId, instance: InstanceId) {
-        if !self.kernel.faults.active[fault as usize] {
-            return;
-        }
-        let topology = self.topology;
-        let FaultKind::ChaosMonkey { mttr_sampler, .. } = self.fault_kind(fault) else {
-            unreachable!("a monkey event of a monkey fault")
-        };
-        let kind = &topology.nodes[node].kind;
-        let target = if kind.servers().is_some() && kind.instances() > 1 {
-            format!("{}#{instance}", topology.nodes[node].name)
-        } else {
-            topology.nodes[node].name.clone()
-        };
-        let window = self.open_window("chaos_monkey", target, "random failure".into());
-        self.kernel.faults.monkey_failures.push((window as u32, node, instance));
-        self.crash_one(node, instance);
-        let now = self.kernel.events.now_ns();
-        self.kernel.faults.group_change(fault, node, now, true);
-        let measuring = self.kernel.measuring;
-        if let Some(crews) = self.kernel.faults.crews.iter_mut().find(|c| c.fault == fault) {
-            if crews.busy >= crews.crews {
-                // Every crew is busy: the part waits in line, and its repair starts later.
-                crews.waiting.push_back((window as u32, node, instance));
-                crews.waited += measuring as u64;
-                return;
-            }
-            crews.busy += 1;
-        }
-        let repair = self.recurring_draw(fault, node, mttr_sampler);
-        self.kernel.events.schedule_in(repair, Event::MonkeyRepair { fault, window: window as u32 });
-    }
-
-    pub(crate) fn on_monkey_repair(&mut self, fault: u32, window: u32) {
-        let position = self
-            .kernel
-            .faults
-            .monkey_failures
-            .iter()
-            .position(|(w, _, _)| *w == window)
-            .expect("a monkey failure to repair");
-        let (_, node, instance) = self.kernel.faults.monkey_failures.swap_remove(position);
-        self.close_fault_window(window as usize);
-        self.recover_one(node, instance);
-        let now = self.kernel.events.now_ns();
-        self.kernel.faults.group_change(fault, node, now, false);
-        if let Some(crews) = self.kernel.faults.crews.iter_mut().find(|c| c.fault == fault) {
-            // The crew takes the next broken part in line.
-            match crews.waiting.pop_front() {
-                Some((next_window, next_node, _)) => {
-                    let FaultKind::ChaosMonkey { mttr_sampler, .. } = self.fault_kind(fault) else {
-                        unreachable!("a monkey event of a monkey fault")
-                    };
-                    let repair = self.recurring_draw(fault, next_node, mttr_sampler);
-                    self.kernel.events.schedule_in(repair, Event::MonkeyRepair { fault, window: next_window });
-                }
-                None => crews.busy -= 1,
-            }
-        }
-        if self.kernel.faults.active[fault as usize] && self.kernel.may_generate() {
-            let FaultKind::ChaosMonkey { mtbf_sampler, .. } = self.fault_kind(fault) else {
-                unreachable!("a monkey event of a monkey fault")
-            };
-            let delay = self.recurring_draw(fault, node, mtbf_sampler);
-            self.kernel.events.schedule_in(delay, Event::MonkeyFail { fault, node, instance });
-        }
     }
 
     /// One step of a rolling deployment: the previous batch comes back, the next goes out.

@@ -172,6 +172,10 @@ pub(crate) enum Event {
     MonkeyFail { fault: u32, node: NodeId, instance: InstanceId },
     /// The chaos monkey's failure recorded in report window `window` is repaired.
     MonkeyRepair { fault: u32, window: u32 },
+    /// That failure is detected: its repair and a cold spare start.
+    MonkeyDetect { fault: u32, window: u32 },
+    /// A chaos monkey's cold spare has started and serves.
+    SpareServing { fault: u32, node: NodeId, instance: InstanceId },
     /// Recurring pauses (`fault`) pause an instance.
     PauseStart { fault: u32, node: NodeId, instance: InstanceId },
     /// That pause ends.
@@ -350,6 +354,7 @@ impl<'t> Simulation<'t> {
         }
         simulation.start_autoscalers();
         simulation.start_health_checks();
+        simulation.park_spares();
         simulation.start_faults();
         if let Some(series) = &simulation.kernel.timeseries {
             let window_ns = series.window_ns;
@@ -503,6 +508,8 @@ impl<'t> Simulation<'t> {
             Event::FaultEnd { fault } => self.on_fault_end(fault),
             Event::MonkeyFail { fault, node, instance } => self.on_monkey_fail(fault, node, instance),
             Event::MonkeyRepair { fault, window } => self.on_monkey_repair(fault, window),
+            Event::MonkeyDetect { fault, window } => self.on_monkey_detect(fault, window),
+            Event::SpareServing { fault, node, instance } => self.on_spare_serving(fault, node, instance),
             Event::PauseStart { fault, node, instance } => self.on_pause_start(fault, node, instance),
             Event::PauseEnd { fault, node, instance } => self.on_pause_end(fault, node, instance),
             Event::RollingStep { fault, batch } => self.on_rolling_step(fault, batch),

@@ -52,6 +52,22 @@ pub struct ResilienceReport {
     /// Per chaos monkey with a number of repair crews (named by its nodes).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub repair_crews: IndexMap<String, RepairCrewsReport>,
+    /// Per node a chaos monkey with cold spares covers.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub standby: IndexMap<String, StandbyReport>,
+}
+
+/// A node's cold spares under random failures.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StandbyReport {
+    /// Spares (the node's last instances).
+    pub spares: u32,
+    /// Spares started to take a failed instance's place.
+    pub takeovers: u64,
+    /// Detected failures that found no spare ready (the node served with fewer instances).
+    pub without_spare: u64,
+    /// Spares ready at the end.
+    pub ready_at_end: u32,
 }
 
 /// A node's instances as a k-of-n group under random failures.
@@ -426,6 +442,19 @@ impl Simulation<'_> {
                 (monkey_name(crews.fault), report)
             })
             .collect();
+        let standby = faults
+            .standbys
+            .iter()
+            .map(|standby| {
+                let report = StandbyReport {
+                    spares: standby.spares,
+                    takeovers: standby.takeovers,
+                    without_spare: standby.without_spare,
+                    ready_at_end: standby.ready.len() as u32,
+                };
+                (topology.nodes[standby.node].name.clone(), report)
+            })
+            .collect();
         Some(ResilienceReport {
             failed_by_faults,
             lost_writes,
@@ -436,6 +465,7 @@ impl Simulation<'_> {
             nodes: node_faults,
             groups,
             repair_crews,
+            standby,
         })
     }
 

@@ -292,6 +292,13 @@ fn resilience_lines(out: &mut String, report: &Report) {
             crews.crews, crews.waited, crews.waiting_at_end
         );
     }
+    for (name, standby) in &resilience.standby {
+        let _ = writeln!(
+            out,
+            "  cold standby for {name}: {} spares, {} took over, {} failures found none ready, {} ready at the end",
+            standby.spares, standby.takeovers, standby.without_spare, standby.ready_at_end
+        );
+    }
 }
 
 /// One line with what a component measured, `None` for plain services and balancers.

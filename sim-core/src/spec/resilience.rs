@@ -172,6 +172,19 @@ pub enum RawFault {
         /// instances up (a k-of-n group); default none.
         #[serde(default)]
         quorum: Option<u32>,
+        /// Cold standby: the last `spares` instances of each node wait out of rotation,
+        /// without failing (nothing runs on them), until a failure is detected; then one
+        /// takes the failed instance's place. A repaired instance fills a place still empty,
+        /// or becomes a spare. Services only; default 0.
+        #[serde(default)]
+        spares: Option<u32>,
+        /// Time from a failure to its detection; the repair starts then, and a spare is
+        /// started then. Default 0.
+        #[serde(default)]
+        detection: Option<Duration>,
+        /// Time a cold spare takes from its start to serving (its boot). Default 0.
+        #[serde(default)]
+        takeover: Option<Duration>,
     },
     /// Packets to and from the node are lost: each message (a request arriving, an answer
     /// leaving, a call it makes and its answer) is lost with probability `loss` per

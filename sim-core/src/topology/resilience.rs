@@ -210,6 +210,12 @@ pub enum FaultKind {
         crews: u32,
         /// The k of a k-of-n group per node, 0 for none.
         quorum: u32,
+        /// Cold spares per node (its last instances), 0 for none.
+        spares: u32,
+        /// Time from a failure to its detection, in ns: the repair and a spare start then.
+        detection_ns: u64,
+        /// Time a cold spare takes to start serving, in ns.
+        takeover_ns: u64,
     },
     /// A rolling deployment.
     RollingDeploy {

@@ -285,6 +285,39 @@ impl ScenarioChecker<'_> {
         }
     }
 
+    /// A chaos monkey's cold spares: each node a service of fixed size with more instances
+    /// than spares.
+    fn check_spares(&self, names: &[String], ids: &[NodeId], spares: u32) -> Result<(), SpecError> {
+        for (name, &id) in names.iter().zip(ids) {
+            let node = &self.topology.nodes[id];
+            let NodeKind::Service(service) = &node.kind else {
+                return Err(self.error(
+                    format!("cold spares of \"{name}\", which is a {}", node.kind.label()),
+                    &["ChaosMonkey", "spares"],
+                    "spares apply to services (and gateways); leave spares out, or list only services",
+                ));
+            };
+            if service.autoscaling.is_some() {
+                return Err(self.error(
+                    format!("cold spares of \"{name}\", which is autoscaled"),
+                    &["ChaosMonkey", "spares"],
+                    "give the service a fixed number of instances, or leave spares out",
+                ));
+            }
+            if spares >= service.instances {
+                return Err(self.error(
+                    format!("{spares} cold spares of \"{name}\", which has {} instances", service.instances),
+                    &["ChaosMonkey", "spares"],
+                    format!(
+                        "the spares are the last instances, so give at most {}, or give the service more instances",
+                        service.instances - 1
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The service a pause or hang names, and how many of its instances it takes (all
     /// without `instances`).
     fn paused_instances(&self, name: &str, instances: Option<u32>, fault: &str) -> Result<(NodeId, u32), SpecError> {
@@ -623,7 +656,7 @@ impl ScenarioChecker<'_> {
                     self.window(at.unwrap_or_default(), *until, &["Pauses"])?,
                 )
             }
-            RawFault::ChaosMonkey { nodes, mtbf, mttr, at, until, crews, quorum } => {
+            RawFault::ChaosMonkey { nodes, mtbf, mttr, at, until, crews, quorum, spares, detection, takeover } => {
                 if nodes.is_empty() {
                     return Err(self.error(
                         "a chaos monkey with no nodes".into(),
@@ -650,15 +683,21 @@ impl ScenarioChecker<'_> {
                         "give at least 1 crew, or leave it out for repairs without a limit",
                     ));
                 }
+                let spares = spares.unwrap_or(0);
+                if spares > 0 {
+                    self.check_spares(nodes, &ids, spares)?;
+                }
                 if let Some(k) = quorum {
                     let smallest = ids
                         .iter()
                         .map(|id| self.topology.nodes[*id].kind.servers().map_or(1, |s| s.max_instances()))
                         .min()
-                        .unwrap_or(1);
+                        .unwrap_or(1)
+                        - spares;
                     if *k == 0 || *k > smallest {
+                        let serving = if spares > 0 { " serving (its spares aside)" } else { "" };
                         return Err(self.error(
-                            format!("a quorum of {k} where a node has {smallest} instances"),
+                            format!("a quorum of {k} where a node has {smallest} instances{serving}"),
                             &["ChaosMonkey", "quorum"],
                             format!("give a quorum between 1 and {smallest}"),
                         ));
@@ -671,6 +710,9 @@ impl ScenarioChecker<'_> {
                         mttr_sampler,
                         crews: crews.unwrap_or(0),
                         quorum: quorum.unwrap_or(0),
+                        spares,
+                        detection_ns: detection.map_or(0, |d| d.ns),
+                        takeover_ns: takeover.map_or(0, |d| d.ns),
                     },
                     self.window(at.unwrap_or_default(), *until, &["ChaosMonkey"])?,
                 )
