@@ -135,4 +135,12 @@ fn breakdowns_match_avi_itzhak_and_naor() {
         mean,
         0.02,
     );
+    // Processor sharing with Exp work: the number in system moves as FIFO's does (one
+    // departure at rate μ while up and not empty), so by Little's law the mean is the same.
+    let shared = text.replace("Service(steps", "Service(discipline: ProcessorSharing, steps");
+    replicate(&shared, 20, seconds(2_000.0), 20.0, |r| r.latency_s.mean.unwrap()).assert_covers(
+        "mean sojourn with breakdowns, processor sharing",
+        mean,
+        0.02,
+    );
 }

@@ -173,9 +173,7 @@ fn random_topology(seed: u64, chaos: bool) -> String {
         if !autoscaled_draw && instances >= 2 {
             deployable.push((i, instances));
         }
-        if !discipline.contains("ProcessorSharing") {
-            pausable.push((i, instances));
-        }
+        pausable.push((i, instances));
         let _ = writeln!(
             nodes,
             "\"n{i}\": Service(instances: {instances}, workers: {}, {queue}{timeout}{discipline}{autoscaling}{shed}{calls}steps: [{}]),",

@@ -283,6 +283,10 @@ impl<'t> ServiceModel<'t> {
         let workers = self.config.workers;
         let slot = &mut self.instances[instance.index()];
         slot.ps_epoch = slot.ps_epoch.wrapping_add(1);
+        if slot.paused > 0 {
+            // Nothing progresses until the pause ends (`resume` reschedules).
+            return;
+        }
         if let Some(Reverse(first)) = slot.ps_jobs.peek() {
             let rate = ps_rate(slot.ps_jobs.len(), workers);
             let remaining_ns = ((first.finish_tag - slot.ps_virtual_ns).max(0.0) / rate).ceil();
@@ -624,7 +628,13 @@ impl ServiceModel<'_> {
 impl ServiceModel<'_> {
     /// A pause (or hang) begins on `instance`.
     pub(crate) fn pause(&mut self, now: u64, instance: InstanceId) {
+        let workers = self.config.workers;
         let slot = &mut self.instances[instance.index()];
+        if slot.paused == 0 && !self.config.discipline.holds_workers() {
+            // Processor sharing: the jobs' virtual time stops, and their next end with it.
+            ps_advance(slot, now, workers);
+            slot.ps_epoch = slot.ps_epoch.wrapping_add(1);
+        }
         slot.paused += 1;
         if slot.paused == 1 {
             slot.paused_since_ns = now;
@@ -646,7 +656,13 @@ impl ServiceModel<'_> {
             kernel.frames[frame].pause_mark_ns = mark;
             kernel.events.schedule_in(remaining_ns, Event::WorkDone { frame });
         }
-        self.pull_next(kernel, instance);
+        if self.config.discipline.holds_workers() {
+            self.pull_next(kernel, instance);
+        } else {
+            // Processor sharing: the jobs go on from where their virtual time stopped.
+            slot.ps_last_ns = now;
+            self.ps_reschedule(kernel, instance);
+        }
     }
 
     /// A Work step of `frame` is due to end now: true if a pause took time from it, so it
@@ -672,9 +688,9 @@ impl ServiceModel<'_> {
     }
 }
 
-/// Moves an instance's virtual time to `now`.
+/// Moves an instance's virtual time to `now` (it stands still while the instance is paused).
 fn ps_advance(slot: &mut Instance, now: u64, workers: u32) {
-    if !slot.ps_jobs.is_empty() {
+    if !slot.ps_jobs.is_empty() && slot.paused == 0 {
         slot.ps_virtual_ns += (now - slot.ps_last_ns) as f64 * ps_rate(slot.ps_jobs.len(), workers);
     }
     slot.ps_last_ns = now;

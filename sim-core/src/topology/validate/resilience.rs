@@ -333,13 +333,6 @@ impl ScenarioChecker<'_> {
                 "pauses and hangs apply to services (and gateways): their instances hold the work",
             ));
         };
-        if !service.discipline.holds_workers() {
-            return Err(self.error(
-                format!("a {} of \"{name}\", which shares its workers (ProcessorSharing)", fault.to_lowercase()),
-                &[fault, name],
-                "pauses and hangs apply to services whose requests hold a worker (Fifo, Priority)",
-            ));
-        }
         let available = service.max_instances();
         match instances {
             Some(n) if n == 0 || n > available => Err(self.error(
