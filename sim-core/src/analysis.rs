@@ -597,7 +597,9 @@ fn database_parts(
     // The share of the reads the primary takes.
     let primary_reads = match database.read_policy {
         crate::topology::ReadPolicy::PrimaryOnly => 1.0,
-        crate::topology::ReadPolicy::RoundRobin => 0.0,
+        crate::topology::ReadPolicy::RoundRobin
+        | crate::topology::ReadPolicy::Random
+        | crate::topology::ReadPolicy::LeastConnections => 0.0,
         crate::topology::ReadPolicy::LeastLoaded => {
             let even = (read_work + write_work) / (replicas + 1.0);
             if read_work > 0.0 {

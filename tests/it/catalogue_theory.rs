@@ -262,3 +262,46 @@ fn hot_keys_make_the_hot_shard_zipf_predicts() {
         assert!((count - expected).abs() <= 3.3 * sd, "shard-{shard}: {count} vs {expected}");
     }
 }
+
+/// A database's reads over its replicas, one connection each: the read policies are the
+/// balancers' algorithms again. 4 replicas, reads only at ρ = 0.7 per replica, Exp(1 ms).
+fn replicated_reads(policy: &str) -> String {
+    format!(
+        r#"Topology(
+            workload: [Open(name: "readers", arrivals: Poisson(rate: "2800/s"), to: "db")],
+            nodes: {{
+                "db": Database(replicas: 4, connections: 1, read: Exp(mean: "1ms"), write: Exp(mean: "1ms"),
+                               writes: [], read_policy: {policy}),
+            }},
+        )"#
+    )
+}
+
+/// `Random` splits the reads into independent M/M/1 queues (Poisson thinning): W =
+/// 1/(μ − λ/n); `RoundRobin` gives each replica Erlang-n arrivals, E_n/M/1 (Kleinrock vol. 1
+/// §6.4); `LeastConnections` (join the shortest queue) does better than both and no better
+/// than one central queue of 4 servers (M/M/4, Erlang C). The primary takes no read.
+#[test]
+fn read_policies_match_their_queueing_models() {
+    let (n, per_replica, mu) = (4u32, 700.0, 1000.0);
+    let phase_rate = n as f64 * per_replica;
+    let mut sigma: f64 = 0.5;
+    for _ in 0..500 {
+        sigma = (phase_rate / (phase_rate + mu * (1.0 - sigma))).powi(n as i32);
+    }
+    let mean_latency = |r: &Report| r.latency_s.mean.unwrap();
+    let random = replicate(&replicated_reads("Random"), 10, requests(200_000), 2.0, mean_latency);
+    random.assert_covers("random reads over 4 replicas, ρ=0.7: W", 1.0 / (mu - per_replica), 0.02);
+    let round_robin = replicate(&replicated_reads("RoundRobin"), 10, requests(200_000), 2.0, mean_latency);
+    round_robin.assert_covers("round-robin reads over 4 replicas, ρ=0.7: W", 1.0 / (mu * (1.0 - sigma)), 0.02);
+    let least = replicate(&replicated_reads("LeastConnections"), 10, requests(200_000), 2.0, mean_latency);
+    let central = erlang_c(n, phase_rate / mu) / (n as f64 * mu - phase_rate) + 1.0 / mu;
+    eprintln!("least-connections reads W {:.6} ± {:.6}; central queue {central:.6}", least.mean, least.half_width);
+    assert!(least.mean + least.half_width >= central, "no dispatcher beats one central queue");
+    assert!(least.mean + least.half_width < round_robin.mean - round_robin.half_width, "JSQ beats round robin");
+    let report = simulate(&replicated_reads("LeastConnections"), 1, requests(20_000), 0.0);
+    let servers = &report.nodes["db"].per_instance;
+    assert_eq!(servers[0].arrivals, 0, "the primary takes no read: {servers:?}");
+    let shares: Vec<f64> = servers[1..].iter().map(|s| s.arrivals as f64 / 20_000.0).collect();
+    assert!(shares.iter().all(|share| (share - 0.25).abs() < 0.02), "even shares: {shares:?}");
+}

@@ -89,3 +89,31 @@ fn a_request_count_run_waits_for_its_messages() {
         }
     }
 }
+
+/// A loop that makes more work than it finishes: each message's handler outlives the
+/// visibility timeout (so it is delivered twice) and forwards it back into the queue with
+/// p = 0.7, 1.4 new messages per message. A request-count run must still end, and say
+/// why, instead of draining for ever; one whose loop dies out (p = 0.3) drains to the end.
+#[test]
+fn a_drain_that_work_keeps_feeding_is_stopped_and_reported() {
+    let text = |p: f64| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "u", arrivals: Poisson(rate: "50/s"), to: "q")],
+                nodes: {{
+                    "q": WorkQueue(consumers: 2, handler: "h", visibility_timeout: Some("3ms"), max_deliveries: 2),
+                    "h": Service(workers: 2, steps: [Work(Constant("5ms")), Choose([({p}, [Forward("q")])])]),
+                }},
+                limits: (max_in_flight: 100),
+            )"#
+        )
+    };
+    let report = simulate(&text(0.7), 1, requests(200), 0.0);
+    let cut = report.instability.iter().find(|line| line.contains("still draining"));
+    assert!(cut.is_some_and(|line| line.contains("break the loop")), "{:?}", report.instability);
+    assert!(report.unstable);
+    let report = simulate(&text(0.3), 1, requests(200), 0.0);
+    assert!(!report.instability.iter().any(|line| line.contains("still draining")), "{:?}", report.instability);
+    let queue = report.nodes["q"].component.as_ref().and_then(|c| c.work_queue()).unwrap();
+    assert_eq!(queue.stored_at_end, 0);
+}

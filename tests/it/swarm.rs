@@ -76,7 +76,7 @@ fn random_topology(seed: u64, chaos: bool) -> String {
         }
         if stream.below(8) == 0 {
             let lag = pick(&mut stream, &["None", "Some(Exp(mean: \"20ms\"))"]);
-            let policy = pick(&mut stream, &["RoundRobin", "LeastLoaded", "PrimaryOnly"]);
+            let policy = pick(&mut stream, &["RoundRobin", "LeastLoaded", "PrimaryOnly", "Random", "LeastConnections"]);
             let failover = if chaos && chaos_stream.below(2) == 0 {
                 format!("failover: Failover(detection: \"{}ms\"), ", chaos_stream.below(300))
             } else {
@@ -194,7 +194,12 @@ fn random_topology(seed: u64, chaos: bool) -> String {
         } else {
             String::new()
         };
-        (client, random_scenario(&mut chaos_stream, n, &deployable, &pausable))
+        let geography = chaos_stream.below(2) == 0;
+        let mut scenario = random_scenario(&mut chaos_stream, n, &deployable, &pausable, geography);
+        if geography {
+            scenario.push_str(&random_geography(&mut chaos_stream, n));
+        }
+        (client, scenario)
     } else {
         (String::new(), String::new())
     };
@@ -240,8 +245,15 @@ fn random_scenario(
     n: usize,
     deployable: &[(usize, u64)],
     pausable: &[(usize, u64)],
+    geography: bool,
 ) -> String {
     let mut faults = Vec::new();
+    if geography && stream.below(2) == 0 {
+        let at = stream.below(2500);
+        let place = if stream.below(2) == 0 { "region: \"r1\"" } else { "zone: \"z0\"" };
+        let kind = if place.starts_with("region") { "RegionOutage" } else { "ZoneOutage" };
+        faults.push(format!("{kind}({place}, at: \"{at}ms\", until: \"{}ms\")", at + 1 + stream.below(500)));
+    }
     for _ in 0..1 + stream.below(5) {
         let node = stream.below(n as u64);
         let at = stream.below(2500);
@@ -322,6 +334,42 @@ fn random_scenario(
     format!(
         " scenario: Scenario(window: \"{window}ms\", faults: [{}], slos: [Latency(quantile: 0.9, below: \"20ms\"), Availability(at_least: 0.99)]),\n",
         faults.join(", ")
+    )
+}
+
+/// Random regions and zones over nodes n0..n{n-1}: node i is in region r0 or r1, and each
+/// node of r0 in zone z0 or z1 (r1's nodes in z2), with random latencies between them.
+/// `n` is at least 2.
+fn random_geography(stream: &mut RandomStream, n: usize) -> String {
+    let (mut regions, mut zones) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new(), Vec::new()]);
+    for i in 0..n {
+        // n0 is in z0 and the last node in r1, so no outage finds its place empty.
+        let region = if i == 0 {
+            0
+        } else if i + 1 == n {
+            1
+        } else {
+            stream.below(2) as usize
+        };
+        regions[region].push(format!("\"n{i}\""));
+        let zone = if i == 0 {
+            0
+        } else if region == 0 {
+            stream.below(2) as usize
+        } else {
+            2
+        };
+        zones[zone].push(format!("\"n{i}\""));
+    }
+    format!(
+        " regions: (placement: {{\"r0\": [{}], \"r1\": [{}]}}, latency: [(\"r0\", \"r1\", Exp(mean: \"{}ms\"))], local: Constant(\"100us\"), zones: {{\"z0\": [{}], \"z1\": [{}], \"z2\": [{}]}}, zone_latency: Constant(\"{}us\")),\n",
+        regions[0].join(", "),
+        regions[1].join(", "),
+        1 + stream.below(20),
+        zones[0].join(", "),
+        zones[1].join(", "),
+        zones[2].join(", "),
+        100 + stream.below(900)
     )
 }
 

@@ -107,6 +107,37 @@ impl DatabaseModel<'_> {
         } else {
             match config.read_policy {
                 ReadPolicy::PrimaryOnly => primary,
+                ReadPolicy::Random => {
+                    let servers = &self.servers;
+                    let usable = |server: &u32| *server != primary && servers.instances[*server as usize].down == 0;
+                    let up = (0..count).filter(usable).count() as u64;
+                    let stream = kernel.routing_stream(self.node);
+                    if up > 0 {
+                        let nth = stream.below(up) as usize;
+                        (0..count).filter(usable).nth(nth).expect("the nth replica up")
+                    } else {
+                        // No replica is up: the read goes to one all the same (and is refused).
+                        let nth = stream.below(config.replicas as u64) as usize;
+                        (0..count).filter(|s| *s != primary).nth(nth).expect("the nth replica")
+                    }
+                }
+                ReadPolicy::LeastConnections => {
+                    // Fewest queries in the replica; ties to the replica after the last
+                    // pick, so equal replicas share.
+                    let start = self.next_replica;
+                    let servers = &self.servers;
+                    let load = |server: u32| {
+                        let instance = &servers.instances[server as usize];
+                        instance.occupied as usize + instance.queue.len()
+                    };
+                    let usable = |server: u32| server != primary && servers.instances[server as usize].down == 0;
+                    let replicas = (0..count).map(|offset| (start + offset) % count).filter(|s| *s != primary);
+                    let pick = replicas.clone().filter(|s| usable(*s)).min_by_key(|s| load(*s));
+                    // No replica is up: the read goes to one all the same (and is refused).
+                    let server = pick.or_else(|| replicas.clone().next()).unwrap_or(primary);
+                    self.next_replica = (server + 1) % count;
+                    server
+                }
                 ReadPolicy::RoundRobin => {
                     let start = self.next_replica;
                     let servers = &self.servers;

@@ -212,13 +212,24 @@ const STALL_CHECK_EVENTS: u64 = 1 << 20;
 /// 67 million events at one instant, far more than any burst of simultaneous arrivals.
 const STALL_CHECKS: u32 = 64;
 
-/// What the livelock check knows.
+/// The fewest events a drain may take before it is judged endless.
+const DRAIN_MIN_EVENTS: u64 = 1 << 18;
+/// A drain may take this many times the events the requests in flight at the stop would
+/// need at the run's own rate of events per request.
+const DRAIN_EVENTS_FACTOR: u64 = 20;
+
+/// What the livelock and endless-drain checks know.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct StallCheck {
     last_check_ns: u64,
     checks: u32,
     /// Where the run was stopped because the clock stood still.
     pub stopped_at_ns: Option<u64>,
+    /// After the workloads stop: the events the drain may reach (0 until the first look).
+    drain_limit_events: u64,
+    /// Where the run was stopped because its drain did not end (work kept coming back),
+    /// with the requests in flight and the messages stored then.
+    pub drain_cut: Option<(u64, u32, u64)>,
 }
 
 /// The results of the measured requests of one class, or of one workload, or of all.
@@ -404,9 +415,13 @@ impl<'t> Simulation<'t> {
                 self.finish_run(now);
                 return true;
             }
-            if !self.kernel.generating && self.drained() {
+            if !self.kernel.generating
+                && (self.drained()
+                    || self.kernel.events_processed > self.kernel.stall.drain_limit_events && self.drain_endless())
+            {
                 // The last request (or message) has finished: the run ends now, not at the
-                // next tick of a clock that only the scenario or the autoscaler keeps.
+                // next tick of a clock that only the scenario or the autoscaler keeps. (Or
+                // the drain will not end, and the run ends here.)
                 let now = self.kernel.events.now_ns();
                 self.finish_run(now);
                 return true;
@@ -478,6 +493,27 @@ impl<'t> Simulation<'t> {
 
     /// Whether nothing is left to do: no request in flight, no frame at any node, no message
     /// stored for a consumer. Asked only once the workloads have stopped creating requests.
+    /// While draining, once past the drain's budget of events: whether the drain goes on
+    /// far longer than the work held when it began could need. A loop that keeps making
+    /// work, such as a `Forward` back into a queue that makes more than one message per
+    /// message, would otherwise never end. The first call sets the budget.
+    #[cold]
+    fn drain_endless(&mut self) -> bool {
+        let messages: u64 = self.nodes.iter().map(Node::messages_held).sum();
+        let kernel = &mut self.kernel;
+        if kernel.stall.drain_limit_events == 0 {
+            // Many times the events the work held would need at the run's own rate of
+            // events per request.
+            let held = kernel.in_flight as u64 + messages;
+            let per_request = kernel.events_processed / kernel.created.max(1) + 1;
+            let needed = (held + 1).saturating_mul(per_request).saturating_mul(DRAIN_EVENTS_FACTOR);
+            kernel.stall.drain_limit_events = kernel.events_processed.saturating_add(needed.max(DRAIN_MIN_EVENTS));
+            return false;
+        }
+        kernel.stall.drain_cut = Some((kernel.events.now_ns(), kernel.in_flight, messages));
+        true
+    }
+
     fn drained(&self) -> bool {
         self.kernel.in_flight == 0 && self.kernel.frames.live() == 0 && !self.nodes.iter().any(Node::holds_messages)
     }

@@ -238,6 +238,22 @@ impl<'t> Node<'t> {
         }
     }
 
+    /// Messages a queue stores or a log's consumer groups have yet to read (0 for other
+    /// nodes).
+    pub fn messages_held(&self) -> u64 {
+        match self {
+            Node::WorkQueue(model) => model.stored() as u64,
+            Node::Log(model) => model.groups.iter().map(|group| group.lag).sum(),
+            Node::Service(_)
+            | Node::LoadBalancer(_)
+            | Node::Cache(_)
+            | Node::Cdn(_)
+            | Node::Database(_)
+            | Node::RateLimiter(_)
+            | Node::Function(_) => 0,
+        }
+    }
+
     /// Requests a balancer counts as sent and not yet answered (0 for other nodes).
     pub fn outstanding(&self) -> u64 {
         match self {

@@ -147,6 +147,11 @@ pub enum RawReadPolicy {
     LeastLoaded,
     /// Always the primary: no stale reads.
     PrimaryOnly,
+    /// A replica drawn at random, each read on its own.
+    Random,
+    /// The replica with the fewest queries in it (running or waiting): join the shortest
+    /// queue over the replicas, the primary left to the writes.
+    LeastConnections,
 }
 
 /// A database node.
