@@ -80,6 +80,23 @@ fn ttl_hit_ratio_matches_the_renewal_formula() {
     estimate.assert_covers("TTL hit ratio", theory, 0.01);
 }
 
+/// A sliding TTL (each hit renews the entry) with room for every key: a request finds its
+/// key iff the previous request for it came less than T before, so per key with Poisson
+/// rate λ_k the hit ratio is P(Exp(λ_k) < T) = 1 − e^(−λ_k T) (the TTL cache analysis of
+/// Fofack et al., above, with the timer reset at every request). Overall:
+/// Σ p_k (1 − e^(−λ_k T)), higher than the fixed TTL's Σ p_k λ_k T / (1 + λ_k T).
+#[test]
+fn sliding_ttl_hit_ratio_matches_the_exponential_gap() {
+    let (keys, exponent, rate, ttl_s) = (200u64, 0.9, 1000.0, 0.05);
+    let text = cache_topology(keys, exponent, keys, r#", ttl: "50ms", sliding_ttl: true"#);
+    let estimate = replicate(&text, 20, requests(200_000), 5.0, |r| cache_hit_ratio(r, "cache"));
+    let probabilities = zipf_probabilities(keys, exponent);
+    let theory: f64 = probabilities.iter().map(|p| p * (1.0 - (-p * rate * ttl_s).exp())).sum();
+    let fixed: f64 = probabilities.iter().map(|p| p * (p * rate * ttl_s) / (1.0 + p * rate * ttl_s)).sum();
+    assert!(theory - fixed > 0.03, "the test tells sliding from fixed: {theory} against {fixed}");
+    estimate.assert_covers("sliding TTL hit ratio", theory, 0.01);
+}
+
 fn limiter_topology(rate: f64, burst: u32) -> String {
     format!(
         r#"Topology(

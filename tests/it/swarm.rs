@@ -379,8 +379,9 @@ fn random_component(stream: &mut RandomStream, target: &str, later: &[String]) -
     let ttl = pick(stream, &["None", "Some(\"5ms\")", "Some(\"200ms\")"]);
     match stream.below(8) {
         0 => format!(
-            "Cache(capacity: {}, eviction: {eviction}, ttl: {ttl}, hit: Some(Constant(\"100us\")), backend: {target}, writes: [\"b\"], write_policy: {})",
+            "Cache(capacity: {}, eviction: {eviction}, ttl: {ttl}, sliding_ttl: {}, hit: Some(Constant(\"100us\")), backend: {target}, writes: [\"b\"], write_policy: {})",
             1 + stream.below(50),
+            ttl != "None" && stream.below(2) == 0,
             pick(stream, &["Invalidate", "WriteThrough"])
         ),
         1 => format!("Cdn(capacity: {}, eviction: {eviction}, ttl: {ttl}, origin: {target})", 1 + stream.below(50)),

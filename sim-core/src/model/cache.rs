@@ -71,7 +71,7 @@ impl<'t> CacheModel<'t> {
         Self {
             node,
             config,
-            store: CacheStore::new(config.eviction, config.capacity, config.ttl_ns),
+            store: CacheStore::new(config.eviction, config.capacity, config.ttl_ns).sliding(config.sliding_ttl),
             counters: CacheCounters::default(),
         }
     }

@@ -32,6 +32,8 @@ pub(crate) struct CacheStore {
     eviction: Eviction,
     capacity: usize,
     ttl_ns: Option<u64>,
+    /// A hit renews the entry's lifetime.
+    sliding: bool,
     /// Entries by key; a heap slot holds an index into this map.
     entries: KeyMap<Entry>,
     heap: Vec<u32>,
@@ -40,7 +42,21 @@ pub(crate) struct CacheStore {
 
 impl CacheStore {
     pub fn new(eviction: Eviction, capacity: u64, ttl_ns: Option<u64>) -> Self {
-        Self { eviction, capacity: capacity as usize, ttl_ns, entries: KeyMap::default(), heap: Vec::new(), tick: 0 }
+        Self {
+            eviction,
+            capacity: capacity as usize,
+            ttl_ns,
+            sliding: false,
+            entries: KeyMap::default(),
+            heap: Vec::new(),
+            tick: 0,
+        }
+    }
+
+    /// With `sliding`, a hit renews its entry's lifetime.
+    pub fn sliding(mut self, sliding: bool) -> Self {
+        self.sliding = sliding;
+        self
     }
 
     /// Forgets every entry (a restarted cache comes back cold).
@@ -63,6 +79,9 @@ impl CacheStore {
         }
         self.tick += 1;
         let entry = &mut self.entries[index];
+        if self.sliding {
+            entry.expires_ns = self.ttl_ns.map_or(u64::MAX, |ttl| now_ns.saturating_add(ttl));
+        }
         match self.eviction {
             Eviction::Lru => entry.priority = self.tick as u128,
             Eviction::Lfu => entry.priority = (((entry.priority >> 64) + 1) << 64) | self.tick as u128,

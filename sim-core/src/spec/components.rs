@@ -86,6 +86,11 @@ pub struct RawCache {
     /// Entries expire this long after they are stored; default never.
     #[serde(default)]
     pub ttl: Option<Duration>,
+    /// Each hit renews its entry's lifetime (a sliding TTL, Caffeine's
+    /// `expireAfterAccess`): an entry expires `ttl` after its last use. Default false: it
+    /// expires `ttl` after it was stored, however often it is read.
+    #[serde(default)]
+    pub sliding_ttl: bool,
     /// Time to answer a hit; default none.
     #[serde(default)]
     pub hit: Option<DistSpec>,

@@ -26,6 +26,8 @@ pub struct CacheConfig {
     pub eviction: Eviction,
     /// Lifetime of an entry in ns, `None` for no expiry.
     pub ttl_ns: Option<u64>,
+    /// A hit renews its entry's lifetime.
+    pub sliding_ttl: bool,
     /// Hit time sampler, `NONE` for none.
     pub hit_sampler: u32,
     /// Miss time sampler, `NONE` for none.

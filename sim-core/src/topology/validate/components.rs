@@ -95,6 +95,13 @@ impl Validator<'_> {
     ) -> Result<CacheConfig, SpecError> {
         self.check_capacity(key, cache.capacity)?;
         let ttl_ns = self.check_ttl(key, cache.ttl)?;
+        if cache.sliding_ttl && ttl_ns.is_none() {
+            return Err(self.invalid(
+                format!("node {key} has a sliding ttl but no ttl"),
+                &["nodes", key, "sliding_ttl"],
+                "give a ttl (such as ttl: \"60s\") for hits to renew, or leave sliding_ttl out",
+            ));
+        }
         let backend = self.node_id(&cache.backend, &["nodes", key, "backend"], &format!("cache {key}"))?;
         let hit_sampler = self.optional_sampler(&cache.hit, compiler, &["nodes", key, "hit"])?;
         let miss_sampler = match &cache.miss {
@@ -107,6 +114,7 @@ impl Validator<'_> {
             capacity: cache.capacity,
             eviction: cache.eviction,
             ttl_ns,
+            sliding_ttl: cache.sliding_ttl,
             hit_sampler,
             miss_sampler,
             backend,
