@@ -512,9 +512,7 @@ impl Simulation<'_> {
         } else if let Some(window) = self.window_of(fault) {
             self.close_fault_window(window);
         }
-        let servers = self.nodes[node].servers_mut().expect("a rolling deployment of a node with instances");
-        servers.rotation =
-            (0..instances).map(InstanceId::new).filter(|i| servers.instances[i.index()].in_rotation).collect();
+        self.nodes[node].servers_mut().expect("a rolling deployment of a node with instances").rebuild_rotation();
         self.rotation_changed(node);
     }
 

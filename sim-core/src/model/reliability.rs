@@ -241,6 +241,11 @@ impl Simulation<'_> {
     /// A started spare serves: it joins the rotation and its failure clock starts.
     pub(crate) fn on_spare_serving(&mut self, fault: u32, node: NodeId, instance: InstanceId) {
         self.set_serving(node, instance, true);
+        self.back_in_service(fault, node, instance);
+    }
+
+    /// An instance serves again: its group counts it, and its failure clock starts.
+    fn back_in_service(&mut self, fault: u32, node: NodeId, instance: InstanceId) {
         let now = self.kernel.events.now_ns();
         self.kernel.faults.group_change(fault, node, now, false);
         if self.fault_active(fault) && self.kernel.may_generate() {
@@ -281,11 +286,7 @@ impl Simulation<'_> {
             }
         }
         if serves {
-            let now = self.kernel.events.now_ns();
-            self.kernel.faults.group_change(fault, node, now, false);
-            if self.fault_active(fault) && self.kernel.may_generate() {
-                self.start_failure_clock(fault, node, instance);
-            }
+            self.back_in_service(fault, node, instance);
         }
     }
 
@@ -308,10 +309,7 @@ impl Simulation<'_> {
     fn set_serving(&mut self, node: NodeId, instance: InstanceId, serving: bool) {
         let servers = self.nodes[node].servers_mut().expect("cold spares of a service");
         servers.instances[instance.index()].in_rotation = serving;
-        servers.rotation = (0..servers.instances.len() as u32)
-            .map(InstanceId::new)
-            .filter(|i| servers.instances[i.index()].in_rotation)
-            .collect();
+        servers.rebuild_rotation();
         self.rotation_changed(node);
     }
 }

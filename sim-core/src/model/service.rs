@@ -187,6 +187,13 @@ impl<'t> ServiceModel<'t> {
         self.instances[instance.index()].in_rotation
     }
 
+    /// Lists the instances marked in rotation again, in order.
+    pub fn rebuild_rotation(&mut self) {
+        let instances = &self.instances;
+        self.rotation =
+            (0..instances.len() as u32).map(InstanceId::new).filter(|i| instances[i.index()].in_rotation).collect();
+    }
+
     /// The next instance in rotation, round robin.
     #[inline]
     pub fn next_in_rotation(&mut self) -> InstanceId {
