@@ -155,14 +155,21 @@ fn random_balancing_is_independent_mm1_queues() {
 #[test]
 fn round_robin_is_erlang_arrivals_to_each_server() {
     let (n, per_server, mu) = (10u32, 700.0, 1000.0);
+    let sigma = erlang_n_sigma(n, per_server, mu);
+    let text = balanced("RoundRobin", n, 0.7);
+    let estimate = replicate(&text, 10, requests(300_000), 2.0, |r| r.latency_s.mean.unwrap());
+    estimate.assert_covers("round robin over 10 servers, ρ=0.7: W", 1.0 / (mu * (1.0 - sigma)), 0.02);
+}
+
+/// σ of the E_n/M/1 queue that round robin over n servers of rate μ makes, each offered
+/// `per_server`: the fixed point of σ = (nλ'/(nλ' + μ(1 − σ)))^n.
+fn erlang_n_sigma(n: u32, per_server: f64, mu: f64) -> f64 {
     let phase_rate = n as f64 * per_server;
     let mut sigma: f64 = 0.5;
     for _ in 0..500 {
         sigma = (phase_rate / (phase_rate + mu * (1.0 - sigma))).powi(n as i32);
     }
-    let text = balanced("RoundRobin", n, 0.7);
-    let estimate = replicate(&text, 10, requests(300_000), 2.0, |r| r.latency_s.mean.unwrap());
-    estimate.assert_covers("round robin over 10 servers, ρ=0.7: W", 1.0 / (mu * (1.0 - sigma)), 0.02);
+    sigma
 }
 
 /// The supermarket model (M. Mitzenmacher, "The power of two choices in randomized load
@@ -301,11 +308,7 @@ fn replicated_reads(policy: &str) -> String {
 #[test]
 fn read_policies_match_their_queueing_models() {
     let (n, per_replica, mu) = (4u32, 700.0, 1000.0);
-    let phase_rate = n as f64 * per_replica;
-    let mut sigma: f64 = 0.5;
-    for _ in 0..500 {
-        sigma = (phase_rate / (phase_rate + mu * (1.0 - sigma))).powi(n as i32);
-    }
+    let (phase_rate, sigma) = (n as f64 * per_replica, erlang_n_sigma(n, per_replica, mu));
     let mean_latency = |r: &Report| r.latency_s.mean.unwrap();
     let random = replicate(&replicated_reads("Random"), 10, requests(200_000), 2.0, mean_latency);
     random.assert_covers("random reads over 4 replicas, ρ=0.7: W", 1.0 / (mu - per_replica), 0.02);

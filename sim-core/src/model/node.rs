@@ -225,17 +225,7 @@ impl<'t> Node<'t> {
     /// Whether the node holds work no frame carries: messages a work queue stores (ready or
     /// awaiting acknowledgement), or a log's records some consumer group has yet to process.
     pub fn holds_messages(&self) -> bool {
-        match self {
-            Node::WorkQueue(model) => model.stored() > 0,
-            Node::Log(model) => model.groups.iter().any(|group| group.lag > 0),
-            Node::Service(_)
-            | Node::LoadBalancer(_)
-            | Node::Cache(_)
-            | Node::Cdn(_)
-            | Node::Database(_)
-            | Node::RateLimiter(_)
-            | Node::Function(_) => false,
-        }
+        self.messages_held() > 0
     }
 
     /// Messages a queue stores or a log's consumer groups have yet to read (0 for other
