@@ -73,6 +73,20 @@ pub enum Command {
         #[command(flatten)]
         batch: BatchArgs,
     },
+    /// Write a topology from OpenTelemetry traces (OTLP JSON) of a running system.
+    Calibrate {
+        /// Trace files: OTLP JSON, one ExportTraceServiceRequest per line (the Collector's file
+        /// exporter) or one per file.
+        #[arg(required = true)]
+        traces: Vec<PathBuf>,
+        /// Where to write the topology (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// What traces do not carry: instances, workers, queues, balancers per node (RON
+        /// `Deployment(nodes: {...})`).
+        #[arg(long)]
+        deployment: Option<PathBuf>,
+    },
     /// Combine the output directories of an experiment's shards into one.
     Merge {
         /// The shards' output directories.

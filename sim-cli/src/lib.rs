@@ -2,6 +2,7 @@
 //! status, so the integration tests drive exactly what the binary does.
 
 mod analyze;
+mod calibrate;
 mod capacity;
 mod cli;
 mod compare;
@@ -55,6 +56,9 @@ where
             stdout,
             stderr,
         ),
+        Command::Calibrate { traces, out, deployment } => {
+            calibrate::calibrate_command(traces, out.as_deref(), deployment.as_deref(), stdout, stderr)
+        }
         Command::Merge { dirs, out } => experiment::merge_command(dirs, out, stdout),
         Command::Compare { a, b, batch, metric, plot } => {
             compare::compare_command(a, b, batch, metric, plot.as_deref(), stdout)

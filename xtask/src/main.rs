@@ -1,7 +1,8 @@
 //! Project automation, run as `cargo xtask <command>`:
 //! `web` builds the browser UI and serves it on 127.0.0.1; `test` runs every test, the
 //! browser's end-to-end tests and the Python package's included, installing what they need
-//! when it is missing; `python` builds the Python package into a virtual environment.
+//! when it is missing; `python` builds the Python package into a virtual environment;
+//! `reality` checks archsim's predictions against a real stack on loopback.
 
 mod serve;
 mod setup;
@@ -22,6 +23,11 @@ commands:
   python                        build the Python package (release) into target/py-venv,
                                 with pandas, tqdm, matplotlib and pytest beside it
   bench-web                     time a million requests in the page against archsim run
+  reality [--quick]             calibrate archsim from a real stack's traces (HAProxy, gunicorn,
+                                Redis, PostgreSQL on 127.0.0.1) and check its predictions against
+                                the stack at other loads and designs; the report goes to
+                                validation/real-stack/report (--quick: CI's short version, about
+                                2 minutes, report in target/reality-quick)
 ";
 
 fn main() -> ExitCode {
@@ -31,6 +37,7 @@ fn main() -> ExitCode {
         Some("web-build") => build_web().map(|_| ()),
         Some("test") => test(),
         Some("bench-web") => bench_web(),
+        Some("reality") => reality(&args[1..]),
         Some("python") => setup::python_venv().and_then(|venv| {
             setup::python_package(&venv, "release")?;
             println!(
@@ -50,6 +57,14 @@ fn main() -> ExitCode {
             eprintln!("xtask: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Where cargo builds: `CARGO_TARGET_DIR` when set, else the workspace's `target`.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root().join(dir),
+        _ => root().join("target"),
     }
 }
 
@@ -85,7 +100,7 @@ fn web(args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
-    let site = if build { build_web()? } else { root().join("target/archsim-web") };
+    let site = if build { build_web()? } else { target_dir().join("archsim-web") };
     let server = serve::Server::bind(&site, port)?;
     println!("archsim web: serving {} at http://{}/ (Ctrl-C stops)", site.display(), server.address());
     server.run_forever();
@@ -107,14 +122,14 @@ fn build_web() -> Result<PathBuf, String> {
         "--target",
         "wasm32-unknown-unknown",
     ]))?;
-    let site = root().join("target/archsim-web");
-    let staging = root().join("target/archsim-web.partial");
+    let site = target_dir().join("archsim-web");
+    let staging = target_dir().join("archsim-web.partial");
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
     run(Command::new(bindgen)
         .args(["--target", "web", "--no-typescript", "--out-dir"])
         .arg(staging.join("pkg"))
-        .arg(root().join("target/wasm32-unknown-unknown/web/sim_web.wasm")))?;
+        .arg(target_dir().join("wasm32-unknown-unknown/web/sim_web.wasm")))?;
     copy_folder(&root().join("sim-web/www"), &staging)?;
     // Replace the previous build whole, so a server never sees half of one.
     let _ = std::fs::remove_dir_all(&site);
@@ -139,7 +154,7 @@ fn copy_folder(from: &Path, to: &Path) -> Result<(), String> {
 /// Every test: the workspace's, then the browser's against the page served on loopback.
 fn test() -> Result<(), String> {
     run(Command::new("cargo").args(["test", "--profile", "checked", "--workspace"]))?;
-    let screenshots = root().join("target/web-e2e");
+    let screenshots = target_dir().join("web-e2e");
     std::fs::create_dir_all(&screenshots).map_err(|e| e.to_string())?;
     // The CLI the browser tests compare against is the checked build the tests just made.
     let mut node = browser_command("checked")?;
@@ -159,10 +174,42 @@ fn python_tests() -> Result<(), String> {
     run(Command::new(venv.join("bin/python"))
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .arg(root().join("sim-py/tests"))
-        .env("ARCHSIM_BIN", root().join("target/checked/archsim"))
+        .env("ARCHSIM_BIN", target_dir().join("checked/archsim"))
         .env("ARCHSIM_ROOT", root()))?;
     println!("Python tests passed");
     Ok(())
+}
+
+/// The real-stack check (validation/real-stack/reality.py): the CLI and the load generator
+/// built, the Python environment with the app's packages, then the check itself.
+fn reality(args: &[String]) -> Result<(), String> {
+    let quick = match args {
+        [] => false,
+        [flag] if flag == "--quick" => true,
+        _ => return Err(format!("reality takes only --quick\n{USAGE}")),
+    };
+    // The quick check shares the tests' build; the full one measures the shipped binary.
+    let profile = if quick { "checked" } else { "release" };
+    run(Command::new("cargo").args(["build", "--profile", profile, "-p", "sim-cli", "-p", "archsim-loadgen"]))?;
+    let venv = setup::python_venv()?;
+    let report = if quick { target_dir().join("reality-quick") } else { root().join("validation/real-stack/report") };
+    let mut check = Command::new(venv.join("bin/python"));
+    check
+        .arg(root().join("validation/real-stack/reality.py"))
+        .arg("--archsim")
+        .arg(target_dir().join(profile).join("archsim"))
+        .arg("--loadgen")
+        .arg(target_dir().join(profile).join("loadgen"))
+        .arg("--venv")
+        .arg(&venv)
+        .arg("--work")
+        .arg(target_dir().join("reality-work"))
+        .arg("--report")
+        .arg(&report);
+    if quick {
+        check.arg("--quick");
+    }
+    run(&mut check)
 }
 
 /// The browser against the command line on a million requests (benches/browser.mjs).
@@ -184,7 +231,7 @@ fn browser_command(profile: &str) -> Result<Command, String> {
     std::thread::spawn(move || server.run_forever());
     let mut node = Command::new("node");
     node.env("ARCHSIM_WEB_URL", format!("http://{address}/"))
-        .env("ARCHSIM_BIN", root().join("target").join(profile).join("archsim"))
+        .env("ARCHSIM_BIN", target_dir().join(profile).join("archsim"))
         .env("ARCHSIM_ROOT", root())
         .env("CHROMIUM", chromium);
     Ok(node)

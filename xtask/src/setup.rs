@@ -2,7 +2,7 @@
 //! the wasm-bindgen CLI of the exact version in Cargo.lock, Debian's Chromium and the npm
 //! packages of the end-to-end tests.
 
-use super::{root, run};
+use super::{root, run, target_dir};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -65,15 +65,26 @@ pub fn npm_packages(folder: &Path) -> Result<(), String> {
     run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(folder))
 }
 
-/// The Python packages of the Python tests, the notebook example and the SimPy benchmark,
-/// pinned.
-const PYTHON_PACKAGES: &[&str] =
-    &["maturin==1.16.0", "pytest==9.2.0", "pandas==3.1.1", "tqdm==4.70.1", "matplotlib==3.11.2", "simpy==4.1.2"];
+/// The Python packages of the Python tests, the notebook example, the SimPy benchmark and
+/// the real stack's app (gunicorn, the Redis and PostgreSQL clients, OpenTelemetry), pinned.
+const PYTHON_PACKAGES: &[&str] = &[
+    "maturin==1.16.0",
+    "pytest==9.2.0",
+    "pandas==3.1.1",
+    "tqdm==4.70.1",
+    "matplotlib==3.11.2",
+    "simpy==4.1.2",
+    "gunicorn==27.0.1",
+    "redis==8.1.0",
+    "psycopg[binary]==3.3.9",
+    "opentelemetry-api==1.45.2",
+    "opentelemetry-sdk==1.45.2",
+];
 
 /// A virtual environment in `target/py-venv` with the pinned packages, created (or brought
 /// up to date when the pins change) with the machine's python3; returns its folder.
 pub fn python_venv() -> Result<PathBuf, String> {
-    let venv = root().join("target/py-venv");
+    let venv = target_dir().join("py-venv");
     let stamp = venv.join("archsim-packages.txt");
     let wanted = PYTHON_PACKAGES.join("\n");
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
