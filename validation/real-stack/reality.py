@@ -62,15 +62,32 @@ def run(args, **kwargs):
     return result.stdout
 
 
+def cpu_times():
+    """The machine's CPU time so far, from /proc/stat: (busy, steal, total) in ticks."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    steal = fields[7] if len(fields) > 7 else 0
+    total = sum(fields[:8])
+    return total - idle - steal, steal, total
+
+
 def load(loadgen, stack, rate, warmup_s, duration_s, seed, out, trace=None):
     args = [loadgen, "--target", f"127.0.0.1:{stack.port}", "--rate", str(rate), "--warmup", str(warmup_s),
             "--duration", str(duration_s), "--reads", str(READ_SHARE), "--keys", str(KEYS), "--zipf", str(ZIPF),
             "--seed", str(seed), "--out", out]
     if trace:
         args += ["--trace", trace]
+    before = cpu_times()
     run(args)
+    after = cpu_times()
     with open(out) as f:
-        return json.load(f)
+        result = json.load(f)
+    # What else the machine did: the cores' busy share, and the share a hypervisor stole.
+    total = max(after[2] - before[2], 1)
+    result["cpu_busy"] = (after[0] - before[0]) / total
+    result["cpu_steal"] = (after[1] - before[1]) / total
+    return result
 
 
 def with_rate(model_text, rate):
@@ -108,7 +125,8 @@ def predict(archsim, model_path, rate, warmup_s, duration_s, replications, work)
 def measured_figures(result):
     latency = result["latency"]
     return {"throughput": result["throughput_per_s"], **{f: latency[f"{f}_s"] for f in FIGURES},
-            "errors": result["errors"], "sent": result["sent"]}
+            "errors": result["errors"], "sent": result["sent"], "cpu_busy": result["cpu_busy"],
+            "cpu_steal": result["cpu_steal"]}
 
 
 def main():
@@ -227,6 +245,12 @@ def write_report(folder, rows, saturation, calibration, elapsed_s, quick):
     lines.append(f"Run by `cargo xtask reality{' --quick' if quick else ''}` in {elapsed_s / 60:.1f} minutes. "
                  "The stack's configuration is in `validation/real-stack/` (see its README).")
     lines.append("")
+    lines.append(f"Calibration: {calibration['sent']} requests at {calibration['rate_per_s']}/s, the machine's cores "
+                 f"{calibration['cpu_busy']:.0%} busy, {calibration['cpu_steal']:.1%} stolen by the hypervisor. "
+                 "CPU time stolen while the stack runs slows its CPU-bound steps (the app's Python, the Redis "
+                 "client) several-fold; when it differs between calibration and measurement, the latencies differ "
+                 "by as much, whatever the model: the CPU column says how much there was.")
+    lines.append("")
     lines.append("Predicted: archsim's mean over replications, ± the 95% half-width. Measured: the open-loop load "
                  "generator, latency from the intended send time. Error: predicted / measured − 1. "
                  "✓ meets the target (mean and p50 within 10%, p90 and p99 within 25%, throughput within 10%); "
@@ -237,8 +261,8 @@ def write_report(folder, rows, saturation, calibration, elapsed_s, quick):
         sat = saturation[name]
         measured_sat = sat["measured_per_s"] or float("inf")
         lines += ["", f"## {name}: {design_rows[0]['label']}", ""]
-        lines.append("| load | rate/s | figure | predicted | measured | error | |")
-        lines.append("|---|---|---|---|---|---|---|")
+        lines.append("| load | rate/s | figure | predicted | measured | error | | CPU busy · stolen |")
+        lines.append("|---|---|---|---|---|---|---|---|")
         for row in design_rows:
             targeted = row["rate_per_s"] < 0.9 * measured_sat
             for figure in ["throughput", *FIGURES]:
@@ -253,8 +277,10 @@ def write_report(folder, rows, saturation, calibration, elapsed_s, quick):
                     shown = f"{p:.1f} ± {h:.1f}/s", f"{m:.1f}/s"
                 else:
                     shown = f"{p * 1e3:.2f} ± {h * 1e3:.2f} ms", f"{m * 1e3:.2f} ms"
+                cpu = (f"{row['measured']['cpu_busy']:.0%} · {row['measured']['cpu_steal']:.1%}"
+                       if figure == "throughput" else "")
                 lines.append(f"| {row['load']:.0%} | {row['rate_per_s']} | {figure} | {shown[0]} | {shown[1]} | "
-                             f"{e:+.1%} | {mark} |")
+                             f"{e:+.1%} | {mark} | {cpu} |")
         if sat["measured_per_s"]:
             e = relative(sat["predicted_per_s"], sat["measured_per_s"])
             mark = "✓" if abs(e) <= TARGETS["throughput"] else "✗"

@@ -1,6 +1,6 @@
 //! Project automation, run as `cargo xtask <command>`:
 //! `web` builds the browser UI and serves it on 127.0.0.1; `test` runs every test, the
-//! browser's end-to-end tests and the Python package's included, installing what they need
+//! browser's end-to-end tests, the Python package's and the real stack's short check included, installing what they need
 //! when it is missing; `python` builds the Python package into a virtual environment;
 //! `reality` checks archsim's predictions against a real stack on loopback.
 
@@ -19,7 +19,7 @@ commands:
   test                          cargo test --profile checked --workspace (optimized, with
                                 assertions and overflow checks), then the browser's
                                 end-to-end tests in Chromium, then the Python package's
-                                tests (pytest, in target/py-venv)
+                                tests (pytest, in target/py-venv), then reality --quick
   python                        build the Python package (release) into target/py-venv,
                                 with pandas, tqdm, matplotlib and pytest beside it
   bench-web                     time a million requests in the page against archsim run
@@ -163,7 +163,9 @@ fn test() -> Result<(), String> {
         .env("SCREENSHOTS", &screenshots);
     run(&mut node)?;
     println!("browser tests passed; screenshots in {}", screenshots.display());
-    python_tests()
+    python_tests()?;
+    // Last: predictions against the real stack on loopback, in short.
+    reality(&["--quick".to_string()])
 }
 
 /// The Python package's tests: the wheel built with the tests' profile (assertions on) and

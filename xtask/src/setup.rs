@@ -48,10 +48,10 @@ pub fn wasm_bindgen_cli() -> Result<PathBuf, String> {
 pub fn chromium() -> Result<PathBuf, String> {
     let path = PathBuf::from("/usr/bin/chromium");
     if !path.exists() {
-        eprintln!("xtask: installing Debian's chromium");
+        eprintln!("xtask: installing Debian's chromium with apt-get --no-install-recommends (needs root)");
         run(Command::new("apt-get").arg("update").arg("-qq"))?;
         run(Command::new("apt-get")
-            .args(["install", "-y", "-qq", "chromium"])
+            .args(["install", "-y", "-qq", "--no-install-recommends", "chromium"])
             .env("DEBIAN_FRONTEND", "noninteractive"))?;
     }
     Ok(path)

@@ -8,7 +8,8 @@
 //!                                      write ──▶ topology RON (checked by sim-core)
 //! ```
 //!
-//! Nodes come from `service.name` (a client span with no traced server under it names a
+//! Traces are OTLP JSON (`otlp.rs`) or Jaeger's JSON (`jaeger.rs`). Nodes come from
+//! `service.name` (a client span with no traced server under it names a
 //! leaf by its peer attributes: `peer.service`, `db.system`, `server.address`); edges from
 //! the parent links; request classes from the root spans' method and route; each class's
 //! calls as the patterns seen, with their frequencies (a `Choose`), calls that overlapped as
@@ -16,6 +17,7 @@
 //! span less its server span. No I/O: the caller reads the files.
 
 mod deployment;
+mod jaeger;
 mod otlp;
 mod traces;
 mod write;

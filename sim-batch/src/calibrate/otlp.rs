@@ -69,7 +69,7 @@ pub struct SpanSet {
 }
 
 impl SpanSet {
-    fn service_index(&mut self, name: &str) -> u32 {
+    pub(super) fn service_index(&mut self, name: &str) -> u32 {
         match self.services.iter().position(|s| s == name) {
             Some(i) => i as u32,
             None => {
@@ -80,8 +80,12 @@ impl SpanSet {
     }
 
     /// Reads one file's text: one or more `ExportTraceServiceRequest` objects, one per line
-    /// (JSON Lines) or one document. A syntax error names its line and column.
+    /// (JSON Lines) or one document, or a Jaeger JSON document. A syntax error names its
+    /// line and column.
     pub fn read(&mut self, file: &str, text: &str) -> Result<(), CalibrateError> {
+        if super::jaeger::is_jaeger(text) {
+            return super::jaeger::read(self, file, text);
+        }
         let stream = serde_json::Deserializer::from_str(text).into_iter::<ExportRequest>();
         let mut objects = 0;
         for request in stream {

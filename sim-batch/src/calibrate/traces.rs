@@ -122,12 +122,13 @@ impl Observations {
         let mut order: Vec<usize> = (0..set.spans.len()).collect();
         order.sort_by_key(|&i| (set.spans[i].trace_id, set.spans[i].start_ns, i));
         for trace in order.chunk_by(|&a, &b| set.spans[a].trace_id == set.spans[b].trace_id) {
-            let tree = Tree::new(trace.iter().map(|&i| &set.spans[i]).collect(), &mut observations.warnings);
+            let (tree, orphans) = Tree::new(trace.iter().map(|&i| &set.spans[i]).collect());
             let roots: Vec<usize> = (0..tree.spans.len()).filter(|&i| tree.spans[i].parent_id == 0).collect();
             if roots.is_empty() {
                 observations.warnings.traces_without_root += 1;
                 continue;
             }
+            observations.warnings.orphan_spans += orphans;
             observations.traces += 1;
             for root in roots {
                 observations.root(set, &tree, root);
@@ -190,7 +191,12 @@ impl Observations {
                 call.end_ns = call.end_ns.clamp(call.start_ns, to);
             }
             match groups.last_mut() {
-                Some(group) if call.start_ns < group_end_ns => group.push(call.callee),
+                // Calls at once are one group, in the order their nodes were first seen, so
+                // that the same calls make the same pattern whichever answered first.
+                Some(group) if call.start_ns < group_end_ns => {
+                    let at = group.partition_point(|&n| n < call.callee);
+                    group.insert(at, call.callee);
+                }
                 _ => groups.push(vec![call.callee]),
             }
             group_end_ns = group_end_ns.max(call.end_ns);
@@ -277,8 +283,9 @@ impl Observations {
 }
 
 impl<'a> Tree<'a> {
-    /// `spans` are one trace's; spans whose parent is missing are counted as orphans and left out.
-    fn new(spans: Vec<&'a Span>, warnings: &mut Warnings) -> Self {
+    /// `spans` are one trace's; spans whose parent is missing (orphans, counted) are left out.
+    fn new(spans: Vec<&'a Span>) -> (Self, u64) {
+        let mut orphans = 0;
         let mut by_id: Vec<(u64, usize)> = spans.iter().enumerate().map(|(i, s)| (s.span_id, i)).collect();
         by_id.sort_unstable();
         let mut children = vec![Vec::new(); spans.len()];
@@ -288,10 +295,10 @@ impl<'a> Tree<'a> {
             }
             match by_id.binary_search_by_key(&span.parent_id, |&(id, _)| id) {
                 Ok(at) => children[by_id[at].1].push(i),
-                Err(_) => warnings.orphan_spans += 1,
+                Err(_) => orphans += 1,
             }
         }
-        Tree { spans, children }
+        (Tree { spans, children }, orphans)
     }
 }
 

@@ -51,7 +51,7 @@ pub fn topology(observations: &Observations, deployment: &Deployment, header: &[
                 "            // half of each root client span less its server span ({} samples)",
                 observations.client_ns.len()
             );
-            let _ = writeln!(out, "            latency: {},", histogram(&observations.client_ns));
+            let _ = writeln!(out, "            latency: {},", histogram(&observations.client_ns, "            "));
         }
         out.push_str("        ),\n");
     }
@@ -82,7 +82,7 @@ pub fn topology(observations: &Observations, deployment: &Deployment, header: &[
                 "        Link(from: {}, to: {}, latency: {}),",
                 quote(&observations.nodes[from].name),
                 quote(&to),
-                histogram(samples)
+                histogram(samples, "        ")
             );
         }
         out.push_str("    ],\n");
@@ -156,7 +156,7 @@ fn service(
 fn steps(out: &mut String, observations: &Observations, pattern: &Pattern, deployment: &Deployment, indent: &str) {
     let (mean, _) = mean_sd(&pattern.own_ns.iter().map(|&ns| ns as f64).collect::<Vec<_>>());
     let _ = writeln!(out, "{indent}// {} samples, mean {}", pattern.own_ns.len(), duration(mean.round() as u64));
-    let _ = writeln!(out, "{indent}Work({}),", histogram(&pattern.own_ns));
+    let _ = writeln!(out, "{indent}Work({}),", histogram(&pattern.own_ns, indent));
     for group in &pattern.groups {
         let names: Vec<String> =
             group.iter().map(|&n| quote(&target(&observations.nodes[n].name, deployment))).collect();
@@ -180,8 +180,9 @@ fn balancer_name(node: &str) -> String {
     format!("{node}-lb")
 }
 
-/// An empirical distribution as a histogram with bins cut at the quantiles in [`EDGES`].
-pub fn histogram(samples: &[u64]) -> String {
+/// An empirical distribution as a histogram with bins cut at the quantiles in [`EDGES`], its
+/// bins four to a line under `indent`.
+pub fn histogram(samples: &[u64], indent: &str) -> String {
     let mut sorted = samples.to_vec();
     sorted.sort_unstable();
     let (first, last) = (sorted[0], sorted[sorted.len() - 1]);
@@ -200,7 +201,8 @@ pub fn histogram(samples: &[u64]) -> String {
             round_sig(weight, 4)
         ));
     }
-    format!("Histogram([{}])", bins.join(", "))
+    let lines: Vec<String> = bins.chunks(4).map(|line| format!("{indent}    {},", line.join(", "))).collect();
+    format!("Histogram([\n{}\n{indent}])", lines.join("\n"))
 }
 
 /// A duration to the microsecond (to the nanosecond below one), as text the file format reads.
