@@ -298,7 +298,7 @@ function finish() {
   status.dataset.computeS = (app.computeMs / 1000).toFixed(3);
   status.dataset.wallS = wallS.toFixed(3);
   setStatus(
-    `finished: ${report.requests.generated.toLocaleString('en-US')} requests, ${report.sim_time_s} s simulated, ` +
+    `finished: ${report.requests.generated.toLocaleString('en-US')} requests, ${report.sim_time_s.toFixed(1)} s simulated, ` +
       `computed in ${(app.computeMs / 1000).toFixed(2)} s`,
   );
   drawLive();
@@ -318,9 +318,14 @@ function openNodeMenu(name, event) {
     button.disabled = !live || (healing && !(app.injected.get(name) || []).length);
   }
   const wrap = $('graph-panel').getBoundingClientRect();
-  menu.style.left = `${event.clientX - wrap.left + 8}px`;
-  menu.style.top = `${event.clientY - wrap.top + 8}px`;
   menu.hidden = false;
+  // Beside the click, but kept inside the window: a node in the right-hand column opens
+  // its menu to the left of the pointer, one near the bottom above it.
+  const size = menu.getBoundingClientRect();
+  const x = event.clientX + 8 + size.width > window.innerWidth ? event.clientX - 8 - size.width : event.clientX + 8;
+  const y = event.clientY + 8 + size.height > window.innerHeight ? event.clientY - 8 - size.height : event.clientY + 8;
+  menu.style.left = `${Math.max(4, x) - wrap.left}px`;
+  menu.style.top = `${Math.max(4, y) - wrap.top}px`;
   event.stopPropagation();
 }
 
@@ -558,6 +563,9 @@ async function main() {
   }
   document.addEventListener('click', (event) => {
     if (!$('node-menu').contains(event.target)) $('node-menu').hidden = true;
+  });
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') $('node-menu').hidden = true;
   });
   $('compare-example').addEventListener('change', (e) => {
     const example = app.examples.find((x) => x.name === e.target.value);

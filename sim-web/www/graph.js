@@ -98,14 +98,15 @@ export class Graph {
       const faults = faultsByNode.get(box.name) || [];
       if (!view) {
         box.live.textContent = faults.length ? faults.join(', ') : '';
-        box.rect.setAttribute('fill', utilizationColour(null));
+        // An inline style: the stylesheet's fill for boxes would win over an attribute.
+        box.rect.style.fill = utilizationColour(null);
       } else {
         const parts = [];
         if (view.utilization !== null) parts.push(`${Math.round(view.utilization * 100)}% busy`);
         parts.push(`q ${view.queue_length < 10 ? view.queue_length.toFixed(1) : Math.round(view.queue_length)}`);
         if (faults.length) parts.push(faults.join(', ').toUpperCase());
         box.live.textContent = parts.join(' · ');
-        box.rect.setAttribute('fill', utilizationColour(view.utilization));
+        box.rect.style.fill = utilizationColour(view.utilization);
       }
       box.group.classList.toggle('faulty', faults.length > 0);
     }

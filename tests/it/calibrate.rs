@@ -416,3 +416,77 @@ fn bad_deployment_files_are_refused_with_their_place() {
         assert!(stderr.contains(message) && stderr.contains(help), "{text}:\n{stderr}");
     }
 }
+
+/// The spans as a Jaeger JSON document (times in microseconds, kinds in tags, parents in
+/// references), as the Jaeger UI downloads it.
+fn jaeger(spans: &[Span]) -> String {
+    let services: Vec<&str> = {
+        let mut names: Vec<&str> = spans.iter().map(|s| s.service).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    };
+    let mut traces: Vec<u128> = spans.iter().map(|s| s.trace).collect();
+    traces.dedup();
+    let data: Vec<serde_json::Value> = traces
+        .iter()
+        .map(|&trace| {
+            let spans: Vec<serde_json::Value> = spans
+                .iter()
+                .filter(|s| s.trace == trace)
+                .map(|s| {
+                    let kind = match s.kind {
+                        2 => "server",
+                        3 => "client",
+                        _ => "internal",
+                    };
+                    let mut tags = vec![serde_json::json!({"key": "span.kind", "type": "string", "value": kind})];
+                    tags.extend(
+                        s.attributes.iter().map(|(k, v)| serde_json::json!({"key": k, "type": "string", "value": v})),
+                    );
+                    let references: Vec<serde_json::Value> = if s.parent == 0 {
+                        vec![]
+                    } else {
+                        vec![serde_json::json!({"refType": "CHILD_OF", "traceID": format!("{trace:032x}"), "spanID": format!("{:016x}", s.parent)})]
+                    };
+                    serde_json::json!({
+                        "traceID": format!("{trace:032x}"),
+                        "spanID": format!("{:016x}", s.id),
+                        "operationName": s.name,
+                        "references": references,
+                        "startTime": s.start_ns / 1000,
+                        "duration": (s.end_ns - s.start_ns) / 1000,
+                        "tags": tags,
+                        "processID": format!("p{}", services.iter().position(|n| *n == s.service).unwrap()),
+                    })
+                })
+                .collect();
+            let processes: serde_json::Map<String, serde_json::Value> = services
+                .iter()
+                .enumerate()
+                .map(|(i, name)| (format!("p{i}"), serde_json::json!({"serviceName": name, "tags": []})))
+                .collect();
+            serde_json::json!({"traceID": format!("{trace:032x}"), "spans": spans, "processes": processes})
+        })
+        .collect();
+    serde_json::json!({ "data": data }).to_string()
+}
+
+#[test]
+fn jaeger_json_gives_the_same_structure_and_rates() {
+    let traces = synthetic(500);
+    let from_otlp = calibrated(&otlp(&traces.spans, 50));
+    let from_jaeger = calibrated(&jaeger(&traces.spans));
+    for needle in [
+        r#"Parallel(["users", "redis"]),"#,
+        r#"Link(from: "gateway", to: "users", latency: Constant("100us")),"#,
+        r#"latency: Constant("300us"),"#,
+    ] {
+        assert!(from_jaeger.contains(needle), "{needle} in\n{from_jaeger}");
+    }
+    // The class mix and the call patterns' frequencies do not depend on the time unit.
+    let mix = |text: &str| number_after(text, "\"GET /a\": ");
+    assert_eq!(mix(&from_otlp), mix(&from_jaeger));
+    let rate = |text: &str| number_after(text, "arrivals: Poisson(rate: \"");
+    assert!((rate(&from_otlp) / rate(&from_jaeger) - 1.0).abs() < 1e-3);
+}

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -153,17 +154,21 @@ class Stack:
     def _postgres(self):
         bin_dir = postgres_bin()
         self.pg_ctl = os.path.join(bin_dir, "pg_ctl")
-        self.pg_data = os.path.join(self.workdir, "pg")
         self.pg_port = free_port()
         user = "postgres" if os.geteuid() == 0 else None
-        if not os.path.exists(os.path.join(self.pg_data, "PG_VERSION")):
-            os.makedirs(self.pg_data, exist_ok=True)
-            if user:
-                shutil.chown(self.pg_data, user, user)
-            subprocess.run(
-                [os.path.join(bin_dir, "initdb"), "-D", self.pg_data, "-A", "trust", "-U", "postgres"],
-                check=True, stdout=subprocess.DEVNULL, user=user,
-            )
+        if user:
+            # PostgreSQL refuses to run as root: its data goes in a folder of the postgres
+            # user's own under /tmp, which it can reach whatever the checkout's permissions.
+            self.pg_data = tempfile.mkdtemp(prefix="archsim-pg-")
+            shutil.chown(self.pg_data, user, user)
+        else:
+            self.pg_data = os.path.join(self.workdir, "pg")
+            shutil.rmtree(self.pg_data, ignore_errors=True)
+            os.makedirs(self.pg_data)
+        subprocess.run(
+            [os.path.join(bin_dir, "initdb"), "-D", self.pg_data, "-A", "trust", "-U", "postgres"],
+            check=True, stdout=subprocess.DEVNULL, user=user,
+        )
         options = f"-c listen_addresses=127.0.0.1 -p {self.pg_port} -k {self.pg_data} -c max_connections=200 -c fsync=off"
         subprocess.run(
             [self.pg_ctl, "-D", self.pg_data, "-o", options, "-l", os.path.join(self.pg_data, "log"), "-w", "start"],
@@ -216,6 +221,9 @@ class Stack:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=user,
             )
             self.pg_started = False
+        if self.pg_data:
+            shutil.rmtree(self.pg_data, ignore_errors=True)
+            self.pg_data = None
 
 
 def stop_on_sigterm():

@@ -120,11 +120,13 @@ pub fn calibrate(traces: &[Input], deployment: Option<Input>) -> Result<Calibrat
     let warnings = warnings(&observations);
     let (from_ns, to_ns) = observations.range_ns;
     let summary = format!(
-        "{} spans in {} traces from {} over {:.1} s; {} nodes: {}",
+        "{} spans in {} traces from {} over {:.1} s ({} to {}); {} nodes: {}",
         observations.spans,
         observations.traces,
         names.join(", "),
         to_ns.saturating_sub(from_ns) as f64 / 1e9,
+        utc(from_ns),
+        utc(to_ns),
         observations.nodes.len(),
         observations.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", "),
     );
@@ -154,6 +156,23 @@ pub fn calibrate(traces: &[Input], deployment: Option<Input>) -> Result<Calibrat
     Ok(Calibration { topology, warnings, summary })
 }
 
+/// A time in ns since the Unix epoch as `2026-12-01 04:58:05 UTC` (days to a civil date by
+/// Howard Hinnant's algorithm).
+fn utc(ns: u64) -> String {
+    let seconds = ns / 1_000_000_000;
+    let (days, of_day) = ((seconds / 86_400) as i64, seconds % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", of_day / 3600, of_day % 3600 / 60, of_day % 60)
+}
+
 fn warnings(observations: &Observations) -> Vec<String> {
     let w = &observations.warnings;
     let mut out = Vec::new();
@@ -176,4 +195,14 @@ fn warnings(observations: &Observations) -> Vec<String> {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::utc(951_782_400_000_000_000), "2000-02-29 00:00:00 UTC");
+        assert_eq!(super::utc(1_796_099_913_488_112_314), "2026-12-01 04:38:33 UTC");
+    }
 }

@@ -229,10 +229,7 @@ fn connection(target: &str, plan: &[Planned], next: &AtomicUsize, start: Instant
         let index = next.fetch_add(1, Ordering::Relaxed);
         let Some(request) = plan.get(index) else { return outcomes };
         let intended = start + Duration::from_nanos(request.intended_ns);
-        let now = Instant::now();
-        if intended > now {
-            std::thread::sleep(intended - now);
-        }
+        wait_until(intended);
         let sent = Instant::now();
         let sent_unix_ns = unix_ns();
         let ok = match exchange(target, &mut stream, request, timeout) {
@@ -251,6 +248,19 @@ fn connection(target: &str, plan: &[Planned], next: &AtomicUsize, start: Instant
             late_ns: sent.saturating_duration_since(intended).as_nanos() as u64,
             span_unix_ns: (sent_unix_ns, unix_ns()),
         });
+    }
+}
+
+/// Sleeps until shortly before `moment`, then yields until it: a sleeping thread wakes up
+/// 50–200 µs late, which would count as latency of every request.
+fn wait_until(moment: Instant) {
+    const SPIN: Duration = Duration::from_micros(500);
+    let now = Instant::now();
+    if moment > now + SPIN {
+        std::thread::sleep(moment - now - SPIN);
+    }
+    while Instant::now() < moment {
+        std::thread::yield_now();
     }
 }
 
@@ -317,6 +327,10 @@ fn summarize(options: &Options, plan: &[Planned], outcomes: &[Outcome]) -> serde
         Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("bounds and 3 significant digits");
     let (mut sent, mut ok, mut errors, mut late, mut completed_in_window) = (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut sum_ns = 0u128;
+    // Batch means: the window cut into BATCHES by intended send time; the spread of the
+    // batches' figures gives each figure's 95% interval (Student's t, 9 degrees of freedom).
+    let new_histogram = || Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("bounds");
+    let mut batches: Vec<(Histogram<u64>, u128)> = (0..BATCHES).map(|_| (new_histogram(), 0)).collect();
     for outcome in outcomes {
         if outcome.ok && (from_ns..to_ns).contains(&outcome.done_ns) {
             completed_in_window += 1;
@@ -333,6 +347,9 @@ fn summarize(options: &Options, plan: &[Planned], outcomes: &[Outcome]) -> serde
             ok += 1;
             sum_ns += outcome.latency_ns as u128;
             latency.saturating_record(outcome.latency_ns.max(1));
+            let batch = ((request.intended_ns - from_ns) as u128 * BATCHES as u128 / (to_ns - from_ns) as u128) as usize;
+            batches[batch].0.saturating_record(outcome.latency_ns.max(1));
+            batches[batch].1 += outcome.latency_ns as u128;
         } else {
             errors += 1;
         }
@@ -354,5 +371,26 @@ fn summarize(options: &Options, plan: &[Planned], outcomes: &[Outcome]) -> serde
             "p99_s": seconds(latency.value_at_quantile(0.99)),
             "max_s": seconds(latency.max()),
         },
+        "half_width_95": {
+            "mean_s": half_width(&batches, |h, sum| if h.is_empty() { f64::NAN } else { sum as f64 / h.len() as f64 / 1e9 }),
+            "p50_s": half_width(&batches, |h, _| seconds(h.value_at_quantile(0.5))),
+            "p90_s": half_width(&batches, |h, _| seconds(h.value_at_quantile(0.9))),
+            "p99_s": half_width(&batches, |h, _| seconds(h.value_at_quantile(0.99))),
+        },
     })
+}
+
+/// Batches of the measured window for the intervals.
+const BATCHES: usize = 10;
+
+/// The 95% half-width of a figure over the batches: t(0.975, 9) × sd / √10.
+fn half_width(batches: &[(Histogram<u64>, u128)], figure: impl Fn(&Histogram<u64>, u128) -> f64) -> f64 {
+    let values: Vec<f64> = batches.iter().map(|(h, sum)| figure(h, *sum)).filter(|v| v.is_finite()).collect();
+    if values.len() < 2 {
+        return f64::NAN;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    2.262 * (variance / n).sqrt()
 }

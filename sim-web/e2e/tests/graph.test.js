@@ -1,0 +1,71 @@
+// The drawing: boxes coloured by utilization (green, amber, red), and a node's menu that
+// stays inside the window for every node of every example and closes with Escape.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openPage, waitForFinish } from '../browser.js';
+
+const IDLE = 'rgb(238, 241, 245)';
+const RED = 'rgb(249, 208, 204)';
+const GREEN = 'rgb(217, 242, 220)';
+
+async function fill(page, node) {
+  return page.$eval(`[data-node="${node}"] rect`, (rect) => getComputedStyle(rect).fill);
+}
+
+test('boxes take the colour of their utilization, and turn red when overloaded', async () => {
+  const { page, errors, screenshot, close } = await openPage();
+  try {
+    await page.selectOption('#example', 'three-tier');
+    assert.equal(await fill(page, 'app'), IDLE, 'before a run a box is grey');
+    await page.fill('#duration', '20');
+    await page.click('#run');
+    await waitForFinish(page);
+    const light = await fill(page, 'app');
+    assert.notEqual(light, IDLE, 'after a run the app box shows its utilization');
+    assert.equal(light, GREEN, 'three-tier at its own load leaves the app under 60% busy');
+    // Three times the load saturates the app pool.
+    await page.fill('#rate', '300');
+    await page.click('#run');
+    await waitForFinish(page);
+    await screenshot('graph-overloaded');
+    assert.equal(await fill(page, 'app'), RED, 'an overloaded app is red');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test("every node's menu opens inside the window and closes with Escape", async () => {
+  const { page, errors, screenshot, close } = await openPage();
+  try {
+    const examples = await page.$$eval('#example option', (options) => options.map((o) => o.value));
+    assert.ok(examples.length > 10);
+    let checked = 0;
+    for (const example of examples) {
+      await page.selectOption('#example', example);
+      const nodes = await page.$$eval('[data-node]', (groups) => groups.map((g) => g.dataset.node));
+      for (const node of nodes) {
+        await page.click(`[data-node="${node}"]`);
+        const box = await page.$eval('#node-menu', (menu) => {
+          const r = menu.getBoundingClientRect();
+          return { hidden: menu.hidden, left: r.left, top: r.top, right: r.right, bottom: r.bottom };
+        });
+        const viewport = page.viewportSize();
+        assert.equal(box.hidden, false, `${example}/${node}: the menu opens`);
+        assert.ok(
+          box.left >= 0 && box.top >= 0 && box.right <= viewport.width && box.bottom <= viewport.height,
+          `${example}/${node}: the menu at ${JSON.stringify(box)} leaves the ${viewport.width}×${viewport.height} window`,
+        );
+        await page.keyboard.press('Escape');
+        assert.equal(await page.$eval('#node-menu', (menu) => menu.hidden), true, `${example}/${node}: Escape closes it`);
+        checked += 1;
+      }
+    }
+    assert.ok(checked > 50, `only ${checked} nodes checked`);
+    await screenshot('graph-menus');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
