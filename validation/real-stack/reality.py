@@ -252,6 +252,12 @@ def write_report(folder, rows, saturation, calibration, elapsed_s, quick, durati
                  "CPU time stolen while the stack runs slows its CPU-bound steps (the app's Python, the Redis "
                  "client) several-fold; when it differs between calibration and measurement, the latencies differ "
                  "by as much, whatever the model: the CPU column says how much there was.")
+    noisy = [r for r in rows if r["measured"]["cpu_steal"] > 0.05]
+    if noisy:
+        lines.append("")
+        lines.append(f"**The machine was not quiet**: the hypervisor stole more than 5% of the CPU during {len(noisy)} of "
+                     f"the {len(rows)} measurements (the CPU column). Those measurements say more about the host's other "
+                     "tenants than about the model; run the check again when the machine is quiet.")
     lines.append("")
     lines.append("Predicted: archsim's mean over replications, ± the 95% half-width. Measured: the open-loop load "
                  "generator, latency from the intended send time, ± the 95% half-width of 10 batch means over "
