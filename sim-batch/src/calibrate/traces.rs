@@ -8,6 +8,10 @@ use std::collections::BTreeMap;
 
 use super::otlp::{Span, SpanKind, SpanSet};
 
+/// How far a call may stick out of its caller's span before it counts as clock skew: times
+/// rounded to microseconds (Jaeger's) make a child end up to 1 µs after its parent.
+const SKEW_TOLERANCE_NS: u64 = 1_000;
+
 /// What the traces say, node by node.
 #[derive(Debug, Default)]
 pub struct Observations {
@@ -186,7 +190,10 @@ impl Observations {
         let (mut waited_ns, mut group_end_ns, mut covered_to_ns) = (0u64, 0u64, from);
         for call in &mut calls {
             if call.start_ns < from || call.end_ns > to {
-                self.warnings.skewed_calls += 1;
+                // Beyond a microsecond, the resolution of Jaeger's times, it is clock skew.
+                if call.start_ns + SKEW_TOLERANCE_NS < from || call.end_ns > to + SKEW_TOLERANCE_NS {
+                    self.warnings.skewed_calls += 1;
+                }
                 call.start_ns = call.start_ns.clamp(from, to);
                 call.end_ns = call.end_ns.clamp(call.start_ns, to);
             }
