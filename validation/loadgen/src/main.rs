@@ -347,7 +347,8 @@ fn summarize(options: &Options, plan: &[Planned], outcomes: &[Outcome]) -> serde
             ok += 1;
             sum_ns += outcome.latency_ns as u128;
             latency.saturating_record(outcome.latency_ns.max(1));
-            let batch = ((request.intended_ns - from_ns) as u128 * BATCHES as u128 / (to_ns - from_ns) as u128) as usize;
+            let batch =
+                ((request.intended_ns - from_ns) as u128 * BATCHES as u128 / (to_ns - from_ns) as u128) as usize;
             batches[batch].0.saturating_record(outcome.latency_ns.max(1));
             batches[batch].1 += outcome.latency_ns as u128;
         } else {
