@@ -398,8 +398,10 @@ async function share() {
   link.select();
   try {
     await navigator.clipboard.writeText(location.href);
+    setStatus('link copied: it reopens this topology with these settings');
   } catch {
     // No clipboard permission: the link stays selected in the field to copy by hand.
+    setStatus('link ready in the field above: copy it by hand');
   }
 }
 
@@ -587,6 +589,9 @@ async function main() {
   $('compare-source').value = other.text;
   updateRateLabel();
   drawLive();
+  if (!shared && location.hash.startsWith('#s=')) {
+    setStatus('the shared link is damaged (cut short or altered): showing an example instead');
+  }
   document.body.dataset.ready = 'true';
 }
 

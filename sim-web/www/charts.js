@@ -22,6 +22,41 @@ function formatValue(value, unit) {
   return `${+value.toPrecision(3)}`;
 }
 
+/**
+ * The points to draw for a series of [t, value] points (value null for a gap): per pixel
+ * column (by `x(t)`), its lowest and highest point in time order; a gap is kept as a
+ * [t, null] point. At most four points per column, whatever the series' length.
+ */
+export function minMaxColumns(points, x) {
+  const out = [];
+  let column = null;
+  let low = null;
+  let high = null;
+  const flush = () => {
+    if (low === null) return;
+    if (low === high) out.push(low);
+    else out.push(...(low[0] <= high[0] ? [low, high] : [high, low]));
+    low = high = null;
+  };
+  for (const point of points) {
+    if (point[1] === null) {
+      flush();
+      out.push(point);
+      column = null;
+      continue;
+    }
+    const c = Math.floor(x(point[0]));
+    if (c !== column) {
+      flush();
+      column = c;
+    }
+    if (low === null || point[1] < low[1]) low = point;
+    if (high === null || point[1] > high[1]) high = point;
+  }
+  flush();
+  return out;
+}
+
 export class LineChart {
   /** `unit`: 's' for durations, '%' for shares, '' for plain numbers (with `label`). */
   constructor(canvas, { unit = '', label = '' } = {}) {
@@ -127,10 +162,9 @@ export class LineChart {
       g.lineWidth = 1.6;
       g.beginPath();
       let pen = false;
-      // More points than pixels: draw every n-th.
-      const stride = Math.max(1, Math.floor(points.length / plotW));
-      for (let i = 0; i < points.length; i += stride) {
-        const [t, v] = points[i];
+      // More points than pixels: the lowest and highest of each pixel column, so that a
+      // spike between two kept points still shows.
+      for (const [t, v] of minMaxColumns(points, x)) {
         if (v === null) {
           pen = false;
           continue;

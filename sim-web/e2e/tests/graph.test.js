@@ -69,3 +69,28 @@ test("every node's menu opens inside the window and closes with Escape", async (
     await close();
   }
 });
+
+test('charts keep a spike that falls between pixel columns, and shared links say what happened', async () => {
+  const { page, errors, close } = await openPage('#s=this-is-not-a-link');
+  try {
+    const status = await page.textContent('#status');
+    assert.match(status, /shared link is damaged/, 'a damaged link is named, not silently ignored');
+    // 10000 points over 500 pixel columns with one spike: drawing every 20th point would
+    // miss it; the lowest and highest per column keep it, in at most 4 points per column.
+    const drawn = await page.evaluate(async () => {
+      const { minMaxColumns } = await import('./charts.js');
+      const points = Array.from({ length: 10000 }, (_, i) => [i, i === 4321 ? 100 : 1]);
+      points[7000] = [7000, null];
+      return minMaxColumns(points, (t) => t / 20);
+    });
+    assert.ok(drawn.some(([, v]) => v === 100), 'the spike is drawn');
+    assert.ok(drawn.some(([t, v]) => t === 7000 && v === null), 'the gap is kept');
+    assert.ok(drawn.length <= 4 * 501, `${drawn.length} points for 500 columns`);
+    assert.deepEqual(drawn.map(([t]) => t), [...drawn.map(([t]) => t)].sort((a, b) => a - b), 'in time order');
+    await page.click('#share');
+    await page.waitForFunction(() => /^link (copied|ready)/.test(document.getElementById('status').textContent));
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
