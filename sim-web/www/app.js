@@ -98,6 +98,8 @@ function showProblem(text) {
     problem.help ? `\nhelp: ${problem.help}` : ''
   }`;
   box.hidden = false;
+  // The status says it too, rather than "ready" beside an error.
+  setStatus(`cannot start: ${problem.message}`);
 }
 
 /** Starts a new run of the editor's text; false when it cannot start. */

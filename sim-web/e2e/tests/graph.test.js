@@ -94,3 +94,17 @@ test('charts keep a spike that falls between pixel columns, and shared links say
     await close();
   }
 });
+
+test('a run-settings error is said in the status, not beside "ready"', async () => {
+  const { page, errors, close } = await openPage();
+  try {
+    await page.fill('#seed', '12x');
+    await page.click('#run');
+    await page.waitForFunction(() => /^cannot start: /.test(document.getElementById('status').textContent));
+    assert.equal(await page.$eval('#error', (box) => box.hidden), false, 'the error is shown under the editor too');
+    assert.match(await page.textContent('#error'), /seed/i);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
