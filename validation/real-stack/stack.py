@@ -165,14 +165,15 @@ class Stack:
             self.pg_data = os.path.join(self.workdir, "pg")
             shutil.rmtree(self.pg_data, ignore_errors=True)
             os.makedirs(self.pg_data)
+        # From /tmp: the postgres user may not be allowed into the checkout.
         subprocess.run(
             [os.path.join(bin_dir, "initdb"), "-D", self.pg_data, "-A", "trust", "-U", "postgres"],
-            check=True, stdout=subprocess.DEVNULL, user=user,
+            check=True, stdout=subprocess.DEVNULL, user=user, cwd=tempfile.gettempdir(),
         )
         options = f"-c listen_addresses=127.0.0.1 -p {self.pg_port} -k {self.pg_data} -c max_connections=200 -c fsync=off"
         subprocess.run(
             [self.pg_ctl, "-D", self.pg_data, "-o", options, "-l", os.path.join(self.pg_data, "log"), "-w", "start"],
-            check=True, stdout=subprocess.DEVNULL, user=user,
+            check=True, stdout=subprocess.DEVNULL, user=user, cwd=tempfile.gettempdir(),
         )
         self.pg_started = True
         import psycopg
@@ -218,7 +219,7 @@ class Stack:
             user = "postgres" if os.geteuid() == 0 else None
             subprocess.run(
                 [self.pg_ctl, "-D", self.pg_data, "-m", "fast", "-w", "stop"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=user,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=user, cwd=tempfile.gettempdir(),
             )
             self.pg_started = False
         if self.pg_data:
