@@ -101,33 +101,13 @@ fn synthetic(requests: usize) -> Synthetic {
             if choice < 4 {
                 out.reads_to_db += 1;
                 let end = t + exp(random, 8_000_000.0);
-                children.push(span(
-                    "gateway",
-                    trace,
-                    id(),
-                    server,
-                    "SELECT",
-                    3,
-                    t,
-                    end,
-                    vec![("db.system", "postgresql".into())],
-                ));
+                children.push(database_call(trace, id(), server, "SELECT", t, end));
                 t = end;
             }
         } else {
             t += 1_000_000;
             let end = t + exp(random, 8_000_000.0);
-            children.push(span(
-                "gateway",
-                trace,
-                id(),
-                server,
-                "UPDATE",
-                3,
-                t,
-                end,
-                vec![("db.system", "postgresql".into())],
-            ));
+            children.push(database_call(trace, id(), server, "UPDATE", t, end));
             t = end;
         }
         let attributes = vec![("http.request.method", method.to_string()), ("http.route", route.to_string())];
@@ -158,6 +138,11 @@ fn synthetic(requests: usize) -> Synthetic {
         out.starts_ns.push(at_ns);
     }
     out
+}
+
+/// The gateway's client span of a PostgreSQL query.
+fn database_call(trace: u128, id: u64, parent: u64, name: &str, start_ns: u64, end_ns: u64) -> Span {
+    span("gateway", trace, id, parent, name, 3, start_ns, end_ns, vec![("db.system", "postgresql".into())])
 }
 
 /// An exponential draw with the given mean, at least 1 ns.

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::otlp::{Span, SpanKind, SpanSet};
+use super::otlp::{Span, SpanKind, SpanSet, METHOD_KEYS, PEER_KEYS, ROUTE_KEYS};
 use super::CalibrateError;
 
 #[derive(Deserialize)]
@@ -114,16 +114,9 @@ pub fn read(set: &mut SpanSet, file: &str, text: &str) -> Result<(), CalibrateEr
                 kind,
                 start_ns,
                 end_ns: start_ns.saturating_add(span.duration.saturating_mul(1000)),
-                route: tag(&["http.route", "http.target"]),
-                method: tag(&["http.request.method", "http.method"]),
-                peer: tag(&[
-                    "peer.service",
-                    "db.system.name",
-                    "db.system",
-                    "messaging.system",
-                    "server.address",
-                    "net.peer.name",
-                ]),
+                route: tag(ROUTE_KEYS),
+                method: tag(METHOD_KEYS),
+                peer: tag(PEER_KEYS),
                 name: span.operation_name,
             });
         }

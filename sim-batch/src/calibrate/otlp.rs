@@ -22,6 +22,13 @@ pub enum SpanKind {
     Consumer,
 }
 
+/// The attributes that name a request's route, its method and a client span's peer, the
+/// first present of each list (newer semantic conventions first).
+pub(super) const ROUTE_KEYS: &[&str] = &["http.route", "http.target"];
+pub(super) const METHOD_KEYS: &[&str] = &["http.request.method", "http.method"];
+pub(super) const PEER_KEYS: &[&str] =
+    &["peer.service", "db.system.name", "db.system", "messaging.system", "server.address", "net.peer.name"];
+
 /// One span, reduced to what calibration reads.
 #[derive(Debug, Clone)]
 pub struct Span {
@@ -234,12 +241,9 @@ fn convert(span: OtlpSpan, service: u32) -> Result<Span, String> {
         kind,
         start_ns,
         end_ns,
-        route: string_attribute(attributes, &["http.route", "http.target"]),
-        method: string_attribute(attributes, &["http.request.method", "http.method"]),
-        peer: string_attribute(
-            attributes,
-            &["peer.service", "db.system.name", "db.system", "messaging.system", "server.address", "net.peer.name"],
-        ),
+        route: string_attribute(attributes, ROUTE_KEYS),
+        method: string_attribute(attributes, METHOD_KEYS),
+        peer: string_attribute(attributes, PEER_KEYS),
         name: span.name,
     })
 }
