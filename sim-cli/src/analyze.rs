@@ -239,9 +239,30 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
                 significant(rate)
             );
         }
+        (None, Some(rate)) if analysis.bottleneck_host.is_some() => {
+            let host = &analysis.hosts[analysis.bottleneck_host.unwrap_or_default()];
+            let _ = writeln!(
+                out,
+                "bottleneck: host \"{}\" ({} cores{}) at utilization {:.3}; it saturates at about {} req/s offered (same mix)",
+                host.name,
+                host.cores,
+                if host.machines > 1 { format!(" × {} machines", host.machines) } else { String::new() },
+                host.utilization,
+                significant(rate)
+            );
+        }
         _ => {
             let _ = writeln!(out, "bottleneck: none (no node queues for workers)");
         }
+    }
+    for host in &analysis.hosts {
+        let _ = writeln!(
+            out,
+            "host \"{}\": {:.3} of its cores busy; Work on it takes {} its time on an idle core",
+            host.name,
+            host.utilization,
+            host.stretch.map_or("unbounded (saturated)".to_string(), |stretch| format!("{stretch:.3}×"))
+        );
     }
     let _ = write!(out, "predicted mean end-to-end response: {} ms", ms(analysis.response_s));
     if let Some(simulated) = simulated {

@@ -59,6 +59,24 @@ pub struct PartAnalysis {
     pub wait_s: Option<f64>,
 }
 
+/// What the model says about one host: the CPU its services' Work offers its cores.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HostAnalysis {
+    /// Its name.
+    pub name: String,
+    /// Cores per machine.
+    pub cores: u32,
+    /// Identical machines.
+    pub machines: u32,
+    /// Busy share of its cores: the placed nodes' Work per second over its cores.
+    pub utilization: f64,
+    /// How much longer a Work step takes on it than on an idle core: the mean response of
+    /// an M/M/c processor-sharing queue (c cores per machine, the load spread evenly over its
+    /// machines) over its mean work, 1 + C(c, a) / (c (1 − ρ)) (Erlang C; processor sharing
+    /// is insensitive, so this holds for any work distribution); `None` when saturated.
+    pub stretch: Option<f64>,
+}
+
 /// The whole analytic view.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Analysis {
@@ -70,6 +88,11 @@ pub struct Analysis {
     pub bottleneck: Option<usize>,
     /// The part of the bottleneck node that saturates first, when it is a database server.
     pub bottleneck_part: Option<String>,
+    /// Per host, in file order.
+    pub hosts: Vec<HostAnalysis>,
+    /// The host whose cores saturate first, when they saturate before any node's workers
+    /// (then `bottleneck` is `None`).
+    pub bottleneck_host: Option<usize>,
     /// The total arrival rate at which the bottleneck reaches utilization 1 (same mix).
     pub saturation_rate_per_s: Option<f64>,
     /// Predicted mean end-to-end response time, in seconds (all nodes below saturation).
@@ -420,6 +443,16 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
         if topology.mesh_sampler == NONE { 0.0 } else { topology.samplers[topology.mesh_sampler as usize].mean_s() };
     let (class_effects, class_rates, caveats) = class_visit_rates(topology, &class_entry_rates, hit_ratios)?;
     let node_rate: Vec<f64> = (0..n).map(|i| class_rates.iter().map(|rates| rates[i]).sum()).collect();
+    let hosts = host_analysis(topology, &class_effects, &class_rates);
+    // A node's Work on a host takes its host's stretch (infinite when the host saturates).
+    let stretch: Vec<f64> = (0..n)
+        .map(|i| match topology.node_hosts.get(i) {
+            Some(&host) if host != NONE => hosts[host as usize].stretch.unwrap_or(f64::INFINITY),
+            _ => 1.0,
+        })
+        .collect();
+    let host_saturated = stretch.iter().any(|s| !s.is_finite());
+    let stretch: Vec<f64> = stretch.into_iter().map(|s| if s.is_finite() { s } else { 1.0 }).collect();
     // Fixed point: holding times include callees' response times, which include their waits.
     let mut wait = vec![0.0; n];
     let mut response = vec![vec![0.0; n]; classes];
@@ -441,7 +474,7 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
                                 + effect.forwards[j] * (link_s(i, j) + mesh_s)
                         })
                         .sum();
-                    wait[i] + effect.work_s + effect.delay_s + network
+                    wait[i] + effect.work_s * stretch[i] + effect.delay_s + network
                 })
                 .collect();
             response[class] =
@@ -457,8 +490,8 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
                 let effect = &class_effects[class][i];
                 let calls: f64 =
                     (0..n).map(|j| effect.calls[j] * (2.0 * (link_s(i, j) + mesh_s) + response[class][j])).sum();
-                class_holding[class][i] = effect.work_s + calls;
-                weighted += class_rates[class][i] * (effect.work_s + calls);
+                class_holding[class][i] = effect.work_s * stretch[i] + calls;
+                weighted += class_rates[class][i] * (effect.work_s * stretch[i] + calls);
             }
             *slot = weighted / node_rate[i];
         }
@@ -483,7 +516,7 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
             break;
         }
     }
-    let saturated = wait.iter().any(|w| !w.is_finite());
+    let saturated = host_saturated || wait.iter().any(|w| !w.is_finite());
     let mut nodes = Vec::with_capacity(n);
     for (i, node) in topology.nodes.iter().enumerate() {
         let servers = queue_shape(&node.kind);
@@ -537,9 +570,22 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
         }
     }
     let best = best.filter(|(_, _, u)| *u > 0.0);
-    let bottleneck = best.as_ref().map(|(i, _, _)| *i);
-    let bottleneck_part = best.as_ref().and_then(|(_, part, _)| part.clone());
-    let saturation_rate_per_s = best.as_ref().map(|(_, _, u)| total_rate / u);
+    // A host whose cores are busier than any node's workers saturates first.
+    let busiest_host = (0..hosts.len())
+        .filter(|&h| hosts[h].utilization > 0.0)
+        .fold(None, |best: Option<usize>, h| match best {
+            Some(b) if hosts[b].utilization >= hosts[h].utilization => Some(b),
+            _ => Some(h),
+        })
+        .filter(|&h| best.as_ref().is_none_or(|(_, _, u)| hosts[h].utilization > *u));
+    let (bottleneck, bottleneck_part, saturation_rate_per_s) = match busiest_host {
+        Some(h) => (None, None, Some(total_rate / hosts[h].utilization)),
+        None => (
+            best.as_ref().map(|(i, _, _)| *i),
+            best.as_ref().and_then(|(_, part, _)| part.clone()),
+            best.as_ref().map(|(_, _, u)| total_rate / u),
+        ),
+    };
     let response_s = (!saturated && total_rate > 0.0).then(|| {
         let mut sum = 0.0;
         for class in 0..classes {
@@ -550,7 +596,10 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
         sum / total_rate + client_latency_s
     });
     if saturated {
-        notes.push("a node is at or above saturation: no steady state, so no waiting times".into());
+        notes.push("a node or host is at or above saturation: no steady state, so no waiting times".into());
+    }
+    if hosts.iter().any(|host| host.machines > 1) {
+        notes.push("a host's load is taken as spread evenly over its machines".into());
     }
     if !topology.regions.names.is_empty() {
         notes.push("latency between regions is not in the model".into());
@@ -560,10 +609,37 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
         arrival_rate_per_s: total_rate,
         bottleneck,
         bottleneck_part,
+        hosts,
+        bottleneck_host: busiest_host,
         saturation_rate_per_s,
         response_s,
         notes,
     })
+}
+
+/// Each host's CPU load (its placed nodes' Work per second) and the stretch it gives their
+/// Work steps.
+fn host_analysis(topology: &Topology, class_effects: &[Vec<VisitEffect>], class_rates: &[Vec<f64>]) -> Vec<HostAnalysis> {
+    topology
+        .hosts
+        .iter()
+        .map(|host| {
+            let cpu_per_s: f64 = host
+                .nodes
+                .iter()
+                .map(|node| {
+                    let i = node.index();
+                    (0..class_rates.len()).map(|class| class_rates[class][i] * class_effects[class][i].work_s).sum::<f64>()
+                })
+                .sum();
+            let cores = host.cores as f64 * host.machines as f64;
+            let utilization = cpu_per_s / cores;
+            let per_machine = cpu_per_s / host.machines as f64;
+            let stretch = erlang_c(host.cores, per_machine)
+                .map(|waits| 1.0 + waits / (host.cores as f64 * (1.0 - utilization)));
+            HostAnalysis { name: host.name.clone(), cores: host.cores, machines: host.machines, utilization, stretch }
+        })
+        .collect()
 }
 
 /// The servers of database node `i` with replicas, each fed what its read policy sends it:

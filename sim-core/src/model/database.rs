@@ -10,7 +10,7 @@ use super::service::ServiceModel;
 use super::Event;
 use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::report::{ComponentFigures, ComponentSection, DatabaseReport, ServerReport};
-use crate::topology::{DatabaseConfig, ReadPolicy, Topology, NONE};
+use crate::topology::{DatabaseConfig, Host, ReadPolicy, Topology, NONE};
 use std::collections::VecDeque;
 
 /// A replica's view of the primary's commit log.
@@ -63,12 +63,12 @@ pub(crate) struct DatabaseModel<'t> {
 }
 
 impl<'t> DatabaseModel<'t> {
-    pub fn new(node: NodeId, config: &'t DatabaseConfig) -> Self {
+    pub fn new(node: NodeId, config: &'t DatabaseConfig, host: Option<&'t Host>) -> Self {
         let servers = 1 + config.replicas as usize;
         Self {
             node,
             config,
-            servers: ServiceModel::new(node, &config.servers, 1),
+            servers: ServiceModel::new(node, &config.servers, 1, host),
             logs: (0..servers).map(|_| ReplicaLog::default()).collect(),
             counters: vec![ServerCounters::default(); servers],
             next_replica: 0,

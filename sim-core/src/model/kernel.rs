@@ -53,6 +53,8 @@ pub(crate) struct Kernel<'t> {
     /// Nodes whose unbounded store hit the safety cap (the in-flight limit) and refused work.
     pub overflowed_nodes: Vec<NodeId>,
     pub node_stats: Vec<NodeStats>,
+    /// Every host's machines, whose cores their services' Work shares (see `hosts.rs`).
+    pub machines: Vec<super::hosts::Machine>,
     /// Service-time and routing streams per node; network streams per sampler of a link.
     pub service_streams: Vec<RandomStream>,
     pub routing_streams: Vec<RandomStream>,

@@ -39,6 +39,8 @@ mod quorum;
 mod reliability;
 pub(crate) mod requests;
 mod service;
+mod shared_cores;
+mod hosts;
 pub mod stats;
 pub(crate) mod timeseries;
 mod wait_queue;
@@ -150,6 +152,8 @@ pub(crate) enum Event {
     FrameArrive { frame: FrameId },
     /// A FIFO frame's Work step ends.
     WorkDone { frame: FrameId },
+    /// The first Work step to end on a host's machine ends (if `epoch` is still current).
+    MachineDone { machine: u32, epoch: u32 },
     /// A callee's answer reaches its caller frame.
     Reply { parent: FrameId, outcome: Outcome, cause: NodeId },
     /// The answer reaches the client.
@@ -314,6 +318,7 @@ impl<'t> Simulation<'t> {
                 .iter()
                 .map(|node| NodeStats::new(fixed_capacity(&node.kind), latency_thresholds_ns(topology)))
                 .collect(),
+            machines: hosts::Machine::all(topology),
             service_streams,
             routing_streams,
             network_streams,
@@ -527,10 +532,10 @@ impl<'t> Simulation<'t> {
             Event::SourceRateChange { source } => kernel.on_source_rate_change(source),
             Event::UserWake { source, user } => kernel.create_request(source, user),
             Event::FrameArrive { frame } => self.on_frame_arrive(frame),
-            Event::WorkDone { frame } => {
-                if !(kernel.faults.pausing && self.work_held(frame)) {
-                    self.kernel.frames[frame].working = false;
-                    self.kernel.ready.push_back(frame)
+            Event::WorkDone { frame } => self.on_work_done(frame),
+            Event::MachineDone { machine, epoch } => {
+                if let Some(frame) = kernel.on_machine_done(machine, epoch) {
+                    self.on_work_done(frame)
                 }
             }
             Event::Timer { node, timer } => self.nodes[node].timer(kernel, timer),
@@ -610,6 +615,16 @@ impl<'t> Simulation<'t> {
         self.nodes[node].figures(self.topology, span)
     }
 
+    /// A Work step ends (on a host's machine, or by its own clock): the program goes on,
+    /// unless a pause took time from the step.
+    #[inline]
+    fn on_work_done(&mut self, frame: FrameId) {
+        if !(self.kernel.faults.pausing && self.work_held(frame)) {
+            self.kernel.frames[frame].working = false;
+            self.kernel.ready.push_back(frame)
+        }
+    }
+
     fn on_warmup_end(&mut self) {
         let kernel = &mut self.kernel;
         let now = kernel.events.now_ns();
@@ -624,6 +639,9 @@ impl<'t> Simulation<'t> {
         }
         for node in &mut self.nodes {
             node.reset(now);
+        }
+        for machine in &mut kernel.machines {
+            machine.reset(now);
         }
         kernel.backlog.restart(now);
         kernel.faults.reset(now);

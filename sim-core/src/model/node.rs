@@ -123,11 +123,11 @@ impl<'t> Node<'t> {
     /// The model of node `node` of `topology`, at the start of a run.
     pub fn new(topology: &'t Topology, node: NodeId) -> Self {
         match &topology.nodes[node].kind {
-            NodeKind::Service(config) => Node::Service(ServiceModel::new(node, config, topology.priority_levels)),
+            NodeKind::Service(config) => Node::Service(ServiceModel::new(node, config, topology.priority_levels, topology.host_of(node))),
             NodeKind::LoadBalancer(config) => Node::LoadBalancer(BalancerModel::new(topology, node, config)),
             NodeKind::Cache(config) => Node::Cache(CacheModel::new(node, config)),
             NodeKind::Cdn(config) => Node::Cdn(CdnModel::new(topology, node, config)),
-            NodeKind::Database(config) => Node::Database(DatabaseModel::new(node, config)),
+            NodeKind::Database(config) => Node::Database(DatabaseModel::new(node, config, topology.host_of(node))),
             NodeKind::RateLimiter(config) => Node::RateLimiter(LimiterModel::new(node, config)),
             NodeKind::WorkQueue(config) => Node::WorkQueue(QueueModel::new(node, config)),
             NodeKind::Log(config) => Node::Log(LogModel::new(node, config)),

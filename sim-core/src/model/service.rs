@@ -11,30 +11,8 @@ use super::wait_queue::WaitQueue;
 use super::Event;
 use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::report::ComponentFigures;
-use crate::topology::{Discipline, ServiceConfig, Topology};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
-/// A processor-sharing job: its finish tag in virtual time, and its frame.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct PsJob {
-    finish_tag: f64,
-    frame: FrameId,
-}
-
-impl Eq for PsJob {}
-
-impl PartialOrd for PsJob {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for PsJob {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.finish_tag.total_cmp(&other.finish_tag).then(self.frame.cmp(&other.frame))
-    }
-}
+use crate::topology::{Discipline, Host, ServiceConfig, Topology};
+use super::shared_cores::SharedCores;
 
 /// One instance of a service.
 #[derive(Debug, Default)]
@@ -43,12 +21,8 @@ pub(crate) struct Instance {
     pub occupied: u32,
     /// FIFO and priority: frames waiting for a worker.
     pub queue: WaitQueue,
-    /// PS: jobs in a Work step, by finish tag.
-    ps_jobs: BinaryHeap<Reverse<PsJob>>,
-    /// PS: virtual time, the work each job has received since the instance was created, in ns.
-    ps_virtual_ns: f64,
-    ps_last_ns: u64,
-    ps_epoch: u32,
+    /// PS: the jobs in a Work step, sharing the workers.
+    ps: SharedCores,
     /// Takes new requests (false while provisioning, after scale-in, or never started).
     pub in_rotation: bool,
     /// Crashes in force on this instance: while above 0 it refuses arrivals.
@@ -91,7 +65,7 @@ impl Instance {
     fn advance(&mut self, now: u64, fifo: bool, workers: u32) {
         let elapsed = now - self.counters.last_ns;
         if elapsed > 0 {
-            let busy = if fifo { self.occupied as u64 } else { self.ps_jobs.len().min(workers as usize) as u64 };
+            let busy = if fifo { self.occupied as u64 } else { self.ps.busy(workers) as u64 };
             self.counters.busy_area += busy as u128 * elapsed as u128;
             self.counters.queue_area += self.queue.len() as u128 * elapsed as u128;
             self.counters.last_ns = now;
@@ -104,7 +78,7 @@ impl Instance {
         let mut counters = self.counters;
         let elapsed = now.saturating_sub(counters.last_ns) as u128;
         if elapsed > 0 {
-            let busy = if fifo { self.occupied as u128 } else { self.ps_jobs.len().min(workers as usize) as u128 };
+            let busy = if fifo { self.occupied as u128 } else { self.ps.busy(workers) as u128 };
             counters.busy_area += busy * elapsed;
             counters.queue_area += self.queue.len() as u128 * elapsed;
             counters.last_ns = now;
@@ -132,10 +106,7 @@ impl Instance {
     /// Drops the processor-sharing jobs (a crash), cancelling their completion event;
     /// returns how many there were.
     pub fn clear_ps_jobs(&mut self) -> usize {
-        self.ps_epoch = self.ps_epoch.wrapping_add(1);
-        let jobs = self.ps_jobs.len();
-        self.ps_jobs.clear();
-        jobs
+        self.ps.clear()
     }
 }
 
@@ -157,11 +128,14 @@ pub(crate) struct ServiceModel<'t> {
     pub bulkhead_states: Vec<super::bulkhead::BulkheadState>,
     /// Every instance's adaptive concurrency limit (see `concurrency_limit.rs`).
     pub limits: Option<Limits>,
+    /// The host whose cores its Work steps share, if it is placed on one.
+    host: Option<&'t Host>,
 }
 
 impl<'t> ServiceModel<'t> {
-    /// The model of a service node; a `Priority` service's queues have `priority_levels`.
-    pub fn new(node: NodeId, config: &'t ServiceConfig, priority_levels: u8) -> Self {
+    /// The model of a service node; a `Priority` service's queues have `priority_levels`;
+    /// its Work runs on `host`'s cores when it is placed on one.
+    pub fn new(node: NodeId, config: &'t ServiceConfig, priority_levels: u8, host: Option<&'t Host>) -> Self {
         let levels = if config.discipline == Discipline::Priority { priority_levels as usize } else { 1 };
         Self {
             node,
@@ -178,6 +152,7 @@ impl<'t> ServiceModel<'t> {
             scaling: config.autoscaling.map(|a| super::autoscale::ScalingState::new(config.instances, a.max)),
             bulkhead_states: super::bulkhead::bulkhead_states(config.max_instances() as usize, config.bulkheads.len()),
             limits: config.concurrency_limit.map(|limit| Limits::new(limit, config.max_instances() as usize)),
+            host,
         }
     }
 
@@ -276,10 +251,10 @@ impl<'t> ServiceModel<'t> {
         }
         let slot = &mut self.instances[instance.index()];
         slot.advance(now, false, workers);
-        ps_advance(slot, now, workers);
-        let busy_before = slot.ps_jobs.len().min(workers as usize);
-        slot.ps_jobs.push(Reverse(PsJob { finish_tag: slot.ps_virtual_ns + work_ns as f64, frame }));
-        let busy_after = slot.ps_jobs.len().min(workers as usize);
+        slot.ps.advance(now, workers, slot.paused > 0);
+        let busy_before = slot.ps.busy(workers);
+        slot.ps.push(frame, work_ns);
+        let busy_after = slot.ps.busy(workers);
         let stats = &mut kernel.node_stats[node];
         stats.advance(now);
         stats.busy_now = stats.busy_now + busy_after as u64 - busy_before as u64;
@@ -289,17 +264,14 @@ impl<'t> ServiceModel<'t> {
     fn ps_reschedule(&mut self, kernel: &mut Kernel, instance: InstanceId) {
         let workers = self.config.workers;
         let slot = &mut self.instances[instance.index()];
-        slot.ps_epoch = slot.ps_epoch.wrapping_add(1);
         if slot.paused > 0 {
             // Nothing progresses until the pause ends (`resume` reschedules).
+            slot.ps.stop();
             return;
         }
-        if let Some(Reverse(first)) = slot.ps_jobs.peek() {
-            let rate = ps_rate(slot.ps_jobs.len(), workers);
-            let remaining_ns = ((first.finish_tag - slot.ps_virtual_ns).max(0.0) / rate).ceil();
-            let epoch = slot.ps_epoch;
+        if let Some((remaining_ns, epoch)) = slot.ps.next_end(workers) {
             let timer = Timer::PsDone { instance, epoch };
-            kernel.events.schedule_in(remaining_ns as u64, Event::Timer { node: self.node, timer });
+            kernel.events.schedule_in(remaining_ns, Event::Timer { node: self.node, timer });
         }
     }
 
@@ -307,20 +279,19 @@ impl<'t> ServiceModel<'t> {
         let now = kernel.events.now_ns();
         let workers = self.config.workers;
         let slot = &mut self.instances[instance.index()];
-        if slot.ps_epoch != epoch {
+        if slot.ps.epoch != epoch {
             return;
         }
         slot.advance(now, false, workers);
-        ps_advance(slot, now, workers);
-        let busy_before = slot.ps_jobs.len().min(workers as usize);
-        let Reverse(job) = slot.ps_jobs.pop().expect("a scheduled PS job");
-        slot.ps_virtual_ns = slot.ps_virtual_ns.max(job.finish_tag);
-        let busy_after = slot.ps_jobs.len().min(workers as usize);
+        slot.ps.advance(now, workers, slot.paused > 0);
+        let busy_before = slot.ps.busy(workers);
+        let frame = slot.ps.pop_first().expect("a scheduled PS job");
+        let busy_after = slot.ps.busy(workers);
         let stats = &mut kernel.node_stats[self.node];
         stats.advance(now);
         stats.busy_now = stats.busy_now + busy_after as u64 - busy_before as u64;
         self.ps_reschedule(kernel, instance);
-        kernel.ready.push_back(job.frame);
+        kernel.ready.push_back(frame);
     }
 }
 
@@ -364,6 +335,9 @@ impl ServiceModel<'_> {
                 continue;
             }
             let waiting_for_calls = record.pending > 0;
+            if record.working {
+                self.stop_on_host(kernel, frame, instance);
+            }
             kernel.fail_crashed(frame, node);
             let record = &mut kernel.frames[frame];
             record.killed = true;
@@ -389,16 +363,6 @@ impl ServiceModel<'_> {
         let slot = &mut self.instances[instance.index()];
         slot.down -= 1;
         slot.down == 0
-    }
-}
-
-/// Share of a worker each of `jobs` processor-sharing jobs receives with `workers` workers.
-#[inline]
-fn ps_rate(jobs: usize, workers: u32) -> f64 {
-    if jobs <= workers as usize {
-        1.0
-    } else {
-        workers as f64 / jobs as f64
     }
 }
 
@@ -583,7 +547,13 @@ impl Program for ServiceModel<'_> {
                     kernel.frames[frame].pause_mark_ns = self.instances[instance.index()].paused_ns(now);
                 }
                 kernel.frames[frame].working = true;
-                kernel.events.schedule_in(work_ns, Event::WorkDone { frame })
+                match self.host {
+                    Some(host) => {
+                        let machine = host.machine_of(kernel.frames[frame].instance.index() as u32);
+                        kernel.machine_start(machine, frame, work_ns)
+                    }
+                    None => kernel.events.schedule_in(work_ns, Event::WorkDone { frame }),
+                }
             }
         }
     }
@@ -603,12 +573,22 @@ impl ServiceModel<'_> {
         record.killed = true;
         record.admitted = false;
         record.working = false;
+        self.stop_on_host(kernel, frame, instance);
         let now = kernel.events.now_ns();
         let stats = &mut kernel.node_stats[self.node];
         stats.advance(now);
         invariants::decrement(&mut stats.in_system_now, &mut kernel.invariants.counter_underflows);
         self.instances[instance.index()].advance(now, true, self.config.workers);
         self.free_place(kernel, instance);
+    }
+
+    /// A Work step on a host stops using its cores: the frame's `WorkDone` comes now.
+    fn stop_on_host(&mut self, kernel: &mut Kernel, frame: FrameId, instance: InstanceId) {
+        if let Some(host) = self.host {
+            if kernel.machine_cancel(host.machine_of(instance.index() as u32), frame) {
+                kernel.events.schedule_in(0, Event::WorkDone { frame });
+            }
+        }
     }
 
     /// A request admitted at `instance` leaves its place (a worker, or a processor-sharing
@@ -639,8 +619,8 @@ impl ServiceModel<'_> {
         let slot = &mut self.instances[instance.index()];
         if slot.paused == 0 && !self.config.discipline.holds_workers() {
             // Processor sharing: the jobs' virtual time stops, and their next end with it.
-            ps_advance(slot, now, workers);
-            slot.ps_epoch = slot.ps_epoch.wrapping_add(1);
+            slot.ps.advance(now, workers, false);
+            slot.ps.stop();
         }
         slot.paused += 1;
         if slot.paused == 1 {
@@ -667,7 +647,7 @@ impl ServiceModel<'_> {
             self.pull_next(kernel, instance);
         } else {
             // Processor sharing: the jobs go on from where their virtual time stopped.
-            slot.ps_last_ns = now;
+            slot.ps.restart_at(now);
             self.ps_reschedule(kernel, instance);
         }
     }
@@ -693,12 +673,4 @@ impl ServiceModel<'_> {
         }
         true
     }
-}
-
-/// Moves an instance's virtual time to `now` (it stands still while the instance is paused).
-fn ps_advance(slot: &mut Instance, now: u64, workers: u32) {
-    if !slot.ps_jobs.is_empty() && slot.paused == 0 {
-        slot.ps_virtual_ns += (now - slot.ps_last_ns) as f64 * ps_rate(slot.ps_jobs.len(), workers);
-    }
-    slot.ps_last_ns = now;
 }

@@ -69,6 +69,10 @@ pub struct Report {
     pub nodes: IndexMap<String, NodeReport>,
     /// Per-workload figures.
     pub workloads: IndexMap<String, WorkloadReport>,
+    /// Per-host figures: the cores shared by the Work of the services placed on each host
+    /// (absent when the file has no hosts).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub hosts: IndexMap<String, HostReport>,
     /// What the run cost, from the prices in the file.
     pub cost: CostReport,
     /// The scenario's faults as they happened (runs with a scenario).
@@ -83,6 +87,27 @@ pub struct Report {
     /// Per-window figures (runs with a scenario).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeseries: Option<TimeseriesReport>,
+}
+
+/// A host's figures over the measured period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostReport {
+    /// Cores per machine.
+    pub cores: u32,
+    /// Identical machines.
+    pub machines: u32,
+    /// The services placed on it.
+    pub nodes: Vec<String>,
+    /// Mean share of its cores busy with Work steps.
+    pub utilization: f64,
+    /// CPU work offered while the workloads were generating over the cores' capacity: 1 or
+    /// more means the services' Work needs more CPU than the host has.
+    pub offered_load: f64,
+    /// Mean Work steps under way (running or waiting for a core), over all its machines.
+    pub mean_runnable: f64,
+    /// Each machine's utilization, when there are several.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub machine_utilization: Vec<f64>,
 }
 
 /// Cost over the measured period, in the currency of the file's prices.
@@ -499,6 +524,13 @@ impl Simulation<'_> {
                 )
             })
             .collect();
+        let hosts: IndexMap<String, HostReport> =
+            self.kernel.host_reports(end_ns, measured_ns, generating_ns).into_iter().collect();
+        for (name, host) in &hosts {
+            if host.offered_load >= 1.0 {
+                instability.push(verdicts::saturated_host(name, host));
+            }
+        }
         let latency = self.kernel.end_to_end_latency();
         let workloads = topology
             .sources
@@ -566,6 +598,7 @@ impl Simulation<'_> {
             bottleneck: verdicts::bottleneck(
                 &topology.nodes,
                 &nodes,
+                &hosts,
                 requests.generated as f64 / (generating_ns / 1e9),
             ),
             unstable: !instability.is_empty(),
@@ -582,6 +615,7 @@ impl Simulation<'_> {
             classes,
             nodes,
             workloads,
+            hosts,
             cost: CostReport {
                 currency: topology.currency.clone(),
                 total: total_cost,

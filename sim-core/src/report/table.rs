@@ -110,6 +110,28 @@ pub(super) fn render(report: &Report) -> String {
             node.drops
         );
     }
+    if !report.hosts.is_empty() {
+        let _ = writeln!(out, "\nhosts");
+        for (name, host) in &report.hosts {
+            let machines = if host.machines > 1 { format!("{} machines × ", host.machines) } else { String::new() };
+            let spread = if host.machine_utilization.is_empty() {
+                String::new()
+            } else {
+                let lowest = host.machine_utilization.iter().copied().fold(f64::INFINITY, f64::min);
+                let highest = host.machine_utilization.iter().copied().fold(0.0, f64::max);
+                format!(" (machines {:.1}% to {:.1}%)", lowest * 100.0, highest * 100.0)
+            };
+            let _ = writeln!(
+                out,
+                "  {name}: {machines}{} cores, {:.1}% busy{spread}, offered {:.3}, {:.2} Work steps under way on average; runs {}",
+                host.cores,
+                host.utilization * 100.0,
+                host.offered_load,
+                host.mean_runnable,
+                host.nodes.join(", ")
+            );
+        }
+    }
     let mut details: Vec<String> = report.nodes.iter().filter_map(|(name, node)| component_line(name, node)).collect();
     for (name, node) in &report.nodes {
         if let Some(limit) = &node.concurrency_limit {

@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 /// every serving part of every node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bottleneck {
-    /// The node it belongs to.
+    /// The node it belongs to (or the host, when the part is `host`).
     pub node: String,
     /// Which part of it: `node` (the node as a whole), `instance 2`, `server 1 (replica-1)`,
-    /// `consumers`, or `group "g" partition 3`.
+    /// `consumers`, `group "g" partition 3`, or `host` (a host's cores).
     pub part: String,
     /// Work offered per unit of its capacity; at 1 or more it cannot keep up.
     pub offered_load: f64,
@@ -34,18 +34,20 @@ const UNEVEN_FACTOR: f64 = 1.05;
 
 /// One candidate for the bottleneck.
 struct Part {
-    node: usize,
+    /// The node's name, or the host's for a host's cores.
+    node: String,
     part: String,
     offered_load: f64,
     utilization: Option<f64>,
     advice: String,
 }
 
-/// The bottleneck among `nodes` (in topology order), or `None` when no part has an offered
-/// load; `arrival_rate_per_s` is the workloads' rate over the run.
+/// The bottleneck among `nodes` (in topology order) and then hosts, or `None` when no part
+/// has an offered load; `arrival_rate_per_s` is the workloads' rate over the run.
 pub(super) fn bottleneck(
     nodes: &[Node],
     reports: &IndexMap<String, NodeReport>,
+    hosts: &IndexMap<String, super::HostReport>,
     arrival_rate_per_s: f64,
 ) -> Option<Bottleneck> {
     let mut best: Option<Part> = None;
@@ -60,10 +62,11 @@ pub(super) fn bottleneck(
             best = Some(candidate);
         }
     };
-    for (index, (node, report)) in nodes.iter().zip(reports.values()).enumerate() {
+    for (node, report) in nodes.iter().zip(reports.values()) {
+        let index = &node.name;
         if let Some(load) = report.offered_load {
             consider(Part {
-                node: index,
+                node: index.clone(),
                 part: "node".into(),
                 offered_load: load,
                 utilization: Some(report.utilization),
@@ -87,13 +90,13 @@ pub(super) fn bottleneck(
                 Some(role) => (format!("server {instance} ({role})"), "add read replicas or connections, or route reads elsewhere (a cache)".to_string()),
                 None => (format!("instance {instance}"), "it carries more than its share (a hot key or client under hash routing, or other instances out of rotation for a while): spread the load, or add capacity where it lands".to_string()),
             };
-            consider(Part { node: index, part, offered_load: load, utilization: Some(figures.utilization), advice });
+            consider(Part { node: index.clone(), part, offered_load: load, utilization: Some(figures.utilization), advice });
         }
         match &report.component {
             Some(ComponentSection::WorkQueue(queue)) => {
                 if let Some(load) = queue.consumer_offered_load {
                     consider(Part {
-                        node: index,
+                        node: index.clone(),
                         part: "consumers".into(),
                         offered_load: load,
                         utilization: Some(queue.consumer_utilization),
@@ -105,7 +108,7 @@ pub(super) fn bottleneck(
                 for (group, figures) in &log.groups {
                     for (partition, load) in figures.offered_load_by_partition.iter().enumerate() {
                         consider(Part {
-                            node: index,
+                            node: index.clone(),
                             part: format!("group \"{group}\" partition {partition}"),
                             offered_load: *load,
                             utilization: None,
@@ -117,9 +120,18 @@ pub(super) fn bottleneck(
             _ => {}
         }
     }
+    for (name, host) in hosts {
+        consider(Part {
+            node: name.clone(),
+            part: "host".into(),
+            offered_load: host.offered_load,
+            utilization: Some(host.utilization),
+            advice: "its cores are shared by the Work of the services on it: add cores or machines, move a service to a host of its own, or make the work cheaper".into(),
+        });
+    }
     let best = best.filter(|best| best.offered_load > 0.0)?;
     Some(Bottleneck {
-        node: nodes[best.node].name.clone(),
+        node: best.node,
         part: best.part,
         offered_load: best.offered_load,
         utilization: best.utilization,
@@ -211,4 +223,16 @@ pub(super) fn saturated_consumers(node: &crate::topology::Node, section: Option<
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// Why a host cannot keep up: the CPU its services' Work needs is more than its cores.
+pub(super) fn saturated_host(name: &str, host: &super::HostReport) -> String {
+    let machines = if host.machines > 1 { format!("{} machines of {} cores", host.machines, host.cores) } else {
+        format!("{} cores", host.cores)
+    };
+    format!(
+        "host \"{name}\" is offered {:.2}× its {machines}: the Work of {} needs more CPU than it has; add cores or machines, or move a service off it",
+        host.offered_load,
+        host.nodes.iter().map(|node| format!("\"{node}\"")).collect::<Vec<_>>().join(", ")
+    )
 }

@@ -42,6 +42,25 @@ pub struct RawRegions {
     pub zone_latency: Option<DistSpec>,
 }
 
+/// A host (a machine type, or a pool of identical machines) whose cores the Work steps of
+/// the services placed on it share.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Host")]
+pub struct RawHost {
+    /// CPU cores per machine.
+    pub cores: u32,
+    /// Identical machines; a placed service's instance `i` runs on machine `i mod machines`.
+    #[serde(default = "one_machine")]
+    pub machines: u32,
+    /// The services placed on it: their Work steps are CPU work, processor-shared over the
+    /// machine's cores with every other Work step under way on it.
+    pub nodes: Vec<String>,
+}
+
+fn one_machine() -> u32 {
+    1
+}
+
 /// A service mesh's sidecar cost.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename = "Mesh")]

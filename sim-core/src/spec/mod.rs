@@ -38,6 +38,9 @@ pub struct RawTopology {
     /// A service mesh: sidecar overhead added to every call between nodes, each way.
     #[serde(default)]
     pub mesh: Option<RawMesh>,
+    /// Hosts with cores, and the services placed on them (whose Work shares the cores).
+    #[serde(default, deserialize_with = "unique_map")]
+    pub hosts: IndexMap<String, RawHost>,
     /// Faults on a timeline, SLOs and the time-series window.
     #[serde(default)]
     pub scenario: Option<RawScenario>,

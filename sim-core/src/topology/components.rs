@@ -181,6 +181,29 @@ pub struct AutoscalingConfig {
     pub provisioning_sampler: u32,
 }
 
+/// A checked host: machines with cores, shared by the Work steps of the services on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Host {
+    /// Its name in the file.
+    pub name: String,
+    /// CPU cores per machine.
+    pub cores: u32,
+    /// Identical machines; instance `i` of a placed service runs on machine `i mod machines`.
+    pub machines: u32,
+    /// The index of its first machine among all hosts' machines (`Topology::machine_count`).
+    pub first_machine: u32,
+    /// The services placed on it.
+    pub nodes: Vec<NodeId>,
+}
+
+impl Host {
+    /// The machine (among all hosts' machines) that runs `instance` of a service on this host.
+    #[inline]
+    pub fn machine_of(&self, instance: u32) -> u32 {
+        self.first_machine + instance % self.machines
+    }
+}
+
 /// Regions and the network between them.
 #[derive(Debug, Clone, Default)]
 pub struct Regions {

@@ -61,6 +61,10 @@ pub struct Topology {
     pub limits: Limits,
     /// Regions (empty when the file has none).
     pub regions: Regions,
+    /// Hosts whose cores their services' Work steps share (empty when the file has none).
+    pub hosts: Vec<Host>,
+    /// Each node's host, `NONE` for none; indexed by node id.
+    pub node_hosts: Vec<u32>,
     /// Service-mesh overhead sampler per call and answer, `NONE` for none.
     pub mesh_sampler: u32,
     /// Every call policy: who calls whom, and how.
@@ -479,6 +483,17 @@ pub struct Limits {
 }
 
 impl Topology {
+    /// The host node `node` runs on, if it is placed on one.
+    #[inline]
+    pub fn host_of(&self, node: NodeId) -> Option<&Host> {
+        self.node_hosts.get(node.index()).and_then(|&host| self.hosts.get(host as usize))
+    }
+
+    /// Machines of every host, in all.
+    pub fn machine_count(&self) -> u32 {
+        self.hosts.iter().map(|host| host.machines).sum()
+    }
+
     /// The id of the node with this name.
     pub fn node_id(&self, name: &str) -> Option<NodeId> {
         self.nodes.iter().position(|node| node.name == name).map(|i| NodeId::new(i as u32))

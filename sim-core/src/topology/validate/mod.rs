@@ -3,6 +3,7 @@
 
 mod components;
 mod concurrency;
+mod hosts;
 mod priorities;
 mod regions;
 mod resilience;
@@ -277,6 +278,7 @@ impl Validator<'_> {
             }
         }
         let link_samplers = self.links(&mut compiler, &regions, &node_regions)?;
+        let (hosts, node_hosts) = self.hosts(&nodes)?;
         check_call_cycles(&nodes, &compiler.edges, &classes).map_err(|cycle| {
             let first = format!("\"{}\"", cycle.nodes[0]);
             let last = cycle.nodes.last().expect("a cycle has a node");
@@ -332,6 +334,8 @@ impl Validator<'_> {
             run,
             limits,
             regions,
+            hosts,
+            node_hosts,
             mesh_sampler,
             call_policies: compiler.call_policies,
             scenario: None,
