@@ -619,7 +619,11 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
 
 /// Each host's CPU load (its placed nodes' Work per second) and the stretch it gives their
 /// Work steps.
-fn host_analysis(topology: &Topology, class_effects: &[Vec<VisitEffect>], class_rates: &[Vec<f64>]) -> Vec<HostAnalysis> {
+fn host_analysis(
+    topology: &Topology,
+    class_effects: &[Vec<VisitEffect>],
+    class_rates: &[Vec<f64>],
+) -> Vec<HostAnalysis> {
     topology
         .hosts
         .iter()
@@ -629,14 +633,16 @@ fn host_analysis(topology: &Topology, class_effects: &[Vec<VisitEffect>], class_
                 .iter()
                 .map(|node| {
                     let i = node.index();
-                    (0..class_rates.len()).map(|class| class_rates[class][i] * class_effects[class][i].work_s).sum::<f64>()
+                    (0..class_rates.len())
+                        .map(|class| class_rates[class][i] * class_effects[class][i].work_s)
+                        .sum::<f64>()
                 })
                 .sum();
             let cores = host.cores as f64 * host.machines as f64;
             let utilization = cpu_per_s / cores;
             let per_machine = cpu_per_s / host.machines as f64;
-            let stretch = erlang_c(host.cores, per_machine)
-                .map(|waits| 1.0 + waits / (host.cores as f64 * (1.0 - utilization)));
+            let stretch =
+                erlang_c(host.cores, per_machine).map(|waits| 1.0 + waits / (host.cores as f64 * (1.0 - utilization)));
             HostAnalysis { name: host.name.clone(), cores: host.cores, machines: host.machines, utilization, stretch }
         })
         .collect()

@@ -17,6 +17,7 @@ mod distributions;
 mod experiments;
 mod fuzz;
 mod geography;
+mod hosts;
 mod invalid;
 mod live;
 mod overload;

@@ -25,6 +25,8 @@ fn random_topology(seed: u64, chaos: bool) -> String {
     let mut chaos_stream = RandomStream::derive(seed, "swarm-chaos", Purpose::Faults);
     let mut deployable = Vec::new();
     let mut pausable = Vec::new();
+    // Services (not processor sharing) and databases, which may share a host's cores.
+    let mut hostable = Vec::new();
     let n = 2 + stream.below(5) as usize;
     let distributions = [
         "Exp(mean: \"2ms\")",
@@ -82,6 +84,7 @@ fn random_topology(seed: u64, chaos: bool) -> String {
             } else {
                 String::new()
             };
+            hostable.push(i);
             let _ = writeln!(
                 nodes,
                 "\"n{i}\": Database({failover}replicas: {}, connections: {}, queue: {}, read: Exp(mean: \"1ms\"), write: Exp(mean: \"2ms\"), writes: [\"b\"], replication_lag: {lag}, read_policy: {policy}),",
@@ -174,6 +177,9 @@ fn random_topology(seed: u64, chaos: bool) -> String {
             deployable.push((i, instances));
         }
         pausable.push((i, instances));
+        if discipline != "discipline: ProcessorSharing, " {
+            hostable.push(i);
+        }
         let _ = writeln!(
             nodes,
             "\"n{i}\": Service(instances: {instances}, workers: {}, {queue}{timeout}{discipline}{autoscaling}{shed}{calls}steps: [{}]),",
@@ -199,6 +205,7 @@ fn random_topology(seed: u64, chaos: bool) -> String {
         if geography {
             scenario.push_str(&random_geography(&mut chaos_stream, n));
         }
+        scenario.push_str(&random_hosts(&mut chaos_stream, &hostable));
         (client, scenario)
     } else {
         (String::new(), String::new())
@@ -206,6 +213,36 @@ fn random_topology(seed: u64, chaos: bool) -> String {
     format!(
         "Topology(\n workload: [Open(name: \"w\", arrivals: {arrivals}, classes: {{\"a\": 0.5, \"b\": 0.5}}, keys: Zipf(n: 1000, s: 1.0), clients: 50, to: \"n0\"{client}),\n  Closed(name: \"c\", users: {users}, think: Exp(mean: \"20ms\"), to: \"n0\")],\n nodes: {{\n{nodes}}},\n limits: (max_in_flight: 2000, max_hops: 50),\n priorities: {{\"a\": 1}},\n{scenario})"
     )
+}
+
+/// Random hosts over some of the `hostable` nodes: one or two hosts of 1 to 3 cores on 1 or
+/// 2 machines, each node placed on one of them or on none; empty when none is placed.
+fn random_hosts(stream: &mut RandomStream, hostable: &[usize]) -> String {
+    let mut placed: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    for node in hostable {
+        match stream.below(3) {
+            0 => placed[0].push(format!("\"n{node}\"")),
+            1 => placed[1].push(format!("\"n{node}\"")),
+            _ => {}
+        }
+    }
+    let hosts: Vec<String> = placed
+        .iter()
+        .enumerate()
+        .filter(|(_, nodes)| !nodes.is_empty())
+        .map(|(h, nodes)| {
+            format!(
+                "\"h{h}\": (cores: {}, machines: {}, nodes: [{}])",
+                1 + stream.below(3),
+                1 + stream.below(2),
+                nodes.join(", ")
+            )
+        })
+        .collect();
+    if hosts.is_empty() {
+        return String::new();
+    }
+    format!(" hosts: {{{}}},\n", hosts.join(", "))
 }
 
 /// A random call policy: timeout, retries with or without a budget, a breaker, hedging.

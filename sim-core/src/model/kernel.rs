@@ -55,6 +55,9 @@ pub(crate) struct Kernel<'t> {
     pub node_stats: Vec<NodeStats>,
     /// Every host's machines, whose cores their services' Work shares (see `hosts.rs`).
     pub machines: Vec<super::hosts::Machine>,
+    /// Per node on a host: the CPU work its measured requests started there, in ns (empty
+    /// without hosts).
+    pub host_cpu_ns: Vec<u128>,
     /// Service-time and routing streams per node; network streams per sampler of a link.
     pub service_streams: Vec<RandomStream>,
     pub routing_streams: Vec<RandomStream>,

@@ -22,6 +22,7 @@ mod fault_gate;
 pub(crate) mod faults;
 mod function;
 pub(crate) mod health;
+mod hosts;
 pub(crate) mod invariants;
 mod jobs;
 pub(crate) mod kernel;
@@ -40,7 +41,6 @@ mod reliability;
 pub(crate) mod requests;
 mod service;
 mod shared_cores;
-mod hosts;
 pub mod stats;
 pub(crate) mod timeseries;
 mod wait_queue;
@@ -319,6 +319,7 @@ impl<'t> Simulation<'t> {
                 .map(|node| NodeStats::new(fixed_capacity(&node.kind), latency_thresholds_ns(topology)))
                 .collect(),
             machines: hosts::Machine::all(topology),
+            host_cpu_ns: vec![0; if topology.hosts.is_empty() { 0 } else { topology.nodes.len() }],
             service_streams,
             routing_streams,
             network_streams,
@@ -643,6 +644,7 @@ impl<'t> Simulation<'t> {
         for machine in &mut kernel.machines {
             machine.reset(now);
         }
+        kernel.host_cpu_ns.fill(0);
         kernel.backlog.restart(now);
         kernel.faults.reset(now);
         for policy in &mut kernel.policies {

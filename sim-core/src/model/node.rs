@@ -123,7 +123,9 @@ impl<'t> Node<'t> {
     /// The model of node `node` of `topology`, at the start of a run.
     pub fn new(topology: &'t Topology, node: NodeId) -> Self {
         match &topology.nodes[node].kind {
-            NodeKind::Service(config) => Node::Service(ServiceModel::new(node, config, topology.priority_levels, topology.host_of(node))),
+            NodeKind::Service(config) => {
+                Node::Service(ServiceModel::new(node, config, topology.priority_levels, topology.host_of(node)))
+            }
             NodeKind::LoadBalancer(config) => Node::LoadBalancer(BalancerModel::new(topology, node, config)),
             NodeKind::Cache(config) => Node::Cache(CacheModel::new(node, config)),
             NodeKind::Cdn(config) => Node::Cdn(CdnModel::new(topology, node, config)),

@@ -7,12 +7,12 @@ use super::kernel::Kernel;
 use super::node::{misrouted, Model, Span, Timer};
 use super::program::{self, Program};
 use super::requests::Outcome;
+use super::shared_cores::SharedCores;
 use super::wait_queue::WaitQueue;
 use super::Event;
 use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::report::ComponentFigures;
 use crate::topology::{Discipline, Host, ServiceConfig, Topology};
-use super::shared_cores::SharedCores;
 
 /// One instance of a service.
 #[derive(Debug, Default)]

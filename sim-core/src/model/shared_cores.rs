@@ -109,12 +109,13 @@ impl SharedCores {
         Some(job.frame)
     }
 
-    /// Removes `frame`'s job (cancelled or killed); true if it had one. Linear in the jobs:
-    /// for crashes and cancellations, not for every event.
-    pub fn remove(&mut self, frame: FrameId) -> bool {
-        let before = self.jobs.len();
-        self.jobs.retain(|Reverse(job)| job.frame != frame);
-        before != self.jobs.len()
+    /// Removes `frame`'s job (cancelled or killed): the work it still needed, in ns, or
+    /// `None` if it had no job (virtual time must be at now). Linear in the jobs: for
+    /// crashes and cancellations, not for every event.
+    pub fn remove(&mut self, frame: FrameId) -> Option<u64> {
+        let Reverse(job) = *self.jobs.iter().find(|Reverse(job)| job.frame == frame)?;
+        self.jobs.retain(|Reverse(other)| other.frame != frame);
+        Some((job.finish_tag - self.virtual_ns).max(0.0) as u64)
     }
 
     /// Drops every job (a crash), superseding the scheduled end; returns how many there were.
@@ -144,8 +145,9 @@ mod tests {
         assert_eq!(cores.pop_first(), Some(FrameId::new(2)));
         // Job 0 has had 100 + 100 of its 300 ns: 100 ns left at full speed.
         assert_eq!(cores.next_end(2).map(|(delay, _)| delay), Some(100));
-        assert!(cores.remove(FrameId::new(1)));
-        assert!(!cores.remove(FrameId::new(1)));
+        // Job 1 has had 200 ns of its 600.
+        assert_eq!(cores.remove(FrameId::new(1)), Some(400));
+        assert_eq!(cores.remove(FrameId::new(1)), None);
         assert_eq!(cores.len(), 1);
         let epoch = cores.epoch;
         assert_eq!(cores.clear(), 1);

@@ -348,6 +348,11 @@ impl Simulation<'_> {
             1.0
         };
         let mut total_cost = 0.0;
+        // Per node on a host: the CPU its arrivals offered per second (in cores), as its
+        // arrivals while generating × the CPU per request admitted.
+        let mut cpu_offered = vec![0.0; topology.nodes.len()];
+        // Which instability lines say a node (or its instance) cannot keep up: (line, node).
+        let mut node_lines = Vec::new();
         for (index, node) in topology.nodes.iter().enumerate() {
             let stats = &self.kernel.node_stats[index];
             let mut stats = stats.clone();
@@ -377,6 +382,14 @@ impl Simulation<'_> {
             } else {
                 stats.arrivals
             };
+            if let Some(&cpu_ns) = self.kernel.host_cpu_ns.get(index) {
+                let admitted = stats.wait.count();
+                if admitted > 0 {
+                    cpu_offered[index] = arrivals_generating as f64 * refused_at_source_factor * cpu_ns as f64
+                        / admitted as f64
+                        / generating_ns;
+                }
+            }
             let offered_load = if servers == 0.0 {
                 None
             } else if stats.demand_count > 0 {
@@ -389,6 +402,7 @@ impl Simulation<'_> {
             };
             if let Some(load) = offered_load {
                 if load >= 1.0 {
+                    node_lines.push((instability.len(), index));
                     instability.push(format!(
                         "node \"{}\" is offered {:.2}× its capacity: requests arrive faster than its {} workers can serve them",
                         node.name,
@@ -408,6 +422,7 @@ impl Simulation<'_> {
             if !offered_load.is_some_and(|load| load >= 1.0) {
                 for (instance, figures) in per_instance.iter().enumerate() {
                     if let Some(load) = figures.offered_load.filter(|load| *load >= 1.0) {
+                        node_lines.push((instability.len(), index));
                         instability.push(saturated_part(node, instance, load, offered_load));
                     }
                 }
@@ -451,6 +466,24 @@ impl Simulation<'_> {
                     component: extras.section,
                 },
             );
+        }
+        let hosts: IndexMap<String, HostReport> =
+            self.kernel.host_reports(end_ns, measured_ns, &cpu_offered).into_iter().collect();
+        // A node on a saturated host holds its workers while it waits for a core: the host
+        // is what cannot keep up, and its line names the node instead.
+        let saturated_hosts: Vec<bool> = hosts.values().map(|host| host.offered_load >= 1.0).collect();
+        let on_saturated_host = |node: usize| {
+            topology.node_hosts.get(node).is_some_and(|&host| host != NONE && saturated_hosts[host as usize])
+        };
+        let mut line = 0;
+        instability.retain(|_| {
+            line += 1;
+            !node_lines.iter().any(|&(at, node)| at == line - 1 && on_saturated_host(node))
+        });
+        for (name, host) in &hosts {
+            if host.offered_load >= 1.0 {
+                instability.push(verdicts::saturated_host(name, host));
+            }
         }
         let backlog = &self.kernel.backlog;
         for (index, (node, report)) in topology.nodes.iter().zip(nodes.values_mut()).enumerate() {
@@ -524,13 +557,6 @@ impl Simulation<'_> {
                 )
             })
             .collect();
-        let hosts: IndexMap<String, HostReport> =
-            self.kernel.host_reports(end_ns, measured_ns, generating_ns).into_iter().collect();
-        for (name, host) in &hosts {
-            if host.offered_load >= 1.0 {
-                instability.push(verdicts::saturated_host(name, host));
-            }
-        }
         let latency = self.kernel.end_to_end_latency();
         let workloads = topology
             .sources

@@ -90,7 +90,13 @@ pub(super) fn bottleneck(
                 Some(role) => (format!("server {instance} ({role})"), "add read replicas or connections, or route reads elsewhere (a cache)".to_string()),
                 None => (format!("instance {instance}"), "it carries more than its share (a hot key or client under hash routing, or other instances out of rotation for a while): spread the load, or add capacity where it lands".to_string()),
             };
-            consider(Part { node: index.clone(), part, offered_load: load, utilization: Some(figures.utilization), advice });
+            consider(Part {
+                node: index.clone(),
+                part,
+                offered_load: load,
+                utilization: Some(figures.utilization),
+                advice,
+            });
         }
         match &report.component {
             Some(ComponentSection::WorkQueue(queue)) => {
@@ -227,7 +233,9 @@ pub(super) fn saturated_consumers(node: &crate::topology::Node, section: Option<
 
 /// Why a host cannot keep up: the CPU its services' Work needs is more than its cores.
 pub(super) fn saturated_host(name: &str, host: &super::HostReport) -> String {
-    let machines = if host.machines > 1 { format!("{} machines of {} cores", host.machines, host.cores) } else {
+    let machines = if host.machines > 1 {
+        format!("{} machines of {} cores", host.machines, host.cores)
+    } else {
         format!("{} cores", host.cores)
     };
     format!(

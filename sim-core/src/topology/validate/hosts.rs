@@ -53,7 +53,7 @@ impl Validator<'_> {
                         return Err(self
                             .error(
                                 SpecErrorKind::InvalidValue,
-                                format!("host {quoted} runs node {member_quoted}, a {}", other.label()),
+                                format!("host {quoted} runs node {member_quoted} ({}), which has no workers to run Work on it", other.label()),
                                 &anchors,
                             )
                             .with_help("place services, gateways and databases on hosts: their Work steps use its cores"));
@@ -76,7 +76,13 @@ impl Validator<'_> {
                 node_hosts[node] = host_index as u32;
                 placed.push(node);
             }
-            hosts.push(Host { name: name.clone(), cores: raw.cores, machines: raw.machines, first_machine, nodes: placed });
+            hosts.push(Host {
+                name: name.clone(),
+                cores: raw.cores,
+                machines: raw.machines,
+                first_machine,
+                nodes: placed,
+            });
             first_machine += raw.machines;
         }
         Ok((hosts, node_hosts))
