@@ -279,7 +279,8 @@ fn the_cli_writes_a_topology_that_runs_and_reports_its_deployment() {
     let traces = scratch("run.jsonl", &otlp(&synthetic(400).spans, 40));
     let deployment = scratch(
         "run-deploy.ron",
-        "Deployment(nodes: {\"gateway\": (instances: 3, workers: 4, balancer: RoundRobin), \"postgresql\": (workers: 20)})",
+        "Deployment(nodes: {\"gateway\": (instances: 3, workers: 4, balancer: RoundRobin), \"postgresql\": (workers: 20)}, \
+         hosts: {\"vm\": (cores: 2, nodes: [\"gateway\", \"redis\"])})",
     );
     let out = traces.with_file_name("run-model.ron");
     let (status, stdout, stderr) = run_cli(&[
@@ -297,9 +298,11 @@ fn the_cli_writes_a_topology_that_runs_and_reports_its_deployment() {
     assert!(model.contains(r#""gateway-lb": LoadBalancer(algorithm: RoundRobin, backends: ["gateway"]),"#), "{model}");
     assert!(model.contains("instances: 3, // deployment file") && model.contains("workers: 20, // deployment file"));
     assert!(model.contains(r#"to: "gateway-lb","#));
+    assert!(model.contains(r#""vm": (cores: 2, nodes: ["gateway", "redis"]),"#), "{model}");
     // Callers of a balanced node call its balancer; links follow.
     let report = check::simulate(&model, 1, check::requests(2000), 0.0);
     assert_eq!(report.requests.completed, 2000);
+    assert!(report.hosts["vm"].utilization > 0.0);
     let (status, _, stderr) = run_cli(&["check", out.to_str().unwrap()]);
     assert_eq!(status, 0, "{stderr}");
 }
@@ -392,6 +395,12 @@ fn bad_deployment_files_are_refused_with_their_place() {
         ("Deployment(nodes: {\"gateway\": (replicas: 2)})", "deploy-1.ron:1:", "fields: instances, workers"),
         ("Deployment(nodes: {\"gateway\": (workers: 0)})", "no instances or no workers", "give at least 1"),
         ("Deployment(nodes: {\"gateway\": (balancer: Fastest)})", "1:", "LeastConnections"),
+        (
+            "Deployment(\n  hosts: {\"vm\": (cores: 2, nodes: [\"app\"])},\n)",
+            "2:11: host \"vm\" runs node \"app\"",
+            "gateway",
+        ),
+        ("Deployment(hosts: {\"vm\": (cores: 0, nodes: [\"gateway\"])})", "no cores", "at least 1 core"),
     ];
     for (i, (text, message, help)) in cases.iter().enumerate() {
         let deployment = scratch(&format!("deploy-{i}.ron"), text);

@@ -7,6 +7,7 @@
 //!         "app": (instances: 2, workers: 2, balancer: LeastConnections),
 //!         "postgresql": (workers: 100),
 //!     },
+//!     hosts: {"vm": (cores: 2, nodes: ["app"])},
 //! )
 //! ```
 
@@ -23,6 +24,23 @@ pub struct Deployment {
     /// Per node name (as the traces name it: `service.name`, or a client span's peer).
     #[serde(default)]
     pub nodes: IndexMap<String, NodeDeployment>,
+    /// Machines with cores, and the nodes on them whose own time is CPU work that shares
+    /// the cores (written as the topology's `hosts`).
+    #[serde(default)]
+    pub hosts: IndexMap<String, HostDeployment>,
+}
+
+/// A host: its cores, machines, and the traced nodes placed on it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostDeployment {
+    /// Cores per machine.
+    pub cores: u32,
+    /// Identical machines; default 1.
+    #[serde(default)]
+    pub machines: Option<u32>,
+    /// The nodes placed on it.
+    pub nodes: Vec<String>,
 }
 
 /// One node's deployment; what is left out keeps the written default.
@@ -77,8 +95,9 @@ impl Deployment {
                 file,
                 Some((e.span.start.line, e.span.start.col)),
                 &e.code.to_string(),
-                "write it as Deployment(nodes: {\"app\": (instances: 2, workers: 8, balancer: LeastConnections)}); \
-                 fields: instances, workers, queue, timeout, balancer",
+                "write it as Deployment(nodes: {\"app\": (instances: 2, workers: 8, balancer: LeastConnections)}, \
+                 hosts: {\"vm\": (cores: 4, nodes: [\"app\"])}); a node's fields: instances, workers, queue, timeout, \
+                 balancer; a host's: cores, machines, nodes",
             )
         })
     }
@@ -103,6 +122,25 @@ impl Deployment {
                     at,
                     &format!("node \"{name}\" has no instances or no workers"),
                     "give at least 1",
+                ));
+            }
+        }
+        for (host, placed) in &self.hosts {
+            let at = text.find(&format!("\"{host}\"")).map(|offset| line_column(text, offset));
+            if let Some(name) = placed.nodes.iter().find(|name| !traced.contains(&name.as_str())) {
+                return Err(CalibrateError::new(
+                    file,
+                    at,
+                    &format!("host \"{host}\" runs node \"{name}\", which is not in the traces"),
+                    &format!("the traces show these nodes: {}", traced.join(", ")),
+                ));
+            }
+            if placed.cores == 0 || placed.machines == Some(0) || placed.nodes.is_empty() {
+                return Err(CalibrateError::new(
+                    file,
+                    at,
+                    &format!("host \"{host}\" has no cores, no machines or no nodes"),
+                    "give at least 1 core and 1 machine, and the nodes it runs",
                 ));
             }
         }

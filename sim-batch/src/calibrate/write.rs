@@ -71,6 +71,22 @@ pub fn topology(observations: &Observations, deployment: &Deployment, header: &[
         service(&mut out, observations, node, deployed, deployment);
     }
     out.push_str("    },\n");
+    if !deployment.hosts.is_empty() {
+        out.push_str("    // from the deployment file: the nodes' own time is CPU work sharing the hosts' cores\n");
+        out.push_str("    hosts: {\n");
+        for (name, host) in &deployment.hosts {
+            let machines = host.machines.map_or(String::new(), |machines| format!("machines: {machines}, "));
+            let nodes: Vec<String> = host.nodes.iter().map(|node| quote(node)).collect();
+            let _ = writeln!(
+                out,
+                "        {}: (cores: {}, {machines}nodes: [{}]),",
+                quote(name),
+                host.cores,
+                nodes.join(", ")
+            );
+        }
+        out.push_str("    },\n");
+    }
     if !observations.links.is_empty() {
         out.push_str("    links: [\n");
         for (&(from, to), samples) in &observations.links {
