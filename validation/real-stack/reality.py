@@ -166,7 +166,7 @@ def main():
     for name, _, _, _ in designs:
         model = os.path.join(args.report, f"model-{name}.ron")
         result = subprocess.run([args.archsim, "calibrate", *span_files, "--deployment",
-                                 os.path.join(HERE, "deploy", f"{name}.ron"), "--out", model],
+                                 deployment_file(args.work, name), "--out", model],
                                 capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"archsim calibrate failed:\n{result.stderr}")
@@ -230,6 +230,18 @@ def main():
 
 def relative(predicted, measured):
     return predicted / measured - 1 if measured else float("nan")
+
+
+def deployment_file(work, name):
+    """The design's deployment file with the host's cores set to this machine's count."""
+    with open(os.path.join(HERE, "deploy", f"{name}.ron")) as f:
+        text = re.sub(r"cores: \d+", f"cores: {os.cpu_count() or 1}", f.read())
+    folder = os.path.join(work, "deploy")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{name}.ron")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
 
 
 def write_report(folder, rows, saturation, calibration, elapsed_s, quick, duration_s):
