@@ -14,6 +14,79 @@ fn window_histogram() -> Histogram<u32> {
     Histogram::new_with_bounds(1, LATENCY_CEILING_NS, 2).expect("valid histogram bounds")
 }
 
+/// Latencies a window keeps as they are before it moves them into its histogram.
+const WINDOW_SAMPLES: usize = 256;
+
+/// One window's latencies, for its quantiles. A window with few latencies keeps them in a
+/// list, and its quantile is a selection in the list: its cost is the window's own
+/// latencies, not the histogram's thousands of buckets (which a scan and a clear would
+/// touch at every window end). Past `WINDOW_SAMPLES` they go to the histogram. Either way
+/// a quantile is the histogram's: the k-th smallest latency, k = ⌈q·n⌉ (at least 1), as
+/// the highest value equivalent to it at two significant digits, which is what
+/// `Histogram::value_at_quantile` returns.
+#[derive(Debug)]
+struct WindowLatencies {
+    samples: Vec<u64>,
+    histogram: Histogram<u32>,
+    /// The latencies are in the histogram (the list overflowed this window).
+    spilled: bool,
+}
+
+impl WindowLatencies {
+    fn new() -> Self {
+        Self { samples: Vec::with_capacity(WINDOW_SAMPLES), histogram: window_histogram(), spilled: false }
+    }
+
+    #[inline]
+    fn record(&mut self, latency_ns: u64) {
+        let latency_ns = latency_ns.clamp(1, LATENCY_CEILING_NS);
+        if self.spilled {
+            self.histogram.saturating_record(latency_ns);
+        } else if self.samples.len() < WINDOW_SAMPLES {
+            self.samples.push(latency_ns);
+        } else {
+            self.spill();
+            self.histogram.saturating_record(latency_ns);
+        }
+    }
+
+    #[cold]
+    fn spill(&mut self) {
+        for &sample in &self.samples {
+            self.histogram.saturating_record(sample);
+        }
+        self.samples.clear();
+        self.spilled = true;
+    }
+
+    fn is_empty(&self) -> bool {
+        !self.spilled && self.samples.is_empty()
+    }
+
+    /// The `quantile` (above 0) of the window's latencies, `None` without any.
+    fn quantile(&mut self, quantile: f64) -> Option<u64> {
+        if self.spilled {
+            return Some(self.histogram.value_at_quantile(quantile));
+        }
+        if self.samples.is_empty() {
+            return None;
+        }
+        let count = self.samples.len();
+        let rank = ((quantile.min(1.0) * count as f64).ceil() as usize).clamp(1, count);
+        let (_, kth, _) = self.samples.select_nth_unstable(rank - 1);
+        Some(self.histogram.highest_equivalent(*kth))
+    }
+
+    /// Empties it for the next window.
+    fn clear(&mut self) {
+        if self.spilled {
+            self.histogram.reset();
+            self.spilled = false;
+        }
+        self.samples.clear();
+    }
+}
+
 /// What a node did in one window.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct NodeWindow {
@@ -69,8 +142,8 @@ pub(crate) struct Timeseries {
     completed: u64,
     finished: u64,
     errors: Vec<(Outcome, u64)>,
-    latency: Histogram<u32>,
-    node_latency: Vec<Histogram<u32>>,
+    latency: WindowLatencies,
+    node_latency: Vec<WindowLatencies>,
     node_completed: Vec<u64>,
     node_errors: Vec<u64>,
     marks: Vec<NodeMark>,
@@ -94,8 +167,8 @@ impl Timeseries {
             completed: 0,
             finished: 0,
             errors: Vec::new(),
-            latency: window_histogram(),
-            node_latency: (0..nodes).map(|_| window_histogram()).collect(),
+            latency: WindowLatencies::new(),
+            node_latency: (0..nodes).map(|_| WindowLatencies::new()).collect(),
             node_completed: vec![0; nodes],
             node_errors: vec![0; nodes],
             marks: vec![NodeMark::default(); nodes],
@@ -113,7 +186,7 @@ impl Timeseries {
         self.finished += 1;
         if outcome.terminal() == Terminal::Completed {
             self.completed += 1;
-            self.latency.saturating_record(latency_ns.clamp(1, LATENCY_CEILING_NS));
+            self.latency.record(latency_ns);
         } else {
             match self.errors.iter_mut().find(|(o, _)| *o == outcome) {
                 Some(entry) => entry.1 += 1,
@@ -127,7 +200,7 @@ impl Timeseries {
     pub fn record_node(&mut self, node: NodeId, completed: bool, sojourn_ns: u64) {
         if completed {
             self.node_completed[node] += 1;
-            self.node_latency[node].saturating_record(sojourn_ns.clamp(1, LATENCY_CEILING_NS));
+            self.node_latency[node].record(sojourn_ns);
         } else {
             self.node_errors[node] += 1;
         }
@@ -182,21 +255,19 @@ impl Simulation<'_> {
                 queue_area: mark.queue_area - before.queue_area + carried.queue_area,
                 instances,
                 workers,
-                p50_ns: (!histogram.is_empty()).then(|| histogram.value_at_quantile(0.5)),
-                p99_ns: (!histogram.is_empty()).then(|| histogram.value_at_quantile(0.99)),
+                p50_ns: histogram.quantile(0.5),
+                p99_ns: histogram.quantile(0.99),
                 concurrency_limit,
             });
-            if !histogram.is_empty() {
-                // Clearing writes every bucket: skipped for the nodes nothing completed at.
-                histogram.reset();
-            }
+            histogram.clear();
             series.marks[index] = mark;
             series.carried[index] = NodeMark::default();
         }
         let quantiles = if series.latency.is_empty() {
             Vec::new()
         } else {
-            series.quantiles.iter().map(|q| (*q, series.latency.value_at_quantile(*q))).collect()
+            let latency = &mut series.latency;
+            series.quantiles.iter().filter_map(|q| latency.quantile(*q).map(|value| (*q, value))).collect()
         };
         let mut errors = std::mem::take(&mut series.errors);
         errors.sort();
@@ -209,7 +280,7 @@ impl Simulation<'_> {
             quantiles,
             nodes,
         });
-        series.latency.reset();
+        series.latency.clear();
         series.completed = 0;
         series.finished = 0;
         series.window_start_ns = now;
@@ -223,6 +294,39 @@ impl Simulation<'_> {
         let window_ns = series.window_ns;
         if series.truncated_at_ns.is_none() && (self.kernel.in_flight > 0 || self.kernel.may_generate()) {
             self.kernel.events.schedule_in(window_ns, Event::WindowEnd);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Purpose, RandomStream};
+
+    /// The list's quantile is the histogram's, for windows below and above the list's size
+    /// and latencies across many orders of magnitude, ties included.
+    #[test]
+    fn a_windows_quantiles_are_the_histograms() {
+        let mut stream = RandomStream::derive(7, "window-quantiles", Purpose::Routing);
+        for count in [1, 2, 3, 10, 99, 100, 255, 256, 257, 1000, 5000] {
+            let mut window = WindowLatencies::new();
+            let mut reference = window_histogram();
+            for _ in 0..count {
+                let latency_ns = match stream.below(4) {
+                    0 => 1_000_000,
+                    1 => stream.below(1_000),
+                    2 => stream.below(50_000_000),
+                    _ => stream.below(u64::MAX / 2),
+                };
+                window.record(latency_ns);
+                reference.saturating_record(latency_ns.clamp(1, LATENCY_CEILING_NS));
+            }
+            for quantile in [0.001, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0] {
+                assert_eq!(window.quantile(quantile), Some(reference.value_at_quantile(quantile)), "{count} at {quantile}");
+            }
+            window.clear();
+            assert!(window.is_empty());
+            assert_eq!(window.quantile(0.5), None);
         }
     }
 }
