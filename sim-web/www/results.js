@@ -60,7 +60,7 @@ export function parseReport(text) {
   return report;
 }
 
-/** Summary, errors by reason and per-node tables for a report. */
+/** Summary, errors by reason, per-node and per-host tables for a report. */
 export function renderReport(report) {
   let html = `<p>Seed ${report.seed}, ${report.sim_time_s} s simulated, ${formatNumber(report.events)} events${
     report.unstable ? ' — <strong>unstable: the load exceeds capacity</strong>' : ''
@@ -84,6 +84,17 @@ export function renderReport(report) {
     nodes,
     'nodes',
   );
+  const hosts = Object.entries(report.hosts || {}).map(([name, h]) => [
+    name,
+    h.machines > 1 ? `${h.machines} × ${h.cores}` : formatNumber(h.cores),
+    h.nodes.join(', '),
+    percent(h.utilization),
+    formatNumber(h.offered_load, 3),
+    formatNumber(h.mean_runnable, 2),
+  ]);
+  if (hosts.length) {
+    html += table(['host', 'cores', 'runs', 'cores busy', 'offered', 'Work steps under way'], hosts, 'hosts');
+  }
   return html;
 }
 

@@ -322,7 +322,11 @@ mod tests {
                 reference.saturating_record(latency_ns.clamp(1, LATENCY_CEILING_NS));
             }
             for quantile in [0.001, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0] {
-                assert_eq!(window.quantile(quantile), Some(reference.value_at_quantile(quantile)), "{count} at {quantile}");
+                assert_eq!(
+                    window.quantile(quantile),
+                    Some(reference.value_at_quantile(quantile)),
+                    "{count} at {quantile}"
+                );
             }
             window.clear();
             assert!(window.is_empty());

@@ -37,6 +37,7 @@ for (const [example, seed, duration] of [
   ['three-tier', '7', 30],
   ['read-heavy-feed', '9007199254740993', 20],
   ['region-outage', '11', 40],
+  ['noisy-neighbour', '3', 20],
 ]) {
   test(`${example}: the page's report equals archsim run --format json (seed ${seed})`, async () => {
     const { page, errors, screenshot, close } = await openPage();
@@ -56,6 +57,11 @@ for (const [example, seed, duration] of [
       const completed = await page.textContent('#results-body table.summary tr:nth-child(2) td:last-child');
       assert.equal(completed, report.requests.completed.toLocaleString('en-US'));
       assert.match(await page.textContent('#results-body'), new RegExp(`Seed ${seed},`));
+      // A host's table: its name and the share of its cores busy, as in the report.
+      for (const [name, host] of Object.entries(report.hosts || {})) {
+        const hosts = await page.textContent('#results-body table.hosts');
+        assert.ok(hosts.includes(name) && hosts.includes(`${(host.utilization * 100).toFixed(2)}%`), hosts);
+      }
       const table = await page.textContent('#results-text');
       assert.ok(table.includes('p99'), 'the CLI-style table is shown');
       await page.waitForTimeout(300);
