@@ -1,4 +1,4 @@
-"""The benchmark models of benches/models/*.ron and topologies/three-tier.ron, written in
+"""The benchmark models of benches/models/*.ron (mm1, mm4, web) and topologies/three-tier.ron, written in
 SimPy 4.1.2 the way a SimPy user would write them, for a side-by-side speed comparison
 and a cross-check of the numbers (mean latency)."""
 
@@ -76,7 +76,40 @@ def three_tier(env, rng, n_requests, latencies):
     env.process(source())
 
 
-MODELS = {"mm1": mm1, "mm4": mm4, "three-tier": three_tier}
+def web(env, rng, n_requests, latencies):
+    """benches/models/web.ron: Poisson 800/s into a zero-time round-robin balancer over 4
+    single-worker apps (Exp 4 ms); each hands the request on to a cache (8 workers, Exp
+    200 us) with probability 0.7, else to a database (16 workers, LogNormal 10 ms / 5 ms)."""
+    apps = [simpy.Resource(env, capacity=1) for _ in range(4)]
+    cache = simpy.Resource(env, capacity=8)
+    db = simpy.Resource(env, capacity=16)
+    rr = [0]
+
+    def request():
+        created = env.now
+        rr[0] = (rr[0] + 1) % 4
+        with apps[rr[0]].request() as worker:
+            yield worker
+            yield env.timeout(rng.expovariate(1 / 0.004))
+        if rng.random() < 0.7:
+            with cache.request() as worker:
+                yield worker
+                yield env.timeout(rng.expovariate(1 / 0.0002))
+        else:
+            with db.request() as worker:
+                yield worker
+                yield env.timeout(lognormal(rng, 0.010, 0.005))
+        latencies.append(env.now - created)
+
+    def source():
+        for _ in range(n_requests):
+            yield env.timeout(rng.expovariate(800.0))
+            env.process(request())
+
+    env.process(source())
+
+
+MODELS = {"mm1": mm1, "mm4": mm4, "three-tier": three_tier, "web": web}
 
 
 def run(name, n_requests, seed=1):

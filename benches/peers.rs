@@ -1,0 +1,397 @@
+//! archsim side by side with a hand-written event loop and SimCore (the DSLab framework's
+//! `simcore` crate) on the same models, in one process on one machine, runs interleaved:
+//! M/M/1 and M/M/4 at ρ = 0.9, and `benches/models/web.ron` (a zero-time round-robin
+//! balancer over 4 single-worker apps, then a cache or a database). One million customers
+//! each; the median of `--runs` runs (default 5). With `--simpy PYTHON`, SimPy 4 runs each
+//! model once through `benches/simpy/models.py`, and its ratio is printed beside.
+//!
+//! `cargo bench -p archsim-benches --bench peers [-- --runs 9 --simpy target/py-venv/bin/python]`
+//!
+//! The three implementations share nothing but the model: each draws its own random
+//! numbers, and each mean latency is printed so that a reader can see they are the same
+//! system (they agree within their sampling noise). The loop and SimCore keep each
+//! customer's latency in a histogram (percentiles, as a capacity question needs); archsim
+//! makes its whole report (latency end to end and per node, waits, occupancy, the
+//! backlog trend), which costs more per customer.
+
+use hdrhistogram::Histogram;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::Serialize;
+use sim_core::{parse_topology, RunConfig, Simulation, StopCondition};
+use simcore::{cast, Event as SimcoreEvent, EventHandler, SimulationContext};
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::rc::Rc;
+use std::time::Instant;
+
+const CUSTOMERS: u64 = 1_000_000;
+
+/// A queueing network the three implementations run: stations of FIFO servers, Poisson
+/// arrivals to the first stage, and the route a customer takes after each station.
+#[derive(Clone, Copy)]
+enum Model {
+    /// One station of `servers` servers, Exp(1 s) service, Poisson arrivals at `rate_per_s`.
+    Mmc { servers: u32, rate_per_s: f64 },
+    /// 800/s into 4 single-server apps in rotation (Exp 4 ms), then a cache (8 servers, Exp
+    /// 200 µs) with probability 0.7, else a database (16 servers, LogNormal 10 ms / 5 ms).
+    Web,
+}
+
+/// A station's service time, in seconds.
+#[derive(Clone, Copy)]
+enum Service {
+    Exp(f64),
+    LogNormal { mu: f64, sigma: f64 },
+}
+
+impl Service {
+    fn lognormal(mean: f64, sd: f64) -> Self {
+        let sigma2 = (1.0 + (sd / mean).powi(2)).ln();
+        Service::LogNormal { mu: mean.ln() - sigma2 / 2.0, sigma: sigma2.sqrt() }
+    }
+
+    fn draw(self, uniform: &mut impl FnMut() -> f64) -> f64 {
+        match self {
+            Service::Exp(mean) => -mean * (1.0 - uniform()).ln(),
+            Service::LogNormal { mu, sigma } => {
+                // Box–Muller.
+                let (u1, u2) = (1.0 - uniform(), uniform());
+                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                (mu + sigma * z).exp()
+            }
+        }
+    }
+}
+
+/// The stations of a model: (servers, service), and its arrival rate.
+fn stations(model: Model) -> (Vec<(u32, Service)>, f64) {
+    match model {
+        Model::Mmc { servers, rate_per_s } => (vec![(servers, Service::Exp(1.0))], rate_per_s),
+        Model::Web => {
+            let mut stations = vec![(1, Service::Exp(0.004)); 4];
+            stations.push((8, Service::Exp(0.0002)));
+            stations.push((16, Service::lognormal(0.010, 0.005)));
+            (stations, 800.0)
+        }
+    }
+}
+
+/// Where a customer goes after `station`: the next station, or `None` when it is done.
+fn next_station(model: Model, station: usize, uniform: &mut impl FnMut() -> f64) -> Option<usize> {
+    match model {
+        Model::Mmc { .. } => None,
+        Model::Web if station < 4 => Some(if uniform() < 0.7 { 4 } else { 5 }),
+        Model::Web => None,
+    }
+}
+
+/// A station's state: busy servers and the customers (their arrival times) waiting.
+#[derive(Default)]
+struct Station {
+    busy: u32,
+    waiting: VecDeque<f64>,
+}
+
+// ---------------------------------------------------------------- the hand-written loop
+
+/// What the hand-written loop schedules.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum LoopEvent {
+    Arrival,
+    /// A customer (created at `born_ns`) ends service at `station`.
+    Departure {
+        station: u32,
+        born_ns: u64,
+    },
+}
+
+/// A histogram of latencies in ns, three significant digits (as archsim's).
+fn latency_histogram() -> Histogram<u64> {
+    Histogram::new(3).expect("valid histogram")
+}
+
+/// The loop a careful programmer writes for this one model: a binary heap of (time in ns,
+/// sequence, event), integer time, no allocation per event. Returns the mean latency (s).
+fn hand_written(model: Model, seed: u64) -> f64 {
+    let (specs, rate_per_s) = stations(model);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut uniform = move || rng.gen::<f64>();
+    let mut stations: Vec<Station> = specs.iter().map(|_| Station::default()).collect();
+    let mut heap: BinaryHeap<Reverse<(u64, u64, LoopEvent)>> = BinaryHeap::with_capacity(1024);
+    let mut sequence = 0u64;
+    let mut push = |heap: &mut BinaryHeap<_>, at_ns: u64, event: LoopEvent| {
+        sequence += 1;
+        heap.push(Reverse((at_ns, sequence, event)));
+    };
+    let ns = |seconds: f64| (seconds * 1e9).round() as u64;
+    let (mut created, mut done, mut latency_sum_ns, mut next_app) = (0u64, 0u64, 0u128, 0usize);
+    let mut latencies = latency_histogram();
+    push(&mut heap, ns(Service::Exp(1.0 / rate_per_s).draw(&mut uniform)), LoopEvent::Arrival);
+    while let Some(Reverse((now, _, event))) = heap.pop() {
+        let (station, born_ns) = match event {
+            LoopEvent::Arrival => {
+                created += 1;
+                if created < CUSTOMERS {
+                    let gap = ns(Service::Exp(1.0 / rate_per_s).draw(&mut uniform));
+                    push(&mut heap, now + gap, LoopEvent::Arrival);
+                }
+                let first = match model {
+                    Model::Web => {
+                        next_app = (next_app + 1) % 4;
+                        next_app
+                    }
+                    Model::Mmc { .. } => 0,
+                };
+                (first, now)
+            }
+            LoopEvent::Departure { station, born_ns } => {
+                let station = station as usize;
+                let slot = &mut stations[station];
+                if let Some(waiting_born_ns) = slot.waiting.pop_front() {
+                    let service = ns(specs[station].1.draw(&mut uniform));
+                    let departure = LoopEvent::Departure { station: station as u32, born_ns: waiting_born_ns as u64 };
+                    push(&mut heap, now + service, departure);
+                } else {
+                    slot.busy -= 1;
+                }
+                match next_station(model, station, &mut uniform) {
+                    Some(next) => (next, born_ns),
+                    None => {
+                        done += 1;
+                        latency_sum_ns += (now - born_ns) as u128;
+                        latencies.record(now - born_ns).expect("a latency in range");
+                        continue;
+                    }
+                }
+            }
+        };
+        let slot = &mut stations[station];
+        if slot.busy < specs[station].0 {
+            slot.busy += 1;
+            let service = ns(specs[station].1.draw(&mut uniform));
+            push(&mut heap, now + service, LoopEvent::Departure { station: station as u32, born_ns });
+        } else {
+            slot.waiting.push_back(born_ns as f64);
+        }
+    }
+    assert_eq!(done, CUSTOMERS);
+    assert!(latencies.value_at_quantile(0.99) > 0);
+    latency_sum_ns as f64 / done as f64 / 1e9
+}
+
+// ---------------------------------------------------------------- SimCore
+
+#[derive(Clone, Serialize)]
+struct Arrival {}
+
+#[derive(Clone, Serialize)]
+struct Departure {
+    station: u32,
+    born: f64,
+}
+
+/// The model as one SimCore component, written as its documentation shows: events are
+/// typed payloads emitted to the component itself with a delay.
+struct SimcoreModel {
+    model: Model,
+    specs: Vec<(u32, Service)>,
+    rate_per_s: f64,
+    stations: Vec<Station>,
+    ctx: SimulationContext,
+    created: u64,
+    done: u64,
+    latency_sum: f64,
+    latencies: Histogram<u64>,
+    next_app: usize,
+}
+
+impl SimcoreModel {
+    fn uniform(&self) -> f64 {
+        self.ctx.rand()
+    }
+
+    fn enter(&mut self, station: usize, born: f64) {
+        let ctx = &self.ctx;
+        let slot = &mut self.stations[station];
+        if slot.busy < self.specs[station].0 {
+            slot.busy += 1;
+            let service = self.specs[station].1.draw(&mut || ctx.rand());
+            ctx.emit_self(Departure { station: station as u32, born }, service);
+        } else {
+            slot.waiting.push_back(born);
+        }
+    }
+}
+
+impl EventHandler for SimcoreModel {
+    fn on(&mut self, event: SimcoreEvent) {
+        cast!(match event.data {
+            Arrival {} => {
+                let now = self.ctx.time();
+                self.created += 1;
+                if self.created < CUSTOMERS {
+                    let ctx = &self.ctx;
+                    let gap = Service::Exp(1.0 / self.rate_per_s).draw(&mut || ctx.rand());
+                    ctx.emit_self(Arrival {}, gap);
+                }
+                let first = match self.model {
+                    Model::Web => {
+                        self.next_app = (self.next_app + 1) % 4;
+                        self.next_app
+                    }
+                    Model::Mmc { .. } => 0,
+                };
+                self.enter(first, now);
+            }
+            Departure { station, born } => {
+                let now = self.ctx.time();
+                let station = station as usize;
+                if let Some(waiting_born) = self.stations[station].waiting.pop_front() {
+                    let ctx = &self.ctx;
+                    let service = self.specs[station].1.draw(&mut || ctx.rand());
+                    ctx.emit_self(Departure { station: station as u32, born: waiting_born }, service);
+                } else {
+                    self.stations[station].busy -= 1;
+                }
+                let model = self.model;
+                let mut uniform = || self.uniform();
+                match next_station(model, station, &mut uniform) {
+                    Some(next) => self.enter(next, born),
+                    None => {
+                        self.done += 1;
+                        self.latency_sum += now - born;
+                        let latency_ns = ((now - born) * 1e9) as u64;
+                        self.latencies.record(latency_ns).expect("a latency in range");
+                    }
+                }
+            }
+        })
+    }
+}
+
+fn simcore_run(model: Model, seed: u64) -> f64 {
+    let (specs, rate_per_s) = stations(model);
+    let mut simulation = simcore::Simulation::new(seed);
+    let ctx = simulation.create_context("model");
+    let stations_state = specs.iter().map(|_| Station::default()).collect();
+    let component = Rc::new(RefCell::new(SimcoreModel {
+        model,
+        specs,
+        rate_per_s,
+        stations: stations_state,
+        ctx,
+        created: 0,
+        done: 0,
+        latency_sum: 0.0,
+        latencies: latency_histogram(),
+        next_app: 0,
+    }));
+    simulation.add_handler("model", component.clone());
+    {
+        let first = component.borrow();
+        let gap = Service::Exp(1.0 / rate_per_s).draw(&mut || first.ctx.rand());
+        first.ctx.emit_self(Arrival {}, gap);
+    }
+    simulation.step_until_no_events();
+    let component = component.borrow();
+    assert_eq!(component.done, CUSTOMERS);
+    assert!(component.latencies.value_at_quantile(0.99) > 0);
+    component.latency_sum / component.done as f64
+}
+
+// ---------------------------------------------------------------- archsim
+
+fn archsim_run(text: &str, seed: u64) -> f64 {
+    let topology = parse_topology(text).expect("a valid benchmark model");
+    let config = RunConfig { seed, stop: StopCondition::Requests { count: CUSTOMERS }, warmup_ns: 0, drain: false };
+    let mut simulation = Simulation::new(&topology, config);
+    simulation.run_to_end();
+    let report = simulation.report();
+    assert_eq!(report.requests.completed, CUSTOMERS);
+    report.latency_s.mean.expect("completed requests")
+}
+
+// ---------------------------------------------------------------- SimPy
+
+/// SimPy's wall time for the model, from `benches/simpy/models.py`, if Python is given.
+fn simpy_seconds(python: &str, name: &str) -> Option<f64> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let script = format!(
+        "import sys, time; sys.path.insert(0, '{root}/benches/simpy'); import models; \
+         t = time.perf_counter(); models.run('{name}', {CUSTOMERS}); print(time.perf_counter() - t)"
+    );
+    // The bench runs in benches/: a relative path is the workspace root's.
+    let python =
+        if python.contains('/') && !python.starts_with('/') { format!("{root}/{python}") } else { python.into() };
+    let output = match std::process::Command::new(&python).args(["-c", &script]).output() {
+        Ok(output) => output,
+        Err(error) => {
+            eprintln!("cannot run {python}: {error}");
+            return None;
+        }
+    };
+    if !output.status.success() {
+        eprintln!("SimPy failed on {name}: {}", String::from_utf8_lossy(&output.stderr));
+        return None;
+    }
+    String::from_utf8_lossy(&output.stdout).trim().parse().ok()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| args.iter().position(|arg| arg == name).and_then(|i| args.get(i + 1)).cloned();
+    let runs: usize = flag("--runs").map_or(5, |runs| runs.parse().expect("--runs N"));
+    let python = flag("--simpy");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let read = |path: &str| std::fs::read_to_string(format!("{root}/{path}")).expect("a benchmark model");
+    let models = [
+        ("mm1", Model::Mmc { servers: 1, rate_per_s: 0.9 }, read("benches/models/mm1.ron")),
+        ("mm4", Model::Mmc { servers: 4, rate_per_s: 3.6 }, read("benches/models/mm4.ron")),
+        ("web", Model::Web, read("benches/models/web.ron")),
+    ];
+    println!("{CUSTOMERS} customers per run, median of {runs} interleaved runs; ns per customer (mean latency)");
+    println!(
+        "{:<5} {:>22} {:>22} {:>22} {:>12} {:>12} {:>12}",
+        "model", "archsim", "hand-written loop", "SimCore", "archsim ÷ loop", "SimCore ÷ archsim", "SimPy ÷ archsim"
+    );
+    for (name, model, text) in &models {
+        let (mut ours, mut looped, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+        let mut means = [0.0; 3];
+        for run in 0..runs {
+            let seed = 1 + run as u64;
+            let start = Instant::now();
+            means[0] = archsim_run(text, seed);
+            ours.push(start.elapsed().as_secs_f64());
+            let start = Instant::now();
+            means[1] = hand_written(*model, seed);
+            looped.push(start.elapsed().as_secs_f64());
+            let start = Instant::now();
+            means[2] = simcore_run(*model, seed);
+            theirs.push(start.elapsed().as_secs_f64());
+        }
+        let (ours, looped, theirs) = (median(ours), median(looped), median(theirs));
+        let simpy = python.as_deref().and_then(|python| simpy_seconds(python, name));
+        let per_customer = |seconds: f64| seconds * 1e9 / CUSTOMERS as f64;
+        let unit = if matches!(model, Model::Web) { 1e3 } else { 1.0 };
+        let mean = |value: f64| format!("({:.3}{})", value * unit, if unit > 1.0 { " ms" } else { " s" });
+        println!(
+            "{name:<5} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>12.2} {:>12.2} {:>12}",
+            per_customer(ours),
+            mean(means[0]),
+            per_customer(looped),
+            mean(means[1]),
+            per_customer(theirs),
+            mean(means[2]),
+            ours / looped,
+            theirs / ours,
+            simpy.map_or("-".to_string(), |simpy| format!("{:.1}", simpy / ours)),
+        );
+    }
+}
