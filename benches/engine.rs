@@ -1,6 +1,7 @@
 //! Engine throughput: events per second and requests per second for M/M/1, M/M/4, the
 //! three-tier example, least connections over 4 and over 1000 instances, and a 1000-worker
-//! pool at 100000/s without and with a timeout on every request, at one million requests,
+//! pool at 100000/s without and with a timeout on every request, a closed workload of 10^3
+//! and of 10^6 users (as many pending wake-ups), at one million requests,
 //! single-threaded. A measurement, not a test:
 //! `cargo bench -p archsim-benches --bench engine` (add `-- --quick` for one repetition, and
 //! model names such as `-- --quick mm1 mm4` to run only those).
@@ -22,6 +23,8 @@ fn models() -> Vec<(&'static str, String)> {
         ("lc-1000", std::fs::read_to_string(format!("{root}/benches/models/least-connections-1000.ron")).unwrap()),
         ("no-timeouts", std::fs::read_to_string(format!("{root}/benches/models/no-timeouts-100k.ron")).unwrap()),
         ("timeouts", std::fs::read_to_string(format!("{root}/benches/models/timeouts-100k.ron")).unwrap()),
+        ("closed-1k", std::fs::read_to_string(format!("{root}/benches/models/closed-1k.ron")).unwrap()),
+        ("closed-1m", std::fs::read_to_string(format!("{root}/benches/models/closed-1m.ron")).unwrap()),
     ]
 }
 

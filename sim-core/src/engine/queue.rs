@@ -1,36 +1,9 @@
-//! The future-event list: a binary heap keyed by (time, sequence), plus a FIFO for events
+//! The future-event list: a 4-ary heap keyed by (time, sequence), plus a FIFO for events
 //! scheduled at the current instant, and a FIFO per fixed delay (timeouts), which are both
 //! faster and exactly the same order.
 
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
-
-struct Entry<E> {
-    time_ns: u64,
-    sequence: u64,
-    event: E,
-}
-
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.time_ns == other.time_ns && self.sequence == other.sequence
-    }
-}
-
-impl<E> Eq for Entry<E> {}
-
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<E> Ord for Entry<E> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // BinaryHeap pops the greatest: reverse so the earliest (time, sequence) comes first.
-        (other.time_ns, other.sequence).cmp(&(self.time_ns, self.sequence))
-    }
-}
+use super::quad_heap::{Entry, QuadHeap};
+use std::collections::VecDeque;
 
 /// Most fixed delays that get a FIFO of their own; events with further delays go to the heap.
 const MAX_LANES: usize = 16;
@@ -47,7 +20,7 @@ const MAX_LANES: usize = 16;
 /// each lane is sorted and only its front competes with the heap's top. A timeout scheduled
 /// for every request then costs O(1), not O(log n) in a heap of every pending timeout.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: QuadHeap<E>,
     immediate: VecDeque<E>,
     /// (delay in ns, its events in schedule order).
     lanes: Vec<(u64, VecDeque<Entry<E>>)>,
@@ -73,7 +46,7 @@ impl<E> EventQueue<E> {
     /// An empty queue at time 0.
     pub fn new() -> Self {
         Self {
-            heap: BinaryHeap::with_capacity(1024),
+            heap: QuadHeap::with_capacity(1024),
             immediate: VecDeque::with_capacity(1024),
             lanes: Vec::new(),
             now_ns: 0,
