@@ -91,7 +91,7 @@ fn instances_spread_over_a_hosts_machines() {
                     "lb": LoadBalancer(algorithm: Random, backends: ["app"]),
                     "app": Service(instances: 2, workers: 32, steps: [Work(Exp(mean: "10ms"))]),
                 }},
-                hosts: {{ "vm": (cores: 1, machines: {machines}, nodes: ["app"]) }},
+                hosts: {{ "vm": (cores: 1, machines: {machines}, nodes: ["app"], per_machine_hour: 0.5) }},
             )"#
         )
     };
@@ -105,6 +105,10 @@ fn instances_spread_over_a_hosts_machines() {
     for utilization in &host.machine_utilization {
         assert!((utilization - 0.7).abs() < 0.02, "{host:?}");
     }
+    // Two machines at 0.5 an hour over the measured time, and nothing else priced.
+    let hours = (report.sim_time_s - report.run.warmup_s) / 3600.0;
+    assert!((host.cost - 2.0 * hours * 0.5).abs() < 1e-9 * host.cost, "{host:?}");
+    assert!((report.cost.total - host.cost).abs() < 1e-12, "{:?}", report.cost);
     let bottleneck = report.bottleneck.as_ref().unwrap();
     assert_eq!((bottleneck.node.as_str(), bottleneck.part.as_str()), ("vm", "host"));
     assert!((bottleneck.saturates_at_per_s - 200.0).abs() < 8.0, "{bottleneck:?}");

@@ -143,6 +143,7 @@ impl Kernel<'_> {
                     utilization: sum(|a| a.0) / (cores * host.machines as f64 * measured_ns),
                     offered_load: offered / (cores * host.machines as f64),
                     mean_runnable: sum(|a| a.1) / measured_ns,
+                    cost: host.machines as f64 * measured_ns / 3.6e12 * host.per_machine_hour,
                     machine_utilization: if host.machines > 1 {
                         areas.iter().map(|a| a.0 as f64 / (cores * measured_ns)).collect()
                     } else {

@@ -108,6 +108,8 @@ pub struct HostReport {
     /// Each machine's utilization, when there are several.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub machine_utilization: Vec<f64>,
+    /// What its machines cost over the measured period (machines × hours × price).
+    pub cost: f64,
 }
 
 /// Cost over the measured period, in the currency of the file's prices.
@@ -480,6 +482,7 @@ impl Simulation<'_> {
             line += 1;
             !node_lines.iter().any(|&(at, node)| at == line - 1 && on_saturated_host(node))
         });
+        total_cost += hosts.values().map(|host| host.cost).sum::<f64>();
         for (name, host) in &hosts {
             if host.offered_load >= 1.0 {
                 instability.push(verdicts::saturated_host(name, host));

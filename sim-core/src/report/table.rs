@@ -121,9 +121,10 @@ pub(super) fn render(report: &Report) -> String {
                 let highest = host.machine_utilization.iter().copied().fold(0.0, f64::max);
                 format!(" (machines {:.1}% to {:.1}%)", lowest * 100.0, highest * 100.0)
             };
+            let cost = if host.cost > 0.0 { format!("; cost {:.4}", host.cost) } else { String::new() };
             let _ = writeln!(
                 out,
-                "  {name}: {machines}{} cores, {:.1}% busy{spread}, offered {:.3}, {:.2} Work steps under way on average; runs {}",
+                "  {name}: {machines}{} cores, {:.1}% busy{spread}, offered {:.3}, {:.2} Work steps under way on average; runs {}{cost}",
                 host.cores,
                 host.utilization * 100.0,
                 host.offered_load,

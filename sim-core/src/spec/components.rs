@@ -55,6 +55,9 @@ pub struct RawHost {
     /// The services placed on it: their Work steps are CPU work, processor-shared over the
     /// machine's cores with every other Work step under way on it.
     pub nodes: Vec<String>,
+    /// Price of one machine for one hour, in the file's currency; default 0.
+    #[serde(default)]
+    pub per_machine_hour: f64,
 }
 
 fn one_machine() -> u32 {

@@ -194,6 +194,8 @@ pub struct Host {
     pub first_machine: u32,
     /// The services placed on it.
     pub nodes: Vec<NodeId>,
+    /// Price of one machine for one hour.
+    pub per_machine_hour: f64,
 }
 
 impl Host {

@@ -35,6 +35,18 @@ impl Validator<'_> {
                     )
                     .with_help(format!("give 1 to {} machines", super::MAX_INSTANCES)));
             }
+            if !(raw.per_machine_hour.is_finite() && (0.0..=1e12).contains(&raw.per_machine_hour)) {
+                return Err(self
+                    .error(
+                        SpecErrorKind::InvalidValue,
+                        format!(
+                            "host {quoted} has a per_machine_hour price of {}",
+                            crate::params::format_number(raw.per_machine_hour)
+                        ),
+                        &["hosts", &quoted, "per_machine_hour"],
+                    )
+                    .with_help("give a price from 0 to 1e12, in any currency (all prices of a file in the same one)"));
+            }
             if raw.nodes.is_empty() {
                 return Err(self
                     .error(SpecErrorKind::InvalidValue, format!("host {quoted} runs no nodes"), &["hosts", &quoted])
@@ -82,6 +94,7 @@ impl Validator<'_> {
                 machines: raw.machines,
                 first_machine,
                 nodes: placed,
+                per_machine_hour: raw.per_machine_hour,
             });
             first_machine += raw.machines;
         }
