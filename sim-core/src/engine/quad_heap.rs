@@ -4,6 +4,7 @@
 //! the order is exactly that of any other heap on the same keys.
 
 /// An entry: its time, its insertion sequence, and the event.
+#[derive(Clone, Copy)]
 pub(super) struct Entry<E> {
     pub time_ns: u64,
     pub sequence: u64,
@@ -24,7 +25,7 @@ pub(super) struct QuadHeap<E> {
     entries: Vec<Entry<E>>,
 }
 
-impl<E> QuadHeap<E> {
+impl<E: Copy> QuadHeap<E> {
     pub fn with_capacity(capacity: usize) -> Self {
         Self { entries: Vec::with_capacity(capacity) }
     }
@@ -40,18 +41,22 @@ impl<E> QuadHeap<E> {
         self.entries.first()
     }
 
+    /// Adds an entry: parents later than it move down into the hole it leaves, and it goes
+    /// where the hole stops (one write per level, not a swap).
     #[inline]
     pub fn push(&mut self, entry: Entry<E>) {
         self.entries.push(entry);
-        let mut child = self.entries.len() - 1;
-        while child > 0 {
-            let parent = (child - 1) / ARITY;
-            if self.entries[child].key() >= self.entries[parent].key() {
+        let key = entry.key();
+        let mut hole = self.entries.len() - 1;
+        while hole > 0 {
+            let parent = (hole - 1) / ARITY;
+            if key >= self.entries[parent].key() {
                 break;
             }
-            self.entries.swap(child, parent);
-            child = parent;
+            self.entries[hole] = self.entries[parent];
+            hole = parent;
         }
+        self.entries[hole] = entry;
     }
 
     /// Removes the earliest entry.
@@ -66,28 +71,34 @@ impl<E> QuadHeap<E> {
         Some(top)
     }
 
-    /// Moves the root down to its place.
+    /// Moves the root down to its place: earlier children move up into the hole.
     #[inline]
     fn sift_down(&mut self) {
         let len = self.entries.len();
-        let mut parent = 0;
+        let moving = self.entries[0];
+        let key = moving.key();
+        let mut hole = 0;
         loop {
-            let first = parent * ARITY + 1;
+            let first = hole * ARITY + 1;
             if first >= len {
-                return;
+                break;
             }
             let mut least = first;
+            let mut least_key = self.entries[first].key();
             for child in first + 1..(first + ARITY).min(len) {
-                if self.entries[child].key() < self.entries[least].key() {
+                let child_key = self.entries[child].key();
+                if child_key < least_key {
                     least = child;
+                    least_key = child_key;
                 }
             }
-            if self.entries[least].key() >= self.entries[parent].key() {
-                return;
+            if least_key >= key {
+                break;
             }
-            self.entries.swap(parent, least);
-            parent = least;
+            self.entries[hole] = self.entries[least];
+            hole = least;
         }
+        self.entries[hole] = moving;
     }
 }
 
