@@ -6,6 +6,7 @@ use petgraph::algo::condensation;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use serde::Serialize;
+use sim_core::ids::NodeId;
 use sim_core::topology::{node_summary, EdgeKind, Topology};
 
 /// A box of the drawing: a workload or a node.
@@ -19,6 +20,8 @@ pub struct Vertex {
     pub summary: String,
     /// The node's index in the simulation (`None` for workloads).
     pub node: Option<u32>,
+    /// The host whose cores it shares, if it is placed on one.
+    pub host: Option<String>,
     /// Column, from 0 (the clients).
     pub layer: u32,
     /// Row within the column, from 0.
@@ -58,6 +61,7 @@ pub fn layout(topology: &Topology) -> Layout {
             kind: "workload",
             summary: String::new(),
             node: None,
+            host: None,
             layer: 0,
             row: 0,
         })
@@ -67,6 +71,7 @@ pub fn layout(topology: &Topology) -> Layout {
         kind: node.kind.label(),
         summary: node_summary(topology, node),
         node: Some(index as u32),
+        host: topology.host_of(NodeId::new(index as u32)).map(|host| host.name.clone()),
         layer: 0,
         row: 0,
     }));

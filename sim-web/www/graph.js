@@ -81,7 +81,7 @@ export class Graph {
       const name = element('text', { x: 10, y: 19, class: 'name' }, group);
       name.textContent = vertex.name;
       const kind = element('text', { x: 10, y: 34, class: 'kind' }, group);
-      kind.textContent = vertex.kind.replace(/_/g, ' ');
+      kind.textContent = vertex.kind.replace(/_/g, ' ') + (vertex.host ? ` on ${vertex.host}` : '');
       const live = element('text', { x: 10, y: 50, class: 'live' }, group);
       if (vertex.node !== null) {
         group.dataset.node = vertex.name;

@@ -194,7 +194,20 @@ fn describe(topology: &Topology, node: &Node) -> (&'static str, String) {
         NodeKind::Log(l) => ("cds", format!("log, {} partitions, {} groups", l.partitions, l.groups.len())),
         NodeKind::Function(f) => ("component", format!("function, concurrency {}", f.concurrency)),
     };
-    (shape, detail + &region)
+    let host = match topology.host_of(node_id(topology, node)) {
+        Some(host) if host.machines > 1 => {
+            format!(", on host {} ({} machines of {} cores)", host.name, host.machines, host.cores)
+        }
+        Some(host) => format!(", on host {} ({} cores)", host.name, host.cores),
+        None => String::new(),
+    };
+    (shape, detail + &region + &host)
+}
+
+/// The id of `node`, which is one of `topology`'s nodes.
+fn node_id(topology: &Topology, node: &Node) -> NodeId {
+    let index = topology.nodes.iter().position(|candidate| std::ptr::eq(candidate, node)).unwrap_or(usize::MAX);
+    NodeId::new(index as u32)
 }
 
 fn escape(text: &str) -> String {

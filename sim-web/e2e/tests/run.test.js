@@ -57,6 +57,14 @@ for (const [example, seed, duration] of [
       const completed = await page.textContent('#results-body table.summary tr:nth-child(2) td:last-child');
       assert.equal(completed, report.requests.completed.toLocaleString('en-US'));
       assert.match(await page.textContent('#results-body'), new RegExp(`Seed ${seed},`));
+      // A host's table: its name and the share of its cores busy, as in the report; the
+      // drawing says which host each placed node runs on.
+      for (const [name, host] of Object.entries(report.hosts || {})) {
+        for (const node of host.nodes) {
+          const box = await page.textContent(`#graph g[data-node="${node}"] text.kind`);
+          assert.equal(box, `service on ${name}`);
+        }
+      }
       // A host's table: its name and the share of its cores busy, as in the report.
       for (const [name, host] of Object.entries(report.hosts || {})) {
         const hosts = await page.textContent('#results-body table.hosts');
