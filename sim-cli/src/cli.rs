@@ -319,20 +319,22 @@ pub fn describe(topology: &Topology) -> String {
         let _ = writeln!(out, "  {} ({how}) → \"{entry}\"", source.name);
     }
     let _ = writeln!(out, "\nnodes");
-    for node in &topology.nodes {
+    for (index, node) in topology.nodes.iter().enumerate() {
+        let id = sim_core::ids::NodeId::new(index as u32);
         let detail = match &node.kind {
             NodeKind::Service(s) => format!(
-                "service: {} instance(s) × {} worker(s), queue {}, {:?}{}",
+                "service: {} instance(s) × {} worker(s), queue {}, {:?}{}{}",
                 s.instances,
                 s.workers,
                 s.queue_capacity.map_or("unbounded".to_string(), |q| q.to_string()),
                 s.discipline,
-                s.timeout_ns.map_or(String::new(), |t| format!(", timeout {}", Duration::from_ns(t)))
+                s.timeout_ns.map_or(String::new(), |t| format!(", timeout {}", Duration::from_ns(t))),
+                topology.host_of(id).map_or(String::new(), |host| format!(", on host {}", host.name))
             ),
             NodeKind::LoadBalancer(b) if b.role == sim_core::topology::BalancerRole::LoadBalancer => {
                 format!("load balancer: {:?} over {} target instance(s)", b.algorithm, b.targets.len())
             }
-            _ => sim_core::topology::node_summary(topology, node),
+            _ => sim_core::topology::node_summary(topology, id),
         };
         let _ = writeln!(out, "  {:<16} {detail}", node.name);
     }

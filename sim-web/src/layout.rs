@@ -69,7 +69,7 @@ pub fn layout(topology: &Topology) -> Layout {
     vertices.extend(topology.nodes.iter().enumerate().map(|(index, node)| Vertex {
         name: node.name.clone(),
         kind: node.kind.label(),
-        summary: node_summary(topology, node),
+        summary: node_summary(topology, NodeId::new(index as u32)),
         node: Some(index as u32),
         host: topology.host_of(NodeId::new(index as u32)).map(|host| host.name.clone()),
         layer: 0,

@@ -477,11 +477,13 @@ impl Simulation<'_> {
         let on_saturated_host = |node: usize| {
             topology.node_hosts.get(node).is_some_and(|&host| host != NONE && saturated_hosts[host as usize])
         };
-        let mut line = 0;
-        instability.retain(|_| {
-            line += 1;
-            !node_lines.iter().any(|&(at, node)| at == line - 1 && on_saturated_host(node))
-        });
+        let replaced: Vec<usize> =
+            node_lines.iter().filter(|&&(_, node)| on_saturated_host(node)).map(|&(line, _)| line).collect();
+        if !replaced.is_empty() {
+            instability = (instability.into_iter().enumerate())
+                .filter_map(|(line, reason)| (!replaced.contains(&line)).then_some(reason))
+                .collect();
+        }
         total_cost += hosts.values().map(|host| host.cost).sum::<f64>();
         for (name, host) in &hosts {
             if host.offered_load >= 1.0 {

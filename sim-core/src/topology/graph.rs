@@ -121,8 +121,8 @@ pub fn to_dot(topology: &Topology) -> String {
             escape(&source.name)
         );
     }
-    for node in &topology.nodes {
-        let (shape, detail) = describe(topology, node);
+    for (index, node) in topology.nodes.iter().enumerate() {
+        let (shape, detail) = describe(topology, NodeId::new(index as u32));
         let _ = writeln!(
             dot,
             "  \"{}\" [shape={shape}, label=\"{}\\n{}\"];",
@@ -162,13 +162,14 @@ pub fn to_dot(topology: &Topology) -> String {
     dot
 }
 
-/// A node's one-line description (its kind and main parameters, and its region).
-pub fn node_summary(topology: &Topology, node: &Node) -> String {
+/// A node's one-line description (its kind and main parameters, its region and its host).
+pub fn node_summary(topology: &Topology, node: NodeId) -> String {
     describe(topology, node).1
 }
 
 /// A node's shape and one-line description in the drawing.
-fn describe(topology: &Topology, node: &Node) -> (&'static str, String) {
+fn describe(topology: &Topology, id: NodeId) -> (&'static str, String) {
+    let node = &topology.nodes[id];
     let region = if node.region == super::NONE {
         String::new()
     } else {
@@ -194,7 +195,7 @@ fn describe(topology: &Topology, node: &Node) -> (&'static str, String) {
         NodeKind::Log(l) => ("cds", format!("log, {} partitions, {} groups", l.partitions, l.groups.len())),
         NodeKind::Function(f) => ("component", format!("function, concurrency {}", f.concurrency)),
     };
-    let host = match topology.host_of(node_id(topology, node)) {
+    let host = match topology.host_of(id) {
         Some(host) if host.machines > 1 => {
             format!(", on host {} ({} machines of {} cores)", host.name, host.machines, host.cores)
         }
@@ -202,12 +203,6 @@ fn describe(topology: &Topology, node: &Node) -> (&'static str, String) {
         None => String::new(),
     };
     (shape, detail + &region + &host)
-}
-
-/// The id of `node`, which is one of `topology`'s nodes.
-fn node_id(topology: &Topology, node: &Node) -> NodeId {
-    let index = topology.nodes.iter().position(|candidate| std::ptr::eq(candidate, node)).unwrap_or(usize::MAX);
-    NodeId::new(index as u32)
 }
 
 fn escape(text: &str) -> String {
