@@ -4,7 +4,6 @@
 //! the order is exactly that of any other heap on the same keys.
 
 /// An entry: its time, its insertion sequence, and the event.
-#[derive(Clone, Copy)]
 pub(super) struct Entry<E> {
     pub time_ns: u64,
     pub sequence: u64,
@@ -25,7 +24,7 @@ pub(super) struct QuadHeap<E> {
     entries: Vec<Entry<E>>,
 }
 
-impl<E: Copy> QuadHeap<E> {
+impl<E> QuadHeap<E> {
     pub fn with_capacity(capacity: usize) -> Self {
         Self { entries: Vec::with_capacity(capacity) }
     }
@@ -41,22 +40,18 @@ impl<E: Copy> QuadHeap<E> {
         self.entries.first()
     }
 
-    /// Adds an entry: parents later than it move down into the hole it leaves, and it goes
-    /// where the hole stops (one write per level, not a swap).
     #[inline]
     pub fn push(&mut self, entry: Entry<E>) {
         self.entries.push(entry);
-        let key = entry.key();
-        let mut hole = self.entries.len() - 1;
-        while hole > 0 {
-            let parent = (hole - 1) / ARITY;
-            if key >= self.entries[parent].key() {
+        let mut child = self.entries.len() - 1;
+        while child > 0 {
+            let parent = (child - 1) / ARITY;
+            if self.entries[child].key() >= self.entries[parent].key() {
                 break;
             }
-            self.entries[hole] = self.entries[parent];
-            hole = parent;
+            self.entries.swap(child, parent);
+            child = parent;
         }
-        self.entries[hole] = entry;
     }
 
     /// Removes the earliest entry.
@@ -71,34 +66,28 @@ impl<E: Copy> QuadHeap<E> {
         Some(top)
     }
 
-    /// Moves the root down to its place: earlier children move up into the hole.
+    /// Moves the root down to its place.
     #[inline]
     fn sift_down(&mut self) {
         let len = self.entries.len();
-        let moving = self.entries[0];
-        let key = moving.key();
-        let mut hole = 0;
+        let mut parent = 0;
         loop {
-            let first = hole * ARITY + 1;
+            let first = parent * ARITY + 1;
             if first >= len {
-                break;
+                return;
             }
             let mut least = first;
-            let mut least_key = self.entries[first].key();
             for child in first + 1..(first + ARITY).min(len) {
-                let child_key = self.entries[child].key();
-                if child_key < least_key {
+                if self.entries[child].key() < self.entries[least].key() {
                     least = child;
-                    least_key = child_key;
                 }
             }
-            if least_key >= key {
-                break;
+            if self.entries[least].key() >= self.entries[parent].key() {
+                return;
             }
-            self.entries[hole] = self.entries[least];
-            hole = least;
+            self.entries.swap(parent, least);
+            parent = least;
         }
-        self.entries[hole] = moving;
     }
 }
 
