@@ -104,6 +104,13 @@ pub fn checked_config(topology: &Topology, overrides: Overrides) -> Result<RunCo
                 "lengthen the duration or shorten the warm-up",
             ))
         }
+        Some(RunProblem::TraceNotAttached) => {
+            let (workload, file) = topology.unattached_trace().unwrap_or_default();
+            return Err(run_problem(
+                &format!("workload \"{workload}\" replays the trace \"{file}\", which was not given"),
+                "give the trace file with the topology",
+            ));
+        }
         Some(RunProblem::TooManyWindows { run_s, window_s, .. }) => {
             return Err(run_problem(
                 &format!("a {run_s}s run in windows of {window_s}s makes too many time-series windows"),

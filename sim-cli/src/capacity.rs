@@ -36,7 +36,9 @@ pub fn capacity_command(
     let spec =
         SearchSpec { param: &param, slo: &slo, replications, start, integer, precision: precision.unwrap_or(0.01) };
     let result = search(&spec, |value| -> Result<Option<Summary>, String> {
-        let topology = topology_at(&text, &param, value).map_err(|error| format!("error: {error}\n"))?;
+        let mut at = topology_at(&text, &param, value).map_err(|error| format!("error: {error}\n"))?;
+        at.share_traces_from(&topology);
+        let topology = at;
         let config = args.config(&topology)?;
         let runs = pool
             .install(|| replicate(&topology, config, &seeds, std::slice::from_ref(&slo.metric)))

@@ -168,6 +168,10 @@ pub struct RunArgs {
     /// 50ms,200ms (replacing the file's `latency_thresholds`; latency SLOs add theirs).
     #[arg(long, value_parser = duration_arg, value_delimiter = ',')]
     pub latency_thresholds: Vec<Duration>,
+    /// Write every request the workloads create to this file, as a CSV trace that a
+    /// `Trace` workload replays (time_s, workload, class, key, client, region).
+    #[arg(long, value_name = "FILE")]
+    pub record_arrivals: Option<PathBuf>,
 }
 
 impl RunArgs {
@@ -235,6 +239,10 @@ impl RunOverrides {
             Some(RunProblem::WarmupNotShorter { warmup_s, run_s }) => Err(format!(
                 "error: the warm-up ({warmup_s}s) is not shorter than the run ({run_s}s)\n  help: shorten --warmup or lengthen --duration\n"
             )),
+            Some(RunProblem::TraceNotAttached) => {
+                let (workload, file) = topology.unattached_trace().unwrap_or_default();
+                Err(format!("error: workload \"{workload}\" replays the trace \"{file}\", which was not read\n"))
+            }
             Some(RunProblem::TooManyWindows { run_s, window_s, most }) => Err(format!(
                 "error: a {run_s}s run in windows of {window_s}s makes more than {most} time-series windows (for this many nodes)\n  help: widen the scenario's window or shorten --duration\n"
             )),

@@ -11,6 +11,7 @@ mod failure;
 mod input;
 mod output;
 mod progress;
+mod traces;
 
 use clap::Parser;
 use cli::{Cli, Command, OutputFormat, RunArgs};
@@ -80,7 +81,9 @@ where
 /// Reads and validates a topology file; the error is rendered with the offending line.
 pub(crate) fn load(path: &Path) -> Result<(String, sim_core::Topology), String> {
     let bytes = input::read_input(path)?;
-    let topology = sim_core::parse_topology_bytes(&bytes).map_err(|error| diagnostics::render(path, &bytes, &error))?;
+    let mut topology =
+        sim_core::parse_topology_bytes(&bytes).map_err(|error| diagnostics::render(path, &bytes, &error))?;
+    traces::attach(&mut topology, path)?;
     Ok((String::from_utf8_lossy(&bytes).into_owned(), topology))
 }
 
@@ -99,7 +102,27 @@ fn run_command(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -
     }
     args.apply_thresholds(&mut topology)?;
     let config = args.run.config(&topology)?;
-    let report = progress::simulate(&topology, config, stderr);
+    let recorder = match &args.record_arrivals {
+        Some(path) => Some(
+            traces::ArrivalRecorder::create(path, !topology.regions.names.is_empty())
+                .map_err(|error| Failure::cannot_write(path.display(), error))?,
+        ),
+        None => None,
+    };
+    let mut simulation = sim_core::Simulation::new(&topology, config);
+    if let Some(recorder) = recorder {
+        simulation.record_arrivals(Box::new(recorder));
+    }
+    progress::run(&mut simulation, stderr);
+    if let Some((workload, error)) = simulation.trace_failure() {
+        return Err(Failure::BadInput(format!(
+            "error: the trace of workload \"{workload}\" changed during the run: {error}\n  help: replay a file that is not being written\n"
+        )));
+    }
+    if let (Some(sink), Some(path)) = (simulation.take_arrival_sink(), &args.record_arrivals) {
+        sink.finish().map_err(|error| Failure::cannot_write(path.display(), error))?;
+    }
+    let report = simulation.report();
     let text = match args.format {
         OutputFormat::Table => report.to_table(),
         OutputFormat::Json => report.to_json(),

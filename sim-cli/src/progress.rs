@@ -2,7 +2,7 @@
 //! requests created), the share done and an estimate of the time left, on one line of
 //! standard error, rewritten in place and cleared at the end.
 
-use sim_core::{Report, RunConfig, Simulation, StopCondition, Topology};
+use sim_core::{Simulation, StopCondition};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
@@ -13,14 +13,12 @@ const EVERY: Duration = Duration::from_millis(500);
 /// Real time one slice of the run aims at.
 const SLICE: Duration = Duration::from_millis(50);
 
-/// Runs `topology` to the end and returns its report: the same bytes as `sim_core::simulate`
-/// (running in slices of simulated time changes nothing), with progress on `stderr` when
-/// standard error is a terminal.
-pub fn simulate(topology: &Topology, config: RunConfig, stderr: &mut dyn Write) -> Report {
-    let mut simulation = Simulation::new(topology, config);
+/// Runs `simulation` to the end, with progress on `stderr` when it is a terminal (running
+/// in slices of simulated time changes nothing in the report).
+pub fn run(simulation: &mut Simulation, stderr: &mut dyn Write) {
     if !std::io::stderr().is_terminal() {
         simulation.run_to_end();
-        return simulation.report();
+        return;
     }
     let started = Instant::now();
     let mut last_shown: Option<Instant> = None;
@@ -39,7 +37,7 @@ pub fn simulate(topology: &Topology, config: RunConfig, stderr: &mut dyn Write) 
         }
         let elapsed = started.elapsed();
         if elapsed >= QUIET_FOR && last_shown.is_none_or(|shown| shown.elapsed() >= EVERY) {
-            let _ = write!(stderr, "\r{:<72}", line(&simulation, elapsed));
+            let _ = write!(stderr, "\r{:<72}", line(simulation, elapsed));
             let _ = stderr.flush();
             last_shown = Some(Instant::now());
         }
@@ -47,7 +45,6 @@ pub fn simulate(topology: &Topology, config: RunConfig, stderr: &mut dyn Write) 
     if last_shown.is_some() {
         let _ = write!(stderr, "\r{:72}\r", "");
     }
-    simulation.report()
 }
 
 fn line(simulation: &Simulation, elapsed: Duration) -> String {

@@ -38,11 +38,12 @@ pub mod report;
 pub mod rng;
 pub mod spec;
 pub mod topology;
+pub mod trace;
 pub mod units;
 mod ziggurat;
 
 pub use error::{Position, SpecError, SpecErrorKind};
-pub use model::{InvariantViolations, RunConfig, RunProblem, Simulation};
+pub use model::{Arrival, ArrivalSink, InvariantViolations, RunConfig, RunProblem, Simulation};
 pub use report::Report;
 pub use topology::{parse_topology, parse_topology_bytes, StopCondition, Topology};
 

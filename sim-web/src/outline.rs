@@ -42,6 +42,7 @@ pub fn outline(text: &str) -> Result<Outline, Problem> {
             Arrivals::Poisson { rate_per_s } | Arrivals::Constant { rate_per_s } => *rate_per_s,
             Arrivals::Mmpp { states } => states.first().map_or(0.0, |s| s.0),
             Arrivals::Profile { steps, .. } => steps.first().map_or(0.0, |s| s.1),
+            Arrivals::Trace(trace) => trace.mean_rate_per_s().unwrap_or(0.0),
             Arrivals::Closed { .. } => 0.0,
         })
         .sum();

@@ -30,6 +30,7 @@ mod run_length;
 mod snapshots;
 mod swarm;
 mod theory;
+mod trace_replay;
 mod verdicts;
 mod web;
 mod zones;

@@ -174,7 +174,7 @@ fn runnables(
         }
         None => None,
     };
-    let mut out = Vec::with_capacity(experiment.points.len());
+    let mut out: Vec<Runnable> = Vec::with_capacity(experiment.points.len());
     for point in &experiment.points {
         let mut text = topology_text.clone();
         let mut scenario_text = scenario.as_ref().map(|(_, text)| text.clone());
@@ -201,6 +201,13 @@ fn runnables(
         let mut topology = sim_core::parse_topology(&text).map_err(|error| {
             diagnostics::render_embedded(&topology_path, text.as_bytes(), &error, origin) + &described()
         })?;
+        // Points share the trace files read for the first (a sweep of its file reads anew).
+        if let Some(previous) = out.last() {
+            topology.share_traces_from(&previous.topology);
+        }
+        if topology.unattached_trace().is_some() {
+            crate::traces::attach(&mut topology, &topology_path).map_err(|error| error + &described())?;
+        }
         if let (Some((scenario_path, _)), Some(scenario_text)) = (&scenario, &scenario_text) {
             sim_core::topology::apply_scenario(&mut topology, scenario_text)
                 .map_err(|error| diagnostics::render(scenario_path, scenario_text.as_bytes(), &error) + &described())?;
@@ -253,6 +260,11 @@ fn run_config(spec: &ExperimentSpec, topology: &Topology, file: SpecFile) -> Res
             "warmup",
             "the warm-up is not shorter than the run".into(),
             "shorten the warm-up or lengthen `duration`",
+        )),
+        Some(RunProblem::TraceNotAttached) => Err(file.error(
+            "topology",
+            "a trace workload's file was not read".into(),
+            "check the trace's path, relative to the topology file",
         )),
         Some(RunProblem::TooManyWindows { .. }) => Err(file.error(
             "duration",

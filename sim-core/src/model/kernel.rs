@@ -47,6 +47,10 @@ pub(crate) struct Kernel<'t> {
     /// Answers to deliver once the current step returns (see `Deferred`).
     pub deferred: VecDeque<Deferred>,
     pub sources: Vec<SourceState>,
+    /// A trace that could not be read on in the run (its file changed after the check).
+    pub trace_failure: Option<(u32, crate::trace::TraceError)>,
+    /// Where each created request is written, for `--record-arrivals`.
+    pub arrival_sink: Option<Box<dyn super::replay::ArrivalSink>>,
     /// The latest committed version of each key written (a global commit sequence number).
     pub key_versions: KeyMap<u64>,
     pub commit_sequence: u64,
@@ -256,12 +260,7 @@ impl Kernel<'_> {
         let (request, node, hops, parent) = (record.request, record.node, record.hops, record.parent);
         let reply_link = if parent.is_none() {
             // Back to the client: over the workload's own latency.
-            let source = self.requests[request].source;
-            if source == NONE {
-                NONE
-            } else {
-                self.topology.sources[source as usize].latency_sampler
-            }
+            self.client_latency_sampler(request)
         } else {
             self.topology.link(self.frames[parent].node, callee)
         };

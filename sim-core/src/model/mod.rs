@@ -38,6 +38,7 @@ mod program;
 mod queue;
 mod quorum;
 mod reliability;
+mod replay;
 pub(crate) mod requests;
 mod service;
 mod shared_cores;
@@ -60,6 +61,7 @@ use stats::{NodeStats, RequestCounts};
 use workload::SourceState;
 
 pub use invariants::InvariantViolations;
+pub use replay::{Arrival, ArrivalSink};
 
 pub(crate) use cache::CacheCounters;
 
@@ -99,6 +101,9 @@ impl RunConfig {
         if matches!(self.stop, StopCondition::Requests { count: 0 } | StopCondition::Duration { ns: 0 }) {
             return Some(RunProblem::NothingToRun);
         }
+        if topology.unattached_trace().is_some() {
+            return Some(RunProblem::TraceNotAttached);
+        }
         let StopCondition::Duration { ns } = self.stop else { return None };
         if self.warmup_ns >= ns {
             return Some(RunProblem::WarmupNotShorter {
@@ -128,6 +133,9 @@ pub enum RunProblem {
         /// The run's duration, in seconds.
         run_s: f64,
     },
+    /// A trace workload has no trace attached (`Topology::unattached_trace` names it): a
+    /// front end reads the file first (`Topology::attach_trace`).
+    TraceNotAttached,
     /// The run has more time-series windows than the limit (`max_windows`).
     TooManyWindows {
         /// The most windows this topology's time series may have.
@@ -310,6 +318,8 @@ impl<'t> Simulation<'t> {
             ready: std::collections::VecDeque::with_capacity(64),
             deferred: std::collections::VecDeque::with_capacity(8),
             sources: topology.sources.iter().map(|source| SourceState::new(source, seed)).collect(),
+            trace_failure: None,
+            arrival_sink: None,
             key_versions: KeyMap::default(),
             commit_sequence: 0,
             overflowed_nodes: Vec::new(),
@@ -459,6 +469,23 @@ impl<'t> Simulation<'t> {
     /// grids (latency CDFs) and running means (warm-up detection) beyond what the report holds.
     pub fn latency(&self) -> LatencyStats {
         self.kernel.end_to_end_latency()
+    }
+
+    /// Sends every request the workloads create from now on to `sink` (`--record-arrivals`).
+    pub fn record_arrivals(&mut self, sink: Box<dyn ArrivalSink>) {
+        self.kernel.arrival_sink = Some(sink);
+    }
+
+    /// Takes back the arrival recorder, to finish it once the run is over.
+    pub fn take_arrival_sink(&mut self) -> Option<Box<dyn ArrivalSink>> {
+        self.kernel.arrival_sink.take()
+    }
+
+    /// A trace that could not be read on during the run (its file changed after it was
+    /// attached): the workload's name and the error. Its workload stopped there.
+    pub fn trace_failure(&self) -> Option<(&str, &crate::trace::TraceError)> {
+        let (source, error) = self.kernel.trace_failure.as_ref()?;
+        Some((self.topology.sources[*source as usize].name.as_str(), error))
     }
 
     /// The model's bookkeeping errors found so far (see `InvariantViolations`).

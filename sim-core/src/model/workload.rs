@@ -1,8 +1,10 @@
 //! Workloads: open arrival processes (Poisson, constant, MMPP, rate profiles) and closed
-//! users with think times; request creation with class, key and client draws.
+//! users with think times; request creation with class, key and client draws. Trace
+//! replay is in `replay.rs`.
 
 use super::invariants;
 use super::kernel::Kernel;
+use super::replay::TraceCursor;
 use super::requests::{Outcome, Request};
 use super::Event;
 use crate::dist::pick_weighted;
@@ -16,9 +18,11 @@ use crate::units::NS_PER_S;
 pub(crate) struct SourceState {
     arrivals: RandomStream,
     classes: RandomStream,
-    keys: RandomStream,
-    clients: RandomStream,
+    pub keys: RandomStream,
+    pub clients: RandomStream,
     think: RandomStream,
+    /// A trace workload's place in its file.
+    pub trace: Option<Box<TraceCursor>>,
     /// Current Poisson rate (open workloads).
     rate_per_s: f64,
     /// When the rate changes next, `u64::MAX` for never.
@@ -38,9 +42,9 @@ pub(crate) struct SourceState {
     pub generated: u64,
     /// An open workload with nothing scheduled (its rate is 0, or its next arrival is past
     /// the end of time): it creates nothing more unless a load step revives it.
-    stopped: bool,
+    pub stopped: bool,
     /// When it last stopped.
-    stopped_ns: u64,
+    pub stopped_ns: u64,
 }
 
 impl SourceState {
@@ -52,6 +56,7 @@ impl SourceState {
             keys: stream(Purpose::Keys),
             clients: stream(Purpose::Clients),
             think: stream(Purpose::ServiceTimes),
+            trace: None,
             rate_per_s: 0.0,
             next_change_ns: u64::MAX,
             phase: 0,
@@ -96,6 +101,7 @@ impl Kernel<'_> {
                 state.rate_per_s = steps[0].1;
                 state.next_change_ns = steps.get(1).map(|s| s.0).or(*period_ns).unwrap_or(u64::MAX);
             }
+            Arrivals::Trace(_) => return self.start_trace(source),
             Arrivals::Closed { users, think_sampler } => {
                 for user in 0..*users {
                     let delay = topology.samplers[*think_sampler as usize].sample_ns(&mut state.think);
@@ -148,6 +154,9 @@ impl Kernel<'_> {
         if !self.generating || generation != self.sources[source as usize].generation {
             return;
         }
+        if let Arrivals::Trace(_) = self.topology.sources[source as usize].arrivals {
+            return self.on_trace_arrival(source);
+        }
         self.create_request(source, NONE);
         self.schedule_next_arrival(source);
     }
@@ -186,8 +195,13 @@ impl Kernel<'_> {
     pub(crate) fn rescale_open_sources(&mut self) {
         let now = self.events.now_ns();
         for source in 0..self.topology.sources.len() as u32 {
-            if let Arrivals::Closed { .. } = self.topology.sources[source as usize].arrivals {
-                continue;
+            match self.topology.sources[source as usize].arrivals {
+                Arrivals::Closed { .. } => continue,
+                Arrivals::Trace(_) => {
+                    self.repace_trace(source);
+                    continue;
+                }
+                _ => {}
             }
             let state = &mut self.sources[source as usize];
             if state.change_pending {
@@ -205,7 +219,6 @@ impl Kernel<'_> {
         if !self.generating {
             return;
         }
-        let now = self.events.now_ns();
         let topology = self.topology;
         let spec = &topology.sources[source as usize];
         let state = &mut self.sources[source as usize];
@@ -223,6 +236,30 @@ impl Kernel<'_> {
             (NONE, clients) => state.clients.below(clients as u64),
             (user, _) => user as u64,
         };
+        let (region, latency_sampler) = (spec.region, spec.latency_sampler);
+        self.admit_request(source, user, class, key, within, region, latency_sampler);
+    }
+
+    /// Creates a request with what was drawn for it (or read from a trace) and sends it to
+    /// the workload's entry node, unless the in-flight limit refuses it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn admit_request(
+        &mut self,
+        source: u32,
+        user: u32,
+        class: u16,
+        key: u64,
+        within: u64,
+        region: u32,
+        latency_sampler: u32,
+    ) {
+        let now = self.events.now_ns();
+        let topology = self.topology;
+        let spec = &topology.sources[source as usize];
+        if self.arrival_sink.is_some() {
+            self.record_arrival(source, class, key, within, region);
+        }
+        let state = &mut self.sources[source as usize];
         let client = (source as u64) << 32 | within;
         state.generated += 1;
         self.created += 1;
@@ -266,7 +303,7 @@ impl Kernel<'_> {
             live_frames: 0,
             answered: false,
             measured,
-            region: spec.region,
+            region,
             read_version: 0,
             committed: false,
             demand_ns: 0,
@@ -275,12 +312,12 @@ impl Kernel<'_> {
             job_tag: 0,
         });
         if spec.client_policy != NONE {
-            let (entry, latency) = (spec.entry_node, spec.latency_sampler);
+            let (entry, latency) = (spec.entry_node, latency_sampler);
             self.start_call(FrameId::NONE, request, spec.client_policy, entry, InstanceId::NONE, latency, latency, 0);
             return;
         }
-        let frame = self.new_frame(request, FrameId::NONE, spec.entry_node, InstanceId::NONE, spec.latency_sampler, 0);
-        self.send_frame(frame, spec.latency_sampler, NodeId::NONE);
+        let frame = self.new_frame(request, FrameId::NONE, spec.entry_node, InstanceId::NONE, latency_sampler, 0);
+        self.send_frame(frame, latency_sampler, NodeId::NONE);
     }
 
     /// Whether the workloads may still create requests. In a request-count run, workloads

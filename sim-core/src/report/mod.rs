@@ -300,11 +300,12 @@ pub struct InstanceReport {
 /// Per-workload figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadReport {
-    /// `open` or `closed`.
+    /// `open`, `trace` (an open workload replaying a file) or `closed`.
     pub kind: String,
     /// Requests created over the whole run (warm-up included).
     pub generated: u64,
-    /// The long-run mean arrival rate the file asks for (open workloads).
+    /// The long-run mean arrival rate the file asks for (open workloads; a trace's is its
+    /// lines over its span, times its speed).
     pub mean_rate_per_s: Option<f64>,
     /// Its requests created after the warm-up, by terminal state.
     pub requests: RequestsReport,
@@ -569,7 +570,11 @@ impl Simulation<'_> {
             .zip(&self.kernel.sources)
             .zip(&self.kernel.workload_stats)
             .map(|((source, state), stats)| {
-                let kind = if source.arrivals.mean_rate_per_s().is_some() { "open" } else { "closed" };
+                let kind = match &source.arrivals {
+                    crate::topology::Arrivals::Closed { .. } => "closed",
+                    crate::topology::Arrivals::Trace(_) => "trace",
+                    _ => "open",
+                };
                 (
                     source.name.clone(),
                     WorkloadReport {

@@ -110,6 +110,60 @@ pub enum RawWorkload {
         #[serde(default)]
         client: Option<RawCallPolicy>,
     },
+    /// An open workload whose requests come from a file of arrivals (CSV or JSON Lines),
+    /// replayed at their times; see `sim_core::trace` for the columns.
+    Trace {
+        /// Name used in reports and for random streams.
+        name: String,
+        /// The trace file, relative to the topology file.
+        file: String,
+        /// `Csv` or `JsonLines`; default from the extension (`.jsonl`, `.ndjson`: JSON Lines).
+        #[serde(default)]
+        format: Option<RawTraceFormat>,
+        /// Replay speed: 2.0 plays the trace twice as fast; default 1.
+        #[serde(default)]
+        speed: Option<f64>,
+        /// Start the trace over when it ends, one mean gap after its last line; default false.
+        #[serde(default, rename = "loop")]
+        looping: bool,
+        /// Skip this much of the trace's beginning; default none.
+        #[serde(default)]
+        offset: Option<Duration>,
+        /// Replay only the lines whose `workload` column is this (a recorded run's workload).
+        #[serde(default)]
+        workload: Option<String>,
+        /// The classes the trace's `class` column may name; a line without one is the first.
+        /// Default a single class `default`.
+        #[serde(default)]
+        classes: Option<Vec<String>>,
+        /// Key popularity for a trace without a `key` column; default every key 0.
+        #[serde(default)]
+        keys: Option<RawKeys>,
+        /// Client ids drawn for a trace without a `client` column; default 1.
+        #[serde(default)]
+        clients: Option<u32>,
+        /// The node that receives the requests.
+        to: String,
+        /// Network latency from the clients to that node (each way).
+        #[serde(default)]
+        latency: Option<DistSpec>,
+        /// The clients' region for lines without a `region` column; default the entry node's.
+        #[serde(default)]
+        region: Option<String>,
+        /// The clients' timeout, retries, circuit breaker and hedging; default none.
+        #[serde(default)]
+        client: Option<RawCallPolicy>,
+    },
+}
+
+/// A trace file's format.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename = "TraceFormat")]
+pub enum RawTraceFormat {
+    /// Comma-separated values with a header line.
+    Csv,
+    /// One JSON object per line.
+    JsonLines,
 }
 
 /// An open arrival process.

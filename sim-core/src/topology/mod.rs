@@ -4,6 +4,7 @@
 mod components;
 mod graph;
 mod resilience;
+mod traces;
 mod validate;
 
 pub use components::*;
@@ -408,6 +409,8 @@ pub enum Arrivals {
         /// Period in ns after which the profile repeats.
         period_ns: Option<u64>,
     },
+    /// Replayed from a trace file.
+    Trace(Box<crate::trace::TraceSpec>),
     /// N users with think times.
     Closed {
         /// Number of users.
@@ -437,6 +440,7 @@ impl Arrivals {
                 }
                 None => steps.last().map(|(_, rate)| *rate),
             },
+            Arrivals::Trace(trace) => trace.mean_rate_per_s(),
             Arrivals::Closed { .. } => None,
         }
     }

@@ -7,6 +7,7 @@ mod hosts;
 mod priorities;
 mod regions;
 mod resilience;
+mod trace;
 
 pub use resilience::{apply_scenario, max_windows, MAX_SERIES_CELLS, MAX_WINDOWS};
 
@@ -371,10 +372,15 @@ impl Validator<'_> {
         let mut classes: Vec<String> = Vec::new();
         let mut sources = Vec::new();
         for raw_source in &self.raw.workload {
+            let trace_mix;
             let (name, mix, keys, to, latency, region, client) = match raw_source {
                 RawWorkload::Open { name, classes, keys, to, latency, region, client, .. }
                 | RawWorkload::Closed { name, classes, keys, to, latency, region, client, .. } => {
                     (name, classes, keys, to, latency, region, client)
+                }
+                RawWorkload::Trace { name, classes, keys, to, latency, region, client, .. } => {
+                    trace_mix = Some(self.trace_classes(name, classes.as_deref())?);
+                    (name, &trace_mix, keys, to, latency, region, client)
                 }
             };
             let quoted = format!("\"{name}\"");
@@ -481,6 +487,23 @@ impl Validator<'_> {
                     }
                     let think_sampler = self.sampler(think, compiler, &[here[0], here[1], "think"])?;
                     (Arrivals::Closed { users: *users, think_sampler }, *users)
+                }
+                RawWorkload::Trace { clients, .. } => {
+                    let clients = clients.unwrap_or(1);
+                    if clients == 0 {
+                        return Err(self
+                            .error(
+                                SpecErrorKind::InvalidValue,
+                                format!("workload \"{name}\" has 0 clients"),
+                                &[here[0], here[1], "clients"],
+                            )
+                            .with_help("clients is the number of distinct client ids, at least 1"));
+                    }
+                    let class_names = mix.keys().cloned().zip(class_ids.iter().copied()).collect();
+                    let own_latency = latency.is_some();
+                    let spec =
+                        self.trace_spec(raw_source, class_names, regions, node_regions[entry_node], own_latency)?;
+                    (Arrivals::Trace(Box::new(spec)), clients)
                 }
             };
             let client_policy = match client {
