@@ -25,8 +25,35 @@ pub struct Topology {
 #[pyo3(signature = (text, name = None))]
 pub fn check(text: String, name: Option<String>) -> PyResult<Topology> {
     let file = name.unwrap_or_else(|| "<topology>".into());
-    let checked = sim_core::parse_topology(&text).map_err(|error| spec_error(&file, &text, &error))?;
+    let mut checked = sim_core::parse_topology(&text).map_err(|error| spec_error(&file, &text, &error))?;
+    attach_traces(&mut checked, &file)?;
     Ok(Topology { text, name: file.clone(), file, edits: Vec::new(), checked: Arc::new(checked) })
+}
+
+/// A trace file, opened afresh for each run.
+#[derive(Debug)]
+struct FileTrace(std::path::PathBuf);
+
+impl sim_core::trace::TraceFeed for FileTrace {
+    fn open(&self) -> Result<Box<dyn std::io::Read + Send + Sync>, String> {
+        Ok(Box::new(std::fs::File::open(&self.0).map_err(|error| error.to_string())?))
+    }
+}
+
+/// Attaches each trace workload's file, relative to the topology file `file` (or to the
+/// working directory for a topology given as text).
+fn attach_traces(topology: &mut sim_core::Topology, file: &str) -> PyResult<()> {
+    let topology_path = std::path::Path::new(file);
+    let directory = if topology_path.is_file() { topology_path.parent() } else { None };
+    for (source, trace) in topology.trace_files() {
+        let path = directory.unwrap_or(std::path::Path::new("")).join(&trace);
+        let workload = topology.sources[source].name.clone();
+        topology.attach_trace(source, Arc::new(FileTrace(path.clone()))).map_err(|error| {
+            let place = if error.line > 0 { format!("{}:{}: ", path.display(), error.line) } else { String::new() };
+            raise(&problem(&format!("{place}{} (the trace of workload \"{workload}\")", error.message), &error.help))
+        })?;
+    }
+    Ok(())
 }
 
 /// A Python value as a parameter value: numbers as numbers, text as names or RON.
@@ -58,7 +85,11 @@ impl Topology {
         let mut edits = self.edits.clone();
         edits.extend(params.iter().map(|(path, value)| format!("{path} = {value}")));
         let name = format!("{} with {}", self.file, edits.join(", "));
-        let checked = sim_core::parse_topology(&text).map_err(|error| spec_error(&name, &text, &error))?;
+        let mut checked = sim_core::parse_topology(&text).map_err(|error| spec_error(&name, &text, &error))?;
+        checked.share_traces_from(&self.checked);
+        if checked.unattached_trace().is_some() {
+            attach_traces(&mut checked, &self.file)?;
+        }
         Ok(Topology { text, file: self.file.clone(), edits, name, checked: Arc::new(checked) })
     }
 }

@@ -12,6 +12,7 @@ pub mod compare;
 pub mod examples;
 pub mod layout;
 pub mod outline;
+pub mod traces;
 
 use sim_batch::session::{self, Overrides, Session};
 use wasm_bindgen::prelude::*;
@@ -79,7 +80,10 @@ impl LiveRun {
             requests: (requests >= 0.0).then_some(requests as u64),
             ..Overrides::default()
         };
-        Session::start(text, overrides, window_s).map(|session| LiveRun { session }).map_err(problem_to_js)
+        let topology = traces::parse_with_traces(text).map_err(problem_to_js)?;
+        Session::start_checked(topology, overrides, Some(window_s))
+            .map(|session| LiveRun { session })
+            .map_err(problem_to_js)
     }
 
     /// Advances to `limit_s` seconds of simulated time; returns whether the run is over.

@@ -5,7 +5,7 @@ use crate::layout::{layout, Layout};
 use serde::Serialize;
 use sim_batch::session::Problem;
 use sim_core::topology::{Arrivals, StopCondition};
-use sim_core::{parse_topology, RunConfig};
+use sim_core::RunConfig;
 
 /// The outline of a checked topology.
 #[derive(Debug, Clone, Serialize)]
@@ -29,7 +29,7 @@ fn decimal_text<S: serde::Serializer>(value: &u64, serializer: S) -> Result<S::O
 
 /// Parses and checks `text`.
 pub fn outline(text: &str) -> Result<Outline, Problem> {
-    let topology = parse_topology(text)?;
+    let topology = crate::traces::parse_with_traces(text)?;
     let config = RunConfig::from_topology(&topology);
     let (duration_s, requests) = match config.stop {
         StopCondition::Duration { ns } => (Some(ns as f64 / 1e9), None),

@@ -2,7 +2,7 @@
 // results in step with a live run that it advances in slices (so the page never freezes),
 // and handles faults, the load slider, sharing, downloads and comparisons.
 
-import init, { examples as loadExamples, inspect, LiveRun, compare_seeds, compare_reports } from './pkg/sim_web.js';
+import init, { examples as loadExamples, inspect, LiveRun, compare_seeds, compare_reports, add_trace } from './pkg/sim_web.js';
 import { createEditor } from './editor.js';
 import { Graph } from './graph.js';
 import { LineChart } from './charts.js';
@@ -541,6 +541,13 @@ async function main() {
   });
   $('source').addEventListener('input', () => ($('example').value = ''));
   $('run').addEventListener('click', play);
+  $('trace-files').addEventListener('change', async (e) => {
+    // Each picked file is kept by name for the Trace workloads that name it; the text is
+    // checked again so that a workload waiting for its file finds it.
+    for (const file of e.target.files) add_trace(file.name, new Uint8Array(await file.arrayBuffer()));
+    setStatus(`trace files: ${[...e.target.files].map((f) => f.name).join(', ')}`);
+    checkText(editor.text);
+  });
   $('pause').addEventListener('click', pause);
   $('step').addEventListener('click', step);
   $('reset').addEventListener('click', stop);
