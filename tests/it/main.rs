@@ -25,6 +25,7 @@ mod packet_loss;
 mod pauses;
 mod priorities;
 mod quorum;
+mod rate_limiters;
 mod reliability;
 mod run_length;
 mod snapshots;

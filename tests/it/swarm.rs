@@ -428,9 +428,19 @@ fn random_component(stream: &mut RandomStream, target: &str, later: &[String]) -
             later.join(", ")
         ),
         3 => format!(
-            "RateLimiter(limit: {}, scope: {}, next: {target})",
-            pick(stream, &["TokenBucket(rate: \"500/s\", burst: 10)", "LeakyBucket(rate: \"300/s\", capacity: 5)"]),
-            pick(stream, &["Global", "PerClient", "PerKey"])
+            "RateLimiter(limit: {}, scope: {}, instances: {}, next: {target})",
+            pick(
+                stream,
+                &[
+                    "TokenBucket(rate: \"500/s\", burst: 10)",
+                    "LeakyBucket(rate: \"300/s\", capacity: 5)",
+                    "TokenBucket(rate: \"500/s\", burst: 30, interval: \"50ms\")",
+                    "FixedWindow(limit: 20, window: \"40ms\")",
+                    "SlidingWindow(limit: 20, window: \"40ms\")",
+                ]
+            ),
+            pick(stream, &["Global", "PerClient", "PerKey"]),
+            pick(stream, &["1", "3"])
         ),
         4 => format!(
             "Gateway(routes: {{\"a\": {target}}}, otherwise: {}, auth: {}, workers: {})",

@@ -1,6 +1,8 @@
 //! Rate limiters: a token bucket admits a request when it has a token (refilled at the rate,
-//! up to the burst); a leaky bucket queues requests and lets them out at its rate, refusing
-//! those that find it full. Buckets are global, per client id or per key.
+//! continuously or in steps, up to the burst); a leaky bucket queues requests and lets them
+//! out at its rate, refusing those that find it full; fixed- and sliding-window counters
+//! admit up to a limit per window. Buckets are global, per client id or per key, and with
+//! several instances each instance keeps its own, at its share of the limit.
 
 use super::kernel::Kernel;
 use super::keymap::KeyMap;
@@ -19,6 +21,10 @@ struct Bucket {
     last_ns: u64,
     /// Leaky bucket: when the next request may leave.
     next_departure_ns: u64,
+    /// Window counters: the current window's index, its count and the window before's.
+    window: u64,
+    count: u64,
+    previous_count: u64,
 }
 
 /// Counters of a rate limiter (after the warm-up).
@@ -36,18 +42,27 @@ pub(crate) struct LimiterCounters {
 pub(crate) struct LimiterModel<'t> {
     pub node: NodeId,
     pub config: &'t RateLimiterConfig,
-    buckets: KeyMap<Bucket>,
+    /// Per instance, its buckets.
+    buckets: Vec<KeyMap<Bucket>>,
+    /// Each instance's share of the limit (1/n).
+    share: f64,
     pub counters: LimiterCounters,
 }
 
 impl<'t> LimiterModel<'t> {
     pub fn new(node: NodeId, config: &'t RateLimiterConfig) -> Self {
-        Self { node, config, buckets: KeyMap::default(), counters: LimiterCounters::default() }
+        Self {
+            node,
+            config,
+            buckets: (0..config.instances).map(|_| KeyMap::default()).collect(),
+            share: 1.0 / f64::from(config.instances),
+            counters: LimiterCounters::default(),
+        }
     }
 
-    /// Buckets in use (one per client or key seen, or one).
+    /// Buckets in use (one per client or key seen, or one, per instance).
     pub fn bucket_count(&self) -> usize {
-        self.buckets.len()
+        self.buckets.iter().map(KeyMap::len).sum()
     }
 }
 
@@ -63,19 +78,35 @@ impl Model for LimiterModel<'_> {
             Scope::PerKey => request.key,
         };
         let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
-        let initial_tokens = match config.limit {
-            Limit::TokenBucket { burst, .. } => burst as f64,
-            Limit::LeakyBucket { .. } => 0.0,
+        // The instance a random balancer in front of local limiters picks (no draw for one).
+        let instance = match config.instances {
+            1 => 0,
+            n => kernel.routing_streams[node].below(u64::from(n)) as usize,
         };
-        let bucket = self.buckets.entry(bucket_key).or_insert(Bucket {
+        let share = self.share;
+        let initial_tokens = match config.limit {
+            Limit::TokenBucket { burst, .. } => burst as f64 * share,
+            _ => 0.0,
+        };
+        let bucket = self.buckets[instance].entry(bucket_key).or_insert(Bucket {
             tokens: initial_tokens,
             last_ns: now,
             next_departure_ns: 0,
+            window: 0,
+            count: 0,
+            previous_count: 0,
         });
         let delay_ns = match config.limit {
-            Limit::TokenBucket { rate_per_s, burst } => {
-                let refill = (now - bucket.last_ns) as f64 * rate_per_s / 1e9;
-                bucket.tokens = (bucket.tokens + refill).min(burst as f64);
+            Limit::TokenBucket { rate_per_s, burst, interval_ns } => {
+                let refill = match interval_ns {
+                    None => (now - bucket.last_ns) as f64 * rate_per_s * share / 1e9,
+                    // Whole intervals since the start passed between the last look and now.
+                    Some(interval) => {
+                        let ticks = now / interval - bucket.last_ns / interval;
+                        ticks as f64 * rate_per_s * share * interval as f64 / 1e9
+                    }
+                };
+                bucket.tokens = (bucket.tokens + refill).min(burst as f64 * share);
                 bucket.last_ns = now;
                 if bucket.tokens >= 1.0 {
                     bucket.tokens -= 1.0;
@@ -84,11 +115,33 @@ impl Model for LimiterModel<'_> {
                     None
                 }
             }
+            Limit::FixedWindow { limit, window_ns } | Limit::SlidingWindow { limit, window_ns } => {
+                let window = now / window_ns;
+                if window != bucket.window {
+                    bucket.previous_count = if window == bucket.window + 1 { bucket.count } else { 0 };
+                    bucket.count = 0;
+                    bucket.window = window;
+                }
+                let mut estimate = bucket.count as f64;
+                if let Limit::SlidingWindow { .. } = config.limit {
+                    // The previous window's requests, as if spread evenly over it: the share
+                    // of them still within the last `window_ns`.
+                    let elapsed = (now - window * window_ns) as f64 / window_ns as f64;
+                    estimate += bucket.previous_count as f64 * (1.0 - elapsed);
+                }
+                if estimate + 1.0 <= f64::from(limit) * share + 1e-9 {
+                    bucket.count += 1;
+                    Some(0)
+                } else {
+                    None
+                }
+            }
             Limit::LeakyBucket { rate_per_s, capacity } => {
-                let spacing_ns = 1e9 / rate_per_s;
+                let spacing_ns = 1e9 / (rate_per_s * share);
+                let capacity = (capacity as f64 * share).floor();
                 let backlog_ns = bucket.next_departure_ns.saturating_sub(now);
                 // The requests already in the bucket: its backlog in departure slots.
-                if backlog_ns as f64 >= capacity as f64 * spacing_ns {
+                if backlog_ns as f64 >= capacity * spacing_ns {
                     None
                 } else {
                     let departure = bucket.next_departure_ns.max(now);

@@ -263,6 +263,27 @@ pub enum RawLimit {
         rate: Rate,
         /// Bucket size.
         burst: u32,
+        /// Refill in steps: `rate × interval` tokens at each whole interval since the start
+        /// (as Guava's and Bucket4j's interval refill); default continuously.
+        #[serde(default)]
+        interval: Option<Duration>,
+    },
+    /// At most `limit` requests in each window [k·window, (k+1)·window); the rest are
+    /// rejected (a counter reset at each window's start, as in many API gateways).
+    FixedWindow {
+        /// Requests admitted per window.
+        limit: u32,
+        /// The window.
+        window: Duration,
+    },
+    /// The sliding-window counter (as Cloudflare's and Redis's recipes): a request is admitted
+    /// while the previous window's count, weighted by the share of it still inside the last
+    /// `window`, plus the current window's count, stays within `limit`.
+    SlidingWindow {
+        /// Requests admitted per sliding window.
+        limit: u32,
+        /// The window.
+        window: Duration,
     },
     /// Requests drain at `rate` from a bucket of `capacity`; a request that finds it full is
     /// rejected, the others wait their turn (traffic shaping, as nginx's limit_req).
@@ -296,6 +317,11 @@ pub struct RawRateLimiter {
     /// What a bucket belongs to.
     #[serde(default)]
     pub scope: RawScope,
+    /// Instances of the limiter, each enforcing 1/n of the limit (rate, burst, window limit)
+    /// on its own for the requests a random balancer sends it: a local limiter per instance
+    /// instead of one shared counter, whose error then shows. Default 1.
+    #[serde(default = "one_instance")]
+    pub instances: u32,
     /// Where admitted requests go (another limiter makes a tier).
     pub next: String,
     /// The region the node runs in.
@@ -485,4 +511,8 @@ pub struct RawAutoscaling {
     /// Time for a new instance to start serving; default none.
     #[serde(default)]
     pub provisioning: Option<DistSpec>,
+}
+
+fn one_instance() -> u32 {
+    1
 }

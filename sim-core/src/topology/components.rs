@@ -85,6 +85,23 @@ pub enum Limit {
         rate_per_s: f64,
         /// Bucket size.
         burst: u32,
+        /// Refill `rate_per_s × interval` tokens at each whole interval, ns; `None`:
+        /// continuously.
+        interval_ns: Option<u64>,
+    },
+    /// At most `limit` requests in each fixed window.
+    FixedWindow {
+        /// Requests per window.
+        limit: u32,
+        /// The window, ns.
+        window_ns: u64,
+    },
+    /// The sliding-window counter.
+    SlidingWindow {
+        /// Requests per sliding window.
+        limit: u32,
+        /// The window, ns.
+        window_ns: u64,
     },
     /// Drain `rate_per_s` requests per second from a bucket of `capacity`.
     LeakyBucket {
@@ -102,6 +119,8 @@ pub struct RateLimiterConfig {
     pub limit: Limit,
     /// What a bucket belongs to.
     pub scope: Scope,
+    /// Instances, each enforcing 1/n of the limit on its own (local limiters).
+    pub instances: u32,
     /// Where admitted requests go.
     pub next: NodeId,
 }

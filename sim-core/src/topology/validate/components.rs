@@ -296,22 +296,57 @@ impl Validator<'_> {
     ) -> Result<RateLimiterConfig, SpecError> {
         let next = self.node_id(&limiter.next, &["nodes", key, "next"], &format!("rate limiter {key}"))?;
         let limit = match limiter.limit {
-            RawLimit::TokenBucket { rate, burst } => Limit::TokenBucket { rate_per_s: rate.per_s, burst },
+            RawLimit::TokenBucket { rate, burst, interval } => {
+                Limit::TokenBucket { rate_per_s: rate.per_s, burst, interval_ns: interval.map(|i| i.ns) }
+            }
             RawLimit::LeakyBucket { rate, capacity } => Limit::LeakyBucket { rate_per_s: rate.per_s, capacity },
+            RawLimit::FixedWindow { limit, window } => Limit::FixedWindow { limit, window_ns: window.ns },
+            RawLimit::SlidingWindow { limit, window } => Limit::SlidingWindow { limit, window_ns: window.ns },
         };
-        let (rate, size, field) = match limit {
-            Limit::TokenBucket { rate_per_s, burst } => (rate_per_s, burst, "burst"),
-            Limit::LeakyBucket { rate_per_s, capacity } => (rate_per_s, capacity, "capacity"),
-        };
-        if rate.is_nan() || rate <= 0.0 || size == 0 {
+        let here = ["nodes", key, "limit"];
+        match limit {
+            Limit::TokenBucket { rate_per_s: rate, burst: size, .. }
+            | Limit::LeakyBucket { rate_per_s: rate, capacity: size } => {
+                let field = if matches!(limit, Limit::TokenBucket { .. }) { "burst" } else { "capacity" };
+                if rate.is_nan() || rate <= 0.0 || size == 0 {
+                    return Err(self.invalid(
+                        format!("rate limiter {key} has rate {rate}/s and {field} {size}"),
+                        &here,
+                        &format!("give a positive rate and a {field} of at least 1"),
+                    ));
+                }
+            }
+            Limit::FixedWindow { limit, window_ns } | Limit::SlidingWindow { limit, window_ns } => {
+                if limit == 0 || window_ns == 0 {
+                    return Err(self.invalid(
+                        format!("rate limiter {key} admits {limit} requests per window of {window_ns} ns"),
+                        &here,
+                        "give a limit of at least 1 and a window above 0, such as limit: 100, window: \"1s\"",
+                    ));
+                }
+            }
+        }
+        if let Limit::TokenBucket { interval_ns: Some(0), .. } = limit {
             return Err(self.invalid(
-                format!("rate limiter {key} has rate {rate}/s and {field} {size}"),
-                &["nodes", key, "limit"],
-                &format!("give a positive rate and a {field} of at least 1"),
+                format!("rate limiter {key} refills every 0 s"),
+                &here,
+                "give a positive interval, such as \"100ms\", or leave it out to refill continuously",
+            ));
+        }
+        let size = match limit {
+            Limit::TokenBucket { burst, .. } => burst,
+            Limit::LeakyBucket { capacity, .. } => capacity,
+            Limit::FixedWindow { limit, .. } | Limit::SlidingWindow { limit, .. } => limit,
+        };
+        if limiter.instances == 0 || limiter.instances > size || limiter.instances > MAX_INSTANCES {
+            return Err(self.invalid(
+                format!("rate limiter {key} has {} instances for a limit of size {size}", limiter.instances),
+                &["nodes", key, "instances"],
+                "give 1 or more instances, at most the burst (capacity, window limit): each instance enforces its share of it",
             ));
         }
         Self::edge(compiler, node, next, EdgeKind::Forward, vec![]);
-        Ok(RateLimiterConfig { limit, scope: limiter.scope, next })
+        Ok(RateLimiterConfig { limit, scope: limiter.scope, instances: limiter.instances, next })
     }
 
     pub(super) fn gateway(
