@@ -3,6 +3,7 @@
 //! `check` is the only place the tests touch the engine and CLI APIs.
 
 mod bulkheads;
+mod cache_variants;
 mod calibrate;
 mod catalogue;
 mod catalogue_theory;

@@ -3,6 +3,7 @@
 
 use super::cache_store::{CacheStore, Lookup};
 use super::kernel::Kernel;
+use super::keymap::KeyMap;
 use super::node::{misrouted, Model, Span, Timer};
 use super::requests::Outcome;
 use crate::ids::{FrameId, InstanceId, NodeId};
@@ -15,6 +16,8 @@ const ANSWERING_HIT: u32 = 1;
 const FINDING_MISS: u32 = 2;
 const FILLING: u32 = 3;
 const WRITING: u32 = 4;
+/// A miss waiting for the fetch of its key that another miss started (single-flight).
+const WAITING: u32 = 5;
 
 /// No read along the request's path has reported a version yet.
 const NO_VERSION: u64 = u64::MAX;
@@ -31,6 +34,8 @@ pub(crate) struct CacheCounters {
     pub stale_reads: u64,
     pub writes: u64,
     pub invalidations: u64,
+    /// Misses that waited for a fetch already under way.
+    pub coalesced: u64,
 }
 
 impl CacheCounters {
@@ -43,6 +48,7 @@ impl CacheCounters {
         self.stale_reads += other.stale_reads;
         self.writes += other.writes;
         self.invalidations += other.invalidations;
+        self.coalesced += other.coalesced;
     }
 }
 
@@ -53,6 +59,10 @@ pub(crate) struct CacheModel<'t> {
     pub config: &'t CacheConfig,
     pub store: CacheStore,
     pub counters: CacheCounters,
+    /// Keys being fetched from the backend (with `coalesce`).
+    fetching: KeyMap<()>,
+    /// Misses waiting for a fetch under way: (key, frame), in arrival order.
+    waiters: Vec<(u64, FrameId)>,
 }
 
 /// A CDN: one cache store per edge, in front of an origin.
@@ -73,6 +83,8 @@ impl<'t> CacheModel<'t> {
             config,
             store: CacheStore::new(config.eviction, config.capacity, config.ttl_ns).sliding(config.sliding_ttl),
             counters: CacheCounters::default(),
+            fetching: KeyMap::default(),
+            waiters: Vec::new(),
         }
     }
 }
@@ -169,12 +181,17 @@ impl Model for CacheModel<'_> {
 
     fn reply(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let now = kernel.events.now_ns();
+        let request = kernel.frames[frame].request;
+        let key = kernel.requests[request].key;
         if let Some((outcome, cause)) = kernel.frames[frame].outcome {
+            // A failed fetch fails the misses waiting for it too, as single-flight shares
+            // its result.
+            if kernel.frames[frame].pc == FILLING {
+                self.release_waiters(kernel, key, NO_VERSION, outcome, cause);
+            }
             self.finish(kernel, frame, outcome, cause);
             return;
         }
-        let request = kernel.frames[frame].request;
-        let key = kernel.requests[request].key;
         let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
         match kernel.frames[frame].pc {
             FILLING => {
@@ -184,7 +201,8 @@ impl Model for CacheModel<'_> {
                     NO_VERSION => kernel.latest_version(key),
                     version => version,
                 };
-                fill(&mut self.store, &mut self.counters, key, version, now, measured);
+                self.fill(kernel, key, version, now, measured);
+                self.release_waiters(kernel, key, version, Outcome::Completed, self.node);
             }
             WRITING => {
                 // Without a database behind it, the backend's success is the commit.
@@ -192,9 +210,18 @@ impl Model for CacheModel<'_> {
                     kernel.commit_write(key);
                     kernel.requests[request].committed = true;
                 }
-                if self.config.write_policy == WritePolicy::WriteThrough {
-                    let version = kernel.latest_version(key);
-                    fill(&mut self.store, &mut self.counters, key, version, now, measured);
+                match self.config.write_policy {
+                    WritePolicy::WriteThrough => {
+                        let version = kernel.latest_version(key);
+                        self.fill(kernel, key, version, now, measured);
+                    }
+                    WritePolicy::InvalidateAfterWrite => {
+                        let removed = self.store.remove(key);
+                        if measured {
+                            self.counters.invalidations += removed as u64;
+                        }
+                    }
+                    WritePolicy::Invalidate => {}
                 }
             }
             _ => return misrouted(kernel),
@@ -228,6 +255,39 @@ impl Model for CacheModel<'_> {
 }
 
 impl CacheModel<'_> {
+    /// Stores `key`, with a lifetime of `ttl` times a jitter factor when the cache has one.
+    fn fill(&mut self, kernel: &mut Kernel, key: u64, version: u64, now: u64, measured: bool) {
+        let config = self.config;
+        let evicted = match config.ttl_ns {
+            Some(ttl_ns) if config.ttl_jitter > 0.0 => {
+                let factor = 1.0 + config.ttl_jitter * (2.0 * kernel.routing_streams[self.node].open01() - 1.0);
+                self.store.store_for(key, version, now, Some((ttl_ns as f64 * factor).round() as u64))
+            }
+            _ => self.store.store(key, version, now),
+        };
+        if measured {
+            self.counters.evictions += evicted as u64;
+        }
+    }
+
+    /// The fetch of `key` is over: the misses that waited for it get its answer.
+    fn release_waiters(&mut self, kernel: &mut Kernel, key: u64, version: u64, outcome: Outcome, cause: NodeId) {
+        if !self.config.coalesce || self.fetching.swap_remove(&key).is_none() {
+            return;
+        }
+        let mut index = 0;
+        while index < self.waiters.len() {
+            if self.waiters[index].0 != key {
+                index += 1;
+                continue;
+            }
+            let (_, waiter) = self.waiters.remove(index);
+            let request = kernel.frames[waiter].request;
+            kernel.requests[request].read_version = version;
+            self.finish(kernel, waiter, outcome, cause);
+        }
+    }
+
     /// Waits `sampler`'s time (if any), then resumes `frame` at `phase`.
     fn delay_then(&mut self, kernel: &mut Kernel, frame: FrameId, sampler: u32, phase: u32) {
         kernel.frames[frame].pc = phase;
@@ -243,6 +303,19 @@ impl CacheModel<'_> {
             ANSWERING_HIT => self.finish(kernel, frame, Outcome::Completed, self.node),
             FINDING_MISS => {
                 let request = kernel.frames[frame].request;
+                let key = kernel.requests[request].key;
+                if self.config.coalesce {
+                    if self.fetching.contains_key(&key) {
+                        // Another miss is fetching this key: wait for its answer.
+                        if kernel.is_measured(kernel.frames[frame].arrived_ns) {
+                            self.counters.coalesced += 1;
+                        }
+                        kernel.frames[frame].pc = WAITING;
+                        self.waiters.push((key, frame));
+                        return;
+                    }
+                    self.fetching.insert(key, ());
+                }
                 kernel.requests[request].read_version = NO_VERSION;
                 kernel.frames[frame].pc = FILLING;
                 kernel.call_node(frame, self.config.backend, InstanceId::NONE);

@@ -94,8 +94,13 @@ impl CacheStore {
 
     /// Stores `key` with `version` at `now_ns`; returns whether another entry was evicted.
     pub fn store(&mut self, key: u64, version: u64, now_ns: u64) -> bool {
+        self.store_for(key, version, now_ns, self.ttl_ns)
+    }
+
+    /// As `store`, with a lifetime of `ttl_ns` for this entry (a jittered TTL).
+    pub fn store_for(&mut self, key: u64, version: u64, now_ns: u64, ttl_ns: Option<u64>) -> bool {
         self.tick += 1;
-        let expires_ns = self.ttl_ns.map_or(u64::MAX, |ttl| now_ns.saturating_add(ttl));
+        let expires_ns = ttl_ns.map_or(u64::MAX, |ttl| now_ns.saturating_add(ttl));
         if let Some(index) = self.entries.get_index_of(&key) {
             // A refill or a write-through: new value, new lifetime, counted as a use.
             let entry = &mut self.entries[index];

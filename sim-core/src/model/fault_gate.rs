@@ -23,6 +23,18 @@ impl Kernel<'_> {
         let measured = self.is_measured(self.frames[frame].arrived_ns);
         let has_instances = self.topology.nodes[node].kind.servers().is_some();
         if !has_instances && self.faults.node_down[node] > 0 {
+            if let crate::topology::NodeKind::Cache(cache) = &self.topology.nodes[node].kind {
+                if cache.fallback {
+                    // The caller goes to the backend itself, as a client does when its cache
+                    // does not answer.
+                    if measured {
+                        self.faults.counters[node].bypassed += 1;
+                    }
+                    self.hand_off(frame, cache.backend);
+                    self.free_frame(frame);
+                    return true;
+                }
+            }
             self.refuse(frame, node, Outcome::Unavailable);
             return true;
         }

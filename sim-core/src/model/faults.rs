@@ -50,6 +50,9 @@ pub(crate) struct FaultCounters {
     pub retransmits: u64,
     /// Requests a client's cached DNS answer sent to a target out of rotation.
     pub stale_dns: u64,
+    /// Requests that went around the node to its backend while it was down (a cache's
+    /// `fallback`).
+    pub bypassed: u64,
 }
 
 /// Run-time state of the scenario's faults.

@@ -124,8 +124,16 @@ pub struct CacheReport {
     pub writes: u64,
     /// Entries dropped by writes.
     pub invalidations: u64,
+    /// Misses that waited for a fetch of their key already under way instead of calling the
+    /// backend (`coalesce: true`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub coalesced: u64,
     /// Entries held at the end.
     pub entries: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 impl From<crate::model::CacheCounters> for CacheReport {
@@ -140,6 +148,7 @@ impl From<crate::model::CacheCounters> for CacheReport {
             stale_reads: c.stale_reads,
             writes: c.writes,
             invalidations: c.invalidations,
+            coalesced: c.coalesced,
             entries: 0,
         }
     }

@@ -179,6 +179,9 @@ pub struct NodeFaultReport {
     /// taken out of rotation.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub stale_dns: u64,
+    /// Requests that went around it to its backend while it was down (a cache's `fallback`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub bypassed: u64,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -390,7 +393,8 @@ impl Simulation<'_> {
                 + counters.cancelled
                 + counters.pauses
                 + counters.retransmits
-                + counters.stale_dns;
+                + counters.stale_dns
+                + counters.bypassed;
             if touched > 0 {
                 node_faults.insert(
                     node.name.clone(),
@@ -406,6 +410,7 @@ impl Simulation<'_> {
                         paused_s: counters.paused_ns as f64 / 1e9,
                         retransmits: counters.retransmits,
                         stale_dns: counters.stale_dns,
+                        bypassed: counters.bypassed,
                     },
                 );
             }

@@ -295,6 +295,9 @@ fn resilience_lines(out: &mut String, report: &Report) {
         if node.stale_dns > 0 {
             let _ = write!(out, ", {} sent to a target out of rotation by a cached DNS answer", node.stale_dns);
         }
+        if node.bypassed > 0 {
+            let _ = write!(out, ", {} sent around it to its backend while it was down", node.bypassed);
+        }
         if node.retransmits > 0 {
             let _ = write!(out, ", {} packets retransmitted", node.retransmits);
         }

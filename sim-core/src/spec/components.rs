@@ -94,6 +94,10 @@ pub enum RawWritePolicy {
     Invalidate,
     /// Pass the write to the backend, then store the new value.
     WriteThrough,
+    /// Pass the write to the backend, then drop the key once it has committed ("update the
+    /// database, then delete the cache"): a read that misses in between cannot refill the
+    /// old value for the entry's whole lifetime.
+    InvalidateAfterWrite,
 }
 
 /// A cache node.
@@ -113,6 +117,19 @@ pub struct RawCache {
     /// expires `ttl` after it was stored, however often it is read.
     #[serde(default)]
     pub sliding_ttl: bool,
+    /// Each stored entry's lifetime is `ttl` times a uniform factor in [1 − j, 1 + j], so
+    /// entries stored together do not expire together; default 0.
+    #[serde(default)]
+    pub ttl_jitter: f64,
+    /// Single-flight: a miss on a key whose fetch is already under way waits for that fetch
+    /// instead of calling the backend again (request coalescing against stampedes); default
+    /// false.
+    #[serde(default)]
+    pub coalesce: bool,
+    /// While the cache is down, requests go to the backend directly instead of failing;
+    /// default false.
+    #[serde(default)]
+    pub fallback: bool,
     /// Time to answer a hit; default none.
     #[serde(default)]
     pub hit: Option<DistSpec>,

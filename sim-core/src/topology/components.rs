@@ -28,6 +28,12 @@ pub struct CacheConfig {
     pub ttl_ns: Option<u64>,
     /// A hit renews its entry's lifetime.
     pub sliding_ttl: bool,
+    /// The TTL's jitter: each lifetime is `ttl` × U(1 − j, 1 + j).
+    pub ttl_jitter: f64,
+    /// Misses on a key already being fetched wait for that fetch.
+    pub coalesce: bool,
+    /// While down, requests bypass it to the backend.
+    pub fallback: bool,
     /// Hit time sampler, `NONE` for none.
     pub hit_sampler: u32,
     /// Miss time sampler, `NONE` for none.

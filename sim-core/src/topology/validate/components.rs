@@ -102,6 +102,20 @@ impl Validator<'_> {
                 "give a ttl (such as ttl: \"60s\") for hits to renew, or leave sliding_ttl out",
             ));
         }
+        if !(cache.ttl_jitter.is_finite() && (0.0..1.0).contains(&cache.ttl_jitter)) {
+            return Err(self.invalid(
+                format!("node {key} has a ttl jitter of {}", cache.ttl_jitter),
+                &["nodes", key, "ttl_jitter"],
+                "give a share from 0 up to (not including) 1, such as 0.1 for lifetimes of ttl ± 10%",
+            ));
+        }
+        if cache.ttl_jitter > 0.0 && ttl_ns.is_none() {
+            return Err(self.invalid(
+                format!("node {key} has a ttl jitter but no ttl"),
+                &["nodes", key, "ttl_jitter"],
+                "give a ttl (such as ttl: \"60s\") to jitter, or leave ttl_jitter out",
+            ));
+        }
         let backend = self.node_id(&cache.backend, &["nodes", key, "backend"], &format!("cache {key}"))?;
         let hit_sampler = self.optional_sampler(&cache.hit, compiler, &["nodes", key, "hit"])?;
         let miss_sampler = match &cache.miss {
@@ -115,6 +129,9 @@ impl Validator<'_> {
             eviction: cache.eviction,
             ttl_ns,
             sliding_ttl: cache.sliding_ttl,
+            ttl_jitter: cache.ttl_jitter,
+            coalesce: cache.coalesce,
+            fallback: cache.fallback,
             hit_sampler,
             miss_sampler,
             backend,

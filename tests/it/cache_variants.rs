@@ -1,0 +1,153 @@
+//! Cache variants against renewal theory and conservation: single-flight coalescing of a hot
+//! key's misses, TTL jitter (which moves expiries but not the hit ratio), a fallback to the
+//! backend while the cache is down, and the order of a write and its invalidation.
+
+use crate::check::{assert_conserved, replicate, seconds, simulate};
+use sim_core::Report;
+
+fn cache(report: &Report) -> &sim_core::report::CacheReport {
+    report.nodes["cache"].component.as_ref().and_then(|c| c.cache()).unwrap()
+}
+
+fn hot_key_topology(rate_per_s: f64, extra: &str) -> String {
+    format!(
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "{rate_per_s}/s"), to: "cache")],
+            nodes: {{
+                "cache": Cache(capacity: 10, ttl: "50ms", backend: "db"{extra}),
+                "db": Service(workers: 100, steps: [Work(Constant("20ms"))]),
+            }},
+        )"#
+    )
+}
+
+/// One hot key at Poisson rate λ, a fixed TTL T and a fetch taking D. With single-flight a
+/// cycle is: the entry lives T, the first request after it expires comes Exp(λ) later and
+/// fetches for D while every other request waits. So the backend sees one fetch per cycle of
+/// mean length T + 1/λ + D (renewal-reward), and λD requests per cycle wait for it.
+#[test]
+fn single_flight_fetches_a_hot_key_once_per_expiry() {
+    let (rate, ttl_s, fetch_s) = (200.0, 0.05, 0.02);
+    let cycle_s = ttl_s + 1.0 / rate + fetch_s;
+    let text = hot_key_topology(rate, ", coalesce: true");
+    let duration_s = 200.0;
+    let fetches =
+        replicate(&text, 10, seconds(duration_s), 5.0, |r| r.nodes["db"].arrivals as f64 / (duration_s - 5.0));
+    fetches.assert_covers("backend fetches per second with single-flight", 1.0 / cycle_s, 0.02);
+    let waited = replicate(&text, 10, seconds(duration_s), 5.0, |r| cache(r).coalesced as f64 / (duration_s - 5.0));
+    waited.assert_covers("misses that waited per second", rate * fetch_s / cycle_s, 0.03);
+    // Without it every request during the fetch calls the backend too: a stampede.
+    let stampede = replicate(&hot_key_topology(rate, ""), 10, seconds(duration_s), 5.0, |r| {
+        r.nodes["db"].arrivals as f64 / (duration_s - 5.0)
+    });
+    assert!(stampede.mean > 3.0 * fetches.mean, "{} fetches/s without single-flight, {}", stampede.mean, fetches.mean);
+}
+
+/// A failed fetch fails the misses that waited for it: the counts still add up.
+#[test]
+fn a_failed_fetch_fails_its_waiters_and_the_counts_add_up() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "300/s"), to: "cache")],
+        nodes: {
+            "cache": Cache(capacity: 10, ttl: "50ms", backend: "db", coalesce: true),
+            "db": Service(workers: 100, steps: [Work(Constant("20ms")), Call("disk")]),
+            "disk": Service(workers: 100, steps: [Work(Constant("1us"))]),
+        },
+        scenario: Scenario(faults: [Errors(node: "disk", at: "0s", probability: 0.5)]),
+    )"#;
+    let report = simulate(text, 3, seconds(20.0), 0.0);
+    assert_conserved(&report);
+    // Each failed fetch fails its leader and the misses that waited for it: more requests
+    // fail than the database failed fetches.
+    let failed_fetches = report.resilience.as_ref().unwrap().nodes["disk"].injected_errors;
+    assert!(report.requests.failed > failed_fetches + failed_fetches / 2, "{failed_fetches} {:?}", report.requests);
+    assert!(report.requests.failed > 0 && cache(&report).coalesced > 0, "{:?}", report.requests);
+}
+
+fn uniform_keys_topology(jitter: &str) -> String {
+    format!(
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "1000/s"), keys: Uniform(n: 100), to: "cache")],
+            nodes: {{
+                "cache": Cache(capacity: 1000, ttl: "100ms"{jitter}, backend: "db"),
+                "db": Service(workers: 100, steps: [Work(Constant("1us"))]),
+            }},
+        )"#
+    )
+}
+
+/// With a fixed TTL each key's entry lives T, then the next request (Exp(λₖ) later) misses
+/// and stores it again: the hit ratio is λₖE[T]/(1 + λₖE[T]) (renewal-reward), which depends
+/// on the lifetime's mean only. A TTL jittered uniformly by ±50% keeps the mean, and so the
+/// hit ratio: here λₖ = 10/s, T = 100 ms, so 1/2 either way.
+#[test]
+fn ttl_jitter_spreads_expiries_but_keeps_the_hit_ratio() {
+    for jitter in ["", ", ttl_jitter: 0.5"] {
+        let estimate =
+            replicate(&uniform_keys_topology(jitter), 10, seconds(60.0), 5.0, |r| cache(r).hit_ratio.unwrap());
+        estimate.assert_covers(&format!("hit ratio with ttl{jitter}"), 0.5, 0.01);
+    }
+}
+
+/// While the cache is down, a cache with `fallback` sends its requests to the backend, so
+/// none fail; without it each one fails.
+#[test]
+fn a_cache_with_fallback_sends_requests_around_it_while_it_is_down() {
+    let with = |extra: &str| {
+        let text = format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "200/s"), keys: Uniform(n: 50), to: "app")],
+                nodes: {{
+                    "app": Service(workers: 50, steps: [Call("cache")]),
+                    "cache": Cache(capacity: 100, backend: "db"{extra}),
+                    "db": Service(workers: 50, steps: [Work(Exp(mean: "5ms"))]),
+                }},
+                scenario: Scenario(faults: [Crash(node: "cache", at: "10s", until: "20s")]),
+            )"#
+        );
+        let report = simulate(&text, 4, seconds(30.0), 0.0);
+        assert_conserved(&report);
+        report
+    };
+    let failing = with("");
+    let falling_back = with(", fallback: true");
+    let ten_seconds_of_requests = 2000.0;
+    let failed = failing.requests.failed as f64;
+    assert!((failed - ten_seconds_of_requests).abs() < 5.0 * ten_seconds_of_requests.sqrt(), "{failed} failed");
+    assert_eq!(falling_back.requests.failed, 0);
+    let bypassed = falling_back.resilience.as_ref().unwrap().nodes["cache"].bypassed as f64;
+    assert!((bypassed - ten_seconds_of_requests).abs() < 5.0 * ten_seconds_of_requests.sqrt(), "{bypassed} bypassed");
+    // Every request of the outage reached the database.
+    let extra_db = falling_back.nodes["db"].arrivals as f64 - failing.nodes["db"].arrivals as f64;
+    assert!((extra_db - bypassed).abs() < 0.1 * bypassed, "{extra_db} more database arrivals for {bypassed} bypassed");
+}
+
+fn write_order_topology(policy: &str) -> String {
+    format!(
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "2000/s"), classes: {{"read": 0.8, "write": 0.2}},
+                            keys: Uniform(n: 20), to: "cache")],
+            nodes: {{
+                "cache": Cache(capacity: 100, backend: "db", writes: ["write"], write_policy: {policy}),
+                "db": Database(connections: 64, read: Constant("2ms"), write: Constant("10ms"), writes: ["write"]),
+            }},
+        )"#
+    )
+}
+
+/// "Delete, then write the database" leaves a window of the write's length in which a read
+/// misses, reads the old row and stores it for good; "write, then delete" only lets hits on
+/// the old entry through while the write is under way, and deletes whatever was refilled.
+#[test]
+fn invalidating_after_the_write_leaves_fewer_stale_reads() {
+    let stale = |policy: &str| {
+        replicate(&write_order_topology(policy), 5, seconds(20.0), 2.0, |r| {
+            let c = cache(r);
+            c.stale_reads as f64 / c.hits as f64
+        })
+    };
+    let before = stale("Invalidate");
+    let after = stale("InvalidateAfterWrite");
+    eprintln!("stale share of hits: delete then write {:.4}, write then delete {:.4}", before.mean, after.mean);
+    assert!(after.mean + after.half_width < before.mean - before.half_width, "{after:?} against {before:?}");
+}
