@@ -29,6 +29,7 @@ mod quorum;
 mod rate_limiters;
 mod reliability;
 mod run_length;
+mod serverless;
 mod snapshots;
 mod swarm;
 mod theory;

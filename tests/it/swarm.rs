@@ -153,10 +153,11 @@ fn random_topology(seed: u64, chaos: bool) -> String {
             });
         }
         if stream.below(8) == 0 {
+            let concurrency = 1 + stream.below(5);
             let _ = writeln!(
                 nodes,
-                "\"n{i}\": Function(concurrency: {}, cold_start: Exp(mean: \"5ms\"), keep_alive: \"{}ms\", steps: [{}]),",
-                1 + stream.below(5),
+                "\"n{i}\": Function(concurrency: {concurrency}, provisioned: {}, billing: (per_gb_second: 0.00001), cold_start: Exp(mean: \"5ms\"), keep_alive: \"{}ms\", steps: [{}]),",
+                chaos_stream.below(concurrency + 1),
                 1 + stream.below(100),
                 steps.join(", ")
             );

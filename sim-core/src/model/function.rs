@@ -1,6 +1,8 @@
 //! Serverless functions: a request takes an idle warm container, or starts a new one (a
-//! cold start) while under the concurrency limit, or is throttled. A container idle for the
-//! keep-alive time is reclaimed.
+//! cold start) while under the concurrency limit and its account's pool, or is throttled. A
+//! container idle for the keep-alive time is reclaimed, except provisioned ones, which are
+//! warm from the start. Each invocation's duration, rounded up to the billing granularity,
+//! is billed per GB-second of the container's memory.
 
 use super::invariants;
 use super::kernel::Kernel;
@@ -10,11 +12,13 @@ use super::requests::Outcome;
 use super::Event;
 use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::report::{ComponentFigures, ComponentSection, FunctionReport};
-use crate::topology::{FunctionConfig, Topology};
+use crate::topology::{FunctionConfig, Topology, NONE};
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Container {
     busy: bool,
+    /// Provisioned: warm from the start and never reclaimed.
+    provisioned: bool,
     /// Bumped whenever it is taken, so an older keep-alive expiry is recognised.
     generation: u32,
 }
@@ -28,6 +32,8 @@ pub(crate) struct FunctionCounters {
     /// Integral of live containers over time, in container·ns.
     pub container_area: u128,
     pub max_containers: u32,
+    /// Billed invocation time (each rounded up to the granularity), ns.
+    pub billed_ns: u128,
 }
 
 /// A serverless function: its containers, warm or busy.
@@ -47,15 +53,16 @@ pub(crate) struct FunctionModel<'t> {
 
 impl<'t> FunctionModel<'t> {
     pub fn new(node: NodeId, config: &'t FunctionConfig) -> Self {
+        let provisioned = config.provisioned;
         Self {
             node,
             config,
-            containers: Vec::new(),
-            idle: Vec::new(),
+            containers: (0..provisioned).map(|_| Container { provisioned: true, ..Container::default() }).collect(),
+            idle: (0..provisioned).map(InstanceId::new).collect(),
             free: Vec::new(),
-            alive: 0,
+            alive: provisioned,
             last_ns: 0,
-            counters: FunctionCounters::default(),
+            counters: FunctionCounters { max_containers: provisioned, ..FunctionCounters::default() },
         }
     }
 
@@ -90,7 +97,7 @@ impl Model for FunctionModel<'_> {
             kernel.frames[frame].instance = container;
             kernel.node_stats[node].busy_now += 1;
             kernel.admit(frame, now, false, self.config.entry_pc);
-        } else if self.alive < concurrency {
+        } else if self.alive < concurrency && kernel.account_has_room(config.account) {
             let container = self.free.pop().unwrap_or_else(|| {
                 self.containers.push(Container::default());
                 InstanceId::new(self.containers.len() as u32 - 1)
@@ -99,6 +106,7 @@ impl Model for FunctionModel<'_> {
             slot.busy = true;
             slot.generation = slot.generation.wrapping_add(1);
             self.alive += 1;
+            kernel.account_take(config.account);
             self.counters.max_containers = self.counters.max_containers.max(self.alive);
             if measured {
                 self.counters.cold_starts += 1;
@@ -146,11 +154,20 @@ impl Model for FunctionModel<'_> {
             stats.demand_sum_ns += (now - started_ns) as u128;
             stats.demand_count += 1;
         }
+        if measured {
+            // Billed from the invocation's arrival (a cold start's init included) to its
+            // end, rounded up to the granularity.
+            let granularity = self.config.granularity_ns;
+            self.counters.billed_ns += u128::from((now - arrived_ns).div_ceil(granularity) * granularity);
+        }
         let keep_alive_ns = self.config.keep_alive_ns;
         let slot = &mut self.containers[container.index()];
         slot.busy = false;
         let generation = slot.generation;
         self.idle.push(container);
+        if slot.provisioned {
+            return;
+        }
         kernel
             .events
             .schedule_in(keep_alive_ns, Event::Timer { node, timer: Timer::ContainerExpire { container, generation } });
@@ -173,6 +190,38 @@ impl Program for FunctionModel<'_> {
     }
 }
 
+/// Each account's provisioned containers, live from the start.
+pub(crate) fn provisioned_per_account(topology: &Topology) -> Vec<u32> {
+    let mut alive = vec![0; topology.accounts.len()];
+    for node in &topology.nodes {
+        if let crate::topology::NodeKind::Function(config) = &node.kind {
+            if config.account != NONE {
+                alive[config.account as usize] += config.provisioned;
+            }
+        }
+    }
+    alive
+}
+
+impl Kernel<'_> {
+    /// Whether `account` (or `NONE`: no account) may start another container.
+    fn account_has_room(&self, account: u32) -> bool {
+        account == NONE || self.account_alive[account as usize] < self.topology.accounts[account as usize].1
+    }
+
+    fn account_take(&mut self, account: u32) {
+        if account != NONE {
+            self.account_alive[account as usize] += 1;
+        }
+    }
+
+    fn account_release(&mut self, account: u32) {
+        if account != NONE {
+            invariants::decrement(&mut self.account_alive[account as usize], &mut self.invariants.counter_underflows);
+        }
+    }
+}
+
 impl FunctionModel<'_> {
     fn container_expire(&mut self, kernel: &mut Kernel, container: InstanceId, generation: u32) {
         let now = kernel.events.now_ns();
@@ -184,6 +233,7 @@ impl FunctionModel<'_> {
         if let Some(position) = self.idle.iter().position(|c| *c == container) {
             self.idle.remove(position);
             self.alive -= 1;
+            kernel.account_release(self.config.account);
             self.free.push(container);
         }
     }
@@ -194,8 +244,12 @@ impl FunctionModel<'_> {
     /// paid for by its live containers.
     pub(crate) fn report(&self, end_ns: u64, measured_ns: f64) -> ComponentFigures {
         let c = self.counters;
+        let config = self.config;
         let area = c.container_area + self.alive as u128 * end_ns.saturating_sub(self.last_ns()) as u128;
         let mean_containers = area as f64 / measured_ns;
+        let memory_gb = f64::from(config.memory_mb) / 1024.0;
+        let billed_gb_seconds = c.billed_ns as f64 / 1e9 * memory_gb;
+        let provisioned_gb_seconds = f64::from(config.provisioned) * memory_gb * measured_ns / 1e9;
         ComponentFigures {
             section: Some(ComponentSection::Function(FunctionReport {
                 invocations: c.invocations,
@@ -204,9 +258,14 @@ impl FunctionModel<'_> {
                 throttles: c.throttles,
                 mean_containers,
                 max_containers: c.max_containers,
+                billed_gb_seconds,
+                provisioned: config.provisioned,
+                provisioned_gb_seconds,
             })),
             instance_hours: Some(mean_containers * (measured_ns / 3.6e12)),
             mean_servers: None,
+            extra_cost: billed_gb_seconds * config.per_gb_second
+                + provisioned_gb_seconds * config.provisioned_per_gb_second,
         }
     }
 }

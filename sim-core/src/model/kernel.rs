@@ -49,6 +49,8 @@ pub(crate) struct Kernel<'t> {
     pub sources: Vec<SourceState>,
     /// A trace that could not be read on in the run (its file changed after the check).
     pub trace_failure: Option<(u32, crate::trace::TraceError)>,
+    /// Per serverless account, its functions' live containers.
+    pub account_alive: Vec<u32>,
     /// Where each created request is written, for `--record-arrivals`.
     pub arrival_sink: Option<Box<dyn super::replay::ArrivalSink>>,
     /// The latest committed version of each key written (a global commit sequence number).

@@ -320,6 +320,7 @@ impl<'t> Simulation<'t> {
             sources: topology.sources.iter().map(|source| SourceState::new(source, seed)).collect(),
             trace_failure: None,
             arrival_sink: None,
+            account_alive: function::provisioned_per_account(topology),
             key_versions: KeyMap::default(),
             commit_sequence: 0,
             overflowed_nodes: Vec::new(),

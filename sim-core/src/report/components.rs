@@ -300,6 +300,23 @@ pub struct FunctionReport {
     pub mean_containers: f64,
     /// Most live containers.
     pub max_containers: u32,
+    /// Billed invocation time × memory: each invocation from its arrival (cold start
+    /// included) to its end, rounded up to the billing granularity, in GB-seconds.
+    pub billed_gb_seconds: f64,
+    /// Provisioned containers (always warm).
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub provisioned: u32,
+    /// Provisioned containers × memory × measured time, in GB-seconds.
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    pub provisioned_gb_seconds: f64,
+}
+
+fn is_zero_u32(value: &u32) -> bool {
+    *value == 0
+}
+
+fn is_zero_f64(value: &f64) -> bool {
+    *value == 0.0
 }
 
 /// Autoscaling figures.
@@ -325,16 +342,18 @@ pub(crate) struct ComponentFigures {
     pub instance_hours: Option<f64>,
     /// Mean servers available (for utilization), when it differs from the configured count.
     pub mean_servers: Option<f64>,
+    /// Cost beyond instance-hours and requests (a function's billed GB-seconds).
+    pub extra_cost: f64,
 }
 
 impl ComponentFigures {
     /// A section with nothing else to say.
     pub fn section(section: ComponentSection) -> Self {
-        Self { section: Some(section), instance_hours: None, mean_servers: None }
+        Self { section: Some(section), instance_hours: None, mean_servers: None, extra_cost: 0.0 }
     }
 
     /// No section (a plain service).
     pub fn none() -> Self {
-        Self { section: None, instance_hours: None, mean_servers: None }
+        Self { section: None, instance_hours: None, mean_servers: None, extra_cost: 0.0 }
     }
 }

@@ -377,7 +377,9 @@ impl Simulation<'_> {
                 NodeKind::Function(function) => (Some(1), function.concurrency as f64),
                 _ => (None, 0.0),
             };
-            let cost = instance_hours * node.cost.per_instance_hour + stats.arrivals as f64 * node.cost.per_request;
+            let cost = instance_hours * node.cost.per_instance_hour
+                + stats.arrivals as f64 * node.cost.per_request
+                + extras.extra_cost;
             total_cost += cost;
             let utilization = if servers > 0.0 { stats.busy_area as f64 / (servers * measured_ns) } else { 0.0 };
             let arrivals_generating = if self.kernel.generation_stopped_ns.is_some() {

@@ -410,7 +410,12 @@ fn component_line(name: &str, node: &NodeReport) -> Option<String> {
             function.throttles,
             function.mean_containers,
             function.max_containers
-        ))
+        ) + &format!(", {:.3} GB-s billed", function.billed_gb_seconds)
+            + &if function.provisioned > 0 {
+                format!(", {} provisioned ({:.1} GB-s)", function.provisioned, function.provisioned_gb_seconds)
+            } else {
+                String::new()
+            })
         }
         ComponentSection::Autoscaling(scaling) => {
             Some(format!(

@@ -489,12 +489,53 @@ pub struct RawFunction {
     /// What one invocation does, in order.
     #[serde(default)]
     pub steps: Vec<RawStep>,
+    /// Memory per container, MB (billing is per GB-second of it); default 128.
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u32,
+    /// Containers kept warm from the start and never reclaimed (provisioned concurrency);
+    /// they count toward `concurrency`. Default 0.
+    #[serde(default)]
+    pub provisioned: u32,
+    /// The account whose concurrency pool (top-level `accounts`) this function shares with
+    /// others; default none (only its own `concurrency` limits it).
+    #[serde(default)]
+    pub account: Option<String>,
+    /// Duration billing: GB-seconds of invocations and of provisioned containers.
+    #[serde(default)]
+    pub billing: Option<RawFunctionBilling>,
     /// The region the node runs in.
     #[serde(default)]
     pub region: Option<String>,
     /// What the node costs (`per_request` per invocation; `per_instance_hour` per container).
     #[serde(default)]
     pub cost: Option<RawCost>,
+}
+
+fn default_memory_mb() -> u32 {
+    128
+}
+
+/// How a function's duration is billed (as AWS Lambda's pricing).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Billing")]
+pub struct RawFunctionBilling {
+    /// Price per GB-second of invocation (cold start included), such as 0.0000166667.
+    #[serde(default)]
+    pub per_gb_second: f64,
+    /// Each invocation's billed duration is rounded up to a multiple of this; default 1 ms.
+    #[serde(default)]
+    pub granularity: Option<Duration>,
+    /// Price per GB-second of provisioned containers, for every second they exist.
+    #[serde(default)]
+    pub provisioned_per_gb_second: f64,
+}
+
+/// A serverless account's concurrency pool, shared by the functions that name it.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Account")]
+pub struct RawAccount {
+    /// Most containers at once across its functions (AWS's account concurrency).
+    pub concurrency: u32,
 }
 
 /// The metric an autoscaler holds at its target.

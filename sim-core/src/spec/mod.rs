@@ -38,6 +38,9 @@ pub struct RawTopology {
     /// A service mesh: sidecar overhead added to every call between nodes, each way.
     #[serde(default)]
     pub mesh: Option<RawMesh>,
+    /// Serverless accounts: concurrency pools that several functions share.
+    #[serde(default, deserialize_with = "unique_map")]
+    pub accounts: IndexMap<String, RawAccount>,
     /// Hosts with cores, and the services placed on them (whose Work shares the cores).
     #[serde(default, deserialize_with = "unique_map")]
     pub hosts: IndexMap<String, RawHost>,

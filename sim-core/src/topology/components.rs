@@ -174,6 +174,18 @@ pub struct FunctionConfig {
     pub keep_alive_ns: u64,
     /// Where the function's program starts in `Topology::code`.
     pub entry_pc: u32,
+    /// Memory per container, MB.
+    pub memory_mb: u32,
+    /// Containers always warm.
+    pub provisioned: u32,
+    /// The account pool it draws on (index in `Topology::accounts`), or `NONE`.
+    pub account: u32,
+    /// Price per GB-second of invocation.
+    pub per_gb_second: f64,
+    /// Billed durations are rounded up to this many ns.
+    pub granularity_ns: u64,
+    /// Price per GB-second of provisioned containers.
+    pub provisioned_per_gb_second: f64,
 }
 
 /// The metric an autoscaler holds at its target.

@@ -64,6 +64,8 @@ pub struct Topology {
     pub regions: Regions,
     /// Hosts whose cores their services' Work steps share (empty when the file has none).
     pub hosts: Vec<Host>,
+    /// Serverless accounts: (name, concurrency), in file order.
+    pub accounts: Vec<(String, u32)>,
     /// Each node's host, `NONE` for none; indexed by node id.
     pub node_hosts: Vec<u32>,
     /// Service-mesh overhead sampler per call and answer, `NONE` for none.

@@ -566,6 +566,67 @@ impl Validator<'_> {
             ));
         }
         let cold_start_sampler = self.sampler(&function.cold_start, compiler, &["nodes", key, "cold_start"])?;
+        if function.provisioned > function.concurrency {
+            return Err(self.invalid(
+                format!(
+                    "function {key} has {} provisioned containers, more than its concurrency of {}",
+                    function.provisioned, function.concurrency
+                ),
+                &["nodes", key, "provisioned"],
+                "provisioned containers count toward the concurrency: give at most that many",
+            ));
+        }
+        if function.memory_mb == 0 || function.memory_mb > 1_048_576 {
+            return Err(self.invalid(
+                format!("function {key} has {} MB of memory", function.memory_mb),
+                &["nodes", key, "memory_mb"],
+                "give the memory per container in MB, such as 512",
+            ));
+        }
+        let account = match &function.account {
+            None => NONE,
+            Some(name) => match self.raw.accounts.get_index_of(name) {
+                Some(index) => {
+                    let concurrency = self.raw.accounts[index].concurrency;
+                    if concurrency == 0 || function.provisioned > concurrency {
+                        return Err(self.invalid(
+                            format!("account \"{name}\" has a concurrency of {concurrency} for function {key} with {} provisioned", function.provisioned),
+                            &["accounts", &format!("\"{name}\"")],
+                            "give the account a concurrency of at least 1, and at least the provisioned containers of each function",
+                        ));
+                    }
+                    index as u32
+                }
+                None => {
+                    let known: Vec<&str> = self.raw.accounts.keys().map(String::as_str).collect();
+                    return Err(self.invalid(
+                        format!("function {key} names account \"{name}\", which is not defined"),
+                        &["nodes", key, "account"],
+                        &if known.is_empty() {
+                            "define it at the top: accounts: {\"main\": (concurrency: 1000)}".to_string()
+                        } else {
+                            format!("name one of {}", known.join(", "))
+                        },
+                    ));
+                }
+            },
+        };
+        let billing = function.billing.unwrap_or(RawFunctionBilling {
+            per_gb_second: 0.0,
+            granularity: None,
+            provisioned_per_gb_second: 0.0,
+        });
+        let granularity_ns = billing.granularity.map_or(1_000_000, |g| g.ns);
+        if granularity_ns == 0
+            || !(billing.per_gb_second.is_finite() && billing.per_gb_second >= 0.0)
+            || !(billing.provisioned_per_gb_second.is_finite() && billing.provisioned_per_gb_second >= 0.0)
+        {
+            return Err(self.invalid(
+                format!("function {key} has a billing granularity of {granularity_ns} ns or a negative price"),
+                &["nodes", key, "billing"],
+                "give prices of 0 or more and a granularity above 0, such as granularity: \"1ms\"",
+            ));
+        }
         let entry_pc = compiler.code.len() as u32;
         let context = StepContext { node, classes: vec![true; classes.len()], certain: true };
         self.steps(&function.steps, key, classes, &context, compiler)?;
@@ -575,6 +636,12 @@ impl Validator<'_> {
             cold_start_sampler,
             keep_alive_ns: function.keep_alive.ns,
             entry_pc,
+            memory_mb: function.memory_mb,
+            provisioned: function.provisioned,
+            account,
+            per_gb_second: billing.per_gb_second,
+            granularity_ns,
+            provisioned_per_gb_second: billing.provisioned_per_gb_second,
         })
     }
 

@@ -337,6 +337,7 @@ impl Validator<'_> {
             regions,
             hosts,
             node_hosts,
+            accounts: self.raw.accounts.iter().map(|(name, account)| (name.clone(), account.concurrency)).collect(),
             mesh_sampler,
             call_policies: compiler.call_policies,
             scenario: None,
