@@ -6,7 +6,7 @@ use crate::check::{replicate, seconds, simulate};
 use sim_core::Report;
 
 fn function(report: &Report, name: &str) -> sim_core::report::FunctionReport {
-    report.nodes[name].component.as_ref().and_then(|c| c.function()).unwrap().clone()
+    *report.nodes[name].component.as_ref().and_then(|c| c.function()).unwrap()
 }
 
 fn throttled_share(report: &Report, name: &str) -> f64 {
