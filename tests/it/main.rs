@@ -28,6 +28,7 @@ mod priorities;
 mod quorum;
 mod rate_limiters;
 mod reliability;
+mod replication;
 mod run_length;
 mod serverless;
 mod snapshots;

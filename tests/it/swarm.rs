@@ -85,10 +85,16 @@ fn random_topology(seed: u64, chaos: bool) -> String {
                 String::new()
             };
             hostable.push(i);
+            let replicas = stream.below(3);
+            let replication = match (replicas, chaos_stream.below(4)) {
+                (0, _) | (_, 0) => "Async".to_string(),
+                (_, 1) => "Sync".to_string(),
+                (_, 2) => "SemiSync(acks: 1, timeout: \"50ms\")".to_string(),
+                (n, _) => format!("SemiSync(acks: {n}), read_your_writes: \"200ms\""),
+            };
             let _ = writeln!(
                 nodes,
-                "\"n{i}\": Database({failover}replicas: {}, connections: {}, queue: {}, read: Exp(mean: \"1ms\"), write: Exp(mean: \"2ms\"), writes: [\"b\"], replication_lag: {lag}, read_policy: {policy}),",
-                stream.below(3),
+                "\"n{i}\": Database({failover}replicas: {replicas}, connections: {}, queue: {}, read: Exp(mean: \"1ms\"), write: Exp(mean: \"2ms\"), writes: [\"b\"], replication_lag: {lag}, read_policy: {policy}, replication: {replication}),",
                 1 + stream.below(4),
                 pick(&mut stream, &["None", "Some(5)"])
             );

@@ -3,6 +3,7 @@
 //! a read on a replica that has not yet applied the key's latest commit is a stale read.
 
 use super::kernel::Kernel;
+use super::keymap::KeyMap;
 use super::node::{misrouted, Model, Span, Timer};
 use super::program::{self, Program};
 use super::requests::Outcome;
@@ -60,6 +61,12 @@ pub(crate) struct DatabaseModel<'t> {
     pub promotions: u64,
     /// Committed writes lost because the promoted replica had not applied them.
     pub lost_writes: u64,
+    /// Read-your-writes: when each client's last write committed.
+    last_write_ns: KeyMap<u64>,
+    /// Reads sent to the primary because their client wrote within the window.
+    pub sticky_reads: u64,
+    /// Apply times of one write on each replica, reused (semi-synchronous answers).
+    apply_times: Vec<u64>,
 }
 
 impl<'t> DatabaseModel<'t> {
@@ -78,6 +85,9 @@ impl<'t> DatabaseModel<'t> {
             demoted: vec![false; servers],
             promotions: 0,
             lost_writes: 0,
+            last_write_ns: KeyMap::default(),
+            sticky_reads: 0,
+            apply_times: Vec::with_capacity(config.replicas as usize),
         }
     }
 }
@@ -102,7 +112,16 @@ impl DatabaseModel<'_> {
         let is_write = config.write_classes.get(class).copied().unwrap_or(false);
         let count = 1 + config.replicas;
         let primary = self.primary;
-        let server = if is_write || config.replicas == 0 {
+        let sticky = !is_write
+            && config.read_your_writes_ns.is_some_and(|window_ns| {
+                let client = kernel.requests[kernel.frames[frame].request].client;
+                let now = kernel.events.now_ns();
+                self.last_write_ns.get(&client).is_some_and(|&written_ns| now - written_ns < window_ns)
+            });
+        if sticky && kernel.is_measured(kernel.frames[frame].arrived_ns) {
+            self.sticky_reads += 1;
+        }
+        let server = if is_write || config.replicas == 0 || sticky {
             primary
         } else {
             match config.read_policy {
@@ -182,8 +201,8 @@ impl DatabaseModel<'_> {
         self.servers.arrive(kernel, frame);
     }
 
-    /// A query finishes on its server: a write commits and ships to the replicas; a read
-    /// reports the version it saw.
+    /// A query finishes on its server: a write commits and ships to the replicas (noting
+    /// when each replica up applies it, in `apply_times`); a read reports the version it saw.
     fn complete(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let now = kernel.events.now_ns();
         let (node, config) = (self.node, self.config);
@@ -197,12 +216,19 @@ impl DatabaseModel<'_> {
             kernel.requests[request].committed = true;
             kernel.requests[request].read_version = sequence;
             let primary = self.primary as usize;
+            self.apply_times.clear();
             for replica in (0..=config.replicas as usize).filter(|s| *s != primary) {
                 let lag = if lag_sampler == NONE { 0 } else { kernel.sample_service(node, lag_sampler) };
                 let log = &mut self.logs[replica];
                 log.last_apply_ns = log.last_apply_ns.max(now + lag);
                 log.pending.push_back((sequence, log.last_apply_ns));
                 self.max_backlog = self.max_backlog.max(log.pending.len());
+                if self.servers.instances[replica].down == 0 {
+                    self.apply_times.push(log.last_apply_ns);
+                }
+            }
+            if config.read_your_writes_ns.is_some() {
+                self.last_write_ns.insert(kernel.requests[request].client, now);
             }
             if measured {
                 self.counters[server].writes += 1;
@@ -323,7 +349,11 @@ impl Model for DatabaseModel<'_> {
         match timer {
             Timer::PsDone { .. } => self.servers.timer(kernel, timer),
             Timer::Promote => self.promote(kernel),
-            Timer::Resume { .. } | Timer::Visibility { .. } | Timer::ContainerExpire { .. } => misrouted(kernel),
+            // A semi-synchronous write's acknowledgements are in (unless its server crashed
+            // meanwhile: the crash answered it, and it only needs freeing).
+            Timer::Resume { frame } if kernel.frames[frame].killed => kernel.free_frame(frame),
+            Timer::Resume { frame } => self.finish(kernel, frame, Outcome::Completed, self.node),
+            Timer::Visibility { .. } | Timer::ContainerExpire { .. } => misrouted(kernel),
         }
     }
 
@@ -337,6 +367,7 @@ impl Model for DatabaseModel<'_> {
         self.max_backlog = 0;
         self.promotions = 0;
         self.lost_writes = 0;
+        self.sticky_reads = 0;
     }
 
     fn figures(&self, _topology: &Topology, _span: Span) -> ComponentFigures {
@@ -351,6 +382,31 @@ impl Program for DatabaseModel<'_> {
 
     fn respond(&mut self, kernel: &mut Kernel, frame: FrameId) {
         self.complete(kernel, frame);
+        let acks = self.config.acks as usize;
+        let is_write = kernel.frames[frame].instance.raw() == self.primary
+            && self
+                .config
+                .write_classes
+                .get(kernel.requests[kernel.frames[frame].request].class as usize)
+                .copied()
+                .unwrap_or(false);
+        if acks > 0 && is_write {
+            // Semi-synchronous: the write holds its connection until its acks-th replica
+            // has applied it, or until the timeout (MySQL's fallback to asynchronous); a
+            // synchronous write without enough replicas up waits until a caller gives up.
+            let now = kernel.events.now_ns();
+            let acked_ns = (self.apply_times.len() >= acks).then(|| {
+                self.apply_times.select_nth_unstable(acks - 1);
+                self.apply_times[acks - 1]
+            });
+            let limit_ns = self.config.ack_timeout_ns.map(|timeout| now.saturating_add(timeout));
+            let Some(answer_ns) = acked_ns.into_iter().chain(limit_ns).min() else { return };
+            if answer_ns > now {
+                let node = self.node;
+                kernel.events.schedule_in(answer_ns - now, Event::Timer { node, timer: Timer::Resume { frame } });
+                return;
+            }
+        }
         self.finish(kernel, frame, Outcome::Completed, self.node);
     }
 }
@@ -379,6 +435,7 @@ impl DatabaseModel<'_> {
             stale_reads,
             stale_read_ratio: (reads > 0).then(|| stale_reads as f64 / reads as f64),
             max_replication_backlog: self.max_backlog as u64,
+            sticky_reads: self.sticky_reads,
             servers,
         })
     }

@@ -24,7 +24,9 @@ impl Kernel<'_> {
         let has_instances = self.topology.nodes[node].kind.servers().is_some();
         if !has_instances && self.faults.node_down[node] > 0 {
             if let crate::topology::NodeKind::Cache(cache) = &self.topology.nodes[node].kind {
-                if cache.fallback {
+                // A frame already answered (failed by the crash while on its way here, or
+                // cancelled) goes no further.
+                if cache.fallback && !self.frames[frame].answered {
                     // The caller goes to the backend itself, as a client does when its cache
                     // does not answer.
                     if measured {

@@ -189,6 +189,10 @@ pub struct DatabaseReport {
     pub stale_read_ratio: Option<f64>,
     /// Most commits waiting to be applied on one replica.
     pub max_replication_backlog: u64,
+    /// Reads sent to the primary because their client had written within the
+    /// read-your-writes window.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sticky_reads: u64,
     /// Per server.
     pub servers: Vec<ServerReport>,
 }

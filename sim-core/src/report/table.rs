@@ -358,7 +358,11 @@ fn component_line(name: &str, node: &NodeReport) -> Option<String> {
             db.stale_reads,
             ratio(db.stale_read_ratio),
             servers.join(", ")
-        ))
+        ) + &if db.sticky_reads > 0 {
+            format!("; {} reads kept on the primary after their client's write", db.sticky_reads)
+        } else {
+            String::new()
+        })
         }
         ComponentSection::RateLimiter(limiter) => {
             Some(format!(

@@ -198,6 +198,28 @@ pub enum RawReadPolicy {
     LeastConnections,
 }
 
+/// When a database answers a write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename = "Replication", deny_unknown_fields)]
+pub enum RawReplication {
+    /// At its commit on the primary; replicas apply it later.
+    #[default]
+    Async,
+    /// Once `acks` replicas have applied it (MySQL's semi-synchronous replication), or
+    /// after `timeout` (default 10 s, as MySQL's), when the primary gives up waiting and
+    /// answers (falling back to asynchronous for that write).
+    SemiSync {
+        /// Replicas to wait for.
+        acks: u32,
+        /// The longest wait; default 10 s.
+        #[serde(default)]
+        timeout: Option<Duration>,
+    },
+    /// Once every replica up has applied it, without a time limit (a synchronous standby:
+    /// with a replica down, writes wait until it is back).
+    Sync,
+}
+
 /// A database node.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename = "Database")]
@@ -221,6 +243,15 @@ pub struct RawDatabase {
     /// How long after a commit a replica applies it; default none (synchronous).
     #[serde(default)]
     pub replication_lag: Option<DistSpec>,
+    /// When a write is answered: `Async` (at its commit on the primary, the default),
+    /// `SemiSync(acks: k)` (once k replicas have applied it) or `Sync` (once all have); the
+    /// write holds its connection while it waits.
+    #[serde(default)]
+    pub replication: RawReplication,
+    /// Read-your-writes: for this long after a client's write commits, its reads go to the
+    /// primary (as a session's sticky routing); default none.
+    #[serde(default)]
+    pub read_your_writes: Option<Duration>,
     /// Where reads go.
     #[serde(default)]
     pub read_policy: RawReadPolicy,

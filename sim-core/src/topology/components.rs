@@ -80,6 +80,13 @@ pub struct DatabaseConfig {
     pub read_policy: ReadPolicy,
     /// Promotion of a replica when the primary dies.
     pub failover: Option<super::Failover>,
+    /// Replicas that must have applied a write before it is answered (0: asynchronous).
+    pub acks: u32,
+    /// The longest a write waits for its acks before it is answered anyway, ns (`None`:
+    /// no limit).
+    pub ack_timeout_ns: Option<u64>,
+    /// A client's reads go to the primary this long after its write, ns.
+    pub read_your_writes_ns: Option<u64>,
 }
 
 /// A checked rate-limiting algorithm.

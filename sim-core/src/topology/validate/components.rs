@@ -224,6 +224,30 @@ impl Validator<'_> {
         let read = self.sampler(&database.read, compiler, &["nodes", key, "read"])?;
         let lag_sampler =
             self.optional_sampler(&database.replication_lag, compiler, &["nodes", key, "replication_lag"])?;
+        let (acks, ack_timeout_ns) = match database.replication {
+            crate::spec::RawReplication::Async => (0, None),
+            crate::spec::RawReplication::Sync => (database.replicas, None),
+            crate::spec::RawReplication::SemiSync { acks, timeout } => {
+                if acks == 0 || acks > database.replicas {
+                    return Err(self.invalid(
+                        format!(
+                            "database {key} waits for {acks} replica acknowledgements of its {}",
+                            database.replicas
+                        ),
+                        &["nodes", key, "replication"],
+                        "give acks from 1 to the number of replicas (Sync waits for all, Async for none)",
+                    ));
+                }
+                (acks, Some(timeout.map_or(10_000_000_000, |t| t.ns)))
+            }
+        };
+        if database.read_your_writes.is_some_and(|window| window.ns == 0) {
+            return Err(self.invalid(
+                format!("database {key} has a read-your-writes window of 0 s"),
+                &["nodes", key, "read_your_writes"],
+                "give how long a client's reads stay on the primary after its write, such as \"5s\", or leave it out",
+            ));
+        }
         // The query program: a write or a read, by class.
         let table = compiler.class_tables.len() as u32;
         let entry_pc = compiler.code.len() as u32;
@@ -250,6 +274,9 @@ impl Validator<'_> {
                 concurrency_limit: None,
             },
             failover: database.failover.as_ref().map(|raw| self.failover(raw)),
+            acks,
+            ack_timeout_ns,
+            read_your_writes_ns: database.read_your_writes.map(|window| window.ns),
             replicas: database.replicas,
             write_classes,
             lag_sampler,
