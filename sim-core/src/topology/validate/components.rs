@@ -234,7 +234,7 @@ impl Validator<'_> {
                             "database {key} waits for {acks} replica acknowledgements of its {}",
                             database.replicas
                         ),
-                        &["nodes", key, "replication"],
+                        &["nodes", key, "replication:"],
                         "give acks from 1 to the number of replicas (Sync waits for all, Async for none)",
                     ));
                 }
