@@ -21,6 +21,7 @@ mod geography;
 mod hosts;
 mod invalid;
 mod live;
+mod log_consumers;
 mod overload;
 mod packet_loss;
 mod pauses;

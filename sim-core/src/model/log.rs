@@ -1,7 +1,9 @@
 //! Partitioned logs (Kafka): a message is appended to the partition of its key and the
-//! producer answered; every consumer group reads every partition in order with one consumer
-//! per partition, so a group's lag is the messages appended but not yet processed. Messages
-//! older than the retention are deleted, and a consumer that far behind loses them.
+//! producer answered; every consumer group reads every partition in order, partition p by
+//! its consumer p mod n (one per partition by default; fewer serve several partitions in
+//! turn, one message at a time), so a group's lag is the messages appended but not yet
+//! processed. Messages older than the retention are deleted, and a consumer that far
+//! behind loses them.
 
 use super::jobs::JobSpec;
 use super::kernel::Kernel;
@@ -56,7 +58,12 @@ pub(crate) struct GroupCounters {
 #[derive(Debug)]
 pub(crate) struct GroupState {
     next_offset: Vec<u64>,
+    /// Per partition: its consumer holds one of its messages.
     busy: Vec<bool>,
+    /// Per consumer: it is handling a message.
+    consumer_busy: Vec<bool>,
+    /// Per consumer: the position in its partitions where its next turn starts.
+    turn: Vec<u32>,
     /// Per partition: when its consumer took its current message.
     busy_since_ns: Vec<u64>,
     pub lag: u64,
@@ -97,11 +104,13 @@ impl<'t> LogModel<'t> {
             config,
             partitions: (0..partitions).map(|_| Partition::default()).collect(),
             groups: config
-                .groups
+                .group_consumers
                 .iter()
-                .map(|_| GroupState {
+                .map(|&consumers| GroupState {
                     next_offset: vec![0; partitions],
                     busy: vec![false; partitions],
+                    consumer_busy: vec![false; consumers as usize],
+                    turn: vec![0; consumers as usize],
                     busy_since_ns: vec![0; partitions],
                     lag: 0,
                     lag_last_ns: 0,
@@ -243,22 +252,48 @@ impl LogModel<'_> {
     /// node's queue length is then the lag summed over the groups (every change of a lag
     /// ends here).
     fn deliver(&mut self, kernel: &mut Kernel, group: usize, partition: usize) {
-        self.take_next(kernel, group, partition);
+        let consumers = self.groups[group].consumer_busy.len();
+        if consumers >= self.partitions.len() {
+            self.take_next(kernel, group, partition);
+        } else {
+            self.serve(kernel, group, partition % consumers);
+        }
         let now = kernel.events.now_ns();
         let stats = &mut kernel.node_stats[self.node];
         stats.advance(now);
         stats.queue_now = self.groups.iter().map(|group| group.lag).sum();
     }
 
-    fn take_next(&mut self, kernel: &mut Kernel, group: usize, partition: usize) {
+    /// A consumer serving several partitions takes the next message of the first of them,
+    /// in turn from where its last turn ended, that has one.
+    fn serve(&mut self, kernel: &mut Kernel, group: usize, consumer: usize) {
+        let (consumers, partitions) = (self.groups[group].consumer_busy.len(), self.partitions.len());
+        if self.groups[group].consumer_busy[consumer] {
+            return;
+        }
+        let owned = (partitions - consumer).div_ceil(consumers);
+        let start = self.groups[group].turn[consumer] as usize;
+        for step in 0..owned {
+            let position = (start + step) % owned;
+            if self.take_next(kernel, group, consumer + position * consumers) {
+                self.groups[group].turn[consumer] = ((position + 1) % owned) as u32;
+                return;
+            }
+        }
+    }
+
+    /// The consumer of `partition` takes its next message, if it is idle and one is there;
+    /// returns whether it did.
+    fn take_next(&mut self, kernel: &mut Kernel, group: usize, partition: usize) -> bool {
         let now = kernel.events.now_ns();
         let config = self.config;
         let (retention, handler) = (config.retention_ns, config.groups[group].1);
         let measuring = kernel.measuring;
         let log = &self.partitions[partition];
         let consumer = &mut self.groups[group];
-        if consumer.busy[partition] {
-            return;
+        let owner = partition % consumer.consumer_busy.len();
+        if consumer.busy[partition] || consumer.consumer_busy[owner] {
+            return false;
         }
         consumer.advance(now);
         // Messages deleted before this group read them are lost to it.
@@ -280,12 +315,14 @@ impl LogModel<'_> {
         }
         consumer.next_offset[partition] = next;
         if next >= log.end_offset() {
-            return;
+            return false;
         }
         consumer.busy[partition] = true;
+        consumer.consumer_busy[owner] = true;
         consumer.busy_since_ns[partition] = now;
         let spec = log.entries[(next - log.base_offset) as usize].spec;
         kernel.start_job(self.node, handler, partition as u32, group as u32, spec);
+        true
     }
 
     /// A group's consumer of `partition` finished its message.
@@ -308,6 +345,8 @@ impl LogModel<'_> {
             }
         }
         consumer.busy[partition] = false;
+        let owner = partition % consumer.consumer_busy.len();
+        consumer.consumer_busy[owner] = false;
         if kernel.measuring {
             consumer.counters.handling_sum_ns += (now - consumer.busy_since_ns[partition]) as u128;
             consumer.counters.handled += 1;
@@ -331,8 +370,9 @@ impl LogModel<'_> {
             .zip(&self.groups)
             .map(|((name, _), group)| {
                 let c = &group.counters;
+                let (consumers, partitions) = (group.consumer_busy.len(), self.partitions.len());
                 let pending_ns = end_ns.saturating_sub(group.lag_last_ns()) as u128;
-                let report = GroupReport {
+                let mut report = GroupReport {
                     processed: c.processed,
                     failed: c.failed,
                     lost: c.lost,
@@ -360,7 +400,16 @@ impl LogModel<'_> {
                             .map(|appended| *appended as f64 * handling_ns / span.generating_ns)
                             .collect()
                     },
+                    offered_load_by_consumer: Vec::new(),
+                    idle_consumers: consumers.saturating_sub(partitions) as u32,
                 };
+                if consumers < partitions && !report.offered_load_by_partition.is_empty() {
+                    let mut loads = vec![0.0; consumers];
+                    for (partition, load) in report.offered_load_by_partition.iter().enumerate() {
+                        loads[partition % consumers] += load;
+                    }
+                    report.offered_load_by_consumer = loads;
+                }
                 (name.clone(), report)
             })
             .collect();

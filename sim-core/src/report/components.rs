@@ -276,6 +276,13 @@ pub struct GroupReport {
     /// or more that partition's lag grows. Empty until the group has processed a message.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub offered_load_by_partition: Vec<f64>,
+    /// With fewer consumers than partitions: per consumer, the offered load of the
+    /// partitions it serves (partition p goes to consumer p mod n); at 1 or more its lag grows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offered_load_by_consumer: Vec<f64>,
+    /// Consumers beyond the partition count, which get no partition and stay idle.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub idle_consumers: u32,
 }
 
 /// Log figures.

@@ -483,6 +483,11 @@ pub struct RawGroup {
     pub name: String,
     /// The node that processes each message.
     pub handler: String,
+    /// Consumers in the group; default one per partition. Partition p goes to consumer
+    /// p mod consumers (fewer consumers each serve several partitions, in turn, one message
+    /// at a time; more than partitions leaves the rest idle, as Kafka's assignors do).
+    #[serde(default)]
+    pub consumers: Option<u32>,
 }
 
 /// A partitioned log node.

@@ -166,6 +166,8 @@ pub struct LogConfig {
     pub retention_ns: Option<u64>,
     /// (name, handler node) of each consumer group.
     pub groups: Vec<(String, NodeId)>,
+    /// Consumers of each consumer group (partition p goes to consumer p mod n).
+    pub group_consumers: Vec<u32>,
     /// Append time sampler, `NONE` for none.
     pub append_sampler: u32,
 }

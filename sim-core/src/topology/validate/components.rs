@@ -561,7 +561,17 @@ impl Validator<'_> {
             )
         })?;
         let mut groups: Vec<(String, NodeId)> = Vec::new();
+        let mut group_consumers = Vec::new();
         for group in &log.groups {
+            let consumers = group.consumers.unwrap_or(log.partitions);
+            if consumers == 0 || consumers > MAX_INSTANCES {
+                return Err(self.invalid(
+                    format!("log {key}'s group \"{}\" has {consumers} consumers", group.name),
+                    &["nodes", key, "groups", &format!("\"{}\"", group.name), "consumers"],
+                    &format!("give between 1 and {MAX_INSTANCES} consumers, or leave it out for one per partition"),
+                ));
+            }
+            group_consumers.push(consumers);
             if groups.iter().any(|(name, _)| *name == group.name) {
                 return Err(self.invalid(
                     format!("log {key} has two groups named \"{}\"", group.name),
@@ -574,7 +584,7 @@ impl Validator<'_> {
             groups.push((group.name.clone(), handler));
         }
         let append_sampler = self.optional_sampler(&log.append, compiler, &["nodes", key, "append"])?;
-        Ok(LogConfig { partitions: log.partitions, retention_ns, groups, append_sampler })
+        Ok(LogConfig { partitions: log.partitions, retention_ns, groups, group_consumers, append_sampler })
     }
 
     pub(super) fn function(

@@ -1,0 +1,58 @@
+//! Consumer counts of a log's group: partitions served by fewer consumers merge into one
+//! queue per consumer (M/M/1 at the sum of their rates), more consumers than partitions
+//! leave the rest idle; the saturation verdict names the consumer, and fires only then.
+
+use crate::check::{replicate, seconds, simulate};
+use sim_core::Report;
+
+fn log_topology(rate_per_s: f64, consumers: &str) -> String {
+    format!(
+        r#"Topology(
+            workload: [Open(name: "events", arrivals: Poisson(rate: "{rate_per_s}/s"), keys: Uniform(n: 1000000), to: "log")],
+            nodes: {{
+                "log": Log(partitions: 4, groups: [Group(name: "indexer", handler: "indexer"{consumers})]),
+                "indexer": Service(workers: 100, steps: [Work(Exp(mean: "10ms"))]),
+            }},
+        )"#
+    )
+}
+
+fn group(report: &Report) -> sim_core::report::GroupReport {
+    report.nodes["log"].component.as_ref().and_then(|c| c.log()).unwrap().groups["indexer"].clone()
+}
+
+/// Each consumer takes one message at a time from its partitions, in turn: it is a single
+/// server fed by the merged Poisson streams of its partitions, and in any order that does
+/// not look at the work (round robin over partitions included) its mean time in system is
+/// M/M/1's 1/(μ − λₖ). With 4 partitions at λ/4 each and μ = 100/s: one consumer sees λ,
+/// two see λ/2, four (or more: the rest idle) see λ/4.
+#[test]
+fn consumers_serving_several_partitions_queue_as_one_server_each() {
+    let (rate, mu) = (80.0, 100.0);
+    for (consumers, per_consumer) in
+        [(", consumers: 1", rate), (", consumers: 2", rate / 2.0), ("", rate / 4.0), (", consumers: 8", rate / 4.0)]
+    {
+        let text = log_topology(rate, consumers);
+        let estimate = replicate(&text, 10, seconds(2000.0), 20.0, |r| group(r).publish_to_processed_s.mean.unwrap());
+        estimate.assert_covers(&format!("publish to processed with group{consumers}"), 1.0 / (mu - per_consumer), 0.04);
+    }
+    let report = simulate(&log_topology(rate, ", consumers: 8"), 1, seconds(10.0), 0.0);
+    assert_eq!(group(&report).idle_consumers, 4);
+}
+
+/// One consumer for 4 partitions at 120/s is offered 1.2× what it can do: the verdict names
+/// it; the default one per partition (0.3× each) draws none.
+#[test]
+fn the_verdict_names_an_overloaded_consumer_and_only_then() {
+    let overloaded = simulate(&log_topology(120.0, ", consumers: 1"), 2, seconds(60.0), 5.0);
+    let load = group(&overloaded).offered_load_by_consumer[0];
+    assert!((load - 1.2).abs() < 0.05, "offered {load}");
+    assert!(
+        overloaded.instability.iter().any(|line| line.contains("a consumer that serves several partitions")),
+        "{:?}",
+        overloaded.instability
+    );
+    let fine = simulate(&log_topology(120.0, ""), 2, seconds(60.0), 5.0);
+    assert!(group(&fine).offered_load_by_consumer.is_empty());
+    assert!(!fine.instability.iter().any(|line| line.contains("consumer")), "{:?}", fine.instability);
+}
