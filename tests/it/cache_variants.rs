@@ -151,3 +151,40 @@ fn invalidating_after_the_write_leaves_fewer_stale_reads() {
     eprintln!("stale share of hits: delete then write {:.4}, write then delete {:.4}", before.mean, after.mean);
     assert!(after.mean + after.half_width < before.mean - before.half_width, "{after:?} against {before:?}");
 }
+
+fn zipf_probabilities(keys: usize, exponent: f64) -> Vec<f64> {
+    let weights: Vec<f64> = (1..=keys).map(|k| (k as f64).powf(-exponent)).collect();
+    let total: f64 = weights.iter().sum();
+    weights.iter().map(|w| w / total).collect()
+}
+
+/// Under independent requests (the IRM), a cache that keeps the C most requested keys (LFU
+/// ranking every key by its count since the start, with frequency admission keeping a rarer
+/// key out) converges on the C most popular keys: its hit ratio is the sum of their
+/// probabilities, the most any cache of C entries can hold (Aho, Denning & Ullman 1971).
+/// LRU holds less (Che's approximation).
+#[test]
+fn frequency_admission_with_lfu_holds_the_most_popular_keys() {
+    let (keys, exponent, capacity) = (1000, 0.9, 100);
+    let text = |eviction: &str, admission: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "2000/s"), keys: Zipf(n: {keys}, s: {exponent}), to: "cache")],
+                nodes: {{
+                    "cache": Cache(capacity: {capacity}, eviction: {eviction}{admission}, backend: "db"),
+                    "db": Service(workers: 100, steps: [Work(Constant("1us"))]),
+                }},
+            )"#
+        )
+    };
+    let best: f64 = zipf_probabilities(keys, exponent).iter().take(capacity).sum();
+    let perfect =
+        replicate(&text("Lfu", ", admission: Frequency"), 10, seconds(100.0), 20.0, |r| cache(r).hit_ratio.unwrap());
+    perfect.assert_covers("perfect LFU hit ratio", best, 0.01);
+    let lru = replicate(&text("Lru", ""), 5, seconds(50.0), 10.0, |r| cache(r).hit_ratio.unwrap());
+    assert!(lru.mean < best - 0.05, "LRU {} against the top-{capacity} share {best}", lru.mean);
+    // Admission in front of LRU keeps one-off keys out: better than LRU alone.
+    let admitted =
+        replicate(&text("Lru", ", admission: Frequency"), 5, seconds(50.0), 10.0, |r| cache(r).hit_ratio.unwrap());
+    assert!(admitted.mean > lru.mean + 0.02, "LRU with admission {} against {}", admitted.mean, lru.mean);
+}

@@ -423,12 +423,13 @@ fn random_component(stream: &mut RandomStream, target: &str, later: &[String]) -
     let ttl = pick(stream, &["None", "Some(\"5ms\")", "Some(\"200ms\")"]);
     match stream.below(8) {
         0 => format!(
-            "Cache(capacity: {}, eviction: {eviction}, ttl: {ttl}, sliding_ttl: {}, ttl_jitter: {}, coalesce: {}, fallback: {}, hit: Some(Constant(\"100us\")), backend: {target}, writes: [\"b\"], write_policy: {})",
+            "Cache(capacity: {}, eviction: {eviction}, ttl: {ttl}, sliding_ttl: {}, ttl_jitter: {}, coalesce: {}, fallback: {}, admission: {}, hit: Some(Constant(\"100us\")), backend: {target}, writes: [\"b\"], write_policy: {})",
             1 + stream.below(50),
             ttl != "None" && stream.below(2) == 0,
             if ttl != "None" && stream.below(2) == 0 { "0.3" } else { "0.0" },
             stream.below(2) == 0,
             stream.below(2) == 0,
+            pick(stream, &["Always", "Frequency"]),
             pick(stream, &["Invalidate", "WriteThrough", "InvalidateAfterWrite"])
         ),
         1 => format!("Cdn(capacity: {}, eviction: {eviction}, ttl: {ttl}, origin: {target})", 1 + stream.below(50)),

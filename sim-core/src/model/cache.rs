@@ -36,6 +36,8 @@ pub(crate) struct CacheCounters {
     pub invalidations: u64,
     /// Misses that waited for a fetch already under way.
     pub coalesced: u64,
+    /// Fetched keys the admission policy kept out.
+    pub not_admitted: u64,
 }
 
 impl CacheCounters {
@@ -49,6 +51,7 @@ impl CacheCounters {
         self.writes += other.writes;
         self.invalidations += other.invalidations;
         self.coalesced += other.coalesced;
+        self.not_admitted += other.not_admitted;
     }
 }
 
@@ -81,7 +84,9 @@ impl<'t> CacheModel<'t> {
         Self {
             node,
             config,
-            store: CacheStore::new(config.eviction, config.capacity, config.ttl_ns).sliding(config.sliding_ttl),
+            store: CacheStore::new(config.eviction, config.capacity, config.ttl_ns)
+                .sliding(config.sliding_ttl)
+                .admission(config.frequency_admission),
             counters: CacheCounters::default(),
             fetching: KeyMap::default(),
             waiters: Vec::new(),
@@ -258,6 +263,7 @@ impl CacheModel<'_> {
     /// Stores `key`, with a lifetime of `ttl` times a jitter factor when the cache has one.
     fn fill(&mut self, kernel: &mut Kernel, key: u64, version: u64, now: u64, measured: bool) {
         let config = self.config;
+        let refused_before = self.store.not_admitted;
         let evicted = match config.ttl_ns {
             Some(ttl_ns) if config.ttl_jitter > 0.0 => {
                 let factor = 1.0 + config.ttl_jitter * (2.0 * kernel.routing_streams[self.node].open01() - 1.0);
@@ -267,6 +273,7 @@ impl CacheModel<'_> {
         };
         if measured {
             self.counters.evictions += evicted as u64;
+            self.counters.not_admitted += self.store.not_admitted - refused_before;
         }
     }
 

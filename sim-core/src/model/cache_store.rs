@@ -38,6 +38,12 @@ pub(crate) struct CacheStore {
     entries: KeyMap<Entry>,
     heap: Vec<u32>,
     tick: u64,
+    /// Frequency admission: every key's lookups since the start (exact, one count per
+    /// distinct key); a new key enters a full store only if looked up more often than the
+    /// entry it would evict, and LFU ranks entries by these counts (perfect LFU).
+    frequencies: Option<KeyMap<u64>>,
+    /// Keys refused entry by the admission policy.
+    pub not_admitted: u64,
 }
 
 impl CacheStore {
@@ -50,7 +56,21 @@ impl CacheStore {
             entries: KeyMap::default(),
             heap: Vec::new(),
             tick: 0,
+            frequencies: None,
+            not_admitted: 0,
         }
+    }
+
+    /// With `admission`, a full store admits a key only if it is more frequent than the
+    /// entry it would evict (counts kept for every key seen).
+    pub fn admission(mut self, admission: bool) -> Self {
+        self.frequencies = admission.then(KeyMap::default);
+        self
+    }
+
+    /// The use count an LFU priority starts from: the key's lookups with admission, else 1.
+    fn uses(&self, key: u64) -> u128 {
+        self.frequencies.as_ref().map_or(1, |counts| u128::from(counts.get(&key).copied().unwrap_or(1)))
     }
 
     /// With `sliding`, a hit renews its entry's lifetime.
@@ -72,6 +92,9 @@ impl CacheStore {
 
     /// Looks `key` up at `now_ns`, counting the access for LRU and LFU.
     pub fn lookup(&mut self, key: u64, now_ns: u64) -> Lookup {
+        if let Some(counts) = self.frequencies.as_mut() {
+            *counts.entry(key).or_insert(0) += 1;
+        }
         let Some(index) = self.entries.get_index_of(&key) else { return Lookup::Miss };
         if self.entries[index].expires_ns <= now_ns {
             self.remove_index(index);
@@ -84,6 +107,10 @@ impl CacheStore {
         }
         match self.eviction {
             Eviction::Lru => entry.priority = self.tick as u128,
+            Eviction::Lfu if self.frequencies.is_some() => {
+                let uses = self.frequencies.as_ref().and_then(|counts| counts.get(&key)).copied().unwrap_or(1);
+                entry.priority = (u128::from(uses) << 64) | self.tick as u128;
+            }
             Eviction::Lfu => entry.priority = (((entry.priority >> 64) + 1) << 64) | self.tick as u128,
             Eviction::Fifo => return Lookup::Hit { version: entry.version },
         }
@@ -108,6 +135,10 @@ impl CacheStore {
             entry.expires_ns = expires_ns;
             match self.eviction {
                 Eviction::Lru => entry.priority = self.tick as u128,
+                Eviction::Lfu if self.frequencies.is_some() => {
+                    let uses = self.frequencies.as_ref().and_then(|counts| counts.get(&key)).copied().unwrap_or(1);
+                    entry.priority = (u128::from(uses) << 64) | self.tick as u128;
+                }
                 Eviction::Lfu => entry.priority = (((entry.priority >> 64) + 1) << 64) | self.tick as u128,
                 Eviction::Fifo => {}
             }
@@ -118,11 +149,19 @@ impl CacheStore {
         let mut evicted = false;
         if self.entries.len() >= self.capacity {
             let victim = self.heap[0] as usize;
+            if let Some(counts) = &self.frequencies {
+                let count = |key: &u64| counts.get(key).copied().unwrap_or(0);
+                let (victim_key, _) = self.entries.get_index(victim).expect("the heap's top is an entry");
+                if count(&key) <= count(victim_key) {
+                    self.not_admitted += 1;
+                    return false;
+                }
+            }
             self.remove_index(victim);
             evicted = true;
         }
         let priority = match self.eviction {
-            Eviction::Lfu => (1u128 << 64) | self.tick as u128,
+            Eviction::Lfu => (self.uses(key) << 64) | self.tick as u128,
             Eviction::Lru | Eviction::Fifo => self.tick as u128,
         };
         let position = self.heap.len() as u32;

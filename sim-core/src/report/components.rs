@@ -128,6 +128,9 @@ pub struct CacheReport {
     /// backend (`coalesce: true`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub coalesced: u64,
+    /// Fetched keys a full cache's admission policy kept out (`admission: Frequency`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_admitted: u64,
     /// Entries held at the end.
     pub entries: u64,
 }
@@ -149,6 +152,7 @@ impl From<crate::model::CacheCounters> for CacheReport {
             writes: c.writes,
             invalidations: c.invalidations,
             coalesced: c.coalesced,
+            not_admitted: c.not_admitted,
             entries: 0,
         }
     }

@@ -85,6 +85,19 @@ pub enum RawEviction {
     Fifo,
 }
 
+/// Which keys a full cache lets in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename = "Admission", deny_unknown_fields)]
+pub enum RawAdmission {
+    /// Every fetched key is stored, evicting another if full.
+    #[default]
+    Always,
+    /// A fetched key enters a full cache only if it has been looked up more often than
+    /// the entry it would evict (TinyLFU's rule, with exact counts per key); with `Lfu`
+    /// eviction the entries rank by those counts too: perfect LFU.
+    Frequency,
+}
+
 /// What a cache does with a write.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename = "WritePolicy", deny_unknown_fields)]
@@ -121,6 +134,9 @@ pub struct RawCache {
     /// entries stored together do not expire together; default 0.
     #[serde(default)]
     pub ttl_jitter: f64,
+    /// Which fetched keys a full cache stores; default `Always`.
+    #[serde(default)]
+    pub admission: RawAdmission,
     /// Single-flight: a miss on a key whose fetch is already under way waits for that fetch
     /// instead of calling the backend again (request coalescing against stampedes); default
     /// false.

@@ -32,6 +32,8 @@ pub struct CacheConfig {
     pub ttl_jitter: f64,
     /// Misses on a key already being fetched wait for that fetch.
     pub coalesce: bool,
+    /// A full cache admits a key only if more frequent than its victim.
+    pub frequency_admission: bool,
     /// While down, requests bypass it to the backend.
     pub fallback: bool,
     /// Hit time sampler, `NONE` for none.

@@ -131,6 +131,7 @@ impl Validator<'_> {
             sliding_ttl: cache.sliding_ttl,
             ttl_jitter: cache.ttl_jitter,
             coalesce: cache.coalesce,
+            frequency_admission: cache.admission == crate::spec::RawAdmission::Frequency,
             fallback: cache.fallback,
             hit_sampler,
             miss_sampler,
