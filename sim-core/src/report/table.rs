@@ -341,7 +341,15 @@ fn component_line(name: &str, node: &NodeReport) -> Option<String> {
             cache.evictions,
             cache.stale_reads,
             cache.entries
-        ))
+        ) + &if cache.coalesced > 0 {
+            format!(", {} misses waited for a fetch under way", cache.coalesced)
+        } else {
+            String::new()
+        } + &if cache.not_admitted > 0 {
+            format!(", {} keys not admitted", cache.not_admitted)
+        } else {
+            String::new()
+        })
         }
         ComponentSection::Cdn(cdn) => {
         let edges: Vec<String> =
