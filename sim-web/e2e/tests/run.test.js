@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPage, waitForFinish } from '../browser.js';
 
@@ -38,6 +39,8 @@ for (const [example, seed, duration] of [
   ['read-heavy-feed', '9007199254740993', 20],
   ['region-outage', '11', 40],
   ['noisy-neighbour', '3', 20],
+  // Its trace (topologies/traces/morning-peak.csv) is built into the page.
+  ['trace-replay', '5', 90],
 ]) {
   test(`${example}: the page's report equals archsim run --format json (seed ${seed})`, async () => {
     const { page, errors, screenshot, close } = await openPage();
@@ -80,3 +83,37 @@ for (const [example, seed, duration] of [
     }
   });
 }
+
+test('a trace file the user picks is replayed as archsim run replays it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'archsim-picked-trace-'));
+  let trace = 'gap_ms,class,key\n';
+  for (let i = 0; i < 3000; i += 1) trace += `${(i * 7919) % 13},${i % 5 === 0 ? 'write' : 'read'},${i % 101}\n`;
+  writeFileSync(join(dir, 'access-log.csv'), trace);
+  const text = `Topology(
+    workload: [Trace(name: "log", file: "access-log.csv", classes: ["read", "write"], to: "app")],
+    nodes: { "app": Service(workers: 2, steps: [Work(Exp(mean: "5ms"))]) },
+    run: (duration: "30s", seed: 4),
+)`;
+  writeFileSync(join(dir, 'picked.ron'), text);
+  const { page, errors, screenshot, close } = await openPage();
+  try {
+    await page.fill('#source', text);
+    // Before the file is picked, the page says which file it lacks.
+    await page.waitForFunction(() => !document.querySelector('#error').hidden);
+    assert.match(await page.textContent('#error'), /access-log\.csv/);
+    await page.setInputFiles('#trace-files', join(dir, 'access-log.csv'));
+    await page.waitForFunction(() => document.querySelector('#error').hidden);
+    await page.selectOption('#speed', 'max');
+    await page.click('#run');
+    await waitForFinish(page);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-report')]);
+    const inPage = readFileSync(await download.path(), 'utf8');
+    const expected = execFileSync(ARCHSIM, ['run', join(dir, 'picked.ron'), '--format', 'json'], { encoding: 'utf8' });
+    assert.equal(inPage, expected, 'the browser replay differs from the CLI replay');
+    assert.equal(JSON.parse(expected).workloads.log.generated, 3000);
+    await screenshot('run-picked-trace');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
