@@ -203,7 +203,8 @@ impl DatabaseModel<'_> {
 
     /// A query finishes on its server: a write commits and ships to the replicas (noting
     /// when each replica up applies it, in `apply_times`); a read reports the version it saw.
-    fn complete(&mut self, kernel: &mut Kernel, frame: FrameId) {
+    /// Returns whether it was a write.
+    fn complete(&mut self, kernel: &mut Kernel, frame: FrameId) -> bool {
         let now = kernel.events.now_ns();
         let (node, config) = (self.node, self.config);
         let request = kernel.frames[frame].request;
@@ -233,7 +234,7 @@ impl DatabaseModel<'_> {
             if measured {
                 self.counters[server].writes += 1;
             }
-            return;
+            return true;
         }
         let latest = kernel.latest_version(key);
         let version = if server == self.primary as usize {
@@ -253,6 +254,7 @@ impl DatabaseModel<'_> {
             self.counters[server].stale_reads += (version < latest) as u64;
         }
         kernel.requests[request].read_version = version;
+        false
     }
 
     /// A database server went down: if it is the primary and the database fails over, a
@@ -381,15 +383,8 @@ impl Program for DatabaseModel<'_> {
     }
 
     fn respond(&mut self, kernel: &mut Kernel, frame: FrameId) {
-        self.complete(kernel, frame);
+        let is_write = self.complete(kernel, frame);
         let acks = self.config.acks as usize;
-        let is_write = kernel.frames[frame].instance.raw() == self.primary
-            && self
-                .config
-                .write_classes
-                .get(kernel.requests[kernel.frames[frame].request].class as usize)
-                .copied()
-                .unwrap_or(false);
         if acks > 0 && is_write {
             // Semi-synchronous: the write holds its connection until its acks-th replica
             // has applied it, or until the timeout (MySQL's fallback to asynchronous); a

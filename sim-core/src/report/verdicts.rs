@@ -210,36 +210,23 @@ pub(super) fn saturated_consumers(node: &crate::topology::Node, section: Option<
             .groups
             .iter()
             .filter_map(|(group, figures)| {
-                if !figures.offered_load_by_consumer.is_empty() {
-                    let hot: Vec<(usize, f64)> = figures
-                        .offered_load_by_consumer
-                        .iter()
-                        .copied()
-                        .enumerate()
-                        .filter(|(_, load)| *load >= 1.0)
-                        .collect();
-                    let (_, worst) = hot.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
-                    let consumers: Vec<String> = hot.iter().map(|(consumer, _)| consumer.to_string()).collect();
-                    return Some(format!(
-                        "consumer group \"{group}\" of log \"{}\" is offered up to {worst:.2}× a consumer that serves several partitions (consumers {}): its lag grows ({} at the end); add consumers (up to one per partition) or make its handler faster",
-                        node.name,
-                        consumers.join(", "),
-                        figures.lag_at_end
-                    ));
-                }
-                let hot: Vec<(usize, f64)> = figures
-                    .offered_load_by_partition
-                    .iter()
-                    .copied()
-                    .enumerate()
-                    .filter(|(_, load)| *load >= 1.0)
-                    .collect();
+                // With fewer consumers than partitions, a consumer's load is its partitions'.
+                let shared = !figures.offered_load_by_consumer.is_empty();
+                let loads =
+                    if shared { &figures.offered_load_by_consumer } else { &figures.offered_load_by_partition };
+                let hot: Vec<(usize, f64)> =
+                    loads.iter().copied().enumerate().filter(|(_, load)| *load >= 1.0).collect();
                 let (_, worst) = hot.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
-                let partitions: Vec<String> = hot.iter().map(|(partition, _)| partition.to_string()).collect();
+                let which: Vec<String> = hot.iter().map(|(index, _)| index.to_string()).collect();
+                let (what, fix) = if shared {
+                    ("a consumer that serves several partitions (consumers", "add consumers (up to one per partition)")
+                } else {
+                    ("its one consumer per partition (partitions", "add partitions")
+                };
                 Some(format!(
-                    "consumer group \"{group}\" of log \"{}\" is offered up to {worst:.2}× its one consumer per partition (partitions {}): its lag grows ({} at the end); add partitions or make its handler faster",
+                    "consumer group \"{group}\" of log \"{}\" is offered up to {worst:.2}× {what} {}): its lag grows ({} at the end); {fix} or make its handler faster",
                     node.name,
-                    partitions.join(", "),
+                    which.join(", "),
                     figures.lag_at_end
                 ))
             })

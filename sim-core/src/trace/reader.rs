@@ -194,20 +194,28 @@ impl TraceReader {
     /// The next record, `None` at the end of the trace.
     pub fn next_record(&mut self) -> Result<Option<TraceRecord>, TraceError> {
         loop {
-            let line = match &mut self.input {
+            let (ns, record) = match &mut self.input {
                 Input::Csv(csv, record) => match csv.read_byte_record(record) {
                     Ok(true) => {
                         self.line = record.position().map_or(self.line + 1, |p| p.line());
                         let field = |index: usize| (index != usize::MAX).then(|| record.get(index)).flatten();
                         let int = |index| field(index).map(|text: &[u8]| parse_int(text).ok_or(text));
-                        Fieldset {
+                        let line = Fieldset {
                             time: field(self.fields.time).unwrap_or_default(),
                             class: field(self.fields.class),
                             key: int(self.fields.key),
                             client: int(self.fields.client),
                             region: field(self.fields.region),
                             workload: field(self.fields.workload),
-                        }
+                        };
+                        Self::record(
+                            &line,
+                            self.time_column,
+                            &self.classes,
+                            &self.regions,
+                            self.workload.as_deref(),
+                            self.line,
+                        )?
                     }
                     Ok(false) => return Ok(None),
                     Err(error) => {
@@ -274,28 +282,16 @@ impl TraceReader {
                         region: parsed.region.as_deref().map(str::as_bytes),
                         workload: parsed.workload.as_deref().map(str::as_bytes),
                     };
-                    let (ns, record) = Self::record(
+                    Self::record(
                         &record,
                         self.time_column,
                         &self.classes,
                         &self.regions,
                         self.workload.as_deref(),
                         self.line,
-                    )?;
-                    match self.place(ns, record)? {
-                        Some(record) => return Ok(Some(record)),
-                        None => continue,
-                    }
+                    )?
                 }
             };
-            let (ns, record) = Self::record(
-                &line,
-                self.time_column,
-                &self.classes,
-                &self.regions,
-                self.workload.as_deref(),
-                self.line,
-            )?;
             if let Some(record) = self.place(ns, record)? {
                 return Ok(Some(record));
             }

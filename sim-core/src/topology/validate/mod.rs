@@ -451,20 +451,19 @@ impl Validator<'_> {
                 Some(spec) => self.sampler(spec, compiler, &[here[0], here[1], "latency"])?,
                 None => regions.sampler(region, node_regions[entry_node]),
             };
+            // Open and trace workloads draw client ids among `clients`.
+            if let RawWorkload::Open { clients: Some(0), .. } | RawWorkload::Trace { clients: Some(0), .. } = raw_source
+            {
+                return Err(self
+                    .error(
+                        SpecErrorKind::InvalidValue,
+                        format!("workload \"{name}\" has 0 clients"),
+                        &[here[0], here[1], "clients"],
+                    )
+                    .with_help("clients is the number of distinct client ids, at least 1"));
+            }
             let (arrivals, clients) = match raw_source {
-                RawWorkload::Open { arrivals, clients, .. } => {
-                    let clients = clients.unwrap_or(1);
-                    if clients == 0 {
-                        return Err(self
-                            .error(
-                                SpecErrorKind::InvalidValue,
-                                format!("workload \"{name}\" has 0 clients"),
-                                &[here[0], here[1], "clients"],
-                            )
-                            .with_help("clients is the number of distinct client ids, at least 1"));
-                    }
-                    (self.arrivals(name, arrivals)?, clients)
-                }
+                RawWorkload::Open { arrivals, clients, .. } => (self.arrivals(name, arrivals)?, clients.unwrap_or(1)),
                 RawWorkload::Closed { users, think, .. } => {
                     if *users > MAX_USERS {
                         return Err(self
@@ -491,15 +490,6 @@ impl Validator<'_> {
                 }
                 RawWorkload::Trace { clients, .. } => {
                     let clients = clients.unwrap_or(1);
-                    if clients == 0 {
-                        return Err(self
-                            .error(
-                                SpecErrorKind::InvalidValue,
-                                format!("workload \"{name}\" has 0 clients"),
-                                &[here[0], here[1], "clients"],
-                            )
-                            .with_help("clients is the number of distinct client ids, at least 1"));
-                    }
                     let class_names = mix.keys().cloned().zip(class_ids.iter().copied()).collect();
                     let own_latency = latency.is_some();
                     let spec =
