@@ -231,6 +231,13 @@ fn effects(
                     if let Some((active, _)) = balancer.targets.first() {
                         effect.forwards[*active] += 1.0;
                     }
+                } else if let Some(plan) = &balancer.resharding {
+                    // A resharding router: the steady state of its last shard list.
+                    let last = &plan.steps[plan.steps.len() - 1].assigned;
+                    let shards = last.iter().filter(|a| **a).count().max(1) as f64;
+                    for ((target, _), _) in balancer.targets.iter().zip(last).filter(|(_, a)| **a) {
+                        effect.forwards[*target] += 1.0 / shards;
+                    }
                 } else {
                     let total: f64 = balancer.target_weights.iter().map(|w| *w as f64).sum();
                     for ((target, _), weight) in balancer.targets.iter().zip(&balancer.target_weights) {

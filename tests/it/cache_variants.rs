@@ -188,3 +188,83 @@ fn frequency_admission_with_lfu_holds_the_most_popular_keys() {
         replicate(&text("Lru", ", admission: Frequency"), 5, seconds(50.0), 10.0, |r| cache(r).hit_ratio.unwrap());
     assert!(admitted.mean > lru.mean + 0.02, "LRU with admission {} against {}", admitted.mean, lru.mean);
 }
+
+fn hot_key_with_ttl(rate_per_s: f64, ttl: &str, fetch: &str, extra: &str) -> String {
+    format!(
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "{rate_per_s}/s"), to: "cache")],
+            nodes: {{
+                "cache": Cache(capacity: 10, ttl: "{ttl}", backend: "db"{extra}),
+                "db": Service(workers: 100, steps: [Work(Constant("{fetch}"))]),
+            }},
+        )"#
+    )
+}
+
+/// Stale-while-revalidate on one hot key (Poisson λ, TTL T, fetch D, a window S with
+/// λS ≫ 1): the entry lives T, the first read after it expires (Exp(λ) later) is answered
+/// stale and starts one background refresh, which stores the key D later. A renewal cycle
+/// of T + 1/λ + D with one fetch and 1 + λD stale answers (renewal-reward), and no read
+/// ever waits for the backend after the first.
+#[test]
+fn stale_while_revalidate_refreshes_once_per_expiry_and_nobody_waits() {
+    let (rate, ttl_s, fetch_s) = (200.0, 0.05, 0.02);
+    let cycle_s = ttl_s + 1.0 / rate + fetch_s;
+    let text = hot_key_with_ttl(rate, "50ms", "20ms", r#", stale_while_revalidate: "1s""#);
+    let (duration_s, warmup_s) = (200.0, 5.0);
+    let per_s = |count: u64| count as f64 / (duration_s - warmup_s);
+    let fetches = replicate(&text, 10, seconds(duration_s), warmup_s, |r| per_s(r.nodes["db"].arrivals));
+    fetches.assert_covers("background refreshes per second", 1.0 / cycle_s, 0.02);
+    let stale = replicate(&text, 10, seconds(duration_s), warmup_s, |r| per_s(cache(r).served_stale));
+    stale.assert_covers("stale answers per second", (1.0 + rate * fetch_s) / cycle_s, 0.02);
+    let report = simulate(&text, 1, seconds(duration_s), warmup_s);
+    assert_eq!(cache(&report).misses, 0, "{:?}", cache(&report));
+    assert_eq!(cache(&report).revalidations, report.nodes["db"].arrivals);
+    assert!(report.latency_s.max.unwrap() < 1e-9, "every read is answered from the cache at once");
+    assert_conserved(&report);
+}
+
+/// Probabilistic early expiration (XFetch) with single-flight on one hot key: a read at t
+/// before the expiry T refreshes with probability e^(−(T−t)/(δβ)), so the refreshing reads
+/// are Poisson with intensity h(t) = λe^(−(T−t)/(δβ)) and the first comes before T with
+/// probability p = 1 − e^(−H(T)), H(t) = ∫₀ᵗh. A cycle (fill to fill) is the first such read
+/// plus D, or, with none, T + 1/λ + D: one fetch per cycle, a share p of them early
+/// (renewal-reward over E[L] = E[t₁; t₁ < T] + pD + (1 − p)(T + 1/λ + D)).
+#[test]
+fn early_expiration_refreshes_before_expiry_as_xfetch_predicts() {
+    let (rate, ttl_s, fetch_s, beta) = (20.0, 1.0, 0.05, 1.0);
+    let scale = fetch_s * beta;
+    let h = |t: f64| rate * (-(ttl_s - t) / scale).exp();
+    let big_h = |t: f64| rate * scale * ((-(ttl_s - t) / scale).exp() - (-ttl_s / scale).exp());
+    let p = 1.0 - (-big_h(ttl_s)).exp();
+    // Simpson's rule for E[t₁; t₁ < T] = ∫₀ᵀ t h(t) e^(−H(t)) dt.
+    let steps = 200_000;
+    let width = ttl_s / steps as f64;
+    let f = |t: f64| t * h(t) * (-big_h(t)).exp();
+    let simpson: f64 = (0..=steps)
+        .map(|i| {
+            let weight = if i == 0 || i == steps {
+                1.0
+            } else if i % 2 == 1 {
+                4.0
+            } else {
+                2.0
+            };
+            weight * f(i as f64 * width)
+        })
+        .sum::<f64>()
+        * width
+        / 3.0;
+    let cycle_s = simpson + p * fetch_s + (1.0 - p) * (ttl_s + 1.0 / rate + fetch_s);
+    let text = hot_key_with_ttl(rate, "1s", "50ms", ", coalesce: true, early_expiration: 1.0");
+    let (duration_s, warmup_s) = (2000.0, 10.0);
+    let per_s = |count: u64| count as f64 / (duration_s - warmup_s);
+    let fetches = replicate(&text, 10, seconds(duration_s), warmup_s, |r| per_s(r.nodes["db"].arrivals));
+    fetches.assert_covers("fetches per second with early expiration", 1.0 / cycle_s, 0.02);
+    let early = replicate(&text, 10, seconds(duration_s), warmup_s, |r| per_s(cache(r).early_refreshes));
+    early.assert_covers("early refreshes per second", p / cycle_s, 0.03);
+    // Without it every cycle ends in an expiry: one fetch per T + 1/λ + D.
+    let plain = hot_key_with_ttl(rate, "1s", "50ms", ", coalesce: true");
+    let report = simulate(&plain, 1, seconds(200.0), 0.0);
+    assert_eq!(cache(&report).early_refreshes, 0);
+}

@@ -30,6 +30,7 @@ mod quorum;
 mod rate_limiters;
 mod reliability;
 mod replication;
+mod resharding;
 mod run_length;
 mod serverless;
 mod snapshots;

@@ -423,21 +423,37 @@ fn random_component(stream: &mut RandomStream, target: &str, later: &[String]) -
     let ttl = pick(stream, &["None", "Some(\"5ms\")", "Some(\"200ms\")"]);
     match stream.below(8) {
         0 => format!(
-            "Cache(capacity: {}, eviction: {eviction}, ttl: {ttl}, sliding_ttl: {}, ttl_jitter: {}, coalesce: {}, fallback: {}, admission: {}, hit: Some(Constant(\"100us\")), backend: {target}, writes: [\"b\"], write_policy: {})",
+            "Cache(capacity: {}, eviction: {eviction}, ttl: {ttl}, sliding_ttl: {}, ttl_jitter: {}, coalesce: {}, fallback: {}, admission: {}, stale_while_revalidate: {}, early_expiration: {}, hit: Some(Constant(\"100us\")), backend: {target}, writes: [\"b\"], write_policy: {})",
             1 + stream.below(50),
             ttl != "None" && stream.below(2) == 0,
             if ttl != "None" && stream.below(2) == 0 { "0.3" } else { "0.0" },
             stream.below(2) == 0,
             stream.below(2) == 0,
             pick(stream, &["Always", "Frequency"]),
+            if ttl != "None" && stream.below(2) == 0 { "Some(\"20ms\")" } else { "None" },
+            if ttl != "None" && stream.below(2) == 0 { "Some(1.5)" } else { "None" },
             pick(stream, &["Invalidate", "WriteThrough", "InvalidateAfterWrite"])
         ),
         1 => format!("Cdn(capacity: {}, eviction: {eviction}, ttl: {ttl}, origin: {target})", 1 + stream.below(50)),
-        2 => format!(
-            "Sharded(partitioning: {}, shards: [{}])",
-            pick(stream, &["HashModulo", "ConsistentHash(virtual_nodes: 20)"]),
-            later.join(", ")
-        ),
+        2 => {
+            // Half the routers reshard once, to a random nonempty subset of their shards.
+            let reshard = if stream.below(2) == 0 {
+                let keep: Vec<&String> = later.iter().filter(|_| stream.below(2) == 0).collect();
+                let list = if keep.is_empty() { vec![&later[0]] } else { keep };
+                format!(
+                    ", reshard: [(at: \"{}ms\", shards: [{}])]",
+                    1 + stream.below(2500),
+                    list.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "Sharded(partitioning: {}, shards: [{}]{reshard})",
+                pick(stream, &["HashModulo", "ConsistentHash(virtual_nodes: 20)"]),
+                later.join(", ")
+            )
+        }
         3 => format!(
             "RateLimiter(limit: {}, scope: {}, instances: {}, next: {target})",
             pick(

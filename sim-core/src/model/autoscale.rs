@@ -240,6 +240,7 @@ impl ScalingState {
             instance_hours: Some(billed_area as f64 / 3.6e12),
             mean_servers: Some(mean_instances * workers as f64),
             extra_cost: 0.0,
+            reshards: Vec::new(),
         }
     }
 }

@@ -8,6 +8,8 @@ use super::keymap::KeyMap;
 use super::least_loaded::LeastLoaded;
 use super::node::{misrouted, Model, Node, Span, Timer};
 use super::requests::Outcome;
+use super::resharding::{shard_of, ReshardState};
+use super::Event;
 use super::Simulation;
 use crate::ids::{FrameId, NodeId, RequestId};
 use crate::report::{ComponentFigures, ComponentSection};
@@ -47,6 +49,11 @@ pub(crate) struct BalancerModel<'t> {
     active: Vec<u32>,
     /// DNS routing: per client, the target its cached answer names and when it expires.
     dns_cache: KeyMap<(u32, u64)>,
+    /// Per target: whether it is one of the shards now (always true but for a resharding
+    /// shard router).
+    assigned: Vec<bool>,
+    /// A shard router's resharding, when its shards change on the timeline.
+    resharding: Option<ReshardState<'t>>,
 }
 
 impl<'t> BalancerModel<'t> {
@@ -68,6 +75,8 @@ impl<'t> BalancerModel<'t> {
             active_node: NodeId::NONE,
             active: Vec::new(),
             dns_cache: KeyMap::default(),
+            assigned: config.resharding.as_ref().map_or_else(|| vec![true; targets], |plan| plan.initial.clone()),
+            resharding: config.resharding.as_deref().map(ReshardState::new),
         };
         // At the start, a service's first `instances` instances serve.
         state.rebuild_rotation(topology, |target| {
@@ -84,7 +93,7 @@ impl<'t> BalancerModel<'t> {
         let config = self.config;
         self.rotation.clear();
         for index in 0..config.targets.len() {
-            let up = serving(index) && self.healthy[index];
+            let up = serving(index) && self.assigned[index] && self.healthy[index];
             self.up[index] = up;
             if up {
                 self.rotation.push(index as u32);
@@ -94,7 +103,7 @@ impl<'t> BalancerModel<'t> {
             // Every target failed its health check: fail open (as cloud balancers do) and
             // spread over the targets in service rather than over none.
             for index in 0..config.targets.len() {
-                let up = serving(index);
+                let up = serving(index) && self.assigned[index];
                 self.up[index] = up;
                 if up {
                     self.rotation.push(index as u32);
@@ -164,9 +173,13 @@ impl Model for BalancerModel<'_> {
         let record = &kernel.frames[frame];
         let target = record.balancer_target;
         let (outcome, cause) = record.outcome.unwrap_or((Outcome::Completed, self.node));
+        let arrived_ns = record.arrived_ns;
         invariants::decrement(&mut self.outstanding[target as usize], &mut kernel.invariants.counter_underflows);
         if let Some(least_loaded) = &mut self.least_loaded {
             least_loaded.set(target, self.outstanding[target as usize]);
+        }
+        if let Some(resharding) = &mut self.resharding {
+            resharding.answered(arrived_ns, kernel.events.now_ns());
         }
         self.finish(kernel, frame, outcome, cause);
     }
@@ -174,6 +187,7 @@ impl Model for BalancerModel<'_> {
     fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
         match timer {
             Timer::Resume { frame } => self.forward(kernel, frame),
+            Timer::Reshard { step } => self.reshard(kernel.topology, step as usize),
             Timer::PsDone { .. } | Timer::Visibility { .. } | Timer::ContainerExpire { .. } | Timer::Promote => {
                 misrouted(kernel)
             }
@@ -192,7 +206,11 @@ impl Model for BalancerModel<'_> {
     }
 
     fn figures(&self, topology: &Topology, _span: Span) -> ComponentFigures {
-        ComponentFigures::section(self.report(topology))
+        let mut figures = ComponentFigures::section(self.report(topology));
+        if let Some(resharding) = &self.resharding {
+            figures.reshards = resharding.report(topology, self.config);
+        }
+        figures
     }
 }
 
@@ -216,6 +234,9 @@ impl BalancerModel<'_> {
             }
             None => {
                 let target = self.pick_target(kernel, request);
+                if let Some(resharding) = &mut self.resharding {
+                    resharding.routed(self.config, kernel.requests[request].key, target);
+                }
                 if let Some(ttl_ns) = self.config.dns_ttl_ns {
                     let expires_ns = kernel.events.now_ns().saturating_add(ttl_ns);
                     self.dns_cache.insert(kernel.requests[request].client, (target, expires_ns));
@@ -322,17 +343,9 @@ impl BalancerModel<'_> {
                 }
             }
             Algorithm::HashClient => self.rotation[(splitmix64(client) % n as u64) as usize],
-            Algorithm::HashKey => self.rotation[(splitmix64(key) % n as u64) as usize],
-            Algorithm::ConsistentHash { .. } => {
-                // The first point clockwise from the key's hash whose target is in rotation.
-                let point = splitmix64(key ^ 0x6b65_7973);
-                let start = config.ring.partition_point(|(p, _)| *p < point);
-                let ring_len = config.ring.len();
-                (0..ring_len)
-                    .map(|offset| config.ring[(start + offset) % ring_len].1)
-                    .find(|target| self.up[*target as usize])
-                    .unwrap_or(self.rotation[0])
-            }
+            // The shard `hash % n` of those in rotation, or the first point clockwise from
+            // the key's hash whose target is in rotation.
+            Algorithm::HashKey | Algorithm::ConsistentHash { .. } => shard_of(config, &self.rotation, &self.up, key),
             Algorithm::ActivePassive => {
                 let position = self.next as usize % self.active.len();
                 self.next = (position + 1) as u32;
@@ -349,7 +362,35 @@ impl BalancerModel<'_> {
     }
 }
 
+impl BalancerModel<'_> {
+    /// A shard router takes resharding step `index`: its shards become the step's list.
+    fn reshard(&mut self, topology: &Topology, index: usize) {
+        let Some(state) = self.resharding.as_ref() else { return };
+        let Some((_, assigned)) = state.step(index) else { return };
+        let (rotation, up) = (self.rotation.clone(), self.up.clone());
+        self.assigned.copy_from_slice(assigned);
+        // A shard router's targets are whole nodes, which always serve (a down shard
+        // refuses at its own gate).
+        self.rebuild_rotation(topology, |_| true);
+        if let Some(state) = self.resharding.as_mut() {
+            state.take(self.config, index, (&rotation, &up), (&self.rotation, &self.up));
+        }
+    }
+}
+
 impl Simulation<'_> {
+    /// Every shard router with resharding schedules its steps.
+    pub(crate) fn start_resharding(&mut self) {
+        for (index, node) in self.nodes.iter().enumerate() {
+            let Node::LoadBalancer(model) = node else { continue };
+            let Some(plan) = model.config.resharding.as_deref() else { continue };
+            for (step, reshard) in plan.steps.iter().enumerate() {
+                let timer = Timer::Reshard { step: step as u32 };
+                self.kernel.events.schedule_at(reshard.at_ns, Event::Timer { node: NodeId::new(index as u32), timer });
+            }
+        }
+    }
+
     /// Every balancer in front of `node` takes note that its instances changed.
     pub(crate) fn rotation_changed(&mut self, node: NodeId) {
         for index in 0..self.balancers_of[node].len() {

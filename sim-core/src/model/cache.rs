@@ -2,6 +2,7 @@
 //! per region in front of an origin). Hit ratios emerge from the keys requests carry.
 
 use super::cache_store::{CacheStore, Lookup};
+use super::jobs::JobSpec;
 use super::kernel::Kernel;
 use super::keymap::KeyMap;
 use super::node::{misrouted, Model, Span, Timer};
@@ -18,6 +19,8 @@ const FILLING: u32 = 3;
 const WRITING: u32 = 4;
 /// A miss waiting for the fetch of its key that another miss started (single-flight).
 const WAITING: u32 = 5;
+/// A hit that probabilistic early expiration sends to the backend, past the miss time.
+const FINDING_EARLY: u32 = 6;
 
 /// No read along the request's path has reported a version yet.
 const NO_VERSION: u64 = u64::MAX;
@@ -38,6 +41,12 @@ pub(crate) struct CacheCounters {
     pub coalesced: u64,
     /// Fetched keys the admission policy kept out.
     pub not_admitted: u64,
+    /// Hits on an expired entry within its stale-while-revalidate window.
+    pub served_stale: u64,
+    /// Background refreshes started by stale hits.
+    pub revalidations: u64,
+    /// Fetches that probabilistic early expiration started before the entry expired.
+    pub early_refreshes: u64,
 }
 
 impl CacheCounters {
@@ -52,6 +61,9 @@ impl CacheCounters {
         self.invalidations += other.invalidations;
         self.coalesced += other.coalesced;
         self.not_admitted += other.not_admitted;
+        self.served_stale += other.served_stale;
+        self.revalidations += other.revalidations;
+        self.early_refreshes += other.early_refreshes;
     }
 }
 
@@ -66,6 +78,10 @@ pub(crate) struct CacheModel<'t> {
     fetching: KeyMap<()>,
     /// Misses waiting for a fetch under way: (key, frame), in arrival order.
     waiters: Vec<(u64, FrameId)>,
+    /// Keys with a background refresh under way (stale-while-revalidate).
+    revalidating: KeyMap<()>,
+    /// Background refreshes by job id: (key, start in ns); `None` for a free slot.
+    refreshes: Vec<Option<(u64, u64)>>,
 }
 
 /// A CDN: one cache store per edge, in front of an origin.
@@ -86,10 +102,13 @@ impl<'t> CacheModel<'t> {
             config,
             store: CacheStore::new(config.eviction, config.capacity, config.ttl_ns)
                 .sliding(config.sliding_ttl)
-                .admission(config.frequency_admission),
+                .admission(config.frequency_admission)
+                .grace(config.stale_while_revalidate_ns),
             counters: CacheCounters::default(),
             fetching: KeyMap::default(),
             waiters: Vec::new(),
+            revalidating: KeyMap::default(),
+            refreshes: Vec::new(),
         }
     }
 }
@@ -139,6 +158,11 @@ fn look_up(
                 counters.hits += 1;
                 counters.stale_reads += (version < latest) as u64;
             }
+            Lookup::Stale { version } => {
+                counters.hits += 1;
+                counters.served_stale += 1;
+                counters.stale_reads += (version < latest) as u64;
+            }
             Lookup::Miss | Lookup::Expired => {
                 counters.misses += 1;
                 counters.expired += (lookup == Lookup::Expired) as u64;
@@ -174,13 +198,25 @@ impl Model for CacheModel<'_> {
             kernel.call_node(frame, config.backend, InstanceId::NONE);
             return;
         }
+        if self.refreshes_early(kernel, key, now) {
+            // Probabilistic early expiration: this read refreshes the entry, as a miss.
+            if measured {
+                self.counters.misses += 1;
+            }
+            return self.delay_then(kernel, frame, config.miss_sampler, FINDING_EARLY);
+        }
         let latest = kernel.latest_version(key);
         match look_up(&mut self.store, &mut self.counters, key, now, latest, measured) {
             Lookup::Hit { version } => {
                 kernel.requests[request].read_version = version;
                 self.delay_then(kernel, frame, config.hit_sampler, ANSWERING_HIT);
             }
-            _ => self.delay_then(kernel, frame, config.miss_sampler, FINDING_MISS),
+            Lookup::Stale { version } => {
+                kernel.requests[request].read_version = version;
+                self.revalidate(kernel, frame, key, measured);
+                self.delay_then(kernel, frame, config.hit_sampler, ANSWERING_HIT);
+            }
+            Lookup::Miss | Lookup::Expired => self.delay_then(kernel, frame, config.miss_sampler, FINDING_MISS),
         }
     }
 
@@ -207,6 +243,10 @@ impl Model for CacheModel<'_> {
                     version => version,
                 };
                 self.fill(kernel, key, version, now, measured);
+                if self.config.early_expiration_beta.is_some() {
+                    // XFetch's δ: how long this fetch took, from the read's arrival.
+                    self.store.set_fetch_ns(key, now - kernel.frames[frame].arrived_ns);
+                }
                 self.release_waiters(kernel, key, version, Outcome::Completed, self.node);
             }
             WRITING => {
@@ -237,9 +277,11 @@ impl Model for CacheModel<'_> {
     fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
         match timer {
             Timer::Resume { frame } => self.resume(kernel, frame),
-            Timer::PsDone { .. } | Timer::Visibility { .. } | Timer::ContainerExpire { .. } | Timer::Promote => {
-                misrouted(kernel)
-            }
+            Timer::PsDone { .. }
+            | Timer::Visibility { .. }
+            | Timer::ContainerExpire { .. }
+            | Timer::Promote
+            | Timer::Reshard { .. } => misrouted(kernel),
         }
     }
 
@@ -277,6 +319,60 @@ impl CacheModel<'_> {
         }
     }
 
+    /// Probabilistic early expiration (XFetch): whether a read of `key` at `now` refreshes
+    /// its live entry, which it does when now − δ·β·ln(U) reaches the expiry.
+    fn refreshes_early(&mut self, kernel: &mut Kernel, key: u64, now: u64) -> bool {
+        let Some(beta) = self.config.early_expiration_beta else { return false };
+        let Some((expires_ns, fetch_ns)) = self.store.expiry_of(key) else { return false };
+        if expires_ns <= now || expires_ns == u64::MAX {
+            return false;
+        }
+        let draw = kernel.routing_streams[self.node].open01();
+        now as f64 - fetch_ns as f64 * beta * draw.ln() >= expires_ns as f64
+    }
+
+    /// A stale hit on `key`: unless one is under way, a refresh from the backend starts in
+    /// the background, as a request of its own (the hit's class, client and region).
+    fn revalidate(&mut self, kernel: &mut Kernel, frame: FrameId, key: u64, measured: bool) {
+        if self.revalidating.contains_key(&key) {
+            return;
+        }
+        self.revalidating.insert(key, ());
+        let now = kernel.events.now_ns();
+        let slot = match self.refreshes.iter().position(Option::is_none) {
+            Some(slot) => slot,
+            None => {
+                self.refreshes.push(None);
+                self.refreshes.len() - 1
+            }
+        };
+        self.refreshes[slot] = Some((key, now));
+        if measured {
+            self.counters.revalidations += 1;
+        }
+        let hit = &kernel.requests[kernel.frames[frame].request];
+        let spec = JobSpec { key, class: hit.class, client: hit.client, region: hit.region };
+        let refresh = kernel.start_job(self.node, self.config.backend, slot as u32, 0, spec);
+        kernel.requests[refresh].read_version = NO_VERSION;
+    }
+
+    /// A background refresh is over: a successful one stores what the backend returned.
+    pub(crate) fn revalidated(&mut self, kernel: &mut Kernel, slot: u32, outcome: Outcome, read_version: u64) {
+        let Some((key, started_ns)) = self.refreshes.get_mut(slot as usize).and_then(Option::take) else {
+            return misrouted(kernel);
+        };
+        self.revalidating.swap_remove(&key);
+        if outcome != Outcome::Completed {
+            return;
+        }
+        let now = kernel.events.now_ns();
+        let version = if read_version == NO_VERSION { kernel.latest_version(key) } else { read_version };
+        self.fill(kernel, key, version, now, kernel.measuring);
+        if self.config.early_expiration_beta.is_some() {
+            self.store.set_fetch_ns(key, now - started_ns);
+        }
+    }
+
     /// The fetch of `key` is over: the misses that waited for it get its answer.
     fn release_waiters(&mut self, kernel: &mut Kernel, key: u64, version: u64, outcome: Outcome, cause: NodeId) {
         if !self.config.coalesce || self.fetching.swap_remove(&key).is_none() {
@@ -308,13 +404,14 @@ impl CacheModel<'_> {
     fn resume(&mut self, kernel: &mut Kernel, frame: FrameId) {
         match kernel.frames[frame].pc {
             ANSWERING_HIT => self.finish(kernel, frame, Outcome::Completed, self.node),
-            FINDING_MISS => {
+            phase @ (FINDING_MISS | FINDING_EARLY) => {
                 let request = kernel.frames[frame].request;
                 let key = kernel.requests[request].key;
+                let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
                 if self.config.coalesce {
                     if self.fetching.contains_key(&key) {
                         // Another miss is fetching this key: wait for its answer.
-                        if kernel.is_measured(kernel.frames[frame].arrived_ns) {
+                        if measured {
                             self.counters.coalesced += 1;
                         }
                         kernel.frames[frame].pc = WAITING;
@@ -322,6 +419,9 @@ impl CacheModel<'_> {
                         return;
                     }
                     self.fetching.insert(key, ());
+                }
+                if phase == FINDING_EARLY && measured {
+                    self.counters.early_refreshes += 1;
                 }
                 kernel.requests[request].read_version = NO_VERSION;
                 kernel.frames[frame].pc = FILLING;
@@ -344,7 +444,7 @@ impl Model for CdnModel<'_> {
         let latest = kernel.latest_version(key);
         let (store, counters) = (&mut self.edges[edge as usize], &mut self.counters[edge as usize]);
         match look_up(store, counters, key, now, latest, measured) {
-            Lookup::Hit { .. } => self.delay_then(kernel, frame, hit_sampler, ANSWERING_HIT),
+            Lookup::Hit { .. } | Lookup::Stale { .. } => self.delay_then(kernel, frame, hit_sampler, ANSWERING_HIT),
             _ => self.delay_then(kernel, frame, hit_sampler, FINDING_MISS),
         }
     }
@@ -370,9 +470,11 @@ impl Model for CdnModel<'_> {
     fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
         match timer {
             Timer::Resume { frame } => self.resume(kernel, frame),
-            Timer::PsDone { .. } | Timer::Visibility { .. } | Timer::ContainerExpire { .. } | Timer::Promote => {
-                misrouted(kernel)
-            }
+            Timer::PsDone { .. }
+            | Timer::Visibility { .. }
+            | Timer::ContainerExpire { .. }
+            | Timer::Promote
+            | Timer::Reshard { .. } => misrouted(kernel),
         }
     }
 

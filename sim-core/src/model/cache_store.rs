@@ -12,6 +12,8 @@ struct Entry {
     /// The version of the value stored.
     version: u64,
     expires_ns: u64,
+    /// How long the fetch that stored it took (probabilistic early expiration's δ), in ns.
+    fetch_ns: u64,
     heap_position: u32,
 }
 
@@ -20,6 +22,9 @@ struct Entry {
 pub(crate) enum Lookup {
     /// The key is there: the stored value's version.
     Hit { version: u64 },
+    /// The key's entry expired less than the grace (stale-while-revalidate) ago: it is
+    /// kept, and its value's version served.
+    Stale { version: u64 },
     /// The key is not there.
     Miss,
     /// The key was there but its entry expired (it is removed).
@@ -34,6 +39,8 @@ pub(crate) struct CacheStore {
     ttl_ns: Option<u64>,
     /// A hit renews the entry's lifetime.
     sliding: bool,
+    /// How long after expiry an entry is still served stale, in ns.
+    grace_ns: u64,
     /// Entries by key; a heap slot holds an index into this map.
     entries: KeyMap<Entry>,
     heap: Vec<u32>,
@@ -53,6 +60,7 @@ impl CacheStore {
             capacity: capacity as usize,
             ttl_ns,
             sliding: false,
+            grace_ns: 0,
             entries: KeyMap::default(),
             heap: Vec::new(),
             tick: 0,
@@ -79,6 +87,25 @@ impl CacheStore {
         self
     }
 
+    /// With a grace, an entry that expired less than `grace_ns` ago is still served
+    /// (stale-while-revalidate).
+    pub fn grace(mut self, grace_ns: u64) -> Self {
+        self.grace_ns = grace_ns;
+        self
+    }
+
+    /// When `key`'s entry expires and how long the fetch that stored it took, in ns.
+    pub fn expiry_of(&self, key: u64) -> Option<(u64, u64)> {
+        self.entries.get(&key).map(|entry| (entry.expires_ns, entry.fetch_ns))
+    }
+
+    /// Records how long the fetch that stored `key` took.
+    pub fn set_fetch_ns(&mut self, key: u64, fetch_ns: u64) {
+        if let Some(entry) = self.entries.get_mut(&key) {
+            entry.fetch_ns = fetch_ns;
+        }
+    }
+
     /// Forgets every entry (a restarted cache comes back cold).
     pub fn clear(&mut self) {
         self.entries.clear();
@@ -96,27 +123,42 @@ impl CacheStore {
             *counts.entry(key).or_insert(0) += 1;
         }
         let Some(index) = self.entries.get_index_of(&key) else { return Lookup::Miss };
-        if self.entries[index].expires_ns <= now_ns {
+        let expires_ns = self.entries[index].expires_ns;
+        if expires_ns <= now_ns {
+            if now_ns - expires_ns < self.grace_ns {
+                // Served stale: a use, but no renewal (its refresh renews it).
+                return Lookup::Stale { version: self.touch(index, key, None) };
+            }
             self.remove_index(index);
             return Lookup::Expired;
         }
+        let renewed = self.sliding.then(|| self.ttl_ns.map_or(u64::MAX, |ttl| now_ns.saturating_add(ttl)));
+        Lookup::Hit { version: self.touch(index, key, renewed) }
+    }
+
+    /// A use of entry `index`: its eviction priority, and its expiry renewed to
+    /// `expires_ns` if given; returns its version.
+    fn touch(&mut self, index: usize, key: u64, expires_ns: Option<u64>) -> u64 {
         self.tick += 1;
+        let uses = match (self.eviction, &self.frequencies) {
+            (Eviction::Lfu, Some(counts)) => counts.get(&key).copied().unwrap_or(1),
+            _ => 0,
+        };
         let entry = &mut self.entries[index];
-        if self.sliding {
-            entry.expires_ns = self.ttl_ns.map_or(u64::MAX, |ttl| now_ns.saturating_add(ttl));
+        if let Some(expires_ns) = expires_ns {
+            entry.expires_ns = expires_ns;
         }
         match self.eviction {
             Eviction::Lru => entry.priority = self.tick as u128,
             Eviction::Lfu if self.frequencies.is_some() => {
-                let uses = self.frequencies.as_ref().and_then(|counts| counts.get(&key)).copied().unwrap_or(1);
-                entry.priority = (u128::from(uses) << 64) | self.tick as u128;
+                entry.priority = (u128::from(uses) << 64) | self.tick as u128
             }
             Eviction::Lfu => entry.priority = (((entry.priority >> 64) + 1) << 64) | self.tick as u128,
-            Eviction::Fifo => return Lookup::Hit { version: entry.version },
+            Eviction::Fifo => return entry.version,
         }
         let (position, version) = (entry.heap_position as usize, entry.version);
         self.sift_down(position);
-        Lookup::Hit { version }
+        version
     }
 
     /// Stores `key` with `version` at `now_ns`; returns whether another entry was evicted.
@@ -165,8 +207,9 @@ impl CacheStore {
             Eviction::Lru | Eviction::Fifo => self.tick as u128,
         };
         let position = self.heap.len() as u32;
-        let (index, _) =
-            self.entries.insert_full(key, Entry { priority, version, expires_ns, heap_position: position });
+        let (index, _) = self
+            .entries
+            .insert_full(key, Entry { priority, version, expires_ns, fetch_ns: 0, heap_position: position });
         self.heap.push(index as u32);
         self.sift_up(position as usize);
         evicted

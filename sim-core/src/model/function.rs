@@ -132,7 +132,9 @@ impl Model for FunctionModel<'_> {
             // The cold start is over: the invocation runs.
             Timer::Resume { frame } => kernel.admit(frame, kernel.events.now_ns(), false, self.config.entry_pc),
             Timer::ContainerExpire { container, generation } => self.container_expire(kernel, container, generation),
-            Timer::PsDone { .. } | Timer::Visibility { .. } | Timer::Promote => misrouted(kernel),
+            Timer::PsDone { .. } | Timer::Visibility { .. } | Timer::Promote | Timer::Reshard { .. } => {
+                misrouted(kernel)
+            }
         }
     }
 
@@ -266,6 +268,7 @@ impl FunctionModel<'_> {
             mean_servers: None,
             extra_cost: billed_gb_seconds * config.per_gb_second
                 + provisioned_gb_seconds * config.provisioned_per_gb_second,
+            reshards: Vec::new(),
         }
     }
 }

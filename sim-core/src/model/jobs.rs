@@ -3,7 +3,7 @@
 
 use super::kernel::Kernel;
 use super::requests::Request;
-use crate::ids::{FrameId, InstanceId, NodeId};
+use crate::ids::{FrameId, InstanceId, NodeId, RequestId};
 use crate::topology::NONE;
 
 /// What a delivered message carries to its handler.
@@ -16,8 +16,9 @@ pub(crate) struct JobSpec {
 }
 
 impl Kernel<'_> {
-    /// Sends message `job` (delivery `tag`) of queue or log `node` to `handler`.
-    pub(crate) fn start_job(&mut self, node: NodeId, handler: NodeId, job: u32, tag: u32, spec: JobSpec) {
+    /// Sends message `job` (delivery `tag`) of queue or log `node` to `handler` (or a
+    /// cache's background refresh to its backend); returns the job's request.
+    pub(crate) fn start_job(&mut self, node: NodeId, handler: NodeId, job: u32, tag: u32, spec: JobSpec) -> RequestId {
         let now = self.events.now_ns();
         let request = self.requests.insert(Request {
             created_ns: now,
@@ -40,5 +41,6 @@ impl Kernel<'_> {
         let link = self.topology.link(node, handler);
         let frame = self.new_frame(request, FrameId::NONE, handler, InstanceId::NONE, link, 1);
         self.send_frame(frame, link, node);
+        request
     }
 }

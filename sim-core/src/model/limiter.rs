@@ -182,9 +182,11 @@ impl Model for LimiterModel<'_> {
     fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
         match timer {
             Timer::Resume { frame } => self.resume(kernel, frame),
-            Timer::PsDone { .. } | Timer::Visibility { .. } | Timer::ContainerExpire { .. } | Timer::Promote => {
-                misrouted(kernel)
-            }
+            Timer::PsDone { .. }
+            | Timer::Visibility { .. }
+            | Timer::ContainerExpire { .. }
+            | Timer::Promote
+            | Timer::Reshard { .. } => misrouted(kernel),
         }
     }
 

@@ -160,9 +160,11 @@ impl Model for LogModel<'_> {
     fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
         match timer {
             Timer::Resume { frame } => self.append(kernel, frame),
-            Timer::PsDone { .. } | Timer::Visibility { .. } | Timer::ContainerExpire { .. } | Timer::Promote => {
-                misrouted(kernel)
-            }
+            Timer::PsDone { .. }
+            | Timer::Visibility { .. }
+            | Timer::ContainerExpire { .. }
+            | Timer::Promote
+            | Timer::Reshard { .. } => misrouted(kernel),
         }
     }
 

@@ -40,6 +40,7 @@ mod quorum;
 mod reliability;
 mod replay;
 pub(crate) mod requests;
+mod resharding;
 mod service;
 mod shared_cores;
 pub mod stats;
@@ -384,6 +385,7 @@ impl<'t> Simulation<'t> {
         simulation.start_health_checks();
         simulation.park_spares();
         simulation.start_faults();
+        simulation.start_resharding();
         if let Some(series) = &simulation.kernel.timeseries {
             let window_ns = series.window_ns;
             simulation.kernel.events.schedule_at(window_ns, Event::WindowEnd);
@@ -715,8 +717,8 @@ impl<'t> Simulation<'t> {
 
     /// The answer reaches the client (or the queue or log whose message it was).
     fn on_client_reply(&mut self, request: RequestId, outcome: Outcome, cause: NodeId) {
-        if let Some((node, job, tag)) = self.kernel.client_reply(request, outcome, cause) {
-            self.nodes[node].job_done(&mut self.kernel, job, tag, outcome);
+        if let Some((node, job, tag, read_version)) = self.kernel.client_reply(request, outcome, cause) {
+            self.nodes[node].job_done(&mut self.kernel, job, tag, outcome, read_version);
         }
     }
 }

@@ -39,6 +39,8 @@ pub(crate) enum Timer {
     ContainerExpire { container: InstanceId, generation: u32 },
     /// A database's failover promotes a replica.
     Promote,
+    /// A shard router takes resharding step `step`.
+    Reshard { step: u32 },
 }
 
 /// The measured period a report covers.
@@ -177,13 +179,13 @@ impl<'t> Node<'t> {
     }
 
     /// The handler of message `job` (delivery `tag`) of this queue or log answered.
-    pub fn job_done(&mut self, kernel: &mut Kernel, job: u32, tag: u32, outcome: Outcome) {
+    pub fn job_done(&mut self, kernel: &mut Kernel, job: u32, tag: u32, outcome: Outcome, read_version: u64) {
         match self {
             Node::WorkQueue(model) => model.job_done(kernel, MessageId::new(job), tag, outcome),
             Node::Log(model) => model.job_done(kernel, job, tag, outcome),
+            Node::Cache(model) => model.revalidated(kernel, job, outcome, read_version),
             Node::Service(_)
             | Node::LoadBalancer(_)
-            | Node::Cache(_)
             | Node::Cdn(_)
             | Node::Database(_)
             | Node::RateLimiter(_)

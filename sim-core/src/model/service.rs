@@ -473,9 +473,11 @@ impl Model for ServiceModel<'_> {
     fn timer(&mut self, kernel: &mut Kernel, timer: Timer) {
         match timer {
             Timer::PsDone { instance, epoch } => self.ps_done(kernel, instance, epoch),
-            Timer::Resume { .. } | Timer::Visibility { .. } | Timer::ContainerExpire { .. } | Timer::Promote => {
-                misrouted(kernel)
-            }
+            Timer::Resume { .. }
+            | Timer::Visibility { .. }
+            | Timer::ContainerExpire { .. }
+            | Timer::Promote
+            | Timer::Reshard { .. } => misrouted(kernel),
         }
     }
 

@@ -357,23 +357,25 @@ impl Kernel<'_> {
     }
 
     /// The client has its answer: the request reaches its terminal state. For the work of
-    /// a queue or log message, returns that node with the message and delivery to tell it.
+    /// a queue or log message (or a cache's refresh), returns that node with the message,
+    /// the delivery and the version the work read, to tell it.
     pub(crate) fn client_reply(
         &mut self,
         request: RequestId,
         outcome: Outcome,
         cause: NodeId,
-    ) -> Option<(NodeId, u32, u32)> {
+    ) -> Option<(NodeId, u32, u32, u64)> {
         let now = self.events.now_ns();
         let record = &mut self.requests[request];
         record.answered = true;
         if !record.job_node.is_none() {
             // The work of a queue or log message, not a client's request.
             let (node, job, tag, live_frames) = (record.job_node, record.job, record.job_tag, record.live_frames);
+            let read_version = record.read_version;
             if live_frames == 0 {
                 self.requests.remove(request);
             }
-            return Some((node, job, tag));
+            return Some((node, job, tag, read_version));
         }
         let (created_ns, class, measured, user, source, live_frames, demand_ns) = (
             record.created_ns,

@@ -5,6 +5,40 @@ use super::LatencyReport;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+/// One resharding step of a shard router, as it happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReshardReport {
+    /// When, in seconds from the start.
+    pub at_s: f64,
+    /// The shards before it.
+    pub shards_before: Vec<String>,
+    /// The shards from then on.
+    pub shards_after: Vec<String>,
+    /// The share of the key hashes whose shard changed (exact; about 1/(n+1) for a shard
+    /// added to n on a consistent-hash ring, n/(n+1) with `hash % n`).
+    pub keys_moved_share: f64,
+    /// Requests routed from the step to the next one (or the end), warm-up included.
+    pub requests_routed: u64,
+    /// Of those, the ones whose shard differs from the one the old list gives their key.
+    pub requests_moved: u64,
+    /// Requests that reached the router in the 10 s before the step, and their time
+    /// through it (to the shard's answer).
+    pub before: ReshardWindowReport,
+    /// The same for the 10 s from the step on: the latency spike of cold caches and moved keys.
+    pub after: ReshardWindowReport,
+}
+
+/// Answers through a shard router of the requests that reached it in a window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReshardWindowReport {
+    /// Requests that reached the router in the window and were answered.
+    pub requests: u64,
+    /// Their mean time through the router, in seconds.
+    pub mean_s: Option<f64>,
+    /// The longest, in seconds.
+    pub max_s: Option<f64>,
+}
+
 /// The figures of a node's kind of component, which the component's model produces. In JSON
 /// it is one key of the node's object (`"cache": {...}`, `"routed": {...}`); plain services have
 /// none.
@@ -131,6 +165,16 @@ pub struct CacheReport {
     /// Fetched keys a full cache's admission policy kept out (`admission: Frequency`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub not_admitted: u64,
+    /// Hits answered from an expired entry within its stale-while-revalidate window.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub served_stale: u64,
+    /// Background refreshes from the backend that stale hits started.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub revalidations: u64,
+    /// Reads that probabilistic early expiration sent to the backend before their entry
+    /// expired (counted as misses).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub early_refreshes: u64,
     /// Entries held at the end.
     pub entries: u64,
 }
@@ -153,6 +197,9 @@ impl From<crate::model::CacheCounters> for CacheReport {
             invalidations: c.invalidations,
             coalesced: c.coalesced,
             not_admitted: c.not_admitted,
+            served_stale: c.served_stale,
+            revalidations: c.revalidations,
+            early_refreshes: c.early_refreshes,
             entries: 0,
         }
     }
@@ -359,16 +406,18 @@ pub(crate) struct ComponentFigures {
     pub mean_servers: Option<f64>,
     /// Cost beyond instance-hours and requests (a function's billed GB-seconds).
     pub extra_cost: f64,
+    /// A shard router's resharding steps taken.
+    pub reshards: Vec<ReshardReport>,
 }
 
 impl ComponentFigures {
     /// A section with nothing else to say.
     pub fn section(section: ComponentSection) -> Self {
-        Self { section: Some(section), instance_hours: None, mean_servers: None, extra_cost: 0.0 }
+        Self { section: Some(section), instance_hours: None, mean_servers: None, extra_cost: 0.0, reshards: Vec::new() }
     }
 
     /// No section (a plain service).
     pub fn none() -> Self {
-        Self { section: None, instance_hours: None, mean_servers: None, extra_cost: 0.0 }
+        Self { section: None, instance_hours: None, mean_servers: None, extra_cost: 0.0, reshards: Vec::new() }
     }
 }

@@ -261,6 +261,9 @@ pub struct NodeReport {
     /// The figures of its kind of component, when it is more than a plain service.
     #[serde(flatten)]
     pub component: Option<ComponentSection>,
+    /// A shard router's resharding steps, when its shards changed during the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reshards: Vec<ReshardReport>,
 }
 
 /// What a service's adaptive concurrency limit did (over the measured period).
@@ -469,6 +472,7 @@ impl Simulation<'_> {
                         .servers()
                         .and_then(|state| state.limits.as_ref().map(|limits| limits.report(&state.rotation))),
                     component: extras.section,
+                    reshards: extras.reshards,
                 },
             );
         }

@@ -145,6 +145,25 @@ pub(super) fn render(report: &Report) -> String {
                 limit.limited
             ));
         }
+        for step in &node.reshards {
+            let ms = |seconds: Option<f64>| seconds.map_or("-".to_string(), |s| format!("{:.1} ms", s * 1e3));
+            let moved_share = if step.requests_routed > 0 {
+                format!("{:.1}%", step.requests_moved as f64 / step.requests_routed as f64 * 100.0)
+            } else {
+                "-".to_string()
+            };
+            details.push(format!(
+                "{name}: resharded at {} s from {} to {} shards: {:.1}% of keys moved, {moved_share} of {} requests since; mean {} in the 10 s before, {} in the 10 s after (max {})",
+                trim(step.at_s),
+                step.shards_before.len(),
+                step.shards_after.len(),
+                step.keys_moved_share * 100.0,
+                step.requests_routed,
+                ms(step.before.mean_s),
+                ms(step.after.mean_s),
+                ms(step.after.max_s)
+            ));
+        }
     }
     if !details.is_empty() {
         let _ = writeln!(out, "\ncomponents");
@@ -347,6 +366,14 @@ fn component_line(name: &str, node: &NodeReport) -> Option<String> {
             String::new()
         } + &if cache.not_admitted > 0 {
             format!(", {} keys not admitted", cache.not_admitted)
+        } else {
+            String::new()
+        } + &if cache.served_stale > 0 {
+            format!(", {} hits served stale while {} refreshes ran", cache.served_stale, cache.revalidations)
+        } else {
+            String::new()
+        } + &if cache.early_refreshes > 0 {
+            format!(", {} refreshed early", cache.early_refreshes)
         } else {
             String::new()
         })

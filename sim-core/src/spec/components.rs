@@ -142,6 +142,17 @@ pub struct RawCache {
     /// false.
     #[serde(default)]
     pub coalesce: bool,
+    /// Stale-while-revalidate (RFC 5861): for this long after an entry expires, a read is
+    /// answered from it at once (`served_stale`) and the first such read starts one refresh
+    /// from the backend in the background; default none.
+    #[serde(default)]
+    pub stale_while_revalidate: Option<Duration>,
+    /// Probabilistic early expiration (XFetch, Vattani et al. 2015) with this β (1 is the
+    /// paper's default; more refreshes earlier): a hit at time t refreshes its entry from the
+    /// backend as a miss when t − δ·β·ln(U) ≥ its expiry, δ the time its last fetch took;
+    /// default none.
+    #[serde(default)]
+    pub early_expiration: Option<f64>,
     /// While the cache is down, requests go to the backend directly instead of failing;
     /// default false.
     #[serde(default)]
@@ -309,12 +320,26 @@ pub struct RawSharded {
     pub partitioning: RawPartitioning,
     /// The shard nodes, in order.
     pub shards: Vec<String>,
+    /// Resharding on the timeline: at each step's time the router's shards become the
+    /// step's list (shards added, removed or both); default none.
+    #[serde(default)]
+    pub reshard: Vec<RawReshard>,
     /// The region the node runs in.
     #[serde(default)]
     pub region: Option<String>,
     /// What the node costs.
     #[serde(default)]
     pub cost: Option<RawCost>,
+}
+
+/// One resharding step: `(at: "2m", shards: ["s0", "s1", "s2", "s3"])`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Reshard")]
+pub struct RawReshard {
+    /// When the router starts using the new shard list.
+    pub at: Duration,
+    /// The shard nodes from then on, in order.
+    pub shards: Vec<String>,
 }
 
 /// A rate-limiting algorithm.

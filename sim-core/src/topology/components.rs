@@ -32,6 +32,10 @@ pub struct CacheConfig {
     pub ttl_jitter: f64,
     /// Misses on a key already being fetched wait for that fetch.
     pub coalesce: bool,
+    /// Stale-while-revalidate: how long after expiry an entry is still served, in ns (0: not).
+    pub stale_while_revalidate_ns: u64,
+    /// Probabilistic early expiration's β, when the cache has it.
+    pub early_expiration_beta: Option<f64>,
     /// A full cache admits a key only if more frequent than its victim.
     pub frequency_admission: bool,
     /// While down, requests bypass it to the backend.

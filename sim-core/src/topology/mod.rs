@@ -309,6 +309,27 @@ pub struct LoadBalancerConfig {
     pub failback: bool,
     /// How long a client keeps the target it was sent to (DNS caching), in ns.
     pub dns_ttl_ns: Option<u64>,
+    /// A shard router's resharding on the timeline (its targets are every shard it ever
+    /// uses); `None` when its shards never change.
+    pub resharding: Option<Box<Resharding>>,
+}
+
+/// A shard router's shard lists over time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resharding {
+    /// Per target: whether it is among the shards at the start.
+    pub initial: Vec<bool>,
+    /// The steps, in time order.
+    pub steps: Vec<ReshardStep>,
+}
+
+/// From `at_ns` on, the router's shards are the targets marked in `assigned`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReshardStep {
+    /// When, in ns.
+    pub at_ns: u64,
+    /// Per target: whether it is a shard from then on.
+    pub assigned: Vec<bool>,
 }
 
 /// One instruction of a service program.

@@ -116,6 +116,31 @@ impl Validator<'_> {
                 "give a ttl (such as ttl: \"60s\") to jitter, or leave ttl_jitter out",
             ));
         }
+        if (cache.stale_while_revalidate.is_some() || cache.early_expiration.is_some()) && ttl_ns.is_none() {
+            let field =
+                if cache.stale_while_revalidate.is_some() { "stale_while_revalidate" } else { "early_expiration" };
+            return Err(self.invalid(
+                format!("node {key} has {field} but no ttl: its entries never expire"),
+                &["nodes", key, field],
+                "give a ttl (such as ttl: \"60s\"), or leave the option out",
+            ));
+        }
+        if cache.stale_while_revalidate.is_some_and(|window| window.ns == 0) {
+            return Err(self.invalid(
+                format!("node {key} serves stale entries for 0 s"),
+                &["nodes", key, "stale_while_revalidate"],
+                "give a positive window, such as stale_while_revalidate: \"30s\", or leave it out",
+            ));
+        }
+        if let Some(beta) = cache.early_expiration {
+            if !(beta.is_finite() && beta > 0.0) {
+                return Err(self.invalid(
+                    format!("node {key} has an early expiration β of {beta}"),
+                    &["nodes", key, "early_expiration"],
+                    "give a positive β, such as early_expiration: 1.0 (XFetch's default)",
+                ));
+            }
+        }
         let backend = self.node_id(&cache.backend, &["nodes", key, "backend"], &format!("cache {key}"))?;
         let hit_sampler = self.optional_sampler(&cache.hit, compiler, &["nodes", key, "hit"])?;
         let miss_sampler = match &cache.miss {
@@ -131,6 +156,8 @@ impl Validator<'_> {
             sliding_ttl: cache.sliding_ttl,
             ttl_jitter: cache.ttl_jitter,
             coalesce: cache.coalesce,
+            stale_while_revalidate_ns: cache.stale_while_revalidate.map_or(0, |window| window.ns),
+            early_expiration_beta: cache.early_expiration,
             frequency_admission: cache.admission == crate::spec::RawAdmission::Frequency,
             fallback: cache.fallback,
             hit_sampler,
@@ -299,19 +326,41 @@ impl Validator<'_> {
                 "list the shard nodes, such as shards: [\"shard-0\", \"shard-1\"]",
             ));
         }
-        let mut targets = Vec::new();
-        for shard in &sharded.shards {
-            let id = self.node_id(shard, &["nodes", key, "shards"], &format!("sharded store {key}"))?;
-            if targets.iter().any(|(t, _)| *t == id) {
+        let mut targets: Vec<(NodeId, InstanceId)> = Vec::new();
+        let initial = self.shard_list(node, key, &sharded.shards, &["nodes", key, "shards"], &mut targets, compiler)?;
+        let mut steps = Vec::with_capacity(sharded.reshard.len());
+        let mut previous_ns = 0;
+        for (index, step) in sharded.reshard.iter().enumerate() {
+            let at = index.to_string();
+            let anchors = ["nodes", key, "reshard", at.as_str()];
+            if step.at.ns <= previous_ns {
                 return Err(self.invalid(
-                    format!("sharded store {key} lists shard \"{shard}\" twice"),
-                    &["nodes", key, "shards"],
-                    "list each shard once",
+                    format!(
+                        "sharded store {key} reshards at {} s, not after its previous shard list",
+                        step.at.ns as f64 / 1e9
+                    ),
+                    &anchors,
+                    "give each reshard step a later time than the one before, and the first one after 0",
                 ));
             }
-            Self::edge(compiler, node, id, EdgeKind::Balance, vec![]);
-            targets.push((id, InstanceId::NONE));
+            previous_ns = step.at.ns;
+            if step.shards.is_empty() {
+                return Err(self.invalid(
+                    format!("sharded store {key} reshards to no shards"),
+                    &anchors,
+                    "list the shards the store has from then on, such as shards: [\"shard-0\", \"shard-1\"]",
+                ));
+            }
+            let assigned = self.shard_list(node, key, &step.shards, &anchors, &mut targets, compiler)?;
+            steps.push(ReshardStep { at_ns: step.at.ns, assigned });
         }
+        // Every list marks every target: the later lists' new shards are targets too.
+        let mut initial = initial;
+        initial.resize(targets.len(), false);
+        for step in &mut steps {
+            step.assigned.resize(targets.len(), false);
+        }
+        let resharding = (!steps.is_empty()).then(|| Box::new(Resharding { initial, steps }));
         let algorithm = match sharded.partitioning {
             RawPartitioning::HashModulo => Algorithm::HashKey,
             RawPartitioning::ConsistentHash { virtual_nodes } => {
@@ -329,7 +378,43 @@ impl Validator<'_> {
             health_check: None,
             failback: true,
             dns_ttl_ns: None,
+            resharding,
         })
+    }
+
+    /// Resolves one of a sharded store's shard lists, adding shards not seen before to
+    /// `targets`; returns which targets the list names.
+    fn shard_list(
+        &self,
+        node: NodeId,
+        key: &str,
+        shards: &[String],
+        anchors: &[&str],
+        targets: &mut Vec<(NodeId, InstanceId)>,
+        compiler: &mut Compiler,
+    ) -> Result<Vec<bool>, SpecError> {
+        let mut named = vec![false; targets.len()];
+        for shard in shards {
+            let id = self.node_id(shard, anchors, &format!("sharded store {key}"))?;
+            let index = match targets.iter().position(|(t, _)| *t == id) {
+                Some(index) => index,
+                None => {
+                    Self::edge(compiler, node, id, EdgeKind::Balance, vec![]);
+                    targets.push((id, InstanceId::NONE));
+                    named.push(false);
+                    targets.len() - 1
+                }
+            };
+            if named[index] {
+                return Err(self.invalid(
+                    format!("sharded store {key} lists shard \"{shard}\" twice"),
+                    anchors,
+                    "list each shard once",
+                ));
+            }
+            named[index] = true;
+        }
+        Ok(named)
     }
 
     pub(super) fn rate_limiter(

@@ -1035,6 +1035,7 @@ impl Validator<'_> {
             latency_sampler,
             ring: Vec::new(),
             role: BalancerRole::LoadBalancer,
+            resharding: None,
         })
     }
 
