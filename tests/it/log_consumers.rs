@@ -56,3 +56,40 @@ fn the_verdict_names_an_overloaded_consumer_and_only_then() {
     assert!(group(&fine).offered_load_by_consumer.is_empty());
     assert!(!fine.instability.iter().any(|line| line.contains("consumer")), "{:?}", fine.instability);
 }
+
+/// A membership change stops the whole group for the rebalance time (Kafka's eager
+/// protocol): no message is taken, so the lag grows by exactly the messages appended
+/// meanwhile, less the few in flight that finish (at most one per consumer), and those
+/// appends are Poisson(λP). Afterwards partition p goes to consumer p mod n'.
+#[test]
+fn a_rebalance_stops_the_group_and_the_lag_grows_by_the_appends() {
+    let (rate, pause_s) = (80.0, 3.0);
+    let text = log_topology(
+        rate,
+        r#", consumers: 2, rebalance: "3s", changes: [(at: "20s", consumers: 4), (at: "40s", consumers: 8)]"#,
+    );
+    let mut appended = 0.0;
+    let seeds = 10;
+    for seed in 1..=seeds {
+        let report = simulate(&text, seed, seconds(60.0), 0.0);
+        let group = group(&report);
+        assert_eq!(group.rebalances.len(), 2);
+        for (rebalance, (before, after)) in group.rebalances.iter().zip([(2, 4), (4, 8)]) {
+            assert_eq!((rebalance.consumers_before, rebalance.consumers_after), (before, after));
+            let finished = rebalance.lag_at_start + rebalance.appended_during - rebalance.lag_at_end.unwrap();
+            assert!(finished <= before as u64, "{finished} finished in flight of {before} consumers: {rebalance:?}");
+            // Those in flight (Exp(10 ms) work) end well within a second of the pause.
+            assert!(rebalance.paused_s >= pause_s && rebalance.paused_s < pause_s + 1.0, "{rebalance:?}");
+            appended += rebalance.appended_during as f64;
+        }
+        // After the second change, 8 consumers for 4 partitions: 4 idle.
+        assert_eq!(group.idle_consumers, 4);
+    }
+    // 2 × seeds pauses of P at λ: Poisson with mean 2·seeds·λP (99%: ± 2.576 √mean), plus
+    // the pauses' stretch while messages in flight finish (< 0.1 s each at 10 ms work).
+    let expected = 2.0 * seeds as f64 * rate * pause_s;
+    assert!(
+        (appended - expected).abs() < 2.576 * expected.sqrt() + 2.0 * seeds as f64 * rate * 0.1,
+        "{appended} appended during the pauses, {expected} expected"
+    );
+}

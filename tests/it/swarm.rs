@@ -486,12 +486,27 @@ fn random_component(stream: &mut RandomStream, target: &str, later: &[String]) -
                 1 + stream.below(3)
             )
         }
-        _ => format!(
-            "Log(partitions: {}, retention: {}, groups: [Group(name: \"g1\", handler: {target}), Group(name: \"g2\", handler: {})])",
-            1 + stream.below(4),
-            pick(stream, &["None", "Some(\"50ms\")"]),
-            later[stream.below(later.len() as u64) as usize]
-        ),
+        _ => {
+            // Half the first groups change membership twice, with a rebalance pause.
+            let changes = if stream.below(2) == 0 {
+                format!(
+                    ", changes: [(at: \"{}ms\", consumers: {}), (at: \"{}ms\", consumers: {})], rebalance: Some(\"{}ms\")",
+                    1 + stream.below(1000),
+                    1 + stream.below(5),
+                    1001 + stream.below(1500),
+                    1 + stream.below(5),
+                    stream.below(300)
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "Log(partitions: {}, retention: {}, groups: [Group(name: \"g1\", handler: {target}{changes}), Group(name: \"g2\", handler: {})])",
+                1 + stream.below(4),
+                pick(stream, &["None", "Some(\"50ms\")"]),
+                later[stream.below(later.len() as u64) as usize]
+            )
+        }
     }
 }
 

@@ -188,9 +188,11 @@ impl Model for BalancerModel<'_> {
         match timer {
             Timer::Resume { frame } => self.forward(kernel, frame),
             Timer::Reshard { step } => self.reshard(kernel.topology, step as usize),
-            Timer::PsDone { .. } | Timer::Visibility { .. } | Timer::ContainerExpire { .. } | Timer::Promote => {
-                misrouted(kernel)
-            }
+            Timer::PsDone { .. }
+            | Timer::Visibility { .. }
+            | Timer::ContainerExpire { .. }
+            | Timer::Promote
+            | Timer::Rebalance { .. } => misrouted(kernel),
         }
     }
 

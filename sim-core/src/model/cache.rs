@@ -281,7 +281,8 @@ impl Model for CacheModel<'_> {
             | Timer::Visibility { .. }
             | Timer::ContainerExpire { .. }
             | Timer::Promote
-            | Timer::Reshard { .. } => misrouted(kernel),
+            | Timer::Reshard { .. }
+            | Timer::Rebalance { .. } => misrouted(kernel),
         }
     }
 
@@ -474,7 +475,8 @@ impl Model for CdnModel<'_> {
             | Timer::Visibility { .. }
             | Timer::ContainerExpire { .. }
             | Timer::Promote
-            | Timer::Reshard { .. } => misrouted(kernel),
+            | Timer::Reshard { .. }
+            | Timer::Rebalance { .. } => misrouted(kernel),
         }
     }
 

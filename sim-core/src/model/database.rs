@@ -355,7 +355,10 @@ impl Model for DatabaseModel<'_> {
             // meanwhile: the crash answered it, and it only needs freeing).
             Timer::Resume { frame } if kernel.frames[frame].killed => kernel.free_frame(frame),
             Timer::Resume { frame } => self.finish(kernel, frame, Outcome::Completed, self.node),
-            Timer::Visibility { .. } | Timer::ContainerExpire { .. } | Timer::Reshard { .. } => misrouted(kernel),
+            Timer::Visibility { .. }
+            | Timer::ContainerExpire { .. }
+            | Timer::Reshard { .. }
+            | Timer::Rebalance { .. } => misrouted(kernel),
         }
     }
 

@@ -132,9 +132,11 @@ impl Model for FunctionModel<'_> {
             // The cold start is over: the invocation runs.
             Timer::Resume { frame } => kernel.admit(frame, kernel.events.now_ns(), false, self.config.entry_pc),
             Timer::ContainerExpire { container, generation } => self.container_expire(kernel, container, generation),
-            Timer::PsDone { .. } | Timer::Visibility { .. } | Timer::Promote | Timer::Reshard { .. } => {
-                misrouted(kernel)
-            }
+            Timer::PsDone { .. }
+            | Timer::Visibility { .. }
+            | Timer::Promote
+            | Timer::Reshard { .. }
+            | Timer::Rebalance { .. } => misrouted(kernel),
         }
     }
 

@@ -186,7 +186,8 @@ impl Model for LimiterModel<'_> {
             | Timer::Visibility { .. }
             | Timer::ContainerExpire { .. }
             | Timer::Promote
-            | Timer::Reshard { .. } => misrouted(kernel),
+            | Timer::Reshard { .. }
+            | Timer::Rebalance { .. } => misrouted(kernel),
         }
     }
 

@@ -8,10 +8,12 @@
 use super::jobs::JobSpec;
 use super::kernel::Kernel;
 use super::latency::LatencyStats;
+use super::node::Node;
 use super::node::{misrouted, Model, Span, Timer};
 use super::requests::Outcome;
+use super::{Event, Simulation};
 use crate::ids::{FrameId, NodeId};
-use crate::report::{ComponentFigures, ComponentSection, GroupReport, LogReport};
+use crate::report::{ComponentFigures, ComponentSection, GroupReport, LogReport, RebalanceReport};
 use crate::rng::splitmix64;
 use crate::topology::{LogConfig, Topology, NONE};
 use std::collections::VecDeque;
@@ -69,6 +71,25 @@ pub(crate) struct GroupState {
     pub lag: u64,
     lag_last_ns: u64,
     pub counters: GroupCounters,
+    /// A rebalance stops the group: no consumer takes a message.
+    paused: bool,
+    /// Its pause is over, but it waits for messages in flight to finish (each consumer
+    /// finishes and commits before it gives up its partitions).
+    draining: bool,
+    /// Its membership changes taken so far, and what each did.
+    rebalances: Vec<Rebalance>,
+}
+
+/// One membership change of a consumer group, as it happened.
+#[derive(Debug, Clone)]
+struct Rebalance {
+    started_ns: u64,
+    ended_ns: Option<u64>,
+    consumers_before: u32,
+    consumers_after: u32,
+    lag_at_start: u64,
+    lag_at_end: u64,
+    appended_during: u64,
 }
 
 impl GroupState {
@@ -115,6 +136,9 @@ impl<'t> LogModel<'t> {
                     lag: 0,
                     lag_last_ns: 0,
                     counters: GroupCounters { processed_by_partition: vec![0; partitions], ..GroupCounters::default() },
+                    paused: false,
+                    draining: false,
+                    rebalances: Vec::new(),
                 })
                 .collect(),
             appended: 0,
@@ -165,6 +189,8 @@ impl Model for LogModel<'_> {
             | Timer::ContainerExpire { .. }
             | Timer::Promote
             | Timer::Reshard { .. } => misrouted(kernel),
+            Timer::Rebalance { group, step, end: false } => self.start_rebalance(kernel, group as usize, step as usize),
+            Timer::Rebalance { group, step, end: true } => self.end_rebalance(kernel, group as usize, step as usize),
         }
     }
 
@@ -214,6 +240,11 @@ impl LogModel<'_> {
             group.advance(now);
             group.lag += 1;
             group.counters.max_lag = group.counters.max_lag.max(group.lag);
+            if group.paused {
+                if let Some(rebalance) = group.rebalances.last_mut() {
+                    rebalance.appended_during += 1;
+                }
+            }
         }
         self.finish(kernel, frame, Outcome::Completed, node);
         self.trim(kernel, partition, false);
@@ -294,7 +325,7 @@ impl LogModel<'_> {
         let log = &self.partitions[partition];
         let consumer = &mut self.groups[group];
         let owner = partition % consumer.consumer_busy.len();
-        if consumer.busy[partition] || consumer.consumer_busy[owner] {
+        if consumer.paused || consumer.busy[partition] || consumer.consumer_busy[owner] {
             return false;
         }
         consumer.advance(now);
@@ -356,7 +387,66 @@ impl LogModel<'_> {
         consumer.next_offset[partition] = offset + 1;
         consumer.lag -= 1;
         self.trim(kernel, partition, false);
-        self.deliver(kernel, group, partition);
+        let consumer = &self.groups[group];
+        if consumer.draining && !consumer.busy.contains(&true) {
+            self.assign(kernel, group);
+        } else {
+            self.deliver(kernel, group, partition);
+        }
+    }
+
+    /// Group `group` starts rebalancing for its change `step`: every consumer stops taking
+    /// messages for the rebalance time (those in flight finish).
+    fn start_rebalance(&mut self, kernel: &mut Kernel, group: usize, step: usize) {
+        let now = kernel.events.now_ns();
+        let Some(&(_, consumers_after)) = self.config.group_changes[group].get(step) else { return misrouted(kernel) };
+        let state = &mut self.groups[group];
+        state.paused = true;
+        state.draining = false;
+        state.rebalances.push(Rebalance {
+            started_ns: now,
+            ended_ns: None,
+            consumers_before: state.consumer_busy.len() as u32,
+            consumers_after,
+            lag_at_start: state.lag,
+            lag_at_end: 0,
+            appended_during: 0,
+        });
+        let timer = Timer::Rebalance { group: group as u32, step: step as u32, end: true };
+        kernel.events.schedule_in(self.config.group_rebalance_ns[group], Event::Timer { node: self.node, timer });
+    }
+
+    /// The rebalance time of change `step` is over: the partitions are assigned to the new
+    /// consumers once the messages in flight have finished.
+    fn end_rebalance(&mut self, kernel: &mut Kernel, group: usize, step: usize) {
+        let state = &mut self.groups[group];
+        if state.rebalances.len() != step + 1 {
+            // A later change started meanwhile: its own end assigns the partitions.
+            return;
+        }
+        if state.busy.contains(&true) {
+            state.draining = true;
+        } else {
+            self.assign(kernel, group);
+        }
+    }
+
+    /// The group's partitions go to its consumers after its last change (p mod n), and
+    /// they take messages again.
+    fn assign(&mut self, kernel: &mut Kernel, group: usize) {
+        let now = kernel.events.now_ns();
+        let state = &mut self.groups[group];
+        let Some(rebalance) = state.rebalances.last_mut() else { return misrouted(kernel) };
+        let consumers = rebalance.consumers_after as usize;
+        rebalance.ended_ns = Some(now);
+        rebalance.lag_at_end = state.lag;
+        state.paused = false;
+        state.draining = false;
+        state.consumer_busy = vec![false; consumers];
+        state.turn = vec![0; consumers];
+        for partition in 0..self.partitions.len() {
+            self.deliver(kernel, group, partition);
+        }
     }
 }
 
@@ -404,6 +494,19 @@ impl LogModel<'_> {
                     },
                     offered_load_by_consumer: Vec::new(),
                     idle_consumers: consumers.saturating_sub(partitions) as u32,
+                    rebalances: group
+                        .rebalances
+                        .iter()
+                        .map(|r| RebalanceReport {
+                            at_s: r.started_ns as f64 / 1e9,
+                            consumers_before: r.consumers_before,
+                            consumers_after: r.consumers_after,
+                            paused_s: r.ended_ns.unwrap_or(end_ns).saturating_sub(r.started_ns) as f64 / 1e9,
+                            lag_at_start: r.lag_at_start,
+                            lag_at_end: r.ended_ns.map(|_| r.lag_at_end),
+                            appended_during: r.appended_during,
+                        })
+                        .collect(),
                 };
                 if consumers < partitions && !report.offered_load_by_partition.is_empty() {
                     let mut loads = vec![0.0; consumers];
@@ -416,5 +519,20 @@ impl LogModel<'_> {
             })
             .collect();
         ComponentSection::Log(LogReport { appended: self.appended, stored_at_end: self.stored() as u64, groups })
+    }
+}
+
+impl Simulation<'_> {
+    /// Every log schedules its consumer groups' membership changes.
+    pub(crate) fn start_rebalances(&mut self) {
+        for (index, node) in self.nodes.iter().enumerate() {
+            let Node::Log(model) = node else { continue };
+            for (group, changes) in model.config.group_changes.iter().enumerate() {
+                for (step, &(at_ns, _)) in changes.iter().enumerate() {
+                    let timer = Timer::Rebalance { group: group as u32, step: step as u32, end: false };
+                    self.kernel.events.schedule_at(at_ns, Event::Timer { node: NodeId::new(index as u32), timer });
+                }
+            }
+        }
     }
 }

@@ -386,6 +386,7 @@ impl<'t> Simulation<'t> {
         simulation.park_spares();
         simulation.start_faults();
         simulation.start_resharding();
+        simulation.start_rebalances();
         if let Some(series) = &simulation.kernel.timeseries {
             let window_ns = series.window_ns;
             simulation.kernel.events.schedule_at(window_ns, Event::WindowEnd);

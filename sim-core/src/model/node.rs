@@ -41,6 +41,8 @@ pub(crate) enum Timer {
     Promote,
     /// A shard router takes resharding step `step`.
     Reshard { step: u32 },
+    /// A log's consumer group starts (`end`: ends) rebalancing for its change `step`.
+    Rebalance { group: u32, step: u32, end: bool },
 }
 
 /// The measured period a report covers.

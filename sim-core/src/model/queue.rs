@@ -134,9 +134,11 @@ impl Model for QueueModel<'_> {
         match timer {
             Timer::Resume { frame } => self.receive(kernel, frame),
             Timer::Visibility { message, generation } => self.visibility_timeout(kernel, message, generation),
-            Timer::PsDone { .. } | Timer::ContainerExpire { .. } | Timer::Promote | Timer::Reshard { .. } => {
-                misrouted(kernel)
-            }
+            Timer::PsDone { .. }
+            | Timer::ContainerExpire { .. }
+            | Timer::Promote
+            | Timer::Reshard { .. }
+            | Timer::Rebalance { .. } => misrouted(kernel),
         }
     }
 

@@ -477,7 +477,8 @@ impl Model for ServiceModel<'_> {
             | Timer::Visibility { .. }
             | Timer::ContainerExpire { .. }
             | Timer::Promote
-            | Timer::Reshard { .. } => misrouted(kernel),
+            | Timer::Reshard { .. }
+            | Timer::Rebalance { .. } => misrouted(kernel),
         }
     }
 

@@ -334,6 +334,30 @@ pub struct GroupReport {
     /// Consumers beyond the partition count, which get no partition and stay idle.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub idle_consumers: u32,
+    /// Its membership changes and the rebalances they caused, warm-up included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rebalances: Vec<RebalanceReport>,
+}
+
+/// One rebalance of a consumer group: the whole group stopped while its partitions were
+/// assigned again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RebalanceReport {
+    /// When it started, in seconds from the start.
+    pub at_s: f64,
+    /// Consumers before and after.
+    pub consumers_before: u32,
+    /// The consumers after.
+    pub consumers_after: u32,
+    /// How long no consumer took a message: the rebalance time, or longer while a message
+    /// in flight finished; to the end of the run if it had not ended.
+    pub paused_s: f64,
+    /// The group's lag when it started.
+    pub lag_at_start: u64,
+    /// Its lag when the consumers took messages again (none if they had not).
+    pub lag_at_end: Option<u64>,
+    /// Messages appended while it was stopped.
+    pub appended_during: u64,
 }
 
 /// Log figures.

@@ -435,7 +435,21 @@ fn component_line(name: &str, node: &NodeReport) -> Option<String> {
                     g.max_lag,
                     g.lost,
                     seconds(g.publish_to_processed_s.mean)
-                )
+                ) + &g
+                    .rebalances
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            ", rebalanced at {} s from {} to {} consumers: stopped {:.2} s, lag {} → {}",
+                            trim(r.at_s),
+                            r.consumers_before,
+                            r.consumers_after,
+                            r.paused_s,
+                            r.lag_at_start,
+                            r.lag_at_end.map_or("-".to_string(), |lag| lag.to_string())
+                        )
+                    })
+                    .collect::<String>()
             })
             .collect();
             Some(format!("{name}: {} appended; {}", log.appended, groups.join("; ")))

@@ -529,6 +529,25 @@ pub struct RawGroup {
     /// at a time; more than partitions leaves the rest idle, as Kafka's assignors do).
     #[serde(default)]
     pub consumers: Option<u32>,
+    /// Membership changes on the timeline: at each `at` the group has `consumers` (one
+    /// joined, or one crashed and the group noticed: Kafka notices a crash after
+    /// `session.timeout.ms`, 45 s by default); default none.
+    #[serde(default)]
+    pub changes: Vec<RawGroupChange>,
+    /// How long each change stops the whole group before the partitions are assigned
+    /// again (Kafka's eager rebalancing); default none.
+    #[serde(default)]
+    pub rebalance: Option<Duration>,
+}
+
+/// A consumer group's membership change: `(at: "60s", consumers: 5)`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Change")]
+pub struct RawGroupChange {
+    /// When the group starts rebalancing.
+    pub at: Duration,
+    /// Its consumers from then on.
+    pub consumers: u32,
 }
 
 /// A partitioned log node.

@@ -172,8 +172,12 @@ pub struct LogConfig {
     pub retention_ns: Option<u64>,
     /// (name, handler node) of each consumer group.
     pub groups: Vec<(String, NodeId)>,
-    /// Consumers of each consumer group (partition p goes to consumer p mod n).
+    /// Consumers of each consumer group at the start (partition p goes to consumer p mod n).
     pub group_consumers: Vec<u32>,
+    /// Per group: its membership changes, (at in ns, consumers), in time order.
+    pub group_changes: Vec<Vec<(u64, u32)>>,
+    /// Per group: how long a change stops it, in ns.
+    pub group_rebalance_ns: Vec<u64>,
     /// Append time sampler, `NONE` for none.
     pub append_sampler: u32,
 }

@@ -16,6 +16,15 @@ impl Validator<'_> {
         self.error(SpecErrorKind::InvalidValue, message, anchors).with_help(help.to_string())
     }
 
+    /// An invalid value located by its path (`nodes.router.reshard.1`), falling back to
+    /// the anchors when the path is not found.
+    fn invalid_at(&self, path: &str, message: String, anchors: &[&str], help: &str) -> SpecError {
+        match crate::error::locate_path(self.source, path, None) {
+            Some(position) => SpecError::new(SpecErrorKind::InvalidValue, message).at(Some(position)).with_help(help),
+            None => self.invalid(message, anchors, help),
+        }
+    }
+
     fn optional_sampler(
         &self,
         spec: &Option<crate::dist::DistSpec>,
@@ -334,7 +343,8 @@ impl Validator<'_> {
             let at = index.to_string();
             let anchors = ["nodes", key, "reshard", at.as_str()];
             if step.at.ns <= previous_ns {
-                return Err(self.invalid(
+                return Err(self.invalid_at(
+                    &format!("nodes.{}.reshard.{index}", key.trim_matches('"')),
                     format!(
                         "sharded store {key} reshards at {} s, not after its previous shard list",
                         step.at.ns as f64 / 1e9
@@ -345,7 +355,8 @@ impl Validator<'_> {
             }
             previous_ns = step.at.ns;
             if step.shards.is_empty() {
-                return Err(self.invalid(
+                return Err(self.invalid_at(
+                    &format!("nodes.{}.reshard.{index}", key.trim_matches('"')),
                     format!("sharded store {key} reshards to no shards"),
                     &anchors,
                     "list the shards the store has from then on, such as shards: [\"shard-0\", \"shard-1\"]",
@@ -648,16 +659,41 @@ impl Validator<'_> {
         })?;
         let mut groups: Vec<(String, NodeId)> = Vec::new();
         let mut group_consumers = Vec::new();
-        for group in &log.groups {
+        let (mut group_changes, mut group_rebalance_ns) = (Vec::new(), Vec::new());
+        let bare = key.trim_matches('"');
+        for (group_index, group) in log.groups.iter().enumerate() {
             let consumers = group.consumers.unwrap_or(log.partitions);
-            if consumers == 0 || consumers > MAX_INSTANCES {
-                return Err(self.invalid(
-                    format!("log {key}'s group \"{}\" has {consumers} consumers", group.name),
-                    &["nodes", key, "groups", &format!("\"{}\"", group.name), "consumers"],
-                    &format!("give between 1 and {MAX_INSTANCES} consumers, or leave it out for one per partition"),
-                ));
+            let quoted = format!("\"{}\"", group.name);
+            let counts = std::iter::once((consumers, "consumers".to_string()))
+                .chain(group.changes.iter().enumerate().map(|(i, c)| (c.consumers, format!("changes.{i}.consumers"))));
+            for (count, field) in counts {
+                if count == 0 || count > MAX_INSTANCES {
+                    return Err(self.invalid_at(
+                        &format!("nodes.{bare}.groups.{group_index}.{field}"),
+                        format!("log {key}'s group {quoted} has {count} consumers"),
+                        &["nodes", key, "groups", &quoted, "consumers"],
+                        &format!("give between 1 and {MAX_INSTANCES} consumers, or leave it out for one per partition"),
+                    ));
+                }
+            }
+            let mut previous_ns = 0;
+            for (index, change) in group.changes.iter().enumerate() {
+                if change.at.ns <= previous_ns {
+                    return Err(self.invalid_at(
+                        &format!("nodes.{bare}.groups.{group_index}.changes.{index}"),
+                        format!(
+                            "log {key}'s group {quoted} changes at {} s, not after its previous change",
+                            change.at.ns as f64 / 1e9
+                        ),
+                        &["nodes", key, "groups", &quoted, "changes"],
+                        "give each change a later time than the one before, and the first one after 0",
+                    ));
+                }
+                previous_ns = change.at.ns;
             }
             group_consumers.push(consumers);
+            group_changes.push(group.changes.iter().map(|change| (change.at.ns, change.consumers)).collect());
+            group_rebalance_ns.push(group.rebalance.map_or(0, |pause| pause.ns));
             if groups.iter().any(|(name, _)| *name == group.name) {
                 return Err(self.invalid(
                     format!("log {key} has two groups named \"{}\"", group.name),
@@ -670,7 +706,15 @@ impl Validator<'_> {
             groups.push((group.name.clone(), handler));
         }
         let append_sampler = self.optional_sampler(&log.append, compiler, &["nodes", key, "append"])?;
-        Ok(LogConfig { partitions: log.partitions, retention_ns, groups, group_consumers, append_sampler })
+        Ok(LogConfig {
+            partitions: log.partitions,
+            retention_ns,
+            groups,
+            group_consumers,
+            group_changes,
+            group_rebalance_ns,
+            append_sampler,
+        })
     }
 
     pub(super) fn function(
