@@ -99,3 +99,51 @@ fn read_your_writes_keeps_reads_on_the_primary_after_their_clients_write() {
         without.mean
     );
 }
+
+fn cross_region_topology(replication: &str, classes: &str) -> String {
+    format!(
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "20/s"), classes: {classes}, clients: 10, to: "db")],
+            nodes: {{
+                "db": Database(replicas: 2, connections: 64, read: Constant("2ms"), write: Constant("5ms"),
+                               writes: ["write"], replication_lag: Some(Constant("1ms")), replication: {replication},
+                               replica_regions: ["us", "eu"]),
+            }},
+            regions: (placement: {{"us": ["db"], "eu": []}}, latency: [("us", "eu", Constant("40ms"))],
+                      local: Constant("500us")),
+        )"#
+    )
+}
+
+/// A replica in another region gets each commit one region latency after its lag, and its
+/// acknowledgement takes one more back: with constant times, a write that waits for the
+/// remote replica (`Sync`) takes 5 ms + 1 ms + 40 ms + 40 ms, and one that waits for the
+/// first (the local one) 5 ms + 1 ms + 0.5 ms + 0.5 ms, exactly.
+#[test]
+fn a_replica_in_another_region_acknowledges_a_round_trip_later() {
+    for (replication, expected_s) in [("Sync", 0.086), ("SemiSync(acks: 1)", 0.007)] {
+        let report = simulate(&cross_region_topology(replication, r#"{"write": 1.0}"#), 1, seconds(60.0), 1.0);
+        let sojourn = mean_sojourn_s(&report);
+        assert!((sojourn - expected_s).abs() < 1e-6, "{replication}: {sojourn}");
+    }
+}
+
+/// Reads on the remote replica are stale while a commit of their key is on its way: with
+/// one key, writes Poisson at w and a constant delay L = 1 ms lag + 40 ms crossing, a read
+/// (served at time t) is stale when a write committed in (t − L, t]: 1 − e^(−wL). Reads go
+/// round robin over the two replicas; the local one's L is 1.5 ms.
+#[test]
+fn reads_on_a_remote_replica_are_stale_for_a_crossing_after_each_write() {
+    let text = cross_region_topology("Async", r#"{"write": 0.25, "read": 0.75}"#);
+    let write_rate = 20.0 * 0.25;
+    let stale = replicate(&text, 10, seconds(2000.0), 5.0, |r| {
+        let database = r.nodes["db"].component.as_ref().and_then(|c| c.database()).unwrap();
+        database.servers[2].stale_reads as f64 / database.servers[2].reads as f64
+    });
+    stale.assert_covers("stale share of the remote replica's reads", 1.0 - (-write_rate * 0.041f64).exp(), 0.05);
+    let local = replicate(&text, 10, seconds(2000.0), 5.0, |r| {
+        let database = r.nodes["db"].component.as_ref().and_then(|c| c.database()).unwrap();
+        database.servers[1].stale_reads as f64 / database.servers[1].reads as f64
+    });
+    local.assert_covers("stale share of the local replica's reads", 1.0 - (-write_rate * 0.0015f64).exp(), 0.15);
+}

@@ -220,12 +220,30 @@ impl DatabaseModel<'_> {
             self.apply_times.clear();
             for replica in (0..=config.replicas as usize).filter(|s| *s != primary) {
                 let lag = if lag_sampler == NONE { 0 } else { kernel.sample_service(node, lag_sampler) };
+                // A replica in another region: the commit crosses to it, and its
+                // acknowledgement back (drawn from this node's own stream).
+                let (there, back) = match config.server_regions.as_slice() {
+                    [] => (0, 0),
+                    regions => {
+                        let (from, to) = (regions[primary], regions[replica]);
+                        let crossing = |kernel: &mut Kernel, sampler: u32| {
+                            if sampler == NONE {
+                                0
+                            } else {
+                                kernel.sample_service(node, sampler)
+                            }
+                        };
+                        let topology = kernel.topology;
+                        let there = crossing(kernel, topology.regions.sampler(from, to));
+                        (there, crossing(kernel, topology.regions.sampler(to, from)))
+                    }
+                };
                 let log = &mut self.logs[replica];
-                log.last_apply_ns = log.last_apply_ns.max(now + lag);
+                log.last_apply_ns = log.last_apply_ns.max(now + lag + there);
                 log.pending.push_back((sequence, log.last_apply_ns));
                 self.max_backlog = self.max_backlog.max(log.pending.len());
                 if self.servers.instances[replica].down == 0 {
-                    self.apply_times.push(log.last_apply_ns);
+                    self.apply_times.push(log.last_apply_ns + back);
                 }
             }
             if config.read_your_writes_ns.is_some() {

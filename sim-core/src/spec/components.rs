@@ -279,6 +279,11 @@ pub struct RawDatabase {
     /// primary (as a session's sticky routing); default none.
     #[serde(default)]
     pub read_your_writes: Option<Duration>,
+    /// The region of each replica, in order (the primary is in the node's region); default
+    /// every replica in the node's region. A commit reaches a replica one region latency
+    /// after its lag, and a semi-synchronous acknowledgement takes one more back.
+    #[serde(default)]
+    pub replica_regions: Vec<String>,
     /// Where reads go.
     #[serde(default)]
     pub read_policy: RawReadPolicy,

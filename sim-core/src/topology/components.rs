@@ -93,6 +93,9 @@ pub struct DatabaseConfig {
     pub ack_timeout_ns: Option<u64>,
     /// A client's reads go to the primary this long after its write, ns.
     pub read_your_writes_ns: Option<u64>,
+    /// The region of each server (the primary first), when its replicas are placed
+    /// elsewhere than the node; empty when every server is in the node's region.
+    pub server_regions: Vec<u32>,
 }
 
 /// A checked rate-limiting algorithm.

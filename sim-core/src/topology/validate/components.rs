@@ -240,8 +240,37 @@ impl Validator<'_> {
         key: &str,
         database: &RawDatabase,
         classes: &[String],
+        (regions, region): (&Regions, u32),
         compiler: &mut Compiler,
     ) -> Result<DatabaseConfig, SpecError> {
+        let server_regions = if database.replica_regions.is_empty() {
+            Vec::new()
+        } else {
+            let anchors = ["nodes", key, "replica_regions"];
+            if database.replica_regions.len() != database.replicas as usize {
+                return Err(self.invalid(
+                    format!(
+                        "database {key} has {} replicas but {} replica regions",
+                        database.replicas,
+                        database.replica_regions.len()
+                    ),
+                    &anchors,
+                    "give one region per replica, in order, or leave replica_regions out",
+                ));
+            }
+            if region == NONE {
+                return Err(self.invalid(
+                    format!("database {key} places its replicas in regions but is in none itself"),
+                    &anchors,
+                    "place the database (its primary) in a region: region: \"us-east\", or in regions.placement",
+                ));
+            }
+            let mut server_regions = vec![region];
+            for name in &database.replica_regions {
+                server_regions.push(self.region_id(regions, name, &anchors)?);
+            }
+            server_regions
+        };
         if database.connections == 0 || database.connections > MAX_WORKERS {
             return Err(self.invalid(
                 format!("database {key} has {} connections", database.connections),
@@ -318,6 +347,7 @@ impl Validator<'_> {
             write_classes,
             lag_sampler,
             read_policy: database.read_policy,
+            server_regions,
         })
     }
 

@@ -151,7 +151,13 @@ impl Validator<'_> {
             }
             RawNode::Cache(cache) => NodeKind::Cache(self.cache(node_id, &key, cache, classes, compiler)?),
             RawNode::Cdn(cdn) => NodeKind::Cdn(self.cdn(node_id, &key, cdn, regions, compiler)?),
-            RawNode::Database(database) => NodeKind::Database(self.database(&key, database, classes, compiler)?),
+            RawNode::Database(database) => NodeKind::Database(self.database(
+                &key,
+                database,
+                classes,
+                (regions, node_regions[node_id]),
+                compiler,
+            )?),
             RawNode::Sharded(sharded) => NodeKind::LoadBalancer(self.sharded(node_id, &key, sharded, compiler)?),
             RawNode::RateLimiter(limiter) => {
                 NodeKind::RateLimiter(self.rate_limiter(node_id, &key, limiter, compiler)?)
