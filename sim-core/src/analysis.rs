@@ -239,9 +239,15 @@ fn effects(
                         effect.forwards[*target] += 1.0 / shards;
                     }
                 } else {
+                    // A replicated store asks n shards for each request.
+                    let copies = balancer.quorum.as_ref().map_or(1.0, |quorum| quorum.n as f64);
                     let total: f64 = balancer.target_weights.iter().map(|w| *w as f64).sum();
                     for ((target, _), weight) in balancer.targets.iter().zip(&balancer.target_weights) {
-                        effect.forwards[*target] += *weight as f64 / total.max(1.0);
+                        effect.forwards[*target] += copies * *weight as f64 / total.max(1.0);
+                    }
+                    if copies > 1.0 {
+                        caveats[index] =
+                            Some("replicas answer in parallel; their visits are added as if in turn".into());
                     }
                 }
             }

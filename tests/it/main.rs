@@ -27,6 +27,7 @@ mod packet_loss;
 mod pauses;
 mod priorities;
 mod quorum;
+mod quorum_store;
 mod rate_limiters;
 mod reliability;
 mod replication;

@@ -436,7 +436,19 @@ fn random_component(stream: &mut RandomStream, target: &str, later: &[String]) -
         ),
         1 => format!("Cdn(capacity: {}, eviction: {eviction}, ttl: {ttl}, origin: {target})", 1 + stream.below(50)),
         2 => {
-            // Half the routers reshard once, to a random nonempty subset of their shards.
+            // A third of the routers replicate each key on n of their shards; half of the
+            // rest reshard once, to a random nonempty subset of their shards.
+            if stream.below(3) == 0 {
+                let n = 1 + stream.below(later.len() as u64);
+                return format!(
+                    "Sharded(partitioning: {}, shards: [{}], replication: Quorum(n: {n}, read: {}, write: {}, hinted_handoff: {}), writes: [\"b\"])",
+                    pick(stream, &["HashModulo", "ConsistentHash(virtual_nodes: 20)"]),
+                    later.join(", "),
+                    1 + stream.below(n),
+                    1 + stream.below(n),
+                    stream.below(2) == 0
+                );
+            }
             let reshard = if stream.below(2) == 0 {
                 let keep: Vec<&String> = later.iter().filter(|_| stream.below(2) == 0).collect();
                 let list = if keep.is_empty() { vec![&later[0]] } else { keep };

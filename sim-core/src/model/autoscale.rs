@@ -241,6 +241,7 @@ impl ScalingState {
             mean_servers: Some(mean_instances * workers as f64),
             extra_cost: 0.0,
             reshards: Vec::new(),
+            quorum: None,
         }
     }
 }

@@ -7,11 +7,12 @@ use super::kernel::Kernel;
 use super::keymap::KeyMap;
 use super::least_loaded::LeastLoaded;
 use super::node::{misrouted, Model, Node, Span, Timer};
+use super::replicated::{Answer, ReplicatedState};
 use super::requests::Outcome;
 use super::resharding::{shard_of, ReshardState};
 use super::Event;
 use super::Simulation;
-use crate::ids::{FrameId, NodeId, RequestId};
+use crate::ids::{FrameId, InstanceId, NodeId, RequestId};
 use crate::report::{ComponentFigures, ComponentSection};
 use crate::rng::splitmix64;
 use crate::topology::{Algorithm, LoadBalancerConfig, NodeKind, Topology, NONE};
@@ -54,6 +55,10 @@ pub(crate) struct BalancerModel<'t> {
     assigned: Vec<bool>,
     /// A shard router's resharding, when its shards change on the timeline.
     resharding: Option<ReshardState<'t>>,
+    /// A shard router's leaderless replication, when each key lives on several shards.
+    replicated: Option<Box<ReplicatedState<'t>>>,
+    /// The shards one replicated operation asks, reused.
+    asking: Vec<u32>,
 }
 
 impl<'t> BalancerModel<'t> {
@@ -77,6 +82,8 @@ impl<'t> BalancerModel<'t> {
             dns_cache: KeyMap::default(),
             assigned: config.resharding.as_ref().map_or_else(|| vec![true; targets], |plan| plan.initial.clone()),
             resharding: config.resharding.as_deref().map(ReshardState::new),
+            replicated: config.quorum.as_deref().map(|quorum| Box::new(ReplicatedState::new(quorum, targets))),
+            asking: Vec::new(),
         };
         // At the start, a service's first `instances` instances serve.
         state.rebuild_rotation(topology, |target| {
@@ -202,6 +209,9 @@ impl Model for BalancerModel<'_> {
 
     fn reset(&mut self, _now: u64) {
         self.routed.iter_mut().for_each(|count| *count = 0);
+        if let Some(replicated) = self.replicated.as_mut() {
+            replicated.reset();
+        }
         if let Some(health) = self.health.as_mut() {
             health.reset();
         }
@@ -212,6 +222,7 @@ impl Model for BalancerModel<'_> {
         if let Some(resharding) = &self.resharding {
             figures.reshards = resharding.report(topology, self.config);
         }
+        figures.quorum = self.replicated.as_ref().map(|replicated| replicated.report());
         figures
     }
 }
@@ -226,6 +237,9 @@ impl BalancerModel<'_> {
             // No backend instance is in service (all drained by a deployment).
             self.finish(kernel, frame, Outcome::Unavailable, node);
             return;
+        }
+        if self.replicated.is_some() {
+            return self.coordinate(kernel, frame);
         }
         let target = match cached {
             Some(target) => {
@@ -365,6 +379,72 @@ impl BalancerModel<'_> {
 }
 
 impl BalancerModel<'_> {
+    /// Whether this is a replicated store's router, which takes its shards' answers one
+    /// by one (`replica_answered`) instead of through `reply`.
+    #[inline]
+    pub(crate) fn replicates(&self) -> bool {
+        self.replicated.is_some()
+    }
+
+    /// A replicated store's coordinator sends `frame`'s read or write to the n shards of
+    /// its key.
+    fn coordinate(&mut self, kernel: &mut Kernel, frame: FrameId) {
+        let mut asking = std::mem::take(&mut self.asking);
+        if let Some(replicated) = self.replicated.as_mut() {
+            replicated.start(kernel, self.config, &self.rotation, frame, &mut asking);
+        }
+        for &target in &asking {
+            self.ask(kernel, frame, target);
+        }
+        self.asking = asking;
+    }
+
+    fn ask(&mut self, kernel: &mut Kernel, frame: FrameId, target: u32) {
+        self.outstanding[target as usize] += 1;
+        if kernel.is_measured(kernel.frames[frame].arrived_ns) {
+            self.routed[target as usize] += 1;
+        }
+        kernel.call_node(frame, self.config.targets[target as usize].0, InstanceId::NONE);
+    }
+
+    /// A shard answered `frame`, one of a replicated store's operations.
+    pub(crate) fn replica_answered(&mut self, kernel: &mut Kernel, frame: FrameId, outcome: Outcome, cause: NodeId) {
+        invariants::decrement(&mut kernel.frames[frame].pending, &mut kernel.invariants.counter_underflows);
+        let Some(replicated) = self.replicated.as_mut() else { return misrouted(kernel) };
+        let (target, answer) = replicated.answer(self.config, frame, (outcome, cause), kernel.measuring);
+        match answer {
+            Answer::Unknown => return misrouted(kernel),
+            Answer::Wait => {}
+            Answer::Ask(substitute) => self.ask(kernel, frame, substitute),
+            Answer::Decided(outcome, cause) => {
+                let request = kernel.frames[frame].request;
+                let key = kernel.requests[request].key;
+                if outcome == Outcome::Completed {
+                    if replicated.wrote(frame) {
+                        if !kernel.requests[request].committed {
+                            kernel.commit_write(key);
+                            kernel.requests[request].committed = true;
+                        }
+                    } else {
+                        // What the callers' caches see: the latest write, or an older one.
+                        let latest = kernel.latest_version(key);
+                        kernel.requests[request].read_version =
+                            if replicated.stale(frame) { latest.saturating_sub(1) } else { latest };
+                    }
+                }
+                let cause = if cause.is_none() { self.node } else { cause };
+                kernel.end_visit(frame, outcome, cause);
+                kernel.leave_component(frame);
+            }
+        }
+        invariants::decrement(&mut self.outstanding[target as usize], &mut kernel.invariants.counter_underflows);
+        if let Some(replicated) = self.replicated.as_mut() {
+            if replicated.finished(frame) {
+                kernel.free_frame(frame);
+            }
+        }
+    }
+
     /// A shard router takes resharding step `index`: its shards become the step's list.
     fn reshard(&mut self, topology: &Topology, index: usize) {
         let Some(state) = self.resharding.as_ref() else { return };

@@ -271,6 +271,7 @@ impl FunctionModel<'_> {
             extra_cost: billed_gb_seconds * config.per_gb_second
                 + provisioned_gb_seconds * config.provisioned_per_gb_second,
             reshards: Vec::new(),
+            quorum: None,
         }
     }
 }

@@ -39,6 +39,7 @@ mod queue;
 mod quorum;
 mod reliability;
 mod replay;
+mod replicated;
 pub(crate) mod requests;
 mod resharding;
 mod service;
@@ -710,6 +711,14 @@ impl<'t> Simulation<'t> {
 
     /// A callee's answer reaches the frame waiting for it.
     fn on_reply(&mut self, parent: FrameId, outcome: Outcome, cause: NodeId) {
+        let node = self.kernel.frames[parent].node;
+        if let Node::LoadBalancer(balancer) = &mut self.nodes[node] {
+            if balancer.replicates() {
+                // A replicated store's coordinator counts its shards' answers one by one.
+                balancer.replica_answered(&mut self.kernel, parent, outcome, cause);
+                return;
+            }
+        }
         if self.kernel.take_reply(parent, outcome, cause) {
             let node = self.kernel.frames[parent].node;
             self.nodes[node].reply(&mut self.kernel, parent);

@@ -5,6 +5,33 @@ use super::LatencyReport;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+/// A quorum-replicated store's figures (after the warm-up).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuorumReport {
+    /// Replicas per key, and the answers a read and a write wait for.
+    pub n: u32,
+    /// Answers a read waits for.
+    pub read_quorum: u32,
+    /// Acknowledgements a write waits for.
+    pub write_quorum: u32,
+    /// Reads and writes decided.
+    pub reads: u64,
+    /// Writes decided.
+    pub writes: u64,
+    /// Reads that returned an older version than the last write acknowledged before they
+    /// began (none when read + write > n and no write was hinted).
+    pub stale_reads: u64,
+    /// stale_reads / reads.
+    pub stale_read_ratio: Option<f64>,
+    /// Reads and writes that failed: too few replicas answered.
+    pub failed: u64,
+    /// Writes a substitute shard kept for a replica that refused them (hinted handoff).
+    pub hinted_writes: u64,
+    /// Hints replayed to their replica when it answered again (one per key and replica:
+    /// later hinted writes of a key replace its hint).
+    pub hints_delivered: u64,
+}
+
 /// One resharding step of a shard router, as it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReshardReport {
@@ -432,16 +459,32 @@ pub(crate) struct ComponentFigures {
     pub extra_cost: f64,
     /// A shard router's resharding steps taken.
     pub reshards: Vec<ReshardReport>,
+    /// A replicated store's quorum figures.
+    pub quorum: Option<QuorumReport>,
 }
 
 impl ComponentFigures {
     /// A section with nothing else to say.
     pub fn section(section: ComponentSection) -> Self {
-        Self { section: Some(section), instance_hours: None, mean_servers: None, extra_cost: 0.0, reshards: Vec::new() }
+        Self {
+            section: Some(section),
+            instance_hours: None,
+            mean_servers: None,
+            extra_cost: 0.0,
+            reshards: Vec::new(),
+            quorum: None,
+        }
     }
 
     /// No section (a plain service).
     pub fn none() -> Self {
-        Self { section: None, instance_hours: None, mean_servers: None, extra_cost: 0.0, reshards: Vec::new() }
+        Self {
+            section: None,
+            instance_hours: None,
+            mean_servers: None,
+            extra_cost: 0.0,
+            reshards: Vec::new(),
+            quorum: None,
+        }
     }
 }

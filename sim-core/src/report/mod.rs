@@ -264,6 +264,9 @@ pub struct NodeReport {
     /// A shard router's resharding steps, when its shards changed during the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reshards: Vec<ReshardReport>,
+    /// A replicated store's quorum figures, when its keys live on several shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<QuorumReport>,
 }
 
 /// What a service's adaptive concurrency limit did (over the measured period).
@@ -473,6 +476,7 @@ impl Simulation<'_> {
                         .and_then(|state| state.limits.as_ref().map(|limits| limits.report(&state.rotation))),
                     component: extras.section,
                     reshards: extras.reshards,
+                    quorum: extras.quorum,
                 },
             );
         }

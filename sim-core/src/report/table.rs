@@ -145,6 +145,21 @@ pub(super) fn render(report: &Report) -> String {
                 limit.limited
             ));
         }
+        if let Some(quorum) = &node.quorum {
+            details.push(format!(
+                "{name}: quorum n {}, read {}, write {}: {} reads ({} stale, {}), {} writes, {} failed, {} writes hinted, {} hints delivered",
+                quorum.n,
+                quorum.read_quorum,
+                quorum.write_quorum,
+                quorum.reads,
+                quorum.stale_reads,
+                quorum.stale_read_ratio.map_or("-".to_string(), |r| format!("{:.2}%", r * 100.0)),
+                quorum.writes,
+                quorum.failed,
+                quorum.hinted_writes,
+                quorum.hints_delivered
+            ));
+        }
         for step in &node.reshards {
             let ms = |seconds: Option<f64>| seconds.map_or("-".to_string(), |s| format!("{:.1} ms", s * 1e3));
             let moved_share = if step.requests_routed > 0 {

@@ -329,12 +329,37 @@ pub struct RawSharded {
     /// step's list (shards added, removed or both); default none.
     #[serde(default)]
     pub reshard: Vec<RawReshard>,
+    /// Leaderless replication (Dynamo, Cassandra): each key lives on `n` shards (the first
+    /// n distinct ones clockwise on the ring, or from hash % shards on), reads wait for
+    /// `read` of them and writes for `write`; default none (one shard per key).
+    #[serde(default)]
+    pub replication: Option<RawQuorumReplication>,
+    /// Request classes that write (with `replication`); the others read.
+    #[serde(default)]
+    pub writes: Vec<String>,
     /// The region the node runs in.
     #[serde(default)]
     pub region: Option<String>,
     /// What the node costs.
     #[serde(default)]
     pub cost: Option<RawCost>,
+}
+
+/// A quorum-replicated store's replication: `Quorum(n: 3, read: 2, write: 2)`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Quorum")]
+pub struct RawQuorumReplication {
+    /// Replicas per key.
+    pub n: u32,
+    /// Answers a read waits for.
+    pub read: u32,
+    /// Acknowledgements a write waits for.
+    pub write: u32,
+    /// A write whose replica refuses it goes to the next shard on the ring instead, which
+    /// keeps a hint and hands the write on once the replica answers again (a sloppy
+    /// quorum); default false: the write counts as failed there.
+    #[serde(default)]
+    pub hinted_handoff: bool,
 }
 
 /// One resharding step: `(at: "2m", shards: ["s0", "s1", "s2", "s3"])`.

@@ -27,6 +27,9 @@ pub const NONE: u32 = u32::MAX;
 /// The most nodes one `Quorum` step may call.
 pub const MAX_QUORUM_TARGETS: usize = 16;
 
+/// Most replicas per key of a quorum-replicated store.
+pub const MAX_REPLICATION: usize = 16;
+
 /// A checked, ready-to-run topology.
 #[derive(Debug, Clone)]
 pub struct Topology {
@@ -312,6 +315,23 @@ pub struct LoadBalancerConfig {
     /// A shard router's resharding on the timeline (its targets are every shard it ever
     /// uses); `None` when its shards never change.
     pub resharding: Option<Box<Resharding>>,
+    /// A shard router's leaderless replication, when each key lives on several shards.
+    pub quorum: Option<Box<QuorumReplication>>,
+}
+
+/// A checked leaderless replication of a shard router.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuorumReplication {
+    /// Replicas per key.
+    pub n: u32,
+    /// Answers a read waits for.
+    pub read: u32,
+    /// Acknowledgements a write waits for.
+    pub write: u32,
+    /// Refused writes go on to the next shard, which hands them on later.
+    pub hinted_handoff: bool,
+    /// Per class: whether it writes.
+    pub write_classes: Vec<bool>,
 }
 
 /// A shard router's shard lists over time.

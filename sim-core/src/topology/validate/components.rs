@@ -356,6 +356,7 @@ impl Validator<'_> {
         node: NodeId,
         key: &str,
         sharded: &RawSharded,
+        classes: &[String],
         compiler: &mut Compiler,
     ) -> Result<LoadBalancerConfig, SpecError> {
         if sharded.shards.is_empty() {
@@ -402,6 +403,7 @@ impl Validator<'_> {
             step.assigned.resize(targets.len(), false);
         }
         let resharding = (!steps.is_empty()).then(|| Box::new(Resharding { initial, steps }));
+        let quorum = self.quorum_replication(key, sharded, targets.len(), classes)?;
         let algorithm = match sharded.partitioning {
             RawPartitioning::HashModulo => Algorithm::HashKey,
             RawPartitioning::ConsistentHash { virtual_nodes } => {
@@ -420,7 +422,60 @@ impl Validator<'_> {
             failback: true,
             dns_ttl_ns: None,
             resharding,
+            quorum,
         })
+    }
+
+    /// A sharded store's leaderless replication, checked against its shards.
+    fn quorum_replication(
+        &self,
+        key: &str,
+        sharded: &RawSharded,
+        shards: usize,
+        classes: &[String],
+    ) -> Result<Option<Box<QuorumReplication>>, SpecError> {
+        let Some(replication) = sharded.replication else {
+            if !sharded.writes.is_empty() {
+                return Err(self.invalid(
+                    format!("sharded store {key} lists writes but has no replication"),
+                    &["nodes", key, "writes"],
+                    "writes tell a replicated store's reads from its writes: add replication: Quorum(n: 3, read: 2, write: 2), or leave writes out",
+                ));
+            }
+            return Ok(None);
+        };
+        let anchors = ["nodes", key, "replication"];
+        let n = replication.n;
+        if n == 0 || n as usize > shards || n as usize > MAX_REPLICATION {
+            return Err(self.invalid(
+                format!("sharded store {key} keeps {n} replicas of each key on {shards} shards"),
+                &anchors,
+                &format!("give n between 1 and the number of shards (at most {MAX_REPLICATION})"),
+            ));
+        }
+        for (field, quorum) in [("read", replication.read), ("write", replication.write)] {
+            if quorum == 0 || quorum > n {
+                return Err(self.invalid(
+                    format!("sharded store {key} waits for {quorum} of {n} replicas to {field}"),
+                    &["nodes", key, "replication", field],
+                    &format!("give a {field} quorum between 1 and n ({n}); read + write > n makes every read see the last acknowledged write"),
+                ));
+            }
+        }
+        if !sharded.reshard.is_empty() {
+            return Err(self.invalid(
+                format!("sharded store {key} both replicates and reshards"),
+                &["nodes", key, "reshard"],
+                "resharding a replicated store is not modelled: drop one of replication and reshard",
+            ));
+        }
+        Ok(Some(Box::new(QuorumReplication {
+            n,
+            read: replication.read,
+            write: replication.write,
+            hinted_handoff: replication.hinted_handoff,
+            write_classes: self.class_set(key, &sharded.writes, classes, "writes")?,
+        })))
     }
 
     /// Resolves one of a sharded store's shard lists, adding shards not seen before to

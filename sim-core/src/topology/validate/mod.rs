@@ -158,7 +158,9 @@ impl Validator<'_> {
                 (regions, node_regions[node_id]),
                 compiler,
             )?),
-            RawNode::Sharded(sharded) => NodeKind::LoadBalancer(self.sharded(node_id, &key, sharded, compiler)?),
+            RawNode::Sharded(sharded) => {
+                NodeKind::LoadBalancer(self.sharded(node_id, &key, sharded, classes, compiler)?)
+            }
             RawNode::RateLimiter(limiter) => {
                 NodeKind::RateLimiter(self.rate_limiter(node_id, &key, limiter, compiler)?)
             }
@@ -1042,6 +1044,7 @@ impl Validator<'_> {
             ring: Vec::new(),
             role: BalancerRole::LoadBalancer,
             resharding: None,
+            quorum: None,
         })
     }
 
