@@ -269,6 +269,12 @@ impl Session {
     pub fn report_table(&self) -> Option<String> {
         self.is_finished().then(|| self.run.borrow_dependent().report().to_table())
     }
+
+    /// Each component's figures in words, as the table's `components` section gives them:
+    /// (node, figures) pairs (once the run is over).
+    pub fn component_details(&self) -> Option<Vec<(String, String)>> {
+        self.is_finished().then(|| sim_core::report::component_details(&self.run.borrow_dependent().report()))
+    }
 }
 
 /// A problem without a place in the text.

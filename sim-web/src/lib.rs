@@ -153,4 +153,12 @@ impl LiveRun {
     pub fn report_table(&self) -> Option<String> {
         self.session.report_table()
     }
+
+    /// Each component's figures in words, as JSON `[[node, figures], …]`: the lines of the
+    /// table's `components` section, once the run is over.
+    pub fn component_details(&self) -> Option<String> {
+        self.session
+            .component_details()
+            .map(|details| serde_json::to_string(&details).expect("pairs of strings serialize"))
+    }
 }

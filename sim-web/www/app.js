@@ -288,7 +288,7 @@ function finish() {
   const wallS = (performance.now() - app.startedAt) / 1000;
   app.report = run.report_json();
   const report = parseReport(app.report);
-  $('results-body').innerHTML = renderReport(report);
+  $('results-body').innerHTML = renderReport(report, JSON.parse(run.component_details() || '[]'));
   $('results-text').textContent = run.report_table();
   $('results').hidden = false;
   $('download-report').disabled = false;

@@ -60,8 +60,12 @@ export function parseReport(text) {
   return report;
 }
 
-/** Summary, errors by reason, per-node and per-host tables for a report. */
-export function renderReport(report) {
+/**
+ * Summary, errors by reason, per-node, per-component and per-host tables for a report;
+ * `components` is `[[node, figures], …]` from the run's `component_details` (the lines of
+ * the components section `archsim run` prints).
+ */
+export function renderReport(report, components = []) {
   let html = `<p>Seed ${report.seed}, ${report.sim_time_s} s simulated, ${formatNumber(report.events)} events${
     report.unstable ? ' — <strong>unstable: the load exceeds capacity</strong>' : ''
   }.</p>`;
@@ -84,6 +88,7 @@ export function renderReport(report) {
     nodes,
     'nodes',
   );
+  if (components.length) html += table(['component', 'figures'], components, 'components');
   const hosts = Object.entries(report.hosts || {}).map(([name, h]) => [
     name,
     h.machines > 1 ? `${h.machines} × ${h.cores}` : formatNumber(h.cores),

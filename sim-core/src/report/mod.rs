@@ -5,6 +5,7 @@ mod components;
 mod distributions;
 mod resilience;
 mod table;
+pub use table::component_details;
 mod verdicts;
 mod warnings;
 

@@ -133,57 +133,11 @@ pub(super) fn render(report: &Report) -> String {
             );
         }
     }
-    let mut details: Vec<String> = report.nodes.iter().filter_map(|(name, node)| component_line(name, node)).collect();
-    for (name, node) in &report.nodes {
-        if let Some(limit) = &node.concurrency_limit {
-            details.push(format!(
-                "{name}: concurrency limit ({}) {} at the end, between {} and {}; {} requests refused at the limit",
-                limit.algorithm,
-                limit.limit_at_end.map_or("-".to_string(), trim),
-                limit.lowest,
-                limit.highest,
-                limit.limited
-            ));
-        }
-        if let Some(quorum) = &node.quorum {
-            details.push(format!(
-                "{name}: quorum n {}, read {}, write {}: {} reads ({} stale, {}), {} writes, {} failed, {} writes hinted, {} hints delivered",
-                quorum.n,
-                quorum.read_quorum,
-                quorum.write_quorum,
-                quorum.reads,
-                quorum.stale_reads,
-                quorum.stale_read_ratio.map_or("-".to_string(), |r| format!("{:.2}%", r * 100.0)),
-                quorum.writes,
-                quorum.failed,
-                quorum.hinted_writes,
-                quorum.hints_delivered
-            ));
-        }
-        for step in &node.reshards {
-            let ms = |seconds: Option<f64>| seconds.map_or("-".to_string(), |s| format!("{:.1} ms", s * 1e3));
-            let moved_share = if step.requests_routed > 0 {
-                format!("{:.1}%", step.requests_moved as f64 / step.requests_routed as f64 * 100.0)
-            } else {
-                "-".to_string()
-            };
-            details.push(format!(
-                "{name}: resharded at {} s from {} to {} shards: {:.1}% of keys moved, {moved_share} of {} requests since; mean {} in the 10 s before, {} in the 10 s after (max {})",
-                trim(step.at_s),
-                step.shards_before.len(),
-                step.shards_after.len(),
-                step.keys_moved_share * 100.0,
-                step.requests_routed,
-                ms(step.before.mean_s),
-                ms(step.after.mean_s),
-                ms(step.after.max_s)
-            ));
-        }
-    }
+    let details = component_details(report);
     if !details.is_empty() {
         let _ = writeln!(out, "\ncomponents");
-        for line in details {
-            let _ = writeln!(out, "  {line}");
+        for (name, figures) in details {
+            let _ = writeln!(out, "  {name}: {figures}");
         }
     }
     slo_lines(&mut out, report);
@@ -204,6 +158,63 @@ pub(super) fn render(report: &Report) -> String {
 
 /// Per latency threshold: the share of completed requests answered within it, and of all
 /// finished requests (a failed or rejected request did not meet it).
+/// Each component's figures in words, as the table's `components` section gives them:
+/// (node, figures), in the nodes' order (the page shows the same lines).
+pub fn component_details(report: &Report) -> Vec<(String, String)> {
+    let mut details: Vec<(String, String)> =
+        report.nodes.iter().filter_map(|(name, node)| component_line(node).map(|line| (name.clone(), line))).collect();
+    for (name, node) in &report.nodes {
+        if let Some(limit) = &node.concurrency_limit {
+            details.push((
+                name.clone(),
+                format!(
+                    "concurrency limit ({}) {} at the end, between {} and {}; {} requests refused at the limit",
+                    limit.algorithm,
+                    limit.limit_at_end.map_or("-".to_string(), trim),
+                    limit.lowest,
+                    limit.highest,
+                    limit.limited
+                ),
+            ));
+        }
+        if let Some(quorum) = &node.quorum {
+            details.push((name.clone(), format!(
+                "quorum n {}, read {}, write {}: {} reads ({} stale, {}), {} writes, {} failed, {} writes hinted, {} hints delivered",
+                quorum.n,
+                quorum.read_quorum,
+                quorum.write_quorum,
+                quorum.reads,
+                quorum.stale_reads,
+                quorum.stale_read_ratio.map_or("-".to_string(), |r| format!("{:.2}%", r * 100.0)),
+                quorum.writes,
+                quorum.failed,
+                quorum.hinted_writes,
+                quorum.hints_delivered
+            )));
+        }
+        for step in &node.reshards {
+            let ms = |seconds: Option<f64>| seconds.map_or("-".to_string(), |s| format!("{:.1} ms", s * 1e3));
+            let moved_share = if step.requests_routed > 0 {
+                format!("{:.1}%", step.requests_moved as f64 / step.requests_routed as f64 * 100.0)
+            } else {
+                "-".to_string()
+            };
+            details.push((name.clone(), format!(
+                "resharded at {} s from {} to {} shards: {:.1}% of keys moved, {moved_share} of {} requests since; mean {} in the 10 s before, {} in the 10 s after (max {})",
+                trim(step.at_s),
+                step.shards_before.len(),
+                step.shards_after.len(),
+                step.keys_moved_share * 100.0,
+                step.requests_routed,
+                ms(step.before.mean_s),
+                ms(step.after.mean_s),
+                ms(step.after.max_s)
+            )));
+        }
+    }
+    details
+}
+
 fn within_lines(out: &mut String, report: &Report) {
     let finished = report.requests.generated - report.requests.in_flight;
     for (threshold, share) in &report.latency_s.within {
@@ -362,12 +373,12 @@ fn resilience_lines(out: &mut String, report: &Report) {
 }
 
 /// One line with what a component measured, `None` for plain services and balancers.
-fn component_line(name: &str, node: &NodeReport) -> Option<String> {
+fn component_line(node: &NodeReport) -> Option<String> {
     let ratio = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.1}%", r * 100.0));
     match node.component.as_ref()? {
         ComponentSection::Cache(cache) => {
             Some(format!(
-            "{name}: hit ratio {}, {} hits, {} misses ({} expired), {} evictions, {} stale reads, {} entries",
+            "hit ratio {}, {} hits, {} misses ({} expired), {} evictions, {} stale reads, {} entries",
             ratio(cache.hit_ratio),
             cache.hits,
             cache.misses,
@@ -396,13 +407,13 @@ fn component_line(name: &str, node: &NodeReport) -> Option<String> {
         ComponentSection::Cdn(cdn) => {
         let edges: Vec<String> =
             cdn.edges.iter().map(|(region, edge)| format!("{region} {}", ratio(edge.hit_ratio))).collect();
-            Some(format!("{name}: hit ratio {} ({})", ratio(cdn.total.hit_ratio), edges.join(", ")))
+            Some(format!("hit ratio {} ({})", ratio(cdn.total.hit_ratio), edges.join(", ")))
         }
         ComponentSection::Database(db) => {
         let servers: Vec<String> =
             db.servers.iter().map(|s| format!("{} {}r/{}w", s.role, s.reads, s.writes)).collect();
             Some(format!(
-            "{name}: {} reads, {} writes, stale reads {} ({}); {}",
+            "{} reads, {} writes, stale reads {} ({}); {}",
             db.reads,
             db.writes,
             db.stale_reads,
@@ -416,7 +427,7 @@ fn component_line(name: &str, node: &NodeReport) -> Option<String> {
         }
         ComponentSection::RateLimiter(limiter) => {
             Some(format!(
-            "{name}: {} admitted, {} rejected, {} delayed (mean {})",
+            "{} admitted, {} rejected, {} delayed (mean {})",
             limiter.admitted,
             limiter.rejected,
             limiter.delayed,
@@ -425,7 +436,7 @@ fn component_line(name: &str, node: &NodeReport) -> Option<String> {
         }
         ComponentSection::WorkQueue(queue) => {
             Some(format!(
-            "{name}: {} published, {} acknowledged, {} rejected, {} dropped, {} redelivered, {} dead-lettered; depth mean {:.1} max {}; publish→processed mean {} p99 {}",
+            "{} published, {} acknowledged, {} rejected, {} dropped, {} redelivered, {} dead-lettered; depth mean {:.1} max {}; publish→processed mean {} p99 {}",
             queue.published,
             queue.acknowledged,
             queue.rejected,
@@ -467,11 +478,11 @@ fn component_line(name: &str, node: &NodeReport) -> Option<String> {
                     .collect::<String>()
             })
             .collect();
-            Some(format!("{name}: {} appended; {}", log.appended, groups.join("; ")))
+            Some(format!("{} appended; {}", log.appended, groups.join("; ")))
         }
         ComponentSection::Function(function) => {
             Some(format!(
-            "{name}: {} invocations, {} cold starts ({}), {} throttled, containers mean {:.1} max {}",
+            "{} invocations, {} cold starts ({}), {} throttled, containers mean {:.1} max {}",
             function.invocations,
             function.cold_starts,
             ratio(function.cold_start_ratio),
@@ -487,7 +498,7 @@ fn component_line(name: &str, node: &NodeReport) -> Option<String> {
         }
         ComponentSection::Autoscaling(scaling) => {
             Some(format!(
-            "{name}: instances mean {:.2}, {} at the end, {} scale-outs, {} scale-ins, {:.3} instance-hours",
+            "instances mean {:.2}, {} at the end, {} scale-outs, {} scale-ins, {:.3} instance-hours",
             scaling.mean_instances,
             scaling.instances_at_end,
             scaling.scale_outs,
@@ -497,7 +508,7 @@ fn component_line(name: &str, node: &NodeReport) -> Option<String> {
         }
         ComponentSection::Routed(routed) if node.kind == "sharded" => {
             let shares: Vec<String> = routed.iter().map(|(shard, count)| format!("{shard} {count}")).collect();
-            Some(format!("{name}: routed {}", shares.join(", ")))
+            Some(format!("routed {}", shares.join(", ")))
         }
         // A load balancer's spread is in the JSON report; the table keeps to shard routers.
         ComponentSection::Routed(_) => None,

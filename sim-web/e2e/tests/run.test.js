@@ -41,6 +41,8 @@ for (const [example, seed, duration] of [
   ['noisy-neighbour', '3', 20],
   // Its trace (topologies/traces/morning-peak.csv) is built into the page.
   ['trace-replay', '5', 90],
+  // A replicated store and a crash: its quorum figures are in the components table.
+  ['quorum-store', '2', 60],
 ]) {
   test(`${example}: the page's report equals archsim run --format json (seed ${seed})`, async () => {
     const { page, errors, screenshot, close } = await openPage();
@@ -75,6 +77,19 @@ for (const [example, seed, duration] of [
       }
       const table = await page.textContent('#results-text');
       assert.ok(table.includes('p99'), 'the CLI-style table is shown');
+      // The components table: the lines of the components section archsim run prints.
+      const rows = await page.$$eval('#results-body table.components tbody tr', (trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+      );
+      for (const [name, figures] of rows) {
+        assert.ok(table.includes(`  ${name}: ${figures}\n`), `${name}: ${figures} is not in the table`);
+      }
+      const section = table.split('\ncomponents\n')[1];
+      const expectedRows = section ? section.split('\n').findIndex((line) => !line.startsWith('  ')) : 0;
+      assert.equal(rows.length, expectedRows, 'one row per line of the components section');
+      if (example === 'quorum-store') {
+        assert.ok(rows.some(([name, figures]) => name === 'store' && figures.startsWith('quorum n 3, read 2, write 2')));
+      }
       await page.waitForTimeout(300);
       await screenshot(`run-${example}`);
       assert.deepEqual(errors, []);
