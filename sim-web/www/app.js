@@ -391,6 +391,33 @@ function settings() {
   };
 }
 
+// The work in progress is kept in the browser's storage, so a reload (or a closed tab)
+// does not lose it; a share link, when there is one, takes precedence.
+const STORAGE_KEY = 'archsim.work';
+
+function keepWork() {
+  try {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify(settings()));
+  } catch {
+    // Storage full or disabled (private windows): the work is simply not kept.
+  }
+}
+
+function keptWork() {
+  try {
+    const kept = JSON.parse(localStorage.getItem(STORAGE_KEY) || 'null');
+    return kept && typeof kept.text === 'string' ? kept : null;
+  } catch {
+    return null;
+  }
+}
+
+function restore(state) {
+  for (const key of ['seed', 'duration', 'requests', 'speed', 'rate']) if (state[key] !== undefined) $(key).value = state[key];
+  $('example').value = state.example || '';
+  editor.text = state.text || '';
+}
+
 async function share() {
   const hash = await encodeState(settings());
   history.replaceState(null, '', hash);
@@ -586,20 +613,30 @@ async function main() {
   window.addEventListener('resize', drawLive);
 
   const shared = await decodeState(location.hash);
+  const kept = shared ? null : keptWork();
   if (shared) {
-    for (const key of ['seed', 'duration', 'requests', 'speed', 'rate']) if (shared[key] !== undefined) $(key).value = shared[key];
-    $('example').value = shared.example || '';
-    editor.text = shared.text || '';
+    restore(shared);
+  } else if (kept) {
+    restore(kept);
   } else {
     chooseExample('three-tier');
   }
+  // Every edit of the text or of a setting is kept (the text at most every 300 ms).
+  let keepTimer = null;
+  $('source').addEventListener('input', () => {
+    clearTimeout(keepTimer);
+    keepTimer = setTimeout(keepWork, 300);
+  });
+  for (const key of ['seed', 'duration', 'requests', 'speed', 'rate', 'example']) $(key).addEventListener('change', keepWork);
   const other = app.examples.find((e) => e.name !== ($('example').value || 'three-tier'));
   $('compare-example').value = other.name;
   $('compare-source').value = other.text;
   updateRateLabel();
   drawLive();
   if (!shared && location.hash.startsWith('#s=')) {
-    setStatus('the shared link is damaged (cut short or altered): showing an example instead');
+    setStatus(`the shared link is damaged (cut short or altered): showing ${kept ? 'your last work' : 'an example'} instead`);
+  } else if (kept) {
+    setStatus('your last work is back (kept in this browser)');
   }
   document.body.dataset.ready = 'true';
 }

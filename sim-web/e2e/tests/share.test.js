@@ -91,3 +91,34 @@ test('two designs compare over paired replications, as archsim compare does', as
     await close();
   }
 });
+
+test('a reload keeps the work: the edited text and the settings come back', async () => {
+  const { page, errors, screenshot, close } = await openPage();
+  try {
+    await page.selectOption('#example', 'mm1');
+    const text = (await page.inputValue('#source')).replace('// ', '// kept across a reload: ');
+    await page.fill('#source', text);
+    await page.fill('#seed', '77');
+    await page.dispatchEvent('#seed', 'change');
+    await page.fill('#duration', '12');
+    await page.dispatchEvent('#duration', 'change');
+    // The text is kept 300 ms after the last keystroke.
+    await page.waitForTimeout(600);
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.equal(await page.inputValue('#source'), text);
+    assert.equal(await page.inputValue('#seed'), '77');
+    assert.equal(await page.inputValue('#duration'), '12');
+    assert.match(await page.textContent('#status'), /your last work is back/);
+    // A share link takes precedence over the kept work.
+    await page.goto(page.url().split('#')[0] + '#s=damaged');
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.match(await page.textContent('#status'), /damaged .* showing your last work instead/);
+    assert.equal(await page.inputValue('#source'), text);
+    await screenshot('reload-keeps-work');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
