@@ -416,11 +416,11 @@ impl BalancerModel<'_> {
             Answer::Unknown => return misrouted(kernel),
             Answer::Wait => {}
             Answer::Ask(substitute) => self.ask(kernel, frame, substitute),
-            Answer::Decided(outcome, cause) => {
+            Answer::Decided { outcome, cause, wrote, stale } => {
                 let request = kernel.frames[frame].request;
                 let key = kernel.requests[request].key;
                 if outcome == Outcome::Completed {
-                    if replicated.wrote(frame) {
+                    if wrote {
                         if !kernel.requests[request].committed {
                             kernel.commit_write(key);
                             kernel.requests[request].committed = true;
@@ -428,8 +428,7 @@ impl BalancerModel<'_> {
                     } else {
                         // What the callers' caches see: the latest write, or an older one.
                         let latest = kernel.latest_version(key);
-                        kernel.requests[request].read_version =
-                            if replicated.stale(frame) { latest.saturating_sub(1) } else { latest };
+                        kernel.requests[request].read_version = if stale { latest.saturating_sub(1) } else { latest };
                     }
                 }
                 let cause = if cause.is_none() { self.node } else { cause };

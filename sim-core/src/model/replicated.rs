@@ -174,7 +174,7 @@ impl<'t> ReplicatedState<'t> {
             if !operation.decided {
                 operation.needed -= 1;
                 if operation.needed == 0 {
-                    next = Answer::Decided(Outcome::Completed, NodeId::NONE);
+                    next = Answer::decided(Outcome::Completed, NodeId::NONE);
                 }
             }
         } else {
@@ -197,12 +197,14 @@ impl<'t> ReplicatedState<'t> {
                     operation.spare -= 1;
                 } else {
                     let (outcome, cause) = operation.first_failure.unwrap_or((outcome, cause));
-                    next = Answer::Decided(outcome, cause);
+                    next = Answer::decided(outcome, cause);
                 }
             }
         }
-        if let Answer::Decided(outcome, _) = next {
+        if let Answer::Decided { outcome, cause, .. } = next {
             operation.decided = true;
+            let stale = !operation.write && operation.version < operation.acknowledged_at_start;
+            next = Answer::Decided { outcome, cause, wrote: operation.write, stale };
             let counters = &mut self.counters;
             if operation.measured {
                 if operation.write {
@@ -216,7 +218,7 @@ impl<'t> ReplicatedState<'t> {
                 if operation.write {
                     let acknowledged = self.acknowledged.entry(key).or_insert(0);
                     *acknowledged = (*acknowledged).max(operation.version);
-                } else if operation.version < operation.acknowledged_at_start && operation.measured {
+                } else if stale && operation.measured {
                     counters.stale_reads += 1;
                 }
             }
@@ -224,25 +226,13 @@ impl<'t> ReplicatedState<'t> {
         (answered_by, next)
     }
 
-    /// Whether `frame`'s read returned an older version than the last acknowledged write.
-    pub fn stale(&self, frame: FrameId) -> bool {
-        self.operations
-            .get(&(frame.raw() as u64))
-            .is_some_and(|operation| !operation.write && operation.version < operation.acknowledged_at_start)
-    }
-
-    /// Whether `frame` wrote.
-    pub fn wrote(&self, frame: FrameId) -> bool {
-        self.operations.get(&(frame.raw() as u64)).is_some_and(|operation| operation.write)
-    }
-
     /// Whether `frame` has been answered and no shard owes it anything: its operation is
     /// over (and forgotten).
     pub fn finished(&mut self, frame: FrameId) -> bool {
-        let slot = frame.raw() as u64;
-        let over = self.operations.get(&slot).is_some_and(|operation| operation.decided && operation.pending == 0);
+        let Some(index) = self.operations.get_index_of(&(frame.raw() as u64)) else { return false };
+        let over = self.operations[index].decided && self.operations[index].pending == 0;
         if over {
-            self.operations.swap_remove(&slot);
+            self.operations.swap_remove_index(index);
         }
         over
     }
@@ -275,10 +265,18 @@ pub(crate) enum Answer {
     Wait,
     /// Ask this target too (a substitute keeping a hint).
     Ask(u32),
-    /// The operation is decided: answer the caller.
-    Decided(Outcome, NodeId),
+    /// The operation is decided: answer the caller; whether it wrote, and whether a read
+    /// returned an older version than the last write acknowledged before it began.
+    Decided { outcome: Outcome, cause: NodeId, wrote: bool, stale: bool },
     /// Not an operation of this store (broken bookkeeping).
     Unknown,
+}
+
+impl Answer {
+    /// A decision, before the operation's own figures are added.
+    fn decided(outcome: Outcome, cause: NodeId) -> Self {
+        Answer::Decided { outcome, cause, wrote: false, stale: false }
+    }
 }
 
 /// The key's preference list into `order`: every shard once, from the key's place on the
