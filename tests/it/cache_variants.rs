@@ -10,15 +10,7 @@ fn cache(report: &Report) -> &sim_core::report::CacheReport {
 }
 
 fn hot_key_topology(rate_per_s: f64, extra: &str) -> String {
-    format!(
-        r#"Topology(
-            workload: [Open(name: "users", arrivals: Poisson(rate: "{rate_per_s}/s"), to: "cache")],
-            nodes: {{
-                "cache": Cache(capacity: 10, ttl: "50ms", backend: "db"{extra}),
-                "db": Service(workers: 100, steps: [Work(Constant("20ms"))]),
-            }},
-        )"#
-    )
+    hot_key_with_ttl(rate_per_s, "50ms", "20ms", extra)
 }
 
 /// One hot key at Poisson rate λ, a fixed TTL T and a fetch taking D. With single-flight a
