@@ -104,7 +104,7 @@ fn run_command(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -
     let config = args.run.config(&topology)?;
     let recorder = match &args.record_arrivals {
         Some(path) => Some(
-            traces::ArrivalRecorder::create(path, !topology.regions.names.is_empty())
+            traces::ArrivalRecorder::create(path, !topology.regions.names.is_empty(), topology.network.enabled)
                 .map_err(|error| Failure::cannot_write(path.display(), error))?,
         ),
         None => None,

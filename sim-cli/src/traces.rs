@@ -44,14 +44,16 @@ pub fn render(path: &Path, workload: &str, error: &TraceError) -> String {
     text
 }
 
-/// Writes each arrival as a CSV line (`gap_s,workload,class,key,client[,region]`: the gap
-/// since the arrival before, exact to the nanosecond, so a replay starts where the run did)
-/// into a temporary file beside the destination, renamed over it when the run is over.
+/// Writes each arrival as a CSV line (`gap_s,workload,class,key,client[,region][,size,
+/// response_size]`: the gap since the arrival before, exact to the nanosecond, so a replay
+/// starts where the run did) into a temporary file beside the destination, renamed over it
+/// when the run is over.
 pub struct ArrivalRecorder {
     writer: BufWriter<std::fs::File>,
     temporary: PathBuf,
     destination: PathBuf,
     with_region: bool,
+    with_sizes: bool,
     error: Option<std::io::Error>,
     /// The time of the arrival before, ns.
     last_ns: u64,
@@ -59,19 +61,22 @@ pub struct ArrivalRecorder {
 
 impl ArrivalRecorder {
     /// Starts the file for `path` (refused now, not after the run, when it cannot be
-    /// written); `with_region` adds the region column.
-    pub fn create(path: &Path, with_region: bool) -> std::io::Result<Self> {
+    /// written); `with_region` adds the region column, `with_sizes` the sizes' columns.
+    pub fn create(path: &Path, with_region: bool, with_sizes: bool) -> std::io::Result<Self> {
         let destination = crate::output::destination(path)?;
         let directory = destination.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let name = destination.file_name().ok_or_else(|| std::io::Error::other("the path names no file"))?;
         let temporary = directory.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
         let mut writer = BufWriter::with_capacity(1 << 16, std::fs::File::create(&temporary)?);
-        writer.write_all(if with_region {
-            b"gap_s,workload,class,key,client,region\n"
-        } else {
-            b"gap_s,workload,class,key,client\n"
-        })?;
-        Ok(Self { writer, temporary, destination, with_region, error: None, last_ns: 0 })
+        writer.write_all(b"gap_s,workload,class,key,client")?;
+        if with_region {
+            writer.write_all(b",region")?;
+        }
+        if with_sizes {
+            writer.write_all(b",size,response_size")?;
+        }
+        writer.write_all(b"\n")?;
+        Ok(Self { writer, temporary, destination, with_region, with_sizes, error: None, last_ns: 0 })
     }
 }
 
@@ -89,8 +94,13 @@ impl ArrivalSink for ArrivalRecorder {
             arrival.key,
             arrival.client
         )
-        .and_then(|()| match (self.with_region, arrival.region) {
-            (true, region) => writeln!(self.writer, ",{}", csv_field(region.unwrap_or(""))),
+        .and_then(|()| match self.with_region {
+            true => write!(self.writer, ",{}", csv_field(arrival.region.unwrap_or(""))),
+            false => Ok(()),
+        })
+        .and_then(|()| match (self.with_sizes, arrival.sizes) {
+            (true, Some((request, response))) => writeln!(self.writer, ",{request},{response}"),
+            (true, None) => writeln!(self.writer, ",,"),
             (false, _) => writeln!(self.writer),
         });
         if let Err(error) = written {

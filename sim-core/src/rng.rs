@@ -39,6 +39,8 @@ pub enum Purpose {
     AddedLatency = 13,
     /// How many times a message to or from a node with packet loss is lost.
     PacketLoss = 14,
+    /// Message sizes of a workload's requests and answers.
+    Sizes = 15,
 }
 
 /// A random stream with a small API of its own, so the generator can change in one place.

@@ -1,5 +1,6 @@
-//! Durations and rates as they are written in topology files ("250us", "4ms", "800/s"),
-//! parsed into integer nanoseconds and requests per second.
+//! Durations, rates, sizes and bandwidths as they are written in topology files ("250us",
+//! "800/s", "40KB", "1Gbit/s"), parsed into integer nanoseconds, requests per second,
+//! integer bytes and bits per second.
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
@@ -122,6 +123,96 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
     Ok(Rate { per_s: value / per_unit_s })
 }
 
+/// A size in bytes: `"512B"`, `"40KB"`, `"1.5MB"`, `"2KiB"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Bytes {
+    /// The size in bytes.
+    pub bytes: u64,
+}
+
+/// A link's capacity in bits per second: `"1Gbit/s"`, `"100Mbit/s"`, `"125MB/s"`.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+pub struct Bandwidth {
+    /// Bits per second.
+    pub bit_per_s: f64,
+}
+
+impl fmt::Display for Bandwidth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}bit/s", self.bit_per_s)
+    }
+}
+
+/// Decimal and binary multiples of a byte (or bit) as written after a number.
+const MULTIPLES: [(&str, f64); 9] = [
+    ("", 1.0),
+    ("K", 1e3),
+    ("M", 1e6),
+    ("G", 1e9),
+    ("T", 1e12),
+    ("Ki", 1024.0),
+    ("Mi", 1048576.0),
+    ("Gi", 1073741824.0),
+    ("Ti", 1099511627776.0),
+];
+
+/// Splits `"1.5MB"` into `1.5` and `"MB"`.
+fn number_and_unit(text: &str) -> (&str, &str) {
+    let trimmed = text.trim();
+    let split =
+        trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+')).unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    (number, unit.trim())
+}
+
+/// Parses a size such as `"512B"`, `"40KB"`, `"1.5MB"`, `"2KiB"` or `"1GB"`: K, M, G, T are
+/// powers of 1000, Ki, Mi, Gi, Ti powers of 1024.
+pub fn parse_bytes(text: &str) -> Result<Bytes, String> {
+    let (number, unit) = number_and_unit(text);
+    let help = "write a number and a unit: B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB (of 1024)";
+    if unit.is_empty() {
+        return Err(format!("size \"{text}\" has no unit; {help}, such as \"{text}B\""));
+    }
+    let Some(multiple) = unit.strip_suffix('B').and_then(|prefix| MULTIPLES.iter().find(|(p, _)| *p == prefix)) else {
+        return Err(format!("unknown size unit \"{unit}\" in \"{text}\"; {help}"));
+    };
+    let value: f64 = number.parse().map_err(|_| format!("\"{text}\" is not a size; {help}, such as \"40KB\""))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!("size \"{text}\" must be zero or positive"));
+    }
+    let bytes = value * multiple.1;
+    if bytes > 1e18 {
+        return Err(format!("size \"{text}\" is too large (the limit is an exabyte)"));
+    }
+    Ok(Bytes { bytes: bytes.round() as u64 })
+}
+
+/// Parses a bandwidth such as `"1Gbit/s"`, `"100Mbit/s"`, `"10Gbps"` or `"125MB/s"`
+/// (bytes per second).
+pub fn parse_bandwidth(text: &str) -> Result<Bandwidth, String> {
+    let (number, unit) = number_and_unit(text);
+    let help = "write a number and a unit: bit/s, Kbit/s, Mbit/s, Gbit/s (or Gbps), or B/s, MB/s, GB/s";
+    let (prefix, bits_per_unit) = if let Some(prefix) = unit.strip_suffix("bit/s").or_else(|| unit.strip_suffix("bps"))
+    {
+        (prefix, 1.0)
+    } else if let Some(prefix) = unit.strip_suffix("B/s") {
+        (prefix, 8.0)
+    } else if unit.is_empty() {
+        return Err(format!("bandwidth \"{text}\" has no unit; {help}"));
+    } else {
+        return Err(format!("unknown bandwidth unit \"{unit}\" in \"{text}\"; {help}"));
+    };
+    let Some(multiple) = MULTIPLES.iter().find(|(p, _)| *p == prefix) else {
+        return Err(format!("unknown bandwidth unit \"{unit}\" in \"{text}\"; {help}"));
+    };
+    let value: f64 =
+        number.parse().map_err(|_| format!("\"{text}\" is not a bandwidth; {help}, such as \"1Gbit/s\""))?;
+    if !value.is_finite() || value <= 0.0 {
+        return Err(format!("bandwidth \"{text}\" must be positive"));
+    }
+    Ok(Bandwidth { bit_per_s: value * multiple.1 * bits_per_unit })
+}
+
 struct UnitVisitor<T> {
     parse: fn(&str) -> Result<T, String>,
     expecting: &'static str,
@@ -160,6 +251,19 @@ impl<'de> Deserialize<'de> for Duration {
 impl<'de> Deserialize<'de> for Rate {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(UnitVisitor { parse: parse_rate, expecting: "a rate such as \"800/s\"" })
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UnitVisitor { parse: parse_bytes, expecting: "a size such as \"40KB\"" })
+    }
+}
+
+impl<'de> Deserialize<'de> for Bandwidth {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UnitVisitor { parse: parse_bandwidth, expecting: "a bandwidth such as \"1Gbit/s\"" })
     }
 }
 
@@ -204,5 +308,28 @@ mod tests {
         assert_eq!(Duration::from_ns(4_000_000).to_string(), "4ms");
         assert_eq!(Duration::from_ns(1_500_000_000).to_string(), "1500ms");
         assert_eq!(Duration::from_ns(0).to_string(), "0s");
+    }
+
+    #[test]
+    fn sizes_parse_in_decimal_and_binary_multiples() {
+        let cases =
+            [("512B", 512), ("40KB", 40_000), ("1.5MB", 1_500_000), ("2KiB", 2048), ("1GiB", 1 << 30), ("0B", 0)];
+        for (text, bytes) in cases {
+            assert_eq!(parse_bytes(text).unwrap().bytes, bytes, "{text}");
+        }
+        assert!(parse_bytes("40").unwrap_err().contains("no unit"));
+        assert!(parse_bytes("40Kb").unwrap_err().contains("unknown size unit"));
+        assert!(parse_bytes("-1KB").unwrap_err().contains("positive"));
+    }
+
+    #[test]
+    fn bandwidths_parse_in_bits_or_bytes() {
+        let cases = [("1Gbit/s", 1e9), ("100Mbit/s", 1e8), ("10Gbps", 1e10), ("125MB/s", 1e9), ("1Kibit/s", 1024.0)];
+        for (text, bits) in cases {
+            assert_eq!(parse_bandwidth(text).unwrap().bit_per_s, bits, "{text}");
+        }
+        assert!(parse_bandwidth("1G").unwrap_err().contains("unknown bandwidth unit"));
+        assert!(parse_bandwidth("100").unwrap_err().contains("no unit"));
+        assert!(parse_bandwidth("0Mbit/s").unwrap_err().contains("positive"));
     }
 }

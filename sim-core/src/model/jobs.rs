@@ -2,7 +2,7 @@
 //! client's), rooted at the handler node, whose answer goes back to the queue or log.
 
 use super::kernel::Kernel;
-use super::requests::Request;
+use super::requests::{MessageSizes, Request};
 use crate::ids::{FrameId, InstanceId, NodeId, RequestId};
 use crate::topology::NONE;
 
@@ -13,6 +13,7 @@ pub(crate) struct JobSpec {
     pub class: u16,
     pub client: u64,
     pub region: u32,
+    pub sizes: MessageSizes,
 }
 
 impl Kernel<'_> {
@@ -37,6 +38,7 @@ impl Kernel<'_> {
             job_node: node,
             job,
             job_tag: tag,
+            sizes: spec.sizes,
         });
         let link = self.topology.link(node, handler);
         let frame = self.new_frame(request, FrameId::NONE, handler, InstanceId::NONE, link, 1);

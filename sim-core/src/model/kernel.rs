@@ -108,6 +108,8 @@ pub(crate) struct Kernel<'t> {
     pub invariants: InvariantViolations,
     /// The livelock check.
     pub stall: StallCheck,
+    /// Bytes on the network and the links' queues (empty without sizes).
+    pub traffic: super::traffic::Traffic,
 }
 
 impl Kernel<'_> {
@@ -217,6 +219,12 @@ impl Kernel<'_> {
             }
         }
         let mut delay = self.sample_network(link);
+        if self.topology.network.enabled {
+            let (request, to) = (self.frames[frame].request, self.frames[frame].node);
+            let bytes = self.requests[request].sizes.request_bytes;
+            let now = self.events.now_ns();
+            delay += self.traffic.carry(self.topology, sender, to, false, bytes, now);
+        }
         if self.frames[frame].hops > 0 {
             delay += self.sample_network(self.topology.mesh_sampler);
         }
@@ -307,6 +315,15 @@ impl Kernel<'_> {
             series.record_node(node, outcome == Outcome::Completed, sojourn_ns);
         }
         let mut delay = self.sample_network(reply_link);
+        if self.topology.network.enabled {
+            // The answer goes back to the caller's node, or to the clients, or to the queue
+            // or log whose message this request is.
+            let caller = if parent.is_none() { self.requests[request].job_node } else { self.frames[parent].node };
+            let sizes = self.requests[request].sizes;
+            let bytes = if outcome == Outcome::Completed { sizes.response_bytes } else { 0 };
+            let now = self.events.now_ns();
+            delay += self.traffic.carry(self.topology, caller, node, true, bytes, now);
+        }
         if self.faults.enabled {
             let to = if parent.is_none() { NodeId::NONE } else { self.frames[parent].node };
             delay += self.retransmission_delay_ns(node, to);

@@ -46,6 +46,7 @@ mod service;
 mod shared_cores;
 pub mod stats;
 pub(crate) mod timeseries;
+mod traffic;
 mod wait_queue;
 mod workload;
 
@@ -373,6 +374,7 @@ impl<'t> Simulation<'t> {
             }),
             invariants: InvariantViolations::default(),
             stall: StallCheck::default(),
+            traffic: traffic::Traffic::new(topology),
             backlog: backlog::BacklogSeries::new(topology.nodes.len()),
         };
         let mut simulation = Simulation { topology, kernel, nodes, balancers_of };
@@ -682,6 +684,7 @@ impl<'t> Simulation<'t> {
         for policy in &mut kernel.policies {
             policy.reset(now);
         }
+        kernel.traffic.reset();
         kernel.measuring = true;
     }
 

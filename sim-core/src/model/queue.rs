@@ -205,7 +205,13 @@ impl QueueModel<'_> {
     fn store(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let now = kernel.events.now_ns();
         let request = &kernel.requests[kernel.frames[frame].request];
-        let spec = JobSpec { key: request.key, class: request.class, client: request.client, region: request.region };
+        let spec = JobSpec {
+            key: request.key,
+            class: request.class,
+            client: request.client,
+            region: request.region,
+            sizes: request.sizes,
+        };
         let measured = kernel.measuring;
         // A reused slot keeps its generation, so answers about its last message stay stale.
         let message = self.messages.allocate();

@@ -30,6 +30,8 @@ pub struct Arrival<'a> {
     pub client: u32,
     /// The clients' region, when the topology has regions.
     pub region: Option<&'a str>,
+    /// The request's and its answer's sizes in bytes, when the topology gives sizes.
+    pub sizes: Option<(u64, u64)>,
 }
 
 /// A trace workload's place in its file.
@@ -228,7 +230,12 @@ impl Kernel<'_> {
             }
             (region, _) => (region, spec.latency_sampler),
         };
-        self.admit_request(source, NONE, record.class, key, within, region, latency_sampler);
+        let mut sizes = self.draw_sizes(source, record.class);
+        if self.topology.network.enabled {
+            sizes.request_bytes = record.size.unwrap_or(sizes.request_bytes);
+            sizes.response_bytes = record.response_size.unwrap_or(sizes.response_bytes);
+        }
+        self.admit_request(source, NONE, record.class, key, within, region, latency_sampler, sizes);
     }
 
     /// The latency sampler between a request's clients and its workload's entry node: the
@@ -248,7 +255,15 @@ impl Kernel<'_> {
     }
 
     /// Tells the arrival recorder, if any, of a request just created.
-    pub(crate) fn record_arrival(&mut self, source: u32, class: u16, key: u64, within: u64, region: u32) {
+    pub(crate) fn record_arrival(
+        &mut self,
+        source: u32,
+        class: u16,
+        key: u64,
+        within: u64,
+        region: u32,
+        sizes: super::requests::MessageSizes,
+    ) {
         let Some(sink) = self.arrival_sink.as_mut() else { return };
         let topology = self.topology;
         sink.arrival(&Arrival {
@@ -258,6 +273,7 @@ impl Kernel<'_> {
             key,
             client: within as u32,
             region: (region != NONE).then(|| topology.regions.names[region as usize].as_str()),
+            sizes: topology.network.enabled.then_some((sizes.request_bytes, sizes.response_bytes)),
         });
     }
 }

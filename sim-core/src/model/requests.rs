@@ -144,6 +144,16 @@ pub(crate) struct Request {
     pub job_node: NodeId,
     pub job: u32,
     pub job_tag: u32,
+    /// What its messages carry.
+    pub sizes: MessageSizes,
+}
+
+/// The bytes a request's messages carry: the request on each hop out, a successful
+/// answer on each hop back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct MessageSizes {
+    pub request_bytes: u64,
+    pub response_bytes: u64,
 }
 
 /// One visit of a request to a node.

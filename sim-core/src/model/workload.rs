@@ -5,7 +5,7 @@
 use super::invariants;
 use super::kernel::Kernel;
 use super::replay::TraceCursor;
-use super::requests::{Outcome, Request};
+use super::requests::{MessageSizes, Outcome, Request};
 use super::Event;
 use crate::dist::pick_weighted;
 use crate::ids::{FrameId, InstanceId, NodeId, RequestId};
@@ -20,6 +20,7 @@ pub(crate) struct SourceState {
     classes: RandomStream,
     pub keys: RandomStream,
     pub clients: RandomStream,
+    sizes: RandomStream,
     think: RandomStream,
     /// A trace workload's place in its file.
     pub trace: Option<Box<TraceCursor>>,
@@ -55,6 +56,7 @@ impl SourceState {
             classes: stream(Purpose::Classes),
             keys: stream(Purpose::Keys),
             clients: stream(Purpose::Clients),
+            sizes: stream(Purpose::Sizes),
             think: stream(Purpose::ServiceTimes),
             trace: None,
             rate_per_s: 0.0,
@@ -237,7 +239,25 @@ impl Kernel<'_> {
             (user, _) => user as u64,
         };
         let (region, latency_sampler) = (spec.region, spec.latency_sampler);
-        self.admit_request(source, user, class, key, within, region, latency_sampler);
+        let sizes = self.draw_sizes(source, class);
+        self.admit_request(source, user, class, key, within, region, latency_sampler, sizes);
+    }
+
+    /// The sizes of a request of `class` from workload `source` and of its answer, from
+    /// the workload's own stream (both drawn, whatever a trace gives, so the draws stay
+    /// aligned).
+    pub(crate) fn draw_sizes(&mut self, source: u32, class: u16) -> MessageSizes {
+        let network = &self.topology.network;
+        if !network.enabled {
+            return MessageSizes::default();
+        }
+        let (request, response) = network.class_sizes[class as usize];
+        let stream = &mut self.sources[source as usize].sizes;
+        let mut draw = |sampler: u32| match sampler {
+            NONE => 0,
+            sampler => self.topology.samplers[sampler as usize].sample_ns(stream),
+        };
+        MessageSizes { request_bytes: draw(request), response_bytes: draw(response) }
     }
 
     /// Creates a request with what was drawn for it (or read from a trace) and sends it to
@@ -252,12 +272,13 @@ impl Kernel<'_> {
         within: u64,
         region: u32,
         latency_sampler: u32,
+        sizes: MessageSizes,
     ) {
         let now = self.events.now_ns();
         let topology = self.topology;
         let spec = &topology.sources[source as usize];
         if self.arrival_sink.is_some() {
-            self.record_arrival(source, class, key, within, region);
+            self.record_arrival(source, class, key, within, region, sizes);
         }
         let state = &mut self.sources[source as usize];
         let client = (source as u64) << 32 | within;
@@ -310,6 +331,7 @@ impl Kernel<'_> {
             job_node: NodeId::NONE,
             job: NONE,
             job_tag: 0,
+            sizes,
         });
         if spec.client_policy != NONE {
             let (entry, latency) = (spec.entry_node, latency_sampler);

@@ -3,6 +3,7 @@
 
 mod components;
 mod distributions;
+mod network;
 mod resilience;
 mod table;
 pub use table::component_details;
@@ -12,6 +13,7 @@ mod warnings;
 pub use components::*;
 use distributions::occupancy_distribution;
 pub use distributions::{LatencyReport, NodeSlowdownReport, SlowdownReport};
+pub use network::*;
 pub use resilience::*;
 pub use verdicts::Bottleneck;
 use verdicts::{saturated_consumers, saturated_part};
@@ -88,6 +90,9 @@ pub struct Report {
     /// Per-window figures (runs with a scenario).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeseries: Option<TimeseriesReport>,
+    /// Bytes on the network, the links with a bandwidth, egress (with `sizes` in the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkReport>,
 }
 
 /// A host's figures over the measured period.
@@ -552,6 +557,11 @@ impl Simulation<'_> {
                 stopped_ns as f64 / 1e9
             ));
         }
+        let network = self.network_report(measured_ns);
+        if let Some(network) = &network {
+            instability.extend(network::saturated_links(network));
+            total_cost += network.egress_cost.as_ref().map_or(0.0, |cost| cost.total);
+        }
         if self.kernel.in_flight_limit_hits > 0 {
             instability.push(format!(
                 "the in-flight limit of {} requests was reached: {} requests were rejected at the source",
@@ -673,6 +683,7 @@ impl Simulation<'_> {
             resilience,
             slos,
             timeseries,
+            network,
         }
     }
 }

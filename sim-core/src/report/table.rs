@@ -153,6 +153,9 @@ pub(super) fn render(report: &Report) -> String {
             report.cost.per_million_requests.map_or("-".into(), |c| format!("{c:.4}"))
         );
     }
+    if let Some(network) = &report.network {
+        super::network::network_lines(&mut out, network, report.cost.currency.as_deref());
+    }
     out
 }
 
@@ -561,7 +564,7 @@ fn seconds(value: Option<f64>) -> String {
     }
 }
 
-fn trim(value: f64) -> String {
+pub(super) fn trim(value: f64) -> String {
     let text = format!("{value:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }

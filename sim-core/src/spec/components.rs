@@ -40,6 +40,10 @@ pub struct RawRegions {
     /// One-way latency between two nodes in different zones of a region; default `local`.
     #[serde(default)]
     pub zone_latency: Option<DistSpec>,
+    /// Capacity of the network between two regions, each direction: `("us", "eu",
+    /// "1Gbit/s")`. Every message between their nodes shares it. Default unlimited.
+    #[serde(default)]
+    pub bandwidth: Vec<(String, String, crate::units::Bandwidth)>,
 }
 
 /// A host (a machine type, or a pool of identical machines) whose cores the Work steps of

@@ -4,9 +4,11 @@
 //! into a checked `Topology` with resolved ids, naming the place of every error.
 
 mod components;
+mod network;
 mod resilience;
 
 pub use components::*;
+pub use network::*;
 pub use resilience::*;
 
 use crate::dist::DistSpec;
@@ -54,6 +56,13 @@ pub struct RawTopology {
     /// last); classes not listed have priority 0.
     #[serde(default, deserialize_with = "unique_map")]
     pub priorities: IndexMap<String, u32>,
+    /// Message sizes per request class: `{"read": (request: Constant("1KB"), response:
+    /// Exp(mean: "40KB"))}`. With sizes, the report counts the bytes on every link.
+    #[serde(default, deserialize_with = "unique_map")]
+    pub sizes: IndexMap<String, RawSizes>,
+    /// Egress prices per GB: to the internet, between regions, between zones.
+    #[serde(default)]
+    pub egress: Option<RawEgress>,
 }
 
 /// A source of requests.
@@ -577,8 +586,13 @@ pub struct RawLink {
     pub from: String,
     /// Called node.
     pub to: String,
-    /// One-way latency, drawn for the request and again for the answer.
-    pub latency: DistSpec,
+    /// One-way latency, drawn for the request and again for the answer; default none.
+    #[serde(default)]
+    pub latency: Option<DistSpec>,
+    /// Capacity of each direction (`"1Gbit/s"`): a message waits for the ones before it
+    /// and then takes its size over the bandwidth to send. Default unlimited.
+    #[serde(default)]
+    pub bandwidth: Option<crate::units::Bandwidth>,
 }
 
 /// Default run parameters.

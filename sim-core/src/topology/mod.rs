@@ -3,11 +3,13 @@
 
 mod components;
 mod graph;
+mod network;
 mod resilience;
 mod traces;
 mod validate;
 
 pub use components::*;
+pub use network::*;
 pub use resilience::*;
 
 pub use graph::{node_summary, to_dot, Edge, EdgeKind};
@@ -79,6 +81,8 @@ pub struct Topology {
     pub scenario: Option<Scenario>,
     /// The currency of the file's prices, when it names one.
     pub currency: Option<String>,
+    /// Message sizes, bandwidths and egress prices.
+    pub network: Network,
 }
 
 /// A call policy on one caller–callee pair.

@@ -16,6 +16,7 @@
 //! | `key` | the key (an integer) |
 //! | `client` | the client id (an integer below 2³²) |
 //! | `region` | the clients' region, by name |
+//! | `size`, `response_size` | the request's and its answer's sizes in bytes (integers); used when the topology gives `sizes` |
 //! | `workload` | which workload made it (`--record-arrivals` writes it); a trace's `workload` option keeps only those lines |
 //!
 //! Other columns are ignored. Times are decimal numbers read exactly to the nanosecond.

@@ -21,6 +21,10 @@ pub struct TraceRecord {
     pub client: Option<u32>,
     /// The region id, `NONE` when the trace names none.
     pub region: u32,
+    /// The request's size in bytes, when the trace has a `size` column.
+    pub size: Option<u64>,
+    /// The answer's size in bytes, when the trace has a `response_size` column.
+    pub response_size: Option<u64>,
 }
 
 /// The time columns a trace may have, with the power of ten that turns them into ns.
@@ -67,6 +71,8 @@ struct Fields {
     client: usize,
     region: usize,
     workload: usize,
+    size: usize,
+    response_size: usize,
 }
 
 /// A JSON line's fields; other keys are ignored.
@@ -98,6 +104,10 @@ struct JsonLine<'a> {
     region: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     workload: Option<Cow<'a, str>>,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default)]
+    response_size: Option<u64>,
 }
 
 /// The fields of one line, borrowed from the reader's buffer.
@@ -108,6 +118,8 @@ struct Fieldset<'a> {
     client: Option<Result<u64, &'a [u8]>>,
     region: Option<&'a [u8]>,
     workload: Option<&'a [u8]>,
+    size: Option<Result<u64, &'a [u8]>>,
+    response_size: Option<Result<u64, &'a [u8]>>,
 }
 
 impl TraceReader {
@@ -129,6 +141,8 @@ impl TraceReader {
                 client: absent,
                 region: absent,
                 workload: absent,
+                size: absent,
+                response_size: absent,
             },
             classes: spec.classes.clone(),
             regions: spec.regions.clone(),
@@ -178,6 +192,8 @@ impl TraceReader {
                 b"client" => &mut self.fields.client,
                 b"region" => &mut self.fields.region,
                 b"workload" => &mut self.fields.workload,
+                b"size" => &mut self.fields.size,
+                b"response_size" => &mut self.fields.response_size,
                 _ => continue,
             };
             *slot = index;
@@ -207,6 +223,8 @@ impl TraceReader {
                             client: int(self.fields.client),
                             region: field(self.fields.region),
                             workload: field(self.fields.workload),
+                            size: int(self.fields.size),
+                            response_size: int(self.fields.response_size),
                         };
                         Self::record(
                             &line,
@@ -281,6 +299,8 @@ impl TraceReader {
                         client: parsed.client.map(Ok),
                         region: parsed.region.as_deref().map(str::as_bytes),
                         workload: parsed.workload.as_deref().map(str::as_bytes),
+                        size: parsed.size.map(Ok),
+                        response_size: parsed.response_size.map(Ok),
                     };
                     Self::record(
                         &record,
@@ -392,7 +412,9 @@ impl TraceReader {
                 }
             },
         };
-        Ok((ns, Some(TraceRecord { time_ns: 0, class, key, client, region })))
+        let size = integer(line.size, "size")?;
+        let response_size = integer(line.response_size, "response_size")?;
+        Ok((ns, Some(TraceRecord { time_ns: 0, class, key, client, region, size, response_size })))
     }
 
     fn error(&self, message: String, help: &str) -> TraceError {

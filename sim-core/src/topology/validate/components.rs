@@ -12,13 +12,13 @@ use crate::topology::*;
 pub const MAX_CACHE_CAPACITY: u64 = 100_000_000;
 
 impl Validator<'_> {
-    fn invalid(&self, message: String, anchors: &[&str], help: &str) -> SpecError {
+    pub(super) fn invalid(&self, message: String, anchors: &[&str], help: &str) -> SpecError {
         self.error(SpecErrorKind::InvalidValue, message, anchors).with_help(help.to_string())
     }
 
     /// An invalid value located by its path (`nodes.router.reshard.1`), falling back to
     /// the anchors when the path is not found.
-    fn invalid_at(&self, path: &str, message: String, anchors: &[&str], help: &str) -> SpecError {
+    pub(super) fn invalid_at(&self, path: &str, message: String, anchors: &[&str], help: &str) -> SpecError {
         match crate::error::locate_path(self.source, path, None) {
             Some(position) => SpecError::new(SpecErrorKind::InvalidValue, message).at(Some(position)).with_help(help),
             None => self.invalid(message, anchors, help),

@@ -4,6 +4,7 @@
 mod components;
 mod concurrency;
 mod hosts;
+mod network;
 mod priorities;
 mod regions;
 mod resilience;
@@ -287,6 +288,7 @@ impl Validator<'_> {
             }
         }
         let link_samplers = self.links(&mut compiler, &regions, &node_regions)?;
+        let network = self.network(&mut compiler, &classes, &regions, &node_regions)?;
         let (hosts, node_hosts) = self.hosts(&nodes)?;
         check_call_cycles(&nodes, &compiler.edges, &classes).map_err(|cycle| {
             let first = format!("\"{}\"", cycle.nodes[0]);
@@ -339,6 +341,7 @@ impl Validator<'_> {
             class_tables: compiler.class_tables,
             choose_tables: compiler.choose_tables,
             link_samplers,
+            network,
             edges: compiler.edges,
             run,
             limits,
@@ -1073,7 +1076,9 @@ impl Validator<'_> {
                     .with_help("keep one Link per pair of nodes"));
             }
             explicit[slot] = true;
-            link_samplers[slot] = self.sampler(&link.latency, compiler, &["links", &format!("\"{}\"", link.from)])?;
+            if let Some(latency) = &link.latency {
+                link_samplers[slot] = self.sampler(latency, compiler, &["links", &format!("\"{}\"", link.from)])?;
+            }
         }
         Ok(link_samplers)
     }
