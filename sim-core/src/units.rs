@@ -144,9 +144,10 @@ impl fmt::Display for Bandwidth {
 }
 
 /// Decimal and binary multiples of a byte (or bit) as written after a number.
-const MULTIPLES: [(&str, f64); 9] = [
+const MULTIPLES: [(&str, f64); 10] = [
     ("", 1.0),
     ("K", 1e3),
+    ("k", 1e3),
     ("M", 1e6),
     ("G", 1e9),
     ("T", 1e12),

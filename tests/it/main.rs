@@ -22,6 +22,7 @@ mod hosts;
 mod invalid;
 mod live;
 mod log_consumers;
+mod network;
 mod overload;
 mod packet_loss;
 mod pauses;

@@ -213,6 +213,13 @@ fn random_topology(seed: u64, chaos: bool) -> String {
             scenario.push_str(&random_geography(&mut chaos_stream, n));
         }
         scenario.push_str(&random_hosts(&mut chaos_stream, &hostable));
+        let network = random_network(seed);
+        if !network.is_empty() && geography {
+            // The regions' own bandwidth, given inside `regions`.
+            scenario =
+                scenario.replacen(" zone_latency:", " bandwidth: [(\"r0\", \"r1\", \"200Mbit/s\")], zone_latency:", 1);
+        }
+        scenario.push_str(&network);
         (client, scenario)
     } else {
         (String::new(), String::new())
@@ -379,6 +386,30 @@ fn random_scenario(
         " scenario: Scenario(window: \"{window}ms\", faults: [{}], slos: [Latency(quantile: 0.9, below: \"20ms\"), Availability(at_least: 0.99)]),\n",
         faults.join(", ")
     )
+}
+
+/// Random message sizes, half the time, with a bandwidth on the link n0 → n1 and (with
+/// regions) between the regions, and egress prices; a stream of its own, so the other
+/// draws stay as they were.
+fn random_network(seed: u64) -> String {
+    let mut stream = RandomStream::derive(seed, "swarm-network", Purpose::Routing);
+    if stream.below(2) == 0 {
+        return String::new();
+    }
+    let sizes = [
+        "Constant(\"1KB\")",
+        "Exp(mean: \"20KB\")",
+        "Pareto(alpha: 1.5, min: \"2KB\")",
+        "Empirical([\"0B\", \"1MB\"])",
+    ];
+    let mut text = format!(
+        " sizes: {{\"a\": (request: {}, response: {}), \"default\": (response: {})}},\n egress: (internet_per_gb: 0.09, inter_region_per_gb: 0.02, inter_zone_per_gb: 0.01),\n",
+        pick(&mut stream, &sizes),
+        pick(&mut stream, &sizes),
+        pick(&mut stream, &sizes)
+    );
+    let _ = writeln!(text, " links: [(from: \"n0\", to: \"n1\", bandwidth: \"{}Mbit/s\")],", 10 + stream.below(2000));
+    text
 }
 
 /// Random regions and zones over nodes n0..n{n-1}: node i is in region r0 or r1, and each

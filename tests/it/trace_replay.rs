@@ -51,9 +51,25 @@ const SERVICES: &str = r#"
     ),
 "#;
 
+/// Message sizes with a bandwidth on one link: a replay must carry the recorded sizes.
+const SIZES: &str = r#"
+    sizes: {"read": (request: Constant("300B"), response: LogNormal(mean: "30KB", sd: "20KB")),
+            "write": (request: Exp(mean: "4KB"), response: Constant("200B"))},
+    links: [(from: "app", to: "cache", bandwidth: "100Mbit/s")],
+"#;
+
 #[test]
 fn a_recorded_run_replays_to_the_same_report() {
-    let dir = scratch("roundtrip");
+    for (name, extra, header) in [
+        ("roundtrip", "", "gap_s,workload,class,key,client,region\n"),
+        ("roundtrip-sizes", SIZES, "gap_s,workload,class,key,client,region,size,response_size\n"),
+    ] {
+        recorded_run_replays(name, extra, header);
+    }
+}
+
+fn recorded_run_replays(name: &str, extra: &str, header: &str) {
+    let dir = scratch(name);
     let synthetic = write(
         &dir,
         "synthetic.ron",
@@ -66,6 +82,7 @@ fn a_recorded_run_replays_to_the_same_report() {
              classes: {{"read": 0.5, "write": 0.5}}, keys: Uniform(n: 800), clients: 7, to: "lb", region: "us"),
     ],
     {SERVICES}
+    {extra}
 )"#
         ),
     );
@@ -79,6 +96,7 @@ fn a_recorded_run_replays_to_the_same_report() {
         Trace(name: "mobile", file: "arrivals.csv", workload: "mobile", classes: ["read", "write"], to: "lb", region: "us"),
     ],
     {SERVICES}
+    {extra}
 )"#
         ),
     );
@@ -86,7 +104,10 @@ fn a_recorded_run_replays_to_the_same_report() {
     let common = ["--duration", "30s", "--warmup", "5s", "--seed", "11", "--format", "json"];
     let original = report(&[&["run", &synthetic, "--record-arrivals", &arrivals][..], &common[..]].concat());
     let trace = std::fs::read_to_string(&arrivals).unwrap();
-    assert!(trace.starts_with("gap_s,workload,class,key,client,region\n"), "{}", &trace[..80]);
+    assert!(trace.starts_with(header), "{}", &trace[..80]);
+    if !extra.is_empty() {
+        assert!(original["network"]["total_bytes"].as_u64().unwrap() > 0, "{}", original["network"]);
+    }
     let lines = trace.lines().count() as u64 - 1;
     let generated: u64 =
         ["web", "mobile"].iter().map(|w| original["workloads"][w]["generated"].as_u64().unwrap()).sum();
