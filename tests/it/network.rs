@@ -202,3 +202,24 @@ fn sizes_without_bandwidth_change_nothing_but_the_network_section() {
     with_sizes.network = None;
     assert_eq!(serde_json::to_string(&plain).unwrap(), serde_json::to_string(&with_sizes).unwrap());
 }
+
+/// A node with sizes of its own sends and answers them whatever the class: the requests to
+/// "audit" carry 300 B and its answers 50 B, while the class's 10 KB answers reach the
+/// clients.
+#[test]
+fn a_node_with_sizes_of_its_own_overrides_the_class() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "100/s"), to: "app")],
+        nodes: {
+            "app": Service(workers: 16, steps: [Call("audit")]),
+            "audit": Service(workers: 16, steps: [Work(Constant("1ms"))]),
+        },
+        sizes: {"default": (request: Constant("2KB"), response: Constant("10KB"))},
+        node_sizes: {"audit": (request: Constant("300B"), response: Constant("50B"))},
+    )"#;
+    let report = simulate(text, 4, StopCondition::Requests { count: 3_000 }, 0.0);
+    let net = network(&report);
+    let link = |from: &str| net.links.iter().find(|l| l.from == from).unwrap();
+    assert_eq!((link("app").request_bytes, link("app").response_bytes), (3_000 * 300, 3_000 * 50));
+    assert_eq!((link("(clients)").request_bytes, link("(clients)").response_bytes), (3_000 * 2_000, 3_000 * 10_000));
+}

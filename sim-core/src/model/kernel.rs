@@ -221,7 +221,8 @@ impl Kernel<'_> {
         let mut delay = self.sample_network(link);
         if self.topology.network.enabled {
             let (request, to) = (self.frames[frame].request, self.frames[frame].node);
-            let bytes = self.requests[request].sizes.request_bytes;
+            let class_bytes = self.requests[request].sizes.request_bytes;
+            let bytes = self.traffic.message_bytes(self.topology, to, false, class_bytes);
             let now = self.events.now_ns();
             delay += self.traffic.carry(self.topology, sender, to, false, bytes, now);
         }
@@ -320,7 +321,10 @@ impl Kernel<'_> {
             // or log whose message this request is.
             let caller = if parent.is_none() { self.requests[request].job_node } else { self.frames[parent].node };
             let sizes = self.requests[request].sizes;
-            let bytes = if outcome == Outcome::Completed { sizes.response_bytes } else { 0 };
+            let bytes = match outcome {
+                Outcome::Completed => self.traffic.message_bytes(self.topology, node, true, sizes.response_bytes),
+                _ => 0,
+            };
             let now = self.events.now_ns();
             delay += self.traffic.carry(self.topology, caller, node, true, bytes, now);
         }

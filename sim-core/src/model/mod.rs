@@ -374,7 +374,7 @@ impl<'t> Simulation<'t> {
             }),
             invariants: InvariantViolations::default(),
             stall: StallCheck::default(),
-            traffic: traffic::Traffic::new(topology),
+            traffic: traffic::Traffic::new(topology, seed),
             backlog: backlog::BacklogSeries::new(topology.nodes.len()),
         };
         let mut simulation = Simulation { topology, kernel, nodes, balancers_of };

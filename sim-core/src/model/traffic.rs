@@ -7,6 +7,7 @@
 
 use super::keymap::KeyMap;
 use crate::ids::NodeId;
+use crate::rng::{Purpose, RandomStream};
 use crate::topology::{Topology, NONE};
 
 /// Counters of one caller–callee pair.
@@ -49,18 +50,40 @@ pub(crate) struct Traffic {
     /// Bytes from the clients, and answered to them.
     pub internet_ingress_bytes: u64,
     pub internet_egress_bytes: u64,
+    /// Per node with sizes of its own: the stream its messages' sizes are drawn from.
+    node_streams: Vec<RandomStream>,
 }
 
 impl Traffic {
-    pub fn new(topology: &Topology) -> Self {
+    pub fn new(topology: &Topology, seed: u64) -> Self {
         if !topology.network.enabled {
             return Self::default();
         }
         let regions = topology.regions.names.len();
+        let node_streams = match topology.network.node_sizes.is_empty() {
+            true => Vec::new(),
+            false => topology.nodes.iter().map(|node| RandomStream::derive(seed, &node.name, Purpose::Sizes)).collect(),
+        };
         Self {
             pipes: vec![PipeState::default(); topology.network.pipes.len()],
             region_bytes: vec![0; regions * regions],
+            node_streams,
             ..Self::default()
+        }
+    }
+
+    /// The size of a message to `callee` (or of its answer) whose class gives
+    /// `class_bytes`: the callee's own size when the file gives it one.
+    #[inline]
+    pub fn message_bytes(&mut self, topology: &Topology, callee: NodeId, answer: bool, class_bytes: u64) -> u64 {
+        let node_sizes = &topology.network.node_sizes;
+        if node_sizes.is_empty() || callee.is_none() {
+            return class_bytes;
+        }
+        let (request, response) = node_sizes[callee.index()];
+        match if answer { response } else { request } {
+            NONE => class_bytes,
+            sampler => topology.samplers[sampler as usize].sample_ns(&mut self.node_streams[callee.index()]),
         }
     }
 

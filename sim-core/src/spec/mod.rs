@@ -60,6 +60,10 @@ pub struct RawTopology {
     /// Exp(mean: "40KB"))}`. With sizes, the report counts the bytes on every link.
     #[serde(default, deserialize_with = "unique_map")]
     pub sizes: IndexMap<String, RawSizes>,
+    /// Message sizes of particular nodes, whatever the class: a request sent to the node
+    /// and its answer (`{"analytics": (request: Constant("300B"), response: Constant("50B"))}`).
+    #[serde(default, deserialize_with = "unique_map")]
+    pub node_sizes: IndexMap<String, RawSizes>,
     /// Egress prices per GB: to the internet, between regions, between zones.
     #[serde(default)]
     pub egress: Option<RawEgress>,

@@ -13,6 +13,9 @@ pub struct Network {
     /// Per class id: the samplers of the request's and of the answer's size (bytes drawn as
     /// nanoseconds), `NONE` for 0 bytes.
     pub class_sizes: Vec<(u32, u32)>,
+    /// Per node id: the samplers of the size of a request sent to it and of its answer,
+    /// `NONE` to keep the class's; empty when no node has sizes of its own.
+    pub node_sizes: Vec<(u32, u32)>,
     /// The links and region pairs with a bandwidth, one pipe per direction.
     pub pipes: Vec<Pipe>,
     /// Per ordered node pair (`from * nodes + to`): the pipe its messages go through, or

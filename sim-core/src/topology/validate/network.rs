@@ -35,6 +35,21 @@ impl Validator<'_> {
             class_sizes[id] = (sampler(&sizes.request, "request")?, sampler(&sizes.response, "response")?);
         }
         let n = raw.nodes.len();
+        let mut node_sizes = Vec::new();
+        for (name, sizes) in &raw.node_sizes {
+            if !enabled {
+                return Err(self.no_sizes(&format!("node_sizes.{name}"), &["node_sizes"]));
+            }
+            let node = self.node_id(name, &["node_sizes"], "node_sizes")?;
+            if node_sizes.is_empty() {
+                node_sizes = vec![(NONE, NONE); n];
+            }
+            let mut sampler = |spec: &Option<crate::spec::SizeSpec>, part: &str| match spec {
+                Some(spec) => self.sampler(&spec.as_dist(), compiler, &["node_sizes", &format!("\"{name}\""), part]),
+                None => Ok(NONE),
+            };
+            node_sizes[node.index()] = (sampler(&sizes.request, "request")?, sampler(&sizes.response, "response")?);
+        }
         let mut pipes = Vec::new();
         let mut pair_pipes = Vec::new();
         let mut pipe = |name: String, bandwidth: crate::units::Bandwidth| {
@@ -125,7 +140,7 @@ impl Validator<'_> {
                 }
             }
         };
-        Ok(Network { enabled, class_sizes, pipes, pair_pipes, egress })
+        Ok(Network { enabled, class_sizes, node_sizes, pipes, pair_pipes, egress })
     }
 
     /// A bandwidth or a price per GB in a file whose messages have no size.
