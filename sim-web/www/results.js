@@ -21,6 +21,24 @@ function percent(value) {
   return value === null || value === undefined ? '–' : `${(value * 100).toFixed(2)}%`;
 }
 
+/** Bytes in powers of 1000, as the CLI's table writes them. */
+function formatBytes(bytes) {
+  const units = [[1e12, 'TB'], [1e9, 'GB'], [1e6, 'MB'], [1e3, 'KB']];
+  for (const [scale, unit] of units) {
+    if (bytes >= scale) return `${Number((bytes / scale).toFixed(3))} ${unit}`;
+  }
+  return `${bytes} B`;
+}
+
+/** Bits per second as the CLI's table writes them: `1 Gbit/s`. */
+function formatBandwidth(bitPerS) {
+  const units = [[1e12, 'Tbit/s'], [1e9, 'Gbit/s'], [1e6, 'Mbit/s'], [1e3, 'kbit/s']];
+  for (const [scale, unit] of units) {
+    if (bitPerS >= scale) return `${Number((bitPerS / scale).toFixed(3))} ${unit}`;
+  }
+  return `${bitPerS} bit/s`;
+}
+
 function table(headers, rows, className = '') {
   const head = headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const body = rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`).join('');
@@ -100,6 +118,50 @@ export function renderReport(report, components = []) {
   if (hosts.length) {
     html += table(['host', 'cores', 'runs', 'cores busy', 'offered', 'Work steps under way'], hosts, 'hosts');
   }
+  if (report.network) html += renderNetwork(report.network, report.cost.currency);
+  return html;
+}
+
+/** The network section: bytes per link, the links with a bandwidth, regions, CDNs, egress. */
+function renderNetwork(network, currency) {
+  const rows = network.links.map((l) => [
+    l.from,
+    l.to,
+    formatNumber(l.requests),
+    formatBytes(l.request_bytes),
+    formatNumber(l.responses),
+    formatBytes(l.response_bytes),
+  ]);
+  let html = `<p>Network: ${formatBytes(network.total_bytes)} sent; the clients sent ${formatBytes(
+    network.internet.ingress_bytes,
+  )} and got ${formatBytes(network.internet.egress_bytes)}.</p>`;
+  html += table(['from', 'to', 'requests', 'request bytes', 'answers', 'answer bytes'], rows, 'network');
+  const pipes = (network.bandwidth || []).map((p) => [
+    p.name,
+    formatBandwidth(p.bandwidth_bit_s),
+    percent(p.utilization),
+    formatNumber(p.offered_load, 3),
+    `${p.mean_wait_ms.toFixed(3)} ms`,
+    `${p.max_wait_ms.toFixed(3)} ms`,
+  ]);
+  if (pipes.length) {
+    html += table(['bandwidth', 'capacity', 'busy', 'offered', 'mean wait', 'max wait'], pipes, 'bandwidth');
+  }
+  const more = (network.region_pairs || []).map((r) => [`region ${r.from} → ${r.to}`, formatBytes(r.bytes)]);
+  if (network.inter_zone_bytes) more.push(['between zones', formatBytes(network.inter_zone_bytes)]);
+  for (const [name, cdn] of Object.entries(network.cdn || {})) {
+    const share = cdn.edge_share === null ? '' : ` (${percent(cdn.edge_share)} from the edge)`;
+    more.push([`cdn ${name}`, `served ${formatBytes(cdn.served_bytes)}, ${formatBytes(cdn.origin_bytes)} from the origin${share}`]);
+  }
+  if (network.egress_cost) {
+    const c = network.egress_cost;
+    const unit = currency ? ` ${currency}` : '';
+    more.push([
+      'egress cost',
+      `${c.total.toFixed(4)}${unit}: internet ${c.internet.toFixed(4)}, between regions ${c.inter_region.toFixed(4)}, between zones ${c.inter_zone.toFixed(4)}`,
+    ]);
+  }
+  if (more.length) html += table(['traffic', 'figures'], more, 'traffic');
   return html;
 }
 

@@ -35,7 +35,8 @@ test('every example of topologies/ is offered', async () => {
 
 // Seeds are decimal text: 2^53 + 1 would round to 2^53 as a JavaScript number.
 for (const [example, seed, duration] of [
-  ['three-tier', '7', 30],
+  // three-tier runs in the other tests; this one has sizes, a bandwidth and egress prices.
+  ['image-egress', '7', 20],
   ['read-heavy-feed', '9007199254740993', 20],
   ['region-outage', '11', 40],
   ['noisy-neighbour', '3', 20],
@@ -87,6 +88,21 @@ for (const [example, seed, duration] of [
       const section = table.split('\ncomponents\n')[1];
       const expectedRows = section ? section.split('\n').findIndex((line) => !line.startsWith('  ')) : 0;
       assert.equal(rows.length, expectedRows, 'one row per line of the components section');
+      // The network section: one row per link, one per direction with a bandwidth.
+      if (report.network) {
+        const links = await page.$$eval('#results-body table.network tbody tr', (trs) =>
+          trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+        );
+        assert.deepEqual(
+          links.map(([from, to, requests]) => [from, to, requests]),
+          report.network.links.map((l) => [l.from, l.to, l.requests.toLocaleString('en-US')]),
+        );
+        const pipes = await page.$$eval('#results-body table.bandwidth tbody tr td:first-child', (tds) =>
+          tds.map((td) => td.textContent),
+        );
+        assert.deepEqual(pipes, report.network.bandwidth.map((p) => p.name));
+        assert.match(await page.textContent('#results-body table.traffic'), /egress cost/);
+      }
       if (example === 'quorum-store') {
         assert.ok(rows.some(([name, figures]) => name === 'store' && figures.startsWith('quorum n 3, read 2, write 2')));
       }
