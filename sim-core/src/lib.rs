@@ -27,6 +27,7 @@
 
 pub mod analysis;
 pub mod budget;
+pub mod design;
 pub mod dist;
 pub mod engine;
 pub mod error;

@@ -98,6 +98,78 @@ pub(crate) fn item_spans(source: &str, path: &str) -> Vec<(usize, usize)> {
     }
 }
 
+/// What a container of the text holds: a struct's fields, a map's entries or a list's items,
+/// each with its name (a field's, a key, or a list item's `name:` or index), the byte where
+/// it starts (a map entry's key) and its value's span.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Container {
+    /// `(`, `{` or `[`.
+    pub open: u8,
+    /// From the opening to after the closing bracket (a struct's from its name).
+    pub span: (usize, usize),
+    /// The byte of the opening bracket.
+    pub open_at: usize,
+    pub items: Vec<ContainerItem>,
+}
+
+/// One item of a [`Container`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ContainerItem {
+    pub name: String,
+    pub start: usize,
+    pub span: (usize, usize),
+}
+
+/// The container at `path` (`nodes`, `nodes.app`, `nodes.app.steps`, `workload`), or `None`
+/// when the text has nothing there; an error when the text does not read.
+pub(crate) fn container(source: &str, path: &str) -> Result<Option<Container>, String> {
+    let tree = Parser::new(source)?.parse_document()?;
+    let segments: Vec<&str> = if path.is_empty() { Vec::new() } else { path.split('.').collect() };
+    let Ok(Place::Existing(mut value)) = resolve(source, &tree, &segments, path) else { return Ok(None) };
+    while let Shape::Tuple(items) = &value.shape {
+        match items.as_slice() {
+            [only] => value = only,
+            _ => return Ok(None),
+        }
+    }
+    let bracket_at = |from: usize, bracket: u8| source[from..].find(bracket as char).map_or(from, |i| from + i);
+    Ok(match &value.shape {
+        Shape::Struct { fields, open } => Some(Container {
+            open: b'(',
+            span: value.span,
+            open_at: *open,
+            items: fields
+                .iter()
+                .map(|(name, field)| ContainerItem { name: name.clone(), start: field.span.0, span: field.span })
+                .collect(),
+        }),
+        Shape::Map(entries) => Some(Container {
+            open: b'{',
+            span: value.span,
+            open_at: bracket_at(value.span.0, b'{'),
+            items: entries
+                .iter()
+                .map(|(key, start, entry)| ContainerItem { name: key.clone(), start: *start, span: entry.span })
+                .collect(),
+        }),
+        Shape::List(items) => Some(Container {
+            open: b'[',
+            span: value.span,
+            open_at: bracket_at(value.span.0, b'['),
+            items: items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| ContainerItem {
+                    name: item_name(source, item).unwrap_or_else(|| index.to_string()),
+                    start: item.span.0,
+                    span: item.span,
+                })
+                .collect(),
+        }),
+        Shape::Atom | Shape::Tuple(_) => None,
+    })
+}
+
 /// The text of the value at `path`, or `None` when its field is absent (so the default applies).
 pub fn get_parameter(source: &str, path: &str) -> Result<Option<String>, String> {
     let tree = Parser::new(source)?.parse_document()?;
@@ -177,10 +249,10 @@ fn resolve<'v>(source: &str, root: &'v Value, segments: &[&str], path: &str) -> 
                     ));
                 }
             },
-            Shape::Map(entries) => match entries.iter().find(|(key, _)| key == segment) {
-                Some((_, entry)) => entry,
+            Shape::Map(entries) => match entries.iter().find(|(key, _, _)| key == segment) {
+                Some((_, _, entry)) => entry,
                 None => {
-                    let keys: Vec<&str> = entries.iter().map(|(key, _)| key.as_str()).collect();
+                    let keys: Vec<&str> = entries.iter().map(|(key, _, _)| key.as_str()).collect();
                     return Err(format!("\"{path}\": {here} has no entry \"{segment}\" (it has: {})", keys.join(", ")));
                 }
             },
@@ -237,8 +309,8 @@ enum Shape {
     Struct { fields: Vec<(String, Value)>, open: usize },
     /// `Name(value, ...)` or `(value, ...)`.
     Tuple(Vec<Value>),
-    /// `{ key: value, ... }` with string keys.
-    Map(Vec<(String, Value)>),
+    /// `{ key: value, ... }` with string keys, and the byte where each key starts.
+    Map(Vec<(String, usize, Value)>),
     /// `[value, ...]`.
     List(Vec<Value>),
     /// A number, string, character, identifier or unit.
@@ -334,7 +406,7 @@ impl<'a> Parser<'a> {
                     let key_text = &parser.source[key.span.0..key.span.1];
                     let key_text = unquote(key_text).unwrap_or_else(|| key_text.to_string());
                     parser.expect(Token::Colon)?;
-                    entries.push((key_text, parser.parse_value()?));
+                    entries.push((key_text, key.span.0, parser.parse_value()?));
                     Ok(())
                 })?;
                 Ok(Value { span: (start, end), shape: Shape::Map(entries) })

@@ -6,6 +6,7 @@ use petgraph::algo::condensation;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use serde::Serialize;
+use sim_core::design::Sketch;
 use sim_core::ids::NodeId;
 use sim_core::topology::{node_summary, EdgeKind, Topology};
 
@@ -91,6 +92,64 @@ pub fn layout(topology: &Topology) -> Layout {
         let arrow = Arrow { from: sources + edge.from.raw(), to: sources + edge.to.raw(), kind };
         if !arrows.iter().any(|a| a.from == arrow.from && a.to == arrow.to) {
             arrows.push(arrow);
+        }
+    }
+    assign_layers(&mut vertices, &arrows, sources);
+    let layers = vertices.iter().map(|v| v.layer + 1).max().unwrap_or(0);
+    order_rows(&mut vertices, &arrows, layers);
+    Layout { vertices, arrows, layers }
+}
+
+/// The drawing of a text that reads but does not check: its workloads and nodes, with an
+/// arrow to each node a box's text names.
+pub fn sketch_layout(sketch: &Sketch) -> Layout {
+    let sources = sketch.workloads.len() as u32;
+    let kind = |written: &str| match written {
+        "Service" => "service",
+        "LoadBalancer" => "load_balancer",
+        "Cache" => "cache",
+        "Cdn" => "cdn",
+        "Database" => "database",
+        "Sharded" => "sharded",
+        "RateLimiter" => "rate_limiter",
+        "Gateway" => "api_gateway",
+        "WorkQueue" => "work_queue",
+        "Log" => "log",
+        "Function" => "function",
+        _ => "node",
+    };
+    let mut vertices: Vec<Vertex> = sketch
+        .workloads
+        .iter()
+        .map(|workload| Vertex {
+            name: workload.name.clone(),
+            kind: "workload",
+            summary: String::new(),
+            node: None,
+            host: None,
+            layer: 0,
+            row: 0,
+        })
+        .collect();
+    vertices.extend(sketch.nodes.iter().enumerate().map(|(index, node)| Vertex {
+        name: node.name.clone(),
+        kind: kind(&node.kind),
+        summary: String::new(),
+        node: Some(index as u32),
+        host: None,
+        layer: 0,
+        row: 0,
+    }));
+    let index_of = |name: &str| sketch.nodes.iter().position(|node| node.name == name).map(|i| sources + i as u32);
+    let mut arrows = Vec::new();
+    for (from, workload) in sketch.workloads.iter().enumerate() {
+        for target in workload.targets.iter().filter_map(|t| index_of(t)) {
+            arrows.push(Arrow { from: from as u32, to: target, kind: "entry" });
+        }
+    }
+    for (from, node) in sketch.nodes.iter().enumerate() {
+        for target in node.targets.iter().filter_map(|t| index_of(t)) {
+            arrows.push(Arrow { from: sources + from as u32, to: target, kind: "call" });
         }
     }
     assign_layers(&mut vertices, &arrows, sources);

@@ -9,6 +9,7 @@
 //! its report is byte for byte `archsim run --format json`'s.
 
 pub mod compare;
+pub mod design;
 pub mod examples;
 pub mod layout;
 pub mod outline;
@@ -28,7 +29,14 @@ pub fn examples() -> String {
 pub fn inspect(text: &str) -> String {
     let value = match outline::outline(text) {
         Ok(outline) => serde_json::json!({ "ok": true, "outline": outline }),
-        Err(problem) => serde_json::json!({ "ok": false, "problem": problem }),
+        // A text that reads but does not check is still drawn, as a sketch, so a design
+        // can be built on the canvas through its unfinished states.
+        Err(problem) => match sim_core::design::sketch(text) {
+            Ok(sketch) => {
+                serde_json::json!({ "ok": false, "problem": problem, "sketch": layout::sketch_layout(&sketch) })
+            }
+            Err(_) => serde_json::json!({ "ok": false, "problem": problem }),
+        },
     };
     value.to_string()
 }

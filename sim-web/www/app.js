@@ -2,7 +2,22 @@
 // results in step with a live run that it advances in slices (so the page never freezes),
 // and handles faults, the load slider, sharing, downloads and comparisons.
 
-import init, { examples as loadExamples, inspect, LiveRun, compare_seeds, compare_reports, add_trace } from './pkg/sim_web.js';
+import init, {
+  examples as loadExamples,
+  inspect,
+  LiveRun,
+  compare_seeds,
+  compare_reports,
+  add_trace,
+  design_templates,
+  design_empty,
+  design_add_node,
+  design_add_workload,
+  design_connect,
+  design_remove,
+  design_fields,
+  design_set_field,
+} from './pkg/sim_web.js';
 import { createEditor } from './editor.js';
 import { Graph } from './graph.js';
 import { LineChart } from './charts.js';
@@ -35,7 +50,9 @@ const charts = {
   utilization: new LineChart($('chart-utilization'), { unit: '%' }),
 };
 
-const graph = new Graph($('graph'), openNodeMenu);
+const graph = new Graph($('graph'), openNodeMenu, (from, to) =>
+  designEdit((text) => design_connect(text, from, to), `connected ${from} → ${to}`),
+);
 const editor = createEditor($('source'), $('highlight'), checkText);
 
 function setStatus(text) {
@@ -55,11 +72,12 @@ function checkText(text) {
     box.hidden = true;
     editor.markError([]);
     app.outline = result.outline;
-    if (!app.run) graph.draw(app.outline.layout);
+    if (!app.run || app.run.finished()) graph.draw(app.outline.layout);
     $('seed').placeholder = app.outline.seed;
     $('duration').placeholder = app.outline.duration_s ?? '';
     $('requests').placeholder = app.outline.requests ?? '';
     updateRateLabel();
+    app.layout = app.outline.layout;
   } else {
     const p = result.problem;
     // A text with mistakes in several nodes gets each of them, and each line is marked.
@@ -72,6 +90,11 @@ function checkText(text) {
     box.hidden = false;
     editor.markError(all.map((q) => q.line).filter(Boolean));
     app.outline = null;
+    // A text that reads but does not check yet is drawn as a sketch, to go on designing.
+    if (result.sketch) {
+      app.layout = result.sketch;
+      if (!app.run || app.run.finished()) graph.draw(result.sketch);
+    }
   }
   $('run').disabled = !result.ok && !app.run;
   $('step').disabled = !result.ok && !app.run;
@@ -309,13 +332,18 @@ function finish() {
 // --- Faults from the drawing -------------------------------------------------------------
 
 let menuNode = null;
-function openNodeMenu(name, event) {
+function openNodeMenu(name, event, isWorkload = false) {
+  if (isWorkload) {
+    openInspector(name, true);
+    event.stopPropagation();
+    return;
+  }
   const menu = $('node-menu');
   menuNode = name;
   const live = app.run && !app.run.finished();
   menu.querySelector('.menu-title').textContent = live ? name : `${name}: start a run to break it`;
   $('menu-problem').hidden = true;
-  for (const button of menu.querySelectorAll('button')) {
+  for (const button of menu.querySelectorAll('button[data-fault]')) {
     const healing = button.dataset.fault === 'heal';
     button.disabled = !live || (healing && !(app.injected.get(name) || []).length);
   }
@@ -536,6 +564,177 @@ async function compare() {
 
 // --- Start-up ----------------------------------------------------------------------------
 
+// The design canvas: edits made through sim_core::design, in the text, with undo and redo.
+const designHistory = { past: [], future: [] };
+let inspected = null; // {name, isWorkload}
+
+function updateHistoryButtons() {
+  $('undo').disabled = designHistory.past.length === 0;
+  $('redo').disabled = designHistory.future.length === 0;
+}
+
+/** Puts a new text in the editor (checked and drawn at once) and keeps it. */
+function replaceText(text) {
+  if (app.run) stop();
+  $('example').value = '';
+  editor.text = text;
+  keepWork();
+  updateHistoryButtons();
+  renderInspector();
+}
+
+/** A canvas edit: `edit(text)` gives the new text, or throws why it cannot be made. */
+function designEdit(edit, done) {
+  let next;
+  try {
+    next = edit(editor.text);
+  } catch (message) {
+    setStatus(`cannot: ${message}`);
+    if (!$('inspector').hidden) {
+      $('inspector-problem').textContent = String(message);
+      $('inspector-problem').hidden = false;
+    }
+    return false;
+  }
+  designHistory.past.push(editor.text);
+  if (designHistory.past.length > 200) designHistory.past.shift();
+  designHistory.future = [];
+  replaceText(next);
+  if (done) setStatus(done);
+  return true;
+}
+
+function undo() {
+  if (!designHistory.past.length) return;
+  designHistory.future.push(editor.text);
+  replaceText(designHistory.past.pop());
+  setStatus('undone');
+}
+
+function redo() {
+  if (!designHistory.future.length) return;
+  designHistory.past.push(editor.text);
+  replaceText(designHistory.future.pop());
+  setStatus('redone');
+}
+
+function openInspector(name, isWorkload) {
+  inspected = { name, isWorkload };
+  $('node-menu').hidden = true;
+  renderInspector();
+  $('inspector').scrollIntoView({ block: 'nearest' });
+}
+
+function closeInspector() {
+  inspected = null;
+  renderInspector();
+}
+
+/** The inspector of the box being edited: its fields as written, each editable. */
+function renderInspector() {
+  const panel = $('inspector');
+  $('inspector-problem').hidden = true;
+  if (!inspected) {
+    panel.hidden = true;
+    return;
+  }
+  const { name, isWorkload } = inspected;
+  const vertices = app.layout ? app.layout.vertices : [];
+  if (!vertices.some((v) => v.name === name && (v.node === null) === isWorkload)) {
+    inspected = null; // deleted, or the text no longer reads
+    panel.hidden = true;
+    return;
+  }
+  $('inspector-title').textContent = `${isWorkload ? 'workload' : vertices.find((v) => v.name === name).kind.replace(/_/g, ' ')} ${name}`;
+  const table = $('inspector-fields');
+  table.replaceChildren();
+  if (!isWorkload) {
+    for (const [field, value] of JSON.parse(design_fields(editor.text, name))) {
+      const row = table.insertRow();
+      row.insertCell().textContent = field;
+      const input = document.createElement('input');
+      input.value = value;
+      input.dataset.field = field;
+      input.setAttribute('aria-label', `${name} ${field}`);
+      input.addEventListener('change', () =>
+        designEdit((text) => design_set_field(text, name, field, input.value), `${name}: ${field} set to ${input.value}`),
+      );
+      row.insertCell().appendChild(input);
+    }
+  }
+  $('new-field').closest('.menu-row').hidden = isWorkload;
+  const targets = $('connect-to');
+  targets.replaceChildren();
+  for (const vertex of vertices) {
+    if (vertex.node === null || vertex.name === name) continue;
+    const option = document.createElement('option');
+    option.value = vertex.name;
+    option.textContent = vertex.name;
+    targets.appendChild(option);
+  }
+  $('connect').disabled = targets.options.length === 0;
+  panel.hidden = false;
+}
+
+function setUpDesign() {
+  for (const [kind] of JSON.parse(design_templates())) {
+    const option = document.createElement('option');
+    option.value = kind;
+    option.textContent = kind === 'service_ps' ? 'service (processor sharing)' : kind.replace(/_/g, ' ');
+    $('add-kind').appendChild(option);
+  }
+  $('new-design').addEventListener('click', () => designEdit(() => design_empty(), 'a new design: add a workload and components'));
+  $('add-node').addEventListener('click', () => {
+    let added = null;
+    designEdit((text) => {
+      const result = JSON.parse(design_add_node(text, $('add-kind').value));
+      added = result.name;
+      return result.text;
+    }) && setStatus(`added ${added}: drag a box onto it, or it onto another, to connect`);
+  });
+  $('add-workload').addEventListener('click', () => {
+    // Sends to the first node without callers, if there is one.
+    const vertices = app.layout ? app.layout.vertices : [];
+    const called = new Set((app.layout ? app.layout.arrows : []).map((a) => a.to));
+    const entry = vertices.find((v, index) => v.node !== null && !called.has(index));
+    let added = null;
+    designEdit((text) => {
+      const result = JSON.parse(design_add_workload(text, entry ? entry.name : ''));
+      added = result.name;
+      return result.text;
+    }) && setStatus(`added workload ${added}${entry ? ` sending to ${entry.name}` : ''}`);
+  });
+  $('undo').addEventListener('click', undo);
+  $('redo').addEventListener('click', redo);
+  $('menu-edit').addEventListener('click', () => menuNode && openInspector(menuNode, false));
+  $('close-inspector').addEventListener('click', closeInspector);
+  $('connect').addEventListener('click', () => {
+    const { name } = inspected;
+    const to = $('connect-to').value;
+    designEdit((text) => design_connect(text, name, to), `connected ${name} → ${to}`);
+  });
+  $('add-field').addEventListener('click', () => {
+    const { name } = inspected;
+    const field = $('new-field').value;
+    designEdit((text) => design_set_field(text, name, field, $('new-value').value), `${name}: ${field} set`);
+  });
+  $('delete-node').addEventListener('click', () => {
+    const { name } = inspected;
+    if (designEdit((text) => design_remove(text, name), `deleted ${name}`)) closeInspector();
+  });
+  document.addEventListener('keydown', (event) => {
+    const inText = event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement;
+    if (inText || !(event.ctrlKey || event.metaKey)) return;
+    if (event.key === 'z' && !event.shiftKey) {
+      event.preventDefault();
+      undo();
+    } else if (event.key === 'y' || (event.key === 'z' && event.shiftKey)) {
+      event.preventDefault();
+      redo();
+    }
+  });
+}
+
 function chooseExample(name) {
   const example = app.examples.find((e) => e.name === name);
   if (!example) return;
@@ -596,7 +795,7 @@ async function main() {
     const scenario = app.run && app.run.injected_scenario();
     if (scenario) download('injected-faults.scenario.ron', scenario, 'text/plain');
   });
-  for (const button of $('node-menu').querySelectorAll('button')) {
+  for (const button of $('node-menu').querySelectorAll('button[data-fault]')) {
     button.addEventListener('click', () => applyFault(button.dataset.fault));
   }
   document.addEventListener('click', (event) => {
@@ -610,6 +809,7 @@ async function main() {
     if (example) $('compare-source').value = example.text;
   });
   $('compare-run').addEventListener('click', compare);
+  setUpDesign();
   window.addEventListener('resize', drawLive);
 
   const shared = await decodeState(location.hash);

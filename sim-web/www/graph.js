@@ -1,5 +1,6 @@
 // The architecture drawing: the layered layout computed by sim-web, drawn as SVG boxes and
-// arrows, with each node's live utilization, queue length and faults written on it.
+// arrows, with each node's live utilization, queue length and faults written on it. While
+// editing, a box dragged onto another connects them (the design canvas).
 
 const SVG = 'http://www.w3.org/2000/svg';
 const BOX_W = 150;
@@ -24,10 +25,64 @@ export function utilizationColour(utilization) {
 }
 
 export class Graph {
-  constructor(svg, onNodeClick) {
+  /**
+   * `onNodeClick(name, event, isWorkload)` for a click (or Enter) on a box; `onConnect(from,
+   * to)` when a box is dragged onto another while `editable` is set.
+   */
+  constructor(svg, onNodeClick, onConnect = () => {}) {
     this.svg = svg;
     this.onNodeClick = onNodeClick;
+    this.onConnect = onConnect;
+    this.editable = true;
     this.boxes = new Map();
+    this.drag = null;
+    svg.addEventListener('pointermove', (event) => this.dragMove(event));
+    svg.addEventListener('pointerup', (event) => this.dragEnd(event));
+    svg.addEventListener('pointerleave', () => this.dragCancel());
+  }
+
+  /** The pointer's position in the drawing's coordinates. */
+  point(event) {
+    const matrix = this.svg.getScreenCTM();
+    if (!matrix) return { x: 0, y: 0 };
+    const p = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
+    return { x: p.x, y: p.y };
+  }
+
+  dragStart(name, origin, event) {
+    if (!this.editable || event.button !== 0) return;
+    this.drag = { from: name, origin, start: { x: event.clientX, y: event.clientY }, line: null, moved: false };
+  }
+
+  dragMove(event) {
+    const drag = this.drag;
+    if (!drag) return;
+    if (!drag.moved && Math.hypot(event.clientX - drag.start.x, event.clientY - drag.start.y) < 6) return;
+    drag.moved = true;
+    const to = this.point(event);
+    if (!drag.line) {
+      drag.line = element('line', { class: 'connecting', x1: drag.origin.x, y1: drag.origin.y }, this.svg);
+    }
+    drag.line.setAttribute('x2', to.x);
+    drag.line.setAttribute('y2', to.y);
+  }
+
+  dragEnd(event) {
+    const drag = this.drag;
+    if (!drag) return;
+    this.dragCancel();
+    if (!drag.moved) return;
+    // The click that follows a drag is not a click on the box.
+    this.justDragged = true;
+    setTimeout(() => (this.justDragged = false), 0);
+    const target = document.elementFromPoint(event.clientX, event.clientY)?.closest('#graph g.vertex');
+    const to = target?.dataset.name;
+    if (to && to !== drag.from) this.onConnect(drag.from, to);
+  }
+
+  dragCancel() {
+    if (this.drag?.line) this.drag.line.remove();
+    this.drag = null;
   }
 
   /** Draws a layout `{vertices, arrows, layers}` from scratch. */
@@ -36,7 +91,7 @@ export class Graph {
     svg.replaceChildren();
     this.boxes.clear();
     const rows = Math.max(1, ...layout.vertices.map((v) => v.row + 1));
-    const width = MARGIN * 2 + (layout.layers - 1) * COLUMN + BOX_W;
+    const width = MARGIN * 2 + (Math.max(1, layout.layers) - 1) * COLUMN + BOX_W;
     const height = MARGIN * 2 + (rows - 1) * ROW + BOX_H + 30;
     svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
     // Shrinks to the panel's width, never grows past its natural size.
@@ -83,11 +138,26 @@ export class Graph {
       const kind = element('text', { x: 10, y: 34, class: 'kind' }, group);
       kind.textContent = vertex.kind.replace(/_/g, ' ') + (vertex.host ? ` on ${vertex.host}` : '');
       const live = element('text', { x: 10, y: 50, class: 'live' }, group);
-      if (vertex.node !== null) {
-        group.dataset.node = vertex.name;
-        group.addEventListener('click', (event) => this.onNodeClick(vertex.name, event));
-        this.boxes.set(vertex.node, { group, rect, live, name: vertex.name });
-      }
+      const isWorkload = vertex.node === null;
+      group.dataset.name = vertex.name;
+      if (isWorkload) group.dataset.workload = vertex.name;
+      else group.dataset.node = vertex.name;
+      // Every box is reachable by keyboard: Tab to it, Enter or Space to open it.
+      group.setAttribute('tabindex', '0');
+      group.setAttribute('role', 'button');
+      group.setAttribute('aria-label', `${vertex.name}, ${vertex.kind.replace(/_/g, ' ')}`);
+      group.addEventListener('click', (event) => {
+        if (!this.justDragged) this.onNodeClick(vertex.name, event, isWorkload);
+      });
+      group.addEventListener('keydown', (event) => {
+        if (event.key !== 'Enter' && event.key !== ' ') return;
+        event.preventDefault();
+        const box = group.getBoundingClientRect();
+        const at = { clientX: box.left + box.width / 2, clientY: box.top + box.height / 2, stopPropagation() {} };
+        this.onNodeClick(vertex.name, at, isWorkload);
+      });
+      group.addEventListener('pointerdown', (event) => this.dragStart(vertex.name, { x: x + BOX_W, y: y + BOX_H / 2 }, event));
+      if (!isWorkload) this.boxes.set(vertex.node, { group, rect, live, name: vertex.name });
     }
   }
 

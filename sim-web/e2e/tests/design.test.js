@@ -1,0 +1,144 @@
+// The design canvas: build a three-tier design from an empty one by adding boxes and
+// dragging between them, run it and get archsim run's report on the text the canvas wrote;
+// edit a field in the inspector (the text's comments stay), edit the text and see the
+// canvas follow, undo and redo.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openPage, waitForFinish } from '../browser.js';
+
+const ROOT = process.env.ARCHSIM_ROOT ?? join(import.meta.dirname, '../../..');
+const ARCHSIM = process.env.ARCHSIM_BIN ?? join(ROOT, 'target/release/archsim');
+
+/** Drags box `from` onto box `to` with the mouse, as a user connects them. */
+async function drag(page, from, to) {
+  const a = await page.locator(`#graph g[data-name="${from}"]`).boundingBox();
+  const b = await page.locator(`#graph g[data-name="${to}"]`).boundingBox();
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(a.x + a.width / 2 + 20, a.y + a.height / 2 + 10, { steps: 4 });
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 8 });
+  await page.mouse.up();
+}
+
+async function text(page) {
+  return page.$eval('#source', (t) => t.value);
+}
+
+test('a three-tier design built on the canvas runs to the CLI report of the text it wrote', async () => {
+  const { page, errors, screenshot, close } = await openPage();
+  try {
+    await page.click('#new-design');
+    assert.match(await text(page), /^Topology\(\n {4}workload: \[\],\n {4}nodes: \{\},/);
+    // A comment of the user's, which every canvas edit must keep.
+    await page.fill('#source', `// my shop, drawn on the canvas\n${await text(page)}`);
+    for (const kind of ['load_balancer', 'service', 'database']) {
+      await page.selectOption('#add-kind', kind);
+      await page.click('#add-node');
+    }
+    await page.click('#add-workload');
+    // The workload sends to the first box nobody calls: the balancer.
+    await page.waitForSelector('#graph g[data-name="users"]');
+    assert.match(await text(page), /to: "load-balancer"/);
+    assert.ok(!(await page.isHidden('#error')), 'unconnected, the design does not check yet');
+    await drag(page, 'load-balancer', 'service');
+    await drag(page, 'service', 'database');
+    let written = await text(page);
+    assert.match(written, /backends: \["service"\]/);
+    assert.match(written, /Call\("database"\)/);
+    await page.waitForFunction(() => document.getElementById('error').hidden);
+    const arrows = await page.$$eval('#graph path.edge', (paths) => paths.length);
+    assert.equal(arrows, 3, 'users → balancer → service → database');
+
+    // The inspector: from the node's menu, set the service's instances.
+    await page.click('#graph g[data-name="service"]');
+    await page.click('#menu-edit');
+    await page.waitForSelector('#inspector:not([hidden])');
+    assert.match(await page.textContent('#inspector-title'), /service service/);
+    await page.fill('#inspector input[data-field="instances"]', '3');
+    await page.press('#inspector input[data-field="instances"]', 'Enter');
+    await page.waitForFunction(() => document.getElementById('source').value.includes('instances: 3'));
+    written = await text(page);
+    assert.ok(written.startsWith('// my shop, drawn on the canvas\n'), 'the comment is kept');
+    // A bad value gets the file's located error and its help.
+    await page.fill('#inspector input[data-field="workers"]', '0');
+    await page.press('#inspector input[data-field="workers"]', 'Enter');
+    await page.waitForFunction(() => !document.getElementById('error').hidden);
+    assert.match(await page.textContent('#error'), /line \d+, column \d+/);
+    await page.click('#undo');
+    await page.waitForFunction(() => document.getElementById('error').hidden);
+    assert.equal(await text(page), written, 'undo brings back the text before the edit');
+    await page.click('#redo');
+    assert.match(await text(page), /workers: 0/);
+    await page.click('#undo');
+
+    // Run it: the page's report is archsim run's on the same text.
+    await page.fill('#seed', '3');
+    await page.fill('#duration', '20');
+    await page.selectOption('#speed', 'max');
+    await page.click('#run');
+    await waitForFinish(page);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-report')]);
+    const inPage = readFileSync(await download.path(), 'utf8');
+    const dir = mkdtempSync(join(tmpdir(), 'archsim-design-'));
+    writeFileSync(join(dir, 'canvas.ron'), written);
+    const expected = execFileSync(
+      ARCHSIM,
+      ['run', join(dir, 'canvas.ron'), '--format', 'json', '--seed', '3', '--duration', '20s'],
+      { encoding: 'utf8' },
+    );
+    assert.equal(inPage, expected, 'the page report differs from archsim run on the canvas text');
+    assert.ok(JSON.parse(expected).requests.completed > 1000);
+    await screenshot('design-three-tier');
+
+    // Edit the text: the canvas follows.
+    await page.fill('#source', written.replaceAll('"database"', '"orders-db"'));
+    await page.waitForSelector('#graph g[data-node="orders-db"]');
+    assert.equal(await page.$$eval('#graph g[data-node="database"]', (g) => g.length), 0);
+
+    // Delete from the inspector; the reference left behind is an error naming it.
+    await page.click('#graph g[data-name="orders-db"]');
+    await page.click('#menu-edit');
+    await page.click('#delete-node');
+    await page.waitForFunction(() => !document.getElementById('error').hidden);
+    assert.match(await page.textContent('#error'), /orders-db/);
+    assert.equal(await page.$$eval('#graph g[data-name="orders-db"]', (g) => g.length), 0, 'the sketch drops it');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('every component kind can be added, and boxes are reachable by keyboard', async () => {
+  const { page, errors, close } = await openPage();
+  try {
+    await page.click('#new-design');
+    const kinds = await page.$$eval('#add-kind option', (options) => options.map((o) => o.value));
+    assert.ok(kinds.length >= 12, kinds.join(', '));
+    for (const kind of kinds) {
+      await page.selectOption('#add-kind', kind);
+      await page.click('#add-node');
+    }
+    const boxes = await page.$$eval('#graph g.vertex', (groups) => groups.map((g) => g.dataset.name));
+    assert.equal(boxes.length, kinds.length);
+    // Tab reaches a box, Enter opens its menu, whose Edit opens the inspector.
+    await page.focus(`#graph g[data-name="${boxes[0]}"]`);
+    await page.keyboard.press('Enter');
+    assert.equal(await page.isHidden('#node-menu'), false);
+    await page.click('#menu-edit');
+    assert.match(await page.textContent('#inspector-title'), new RegExp(boxes[0]));
+    // Connecting a database to anything is refused with a reason.
+    const database = boxes.find((name) => name.startsWith('database'));
+    await page.click(`#graph g[data-name="${database}"]`);
+    await page.click('#menu-edit');
+    await page.click('#connect');
+    assert.match(await page.textContent('#inspector-problem'), /a database calls nothing/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
