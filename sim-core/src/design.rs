@@ -53,7 +53,7 @@ pub fn sketch(source: &str) -> Result<Sketch, String> {
     let targets = |text: &str, own: &str| -> Vec<String> {
         let mut found: Vec<String> = Vec::new();
         for quoted in quoted_strings(text) {
-            if quoted != own && node_names.iter().any(|name| *name == quoted) && !found.contains(&quoted) {
+            if quoted != own && node_names.contains(&quoted) && !found.contains(&quoted) {
                 found.push(quoted);
             }
         }
