@@ -78,14 +78,22 @@ pub struct LiveRun {
 #[wasm_bindgen]
 impl LiveRun {
     /// Starts a run of `text`. An empty `seed` (decimal text, so that all 64 bits are exact)
-    /// or a negative `duration_s` or `requests` keeps the file's; a failure throws the
-    /// problem as JSON text.
+    /// or a negative `duration_s`, `requests` or `warmup_s` keeps the file's; a failure
+    /// throws the problem as JSON text.
     #[wasm_bindgen(constructor)]
-    pub fn new(text: &str, seed: &str, duration_s: f64, requests: f64, window_s: f64) -> Result<LiveRun, JsValue> {
+    pub fn new(
+        text: &str,
+        seed: &str,
+        duration_s: f64,
+        requests: f64,
+        warmup_s: f64,
+        window_s: f64,
+    ) -> Result<LiveRun, JsValue> {
         let overrides = Overrides {
             seed: session::parse_seed(seed).map_err(problem_to_js)?,
             duration_s: (duration_s >= 0.0).then_some(duration_s),
             requests: (requests >= 0.0).then_some(requests as u64),
+            warmup_s: (warmup_s >= 0.0).then_some(warmup_s),
             ..Overrides::default()
         };
         let topology = traces::parse_with_traces(text).map_err(problem_to_js)?;

@@ -19,6 +19,8 @@ pub struct Outline {
     pub duration_s: Option<f64>,
     /// The file's request count, when it stops on a count.
     pub requests: Option<u64>,
+    /// The file's warm-up in seconds (0 without one).
+    pub warmup_s: f64,
     /// The sum of the open workloads' base rates (requests per second), for the load slider.
     pub open_rate_per_s: f64,
 }
@@ -46,5 +48,6 @@ pub fn outline(text: &str) -> Result<Outline, Problem> {
             Arrivals::Closed { .. } => 0.0,
         })
         .sum();
-    Ok(Outline { layout: layout(&topology), seed: config.seed, duration_s, requests, open_rate_per_s })
+    let warmup_s = config.warmup_ns as f64 / 1e9;
+    Ok(Outline { layout: layout(&topology), seed: config.seed, duration_s, requests, warmup_s, open_rate_per_s })
 }

@@ -76,6 +76,7 @@ function checkText(text) {
     $('seed').placeholder = app.outline.seed;
     $('duration').placeholder = app.outline.duration_s ?? '';
     $('requests').placeholder = app.outline.requests ?? '';
+    $('warmup').placeholder = app.outline.warmup_s;
     updateRateLabel();
     app.layout = app.outline.layout;
   } else {
@@ -136,7 +137,7 @@ function startRun() {
     app.run = null;
   }
   try {
-    app.run = new LiveRun(editor.text, $('seed').value, requests > 0 ? -1 : duration, requests, app.windowSeconds);
+    app.run = new LiveRun(editor.text, $('seed').value, requests > 0 ? -1 : duration, requests, readNumber('warmup'), app.windowSeconds);
   } catch (problem) {
     showProblem(String(problem));
     return false;
@@ -413,6 +414,7 @@ function settings() {
     seed: $('seed').value,
     duration: $('duration').value,
     requests: $('requests').value,
+    warmup: $('warmup').value,
     speed: $('speed').value,
     rate: $('rate').value,
     example: $('example').value,
@@ -441,7 +443,7 @@ function keptWork() {
 }
 
 function restore(state) {
-  for (const key of ['seed', 'duration', 'requests', 'speed', 'rate']) if (state[key] !== undefined) $(key).value = state[key];
+  for (const key of ['seed', 'duration', 'requests', 'warmup', 'speed', 'rate']) if (state[key] !== undefined) $(key).value = state[key];
   $('example').value = state.example || '';
   editor.text = state.text || '';
 }
@@ -491,7 +493,7 @@ function updateRateLabel() {
 async function runToEnd(text, seed, windowSeconds, label) {
   const duration = readNumber('duration');
   const requests = readNumber('requests');
-  const run = new LiveRun(text, seed, requests > 0 ? -1 : duration, requests, windowSeconds);
+  const run = new LiveRun(text, seed, requests > 0 ? -1 : duration, requests, readNumber('warmup'), windowSeconds);
   const windows = [];
   try {
     let done = false;
@@ -676,6 +678,37 @@ function renderInspector() {
   panel.hidden = false;
 }
 
+// Themes: the system's setting, or the one chosen with the header's button (kept).
+const THEME_KEY = 'archsim-theme';
+const THEMES = ['system', 'dark', 'light'];
+
+function applyTheme(theme) {
+  if (theme === 'system') delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = theme;
+  $('theme').textContent = `Theme: ${theme}`;
+  drawLive(); // the charts draw with the theme's colours
+}
+
+function setUpTheme() {
+  let theme = 'system';
+  try {
+    theme = THEMES.includes(localStorage.getItem(THEME_KEY)) ? localStorage.getItem(THEME_KEY) : 'system';
+  } catch {
+    // Storage disabled: the system's setting.
+  }
+  applyTheme(theme);
+  $('theme').addEventListener('click', () => {
+    theme = THEMES[(THEMES.indexOf(theme) + 1) % THEMES.length];
+    try {
+      localStorage.setItem(THEME_KEY, theme);
+    } catch {
+      // Not kept, but applied.
+    }
+    applyTheme(theme);
+  });
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', drawLive);
+}
+
 function setUpDesign() {
   for (const [kind] of JSON.parse(design_templates())) {
     const option = document.createElement('option');
@@ -810,6 +843,7 @@ async function main() {
   });
   $('compare-run').addEventListener('click', compare);
   setUpDesign();
+  setUpTheme();
   window.addEventListener('resize', drawLive);
 
   const shared = await decodeState(location.hash);
@@ -827,7 +861,7 @@ async function main() {
     clearTimeout(keepTimer);
     keepTimer = setTimeout(keepWork, 300);
   });
-  for (const key of ['seed', 'duration', 'requests', 'speed', 'rate', 'example']) $(key).addEventListener('change', keepWork);
+  for (const key of ['seed', 'duration', 'requests', 'warmup', 'speed', 'rate', 'example']) $(key).addEventListener('change', keepWork);
   const other = app.examples.find((e) => e.name !== ($('example').value || 'three-tier'));
   $('compare-example').value = other.name;
   $('compare-source').value = other.text;

@@ -1,6 +1,11 @@
 // Line charts on canvas for the live time series: simulated seconds across, one line per
 // series, a legend, and the fault windows shaded with their labels.
 
+/** A colour of the page's theme (a CSS variable), read when drawing. */
+function themeColour(name, fallback) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+}
+
 const PALETTE = ['#4e79a7', '#e15759', '#59a14f', '#f28e2b', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
 function niceStep(range, ticks) {
@@ -130,8 +135,8 @@ export class LineChart {
       labelEnds[row] = x0 + 3 + g.measureText(label).width + 6;
       g.fillText(label, x0 + 3, top + 11 + row * 12);
     }
-    g.strokeStyle = '#c9ced6';
-    g.fillStyle = '#4a5261';
+    g.strokeStyle = themeColour('--grid', '#c9ced6');
+    g.fillStyle = themeColour('--axis', '#4a5261');
     g.lineWidth = 1;
     const yStep = niceStep(maxValue, 4);
     for (let v = 0; v <= maxValue; v += yStep) {
@@ -178,7 +183,7 @@ export class LineChart {
       const ly = top + plotH + 30 + 14 * Math.floor(index / 4);
       g.fillStyle = colour;
       g.fillRect(lx, ly - 8, 10, 3);
-      g.fillStyle = '#2b3140';
+      g.fillStyle = themeColour('--ink', '#2b3140');
       g.fillText(name, lx + 14, ly - 3);
       index += 1;
     }

@@ -142,3 +142,28 @@ test('every component kind can be added, and boxes are reachable by keyboard', a
     await close();
   }
 });
+
+test('the theme follows the system, and a chosen one is kept across reloads', async () => {
+  const { page, errors, screenshot, close } = await openPage();
+  try {
+    const background = () => page.$eval('body', (b) => getComputedStyle(b).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.equal(await background(), 'rgb(20, 24, 31)', 'dark when the system is');
+    await page.emulateMedia({ colorScheme: 'light' });
+    assert.equal(await background(), 'rgb(255, 255, 255)');
+    await page.click('#theme');
+    assert.equal(await page.textContent('#theme'), 'Theme: dark');
+    assert.equal(await background(), 'rgb(20, 24, 31)', 'dark when chosen, whatever the system');
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === 'true');
+    assert.equal(await page.textContent('#theme'), 'Theme: dark', 'kept across a reload');
+    assert.equal(await background(), 'rgb(20, 24, 31)');
+    await screenshot('theme-dark');
+    await page.click('#theme');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.equal(await background(), 'rgb(255, 255, 255)', 'light when chosen, whatever the system');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});

@@ -11,11 +11,11 @@ import { openPage, waitForFinish } from '../browser.js';
 const ROOT = process.env.ARCHSIM_ROOT ?? join(import.meta.dirname, '../../..');
 const ARCHSIM = process.env.ARCHSIM_BIN ?? join(ROOT, 'target/release/archsim');
 
-function cliReport(example, seed, duration) {
+function cliReport(example, seed, duration, warmup) {
   const file = join(ROOT, 'topologies', `${example}.ron`);
-  return execFileSync(ARCHSIM, ['run', file, '--format', 'json', '--seed', seed, '--duration', `${duration}s`], {
-    encoding: 'utf8',
-  });
+  const args = ['run', file, '--format', 'json', '--seed', seed, '--duration', `${duration}s`];
+  if (warmup !== undefined) args.push('--warmup', `${warmup}s`);
+  return execFileSync(ARCHSIM, args, { encoding: 'utf8' });
 }
 
 test('every example of topologies/ is offered', async () => {
@@ -34,9 +34,10 @@ test('every example of topologies/ is offered', async () => {
 });
 
 // Seeds are decimal text: 2^53 + 1 would round to 2^53 as a JavaScript number.
-for (const [example, seed, duration] of [
+for (const [example, seed, duration, warmup] of [
   // three-tier runs in the other tests; this one has sizes, a bandwidth and egress prices.
-  ['image-egress', '7', 20],
+  // With the page's warm-up field (the CLI's --warmup).
+  ['image-egress', '7', 20, 5],
   ['read-heavy-feed', '9007199254740993', 20],
   ['region-outage', '11', 40],
   ['noisy-neighbour', '3', 20],
@@ -51,12 +52,13 @@ for (const [example, seed, duration] of [
       await page.selectOption('#example', example);
       await page.fill('#seed', seed);
       await page.fill('#duration', String(duration));
+      if (warmup !== undefined) await page.fill('#warmup', String(warmup));
       await page.selectOption('#speed', 'max');
       await page.click('#run');
       await waitForFinish(page);
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-report')]);
       const inPage = readFileSync(await download.path(), 'utf8');
-      const expected = cliReport(example, seed, duration);
+      const expected = cliReport(example, seed, duration, warmup);
       assert.equal(inPage, expected, 'the browser report differs from the CLI report');
       // The results table shows the report's numbers.
       const report = JSON.parse(expected);
