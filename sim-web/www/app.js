@@ -294,7 +294,7 @@ function drawLive() {
     chart.faults = app.faults;
     chart.draw();
   }
-  graph.update(app.lastNodes, faultsInForce());
+  graph.update(app.lastNodes, faultsInForce(), $('animate').checked && !(app.run && app.run.finished()));
   const list = $('fault-list');
   list.replaceChildren(
     ...app.faults.map((f) => {
@@ -839,7 +839,7 @@ async function main() {
   });
   $('compare-example').addEventListener('change', (e) => {
     const example = app.examples.find((x) => x.name === e.target.value);
-    if (example) $('compare-source').value = example.text;
+    $('compare-source').value = example ? example.text : editor.text;
   });
   $('compare-run').addEventListener('click', compare);
   setUpDesign();
@@ -862,9 +862,15 @@ async function main() {
     keepTimer = setTimeout(keepWork, 300);
   });
   for (const key of ['seed', 'duration', 'requests', 'warmup', 'speed', 'rate', 'example']) $(key).addEventListener('change', keepWork);
-  const other = app.examples.find((e) => e.name !== ($('example').value || 'three-tier'));
-  $('compare-example').value = other.name;
-  $('compare-source').value = other.text;
+  if (matchMedia('(prefers-reduced-motion: reduce)').matches) $('animate').checked = false;
+  $('animate').addEventListener('change', drawLive);
+  // B starts as a copy of A, to change into the variant to compare.
+  const copy = document.createElement('option');
+  copy.value = '';
+  copy.textContent = '(a copy of A, to change)';
+  $('compare-example').prepend(copy);
+  $('compare-example').value = '';
+  $('compare-source').value = editor.text;
   updateRateLabel();
   drawLive();
   if (!shared && location.hash.startsWith('#s=')) {

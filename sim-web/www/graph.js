@@ -90,6 +90,7 @@ export class Graph {
     const svg = this.svg;
     svg.replaceChildren();
     this.boxes.clear();
+    this.arrows = [];
     const rows = Math.max(1, ...layout.vertices.map((v) => v.row + 1));
     const width = MARGIN * 2 + (Math.max(1, layout.layers) - 1) * COLUMN + BOX_W;
     const height = MARGIN * 2 + (rows - 1) * ROW + BOX_H + 30;
@@ -100,7 +101,7 @@ export class Graph {
     const defs = element('defs', {}, svg);
     const marker = element(
       'marker',
-      { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto' },
+      { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto' },
       defs,
     );
     element('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#7a8699' }, marker);
@@ -125,14 +126,18 @@ export class Graph {
         const low = Math.max(y1, y2) + 26;
         d = `M${x1},${y1} C${x1},${low} ${x2},${low} ${x2},${y2}`;
       }
-      element('path', { d, class: `edge edge-${arrow.kind}`, 'marker-end': 'url(#arrow)' }, edges);
+      const path = element('path', { d, class: `edge edge-${arrow.kind}`, 'marker-end': 'url(#arrow)' }, edges);
+      this.arrows.push({ path, to: layout.vertices[arrow.to].node });
     }
     for (const vertex of layout.vertices) {
       const { x, y } = at(vertex);
       const group = element('g', { class: `vertex kind-${vertex.kind}`, transform: `translate(${x},${y})` }, svg);
       const title = element('title', {}, group);
-      title.textContent = vertex.summary ? `${vertex.name}: ${vertex.summary}` : `${vertex.name} (workload)`;
+      const description = vertex.summary ? `${vertex.name}: ${vertex.summary}` : `${vertex.name} (${vertex.kind.replace(/_/g, ' ')})`;
+      title.textContent = description;
       const rect = element('rect', { width: BOX_W, height: BOX_H, rx: vertex.kind === 'workload' ? 28 : 6 }, group);
+      // The queue's fill, along the box's foot (log scale: 1, 10, 100, 1000 waiting).
+      const queue = element('rect', { class: 'queue-fill', x: 0, y: BOX_H - 4, width: 0, height: 4 }, group);
       const name = element('text', { x: 10, y: 19, class: 'name' }, group);
       name.textContent = vertex.name;
       const kind = element('text', { x: 10, y: 34, class: 'kind' }, group);
@@ -157,15 +162,33 @@ export class Graph {
         this.onNodeClick(vertex.name, at, isWorkload);
       });
       group.addEventListener('pointerdown', (event) => this.dragStart(vertex.name, { x: x + BOX_W, y: y + BOX_H / 2 }, event));
-      if (!isWorkload) this.boxes.set(vertex.node, { group, rect, live, name: vertex.name });
+      if (!isWorkload) this.boxes.set(vertex.node, { group, rect, live, queue, title, description, name: vertex.name });
     }
   }
 
-  /** Writes one window's node views (in node order) and the faults in force on the boxes. */
-  update(nodes, faultsByNode) {
+  /**
+   * Writes one window's node views (in node order) and the faults in force on the boxes:
+   * colour by utilization, the queue's fill, the figures in the tooltip, and each arrow as
+   * thick as the traffic into its node (flowing while `animate` is set).
+   */
+  update(nodes, faultsByNode, animate = false) {
+    const throughputs = nodes ? nodes.map((view) => view?.throughput_per_s ?? 0) : [];
+    const busiest = Math.max(0, ...throughputs);
+    for (const { path, to } of this.arrows ?? []) {
+      const share = busiest > 0 && to !== null ? (throughputs[to] ?? 0) / busiest : null;
+      path.style.strokeWidth = share === null ? '' : `${(1.2 + 3.6 * Math.sqrt(share)).toFixed(2)}px`;
+      path.classList.toggle('flowing', animate && share !== null && share > 0);
+    }
     for (const [index, box] of this.boxes) {
       const view = nodes ? nodes[index] : null;
       const faults = faultsByNode.get(box.name) || [];
+      box.queue.setAttribute('width', view ? (BOX_W * Math.min(1, Math.log10(1 + view.queue_length) / 3)).toFixed(1) : 0);
+      box.title.textContent = view
+        ? `${box.description}\nnow: ${view.utilization === null ? '' : `${Math.round(view.utilization * 100)}% busy, `}` +
+          `${view.queue_length.toFixed(1)} waiting, ${view.throughput_per_s.toFixed(1)} answers/s, ` +
+          `${view.errors} errors, ${view.instances} instance${view.instances === 1 ? '' : 's'} serving` +
+          (faults.length ? `; ${faults.join(', ')}` : '')
+        : box.description;
       if (!view) {
         box.live.textContent = faults.length ? faults.join(', ') : '';
         // An inline style: the stylesheet's fill for boxes would win over an attribute.

@@ -143,9 +143,12 @@ test('every component kind can be added, and boxes are reachable by keyboard', a
   }
 });
 
-test('the theme follows the system, and a chosen one is kept across reloads', async () => {
+test('the theme follows the system, and a chosen one is kept across reloads; compare starts from a copy of A', async () => {
   const { page, errors, screenshot, close } = await openPage();
   try {
+    // Compare's design B starts as a copy of A, to change into the variant.
+    assert.equal(await page.$eval('#compare-example', (s) => s.value), '');
+    assert.equal(await page.$eval('#compare-source', (t) => t.value), await text(page));
     const background = () => page.$eval('body', (b) => getComputedStyle(b).backgroundColor);
     await page.emulateMedia({ colorScheme: 'dark' });
     assert.equal(await background(), 'rgb(20, 24, 31)', 'dark when the system is');

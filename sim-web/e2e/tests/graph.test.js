@@ -108,3 +108,29 @@ test('a run-settings error is said in the status, not beside "ready"', async () 
     await close();
   }
 });
+
+test('arrows follow the traffic and flow while it moves; boxes show their queue and live figures', async () => {
+  const { page, errors, screenshot, close } = await openPage();
+  try {
+    await page.selectOption('#example', 'three-tier');
+    await page.fill('#duration', '600');
+    await page.fill('#rate', '300');
+    await page.selectOption('#speed', '20');
+    await page.click('#run');
+    await page.waitForFunction(() => document.querySelectorAll('#graph path.edge.flowing').length > 0);
+    await page.click('#pause');
+    const widths = await page.$$eval('#graph path.edge', (paths) => paths.map((p) => parseFloat(p.style.strokeWidth)));
+    assert.ok(widths.every((w) => w >= 1.2 && w <= 4.8), widths.join(', '));
+    // The overloaded app pool has a queue: its box's foot fills.
+    const queue = await page.$eval('[data-node="app"] rect.queue-fill', (r) => Number(r.getAttribute('width')));
+    assert.ok(queue > 0, `queue fill ${queue}`);
+    const tooltip = await page.$eval('[data-node="app"] title', (t) => t.textContent);
+    assert.match(tooltip, /now: \d+% busy, [\d.]+ waiting, [\d.]+ answers\/s, \d+ errors, 4 instances serving/);
+    await screenshot('graph-traffic');
+    await page.click('#animate');
+    assert.equal(await page.$$eval('#graph path.edge.flowing', (p) => p.length), 0, 'no animation once turned off');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
