@@ -774,6 +774,8 @@ function chooseExample(name) {
   if (app.run) stop();
   $('example').value = name;
   editor.text = example.text;
+  // Compare's B, while it is the copy of A, follows the example chosen for A.
+  if ($('compare-example').value === '') $('compare-source').value = example.text;
 }
 
 async function main() {

@@ -87,6 +87,7 @@ export function renderReport(report, components = []) {
   let html = `<p>Seed ${report.seed}, ${report.sim_time_s} s simulated, ${formatNumber(report.events)} events${
     report.unstable ? ' — <strong>unstable: the load exceeds capacity</strong>' : ''
   }.</p>`;
+  html += verdicts(report);
   html += table(['figure', 'value'], headline(report), 'summary');
   const reasons = Object.entries(report.errors_by_reason || {});
   if (reasons.length) html += table(['error reason', 'requests'], reasons.map(([k, v]) => [k, formatNumber(v)]));
@@ -119,6 +120,67 @@ export function renderReport(report, components = []) {
     html += table(['host', 'cores', 'runs', 'cores busy', 'offered', 'Work steps under way'], hosts, 'hosts');
   }
   if (report.network) html += renderNetwork(report.network, report.cost.currency);
+  const slos = (report.slos || []).map((s) => [
+    s.slo,
+    s.value === null ? '–' : s.slo.startsWith('availability') ? percent(s.value) : formatSeconds(s.value),
+    s.held ? 'held' : 'missed',
+    `${s.windows_held} of ${s.windows_evaluated}`,
+    s.violations.map(([a, b]) => `${a}–${b} s`).join(', ') || '–',
+  ]);
+  if (slos.length) html += table(['SLO', 'value', 'verdict', 'windows held', 'missed in'], slos, 'slos');
+  const faults = (report.faults || []).map((f) => [
+    f.kind,
+    f.target,
+    `${f.start_s} s`,
+    f.end_s === null ? 'the end' : `${f.end_s} s`,
+    f.detail,
+  ]);
+  if (faults.length) html += table(['fault', 'target', 'from', 'until', 'what it did'], faults, 'faults');
+  if (report.cost.total > 0) {
+    const unit = report.cost.currency ? ` ${report.cost.currency}` : '';
+    const perMillion = report.cost.per_million_requests;
+    html += `<p class="cost">Cost ${report.cost.total.toFixed(4)}${unit} over the measured period (${report.cost.per_hour.toFixed(
+      4,
+    )}${unit} per hour${perMillion === null ? '' : `, ${perMillion.toFixed(4)}${unit} per million completed requests`}).</p>`;
+  }
+  return html;
+}
+
+/** What a user acts on first: why the run is unstable, the bottleneck, and the share of
+ * requests within each latency threshold, in the words of archsim run's table. */
+function verdicts(report) {
+  let html = '';
+  if (report.instability.length) {
+    html += `<div class="verdict unstable"><strong>Unstable:</strong><ul>${report.instability
+      .map((line) => `<li>${escapeHtml(line)}</li>`)
+      .join('')}</ul></div>`;
+  }
+  if ((report.warnings || []).length) {
+    html += `<div class="verdict warning"><strong>Warning:</strong><ul>${report.warnings
+      .map((line) => `<li>${escapeHtml(line)}</li>`)
+      .join('')}</ul></div>`;
+  }
+  const b = report.bottleneck;
+  if (b) {
+    const part = b.part === 'node' ? '' : ` ${b.part}`;
+    const busy = b.utilization === null || b.utilization === undefined ? '' : ` (${(b.utilization * 100).toFixed(1)}% busy)`;
+    html += `<p class="verdict bottleneck">bottleneck: "${escapeHtml(b.node)}"${escapeHtml(part)} at ${b.offered_load.toFixed(
+      2,
+    )}× its capacity${busy}; it saturates at ${b.saturates_at_per_s.toFixed(1)}/s of arrivals (now ${(
+      b.saturates_at_per_s * b.offered_load
+    ).toFixed(1)}/s): ${escapeHtml(b.advice)}</p>`;
+  }
+  const within = Object.entries(report.latency_s.within || {});
+  if (within.length) {
+    const finished = report.requests.generated - report.requests.in_flight;
+    const lines = within.map(([threshold, share]) => {
+      const ofAll = finished > 0 ? (share * report.requests.completed) / finished : null;
+      return `<li>${percent(share)} of completed requests within ${escapeHtml(threshold)}${
+        ofAll === null ? '' : ` (${percent(ofAll)} of all finished requests)`
+      }</li>`;
+    });
+    html += `<div class="verdict within"><ul>${lines.join('')}</ul></div>`;
+  }
   return html;
 }
 

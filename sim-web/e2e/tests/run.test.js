@@ -90,6 +90,17 @@ for (const [example, seed, duration, warmup] of [
       const section = table.split('\ncomponents\n')[1];
       const expectedRows = section ? section.split('\n').findIndex((line) => !line.startsWith('  ')) : 0;
       assert.equal(rows.length, expectedRows, 'one row per line of the components section');
+      // What to act on: the bottleneck in archsim run's words, the SLOs and the faults.
+      const body = await page.textContent('#results-body');
+      if (report.bottleneck) {
+        assert.ok(body.includes(`bottleneck: "${report.bottleneck.node}"`), 'the bottleneck is said');
+        assert.ok(table.includes(`bottleneck: "${report.bottleneck.node}"`));
+      }
+      const slos = await page.$$eval('#results-body table.slos tbody tr', (trs) => trs.map((tr) => tr.cells[2].textContent));
+      assert.deepEqual(slos, (report.slos || []).map((s) => (s.held ? 'held' : 'missed')));
+      const faults = await page.$$eval('#results-body table.faults tbody tr', (trs) => trs.length);
+      assert.equal(faults, (report.faults || []).length);
+      for (const line of report.instability) assert.ok(body.includes(line), `"${line}" is shown`);
       // The network section: one row per link, one per direction with a bandwidth.
       if (report.network) {
         const links = await page.$$eval('#results-body table.network tbody tr', (trs) =>
