@@ -1,5 +1,6 @@
 // Line charts on canvas for the live time series: simulated seconds across, one line per
-// series, a legend, and the fault windows shaded with their labels.
+// series, a legend, the fault windows shaded with their labels, and a read-out of every
+// series' value where the pointer is.
 
 /** A colour of the page's theme (a CSS variable), read when drawing. */
 function themeColour(name, fallback) {
@@ -71,6 +72,35 @@ export class LineChart {
     this.series = new Map();
     this.faults = [];
     this.end = 0;
+    this.hoverX = null;
+    canvas.addEventListener('pointermove', (event) => {
+      this.hoverX = event.offsetX;
+      this.draw();
+    });
+    canvas.addEventListener('pointerleave', () => {
+      this.hoverX = null;
+      this.draw();
+    });
+  }
+
+  /** Each series' point nearest to time `t` (seconds): `[[name, t, value]]`, gaps skipped. */
+  valuesAt(t) {
+    const out = [];
+    for (const [name, points] of this.series) {
+      let lo = 0;
+      let hi = points.length - 1;
+      if (hi < 0) continue;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (points[mid][0] < t) lo = mid + 1;
+        else hi = mid;
+      }
+      const candidates = [points[lo], points[lo - 1]].filter((p) => p && p[1] !== null);
+      if (!candidates.length) continue;
+      const nearest = candidates.reduce((a, b) => (Math.abs(a[0] - t) <= Math.abs(b[0] - t) ? a : b));
+      out.push([name, nearest[0], nearest[1]]);
+    }
+    return out;
   }
 
   clear() {
@@ -187,5 +217,35 @@ export class LineChart {
       g.fillText(name, lx + 14, ly - 3);
       index += 1;
     }
+    this.drawReadout(g, { left, top, plotW, plotH, endT });
+  }
+
+  /** Under the pointer: a vertical line and each series' value at that time. */
+  drawReadout(g, { left, top, plotW, plotH, endT }) {
+    this.canvas.dataset.readout = '';
+    if (this.hoverX === null || this.hoverX < left || this.hoverX > left + plotW || this.series.size === 0) return;
+    const t = ((this.hoverX - left) / plotW) * endT;
+    const values = this.valuesAt(t);
+    if (!values.length) return;
+    const lines = [`${+values[0][1].toPrecision(4)} s`, ...values.map(([name, , v]) => `${name}: ${formatValue(v, this.unit)}`)];
+    this.canvas.dataset.readout = lines.join('\n');
+    g.strokeStyle = themeColour('--axis', '#4a5261');
+    g.globalAlpha = 0.6;
+    g.beginPath();
+    g.moveTo(this.hoverX, top);
+    g.lineTo(this.hoverX, top + plotH);
+    g.stroke();
+    g.globalAlpha = 1;
+    const width = Math.max(...lines.map((line) => g.measureText(line).width)) + 12;
+    const height = 14 * lines.length + 6;
+    const x = this.hoverX + 8 + width > left + plotW ? this.hoverX - 8 - width : this.hoverX + 8;
+    g.fillStyle = themeColour('--bg', '#fff');
+    g.globalAlpha = 0.92;
+    g.fillRect(x, top + 4, width, height);
+    g.globalAlpha = 1;
+    g.strokeRect(x, top + 4, width, height);
+    g.textAlign = 'left';
+    g.fillStyle = themeColour('--ink', '#2b3140');
+    lines.forEach((line, i) => g.fillText(line, x + 6, top + 18 + 14 * i));
   }
 }

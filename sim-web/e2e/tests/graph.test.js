@@ -126,6 +126,11 @@ test('arrows follow the traffic and flow while it moves; boxes show their queue 
     assert.ok(queue > 0, `queue fill ${queue}`);
     const tooltip = await page.$eval('[data-node="app"] title', (t) => t.textContent);
     assert.match(tooltip, /now: \d+% busy, [\d.]+ waiting, [\d.]+ answers\/s, \d+ errors, 4 instances serving/);
+    // Hovering a chart reads out each series at that time.
+    const chart = await page.locator('#chart-utilization').boundingBox();
+    await page.mouse.move(chart.x + chart.width * 0.6, chart.y + 40);
+    const readout = await page.$eval('#chart-utilization', (c) => c.dataset.readout);
+    assert.match(readout, /^[\d.]+ s\napp: \d+%\ndb: \d+%$/, readout);
     await screenshot('graph-traffic');
     await page.click('#animate');
     assert.equal(await page.$$eval('#graph path.edge.flowing', (p) => p.length), 0, 'no animation once turned off');
