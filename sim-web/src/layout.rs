@@ -8,7 +8,7 @@ use petgraph::visit::EdgeRef;
 use serde::Serialize;
 use sim_core::design::Sketch;
 use sim_core::ids::NodeId;
-use sim_core::topology::{node_summary, EdgeKind, Topology};
+use sim_core::topology::{node_summary, EdgeKind, Topology, NONE};
 
 /// A box of the drawing: a workload or a node.
 #[derive(Debug, Clone, Serialize)]
@@ -23,6 +23,12 @@ pub struct Vertex {
     pub node: Option<u32>,
     /// The host whose cores it shares, if it is placed on one.
     pub host: Option<String>,
+    /// Its region, when the topology places it.
+    pub region: Option<String>,
+    /// Its availability zone, when the topology places it in one.
+    pub zone: Option<String>,
+    /// The instances it starts with (a database's servers, a CDN's edges; 1 for the rest).
+    pub instances: u32,
     /// Column, from 0 (the clients).
     pub layer: u32,
     /// Row within the column, from 0.
@@ -63,18 +69,31 @@ pub fn layout(topology: &Topology) -> Layout {
             summary: String::new(),
             node: None,
             host: None,
+            region: (source.region != NONE).then(|| topology.regions.names[source.region as usize].clone()),
+            zone: None,
+            instances: 1,
             layer: 0,
             row: 0,
         })
         .collect();
-    vertices.extend(topology.nodes.iter().enumerate().map(|(index, node)| Vertex {
-        name: node.name.clone(),
-        kind: node.kind.label(),
-        summary: node_summary(topology, NodeId::new(index as u32)),
-        node: Some(index as u32),
-        host: topology.host_of(NodeId::new(index as u32)).map(|host| host.name.clone()),
-        layer: 0,
-        row: 0,
+    let regions = &topology.regions;
+    vertices.extend(topology.nodes.iter().enumerate().map(|(index, node)| {
+        Vertex {
+            name: node.name.clone(),
+            kind: node.kind.label(),
+            summary: node_summary(topology, NodeId::new(index as u32)),
+            node: Some(index as u32),
+            host: topology.host_of(NodeId::new(index as u32)).map(|host| host.name.clone()),
+            region: (node.region != NONE).then(|| regions.names[node.region as usize].clone()),
+            zone: regions
+                .node_zones
+                .get(index)
+                .filter(|&&zone| zone != NONE)
+                .map(|&zone| regions.zones[zone as usize].clone()),
+            instances: node.kind.instances(),
+            layer: 0,
+            row: 0,
+        }
     }));
     let mut arrows: Vec<Arrow> = topology
         .sources
@@ -127,6 +146,9 @@ pub fn sketch_layout(sketch: &Sketch) -> Layout {
             summary: String::new(),
             node: None,
             host: None,
+            region: None,
+            zone: None,
+            instances: 1,
             layer: 0,
             row: 0,
         })
@@ -137,6 +159,9 @@ pub fn sketch_layout(sketch: &Sketch) -> Layout {
         summary: String::new(),
         node: Some(index as u32),
         host: None,
+        region: None,
+        zone: None,
+        instances: 1,
         layer: 0,
         row: 0,
     }));

@@ -4,9 +4,9 @@
 
 const SVG = 'http://www.w3.org/2000/svg';
 const BOX_W = 150;
-const BOX_H = 58;
+const BOX_H = 74;
 const COLUMN = 210;
-const ROW = 84;
+const ROW = 98;
 const MARGIN = 20;
 
 function element(name, attributes, parent) {
@@ -15,6 +15,9 @@ function element(name, attributes, parent) {
   if (parent) parent.appendChild(node);
   return node;
 }
+
+/** A colour per region, in the order regions first appear in the drawing. */
+const REGION_COLOURS = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#e15759', '#9c755f'];
 
 /** Green below 60 %, amber to 85 %, red above: how close a node is to saturation. */
 export function utilizationColour(utilization) {
@@ -106,6 +109,7 @@ export class Graph {
     );
     element('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#7a8699' }, marker);
     const at = (v) => ({ x: MARGIN + v.layer * COLUMN, y: MARGIN + v.row * ROW });
+    const regionColour = new Map();
     const edges = element('g', { class: 'edges' }, svg);
     for (const arrow of layout.arrows) {
       const from = at(layout.vertices[arrow.from]);
@@ -132,18 +136,33 @@ export class Graph {
     for (const vertex of layout.vertices) {
       const { x, y } = at(vertex);
       const group = element('g', { class: `vertex kind-${vertex.kind}`, transform: `translate(${x},${y})` }, svg);
+      const isWorkload = vertex.node === null;
       const title = element('title', {}, group);
       const description = vertex.summary ? `${vertex.name}: ${vertex.summary}` : `${vertex.name} (${vertex.kind.replace(/_/g, ' ')})`;
       title.textContent = description;
       const rect = element('rect', { width: BOX_W, height: BOX_H, rx: vertex.kind === 'workload' ? 28 : 6 }, group);
       // The queue's fill, along the box's foot (log scale: 1, 10, 100, 1000 waiting).
       const queue = element('rect', { class: 'queue-fill', x: 0, y: BOX_H - 4, width: 0, height: 4 }, group);
-      const name = element('text', { x: 10, y: 19, class: 'name' }, group);
+      // Its region: a stripe of the region's colour on the left and its name (and zone) at
+      // the top right.
+      if (vertex.region) {
+        if (!regionColour.has(vertex.region)) regionColour.set(vertex.region, REGION_COLOURS[regionColour.size % REGION_COLOURS.length]);
+        element('rect', { class: 'region-stripe', x: 0, y: 0, width: 5, height: BOX_H, fill: regionColour.get(vertex.region) }, group);
+        const regionTag = element('text', { x: 10, y: 45, class: 'region' }, group);
+        regionTag.textContent = vertex.zone ? `${vertex.region} · ${vertex.zone}` : vertex.region;
+      }
+      // Its instances as dots (up to 12), filled while they serve.
+      const dots = [];
+      if (!isWorkload && vertex.instances > 1) {
+        for (let i = 0; i < Math.min(vertex.instances, 12); i += 1) {
+          dots.push(element('circle', { class: 'instance up', cx: 13 + i * 7, cy: BOX_H - 9, r: 2.4 }, group));
+        }
+      }
+      const name = element('text', { x: 10, y: 17, class: 'name' }, group);
       name.textContent = vertex.name;
-      const kind = element('text', { x: 10, y: 34, class: 'kind' }, group);
+      const kind = element('text', { x: 10, y: 31, class: 'kind' }, group);
       kind.textContent = vertex.kind.replace(/_/g, ' ') + (vertex.host ? ` on ${vertex.host}` : '');
-      const live = element('text', { x: 10, y: 50, class: 'live' }, group);
-      const isWorkload = vertex.node === null;
+      const live = element('text', { x: 10, y: 60, class: 'live' }, group);
       group.dataset.name = vertex.name;
       if (isWorkload) group.dataset.workload = vertex.name;
       else group.dataset.node = vertex.name;
@@ -162,7 +181,7 @@ export class Graph {
         this.onNodeClick(vertex.name, at, isWorkload);
       });
       group.addEventListener('pointerdown', (event) => this.dragStart(vertex.name, { x: x + BOX_W, y: y + BOX_H / 2 }, event));
-      if (!isWorkload) this.boxes.set(vertex.node, { group, rect, live, queue, title, description, name: vertex.name });
+      if (!isWorkload) this.boxes.set(vertex.node, { group, rect, live, queue, title, description, dots, name: vertex.name });
     }
   }
 
@@ -183,6 +202,8 @@ export class Graph {
       const view = nodes ? nodes[index] : null;
       const faults = faultsByNode.get(box.name) || [];
       box.queue.setAttribute('width', view ? (BOX_W * Math.min(1, Math.log10(1 + view.queue_length) / 3)).toFixed(1) : 0);
+      // Instances not serving (crashed, out of rotation) are hollow.
+      box.dots.forEach((dot, i) => dot.classList.toggle('up', !view || i < view.instances));
       box.title.textContent = view
         ? `${box.description}\nnow: ${view.utilization === null ? '' : `${Math.round(view.utilization * 100)}% busy, `}` +
           `${view.queue_length.toFixed(1)} waiting, ${view.throughput_per_s.toFixed(1)} answers/s, ` +

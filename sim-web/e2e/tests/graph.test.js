@@ -124,6 +124,8 @@ test('arrows follow the traffic and flow while it moves; boxes show their queue 
     // The overloaded app pool has a queue: its box's foot fills.
     const queue = await page.$eval('[data-node="app"] rect.queue-fill', (r) => Number(r.getAttribute('width')));
     assert.ok(queue > 0, `queue fill ${queue}`);
+    // The app's 4 instances are 4 dots, all serving.
+    assert.equal(await page.$$eval('[data-node="app"] circle.instance.up', (c) => c.length), 4);
     const tooltip = await page.$eval('[data-node="app"] title', (t) => t.textContent);
     assert.match(tooltip, /now: \d+% busy, [\d.]+ waiting, [\d.]+ answers\/s, \d+ errors, 4 instances serving/);
     // Hovering a chart reads out each series at that time.
@@ -134,6 +136,30 @@ test('arrows follow the traffic and flow while it moves; boxes show their queue 
     await screenshot('graph-traffic');
     await page.click('#animate');
     assert.equal(await page.$$eval('#graph path.edge.flowing', (p) => p.length), 0, 'no animation once turned off');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('regions and zones are named on their boxes, and a crashed instance is a hollow dot', async () => {
+  const { page, errors, screenshot, close } = await openPage();
+  try {
+    await page.selectOption('#example', 'zone-outage');
+    const tags = await page.$$eval('#graph text.region', (texts) => texts.map((t) => t.textContent));
+    assert.ok(tags.some((tag) => / · /.test(tag)), `zones are named: ${tags.join(', ')}`);
+    const stripes = await page.$$eval('#graph rect.region-stripe', (rects) => rects.length);
+    assert.ok(stripes >= tags.length - 2, 'placed boxes have their region stripe');
+    await page.selectOption('#example', 'three-tier');
+    await page.fill('#duration', '600');
+    await page.selectOption('#speed', '20');
+    await page.click('#run');
+    await page.waitForFunction(() => document.querySelectorAll('[data-node="app"] circle.instance.up').length === 4);
+    await page.click('[data-node="app"]');
+    await page.click('#node-menu button[data-fault="crash"]');
+    await page.waitForFunction(() => document.querySelectorAll('[data-node="app"] circle.instance.up').length < 4);
+    await page.click('#pause');
+    await screenshot('graph-instances');
     assert.deepEqual(errors, []);
   } finally {
     await close();
