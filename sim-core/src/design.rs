@@ -4,7 +4,7 @@
 //! not check yet (names, kinds and the names each one refers to), which the canvas draws
 //! while a design is half built.
 
-use crate::params::{container, get_parameter, set_parameter, Container, ParamValue};
+use crate::params::{container, get_parameter, set_parameter, unquote, Container, ParamValue};
 
 /// The kinds a canvas can add, with the text a new one starts with.
 pub const NODE_TEMPLATES: [(&str, &str); 12] = [
@@ -188,11 +188,6 @@ fn unused_name(stem: &str, container: &Container) -> String {
 
 fn quote(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-fn unquote(text: &str) -> Option<String> {
-    let inner = text.trim().strip_prefix('"')?.strip_suffix('"')?;
-    Some(inner.replace("\\\"", "\"").replace("\\\\", "\\"))
 }
 
 /// The double-quoted strings of `text` (outside comments), unescaped.

@@ -293,7 +293,8 @@ fn item_name(source: &str, item: &Value) -> Option<String> {
     }
 }
 
-fn unquote(text: &str) -> Option<String> {
+/// The text of a double-quoted RON string, unescaped; `None` when it is not one.
+pub(crate) fn unquote(text: &str) -> Option<String> {
     let inner = text.strip_prefix('"')?.strip_suffix('"')?;
     Some(inner.replace("\\\"", "\"").replace("\\\\", "\\"))
 }

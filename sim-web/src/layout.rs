@@ -35,6 +35,24 @@ pub struct Vertex {
     pub row: u32,
 }
 
+impl Vertex {
+    /// A workload's box, in region `region` if the topology places its clients.
+    fn workload(name: &str, region: Option<String>) -> Self {
+        Vertex {
+            name: name.to_string(),
+            kind: "workload",
+            summary: String::new(),
+            node: None,
+            host: None,
+            region,
+            zone: None,
+            instances: 1,
+            layer: 0,
+            row: 0,
+        }
+    }
+}
+
 /// An arrow of the drawing, between two vertices (indices into `vertices`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Arrow {
@@ -63,17 +81,9 @@ pub fn layout(topology: &Topology) -> Layout {
     let mut vertices: Vec<Vertex> = topology
         .sources
         .iter()
-        .map(|source| Vertex {
-            name: source.name.clone(),
-            kind: "workload",
-            summary: String::new(),
-            node: None,
-            host: None,
-            region: (source.region != NONE).then(|| topology.regions.names[source.region as usize].clone()),
-            zone: None,
-            instances: 1,
-            layer: 0,
-            row: 0,
+        .map(|source| {
+            let region = (source.region != NONE).then(|| topology.regions.names[source.region as usize].clone());
+            Vertex::workload(&source.name, region)
         })
         .collect();
     let regions = &topology.regions;
@@ -137,22 +147,8 @@ pub fn sketch_layout(sketch: &Sketch) -> Layout {
         "Function" => "function",
         _ => "node",
     };
-    let mut vertices: Vec<Vertex> = sketch
-        .workloads
-        .iter()
-        .map(|workload| Vertex {
-            name: workload.name.clone(),
-            kind: "workload",
-            summary: String::new(),
-            node: None,
-            host: None,
-            region: None,
-            zone: None,
-            instances: 1,
-            layer: 0,
-            row: 0,
-        })
-        .collect();
+    let mut vertices: Vec<Vertex> =
+        sketch.workloads.iter().map(|workload| Vertex::workload(&workload.name, None)).collect();
     vertices.extend(sketch.nodes.iter().enumerate().map(|(index, node)| Vertex {
         name: node.name.clone(),
         kind: kind(&node.kind),

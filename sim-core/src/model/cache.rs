@@ -352,7 +352,7 @@ impl CacheModel<'_> {
             self.counters.revalidations += 1;
         }
         let hit = &kernel.requests[kernel.frames[frame].request];
-        let spec = JobSpec { key, class: hit.class, client: hit.client, region: hit.region, sizes: hit.sizes };
+        let spec = JobSpec { key, ..JobSpec::of(hit) };
         let refresh = kernel.start_job(self.node, self.config.backend, slot as u32, 0, spec);
         kernel.requests[refresh].read_version = NO_VERSION;
     }

@@ -16,6 +16,19 @@ pub(crate) struct JobSpec {
     pub sizes: MessageSizes,
 }
 
+impl JobSpec {
+    /// What a message made from `request` carries: its key, class, client, region and sizes.
+    pub fn of(request: &Request) -> Self {
+        Self {
+            key: request.key,
+            class: request.class,
+            client: request.client,
+            region: request.region,
+            sizes: request.sizes,
+        }
+    }
+}
+
 impl Kernel<'_> {
     /// Sends message `job` (delivery `tag`) of queue or log `node` to `handler` (or a
     /// cache's background refresh to its backend); returns the job's request.

@@ -215,13 +215,7 @@ impl LogModel<'_> {
         let config = self.config;
         let cap = kernel.topology.limits.max_in_flight as usize;
         let request = &kernel.requests[kernel.frames[frame].request];
-        let spec = JobSpec {
-            key: request.key,
-            class: request.class,
-            client: request.client,
-            region: request.region,
-            sizes: request.sizes,
-        };
+        let spec = JobSpec::of(request);
         let partition = (splitmix64(spec.key) % config.partitions as u64) as usize;
         let measured = kernel.measuring;
         if measured && kernel.generating {

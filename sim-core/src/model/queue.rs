@@ -205,13 +205,7 @@ impl QueueModel<'_> {
     fn store(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let now = kernel.events.now_ns();
         let request = &kernel.requests[kernel.frames[frame].request];
-        let spec = JobSpec {
-            key: request.key,
-            class: request.class,
-            client: request.client,
-            region: request.region,
-            sizes: request.sizes,
-        };
+        let spec = JobSpec::of(request);
         let measured = kernel.measuring;
         // A reused slot keeps its generation, so answers about its last message stay stale.
         let message = self.messages.allocate();

@@ -104,7 +104,6 @@ impl Traffic {
     /// A message of `bytes` from `sender` to `receiver` (either `NONE` for the clients) at
     /// `now_ns`, on the link from `caller` to `callee` (`answer`: it is the callee's
     /// answer). Returns the time it waits for the link and takes to send, ns.
-    #[allow(clippy::too_many_arguments)]
     pub fn carry(
         &mut self,
         topology: &Topology,
