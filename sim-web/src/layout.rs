@@ -1,6 +1,7 @@
 //! The topology as the page draws it: workloads and nodes placed in layers from the clients
 //! to the data stores (longest path over the graph with its cycles condensed), ordered within
-//! each layer to keep edges from crossing (barycentre sweeps).
+//! each layer to keep edges from crossing (barycentre sweeps), in one horizontal lane per
+//! region and zone so that the page can enclose each in a shape.
 
 use petgraph::algo::condensation;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -8,7 +9,7 @@ use petgraph::visit::EdgeRef;
 use serde::Serialize;
 use sim_core::design::Sketch;
 use sim_core::ids::NodeId;
-use sim_core::topology::{node_summary, EdgeKind, Topology, NONE};
+use sim_core::topology::{node_summary, EdgeKind, NodeKind, Topology, NONE};
 
 /// A box of the drawing: a workload or a node.
 #[derive(Debug, Clone, Serialize)]
@@ -29,6 +30,9 @@ pub struct Vertex {
     pub zone: Option<String>,
     /// The instances it starts with (a database's servers, a CDN's edges; 1 for the rest).
     pub instances: u32,
+    /// What it is made of, when it has parts worth drawing: a database's primary and
+    /// replicas, a CDN's edges, a log's partitions.
+    pub parts: Option<Parts>,
     /// Column, from 0 (the clients).
     pub layer: u32,
     /// Row within the column, from 0.
@@ -47,9 +51,61 @@ impl Vertex {
             region,
             zone: None,
             instances: 1,
+            parts: None,
             layer: 0,
             row: 0,
         }
+    }
+}
+
+/// The parts of a node, as the page draws them (a stack of cards or a strip of cells) and
+/// names them under its box.
+#[derive(Debug, Clone, Serialize)]
+pub struct Parts {
+    /// `replicas`, `edges` or `partitions`.
+    pub kind: &'static str,
+    /// How many.
+    pub count: u32,
+    /// In words: "primary + 2 replicas (us, eu)", "edges in us, eu", "8 partitions".
+    pub caption: String,
+}
+
+/// The parts of node `node` of `topology`, if it has some.
+fn parts(topology: &Topology, node: &NodeKind) -> Option<Parts> {
+    let region_names = |regions: &[u32]| -> String {
+        regions
+            .iter()
+            .filter(|&&region| region != NONE)
+            .map(|&region| topology.regions.names[region as usize].as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match node {
+        NodeKind::Database(database) if database.replicas > 0 => {
+            let plural = if database.replicas == 1 { "" } else { "s" };
+            let mut caption = format!("primary + {} replica{plural}", database.replicas);
+            let placed = region_names(&database.server_regions);
+            if !placed.is_empty() {
+                caption.push_str(&format!(" ({placed})"));
+            }
+            Some(Parts { kind: "replicas", count: database.replicas + 1, caption })
+        }
+        NodeKind::Cdn(cdn) => {
+            let count = cdn.edge_regions.len() as u32;
+            let placed = region_names(&cdn.edge_regions);
+            let caption = if placed.is_empty() {
+                format!("{count} edge{}", if count == 1 { "" } else { "s" })
+            } else {
+                format!("edges in {placed}")
+            };
+            Some(Parts { kind: "edges", count, caption })
+        }
+        NodeKind::Log(log) => Some(Parts {
+            kind: "partitions",
+            count: log.partitions,
+            caption: format!("{} partition{}", log.partitions, if log.partitions == 1 { "" } else { "s" }),
+        }),
+        _ => None,
     }
 }
 
@@ -101,6 +157,7 @@ pub fn layout(topology: &Topology) -> Layout {
                 .filter(|&&zone| zone != NONE)
                 .map(|&zone| regions.zones[zone as usize].clone()),
             instances: node.kind.instances(),
+            parts: parts(topology, &node.kind),
             layer: 0,
             row: 0,
         }
@@ -126,7 +183,54 @@ pub fn layout(topology: &Topology) -> Layout {
     assign_layers(&mut vertices, &arrows, sources);
     let layers = vertices.iter().map(|v| v.layer + 1).max().unwrap_or(0);
     order_rows(&mut vertices, &arrows, layers);
+    lanes(&mut vertices, layers);
     Layout { vertices, arrows, layers }
+}
+
+/// Moves each region's vertices, and within it each zone's, into a band of rows of its own
+/// (regions and zones in the order they first appear), keeping the order of rows within each
+/// layer; vertices with no region come first. Without regions nothing moves.
+fn lanes(vertices: &mut [Vertex], layers: u32) {
+    if vertices.iter().all(|v| v.region.is_none()) {
+        return;
+    }
+    let mut keys: Vec<(Option<String>, Option<String>)> = Vec::new();
+    let mut regions: Vec<Option<String>> = vec![None];
+    for vertex in vertices.iter() {
+        if !regions.contains(&vertex.region) {
+            regions.push(vertex.region.clone());
+        }
+    }
+    for region in &regions {
+        let mut zones: Vec<Option<String>> = Vec::new();
+        for vertex in vertices.iter().filter(|v| &v.region == region) {
+            if !zones.contains(&vertex.zone) {
+                zones.push(vertex.zone.clone());
+            }
+        }
+        zones.sort_by_key(|zone| zone.is_some());
+        keys.extend(zones.into_iter().map(|zone| (region.clone(), zone)));
+    }
+    let lane_of = |v: &Vertex| keys.iter().position(|(r, z)| r == &v.region && z == &v.zone).unwrap_or(0);
+    let mut height = vec![0u32; keys.len()];
+    let mut rank = vec![0u32; vertices.len()];
+    for layer in 0..layers {
+        let mut in_layer: Vec<usize> = (0..vertices.len()).filter(|&i| vertices[i].layer == layer).collect();
+        in_layer.sort_by_key(|&i| vertices[i].row);
+        let mut counts = vec![0u32; keys.len()];
+        for i in in_layer {
+            let lane = lane_of(&vertices[i]);
+            rank[i] = counts[lane];
+            counts[lane] += 1;
+        }
+        for (height, count) in height.iter_mut().zip(counts) {
+            *height = (*height).max(count);
+        }
+    }
+    let first_row: Vec<u32> = height.iter().scan(0, |next, h| Some(std::mem::replace(next, *next + h))).collect();
+    for (i, vertex) in vertices.iter_mut().enumerate() {
+        vertex.row = first_row[lane_of(vertex)] + rank[i];
+    }
 }
 
 /// The drawing of a text that reads but does not check: its workloads and nodes, with an
@@ -158,6 +262,7 @@ pub fn sketch_layout(sketch: &Sketch) -> Layout {
         region: None,
         zone: None,
         instances: 1,
+        parts: None,
         layer: 0,
         row: 0,
     }));

@@ -50,8 +50,12 @@ const charts = {
   utilization: new LineChart($('chart-utilization'), { unit: '%' }),
 };
 
-const graph = new Graph($('graph'), openNodeMenu, (from, to) =>
-  designEdit((text) => design_connect(text, from, to), `connected ${from} → ${to}`),
+const graph = new Graph(
+  $('graph'),
+  openNodeMenu,
+  (from, to) => designEdit((text) => design_connect(text, from, to), `connected ${from} → ${to}`),
+  // A moved box keeps its place across reloads and in share links.
+  () => keepWork(),
 );
 const editor = createEditor($('source'), $('highlight'), checkText);
 
@@ -411,6 +415,7 @@ function applyFault(kind) {
 function settings() {
   return {
     text: editor.text,
+    places: graph.placesObject(),
     seed: $('seed').value,
     duration: $('duration').value,
     requests: $('requests').value,
@@ -445,6 +450,7 @@ function keptWork() {
 function restore(state) {
   for (const key of ['seed', 'duration', 'requests', 'warmup', 'speed', 'rate']) if (state[key] !== undefined) $(key).value = state[key];
   $('example').value = state.example || '';
+  graph.setPlaces(state.places);
   editor.text = state.text || '';
 }
 
@@ -510,6 +516,21 @@ async function runToEnd(text, seed, windowSeconds, label) {
   }
 }
 
+/**
+ * The stretches of windows in which a design answered nothing, merged, as chart marks
+ * `{label: 'outage', target: design, start_s, end_s}`.
+ */
+function outageWindows(windows, design) {
+  const marks = [];
+  for (const w of windows) {
+    if (w.throughput_per_s > 0) continue;
+    const last = marks[marks.length - 1];
+    if (last && Math.abs(last.end_s - w.start_s) < 1e-9) last.end_s = w.end_s;
+    else marks.push({ label: 'outage', target: design, start_s: w.start_s, end_s: w.end_s });
+  }
+  return marks;
+}
+
 async function compare() {
   const box = $('compare-error');
   box.hidden = true;
@@ -538,12 +559,29 @@ async function compare() {
     }
     const comparison = JSON.parse(compare_reports(`[${reports.A.join(',')}]`, `[${reports.B.join(',')}]`));
     const body = $('compare-body');
-    body.innerHTML = renderComparison(comparison) + '<canvas id="chart-compare"></canvas>';
-    const chart = new LineChart($('chart-compare'), { unit: 's' });
+    body.innerHTML =
+      renderComparison(comparison) +
+      '<canvas id="chart-compare" class="chart"></canvas><canvas id="chart-compare-throughput" class="chart"></canvas>';
+    // Both designs' curves of replication 1, A solid and wide, B dashed over it, so that
+    // either shows where they coincide; the windows where a design answered nothing are
+    // shaded and named, since a latency line has no point there.
+    const latency = new LineChart($('chart-compare'), { unit: 's' });
+    const throughput = new LineChart($('chart-compare-throughput'), { label: 'answers/s' });
     for (const label of ['A', 'B']) {
-      for (const w of firstWindows[label]) chart.add(`${label} p99 (replication 1)`, w.end_s, w.p99_s);
+      const style = label === 'A' ? { width: 3 } : { dash: [6, 4], width: 1.8 };
+      const names = { p99: `${label} p99 (replication 1)`, answers: `${label} answers/s (replication 1)` };
+      latency.style(names.p99, style);
+      throughput.style(names.answers, style);
+      for (const w of firstWindows[label]) {
+        latency.add(names.p99, w.end_s, w.p99_s);
+        throughput.add(names.answers, w.end_s, w.throughput_per_s);
+      }
+      const outages = outageWindows(firstWindows[label], label);
+      latency.faults.push(...outages);
+      throughput.faults.push(...outages);
     }
-    chart.draw();
+    latency.draw();
+    throughput.draw();
     const first = parseReport(reports.A[0]);
     $('compare-status').textContent =
       `done: ${comparison.replications} paired replications of ${first.sim_time_s} s (seeds as archsim compare --seed ${$('seed').value.trim() || 1})`;
@@ -716,7 +754,17 @@ function setUpDesign() {
     option.textContent = kind === 'service_ps' ? 'service (processor sharing)' : kind.replace(/_/g, ' ');
     $('add-kind').appendChild(option);
   }
-  $('new-design').addEventListener('click', () => designEdit(() => design_empty(), 'a new design: add a workload and components'));
+  $('new-design').addEventListener('click', () => {
+    designEdit(() => design_empty(), 'a new design: add a workload and components');
+    graph.tidy();
+  });
+  $('zoom-in').addEventListener('click', () => graph.zoom(1.25));
+  $('zoom-out').addEventListener('click', () => graph.zoom(1 / 1.25));
+  $('zoom-fit').addEventListener('click', () => graph.fit());
+  $('tidy').addEventListener('click', () => {
+    graph.tidy();
+    setStatus('laid out again: boxes in columns from the clients to the data stores');
+  });
   $('add-node').addEventListener('click', () => {
     let added = null;
     designEdit((text) => {
@@ -773,6 +821,8 @@ function chooseExample(name) {
   if (!example) return;
   if (app.run) stop();
   $('example').value = name;
+  graph.setPlaces({});
+  graph.view = null;
   editor.text = example.text;
   // Compare's B, while it is the copy of A, follows the example chosen for A.
   if ($('compare-example').value === '') $('compare-source').value = example.text;

@@ -1,6 +1,6 @@
 // Line charts on canvas for the live time series: simulated seconds across, one line per
-// series, a legend, the fault windows shaded with their labels, and a read-out of every
-// series' value where the pointer is.
+// series, a legend, the fault windows (and a design's outages) shaded with their labels, and
+// a read-out of every series' value where the pointer is.
 
 /** A colour of the page's theme (a CSS variable), read when drawing. */
 function themeColour(name, fallback) {
@@ -70,6 +70,7 @@ export class LineChart {
     this.unit = unit;
     this.label = label;
     this.series = new Map();
+    this.styles = new Map();
     this.faults = [];
     this.end = 0;
     this.hoverX = null;
@@ -115,6 +116,14 @@ export class LineChart {
     this.end = Math.max(this.end, t);
   }
 
+  /**
+   * Draws the named series with `dash` (a canvas line dash, e.g. [6, 4]) and line `width`,
+   * so that a line lying on another still shows.
+   */
+  style(name, { dash = [], width = 1.6 } = {}) {
+    this.styles.set(name, { dash, width });
+  }
+
   /** Adds the point (t, value) to the named series (null values leave a gap). */
   add(name, t, value) {
     if (!this.series.has(name)) this.series.set(name, []);
@@ -156,10 +165,15 @@ export class LineChart {
       const x0 = x(fault.start_s);
       const x1 = x(fault.end_s ?? endT);
       const load = fault.label === 'load';
-      g.fillStyle = load ? 'rgba(78, 121, 167, 0.10)' : 'rgba(225, 87, 89, 0.13)';
+      const outage = fault.label === 'outage';
+      g.fillStyle = load ? 'rgba(78, 121, 167, 0.10)' : outage ? 'rgba(120, 90, 160, 0.16)' : 'rgba(225, 87, 89, 0.13)';
       g.fillRect(x0, top, Math.max(1, x1 - x0), plotH);
-      g.fillStyle = load ? '#2f5d8a' : '#b03a3c';
-      const label = load ? `load ${fault.detail.replace('arrival rates ', '')}` : `${fault.label} ${fault.target}`;
+      g.fillStyle = load ? '#2f5d8a' : outage ? '#6a4c93' : '#b03a3c';
+      const label = load
+        ? `load ${fault.detail.replace('arrival rates ', '')}`
+        : outage
+          ? `${fault.target}: no answers`
+          : `${fault.label} ${fault.target}`;
       let row = 0;
       while (labelEnds[row] !== undefined && labelEnds[row] > x0) row += 1;
       labelEnds[row] = x0 + 3 + g.measureText(label).width + 6;
@@ -193,8 +207,10 @@ export class LineChart {
     g.textAlign = 'left';
     for (const [name, points] of this.series) {
       const colour = PALETTE[index % PALETTE.length];
+      const style = this.styles.get(name) ?? { dash: [], width: 1.6 };
       g.strokeStyle = colour;
-      g.lineWidth = 1.6;
+      g.lineWidth = style.width;
+      g.setLineDash(style.dash);
       g.beginPath();
       let pen = false;
       // More points than pixels: the lowest and highest of each pixel column, so that a
@@ -209,15 +225,25 @@ export class LineChart {
         pen = true;
       }
       g.stroke();
+      g.setLineDash([]);
       const lx = left + (index % 4) * (plotW / 4);
       const ly = top + plotH + 30 + 14 * Math.floor(index / 4);
       g.fillStyle = colour;
-      g.fillRect(lx, ly - 8, 10, 3);
+      g.fillRect(lx, ly - 8, style.dash.length ? 4 : 10, 3);
+      if (style.dash.length) g.fillRect(lx + 6, ly - 8, 4, 3);
       g.fillStyle = themeColour('--ink', '#2b3140');
       g.fillText(name, lx + 14, ly - 3);
       index += 1;
     }
     this.drawReadout(g, { left, top, plotW, plotH, endT });
+    // What is drawn, for tests and assistive tools: each series' name, dash and point count,
+    // and the shaded windows.
+    this.canvas.dataset.series = JSON.stringify(
+      [...this.series].map(([name, points]) => ({ name, dashed: (this.styles.get(name)?.dash ?? []).length > 0, points: points.length })),
+    );
+    this.canvas.dataset.marks = JSON.stringify(
+      this.faults.map((f) => ({ label: f.label, target: f.target, start_s: f.start_s, end_s: f.end_s ?? null })),
+    );
   }
 
   /** Under the pointer: a vertical line and each series' value at that time. */

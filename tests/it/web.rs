@@ -59,6 +59,63 @@ fn the_drawing_is_layered_from_clients_to_data_stores() {
 }
 
 #[test]
+fn each_region_and_zone_has_a_band_of_rows_of_its_own() {
+    let mut with_regions = 0;
+    for example in sim_web::examples::all() {
+        let layout = outline(example.text).unwrap().layout;
+        if layout.vertices.iter().all(|v| v.region.is_none()) {
+            continue;
+        }
+        with_regions += 1;
+        // The rows of each (region, zone) lane, and of each region, form ranges that no other
+        // lane's or region's rows fall into, so a shape can enclose each.
+        let rows = |same: &dyn Fn(&sim_web::layout::Vertex) -> bool| {
+            let rows: Vec<u32> = layout.vertices.iter().filter(|v| same(v)).map(|v| v.row).collect();
+            (*rows.iter().min().unwrap(), *rows.iter().max().unwrap())
+        };
+        for a in &layout.vertices {
+            let lane = rows(&|v| v.region == a.region && v.zone == a.zone);
+            let region = rows(&|v| v.region == a.region);
+            for b in layout.vertices.iter().filter(|b| b.region != a.region) {
+                assert!(
+                    b.row < region.0 || b.row > region.1,
+                    "{}: {} inside {:?}'s band",
+                    example.name,
+                    b.name,
+                    a.region
+                );
+            }
+            for b in layout.vertices.iter().filter(|b| b.region == a.region && b.zone != a.zone) {
+                assert!(
+                    b.row < lane.0 || b.row > lane.1,
+                    "{}: {} inside zone {:?}'s band",
+                    example.name,
+                    b.name,
+                    a.zone
+                );
+            }
+        }
+    }
+    assert!(with_regions >= 4, "the examples place {with_regions} topologies in regions");
+}
+
+#[test]
+fn replicas_edges_and_partitions_are_named_under_their_box() {
+    let caption = |example: &str, node: &str| {
+        let text = std::fs::read_to_string(repo_root().join(format!("topologies/{example}.ron"))).unwrap();
+        let layout = outline(&text).unwrap().layout;
+        let vertex = layout.vertices.into_iter().find(|v| v.name == node).unwrap();
+        vertex.parts.map(|parts| (parts.kind, parts.count, parts.caption))
+    };
+    assert_eq!(caption("read-heavy-feed", "db"), Some(("replicas", 3, "primary + 2 replicas".to_string())));
+    assert_eq!(caption("three-tier", "db"), None);
+    assert_eq!(caption("global-cdn", "cdn"), Some(("edges", 2, "edges in us-east, eu-west".to_string())));
+    let (kind, _, words) = caption("activity-stream", "activity").unwrap();
+    assert_eq!(kind, "partitions");
+    assert!(words.ends_with(" partitions"), "{words}");
+}
+
+#[test]
 fn a_broken_topology_names_its_line_and_column() {
     let problem = outline("Topology(\n  nodes: {\n    \"app\": Servce(workers: 1),\n  },\n)").unwrap_err();
     assert_eq!((problem.line, problem.column.is_some()), (Some(3), true), "{problem:?}");

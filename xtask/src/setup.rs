@@ -49,6 +49,12 @@ pub fn chromium() -> Result<PathBuf, String> {
     let path = PathBuf::from("/usr/bin/chromium");
     if !path.exists() {
         eprintln!("xtask: installing Debian's chromium with apt-get --no-install-recommends (needs root)");
+        let root_user = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n"));
+        if !root_user.unwrap_or(false) {
+            return Err("chromium is missing and apt-get needs root: run \
+                        `sudo apt-get install --no-install-recommends chromium`, then again"
+                .into());
+        }
         run(Command::new("apt-get").arg("update").arg("-qq"))?;
         run(Command::new("apt-get")
             .args(["install", "-y", "-qq", "--no-install-recommends", "chromium"])

@@ -92,6 +92,53 @@ test('two designs compare over paired replications, as archsim compare does', as
   }
 });
 
+test("compare shows both designs' curves, B dashed over A, and shades the windows where A answered nothing", async () => {
+  const { page, errors, screenshot, close } = await openPage();
+  const design = (fault) => `Topology(
+    workload: [Open(name: "users", arrivals: Poisson(rate: "50/s"), to: "svc")],
+    nodes: {"svc": Service(workers: 4, steps: [Work(Exp(mean: "10ms"))])},
+    ${fault ? 'scenario: Scenario(faults: [Crash(node: "svc", at: "6s", until: "11s")]),' : ''}
+    run: (duration: "20s", seed: 1),
+)
+`;
+  try {
+    await page.fill('#source', design(true));
+    await page.fill('#duration', '20');
+    await page.fill('#compare-source', design(false));
+    await page.fill('#compare-replications', '2');
+    await page.click('#compare-run');
+    await page.waitForFunction(() => document.querySelector('#compare-status').textContent.startsWith('done'), null, {
+      timeout: 120_000,
+    });
+    for (const id of ['chart-compare', 'chart-compare-throughput']) {
+      const series = JSON.parse(await page.getAttribute(`#${id}`, 'data-series'));
+      assert.deepEqual(
+        series.map((s) => [s.name.slice(0, 2), s.dashed]),
+        [['A ', false], ['B ', true]],
+        `${id}: A solid, B dashed`,
+      );
+      assert.ok(series.every((s) => s.points > 10), `${id}: both curves have their points`);
+      const marks = JSON.parse(await page.getAttribute(`#${id}`, 'data-marks'));
+      assert.equal(marks.length, 1, `${id}: one outage, A's: ${JSON.stringify(marks)}`);
+      assert.equal(marks[0].label, 'outage');
+      assert.equal(marks[0].target, 'A');
+      // The crash lasts 6 s to 11 s; the shaded windows cover it to within a window.
+      assert.ok(marks[0].start_s >= 5.5 && marks[0].start_s <= 6.5, `outage starts near 6 s: ${marks[0].start_s}`);
+      assert.ok(marks[0].end_s >= 10.5 && marks[0].end_s <= 11.5, `outage ends near 11 s: ${marks[0].end_s}`);
+    }
+    const rows = await page.$$eval('#compare-body table.comparison tbody tr', (trs) =>
+      trs.map((tr) => [...tr.children].map((td) => td.textContent)),
+    );
+    const availability = rows.find((r) => r[0] === 'availability');
+    assert.match(availability[3], /B/, `the verdict names a difference: ${availability[3]}`);
+    assert.match(rows.find((r) => r[0] === 'throughput')[1], /\/s$/, 'throughput has its unit');
+    await screenshot('compare-outage');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
 test('a reload keeps the work: the edited text and the settings come back', async () => {
   const { page, errors, screenshot, close } = await openPage();
   try {
