@@ -11,6 +11,7 @@ const COLUMN = 210;
 const ROW = 108;
 const MARGIN = 28;
 const ZOOM_STEP = 1.25;
+const MIN_SCALE = 0.7;
 
 function element(name, attributes, parent) {
   const node = document.createElementNS(SVG, name);
@@ -158,7 +159,10 @@ export class Graph {
     this.justDragged = true;
     setTimeout(() => (this.justDragged = false), 0);
     if (drag.mode === 'move') {
-      if (drag.refit) this.fit();
+      if (drag.refit) {
+        this.view = null;
+        this.render();
+      }
       this.onMove(this.placesObject());
     } else if (drag.mode === 'connect') {
       const target = document.elementFromPoint(event.clientX, event.clientY)?.closest('#graph g.vertex');
@@ -230,10 +234,9 @@ export class Graph {
     });
   }
 
-  /** Fits the whole drawing in view. */
+  /** Fits the whole drawing in view, however small that makes it. */
   fit() {
-    this.view = null;
-    this.render();
+    if (this.fitted) this.setView({ ...this.fitted });
   }
 
   wheel(event) {
@@ -297,14 +300,26 @@ export class Graph {
     const bounds = all.length ? around(all, MARGIN, MARGIN) : { x: 0, y: 0, width: 300, height: 120 };
     bounds.height += 16; // captions under the lowest boxes
     this.fitted = bounds;
-    // Shrinks to the panel's width, never grows past the drawing's natural size.
+    // The whole drawing, shrunk to the panel's width but never grown past its natural size;
+    // unless that would draw it below 70% (12 px names at least 8.4 px): then the panel
+    // shows its top-left part at 70%, to pan across or zoom out of.
     svg.setAttribute('width', '100%');
-    svg.style.maxWidth = `${Math.max(bounds.width, 360)}px`;
+    const panel = svg.parentElement?.clientWidth || bounds.width;
+    let start = bounds;
+    if (panel / bounds.width >= MIN_SCALE) {
+      svg.style.maxWidth = `${Math.max(bounds.width, 360)}px`;
+      svg.style.height = '';
+    } else {
+      const height = Math.min(bounds.height * MIN_SCALE, 440);
+      svg.style.maxWidth = '';
+      svg.style.height = `${Math.round(height)}px`;
+      start = { x: bounds.x, y: bounds.y, width: panel / MIN_SCALE, height: height / MIN_SCALE };
+    }
     if (this.view) {
       // The user's zoom and pan stay as they are.
       this.setView(this.view);
     } else {
-      this.setView(bounds);
+      this.setView(start);
       this.view = null;
     }
     const defs = element('defs', {}, svg);

@@ -165,3 +165,81 @@ test('regions and zones are named on their boxes, and a crashed instance is a ho
     await close();
   }
 });
+
+/** A 26-node design: an edge service, a balancer, an API pool calling two helpers and seven
+ * services, each with a cache in front of its database. */
+function bigDesign() {
+  const services = [1, 2, 3, 4, 5, 6, 7];
+  const nodes = [
+    '"edge": Service(workers: 64, steps: [Work(Exp(mean: "1ms")), Call("api-lb")])',
+    '"api-lb": LoadBalancer(algorithm: RoundRobin, backends: ["api"])',
+    `"api": Service(instances: 3, workers: 32, steps: [Work(Exp(mean: "1ms")), Call("auth"), Call("audit"), ${services
+      .map((i) => `Call("svc-${i}")`)
+      .join(', ')}])`,
+    '"auth": Service(workers: 16, steps: [Work(Exp(mean: "1ms"))])',
+    '"audit": Service(workers: 16, steps: [Work(Exp(mean: "1ms"))])',
+    ...services.flatMap((i) => [
+      `"svc-${i}": Service(workers: 16, steps: [Work(Exp(mean: "1ms")), Call("cache-${i}")])`,
+      `"cache-${i}": Cache(capacity: 1000, hit: Exp(mean: "200us"), backend: "db-${i}")`,
+      `"db-${i}": Service(workers: 16, steps: [Work(Exp(mean: "3ms"))])`,
+    ]),
+  ];
+  return `// 26 nodes, for the drawing's readability.
+Topology(
+    workload: [Open(name: "users", arrivals: Poisson(rate: "100/s"), keys: Zipf(n: 10000, s: 0.9), to: "edge")],
+    nodes: {
+        ${nodes.join(',\n        ')},
+    },
+    run: (duration: "10s", seed: 1),
+)
+`;
+}
+
+test('a 26-node design is readable at 1000 px: no box on another, names inside their boxes, text at least 8 px', async () => {
+  const { page, errors, screenshot, close } = await openPage();
+  try {
+    await page.setViewportSize({ width: 1000, height: 900 });
+    await page.fill('#source', bigDesign());
+    await page.waitForFunction(() => document.querySelectorAll('#graph g[data-node]').length === 26);
+    assert.equal(await page.isHidden('#error'), true, await page.textContent('#error'));
+    const boxes = await page.$$eval('#graph g.vertex', (groups) =>
+      groups.map((g) => {
+        const r = g.querySelector(':scope > rect').getBoundingClientRect();
+        const name = g.querySelector('text.name').getBoundingClientRect();
+        return { name: g.dataset.name, r: [r.left, r.top, r.right, r.bottom], label: [name.left, name.right] };
+      }),
+    );
+    assert.equal(boxes.length, 27);
+    for (const [i, a] of boxes.entries()) {
+      assert.ok(a.label[1] <= a.r[2] - 2, `${a.name}'s name runs out of its box`);
+      for (const b of boxes.slice(i + 1)) {
+        const apart = a.r[2] <= b.r[0] || b.r[2] <= a.r[0] || a.r[3] <= b.r[1] || b.r[3] <= a.r[1];
+        assert.ok(apart, `${a.name} and ${b.name} overlap`);
+      }
+    }
+    const scale = await page.$eval('#graph', (svg) => svg.getScreenCTM().a);
+    assert.ok(scale * 12 >= 8.3, `names are drawn at ${(scale * 12).toFixed(1)} px`);
+    // The panel shows the drawing's first columns at a readable size, the clients first.
+    const zoom = () => page.$eval('#graph', (svg) => Number(svg.dataset.zoom));
+    assert.ok((await zoom()) > 1, 'the panel shows part of the drawing');
+    const panel = await page.locator('#graph').boundingBox();
+    const users = await page.locator('#graph g[data-name="users"]').boundingBox();
+    assert.ok(users.x >= panel.x && users.y >= panel.y && users.x + users.width <= panel.x + panel.width, 'the clients are in view');
+    await screenshot('graph-26-nodes-1000px');
+    // Fit shows all of it, smaller; zooming in comes back to a readable size.
+    await page.click('#zoom-fit');
+    assert.ok(Math.abs((await zoom()) - 1) < 1e-3);
+    const boxesInView = await page.$$eval('#graph g.vertex', (groups) => {
+      const panel = document.getElementById('graph').getBoundingClientRect();
+      return groups.filter((g) => {
+        const r = g.getBoundingClientRect();
+        return r.left >= panel.left - 1 && r.right <= panel.right + 1 && r.top >= panel.top - 1 && r.bottom <= panel.bottom + 1;
+      }).length;
+    });
+    assert.equal(boxesInView, 27, 'fitted, every box is in the panel');
+    await screenshot('graph-26-nodes-fitted');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
