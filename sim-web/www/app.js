@@ -58,6 +58,12 @@ const graph = new Graph(
   () => keepWork(),
 );
 const editor = createEditor($('source'), $('highlight'), checkText);
+// Design B of the comparison, highlighted too, its error lines marked as it is typed.
+const compareEditor = createEditor($('compare-source'), $('compare-highlight'), (text) => {
+  const result = JSON.parse(inspect(text));
+  const p = result.ok ? null : result.problem;
+  compareEditor.markError(p ? [p, ...(p.also ?? [])].map((q) => q.line).filter(Boolean) : []);
+});
 
 function setStatus(text) {
   $('status').textContent = text;
@@ -534,7 +540,7 @@ function outageWindows(windows, design) {
 async function compare() {
   const box = $('compare-error');
   box.hidden = true;
-  const checkB = JSON.parse(inspect($('compare-source').value));
+  const checkB = JSON.parse(inspect(compareEditor.text));
   if (!app.outline || !checkB.ok) {
     const p = app.outline ? checkB.problem : { message: 'design A (the editor above) has an error' };
     box.textContent = `${p.line ? `B, line ${p.line}, column ${p.column}: ` : ''}${p.message}`;
@@ -551,7 +557,7 @@ async function compare() {
     const reports = { A: [], B: [] };
     const firstWindows = {};
     for (const [index, seed] of seeds.entries()) {
-      for (const [label, text] of [['A', editor.text], ['B', $('compare-source').value]]) {
+      for (const [label, text] of [['A', editor.text], ['B', compareEditor.text]]) {
         const run = await runToEnd(text, seed, windowSeconds, `replication ${index + 1} of ${seeds.length}, ${label}`);
         reports[label].push(run.reportJson);
         if (index === 0) firstWindows[label] = run.windows;
@@ -825,7 +831,7 @@ function chooseExample(name) {
   graph.view = null;
   editor.text = example.text;
   // Compare's B, while it is the copy of A, follows the example chosen for A.
-  if ($('compare-example').value === '') $('compare-source').value = example.text;
+  if ($('compare-example').value === '') compareEditor.text = example.text;
 }
 
 async function main() {
@@ -891,7 +897,7 @@ async function main() {
   });
   $('compare-example').addEventListener('change', (e) => {
     const example = app.examples.find((x) => x.name === e.target.value);
-    $('compare-source').value = example ? example.text : editor.text;
+    compareEditor.text = example ? example.text : editor.text;
   });
   $('compare-run').addEventListener('click', compare);
   setUpDesign();
@@ -922,7 +928,7 @@ async function main() {
   copy.textContent = '(a copy of A, to change)';
   $('compare-example').prepend(copy);
   $('compare-example').value = '';
-  $('compare-source').value = editor.text;
+  compareEditor.text = editor.text;
   updateRateLabel();
   drawLive();
   if (!shared && location.hash.startsWith('#s=')) {

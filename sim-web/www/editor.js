@@ -52,13 +52,22 @@ export function createEditor(textarea, backdrop, onChange) {
     backdrop.scrollTop = textarea.scrollTop;
     backdrop.scrollLeft = textarea.scrollLeft;
   });
+  // Tab indents; after Escape, Tab (or Shift+Tab) leaves the editor as anywhere else, so
+  // the keyboard is never trapped in it.
+  let tabLeaves = false;
   textarea.addEventListener('keydown', (event) => {
-    if (event.key === 'Tab') {
+    if (event.key === 'Escape') {
+      tabLeaves = true;
+      return;
+    }
+    if (event.key === 'Tab' && !tabLeaves) {
       event.preventDefault();
       textarea.setRangeText('    ', textarea.selectionStart, textarea.selectionEnd, 'end');
       textarea.dispatchEvent(new Event('input'));
     }
+    tabLeaves = false;
   });
+  textarea.addEventListener('blur', () => (tabLeaves = false));
   return {
     get text() {
       return textarea.value;

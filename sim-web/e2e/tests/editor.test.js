@@ -58,3 +58,35 @@ test('a broken topology shows its error with the line, and the fix clears it', a
     await close();
   }
 });
+
+test('Tab indents in the editor and, after Escape, moves on; design B is highlighted and its errors marked', async () => {
+  const { page, errors, close } = await openPage();
+  try {
+    await page.selectOption('#example', 'mm1');
+    await page.focus('#source');
+    await page.evaluate(() => document.getElementById('source').setSelectionRange(0, 0));
+    await page.keyboard.press('Tab');
+    assert.ok((await page.inputValue('#source')).startsWith('    // M/M/1'), 'Tab indents');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'source');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Tab');
+    assert.notEqual(await page.evaluate(() => document.activeElement.id), 'source', 'Esc then Tab leaves the editor');
+    assert.ok((await page.inputValue('#source')).startsWith('    // M/M/1'), 'and adds nothing');
+    // A Tab after coming back indents again.
+    await page.focus('#source');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'source');
+
+    // Design B: coloured like A, its error line marked as it is typed.
+    assert.ok((await page.$$eval('#compare-highlight span.tok-type', (s) => s.length)) > 2, 'B is highlighted');
+    const b = await page.inputValue('#compare-source');
+    await page.fill('#compare-source', b.replace('Service(', 'Servce('));
+    await page.waitForSelector('#compare-highlight .error-line');
+    assert.match(await page.textContent('#compare-highlight .error-line'), /Servce/);
+    await page.fill('#compare-source', b);
+    await page.waitForFunction(() => !document.querySelector('#compare-highlight .error-line'));
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
