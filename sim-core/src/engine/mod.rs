@@ -6,5 +6,6 @@
 
 mod quad_heap;
 mod queue;
+mod radix_heap;
 
 pub use queue::EventQueue;

@@ -34,6 +34,16 @@ impl<E> QuadHeap<E> {
         self.entries.len()
     }
 
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Takes every entry out, in no particular order.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, Entry<E>> {
+        self.entries.drain(..)
+    }
+
     /// The earliest entry.
     #[inline]
     pub fn peek(&self) -> Option<&Entry<E>> {

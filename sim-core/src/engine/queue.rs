@@ -1,8 +1,9 @@
-//! The future-event list: a 4-ary heap keyed by (time, sequence), plus a FIFO for events
+//! The future-event list: a radix heap keyed by (time, sequence), plus a FIFO for events
 //! scheduled at the current instant, and a FIFO per fixed delay (timeouts), which are both
 //! faster and exactly the same order.
 
-use super::quad_heap::{Entry, QuadHeap};
+use super::quad_heap::Entry;
+use super::radix_heap::RadixHeap;
 use std::collections::VecDeque;
 
 /// Most fixed delays that get a FIFO of their own; events with further delays go to the heap.
@@ -20,7 +21,7 @@ const MAX_LANES: usize = 16;
 /// each lane is sorted and only its front competes with the heap's top. A timeout scheduled
 /// for every request then costs O(1), not O(log n) in a heap of every pending timeout.
 pub struct EventQueue<E> {
-    heap: QuadHeap<E>,
+    heap: RadixHeap<E>,
     immediate: VecDeque<E>,
     /// (delay in ns, its events in schedule order).
     lanes: Vec<(u64, VecDeque<Entry<E>>)>,
@@ -46,7 +47,7 @@ impl<E> EventQueue<E> {
     /// An empty queue at time 0.
     pub fn new() -> Self {
         Self {
-            heap: QuadHeap::with_capacity(1024),
+            heap: RadixHeap::new(),
             immediate: VecDeque::with_capacity(1024),
             lanes: Vec::new(),
             now_ns: 0,
@@ -106,7 +107,7 @@ impl<E> EventQueue<E> {
 
     /// The earliest (time, sequence) of the heap's top and the lanes' fronts, and where it is.
     #[inline]
-    fn next_scheduled(&self) -> Option<(u64, Next)> {
+    fn next_scheduled(&mut self) -> Option<(u64, Next)> {
         let mut best = self.heap.peek().map(|top| ((top.time_ns, top.sequence), Next::Heap));
         for (index, (_, lane)) in self.lanes.iter().enumerate() {
             if let Some(front) = lane.front() {
@@ -129,7 +130,7 @@ impl<E> EventQueue<E> {
 
     /// The time of the next event, if any.
     #[inline]
-    pub fn next_time_ns(&self) -> Option<u64> {
+    pub fn next_time_ns(&mut self) -> Option<u64> {
         match self.next_scheduled() {
             Some((time_ns, _)) if time_ns == self.now_ns => Some(self.now_ns),
             _ if !self.immediate.is_empty() => Some(self.now_ns),

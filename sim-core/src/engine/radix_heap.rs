@@ -1,0 +1,233 @@
+//! A radix heap of the future-event list's entries by (time, sequence): an entry sits in the
+//! bucket of the highest bit in which its key differs from the last minimum taken, so a push
+//! is an append and a pop scans only the lowest bucket, moving its entries to lower buckets
+//! (each entry moves a few times in its life, in sequential memory). With a million events
+//! pending, that touches a few cache lines per event where a heap's sift walks ten levels of
+//! misses. Keys are unique (the sequence), so the order is exactly that of any heap.
+//!
+//! A radix heap needs every key pushed to be at least the last minimum. The event list
+//! peeks at its minimum before the current instant's events run, and those may schedule
+//! events before it: such an entry goes to `below`, a small 4-ary heap whose keys are all
+//! under every bucket's, and which is always emptied first.
+//!
+//! A few pending events are faster in a heap that fits in the cache: up to `SPREAD_AT`
+//! entries, everything stays in `below` and the buckets are empty; past it, the entries are
+//! spread into the buckets, until the buckets empty again.
+
+use super::quad_heap::{Entry, QuadHeap};
+
+/// One bucket per bit of the 128-bit key, and bucket 0 for the key equal to `last`.
+const BUCKETS: usize = 129;
+
+/// Pending entries past which they go to the buckets (a 4-ary heap of this many entries is
+/// 128 KiB, within a core's second-level cache).
+const SPREAD_AT: usize = 4096;
+
+#[inline(always)]
+fn key<E>(entry: &Entry<E>) -> u128 {
+    (entry.time_ns as u128) << 64 | entry.sequence as u128
+}
+
+/// Entries with the earliest (time, sequence) first out.
+pub(super) struct RadixHeap<E> {
+    /// The last minimum taken into bucket 0: every bucket's key is at least this.
+    last: u128,
+    buckets: Vec<Vec<Entry<E>>>,
+    /// Bit `b` of word `b / 64` is set when bucket `b` holds entries.
+    occupied: [u64; 3],
+    /// Entries in the buckets.
+    bucketed: usize,
+    /// Entries pushed below `last`, or all of them while few (see the module's note).
+    below: QuadHeap<E>,
+    /// The buckets are empty and every entry goes to `below`.
+    few: bool,
+}
+
+impl<E> RadixHeap<E> {
+    pub fn new() -> Self {
+        Self {
+            last: 0,
+            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            occupied: [0; 3],
+            bucketed: 0,
+            below: QuadHeap::with_capacity(SPREAD_AT + 1),
+            few: true,
+        }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.bucketed + self.below.len()
+    }
+
+    #[inline(always)]
+    fn bucket_of(&self, key: u128) -> usize {
+        (128 - (key ^ self.last).leading_zeros()) as usize
+    }
+
+    #[inline(always)]
+    fn put(&mut self, bucket: usize, entry: Entry<E>) {
+        self.buckets[bucket].push(entry);
+        self.occupied[bucket / 64] |= 1 << (bucket % 64);
+    }
+
+    #[inline]
+    pub fn push(&mut self, entry: Entry<E>) {
+        if self.few {
+            self.below.push(entry);
+            if self.below.len() > SPREAD_AT {
+                self.spread();
+            }
+            return;
+        }
+        let key = key(&entry);
+        if key < self.last {
+            self.below.push(entry);
+            return;
+        }
+        let bucket = self.bucket_of(key);
+        self.put(bucket, entry);
+        self.bucketed += 1;
+    }
+
+    /// Moves every entry from `below` to the buckets, relative to their minimum.
+    #[cold]
+    fn spread(&mut self) {
+        self.few = false;
+        self.last = self.below.peek().map(key).expect("entries to spread");
+        let mut spread = std::mem::replace(&mut self.below, QuadHeap::with_capacity(0));
+        for entry in spread.drain() {
+            let bucket = self.bucket_of(key(&entry));
+            self.put(bucket, entry);
+            self.bucketed += 1;
+        }
+        self.below = spread;
+    }
+
+    /// Brings the buckets' minimum into bucket 0; false when the buckets are empty.
+    #[inline]
+    fn settle(&mut self) -> bool {
+        if self.occupied[0] & 1 != 0 {
+            return true;
+        }
+        if self.bucketed == 0 {
+            return false;
+        }
+        let word = self.occupied.iter().position(|&bits| bits != 0).expect("an occupied bucket");
+        let lowest = word * 64 + self.occupied[word].trailing_zeros() as usize;
+        self.occupied[word] &= !(1 << (lowest % 64));
+        let mut moving = std::mem::take(&mut self.buckets[lowest]);
+        self.last = moving.iter().map(key).min().expect("an occupied bucket has entries");
+        // Each entry agrees with the new minimum above bit `lowest - 1`, so it moves lower.
+        for entry in moving.drain(..) {
+            let bucket = self.bucket_of(key(&entry));
+            self.put(bucket, entry);
+        }
+        // The emptied bucket keeps its memory for the entries to come.
+        self.buckets[lowest] = moving;
+        true
+    }
+
+    /// The earliest entry.
+    #[inline]
+    pub fn peek(&mut self) -> Option<&Entry<E>> {
+        if !self.below.is_empty() {
+            return self.below.peek();
+        }
+        if self.settle() {
+            self.buckets[0].last()
+        } else {
+            None
+        }
+    }
+
+    /// Removes the earliest entry.
+    #[inline]
+    pub fn pop(&mut self) -> Option<Entry<E>> {
+        if !self.below.is_empty() {
+            return self.below.pop();
+        }
+        if !self.settle() {
+            return None;
+        }
+        // Keys are unique, so bucket 0 holds just the minimum.
+        let entry = self.buckets[0].pop();
+        self.occupied[0] &= !1;
+        self.bucketed -= 1;
+        // Nothing left in the buckets (and `below` is empty): back to the heap alone.
+        self.few = self.bucketed == 0;
+        entry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    /// The same pops as the standard library's binary heap, through random pushes (many
+    /// below the last minimum, many at equal times) and pops, peeks between them.
+    #[test]
+    fn pops_in_the_order_of_a_binary_heap() {
+        for (seed, spread) in [(3u64, 200u64), (4, 1 << 40), (5, 3)] {
+            let mut stream = crate::rng::RandomStream::derive(seed, "radix heap test", crate::rng::Purpose::Arrivals);
+            let (mut radix, mut binary) = (RadixHeap::new(), BinaryHeap::new());
+            let mut now = 0;
+            for sequence in 0..50_000u64 {
+                match stream.below(7) {
+                    0..=3 => {
+                        // Mostly after the last pop, as an event list schedules; sometimes
+                        // anywhere.
+                        let time_ns =
+                            if stream.below(4) == 0 { stream.below(spread) } else { now + stream.below(spread) };
+                        radix.push(Entry { time_ns, sequence, event: sequence });
+                        binary.push(Reverse((time_ns, sequence)));
+                    }
+                    4 => {
+                        let peeked = radix.peek().map(|entry| (entry.time_ns, entry.sequence));
+                        assert_eq!(peeked, binary.peek().map(|Reverse(key)| *key));
+                    }
+                    _ => {
+                        let popped = radix.pop().map(|entry| (entry.time_ns, entry.sequence));
+                        assert_eq!(popped, binary.pop().map(|Reverse(key)| key));
+                        now = popped.map_or(now, |(time_ns, _)| time_ns);
+                    }
+                }
+                assert_eq!(radix.len(), binary.len());
+            }
+            while let Some(Reverse(key)) = binary.pop() {
+                let entry = radix.pop().expect("as many entries");
+                assert_eq!((entry.time_ns, entry.sequence, entry.event), (key.0, key.1, key.1));
+            }
+            assert!(radix.pop().is_none() && radix.peek().is_none());
+        }
+    }
+
+    /// Growing past the spreading point and draining back below it, again and again, keeps
+    /// the order.
+    #[test]
+    fn keeps_the_order_across_spreading_and_emptying() {
+        let mut stream = crate::rng::RandomStream::derive(6, "radix heap test", crate::rng::Purpose::Arrivals);
+        let (mut radix, mut binary) = (RadixHeap::new(), BinaryHeap::new());
+        let (mut now, mut sequence) = (0u64, 0u64);
+        for round in 0..6u64 {
+            let (pushes, pops) = (SPREAD_AT as u64 + 1000 * round, SPREAD_AT as u64 + 500 * round);
+            for _ in 0..pushes {
+                let time_ns = now + 1 + stream.below(1_000_000);
+                radix.push(Entry { time_ns, sequence, event: () });
+                binary.push(Reverse((time_ns, sequence)));
+                sequence += 1;
+            }
+            for _ in 0..pops {
+                let popped = radix.pop().map(|entry| (entry.time_ns, entry.sequence));
+                assert_eq!(popped, binary.pop().map(|Reverse(key)| key));
+                now = popped.map_or(now, |(time_ns, _)| time_ns);
+            }
+        }
+        while let Some(Reverse(key)) = binary.pop() {
+            assert_eq!(radix.pop().map(|entry| (entry.time_ns, entry.sequence)), Some(key));
+        }
+        assert_eq!(radix.len(), 0);
+    }
+}
