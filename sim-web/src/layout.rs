@@ -314,8 +314,9 @@ fn assign_layers(vertices: &mut [Vertex], arrows: &[Arrow], sources: u32) {
     }
 }
 
-/// Rows within each layer: down and up sweeps placing each vertex at the mean row of its
-/// neighbours in the previous layer, ties kept in the topology's order.
+/// Rows within each layer: down and up sweeps order each layer by the mean row of each
+/// vertex's neighbours in the previous layer (ties kept in the topology's order); then each
+/// vertex takes the row of its callers where that keeps the order.
 fn order_rows(vertices: &mut [Vertex], arrows: &[Arrow], layers: u32) {
     let mut by_layer: Vec<Vec<u32>> = vec![Vec::new(); layers as usize];
     for (index, vertex) in vertices.iter().enumerate() {
@@ -361,9 +362,25 @@ fn order_rows(vertices: &mut [Vertex], arrows: &[Arrow], layers: u32) {
             place(&by_layer[layer], &mut position);
         }
     }
+    // Rows in that order, each vertex level with its callers where it can be (the mean of
+    // their rows, rounded), else just below the vertex above it: a chain of boxes stays on
+    // one row, with straight arrows.
     for layer in &by_layer {
-        for (row, vertex) in layer.iter().enumerate() {
-            vertices[*vertex as usize].row = row as u32;
+        let mut next_free = 0u32;
+        for vertex in layer {
+            let callers: Vec<u32> = arrows
+                .iter()
+                .filter(|a| a.to == *vertex && vertices[a.from as usize].layer < vertices[*vertex as usize].layer)
+                .map(|a| vertices[a.from as usize].row)
+                .collect();
+            let level = if callers.is_empty() {
+                0
+            } else {
+                (callers.iter().map(|&row| f64::from(row)).sum::<f64>() / callers.len() as f64).round() as u32
+            };
+            let row = level.max(next_free);
+            vertices[*vertex as usize].row = row;
+            next_free = row + 1;
         }
     }
 }

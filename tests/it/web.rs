@@ -31,6 +31,16 @@ fn the_drawing_is_layered_from_clients_to_data_stores() {
     let layer = |name: &str| layout.vertices.iter().find(|v| v.name == name).unwrap().layer;
     assert_eq!([layer("users"), layer("lb"), layer("app"), layer("db")], [0, 1, 2, 3]);
     assert_eq!(layout.layers, 4);
+    // A chain stays on one row: every arrow is straight.
+    assert!(layout.vertices.iter().all(|v| v.row == 0), "{:?}", layout.vertices);
+    // Each shard's database is level with the shard's cache in front of it: a callee sits
+    // on its caller's row where the order allows.
+    let text = std::fs::read_to_string(repo_root().join("topologies/resharding.ron")).unwrap();
+    let layout = outline(&text).unwrap().layout;
+    let row = |name: &str| layout.vertices.iter().find(|v| v.name == name).unwrap().row;
+    for shard in 0..4 {
+        assert_eq!(row(&format!("db-{shard}")), row(&format!("shard-{shard}")), "db-{shard} is level with its cache");
+    }
     for example in sim_web::examples::all() {
         let layout = outline(example.text).unwrap().layout;
         let mut places: Vec<(u32, u32)> = layout.vertices.iter().map(|v| (v.layer, v.row)).collect();
