@@ -211,7 +211,8 @@ fn lanes(vertices: &mut [Vertex], layers: u32) {
         zones.sort_by_key(|zone| zone.is_some());
         keys.extend(zones.into_iter().map(|zone| (region.clone(), zone)));
     }
-    let lane_of = |v: &Vertex| keys.iter().position(|(r, z)| r == &v.region && z == &v.zone).unwrap_or(0);
+    let lane: Vec<usize> =
+        vertices.iter().map(|v| keys.iter().position(|(r, z)| r == &v.region && z == &v.zone).unwrap_or(0)).collect();
     let mut height = vec![0u32; keys.len()];
     let mut rank = vec![0u32; vertices.len()];
     for layer in 0..layers {
@@ -219,9 +220,8 @@ fn lanes(vertices: &mut [Vertex], layers: u32) {
         in_layer.sort_by_key(|&i| vertices[i].row);
         let mut counts = vec![0u32; keys.len()];
         for i in in_layer {
-            let lane = lane_of(&vertices[i]);
-            rank[i] = counts[lane];
-            counts[lane] += 1;
+            rank[i] = counts[lane[i]];
+            counts[lane[i]] += 1;
         }
         for (height, count) in height.iter_mut().zip(counts) {
             *height = (*height).max(count);
@@ -229,7 +229,7 @@ fn lanes(vertices: &mut [Vertex], layers: u32) {
     }
     let first_row: Vec<u32> = height.iter().scan(0, |next, h| Some(std::mem::replace(next, *next + h))).collect();
     for (i, vertex) in vertices.iter_mut().enumerate() {
-        vertex.row = first_row[lane_of(vertex)] + rank[i];
+        vertex.row = first_row[lane[i]] + rank[i];
     }
 }
 

@@ -19,7 +19,7 @@ import init, {
   design_set_field,
 } from './pkg/sim_web.js';
 import { createEditor } from './editor.js';
-import { Graph } from './graph.js';
+import { Graph, ZOOM_STEP } from './graph.js';
 import { LineChart } from './charts.js';
 import { renderReport, renderComparison, parseReport } from './results.js';
 import { encodeState, decodeState } from './share.js';
@@ -764,8 +764,8 @@ function setUpDesign() {
     designEdit(() => design_empty(), 'a new design: add a workload and components');
     graph.tidy();
   });
-  $('zoom-in').addEventListener('click', () => graph.zoom(1.25));
-  $('zoom-out').addEventListener('click', () => graph.zoom(1 / 1.25));
+  $('zoom-in').addEventListener('click', () => graph.zoom(ZOOM_STEP));
+  $('zoom-out').addEventListener('click', () => graph.zoom(1 / ZOOM_STEP));
   $('zoom-fit').addEventListener('click', () => graph.fit());
   $('tidy').addEventListener('click', () => {
     graph.tidy();

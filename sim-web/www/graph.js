@@ -10,7 +10,8 @@ const BOX_H = 74;
 const COLUMN = 210;
 const ROW = 108;
 const MARGIN = 28;
-const ZOOM_STEP = 1.25;
+/** How much one step of zoom magnifies. */
+export const ZOOM_STEP = 1.25;
 const MIN_SCALE = 0.7;
 
 function element(name, attributes, parent) {

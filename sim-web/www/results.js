@@ -150,16 +150,12 @@ export function renderReport(report, components = []) {
  * requests within each latency threshold, in the words of archsim run's table. */
 function verdicts(report) {
   let html = '';
-  if (report.instability.length) {
-    html += `<div class="verdict unstable"><strong>Unstable:</strong><ul>${report.instability
-      .map((line) => `<li>${escapeHtml(line)}</li>`)
-      .join('')}</ul></div>`;
-  }
-  if ((report.warnings || []).length) {
-    html += `<div class="verdict warning"><strong>Warning:</strong><ul>${report.warnings
-      .map((line) => `<li>${escapeHtml(line)}</li>`)
-      .join('')}</ul></div>`;
-  }
+  const list = (kind, title, lines) =>
+    lines.length
+      ? `<div class="verdict ${kind}"><strong>${title}:</strong><ul>${lines.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul></div>`
+      : '';
+  html += list('unstable', 'Unstable', report.instability);
+  html += list('warning', 'Warning', report.warnings || []);
   const b = report.bottleneck;
   if (b) {
     const part = b.part === 'node' ? '' : ` ${b.part}`;

@@ -84,25 +84,17 @@ fn each_region_and_zone_has_a_band_of_rows_of_its_own() {
             (*rows.iter().min().unwrap(), *rows.iter().max().unwrap())
         };
         for a in &layout.vertices {
-            let lane = rows(&|v| v.region == a.region && v.zone == a.zone);
             let region = rows(&|v| v.region == a.region);
-            for b in layout.vertices.iter().filter(|b| b.region != a.region) {
-                assert!(
-                    b.row < region.0 || b.row > region.1,
-                    "{}: {} inside {:?}'s band",
-                    example.name,
-                    b.name,
-                    a.region
-                );
-            }
-            for b in layout.vertices.iter().filter(|b| b.region == a.region && b.zone != a.zone) {
-                assert!(
-                    b.row < lane.0 || b.row > lane.1,
-                    "{}: {} inside zone {:?}'s band",
-                    example.name,
-                    b.name,
-                    a.zone
-                );
+            let zone = rows(&|v| v.region == a.region && v.zone == a.zone);
+            for b in &layout.vertices {
+                let band = if b.region != a.region {
+                    region
+                } else if b.zone != a.zone {
+                    zone
+                } else {
+                    continue;
+                };
+                assert!(b.row < band.0 || b.row > band.1, "{}: {} inside {}'s band", example.name, b.name, a.name);
             }
         }
     }

@@ -37,10 +37,9 @@ pub(super) struct RadixHeap<E> {
     occupied: [u64; 3],
     /// Entries in the buckets.
     bucketed: usize,
-    /// Entries pushed below `last`, or all of them while few (see the module's note).
+    /// Entries pushed below `last`, or all of them while the buckets are empty (see the
+    /// module's note).
     below: QuadHeap<E>,
-    /// The buckets are empty and every entry goes to `below`.
-    few: bool,
 }
 
 impl<E> RadixHeap<E> {
@@ -51,7 +50,6 @@ impl<E> RadixHeap<E> {
             occupied: [0; 3],
             bucketed: 0,
             below: QuadHeap::with_capacity(SPREAD_AT + 1),
-            few: true,
         }
     }
 
@@ -73,7 +71,8 @@ impl<E> RadixHeap<E> {
 
     #[inline]
     pub fn push(&mut self, entry: Entry<E>) {
-        if self.few {
+        if self.bucketed == 0 {
+            // Few entries: the heap alone, until there are too many for it.
             self.below.push(entry);
             if self.below.len() > SPREAD_AT {
                 self.spread();
@@ -93,7 +92,6 @@ impl<E> RadixHeap<E> {
     /// Moves every entry from `below` to the buckets, relative to their minimum.
     #[cold]
     fn spread(&mut self) {
-        self.few = false;
         self.last = self.below.peek().map(key).expect("entries to spread");
         let mut spread = std::mem::replace(&mut self.below, QuadHeap::with_capacity(0));
         for entry in spread.drain() {
@@ -154,8 +152,6 @@ impl<E> RadixHeap<E> {
         let entry = self.buckets[0].pop();
         self.occupied[0] &= !1;
         self.bucketed -= 1;
-        // Nothing left in the buckets (and `below` is empty): back to the heap alone.
-        self.few = self.bucketed == 0;
         entry
     }
 }
