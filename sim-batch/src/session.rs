@@ -141,7 +141,6 @@ pub fn checked_config(topology: &Topology, overrides: Overrides) -> Result<RunCo
 /// A run in progress.
 pub struct Session {
     run: OwnedRun,
-    windows_read: usize,
 }
 
 /// Reads a seed typed in the page: empty keeps the file's; otherwise a whole number from 0
@@ -189,7 +188,7 @@ impl Session {
             }
             simulation
         });
-        Ok(Session { run, windows_read: 0 })
+        Ok(Session { run })
     }
 
     /// The topology being run.
@@ -226,11 +225,7 @@ impl Session {
 
     /// The windows closed since the last call.
     pub fn new_windows(&mut self) -> Vec<WindowView> {
-        let simulation = self.run.borrow_dependent();
-        let windows: Vec<WindowView> =
-            (self.windows_read..simulation.window_count()).filter_map(|i| simulation.window(i)).collect();
-        self.windows_read += windows.len();
-        windows
+        self.run.with_dependent_mut(|_, simulation| simulation.take_windows())
     }
 
     /// The faults so far.

@@ -3,7 +3,7 @@
 //! scales the arrival rate.
 
 use crate::check::{repo_root, seconds};
-use sim_core::model::live::Injection;
+use sim_core::model::live::{Injection, WindowView};
 use sim_core::{parse_topology, RunConfig, Simulation};
 
 fn topology_texts() -> Vec<(String, String)> {
@@ -32,7 +32,7 @@ fn observing_in_slices_changes_no_report_byte() {
             limit_ns += 37_000_000 + (slice * 7_919_000) % 450_000_000;
         }
         assert_eq!(simulation.report().to_json(), expected, "{path}: an observed run differs");
-        assert!(simulation.window_count() > 0, "{path}: no windows recorded");
+        assert!(!simulation.take_windows().is_empty(), "{path}: no windows recorded");
         assert_eq!(simulation.progress(), 1.0);
     }
 }
@@ -47,10 +47,9 @@ fn three_tier() -> String {
 }
 
 /// The error share of the windows in [from_s, to_s).
-fn error_rate(simulation: &Simulation, from_s: f64, to_s: f64) -> f64 {
+fn error_rate(windows: &[WindowView], from_s: f64, to_s: f64) -> f64 {
     let (mut errors, mut all) = (0.0, 0.0);
-    for index in 0..simulation.window_count() {
-        let window = simulation.window(index).unwrap();
+    for window in windows {
         if window.start_s >= from_s && window.end_s <= to_s {
             let failed: u64 = window.errors.iter().map(|e| e.count).sum();
             errors += failed as f64;
@@ -80,9 +79,10 @@ fn a_crash_injected_live_raises_errors_until_healed_and_replays_as_a_scenario() 
     simulation.run_until(36_000_000_000);
     simulation.set_load_factor(1.0);
     simulation.run_to_end();
-    let before = error_rate(&simulation, 6.0, 15.0);
-    let during = error_rate(&simulation, 16.0, 25.0);
-    let after = error_rate(&simulation, 28.0, 40.0);
+    let windows = simulation.take_windows();
+    let before = error_rate(&windows, 6.0, 15.0);
+    let during = error_rate(&windows, 16.0, 25.0);
+    let after = error_rate(&windows, 28.0, 40.0);
     assert!(before < 0.01 && during > 0.9 && after < 0.01, "error rates {before} / {during} / {after}");
     let faults = simulation.fault_windows();
     assert_eq!(faults.len(), 2);
@@ -117,7 +117,7 @@ fn the_load_factor_scales_open_arrivals_from_now_on() {
     simulation.run_until(200_000_000_000);
     simulation.set_load_factor(0.0);
     simulation.run_to_end();
-    let counts: Vec<f64> = (0..3).map(|i| simulation.window(i).unwrap().throughput_per_s * 100.0).collect();
+    let counts: Vec<f64> = simulation.take_windows()[..3].iter().map(|w| w.throughput_per_s * 100.0).collect();
     // Poisson counts over 100 s: mean 5000 then 8000, sd √mean; 4 sd either side.
     for (count, mean) in counts[..2].iter().zip([5000.0, 8000.0]) {
         let sd: f64 = f64::sqrt(mean);

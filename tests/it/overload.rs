@@ -163,31 +163,80 @@ fn a_run_whose_clock_stands_still_is_stopped_and_reported() {
     assert!(!report.unstable, "{:?}", report.instability);
 }
 
-/// A time series holds at most 2,000,000 figures (windows × (nodes + 1)): a duration run that
-/// would make more is refused where the window is written, and a request-count run, whose
-/// length is not known beforehand, stops recording at the limit with a warning instead of
-/// growing without bound.
+/// A run closes at most 20,000,000 window cells (windows × (nodes + 1)): a duration run
+/// that would close more is refused where the window is written, and a request-count run,
+/// whose length is not known beforehand, stops recording at the limit with a warning. The
+/// windows the report keeps are bounded apart from that: a few thousand at most, merged in
+/// pairs as the run goes on.
 #[test]
 fn the_time_series_is_bounded_in_windows_times_nodes() {
-    let idle: String = (0..399).map(|i| format!("\"idle{i}\": Service(steps: [Work(Constant(\"1ms\"))]),\n")).collect();
+    let idle: String =
+        (0..1998).map(|i| format!("\"idle{i}\": Service(steps: [Work(Constant(\"1ms\"))]),\n")).collect();
     let model = |run: &str| {
         format!(
             r#"Topology(
             workload: [Open(name: "users", arrivals: Poisson(rate: "1000/s"), to: "app")],
             nodes: {{ "app": Service(workers: 4, steps: [Work(Exp(mean: "1ms"))]), {idle} }},
-            scenario: Scenario(window: "1ms"),
+            scenario: Scenario(window: "100us"),
             run: ({run}),
         )"#
         )
     };
-    // 400 nodes: at most 2,000,000 / 401 = 4987 windows.
+    // 1999 nodes: at most 20,000,000 / 2000 = 10000 windows.
     let error = sim_core::parse_topology(&model(r#"duration: "10s""#)).unwrap_err();
-    assert!(error.to_string().contains("a window of 1ms makes 10000 windows over the run"), "{error}");
-    assert!(error.help.as_deref().unwrap_or("").contains("at most 4987 windows"), "{:?}", error.help);
+    assert!(error.to_string().contains("a window of 100us makes 100000 windows over the run"), "{error}");
+    assert!(error.help.as_deref().unwrap_or("").contains("at most 10000 windows"), "{:?}", error.help);
     let report = crate::check::simulate(&model("requests: 10000"), 1, crate::check::requests(10000), 0.0);
     assert_eq!(report.requests.completed, 10000);
-    assert_eq!(report.timeseries.as_ref().unwrap().windows.len(), 4987);
-    assert!(report.warnings.iter().any(|w| w.starts_with("the time series stops at 4.987s")), "{:?}", report.warnings);
+    let series = report.timeseries.as_ref().unwrap();
+    // 500,000 / 2000 = 250 records at most: 10000 windows merge 64 to a record, 157 records.
+    assert_eq!(series.windows_merged, 64);
+    assert_eq!(series.windows.len(), 10000usize.div_ceil(64));
+    assert_eq!(series.windows.last().unwrap().end_s, 1.0);
+    assert!(report.warnings.iter().any(|w| w.starts_with("the time series stops at 1s")), "{:?}", report.warnings);
+}
+
+/// A run with more windows than the report keeps merges them in pairs: 6000 windows of
+/// 10 ms become 3000 of 20 ms, covering the run without a gap, with the run's requests to
+/// the count. The SLOs are still judged in the scenario's 10 ms windows (more windows are
+/// judged than the report has), and a crash's windows fail them.
+#[test]
+fn a_long_series_merges_its_windows_and_judges_slos_in_the_scenarios() {
+    let model = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "100/s"), to: "app")],
+        nodes: { "app": Service(workers: 1, steps: [Work(Exp(mean: "5ms"))]) },
+        scenario: Scenario(
+            window: "10ms",
+            faults: [Crash(node: "app", at: "30s", until: "31s")],
+            slos: [Availability(at_least: 0.99)],
+        ),
+    )"#;
+    let report = crate::check::simulate(model, 5, crate::check::seconds(60.0), 0.0);
+    let series = report.timeseries.as_ref().unwrap();
+    assert_eq!((series.windows_merged, series.window_s, series.windows.len()), (2, 0.02, 3000));
+    assert_eq!(series.windows[0].start_s, 0.0);
+    assert_eq!(series.windows.last().unwrap().end_s, 60.0);
+    assert!(series.windows.windows(2).all(|pair| pair[0].end_s == pair[1].start_s));
+    let completed: f64 = series.windows.iter().map(|w| w.throughput_per_s * (w.end_s - w.start_s)).sum();
+    assert_eq!(completed.round() as u64, report.requests.completed);
+    let finished: u64 = series.windows.iter().map(|w| w.finished).sum();
+    assert_eq!(finished, report.requests.completed + report.requests.failed);
+    // About 63% of the 6000 windows see a request end (1 − e^-1 at 1 per window): judged in
+    // 20 ms windows, at most 3000 could be.
+    let slo = &report.slos.as_ref().unwrap()[0];
+    assert!(slo.windows_evaluated > 3400 && slo.windows_evaluated < 6000, "{}", slo.windows_evaluated);
+    // The crash fails every window with a request from 30 s to 31 s, and nothing else (the
+    // windows where no request ended are not judged, so the spans are broken there).
+    let (first, last) = (slo.violations[0], slo.violations[slo.violations.len() - 1]);
+    assert!(first[0] <= 30.05 && last[1] >= 30.95, "{:?}", slo.violations);
+    assert!(slo.violations.iter().all(|[start, end]| *start >= 29.99 && *end <= 31.05), "{:?}", slo.violations);
+    // About 63 of the crash's 100 windows are judged and fail.
+    assert!((40..=90).contains(&(slo.windows_evaluated - slo.windows_held)), "{slo:?}");
+    for window in series.windows.iter().filter(|w| w.start_s >= 30.02 && w.end_s <= 30.98) {
+        assert_eq!(window.slo_held, vec![(window.finished > 0).then_some(false)], "{window:?}");
+        assert_eq!(window.nodes["app"].instances, 0);
+    }
+    assert!(series.windows.iter().filter(|w| w.end_s <= 29.9).all(|w| w.slo_held[0] != Some(false)));
 }
 
 /// A log whose consumers cannot keep up stores at most the in-flight limit of messages and

@@ -8,7 +8,8 @@
 //! change the run.
 
 use super::requests::Outcome;
-use super::timeseries::{Timeseries, WindowRecord};
+use super::series_store::RecordView;
+use super::timeseries::{SeriesSpec, Timeseries};
 use super::{Event, Simulation};
 use crate::ids::NodeId;
 use crate::topology::{FaultKind, StopCondition, MAX_LOAD_FACTOR, MAX_SERVICE_FACTOR, NONE};
@@ -96,14 +97,24 @@ const NS_PER_S: f64 = NS_PER_S_INTEGER as f64;
 
 impl Simulation<'_> {
     /// Records a time series in windows of `window_ns` (a topology with a scenario keeps its
-    /// own, in the scenario's windows). Call before running.
+    /// own, in the scenario's windows) for `take_windows`. Call before running.
     pub fn observe_windows(&mut self, window_ns: u64) {
-        if self.kernel.timeseries.is_some() || window_ns == 0 {
+        if window_ns == 0 {
             return;
         }
-        let nodes = self.topology.nodes.len();
-        self.kernel.timeseries = Some(Timeseries::new(window_ns, nodes, vec![0.5, 0.99]));
-        self.kernel.observed_window_ns = window_ns;
+        if self.kernel.timeseries.is_none() {
+            let nodes = self.topology.nodes.len();
+            self.kernel.timeseries = Some(Timeseries::new(SeriesSpec {
+                window_ns,
+                nodes,
+                quantiles: vec![0.5, 0.99],
+                slos: Vec::new(),
+                warmup_ns: 0,
+                for_report: false,
+            }));
+            self.kernel.observed_window_ns = window_ns;
+        }
+        self.kernel.timeseries.as_mut().expect("a time series").keep_live();
     }
 
     /// `run_until` for an observed run: stops at each window boundary to close the window.
@@ -121,58 +132,16 @@ impl Simulation<'_> {
         }
     }
 
-    /// Windows recorded so far.
-    pub fn window_count(&self) -> usize {
-        self.kernel.timeseries.as_ref().map_or(0, |series| series.windows.len())
-    }
-
-    /// Window `index` as a view (`None` past the last recorded).
-    pub fn window(&self, index: usize) -> Option<WindowView> {
-        let series = self.kernel.timeseries.as_ref()?;
-        series.windows.get(index).map(|record| self.window_view(record))
-    }
-
-    fn window_view(&self, record: &WindowRecord) -> WindowView {
-        let length_s = (record.end_ns - record.start_ns).max(1) as f64 / NS_PER_S;
-        let quantile =
-            |q: f64| record.quantiles.iter().find(|(quantile, _)| *quantile == q).map(|(_, ns)| *ns as f64 / NS_PER_S);
-        let errors: Vec<ErrorCount> = record
-            .errors
-            .iter()
-            .map(|(outcome, count)| ErrorCount { reason: Outcome::reason(*outcome), count: *count })
-            .collect();
-        let error_count: u64 = errors.iter().map(|e| e.count).sum();
-        let window_ns = (record.end_ns - record.start_ns).max(1) as f64;
-        let nodes = record
-            .nodes
-            .iter()
-            .map(|node| {
-                let capacity = f64::from(node.workers) * f64::from(node.instances);
-                NodeView {
-                    utilization: (node.workers > 0).then(|| {
-                        if capacity > 0.0 {
-                            node.busy_area as f64 / (window_ns * capacity)
-                        } else {
-                            0.0
-                        }
-                    }),
-                    queue_length: node.queue_area as f64 / window_ns,
-                    instances: node.instances,
-                    throughput_per_s: (node.completions + node.errors) as f64 / length_s,
-                    errors: node.errors,
-                }
-            })
-            .collect();
-        WindowView {
-            start_s: record.start_ns as f64 / NS_PER_S,
-            end_s: record.end_ns as f64 / NS_PER_S,
-            throughput_per_s: record.completed as f64 / length_s,
-            p50_s: quantile(0.5),
-            p99_s: quantile(0.99),
-            error_rate: if record.finished == 0 { 0.0 } else { error_count as f64 / record.finished as f64 },
-            errors,
-            nodes,
-        }
+    /// The windows closed since the last call, in order (empty unless `observe_windows` was
+    /// called). Windows not taken are kept in bounded memory: past a few thousand, the
+    /// oldest merge in pairs, so a reader that comes late gets wider windows.
+    pub fn take_windows(&mut self) -> Vec<WindowView> {
+        let Some(store) = self.kernel.timeseries.as_mut().and_then(|series| series.live.as_mut()) else {
+            return Vec::new();
+        };
+        let views = store.iter().map(window_view).collect();
+        store.clear();
+        views
     }
 
     /// The faults so far, scenario and injected, in the order they started.
@@ -305,5 +274,45 @@ impl Simulation<'_> {
     /// Whether the run is over.
     pub fn is_finished(&self) -> bool {
         self.kernel.finished
+    }
+}
+
+/// A window as a live reader sees it.
+fn window_view(window: RecordView<'_>) -> WindowView {
+    let record = window.record;
+    let length_s = (record.end_ns - record.start_ns).max(1) as f64 / NS_PER_S;
+    // The live series computes the median and the 99th percentile, in that order.
+    let quantile = |index: usize| window.quantiles[index].map(|ns| ns as f64 / NS_PER_S);
+    let errors: Vec<ErrorCount> = window
+        .errors_by_outcome()
+        .map(|(outcome, count)| ErrorCount { reason: Outcome::reason(outcome), count })
+        .collect();
+    let error_count: u64 = errors.iter().map(|e| e.count).sum();
+    let nodes = window
+        .nodes
+        .iter()
+        .map(|node| NodeView {
+            utilization: (node.workers > 0).then(|| {
+                if node.capacity_area > 0 {
+                    node.busy_area as f64 / node.capacity_area as f64
+                } else {
+                    0.0
+                }
+            }),
+            queue_length: node.queue_area as f64 / (record.end_ns - record.start_ns).max(1) as f64,
+            instances: node.instances,
+            throughput_per_s: (node.completions + node.errors) as f64 / length_s,
+            errors: node.errors,
+        })
+        .collect();
+    WindowView {
+        start_s: record.start_ns as f64 / NS_PER_S,
+        end_s: record.end_ns as f64 / NS_PER_S,
+        throughput_per_s: record.completed as f64 / length_s,
+        p50_s: quantile(0),
+        p99_s: quantile(1),
+        error_rate: if record.finished == 0 { 0.0 } else { error_count as f64 / record.finished as f64 },
+        errors,
+        nodes,
     }
 }

@@ -42,6 +42,7 @@ mod replay;
 mod replicated;
 pub(crate) mod requests;
 mod resharding;
+pub(crate) mod series_store;
 mod service;
 mod shared_cores;
 pub mod stats;
@@ -370,7 +371,14 @@ impl<'t> Simulation<'t> {
                         }
                     }
                 }
-                timeseries::Timeseries::new(scenario.window_ns, topology.nodes.len(), quantiles)
+                timeseries::Timeseries::new(timeseries::SeriesSpec {
+                    window_ns: scenario.window_ns,
+                    nodes: topology.nodes.len(),
+                    quantiles,
+                    slos: scenario.slos.clone(),
+                    warmup_ns: config.warmup_ns,
+                    for_report: true,
+                })
             }),
             invariants: InvariantViolations::default(),
             stall: StallCheck::default(),

@@ -44,6 +44,28 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, in declaration order, so that `ALL[o as usize] == o` (a table indexed
+    /// by outcome has `ALL.len()` entries).
+    pub const ALL: [Outcome; 17] = [
+        Outcome::Completed,
+        Outcome::QueueFull,
+        Outcome::InFlightLimit,
+        Outcome::Timeout,
+        Outcome::HopLimit,
+        Outcome::RateLimited,
+        Outcome::Throttled,
+        Outcome::NoRoute,
+        Outcome::Unavailable,
+        Outcome::Crashed,
+        Outcome::Error,
+        Outcome::Unreachable,
+        Outcome::CircuitOpen,
+        Outcome::Shed,
+        Outcome::DeadlineExceeded,
+        Outcome::BulkheadFull,
+        Outcome::ConcurrencyLimited,
+    ];
+
     /// The terminal state this outcome counts as.
     pub fn terminal(self) -> Terminal {
         match self {
@@ -216,4 +238,22 @@ pub(crate) struct Frame {
     /// The last frame it called, with that frame's generation (the one it waits for when
     /// one answer is owed), so a cancellation can follow the call chain down.
     pub last_child: (FrameId, u32),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+
+    /// `ALL` is in declaration order with no gap, so a table indexed by `Outcome as usize`
+    /// has a cell for each, and their report names are distinct.
+    #[test]
+    fn all_outcomes_index_themselves() {
+        for (index, outcome) in Outcome::ALL.iter().enumerate() {
+            assert_eq!(*outcome as usize, index);
+        }
+        let mut reasons: Vec<&str> = Outcome::ALL.iter().map(|o| o.reason()).collect();
+        reasons.sort_unstable();
+        reasons.dedup();
+        assert_eq!(reasons.len(), Outcome::ALL.len());
+    }
 }

@@ -1,12 +1,16 @@
-//! The time series of a run with a scenario: per window of simulated time, for the whole
-//! system and per node, throughput, latency percentiles, errors by reason, utilization,
-//! queue length and instances. Windows cover the whole run, warm-up included.
+//! The time series of a run with a scenario (or watched live): per window of simulated
+//! time, for the whole system and per node, throughput, latency percentiles, errors by
+//! reason, utilization, queue length and instances, and whether each SLO held. Windows
+//! cover the whole run, warm-up included. A window costs O(nodes) to close, and the windows
+//! kept are bounded (`series_store.rs`); the SLOs are judged as each window closes.
 
 use super::latency::LATENCY_CEILING_NS;
 use super::requests::{Outcome, Terminal};
+use super::series_store::{max_records, NodeWindow, RecordView, SeriesStore, WindowRecord};
 use super::stats::NodeStats;
 use super::{Event, Simulation};
 use crate::ids::NodeId;
+use crate::topology::Slo;
 use hdrhistogram::Histogram;
 
 /// Latency histograms of a window: two significant digits are enough for a chart.
@@ -16,6 +20,20 @@ fn window_histogram() -> Histogram<u32> {
 
 /// Latencies a window keeps as they are before it moves them into its histogram.
 const WINDOW_SAMPLES: usize = 256;
+/// Up to this many latencies, a window sorts them for its quantiles.
+const SORT_BELOW: usize = 32;
+/// The quantiles of each node's latency in a window.
+const NODE_QUANTILES: [f64; 2] = [0.5, 0.99];
+
+/// The rank of the `quantile` in `count` latencies: ⌈q·n⌉, at least 1 and at most n (in
+/// integers: `f64::ceil` is a library call on the baseline x86-64 target).
+#[inline]
+fn rank_of(quantile: f64, count: usize) -> usize {
+    let exact = quantile.min(1.0) * count as f64;
+    let floor = exact as usize;
+    let ceil = if (floor as f64) < exact { floor + 1 } else { floor };
+    ceil.clamp(1, count)
+}
 
 /// One window's latencies, for its quantiles. A window with few latencies keeps them in a
 /// list, and its quantile is a selection in the list: its cost is the window's own
@@ -59,22 +77,41 @@ impl WindowLatencies {
         self.spilled = true;
     }
 
-    fn is_empty(&self) -> bool {
-        !self.spilled && self.samples.is_empty()
+    /// The `quantiles` (each above 0) of the window's latencies into `values`, `None`
+    /// without any.
+    fn quantiles_into(&mut self, quantiles: &[f64], values: &mut [Option<u64>]) {
+        if self.spilled {
+            for (value, quantile) in values.iter_mut().zip(quantiles) {
+                *value = Some(self.histogram.value_at_quantile(*quantile));
+            }
+            return;
+        }
+        let count = self.samples.len();
+        match count {
+            0 => values.fill(None),
+            1 => values.fill(Some(self.histogram.highest_equivalent(self.samples[0]))),
+            _ => {
+                // Few latencies sort faster than they select once per quantile.
+                let sorted = count <= SORT_BELOW;
+                if sorted {
+                    self.samples.sort_unstable();
+                }
+                for (value, quantile) in values.iter_mut().zip(quantiles) {
+                    let rank = rank_of(*quantile, count);
+                    let kth =
+                        if sorted { self.samples[rank - 1] } else { *self.samples.select_nth_unstable(rank - 1).1 };
+                    *value = Some(self.histogram.highest_equivalent(kth));
+                }
+            }
+        }
     }
 
     /// The `quantile` (above 0) of the window's latencies, `None` without any.
+    #[cfg(test)]
     fn quantile(&mut self, quantile: f64) -> Option<u64> {
-        if self.spilled {
-            return Some(self.histogram.value_at_quantile(quantile));
-        }
-        if self.samples.is_empty() {
-            return None;
-        }
-        let count = self.samples.len();
-        let rank = ((quantile.min(1.0) * count as f64).ceil() as usize).clamp(1, count);
-        let (_, kth, _) = self.samples.select_nth_unstable(rank - 1);
-        Some(self.histogram.highest_equivalent(*kth))
+        let mut value = [None];
+        self.quantiles_into(&[quantile], &mut value);
+        value[0]
     }
 
     /// Empties it for the next window.
@@ -87,37 +124,64 @@ impl WindowLatencies {
     }
 }
 
-/// What a node did in one window.
+/// The most violation spans an SLO lists; past them it counts the further spans only.
+pub const MAX_VIOLATION_SPANS: usize = 1000;
+
+/// How an SLO fared window by window, after the warm-up.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct NodeWindow {
-    pub completions: u64,
-    pub errors: u64,
-    /// Busy worker time over the window, in worker·ns.
-    pub busy_area: u128,
-    /// Waiting requests over the window, in request·ns.
-    pub queue_area: u128,
-    /// Instances serving at the window's end.
-    pub instances: u32,
-    /// Workers per instance (0 for nodes without workers).
-    pub workers: u32,
-    pub p50_ns: Option<u64>,
-    pub p99_ns: Option<u64>,
-    /// The mean adaptive concurrency limit of its instances serving at the window's end.
-    pub concurrency_limit: Option<f64>,
+pub(crate) struct SloTally {
+    /// Windows where it could be judged.
+    pub evaluated: u64,
+    /// Of those, the windows where it held.
+    pub held: u64,
+    /// Spans of consecutive windows where it did not hold, [start, end] in ns: the first
+    /// `MAX_VIOLATION_SPANS`.
+    pub violations: Vec<[u64; 2]>,
+    /// Spans past those.
+    pub violations_omitted: u64,
+    /// The end of the last window where it did not hold.
+    last_violation_end_ns: Option<u64>,
 }
 
-/// What the system did in one window.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct WindowRecord {
-    pub start_ns: u64,
-    pub end_ns: u64,
-    pub completed: u64,
-    /// Requests that ended in the window (any terminal state).
-    pub finished: u64,
-    pub errors: Vec<(Outcome, u64)>,
-    /// Latency quantiles asked for by the report and the SLOs: (quantile, ns).
-    pub quantiles: Vec<(f64, u64)>,
-    pub nodes: Vec<NodeWindow>,
+impl SloTally {
+    fn judge(&mut self, held: Option<bool>, start_ns: u64, end_ns: u64) {
+        match held {
+            Some(true) => {
+                self.evaluated += 1;
+                self.held += 1;
+            }
+            Some(false) => {
+                self.evaluated += 1;
+                if self.last_violation_end_ns == Some(start_ns) {
+                    // The span goes on: the last listed one, unless spans are being counted.
+                    if self.violations_omitted == 0 {
+                        if let Some(last) = self.violations.last_mut() {
+                            last[1] = end_ns;
+                        }
+                    }
+                } else if self.violations.len() < MAX_VIOLATION_SPANS {
+                    self.violations.push([start_ns, end_ns]);
+                } else {
+                    self.violations_omitted += 1;
+                }
+                self.last_violation_end_ns = Some(end_ns);
+            }
+            None => {}
+        }
+    }
+}
+
+/// Whether `slo` held in a window with these figures (`None` when nothing in it can be
+/// judged). `quantile_ns` is the window's value of the SLO's quantile.
+fn slo_held_in(slo: &Slo, completed: u64, finished: u64, quantile_ns: Option<u64>) -> Option<bool> {
+    match slo {
+        // A window where requests ended but none completed fails a latency SLO too.
+        Slo::Latency { below_ns, .. } => match quantile_ns {
+            Some(value) => Some(value as f64 / 1e9 <= *below_ns as f64 / 1e9),
+            None => (finished > 0).then_some(false),
+        },
+        Slo::Availability { at_least } => (finished > 0).then(|| completed as f64 / finished as f64 >= *at_least),
+    }
 }
 
 /// A node's time-weighted areas at the last window end (or, in `carried`, the part of the
@@ -134,14 +198,29 @@ impl NodeMark {
     }
 }
 
-/// The time series being recorded.
+/// What the series records, and for whom.
+pub(crate) struct SeriesSpec {
+    pub window_ns: u64,
+    pub nodes: usize,
+    /// Quantiles to compute per window.
+    pub quantiles: Vec<f64>,
+    /// SLOs to judge per window, after `warmup_ns`.
+    pub slos: Vec<Slo>,
+    pub warmup_ns: u64,
+    /// Keep the windows for the report (a run with a scenario).
+    pub for_report: bool,
+}
+
+/// The time series being recorded: the current window's figures, the windows kept for the
+/// report and for a live reader (each a bounded `SeriesStore`), and the SLOs' tallies.
 #[derive(Debug)]
 pub(crate) struct Timeseries {
     pub window_ns: u64,
     window_start_ns: u64,
     completed: u64,
     finished: u64,
-    errors: Vec<(Outcome, u64)>,
+    /// Unsuccessful requests this window, indexed by `Outcome as usize`.
+    errors: Vec<u64>,
     latency: WindowLatencies,
     node_latency: Vec<WindowLatencies>,
     node_completed: Vec<u64>,
@@ -150,9 +229,21 @@ pub(crate) struct Timeseries {
     /// Deltas accumulated before the warm-up reset of the node counters.
     carried: Vec<NodeMark>,
     /// Quantiles to compute per window.
-    quantiles: Vec<f64>,
-    pub windows: Vec<WindowRecord>,
-    /// Most windows kept (`max_windows`): a request-count run, whose length is not known
+    pub quantiles: Vec<f64>,
+    slos: Vec<Slo>,
+    warmup_ns: u64,
+    pub slo_tallies: Vec<SloTally>,
+    /// The window being closed, as rows (reused from window to window).
+    closing_nodes: Vec<NodeWindow>,
+    closing_quantiles: Vec<Option<u64>>,
+    closing_slo_held: Vec<Option<bool>>,
+    /// The scenario's windows closed so far.
+    closed: u64,
+    /// The windows for the report.
+    pub report: Option<SeriesStore>,
+    /// The windows a live reader has not taken yet.
+    pub live: Option<SeriesStore>,
+    /// Most windows closed (`max_windows`): a request-count run, whose length is not known
     /// beforehand, stops recording there.
     max_windows: u64,
     /// Where recording stopped at that limit.
@@ -160,24 +251,41 @@ pub(crate) struct Timeseries {
 }
 
 impl Timeseries {
-    pub fn new(window_ns: u64, nodes: usize, quantiles: Vec<f64>) -> Self {
+    pub fn new(spec: SeriesSpec) -> Self {
+        let nodes = spec.nodes;
+        let store = || SeriesStore::new(max_records(nodes), nodes, spec.quantiles.len(), spec.slos.len());
         Self {
-            window_ns,
+            window_ns: spec.window_ns,
             window_start_ns: 0,
             completed: 0,
             finished: 0,
-            errors: Vec::new(),
+            errors: vec![0; Outcome::ALL.len()],
             latency: WindowLatencies::new(),
             node_latency: (0..nodes).map(|_| WindowLatencies::new()).collect(),
             node_completed: vec![0; nodes],
             node_errors: vec![0; nodes],
             marks: vec![NodeMark::default(); nodes],
             carried: vec![NodeMark::default(); nodes],
-            quantiles,
-            windows: Vec::new(),
+            closing_nodes: vec![NodeWindow::default(); nodes],
+            closing_quantiles: vec![None; spec.quantiles.len()],
+            closing_slo_held: vec![None; spec.slos.len()],
+            slo_tallies: vec![SloTally::default(); spec.slos.len()],
+            report: spec.for_report.then(store),
+            live: None,
+            quantiles: spec.quantiles,
+            slos: spec.slos,
+            warmup_ns: spec.warmup_ns,
+            closed: 0,
             max_windows: crate::topology::max_windows(nodes),
             truncated_at_ns: None,
         }
+    }
+
+    /// Keeps the windows for a live reader too, from now on.
+    pub fn keep_live(&mut self) {
+        let nodes = self.node_completed.len();
+        self.live
+            .get_or_insert_with(|| SeriesStore::new(max_records(nodes), nodes, self.quantiles.len(), self.slos.len()));
     }
 
     /// A request ended.
@@ -188,10 +296,7 @@ impl Timeseries {
             self.completed += 1;
             self.latency.record(latency_ns);
         } else {
-            match self.errors.iter_mut().find(|(o, _)| *o == outcome) {
-                Some(entry) => entry.1 += 1,
-                None => self.errors.push((outcome, 1)),
-            }
+            self.errors[outcome as usize] += 1;
         }
     }
 
@@ -216,6 +321,59 @@ impl Timeseries {
             *mark = NodeMark::default();
         }
     }
+
+    /// The scenario's window width of the report's records, times the windows each spans.
+    pub fn report_window_ns(&self) -> u64 {
+        self.window_ns * u64::from(self.report.as_ref().map_or(1, SeriesStore::span))
+    }
+
+    /// Closes the system's part of the window ending at `now` (the nodes' rows are written
+    /// by then) and keeps it.
+    fn close_window(&mut self, now: u64) {
+        self.latency.quantiles_into(&self.quantiles, &mut self.closing_quantiles);
+        let record = WindowRecord {
+            start_ns: self.window_start_ns,
+            end_ns: now,
+            completed: self.completed,
+            finished: self.finished,
+            windows: 1,
+        };
+        for ((held, tally), slo) in self.closing_slo_held.iter_mut().zip(&mut self.slo_tallies).zip(&self.slos) {
+            *held = None;
+            if record.start_ns >= self.warmup_ns {
+                let quantile_ns = match slo {
+                    Slo::Latency { quantile, .. } => {
+                        let index = self.quantiles.iter().position(|q| q == quantile);
+                        index.and_then(|index| self.closing_quantiles[index])
+                    }
+                    Slo::Availability { .. } => None,
+                };
+                *held = slo_held_in(slo, record.completed, record.finished, quantile_ns);
+                tally.judge(*held, record.start_ns, record.end_ns);
+            }
+        }
+        let view = RecordView {
+            record: &record,
+            nodes: &self.closing_nodes,
+            quantiles: &self.closing_quantiles,
+            errors: &self.errors,
+            slo_held: &self.closing_slo_held,
+        };
+        if let Some(store) = self.report.as_mut() {
+            store.push(view);
+        }
+        if let Some(store) = self.live.as_mut() {
+            store.push(view);
+        }
+        self.closed += 1;
+        if record.finished > record.completed {
+            self.errors.fill(0);
+        }
+        self.latency.clear();
+        self.completed = 0;
+        self.finished = 0;
+        self.window_start_ns = now;
+    }
 }
 
 impl Simulation<'_> {
@@ -224,66 +382,46 @@ impl Simulation<'_> {
         let kernel = &mut self.kernel;
         let node_down = &kernel.faults.node_down;
         let Some(series) = kernel.timeseries.as_mut() else { return };
-        if now <= series.window_start_ns && !series.windows.is_empty() {
+        if now <= series.window_start_ns && series.closed > 0 {
             return;
         }
-        if series.windows.len() as u64 >= series.max_windows {
+        if series.closed >= series.max_windows {
             series.truncated_at_ns.get_or_insert(series.window_start_ns);
             return;
         }
-        let topology = self.topology;
-        let mut nodes = Vec::with_capacity(topology.nodes.len());
+        let width_ns = u128::from((now - series.window_start_ns).max(1));
         for (index, model) in self.nodes.iter().enumerate() {
             let stats = &mut kernel.node_stats[index];
             stats.advance(now.max(stats.last_change_ns));
             let mark = NodeMark::of(stats);
             let (before, carried) = (series.marks[index], series.carried[index]);
-            let histogram = &mut series.node_latency[index];
-            let concurrency_limit =
-                model.servers().and_then(|state| state.limits.as_ref().and_then(|l| l.mean_of(&state.rotation)));
-            let (instances, workers) = match model.servers() {
+            let mut node_quantiles = [None; NODE_QUANTILES.len()];
+            series.node_latency[index].quantiles_into(&NODE_QUANTILES, &mut node_quantiles);
+            series.node_latency[index].clear();
+            let (instances, workers, concurrency_limit) = match model.servers() {
                 Some(state) => {
                     let serving = state.rotation.iter().filter(|i| state.instances[i.index()].down == 0).count();
-                    (serving as u32, state.config.workers)
+                    let limit = state.limits.as_ref().and_then(|l| l.mean_of(&state.rotation));
+                    (serving as u32, state.config.workers, limit)
                 }
-                None => (u32::from(node_down[index] == 0), 0),
+                None => (u32::from(node_down[index] == 0), 0, None),
             };
-            nodes.push(NodeWindow {
+            series.closing_nodes[index] = NodeWindow {
                 completions: std::mem::take(&mut series.node_completed[index]),
                 errors: std::mem::take(&mut series.node_errors[index]),
                 busy_area: mark.busy_area - before.busy_area + carried.busy_area,
                 queue_area: mark.queue_area - before.queue_area + carried.queue_area,
+                capacity_area: u128::from(instances) * u128::from(workers) * width_ns,
                 instances,
                 workers,
-                p50_ns: histogram.quantile(0.5),
-                p99_ns: histogram.quantile(0.99),
+                p50_ns: node_quantiles[0],
+                p99_ns: node_quantiles[1],
                 concurrency_limit,
-            });
-            histogram.clear();
+            };
             series.marks[index] = mark;
             series.carried[index] = NodeMark::default();
         }
-        let quantiles = if series.latency.is_empty() {
-            Vec::new()
-        } else {
-            let latency = &mut series.latency;
-            series.quantiles.iter().filter_map(|q| latency.quantile(*q).map(|value| (*q, value))).collect()
-        };
-        let mut errors = std::mem::take(&mut series.errors);
-        errors.sort();
-        series.windows.push(WindowRecord {
-            start_ns: series.window_start_ns,
-            end_ns: now,
-            completed: series.completed,
-            finished: series.finished,
-            errors,
-            quantiles,
-            nodes,
-        });
-        series.latency.clear();
-        series.completed = 0;
-        series.finished = 0;
-        series.window_start_ns = now;
+        series.close_window(now);
     }
 
     /// A window ends on the clock.
@@ -329,8 +467,29 @@ mod tests {
                 );
             }
             window.clear();
-            assert!(window.is_empty());
             assert_eq!(window.quantile(0.5), None);
         }
+    }
+
+    /// An SLO that fails every other window lists its first spans and counts the rest; a
+    /// span that goes on is one span, listed or counted.
+    #[test]
+    fn violation_spans_are_bounded() {
+        let mut tally = SloTally::default();
+        for window in 0..(4 * MAX_VIOLATION_SPANS as u64) {
+            let held = window % 4 >= 2;
+            tally.judge(Some(held), window * 10, (window + 1) * 10);
+        }
+        assert_eq!(tally.evaluated, 4 * MAX_VIOLATION_SPANS as u64);
+        assert_eq!(tally.held, 2 * MAX_VIOLATION_SPANS as u64);
+        assert_eq!(tally.violations.len(), MAX_VIOLATION_SPANS);
+        assert_eq!(tally.violations[1], [40, 60]);
+        assert_eq!(tally.violations_omitted, 0);
+        tally.judge(Some(false), 40_000, 40_010);
+        tally.judge(Some(false), 40_010, 40_020);
+        tally.judge(None, 40_020, 40_030);
+        tally.judge(Some(false), 40_030, 40_040);
+        assert_eq!(tally.violations_omitted, 2);
+        assert_eq!(tally.violations.len(), MAX_VIOLATION_SPANS);
     }
 }

@@ -5,7 +5,6 @@
 use super::{ComponentSection, NodeReport};
 use crate::model::latency::LatencyStats;
 use crate::model::node::Node;
-use crate::model::timeseries::WindowRecord;
 use crate::model::Simulation;
 use crate::topology::{FaultKind, NodeKind, Slo};
 use indexmap::IndexMap;
@@ -205,17 +204,36 @@ pub struct SloReport {
     pub windows_evaluated: u64,
     /// Of those, the windows where it held.
     pub windows_held: u64,
-    /// Spans of consecutive windows where it did not hold: [start_s, end_s].
+    /// Spans of consecutive windows where it did not hold: [start_s, end_s], the first
+    /// thousand.
     pub violations: Vec<[f64; 2]>,
+    /// Spans past those, counted only.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub violations_omitted: u64,
 }
 
 /// The time series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimeseriesReport {
-    /// Window width in seconds.
+    /// Window width in seconds: the scenario's window times `windows_merged`.
     pub window_s: f64,
-    /// The windows in order, warm-up included.
+    /// How many of the scenario's windows each window here spans: 1, unless the run has more
+    /// windows than the report keeps (a few thousand), when neighbours merge in pairs.
+    /// The SLOs are judged in the scenario's windows all the same.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub windows_merged: u32,
+    /// The windows in order, warm-up included. In a merged window, the latency percentiles
+    /// are the highest of its windows', `instances` and the concurrency limit are at its
+    /// end, and an SLO held if it held in each of its windows where it was judged.
     pub windows: Vec<WindowReport>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(value: &u32) -> bool {
+    *value == 1
 }
 
 /// One window.
@@ -263,24 +281,6 @@ pub struct NodeWindowReport {
     /// Its adaptive concurrency limit at the window's end (the mean over its instances).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency_limit: Option<f64>,
-}
-
-fn quantile_of(window: &WindowRecord, q: f64) -> Option<f64> {
-    window.quantiles.iter().find(|(quantile, _)| *quantile == q).map(|(_, ns)| *ns as f64 / 1e9)
-}
-
-/// Whether `slo` held in `window` (`None` when nothing in it can be judged).
-fn slo_held_in(slo: &Slo, window: &WindowRecord) -> Option<bool> {
-    match slo {
-        // A window where requests ended but none completed fails a latency SLO too.
-        Slo::Latency { quantile, below_ns } => match quantile_of(window, *quantile) {
-            Some(value) => Some(value <= *below_ns as f64 / 1e9),
-            None => (window.finished > 0).then_some(false),
-        },
-        Slo::Availability { at_least } => {
-            (window.finished > 0).then(|| window.completed as f64 / window.finished as f64 >= *at_least)
-        }
-    }
 }
 
 impl Simulation<'_> {
@@ -484,11 +484,12 @@ impl Simulation<'_> {
         let (Some(scenario), Some(series)) = (&self.topology.scenario, &self.kernel.timeseries) else {
             return (None, None);
         };
-        let warmup_ns = self.kernel.config.warmup_ns;
+        let Some(store) = &series.report else { return (None, None) };
         let slos = scenario
             .slos
             .iter()
-            .map(|slo| {
+            .zip(&series.slo_tallies)
+            .map(|(slo, tally)| {
                 let value = match slo {
                     Slo::Latency { quantile, .. } => latency.quantile_s(*quantile),
                     Slo::Availability { .. } => availability,
@@ -497,90 +498,81 @@ impl Simulation<'_> {
                     Slo::Latency { below_ns, .. } => value.is_some_and(|v| v <= *below_ns as f64 / 1e9),
                     Slo::Availability { at_least } => value.is_some_and(|v| v >= *at_least),
                 };
-                let (mut evaluated, mut held_windows, mut violations) = (0, 0, Vec::<[f64; 2]>::new());
-                for window in series.windows.iter().filter(|w| w.start_ns >= warmup_ns) {
-                    match slo_held_in(slo, window) {
-                        Some(true) => {
-                            evaluated += 1;
-                            held_windows += 1;
-                        }
-                        Some(false) => {
-                            evaluated += 1;
-                            let (start, end) = (window.start_ns as f64 / 1e9, window.end_ns as f64 / 1e9);
-                            match violations.last_mut() {
-                                Some(last) if last[1] == start => last[1] = end,
-                                _ => violations.push([start, end]),
-                            }
-                        }
-                        None => {}
-                    }
-                }
                 SloReport {
                     slo: slo.label(),
                     value,
                     held,
-                    windows_evaluated: evaluated,
-                    windows_held: held_windows,
-                    violations,
+                    windows_evaluated: tally.evaluated,
+                    windows_held: tally.held,
+                    violations: tally
+                        .violations
+                        .iter()
+                        .map(|[start, end]| [*start as f64 / 1e9, *end as f64 / 1e9])
+                        .collect(),
+                    violations_omitted: tally.violations_omitted,
                 }
             })
             .collect();
         let topology = self.topology;
-        let windows = series
-            .windows
+        let quantile_index = |q: f64| series.quantiles.iter().position(|quantile| *quantile == q);
+        let (p50, p99) = (quantile_index(0.5), quantile_index(0.99));
+        let windows = store
             .iter()
             .map(|window| {
-                let width_s = (window.end_ns - window.start_ns).max(1) as f64 / 1e9;
-                let width_ns = (window.end_ns - window.start_ns).max(1) as f64;
+                let record = window.record;
+                let width_s = (record.end_ns - record.start_ns).max(1) as f64 / 1e9;
+                let width_ns = (record.end_ns - record.start_ns).max(1) as f64;
                 let mut errors_by_reason = IndexMap::new();
-                for (outcome, count) in &window.errors {
-                    errors_by_reason.insert(outcome.reason().to_string(), *count);
+                for (outcome, count) in window.errors_by_outcome() {
+                    errors_by_reason.insert(outcome.reason().to_string(), count);
                 }
                 let nodes = topology
                     .nodes
                     .iter()
-                    .zip(&window.nodes)
-                    .map(|(node, record)| {
-                        let capacity = record.instances as f64 * record.workers as f64;
+                    .zip(window.nodes)
+                    .map(|(node, figures)| {
                         (
                             node.name.clone(),
                             NodeWindowReport {
-                                throughput_per_s: record.completions as f64 / width_s,
-                                errors: record.errors,
-                                utilization: (record.workers > 0).then(|| {
-                                    if capacity > 0.0 {
-                                        (record.busy_area as f64 / (capacity * width_ns)).min(1.0)
+                                throughput_per_s: figures.completions as f64 / width_s,
+                                errors: figures.errors,
+                                utilization: (figures.workers > 0).then(|| {
+                                    if figures.capacity_area > 0 {
+                                        (figures.busy_area as f64 / figures.capacity_area as f64).min(1.0)
                                     } else {
                                         0.0
                                     }
                                 }),
-                                queue_length: record.queue_area as f64 / width_ns,
-                                instances: record.instances,
-                                p50_s: record.p50_ns.map(|ns| ns as f64 / 1e9),
-                                p99_s: record.p99_ns.map(|ns| ns as f64 / 1e9),
-                                concurrency_limit: record.concurrency_limit,
+                                queue_length: figures.queue_area as f64 / width_ns,
+                                instances: figures.instances,
+                                p50_s: figures.p50_ns.map(|ns| ns as f64 / 1e9),
+                                p99_s: figures.p99_ns.map(|ns| ns as f64 / 1e9),
+                                concurrency_limit: figures.concurrency_limit,
                             },
                         )
                     })
                     .collect();
+                let quantile_s =
+                    |index: Option<usize>| index.and_then(|i| window.quantiles[i]).map(|ns| ns as f64 / 1e9);
                 WindowReport {
-                    start_s: window.start_ns as f64 / 1e9,
-                    end_s: window.end_ns as f64 / 1e9,
-                    throughput_per_s: window.completed as f64 / width_s,
-                    finished: window.finished,
-                    availability: (window.finished > 0).then(|| window.completed as f64 / window.finished as f64),
-                    p50_s: quantile_of(window, 0.5),
-                    p99_s: quantile_of(window, 0.99),
+                    start_s: record.start_ns as f64 / 1e9,
+                    end_s: record.end_ns as f64 / 1e9,
+                    throughput_per_s: record.completed as f64 / width_s,
+                    finished: record.finished,
+                    availability: (record.finished > 0).then(|| record.completed as f64 / record.finished as f64),
+                    p50_s: quantile_s(p50),
+                    p99_s: quantile_s(p99),
                     errors_by_reason,
-                    slo_held: scenario
-                        .slos
-                        .iter()
-                        .map(|slo| if window.start_ns < warmup_ns { None } else { slo_held_in(slo, window) })
-                        .collect(),
+                    slo_held: window.slo_held.to_vec(),
                     nodes,
                 }
             })
             .collect();
-        (Some(slos), Some(TimeseriesReport { window_s: series.window_ns as f64 / 1e9, windows }))
+        let timeseries = TimeseriesReport {
+            window_s: series.report_window_ns() as f64 / 1e9,
+            windows_merged: store.span(),
+            windows,
+        };
+        (Some(slos), Some(timeseries))
     }
 }

@@ -28,7 +28,7 @@ impl Simulation<'_> {
         }
         if let Some(at_ns) = self.kernel.timeseries.as_ref().and_then(|series| series.truncated_at_ns) {
             warnings.push(format!(
-                "the time series stops at {}s: it holds at most {} windows for {} nodes; widen the scenario's window",
+                "the time series stops at {}s: a run closes at most {} windows for {} nodes; widen the scenario's window",
                 at_ns as f64 / 1e9,
                 crate::topology::max_windows(self.topology.nodes.len()),
                 self.topology.nodes.len()

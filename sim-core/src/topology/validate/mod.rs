@@ -10,7 +10,7 @@ mod regions;
 mod resilience;
 mod trace;
 
-pub use resilience::{apply_scenario, max_windows, MAX_SERIES_CELLS, MAX_WINDOWS};
+pub use resilience::{apply_scenario, max_windows, MAX_WINDOWS, MAX_WINDOW_CELLS};
 
 use super::graph::{check_call_cycles, Edge, EdgeKind};
 use super::*;

@@ -14,14 +14,16 @@ use crate::units::{Duration, NS_PER_S};
 pub const MAX_RETRIES: u32 = 60;
 /// Most faults a scenario may list.
 pub const MAX_FAULTS: usize = 10_000;
-/// Most time-series windows a run may have (the window sets how many).
-pub const MAX_WINDOWS: u64 = 1_000_000;
-/// Most figures a time series may hold: windows × (nodes + 1), about 100 bytes each.
-pub const MAX_SERIES_CELLS: u64 = 2_000_000;
+/// Most time-series windows a run may close (the window sets how many). The windows kept
+/// are bounded apart from this (`model::series_store`): this bounds the time spent.
+pub const MAX_WINDOWS: u64 = 10_000_000;
+/// Most window closings of a run, counting one per node and one for the system: windows ×
+/// (nodes + 1), some tens of nanoseconds each.
+pub const MAX_WINDOW_CELLS: u64 = 20_000_000;
 
-/// Most windows the time series of a topology with `nodes` nodes may have.
+/// Most windows the time series of a topology with `nodes` nodes may close.
 pub fn max_windows(nodes: usize) -> u64 {
-    MAX_WINDOWS.min(MAX_SERIES_CELLS / (nodes as u64 + 1))
+    MAX_WINDOWS.min(MAX_WINDOW_CELLS / (nodes as u64 + 1))
 }
 
 fn invalid(source: &str, message: String, anchors: &[&str], help: &str) -> SpecError {
@@ -384,8 +386,8 @@ impl ScenarioChecker<'_> {
                     format!("a window of {} makes {} windows over the run", Duration { ns: window_ns }, ns / window_ns),
                     &["window"],
                     format!(
-                        "give a window that makes at most {most} windows (a time series holds at most \
-                         {MAX_SERIES_CELLS} figures: windows × (nodes + 1))"
+                        "give a window that makes at most {most} windows (a run closes at most \
+                         {MAX_WINDOW_CELLS} windows × (nodes + 1))"
                     ),
                 ));
             }
