@@ -50,7 +50,7 @@ impl<E> QuadHeap<E> {
         self.entries.first()
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, entry: Entry<E>) {
         self.entries.push(entry);
         let mut child = self.entries.len() - 1;

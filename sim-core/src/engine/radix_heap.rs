@@ -69,7 +69,7 @@ impl<E> RadixHeap<E> {
         self.occupied[bucket / 64] |= 1 << (bucket % 64);
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, entry: Entry<E>) {
         if self.bucketed == 0 {
             // Few entries: the heap alone, until there are too many for it.

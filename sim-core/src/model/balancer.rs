@@ -467,7 +467,7 @@ impl Simulation<'_> {
             let Some(plan) = model.config.resharding.as_deref() else { continue };
             for (step, reshard) in plan.steps.iter().enumerate() {
                 let timer = Timer::Reshard { step: step as u32 };
-                self.kernel.events.schedule_at(reshard.at_ns, Event::Timer { node: NodeId::new(index as u32), timer });
+                self.kernel.events.schedule_at(reshard.at_ns, Event::timer(NodeId::new(index as u32), timer));
             }
         }
     }

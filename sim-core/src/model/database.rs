@@ -293,9 +293,7 @@ impl DatabaseModel<'_> {
             return;
         }
         self.failover_pending = true;
-        kernel
-            .events
-            .schedule_in(failover.detection_ns + failover.promotion_ns, Event::Timer { node, timer: Timer::Promote });
+        kernel.events.schedule_in(failover.detection_ns + failover.promotion_ns, Event::timer(node, Timer::Promote));
     }
 
     /// The failover: the live replica with the most commits received before the primary
@@ -419,7 +417,7 @@ impl Program for DatabaseModel<'_> {
             let Some(answer_ns) = acked_ns.into_iter().chain(limit_ns).min() else { return };
             if answer_ns > now {
                 let node = self.node;
-                kernel.events.schedule_in(answer_ns - now, Event::Timer { node, timer: Timer::Resume { frame } });
+                kernel.events.schedule_in(answer_ns - now, Event::timer(node, Timer::Resume { frame }));
                 return;
             }
         }

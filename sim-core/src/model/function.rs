@@ -114,7 +114,7 @@ impl Model for FunctionModel<'_> {
             kernel.frames[frame].instance = container;
             kernel.node_stats[node].busy_now += 1;
             let delay = kernel.sample_service(node, cold_start_sampler);
-            kernel.events.schedule_in(delay, Event::Timer { node, timer: Timer::Resume { frame } });
+            kernel.events.schedule_in(delay, Event::timer(node, Timer::Resume { frame }));
         } else {
             if measured {
                 self.counters.throttles += 1;
@@ -172,9 +172,7 @@ impl Model for FunctionModel<'_> {
         if slot.provisioned {
             return;
         }
-        kernel
-            .events
-            .schedule_in(keep_alive_ns, Event::Timer { node, timer: Timer::ContainerExpire { container, generation } });
+        kernel.events.schedule_in(keep_alive_ns, Event::timer(node, Timer::ContainerExpire { container, generation }));
     }
 
     fn reset(&mut self, now: u64) {

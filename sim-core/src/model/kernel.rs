@@ -454,7 +454,7 @@ impl Kernel<'_> {
     pub(crate) fn schedule_resume(&mut self, frame: FrameId, sampler: u32) {
         let node = self.frames[frame].node;
         let delay = self.sample_service(node, sampler);
-        self.events.schedule_in(delay, Event::Timer { node, timer: Timer::Resume { frame } });
+        self.events.schedule_in(delay, Event::timer(node, Timer::Resume { frame }));
     }
 
     /// A frame leaves a component without workers, where it was counted as in the node.

@@ -169,7 +169,7 @@ impl Model for LimiterModel<'_> {
                     self.counters.delayed += 1;
                     self.counters.delay_sum_ns += delay as u128;
                 }
-                kernel.events.schedule_in(delay, Event::Timer { node, timer: Timer::Resume { frame } });
+                kernel.events.schedule_in(delay, Event::timer(node, Timer::Resume { frame }));
             }
         }
     }

@@ -413,7 +413,7 @@ impl LogModel<'_> {
             appended_during: 0,
         });
         let timer = Timer::Rebalance { group: group as u32, step: step as u32, end: true };
-        kernel.events.schedule_in(self.config.group_rebalance_ns[group], Event::Timer { node: self.node, timer });
+        kernel.events.schedule_in(self.config.group_rebalance_ns[group], Event::timer(self.node, timer));
     }
 
     /// The rebalance time of change `step` is over: the partitions are assigned to the new
@@ -530,7 +530,7 @@ impl Simulation<'_> {
             for (group, changes) in model.config.group_changes.iter().enumerate() {
                 for (step, &(at_ns, _)) in changes.iter().enumerate() {
                     let timer = Timer::Rebalance { group: group as u32, step: step as u32, end: false };
-                    self.kernel.events.schedule_at(at_ns, Event::Timer { node: NodeId::new(index as u32), timer });
+                    self.kernel.events.schedule_at(at_ns, Event::timer(NodeId::new(index as u32), timer));
                 }
             }
         }

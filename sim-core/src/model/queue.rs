@@ -256,9 +256,7 @@ impl QueueModel<'_> {
                 self.counters.redeliveries += redelivery as u64;
             }
             if let Some(timeout) = visibility {
-                kernel
-                    .events
-                    .schedule_in(timeout, Event::Timer { node, timer: Timer::Visibility { message, generation } });
+                kernel.events.schedule_in(timeout, Event::timer(node, Timer::Visibility { message, generation }));
             }
             kernel.start_job(node, handler, message.raw(), generation, spec);
             // Room freed: a blocked producer's message goes in.

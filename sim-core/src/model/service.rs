@@ -271,7 +271,7 @@ impl<'t> ServiceModel<'t> {
         }
         if let Some((remaining_ns, epoch)) = slot.ps.next_end(workers) {
             let timer = Timer::PsDone { instance, epoch };
-            kernel.events.schedule_in(remaining_ns, Event::Timer { node: self.node, timer });
+            kernel.events.schedule_in(remaining_ns, Event::timer(self.node, timer));
         }
     }
 

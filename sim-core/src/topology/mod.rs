@@ -15,7 +15,7 @@ pub use resilience::*;
 pub use graph::{node_summary, to_dot, Edge, EdgeKind};
 pub use validate::{
     apply_scenario, max_windows, parse_topology, parse_topology_bytes, DEFAULT_DURATION_NS, DEFAULT_MAX_HOPS,
-    DEFAULT_MAX_IN_FLIGHT, MAX_WINDOWS, MAX_WINDOW_CELLS,
+    DEFAULT_MAX_IN_FLIGHT, MAX_NODES, MAX_WINDOWS, MAX_WINDOW_CELLS,
 };
 
 use crate::dist::Sampler;
