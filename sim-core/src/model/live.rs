@@ -292,14 +292,8 @@ fn window_view(window: RecordView<'_>) -> WindowView {
         .nodes
         .iter()
         .map(|node| NodeView {
-            utilization: (node.workers > 0).then(|| {
-                if node.capacity_area > 0 {
-                    node.busy_area as f64 / node.capacity_area as f64
-                } else {
-                    0.0
-                }
-            }),
-            queue_length: node.queue_area as f64 / (record.end_ns - record.start_ns).max(1) as f64,
+            utilization: node.utilization(),
+            queue_length: node.queue_length(record.end_ns - record.start_ns),
             instances: node.instances,
             throughput_per_s: (node.completions + node.errors) as f64 / length_s,
             errors: node.errors,

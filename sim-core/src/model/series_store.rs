@@ -45,6 +45,22 @@ pub(crate) struct NodeWindow {
 }
 
 impl NodeWindow {
+    /// The share of its workers busy (`None` for nodes without workers; 0 when none served).
+    pub fn utilization(&self) -> Option<f64> {
+        (self.workers > 0).then(|| {
+            if self.capacity_area > 0 {
+                self.busy_area as f64 / self.capacity_area as f64
+            } else {
+                0.0
+            }
+        })
+    }
+
+    /// The mean number waiting over a record `width_ns` long.
+    pub fn queue_length(&self, width_ns: u64) -> f64 {
+        self.queue_area as f64 / width_ns.max(1) as f64
+    }
+
     fn absorb(&mut self, later: &NodeWindow) {
         self.completions += later.completions;
         self.errors += later.errors;
@@ -129,37 +145,75 @@ impl Rows<'_> {
     }
 }
 
+/// A table of rows of `width` cells each, stored flat.
+#[derive(Debug)]
+struct Table<T> {
+    width: usize,
+    cells: Vec<T>,
+}
+
+impl<T: Copy> Table<T> {
+    fn new(width: usize) -> Self {
+        Self { width, cells: Vec::new() }
+    }
+
+    fn row(&self, index: usize) -> &[T] {
+        &self.cells[index * self.width..][..self.width]
+    }
+
+    fn row_mut(&mut self, index: usize) -> &mut [T] {
+        &mut self.cells[index * self.width..][..self.width]
+    }
+
+    /// Row `to` to change and row `from` to read (`to` < `from`).
+    fn pair_mut(&mut self, to: usize, from: usize) -> (&mut [T], &[T]) {
+        let (head, tail) = self.cells.split_at_mut(from * self.width);
+        (&mut head[to * self.width..][..self.width], &tail[..self.width])
+    }
+
+    fn push(&mut self, row: &[T]) {
+        debug_assert_eq!(row.len(), self.width);
+        self.cells.extend_from_slice(row);
+    }
+
+    /// Overwrites row `to` with row `from`.
+    fn copy(&mut self, from: usize, to: usize) {
+        self.cells.copy_within(from * self.width..(from + 1) * self.width, to * self.width);
+    }
+
+    fn truncate(&mut self, rows: usize) {
+        self.cells.truncate(rows * self.width);
+    }
+
+    fn clear(&mut self) {
+        self.cells.clear();
+    }
+}
+
 /// The records, bounded.
 #[derive(Debug)]
 pub(crate) struct SeriesStore {
     capacity: usize,
     /// The scenario's windows each full record spans (a power of two).
     span: u32,
-    records: Vec<WindowRecord>,
-    nodes: Vec<NodeWindow>,
-    quantiles: Vec<Option<u64>>,
-    errors: Vec<u64>,
-    slo_held: Vec<Option<bool>>,
-    node_count: usize,
-    quantile_count: usize,
-    slo_count: usize,
+    records: Table<WindowRecord>,
+    nodes: Table<NodeWindow>,
+    quantiles: Table<Option<u64>>,
+    errors: Table<u64>,
+    slo_held: Table<Option<bool>>,
 }
 
 impl SeriesStore {
     /// A store of at most `capacity` records (rounded up to an even number, at least 2).
     pub fn new(capacity: usize, node_count: usize, quantile_count: usize, slo_count: usize) -> Self {
-        let capacity = capacity.max(2).next_multiple_of(2);
         Self {
-            capacity,
+            capacity: capacity.max(2).next_multiple_of(2),
             span: 1,
-            records: Vec::new(),
-            nodes: Vec::new(),
-            quantiles: Vec::new(),
-            errors: Vec::new(),
-            slo_held: Vec::new(),
-            node_count,
-            quantile_count,
-            slo_count,
+            records: Table::new(1),
+            nodes: Table::new(node_count),
+            quantiles: Table::new(quantile_count),
+            errors: Table::new(Outcome::ALL.len()),
+            slo_held: Table::new(slo_count),
         }
     }
 
@@ -168,24 +222,23 @@ impl SeriesStore {
         self.span
     }
 
-    #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.records.cells.len()
     }
 
     /// Record `index`.
     pub fn get(&self, index: usize) -> RecordView<'_> {
         RecordView {
-            record: &self.records[index],
-            nodes: &self.nodes[index * self.node_count..][..self.node_count],
-            quantiles: &self.quantiles[index * self.quantile_count..][..self.quantile_count],
-            errors: &self.errors[index * Outcome::ALL.len()..][..Outcome::ALL.len()],
-            slo_held: &self.slo_held[index * self.slo_count..][..self.slo_count],
+            record: &self.records.cells[index],
+            nodes: self.nodes.row(index),
+            quantiles: self.quantiles.row(index),
+            errors: self.errors.row(index),
+            slo_held: self.slo_held.row(index),
         }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = RecordView<'_>> {
-        (0..self.records.len()).map(|index| self.get(index))
+        (0..self.len()).map(|index| self.get(index))
     }
 
     /// Forgets every record (the windows were read) and starts again at one window a record.
@@ -203,84 +256,59 @@ impl SeriesStore {
     /// are full.
     pub fn push(&mut self, window: RecordView<'_>) {
         debug_assert_eq!(window.record.windows, 1);
-        let open = self.records.last().is_some_and(|last| last.windows < self.span);
-        if open {
-            let last = self.records.len() - 1;
-            self.absorb(last, window);
+        if let Some(last) = self.len().checked_sub(1).filter(|&last| self.records.cells[last].windows < self.span) {
+            let rows = Rows {
+                record: &mut self.records.cells[last],
+                nodes: self.nodes.row_mut(last),
+                quantiles: self.quantiles.row_mut(last),
+                errors: self.errors.row_mut(last),
+                slo_held: self.slo_held.row_mut(last),
+            };
+            rows.absorb(window);
             return;
         }
-        if self.records.len() == self.capacity {
+        if self.len() == self.capacity {
             self.merge_pairs();
         }
-        self.records.push(*window.record);
-        self.nodes.extend_from_slice(window.nodes);
-        self.quantiles.extend_from_slice(window.quantiles);
-        self.errors.extend_from_slice(window.errors);
-        self.slo_held.extend_from_slice(window.slo_held);
-    }
-
-    /// Adds `later`'s figures to record `index`.
-    fn absorb(&mut self, index: usize, later: RecordView<'_>) {
-        let rows = Rows {
-            record: &mut self.records[index],
-            nodes: &mut self.nodes[index * self.node_count..][..self.node_count],
-            quantiles: &mut self.quantiles[index * self.quantile_count..][..self.quantile_count],
-            errors: &mut self.errors[index * Outcome::ALL.len()..][..Outcome::ALL.len()],
-            slo_held: &mut self.slo_held[index * self.slo_count..][..self.slo_count],
-        };
-        rows.absorb(later);
+        self.records.push(std::slice::from_ref(window.record));
+        self.nodes.push(window.nodes);
+        self.quantiles.push(window.quantiles);
+        self.errors.push(window.errors);
+        self.slo_held.push(window.slo_held);
     }
 
     /// Merges records 2k and 2k + 1 into record k, for every k, and doubles the span. Runs
     /// when the records are full, so all of them span `span` windows.
     #[cold]
     fn merge_pairs(&mut self) {
-        let half = self.records.len() / 2;
+        let half = self.len() / 2;
         for k in 0..half {
-            self.copy_record(2 * k, k);
-            let later = 2 * k + 1;
-            let (records, later_records) = self.records.split_at_mut(later);
-            let (nodes, later_nodes) = self.nodes.split_at_mut(later * self.node_count);
-            let (quantiles, later_quantiles) = self.quantiles.split_at_mut(later * self.quantile_count);
-            let (errors, later_errors) = self.errors.split_at_mut(later * Outcome::ALL.len());
-            let (slo_held, later_slo_held) = self.slo_held.split_at_mut(later * self.slo_count);
-            let rows = Rows {
-                record: &mut records[k],
-                nodes: &mut nodes[k * self.node_count..][..self.node_count],
-                quantiles: &mut quantiles[k * self.quantile_count..][..self.quantile_count],
-                errors: &mut errors[k * Outcome::ALL.len()..][..Outcome::ALL.len()],
-                slo_held: &mut slo_held[k * self.slo_count..][..self.slo_count],
-            };
+            let (first, later) = (2 * k, 2 * k + 1);
+            self.records.copy(first, k);
+            self.nodes.copy(first, k);
+            self.quantiles.copy(first, k);
+            self.errors.copy(first, k);
+            self.slo_held.copy(first, k);
+            let (record, later_record) = self.records.pair_mut(k, later);
+            let (nodes, later_nodes) = self.nodes.pair_mut(k, later);
+            let (quantiles, later_quantiles) = self.quantiles.pair_mut(k, later);
+            let (errors, later_errors) = self.errors.pair_mut(k, later);
+            let (slo_held, later_slo_held) = self.slo_held.pair_mut(k, later);
+            let rows = Rows { record: &mut record[0], nodes, quantiles, errors, slo_held };
             rows.absorb(RecordView {
-                record: &later_records[0],
-                nodes: &later_nodes[..self.node_count],
-                quantiles: &later_quantiles[..self.quantile_count],
-                errors: &later_errors[..Outcome::ALL.len()],
-                slo_held: &later_slo_held[..self.slo_count],
+                record: &later_record[0],
+                nodes: later_nodes,
+                quantiles: later_quantiles,
+                errors: later_errors,
+                slo_held: later_slo_held,
             });
         }
         self.records.truncate(half);
-        self.nodes.truncate(half * self.node_count);
-        self.quantiles.truncate(half * self.quantile_count);
-        self.errors.truncate(half * Outcome::ALL.len());
-        self.slo_held.truncate(half * self.slo_count);
+        self.nodes.truncate(half);
+        self.quantiles.truncate(half);
+        self.errors.truncate(half);
+        self.slo_held.truncate(half);
         self.span *= 2;
-    }
-
-    /// Overwrites record `to`'s rows with record `from`'s (`to` ≤ `from`).
-    fn copy_record(&mut self, from: usize, to: usize) {
-        if from == to {
-            return;
-        }
-        self.records[to] = self.records[from];
-        let n = self.node_count;
-        self.nodes.copy_within(from * n..(from + 1) * n, to * n);
-        let q = self.quantile_count;
-        self.quantiles.copy_within(from * q..(from + 1) * q, to * q);
-        let e = Outcome::ALL.len();
-        self.errors.copy_within(from * e..(from + 1) * e, to * e);
-        let s = self.slo_count;
-        self.slo_held.copy_within(from * s..(from + 1) * s, to * s);
     }
 }
 

@@ -198,6 +198,11 @@ impl NodeMark {
     }
 }
 
+/// Where `quantile` is in `quantiles`.
+fn index_of(quantiles: &[f64], quantile: f64) -> Option<usize> {
+    quantiles.iter().position(|q| *q == quantile)
+}
+
 /// What the series records, and for whom.
 pub(crate) struct SeriesSpec {
     pub window_ns: u64,
@@ -253,8 +258,7 @@ pub(crate) struct Timeseries {
 impl Timeseries {
     pub fn new(spec: SeriesSpec) -> Self {
         let nodes = spec.nodes;
-        let store = || SeriesStore::new(max_records(nodes), nodes, spec.quantiles.len(), spec.slos.len());
-        Self {
+        let mut series = Self {
             window_ns: spec.window_ns,
             window_start_ns: 0,
             completed: 0,
@@ -270,7 +274,7 @@ impl Timeseries {
             closing_quantiles: vec![None; spec.quantiles.len()],
             closing_slo_held: vec![None; spec.slos.len()],
             slo_tallies: vec![SloTally::default(); spec.slos.len()],
-            report: spec.for_report.then(store),
+            report: None,
             live: None,
             quantiles: spec.quantiles,
             slos: spec.slos,
@@ -278,14 +282,29 @@ impl Timeseries {
             closed: 0,
             max_windows: crate::topology::max_windows(nodes),
             truncated_at_ns: None,
+        };
+        if spec.for_report {
+            series.report = Some(series.new_store());
         }
+        series
+    }
+
+    /// An empty store for this series' windows.
+    fn new_store(&self) -> SeriesStore {
+        let nodes = self.node_completed.len();
+        SeriesStore::new(max_records(nodes), nodes, self.quantiles.len(), self.slos.len())
     }
 
     /// Keeps the windows for a live reader too, from now on.
     pub fn keep_live(&mut self) {
-        let nodes = self.node_completed.len();
-        self.live
-            .get_or_insert_with(|| SeriesStore::new(max_records(nodes), nodes, self.quantiles.len(), self.slos.len()));
+        if self.live.is_none() {
+            self.live = Some(self.new_store());
+        }
+    }
+
+    /// Where `quantile` is among the quantiles each window computes.
+    pub fn quantile_index(&self, quantile: f64) -> Option<usize> {
+        index_of(&self.quantiles, quantile)
     }
 
     /// A request ended.
@@ -343,8 +362,7 @@ impl Timeseries {
             if record.start_ns >= self.warmup_ns {
                 let quantile_ns = match slo {
                     Slo::Latency { quantile, .. } => {
-                        let index = self.quantiles.iter().position(|q| q == quantile);
-                        index.and_then(|index| self.closing_quantiles[index])
+                        index_of(&self.quantiles, *quantile).and_then(|index| self.closing_quantiles[index])
                     }
                     Slo::Availability { .. } => None,
                 };

@@ -514,14 +514,12 @@ impl Simulation<'_> {
             })
             .collect();
         let topology = self.topology;
-        let quantile_index = |q: f64| series.quantiles.iter().position(|quantile| *quantile == q);
-        let (p50, p99) = (quantile_index(0.5), quantile_index(0.99));
+        let (p50, p99) = (series.quantile_index(0.5), series.quantile_index(0.99));
         let windows = store
             .iter()
             .map(|window| {
                 let record = window.record;
                 let width_s = (record.end_ns - record.start_ns).max(1) as f64 / 1e9;
-                let width_ns = (record.end_ns - record.start_ns).max(1) as f64;
                 let mut errors_by_reason = IndexMap::new();
                 for (outcome, count) in window.errors_by_outcome() {
                     errors_by_reason.insert(outcome.reason().to_string(), count);
@@ -536,14 +534,8 @@ impl Simulation<'_> {
                             NodeWindowReport {
                                 throughput_per_s: figures.completions as f64 / width_s,
                                 errors: figures.errors,
-                                utilization: (figures.workers > 0).then(|| {
-                                    if figures.capacity_area > 0 {
-                                        (figures.busy_area as f64 / figures.capacity_area as f64).min(1.0)
-                                    } else {
-                                        0.0
-                                    }
-                                }),
-                                queue_length: figures.queue_area as f64 / width_ns,
+                                utilization: figures.utilization().map(|share| share.min(1.0)),
+                                queue_length: figures.queue_length(record.end_ns - record.start_ns),
                                 instances: figures.instances,
                                 p50_s: figures.p50_ns.map(|ns| ns as f64 / 1e9),
                                 p99_s: figures.p99_ns.map(|ns| ns as f64 / 1e9),
