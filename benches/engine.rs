@@ -1,5 +1,5 @@
 //! Engine throughput: events per second and requests per second for M/M/1 (also observed in
-//! 1 s windows, 1.1 million of them: the time series' cost), M/M/4, the
+//! 1 s windows, 1.1 million of them: the time series' cost), M/M/4, the peers' web model, the
 //! three-tier example, least connections over 4 and over 1000 instances, and a 1000-worker
 //! pool at 100000/s without and with a timeout on every request, a closed workload of 10^3
 //! and of 10^6 users (as many pending wake-ups), at one million requests,
@@ -20,6 +20,7 @@ fn models() -> Vec<(&'static str, String)> {
         ("mm1", std::fs::read_to_string(format!("{root}/benches/models/mm1.ron")).unwrap()),
         ("mm1-observed", std::fs::read_to_string(format!("{root}/benches/models/mm1-observed.ron")).unwrap()),
         ("mm4", std::fs::read_to_string(format!("{root}/benches/models/mm4.ron")).unwrap()),
+        ("web", std::fs::read_to_string(format!("{root}/benches/models/web.ron")).unwrap()),
         ("three-tier", std::fs::read_to_string(format!("{root}/topologies/three-tier.ron")).unwrap()),
         ("lc-4", std::fs::read_to_string(format!("{root}/benches/models/least-connections-4.ron")).unwrap()),
         ("lc-1000", std::fs::read_to_string(format!("{root}/benches/models/least-connections-1000.ron")).unwrap()),

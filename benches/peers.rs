@@ -6,6 +6,8 @@
 //! model once through `benches/simpy/models.py`, and its ratio is printed beside.
 //!
 //! `cargo bench -p archsim-benches --bench peers [-- --runs 9 --simpy target/py-venv/bin/python]`
+//! (add model names, such as `-- mm1 web`, to run only those; `--only loop` runs only one of
+//! `archsim`, `loop` and `simcore`, as a profiler or an instruction counter wants it)
 //!
 //! The three implementations share nothing but the model: each draws its own random
 //! numbers, and each mean latency is printed so that a reader can see they are the same
@@ -339,9 +341,10 @@ fn simpy_seconds(python: &str, name: &str) -> Option<f64> {
     String::from_utf8_lossy(&output.stdout).trim().parse().ok()
 }
 
+/// The median, or NaN for an implementation that did not run.
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn main() {
@@ -349,6 +352,18 @@ fn main() {
     let flag = |name: &str| args.iter().position(|arg| arg == name).and_then(|i| args.get(i + 1)).cloned();
     let runs: usize = flag("--runs").map_or(5, |runs| runs.parse().expect("--runs N"));
     let python = flag("--simpy");
+    let only = flag("--only");
+    if let Some(only) = &only {
+        assert!(["archsim", "loop", "simcore"].contains(&only.as_str()), "--only archsim|loop|simcore");
+    }
+    let runs_it = |implementation: &str| only.as_deref().is_none_or(|only| only == implementation);
+    let wanted: Vec<&String> = args
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(i, arg)| !arg.starts_with('-') && !args[i - 1].starts_with("--") && *arg != "--bench")
+        .map(|(_, arg)| arg)
+        .collect();
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let read = |path: &str| std::fs::read_to_string(format!("{root}/{path}")).expect("a benchmark model");
     let models = [
@@ -361,20 +376,27 @@ fn main() {
         "{:<5} {:>22} {:>22} {:>22} {:>12} {:>12} {:>12}",
         "model", "archsim", "hand-written loop", "SimCore", "archsim ÷ loop", "SimCore ÷ archsim", "SimPy ÷ archsim"
     );
-    for (name, model, text) in &models {
+    for (name, model, text) in models.iter().filter(|(name, ..)| wanted.is_empty() || wanted.iter().any(|w| w == name))
+    {
         let (mut ours, mut looped, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
         let mut means = [0.0; 3];
         for run in 0..runs {
             let seed = 1 + run as u64;
-            let start = Instant::now();
-            means[0] = archsim_run(text, seed);
-            ours.push(start.elapsed().as_secs_f64());
-            let start = Instant::now();
-            means[1] = hand_written(*model, seed);
-            looped.push(start.elapsed().as_secs_f64());
-            let start = Instant::now();
-            means[2] = simcore_run(*model, seed);
-            theirs.push(start.elapsed().as_secs_f64());
+            if runs_it("archsim") {
+                let start = Instant::now();
+                means[0] = archsim_run(text, seed);
+                ours.push(start.elapsed().as_secs_f64());
+            }
+            if runs_it("loop") {
+                let start = Instant::now();
+                means[1] = hand_written(*model, seed);
+                looped.push(start.elapsed().as_secs_f64());
+            }
+            if runs_it("simcore") {
+                let start = Instant::now();
+                means[2] = simcore_run(*model, seed);
+                theirs.push(start.elapsed().as_secs_f64());
+            }
         }
         let (ours, looped, theirs) = (median(ours), median(looped), median(theirs));
         let simpy = python.as_deref().and_then(|python| simpy_seconds(python, name));

@@ -1,14 +1,14 @@
-//! Distributions of durations and of slowdowns: hdrhistograms with exact counts, sums and
-//! maxima, exact counts within latency thresholds, an atom at zero (a wait that did not
+//! Distributions of durations and of slowdowns: counts in hdrhistogram's layout
+//! (`hdr_counts.rs`) with exact counts, sums and maxima, exact counts within latency thresholds, an atom at zero (a wait that did not
 //! happen costs no histogram update), a CDF on a fixed grid, and merging (the whole run's
 //! latency is the merge of its classes').
 
-use hdrhistogram::Histogram;
+use super::hdr_counts::{HdrCounts, HIGHEST_VALUE};
 
 /// Latencies above this many nanoseconds (2^62, about 146 years) are recorded as this value:
 /// far beyond any run, so no quantile is clamped (the bucket layout below the ceiling, and so
 /// every quantile, does not depend on it).
-pub const LATENCY_CEILING_NS: u64 = 1 << 62;
+pub const LATENCY_CEILING_NS: u64 = HIGHEST_VALUE;
 
 /// Significant decimal digits of the end-to-end histograms (0.1 %).
 const END_TO_END_DIGITS: u8 = 3;
@@ -34,11 +34,11 @@ pub const CDF_GRID_NS: [u64; 28] = {
 };
 
 /// A distribution of durations (latencies, sojourns, waits): zeros counted apart, the rest
-/// in an hdrhistogram, with the exact sum and maximum, and exact counts at or below the
+/// in hdrhistogram's buckets, with the exact sum and maximum, and exact counts at or below the
 /// thresholds asked for.
 #[derive(Debug, Clone)]
 pub struct LatencyStats {
-    histogram: Histogram<u64>,
+    histogram: HdrCounts,
     /// Durations of exactly 0 (not in the histogram).
     zeros: u64,
     pub(crate) sum_ns: u128,
@@ -69,7 +69,7 @@ impl LatencyStats {
 
     fn with_precision(thresholds_ns: Vec<u64>, digits: u8) -> Self {
         Self {
-            histogram: Histogram::new_with_bounds(1, LATENCY_CEILING_NS, digits).expect("valid histogram bounds"),
+            histogram: HdrCounts::new(digits),
             zeros: 0,
             sum_ns: 0,
             max_ns: 0,
@@ -84,7 +84,7 @@ impl LatencyStats {
             self.zeros += 1;
             return;
         }
-        self.histogram.saturating_record(latency_ns.min(LATENCY_CEILING_NS));
+        self.histogram.record(latency_ns.min(LATENCY_CEILING_NS));
         self.sum_ns += latency_ns as u128;
         self.max_ns = self.max_ns.max(latency_ns);
         for (threshold_ns, within) in self.thresholds_ns.iter().zip(&mut self.within) {
@@ -94,7 +94,7 @@ impl LatencyStats {
 
     /// Adds what `other` recorded (the same precision and thresholds).
     pub(crate) fn merge(&mut self, other: &LatencyStats) {
-        self.histogram.add(&other.histogram).expect("histograms of the same layout");
+        self.histogram.add(&other.histogram);
         self.zeros += other.zeros;
         self.sum_ns += other.sum_ns;
         self.max_ns = self.max_ns.max(other.max_ns);
@@ -186,7 +186,7 @@ impl LatencyStats {
 #[derive(Debug, Clone)]
 pub struct SlowdownStats {
     /// Slowdowns × `SLOWDOWN_SCALE`.
-    histogram: Histogram<u64>,
+    histogram: HdrCounts,
     sum: f64,
     max: f64,
 }
@@ -196,12 +196,7 @@ const SLOWDOWN_SCALE: f64 = 1000.0;
 
 impl Default for SlowdownStats {
     fn default() -> Self {
-        Self {
-            histogram: Histogram::new_with_bounds(1, LATENCY_CEILING_NS, END_TO_END_DIGITS)
-                .expect("valid histogram bounds"),
-            sum: 0.0,
-            max: 0.0,
-        }
+        Self { histogram: HdrCounts::new(END_TO_END_DIGITS), sum: 0.0, max: 0.0 }
     }
 }
 
@@ -212,14 +207,14 @@ impl SlowdownStats {
             return;
         }
         let slowdown = latency_ns as f64 / demand_ns as f64;
-        self.histogram.saturating_record(((slowdown * SLOWDOWN_SCALE) as u64).clamp(1, LATENCY_CEILING_NS));
+        self.histogram.record(((slowdown * SLOWDOWN_SCALE) as u64).clamp(1, LATENCY_CEILING_NS));
         self.sum += slowdown;
         self.max = self.max.max(slowdown);
     }
 
     /// Adds what `other` recorded.
     pub(crate) fn merge(&mut self, other: &SlowdownStats) {
-        self.histogram.add(&other.histogram).expect("histograms of the same layout");
+        self.histogram.add(&other.histogram);
         self.sum += other.sum;
         self.max = self.max.max(other.max);
     }

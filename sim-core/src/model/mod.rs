@@ -21,6 +21,7 @@ mod database;
 mod fault_gate;
 pub(crate) mod faults;
 mod function;
+mod hdr_counts;
 pub(crate) mod health;
 mod hosts;
 pub(crate) mod invariants;
