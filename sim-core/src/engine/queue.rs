@@ -125,7 +125,7 @@ impl<E> EventQueue<E> {
     #[inline]
     fn take(&mut self, next: Next) -> Entry<E> {
         match next {
-            Next::Heap => self.heap.pop().expect("peeked"),
+            Next::Heap => self.heap.take_top(),
             Next::Lane(index) => self.lanes[index].1.pop_front().expect("peeked"),
         }
     }

@@ -140,16 +140,20 @@ impl<E> RadixHeap<E> {
     }
 
     /// Removes the earliest entry.
-    #[inline]
+    #[cfg(test)]
     pub fn pop(&mut self) -> Option<Entry<E>> {
+        (self.len() > 0).then(|| self.take_top())
+    }
+
+    /// Removes the earliest entry, which must be there (see `QuadHeap::take_top`).
+    #[inline]
+    pub fn take_top(&mut self) -> Entry<E> {
         if !self.below.is_empty() {
-            return self.below.pop();
+            return self.below.take_top();
         }
-        if !self.settle() {
-            return None;
-        }
+        assert!(self.settle(), "an entry to take");
         // Keys are unique, so bucket 0 holds just the minimum.
-        let entry = self.buckets[0].pop();
+        let entry = self.buckets[0].swap_remove(0);
         self.occupied[0] &= !1;
         self.bucketed -= 1;
         entry
