@@ -84,7 +84,9 @@ impl<E> QuadHeap<E> {
         top
     }
 
-    /// Moves the root down to its place.
+    /// Moves the root down to its place. The least of four children is chosen without
+    /// branches (conditional moves on the 128-bit key): which child is least is a coin toss
+    /// that a branch predictor loses half the time.
     #[inline]
     fn sift_down(&mut self) {
         let len = self.entries.len();
@@ -94,19 +96,36 @@ impl<E> QuadHeap<E> {
             if first >= len {
                 return;
             }
-            let mut least = first;
-            for child in first + 1..(first + ARITY).min(len) {
-                if self.entries[child].key() < self.entries[least].key() {
-                    least = child;
+            let (mut least, mut least_key) = (first, packed_key(&self.entries[first]));
+            let mut consider = |child: usize, entries: &[Entry<E>]| {
+                let key = packed_key(&entries[child]);
+                let less = key < least_key;
+                least = if less { child } else { least };
+                least_key = if less { key } else { least_key };
+            };
+            if first + ARITY <= len {
+                // A full family (all but the last): no loop to leave either.
+                consider(first + 1, &self.entries);
+                consider(first + 2, &self.entries);
+                consider(first + 3, &self.entries);
+            } else {
+                for child in first + 1..len {
+                    consider(child, &self.entries);
                 }
             }
-            if self.entries[least].key() >= self.entries[parent].key() {
+            if least_key >= packed_key(&self.entries[parent]) {
                 return;
             }
             self.entries.swap(parent, least);
             parent = least;
         }
     }
+}
+
+/// The (time, sequence) key as one number, time in the high half.
+#[inline(always)]
+fn packed_key<E>(entry: &Entry<E>) -> u128 {
+    (entry.time_ns as u128) << 64 | entry.sequence as u128
 }
 
 #[cfg(test)]

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Instructions per customer of archsim, the hand-written loop and SimCore on the peers'
+# models (M/M/1, M/M/4, web: `benches/peers.rs`), counted by valgrind's cachegrind, with
+# the ratios, and the branches each mispredicts on cachegrind's model predictor. Wall time
+# on a shared 2-core machine varies by up to 1.7x between runs; instruction counts do not,
+# so a change's effect on the per-customer path is read here first and timed after.
+# Needs valgrind (`apt-get install --no-install-recommends valgrind`). About two minutes.
+#
+#   bash benches/instructions.sh [mm1 mm4 web]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { echo "valgrind is not installed: apt-get install --no-install-recommends valgrind" >&2; exit 2; }
+models=("$@")
+[ ${#models[@]} -gt 0 ] || models=(mm1 mm4 web)
+# The bench binary's path, from cargo's own report of what it built.
+peers=$(cargo bench -q -p archsim-benches --bench peers --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "peers" and m.get("executable"):
+        print(m["executable"])')
+customers=1000000
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+count() { # implementation model -> "instructions mispredicts" for the whole process
+    (cd benches && valgrind --tool=cachegrind --cache-sim=no --branch-sim=yes \
+        --cachegrind-out-file="$out/$1.$2" "$peers" --bench --runs 1 --only "$1" "$2" >/dev/null 2>"$out/log")
+    python3 - "$out/$1.$2" <<'EOF'
+import sys
+events = totals = None
+for line in open(sys.argv[1]):
+    if line.startswith("events:"):
+        events = line.split()[1:]
+    elif line.startswith("summary:") or line.startswith("totals:"):
+        totals = [int(v) for v in line.split()[1:]]
+values = dict(zip(events, totals))
+print(values["Ir"], values["Bcm"] + values["Bim"])
+EOF
+}
+printf '%-5s %14s %14s %14s %10s %12s   %s\n' model archsim loop SimCore "÷ loop" "÷ SimCore" "mispredicted branches per customer (archsim, loop, SimCore)"
+for model in "${models[@]}"; do
+    read -r ours ours_miss <<<"$(count archsim "$model")"
+    read -r looped looped_miss <<<"$(count loop "$model")"
+    read -r theirs theirs_miss <<<"$(count simcore "$model")"
+    python3 - "$model" "$customers" "$ours" "$looped" "$theirs" "$ours_miss" "$looped_miss" "$theirs_miss" <<'EOF'
+import sys
+model, customers, *numbers = sys.argv[1:]
+customers = int(customers)
+ours, looped, theirs, ours_miss, looped_miss, theirs_miss = (int(v) / customers for v in numbers)
+print(f"{model:<5} {ours:>14.0f} {looped:>14.0f} {theirs:>14.0f} {ours / looped:>10.2f} {ours / theirs:>12.2f}   "
+      f"{ours_miss:.1f}, {looped_miss:.1f}, {theirs_miss:.1f}")
+EOF
+done
+echo "(instructions per customer, whole process: parsing, set-up and the report included)"
