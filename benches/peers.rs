@@ -357,11 +357,13 @@ fn main() {
         assert!(["archsim", "loop", "simcore"].contains(&only.as_str()), "--only archsim|loop|simcore");
     }
     let runs_it = |implementation: &str| only.as_deref().is_none_or(|only| only == implementation);
+    // Model names: the arguments that are neither flags nor the value of one.
+    let takes_value = |flag: &str| ["--runs", "--simpy", "--only"].contains(&flag);
     let wanted: Vec<&String> = args
         .iter()
         .enumerate()
         .skip(1)
-        .filter(|(i, arg)| !arg.starts_with('-') && !args[i - 1].starts_with("--") && *arg != "--bench")
+        .filter(|(i, arg)| !arg.starts_with('-') && !takes_value(&args[i - 1]))
         .map(|(_, arg)| arg)
         .collect();
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");

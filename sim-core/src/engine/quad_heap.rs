@@ -3,10 +3,7 @@
 //! million pending events touches half as many lines. Keys are unique (the sequence), so
 //! the order is exactly that of any other heap on the same keys.
 
-/// An entry: its time, its insertion sequence, and the event. In this order (`repr(C)`), so
-/// that the key and the event are each 16 bytes at 16-byte offsets: an entry moves in two
-/// aligned halves, and a half read back is one half written (no store-to-load stall).
-#[repr(C)]
+/// An entry: its time, its insertion sequence, and the event.
 pub(super) struct Entry<E> {
     pub time_ns: u64,
     pub sequence: u64,
@@ -14,9 +11,11 @@ pub(super) struct Entry<E> {
 }
 
 impl<E> Entry<E> {
+    /// The (time, sequence) key as one number, time in the high half: one comparison, and
+    /// one a conditional move can choose by.
     #[inline(always)]
-    fn key(&self) -> (u64, u64) {
-        (self.time_ns, self.sequence)
+    pub fn key(&self) -> u128 {
+        (self.time_ns as u128) << 64 | self.sequence as u128
     }
 }
 
@@ -96,9 +95,9 @@ impl<E> QuadHeap<E> {
             if first >= len {
                 return;
             }
-            let (mut least, mut least_key) = (first, packed_key(&self.entries[first]));
+            let (mut least, mut least_key) = (first, self.entries[first].key());
             let mut consider = |child: usize, entries: &[Entry<E>]| {
-                let key = packed_key(&entries[child]);
+                let key = entries[child].key();
                 let less = key < least_key;
                 least = if less { child } else { least };
                 least_key = if less { key } else { least_key };
@@ -113,19 +112,13 @@ impl<E> QuadHeap<E> {
                     consider(child, &self.entries);
                 }
             }
-            if least_key >= packed_key(&self.entries[parent]) {
+            if least_key >= self.entries[parent].key() {
                 return;
             }
             self.entries.swap(parent, least);
             parent = least;
         }
     }
-}
-
-/// The (time, sequence) key as one number, time in the high half.
-#[inline(always)]
-fn packed_key<E>(entry: &Entry<E>) -> u128 {
-    (entry.time_ns as u128) << 64 | entry.sequence as u128
 }
 
 #[cfg(test)]

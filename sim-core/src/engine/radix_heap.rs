@@ -23,11 +23,6 @@ const BUCKETS: usize = 129;
 /// 128 KiB, within a core's second-level cache).
 const SPREAD_AT: usize = 4096;
 
-#[inline(always)]
-fn key<E>(entry: &Entry<E>) -> u128 {
-    (entry.time_ns as u128) << 64 | entry.sequence as u128
-}
-
 /// Entries with the earliest (time, sequence) first out.
 pub(super) struct RadixHeap<E> {
     /// The last minimum taken into bucket 0: every bucket's key is at least this.
@@ -79,7 +74,7 @@ impl<E> RadixHeap<E> {
             }
             return;
         }
-        let key = key(&entry);
+        let key = entry.key();
         if key < self.last {
             self.below.push(entry);
             return;
@@ -92,10 +87,10 @@ impl<E> RadixHeap<E> {
     /// Moves every entry from `below` to the buckets, relative to their minimum.
     #[cold]
     fn spread(&mut self) {
-        self.last = self.below.peek().map(key).expect("entries to spread");
+        self.last = self.below.peek().map(Entry::key).expect("entries to spread");
         let mut spread = std::mem::replace(&mut self.below, QuadHeap::with_capacity(0));
         for entry in spread.drain() {
-            let bucket = self.bucket_of(key(&entry));
+            let bucket = self.bucket_of(entry.key());
             self.put(bucket, entry);
             self.bucketed += 1;
         }
@@ -115,10 +110,10 @@ impl<E> RadixHeap<E> {
         let lowest = word * 64 + self.occupied[word].trailing_zeros() as usize;
         self.occupied[word] &= !(1 << (lowest % 64));
         let mut moving = std::mem::take(&mut self.buckets[lowest]);
-        self.last = moving.iter().map(key).min().expect("an occupied bucket has entries");
+        self.last = moving.iter().map(Entry::key).min().expect("an occupied bucket has entries");
         // Each entry agrees with the new minimum above bit `lowest - 1`, so it moves lower.
         for entry in moving.drain(..) {
-            let bucket = self.bucket_of(key(&entry));
+            let bucket = self.bucket_of(entry.key());
             self.put(bucket, entry);
         }
         // The emptied bucket keeps its memory for the entries to come.

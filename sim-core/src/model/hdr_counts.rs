@@ -10,7 +10,7 @@
 pub const HIGHEST_VALUE: u64 = 1 << 62;
 
 /// Counts per bucket of values in `[1, HIGHEST_VALUE]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct HdrCounts {
     counts: Vec<u64>,
     total: u64,

@@ -1,7 +1,7 @@
 //! Distributions of durations and of slowdowns: counts in hdrhistogram's layout
-//! (`hdr_counts.rs`) with exact counts, sums and maxima, exact counts within latency thresholds, an atom at zero (a wait that did not
-//! happen costs no histogram update), a CDF on a fixed grid, and merging (the whole run's
-//! latency is the merge of its classes').
+//! (`hdr_counts.rs`) with exact counts, sums and maxima, exact counts within latency
+//! thresholds, an atom at zero (a wait that did not happen costs no histogram update), a CDF
+//! on a fixed grid, and merging (the whole run's latency is the merge of its classes').
 
 use super::hdr_counts::{HdrCounts, HIGHEST_VALUE};
 
@@ -34,8 +34,8 @@ pub const CDF_GRID_NS: [u64; 28] = {
 };
 
 /// A distribution of durations (latencies, sojourns, waits): zeros counted apart, the rest
-/// in hdrhistogram's buckets, with the exact sum and maximum, and exact counts at or below the
-/// thresholds asked for.
+/// in hdrhistogram's buckets, with the exact sum and maximum, and exact counts at or below
+/// the thresholds asked for.
 #[derive(Debug, Clone)]
 pub struct LatencyStats {
     histogram: HdrCounts,
