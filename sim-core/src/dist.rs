@@ -271,9 +271,20 @@ pub fn pick_weighted(cumulative: &[f64], u: f64) -> usize {
 }
 
 impl Sampler {
-    /// Draws one value in nanoseconds.
-    #[inline]
+    /// Draws one value in nanoseconds. A constant and an exponential, the common service
+    /// and network times, are drawn where they are asked for; the other laws out of line.
+    #[inline(always)]
     pub fn sample_ns(&self, stream: &mut RandomStream) -> u64 {
+        match self {
+            Sampler::Constant(ns) => *ns,
+            Sampler::Exponential { mean_ns } => to_ns(mean_ns * standard_exponential(stream)),
+            _ => self.sample_other_ns(stream),
+        }
+    }
+
+    /// Draws one value of a law other than a constant or an exponential, in nanoseconds.
+    #[inline(never)]
+    fn sample_other_ns(&self, stream: &mut RandomStream) -> u64 {
         match self {
             Sampler::Constant(ns) => *ns,
             Sampler::Exponential { mean_ns } => to_ns(mean_ns * standard_exponential(stream)),

@@ -42,6 +42,7 @@ pub mod topology;
 pub mod trace;
 pub mod units;
 mod ziggurat;
+mod ziggurat_layers;
 
 pub use error::{Position, SpecError, SpecErrorKind};
 pub use model::{Arrival, ArrivalSink, InvariantViolations, RunConfig, RunProblem, Simulation};

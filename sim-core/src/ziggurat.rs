@@ -2,60 +2,48 @@
 //! Method for Generating Random Variables", J. Stat. Software 5(8), 2000): about 99 % of
 //! draws cost one random word, a multiply and a compare, instead of a logarithm.
 //!
-//! The 256-layer tables are computed once with `libm`, so they are bit-identical on every
-//! platform, as the draws are.
+//! The 256-layer tables are computed with `libm` (`ziggurat_layers.rs`) when the crate is
+//! built, so they are bit-identical on every platform, as the draws are.
 
 use crate::rng::RandomStream;
-use std::sync::OnceLock;
+use crate::ziggurat_layers::TAIL_START;
 
-/// Right edge of the base layer's rectangle, for 256 layers.
-const TAIL_START: f64 = 7.697_117_470_131_05;
-/// Area of each layer (and of the base layer with its tail).
-const LAYER_AREA: f64 = 0.003_949_659_822_581_557;
+// `LAYER_X` and `LAYER_F`: `ziggurat_layers::layers()`, written as constants by `build.rs`.
+include!(concat!(env!("OUT_DIR"), "/ziggurat_tables.rs"));
 
-struct Tables {
-    x: [f64; 257],
-    f: [f64; 257],
-}
-
-fn tables() -> &'static Tables {
-    static TABLES: OnceLock<Tables> = OnceLock::new();
-    TABLES.get_or_init(|| {
-        let mut x = [0.0; 257];
-        let mut f = [0.0; 257];
-        x[0] = LAYER_AREA / libm::exp(-TAIL_START);
-        x[1] = TAIL_START;
-        for i in 1..256 {
-            // Each layer has area LAYER_AREA: x[i] · (f(x[i+1]) − f(x[i])) = LAYER_AREA.
-            x[i + 1] = -libm::log(libm::exp(-x[i]) + LAYER_AREA / x[i]);
-        }
-        x[256] = 0.0;
-        for i in 0..257 {
-            f[i] = libm::exp(-x[i]);
-        }
-        Tables { x, f }
-    })
-}
-
-/// One draw from the exponential distribution with mean 1.
-#[inline]
+/// One draw from the exponential distribution with mean 1. The common case, one word inside
+/// a layer's rectangle, is inlined where it is drawn; the rest is out of line, so the
+/// common case saves no registers for the logarithm and exponential it does not call.
+#[inline(always)]
 pub fn standard_exponential(stream: &mut RandomStream) -> f64 {
-    let tables = tables();
+    let bits = stream.next_u64();
+    let layer = (bits & 0xff) as usize;
+    let x = (bits >> 12) as f64 * (1.0 / (1u64 << 52) as f64) * LAYER_X[layer];
+    if x < LAYER_X[layer + 1] {
+        return x;
+    }
+    beyond_the_rectangle(stream, layer, x)
+}
+
+/// The draw `x` fell outside layer `layer`'s rectangle (about 1 % of draws): the tail, the
+/// wedge under the curve, or another try.
+#[cold]
+#[inline(never)]
+fn beyond_the_rectangle(stream: &mut RandomStream, mut layer: usize, mut x: f64) -> f64 {
     loop {
-        let bits = stream.next_u64();
-        let layer = (bits & 0xff) as usize;
-        let u = (bits >> 12) as f64 * (1.0 / (1u64 << 52) as f64);
-        let x = u * tables.x[layer];
-        if x < tables.x[layer + 1] {
-            return x;
-        }
         if layer == 0 {
             // The tail beyond TAIL_START is itself exponential (memorylessness).
             return TAIL_START - libm::log(stream.open01());
         }
-        let f_low = tables.f[layer + 1];
-        let f_high = tables.f[layer];
+        let f_low = LAYER_F[layer + 1];
+        let f_high = LAYER_F[layer];
         if f_high + (f_low - f_high) * stream.open01() < libm::exp(-x) {
+            return x;
+        }
+        let bits = stream.next_u64();
+        layer = (bits & 0xff) as usize;
+        x = (bits >> 12) as f64 * (1.0 / (1u64 << 52) as f64) * LAYER_X[layer];
+        if x < LAYER_X[layer + 1] {
             return x;
         }
     }
@@ -65,12 +53,21 @@ pub fn standard_exponential(stream: &mut RandomStream) -> f64 {
 mod tests {
     use super::*;
     use crate::rng::Purpose;
+    use crate::ziggurat_layers::{layers, LAYER_AREA};
+
+    /// The tables the build wrote are the recursion's, bit for bit.
+    #[test]
+    fn the_built_tables_are_the_layers() {
+        let (x, f) = layers();
+        assert!(x.iter().zip(&LAYER_X).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(f.iter().zip(&LAYER_F).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
 
     #[test]
     fn the_layers_close_at_zero() {
         // Numerical check of the table recursion: the top layer, from 0 to x[255] under
         // f(0) = 1, has the same area as every other layer.
-        let top = tables().x[255];
+        let top = LAYER_X[255];
         let area = top * (1.0 - libm::exp(-top));
         assert!((area - LAYER_AREA).abs() < 1e-9, "top layer area {area}");
     }

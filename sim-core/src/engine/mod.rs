@@ -4,8 +4,10 @@
 //! closed event enum and dispatches it with a `match`. Nothing here allocates per event once
 //! the queues have grown to their working size.
 
+mod fifo;
 mod quad_heap;
 mod queue;
 mod radix_heap;
 
+pub use fifo::Fifo;
 pub use queue::EventQueue;

@@ -4,6 +4,7 @@
 //! the order is exactly that of any other heap on the same keys.
 
 /// An entry: its time, its insertion sequence, and the event.
+#[derive(Clone, Copy)]
 pub(super) struct Entry<E> {
     pub time_ns: u64,
     pub sequence: u64,
@@ -26,7 +27,7 @@ pub(super) struct QuadHeap<E> {
     entries: Vec<Entry<E>>,
 }
 
-impl<E> QuadHeap<E> {
+impl<E: Copy> QuadHeap<E> {
     pub fn with_capacity(capacity: usize) -> Self {
         Self { entries: Vec::with_capacity(capacity) }
     }
@@ -78,29 +79,35 @@ impl<E> QuadHeap<E> {
     /// (a store-to-load stall on every event).
     #[inline]
     pub fn take_top(&mut self) -> Entry<E> {
-        let top = self.entries.swap_remove(0);
-        self.sift_down();
+        let top = self.entries[0];
+        let last = self.entries.pop().expect("take_top on an empty heap");
+        if !self.entries.is_empty() {
+            self.place_from_root(last);
+        }
         top
     }
 
-    /// Moves the root down to its place. The least of four children is chosen without
+    /// Puts `moving` (the last entry, taken off the end) in the root's place: the least child
+    /// of the hole moves up into it while it is earlier than `moving`, which is then written
+    /// once, into the last hole. The least of a full family of four is chosen without
     /// branches (conditional moves on the 128-bit key): which child is least is a coin toss
     /// that a branch predictor loses half the time.
     #[inline]
-    fn sift_down(&mut self) {
+    fn place_from_root(&mut self, moving: Entry<E>) {
         let len = self.entries.len();
-        let mut parent = 0;
+        let key = moving.key();
+        let mut hole = 0;
         loop {
-            let first = parent * ARITY + 1;
+            let first = hole * ARITY + 1;
             if first >= len {
-                return;
+                break;
             }
             let (mut least, mut least_key) = (first, self.entries[first].key());
             let mut consider = |child: usize, entries: &[Entry<E>]| {
-                let key = entries[child].key();
-                let less = key < least_key;
+                let child_key = entries[child].key();
+                let less = child_key < least_key;
                 least = if less { child } else { least };
-                least_key = if less { key } else { least_key };
+                least_key = if less { child_key } else { least_key };
             };
             if first + ARITY <= len {
                 // A full family (all but the last): no loop to leave either.
@@ -112,12 +119,13 @@ impl<E> QuadHeap<E> {
                     consider(child, &self.entries);
                 }
             }
-            if least_key >= self.entries[parent].key() {
-                return;
+            if least_key >= key {
+                break;
             }
-            self.entries.swap(parent, least);
-            parent = least;
+            self.entries[hole] = self.entries[least];
+            hole = least;
         }
+        self.entries[hole] = moving;
     }
 }
 

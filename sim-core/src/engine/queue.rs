@@ -2,9 +2,9 @@
 //! scheduled at the current instant, and a FIFO per fixed delay (timeouts), which are both
 //! faster and exactly the same order.
 
+use super::fifo::Fifo;
 use super::quad_heap::Entry;
 use super::radix_heap::RadixHeap;
-use std::collections::VecDeque;
 
 /// Most fixed delays that get a FIFO of their own; events with further delays go to the heap.
 const MAX_LANES: usize = 16;
@@ -22,9 +22,9 @@ const MAX_LANES: usize = 16;
 /// for every request then costs O(1), not O(log n) in a heap of every pending timeout.
 pub struct EventQueue<E> {
     heap: RadixHeap<E>,
-    immediate: VecDeque<E>,
+    immediate: Fifo<E>,
     /// (delay in ns, its events in schedule order).
-    lanes: Vec<(u64, VecDeque<Entry<E>>)>,
+    lanes: Vec<(u64, Fifo<Entry<E>>)>,
     now_ns: u64,
     next_sequence: u64,
     past_schedules: u64,
@@ -37,18 +37,18 @@ enum Next {
     Lane(usize),
 }
 
-impl<E> Default for EventQueue<E> {
+impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     /// An empty queue at time 0.
     pub fn new() -> Self {
         Self {
             heap: RadixHeap::new(),
-            immediate: VecDeque::with_capacity(1024),
+            immediate: Fifo::with_capacity(1024),
             lanes: Vec::new(),
             now_ns: 0,
             next_sequence: 0,
@@ -97,7 +97,7 @@ impl<E> EventQueue<E> {
         let lane = match self.lanes.iter().position(|(delay, _)| *delay == delay_ns) {
             Some(lane) => lane,
             None if self.lanes.len() < MAX_LANES => {
-                self.lanes.push((delay_ns, VecDeque::with_capacity(1024)));
+                self.lanes.push((delay_ns, Fifo::with_capacity(1024)));
                 self.lanes.len() - 1
             }
             None => return self.schedule_at(time_ns, event),

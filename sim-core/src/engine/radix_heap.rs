@@ -37,7 +37,7 @@ pub(super) struct RadixHeap<E> {
     below: QuadHeap<E>,
 }
 
-impl<E> RadixHeap<E> {
+impl<E: Copy> RadixHeap<E> {
     pub fn new() -> Self {
         Self {
             last: 0,

@@ -16,11 +16,10 @@ use super::timeseries;
 use super::workload::SourceState;
 use super::{ClassStats, Event, RunConfig, StallCheck, STALL_CHECKS};
 use crate::dist::Sampler;
-use crate::engine::EventQueue;
+use crate::engine::{EventQueue, Fifo};
 use crate::ids::{CallId, FanOutId, FrameId, InstanceId, NodeId, RequestId};
 use crate::rng::RandomStream;
 use crate::topology::{Topology, NONE};
-use std::collections::VecDeque;
 
 /// An answer that a kernel operation produced while a node model was busy (a call refused
 /// by its open breaker answers at once): the simulation delivers it as soon as the model's
@@ -43,9 +42,9 @@ pub(crate) struct Kernel<'t> {
     pub requests: Arena<RequestId, Request>,
     pub frames: Arena<FrameId, Frame>,
     /// Frames ready to run their program at the current instant.
-    pub ready: VecDeque<FrameId>,
+    pub ready: Fifo<FrameId>,
     /// Answers to deliver once the current step returns (see `Deferred`).
-    pub deferred: VecDeque<Deferred>,
+    pub deferred: Fifo<Deferred>,
     pub sources: Vec<SourceState>,
     /// A trace that could not be read on in the run (its file changed after the check).
     pub trace_failure: Option<(u32, crate::trace::TraceError)>,

@@ -52,6 +52,7 @@ mod traffic;
 mod wait_queue;
 mod workload;
 
+use crate::engine::Fifo;
 use crate::ids::{CallId, FanOutId, FrameId, InstanceId, NodeId, RequestId};
 use crate::report::ComponentFigures;
 use crate::rng::{Purpose, RandomStream};
@@ -333,8 +334,8 @@ impl<'t> Simulation<'t> {
             events: crate::engine::EventQueue::new(),
             requests: Arena::with_capacity(1024),
             frames: Arena::with_capacity(4096),
-            ready: std::collections::VecDeque::with_capacity(64),
-            deferred: std::collections::VecDeque::with_capacity(8),
+            ready: Fifo::with_capacity(64),
+            deferred: Fifo::with_capacity(8),
             sources: topology.sources.iter().map(|source| SourceState::new(source, seed)).collect(),
             trace_failure: None,
             arrival_sink: None,

@@ -1,13 +1,13 @@
 //! A service instance's waiting room: first come, first served within each priority level,
 //! the highest level first (non-preemptive priority); one level for a plain FIFO queue.
 
+use crate::engine::Fifo;
 use crate::ids::FrameId;
-use std::collections::VecDeque;
 
 /// Frames waiting for a worker, by priority level (0 is served first).
 #[derive(Debug)]
 pub(crate) struct WaitQueue {
-    levels: Box<[VecDeque<FrameId>]>,
+    levels: Box<[Fifo<FrameId>]>,
     len: usize,
 }
 
@@ -20,7 +20,7 @@ impl Default for WaitQueue {
 impl WaitQueue {
     /// An empty queue with `levels` priority levels (at least one).
     pub fn new(levels: usize) -> Self {
-        Self { levels: (0..levels.max(1)).map(|_| VecDeque::new()).collect(), len: 0 }
+        Self { levels: (0..levels.max(1)).map(|_| Fifo::default()).collect(), len: 0 }
     }
 
     /// Frames waiting, over every level.
@@ -44,7 +44,7 @@ impl WaitQueue {
     /// The longest-waiting frame of the highest level that has one.
     #[inline]
     pub fn pop_front(&mut self) -> Option<FrameId> {
-        let frame = self.levels.iter_mut().find_map(VecDeque::pop_front)?;
+        let frame = self.levels.iter_mut().find_map(Fifo::pop_front)?;
         self.len -= 1;
         Some(frame)
     }
@@ -52,7 +52,7 @@ impl WaitQueue {
     /// Makes way for an arrival of `level`: takes out the newest frame of the lowest level
     /// below it (the one a priority queue sheds first), or none when nothing waits below.
     pub fn evict_below(&mut self, level: usize) -> Option<FrameId> {
-        let frame = self.levels.iter_mut().skip(level + 1).rev().find_map(VecDeque::pop_back)?;
+        let frame = self.levels.iter_mut().skip(level + 1).rev().find_map(Fifo::pop_back)?;
         self.len -= 1;
         Some(frame)
     }
@@ -60,7 +60,7 @@ impl WaitQueue {
     /// Empties the queue, highest level first, in order within each.
     pub fn drain_all(&mut self) -> Vec<FrameId> {
         self.len = 0;
-        self.levels.iter_mut().flat_map(|level| level.drain(..)).collect()
+        self.levels.iter_mut().flat_map(|level| level.drain()).collect()
     }
 }
 
