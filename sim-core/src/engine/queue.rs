@@ -5,6 +5,7 @@
 use super::fifo::Fifo;
 use super::quad_heap::Entry;
 use super::radix_heap::RadixHeap;
+use std::collections::VecDeque;
 
 /// Most fixed delays that get a FIFO of their own; events with further delays go to the heap.
 const MAX_LANES: usize = 16;
@@ -23,8 +24,9 @@ const MAX_LANES: usize = 16;
 pub struct EventQueue<E> {
     heap: RadixHeap<E>,
     immediate: Fifo<E>,
-    /// (delay in ns, its events in schedule order).
-    lanes: Vec<(u64, Fifo<Entry<E>>)>,
+    /// (delay in ns, its events in schedule order). A lane never empties while requests
+    /// flow, so it is a ring (`VecDeque`), whose room stays within twice its length.
+    lanes: Vec<(u64, VecDeque<Entry<E>>)>,
     now_ns: u64,
     next_sequence: u64,
     past_schedules: u64,
@@ -97,7 +99,7 @@ impl<E: Copy> EventQueue<E> {
         let lane = match self.lanes.iter().position(|(delay, _)| *delay == delay_ns) {
             Some(lane) => lane,
             None if self.lanes.len() < MAX_LANES => {
-                self.lanes.push((delay_ns, Fifo::with_capacity(1024)));
+                self.lanes.push((delay_ns, VecDeque::with_capacity(1024)));
                 self.lanes.len() - 1
             }
             None => return self.schedule_at(time_ns, event),
