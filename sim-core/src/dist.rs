@@ -286,8 +286,7 @@ impl Sampler {
     #[inline(never)]
     fn sample_other_ns(&self, stream: &mut RandomStream) -> u64 {
         match self {
-            Sampler::Constant(ns) => *ns,
-            Sampler::Exponential { mean_ns } => to_ns(mean_ns * standard_exponential(stream)),
+            Sampler::Constant(_) | Sampler::Exponential { .. } => self.sample_ns(stream),
             Sampler::Uniform { min_ns, width_ns } => to_ns(min_ns + width_ns * stream.open01()),
             Sampler::Normal { mean_ns, sd_ns } => {
                 // Truncation at zero by rejection; after 64 misses (a mean far below zero,

@@ -16,13 +16,19 @@ include!(concat!(env!("OUT_DIR"), "/ziggurat_tables.rs"));
 /// common case saves no registers for the logarithm and exponential it does not call.
 #[inline(always)]
 pub fn standard_exponential(stream: &mut RandomStream) -> f64 {
-    let bits = stream.next_u64();
-    let layer = (bits & 0xff) as usize;
-    let x = (bits >> 12) as f64 * (1.0 / (1u64 << 52) as f64) * LAYER_X[layer];
+    let (layer, x) = point_in_layer(stream.next_u64());
     if x < LAYER_X[layer + 1] {
         return x;
     }
     beyond_the_rectangle(stream, layer, x)
+}
+
+/// A random word's layer (its low 8 bits) and a uniform point across that layer's width
+/// (its high 52 bits).
+#[inline(always)]
+fn point_in_layer(bits: u64) -> (usize, f64) {
+    let layer = (bits & 0xff) as usize;
+    (layer, (bits >> 12) as f64 * (1.0 / (1u64 << 52) as f64) * LAYER_X[layer])
 }
 
 /// The draw `x` fell outside layer `layer`'s rectangle (about 1 % of draws): the tail, the
@@ -40,9 +46,7 @@ fn beyond_the_rectangle(stream: &mut RandomStream, mut layer: usize, mut x: f64)
         if f_high + (f_low - f_high) * stream.open01() < libm::exp(-x) {
             return x;
         }
-        let bits = stream.next_u64();
-        layer = (bits & 0xff) as usize;
-        x = (bits >> 12) as f64 * (1.0 / (1u64 << 52) as f64) * LAYER_X[layer];
+        (layer, x) = point_in_layer(stream.next_u64());
         if x < LAYER_X[layer + 1] {
             return x;
         }

@@ -1,8 +1,8 @@
 //! A first-in, first-out queue of small `Copy` items: a vector and a read position. It is
-//! the shape of the engine's and the models' queues (the current instant's events, fixed-delay
-//! lanes, frames ready to run, a waiting room), which drain often: taking the front is a read
-//! and an increment, with no wrap-around to compute, and the vector is reused from the start
-//! whenever the queue empties.
+//! the shape of the queues that drain often (the current instant's events, frames ready to
+//! run, a waiting room): taking the front is a read and an increment, with no wrap-around to
+//! compute, and the vector is reused from the start whenever the queue empties. (A queue that
+//! never empties, such as a fixed-delay lane, is better a ring: `VecDeque`.)
 
 /// Items in arrival order. The items before `head` were taken; they are dropped from the
 /// vector when it empties, or moved out when it is full and at least a quarter taken. It
@@ -73,21 +73,16 @@ impl<T: Copy> Fifo<T> {
         item
     }
 
-    /// The oldest item.
-    #[inline]
-    pub fn front(&self) -> Option<&T> {
+    /// The oldest item (for the tests).
+    #[cfg(test)]
+    fn front(&self) -> Option<&T> {
         self.items.get(self.head)
     }
 
-    /// The queued items, oldest first.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
+    /// The queued items, oldest first (for the tests).
+    #[cfg(test)]
+    fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
         self.items[self.head..].iter()
-    }
-
-    /// Empties the queue.
-    pub fn clear(&mut self) {
-        self.items.clear();
-        self.head = 0;
     }
 
     /// Takes every item, oldest first.
