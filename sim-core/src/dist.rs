@@ -6,7 +6,7 @@
 
 use crate::rng::RandomStream;
 use crate::units::Duration;
-use crate::ziggurat::standard_exponential;
+use crate::ziggurat::{standard_exponential, standard_normal};
 use serde::Deserialize;
 
 /// A distribution as written in a topology file.
@@ -414,13 +414,6 @@ fn to_ns(value: f64) -> u64 {
     } else {
         (value + 0.5) as u64
     }
-}
-
-/// A standard normal draw by the Box–Muller transform.
-#[inline]
-fn standard_normal(stream: &mut RandomStream) -> f64 {
-    let radius = libm::sqrt(-2.0 * libm::log(stream.open01()));
-    radius * libm::cos(2.0 * core::f64::consts::PI * stream.open01())
 }
 
 /// A Gamma(shape, 1) draw by Marsaglia and Tsang's method (ACM TOMS 26(3), 2000).

@@ -305,6 +305,18 @@ impl BalancerModel<'_> {
         }
     }
 
+    /// The round-robin position in `rotation` (`next` modulo its length: `next` may lie
+    /// beyond a rotation that shrank), moving `next` on past it. Without a division while
+    /// `next` is in range, as it is but after a shrink: a 32-bit division costs some 25
+    /// cycles, twice per pick.
+    #[inline]
+    fn rotation_position(&mut self) -> u32 {
+        let n = self.rotation.len() as u32;
+        let position = if self.next < n { self.next } else { self.next % n };
+        self.next = if position + 1 == n { 0 } else { position + 1 };
+        position
+    }
+
     fn pick_target(&mut self, kernel: &mut Kernel, request: RequestId) -> u32 {
         let config = self.config;
         let key = kernel.requests[request].key;
@@ -312,8 +324,7 @@ impl BalancerModel<'_> {
         let n = self.rotation.len() as u32;
         match config.algorithm {
             Algorithm::RoundRobin => {
-                let position = self.next % n;
-                self.next = (position + 1) % n;
+                let position = self.rotation_position();
                 self.rotation[position as usize]
             }
             Algorithm::WeightedRoundRobin => {
@@ -339,8 +350,7 @@ impl BalancerModel<'_> {
             Algorithm::LeastConnections => {
                 // Ties go to the first candidate after a rotating start, so idle targets
                 // share the load rather than the first one taking it all.
-                let start = self.next % n;
-                self.next = (start + 1) % n;
+                let start = self.rotation_position();
                 let least_loaded = self.least_loaded.as_ref().expect("kept for least connections");
                 self.rotation[least_loaded.pick(start as usize)]
             }

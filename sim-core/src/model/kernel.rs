@@ -148,11 +148,18 @@ impl Kernel<'_> {
     }
 
     /// A network delay on the link whose sampler is `sampler` (0 when there is no link).
-    #[inline]
+    /// The check is in line, since most calls find no link (a model without regions or a
+    /// mesh); the draw is out of line.
+    #[inline(always)]
     pub(crate) fn sample_network(&mut self, sampler: u32) -> u64 {
         if sampler == NONE {
             return 0;
         }
+        self.sample_link(sampler)
+    }
+
+    #[inline(never)]
+    fn sample_link(&mut self, sampler: u32) -> u64 {
         let sampler_ref: &Sampler = &self.topology.samplers[sampler as usize];
         sampler_ref.sample_ns(&mut self.network_streams[sampler as usize])
     }
