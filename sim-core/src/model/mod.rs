@@ -675,7 +675,7 @@ impl<'t> Simulation<'t> {
 
     /// A Work step ends (on a host's machine, or by its own clock): the program goes on,
     /// unless a pause took time from the step.
-    #[inline]
+    #[inline(always)]
     fn on_work_done(&mut self, frame: FrameId) {
         if !(self.kernel.faults.pausing && self.work_held(frame)) {
             self.kernel.frames[frame].working = false;
@@ -729,7 +729,7 @@ impl<'t> Simulation<'t> {
     }
 
     /// A frame that passed the fault gate enters its node.
-    #[inline]
+    #[inline(always)]
     fn dispatch_arrival(&mut self, frame: FrameId) {
         let node = self.kernel.frames[frame].node;
         self.nodes[node].arrive(&mut self.kernel, frame);
