@@ -140,12 +140,19 @@ impl<E: Copy> RadixHeap<E> {
         (self.len() > 0).then(|| self.take_top())
     }
 
-    /// Removes the earliest entry, which must be there (see `QuadHeap::take_top`).
-    #[inline]
+    /// Removes the earliest entry, which must be there (see `QuadHeap::take_top`). The heap
+    /// below is in line, where the run loop takes it; the buckets, with a million events
+    /// pending, out of line.
+    #[inline(always)]
     pub fn take_top(&mut self) -> Entry<E> {
         if !self.below.is_empty() {
             return self.below.take_top();
         }
+        self.take_from_buckets()
+    }
+
+    #[inline(never)]
+    fn take_from_buckets(&mut self) -> Entry<E> {
         assert!(self.settle(), "an entry to take");
         // Keys are unique, so bucket 0 holds just the minimum.
         let entry = self.buckets[0].swap_remove(0);
