@@ -18,19 +18,19 @@ include!(concat!(env!("OUT_DIR"), "/ziggurat_tables.rs"));
 /// common case saves no registers for the logarithm and exponential it does not call.
 #[inline(always)]
 pub fn standard_exponential(stream: &mut RandomStream) -> f64 {
-    let (layer, x) = point_in_layer(stream.next_u64());
+    let (layer, x) = point_in_layer(stream.next_u64(), &LAYER_X);
     if x < LAYER_X[layer + 1] {
         return x;
     }
     beyond_the_rectangle(stream, layer, x)
 }
 
-/// A random word's layer (its low 8 bits) and a uniform point across that layer's width
-/// (its high 52 bits).
+/// A random word's layer of `edges` (its low 8 bits) and a uniform point across that
+/// layer's width (its high 52 bits).
 #[inline(always)]
-fn point_in_layer(bits: u64) -> (usize, f64) {
+fn point_in_layer(bits: u64, edges: &[f64; 257]) -> (usize, f64) {
     let layer = (bits & 0xff) as usize;
-    (layer, (bits >> 12) as f64 * (1.0 / (1u64 << 52) as f64) * LAYER_X[layer])
+    (layer, (bits >> 12) as f64 * (1.0 / (1u64 << 52) as f64) * edges[layer])
 }
 
 /// The draw `x` fell outside layer `layer`'s rectangle (about 1 % of draws): the tail, the
@@ -48,7 +48,7 @@ fn beyond_the_rectangle(stream: &mut RandomStream, mut layer: usize, mut x: f64)
         if f_high + (f_low - f_high) * stream.open01() < libm::exp(-x) {
             return x;
         }
-        (layer, x) = point_in_layer(stream.next_u64());
+        (layer, x) = point_in_layer(stream.next_u64(), &LAYER_X);
         if x < LAYER_X[layer + 1] {
             return x;
         }
@@ -61,7 +61,7 @@ fn beyond_the_rectangle(stream: &mut RandomStream, mut layer: usize, mut x: f64)
 #[inline(always)]
 pub fn standard_normal(stream: &mut RandomStream) -> f64 {
     let bits = stream.next_u64();
-    let (layer, x) = point_in_normal_layer(bits);
+    let (layer, x) = point_in_layer(bits, &NORMAL_X);
     let magnitude = if x < NORMAL_X[layer + 1] { x } else { normal_beyond_the_rectangle(stream, layer, x) };
     with_sign(magnitude, bits)
 }
@@ -74,14 +74,6 @@ fn with_sign(magnitude: f64, bits: u64) -> f64 {
     } else {
         -magnitude
     }
-}
-
-/// A random word's normal layer (its low 8 bits) and a uniform point across that layer's
-/// width (its high 52 bits).
-#[inline(always)]
-fn point_in_normal_layer(bits: u64) -> (usize, f64) {
-    let layer = (bits & 0xff) as usize;
-    (layer, (bits >> 12) as f64 * (1.0 / (1u64 << 52) as f64) * NORMAL_X[layer])
 }
 
 /// The half-normal draw `x` fell outside layer `layer`'s rectangle (about 1 % of draws):
@@ -106,7 +98,7 @@ fn normal_beyond_the_rectangle(stream: &mut RandomStream, mut layer: usize, mut 
         if f_high + (f_low - f_high) * stream.open01() < libm::exp(-0.5 * x * x) {
             return x;
         }
-        (layer, x) = point_in_normal_layer(stream.next_u64());
+        (layer, x) = point_in_layer(stream.next_u64(), &NORMAL_X);
         if x < NORMAL_X[layer + 1] {
             return x;
         }
