@@ -22,7 +22,13 @@ pub fn standard_exponential(stream: &mut RandomStream) -> f64 {
     if x < LAYER_X[layer + 1] {
         return x;
     }
-    beyond_the_rectangle(stream, layer, x)
+    beyond_the_rectangle(stream, (layer, x), (&LAYER_X, &LAYER_F), |x| libm::exp(-x), exponential_tail)
+}
+
+/// A draw beyond the exponential base layer's rectangle: the tail beyond `TAIL_START` is
+/// itself exponential (memorylessness).
+fn exponential_tail(stream: &mut RandomStream) -> f64 {
+    TAIL_START - libm::log(stream.open01())
 }
 
 /// A random word's layer of `edges` (its low 8 bits) and a uniform point across that
@@ -33,23 +39,29 @@ fn point_in_layer(bits: u64, edges: &[f64; 257]) -> (usize, f64) {
     (layer, (bits >> 12) as f64 * (1.0 / (1u64 << 52) as f64) * edges[layer])
 }
 
-/// The draw `x` fell outside layer `layer`'s rectangle (about 1 % of draws): the tail, the
-/// wedge under the curve, or another try.
+/// The draw `x` fell outside layer `layer`'s rectangle (about 1 % of draws): the tail
+/// (drawn by `tail`), the wedge under the curve (`density`, between the layer's edge
+/// densities), or another try. One law's ziggurat: its layers' right edges and densities.
 #[cold]
 #[inline(never)]
-fn beyond_the_rectangle(stream: &mut RandomStream, mut layer: usize, mut x: f64) -> f64 {
+fn beyond_the_rectangle(
+    stream: &mut RandomStream,
+    (mut layer, mut x): (usize, f64),
+    (edges, densities): (&[f64; 257], &[f64; 257]),
+    density: impl Fn(f64) -> f64,
+    tail: impl Fn(&mut RandomStream) -> f64,
+) -> f64 {
     loop {
         if layer == 0 {
-            // The tail beyond TAIL_START is itself exponential (memorylessness).
-            return TAIL_START - libm::log(stream.open01());
+            return tail(stream);
         }
-        let f_low = LAYER_F[layer + 1];
-        let f_high = LAYER_F[layer];
-        if f_high + (f_low - f_high) * stream.open01() < libm::exp(-x) {
+        let f_low = densities[layer + 1];
+        let f_high = densities[layer];
+        if f_high + (f_low - f_high) * stream.open01() < density(x) {
             return x;
         }
-        (layer, x) = point_in_layer(stream.next_u64(), &LAYER_X);
-        if x < LAYER_X[layer + 1] {
+        (layer, x) = point_in_layer(stream.next_u64(), edges);
+        if x < edges[layer + 1] {
             return x;
         }
     }
@@ -62,7 +74,12 @@ fn beyond_the_rectangle(stream: &mut RandomStream, mut layer: usize, mut x: f64)
 pub fn standard_normal(stream: &mut RandomStream) -> f64 {
     let bits = stream.next_u64();
     let (layer, x) = point_in_layer(bits, &NORMAL_X);
-    let magnitude = if x < NORMAL_X[layer + 1] { x } else { normal_beyond_the_rectangle(stream, layer, x) };
+    let magnitude = if x < NORMAL_X[layer + 1] {
+        x
+    } else {
+        // Another try keeps the first word's sign.
+        beyond_the_rectangle(stream, (layer, x), (&NORMAL_X, &NORMAL_F), |x| libm::exp(-0.5 * x * x), normal_tail)
+    };
     with_sign(magnitude, bits)
 }
 
@@ -76,31 +93,14 @@ fn with_sign(magnitude: f64, bits: u64) -> f64 {
     }
 }
 
-/// The half-normal draw `x` fell outside layer `layer`'s rectangle (about 1 % of draws):
-/// the tail, the wedge under the curve, or another try (whose sign is the first word's).
-#[cold]
-#[inline(never)]
-fn normal_beyond_the_rectangle(stream: &mut RandomStream, mut layer: usize, mut x: f64) -> f64 {
+/// A draw beyond the normal base layer's rectangle, by Marsaglia's tail method (1964):
+/// beyond r, r + t with t ~ Exp(r) accepted with probability e^(−t²/2).
+fn normal_tail(stream: &mut RandomStream) -> f64 {
     loop {
-        if layer == 0 {
-            // Marsaglia's tail method (1964): beyond r, r + t with t ~ Exp(r) accepted with
-            // probability e^(−t²/2).
-            loop {
-                let t = -libm::log(stream.open01()) / NORMAL_TAIL_START;
-                let y = -libm::log(stream.open01());
-                if 2.0 * y >= t * t {
-                    return NORMAL_TAIL_START + t;
-                }
-            }
-        }
-        let f_low = NORMAL_F[layer + 1];
-        let f_high = NORMAL_F[layer];
-        if f_high + (f_low - f_high) * stream.open01() < libm::exp(-0.5 * x * x) {
-            return x;
-        }
-        (layer, x) = point_in_layer(stream.next_u64(), &NORMAL_X);
-        if x < NORMAL_X[layer + 1] {
-            return x;
+        let t = -libm::log(stream.open01()) / NORMAL_TAIL_START;
+        let y = -libm::log(stream.open01());
+        if 2.0 * y >= t * t {
+            return NORMAL_TAIL_START + t;
         }
     }
 }

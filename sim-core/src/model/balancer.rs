@@ -305,10 +305,9 @@ impl BalancerModel<'_> {
         }
     }
 
-    /// The round-robin position in `rotation` (`next` modulo its length: `next` may lie
-    /// beyond a rotation that shrank), moving `next` on past it. Without a division while
-    /// `next` is in range, as it is but after a shrink: a 32-bit division costs some 25
-    /// cycles, twice per pick.
+    /// The round-robin position in `rotation` (`next` modulo its length), moving `next` on
+    /// past it. It divides only when `next` lies beyond a rotation that shrank: a 32-bit
+    /// division costs some 25 cycles, and a pick used to make two.
     #[inline]
     fn rotation_position(&mut self) -> u32 {
         let n = self.rotation.len() as u32;
