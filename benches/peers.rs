@@ -1,5 +1,7 @@
 //! archsim side by side with a hand-written event loop and SimCore (the DSLab framework's
-//! `simcore` crate) on the same models, in one process on one machine, runs interleaved:
+//! `simcore` crate; the model written twice: as one component running the loop's logic, and
+//! as a component per node exchanging events, as DSLab models are built) on the same models,
+//! in one process on one machine, runs interleaved:
 //! M/M/1 and M/M/4 at ρ = 0.9, and `benches/models/web.ron` (a zero-time round-robin
 //! balancer over 4 single-worker apps, then a cache or a database). One million customers
 //! each; the median of `--runs` runs (default 5). With `--simpy PYTHON`, SimPy 4 runs each
@@ -7,9 +9,10 @@
 //!
 //! `cargo bench -p archsim-benches --bench peers [-- --runs 9 --simpy target/py-venv/bin/python]`
 //! (add model names, such as `-- mm1 web`, to run only those; `--only loop` runs only one of
-//! `archsim`, `loop` and `simcore`, as a profiler or an instruction counter wants it)
+//! `archsim`, `loop`, `simcore` and `simcore-nodes`, as a profiler or an instruction counter
+//! wants it)
 //!
-//! The three implementations share nothing but the model: each draws its own random
+//! The implementations share nothing but the model: each draws its own random
 //! numbers, and each mean latency is printed so that a reader can see they are the same
 //! system (they agree within their sampling noise). The loop and SimCore keep each
 //! customer's latency in a histogram (percentiles, as a capacity question needs); archsim
@@ -194,8 +197,9 @@ struct Departure {
     born: f64,
 }
 
-/// The model as one SimCore component, written as its documentation shows: events are
-/// typed payloads emitted to the component itself with a delay.
+/// The model as one SimCore component running the hand-written loop's logic: events are
+/// typed payloads emitted to the component itself with a delay. (The least SimCore can do
+/// per customer; `simcore_nodes_run` builds the model as DSLab models are built.)
 struct SimcoreModel {
     model: Model,
     specs: Vec<(u32, Service)>,
@@ -303,6 +307,182 @@ fn simcore_run(model: Model, seed: u64) -> f64 {
     component.latency_sum / component.done as f64
 }
 
+// ---------------------------------------------------------------- SimCore, a component per node
+
+/// A customer reaching a node (SimCore, a component per node): when it was created.
+#[derive(Clone, Serialize)]
+struct Request {
+    born: f64,
+}
+
+/// A customer's service at a station ends.
+#[derive(Clone, Serialize)]
+struct ServiceDone {
+    born: f64,
+}
+
+/// The answer reaching the clients.
+#[derive(Clone, Serialize)]
+struct Response {
+    born: f64,
+}
+
+/// The clients: Poisson arrivals sent to the entry node, answers recorded.
+struct ClientNode {
+    ctx: SimulationContext,
+    entry: simcore::Id,
+    rate_per_s: f64,
+    created: u64,
+    done: u64,
+    latency_sum: f64,
+    latencies: Histogram<u64>,
+}
+
+impl EventHandler for ClientNode {
+    fn on(&mut self, event: SimcoreEvent) {
+        cast!(match event.data {
+            Arrival {} => {
+                self.created += 1;
+                if self.created < CUSTOMERS {
+                    let ctx = &self.ctx;
+                    let gap = Service::Exp(1.0 / self.rate_per_s).draw(&mut || ctx.rand());
+                    ctx.emit_self(Arrival {}, gap);
+                }
+                self.ctx.emit_ordered_now(Request { born: self.ctx.time() }, self.entry);
+            }
+            Response { born } => {
+                let latency = self.ctx.time() - born;
+                self.done += 1;
+                self.latency_sum += latency;
+                self.latencies.record((latency * 1e9) as u64).expect("a latency in range");
+            }
+        })
+    }
+}
+
+/// A zero-time round-robin balancer.
+struct BalancerNode {
+    ctx: SimulationContext,
+    targets: Vec<simcore::Id>,
+    next: usize,
+}
+
+impl EventHandler for BalancerNode {
+    fn on(&mut self, event: SimcoreEvent) {
+        cast!(match event.data {
+            Request { born } => {
+                self.next = (self.next + 1) % self.targets.len();
+                self.ctx.emit_ordered_now(Request { born }, self.targets[self.next]);
+            }
+        })
+    }
+}
+
+/// Where a station sends a customer it has served.
+enum Route {
+    /// Answer the clients.
+    Answer(simcore::Id),
+    /// Hand it on to the first node with probability `p`, else to the second.
+    Forward { p: f64, first: simcore::Id, second: simcore::Id },
+}
+
+/// A station of FIFO servers.
+struct StationNode {
+    ctx: SimulationContext,
+    servers: u32,
+    service: Service,
+    busy: u32,
+    waiting: VecDeque<f64>,
+    route: Route,
+}
+
+impl StationNode {
+    fn start(&mut self, born: f64) {
+        let ctx = &self.ctx;
+        let service = self.service.draw(&mut || ctx.rand());
+        ctx.emit_self(ServiceDone { born }, service);
+    }
+}
+
+impl EventHandler for StationNode {
+    fn on(&mut self, event: SimcoreEvent) {
+        cast!(match event.data {
+            Request { born } => {
+                if self.busy < self.servers {
+                    self.busy += 1;
+                    self.start(born);
+                } else {
+                    self.waiting.push_back(born);
+                }
+            }
+            ServiceDone { born } => {
+                match self.waiting.pop_front() {
+                    Some(waiting_born) => self.start(waiting_born),
+                    None => self.busy -= 1,
+                }
+                match self.route {
+                    Route::Answer(clients) => {
+                        self.ctx.emit_ordered_now(Response { born }, clients);
+                    }
+                    Route::Forward { p, first, second } => {
+                        let next = if self.ctx.rand() < p { first } else { second };
+                        self.ctx.emit_ordered_now(Request { born }, next);
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// The model as SimCore components, one per node as a DSLab model is built (clients,
+/// balancer, each app instance, cache, database), exchanging events: zero-time hops go
+/// through SimCore's ordered deque (`emit_ordered_now`), the fastest way it offers.
+fn simcore_nodes_run(model: Model, seed: u64) -> f64 {
+    let (specs, rate_per_s) = stations(model);
+    let mut simulation = simcore::Simulation::new(seed);
+    let clients_ctx = simulation.create_context("clients");
+    let clients = clients_ctx.id();
+    let station_ctxs: Vec<SimulationContext> =
+        (0..specs.len()).map(|station| simulation.create_context(format!("station-{station}"))).collect();
+    let station_ids: Vec<simcore::Id> = station_ctxs.iter().map(SimulationContext::id).collect();
+    let entry = match model {
+        Model::Mmc { .. } => station_ids[0],
+        Model::Web => {
+            let ctx = simulation.create_context("lb");
+            let id = ctx.id();
+            let balancer = BalancerNode { ctx, targets: station_ids[..4].to_vec(), next: 0 };
+            simulation.add_handler("lb", Rc::new(RefCell::new(balancer)));
+            id
+        }
+    };
+    for (station, ctx) in station_ctxs.into_iter().enumerate() {
+        let route = match model {
+            Model::Web if station < 4 => Route::Forward { p: 0.7, first: station_ids[4], second: station_ids[5] },
+            _ => Route::Answer(clients),
+        };
+        let (servers, service) = specs[station];
+        let node = StationNode { ctx, servers, service, busy: 0, waiting: VecDeque::new(), route };
+        simulation.add_handler(format!("station-{station}"), Rc::new(RefCell::new(node)));
+    }
+    let gap = Service::Exp(1.0 / rate_per_s).draw(&mut || clients_ctx.rand());
+    clients_ctx.emit_self(Arrival {}, gap);
+    let client_node = Rc::new(RefCell::new(ClientNode {
+        ctx: clients_ctx,
+        entry,
+        rate_per_s,
+        created: 0,
+        done: 0,
+        latency_sum: 0.0,
+        latencies: latency_histogram(),
+    }));
+    simulation.add_handler("clients", client_node.clone());
+    simulation.step_until_no_events();
+    let client_node = client_node.borrow();
+    assert_eq!(client_node.done, CUSTOMERS);
+    assert!(client_node.latencies.value_at_quantile(0.99) > 0);
+    client_node.latency_sum / client_node.done as f64
+}
+
 // ---------------------------------------------------------------- archsim
 
 fn archsim_run(text: &str, seed: u64) -> f64 {
@@ -354,7 +534,10 @@ fn main() {
     let python = flag("--simpy");
     let only = flag("--only");
     if let Some(only) = &only {
-        assert!(["archsim", "loop", "simcore"].contains(&only.as_str()), "--only archsim|loop|simcore");
+        assert!(
+            ["archsim", "loop", "simcore", "simcore-nodes"].contains(&only.as_str()),
+            "--only archsim|loop|simcore|simcore-nodes"
+        );
     }
     let runs_it = |implementation: &str| only.as_deref().is_none_or(|only| only == implementation);
     // Model names: the arguments that are neither flags nor the value of one.
@@ -375,13 +558,21 @@ fn main() {
     ];
     println!("{CUSTOMERS} customers per run, median of {runs} interleaved runs; ns per customer (mean latency)");
     println!(
-        "{:<5} {:>22} {:>22} {:>22} {:>12} {:>12} {:>12}",
-        "model", "archsim", "hand-written loop", "SimCore", "archsim ÷ loop", "SimCore ÷ archsim", "SimPy ÷ archsim"
+        "{:<5} {:>22} {:>22} {:>22} {:>22} {:>9} {:>9} {:>9} {:>9}",
+        "model",
+        "archsim",
+        "hand-written loop",
+        "SimCore (one)",
+        "SimCore (per node)",
+        "÷ loop",
+        "one ÷",
+        "nodes ÷",
+        "SimPy ÷"
     );
     for (name, model, text) in models.iter().filter(|(name, ..)| wanted.is_empty() || wanted.iter().any(|w| w == name))
     {
-        let (mut ours, mut looped, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
-        let mut means = [0.0; 3];
+        let (mut ours, mut looped, mut theirs, mut theirs_by_node) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut means = [0.0; 4];
         for run in 0..runs {
             let seed = 1 + run as u64;
             if runs_it("archsim") {
@@ -399,22 +590,31 @@ fn main() {
                 means[2] = simcore_run(*model, seed);
                 theirs.push(start.elapsed().as_secs_f64());
             }
+            if runs_it("simcore-nodes") {
+                let start = Instant::now();
+                means[3] = simcore_nodes_run(*model, seed);
+                theirs_by_node.push(start.elapsed().as_secs_f64());
+            }
         }
-        let (ours, looped, theirs) = (median(ours), median(looped), median(theirs));
+        let (ours, looped, theirs, theirs_by_node) =
+            (median(ours), median(looped), median(theirs), median(theirs_by_node));
         let simpy = python.as_deref().and_then(|python| simpy_seconds(python, name));
         let per_customer = |seconds: f64| seconds * 1e9 / CUSTOMERS as f64;
         let unit = if matches!(model, Model::Web) { 1e3 } else { 1.0 };
         let mean = |value: f64| format!("({:.3}{})", value * unit, if unit > 1.0 { " ms" } else { " s" });
         println!(
-            "{name:<5} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>12.2} {:>12.2} {:>12}",
+            "{name:<5} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>9.2} {:>9.2} {:>9.2} {:>9}",
             per_customer(ours),
             mean(means[0]),
             per_customer(looped),
             mean(means[1]),
             per_customer(theirs),
             mean(means[2]),
+            per_customer(theirs_by_node),
+            mean(means[3]),
             ours / looped,
             theirs / ours,
+            theirs_by_node / ours,
             simpy.map_or("-".to_string(), |simpy| format!("{:.1}", simpy / ours)),
         );
     }
