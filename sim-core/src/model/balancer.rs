@@ -271,10 +271,14 @@ impl BalancerModel<'_> {
         }
         kernel.frames[frame].balancer_target = target;
         let topology = kernel.topology;
-        if topology.nodes[node].region == NONE && topology.link(node, target_node) == NONE {
+        if topology.nodes[node].region == NONE
+            && topology.nodes[target_node].region != NONE
+            && topology.link(node, target_node) == NONE
+        {
             // Global routing (DNS, anycast, a global balancer) places no box in any region:
             // the request crosses from the region it comes from (its caller's, or its
-            // client's) to the target's, whatever the algorithm.
+            // client's) to the target's, whatever the algorithm. (To an unplaced target no
+            // region pair applies: the plain call below, over no link, is the same.)
             let from_region = self.origin_region(kernel, frame);
             let link = topology.regions.sampler(from_region, topology.nodes[target_node].region);
             kernel.call_node_over(frame, target_node, target_instance, link);
