@@ -1,7 +1,8 @@
 //! Saturation verdicts per part: an instance or a database server that cannot keep up is
 //! named even when its node as a whole can, and a healthy multi-instance node is not flagged;
 //! the bottleneck names the part that saturates first; a backlog that grows through the run
-//! is found by a trend test over its windows, and a stable one is not.
+//! is found by a trend test over its windows, and a stable one is not; arrivals failed by an
+//! injected error before any work offer a node none.
 
 use crate::check::{seconds, simulate};
 
@@ -123,6 +124,37 @@ fn healthy_multi_instance_nodes_are_not_flagged() {
             figures.utilization
         );
     }
+}
+
+/// Arrivals a node answers with an injected error before any work offer it none: at
+/// 400/s with half of them failed on arrival, 4 workers of Exp(5 ms) are offered
+/// 400 × 0.5 × 5 ms / 4 = 0.25 (not 0.5), the load their utilization shows, and the node
+/// saturates at 1600/s of arrivals. Over 200 s some 40000 arrivals do work: the count and
+/// their mean demand each have a relative standard error of about 0.5%, so 4% is over five
+/// standard errors of the product. The instances, which never see the failed arrivals,
+/// agree with the node.
+#[test]
+fn arrivals_failed_by_an_injected_error_offer_no_work() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "400/s"), to: "lb")],
+        nodes: {
+            "lb": LoadBalancer(algorithm: RoundRobin, backends: ["api"]),
+            "api": Service(instances: 2, workers: 2, steps: [Work(Exp(mean: "5ms"))]),
+        },
+        scenario: Scenario(faults: [Errors(node: "api", at: "0s", probability: 0.5)]),
+    )"#;
+    let report = simulate(text, 3, seconds(200.0), 0.0);
+    let api = &report.nodes["api"];
+    let offered = api.offered_load.expect("an offered load");
+    assert!((offered / 0.25 - 1.0).abs() < 0.04, "offered {offered}, theory 0.25");
+    assert!((offered / api.utilization - 1.0).abs() < 0.04, "offered {offered}, busy {}", api.utilization);
+    for part in &api.per_instance {
+        let load = part.offered_load.expect("an instance's offered load");
+        assert!((load / offered - 1.0).abs() < 0.04, "instance {load} against the node's {offered}");
+    }
+    let bottleneck = report.bottleneck.as_ref().expect("a bottleneck");
+    assert_eq!(bottleneck.node, "api");
+    assert!((bottleneck.saturates_at_per_s / 1600.0 - 1.0).abs() < 0.04, "{bottleneck:?}");
 }
 
 fn work_queue(consumers: u32, rate_per_s: f64) -> String {

@@ -43,7 +43,7 @@ impl Kernel<'_> {
         let probability = self.faults.error_probability[node];
         let streams = &mut self.faults.streams[node];
         if probability > 0.0 && streams.injected_errors.open01() < probability {
-            self.refuse(frame, node, Outcome::Error);
+            self.fail_on_arrival(frame, node);
             return true;
         }
         if let Some((share, _, errors)) = self.faults.version[node] {
@@ -53,7 +53,7 @@ impl Kernel<'_> {
                     self.faults.counters[node].new_version += 1;
                 }
                 if errors > 0.0 && self.faults.streams[node].canary_errors.open01() < errors {
-                    self.refuse(frame, node, Outcome::Error);
+                    self.fail_on_arrival(frame, node);
                     return true;
                 }
             }
@@ -65,6 +65,16 @@ impl Kernel<'_> {
             return true;
         }
         false
+    }
+
+    /// The node answers an arrival with an injected error (a fault's or a new version's)
+    /// before any work: an arrival that offers the node no work, so it is left out of the
+    /// node's offered load (as it never reaches an instance's counters).
+    fn fail_on_arrival(&mut self, frame: FrameId, node: NodeId) {
+        if self.generating {
+            self.node_stats[node].failed_on_arrival_while_generating += 1;
+        }
+        self.refuse(frame, node, Outcome::Error);
     }
 
     /// The node answers an arrival at once with `outcome` (refused while down, an injected

@@ -57,6 +57,9 @@ pub(crate) struct NodeStats {
     pub arrivals: u64,
     /// Arrivals up to the moment the workloads stopped creating requests.
     pub arrivals_while_generating: u64,
+    /// Of those, the ones answered with an injected error before any work (they offered
+    /// the node none).
+    pub failed_on_arrival_while_generating: u64,
     pub completions: u64,
     pub errors: u64,
     pub drops: u64,
@@ -93,6 +96,7 @@ impl NodeStats {
             waited_count: 0,
             arrivals: 0,
             arrivals_while_generating: 0,
+            failed_on_arrival_while_generating: 0,
             completions: 0,
             errors: 0,
             drops: 0,
@@ -141,6 +145,7 @@ impl NodeStats {
             waited_count,
             arrivals,
             arrivals_while_generating,
+            failed_on_arrival_while_generating,
             completions,
             errors,
             drops,
@@ -167,6 +172,7 @@ impl NodeStats {
             waited_count,
             arrivals,
             arrivals_while_generating,
+            failed_on_arrival_while_generating,
             completions,
             errors,
             drops,

@@ -215,8 +215,9 @@ pub struct NodeReport {
     pub timeouts: u64,
     /// Mean share of the node's workers that were busy (0 for a load balancer).
     pub utilization: f64,
-    /// Work offered per unit of capacity: arrivals × mean worker time per request ÷ workers.
-    /// At 1 or more the node cannot keep up.
+    /// Work offered per unit of capacity: arrivals × mean worker time per request ÷ workers
+    /// (arrivals answered with an injected error before any work offer none). At 1 or more
+    /// the node cannot keep up.
     pub offered_load: Option<f64>,
     /// Time-average number of requests waiting for a worker.
     pub mean_queue_length: f64,
@@ -394,11 +395,14 @@ impl Simulation<'_> {
                 + extras.extra_cost;
             total_cost += cost;
             let utilization = if servers > 0.0 { stats.busy_area as f64 / (servers * measured_ns) } else { 0.0 };
+            // Arrivals answered with an injected error before any work offered the node
+            // none, and are left out (as they never reach an instance's counters).
             let arrivals_generating = if self.kernel.generation_stopped_ns.is_some() {
                 stats.arrivals_while_generating
             } else {
                 stats.arrivals
-            };
+            }
+            .saturating_sub(stats.failed_on_arrival_while_generating);
             if let Some(&cpu_ns) = self.kernel.host_cpu_ns.get(index) {
                 let admitted = stats.wait.count();
                 if admitted > 0 {
