@@ -81,8 +81,7 @@ pub(super) fn bottleneck(
         // first from the start, the others from when they were provisioned), so an
         // instance's load over the whole run says nothing of an uneven share: the group is
         // the answer.
-        let autoscaled = matches!(&node.kind, NodeKind::Service(service) if service.autoscaling.is_some());
-        let instances = if autoscaled { &[][..] } else { &report.per_instance[..] };
+        let instances = if autoscaled(node) { &[][..] } else { &report.per_instance[..] };
         for (instance, figures) in instances.iter().enumerate() {
             let Some(load) = figures.offered_load else { continue };
             // An instance of an evenly loaded node is not the answer: the node is. It is
@@ -152,12 +151,17 @@ pub(super) fn bottleneck(
     })
 }
 
+/// Whether an autoscaler sets the node's instances.
+fn autoscaled(node: &Node) -> bool {
+    matches!(&node.kind, NodeKind::Service(service) if service.autoscaling.is_some())
+}
+
 /// What to change when a node as a whole cannot keep up.
 fn node_advice(node: &Node) -> String {
     match &node.kind {
         NodeKind::Database(_) => "add connections or servers, or take load off it (a cache, read replicas)".into(),
         NodeKind::Function(_) => "raise its concurrency limit or make it faster".into(),
-        NodeKind::Service(service) if service.autoscaling.is_some() => "its autoscaler sets its instances: raise its maximum, scale out sooner (a lower target, a shorter interval, faster provisioning), add workers per instance, or make its work faster".into(),
+        NodeKind::Service(_) if autoscaled(node) => "its autoscaler sets its instances: raise its maximum, scale out sooner (a lower target, a shorter interval, faster provisioning), add workers per instance, or make its work faster".into(),
         _ => "add instances or workers, or make its work faster".into(),
     }
 }
