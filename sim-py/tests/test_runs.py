@@ -79,6 +79,15 @@ def test_frames_hold_the_reports_figures():
     assert result.bottleneck["node"] == report["bottleneck"]["node"]
 
 
+def test_an_overloaded_stretch_is_read_as_the_report_says_it():
+    result = archsim.load("topologies/flash-sale-autoscaling.ron").run(seed=1)
+    [overload] = result.overloads
+    assert overload == result.report["overloads"][0]
+    assert overload["node"] == "shop" and overload["offered_load"] > 1
+    assert f"  - {overload['summary']}\n" in result.table
+    assert archsim.load("topologies/three-tier.ron").run(seed=1, duration=10).overloads == []
+
+
 def test_without_pandas_tables_are_lists_of_dicts(monkeypatch):
     monkeypatch.setattr(archsim._tables, "pandas_or_none", lambda: None)
     result = archsim.load("topologies/three-tier.ron").run(seed=5, duration=10)

@@ -146,7 +146,8 @@ export function renderReport(report, components = []) {
   return html;
 }
 
-/** What a user acts on first: why the run is unstable, the bottleneck, and the share of
+/** What a user acts on first: why the run is unstable, the bottleneck, the stretches a node
+ * was overloaded, and the share of
  * requests within each latency threshold, in the words of archsim run's table. */
 function verdicts(report) {
   let html = '';
@@ -166,6 +167,7 @@ function verdicts(report) {
       b.saturates_at_per_s * b.offered_load
     ).toFixed(1)}/s): ${escapeHtml(b.advice)}</p>`;
   }
+  html += list('overload', 'Overloaded for part of the run', (report.overloads || []).map((o) => o.summary));
   const within = Object.entries(report.latency_s.within || {});
   if (within.length) {
     const finished = report.requests.generated - report.requests.in_flight;

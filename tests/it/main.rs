@@ -39,6 +39,7 @@ mod snapshots;
 mod swarm;
 mod theory;
 mod trace_replay;
+mod transient_overload;
 mod verdicts;
 mod web;
 mod zones;

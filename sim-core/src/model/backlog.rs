@@ -1,7 +1,8 @@
-//! Backlog trends: every node's mean number waiting (for a worker, a consumer, or a log
-//! group's next read) per window of the measured run, sampled by a clock event whose period
-//! doubles as the run grows (64 to 128 windows whatever its length), so the report can test
-//! whether a backlog grows through the run rather than read one value at the end.
+//! Windows of the measured run: every node's mean number waiting (for a worker, a consumer,
+//! or a log group's next read), its arrivals, what it refused and the work it served, per window, sampled by a
+//! clock event whose period doubles as the run grows (64 to 128 windows whatever its length),
+//! so the report can test whether a backlog grows through the run rather than read one
+//! value at the end, and find the stretches when a node was offered more than it can do.
 
 use super::stats::NodeStats;
 use super::{Event, Simulation};
@@ -11,21 +12,90 @@ const FIRST_PERIOD_NS: u64 = 10_000_000;
 /// Windows kept at most; when reached, pairs are merged into `MOST_WINDOWS / 2`.
 const MOST_WINDOWS: usize = 128;
 
-/// The sampled backlog of every node over the measured run.
+/// One node over one window.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct NodeWindow {
+    /// Mean number waiting.
+    pub waiting: f64,
+    /// Arrivals that offered it work (not those answered with an injected error at once).
+    pub arrivals: u64,
+    /// Arrivals it refused (a full queue, the in-flight limit).
+    pub refused: u64,
+    /// Worker time the requests that left it held (their demand), and how many they were.
+    pub demand_ns: u128,
+    pub departures: u64,
+}
+
+/// One window of the measured run: its span and every node's figures over it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Window {
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub nodes: Vec<NodeWindow>,
+}
+
+impl Window {
+    /// Two adjacent windows as one (the mean waiting of the two, as the trend test reads
+    /// windows of equal weight).
+    fn merged(&self, next: &Window) -> Window {
+        let nodes = (self.nodes.iter().zip(&next.nodes))
+            .map(|(a, b)| NodeWindow {
+                waiting: (a.waiting + b.waiting) / 2.0,
+                arrivals: a.arrivals + b.arrivals,
+                refused: a.refused + b.refused,
+                demand_ns: a.demand_ns + b.demand_ns,
+                departures: a.departures + b.departures,
+            })
+            .collect();
+        Window { start_ns: self.start_ns, end_ns: next.end_ns, nodes }
+    }
+}
+
+/// Per node, its counters at the start of the window being filled.
+#[derive(Debug, Clone, Copy, Default)]
+struct Marks {
+    queue_area: u128,
+    arrivals: u64,
+    refused: u64,
+    demand_ns: u128,
+    departures: u64,
+}
+
+impl Marks {
+    fn of(stats: &NodeStats) -> Self {
+        Marks {
+            queue_area: stats.queue_area,
+            arrivals: offering(stats),
+            refused: stats.drops,
+            demand_ns: stats.demand_sum_ns,
+            departures: stats.demand_count,
+        }
+    }
+}
+
+/// A node's arrivals that offered it work.
+fn offering(stats: &NodeStats) -> u64 {
+    stats.arrivals.saturating_sub(stats.failed_on_arrival_while_generating)
+}
+
+/// The windows of every node over the measured run.
 #[derive(Debug, Clone)]
 pub(crate) struct BacklogSeries {
     period_ns: u64,
     /// Start of the window being filled.
     window_start_ns: u64,
-    /// Per node: its queue area at the start of the window being filled.
-    marks: Vec<u128>,
-    /// Per window, per node: the mean number waiting over the window.
-    windows: Vec<Vec<f64>>,
+    marks: Vec<Marks>,
+    windows: Vec<Window>,
 }
 
 impl BacklogSeries {
     pub fn new(nodes: usize) -> Self {
-        Self { period_ns: FIRST_PERIOD_NS, window_start_ns: 0, marks: vec![0; nodes], windows: Vec::new() }
+        Self {
+            period_ns: FIRST_PERIOD_NS,
+            window_start_ns: 0,
+            marks: vec![Marks::default(); nodes],
+            windows: Vec::new(),
+        }
     }
 
     /// When the first window ends.
@@ -37,31 +107,37 @@ impl BacklogSeries {
     /// the period stays, as the next tick is already scheduled.
     pub fn restart(&mut self, now_ns: u64) {
         self.window_start_ns = now_ns;
-        self.marks.iter_mut().for_each(|mark| *mark = 0);
+        self.marks.iter_mut().for_each(|mark| *mark = Marks::default());
         self.windows.clear();
+    }
+
+    /// The window from the last mark to `now_ns` (the node counters' areas carried up to it).
+    fn window_to(&self, now_ns: u64, stats: &[NodeStats]) -> Window {
+        let length_ns = (now_ns - self.window_start_ns).max(1) as f64;
+        let nodes = (stats.iter().zip(&self.marks))
+            .map(|(stats, mark)| {
+                let since_change_ns = now_ns.saturating_sub(stats.last_change_ns) as u128;
+                let queue_area = stats.queue_area + stats.queue_now as u128 * since_change_ns;
+                NodeWindow {
+                    waiting: (queue_area - mark.queue_area) as f64 / length_ns,
+                    arrivals: offering(stats).saturating_sub(mark.arrivals),
+                    refused: stats.drops.saturating_sub(mark.refused),
+                    demand_ns: stats.demand_sum_ns.saturating_sub(mark.demand_ns),
+                    departures: stats.demand_count.saturating_sub(mark.departures),
+                }
+            })
+            .collect();
+        Window { start_ns: self.window_start_ns, end_ns: now_ns, nodes }
     }
 
     /// Closes the window at `now_ns` with the node counters brought up to it; returns when
     /// the next one ends (`None` past the end of time).
     fn close(&mut self, now_ns: u64, stats: &[NodeStats]) -> Option<u64> {
-        let length_ns = (now_ns - self.window_start_ns).max(1) as f64;
-        let window: Vec<f64> = stats
-            .iter()
-            .zip(&mut self.marks)
-            .map(|(stats, mark)| {
-                let mean = (stats.queue_area - *mark) as f64 / length_ns;
-                *mark = stats.queue_area;
-                mean
-            })
-            .collect();
+        let window = self.window_to(now_ns, stats);
+        self.marks.iter_mut().zip(stats).for_each(|(mark, stats)| *mark = Marks::of(stats));
         self.windows.push(window);
         if self.windows.len() >= MOST_WINDOWS {
-            let merged: Vec<Vec<f64>> = self
-                .windows
-                .chunks(2)
-                .map(|pair| pair[0].iter().zip(&pair[1]).map(|(a, b)| (a + b) / 2.0).collect())
-                .collect();
-            self.windows = merged;
+            self.windows = self.windows.chunks(2).map(|pair| pair[0].merged(&pair[1])).collect();
             self.period_ns = self.period_ns.saturating_mul(2);
         }
         self.window_start_ns = now_ns;
@@ -70,7 +146,17 @@ impl BacklogSeries {
 
     /// Node `node`'s mean number waiting per window, in time order.
     pub fn of(&self, node: usize) -> Vec<f64> {
-        self.windows.iter().map(|window| window[node]).collect()
+        self.windows.iter().map(|window| window.nodes[node].waiting).collect()
+    }
+
+    /// The closed windows and, when the run has gone past the last, the window from it to
+    /// `end_ns`, in time order.
+    pub fn windows_to(&self, end_ns: u64, stats: &[NodeStats]) -> Vec<Window> {
+        let mut windows = self.windows.clone();
+        if end_ns > self.window_start_ns {
+            windows.push(self.window_to(end_ns, stats));
+        }
+        windows
     }
 
     /// The length of a window, in seconds.

@@ -4,6 +4,7 @@
 mod components;
 mod distributions;
 mod network;
+mod overloads;
 mod resilience;
 mod table;
 pub use table::component_details;
@@ -14,6 +15,7 @@ pub use components::*;
 use distributions::occupancy_distribution;
 pub use distributions::{LatencyReport, NodeSlowdownReport, SlowdownReport};
 pub use network::*;
+pub use overloads::Overload;
 pub use resilience::*;
 pub use verdicts::Bottleneck;
 use verdicts::{saturated_consumers, saturated_part};
@@ -46,6 +48,11 @@ pub struct Report {
     /// change; absent when no part has an offered load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bottleneck: Option<Bottleneck>,
+    /// The stretches of the run in which a node was offered more work than it can do (a
+    /// surge, or capacity that came too late), even when the run as a whole averages below
+    /// its capacity; absent when there were none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overloads: Vec<Overload>,
     /// What may make the figures mislead, such as a request-count run that could not reach
     /// its count; absent when there is nothing to say.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -367,6 +374,8 @@ impl Simulation<'_> {
         // Per node on a host: the CPU its arrivals offered per second (in cores), as its
         // arrivals while generating × the CPU per request admitted.
         let mut cpu_offered = vec![0.0; topology.nodes.len()];
+        // Per node: the mean worker time per admitted request, for its offered load.
+        let mut mean_demand_ns = vec![None; topology.nodes.len()];
         // Which instability lines say a node (or its instance) cannot keep up: (line, node).
         let mut node_lines = Vec::new();
         for (index, node) in topology.nodes.iter().enumerate() {
@@ -414,8 +423,9 @@ impl Simulation<'_> {
             let offered_load = if servers == 0.0 {
                 None
             } else if stats.demand_count > 0 {
-                let mean_demand_ns = stats.demand_sum_ns as f64 / stats.demand_count as f64;
-                Some(arrivals_generating as f64 * refused_at_source_factor * mean_demand_ns / (servers * generating_ns))
+                let demand_ns = stats.demand_sum_ns as f64 / stats.demand_count as f64;
+                mean_demand_ns[index] = Some(demand_ns);
+                Some(arrivals_generating as f64 * refused_at_source_factor * demand_ns / (servers * generating_ns))
             } else if stats.arrivals > 0 && utilization > 0.999 {
                 Some(utilization)
             } else {
@@ -656,6 +666,13 @@ impl Simulation<'_> {
             },
             sim_time_s: end_ns as f64 / 1e9,
             events: self.kernel.events_processed,
+            overloads: overloads::overloads(
+                &topology.nodes,
+                &nodes,
+                &mean_demand_ns,
+                &self.kernel.backlog.windows_to(end_ns, &self.kernel.node_stats),
+                measured_ns,
+            ),
             bottleneck: verdicts::bottleneck(
                 &topology.nodes,
                 &nodes,

@@ -38,6 +38,12 @@ pub(super) fn render(report: &Report) -> String {
             bottleneck.advice
         );
     }
+    if !report.overloads.is_empty() {
+        let _ = writeln!(out, "\noverloaded for part of the run:");
+        for overload in &report.overloads {
+            let _ = writeln!(out, "  - {}", overload.summary);
+        }
+    }
     let _ = writeln!(out, "\nrequests (after warm-up)");
     requests_table(&mut out, &[("all", &report.requests)]);
     if let Some(availability) = report.availability {

@@ -274,6 +274,11 @@ class RunResult(PrintedAsTable):
         return self.report.get("bottleneck")
 
     @property
+    def overloads(self) -> List[Dict[str, Any]]:
+        """The stretches of the run in which a node was offered more than it can do."""
+        return self.report.get("overloads", [])
+
+    @property
     def table(self) -> str:
         """The report as ``archsim run`` prints it."""
         return _native.report_table(self.json)

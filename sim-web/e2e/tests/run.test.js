@@ -45,6 +45,8 @@ for (const [example, seed, duration, warmup] of [
   ['trace-replay', '5', 90],
   // A replicated store and a crash: its quorum figures are in the components table.
   ['quorum-store', '2', 60],
+  // A flash sale that outruns its autoscaler: the overloaded stretch is said.
+  ['flash-sale-autoscaling', '2', 300],
 ]) {
   test(`${example}: the page's report equals archsim run --format json (seed ${seed})`, async () => {
     const { page, errors, screenshot, close } = await openPage();
@@ -101,6 +103,11 @@ for (const [example, seed, duration, warmup] of [
       const faults = await page.$$eval('#results-body table.faults tbody tr', (trs) => trs.length);
       assert.equal(faults, (report.faults || []).length);
       for (const line of report.instability) assert.ok(body.includes(line), `"${line}" is shown`);
+      for (const overload of report.overloads || []) {
+        assert.ok(body.includes(overload.summary), `"${overload.summary}" is shown`);
+        assert.ok(table.includes(`  - ${overload.summary}\n`));
+      }
+      if (example === 'flash-sale-autoscaling') assert.equal(report.overloads.length, 1);
       // The network section: one row per link, one per direction with a bandwidth.
       if (report.network) {
         const links = await page.$$eval('#results-body table.network tbody tr', (trs) =>

@@ -1,0 +1,367 @@
+//! Overloaded stretches: the windows of the run in which a node was offered more work than
+//! its workers can do (a surge of arrivals, or too few instances yet), found from every
+//! node's arrivals per window, even when the run as a whole averages well below capacity.
+
+use super::{ComponentSection, NodeReport};
+use crate::model::backlog::Window;
+use crate::topology::{Node, NodeKind};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+/// A stretch of the run in which a node was offered more work than it can do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overload {
+    /// The node.
+    pub node: String,
+    /// When it starts, in simulated seconds (at a boundary of the run's windows).
+    pub from_s: f64,
+    /// When it ends, in simulated seconds (at a boundary of the run's windows).
+    pub to_s: f64,
+    /// Work offered per unit of capacity over the stretch.
+    pub offered_load: f64,
+    /// The highest of that over one window of the stretch.
+    pub peak_offered_load: f64,
+    /// Arrivals it refused (a full queue, the in-flight limit) during the stretch and the
+    /// windows right after it that still refused (the backlog it left).
+    pub refused: u64,
+    /// Its arrivals over the same windows as `refused`.
+    pub arrivals: u64,
+    /// The most requests waiting, as a mean over one window of the stretch (or of the
+    /// windows after it that still refused).
+    pub peak_waiting: f64,
+    /// The stretch in words, with what to change.
+    pub summary: String,
+}
+
+/// How far above capacity a stretch's offered work must be, in standard deviations of
+/// its figure at capacity, for it to be named: one-sided, about 3 in 10⁵ for one window.
+const Z_NAMED: f64 = 4.0;
+
+/// A stretch this share of the measured run or more is the run's own load, which the
+/// node's offered load already reports.
+const WHOLE_RUN: f64 = 0.9;
+
+/// Fewest requests leaving a node in a window for their mean demand to be the window's.
+const FEWEST_DEPARTURES: u64 = 30;
+
+/// Most stretches named per node: the largest by work offered beyond capacity.
+const MOST_PER_NODE: usize = 3;
+
+/// The stretches in which nodes were offered more than their workers can do, in node and
+/// time order. `mean_demand_ns` is each node's mean worker time per admitted request
+/// (`None` without one); `windows` span the measured run, `measured_ns` long.
+pub(super) fn overloads(
+    nodes: &[Node],
+    reports: &IndexMap<String, NodeReport>,
+    mean_demand_ns: &[Option<f64>],
+    windows: &[Window],
+    measured_ns: f64,
+) -> Vec<Overload> {
+    let mut found = Vec::new();
+    for (index, (node, report)) in nodes.iter().zip(reports.values()).enumerate() {
+        let Some(demand_ns) = mean_demand_ns[index].filter(|demand| *demand > 0.0) else { continue };
+        let Some(capacity) = Capacity::of(node, report) else { continue };
+        // A node offered more than its capacity over the whole run (its offered load says
+        // so) is named for the stretches it was offered more than that.
+        let run_load = report.offered_load.unwrap_or(0.0).max(1.0);
+        // Per window, in requests of the run's mean demand: (the work its arrivals offered,
+        // the work its workers can do, times `run_load`). An arrival offers the mean demand
+        // of the requests that left in the window (so a slowdown, its own or its callees',
+        // offers more), or the run's when too few left to tell.
+        let counts: Vec<(f64, f64)> = windows
+            .iter()
+            .map(|window| {
+                let figures = &window.nodes[index];
+                let length_ns = (window.end_ns - window.start_ns) as f64;
+                let servers = capacity.servers_over(window.start_ns, window.end_ns);
+                let relative_demand = if figures.departures >= FEWEST_DEPARTURES {
+                    figures.demand_ns as f64 / figures.departures as f64 / demand_ns
+                } else {
+                    1.0
+                };
+                (figures.arrivals as f64 * relative_demand, run_load * servers * length_ns / demand_ns)
+            })
+            .collect();
+        let dispersion = dispersion(windows, &counts);
+        let mut stretches: Vec<Overload> = over_capacity_runs(&counts)
+            .into_iter()
+            .filter_map(|(first, last)| {
+                let (offered, can_serve) =
+                    counts[first..=last].iter().fold((0.0, 0.0), |(n, c), (offered, cap)| (n + offered, c + cap));
+                let z = (offered - can_serve) / (dispersion * can_serve).sqrt();
+                let span = &windows[first..=last];
+                let length_ns = (span[span.len() - 1].end_ns - span[0].start_ns) as f64;
+                if can_serve <= 0.0 || z < Z_NAMED || length_ns >= WHOLE_RUN * measured_ns {
+                    return None;
+                }
+                let peak_offered_load = counts[first..=last]
+                    .iter()
+                    .filter(|(_, cap)| *cap > 0.0)
+                    .map(|(offered, cap)| offered / cap * run_load)
+                    .fold(0.0, f64::max);
+                // What it did to requests: over the stretch and the windows right after it
+                // that still refused (the backlog it left).
+                let aftermath = windows[last + 1..].iter().take_while(|window| window.nodes[index].refused > 0).count();
+                let figures = windows[first..=last + aftermath].iter().map(|window| window.nodes[index]);
+                Some(Overload {
+                    node: node.name.clone(),
+                    from_s: span[0].start_ns as f64 / 1e9,
+                    to_s: span[span.len() - 1].end_ns as f64 / 1e9,
+                    offered_load: offered / can_serve * run_load,
+                    peak_offered_load,
+                    refused: figures.clone().map(|figures| figures.refused).sum(),
+                    arrivals: figures.clone().map(|figures| figures.arrivals).sum(),
+                    peak_waiting: figures.map(|figures| figures.waiting).fold(0.0, f64::max),
+                    summary: String::new(),
+                })
+            })
+            .collect();
+        // The largest by the work offered beyond capacity, then back in time order.
+        stretches.sort_by(|a, b| excess(b).total_cmp(&excess(a)));
+        stretches.truncate(MOST_PER_NODE);
+        stretches.sort_by(|a, b| a.from_s.total_cmp(&b.from_s));
+        for stretch in &mut stretches {
+            stretch.summary = summary(node, stretch, &capacity, report.offered_load.filter(|load| *load >= 1.0));
+        }
+        found.extend(stretches);
+    }
+    found
+}
+
+/// How much a stretch offered beyond capacity: its share over, times its length.
+fn excess(stretch: &Overload) -> f64 {
+    (stretch.offered_load - 1.0) * (stretch.to_s - stretch.from_s)
+}
+
+/// The runs of consecutive windows whose offered work exceeds what the workers can do, as
+/// (first, last) window; a run joins the one before it when the work offered from the
+/// start of the one to the end of the other, the windows between them included, is still
+/// over capacity (an overload's window can fall short of capacity by chance, while two
+/// surges with a quiet spell between them stay apart).
+fn over_capacity_runs(counts: &[(f64, f64)]) -> Vec<(usize, usize)> {
+    let over = |first: usize, last: usize| {
+        let (offered, can_serve) =
+            counts[first..=last].iter().fold((0.0, 0.0), |(n, c), (offered, cap)| (n + offered, c + cap));
+        offered > can_serve
+    };
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (index, (offered, can_serve)) in counts.iter().enumerate() {
+        if offered <= can_serve {
+            continue;
+        }
+        match runs.last_mut() {
+            Some((_, last)) if *last + 1 == index => *last = index,
+            _ => runs.push((index, index)),
+        }
+    }
+    let mut joined: Vec<(usize, usize)> = Vec::new();
+    for (first, last) in runs {
+        match joined.last_mut() {
+            Some((previous_first, previous_last)) if over(*previous_first, last) => *previous_last = last,
+            _ => joined.push((first, last)),
+        }
+    }
+    joined
+}
+
+/// How much more the windows' offered work (in requests of mean demand) varies than a
+/// Poisson count would (at least 1): the squared robust spread (1.4826 × the median
+/// absolute deviation) of each window's figure standardized by the median rate. Variable
+/// work, calls fanned out, retries and bursty workloads make it vary more, and a stretch
+/// must then stand out further to be named; the median keeps a surge in a few windows from
+/// hiding itself.
+fn dispersion(windows: &[Window], counts: &[(f64, f64)]) -> f64 {
+    let lengths: Vec<f64> = windows.iter().map(|window| (window.end_ns - window.start_ns) as f64).collect();
+    let mut rates: Vec<f64> =
+        counts.iter().zip(&lengths).filter(|(_, length)| **length > 0.0).map(|((n, _), length)| n / length).collect();
+    let Some(rate) = median(&mut rates) else { return 1.0 };
+    let mut residuals: Vec<f64> = counts
+        .iter()
+        .zip(&lengths)
+        .filter(|(_, length)| rate * **length >= 1.0)
+        .map(|((n, _), length)| (n - rate * length) / (rate * length).sqrt())
+        .collect();
+    let Some(center) = median(&mut residuals) else { return 1.0 };
+    let mut deviations: Vec<f64> = residuals.iter().map(|residual| (residual - center).abs()).collect();
+    let spread = 1.4826 * median(&mut deviations).unwrap_or(1.0);
+    (spread * spread).max(1.0)
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    Some(if values.len() % 2 == 1 { values[middle] } else { (values[middle - 1] + values[middle]) / 2.0 })
+}
+
+/// A node's workers over time: fixed, or an autoscaled group's instances in rotation.
+enum Capacity<'a> {
+    Fixed(f64),
+    Autoscaled { workers: f64, max: u32, instances_over_time: &'a [(f64, u32)] },
+}
+
+impl<'a> Capacity<'a> {
+    fn of(node: &Node, report: &'a NodeReport) -> Option<Self> {
+        match (&node.kind, &report.component) {
+            (NodeKind::Service(service), Some(ComponentSection::Autoscaling(autoscaling))) => {
+                let max = service.autoscaling.as_ref().map_or(u32::MAX, |config| config.max);
+                Some(Capacity::Autoscaled {
+                    workers: service.workers as f64,
+                    max,
+                    instances_over_time: &autoscaling.instances_over_time,
+                })
+            }
+            (NodeKind::Service(service), _) => Some(Capacity::Fixed((service.instances * service.workers) as f64)),
+            (NodeKind::Database(database), _) => {
+                Some(Capacity::Fixed((database.servers.instances * database.servers.workers) as f64))
+            }
+            (NodeKind::Function(function), _) => Some(Capacity::Fixed(function.concurrency as f64)),
+            _ => None,
+        }
+    }
+
+    /// Mean workers from `start_ns` to `end_ns`.
+    fn servers_over(&self, start_ns: u64, end_ns: u64) -> f64 {
+        match self {
+            Capacity::Fixed(servers) => *servers,
+            Capacity::Autoscaled { workers, instances_over_time, .. } => {
+                let (start_s, end_s) = (start_ns as f64 / 1e9, end_ns as f64 / 1e9);
+                if end_s <= start_s {
+                    return instances_at(instances_over_time, start_s) as f64 * workers;
+                }
+                // The step function of instances in rotation, integrated over the window.
+                let mut area = 0.0;
+                let mut from_s = start_s;
+                let mut instances = instances_at(instances_over_time, start_s);
+                for &(at_s, count) in instances_over_time.iter().filter(|(at_s, _)| *at_s > start_s && *at_s < end_s) {
+                    area += instances as f64 * (at_s - from_s);
+                    (from_s, instances) = (at_s, count);
+                }
+                area += instances as f64 * (end_s - from_s);
+                area / (end_s - start_s) * workers
+            }
+        }
+    }
+
+    /// Most instances in rotation during a stretch, and the autoscaler's maximum.
+    fn most_instances(&self, from_s: f64, to_s: f64) -> Option<(u32, u32)> {
+        match self {
+            Capacity::Fixed(_) => None,
+            Capacity::Autoscaled { max, instances_over_time, .. } => {
+                let during = instances_over_time.iter().filter(|(at_s, _)| *at_s > from_s && *at_s < to_s);
+                let most = during.map(|(_, count)| *count).fold(instances_at(instances_over_time, from_s), u32::max);
+                Some((most, *max))
+            }
+        }
+    }
+}
+
+/// Instances in rotation at `at_s`: the last change at or before it.
+fn instances_at(instances_over_time: &[(f64, u32)], at_s: f64) -> u32 {
+    instances_over_time.iter().take_while(|(change_s, _)| *change_s <= at_s).last().map_or(0, |(_, count)| *count)
+}
+
+/// The stretch in words: when, how far over, what it did to requests, and what to change.
+fn summary(node: &Node, stretch: &Overload, capacity: &Capacity, run_load: Option<f64>) -> String {
+    let run = run_load.map_or(String::new(), |load| format!(" (over the whole run, {load:.2}×)"));
+    let refused = if stretch.refused > 0 {
+        format!(
+            "; it refused {} requests ({:.1}% of its arrivals then)",
+            stretch.refused,
+            stretch.refused as f64 / stretch.arrivals.max(1) as f64 * 100.0
+        )
+    } else {
+        String::new()
+    };
+    let advice = match (&node.kind, capacity.most_instances(stretch.from_s, stretch.to_s)) {
+        (_, Some((most, max))) if most >= max => {
+            format!("its autoscaler reached its maximum of {max} instances: raise it, or add workers per instance")
+        }
+        (_, Some(_)) => "its autoscaler did not add instances in time: scale out sooner (a lower target, a shorter interval, faster provisioning), or keep more instances ahead of a known surge".into(),
+        (NodeKind::Database(_), None) => "give it capacity for the peak (connections, servers), or take load off it (a cache, read replicas)".into(),
+        (NodeKind::Function(_), None) => "raise its concurrency limit for the peak".into(),
+        _ => "give it capacity for the peak (instances, workers, an autoscaler), or smooth the peak before it (a queue, a rate limiter)".into(),
+    };
+    format!(
+        "\"{}\" was offered more than its workers can do from {:.1}s to {:.1}s: {:.2}× its capacity over that time{run}, up to {:.2}× in one window{refused}, and up to {:.0} requests waited; {advice}",
+        stretch.node, stretch.from_s, stretch.to_s, stretch.offered_load, stretch.peak_offered_load, stretch.peak_waiting
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{dispersion, over_capacity_runs, Capacity};
+    use crate::model::backlog::{NodeWindow, Window};
+
+    #[test]
+    fn runs_join_while_the_work_between_them_keeps_them_over_capacity() {
+        // Windows 1 and 3 join (35 > 30 over 1-3), as does 6 (65 > 60 over 1-6); 9 stays
+        // apart (82 < 90 over 1-9).
+        let counts = [
+            (5.0, 10.0),
+            (12.0, 10.0),
+            (9.0, 10.0),
+            (14.0, 10.0),
+            (8.0, 10.0),
+            (7.0, 10.0),
+            (15.0, 10.0),
+            (2.0, 10.0),
+            (4.0, 10.0),
+            (11.0, 10.0),
+        ];
+        assert_eq!(over_capacity_runs(&counts), vec![(1, 6), (9, 9)]);
+    }
+
+    fn windows(counts: &[u64]) -> Vec<Window> {
+        (0..counts.len() as u64)
+            .map(|index| Window {
+                start_ns: index * 1_000,
+                end_ns: (index + 1) * 1_000,
+                nodes: vec![NodeWindow {
+                    waiting: 0.0,
+                    arrivals: counts[index as usize],
+                    refused: 0,
+                    demand_ns: 0,
+                    departures: 0,
+                }],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn poisson_like_counts_have_no_extra_dispersion() {
+        // Counts around 100 spread by about √100.
+        let counts: Vec<u64> = (0..64).map(|i| 100 + (i * 8 % 21) - 10).collect();
+        let windows = windows(&counts);
+        let pairs: Vec<(f64, f64)> = counts.iter().map(|n| (*n as f64, 100.0)).collect();
+        assert_eq!(dispersion(&windows, &pairs), 1.0);
+    }
+
+    #[test]
+    fn counts_that_vary_more_are_dispersed_and_a_surge_does_not_hide() {
+        // Counts around 100 spread by about ±40, with a surge of 8 windows at 300.
+        let mut counts: Vec<u64> = (0..64).map(|i| 100 + (i * 7 % 81) - 40).collect();
+        counts[20..28].iter_mut().for_each(|n| *n = 300);
+        let windows = windows(&counts);
+        let pairs: Vec<(f64, f64)> = counts.iter().map(|n| (*n as f64, 100.0)).collect();
+        let dispersion = dispersion(&windows, &pairs);
+        assert!((4.0..12.0).contains(&dispersion), "dispersion {dispersion}");
+    }
+
+    #[test]
+    fn an_autoscaled_groups_workers_are_its_instances_over_the_window() {
+        // 3 instances of 4 workers, 5 from 10 s, 2 from 16 s.
+        let series = [(0.0, 3), (10.0, 5), (16.0, 2)];
+        let capacity = Capacity::Autoscaled { workers: 4.0, max: 5, instances_over_time: &series };
+        let s = 1_000_000_000;
+        assert_eq!(capacity.servers_over(2 * s, 6 * s), 12.0);
+        // 2 s at 3 and 2 s at 5: 4 instances.
+        assert_eq!(capacity.servers_over(8 * s, 12 * s), 16.0);
+        // 6 s at 5 and 2 s at 2 from 10 s to 18 s.
+        assert_eq!(capacity.servers_over(10 * s, 18 * s), (6.0 * 5.0 + 2.0 * 2.0) / 8.0 * 4.0);
+        assert_eq!(capacity.most_instances(8.0, 20.0), Some((5, 5)));
+        assert_eq!(capacity.most_instances(0.0, 9.0), Some((3, 5)));
+    }
+}

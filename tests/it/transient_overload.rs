@@ -1,0 +1,158 @@
+//! Overloaded stretches: a node offered more than its workers can do for part of a run (a
+//! surge, work that turns slow, an autoscaler that lags a flash sale) is named with the
+//! stretch and its offered load, while the run as a whole averages below capacity; stable
+//! loads, even near saturation, bursty or fanned out, never are.
+
+use crate::check::{seconds, simulate};
+
+/// The stretches are window boundaries: a 100 s run has windows of 1.28 s (10 ms doubled
+/// until 64 to 128 of them span the run), so a surge from 30 to 45 windows in is exactly
+/// one stretch.
+const SURGE_FROM_S: f64 = 38.4;
+const SURGE_TO_S: f64 = 57.6;
+
+/// 10 workers at Exp(10 ms) serve 1000/s; 500/s, then `surge_rate` from 38.4 s to 57.6 s.
+fn surge(surge_rate: &str, queue: &str, faults: &str) -> String {
+    format!(
+        r#"Topology(
+        workload: [Open(name: "users", to: "app", arrivals: Profile(steps: [
+            Step(at: "0s", rate: "500/s"), Step(at: "{SURGE_FROM_S}s", rate: "{surge_rate}"), Step(at: "{SURGE_TO_S}s", rate: "500/s"),
+        ]))],
+        nodes: {{"app": Service(workers: 10, {queue} steps: [Work(Exp(mean: "10ms"))])}},
+        scenario: Scenario(faults: [{faults}]),
+    )"#
+    )
+}
+
+/// Offered load 1.5 over the stretch: 1500/s × 10 ms ÷ 10 workers. Over its 19.2 s the
+/// arrivals (28800, Poisson) and the mean of some 19200 service times each have a relative
+/// standard error under 0.75 %, so 4 % is over four standard errors of their product.
+#[test]
+fn a_surge_above_capacity_is_named_with_its_stretch_and_load() {
+    for seed in 1..=3 {
+        let report = simulate(&surge("1500/s", "queue: 500,", ""), seed, seconds(100.0), 0.0);
+        let app = &report.nodes["app"];
+        assert!(!report.unstable, "the run averages 0.69×: {:?}", report.instability);
+        assert!(app.offered_load.unwrap() < 0.75, "{:?}", app.offered_load);
+        let [overload] = &report.overloads[..] else { panic!("one stretch: {:?}", report.overloads) };
+        assert_eq!(overload.node, "app");
+        assert!((overload.from_s - SURGE_FROM_S).abs() < 1e-9, "{overload:?}");
+        assert!((overload.to_s - SURGE_TO_S).abs() < 1e-9, "{overload:?}");
+        assert!((overload.offered_load / 1.5 - 1.0).abs() < 0.04, "{overload:?}");
+        assert!(overload.peak_offered_load >= overload.offered_load, "{overload:?}");
+        // Every refusal of the run happened in the surge, when 500 waited.
+        assert!(overload.refused > 0 && overload.refused == app.drops, "{overload:?} {}", app.drops);
+        assert!((400.0..=500.0).contains(&overload.peak_waiting), "{overload:?}");
+        assert!(
+            overload.summary.contains("from 38.4s to 57.6s: 1.4")
+                || overload.summary.contains("from 38.4s to 57.6s: 1.5")
+        );
+        assert!(overload.summary.contains("smooth the peak"), "{}", overload.summary);
+    }
+}
+
+/// The same stretch when the work, not the arrivals, grows: a Slow fault makes the 10 ms
+/// three times longer at 500/s, an offered load of 1.5 over the fault.
+#[test]
+fn work_that_turns_slow_beyond_capacity_is_an_overload() {
+    let faults = format!(r#"Slow(node: "app", at: "{SURGE_FROM_S}s", until: "{SURGE_TO_S}s", factor: 3.0)"#);
+    let report = simulate(&surge("500/s", "queue: 500,", &faults), 2, seconds(100.0), 0.0);
+    let [overload] = &report.overloads[..] else { panic!("one stretch: {:?}", report.overloads) };
+    assert!((overload.from_s - SURGE_FROM_S).abs() < 1e-9, "{overload:?}");
+    assert!((overload.to_s - SURGE_TO_S).abs() < 1e-9, "{overload:?}");
+    assert!((overload.offered_load / 1.5 - 1.0).abs() < 0.06, "{overload:?}");
+}
+
+/// A surge just under capacity (0.95×) is not an overload, nor is a run overloaded
+/// throughout (its node's offered load says so, and the run is unstable).
+#[test]
+fn a_surge_within_capacity_or_an_overload_throughout_is_not_a_stretch() {
+    for seed in 1..=3 {
+        let report = simulate(&surge("950/s", "", ""), seed, seconds(100.0), 0.0);
+        assert!(report.overloads.is_empty(), "seed {seed}: {:?}", report.overloads);
+    }
+    let throughout = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "1200/s"), to: "app")],
+        nodes: {"app": Service(workers: 10, queue: 200, steps: [Work(Exp(mean: "10ms"))])},
+    )"#;
+    let report = simulate(throughout, 1, seconds(60.0), 0.0);
+    assert!(report.unstable);
+    assert!(report.overloads.is_empty(), "{:?}", report.overloads);
+}
+
+/// Stable loads are never named, on several seeds: near saturation, with many servers and
+/// variable work, with five calls fanned out per request (arrivals at the database in
+/// bursts of five), and a closed workload.
+#[test]
+fn stable_loads_are_never_named_overloaded() {
+    let cases = [
+        (
+            "M/M/1 at 0.97",
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "970/s"), to: "app")],
+                nodes: {"app": Service(steps: [Work(Exp(mean: "1ms"))])},
+            )"#,
+        ),
+        (
+            "M/G/16 at 0.95",
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "1520/s"), to: "lb")],
+                nodes: {
+                    "lb": LoadBalancer(algorithm: LeastConnections, backends: ["app"]),
+                    "app": Service(instances: 4, workers: 4, steps: [Work(LogNormal(mean: "10ms", sd: "15ms"))]),
+                },
+            )"#,
+        ),
+        (
+            "fan-out of five calls at 0.94",
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "300/s"), to: "api")],
+                nodes: {
+                    "api": Service(instances: 2, workers: 16, steps: [Work(Exp(mean: "2ms")), Call("db"), Call("db"), Call("db"), Call("db"), Call("db")]),
+                    "db": Service(workers: 8, steps: [Work(Exp(mean: "5ms"))]),
+                },
+            )"#,
+        ),
+        (
+            "closed workload at 0.97",
+            r#"Topology(
+                workload: [Closed(name: "users", users: 50, think: Exp(mean: "50ms"), to: "api")],
+                nodes: {"api": Service(workers: 4, steps: [Work(Exp(mean: "5ms"))])},
+            )"#,
+        ),
+    ];
+    for (name, text) in cases {
+        for seed in 1..=4 {
+            let report = simulate(text, seed, seconds(120.0), 0.0);
+            assert!(!report.unstable, "{name}, seed {seed}: {:?}", report.instability);
+            assert!(report.overloads.is_empty(), "{name}, seed {seed}: {:?}", report.overloads);
+        }
+    }
+}
+
+const FLASH_SALE: &str = include_str!("../../topologies/flash-sale-autoscaling.ron");
+
+/// The flash sale's spike (300/s to 2400/s at 60 s) outruns the autoscaler, whose instances
+/// take 30 to 60 s to come: the stretch starts with the spike, while the run averages about
+/// half the group's capacity; with its maximum at its minimum, the advice is to raise it.
+#[test]
+fn an_autoscaler_that_lags_a_flash_sale_is_named_and_one_at_its_maximum_is_told_to_raise_it() {
+    for seed in 1..=3 {
+        let report = simulate(FLASH_SALE, seed, seconds(300.0), 0.0);
+        assert!(report.bottleneck.as_ref().is_some_and(|b| b.node == "shop" && b.offered_load < 0.7));
+        let [overload] = &report.overloads[..] else { panic!("seed {seed}: {:?}", report.overloads) };
+        assert_eq!(overload.node, "shop");
+        assert!((57.0..=60.0).contains(&overload.from_s), "seed {seed}: {overload:?}");
+        assert!((100.0..=180.0).contains(&overload.to_s), "seed {seed}: {overload:?}");
+        assert!(overload.offered_load > 1.3, "seed {seed}: {overload:?}");
+        assert_eq!(overload.refused, report.nodes["shop"].drops, "seed {seed}");
+        assert!(overload.summary.contains("did not add instances in time"), "{}", overload.summary);
+    }
+    let capped = FLASH_SALE.replace("max: 30", "max: 3");
+    let report = simulate(&capped, 1, seconds(300.0), 0.0);
+    let [overload] = &report.overloads[..] else { panic!("{:?}", report.overloads) };
+    assert!(overload.summary.contains("reached its maximum of 3 instances: raise it"), "{}", overload.summary);
+    // At 3 instances the spike lasts as long as the load step: to 180 s, and a little
+    // more while the queue drains.
+    assert!((178.0..=186.0).contains(&overload.to_s), "{overload:?}");
+}
