@@ -51,6 +51,21 @@ fn a_surge_above_capacity_is_named_with_its_stretch_and_load() {
     }
 }
 
+/// With room for only 2 waiting, the node refuses some requests at any load (0.45 % at
+/// 500/s: M/M/10/12 at 5 Erlangs); in the surge (15 Erlangs) it refuses 36.37 %, Erlang's
+/// loss formula for M/M/c/K, of which the stretch counts its own: the share over its 28800
+/// arrivals has a standard error near 0.3 %, and 2.5 % allows for the window after it,
+/// counted when it still refuses more than twice the usual share.
+#[test]
+fn a_stretch_counts_its_own_refusals_not_those_any_load_has() {
+    let report = simulate(&surge("1500/s", "queue: 2,", ""), 4, seconds(100.0), 0.0);
+    let [overload] = &report.overloads[..] else { panic!("one stretch: {:?}", report.overloads) };
+    let share = overload.refused as f64 / overload.arrivals as f64;
+    assert!((share - 0.3637).abs() < 0.025, "{share} {overload:?}");
+    let outside = report.nodes["app"].drops - overload.refused;
+    assert!((100..600).contains(&outside), "about 0.45 % of 56000 arrivals outside: {outside}");
+}
+
 /// The same stretch when the work, not the arrivals, grows: a Slow fault makes the 10 ms
 /// three times longer at 500/s, an offered load of 1.5 over the fault.
 #[test]

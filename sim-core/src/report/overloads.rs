@@ -1,6 +1,7 @@
 //! Overloaded stretches: the windows of the run in which a node was offered more work than
-//! its workers can do (a surge of arrivals, or too few instances yet), found from every
-//! node's arrivals per window, even when the run as a whole averages well below capacity.
+//! its workers can do (a surge of arrivals, slow work, or too few instances yet), found
+//! from every node's arrivals and the demand of what it served per window, even when the
+//! run as a whole averages well below capacity.
 
 use super::{ComponentSection, NodeReport};
 use crate::model::backlog::Window;
@@ -22,7 +23,8 @@ pub struct Overload {
     /// The highest of that over one window of the stretch.
     pub peak_offered_load: f64,
     /// Arrivals it refused (a full queue, the in-flight limit) during the stretch and the
-    /// windows right after it that still refused (the backlog it left).
+    /// windows right after it that still refused more than twice its usual share (the
+    /// backlog it left).
     pub refused: u64,
     /// Its arrivals over the same windows as `refused`.
     pub arrivals: u64,
@@ -83,7 +85,16 @@ pub(super) fn overloads(
             })
             .collect();
         let dispersion = dispersion(windows, &counts);
-        let mut stretches: Vec<Overload> = over_capacity_runs(&counts)
+        let runs = over_capacity_runs(&counts);
+        // The share of its arrivals it refuses outside those runs (a small queue refuses
+        // some at any load).
+        let (refused_outside, arrivals_outside) = (windows.iter().enumerate())
+            .filter(|(window, _)| !runs.iter().any(|(first, last)| (first..=last).contains(&window)))
+            .fold((0, 0), |(refused, arrivals), (_, window)| {
+                (refused + window.nodes[index].refused, arrivals + window.nodes[index].arrivals)
+            });
+        let usual_refusals = refused_outside as f64 / arrivals_outside.max(1) as f64;
+        let mut stretches: Vec<Overload> = runs
             .into_iter()
             .filter_map(|(first, last)| {
                 let (offered, can_serve) =
@@ -100,8 +111,13 @@ pub(super) fn overloads(
                     .map(|(offered, cap)| offered / cap * run_load)
                     .fold(0.0, f64::max);
                 // What it did to requests: over the stretch and the windows right after it
-                // that still refused (the backlog it left).
-                let aftermath = windows[last + 1..].iter().take_while(|window| window.nodes[index].refused > 0).count();
+                // that still refused more than twice its usual share (the backlog it left).
+                let aftermath = (windows[last + 1..].iter())
+                    .take_while(|window| {
+                        let figures = &window.nodes[index];
+                        figures.refused > 0 && figures.refused as f64 > 2.0 * usual_refusals * figures.arrivals as f64
+                    })
+                    .count();
                 let figures = windows[first..=last + aftermath].iter().map(|window| window.nodes[index]);
                 Some(Overload {
                     node: node.name.clone(),
