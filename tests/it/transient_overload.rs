@@ -1,5 +1,5 @@
 //! Overloaded stretches: a node offered more than its workers can do for part of a run (a
-//! surge, work that turns slow, an autoscaler that lags a flash sale) is named with the
+//! surge, work that turns slow, instances down, an autoscaler that lags a flash sale) is named with the
 //! stretch and its offered load, while the run as a whole averages below capacity; stable
 //! loads, even near saturation, bursty or fanned out, never are.
 
@@ -76,6 +76,46 @@ fn work_that_turns_slow_beyond_capacity_is_an_overload() {
     assert!((overload.from_s - SURGE_FROM_S).abs() < 1e-9, "{overload:?}");
     assert!((overload.to_s - SURGE_TO_S).abs() < 1e-9, "{overload:?}");
     assert!((overload.offered_load / 1.5 - 1.0).abs() < 0.06, "{overload:?}");
+}
+
+/// 1000/s over 4 instances of 4 workers at Exp(10 ms) is 0.625 of their capacity; with 2
+/// instances down from 38.4 s to 57.6 s, 1.25 of the 8 workers left, when a health check
+/// takes the down ones out of rotation. Without one, half the requests reach a down
+/// instance and are refused at once (they offer no work): the instances up stay at 0.625.
+fn crash(health_check: &str) -> String {
+    format!(
+        r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "1000/s"), to: "lb")],
+        nodes: {{
+            "lb": LoadBalancer(algorithm: RoundRobin, backends: ["app"]{health_check}),
+            "app": Service(instances: 4, workers: 4, steps: [Work(Exp(mean: "10ms"))]),
+        }},
+        scenario: Scenario(faults: [Crash(node: "app", at: "{SURGE_FROM_S}s", until: "{SURGE_TO_S}s", instances: 2)]),
+    )"#
+    )
+}
+
+#[test]
+fn instances_down_leave_the_rest_overloaded_when_they_take_the_load() {
+    let checked = crash(r#", health_check: HealthCheck(interval: "500ms", unhealthy: 2, healthy: 2)"#);
+    for seed in 1..=2 {
+        let report = simulate(&checked, seed, seconds(100.0), 0.0);
+        let [overload] = &report.overloads[..] else { panic!("one stretch: {:?}", report.overloads) };
+        // The balancer takes the down instances out after two failed probes, 0.5 to 1 s:
+        // the stretch starts in the crash's first window or the next.
+        assert!(
+            [SURGE_FROM_S, SURGE_FROM_S + 1.28].iter().any(|from| (overload.from_s - from).abs() < 1e-9),
+            "{overload:?}"
+        );
+        assert!((overload.to_s - SURGE_TO_S).abs() < 1e-9, "{overload:?}");
+        assert!((1.1..1.3).contains(&overload.offered_load), "{overload:?}");
+        let down = overload.mean_instances_down.expect("instances down");
+        assert!((down - 2.0).abs() < 1e-6, "{overload:?}");
+        assert!(overload.summary.contains("2.0 of its instances were down"), "{}", overload.summary);
+    }
+    let unchecked = simulate(&crash(""), 1, seconds(100.0), 0.0);
+    assert!(unchecked.overloads.is_empty(), "{:?}", unchecked.overloads);
+    assert!(unchecked.errors_by_reason["unavailable@app"] > 4000);
 }
 
 /// A surge just under capacity (0.95×) is not an overload, nor is a run overloaded

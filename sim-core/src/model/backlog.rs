@@ -1,5 +1,6 @@
 //! Windows of the measured run: every node's mean number waiting (for a worker, a consumer,
-//! or a log group's next read), its arrivals, what it refused and the work it served, per window, sampled by a
+//! or a log group's next read), its arrivals, what it refused, the work it served and its
+//! instances down, per window, sampled by a
 //! clock event whose period doubles as the run grows (64 to 128 windows whatever its length),
 //! so the report can test whether a backlog grows through the run rather than read one
 //! value at the end, and find the stretches when a node was offered more than it can do.
@@ -17,13 +18,16 @@ const MOST_WINDOWS: usize = 128;
 pub(crate) struct NodeWindow {
     /// Mean number waiting.
     pub waiting: f64,
-    /// Arrivals that offered it work (not those answered with an injected error at once).
+    /// Arrivals that offered it work (not those answered at once with an injected error,
+    /// nor those refused because what they reached was down).
     pub arrivals: u64,
     /// Arrivals it refused (a full queue, the in-flight limit).
     pub refused: u64,
     /// Worker time the requests that left it held (their demand), and how many they were.
     pub demand_ns: u128,
     pub departures: u64,
+    /// Its instances down (crashed, failed), integrated over the window, in instance·ns.
+    pub down_ns: u128,
 }
 
 /// One window of the measured run: its span and every node's figures over it.
@@ -45,6 +49,7 @@ impl Window {
                 refused: a.refused + b.refused,
                 demand_ns: a.demand_ns + b.demand_ns,
                 departures: a.departures + b.departures,
+                down_ns: a.down_ns + b.down_ns,
             })
             .collect();
         Window { start_ns: self.start_ns, end_ns: next.end_ns, nodes }
@@ -59,23 +64,47 @@ struct Marks {
     refused: u64,
     demand_ns: u128,
     departures: u64,
+    down_ns: u128,
 }
 
 impl Marks {
-    fn of(stats: &NodeStats) -> Self {
+    fn of(stats: &NodeStats, down: &Down, now_ns: u64) -> Self {
         Marks {
             queue_area: stats.queue_area,
             arrivals: offering(stats),
             refused: stats.drops,
             demand_ns: stats.demand_sum_ns,
             departures: stats.demand_count,
+            down_ns: down.area_at(now_ns),
         }
     }
 }
 
-/// A node's arrivals that offered it work.
+/// A node's instances down, counted as they crash and come back (never on the hot path).
+#[derive(Debug, Clone, Copy, Default)]
+struct Down {
+    now: u32,
+    since_ns: u64,
+    /// Instances down integrated up to `since_ns`, in instance·ns.
+    area: u128,
+}
+
+impl Down {
+    fn area_at(&self, now_ns: u64) -> u128 {
+        self.area + self.now as u128 * now_ns.saturating_sub(self.since_ns) as u128
+    }
+
+    fn change(&mut self, now_ns: u64, down: bool) {
+        self.area = self.area_at(now_ns);
+        self.since_ns = now_ns;
+        self.now = if down { self.now + 1 } else { self.now.saturating_sub(1) };
+    }
+}
+
+/// A node's arrivals that offered it work: not those answered at once with an injected
+/// error, nor those refused because what they reached was down.
 fn offering(stats: &NodeStats) -> u64 {
-    stats.arrivals.saturating_sub(stats.failed_on_arrival_while_generating)
+    stats.arrivals.saturating_sub(stats.failed_on_arrival_while_generating).saturating_sub(stats.refused_unavailable)
 }
 
 /// The windows of every node over the measured run.
@@ -85,6 +114,8 @@ pub(crate) struct BacklogSeries {
     /// Start of the window being filled.
     window_start_ns: u64,
     marks: Vec<Marks>,
+    /// Per node: its instances down.
+    down: Vec<Down>,
     windows: Vec<Window>,
 }
 
@@ -94,6 +125,7 @@ impl BacklogSeries {
             period_ns: FIRST_PERIOD_NS,
             window_start_ns: 0,
             marks: vec![Marks::default(); nodes],
+            down: vec![Down::default(); nodes],
             windows: Vec::new(),
         }
     }
@@ -108,14 +140,22 @@ impl BacklogSeries {
     pub fn restart(&mut self, now_ns: u64) {
         self.window_start_ns = now_ns;
         self.marks.iter_mut().for_each(|mark| *mark = Marks::default());
+        for down in &mut self.down {
+            (down.area, down.since_ns) = (0, now_ns);
+        }
         self.windows.clear();
+    }
+
+    /// One of `node`'s instances went down (`down`) or came back at `now_ns`.
+    pub fn instance_changed(&mut self, node: usize, now_ns: u64, down: bool) {
+        self.down[node].change(now_ns, down);
     }
 
     /// The window from the last mark to `now_ns` (the node counters' areas carried up to it).
     fn window_to(&self, now_ns: u64, stats: &[NodeStats]) -> Window {
         let length_ns = (now_ns - self.window_start_ns).max(1) as f64;
-        let nodes = (stats.iter().zip(&self.marks))
-            .map(|(stats, mark)| {
+        let nodes = (stats.iter().zip(&self.marks).zip(&self.down))
+            .map(|((stats, mark), down)| {
                 let since_change_ns = now_ns.saturating_sub(stats.last_change_ns) as u128;
                 let queue_area = stats.queue_area + stats.queue_now as u128 * since_change_ns;
                 NodeWindow {
@@ -124,6 +164,7 @@ impl BacklogSeries {
                     refused: stats.drops.saturating_sub(mark.refused),
                     demand_ns: stats.demand_sum_ns.saturating_sub(mark.demand_ns),
                     departures: stats.demand_count.saturating_sub(mark.departures),
+                    down_ns: down.area_at(now_ns).saturating_sub(mark.down_ns),
                 }
             })
             .collect();
@@ -134,7 +175,9 @@ impl BacklogSeries {
     /// the next one ends (`None` past the end of time).
     fn close(&mut self, now_ns: u64, stats: &[NodeStats]) -> Option<u64> {
         let window = self.window_to(now_ns, stats);
-        self.marks.iter_mut().zip(stats).for_each(|(mark, stats)| *mark = Marks::of(stats));
+        for ((mark, stats), down) in self.marks.iter_mut().zip(stats).zip(&self.down) {
+            *mark = Marks::of(stats, down, now_ns);
+        }
         self.windows.push(window);
         if self.windows.len() >= MOST_WINDOWS {
             self.windows = self.windows.chunks(2).map(|pair| pair[0].merged(&pair[1])).collect();

@@ -80,6 +80,9 @@ impl Kernel<'_> {
     /// The node answers an arrival at once with `outcome` (refused while down, an injected
     /// error, or shed), counting it.
     pub(crate) fn refuse(&mut self, frame: FrameId, node: NodeId, outcome: Outcome) {
+        if outcome == Outcome::Unavailable {
+            self.node_stats[node].refused_unavailable += 1;
+        }
         if self.is_measured(self.frames[frame].arrived_ns) {
             let counters = &mut self.faults.counters[node];
             match outcome {

@@ -592,11 +592,14 @@ impl Simulation<'_> {
         kernel.faults.enabled = true;
         match &mut self.nodes[node] {
             Node::Service(servers) => {
-                servers.crash(kernel, instance);
+                if servers.crash(kernel, instance) {
+                    kernel.backlog.instance_changed(node.index(), kernel.events.now_ns(), true);
+                }
                 return;
             }
             Node::Database(database) => {
                 if database.servers.crash(kernel, instance) {
+                    kernel.backlog.instance_changed(node.index(), kernel.events.now_ns(), true);
                     database.primary_down(kernel, instance);
                 }
                 return;
@@ -627,11 +630,14 @@ impl Simulation<'_> {
         let kernel = &mut self.kernel;
         match &mut self.nodes[node] {
             Node::Service(servers) => {
-                servers.recover(instance);
+                if servers.recover(instance) {
+                    kernel.backlog.instance_changed(node.index(), kernel.events.now_ns(), false);
+                }
                 return;
             }
             Node::Database(database) => {
                 if database.servers.recover(instance) {
+                    kernel.backlog.instance_changed(node.index(), kernel.events.now_ns(), false);
                     database.server_back(kernel, instance);
                 }
                 return;

@@ -60,6 +60,9 @@ pub(crate) struct NodeStats {
     /// Of those, the ones answered with an injected error before any work (they offered
     /// the node none).
     pub failed_on_arrival_while_generating: u64,
+    /// Arrivals refused because the node or the instance they reached was down or out of
+    /// rotation (they offered it no work).
+    pub refused_unavailable: u64,
     pub completions: u64,
     pub errors: u64,
     pub drops: u64,
@@ -97,6 +100,7 @@ impl NodeStats {
             arrivals: 0,
             arrivals_while_generating: 0,
             failed_on_arrival_while_generating: 0,
+            refused_unavailable: 0,
             completions: 0,
             errors: 0,
             drops: 0,
@@ -146,6 +150,7 @@ impl NodeStats {
             arrivals,
             arrivals_while_generating,
             failed_on_arrival_while_generating,
+            refused_unavailable,
             completions,
             errors,
             drops,
@@ -173,6 +178,7 @@ impl NodeStats {
             arrivals,
             arrivals_while_generating,
             failed_on_arrival_while_generating,
+            refused_unavailable,
             completions,
             errors,
             drops,

@@ -31,6 +31,9 @@ pub struct Overload {
     /// The most requests waiting, as a mean over one window of the stretch (or of the
     /// windows after it that still refused).
     pub peak_waiting: f64,
+    /// Its instances down (crashed, failed) on average over the stretch; absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_instances_down: Option<f64>,
     /// The stretch in words, with what to change.
     pub summary: String,
 }
@@ -75,7 +78,11 @@ pub(super) fn overloads(
             .map(|window| {
                 let figures = &window.nodes[index];
                 let length_ns = (window.end_ns - window.start_ns) as f64;
-                let servers = capacity.servers_over(window.start_ns, window.end_ns);
+                // Instances down (crashed, failed) serve nothing.
+                let down = figures.down_ns as f64 / length_ns.max(1.0);
+                let servers = (capacity.servers_over(window.start_ns, window.end_ns)
+                    - down * capacity.workers_per_instance())
+                .max(0.0);
                 let relative_demand = if figures.departures >= FEWEST_DEPARTURES {
                     figures.demand_ns as f64 / figures.departures as f64 / demand_ns
                 } else {
@@ -128,6 +135,10 @@ pub(super) fn overloads(
                     refused: figures.clone().map(|figures| figures.refused).sum(),
                     arrivals: figures.clone().map(|figures| figures.arrivals).sum(),
                     peak_waiting: figures.map(|figures| figures.waiting).fold(0.0, f64::max),
+                    mean_instances_down: Some(
+                        span.iter().map(|window| window.nodes[index].down_ns as f64).sum::<f64>() / length_ns,
+                    )
+                    .filter(|down| *down > 0.0),
                     summary: String::new(),
                 })
             })
@@ -214,7 +225,7 @@ fn median(values: &mut [f64]) -> Option<f64> {
 
 /// A node's workers over time: fixed, or an autoscaled group's instances in rotation.
 enum Capacity<'a> {
-    Fixed(f64),
+    Fixed { servers: f64, per_instance: f64 },
     Autoscaled { workers: f64, max: u32, instances_over_time: &'a [(f64, u32)] },
 }
 
@@ -229,11 +240,20 @@ impl<'a> Capacity<'a> {
                     instances_over_time: &autoscaling.instances_over_time,
                 })
             }
-            (NodeKind::Service(service), _) => Some(Capacity::Fixed((service.instances * service.workers) as f64)),
+            (NodeKind::Service(service), _) => Some(Capacity::Fixed {
+                servers: (service.instances * service.workers) as f64,
+                per_instance: service.workers as f64,
+            }),
             (NodeKind::Database(database), _) => {
-                Some(Capacity::Fixed((database.servers.instances * database.servers.workers) as f64))
+                let servers = &database.servers;
+                Some(Capacity::Fixed {
+                    servers: (servers.instances * servers.workers) as f64,
+                    per_instance: servers.workers as f64,
+                })
             }
-            (NodeKind::Function(function), _) => Some(Capacity::Fixed(function.concurrency as f64)),
+            (NodeKind::Function(function), _) => {
+                Some(Capacity::Fixed { servers: function.concurrency as f64, per_instance: 0.0 })
+            }
             _ => None,
         }
     }
@@ -241,7 +261,7 @@ impl<'a> Capacity<'a> {
     /// Mean workers from `start_ns` to `end_ns`.
     fn servers_over(&self, start_ns: u64, end_ns: u64) -> f64 {
         match self {
-            Capacity::Fixed(servers) => *servers,
+            Capacity::Fixed { servers, .. } => *servers,
             Capacity::Autoscaled { workers, instances_over_time, .. } => {
                 let (start_s, end_s) = (start_ns as f64 / 1e9, end_ns as f64 / 1e9);
                 if end_s <= start_s {
@@ -261,10 +281,18 @@ impl<'a> Capacity<'a> {
         }
     }
 
+    /// Workers an instance has (0 for a function, whose instances do not crash).
+    fn workers_per_instance(&self) -> f64 {
+        match self {
+            Capacity::Fixed { per_instance, .. } => *per_instance,
+            Capacity::Autoscaled { workers, .. } => *workers,
+        }
+    }
+
     /// Most instances in rotation during a stretch, and the autoscaler's maximum.
     fn most_instances(&self, from_s: f64, to_s: f64) -> Option<(u32, u32)> {
         match self {
-            Capacity::Fixed(_) => None,
+            Capacity::Fixed { .. } => None,
             Capacity::Autoscaled { max, instances_over_time, .. } => {
                 let during = instances_over_time.iter().filter(|(at_s, _)| *at_s > from_s && *at_s < to_s);
                 let most = during.map(|(_, count)| *count).fold(instances_at(instances_over_time, from_s), u32::max);
@@ -292,6 +320,10 @@ fn summary(node: &Node, stretch: &Overload, capacity: &Capacity, run_load: Optio
         String::new()
     };
     let advice = match (&node.kind, capacity.most_instances(stretch.from_s, stretch.to_s)) {
+        _ if stretch.mean_instances_down.is_some() => format!(
+            "{:.1} of its instances were down on average then: keep spare capacity for a failure (N+1), or bring instances back sooner",
+            stretch.mean_instances_down.unwrap_or(0.0)
+        ),
         (_, Some((most, max))) if most >= max => {
             format!("its autoscaler reached its maximum of {max} instances: raise it, or add workers per instance")
         }
@@ -341,6 +373,7 @@ mod tests {
                     refused: 0,
                     demand_ns: 0,
                     departures: 0,
+                    down_ns: 0,
                 }],
             })
             .collect()
