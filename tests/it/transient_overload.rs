@@ -116,6 +116,13 @@ fn instances_down_leave_the_rest_overloaded_when_they_take_the_load() {
     let unchecked = simulate(&crash(""), 1, seconds(100.0), 0.0);
     assert!(unchecked.overloads.is_empty(), "{:?}", unchecked.overloads);
     assert!(unchecked.errors_by_reason["unavailable@app"] > 4000);
+    // Over the whole run too, the requests refused at a down instance offered no work: the
+    // node's offered load is its utilization, (1 - 0.5 × 19.2 / 100) × 0.625 = 0.565, as
+    // its instances' are (it was 0.625 when they counted).
+    let app = &unchecked.nodes["app"];
+    let offered = app.offered_load.unwrap();
+    assert!((offered / app.utilization - 1.0).abs() < 0.02, "{offered} {}", app.utilization);
+    assert!((offered / 0.565 - 1.0).abs() < 0.03, "{offered}");
 }
 
 /// A surge just under capacity (0.95×) is not an overload, nor is a run overloaded

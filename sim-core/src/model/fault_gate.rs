@@ -81,7 +81,9 @@ impl Kernel<'_> {
     /// error, or shed), counting it.
     pub(crate) fn refuse(&mut self, frame: FrameId, node: NodeId, outcome: Outcome) {
         if outcome == Outcome::Unavailable {
-            self.node_stats[node].refused_unavailable += 1;
+            let stats = &mut self.node_stats[node];
+            stats.refused_unavailable += 1;
+            stats.refused_unavailable_while_generating += self.generating as u64;
         }
         if self.is_measured(self.frames[frame].arrived_ns) {
             let counters = &mut self.faults.counters[node];

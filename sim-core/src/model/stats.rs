@@ -63,6 +63,8 @@ pub(crate) struct NodeStats {
     /// Arrivals refused because the node or the instance they reached was down or out of
     /// rotation (they offered it no work).
     pub refused_unavailable: u64,
+    /// Of those, the ones up to the moment the workloads stopped creating requests.
+    pub refused_unavailable_while_generating: u64,
     pub completions: u64,
     pub errors: u64,
     pub drops: u64,
@@ -101,6 +103,7 @@ impl NodeStats {
             arrivals_while_generating: 0,
             failed_on_arrival_while_generating: 0,
             refused_unavailable: 0,
+            refused_unavailable_while_generating: 0,
             completions: 0,
             errors: 0,
             drops: 0,
@@ -151,6 +154,7 @@ impl NodeStats {
             arrivals_while_generating,
             failed_on_arrival_while_generating,
             refused_unavailable,
+            refused_unavailable_while_generating,
             completions,
             errors,
             drops,
@@ -179,6 +183,7 @@ impl NodeStats {
             arrivals_while_generating,
             failed_on_arrival_while_generating,
             refused_unavailable,
+            refused_unavailable_while_generating,
             completions,
             errors,
             drops,

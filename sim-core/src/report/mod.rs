@@ -404,14 +404,16 @@ impl Simulation<'_> {
                 + extras.extra_cost;
             total_cost += cost;
             let utilization = if servers > 0.0 { stats.busy_area as f64 / (servers * measured_ns) } else { 0.0 };
-            // Arrivals answered with an injected error before any work offered the node
-            // none, and are left out (as they never reach an instance's counters).
+            // Arrivals answered with an injected error before any work, or refused because
+            // the instance (or node) they reached was down, offered the node none, and are
+            // left out (as they never reach an instance's counters).
             let arrivals_generating = if self.kernel.generation_stopped_ns.is_some() {
                 stats.arrivals_while_generating
             } else {
                 stats.arrivals
             }
-            .saturating_sub(stats.failed_on_arrival_while_generating);
+            .saturating_sub(stats.failed_on_arrival_while_generating)
+            .saturating_sub(stats.refused_unavailable_while_generating);
             if let Some(&cpu_ns) = self.kernel.host_cpu_ns.get(index) {
                 let admitted = stats.wait.count();
                 if admitted > 0 {
