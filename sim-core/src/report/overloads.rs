@@ -104,8 +104,7 @@ pub(super) fn overloads(
         let mut stretches: Vec<Overload> = runs
             .into_iter()
             .filter_map(|(first, last)| {
-                let (offered, can_serve) =
-                    counts[first..=last].iter().fold((0.0, 0.0), |(n, c), (offered, cap)| (n + offered, c + cap));
+                let (offered, can_serve) = totals(&counts[first..=last]);
                 let z = (offered - can_serve) / (dispersion * can_serve).sqrt();
                 let span = &windows[first..=last];
                 let length_ns = (span[span.len() - 1].end_ns - span[0].start_ns) as f64;
@@ -160,6 +159,13 @@ fn excess(stretch: &Overload) -> f64 {
     (stretch.offered_load - 1.0) * (stretch.to_s - stretch.from_s)
 }
 
+/// The work offered and the work the workers can do over some windows.
+fn totals(counts: &[(f64, f64)]) -> (f64, f64) {
+    counts.iter().fold((0.0, 0.0), |(offered, can_serve), (window_offered, window_can_serve)| {
+        (offered + window_offered, can_serve + window_can_serve)
+    })
+}
+
 /// The runs of consecutive windows whose offered work exceeds what the workers can do, as
 /// (first, last) window; a run joins the one before it when the work offered from the
 /// start of the one to the end of the other, the windows between them included, is still
@@ -167,8 +173,7 @@ fn excess(stretch: &Overload) -> f64 {
 /// surges with a quiet spell between them stay apart).
 fn over_capacity_runs(counts: &[(f64, f64)]) -> Vec<(usize, usize)> {
     let over = |first: usize, last: usize| {
-        let (offered, can_serve) =
-            counts[first..=last].iter().fold((0.0, 0.0), |(n, c), (offered, cap)| (n + offered, c + cap));
+        let (offered, can_serve) = totals(&counts[first..=last]);
         offered > can_serve
     };
     let mut runs: Vec<(usize, usize)> = Vec::new();
