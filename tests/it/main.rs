@@ -25,6 +25,7 @@ mod log_consumers;
 mod network;
 mod overload;
 mod packet_loss;
+mod pass_on;
 mod pauses;
 mod priorities;
 mod quorum;

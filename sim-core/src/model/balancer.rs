@@ -59,6 +59,32 @@ pub(crate) struct BalancerModel<'t> {
     replicated: Option<Box<ReplicatedState<'t>>>,
     /// The shards one replicated operation asks, reused.
     asking: Vec<u32>,
+    /// Whether it passes requests on to its targets without a frame of its own
+    /// (`Kernel::pass_on`; see `passes_on`).
+    passes_on: bool,
+}
+
+/// Whether `node`, a balancer, passes requests on to its targets rather than call them
+/// (`Kernel::pass_on`): when the hop to each target and back takes no time and draws
+/// nothing (no link, no mesh, no network model, not global routing into a region, no
+/// packet loss on either end), and it keeps no state per answer of its own (no
+/// resharding, no replication). Its answers then come back as through a waiting frame, at
+/// the same instant, over its own reply link; what needs the waiting frame (its crash, a
+/// hand-off onwards) takes it back (`Kernel::take_back`).
+fn passes_on(topology: &Topology, node: NodeId, config: &LoadBalancerConfig) -> bool {
+    let placed = |n: NodeId| topology.nodes[n].region != NONE;
+    let lossy = |n: NodeId| topology.may_lose_packets(n);
+    config.resharding.is_none()
+        && config.quorum.is_none()
+        && topology.mesh_sampler == NONE
+        && !topology.network.enabled
+        && !lossy(node)
+        && config.targets.iter().all(|&(target, _)| {
+            topology.link(node, target) == NONE
+                && topology.link(target, node) == NONE
+                && (placed(node) || !placed(target))
+                && !lossy(target)
+        })
 }
 
 impl<'t> BalancerModel<'t> {
@@ -84,6 +110,7 @@ impl<'t> BalancerModel<'t> {
             resharding: config.resharding.as_deref().map(ReshardState::new),
             replicated: config.quorum.as_deref().map(|quorum| Box::new(ReplicatedState::new(quorum, targets))),
             asking: Vec::new(),
+            passes_on: passes_on(topology, node, config),
         };
         // At the start, a service's first `instances` instances serve.
         state.rebuild_rotation(topology, |target| {
@@ -230,6 +257,10 @@ impl Model for BalancerModel<'_> {
 impl BalancerModel<'_> {
     /// The processing delay is over: pick a target and call it.
     fn forward(&mut self, kernel: &mut Kernel, frame: FrameId) {
+        if !kernel.frames[frame].via.is_none() {
+            // Another balancer passed it on here: its visit waits for this one's answer.
+            kernel.take_back(frame);
+        }
         let record = &kernel.frames[frame];
         let (node, request) = (record.node, record.request);
         let cached = self.config.dns_ttl_ns.and_then(|_| self.cached_answer(kernel, request));
@@ -284,7 +315,19 @@ impl BalancerModel<'_> {
             kernel.call_node_over(frame, target_node, target_instance, link);
             return;
         }
+        if self.passes_on {
+            kernel.pass_on(frame, target_node, target_instance);
+            return;
+        }
         kernel.call_node(frame, target_node, target_instance);
+    }
+
+    /// A request this balancer passed on to `target` has answered (or was cancelled).
+    pub(crate) fn passed_back(&mut self, kernel: &mut Kernel, target: u32) {
+        invariants::decrement(&mut self.outstanding[target as usize], &mut kernel.invariants.counter_underflows);
+        if let Some(least_loaded) = &mut self.least_loaded {
+            least_loaded.set(target, self.outstanding[target as usize]);
+        }
     }
 
     /// The target the request's client has a live cached DNS answer for, if any.

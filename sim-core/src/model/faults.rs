@@ -73,6 +73,8 @@ pub(crate) struct FaultState {
     /// Per node: the packet loss in force, (probability per transmission, first
     /// retransmission timeout in ns); a probability of 0 for none.
     pub packet_loss: Vec<(f64, u64)>,
+    /// Per node: whether the scenario ever loses its packets (`Topology::may_lose_packets`).
+    pub may_lose_packets: Vec<bool>,
     /// Per node: the new version in force: (share, factor, error probability).
     pub version: Vec<Option<(f64, f64, f64)>>,
     /// Partitions in force (fault indices).
@@ -172,6 +174,7 @@ impl FaultState {
             add_sampler: vec![NONE; nodes],
             error_probability: vec![0.0; nodes],
             packet_loss: vec![(0.0, 0); nodes],
+            may_lose_packets: (0..nodes as u32).map(|node| topology.may_lose_packets(NodeId::new(node))).collect(),
             version: vec![None; nodes],
             partitions: Vec::new(),
             streams: topology.nodes.iter().map(|node| NodeFaultStreams::new(seed, &node.name)).collect(),
@@ -617,6 +620,18 @@ impl Simulation<'_> {
             return;
         }
         // The requests inside fail; what the component was doing for them is abandoned.
+        // Those a balancer passed on to its targets are inside it too: each takes its frame
+        // at the balancer back, to fail there while its target's work goes on.
+        let passed_on: Vec<FrameId> = (0..kernel.frames.slots())
+            .map(FrameId::new)
+            .filter(|&frame| {
+                let record = &kernel.frames[frame];
+                record.live && record.via == node && !record.answered
+            })
+            .collect();
+        for frame in passed_on {
+            kernel.take_back(frame);
+        }
         for frame in (0..kernel.frames.slots()).map(FrameId::new) {
             let record = &kernel.frames[frame];
             if record.live && record.node == node && !record.answered {

@@ -32,6 +32,9 @@ pub(crate) enum Deferred {
     ClientReply { request: RequestId, outcome: Outcome, cause: NodeId },
     /// A cancelled frame in a Work step: its node stops the work and frees the worker.
     StopWork { frame: FrameId, generation: u32 },
+    /// A frame that `balancer` passed on to its target `target` has answered (or was
+    /// cancelled): the balancer no longer counts it outstanding there.
+    PassedBack { balancer: NodeId, target: u32 },
 }
 
 /// The kernel's state: everything a run holds besides its node models.
@@ -57,6 +60,9 @@ pub(crate) struct Kernel<'t> {
     pub commit_sequence: u64,
     /// Nodes whose unbounded store hit the safety cap (the in-flight limit) and refused work.
     pub overflowed_nodes: Vec<NodeId>,
+    /// Whether a call may be cancelled (`Topology::cancels_calls`): a frame a balancer
+    /// passed on then stays its one visit at a target, not handed on (see `hand_off`).
+    pub cancels_calls: bool,
     pub node_stats: Vec<NodeStats>,
     /// Every host's machines, whose cores their services' Work shares (see `hosts.rs`).
     pub machines: Vec<super::hosts::Machine>,
@@ -191,6 +197,8 @@ impl Kernel<'_> {
             demand_ns: 0,
             reply_link,
             balancer_target: NONE,
+            via: NodeId::NONE,
+            via_arrived_ns: 0,
             hops,
             answered: false,
             admitted: false,
@@ -273,9 +281,25 @@ impl Kernel<'_> {
     /// Hands `frame`'s request on to `callee`, which will answer `frame`'s caller; `frame`
     /// itself is marked answered and must then be released and freed by its node.
     pub(crate) fn hand_off(&mut self, frame: FrameId, callee: NodeId) {
+        let via = self.frames[frame].via;
+        // A cancellation reaches a balancer's frame, not the frame it waits for once that
+        // one has handed on: with cancellations about, the balancer keeps its frame.
+        let passes_on = !via.is_none()
+            && !self.cancels_calls
+            && self.topology.link(via, callee) == NONE
+            && !self.faults.may_lose_packets[callee];
+        if !via.is_none() && !passes_on {
+            // The balancer that passed it on waits for the answer of the node it hands on
+            // to, which takes time or draws on the way back to it.
+            self.take_back(frame);
+        }
         let record = &self.frames[frame];
         let (request, node, hops, parent) = (record.request, record.node, record.hops, record.parent);
-        let reply_link = if parent.is_none() {
+        let reply_link = if passes_on {
+            // The balancer's visit goes on with the frame handed on, which answers straight
+            // to the balancer's caller, as the balancer would at once.
+            record.reply_link
+        } else if parent.is_none() {
             // Back to the client: over the workload's own latency.
             self.client_latency_sampler(request)
         } else {
@@ -304,8 +328,115 @@ impl Kernel<'_> {
             let child_generation = self.frames[child].generation;
             self.replace_fanout_member(fanout, generation, frame, child, child_generation);
         }
+        if passes_on {
+            let (arrived_ns, target) = (self.frames[frame].via_arrived_ns, self.frames[frame].balancer_target);
+            self.frames[frame].via = NodeId::NONE;
+            let handed = &mut self.frames[child];
+            handed.via = via;
+            handed.via_arrived_ns = arrived_ns;
+            handed.balancer_target = target;
+        }
         self.send_frame(child, link, node);
         self.frames[frame].answered = true;
+    }
+
+    /// A balancer without a hop of its own (`BalancerModel::passes_on`) sends `frame` on to
+    /// `callee` itself, rather than calling it from a frame that waits: the frame moves to
+    /// its target, and its answer goes straight to the balancer's caller. The balancer's
+    /// visit (counted in, outstanding at its target) ends when the frame answers or is
+    /// cancelled (`leave_via`), as the waiting frame's would on that answer: no event, no
+    /// frame and no reply step for a hop that takes no time either way.
+    pub(crate) fn pass_on(&mut self, frame: FrameId, callee: NodeId, instance: InstanceId) {
+        let record = &mut self.frames[frame];
+        debug_assert!(record.via.is_none() && record.pending == 0, "a frame is passed on once, before any call");
+        let balancer = record.node;
+        record.via = balancer;
+        record.via_arrived_ns = record.arrived_ns;
+        record.node = callee;
+        record.instance = instance;
+        record.hops += 1;
+        record.new_version = false;
+        self.send_frame(frame, NONE, balancer);
+    }
+
+    /// The balancer visit of a frame it passed on becomes a frame of its own again, which
+    /// waits for `frame`'s answer as if the balancer had called it: for what only a frame
+    /// at the balancer can go through (the balancer's crash, a hand-off onwards, another
+    /// balancer's). Returns the balancer's frame.
+    pub(crate) fn take_back(&mut self, frame: FrameId) -> FrameId {
+        let record = &self.frames[frame];
+        let (request, parent, balancer, reply_link, hops) =
+            (record.request, record.parent, record.via, record.reply_link, record.hops);
+        let (frame_generation, call, fanout, fanout_generation) =
+            (record.generation, record.call, record.fanout, record.fanout_generation);
+        let caller_last_child = if parent.is_none() { None } else { Some(self.frames[parent].last_child) };
+        let visit = self.new_frame(request, parent, balancer, InstanceId::NONE, reply_link, hops - 1);
+        if let Some(last_child) = caller_last_child.filter(|&child| child != (frame, frame_generation)) {
+            // The caller waits for another frame last called: it still does.
+            self.frames[parent].last_child = last_child;
+        }
+        let (arrived_ns, target, deadline_ns, call_attempt) = (
+            self.frames[frame].via_arrived_ns,
+            self.frames[frame].balancer_target,
+            self.frames[frame].deadline_ns,
+            self.frames[frame].call_attempt,
+        );
+        let visit_generation = self.frames[visit].generation;
+        let waiting = &mut self.frames[visit];
+        waiting.arrived_ns = arrived_ns;
+        waiting.balancer_target = target;
+        waiting.deadline_ns = deadline_ns;
+        waiting.call = call;
+        waiting.call_attempt = call_attempt;
+        waiting.fanout = fanout;
+        waiting.fanout_generation = fanout_generation;
+        waiting.pending = 1;
+        waiting.last_child = (frame, frame_generation);
+        if !call.is_none() {
+            self.replace_attempt_frame(frame, visit);
+        }
+        if !fanout.is_none() {
+            self.replace_fanout_member(fanout, fanout_generation, frame, visit, visit_generation);
+        }
+        let link = self.topology.link(balancer, self.frames[frame].node);
+        let called = &mut self.frames[frame];
+        called.parent = visit;
+        called.call = CallId::NONE;
+        called.call_attempt = 0;
+        called.fanout = FanOutId::NONE;
+        called.fanout_generation = 0;
+        called.reply_link = link;
+        called.via = NodeId::NONE;
+        visit
+    }
+
+    /// The visit of the balancer that passed `frame` on ends: with `outcome` when the frame
+    /// answers (counted as the balancer's answer to its caller), or with none when it was
+    /// cancelled. The balancer hears of it once the current step is over.
+    #[inline(never)]
+    pub(crate) fn leave_via(&mut self, frame: FrameId, outcome: Option<Outcome>) {
+        let now = self.events.now_ns();
+        let record = &mut self.frames[frame];
+        let (balancer, target, arrived_ns) = (record.via, record.balancer_target, record.via_arrived_ns);
+        record.via = NodeId::NONE;
+        let (measured, sojourn_ns) = (self.is_measured(arrived_ns), now - arrived_ns);
+        if let (Some(series), Some(outcome)) = (self.timeseries.as_mut(), outcome) {
+            series.record_node(balancer, outcome == Outcome::Completed, sojourn_ns);
+        }
+        let stats = &mut self.node_stats[balancer];
+        stats.advance(now);
+        invariants::decrement(&mut stats.in_system_now, &mut self.invariants.counter_underflows);
+        if measured {
+            match outcome {
+                Some(Outcome::Completed) => {
+                    stats.completions += 1;
+                    stats.sojourn.record(sojourn_ns);
+                }
+                Some(_) => stats.errors += 1,
+                None => self.faults.counters[balancer].cancelled += 1,
+            }
+        }
+        self.deferred.push_back(Deferred::PassedBack { balancer, target });
     }
 
     /// Sends the answer of `frame` to its caller (once), without ending the frame.
@@ -336,7 +467,13 @@ impl Kernel<'_> {
         }
         if self.faults.enabled {
             let to = if parent.is_none() { NodeId::NONE } else { self.frames[parent].node };
-            delay += self.retransmission_delay_ns(node, to);
+            let via = self.frames[frame].via;
+            if via.is_none() {
+                delay += self.retransmission_delay_ns(node, to);
+            } else {
+                // By way of the balancer that passed it on, as its frame's answer went.
+                delay += self.retransmission_delay_ns(node, via) + self.retransmission_delay_ns(via, to);
+            }
         }
         if !call.is_none() {
             let delay = if parent.is_none() { delay } else { delay + self.sample_network(self.topology.mesh_sampler) };
@@ -349,6 +486,9 @@ impl Kernel<'_> {
         } else {
             let delay = delay + self.sample_network(self.topology.mesh_sampler);
             self.events.schedule_in(delay, Event::Reply { parent, outcome, cause });
+        }
+        if !self.frames[frame].via.is_none() {
+            self.leave_via(frame, Some(outcome));
         }
     }
 

@@ -343,6 +343,7 @@ impl<'t> Simulation<'t> {
             key_versions: KeyMap::default(),
             commit_sequence: 0,
             overflowed_nodes: Vec::new(),
+            cancels_calls: topology.cancels_calls(),
             node_stats: topology
                 .nodes
                 .iter()
@@ -647,6 +648,11 @@ impl<'t> Simulation<'t> {
             match deferred {
                 Deferred::Reply { parent, outcome, cause } => self.on_reply(parent, outcome, cause),
                 Deferred::ClientReply { request, outcome, cause } => self.on_client_reply(request, outcome, cause),
+                Deferred::PassedBack { balancer, target } => {
+                    if let Node::LoadBalancer(balancer) = &mut self.nodes[balancer] {
+                        balancer.passed_back(&mut self.kernel, target);
+                    }
+                }
                 Deferred::StopWork { frame, generation } => {
                     let record = &self.kernel.frames[frame];
                     if record.live && record.generation == generation && record.working {

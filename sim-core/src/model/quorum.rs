@@ -156,6 +156,10 @@ impl Kernel<'_> {
         if self.is_measured(arrived_ns) {
             self.faults.counters[node].cancelled += 1;
         }
+        if !self.frames[frame].via.is_none() {
+            // The balancer that passed it on is cancelled with it.
+            self.leave_via(frame, None);
+        }
         // Cancellation goes down the call chain, as a cancelled RPC's context does: the one
         // plain call it waits for (a balancer's, a service's Call) is cancelled too, and the
         // frame stops waiting for its answer.

@@ -202,8 +202,15 @@ pub(crate) struct Frame {
     pub demand_ns: u64,
     /// Latency sampler for the answer's trip back, or `NONE`.
     pub reply_link: u32,
-    /// Load balancers: the target index chosen.
+    /// Load balancers: the target index chosen (for a frame a balancer passed on, its
+    /// target among that balancer's).
     pub balancer_target: u32,
+    /// The zero-hop balancer that passed this frame on to its node instead of calling it
+    /// (`NONE` for none): the frame is that balancer's visit too, which ends when the frame
+    /// answers (see `Kernel::pass_on`).
+    pub via: NodeId,
+    /// When the frame reached that balancer.
+    pub via_arrived_ns: u64,
     /// Node visits so far along this request's path.
     pub hops: u32,
     /// The answer has been sent (normally, or by a timeout).

@@ -534,6 +534,20 @@ pub struct Limits {
 }
 
 impl Topology {
+    /// Whether a call may be cancelled: a hedged call policy that cancels its losers, or a
+    /// `Quorum` step that does.
+    pub fn cancels_calls(&self) -> bool {
+        self.call_policies.iter().any(|edge| edge.policy.hedge_after_ns.is_some() && edge.policy.cancel_losers)
+            || self.code.iter().any(|instr| matches!(instr, Instr::Quorum { cancel: true, .. }))
+    }
+
+    /// Whether the scenario ever loses packets to or from `node` (a `PacketLoss` fault on
+    /// it).
+    pub fn may_lose_packets(&self, node: NodeId) -> bool {
+        let faults = self.scenario.iter().flat_map(|scenario| &scenario.faults);
+        faults.clone().any(|fault| matches!(fault.kind, FaultKind::PacketLoss { node: lossy, .. } if lossy == node))
+    }
+
     /// The host node `node` runs on, if it is placed on one.
     #[inline]
     pub fn host_of(&self, node: NodeId) -> Option<&Host> {
