@@ -446,7 +446,7 @@ impl Kernel<'_> {
             return;
         }
         record.answered = true;
-        let (parent, request, reply_link) = (record.parent, record.request, record.reply_link);
+        let (parent, request, reply_link, via) = (record.parent, record.request, record.reply_link, record.via);
         let (call, attempt, node, arrived_ns) = (record.call, record.call_attempt, record.node, record.arrived_ns);
         if let Some(series) = self.timeseries.as_mut() {
             let sojourn_ns = self.events.now_ns().saturating_sub(arrived_ns);
@@ -467,7 +467,6 @@ impl Kernel<'_> {
         }
         if self.faults.enabled {
             let to = if parent.is_none() { NodeId::NONE } else { self.frames[parent].node };
-            let via = self.frames[frame].via;
             if via.is_none() {
                 delay += self.retransmission_delay_ns(node, to);
             } else {
@@ -487,7 +486,7 @@ impl Kernel<'_> {
             let delay = delay + self.sample_network(self.topology.mesh_sampler);
             self.events.schedule_in(delay, Event::Reply { parent, outcome, cause });
         }
-        if !self.frames[frame].via.is_none() {
+        if !via.is_none() {
             self.leave_via(frame, Some(outcome));
         }
     }
