@@ -112,6 +112,23 @@ fn requests_taken_back_or_ended_early_report_the_same_as_when_the_balancer_calls
             )"#,
         ),
         (
+            // Requests failed by the crash while delayed on their way in still reach the
+            // balancer, which forwards them as its own frames and counts their answers.
+            "the balancer crashes with requests delayed on their way into it, and the run drains",
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "500/s"), to: "lb")],
+                nodes: {
+                    "lb": LoadBalancer(algorithm: LeastConnections, backends: ["app"]),
+                    "app": Service(instances: 2, workers: 4, steps: [Work(Exp(mean: "6ms")), Choose([(0.2, [Forward("lb")])])]),
+                },
+                scenario: Scenario(faults: [
+                    Slow(node: "lb", at: "1s", until: "3s", factor: 1.0, add: Exp(mean: "5ms")),
+                    ChaosMonkey(nodes: ["lb"], mtbf: Exp(mean: "300ms"), mttr: Exp(mean: "100ms")),
+                ]),
+                run: Run(duration: "4s", seed: 11, drain: true),
+            )"#,
+        ),
+        (
             "balancers in a row, a rate limiter and a cache with a fallback behind them",
             r#"Topology(
                 workload: [Open(name: "users", arrivals: Poisson(rate: "600/s"), to: "edge")],

@@ -315,7 +315,9 @@ impl BalancerModel<'_> {
             kernel.call_node_over(frame, target_node, target_instance, link);
             return;
         }
-        if self.passes_on {
+        // (A frame answered already, failed by a crash while it was on its way here, still
+        // goes on as the balancer's own frame, whose reply step counts its target's answer.)
+        if self.passes_on && !kernel.frames[frame].answered {
             kernel.pass_on(frame, target_node, target_instance);
             return;
         }

@@ -344,11 +344,15 @@ impl Kernel<'_> {
     /// `callee` itself, rather than calling it from a frame that waits: the frame moves to
     /// its target, and its answer goes straight to the balancer's caller. The balancer's
     /// visit (counted in, outstanding at its target) ends when the frame answers or is
-    /// cancelled (`leave_via`), as the waiting frame's would on that answer: no event, no
-    /// frame and no reply step for a hop that takes no time either way.
+    /// cancelled (`leave_via`), as the waiting frame's would on that answer: no frame, no
+    /// reply event and no reply step at the balancer for a hop that takes no time either
+    /// way.
     pub(crate) fn pass_on(&mut self, frame: FrameId, callee: NodeId, instance: InstanceId) {
         let record = &mut self.frames[frame];
-        debug_assert!(record.via.is_none() && record.pending == 0, "a frame is passed on once, before any call");
+        debug_assert!(
+            record.via.is_none() && record.pending == 0 && !record.answered,
+            "a frame is passed on once, unanswered, before any call"
+        );
         let balancer = record.node;
         record.via = balancer;
         record.via_arrived_ns = record.arrived_ns;
