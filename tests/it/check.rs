@@ -98,6 +98,17 @@ pub fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
+/// The example topologies, `topologies/*.ron`, in name order.
+pub fn example_topologies() -> Vec<std::path::PathBuf> {
+    let mut paths: Vec<_> = std::fs::read_dir(repo_root().join("topologies"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    paths.sort();
+    paths
+}
+
 /// Mean and confidence-interval half-width of independent replications.
 #[derive(Debug, Clone, Copy)]
 pub struct Estimate {

@@ -2,18 +2,12 @@
 //! nothing in the report; an injected fault is the same fault as a scenario's; the load factor
 //! scales the arrival rate.
 
-use crate::check::{repo_root, seconds};
+use crate::check::{example_topologies, repo_root, seconds};
 use sim_core::model::live::{Injection, WindowView};
 use sim_core::{parse_topology, RunConfig, Simulation};
 
 fn topology_texts() -> Vec<(String, String)> {
-    let mut paths: Vec<_> = std::fs::read_dir(repo_root().join("topologies"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "ron"))
-        .collect();
-    paths.sort();
-    paths.into_iter().map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap())).collect()
+    example_topologies().into_iter().map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap())).collect()
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! may run in another order: a balancer that passes on has no reply step of its own, so the
 //! cases keep their faults off the series' window ends.)
 
-use crate::check::{assert_conserved, repo_root};
+use crate::check::{assert_conserved, example_topologies};
 use sim_core::dist::Sampler;
 use sim_core::topology::{NodeKind, NONE};
 use sim_core::{parse_topology, RunConfig, StopCondition, Topology};
@@ -40,13 +40,8 @@ fn calling(topology: &Topology) -> Topology {
 
 /// The report of `topology` run as its file says, as JSON, and its count of events.
 fn run(topology: &Topology, stop: Option<StopCondition>) -> (String, u64) {
-    let defaults = &topology.run;
-    let config = RunConfig {
-        seed: defaults.seed,
-        stop: stop.unwrap_or(defaults.stop),
-        warmup_ns: defaults.warmup_ns,
-        drain: defaults.drain,
-    };
+    let mut config = RunConfig::from_topology(topology);
+    config.stop = stop.unwrap_or(config.stop);
     let mut simulation = sim_core::Simulation::new(topology, config);
     simulation.run_to_end();
     let violations = simulation.invariant_violations();
@@ -73,14 +68,8 @@ fn same_as_calling(name: &str, text: &str, stop: Option<StopCondition>) -> bool 
 
 #[test]
 fn every_example_with_a_balancer_reports_the_same_as_when_it_calls() {
-    let mut paths: Vec<_> = std::fs::read_dir(repo_root().join("topologies"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "ron"))
-        .collect();
-    paths.sort();
     let mut passed_on = 0;
-    for path in paths {
+    for path in example_topologies() {
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         let text = std::fs::read_to_string(&path).unwrap();
         let topology = parse_topology(&text).unwrap();

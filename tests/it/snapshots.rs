@@ -1,16 +1,11 @@
 //! Snapshot tests: every file in `topologies/` runs as is, and its JSON report must equal
 //! the committed one in `tests/snapshots/`. Bless changes with `UPDATE_EXPECT=1`.
 
-use crate::check::{assert_conserved, first_difference, repo_root, run_cli};
+use crate::check::{assert_conserved, example_topologies, first_difference, repo_root, run_cli};
 
 #[test]
 fn every_example_topology_matches_its_snapshot() {
-    let mut paths: Vec<_> = std::fs::read_dir(repo_root().join("topologies"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "ron"))
-        .collect();
-    paths.sort();
+    let paths = example_topologies();
     assert!(paths.len() >= 3);
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut mismatches = Vec::new();

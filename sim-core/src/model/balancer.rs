@@ -208,10 +208,7 @@ impl Model for BalancerModel<'_> {
         let target = record.balancer_target;
         let (outcome, cause) = record.outcome.unwrap_or((Outcome::Completed, self.node));
         let arrived_ns = record.arrived_ns;
-        invariants::decrement(&mut self.outstanding[target as usize], &mut kernel.invariants.counter_underflows);
-        if let Some(least_loaded) = &mut self.least_loaded {
-            least_loaded.set(target, self.outstanding[target as usize]);
-        }
+        self.passed_back(kernel, target);
         if let Some(resharding) = &mut self.resharding {
             resharding.answered(arrived_ns, kernel.events.now_ns());
         }
@@ -324,7 +321,8 @@ impl BalancerModel<'_> {
         kernel.call_node(frame, target_node, target_instance);
     }
 
-    /// A request this balancer passed on to `target` has answered (or was cancelled).
+    /// A request this balancer sent to `target` (called, or passed on) has answered, or was
+    /// cancelled: it is no longer outstanding there.
     pub(crate) fn passed_back(&mut self, kernel: &mut Kernel, target: u32) {
         invariants::decrement(&mut self.outstanding[target as usize], &mut kernel.invariants.counter_underflows);
         if let Some(least_loaded) = &mut self.least_loaded {

@@ -544,8 +544,8 @@ impl Topology {
     /// Whether the scenario ever loses packets to or from `node` (a `PacketLoss` fault on
     /// it).
     pub fn may_lose_packets(&self, node: NodeId) -> bool {
-        let faults = self.scenario.iter().flat_map(|scenario| &scenario.faults);
-        faults.clone().any(|fault| matches!(fault.kind, FaultKind::PacketLoss { node: lossy, .. } if lossy == node))
+        let mut faults = self.scenario.iter().flat_map(|scenario| &scenario.faults);
+        faults.any(|fault| matches!(fault.kind, FaultKind::PacketLoss { node: lossy, .. } if lossy == node))
     }
 
     /// The host node `node` runs on, if it is placed on one.
