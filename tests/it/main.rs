@@ -31,6 +31,7 @@ mod priorities;
 mod quorum;
 mod quorum_store;
 mod rate_limiters;
+mod readme;
 mod reliability;
 mod replication;
 mod resharding;
