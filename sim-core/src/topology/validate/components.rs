@@ -3,7 +3,7 @@
 
 use super::{suggest, Compiler, StepContext, Validator, MAX_INSTANCES, MAX_WORKERS};
 use crate::error::{SpecError, SpecErrorKind};
-use crate::ids::{InstanceId, NodeId};
+use crate::ids::NodeId;
 use crate::spec::*;
 use crate::topology::graph::{Edge, EdgeKind};
 use crate::topology::*;
@@ -25,7 +25,7 @@ impl Validator<'_> {
         }
     }
 
-    fn optional_sampler(
+    pub(super) fn optional_sampler(
         &self,
         spec: &Option<crate::dist::DistSpec>,
         compiler: &mut Compiler,
@@ -38,7 +38,13 @@ impl Validator<'_> {
     }
 
     /// Per class, whether it is in `names` (classes no workload sends are refused).
-    fn class_set(&self, key: &str, names: &[String], classes: &[String], field: &str) -> Result<Vec<bool>, SpecError> {
+    pub(super) fn class_set(
+        &self,
+        key: &str,
+        names: &[String],
+        classes: &[String],
+        field: &str,
+    ) -> Result<Vec<bool>, SpecError> {
         let mut set = vec![false; classes.len()];
         for name in names {
             match classes.iter().position(|c| c == name) {
@@ -57,11 +63,11 @@ impl Validator<'_> {
         Ok(set)
     }
 
-    fn edge(compiler: &mut Compiler, from: NodeId, to: NodeId, kind: EdgeKind, classes: Vec<bool>) {
+    pub(super) fn edge(compiler: &mut Compiler, from: NodeId, to: NodeId, kind: EdgeKind, classes: Vec<bool>) {
         compiler.edges.push(Edge { from, to, kind, certain: true, classes });
     }
 
-    fn check_capacity(&self, key: &str, capacity: u64) -> Result<(), SpecError> {
+    pub(super) fn check_capacity(&self, key: &str, capacity: u64) -> Result<(), SpecError> {
         if capacity == 0 || capacity > MAX_CACHE_CAPACITY {
             return Err(self.invalid(
                 format!("node {key} has a capacity of {capacity} entries"),
@@ -72,7 +78,7 @@ impl Validator<'_> {
         Ok(())
     }
 
-    fn check_ttl(&self, key: &str, ttl: Option<crate::units::Duration>) -> Result<Option<u64>, SpecError> {
+    pub(super) fn check_ttl(&self, key: &str, ttl: Option<crate::units::Duration>) -> Result<Option<u64>, SpecError> {
         match ttl {
             Some(ttl) if ttl.ns == 0 => Err(self.invalid(
                 format!("node {key} has a ttl of 0"),
@@ -235,284 +241,6 @@ impl Validator<'_> {
         })
     }
 
-    pub(super) fn database(
-        &self,
-        key: &str,
-        database: &RawDatabase,
-        classes: &[String],
-        (regions, region): (&Regions, u32),
-        compiler: &mut Compiler,
-    ) -> Result<DatabaseConfig, SpecError> {
-        let server_regions = if database.replica_regions.is_empty() {
-            Vec::new()
-        } else {
-            let anchors = ["nodes", key, "replica_regions"];
-            if database.replica_regions.len() != database.replicas as usize {
-                return Err(self.invalid(
-                    format!(
-                        "database {key} has {} replicas but {} replica regions",
-                        database.replicas,
-                        database.replica_regions.len()
-                    ),
-                    &anchors,
-                    "give one region per replica, in order, or leave replica_regions out",
-                ));
-            }
-            if region == NONE {
-                return Err(self.invalid(
-                    format!("database {key} places its replicas in regions but is in none itself"),
-                    &anchors,
-                    "place the database (its primary) in a region: region: \"us-east\", or in regions.placement",
-                ));
-            }
-            let mut server_regions = vec![region];
-            for name in &database.replica_regions {
-                server_regions.push(self.region_id(regions, name, &anchors)?);
-            }
-            server_regions
-        };
-        if database.connections == 0 || database.connections > MAX_WORKERS {
-            return Err(self.invalid(
-                format!("database {key} has {} connections", database.connections),
-                &["nodes", key, "connections"],
-                &format!("give between 1 and {MAX_WORKERS} connections per server"),
-            ));
-        }
-        if database.replicas >= MAX_INSTANCES {
-            return Err(self.invalid(
-                format!("database {key} has {} replicas", database.replicas),
-                &["nodes", key, "replicas"],
-                &format!("give fewer than {MAX_INSTANCES} replicas"),
-            ));
-        }
-        let write_classes = self.class_set(key, &database.writes, classes, "writes")?;
-        let write = self.sampler(&database.write, compiler, &["nodes", key, "write"])?;
-        let read = self.sampler(&database.read, compiler, &["nodes", key, "read"])?;
-        let lag_sampler =
-            self.optional_sampler(&database.replication_lag, compiler, &["nodes", key, "replication_lag"])?;
-        let (acks, ack_timeout_ns) = match database.replication {
-            crate::spec::RawReplication::Async => (0, None),
-            crate::spec::RawReplication::Sync => (database.replicas, None),
-            crate::spec::RawReplication::SemiSync { acks, timeout } => {
-                if acks == 0 || acks > database.replicas {
-                    return Err(self.invalid(
-                        format!(
-                            "database {key} waits for {acks} replica acknowledgements of its {}",
-                            database.replicas
-                        ),
-                        &["nodes", key, "replication:"],
-                        "give acks from 1 to the number of replicas (Sync waits for all, Async for none)",
-                    ));
-                }
-                (acks, Some(timeout.map_or(10_000_000_000, |t| t.ns)))
-            }
-        };
-        if database.read_your_writes.is_some_and(|window| window.ns == 0) {
-            return Err(self.invalid(
-                format!("database {key} has a read-your-writes window of 0 s"),
-                &["nodes", key, "read_your_writes"],
-                "give how long a client's reads stay on the primary after its write, such as \"5s\", or leave it out",
-            ));
-        }
-        // The query program: a write or a read, by class.
-        let table = compiler.class_tables.len() as u32;
-        let entry_pc = compiler.code.len() as u32;
-        compiler.code.push(Instr::ByClass { table });
-        let write_pc = compiler.code.len() as u32;
-        compiler.code.extend([Instr::Work(write), Instr::Respond]);
-        let read_pc = compiler.code.len() as u32;
-        compiler.code.extend([Instr::Work(read), Instr::Respond]);
-        compiler.class_tables.extend(write_classes.iter().map(|w| if *w { write_pc } else { read_pc }));
-        Ok(DatabaseConfig {
-            servers: ServiceConfig {
-                instances: 1 + database.replicas,
-                workers: database.connections,
-                queue_capacity: database.queue,
-                discipline: Discipline::Fifo,
-                timeout_ns: None,
-                entry_pc,
-                autoscaling: None,
-                role: ServiceRole::Database,
-                call_policies: Vec::new(),
-                shed_above: None,
-                drop_expired: false,
-                bulkheads: Vec::new(),
-                concurrency_limit: None,
-            },
-            failover: database.failover.as_ref().map(|raw| self.failover(raw)),
-            acks,
-            ack_timeout_ns,
-            read_your_writes_ns: database.read_your_writes.map(|window| window.ns),
-            replicas: database.replicas,
-            write_classes,
-            lag_sampler,
-            read_policy: database.read_policy,
-            server_regions,
-        })
-    }
-
-    pub(super) fn sharded(
-        &self,
-        node: NodeId,
-        key: &str,
-        sharded: &RawSharded,
-        classes: &[String],
-        compiler: &mut Compiler,
-    ) -> Result<LoadBalancerConfig, SpecError> {
-        if sharded.shards.is_empty() {
-            return Err(self.invalid(
-                format!("sharded store {key} has no shards"),
-                &["nodes", key, "shards"],
-                "list the shard nodes, such as shards: [\"shard-0\", \"shard-1\"]",
-            ));
-        }
-        let mut targets: Vec<(NodeId, InstanceId)> = Vec::new();
-        let initial = self.shard_list(node, key, &sharded.shards, &["nodes", key, "shards"], &mut targets, compiler)?;
-        let mut steps = Vec::with_capacity(sharded.reshard.len());
-        let mut previous_ns = 0;
-        for (index, step) in sharded.reshard.iter().enumerate() {
-            let at = index.to_string();
-            let anchors = ["nodes", key, "reshard", at.as_str()];
-            if step.at.ns <= previous_ns {
-                return Err(self.invalid_at(
-                    &format!("nodes.{}.reshard.{index}", key.trim_matches('"')),
-                    format!(
-                        "sharded store {key} reshards at {} s, not after its previous shard list",
-                        step.at.ns as f64 / 1e9
-                    ),
-                    &anchors,
-                    "give each reshard step a later time than the one before, and the first one after 0",
-                ));
-            }
-            previous_ns = step.at.ns;
-            if step.shards.is_empty() {
-                return Err(self.invalid_at(
-                    &format!("nodes.{}.reshard.{index}", key.trim_matches('"')),
-                    format!("sharded store {key} reshards to no shards"),
-                    &anchors,
-                    "list the shards the store has from then on, such as shards: [\"shard-0\", \"shard-1\"]",
-                ));
-            }
-            let assigned = self.shard_list(node, key, &step.shards, &anchors, &mut targets, compiler)?;
-            steps.push(ReshardStep { at_ns: step.at.ns, assigned });
-        }
-        // Every list marks every target: the later lists' new shards are targets too.
-        let mut initial = initial;
-        initial.resize(targets.len(), false);
-        for step in &mut steps {
-            step.assigned.resize(targets.len(), false);
-        }
-        let resharding = (!steps.is_empty()).then(|| Box::new(Resharding { initial, steps }));
-        let quorum = self.quorum_replication(key, sharded, targets.len(), classes)?;
-        let algorithm = match sharded.partitioning {
-            RawPartitioning::HashModulo => Algorithm::HashKey,
-            RawPartitioning::ConsistentHash { virtual_nodes } => {
-                self.check_virtual_nodes(key, virtual_nodes, "partitioning")?;
-                Algorithm::ConsistentHash { virtual_nodes }
-            }
-        };
-        Ok(LoadBalancerConfig {
-            algorithm,
-            target_weights: vec![1; targets.len()],
-            targets,
-            latency_sampler: NONE,
-            ring: Vec::new(),
-            role: BalancerRole::ShardRouter,
-            health_check: None,
-            failback: true,
-            dns_ttl_ns: None,
-            resharding,
-            quorum,
-        })
-    }
-
-    /// A sharded store's leaderless replication, checked against its shards.
-    fn quorum_replication(
-        &self,
-        key: &str,
-        sharded: &RawSharded,
-        shards: usize,
-        classes: &[String],
-    ) -> Result<Option<Box<QuorumReplication>>, SpecError> {
-        let Some(replication) = sharded.replication else {
-            if !sharded.writes.is_empty() {
-                return Err(self.invalid(
-                    format!("sharded store {key} lists writes but has no replication"),
-                    &["nodes", key, "writes"],
-                    "writes tell a replicated store's reads from its writes: add replication: Quorum(n: 3, read: 2, write: 2), or leave writes out",
-                ));
-            }
-            return Ok(None);
-        };
-        let anchors = ["nodes", key, "replication"];
-        let n = replication.n;
-        if n == 0 || n as usize > shards || n as usize > MAX_REPLICATION {
-            return Err(self.invalid(
-                format!("sharded store {key} keeps {n} replicas of each key on {shards} shards"),
-                &anchors,
-                &format!("give n between 1 and the number of shards (at most {MAX_REPLICATION})"),
-            ));
-        }
-        for (field, quorum) in [("read", replication.read), ("write", replication.write)] {
-            if quorum == 0 || quorum > n {
-                return Err(self.invalid(
-                    format!("sharded store {key} waits for {quorum} of {n} replicas to {field}"),
-                    &["nodes", key, "replication", field],
-                    &format!("give a {field} quorum between 1 and n ({n}); read + write > n makes every read see the last acknowledged write"),
-                ));
-            }
-        }
-        if !sharded.reshard.is_empty() {
-            return Err(self.invalid(
-                format!("sharded store {key} both replicates and reshards"),
-                &["nodes", key, "reshard"],
-                "resharding a replicated store is not modelled: drop one of replication and reshard",
-            ));
-        }
-        Ok(Some(Box::new(QuorumReplication {
-            n,
-            read: replication.read,
-            write: replication.write,
-            hinted_handoff: replication.hinted_handoff,
-            write_classes: self.class_set(key, &sharded.writes, classes, "writes")?,
-        })))
-    }
-
-    /// Resolves one of a sharded store's shard lists, adding shards not seen before to
-    /// `targets`; returns which targets the list names.
-    fn shard_list(
-        &self,
-        node: NodeId,
-        key: &str,
-        shards: &[String],
-        anchors: &[&str],
-        targets: &mut Vec<(NodeId, InstanceId)>,
-        compiler: &mut Compiler,
-    ) -> Result<Vec<bool>, SpecError> {
-        let mut named = vec![false; targets.len()];
-        for shard in shards {
-            let id = self.node_id(shard, anchors, &format!("sharded store {key}"))?;
-            let index = match targets.iter().position(|(t, _)| *t == id) {
-                Some(index) => index,
-                None => {
-                    Self::edge(compiler, node, id, EdgeKind::Balance, vec![]);
-                    targets.push((id, InstanceId::NONE));
-                    named.push(false);
-                    targets.len() - 1
-                }
-            };
-            if named[index] {
-                return Err(self.invalid(
-                    format!("sharded store {key} lists shard \"{shard}\" twice"),
-                    anchors,
-                    "list each shard once",
-                ));
-            }
-            named[index] = true;
-        }
-        Ok(named)
-    }
-
     pub(super) fn rate_limiter(
         &self,
         node: NodeId,
@@ -655,150 +383,6 @@ impl Validator<'_> {
             drop_expired: false,
             bulkheads: Vec::new(),
             concurrency_limit: None,
-        })
-    }
-
-    pub(super) fn work_queue(
-        &self,
-        node: NodeId,
-        key: &str,
-        queue: &RawWorkQueue,
-        compiler: &mut Compiler,
-    ) -> Result<WorkQueueConfig, SpecError> {
-        let handler = self.node_id(&queue.handler, &["nodes", key, "handler"], &format!("work queue {key}"))?;
-        if queue.consumers == 0 || queue.consumers > MAX_WORKERS {
-            return Err(self.invalid(
-                format!("work queue {key} has {} consumers", queue.consumers),
-                &["nodes", key, "consumers"],
-                &format!("give between 1 and {MAX_WORKERS} consumers"),
-            ));
-        }
-        if queue.capacity == Some(0) {
-            return Err(self.invalid(
-                format!("work queue {key} has a capacity of 0"),
-                &["nodes", key, "capacity"],
-                "give a positive capacity, or leave it out for an unbounded queue",
-            ));
-        }
-        if queue.when_full != WhenFull::Reject && queue.capacity.is_none() {
-            return Err(self.invalid(
-                format!("work queue {key} says when_full: {:?} but has no capacity", queue.when_full),
-                &["nodes", key, "when_full"],
-                "give a capacity, or leave when_full out",
-            ));
-        }
-        if queue.max_deliveries == 0 {
-            return Err(self.invalid(
-                format!("work queue {key} has max_deliveries 0"),
-                &["nodes", key, "max_deliveries"],
-                "a message is delivered at least once: give at least 1",
-            ));
-        }
-        if queue.visibility_timeout.is_some_and(|t| t.ns == 0) {
-            return Err(self.invalid(
-                format!("work queue {key} has a visibility_timeout of 0"),
-                &["nodes", key, "visibility_timeout"],
-                "give a positive timeout, or leave it out",
-            ));
-        }
-        let publish_sampler = self.optional_sampler(&queue.publish, compiler, &["nodes", key, "publish"])?;
-        Self::edge(compiler, node, handler, EdgeKind::Async, vec![]);
-        Ok(WorkQueueConfig {
-            capacity: queue.capacity,
-            when_full: queue.when_full,
-            consumers: queue.consumers,
-            handler,
-            publish_sampler,
-            visibility_timeout_ns: queue.visibility_timeout.map(|t| t.ns),
-            max_deliveries: queue.max_deliveries,
-        })
-    }
-
-    pub(super) fn log(
-        &self,
-        node: NodeId,
-        key: &str,
-        log: &RawLog,
-        compiler: &mut Compiler,
-    ) -> Result<LogConfig, SpecError> {
-        if log.partitions == 0 || log.partitions > MAX_INSTANCES {
-            return Err(self.invalid(
-                format!("log {key} has {} partitions", log.partitions),
-                &["nodes", key, "partitions"],
-                &format!("give between 1 and {MAX_INSTANCES} partitions"),
-            ));
-        }
-        if log.groups.is_empty() {
-            return Err(self.invalid(
-                format!("log {key} has no consumer groups"),
-                &["nodes", key, "groups"],
-                "add a group: groups: [Group(name: \"indexer\", handler: \"indexer\")]",
-            ));
-        }
-        let retention_ns = self.check_ttl(key, log.retention).map_err(|_| {
-            self.invalid(
-                format!("log {key} has a retention of 0"),
-                &["nodes", key, "retention"],
-                "give a positive retention, or leave it out",
-            )
-        })?;
-        let mut groups: Vec<(String, NodeId)> = Vec::new();
-        let mut group_consumers = Vec::new();
-        let (mut group_changes, mut group_rebalance_ns) = (Vec::new(), Vec::new());
-        let bare = key.trim_matches('"');
-        for (group_index, group) in log.groups.iter().enumerate() {
-            let consumers = group.consumers.unwrap_or(log.partitions);
-            let quoted = format!("\"{}\"", group.name);
-            let counts = std::iter::once((consumers, "consumers".to_string()))
-                .chain(group.changes.iter().enumerate().map(|(i, c)| (c.consumers, format!("changes.{i}.consumers"))));
-            for (count, field) in counts {
-                if count == 0 || count > MAX_INSTANCES {
-                    return Err(self.invalid_at(
-                        &format!("nodes.{bare}.groups.{group_index}.{field}"),
-                        format!("log {key}'s group {quoted} has {count} consumers"),
-                        &["nodes", key, "groups", &quoted, "consumers"],
-                        &format!("give between 1 and {MAX_INSTANCES} consumers, or leave it out for one per partition"),
-                    ));
-                }
-            }
-            let mut previous_ns = 0;
-            for (index, change) in group.changes.iter().enumerate() {
-                if change.at.ns <= previous_ns {
-                    return Err(self.invalid_at(
-                        &format!("nodes.{bare}.groups.{group_index}.changes.{index}"),
-                        format!(
-                            "log {key}'s group {quoted} changes at {} s, not after its previous change",
-                            change.at.ns as f64 / 1e9
-                        ),
-                        &["nodes", key, "groups", &quoted, "changes"],
-                        "give each change a later time than the one before, and the first one after 0",
-                    ));
-                }
-                previous_ns = change.at.ns;
-            }
-            group_consumers.push(consumers);
-            group_changes.push(group.changes.iter().map(|change| (change.at.ns, change.consumers)).collect());
-            group_rebalance_ns.push(group.rebalance.map_or(0, |pause| pause.ns));
-            if groups.iter().any(|(name, _)| *name == group.name) {
-                return Err(self.invalid(
-                    format!("log {key} has two groups named \"{}\"", group.name),
-                    &["nodes", key, "groups", &format!("\"{}\"", group.name)],
-                    "give each consumer group its own name",
-                ));
-            }
-            let handler = self.node_id(&group.handler, &["nodes", key, "groups", "handler"], &format!("log {key}"))?;
-            Self::edge(compiler, node, handler, EdgeKind::Async, vec![]);
-            groups.push((group.name.clone(), handler));
-        }
-        let append_sampler = self.optional_sampler(&log.append, compiler, &["nodes", key, "append"])?;
-        Ok(LogConfig {
-            partitions: log.partitions,
-            retention_ns,
-            groups,
-            group_consumers,
-            group_changes,
-            group_rebalance_ns,
-            append_sampler,
         })
     }
 

@@ -5,11 +5,13 @@ mod balancers;
 mod components;
 mod concurrency;
 mod hosts;
+mod messaging;
 mod network;
 mod priorities;
 mod regions;
 mod resilience;
 mod services;
+mod stores;
 mod trace;
 mod workloads;
 
