@@ -18,6 +18,7 @@ mod cache_store;
 pub(crate) mod calls;
 pub(crate) mod concurrency_limit;
 mod database;
+mod event;
 mod fault_gate;
 pub(crate) mod faults;
 mod function;
@@ -43,6 +44,7 @@ mod replay;
 mod replicated;
 pub(crate) mod requests;
 mod resharding;
+mod run_config;
 pub(crate) mod series_store;
 mod service;
 mod shared_cores;
@@ -53,189 +55,25 @@ mod wait_queue;
 mod workload;
 
 use crate::engine::Fifo;
-use crate::ids::{CallId, FanOutId, FrameId, InstanceId, NodeId, RequestId};
+use crate::ids::{FrameId, NodeId, RequestId};
 use crate::report::ComponentFigures;
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{NodeKind, StopCondition, Topology};
 use arena::Arena;
+pub(crate) use event::Event;
 use kernel::{Deferred, Kernel};
 use keymap::KeyMap;
 use latency::{LatencyStats, SlowdownStats};
-use node::{Node, Timer};
+use node::Node;
 use requests::Outcome;
 use stats::{NodeStats, RequestCounts};
 use workload::SourceState;
 
 pub use invariants::InvariantViolations;
 pub use replay::{Arrival, ArrivalSink};
+pub use run_config::{RunConfig, RunProblem};
 
 pub(crate) use cache::CacheCounters;
-
-/// Effective parameters of one run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunConfig {
-    /// Master seed.
-    pub seed: u64,
-    /// When to stop.
-    pub stop: StopCondition,
-    /// Statistics exclude requests created, and time spent, before this.
-    pub warmup_ns: u64,
-    /// A duration run stops creating requests at its duration and ends once every request
-    /// in flight has finished (and counts them all). Request-count runs always drain.
-    pub drain: bool,
-}
-
-impl RunConfig {
-    /// The parameters the topology file gives (or their defaults).
-    pub fn from_topology(topology: &Topology) -> Self {
-        Self {
-            seed: topology.run.seed,
-            stop: topology.run.stop,
-            warmup_ns: topology.run.warmup_ns,
-            drain: topology.run.drain,
-        }
-    }
-
-    /// Whether the run ends only when every request has finished (request-count runs, and
-    /// duration runs with `drain`).
-    pub fn drains(&self) -> bool {
-        self.drain || matches!(self.stop, StopCondition::Requests { .. })
-    }
-
-    /// What is wrong with running `topology` with these parameters, if anything.
-    pub fn problem(&self, topology: &Topology) -> Option<RunProblem> {
-        if matches!(self.stop, StopCondition::Requests { count: 0 } | StopCondition::Duration { ns: 0 }) {
-            return Some(RunProblem::NothingToRun);
-        }
-        if topology.unattached_trace().is_some() {
-            return Some(RunProblem::TraceNotAttached);
-        }
-        let StopCondition::Duration { ns } = self.stop else { return None };
-        if self.warmup_ns >= ns {
-            return Some(RunProblem::WarmupNotShorter {
-                warmup_s: self.warmup_ns as f64 / 1e9,
-                run_s: ns as f64 / 1e9,
-            });
-        }
-        let scenario = topology.scenario.as_ref()?;
-        let most = crate::topology::max_windows(topology.nodes.len());
-        (ns / scenario.window_ns > most).then(|| RunProblem::TooManyWindows {
-            run_s: ns as f64 / 1e9,
-            window_s: scenario.window_ns as f64 / 1e9,
-            most,
-        })
-    }
-}
-
-/// Why run parameters cannot run.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum RunProblem {
-    /// A request count of 0, or a duration of 0: the run would measure nothing.
-    NothingToRun,
-    /// The warm-up covers the whole run.
-    WarmupNotShorter {
-        /// The warm-up, in seconds.
-        warmup_s: f64,
-        /// The run's duration, in seconds.
-        run_s: f64,
-    },
-    /// A trace workload has no trace attached (`Topology::unattached_trace` names it): a
-    /// front end reads the file first (`Topology::attach_trace`).
-    TraceNotAttached,
-    /// The run has more time-series windows than the limit (`max_windows`).
-    TooManyWindows {
-        /// The most windows this topology's time series may have.
-        most: u64,
-        /// The run's duration, in seconds.
-        run_s: f64,
-        /// The scenario's window, in seconds.
-        window_s: f64,
-    },
-}
-
-/// Everything that can happen. Ids are indices into the model's arenas and tables.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Event {
-    /// An open workload creates a request.
-    SourceArrival { source: u32, generation: u32 },
-    /// An open workload's rate changes (MMPP state or profile step).
-    SourceRateChange { source: u32 },
-    /// A closed workload's user finishes thinking and sends a request.
-    UserWake { source: u32, user: u32 },
-    /// A frame reaches its node.
-    FrameArrive { frame: FrameId },
-    /// A FIFO frame's Work step ends.
-    WorkDone { frame: FrameId },
-    /// The first Work step to end on a host's machine ends (if `epoch` is still current).
-    MachineDone { machine: u32, epoch: u32 },
-    /// A callee's answer reaches its caller frame.
-    Reply { parent: FrameId, outcome: Outcome, cause: NodeId },
-    /// The answer reaches the client.
-    ClientReply { request: RequestId, outcome: Outcome, cause: NodeId },
-    /// A node's timeout for a frame expires (if `generation` still matches).
-    Timeout { frame: FrameId, generation: u32 },
-    /// The warm-up ends: statistics restart.
-    WarmupEnd,
-    /// One of a node's own timers (see `node::Timer`), made by `Event::timer`. The node's
-    /// index is 16 bits (a topology has at most `MAX_NODES`, 2000), so that an event is 16
-    /// bytes: it moves in two registers, not through memory.
-    Timer { node: u16, timer: Timer },
-    /// An autoscaler reads its metric.
-    Autoscale { node: NodeId },
-    /// A provisioned instance starts serving.
-    InstanceReady { node: NodeId, instance: InstanceId },
-    /// A scenario's fault starts.
-    FaultStart { fault: u32 },
-    /// A scenario's fault ends.
-    FaultEnd { fault: u32 },
-    /// The chaos monkey of `fault` fails an instance.
-    MonkeyFail { fault: u32, node: NodeId, instance: InstanceId },
-    /// The chaos monkey's failure recorded in report window `window` is repaired.
-    MonkeyRepair { fault: u32, window: u32 },
-    /// That failure is detected: its repair and a cold spare start.
-    MonkeyDetect { fault: u32, window: u32 },
-    /// A chaos monkey's cold spare has started and serves.
-    SpareServing { fault: u32, node: NodeId, instance: InstanceId },
-    /// Recurring pauses (`fault`) pause an instance.
-    PauseStart { fault: u32, node: NodeId, instance: InstanceId },
-    /// That pause ends.
-    PauseEnd { fault: u32, node: NodeId, instance: InstanceId },
-    /// A member of quorum call `fanout` answers it.
-    FanOutReply { fanout: FanOutId, generation: u32, outcome: Outcome, cause: NodeId },
-    /// A rolling deployment moves to its next batch.
-    RollingStep { fault: u32, batch: u32 },
-    /// A frame delayed by a Slow fault's added latency reaches its node.
-    DelayedArrive { frame: FrameId },
-    /// A frame sent across a partition fails when its connect timeout expires.
-    Unreachable { frame: FrameId },
-    /// A balancer probes its targets.
-    HealthCheck { node: NodeId },
-    /// An attempt's answer reaches its call.
-    CallReply { call: CallId, attempt: u8, outcome: Outcome, cause: NodeId },
-    /// A call's backoff ends: the next attempt goes.
-    CallRetry { call: CallId, generation: u32 },
-    /// A call's hedging delay ends.
-    CallHedge { call: CallId, generation: u32 },
-    /// A call's attempt times out (if the call's `generation` still matches).
-    CallTimeout { call: CallId, attempt: u32, generation: u32 },
-    /// A time-series window ends.
-    WindowEnd,
-    /// The backlog clock: a window of the backlog trends ends.
-    BacklogSample,
-    /// A draining duration run reached its duration: the workloads stop creating requests.
-    StopGenerating,
-}
-
-impl Event {
-    /// Node `node`'s `timer`.
-    #[inline]
-    pub(crate) fn timer(node: NodeId, timer: Timer) -> Event {
-        const _: () = assert!(crate::topology::MAX_NODES <= u16::MAX as usize + 1);
-        Event::Timer { node: node.index() as u16, timer }
-    }
-}
-
-const _: () = assert!(std::mem::size_of::<Event>() == 16);
 
 /// Events between two looks at whether the clock moves (a power of two).
 const STALL_CHECK_EVENTS: u64 = 1 << 20;
