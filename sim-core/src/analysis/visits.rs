@@ -1,0 +1,295 @@
+//! Visit ratios: each class's expected visits to every node, from the node programs'
+//! routing probabilities (`v = e + vP`, solved as a linear system), with each visit's own
+//! work, pure delays, synchronous calls and hand-offs, and caches' hit ratios by Che's
+//! approximation.
+
+use super::*;
+
+/// Expected effect of one visit to a node, for one class.
+#[derive(Debug, Clone, Default)]
+pub(super) struct VisitEffect {
+    /// Own work per visit, in seconds (a worker held).
+    pub work_s: f64,
+    /// Pure delay per visit (no worker), in seconds.
+    pub delay_s: f64,
+    /// Expected synchronous calls to each node (the worker waits).
+    pub calls: Vec<f64>,
+    /// Expected hand-offs to each node (the worker is released).
+    pub forwards: Vec<f64>,
+}
+
+/// Walks a node program from `pc` with probability `weight`, adding its effect.
+pub(super) fn walk(
+    topology: &Topology,
+    pc: u32,
+    class: usize,
+    weight: f64,
+    effect: &mut VisitEffect,
+    depth: u32,
+) -> Result<(), String> {
+    if depth > 10_000 {
+        return Err("a program loops".into());
+    }
+    let mut pc = pc;
+    loop {
+        match topology.code[pc as usize] {
+            Instr::Work(sampler) => effect.work_s += weight * topology.samplers[sampler as usize].mean_s(),
+            Instr::Call(node) => effect.calls[node] += weight,
+            Instr::Parallel { start, len } => {
+                for target in &topology.parallel_targets[start as usize..(start + len) as usize] {
+                    effect.calls[*target] += weight;
+                }
+            }
+            // Every target is called; the wait is for the fastest, taken here as all.
+            Instr::Quorum { start, len, .. } => {
+                for target in &topology.parallel_targets[start as usize..start as usize + len as usize] {
+                    effect.calls[*target] += weight;
+                }
+            }
+            Instr::Forward(node) => {
+                effect.forwards[node] += weight;
+                return Ok(());
+            }
+            Instr::ByClass { table } => {
+                pc = topology.class_tables[table as usize + class];
+                continue;
+            }
+            Instr::Choose { table, len, otherwise } => {
+                let mut previous = 0.0;
+                for (cumulative, target) in &topology.choose_tables[table as usize..(table + len) as usize] {
+                    walk(topology, *target, class, weight * (cumulative - previous), effect, depth + 1)?;
+                    previous = *cumulative;
+                }
+                return walk(topology, otherwise, class, weight * (1.0 - previous), effect, depth + 1);
+            }
+            Instr::Jump(target) => {
+                if target <= pc {
+                    return Err("a program jumps backwards".into());
+                }
+                pc = target;
+                continue;
+            }
+            Instr::Respond | Instr::NoRoute => return Ok(()),
+        }
+        pc += 1;
+    }
+}
+
+/// The effect of one visit of a class-`class` request to each node, and a caveat per node.
+pub(super) fn effects(
+    topology: &Topology,
+    class: usize,
+    hit_ratios: &[Option<f64>],
+) -> Result<(Vec<VisitEffect>, Vec<Option<String>>), String> {
+    let n = topology.nodes.len();
+    let mut effects = Vec::with_capacity(n);
+    let mut caveats = vec![None; n];
+    for (index, node) in topology.nodes.iter().enumerate() {
+        let mut effect = VisitEffect { calls: vec![0.0; n], forwards: vec![0.0; n], ..Default::default() };
+        let mean = |sampler: u32| if sampler == NONE { 0.0 } else { topology.samplers[sampler as usize].mean_s() };
+        match &node.kind {
+            NodeKind::Service(service) => walk(topology, service.entry_pc, class, 1.0, &mut effect, 0)
+                .map_err(|error| format!("node \"{}\": {error}", node.name))?,
+            NodeKind::Database(database) => {
+                walk(topology, database.servers.entry_pc, class, 1.0, &mut effect, 0)
+                    .map_err(|error| format!("node \"{}\": {error}", node.name))?;
+                if database.replicas > 0 && database.read_policy == crate::topology::ReadPolicy::LeastLoaded {
+                    caveats[index] = Some(
+                        "least-loaded reads modelled as evening out the servers' utilization where the writes allow"
+                            .into(),
+                    );
+                }
+            }
+            NodeKind::Function(function) => {
+                walk(topology, function.entry_pc, class, 1.0, &mut effect, 0)
+                    .map_err(|error| format!("node \"{}\": {error}", node.name))?;
+                caveats[index] = Some("cold starts are not in the model".into());
+            }
+            NodeKind::LoadBalancer(balancer) => {
+                effect.delay_s = mean(balancer.latency_sampler);
+                if balancer.algorithm == crate::topology::Algorithm::ActivePassive {
+                    // Everything goes to the first backend while it serves.
+                    if let Some((active, _)) = balancer.targets.first() {
+                        effect.forwards[*active] += 1.0;
+                    }
+                } else if let Some(plan) = &balancer.resharding {
+                    // A resharding router: the steady state of its last shard list.
+                    let last = &plan.steps[plan.steps.len() - 1].assigned;
+                    let shards = last.iter().filter(|a| **a).count().max(1) as f64;
+                    for ((target, _), _) in balancer.targets.iter().zip(last).filter(|(_, a)| **a) {
+                        effect.forwards[*target] += 1.0 / shards;
+                    }
+                } else {
+                    // A replicated store asks n shards for each request.
+                    let copies = balancer.quorum.as_ref().map_or(1.0, |quorum| quorum.n as f64);
+                    let total: f64 = balancer.target_weights.iter().map(|w| *w as f64).sum();
+                    for ((target, _), weight) in balancer.targets.iter().zip(&balancer.target_weights) {
+                        effect.forwards[*target] += copies * *weight as f64 / total.max(1.0);
+                    }
+                    if copies > 1.0 {
+                        caveats[index] =
+                            Some("replicas answer in parallel; their visits are added as if in turn".into());
+                    }
+                }
+            }
+            NodeKind::Cache(cache) => {
+                // Writes always reach the backend; reads only when they miss.
+                let write = cache.write_classes.get(class).copied().unwrap_or(false);
+                let predicted = che_hit_ratio(topology, cache);
+                let hit = if write { 0.0 } else { hit_ratios[index].or(predicted).unwrap_or(0.0) };
+                effect.delay_s = hit * mean(cache.hit_sampler) + (1.0 - hit) * mean(cache.miss_sampler);
+                effect.calls[cache.backend] += 1.0 - hit;
+                caveats[index] = Some(match (hit_ratios[index], predicted) {
+                    (Some(_), _) => "hit ratio taken from the simulation".into(),
+                    (None, Some(predicted)) => format!(
+                        "hit ratio {predicted:.3} from Che's approximation (LRU, independent references; invalidations by writes not counted)"
+                    ),
+                    (None, None) => {
+                        "hit ratio unknown before simulating: every read assumed to miss (use --simulate)".into()
+                    }
+                });
+            }
+            NodeKind::Cdn(cdn) => {
+                let hit = hit_ratios[index].unwrap_or(0.0);
+                effect.delay_s = mean(cdn.hit_sampler);
+                effect.calls[cdn.origin] += 1.0 - hit;
+                caveats[index] = Some(match hit_ratios[index] {
+                    Some(_) => "hit ratio taken from the simulation".into(),
+                    None => {
+                        "hit ratio unknown before simulating: every request assumed to miss (use --simulate)".into()
+                    }
+                });
+            }
+            NodeKind::RateLimiter(limiter) => {
+                effect.forwards[limiter.next] += 1.0;
+                caveats[index] = Some("assumes every request passes the limit".into());
+            }
+            NodeKind::WorkQueue(queue) => {
+                effect.delay_s = mean(queue.publish_sampler);
+                caveats[index] = Some(format!(
+                    "asynchronous: its consumers' load on \"{}\" is not in the request path",
+                    topology.nodes[queue.handler].name
+                ));
+            }
+            NodeKind::Log(log) => {
+                effect.delay_s = mean(log.append_sampler);
+                caveats[index] = Some("asynchronous consumer groups are not modelled".into());
+            }
+        }
+        effects.push(effect);
+    }
+    Ok((effects, caveats))
+}
+
+/// Che's approximation (Che, Tung & Wang 2002; Fricker, Robert & Roberts 2012) of an LRU
+/// cache's hit ratio under independent references with popularities `p`: the characteristic
+/// time T solves Σᵢ (1 − e^(−pᵢT)) = C, and the hit ratio is Σᵢ pᵢ(1 − e^(−pᵢT)). Only for
+/// LRU caches without a TTL, fed by the topology's one key distribution.
+pub(super) fn che_hit_ratio(topology: &Topology, cache: &crate::topology::CacheConfig) -> Option<f64> {
+    if cache.eviction != crate::topology::Eviction::Lru || cache.ttl_ns.is_some() {
+        return None;
+    }
+    let mut keyed = topology.sources.iter().map(|source| &source.keys);
+    let first = keyed.next()?;
+    if keyed.any(|keys| keys != first) {
+        return None;
+    }
+    let popularity = first.popularity()?;
+    let capacity = cache.capacity as f64;
+    if capacity >= popularity.len() as f64 {
+        return Some(1.0);
+    }
+    let occupancy = |t: f64| popularity.iter().map(|p| 1.0 - libm::exp(-p * t)).sum::<f64>();
+    let (mut low, mut high) = (0.0, 1.0);
+    while occupancy(high) < capacity {
+        high *= 2.0;
+    }
+    for _ in 0..100 {
+        let middle = 0.5 * (low + high);
+        if occupancy(middle) < capacity {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    let t = 0.5 * (low + high);
+    Some(popularity.iter().map(|p| p * (1.0 - libm::exp(-p * t))).sum())
+}
+
+/// Solves `x = b + x M` (visit ratios) or `x = b + M x` by Gaussian elimination with pivoting.
+pub(super) fn solve(matrix: &[Vec<f64>], rhs: &[f64], transpose: bool) -> Option<Vec<f64>> {
+    let n = rhs.len();
+    let mut a: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| {
+                    let m = if transpose { matrix[j][i] } else { matrix[i][j] };
+                    (if i == j { 1.0 } else { 0.0 }) - m
+                })
+                .collect()
+        })
+        .collect();
+    let mut b = rhs.to_vec();
+    for column in 0..n {
+        let pivot = (column..n).max_by(|x, y| a[*x][column].abs().total_cmp(&a[*y][column].abs()))?;
+        if a[pivot][column].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(column, pivot);
+        b.swap(column, pivot);
+        for row in 0..n {
+            if row != column {
+                let factor = a[row][column] / a[column][column];
+                if factor != 0.0 {
+                    let pivot_row = a[column].clone();
+                    for (cell, pivot_cell) in a[row].iter_mut().zip(&pivot_row).skip(column) {
+                        *cell -= factor * pivot_cell;
+                    }
+                    b[row] -= factor * b[column];
+                }
+            }
+        }
+    }
+    Some((0..n).map(|i| b[i] / a[i][i]).collect())
+}
+
+/// Per class: each node's visit effects and arrival rate (requests per second) given the
+/// arrival rates per (class, entry node); and per node the first caveat of its model.
+#[allow(clippy::type_complexity)]
+pub(super) fn class_visit_rates(
+    topology: &Topology,
+    class_entry_rates: &[Vec<f64>],
+    hit_ratios: &[Option<f64>],
+) -> Result<(Vec<Vec<VisitEffect>>, Vec<Vec<f64>>, Vec<Option<String>>), String> {
+    let mut class_effects = Vec::with_capacity(class_entry_rates.len());
+    let mut class_rates = Vec::with_capacity(class_entry_rates.len());
+    let mut caveats = vec![None; topology.nodes.len()];
+    for (class, entry_rates) in class_entry_rates.iter().enumerate() {
+        let (effects, class_caveats) = effects(topology, class, hit_ratios)?;
+        for (slot, caveat) in caveats.iter_mut().zip(class_caveats) {
+            if slot.is_none() {
+                *slot = caveat;
+            }
+        }
+        let routing: Vec<Vec<f64>> = effects
+            .iter()
+            .map(|effect| effect.calls.iter().zip(&effect.forwards).map(|(c, f)| c + f).collect())
+            .collect();
+        let rates =
+            solve(&routing, entry_rates, true).ok_or("the routing sends requests around a loop they never leave")?;
+        class_effects.push(effects);
+        class_rates.push(rates);
+    }
+    Ok((class_effects, class_rates, caveats))
+}
+
+/// Node visits per request entering at `entry` in class `class`, summed over nodes (the
+/// entry's own visit included): what one request costs the simulation. `None` when the
+/// routing cannot be solved.
+pub fn visits_per_request(topology: &Topology, entry: NodeId, class: u32) -> Option<f64> {
+    let n = topology.nodes.len();
+    let mut class_entry_rates = vec![vec![0.0; n]; topology.classes.len()];
+    *class_entry_rates.get_mut(class as usize)?.get_mut(entry.index())? = 1.0;
+    let (_, class_rates, _) = class_visit_rates(topology, &class_entry_rates, &vec![None; n]).ok()?;
+    Some(class_rates[class as usize].iter().sum())
+}
