@@ -10,12 +10,13 @@ mod network;
 mod priorities;
 mod regions;
 mod resilience;
+mod scenario;
 mod services;
 mod stores;
 mod trace;
 mod workloads;
 
-pub use resilience::{apply_scenario, max_windows, MAX_WINDOWS, MAX_WINDOW_CELLS};
+pub use scenario::{apply_scenario, max_windows, MAX_WINDOWS, MAX_WINDOW_CELLS};
 
 use super::graph::{check_call_cycles, Edge, EdgeKind};
 use super::*;
@@ -360,7 +361,7 @@ impl Validator<'_> {
             currency: raw.currency.clone(),
         };
         if let Some(raw_scenario) = &raw.scenario {
-            let checker = resilience::ScenarioChecker {
+            let checker = scenario::ScenarioChecker {
                 source: self.source,
                 prefix: &["scenario"],
                 path: "scenario.",
