@@ -6,6 +6,7 @@ mod distributions;
 mod network;
 mod overloads;
 mod resilience;
+mod sections;
 mod table;
 pub use table::component_details;
 mod verdicts;
@@ -22,10 +23,9 @@ use verdicts::{saturated_consumers, saturated_part};
 
 use crate::ids::NodeId;
 use crate::model::node::Span;
-use crate::model::requests::Outcome;
 use crate::model::stats::RequestCounts;
 use crate::model::Simulation;
-use crate::topology::{NodeKind, StopCondition, NONE};
+use crate::topology::{NodeKind, NONE};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -544,35 +544,7 @@ impl Simulation<'_> {
                 instability.push(verdicts::growing_backlog(node, from, to, growth_per_s));
             }
         }
-        for node in &self.kernel.overflowed_nodes {
-            let (name, limit) = (&topology.nodes[*node].name, topology.limits.max_in_flight);
-            instability.push(match topology.nodes[*node].kind.servers() {
-                Some(_) => format!(
-                    "node \"{name}\" queued {limit} requests at an instance, the in-flight limit that bounds an unbounded \
-                     queue, and refused more: its workers cannot keep up (requests whose callers gave up stay queued)"
-                ),
-                None => format!(
-                    "node \"{name}\" stored {limit} messages, the in-flight limit, and refused more: its consumers cannot keep up"
-                ),
-            });
-        }
-        if let Some(stopped_ns) = self.kernel.stall.stopped_at_ns {
-            instability.push(format!(
-                "simulated time stopped advancing at {}s: tens of millions of events happened at that instant \
-                 (zero think times with zero work, or a loop of zero delays), so the run was stopped there; \
-                 give some step a duration",
-                stopped_ns as f64 / 1e9
-            ));
-        }
-        if let Some((stopped_ns, in_flight, messages)) = self.kernel.stall.drain_cut {
-            instability.push(format!(
-                "the run was stopped at {}s, still draining with {in_flight} requests in flight and {messages} \
-                 messages stored: after the workloads stopped, work kept coming back far longer than what was held \
-                 could need (a loop that makes more than one message per message, such as a Forward back into a \
-                 queue with redeliveries); break the loop or make it rarer",
-                stopped_ns as f64 / 1e9
-            ));
-        }
+        instability.extend(self.run_instability());
         let network = self.network_report(measured_ns);
         if let Some(network) = &network {
             instability.extend(network::saturated_links(network));
@@ -584,69 +556,10 @@ impl Simulation<'_> {
                 topology.limits.max_in_flight, self.kernel.in_flight_limit_hits
             ));
         }
-        let classes = topology
-            .classes
-            .iter()
-            .zip(&self.kernel.classes)
-            .map(|(name, stats)| {
-                (
-                    name.clone(),
-                    ClassReport {
-                        requests: stats.counts.into(),
-                        latency_s: (&stats.latency).into(),
-                        slowdown: (&stats.slowdown).into(),
-                        throughput_per_s: stats.completed_in_window as f64 / measured_s,
-                    },
-                )
-            })
-            .collect();
+        let classes = self.class_reports(measured_s);
         let latency = self.kernel.end_to_end_latency();
-        let workloads = topology
-            .sources
-            .iter()
-            .zip(&self.kernel.sources)
-            .zip(&self.kernel.workload_stats)
-            .map(|((source, state), stats)| {
-                let kind = match &source.arrivals {
-                    crate::topology::Arrivals::Closed { .. } => "closed",
-                    crate::topology::Arrivals::Trace(_) => "trace",
-                    _ => "open",
-                };
-                (
-                    source.name.clone(),
-                    WorkloadReport {
-                        kind: kind.to_string(),
-                        generated: state.generated,
-                        mean_rate_per_s: source.arrivals.mean_rate_per_s(),
-                        requests: stats.counts.into(),
-                        // With one workload, its latency is the whole run's.
-                        latency_s: if self.kernel.per_workload_latency {
-                            (&stats.latency).into()
-                        } else {
-                            (&latency).into()
-                        },
-                        throughput_per_s: stats.completed_in_window as f64 / measured_s,
-                    },
-                )
-            })
-            .collect();
-        let mut errors: Vec<(String, u64)> = self
-            .kernel
-            .errors_by_reason
-            .iter()
-            .map(|(outcome, cause, count)| (error_key(*outcome, &topology.nodes[*cause].name), *count))
-            .chain(
-                topology
-                    .sources
-                    .iter()
-                    .zip(&self.kernel.workload_stats)
-                    .filter(|(_, stats)| stats.client_timeouts > 0)
-                    .map(|(source, stats)| {
-                        (error_key(Outcome::Timeout, &format!("client:{}", source.name)), stats.client_timeouts)
-                    }),
-            )
-            .collect();
-        errors.sort();
+        let workloads = self.workload_reports(&latency, measured_s);
+        let errors = self.errors_by_reason();
         let requests: RequestsReport = self.kernel.measured.into();
         let finished = requests.generated - requests.in_flight;
         let availability = (finished > 0).then(|| requests.completed as f64 / finished as f64);
@@ -654,18 +567,7 @@ impl Simulation<'_> {
         let (slos, timeseries) = self.slo_and_series(availability, &latency);
         Report {
             seed: self.kernel.config.seed,
-            run: RunSummary {
-                duration_s: match self.kernel.config.stop {
-                    StopCondition::Duration { ns } => Some(ns as f64 / 1e9),
-                    StopCondition::Requests { .. } => None,
-                },
-                requests: match self.kernel.config.stop {
-                    StopCondition::Requests { count } => Some(count),
-                    StopCondition::Duration { .. } => None,
-                },
-                warmup_s: self.kernel.config.warmup_ns as f64 / 1e9,
-                drain: self.kernel.config.drain && matches!(self.kernel.config.stop, StopCondition::Duration { .. }),
-            },
+            run: self.run_summary(),
             sim_time_s: end_ns as f64 / 1e9,
             events: self.kernel.events_processed,
             overloads: overloads::overloads(
@@ -687,7 +589,7 @@ impl Simulation<'_> {
             requests,
             warmup_requests: self.kernel.warmup_counts.into(),
             availability,
-            errors_by_reason: errors.into_iter().collect(),
+            errors_by_reason: errors,
             latency_s: (&latency).into(),
             slowdown: (&self.kernel.end_to_end_slowdown()).into(),
             throughput_per_s: self.kernel.classes.iter().map(|class| class.completed_in_window).sum::<u64>() as f64
@@ -709,10 +611,6 @@ impl Simulation<'_> {
             network,
         }
     }
-}
-
-fn error_key(outcome: Outcome, node: &str) -> String {
-    format!("{}@{}", outcome.reason(), node)
 }
 
 impl Simulation<'_> {
