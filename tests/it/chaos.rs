@@ -1,8 +1,8 @@
 //! Chaos and resilience against theory and against their definitions: availability under
-//! random failures, retry amplification, health-check detection time, breakers, failover,
+//! random failures, retry amplification, hedging, health-check detection time, breakers, failover,
 //! shedding, and the scenario file on the command line.
 
-use crate::check::{replicate, repo_root, run_cli, seconds, simulate};
+use crate::check::{replicate, repo_root, requests, run_cli, seconds, simulate};
 
 /// A node that fails after Exp(MTBF) and is repaired after Exp(MTTR), again and again, is
 /// an alternating renewal process: its long-run availability is MTBF / (MTBF + MTTR)
@@ -46,6 +46,26 @@ fn retries_amplify_load_by_the_geometric_sum_and_succeed_with_one_minus_p_to_the
     let policy = calls(&report);
     assert_eq!(policy.attempts, policy.calls + policy.retries);
     assert_eq!(policy.succeeded + policy.failed, report.requests.completed + report.requests.failed);
+}
+
+/// A hedged call to a callee that never queues (workers enough for every attempt) with
+/// Exp(μ) service: the answer comes at min(X₁, d + X₂), so by memorylessness the mean latency
+/// is (1 − e^(−μd))/μ + e^(−μd)/(2μ), and a hedge is sent when X₁ > d: 1 + e^(−μd) attempts
+/// per call (Dean & Barroso, "The tail at scale", CACM 56(2), 2013, for the technique).
+#[test]
+fn hedged_calls_take_the_minimum_of_the_first_attempt_and_the_delayed_hedge() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "5/s"), to: "app",
+                        client: CallPolicy(hedge_after: "500ms"))],
+        nodes: { "app": Service(workers: 100000, steps: [Work(Exp(mean: "1s"))]) },
+    )"#;
+    let (mu, d): (f64, f64) = (1.0, 0.5);
+    let late = (-mu * d).exp();
+    let estimate = replicate(text, 10, requests(200_000), 0.0, |r| r.latency_s.mean.unwrap());
+    estimate.assert_covers("hedged latency E[min(X1, d + X2)]", (1.0 - late) / mu + late / (2.0 * mu), 0.01);
+    let calls = |report: &sim_core::Report| report.resilience.as_ref().unwrap().calls["users -> app"];
+    let estimate = replicate(text, 10, requests(200_000), 0.0, |r| calls(r).amplification.unwrap());
+    estimate.assert_covers("attempts per hedged call, 1 + e^(-mu d)", 1.0 + late, 0.01);
 }
 
 /// A balancer probing every `interval` and marking a target down after `unhealthy` failed

@@ -203,6 +203,71 @@ fn jackson_network_with_feedback() {
     visits.assert_covers("Jackson feedback visits to s1", 1.0 / 0.7, 0.01);
 }
 
+/// Fork-join of two homogeneous M/M/1 stations (Nelson & Tantawi, "Approximate analysis of
+/// fork/join synchronization in parallel queues", IEEE Trans. Computers 37(6), 1988; exact
+/// for two servers, after Flatto & Hahn 1984): each request forks a task to both stations and
+/// leaves when both are done, with mean response time R₂ = (12 − ρ)/8 · 1/(μ − λ). The
+/// front is a zero-time service with workers enough never to queue.
+#[test]
+fn fork_join_of_two_stations_follows_nelson_tantawi() {
+    for lambda in [0.5, 0.7] {
+        let text = format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "{lambda}/s"), to: "front")],
+                nodes: {{
+                    "front": Service(workers: 100000, steps: [Parallel(["a", "b"])]),
+                    "a": Service(steps: [Work(Exp(mean: "1s"))]),
+                    "b": Service(steps: [Work(Exp(mean: "1s"))]),
+                }},
+            )"#
+        );
+        let expected = (12.0 - lambda) / 8.0 / (1.0 - lambda);
+        let estimate = replicate(&text, 20, requests(300_000), 5_000.0, |r| r.latency_s.mean.unwrap());
+        estimate.assert_covers(&format!("fork-join R2 at rho {lambda}"), expected, 0.03);
+    }
+}
+
+/// A client's timeout does not reach the server (the callee is not told), so the server is
+/// still M/M/1 and a request times out when its sojourn exceeds τ: P = e^(−(μ−λ)τ)
+/// (Kleinrock vol. 1, §3.2, the exponential sojourn). The completed ones are the sojourns
+/// below τ: their mean is that of an Exp(μ−λ) truncated at τ,
+/// 1/(μ−λ) − τ·e^(−(μ−λ)τ) / (1 − e^(−(μ−λ)τ)).
+#[test]
+fn client_timeouts_cut_the_mm1_sojourn_tail() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "0.5/s"), to: "server", client: CallPolicy(timeout: "3s"))],
+        nodes: { "server": Service(steps: [Work(Exp(mean: "1s"))]) },
+    )"#;
+    // λ = 0.5/s and μ = 1/s: the sojourn is Exp(μ − λ = 0.5/s).
+    let (mu_minus_lambda, tau): (f64, f64) = (0.5, 3.0);
+    let tail = (-mu_minus_lambda * tau).exp();
+    let timed_out = replicate(text, 20, requests(300_000), 5_000.0, |r| {
+        r.requests.timed_out as f64 / r.requests.generated as f64
+    });
+    timed_out.assert_covers("client timeouts P(T > 3s)", tail, 0.03);
+    let completed_mean = replicate(text, 20, requests(300_000), 5_000.0, |r| r.latency_s.mean.unwrap());
+    completed_mean.assert_covers("mean of the sojourns below 3s", 1.0 / mu_minus_lambda - tau * tail / (1.0 - tail), 0.02);
+}
+
+/// G/M/1 (Kleinrock vol. 1, §6.4): the sojourn time is exponential with rate μ(1 − σ), where
+/// σ is the root in (0, 1) of σ = A*(μ − μσ) and A* the interarrival time's Laplace
+/// transform. Evenly spaced arrivals (D/M/1) have A*(s) = e^(−s/λ), so σ = e^(−μ(1−σ)/λ).
+#[test]
+fn dm1_follows_the_gm1_root() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Constant(rate: "0.8/s"), to: "server")],
+        nodes: { "server": Service(steps: [Work(Exp(mean: "1s"))]) },
+    )"#;
+    let (lambda, mu) = (0.8, 1.0);
+    let mut sigma: f64 = 0.5;
+    for _ in 0..500 {
+        sigma = (-mu * (1.0 - sigma) / lambda).exp();
+    }
+    assert!((sigma - (-mu * (1.0 - sigma) / lambda).exp()).abs() < 1e-12 && sigma < 1.0);
+    let estimate = replicate(text, 20, requests(300_000), 5_000.0, |r| r.latency_s.mean.unwrap());
+    estimate.assert_covers("D/M/1 W", 1.0 / (mu * (1.0 - sigma)), 0.03);
+}
+
 /// Exact mean value analysis for a closed network of single-server FIFO stations with
 /// exponential service and a think-time delay (Reiser & Lavenberg 1980; Lazowska et al.,
 /// Quantitative System Performance, ch. 6): Rᵢ(n) = Dᵢ(1 + Qᵢ(n−1)), X(n) = n/(Z + ΣRᵢ(n)),
