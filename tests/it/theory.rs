@@ -268,6 +268,31 @@ fn dm1_follows_the_gm1_root() {
     estimate.assert_covers("D/M/1 W", 1.0 / (mu * (1.0 - sigma)), 0.03);
 }
 
+/// A node timeout τ on an M/M/1 server is M/M/1+D, deterministic patience (Barrer, "Queuing
+/// with impatient customers and ordered service", Operations Research 5(5), 1957): a request
+/// still queued at τ is skipped, one that started is served to the end (its answer is the
+/// timeout). By level crossing (Brill & Posner 1977) the virtual wait has density
+/// λP₀e^(−(μ−λ)x) below τ and that times e^(−μ(x−τ)) above, so with e = e^(−(μ−λ)τ):
+/// P₀ = 1 / (1 + λ(1 − e)/(μ − λ) + λe/μ), the server is busy 1 − P₀ of the time, and a
+/// request times out (waits past τ, or starts before τ and ends after) with probability
+/// P₀·e·(1 + λ/μ).
+#[test]
+fn node_timeouts_make_mm1_with_deterministic_patience() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "0.9/s"), to: "server")],
+        nodes: { "server": Service(timeout: "2s", steps: [Work(Exp(mean: "1s"))]) },
+    )"#;
+    let (lambda, mu, tau): (f64, f64, f64) = (0.9, 1.0, 2.0);
+    let e = (-(mu - lambda) * tau).exp();
+    let idle = 1.0 / (1.0 + lambda * (1.0 - e) / (mu - lambda) + lambda * e / mu);
+    let timed_out = replicate(text, 20, requests(300_000), 5_000.0, |r| {
+        r.requests.timed_out as f64 / r.requests.generated as f64
+    });
+    timed_out.assert_covers("M/M/1+D share timed out", idle * e * (1.0 + lambda / mu), 0.02);
+    let busy = replicate(text, 20, requests(300_000), 5_000.0, |r| node(r, "server").utilization);
+    busy.assert_covers("M/M/1+D busy share", 1.0 - idle, 0.02);
+}
+
 /// Exact mean value analysis for a closed network of single-server FIFO stations with
 /// exponential service and a think-time delay (Reiser & Lavenberg 1980; Lazowska et al.,
 /// Quantitative System Performance, ch. 6): Rᵢ(n) = Dᵢ(1 + Qᵢ(n−1)), X(n) = n/(Z + ΣRᵢ(n)),
