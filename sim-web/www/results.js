@@ -17,6 +17,13 @@ function formatNumber(value, digits = 1) {
   return Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(digits);
 }
 
+/** A rate per second as the CLI writes it: one decimal, or three significant digits below 1/s. */
+function formatRate(perS) {
+  if (perS >= 1 || perS <= 0 || !Number.isFinite(perS)) return perS.toFixed(1);
+  const decimals = Math.min(12, Math.max(1, 2 - Math.floor(Math.log10(perS))));
+  return perS.toFixed(decimals);
+}
+
 function percent(value) {
   return value === null || value === undefined ? '–' : `${(value * 100).toFixed(2)}%`;
 }
@@ -161,11 +168,15 @@ function verdicts(report) {
   if (b) {
     const part = b.part === 'node' ? '' : ` ${b.part}`;
     const busy = b.utilization === null || b.utilization === undefined ? '' : ` (${(b.utilization * 100).toFixed(1)}% busy)`;
+    // As the CLI's table (report/table.rs): below saturation, the headroom and how to raise it.
+    const below = b.offered_load < 1;
+    const headroom = below ? `, ${(1 / b.offered_load).toFixed(1 / b.offered_load >= 10 ? 0 : 2)}× headroom` : '';
+    const lead = below ? 'to raise it, ' : '';
     html += `<p class="verdict bottleneck">bottleneck: "${escapeHtml(b.node)}"${escapeHtml(part)} at ${b.offered_load.toFixed(
       2,
-    )}× its capacity${busy}; it saturates at ${b.saturates_at_per_s.toFixed(1)}/s of arrivals (now ${(
-      b.saturates_at_per_s * b.offered_load
-    ).toFixed(1)}/s): ${escapeHtml(b.advice)}</p>`;
+    )}× its capacity${busy}; it saturates at ${formatRate(b.saturates_at_per_s)}/s of arrivals (now ${formatRate(
+      b.saturates_at_per_s * b.offered_load,
+    )}/s${headroom}): ${lead}${escapeHtml(b.advice)}</p>`;
   }
   html += list('overload', 'Overloaded for part of the run', (report.overloads || []).map((o) => o.summary));
   const within = Object.entries(report.latency_s.within || {});

@@ -241,12 +241,15 @@ fn client_timeouts_cut_the_mm1_sojourn_tail() {
     // λ = 0.5/s and μ = 1/s: the sojourn is Exp(μ − λ = 0.5/s).
     let (mu_minus_lambda, tau): (f64, f64) = (0.5, 3.0);
     let tail = (-mu_minus_lambda * tau).exp();
-    let timed_out = replicate(text, 20, requests(300_000), 5_000.0, |r| {
-        r.requests.timed_out as f64 / r.requests.generated as f64
-    });
+    let timed_out =
+        replicate(text, 20, requests(300_000), 5_000.0, |r| r.requests.timed_out as f64 / r.requests.generated as f64);
     timed_out.assert_covers("client timeouts P(T > 3s)", tail, 0.03);
     let completed_mean = replicate(text, 20, requests(300_000), 5_000.0, |r| r.latency_s.mean.unwrap());
-    completed_mean.assert_covers("mean of the sojourns below 3s", 1.0 / mu_minus_lambda - tau * tail / (1.0 - tail), 0.02);
+    completed_mean.assert_covers(
+        "mean of the sojourns below 3s",
+        1.0 / mu_minus_lambda - tau * tail / (1.0 - tail),
+        0.02,
+    );
 }
 
 /// G/M/1 (Kleinrock vol. 1, §6.4): the sojourn time is exponential with rate μ(1 − σ), where
@@ -285,9 +288,8 @@ fn node_timeouts_make_mm1_with_deterministic_patience() {
     let (lambda, mu, tau): (f64, f64, f64) = (0.9, 1.0, 2.0);
     let e = (-(mu - lambda) * tau).exp();
     let idle = 1.0 / (1.0 + lambda * (1.0 - e) / (mu - lambda) + lambda * e / mu);
-    let timed_out = replicate(text, 20, requests(300_000), 5_000.0, |r| {
-        r.requests.timed_out as f64 / r.requests.generated as f64
-    });
+    let timed_out =
+        replicate(text, 20, requests(300_000), 5_000.0, |r| r.requests.timed_out as f64 / r.requests.generated as f64);
     timed_out.assert_covers("M/M/1+D share timed out", idle * e * (1.0 + lambda / mu), 0.02);
     let busy = replicate(text, 20, requests(300_000), 5_000.0, |r| node(r, "server").utilization);
     busy.assert_covers("M/M/1+D busy share", 1.0 - idle, 0.02);

@@ -376,3 +376,29 @@ fn per_partition_log_figures_add_up() {
         group.lag_at_end_by_partition
     );
 }
+
+/// The bottleneck line gives the headroom and how to raise it while the part is below
+/// saturation, and only what to change once it is past it; a rate below 1/s keeps its
+/// significant digits (0.9 an hour is not "0.0/s").
+#[test]
+fn the_bottleneck_line_gives_the_headroom_below_saturation_only() {
+    let line = |rate: &str| {
+        let text = format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "{rate}"), to: "server")],
+                nodes: {{ "server": Service(steps: [Work(Constant("1s"))]) }},
+            )"#
+        );
+        let table = simulate(&text, 1, crate::check::requests(2000), 0.0).to_table();
+        table.lines().find(|line| line.starts_with("bottleneck:")).unwrap().to_string()
+    };
+    let half = line("0.5/s");
+    assert!(half.contains("× headroom): to raise it, add instances"), "{half}");
+    let before = &half[..half.find("× headroom").unwrap()];
+    let headroom: f64 = before[before.rfind(' ').unwrap() + 1..].parse().unwrap();
+    assert!((headroom - 2.0).abs() < 0.1, "{half}");
+    let idle = line("0.9/h");
+    assert!(idle.contains("(now 0.000"), "{idle}");
+    let over = line("1.5/s");
+    assert!(over.contains("/s): add instances or workers") && !over.contains("headroom"), "{over}");
+}

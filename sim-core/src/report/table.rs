@@ -28,13 +28,21 @@ pub(super) fn render(report: &Report) -> String {
     if let Some(bottleneck) = &report.bottleneck {
         let part = if bottleneck.part == "node" { String::new() } else { format!(" {}", bottleneck.part) };
         let utilization = bottleneck.utilization.map_or(String::new(), |u| format!(" ({:.1}% busy)", u * 100.0));
+        // Below saturation the advice is how to raise the ceiling, not a call to act.
+        let (headroom, advice_lead) = if bottleneck.offered_load < 1.0 {
+            let headroom = 1.0 / bottleneck.offered_load;
+            let decimals = if headroom >= 10.0 { 0 } else { 2 };
+            (format!(", {headroom:.decimals$}× headroom"), "to raise it, ")
+        } else {
+            (String::new(), "")
+        };
         let _ = writeln!(
             out,
-            "\nbottleneck: \"{}\"{part} at {:.2}× its capacity{utilization}; it saturates at {:.1}/s of arrivals (now {:.1}/s): {}",
+            "\nbottleneck: \"{}\"{part} at {:.2}× its capacity{utilization}; it saturates at {}/s of arrivals (now {}/s{headroom}): {advice_lead}{}",
             bottleneck.node,
             bottleneck.offered_load,
-            bottleneck.saturates_at_per_s,
-            bottleneck.saturates_at_per_s * bottleneck.offered_load,
+            format_rate(bottleneck.saturates_at_per_s),
+            format_rate(bottleneck.saturates_at_per_s * bottleneck.offered_load),
             bottleneck.advice
         );
     }
@@ -573,4 +581,14 @@ fn seconds(value: Option<f64>) -> String {
 pub(super) fn trim(value: f64) -> String {
     let text = format!("{value:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A rate per second with one decimal, or three significant digits below 1/s (a rate of
+/// 0.9 an hour is 0.000250/s, not 0.0/s).
+fn format_rate(per_s: f64) -> String {
+    if per_s >= 1.0 || per_s <= 0.0 || !per_s.is_finite() {
+        return format!("{per_s:.1}");
+    }
+    let decimals = (2 - per_s.log10().floor() as i32).clamp(1, 12) as usize;
+    format!("{per_s:.decimals$}")
 }
