@@ -4,6 +4,7 @@
 mod components;
 mod distributions;
 mod network;
+mod nodes;
 mod overloads;
 mod resilience;
 mod sections;
@@ -13,19 +14,17 @@ mod verdicts;
 mod warnings;
 
 pub use components::*;
-use distributions::occupancy_distribution;
 pub use distributions::{LatencyReport, NodeSlowdownReport, SlowdownReport};
 pub use network::*;
+use nodes::Instability;
 pub use overloads::Overload;
 pub use resilience::*;
 pub use verdicts::Bottleneck;
-use verdicts::{saturated_consumers, saturated_part};
 
-use crate::ids::NodeId;
 use crate::model::node::Span;
 use crate::model::stats::RequestCounts;
 use crate::model::Simulation;
-use crate::topology::{NodeKind, NONE};
+use crate::topology::NONE;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -359,148 +358,26 @@ impl Simulation<'_> {
         let measured_s = measured_ns / 1e9;
         let generating_end = self.kernel.generation_stopped_ns.unwrap_or(end_ns);
         let generating_ns = generating_end.saturating_sub(self.kernel.config.warmup_ns).max(1) as f64;
-        let mut instability = Vec::new();
-        let mut nodes = IndexMap::new();
         // Requests refused at the source by the in-flight limit never reach a node, though
-        // they were offered: nodes' arrivals are scaled up by the share refused, as if those
-        // requests had visited the nodes as the admitted ones did.
+        // they were offered: nodes' arrivals are scaled up by the share refused.
         let admitted = self.kernel.created.saturating_sub(self.kernel.in_flight_limit_hits);
         let refused_at_source_factor = if self.kernel.in_flight_limit_hits > 0 && admitted > 0 {
             self.kernel.created as f64 / admitted as f64
         } else {
             1.0
         };
+        let span = Span { end_ns, measured_ns, generating_ns };
+        let mut instability = Instability::default();
+        let mut nodes = IndexMap::new();
         let mut total_cost = 0.0;
-        // Per node on a host: the CPU its arrivals offered per second (in cores), as its
-        // arrivals while generating × the CPU per request admitted.
         let mut cpu_offered = vec![0.0; topology.nodes.len()];
-        // Per node: the mean worker time per admitted request, for its offered load.
         let mut mean_demand_ns = vec![None; topology.nodes.len()];
-        // Which instability lines say a node (or its instance) cannot keep up: (line, node).
-        let mut node_lines = Vec::new();
         for (index, node) in topology.nodes.iter().enumerate() {
-            let stats = &self.kernel.node_stats[index];
-            let mut stats = stats.clone();
-            if !self.kernel.finished {
-                stats.advance(end_ns.max(stats.last_change_ns));
-            }
-            let span = Span { end_ns, measured_ns, generating_ns };
-            let extras = self.component_figures(NodeId::new(index as u32), span);
-            instability.extend(saturated_consumers(node, extras.section.as_ref()));
-            let instance_hours = extras.instance_hours.unwrap_or(node.kind.instances() as f64 * (measured_ns / 3.6e12));
-            let (workers, servers) = match &node.kind {
-                NodeKind::Service(service) => {
-                    (Some(service.workers), extras.mean_servers.unwrap_or((service.instances * service.workers) as f64))
-                }
-                NodeKind::Database(database) => {
-                    let servers = &database.servers;
-                    (Some(servers.workers), (servers.instances * servers.workers) as f64)
-                }
-                NodeKind::Function(function) => (Some(1), function.concurrency as f64),
-                _ => (None, 0.0),
-            };
-            let cost = instance_hours * node.cost.per_instance_hour
-                + stats.arrivals as f64 * node.cost.per_request
-                + extras.extra_cost;
-            total_cost += cost;
-            let utilization = if servers > 0.0 { stats.busy_area as f64 / (servers * measured_ns) } else { 0.0 };
-            // Arrivals answered with an injected error before any work, or refused because
-            // the instance (or node) they reached was down, offered the node none, and are
-            // left out (as they never reach an instance's counters).
-            let arrivals_generating = if self.kernel.generation_stopped_ns.is_some() {
-                stats.arrivals_while_generating
-            } else {
-                stats.arrivals
-            }
-            .saturating_sub(stats.failed_on_arrival_while_generating)
-            .saturating_sub(stats.refused_unavailable_while_generating);
-            if let Some(&cpu_ns) = self.kernel.host_cpu_ns.get(index) {
-                let admitted = stats.wait.count();
-                if admitted > 0 {
-                    cpu_offered[index] = arrivals_generating as f64 * refused_at_source_factor * cpu_ns as f64
-                        / admitted as f64
-                        / generating_ns;
-                }
-            }
-            let offered_load = if servers == 0.0 {
-                None
-            } else if stats.demand_count > 0 {
-                let demand_ns = stats.demand_sum_ns as f64 / stats.demand_count as f64;
-                mean_demand_ns[index] = Some(demand_ns);
-                Some(arrivals_generating as f64 * refused_at_source_factor * demand_ns / (servers * generating_ns))
-            } else if stats.arrivals > 0 && utilization > 0.999 {
-                Some(utilization)
-            } else {
-                None
-            };
-            if let Some(load) = offered_load {
-                if load >= 1.0 {
-                    node_lines.push((instability.len(), index));
-                    instability.push(format!(
-                        "node \"{}\" is offered {:.2}× its capacity: requests arrive faster than its {} workers can serve them",
-                        node.name,
-                        load,
-                        servers as u64
-                    ));
-                }
-            }
-            let per_instance = self.instance_figures(
-                NodeId::new(index as u32),
-                end_ns,
-                measured_ns,
-                generating_ns,
-                refused_at_source_factor,
-                &stats,
-            );
-            if !offered_load.is_some_and(|load| load >= 1.0) {
-                for (instance, figures) in per_instance.iter().enumerate() {
-                    if let Some(load) = figures.offered_load.filter(|load| *load >= 1.0) {
-                        node_lines.push((instability.len(), index));
-                        instability.push(saturated_part(node, instance, load, offered_load));
-                    }
-                }
-            }
-            nodes.insert(
-                node.name.clone(),
-                NodeReport {
-                    kind: node.kind.label().to_string(),
-                    region: (node.region != NONE).then(|| topology.regions.names[node.region as usize].clone()),
-                    instances: node.kind.instances(),
-                    workers,
-                    arrivals: stats.arrivals,
-                    completions: stats.completions,
-                    errors: stats.errors,
-                    drops: stats.drops,
-                    timeouts: stats.timeouts,
-                    utilization,
-                    offered_load,
-                    mean_queue_length: stats.queue_area as f64 / measured_ns,
-                    backlog_growth_per_s: None,
-                    mean_in_system: stats.in_system_area as f64 / measured_ns,
-                    mean_wait_s: stats.wait.mean_s(),
-                    probability_of_waiting: (stats.wait.count() > 0)
-                        .then(|| stats.waited_count as f64 / stats.wait.count() as f64),
-                    probability_all_busy: (stats.capacity > 0).then(|| stats.all_busy_ns as f64 / measured_ns),
-                    probability_empty: stats.occupancy_ns[0] as f64 / measured_ns,
-                    in_system_distribution: occupancy_distribution(&stats.occupancy_ns, measured_ns),
-                    per_instance,
-                    mean_sojourn_s: stats.sojourn.mean_s(),
-                    sojourn_s: (&stats.sojourn).into(),
-                    wait_s: (&stats.wait).into(),
-                    slowdown: stats
-                        .slowdown
-                        .mean()
-                        .map(|mean| NodeSlowdownReport { mean, max: stats.slowdown.max().unwrap_or(mean) }),
-                    instance_hours,
-                    cost,
-                    concurrency_limit: self.nodes[index]
-                        .servers()
-                        .and_then(|state| state.limits.as_ref().map(|limits| limits.report(&state.rotation))),
-                    component: extras.section,
-                    reshards: extras.reshards,
-                    quorum: extras.quorum,
-                },
-            );
+            let figures = self.node_report(index, span, refused_at_source_factor, &mut instability);
+            total_cost += figures.cost;
+            cpu_offered[index] = figures.cpu_offered;
+            mean_demand_ns[index] = figures.mean_demand_ns;
+            nodes.insert(node.name.clone(), figures.report);
         }
         let hosts: IndexMap<String, HostReport> =
             self.kernel.host_reports(end_ns, measured_ns, &cpu_offered).into_iter().collect();
@@ -510,40 +387,15 @@ impl Simulation<'_> {
         let on_saturated_host = |node: usize| {
             topology.node_hosts.get(node).is_some_and(|&host| host != NONE && saturated_hosts[host as usize])
         };
-        let replaced: Vec<usize> =
-            node_lines.iter().filter(|&&(_, node)| on_saturated_host(node)).map(|&(line, _)| line).collect();
-        if !replaced.is_empty() {
-            instability = (instability.into_iter().enumerate())
-                .filter_map(|(line, reason)| (!replaced.contains(&line)).then_some(reason))
-                .collect();
-        }
+        instability.drop_lines_of(on_saturated_host);
+        let mut instability = instability.lines;
         total_cost += hosts.values().map(|host| host.cost).sum::<f64>();
         for (name, host) in &hosts {
             if host.offered_load >= 1.0 {
                 instability.push(verdicts::saturated_host(name, host));
             }
         }
-        let backlog = &self.kernel.backlog;
-        for (index, (node, report)) in topology.nodes.iter().zip(nodes.values_mut()).enumerate() {
-            let queues = matches!(
-                node.kind,
-                NodeKind::Service(_)
-                    | NodeKind::Database(_)
-                    | NodeKind::Function(_)
-                    | NodeKind::WorkQueue(_)
-                    | NodeKind::Log(_)
-            );
-            let Some((from, to, growth_per_s)) =
-                queues.then(|| crate::model::backlog::growing(&backlog.of(index), backlog.period_s())).flatten()
-            else {
-                continue;
-            };
-            report.backlog_growth_per_s = Some(growth_per_s);
-            let named = format!("\"{}\"", node.name);
-            if !instability.iter().any(|reason| reason.contains(&named)) {
-                instability.push(verdicts::growing_backlog(node, from, to, growth_per_s));
-            }
-        }
+        self.backlog_verdicts(&mut nodes, &mut instability);
         instability.extend(self.run_instability());
         let network = self.network_report(measured_ns);
         if let Some(network) = &network {
@@ -610,44 +462,5 @@ impl Simulation<'_> {
             timeseries,
             network,
         }
-    }
-}
-
-impl Simulation<'_> {
-    /// Per-instance figures of a node with two or more instances (services, databases).
-    fn instance_figures(
-        &self,
-        node: NodeId,
-        end_ns: u64,
-        measured_ns: f64,
-        generating_ns: f64,
-        refused_at_source_factor: f64,
-        stats: &crate::model::stats::NodeStats,
-    ) -> Vec<InstanceReport> {
-        let Some(servers) = self.nodes[node].servers() else { return Vec::new() };
-        if servers.instances.len() < 2 {
-            return Vec::new();
-        }
-        let (fifo, workers) = (servers.config.discipline.holds_workers(), servers.config.workers);
-        let mean_demand_ns = (stats.demand_count > 0).then(|| stats.demand_sum_ns as f64 / stats.demand_count as f64);
-        servers
-            .instances
-            .iter()
-            .map(|instance| {
-                let counters = instance.counters_at(end_ns, fifo, workers);
-                let capacity = workers as f64;
-                InstanceReport {
-                    arrivals: counters.arrivals,
-                    departures: counters.departures,
-                    utilization: counters.busy_area as f64 / (capacity * measured_ns),
-                    offered_load: mean_demand_ns.map(|demand_ns| {
-                        counters.arrivals_while_generating as f64 * refused_at_source_factor * demand_ns
-                            / (capacity * generating_ns)
-                    }),
-                    mean_queue_length: counters.queue_area as f64 / measured_ns,
-                    in_node_at_end: instance.occupied as u64 + instance.queue.len() as u64,
-                }
-            })
-            .collect()
     }
 }

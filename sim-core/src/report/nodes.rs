@@ -1,0 +1,244 @@
+//! Each node's report at the end of a run: its counters turned into utilization, offered
+//! load, queue and sojourn figures and cost, per instance too, with the instability lines
+//! that say it (or one of its instances) cannot keep up.
+
+use super::distributions::{occupancy_distribution, NodeSlowdownReport};
+use super::verdicts::{self, saturated_consumers, saturated_part};
+use super::{InstanceReport, NodeReport};
+use crate::ids::NodeId;
+use crate::model::node::Span;
+use crate::model::stats::NodeStats;
+use crate::model::Simulation;
+use crate::topology::{NodeKind, NONE};
+use indexmap::IndexMap;
+
+/// The instability lines of a report, with those that say a node or one of its instances
+/// cannot keep up marked with the node, so that a saturated host it runs on can take their
+/// place.
+#[derive(Debug, Default)]
+pub(super) struct Instability {
+    pub lines: Vec<String>,
+    /// (line, node) for each line that names a saturated node or instance.
+    node_lines: Vec<(usize, usize)>,
+}
+
+impl Instability {
+    fn push_for_node(&mut self, node: usize, line: String) {
+        self.node_lines.push((self.lines.len(), node));
+        self.lines.push(line);
+    }
+
+    /// Drops the lines of the nodes `on_saturated_host` says run on a saturated host: a
+    /// node there holds its workers while it waits for a core, and the host's own line
+    /// names it instead.
+    pub fn drop_lines_of(&mut self, on_saturated_host: impl Fn(usize) -> bool) {
+        let replaced: Vec<usize> =
+            self.node_lines.iter().filter(|&&(_, node)| on_saturated_host(node)).map(|&(line, _)| line).collect();
+        if !replaced.is_empty() {
+            self.lines = std::mem::take(&mut self.lines)
+                .into_iter()
+                .enumerate()
+                .filter_map(|(line, reason)| (!replaced.contains(&line)).then_some(reason))
+                .collect();
+        }
+        self.node_lines.clear();
+    }
+}
+
+/// One node's report and what the run-wide figures take from it.
+#[derive(Debug)]
+pub(super) struct NodeFigures {
+    pub report: NodeReport,
+    /// What it cost over the measured time.
+    pub cost: f64,
+    /// On a host: the CPU its arrivals offered per second, in cores (0 elsewhere).
+    pub cpu_offered: f64,
+    /// The mean worker time per admitted request, for its offered load.
+    pub mean_demand_ns: Option<f64>,
+}
+
+impl Simulation<'_> {
+    /// The report of node `index` over `span`. Requests refused at the source by the
+    /// in-flight limit never reach a node, though they were offered: its arrivals are
+    /// scaled up by `refused_at_source_factor`, as if those requests had visited the nodes
+    /// as the admitted ones did.
+    pub(super) fn node_report(
+        &self,
+        index: usize,
+        span: Span,
+        refused_at_source_factor: f64,
+        instability: &mut Instability,
+    ) -> NodeFigures {
+        let topology = self.topology;
+        let node = &topology.nodes[index];
+        let Span { end_ns, measured_ns, generating_ns } = span;
+        let mut stats = self.kernel.node_stats[index].clone();
+        if !self.kernel.finished {
+            stats.advance(end_ns.max(stats.last_change_ns));
+        }
+        let extras = self.component_figures(NodeId::new(index as u32), span);
+        instability.lines.extend(saturated_consumers(node, extras.section.as_ref()));
+        let instance_hours = extras.instance_hours.unwrap_or(node.kind.instances() as f64 * (measured_ns / 3.6e12));
+        let (workers, servers) = match &node.kind {
+            NodeKind::Service(service) => {
+                (Some(service.workers), extras.mean_servers.unwrap_or((service.instances * service.workers) as f64))
+            }
+            NodeKind::Database(database) => {
+                let servers = &database.servers;
+                (Some(servers.workers), (servers.instances * servers.workers) as f64)
+            }
+            NodeKind::Function(function) => (Some(1), function.concurrency as f64),
+            _ => (None, 0.0),
+        };
+        let cost = instance_hours * node.cost.per_instance_hour
+            + stats.arrivals as f64 * node.cost.per_request
+            + extras.extra_cost;
+        let utilization = if servers > 0.0 { stats.busy_area as f64 / (servers * measured_ns) } else { 0.0 };
+        // Arrivals answered with an injected error before any work, or refused because the
+        // instance (or node) they reached was down, offered the node none, and are left out
+        // (as they never reach an instance's counters).
+        let arrivals_generating =
+            if self.kernel.generation_stopped_ns.is_some() { stats.arrivals_while_generating } else { stats.arrivals }
+                .saturating_sub(stats.failed_on_arrival_while_generating)
+                .saturating_sub(stats.refused_unavailable_while_generating);
+        let mut cpu_offered = 0.0;
+        if let Some(&cpu_ns) = self.kernel.host_cpu_ns.get(index) {
+            let admitted = stats.wait.count();
+            if admitted > 0 {
+                cpu_offered = arrivals_generating as f64 * refused_at_source_factor * cpu_ns as f64
+                    / admitted as f64
+                    / generating_ns;
+            }
+        }
+        let mut mean_demand_ns = None;
+        let offered_load = if servers == 0.0 {
+            None
+        } else if stats.demand_count > 0 {
+            let demand_ns = stats.demand_sum_ns as f64 / stats.demand_count as f64;
+            mean_demand_ns = Some(demand_ns);
+            Some(arrivals_generating as f64 * refused_at_source_factor * demand_ns / (servers * generating_ns))
+        } else if stats.arrivals > 0 && utilization > 0.999 {
+            Some(utilization)
+        } else {
+            None
+        };
+        if let Some(load) = offered_load.filter(|load| *load >= 1.0) {
+            instability.push_for_node(
+                index,
+                format!(
+                    "node \"{}\" is offered {:.2}× its capacity: requests arrive faster than its {} workers can serve them",
+                    node.name, load, servers as u64
+                ),
+            );
+        }
+        let per_instance = self.instance_figures(NodeId::new(index as u32), span, refused_at_source_factor, &stats);
+        if !offered_load.is_some_and(|load| load >= 1.0) {
+            for (instance, figures) in per_instance.iter().enumerate() {
+                if let Some(load) = figures.offered_load.filter(|load| *load >= 1.0) {
+                    instability.push_for_node(index, saturated_part(node, instance, load, offered_load));
+                }
+            }
+        }
+        let report = NodeReport {
+            kind: node.kind.label().to_string(),
+            region: (node.region != NONE).then(|| topology.regions.names[node.region as usize].clone()),
+            instances: node.kind.instances(),
+            workers,
+            arrivals: stats.arrivals,
+            completions: stats.completions,
+            errors: stats.errors,
+            drops: stats.drops,
+            timeouts: stats.timeouts,
+            utilization,
+            offered_load,
+            mean_queue_length: stats.queue_area as f64 / measured_ns,
+            backlog_growth_per_s: None,
+            mean_in_system: stats.in_system_area as f64 / measured_ns,
+            mean_wait_s: stats.wait.mean_s(),
+            probability_of_waiting: (stats.wait.count() > 0)
+                .then(|| stats.waited_count as f64 / stats.wait.count() as f64),
+            probability_all_busy: (stats.capacity > 0).then(|| stats.all_busy_ns as f64 / measured_ns),
+            probability_empty: stats.occupancy_ns[0] as f64 / measured_ns,
+            in_system_distribution: occupancy_distribution(&stats.occupancy_ns, measured_ns),
+            per_instance,
+            mean_sojourn_s: stats.sojourn.mean_s(),
+            sojourn_s: (&stats.sojourn).into(),
+            wait_s: (&stats.wait).into(),
+            slowdown: stats
+                .slowdown
+                .mean()
+                .map(|mean| NodeSlowdownReport { mean, max: stats.slowdown.max().unwrap_or(mean) }),
+            instance_hours,
+            cost,
+            concurrency_limit: self.nodes[index]
+                .servers()
+                .and_then(|state| state.limits.as_ref().map(|limits| limits.report(&state.rotation))),
+            component: extras.section,
+            reshards: extras.reshards,
+            quorum: extras.quorum,
+        };
+        NodeFigures { report, cost, cpu_offered, mean_demand_ns }
+    }
+
+    /// Per-instance figures of a node with two or more instances (services, databases).
+    fn instance_figures(
+        &self,
+        node: NodeId,
+        span: Span,
+        refused_at_source_factor: f64,
+        stats: &NodeStats,
+    ) -> Vec<InstanceReport> {
+        let Some(servers) = self.nodes[node].servers() else { return Vec::new() };
+        if servers.instances.len() < 2 {
+            return Vec::new();
+        }
+        let Span { end_ns, measured_ns, generating_ns } = span;
+        let (fifo, workers) = (servers.config.discipline.holds_workers(), servers.config.workers);
+        let mean_demand_ns = (stats.demand_count > 0).then(|| stats.demand_sum_ns as f64 / stats.demand_count as f64);
+        servers
+            .instances
+            .iter()
+            .map(|instance| {
+                let counters = instance.counters_at(end_ns, fifo, workers);
+                let capacity = workers as f64;
+                InstanceReport {
+                    arrivals: counters.arrivals,
+                    departures: counters.departures,
+                    utilization: counters.busy_area as f64 / (capacity * measured_ns),
+                    offered_load: mean_demand_ns.map(|demand_ns| {
+                        counters.arrivals_while_generating as f64 * refused_at_source_factor * demand_ns
+                            / (capacity * generating_ns)
+                    }),
+                    mean_queue_length: counters.queue_area as f64 / measured_ns,
+                    in_node_at_end: instance.occupied as u64 + instance.queue.len() as u64,
+                }
+            })
+            .collect()
+    }
+
+    /// Sets the backlog growth of each queueing node whose backlog grows through the run
+    /// (the trend test over its windows), with a line unless one names the node already.
+    pub(super) fn backlog_verdicts(&self, nodes: &mut IndexMap<String, NodeReport>, instability: &mut Vec<String>) {
+        let backlog = &self.kernel.backlog;
+        for (index, (node, report)) in self.topology.nodes.iter().zip(nodes.values_mut()).enumerate() {
+            let queues = matches!(
+                node.kind,
+                NodeKind::Service(_)
+                    | NodeKind::Database(_)
+                    | NodeKind::Function(_)
+                    | NodeKind::WorkQueue(_)
+                    | NodeKind::Log(_)
+            );
+            let Some((from, to, growth_per_s)) =
+                queues.then(|| crate::model::backlog::growing(&backlog.of(index), backlog.period_s())).flatten()
+            else {
+                continue;
+            };
+            report.backlog_growth_per_s = Some(growth_per_s);
+            let named = format!("\"{}\"", node.name);
+            if !instability.iter().any(|reason| reason.contains(&named)) {
+                instability.push(verdicts::growing_backlog(node, from, to, growth_per_s));
+            }
+        }
+    }
+}
