@@ -395,6 +395,28 @@ fn closed_network_matches_mean_value_analysis() {
     rt.assert_covers("closed network R", response, 0.02);
 }
 
+/// The finite-source queue M/M/c//N, the machine-repair model (Gross et al., §2.7): N users
+/// think Exp(Z), then queue for c servers of Exp(1/μ). It is a birth-death chain in the count
+/// n at the servers, born at (N − n)/Z and dying at min(n, c)μ; the throughput is
+/// X = Σ pₙ·min(n, c)·μ and the response time R = N/X − Z (the interactive response time law).
+#[test]
+fn closed_users_on_a_pool_follow_the_machine_repair_model() {
+    let text = r#"Topology(
+        workload: [Closed(name: "users", users: 20, think: Exp(mean: "10s"), to: "pool")],
+        nodes: { "pool": Service(workers: 2, steps: [Work(Exp(mean: "1s"))]) },
+    )"#;
+    let (users, think_s, servers, mu) = (20usize, 10.0, 2usize, 1.0);
+    let mut weights = vec![1.0f64];
+    for n in 0..users {
+        let next = weights[n] * (users - n) as f64 / think_s / ((n + 1).min(servers) as f64 * mu);
+        weights.push(next);
+    }
+    let total: f64 = weights.iter().sum();
+    let throughput: f64 = weights.iter().enumerate().map(|(n, w)| w / total * n.min(servers) as f64 * mu).sum();
+    let estimate = replicate(text, 20, requests(200_000), 1_000.0, |r| r.latency_s.mean.unwrap());
+    estimate.assert_covers("M/M/2//20 response time", users as f64 / throughput - think_s, 0.02);
+}
+
 /// Little's law (L = λW) must hold exactly in the report's own figures, on any node.
 #[test]
 fn littles_law_holds_on_a_service_with_calls() {
