@@ -164,6 +164,25 @@ fn mg1_processor_sharing_is_insensitive() {
     }
 }
 
+/// Processor sharing over c workers (each of n jobs served at min(1, c/n) of a worker) is a
+/// symmetric queue (Kelly, Reversibility and Stochastic Networks, 1979, §3.3), so it is
+/// insensitive too: its count in system is M/M/c's birth-death chain whatever the service
+/// distribution, and by Little its mean sojourn is M/M/c's, C(c, a)/(cμ − λ) + 1/μ.
+#[test]
+fn mgc_processor_sharing_has_the_mmc_mean_sojourn() {
+    for service in ["Exp(mean: \"1s\")", "LogNormal(mean: \"1s\", sd: \"2s\")"] {
+        let text = format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "3.2/s"), to: "cpu")],
+                nodes: {{ "cpu": Service(workers: 4, discipline: ProcessorSharing, steps: [Work({service})]) }},
+            )"#
+        );
+        let expected = erlang_c(4, 3.2) / (4.0 - 3.2) + 1.0;
+        let estimate = replicate(&text, 20, requests(400_000), 2_000.0, |r| r.latency_s.mean.unwrap());
+        estimate.assert_covers(&format!("M/G/4-PS {service} W"), expected, 0.03);
+    }
+}
+
 /// Open Jackson networks (Jackson 1957; Gross et al., §4.1): each station behaves as an
 /// independent M/M/1 at its total arrival rate Λᵢ (from the traffic equations), and the
 /// mean time in the network is W = Σ Lᵢ / λ with Lᵢ = ρᵢ/(1 − ρᵢ).
