@@ -341,19 +341,20 @@ fn mmpp2_m1_sojourn(rates: [f64; 2], durations: [f64; 2], mu: f64) -> f64 {
     let identity = [[1.0, 0.0], [0.0, 1.0]];
     let generator = [[-1.0 / durations[0], 1.0 / durations[0]], [1.0 / durations[1], -1.0 / durations[1]]];
     let arrivals = [[rates[0], 0.0], [0.0, rates[1]]];
-    let a1 = combine(combine(generator, arrivals, -1.0), identity, -mu);
-    let a1_inverse = inverse(a1);
+    let q_minus_arrivals = combine(generator, arrivals, -1.0);
+    let a1 = combine(q_minus_arrivals, identity, -mu);
+    let minus_a1_inverse = combine([[0.0; 2]; 2], inverse(a1), -1.0);
     let mut r = [[0.0; 2]; 2];
     for _ in 0..100_000 {
-        // R = −(A₀ + R²A₂)A₁⁻¹, from R = 0: increases to the least solution.
-        let next = combine([[0.0; 2]; 2], product(combine(arrivals, product(r, r), mu), a1_inverse), -1.0);
+        // R = (A₀ + R²A₂)(−A₁⁻¹), from R = 0: increases to the least solution.
+        let next = product(combine(arrivals, product(r, r), mu), minus_a1_inverse);
         let change = (0..4).map(|k| (next[k / 2][k % 2] - r[k / 2][k % 2]).abs()).fold(0.0, f64::max);
         r = next;
         if change < 1e-15 {
             break;
         }
     }
-    let boundary = combine(combine(generator, arrivals, -1.0), r, mu);
+    let boundary = combine(q_minus_arrivals, r, mu);
     // π₀·boundary = 0: π₀ = (x, y) with x·b₀₀ + y·b₁₀ = 0.
     let mut pi0 = [1.0, -boundary[0][0] / boundary[1][0]];
     let sum_rows = |m: Matrix2| [m[0][0] + m[0][1], m[1][0] + m[1][1]];

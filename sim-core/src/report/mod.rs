@@ -387,8 +387,7 @@ impl Simulation<'_> {
         let on_saturated_host = |node: usize| {
             topology.node_hosts.get(node).is_some_and(|&host| host != NONE && saturated_hosts[host as usize])
         };
-        instability.drop_lines_of(on_saturated_host);
-        let mut instability = instability.lines;
+        let mut instability = instability.into_lines(on_saturated_host);
         total_cost += hosts.values().map(|host| host.cost).sum::<f64>();
         for (name, host) in &hosts {
             if host.offered_load >= 1.0 {

@@ -17,7 +17,7 @@ use indexmap::IndexMap;
 /// place.
 #[derive(Debug, Default)]
 pub(super) struct Instability {
-    pub lines: Vec<String>,
+    lines: Vec<String>,
     /// (line, node) for each line that names a saturated node or instance.
     node_lines: Vec<(usize, usize)>,
 }
@@ -28,20 +28,15 @@ impl Instability {
         self.lines.push(line);
     }
 
-    /// Drops the lines of the nodes `on_saturated_host` says run on a saturated host: a
-    /// node there holds its workers while it waits for a core, and the host's own line
+    /// The lines, less those of the nodes `on_saturated_host` says run on a saturated host:
+    /// a node there holds its workers while it waits for a core, and the host's own line
     /// names it instead.
-    pub fn drop_lines_of(&mut self, on_saturated_host: impl Fn(usize) -> bool) {
+    pub fn into_lines(self, on_saturated_host: impl Fn(usize) -> bool) -> Vec<String> {
         let replaced: Vec<usize> =
             self.node_lines.iter().filter(|&&(_, node)| on_saturated_host(node)).map(|&(line, _)| line).collect();
-        if !replaced.is_empty() {
-            self.lines = std::mem::take(&mut self.lines)
-                .into_iter()
-                .enumerate()
-                .filter_map(|(line, reason)| (!replaced.contains(&line)).then_some(reason))
-                .collect();
-        }
-        self.node_lines.clear();
+        (self.lines.into_iter().enumerate())
+            .filter_map(|(line, reason)| (!replaced.contains(&line)).then_some(reason))
+            .collect()
     }
 }
 
