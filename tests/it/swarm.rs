@@ -10,7 +10,7 @@
 //! the first swarm's runs stop after a request count and drain, so the last check applies. A
 //! failure prints its seed. `ARCHSIM_SWARM_RUNS=5000` runs a longer swarm (default 60).
 
-use crate::check::{assert_conserved, requests, seconds, simulate};
+use crate::check::{assert_conserved, first_difference, requests, seconds, simulate};
 use sim_core::rng::{Purpose, RandomStream};
 use std::fmt::Write;
 
@@ -618,4 +618,43 @@ fn random_fault_schedules_conserve_requests_keep_time_monotone_and_never_panic()
             panic!("chaos swarm seed {seed} failed; topology:\n{text}");
         }
     }
+}
+
+/// Records nothing: attaching it makes the workloads draw every key.
+struct Discard;
+
+impl sim_core::ArrivalSink for Discard {
+    fn arrival(&mut self, _arrival: &sim_core::Arrival<'_>) {}
+    fn finish(self: Box<Self>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A workload skips the key draw when no component reads keys (`Topology::reads_keys`).
+/// Recording the arrivals draws every key, so on each random topology that reads none, a
+/// run with a recorder must give the same report as one without: a component that read a
+/// key the list in `reads_keys` forgot would see key 0 in one and drawn keys in the other.
+#[test]
+fn keys_no_component_reads_are_skipped_without_changing_a_figure() {
+    let mut key_free = 0;
+    for seed in 1..=swarm_runs() {
+        for chaos in [false, true] {
+            let text = random_topology(seed, chaos);
+            let topology = sim_core::parse_topology(&text).unwrap_or_else(|error| panic!("invalid: {error}"));
+            if topology.reads_keys() {
+                continue;
+            }
+            key_free += 1;
+            let config = sim_core::RunConfig { seed, stop: seconds(2.0), warmup_ns: 200_000_000, drain: false };
+            let plain = sim_core::simulate(&topology, config).to_json();
+            let mut recorded = sim_core::Simulation::new(&topology, config);
+            recorded.record_arrivals(Box::new(Discard));
+            recorded.run_to_end();
+            if let Some(difference) = first_difference(&plain, &recorded.report().to_json()) {
+                panic!("swarm seed {seed} (chaos {chaos}): a key was read: {difference}; topology:\n{text}");
+            }
+        }
+    }
+    // The swarm draws key-free topologies often enough for the check to bite.
+    assert!(key_free * 5 >= swarm_runs(), "only {key_free} key-free topologies in {} runs", swarm_runs());
 }

@@ -81,6 +81,9 @@ pub(crate) struct Kernel<'t> {
     /// Whether workloads keep latencies of their own (two or more workloads; with one, its
     /// latency is the whole run's).
     pub per_workload_latency: bool,
+    /// Whether workloads draw each request's key: some component reads it
+    /// (`Topology::reads_keys`), or the arrivals are recorded.
+    pub draws_keys: bool,
     pub errors_by_reason: Vec<(Outcome, NodeId, u64)>,
     pub events_processed: u64,
     pub created: u64,

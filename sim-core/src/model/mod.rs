@@ -199,6 +199,7 @@ impl<'t> Simulation<'t> {
                 .map(|_| ClassStats::new(latency_thresholds_ns(topology)))
                 .collect(),
             per_workload_latency: topology.sources.len() > 1,
+            draws_keys: topology.reads_keys(),
             errors_by_reason: Vec::new(),
             events_processed: 0,
             created: 0,
@@ -343,6 +344,7 @@ impl<'t> Simulation<'t> {
     /// Sends every request the workloads create from now on to `sink` (`--record-arrivals`).
     pub fn record_arrivals(&mut self, sink: Box<dyn ArrivalSink>) {
         self.kernel.arrival_sink = Some(sink);
+        self.kernel.draws_keys = true;
     }
 
     /// Takes back the arrival recorder, to finish it once the run is over.

@@ -217,7 +217,11 @@ impl Kernel<'_> {
     fn create_traced_request(&mut self, source: u32, record: TraceRecord) {
         let spec = &self.topology.sources[source as usize];
         let state = &mut self.sources[source as usize];
-        let key = record.key.unwrap_or_else(|| spec.keys.sample(&mut state.keys));
+        let key = match record.key {
+            Some(key) => key,
+            None if self.draws_keys => spec.keys.sample(&mut state.keys),
+            None => 0,
+        };
         let within = match (record.client, spec.clients) {
             (Some(client), _) => u64::from(client),
             (None, 1) => 0,

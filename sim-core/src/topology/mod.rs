@@ -541,6 +541,28 @@ impl Topology {
             || self.code.iter().any(|instr| matches!(instr, Instr::Quorum { cancel: true, .. }))
     }
 
+    /// Whether any component reads a request's key: caches and CDNs, databases and
+    /// sharded or replicated stores, work queues and logs (their messages keep it), per-key
+    /// rate limiters, routing by key. When none does, a workload need not draw keys: they
+    /// have a stream of their own, so no other draw moves.
+    pub fn reads_keys(&self) -> bool {
+        self.nodes.iter().any(|node| match &node.kind {
+            NodeKind::Service(_) | NodeKind::Function(_) => false,
+            NodeKind::LoadBalancer(balancer) => {
+                balancer.role == BalancerRole::ShardRouter
+                    || balancer.resharding.is_some()
+                    || balancer.quorum.is_some()
+                    || matches!(balancer.algorithm, Algorithm::HashKey | Algorithm::ConsistentHash { .. })
+            }
+            NodeKind::RateLimiter(limiter) => limiter.scope == Scope::PerKey,
+            NodeKind::Cache(_)
+            | NodeKind::Cdn(_)
+            | NodeKind::Database(_)
+            | NodeKind::WorkQueue(_)
+            | NodeKind::Log(_) => true,
+        })
+    }
+
     /// Whether the scenario ever loses packets to or from `node` (a `PacketLoss` fault on
     /// it).
     pub fn may_lose_packets(&self, node: NodeId) -> bool {
