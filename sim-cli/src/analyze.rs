@@ -152,6 +152,21 @@ fn node_disagreements(node: &NodeAnalysis, simulated: &SimulatedNode) -> Vec<&'s
         .collect()
 }
 
+/// How far the offered load may grow before the bottleneck saturates, as `archsim run`'s
+/// bottleneck line says it: ", 3.48× headroom" below saturation, ", 0.87× of it offered now"
+/// past it; nothing when nothing is offered.
+fn headroom(saturation_per_s: f64, offered_per_s: f64) -> String {
+    if offered_per_s <= 0.0 {
+        return String::new();
+    }
+    let factor = saturation_per_s / offered_per_s;
+    if factor > 1.0 {
+        format!(", {factor:.2}× headroom")
+    } else {
+        format!(", {:.2}× what is offered now: past saturation", factor)
+    }
+}
+
 fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simulated>) {
     let _ = writeln!(
         out,
@@ -233,22 +248,24 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
             };
             let _ = writeln!(
                 out,
-                "bottleneck: \"{}\"{part} at utilization {:.3}; it saturates at about {} req/s offered (same mix, current holding times)",
+                "bottleneck: \"{}\"{part} at utilization {:.3}; it saturates at about {} req/s offered{} (same mix, current holding times)",
                 node.name,
                 utilization,
-                significant(rate)
+                significant(rate),
+                headroom(rate, analysis.arrival_rate_per_s)
             );
         }
         (None, Some(rate)) if analysis.bottleneck_host.is_some() => {
             let host = &analysis.hosts[analysis.bottleneck_host.unwrap_or_default()];
             let _ = writeln!(
                 out,
-                "bottleneck: host \"{}\" ({} cores{}) at utilization {:.3}; it saturates at about {} req/s offered (same mix)",
+                "bottleneck: host \"{}\" ({} cores{}) at utilization {:.3}; it saturates at about {} req/s offered{} (same mix)",
                 host.name,
                 host.cores,
                 if host.machines > 1 { format!(" × {} machines", host.machines) } else { String::new() },
                 host.utilization,
-                significant(rate)
+                significant(rate),
+                headroom(rate, analysis.arrival_rate_per_s)
             );
         }
         _ => {

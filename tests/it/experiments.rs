@@ -361,8 +361,19 @@ fn analyze_prints_the_bottleneck_and_agrees_with_simulation_on_the_three_tier_ex
     let (status, stdout, stderr) =
         run_cli(&["analyze", file.to_str().unwrap(), "--simulate", "--duration", "30s", "--replications", "4"]);
     assert_eq!(status, 0, "{stderr}");
-    assert!(stdout.contains("bottleneck: \"app\""), "{stdout}");
+    // 800 req/s offered, saturation at about 2783: the headroom, as `archsim run` gives it.
+    assert!(
+        stdout.contains(
+            "bottleneck: \"app\" at utilization 0.288; it saturates at about 2783 req/s offered, 3.48× headroom"
+        ),
+        "{stdout}"
+    );
     assert!(!stdout.contains("DISAGREES"), "{stdout}");
+    // Past saturation (image-egress's pool at utilization 1.18 in the analytic view): no
+    // headroom, how far past it.
+    let (status, stdout, _) = run_cli(&["analyze", repo_root().join("topologies/image-egress.ron").to_str().unwrap()]);
+    assert_eq!(status, 0);
+    assert!(stdout.contains("0.85× what is offered now: past saturation") && !stdout.contains("headroom"), "{stdout}");
     let (status, stdout, _) =
         run_cli(&["analyze", repo_root().join("topologies/read-heavy-feed.ron").to_str().unwrap()]);
     assert_eq!(status, 0);
