@@ -12,27 +12,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is not installed: apt-get install --no-install-recommends valgrind" >&2; exit 2; }
-# The bench binary's path, from cargo's own report of what it built.
-engine=$(cargo bench -q -p archsim-benches --bench engine --no-run --message-format=json 2>/dev/null |
-    python3 -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "engine" and m.get("executable"):
-        print(m["executable"])')
+source benches/cachegrind.sh
+engine=$(bench_binary engine)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 count() { # model -> "instructions events_per_request" for the whole process
     (cd benches && valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$out/$1" \
         "$engine" --bench --quick "$1" >"$out/$1.out" 2>"$out/log")
-    python3 - "$out/$1" "$out/$1.out" "$1" <<'EOF'
+    python3 - "$(cachegrind_total "$out/$1" Ir)" "$out/$1.out" "$1" <<'EOF'
 import sys
-events = totals = None
-for line in open(sys.argv[1]):
-    if line.startswith("events:"):
-        events = line.split()[1:]
-    elif line.startswith("summary:") or line.startswith("totals:"):
-        totals = [int(v) for v in line.split()[1:]]
-instructions = dict(zip(events, totals))["Ir"]
+instructions = int(sys.argv[1])
 # The bench's line: model, best (s), median (s), events/s, requests/s; both rates are over
 # the same time, so their ratio is the events per request.
 row = next(line.split() for line in open(sys.argv[2]) if line.split()[:1] == [sys.argv[3]])

@@ -13,30 +13,16 @@ cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is not installed: apt-get install --no-install-recommends valgrind" >&2; exit 2; }
 models=("$@")
 [ ${#models[@]} -gt 0 ] || models=(mm1 mm4 web)
-# The bench binary's path, from cargo's own report of what it built.
-peers=$(cargo bench -q -p archsim-benches --bench peers --no-run --message-format=json 2>/dev/null |
-    python3 -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "peers" and m.get("executable"):
-        print(m["executable"])')
+source benches/cachegrind.sh
+peers=$(bench_binary peers)
 customers=1000000
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 count() { # implementation model -> "instructions mispredicts" for the whole process
     (cd benches && valgrind --tool=cachegrind --cache-sim=no --branch-sim=yes \
         --cachegrind-out-file="$out/$1.$2" "$peers" --bench --runs 1 --only "$1" "$2" >/dev/null 2>"$out/log")
-    python3 - "$out/$1.$2" <<'EOF'
-import sys
-events = totals = None
-for line in open(sys.argv[1]):
-    if line.startswith("events:"):
-        events = line.split()[1:]
-    elif line.startswith("summary:") or line.startswith("totals:"):
-        totals = [int(v) for v in line.split()[1:]]
-values = dict(zip(events, totals))
-print(values["Ir"], values["Bcm"] + values["Bim"])
-EOF
+    read -r instructions conditional indirect <<<"$(cachegrind_total "$out/$1.$2" Ir Bcm Bim)"
+    echo "$instructions" $((conditional + indirect))
 }
 printf '%-5s %10s %10s %14s %14s %8s %8s %8s   %s\n' model archsim loop "SimCore (one)" "(per node)" "÷ loop" "÷ one" "÷ nodes" \
     "mispredicted branches per customer (archsim, loop, SimCore one, per node)"

@@ -152,18 +152,18 @@ fn node_disagreements(node: &NodeAnalysis, simulated: &SimulatedNode) -> Vec<&'s
         .collect()
 }
 
-/// How far the offered load may grow before the bottleneck saturates, as `archsim run`'s
-/// bottleneck line says it: ", 3.48× headroom" below saturation, ", 0.87× of it offered now"
-/// past it; nothing when nothing is offered.
+/// How far the offered load may grow before the bottleneck saturates, in the words of
+/// `archsim run`'s bottleneck line (", 3.48× headroom"), or how far past saturation it is
+/// (", 0.85× what is offered now: past saturation"); nothing when nothing is offered.
 fn headroom(saturation_per_s: f64, offered_per_s: f64) -> String {
     if offered_per_s <= 0.0 {
         return String::new();
     }
     let factor = saturation_per_s / offered_per_s;
     if factor > 1.0 {
-        format!(", {factor:.2}× headroom")
+        format!(", {}", sim_core::report::headroom_text(factor))
     } else {
-        format!(", {:.2}× what is offered now: past saturation", factor)
+        format!(", {factor:.2}× what is offered now: past saturation")
     }
 }
 

@@ -9,7 +9,7 @@ mod overloads;
 mod resilience;
 mod sections;
 mod table;
-pub use table::component_details;
+pub use table::{component_details, headroom_text};
 mod verdicts;
 mod warnings;
 

@@ -30,9 +30,7 @@ pub(super) fn render(report: &Report) -> String {
         let utilization = bottleneck.utilization.map_or(String::new(), |u| format!(" ({:.1}% busy)", u * 100.0));
         // Below saturation the advice is how to raise the ceiling, not a call to act.
         let (headroom, advice_lead) = if bottleneck.offered_load < 1.0 {
-            let headroom = 1.0 / bottleneck.offered_load;
-            let decimals = if headroom >= 10.0 { 0 } else { 2 };
-            (format!(", {headroom:.decimals$}× headroom"), "to raise it, ")
+            (format!(", {}", headroom_text(1.0 / bottleneck.offered_load)), "to raise it, ")
         } else {
             (String::new(), "")
         };
@@ -581,6 +579,13 @@ fn seconds(value: Option<f64>) -> String {
 pub(super) fn trim(value: f64) -> String {
     let text = format!("{value:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// How many times today's load the bottleneck takes before it saturates, as the bottleneck
+/// lines of `archsim run` and `archsim analyze` say it: "3.48× headroom", "34× headroom".
+pub fn headroom_text(headroom: f64) -> String {
+    let decimals = if headroom >= 10.0 { 0 } else { 2 };
+    format!("{headroom:.decimals$}× headroom")
 }
 
 /// A rate per second with one decimal, or three significant digits below 1/s (a rate of
