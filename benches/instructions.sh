@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Instructions per customer of archsim, the hand-written loop and SimCore (the model as one
-# component, and as a component per node) on the peers' models (M/M/1, M/M/4, web:
-# `benches/peers.rs`), counted by valgrind's cachegrind, with
+# Instructions per customer of archsim, the hand-written loop (plain, and making the figures
+# archsim's report gives) and SimCore (the model as one component, and as a component per
+# node) on the peers' models (M/M/1, M/M/4, web: `benches/peers.rs`), counted by valgrind's
+# cachegrind, with
 # the ratios, and the branches each mispredicts on cachegrind's model predictor. Wall time
 # on a shared 2-core machine varies by up to 1.7x between runs; instruction counts do not,
 # so a change's effect on the per-customer path is read here first and timed after.
@@ -24,20 +25,23 @@ count() { # implementation model -> "instructions mispredicts" for the whole pro
     read -r instructions conditional indirect <<<"$(cachegrind_total "$out/$1.$2" Ir Bcm Bim)"
     echo "$instructions" $((conditional + indirect))
 }
-printf '%-5s %10s %10s %14s %14s %8s %8s %8s   %s\n' model archsim loop "SimCore (one)" "(per node)" "÷ loop" "÷ one" "÷ nodes" \
-    "mispredicted branches per customer (archsim, loop, SimCore one, per node)"
+printf '%-5s %10s %10s %12s %14s %14s %8s %9s %8s %8s   %s\n' model archsim loop "loop+report" "SimCore (one)" "(per node)" \
+    "÷ loop" "÷ report" "÷ one" "÷ nodes" \
+    "mispredicted branches per customer (archsim, loop, loop+report, SimCore one, per node)"
 for model in "${models[@]}"; do
     read -r ours ours_miss <<<"$(count archsim "$model")"
     read -r looped looped_miss <<<"$(count loop "$model")"
+    read -r reported reported_miss <<<"$(count loop-report "$model")"
     read -r theirs theirs_miss <<<"$(count simcore "$model")"
     read -r nodes nodes_miss <<<"$(count simcore-nodes "$model")"
-    python3 - "$model" "$customers" "$ours" "$looped" "$theirs" "$nodes" "$ours_miss" "$looped_miss" "$theirs_miss" "$nodes_miss" <<'EOF'
+    python3 - "$model" "$customers" "$ours" "$looped" "$reported" "$theirs" "$nodes" \
+        "$ours_miss" "$looped_miss" "$reported_miss" "$theirs_miss" "$nodes_miss" <<'EOF'
 import sys
 model, customers, *numbers = sys.argv[1:]
 customers = int(customers)
-ours, looped, theirs, nodes, ours_miss, looped_miss, theirs_miss, nodes_miss = (int(v) / customers for v in numbers)
-print(f"{model:<5} {ours:>10.0f} {looped:>10.0f} {theirs:>14.0f} {nodes:>14.0f} {ours / looped:>8.2f} {ours / theirs:>8.2f} "
-      f"{ours / nodes:>8.2f}   {ours_miss:.1f}, {looped_miss:.1f}, {theirs_miss:.1f}, {nodes_miss:.1f}")
+ours, looped, reported, theirs, nodes, *misses = (int(v) / customers for v in numbers)
+print(f"{model:<5} {ours:>10.0f} {looped:>10.0f} {reported:>12.0f} {theirs:>14.0f} {nodes:>14.0f} {ours / looped:>8.2f} "
+      f"{ours / reported:>9.2f} {ours / theirs:>8.2f} {ours / nodes:>8.2f}   " + ", ".join(f"{m:.1f}" for m in misses))
 EOF
 done
 echo "(instructions per customer, whole process: parsing, set-up and the report included)"

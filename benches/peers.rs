@@ -1,4 +1,5 @@
-//! archsim side by side with a hand-written event loop and SimCore (the DSLab framework's
+//! archsim side by side with a hand-written event loop (plain, and making the figures
+//! archsim's report gives) and SimCore (the DSLab framework's
 //! `simcore` crate; the model written twice: as one component running the loop's logic, and
 //! as a component per node exchanging events, as DSLab models are built) on the same models,
 //! in one process on one machine, runs interleaved:
@@ -9,15 +10,17 @@
 //!
 //! `cargo bench -p archsim-benches --bench peers [-- --runs 9 --simpy target/py-venv/bin/python]`
 //! (add model names, such as `-- mm1 web`, to run only those; `--only loop` runs only one of
-//! `archsim`, `loop`, `simcore` and `simcore-nodes`, as a profiler or an instruction counter
-//! wants it)
+//! `archsim`, `loop`, `loop-report`, `simcore` and `simcore-nodes`, as a profiler or an
+//! instruction counter wants it)
 //!
 //! The implementations share nothing but the model: each draws its own random
 //! numbers, and each mean latency is printed so that a reader can see they are the same
 //! system (they agree within their sampling noise). The loop and SimCore keep each
 //! customer's latency in a histogram (percentiles, as a capacity question needs); archsim
 //! makes its whole report (latency end to end and per node, waits, occupancy, the
-//! backlog trend), which costs more per customer.
+//! backlog trend), which costs more per customer. The loop with the report makes those
+//! figures by hand for the one model it runs, so that the cost of the figures and the cost
+//! of a general engine can be told apart.
 
 use hdrhistogram::Histogram;
 use rand::{Rng, SeedableRng};
@@ -184,6 +187,211 @@ fn hand_written(model: Model, seed: u64) -> f64 {
     assert_eq!(done, CUSTOMERS);
     assert!(latencies.value_at_quantile(0.99) > 0);
     latency_sum_ns as f64 / done as f64 / 1e9
+}
+
+// ---------------------------------------------------------------- the loop, with the report
+
+/// A distribution of durations as archsim's report keeps one: zeros apart, the rest in a
+/// histogram, with the exact sum and maximum.
+struct Durations {
+    histogram: Histogram<u64>,
+    zeros: u64,
+    sum_ns: u128,
+    max_ns: u64,
+}
+
+impl Durations {
+    fn new(digits: u8) -> Self {
+        Self { histogram: Histogram::new(digits).expect("valid histogram"), zeros: 0, sum_ns: 0, max_ns: 0 }
+    }
+
+    #[inline]
+    fn record(&mut self, ns: u64) {
+        if ns == 0 {
+            self.zeros += 1;
+            return;
+        }
+        self.histogram.record(ns).expect("a duration in range");
+        self.sum_ns += ns as u128;
+        self.max_ns = self.max_ns.max(ns);
+    }
+}
+
+/// What archsim's report gives of a station, kept as a careful programmer would: counts,
+/// time integrals of busy servers, waiting and present customers, the time spent at each
+/// occupancy and with every server busy, waits and sojourns (two significant digits, as
+/// archsim's per-node figures), and the slowdown's sum and maximum.
+struct StationFigures {
+    servers: u32,
+    busy: u32,
+    /// Each waiting customer: when it arrived at the station, when it was created, and the
+    /// work it demanded before.
+    waiting: VecDeque<(u64, u64, u64)>,
+    arrivals: u64,
+    completions: u64,
+    last_change_ns: u64,
+    busy_area: u128,
+    queue_area: u128,
+    in_system_area: u128,
+    occupancy_ns: [u64; 64],
+    all_busy_ns: u64,
+    waits: Durations,
+    sojourns: Durations,
+    slowdown_sum: f64,
+    slowdown_max: f64,
+}
+
+impl StationFigures {
+    fn new(servers: u32) -> Self {
+        Self {
+            servers,
+            busy: 0,
+            waiting: VecDeque::new(),
+            arrivals: 0,
+            completions: 0,
+            last_change_ns: 0,
+            busy_area: 0,
+            queue_area: 0,
+            in_system_area: 0,
+            occupancy_ns: [0; 64],
+            all_busy_ns: 0,
+            waits: Durations::new(2),
+            sojourns: Durations::new(2),
+            slowdown_sum: 0.0,
+            slowdown_max: 0.0,
+        }
+    }
+
+    /// Integrates the levels up to `now`.
+    #[inline]
+    fn advance(&mut self, now: u64) {
+        let elapsed = now - self.last_change_ns;
+        if elapsed > 0 {
+            let (busy, queued) = (self.busy as u128, self.waiting.len() as u128);
+            self.busy_area += busy * elapsed as u128;
+            self.queue_area += queued * elapsed as u128;
+            self.in_system_area += (busy + queued) * elapsed as u128;
+            self.occupancy_ns[((busy + queued) as usize).min(63)] += elapsed;
+            self.all_busy_ns += elapsed * u64::from(self.busy >= self.servers);
+            self.last_change_ns = now;
+        }
+    }
+}
+
+/// The hand-written loop of `hand_written`, making the figures archsim's report gives of
+/// these models: per station its counts, time integrals, occupancy, waits, sojourns and
+/// slowdowns; end to end the latency and slowdown distributions (three digits); and for the
+/// web model the balancer's counts and sojourns. What the report's figures cost when the
+/// loop that makes them is written by hand for one model. Returns the mean latency (s).
+fn hand_written_report(model: Model, seed: u64) -> f64 {
+    /// A customer's service ends: the station, when the customer was created, when it
+    /// reached the station, the work it demanded so far (this service's included) and this
+    /// service's.
+    #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    enum Event {
+        Arrival,
+        Departure { station: u32, born_ns: u64, reached_ns: u64, demand_ns: u64, service_ns: u64 },
+    }
+    let (specs, rate_per_s) = stations(model);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut uniform = move || rng.gen::<f64>();
+    let mut figures: Vec<StationFigures> = specs.iter().map(|(servers, _)| StationFigures::new(*servers)).collect();
+    let mut heap: BinaryHeap<Reverse<(u64, u64, Event)>> = BinaryHeap::with_capacity(1024);
+    let mut sequence = 0u64;
+    let mut push = |heap: &mut BinaryHeap<_>, at_ns: u64, event: Event| {
+        sequence += 1;
+        heap.push(Reverse((at_ns, sequence, event)));
+    };
+    let ns = |seconds: f64| (seconds * 1e9).round() as u64;
+    let (mut created, mut completed, mut next_app) = (0u64, 0u64, 0usize);
+    let (mut latencies, mut slowdowns, mut slowdown_sum) = (Durations::new(3), Durations::new(3), 0.0f64);
+    let (mut balancer_arrivals, mut balancer_sojourns) = (0u64, Durations::new(2));
+    push(&mut heap, ns(Service::Exp(1.0 / rate_per_s).draw(&mut uniform)), Event::Arrival);
+    while let Some(Reverse((now, _, event))) = heap.pop() {
+        let (station, born_ns, demand_ns) = match event {
+            Event::Arrival => {
+                created += 1;
+                if created < CUSTOMERS {
+                    let gap = ns(Service::Exp(1.0 / rate_per_s).draw(&mut uniform));
+                    push(&mut heap, now + gap, Event::Arrival);
+                }
+                let first = match model {
+                    Model::Web => {
+                        balancer_arrivals += 1;
+                        next_app = (next_app + 1) % 4;
+                        next_app
+                    }
+                    Model::Mmc { .. } => 0,
+                };
+                (first, now, 0)
+            }
+            Event::Departure { station, born_ns, reached_ns, demand_ns, service_ns } => {
+                let station = station as usize;
+                let spec = specs[station];
+                let slot = &mut figures[station];
+                slot.advance(now);
+                slot.completions += 1;
+                let sojourn_ns = now - reached_ns;
+                slot.sojourns.record(sojourn_ns);
+                let slowdown = sojourn_ns as f64 / service_ns.max(1) as f64;
+                slot.slowdown_sum += slowdown;
+                slot.slowdown_max = slot.slowdown_max.max(slowdown);
+                if let Some((waiting_reached_ns, waiting_born_ns, waiting_demand_ns)) = slot.waiting.pop_front() {
+                    slot.waits.record(now - waiting_reached_ns);
+                    let service = ns(spec.1.draw(&mut uniform));
+                    let departure = Event::Departure {
+                        station: station as u32,
+                        born_ns: waiting_born_ns,
+                        reached_ns: waiting_reached_ns,
+                        demand_ns: waiting_demand_ns + service,
+                        service_ns: service,
+                    };
+                    push(&mut heap, now + service, departure);
+                } else {
+                    slot.busy -= 1;
+                }
+                match next_station(model, station, &mut uniform) {
+                    Some(next) => (next, born_ns, demand_ns),
+                    None => {
+                        completed += 1;
+                        let latency_ns = now - born_ns;
+                        latencies.record(latency_ns);
+                        let slowdown = latency_ns as f64 / demand_ns.max(1) as f64;
+                        slowdown_sum += slowdown;
+                        slowdowns.record(((slowdown * 1000.0) as u64).max(1));
+                        if matches!(model, Model::Web) {
+                            balancer_sojourns.record(latency_ns);
+                        }
+                        continue;
+                    }
+                }
+            }
+        };
+        let spec = specs[station];
+        let slot = &mut figures[station];
+        slot.advance(now);
+        slot.arrivals += 1;
+        if slot.busy < spec.0 {
+            slot.busy += 1;
+            slot.waits.record(0);
+            let service = ns(spec.1.draw(&mut uniform));
+            let departure = Event::Departure {
+                station: station as u32,
+                born_ns,
+                reached_ns: now,
+                demand_ns: demand_ns + service,
+                service_ns: service,
+            };
+            push(&mut heap, now + service, departure);
+        } else {
+            slot.waiting.push_back((now, born_ns, demand_ns));
+        }
+    }
+    assert_eq!(completed, CUSTOMERS);
+    assert!(latencies.histogram.value_at_quantile(0.99) > 0 && slowdowns.histogram.len() == CUSTOMERS);
+    // The figures are made to be read: kept from the optimizer as a report would read them.
+    std::hint::black_box((&figures, &slowdowns, slowdown_sum, balancer_arrivals, &balancer_sojourns));
+    latencies.sum_ns as f64 / completed as f64 / 1e9
 }
 
 // ---------------------------------------------------------------- SimCore
@@ -535,8 +743,8 @@ fn main() {
     let only = flag("--only");
     if let Some(only) = &only {
         assert!(
-            ["archsim", "loop", "simcore", "simcore-nodes"].contains(&only.as_str()),
-            "--only archsim|loop|simcore|simcore-nodes"
+            ["archsim", "loop", "loop-report", "simcore", "simcore-nodes"].contains(&only.as_str()),
+            "--only archsim|loop|loop-report|simcore|simcore-nodes"
         );
     }
     let runs_it = |implementation: &str| only.as_deref().is_none_or(|only| only == implementation);
@@ -558,21 +766,24 @@ fn main() {
     ];
     println!("{CUSTOMERS} customers per run, median of {runs} interleaved runs; ns per customer (mean latency)");
     println!(
-        "{:<5} {:>22} {:>22} {:>22} {:>22} {:>9} {:>9} {:>9} {:>9}",
+        "{:<5} {:>22} {:>22} {:>22} {:>22} {:>22} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "model",
         "archsim",
         "hand-written loop",
+        "loop with the report",
         "SimCore (one)",
         "SimCore (per node)",
         "÷ loop",
+        "÷ report",
         "one ÷",
         "nodes ÷",
         "SimPy ÷"
     );
     for (name, model, text) in models.iter().filter(|(name, ..)| wanted.is_empty() || wanted.iter().any(|w| w == name))
     {
-        let (mut ours, mut looped, mut theirs, mut theirs_by_node) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut means = [0.0; 4];
+        let (mut ours, mut looped, mut reported) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut theirs, mut theirs_by_node) = (Vec::new(), Vec::new());
+        let mut means = [0.0; 5];
         for run in 0..runs {
             let seed = 1 + run as u64;
             if runs_it("archsim") {
@@ -585,34 +796,42 @@ fn main() {
                 means[1] = hand_written(*model, seed);
                 looped.push(start.elapsed().as_secs_f64());
             }
+            if runs_it("loop-report") {
+                let start = Instant::now();
+                means[2] = hand_written_report(*model, seed);
+                reported.push(start.elapsed().as_secs_f64());
+            }
             if runs_it("simcore") {
                 let start = Instant::now();
-                means[2] = simcore_run(*model, seed);
+                means[3] = simcore_run(*model, seed);
                 theirs.push(start.elapsed().as_secs_f64());
             }
             if runs_it("simcore-nodes") {
                 let start = Instant::now();
-                means[3] = simcore_nodes_run(*model, seed);
+                means[4] = simcore_nodes_run(*model, seed);
                 theirs_by_node.push(start.elapsed().as_secs_f64());
             }
         }
-        let (ours, looped, theirs, theirs_by_node) =
-            (median(ours), median(looped), median(theirs), median(theirs_by_node));
+        let (ours, looped, reported) = (median(ours), median(looped), median(reported));
+        let (theirs, theirs_by_node) = (median(theirs), median(theirs_by_node));
         let simpy = python.as_deref().and_then(|python| simpy_seconds(python, name));
         let per_customer = |seconds: f64| seconds * 1e9 / CUSTOMERS as f64;
         let unit = if matches!(model, Model::Web) { 1e3 } else { 1.0 };
         let mean = |value: f64| format!("({:.3}{})", value * unit, if unit > 1.0 { " ms" } else { " s" });
         println!(
-            "{name:<5} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>9.2} {:>9.2} {:>9.2} {:>9}",
+            "{name:<5} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9}",
             per_customer(ours),
             mean(means[0]),
             per_customer(looped),
             mean(means[1]),
-            per_customer(theirs),
+            per_customer(reported),
             mean(means[2]),
-            per_customer(theirs_by_node),
+            per_customer(theirs),
             mean(means[3]),
+            per_customer(theirs_by_node),
+            mean(means[4]),
             ours / looped,
+            ours / reported,
             theirs / ours,
             theirs_by_node / ours,
             simpy.map_or("-".to_string(), |simpy| format!("{:.1}", simpy / ours)),

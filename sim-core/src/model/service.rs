@@ -40,6 +40,10 @@ pub(crate) struct Instance {
     held: Vec<(FrameId, u64)>,
     /// What the instance measured (after the warm-up).
     pub counters: InstanceCounters,
+    /// Its figures are reported: its node has two or more instances (autoscaled ones
+    /// included). A single instance's figures would be its node's, which the report gives;
+    /// its time integrals are then not kept.
+    reported: bool,
 }
 
 /// One instance's own figures, so that a saturated instance shows when the node as a whole
@@ -63,6 +67,9 @@ impl Instance {
     /// `workers`) and its queue up to `now`.
     #[inline]
     fn advance(&mut self, now: u64, fifo: bool, workers: u32) {
+        if !self.reported {
+            return;
+        }
         let elapsed = now - self.counters.last_ns;
         if elapsed > 0 {
             let busy = if fifo { self.occupied as u64 } else { self.ps.busy(workers) as u64 };
@@ -144,6 +151,7 @@ impl<'t> ServiceModel<'t> {
                 .map(|index| Instance {
                     in_rotation: index < config.instances,
                     queue: WaitQueue::new(levels),
+                    reported: config.max_instances() >= 2,
                     ..Instance::default()
                 })
                 .collect(),
