@@ -3,7 +3,8 @@
 //! the bottleneck names the part that saturates first; a backlog that grows through the run
 //! is found by a trend test over its windows, and a stable one is not; arrivals failed by an
 //! injected error before any work offer a node none; an autoscaled group, not its first
-//! instance, is the bottleneck.
+//! instance, is the bottleneck; a group grown from one instance measures each of its
+//! instances, and a lone instance is not reported apart from its node.
 
 use crate::check::{seconds, simulate};
 
@@ -401,4 +402,46 @@ fn the_bottleneck_line_gives_the_headroom_below_saturation_only() {
     assert!(idle.contains("(now 0.000"), "{idle}");
     let over = line("1.5/s");
     assert!(over.contains("/s): add instances or workers") && !over.contains("headroom"), "{over}");
+}
+
+/// An autoscaled service that starts with one instance keeps each instance's figures, while
+/// a service that can only ever have one reports none (its node's figures are its
+/// instance's). Each instance's busy time is the work it did: utilization × workers × the
+/// measured time equals its departures × the mean demand (Exp(10 ms)) within 5 standard
+/// errors of a sum of that many exponential draws (relative error 1/√n), plus the work
+/// still under way at the ends of the measured time.
+#[test]
+fn instances_of_a_group_grown_from_one_are_measured_and_a_lone_instance_is_not_reported() {
+    let text = r#"Topology(
+        workload: [
+            Open(name: "users", arrivals: Poisson(rate: "300/s"), to: "lb"),
+            Open(name: "jobs", arrivals: Poisson(rate: "100/s"), to: "db"),
+        ],
+        nodes: {
+            "lb": LoadBalancer(algorithm: RoundRobin, backends: ["app"]),
+            "app": Service(instances: 1, workers: 2, steps: [Work(Exp(mean: "10ms"))],
+                autoscaling: (target: RequestsPerInstance(100.0), min: 1, max: 4, interval: "5s",
+                              cooldown: "5s", provisioning: Constant("2s"))),
+            "db": Service(workers: 8, steps: [Work(Exp(mean: "5ms"))]),
+        },
+    )"#;
+    let measured_s = 120.0;
+    let report = simulate(text, 5, seconds(measured_s), 0.0);
+    assert!(report.nodes["db"].per_instance.is_empty(), "a lone instance's figures are its node's");
+    let app = &report.nodes["app"];
+    assert_eq!(app.per_instance.len(), 4);
+    let grown = app.per_instance.iter().filter(|part| part.departures > 1000).count();
+    assert!(grown >= 2, "the group grew: {:?}", app.per_instance);
+    for (instance, part) in app.per_instance.iter().enumerate() {
+        if part.departures < 1000 {
+            continue;
+        }
+        let busy_s = part.utilization * 2.0 * measured_s;
+        let work_s = part.departures as f64 * 0.010;
+        let tolerance_s = 5.0 * work_s / (part.departures as f64).sqrt() + 2.0 * 0.1;
+        assert!(
+            (busy_s - work_s).abs() < tolerance_s,
+            "instance {instance}: busy {busy_s:.3} s against {work_s:.3} s of work ({part:?})"
+        );
+    }
 }
