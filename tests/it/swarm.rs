@@ -630,31 +630,38 @@ impl sim_core::ArrivalSink for Discard {
     }
 }
 
-/// A workload skips the key draw when no component reads keys (`Topology::reads_keys`).
-/// Recording the arrivals draws every key, so on each random topology that reads none, a
-/// run with a recorder must give the same report as one without: a component that read a
-/// key the list in `reads_keys` forgot would see key 0 in one and drawn keys in the other.
+/// A workload skips the key draw when no component reads keys (`Topology::reads_keys`), and
+/// the client draw when none reads clients (`Topology::reads_clients`). Recording the
+/// arrivals draws every key and client, so on each random topology that reads either not,
+/// a run with a recorder must give the same report as one without: a component that read a
+/// key or a client the lists forgot would see 0 in one run and drawn values in the other.
 #[test]
-fn keys_no_component_reads_are_skipped_without_changing_a_figure() {
-    let mut key_free = 0;
+fn keys_and_clients_no_component_reads_are_skipped_without_changing_a_figure() {
+    let (mut key_free, mut client_free) = (0, 0);
     for seed in 1..=swarm_runs() {
         for chaos in [false, true] {
             let text = random_topology(seed, chaos);
             let topology = sim_core::parse_topology(&text).unwrap_or_else(|error| panic!("invalid: {error}"));
-            if topology.reads_keys() {
+            let (reads_keys, reads_clients) = (topology.reads_keys(), topology.reads_clients());
+            if reads_keys && reads_clients {
                 continue;
             }
-            key_free += 1;
+            key_free += u64::from(!reads_keys);
+            client_free += u64::from(!reads_clients);
             let config = sim_core::RunConfig { seed, stop: seconds(2.0), warmup_ns: 200_000_000, drain: false };
             let plain = sim_core::simulate(&topology, config).to_json();
             let mut recorded = sim_core::Simulation::new(&topology, config);
             recorded.record_arrivals(Box::new(Discard));
             recorded.run_to_end();
             if let Some(difference) = first_difference(&plain, &recorded.report().to_json()) {
-                panic!("swarm seed {seed} (chaos {chaos}): a key was read: {difference}; topology:\n{text}");
+                panic!(
+                    "swarm seed {seed} (chaos {chaos}, reads keys {reads_keys}, clients {reads_clients}): \
+                     a skipped draw was read: {difference}; topology:\n{text}"
+                );
             }
         }
     }
-    // The swarm draws key-free topologies often enough for the check to bite.
+    // The swarm draws topologies free of each often enough for the check to bite.
     assert!(key_free * 5 >= swarm_runs(), "only {key_free} key-free topologies in {} runs", swarm_runs());
+    assert!(client_free * 5 >= swarm_runs(), "only {client_free} client-free topologies in {} runs", swarm_runs());
 }

@@ -84,6 +84,9 @@ pub(crate) struct Kernel<'t> {
     /// Whether workloads draw each request's key: some component reads it
     /// (`Topology::reads_keys`), or the arrivals are recorded.
     pub draws_keys: bool,
+    /// Whether a workload of many clients draws the client of each request: some
+    /// component reads it (`Topology::reads_clients`), or the arrivals are recorded.
+    pub draws_clients: bool,
     pub errors_by_reason: Vec<(Outcome, NodeId, u64)>,
     pub events_processed: u64,
     pub created: u64,

@@ -200,6 +200,7 @@ impl<'t> Simulation<'t> {
                 .collect(),
             per_workload_latency: topology.sources.len() > 1,
             draws_keys: topology.reads_keys(),
+            draws_clients: topology.reads_clients(),
             errors_by_reason: Vec::new(),
             events_processed: 0,
             created: 0,
@@ -345,6 +346,7 @@ impl<'t> Simulation<'t> {
     pub fn record_arrivals(&mut self, sink: Box<dyn ArrivalSink>) {
         self.kernel.arrival_sink = Some(sink);
         self.kernel.draws_keys = true;
+        self.kernel.draws_clients = true;
     }
 
     /// Takes back the arrival recorder, to finish it once the run is over.

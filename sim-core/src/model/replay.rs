@@ -225,7 +225,8 @@ impl Kernel<'_> {
         let within = match (record.client, spec.clients) {
             (Some(client), _) => u64::from(client),
             (None, 1) => 0,
-            (None, clients) => state.clients.below(u64::from(clients)),
+            (None, clients) if self.draws_clients => state.clients.below(u64::from(clients)),
+            (None, _) => 0,
         };
         let (region, latency_sampler) = match (record.region, &spec.arrivals) {
             (NONE, _) => (spec.region, spec.latency_sampler),

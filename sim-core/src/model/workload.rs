@@ -227,8 +227,8 @@ impl Kernel<'_> {
         // Draw everything before any check, so the streams advance the same way whatever
         // the system does (common random numbers across designs).
         // (Each draw has a stream of its own, so a draw a workload cannot use, a class among
-        // one, a client among one or a key no component reads, is skipped without moving
-        // any other draw.)
+        // one, a client among one or a key or client no component reads, is skipped without
+        // moving any other draw.)
         let class = match &spec.class_ids[..] {
             [only] => *only,
             ids => ids[pick_weighted(&spec.class_cumulative, state.classes.open01())],
@@ -236,7 +236,8 @@ impl Kernel<'_> {
         let key = if self.draws_keys { spec.keys.sample(&mut state.keys) } else { 0 };
         let within = match (user, spec.clients) {
             (NONE, 1) => 0,
-            (NONE, clients) => state.clients.below(clients as u64),
+            (NONE, clients) if self.draws_clients => state.clients.below(clients as u64),
+            (NONE, _) => 0,
             (user, _) => user as u64,
         };
         let (region, latency_sampler) = (spec.region, spec.latency_sampler);

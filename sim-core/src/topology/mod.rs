@@ -563,6 +563,26 @@ impl Topology {
         })
     }
 
+    /// Whether any component reads a request's client: routing by client (`HashClient`),
+    /// DNS answers cached per client, per-client rate limits, a database's read-your-writes
+    /// window. When none does, a workload of many clients need not draw which one sends
+    /// each request: the draw has a stream of its own, so no other draw moves.
+    pub fn reads_clients(&self) -> bool {
+        self.nodes.iter().any(|node| match &node.kind {
+            NodeKind::LoadBalancer(balancer) => {
+                balancer.algorithm == Algorithm::HashClient || balancer.dns_ttl_ns.is_some()
+            }
+            NodeKind::RateLimiter(limiter) => limiter.scope == Scope::PerClient,
+            NodeKind::Database(database) => database.read_your_writes_ns.is_some(),
+            NodeKind::Service(_)
+            | NodeKind::Function(_)
+            | NodeKind::Cache(_)
+            | NodeKind::Cdn(_)
+            | NodeKind::WorkQueue(_)
+            | NodeKind::Log(_) => false,
+        })
+    }
+
     /// Whether the scenario ever loses packets to or from `node` (a `PacketLoss` fault on
     /// it).
     pub fn may_lose_packets(&self, node: NodeId) -> bool {
