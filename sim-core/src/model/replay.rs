@@ -222,11 +222,9 @@ impl Kernel<'_> {
             None if self.draws_keys => spec.keys.sample(&mut state.keys),
             None => 0,
         };
-        let within = match (record.client, spec.clients) {
-            (Some(client), _) => u64::from(client),
-            (None, 1) => 0,
-            (None, clients) if self.draws_clients => state.clients.below(u64::from(clients)),
-            (None, _) => 0,
+        let within = match record.client {
+            Some(client) => u64::from(client),
+            None => state.draw_client(spec.clients, self.draws_clients),
         };
         let (region, latency_sampler) = match (record.region, &spec.arrivals) {
             (NONE, _) => (spec.region, spec.latency_sampler),

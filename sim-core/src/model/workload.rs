@@ -72,6 +72,17 @@ impl SourceState {
             stopped_ns: 0,
         }
     }
+
+    /// Which of its `clients` sends the next request, drawn only when there is a choice
+    /// and someone reads it (`draws`: `Kernel::draws_clients`); 0 otherwise.
+    #[inline]
+    pub fn draw_client(&mut self, clients: u32, draws: bool) -> u64 {
+        if clients > 1 && draws {
+            self.clients.below(u64::from(clients))
+        } else {
+            0
+        }
+    }
 }
 
 fn exponential_ns(stream: &mut RandomStream, mean_ns: f64) -> u64 {
@@ -234,11 +245,9 @@ impl Kernel<'_> {
             ids => ids[pick_weighted(&spec.class_cumulative, state.classes.open01())],
         };
         let key = if self.draws_keys { spec.keys.sample(&mut state.keys) } else { 0 };
-        let within = match (user, spec.clients) {
-            (NONE, 1) => 0,
-            (NONE, clients) if self.draws_clients => state.clients.below(clients as u64),
-            (NONE, _) => 0,
-            (user, _) => user as u64,
+        let within = match user {
+            NONE => state.draw_client(spec.clients, self.draws_clients),
+            user => user as u64,
         };
         let (region, latency_sampler) = (spec.region, spec.latency_sampler);
         let sizes = self.draw_sizes(source, class);
