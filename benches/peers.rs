@@ -1,7 +1,8 @@
 //! archsim side by side with a hand-written event loop (plain, and making the figures
 //! archsim's report gives) and SimCore (the DSLab framework's
-//! `simcore` crate; the model written twice: as one component running the loop's logic, and
-//! as a component per node exchanging events, as DSLab models are built) on the same models,
+//! `simcore` crate; the model written three times: as one component running the loop's
+//! logic, as a component per node exchanging events, as DSLab models are built, and the
+//! same making the report's figures, in `peers/simcore_report.rs`) on the same models,
 //! in one process on one machine, runs interleaved:
 //! M/M/1 and M/M/4 at ρ = 0.9, and `benches/models/web.ron` (a zero-time round-robin
 //! balancer over 4 single-worker apps, then a cache or a database). One million customers
@@ -10,8 +11,8 @@
 //!
 //! `cargo bench -p archsim-benches --bench peers [-- --runs 9 --simpy target/py-venv/bin/python]`
 //! (add model names, such as `-- mm1 web`, to run only those; `--only loop` runs only one of
-//! `archsim`, `loop`, `loop-report`, `simcore` and `simcore-nodes`, as a profiler or an
-//! instruction counter wants it)
+//! `archsim`, `loop`, `loop-report`, `simcore`, `simcore-nodes` and `simcore-nodes-report`,
+//! as a profiler or an instruction counter wants it)
 //!
 //! The implementations share nothing but the model: each draws its own random
 //! numbers, and each mean latency is printed so that a reader can see they are the same
@@ -20,7 +21,8 @@
 //! makes its whole report (latency end to end and per node, waits, occupancy, the
 //! backlog trend), which costs more per customer. The loop with the report makes those
 //! figures by hand for the one model it runs, so that the cost of the figures and the cost
-//! of a general engine can be told apart.
+//! of a general engine can be told apart; SimCore per node making them sets archsim beside a
+//! framework model that gives the same answers.
 
 use hdrhistogram::Histogram;
 use rand::{Rng, SeedableRng};
@@ -33,6 +35,9 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::rc::Rc;
 use std::time::Instant;
+
+#[path = "peers/simcore_report.rs"]
+mod simcore_report;
 
 const CUSTOMERS: u64 = 1_000_000;
 
@@ -743,8 +748,9 @@ fn main() {
     let only = flag("--only");
     if let Some(only) = &only {
         assert!(
-            ["archsim", "loop", "loop-report", "simcore", "simcore-nodes"].contains(&only.as_str()),
-            "--only archsim|loop|loop-report|simcore|simcore-nodes"
+            ["archsim", "loop", "loop-report", "simcore", "simcore-nodes", "simcore-nodes-report"]
+                .contains(&only.as_str()),
+            "--only archsim|loop|loop-report|simcore|simcore-nodes|simcore-nodes-report"
         );
     }
     let runs_it = |implementation: &str| only.as_deref().is_none_or(|only| only == implementation);
@@ -766,24 +772,26 @@ fn main() {
     ];
     println!("{CUSTOMERS} customers per run, median of {runs} interleaved runs; ns per customer (mean latency)");
     println!(
-        "{:<5} {:>22} {:>22} {:>22} {:>22} {:>22} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "{:<5} {:>22} {:>22} {:>22} {:>22} {:>22} {:>22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "model",
         "archsim",
         "hand-written loop",
         "loop with the report",
         "SimCore (one)",
         "SimCore (per node)",
+        "(per node, report)",
         "÷ loop",
         "÷ report",
         "one ÷",
         "nodes ÷",
+        "report ÷",
         "SimPy ÷"
     );
     for (name, model, text) in models.iter().filter(|(name, ..)| wanted.is_empty() || wanted.iter().any(|w| w == name))
     {
         let (mut ours, mut looped, mut reported) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut theirs, mut theirs_by_node) = (Vec::new(), Vec::new());
-        let mut means = [0.0; 5];
+        let (mut theirs, mut theirs_by_node, mut theirs_reported) = (Vec::new(), Vec::new(), Vec::new());
+        let mut means = [0.0; 6];
         for run in 0..runs {
             let seed = 1 + run as u64;
             if runs_it("archsim") {
@@ -811,15 +819,21 @@ fn main() {
                 means[4] = simcore_nodes_run(*model, seed);
                 theirs_by_node.push(start.elapsed().as_secs_f64());
             }
+            if runs_it("simcore-nodes-report") {
+                let start = Instant::now();
+                means[5] = simcore_report::simcore_nodes_report_run(*model, seed);
+                theirs_reported.push(start.elapsed().as_secs_f64());
+            }
         }
         let (ours, looped, reported) = (median(ours), median(looped), median(reported));
-        let (theirs, theirs_by_node) = (median(theirs), median(theirs_by_node));
+        let (theirs, theirs_by_node, theirs_reported) =
+            (median(theirs), median(theirs_by_node), median(theirs_reported));
         let simpy = python.as_deref().and_then(|python| simpy_seconds(python, name));
         let per_customer = |seconds: f64| seconds * 1e9 / CUSTOMERS as f64;
         let unit = if matches!(model, Model::Web) { 1e3 } else { 1.0 };
         let mean = |value: f64| format!("({:.3}{})", value * unit, if unit > 1.0 { " ms" } else { " s" });
         println!(
-            "{name:<5} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9}",
+            "{name:<5} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>8.0} {:>13} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9}",
             per_customer(ours),
             mean(means[0]),
             per_customer(looped),
@@ -830,10 +844,13 @@ fn main() {
             mean(means[3]),
             per_customer(theirs_by_node),
             mean(means[4]),
+            per_customer(theirs_reported),
+            mean(means[5]),
             ours / looped,
             ours / reported,
             theirs / ours,
             theirs_by_node / ours,
+            theirs_reported / ours,
             simpy.map_or("-".to_string(), |simpy| format!("{:.1}", simpy / ours)),
         );
     }
