@@ -6,7 +6,7 @@
 //! that keeps a latency histogram. Times cross as SimCore's seconds, the figures are kept in
 //! integer ns as archsim and the loop keep them.
 
-use super::{stations, Durations, Model, Service, StationFigures, CUSTOMERS};
+use super::{stations, Durations, Model, Route, Service, StationFigures, CUSTOMERS};
 use serde::Serialize;
 use simcore::{cast, Event as SimcoreEvent, EventHandler, SimulationContext};
 use std::cell::RefCell;
@@ -103,12 +103,6 @@ impl EventHandler for Balancer {
             }
         })
     }
-}
-
-/// Where a station sends a customer it has served.
-enum Route {
-    Answer(simcore::Id),
-    Forward { p: f64, first: simcore::Id, second: simcore::Id },
 }
 
 /// A station of FIFO servers keeping its figures.
