@@ -91,6 +91,12 @@ fn stations(model: Model) -> (Vec<(u32, Service)>, f64) {
     }
 }
 
+/// A time in seconds (as the samplers and SimCore give it) in integer ns, as archsim keeps
+/// time.
+fn ns(seconds: f64) -> u64 {
+    (seconds * 1e9).round() as u64
+}
+
 /// Where a customer goes after `station`: the next station, or `None` when it is done.
 fn next_station(model: Model, station: usize, uniform: &mut impl FnMut() -> f64) -> Option<usize> {
     match model {
@@ -138,7 +144,6 @@ fn hand_written(model: Model, seed: u64) -> f64 {
         sequence += 1;
         heap.push(Reverse((at_ns, sequence, event)));
     };
-    let ns = |seconds: f64| (seconds * 1e9).round() as u64;
     let (mut created, mut done, mut latency_sum_ns, mut next_app) = (0u64, 0u64, 0u128, 0usize);
     let mut latencies = latency_histogram();
     push(&mut heap, ns(Service::Exp(1.0 / rate_per_s).draw(&mut uniform)), LoopEvent::Arrival);
@@ -307,7 +312,6 @@ fn hand_written_report(model: Model, seed: u64) -> f64 {
         sequence += 1;
         heap.push(Reverse((at_ns, sequence, event)));
     };
-    let ns = |seconds: f64| (seconds * 1e9).round() as u64;
     let (mut created, mut completed, mut next_app) = (0u64, 0u64, 0usize);
     let (mut latencies, mut slowdowns, mut slowdown_sum) = (Durations::new(3), Durations::new(3), 0.0f64);
     let (mut balancer_arrivals, mut balancer_sojourns) = (0u64, Durations::new(2));

@@ -6,16 +6,11 @@
 //! that keeps a latency histogram. Times cross as SimCore's seconds, the figures are kept in
 //! integer ns as archsim and the loop keep them.
 
-use super::{stations, Durations, Model, Route, Service, StationFigures, CUSTOMERS};
+use super::{ns, stations, Durations, Model, Route, Service, StationFigures, CUSTOMERS};
 use serde::Serialize;
 use simcore::{cast, Event as SimcoreEvent, EventHandler, SimulationContext};
 use std::cell::RefCell;
 use std::rc::Rc;
-
-/// SimCore's time (seconds) in integer ns.
-fn ns(seconds: f64) -> u64 {
-    (seconds * 1e9).round() as u64
-}
 
 /// A customer reaching a node: when it was created and the work it demanded so far.
 #[derive(Clone, Serialize)]
