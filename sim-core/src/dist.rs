@@ -412,7 +412,7 @@ fn to_ns(value: f64) -> u64 {
     if value >= 1.8e19 {
         u64::MAX / 4
     } else {
-        (value + 0.5) as u64
+        crate::float_to_int::saturating_u64(value + 0.5)
     }
 }
 

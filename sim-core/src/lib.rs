@@ -31,6 +31,7 @@ pub mod design;
 pub mod dist;
 pub mod engine;
 pub mod error;
+mod float_to_int;
 pub mod ids;
 pub mod keys;
 pub mod model;

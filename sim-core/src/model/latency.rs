@@ -207,7 +207,8 @@ impl SlowdownStats {
             return;
         }
         let slowdown = latency_ns as f64 / demand_ns as f64;
-        self.histogram.record(((slowdown * SLOWDOWN_SCALE) as u64).clamp(1, LATENCY_CEILING_NS));
+        self.histogram
+            .record(crate::float_to_int::saturating_u64(slowdown * SLOWDOWN_SCALE).clamp(1, LATENCY_CEILING_NS));
         self.sum += slowdown;
         self.max = self.max.max(slowdown);
     }

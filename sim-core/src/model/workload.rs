@@ -86,18 +86,7 @@ impl SourceState {
 }
 
 fn exponential_ns(stream: &mut RandomStream, mean_ns: f64) -> u64 {
-    round_to_u64(mean_ns * crate::ziggurat::standard_exponential(stream))
-}
-
-/// `value.round() as u64` (ties away from zero, saturating, NaN to 0) for every input, without
-/// the call to libm's `round` that `f64::round` is on x86-64's baseline instruction set.
-fn round_to_u64(value: f64) -> u64 {
-    let whole = value as u64;
-    if value - whole as f64 >= 0.5 {
-        whole.saturating_add(1)
-    } else {
-        whole
-    }
+    crate::float_to_int::round_u64(mean_ns * crate::ziggurat::standard_exponential(stream))
 }
 
 impl Kernel<'_> {
@@ -457,41 +446,5 @@ impl Kernel<'_> {
             self.schedule_think(source, user);
         }
         None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::round_to_u64;
-
-    #[test]
-    fn rounding_is_f64_round_for_every_kind_of_value() {
-        let mut values = vec![
-            0.0,
-            0.49999999999999994,
-            0.5,
-            1.5,
-            2.5,
-            2.4999999999999996,
-            4503599627370495.5,
-            4503599627370496.0,
-            9007199254740992.0,
-            1.8446744073709552e19,
-            1e30,
-            f64::MAX,
-            f64::INFINITY,
-            f64::NAN,
-            -0.0,
-            -0.4,
-            -3.7,
-        ];
-        let mut stream = crate::rng::RandomStream::derive(1, "rounding test", crate::rng::Purpose::Arrivals);
-        for _ in 0..200_000 {
-            values.push(stream.open01() * 10f64.powi(stream.below(19) as i32));
-            values.push(stream.below(1_000_000) as f64 + 0.5);
-        }
-        for value in values {
-            assert_eq!(round_to_u64(value), value.round() as u64, "{value:e}");
-        }
     }
 }
