@@ -19,19 +19,15 @@ pub(crate) fn saturating_u64(value: f64) -> u64 {
 
 /// `value.round() as u64` (ties away from zero, saturating, NaN to 0), without the call to
 /// libm's `round` that `f64::round` is on x86-64's baseline, and in signed integers below
-/// 2^63: the whole part of an `f64` is an `f64` itself, so `value - whole` is exact.
+/// 2^63: the whole part of an `f64` is an `f64` itself, so `value - whole` is exact. Above
+/// that range (past 2^53) every `f64` is a whole number already: it only saturates.
 #[inline(always)]
 pub(crate) fn round_u64(value: f64) -> u64 {
     if value < SIGNED_RANGE {
         let whole = value as i64;
         (whole + i64::from(value - whole as f64 >= 0.5)).max(0) as u64
     } else {
-        let whole = value as u64;
-        if value - whole as f64 >= 0.5 {
-            whole.saturating_add(1)
-        } else {
-            whole
-        }
+        value as u64
     }
 }
 
