@@ -2,8 +2,9 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sim_core::budget::{estimate_events, round_for_words, DEFAULT_MAX_EVENTS};
+use sim_core::topology::DEFAULT_DURATION_NS;
 use sim_core::topology::{Arrivals, FaultKind, NodeKind, StopCondition, Topology};
-use sim_core::units::{parse_duration, Duration};
+use sim_core::units::{parse_duration, Duration, NS_PER_S};
 use sim_core::{RunConfig, RunProblem};
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -237,7 +238,10 @@ impl RunOverrides {
                 "error: a run of 0 requests or 0 seconds measures nothing\n  help: give --requests 1 or more, or a --duration above 0\n".into(),
             ),
             Some(RunProblem::WarmupNotShorter { warmup_s, run_s }) => Err(format!(
-                "error: the warm-up ({warmup_s}s) is not shorter than the run ({run_s}s)\n  help: shorten --warmup or lengthen --duration\n"
+                "error: the warm-up ({warmup_s}s) is not shorter than the run ({run_s}s)\n  help: shorten --warmup, \
+                 or lengthen the run with --duration (or stop by count with --requests); a file whose run gives \
+                 neither `duration` nor `requests` runs for {}s\n",
+                DEFAULT_DURATION_NS / NS_PER_S
             )),
             Some(RunProblem::TraceNotAttached) => {
                 let (workload, file) = topology.unattached_trace().unwrap_or_default();

@@ -240,3 +240,32 @@ fn cost_names_the_files_currency_and_gives_a_rate_per_hour() {
     let (_, table, _) = run_cli(&["run", &path("read-heavy-feed.ron")]);
     assert!(table.contains("USD over the measured period (2.1750 USD per hour)"), "{table}");
 }
+
+/// A file whose run gives a warm-up but no stop leaves the run's length to the command
+/// line: with `--requests` it runs (the warm-up is a time, the stop a count), and without
+/// a flag the 60 s default is too short for it, which is refused with exit status 2 and the
+/// default named, not reported against a duration the file does not write.
+#[test]
+fn a_warmup_without_a_stop_in_the_file_takes_the_command_lines_stop() {
+    let file = std::env::temp_dir().join(format!("archsim-warmup-only-{}.ron", std::process::id()));
+    std::fs::write(
+        &file,
+        r#"Topology(
+    workload: [Open(name: "users", arrivals: Poisson(rate: "5/s"), to: "app")],
+    nodes: {"app": Service(steps: [Work(Exp(mean: "100ms"))])},
+    run: (warmup: "100s"),
+)"#,
+    )
+    .unwrap();
+    let file_path = file.to_str().unwrap();
+    let (status, stdout, stderr) = run_cli(&["run", file_path, "--requests", "2000"]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.starts_with("seed 1  stop: 2000 requests, then drain  warm-up: 100s"), "{stdout}");
+    let (status, stdout, stderr) = run_cli(&["run", file_path]);
+    assert_eq!((status, stdout.as_str()), (2, ""), "{stderr}");
+    assert!(stderr.starts_with("error: the warm-up (100s) is not shorter than the run (60s)"), "{stderr}");
+    assert!(stderr.contains("runs for 60s"), "{stderr}");
+    let (status, _, stderr) = run_cli(&["run", file_path, "--duration", "200s"]);
+    assert_eq!(status, 0, "{stderr}");
+    std::fs::remove_file(&file).unwrap();
+}

@@ -435,8 +435,11 @@ impl Validator<'_> {
             (None, None) => StopCondition::Duration { ns: DEFAULT_DURATION_NS },
         };
         let warmup_ns = run.warmup.map_or(0, |w| w.ns);
-        if let StopCondition::Duration { ns } = stop {
-            if warmup_ns >= ns {
+        // Only a duration the file writes is held against its warm-up here: without one, the
+        // run's length is the front end's to choose (`--requests`, `--duration`), and the
+        // effective parameters are checked when the run is set up (`RunConfig::problem`).
+        if let Some(duration) = run.duration {
+            if warmup_ns >= duration.ns {
                 return Err(self
                     .error(SpecErrorKind::InvalidValue, "the warm-up is as long as the run".into(), &["run", "warmup"])
                     .with_help("make the warm-up shorter than the duration"));
