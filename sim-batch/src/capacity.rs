@@ -266,11 +266,30 @@ pub fn search<E>(
         } else {
             (sure_bad.fold(f64::NAN, f64::max), sure_good.fold(f64::NAN, f64::min))
         };
-        if low.is_finite() && high.is_finite() {
+        // A range only when some value in it straddles: a surely holding value next to a
+        // surely failing one (adjacent integers, or a bracket at the search's precision) is a
+        // boundary the intervals decide.
+        let straddled =
+            result.probes.iter().any(|probe| probe.sure.is_none() && probe.value > low && probe.value < high);
+        if low.is_finite() && high.is_finite() && straddled {
             result.uncertain_between = Some([low, high]);
         }
     }
     Ok(result)
+}
+
+/// The value next to `capacity` on the failing side, when both are sure: `capacity` surely
+/// holds and that value surely fails.
+fn decided_neighbour(result: &CapacityResult, capacity: f64) -> Option<f64> {
+    let position = result.probes.iter().position(|probe| probe.value == capacity)?;
+    if result.probes[position].sure != Some(true) {
+        return None;
+    }
+    let neighbour = match result.direction? {
+        Direction::Largest => result.probes.get(position + 1)?,
+        Direction::Smallest => result.probes.get(position.checked_sub(1)?)?,
+    };
+    (neighbour.sure == Some(false)).then_some(neighbour.value)
 }
 
 fn no_boundary_note(holds: bool) -> String {
@@ -324,6 +343,12 @@ pub fn table(result: &CapacityResult, slo: &Slo) -> String {
                     "uncertainty: the 95% intervals cannot tell between {} and {}\n",
                     crate::metrics::significant(low),
                     crate::metrics::significant(high)
+                ));
+            } else if let Some(beyond) = decided_neighbour(result, capacity) {
+                out.push_str(&format!(
+                    "certainty: the 95% intervals decide it: {} surely holds and {} surely fails\n",
+                    crate::metrics::significant(capacity),
+                    crate::metrics::significant(beyond)
                 ));
             }
         }
@@ -390,5 +415,38 @@ mod tests {
         })
         .unwrap();
         assert_eq!(overloaded.capacity, None);
+    }
+
+    /// Where a surely holding value sits next to a surely failing one, the intervals decide
+    /// the boundary: no range is reported as one they cannot tell (the table said "cannot
+    /// tell between 1 and 2" of instances where 1 surely failed and 2 surely held). A value
+    /// whose interval straddles the threshold between them makes the range.
+    #[test]
+    fn a_range_is_uncertain_only_where_an_interval_straddles() {
+        let slo = Slo::parse("mean<50ms").unwrap();
+        let spec =
+            SearchSpec { param: "instances", slo: &slo, replications: 5, start: 4.0, integer: true, precision: 0.01 };
+        let interval = |mean, half_width| Some(Summary { n: 5, mean, sd: Some(0.0), half_width: Some(half_width) });
+        let decided = search::<()>(&spec, |n| Ok(interval(if n >= 2.0 { 0.035 } else { 1.5 }, 0.001))).unwrap();
+        assert_eq!(
+            (decided.direction, decided.capacity, decided.uncertain_between),
+            (Some(Direction::Smallest), Some(2.0), None)
+        );
+        let text = table(&decided, &slo);
+        assert!(text.contains("certainty: the 95% intervals decide it: 2 surely holds and 1 surely fails"), "{text}");
+        assert!(!text.contains("cannot tell"), "{text}");
+        // 3 instances hold on the mean, but their interval reaches past 50 ms.
+        let straddling = search::<()>(&spec, |n| {
+            Ok(match n as u32 {
+                0..=2 => interval(0.2, 0.001),
+                3 => interval(0.045, 0.01),
+                _ => interval(0.035, 0.001),
+            })
+        })
+        .unwrap();
+        assert_eq!((straddling.capacity, straddling.uncertain_between), (Some(3.0), Some([2.0, 4.0])));
+        let text = table(&straddling, &slo);
+        assert!(text.contains("uncertainty: the 95% intervals cannot tell between 2 and 4"), "{text}");
+        assert!(!text.contains("\ncertainty: "), "{text}");
     }
 }

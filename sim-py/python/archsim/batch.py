@@ -257,7 +257,8 @@ def compare(
 class CapacityResult(PrintedAsTable):
     """Where an SLO stops holding. ``capacity`` is the boundary value (None when none was
     found, with ``note`` saying why), ``direction`` ``"largest"`` (a load) or ``"smallest"``
-    (instances, workers), ``uncertain_between`` the range the intervals cannot tell apart,
+    (instances, workers), ``uncertain_between`` the range the intervals cannot tell apart
+    (None when they decide the boundary: it surely holds, its neighbour surely fails),
     ``probes`` every value tried with the metric's interval and verdict; ``report`` is
     ``archsim capacity --format json``'s object and ``table`` its text."""
 
