@@ -16,6 +16,23 @@ pub(super) struct VisitEffect {
     pub calls: Vec<f64>,
     /// Expected hand-offs to each node (the worker is released).
     pub forwards: Vec<f64>,
+    /// Calls made at once (`Parallel`, `Quorum`): their targets are in `calls` too, as if
+    /// waited for in turn; the fixed point replaces that sum by the wait for the group.
+    pub groups: Vec<CallGroup>,
+    /// A quorum-replicated store's (copies asked, answers waited for): its `forwards` are
+    /// the copies, as if answered in turn; the fixed point takes the wait for the quorum.
+    pub replicas: Option<(usize, usize)>,
+}
+
+/// Calls made at once, the caller going on once `wait` of them have answered.
+#[derive(Debug, Clone)]
+pub(super) struct CallGroup {
+    /// How often per visit the group is called.
+    pub weight: f64,
+    /// The nodes called.
+    pub targets: Vec<usize>,
+    /// Answers waited for: all of them for `Parallel`.
+    pub wait: usize,
 }
 
 /// Walks a node program from `pc` with probability `weight`, adding its effect.
@@ -36,15 +53,22 @@ pub(super) fn walk(
             Instr::Work(sampler) => effect.work_s += weight * topology.samplers[sampler as usize].mean_s(),
             Instr::Call(node) => effect.calls[node] += weight,
             Instr::Parallel { start, len } => {
-                for target in &topology.parallel_targets[start as usize..(start + len) as usize] {
+                let targets = &topology.parallel_targets[start as usize..(start + len) as usize];
+                for target in targets {
                     effect.calls[*target] += weight;
                 }
+                let targets: Vec<usize> = targets.iter().map(|target| target.index()).collect();
+                effect.groups.push(CallGroup { weight, wait: targets.len(), targets });
             }
-            // Every target is called; the wait is for the fastest, taken here as all.
-            Instr::Quorum { start, len, .. } => {
-                for target in &topology.parallel_targets[start as usize..start as usize + len as usize] {
+            // Every target is called (its visits counted, cancelled losers' work included);
+            // the caller waits for the first `wait` answers.
+            Instr::Quorum { start, len, wait, .. } => {
+                let targets = &topology.parallel_targets[start as usize..start as usize + len as usize];
+                for target in targets {
                     effect.calls[*target] += weight;
                 }
+                let targets: Vec<usize> = targets.iter().map(|target| target.index()).collect();
+                effect.groups.push(CallGroup { weight, wait: wait as usize, targets });
             }
             Instr::Forward(node) => {
                 effect.forwards[node] += weight;
@@ -126,9 +150,14 @@ pub(super) fn effects(
                     for ((target, _), weight) in balancer.targets.iter().zip(&balancer.target_weights) {
                         effect.forwards[*target] += copies * *weight as f64 / total.max(1.0);
                     }
-                    if copies > 1.0 {
-                        caveats[index] =
-                            Some("replicas answer in parallel; their visits are added as if in turn".into());
+                    if let Some(quorum) = balancer.quorum.as_ref().filter(|quorum| quorum.n > 1) {
+                        let writes = quorum.write_classes.get(class).copied().unwrap_or(false);
+                        let wait = if writes { quorum.write } else { quorum.read };
+                        effect.replicas = Some((quorum.n as usize, wait as usize));
+                        caveats[index] = Some(
+                            "replicas answer in parallel: the wait for the quorum is taken over exponential answers of the replicas' mean"
+                                .into(),
+                        );
                     }
                 }
             }
