@@ -329,6 +329,35 @@ fn the_analytic_view_waits_for_parallel_calls_as_order_statistics() {
     );
 }
 
+/// The analytic view is the steady state without the file's scenario, and says so when
+/// there is one (a simulation of the same file runs the faults and load changes, so the two
+/// disagree there by design); without one, no such note.
+#[test]
+fn the_analytic_view_notes_a_scenario_it_leaves_out() {
+    let text = |scenario: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "100/s"), to: "app")],
+                nodes: {{"app": Service(workers: 4, steps: [Work(Exp(mean: "10ms"))])}},
+                {scenario}
+            )"#
+        )
+    };
+    let notes =
+        |text: &str| sim_core::analysis::analyze(&sim_core::parse_topology(text).unwrap(), &[None]).unwrap().notes;
+    let faulted = text(
+        r#"scenario: Scenario(faults: [Load(factor: 3.0, at: "10s"), Crash(node: "app", at: "20s", until: "25s")]),"#,
+    );
+    assert!(
+        notes(&faulted)
+            .iter()
+            .any(|note| note.starts_with("the scenario (2 faults or load changes) is not in the model")),
+        "{:?}",
+        notes(&faulted)
+    );
+    assert!(!notes(&text("")).iter().any(|note| note.contains("scenario")));
+}
+
 /// A database with replicas is not one pool: the analytic view gives the primary every
 /// write and each replica its share of the reads (round robin), so the replicas saturate at
 /// 2220 / 1.0600 ≈ 2094 req/s where a pooled model of the 30 connections would say 2997; with

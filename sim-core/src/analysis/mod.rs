@@ -346,6 +346,13 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
     if !topology.regions.names.is_empty() {
         notes.push("latency between regions is not in the model".into());
     }
+    if let Some(scenario) = topology.scenario.as_ref().filter(|scenario| !scenario.faults.is_empty()) {
+        notes.push(format!(
+            "the scenario ({} faults or load changes) is not in the model: it gives the steady state \
+             without them, where a simulation runs them",
+            scenario.faults.len()
+        ));
+    }
     Ok(Analysis {
         nodes,
         arrival_rate_per_s: total_rate,
