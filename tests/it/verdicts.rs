@@ -445,3 +445,37 @@ fn instances_of_a_group_grown_from_one_are_measured_and_a_lone_instance_is_not_r
         );
     }
 }
+
+/// A service whose workers are held mostly waiting on a call is limited by that call, not by
+/// its own work: its work share is its Work over its worker time (1 ms of 101 here, 10 ms of
+/// 10.5 with a 0.5 ms call), and the bottleneck's advice is to hold more calls at once or
+/// make the callee faster only where the share is below a half.
+#[test]
+fn a_service_held_by_its_calls_is_told_to_hold_more_calls_not_to_work_faster() {
+    let text = |work: &str, call: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "80/s"), to: "app")],
+                nodes: {{
+                    "app": Service(workers: 10, steps: [Work(Constant("{work}")), Call("db")]),
+                    "db": Service(workers: 500, steps: [Work(Constant("{call}"))]),
+                }},
+            )"#
+        )
+    };
+    let run = |text: &str| simulate(text, 1, seconds(200.0), 20.0);
+    let held = run(&text("1ms", "100ms"));
+    approx::assert_relative_eq!(held.nodes["app"].work_share.unwrap(), 1.0 / 101.0, max_relative = 1e-3);
+    assert_eq!(held.nodes["db"].work_share, Some(1.0));
+    let bottleneck = held.bottleneck.unwrap();
+    assert_eq!(bottleneck.node, "app");
+    assert!(bottleneck.advice.starts_with("add workers or instances to hold more calls at once"), "{bottleneck:?}");
+    assert!(bottleneck.advice.contains("(its workers spend 99% of their time waiting"), "{bottleneck:?}");
+    let working = run(&text("10ms", "500us"));
+    approx::assert_relative_eq!(working.nodes["app"].work_share.unwrap(), 10.0 / 10.5, max_relative = 1e-3);
+    let bottleneck = working.bottleneck.unwrap();
+    assert_eq!(
+        (bottleneck.node.as_str(), bottleneck.advice.as_str()),
+        ("app", "add instances or workers, or make its work faster")
+    );
+}

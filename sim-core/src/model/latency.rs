@@ -248,6 +248,8 @@ pub struct SlowdownMean {
     sum: f64,
     count: u64,
     max: f64,
+    /// The work the visits demanded, in all.
+    demand_ns: u128,
 }
 
 impl SlowdownMean {
@@ -258,7 +260,13 @@ impl SlowdownMean {
             self.sum += slowdown;
             self.count += 1;
             self.max = self.max.max(slowdown);
+            self.demand_ns += u128::from(demand_ns);
         }
+    }
+
+    /// The work the visits' own Work steps demanded, in all, in ns.
+    pub fn demand_sum_ns(&self) -> u128 {
+        self.demand_ns
     }
 
     /// Mean slowdown, `None` when no visit demanded work.

@@ -264,6 +264,11 @@ pub struct NodeReport {
     /// (quantiles within 1 %); absent where no visit demanded work.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slowdown: Option<NodeSlowdownReport>,
+    /// The share of its worker time spent in its own Work steps (the rest: workers held
+    /// waiting on their calls), for nodes whose workers are held for the whole visit; absent
+    /// under processor sharing, on a shared host, or with nothing answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_share: Option<f64>,
     /// Instance-hours paid for (autoscaled: as provisioned; functions: live containers).
     pub instance_hours: f64,
     /// Its cost: instance-hours × price per instance-hour + arrivals × price per request.

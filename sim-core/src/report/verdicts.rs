@@ -70,7 +70,7 @@ pub(super) fn bottleneck(
                 part: "node".into(),
                 offered_load: load,
                 utilization: Some(report.utilization),
-                advice: node_advice(node),
+                advice: node_advice(node, report.work_share),
             });
         }
         let roles: Vec<&str> = match &report.component {
@@ -156,8 +156,22 @@ fn autoscaled(node: &Node) -> bool {
     matches!(&node.kind, NodeKind::Service(service) if service.autoscaling.is_some())
 }
 
-/// What to change when a node as a whole cannot keep up.
-fn node_advice(node: &Node) -> String {
+/// A worker time mostly spent waiting on calls: below this share in its own Work steps, the
+/// node's capacity is set by what it calls, and the advice says so.
+const CALL_BOUND_WORK_SHARE: f64 = 0.5;
+
+/// What to change when a node as a whole cannot keep up; `work_share` is the share of its
+/// worker time in its own Work steps (the rest waiting on calls).
+fn node_advice(node: &Node, work_share: Option<f64>) -> String {
+    if let (NodeKind::Service(_), Some(share)) = (&node.kind, work_share) {
+        if share < CALL_BOUND_WORK_SHARE {
+            return format!(
+                "add workers or instances to hold more calls at once, or make what it calls faster (its workers \
+                 spend {:.0}% of their time waiting on the calls they make)",
+                (1.0 - share) * 100.0
+            );
+        }
+    }
     match &node.kind {
         NodeKind::Database(_) => "add connections or servers, or take load off it (a cache, read replicas)".into(),
         NodeKind::Function(_) => "raise its concurrency limit or make it faster".into(),
