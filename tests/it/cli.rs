@@ -244,7 +244,7 @@ fn cost_names_the_files_currency_and_gives_a_rate_per_hour() {
 /// A file whose run gives a warm-up but no stop leaves the run's length to the command
 /// line: with `--requests` it runs (the warm-up is a time, the stop a count), and without
 /// a flag the 60 s default is too short for it, which is refused with exit status 2 and the
-/// default named, not reported against a duration the file does not write.
+/// default named, not reported against a duration the file does not write; `check` notes it.
 #[test]
 fn a_warmup_without_a_stop_in_the_file_takes_the_command_lines_stop() {
     let file = std::env::temp_dir().join(format!("archsim-warmup-only-{}.ron", std::process::id()));
@@ -267,5 +267,11 @@ fn a_warmup_without_a_stop_in_the_file_takes_the_command_lines_stop() {
     assert!(stderr.contains("runs for 60s"), "{stderr}");
     let (status, _, stderr) = run_cli(&["run", file_path, "--duration", "200s"]);
     assert_eq!(status, 0, "{stderr}");
+    // `check` passes the file (it is valid) and says what `run` without flags would refuse.
+    let (status, stdout, stderr) = run_cli(&["check", file_path]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.contains("note: the warm-up is not shorter than the run, which `archsim run` refuses"), "{stdout}");
+    let (_, stdout, _) = run_cli(&["check", &path("mm1.ron")]);
+    assert!(!stdout.contains("note: the warm-up"), "{stdout}");
     std::fs::remove_file(&file).unwrap();
 }
