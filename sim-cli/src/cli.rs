@@ -390,14 +390,12 @@ pub fn describe(topology: &Topology) -> String {
         writeln!(out, "run: {stop}, warm-up {}, seed {}", Duration::from_ns(topology.run.warmup_ns), topology.run.seed);
     // The file is valid, but run as it stands (no flags) its warm-up would cover the run: a
     // file without `duration` or `requests` runs for the default.
-    if let StopCondition::Duration { ns } = topology.run.stop {
-        if topology.run.warmup_ns >= ns {
-            let _ = writeln!(
-                out,
-                "note: the warm-up is not shorter than the run, which `archsim run` refuses: give the file's run a \
-                 longer `duration` or a `requests` count, or run it with --duration or --requests"
-            );
-        }
+    if matches!(RunConfig::from_topology(topology).problem(topology), Some(RunProblem::WarmupNotShorter { .. })) {
+        let _ = writeln!(
+            out,
+            "note: the warm-up is not shorter than the run, which `archsim run` refuses: give the file's run a \
+             longer `duration` or a `requests` count, or run it with --duration or --requests"
+        );
     }
     out
 }

@@ -383,12 +383,14 @@ fn groups_excess_s(effect: &VisitEffect, response: &[f64], network_s: impl Fn(us
 }
 
 /// The same for a quorum-replicated store, whose `forwards` count the copies asked as if
-/// answered in turn: the wait for the quorum of as many answers of the copies' mean time.
+/// answered in turn: the wait for the quorum of as many answers of the copies' mean time,
+/// the `wait`-th of `copies` exponentials of one mean: mean · (1/copies + … + 1/(copies − wait + 1)).
 fn replicas_excess_s(effect: &VisitEffect, response: &[f64], network_s: impl Fn(usize) -> f64) -> f64 {
     let Some((copies, wait)) = effect.replicas else { return 0.0 };
     let total: f64 = effect.forwards.iter().enumerate().map(|(j, f)| f * (network_s(j) + response[j])).sum();
     let mean = total / copies as f64;
-    expected_kth_completion_s(&vec![mean; copies], wait) - total
+    let harmonic: f64 = (copies + 1 - wait.clamp(1, copies)..=copies).map(|i| 1.0 / i as f64).sum();
+    mean * harmonic - total
 }
 
 /// The expected time until `k` of independent exponential durations with the given means

@@ -24,6 +24,19 @@ pub(super) struct VisitEffect {
     pub replicas: Option<(usize, usize)>,
 }
 
+impl VisitEffect {
+    /// Calls `parallel_targets[start..start + len]` at once, `weight` times per visit,
+    /// going on after `wait` answers: each target's visits, and the group.
+    fn add_group(&mut self, topology: &Topology, weight: f64, start: u32, len: u32, wait: u32) {
+        let targets = &topology.parallel_targets[start as usize..(start + len) as usize];
+        for target in targets {
+            self.calls[*target] += weight;
+        }
+        let targets = targets.iter().map(|target| target.index()).collect();
+        self.groups.push(CallGroup { weight, targets, wait: wait as usize });
+    }
+}
+
 /// Calls made at once, the caller going on once `wait` of them have answered.
 #[derive(Debug, Clone)]
 pub(super) struct CallGroup {
@@ -52,23 +65,11 @@ pub(super) fn walk(
         match topology.code[pc as usize] {
             Instr::Work(sampler) => effect.work_s += weight * topology.samplers[sampler as usize].mean_s(),
             Instr::Call(node) => effect.calls[node] += weight,
-            Instr::Parallel { start, len } => {
-                let targets = &topology.parallel_targets[start as usize..(start + len) as usize];
-                for target in targets {
-                    effect.calls[*target] += weight;
-                }
-                let targets: Vec<usize> = targets.iter().map(|target| target.index()).collect();
-                effect.groups.push(CallGroup { weight, wait: targets.len(), targets });
-            }
+            Instr::Parallel { start, len } => effect.add_group(topology, weight, start, len, len),
             // Every target is called (its visits counted, cancelled losers' work included);
             // the caller waits for the first `wait` answers.
             Instr::Quorum { start, len, wait, .. } => {
-                let targets = &topology.parallel_targets[start as usize..start as usize + len as usize];
-                for target in targets {
-                    effect.calls[*target] += weight;
-                }
-                let targets: Vec<usize> = targets.iter().map(|target| target.index()).collect();
-                effect.groups.push(CallGroup { weight, wait: wait as usize, targets });
+                effect.add_group(topology, weight, start, u32::from(len), u32::from(wait))
             }
             Instr::Forward(node) => {
                 effect.forwards[node] += weight;

@@ -163,7 +163,12 @@ impl Simulation<'_> {
                 .slowdown
                 .mean()
                 .map(|mean| NodeSlowdownReport { mean, max: stats.slowdown.max().unwrap_or(mean) }),
-            work_share: work_share(node, &stats, mean_demand_ns, self.kernel.host_cpu_ns.get(index).is_some()),
+            work_share: work_share(
+                self.nodes[index].servers().is_some_and(|servers| servers.config.discipline.holds_workers()),
+                &stats,
+                mean_demand_ns,
+                self.kernel.host_cpu_ns.get(index).is_some(),
+            ),
             instance_hours,
             cost,
             concurrency_limit: self.nodes[index]
@@ -244,16 +249,11 @@ impl Simulation<'_> {
 /// worker time per request. Only where a worker is held for the whole visit (not processor
 /// sharing) and its Work runs at its demanded speed (not on a shared host).
 fn work_share(
-    node: &crate::topology::Node,
+    holds_workers: bool,
     stats: &crate::model::stats::NodeStats,
     mean_worker_ns: Option<f64>,
     on_a_host: bool,
 ) -> Option<f64> {
-    let holds_workers = match &node.kind {
-        NodeKind::Service(service) => service.discipline.holds_workers(),
-        NodeKind::Database(database) => database.servers.discipline.holds_workers(),
-        _ => false,
-    };
     let worker_ns = mean_worker_ns.filter(|ns| *ns > 0.0 && holds_workers && !on_a_host && stats.completions > 0)?;
     Some((stats.slowdown.demand_sum_ns() as f64 / stats.completions as f64 / worker_ns).min(1.0))
 }
