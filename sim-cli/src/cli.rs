@@ -326,7 +326,10 @@ pub fn describe(topology: &Topology) -> String {
         let entry = &topology.nodes[source.entry_node].name;
         let how = match &source.arrivals {
             Arrivals::Closed { users, .. } => format!("closed, {users} users"),
-            other => format!("open, mean rate {}/s", other.mean_rate_per_s().unwrap_or(0.0)),
+            other => format!(
+                "open, mean rate {}/s",
+                sim_batch::metrics::significant_to(other.mean_rate_per_s().unwrap_or(0.0), 6)
+            ),
         };
         let _ = writeln!(out, "  {} ({how}) → \"{entry}\"", source.name);
     }

@@ -61,29 +61,38 @@ impl fmt::Display for Rate {
     }
 }
 
-/// Parses a duration such as `"250us"`, `"4ms"`, `"1.5s"`, `"2min"` or `"1h"`.
+/// Time units as they may be written after a number or a rate's slash, in nanoseconds: the
+/// short forms the examples use, and the spellings people write out of habit ("sec",
+/// "msec", "minutes"). Both micro signs (U+00B5 and Greek U+03BC) are taken.
+const TIME_UNITS: [(&[&str], f64); 7] = [
+    (&["ns", "nsec", "nanosecond", "nanoseconds"], 1.0),
+    (&["us", "\u{b5}s", "\u{3bc}s", "usec", "microsecond", "microseconds"], 1e3),
+    (&["ms", "msec", "millisecond", "milliseconds"], 1e6),
+    (&["s", "sec", "secs", "second", "seconds"], 1e9),
+    (&["min", "m", "mins", "minute", "minutes"], 60e9),
+    (&["h", "hr", "hrs", "hour", "hours"], 3600e9),
+    (&["d", "day", "days"], 86_400e9),
+];
+
+/// The nanoseconds in time unit `unit`, if it is one.
+fn time_unit_ns(unit: &str) -> Option<f64> {
+    TIME_UNITS.iter().find(|(names, _)| names.contains(&unit)).map(|(_, ns)| *ns)
+}
+
+/// Parses a duration such as `"250us"`, `"4ms"`, `"1.5s"`, `"2min"` or `"1h"` (a space
+/// before the unit and spelled-out units such as `"2 seconds"` are taken too).
 ///
 /// The error says what was wrong and how to write it instead.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e'))
-        .unwrap_or(trimmed.len());
-    // `e` is only an exponent when followed by a digit; otherwise it starts a unit.
-    let (number, unit) = trimmed.split_at(split);
-    let unit_ns: f64 = match unit.trim() {
-        "ns" => 1.0,
-        "us" | "µs" => 1e3,
-        "ms" => 1e6,
-        "s" => 1e9,
-        "min" | "m" => 60e9,
-        "h" => 3600e9,
+    let (number, unit) = number_and_exponent(text.trim());
+    let unit_ns = match unit.trim() {
         "" => {
             return Err(format!(
                 "duration \"{text}\" has no unit; write it with one of ns, us, ms, s, min, h (for example \"{text}ms\")"
             ))
         }
-        other => return Err(format!("unknown time unit \"{other}\" in \"{text}\"; use ns, us, ms, s, min or h")),
+        other => time_unit_ns(other)
+            .ok_or_else(|| format!("unknown time unit \"{other}\" in \"{text}\"; use ns, us, ms, s, min, h or d"))?,
     };
     let value: f64 = number
         .parse()
@@ -98,29 +107,71 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration { ns: ns.round() as u64 })
 }
 
-/// Parses a rate such as `"800/s"`, `"48000/min"`, `"2/ms"` or `"0.9/s"`.
+/// Words that may stand between a rate's number and its slash ("100 req/s").
+const RATE_NOUNS: [&str; 10] =
+    ["req", "reqs", "request", "requests", "event", "events", "msg", "msgs", "message", "messages"];
+
+/// Rates written as one word after the number, and the time unit each is per.
+const RATE_WORDS: [(&str, &str); 6] =
+    [("rps", "s"), ("qps", "s"), ("tps", "s"), ("rpm", "min"), ("qpm", "min"), ("rph", "h")];
+
+/// Parses a rate such as `"800/s"`, `"48000/min"`, `"2/ms"` or `"0.9/s"`. A thousand or a
+/// million may be written `k` or `M` after the number (`"1.5k/s"`), a noun may stand before
+/// the slash (`"800 req/s"`), and `"800 rps"` (or qps, tps; rpm, qpm per minute; rph per
+/// hour) means the same as `"800/s"`.
 pub fn parse_rate(text: &str) -> Result<Rate, String> {
     let trimmed = text.trim();
-    let Some((number, unit)) = trimmed.split_once('/') else {
-        return Err(format!("rate \"{text}\" has no unit; write it as events per time unit, such as \"{text}/s\""));
+    let help = "write a number per time unit, such as \"800/s\"";
+    let (amount, unit, noun_allowed) = match trimmed.split_once('/') {
+        Some((amount, unit)) => (amount.trim(), unit.trim(), true),
+        None => {
+            let word = RATE_WORDS.iter().find_map(|(word, unit)| Some((trimmed.strip_suffix(word)?.trim(), *unit)));
+            let Some((amount, unit)) = word else {
+                let number = number_and_exponent(trimmed).0;
+                let example = if number.is_empty() { "800" } else { number };
+                return Err(format!(
+                    "rate \"{text}\" has no time unit; write it per time unit, such as \"{example}/s\""
+                ));
+            };
+            (amount, unit, false)
+        }
     };
-    let per_unit_s: f64 = match unit.trim() {
-        "ns" => 1e-9,
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        "min" | "m" => 60.0,
-        "h" => 3600.0,
-        other => return Err(format!("unknown time unit \"{other}\" in rate \"{text}\"; use /s, /ms, /min or /h")),
+    let per_unit_s = time_unit_ns(unit)
+        .ok_or_else(|| format!("unknown time unit \"{unit}\" in rate \"{text}\"; use /s, /ms, /min, /h or /d"))?
+        / 1e9;
+    let (number, rest) = number_and_exponent(amount);
+    let (multiple, noun) = match rest.strip_prefix(['k', 'K']) {
+        Some(noun) => (1e3, noun),
+        None => rest.strip_prefix('M').map_or((1.0, rest), |noun| (1e6, noun)),
     };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("\"{text}\" is not a rate; write a number per time unit, such as \"800/s\""))?;
+    let noun = noun.trim();
+    if !noun.is_empty() && !(noun_allowed && RATE_NOUNS.contains(&noun)) {
+        return Err(format!("\"{text}\" is not a rate; {help}"));
+    }
+    let value: f64 = number.parse().map_err(|_| format!("\"{text}\" is not a rate; {help}"))?;
+    let value = value * multiple;
     if !value.is_finite() || value < 0.0 {
         return Err(format!("rate \"{text}\" must be zero or positive"));
     }
     Ok(Rate { per_s: value / per_unit_s })
+}
+
+/// Splits `"1.5e3 req"` into `"1.5e3"` and `" req"`: an `e` belongs to the number only when
+/// a digit (or a sign) follows it.
+fn number_and_exponent(text: &str) -> (&str, &str) {
+    let bytes = text.as_bytes();
+    let mut end = 0;
+    while end < bytes.len() {
+        let byte = bytes[end];
+        let exponent = byte == b'e'
+            && end > 0
+            && bytes.get(end + 1).is_some_and(|next| next.is_ascii_digit() || *next == b'-' || *next == b'+');
+        if !(byte.is_ascii_digit() || byte == b'.' || byte == b'-' || byte == b'+' || exponent) {
+            break;
+        }
+        end += 1;
+    }
+    text.split_at(end)
 }
 
 /// A size in bytes: `"512B"`, `"40KB"`, `"1.5MB"`, `"2KiB"`.
@@ -296,12 +347,67 @@ mod tests {
     }
 
     #[test]
+    fn durations_take_the_spellings_people_write() {
+        let cases = [
+            ("5 ms", 5_000_000),
+            ("5msec", 5_000_000),
+            ("2 seconds", 2 * NS_PER_S),
+            ("1sec", NS_PER_S),
+            ("3 minutes", 180 * NS_PER_S),
+            ("1m", 60 * NS_PER_S),
+            ("1.5hr", 5400 * NS_PER_S),
+            ("1d", 86_400 * NS_PER_S),
+            ("500\u{b5}s", 500_000),
+            ("500\u{3bc}s", 500_000),
+            ("1e-3s", 1_000_000),
+            ("2.5e2us", 250_000),
+        ];
+        for (text, ns) in cases {
+            assert_eq!(parse_duration(text).map(|d| d.ns), Ok(ns), "{text}");
+        }
+        assert!(parse_duration("5 parsecs").unwrap_err().contains("unknown time unit \"parsecs\""));
+    }
+
+    #[test]
     fn rates_parse_with_units() {
-        assert_eq!(parse_rate("800/s").unwrap().per_s, 800.0);
-        assert_eq!(parse_rate("120/min").unwrap().per_s, 2.0);
-        assert_eq!(parse_rate("2/ms").unwrap().per_s, 2000.0);
-        assert!(parse_rate("800").unwrap_err().contains("no unit"));
-        assert!(parse_rate("-5/s").unwrap_err().contains("positive"));
+        let cases = [
+            ("800/s", 800.0),
+            ("120/min", 2.0),
+            ("2/ms", 2000.0),
+            ("0.9/s", 0.9),
+            ("1e3/s", 1000.0),
+            ("100/sec", 100.0),
+            ("7200 / hour", 2.0),
+            ("1.5k/s", 1500.0),
+            ("2K/s", 2000.0),
+            ("3M/h", 3e6 / 3600.0),
+            ("800 req/s", 800.0),
+            ("60 requests/min", 1.0),
+            ("800 rps", 800.0),
+            ("1.5k qps", 1500.0),
+            ("600rpm", 10.0),
+            ("10 events/s", 10.0),
+        ];
+        for (text, per_s) in cases {
+            assert_eq!(parse_rate(text).map(|r| r.per_s), Ok(per_s), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_rates_say_how_to_fix_them() {
+        let cases = [
+            ("800", "rate \"800\" has no time unit; write it per time unit, such as \"800/s\""),
+            ("800 hz", "rate \"800 hz\" has no time unit; write it per time unit, such as \"800/s\""),
+            ("800/fortnight", "unknown time unit \"fortnight\" in rate \"800/fortnight\""),
+            ("800 cats/s", "\"800 cats/s\" is not a rate"),
+            ("800 req rps", "\"800 req rps\" is not a rate"),
+            ("fast/s", "\"fast/s\" is not a rate"),
+            ("-5/s", "rate \"-5/s\" must be zero or positive"),
+        ];
+        for (text, error) in cases {
+            let message = parse_rate(text).unwrap_err();
+            assert!(message.starts_with(error), "{text}: {message}");
+        }
     }
 
     #[test]

@@ -97,7 +97,7 @@ fn syntax_help(message: &str) -> Option<String> {
         Some("check the spelling; the fields this place accepts are listed above".into())
     } else if message.contains("Unexpected missing field") || message.contains("missing field") {
         Some("add the missing field".into())
-    } else if message.contains("no unit") {
+    } else if message.contains("no unit") || message.contains("no time unit") {
         Some("durations need a unit (\"4ms\") and rates a time base (\"800/s\")".into())
     } else if message.contains("Unexpected end") {
         Some("a bracket or parenthesis is not closed".into())
