@@ -145,7 +145,8 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
         None => rest.strip_prefix('M').map_or((1.0, rest), |noun| (1e6, noun)),
     };
     let noun = noun.trim();
-    if !noun.is_empty() && !(noun_allowed && RATE_NOUNS.contains(&noun)) {
+    let noun_is_fine = noun.is_empty() || (noun_allowed && RATE_NOUNS.contains(&noun));
+    if !noun_is_fine {
         return Err(format!("\"{text}\" is not a rate; {help}"));
     }
     let value: f64 = number.parse().map_err(|_| format!("\"{text}\" is not a rate; {help}"))?;
