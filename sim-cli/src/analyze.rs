@@ -43,7 +43,13 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
         let mut node_columns = Vec::with_capacity(n);
         for node in &topology.nodes {
             let first = names.len();
-            for field in ["utilization", "mean_wait_s", "mean_sojourn_s"] {
+            // A work queue's servers are its consumers, whose busy share the report gives in
+            // its own section.
+            let utilization = match node.kind {
+                NodeKind::WorkQueue(_) => "work_queue.consumer_utilization",
+                _ => "utilization",
+            };
+            for field in [utilization, "mean_wait_s", "mean_sojourn_s"] {
                 names.push(format!("nodes.{}.{field}", node.name));
             }
             let section = match node.kind {
@@ -223,10 +229,10 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
         for part in &node.parts {
             let mut row = vec![
                 format!("  {}", part.name),
-                "server".into(),
+                part.kind.into(),
                 "-".into(),
                 significant(part.arrival_rate_per_s),
-                node.servers.map_or("-".into(), |(_, workers)| format!("1×{workers}")),
+                format!("{}×{}", part.servers.0, part.servers.1),
                 ms(Some(part.holding_s)),
                 format!("{:.3}", part.utilization),
                 if part.arrival_rate_per_s > 0.0 { ms(Some(part.wait_s.unwrap_or(f64::INFINITY))) } else { "-".into() },

@@ -329,6 +329,96 @@ fn the_analytic_view_waits_for_parallel_calls_as_order_statistics() {
     );
 }
 
+/// A work queue's consumers are its servers: each is held while the handler answers its
+/// message, so with 4 consumers, a handler of at least 4 workers and Exp(20 ms) work, the
+/// consumers and the queue are an M/M/4 queue (Erlang C) and the handler never waits (it
+/// never holds more than the 4 consumers' messages). The analytic view loads the handler
+/// with every message, names the consumers as the bottleneck (ρ = 150 × 0.02 / 4 = 0.75),
+/// keeps the messages' wait out of the producer's response, and agrees with the simulation:
+/// the simulated consumer utilization and the publish-to-processed time (Erlang C's wait plus
+/// the work) cover it. With more consumers than the handler's workers, its workers are
+/// queued for again.
+#[test]
+fn the_analytic_view_loads_a_work_queues_handler_and_makes_its_consumers_the_servers() {
+    let text = |consumers: u32, workers: u32| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "150/s"), to: "signup")],
+                nodes: {{
+                    "signup": Service(workers: 16, steps: [Work(Exp(mean: "1ms")), Call("emails")]),
+                    "emails": WorkQueue(consumers: {consumers}, handler: "mailer"),
+                    "mailer": Service(workers: {workers}, steps: [Work(Exp(mean: "20ms"))]),
+                }},
+            )"#
+        )
+    };
+    let analysis =
+        |text: &str| sim_core::analysis::analyze(&sim_core::parse_topology(text).unwrap(), &[None; 3]).unwrap();
+    let few = text(4, 6);
+    let view = analysis(&few);
+    let (emails, mailer) = (&view.nodes[1], &view.nodes[2]);
+    assert_eq!(view.bottleneck, Some(1), "{view:?}");
+    approx::assert_relative_eq!(mailer.arrival_rate_per_s, 150.0, max_relative = 1e-9);
+    approx::assert_relative_eq!(emails.utilization.unwrap(), 0.75, max_relative = 1e-9);
+    approx::assert_relative_eq!(mailer.utilization.unwrap(), 0.75 * 4.0 / 6.0, max_relative = 1e-9);
+    assert_eq!(mailer.wait_s, Some(0.0));
+    let message_wait_s = sim_core::analysis::mmc_wait_s(4, 150.0, 0.020).unwrap();
+    approx::assert_relative_eq!(emails.wait_s.unwrap(), message_wait_s, max_relative = 1e-9);
+    approx::assert_relative_eq!(view.response_s.unwrap(), 0.001, max_relative = 1e-9);
+    approx::assert_relative_eq!(view.saturation_rate_per_s.unwrap(), 200.0, max_relative = 1e-9);
+    let queue = |report: &sim_core::Report| {
+        report.nodes["emails"].component.as_ref().and_then(|c| c.work_queue()).unwrap().clone()
+    };
+    let stop = crate::check::requests(40_000);
+    crate::check::replicate(&few, 10, stop, 20.0, |r| queue(r).consumer_utilization).assert_covers(
+        "consumer utilization",
+        0.75,
+        0.02,
+    );
+    crate::check::replicate(&few, 10, stop, 20.0, |r| queue(r).publish_to_processed_s.mean.unwrap()).assert_covers(
+        "publish to processed, M/M/4",
+        message_wait_s + 0.020,
+        0.03,
+    );
+    // Eight consumers on six workers: the handler's workers are queued for.
+    let many = analysis(&text(8, 6));
+    assert!(many.nodes[2].wait_s.unwrap() > 0.0, "{:?}", many.nodes[2]);
+}
+
+/// A log group's consumers: partition p goes to consumer p mod n, each consumer an M/M/1
+/// queue of its partitions. With 4 partitions and 3 consumers, consumer 0 has partitions 0
+/// and 3, half the messages: at 100/s and Exp(10 ms) it is busy 0.5, the others 0.25, and
+/// the group's mean wait is (50 × 0.01 × 0.5/0.5 + 2 × 25 × 0.01 × 0.25/0.75) / 100. Each
+/// group loads its handler with every message.
+#[test]
+fn the_analytic_view_gives_a_log_group_its_busiest_consumer() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "100/s"), to: "events")],
+        nodes: {
+            "events": Log(partitions: 4, groups: [
+                Group(name: "index", handler: "indexer", consumers: 3),
+                Group(name: "audit", handler: "auditor"),
+            ]),
+            "indexer": Service(workers: 8, steps: [Work(Exp(mean: "10ms"))]),
+            "auditor": Service(workers: 8, steps: [Work(Exp(mean: "2ms"))]),
+        },
+    )"#;
+    let view = sim_core::analysis::analyze(&sim_core::parse_topology(text).unwrap(), &[None; 3]).unwrap();
+    let parts = &view.nodes[0].parts;
+    assert_eq!(parts.iter().map(|part| part.name.as_str()).collect::<Vec<_>>(), ["group index", "group audit"]);
+    assert_eq!((parts[0].servers, parts[1].servers), ((3, 1), (4, 1)));
+    approx::assert_relative_eq!(parts[0].utilization, 0.5, max_relative = 1e-9);
+    let wait_s = (50.0 * 0.01 * 0.5 / 0.5 + 2.0 * 25.0 * 0.01 * 0.25 / 0.75) / 100.0;
+    approx::assert_relative_eq!(parts[0].wait_s.unwrap(), wait_s, max_relative = 1e-9);
+    approx::assert_relative_eq!(parts[1].utilization, 25.0 * 0.002, max_relative = 1e-9);
+    for handler in &view.nodes[1..] {
+        approx::assert_relative_eq!(handler.arrival_rate_per_s, 100.0, max_relative = 1e-9);
+        assert_eq!(handler.wait_s, Some(0.0), "{handler:?}");
+    }
+    assert_eq!((view.bottleneck, view.bottleneck_part.as_deref()), (Some(0), Some("group index")));
+    approx::assert_relative_eq!(view.saturation_rate_per_s.unwrap(), 200.0, max_relative = 1e-9);
+}
+
 /// The analytic view is the steady state without the file's scenario, and says so when
 /// there is one (a simulation of the same file runs the faults and load changes, so the two
 /// disagree there by design); without one, no such note.

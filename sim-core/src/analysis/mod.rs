@@ -48,18 +48,25 @@ pub struct NodeAnalysis {
     pub parts: Vec<PartAnalysis>,
 }
 
-/// What the model says about one server of a database.
+/// What the model says about one part of a node: a server of a database (its connections),
+/// or a consumer group of a log (its consumers).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PartAnalysis {
-    /// `primary` or `replica-N`.
+    /// `primary` or `replica-N`; `group NAME`.
     pub name: String,
-    /// Queries per second it serves.
+    /// `server` or `consumers`.
+    pub kind: &'static str,
+    /// Queues and servers per queue: (1, connections) for a database server; (consumers
+    /// with partitions, 1) for a log group, each consumer a queue of its partitions.
+    pub servers: (u32, u32),
+    /// Queries (messages) per second it serves.
     pub arrival_rate_per_s: f64,
-    /// Mean time a connection is held per query, in seconds.
+    /// Mean time a connection (consumer) is held per query (message), in seconds.
     pub holding_s: f64,
-    /// Busy share of its connections.
+    /// Busy share of its connections; of a log group's busiest consumer.
     pub utilization: f64,
-    /// Predicted mean wait for a connection (Erlang C), in seconds; `None` when saturated.
+    /// Predicted mean wait for a connection (Erlang C) or a consumer (M/M/1 per consumer),
+    /// in seconds; `None` when saturated.
     pub wait_s: Option<f64>,
 }
 
@@ -181,6 +188,9 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
         .collect();
     let host_saturated = stretch.iter().any(|s| !s.is_finite());
     let stretch: Vec<f64> = stretch.into_iter().map(|s| if s.is_finite() { s } else { 1.0 }).collect();
+    let never_waits = fed_by_few_consumers(topology, &class_entry_rates, &class_effects, &class_rates);
+    let asynchronous: Vec<bool> =
+        topology.nodes.iter().map(|node| matches!(node.kind, NodeKind::WorkQueue(_))).collect();
     // Fixed point: holding times include callees' response times, which include their waits.
     let mut wait = vec![0.0; n];
     let mut response = vec![vec![0.0; n]; classes];
@@ -204,7 +214,9 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
                         .sum();
                     let groups = groups_excess_s(effect, &response[class], |j| 2.0 * (link_s(i, j) + mesh_s));
                     let replicas = replicas_excess_s(effect, &response[class], |j| link_s(i, j) + mesh_s);
-                    wait[i] + effect.work_s * stretch[i] + effect.delay_s + network + groups + replicas
+                    // A work queue's wait is its messages', after the producer's answer.
+                    let request_wait = if asynchronous[i] { 0.0 } else { wait[i] };
+                    request_wait + effect.work_s * stretch[i] + effect.delay_s + network + groups + replicas
                 })
                 .collect();
             response[class] =
@@ -218,9 +230,15 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
             let mut weighted = 0.0;
             for class in 0..classes {
                 let effect = &class_effects[class][i];
-                let calls: f64 =
-                    (0..n).map(|j| effect.calls[j] * (2.0 * (link_s(i, j) + mesh_s) + response[class][j])).sum::<f64>()
-                        + groups_excess_s(effect, &response[class], |j| 2.0 * (link_s(i, j) + mesh_s));
+                // A consumer is held while the handler answers its message, as a caller is.
+                let calls: f64 = (0..n)
+                    .map(|j| {
+                        // (A log's groups are its parts: their consumers are not its workers.)
+                        let messages = if asynchronous[i] { effect.messages[j] } else { 0.0 };
+                        (effect.calls[j] + messages) * (2.0 * (link_s(i, j) + mesh_s) + response[class][j])
+                    })
+                    .sum::<f64>()
+                    + groups_excess_s(effect, &response[class], |j| 2.0 * (link_s(i, j) + mesh_s));
                 class_holding[class][i] = effect.work_s * stretch[i] + calls;
                 weighted += class_rates[class][i] * (effect.work_s * stretch[i] + calls);
             }
@@ -230,7 +248,7 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
         for (i, node) in topology.nodes.iter().enumerate() {
             if let Some(parts) = database_parts(&node.kind, i, &class_rates, &class_holding) {
                 next_wait[i] = parts_wait_s(&parts).unwrap_or(f64::INFINITY);
-            } else if let Some((instances, workers)) = queue_shape(&node.kind) {
+            } else if let Some((instances, workers)) = queue_shape(&node.kind).filter(|_| !never_waits[i]) {
                 next_wait[i] =
                     mmc_wait_s(workers, node_rate[i] / instances as f64, next_holding[i]).unwrap_or(f64::INFINITY);
             }
@@ -247,19 +265,36 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
             break;
         }
     }
-    let saturated = host_saturated || wait.iter().any(|w| !w.is_finite());
+    let log_parts: Vec<Option<Vec<PartAnalysis>>> = topology
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| match &node.kind {
+            NodeKind::Log(log) => {
+                let network_s = |j: usize| 2.0 * (link_s(i, j) + mesh_s);
+                Some(log_group_parts(log, i, &class_rates, &response, network_s))
+            }
+            _ => None,
+        })
+        .collect();
+    let groups_saturated =
+        log_parts.iter().flatten().flatten().any(|part| part.arrival_rate_per_s > 0.0 && part.wait_s.is_none());
+    let saturated = host_saturated || groups_saturated || wait.iter().any(|w| !w.is_finite());
     let mut nodes = Vec::with_capacity(n);
     for (i, node) in topology.nodes.iter().enumerate() {
         let servers = queue_shape(&node.kind);
         let utilization = servers.map(|(instances, workers)| node_rate[i] * holding[i] / (instances * workers) as f64);
-        let parts = database_parts(&node.kind, i, &class_rates, &class_holding).unwrap_or_default();
-        let node_wait = if parts.is_empty() {
+        let database_parts = database_parts(&node.kind, i, &class_rates, &class_holding);
+        let node_wait = if never_waits[i] {
+            Some(0.0).filter(|_| node_rate[i] > 0.0)
+        } else if database_parts.is_none() {
             servers.and_then(|(instances, workers)| {
                 mmc_wait_s(workers, node_rate[i] / instances as f64, holding[i]).filter(|_| node_rate[i] > 0.0)
             })
         } else {
-            parts_wait_s(&parts).filter(|_| node_rate[i] > 0.0)
+            database_parts.as_deref().and_then(parts_wait_s).filter(|_| node_rate[i] > 0.0)
         };
+        let parts = database_parts.or_else(|| log_parts[i].clone()).unwrap_or_default();
         // From arrival to answer, as the simulation measures it: a balancer's visit lasts
         // until its backend answers, but a node that hands a request on (a `Forward` step, a
         // gateway's route, a rate limiter) is done with it at the hand-off.
@@ -512,6 +547,8 @@ fn database_parts(
         let holding = if rate > 0.0 { work / rate } else { 0.0 };
         PartAnalysis {
             name,
+            kind: "server",
+            servers: (1, database.servers.workers),
             arrival_rate_per_s: rate,
             holding_s: holding,
             utilization: work / connections,
@@ -525,6 +562,107 @@ fn database_parts(
         parts.push(part(format!("replica-{replica}"), reads * replica_share, reads * replica_share * read_holding));
     }
     Some(parts)
+}
+
+/// Per node: whether only consumers call it (a work queue's, a log group's), no more of
+/// them than it has workers in each instance, so that however they are spread none waits
+/// for a worker. Its arrivals are then not Poisson but bounded by the consumers, and the
+/// wait is at the queue instead (M/M/c would put one there).
+fn fed_by_few_consumers(
+    topology: &Topology,
+    class_entry_rates: &[Vec<f64>],
+    class_effects: &[Vec<VisitEffect>],
+    class_rates: &[Vec<f64>],
+) -> Vec<bool> {
+    let n = topology.nodes.len();
+    let mut consumers = vec![0u64; n];
+    let mut other_rate = vec![0.0; n];
+    for (j, node) in topology.nodes.iter().enumerate() {
+        match &node.kind {
+            NodeKind::WorkQueue(queue) => consumers[queue.handler.index()] += u64::from(queue.consumers),
+            NodeKind::Log(log) => {
+                for (group, (_, handler)) in log.groups.iter().enumerate() {
+                    let count =
+                        log.group_changes[group].iter().map(|(_, n)| *n).fold(log.group_consumers[group], u32::max);
+                    consumers[handler.index()] += u64::from(count.min(log.partitions));
+                }
+            }
+            _ => {}
+        }
+        for (class, effects) in class_effects.iter().enumerate() {
+            let effect = &effects[j];
+            for (i, rate) in other_rate.iter_mut().enumerate() {
+                *rate += class_rates[class][j] * (effect.calls[i] + effect.forwards[i]);
+            }
+        }
+    }
+    (0..n)
+        .map(|i| {
+            let entered: f64 = class_entry_rates.iter().map(|rates| rates[i]).sum();
+            let workers = match &topology.nodes[i].kind {
+                NodeKind::Service(service) if service.discipline != crate::topology::Discipline::ProcessorSharing => {
+                    service.workers
+                }
+                _ => return false,
+            };
+            consumers[i] > 0 && consumers[i] <= u64::from(workers) && other_rate[i] == 0.0 && entered == 0.0
+        })
+        .collect()
+}
+
+/// A log's consumer groups (node `i`), each one part: every message goes to every group,
+/// whose consumer is held while the group's handler answers it (`network_s` there and back
+/// plus the handler's response). Partition p goes to consumer p mod n (n its consumers after
+/// the last membership change), and a consumer takes one message at a time from its
+/// partitions: with the keys spread evenly, consumer k is an M/M/1 queue fed the share of
+/// the partitions it has.
+fn log_group_parts(
+    log: &crate::topology::LogConfig,
+    i: usize,
+    class_rates: &[Vec<f64>],
+    response: &[Vec<f64>],
+    network_s: impl Fn(usize) -> f64,
+) -> Vec<PartAnalysis> {
+    let rate: f64 = class_rates.iter().map(|rates| rates[i]).sum();
+    let partitions = log.partitions.max(1);
+    log.groups
+        .iter()
+        .enumerate()
+        .map(|(group, (name, handler))| {
+            let handler = handler.index();
+            let held: f64 = (0..class_rates.len())
+                .map(|class| class_rates[class][i] * (network_s(handler) + response[class][handler]))
+                .sum();
+            let holding = if rate > 0.0 { held / rate } else { 0.0 };
+            let consumers = log.group_changes[group].last().map_or(log.group_consumers[group], |(_, n)| *n).max(1);
+            let busy = consumers.min(partitions);
+            // Each busy consumer's partitions, its utilization and M/M/1 wait ρh/(1 − ρ).
+            let loads: Vec<(f64, f64)> = (0..busy)
+                .map(|k| {
+                    let owned = (0..partitions).filter(|p| p % consumers == k).count() as f64;
+                    (rate * owned / partitions as f64, rate * owned / partitions as f64 * holding)
+                })
+                .collect();
+            let utilization = loads.iter().map(|(_, rho)| *rho).fold(0.0, f64::max);
+            let wait_s = (utilization < 1.0).then(|| {
+                let weighted: f64 = loads.iter().map(|(lambda, rho)| lambda * rho * holding / (1.0 - rho)).sum();
+                if rate > 0.0 {
+                    weighted / rate
+                } else {
+                    0.0
+                }
+            });
+            PartAnalysis {
+                name: format!("group {name}"),
+                kind: "consumers",
+                servers: (busy, 1),
+                arrival_rate_per_s: rate,
+                holding_s: holding,
+                utilization,
+                wait_s,
+            }
+        })
+        .collect()
 }
 
 /// The mean wait over a database's servers, weighted by their rates; `None` when one of
@@ -544,6 +682,7 @@ fn queue_shape(kind: &NodeKind) -> Option<(u32, u32)> {
         NodeKind::Service(service) => Some((service.instances, service.workers)),
         NodeKind::Database(database) => Some((database.servers.instances, database.servers.workers)),
         NodeKind::Function(function) => Some((1, function.concurrency)),
+        NodeKind::WorkQueue(queue) => Some((1, queue.consumers)),
         _ => None,
     }
 }

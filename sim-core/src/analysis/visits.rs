@@ -16,6 +16,10 @@ pub(super) struct VisitEffect {
     pub calls: Vec<f64>,
     /// Expected hand-offs to each node (the worker is released).
     pub forwards: Vec<f64>,
+    /// Messages a visit leaves for consumers, per node they call with them (a work queue's
+    /// handler, each log group's): they load that node as calls do, and hold the consumer
+    /// while it answers, but no request waits for them.
+    pub messages: Vec<f64>,
     /// Calls made at once (`Parallel`, `Quorum`): their targets are in `calls` too, as if
     /// waited for in turn; the fixed point replaces that sum by the wait for the group.
     pub groups: Vec<CallGroup>,
@@ -110,7 +114,8 @@ pub(super) fn effects(
     let mut effects = Vec::with_capacity(n);
     let mut caveats = vec![None; n];
     for (index, node) in topology.nodes.iter().enumerate() {
-        let mut effect = VisitEffect { calls: vec![0.0; n], forwards: vec![0.0; n], ..Default::default() };
+        let mut effect =
+            VisitEffect { calls: vec![0.0; n], forwards: vec![0.0; n], messages: vec![0.0; n], ..Default::default() };
         let mean = |sampler: u32| if sampler == NONE { 0.0 } else { topology.samplers[sampler as usize].mean_s() };
         match &node.kind {
             NodeKind::Service(service) => walk(topology, service.entry_pc, class, 1.0, &mut effect, 0)
@@ -196,14 +201,21 @@ pub(super) fn effects(
             }
             NodeKind::WorkQueue(queue) => {
                 effect.delay_s = mean(queue.publish_sampler);
+                effect.messages[queue.handler] += 1.0;
                 caveats[index] = Some(format!(
-                    "asynchronous: its consumers' load on \"{}\" is not in the request path",
+                    "asynchronous: a consumer is held while \"{}\" handles its message; the messages' waits are not in the request path (redeliveries are not modelled)",
                     topology.nodes[queue.handler].name
                 ));
             }
             NodeKind::Log(log) => {
                 effect.delay_s = mean(log.append_sampler);
-                caveats[index] = Some("asynchronous consumer groups are not modelled".into());
+                for (_, handler) in &log.groups {
+                    effect.messages[*handler] += 1.0;
+                }
+                caveats[index] = Some(
+                    "asynchronous: each group's consumers are M/M/1 queues of their partitions, the keys taken as spread evenly; the messages' waits are not in the request path"
+                        .into(),
+                );
             }
         }
         effects.push(effect);
@@ -301,9 +313,12 @@ pub(super) fn class_visit_rates(
                 *slot = caveat;
             }
         }
+        // Messages count: their consumers' calls load the nodes as any other visit does.
         let routing: Vec<Vec<f64>> = effects
             .iter()
-            .map(|effect| effect.calls.iter().zip(&effect.forwards).map(|(c, f)| c + f).collect())
+            .map(|effect| {
+                (0..effect.calls.len()).map(|j| effect.calls[j] + effect.forwards[j] + effect.messages[j]).collect()
+            })
             .collect();
         let rates =
             solve(&routing, entry_rates, true).ok_or("the routing sends requests around a loop they never leave")?;
