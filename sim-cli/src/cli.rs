@@ -347,7 +347,7 @@ pub fn describe(topology: &Topology) -> String {
                 topology.host_of(id).map_or(String::new(), |host| format!(", on host {}", host.name))
             ),
             NodeKind::LoadBalancer(b) if b.role == sim_core::topology::BalancerRole::LoadBalancer => {
-                format!("load balancer: {:?} over {} target instance(s)", b.algorithm, b.targets.len())
+                format!("load balancer: {} over {} target instance(s)", b.algorithm, b.targets.len())
             }
             _ => sim_core::topology::node_summary(topology, id),
         };

@@ -582,6 +582,18 @@ pub enum RawAlgorithm {
     ActivePassive,
 }
 
+impl std::fmt::Display for RawAlgorithm {
+    /// As the file writes it: `LeastConnections`, `ConsistentHash(virtual_nodes: 150)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RawAlgorithm::ConsistentHash { virtual_nodes } => {
+                write!(f, "ConsistentHash(virtual_nodes: {virtual_nodes})")
+            }
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
 /// A network link.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename = "Link")]

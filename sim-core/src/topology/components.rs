@@ -134,6 +134,32 @@ pub enum Limit {
     },
 }
 
+impl std::fmt::Display for Limit {
+    /// As the file writes it: `TokenBucket(rate: "2500/s", burst: 200)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let duration = |ns: u64| crate::units::Duration::from_ns(ns);
+        let rate = |per_s: f64| crate::units::Rate { per_s };
+        match *self {
+            Limit::TokenBucket { rate_per_s, burst, interval_ns } => {
+                write!(f, "TokenBucket(rate: \"{}\", burst: {burst}", rate(rate_per_s))?;
+                if let Some(interval_ns) = interval_ns {
+                    write!(f, ", interval: \"{}\"", duration(interval_ns))?;
+                }
+                write!(f, ")")
+            }
+            Limit::FixedWindow { limit, window_ns } => {
+                write!(f, "FixedWindow(limit: {limit}, window: \"{}\")", duration(window_ns))
+            }
+            Limit::SlidingWindow { limit, window_ns } => {
+                write!(f, "SlidingWindow(limit: {limit}, window: \"{}\")", duration(window_ns))
+            }
+            Limit::LeakyBucket { rate_per_s, capacity } => {
+                write!(f, "LeakyBucket(rate: \"{}\", capacity: {capacity})", rate(rate_per_s))
+            }
+        }
+    }
+}
+
 /// A checked rate limiter.
 #[derive(Debug, Clone)]
 pub struct RateLimiterConfig {

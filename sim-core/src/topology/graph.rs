@@ -1,7 +1,7 @@
 //! Graph views of a topology, built with petgraph: the check that no request can call round
 //! a cycle for ever, and the Graphviz DOT drawing.
 
-use super::{BalancerRole, NodeKind, ServiceRole, Topology};
+use super::{Algorithm, BalancerRole, NodeKind, ServiceRole, Topology};
 use crate::ids::NodeId;
 use crate::topology::Node;
 use petgraph::algo::tarjan_scc;
@@ -184,13 +184,22 @@ fn describe(topology: &Topology, id: NodeId) -> (&'static str, String) {
             None => ("box", format!("service {}×{} workers", s.instances, s.workers)),
         },
         NodeKind::LoadBalancer(b) if b.role == BalancerRole::ShardRouter => {
-            ("diamond", format!("sharded store, {:?}", b.algorithm))
+            // As the file's `partitioning` names it.
+            let partitioning = match b.algorithm {
+                Algorithm::ConsistentHash { .. } => b.algorithm.to_string(),
+                _ => "HashModulo".into(),
+            };
+            ("diamond", format!("sharded store, {partitioning}"))
         }
-        NodeKind::LoadBalancer(b) => ("diamond", format!("load balancer, {:?}", b.algorithm)),
+        NodeKind::LoadBalancer(b) => ("diamond", format!("load balancer, {}", b.algorithm)),
         NodeKind::Cache(c) => ("cylinder", format!("cache {} entries, {:?}", c.capacity, c.eviction)),
         NodeKind::Cdn(c) => ("tab", format!("CDN, {} edges of {} entries", c.edge_regions.len(), c.capacity)),
-        NodeKind::Database(d) => ("cylinder", format!("database, primary + {} replicas", d.replicas)),
-        NodeKind::RateLimiter(r) => ("octagon", format!("rate limiter, {:?}", r.limit)),
+        NodeKind::Database(d) => match d.replicas {
+            0 => ("cylinder", "database, no replicas".to_string()),
+            1 => ("cylinder", "database, primary + 1 replica".to_string()),
+            n => ("cylinder", format!("database, primary + {n} replicas")),
+        },
+        NodeKind::RateLimiter(r) => ("octagon", format!("rate limiter, {}, {:?}", r.limit, r.scope)),
         NodeKind::WorkQueue(q) => ("cds", format!("work queue, {} consumers", q.consumers)),
         NodeKind::Log(l) => ("cds", format!("log, {} partitions, {} groups", l.partitions, l.groups.len())),
         NodeKind::Function(f) => ("component", format!("function, concurrency {}", f.concurrency)),
