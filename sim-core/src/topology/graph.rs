@@ -217,3 +217,36 @@ fn describe(topology: &Topology, id: NodeId) -> (&'static str, String) {
 fn escape(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each node is summed up in the file's own words, never Rust's debug form.
+    #[test]
+    fn nodes_are_summed_up_as_the_file_writes_them() {
+        let topology = crate::parse_topology(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "10/s"), keys: Uniform(n: 100), to: "edge")],
+                nodes: {
+                    "edge": RateLimiter(limit: TokenBucket(rate: "2500/s", burst: 200, interval: "100ms"), scope: PerKey, next: "window"),
+                    "window": RateLimiter(limit: SlidingWindow(limit: 100, window: "1s"), next: "lb"),
+                    "lb": LoadBalancer(algorithm: ConsistentHash(virtual_nodes: 150), backends: ["store"]),
+                    "store": Sharded(shards: ["db", "app"]),
+                    "db": Database(read: Exp(mean: "1ms"), write: Exp(mean: "1ms"), replicas: 1),
+                    "app": Service(steps: [Work(Exp(mean: "1ms"))]),
+                },
+            )"#,
+        )
+        .unwrap();
+        let summary = |name: &str| node_summary(&topology, topology.node_id(name).unwrap());
+        assert_eq!(
+            summary("edge"),
+            r#"rate limiter, TokenBucket(rate: "2500/s", burst: 200, interval: "100ms"), PerKey"#
+        );
+        assert_eq!(summary("window"), r#"rate limiter, SlidingWindow(limit: 100, window: "1s"), Global"#);
+        assert_eq!(summary("lb"), "load balancer, ConsistentHash(virtual_nodes: 150)");
+        assert_eq!(summary("store"), "sharded store, HashModulo");
+        assert_eq!(summary("db"), "database, primary + 1 replica");
+    }
+}
