@@ -17,6 +17,15 @@ pub enum KeySampler {
 }
 
 impl KeySampler {
+    /// How many distinct keys it draws from.
+    pub fn key_count(&self) -> u64 {
+        match self {
+            KeySampler::Single => 1,
+            KeySampler::Uniform { n } => *n,
+            KeySampler::Zipf(zipf) => zipf.n,
+        }
+    }
+
     /// The probability of each key, most popular first; `None` beyond 10⁷ keys (too large to list).
     pub fn popularity(&self) -> Option<Vec<f64>> {
         match self {

@@ -383,17 +383,24 @@ fn the_analytic_view_loads_a_work_queues_handler_and_makes_its_consumers_the_ser
     // Eight consumers on six workers: the handler's workers are queued for.
     let many = analysis(&text(8, 6));
     assert!(many.nodes[2].wait_s.unwrap() > 0.0, "{:?}", many.nodes[2]);
+    // At 250/s the 4 consumers are offered 1.25: the messages' wait has no bound, the
+    // producer's answer is still 1 ms.
+    let over = analysis(&few.replace("150/s", "250/s"));
+    assert_eq!(over.nodes[1].wait_s, None);
+    assert!(over.notes.iter().any(|note| note.contains("offered 1.25× what they can do")), "{:?}", over.notes);
+    approx::assert_relative_eq!(over.response_s.unwrap(), 0.001, max_relative = 1e-9);
 }
 
 /// A log group's consumers: partition p goes to consumer p mod n, each consumer an M/M/1
 /// queue of its partitions. With 4 partitions and 3 consumers, consumer 0 has partitions 0
 /// and 3, half the messages: at 100/s and Exp(10 ms) it is busy 0.5, the others 0.25, and
-/// the group's mean wait is (50 × 0.01 × 0.5/0.5 + 2 × 25 × 0.01 × 0.25/0.75) / 100. Each
-/// group loads its handler with every message.
+/// the group's mean wait is (50 × 0.01 × 0.5/0.5 + 2 × 25 × 0.01 × 0.25/0.75) / 100, the
+/// keys spread evenly (uniform over more keys than the view lists one by one). Each group
+/// loads its handler with every message.
 #[test]
 fn the_analytic_view_gives_a_log_group_its_busiest_consumer() {
     let text = r#"Topology(
-        workload: [Open(name: "users", arrivals: Poisson(rate: "100/s"), to: "events")],
+        workload: [Open(name: "users", arrivals: Poisson(rate: "100/s"), keys: Uniform(n: 5000000), to: "events")],
         nodes: {
             "events": Log(partitions: 4, groups: [
                 Group(name: "index", handler: "indexer", consumers: 3),
@@ -417,6 +424,80 @@ fn the_analytic_view_gives_a_log_group_its_busiest_consumer() {
     }
     assert_eq!((view.bottleneck, view.bottleneck_part.as_deref()), (Some(0), Some("group index")));
     approx::assert_relative_eq!(view.saturation_rate_per_s.unwrap(), 200.0, max_relative = 1e-9);
+}
+
+/// A shard router sends each key where its hash (or ring) does, so under Zipf keys its
+/// shards' shares are those of the keys hashed to each, not 1/n: the analytic view sums the
+/// key popularity per shard as the model routes it, and the simulated share of the
+/// requests each shard gets covers it (a binomial proportion per run, within the runs'
+/// 99% interval), for `hash % n` and for a ring. A log's partitions likewise: its busiest
+/// consumer is the one the hashed keys load most.
+#[test]
+fn the_analytic_view_routes_keys_as_the_model_hashes_them() {
+    let text = |partitioning: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "200/s"), keys: Zipf(n: 2000, s: 1.1), to: "store")],
+                nodes: {{
+                    "store": Sharded(partitioning: {partitioning}, shards: ["s0", "s1", "s2", "s3"]),
+                    "s0": Service(workers: 64, steps: [Work(Exp(mean: "1ms"))]),
+                    "s1": Service(workers: 64, steps: [Work(Exp(mean: "1ms"))]),
+                    "s2": Service(workers: 64, steps: [Work(Exp(mean: "1ms"))]),
+                    "s3": Service(workers: 64, steps: [Work(Exp(mean: "1ms"))]),
+                }},
+            )"#
+        )
+    };
+    for partitioning in ["HashModulo", "ConsistentHash(virtual_nodes: 8)"] {
+        let text = text(partitioning);
+        let view = sim_core::analysis::analyze(&sim_core::parse_topology(&text).unwrap(), &[None; 5]).unwrap();
+        let shares: Vec<f64> = view.nodes[1..].iter().map(|node| node.visits).collect();
+        approx::assert_relative_eq!(shares.iter().sum::<f64>(), 1.0, max_relative = 1e-9);
+        let spread = shares.iter().copied().fold(0.0, f64::max) - shares.iter().copied().fold(1.0, f64::min);
+        assert!(spread > 0.05, "{partitioning}: Zipf keys should load the shards unevenly: {shares:?}");
+        for (shard, share) in shares.iter().enumerate() {
+            let name = format!("s{shard}");
+            let measured = |r: &sim_core::Report| r.nodes[&name].arrivals as f64 / r.nodes["store"].arrivals as f64;
+            crate::check::replicate(&text, 10, crate::check::requests(20_000), 0.0, measured).assert_covers(
+                &format!("{partitioning}: {name}'s share"),
+                *share,
+                0.05,
+            );
+        }
+    }
+    let log = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "200/s"), keys: Zipf(n: 2000, s: 1.1), to: "events")],
+        nodes: {
+            "events": Log(partitions: 4, groups: [Group(name: "index", handler: "indexer")]),
+            "indexer": Service(workers: 8, steps: [Work(Exp(mean: "10ms"))]),
+        },
+    )"#;
+    let view = sim_core::analysis::analyze(&sim_core::parse_topology(log).unwrap(), &[None; 2]).unwrap();
+    let busiest = view.nodes[0].parts[0].utilization;
+    assert!(
+        busiest > 200.0 / 4.0 * 0.010 * 1.1,
+        "the hottest partition's consumer should be busier than an even share: {busiest}"
+    );
+    let group = |r: &sim_core::Report| {
+        r.nodes["events"].component.as_ref().and_then(|c| c.log()).unwrap().groups["index"].clone()
+    };
+    // One consumer per partition: consumer p's load is partition p's. Each is checked at its
+    // index (a measured maximum would be biased up).
+    for (partition, predicted) in view.nodes[0].parts[0].consumer_utilizations.iter().enumerate() {
+        crate::check::replicate(log, 10, crate::check::requests(20_000), 10.0, |r| {
+            group(r).offered_load_by_partition[partition]
+        })
+        .assert_covers(&format!("partition {partition}'s consumer"), *predicted, 0.05);
+    }
+    // Without keys every request has key 0: one partition takes every message, as the
+    // simulation sends them (its consumer is offered 200/s × 10 ms = 2, and the note says so).
+    let keyless = log.replace(r#"keys: Zipf(n: 2000, s: 1.1), "#, "");
+    let view = sim_core::analysis::analyze(&sim_core::parse_topology(&keyless).unwrap(), &[None; 2]).unwrap();
+    let loads = &view.nodes[0].parts[0].consumer_utilizations;
+    assert_eq!(loads.iter().filter(|load| **load > 0.0).count(), 1, "{loads:?}");
+    approx::assert_relative_eq!(loads.iter().sum::<f64>(), 2.0, max_relative = 1e-9);
+    assert!(view.notes.iter().any(|note| note.contains("lag grows without bound")), "{:?}", view.notes);
+    assert!(view.response_s.is_some(), "the producers are still answered");
 }
 
 /// The analytic view is the steady state without the file's scenario, and says so when

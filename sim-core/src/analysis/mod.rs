@@ -68,6 +68,10 @@ pub struct PartAnalysis {
     /// Predicted mean wait for a connection (Erlang C) or a consumer (M/M/1 per consumer),
     /// in seconds; `None` when saturated.
     pub wait_s: Option<f64>,
+    /// A log group's consumers' busy shares, consumer k having partitions k, k + n, ...
+    /// (empty for a database server).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub consumer_utilizations: Vec<f64>,
 }
 
 /// What the model says about one host: the CPU its services' Work offers its cores.
@@ -176,7 +180,16 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
     };
     let mesh_s =
         if topology.mesh_sampler == NONE { 0.0 } else { topology.samplers[topology.mesh_sampler as usize].mean_s() };
-    let (class_effects, class_rates, caveats) = class_visit_rates(topology, &class_entry_rates, hit_ratios)?;
+    // Only shard routers and logs route by key; the list is long for a large key space.
+    let routes_keys = topology.nodes.iter().any(|node| match &node.kind {
+        NodeKind::LoadBalancer(balancer) => balancer.role == crate::topology::BalancerRole::ShardRouter,
+        NodeKind::Log(_) => true,
+        _ => false,
+    });
+    let popularity = if routes_keys { key_popularity(topology, MAX_ROUTED_KEYS) } else { None };
+    let router_shares = router_key_shares(topology, popularity.as_deref());
+    let (class_effects, class_rates, caveats) =
+        class_visit_rates(topology, &class_entry_rates, hit_ratios, &router_shares)?;
     let node_rate: Vec<f64> = (0..n).map(|i| class_rates.iter().map(|rates| rates[i]).sum()).collect();
     let hosts = host_analysis(topology, &class_effects, &class_rates);
     // A node's Work on a host takes its host's stretch (infinite when the host saturates).
@@ -248,6 +261,8 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
         for (i, node) in topology.nodes.iter().enumerate() {
             if let Some(parts) = database_parts(&node.kind, i, &class_rates, &class_holding) {
                 next_wait[i] = parts_wait_s(&parts).unwrap_or(f64::INFINITY);
+            } else if asynchronous[i] {
+                // Its messages' wait, which nothing in the loop uses, is taken at the end.
             } else if let Some((instances, workers)) = queue_shape(&node.kind).filter(|_| !never_waits[i]) {
                 next_wait[i] =
                     mmc_wait_s(workers, node_rate[i] / instances as f64, next_holding[i]).unwrap_or(f64::INFINITY);
@@ -272,14 +287,33 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
         .map(|(i, node)| match &node.kind {
             NodeKind::Log(log) => {
                 let network_s = |j: usize| 2.0 * (link_s(i, j) + mesh_s);
-                Some(log_group_parts(log, i, &class_rates, &response, network_s))
+                let shares = partition_shares(log.partitions, popularity.as_deref());
+                Some(log_group_parts(log, i, &class_rates, &response, network_s, &shares))
             }
             _ => None,
         })
         .collect();
-    let groups_saturated =
-        log_parts.iter().flatten().flatten().any(|part| part.arrival_rate_per_s > 0.0 && part.wait_s.is_none());
-    let saturated = host_saturated || groups_saturated || wait.iter().any(|w| !w.is_finite());
+    // Consumers that cannot keep up leave the producers' answers as they are: their
+    // messages wait without bound, which a note says.
+    for (i, node) in topology.nodes.iter().enumerate() {
+        let name = &node.name;
+        if let (true, Some((_, consumers))) = (asynchronous[i], queue_shape(&node.kind)) {
+            let offered = node_rate[i] * holding[i] / f64::from(consumers);
+            if offered >= 1.0 {
+                notes.push(format!(
+                    "\"{name}\"'s consumers are offered {offered:.2}× what they can do: its messages wait without bound (the producers are still answered)"
+                ));
+            }
+        }
+        for part in log_parts[i].iter().flatten().filter(|part| part.arrival_rate_per_s > 0.0 && part.wait_s.is_none())
+        {
+            notes.push(format!(
+                "\"{name}\" {}'s busiest consumer is offered {:.2}× what it can do: its lag grows without bound (the producers are still answered)",
+                part.name, part.utilization
+            ));
+        }
+    }
+    let saturated = host_saturated || wait.iter().any(|w| !w.is_finite());
     let mut nodes = Vec::with_capacity(n);
     for (i, node) in topology.nodes.iter().enumerate() {
         let servers = queue_shape(&node.kind);
@@ -553,6 +587,7 @@ fn database_parts(
             holding_s: holding,
             utilization: work / connections,
             wait_s: mmc_wait_s(database.servers.workers, rate, holding),
+            consumer_utilizations: Vec::new(),
         }
     };
     let mut parts =
@@ -614,14 +649,15 @@ fn fed_by_few_consumers(
 /// whose consumer is held while the group's handler answers it (`network_s` there and back
 /// plus the handler's response). Partition p goes to consumer p mod n (n its consumers after
 /// the last membership change), and a consumer takes one message at a time from its
-/// partitions: with the keys spread evenly, consumer k is an M/M/1 queue fed the share of
-/// the partitions it has.
+/// partitions: consumer k is an M/M/1 queue fed the messages of the partitions it has
+/// (`partition_shares` of them).
 fn log_group_parts(
     log: &crate::topology::LogConfig,
     i: usize,
     class_rates: &[Vec<f64>],
     response: &[Vec<f64>],
     network_s: impl Fn(usize) -> f64,
+    partition_shares: &[f64],
 ) -> Vec<PartAnalysis> {
     let rate: f64 = class_rates.iter().map(|rates| rates[i]).sum();
     let partitions = log.partitions.max(1);
@@ -639,8 +675,9 @@ fn log_group_parts(
             // Each busy consumer's partitions, its utilization and M/M/1 wait ρh/(1 − ρ).
             let loads: Vec<(f64, f64)> = (0..busy)
                 .map(|k| {
-                    let owned = (0..partitions).filter(|p| p % consumers == k).count() as f64;
-                    (rate * owned / partitions as f64, rate * owned / partitions as f64 * holding)
+                    let owned: f64 =
+                        (k..partitions).step_by(consumers as usize).map(|p| partition_shares[p as usize]).sum();
+                    (rate * owned, rate * owned * holding)
                 })
                 .collect();
             let utilization = loads.iter().map(|(_, rho)| *rho).fold(0.0, f64::max);
@@ -660,9 +697,27 @@ fn log_group_parts(
                 holding_s: holding,
                 utilization,
                 wait_s,
+                consumer_utilizations: loads.iter().map(|(_, rho)| *rho).collect(),
             }
         })
         .collect()
+}
+
+/// Each partition's share of a log's messages: a message goes to partition
+/// hash(key) mod `partitions`, so with a known key popularity the share is that of the keys
+/// hashed there (as the model hashes them); else even.
+fn partition_shares(partitions: u32, popularity: Option<&[f64]>) -> Vec<f64> {
+    let partitions = partitions.max(1);
+    match popularity {
+        Some(popularity) => {
+            let mut shares = vec![0.0; partitions as usize];
+            for (key, p) in popularity.iter().enumerate() {
+                shares[(crate::rng::splitmix64(key as u64) % u64::from(partitions)) as usize] += p;
+            }
+            shares
+        }
+        None => vec![1.0 / f64::from(partitions); partitions as usize],
+    }
 }
 
 /// The mean wait over a database's servers, weighted by their rates; `None` when one of

@@ -52,6 +52,10 @@ pub(super) struct CallGroup {
     pub wait: usize,
 }
 
+/// What a resharding router's figures are.
+const RESHARDED: &str =
+    "the steady state of its last shard list (a simulation also runs the lists before it, and the cold caches after each step)";
+
 /// Walks a node program from `pc` with probability `weight`, adding its effect.
 pub(super) fn walk(
     topology: &Topology,
@@ -109,6 +113,7 @@ pub(super) fn effects(
     topology: &Topology,
     class: usize,
     hit_ratios: &[Option<f64>],
+    router_shares: &[Option<Vec<f64>>],
 ) -> Result<(Vec<VisitEffect>, Vec<Option<String>>), String> {
     let n = topology.nodes.len();
     let mut effects = Vec::with_capacity(n);
@@ -142,6 +147,13 @@ pub(super) fn effects(
                     if let Some((active, _)) = balancer.targets.first() {
                         effect.forwards[*active] += 1.0;
                     }
+                } else if let (Some(shares), Some(_)) = (router_shares[index].as_ref(), &balancer.resharding) {
+                    // A resharding router: the steady state of its last shard list, each
+                    // key where that list sends it.
+                    for ((target, _), share) in balancer.targets.iter().zip(shares) {
+                        effect.forwards[*target] += share;
+                    }
+                    caveats[index] = Some(RESHARDED.into());
                 } else if let Some(plan) = &balancer.resharding {
                     // A resharding router: the steady state of its last shard list.
                     let last = &plan.steps[plan.steps.len() - 1].assigned;
@@ -149,12 +161,27 @@ pub(super) fn effects(
                     for ((target, _), _) in balancer.targets.iter().zip(last).filter(|(_, a)| **a) {
                         effect.forwards[*target] += 1.0 / shards;
                     }
+                    caveats[index] = Some(RESHARDED.into());
                 } else {
-                    // A replicated store asks n shards for each request.
-                    let copies = balancer.quorum.as_ref().map_or(1.0, |quorum| quorum.n as f64);
-                    let total: f64 = balancer.target_weights.iter().map(|w| *w as f64).sum();
-                    for ((target, _), weight) in balancer.targets.iter().zip(&balancer.target_weights) {
-                        effect.forwards[*target] += copies * *weight as f64 / total.max(1.0);
+                    if let Some(shares) = router_shares[index].as_ref() {
+                        // A shard router sends each key where the model does: its shards'
+                        // shares of the keys drawn (n copies of each with a replicated store).
+                        for ((target, _), share) in balancer.targets.iter().zip(shares) {
+                            effect.forwards[*target] += share;
+                        }
+                    } else {
+                        // A replicated store asks n shards for each request.
+                        let copies = balancer.quorum.as_ref().map_or(1.0, |quorum| quorum.n as f64);
+                        let total: f64 = balancer.target_weights.iter().map(|w| *w as f64).sum();
+                        for ((target, _), weight) in balancer.targets.iter().zip(&balancer.target_weights) {
+                            effect.forwards[*target] += copies * *weight as f64 / total.max(1.0);
+                        }
+                        if balancer.role == crate::topology::BalancerRole::ShardRouter {
+                            caveats[index] = Some(
+                                "keys taken as spread evenly over the shards (the workloads' key popularity is not one known distribution)"
+                                    .into(),
+                            );
+                        }
                     }
                     if let Some(quorum) = balancer.quorum.as_ref().filter(|quorum| quorum.n > 1) {
                         let writes = quorum.write_classes.get(class).copied().unwrap_or(false);
@@ -213,7 +240,7 @@ pub(super) fn effects(
                     effect.messages[*handler] += 1.0;
                 }
                 caveats[index] = Some(
-                    "asynchronous: each group's consumers are M/M/1 queues of their partitions, the keys taken as spread evenly; the messages' waits are not in the request path"
+                    "asynchronous: each group's consumers are M/M/1 queues of their partitions (each partition's share that of the keys hashed to it, when the workloads' key popularity is known); the messages' waits are not in the request path"
                         .into(),
                 );
             }
@@ -231,12 +258,7 @@ pub(super) fn che_hit_ratio(topology: &Topology, cache: &crate::topology::CacheC
     if cache.eviction != crate::topology::Eviction::Lru || cache.ttl_ns.is_some() {
         return None;
     }
-    let mut keyed = topology.sources.iter().map(|source| &source.keys);
-    let first = keyed.next()?;
-    if keyed.any(|keys| keys != first) {
-        return None;
-    }
-    let popularity = first.popularity()?;
+    let popularity = key_popularity(topology, u64::MAX)?;
     let capacity = cache.capacity as f64;
     if capacity >= popularity.len() as f64 {
         return Some(1.0);
@@ -256,6 +278,65 @@ pub(super) fn che_hit_ratio(topology: &Topology, cache: &crate::topology::CacheC
     }
     let t = 0.5 * (low + high);
     Some(popularity.iter().map(|p| p * (1.0 - libm::exp(-p * t))).sum())
+}
+
+/// The probability of each key (key k has `p[k]`), when every workload draws its keys from
+/// one distribution the model knows, of at most `max_keys` keys (and 10⁷).
+pub(super) fn key_popularity(topology: &Topology, max_keys: u64) -> Option<Vec<f64>> {
+    let mut keyed = topology.sources.iter().map(|source| &source.keys);
+    let first = keyed.next()?;
+    if keyed.any(|keys| keys != first) || first.key_count() > max_keys {
+        return None;
+    }
+    first.popularity()
+}
+
+/// Most keys whose routes the analytic view follows one by one; past it, even shares.
+pub(super) const MAX_ROUTED_KEYS: u64 = 2_000_000;
+
+/// Per node, a shard router's share of the requests each of its targets gets (n per
+/// request with a replicated store), from the key popularity and the router's own hash or
+/// ring, as the model routes them with every shard up (a resharding router: those of its last
+/// list): `None` for other nodes, or when the keys are not known.
+pub(super) fn router_key_shares(topology: &Topology, popularity: Option<&[f64]>) -> Vec<Option<Vec<f64>>> {
+    topology
+        .nodes
+        .iter()
+        .map(|node| {
+            let NodeKind::LoadBalancer(balancer) = &node.kind else { return None };
+            if balancer.role != crate::topology::BalancerRole::ShardRouter {
+                return None;
+            }
+            let popularity = popularity?;
+            let targets = balancer.targets.len();
+            // Every shard, or those of a resharding's last list.
+            let up = match &balancer.resharding {
+                Some(plan) => plan.steps[plan.steps.len() - 1].assigned.clone(),
+                None => vec![true; targets],
+            };
+            let rotation: Vec<u32> = (0..targets as u32).filter(|target| up[*target as usize]).collect();
+            if rotation.is_empty() {
+                return None;
+            }
+            let mut shares = vec![0.0; targets];
+            for (key, p) in popularity.iter().enumerate() {
+                match &balancer.quorum {
+                    Some(quorum) => {
+                        let mut order = [0u32; crate::model::replicated::MAX_ASKED];
+                        let len =
+                            crate::model::replicated::preference_list(balancer, &rotation, key as u64, &mut order);
+                        for target in &order[..len.min(quorum.n as usize)] {
+                            shares[*target as usize] += p;
+                        }
+                    }
+                    None => {
+                        shares[crate::model::resharding::shard_of(balancer, &rotation, &up, key as u64) as usize] += p
+                    }
+                }
+            }
+            Some(shares)
+        })
+        .collect()
 }
 
 /// Solves `x = b + x M` (visit ratios) or `x = b + M x` by Gaussian elimination with pivoting.
@@ -302,12 +383,13 @@ pub(super) fn class_visit_rates(
     topology: &Topology,
     class_entry_rates: &[Vec<f64>],
     hit_ratios: &[Option<f64>],
+    router_shares: &[Option<Vec<f64>>],
 ) -> Result<(Vec<Vec<VisitEffect>>, Vec<Vec<f64>>, Vec<Option<String>>), String> {
     let mut class_effects = Vec::with_capacity(class_entry_rates.len());
     let mut class_rates = Vec::with_capacity(class_entry_rates.len());
     let mut caveats = vec![None; topology.nodes.len()];
     for (class, entry_rates) in class_entry_rates.iter().enumerate() {
-        let (effects, class_caveats) = effects(topology, class, hit_ratios)?;
+        let (effects, class_caveats) = effects(topology, class, hit_ratios, router_shares)?;
         for (slot, caveat) in caveats.iter_mut().zip(class_caveats) {
             if slot.is_none() {
                 *slot = caveat;
@@ -335,6 +417,7 @@ pub fn visits_per_request(topology: &Topology, entry: NodeId, class: u32) -> Opt
     let n = topology.nodes.len();
     let mut class_entry_rates = vec![vec![0.0; n]; topology.classes.len()];
     *class_entry_rates.get_mut(class as usize)?.get_mut(entry.index())? = 1.0;
-    let (_, class_rates, _) = class_visit_rates(topology, &class_entry_rates, &vec![None; n]).ok()?;
+    // Even shares over a router's shards: the total visits are what counts here.
+    let (_, class_rates, _) = class_visit_rates(topology, &class_entry_rates, &vec![None; n], &vec![None; n]).ok()?;
     Some(class_rates[class as usize].iter().sum())
 }

@@ -16,7 +16,7 @@ use crate::rng::splitmix64;
 use crate::topology::{Algorithm, LoadBalancerConfig, QuorumReplication};
 
 /// Most shards one operation asks: its n replicas and as many substitutes.
-const MAX_ASKED: usize = 2 * crate::topology::MAX_REPLICATION;
+pub(crate) const MAX_ASKED: usize = 2 * crate::topology::MAX_REPLICATION;
 
 /// One read or write a coordinating frame runs.
 #[derive(Debug, Clone)]
@@ -281,7 +281,12 @@ impl Answer {
 
 /// The key's preference list into `order`: every shard once, from the key's place on the
 /// ring (consistent hashing) or from hash % shards on; returns its length.
-fn preference_list(balancer: &LoadBalancerConfig, rotation: &[u32], key: u64, order: &mut [u32; MAX_ASKED]) -> usize {
+pub(crate) fn preference_list(
+    balancer: &LoadBalancerConfig,
+    rotation: &[u32],
+    key: u64,
+    order: &mut [u32; MAX_ASKED],
+) -> usize {
     let limit = MAX_ASKED.min(rotation.len());
     let mut len = 0;
     // Adds a shard not yet listed; true once the list is full.
