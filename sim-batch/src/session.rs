@@ -100,7 +100,11 @@ pub fn checked_config(topology: &Topology, overrides: Overrides) -> Result<RunCo
         }
         Some(RunProblem::WarmupNotShorter { warmup_s, run_s }) => {
             return Err(run_problem(
-                &format!("the warm-up ({warmup_s}s) is not shorter than the run ({run_s}s)"),
+                &format!(
+                    "the warm-up ({warmup_s}s, {}) is not shorter than the run ({run_s}s, {})",
+                    if overrides.warmup_s.is_some() { "as given" } else { "the file's `warmup`" },
+                    if overrides.duration_s.is_some() { "as given" } else { "the file's run" },
+                ),
                 "lengthen the duration or shorten the warm-up",
             ))
         }

@@ -238,9 +238,11 @@ impl RunOverrides {
                 "error: a run of 0 requests or 0 seconds measures nothing\n  help: give --requests 1 or more, or a --duration above 0\n".into(),
             ),
             Some(RunProblem::WarmupNotShorter { warmup_s, run_s }) => Err(format!(
-                "error: the warm-up ({warmup_s}s) is not shorter than the run ({run_s}s)\n  help: shorten --warmup, \
+                "error: the warm-up ({warmup_s}s, {}) is not shorter than the run ({run_s}s, {})\n  help: shorten --warmup, \
                  or lengthen the run with --duration (or stop by count with --requests); a file whose run gives \
                  neither `duration` nor `requests` runs for {}s\n",
+                if self.warmup.is_some() { "from --warmup" } else { "the file's `warmup`" },
+                if self.duration.is_some() { "from --duration" } else { "the file's run" },
                 DEFAULT_DURATION_NS / NS_PER_S
             )),
             Some(RunProblem::TraceNotAttached) => {

@@ -64,7 +64,7 @@ def test_every_problem_of_a_file_is_carried(tmp_path):
     [
         ({"duration": 0}, "positive number of seconds"),
         ({"requests": 0}, "at least 1"),
-        ({"duration": 3}, "warm-up (5s) is not shorter than the run (3s)"),
+        ({"duration": 3}, "warm-up (5s, the file's `warmup`) is not shorter than the run (3s, as given)"),
         ({"duration": "3 parsecs"}, "3 parsecs"),
         ({"duration": 10, "requests": 10}, "both a duration and a request count"),
         ({"duration": "2000h"}, "events, more than the budget"),

@@ -263,7 +263,12 @@ fn a_warmup_without_a_stop_in_the_file_takes_the_command_lines_stop() {
     assert!(stdout.starts_with("seed 1  stop: 2000 requests, then drain  warm-up: 100s"), "{stdout}");
     let (status, stdout, stderr) = run_cli(&["run", file_path]);
     assert_eq!((status, stdout.as_str()), (2, ""), "{stderr}");
-    assert!(stderr.starts_with("error: the warm-up (100s) is not shorter than the run (60s)"), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: the warm-up (100s, the file's `warmup`) is not shorter than the run (60s, the file's run)"
+        ),
+        "{stderr}"
+    );
     assert!(stderr.contains("runs for 60s"), "{stderr}");
     let (status, _, stderr) = run_cli(&["run", file_path, "--duration", "200s"]);
     assert_eq!(status, 0, "{stderr}");

@@ -143,7 +143,11 @@ fn a_session_reports_what_the_cli_reports_and_refuses_bad_parameters() {
 
     let short = Overrides { duration_s: Some(3.0), ..Overrides::default() };
     let problem = Session::start(&text, short, 1.0).err().unwrap();
-    assert!(problem.message.contains("warm-up (5s) is not shorter than the run (3s)"), "{}", problem.message);
+    assert!(
+        problem.message.contains("warm-up (5s, the file's `warmup`) is not shorter than the run (3s, as given)"),
+        "{}",
+        problem.message
+    );
     assert!(problem.help.is_some());
     let zero = Overrides { requests: Some(0), ..Overrides::default() };
     assert!(Session::start(&text, zero, 1.0).is_err());
