@@ -24,8 +24,11 @@ pub fn disagrees(prediction: f64, simulated: Summary, floor: f64) -> bool {
     (prediction - simulated.mean).abs() > allowance
 }
 
+/// Milliseconds to 4 significant digits; below the simulation's 1 ns resolution, 0 (an
+/// Erlang C wait of 10⁻¹⁴ s reads as what it is).
 fn ms(seconds: Option<f64>) -> String {
     match seconds {
+        Some(value) if value.is_finite() && value.abs() < 1e-9 => "0".into(),
         Some(value) if value.is_finite() => significant(value * 1e3),
         Some(_) => "∞".into(),
         None => "-".into(),
