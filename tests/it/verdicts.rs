@@ -254,6 +254,27 @@ fn a_consumer_group_whose_lag_grows_is_named_with_its_partitions() {
     assert!(!unstable, "{reasons:?}");
 }
 
+/// Without keys every request has key 0 and one partition takes every message: 60/s at
+/// 19 ms offers its consumer 1.14×, and the advice is the keys (more partitions or consumers
+/// cannot split one key's messages); with keys spread over the partitions it is not.
+#[test]
+fn a_log_whose_messages_share_one_key_is_told_to_give_them_keys() {
+    let keyless = log(60.0).replace("keys: Uniform(n: 100000), ", "");
+    let (unstable, reasons, report) = instability(&keyless);
+    assert!(unstable, "{reasons:?}");
+    let line = reasons.iter().find(|r| r.starts_with("consumer group \"analytics\"")).expect("the group is named");
+    assert!(line.contains("takes 100% of the messages, which hash by key: give the workload keys"), "{line}");
+    assert!(!line.contains("add partitions"), "{line}");
+    let bottleneck = report.bottleneck.as_ref().unwrap();
+    assert!(
+        bottleneck.advice.starts_with("partition ") && bottleneck.advice.contains("give the workload keys"),
+        "{bottleneck:?}"
+    );
+    let (_, reasons, report) = instability(&log(250.0));
+    assert!(reasons.iter().all(|r| !r.contains("give the workload keys")), "{reasons:?}");
+    assert!(report.bottleneck.as_ref().unwrap().advice.starts_with("add partitions"));
+}
+
 /// A work queue's depth and a log's lag are the node's queue: the node's mean queue length
 /// is the mean depth (or the summed mean lag), and the time series shows the backlog grow.
 #[test]

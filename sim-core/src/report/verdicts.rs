@@ -118,12 +118,16 @@ pub(super) fn bottleneck(
             Some(ComponentSection::Log(log)) => {
                 for (group, figures) in &log.groups {
                     for (partition, load) in figures.offered_load_by_partition.iter().enumerate() {
+                        let advice = match one_partition_takes_all(&figures.offered_load_by_partition) {
+                            Some((hot, share)) if hot == partition => keys_advice(partition, share),
+                            _ => "add partitions (one consumer each) or make the group's handler faster".into(),
+                        };
                         consider(Part {
                             node: index.clone(),
                             part: format!("group \"{group}\" partition {partition}"),
                             offered_load: *load,
                             utilization: None,
-                            advice: "add partitions (one consumer each) or make the group's handler faster".into(),
+                            advice,
                         });
                     }
                 }
@@ -248,8 +252,12 @@ pub(super) fn saturated_consumers(node: &crate::topology::Node, section: Option<
                 } else {
                     ("its one consumer per partition (partitions", "add partitions")
                 };
+                let fix = match one_partition_takes_all(&figures.offered_load_by_partition) {
+                    Some((partition, share)) => keys_advice(partition, share) + ", or make its handler faster",
+                    None => format!("{fix} or make its handler faster"),
+                };
                 Some(format!(
-                    "consumer group \"{group}\" of log \"{}\" is offered up to {worst:.2}× {what} {}): its lag grows ({} at the end); {fix} or make its handler faster",
+                    "consumer group \"{group}\" of log \"{}\" is offered up to {worst:.2}× {what} {}): its lag grows ({} at the end); {fix}",
                     node.name,
                     which.join(", "),
                     figures.lag_at_end
@@ -258,6 +266,24 @@ pub(super) fn saturated_consumers(node: &crate::topology::Node, section: Option<
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// The partition that takes 90% or more of a group's messages, and its share, when the log
+/// has more than one: the messages' keys, not the partitions, are then what to change.
+fn one_partition_takes_all(loads: &[f64]) -> Option<(usize, f64)> {
+    let total: f64 = loads.iter().sum();
+    let (partition, load) = loads.iter().copied().enumerate().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    (loads.len() > 1 && total > 0.0 && load >= 0.9 * total).then_some((partition, load / total))
+}
+
+/// What to do when one partition takes (nearly) every message.
+fn keys_advice(partition: usize, share: f64) -> String {
+    format!(
+        "partition {partition} takes {:.0}% of the messages, which hash by key: give the workload keys that spread them \
+         (a workload without `keys` gives every request key 0), since no number of partitions or consumers splits \
+         one key's messages",
+        share * 100.0
+    )
 }
 
 /// Why a host cannot keep up: the CPU its services' Work needs is more than its cores.
