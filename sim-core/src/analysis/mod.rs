@@ -600,8 +600,8 @@ fn database_parts(
 }
 
 /// Per node: whether only consumers call it (a work queue's, a log group's), no more of
-/// them than it has workers in each instance, so that however they are spread none waits
-/// for a worker. Its arrivals are then not Poisson but bounded by the consumers, and the
+/// them than it has workers in each instance (a database's connections, a function's
+/// concurrency), so that however they are spread none waits for a worker. Its arrivals are then not Poisson but bounded by the consumers, and the
 /// wait is at the queue instead (M/M/c would put one there).
 fn fed_by_few_consumers(
     topology: &Topology,
@@ -638,6 +638,8 @@ fn fed_by_few_consumers(
                 NodeKind::Service(service) if service.discipline != crate::topology::Discipline::ProcessorSharing => {
                     service.workers
                 }
+                NodeKind::Database(database) if database.replicas == 0 => database.servers.workers,
+                NodeKind::Function(function) => function.concurrency,
                 _ => return false,
             };
             consumers[i] > 0 && consumers[i] <= u64::from(workers) && other_rate[i] == 0.0 && entered == 0.0
