@@ -601,8 +601,9 @@ fn database_parts(
 
 /// Per node: whether only consumers call it (a work queue's, a log group's), no more of
 /// them than it has workers in each instance (a database's connections, a function's
-/// concurrency), so that however they are spread none waits for a worker. Its arrivals are then not Poisson but bounded by the consumers, and the
-/// wait is at the queue instead (M/M/c would put one there).
+/// concurrency), so that however they are spread none waits for a worker. Its arrivals are
+/// then not Poisson but bounded by the consumers, and the wait is at the queue instead
+/// (M/M/c would put one there).
 fn fed_by_few_consumers(
     topology: &Topology,
     class_entry_rates: &[Vec<f64>],
