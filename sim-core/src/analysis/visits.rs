@@ -52,6 +52,19 @@ pub(super) struct CallGroup {
     pub wait: usize,
 }
 
+/// Each target's share of a balancer's requests by its weights, n per request for a
+/// replicated store; a resharding router's last shard list evenly.
+fn even_shares(balancer: &crate::topology::LoadBalancerConfig) -> Vec<f64> {
+    if let Some(plan) = &balancer.resharding {
+        let last = &plan.steps[plan.steps.len() - 1].assigned;
+        let shards = last.iter().filter(|a| **a).count().max(1) as f64;
+        return last.iter().map(|assigned| if *assigned { 1.0 / shards } else { 0.0 }).collect();
+    }
+    let copies = balancer.quorum.as_ref().map_or(1.0, |quorum| quorum.n as f64);
+    let total: f64 = balancer.target_weights.iter().map(|w| *w as f64).sum();
+    balancer.target_weights.iter().map(|weight| copies * *weight as f64 / total.max(1.0)).collect()
+}
+
 /// What a resharding router's figures are.
 const RESHARDED: &str =
     "the steady state of its last shard list (a simulation also runs the lists before it, and the cold caches after each step)";
@@ -147,41 +160,24 @@ pub(super) fn effects(
                     if let Some((active, _)) = balancer.targets.first() {
                         effect.forwards[*active] += 1.0;
                     }
-                } else if let (Some(shares), Some(_)) = (router_shares[index].as_ref(), &balancer.resharding) {
-                    // A resharding router: the steady state of its last shard list, each
-                    // key where that list sends it.
+                } else {
+                    // A shard router sends each key where the model does (its shards' shares of
+                    // the keys drawn, n copies of each with a replicated store); without a known
+                    // key popularity, and for a balancer, the shares follow the weights (a
+                    // resharding router: its last shard list's, evenly).
+                    let shares = router_shares[index].clone().unwrap_or_else(|| even_shares(balancer));
                     for ((target, _), share) in balancer.targets.iter().zip(shares) {
                         effect.forwards[*target] += share;
                     }
-                    caveats[index] = Some(RESHARDED.into());
-                } else if let Some(plan) = &balancer.resharding {
-                    // A resharding router: the steady state of its last shard list.
-                    let last = &plan.steps[plan.steps.len() - 1].assigned;
-                    let shards = last.iter().filter(|a| **a).count().max(1) as f64;
-                    for ((target, _), _) in balancer.targets.iter().zip(last).filter(|(_, a)| **a) {
-                        effect.forwards[*target] += 1.0 / shards;
-                    }
-                    caveats[index] = Some(RESHARDED.into());
-                } else {
-                    if let Some(shares) = router_shares[index].as_ref() {
-                        // A shard router sends each key where the model does: its shards'
-                        // shares of the keys drawn (n copies of each with a replicated store).
-                        for ((target, _), share) in balancer.targets.iter().zip(shares) {
-                            effect.forwards[*target] += share;
-                        }
-                    } else {
-                        // A replicated store asks n shards for each request.
-                        let copies = balancer.quorum.as_ref().map_or(1.0, |quorum| quorum.n as f64);
-                        let total: f64 = balancer.target_weights.iter().map(|w| *w as f64).sum();
-                        for ((target, _), weight) in balancer.targets.iter().zip(&balancer.target_weights) {
-                            effect.forwards[*target] += copies * *weight as f64 / total.max(1.0);
-                        }
-                        if balancer.role == crate::topology::BalancerRole::ShardRouter {
-                            caveats[index] = Some(
-                                "keys taken as spread evenly over the shards (the workloads' key popularity is not one known distribution)"
-                                    .into(),
-                            );
-                        }
+                    if balancer.resharding.is_some() {
+                        caveats[index] = Some(RESHARDED.into());
+                    } else if router_shares[index].is_none()
+                        && balancer.role == crate::topology::BalancerRole::ShardRouter
+                    {
+                        caveats[index] = Some(
+                            "keys taken as spread evenly over the shards (the workloads' key popularity is not one known distribution)"
+                                .into(),
+                        );
                     }
                     if let Some(quorum) = balancer.quorum.as_ref().filter(|quorum| quorum.n > 1) {
                         let writes = quorum.write_classes.get(class).copied().unwrap_or(false);
