@@ -321,6 +321,15 @@ fn duration_arg(text: &str) -> Result<Duration, String> {
     parse_duration(text)
 }
 
+/// "1 worker", "4 workers".
+fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 /// What `archsim check` prints: the nodes, edges, classes and run parameters.
 pub fn describe(topology: &Topology) -> String {
     let mut out = String::from("ok: the topology is valid\n\nworkloads\n");
@@ -338,18 +347,23 @@ pub fn describe(topology: &Topology) -> String {
     let _ = writeln!(out, "\nnodes");
     for (index, node) in topology.nodes.iter().enumerate() {
         let id = sim_core::ids::NodeId::new(index as u32);
+        let region = if node.region == sim_core::topology::NONE {
+            String::new()
+        } else {
+            format!(", region {}", topology.regions.names[node.region as usize])
+        };
         let detail = match &node.kind {
             NodeKind::Service(s) => format!(
-                "service: {} instance(s) × {} worker(s), queue {}, {:?}{}{}",
-                s.instances,
-                s.workers,
+                "service: {} × {}, queue {}, {:?}{}{region}{}",
+                counted(s.instances as usize, "instance"),
+                counted(s.workers as usize, "worker"),
                 s.queue_capacity.map_or("unbounded".to_string(), |q| q.to_string()),
                 s.discipline,
                 s.timeout_ns.map_or(String::new(), |t| format!(", timeout {}", Duration::from_ns(t))),
                 topology.host_of(id).map_or(String::new(), |host| format!(", on host {}", host.name))
             ),
             NodeKind::LoadBalancer(b) if b.role == sim_core::topology::BalancerRole::LoadBalancer => {
-                format!("load balancer: {} over {} target instance(s)", b.algorithm, b.targets.len())
+                format!("load balancer: {} over {}{region}", b.algorithm, counted(b.targets.len(), "target instance"))
             }
             _ => sim_core::topology::node_summary(topology, id),
         };

@@ -275,6 +275,28 @@ fn a_log_whose_messages_share_one_key_is_told_to_give_them_keys() {
     assert!(report.bottleneck.as_ref().unwrap().advice.starts_with("add partitions"));
 }
 
+/// Two consumers on 4 partitions: each serves the merged stream of 2 partitions, 60/s × 19 ms
+/// = 0.57× one consumer, far above the handler's 64 workers (0.018×). The consumer is the
+/// bottleneck, not the handler nor a partition (0.29× each), and the advice is consumers.
+#[test]
+fn a_consumer_of_several_partitions_is_the_bottleneck() {
+    let shared = log(60.0).replace(r#"handler: "warehouse")"#, r#"handler: "warehouse", consumers: 2)"#);
+    let (unstable, reasons, report) = instability(&shared);
+    assert!(!unstable, "{reasons:?}");
+    let group = &report.nodes["events"].component.as_ref().unwrap().log().unwrap().groups["analytics"];
+    assert_eq!(group.offered_load_by_consumer.len(), 2);
+    let bottleneck = report.bottleneck.as_ref().unwrap();
+    assert!(bottleneck.part.starts_with("group \"analytics\" consumer "), "{bottleneck:?}");
+    assert!((bottleneck.offered_load - 0.57).abs() < 0.05, "{bottleneck:?}");
+    assert!(bottleneck.advice.starts_with("add consumers (up to 4, one per partition)"), "{bottleneck:?}");
+    // Keyless, every message has key 0, which hashes to partition 3: consumer 1 (3 mod 2)
+    // holds them all and is told of keys, not consumers.
+    let (_, _, report) = instability(&shared.replace("keys: Uniform(n: 100000), ", "").replace("60/s", "20/s"));
+    let bottleneck = report.bottleneck.as_ref().unwrap();
+    assert_eq!(bottleneck.part, "group \"analytics\" consumer 1", "{bottleneck:?}");
+    assert!(bottleneck.advice.starts_with("partition 3 takes 100% of the messages"), "{bottleneck:?}");
+}
+
 /// A work queue's depth and a log's lag are the node's queue: the node's mean queue length
 /// is the mean depth (or the summed mean lag), and the time series shows the backlog grow.
 #[test]

@@ -53,8 +53,12 @@ pub(super) fn render(report: &Report) -> String {
     let _ = writeln!(out, "\nrequests (after warm-up)");
     requests_table(&mut out, &[("all", &report.requests)]);
     if let Some(availability) = report.availability {
-        let _ =
-            writeln!(out, "availability {:.4}%   throughput {:.2}/s", availability * 100.0, report.throughput_per_s);
+        let _ = writeln!(
+            out,
+            "availability {:.4}%   throughput {}/s",
+            availability * 100.0,
+            throughput_text(report.throughput_per_s)
+        );
     }
     let _ = writeln!(out, "\nend-to-end latency of completed requests");
     let mut latency_rows = vec![("all".to_string(), report.latency_s.clone())];
@@ -530,31 +534,38 @@ fn component_line(node: &NodeReport) -> Option<String> {
     }
 }
 
+/// The width of a table's first column: 12, or its longest label ("workload eu-redirects").
+fn label_width<'a>(labels: impl Iterator<Item = &'a str>) -> usize {
+    labels.map(|label| label.chars().count()).fold(12, usize::max)
+}
+
 fn requests_table(out: &mut String, rows: &[(&str, &RequestsReport)]) {
+    let width = label_width(rows.iter().map(|(name, _)| *name));
     let _ = writeln!(
         out,
-        "  {:<12} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10}",
+        "  {:<width$} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10}",
         "", "generated", "completed", "failed", "timed out", "rejected", "in flight"
     );
     for (name, r) in rows {
         let _ = writeln!(
             out,
-            "  {:<12} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10}",
+            "  {:<width$} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10}",
             name, r.generated, r.completed, r.failed, r.timed_out, r.rejected, r.in_flight
         );
     }
 }
 
 fn latency_table(out: &mut String, rows: &[(String, LatencyReport)]) {
+    let width = label_width(rows.iter().map(|(name, _)| name.as_str()));
     let _ = writeln!(
         out,
-        "  {:<12} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "  {:<width$} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
         "", "mean", "p50", "p90", "p99", "p99.9", "max"
     );
     for (name, l) in rows {
         let _ = writeln!(
             out,
-            "  {:<12} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "  {:<width$} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
             name,
             seconds(l.mean),
             seconds(l.p50),
@@ -584,8 +595,21 @@ pub(super) fn trim(value: f64) -> String {
 /// How many times today's load the bottleneck takes before it saturates, as the bottleneck
 /// lines of `archsim run` and `archsim analyze` say it: "3.48× headroom", "34× headroom".
 pub fn headroom_text(headroom: f64) -> String {
+    if headroom >= 1e5 {
+        // A node that is all but idle: the digits of 36161077501581× say nothing more.
+        return format!("{headroom:.1e}× headroom");
+    }
     let decimals = if headroom >= 10.0 { 0 } else { 2 };
     format!("{headroom:.decimals$}× headroom")
+}
+
+/// A run's throughput: two decimals, or three significant digits below 1/s (a run of one
+/// request an hour is not "0.00/s").
+fn throughput_text(per_s: f64) -> String {
+    if per_s >= 1.0 || per_s <= 0.0 || !per_s.is_finite() {
+        return format!("{per_s:.2}");
+    }
+    format_rate(per_s)
 }
 
 /// A rate per second with one decimal, or three significant digits below 1/s (a rate of
@@ -596,4 +620,26 @@ fn format_rate(per_s: f64) -> String {
     }
     let decimals = (2 - per_s.log10().floor() as i32).clamp(1, 12) as usize;
     format!("{per_s:.decimals$}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_and_large_figures_keep_their_significant_digits() {
+        let cases: [(String, &str); 8] = [
+            (throughput_text(839.844), "839.84"),
+            (throughput_text(0.000277), "0.000277"),
+            (throughput_text(0.0), "0.00"),
+            (format_rate(0.0416), "0.0416"),
+            (format_rate(1281.94), "1281.9"),
+            (headroom_text(1.53), "1.53× headroom"),
+            (headroom_text(412.4), "412× headroom"),
+            (headroom_text(36161077501581.0), "3.6e13× headroom"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(text, expected);
+        }
+    }
 }

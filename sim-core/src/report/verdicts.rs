@@ -14,7 +14,8 @@ pub struct Bottleneck {
     /// The node it belongs to (or the host, when the part is `host`).
     pub node: String,
     /// Which part of it: `node` (the node as a whole), `instance 2`, `server 1 (replica-1)`,
-    /// `consumers`, `group "g" partition 3`, or `host` (a host's cores).
+    /// `consumers`, `group "g" partition 3`, `group "g" consumer 1` (a consumer of several
+    /// partitions), or `host` (a host's cores).
     pub part: String,
     /// Work offered per unit of its capacity; at 1 or more it cannot keep up.
     pub offered_load: f64,
@@ -117,8 +118,33 @@ pub(super) fn bottleneck(
             }
             Some(ComponentSection::Log(log)) => {
                 for (group, figures) in &log.groups {
+                    let hot = one_partition_takes_all(&figures.offered_load_by_partition);
+                    // With fewer consumers than partitions, a consumer serves the merged
+                    // streams of its partitions (p mod n): the consumer is the part.
+                    let consumers = figures.offered_load_by_consumer.len();
+                    if consumers > 0 {
+                        for (consumer, load) in figures.offered_load_by_consumer.iter().enumerate() {
+                            let advice = match hot {
+                                Some((partition, share)) if partition % consumers == consumer => {
+                                    keys_advice(partition, share)
+                                }
+                                _ => format!(
+                                    "add consumers (up to {}, one per partition) or make the group's handler faster",
+                                    figures.offered_load_by_partition.len()
+                                ),
+                            };
+                            consider(Part {
+                                node: index.clone(),
+                                part: format!("group \"{group}\" consumer {consumer}"),
+                                offered_load: *load,
+                                utilization: None,
+                                advice,
+                            });
+                        }
+                        continue;
+                    }
                     for (partition, load) in figures.offered_load_by_partition.iter().enumerate() {
-                        let advice = match one_partition_takes_all(&figures.offered_load_by_partition) {
+                        let advice = match hot {
                             Some((hot, share)) if hot == partition => keys_advice(partition, share),
                             _ => "add partitions (one consumer each) or make the group's handler faster".into(),
                         };

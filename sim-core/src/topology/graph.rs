@@ -201,7 +201,15 @@ fn describe(topology: &Topology, id: NodeId) -> (&'static str, String) {
         },
         NodeKind::RateLimiter(r) => ("octagon", format!("rate limiter, {}, {:?}", r.limit, r.scope)),
         NodeKind::WorkQueue(q) => ("cds", format!("work queue, {} consumers", q.consumers)),
-        NodeKind::Log(l) => ("cds", format!("log, {} partitions, {} groups", l.partitions, l.groups.len())),
+        NodeKind::Log(l) => (
+            "cds",
+            format!(
+                "log, {} partitions, {} consumer group{}",
+                l.partitions,
+                l.groups.len(),
+                if l.groups.len() == 1 { "" } else { "s" }
+            ),
+        ),
         NodeKind::Function(f) => ("component", format!("function, concurrency {}", f.concurrency)),
     };
     let host = match topology.host_of(id) {
