@@ -55,9 +55,10 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
             for field in [utilization, "mean_wait_s", "mean_sojourn_s"] {
                 names.push(format!("nodes.{}.{field}", node.name));
             }
+            // A CDN's hit ratio over all its edges is its section's `total`.
             let section = match node.kind {
                 NodeKind::Cache(_) => Some("cache"),
-                NodeKind::Cdn(_) => Some("cdn"),
+                NodeKind::Cdn(_) => Some("cdn.total"),
                 _ => None,
             };
             let hit_ratio = section.map(|section| {

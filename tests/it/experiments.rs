@@ -2,7 +2,7 @@
 //! shards merged, runs killed and resumed, the analytic view against Jackson-network theory,
 //! compare and capacity on models whose answers are known.
 
-use crate::check::{repo_root, run_cli};
+use crate::check::{repo_root, run_cli, seconds, simulate};
 use crate::theory::erlang_c;
 use sim_batch::metrics::MetricDef;
 use sim_batch::replicate::replicate;
@@ -566,6 +566,33 @@ fn analyze_judges_each_database_server_on_its_own() {
     approx::assert_relative_eq!(analysis.saturation_rate_per_s.unwrap(), 1000.0, max_relative = 1e-9);
 }
 
+/// A CDN's misses cross from each edge's region to the origin's: 100/s of US clients at a
+/// US edge (1 ms local each way) and 300/s of EU clients at an EU edge (40 ms to the US),
+/// every request a miss (10⁹ keys, 100 entries). The CDN's response is its 2 ms lookup, the
+/// round trip averaged over the edges' traffic, 2 × (0.25 × 1 + 0.75 × 40) = 60.5 ms, and the
+/// origin's 10 ms: 72.5 ms. All constant, so the simulation gives it to the cache's few hits.
+#[test]
+fn analyze_takes_a_cdn_miss_across_its_edges_regions() {
+    let text = r#"Topology(
+        workload: [
+            Open(name: "us", arrivals: Poisson(rate: "100/s"), keys: Uniform(n: 1000000000), to: "cdn", region: "us"),
+            Open(name: "eu", arrivals: Poisson(rate: "300/s"), keys: Uniform(n: 1000000000), to: "cdn", region: "eu"),
+        ],
+        nodes: {
+            "cdn": Cdn(origin: "web", capacity: 100, hit: Constant("2ms")),
+            "web": Service(workers: 64, steps: [Work(Constant("10ms"))], region: "us"),
+        },
+        regions: (placement: {"us": ["web"], "eu": []}, latency: [("us", "eu", Constant("40ms"))], local: Constant("1ms")),
+    )"#;
+    let topology = sim_core::parse_topology(text).unwrap();
+    let analysis = sim_core::analysis::analyze(&topology, &[None, None]).unwrap();
+    approx::assert_relative_eq!(analysis.nodes[0].sojourn_s.unwrap(), 0.0725, max_relative = 1e-9);
+    assert!(analysis.notes.iter().all(|note| !note.contains("region")), "{:?}", analysis.notes);
+    let report = simulate(text, 1, seconds(20.0), 2.0);
+    let simulated = report.latency_s.mean.unwrap();
+    assert!((simulated - 0.0725).abs() < 0.0005, "{simulated}");
+}
+
 /// An LRU cache under Zipf keys: the analytic view's hit ratio (Che's approximation) against
 /// a long simulation. Che's approximation is accurate to about 1% at these sizes (Fricker,
 /// Robert & Roberts 2012), so the tolerance is 2% plus the interval.
@@ -633,6 +660,22 @@ fn analyze_prints_the_bottleneck_and_agrees_with_simulation_on_the_three_tier_ex
     // 800 req/s, app holding 11.5 ms on 32 workers: saturation at 32 / 0.0115 ≈ 2783 req/s.
     let saturation = json["analysis"]["saturation_rate_per_s"].as_f64().unwrap();
     assert!((saturation - 32.0 / 0.0115).abs() < 1.0, "{saturation}");
+}
+
+/// Every example can be analyzed against its simulation: each node kind's simulated
+/// figures are read from where its report puts them (a CDN's hit ratio in `cdn.total`).
+#[test]
+fn analyze_simulates_every_example() {
+    for entry in std::fs::read_dir(repo_root().join("topologies")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|extension| extension != "ron") {
+            continue;
+        }
+        let args = ["--simulate", "--replications", "2", "--duration", "10s", "--warmup", "2s"];
+        let (status, stdout, stderr) = run_cli(&[&["analyze", path.to_str().unwrap()][..], &args[..]].concat());
+        assert_eq!(status, 0, "{}: {stderr}", path.display());
+        assert!(stdout.contains("simulated"), "{}: {stdout}", path.display());
+    }
 }
 
 #[test]

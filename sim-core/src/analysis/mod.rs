@@ -170,7 +170,11 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
     if total_rate > 0.0 {
         client_latency_s /= total_rate;
     }
+    let cdn_crossings = cdn_origin_crossings_s(topology);
     let link_s = |from: usize, to: usize| {
+        if let Some(crossing_s) = cdn_crossings[from].filter(|_| cdn_origin(topology, from) == Some(to)) {
+            return crossing_s;
+        }
         let sampler = topology.link(NodeId::new(from as u32), NodeId::new(to as u32));
         if sampler == NONE {
             0.0
@@ -412,8 +416,12 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
     if hosts.iter().any(|host| host.machines > 1) {
         notes.push("a host's load is taken as spread evenly over its machines".into());
     }
-    if !topology.regions.names.is_empty() {
-        notes.push("latency between regions is not in the model".into());
+    let global_balancer = topology.nodes.iter().any(|node| {
+        matches!(&node.kind, NodeKind::LoadBalancer(balancer)
+            if node.region == NONE && balancer.role == crate::topology::BalancerRole::LoadBalancer)
+    });
+    if !topology.regions.names.is_empty() && global_balancer {
+        notes.push("a balancer in no region routes globally: its crossing between regions is not in the model".into());
     }
     if let Some(scenario) = topology.scenario.as_ref().filter(|scenario| !scenario.faults.is_empty()) {
         notes.push(format!(
@@ -433,6 +441,46 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
         response_s,
         notes,
     })
+}
+
+/// A CDN's origin, for a CDN node.
+fn cdn_origin(topology: &Topology, node: usize) -> Option<usize> {
+    match &topology.nodes[node].kind {
+        NodeKind::Cdn(cdn) => Some(cdn.origin.index()),
+        _ => None,
+    }
+}
+
+/// Per node, for a CDN: the mean one-way time of a miss's trip from the edge to the origin,
+/// over the edges its requests use. A request uses the edge of its clients' region (edge 0
+/// without one), and the trip is the region latency between the edge's region and the
+/// origin's, else the file's link, as the model takes it. The edges are weighted by the
+/// rates of the workloads that enter at the CDN, or of every workload when none does.
+fn cdn_origin_crossings_s(topology: &Topology) -> Vec<Option<f64>> {
+    let mean_s = |sampler: u32| if sampler == NONE { 0.0 } else { topology.samplers[sampler as usize].mean_s() };
+    (0..topology.nodes.len())
+        .map(|node| {
+            let NodeKind::Cdn(cdn) = &topology.nodes[node].kind else { return None };
+            let origin_region = topology.nodes[cdn.origin].region;
+            let crossing_s = |edge: u32| match topology.regions.sampler(cdn.edge_regions[edge as usize], origin_region)
+            {
+                NONE => mean_s(topology.link(NodeId::new(node as u32), cdn.origin)),
+                sampler => mean_s(sampler),
+            };
+            let edge_of = |region: u32| if region == NONE { 0 } else { cdn.edge_of_region[region as usize] };
+            let entering = topology.sources.iter().any(|source| source.entry_node.index() == node);
+            let (mut weighted_s, mut total) = (0.0, 0.0);
+            for source in &topology.sources {
+                if entering && source.entry_node.index() != node {
+                    continue;
+                }
+                let rate = source.arrivals.mean_rate_per_s().unwrap_or(0.0);
+                weighted_s += rate * crossing_s(edge_of(source.region));
+                total += rate;
+            }
+            Some(if total > 0.0 { weighted_s / total } else { crossing_s(0) })
+        })
+        .collect()
 }
 
 /// How much longer (negative: shorter) a visit's groups of calls made at once keep its
