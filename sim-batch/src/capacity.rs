@@ -71,22 +71,26 @@ pub fn slo_verdict(slo: &Slo, summary: Option<Summary>) -> Option<bool> {
     }
 }
 
-/// The default parameter: the rate of the topology's only open workload with a fixed rate.
+/// The parameter that scales every open workload's traffic by a factor, from 1 (the file's
+/// rates): `Topology::scale_open_load`.
+pub const LOAD_PARAM: &str = "load";
+
+/// The default parameter: the rate of the topology's only open workload with a fixed rate,
+/// else, when it has other open workloads (several, or bursty, profiled or replayed ones),
+/// the load factor on all of them.
 pub fn default_param(topology: &Topology) -> Result<String> {
     let fixed: Vec<&sim_core::topology::Source> = topology
         .sources
         .iter()
         .filter(|source| matches!(source.arrivals, Arrivals::Poisson { .. } | Arrivals::Constant { .. }))
         .collect();
+    let open = topology.sources.iter().filter(|source| !matches!(source.arrivals, Arrivals::Closed { .. })).count();
     match fixed.as_slice() {
-        [source] => Ok(format!("workload.{}.arrivals.rate", source.name)),
-        [] => Err(BatchError::NoSearchParameter {
-            problem: "no workload has a fixed arrival rate to search over".into(),
-            help: "name the parameter with --param, such as --param nodes.app.instances".into(),
-        }),
+        [source] if open == 1 => Ok(format!("workload.{}.arrivals.rate", source.name)),
+        _ if open > 0 => Ok(LOAD_PARAM.into()),
         _ => Err(BatchError::NoSearchParameter {
-            problem: "several workloads have an arrival rate".into(),
-            help: "choose one with --param workload.NAME.arrivals.rate".into(),
+            problem: "no workload has an arrival rate to search over (every workload is closed)".into(),
+            help: "name the parameter with --param, such as --param workload.NAME.users or nodes.app.instances".into(),
         }),
     }
 }
@@ -94,6 +98,9 @@ pub fn default_param(topology: &Topology) -> Result<String> {
 /// Where a search over `param` starts: the value the topology text gives, and whether the
 /// parameter is a whole number (searched in whole steps). `None` when the text does not set it.
 pub fn start_value(text: &str, param: &str) -> Result<Option<(f64, bool)>> {
+    if param == LOAD_PARAM {
+        return Ok(Some((1.0, false)));
+    }
     let current = get_parameter(text, param).map_err(|problem| BatchError::Parameter { problem })?;
     let Some(current) = current else { return Ok(None) };
     let (start, integer) = match split_quantity(&current) {
@@ -115,8 +122,17 @@ pub fn start_value(text: &str, param: &str) -> Result<Option<(f64, bool)>> {
     Ok(Some((start, integer)))
 }
 
-/// The topology with `param` set to `value`, checked.
+/// The topology with `param` set to `value` (with `load`, every open workload's traffic
+/// scaled by it), checked.
 pub fn topology_at(text: &str, param: &str, value: f64) -> Result<Topology> {
+    if param == LOAD_PARAM {
+        let mut topology = sim_core::parse_topology(text).map_err(|error| BatchError::EditedTopology {
+            edit: format!("{param} = {value}"),
+            error: Box::new(error),
+        })?;
+        topology.scale_open_load(value).map_err(|problem| BatchError::Parameter { problem })?;
+        return Ok(topology);
+    }
     let edited =
         set_parameter(text, param, &ParamValue::Number(value)).map_err(|problem| BatchError::Parameter { problem })?;
     sim_core::parse_topology(&edited)

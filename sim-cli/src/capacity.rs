@@ -4,7 +4,7 @@
 
 use crate::cli::{BatchArgs, OutputFormat};
 use crate::failure::Failure;
-use sim_batch::capacity::{default_param, search, start_value, table, topology_at, SearchSpec};
+use sim_batch::capacity::{default_param, search, start_value, table, topology_at, SearchSpec, LOAD_PARAM};
 use sim_batch::metrics::Slo;
 use sim_batch::replicate::replicate;
 use sim_batch::stats::{summarize, Summary};
@@ -47,7 +47,27 @@ pub fn capacity_command(
     })?;
     let text = match args.format {
         OutputFormat::Json => serde_json::to_string_pretty(&result).expect("a result serializes") + "\n",
-        OutputFormat::Table => table(&result, &slo),
+        OutputFormat::Table => table(&result, &slo) + &load_in_rates(&topology, &param, result.capacity),
     };
     stdout.write_all(text.as_bytes()).map_err(|error| Failure::cannot_write("the search", error))
+}
+
+/// For a search over `load`: the open workloads' rates at the factor found, which is what a
+/// capacity plan needs ("2.4× today's traffic: 10 800/s in all, of which ...").
+fn load_in_rates(topology: &sim_core::Topology, param: &str, capacity: Option<f64>) -> String {
+    let Some(factor) = capacity.filter(|_| param == LOAD_PARAM) else { return String::new() };
+    let rates: Vec<(&str, f64)> = topology
+        .sources
+        .iter()
+        .filter_map(|source| Some((source.name.as_str(), source.arrivals.mean_rate_per_s()? * factor)))
+        .collect();
+    let total: f64 = rates.iter().map(|(_, rate)| rate).sum();
+    let each: Vec<String> =
+        rates.iter().map(|(name, rate)| format!("{name} {}/s", sim_batch::metrics::significant(*rate))).collect();
+    format!(
+        "at that load the open workloads send {}/s in all ({}), {} times the file's rates\n",
+        sim_batch::metrics::significant(total),
+        each.join(", "),
+        sim_batch::metrics::significant(factor)
+    )
 }

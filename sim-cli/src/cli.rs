@@ -55,7 +55,8 @@ pub enum Command {
         /// The objective, such as "p99<200ms" or "availability>=99.9%".
         #[arg(long)]
         slo: String,
-        /// The parameter to search, such as nodes.app.instances (default: the arrival rate).
+        /// The parameter to search, such as nodes.app.instances, or `load`: a factor on every
+        /// open workload's traffic (default: the only workload's rate, else `load`).
         #[arg(long)]
         param: Option<String>,
         /// Relative width at which the search stops (default 0.01).

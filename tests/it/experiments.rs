@@ -728,6 +728,66 @@ fn capacity_finds_the_mm1_load_limit() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Two workloads into one M/M/1 server (μ = 100/s): 30/s of Poisson and a profile of 20/s.
+/// With several workloads the search is over `load`, a factor on both; mean < 50 ms holds up
+/// to λ = 80/s (1/(μ − λ)), a factor of 1.6, and the rates at it are printed. An experiment
+/// axis over `load` scales the traffic alike, and a closed topology has no load to scale.
+#[test]
+fn capacity_and_experiments_search_the_load_of_several_workloads() {
+    let dir = scratch("capacity-load");
+    let two = r#"Topology(
+        workload: [
+            Open(name: "api", arrivals: Poisson(rate: "30/s"), to: "server"),
+            Open(name: "batch", arrivals: Profile(steps: [(at: "0s", rate: "20/s")]), to: "server"),
+        ],
+        nodes: { "server": Service(workers: 1, steps: [Work(Exp(mean: "10ms"))]) },
+    )"#;
+    let file = write(&dir, "two.ron", two);
+    let args = ["--slo", "mean<50ms", "--duration", "2000s", "--replications", "4"];
+    let (status, stdout, stderr) = run_cli(&[&["capacity", file.to_str().unwrap()][..], &args[..]].concat());
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.starts_with("capacity search over load for SLO mean<50ms"), "{stdout}");
+    let found = stdout.lines().find_map(|line| line.strip_prefix("largest load at which mean<50ms holds: ")).unwrap();
+    let factor: f64 = found.parse().unwrap();
+    assert!((factor - 1.6).abs() < 0.05, "load {factor}, theory 1.6: {stdout}");
+    // The factor is printed to 4 digits; the rates at it to 4 digits of its exact value.
+    let rates = stdout.lines().find_map(|line| line.strip_prefix("at that load the open workloads send ")).unwrap();
+    let rate = |name: &str| -> f64 {
+        let after = &rates[rates.find(&format!("{name} ")).unwrap() + name.len() + 1..];
+        after[..after.find("/s").unwrap()].parse().unwrap()
+    };
+    assert!((rate("api") / 30.0 - factor).abs() < 0.001 && (rate("batch") / 20.0 - factor).abs() < 0.001, "{rates}");
+    let spec = write(
+        &dir,
+        "load.ron",
+        r#"Experiment(topology: "two.ron", axes: [Axis(name: "traffic", path: "load", values: List([0.5, 1.5]))],
+            replications: Fixed(4), duration: "2000s", metrics: ["mean", "throughput"])"#,
+    );
+    let out = dir.join("out");
+    let (status, _, stderr) = run_cli(&["experiment", spec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(status, 0, "{stderr}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for (point, lambda) in [(0, 25.0), (1, 75.0)] {
+        let metrics = &summary["points"][point]["metrics"];
+        let (throughput, mean) =
+            (metrics["throughput"]["mean"].as_f64().unwrap(), metrics["mean"]["mean"].as_f64().unwrap());
+        assert!((throughput - lambda).abs() < 0.02 * lambda, "{lambda}: {metrics}");
+        let theory = 1.0 / (100.0 - lambda);
+        assert!((mean - theory).abs() < 0.05 * theory, "{lambda}: {mean} against {theory}");
+    }
+    let closed = write(
+        &dir,
+        "closed.ron",
+        r#"Topology(workload: [Closed(name: "users", users: 5, think: Exp(mean: "1s"), to: "server")],
+            nodes: { "server": Service(steps: [Work(Exp(mean: "10ms"))]) })"#,
+    );
+    let (status, _, stderr) = run_cli(&["capacity", closed.to_str().unwrap(), "--slo", "mean<50ms", "--param", "load"]);
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("every workload is closed"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn mser5_reports_a_trusted_warmup_for_a_stationary_model() {
     let dir = scratch("mser");

@@ -5,6 +5,7 @@ use super::spec::{
     parse_spec, AxisValue, AxisValues, ExperimentSpec, PlotSpec, Replications, TopologySource, Warmup, DEFAULT_METRICS,
 };
 use crate::cli::RunOverrides;
+use sim_batch::capacity::LOAD_PARAM;
 use sim_batch::diagnostics;
 use sim_batch::metrics::{MetricDef, Slo};
 use sim_batch::seeds::fnv1a;
@@ -178,7 +179,13 @@ fn runnables(
     for point in &experiment.points {
         let mut text = topology_text.clone();
         let mut scenario_text = scenario.as_ref().map(|(_, text)| text.clone());
+        // The `load` axis scales the parsed topology's open traffic rather than its text.
+        let mut load_factor = None;
         for (axis, value) in spec.axes.iter().zip(&point.values) {
+            if axis.path == LOAD_PARAM {
+                load_factor = Some(value.clone());
+                continue;
+            }
             // With a scenario file, `scenario.…` paths lead into that file.
             let (target, path) = match (&mut scenario_text, axis.path.strip_prefix("scenario.")) {
                 (Some(scenario), Some(rest)) => (scenario, rest),
@@ -201,6 +208,21 @@ fn runnables(
         let mut topology = sim_core::parse_topology(&text).map_err(|error| {
             diagnostics::render_embedded(&topology_path, text.as_bytes(), &error, origin) + &described()
         })?;
+        if let Some(value) = &load_factor {
+            let axis = spec.axes.iter().find(|axis| axis.path == LOAD_PARAM).expect("the load axis");
+            let file = SpecFile { path: spec_path, text: &experiment.spec_text };
+            let scaled = match value {
+                ParamValue::Number(factor) => topology.scale_open_load(*factor),
+                ParamValue::Text(text) => Err(format!("the load factor is {text}, not a number")),
+            };
+            scaled.map_err(|message| {
+                file.error(
+                    &format!("axes.{}.path", axis_index(spec, &axis.name)),
+                    format!("axis \"{}\": {message}", axis.name),
+                    "give the load axis numbers, such as values: [1.0, 1.5, 2.0] (factors on the file's traffic)",
+                ) + &described()
+            })?;
+        }
         // Points share the trace files read for the first (a sweep of its file reads anew).
         if let Some(previous) = out.last() {
             topology.share_traces_from(&previous.topology);

@@ -622,4 +622,82 @@ impl Topology {
     pub fn link(&self, from: NodeId, to: NodeId) -> u32 {
         self.link_samplers[from.index() * self.nodes.len() + to.index()]
     }
+
+    /// Multiplies every open workload's arrival rate by `factor` (each Poisson and constant
+    /// rate, each MMPP state's and profile step's, a trace's replay speed), as the parameter
+    /// `load` of a capacity search or an experiment axis does: "the same traffic, `factor`
+    /// times over". Closed workloads keep their users. Fails, saying why, when the factor is
+    /// not positive, when no workload is open, or when a rate would pass one per nanosecond
+    /// (the topology is then part-scaled: discard it).
+    pub fn scale_open_load(&mut self, factor: f64) -> Result<(), String> {
+        if !(factor.is_finite() && factor > 0.0) {
+            return Err(format!(
+                "the load factor is {factor}; give a positive number, such as 2 for twice the traffic"
+            ));
+        }
+        if self.sources.iter().all(|source| matches!(source.arrivals, Arrivals::Closed { .. })) {
+            return Err("every workload is closed, so there is no arrival rate to scale;                         search over a closed workload's users instead, such as workload.NAME.users"
+                .into());
+        }
+        for source in &mut self.sources {
+            let rates: Vec<&mut f64> = match &mut source.arrivals {
+                Arrivals::Poisson { rate_per_s } | Arrivals::Constant { rate_per_s } => vec![rate_per_s],
+                Arrivals::Mmpp { states } => states.iter_mut().map(|(rate, _)| rate).collect(),
+                Arrivals::Profile { steps, .. } => steps.iter_mut().map(|(_, rate)| rate).collect(),
+                Arrivals::Trace(trace) => vec![&mut trace.speed],
+                Arrivals::Closed { .. } => Vec::new(),
+            };
+            for rate in rates {
+                *rate *= factor;
+                if *rate > validate::MAX_RATE_PER_S {
+                    return Err(format!(
+                        "at a load factor of {factor}, workload \"{}\" would pass one request per nanosecond",
+                        source.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each open form's mean rate is multiplied by the factor; closed users stay; a factor
+    /// that is not positive, or a topology without open traffic, is refused.
+    #[test]
+    fn scaling_the_load_multiplies_every_open_rate() {
+        let mut topology = crate::parse_topology(
+            r#"Topology(
+                workload: [
+                    Open(name: "poisson", arrivals: Poisson(rate: "30/s"), to: "app"),
+                    Open(name: "constant", arrivals: Constant(rate: "10/s"), to: "app"),
+                    Open(name: "bursty", arrivals: Mmpp(states: [(rate: "10/s", mean_duration: "3s"), (rate: "50/s", mean_duration: "1s")]), to: "app"),
+                    Open(name: "daily", arrivals: Profile(steps: [(at: "0s", rate: "5/s"), (at: "30s", rate: "15/s")], period: "60s"), to: "app"),
+                    Closed(name: "users", users: 7, think: Exp(mean: "1s"), to: "app"),
+                ],
+                nodes: {"app": Service(steps: [Work(Exp(mean: "1ms"))])},
+            )"#,
+        )
+        .unwrap();
+        let rates = |topology: &Topology| -> Vec<Option<f64>> {
+            topology.sources.iter().map(|source| source.arrivals.mean_rate_per_s()).collect()
+        };
+        assert_eq!(rates(&topology), [Some(30.0), Some(10.0), Some(20.0), Some(10.0), None]);
+        topology.scale_open_load(2.5).unwrap();
+        assert_eq!(rates(&topology), [Some(75.0), Some(25.0), Some(50.0), Some(25.0), None]);
+        assert!(matches!(topology.sources[4].arrivals, Arrivals::Closed { users: 7, .. }));
+        for factor in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(topology.scale_open_load(factor).unwrap_err().contains("give a positive number"));
+        }
+        assert!(topology.scale_open_load(1e9).unwrap_err().contains("one request per nanosecond"));
+        let mut closed = crate::parse_topology(
+            r#"Topology(workload: [Closed(name: "users", users: 7, think: Exp(mean: "1s"), to: "app")],
+                nodes: {"app": Service(steps: [Work(Exp(mean: "1ms"))])})"#,
+        )
+        .unwrap();
+        assert!(closed.scale_open_load(2.0).unwrap_err().contains("every workload is closed"));
+    }
 }
