@@ -8,7 +8,9 @@ use crate::topology::Topology;
 use pyo3::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
-use sim_batch::capacity::{default_param, search, slo_verdict, start_value, table, topology_at, SearchSpec};
+use sim_batch::capacity::{
+    default_param, search, slo_verdict, start_value, table, topology_at, SearchSpec, LOAD_PARAM,
+};
 use sim_batch::compare::{compare_runs, MetricComparison, DEFAULT_METRICS};
 use sim_batch::metrics::{read_all, MetricDef, Slo};
 use sim_batch::seeds::{common_seeds, run_seed, Seeds, DEFAULT_BASE_SEED};
@@ -292,8 +294,19 @@ pub fn capacity(
                 "write the value in the file, or give param= a field the file sets",
             ))
         })?;
+    // A value's topology: the parameter set in the text, the traces already read, and the
+    // topology's own load factor unless the search is over the load.
+    let (checked, load) = (std::sync::Arc::clone(&topology.checked), topology.load());
+    let at_value = |value: f64| -> Result<sim_core::Topology, sim_batch::BatchError> {
+        let mut at = topology_at(&text, &param, value)?;
+        at.share_traces_from(&checked);
+        if param != LOAD_PARAM && load != 1.0 {
+            at.scale_open_load(load).map_err(|problem| sim_batch::BatchError::Parameter { problem })?;
+        }
+        Ok(at)
+    };
     // Every value's topology is checked, and its run parameters too, before any run.
-    topology_at(&text, &param, start)
+    at_value(start)
         .map_err(|error| batch_error(&error, "give param= a path of a number the file sets"))
         .and_then(|at_start| options.prepare(&at_start).map(|p| p.unwrap_or(at_start)))
         .and_then(|at_start| options.config(&at_start))?;
@@ -303,7 +316,7 @@ pub fn capacity(
     let outcome = detached(py, progress.as_ref(), |control| {
         pool.install(|| {
             search(&spec, |value| -> Result<Option<Summary>, Stop> {
-                let at = topology_at(&text, &param, value).map_err(Stop::Batch)?;
+                let at = at_value(value).map_err(Stop::Batch)?;
                 let at = match options.prepare(&at) {
                     Ok(prepared) => prepared.unwrap_or(at),
                     Err(error) => return Err(Stop::Python(error.to_string())),

@@ -4,6 +4,7 @@
 use crate::interrupt::{detached, one_run};
 use crate::options::{problem, raise, spec_error, RunOptions};
 use pyo3::prelude::*;
+use sim_batch::capacity::LOAD_PARAM;
 use sim_core::params::{get_parameter, set_parameter, ParamValue};
 use std::sync::Arc;
 
@@ -17,6 +18,8 @@ pub struct Topology {
     edits: Vec<String>,
     /// The file's name with the edits, for messages and labels.
     name: String,
+    /// The factor on every open workload's traffic (the parameter `load`), 1 as written.
+    load: f64,
     pub(crate) checked: Arc<sim_core::Topology>,
 }
 
@@ -27,7 +30,7 @@ pub fn check(text: String, name: Option<String>) -> PyResult<Topology> {
     let file = name.unwrap_or_else(|| "<topology>".into());
     let mut checked = sim_core::parse_topology(&text).map_err(|error| spec_error(&file, &text, &error))?;
     attach_traces(&mut checked, &file)?;
-    Ok(Topology { text, name: file.clone(), file, edits: Vec::new(), checked: Arc::new(checked) })
+    Ok(Topology { text, name: file.clone(), file, edits: Vec::new(), load: 1.0, checked: Arc::new(checked) })
 }
 
 /// A trace file, opened afresh for each run.
@@ -74,10 +77,29 @@ fn param_value(value: &Bound<'_, PyAny>) -> PyResult<ParamValue> {
 }
 
 impl Topology {
+    /// The factor on every open workload's traffic (the parameter `load`), 1 as written.
+    pub(crate) fn load(&self) -> f64 {
+        self.load
+    }
+
     /// This topology with `params` set (each a path and a value), checked again.
     pub(crate) fn edited(&self, params: &[(String, ParamValue)]) -> PyResult<Topology> {
         let mut text = self.text.clone();
+        let mut load = self.load;
         for (path, value) in params {
+            if path == LOAD_PARAM {
+                // Not in the text: a factor on the checked topology's open traffic.
+                load = match value {
+                    ParamValue::Number(factor) => *factor,
+                    ParamValue::Text(text) => {
+                        return Err(raise(&problem(
+                            &format!("the load factor is {text}, not a number"),
+                            "give a factor on the file's traffic, such as 2 for twice its rates",
+                        )))
+                    }
+                };
+                continue;
+            }
             text = set_parameter(&text, path, value).map_err(|message| {
                 raise(&problem(&message, "use a path of the file's values, such as nodes.app.instances"))
             })?;
@@ -90,7 +112,12 @@ impl Topology {
         if checked.unattached_trace().is_some() {
             attach_traces(&mut checked, &self.file)?;
         }
-        Ok(Topology { text, file: self.file.clone(), edits, name, checked: Arc::new(checked) })
+        if load != 1.0 {
+            checked.scale_open_load(load).map_err(|message| {
+                raise(&problem(&format!("{name}: {message}"), "give a positive factor on the file's traffic"))
+            })?;
+        }
+        Ok(Topology { text, file: self.file.clone(), edits, name, load, checked: Arc::new(checked) })
     }
 }
 

@@ -154,6 +154,33 @@ def test_capacity_is_archsim_capacity():
     assert list(probes["value"]) == [probe["value"] for probe in expected["probes"]]
 
 
+def test_load_scales_every_workload_as_archsim_capacity_does(tmp_path):
+    """`load` is a factor on every open workload's traffic: the default search of a topology
+    with several workloads, and a parameter of `with_params` and of sweeps."""
+    two = tmp_path / "two.ron"
+    two.write_text("""Topology(
+        workload: [
+            Open(name: "api", arrivals: Poisson(rate: "30/s"), to: "server"),
+            Open(name: "batch", arrivals: Poisson(rate: "20/s"), to: "server"),
+        ],
+        nodes: { "server": Service(workers: 1, steps: [Work(Exp(mean: "10ms"))]) },
+    )""")
+    args = ["--slo", "mean<50ms", "--replications", 3, "--duration", "200s"]
+    expected = json.loads(cli("capacity", two, *args, "--format", "json").stdout)
+    topology = archsim.load(str(two))
+    found = archsim.capacity(topology, slo="mean<50ms", replications=3, duration=200, progress=False)
+    assert found.report == expected and expected["param"] == "load"
+    doubled = topology.with_params({"load": 1.5}).run(seed=2, duration="200s")
+    assert doubled.report["requests"]["generated"] == pytest.approx(75 * 200, rel=0.03)
+    sweep = archsim.sweep(topology, axes={"load": [0.5, 1.5]}, replications=2, metrics=["throughput"],
+                          duration="200s", progress=False)
+    summary = sweep.summary
+    rows = summary.to_dict("records") if hasattr(summary, "to_dict") else summary
+    assert [row["throughput"] for row in rows] == pytest.approx([25, 75], rel=0.03)
+    with pytest.raises(archsim.ArchsimError, match="give a positive number"):
+        topology.with_params({"load": 0})
+
+
 def test_progress_counts_every_run():
     topology = archsim.load("topologies/mm1.ron")
     seen = []

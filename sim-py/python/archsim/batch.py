@@ -330,7 +330,8 @@ def capacity(
     max_events: Optional[float] = None,
 ) -> CapacityResult:
     """Finds where ``slo`` (``"p99<200ms"``, ``"availability>=99.9%"``) stops holding over
-    ``param`` (by default the only open workload's rate), as ``archsim capacity`` does:
+    ``param`` (by default the only open workload's rate, else ``"load"``, a factor on every
+    open workload's traffic), as ``archsim capacity`` does:
     doubling or halving from the file's value to bracket the boundary, then bisection to
     ``precision``, on ``replications`` runs per value with common seeds."""
     options = _runs_options(seed, duration, requests, warmup, scenario, drain, max_events)

@@ -152,7 +152,8 @@ class Topology:
             bigger = topology.with_params({"nodes.app.instances": 8, "workload.users.arrivals.rate": 1500})
 
         Numbers replace numbers (a quantity such as ``"800/s"`` keeps its unit); text goes in
-        as a name (``"LeastConnections"``) or RON (``'Exp(mean: "4ms")'``).
+        as a name (``"LeastConnections"``) or RON (``'Exp(mean: "4ms")'``). The path ``"load"``
+        is a factor on every open workload's traffic (``{"load": 2}``: twice the file's rates).
         """
         return Topology(self._native.with_params(list(params.items())))
 
