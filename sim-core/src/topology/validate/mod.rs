@@ -62,7 +62,7 @@ pub fn parse_topology(source: &str) -> Result<Topology, SpecError> {
     let raw: RawTopology = options.from_str(source).map_err(|error| {
         let position = Position { line: error.span.start.line, column: error.span.start.col };
         let message = error.code.to_string();
-        let help = syntax_help(&message);
+        let help = quoted_value_help(source, position, &message).or_else(|| syntax_help(&message));
         let mut spec_error = SpecError::new(SpecErrorKind::Syntax, message).at(Some(position));
         spec_error.help = help;
         spec_error
@@ -88,6 +88,28 @@ fn is_blank(source: &str) -> bool {
         let line = line.trim();
         line.is_empty() || line.starts_with("//")
     }) && !source.contains("/*")
+}
+
+/// The fix for a quoted string, or a single value, where the place wants something else: a
+/// duration where a distribution goes (`hit: "1ms"`), a quoted name (`eviction: "Lru"`), or
+/// one item where a list goes (`writes: "write"`).
+fn quoted_value_help(source: &str, position: Position, message: &str) -> Option<String> {
+    let line = source.lines().nth(position.line.checked_sub(1)?)?;
+    let rest: String = line.chars().skip(position.column.checked_sub(1)?).collect();
+    let quoted = rest.trim_start().strip_prefix('"').and_then(|after| after.split('"').next())?;
+    if message.contains("Expected opening `[`") {
+        return Some(format!("this place takes a list: write [\"{quoted}\"]"));
+    }
+    if !message.contains("Expected identifier") {
+        return None;
+    }
+    Some(if crate::units::parse_duration(quoted).is_ok() {
+        format!(
+            "this place takes a distribution, not a plain time: write Constant(\"{quoted}\"), or Exp(mean: \"{quoted}\") for one that varies"
+        )
+    } else {
+        format!("this place takes a name, not a quoted string: write {quoted} without the quotes")
+    })
 }
 
 fn syntax_help(message: &str) -> Option<String> {
