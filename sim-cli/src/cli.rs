@@ -174,9 +174,23 @@ pub struct RunArgs {
     /// `Trace` workload replays (time_s, workload, class, key, client, region).
     #[arg(long, value_name = "FILE")]
     pub record_arrivals: Option<PathBuf>,
+    /// Multiply every open workload's traffic by this factor (2: twice the file's rates;
+    /// a trace replays that much faster; closed workloads keep their users).
+    #[arg(long, value_name = "FACTOR")]
+    pub load: Option<f64>,
 }
 
 impl RunArgs {
+    /// Scales the topology's open traffic by `--load`, refusing a factor that cannot apply.
+    pub fn apply_load(&self, topology: &mut Topology) -> Result<(), String> {
+        match self.load {
+            Some(factor) => topology.scale_open_load(factor).map_err(|message| {
+                format!("error: --load {factor}: {message}\n  help: give --load a factor such as 1.5\n")
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Puts the command line's latency thresholds in the topology, refusing a zero.
     pub fn apply_thresholds(&self, topology: &mut Topology) -> Result<(), String> {
         if self.latency_thresholds.is_empty() {

@@ -101,6 +101,7 @@ fn run_command(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -
             .map_err(|error| diagnostics::render(path, &bytes, &error))?;
     }
     args.apply_thresholds(&mut topology)?;
+    args.apply_load(&mut topology)?;
     let config = args.run.config(&topology)?;
     let recorder = match &args.record_arrivals {
         Some(path) => Some(

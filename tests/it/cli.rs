@@ -241,6 +241,31 @@ fn cost_names_the_files_currency_and_gives_a_rate_per_hour() {
     assert!(table.contains("USD over the measured period (2.1750 USD per hour)"), "{table}");
 }
 
+/// `--load 2` doubles the traffic: three-tier's 800/s Poisson over 20 s creates about 32 000
+/// requests (a Poisson count's sd is 179, so within 1%); the JSON report equals that of the
+/// file with its rate doubled, byte for byte; a factor that cannot apply exits with 2.
+#[test]
+fn load_multiplies_the_traffic() {
+    let args = ["--duration", "20s", "--warmup", "0s", "--format", "json"];
+    let (status, doubled, stderr) =
+        run_cli(&[&["run", &path("three-tier.ron"), "--load", "2"][..], &args[..]].concat());
+    assert_eq!(status, 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&doubled).unwrap();
+    let generated = json["requests"]["generated"].as_u64().unwrap() as f64;
+    assert!((generated - 32_000.0).abs() < 320.0, "{generated}");
+    let text = std::fs::read_to_string(path("three-tier.ron")).unwrap().replace("\"800/s\"", "\"1600/s\"");
+    let file = std::env::temp_dir().join(format!("archsim-load-{}.ron", std::process::id()));
+    std::fs::write(&file, text).unwrap();
+    let (_, edited, _) = run_cli(&[&["run", file.to_str().unwrap()][..], &args[..]].concat());
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(doubled, edited);
+    for bad in ["--load=0", "--load=-1", "--load=nan"] {
+        let (status, _, stderr) = run_cli(&["run", &path("three-tier.ron"), bad]);
+        assert_eq!(status, 2, "{bad}: {stderr}");
+        assert!(stderr.contains("give a positive number"), "{bad}: {stderr}");
+    }
+}
+
 /// A file whose run gives a warm-up but no stop leaves the run's length to the command
 /// line: with `--requests` it runs (the warm-up is a time, the stop a count), and without
 /// a flag the 60 s default is too short for it, which is refused with exit status 2 and the
