@@ -593,6 +593,84 @@ fn analyze_takes_a_cdn_miss_across_its_edges_regions() {
     assert!((simulated - 0.0725).abs() < 0.0005, "{simulated}");
 }
 
+/// Network times as the model takes them, all constant so that prediction and simulation are
+/// exact: a balancer waits for its target's answer, which crosses its link back (10 ms each
+/// way around 5 ms of work: 25 ms), unless the target hands the request on, when the last
+/// node answers the balancer over their own link, none here (10 + 5 + 20 + 2 = 37 ms); a 1 ms
+/// mesh hop is paid on each of those crossings (27 and 40 ms).
+#[test]
+fn analyze_takes_links_both_ways_for_a_balancers_call_and_once_for_a_hand_off() {
+    let text = |steps: &str, mesh: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "u", arrivals: Poisson(rate: "100/s"), to: "lb")],
+                nodes: {{
+                    "lb": LoadBalancer(backends: ["app"]),
+                    "app": Service(instances: 2, workers: 64, steps: [Work(Constant("5ms")){steps}]),
+                    "next": Service(workers: 64, steps: [Work(Constant("2ms"))]),
+                }},
+                links: [Link(from: "lb", to: "app", latency: Constant("10ms")), Link(from: "app", to: "next", latency: Constant("20ms"))],
+                {mesh}
+            )"#
+        )
+    };
+    for (steps, mesh, expected_s) in [
+        ("", "", 0.025),
+        (r#", Forward("next")"#, "", 0.037),
+        ("", r#"mesh: (per_hop: Constant("1ms")),"#, 0.027),
+        (r#", Forward("next")"#, r#"mesh: (per_hop: Constant("1ms")),"#, 0.040),
+    ] {
+        let text = text(steps, mesh);
+        let topology = sim_core::parse_topology(&text).unwrap();
+        let analysis = sim_core::analysis::analyze(&topology, &[None, None, None]).unwrap();
+        approx::assert_relative_eq!(analysis.response_s.unwrap(), expected_s, max_relative = 1e-9);
+        let simulated = simulate(&text, 1, seconds(10.0), 1.0).latency_s.mean.unwrap();
+        approx::assert_relative_eq!(simulated, expected_s, max_relative = 1e-9);
+    }
+}
+
+/// A global balancer routing to the nearest region: 600/s of US clients go to the US pool,
+/// 400/s of EU clients to the EU pool (not half each), each paying its region's local 0.5 ms
+/// each way; EU clients in a region without a pool would cross to the nearest.
+#[test]
+fn analyze_routes_a_nearest_balancer_by_its_clients_regions() {
+    let text = |eu_pool: &str| {
+        let other = if eu_pool == "eu" { "ap" } else { "eu" };
+        format!(
+            r#"Topology(
+                workload: [
+                    Open(name: "us", arrivals: Poisson(rate: "600/s"), to: "geo", region: "us"),
+                    Open(name: "eu", arrivals: Poisson(rate: "400/s"), to: "geo", region: "eu"),
+                ],
+                nodes: {{
+                    "geo": LoadBalancer(algorithm: Nearest, backends: ["app-us", "app-eu"]),
+                    "app-us": Service(instances: 4, workers: 32, steps: [Work(Constant("5ms"))]),
+                    "app-eu": Service(instances: 4, workers: 32, steps: [Work(Constant("5ms"))]),
+                }},
+                regions: (placement: {{"us": ["app-us"], "{eu_pool}": ["app-eu"], "{other}": []}},
+                          latency: [("us", "eu", Constant("80ms")), ("us", "ap", Constant("100ms")), ("eu", "ap", Constant("150ms"))],
+                          local: Constant("500us")),
+            )"#
+        )
+    };
+    let topology = sim_core::parse_topology(&text("eu")).unwrap();
+    let analysis = sim_core::analysis::analyze(&topology, &[None, None, None]).unwrap();
+    approx::assert_relative_eq!(analysis.nodes[1].arrival_rate_per_s, 600.0, max_relative = 1e-9);
+    approx::assert_relative_eq!(analysis.nodes[2].arrival_rate_per_s, 400.0, max_relative = 1e-9);
+    approx::assert_relative_eq!(analysis.response_s.unwrap(), 0.006, max_relative = 1e-9);
+    assert!(analysis.notes.iter().all(|note| !note.contains("region")), "{:?}", analysis.notes);
+    // The EU pool in a third region: EU clients' nearest pool is the US one (80 ms against
+    // 150), so everything goes there; US requests pay 1 ms, EU ones 160 ms, around 5 ms.
+    let text = text("ap");
+    let topology = sim_core::parse_topology(&text).unwrap();
+    let analysis = sim_core::analysis::analyze(&topology, &[None, None, None]).unwrap();
+    approx::assert_relative_eq!(analysis.nodes[1].arrival_rate_per_s, 1000.0, max_relative = 1e-9);
+    let expected_s = 0.005 + 0.6 * 0.001 + 0.4 * 0.160;
+    approx::assert_relative_eq!(analysis.response_s.unwrap(), expected_s, max_relative = 1e-9);
+    let simulated = simulate(&text, 1, seconds(10.0), 1.0).latency_s.mean.unwrap();
+    assert!((simulated - expected_s).abs() < 0.001, "{simulated} against {expected_s}");
+}
+
 /// An LRU cache under Zipf keys: the analytic view's hit ratio (Che's approximation) against
 /// a long simulation. Che's approximation is accurate to about 1% at these sizes (Fricker,
 /// Robert & Roberts 2012), so the tolerance is 2% plus the interval.

@@ -11,10 +11,12 @@
 //! Jackson network; otherwise it is an approximation, which `archsim analyze --simulate`
 //! checks against the simulation.
 
+mod regions;
 mod visits;
 
 use crate::ids::NodeId;
 use crate::topology::{Arrivals, Instr, NodeKind, Topology, NONE};
+use regions::{cdn_origin, cdn_origin_crossings_s, geo_routing};
 pub use visits::visits_per_request;
 use visits::*;
 
@@ -171,8 +173,12 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
         client_latency_s /= total_rate;
     }
     let cdn_crossings = cdn_origin_crossings_s(topology);
+    let geo = geo_routing(topology);
     let link_s = |from: usize, to: usize| {
         if let Some(crossing_s) = cdn_crossings[from].filter(|_| cdn_origin(topology, from) == Some(to)) {
+            return crossing_s;
+        }
+        if let Some(crossing_s) = geo[from].as_ref().and_then(|routing| routing.crossing_s[to]) {
             return crossing_s;
         }
         let sampler = topology.link(NodeId::new(from as u32), NodeId::new(to as u32));
@@ -191,7 +197,12 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
         _ => false,
     });
     let popularity = if routes_keys { key_popularity(topology, MAX_ROUTED_KEYS) } else { None };
-    let router_shares = router_key_shares(topology, popularity.as_deref());
+    let mut router_shares = router_key_shares(topology, popularity.as_deref());
+    for (shares, routing) in router_shares.iter_mut().zip(&geo) {
+        if let (None, Some(routing)) = (&shares, routing) {
+            *shares = Some(routing.shares.clone());
+        }
+    }
     let (class_effects, class_rates, caveats) =
         class_visit_rates(topology, &class_entry_rates, hit_ratios, &router_shares)?;
     let node_rate: Vec<f64> = (0..n).map(|i| class_rates.iter().map(|rates| rates[i]).sum()).collect();
@@ -223,14 +234,20 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
             let own: Vec<f64> = (0..n)
                 .map(|i| {
                     let effect = &effects[i];
+                    // A hand-off crosses once (the next node answers the caller). A balancer
+                    // (a shard router, a global balancer) waits for its target's answer,
+                    // which comes back over the same link, unless the target hands the
+                    // request on in turn: the answer then comes from further on.
+                    let balancer = matches!(topology.nodes[i].kind, NodeKind::LoadBalancer(_));
+                    let forward_s = |j: usize| {
+                        let back = if balancer { 1.0 - hands_off(&effects[j], &topology.nodes[j].kind) } else { 0.0 };
+                        (1.0 + back) * link_s(i, j) + (1.0 + f64::from(u8::from(balancer))) * mesh_s
+                    };
                     let network: f64 = (0..n)
-                        .map(|j| {
-                            effect.calls[j] * 2.0 * (link_s(i, j) + mesh_s)
-                                + effect.forwards[j] * (link_s(i, j) + mesh_s)
-                        })
+                        .map(|j| effect.calls[j] * 2.0 * (link_s(i, j) + mesh_s) + effect.forwards[j] * forward_s(j))
                         .sum();
                     let groups = groups_excess_s(effect, &response[class], |j| 2.0 * (link_s(i, j) + mesh_s));
-                    let replicas = replicas_excess_s(effect, &response[class], |j| link_s(i, j) + mesh_s);
+                    let replicas = replicas_excess_s(effect, &response[class], forward_s);
                     // A work queue's wait is its messages', after the producer's answer.
                     let request_wait = if asynchronous[i] { 0.0 } else { wait[i] };
                     request_wait + effect.work_s * stretch[i] + effect.delay_s + network + groups + replicas
@@ -416,12 +433,17 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
     if hosts.iter().any(|host| host.machines > 1) {
         notes.push("a host's load is taken as spread evenly over its machines".into());
     }
-    let global_balancer = topology.nodes.iter().any(|node| {
+    // A global balancer no workload enters at: its requests come from its callers' regions.
+    let unplaced_callee = topology.nodes.iter().zip(&geo).any(|(node, routing)| {
         matches!(&node.kind, NodeKind::LoadBalancer(balancer)
-            if node.region == NONE && balancer.role == crate::topology::BalancerRole::LoadBalancer)
+            if node.region == NONE && balancer.role == crate::topology::BalancerRole::LoadBalancer && routing.is_none())
     });
-    if !topology.regions.names.is_empty() && global_balancer {
-        notes.push("a balancer in no region routes globally: its crossing between regions is not in the model".into());
+    if !topology.regions.names.is_empty() && unplaced_callee {
+        notes.push(
+            "a balancer in no region that no workload enters at routes globally from its callers' regions: \
+             that crossing is not in the model"
+                .into(),
+        );
     }
     if let Some(scenario) = topology.scenario.as_ref().filter(|scenario| !scenario.faults.is_empty()) {
         notes.push(format!(
@@ -443,46 +465,6 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
     })
 }
 
-/// A CDN's origin, for a CDN node.
-fn cdn_origin(topology: &Topology, node: usize) -> Option<usize> {
-    match &topology.nodes[node].kind {
-        NodeKind::Cdn(cdn) => Some(cdn.origin.index()),
-        _ => None,
-    }
-}
-
-/// Per node, for a CDN: the mean one-way time of a miss's trip from the edge to the origin,
-/// over the edges its requests use. A request uses the edge of its clients' region (edge 0
-/// without one), and the trip is the region latency between the edge's region and the
-/// origin's, else the file's link, as the model takes it. The edges are weighted by the
-/// rates of the workloads that enter at the CDN, or of every workload when none does.
-fn cdn_origin_crossings_s(topology: &Topology) -> Vec<Option<f64>> {
-    let mean_s = |sampler: u32| if sampler == NONE { 0.0 } else { topology.samplers[sampler as usize].mean_s() };
-    (0..topology.nodes.len())
-        .map(|node| {
-            let NodeKind::Cdn(cdn) = &topology.nodes[node].kind else { return None };
-            let origin_region = topology.nodes[cdn.origin].region;
-            let crossing_s = |edge: u32| match topology.regions.sampler(cdn.edge_regions[edge as usize], origin_region)
-            {
-                NONE => mean_s(topology.link(NodeId::new(node as u32), cdn.origin)),
-                sampler => mean_s(sampler),
-            };
-            let edge_of = |region: u32| if region == NONE { 0 } else { cdn.edge_of_region[region as usize] };
-            let entering = topology.sources.iter().any(|source| source.entry_node.index() == node);
-            let (mut weighted_s, mut total) = (0.0, 0.0);
-            for source in &topology.sources {
-                if entering && source.entry_node.index() != node {
-                    continue;
-                }
-                let rate = source.arrivals.mean_rate_per_s().unwrap_or(0.0);
-                weighted_s += rate * crossing_s(edge_of(source.region));
-                total += rate;
-            }
-            Some(if total > 0.0 { weighted_s / total } else { crossing_s(0) })
-        })
-        .collect()
-}
-
 /// How much longer (negative: shorter) a visit's groups of calls made at once keep its
 /// worker than the same calls made in turn, which is how `calls` counts them: per group, the
 /// expected time until `wait` of its calls have answered, less the sum of their times. A
@@ -497,6 +479,16 @@ fn groups_excess_s(effect: &VisitEffect, response: &[f64], network_s: impl Fn(us
             group.weight * (expected_kth_completion_s(&means, group.wait) - means.iter().sum::<f64>())
         })
         .sum()
+}
+
+/// The share of a visit that ends by handing the request on (a `Forward`, a gateway's route,
+/// a limiter's next), so that another node answers the caller; a balancer waits for its
+/// targets' answers and answers itself.
+fn hands_off(effect: &VisitEffect, kind: &NodeKind) -> f64 {
+    if matches!(kind, NodeKind::LoadBalancer(_)) {
+        return 0.0;
+    }
+    effect.forwards.iter().sum::<f64>().min(1.0)
 }
 
 /// The same for a quorum-replicated store, whose `forwards` count the copies asked as if

@@ -54,7 +54,7 @@ pub(super) struct CallGroup {
 
 /// Each target's share of a balancer's requests by its weights, n per request for a
 /// replicated store; a resharding router's last shard list evenly.
-fn even_shares(balancer: &crate::topology::LoadBalancerConfig) -> Vec<f64> {
+pub(super) fn even_shares(balancer: &crate::topology::LoadBalancerConfig) -> Vec<f64> {
     if let Some(plan) = &balancer.resharding {
         let last = &plan.steps[plan.steps.len() - 1].assigned;
         let shards = last.iter().filter(|a| **a).count().max(1) as f64;
