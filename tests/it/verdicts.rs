@@ -128,6 +128,33 @@ fn healthy_multi_instance_nodes_are_not_flagged() {
     }
 }
 
+/// 1000 instances behind a random balancer, each getting about 150 requests in 30 s: by
+/// chance alone the busiest is offered some 50 % more than the node (0.5), which is no hot
+/// instance, so the node is the bottleneck; a key hash sending one hot key's third of the
+/// traffic to one of them is named (its excess is far beyond chance).
+#[test]
+fn chance_alone_does_not_make_one_of_many_instances_the_bottleneck() {
+    let text = |algorithm: &str, keys: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "5000/s"), {keys}to: "lb")],
+                nodes: {{
+                    "lb": LoadBalancer(algorithm: {algorithm}, backends: ["app"]),
+                    "app": Service(instances: 1000, workers: 1, steps: [Work(Exp(mean: "100ms"))]),
+                }},
+            )"#
+        )
+    };
+    let (_, _, report) = instability(&text("Random", ""));
+    let busiest = report.nodes["app"].per_instance.iter().filter_map(|part| part.offered_load).fold(0.0, f64::max);
+    assert!(busiest > 0.6, "the test needs chance to give one instance more: {busiest}");
+    let bottleneck = report.bottleneck.as_ref().unwrap();
+    assert_eq!(bottleneck.part, "node", "{bottleneck:?}");
+    let (_, _, report) = instability(&text("HashKey", "keys: Zipf(n: 100000, s: 1.1), "));
+    let bottleneck = report.bottleneck.as_ref().unwrap();
+    assert!(bottleneck.part.starts_with("instance "), "{bottleneck:?}");
+}
+
 /// An autoscaled group's instances serve for different stretches of the run (the first
 /// from the start, the others from when they were provisioned), so the first one's arrivals
 /// over the whole run say nothing of an uneven share: the bottleneck is the group, and what
