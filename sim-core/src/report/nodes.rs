@@ -128,8 +128,15 @@ impl Simulation<'_> {
         }
         let per_instance = self.instance_figures(NodeId::new(index as u32), span, refused_at_source_factor, &stats);
         if !offered_load.is_some_and(|load| load >= 1.0) {
+            // An instance of an even split over 1 by chance alone is not saturated by an
+            // uneven share (a database's servers are no even split: each one counts).
+            let database = matches!(node.kind, NodeKind::Database(_));
             for (instance, figures) in per_instance.iter().enumerate() {
-                if let Some(load) = figures.offered_load.filter(|load| *load >= 1.0) {
+                let Some(load) = figures.offered_load.filter(|load| *load >= 1.0) else { continue };
+                let beyond_chance = offered_load.is_none_or(|node_load| {
+                    load > verdicts::uneven_threshold(node_load, per_instance.len(), figures.arrivals)
+                });
+                if database || beyond_chance {
                     instability.push_for_node(index, saturated_part(node, instance, load, offered_load));
                 }
             }

@@ -36,13 +36,14 @@ const UNEVEN_FACTOR: f64 = 1.05;
 /// The load above which one of `instances` instances, `arrivals` of whose requests were
 /// counted, carries more than its share of a node offered `node_load`: 5 % above the node,
 /// and above what an even split gives the busiest of them by chance. An instance's load is
-/// a sum over its n requests, whose count and work each vary by about 1/√n (Poisson
-/// arrivals, exponential work: √2/√n together), and the largest of k such loads lies about
-/// √(2 ln k) standard deviations above their mean (the maximum of k normals). Without this,
-/// 10 000 evenly balanced instances of 300 requests each named one at 0.61 for a node at 0.49.
-fn uneven_threshold(node_load: f64, instances: usize, arrivals: u64) -> f64 {
+/// its count of requests × the node's mean work, and the count n of a random even split
+/// varies by about √n (Poisson), so the load by 1/√n of itself; the largest of k such loads
+/// lies about √(2 ln k) standard deviations above their mean (the maximum of k normals).
+/// Without this, 10 000 evenly balanced instances of 300 requests each named one at 0.61 for
+/// a node at 0.49, and 1000 behind a random balancer at 0.85 made the run "unstable".
+pub(super) fn uneven_threshold(node_load: f64, instances: usize, arrivals: u64) -> f64 {
     let deviations = (2.0 * (instances.max(2) as f64).ln()).sqrt().max(2.0);
-    let relative_sd = std::f64::consts::SQRT_2 / (arrivals.max(1) as f64).sqrt();
+    let relative_sd = 1.0 / (arrivals.max(1) as f64).sqrt();
     node_load * (UNEVEN_FACTOR + deviations * relative_sd).max(UNEVEN_FACTOR)
 }
 
