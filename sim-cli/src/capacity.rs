@@ -53,7 +53,7 @@ pub fn capacity_command(
 }
 
 /// For a search over `load`: the open workloads' rates at the factor found, which is what a
-/// capacity plan needs ("2.4× today's traffic: 10 800/s in all, of which ...").
+/// capacity plan needs ("35262/s in all (redirects 23250/s, ...), 7.75 times the file's rates").
 fn load_in_rates(topology: &sim_core::Topology, param: &str, capacity: Option<f64>) -> String {
     let Some(factor) = capacity.filter(|_| param == LOAD_PARAM) else { return String::new() };
     let rates: Vec<(&str, f64)> = topology

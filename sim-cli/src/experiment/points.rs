@@ -183,7 +183,7 @@ fn runnables(
         let mut load_factor = None;
         for (axis, value) in spec.axes.iter().zip(&point.values) {
             if axis.path == LOAD_PARAM {
-                load_factor = Some(value.clone());
+                load_factor = Some((axis, value));
                 continue;
             }
             // With a scenario file, `scenario.…` paths lead into that file.
@@ -208,8 +208,7 @@ fn runnables(
         let mut topology = sim_core::parse_topology(&text).map_err(|error| {
             diagnostics::render_embedded(&topology_path, text.as_bytes(), &error, origin) + &described()
         })?;
-        if let Some(value) = &load_factor {
-            let axis = spec.axes.iter().find(|axis| axis.path == LOAD_PARAM).expect("the load axis");
+        if let Some((axis, value)) = load_factor {
             let file = SpecFile { path: spec_path, text: &experiment.spec_text };
             let scaled = match value {
                 ParamValue::Number(factor) => topology.scale_open_load(*factor),
