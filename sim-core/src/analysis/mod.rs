@@ -16,7 +16,7 @@ mod visits;
 
 use crate::ids::NodeId;
 use crate::topology::{Arrivals, Instr, NodeKind, Topology, NONE};
-use regions::{cdn_origin, cdn_origin_crossings_s, geo_routing};
+use regions::{cdn_origin_crossings_s, geo_routing};
 pub use visits::visits_per_request;
 use visits::*;
 
@@ -175,21 +175,15 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
     let cdn_crossings = cdn_origin_crossings_s(topology);
     let geo = geo_routing(topology);
     let link_s = |from: usize, to: usize| {
-        if let Some(crossing_s) = cdn_crossings[from].filter(|_| cdn_origin(topology, from) == Some(to)) {
+        if let Some((_, crossing_s)) = cdn_crossings[from].filter(|(origin, _)| *origin == to) {
             return crossing_s;
         }
         if let Some(crossing_s) = geo[from].as_ref().and_then(|routing| routing.crossing_s[to]) {
             return crossing_s;
         }
-        let sampler = topology.link(NodeId::new(from as u32), NodeId::new(to as u32));
-        if sampler == NONE {
-            0.0
-        } else {
-            topology.samplers[sampler as usize].mean_s()
-        }
+        sampler_mean_s(topology, topology.link(NodeId::new(from as u32), NodeId::new(to as u32)))
     };
-    let mesh_s =
-        if topology.mesh_sampler == NONE { 0.0 } else { topology.samplers[topology.mesh_sampler as usize].mean_s() };
+    let mesh_s = sampler_mean_s(topology, topology.mesh_sampler);
     // Only shard routers and logs route by key; the list is long for a large key space.
     let routes_keys = topology.nodes.iter().any(|node| match &node.kind {
         NodeKind::LoadBalancer(balancer) => balancer.role == crate::topology::BalancerRole::ShardRouter,
@@ -479,6 +473,15 @@ fn groups_excess_s(effect: &VisitEffect, response: &[f64], network_s: impl Fn(us
             group.weight * (expected_kth_completion_s(&means, group.wait) - means.iter().sum::<f64>())
         })
         .sum()
+}
+
+/// A sampler's mean in seconds, 0 for none (`NONE`).
+fn sampler_mean_s(topology: &Topology, sampler: u32) -> f64 {
+    if sampler == NONE {
+        0.0
+    } else {
+        topology.samplers[sampler as usize].mean_s()
+    }
 }
 
 /// The share of a visit that ends by handing the request on (a `Forward`, a gateway's route,

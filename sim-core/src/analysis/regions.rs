@@ -2,25 +2,18 @@
 //! origin, and where a balancer routing globally (placed in no region) or to the nearest
 //! region sends each region's requests, with the crossing they pay, as the model routes them.
 
+use super::sampler_mean_s;
 use super::visits::even_shares;
 use crate::ids::NodeId;
 use crate::topology::{Algorithm, BalancerRole, NodeKind, Topology, NONE};
 
-/// A CDN's origin, for a CDN node.
-pub(super) fn cdn_origin(topology: &Topology, node: usize) -> Option<usize> {
-    match &topology.nodes[node].kind {
-        NodeKind::Cdn(cdn) => Some(cdn.origin.index()),
-        _ => None,
-    }
-}
-
-/// Per node, for a CDN: the mean one-way time of a miss's trip from the edge to the origin,
-/// over the edges its requests use. A request uses the edge of its clients' region (edge 0
+/// Per node, for a CDN: its origin, and the mean one-way time of a miss's trip from the edge
+/// to the origin over the edges its requests use. A request uses the edge of its clients' region (edge 0
 /// without one), and the trip is the region latency between the edge's region and the
 /// origin's, else the file's link, as the model takes it. The edges are weighted by the
 /// rates of the workloads that enter at the CDN, or of every workload when none does.
-pub(super) fn cdn_origin_crossings_s(topology: &Topology) -> Vec<Option<f64>> {
-    let mean_s = |sampler: u32| if sampler == NONE { 0.0 } else { topology.samplers[sampler as usize].mean_s() };
+pub(super) fn cdn_origin_crossings_s(topology: &Topology) -> Vec<Option<(usize, f64)>> {
+    let mean_s = |sampler: u32| sampler_mean_s(topology, sampler);
     (0..topology.nodes.len())
         .map(|node| {
             let NodeKind::Cdn(cdn) = &topology.nodes[node].kind else { return None };
@@ -41,7 +34,7 @@ pub(super) fn cdn_origin_crossings_s(topology: &Topology) -> Vec<Option<f64>> {
                 weighted_s += rate * crossing_s(edge_of(source.region));
                 total += rate;
             }
-            Some(if total > 0.0 { weighted_s / total } else { crossing_s(0) })
+            Some((cdn.origin.index(), if total > 0.0 { weighted_s / total } else { crossing_s(0) }))
         })
         .collect()
 }
@@ -63,7 +56,7 @@ pub(super) struct GeoRouting {
 /// callers' regions are then where its requests come from; the view keeps even shares).
 pub(super) fn geo_routing(topology: &Topology) -> Vec<Option<GeoRouting>> {
     let regions = &topology.regions;
-    let mean_s = |sampler: u32| if sampler == NONE { 0.0 } else { topology.samplers[sampler as usize].mean_s() };
+    let mean_s = |sampler: u32| sampler_mean_s(topology, sampler);
     (0..topology.nodes.len())
         .map(|node| {
             let NodeKind::LoadBalancer(balancer) = &topology.nodes[node].kind else { return None };

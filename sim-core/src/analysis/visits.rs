@@ -134,7 +134,7 @@ pub(super) fn effects(
     for (index, node) in topology.nodes.iter().enumerate() {
         let mut effect =
             VisitEffect { calls: vec![0.0; n], forwards: vec![0.0; n], messages: vec![0.0; n], ..Default::default() };
-        let mean = |sampler: u32| if sampler == NONE { 0.0 } else { topology.samplers[sampler as usize].mean_s() };
+        let mean = |sampler: u32| super::sampler_mean_s(topology, sampler);
         match &node.kind {
             NodeKind::Service(service) => walk(topology, service.entry_pc, class, 1.0, &mut effect, 0)
                 .map_err(|error| format!("node \"{}\": {error}", node.name))?,
