@@ -284,6 +284,25 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
             let _ = writeln!(out, "bottleneck: none (no node queues for workers)");
         }
     }
+    if let Some(peak) = &analysis.peak {
+        let verdict = match (&peak.bottleneck, peak.load) {
+            (Some(name), Some(load)) if load >= 1.0 => {
+                format!("{name} is offered {load:.2}× its capacity: it cannot keep up while the peak lasts")
+            }
+            (Some(name), Some(load)) => format!("{name} is the bottleneck at utilization {load:.3}: it keeps up"),
+            _ => "no node queues for workers".to_string(),
+        };
+        let verdict = match peak.scaled.as_slice() {
+            [] => verdict,
+            scaled => format!("{verdict}, once autoscaling has scaled {}", scaled.join(" and ")),
+        };
+        let _ = writeln!(
+            out,
+            "at the peak ({} req/s offered: {}): {verdict}",
+            significant(peak.arrival_rate_per_s),
+            peak.when.join("; ")
+        );
+    }
     for host in &analysis.hosts {
         let _ = writeln!(
             out,

@@ -352,6 +352,21 @@ pub fn describe(topology: &Topology) -> String {
         let entry = &topology.nodes[source.entry_node].name;
         let how = match &source.arrivals {
             Arrivals::Closed { users, .. } => format!("closed, {users} users"),
+            Arrivals::Profile { steps, period_ns } => {
+                let rate = |rate_per_s: f64| sim_batch::metrics::significant_to(rate_per_s, 6);
+                let mut text = String::from("open, profile");
+                for (index, (start_ns, rate_per_s)) in steps.iter().enumerate() {
+                    match index {
+                        0 => text += &format!(" {}/s", rate(*rate_per_s)),
+                        _ => text += &format!(" → {}/s at {}", rate(*rate_per_s), Duration::from_ns(*start_ns)),
+                    }
+                }
+                if let Some(period_ns) = period_ns {
+                    let mean = source.arrivals.mean_rate_per_s().unwrap_or(0.0);
+                    text += &format!(", every {} (mean rate {}/s)", Duration::from_ns(*period_ns), rate(mean));
+                }
+                text
+            }
             other => format!(
                 "open, mean rate {}/s",
                 sim_batch::metrics::significant_to(other.mean_rate_per_s().unwrap_or(0.0), 6)

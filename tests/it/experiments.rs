@@ -529,6 +529,110 @@ fn the_analytic_view_notes_a_scenario_it_leaves_out() {
     assert!(!notes(&text("")).iter().any(|note| note.contains("scenario")));
 }
 
+/// A workload whose rate varies is analysed at its mean (a profile without a period: its
+/// rate after the last step), and again at its peak: an M/M/1 server at 4 ms (250/s) fed a
+/// profile of 100/s, 300/s from 10 s to 20 s, then 100/s, is at utilization 0.4 in the
+/// steady state and offered exactly 300 × 0.004 = 1.2 at the peak; an MMPP peaks at its
+/// fastest state; a scenario's load step multiplies the peak; a steady workload has none.
+#[test]
+fn the_analytic_view_judges_the_peak_of_a_varying_workload() {
+    let text = |arrivals: &str, scenario: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "fans", arrivals: {arrivals}, to: "app")],
+                nodes: {{"app": Service(steps: [Work(Exp(mean: "4ms"))])}},
+                {scenario}
+            )"#
+        )
+    };
+    let view = |text: &str| sim_core::analysis::analyze(&sim_core::parse_topology(text).unwrap(), &[None]).unwrap();
+    let profile =
+        r#"Profile(steps: [(at: "0s", rate: "100/s"), (at: "10s", rate: "300/s"), (at: "20s", rate: "100/s")])"#;
+    let spike = view(&text(profile, ""));
+    approx::assert_relative_eq!(spike.nodes[0].utilization.unwrap(), 0.4, max_relative = 1e-12);
+    let peak = spike.peak.as_ref().unwrap();
+    approx::assert_relative_eq!(peak.arrival_rate_per_s, 300.0, max_relative = 1e-12);
+    approx::assert_relative_eq!(peak.load.unwrap(), 1.2, max_relative = 1e-12);
+    assert_eq!(peak.when, [r#""fans" at 300/s from 10s to 20s"#]);
+    assert_eq!(peak.bottleneck.as_deref(), Some(r#""app""#));
+    assert!(spike.notes.iter().any(|note| note.contains("its rate after its last step")), "{:?}", spike.notes);
+
+    let daily = r#"Profile(steps: [(at: "0s", rate: "50/s"), (at: "6h", rate: "200/s")], period: "1d")"#;
+    let peak = view(&text(daily, "")).peak.unwrap();
+    assert_eq!(peak.when, [r#""fans" at 200/s from 6h to 24h of every 24h"#]);
+    approx::assert_relative_eq!(peak.load.unwrap(), 0.8, max_relative = 1e-12);
+
+    let bursty = r#"Mmpp(states: [(rate: "100/s", mean_duration: "30s"), (rate: "400/s", mean_duration: "10s")])"#;
+    let peak = view(&text(bursty, "")).peak.unwrap();
+    assert_eq!(peak.when, [r#""fans" at 400/s in state 2 (25% of the time, 10s at a time on average)"#]);
+    approx::assert_relative_eq!(peak.load.unwrap(), 1.6, max_relative = 1e-12);
+
+    let stepped = view(&text(profile, r#"scenario: Scenario(faults: [Load(factor: 1.5, at: "30s")]),"#));
+    let peak = stepped.peak.unwrap();
+    approx::assert_relative_eq!(peak.load.unwrap(), 1.8, max_relative = 1e-12);
+    assert_eq!(peak.when[1], "the scenario's load step ×1.5 at 30s");
+
+    assert!(view(&text(r#"Poisson(rate: "100/s")"#, "")).peak.is_none());
+    let flat = r#"Profile(steps: [(at: "0s", rate: "100/s"), (at: "10s", rate: "100/s")])"#;
+    assert!(view(&text(flat, "")).peak.is_none());
+    let lowered =
+        view(&text(r#"Poisson(rate: "100/s")"#, r#"scenario: Scenario(faults: [Load(factor: 0.5, at: "30s")]),"#));
+    assert!(lowered.peak.is_none());
+
+    let path = write(&scratch("peak"), "spike.ron", &text(profile, ""));
+    let (status, stdout, stderr) = run_cli(&["analyze", path.to_str().unwrap()]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(
+        stdout.contains(
+            r#"at the peak (300 req/s offered: "fans" at 300/s from 10s to 20s): "app" is offered 1.20× its capacity: it cannot keep up while the peak lasts"#
+        ),
+        "{stdout}"
+    );
+}
+
+/// An autoscaled service is judged at the count its autoscaler settles on (the model's
+/// rule: ceil(n × metric ÷ target) within min..max, none within 10%): one 4 ms worker per
+/// instance at 450/s settles on ceil(450/100) = 5 instances for 100 requests per instance
+/// (utilization 0.36), and, from 1, on 2 then 4 for a 0.5 utilization target (saturated, it
+/// reads 1; at 2, 0.9; at 4, 0.45). The simulation's autoscaler ends on the same counts. Its
+/// capacity is at its max: 10 instances saturate at 2500/s. At a profile's peak of 900/s,
+/// it keeps up once scaled to 9.
+#[test]
+fn the_analytic_view_takes_an_autoscaled_service_at_its_settled_count() {
+    let text = |arrivals: &str, target: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: {arrivals}, to: "app")],
+                nodes: {{"app": Service(steps: [Work(Exp(mean: "4ms"))],
+                    autoscaling: (target: {target}, min: 1, max: 10, interval: "15s", cooldown: "15s"))}},
+                run: (duration: "300s", seed: 3),
+            )"#
+        )
+    };
+    let steady = r#"Poisson(rate: "450/s")"#;
+    for (target, settled, utilization) in [("RequestsPerInstance(100.0)", 5, 0.36), ("Utilization(0.5)", 4, 0.45)] {
+        let topology = sim_core::parse_topology(&text(steady, target)).unwrap();
+        let view = sim_core::analysis::analyze(&topology, &[None]).unwrap();
+        assert_eq!(view.nodes[0].servers, Some((settled, 1)), "{target}");
+        approx::assert_relative_eq!(view.nodes[0].utilization.unwrap(), utilization, max_relative = 1e-12);
+        approx::assert_relative_eq!(view.saturation_rate_per_s.unwrap(), 2500.0, max_relative = 1e-12);
+        let caveat = view.nodes[0].caveat.as_deref().unwrap();
+        assert!(caveat.contains(&format!("settles on {settled} at this rate")), "{caveat}");
+        let report = simulate(&text(steady, target), 3, seconds(300.0), 0.0);
+        let autoscaling = report.nodes["app"].component.as_ref().and_then(|c| c.autoscaling()).unwrap();
+        assert_eq!(autoscaling.instances_at_end, settled, "{target}: the simulation's autoscaler");
+    }
+    let spike = r#"Profile(steps: [(at: "0s", rate: "100/s"), (at: "60s", rate: "900/s")], period: "120s")"#;
+    let view = sim_core::analysis::analyze(
+        &sim_core::parse_topology(&text(spike, "RequestsPerInstance(100.0)")).unwrap(),
+        &[None],
+    )
+    .unwrap();
+    let peak = view.peak.unwrap();
+    assert_eq!(peak.scaled, [r#""app" to 9 instances (from 1)"#]);
+    approx::assert_relative_eq!(peak.load.unwrap(), 0.4, max_relative = 1e-12);
+}
+
 /// A database with replicas is not one pool: the analytic view gives the primary every
 /// write and each replica its share of the reads (round robin), so the replicas saturate at
 /// 2220 / 1.0600 ≈ 2094 req/s where a pooled model of the 30 connections would say 2997; with

@@ -48,7 +48,7 @@ fn the_verdict_names_an_overloaded_consumer_and_only_then() {
     let load = group(&overloaded).offered_load_by_consumer[0];
     assert!((load - 1.2).abs() < 0.05, "offered {load}");
     assert!(
-        overloaded.instability.iter().any(|line| line.contains("a consumer that serves several partitions")),
+        overloaded.instability.iter().any(|line| line.contains("consumer 0 (partitions 0, 1, 2, 3) is offered 1.")),
         "{:?}",
         overloaded.instability
     );

@@ -11,11 +11,14 @@
 //! Jackson network; otherwise it is an approximation, which `archsim analyze --simulate`
 //! checks against the simulation.
 
+mod autoscaling;
+mod peak;
 mod regions;
 mod visits;
 
 use crate::ids::NodeId;
 use crate::topology::{Arrivals, Instr, NodeKind, Topology, NONE};
+pub use peak::Peak;
 use regions::{cdn_origin_crossings_s, geo_routing};
 pub use visits::visits_per_request;
 use visits::*;
@@ -116,6 +119,9 @@ pub struct Analysis {
     pub response_s: Option<f64>,
     /// Assumptions the model could not honour.
     pub notes: Vec<String>,
+    /// The view again at the busiest moment, when a workload's rate varies or a load step
+    /// raises it.
+    pub peak: Option<Peak>,
 }
 
 /// Erlang C (Gross et al. §2.3): the probability that an arrival waits at an M/M/c queue
@@ -144,6 +150,14 @@ pub fn mmc_wait_s(servers: u32, arrival_rate_per_s: f64, holding_s: f64) -> Opti
 /// Analyzes a topology. `hit_ratios` gives, per node, a cache hit ratio measured elsewhere
 /// (from a simulation); `None` entries use the model's assumption.
 pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analysis, String> {
+    let mut analysis = autoscaling::analyze_settled(topology, hit_ratios)?;
+    autoscaling::grow_to_max(topology, hit_ratios, &mut analysis)?;
+    analysis.peak = peak::peak(topology, hit_ratios);
+    Ok(analysis)
+}
+
+/// The view at the workloads' mean rates, without the peak.
+fn analyze_steady(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analysis, String> {
     let n = topology.nodes.len();
     let classes = topology.classes.len();
     let mut notes = Vec::new();
@@ -156,8 +170,13 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
             notes.push(format!("workload \"{}\" is closed: it is left out (simulate it instead)", source.name));
             continue;
         };
-        if !matches!(source.arrivals, Arrivals::Poisson { .. }) {
-            notes.push(format!("workload \"{}\" is not Poisson: the model uses its mean rate", source.name));
+        match &source.arrivals {
+            Arrivals::Poisson { .. } => {}
+            Arrivals::Profile { period_ns: None, .. } => notes.push(format!(
+                "workload \"{}\" is not Poisson: the model uses its rate after its last step, as a Poisson rate",
+                source.name
+            )),
+            _ => notes.push(format!("workload \"{}\" is not Poisson: the model uses its mean rate", source.name)),
         }
         let mut previous = 0.0;
         for (cumulative, class) in source.class_cumulative.iter().zip(source.class_ids.iter()) {
@@ -456,6 +475,7 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
         saturation_rate_per_s,
         response_s,
         notes,
+        peak: None,
     })
 }
 

@@ -290,20 +290,34 @@ pub(super) fn saturated_consumers(node: &crate::topology::Node, section: Option<
                     loads.iter().copied().enumerate().filter(|(_, load)| *load >= 1.0).collect();
                 let (_, worst) = hot.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
                 let which: Vec<String> = hot.iter().map(|(index, _)| index.to_string()).collect();
-                let (what, fix) = if shared {
-                    ("a consumer that serves several partitions (consumers", "add consumers (up to one per partition)")
-                } else {
-                    ("its one consumer per partition (partitions", "add partitions")
+                let consumers = loads.len();
+                let partitions = figures.offered_load_by_partition.len();
+                let (subject, fix) = match (shared, hot.as_slice()) {
+                    (true, [(consumer, _)]) => {
+                        let served: Vec<String> =
+                            (*consumer..partitions).step_by(consumers).map(|p| p.to_string()).collect();
+                        let subject = format!("consumer {consumer} (partitions {}) is offered", served.join(", "));
+                        (subject, "add consumers (up to one per partition)")
+                    }
+                    (true, _) => (
+                        format!("consumers {} (each of several partitions) are offered up to", which.join(", ")),
+                        "add consumers (up to one per partition)",
+                    ),
+                    (false, [(partition, _)]) => {
+                        (format!("the one consumer of partition {partition} is offered"), "add partitions")
+                    }
+                    (false, _) => (
+                        format!("the consumers of partitions {} (one each) are offered up to", which.join(", ")),
+                        "add partitions",
+                    ),
                 };
                 let fix = match one_partition_takes_all(&figures.offered_load_by_partition) {
                     Some((partition, share)) => keys_advice(partition, share) + ", or make its handler faster",
                     None => format!("{fix} or make its handler faster"),
                 };
                 Some(format!(
-                    "consumer group \"{group}\" of log \"{}\" is offered up to {worst:.2}× {what} {}): its lag grows ({} at the end); {fix}",
-                    node.name,
-                    which.join(", "),
-                    figures.lag_at_end
+                    "consumer group \"{group}\" of log \"{}\": {subject} {worst:.2}× what one consumer serves, so its lag grows ({} at the end); {fix}",
+                    node.name, figures.lag_at_end
                 ))
             })
             .collect(),

@@ -1,0 +1,151 @@
+//! The view at the busiest moment. A workload whose rate varies (a profile's steps, an MMPP's
+//! states) is analysed at its long-run mean rate, which hides the hour a flash sale or a
+//! burst pushes past capacity; a scenario's load steps are not in the steady state at all.
+//! This analyses the topology again with every varying workload at its highest rate, times
+//! the largest load step, and says how the bottleneck fares there.
+
+use crate::topology::{Arrivals, FaultKind, NodeKind, Topology};
+use crate::units::Duration;
+
+/// The busiest rate the open workloads reach, and the bottleneck at that rate.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Peak {
+    /// Total open arrival rate at the peak (every workload at its highest rate at once, times
+    /// the largest load step), per second.
+    pub arrival_rate_per_s: f64,
+    /// When each varying workload is at its peak, and the load step, in words
+    /// (`"fans" at 1500/s from 40s to 70s`).
+    pub when: Vec<String>,
+    /// What saturates first at the peak: a node (and its part), or a host, in words.
+    pub bottleneck: Option<String>,
+    /// The bottleneck's offered load at the peak, as a share of its capacity (1 or more: it
+    /// cannot keep up while the peak lasts).
+    pub load: Option<f64>,
+    /// The autoscaled services whose autoscaler wants another count at the peak than they
+    /// start with, in words (`"shop" to 10 instances (from 3)`): the peak's figures
+    /// hold once they have scaled.
+    pub scaled: Vec<String>,
+}
+
+/// The view at the peak, `None` when no open workload varies and no load step raises them.
+pub(super) fn peak(topology: &Topology, hit_ratios: &[Option<f64>]) -> Option<Peak> {
+    let mut at_peak = topology.clone();
+    let mut when = Vec::new();
+    for source in &mut at_peak.sources {
+        let Some((rate_per_s, moment)) = highest_rate(&source.arrivals) else { continue };
+        when.push(format!("\"{}\" at {}/s {moment}", source.name, rate_text(rate_per_s)));
+        source.arrivals = Arrivals::Poisson { rate_per_s };
+    }
+    let step = topology
+        .scenario
+        .iter()
+        .flat_map(|scenario| &scenario.faults)
+        .filter_map(|fault| match fault.kind {
+            FaultKind::Load { factor } if factor > 1.0 => Some((factor, fault.start_ns)),
+            _ => None,
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((factor, start_ns)) = step {
+        when.push(format!("the scenario's load step ×{} at {}", rate_text(factor), Duration::from_ns(start_ns)));
+        // The factor was checked when the scenario was, so the scaling cannot fail.
+        at_peak.scale_open_load(factor).ok()?;
+    }
+    if when.is_empty() {
+        return None;
+    }
+    let view = super::autoscaling::analyze_settled(&at_peak, hit_ratios).ok()?;
+    let bottleneck = match (view.bottleneck, view.bottleneck_host) {
+        (Some(node), _) => Some(match &view.bottleneck_part {
+            Some(part) => format!("\"{}\" {part}", view.nodes[node].name),
+            None => format!("\"{}\"", view.nodes[node].name),
+        }),
+        (None, Some(host)) => Some(format!("host \"{}\"", view.hosts[host].name)),
+        (None, None) => None,
+    };
+    let load = view.saturation_rate_per_s.map(|saturation| view.arrival_rate_per_s / saturation);
+    let scaled = topology
+        .nodes
+        .iter()
+        .zip(&view.nodes)
+        .filter_map(|(node, figures)| match (&node.kind, figures.servers) {
+            (NodeKind::Service(service), Some((instances, _)))
+                if service.autoscaling.is_some() && instances != service.instances =>
+            {
+                Some(format!("\"{}\" to {instances} instances (from {})", node.name, service.instances))
+            }
+            _ => None,
+        })
+        .collect();
+    Some(Peak { arrival_rate_per_s: view.arrival_rate_per_s, when, bottleneck, load, scaled })
+}
+
+/// A varying workload's highest rate and when it holds, in words; `None` for a workload at a
+/// steady rate (Poisson, constant, a trace, a profile or MMPP whose rates are all equal) or a
+/// closed one.
+fn highest_rate(arrivals: &Arrivals) -> Option<(f64, String)> {
+    match arrivals {
+        Arrivals::Mmpp { states } => {
+            let (index, &(rate, hold_ns)) = states.iter().enumerate().max_by(|a, b| a.1 .0.total_cmp(&b.1 .0))?;
+            let total_ns: f64 = states.iter().map(|(_, hold)| hold).sum();
+            let varies = states.iter().any(|(other, _)| *other != rate);
+            varies.then(|| {
+                (
+                    rate,
+                    format!(
+                        "in state {} ({:.0}% of the time, {} at a time on average)",
+                        index + 1,
+                        100.0 * hold_ns / total_ns,
+                        Duration::from_ns(hold_ns.round() as u64)
+                    ),
+                )
+            })
+        }
+        Arrivals::Profile { steps, period_ns } => {
+            let (index, &(start_ns, rate)) = steps.iter().enumerate().max_by(|a, b| {
+                // The first of equal highest steps.
+                a.1 .1.total_cmp(&b.1 .1).then(b.0.cmp(&a.0))
+            })?;
+            if steps.iter().all(|(_, other)| *other == rate) {
+                return None;
+            }
+            let end_ns = steps.get(index + 1).map(|next| next.0).or(*period_ns);
+            let moment = match (end_ns, period_ns) {
+                (Some(end_ns), Some(period_ns)) => format!(
+                    "from {} to {} of every {}",
+                    Duration::from_ns(start_ns),
+                    Duration::from_ns(end_ns),
+                    Duration::from_ns(*period_ns)
+                ),
+                (Some(end_ns), None) => {
+                    format!("from {} to {}", Duration::from_ns(start_ns), Duration::from_ns(end_ns))
+                }
+                (None, _) => format!("from {} on", Duration::from_ns(start_ns)),
+            };
+            Some((rate, moment))
+        }
+        _ => None,
+    }
+}
+
+/// A rate or factor with up to four significant digits and no trailing zeros.
+fn rate_text(value: f64) -> String {
+    let text = format!("{:.*}", (3 - value.abs().max(1.0).log10().floor() as i32).max(0) as usize, value);
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_print_without_trailing_zeros() {
+        assert_eq!(rate_text(1500.0), "1500");
+        assert_eq!(rate_text(2.5), "2.5");
+        assert_eq!(rate_text(0.125), "0.125");
+        assert_eq!(rate_text(12.3456), "12.35");
+    }
+}
