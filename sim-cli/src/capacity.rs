@@ -56,14 +56,26 @@ pub fn capacity_command(
 /// capacity plan needs ("35262/s in all (redirects 23250/s, ...), 7.75 times the file's rates").
 fn load_in_rates(topology: &sim_core::Topology, param: &str, capacity: Option<f64>) -> String {
     let Some(factor) = capacity.filter(|_| param == LOAD_PARAM) else { return String::new() };
-    let rates: Vec<(&str, f64)> = topology
+    let rates: Vec<(&str, f64, f64)> = topology
         .sources
         .iter()
-        .filter_map(|source| Some((source.name.as_str(), source.arrivals.mean_rate_per_s()? * factor)))
+        .filter_map(|source| {
+            let (mean, peak) = (source.arrivals.mean_rate_per_s()?, source.arrivals.peak_rate_per_s()?);
+            Some((source.name.as_str(), mean * factor, peak * factor))
+        })
         .collect();
-    let total: f64 = rates.iter().map(|(_, rate)| rate).sum();
-    let each: Vec<String> =
-        rates.iter().map(|(name, rate)| format!("{name} {}/s", sim_batch::metrics::significant(*rate))).collect();
+    let total: f64 = rates.iter().map(|(_, rate, _)| rate).sum();
+    let each: Vec<String> = rates
+        .iter()
+        .map(|(name, rate, peak)| match peak > rate {
+            true => format!(
+                "{name} {}/s, {}/s at its peak",
+                sim_batch::metrics::significant(*rate),
+                sim_batch::metrics::significant(*peak)
+            ),
+            false => format!("{name} {}/s", sim_batch::metrics::significant(*rate)),
+        })
+        .collect();
     format!(
         "at that load the open workloads send {}/s in all ({}), {} times the file's rates\n",
         sim_batch::metrics::significant(total),

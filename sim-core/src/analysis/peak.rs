@@ -85,7 +85,8 @@ pub(super) fn peak(topology: &Topology, hit_ratios: &[Option<f64>]) -> Option<Pe
 fn highest_rate(arrivals: &Arrivals) -> Option<(f64, String)> {
     match arrivals {
         Arrivals::Mmpp { states } => {
-            let (index, &(rate, hold_ns)) = states.iter().enumerate().max_by(|a, b| a.1 .0.total_cmp(&b.1 .0))?;
+            let rate = arrivals.peak_rate_per_s()?;
+            let (index, &(_, hold_ns)) = states.iter().enumerate().find(|(_, state)| state.0 == rate)?;
             let total_ns: f64 = states.iter().map(|(_, hold)| hold).sum();
             let varies = states.iter().any(|(other, _)| *other != rate);
             varies.then(|| {
@@ -101,10 +102,8 @@ fn highest_rate(arrivals: &Arrivals) -> Option<(f64, String)> {
             })
         }
         Arrivals::Profile { steps, period_ns } => {
-            let (index, &(start_ns, rate)) = steps.iter().enumerate().max_by(|a, b| {
-                // The first of equal highest steps.
-                a.1 .1.total_cmp(&b.1 .1).then(b.0.cmp(&a.0))
-            })?;
+            let rate = arrivals.peak_rate_per_s()?;
+            let (index, &(start_ns, _)) = steps.iter().enumerate().find(|(_, step)| step.1 == rate)?;
             if steps.iter().all(|(_, other)| *other == rate) {
                 return None;
             }

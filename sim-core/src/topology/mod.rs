@@ -468,6 +468,16 @@ pub enum Arrivals {
 }
 
 impl Arrivals {
+    /// The highest arrival rate of an open workload (a profile's highest step, an MMPP's
+    /// fastest state; a trace's mean); `None` for closed ones.
+    pub fn peak_rate_per_s(&self) -> Option<f64> {
+        match self {
+            Arrivals::Mmpp { states } => states.iter().map(|(rate, _)| *rate).reduce(f64::max),
+            Arrivals::Profile { steps, .. } => steps.iter().map(|(_, rate)| *rate).reduce(f64::max),
+            other => other.mean_rate_per_s(),
+        }
+    }
+
     /// The long-run mean arrival rate of an open workload; `None` for closed ones.
     pub fn mean_rate_per_s(&self) -> Option<f64> {
         match self {
@@ -686,6 +696,8 @@ mod tests {
             topology.sources.iter().map(|source| source.arrivals.mean_rate_per_s()).collect()
         };
         assert_eq!(rates(&topology), [Some(30.0), Some(10.0), Some(20.0), Some(10.0), None]);
+        let peaks: Vec<Option<f64>> = topology.sources.iter().map(|source| source.arrivals.peak_rate_per_s()).collect();
+        assert_eq!(peaks, [Some(30.0), Some(10.0), Some(50.0), Some(15.0), None]);
         topology.scale_open_load(2.5).unwrap();
         assert_eq!(rates(&topology), [Some(75.0), Some(25.0), Some(50.0), Some(25.0), None]);
         assert!(matches!(topology.sources[4].arrivals, Arrivals::Closed { users: 7, .. }));
