@@ -3,7 +3,7 @@
 //! B − A gets a 95% interval over the pairs and a plain verdict.
 
 use crate::metrics::{significant_to, MetricDef, Unit};
-use crate::replicate::{replicate, Cdf, Replicated};
+use crate::replicate::{replicate, Cdf, Replicated, RunVerdicts};
 use crate::stats::{summarize, Summary};
 use crate::Result;
 use serde::Serialize;
@@ -34,6 +34,79 @@ pub struct PairedComparison {
     pub metrics: Vec<MetricComparison>,
     /// The first replication's latency CDF of A and of B (same seed).
     pub first_cdf: (Cdf, Cdf),
+    /// A's and B's verdicts over their replications.
+    pub verdicts: (DesignVerdicts, DesignVerdicts),
+}
+
+/// A design's verdicts over its replications: how many runs could not keep up, and what its
+/// bottleneck was.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DesignVerdicts {
+    /// Replications run.
+    pub runs: usize,
+    /// Replications whose report says the run could not keep up.
+    pub unstable_runs: usize,
+    /// The first instability line of the first unstable run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instability: Option<String>,
+    /// The part named bottleneck most often (the first named on a tie), as `"node"` or
+    /// `"node" part`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bottleneck: Option<String>,
+    /// In how many replications it was the bottleneck.
+    pub bottleneck_runs: usize,
+    /// Its mean offered load over those replications (1 or more: it cannot keep up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bottleneck_offered_load: Option<f64>,
+}
+
+impl DesignVerdicts {
+    /// The verdicts of a design's replications, in seed order.
+    pub fn over(runs: &[RunVerdicts]) -> DesignVerdicts {
+        let unstable: Vec<&RunVerdicts> = runs.iter().filter(|run| !run.instability.is_empty()).collect();
+        // Names in order of first appearance, so a tie goes to the earliest.
+        let mut tally: Vec<(&str, usize, f64)> = Vec::new();
+        for (name, load) in runs.iter().filter_map(|run| run.bottleneck.as_ref()) {
+            match tally.iter_mut().find(|(seen, ..)| seen == name) {
+                Some(entry) => {
+                    entry.1 += 1;
+                    entry.2 += load;
+                }
+                None => tally.push((name, 1, *load)),
+            }
+        }
+        let most = tally.iter().copied().fold(None, |best: Option<(&str, usize, f64)>, entry| match best {
+            Some(best) if best.1 >= entry.1 => Some(best),
+            _ => Some(entry),
+        });
+        DesignVerdicts {
+            runs: runs.len(),
+            unstable_runs: unstable.len(),
+            instability: unstable.first().and_then(|run| run.instability.first().cloned()),
+            bottleneck: most.map(|(name, ..)| name.to_string()),
+            bottleneck_runs: most.map_or(0, |(_, count, _)| count),
+            bottleneck_offered_load: most.map(|(_, count, total)| total / count as f64),
+        }
+    }
+
+    /// `UNSTABLE in 3 of 10` or `stable in 10 of 10`.
+    pub fn stability_text(&self) -> String {
+        match self.unstable_runs {
+            0 => format!("stable in {} of {}", self.runs, self.runs),
+            unstable => format!("UNSTABLE in {unstable} of {}", self.runs),
+        }
+    }
+
+    /// `"db" server 1 (replica-1) at 0.91× (in 7 of 10)`, or `-`.
+    pub fn bottleneck_text(&self) -> String {
+        let Some(name) = &self.bottleneck else { return "-".into() };
+        let load = self.bottleneck_offered_load.unwrap_or(0.0);
+        let mut text = format!("{name} at {}×", significant_to(load, 3));
+        if self.bottleneck_runs < self.runs {
+            text += &format!(" (in {} of {})", self.bottleneck_runs, self.runs);
+        }
+        text
+    }
 }
 
 /// Runs A and B once per seed each (both sides at once with the `parallel` feature) and
@@ -52,7 +125,8 @@ pub fn compare(
     let (outcome_a, outcome_b) = (run_a(), run_b());
     let (runs_a, runs_b): (Replicated, Replicated) = (outcome_a?, outcome_b?);
     let metrics = compare_runs(metrics, &runs_a.values, &runs_b.values);
-    Ok(PairedComparison { metrics, first_cdf: (runs_a.first_cdf, runs_b.first_cdf) })
+    let verdicts = (DesignVerdicts::over(&runs_a.verdicts), DesignVerdicts::over(&runs_b.verdicts));
+    Ok(PairedComparison { metrics, first_cdf: (runs_a.first_cdf, runs_b.first_cdf), verdicts })
 }
 
 /// Compares runs already made: `values_a[r][m]` and `values_b[r][m]` are metric `m` of
@@ -111,8 +185,16 @@ pub fn verdict(metric: &MetricDef, difference: Option<Summary>) -> String {
 }
 
 /// The comparison as `archsim compare` prints it: the designs, then per metric A and B with
-/// their intervals and the verdict, in aligned columns.
-pub fn table(a: &str, b: &str, replications: usize, metrics: &[MetricDef], rows: &[MetricComparison]) -> String {
+/// their intervals and the verdict, in aligned columns; then whether each kept up, its
+/// bottleneck, and the first instability of a design that did not.
+pub fn table(
+    a: &str,
+    b: &str,
+    replications: usize,
+    metrics: &[MetricDef],
+    rows: &[MetricComparison],
+    verdicts: &(DesignVerdicts, DesignVerdicts),
+) -> String {
     let mut out =
         format!("A: {a}\nB: {b}\n{replications} paired replications (common random numbers), 95% intervals\n\n");
     let mut cells = vec![["metric".to_string(), "A".into(), "B".into(), "verdict".into()]];
@@ -124,8 +206,38 @@ pub fn table(a: &str, b: &str, replications: usize, metrics: &[MetricDef], rows:
             row.verdict.clone(),
         ]);
     }
+    cells.extend(verdict_rows(verdicts));
     out.push_str(&crate::table::aligned(&cells));
+    for (label, verdicts) in [("A", &verdicts.0), ("B", &verdicts.1)] {
+        if let Some(line) = &verdicts.instability {
+            out.push_str(&format!("{label} unstable: {line}\n"));
+        }
+    }
     out
+}
+
+/// The rows a comparison's table ends with: `stability` (whether each design kept up in its
+/// replications) and `bottleneck` (the part named most often and its offered load), as
+/// [label, A, B, verdict].
+pub fn verdict_rows(verdicts: &(DesignVerdicts, DesignVerdicts)) -> [[String; 4]; 2] {
+    let (a, b) = verdicts;
+    let keeps_up = match (a.unstable_runs > 0, b.unstable_runs > 0) {
+        (true, false) => "only B keeps up",
+        (false, true) => "only A keeps up",
+        (true, true) => "neither keeps up",
+        (false, false) => "both keep up",
+    };
+    let offered = |verdicts: &DesignVerdicts| verdicts.bottleneck_offered_load.unwrap_or(0.0);
+    let loaded = match (&a.bottleneck, &b.bottleneck) {
+        (Some(_), Some(_)) if offered(b) < offered(a) => "B's is less loaded",
+        (Some(_), Some(_)) if offered(b) > offered(a) => "B's is more loaded",
+        (Some(_), Some(_)) => "as loaded",
+        _ => "",
+    };
+    [
+        ["stability".into(), a.stability_text(), b.stability_text(), keeps_up.into()],
+        ["bottleneck".into(), a.bottleneck_text(), b.bottleneck_text(), loaded.into()],
+    ]
 }
 
 /// A difference in the metric's unit; a difference of shares is in percentage points.
@@ -144,6 +256,32 @@ fn signed(metric: &MetricDef, value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bottleneck is the part named most often (a tie goes to the first named), its load
+    /// the mean over the runs that named it; the first unstable run's first line is kept.
+    #[test]
+    fn design_verdicts_tally_the_replications() {
+        let run = |instability: &[&str], bottleneck: Option<(&str, f64)>| RunVerdicts {
+            instability: instability.iter().map(|line| line.to_string()).collect(),
+            bottleneck: bottleneck.map(|(name, load)| (name.to_string(), load)),
+        };
+        let runs = [
+            run(&[], Some(("\"db\"", 0.9))),
+            run(&["\"app\" is offered 1.1×", "more"], Some(("\"app\"", 1.1))),
+            run(&[], Some(("\"app\"", 0.9))),
+            run(&[], Some(("\"db\"", 0.95))),
+            run(&[], None),
+        ];
+        let verdicts = DesignVerdicts::over(&runs);
+        assert_eq!((verdicts.runs, verdicts.unstable_runs), (5, 1));
+        assert_eq!(verdicts.instability.as_deref(), Some("\"app\" is offered 1.1×"));
+        assert_eq!((verdicts.bottleneck.as_deref(), verdicts.bottleneck_runs), (Some("\"db\""), 2));
+        assert!((verdicts.bottleneck_offered_load.unwrap() - 0.925).abs() < 1e-12);
+        assert_eq!(verdicts.stability_text(), "UNSTABLE in 1 of 5");
+        assert_eq!(verdicts.bottleneck_text(), "\"db\" at 0.925× (in 2 of 5)");
+        let none = DesignVerdicts::over(&[run(&[], None)]);
+        assert_eq!((none.stability_text(), none.bottleneck_text()), ("stable in 1 of 1".to_string(), "-".to_string()));
+    }
 
     #[test]
     fn verdicts_read_plainly() {

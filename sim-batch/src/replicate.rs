@@ -18,6 +18,32 @@ pub struct Replicated {
     pub values: Vec<Vec<Option<f64>>>,
     /// The first run's end-to-end latency CDF.
     pub first_cdf: Cdf,
+    /// Each run's verdicts: whether it was unstable, and its bottleneck.
+    pub verdicts: Vec<RunVerdicts>,
+}
+
+/// One run's verdicts, as its report gives them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunVerdicts {
+    /// The report's instability lines (empty: the run kept up).
+    pub instability: Vec<String>,
+    /// The bottleneck as `"node"` or `"node" part`, and its offered load.
+    pub bottleneck: Option<(String, f64)>,
+}
+
+impl RunVerdicts {
+    /// The verdicts of a report.
+    pub fn of(report: &sim_core::Report) -> RunVerdicts {
+        let bottleneck = report.bottleneck.as_ref().map(|bottleneck| {
+            let name = match bottleneck.part.as_str() {
+                "node" => format!("\"{}\"", bottleneck.node),
+                "host" => format!("host \"{}\"", bottleneck.node),
+                part => format!("\"{}\" {part}", bottleneck.node),
+            };
+            (name, bottleneck.offered_load)
+        });
+        RunVerdicts { instability: report.instability.clone(), bottleneck }
+    }
 }
 
 impl Replicated {
@@ -36,22 +62,25 @@ pub fn latency_cdf(simulation: &Simulation) -> Cdf {
 
 /// Runs `topology` once per seed and reads the metrics of each run.
 pub fn replicate(topology: &Topology, config: RunConfig, seeds: &[u64], metrics: &[MetricDef]) -> Result<Replicated> {
-    let run = |(index, seed): (usize, &u64)| -> Result<(Vec<Option<f64>>, Cdf)> {
+    type Outcome = (Vec<Option<f64>>, Cdf, RunVerdicts);
+    let run = |(index, seed): (usize, &u64)| -> Result<Outcome> {
         let mut simulation = Simulation::new(topology, RunConfig { seed: *seed, ..config });
         simulation.run_to_end();
-        let values = read_all(metrics, &simulation.report())?;
+        let report = simulation.report();
+        let values = read_all(metrics, &report)?;
         let cdf = if index == 0 { latency_cdf(&simulation) } else { Vec::new() };
-        Ok((values, cdf))
+        Ok((values, cdf, RunVerdicts::of(&report)))
     };
     #[cfg(feature = "parallel")]
-    let outcomes: Vec<(Vec<Option<f64>>, Cdf)> = {
+    let outcomes: Vec<Outcome> = {
         use rayon::prelude::*;
         seeds.par_iter().enumerate().map(run).collect::<Result<_>>()?
     };
     #[cfg(not(feature = "parallel"))]
-    let outcomes: Vec<(Vec<Option<f64>>, Cdf)> = seeds.iter().enumerate().map(run).collect::<Result<_>>()?;
-    let first_cdf = outcomes.first().map(|(_, cdf)| cdf.clone()).unwrap_or_default();
-    Ok(Replicated { values: outcomes.into_iter().map(|(values, _)| values).collect(), first_cdf })
+    let outcomes: Vec<Outcome> = seeds.iter().enumerate().map(run).collect::<Result<_>>()?;
+    let first_cdf = outcomes.first().map(|(_, cdf, _)| cdf.clone()).unwrap_or_default();
+    let (values, verdicts) = outcomes.into_iter().map(|(values, _, verdicts)| (values, verdicts)).unzip();
+    Ok(Replicated { values, first_cdf, verdicts })
 }
 
 /// Replications toward a target: after `runs` runs whose interval has relative half-width

@@ -7,7 +7,7 @@ use crate::experiment::plot::{render, Figure, Line};
 use crate::failure::Failure;
 use crate::output::write_atomically;
 use serde::Serialize;
-use sim_batch::compare::{compare, table, MetricComparison, DEFAULT_METRICS};
+use sim_batch::compare::{compare, table, DesignVerdicts, MetricComparison, DEFAULT_METRICS};
 use sim_batch::metrics::MetricDef;
 use std::io::Write;
 use std::path::Path;
@@ -20,6 +20,15 @@ pub struct Comparison {
     pub replications: usize,
     pub confidence: f64,
     pub metrics: Vec<MetricComparison>,
+    /// Each design's verdicts over its replications: stability and bottleneck.
+    pub verdicts: ComparedVerdicts,
+}
+
+/// A's and B's verdicts, as `compare`'s JSON gives them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComparedVerdicts {
+    pub a: DesignVerdicts,
+    pub b: DesignVerdicts,
 }
 
 pub fn compare_command(
@@ -56,6 +65,7 @@ pub fn compare_command(
         replications: replications as usize,
         confidence: sim_batch::stats::CONFIDENCE,
         metrics: paired.metrics,
+        verdicts: ComparedVerdicts { a: paired.verdicts.0.clone(), b: paired.verdicts.1.clone() },
     };
     if let Some(dir) = plot_dir {
         std::fs::create_dir_all(dir).map_err(|error| Failure::cannot_write(dir.display(), error))?;
@@ -80,9 +90,14 @@ pub fn compare_command(
     }
     let text = match args.format {
         OutputFormat::Json => serde_json::to_string_pretty(&comparison).expect("a comparison serializes") + "\n",
-        OutputFormat::Table => {
-            table(&comparison.a, &comparison.b, comparison.replications, &metrics, &comparison.metrics)
-        }
+        OutputFormat::Table => table(
+            &comparison.a,
+            &comparison.b,
+            comparison.replications,
+            &metrics,
+            &comparison.metrics,
+            &paired.verdicts,
+        ),
     };
     stdout.write_all(text.as_bytes()).map_err(|error| Failure::cannot_write("the comparison", error))
 }

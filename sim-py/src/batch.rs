@@ -11,8 +11,9 @@ use serde::Serialize;
 use sim_batch::capacity::{
     default_param, search, slo_verdict, start_value, table, topology_at, SearchSpec, LOAD_PARAM,
 };
-use sim_batch::compare::{compare_runs, MetricComparison, DEFAULT_METRICS};
+use sim_batch::compare::{compare_runs, DesignVerdicts, MetricComparison, DEFAULT_METRICS};
 use sim_batch::metrics::{read_all, MetricDef, Slo};
+use sim_batch::replicate::RunVerdicts;
 use sim_batch::seeds::{common_seeds, run_seed, Seeds, DEFAULT_BASE_SEED};
 use sim_batch::stats::{summarize, Summary, CONFIDENCE};
 use sim_core::RunConfig;
@@ -46,14 +47,25 @@ fn replicate(
     metrics: &[MetricDef],
     control: &Control,
 ) -> Result<Option<Values>, sim_batch::BatchError> {
-    let runs: Vec<Option<Vec<Option<f64>>>> = seeds
+    Ok(replicate_with_verdicts(topology, config, seeds, metrics, control)?.map(|(values, _)| values))
+}
+
+/// As `replicate`, with each run's verdicts (stability, bottleneck) beside its values.
+fn replicate_with_verdicts(
+    topology: &sim_core::Topology,
+    config: RunConfig,
+    seeds: &[u64],
+    metrics: &[MetricDef],
+    control: &Control,
+) -> Result<Option<(Values, Vec<RunVerdicts>)>, sim_batch::BatchError> {
+    let runs: Vec<Option<(Vec<Option<f64>>, RunVerdicts)>> = seeds
         .par_iter()
         .map(|seed| match one_run(topology, RunConfig { seed: *seed, ..config }, control) {
-            Some(report) => read_all(metrics, &report).map(Some),
+            Some(report) => read_all(metrics, &report).map(|values| Some((values, RunVerdicts::of(&report)))),
             None => Ok(None),
         })
         .collect::<Result<_, _>>()?;
-    Ok(runs.into_iter().collect())
+    Ok(runs.into_iter().collect::<Option<Vec<_>>>().map(|runs| runs.into_iter().unzip()))
 }
 
 /// One point of a sweep: its warm-up, each replication's seed and values, and the summary
@@ -201,6 +213,14 @@ struct Comparison {
     replications: usize,
     confidence: f64,
     metrics: Vec<MetricComparison>,
+    verdicts: ComparedVerdicts,
+}
+
+/// A's and B's verdicts, as `archsim compare --format json` gives them.
+#[derive(Serialize)]
+struct ComparedVerdicts {
+    a: DesignVerdicts,
+    b: DesignVerdicts,
 }
 
 /// Compares A and B on common random numbers (replication r of both shares a seed, as in
@@ -231,12 +251,12 @@ pub fn compare(
     let outcome = detached(py, progress.as_ref(), |control| {
         pool.install(|| {
             rayon::join(
-                || replicate(topology_a, config_a, &seeds, &metrics, control),
-                || replicate(topology_b, config_b, &seeds, &metrics, control),
+                || replicate_with_verdicts(topology_a, config_a, &seeds, &metrics, control),
+                || replicate_with_verdicts(topology_b, config_b, &seeds, &metrics, control),
             )
         })
     })?;
-    let (values_a, values_b) = match outcome {
+    let ((values_a, verdicts_a), (values_b, verdicts_b)) = match outcome {
         (Ok(Some(a)), Ok(Some(b))) => (a, b),
         (Err(error), _) | (_, Err(error)) => return Err(batch_error(&error, "see the README's list of metrics")),
         _ => return Err(pyo3::exceptions::PyKeyboardInterrupt::new_err("the comparison was stopped")),
@@ -247,9 +267,17 @@ pub fn compare(
         replications: replications as usize,
         confidence: CONFIDENCE,
         metrics: compare_runs(&metrics, &values_a, &values_b),
+        verdicts: ComparedVerdicts { a: DesignVerdicts::over(&verdicts_a), b: DesignVerdicts::over(&verdicts_b) },
     };
-    let text =
-        sim_batch::compare::table(&comparison.a, &comparison.b, comparison.replications, &metrics, &comparison.metrics);
+    let verdicts = (comparison.verdicts.a.clone(), comparison.verdicts.b.clone());
+    let text = sim_batch::compare::table(
+        &comparison.a,
+        &comparison.b,
+        comparison.replications,
+        &metrics,
+        &comparison.metrics,
+        &verdicts,
+    );
     Ok((serde_json::to_string(&comparison).expect("a comparison serializes"), text))
 }
 

@@ -139,6 +139,10 @@ def test_compare_is_archsim_compare():
     assert comparison.verdicts == {row["metric"]: row["verdict"] for row in expected["metrics"]}
     frame = comparison.metrics
     assert frame.loc["p99", "difference_mean"] == expected["metrics"][2]["difference"]["mean"]
+    assert comparison.unstable_runs == {"a": 0, "b": 0}
+    for side in ("a", "b"):
+        name, load = comparison.bottlenecks[side]
+        assert name == expected["verdicts"][side]["bottleneck"] and 0 < load < 1
 
 
 def test_capacity_is_archsim_capacity():

@@ -4,8 +4,11 @@
 //! 95% interval, the paired difference B − A and the same verdict sentences as the CLI.
 
 use serde::Serialize;
-use sim_batch::compare::{compare_runs, format_summary, MetricComparison, DEFAULT_METRICS};
+use sim_batch::compare::{
+    compare_runs, format_summary, verdict_rows, DesignVerdicts, MetricComparison, DEFAULT_METRICS,
+};
 use sim_batch::metrics::{read_all, MetricDef};
+use sim_batch::replicate::RunVerdicts;
 use sim_batch::session::{run_problem, Problem};
 use sim_core::Report;
 
@@ -44,6 +47,21 @@ pub struct ComparisonView {
     pub confidence: f64,
     /// One row per metric (`DEFAULT_METRICS`).
     pub metrics: Vec<MetricRow>,
+    /// A's and B's stability and bottleneck over their replications, as `archsim compare
+    /// --format json` gives them.
+    pub verdicts: ComparedVerdicts,
+    /// The table's last rows, as `archsim compare` prints them: [label, A, B, verdict] for
+    /// `stability` and `bottleneck`.
+    pub verdict_rows: [[String; 4]; 2],
+}
+
+/// A's and B's verdicts.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComparedVerdicts {
+    /// A's.
+    pub a: DesignVerdicts,
+    /// B's.
+    pub b: DesignVerdicts,
 }
 
 /// Compares the reports of A's and B's replications, paired by position.
@@ -72,5 +90,13 @@ pub fn compare_reports(a: &[Report], b: &[Report]) -> Result<ComparisonView, Pro
             comparison,
         })
         .collect();
-    Ok(ComparisonView { replications: a.len(), confidence: sim_batch::stats::CONFIDENCE, metrics: rows })
+    let over = |reports: &[Report]| DesignVerdicts::over(&reports.iter().map(RunVerdicts::of).collect::<Vec<_>>());
+    let verdicts = (over(a), over(b));
+    Ok(ComparisonView {
+        replications: a.len(),
+        confidence: sim_batch::stats::CONFIDENCE,
+        metrics: rows,
+        verdict_rows: verdict_rows(&verdicts),
+        verdicts: ComparedVerdicts { a: verdicts.0, b: verdicts.1 },
+    })
 }

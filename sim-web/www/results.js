@@ -242,5 +242,12 @@ function renderNetwork(network, currency) {
  */
 export function renderComparison(comparison) {
   const rows = comparison.metrics.map((m) => [m.metric, m.a_text, m.b_text, m.verdict]);
-  return table(['metric', 'A', 'B', 'verdict (B − A, paired)'], rows, 'comparison');
+  rows.push(...comparison.verdict_rows);
+  let html = table(['metric', 'A', 'B', 'verdict (B − A, paired)'], rows, 'comparison');
+  for (const [label, side] of [['A', comparison.verdicts.a], ['B', comparison.verdicts.b]]) {
+    if (side.instability) {
+      html += `<div class="verdict unstable"><strong>${label} unstable:</strong> ${escapeHtml(side.instability)}</div>`;
+    }
+  }
+  return html;
 }

@@ -882,6 +882,31 @@ fn compare_finds_a_real_difference_and_none_between_equal_designs() {
     // which is no difference in throughput: completions in the measured window balance both.
     let throughput = stdout.lines().find(|line| line.trim_start().starts_with("throughput")).unwrap();
     assert!(throughput.contains("no significant difference"), "{stdout}");
+    let line = |stdout: &str, label: &str| stdout.lines().find(|line| line.starts_with(label)).unwrap().to_string();
+    assert!(line(&stdout, "stability").ends_with("both keep up"), "{stdout}");
+    // The server is the bottleneck of both, offered 40 × 0.020 = 0.8 against 40 × 0.015 = 0.6.
+    let bottleneck = line(&stdout, "bottleneck");
+    let loads: Vec<f64> = bottleneck
+        .split(r#""server" at "#)
+        .skip(1)
+        .map(|rest| rest.split('×').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(loads.len() == 2 && (loads[0] - 0.8).abs() < 0.03 && (loads[1] - 0.6).abs() < 0.03, "{stdout}");
+    assert!(bottleneck.ends_with("B's is less loaded"), "{stdout}");
+    // At 60/s the 20 ms design is offered 1.2 and cannot keep up in any replication; the
+    // 15 ms one (0.9) can.
+    let overloaded = |name: &str, mean: &str| {
+        write(&dir, name, &MM1.replace("0.5/s", "60/s").replace("\"1s\"", &format!("\"{mean}\"")))
+    };
+    let (status, stdout, stderr) = args(&overloaded("d.ron", "20ms"), &overloaded("e.ron", "15ms"));
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(
+        line(&stdout, "stability").split_whitespace().collect::<Vec<_>>().join(" "),
+        "stability UNSTABLE in 6 of 6 stable in 6 of 6 only B keeps up",
+        "{stdout}"
+    );
+    assert!(line(&stdout, "A unstable: ").contains(r#""server""#), "{stdout}");
+    assert!(!stdout.contains("B unstable"), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -10,7 +10,7 @@ const SAMPLES: &[(&str, &[&str], bool)] = &[
     ("The table output opens with the seed", &["run", "topologies/three-tier.ron"], true),
     ("is named with the stretch, even when the run as", &["run", "topologies/flash-sale-autoscaling.ron"], false),
     (
-        "difference B − A with its 95% interval, and a verdict:",
+        "below the table) and its bottleneck (the part named most often, with its mean offered load):",
         &["compare", "experiments/models/monolith.ron", "experiments/models/services.ron"],
         false,
     ),

@@ -198,8 +198,10 @@ def _plain(value: Any) -> Any:
 class Comparison(PrintedAsTable):
     """A paired comparison of A and B. ``metrics``: per metric, A's and B's means with their
     95% intervals, the difference B − A with its interval, and the verdict (a DataFrame, or
-    lists of dicts without pandas). ``verdicts`` maps each metric to its sentence, ``report``
-    is ``archsim compare --format json``'s object and ``table`` its text."""
+    lists of dicts without pandas). ``verdicts`` maps each metric to its sentence;
+    ``unstable_runs`` and ``bottlenecks`` give each design's stability and bottleneck over its
+    replications; ``report`` is ``archsim compare --format json``'s object and ``table`` its
+    text."""
 
     def __init__(self, data: str, text: str) -> None:
         self.report: Dict[str, Any] = json.loads(data)
@@ -209,6 +211,23 @@ class Comparison(PrintedAsTable):
     def verdicts(self) -> Dict[str, str]:
         """metric → "B lowers p99 by 31 ms ± 4 ms" (or why no difference can be told)."""
         return {row["metric"]: row["verdict"] for row in self.report["metrics"]}
+
+    @property
+    def unstable_runs(self) -> Dict[str, int]:
+        """"a" and "b" → how many of the design's replications could not keep up (0: it kept
+        up in every one)."""
+        return {side: self.report["verdicts"][side]["unstable_runs"] for side in ("a", "b")}
+
+    @property
+    def bottlenecks(self) -> Dict[str, Any]:
+        """"a" and "b" → (the part named bottleneck most often, its mean offered load), or
+        None for a design without one."""
+        found = {}
+        for side in ("a", "b"):
+            verdicts = self.report["verdicts"][side]
+            name = verdicts.get("bottleneck")
+            found[side] = (name, verdicts.get("bottleneck_offered_load")) if name else None
+        return found
 
     @property
     def metrics(self) -> Any:

@@ -68,7 +68,7 @@ test('two designs compare over paired replications, as archsim compare does', as
     );
     assert.deepEqual(
       rows.map((r) => r[0]),
-      ['mean', 'p50', 'p99', 'throughput', 'availability', 'cost'],
+      ['mean', 'p50', 'p99', 'throughput', 'availability', 'cost', 'stability', 'bottleneck'],
     );
     assert.match(
       await page.textContent('#compare-status'),
@@ -83,7 +83,19 @@ test('two designs compare over paired replications, as archsim compare does', as
         '--seed', '5', '--duration', '20s', '--replications', '3', '--format', 'json',
       ]).toString(),
     );
-    assert.deepEqual(rows.map((r) => r[3]), cli.metrics.map((m) => m.verdict));
+    assert.deepEqual(rows.slice(0, 6).map((r) => r[3]), cli.metrics.map((m) => m.verdict));
+    // Stability and the bottleneck, as the command line's table prints them.
+    const cliTable = execFileSync(ARCHSIM, [
+      'compare',
+      join(ROOT, 'topologies/three-tier.ron'),
+      join(ROOT, 'topologies/microservices.ron'),
+      '--seed', '5', '--duration', '20s', '--replications', '3',
+    ]).toString();
+    for (const row of rows.slice(6)) {
+      const line = cliTable.split('\n').find((l) => l.startsWith(row[0]));
+      assert.deepEqual(line.split(/\s{2,}/).map((cell) => cell.trim()), row.filter((cell) => cell !== ''), line);
+    }
+    assert.equal(rows[6][3], 'both keep up');
     assert.match(rows[2][1], /^[\d.]+ ± [\d.]+ ms$/, 'A p99 with its interval');
     await screenshot('compare');
     assert.deepEqual(errors, []);
