@@ -182,7 +182,12 @@ fn headroom(saturation_per_s: f64, offered_per_s: f64) -> String {
 fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simulated>) {
     let _ = writeln!(
         out,
-        "analytic view (open Jackson network of M/M/c nodes), {} req/s offered\n",
+        "analytic view (open Jackson network of M/M/c nodes{}), {} req/s offered\n",
+        if analysis.notes.iter().any(|note| note.contains("approximate MVA")) {
+            "; closed workloads by approximate MVA"
+        } else {
+            ""
+        },
         significant(analysis.arrival_rate_per_s)
     );
     let mut rows: Vec<Vec<String>> =

@@ -387,7 +387,7 @@ fn mmpp_m1_follows_the_matrix_geometric_solution() {
 /// exponential service and a think-time delay (Reiser & Lavenberg 1980; Lazowska et al.,
 /// Quantitative System Performance, ch. 6): Rᵢ(n) = Dᵢ(1 + Qᵢ(n−1)), X(n) = n/(Z + ΣRᵢ(n)),
 /// Qᵢ(n) = X(n)Rᵢ(n).
-fn mva(demands: &[f64], think: f64, users: u32) -> (f64, f64) {
+pub fn mva(demands: &[f64], think: f64, users: u32) -> (f64, f64) {
     let mut queue = vec![0.0; demands.len()];
     let (mut throughput, mut response) = (0.0, 0.0);
     for n in 1..=users {

@@ -12,12 +12,14 @@
 //! checks against the simulation.
 
 mod autoscaling;
+mod closed;
 mod peak;
 mod regions;
 mod visits;
 
 use crate::ids::NodeId;
 use crate::topology::{Arrivals, Instr, NodeKind, Topology, NONE};
+use closed::analyze_steady;
 pub use peak::Peak;
 use regions::{cdn_origin_crossings_s, geo_routing};
 pub use visits::visits_per_request;
@@ -117,6 +119,9 @@ pub struct Analysis {
     pub saturation_rate_per_s: Option<f64>,
     /// Predicted mean end-to-end response time, in seconds (all nodes below saturation).
     pub response_s: Option<f64>,
+    /// Per workload, in file order: its predicted mean response time, in seconds (`None`
+    /// when saturated).
+    pub workload_response_s: Vec<Option<f64>>,
     /// Assumptions the model could not honour.
     pub notes: Vec<String>,
     /// The view again at the busiest moment, when a workload's rate varies or a load step
@@ -156,8 +161,8 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
     Ok(analysis)
 }
 
-/// The view at the workloads' mean rates, without the peak.
-fn analyze_steady(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analysis, String> {
+/// The view at the open workloads' mean rates, closed ones left out.
+fn analyze_open(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analysis, String> {
     let n = topology.nodes.len();
     let classes = topology.classes.len();
     let mut notes = Vec::new();
@@ -166,10 +171,7 @@ fn analyze_steady(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Ana
     let mut client_latency_s = 0.0;
     let mut total_rate = 0.0;
     for source in &topology.sources {
-        let Some(rate) = source.arrivals.mean_rate_per_s() else {
-            notes.push(format!("workload \"{}\" is closed: it is left out (simulate it instead)", source.name));
-            continue;
-        };
+        let Some(rate) = source.arrivals.mean_rate_per_s() else { continue };
         match &source.arrivals {
             Arrivals::Poisson { .. } => {}
             Arrivals::Profile { period_ns: None, .. } => notes.push(format!(
@@ -384,10 +386,11 @@ fn analyze_steady(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Ana
             name: node.name.clone(),
             kind: node.kind.label(),
             visits: if total_rate > 0.0 { node_rate[i] / total_rate } else { 0.0 },
-            arrival_rate_per_s: node_rate[i],
+            // Adding 0 turns a −0 from the linear solve into 0, which prints as such.
+            arrival_rate_per_s: node_rate[i] + 0.0,
             servers,
             holding_s: holding[i],
-            utilization,
+            utilization: utilization.map(|u| u + 0.0),
             wait_s: node_wait,
             sojourn_s: sojourn,
             hit_ratio: match &node.kind {
@@ -440,6 +443,24 @@ fn analyze_steady(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Ana
         }
         sum / total_rate + client_latency_s
     });
+    // Each workload's mean response: its classes' responses at its entry, plus the trip
+    // between its clients and the entry, both ways.
+    let workload_response_s = topology
+        .sources
+        .iter()
+        .map(|source| {
+            if saturated || source.arrivals.mean_rate_per_s().is_none() {
+                return None;
+            }
+            let mut previous = 0.0;
+            let mut sum = 0.0;
+            for (cumulative, class) in source.class_cumulative.iter().zip(source.class_ids.iter()) {
+                sum += (cumulative - previous) * response[*class as usize][source.entry_node.index()];
+                previous = *cumulative;
+            }
+            Some(sum + 2.0 * sampler_mean_s(topology, source.latency_sampler))
+        })
+        .collect();
     if saturated {
         notes.push("a node or host is at or above saturation: no steady state, so no waiting times".into());
     }
@@ -474,6 +495,7 @@ fn analyze_steady(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Ana
         bottleneck_host: busiest_host,
         saturation_rate_per_s,
         response_s,
+        workload_response_s,
         notes,
         peak: None,
     })

@@ -127,7 +127,7 @@ fn highest_rate(arrivals: &Arrivals) -> Option<(f64, String)> {
 }
 
 /// A rate or factor with up to four significant digits and no trailing zeros.
-fn rate_text(value: f64) -> String {
+pub(super) fn rate_text(value: f64) -> String {
     let text = format!("{:.*}", (3 - value.abs().max(1.0).log10().floor() as i32).max(0) as usize, value);
     if text.contains('.') {
         text.trim_end_matches('0').trim_end_matches('.').to_string()

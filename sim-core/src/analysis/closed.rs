@@ -1,0 +1,143 @@
+//! Closed workloads in the analytic view. N users who think for Z between a request's
+//! answer and the next request send, by Little's law on the whole cycle, X = N ÷ (Z + R)
+//! requests per second. By the arrival theorem a request finds the network as the other
+//! N − 1 users leave it, which Schweitzer's and Bard's approximate mean value analysis
+//! (Schweitzer 1979; Bard 1979) takes as (N − 1)/N of its own workload's load: R is the open
+//! view's response at that load, so every mechanism the open view models (calls, caches,
+//! databases, hosts) is in it. For single-server stations this is exactly their
+//! approximation; it is exact for one user and for many, and errs most at the knee of the
+//! throughput curve (`the_analytic_view_solves_a_closed_workload` measures it against exact
+//! MVA). Each closed workload's X is bisected in turn, the others held, until none moves.
+
+use super::{analyze_open, Analysis};
+use crate::topology::{Arrivals, Topology};
+
+/// Bisection steps per workload and round: the throughput to a relative 2^-40.
+const BISECTION_STEPS: usize = 40;
+/// Rounds over the closed workloads before taking the last answer (several closed workloads
+/// that share nodes move each other's throughput).
+const MAX_ROUNDS: usize = 50;
+
+/// The view with each closed workload at the throughput its users send; the open view when
+/// there is none.
+pub(super) fn analyze_steady(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analysis, String> {
+    let closed: Vec<(usize, u32, f64)> = topology
+        .sources
+        .iter()
+        .enumerate()
+        .filter_map(|(index, source)| match source.arrivals {
+            Arrivals::Closed { users, think_sampler } => {
+                Some((index, users, super::sampler_mean_s(topology, think_sampler)))
+            }
+            _ => None,
+        })
+        .collect();
+    if closed.is_empty() {
+        return analyze_open(topology, hit_ratios);
+    }
+    let mut solved = topology.clone();
+    let mut rates = vec![0.0; topology.sources.len()];
+    // By the arrival theorem a user's request finds the network as the other N − 1 users
+    // leave it; Schweitzer's and Bard's approximation takes that as (N − 1)/N of the load its
+    // own workload puts on every node (the other workloads' whole).
+    let seen = |rates: &[f64], own: Option<usize>| -> Vec<f64> {
+        let mut seen = rates.to_vec();
+        for &(source, users, _) in &closed {
+            if own.is_none_or(|own| own == source) {
+                seen[source] *= f64::from(users - 1) / f64::from(users);
+            }
+        }
+        seen
+    };
+    let at = |solved: &mut Topology, rates: &[f64]| -> Result<Analysis, String> {
+        for &(source, ..) in &closed {
+            solved.sources[source].arrivals = Arrivals::Poisson { rate_per_s: rates[source] };
+        }
+        analyze_open(solved, hit_ratios)
+    };
+    let response_at = |solved: &mut Topology, rates: &[f64], index: usize| -> Result<f64, String> {
+        let view = at(solved, &seen(rates, Some(index)))?;
+        Ok(view.workload_response_s[index].unwrap_or(f64::INFINITY))
+    };
+    let mut notes = Vec::new();
+    for round in 0..MAX_ROUNDS {
+        let mut moved = false;
+        for &(index, users, think_s) in &closed {
+            let users = f64::from(users);
+            // The fastest the users can go: no waiting anywhere (the response at a trickle).
+            let mut trial = rates.clone();
+            trial[index] = users * 1e-9;
+            let least_response_s = response_at(&mut solved, &trial, index)?;
+            let cycle_s = think_s + least_response_s;
+            if cycle_s <= 0.0 || !cycle_s.is_finite() {
+                if round == 0 {
+                    notes.push(format!(
+                        "workload \"{}\" is closed and its requests take no time: it is left out",
+                        topology.sources[index].name
+                    ));
+                }
+                continue;
+            }
+            // X (Z + R(X)) grows with X: bisect for where it reaches N.
+            let (mut low, mut high) = (0.0, users / cycle_s);
+            for _ in 0..BISECTION_STEPS {
+                let middle = 0.5 * (low + high);
+                trial[index] = middle;
+                let response_s = response_at(&mut solved, &trial, index)?;
+                if middle * (think_s + response_s) < users {
+                    low = middle;
+                } else {
+                    high = middle;
+                }
+            }
+            let rate = low;
+            moved |= (rate - rates[index]).abs() > 1e-9 * rate.max(1e-12);
+            rates[index] = rate;
+        }
+        if !moved {
+            break;
+        }
+    }
+    // Rates and utilizations at the throughput; waits and responses as the users see them.
+    let mut view = at(&mut solved, &rates)?;
+    let seen_view = at(&mut solved, &seen(&rates, None))?;
+    for (node, seen_node) in view.nodes.iter_mut().zip(seen_view.nodes) {
+        node.wait_s = seen_node.wait_s;
+        node.sojourn_s = seen_node.sojourn_s;
+        for (part, seen_part) in node.parts.iter_mut().zip(seen_node.parts) {
+            part.wait_s = seen_part.wait_s;
+        }
+    }
+    for &(index, ..) in &closed {
+        view.workload_response_s[index] = seen_view.workload_response_s[index];
+    }
+    // Open workloads' responses are those at the whole load; each closed one's as its users
+    // see it.
+    let total_rate = rates.iter().sum::<f64>() + open_rate(topology);
+    let mut weighted = Some(0.0);
+    for (index, source) in topology.sources.iter().enumerate() {
+        let rate = source.arrivals.mean_rate_per_s().unwrap_or(rates[index]);
+        weighted = weighted.zip(view.workload_response_s[index]).map(|(sum, response_s)| sum + rate * response_s);
+    }
+    view.response_s = weighted.filter(|_| total_rate > 0.0).map(|sum| sum / total_rate);
+    for &(index, users, think_s) in &closed {
+        let source = &topology.sources[index];
+        if notes.iter().any(|note| note.contains(&format!("\"{}\"", source.name))) {
+            continue;
+        }
+        notes.push(format!(
+            "workload \"{}\" is closed ({users} users, think {}): its users send {} req/s, X = N ÷ (think + response), \
+             with the response as Schweitzer–Bard approximate MVA gives it (--simulate checks it)",
+            source.name,
+            crate::units::Duration::from_ns((think_s * 1e9).round() as u64),
+            super::peak::rate_text(rates[index])
+        ));
+    }
+    view.notes.extend(notes);
+    Ok(view)
+}
+
+/// The open workloads' total mean rate.
+fn open_rate(topology: &Topology) -> f64 {
+    topology.sources.iter().filter_map(|source| source.arrivals.mean_rate_per_s()).sum()
+}
