@@ -5,7 +5,7 @@
 //! utilization as the metric, n × metric does not depend on n below saturation, so one step
 //! settles it; a saturated group (utilization read as 1, an unbounded queue) steps up to max.
 
-use super::{analyze_steady, Analysis};
+use super::{analyze_steady, Analysis, Given};
 use crate::topology::{Metric, NodeKind, Topology};
 
 /// Rounds of the rule before giving up on a count that keeps moving (a queue-length target
@@ -15,7 +15,7 @@ const MAX_ROUNDS: usize = 64;
 /// Takes the bottleneck and the rate at which it saturates from every autoscaled service at
 /// its max instances (what the groups can grow to), noted; the nodes' figures stay at the
 /// settled counts.
-pub(super) fn grow_to_max(topology: &Topology, hit_ratios: &[Option<f64>], view: &mut Analysis) -> Result<(), String> {
+pub(super) fn grow_to_max(topology: &Topology, given: &Given, view: &mut Analysis) -> Result<(), String> {
     let mut at_max = topology.clone();
     let mut grows = false;
     for (node, figures) in at_max.nodes.iter_mut().zip(&view.nodes) {
@@ -26,7 +26,7 @@ pub(super) fn grow_to_max(topology: &Topology, hit_ratios: &[Option<f64>], view:
         }
     }
     if grows {
-        let capacity = analyze_steady(&at_max, hit_ratios)?;
+        let capacity = analyze_steady(&at_max, given)?;
         view.bottleneck = capacity.bottleneck;
         view.bottleneck_part = capacity.bottleneck_part;
         view.bottleneck_host = capacity.bottleneck_host;
@@ -38,15 +38,15 @@ pub(super) fn grow_to_max(topology: &Topology, hit_ratios: &[Option<f64>], view:
 }
 
 /// The analytic view with each autoscaled service at its settled count, each noted.
-pub(super) fn analyze_settled(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analysis, String> {
+pub(super) fn analyze_settled(topology: &Topology, given: &Given) -> Result<Analysis, String> {
     let autoscaled: Vec<usize> = (0..topology.nodes.len())
         .filter(|&i| matches!(&topology.nodes[i].kind, NodeKind::Service(service) if service.autoscaling.is_some()))
         .collect();
     if autoscaled.is_empty() {
-        return analyze_steady(topology, hit_ratios);
+        return analyze_steady(topology, given);
     }
     let mut settled = topology.clone();
-    let mut view = analyze_steady(&settled, hit_ratios)?;
+    let mut view = analyze_steady(&settled, given)?;
     let mut rounds = 0;
     loop {
         let mut moved = false;
@@ -78,7 +78,7 @@ pub(super) fn analyze_settled(topology: &Topology, hit_ratios: &[Option<f64>]) -
         if !moved || rounds == MAX_ROUNDS {
             break;
         }
-        view = analyze_steady(&settled, hit_ratios)?;
+        view = analyze_steady(&settled, given)?;
     }
     for &i in &autoscaled {
         let NodeKind::Service(start) = &topology.nodes[i].kind else { continue };

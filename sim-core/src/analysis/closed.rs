@@ -9,7 +9,7 @@
 //! throughput curve (`the_analytic_view_solves_a_closed_workload` measures it against exact
 //! MVA). Each closed workload's X is bisected in turn, the others held, until none moves.
 
-use super::{analyze_open, Analysis};
+use super::{analyze_open, Analysis, Given};
 use crate::topology::{Arrivals, Topology};
 
 /// Bisection steps per workload and round: the throughput to a relative 2^-40.
@@ -20,7 +20,7 @@ const MAX_ROUNDS: usize = 50;
 
 /// The view with each closed workload at the throughput its users send; the open view when
 /// there is none.
-pub(super) fn analyze_steady(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analysis, String> {
+pub(super) fn analyze_steady(topology: &Topology, given: &Given) -> Result<Analysis, String> {
     let closed: Vec<(usize, u32, f64)> = topology
         .sources
         .iter()
@@ -33,7 +33,7 @@ pub(super) fn analyze_steady(topology: &Topology, hit_ratios: &[Option<f64>]) ->
         })
         .collect();
     if closed.is_empty() {
-        return analyze_open(topology, hit_ratios);
+        return analyze_open(topology, given);
     }
     let mut solved = topology.clone();
     let mut rates = vec![0.0; topology.sources.len()];
@@ -53,7 +53,7 @@ pub(super) fn analyze_steady(topology: &Topology, hit_ratios: &[Option<f64>]) ->
         for &(source, ..) in &closed {
             solved.sources[source].arrivals = Arrivals::Poisson { rate_per_s: rates[source] };
         }
-        analyze_open(solved, hit_ratios)
+        analyze_open(solved, given)
     };
     let response_at = |solved: &mut Topology, rates: &[f64], index: usize| -> Result<f64, String> {
         let view = at(solved, &seen(rates, Some(index)))?;

@@ -155,14 +155,48 @@ pub fn mmc_wait_s(servers: u32, arrival_rate_per_s: f64, holding_s: f64) -> Opti
 /// Analyzes a topology. `hit_ratios` gives, per node, a cache hit ratio measured elsewhere
 /// (from a simulation); `None` entries use the model's assumption.
 pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analysis, String> {
-    let mut analysis = autoscaling::analyze_settled(topology, hit_ratios)?;
-    autoscaling::grow_to_max(topology, hit_ratios, &mut analysis)?;
-    analysis.peak = peak::peak(topology, hit_ratios);
+    let given = Given::of(topology, hit_ratios);
+    let mut analysis = autoscaling::analyze_settled(topology, &given)?;
+    autoscaling::grow_to_max(topology, &given, &mut analysis)?;
+    analysis.peak = peak::peak(topology, &given);
     Ok(analysis)
 }
 
+/// What the view is given beside the topology, and what it works out once for every variant
+/// of it (rates, instance counts) it analyses: the measured hit ratios, and where the keys go
+/// (each shard router's and each log's shares of them), which only the workloads'
+/// keys and the routers decide, and which takes a pass over up to 2·10⁶ keys.
+pub(super) struct Given<'a> {
+    hit_ratios: &'a [Option<f64>],
+    router_shares: Vec<Option<Vec<f64>>>,
+    partition_shares: Vec<Option<Vec<f64>>>,
+}
+
+impl<'a> Given<'a> {
+    fn of(topology: &Topology, hit_ratios: &'a [Option<f64>]) -> Given<'a> {
+        // Only shard routers and logs route by key; the list is long for a large key space.
+        let routes_keys = topology.nodes.iter().any(|node| match &node.kind {
+            NodeKind::LoadBalancer(balancer) => balancer.role == crate::topology::BalancerRole::ShardRouter,
+            NodeKind::Log(_) => true,
+            _ => false,
+        });
+        let popularity = if routes_keys { key_popularity(topology, MAX_ROUTED_KEYS) } else { None };
+        let router_shares = router_key_shares(topology, popularity.as_deref());
+        let partition_shares = topology
+            .nodes
+            .iter()
+            .map(|node| match &node.kind {
+                NodeKind::Log(log) => Some(partition_shares(log.partitions, popularity.as_deref())),
+                _ => None,
+            })
+            .collect();
+        Given { hit_ratios, router_shares, partition_shares }
+    }
+}
+
 /// The view at the open workloads' mean rates, closed ones left out.
-fn analyze_open(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analysis, String> {
+fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> {
+    let hit_ratios = given.hit_ratios;
     let n = topology.nodes.len();
     let classes = topology.classes.len();
     let mut notes = Vec::new();
@@ -205,14 +239,7 @@ fn analyze_open(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analy
         sampler_mean_s(topology, topology.link(NodeId::new(from as u32), NodeId::new(to as u32)))
     };
     let mesh_s = sampler_mean_s(topology, topology.mesh_sampler);
-    // Only shard routers and logs route by key; the list is long for a large key space.
-    let routes_keys = topology.nodes.iter().any(|node| match &node.kind {
-        NodeKind::LoadBalancer(balancer) => balancer.role == crate::topology::BalancerRole::ShardRouter,
-        NodeKind::Log(_) => true,
-        _ => false,
-    });
-    let popularity = if routes_keys { key_popularity(topology, MAX_ROUTED_KEYS) } else { None };
-    let mut router_shares = router_key_shares(topology, popularity.as_deref());
+    let mut router_shares = given.router_shares.clone();
     for (shares, routing) in router_shares.iter_mut().zip(&geo) {
         if let (None, Some(routing)) = (&shares, routing) {
             *shares = Some(routing.shares.clone());
@@ -323,8 +350,8 @@ fn analyze_open(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analy
         .map(|(i, node)| match &node.kind {
             NodeKind::Log(log) => {
                 let network_s = |j: usize| 2.0 * (link_s(i, j) + mesh_s);
-                let shares = partition_shares(log.partitions, popularity.as_deref());
-                Some(log_group_parts(log, i, &class_rates, &response, network_s, &shares))
+                let shares = given.partition_shares[i].as_deref().unwrap_or_default();
+                Some(log_group_parts(log, i, &class_rates, &response, network_s, shares))
             }
             _ => None,
         })

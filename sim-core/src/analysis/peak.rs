@@ -4,6 +4,7 @@
 //! This analyses the topology again with every varying workload at its highest rate, times
 //! the largest load step, and says how the bottleneck fares there.
 
+use super::Given;
 use crate::topology::{Arrivals, FaultKind, NodeKind, Topology};
 use crate::units::Duration;
 
@@ -28,7 +29,7 @@ pub struct Peak {
 }
 
 /// The view at the peak, `None` when no open workload varies and no load step raises them.
-pub(super) fn peak(topology: &Topology, hit_ratios: &[Option<f64>]) -> Option<Peak> {
+pub(super) fn peak(topology: &Topology, given: &Given) -> Option<Peak> {
     let mut at_peak = topology.clone();
     let mut when = Vec::new();
     for source in &mut at_peak.sources {
@@ -53,7 +54,7 @@ pub(super) fn peak(topology: &Topology, hit_ratios: &[Option<f64>]) -> Option<Pe
     if when.is_empty() {
         return None;
     }
-    let view = super::autoscaling::analyze_settled(&at_peak, hit_ratios).ok()?;
+    let view = super::autoscaling::analyze_settled(&at_peak, given).ok()?;
     let bottleneck = match (view.bottleneck, view.bottleneck_host) {
         (Some(node), _) => Some(match &view.bottleneck_part {
             Some(part) => format!("\"{}\" {part}", view.nodes[node].name),
