@@ -70,12 +70,18 @@ pub(super) fn analyze_steady(topology: &Topology, given: &Given) -> Result<Analy
             let least_response_s = response_at(&mut solved, &trial, index)?;
             let cycle_s = think_s + least_response_s;
             if cycle_s <= 0.0 || !cycle_s.is_finite() {
+                let why = if cycle_s <= 0.0 {
+                    "its requests take no time and its users do not think"
+                } else {
+                    "the other workloads saturate the network without it"
+                };
                 if round == 0 {
                     notes.push(format!(
-                        "workload \"{}\" is closed and its requests take no time: it is left out",
+                        "workload \"{}\" is closed and {why}: it is left out",
                         topology.sources[index].name
                     ));
                 }
+                rates[index] = 0.0;
                 continue;
             }
             // X (Z + R(X)) grows with X: bisect for where it reaches N.
