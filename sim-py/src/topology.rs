@@ -160,6 +160,15 @@ impl Topology {
             .map_err(|message| raise(&problem(&message, "write a path like nodes.app.instances")))
     }
 
+    /// The analytic view without simulating, as `archsim analyze --format json` gives it
+    /// (its `analysis`), as JSON text.
+    fn analyze(&self) -> PyResult<String> {
+        let hit_ratios = vec![None; self.checked.nodes.len()];
+        let analysis = sim_core::analysis::analyze(&self.checked, &hit_ratios)
+            .map_err(|message| raise(&problem(&message, "check the topology with archsim check")))?;
+        Ok(serde_json::to_string(&analysis).expect("an analysis serializes"))
+    }
+
     /// The topology as a Graphviz DOT graph.
     fn to_dot(&self) -> String {
         sim_core::topology::to_dot(&self.checked)

@@ -115,3 +115,25 @@ def test_runs_are_reproducible_and_seeds_matter():
     first, again, other = (topology.run(seed=s, requests=2000).json for s in (9, 9, 10))
     assert first == again
     assert first != other
+
+
+@pytest.mark.parametrize("name", ["three-tier", "flash-sale-autoscaling", "read-heavy-feed", "activity-stream"])
+def test_analyze_is_archsim_analyze(name):
+    path = f"topologies/{name}.ron"
+    expected = json.loads(cli("analyze", path, "--format", "json").stdout)["analysis"]
+    analysis = archsim.load(path).analyze()
+    assert analysis.report == expected
+    frame = analysis.nodes
+    first = expected["nodes"][0]
+    assert frame.loc[first["name"], "arrival_rate_per_s"] == first["arrival_rate_per_s"]
+    assert analysis.saturation_rate_per_s == expected["saturation_rate_per_s"]
+    assert analysis.bottleneck is not None and analysis.bottleneck.split(" ")[0] in frame.index
+
+
+def test_analyze_sees_the_load_and_the_peak():
+    topology = archsim.load("topologies/flash-sale-autoscaling.ron")
+    doubled = topology.with_params({"load": 2}).analyze()
+    assert doubled.report["arrival_rate_per_s"] == 2 * topology.analyze().report["arrival_rate_per_s"]
+    peak = topology.analyze().peak
+    assert peak["arrival_rate_per_s"] == 2400 and peak["scaled"] == ['"shop" to 10 instances (from 3)']
+    assert archsim.load("topologies/three-tier.ron").analyze().peak is None

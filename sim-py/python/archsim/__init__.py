@@ -14,6 +14,7 @@ the same report, byte for byte::
     sweep.summary                           # means with 95% intervals per point
     archsim.compare(topology, topology.with_params({"nodes.app.instances": 6}))
     archsim.capacity(topology, slo="p99<200ms")
+    topology.analyze().bottleneck           # the analytic view, without simulating
 
 Bad input raises :class:`ArchsimError` with the file, line, column and help of the command
 line's message.
@@ -23,9 +24,10 @@ from ._native import VERSION as __version__
 from .batch import CapacityResult, Comparison, SweepResult, capacity, compare, sweep
 from .errors import ArchsimError, Problem
 from .live import LiveRun
-from .topology import RunResult, Topology, load
+from .topology import Analysis, RunResult, Topology, load
 
 __all__ = [
+    "Analysis",
     "ArchsimError",
     "CapacityResult",
     "Comparison",

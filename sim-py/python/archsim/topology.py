@@ -161,6 +161,13 @@ class Topology:
         """The topology as a Graphviz DOT graph, as ``archsim graph`` prints it."""
         return self._native.to_dot()
 
+    def analyze(self) -> "Analysis":
+        """The analytic view, without simulating, as ``archsim analyze`` works it out: per
+        node the visits, arrival rate, holding time, utilization and M/M/c wait; the
+        bottleneck and the rate at which it saturates; the predicted mean response; the view
+        at a varying workload's peak. Instant, so it suits a first sizing before runs."""
+        return Analysis(self._native.analyze())
+
     def run(
         self,
         seed: Optional[int] = None,
@@ -211,6 +218,82 @@ class Topology:
 
 def _from_text(text: str, name: str) -> Topology:
     return Topology(_native.check(text, name))
+
+
+class Analysis:
+    """The analytic view of a topology. ``report`` is ``archsim analyze --format json``'s
+    ``analysis`` object as dicts; ``nodes`` a DataFrame (lists of dicts without pandas) of each
+    node's predictions; ``bottleneck``, ``saturation_rate_per_s``, ``response_s``, ``peak``
+    and ``notes`` its verdicts and caveats."""
+
+    def __init__(self, json_text: str) -> None:
+        self.report: Dict[str, Any] = json.loads(json_text)
+
+    @property
+    def nodes(self) -> Any:
+        """Per node: kind, visits per request, arrival rate, instances and workers, holding
+        time, utilization, wait and sojourn (seconds), and the model's caveat."""
+        rows = []
+        for node in self.report["nodes"]:
+            servers = node.get("servers")
+            rows.append(
+                {
+                    "node": node["name"],
+                    "kind": node["kind"],
+                    "visits": node["visits"],
+                    "arrival_rate_per_s": node["arrival_rate_per_s"],
+                    "instances": servers[0] if servers else None,
+                    "workers": servers[1] if servers else None,
+                    "holding_s": node["holding_s"],
+                    "utilization": node.get("utilization"),
+                    "wait_s": node.get("wait_s"),
+                    "sojourn_s": node.get("sojourn_s"),
+                    "caveat": node.get("caveat"),
+                }
+            )
+        return table(rows, index="node")
+
+    @property
+    def bottleneck(self) -> Optional[str]:
+        """The node (and part, such as ``replica-1``) that saturates first, or the host
+        (``host "vm"``); None when no node queues for workers."""
+        report = self.report
+        if report.get("bottleneck") is not None:
+            name = report["nodes"][report["bottleneck"]]["name"]
+            part = report.get("bottleneck_part")
+            return f"{name} {part}" if part else name
+        if report.get("bottleneck_host") is not None:
+            return f'host "{report["hosts"][report["bottleneck_host"]]["name"]}"'
+        return None
+
+    @property
+    def saturation_rate_per_s(self) -> Optional[float]:
+        """The workloads' total arrival rate at which the bottleneck saturates (same mix)."""
+        return self.report.get("saturation_rate_per_s")
+
+    @property
+    def response_s(self) -> Optional[float]:
+        """The predicted mean end-to-end response, in seconds (None when saturated)."""
+        return self.report.get("response_s")
+
+    @property
+    def peak(self) -> Optional[Dict[str, Any]]:
+        """The view at the busiest moment of a varying workload (its rate, when, the
+        bottleneck there and its load), or None when no workload varies."""
+        return self.report.get("peak")
+
+    @property
+    def notes(self) -> List[str]:
+        """What the model assumes where it cannot follow the topology."""
+        return list(self.report.get("notes", []))
+
+    def __repr__(self) -> str:
+        response = self.response_s
+        shown = f"{response * 1e3:.4g} ms" if response is not None else "none (saturated)"
+        return (
+            f"<archsim.Analysis {self.report['arrival_rate_per_s']:.4g} req/s: bottleneck {self.bottleneck}, "
+            f"saturates at {self.saturation_rate_per_s}, mean response {shown}>"
+        )
 
 
 class RunResult(PrintedAsTable):
