@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod calibrate;
 pub mod capacity;
 pub mod compare;

@@ -5,6 +5,7 @@
 use crate::cli::{BatchArgs, OutputFormat};
 use crate::failure::Failure;
 use serde::Serialize;
+use sim_batch::analysis::ms;
 use sim_batch::metrics::{significant, significant_to, MetricDef};
 use sim_batch::replicate::replicate;
 use sim_batch::stats::{summarize, Summary};
@@ -22,17 +23,6 @@ use std::path::Path;
 pub fn disagrees(prediction: f64, simulated: Summary, floor: f64) -> bool {
     let allowance = 2.0 * simulated.half_width.unwrap_or(0.0) + 0.01 * simulated.mean.abs() + floor;
     (prediction - simulated.mean).abs() > allowance
-}
-
-/// Milliseconds to 4 significant digits; below the simulation's 1 ns resolution, 0 (an
-/// Erlang C wait of 10⁻¹⁴ s reads as what it is).
-fn ms(seconds: Option<f64>) -> String {
-    match seconds {
-        Some(value) if value.is_finite() && value.abs() < 1e-9 => "0".into(),
-        Some(value) if value.is_finite() => significant(value * 1e3),
-        Some(_) => "∞".into(),
-        None => "-".into(),
-    }
 }
 
 pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &mut dyn Write) -> Result<(), Failure> {
@@ -164,21 +154,6 @@ fn node_disagreements(node: &NodeAnalysis, simulated: &SimulatedNode) -> Vec<&'s
         .collect()
 }
 
-/// How far the offered load may grow before the bottleneck saturates, in the words of
-/// `archsim run`'s bottleneck line (", 3.48× headroom"), or how far past saturation it is
-/// (", 0.85× what is offered now: past saturation"); nothing when nothing is offered.
-fn headroom(saturation_per_s: f64, offered_per_s: f64) -> String {
-    if offered_per_s <= 0.0 {
-        return String::new();
-    }
-    let factor = saturation_per_s / offered_per_s;
-    if factor > 1.0 {
-        format!(", {}", sim_core::report::headroom_text(factor))
-    } else {
-        format!(", {factor:.2}× what is offered now: past saturation")
-    }
-}
-
 fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simulated>) {
     let _ = writeln!(
         out,
@@ -253,60 +228,9 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
     }
     out.push_str(&sim_batch::table::aligned(&rows));
     let _ = writeln!(out);
-    match (analysis.bottleneck, analysis.saturation_rate_per_s) {
-        (Some(bottleneck), Some(rate)) => {
-            let node = &analysis.nodes[bottleneck];
-            let (part, utilization) = match &analysis.bottleneck_part {
-                Some(name) => (
-                    format!(" {name}"),
-                    node.parts.iter().find(|part| &part.name == name).map_or(0.0, |part| part.utilization),
-                ),
-                None => (String::new(), node.utilization.unwrap_or(0.0)),
-            };
-            let _ = writeln!(
-                out,
-                "bottleneck: \"{}\"{part} at utilization {:.3}; it saturates at about {} req/s offered{} (same mix, current holding times)",
-                node.name,
-                utilization,
-                significant(rate),
-                headroom(rate, analysis.arrival_rate_per_s)
-            );
-        }
-        (None, Some(rate)) if analysis.bottleneck_host.is_some() => {
-            let host = &analysis.hosts[analysis.bottleneck_host.unwrap_or_default()];
-            let _ = writeln!(
-                out,
-                "bottleneck: host \"{}\" ({} cores{}) at utilization {:.3}; it saturates at about {} req/s offered{} (same mix)",
-                host.name,
-                host.cores,
-                if host.machines > 1 { format!(" × {} machines", host.machines) } else { String::new() },
-                host.utilization,
-                significant(rate),
-                headroom(rate, analysis.arrival_rate_per_s)
-            );
-        }
-        _ => {
-            let _ = writeln!(out, "bottleneck: none (no node queues for workers)");
-        }
-    }
-    if let Some(peak) = &analysis.peak {
-        let verdict = match (&peak.bottleneck, peak.load) {
-            (Some(name), Some(load)) if load >= 1.0 => {
-                format!("{name} is offered {load:.2}× its capacity: it cannot keep up while the peak lasts")
-            }
-            (Some(name), Some(load)) => format!("{name} is the bottleneck at utilization {load:.3}: it keeps up"),
-            _ => "no node queues for workers".to_string(),
-        };
-        let verdict = match peak.scaled.as_slice() {
-            [] => verdict,
-            scaled => format!("{verdict}, once autoscaling has scaled {}", scaled.join(" and ")),
-        };
-        let _ = writeln!(
-            out,
-            "at the peak ({} req/s offered: {}): {verdict}",
-            significant(peak.arrival_rate_per_s),
-            peak.when.join("; ")
-        );
+    let _ = writeln!(out, "{}", sim_batch::analysis::bottleneck_line(analysis));
+    if let Some(line) = sim_batch::analysis::peak_line(analysis) {
+        let _ = writeln!(out, "{line}");
     }
     for host in &analysis.hosts {
         let _ = writeln!(
@@ -317,7 +241,7 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
             host.stretch.map_or("unbounded (saturated)".to_string(), |stretch| format!("{stretch:.3}×"))
         );
     }
-    let _ = write!(out, "predicted mean end-to-end response: {} ms", ms(analysis.response_s));
+    let _ = write!(out, "{}", sim_batch::analysis::response_line(analysis));
     if let Some(simulated) = simulated {
         if let Some(summary) = simulated.mean_response_s {
             let _ = write!(

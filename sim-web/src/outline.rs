@@ -1,5 +1,5 @@
-//! What the page shows of a topology before it runs: the drawing, the file's run parameters
-//! and the open workloads' rate for the load slider.
+//! What the page shows of a topology before it runs: the drawing, the file's run parameters,
+//! the open workloads' rate for the load slider, and the analytic view's prediction.
 
 use crate::layout::{layout, Layout};
 use serde::Serialize;
@@ -23,6 +23,10 @@ pub struct Outline {
     pub warmup_s: f64,
     /// The sum of the open workloads' base rates (requests per second), for the load slider.
     pub open_rate_per_s: f64,
+    /// The analytic view's verdicts in `archsim analyze`'s words (the bottleneck, the peak,
+    /// the predicted mean response): what the design should do before it runs. Empty when
+    /// the view cannot be worked out.
+    pub prediction: Vec<String>,
 }
 
 fn decimal_text<S: serde::Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
@@ -49,5 +53,22 @@ pub fn outline(text: &str) -> Result<Outline, Problem> {
         })
         .sum();
     let warmup_s = config.warmup_ns as f64 / 1e9;
-    Ok(Outline { layout: layout(&topology), seed: config.seed, duration_s, requests, warmup_s, open_rate_per_s })
+    let prediction = match sim_core::analysis::analyze(&topology, &vec![None; topology.nodes.len()]) {
+        Ok(view) => {
+            let mut lines = vec![sim_batch::analysis::bottleneck_line(&view)];
+            lines.extend(sim_batch::analysis::peak_line(&view));
+            lines.push(sim_batch::analysis::response_line(&view));
+            lines
+        }
+        Err(_) => Vec::new(),
+    };
+    Ok(Outline {
+        layout: layout(&topology),
+        seed: config.seed,
+        duration_s,
+        requests,
+        warmup_s,
+        open_rate_per_s,
+        prediction,
+    })
 }

@@ -59,6 +59,25 @@ function readNumber(id) {
   return value === '' ? -1 : Number(value);
 }
 
+/** The analytic view's verdicts, worked out as the design changes, before any run. */
+function showPrediction(lines) {
+  const box = $('prediction');
+  box.replaceChildren();
+  if (!lines || !lines.length) {
+    box.hidden = true;
+    return;
+  }
+  const title = document.createElement('strong');
+  title.textContent = 'Predicted (analytic view, before running):';
+  box.append(title);
+  for (const line of lines) {
+    const p = document.createElement('p');
+    p.textContent = line;
+    box.append(p);
+  }
+  box.hidden = false;
+}
+
 /** Checks the editor's text as the user types: the error with its line, or a new drawing. */
 function checkText(text) {
   const result = JSON.parse(inspect(text));
@@ -68,6 +87,7 @@ function checkText(text) {
     editor.markError([]);
     app.outline = result.outline;
     if (!app.run || app.run.finished()) graph.draw(app.outline.layout);
+    showPrediction(app.outline.prediction);
     $('seed').placeholder = app.outline.seed;
     $('duration').placeholder = app.outline.duration_s ?? '';
     $('requests').placeholder = app.outline.requests ?? '';
@@ -86,6 +106,7 @@ function checkText(text) {
     box.hidden = false;
     editor.markError(all.map((q) => q.line).filter(Boolean));
     app.outline = null;
+    showPrediction([]);
     // A text that reads but does not check yet is drawn as a sketch, to go on designing.
     if (result.sketch) {
       app.layout = result.sketch;

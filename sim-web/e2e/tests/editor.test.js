@@ -1,9 +1,14 @@
 // Type a broken topology and see the error with its line, marked in the editor; fix it and
-// see the error go.
+// see the error go. A valid design shows the analytic view's prediction as it changes.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { openPage } from '../browser.js';
+
+const ROOT = process.env.ARCHSIM_ROOT ?? join(import.meta.dirname, '../../..');
+const ARCHSIM = process.env.ARCHSIM_BIN ?? join(ROOT, 'target/release/archsim');
 
 test('a broken topology shows its error with the line, and the fix clears it', async () => {
   const { page, errors, screenshot, close } = await openPage();
@@ -85,6 +90,35 @@ test('Tab indents in the editor and, after Escape, moves on; design B is highlig
     assert.match(await page.textContent('#compare-highlight .error-line'), /Servce/);
     await page.fill('#compare-source', b);
     await page.waitForFunction(() => !document.querySelector('#compare-highlight .error-line'));
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('the design shows the analytic view as it changes, in archsim analyze words', async () => {
+  const { page, errors, screenshot, close } = await openPage();
+  try {
+    await page.selectOption('#example', 'flash-sale-autoscaling');
+    await page.waitForFunction(() => !document.querySelector('#prediction').hidden);
+    const lines = await page.$$eval('#prediction p', (ps) => ps.map((p) => p.textContent));
+    const cli = execFileSync(ARCHSIM, ['analyze', join(ROOT, 'topologies/flash-sale-autoscaling.ron')]).toString();
+    const expected = cli
+      .split('\n')
+      .filter((line) => /^(bottleneck|at the peak|predicted mean)/.test(line));
+    assert.deepEqual(lines, expected);
+    assert.equal(lines.length, 3, 'bottleneck, peak and response');
+    // Editing the design moves the prediction: 30 ms of work rather than 15 (33 ms held
+    // with the database's 3) saturates 30 instances of 8 workers at 240 / 0.033 = 7273/s.
+    const text = await page.inputValue('#source');
+    await page.fill('#source', text.replace('Work(Exp(mean: "15ms"))', 'Work(Exp(mean: "30ms"))'));
+    await page.waitForFunction((before) => document.querySelector('#prediction p').textContent !== before, lines[0]);
+    const moved = await page.textContent('#prediction p');
+    assert.match(moved, /^bottleneck: "shop" at utilization 0\.412; it saturates at about 7273 req\/s/, moved);
+    await screenshot('prediction');
+    // A broken design has no prediction.
+    await page.fill('#source', text.replace('backends: ["shop"]', 'backends: ["shopx"]'));
+    await page.waitForFunction(() => document.querySelector('#prediction').hidden);
     assert.deepEqual(errors, []);
   } finally {
     await close();

@@ -27,6 +27,8 @@ test('boxes take the colour of their utilization, and turn red when overloaded',
     // Three times the load saturates the app pool.
     await page.fill('#rate', '300');
     await page.click('#run');
+    // The first run's "finished" status stays until the second starts: wait for that first.
+    await page.waitForFunction(() => !document.getElementById('status').textContent.startsWith('finished'));
     await waitForFinish(page);
     await screenshot('graph-overloaded');
     assert.equal(await fill(page, 'app'), RED, 'an overloaded app is red');

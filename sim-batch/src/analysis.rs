@@ -1,0 +1,97 @@
+//! The analytic view's verdicts in words, as `archsim analyze` prints them and the page shows
+//! them: the bottleneck and the rate at which it saturates, the view at a varying workload's
+//! peak, and the predicted mean response.
+
+use crate::metrics::significant;
+use sim_core::analysis::Analysis;
+
+/// Milliseconds to 4 significant digits; below the simulation's 1 ns resolution, 0 (an
+/// Erlang C wait of 10⁻¹⁴ s reads as what it is); `∞` when unbounded, `-` for none.
+pub fn ms(seconds: Option<f64>) -> String {
+    match seconds {
+        Some(value) if value.is_finite() && value.abs() < 1e-9 => "0".into(),
+        Some(value) if value.is_finite() => significant(value * 1e3),
+        Some(_) => "∞".into(),
+        None => "-".into(),
+    }
+}
+
+/// How far the offered load may grow before the bottleneck saturates, in the words of
+/// `archsim run`'s bottleneck line (", 3.48× headroom"), or how far past saturation it is
+/// (", 0.85× what is offered now: past saturation"); nothing when nothing is offered.
+fn headroom(saturation_per_s: f64, offered_per_s: f64) -> String {
+    if offered_per_s <= 0.0 {
+        return String::new();
+    }
+    let factor = saturation_per_s / offered_per_s;
+    if factor > 1.0 {
+        format!(", {}", sim_core::report::headroom_text(factor))
+    } else {
+        format!(", {factor:.2}× what is offered now: past saturation")
+    }
+}
+
+/// `bottleneck: "app" at utilization 0.720; it saturates at about 1111 req/s offered, 1.39×
+/// headroom (same mix, current holding times)`, a host's, or none.
+pub fn bottleneck_line(analysis: &Analysis) -> String {
+    match (analysis.bottleneck, analysis.saturation_rate_per_s) {
+        (Some(bottleneck), Some(rate)) => {
+            let node = &analysis.nodes[bottleneck];
+            let (part, utilization) = match &analysis.bottleneck_part {
+                Some(name) => (
+                    format!(" {name}"),
+                    node.parts.iter().find(|part| &part.name == name).map_or(0.0, |part| part.utilization),
+                ),
+                None => (String::new(), node.utilization.unwrap_or(0.0)),
+            };
+            format!(
+                "bottleneck: \"{}\"{part} at utilization {:.3}; it saturates at about {} req/s offered{} (same mix, current holding times)",
+                node.name,
+                utilization,
+                significant(rate),
+                headroom(rate, analysis.arrival_rate_per_s)
+            )
+        }
+        (None, Some(rate)) if analysis.bottleneck_host.is_some() => {
+            let host = &analysis.hosts[analysis.bottleneck_host.unwrap_or_default()];
+            format!(
+                "bottleneck: host \"{}\" ({} cores{}) at utilization {:.3}; it saturates at about {} req/s offered{} (same mix)",
+                host.name,
+                host.cores,
+                if host.machines > 1 { format!(" × {} machines", host.machines) } else { String::new() },
+                host.utilization,
+                significant(rate),
+                headroom(rate, analysis.arrival_rate_per_s)
+            )
+        }
+        _ => "bottleneck: none (no node queues for workers)".into(),
+    }
+}
+
+/// `at the peak (1500 req/s offered: "fans" at 1500/s from 40s to 70s): "events" group
+/// mailer is offered 3.05× its capacity: it cannot keep up while the peak lasts`, when a
+/// workload varies.
+pub fn peak_line(analysis: &Analysis) -> Option<String> {
+    let peak = analysis.peak.as_ref()?;
+    let verdict = match (&peak.bottleneck, peak.load) {
+        (Some(name), Some(load)) if load >= 1.0 => {
+            format!("{name} is offered {load:.2}× its capacity: it cannot keep up while the peak lasts")
+        }
+        (Some(name), Some(load)) => format!("{name} is the bottleneck at utilization {load:.3}: it keeps up"),
+        _ => "no node queues for workers".to_string(),
+    };
+    let verdict = match peak.scaled.as_slice() {
+        [] => verdict,
+        scaled => format!("{verdict}, once autoscaling has scaled {}", scaled.join(" and ")),
+    };
+    Some(format!(
+        "at the peak ({} req/s offered: {}): {verdict}",
+        significant(peak.arrival_rate_per_s),
+        peak.when.join("; ")
+    ))
+}
+
+/// `predicted mean end-to-end response: 23.4 ms` (`-` when saturated).
+pub fn response_line(analysis: &Analysis) -> String {
+    format!("predicted mean end-to-end response: {} ms", ms(analysis.response_s))
+}
