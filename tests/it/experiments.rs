@@ -618,10 +618,20 @@ fn the_analytic_view_takes_an_autoscaled_service_at_its_settled_count() {
         approx::assert_relative_eq!(view.saturation_rate_per_s.unwrap(), 2500.0, max_relative = 1e-12);
         let caveat = view.nodes[0].caveat.as_deref().unwrap();
         assert!(caveat.contains(&format!("settles on {settled} at this rate")), "{caveat}");
+        assert!(!caveat.contains("of what an instance serves"), "{caveat}");
         let report = simulate(&text(steady, target), 3, seconds(300.0), 0.0);
         let autoscaling = report.nodes["app"].component.as_ref().and_then(|c| c.autoscaling()).unwrap();
         assert_eq!(autoscaling.instances_at_end, settled, "{target}: the simulation's autoscaler");
     }
+    // A target of 240 requests per instance against the 250/s one 4 ms worker serves lets
+    // the instances run at 0.96 before the group grows: the caveat says so.
+    let topology = sim_core::parse_topology(&text(steady, "RequestsPerInstance(240.0)")).unwrap();
+    let caveat = sim_core::analysis::analyze(&topology, &[None]).unwrap().nodes[0].caveat.clone().unwrap();
+    assert!(
+        caveat.contains("its target of 240 requests per instance is 96% of what an instance serves (250/s)")
+            && caveat.contains("aim at about 175 (70%)"),
+        "{caveat}"
+    );
     let spike = r#"Profile(steps: [(at: "0s", rate: "100/s"), (at: "60s", rate: "900/s")], period: "120s")"#;
     let view = sim_core::analysis::analyze(
         &sim_core::parse_topology(&text(spike, "RequestsPerInstance(100.0)")).unwrap(),

@@ -85,10 +85,26 @@ pub(super) fn analyze_settled(topology: &Topology, given: &Given) -> Result<Anal
         let Some(policy) = start.autoscaling else { continue };
         let settled_instances = view.nodes[i].servers.map_or(start.instances, |(instances, _)| instances);
         let settles = if rounds == MAX_ROUNDS { "keeps moving; taken at" } else { "settles on" };
-        let note = format!(
+        let mut note = format!(
             "autoscaled ({}..{} instances, {} at the start): its autoscaler {settles} {} at this rate, once its instances are ready",
             policy.min, policy.max, start.instances, settled_instances
         );
+        // A requests-per-instance target an instance cannot serve lets every instance run at
+        // or past saturation before the group grows.
+        let holding_s = view.nodes[i].holding_s;
+        if policy.metric == Metric::RequestsPerInstance && holding_s > 0.0 {
+            let capacity_per_s = f64::from(start.workers) / holding_s;
+            if policy.target >= 0.9 * capacity_per_s {
+                note += &format!(
+                    "; its target of {} requests per instance is {:.0}% of what an instance serves ({}/s): \
+                     instances run near or past saturation before it scales out; aim at about {} (70%)",
+                    super::peak::rate_text(policy.target),
+                    100.0 * policy.target / capacity_per_s,
+                    super::peak::rate_text(capacity_per_s),
+                    super::peak::rate_text((0.7 * capacity_per_s).floor())
+                );
+            }
+        }
         let caveat = &mut view.nodes[i].caveat;
         *caveat = Some(caveat.take().map_or(note.clone(), |earlier| format!("{earlier}; {note}")));
     }
