@@ -35,7 +35,23 @@ pub struct PairedComparison {
     /// The first replication's latency CDF of A and of B (same seed).
     pub first_cdf: (Cdf, Cdf),
     /// A's and B's verdicts over their replications.
-    pub verdicts: (DesignVerdicts, DesignVerdicts),
+    pub verdicts: ComparedVerdicts,
+}
+
+/// A's and B's verdicts, as `archsim compare --format json` gives them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComparedVerdicts {
+    /// A's.
+    pub a: DesignVerdicts,
+    /// B's.
+    pub b: DesignVerdicts,
+}
+
+impl ComparedVerdicts {
+    /// The verdicts of A's and B's runs.
+    pub fn over(a: &[RunVerdicts], b: &[RunVerdicts]) -> ComparedVerdicts {
+        ComparedVerdicts { a: DesignVerdicts::over(a), b: DesignVerdicts::over(b) }
+    }
 }
 
 /// A design's verdicts over its replications: how many runs could not keep up, and what its
@@ -125,7 +141,7 @@ pub fn compare(
     let (outcome_a, outcome_b) = (run_a(), run_b());
     let (runs_a, runs_b): (Replicated, Replicated) = (outcome_a?, outcome_b?);
     let metrics = compare_runs(metrics, &runs_a.values, &runs_b.values);
-    let verdicts = (DesignVerdicts::over(&runs_a.verdicts), DesignVerdicts::over(&runs_b.verdicts));
+    let verdicts = ComparedVerdicts::over(&runs_a.verdicts, &runs_b.verdicts);
     Ok(PairedComparison { metrics, first_cdf: (runs_a.first_cdf, runs_b.first_cdf), verdicts })
 }
 
@@ -193,7 +209,7 @@ pub fn table(
     replications: usize,
     metrics: &[MetricDef],
     rows: &[MetricComparison],
-    verdicts: &(DesignVerdicts, DesignVerdicts),
+    verdicts: &ComparedVerdicts,
 ) -> String {
     let mut out =
         format!("A: {a}\nB: {b}\n{replications} paired replications (common random numbers), 95% intervals\n\n");
@@ -208,7 +224,7 @@ pub fn table(
     }
     cells.extend(verdict_rows(verdicts));
     out.push_str(&crate::table::aligned(&cells));
-    for (label, verdicts) in [("A", &verdicts.0), ("B", &verdicts.1)] {
+    for (label, verdicts) in [("A", &verdicts.a), ("B", &verdicts.b)] {
         if let Some(line) = &verdicts.instability {
             out.push_str(&format!("{label} unstable: {line}\n"));
         }
@@ -219,8 +235,8 @@ pub fn table(
 /// The rows a comparison's table ends with: `stability` (whether each design kept up in its
 /// replications) and `bottleneck` (the part named most often and its offered load), as
 /// [label, A, B, verdict].
-pub fn verdict_rows(verdicts: &(DesignVerdicts, DesignVerdicts)) -> [[String; 4]; 2] {
-    let (a, b) = verdicts;
+pub fn verdict_rows(verdicts: &ComparedVerdicts) -> [[String; 4]; 2] {
+    let ComparedVerdicts { a, b } = verdicts;
     let keeps_up = match (a.unstable_runs > 0, b.unstable_runs > 0) {
         (true, false) => "only B keeps up",
         (false, true) => "only A keeps up",

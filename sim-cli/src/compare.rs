@@ -7,7 +7,7 @@ use crate::experiment::plot::{render, Figure, Line};
 use crate::failure::Failure;
 use crate::output::write_atomically;
 use serde::Serialize;
-use sim_batch::compare::{compare, table, DesignVerdicts, MetricComparison, DEFAULT_METRICS};
+use sim_batch::compare::{compare, table, ComparedVerdicts, MetricComparison, DEFAULT_METRICS};
 use sim_batch::metrics::MetricDef;
 use std::io::Write;
 use std::path::Path;
@@ -22,13 +22,6 @@ pub struct Comparison {
     pub metrics: Vec<MetricComparison>,
     /// Each design's verdicts over its replications: stability and bottleneck.
     pub verdicts: ComparedVerdicts,
-}
-
-/// A's and B's verdicts, as `compare`'s JSON gives them.
-#[derive(Debug, Clone, Serialize)]
-pub struct ComparedVerdicts {
-    pub a: DesignVerdicts,
-    pub b: DesignVerdicts,
 }
 
 pub fn compare_command(
@@ -65,7 +58,7 @@ pub fn compare_command(
         replications: replications as usize,
         confidence: sim_batch::stats::CONFIDENCE,
         metrics: paired.metrics,
-        verdicts: ComparedVerdicts { a: paired.verdicts.0.clone(), b: paired.verdicts.1.clone() },
+        verdicts: paired.verdicts,
     };
     if let Some(dir) = plot_dir {
         std::fs::create_dir_all(dir).map_err(|error| Failure::cannot_write(dir.display(), error))?;
@@ -96,7 +89,7 @@ pub fn compare_command(
             comparison.replications,
             &metrics,
             &comparison.metrics,
-            &paired.verdicts,
+            &comparison.verdicts,
         ),
     };
     stdout.write_all(text.as_bytes()).map_err(|error| Failure::cannot_write("the comparison", error))

@@ -11,7 +11,7 @@ use serde::Serialize;
 use sim_batch::capacity::{
     default_param, search, slo_verdict, start_value, table, topology_at, SearchSpec, LOAD_PARAM,
 };
-use sim_batch::compare::{compare_runs, DesignVerdicts, MetricComparison, DEFAULT_METRICS};
+use sim_batch::compare::{compare_runs, ComparedVerdicts, MetricComparison, DEFAULT_METRICS};
 use sim_batch::metrics::{read_all, MetricDef, Slo};
 use sim_batch::replicate::RunVerdicts;
 use sim_batch::seeds::{common_seeds, run_seed, Seeds, DEFAULT_BASE_SEED};
@@ -216,13 +216,6 @@ struct Comparison {
     verdicts: ComparedVerdicts,
 }
 
-/// A's and B's verdicts, as `archsim compare --format json` gives them.
-#[derive(Serialize)]
-struct ComparedVerdicts {
-    a: DesignVerdicts,
-    b: DesignVerdicts,
-}
-
 /// Compares A and B on common random numbers (replication r of both shares a seed, as in
 /// `archsim compare`): returns the JSON `archsim compare --format json` prints and its table.
 #[pyfunction]
@@ -267,16 +260,15 @@ pub fn compare(
         replications: replications as usize,
         confidence: CONFIDENCE,
         metrics: compare_runs(&metrics, &values_a, &values_b),
-        verdicts: ComparedVerdicts { a: DesignVerdicts::over(&verdicts_a), b: DesignVerdicts::over(&verdicts_b) },
+        verdicts: ComparedVerdicts::over(&verdicts_a, &verdicts_b),
     };
-    let verdicts = (comparison.verdicts.a.clone(), comparison.verdicts.b.clone());
     let text = sim_batch::compare::table(
         &comparison.a,
         &comparison.b,
         comparison.replications,
         &metrics,
         &comparison.metrics,
-        &verdicts,
+        &comparison.verdicts,
     );
     Ok((serde_json::to_string(&comparison).expect("a comparison serializes"), text))
 }

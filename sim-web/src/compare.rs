@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use sim_batch::compare::{
-    compare_runs, format_summary, verdict_rows, DesignVerdicts, MetricComparison, DEFAULT_METRICS,
+    compare_runs, format_summary, verdict_rows, ComparedVerdicts, MetricComparison, DEFAULT_METRICS,
 };
 use sim_batch::metrics::{read_all, MetricDef};
 use sim_batch::replicate::RunVerdicts;
@@ -55,15 +55,6 @@ pub struct ComparisonView {
     pub verdict_rows: [[String; 4]; 2],
 }
 
-/// A's and B's verdicts.
-#[derive(Debug, Clone, Serialize)]
-pub struct ComparedVerdicts {
-    /// A's.
-    pub a: DesignVerdicts,
-    /// B's.
-    pub b: DesignVerdicts,
-}
-
 /// Compares the reports of A's and B's replications, paired by position.
 pub fn compare_reports(a: &[Report], b: &[Report]) -> Result<ComparisonView, Problem> {
     if a.len() != b.len() || a.len() < 2 {
@@ -90,13 +81,13 @@ pub fn compare_reports(a: &[Report], b: &[Report]) -> Result<ComparisonView, Pro
             comparison,
         })
         .collect();
-    let over = |reports: &[Report]| DesignVerdicts::over(&reports.iter().map(RunVerdicts::of).collect::<Vec<_>>());
-    let verdicts = (over(a), over(b));
+    let runs = |reports: &[Report]| reports.iter().map(RunVerdicts::of).collect::<Vec<_>>();
+    let verdicts = ComparedVerdicts::over(&runs(a), &runs(b));
     Ok(ComparisonView {
         replications: a.len(),
         confidence: sim_batch::stats::CONFIDENCE,
         metrics: rows,
         verdict_rows: verdict_rows(&verdicts),
-        verdicts: ComparedVerdicts { a: verdicts.0, b: verdicts.1 },
+        verdicts,
     })
 }

@@ -98,10 +98,10 @@ pub(super) fn analyze_settled(topology: &Topology, given: &Given) -> Result<Anal
                 note += &format!(
                     "; its target of {} requests per instance is {:.0}% of what an instance serves ({}/s): \
                      instances run near or past saturation before it scales out; aim at about {} (70%)",
-                    super::peak::rate_text(policy.target),
+                    super::rate_text(policy.target),
                     100.0 * policy.target / capacity_per_s,
-                    super::peak::rate_text(capacity_per_s),
-                    super::peak::rate_text((0.7 * capacity_per_s).floor())
+                    super::rate_text(capacity_per_s),
+                    super::rate_text((0.7 * capacity_per_s).floor())
                 );
             }
         }

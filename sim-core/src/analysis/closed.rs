@@ -136,7 +136,7 @@ pub(super) fn analyze_steady(topology: &Topology, given: &Given) -> Result<Analy
              with the response as Schweitzer–Bard approximate MVA gives it (--simulate checks it)",
             source.name,
             crate::units::Duration::from_ns((think_s * 1e9).round() as u64),
-            super::peak::rate_text(rates[index])
+            super::rate_text(rates[index])
         ));
     }
     view.notes.extend(notes);

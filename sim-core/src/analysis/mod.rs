@@ -544,6 +544,16 @@ fn groups_excess_s(effect: &VisitEffect, response: &[f64], network_s: impl Fn(us
         .sum()
 }
 
+/// A rate or factor with up to four significant digits and no trailing zeros.
+pub(super) fn rate_text(value: f64) -> String {
+    let text = format!("{:.*}", (3 - value.abs().max(1.0).log10().floor() as i32).max(0) as usize, value);
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
 /// A sampler's mean in seconds, 0 for none (`NONE`).
 fn sampler_mean_s(topology: &Topology, sampler: u32) -> f64 {
     if sampler == NONE {

@@ -4,7 +4,7 @@
 //! This analyses the topology again with every varying workload at its highest rate, times
 //! the largest load step, and says how the bottleneck fares there.
 
-use super::Given;
+use super::{rate_text, Given};
 use crate::topology::{Arrivals, FaultKind, NodeKind, Topology};
 use crate::units::Duration;
 
@@ -127,19 +127,9 @@ fn highest_rate(arrivals: &Arrivals) -> Option<(f64, String)> {
     }
 }
 
-/// A rate or factor with up to four significant digits and no trailing zeros.
-pub(super) fn rate_text(value: f64) -> String {
-    let text = format!("{:.*}", (3 - value.abs().max(1.0).log10().floor() as i32).max(0) as usize, value);
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::rate_text;
 
     #[test]
     fn rates_print_without_trailing_zeros() {
