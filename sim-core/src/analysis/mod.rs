@@ -13,6 +13,7 @@
 
 mod autoscaling;
 mod closed;
+mod consumer_loop;
 mod peak;
 mod regions;
 mod visits;
@@ -152,6 +153,13 @@ pub fn mmc_wait_s(servers: u32, arrival_rate_per_s: f64, holding_s: f64) -> Opti
     erlang_c(servers, offered).map(|p_wait| p_wait * holding_s / (servers as f64 - offered))
 }
 
+/// The mean wait per call, in seconds, at a handler that only `consumers` call, round robin
+/// over its `instances` of `workers` each, at `rate_per_s` calls of `holding_s` each: their
+/// loop's, as the analytic view takes it (`consumer_loop.rs`).
+pub fn consumer_loop_wait_s(consumers: u32, instances: u32, workers: u32, rate_per_s: f64, holding_s: f64) -> f64 {
+    consumer_loop::Curve::of(consumer_loop::Shape { consumers, instances, workers }).wait_s(rate_per_s, holding_s)
+}
+
 /// Analyzes a topology. `hit_ratios` gives, per node, a cache hit ratio measured elsewhere
 /// (from a simulation); `None` entries use the model's assumption.
 pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analysis, String> {
@@ -170,6 +178,8 @@ pub(super) struct Given<'a> {
     hit_ratios: &'a [Option<f64>],
     router_shares: Vec<Option<Vec<f64>>>,
     partition_shares: Vec<Option<Vec<f64>>>,
+    /// The consumer loops' wait curves worked out so far (see `consumer_loop.rs`).
+    consumer_loops: consumer_loop::Curves,
 }
 
 impl<'a> Given<'a> {
@@ -190,7 +200,7 @@ impl<'a> Given<'a> {
                 _ => None,
             })
             .collect();
-        Given { hit_ratios, router_shares, partition_shares }
+        Given { hit_ratios, router_shares, partition_shares, consumer_loops: Default::default() }
     }
 }
 
@@ -258,7 +268,41 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
         .collect();
     let host_saturated = stretch.iter().any(|s| !s.is_finite());
     let stretch: Vec<f64> = stretch.into_iter().map(|s| if s.is_finite() { s } else { 1.0 }).collect();
-    let never_waits = fed_by_few_consumers(topology, &class_entry_rates, &class_effects, &class_rates);
+    let consumers = consumer_callers(topology, &class_entry_rates, &class_effects, &class_rates);
+    let never_waits: Vec<bool> = consumers
+        .iter()
+        .zip(&topology.nodes)
+        .map(|(consumers, node)| consumers.is_some_and(|n| queue_shape(&node.kind).is_some_and(|(_, c)| n <= c)))
+        .collect();
+    // A handler with more consumers than an instance has workers: their loop's wait.
+    let consumer_loops: Vec<Option<std::rc::Rc<consumer_loop::Curve>>> = consumers
+        .iter()
+        .zip(&topology.nodes)
+        .zip(&never_waits)
+        .map(|((consumers, node), never)| {
+            let (instances, workers) = queue_shape(&node.kind)?;
+            let shape = consumer_loop::Shape { consumers: (*consumers)?, instances, workers };
+            (!never && !matches!(node.kind, NodeKind::Function(_))).then(|| given.consumer_loops.get(shape))
+        })
+        .collect();
+    let instance_wait_s = |i: usize, rate: f64, holding: f64, workers: u32, instances: u32| -> Option<f64> {
+        match &consumer_loops[i] {
+            Some(curve) => Some(curve.wait_s(rate, holding)),
+            None => mmc_wait_s(workers, rate / instances as f64, holding),
+        }
+    };
+    for (i, curve) in consumer_loops.iter().enumerate() {
+        let Some(curve) = curve else { continue };
+        let (name, callers) = (&topology.nodes[i].name, consumers[i].unwrap_or(0));
+        notes.push(match curve.method {
+            consumer_loop::Method::RoundRobin => format!(
+                "\"{name}\": only its {callers} consumers call it, round robin over its instances: its wait is their loop's (a Markov chain of their calls), not M/M/c's"
+            ),
+            consumer_loop::Method::Random => format!(
+                "\"{name}\": only its {callers} consumers call it: its wait is their loop's with each call's instance taken as drawn at random (mean value analysis; round robin, which the model runs, waits less)"
+            ),
+        });
+    }
     let asynchronous: Vec<bool> =
         topology.nodes.iter().map(|node| matches!(node.kind, NodeKind::WorkQueue(_))).collect();
     // Fixed point: holding times include callees' response times, which include their waits.
@@ -328,7 +372,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                 // Its messages' wait, which nothing in the loop uses, is taken at the end.
             } else if let Some((instances, workers)) = queue_shape(&node.kind).filter(|_| !never_waits[i]) {
                 next_wait[i] =
-                    mmc_wait_s(workers, node_rate[i] / instances as f64, next_holding[i]).unwrap_or(f64::INFINITY);
+                    instance_wait_s(i, node_rate[i], next_holding[i], workers, instances).unwrap_or(f64::INFINITY);
             }
         }
         let converged = next_wait.iter().zip(&wait).all(|(a, b)| (a - b).abs() <= 1e-12 + 1e-9 * b.abs())
@@ -386,7 +430,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             Some(0.0).filter(|_| node_rate[i] > 0.0)
         } else if database_parts.is_none() {
             servers.and_then(|(instances, workers)| {
-                mmc_wait_s(workers, node_rate[i] / instances as f64, holding[i]).filter(|_| node_rate[i] > 0.0)
+                instance_wait_s(i, node_rate[i], holding[i], workers, instances).filter(|_| node_rate[i] > 0.0)
             })
         } else {
             database_parts.as_deref().and_then(parts_wait_s).filter(|_| node_rate[i] > 0.0)
@@ -721,17 +765,19 @@ fn database_parts(
     Some(parts)
 }
 
-/// Per node: whether only consumers call it (a work queue's, a log group's), no more of
-/// them than it has workers in each instance (a database's connections, a function's
-/// concurrency), so that however they are spread none waits for a worker. Its arrivals are
-/// then not Poisson but bounded by the consumers, and the wait is at the queue instead
-/// (M/M/c would put one there).
-fn fed_by_few_consumers(
+/// Per node: the consumers that call it when only consumers do (a work queue's, a log
+/// group's) and it is a handler with workers (a service not under processor sharing, a
+/// database without replicas, a function). With no more of them than an instance has
+/// workers (a database's connections, a function's concurrency), however they are spread
+/// none waits for a worker; with more, their calls are a closed loop (`consumer_loop.rs`).
+/// Either way its arrivals are not Poisson but bounded by the consumers, and the messages'
+/// wait is at the queue instead (M/M/c would put one at the handler).
+fn consumer_callers(
     topology: &Topology,
     class_entry_rates: &[Vec<f64>],
     class_effects: &[Vec<VisitEffect>],
     class_rates: &[Vec<f64>],
-) -> Vec<bool> {
+) -> Vec<Option<u32>> {
     let n = topology.nodes.len();
     let mut consumers = vec![0u64; n];
     let mut other_rate = vec![0.0; n];
@@ -757,15 +803,14 @@ fn fed_by_few_consumers(
     (0..n)
         .map(|i| {
             let entered: f64 = class_entry_rates.iter().map(|rates| rates[i]).sum();
-            let workers = match &topology.nodes[i].kind {
-                NodeKind::Service(service) if service.discipline != crate::topology::Discipline::ProcessorSharing => {
-                    service.workers
-                }
-                NodeKind::Database(database) if database.replicas == 0 => database.servers.workers,
-                NodeKind::Function(function) => function.concurrency,
-                _ => return false,
+            let handler = match &topology.nodes[i].kind {
+                NodeKind::Service(service) => service.discipline != crate::topology::Discipline::ProcessorSharing,
+                NodeKind::Database(database) => database.replicas == 0,
+                NodeKind::Function(_) => true,
+                _ => false,
             };
-            consumers[i] > 0 && consumers[i] <= u64::from(workers) && other_rate[i] == 0.0 && entered == 0.0
+            (handler && consumers[i] > 0 && other_rate[i] == 0.0 && entered == 0.0)
+                .then(|| u32::try_from(consumers[i]).unwrap_or(u32::MAX))
         })
         .collect()
 }
