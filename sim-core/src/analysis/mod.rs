@@ -14,6 +14,7 @@
 mod autoscaling;
 mod closed;
 mod consumer_loop;
+mod limiters;
 mod peak;
 mod regions;
 mod visits;
@@ -274,6 +275,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
         .zip(&topology.nodes)
         .map(|(consumers, node)| consumers.is_some_and(|n| queue_shape(&node.kind).is_some_and(|(_, c)| n <= c)))
         .collect();
+    notes.extend(limiters::limiter_notes(topology, &node_rate));
     // A handler with more consumers than an instance has workers: their loop's wait.
     let consumer_loops: Vec<Option<std::rc::Rc<consumer_loop::Curve>>> = consumers
         .iter()
