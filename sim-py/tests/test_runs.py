@@ -88,6 +88,15 @@ def test_an_overloaded_stretch_is_read_as_the_report_says_it():
     assert archsim.load("topologies/three-tier.ron").run(seed=1, duration=10).overloads == []
 
 
+def test_stale_cache_hits_are_explained_as_the_report_does():
+    result = archsim.load("topologies/read-heavy-feed.ron").run(seed=1)
+    [line] = result.stale_reads
+    assert line == result.report["stale_reads"][0]
+    assert line.startswith('"cache" answered 18.4% of its hits') and "read_policy: PrimaryOnly" in line
+    assert f"  - {line}\n" in result.table
+    assert archsim.load("topologies/three-tier.ron").run(seed=1, duration=10).stale_reads == []
+
+
 def test_without_pandas_tables_are_lists_of_dicts(monkeypatch):
     monkeypatch.setattr(archsim._tables, "pandas_or_none", lambda: None)
     result = archsim.load("topologies/three-tier.ron").run(seed=5, duration=10)

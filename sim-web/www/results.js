@@ -179,6 +179,7 @@ function verdicts(report) {
     )}/s${headroom}): ${lead}${escapeHtml(b.advice)}</p>`;
   }
   html += list('overload', 'Overloaded for part of the run', (report.overloads || []).map((o) => o.summary));
+  html += list('stale', 'Stale reads', report.stale_reads || []);
   const within = Object.entries(report.latency_s.within || {});
   if (within.length) {
     const finished = report.requests.generated - report.requests.in_flight;

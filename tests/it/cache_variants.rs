@@ -260,3 +260,70 @@ fn early_expiration_refreshes_before_expiry_as_xfetch_predicts() {
     let report = simulate(&plain, 1, seconds(200.0), 0.0);
     assert_eq!(cache(&report).early_refreshes, 0);
 }
+
+/// A cache's stale hits are told apart by cause, and the run says which fix applies: a
+/// cache-aside in front of a database whose 2 replicas lag 30 ms, with every write through the
+/// cache (`Invalidate`), has both entries stored stale (misses filled from a lagging replica)
+/// and entries outdated by the write whose invalidation a miss raced. Reading from the
+/// primary removes the first and only the first, `InvalidateAfterWrite` the second and only the
+/// second, both together every stale hit. Writes that reach the database by another path are
+/// named as the cause with the class to send through the cache. Every stale hit is counted
+/// under one cause (the stored-stale ones are a part of the stale reads).
+#[test]
+fn stale_cache_hits_are_told_apart_by_cause() {
+    let topology = |read_policy: &str, write_policy: &str, through_cache: bool| {
+        let (writes, app_steps) = if through_cache {
+            (
+                r#"writes: ["write"], write_policy: "#.to_string() + write_policy + ",",
+                r#"[Work(Exp(mean: "1ms")), Call("cache")]"#,
+            )
+        } else {
+            (
+                String::new(),
+                r#"[Work(Exp(mean: "1ms")), ByClass(branches: {"write": [Call("db")]}, otherwise: [Call("cache")])]"#,
+            )
+        };
+        format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "2000/s"), classes: {{"read": 0.9, "write": 0.1}},
+                                keys: Zipf(n: 20000, s: 0.9), to: "app")],
+                nodes: {{
+                    "app": Service(workers: 64, steps: {app_steps}),
+                    "cache": Cache(capacity: 5000, hit: Exp(mean: "300us"), backend: "db", {writes}),
+                    "db": Database(replicas: 2, connections: 40, read: Exp(mean: "4ms"), write: Exp(mean: "8ms"),
+                                   writes: ["write"], replication_lag: Gamma(shape: 4.0, mean: "30ms"), read_policy: {read_policy}),
+                }},
+            )"#
+        )
+    };
+    let stored_stale = "were stale when stored (its misses read \"db\"'s replicas, which lag its primary: fill from the primary (read_policy: PrimaryOnly)";
+    let raced = "a read that missed while a write was under way stored the old value after the write dropped the key; write_policy: InvalidateAfterWrite";
+    let bypassed = "by writes (\"write\") that reach the database without passing through it: send them through it (writes: [\"write\"])";
+    /// Read policy, write policy, writes through the cache, causes named, causes not named.
+    type Case<'a> = (&'a str, &'a str, bool, &'a [&'a str], &'a [&'a str]);
+    let cases: [Case; 5] = [
+        ("RoundRobin", "Invalidate", true, &[stored_stale, raced], &[bypassed]),
+        ("PrimaryOnly", "Invalidate", true, &[raced], &[stored_stale, bypassed]),
+        ("RoundRobin", "InvalidateAfterWrite", true, &[stored_stale], &[raced, bypassed]),
+        ("PrimaryOnly", "InvalidateAfterWrite", true, &[], &[stored_stale, raced, bypassed]),
+        ("PrimaryOnly", "Invalidate", false, &[bypassed], &[stored_stale, raced]),
+    ];
+    for (read_policy, write_policy, through_cache, named, not_named) in cases {
+        let report = simulate(&topology(read_policy, write_policy, through_cache), 1, seconds(40.0), 5.0);
+        assert_conserved(&report);
+        let counts = cache(&report);
+        assert!(counts.stale_when_stored <= counts.stale_reads, "{counts:?}");
+        let lines = report.stale_reads.join("\n");
+        let case = format!("{read_policy}, {write_policy}, through the cache: {through_cache}");
+        for cause in named {
+            assert!(lines.contains(cause), "{case}: {cause:?} missing from {lines:?} ({counts:?})");
+        }
+        for cause in not_named {
+            assert!(!lines.contains(cause), "{case}: {cause:?} in {lines:?} ({counts:?})");
+        }
+        if named.is_empty() {
+            assert_eq!(counts.stale_reads, 0, "{case}: {counts:?}");
+            assert!(report.stale_reads.is_empty(), "{case}: {lines}");
+        }
+    }
+}

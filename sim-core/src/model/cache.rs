@@ -35,6 +35,9 @@ pub(crate) struct CacheCounters {
     pub evictions: u64,
     /// Hits that returned a value older than the key's latest committed write.
     pub stale_reads: u64,
+    /// Of those, hits on an entry whose value was already stale when stored (the rest were
+    /// outdated afterwards, by writes that did not pass through the cache).
+    pub stale_when_stored: u64,
     pub writes: u64,
     pub invalidations: u64,
     /// Misses that waited for a fetch already under way.
@@ -57,6 +60,7 @@ impl CacheCounters {
         self.expired += other.expired;
         self.evictions += other.evictions;
         self.stale_reads += other.stale_reads;
+        self.stale_when_stored += other.stale_when_stored;
         self.writes += other.writes;
         self.invalidations += other.invalidations;
         self.coalesced += other.coalesced;
@@ -154,14 +158,13 @@ fn look_up(
     let lookup = store.lookup(key, now);
     if measured {
         match lookup {
-            Lookup::Hit { version } => {
+            Lookup::Hit { version } | Lookup::Stale { version } => {
                 counters.hits += 1;
-                counters.stale_reads += (version < latest) as u64;
-            }
-            Lookup::Stale { version } => {
-                counters.hits += 1;
-                counters.served_stale += 1;
-                counters.stale_reads += (version < latest) as u64;
+                counters.served_stale += matches!(lookup, Lookup::Stale { .. }) as u64;
+                if version < latest {
+                    counters.stale_reads += 1;
+                    counters.stale_when_stored += store.stored_stale(key) as u64;
+                }
             }
             Lookup::Miss | Lookup::Expired => {
                 counters.misses += 1;
@@ -172,9 +175,20 @@ fn look_up(
     lookup
 }
 
-/// Stores `key` at `version` in `store`, counting an eviction when `measured`.
-fn fill(store: &mut CacheStore, counters: &mut CacheCounters, key: u64, version: u64, now: u64, measured: bool) {
+/// Stores `key` at `version` in `store` (marked stale when older than `latest`, the key's
+/// latest version), counting an eviction when `measured`.
+fn fill(
+    store: &mut CacheStore,
+    counters: &mut CacheCounters,
+    key: u64,
+    (version, latest): (u64, u64),
+    now: u64,
+    measured: bool,
+) {
     let evicted = store.store(key, version, now);
+    if version < latest {
+        store.mark_stored_stale(key);
+    }
     if measured {
         counters.evictions += evicted as u64;
     }
@@ -314,6 +328,9 @@ impl CacheModel<'_> {
             }
             _ => self.store.store(key, version, now),
         };
+        if version < kernel.latest_version(key) {
+            self.store.mark_stored_stale(key);
+        }
         if measured {
             self.counters.evictions += evicted as u64;
             self.counters.not_admitted += self.store.not_admitted - refused_before;
@@ -464,7 +481,8 @@ impl Model for CdnModel<'_> {
         };
         let edge = kernel.frames[frame].instance.index();
         let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
-        fill(&mut self.edges[edge], &mut self.counters[edge], key, version, now, measured);
+        let latest = kernel.latest_version(key);
+        fill(&mut self.edges[edge], &mut self.counters[edge], key, (version, latest), now, measured);
         self.finish(kernel, frame, Outcome::Completed, self.node);
     }
 

@@ -15,6 +15,8 @@ struct Entry {
     /// How long the fetch that stored it took (probabilistic early expiration's δ), in ns.
     fetch_ns: u64,
     heap_position: u32,
+    /// The value was already older than the key's latest write when it was stored.
+    stored_stale: bool,
 }
 
 /// What a lookup found.
@@ -161,6 +163,19 @@ impl CacheStore {
         version
     }
 
+    /// Marks `key`'s entry, just stored, as holding a value already older than the key's
+    /// latest write (filled from a lagging replica, or fetched while a write was under way).
+    pub fn mark_stored_stale(&mut self, key: u64) {
+        if let Some(entry) = self.entries.get_mut(&key) {
+            entry.stored_stale = true;
+        }
+    }
+
+    /// Whether `key`'s entry held a stale value from the moment it was stored.
+    pub fn stored_stale(&self, key: u64) -> bool {
+        self.entries.get(&key).is_some_and(|entry| entry.stored_stale)
+    }
+
     /// Stores `key` with `version` at `now_ns`; returns whether another entry was evicted.
     pub fn store(&mut self, key: u64, version: u64, now_ns: u64) -> bool {
         self.store_for(key, version, now_ns, self.ttl_ns)
@@ -175,6 +190,7 @@ impl CacheStore {
             let entry = &mut self.entries[index];
             entry.version = version;
             entry.expires_ns = expires_ns;
+            entry.stored_stale = false;
             match self.eviction {
                 Eviction::Lru => entry.priority = self.tick as u128,
                 Eviction::Lfu if self.frequencies.is_some() => {
@@ -207,9 +223,10 @@ impl CacheStore {
             Eviction::Lru | Eviction::Fifo => self.tick as u128,
         };
         let position = self.heap.len() as u32;
-        let (index, _) = self
-            .entries
-            .insert_full(key, Entry { priority, version, expires_ns, fetch_ns: 0, heap_position: position });
+        let (index, _) = self.entries.insert_full(
+            key,
+            Entry { priority, version, expires_ns, fetch_ns: 0, heap_position: position, stored_stale: false },
+        );
         self.heap.push(index as u32);
         self.sift_up(position as usize);
         evicted

@@ -181,6 +181,11 @@ pub struct CacheReport {
     pub evictions: u64,
     /// Hits that returned a value older than the key's latest committed write.
     pub stale_reads: u64,
+    /// Of those, hits on an entry whose value was already stale when it was stored (filled
+    /// from a lagging replica, or fetched while a write was under way); the others were
+    /// outdated afterwards by writes that did not pass through the cache.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stale_when_stored: u64,
     /// Writes passed through.
     pub writes: u64,
     /// Entries dropped by writes.
@@ -220,6 +225,7 @@ impl From<crate::model::CacheCounters> for CacheReport {
             expired: c.expired,
             evictions: c.evictions,
             stale_reads: c.stale_reads,
+            stale_when_stored: c.stale_when_stored,
             writes: c.writes,
             invalidations: c.invalidations,
             coalesced: c.coalesced,

@@ -8,6 +8,7 @@ mod nodes;
 mod overloads;
 mod resilience;
 mod sections;
+mod stale_reads;
 mod table;
 pub use table::{component_details, headroom_text};
 mod verdicts;
@@ -52,6 +53,10 @@ pub struct Report {
     /// its capacity; absent when there were none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overloads: Vec<Overload>,
+    /// Per cache whose hits were stale in a share worth acting on: how many, why, and what
+    /// to change (`stale_reads.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stale_reads: Vec<String>,
     /// What may make the figures mislead, such as a request-count run that could not reach
     /// its count; absent when there is nothing to say.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -433,6 +438,7 @@ impl Simulation<'_> {
                 &self.kernel.backlog.windows_to(end_ns, &self.kernel.node_stats),
                 measured_ns,
             ),
+            stale_reads: stale_reads::stale_cache_lines(topology, &nodes),
             bottleneck: verdicts::bottleneck(
                 &topology.nodes,
                 &nodes,

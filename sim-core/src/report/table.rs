@@ -50,6 +50,12 @@ pub(super) fn render(report: &Report) -> String {
             let _ = writeln!(out, "  - {}", overload.summary);
         }
     }
+    if !report.stale_reads.is_empty() {
+        let _ = writeln!(out, "\nstale reads:");
+        for line in &report.stale_reads {
+            let _ = writeln!(out, "  - {line}");
+        }
+    }
     let _ = writeln!(out, "\nrequests (after warm-up)");
     requests_table(&mut out, &[("all", &report.requests)]);
     if let Some(availability) = report.availability {

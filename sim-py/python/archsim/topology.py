@@ -363,6 +363,11 @@ class RunResult(PrintedAsTable):
         return self.report.get("overloads", [])
 
     @property
+    def stale_reads(self) -> List[str]:
+        """Per cache whose hits were often stale: how many, why, and what to change."""
+        return self.report.get("stale_reads", [])
+
+    @property
     def table(self) -> str:
         """The report as ``archsim run`` prints it."""
         return _native.report_table(self.json)
