@@ -105,6 +105,12 @@ for (const [example, seed, duration, warmup] of [
       const faults = await page.$$eval('#results-body table.faults tbody tr', (trs) => trs.length);
       assert.equal(faults, (report.faults || []).length);
       for (const line of report.instability) assert.ok(body.includes(line), `"${line}" is shown`);
+      // A cache that answers old values: why, and the fix, as the table says it.
+      for (const line of report.stale_reads || []) {
+        assert.ok(body.includes(line), `"${line}" is shown`);
+        assert.ok(table.includes(`  - ${line}\n`));
+      }
+      if (example === 'read-heavy-feed') assert.equal((report.stale_reads || []).length, 1, 'the feed cache is explained');
       for (const overload of report.overloads || []) {
         assert.ok(body.includes(overload.summary), `"${overload.summary}" is shown`);
         assert.ok(table.includes(`  - ${overload.summary}\n`));
