@@ -24,6 +24,31 @@ pub struct Probe {
     pub holds: bool,
     /// On the interval: `true` surely holds, `false` surely fails, `null` cannot tell.
     pub sure: Option<bool>,
+    /// Replications that were UNSTABLE (a queue, a consumer group or a node falling behind
+    /// without bound): in more than half of them the value fails whatever its metric, since
+    /// the system cannot sustain it; in all of them it surely fails.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unstable_runs: u32,
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
+}
+
+/// What the replications at one value give: the SLO metric's summary, and how many of the
+/// runs were unstable.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Evaluation {
+    /// The SLO metric over the replications (`None` when no run had a value).
+    pub metric: Option<Summary>,
+    /// Replications whose report was UNSTABLE.
+    pub unstable_runs: u32,
+}
+
+impl From<Option<Summary>> for Evaluation {
+    fn from(metric: Option<Summary>) -> Self {
+        Evaluation { metric, unstable_runs: 0 }
+    }
 }
 
 /// Which side of the boundary the SLO holds on.
@@ -157,10 +182,10 @@ pub struct SearchSpec<'a> {
 }
 
 /// Searches for the boundary; `evaluate(value)` runs the replications at a value and gives the
-/// SLO metric's summary. Each value is evaluated at most once.
-pub fn search<E>(
+/// SLO metric's summary and the unstable runs. Each value is evaluated at most once.
+pub fn search<E, T: Into<Evaluation>>(
     spec: &SearchSpec,
-    mut evaluate: impl FnMut(f64) -> std::result::Result<Option<Summary>, E>,
+    mut evaluate: impl FnMut(f64) -> std::result::Result<T, E>,
 ) -> std::result::Result<CapacityResult, E> {
     let (start, integer, precision, slo) = (spec.start, spec.integer, spec.precision, spec.slo);
     let mut probes: Vec<Probe> = Vec::new();
@@ -169,10 +194,19 @@ pub fn search<E>(
         if let Some(probe) = probes.iter().find(|probe| probe.value == value) {
             return Ok((probe.holds, probe.sure, probe.metric.is_some()));
         }
-        let metric = evaluate(value)?;
-        let holds = metric.is_some_and(|summary| slo.holds(summary.mean));
-        let sure = slo_verdict(slo, metric);
-        probes.push(Probe { value, metric, holds, sure });
+        let Evaluation { metric, unstable_runs } = evaluate(value)?.into();
+        // Most runs unstable: the value cannot be sustained, whatever its metric.
+        let kept_up = 2 * unstable_runs <= spec.replications;
+        let holds = kept_up && metric.is_some_and(|summary| slo.holds(summary.mean));
+        let sure = match unstable_runs {
+            0 => slo_verdict(slo, metric),
+            all if all >= spec.replications => Some(false),
+            // Some runs unstable: the metric's interval may still say it surely fails, but
+            // not that it surely holds.
+            _ if kept_up => slo_verdict(slo, metric).filter(|sure| !*sure),
+            _ => None,
+        };
+        probes.push(Probe { value, metric, holds, sure, unstable_runs });
         Ok((holds, sure, metric.is_some()))
     };
     let round = |value: f64| if integer { value.round().max(1.0) } else { value };
@@ -336,13 +370,30 @@ pub fn table(result: &CapacityResult, slo: &Slo) -> String {
             Some(summary) => slo.metric.format(summary.mean),
             None => "-".into(),
         };
-        let verdict = match probe.sure {
-            Some(true) => "holds",
-            Some(false) => "fails",
-            None if probe.holds => "holds on the mean (interval straddles)",
-            None => "fails on the mean (interval straddles)",
+        let (unstable, replications) = (probe.unstable_runs, result.replications);
+        let verdict = if 2 * unstable > replications {
+            format!("fails: UNSTABLE in {unstable} of {replications}")
+        } else {
+            // The metric's own verdict (a run that did not keep up takes "surely" from a hold,
+            // which the count beside it says).
+            let verdict = match slo_verdict(slo, probe.metric) {
+                Some(true) => "holds",
+                Some(false) => "fails",
+                None if probe.holds => "holds on the mean (interval straddles)",
+                None => "fails on the mean (interval straddles)",
+            };
+            match unstable {
+                0 => verdict.to_string(),
+                _ => format!("{verdict}, but UNSTABLE in {unstable} of {replications}"),
+            }
         };
         out.push_str(&format!("{:>14}  {metric:<22}  {verdict}\n", crate::metrics::significant(probe.value)));
+    }
+    if result.probes.iter().any(|probe| probe.unstable_runs > 0) {
+        out.push_str(
+            "\nUNSTABLE: in those runs a queue, a consumer group or a node fell behind without bound \
+             (archsim run says where); a value where most runs do fails, whatever its metric\n",
+        );
     }
     out.push('\n');
     match result.capacity {
@@ -386,13 +437,14 @@ mod tests {
         for start in [10.0, 300.0] {
             let spec =
                 SearchSpec { param: "rate", slo: &slo, replications: 5, start, integer: false, precision: 0.001 };
-            let result = search::<()>(&spec, |rate| Ok(summary(if rate < 100.0 { 1.0 / (100.0 - rate) } else { 9.0 })));
+            let result =
+                search::<(), _>(&spec, |rate| Ok(summary(if rate < 100.0 { 1.0 / (100.0 - rate) } else { 9.0 })));
             let capacity = result.unwrap().capacity.unwrap();
             assert!((capacity - 80.0).abs() < 0.1, "from {start}: {capacity}");
         }
         let spec =
             SearchSpec { param: "rate", slo: &slo, replications: 5, start: 1.0, integer: false, precision: 0.01 };
-        let never = search::<()>(&spec, |_| Ok(summary(1.0))).unwrap();
+        let never = search::<(), _>(&spec, |_| Ok(summary(1.0))).unwrap();
         assert_eq!(never.capacity, None);
         assert!(never.note.unwrap().starts_with("the SLO fails at every value tried ("));
     }
@@ -405,7 +457,7 @@ mod tests {
         let slo = Slo::parse("mean<50ms").unwrap();
         let spec =
             SearchSpec { param: "rate", slo: &slo, replications: 5, start: 300.0, integer: false, precision: 0.01 };
-        let result = search::<()>(&spec, |rate| {
+        let result = search::<(), _>(&spec, |rate| {
             Ok((rate >= 5.0).then(|| Summary {
                 n: 5,
                 mean: if rate < 100.0 { 1.0 / (100.0 - rate) } else { 9.0 },
@@ -419,14 +471,14 @@ mod tests {
         // From a start where nothing completes, the search does not take the rates where
         // requests first complete for a boundary (it reported 0.1167 req/s so).
         let from_nothing = SearchSpec { start: 1.0, ..spec };
-        let result = search::<()>(&from_nothing, |rate| {
+        let result = search::<(), _>(&from_nothing, |rate| {
             Ok((rate >= 5.0).then_some(Summary { n: 5, mean: 0.01, sd: Some(0.0), half_width: Some(0.0) }))
         })
         .unwrap();
         assert_eq!(result.capacity, None);
         assert!(result.note.unwrap().starts_with("nothing completed at the starting value 1"));
         // Overloaded everywhere down to where nothing completes: no boundary, not a tiny one.
-        let overloaded = search::<()>(&spec, |rate| {
+        let overloaded = search::<(), _>(&spec, |rate| {
             Ok((rate >= 5.0).then_some(Summary { n: 5, mean: 9.0, sd: Some(0.0), half_width: Some(0.0) }))
         })
         .unwrap();
@@ -443,7 +495,7 @@ mod tests {
         let spec =
             SearchSpec { param: "instances", slo: &slo, replications: 5, start: 4.0, integer: true, precision: 0.01 };
         let interval = |mean, half_width| Some(Summary { n: 5, mean, sd: Some(0.0), half_width: Some(half_width) });
-        let decided = search::<()>(&spec, |n| Ok(interval(if n >= 2.0 { 0.035 } else { 1.5 }, 0.001))).unwrap();
+        let decided = search::<(), _>(&spec, |n| Ok(interval(if n >= 2.0 { 0.035 } else { 1.5 }, 0.001))).unwrap();
         assert_eq!(
             (decided.direction, decided.capacity, decided.uncertain_between),
             (Some(Direction::Smallest), Some(2.0), None)
@@ -452,7 +504,7 @@ mod tests {
         assert!(text.contains("certainty: the 95% intervals decide it: 2 surely holds and 1 surely fails"), "{text}");
         assert!(!text.contains("cannot tell"), "{text}");
         // 3 instances hold on the mean, but their interval reaches past 50 ms.
-        let straddling = search::<()>(&spec, |n| {
+        let straddling = search::<(), _>(&spec, |n| {
             Ok(match n as u32 {
                 0..=2 => interval(0.2, 0.001),
                 3 => interval(0.045, 0.01),
@@ -464,5 +516,36 @@ mod tests {
         let text = table(&straddling, &slo);
         assert!(text.contains("uncertainty: the 95% intervals cannot tell between 2 and 4"), "{text}");
         assert!(!text.contains("\ncertainty: "), "{text}");
+    }
+
+    /// A value where most runs are unstable cannot be sustained: it fails whatever its
+    /// metric (an asynchronous consumer falling behind leaves the producers' latency as it
+    /// is), so the boundary is where the runs stop keeping up; one unstable run of five
+    /// keeps the metric's verdict but not a sure hold.
+    #[test]
+    fn a_value_most_runs_cannot_sustain_fails_whatever_its_metric() {
+        let slo = Slo::parse("p99<200ms").unwrap();
+        let spec =
+            SearchSpec { param: "load", slo: &slo, replications: 5, start: 1.0, integer: false, precision: 0.01 };
+        let fine = Some(Summary { n: 5, mean: 0.05, sd: Some(0.0), half_width: Some(0.001) });
+        let result = search::<(), _>(&spec, |load| {
+            let unstable_runs = if load > 1.5 {
+                5
+            } else if load > 1.4 {
+                1
+            } else {
+                0
+            };
+            Ok(Evaluation { metric: fine, unstable_runs })
+        })
+        .unwrap();
+        let capacity = result.capacity.unwrap();
+        assert!((1.48..=1.5).contains(&capacity), "{capacity}");
+        let text = table(&result, &slo);
+        assert!(text.contains("fails: UNSTABLE in 5 of 5"), "{text}");
+        assert!(text.contains("holds, but UNSTABLE in 1 of 5"), "{text}");
+        assert!(text.contains("\nUNSTABLE: in those runs"), "{text}");
+        let sure: Vec<(f64, Option<bool>)> = result.probes.iter().map(|p| (p.value, p.sure)).collect();
+        assert!(sure.iter().all(|(load, sure)| *load <= 1.4 || *sure != Some(true)), "{sure:?}");
     }
 }

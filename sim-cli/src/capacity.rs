@@ -4,10 +4,10 @@
 
 use crate::cli::{BatchArgs, OutputFormat};
 use crate::failure::Failure;
-use sim_batch::capacity::{default_param, search, start_value, table, topology_at, SearchSpec, LOAD_PARAM};
+use sim_batch::capacity::{default_param, search, start_value, table, topology_at, Evaluation, SearchSpec, LOAD_PARAM};
 use sim_batch::metrics::Slo;
 use sim_batch::replicate::replicate;
-use sim_batch::stats::{summarize, Summary};
+use sim_batch::stats::summarize;
 use std::io::Write;
 use std::path::Path;
 
@@ -35,7 +35,7 @@ pub fn capacity_command(
     let pool = args.pool()?;
     let spec =
         SearchSpec { param: &param, slo: &slo, replications, start, integer, precision: precision.unwrap_or(0.01) };
-    let result = search(&spec, |value| -> Result<Option<Summary>, String> {
+    let result = search(&spec, |value| -> Result<Evaluation, String> {
         let mut at = topology_at(&text, &param, value).map_err(|error| format!("error: {error}\n"))?;
         at.share_traces_from(&topology);
         let topology = at;
@@ -43,7 +43,8 @@ pub fn capacity_command(
         let runs = pool
             .install(|| replicate(&topology, config, &seeds, std::slice::from_ref(&slo.metric)))
             .map_err(|error| format!("error: {error}\n"))?;
-        Ok(summarize(runs.column(0)))
+        let unstable_runs = runs.verdicts.iter().filter(|run| !run.instability.is_empty()).count() as u32;
+        Ok(Evaluation { metric: summarize(runs.column(0)), unstable_runs })
     })?;
     let text = match args.format {
         OutputFormat::Json => serde_json::to_string_pretty(&result).expect("a result serializes") + "\n",

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
 use sim_batch::capacity::{
-    default_param, search, slo_verdict, start_value, table, topology_at, SearchSpec, LOAD_PARAM,
+    default_param, search, slo_verdict, start_value, table, topology_at, Evaluation, SearchSpec, LOAD_PARAM,
 };
 use sim_batch::compare::{compare_runs, ComparedVerdicts, MetricComparison, DEFAULT_METRICS};
 use sim_batch::metrics::{read_all, MetricDef, Slo};
@@ -335,15 +335,19 @@ pub fn capacity(
     let spec = SearchSpec { param: &param, slo: &slo, replications, start, integer, precision };
     let outcome = detached(py, progress.as_ref(), |control| {
         pool.install(|| {
-            search(&spec, |value| -> Result<Option<Summary>, Stop> {
+            search(&spec, |value| -> Result<Evaluation, Stop> {
                 let at = at_value(value).map_err(Stop::Batch)?;
                 let at = match options.prepare(&at) {
                     Ok(prepared) => prepared.unwrap_or(at),
                     Err(error) => return Err(Stop::Python(error.to_string())),
                 };
                 let config = options.config(&at).map_err(|error| Stop::Python(error.to_string()))?;
-                match replicate(&at, config, &seeds, std::slice::from_ref(&slo.metric), control).map_err(Stop::Batch)? {
-                    Some(values) => Ok(summarize(values.iter().map(|run| run[0]))),
+                let metrics = std::slice::from_ref(&slo.metric);
+                match replicate_with_verdicts(&at, config, &seeds, metrics, control).map_err(Stop::Batch)? {
+                    Some((values, verdicts)) => Ok(Evaluation {
+                        metric: summarize(values.iter().map(|run| run[0])),
+                        unstable_runs: verdicts.iter().filter(|run| !run.instability.is_empty()).count() as u32,
+                    }),
                     None => Err(Stop::Cancelled),
                 }
             })

@@ -1090,6 +1090,48 @@ fn capacity_finds_the_mm1_load_limit() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A producer answered at the append, and one consumer whose handler serves 100/s: the
+/// producers' p99 stays far under 200 ms at any rate, but past 100/s the consumer falls
+/// behind without bound. The search takes a rate most runs cannot sustain as failing, so
+/// its boundary is the consumer's capacity, not "the SLO holds at every value tried".
+#[test]
+fn capacity_fails_a_rate_the_runs_cannot_sustain() {
+    let dir = scratch("capacity-unstable");
+    let file = write(
+        &dir,
+        "log.ron",
+        r#"Topology(
+            workload: [Open(name: "events", arrivals: Poisson(rate: "40/s"), to: "log")],
+            nodes: {
+                "log": Log(partitions: 1, groups: [Group(name: "g", handler: "worker")]),
+                "worker": Service(steps: [Work(Exp(mean: "10ms"))]),
+            },
+        )"#,
+    );
+    let (status, stdout, stderr) = run_cli(&[
+        "capacity",
+        file.to_str().unwrap(),
+        "--slo",
+        "p99<200ms",
+        "--duration",
+        "600s",
+        "--replications",
+        "4",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let capacity = result["capacity"].as_f64().unwrap_or_else(|| panic!("no boundary: {stdout}"));
+    assert!((80.0..=100.0).contains(&capacity), "capacity {capacity} req/s, the consumer serves 100/s: {stdout}");
+    let probes = result["probes"].as_array().unwrap();
+    assert!(
+        probes.iter().any(|probe| probe["value"].as_f64().unwrap() > 100.0 && probe["unstable_runs"] == 4),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Two workloads into one M/M/1 server (μ = 100/s): 30/s of Poisson and a profile of 20/s.
 /// With several workloads the search is over `load`, a factor on both; mean < 50 ms holds up
 /// to λ = 80/s (1/(μ − λ)), a factor of 1.6, and the rates at it are printed. An experiment
