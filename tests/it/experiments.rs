@@ -383,6 +383,13 @@ fn the_analytic_view_loads_a_work_queues_handler_and_makes_its_consumers_the_ser
     // Eight consumers on six workers: the handler's workers are queued for.
     let many = analysis(&text(8, 6));
     assert!(many.nodes[2].wait_s.unwrap() > 0.0, "{:?}", many.nodes[2]);
+    assert!(
+        many.notes.iter().any(|note| note.contains(
+            "only its 8 consumers call it: its wait is their closed loop's (the machine-repairman model M/M/c//N)"
+        )),
+        "{:?}",
+        many.notes
+    );
     // At 250/s the 4 consumers are offered 1.25: the messages' wait has no bound, the
     // producer's answer is still 1 ms.
     let over = analysis(&few.replace("150/s", "250/s"));

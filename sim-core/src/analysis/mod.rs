@@ -296,7 +296,11 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
     for (i, curve) in consumer_loops.iter().enumerate() {
         let Some(curve) = curve else { continue };
         let (name, callers) = (&topology.nodes[i].name, consumers[i].unwrap_or(0));
+        let instances = queue_shape(&topology.nodes[i].kind).map_or(1, |(instances, _)| instances);
         notes.push(match curve.method {
+            consumer_loop::Method::RoundRobin if instances == 1 => format!(
+                "\"{name}\": only its {callers} consumers call it: its wait is their closed loop's (the machine-repairman model M/M/c//N), not M/M/c's"
+            ),
             consumer_loop::Method::RoundRobin => format!(
                 "\"{name}\": only its {callers} consumers call it, round robin over its instances: its wait is their loop's (a Markov chain of their calls), not M/M/c's"
             ),
