@@ -1072,27 +1072,33 @@ fn compare_finds_a_real_difference_and_none_between_equal_designs() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// M/M/1 with μ = 100/s: the mean response 1/(μ − λ) stays under 50 ms up to λ = 80/s.
-#[test]
-fn capacity_finds_the_mm1_load_limit() {
-    let dir = scratch("capacity");
-    let file = write(&dir, "mm1.ron", &MM1.replace("0.5/s", "20/s").replace("\"1s\"", "\"10ms\""));
+/// `archsim capacity FILE --slo SLO --duration DURATION --replications 4 --format json`,
+/// which must succeed, parsed.
+fn capacity_json(file: &std::path::Path, slo: &str, duration: &str) -> serde_json::Value {
     let (status, stdout, stderr) = run_cli(&[
         "capacity",
         file.to_str().unwrap(),
         "--slo",
-        "mean<50ms",
+        slo,
         "--duration",
-        "2000s",
+        duration,
         "--replications",
         "4",
         "--format",
         "json",
     ]);
     assert_eq!(status, 0, "{stderr}");
-    let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    serde_json::from_str(&stdout).unwrap()
+}
+
+/// M/M/1 with μ = 100/s: the mean response 1/(μ − λ) stays under 50 ms up to λ = 80/s.
+#[test]
+fn capacity_finds_the_mm1_load_limit() {
+    let dir = scratch("capacity");
+    let file = write(&dir, "mm1.ron", &MM1.replace("0.5/s", "20/s").replace("\"1s\"", "\"10ms\""));
+    let result = capacity_json(&file, "mean<50ms", "2000s");
     let capacity = result["capacity"].as_f64().unwrap();
-    assert!((capacity - 80.0).abs() < 2.5, "capacity {capacity} req/s, theory 80: {stdout}");
+    assert!((capacity - 80.0).abs() < 2.5, "capacity {capacity} req/s, theory 80: {result}");
     assert_eq!(result["direction"], "largest");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -1115,26 +1121,13 @@ fn capacity_fails_a_rate_the_runs_cannot_sustain() {
             },
         )"#,
     );
-    let (status, stdout, stderr) = run_cli(&[
-        "capacity",
-        file.to_str().unwrap(),
-        "--slo",
-        "p99<200ms",
-        "--duration",
-        "600s",
-        "--replications",
-        "4",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(status, 0, "{stderr}");
-    let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let capacity = result["capacity"].as_f64().unwrap_or_else(|| panic!("no boundary: {stdout}"));
-    assert!((80.0..=100.0).contains(&capacity), "capacity {capacity} req/s, the consumer serves 100/s: {stdout}");
+    let result = capacity_json(&file, "p99<200ms", "600s");
+    let capacity = result["capacity"].as_f64().unwrap_or_else(|| panic!("no boundary: {result}"));
+    assert!((80.0..=100.0).contains(&capacity), "capacity {capacity} req/s, the consumer serves 100/s: {result}");
     let probes = result["probes"].as_array().unwrap();
     assert!(
         probes.iter().any(|probe| probe["value"].as_f64().unwrap() > 100.0 && probe["unstable_runs"] == 4),
-        "{stdout}"
+        "{result}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
