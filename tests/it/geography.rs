@@ -177,3 +177,78 @@ fn clients_keep_a_dead_region_until_their_dns_answer_expires() {
     let fresh = simulate(&text(""), 1, seconds(200.0), 0.0);
     assert!(fresh.requests.failed < 20, "{:?}", fresh.requests);
 }
+
+/// The regions of the cases below: 40 ms across the Atlantic, 300 µs inside a region.
+const TWO_REGIONS: &str = r#"regions: (
+    placement: {"us-east": [], "eu-west": []},
+    latency: [("us-east", "eu-west", Constant("40ms"))],
+    local: Constant("300us"),
+)"#;
+
+/// A node that a request is handed on to (a `Forward`, a gateway's route) answers whoever
+/// waits for the request, from its own region: a CDN edge, the clients, a queue. With
+/// constant times and idle servers each latency is a sum, exactly. The answers used to
+/// take the hand-off's link back (none for a CDN, the clients' own latency, nothing to a
+/// queue), so a European edge's fetch from a us-east gateway came back 40 ms early.
+#[test]
+fn an_answer_handed_on_crosses_back_to_whoever_waits() {
+    // (what, the workload, the nodes, the mean latency of the clients, or of a queue's
+    // publish to processed, in seconds; whether the analytic view gives it exactly)
+    let cases: &[(&str, &str, &str, f64, bool)] = &[
+        (
+            "a European CDN edge's miss through a us-east gateway",
+            r#"Open(name: "eu", arrivals: Poisson(rate: "100/s"), keys: Uniform(n: 100000000), to: "cdn", region: "eu-west")"#,
+            r#""cdn": Cdn(capacity: 10, hit: Constant("2ms"), origin: "gw"),
+               "gw": Gateway(routes: {"default": "web"}, latency: Constant("1ms"), region: "us-east"),
+               "web": Service(workers: 100, steps: [Work(Constant("10ms"))], region: "us-east"),"#,
+            // lookup, across, the gateway, the local hop, the work, and back across
+            0.002 + 0.040 + 0.001 + 0.0003 + 0.010 + 0.040,
+            true,
+        ),
+        (
+            "clients with their own latency to a European gateway, answered from us-east",
+            r#"Open(name: "eu", arrivals: Poisson(rate: "100/s"), to: "gw", region: "eu-west", latency: Constant("5ms"))"#,
+            r#""gw": Service(workers: 100, steps: [Work(Constant("1ms")), Forward("web")], region: "eu-west"),
+               "web": Service(workers: 100, steps: [Work(Constant("10ms"))], region: "us-east"),"#,
+            // the clients' 5 ms, the gateway, across, the work, across back, and 5 ms again
+            0.005 + 0.001 + 0.040 + 0.010 + 0.040 + 0.005,
+            true,
+        ),
+        (
+            "European clients of a European gateway, answered from us-east",
+            r#"Open(name: "eu", arrivals: Poisson(rate: "100/s"), to: "gw", region: "eu-west")"#,
+            r#""gw": Service(workers: 100, steps: [Work(Constant("1ms")), Forward("web")], region: "eu-west"),
+               "web": Service(workers: 100, steps: [Work(Constant("10ms"))], region: "us-east"),"#,
+            // the local hop in, the gateway, across, the work, and across to the clients' region
+            0.0003 + 0.001 + 0.040 + 0.010 + 0.040,
+            false,
+        ),
+        (
+            "a us-east queue's handler handing its messages on to eu-west",
+            r#"Open(name: "producers", arrivals: Poisson(rate: "50/s"), to: "q", region: "us-east")"#,
+            r#""q": WorkQueue(consumers: 100, handler: "h", region: "us-east"),
+               "h": Service(workers: 100, steps: [Work(Constant("1ms")), Forward("far")], region: "us-east"),
+               "far": Service(workers: 100, steps: [Work(Constant("2ms"))], region: "eu-west"),"#,
+            // the local hop to the handler, its work, across, the work, and across to the queue
+            0.0003 + 0.001 + 0.040 + 0.002 + 0.040,
+            false,
+        ),
+    ];
+    for &(what, workload, nodes, expected_s, view_exact) in cases {
+        let text = format!("Topology(workload: [{workload}], nodes: {{ {nodes} }}, {TWO_REGIONS})");
+        let report = simulate(&text, 5, seconds(20.0), 0.0);
+        let measured_s = match report.nodes.get("q").and_then(|q| q.component.as_ref()?.work_queue()) {
+            Some(queue) => queue.publish_to_processed_s.mean.unwrap(),
+            None => report.latency_s.mean.unwrap(),
+        };
+        assert!((measured_s - expected_s).abs() < 1e-9, "{what}: {measured_s} s, expected {expected_s}");
+        assert_eq!(report.requests.failed + report.requests.rejected, 0, "{what}");
+        if view_exact {
+            let topology = sim_core::parse_topology(&text).unwrap();
+            let hit_ratios: Vec<Option<f64>> =
+                topology.nodes.iter().map(|node| (node.name == "cdn").then_some(0.0)).collect();
+            let view_s = sim_core::analysis::analyze(&topology, &hit_ratios).unwrap().response_s.unwrap();
+            assert!((view_s - expected_s).abs() < 1e-6, "{what}: the analytic view says {view_s} s");
+        }
+    }
+}

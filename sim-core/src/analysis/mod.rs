@@ -250,6 +250,17 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
         sampler_mean_s(topology, topology.link(NodeId::new(from as u32), NodeId::new(to as u32)))
     };
     let mesh_s = sampler_mean_s(topology, topology.mesh_sampler);
+    // The answer of a node that a request was handed on to across regions goes back across
+    // to the caller's side: taken as the crossing back to the node that handed it on (exact
+    // when the caller is in that node's region, as clients and CDN edges in front of a
+    // gateway are).
+    let answer_back_s = |from: usize, to: usize| {
+        let (from_region, to_region) = (topology.nodes[from].region, topology.nodes[to].region);
+        if from_region == NONE || to_region == NONE || from_region == to_region {
+            return 0.0;
+        }
+        sampler_mean_s(topology, topology.regions.sampler(to_region, from_region))
+    };
     let mut router_shares = given.router_shares.clone();
     for (shares, routing) in router_shares.iter_mut().zip(&geo) {
         if let (None, Some(routing)) = (&shares, routing) {
@@ -332,8 +343,11 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                     // request on in turn: the answer then comes from further on.
                     let balancer = matches!(topology.nodes[i].kind, NodeKind::LoadBalancer(_));
                     let forward_s = |j: usize| {
-                        let back = if balancer { 1.0 - hands_off(&effects[j], &topology.nodes[j].kind) } else { 0.0 };
-                        (1.0 + back) * link_s(i, j) + (1.0 + f64::from(u8::from(balancer))) * mesh_s
+                        if !balancer {
+                            return link_s(i, j) + answer_back_s(i, j) + mesh_s;
+                        }
+                        let back = 1.0 - hands_off(&effects[j], &topology.nodes[j].kind);
+                        (1.0 + back) * link_s(i, j) + 2.0 * mesh_s
                     };
                     let network: f64 = (0..n)
                         .map(|j| effect.calls[j] * 2.0 * (link_s(i, j) + mesh_s) + effect.forwards[j] * forward_s(j))

@@ -19,7 +19,7 @@ use crate::dist::Sampler;
 use crate::engine::{EventQueue, Fifo};
 use crate::ids::{CallId, FanOutId, FrameId, InstanceId, NodeId, RequestId};
 use crate::rng::RandomStream;
-use crate::topology::{Topology, NONE};
+use crate::topology::{NodeKind, Topology, NONE};
 
 /// An answer that a kernel operation produced while a node model was busy (a call refused
 /// by its open breaker answers at once): the simulation delivers it as soon as the model's
@@ -306,10 +306,9 @@ impl Kernel<'_> {
             // to the balancer's caller, as the balancer would at once.
             record.reply_link
         } else if parent.is_none() {
-            // Back to the client: over the workload's own latency.
-            self.client_latency_sampler(request)
+            self.handed_answer_link(request, callee)
         } else {
-            self.topology.link(self.frames[parent].node, callee)
+            self.link_to_frame(parent, callee)
         };
         let link = self.topology.link(node, callee);
         let child = self.new_frame(request, parent, callee, InstanceId::NONE, reply_link, hops + 1);
@@ -447,6 +446,47 @@ impl Kernel<'_> {
             }
         }
         self.deferred.push_back(Deferred::PassedBack { balancer, target });
+    }
+
+    /// The link from `callee` back to the node of frame `parent`, which it answers: a CDN's
+    /// frame is at the edge of its instance's region, as the edge's fetch went out from there.
+    fn link_to_frame(&self, parent: FrameId, callee: NodeId) -> u32 {
+        let (node, instance) = (self.frames[parent].node, self.frames[parent].instance);
+        if let NodeKind::Cdn(cdn) = &self.topology.nodes[node].kind {
+            let edge_region = cdn.edge_regions[instance.index()];
+            let sampler = self.topology.regions.sampler(edge_region, self.topology.nodes[callee].region);
+            if sampler != NONE {
+                return sampler;
+            }
+        }
+        self.topology.link(node, callee)
+    }
+
+    /// The link over which `callee`, handed a request on, answers the request's origin: the
+    /// queue or log whose message it is, or the clients. An answer to the clients from a
+    /// region other than the entry node's crosses back to them: to the clients' region, or
+    /// with the workload's own latency (client to entry), across to the entry's region first.
+    fn handed_answer_link(&self, request: RequestId, callee: NodeId) -> u32 {
+        let record = &self.requests[request];
+        if !record.job_node.is_none() {
+            return self.topology.link(record.job_node, callee);
+        }
+        let own = self.client_latency_sampler(request);
+        if record.source == NONE {
+            return own;
+        }
+        let source = &self.topology.sources[record.source as usize];
+        let callee_region = self.topology.nodes[callee].region;
+        if callee_region == NONE || callee_region == self.topology.nodes[source.entry_node].region {
+            return own;
+        }
+        if source.own_latency {
+            return source.answer_samplers.get(callee_region as usize).copied().unwrap_or(own);
+        }
+        match self.topology.regions.sampler(record.region, callee_region) {
+            NONE => own,
+            crossing => crossing,
+        }
     }
 
     /// Sends the answer of `frame` to its caller (once), without ending the frame.

@@ -652,6 +652,9 @@ fn network_stream_name(topology: &Topology, sampler: u32) -> String {
         if source.latency_sampler == sampler {
             return format!("workload-latency:{}", source.name);
         }
+        if let Some(region) = source.answer_samplers.iter().position(|&answer| answer == sampler) {
+            return format!("workload-answer:{}:{}", source.name, topology.regions.names[region]);
+        }
     }
     format!("sampler:{sampler}")
 }

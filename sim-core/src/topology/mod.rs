@@ -425,6 +425,12 @@ pub struct Source {
     pub entry_node: NodeId,
     /// Client-to-entry latency sampler, `NONE` for none.
     pub latency_sampler: u32,
+    /// Whether `latency_sampler` is the workload's own `latency` (else its regions').
+    pub own_latency: bool,
+    /// With its own latency: per region, the sampler of an answer from a node there that a
+    /// request was handed on to, back to these clients (the crossing to the entry node's
+    /// region plus the workload's latency); empty without regions.
+    pub answer_samplers: Box<[u32]>,
     /// The clients' region, `NONE` without regions.
     pub region: u32,
     /// The clients' call policy (index in `Topology::call_policies`), or `NONE`.

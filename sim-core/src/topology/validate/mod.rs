@@ -394,6 +394,8 @@ impl Validator<'_> {
             topology.samplers.extend(samplers);
             topology.scenario = Some(scenario);
         }
+        // Last, so that no other sampler's index (and network stream) moves.
+        add_answer_samplers(&mut topology);
         Ok(topology)
     }
 
@@ -524,4 +526,35 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// A sum such as 0.7 + 0.6 printed as 1.3, not 1.2999999999999998.
 fn round_for_display(value: f64) -> f64 {
     (value * 1e9).round() / 1e9
+}
+
+/// For each workload with its own latency, the samplers of answers from each region other
+/// than the entry node's: the crossing back to the entry's region (or, for an entry placed
+/// in no region, the clients') and then the workload's latency, as a sum of the two.
+fn add_answer_samplers(topology: &mut Topology) {
+    let regions = topology.regions.names.len();
+    for index in 0..topology.sources.len() {
+        let source = &topology.sources[index];
+        let entry_region = topology.nodes[source.entry_node].region;
+        let home = if entry_region == NONE { source.region } else { entry_region };
+        if !source.own_latency || regions == 0 || home == NONE {
+            continue;
+        }
+        let own = source.latency_sampler;
+        let mut answers = Vec::with_capacity(regions);
+        for region in 0..regions as u32 {
+            let crossing = topology.regions.sampler(region, home);
+            if region == home || crossing == NONE {
+                answers.push(own);
+                continue;
+            }
+            let mut parts = vec![topology.samplers[crossing as usize].clone()];
+            if own != NONE {
+                parts.push(topology.samplers[own as usize].clone());
+            }
+            topology.samplers.push(Sampler::Sum(parts.into()));
+            answers.push(topology.samplers.len() as u32 - 1);
+        }
+        topology.sources[index].answer_samplers = answers.into();
+    }
 }

@@ -160,6 +160,8 @@ impl Validator<'_> {
                 clients,
                 entry_node,
                 latency_sampler,
+                own_latency: latency.is_some(),
+                answer_samplers: Box::new([]),
                 region,
             });
         }
