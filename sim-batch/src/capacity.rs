@@ -2,8 +2,8 @@
 //! which an SLO still holds, by bracketing (doubling or halving from the file's value) and
 //! bisection on replicated runs, with the range where the intervals cannot tell.
 
-use crate::metrics::Slo;
-use crate::stats::Summary;
+use crate::metrics::{MetricDef, Slo};
+use crate::stats::{summarize, Summary};
 use crate::{BatchError, Result};
 use serde::Serialize;
 use sim_core::params::{get_parameter, set_parameter, split_quantity, ParamValue};
@@ -29,6 +29,19 @@ pub struct Probe {
     /// the system cannot sustain it; in all of them it surely fails.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unstable_runs: u32,
+    /// Replications that completed too few requests to estimate the SLO's quantile (fewer
+    /// than 10 beyond it: 1000 for a p99): the value has no verdict, and the search goes
+    /// no further that way.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub too_few_runs: u32,
+}
+
+impl Probe {
+    /// Whether the value was judged: some run measured the metric, and every run completed
+    /// enough requests to estimate it (a value where most runs fell behind is judged too).
+    fn valued(&self) -> bool {
+        self.metric.is_some() && self.too_few_runs == 0
+    }
 }
 
 fn is_zero(value: &u32) -> bool {
@@ -43,12 +56,35 @@ pub struct Evaluation {
     pub metric: Option<Summary>,
     /// Replications whose report was UNSTABLE.
     pub unstable_runs: u32,
+    /// Replications with too few requests to estimate the SLO's quantile
+    /// (`MetricDef::sample_count`): the value gets no verdict.
+    pub too_few_runs: u32,
 }
 
 impl From<Option<Summary>> for Evaluation {
     fn from(metric: Option<Summary>) -> Self {
-        Evaluation { metric, unstable_runs: 0 }
+        Evaluation { metric, unstable_runs: 0, too_few_runs: 0 }
     }
+}
+
+/// The metrics a probe reads from each run: the SLO's, and for a latency quantile the count
+/// of requests it is estimated from.
+pub fn probe_metrics(slo: &Slo) -> Vec<MetricDef> {
+    let mut metrics = vec![slo.metric.clone()];
+    metrics.extend(slo.metric.sample_count().map(|(count, _)| count));
+    metrics
+}
+
+/// A probe's evaluation from each run's values of `probe_metrics` and the runs that were
+/// UNSTABLE.
+pub fn evaluation(slo: &Slo, runs: &[Vec<Option<f64>>], unstable_runs: u32) -> Evaluation {
+    let too_few_runs = match slo.metric.sample_count() {
+        Some((_, needed)) => {
+            runs.iter().filter(|run| run.get(1).copied().flatten().unwrap_or(0.0) < needed as f64).count() as u32
+        }
+        None => 0,
+    };
+    Evaluation { metric: summarize(runs.iter().map(|run| run[0])), unstable_runs, too_few_runs }
 }
 
 /// Which side of the boundary the SLO holds on.
@@ -189,29 +225,33 @@ pub fn search<E, T: Into<Evaluation>>(
 ) -> std::result::Result<CapacityResult, E> {
     let (start, integer, precision, slo) = (spec.start, spec.integer, spec.precision, spec.slo);
     let mut probes: Vec<Probe> = Vec::new();
-    // (holds on the mean, holds on the interval, has a value at all).
-    let mut probe_at = |value: f64| -> std::result::Result<(bool, Option<bool>, bool), E> {
+    // (holds on the mean, holds on the interval, judged, has a value at all).
+    let mut probe_at = |value: f64| -> std::result::Result<(bool, Option<bool>, bool, bool), E> {
         if let Some(probe) = probes.iter().find(|probe| probe.value == value) {
-            return Ok((probe.holds, probe.sure, probe.metric.is_some()));
+            return Ok((probe.holds, probe.sure, probe.valued(), probe.metric.is_some()));
         }
-        let Evaluation { metric, unstable_runs } = evaluate(value)?.into();
+        let Evaluation { metric, unstable_runs, too_few_runs } = evaluate(value)?.into();
         // Most runs unstable: the value cannot be sustained, whatever its metric.
         let kept_up = 2 * unstable_runs <= spec.replications;
-        let holds = kept_up && metric.is_some_and(|summary| slo.holds(summary.mean));
+        let estimated = too_few_runs == 0;
+        let holds = kept_up && estimated && metric.is_some_and(|summary| slo.holds(summary.mean));
         let sure = match unstable_runs {
-            0 => slo_verdict(slo, metric),
             all if all >= spec.replications => Some(false),
+            _ if !estimated => None,
+            0 => slo_verdict(slo, metric),
             // Some runs unstable: the metric's interval may still say it surely fails, but
             // not that it surely holds.
             _ if kept_up => slo_verdict(slo, metric).filter(|sure| !*sure),
             _ => None,
         };
-        probes.push(Probe { value, metric, holds, sure, unstable_runs });
-        Ok((holds, sure, metric.is_some()))
+        let probe = Probe { value, metric, holds, sure, unstable_runs, too_few_runs };
+        let valued = probe.valued();
+        probes.push(probe);
+        Ok((holds, sure, valued, metric.is_some()))
     };
     let round = |value: f64| if integer { value.round().max(1.0) } else { value };
     // Bracket: from the current value, double or halve until the verdict changes.
-    let (holds_at_start, _, valued_at_start) = probe_at(start)?;
+    let (holds_at_start, _, valued_at_start, measured_at_start) = probe_at(start)?;
     let mut bracket = None;
     for (factor, limit) in [(2.0, 7), (0.5, 12)] {
         if !valued_at_start {
@@ -223,10 +263,11 @@ pub fn search<E, T: Into<Evaluation>>(
             if next == last.0 {
                 break;
             }
-            let (holds, _, valued) = probe_at(next)?;
+            let (holds, _, valued, _) = probe_at(next)?;
             if !valued {
                 // Nothing measured there (no request completed, as at a rate so low that none
-                // arrives): not a failure of the SLO, and no boundary lies beyond it.
+                // arrives), or too few to estimate a quantile: not a failure of the SLO, and
+                // no boundary the runs could tell lies beyond it.
                 break;
             }
             if holds != last.1 {
@@ -250,6 +291,14 @@ pub fn search<E, T: Into<Evaluation>>(
         note: None,
     };
     match bracket {
+        None if !valued_at_start && measured_at_start => {
+            result.note = Some(format!(
+                "too few requests complete at the starting value {} to estimate the {}, so the SLO cannot be \
+                 judged there; lengthen the runs (--duration or --requests)",
+                crate::metrics::significant(start),
+                slo.metric.name
+            ))
+        }
         None if !valued_at_start => {
             result.note = Some(format!(
                 "nothing completed at the starting value {}, so the SLO cannot be judged there; start the search \
@@ -373,6 +422,8 @@ pub fn table(result: &CapacityResult, slo: &Slo) -> String {
         let (unstable, replications) = (probe.unstable_runs, result.replications);
         let verdict = if 2 * unstable > replications {
             format!("fails: UNSTABLE in {unstable} of {replications}")
+        } else if probe.too_few_runs > 0 {
+            format!("no verdict: too few requests in {} of {replications}", probe.too_few_runs)
         } else {
             // The metric's own verdict (a run that did not keep up takes "surely" from a hold,
             // which the count beside it says).
@@ -394,6 +445,13 @@ pub fn table(result: &CapacityResult, slo: &Slo) -> String {
             "\nUNSTABLE: in those runs a queue, a consumer group or a node fell behind without bound \
              (archsim run says where); a value where most runs do fails, whatever its metric\n",
         );
+    }
+    if let Some((_, needed)) = slo.metric.sample_count().filter(|_| result.probes.iter().any(|p| p.too_few_runs > 0)) {
+        out.push_str(&format!(
+            "\ntoo few requests: a run needs {needed} completed to estimate the {} (10 beyond it); the search \
+             goes no further where runs have fewer (lengthen the runs to search there)\n",
+            slo.metric.name
+        ));
     }
     out.push('\n');
     match result.capacity {
@@ -419,9 +477,34 @@ pub fn table(result: &CapacityResult, slo: &Slo) -> String {
                 ));
             }
         }
-        None => out.push_str(&format!("no boundary found: {}\n", result.note.as_deref().unwrap_or(""))),
+        None => {
+            out.push_str(&format!("no boundary found: {}\n", result.note.as_deref().unwrap_or("")));
+            if let Some(hint) = floor_hint(result, slo) {
+                out.push_str(&hint);
+            }
+        }
     }
     out
+}
+
+/// When a search over the traffic fails even at its lightest load, and not by falling behind:
+/// what fails there is the design's own path, not queueing, so no load meets the SLO.
+fn floor_hint(result: &CapacityResult, slo: &Slo) -> Option<String> {
+    let over_traffic = result.param == LOAD_PARAM || result.param.ends_with(".arrivals.rate");
+    let lightest = result.probes.iter().find(|probe| probe.valued())?;
+    let metric = lightest.metric?;
+    let fails_everywhere = result.probes.iter().all(|probe| !probe.holds);
+    if !over_traffic || !fails_everywhere || lightest.unstable_runs > 0 {
+        return None;
+    }
+    Some(format!(
+        "at the lightest load tried ({}) the {} is already {}: that is the design's own path (its work, calls, \
+         network and faults), not queueing, so no load meets {}; shorten the path or relax the objective\n",
+        crate::metrics::significant(lightest.value),
+        slo.metric.name,
+        slo.metric.format(metric.mean),
+        result.slo
+    ))
 }
 
 #[cfg(test)]
@@ -536,7 +619,7 @@ mod tests {
             } else {
                 0
             };
-            Ok(Evaluation { metric: fine, unstable_runs })
+            Ok(Evaluation { metric: fine, unstable_runs, too_few_runs: 0 })
         })
         .unwrap();
         let capacity = result.capacity.unwrap();
@@ -547,5 +630,39 @@ mod tests {
         assert!(text.contains("\nUNSTABLE: in those runs"), "{text}");
         let sure: Vec<(f64, Option<bool>)> = result.probes.iter().map(|p| (p.value, p.sure)).collect();
         assert!(sure.iter().all(|(load, sure)| *load <= 1.4 || *sure != Some(true)), "{sure:?}");
+    }
+
+    /// A quantile from too few requests is no verdict: a p99 needs 1000 a run. A latency
+    /// floor above the SLO (it fails at every load judged, and not by falling behind) is
+    /// named as such, and the search does not descend to loads where runs are too short;
+    /// with every load judged it finds the boundary as before.
+    #[test]
+    fn too_few_requests_give_no_verdict_and_stop_the_search() {
+        let slo = Slo::parse("p99<150ms").unwrap();
+        let spec =
+            SearchSpec { param: "load", slo: &slo, replications: 2, start: 1.0, integer: false, precision: 0.01 };
+        // 4000 requests a run at load 1; a p99 of 180 ms whatever the load.
+        let runs_at = |load: f64, p99: f64| vec![vec![Some(p99), Some(4000.0 * load)]; 2];
+        let floor = search::<(), _>(&spec, |load| Ok(evaluation(&slo, &runs_at(load, 0.18), 0))).unwrap();
+        assert_eq!(floor.capacity, None);
+        let lowest = floor.probes.first().unwrap();
+        assert_eq!((lowest.value, lowest.too_few_runs), (0.125, 2), "{:?}", floor.probes);
+        assert!(floor.probes[1..].iter().all(|probe| probe.too_few_runs == 0 && probe.sure == Some(false)));
+        let text = table(&floor, &slo);
+        assert!(text.contains("no verdict: too few requests in 2 of 2"), "{text}");
+        assert!(text.contains("a run needs 1000 completed to estimate the p99"), "{text}");
+        assert!(text.contains("at the lightest load tried (0.25) the p99 is already 180 ms"), "{text}");
+
+        // Holds below load 3: the boundary, and no floor hint.
+        let boundary =
+            search::<(), _>(&spec, |load| Ok(evaluation(&slo, &runs_at(load, if load < 3.0 { 0.1 } else { 0.3 }), 0)))
+                .unwrap();
+        let capacity = boundary.capacity.unwrap();
+        assert!((2.97..3.0).contains(&capacity), "{capacity}");
+        assert!(!table(&boundary, &slo).contains("lightest load"));
+
+        // Too few at the start: said so, not "nothing completed".
+        let short = search::<(), _>(&spec, |load| Ok(evaluation(&slo, &runs_at(load / 10.0, 0.1), 0))).unwrap();
+        assert!(short.note.unwrap().starts_with("too few requests complete at the starting value 1"));
     }
 }

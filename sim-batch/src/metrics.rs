@@ -19,6 +19,9 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("cost_per_million", "cost.per_million_requests"),
 ];
 
+/// Requests beyond a quantile that a run needs to estimate it (`MetricDef::sample_count`).
+pub const QUANTILE_SAMPLES_BEYOND: f64 = 10.0;
+
 /// What a metric measures, for axis labels and the way values print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -89,6 +92,29 @@ impl MetricDef {
             Unit::Plain
         };
         Ok(Self { name: name.to_string(), path, unit })
+    }
+
+    /// For a latency quantile: the count of requests it is estimated from (as a metric of
+    /// its own) and the fewest that estimate it, ten beyond the quantile (1000 for a p99):
+    /// from fewer, a handful of the slowest requests decide it.
+    pub fn sample_count(&self) -> Option<(MetricDef, u64)> {
+        let (leaf, parents) = self.path.split_last()?;
+        let quantile = match leaf.as_str() {
+            "p50" => 0.5,
+            "p90" => 0.9,
+            "p99" => 0.99,
+            "p999" => 0.999,
+            _ => return None,
+        };
+        let (holder, prefix) = parents.split_last()?;
+        let count: &[&str] = match holder.as_str() {
+            "latency_s" => &["requests", "completed"],
+            "sojourn_s" => &["completions"],
+            _ => return None,
+        };
+        let path: Vec<String> = prefix.iter().cloned().chain(count.iter().map(|part| part.to_string())).collect();
+        let needed = (QUANTILE_SAMPLES_BEYOND / (1.0 - quantile)).round() as u64;
+        Some((MetricDef { name: path.join("."), path, unit: Unit::Plain }, needed))
     }
 
     /// The metric's value in a report (`None` when the report has none, such as a p99
@@ -276,6 +302,26 @@ impl Slo {
 
 #[cfg(test)]
 mod tests {
+
+    /// A latency quantile rests on the requests it is estimated from: ten beyond it.
+    #[test]
+    fn a_quantile_names_the_count_it_rests_on() {
+        let cases = [
+            ("p99", Some(("requests.completed", 1000))),
+            ("p50", Some(("requests.completed", 20))),
+            ("classes.read.latency_s.p999", Some(("classes.read.requests.completed", 10000))),
+            ("workloads.eu.latency_s.p90", Some(("workloads.eu.requests.completed", 100))),
+            ("nodes.db.sojourn_s.p99", Some(("nodes.db.completions", 1000))),
+            ("mean", None),
+            ("availability", None),
+        ];
+        for (name, expected) in cases {
+            let count = MetricDef::parse(name).unwrap().sample_count();
+            let got = count.as_ref().map(|(metric, needed)| (metric.name.as_str(), *needed));
+            assert_eq!(got, expected, "{name}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -4,10 +4,12 @@
 
 use crate::cli::{BatchArgs, OutputFormat};
 use crate::failure::Failure;
-use sim_batch::capacity::{default_param, search, start_value, table, topology_at, Evaluation, SearchSpec, LOAD_PARAM};
+use sim_batch::capacity::{
+    default_param, evaluation, probe_metrics, search, start_value, table, topology_at, Evaluation, SearchSpec,
+    LOAD_PARAM,
+};
 use sim_batch::metrics::Slo;
 use sim_batch::replicate::replicate;
-use sim_batch::stats::summarize;
 use std::io::Write;
 use std::path::Path;
 
@@ -41,10 +43,10 @@ pub fn capacity_command(
         let topology = at;
         let config = args.config(&topology)?;
         let runs = pool
-            .install(|| replicate(&topology, config, &seeds, std::slice::from_ref(&slo.metric)))
+            .install(|| replicate(&topology, config, &seeds, &probe_metrics(&slo)))
             .map_err(|error| format!("error: {error}\n"))?;
         let unstable_runs = runs.verdicts.iter().filter(|run| !run.instability.is_empty()).count() as u32;
-        Ok(Evaluation { metric: summarize(runs.column(0)), unstable_runs })
+        Ok(evaluation(&slo, &runs.values, unstable_runs))
     })?;
     let text = match args.format {
         OutputFormat::Json => serde_json::to_string_pretty(&result).expect("a result serializes") + "\n",

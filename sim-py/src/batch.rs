@@ -9,7 +9,8 @@ use pyo3::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
 use sim_batch::capacity::{
-    default_param, search, slo_verdict, start_value, table, topology_at, Evaluation, SearchSpec, LOAD_PARAM,
+    default_param, evaluation, probe_metrics, search, slo_verdict, start_value, table, topology_at, Evaluation,
+    SearchSpec, LOAD_PARAM,
 };
 use sim_batch::compare::{compare_runs, ComparedVerdicts, MetricComparison, DEFAULT_METRICS};
 use sim_batch::metrics::{read_all, MetricDef, Slo};
@@ -342,12 +343,13 @@ pub fn capacity(
                     Err(error) => return Err(Stop::Python(error.to_string())),
                 };
                 let config = options.config(&at).map_err(|error| Stop::Python(error.to_string()))?;
-                let metrics = std::slice::from_ref(&slo.metric);
-                match replicate_with_verdicts(&at, config, &seeds, metrics, control).map_err(Stop::Batch)? {
-                    Some((values, verdicts)) => Ok(Evaluation {
-                        metric: summarize(values.iter().map(|run| run[0])),
-                        unstable_runs: verdicts.iter().filter(|run| !run.instability.is_empty()).count() as u32,
-                    }),
+                match replicate_with_verdicts(&at, config, &seeds, &probe_metrics(&slo), control)
+                    .map_err(Stop::Batch)?
+                {
+                    Some((values, verdicts)) => {
+                        let unstable_runs = verdicts.iter().filter(|run| !run.instability.is_empty()).count() as u32;
+                        Ok(evaluation(&slo, &values, unstable_runs))
+                    }
                     None => Err(Stop::Cancelled),
                 }
             })

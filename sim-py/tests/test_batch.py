@@ -158,6 +158,25 @@ def test_capacity_is_archsim_capacity():
     assert list(probes["value"]) == [probe["value"] for probe in expected["probes"]]
 
 
+def test_capacity_gives_no_verdict_on_too_few_requests(tmp_path):
+    """A p99 from fewer than 1000 requests a run is no verdict, as in the CLI: M/M/1 at
+    90/s of 10 ms for 10 s has about 900 requests at half its load, fewer below."""
+    mm1 = tmp_path / "mm1.ron"
+    mm1.write_text("""Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "180/s"), to: "server")],
+        nodes: { "server": Service(workers: 1, steps: [Work(Exp(mean: "1ms"))]) },
+    )""")
+    args = ["--slo", "p99<1ms", "--replications", 2, "--duration", "10s"]
+    expected = json.loads(cli("capacity", mm1, *args, "--format", "json").stdout)
+    found = archsim.capacity(archsim.load(mm1), slo="p99<1ms", replications=2, duration=10, progress=False)
+    assert found.report == expected
+    probes = found.probes
+    short = [row for row in zip(probes["value"], probes["verdict"], probes["too_few_runs"]) if row[2] > 0]
+    assert short and all(verdict == "too few requests" and runs == 2 for _, verdict, runs in short), short
+    assert all(value < 100 for value, _, _ in short), short
+    assert "too few requests: a run needs 1000 completed to estimate the p99" in found.table
+
+
 def test_load_scales_every_workload_as_archsim_capacity_does(tmp_path):
     """`load` is a factor on every open workload's traffic: the default search of a topology
     with several workloads, and a parameter of `with_params` and of sweeps."""

@@ -312,18 +312,24 @@ class CapacityResult(PrintedAsTable):
 
     @property
     def probes(self) -> Any:
-        """Every value tried: the metric's mean and half-width and the verdict."""
+        """Every value tried: the metric's mean and half-width, the verdict (``"holds"``,
+        ``"fails"``, ``"unsure"``, or ``"too few requests"`` when runs completed too few to
+        estimate a quantile), and the runs that were UNSTABLE or had too few requests."""
         rows = []
         for probe in self.report["probes"]:
             metric = probe["metric"] or {}
             sure = probe["sure"]
+            too_few = probe.get("too_few_runs", 0)
+            verdict = "holds" if sure is True else "fails" if sure is False else "unsure"
             rows.append(
                 {
                     "value": probe["value"],
                     "mean": metric.get("mean"),
                     "half_width": metric.get("half_width"),
                     "holds": probe["holds"],
-                    "verdict": "holds" if sure is True else "fails" if sure is False else "unsure",
+                    "verdict": "too few requests" if too_few and sure is None else verdict,
+                    "unstable_runs": probe.get("unstable_runs", 0),
+                    "too_few_runs": too_few,
                 }
             )
         return table(rows)
