@@ -74,6 +74,16 @@ pub struct DesignVerdicts {
     /// Its mean offered load over those replications (1 or more: it cannot keep up).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bottleneck_offered_load: Option<f64>,
+    /// Replications whose report warns that its figures may mislead (a cache still filling).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub warned_runs: usize,
+    /// The first warning of the first such replication.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 impl DesignVerdicts {
@@ -95,7 +105,10 @@ impl DesignVerdicts {
             Some(best) if best.1 >= entry.1 => Some(best),
             _ => Some(entry),
         });
+        let warned: Vec<&RunVerdicts> = runs.iter().filter(|run| !run.warnings.is_empty()).collect();
         DesignVerdicts {
+            warned_runs: warned.len(),
+            warning: warned.first().and_then(|run| run.warnings.first().cloned()),
             runs: runs.len(),
             unstable_runs: unstable.len(),
             instability: unstable.first().and_then(|run| run.instability.first().cloned()),
@@ -228,6 +241,9 @@ pub fn table(
         if let Some(line) = &verdicts.instability {
             out.push_str(&format!("{label} unstable: {line}\n"));
         }
+        if let Some(line) = &verdicts.warning {
+            out.push_str(&format!("{label} warning (in {} of {}): {line}\n", verdicts.warned_runs, verdicts.runs));
+        }
     }
     out
 }
@@ -280,6 +296,7 @@ mod tests {
         let run = |instability: &[&str], bottleneck: Option<(&str, f64)>| RunVerdicts {
             instability: instability.iter().map(|line| line.to_string()).collect(),
             bottleneck: bottleneck.map(|(name, load)| (name.to_string(), load)),
+            warnings: instability.iter().skip(1).map(|line| format!("warned: {line}")).collect(),
         };
         let runs = [
             run(&[], Some(("\"db\"", 0.9))),
@@ -291,6 +308,7 @@ mod tests {
         let verdicts = DesignVerdicts::over(&runs);
         assert_eq!((verdicts.runs, verdicts.unstable_runs), (5, 1));
         assert_eq!(verdicts.instability.as_deref(), Some("\"app\" is offered 1.1×"));
+        assert_eq!((verdicts.warned_runs, verdicts.warning.as_deref()), (1, Some("warned: more")));
         assert_eq!((verdicts.bottleneck.as_deref(), verdicts.bottleneck_runs), (Some("\"db\""), 2));
         assert!((verdicts.bottleneck_offered_load.unwrap() - 0.925).abs() < 1e-12);
         assert_eq!(verdicts.stability_text(), "UNSTABLE in 1 of 5");

@@ -29,6 +29,8 @@ pub struct RunVerdicts {
     pub instability: Vec<String>,
     /// The bottleneck as `"node"` or `"node" part`, and its offered load.
     pub bottleneck: Option<(String, f64)>,
+    /// The report's warnings: what may make its figures mislead (a cache still filling).
+    pub warnings: Vec<String>,
 }
 
 impl RunVerdicts {
@@ -42,7 +44,7 @@ impl RunVerdicts {
             };
             (name, bottleneck.offered_load)
         });
-        RunVerdicts { instability: report.instability.clone(), bottleneck }
+        RunVerdicts { instability: report.instability.clone(), bottleneck, warnings: report.warnings.clone() }
     }
 }
 

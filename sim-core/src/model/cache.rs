@@ -515,7 +515,11 @@ impl Model for CdnModel<'_> {
             let report = CacheReport { entries: self.edges[edge].len() as u64, ..(*counters).into() };
             edges.insert(self.edge_names[edge].clone(), report);
         }
-        ComponentFigures::section(ComponentSection::Cdn(CdnReport { total: total.into(), edges }))
+        let entries = self.edges.iter().map(|edge| edge.len() as u64).sum();
+        ComponentFigures::section(ComponentSection::Cdn(CdnReport {
+            total: CacheReport { entries, ..total.into() },
+            edges,
+        }))
     }
 }
 

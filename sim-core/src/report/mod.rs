@@ -447,7 +447,7 @@ impl Simulation<'_> {
             ),
             unstable: !instability.is_empty(),
             instability,
-            warnings: self.warnings(&latency),
+            warnings: self.warnings(&latency).into_iter().chain(warnings::cold_caches(topology, &nodes)).collect(),
             requests,
             warmup_requests: self.kernel.warmup_counts.into(),
             availability,

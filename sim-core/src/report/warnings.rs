@@ -1,9 +1,56 @@
 //! What may make a report's figures mislead: a request-count run that could not reach its
-//! count, requests in flight at the end of a duration run, a time series cut short.
+//! count, requests in flight at the end of a duration run, a time series cut short, a cache
+//! still filling.
 
+use super::components::CacheReport;
+use super::NodeReport;
 use crate::model::latency::LatencyStats;
 use crate::model::Simulation;
-use crate::topology::StopCondition;
+use crate::topology::{NodeKind, StopCondition, Topology};
+use indexmap::IndexMap;
+
+/// Least share of a cache's lookups that were first fetches for it to be called cold: its
+/// hit ratio would then be a point or more higher once filled.
+const COLD_SHARE: f64 = 0.01;
+/// Least first fetches for a cache to be called cold.
+const COLD_MISSES: u64 = 100;
+
+/// A warning per cache (and CDN edge) still filling while measured: no entry was evicted,
+/// expired or invalidated, so each miss stored a key for the first time. Its hit ratio is a
+/// cold cache's, below its steady state, and its capacity did not limit it (a design with
+/// a bigger cache would show the same figures).
+pub(super) fn cold_caches(topology: &Topology, nodes: &IndexMap<String, NodeReport>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for node in &topology.nodes {
+        let Some(section) = nodes.get(&node.name).and_then(|report| report.component.as_ref()) else { continue };
+        let caches: Vec<(String, &CacheReport, u64)> = match (&node.kind, section.cache(), section.cdn()) {
+            (NodeKind::Cache(cache), Some(counts), _) => vec![(format!("\"{}\"", node.name), counts, cache.capacity)],
+            (NodeKind::Cdn(cdn), _, Some(cdn_report)) => cdn_report
+                .edges
+                .iter()
+                .map(|(region, counts)| (format!("\"{}\" edge {region}", node.name), counts, cdn.capacity))
+                .collect(),
+            _ => continue,
+        };
+        for (name, counts, capacity) in caches {
+            let lookups = counts.hits + counts.misses;
+            let first_fetches = counts.misses.saturating_sub(counts.coalesced + counts.not_admitted);
+            let filling = counts.evictions == 0 && counts.expired == 0 && counts.invalidations == 0;
+            if !filling || first_fetches < COLD_MISSES || (first_fetches as f64) < COLD_SHARE * lookups as f64 {
+                continue;
+            }
+            warnings.push(format!(
+                "{name} was still filling: its {first_fetches} misses each fetched a key for the first time (none \
+                 was evicted, expired or invalidated; {} of {capacity} entries held at the end), so its hit ratio \
+                 ({:.1}%) is a cold cache's, below its steady state, and its capacity did not limit it (a bigger \
+                 one would give the same figures); lengthen the warm-up (--warmup) so it is warm when measured",
+                counts.entries,
+                counts.hits as f64 / lookups as f64 * 100.0
+            ));
+        }
+    }
+    warnings
+}
 
 impl Simulation<'_> {
     /// The warnings of the report, with `latency` the run's end-to-end latency.
