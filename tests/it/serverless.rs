@@ -117,3 +117,34 @@ fn gb_second_billing_adds_up_exactly() {
         assert!((reported - cost).abs() < 1e-15 + 1e-9 * cost, "cost {reported} against {cost}");
     }
 }
+
+/// A crash kills a function's containers, so it comes back cold: one invocation at a time
+/// (5/s of 100 ms, evenly spaced) keeps one container warm for good, and a crash from 20.05 s
+/// to 30.05 s costs exactly one more cold start, after it; the invocation running at the
+/// crash (20.0 s to 20.1 s) fails and its container dies when it ends. Provisioned containers
+/// are kept through it. The containers alive are integrated exactly: one from the first call
+/// (0.2 s) to 20.1 s, none until the first call after the crash (30.2 s).
+#[test]
+fn a_crashed_function_comes_back_cold() {
+    // (provisioned, cold starts, mean containers over the 60 s)
+    let cases = [(0, 2, (19.9 + 29.8) / 60.0), (1, 0, 1.0)];
+    for (provisioned, cold_starts, mean_containers) in cases {
+        let text = format!(
+            r#"Topology(
+                workload: [Open(name: "calls", arrivals: Constant(rate: "5/s"), to: "fn")],
+                nodes: {{
+                    "fn": Function(concurrency: 10, cold_start: Constant("50ms"), keep_alive: "10min", provisioned: {provisioned},
+                                   steps: [Work(Constant("100ms"))]),
+                }},
+                scenario: Scenario(faults: [Crash(node: "fn", at: "20.05s", until: "30.05s")]),
+            )"#
+        );
+        let report = simulate(&text, 1, seconds(60.0), 0.0);
+        let f = function(&report, "fn");
+        assert_eq!(f.cold_starts, cold_starts, "provisioned {provisioned}");
+        assert_eq!(f.max_containers, 1, "provisioned {provisioned}");
+        assert!((f.mean_containers - mean_containers).abs() < 1e-9, "provisioned {provisioned}: {}", f.mean_containers);
+        // The one running at the crash, and the 50 refused while down (20.2 s to 30.0 s).
+        assert_eq!(report.requests.failed + report.requests.rejected, 51, "provisioned {provisioned}");
+    }
+}

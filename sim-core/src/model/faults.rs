@@ -638,7 +638,7 @@ impl Simulation<'_> {
                 kernel.fail_crashed(frame, node);
             }
         }
-        self.nodes[node].lose_memory();
+        self.nodes[node].lose_memory(kernel);
     }
 
     pub(crate) fn recover_one(&mut self, node: NodeId, instance: InstanceId) {

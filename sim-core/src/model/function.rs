@@ -2,7 +2,9 @@
 //! cold start) while under the concurrency limit and its account's pool, or is throttled. A
 //! container idle for the keep-alive time is reclaimed, except provisioned ones, which are
 //! warm from the start. Each invocation's duration, rounded up to the billing granularity,
-//! is billed per GB-second of the container's memory.
+//! is billed per GB-second of the container's memory. A crash of the function (its own, or
+//! its region's or zone's outage) kills its containers, except provisioned ones: those idle
+//! at once, those busy when their invocation ends, so it comes back cold.
 
 use super::invariants;
 use super::kernel::Kernel;
@@ -21,6 +23,8 @@ struct Container {
     provisioned: bool,
     /// Bumped whenever it is taken, so an older keep-alive expiry is recognised.
     generation: u32,
+    /// The function's crash count when it started: a container from before a crash is dead.
+    epoch: u32,
 }
 
 /// Counters of a function (after the warm-up).
@@ -49,6 +53,8 @@ pub(crate) struct FunctionModel<'t> {
     pub alive: u32,
     last_ns: u64,
     pub counters: FunctionCounters,
+    /// Crashes so far: containers started before the last one are dead.
+    epoch: u32,
 }
 
 impl<'t> FunctionModel<'t> {
@@ -63,7 +69,40 @@ impl<'t> FunctionModel<'t> {
             alive: provisioned,
             last_ns: 0,
             counters: FunctionCounters { max_containers: provisioned, ..FunctionCounters::default() },
+            epoch: 0,
         }
+    }
+
+    /// The function crashed: its idle containers die now, its busy ones when their
+    /// invocations end (`release`); provisioned ones are kept.
+    pub fn lose_containers(&mut self, kernel: &mut Kernel) {
+        self.advance(kernel.events.now_ns());
+        self.epoch = self.epoch.wrapping_add(1);
+        let epoch = self.epoch;
+        let idle = std::mem::take(&mut self.idle);
+        for container in idle {
+            let slot = &mut self.containers[container.index()];
+            if slot.provisioned {
+                slot.epoch = epoch;
+                self.idle.push(container);
+            } else {
+                self.reclaim(kernel, container);
+            }
+        }
+        for slot in self.containers.iter_mut().filter(|slot| slot.provisioned) {
+            slot.epoch = epoch;
+        }
+    }
+
+    /// A live container that is not busy is gone: its slot is free, a keep-alive expiry
+    /// pending for it is stale. The container integral must be up to date.
+    fn reclaim(&mut self, kernel: &mut Kernel, container: InstanceId) {
+        let slot = &mut self.containers[container.index()];
+        slot.busy = false;
+        slot.generation = slot.generation.wrapping_add(1);
+        invariants::decrement(&mut self.alive, &mut kernel.invariants.counter_underflows);
+        kernel.account_release(self.config.account);
+        self.free.push(container);
     }
 
     /// When the container integral was last brought up to date.
@@ -105,6 +144,7 @@ impl Model for FunctionModel<'_> {
             let slot = &mut self.containers[container.index()];
             slot.busy = true;
             slot.generation = slot.generation.wrapping_add(1);
+            slot.epoch = self.epoch;
             self.alive += 1;
             kernel.account_take(config.account);
             self.counters.max_containers = self.counters.max_containers.max(self.alive);
@@ -165,6 +205,12 @@ impl Model for FunctionModel<'_> {
             self.counters.billed_ns += u128::from((now - arrived_ns).div_ceil(granularity) * granularity);
         }
         let keep_alive_ns = self.config.keep_alive_ns;
+        if self.containers[container.index()].epoch != self.epoch {
+            // It was running when the function crashed: it died with it.
+            self.advance(now);
+            self.reclaim(kernel, container);
+            return;
+        }
         let slot = &mut self.containers[container.index()];
         slot.busy = false;
         let generation = slot.generation;
@@ -234,9 +280,7 @@ impl FunctionModel<'_> {
         self.advance(now);
         if let Some(position) = self.idle.iter().position(|c| *c == container) {
             self.idle.remove(position);
-            self.alive -= 1;
-            kernel.account_release(self.config.account);
-            self.free.push(container);
+            self.reclaim(kernel, container);
         }
     }
 }

@@ -268,18 +268,18 @@ impl<'t> Node<'t> {
     }
 
     /// The node (without instances) crashed: what it held in memory is gone.
-    pub fn lose_memory(&mut self) {
+    pub fn lose_memory(&mut self, kernel: &mut Kernel) {
         match self {
             Node::Cache(model) => model.store.clear(),
             Node::Cdn(model) => model.edges.iter_mut().for_each(|edge| edge.clear()),
+            Node::Function(model) => model.lose_containers(kernel),
             // Queues and logs are durable; the others hold nothing but the frames in them.
             Node::Service(_)
             | Node::LoadBalancer(_)
             | Node::Database(_)
             | Node::RateLimiter(_)
             | Node::WorkQueue(_)
-            | Node::Log(_)
-            | Node::Function(_) => {}
+            | Node::Log(_) => {}
         }
     }
 
