@@ -384,7 +384,11 @@ pub fn describe(topology: &Topology) -> String {
         };
         let detail = match &node.kind {
             NodeKind::Service(s) => format!(
-                "service: {} × {}, queue {}, {:?}{}{region}{}",
+                "{}: {} × {}, queue {}, {:?}{}{region}{}",
+                match s.role {
+                    sim_core::topology::ServiceRole::ApiGateway => "API gateway",
+                    _ => "service",
+                },
                 counted(s.instances as usize, "instance"),
                 counted(s.workers as usize, "worker"),
                 s.queue_capacity.map_or("unbounded".to_string(), |q| q.to_string()),
