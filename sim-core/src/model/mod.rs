@@ -151,8 +151,9 @@ impl<'t> Simulation<'t> {
         let routing_streams = node_streams(Purpose::Routing);
         // One network stream per sampler index: a link's sampler is used only by that link
         // (or that workload's latency), named by the sampler's owner for stability.
-        let network_streams = (0..topology.samplers.len())
-            .map(|index| RandomStream::derive(seed, &network_stream_name(topology, index as u32), Purpose::Network))
+        let network_streams = network_stream_names(topology)
+            .iter()
+            .map(|name| RandomStream::derive(seed, name, Purpose::Network))
             .collect();
         let nodes = (0..topology.nodes.len() as u32).map(|node| Node::new(topology, NodeId::new(node))).collect();
         let mut balancers_of = vec![Vec::new(); topology.nodes.len()];
@@ -641,20 +642,26 @@ fn fixed_capacity(kind: &NodeKind) -> u64 {
     }
 }
 
-fn network_stream_name(topology: &Topology, sampler: u32) -> String {
+/// Each sampler's network stream name, by its first owner: the first link (in node order)
+/// that uses it, else the first workload whose latency (or answer across regions) it is,
+/// else its index. One pass over the links: a topology of 2000 nodes has 4 million.
+fn network_stream_names(topology: &Topology) -> Vec<String> {
     let n = topology.nodes.len();
+    let mut names: Vec<Option<String>> = vec![None; topology.samplers.len()];
     for (slot, &link) in topology.link_samplers.iter().enumerate() {
-        if link == sampler {
-            return format!("link:{}->{}", topology.nodes[slot / n].name, topology.nodes[slot % n].name);
+        if let Some(name @ None) = names.get_mut(link as usize) {
+            *name = Some(format!("link:{}->{}", topology.nodes[slot / n].name, topology.nodes[slot % n].name));
         }
     }
     for source in &topology.sources {
-        if source.latency_sampler == sampler {
-            return format!("workload-latency:{}", source.name);
+        if let Some(name @ None) = names.get_mut(source.latency_sampler as usize) {
+            *name = Some(format!("workload-latency:{}", source.name));
         }
-        if let Some(region) = source.answer_samplers.iter().position(|&answer| answer == sampler) {
-            return format!("workload-answer:{}:{}", source.name, topology.regions.names[region]);
+        for (region, &answer) in source.answer_samplers.iter().enumerate() {
+            if let Some(name @ None) = names.get_mut(answer as usize) {
+                *name = Some(format!("workload-answer:{}:{}", source.name, topology.regions.names[region]));
+            }
         }
     }
-    format!("sampler:{sampler}")
+    names.into_iter().enumerate().map(|(sampler, name)| name.unwrap_or_else(|| format!("sampler:{sampler}"))).collect()
 }
