@@ -1331,3 +1331,47 @@ fn an_output_directory_is_locked_while_an_experiment_writes_it() {
     let (status, _, stderr) = experiment(&spec, &out, &["--jobs", "1"]);
     assert_eq!(status, 0, "{stderr}");
 }
+
+/// Instances that take a Poisson stream in turn (a round-robin balancer over them, or their
+/// own rotation for a workload sent to them) each see Erlang-k gaps: with one worker that
+/// is the E_k/M/1 queue, whose wait the view solves exactly (σ = (kλ/(kλ + μ(1 − σ)))^k,
+/// W = σ/(μ(1 − σ)); Gross et al. §6.3), where M/M/1 per instance said 40 ms at 80% load
+/// for 10 ms of work. The simulated wait covers it (8 runs of 200 s, 99% interval); a
+/// least-connections balancer is no rotation, and keeps M/M/1's figure in the view.
+#[test]
+fn instances_taking_arrivals_in_turn_wait_as_erlang_gaps_give() {
+    let sigma = {
+        let mut sigma = 0.5_f64;
+        for _ in 0..100_000 {
+            sigma = (320.0 / (320.0 + 100.0 * (1.0 - sigma))).powi(4);
+        }
+        sigma
+    };
+    let erlang_wait_s = sigma * 0.01 / (1.0 - sigma);
+    let cases = [
+        ("lb", r#""lb": LoadBalancer(algorithm: RoundRobin, backends: ["app"]),"#, erlang_wait_s),
+        ("app", "", erlang_wait_s),
+        ("lb", r#""lb": LoadBalancer(algorithm: LeastConnections, backends: ["app"]),"#, 0.04),
+    ];
+    for (entry, balancer, view_wait_s) in cases {
+        let text = format!(
+            r#"Topology(
+                workload: [Open(name: "u", arrivals: Poisson(rate: "320/s"), to: "{entry}")],
+                nodes: {{ {balancer} "app": Service(instances: 4, workers: 1, steps: [Work(Exp(mean: "10ms"))]) }},
+            )"#
+        );
+        let topology = sim_core::parse_topology(&text).unwrap();
+        let nodes = topology.nodes.len();
+        let analysis = sim_core::analysis::analyze(&topology, &vec![None; nodes]).unwrap();
+        let app = analysis.nodes.iter().position(|node| node.name == "app").unwrap();
+        let predicted_s = analysis.nodes[app].wait_s.unwrap();
+        assert!((predicted_s - view_wait_s).abs() < 1e-9, "{balancer}: the view says {predicted_s}");
+        if view_wait_s == erlang_wait_s {
+            let waits: Vec<f64> = (1..=8)
+                .map(|seed| crate::check::simulate(&text, seed, crate::check::seconds(200.0), 10.0))
+                .map(|report| report.nodes["app"].mean_wait_s.unwrap())
+                .collect();
+            crate::check::Estimate::from(&waits).assert_covers(&format!("E4/M/1 wait, {entry}"), erlang_wait_s, 0.1);
+        }
+    }
+}

@@ -5,7 +5,8 @@
 //! The model (Jackson 1963; Gross et al., *Fundamentals of Queueing Theory*, §2.3 and §4.1):
 //! open Poisson workloads; each request class routes through node programs with the
 //! probabilities in the file, giving visit ratios `v = e + vP`; an instance of a node is an
-//! M/M/c queue with c = its workers, fed an even share of the node's arrivals. A worker is
+//! M/M/c queue with c = its workers, fed an even share of the node's arrivals (instances
+//! that take them in turn see Erlang gaps instead: `round_robin.rs`). A worker is
 //! held during synchronous calls, so a node's holding time includes its callees' response
 //! times (solved to a fixed point). With exponential work and no calls this is exactly a
 //! Jackson network; otherwise it is an approximation, which `archsim analyze --simulate`
@@ -17,6 +18,7 @@ mod consumer_loop;
 mod limiters;
 mod peak;
 mod regions;
+mod round_robin;
 mod visits;
 
 use crate::ids::NodeId;
@@ -298,10 +300,13 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             (!never && !matches!(node.kind, NodeKind::Function(_))).then(|| given.consumer_loops.get(shape))
         })
         .collect();
+    // Instances taking their arrivals in turn: Erlang gaps, not Poisson ones.
+    let rotations = round_robin::rotations(topology, &class_entry_rates, &class_effects);
     let instance_wait_s = |i: usize, rate: f64, holding: f64, workers: u32, instances: u32| -> Option<f64> {
-        match &consumer_loops[i] {
-            Some(curve) => Some(curve.wait_s(rate, holding)),
-            None => mmc_wait_s(workers, rate / instances as f64, holding),
+        match (&consumer_loops[i], rotations[i]) {
+            (Some(curve), _) => Some(curve.wait_s(rate, holding)),
+            (None, Some(rotation)) => round_robin::wait_s(rotation.order, instances, workers, rate, holding),
+            (None, None) => mmc_wait_s(workers, rate / instances as f64, holding),
         }
     };
     for (i, curve) in consumer_loops.iter().enumerate() {
@@ -406,6 +411,29 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             }
             break;
         }
+    }
+    for (i, rotation) in rotations.iter().enumerate() {
+        let Some(round_robin::Rotation { order: k, balancer }) = rotation else { continue };
+        let NodeKind::Service(service) = &topology.nodes[i].kind else { continue };
+        let (name, instances) = (&topology.nodes[i].name, service.instances);
+        // Said where the wait matters: from half its capacity to saturation.
+        let utilization = node_rate[i] * holding[i] / f64::from(instances * service.workers);
+        if !(0.5..1.0).contains(&utilization) {
+            continue;
+        }
+        let how = match balancer {
+            Some(balancer) => format!("from \"{}\"", topology.nodes[*balancer].name),
+            None => "round robin, as its callers send them".to_string(),
+        };
+        notes.push(if service.workers == 1 {
+            format!(
+                "\"{name}\": its {instances} instances take requests in turn ({how}), so each sees Erlang-{k} gaps, not Poisson ones: its wait is GI/M/1's, which is less than M/M/1's"
+            )
+        } else {
+            format!(
+                "\"{name}\": its {instances} instances take requests in turn ({how}), so each sees Erlang-{k} gaps, not Poisson ones: its wait is M/M/c's × (1/{k} + 1)/2 (Allen and Cunneen's GI/G/c approximation)"
+            )
+        });
     }
     let log_parts: Vec<Option<Vec<PartAnalysis>>> = topology
         .nodes
