@@ -453,10 +453,11 @@ impl Kernel<'_> {
     fn link_to_frame(&self, parent: FrameId, callee: NodeId) -> u32 {
         let (node, instance) = (self.frames[parent].node, self.frames[parent].instance);
         if let NodeKind::Cdn(cdn) = &self.topology.nodes[node].kind {
-            let edge_region = cdn.edge_regions[instance.index()];
-            let sampler = self.topology.regions.sampler(edge_region, self.topology.nodes[callee].region);
-            if sampler != NONE {
-                return sampler;
+            if let Some(&edge_region) = cdn.edge_regions.get(instance.index()) {
+                let sampler = self.topology.regions.sampler(edge_region, self.topology.nodes[callee].region);
+                if sampler != NONE {
+                    return sampler;
+                }
             }
         }
         self.topology.link(node, callee)
