@@ -550,14 +550,8 @@ impl CdnModel<'_> {
             ANSWERING_HIT => self.finish(kernel, frame, Outcome::Completed, node),
             FINDING_MISS => {
                 // The edge fetches from the origin across the network between their regions.
-                let topology = kernel.topology;
-                let edge_region = self.config.edge_regions[kernel.frames[frame].instance.index()];
                 let origin = self.config.origin;
-                let origin_region = topology.nodes[origin].region;
-                let link = match topology.regions.sampler(edge_region, origin_region) {
-                    NONE => topology.link(node, origin),
-                    sampler => sampler,
-                };
+                let link = kernel.link_from_instance(node, kernel.frames[frame].instance, origin);
                 let request = kernel.frames[frame].request;
                 kernel.requests[request].read_version = NO_VERSION;
                 kernel.frames[frame].pc = FILLING;

@@ -23,7 +23,8 @@ struct Container {
     provisioned: bool,
     /// Bumped whenever it is taken, so an older keep-alive expiry is recognised.
     generation: u32,
-    /// The function's crash count when it started: a container from before a crash is dead.
+    /// The function's crash count when it started: one from before a crash is dead (unless
+    /// provisioned).
     epoch: u32,
 }
 
@@ -78,19 +79,13 @@ impl<'t> FunctionModel<'t> {
     pub fn lose_containers(&mut self, kernel: &mut Kernel) {
         self.advance(kernel.events.now_ns());
         self.epoch = self.epoch.wrapping_add(1);
-        let epoch = self.epoch;
         let idle = std::mem::take(&mut self.idle);
         for container in idle {
-            let slot = &mut self.containers[container.index()];
-            if slot.provisioned {
-                slot.epoch = epoch;
+            if self.containers[container.index()].provisioned {
                 self.idle.push(container);
             } else {
                 self.reclaim(kernel, container);
             }
-        }
-        for slot in self.containers.iter_mut().filter(|slot| slot.provisioned) {
-            slot.epoch = epoch;
         }
     }
 
@@ -205,7 +200,8 @@ impl Model for FunctionModel<'_> {
             self.counters.billed_ns += u128::from((now - arrived_ns).div_ceil(granularity) * granularity);
         }
         let keep_alive_ns = self.config.keep_alive_ns;
-        if self.containers[container.index()].epoch != self.epoch {
+        let slot = &self.containers[container.index()];
+        if !slot.provisioned && slot.epoch != self.epoch {
             // It was running when the function crashed: it died with it.
             self.advance(now);
             self.reclaim(kernel, container);

@@ -448,19 +448,23 @@ impl Kernel<'_> {
         self.deferred.push_back(Deferred::PassedBack { balancer, target });
     }
 
-    /// The link from `callee` back to the node of frame `parent`, which it answers: a CDN's
-    /// frame is at the edge of its instance's region, as the edge's fetch went out from there.
+    /// The link from `callee` back to the node of frame `parent`, which it answers.
     fn link_to_frame(&self, parent: FrameId, callee: NodeId) -> u32 {
-        let (node, instance) = (self.frames[parent].node, self.frames[parent].instance);
+        self.link_from_instance(self.frames[parent].node, self.frames[parent].instance, callee)
+    }
+
+    /// The link between `node`'s `instance` and node `to`: a CDN's instance is its edge in
+    /// a region, which its fetches leave from and its answers come back to.
+    pub(crate) fn link_from_instance(&self, node: NodeId, instance: InstanceId, to: NodeId) -> u32 {
         if let NodeKind::Cdn(cdn) = &self.topology.nodes[node].kind {
             if let Some(&edge_region) = cdn.edge_regions.get(instance.index()) {
-                let sampler = self.topology.regions.sampler(edge_region, self.topology.nodes[callee].region);
+                let sampler = self.topology.regions.sampler(edge_region, self.topology.nodes[to].region);
                 if sampler != NONE {
                     return sampler;
                 }
             }
         }
-        self.topology.link(node, callee)
+        self.topology.link(node, to)
     }
 
     /// The link over which `callee`, handed a request on, answers the request's origin: the
