@@ -327,3 +327,43 @@ fn stale_cache_hits_are_told_apart_by_cause() {
         }
     }
 }
+
+/// A write outdates what was read where it committed, and nothing else. Writes go to the
+/// orders database only: the cache over it (which they bypass) serves stale hits and is told
+/// to take them, while a cache over the users database, a cache over a service that reads no
+/// database, and the users database's own replica never see a stale read, though the same
+/// keys are written all the time.
+#[test]
+fn a_write_outdates_only_what_reads_where_it_committed() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "2000/s"), classes: {"read": 0.8, "write": 0.2},
+                        keys: Zipf(n: 2000, s: 0.9), to: "app")],
+        nodes: {
+            "app": Service(workers: 64, steps: [ByClass(branches: {"write": [Call("orders-db")]},
+                           otherwise: [Call("orders-cache"), Call("user-cache"), Call("price-cache")])]),
+            "orders-cache": Cache(capacity: 1000, hit: Exp(mean: "300us"), backend: "orders-db"),
+            "user-cache": Cache(capacity: 1000, hit: Exp(mean: "300us"), backend: "users-db"),
+            "price-cache": Cache(capacity: 1000, hit: Exp(mean: "300us"), backend: "pricer"),
+            "pricer": Service(workers: 16, steps: [Work(Exp(mean: "2ms"))]),
+            "orders-db": Database(connections: 40, read: Exp(mean: "2ms"), write: Exp(mean: "4ms"), writes: ["write"]),
+            "users-db": Database(replicas: 1, connections: 40, read: Exp(mean: "2ms"), write: Exp(mean: "4ms"),
+                                 writes: ["write"], replication_lag: Exp(mean: "50ms")),
+        },
+    )"#;
+    let report = simulate(text, 1, seconds(30.0), 5.0);
+    assert_conserved(&report);
+    let stale = |name: &str| report.nodes[name].component.as_ref().and_then(|c| c.cache()).unwrap().stale_reads;
+    assert!(stale("orders-cache") > 100, "orders-cache: {}", stale("orders-cache"));
+    assert_eq!(stale("user-cache"), 0, "nothing is written to users-db");
+    assert_eq!(stale("price-cache"), 0, "pricer reads no database");
+    let users_db = report.nodes["users-db"].component.as_ref().and_then(|c| c.database()).unwrap();
+    assert!(users_db.reads > 1000, "{users_db:?}");
+    assert_eq!(users_db.stale_reads, 0, "its replica has every commit of users-db: there are none");
+    let lines = report.stale_reads.join("\n");
+    assert_eq!(report.stale_reads.len(), 1, "{lines}");
+    assert!(
+        lines.starts_with("\"orders-cache\"")
+            && lines.contains("by writes (\"write\") that reach the database without passing through it"),
+        "{lines}"
+    );
+}

@@ -478,12 +478,12 @@ impl BalancerModel<'_> {
                 if outcome == Outcome::Completed {
                     if wrote {
                         if !kernel.requests[request].committed {
-                            kernel.commit_write(key);
+                            kernel.commit_write(self.node, key);
                             kernel.requests[request].committed = true;
                         }
                     } else {
                         // What the callers' caches see: the latest write, or an older one.
-                        let latest = kernel.latest_version(key);
+                        let latest = kernel.latest_version(self.node, key);
                         kernel.requests[request].read_version = if stale { latest.saturating_sub(1) } else { latest };
                     }
                 }

@@ -86,6 +86,9 @@ pub(crate) struct CacheModel<'t> {
     revalidating: KeyMap<()>,
     /// Background refreshes by job id: (key, start in ns); `None` for a free slot.
     refreshes: Vec<Option<(u64, u64)>>,
+    /// The data holders its misses read through: a hit is stale when a write committed at
+    /// one of them after the entry's value was read.
+    read_stores: Box<[NodeId]>,
 }
 
 /// A CDN: one cache store per edge, in front of an origin.
@@ -97,10 +100,12 @@ pub(crate) struct CdnModel<'t> {
     edge_names: Vec<String>,
     pub edges: Vec<CacheStore>,
     pub counters: Vec<CacheCounters>,
+    /// The data holders its origin fetches read through.
+    read_stores: Box<[NodeId]>,
 }
 
 impl<'t> CacheModel<'t> {
-    pub fn new(node: NodeId, config: &'t CacheConfig) -> Self {
+    pub fn new(topology: &Topology, node: NodeId, config: &'t CacheConfig) -> Self {
         Self {
             node,
             config,
@@ -113,6 +118,7 @@ impl<'t> CacheModel<'t> {
             waiters: Vec::new(),
             revalidating: KeyMap::default(),
             refreshes: Vec::new(),
+            read_stores: topology.stores_behind(config.backend).into(),
         }
     }
 }
@@ -141,6 +147,7 @@ impl<'t> CdnModel<'t> {
                 .map(|_| CacheStore::new(config.eviction, config.capacity, config.ttl_ns))
                 .collect(),
             counters: vec![CacheCounters::default(); config.edge_regions.len()],
+            read_stores: topology.stores_behind(config.origin).into(),
         }
     }
 }
@@ -219,7 +226,7 @@ impl Model for CacheModel<'_> {
             }
             return self.delay_then(kernel, frame, config.miss_sampler, FINDING_EARLY);
         }
-        let latest = kernel.latest_version(key);
+        let latest = kernel.latest_version_in(&self.read_stores, key);
         match look_up(&mut self.store, &mut self.counters, key, now, latest, measured) {
             Lookup::Hit { version } => {
                 kernel.requests[request].read_version = version;
@@ -253,7 +260,7 @@ impl Model for CacheModel<'_> {
                 // Store what the backend returned: the version a database read reported,
                 // else the latest committed one.
                 let version = match kernel.requests[request].read_version {
-                    NO_VERSION => kernel.latest_version(key),
+                    NO_VERSION => kernel.latest_version_in(&self.read_stores, key),
                     version => version,
                 };
                 self.fill(kernel, key, version, now, measured);
@@ -266,12 +273,12 @@ impl Model for CacheModel<'_> {
             WRITING => {
                 // Without a database behind it, the backend's success is the commit.
                 if !kernel.requests[request].committed {
-                    kernel.commit_write(key);
+                    kernel.commit_write(self.config.backend, key);
                     kernel.requests[request].committed = true;
                 }
                 match self.config.write_policy {
                     WritePolicy::WriteThrough => {
-                        let version = kernel.latest_version(key);
+                        let version = kernel.latest_version_in(&self.read_stores, key);
                         self.fill(kernel, key, version, now, measured);
                     }
                     WritePolicy::InvalidateAfterWrite => {
@@ -328,7 +335,7 @@ impl CacheModel<'_> {
             }
             _ => self.store.store(key, version, now),
         };
-        if version < kernel.latest_version(key) {
+        if version < kernel.latest_version_in(&self.read_stores, key) {
             self.store.mark_stored_stale(key);
         }
         if measured {
@@ -384,7 +391,8 @@ impl CacheModel<'_> {
             return;
         }
         let now = kernel.events.now_ns();
-        let version = if read_version == NO_VERSION { kernel.latest_version(key) } else { read_version };
+        let version =
+            if read_version == NO_VERSION { kernel.latest_version_in(&self.read_stores, key) } else { read_version };
         self.fill(kernel, key, version, now, kernel.measuring);
         if self.config.early_expiration_beta.is_some() {
             self.store.set_fetch_ns(key, now - started_ns);
@@ -459,7 +467,7 @@ impl Model for CdnModel<'_> {
         let key = kernel.requests[kernel.frames[frame].request].key;
         let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
         let hit_sampler = self.config.hit_sampler;
-        let latest = kernel.latest_version(key);
+        let latest = kernel.latest_version_in(&self.read_stores, key);
         let (store, counters) = (&mut self.edges[edge as usize], &mut self.counters[edge as usize]);
         match look_up(store, counters, key, now, latest, measured) {
             Lookup::Hit { .. } | Lookup::Stale { .. } => self.delay_then(kernel, frame, hit_sampler, ANSWERING_HIT),
@@ -476,12 +484,12 @@ impl Model for CdnModel<'_> {
         let request = kernel.frames[frame].request;
         let key = kernel.requests[request].key;
         let version = match kernel.requests[request].read_version {
-            NO_VERSION => kernel.latest_version(key),
+            NO_VERSION => kernel.latest_version_in(&self.read_stores, key),
             version => version,
         };
         let edge = kernel.frames[frame].instance.index();
         let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
-        let latest = kernel.latest_version(key);
+        let latest = kernel.latest_version_in(&self.read_stores, key);
         fill(&mut self.edges[edge], &mut self.counters[edge], key, (version, latest), now, measured);
         self.finish(kernel, frame, Outcome::Completed, self.node);
     }

@@ -213,7 +213,7 @@ impl DatabaseModel<'_> {
         let measured = kernel.is_measured(kernel.frames[frame].arrived_ns);
         if config.write_classes.get(class).copied().unwrap_or(false) {
             let lag_sampler = config.lag_sampler;
-            let sequence = kernel.commit_write(key);
+            let sequence = kernel.commit_write(node, key);
             kernel.requests[request].committed = true;
             kernel.requests[request].read_version = sequence;
             let primary = self.primary as usize;
@@ -254,7 +254,7 @@ impl DatabaseModel<'_> {
             }
             return true;
         }
-        let latest = kernel.latest_version(key);
+        let latest = kernel.latest_version(self.node, key);
         let version = if server == self.primary as usize {
             latest
         } else {

@@ -55,8 +55,9 @@ pub(crate) struct Kernel<'t> {
     pub account_alive: Vec<u32>,
     /// Where each created request is written, for `--record-arrivals`.
     pub arrival_sink: Option<Box<dyn super::replay::ArrivalSink>>,
-    /// The latest committed version of each key written (a global commit sequence number).
-    pub key_versions: KeyMap<u64>,
+    /// Per data holder (indexed by node id, empty for the others), the latest version of
+    /// each key committed there (a number from the run's one commit sequence).
+    pub key_versions: Vec<KeyMap<u64>>,
     pub commit_sequence: u64,
     /// Nodes whose unbounded store hit the safety cap (the in-flight limit) and refused work.
     pub overflowed_nodes: Vec<NodeId>,
@@ -610,15 +611,23 @@ impl Kernel<'_> {
         }
     }
 
-    /// The latest committed version of `key` (0 when never written).
-    pub(crate) fn latest_version(&self, key: u64) -> u64 {
-        self.key_versions.get(&key).copied().unwrap_or(0)
+    /// The latest version of `key` committed at the data holder `store` (0 when never
+    /// written there).
+    pub(crate) fn latest_version(&self, store: NodeId, key: u64) -> u64 {
+        self.key_versions[store].get(&key).copied().unwrap_or(0)
     }
 
-    /// Commits a write of `key`: it gets the next version number.
-    pub(crate) fn commit_write(&mut self, key: u64) -> u64 {
+    /// The latest version of `key` committed at any of `stores` (the holders a cache reads
+    /// through). Versions number every commit of the run in order, so the greatest is the
+    /// newest.
+    pub(crate) fn latest_version_in(&self, stores: &[NodeId], key: u64) -> u64 {
+        stores.iter().map(|&store| self.latest_version(store, key)).max().unwrap_or(0)
+    }
+
+    /// Commits a write of `key` at the data holder `store`: it gets the next version number.
+    pub(crate) fn commit_write(&mut self, store: NodeId, key: u64) -> u64 {
         self.commit_sequence += 1;
-        self.key_versions.insert(key, self.commit_sequence);
+        self.key_versions[store].insert(key, self.commit_sequence);
         self.commit_sequence
     }
 

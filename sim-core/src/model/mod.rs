@@ -179,7 +179,7 @@ impl<'t> Simulation<'t> {
             trace_failure: None,
             arrival_sink: None,
             account_alive: function::provisioned_per_account(topology),
-            key_versions: KeyMap::default(),
+            key_versions: (0..topology.nodes.len()).map(|_| KeyMap::default()).collect(),
             commit_sequence: 0,
             overflowed_nodes: Vec::new(),
             cancels_calls: topology.cancels_calls(),

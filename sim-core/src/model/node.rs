@@ -131,7 +131,7 @@ impl<'t> Node<'t> {
                 Node::Service(ServiceModel::new(node, config, topology.priority_levels, topology.host_of(node)))
             }
             NodeKind::LoadBalancer(config) => Node::LoadBalancer(BalancerModel::new(topology, node, config)),
-            NodeKind::Cache(config) => Node::Cache(CacheModel::new(node, config)),
+            NodeKind::Cache(config) => Node::Cache(CacheModel::new(topology, node, config)),
             NodeKind::Cdn(config) => Node::Cdn(CdnModel::new(topology, node, config)),
             NodeKind::Database(config) => Node::Database(DatabaseModel::new(node, config, topology.host_of(node))),
             NodeKind::RateLimiter(config) => Node::RateLimiter(LimiterModel::new(node, config)),

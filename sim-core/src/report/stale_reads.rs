@@ -46,10 +46,12 @@ pub(super) fn stale_cache_lines(topology: &Topology, nodes: &IndexMap<String, No
         }
         let outdated = counts.stale_reads - counts.stale_when_stored;
         if outdated > 0 {
+            // Only the databases its misses read through can outdate its entries.
+            let stores = topology.stores_behind(cache.backend);
             let bypassing: Vec<&str> = (0..topology.classes.len())
                 .filter(|&class| !cache.write_classes.get(class).copied().unwrap_or(false))
                 .filter(|&class| {
-                    topology.nodes.iter().any(|other| match &other.kind {
+                    stores.iter().any(|&store| match &topology.nodes[store].kind {
                         NodeKind::Database(database) => database.write_classes.get(class).copied().unwrap_or(false),
                         _ => false,
                     })

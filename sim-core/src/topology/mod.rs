@@ -2,6 +2,7 @@
 //! every service's steps compiled into a small flat program the engine steps through.
 
 mod components;
+mod data_stores;
 mod graph;
 mod network;
 mod resilience;
