@@ -593,13 +593,14 @@ fn the_analytic_view_routes_keys_as_the_model_hashes_them() {
 
 /// The analytic view is the steady state without the file's scenario, and says so when
 /// there is one (a simulation of the same file runs the faults and load changes, so the two
-/// disagree there by design); without one, no such note.
+/// disagree there by design); without one, no such note. Likewise for hedged calls: the
+/// view leaves their extra attempts and shortened tails out, and names each hedged pair.
 #[test]
-fn the_analytic_view_notes_a_scenario_it_leaves_out() {
-    let text = |scenario: &str| {
+fn the_analytic_view_notes_a_scenario_and_hedges_it_leaves_out() {
+    let text = |client: &str, scenario: &str| {
         format!(
             r#"Topology(
-                workload: [Open(name: "users", arrivals: Poisson(rate: "100/s"), to: "app")],
+                workload: [Open(name: "users", arrivals: Poisson(rate: "100/s"), to: "app", {client})],
                 nodes: {{"app": Service(workers: 4, steps: [Work(Exp(mean: "10ms"))])}},
                 {scenario}
             )"#
@@ -608,6 +609,7 @@ fn the_analytic_view_notes_a_scenario_it_leaves_out() {
     let notes =
         |text: &str| sim_core::analysis::analyze(&sim_core::parse_topology(text).unwrap(), &[None]).unwrap().notes;
     let faulted = text(
+        "",
         r#"scenario: Scenario(faults: [Load(factor: 3.0, at: "10s"), Crash(node: "app", at: "20s", until: "25s")]),"#,
     );
     assert!(
@@ -617,7 +619,12 @@ fn the_analytic_view_notes_a_scenario_it_leaves_out() {
         "{:?}",
         notes(&faulted)
     );
-    assert!(!notes(&text("")).iter().any(|note| note.contains("scenario")));
+    assert!(!notes(&text("", "")).iter().any(|note| note.contains("scenario")));
+    let hedged = text(r#"client: CallPolicy(hedge_after: "50ms", timeout: "1s")"#, "");
+    let hedge_note = "calls workload \"users\" -> \"app\" are hedged after 50ms: the model leaves the hedges out";
+    assert!(notes(&hedged).iter().any(|note| note.starts_with(hedge_note)), "{:?}", notes(&hedged));
+    let timed = text(r#"client: CallPolicy(timeout: "1s")"#, "");
+    assert!(!notes(&timed).iter().any(|note| note.contains("hedged")), "{:?}", notes(&timed));
 }
 
 /// A workload whose rate varies is analysed at its mean (a profile without a period: its

@@ -598,6 +598,19 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                 .into(),
         );
     }
+    for edge in topology.call_policies.iter().filter(|edge| edge.policy.hedge_after_ns.is_some()) {
+        let caller = if edge.caller.is_none() {
+            format!("workload \"{}\"", topology.sources[edge.source as usize].name)
+        } else {
+            format!("\"{}\"", topology.nodes[edge.caller].name)
+        };
+        notes.push(format!(
+            "calls {caller} -> \"{}\" are hedged after {}: the model leaves the hedges out (their extra load, \
+             and the slow answers they cut short), which --simulate measures",
+            topology.nodes[edge.callee].name,
+            crate::units::Duration::from_ns(edge.policy.hedge_after_ns.unwrap_or(0)),
+        ));
+    }
     if let Some(scenario) = topology.scenario.as_ref().filter(|scenario| !scenario.faults.is_empty()) {
         notes.push(format!(
             "the scenario ({} faults or load changes) is not in the model: it gives the steady state \
