@@ -169,6 +169,38 @@ fn work_queue_redelivers_and_dead_letters() {
     assert_eq!(q.acknowledged + q.dead_lettered, q.published);
 }
 
+/// A failed delivery waits out the retry delay before it is ready again. Messages arrive
+/// every 10 ms and the handler is down from 20 s to 25 s. Without a delay each message of the
+/// outage fails its three deliveries at once and is dead-lettered: exactly the 500 published
+/// then. With a 4 s delay, one published in [20 s, 21 s) fails at 20 s and 24 s and is
+/// handled at 28 s, one from [21 s, 25 s) is handled 4 s after it came: none is lost, 600
+/// deliveries fail, and the longest wait is two delays.
+#[test]
+fn a_work_queue_retries_a_failed_delivery_after_its_delay() {
+    let text = |delay: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "p", arrivals: Constant(rate: "100/s"), classes: {{"job": 1.0}}, to: "q")],
+                nodes: {{
+                    "q": WorkQueue(consumers: 4, handler: "worker", max_deliveries: 3{delay}),
+                    "worker": Service(workers: 4, steps: [Work(Constant("1ms"))]),
+                }},
+                scenario: Scenario(faults: [Crash(node: "worker", at: "20s", until: "25s")]),
+            )"#
+        )
+    };
+    let figures = |r: &Report| r.nodes["q"].component.as_ref().and_then(|c| c.work_queue()).cloned().unwrap();
+    let at_once = figures(&run(&text(""), requests(4_000)));
+    assert_eq!((at_once.published, at_once.dead_lettered, at_once.failed_deliveries), (4_000, 500, 1_500));
+    assert_eq!(at_once.acknowledged, 3_500);
+    let delayed = figures(&run(&text(r#", retry_delay: "4s""#), requests(4_000)));
+    assert_eq!((delayed.published, delayed.dead_lettered, delayed.acknowledged), (4_000, 0, 4_000));
+    assert_eq!((delayed.failed_deliveries, delayed.redeliveries), (600, 600));
+    assert_eq!(delayed.stored_at_end, 0);
+    let longest_s = delayed.publish_to_processed_s.max.unwrap();
+    assert!((longest_s - 8.001).abs() < 1e-3, "the longest wait is two delays and the work: {longest_s}");
+}
+
 /// Every group reads every message; a slow group builds lag and loses what retention deletes.
 #[test]
 fn log_groups_read_everything_and_retention_bites() {

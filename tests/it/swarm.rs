@@ -523,10 +523,11 @@ fn random_component(stream: &mut RandomStream, target: &str, later: &[String]) -
             let when_full =
                 if capacity == "None" { "Reject" } else { pick(stream, &["Reject", "DropOldest", "Block"]) };
             format!(
-                "WorkQueue(capacity: {capacity}, when_full: {when_full}, consumers: {}, handler: {target}, visibility_timeout: {}, max_deliveries: {})",
+                "WorkQueue(capacity: {capacity}, when_full: {when_full}, consumers: {}, handler: {target}, visibility_timeout: {}, max_deliveries: {}, retry_delay: {})",
                 1 + stream.below(4),
                 pick(stream, &["None", "Some(\"3ms\")"]),
-                1 + stream.below(3)
+                1 + stream.below(3),
+                pick(stream, &["None", "Some(\"2ms\")"])
             )
         }
         _ => {

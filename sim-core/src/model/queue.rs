@@ -1,8 +1,9 @@
 //! Work queues (RabbitMQ, SQS): the producer is answered once its message is stored (HTTP
 //! 202); consumers take messages, call the handler, and acknowledge (delete) on success. A
 //! failed or unacknowledged delivery (visibility timeout) is delivered again, up to a limit
-//! after which the message goes to the dead-letter queue. A full queue rejects, drops the
-//! oldest message, or blocks the producer.
+//! after which the message goes to the dead-letter queue; a failed one after the retry delay,
+//! when there is one. A full queue rejects, drops the oldest message, or blocks the
+//! producer.
 
 use super::arena::Arena;
 use super::jobs::JobSpec;
@@ -25,6 +26,9 @@ pub(crate) struct Message {
     /// Bumped at each delivery: answers and timeouts of older deliveries are recognised.
     generation: u32,
     in_delivery: bool,
+    /// Its last delivery failed and it waits out the retry delay (neither ready nor in
+    /// delivery).
+    delayed: bool,
     measured: bool,
 }
 
@@ -210,8 +214,15 @@ impl QueueModel<'_> {
         // A reused slot keeps its generation, so answers about its last message stay stale.
         let message = self.messages.allocate();
         let generation = self.messages[message].generation;
-        self.messages[message] =
-            Message { published_ns: now, spec: Some(spec), deliveries: 0, generation, in_delivery: false, measured };
+        self.messages[message] = Message {
+            published_ns: now,
+            spec: Some(spec),
+            deliveries: 0,
+            generation,
+            in_delivery: false,
+            delayed: false,
+            measured,
+        };
         self.ready.push_back(message);
         if measured {
             self.counters.published += 1;
@@ -289,14 +300,14 @@ impl QueueModel<'_> {
             if measured {
                 self.counters.failed_deliveries += 1;
             }
-            self.retry(kernel, message);
+            self.retry(kernel, message, self.config.retry_delay_ns);
         }
         self.dispatch(kernel);
     }
 
-    /// A message whose delivery failed or timed out goes back to the queue, or to the
-    /// dead-letter queue after its last allowed delivery.
-    fn retry(&mut self, kernel: &mut Kernel, message: MessageId) {
+    /// A message whose delivery failed or timed out goes back to the queue, after `delay_ns`
+    /// when positive, or to the dead-letter queue after its last allowed delivery.
+    fn retry(&mut self, kernel: &mut Kernel, message: MessageId, delay_ns: u64) {
         let now = kernel.events.now_ns();
         self.advance(now);
         let record = &mut self.messages[message];
@@ -307,15 +318,30 @@ impl QueueModel<'_> {
                 self.counters.dead_lettered += 1;
             }
             release_message(&mut self.messages, message);
+        } else if delay_ns > 0 {
+            record.delayed = true;
+            let generation = record.generation;
+            kernel.events.schedule_in(delay_ns, Event::timer(self.node, Timer::Visibility { message, generation }));
         } else {
             self.ready.push_back(message);
         }
     }
 
+    /// A message's visibility changes: a delivery not acknowledged in time goes back to the
+    /// queue, and a message that waited out its retry delay is ready again.
     fn visibility_timeout(&mut self, kernel: &mut Kernel, message: MessageId, generation: u32) {
-        let current = self.messages[message].in_delivery && self.messages[message].generation == generation;
-        if current {
-            self.retry(kernel, message);
+        let record = self.messages[message];
+        if record.generation != generation {
+            return; // about an earlier delivery
+        }
+        if record.in_delivery {
+            self.retry(kernel, message, 0);
+            self.dispatch(kernel);
+        } else if record.delayed {
+            self.advance(kernel.events.now_ns());
+            self.messages[message].delayed = false;
+            self.ready.push_back(message);
+            self.counters.max_depth = self.counters.max_depth.max(self.ready.len() as u64);
             self.dispatch(kernel);
         }
     }

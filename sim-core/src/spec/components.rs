@@ -535,6 +535,10 @@ pub struct RawWorkQueue {
     /// A delivered message not acknowledged within this time is delivered again.
     #[serde(default)]
     pub visibility_timeout: Option<Duration>,
+    /// How long a message whose delivery failed waits before it is ready again; default
+    /// none (at once, as RabbitMQ's requeue).
+    #[serde(default)]
+    pub retry_delay: Option<Duration>,
     /// Deliveries before a message goes to the dead-letter queue; default 5.
     #[serde(default = "five")]
     pub max_deliveries: u32,

@@ -188,6 +188,8 @@ pub struct WorkQueueConfig {
     pub publish_sampler: u32,
     /// Redelivery after this long without an acknowledgement.
     pub visibility_timeout_ns: Option<u64>,
+    /// A failed delivery's message is ready again after this long (0: at once).
+    pub retry_delay_ns: u64,
     /// Deliveries before dead-lettering.
     pub max_deliveries: u32,
 }

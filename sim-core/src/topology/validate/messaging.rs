@@ -61,6 +61,7 @@ impl Validator<'_> {
             handler,
             publish_sampler,
             visibility_timeout_ns: queue.visibility_timeout.map(|t| t.ns),
+            retry_delay_ns: queue.retry_delay.map_or(0, |t| t.ns),
             max_deliveries: queue.max_deliveries,
         })
     }
