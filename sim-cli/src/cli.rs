@@ -384,12 +384,13 @@ pub fn describe(topology: &Topology) -> String {
         };
         let detail = match &node.kind {
             NodeKind::Service(s) => format!(
-                "{}: {} × {}, queue {}, {:?}{}{region}{}",
+                "{}: {}{} × {}, queue {}, {:?}{}{region}{}",
                 match s.role {
                     sim_core::topology::ServiceRole::ApiGateway => "API gateway",
                     _ => "service",
                 },
                 counted(s.instances as usize, "instance"),
+                s.autoscaling.map_or(String::new(), |a| format!(" (autoscaled {}..{})", a.min, a.max)),
                 counted(s.workers as usize, "worker"),
                 s.queue_capacity.map_or("unbounded".to_string(), |q| q.to_string()),
                 s.discipline,

@@ -79,6 +79,10 @@ fn check_and_graph_describe_the_topology() {
     assert_eq!(status, 0);
     assert!(stdout.contains("gateway"), "{stdout}");
     assert!(stdout.contains("classes: browse, order, login"), "{stdout}");
+    let (status, stdout, _) = run_cli(&["check", &path("flash-sale-autoscaling.ron")]);
+    assert_eq!(status, 0);
+    assert!(stdout.contains("shop             service: 3 instances (autoscaled 3..30) × 8 workers"), "{stdout}");
+    assert!(stdout.contains("db               service: 1 instance × 200 workers"), "{stdout}");
     let (status, dot, _) = run_cli(&["graph", &path("three-tier.ron")]);
     assert_eq!(status, 0);
     assert!(dot.starts_with("digraph archsim {"));
