@@ -25,6 +25,22 @@ pub struct MetricComparison {
     pub difference: Option<Summary>,
     /// "B lowers p99 by 31 ms ± 4 ms", or why there is no difference to tell.
     pub verdict: String,
+    /// For a latency quantile, the runs of each design with fewer requests than it needs
+    /// (`MetricDef::sample_count`), when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub too_few: Option<TooFewRequests>,
+}
+
+/// Runs whose quantile rests on fewer requests than it needs: with a handful beyond it, the
+/// slowest few requests decide it (a "p99" of 50 requests is their maximum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TooFewRequests {
+    /// The fewest requests that estimate the quantile (ten beyond it: 1000 for a p99).
+    pub needed: u64,
+    /// A's runs with fewer.
+    pub a: usize,
+    /// B's runs with fewer.
+    pub b: usize,
 }
 
 /// What a paired comparison finds.
@@ -146,8 +162,9 @@ pub fn compare(
     seeds: &[u64],
     metrics: &[MetricDef],
 ) -> Result<PairedComparison> {
-    let run_a = || replicate(a.0, a.1, seeds, metrics);
-    let run_b = || replicate(b.0, b.1, seeds, metrics);
+    let read = compared_metrics(metrics);
+    let run_a = || replicate(a.0, a.1, seeds, &read);
+    let run_b = || replicate(b.0, b.1, seeds, &read);
     #[cfg(feature = "parallel")]
     let (outcome_a, outcome_b) = rayon::join(run_a, run_b);
     #[cfg(not(feature = "parallel"))]
@@ -158,26 +175,55 @@ pub fn compare(
     Ok(PairedComparison { metrics, first_cdf: (runs_a.first_cdf, runs_b.first_cdf), verdicts })
 }
 
+/// What each run must be read for to compare `metrics`: those, then for each latency
+/// quantile among them, in order, the count of requests it rests on.
+pub fn compared_metrics(metrics: &[MetricDef]) -> Vec<MetricDef> {
+    let counts = metrics.iter().filter_map(|metric| metric.sample_count().map(|(count, _)| count));
+    metrics.iter().cloned().chain(counts).collect()
+}
+
 /// Compares runs already made: `values_a[r][m]` and `values_b[r][m]` are metric `m` of
-/// replication `r` of A and of B, run on the same seed.
+/// replication `r` of A and of B, run on the same seed, read for `compared_metrics(metrics)`
+/// (rows holding only `metrics` compare the same, without the check of a quantile's count).
 pub fn compare_runs(
     metrics: &[MetricDef],
     values_a: &[Vec<Option<f64>>],
     values_b: &[Vec<Option<f64>>],
 ) -> Vec<MetricComparison> {
     let column = |values: &[Vec<Option<f64>>], index: usize| values.iter().map(|run| run[index]).collect::<Vec<_>>();
+    let mut count_index = metrics.len();
     metrics
         .iter()
         .enumerate()
         .map(|(index, metric)| {
             let (column_a, column_b) = (column(values_a, index), column(values_b, index));
             let difference = summarize(column_a.iter().zip(&column_b).map(|(a, b)| Some((*b)? - (*a)?)));
+            let too_few = metric.sample_count().and_then(|(_, needed)| {
+                let at = count_index;
+                count_index += 1;
+                let short = |values: &[Vec<Option<f64>>]| {
+                    values
+                        .iter()
+                        .filter(|run| run.get(at).is_some_and(|count| count.unwrap_or(0.0) < needed as f64))
+                        .count()
+                };
+                let (a, b) = (short(values_a), short(values_b));
+                (a + b > 0).then_some(TooFewRequests { needed, a, b })
+            });
+            let mut verdict = verdict(metric, difference);
+            if let Some(TooFewRequests { needed, a, b }) = too_few {
+                let runs = values_a.len();
+                verdict += &format!(
+                    " (from too few requests: under {needed} completed in {a} of {runs} runs of A, {b} of {runs} of B)"
+                );
+            }
             MetricComparison {
                 metric: metric.name.clone(),
                 a: summarize(column_a),
                 b: summarize(column_b),
                 difference,
-                verdict: verdict(metric, difference),
+                verdict,
+                too_few,
             }
         })
         .collect()
@@ -288,6 +334,34 @@ fn signed(metric: &MetricDef, value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A quantile read from fewer requests than it needs is flagged beside its verdict, per
+    /// design; a mean never is, and neither is a quantile with enough, or rows without the
+    /// counts.
+    #[test]
+    fn a_quantile_from_too_few_requests_is_flagged() {
+        let metrics: Vec<MetricDef> =
+            ["mean", "p99", "p50"].iter().map(|name| MetricDef::parse(name).unwrap()).collect();
+        let read = compared_metrics(&metrics);
+        let names: Vec<&str> = read.iter().map(|metric| metric.name.as_str()).collect();
+        assert_eq!(names, ["mean", "p99", "p50", "requests.completed", "requests.completed"]);
+        // mean, p99, p50, then the p99's and the p50's counts.
+        let run =
+            |value: f64, completed: f64| vec![Some(value), Some(value), Some(value), Some(completed), Some(completed)];
+        let a = [run(1.0, 5000.0), run(1.1, 800.0), run(1.2, 5000.0)];
+        let b = [run(2.0, 900.0), run(2.1, 600.0), run(2.2, 5000.0)];
+        let rows = compare_runs(&metrics, &a, &b);
+        assert_eq!(rows[0].too_few, None);
+        assert_eq!(rows[1].too_few, Some(TooFewRequests { needed: 1000, a: 1, b: 2 }));
+        assert!(
+            rows[1].verdict.ends_with("(from too few requests: under 1000 completed in 1 of 3 runs of A, 2 of 3 of B)"),
+            "{}",
+            rows[1].verdict
+        );
+        assert_eq!(rows[2].too_few, None, "a p50 needs 20");
+        let bare: Vec<Vec<Option<f64>>> = a.iter().map(|run| run[..3].to_vec()).collect();
+        assert!(compare_runs(&metrics, &bare, &bare).iter().all(|row| row.too_few.is_none()));
+    }
 
     /// The bottleneck is the part named most often (a tie goes to the first named), its load
     /// the mean over the runs that named it; the first unstable run's first line is kept.

@@ -12,7 +12,7 @@ use sim_batch::capacity::{
     default_param, evaluation, probe_metrics, search, slo_verdict, start_value, table, topology_at, Evaluation,
     SearchSpec, LOAD_PARAM,
 };
-use sim_batch::compare::{compare_runs, ComparedVerdicts, MetricComparison, DEFAULT_METRICS};
+use sim_batch::compare::{compare_runs, compared_metrics, ComparedVerdicts, MetricComparison, DEFAULT_METRICS};
 use sim_batch::metrics::{read_all, MetricDef, Slo};
 use sim_batch::replicate::RunVerdicts;
 use sim_batch::seeds::{common_seeds, run_seed, Seeds, DEFAULT_BASE_SEED};
@@ -241,12 +241,13 @@ pub fn compare(
     let config_a = options.config(topology_a)?;
     let config_b = options.config(topology_b)?;
     let seeds = common_seeds(options.seed.unwrap_or(DEFAULT_BASE_SEED), replications);
+    let read = compared_metrics(&metrics);
     let pool = pool(jobs)?;
     let outcome = detached(py, progress.as_ref(), |control| {
         pool.install(|| {
             rayon::join(
-                || replicate_with_verdicts(topology_a, config_a, &seeds, &metrics, control),
-                || replicate_with_verdicts(topology_b, config_b, &seeds, &metrics, control),
+                || replicate_with_verdicts(topology_a, config_a, &seeds, &read, control),
+                || replicate_with_verdicts(topology_b, config_b, &seeds, &read, control),
             )
         })
     })?;

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use sim_batch::compare::{
-    compare_runs, format_summary, verdict_rows, ComparedVerdicts, MetricComparison, DEFAULT_METRICS,
+    compare_runs, compared_metrics, format_summary, verdict_rows, ComparedVerdicts, MetricComparison, DEFAULT_METRICS,
 };
 use sim_batch::metrics::{read_all, MetricDef};
 use sim_batch::replicate::RunVerdicts;
@@ -68,7 +68,7 @@ pub fn compare_reports(a: &[Report], b: &[Report]) -> Result<ComparisonView, Pro
     let values = |reports: &[Report]| -> Result<Vec<Vec<Option<f64>>>, Problem> {
         reports
             .iter()
-            .map(|report| read_all(&metrics, report))
+            .map(|report| read_all(&compared_metrics(&metrics), report))
             .collect::<Result<_, _>>()
             .map_err(|error| run_problem(&error.to_string(), "compare reports of archsim runs"))
     };
