@@ -65,3 +65,38 @@ fn a_bulkhead_keeps_a_slow_dependency_from_taking_every_worker() {
     assert!(isolated < 0.02, "with a bulkhead, fast p99 {isolated}");
     assert!(with.classes["slow"].requests.rejected > 0, "slow requests past the line are refused");
 }
+
+/// The calls a bulkhead refuses were offered to the node behind it: its offered load is
+/// every call made to it, λ·E[S]/c, not only those let through. At 100/s of Exp(50 ms) calls
+/// over 8 workers behind a bulkhead of 8, Erlang B(8, 5) = 7% are refused, and the node is
+/// still offered 0.625; behind a bulkhead of 4 over 4 workers it is offered 1.25, and the
+/// verdict says it cannot keep up and that the bulkhead shed the excess.
+#[test]
+fn a_node_behind_a_bulkhead_is_offered_what_the_bulkhead_refuses() {
+    let text = |places: u32| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "u", arrivals: Poisson(rate: "100/s"), to: "app")],
+                nodes: {{
+                    "app": Service(workers: 1000, steps: [Call("dep")], bulkheads: {{"dep": Bulkhead(limit: {places})}}),
+                    "dep": Service(workers: {places}, steps: [Work(Exp(mean: "50ms"))]),
+                }},
+            )"#
+        )
+    };
+    let report = simulate(&text(8), 3, seconds(300.0), 10.0);
+    let refused = report.requests.rejected as f64 / report.requests.generated as f64;
+    assert!((refused - erlang_b(8, 5.0)).abs() < 0.01, "refused {refused}");
+    let offered = report.nodes["dep"].offered_load.unwrap();
+    // Arrivals and the mean demand over about 29000 calls each vary by 0.6%: 4% is 5σ.
+    assert!((offered - 0.625).abs() < 0.025, "offered {offered}, let through only: {}", 0.625 * (1.0 - refused));
+    assert!(report.instability.is_empty(), "{:?}", report.instability);
+    let overloaded = simulate(&text(4), 3, seconds(300.0), 10.0);
+    let offered = overloaded.nodes["dep"].offered_load.unwrap();
+    assert!((offered - 1.25).abs() < 0.05, "offered {offered}");
+    let line = overloaded.instability.join("\n");
+    assert!(
+        line.starts_with("node \"dep\" is offered 1.2") && line.contains("its callers' bulkheads refused"),
+        "{line}"
+    );
+}

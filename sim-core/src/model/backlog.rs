@@ -102,9 +102,11 @@ impl Down {
 }
 
 /// A node's arrivals that offered it work: not those answered at once with an injected
-/// error, nor those refused because what they reached was down.
+/// error, nor those refused because what they reached was down; and the calls its callers'
+/// bulkheads shed in front of it.
 fn offering(stats: &NodeStats) -> u64 {
     stats.arrivals.saturating_sub(stats.failed_on_arrival_while_generating).saturating_sub(stats.refused_unavailable)
+        + stats.shed_by_callers
 }
 
 /// The windows of every node over the measured run.

@@ -46,6 +46,10 @@ impl ServiceModel<'_> {
             state.waiting.push_back(frame);
             return false;
         }
+        // The call offered the callee work that the bulkhead shed: its offered load counts it.
+        let stats = &mut kernel.node_stats[callee];
+        stats.shed_by_callers += 1;
+        stats.shed_by_callers_while_generating += kernel.generating as u64;
         let node = self.node;
         self.finish(kernel, frame, Outcome::BulkheadFull, node);
         false

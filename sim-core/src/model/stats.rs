@@ -65,6 +65,11 @@ pub(crate) struct NodeStats {
     pub refused_unavailable: u64,
     /// Of those, the ones up to the moment the workloads stopped creating requests.
     pub refused_unavailable_while_generating: u64,
+    /// Calls to the node that a caller's bulkhead refused before they reached it: work
+    /// offered to the node and shed in front of it.
+    pub shed_by_callers: u64,
+    /// Of those, the ones up to the moment the workloads stopped creating requests.
+    pub shed_by_callers_while_generating: u64,
     pub completions: u64,
     pub errors: u64,
     pub drops: u64,
@@ -104,6 +109,8 @@ impl NodeStats {
             failed_on_arrival_while_generating: 0,
             refused_unavailable: 0,
             refused_unavailable_while_generating: 0,
+            shed_by_callers: 0,
+            shed_by_callers_while_generating: 0,
             completions: 0,
             errors: 0,
             drops: 0,
@@ -155,6 +162,8 @@ impl NodeStats {
             failed_on_arrival_while_generating,
             refused_unavailable,
             refused_unavailable_while_generating,
+            shed_by_callers,
+            shed_by_callers_while_generating,
             completions,
             errors,
             drops,
@@ -184,6 +193,8 @@ impl NodeStats {
             failed_on_arrival_while_generating,
             refused_unavailable,
             refused_unavailable_while_generating,
+            shed_by_callers,
+            shed_by_callers_while_generating,
             completions,
             errors,
             drops,

@@ -91,11 +91,17 @@ impl Simulation<'_> {
         let utilization = if servers > 0.0 { stats.busy_area as f64 / (servers * measured_ns) } else { 0.0 };
         // Arrivals answered with an injected error before any work, or refused because the
         // instance (or node) they reached was down, offered the node none, and are left out
-        // (as they never reach an instance's counters).
+        // (as they never reach an instance's counters). Calls a caller's bulkhead shed in
+        // front of the node offered it work it never saw, and count.
         let arrivals_generating =
             if self.kernel.generation_stopped_ns.is_some() { stats.arrivals_while_generating } else { stats.arrivals }
                 .saturating_sub(stats.failed_on_arrival_while_generating)
-                .saturating_sub(stats.refused_unavailable_while_generating);
+                .saturating_sub(stats.refused_unavailable_while_generating)
+                + if self.kernel.generation_stopped_ns.is_some() {
+                    stats.shed_by_callers_while_generating
+                } else {
+                    stats.shed_by_callers
+                };
         let mut cpu_offered = 0.0;
         if let Some(&cpu_ns) = self.kernel.host_cpu_ns.get(index) {
             let admitted = stats.wait.count();
@@ -121,8 +127,14 @@ impl Simulation<'_> {
             instability.push_for_node(
                 index,
                 format!(
-                    "node \"{}\" is offered {:.2}× its capacity: requests arrive faster than its {} workers can serve them",
-                    node.name, load, servers as u64
+                    "node \"{}\" is offered {:.2}× its capacity: requests arrive faster than its {} workers can serve them{}",
+                    node.name,
+                    load,
+                    servers as u64,
+                    match stats.shed_by_callers {
+                        0 => String::new(),
+                        shed => format!(" (its callers' bulkheads refused {shed} calls to it, the excess they shed)"),
+                    }
                 ),
             );
         }
