@@ -8,32 +8,48 @@ use super::{EdgeKind, NodeKind, Topology};
 use crate::ids::NodeId;
 
 impl Topology {
-    /// Whether writes commit versions of their keys at `node`: a database, a shard router
-    /// with leaderless replication, or the backend of a cache (which commits the writes that
-    /// reach no database on their way).
-    pub fn holds_data(&self, node: NodeId) -> bool {
-        match &self.nodes[node].kind {
-            NodeKind::Database(_) => true,
-            NodeKind::LoadBalancer(config) => config.quorum.is_some(),
-            _ => self.nodes.iter().any(|other| matches!(&other.kind, NodeKind::Cache(cache) if cache.backend == node)),
+    /// Per node, whether writes commit versions of their keys there: a database, a shard
+    /// router with leaderless replication, or the backend of a cache (which commits the
+    /// writes that reach no database on their way).
+    pub fn data_holders(&self) -> Vec<bool> {
+        let mut holds: Vec<bool> = self
+            .nodes
+            .iter()
+            .map(|node| match &node.kind {
+                NodeKind::Database(_) => true,
+                NodeKind::LoadBalancer(config) => config.quorum.is_some(),
+                _ => false,
+            })
+            .collect();
+        for node in &self.nodes {
+            if let NodeKind::Cache(cache) = &node.kind {
+                holds[cache.backend] = true;
+            }
         }
+        holds
     }
 
     /// The data holders a read sent to `from` may read: those reachable from it (itself
     /// included) over calls, hand-offs and balancing, in node order. Messages a queue or log
     /// hands to their consumers are not followed: their answers never reach the reader.
+    /// Linear in the nodes and edges.
     pub fn stores_behind(&self, from: NodeId) -> Vec<NodeId> {
+        let mut next: Vec<Vec<NodeId>> = vec![Vec::new(); self.nodes.len()];
+        for edge in self.edges.iter().filter(|edge| edge.kind != EdgeKind::Async) {
+            next[edge.from].push(edge.to);
+        }
         let mut reached = vec![false; self.nodes.len()];
         let mut pending = vec![from];
         reached[from] = true;
         while let Some(node) = pending.pop() {
-            for edge in &self.edges {
-                if edge.from == node && edge.kind != EdgeKind::Async && !reached[edge.to] {
-                    reached[edge.to] = true;
-                    pending.push(edge.to);
+            for &to in &next[node] {
+                if !reached[to] {
+                    reached[to] = true;
+                    pending.push(to);
                 }
             }
         }
-        (0..self.nodes.len() as u32).map(NodeId::new).filter(|&node| reached[node] && self.holds_data(node)).collect()
+        let holds = self.data_holders();
+        (0..self.nodes.len() as u32).map(NodeId::new).filter(|&node| reached[node] && holds[node]).collect()
     }
 }
