@@ -53,3 +53,47 @@ impl Topology {
         (0..self.nodes.len() as u32).map(NodeId::new).filter(|&node| reached[node] && holds[node]).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ids::NodeId;
+
+    /// A cache's misses read through every holder its backend reaches by calls, hand-offs
+    /// and balancing (a database, a cache's backend without one), never through a queue's
+    /// consumers; a node that reaches no holder reads none.
+    #[test]
+    fn a_cache_reads_the_holders_its_backend_reaches() {
+        let topology = crate::parse_topology(
+            r#"Topology(
+                workload: [Open(name: "u", arrivals: Poisson(rate: "10/s"), to: "app")],
+                nodes: {
+                    "app": Service(steps: [Call("profile-cache"), Call("price-cache"), Call("jobs")]),
+                    "profile-cache": Cache(capacity: 10, backend: "lb"),
+                    "lb": LoadBalancer(backends: ["profiles"]),
+                    "profiles": Service(steps: [Call("users-db")]),
+                    "users-db": Database(read: Exp(mean: "1ms"), write: Exp(mean: "1ms")),
+                    "price-cache": Cache(capacity: 10, backend: "pricer"),
+                    "pricer": Service(steps: [Work(Exp(mean: "1ms"))]),
+                    "jobs": WorkQueue(consumers: 1, handler: "worker"),
+                    "worker": Service(steps: [Call("orders-db")]),
+                    "orders-db": Database(read: Exp(mean: "1ms"), write: Exp(mean: "1ms")),
+                },
+            )"#,
+        )
+        .unwrap();
+        let id = |name: &str| topology.node_id(name).unwrap();
+        let names = |nodes: Vec<NodeId>| nodes.iter().map(|&node| topology.nodes[node].name.clone()).collect::<Vec<_>>();
+        let holders: Vec<&str> = topology
+            .data_holders()
+            .iter()
+            .zip(&topology.nodes)
+            .filter(|(holds, _)| **holds)
+            .map(|(_, node)| node.name.as_str())
+            .collect();
+        assert_eq!(holders, ["lb", "users-db", "pricer", "orders-db"]);
+        assert_eq!(names(topology.stores_behind(id("lb"))), ["lb", "users-db"]);
+        assert_eq!(names(topology.stores_behind(id("pricer"))), ["pricer"]);
+        assert_eq!(names(topology.stores_behind(id("app"))), ["lb", "users-db", "pricer"], "not through the queue");
+        assert!(topology.stores_behind(id("worker")).iter().map(|&node| &topology.nodes[node].name).eq(["orders-db"]));
+    }
+}
