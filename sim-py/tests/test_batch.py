@@ -145,6 +145,27 @@ def test_compare_is_archsim_compare():
         assert name == expected["verdicts"][side]["bottleneck"] and 0 < load < 1
 
 
+def test_compare_flags_a_quantile_from_too_few_requests():
+    a = b = "topologies/three-tier.ron"
+    args = ["--replications", 3, "--duration", "1s", "--warmup", "0s", "--seed", 3]
+    expected = json.loads(cli("compare", a, b, *args, "--format", "json").stdout)
+    comparison = archsim.compare(
+        archsim.load(a), archsim.load(b), replications=3, duration="1s", warmup=0, seed=3, progress=False
+    )
+    assert comparison.report == expected
+    rows = {row["metric"]: row for row in expected["metrics"]}
+    # A second of traffic: enough requests for a p50 (it needs 20), too few for a p99 (1000).
+    assert "too_few" not in rows["p50"] and "too_few" not in rows["mean"]
+    assert rows["p99"]["too_few"]["needed"] == 1000
+    frame = comparison.metrics
+    assert frame.loc["mean", "too_few_runs_a"] == 0
+    assert (frame.loc["p99", "too_few_runs_a"], frame.loc["p99", "too_few_runs_b"]) == (
+        rows["p99"]["too_few"]["a"],
+        rows["p99"]["too_few"]["b"],
+    )
+    assert "from too few requests" in comparison.verdicts["p99"]
+
+
 def test_capacity_is_archsim_capacity():
     args = ["--slo", "p99<40ms", "--param", "nodes.app.instances", "--replications", 3, "--duration", "10s"]
     expected = json.loads(cli("capacity", "topologies/three-tier.ron", *args, "--format", "json").stdout)

@@ -197,7 +197,9 @@ def _plain(value: Any) -> Any:
 
 class Comparison(PrintedAsTable):
     """A paired comparison of A and B. ``metrics``: per metric, A's and B's means with their
-    95% intervals, the difference B − A with its interval, and the verdict (a DataFrame, or
+    95% intervals, the difference B − A with its interval, the verdict, and for a latency
+    quantile the runs of each design with too few requests to estimate it (``too_few_runs_a``,
+    ``too_few_runs_b``: fewer than ten beyond it) (a DataFrame, or
     lists of dicts without pandas). ``verdicts`` maps each metric to its sentence;
     ``unstable_runs`` and ``bottlenecks`` give each design's stability and bottleneck over its
     replications; ``report`` is ``archsim compare --format json``'s object and ``table`` its
@@ -240,6 +242,9 @@ class Comparison(PrintedAsTable):
                 flat[f"{side}_mean"] = summary.get("mean")
                 flat[f"{side}_half_width"] = summary.get("half_width")
             flat["verdict"] = row["verdict"]
+            too_few = row.get("too_few") or {}
+            flat["too_few_runs_a"] = too_few.get("a", 0)
+            flat["too_few_runs_b"] = too_few.get("b", 0)
             rows.append(flat)
         return table(rows, index="metric")
 
