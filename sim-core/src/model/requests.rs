@@ -116,8 +116,10 @@ impl Outcome {
         matches!(self, Outcome::Unavailable | Outcome::Crashed | Outcome::Error | Outcome::Unreachable)
     }
 
-    /// Whether a caller's retry policy retries it (a request that cannot succeed is not
-    /// retried, nor one refused by the caller's own breaker).
+    /// Whether a caller's retry policy retries it. A request that cannot succeed is not
+    /// retried, nor one a breaker refused further down: the dependency behind it is failing
+    /// and its breaker is still open, so a retry would only be refused again. (The caller's
+    /// own breaker refuses before an attempt is made, which ends the call without a retry.)
     pub fn is_retryable(self) -> bool {
         !matches!(self, Outcome::Completed | Outcome::HopLimit | Outcome::NoRoute | Outcome::CircuitOpen)
     }
