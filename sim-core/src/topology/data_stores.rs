@@ -82,7 +82,8 @@ mod tests {
         )
         .unwrap();
         let id = |name: &str| topology.node_id(name).unwrap();
-        let names = |nodes: Vec<NodeId>| nodes.iter().map(|&node| topology.nodes[node].name.clone()).collect::<Vec<_>>();
+        let names =
+            |nodes: Vec<NodeId>| nodes.iter().map(|&node| topology.nodes[node].name.clone()).collect::<Vec<_>>();
         let holders: Vec<&str> = topology
             .data_holders()
             .iter()
