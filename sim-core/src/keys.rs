@@ -36,6 +36,31 @@ impl KeySampler {
         }
     }
 
+    /// The most popular key's share of the draws (key 0's): 1/n for uniform keys, 1/H(n, s)
+    /// for Zipf, with H summed exactly over the first million ranks and the rest taken as
+    /// the integral of x^(−s) from n₀ + ½ to n + ½ (its error is below 10⁻¹² of H there).
+    pub fn top_share(&self) -> f64 {
+        match self {
+            KeySampler::Single => 1.0,
+            KeySampler::Uniform { n } => 1.0 / *n as f64,
+            KeySampler::Zipf(zipf) => {
+                const EXACT: u64 = 1_000_000;
+                let s = zipf.exponent;
+                let exact_n = zipf.n.min(EXACT);
+                let mut harmonic: f64 = (1..=exact_n).map(|k| libm::pow(k as f64, -s)).sum();
+                if zipf.n > EXACT {
+                    let (from, to) = (EXACT as f64 + 0.5, zipf.n as f64 + 0.5);
+                    harmonic += if (s - 1.0).abs() < 1e-12 {
+                        libm::log(to / from)
+                    } else {
+                        (libm::pow(to, 1.0 - s) - libm::pow(from, 1.0 - s)) / (1.0 - s)
+                    };
+                }
+                1.0 / harmonic
+            }
+        }
+    }
+
     /// Draws a key.
     #[inline]
     pub fn sample(&self, stream: &mut RandomStream) -> u64 {
@@ -126,6 +151,19 @@ pub fn zipf_probabilities(n: u64, exponent: f64) -> Vec<f64> {
 mod tests {
     use super::*;
     use crate::rng::Purpose;
+
+    /// The top key's share is the first of the exact probabilities, also past the million
+    /// ranks summed one by one.
+    #[test]
+    fn the_top_share_is_the_most_popular_keys_probability() {
+        for (n, s) in [(1000u64, 1.1), (3_000_000, 0.9), (2_500_000, 1.0), (1_500_000, 1.3)] {
+            let exact = zipf_probabilities(n, s)[0];
+            let share = KeySampler::Zipf(ZipfSampler::new(n, s)).top_share();
+            assert!((share / exact - 1.0).abs() < 1e-9, "n {n}, s {s}: {share} against {exact}");
+        }
+        assert_eq!(KeySampler::Uniform { n: 4 }.top_share(), 0.25);
+        assert_eq!(KeySampler::Single.top_share(), 1.0);
+    }
 
     /// Empirical frequencies of the top ranks against the exact Zipf law; tolerance 5
     /// binomial standard deviations.

@@ -93,3 +93,34 @@ fn a_rebalance_stops_the_group_and_the_lag_grows_by_the_appends() {
         "{appended} appended during the pauses, {expected} expected"
     );
 }
+
+/// A key's messages stay in one partition, so a key that alone offers a consumer more than
+/// it serves cannot be helped by partitions or consumers, and the verdicts say so. At
+/// 3000/s with Zipf(1000, 1.2) keys, key 0 is 1/H(1000, 1.2) = 23.1% of the messages: 693/s
+/// against a consumer's 500/s (2 ms each). Uniform keys at 4000/s over 4 partitions overload
+/// every consumer as much, and there more partitions are the answer.
+#[test]
+fn a_key_too_busy_for_one_consumer_is_named_instead_of_more_partitions() {
+    let text = |rate: u32, keys: &str, partitions: u32| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "events", arrivals: Poisson(rate: "{rate}/s"), keys: {keys}, to: "log")],
+                nodes: {{
+                    "log": Log(partitions: {partitions}, groups: [Group(name: "g", handler: "h")]),
+                    "h": Service(workers: 1000, steps: [Work(Constant("2ms"))]),
+                }},
+            )"#
+        )
+    };
+    let share = sim_core::keys::zipf_probabilities(1000, 1.2)[0];
+    let hot = simulate(&text(3000, "Zipf(n: 1000, s: 1.2)", 8), 1, seconds(20.0), 2.0);
+    let line = hot.instability.join("\n");
+    let named = format!("its busiest key alone is {:.1}% of the messages, 1.3", share * 100.0);
+    assert!(line.contains(&named) && line.contains("no number of partitions or consumers splits it"), "{line}");
+    assert!(!line.contains("add partitions"), "{line}");
+    let bottleneck = hot.bottleneck.as_ref().unwrap();
+    assert!(bottleneck.advice.starts_with("its busiest key alone"), "{bottleneck:?}");
+    let even = simulate(&text(4000, "Uniform(n: 1000)", 4), 1, seconds(20.0), 2.0);
+    let line = even.instability.join("\n");
+    assert!(line.contains("add partitions or make its handler faster") && !line.contains("busiest key"), "{line}");
+}

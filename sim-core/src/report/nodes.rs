@@ -72,7 +72,7 @@ impl Simulation<'_> {
             stats.advance(end_ns.max(stats.last_change_ns));
         }
         let extras = self.component_figures(NodeId::new(index as u32), span);
-        instability.lines.extend(saturated_consumers(node, extras.section.as_ref()));
+        instability.lines.extend(saturated_consumers(node, extras.section.as_ref(), topology.top_key_share()));
         let instance_hours = extras.instance_hours.unwrap_or(node.kind.instances() as f64 * (measured_ns / 3.6e12));
         let (workers, servers) = match &node.kind {
             NodeKind::Service(service) => {

@@ -64,6 +64,7 @@ pub(super) fn bottleneck(
     reports: &IndexMap<String, NodeReport>,
     hosts: &IndexMap<String, super::HostReport>,
     arrival_rate_per_s: f64,
+    top_key_share: Option<f64>,
 ) -> Option<Bottleneck> {
     let mut best: Option<Part> = None;
     let mut consider = |candidate: Part| {
@@ -136,14 +137,22 @@ pub(super) fn bottleneck(
             Some(ComponentSection::Log(log)) => {
                 for (group, figures) in &log.groups {
                     let hot = one_partition_takes_all(&figures.offered_load_by_partition);
+                    // The partition of the busiest key (key 0), when that key alone is more
+                    // than a consumer serves.
+                    let partitions = figures.offered_load_by_partition.len().max(1) as u64;
+                    let hot_key = hot_key_load(&figures.offered_load_by_partition, top_key_share)
+                        .map(|(share, load)| ((crate::rng::splitmix64(0) % partitions) as usize, share, load));
                     // With fewer consumers than partitions, a consumer serves the merged
                     // streams of its partitions (p mod n): the consumer is the part.
                     let consumers = figures.offered_load_by_consumer.len();
                     if consumers > 0 {
                         for (consumer, load) in figures.offered_load_by_consumer.iter().enumerate() {
-                            let advice = match hot {
-                                Some((partition, share)) if partition % consumers == consumer => {
+                            let advice = match (hot, hot_key) {
+                                (Some((partition, share)), _) if partition % consumers == consumer => {
                                     keys_advice(partition, share)
+                                }
+                                (_, Some((partition, share, load))) if partition % consumers == consumer => {
+                                    hot_key_advice(share, load)
                                 }
                                 _ => format!(
                                     "add consumers (up to {}, one per partition) or make the group's handler faster",
@@ -161,8 +170,9 @@ pub(super) fn bottleneck(
                         continue;
                     }
                     for (partition, load) in figures.offered_load_by_partition.iter().enumerate() {
-                        let advice = match hot {
-                            Some((hot, share)) if hot == partition => keys_advice(partition, share),
+                        let advice = match (hot, hot_key) {
+                            (Some((hot, share)), _) if hot == partition => keys_advice(partition, share),
+                            (_, Some((hot, share, load))) if hot == partition => hot_key_advice(share, load),
                             _ => "add partitions (one consumer each) or make the group's handler faster".into(),
                         };
                         consider(Part {
@@ -267,7 +277,11 @@ pub(super) fn saturated_part(
 
 /// Why the consumers of a work queue, or a consumer group on some partitions of a log,
 /// cannot keep up (their backlog or lag grows), and what to change.
-pub(super) fn saturated_consumers(node: &crate::topology::Node, section: Option<&ComponentSection>) -> Vec<String> {
+pub(super) fn saturated_consumers(
+    node: &crate::topology::Node,
+    section: Option<&ComponentSection>,
+    top_key_share: Option<f64>,
+) -> Vec<String> {
     match (section, &node.kind) {
         (Some(ComponentSection::WorkQueue(queue)), NodeKind::WorkQueue(config)) => {
             match queue.consumer_offered_load.filter(|load| *load >= 1.0) {
@@ -311,9 +325,13 @@ pub(super) fn saturated_consumers(node: &crate::topology::Node, section: Option<
                         "add partitions",
                     ),
                 };
-                let fix = match one_partition_takes_all(&figures.offered_load_by_partition) {
-                    Some((partition, share)) => keys_advice(partition, share) + ", or make its handler faster",
-                    None => format!("{fix} or make its handler faster"),
+                let fix = match (
+                    one_partition_takes_all(&figures.offered_load_by_partition),
+                    hot_key_load(&figures.offered_load_by_partition, top_key_share),
+                ) {
+                    (Some((partition, share)), _) => keys_advice(partition, share) + ", or make its handler faster",
+                    (None, Some((share, load))) => hot_key_advice(share, load),
+                    (None, None) => format!("{fix} or make its handler faster"),
                 };
                 Some(format!(
                     "consumer group \"{group}\" of log \"{}\": {subject} {worst:.2}× what one consumer serves, so its lag grows ({} at the end); {fix}",
@@ -331,6 +349,26 @@ fn one_partition_takes_all(loads: &[f64]) -> Option<(usize, f64)> {
     let total: f64 = loads.iter().sum();
     let (partition, load) = loads.iter().copied().enumerate().max_by(|a, b| a.1.total_cmp(&b.1))?;
     (loads.len() > 1 && total > 0.0 && load >= 0.9 * total).then_some((partition, load / total))
+}
+
+/// The busiest key's share of a group's messages and the load it alone offers one
+/// consumer, when that is 1 or more: no number of partitions or consumers can then keep up,
+/// since a key's messages stay in one partition, in order. `top_key_share` is the most
+/// popular key's share of the workload's requests, when known.
+fn hot_key_load(partition_loads: &[f64], top_key_share: Option<f64>) -> Option<(f64, f64)> {
+    let share = top_key_share?;
+    let load = share * partition_loads.iter().sum::<f64>();
+    (load >= 1.0).then_some((share, load))
+}
+
+/// What to do when one key alone offers a consumer more than it serves.
+fn hot_key_advice(share: f64, load: f64) -> String {
+    format!(
+        "its busiest key alone is {:.1}% of the messages, {load:.2}× what one consumer serves, and a key's messages \
+         stay in one partition, in order: no number of partitions or consumers splits it; make the handler faster, or \
+         spread that key's messages over several keys",
+        share * 100.0
+    )
 }
 
 /// What to do when one partition takes (nearly) every message.

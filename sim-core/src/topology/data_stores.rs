@@ -29,6 +29,15 @@ impl Topology {
         holds
     }
 
+    /// The most popular key's share of the requests, when one workload makes them all and
+    /// draws its keys (a trace's keys are its own): what one key alone offers a partition.
+    pub fn top_key_share(&self) -> Option<f64> {
+        match self.sources.as_slice() {
+            [source] if !matches!(source.arrivals, super::Arrivals::Trace(_)) => Some(source.keys.top_share()),
+            _ => None,
+        }
+    }
+
     /// The data holders a read sent to `from` may read: those reachable from it (itself
     /// included) over calls, hand-offs and balancing, in node order. Messages a queue or log
     /// hands to their consumers are not followed: their answers never reach the reader.
