@@ -191,16 +191,25 @@ pub fn compare_runs(
     values_b: &[Vec<Option<f64>>],
 ) -> Vec<MetricComparison> {
     let column = |values: &[Vec<Option<f64>>], index: usize| values.iter().map(|run| run[index]).collect::<Vec<_>>();
-    let mut count_index = metrics.len();
+    // Where each quantile's count is in a row (after the metrics, in their order), and the
+    // fewest requests it needs.
+    let counts: Vec<Option<(usize, u64)>> = metrics
+        .iter()
+        .scan(metrics.len(), |next, metric| {
+            Some(metric.sample_count().map(|(_, needed)| {
+                *next += 1;
+                (*next - 1, needed)
+            }))
+        })
+        .collect();
     metrics
         .iter()
+        .zip(&counts)
         .enumerate()
-        .map(|(index, metric)| {
+        .map(|(index, (metric, count))| {
             let (column_a, column_b) = (column(values_a, index), column(values_b, index));
             let difference = summarize(column_a.iter().zip(&column_b).map(|(a, b)| Some((*b)? - (*a)?)));
-            let too_few = metric.sample_count().and_then(|(_, needed)| {
-                let at = count_index;
-                count_index += 1;
+            let too_few = count.and_then(|(at, needed)| {
                 let short = |values: &[Vec<Option<f64>>]| {
                     values
                         .iter()

@@ -65,10 +65,11 @@ pub fn compare_reports(a: &[Report], b: &[Report]) -> Result<ComparisonView, Pro
     }
     let metrics: Vec<MetricDef> =
         DEFAULT_METRICS.iter().map(|name| MetricDef::parse(name).expect("the default metrics parse")).collect();
+    let read = compared_metrics(&metrics);
     let values = |reports: &[Report]| -> Result<Vec<Vec<Option<f64>>>, Problem> {
         reports
             .iter()
-            .map(|report| read_all(&compared_metrics(&metrics), report))
+            .map(|report| read_all(&read, report))
             .collect::<Result<_, _>>()
             .map_err(|error| run_problem(&error.to_string(), "compare reports of archsim runs"))
     };

@@ -598,7 +598,9 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                 .into(),
         );
     }
-    for edge in topology.call_policies.iter().filter(|edge| edge.policy.hedge_after_ns.is_some()) {
+    for (edge, hedge_after_ns) in
+        topology.call_policies.iter().filter_map(|edge| Some((edge, edge.policy.hedge_after_ns?)))
+    {
         let caller = if edge.caller.is_none() {
             format!("workload \"{}\"", topology.sources[edge.source as usize].name)
         } else {
@@ -608,7 +610,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             "calls {caller} -> \"{}\" are hedged after {}: the model leaves the hedges out (their extra load, \
              and the slow answers they cut short), which --simulate measures",
             topology.nodes[edge.callee].name,
-            crate::units::Duration::from_ns(edge.policy.hedge_after_ns.unwrap_or(0)),
+            crate::units::Duration::from_ns(hedge_after_ns),
         ));
     }
     if let Some(scenario) = topology.scenario.as_ref().filter(|scenario| !scenario.faults.is_empty()) {

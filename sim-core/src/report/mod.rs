@@ -444,7 +444,7 @@ impl Simulation<'_> {
                 &nodes,
                 &hosts,
                 requests.generated as f64 / (generating_ns / 1e9),
-                topology.top_key_share(),
+                &|| topology.top_key_share(),
             ),
             unstable: !instability.is_empty(),
             instability,

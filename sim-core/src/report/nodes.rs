@@ -72,7 +72,7 @@ impl Simulation<'_> {
             stats.advance(end_ns.max(stats.last_change_ns));
         }
         let extras = self.component_figures(NodeId::new(index as u32), span);
-        instability.lines.extend(saturated_consumers(node, extras.section.as_ref(), topology.top_key_share()));
+        instability.lines.extend(saturated_consumers(node, extras.section.as_ref(), &|| topology.top_key_share()));
         let instance_hours = extras.instance_hours.unwrap_or(node.kind.instances() as f64 * (measured_ns / 3.6e12));
         let (workers, servers) = match &node.kind {
             NodeKind::Service(service) => {
@@ -97,11 +97,7 @@ impl Simulation<'_> {
             if self.kernel.generation_stopped_ns.is_some() { stats.arrivals_while_generating } else { stats.arrivals }
                 .saturating_sub(stats.failed_on_arrival_while_generating)
                 .saturating_sub(stats.refused_unavailable_while_generating)
-                + if self.kernel.generation_stopped_ns.is_some() {
-                    stats.shed_by_callers_while_generating
-                } else {
-                    stats.shed_by_callers
-                };
+                + stats.shed_by_callers_while_generating;
         let mut cpu_offered = 0.0;
         if let Some(&cpu_ns) = self.kernel.host_cpu_ns.get(index) {
             let admitted = stats.wait.count();

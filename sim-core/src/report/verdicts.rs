@@ -64,7 +64,7 @@ pub(super) fn bottleneck(
     reports: &IndexMap<String, NodeReport>,
     hosts: &IndexMap<String, super::HostReport>,
     arrival_rate_per_s: f64,
-    top_key_share: Option<f64>,
+    top_key_share: &dyn Fn() -> Option<f64>,
 ) -> Option<Bottleneck> {
     let mut best: Option<Part> = None;
     let mut consider = |candidate: Part| {
@@ -280,7 +280,7 @@ pub(super) fn saturated_part(
 pub(super) fn saturated_consumers(
     node: &crate::topology::Node,
     section: Option<&ComponentSection>,
-    top_key_share: Option<f64>,
+    top_key_share: &dyn Fn() -> Option<f64>,
 ) -> Vec<String> {
     match (section, &node.kind) {
         (Some(ComponentSection::WorkQueue(queue)), NodeKind::WorkQueue(config)) => {
@@ -353,11 +353,16 @@ fn one_partition_takes_all(loads: &[f64]) -> Option<(usize, f64)> {
 
 /// The busiest key's share of a group's messages and the load it alone offers one
 /// consumer, when that is 1 or more: no number of partitions or consumers can then keep up,
-/// since a key's messages stay in one partition, in order. `top_key_share` is the most
-/// popular key's share of the workload's requests, when known.
-fn hot_key_load(partition_loads: &[f64], top_key_share: Option<f64>) -> Option<(f64, f64)> {
-    let share = top_key_share?;
-    let load = share * partition_loads.iter().sum::<f64>();
+/// since a key's messages stay in one partition, in order. `top_key_share` gives the most
+/// popular key's share of the workload's requests, when known; it is asked only when the
+/// group as a whole offers a consumer's worth or more (it sums the key popularity).
+fn hot_key_load(partition_loads: &[f64], top_key_share: &dyn Fn() -> Option<f64>) -> Option<(f64, f64)> {
+    let total = partition_loads.iter().sum::<f64>();
+    if total < 1.0 {
+        return None;
+    }
+    let share = top_key_share()?;
+    let load = share * total;
     (load >= 1.0).then_some((share, load))
 }
 
