@@ -147,3 +147,103 @@ fn reads_on_a_remote_replica_are_stale_for_a_crossing_after_each_write() {
     });
     local.assert_covers("stale share of the local replica's reads", 1.0 - (-write_rate * 0.0015f64).exp(), 0.15);
 }
+
+/// Two regions 40 ms apart, each with its own API service calling one database whose
+/// primary and first replica are in "us" and second replica in "eu": readers in each region
+/// and writers in "eu". Every time is constant, so each workload's latency is exact: 0.5 ms
+/// from the clients to the API and back, 1 ms of API work, and the database's query with
+/// the trip to its server (0.5 ms each way within a region, 40 ms across).
+fn nearest_topology(read_policy: &str, replica_regions: &str, scenario: &str) -> String {
+    format!(
+        r#"Topology(
+            workload: [
+                Open(name: "us-readers", arrivals: Poisson(rate: "20/s"), classes: {{"read": 1.0}}, to: "api-us", region: "us"),
+                Open(name: "eu-readers", arrivals: Poisson(rate: "20/s"), classes: {{"read": 1.0}}, to: "api-eu", region: "eu"),
+                Open(name: "eu-writers", arrivals: Poisson(rate: "5/s"), classes: {{"write": 1.0}}, to: "api-eu", region: "eu"),
+            ],
+            nodes: {{
+                "api-us": Service(workers: 64, steps: [Work(Constant("1ms")), Call("db")]),
+                "api-eu": Service(workers: 64, steps: [Work(Constant("1ms")), Call("db")]),
+                "db": Database(replicas: 2, connections: 64, read: Constant("2ms"), write: Constant("5ms"),
+                               writes: ["write"], replication_lag: Some(Constant("1ms")),
+                               replica_regions: {replica_regions}, read_policy: {read_policy},
+                               failover: Failover(detection: "1s", promotion: "0s")),
+            }},
+            regions: (placement: {{"us": ["api-us", "db"], "eu": ["api-eu"]}}, latency: [("us", "eu", Constant("40ms"))],
+                      local: Constant("500us")),
+            {scenario}
+        )"#
+    )
+}
+
+fn workload_latency_s(report: &Report, workload: &str) -> (f64, f64) {
+    let latency = &report.workloads[workload].latency_s;
+    (latency.mean.unwrap(), latency.max.unwrap())
+}
+
+/// `Nearest` reads each region's replica: 1 + 0.5 + 2 + 0.5 ms, plus the clients' 1 ms, in
+/// both regions, and a write from "eu" crosses to the primary and back: 1 + 40 + 5 + 40 + 1.
+/// Round robin over the replicas sends half the US reads across the ocean (84 ms), as a
+/// driver with a replica list across regions does; before regional links it charged them
+/// nothing.
+#[test]
+fn reads_go_to_the_nearest_replica_and_writes_cross_to_the_primary() {
+    let report = simulate(&nearest_topology("Nearest", r#"["us", "eu"]"#, ""), 1, seconds(60.0), 1.0);
+    for readers in ["us-readers", "eu-readers"] {
+        let (mean, max) = workload_latency_s(&report, readers);
+        assert!((mean - 0.005).abs() < 1e-9 && (max - 0.005).abs() < 1e-6, "{readers}: mean {mean}, max {max}");
+    }
+    let (mean, max) = workload_latency_s(&report, "eu-writers");
+    assert!((mean - 0.087).abs() < 1e-9 && (max - 0.087).abs() < 1e-6, "eu-writers: mean {mean}, max {max}");
+    let database = report.nodes["db"].component.as_ref().and_then(|c| c.database()).unwrap();
+    let counted = |name: &str| report.workloads[name].requests.completed;
+    assert_eq!(database.servers[0].reads, 0, "the primary takes no reads");
+    assert_eq!(database.servers[1].reads, counted("us-readers"));
+    assert_eq!(database.servers[2].reads, counted("eu-readers"));
+    // The database's own sojourn is its servers' (2 ms reads, 5 ms writes), not the crossing.
+    let (reads, writes) = (database.reads as f64, database.writes as f64);
+    let servers_s = (reads * 0.002 + writes * 0.005) / (reads + writes);
+    let sojourn_s = report.nodes["db"].mean_sojourn_s.unwrap();
+    assert!((sojourn_s - servers_s).abs() < 1e-9, "{sojourn_s} against {servers_s}");
+
+    let report = simulate(&nearest_topology("RoundRobin", r#"["us", "eu"]"#, ""), 1, seconds(60.0), 1.0);
+    let (mean, max) = workload_latency_s(&report, "us-readers");
+    assert!((max - 0.084).abs() < 1e-6, "a US read on the EU replica: {max}");
+    assert!(mean > 0.03 && mean < 0.06, "about half the US reads cross: mean {mean}");
+}
+
+/// When its region has no server up, a `Nearest` read goes to the nearest region with one:
+/// with the primary and the EU replica down (the first two servers), EU reads cross to the
+/// US replica (84 ms) while US reads stay local; and once the EU replica is promoted after
+/// a crash of the primary alone, writes from "eu" stay in "eu" (1 + 0.5 + 5 + 0.5 + 1 ms).
+#[test]
+fn a_nearest_read_crosses_when_its_region_has_no_server_up() {
+    let crash = |instances: u32| {
+        format!(r#"scenario: Scenario(faults: [Crash(node: "db", at: "0s", until: "1000s", instances: {instances})]),"#)
+    };
+    let report = simulate(&nearest_topology("Nearest", r#"["eu", "us"]"#, &crash(2)), 1, seconds(60.0), 1.0);
+    let (mean, max) = workload_latency_s(&report, "eu-readers");
+    assert!((mean - 0.084).abs() < 1e-9 && (max - 0.084).abs() < 1e-6, "eu-readers: mean {mean}, max {max}");
+    let (mean, _) = workload_latency_s(&report, "us-readers");
+    assert!((mean - 0.005).abs() < 1e-9, "us-readers: {mean}");
+
+    let report = simulate(&nearest_topology("Nearest", r#"["eu", "us"]"#, &crash(1)), 1, seconds(60.0), 5.0);
+    assert_eq!(report.resilience.as_ref().unwrap().failovers["db"].primary_at_end, 1);
+    let (mean, max) = workload_latency_s(&report, "eu-writers");
+    assert!((mean - 0.008).abs() < 1e-9 && (max - 0.008).abs() < 1e-6, "eu-writers: mean {mean}, max {max}");
+}
+
+/// The analytic view routes reads as the model does: under `Nearest`, each replica takes
+/// its own region's reads (20/s each, the primary only the 5/s of writes), and the
+/// predicted mean response is the exact one: (20 × 5 + 20 × 5 + 5 × 87) ÷ 45 ms.
+#[test]
+fn the_analytic_view_sends_each_regions_reads_to_its_nearest_replica() {
+    let text = nearest_topology("Nearest", r#"["us", "eu"]"#, "");
+    let topology = sim_core::parse_topology(&text).unwrap();
+    let analysis = sim_core::analysis::analyze(&topology, &[None, None, None]).unwrap();
+    let db = analysis.nodes.iter().find(|node| node.name == "db").unwrap();
+    let rates: Vec<f64> = db.parts.iter().map(|part| part.arrival_rate_per_s).collect();
+    approx::assert_relative_eq!(rates.as_slice(), [5.0, 20.0, 20.0].as_slice(), max_relative = 1e-9);
+    let expected_s = (20.0 * 0.005 + 20.0 * 0.005 + 5.0 * 0.087) / 45.0;
+    approx::assert_relative_eq!(analysis.response_s.unwrap(), expected_s, max_relative = 1e-9);
+}

@@ -17,6 +17,7 @@ mod closed;
 mod consumer_loop;
 mod limiters;
 mod peak;
+mod regional_reads;
 mod regions;
 mod round_robin;
 mod visits;
@@ -249,7 +250,12 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
         if let Some(crossing_s) = geo[from].as_ref().and_then(|routing| routing.crossing_s[to]) {
             return crossing_s;
         }
-        sampler_mean_s(topology, topology.link(NodeId::new(from as u32), NodeId::new(to as u32)))
+        sampler_mean_s(topology, topology.plain_link(topology.link(NodeId::new(from as u32), NodeId::new(to as u32))))
+    };
+    // A class's calls to a database with servers in several regions cross to the servers
+    // its queries go to.
+    let class_link_s = |class: usize, from: usize, to: usize| {
+        regional_reads::crossing_s(topology, class, from, to).unwrap_or_else(|| link_s(from, to))
     };
     let mesh_s = sampler_mean_s(topology, topology.mesh_sampler);
     // The answer of a node that a request was handed on to across regions goes back across
@@ -272,6 +278,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
     let (class_effects, class_rates, caveats) =
         class_visit_rates(topology, &class_entry_rates, hit_ratios, &router_shares)?;
     let node_rate: Vec<f64> = (0..n).map(|i| class_rates.iter().map(|rates| rates[i]).sum()).collect();
+    let nearest_shares = regional_reads::nearest_read_shares(topology, &class_rates, &class_effects);
     let hosts = host_analysis(topology, &class_effects, &class_rates);
     // A node's Work on a host takes its host's stretch (infinite when the host saturates).
     let stretch: Vec<f64> = (0..n)
@@ -349,15 +356,19 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                     let balancer = matches!(topology.nodes[i].kind, NodeKind::LoadBalancer(_));
                     let forward_s = |j: usize| {
                         if !balancer {
-                            return link_s(i, j) + answer_back_s(i, j) + mesh_s;
+                            return class_link_s(class, i, j) + answer_back_s(i, j) + mesh_s;
                         }
                         let back = 1.0 - hands_off(&effects[j], &topology.nodes[j].kind);
-                        (1.0 + back) * link_s(i, j) + 2.0 * mesh_s
+                        (1.0 + back) * class_link_s(class, i, j) + 2.0 * mesh_s
                     };
                     let network: f64 = (0..n)
-                        .map(|j| effect.calls[j] * 2.0 * (link_s(i, j) + mesh_s) + effect.forwards[j] * forward_s(j))
+                        .map(|j| {
+                            effect.calls[j] * 2.0 * (class_link_s(class, i, j) + mesh_s)
+                                + effect.forwards[j] * forward_s(j)
+                        })
                         .sum();
-                    let groups = groups_excess_s(effect, &response[class], |j| 2.0 * (link_s(i, j) + mesh_s));
+                    let groups =
+                        groups_excess_s(effect, &response[class], |j| 2.0 * (class_link_s(class, i, j) + mesh_s));
                     let replicas = replicas_excess_s(effect, &response[class], forward_s);
                     // A work queue's wait is its messages', after the producer's answer.
                     let request_wait = if asynchronous[i] { 0.0 } else { wait[i] };
@@ -380,10 +391,10 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                     .map(|j| {
                         // (A log's groups are its parts: their consumers are not its workers.)
                         let messages = if asynchronous[i] { effect.messages[j] } else { 0.0 };
-                        (effect.calls[j] + messages) * (2.0 * (link_s(i, j) + mesh_s) + response[class][j])
+                        (effect.calls[j] + messages) * (2.0 * (class_link_s(class, i, j) + mesh_s) + response[class][j])
                     })
                     .sum::<f64>()
-                    + groups_excess_s(effect, &response[class], |j| 2.0 * (link_s(i, j) + mesh_s));
+                    + groups_excess_s(effect, &response[class], |j| 2.0 * (class_link_s(class, i, j) + mesh_s));
                 class_holding[class][i] = effect.work_s * stretch[i] + calls;
                 weighted += class_rates[class][i] * (effect.work_s * stretch[i] + calls);
             }
@@ -391,7 +402,9 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
         }
         let mut next_wait = vec![0.0; n];
         for (i, node) in topology.nodes.iter().enumerate() {
-            if let Some(parts) = database_parts(&node.kind, i, &class_rates, &class_holding) {
+            if let Some(parts) =
+                database_parts(&node.kind, i, &class_rates, &class_holding, nearest_shares[i].as_deref())
+            {
                 next_wait[i] = parts_wait_s(&parts).unwrap_or(f64::INFINITY);
             } else if asynchronous[i] {
                 // Its messages' wait, which nothing in the loop uses, is taken at the end.
@@ -473,7 +486,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
     for (i, node) in topology.nodes.iter().enumerate() {
         let servers = queue_shape(&node.kind);
         let utilization = servers.map(|(instances, workers)| node_rate[i] * holding[i] / (instances * workers) as f64);
-        let database_parts = database_parts(&node.kind, i, &class_rates, &class_holding);
+        let database_parts = database_parts(&node.kind, i, &class_rates, &class_holding, nearest_shares[i].as_deref());
         let node_wait = if never_waits[i] {
             Some(0.0).filter(|_| node_rate[i] > 0.0)
         } else if database_parts.is_none() {
@@ -492,7 +505,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                 return 0.0;
             }
             let forwards = &class_effects[class][i].forwards;
-            (0..n).map(|j| forwards[j] * (link_s(i, j) + mesh_s + response[class][j])).sum()
+            (0..n).map(|j| forwards[j] * (class_link_s(class, i, j) + mesh_s + response[class][j])).sum()
         };
         let sojourn = if saturated || node_rate[i] <= 0.0 {
             None
@@ -765,13 +778,14 @@ fn host_analysis(
 
 /// The servers of database node `i` with replicas, each fed what its read policy sends it:
 /// every write to the primary; reads to the primary only (`PrimaryOnly`), evenly over the
-/// replicas (`RoundRobin`), or so as to even out the servers' load where the writes allow
-/// (`LeastLoaded`). `None` for other nodes and for a database without replicas.
+/// replicas (`RoundRobin`), so as to even out the servers' load where the writes allow
+/// (`LeastLoaded`), or each region's to its nearest servers (`Nearest`, `nearest_shares`). `None` for other nodes and for a database without replicas.
 fn database_parts(
     kind: &NodeKind,
     i: usize,
     class_rates: &[Vec<f64>],
     class_holding: &[Vec<f64>],
+    nearest_shares: Option<&[f64]>,
 ) -> Option<Vec<PartAnalysis>> {
     let NodeKind::Database(database) = kind else { return None };
     if database.replicas == 0 {
@@ -794,6 +808,7 @@ fn database_parts(
     // The share of the reads the primary takes.
     let primary_reads = match database.read_policy {
         crate::topology::ReadPolicy::PrimaryOnly => 1.0,
+        crate::topology::ReadPolicy::Nearest => nearest_shares.map_or(0.0, |shares| shares[0]),
         crate::topology::ReadPolicy::RoundRobin
         | crate::topology::ReadPolicy::Random
         | crate::topology::ReadPolicy::LeastConnections => 0.0,
@@ -821,8 +836,11 @@ fn database_parts(
     };
     let mut parts =
         vec![part("primary".into(), writes + reads * primary_reads, write_work + read_work * primary_reads)];
-    let replica_share = (1.0 - primary_reads) / replicas;
     for replica in 1..=database.replicas {
+        let replica_share = match nearest_shares {
+            Some(shares) => shares[replica as usize],
+            None => (1.0 - primary_reads) / replicas,
+        };
         parts.push(part(format!("replica-{replica}"), reads * replica_share, reads * replica_share * read_holding));
     }
     Some(parts)

@@ -20,7 +20,7 @@ pub(super) fn cdn_origin_crossings_s(topology: &Topology) -> Vec<Option<(usize, 
             let origin_region = topology.nodes[cdn.origin].region;
             let crossing_s = |edge: u32| match topology.regions.sampler(cdn.edge_regions[edge as usize], origin_region)
             {
-                NONE => mean_s(topology.link(NodeId::new(node as u32), cdn.origin)),
+                NONE => mean_s(topology.plain_link(topology.link(NodeId::new(node as u32), cdn.origin))),
                 sampler => mean_s(sampler),
             };
             let edge_of = |region: u32| if region == NONE { 0 } else { cdn.edge_of_region[region as usize] };

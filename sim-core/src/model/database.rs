@@ -11,7 +11,7 @@ use super::service::ServiceModel;
 use super::Event;
 use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::report::{ComponentFigures, ComponentSection, DatabaseReport, ServerReport};
-use crate::topology::{DatabaseConfig, Host, ReadPolicy, Topology, NONE};
+use crate::topology::{DatabaseConfig, Host, ReadPolicy, Regions, Topology, NONE};
 use std::collections::VecDeque;
 
 /// A replica's view of the primary's commit log.
@@ -67,11 +67,23 @@ pub(crate) struct DatabaseModel<'t> {
     pub sticky_reads: u64,
     /// Apply times of one write on each replica, reused (semi-synchronous answers).
     apply_times: Vec<u64>,
+    /// Per caller region, per server: how near the server's region is (0 for the caller's
+    /// own, then by mean latency); empty when every server is in the node's region.
+    region_ranks: Vec<u32>,
 }
 
 impl<'t> DatabaseModel<'t> {
-    pub fn new(node: NodeId, config: &'t DatabaseConfig, host: Option<&'t Host>) -> Self {
+    pub fn new(node: NodeId, config: &'t DatabaseConfig, host: Option<&'t Host>, regions: &Regions) -> Self {
         let servers = 1 + config.replicas as usize;
+        let mut region_ranks = Vec::new();
+        if !config.server_regions.is_empty() {
+            for caller_region in 0..regions.names.len() as u32 {
+                let order = regions.by_distance(caller_region);
+                for &server_region in &config.server_regions {
+                    region_ranks.push(order.iter().position(|r| *r == server_region).unwrap_or(order.len()) as u32);
+                }
+            }
+        }
         Self {
             node,
             config,
@@ -88,6 +100,7 @@ impl<'t> DatabaseModel<'t> {
             last_write_ns: KeyMap::default(),
             sticky_reads: 0,
             apply_times: Vec::with_capacity(config.replicas as usize),
+            region_ranks,
         }
     }
 }
@@ -105,9 +118,13 @@ fn apply_due(log: &mut ReplicaLog, now: u64) {
 
 impl DatabaseModel<'_> {
     /// A query arrives: writes to the primary, reads by the read policy (around servers
-    /// the driver knows are down); then it waits for a connection of that server.
+    /// the driver knows are down); then, once across to that server's region when the
+    /// caller is in another, it waits for a connection of that server.
     fn route(&mut self, kernel: &mut Kernel, frame: FrameId) {
         let config = self.config;
+        // A caller in a region calls a database with servers in several over a regional
+        // link, which names the caller's region (`regional_links.rs`).
+        let regional = kernel.topology.regional_link(kernel.frames[frame].reply_link);
         let class = kernel.requests[kernel.frames[frame].request].class as usize;
         let is_write = config.write_classes.get(class).copied().unwrap_or(false);
         let count = 1 + config.replicas;
@@ -126,6 +143,10 @@ impl DatabaseModel<'_> {
         } else {
             match config.read_policy {
                 ReadPolicy::PrimaryOnly => primary,
+                ReadPolicy::Nearest => {
+                    let caller_region = regional.map_or(kernel.topology.nodes[self.node].region, |r| r.from_region);
+                    self.nearest(caller_region)
+                }
                 ReadPolicy::Random => {
                     let servers = &self.servers;
                     let usable = |server: &u32| *server != primary && servers.instances[*server as usize].down == 0;
@@ -198,7 +219,46 @@ impl DatabaseModel<'_> {
             }
         };
         kernel.frames[frame].instance = InstanceId::new(server);
+        if let Some(regional) = regional {
+            // The query crosses from the caller's region to its server's, and the answer
+            // back; over the caller's own link when the server is in the node's region.
+            let server_region = config.server_regions[server as usize];
+            let regions = &kernel.topology.regions;
+            let (there, back) = if server_region == kernel.topology.nodes[self.node].region {
+                (regional.to_node, regional.to_node)
+            } else {
+                (
+                    regions.sampler(regional.from_region, server_region),
+                    regions.sampler(server_region, regional.from_region),
+                )
+            };
+            kernel.frames[frame].reply_link = back;
+            if there != NONE {
+                let delay_ns = kernel.sample_network(there);
+                kernel.events.schedule_in(delay_ns, Event::timer(self.node, Timer::Resume { frame }));
+                return;
+            }
+        }
         self.servers.arrive(kernel, frame);
+    }
+
+    /// A read's server under `Nearest`: the nearest to `caller_region` of the servers up,
+    /// a replica before the primary in one region, in turn among equals; with none up, the
+    /// nearest all the same (which refuses it).
+    fn nearest(&mut self, caller_region: u32) -> u32 {
+        let count = 1 + self.config.replicas;
+        let ranks = &self.region_ranks[(caller_region * count) as usize..][..count as usize];
+        let (primary, start, servers) = (self.primary, self.next_replica, &self.servers);
+        let nearness = |server: &u32| (ranks[*server as usize], *server == primary);
+        let in_turn = (0..count).map(|offset| (start + offset) % count);
+        let server = in_turn
+            .clone()
+            .filter(|server| servers.instances[*server as usize].down == 0)
+            .min_by_key(nearness)
+            .or_else(|| in_turn.min_by_key(nearness))
+            .unwrap_or(primary);
+        self.next_replica = (server + 1) % count;
+        server
     }
 
     /// A query finishes on its server: a write commits and ships to the replicas (noting
@@ -370,6 +430,11 @@ impl Model for DatabaseModel<'_> {
             // A semi-synchronous write's acknowledgements are in (unless its server crashed
             // meanwhile: the crash answered it, and it only needs freeing).
             Timer::Resume { frame } if kernel.frames[frame].killed => kernel.free_frame(frame),
+            // A query that crossed to its server's region arrives there.
+            Timer::Resume { frame } if !kernel.frames[frame].admitted => {
+                kernel.frames[frame].arrived_ns = kernel.events.now_ns();
+                self.servers.arrive(kernel, frame);
+            }
             Timer::Resume { frame } => self.finish(kernel, frame, Outcome::Completed, self.node),
             Timer::Visibility { .. }
             | Timer::ContainerExpire { .. }

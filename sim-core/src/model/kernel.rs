@@ -163,16 +163,35 @@ impl Kernel<'_> {
     /// A network delay on the link whose sampler is `sampler` (0 when there is no link).
     /// The check is in line, since most calls find no link (a model without regions or a
     /// mesh); the draw is out of line.
+    /// A regional link (a call to a database with servers in several regions) stands for
+    /// its link to the database node's region here, as when the database answers before
+    /// choosing a server.
     #[inline(always)]
     pub(crate) fn sample_network(&mut self, sampler: u32) -> u64 {
         if sampler == NONE {
             return 0;
         }
-        self.sample_link(sampler)
+        self.sample_link(sampler, false)
+    }
+
+    /// The delay of a frame sent over `link`: as `sample_network`, but none yet over a
+    /// regional link, whose trip the database adds once it has chosen its server.
+    #[inline(always)]
+    fn sample_send_link(&mut self, link: u32) -> u64 {
+        if link == NONE {
+            return 0;
+        }
+        self.sample_link(link, true)
     }
 
     #[inline(never)]
-    fn sample_link(&mut self, sampler: u32) -> u64 {
+    fn sample_link(&mut self, link: u32, sending: bool) -> u64 {
+        let sampler = match self.topology.regional_link(link) {
+            Some(_) if sending => return 0,
+            Some(regional) if regional.to_node == NONE => return 0,
+            Some(regional) => regional.to_node,
+            None => link,
+        };
         let sampler_ref: &Sampler = &self.topology.samplers[sampler as usize];
         sampler_ref.sample_ns(&mut self.network_streams[sampler as usize])
     }
@@ -239,7 +258,7 @@ impl Kernel<'_> {
                 return;
             }
         }
-        let mut delay = self.sample_network(link);
+        let mut delay = self.sample_send_link(link);
         if self.topology.network.enabled {
             let (request, to) = (self.frames[frame].request, self.frames[frame].node);
             let class_bytes = self.requests[request].sizes.request_bytes;

@@ -649,7 +649,7 @@ fn network_stream_names(topology: &Topology) -> Vec<String> {
     let n = topology.nodes.len();
     let mut names: Vec<Option<String>> = vec![None; topology.samplers.len()];
     for (slot, &link) in topology.link_samplers.iter().enumerate() {
-        if let Some(name @ None) = names.get_mut(link as usize) {
+        if let Some(name @ None) = names.get_mut(topology.plain_link(link) as usize) {
             *name = Some(format!("link:{}->{}", topology.nodes[slot / n].name, topology.nodes[slot % n].name));
         }
     }

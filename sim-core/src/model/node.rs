@@ -133,7 +133,9 @@ impl<'t> Node<'t> {
             NodeKind::LoadBalancer(config) => Node::LoadBalancer(BalancerModel::new(topology, node, config)),
             NodeKind::Cache(config) => Node::Cache(CacheModel::new(topology, node, config)),
             NodeKind::Cdn(config) => Node::Cdn(CdnModel::new(topology, node, config)),
-            NodeKind::Database(config) => Node::Database(DatabaseModel::new(node, config, topology.host_of(node))),
+            NodeKind::Database(config) => {
+                Node::Database(DatabaseModel::new(node, config, topology.host_of(node), &topology.regions))
+            }
             NodeKind::RateLimiter(config) => Node::RateLimiter(LimiterModel::new(node, config)),
             NodeKind::WorkQueue(config) => Node::WorkQueue(QueueModel::new(node, config)),
             NodeKind::Log(config) => Node::Log(LogModel::new(node, config)),

@@ -227,6 +227,9 @@ pub enum RawReadPolicy {
     /// The replica with the fewest queries in it (running or waiting): join the shortest
     /// queue over the replicas, the primary left to the writes.
     LeastConnections,
+    /// The server nearest to the caller (needs `replica_regions`): one in the caller's
+    /// region, a replica before the primary, else one in the nearest region with a server up.
+    Nearest,
 }
 
 /// When a database answers a write.

@@ -5,12 +5,14 @@ mod components;
 mod data_stores;
 mod graph;
 mod network;
+mod regional_links;
 mod resilience;
 mod traces;
 mod validate;
 
 pub use components::*;
 pub use network::*;
+pub use regional_links::{RegionalLink, REGIONAL_LINK};
 pub use resilience::*;
 
 pub use graph::{node_summary, to_dot, Edge, EdgeKind};
@@ -58,8 +60,11 @@ pub struct Topology {
     /// (cumulative probability, program counter) of `Choose` instructions.
     pub choose_tables: Vec<(f64, u32)>,
     /// Link latency sampler between caller and callee, `NONE` when there is no link;
-    /// indexed by `from * nodes.len() + to`.
+    /// indexed by `from * nodes.len() + to`. A call to a database with servers in several
+    /// regions has a regional link instead (`REGIONAL_LINK` and up, `regional_links.rs`).
     pub link_samplers: Vec<u32>,
+    /// The regional links: a caller's region each, and the plain link behind it.
+    pub regional_links: Vec<RegionalLink>,
     /// Every edge of the graph, for checks and drawing.
     pub edges: Vec<Edge>,
     /// Run parameters given in the file.

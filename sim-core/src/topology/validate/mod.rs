@@ -315,7 +315,8 @@ impl Validator<'_> {
                 }
             }
         }
-        let link_samplers = self.links(&mut compiler, &regions, &node_regions)?;
+        let kinds: Vec<&NodeKind> = nodes.iter().map(|node| &node.kind).collect();
+        let (link_samplers, regional_links) = self.links(&mut compiler, &regions, &node_regions, &kinds)?;
         let network = self.network(&mut compiler, &classes, &regions, &node_regions)?;
         let (hosts, node_hosts) = self.hosts(&nodes)?;
         check_call_cycles(&nodes, &compiler.edges, &classes).map_err(|cycle| {
@@ -369,6 +370,7 @@ impl Validator<'_> {
             class_tables: compiler.class_tables,
             choose_tables: compiler.choose_tables,
             link_samplers,
+            regional_links,
             network,
             edges: compiler.edges,
             run,
@@ -405,7 +407,15 @@ impl Validator<'_> {
         Ok(compiler.samplers.len() as u32 - 1)
     }
 
-    fn links(&self, compiler: &mut Compiler, regions: &Regions, node_regions: &[u32]) -> Result<Vec<u32>, SpecError> {
+    /// The link table and its regional links (calls to a database with servers in several
+    /// regions).
+    fn links(
+        &self,
+        compiler: &mut Compiler,
+        regions: &Regions,
+        node_regions: &[u32],
+        kinds: &[&NodeKind],
+    ) -> Result<(Vec<u32>, Vec<RegionalLink>), SpecError> {
         let n = self.raw.nodes.len();
         // Without an explicit link, a call crosses the network between the two regions.
         let mut link_samplers = Vec::with_capacity(n * n);
@@ -414,6 +424,7 @@ impl Validator<'_> {
                 link_samplers.push(regions.node_sampler(from, to, node_regions[from], node_regions[to]));
             }
         }
+        let regional_links = super::regional_links::mark_regional_links(&mut link_samplers, kinds, node_regions);
         let mut explicit = vec![false; n * n];
         for link in &self.raw.links {
             let anchors = ["links", "from"];
@@ -434,7 +445,7 @@ impl Validator<'_> {
                 link_samplers[slot] = self.sampler(latency, compiler, &["links", &format!("\"{}\"", link.from)])?;
             }
         }
-        Ok(link_samplers)
+        Ok((link_samplers, regional_links))
     }
 
     fn run(&self) -> Result<RunDefaults, SpecError> {

@@ -18,6 +18,13 @@ impl Validator<'_> {
         compiler: &mut Compiler,
     ) -> Result<DatabaseConfig, SpecError> {
         let server_regions = if database.replica_regions.is_empty() {
+            if database.read_policy == ReadPolicy::Nearest {
+                return Err(self.invalid(
+                    format!("database {key} reads from the nearest server, but all its servers are in one region"),
+                    &["nodes", key, "read_policy"],
+                    "place its replicas with replica_regions: [\"us-east\", \"eu-west\"] (one region per replica), or read with RoundRobin",
+                ));
+            }
             Vec::new()
         } else {
             let anchors = ["nodes", key, "replica_regions"];
