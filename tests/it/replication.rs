@@ -247,3 +247,21 @@ fn the_analytic_view_sends_each_regions_reads_to_its_nearest_replica() {
     let expected_s = (20.0 * 0.005 + 20.0 * 0.005 + 5.0 * 0.087) / 45.0;
     approx::assert_relative_eq!(analysis.response_s.unwrap(), expected_s, max_relative = 1e-9);
 }
+
+/// An outage of "us" takes down the servers there (the primary and the US replica) and not
+/// the EU replica: EU readers keep reading in "eu" (5 ms), and once failover has promoted
+/// the EU replica, EU writers write there (8 ms), while US readers, their API down, fail.
+/// (The outage used to crash the whole database with its node's region.)
+#[test]
+fn a_region_outage_takes_down_only_a_databases_servers_in_the_region() {
+    let scenario = r#"scenario: Scenario(faults: [RegionOutage(region: "us", at: "0s", until: "1000s")]),"#;
+    let report = simulate(&nearest_topology("Nearest", r#"["us", "eu"]"#, scenario), 1, seconds(60.0), 5.0);
+    for (workload, expected_s) in [("eu-readers", 0.005), ("eu-writers", 0.008)] {
+        let requests = &report.workloads[workload].requests;
+        assert_eq!(requests.completed, requests.generated, "{workload}: {requests:?}");
+        let (mean, max) = workload_latency_s(&report, workload);
+        assert!((mean - expected_s).abs() < 1e-9 && (max - expected_s).abs() < 1e-6, "{workload}: {mean}, {max}");
+    }
+    assert_eq!(report.workloads["us-readers"].requests.completed, 0);
+    assert_eq!(report.resilience.as_ref().unwrap().failovers["db"].primary_at_end, 2);
+}

@@ -13,7 +13,7 @@ use super::node::Node;
 use super::{Event, Simulation};
 use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::rng::{Purpose, RandomStream};
-use crate::topology::{FaultKind, Topology, NONE};
+use crate::topology::{FaultKind, NodeKind, Topology, NONE};
 
 /// A fault as it happened, for the report.
 #[derive(Debug, Clone)]
@@ -384,7 +384,14 @@ impl Simulation<'_> {
         let window = self.open_window(kind.label(), target_name(topology, &kind), detail(topology, &kind));
         match &kind {
             FaultKind::Crash { node, instances } => self.crash_node(*node, *instances),
-            FaultKind::RegionOutage { nodes, .. } | FaultKind::ZoneOutage { nodes, .. } => {
+            FaultKind::RegionOutage { nodes, region } => {
+                for node in nodes {
+                    for instance in instances_in_region(topology, *node, *region) {
+                        self.crash_one(*node, instance);
+                    }
+                }
+            }
+            FaultKind::ZoneOutage { nodes, .. } => {
                 for node in nodes {
                     let instances = topology.nodes[*node].kind.servers().map_or(1, |s| s.max_instances());
                     self.crash_node(*node, instances);
@@ -435,7 +442,14 @@ impl Simulation<'_> {
         }
         match &self.fault_kind(fault) {
             FaultKind::Crash { node, instances } => self.recover_node(*node, *instances),
-            FaultKind::RegionOutage { nodes, .. } | FaultKind::ZoneOutage { nodes, .. } => {
+            FaultKind::RegionOutage { nodes, region } => {
+                for node in nodes {
+                    for instance in instances_in_region(topology, *node, *region) {
+                        self.recover_one(*node, instance);
+                    }
+                }
+            }
+            FaultKind::ZoneOutage { nodes, .. } => {
                 for node in nodes {
                     let instances = topology.nodes[*node].kind.servers().map_or(1, |s| s.max_instances());
                     self.recover_node(*node, instances);
@@ -669,5 +683,18 @@ impl Simulation<'_> {
         if kernel.faults.node_down[node] == 0 {
             self.nodes[node].recovered(kernel);
         }
+    }
+}
+
+/// The instances of `node` an outage of `region` takes down: a database's servers in the
+/// region (its replicas may be in others, `replica_regions`), every instance of another node
+/// (instance 0 standing for a node without instances).
+fn instances_in_region(topology: &Topology, node: NodeId, region: u32) -> Vec<InstanceId> {
+    match &topology.nodes[node].kind {
+        NodeKind::Database(database) if !database.server_regions.is_empty() => (0..database.server_regions.len())
+            .filter(|server| database.server_regions[*server] == region)
+            .map(|server| InstanceId::new(server as u32))
+            .collect(),
+        kind => (0..kind.servers().map_or(1, |s| s.max_instances())).map(InstanceId::new).collect(),
     }
 }

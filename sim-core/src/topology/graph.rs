@@ -194,11 +194,23 @@ fn describe(topology: &Topology, id: NodeId) -> (&'static str, String) {
         NodeKind::LoadBalancer(b) => ("diamond", format!("load balancer, {}", b.algorithm)),
         NodeKind::Cache(c) => ("cylinder", format!("cache {} entries, {:?}", c.capacity, c.eviction)),
         NodeKind::Cdn(c) => ("tab", format!("CDN, {} edges of {} entries", c.edge_regions.len(), c.capacity)),
-        NodeKind::Database(d) => match d.replicas {
-            0 => ("cylinder", "database, no replicas".to_string()),
-            1 => ("cylinder", "database, primary + 1 replica".to_string()),
-            n => ("cylinder", format!("database, primary + {n} replicas")),
-        },
+        NodeKind::Database(d) => {
+            let servers = match d.replicas {
+                0 => "database, no replicas".to_string(),
+                1 => "database, primary + 1 replica".to_string(),
+                n => format!("database, primary + {n} replicas"),
+            };
+            // Replicas placed in regions: where each is, and reads by region if so.
+            let placed = d.server_regions.iter().skip(1).map(|r| topology.regions.names[*r as usize].as_str());
+            let placed: Vec<&str> = placed.collect();
+            match (placed.is_empty(), d.read_policy) {
+                (true, _) => ("cylinder", servers),
+                (false, super::ReadPolicy::Nearest) => {
+                    ("cylinder", format!("{servers} (in {}), reads from the nearest", placed.join(", ")))
+                }
+                (false, _) => ("cylinder", format!("{servers} (in {})", placed.join(", "))),
+            }
+        }
         NodeKind::RateLimiter(r) => ("octagon", format!("rate limiter, {}, {:?}", r.limit, r.scope)),
         NodeKind::WorkQueue(q) => ("cds", format!("work queue, {} consumers", q.consumers)),
         NodeKind::Log(l) => (

@@ -430,7 +430,13 @@ impl ScenarioChecker<'_> {
                 let id = self.region(region, &["RegionOutage", "region"])?;
                 let nodes = (0..self.topology.nodes.len() as u32)
                     .map(NodeId::new)
-                    .filter(|n| self.topology.nodes[*n].region == id)
+                    .filter(|n| match &self.topology.nodes[*n].kind {
+                        // A database with servers in several regions loses those in this one.
+                        NodeKind::Database(database) if !database.server_regions.is_empty() => {
+                            database.server_regions.contains(&id)
+                        }
+                        _ => self.topology.nodes[*n].region == id,
+                    })
                     .collect::<Vec<_>>();
                 if nodes.is_empty() {
                     return Err(self.error(
