@@ -11,7 +11,7 @@ use super::service::ServiceModel;
 use super::Event;
 use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::report::{ComponentFigures, ComponentSection, DatabaseReport, ServerReport};
-use crate::topology::{DatabaseConfig, Host, ReadPolicy, Regions, Topology, NONE};
+use crate::topology::{DatabaseConfig, Host, ReadPolicy, RegionalLink, Regions, Topology, NONE};
 use std::collections::VecDeque;
 
 /// A replica's view of the primary's commit log.
@@ -219,26 +219,37 @@ impl DatabaseModel<'_> {
             }
         };
         kernel.frames[frame].instance = InstanceId::new(server);
-        if let Some(regional) = regional {
-            // The query crosses from the caller's region to its server's, and the answer
-            // back; over the caller's own link when the server is in the node's region.
-            let server_region = config.server_regions[server as usize];
-            let regions = &kernel.topology.regions;
-            let (there, back) = if server_region == kernel.topology.nodes[self.node].region {
-                (regional.to_node, regional.to_node)
-            } else {
-                (
-                    regions.sampler(regional.from_region, server_region),
-                    regions.sampler(server_region, regional.from_region),
-                )
-            };
-            kernel.frames[frame].reply_link = back;
-            if there != NONE {
-                let delay_ns = kernel.sample_network(there);
-                kernel.events.schedule_in(delay_ns, Event::timer(self.node, Timer::Resume { frame }));
-                return;
-            }
+        match regional {
+            Some(regional) => self.cross_to_server(kernel, frame, regional),
+            None => self.servers.arrive(kernel, frame),
         }
+    }
+
+    /// The query crosses from the caller's region to its server's, and the answer will come
+    /// back; over the caller's own link when the server is in the node's region. Out of
+    /// line: most databases are in one region.
+    #[inline(never)]
+    fn cross_to_server(&mut self, kernel: &mut Kernel, frame: FrameId, regional: RegionalLink) {
+        let server_region = self.config.server_regions[kernel.frames[frame].instance.index()];
+        let regions = &kernel.topology.regions;
+        let (there, back) = if server_region == kernel.topology.nodes[self.node].region {
+            (regional.to_node, regional.to_node)
+        } else {
+            (regions.sampler(regional.from_region, server_region), regions.sampler(server_region, regional.from_region))
+        };
+        kernel.frames[frame].reply_link = back;
+        if there == NONE {
+            self.servers.arrive(kernel, frame);
+            return;
+        }
+        let delay_ns = kernel.sample_network(there);
+        kernel.events.schedule_in(delay_ns, Event::timer(self.node, Timer::Resume { frame }));
+    }
+
+    /// The query that crossed to its server's region arrives there.
+    #[inline(never)]
+    fn arrive_across(&mut self, kernel: &mut Kernel, frame: FrameId) {
+        kernel.frames[frame].arrived_ns = kernel.events.now_ns();
         self.servers.arrive(kernel, frame);
     }
 
@@ -431,10 +442,7 @@ impl Model for DatabaseModel<'_> {
             // meanwhile: the crash answered it, and it only needs freeing).
             Timer::Resume { frame } if kernel.frames[frame].killed => kernel.free_frame(frame),
             // A query that crossed to its server's region arrives there.
-            Timer::Resume { frame } if !kernel.frames[frame].admitted => {
-                kernel.frames[frame].arrived_ns = kernel.events.now_ns();
-                self.servers.arrive(kernel, frame);
-            }
+            Timer::Resume { frame } if !kernel.frames[frame].admitted => self.arrive_across(kernel, frame),
             Timer::Resume { frame } => self.finish(kernel, frame, Outcome::Completed, self.node),
             Timer::Visibility { .. }
             | Timer::ContainerExpire { .. }

@@ -384,13 +384,7 @@ impl Simulation<'_> {
         let window = self.open_window(kind.label(), target_name(topology, &kind), detail(topology, &kind));
         match &kind {
             FaultKind::Crash { node, instances } => self.crash_node(*node, *instances),
-            FaultKind::RegionOutage { nodes, region } => {
-                for node in nodes {
-                    for instance in instances_in_region(topology, *node, *region) {
-                        self.crash_one(*node, instance);
-                    }
-                }
-            }
+            FaultKind::RegionOutage { nodes, region } => self.region_outage(nodes, *region, true),
             FaultKind::ZoneOutage { nodes, .. } => {
                 for node in nodes {
                     let instances = topology.nodes[*node].kind.servers().map_or(1, |s| s.max_instances());
@@ -442,13 +436,7 @@ impl Simulation<'_> {
         }
         match &self.fault_kind(fault) {
             FaultKind::Crash { node, instances } => self.recover_node(*node, *instances),
-            FaultKind::RegionOutage { nodes, region } => {
-                for node in nodes {
-                    for instance in instances_in_region(topology, *node, *region) {
-                        self.recover_one(*node, instance);
-                    }
-                }
-            }
+            FaultKind::RegionOutage { nodes, region } => self.region_outage(nodes, *region, false),
             FaultKind::ZoneOutage { nodes, .. } => {
                 for node in nodes {
                     let instances = topology.nodes[*node].kind.servers().map_or(1, |s| s.max_instances());
@@ -573,6 +561,36 @@ impl Simulation<'_> {
     }
 
     /// Crashes the first `instances` instances of `node` (or the node itself).
+    /// An outage of `region` starts (`down`) or ends for its `nodes`: a database with
+    /// servers in several regions (`replica_regions`) loses or gets back those in the region,
+    /// another node all its instances.
+    #[cold]
+    #[inline(never)]
+    fn region_outage(&mut self, nodes: &[NodeId], region: u32, down: bool) {
+        let topology = self.topology;
+        for &node in nodes {
+            let kind = &topology.nodes[node].kind;
+            let instances = kind.servers().map_or(1, |s| s.max_instances());
+            let server_regions = match kind {
+                NodeKind::Database(database) => database.server_regions.as_slice(),
+                _ => &[],
+            };
+            if server_regions.is_empty() {
+                match down {
+                    true => self.crash_node(node, instances),
+                    false => self.recover_node(node, instances),
+                }
+                continue;
+            }
+            for server in (0..instances).filter(|server| server_regions[*server as usize] == region) {
+                match down {
+                    true => self.crash_one(node, InstanceId::new(server)),
+                    false => self.recover_one(node, InstanceId::new(server)),
+                }
+            }
+        }
+    }
+
     fn crash_node(&mut self, node: NodeId, instances: u32) {
         if self.topology.nodes[node].kind.servers().is_some() {
             for instance in 0..instances {
@@ -683,18 +701,5 @@ impl Simulation<'_> {
         if kernel.faults.node_down[node] == 0 {
             self.nodes[node].recovered(kernel);
         }
-    }
-}
-
-/// The instances of `node` an outage of `region` takes down: a database's servers in the
-/// region (its replicas may be in others, `replica_regions`), every instance of another node
-/// (instance 0 standing for a node without instances).
-fn instances_in_region(topology: &Topology, node: NodeId, region: u32) -> Vec<InstanceId> {
-    match &topology.nodes[node].kind {
-        NodeKind::Database(database) if !database.server_regions.is_empty() => (0..database.server_regions.len())
-            .filter(|server| database.server_regions[*server] == region)
-            .map(|server| InstanceId::new(server as u32))
-            .collect(),
-        kind => (0..kind.servers().map_or(1, |s| s.max_instances())).map(InstanceId::new).collect(),
     }
 }

@@ -171,7 +171,7 @@ impl Kernel<'_> {
         if sampler == NONE {
             return 0;
         }
-        self.sample_link(sampler, false)
+        self.sample_link(sampler)
     }
 
     /// The delay of a frame sent over `link`: as `sample_network`, but none yet over a
@@ -181,17 +181,23 @@ impl Kernel<'_> {
         if link == NONE {
             return 0;
         }
-        self.sample_link(link, true)
+        self.sample_sent_link(link)
     }
 
     #[inline(never)]
-    fn sample_link(&mut self, link: u32, sending: bool) -> u64 {
-        let sampler = match self.topology.regional_link(link) {
-            Some(_) if sending => return 0,
-            Some(regional) if regional.to_node == NONE => return 0,
-            Some(regional) => regional.to_node,
-            None => link,
-        };
+    fn sample_sent_link(&mut self, link: u32) -> u64 {
+        if self.topology.regional_link(link).is_some() {
+            return 0;
+        }
+        self.sample_link(link)
+    }
+
+    #[inline(never)]
+    fn sample_link(&mut self, link: u32) -> u64 {
+        let sampler = self.topology.plain_link(link);
+        if sampler == NONE {
+            return 0;
+        }
         let sampler_ref: &Sampler = &self.topology.samplers[sampler as usize];
         sampler_ref.sample_ns(&mut self.network_streams[sampler as usize])
     }
