@@ -265,3 +265,25 @@ fn a_region_outage_takes_down_only_a_databases_servers_in_the_region() {
     assert_eq!(report.workloads["us-readers"].requests.completed, 0);
     assert_eq!(report.resilience.as_ref().unwrap().failovers["db"].primary_at_end, 2);
 }
+
+/// A request handed on to the database by a front end in "eu" (a `Forward` step), whose
+/// answer goes straight to the clients, still crosses to the primary in "us": 0.5 ms from
+/// the clients, 1 ms of work, 40 ms across, the 5 ms write, and 40 ms back to the clients'
+/// region (it was answered without the crossing there before the hand-off took the plain
+/// link).
+#[test]
+fn a_query_handed_on_to_a_database_in_another_region_crosses_to_it() {
+    let text = r#"Topology(
+        workload: [Open(name: "writers", arrivals: Poisson(rate: "10/s"), classes: {"write": 1.0}, to: "front", region: "eu")],
+        nodes: {
+            "front": Service(workers: 64, steps: [Work(Constant("1ms")), Forward("db")]),
+            "db": Database(replicas: 1, connections: 64, read: Constant("2ms"), write: Constant("5ms"),
+                           writes: ["write"], replica_regions: ["eu"], read_policy: Nearest),
+        },
+        regions: (placement: {"us": ["db"], "eu": ["front"]}, latency: [("us", "eu", Constant("40ms"))],
+                  local: Constant("500us")),
+    )"#;
+    let report = simulate(text, 1, seconds(30.0), 1.0);
+    let (mean, max) = workload_latency_s(&report, "writers");
+    assert!((mean - 0.0865).abs() < 1e-9 && (max - 0.0865).abs() < 1e-6, "writers: mean {mean}, max {max}");
+}

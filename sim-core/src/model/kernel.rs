@@ -19,7 +19,7 @@ use crate::dist::Sampler;
 use crate::engine::{EventQueue, Fifo};
 use crate::ids::{CallId, FanOutId, FrameId, InstanceId, NodeId, RequestId};
 use crate::rng::RandomStream;
-use crate::topology::{NodeKind, Topology, NONE};
+use crate::topology::{NodeKind, Topology, NONE, REGIONAL_LINK};
 
 /// An answer that a kernel operation produced while a node model was busy (a call refused
 /// by its open breaker answers at once): the simulation delivers it as soon as the model's
@@ -336,7 +336,10 @@ impl Kernel<'_> {
         } else {
             self.link_to_frame(parent, callee)
         };
-        let link = self.topology.link(node, callee);
+        let mut link = self.topology.link(node, callee);
+        if link.wrapping_add(1) > REGIONAL_LINK {
+            link = self.hand_off_link(link, reply_link);
+        }
         let child = self.new_frame(request, parent, callee, InstanceId::NONE, reply_link, hops + 1);
         // An attempt of a call hands its place on: the new frame answers that call.
         self.frames[child].call = self.frames[frame].call;
@@ -443,6 +446,19 @@ impl Kernel<'_> {
         called.reply_link = link;
         called.via = NodeId::NONE;
         visit
+    }
+
+    /// A hand-off over regional link `link` (to a database with servers in several regions):
+    /// the database reads the caller's region from the answer's link, so when the answer goes
+    /// to the clients or a queue instead, the query crosses over the plain link, to the
+    /// database node's region.
+    #[cold]
+    #[inline(never)]
+    fn hand_off_link(&self, link: u32, reply_link: u32) -> u32 {
+        match self.topology.regional_link(reply_link) {
+            Some(_) => link,
+            None => self.topology.plain_link(link),
+        }
     }
 
     /// The visit of the balancer that passed `frame` on ends: with `outcome` when the frame
