@@ -287,3 +287,27 @@ fn a_query_handed_on_to_a_database_in_another_region_crosses_to_it() {
     let (mean, max) = workload_latency_s(&report, "writers");
     assert!((mean - 0.0865).abs() < 1e-9 && (max - 0.0865).abs() < 1e-6, "writers: mean {mean}, max {max}");
 }
+
+/// A partition between the regions cuts each query off from a server across it, and only
+/// from those: EU readers keep reading their replica (5 ms), EU writers fail as unreachable
+/// after the connect timeout, and US readers are not touched. (The partition used to be
+/// taken at the database node's region, cutting the EU readers off too.)
+#[test]
+fn a_partition_cuts_queries_off_from_the_servers_across_it() {
+    let scenario = r#"scenario: Scenario(faults: [Partition(between: ["us"], and: ["eu"], at: "0s", until: "1000s", timeout: "2s")]),"#;
+    let report = simulate(&nearest_topology("Nearest", r#"["us", "eu"]"#, scenario), 1, seconds(60.0), 5.0);
+    for readers in ["us-readers", "eu-readers"] {
+        let requests = &report.workloads[readers].requests;
+        assert_eq!(requests.completed, requests.generated, "{readers}: {requests:?}");
+        let (mean, _) = workload_latency_s(&report, readers);
+        assert!((mean - 0.005).abs() < 1e-9, "{readers}: {mean}");
+    }
+    let writers = &report.workloads["eu-writers"].requests;
+    assert_eq!(writers.completed, 0, "{writers:?}");
+    assert!(writers.failed > 200, "{writers:?}");
+    assert!(
+        report.errors_by_reason.keys().any(|reason| reason.starts_with("unreachable")),
+        "{:?}",
+        report.errors_by_reason
+    );
+}

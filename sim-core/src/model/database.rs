@@ -238,6 +238,12 @@ impl DatabaseModel<'_> {
             (regions.sampler(regional.from_region, server_region), regions.sampler(server_region, regional.from_region))
         };
         kernel.frames[frame].reply_link = back;
+        if kernel.faults.enabled {
+            if let Some(timeout_ns) = kernel.partition_between_regions(regional.from_region, server_region, self.node) {
+                kernel.events.schedule_in(timeout_ns, Event::Unreachable { frame });
+                return;
+            }
+        }
         if there == NONE {
             self.servers.arrive(kernel, frame);
             return;

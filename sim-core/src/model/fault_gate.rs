@@ -135,6 +135,28 @@ impl Kernel<'_> {
         None
     }
 
+    /// The connect timeout when a partition in force cuts region `from_region` off from
+    /// `to_region`, where database `database`'s chosen server is (a server in the node's
+    /// region is on the node's side when its region is on neither).
+    pub(crate) fn partition_between_regions(&self, from_region: u32, to_region: u32, database: NodeId) -> Option<u64> {
+        let scenario = self.topology.scenario.as_ref()?;
+        for &fault in &self.faults.partitions {
+            let FaultKind::Partition { node_side, region_side, timeout_ns, .. } = &scenario.faults[fault as usize].kind
+            else {
+                continue;
+            };
+            let from_side = region_side[from_region as usize];
+            let to_side = match region_side[to_region as usize] {
+                0 if to_region == self.topology.nodes[database].region => node_side[database],
+                side => side,
+            };
+            if from_side != 0 && to_side != 0 && from_side != to_side {
+                return Some(*timeout_ns);
+            }
+        }
+        None
+    }
+
     /// The delay packet loss adds to a message from `from` to `to` (`NONE` for a client):
     /// the loss of the receiving end if it has one in force, else the sender's. A message
     /// lost k times (k geometric: lost with probability p at each try) arrives

@@ -257,7 +257,9 @@ impl Kernel<'_> {
     /// network delay of `link` (and the mesh's sidecar overhead when the caller is a node).
     #[inline]
     pub(crate) fn send_frame(&mut self, frame: FrameId, link: u32, sender: NodeId) {
-        if self.faults.enabled {
+        // (A query over a regional link meets a partition on its way to the server the
+        // database chooses: `partition_between_regions`.)
+        if self.faults.enabled && self.topology.regional_link(link).is_none() {
             let (request, to) = (self.frames[frame].request, self.frames[frame].node);
             if let Some(timeout_ns) = self.partition_between(sender, request, to) {
                 self.events.schedule_in(timeout_ns, Event::Unreachable { frame });
