@@ -94,7 +94,7 @@ fn random_topology(seed: u64, chaos: bool) -> String {
             };
             let _ = writeln!(
                 nodes,
-                "\"n{i}\": Database({failover}replicas: {replicas}, connections: {}, queue: {}, read: Exp(mean: \"1ms\"), write: Exp(mean: \"2ms\"), writes: [\"b\"], replication_lag: {lag}, read_policy: {policy}, replication: {replication}),",
+                "\"n{i}\": Database({failover}replicas: {replicas}, connections: {}, queue: {}, read: Exp(mean: \"1ms\"), write: Exp(mean: \"2ms\"), writes: [\"b\"], replication_lag: {lag}, @read_policy:{replicas}:{policy}@, replication: {replication}),",
                 1 + stream.below(4),
                 pick(&mut stream, &["None", "Some(5)"])
             );
@@ -211,6 +211,9 @@ fn random_topology(seed: u64, chaos: bool) -> String {
         let mut scenario = random_scenario(&mut chaos_stream, n, &deployable, &pausable, geography);
         if geography {
             scenario.push_str(&random_geography(&mut chaos_stream, n));
+            // Databases with replicas place them across the two regions, and half of them
+            // read from the nearest server.
+            nodes = place_replicas(&nodes, &mut chaos_stream);
         }
         scenario.push_str(&random_hosts(&mut chaos_stream, &hostable));
         let network = random_network(seed);
@@ -224,6 +227,7 @@ fn random_topology(seed: u64, chaos: bool) -> String {
     } else {
         (String::new(), String::new())
     };
+    let nodes = unplaced_replicas(&nodes);
     format!(
         "Topology(\n workload: [Open(name: \"w\", arrivals: {arrivals}, classes: {{\"a\": 0.5, \"b\": 0.5}}, keys: Zipf(n: 1000, s: 1.0), clients: 50, to: \"n0\"{client}),\n  Closed(name: \"c\", users: {users}, think: Exp(mean: \"20ms\"), to: \"n0\")],\n nodes: {{\n{nodes}}},\n limits: (max_in_flight: 2000, max_hops: 50),\n priorities: {{\"a\": 1}},\n{scenario})"
     )
@@ -415,6 +419,45 @@ fn random_network(seed: u64) -> String {
 /// Random regions and zones over nodes n0..n{n-1}: node i is in region r0 or r1, and each
 /// node of r0 in zone z0 or z1 (r1's nodes in z2), with random latencies between them.
 /// `n` is at least 2.
+/// Each database's read policy, written `@read_policy:REPLICAS:POLICY@` while the geography
+/// was undecided: with regions, its replicas in alternate regions (`replica_regions`) and,
+/// for half of them, `Nearest` reads; without, the policy as drawn (`unplaced_replicas`).
+fn place_replicas(nodes: &str, stream: &mut RandomStream) -> String {
+    let mut placed = String::new();
+    let mut rest = nodes;
+    while let Some(start) = rest.find("@read_policy:") {
+        let end = start + rest[start + 1..].find('@').expect("a closed read policy mark") + 1;
+        let mut fields = rest[start + "@read_policy:".len()..end].split(':');
+        let replicas: usize = fields.next().unwrap().parse().unwrap();
+        let policy = fields.next().unwrap();
+        placed.push_str(&rest[..start]);
+        if replicas == 0 {
+            let _ = write!(placed, "read_policy: {policy}");
+        } else {
+            let regions: Vec<&str> = (0..replicas).map(|r| if r % 2 == 0 { "\"r1\"" } else { "\"r0\"" }).collect();
+            let policy = if stream.below(2) == 0 { "Nearest" } else { policy };
+            let _ = write!(placed, "read_policy: {policy}, replica_regions: [{}]", regions.join(", "));
+        }
+        rest = &rest[end + 1..];
+    }
+    placed.push_str(rest);
+    placed
+}
+
+/// The read policies as drawn, without regions (see `place_replicas`).
+fn unplaced_replicas(nodes: &str) -> String {
+    let mut plain = String::new();
+    let mut rest = nodes;
+    while let Some(start) = rest.find("@read_policy:") {
+        let end = start + rest[start + 1..].find('@').expect("a closed read policy mark") + 1;
+        let policy = rest[start..end].rsplit(':').next().unwrap();
+        let _ = write!(plain, "{}read_policy: {policy}", &rest[..start]);
+        rest = &rest[end + 1..];
+    }
+    plain.push_str(rest);
+    plain
+}
+
 fn random_geography(stream: &mut RandomStream, n: usize) -> String {
     let (mut regions, mut zones) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new(), Vec::new()]);
     for i in 0..n {
@@ -581,8 +624,10 @@ fn random_topologies_conserve_requests_and_never_panic() {
 
 #[test]
 fn random_fault_schedules_conserve_requests_keep_time_monotone_and_never_panic() {
+    let mut nearest_reads = 0;
     for seed in 1..=swarm_runs() {
         let text = random_topology(seed, true);
+        nearest_reads += u64::from(text.contains("read_policy: Nearest"));
         let outcome = std::panic::catch_unwind(|| {
             let topology = sim_core::parse_topology(&text).unwrap_or_else(|error| panic!("invalid: {error}"));
             let config = sim_core::RunConfig { seed, stop: seconds(3.0), warmup_ns: 500_000_000, drain: false };
@@ -619,6 +664,8 @@ fn random_fault_schedules_conserve_requests_keep_time_monotone_and_never_panic()
             panic!("chaos swarm seed {seed} failed; topology:\n{text}");
         }
     }
+    // Databases across regions, reading from the nearest server, are among those drawn.
+    assert!(nearest_reads > 0, "no database read from the nearest server in {} runs", swarm_runs());
 }
 
 /// Records nothing: attaching it makes the workloads draw every key.
