@@ -111,45 +111,42 @@ impl Kernel<'_> {
     /// The connect timeout when a partition in force cuts `from` (a node, or `NONE` for the
     /// clients of `request`) off from `to`.
     pub(crate) fn partition_between(&self, from: NodeId, request: RequestId, to: NodeId) -> Option<u64> {
-        let scenario = self.topology.scenario.as_ref()?;
-        for &fault in &self.faults.partitions {
-            let FaultKind::Partition { node_side, region_side, timeout_ns, .. } = &scenario.faults[fault as usize].kind
-            else {
-                continue;
-            };
+        self.partition_cutting(|node_side, region_side| {
             let from_side = if from.is_none() {
-                let region = self.requests[request].region;
-                if region == NONE {
-                    0
-                } else {
-                    region_side[region as usize]
+                match self.requests[request].region {
+                    NONE => 0,
+                    region => region_side[region as usize],
                 }
             } else {
                 node_side[from]
             };
-            let to_side = node_side[to];
-            if from_side != 0 && to_side != 0 && from_side != to_side {
-                return Some(*timeout_ns);
-            }
-        }
-        None
+            (from_side, node_side[to])
+        })
     }
 
     /// The connect timeout when a partition in force cuts region `from_region` off from
     /// `to_region`, where database `database`'s chosen server is (a server in the node's
     /// region is on the node's side when its region is on neither).
     pub(crate) fn partition_between_regions(&self, from_region: u32, to_region: u32, database: NodeId) -> Option<u64> {
+        self.partition_cutting(|node_side, region_side| {
+            let to_side = match region_side[to_region as usize] {
+                0 if to_region == self.topology.nodes[database].region => node_side[database],
+                side => side,
+            };
+            (region_side[from_region as usize], to_side)
+        })
+    }
+
+    /// The connect timeout of the first partition in force whose sides (from its per-node
+    /// and per-region sides, 0 for neither) `sides` puts the two ends on opposite sides of.
+    fn partition_cutting(&self, sides: impl Fn(&[u8], &[u8]) -> (u8, u8)) -> Option<u64> {
         let scenario = self.topology.scenario.as_ref()?;
         for &fault in &self.faults.partitions {
             let FaultKind::Partition { node_side, region_side, timeout_ns, .. } = &scenario.faults[fault as usize].kind
             else {
                 continue;
             };
-            let from_side = region_side[from_region as usize];
-            let to_side = match region_side[to_region as usize] {
-                0 if to_region == self.topology.nodes[database].region => node_side[database],
-                side => side,
-            };
+            let (from_side, to_side) = sides(node_side, region_side);
             if from_side != 0 && to_side != 0 && from_side != to_side {
                 return Some(*timeout_ns);
             }
