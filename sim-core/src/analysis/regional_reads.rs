@@ -19,11 +19,8 @@ pub(super) fn read_servers(topology: &Topology, database: &DatabaseConfig, calle
         ReadPolicy::RoundRobin | ReadPolicy::Random | ReadPolicy::LeastConnections => (1..count).collect(),
         ReadPolicy::LeastLoaded => (0..count).collect(),
         ReadPolicy::Nearest => {
-            let order = topology.regions.by_distance(caller_region);
-            let rank = |server: usize| {
-                let region = database.server_regions[server];
-                (order.iter().position(|r| *r == region).unwrap_or(order.len()), server == 0)
-            };
+            let ranks = database.region_ranks(&topology.regions);
+            let rank = |server: usize| (ranks[caller_region as usize * count + server], server == 0);
             let best = (0..count).map(rank).min().expect("a database has a primary");
             (0..count).filter(|server| rank(*server) == best).collect()
         }
@@ -39,15 +36,9 @@ pub(super) fn read_servers(topology: &Topology, database: &DatabaseConfig, calle
 pub(super) fn crossing_s(topology: &Topology, class: usize, from: usize, to: usize) -> Option<f64> {
     let regional = topology.regional_link(topology.link(NodeId::new(from as u32), NodeId::new(to as u32)))?;
     let NodeKind::Database(database) = &topology.nodes[to].kind else { return None };
-    let node_region = topology.nodes[to].region;
     let leg_s = |server: usize| {
-        let server_region = database.server_regions[server];
-        let sampler = if server_region == node_region {
-            regional.to_node
-        } else {
-            topology.regions.sampler(regional.from_region, server_region)
-        };
-        sampler_mean_s(topology, sampler)
+        let (there, _) = topology.crossing_to_server(regional, to, database.server_regions[server]);
+        sampler_mean_s(topology, there)
     };
     if database.write_classes.get(class).copied().unwrap_or(false) {
         return Some(leg_s(0));

@@ -75,15 +75,6 @@ pub(crate) struct DatabaseModel<'t> {
 impl<'t> DatabaseModel<'t> {
     pub fn new(node: NodeId, config: &'t DatabaseConfig, host: Option<&'t Host>, regions: &Regions) -> Self {
         let servers = 1 + config.replicas as usize;
-        let mut region_ranks = Vec::new();
-        if !config.server_regions.is_empty() {
-            for caller_region in 0..regions.names.len() as u32 {
-                let order = regions.by_distance(caller_region);
-                for &server_region in &config.server_regions {
-                    region_ranks.push(order.iter().position(|r| *r == server_region).unwrap_or(order.len()) as u32);
-                }
-            }
-        }
         Self {
             node,
             config,
@@ -100,7 +91,7 @@ impl<'t> DatabaseModel<'t> {
             last_write_ns: KeyMap::default(),
             sticky_reads: 0,
             apply_times: Vec::with_capacity(config.replicas as usize),
-            region_ranks,
+            region_ranks: config.region_ranks(regions),
         }
     }
 }
@@ -231,12 +222,7 @@ impl DatabaseModel<'_> {
     #[inline(never)]
     fn cross_to_server(&mut self, kernel: &mut Kernel, frame: FrameId, regional: RegionalLink) {
         let server_region = self.config.server_regions[kernel.frames[frame].instance.index()];
-        let regions = &kernel.topology.regions;
-        let (there, back) = if server_region == kernel.topology.nodes[self.node].region {
-            (regional.to_node, regional.to_node)
-        } else {
-            (regions.sampler(regional.from_region, server_region), regions.sampler(server_region, regional.from_region))
-        };
+        let (there, back) = kernel.topology.crossing_to_server(regional, self.node.index(), server_region);
         kernel.frames[frame].reply_link = back;
         if kernel.faults.enabled {
             if let Some(timeout_ns) = kernel.partition_between_regions(regional.from_region, server_region, self.node) {

@@ -19,7 +19,7 @@ use crate::dist::Sampler;
 use crate::engine::{EventQueue, Fifo};
 use crate::ids::{CallId, FanOutId, FrameId, InstanceId, NodeId, RequestId};
 use crate::rng::RandomStream;
-use crate::topology::{NodeKind, Topology, NONE, REGIONAL_LINK};
+use crate::topology::{is_regional_link, NodeKind, Topology, NONE};
 
 /// An answer that a kernel operation produced while a node model was busy (a call refused
 /// by its open breaker answers at once): the simulation delivers it as soon as the model's
@@ -162,10 +162,9 @@ impl Kernel<'_> {
 
     /// A network delay on the link whose sampler is `sampler` (0 when there is no link).
     /// The check is in line, since most calls find no link (a model without regions or a
-    /// mesh); the draw is out of line.
-    /// A regional link (a call to a database with servers in several regions) stands for
-    /// its link to the database node's region here, as when the database answers before
-    /// choosing a server.
+    /// mesh); the draw is out of line. A regional link (a call to a database with servers
+    /// in several regions) stands for its link to the database node's region here, as when
+    /// the database answers before choosing a server.
     #[inline(always)]
     pub(crate) fn sample_network(&mut self, sampler: u32) -> u64 {
         if sampler == NONE {
@@ -339,7 +338,7 @@ impl Kernel<'_> {
             self.link_to_frame(parent, callee)
         };
         let mut link = self.topology.link(node, callee);
-        if link.wrapping_add(1) > REGIONAL_LINK {
+        if is_regional_link(link) {
             link = self.hand_off_link(link, reply_link);
         }
         let child = self.new_frame(request, parent, callee, InstanceId::NONE, reply_link, hops + 1);

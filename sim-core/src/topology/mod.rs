@@ -12,7 +12,7 @@ mod validate;
 
 pub use components::*;
 pub use network::*;
-pub use regional_links::{RegionalLink, REGIONAL_LINK};
+pub use regional_links::{is_regional_link, RegionalLink, REGIONAL_LINK};
 pub use resilience::*;
 
 pub use graph::{node_summary, to_dot, Edge, EdgeKind};

@@ -3,7 +3,7 @@
 //! chosen one, so the link of such a call is a marker that names the caller's region, and
 //! the database adds the trip to its chosen server and sets the answer's way back.
 
-use super::{NodeKind, Topology, NONE};
+use super::{DatabaseConfig, NodeKind, Regions, Topology, NONE};
 
 /// Link values from this one up (below `NONE`) are regional links: indices into
 /// `Topology::regional_links`, past this offset.
@@ -20,11 +20,31 @@ pub struct RegionalLink {
     pub to_node: u32,
 }
 
+/// Whether a link value is a regional link (one comparison: `NONE` wraps to 0).
+#[inline(always)]
+pub fn is_regional_link(link: u32) -> bool {
+    link.wrapping_add(1) > REGIONAL_LINK
+}
+
 impl Topology {
     /// The caller's region behind a regional link value, or `None` for a plain link.
     #[inline]
     pub fn regional_link(&self, link: u32) -> Option<RegionalLink> {
-        (link != NONE && link >= REGIONAL_LINK).then(|| self.regional_links[(link - REGIONAL_LINK) as usize])
+        is_regional_link(link).then(|| self.regional_links[(link - REGIONAL_LINK) as usize])
+    }
+
+    /// The latency samplers of a query over `regional` to database `database`'s server in
+    /// `server_region`, there and back: the caller's own link when the server is in the
+    /// node's region, else the regions' latency.
+    pub fn crossing_to_server(&self, regional: RegionalLink, database: usize, server_region: u32) -> (u32, u32) {
+        if server_region == self.nodes[database].region {
+            (regional.to_node, regional.to_node)
+        } else {
+            (
+                self.regions.sampler(regional.from_region, server_region),
+                self.regions.sampler(server_region, regional.from_region),
+            )
+        }
     }
 
     /// The latency sampler a link value stands for before a server is chosen: a plain
@@ -64,4 +84,23 @@ pub(crate) fn mark_regional_links(
         }
     }
     marks
+}
+
+impl DatabaseConfig {
+    /// Per caller region, per server: how near the server's region is to the caller's (0
+    /// for its own, then by mean latency), as `Nearest` reads rank them; empty when every
+    /// server is in the node's region.
+    pub fn region_ranks(&self, regions: &Regions) -> Vec<u32> {
+        let mut ranks = Vec::new();
+        if self.server_regions.is_empty() {
+            return ranks;
+        }
+        for caller_region in 0..regions.names.len() as u32 {
+            let order = regions.by_distance(caller_region);
+            for server_region in &self.server_regions {
+                ranks.push(order.iter().position(|r| r == server_region).unwrap_or(order.len()) as u32);
+            }
+        }
+        ranks
+    }
 }
