@@ -253,6 +253,30 @@ fn autoscaling_follows_the_load() {
     assert!(report.availability.unwrap() > 0.99);
 }
 
+/// The autoscaler reads its metric over the whole interval whatever the warm-up does: the
+/// figures reset at the warm-up's end (20 s) must not hide the busy time of the interval's
+/// first 5 s. 2 instances of 10 workers at 10 ms: 1000/s is 0.5 busy (within reach of the
+/// 0.6 target, no change at 15 s), 1500/s from 15 s is 0.75, which wants 3 instances at the
+/// 30 s evaluation. Reading only the last 10 s of busy time over the 15 s interval gave 0.5,
+/// and the group waited until 45 s.
+#[test]
+fn an_autoscaler_reads_its_interval_across_the_warmup() {
+    let text = r#"Topology(
+        workload: [Open(name: "u", arrivals: Profile(steps: [Step(at: "0s", rate: "1000/s"), Step(at: "15s", rate: "1500/s")]), to: "lb")],
+        nodes: {
+            "lb": LoadBalancer(algorithm: RoundRobin, backends: ["app"]),
+            "app": Service(instances: 2, workers: 10, steps: [Work(Constant("10ms"))],
+                autoscaling: (target: Utilization(0.6), min: 2, max: 10, interval: "15s", cooldown: "15s")),
+        },
+    )"#;
+    for metric in ["Utilization(0.6)", r#"RequestsPerInstance(600.0)"#] {
+        let text = text.replace("Utilization(0.6)", metric);
+        let report = simulate(&text, 7, seconds(40.0), 20.0);
+        let scaling = report.nodes["app"].component.as_ref().and_then(|c| c.autoscaling()).cloned().unwrap();
+        assert_eq!(scaling.instances_over_time.get(1).map(|(at_s, n)| (*at_s, *n)), Some((30.0, 3)), "{metric}: {scaling:?}");
+    }
+}
+
 /// Geo routing sends each region's users to their own region's instances; crossing regions
 /// costs the latency matrix's delay both ways.
 #[test]

@@ -20,6 +20,8 @@ pub(crate) struct ScalingState {
     provisioning: Vec<bool>,
     provisioning_count: u32,
     last_action_ns: Option<u64>,
+    /// The node's figures at the last evaluation, to subtract from the next: offsets modulo
+    /// 2^n, since `carry` takes the warm-up's figures off them when those reset.
     last_busy_area: u128,
     last_queue_area: u128,
     last_arrivals: u64,
@@ -66,9 +68,15 @@ impl ScalingState {
         self.advance(now);
         self.billed_area = 0;
         self.serving_area = 0;
-        self.last_busy_area = 0;
-        self.last_queue_area = 0;
-        self.last_arrivals = 0;
+    }
+
+    /// Carries over the warm-up's end what the node's figures (`busy_area`, `queue_area`,
+    /// `arrivals`, about to be reset) hold of the interval under way, so the next evaluation
+    /// still reads its whole interval: the autoscaler knows nothing of the warm-up.
+    pub fn carry(&mut self, busy_area: u128, queue_area: u128, arrivals: u64) {
+        self.last_busy_area = self.last_busy_area.wrapping_sub(busy_area);
+        self.last_queue_area = self.last_queue_area.wrapping_sub(queue_area);
+        self.last_arrivals = self.last_arrivals.wrapping_sub(arrivals);
     }
 
     /// Integrates up to `now` (for a report).
@@ -87,6 +95,16 @@ impl ScalingState {
 }
 
 impl Simulation<'_> {
+    /// At the warm-up's end, before the node figures reset: every autoscaler keeps what its
+    /// interval under way has measured.
+    pub(crate) fn carry_autoscalers(&mut self) {
+        for (node, stats) in self.nodes.iter_mut().zip(&self.kernel.node_stats) {
+            if let Node::Service(ServiceModel { scaling: Some(scaling), .. }) = node {
+                scaling.carry(stats.busy_area, stats.queue_area, stats.arrivals);
+            }
+        }
+    }
+
     pub(crate) fn start_autoscalers(&mut self) {
         for (index, node) in self.topology.nodes.iter().enumerate() {
             if let NodeKind::Service(service) = &node.kind {
@@ -114,13 +132,13 @@ impl Simulation<'_> {
         let interval_ns = now.saturating_sub(scaling.last_evaluation_ns).max(1) as f64;
         let metric = match autoscaling.metric {
             Metric::Utilization => {
-                busy_area.saturating_sub(scaling.last_busy_area) as f64 / (interval_ns * (workers * current) as f64)
+                busy_area.wrapping_sub(scaling.last_busy_area) as f64 / (interval_ns * (workers * current) as f64)
             }
             Metric::RequestsPerInstance => {
-                arrivals.saturating_sub(scaling.last_arrivals) as f64 / (interval_ns / 1e9) / current as f64
+                arrivals.wrapping_sub(scaling.last_arrivals) as f64 / (interval_ns / 1e9) / current as f64
             }
             Metric::QueuePerInstance => {
-                queue_area.saturating_sub(scaling.last_queue_area) as f64 / interval_ns / current as f64
+                queue_area.wrapping_sub(scaling.last_queue_area) as f64 / interval_ns / current as f64
             }
         };
         scaling.last_busy_area = busy_area;

@@ -533,11 +533,12 @@ impl<'t> Simulation<'t> {
     }
 
     fn on_warmup_end(&mut self) {
-        let kernel = &mut self.kernel;
-        let now = kernel.events.now_ns();
-        for stats in &mut kernel.node_stats {
+        let now = self.kernel.events.now_ns();
+        for stats in &mut self.kernel.node_stats {
             stats.advance(now);
         }
+        self.carry_autoscalers();
+        let kernel = &mut self.kernel;
         if let Some(series) = kernel.timeseries.as_mut() {
             series.carry(&kernel.node_stats);
         }
