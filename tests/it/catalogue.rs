@@ -273,7 +273,11 @@ fn an_autoscaler_reads_its_interval_across_the_warmup() {
         let text = text.replace("Utilization(0.6)", metric);
         let report = simulate(&text, 7, seconds(40.0), 20.0);
         let scaling = report.nodes["app"].component.as_ref().and_then(|c| c.autoscaling()).cloned().unwrap();
-        assert_eq!(scaling.instances_over_time.get(1).map(|(at_s, n)| (*at_s, *n)), Some((30.0, 3)), "{metric}: {scaling:?}");
+        assert_eq!(
+            scaling.instances_over_time.get(1).map(|(at_s, n)| (*at_s, *n)),
+            Some((30.0, 3)),
+            "{metric}: {scaling:?}"
+        );
     }
 }
 

@@ -117,3 +117,62 @@ fn a_drain_that_work_keeps_feeding_is_stopped_and_reported() {
     let queue = report.nodes["q"].component.as_ref().and_then(|c| c.work_queue()).unwrap();
     assert_eq!(queue.stored_at_end, 0);
 }
+
+/// 100/s for 4 s, then 500/s for 1 s, in turn: λ̄ = 180/s and an asymptotic count variance
+/// of λ̄ + 2(λ₁ − λ₂)²r₁r₂/(r₁ + r₂)³ = 41 140 per second, so over 60 s measured the run's
+/// mean rate has a spread of √(41 140 × 60) / (180 × 60) = 14.5 %, against 0.96 % for a
+/// Poisson workload of the same rate.
+const BURSTY: &str = r#"Topology(
+    workload: [Open(name: "u", arrivals: Mmpp(states: [(rate: "100/s", mean_duration: "4s"), (rate: "500/s", mean_duration: "1s")]), to: "app")],
+    nodes: { "app": Service(workers: 8, steps: [Work(Exp(mean: "1ms"))]) },
+)"#;
+
+/// The spread the warning gives is the spread of the runs' mean rates: over 100 seeds, the
+/// sample standard deviation of 100 near-normal values is within 3 × 1/√198 = 21 % of the
+/// truth (the states' correlation time, 0.8 s, takes off about 1.3 % over 60 s).
+#[test]
+fn a_bursty_workload_warns_of_the_spread_its_bursts_give_a_run() {
+    let rates: Vec<f64> = (1..=100)
+        .map(|seed| {
+            let report = simulate(BURSTY, seed, sim_core::StopCondition::Duration { ns: 70_000_000_000 }, 10.0);
+            report.workloads["u"].requests.generated as f64 / 60.0
+        })
+        .collect();
+    let mean = rates.iter().sum::<f64>() / rates.len() as f64;
+    let spread = (rates.iter().map(|rate| (rate - mean).powi(2)).sum::<f64>() / 99.0).sqrt() / 180.0;
+    let predicted = (41_140.0f64 * 60.0).sqrt() / (180.0 * 60.0);
+    assert!((spread / predicted - 1.0).abs() < 0.21, "simulated spread {spread}, predicted {predicted}");
+
+    let report = simulate(BURSTY, 1, sim_core::StopCondition::Duration { ns: 70_000_000_000 }, 10.0);
+    let warning = report.warnings.iter().find(|line| line.contains("bursty")).expect("a warning");
+    let this_run = format!("this run's was {}/s", rates[0].round());
+    for part in
+        ["workload \"u\"", "states last 1s to 4s on average", "over the 60s measured", "±15%", "180/s", &this_run]
+    {
+        assert!(warning.contains(part), "{part:?} is not in {warning}");
+    }
+    // v / (λ̄ × 5 %)² = 508 s: measure for 9 minutes.
+    assert!(warning.contains("measure for about 9min"), "{warning}");
+}
+
+/// No warning when the run is long enough to average the bursts out, when the bursts are
+/// short, or when the workload is Poisson.
+#[test]
+fn no_burst_warning_when_the_run_averages_them_out() {
+    let quiet = [
+        (BURSTY.to_string(), 600.0),
+        (BURSTY.replace("\"4s\"", "\"40ms\"").replace("\"1s\"", "\"10ms\""), 60.0),
+        (
+            BURSTY.replace(
+                r#"Mmpp(states: [(rate: "100/s", mean_duration: "4s"), (rate: "500/s", mean_duration: "1s")])"#,
+                r#"Poisson(rate: "180/s")"#,
+            ),
+            60.0,
+        ),
+    ];
+    for (text, measured_s) in quiet {
+        let stop = sim_core::StopCondition::Duration { ns: ((measured_s + 10.0) * 1e9) as u64 };
+        let report = simulate(&text, 1, stop, 10.0);
+        assert!(report.warnings.iter().all(|line| !line.contains("bursty")), "{:?}\n{text}", report.warnings);
+    }
+}

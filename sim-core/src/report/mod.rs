@@ -448,7 +448,17 @@ impl Simulation<'_> {
             ),
             unstable: !instability.is_empty(),
             instability,
-            warnings: self.warnings(&latency).into_iter().chain(warnings::cold_caches(topology, &nodes)).collect(),
+            warnings: self
+                .warnings(&latency)
+                .into_iter()
+                .chain(warnings::cold_caches(topology, &nodes))
+                .chain(warnings::bursty_workloads(
+                    topology,
+                    &workloads,
+                    generating_ns / 1e9,
+                    warnings::has_load_steps(topology, &self.kernel.faults.injected),
+                ))
+                .collect(),
             requests,
             warmup_requests: self.kernel.warmup_counts.into(),
             availability,

@@ -1,12 +1,13 @@
 //! What may make a report's figures mislead: a request-count run that could not reach its
 //! count, requests in flight at the end of a duration run, a time series cut short, a cache
-//! still filling.
+//! still filling, a bursty workload whose bursts a run is too short to average out.
 
 use super::components::CacheReport;
-use super::NodeReport;
+use super::{NodeReport, WorkloadReport};
 use crate::model::latency::LatencyStats;
 use crate::model::Simulation;
-use crate::topology::{NodeKind, StopCondition, Topology};
+use crate::topology::{Arrivals, FaultKind, NodeKind, StopCondition, Topology};
+use crate::units::{Duration, NS_PER_S};
 use indexmap::IndexMap;
 
 /// Least share of a cache's lookups that were first fetches for it to be called cold: its
@@ -50,6 +51,100 @@ pub(super) fn cold_caches(topology: &Topology, nodes: &IndexMap<String, NodeRepo
         }
     }
     warnings
+}
+
+/// Largest run-to-run spread (one standard deviation, relative) of a bursty workload's mean
+/// arrival rate over the measured time that passes without a warning.
+const BURST_SPREAD: f64 = 0.05;
+
+/// A warning per bursty (MMPP) workload whose states last long against the measured time:
+/// its mean arrival rate over the run then varies from run to run by more than
+/// `BURST_SPREAD`, and a run's figures (an overloaded stretch, a backlog, even a verdict of
+/// instability) are those of the bursts it happened to draw. `generating_s` is how long the
+/// workloads created requests while measured; `load_steps` whether a scenario changed the
+/// rates (the run's own rate is then not compared with the file's).
+pub(super) fn bursty_workloads(
+    topology: &Topology,
+    workloads: &IndexMap<String, WorkloadReport>,
+    generating_s: f64,
+    load_steps: bool,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for source in &topology.sources {
+        let arrivals = &source.arrivals;
+        let (Some(spread), Some(mean), Some(enough_s), Arrivals::Mmpp { states }) = (
+            arrivals.mean_rate_spread(generating_s),
+            arrivals.mean_rate_per_s(),
+            arrivals.measure_for_spread_s(BURST_SPREAD),
+            arrivals,
+        ) else {
+            continue;
+        };
+        if spread <= BURST_SPREAD {
+            continue;
+        }
+        let holds_s = states.iter().map(|(_, hold_ns)| hold_ns / 1e9);
+        let (shortest_s, longest_s) =
+            holds_s.fold((f64::INFINITY, 0.0f64), |(low, high), hold| (low.min(hold), high.max(hold)));
+        let holds = if shortest_s == longest_s {
+            format!("{} on average", seconds_text(shortest_s))
+        } else {
+            format!("{} to {} on average", seconds_text(shortest_s), seconds_text(longest_s))
+        };
+        let this_run = match workloads.get(&source.name) {
+            Some(report) if !load_steps => {
+                let rate = report.requests.generated as f64 / generating_s;
+                format!("; this run's was {}/s ({:.2}×)", rate.round(), rate / mean)
+            }
+            _ => String::new(),
+        };
+        warnings.push(format!(
+            "workload \"{}\" is bursty (its Mmpp states last {holds}): over the {} measured, its mean \
+             arrival rate varies by about ±{:.0}% from run to run (one standard deviation) around its long-run \
+             {}/s{this_run}. The figures are those of the bursts this run drew, not of the long-run mean: \
+             measure for about {} (--duration) to bring that to ±{:.0}%, or read them over replications \
+             (archsim compare, capacity, experiments)",
+            source.name,
+            seconds_text(generating_s),
+            spread * 100.0,
+            mean.round(),
+            run_length_text(enough_s),
+            BURST_SPREAD * 100.0
+        ));
+    }
+    warnings
+}
+
+/// Whether the topology's scenario, or a live run's injections, change the open rates.
+pub(super) fn has_load_steps(topology: &Topology, injected: &[crate::model::faults::InjectedFault]) -> bool {
+    let scenario_steps = topology
+        .scenario
+        .as_ref()
+        .is_some_and(|scenario| scenario.faults.iter().any(|fault| matches!(fault.kind, FaultKind::Load { .. })));
+    scenario_steps || injected.iter().any(|fault| matches!(fault.kind, FaultKind::Load { .. }))
+}
+
+/// Seconds as a duration to write in a file: whole seconds under 2 minutes, whole minutes
+/// under 2 hours, whole hours beyond, each rounded up.
+fn run_length_text(seconds: f64) -> String {
+    let (unit_s, at_least_s) = if seconds < 120.0 {
+        (1.0, 1.0)
+    } else if seconds < 7200.0 {
+        (60.0, 60.0)
+    } else {
+        (3600.0, 3600.0)
+    };
+    let rounded_s = ((seconds / unit_s).ceil() * unit_s).max(at_least_s).min(1e9);
+    Duration::from_ns(rounded_s as u64 * NS_PER_S).to_string()
+}
+
+/// Seconds in words: `160s`, `2.5s`, `40ms`.
+fn seconds_text(seconds: f64) -> String {
+    if seconds >= 1.0 {
+        format!("{}s", trim_seconds(seconds))
+    } else {
+        format!("{}ms", trim_seconds(seconds * 1e3))
+    }
 }
 
 impl Simulation<'_> {

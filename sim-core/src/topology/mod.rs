@@ -1,6 +1,7 @@
 //! The checked topology: every name resolved to an integer id, every distribution compiled,
 //! every service's steps compiled into a small flat program the engine steps through.
 
+mod burstiness;
 mod components;
 mod data_stores;
 mod graph;
