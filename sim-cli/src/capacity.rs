@@ -50,9 +50,52 @@ pub fn capacity_command(
     })?;
     let text = match args.format {
         OutputFormat::Json => serde_json::to_string_pretty(&result).expect("a result serializes") + "\n",
-        OutputFormat::Table => table(&result, &slo) + &load_in_rates(&topology, &param, result.capacity),
+        OutputFormat::Table => {
+            table(&result, &slo)
+                + &load_in_rates(&topology, &param, result.capacity)
+                + &bursty_notes(&topology, args.config(&topology)?)
+        }
     };
     stdout.write_all(text.as_bytes()).map_err(|error| Failure::cannot_write("the search", error))
+}
+
+/// A note per bursty workload whose bursts a run is too short to average out: each run's
+/// mean rate then varies widely, and the verdicts near the boundary (and the runs found
+/// unstable) follow the bursts the runs drew.
+fn bursty_notes(topology: &sim_core::Topology, config: sim_core::RunConfig) -> String {
+    let mut notes = String::new();
+    for source in &topology.sources {
+        let arrivals = &source.arrivals;
+        let (measured_s, measured) = match config.stop {
+            sim_core::StopCondition::Duration { ns } => {
+                let measured_ns = ns.saturating_sub(config.warmup_ns);
+                (measured_ns as f64 / 1e9, sim_core::units::Duration::from_ns(measured_ns).to_string())
+            }
+            sim_core::StopCondition::Requests { count } => {
+                let total: f64 = topology.sources.iter().filter_map(|s| s.arrivals.mean_rate_per_s()).sum();
+                let measured_s = count as f64 / total.max(f64::MIN_POSITIVE);
+                (measured_s, format!("about {}", sim_core::topology::run_length_text(measured_s)))
+            }
+        };
+        let (Some(spread), Some(enough_s)) =
+            (arrivals.mean_rate_spread(measured_s), arrivals.measure_for_spread_s(sim_core::topology::BURST_SPREAD))
+        else {
+            continue;
+        };
+        if spread > sim_core::topology::BURST_SPREAD {
+            notes.push_str(&format!(
+                "note: workload \"{}\" is bursty: over a run's {} measured its mean arrival rate varies by about \
+                 ±{:.0}% from run to run, so the verdicts near the boundary, and runs found UNSTABLE, follow the \
+                 bursts each run drew; measure for about {} (--duration) for ±{:.0}%\n",
+                source.name,
+                measured,
+                spread * 100.0,
+                sim_core::topology::run_length_text(enough_s),
+                sim_core::topology::BURST_SPREAD * 100.0
+            ));
+        }
+    }
+    notes
 }
 
 /// For a search over `load`: the open workloads' rates at the factor found, which is what a

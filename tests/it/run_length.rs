@@ -155,6 +155,38 @@ fn a_bursty_workload_warns_of_the_spread_its_bursts_give_a_run() {
     assert!(warning.contains("measure for about 9min"), "{warning}");
 }
 
+/// `capacity` says so under its table: its runs' verdicts near the boundary follow the
+/// bursts they drew. Not for runs long enough.
+#[test]
+fn capacity_notes_a_bursty_workload() {
+    let dir = std::env::temp_dir().join(format!("archsim-bursty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bursty.ron");
+    std::fs::write(&path, BURSTY).unwrap();
+    let path = path.to_str().unwrap();
+    let search = |duration: &str| {
+        let (status, out, stderr) = run_cli(&[
+            "capacity",
+            path,
+            "--slo",
+            "p99<20ms",
+            "--replications",
+            "2",
+            "--duration",
+            duration,
+            "--warmup",
+            "10s",
+        ]);
+        assert_eq!(status, 0, "{stderr}");
+        out
+    };
+    let (short, long) = (search("70s"), search("620s"));
+    std::fs::remove_dir_all(&dir).unwrap();
+    let note = "note: workload \"u\" is bursty: over a run's 1min measured its mean arrival rate varies by about ±15%";
+    assert!(short.contains(note) && short.contains("measure for about 9min (--duration) for ±5%"), "{short}");
+    assert!(!long.contains("bursty"), "{long}");
+}
+
 /// No warning when the run is long enough to average the bursts out, when the bursts are
 /// short, or when the workload is Poisson.
 #[test]

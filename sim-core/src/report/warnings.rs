@@ -6,8 +6,7 @@ use super::components::CacheReport;
 use super::{NodeReport, WorkloadReport};
 use crate::model::latency::LatencyStats;
 use crate::model::Simulation;
-use crate::topology::{Arrivals, FaultKind, NodeKind, StopCondition, Topology};
-use crate::units::{Duration, NS_PER_S};
+use crate::topology::{run_length_text, Arrivals, FaultKind, NodeKind, StopCondition, Topology, BURST_SPREAD};
 use indexmap::IndexMap;
 
 /// Least share of a cache's lookups that were first fetches for it to be called cold: its
@@ -52,10 +51,6 @@ pub(super) fn cold_caches(topology: &Topology, nodes: &IndexMap<String, NodeRepo
     }
     warnings
 }
-
-/// Largest run-to-run spread (one standard deviation, relative) of a bursty workload's mean
-/// arrival rate over the measured time that passes without a warning.
-const BURST_SPREAD: f64 = 0.05;
 
 /// A warning per bursty (MMPP) workload whose states last long against the measured time:
 /// its mean arrival rate over the run then varies from run to run by more than
@@ -122,20 +117,6 @@ pub(super) fn has_load_steps(topology: &Topology, injected: &[crate::model::faul
         .as_ref()
         .is_some_and(|scenario| scenario.faults.iter().any(|fault| matches!(fault.kind, FaultKind::Load { .. })));
     scenario_steps || injected.iter().any(|fault| matches!(fault.kind, FaultKind::Load { .. }))
-}
-
-/// Seconds as a duration to write in a file: whole seconds under 2 minutes, whole minutes
-/// under 2 hours, whole hours beyond, each rounded up.
-fn run_length_text(seconds: f64) -> String {
-    let (unit_s, at_least_s) = if seconds < 120.0 {
-        (1.0, 1.0)
-    } else if seconds < 7200.0 {
-        (60.0, 60.0)
-    } else {
-        (3600.0, 3600.0)
-    };
-    let rounded_s = ((seconds / unit_s).ceil() * unit_s).max(at_least_s).min(1e9);
-    Duration::from_ns(rounded_s as u64 * NS_PER_S).to_string()
 }
 
 /// Seconds in words: `160s`, `2.5s`, `40ms`.

@@ -3,6 +3,25 @@
 //! spread of its mean rate and the run length that averages its bursts out follow.
 
 use super::Arrivals;
+use crate::units::{Duration, NS_PER_S};
+
+/// Largest run-to-run spread (one standard deviation, relative) of a bursty workload's mean
+/// arrival rate over the measured time that passes without a warning.
+pub const BURST_SPREAD: f64 = 0.05;
+
+/// Seconds as a duration to write in a file: whole seconds under 2 minutes, whole minutes
+/// under 2 hours, whole hours beyond, each rounded up.
+pub fn run_length_text(seconds: f64) -> String {
+    let unit_s = if seconds < 120.0 {
+        1.0
+    } else if seconds < 7200.0 {
+        60.0
+    } else {
+        3600.0
+    };
+    let rounded_s = ((seconds / unit_s).ceil() * unit_s).clamp(1.0, 1e9);
+    Duration::from_ns(rounded_s as u64 * NS_PER_S).to_string()
+}
 
 impl Arrivals {
     /// lim Var N(t) / t in arrivals per second, for an MMPP (a Poisson process's is its

@@ -11,6 +11,7 @@ mod resilience;
 mod traces;
 mod validate;
 
+pub use burstiness::{run_length_text, BURST_SPREAD};
 pub use components::*;
 pub use network::*;
 pub use regional_links::{is_regional_link, RegionalLink, REGIONAL_LINK};
