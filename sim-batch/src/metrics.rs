@@ -79,9 +79,16 @@ impl MetricDef {
             return Err(BatchError::UnknownMetric { name: name.to_string() });
         }
         let last = path.last().map_or("", String::as_str);
+        // A summary of times in seconds: `nodes.app.sojourn_s.p99`, `...publish_to_processed_s.mean`.
+        let summary_of_seconds = path.len() >= 2
+            && path[path.len() - 2].ends_with("_s")
+            && ["mean", "p50", "p90", "p99", "p999", "max"].contains(&last);
         let unit = if last.ends_with("per_s") {
             Unit::PerSecond
-        } else if path.first().is_some_and(|p| p == "latency_s") || last.ends_with("_s") && last != "sim_time_s" {
+        } else if path.first().is_some_and(|p| p == "latency_s")
+            || summary_of_seconds
+            || last.ends_with("_s") && last != "sim_time_s"
+        {
             Unit::Seconds
         } else if name == "error_rate"
             || ["availability", "utilization", "hit_ratio", "stale_read_ratio"].contains(&last)
@@ -355,5 +362,15 @@ mod tests {
         assert_eq!(p99.format_interval(0.03125, 0.0004), "31.25 ± 0.4 ms");
         assert_eq!(MetricDef::parse("availability").unwrap().format_interval(0.99, 0.001), "99 ± 0.1%");
         assert_eq!(MetricDef::parse("throughput").unwrap().format_interval(800.0, 5.0), "800 ± 5/s");
+        // Summaries of times under a field in seconds are times; their shares and counts are not.
+        for (name, unit) in [
+            ("nodes.log.log.groups.g.publish_to_processed_s.p99", Unit::Seconds),
+            ("nodes.app.sojourn_s.mean", Unit::Seconds),
+            ("nodes.app.mean_sojourn_s", Unit::Seconds),
+            ("nodes.app.sojourn_s.within.50ms", Unit::Plain),
+            ("nodes.log.log.groups.g.max_lag", Unit::Plain),
+        ] {
+            assert_eq!(MetricDef::parse(name).unwrap().unit, unit, "{name}");
+        }
     }
 }
