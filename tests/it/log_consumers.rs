@@ -124,3 +124,41 @@ fn a_key_too_busy_for_one_consumer_is_named_instead_of_more_partitions() {
     let line = even.instability.join("\n");
     assert!(line.contains("add partitions or make its handler faster") && !line.contains("busiest key"), "{line}");
 }
+
+/// A message every 10 ms into one partition; the handler (1 ms of work) is down from 10 s to
+/// 15 s. Without retries the group skips each message the outage fails: the 500 published
+/// in it. With 3 retries 2 s apart the first failed message is tried at 12, 14 and 16 s,
+/// holding the partition, and succeeds at 16 s: nothing is skipped, its time from publish
+/// to processed is 6 s plus its work, and the 600 messages queued behind it are then
+/// processed (the lag peaks at 600). With 1 retry the message of 10.00 s fails again at
+/// 12 s and is skipped; the next, taken at 12 s, fails at 12 s and at 14 s and is skipped;
+/// the one after it, taken at 14 s, succeeds on its retry at 16 s.
+#[test]
+fn a_group_retries_a_failed_message_holding_its_partition() {
+    let topology = |retries: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "events", arrivals: Constant(rate: "100/s"), to: "log")],
+                nodes: {{
+                    "log": Log(partitions: 1, groups: [Group(name: "indexer", handler: "indexer"{retries})]),
+                    "indexer": Service(workers: 1, steps: [Work(Constant("1ms"))]),
+                }},
+                scenario: Scenario(faults: [Crash(node: "indexer", at: "9.9995s", until: "15s")]),
+            )"#
+        )
+    };
+    let run = |retries: &str| {
+        let report = simulate(&topology(retries), 1, seconds(30.0), 0.0);
+        let lost = report.resilience.as_ref().unwrap().messages_lost;
+        (group(&report), lost)
+    };
+    let (skipped, lost) = run("");
+    assert_eq!((skipped.failed, skipped.retried, lost), (500, 0, 500), "{skipped:?}");
+    let (held, lost) = run(r#", retries: 3, retry_delay: "2s""#);
+    assert_eq!((held.failed, held.retried, lost), (0, 3, 0), "{held:?}");
+    assert_eq!(held.processed, skipped.processed + 500);
+    assert!((held.publish_to_processed_s.max.unwrap() - 6.001).abs() < 1e-6, "{held:?}");
+    assert!((600..=602).contains(&held.max_lag), "{held:?}");
+    let (once, _) = run(r#", retries: 1, retry_delay: "2s""#);
+    assert_eq!((once.failed, once.retried, once.processed), (2, 3, skipped.processed + 498), "{once:?}");
+}

@@ -587,8 +587,14 @@ fn random_component(stream: &mut RandomStream, target: &str, later: &[String]) -
             } else {
                 String::new()
             };
+            // Half the second groups retry a failed message, holding its partition.
+            let retries = if stream.below(2) == 0 {
+                format!(", retries: {}, retry_delay: \"{}ms\"", 1 + stream.below(4), stream.below(100))
+            } else {
+                String::new()
+            };
             format!(
-                "Log(partitions: {}, retention: {}, groups: [Group(name: \"g1\", handler: {target}{changes}), Group(name: \"g2\", handler: {})])",
+                "Log(partitions: {}, retention: {}, groups: [Group(name: \"g1\", handler: {target}{changes}), Group(name: \"g2\", handler: {}{retries})])",
                 1 + stream.below(4),
                 pick(stream, &["None", "Some(\"50ms\")"]),
                 later[stream.below(later.len() as u64) as usize]

@@ -223,7 +223,8 @@ impl Model for BalancerModel<'_> {
             | Timer::Visibility { .. }
             | Timer::ContainerExpire { .. }
             | Timer::Promote
-            | Timer::Rebalance { .. } => misrouted(kernel),
+            | Timer::Rebalance { .. }
+            | Timer::Redeliver { .. } => misrouted(kernel),
         }
     }
 

@@ -303,7 +303,8 @@ impl Model for CacheModel<'_> {
             | Timer::ContainerExpire { .. }
             | Timer::Promote
             | Timer::Reshard { .. }
-            | Timer::Rebalance { .. } => misrouted(kernel),
+            | Timer::Rebalance { .. }
+            | Timer::Redeliver { .. } => misrouted(kernel),
         }
     }
 
@@ -502,7 +503,8 @@ impl Model for CdnModel<'_> {
             | Timer::ContainerExpire { .. }
             | Timer::Promote
             | Timer::Reshard { .. }
-            | Timer::Rebalance { .. } => misrouted(kernel),
+            | Timer::Rebalance { .. }
+            | Timer::Redeliver { .. } => misrouted(kernel),
         }
     }
 

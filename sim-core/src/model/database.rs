@@ -439,7 +439,8 @@ impl Model for DatabaseModel<'_> {
             Timer::Visibility { .. }
             | Timer::ContainerExpire { .. }
             | Timer::Reshard { .. }
-            | Timer::Rebalance { .. } => misrouted(kernel),
+            | Timer::Rebalance { .. }
+            | Timer::Redeliver { .. } => misrouted(kernel),
         }
     }
 

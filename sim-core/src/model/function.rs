@@ -171,7 +171,8 @@ impl Model for FunctionModel<'_> {
             | Timer::Visibility { .. }
             | Timer::Promote
             | Timer::Reshard { .. }
-            | Timer::Rebalance { .. } => misrouted(kernel),
+            | Timer::Rebalance { .. }
+            | Timer::Redeliver { .. } => misrouted(kernel),
         }
     }
 

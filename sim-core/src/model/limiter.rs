@@ -187,7 +187,8 @@ impl Model for LimiterModel<'_> {
             | Timer::ContainerExpire { .. }
             | Timer::Promote
             | Timer::Reshard { .. }
-            | Timer::Rebalance { .. } => misrouted(kernel),
+            | Timer::Rebalance { .. }
+            | Timer::Redeliver { .. } => misrouted(kernel),
         }
     }
 

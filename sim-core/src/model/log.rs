@@ -45,6 +45,8 @@ pub(crate) struct GroupCounters {
     /// The same per partition.
     pub processed_by_partition: Vec<u64>,
     pub failed: u64,
+    /// Failed deliveries tried again (`retries`).
+    pub retried: u64,
     /// Messages deleted by retention (or the safety cap) before the group read them.
     pub lost: u64,
     /// Time from append to processed.
@@ -68,6 +70,8 @@ pub(crate) struct GroupState {
     turn: Vec<u32>,
     /// Per partition: when its consumer took its current message.
     busy_since_ns: Vec<u64>,
+    /// Per partition: how many times its current message has failed so far.
+    failures: Vec<u32>,
     pub lag: u64,
     lag_last_ns: u64,
     pub counters: GroupCounters,
@@ -133,6 +137,7 @@ impl<'t> LogModel<'t> {
                     consumer_busy: vec![false; consumers as usize],
                     turn: vec![0; consumers as usize],
                     busy_since_ns: vec![0; partitions],
+                    failures: vec![0; partitions],
                     lag: 0,
                     lag_last_ns: 0,
                     counters: GroupCounters { processed_by_partition: vec![0; partitions], ..GroupCounters::default() },
@@ -191,6 +196,7 @@ impl Model for LogModel<'_> {
             | Timer::Reshard { .. } => misrouted(kernel),
             Timer::Rebalance { group, step, end: false } => self.start_rebalance(kernel, group as usize, step as usize),
             Timer::Rebalance { group, step, end: true } => self.end_rebalance(kernel, group as usize, step as usize),
+            Timer::Redeliver { group, partition } => self.redeliver(kernel, group as usize, partition as usize),
         }
     }
 
@@ -367,6 +373,17 @@ impl LogModel<'_> {
         consumer.advance(now);
         let offset = consumer.next_offset[partition];
         let entry = log.entries[(offset - log.base_offset) as usize];
+        let (retries, retry_delay_ns) = self.config.group_retries[group];
+        if outcome != Outcome::Completed && consumer.failures[partition] < retries {
+            // The consumer backs off and tries the message again, holding its partition (and
+            // itself) meanwhile: the messages behind it wait, in order.
+            consumer.failures[partition] += 1;
+            consumer.counters.retried += entry.measured as u64;
+            let timer = Timer::Redeliver { group: group as u32, partition: partition as u32 };
+            kernel.events.schedule_in(retry_delay_ns, Event::timer(self.node, timer));
+            return;
+        }
+        consumer.failures[partition] = 0;
         if entry.measured {
             if outcome == Outcome::Completed {
                 consumer.counters.processed += 1;
@@ -393,6 +410,17 @@ impl LogModel<'_> {
         } else {
             self.deliver(kernel, group, partition);
         }
+    }
+
+    /// The consumer of `partition` in `group` tries its message again, after its back-off.
+    fn redeliver(&mut self, kernel: &mut Kernel, group: usize, partition: usize) {
+        let log = &self.partitions[partition];
+        let offset = self.groups[group].next_offset[partition];
+        let Some(entry) = offset.checked_sub(log.base_offset).and_then(|index| log.entries.get(index as usize)) else {
+            return misrouted(kernel);
+        };
+        let handler = self.config.groups[group].1;
+        kernel.start_job(self.node, handler, partition as u32, group as u32, entry.spec);
     }
 
     /// Group `group` starts rebalancing for its change `step`: every consumer stops taking
@@ -467,6 +495,7 @@ impl LogModel<'_> {
                 let mut report = GroupReport {
                     processed: c.processed,
                     failed: c.failed,
+                    retried: c.retried,
                     lost: c.lost,
                     mean_lag: (c.lag_area + group.lag as u128 * pending_ns) as f64 / measured_ns,
                     max_lag: c.max_lag,

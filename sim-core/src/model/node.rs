@@ -43,6 +43,8 @@ pub(crate) enum Timer {
     Reshard { step: u32 },
     /// A log's consumer group starts (`end`: ends) rebalancing for its change `step`.
     Rebalance { group: u32, step: u32, end: bool },
+    /// A log's consumer group tries the message its consumer of `partition` holds again.
+    Redeliver { group: u32, partition: u32 },
 }
 
 /// The measured period a report covers.

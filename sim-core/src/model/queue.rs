@@ -142,7 +142,8 @@ impl Model for QueueModel<'_> {
             | Timer::ContainerExpire { .. }
             | Timer::Promote
             | Timer::Reshard { .. }
-            | Timer::Rebalance { .. } => misrouted(kernel),
+            | Timer::Rebalance { .. }
+            | Timer::Redeliver { .. } => misrouted(kernel),
         }
     }
 

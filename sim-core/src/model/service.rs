@@ -486,7 +486,8 @@ impl Model for ServiceModel<'_> {
             | Timer::ContainerExpire { .. }
             | Timer::Promote
             | Timer::Reshard { .. }
-            | Timer::Rebalance { .. } => misrouted(kernel),
+            | Timer::Rebalance { .. }
+            | Timer::Redeliver { .. } => misrouted(kernel),
         }
     }
 

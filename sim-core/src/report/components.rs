@@ -339,8 +339,11 @@ pub struct WorkQueueReport {
 pub struct GroupReport {
     /// Messages processed successfully.
     pub processed: u64,
-    /// Messages whose handler failed (skipped).
+    /// Messages whose handler failed (after its `retries`), skipped.
     pub failed: u64,
+    /// Failed deliveries tried again (the group's `retries`); absent when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retried: u64,
     /// Messages deleted by retention before the group read them.
     pub lost: u64,
     /// Time-average consumer lag, in messages.

@@ -34,8 +34,8 @@ pub struct ResilienceReport {
     pub failed_by_faults: u64,
     /// Committed writes lost when a replica that had not applied them was promoted.
     pub lost_writes: u64,
-    /// Messages lost: refused by a full queue, dropped, dead-lettered, or deleted by a log's
-    /// retention before a group read them.
+    /// Messages lost: refused by a full queue, dropped, dead-lettered, deleted by a log's
+    /// retention before a group read them, or skipped by a group after its handler failed.
     pub messages_lost: u64,
     /// Per call policy (`caller -> callee`).
     pub calls: IndexMap<String, CallPolicyReport>,
@@ -335,7 +335,7 @@ impl Simulation<'_> {
                     messages_lost += queue.rejected + queue.dropped + queue.dead_lettered
                 }
                 Some(ComponentSection::Log(log)) => {
-                    messages_lost += log.groups.values().map(|group| group.lost).sum::<u64>()
+                    messages_lost += log.groups.values().map(|group| group.lost + group.failed).sum::<u64>()
                 }
                 _ => {}
             }

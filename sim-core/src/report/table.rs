@@ -303,6 +303,17 @@ fn fault_lines(out: &mut String, report: &Report) {
     }
 }
 
+/// A consumer group's failed messages and retries, when it had any: `12 failed (skipped
+/// after their retries), 40 retried, `.
+fn failed_text(failed: u64, retried: u64) -> String {
+    match (failed, retried) {
+        (0, 0) => String::new(),
+        (0, retried) => format!("{retried} retried, "),
+        (failed, 0) => format!("{failed} failed (skipped), "),
+        (failed, retried) => format!("{failed} failed (skipped after their retries), {retried} retried, "),
+    }
+}
+
 /// Lost work and what each resilience mechanism did.
 fn resilience_lines(out: &mut String, report: &Report) {
     let Some(resilience) = &report.resilience else { return };
@@ -480,8 +491,9 @@ fn component_line(node: &NodeReport) -> Option<String> {
             .iter()
             .map(|(group, g)| {
                 format!(
-                    "{group}: {} processed, lag mean {:.1} max {}, {} lost, append→processed mean {}",
+                    "{group}: {} processed, {}lag mean {:.1} max {}, {} lost, append→processed mean {}",
                     g.processed,
+                    failed_text(g.failed, g.retried),
                     g.mean_lag,
                     g.max_lag,
                     g.lost,

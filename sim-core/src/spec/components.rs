@@ -579,6 +579,14 @@ pub struct RawGroup {
     /// again (Kafka's eager rebalancing); default none.
     #[serde(default)]
     pub rebalance: Option<Duration>,
+    /// How many more times a message whose handler failed is tried, holding its partition
+    /// and its consumer (in order, as Spring Kafka's `DefaultErrorHandler` and most consumers
+    /// retry); after the last it is skipped. Default 0: skipped at once.
+    #[serde(default)]
+    pub retries: u32,
+    /// How long the consumer waits before each retry (its back-off); default none: at once.
+    #[serde(default)]
+    pub retry_delay: Option<Duration>,
 }
 
 /// A consumer group's membership change: `(at: "60s", consumers: 5)`.

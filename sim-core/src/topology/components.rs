@@ -209,6 +209,8 @@ pub struct LogConfig {
     pub group_changes: Vec<Vec<(u64, u32)>>,
     /// Per group: how long a change stops it, in ns.
     pub group_rebalance_ns: Vec<u64>,
+    /// Per group: (retries of a failed message, wait before each in ns).
+    pub group_retries: Vec<(u32, u64)>,
     /// Append time sampler, `NONE` for none.
     pub append_sampler: u32,
 }

@@ -8,6 +8,9 @@ use crate::spec::*;
 use crate::topology::graph::EdgeKind;
 use crate::topology::*;
 
+/// Most retries of a failed message a consumer group may make.
+const MAX_GROUP_RETRIES: u32 = 1000;
+
 impl Validator<'_> {
     pub(super) fn work_queue(
         &self,
@@ -96,7 +99,7 @@ impl Validator<'_> {
         })?;
         let mut groups: Vec<(String, NodeId)> = Vec::new();
         let mut group_consumers = Vec::new();
-        let (mut group_changes, mut group_rebalance_ns) = (Vec::new(), Vec::new());
+        let (mut group_changes, mut group_rebalance_ns, mut group_retries) = (Vec::new(), Vec::new(), Vec::new());
         let bare = key.trim_matches('"');
         for (group_index, group) in log.groups.iter().enumerate() {
             let consumers = group.consumers.unwrap_or(log.partitions);
@@ -131,6 +134,15 @@ impl Validator<'_> {
             group_consumers.push(consumers);
             group_changes.push(group.changes.iter().map(|change| (change.at.ns, change.consumers)).collect());
             group_rebalance_ns.push(group.rebalance.map_or(0, |pause| pause.ns));
+            if group.retries > MAX_GROUP_RETRIES {
+                return Err(self.invalid_at(
+                    &format!("nodes.{bare}.groups.{group_index}.retries"),
+                    format!("log {key}'s group {quoted} retries a failed message {} times", group.retries),
+                    &["nodes", key, "groups", &quoted, "retries"],
+                    &format!("give at most {MAX_GROUP_RETRIES} retries (a message that fails that often is skipped)"),
+                ));
+            }
+            group_retries.push((group.retries, group.retry_delay.map_or(0, |delay| delay.ns)));
             if groups.iter().any(|(name, _)| *name == group.name) {
                 return Err(self.invalid(
                     format!("log {key} has two groups named \"{}\"", group.name),
@@ -150,6 +162,7 @@ impl Validator<'_> {
             group_consumers,
             group_changes,
             group_rebalance_ns,
+            group_retries,
             append_sampler,
         })
     }
