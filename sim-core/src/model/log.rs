@@ -3,7 +3,8 @@
 //! its consumer p mod n (one per partition by default; fewer serve several partitions in
 //! turn, one message at a time), so a group's lag is the messages appended but not yet
 //! processed. Messages older than the retention are deleted, and a consumer that far
-//! behind loses them.
+//! behind loses them. A message whose handler fails is tried again up to the group's
+//! retries, holding its partition, then skipped.
 
 use super::jobs::JobSpec;
 use super::kernel::Kernel;
