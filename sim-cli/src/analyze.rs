@@ -32,7 +32,8 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
     let simulated = if simulate {
         let replications = args.replications_or(5)?;
         let mut names = vec!["mean".to_string()];
-        // Per node: the columns of its utilization, wait, sojourn and (caches) hit ratio.
+        // Per node: the columns of its utilization, wait, sojourn and (caches) hit ratio, and
+        // (logs) each consumer group's time from publish to processed.
         let mut node_columns = Vec::with_capacity(n);
         for node in &topology.nodes {
             let first = names.len();
@@ -55,7 +56,21 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
                 names.push(format!("nodes.{}.{section}.hit_ratio", node.name));
                 names.len() - 1
             });
-            node_columns.push((first, hit_ratio));
+            // A group whose name a metric path cannot hold (a dot in it) goes unchecked.
+            let groups: Vec<Option<usize>> = match &node.kind {
+                NodeKind::Log(log) => log
+                    .groups
+                    .iter()
+                    .map(|(group, _)| {
+                        (!group.contains('.') && !node.name.contains('.')).then(|| {
+                            names.push(format!("nodes.{}.log.groups.{group}.publish_to_processed_s.mean", node.name));
+                            names.len() - 1
+                        })
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            node_columns.push((first, hit_ratio, groups));
         }
         let metrics: Vec<MetricDef> = names
             .iter()
@@ -73,12 +88,16 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
             mean_response_s: column(0),
             nodes: node_columns
                 .iter()
-                .map(|(first, hit_ratio)| SimulatedNode {
+                .map(|(first, hit_ratio, groups)| SimulatedNode {
                     utilization: column(*first),
                     wait_s: column(first + 1),
                     sojourn_s: column(first + 2),
                     hit_ratio: hit_ratio.and_then(column),
                     disagrees: Vec::new(),
+                    groups: groups
+                        .iter()
+                        .map(|group| SimulatedGroup { sojourn_s: group.and_then(column), disagrees: Vec::new() })
+                        .collect(),
                 })
                 .collect(),
         })
@@ -93,6 +112,14 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
     let simulated = simulated.map(|mut simulated| {
         for (node, figures) in analysis.nodes.iter().zip(&mut simulated.nodes) {
             figures.disagrees = node_disagreements(node, figures);
+            let groups = node.parts.iter().filter(|part| part.kind == "consumers");
+            for (part, group) in groups.zip(&mut figures.groups) {
+                let floor = 0.01 * part.holding_s + 1e-9;
+                group.disagrees = match (group_sojourn_s(part), group.sojourn_s) {
+                    (Some(predicted), Some(measured)) if disagrees(predicted, measured, floor) => vec!["sojourn"],
+                    _ => Vec::new(),
+                };
+            }
         }
         simulated
     });
@@ -125,6 +152,24 @@ struct SimulatedNode {
     hit_ratio: Option<Summary>,
     /// The predictions that disagree beyond noise: `util`, `wait`, `sojourn`.
     disagrees: Vec<&'static str>,
+    /// A log's consumer groups, in file order (none for other nodes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    groups: Vec<SimulatedGroup>,
+}
+
+/// What the simulation measured of a log's consumer group.
+#[derive(Serialize)]
+struct SimulatedGroup {
+    /// Mean time from publish to processed: the wait for its consumer and the handling.
+    sojourn_s: Option<Summary>,
+    /// `sojourn` when the prediction disagrees beyond noise.
+    disagrees: Vec<&'static str>,
+}
+
+/// A consumer group's predicted time from publish to processed: its consumer's M/M/1 wait
+/// and the handling (`None` when a consumer is saturated).
+fn group_sojourn_s(part: &sim_core::analysis::PartAnalysis) -> Option<f64> {
+    part.wait_s.map(|wait_s| wait_s + part.holding_s)
 }
 
 /// `analyze --format json`: the analytic view, and with `--simulate` the simulated figures.
@@ -152,6 +197,17 @@ fn node_disagreements(node: &NodeAnalysis, simulated: &SimulatedNode) -> Vec<&'s
         })
         .map(|(what, ..)| what)
         .collect()
+}
+
+/// A simulated figure with its 95% half-width, times `scale`; `-` for none.
+fn show(summary: Option<Summary>, scale: f64) -> String {
+    match summary {
+        Some(Summary { mean, half_width: Some(half_width), .. }) => {
+            format!("{} ± {}", significant(mean * scale), significant_to(half_width * scale, 2))
+        }
+        Some(summary) => significant(summary.mean * scale),
+        None => "-".into(),
+    }
 }
 
 fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simulated>) {
@@ -191,13 +247,6 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
         ];
         if let Some(simulated) = simulated {
             let figures = &simulated.nodes[i];
-            let show = |summary: Option<Summary>, scale: f64| match summary {
-                Some(Summary { mean, half_width: Some(half_width), .. }) => {
-                    format!("{} ± {}", significant(mean * scale), significant_to(half_width * scale, 2))
-                }
-                Some(summary) => significant(summary.mean * scale),
-                None => "-".into(),
-            };
             row.push(show(figures.utilization.filter(|_| node.servers.is_some()), 1.0));
             row.push(show(figures.wait_s, 1e3));
             row.push(show(figures.sojourn_s, 1e3));
@@ -210,7 +259,9 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
         }
         rows.push(row);
         let width = rows[0].len();
+        let mut groups = simulated.map(|simulated| simulated.nodes[i].groups.iter());
         for part in &node.parts {
+            let group_sojourn_s = (part.kind == "consumers").then(|| group_sojourn_s(part));
             let mut row = vec![
                 format!("  {}", part.name),
                 part.kind.into(),
@@ -220,8 +271,21 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
                 ms(Some(part.holding_s)),
                 format!("{:.3}", part.utilization),
                 if part.arrival_rate_per_s > 0.0 { ms(Some(part.wait_s.unwrap_or(f64::INFINITY))) } else { "-".into() },
-                "-".into(),
+                match group_sojourn_s {
+                    Some(sojourn_s) if part.arrival_rate_per_s > 0.0 => ms(Some(sojourn_s.unwrap_or(f64::INFINITY))),
+                    _ => "-".into(),
+                },
             ];
+            // A group's simulated time from publish to processed, and its check.
+            if let Some(group) = group_sojourn_s.and(groups.as_mut().and_then(|groups| groups.next())) {
+                row.extend(["-".into(), "-".into(), show(group.sojourn_s, 1e3)]);
+                if group.disagrees.is_empty() {
+                    row.push(if group.sojourn_s.is_some() { "ok".into() } else { "-".into() });
+                } else {
+                    row.push(format!("DISAGREES ({})", group.disagrees.join(", ")));
+                    flagged = true;
+                }
+            }
             row.resize(width, "-".into());
             rows.push(row);
         }
