@@ -63,26 +63,20 @@ pub fn capacity_command(
 /// mean rate then varies widely, and the verdicts near the boundary (and the runs found
 /// unstable) follow the bursts the runs drew.
 fn bursty_notes(topology: &sim_core::Topology, config: sim_core::RunConfig) -> String {
+    let (measured_s, measured) = match config.stop {
+        sim_core::StopCondition::Duration { ns } => {
+            let measured_ns = ns.saturating_sub(config.warmup_ns);
+            (measured_ns as f64 / 1e9, sim_core::units::Duration::from_ns(measured_ns).to_string())
+        }
+        sim_core::StopCondition::Requests { count } => {
+            let total: f64 = topology.sources.iter().filter_map(|s| s.arrivals.mean_rate_per_s()).sum();
+            let measured_s = count as f64 / total.max(f64::MIN_POSITIVE);
+            (measured_s, format!("about {}", sim_core::topology::run_length_text(measured_s)))
+        }
+    };
     let mut notes = String::new();
     for source in &topology.sources {
-        let arrivals = &source.arrivals;
-        let (measured_s, measured) = match config.stop {
-            sim_core::StopCondition::Duration { ns } => {
-                let measured_ns = ns.saturating_sub(config.warmup_ns);
-                (measured_ns as f64 / 1e9, sim_core::units::Duration::from_ns(measured_ns).to_string())
-            }
-            sim_core::StopCondition::Requests { count } => {
-                let total: f64 = topology.sources.iter().filter_map(|s| s.arrivals.mean_rate_per_s()).sum();
-                let measured_s = count as f64 / total.max(f64::MIN_POSITIVE);
-                (measured_s, format!("about {}", sim_core::topology::run_length_text(measured_s)))
-            }
-        };
-        let (Some(spread), Some(enough_s)) =
-            (arrivals.mean_rate_spread(measured_s), arrivals.measure_for_spread_s(sim_core::topology::BURST_SPREAD))
-        else {
-            continue;
-        };
-        if spread > sim_core::topology::BURST_SPREAD {
+        if let Some((spread, enough_s)) = source.arrivals.too_bursty_for(measured_s) {
             notes.push_str(&format!(
                 "note: workload \"{}\" is bursty: over a run's {} measured its mean arrival rate varies by about \
                  ±{:.0}% from run to run, so the verdicts near the boundary, and runs found UNSTABLE, follow the \

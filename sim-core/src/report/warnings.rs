@@ -67,17 +67,11 @@ pub(super) fn bursty_workloads(
     let mut warnings = Vec::new();
     for source in &topology.sources {
         let arrivals = &source.arrivals;
-        let (Some(spread), Some(mean), Some(enough_s), Arrivals::Mmpp { states }) = (
-            arrivals.mean_rate_spread(generating_s),
-            arrivals.mean_rate_per_s(),
-            arrivals.measure_for_spread_s(BURST_SPREAD),
-            arrivals,
-        ) else {
+        let (Some((spread, enough_s)), Some(mean), Arrivals::Mmpp { states }) =
+            (arrivals.too_bursty_for(generating_s), arrivals.mean_rate_per_s(), arrivals)
+        else {
             continue;
         };
-        if spread <= BURST_SPREAD {
-            continue;
-        }
         let holds_s = states.iter().map(|(_, hold_ns)| hold_ns / 1e9);
         let (shortest_s, longest_s) =
             holds_s.fold((f64::INFINITY, 0.0f64), |(low, high), hold| (low.min(hold), high.max(hold)));

@@ -72,6 +72,15 @@ impl Arrivals {
         Some(asymptotic.min(bound).sqrt() / mean)
     }
 
+    /// For an MMPP whose mean rate over `measured_s` seconds spreads by more than
+    /// `BURST_SPREAD` from run to run: that spread, and how long a run must measure to bring
+    /// it to `BURST_SPREAD`, in seconds. `None` otherwise (a run of that length averages the
+    /// bursts out, or the arrivals are not an MMPP).
+    pub fn too_bursty_for(&self, measured_s: f64) -> Option<(f64, f64)> {
+        let spread = self.mean_rate_spread(measured_s).filter(|spread| *spread > BURST_SPREAD)?;
+        Some((spread, self.measure_for_spread_s(BURST_SPREAD)?))
+    }
+
     /// How long a run must measure for its mean arrival rate to stay within `spread` (one
     /// standard deviation, relative) of the long-run mean, in seconds: v / (λ̄ spread)².
     pub fn measure_for_spread_s(&self, spread: f64) -> Option<f64> {
