@@ -100,3 +100,69 @@ fn a_node_behind_a_bulkhead_is_offered_what_the_bulkhead_refuses() {
         "{line}"
     );
 }
+
+/// The report's figures of a bulkhead with a line: 100/s of Exp(50 ms) calls (a = 5
+/// Erlangs) through 5 places and a line of 3 make the M/M/c/K queue with c = 5, K = 8
+/// (Gross et al., Fundamentals of Queueing Theory, §2.5): pₙ ∝ aⁿ/n! up to c, then
+/// p_c·(a/c)ⁿ⁻ᶜ. An arrival is refused with p₈ = 0.1536 (PASTA), waits with
+/// P(5 ≤ n < 8) ÷ (1 − p₈) = 0.5444; Σ min(n, c)·pₙ = 4.232 calls are under way, every place
+/// is taken P(n ≥ 5) = 0.6144 of the time, and a call that waits does so
+/// L_q ÷ λ(1 − p₈) ÷ 0.5444 = 20 ms (Little). The advice names 11 places: the fewest that
+/// refuse under 0.1% of the same calls (p_K = 0.077% with c = 11, 0.23% with 10).
+#[test]
+fn a_bulkheads_figures_follow_the_mmck_queue() {
+    let text = r#"Topology(
+        workload: [Open(name: "u", arrivals: Poisson(rate: "100/s"), to: "app")],
+        nodes: {
+            "app": Service(workers: 1000, steps: [Call("dep")], bulkheads: {"dep": Bulkhead(limit: 5, queue: 3)}),
+            "dep": Service(workers: 1000, steps: [Work(Exp(mean: "50ms"))]),
+        },
+    )"#;
+    let bulkhead = |report: &sim_core::Report| report.nodes["app"].bulkheads["dep"].clone();
+    let figure = |what: &str, theory: f64, metric: &dyn Fn(&sim_core::report::BulkheadReport) -> f64| {
+        replicate(text, 10, requests(100_000), 10.0, |report| metric(&bulkhead(report)))
+            .assert_covers(what, theory, 0.03);
+    };
+    figure("refused share", 0.153_600, &|b| b.refused_share.unwrap());
+    figure("calls that waited", 0.544_425, &|b| b.waited as f64 / b.calls as f64);
+    figure("calls under way", 4.231_998, &|b| b.mean_in_use);
+    figure("share of the time full", 0.614_402, &|b| b.full_share);
+    figure("wait of those that waited", 0.02, &|b| b.mean_wait_s.unwrap());
+    let report = simulate(text, 1, requests(100_000), 10.0);
+    let figures = bulkhead(&report);
+    assert_eq!((figures.limit, figures.queue, figures.limit_advised), (5, 3, Some(11)));
+    // Every call offered after the warm-up is let through or refused: the refusals are the
+    // requests rejected, and the calls the requests the callee saw.
+    assert_eq!(figures.refused, report.requests.rejected);
+    assert_eq!(figures.calls, report.nodes["dep"].arrivals);
+    let line = sim_core::report::component_details(&report)
+        .into_iter()
+        .find(|(node, _)| node == "app")
+        .map(|(_, line)| line)
+        .unwrap_or_default();
+    assert!(line.starts_with("bulkhead to \"dep\" (5 + 3 waiting per instance): "), "{line}");
+    assert!(line.ends_with("a limit of 11 would refuse under 0.1% of these calls"), "{line}");
+}
+
+/// A bulkhead that seldom refuses advises nothing, and a service without one reports none.
+#[test]
+fn a_bulkhead_that_seldom_refuses_advises_nothing() {
+    let text = |bulkheads: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "u", arrivals: Poisson(rate: "100/s"), to: "app")],
+                nodes: {{
+                    "app": Service(workers: 1000, steps: [Call("dep")]{bulkheads}),
+                    "dep": Service(workers: 1000, steps: [Work(Exp(mean: "50ms"))]),
+                }},
+            )"#
+        )
+    };
+    // B(15, 5) = 0.02%.
+    let report = simulate(&text(r#", bulkheads: {"dep": Bulkhead(limit: 15)}"#), 1, requests(50_000), 10.0);
+    let figures = &report.nodes["app"].bulkheads["dep"];
+    assert!(figures.refused_share.unwrap() < 0.001, "{figures:?}");
+    assert_eq!(figures.limit_advised, None);
+    assert_eq!(figures.waited, 0);
+    assert!(simulate(&text(""), 1, requests(10_000), 0.0).nodes["app"].bulkheads.is_empty());
+}

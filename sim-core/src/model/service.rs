@@ -529,6 +529,7 @@ impl Model for ServiceModel<'_> {
         if let Some(limits) = self.limits.as_mut() {
             limits.reset(self.rotation.iter().map(|instance| instance.index()));
         }
+        self.bulkheads_reset(now);
     }
 
     fn figures(&self, _topology: &Topology, span: Span) -> ComponentFigures {

@@ -281,6 +281,9 @@ pub struct NodeReport {
     /// Its adaptive concurrency limit, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency_limit: Option<ConcurrencyLimitReport>,
+    /// Its bulkheads, by the callee each guards, when it has any.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub bulkheads: IndexMap<String, BulkheadReport>,
     /// The figures of its kind of component, when it is more than a plain service.
     #[serde(flatten)]
     pub component: Option<ComponentSection>,
@@ -306,6 +309,34 @@ pub struct ConcurrencyLimitReport {
     pub highest: u32,
     /// Requests refused at the limit (`concurrency_limited`).
     pub limited: u64,
+}
+
+/// What a service's bulkhead around its calls to one node did, over every instance
+/// (over the measured period).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkheadReport {
+    /// Calls under way at once per instance.
+    pub limit: u32,
+    /// Calls that may wait for a place per instance.
+    pub queue: u32,
+    /// Calls that went through it, at once or after waiting.
+    pub calls: u64,
+    /// Of those, the calls that waited for a place.
+    pub waited: u64,
+    /// Their mean wait for a place.
+    pub mean_wait_s: Option<f64>,
+    /// Calls refused with its line full (`bulkhead_full`).
+    pub refused: u64,
+    /// `refused` ÷ (`calls` + `refused`).
+    pub refused_share: Option<f64>,
+    /// Calls under way through it on average, over every instance.
+    pub mean_in_use: f64,
+    /// The share of an instance's time with every place taken.
+    pub full_share: f64,
+    /// When it refused more than 0.1% of its calls: the fewest places per instance that
+    /// would refuse under 0.1% of the same calls (the M/M/c/K queue's loss, with its line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_advised: Option<u32>,
 }
 
 /// One instance's figures (a service instance, a database server).

@@ -189,6 +189,12 @@ impl Simulation<'_> {
             concurrency_limit: self.nodes[index]
                 .servers()
                 .and_then(|state| state.limits.as_ref().map(|limits| limits.report(&state.rotation))),
+            bulkheads: match &self.nodes[index] {
+                crate::model::node::Node::Service(service) => {
+                    service.bulkheads_report(self.topology, end_ns, measured_ns)
+                }
+                _ => IndexMap::new(),
+            },
             component: extras.section,
             reshards: extras.reshards,
             quorum: extras.quorum,

@@ -1,6 +1,6 @@
 //! The report as readable text: the default output of `archsim run`.
 
-use super::{ComponentSection, LatencyReport, NodeReport, Report, RequestsReport};
+use super::{BulkheadReport, ComponentSection, LatencyReport, NodeReport, Report, RequestsReport};
 use std::fmt::Write;
 
 pub(super) fn render(report: &Report) -> String {
@@ -201,6 +201,9 @@ pub fn component_details(report: &Report) -> Vec<(String, String)> {
                     limit.limited
                 ),
             ));
+        }
+        for (callee, bulkhead) in &node.bulkheads {
+            details.push((name.clone(), bulkhead_line(callee, bulkhead)));
         }
         if let Some(quorum) = &node.quorum {
             details.push((name.clone(), format!(
@@ -553,6 +556,27 @@ fn component_line(node: &NodeReport) -> Option<String> {
 }
 
 /// The width of a table's first column: 12, or its longest label ("workload eu-redirects").
+/// A bulkhead's figures in words, with the limit that would refuse under 0.1% of its calls
+/// when it refused more.
+fn bulkhead_line(callee: &str, bulkhead: &BulkheadReport) -> String {
+    let waiting = if bulkhead.queue > 0 { format!(" + {} waiting", bulkhead.queue) } else { String::new() };
+    let share = bulkhead.refused_share.map_or("-".to_string(), |share| format!("{:.2}%", share * 100.0));
+    let mut line = format!(
+        "bulkhead to \"{callee}\" ({}{waiting} per instance): {} calls, {} waited (mean {}), {} refused ({share}); {:.1} in use on average, full {:.1}% of the time",
+        bulkhead.limit,
+        bulkhead.calls,
+        bulkhead.waited,
+        seconds(bulkhead.mean_wait_s),
+        bulkhead.refused,
+        bulkhead.mean_in_use,
+        bulkhead.full_share * 100.0,
+    );
+    if let Some(limit) = bulkhead.limit_advised {
+        line.push_str(&format!("; a limit of {limit} would refuse under 0.1% of these calls"));
+    }
+    line
+}
+
 fn label_width<'a>(labels: impl Iterator<Item = &'a str>) -> usize {
     labels.map(|label| label.chars().count()).fold(12, usize::max)
 }
