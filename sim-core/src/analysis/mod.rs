@@ -12,6 +12,7 @@
 //! Jackson network; otherwise it is an approximation, which `archsim analyze --simulate`
 //! checks against the simulation.
 
+mod acks;
 mod autoscaling;
 mod closed;
 mod consumer_loop;
@@ -334,6 +335,22 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
     }
     let asynchronous: Vec<bool> =
         topology.nodes.iter().map(|node| matches!(node.kind, NodeKind::WorkQueue(_))).collect();
+    // A semi-synchronous or synchronous database's writes hold their connection after the
+    // commit until their replicas acknowledge them.
+    let writes = |class: usize, i: usize| match &topology.nodes[i].kind {
+        NodeKind::Database(database) => database.write_classes.get(class).copied().unwrap_or(false),
+        _ => false,
+    };
+    let ack_wait_s: Vec<f64> = (topology.nodes.iter().enumerate())
+        .map(|(i, node)| match &node.kind {
+            NodeKind::Database(database) => {
+                let writes_per_s: f64 = (0..classes).filter(|&class| writes(class, i)).map(|c| class_rates[c][i]).sum();
+                acks::ack_wait_s(topology, database, &node.name, writes_per_s)
+            }
+            _ => 0.0,
+        })
+        .collect();
+    let acks_s = |class: usize, i: usize| if writes(class, i) { ack_wait_s[i] } else { 0.0 };
     // Fixed point: holding times include callees' response times, which include their waits.
     let mut wait = vec![0.0; n];
     let mut response = vec![vec![0.0; n]; classes];
@@ -372,7 +389,13 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                     let replicas = replicas_excess_s(effect, &response[class], forward_s);
                     // A work queue's wait is its messages', after the producer's answer.
                     let request_wait = if asynchronous[i] { 0.0 } else { wait[i] };
-                    request_wait + effect.work_s * stretch[i] + effect.delay_s + network + groups + replicas
+                    request_wait
+                        + effect.work_s * stretch[i]
+                        + acks_s(class, i)
+                        + effect.delay_s
+                        + network
+                        + groups
+                        + replicas
                 })
                 .collect();
             response[class] =
@@ -395,8 +418,9 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                     })
                     .sum::<f64>()
                     + groups_excess_s(effect, &response[class], |j| 2.0 * (class_link_s(class, i, j) + mesh_s));
-                class_holding[class][i] = effect.work_s * stretch[i] + calls;
-                weighted += class_rates[class][i] * (effect.work_s * stretch[i] + calls);
+                let held = effect.work_s * stretch[i] + acks_s(class, i) + calls;
+                class_holding[class][i] = held;
+                weighted += class_rates[class][i] * held;
             }
             *slot = weighted / node_rate[i];
         }
