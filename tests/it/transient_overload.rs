@@ -76,6 +76,84 @@ fn work_that_turns_slow_beyond_capacity_is_an_overload() {
     assert!((overload.from_s - SURGE_FROM_S).abs() < 1e-9, "{overload:?}");
     assert!((overload.to_s - SURGE_TO_S).abs() < 1e-9, "{overload:?}");
     assert!((overload.offered_load / 1.5 - 1.0).abs() < 0.06, "{overload:?}");
+    // The stretch is the fault's: the summary says so, and the backlog it left drained at once.
+    assert!(
+        overload.summary.contains(
+            "the scenario's Slow fault made its work 3× longer from 38.4s to 57.6s: keep headroom for such a slowdown"
+        ),
+        "{}",
+        overload.summary
+    );
+    assert!(!overload.summary.contains("past it"), "{}", overload.summary);
+    // A surge of the same size names no fault.
+    let report = simulate(&surge("1500/s", "queue: 500,", ""), 2, seconds(100.0), 0.0);
+    assert!(!report.overloads[0].summary.contains("Slow fault"), "{}", report.overloads[0].summary);
+}
+
+/// A retry storm: 700/s against 1000/s of capacity, clients that time out at 200 ms and
+/// retry 3 times, and work 3× slower from 20 s to 25 s. The retries of the timed-out calls
+/// keep the api offered more than it can do to the end of the run, and the summary says the
+/// overload outlived the slowdown and what bounds such retries.
+#[test]
+fn an_overload_that_outlives_its_slowdown_is_named_as_such() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "700/s"), to: "api",
+                        client: CallPolicy(timeout: "200ms", retry: Retry(retries: 3, backoff: "10ms")))],
+        nodes: {"api": Service(workers: 10, queue: 5000, steps: [Work(Exp(mean: "10ms"))])},
+        scenario: Scenario(faults: [Slow(node: "api", at: "20s", until: "25s", factor: 3.0)]),
+    )"#;
+    let report = simulate(text, 1, seconds(60.0), 5.0);
+    let [overload] = &report.overloads[..] else { panic!("one stretch: {:?}", report.overloads) };
+    assert!(overload.from_s < 22.0 && overload.to_s > 59.0, "{overload:?}");
+    assert!(
+        overload
+            .summary
+            .contains("the scenario's Slow fault made its work 3× longer from 20s to 25s, and the overload lasted 3")
+            && overload.summary.ends_with("bound them (a retry budget, a circuit breaker, load shedding)"),
+        "{}",
+        overload.summary
+    );
+}
+
+/// A node whose caller's bulkhead sheds what it cannot take: 500/s, then 1500/s, of
+/// Exp(10 ms) calls through a bulkhead of 10 over 10 workers. The node is offered 1.5× in
+/// the surge, though no request waits there; the stretch counts the calls the bulkhead
+/// refused in front of it, and says so. Without a bulkhead the stretch names none.
+#[test]
+fn a_stretch_counts_the_calls_its_callers_bulkheads_shed() {
+    let text = |bulkheads: &str| {
+        format!(
+            r#"Topology(
+            workload: [Open(name: "users", to: "app", arrivals: Profile(steps: [
+                Step(at: "0s", rate: "500/s"), Step(at: "{SURGE_FROM_S}s", rate: "1500/s"), Step(at: "{SURGE_TO_S}s", rate: "500/s"),
+            ]))],
+            nodes: {{
+                "app": Service(workers: 1000, steps: [Call("dep")]{bulkheads}),
+                "dep": Service(workers: 10, queue: 500, steps: [Work(Exp(mean: "10ms"))]),
+            }},
+        )"#
+        )
+    };
+    let report = simulate(&text(r#", bulkheads: {"dep": Bulkhead(limit: 10)}"#), 3, seconds(100.0), 0.0);
+    let [overload] = &report.overloads[..] else { panic!("one stretch: {:?}", report.overloads) };
+    assert_eq!(overload.node, "dep");
+    assert!((overload.offered_load / 1.5 - 1.0).abs() < 0.06, "{overload:?}");
+    // Outside the surge the bulkhead refuses B(10, 5) = 1.8% of some 40000 calls, about 740;
+    // the rest of its refusals are the stretch's.
+    let shed = overload.shed_by_callers.expect("calls shed");
+    let outside = report.nodes["app"].bulkheads["dep"].refused - shed;
+    assert!((500..1000).contains(&outside), "{outside} refused outside the stretch, {shed} in it");
+    assert!(overload.peak_waiting < 0.5, "{overload:?}");
+    assert!(
+        overload.summary.contains(&format!("its callers' bulkheads refused {shed} calls to it (")),
+        "{}",
+        overload.summary
+    );
+    assert!(!overload.summary.contains("requests waited"), "{}", overload.summary);
+    let report = simulate(&text(""), 3, seconds(100.0), 0.0);
+    let [overload] = &report.overloads[..] else { panic!("one stretch: {:?}", report.overloads) };
+    assert_eq!((overload.node.as_str(), overload.shed_by_callers), ("dep", None));
+    assert!(overload.summary.contains("requests waited"), "{}", overload.summary);
 }
 
 /// 1000/s over 4 instances of 4 workers at Exp(10 ms) is 0.625 of their capacity; with 2

@@ -23,6 +23,8 @@ pub(crate) struct NodeWindow {
     pub arrivals: u64,
     /// Arrivals it refused (a full queue, the in-flight limit).
     pub refused: u64,
+    /// Calls to it that its callers' bulkheads refused (counted in `arrivals`).
+    pub shed: u64,
     /// Worker time the requests that left it held (their demand), and how many they were.
     pub demand_ns: u128,
     pub departures: u64,
@@ -47,6 +49,7 @@ impl Window {
                 waiting: (a.waiting + b.waiting) / 2.0,
                 arrivals: a.arrivals + b.arrivals,
                 refused: a.refused + b.refused,
+                shed: a.shed + b.shed,
                 demand_ns: a.demand_ns + b.demand_ns,
                 departures: a.departures + b.departures,
                 down_ns: a.down_ns + b.down_ns,
@@ -62,6 +65,7 @@ struct Marks {
     queue_area: u128,
     arrivals: u64,
     refused: u64,
+    shed: u64,
     demand_ns: u128,
     departures: u64,
     down_ns: u128,
@@ -73,6 +77,7 @@ impl Marks {
             queue_area: stats.queue_area,
             arrivals: offering(stats),
             refused: stats.drops,
+            shed: stats.shed_by_callers,
             demand_ns: stats.demand_sum_ns,
             departures: stats.demand_count,
             down_ns: down.area_at(now_ns),
@@ -164,6 +169,7 @@ impl BacklogSeries {
                     waiting: (queue_area - mark.queue_area) as f64 / length_ns,
                     arrivals: offering(stats).saturating_sub(mark.arrivals),
                     refused: stats.drops.saturating_sub(mark.refused),
+                    shed: stats.shed_by_callers.saturating_sub(mark.shed),
                     demand_ns: stats.demand_sum_ns.saturating_sub(mark.demand_ns),
                     departures: stats.demand_count.saturating_sub(mark.departures),
                     down_ns: down.area_at(now_ns).saturating_sub(mark.down_ns),

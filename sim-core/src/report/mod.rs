@@ -468,6 +468,7 @@ impl Simulation<'_> {
                 &mean_demand_ns,
                 &self.kernel.backlog.windows_to(end_ns, &self.kernel.node_stats),
                 measured_ns,
+                topology.scenario.as_ref().map_or(&[], |scenario| scenario.faults.as_slice()),
             ),
             stale_reads: stale_reads::stale_cache_lines(topology, &nodes),
             bottleneck: verdicts::bottleneck(

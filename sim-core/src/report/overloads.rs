@@ -5,7 +5,7 @@
 
 use super::{ComponentSection, NodeReport};
 use crate::model::backlog::Window;
-use crate::topology::{Node, NodeKind};
+use crate::topology::{Fault, FaultKind, Node, NodeKind};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,10 @@ pub struct Overload {
     pub refused: u64,
     /// Its arrivals over the same windows as `refused`.
     pub arrivals: u64,
+    /// Of those arrivals, the calls its callers' bulkheads refused in front of it (they
+    /// offered it work all the same); absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shed_by_callers: Option<u64>,
     /// The most requests waiting, as a mean over one window of the stretch (or of the
     /// windows after it that still refused).
     pub peak_waiting: f64,
@@ -54,13 +58,15 @@ const MOST_PER_NODE: usize = 3;
 
 /// The stretches in which nodes were offered more than their workers can do, in node and
 /// time order. `mean_demand_ns` is each node's mean worker time per admitted request
-/// (`None` without one); `windows` span the measured run, `measured_ns` long.
+/// (`None` without one); `windows` span the measured run, `measured_ns` long; `faults` are
+/// the scenario's (a slowdown of a node explains its stretch).
 pub(super) fn overloads(
     nodes: &[Node],
     reports: &IndexMap<String, NodeReport>,
     mean_demand_ns: &[Option<f64>],
     windows: &[Window],
     measured_ns: f64,
+    faults: &[Fault],
 ) -> Vec<Overload> {
     let mut found = Vec::new();
     for (index, (node, report)) in nodes.iter().zip(reports.values()).enumerate() {
@@ -133,6 +139,7 @@ pub(super) fn overloads(
                     peak_offered_load,
                     refused: figures.clone().map(|figures| figures.refused).sum(),
                     arrivals: figures.clone().map(|figures| figures.arrivals).sum(),
+                    shed_by_callers: Some(figures.clone().map(|figures| figures.shed).sum()).filter(|shed| *shed > 0),
                     peak_waiting: figures.map(|figures| figures.waiting).fold(0.0, f64::max),
                     mean_instances_down: Some(
                         span.iter().map(|window| window.nodes[index].down_ns as f64).sum::<f64>() / length_ns,
@@ -147,7 +154,9 @@ pub(super) fn overloads(
         stretches.truncate(MOST_PER_NODE);
         stretches.sort_by(|a, b| a.from_s.total_cmp(&b.from_s));
         for stretch in &mut stretches {
-            stretch.summary = summary(node, stretch, &capacity, report.offered_load.filter(|load| *load >= 1.0));
+            let slowdown = slowdown_during(faults, index, stretch);
+            stretch.summary =
+                summary(node, stretch, &capacity, report.offered_load.filter(|load| *load >= 1.0), slowdown);
         }
         found.extend(stretches);
     }
@@ -312,8 +321,28 @@ fn instances_at(instances_over_time: &[(f64, u32)], at_s: f64) -> u32 {
     instances_over_time.iter().take_while(|(change_s, _)| *change_s <= at_s).last().map_or(0, |(_, count)| *count)
 }
 
-/// The stretch in words: when, how far over, what it did to requests, and what to change.
-fn summary(node: &Node, stretch: &Overload, capacity: &Capacity, run_load: Option<f64>) -> String {
+/// A Slow fault on node `index` in force during `stretch`: (its factor, start and end in
+/// seconds, `None` for the end of the run).
+fn slowdown_during(faults: &[Fault], index: usize, stretch: &Overload) -> Option<(f64, f64, Option<f64>)> {
+    faults.iter().find_map(|fault| match fault.kind {
+        FaultKind::Slow { node, factor, .. } if node.index() == index && factor > 1.0 => {
+            let (start_s, end_s) = (fault.start_ns as f64 / 1e9, fault.end_ns.map(|ns| ns as f64 / 1e9));
+            (start_s < stretch.to_s && end_s.is_none_or(|end_s| end_s > stretch.from_s))
+                .then_some((factor, start_s, end_s))
+        }
+        _ => None,
+    })
+}
+
+/// The stretch in words: when, how far over, what it did to requests, and what to change
+/// (`slowdown`: a Slow fault on the node during it, as `slowdown_during` gives it).
+fn summary(
+    node: &Node,
+    stretch: &Overload,
+    capacity: &Capacity,
+    run_load: Option<f64>,
+    slowdown: Option<(f64, f64, Option<f64>)>,
+) -> String {
     let run = run_load.map_or(String::new(), |load| format!(" (over the whole run, {load:.2}×)"));
     let refused = if stretch.refused > 0 {
         format!(
@@ -324,7 +353,36 @@ fn summary(node: &Node, stretch: &Overload, capacity: &Capacity, run_load: Optio
     } else {
         String::new()
     };
+    let shed = match stretch.shed_by_callers {
+        Some(shed) => format!(
+            "; its callers' bulkheads refused {shed} calls to it ({:.1}% of what it was offered then)",
+            shed as f64 / stretch.arrivals.max(1) as f64 * 100.0
+        ),
+        None => String::new(),
+    };
+    // Half a request waiting on average in a window is worth saying.
+    let waited = if stretch.peak_waiting >= 0.5 {
+        format!(", and up to {:.0} requests waited", stretch.peak_waiting)
+    } else {
+        String::new()
+    };
     let advice = match (&node.kind, capacity.most_instances(stretch.from_s, stretch.to_s)) {
+        _ if slowdown.is_some() && stretch.mean_instances_down.is_none() => {
+            let (factor, start_s, end_s) = slowdown.unwrap_or_default();
+            let until = end_s.map_or("the end".to_string(), |end_s| format!("{end_s}s"));
+            let slow = format!("the scenario's Slow fault made its work {factor}× longer from {start_s}s to {until}");
+            match end_s {
+                // Overloaded well past the slowdown's end (longer than the slowdown, and
+                // 5 s): what the slowdown set off (retries, a backlog) kept it there.
+                Some(end_s) if stretch.to_s - end_s > (end_s - start_s).max(5.0) => format!(
+                    "{slow}, and the overload lasted {:.1}s past it: the retries or the backlog it set off kept the load up; bound them (a retry budget, a circuit breaker, load shedding)",
+                    stretch.to_s - end_s
+                ),
+                _ => format!(
+                    "{slow}: keep headroom for such a slowdown, or have its callers give up on it sooner (a timeout, a circuit breaker, a bulkhead)"
+                ),
+            }
+        }
         _ if stretch.mean_instances_down.is_some() => format!(
             "{:.1} of its instances were down on average then: keep spare capacity for a failure (N+1), or bring instances back sooner",
             stretch.mean_instances_down.unwrap_or(0.0)
@@ -338,8 +396,8 @@ fn summary(node: &Node, stretch: &Overload, capacity: &Capacity, run_load: Optio
         _ => "give it capacity for the peak (instances, workers, an autoscaler), or smooth the peak before it (a queue, a rate limiter)".into(),
     };
     format!(
-        "\"{}\" was offered more than its workers can do from {:.1}s to {:.1}s: {:.2}× its capacity over that time{run}, up to {:.2}× in one window{refused}, and up to {:.0} requests waited; {advice}",
-        stretch.node, stretch.from_s, stretch.to_s, stretch.offered_load, stretch.peak_offered_load, stretch.peak_waiting
+        "\"{}\" was offered more than its workers can do from {:.1}s to {:.1}s: {:.2}× its capacity over that time{run}, up to {:.2}× in one window{refused}{shed}{waited}; {advice}",
+        stretch.node, stretch.from_s, stretch.to_s, stretch.offered_load, stretch.peak_offered_load
     )
 }
 
