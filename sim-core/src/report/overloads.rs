@@ -434,6 +434,7 @@ mod tests {
                     waiting: 0.0,
                     arrivals: counts[index as usize],
                     refused: 0,
+                    shed: 0,
                     demand_ns: 0,
                     departures: 0,
                     down_ns: 0,
