@@ -142,6 +142,16 @@ fn a_bulkheads_figures_follow_the_mmck_queue() {
         .unwrap_or_default();
     assert!(line.starts_with("bulkhead to \"dep\" (5 + 3 waiting per instance): "), "{line}");
     assert!(line.ends_with("a limit of 11 would refuse under 0.1% of these calls"), "{line}");
+    // With 9 workers (one more than its places and line) an instance would run out of
+    // workers before it reached 11 calls at once.
+    let report =
+        simulate(&text.replace("workers: 1000, steps: [Call", "workers: 9, steps: [Call"), 1, requests(50_000), 10.0);
+    let line = sim_core::report::component_details(&report)
+        .into_iter()
+        .find(|(node, _)| node == "app")
+        .map(|(_, line)| line)
+        .unwrap_or_default();
+    assert!(line.contains("but an instance has 9 workers: it would run out of workers first"), "{line}");
 }
 
 /// A bulkhead that seldom refuses advises nothing, and a service without one reports none.

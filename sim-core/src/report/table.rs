@@ -203,7 +203,7 @@ pub fn component_details(report: &Report) -> Vec<(String, String)> {
             ));
         }
         for (callee, bulkhead) in &node.bulkheads {
-            details.push((name.clone(), bulkhead_line(callee, bulkhead)));
+            details.push((name.clone(), bulkhead_line(callee, bulkhead, node.workers)));
         }
         if let Some(quorum) = &node.quorum {
             details.push((name.clone(), format!(
@@ -557,8 +557,9 @@ fn component_line(node: &NodeReport) -> Option<String> {
 
 /// The width of a table's first column: 12, or its longest label ("workload eu-redirects").
 /// A bulkhead's figures in words, with the limit that would refuse under 0.1% of its calls
-/// when it refused more.
-fn bulkhead_line(callee: &str, bulkhead: &BulkheadReport) -> String {
+/// when it refused more (and when that is more calls than an instance has `workers`, that
+/// the workers would run out first).
+fn bulkhead_line(callee: &str, bulkhead: &BulkheadReport, workers: Option<u32>) -> String {
     let waiting = if bulkhead.queue > 0 { format!(" + {} waiting", bulkhead.queue) } else { String::new() };
     let share = bulkhead.refused_share.map_or("-".to_string(), |share| format!("{:.2}%", share * 100.0));
     let mut line = format!(
@@ -573,6 +574,11 @@ fn bulkhead_line(callee: &str, bulkhead: &BulkheadReport) -> String {
     );
     if let Some(limit) = bulkhead.limit_advised {
         line.push_str(&format!("; a limit of {limit} would refuse under 0.1% of these calls"));
+        if let Some(workers) = workers.filter(|workers| limit >= *workers) {
+            line.push_str(&format!(
+                ", but an instance has {workers} workers: it would run out of workers first (add workers, or make \"{callee}\" faster)"
+            ));
+        }
     }
     line
 }
