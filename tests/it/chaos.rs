@@ -68,6 +68,42 @@ fn hedged_calls_take_the_minimum_of_the_first_attempt_and_the_delayed_hedge() {
     estimate.assert_covers("attempts per hedged call, 1 + e^(-mu d)", 1.0 + late, 0.01);
 }
 
+/// The analytic view waits for the first of a hedged call's two attempts: a service calling
+/// a node that never queues, with Exp(10 ms) answers hedged after 10 ms, waits
+/// 10 ms · (1 − e^(−1)/2) = 8.161 ms for each call, as the simulation does; cancelled, the
+/// two attempts keep the callee busy 10 ms per call in all, as one unhedged call would
+/// (memorylessness), so its utilization is the unhedged 0.01 in both.
+#[test]
+fn the_analytic_view_waits_for_the_first_of_a_hedged_calls_attempts() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "100/s"), to: "app")],
+        nodes: {
+            "app": Service(workers: 1000, steps: [Call("dep")], calls: {"dep": CallPolicy(hedge_after: "10ms")}),
+            "dep": Service(workers: 100, steps: [Work(Exp(mean: "10ms"))]),
+        },
+    )"#;
+    let hedged_s = 0.010 * (1.0 - 0.5 * (-1.0_f64).exp());
+    let topology = sim_core::parse_topology(text).unwrap();
+    let view = sim_core::analysis::analyze(&topology, &[None, None]).unwrap();
+    approx::assert_relative_eq!(view.response_s.unwrap(), hedged_s, max_relative = 1e-9);
+    let dep = view.nodes.iter().find(|node| node.name == "dep").unwrap();
+    approx::assert_relative_eq!(dep.utilization.unwrap(), 0.01, max_relative = 1e-9);
+    replicate(text, 10, requests(100_000), 0.0, |r| r.nodes["app"].mean_sojourn_s.unwrap()).assert_covers(
+        "hedged call, E[min(X1, d + X2)]",
+        hedged_s,
+        0.01,
+    );
+    replicate(text, 10, requests(100_000), 0.0, |r| r.nodes["dep"].utilization).assert_covers(
+        "the callee's utilization, hedges cancelled",
+        0.01,
+        0.02,
+    );
+    assert!(view
+        .notes
+        .iter()
+        .any(|note| note.starts_with("calls \"app\" -> \"dep\" are hedged after 10ms: each waits")));
+}
+
 /// A balancer probing every `interval` and marking a target down after `unhealthy` failed
 /// probes in a row keeps sending it traffic for at most interval × unhealthy after it
 /// crashes; it puts it back within `healthy` probes after it recovers.

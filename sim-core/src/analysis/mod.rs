@@ -351,6 +351,20 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
         })
         .collect();
     let acks_s = |class: usize, i: usize| if writes(class, i) { ack_wait_s[i] } else { 0.0 };
+    // Per caller node: the callees its calls to are hedged, (callee, hedge after in s). (A
+    // hedge whose loser runs on adds load the visit ratios leave out, and is only noted.)
+    let mut hedged: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+    for edge in topology.call_policies.iter().filter(|edge| !edge.caller.is_none()) {
+        if let Some(hedge_after_ns) = edge.policy.hedge_after_ns {
+            hedged[edge.caller.index()].push((edge.callee.index(), hedge_after_ns as f64 / 1e9));
+        }
+    }
+    // The time of a call from `i` to `j` whose time unhedged is `call_s` (there and back, and
+    // the callee's response).
+    let call_time_s = |i: usize, j: usize, call_s: f64| match hedged[i].iter().find(|(callee, _)| *callee == j) {
+        Some(&(_, hedge_after_s)) => hedged_call_s(call_s, hedge_after_s),
+        None => call_s,
+    };
     // Fixed point: holding times include callees' response times, which include their waits.
     let mut wait = vec![0.0; n];
     let mut response = vec![vec![0.0; n]; classes];
@@ -384,8 +398,17 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                                 + effect.forwards[j] * forward_s(j)
                         })
                         .sum();
-                    let groups =
-                        groups_excess_s(effect, &response[class], |j| 2.0 * (class_link_s(class, i, j) + mesh_s));
+                    // A call's time there and back with the callee's response, hedged where it is.
+                    let call_s =
+                        |j: usize| call_time_s(i, j, 2.0 * (class_link_s(class, i, j) + mesh_s) + response[class][j]);
+                    let groups = groups_excess_s(effect, &response[class], |j| call_s(j) - response[class][j]);
+                    // The linear system waits for each call's unhedged time: a hedged call's is shorter.
+                    let hedges: f64 = (hedged[i].iter())
+                        .map(|&(j, _)| {
+                            let unhedged = 2.0 * (class_link_s(class, i, j) + mesh_s) + response[class][j];
+                            effect.calls[j] * (call_s(j) - unhedged)
+                        })
+                        .sum();
                     let replicas = replicas_excess_s(effect, &response[class], forward_s);
                     // A work queue's wait is its messages', after the producer's answer.
                     let request_wait = if asynchronous[i] { 0.0 } else { wait[i] };
@@ -395,6 +418,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                         + effect.delay_s
                         + network
                         + groups
+                        + hedges
                         + replicas
                 })
                 .collect();
@@ -414,10 +438,14 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                     .map(|j| {
                         // (A log's groups are its parts: their consumers are not its workers.)
                         let messages = if asynchronous[i] { effect.messages[j] } else { 0.0 };
-                        (effect.calls[j] + messages) * (2.0 * (class_link_s(class, i, j) + mesh_s) + response[class][j])
+                        let call_s = 2.0 * (class_link_s(class, i, j) + mesh_s) + response[class][j];
+                        effect.calls[j] * call_time_s(i, j, call_s) + messages * call_s
                     })
                     .sum::<f64>()
-                    + groups_excess_s(effect, &response[class], |j| 2.0 * (class_link_s(class, i, j) + mesh_s));
+                    + groups_excess_s(effect, &response[class], |j| {
+                        call_time_s(i, j, 2.0 * (class_link_s(class, i, j) + mesh_s) + response[class][j])
+                            - response[class][j]
+                    });
                 let held = effect.work_s * stretch[i] + acks_s(class, i) + calls;
                 class_holding[class][i] = held;
                 weighted += class_rates[class][i] * held;
@@ -638,17 +666,27 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
     for (edge, hedge_after_ns) in
         topology.call_policies.iter().filter_map(|edge| Some((edge, edge.policy.hedge_after_ns?)))
     {
-        let caller = if edge.caller.is_none() {
-            format!("workload \"{}\"", topology.sources[edge.source as usize].name)
+        let callee = &topology.nodes[edge.callee].name;
+        let after = crate::units::Duration::from_ns(hedge_after_ns);
+        notes.push(if edge.caller.is_none() {
+            format!(
+                "calls workload \"{}\" -> \"{callee}\" are hedged after {after}: the model leaves the hedges out (their extra load, \
+                 and the slow answers they cut short), which --simulate measures",
+                topology.sources[edge.source as usize].name
+            )
+        } else if edge.policy.cancel_losers {
+            format!(
+                "calls \"{}\" -> \"{callee}\" are hedged after {after}: each waits for the first of two attempts, the second sent {after} later, \
+                 taking both as exponential with the call's mean (cancelled, the two attempts load the callee as much as one unhedged call, as they do for exponential times)",
+                topology.nodes[edge.caller].name
+            )
         } else {
-            format!("\"{}\"", topology.nodes[edge.caller].name)
-        };
-        notes.push(format!(
-            "calls {caller} -> \"{}\" are hedged after {}: the model leaves the hedges out (their extra load, \
-             and the slow answers they cut short), which --simulate measures",
-            topology.nodes[edge.callee].name,
-            crate::units::Duration::from_ns(hedge_after_ns),
-        ));
+            format!(
+                "calls \"{}\" -> \"{callee}\" are hedged after {after}: each waits for the first of two attempts, taken as exponential, \
+                 but the hedges' extra load (their losers run on) is left out, which --simulate measures",
+                topology.nodes[edge.caller].name
+            )
+        });
     }
     if let Some(scenario) = topology.scenario.as_ref().filter(|scenario| !scenario.faults.is_empty()) {
         notes.push(format!(
@@ -670,6 +708,17 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
         notes,
         peak: None,
     })
+}
+
+/// The mean time of a call hedged after `hedge_after_s`, the first of the attempt and one
+/// more sent then, each exponential of mean `call_s` and independent: ∫₀^h e^(−t/r) dt +
+/// ∫_h^∞ e^(−t/r)·e^(−(t−h)/r) dt = r·(1 − e^(−h/r)/2). (Cancelled, the two attempts keep the
+/// callee busy r in all, as one unhedged call does.)
+pub fn hedged_call_s(call_s: f64, hedge_after_s: f64) -> f64 {
+    if call_s <= 0.0 {
+        return call_s;
+    }
+    call_s * (1.0 - 0.5 * libm::exp(-hedge_after_s / call_s))
 }
 
 /// How much longer (negative: shorter) a visit's groups of calls made at once keep its
