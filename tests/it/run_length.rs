@@ -155,6 +155,29 @@ fn a_bursty_workload_warns_of_the_spread_its_bursts_give_a_run() {
     assert!(warning.contains("measure for about 9min"), "{warning}");
 }
 
+/// A bursty workload starts in its states' stationary law, not always in the first: with a
+/// quiet state of 10 s on average and a burst of 30 s, a run starts in the burst with
+/// probability 30 / 40. Over 400 seeds, the runs whose first 50 ms (a state change then has
+/// a chance under 0.5 %) bring more than 100 requests (the burst's 10 000/s gives about 500,
+/// the quiet 100/s about 5) are within 3σ = 3·√(0.75·0.25/400) = 6.5 % of that share. The
+/// run's mean rate is then the long-run one from the start: the burst warning's spread is
+/// worked out for a stationary start.
+#[test]
+fn a_bursty_workload_starts_in_its_states_stationary_law() {
+    let text = r#"Topology(
+        workload: [Open(name: "u", arrivals: Mmpp(states: [(rate: "100/s", mean_duration: "10s"), (rate: "10000/s", mean_duration: "30s")]), to: "app")],
+        nodes: { "app": Service(workers: 1000, steps: [Work(Exp(mean: "1ms"))]) },
+    )"#;
+    let bursting = (1..=400)
+        .filter(|&seed| {
+            let report = simulate(text, seed, sim_core::StopCondition::Duration { ns: 50_000_000 }, 0.0);
+            report.workloads["u"].generated > 100
+        })
+        .count();
+    let share = bursting as f64 / 400.0;
+    assert!((share - 0.75).abs() < 0.065, "{bursting} of 400 runs started in the burst");
+}
+
 /// `capacity` says so under its table: its runs' verdicts near the boundary follow the
 /// bursts they drew. Not for runs long enough.
 #[test]

@@ -96,8 +96,24 @@ impl Kernel<'_> {
         match &topology.sources[source as usize].arrivals {
             Arrivals::Poisson { rate_per_s } | Arrivals::Constant { rate_per_s } => state.rate_per_s = *rate_per_s,
             Arrivals::Mmpp { states } => {
-                state.rate_per_s = states[0].0;
-                state.next_change_ns = exponential_ns(&mut state.arrivals, states[0].1);
+                // The run starts in the stationary law of the cycle: each state with the share of
+                // the time it holds (its mean duration over the cycle's), and, the durations
+                // being exponential, a whole duration still to run.
+                if states.len() > 1 {
+                    let cycle_ns: f64 = states.iter().map(|(_, mean_ns)| mean_ns).sum();
+                    let mut at = state.arrivals.open01() * cycle_ns;
+                    state.phase = states.len() - 1;
+                    for (index, (_, mean_ns)) in states.iter().enumerate() {
+                        if at < *mean_ns {
+                            state.phase = index;
+                            break;
+                        }
+                        at -= mean_ns;
+                    }
+                }
+                let (rate_per_s, mean_ns) = states[state.phase];
+                state.rate_per_s = rate_per_s;
+                state.next_change_ns = exponential_ns(&mut state.arrivals, mean_ns);
             }
             Arrivals::Profile { steps, period_ns } => {
                 state.rate_per_s = steps[0].1;
