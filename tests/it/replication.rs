@@ -80,29 +80,26 @@ fn a_synchronous_write_waits_for_the_commits_before_it_to_apply() {
     approx::assert_relative_eq!(analysis.response_s.unwrap(), 0.005 + delay_s, max_relative = 0.015);
 }
 
-/// The analytic view takes a semi-synchronous write's wait for its acknowledgements as the
-/// k-th of independent replicas' in-order delays. They share the commit times, which makes
-/// them a little alike: at 200 writes a second over 3 replicas of Exp(10 ms), with 1 or 2
-/// acknowledgements awaited, the view is within 3% of the simulation.
+/// The analytic view's wait of a semi-synchronous or synchronous write for its
+/// acknowledgements, with replicas that share the commit times: given the commits, each of
+/// R replicas has applied one x after it with the same probability p = F(x)·Πⱼ F(x + aⱼ),
+/// independently, and E[pᵐ] = F(x)ᵐ·exp(−λ∫ₓ^∞(1 − Fᵐ)) (the Poisson process's generating
+/// functional), so P(k applied) is a binomial mixture. At 200 writes a second over 3
+/// replicas of Exp(10 ms), for 1, 2 and 3 acknowledgements, the view (its F from 100,000
+/// draws of the lag: within 0.5%) agrees with the simulation.
 #[test]
 fn the_analytic_view_holds_a_semi_synchronous_write_for_its_acknowledgements() {
-    for acks in [1, 2] {
-        let text = database_topology(
-            &format!("SemiSync(acks: {acks})"),
-            r#"Some(Exp(mean: "10ms"))"#,
-            "",
-            r#"{"write": 1.0}"#,
-            200.0,
-        );
+    for (replication, acks) in [("SemiSync(acks: 1)", 1), ("SemiSync(acks: 2)", 2), ("Sync", 3)] {
+        let text = database_topology(replication, r#"Some(Exp(mean: "10ms"))"#, "", r#"{"write": 1.0}"#, 200.0);
         let topology = sim_core::parse_topology(&text).unwrap();
         let predicted_s = sim_core::analysis::analyze(&topology, &[None]).unwrap().response_s.unwrap();
-        let asynchronous = text.replace(&format!("SemiSync(acks: {acks})"), "Async");
+        let asynchronous = text.replace(replication, "Async");
         let topology = sim_core::parse_topology(&asynchronous).unwrap();
         assert_eq!(sim_core::analysis::analyze(&topology, &[None]).unwrap().response_s, Some(0.005));
         replicate(&text, 10, seconds(100.0), 5.0, mean_sojourn_s).assert_near(
             &format!("write sojourn, {acks} of 3 acknowledgements"),
             predicted_s,
-            0.03 * predicted_s,
+            0.005 * predicted_s,
             0.02,
         );
     }
