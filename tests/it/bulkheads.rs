@@ -101,6 +101,15 @@ fn a_node_behind_a_bulkhead_is_offered_what_the_bulkhead_refuses() {
     );
 }
 
+/// The table's line for node "app"'s bulkhead.
+fn bulkhead_line_of_app(report: &sim_core::Report) -> String {
+    sim_core::report::component_details(report)
+        .into_iter()
+        .find(|(node, line)| node == "app" && line.starts_with("bulkhead"))
+        .map(|(_, line)| line)
+        .unwrap_or_default()
+}
+
 /// The report's figures of a bulkhead with a line: 100/s of Exp(50 ms) calls (a = 5
 /// Erlangs) through 5 places and a line of 3 make the M/M/c/K queue with c = 5, K = 8
 /// (Gross et al., Fundamentals of Queueing Theory, §2.5): pₙ ∝ aⁿ/n! up to c, then
@@ -135,22 +144,14 @@ fn a_bulkheads_figures_follow_the_mmck_queue() {
     // requests rejected, and the calls the requests the callee saw.
     assert_eq!(figures.refused, report.requests.rejected);
     assert_eq!(figures.calls, report.nodes["dep"].arrivals);
-    let line = sim_core::report::component_details(&report)
-        .into_iter()
-        .find(|(node, _)| node == "app")
-        .map(|(_, line)| line)
-        .unwrap_or_default();
+    let line = bulkhead_line_of_app(&report);
     assert!(line.starts_with("bulkhead to \"dep\" (5 + 3 waiting per instance): "), "{line}");
     assert!(line.ends_with("a limit of 11 would refuse under 0.1% of these calls"), "{line}");
     // With 9 workers (one more than its places and line) an instance would run out of
     // workers before it reached 11 calls at once.
     let report =
         simulate(&text.replace("workers: 1000, steps: [Call", "workers: 9, steps: [Call"), 1, requests(50_000), 10.0);
-    let line = sim_core::report::component_details(&report)
-        .into_iter()
-        .find(|(node, _)| node == "app")
-        .map(|(_, line)| line)
-        .unwrap_or_default();
+    let line = bulkhead_line_of_app(&report);
     assert!(line.contains("but an instance has 9 workers: it would run out of workers first"), "{line}");
 }
 
