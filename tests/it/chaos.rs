@@ -63,6 +63,11 @@ fn hedged_calls_take_the_minimum_of_the_first_attempt_and_the_delayed_hedge() {
     let late = (-mu * d).exp();
     let estimate = replicate(text, 10, requests(200_000), 0.0, |r| r.latency_s.mean.unwrap());
     estimate.assert_covers("hedged latency E[min(X1, d + X2)]", (1.0 - late) / mu + late / (2.0 * mu), 0.01);
+    // The analytic view gives the same for the workload's hedged calls.
+    let view = sim_core::analysis::analyze(&sim_core::parse_topology(text).unwrap(), &[None]).unwrap();
+    let expected_s = (1.0 - late) / mu + late / (2.0 * mu);
+    approx::assert_relative_eq!(view.response_s.unwrap(), expected_s, max_relative = 1e-9);
+    approx::assert_relative_eq!(view.workload_response_s[0].unwrap(), expected_s, max_relative = 1e-9);
     let calls = |report: &sim_core::Report| report.resilience.as_ref().unwrap().calls["users -> app"];
     let estimate = replicate(text, 10, requests(200_000), 0.0, |r| calls(r).amplification.unwrap());
     estimate.assert_covers("attempts per hedged call, 1 + e^(-mu d)", 1.0 + late, 0.01);

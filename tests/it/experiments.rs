@@ -594,7 +594,7 @@ fn the_analytic_view_routes_keys_as_the_model_hashes_them() {
 /// The analytic view is the steady state without the file's scenario, and says so when
 /// there is one (a simulation of the same file runs the faults and load changes, so the two
 /// disagree there by design); without one, no such note. Likewise for hedged calls: the
-/// view leaves their extra attempts and shortened tails out, and names each hedged pair.
+/// view names each hedged pair and how it takes them.
 #[test]
 fn the_analytic_view_notes_a_scenario_and_hedges_it_leaves_out() {
     let text = |client: &str, scenario: &str| {
@@ -621,7 +621,8 @@ fn the_analytic_view_notes_a_scenario_and_hedges_it_leaves_out() {
     );
     assert!(!notes(&text("", "")).iter().any(|note| note.contains("scenario")));
     let hedged = text(r#"client: CallPolicy(hedge_after: "50ms", timeout: "1s")"#, "");
-    let hedge_note = "calls workload \"users\" -> \"app\" are hedged after 50ms: the model leaves the hedges out";
+    let hedge_note =
+        "calls workload \"users\" -> \"app\" are hedged after 50ms: each waits for the first of two attempts";
     assert!(notes(&hedged).iter().any(|note| note.starts_with(hedge_note)), "{:?}", notes(&hedged));
     let timed = text(r#"client: CallPolicy(timeout: "1s")"#, "");
     assert!(!notes(&timed).iter().any(|note| note.contains("hedged")), "{:?}", notes(&timed));

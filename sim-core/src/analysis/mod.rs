@@ -618,6 +618,24 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             best.as_ref().map(|(_, _, u)| total_rate / u),
         ),
     };
+    // Each workload's mean response: its classes' responses at its entry, plus the trip
+    // between its clients and the entry, both ways; with its clients' calls hedged, the
+    // first of the attempt and the hedge (as a node's hedged call).
+    let unhedged_response_s = |source: &crate::topology::Source| {
+        let mut previous = 0.0;
+        let mut sum = 0.0;
+        for (cumulative, class) in source.class_cumulative.iter().zip(source.class_ids.iter()) {
+            sum += (cumulative - previous) * response[*class as usize][source.entry_node.index()];
+            previous = *cumulative;
+        }
+        sum + 2.0 * sampler_mean_s(topology, source.latency_sampler)
+    };
+    let source_hedge_s = |index: usize| {
+        (topology.call_policies.iter())
+            .find(|edge| edge.caller.is_none() && edge.source as usize == index)
+            .and_then(|edge| edge.policy.hedge_after_ns)
+            .map(|ns| ns as f64 / 1e9)
+    };
     let response_s = (!saturated && total_rate > 0.0).then(|| {
         let mut sum = 0.0;
         for class in 0..classes {
@@ -625,24 +643,23 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                 sum += rate * response[class][entry];
             }
         }
-        sum / total_rate + client_latency_s
+        // What hedged workloads' clients save, weighted by their rates.
+        let hedges: f64 = (topology.sources.iter().enumerate())
+            .filter_map(|(index, source)| {
+                let (rate, hedge_after_s) = (source.arrivals.mean_rate_per_s()?, source_hedge_s(index)?);
+                let unhedged = unhedged_response_s(source);
+                Some(rate * (hedged_call_s(unhedged, hedge_after_s) - unhedged))
+            })
+            .sum();
+        (sum + hedges) / total_rate + client_latency_s
     });
-    // Each workload's mean response: its classes' responses at its entry, plus the trip
-    // between its clients and the entry, both ways.
-    let workload_response_s = topology
-        .sources
-        .iter()
-        .map(|source| {
+    let workload_response_s = (topology.sources.iter().enumerate())
+        .map(|(index, source)| {
             if saturated || source.arrivals.mean_rate_per_s().is_none() {
                 return None;
             }
-            let mut previous = 0.0;
-            let mut sum = 0.0;
-            for (cumulative, class) in source.class_cumulative.iter().zip(source.class_ids.iter()) {
-                sum += (cumulative - previous) * response[*class as usize][source.entry_node.index()];
-                previous = *cumulative;
-            }
-            Some(sum + 2.0 * sampler_mean_s(topology, source.latency_sampler))
+            let unhedged = unhedged_response_s(source);
+            Some(source_hedge_s(index).map_or(unhedged, |hedge_after_s| hedged_call_s(unhedged, hedge_after_s)))
         })
         .collect();
     if saturated {
@@ -668,23 +685,20 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
     {
         let callee = &topology.nodes[edge.callee].name;
         let after = crate::units::Duration::from_ns(hedge_after_ns);
-        notes.push(if edge.caller.is_none() {
+        let caller = if edge.caller.is_none() {
+            format!("workload \"{}\"", topology.sources[edge.source as usize].name)
+        } else {
+            format!("\"{}\"", topology.nodes[edge.caller].name)
+        };
+        notes.push(if edge.policy.cancel_losers {
             format!(
-                "calls workload \"{}\" -> \"{callee}\" are hedged after {after}: the model leaves the hedges out (their extra load, \
-                 and the slow answers they cut short), which --simulate measures",
-                topology.sources[edge.source as usize].name
-            )
-        } else if edge.policy.cancel_losers {
-            format!(
-                "calls \"{}\" -> \"{callee}\" are hedged after {after}: each waits for the first of two attempts, the second sent {after} later, \
-                 taking both as exponential with the call's mean (cancelled, the two attempts load the callee as much as one unhedged call, as they do for exponential times)",
-                topology.nodes[edge.caller].name
+                "calls {caller} -> \"{callee}\" are hedged after {after}: each waits for the first of two attempts, the second sent {after} later, \
+                 taking both as exponential with the call's mean (cancelled, the two attempts load the callee as much as one unhedged call, as they do for exponential times)"
             )
         } else {
             format!(
-                "calls \"{}\" -> \"{callee}\" are hedged after {after}: each waits for the first of two attempts, taken as exponential, \
-                 but the hedges' extra load (their losers run on) is left out, which --simulate measures",
-                topology.nodes[edge.caller].name
+                "calls {caller} -> \"{callee}\" are hedged after {after}: each waits for the first of two attempts, taken as exponential, \
+                 but the hedges' extra load (their losers run on) is left out, which --simulate measures"
             )
         });
     }
