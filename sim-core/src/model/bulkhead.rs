@@ -45,26 +45,36 @@ struct BulkheadCounters {
     since_ns: u64,
 }
 
-impl BulkheadState {
-    /// Brings the areas up to `now`, before `in_use` changes.
-    fn advance(&mut self, now: u64, limit: u32) {
-        let counters = &mut self.counters;
-        let elapsed = now.saturating_sub(counters.since_ns);
-        counters.in_use_area_ns += u128::from(self.in_use) * u128::from(elapsed);
-        if self.in_use >= limit {
-            counters.full_ns += elapsed;
+impl BulkheadCounters {
+    /// Brings the areas up to `now`, with `in_use` calls under way since the last time.
+    fn advance(&mut self, now: u64, in_use: u32, limit: u32) {
+        let elapsed = now.saturating_sub(self.since_ns);
+        self.in_use_area_ns += u128::from(in_use) * u128::from(elapsed);
+        if in_use >= limit {
+            self.full_ns += elapsed;
         }
-        counters.since_ns = now;
+        self.since_ns = now;
+    }
+
+    /// Two bulkheads' figures summed (the areas as they stand).
+    fn plus(self, other: Self) -> Self {
+        Self {
+            calls: self.calls + other.calls,
+            waited: self.waited + other.waited,
+            wait_ns: self.wait_ns + other.wait_ns,
+            refused: self.refused + other.refused,
+            in_use_area_ns: self.in_use_area_ns + other.in_use_area_ns,
+            full_ns: self.full_ns + other.full_ns,
+            since_ns: self.since_ns.max(other.since_ns),
+        }
     }
 }
 
-/// The figures of one callee's bulkhead over every instance: (calls, waited, wait in
-/// all, refused, ∫ in use dt, ∫ instances full dt).
-fn totals(states: &[BulkheadState]) -> (u64, u64, u128, u64, u128, u64) {
-    states.iter().fold((0, 0, 0, 0, 0, 0), |t, state| {
-        let c = &state.counters;
-        (t.0 + c.calls, t.1 + c.waited, t.2 + c.wait_ns, t.3 + c.refused, t.4 + c.in_use_area_ns, t.5 + c.full_ns)
-    })
+impl BulkheadState {
+    /// Brings the areas up to `now`, before `in_use` changes.
+    fn advance(&mut self, now: u64, limit: u32) {
+        self.counters.advance(now, self.in_use, limit);
+    }
 }
 
 /// The bulkheads of a service's instances: `bulkheads.len()` per instance, in order.
@@ -176,15 +186,14 @@ impl ServiceModel<'_> {
         (self.config.bulkheads.iter().enumerate())
             .map(|(index, &(callee, limit, queue))| {
                 // Areas up to the end of the run, on copies (the report does not change the model).
-                let states: Vec<BulkheadState> = (self.bulkhead_states.iter().skip(index).step_by(count))
-                    .map(|state| {
-                        let mut copy =
-                            BulkheadState { in_use: state.in_use, waiting: VecDeque::new(), counters: state.counters };
-                        copy.advance(end_ns, limit);
-                        copy
-                    })
-                    .collect();
-                let (calls, waited, wait_ns, refused, in_use_area_ns, full_ns) = totals(&states);
+                let BulkheadCounters { calls, waited, wait_ns, refused, in_use_area_ns, full_ns, .. } =
+                    (self.bulkhead_states.iter().skip(index).step_by(count))
+                        .map(|state| {
+                            let mut counters = state.counters;
+                            counters.advance(end_ns, state.in_use, limit);
+                            counters
+                        })
+                        .fold(BulkheadCounters::default(), BulkheadCounters::plus);
                 let measured_ns = measured_ns.max(1.0);
                 let mean_in_use = in_use_area_ns as f64 / measured_ns;
                 let offered = calls + refused;
