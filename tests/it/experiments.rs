@@ -1416,3 +1416,69 @@ fn analyze_checks_a_logs_consumer_groups_against_the_simulation() {
         assert_eq!(cells.last().copied(), Some(verdict), "{work}: {row}");
     }
 }
+
+/// Past saturation the model has no steady state, so `analyze --simulate` does not compare a
+/// saturated node's waits, nor anything behind it (offered only what it lets through) or
+/// waiting on it (holding its workers for the backlog): their check names the saturated node.
+/// A saturated node must still be busy in the simulation; with no room to queue (M/M/1/1 at
+/// ρ = 1.2 is busy ρ/(1 + ρ) = 0.55 of the time) the model's unbounded queue is wrong, and the
+/// check says so.
+#[test]
+fn analyze_names_saturated_nodes_and_those_behind_or_waiting_on_them_instead_of_disagreeing() {
+    let cases: [(&str, &str, &[(&str, &str)]); 4] = [
+        (
+            "a saturated front and the service behind it",
+            r#"workload: [Open(name: "u", arrivals: Poisson(rate: "120/s"), to: "a")],
+               nodes: {
+                   "a": Service(workers: 1, steps: [Work(Exp(mean: "10ms")), Call("b")]),
+                   "b": Service(workers: 4, steps: [Work(Exp(mean: "10ms"))]),
+               },"#,
+            &[("a", "saturated"), ("b", "behind \"a\"")],
+        ),
+        (
+            "a saturated back end, its caller and the balancer in front; a hand-off does not wait",
+            r#"workload: [Open(name: "u", arrivals: Poisson(rate: "120/s"), to: "lb")],
+               nodes: {
+                   "lb": LoadBalancer(backends: ["front"]),
+                   "front": Service(workers: 64, steps: [Work(Exp(mean: "1ms")), Forward("a")]),
+                   "a": Service(workers: 64, steps: [Work(Exp(mean: "10ms")), Call("b")]),
+                   "b": Service(workers: 1, steps: [Work(Exp(mean: "10ms"))]),
+               },"#,
+            &[("lb", "waits on \"b\""), ("front", "ok"), ("a", "waits on \"b\""), ("b", "saturated")],
+        ),
+        (
+            "a log's saturated consumer group: the log still answers, its handler is behind it",
+            r#"workload: [Open(name: "u", arrivals: Poisson(rate: "300/s"), keys: Uniform(n: 100000), to: "log")],
+               nodes: {
+                   "log": Log(partitions: 2, groups: [Group(name: "g", handler: "h")]),
+                   "h": Service(workers: 8, steps: [Work(Exp(mean: "10ms"))]),
+               },"#,
+            &[("log", "ok"), ("group g", "saturated"), ("h", "behind \"log\" group g")],
+        ),
+        (
+            "no room to queue: saturated in the model, half idle in the simulation",
+            r#"workload: [Open(name: "u", arrivals: Poisson(rate: "120/s"), to: "a")],
+               nodes: {"a": Service(workers: 1, queue: 0, steps: [Work(Exp(mean: "10ms"))])},"#,
+            &[("a", "DISAGREES (util)")],
+        ),
+    ];
+    let dir = scratch("saturated");
+    for (what, body, checks) in cases {
+        let text = format!("Topology(\n{body}\nrun: (duration: \"30s\", warmup: \"5s\", seed: 3),\n)");
+        let path = write(&dir, "t.ron", &text);
+        let (status, stdout, stderr) =
+            run_cli(&["analyze", path.to_str().unwrap(), "--simulate", "--replications", "3"]);
+        assert_eq!(status, 0, "{what}: {stderr}");
+        for (node, check) in checks {
+            let row = stdout
+                .lines()
+                .find(|line| line.trim_start().starts_with(&format!("{node} ")))
+                .unwrap_or_else(|| panic!("{what}: no row for {node}: {stdout}"));
+            assert!(row.trim_end().ends_with(check), "{what}: {node} should say {check}: {row}");
+        }
+        let flagged = checks.iter().any(|(_, check)| check.starts_with("DISAGREES"));
+        assert_eq!(stdout.contains("flagged nodes disagree"), flagged, "{what}: {stdout}");
+        let named = checks.iter().any(|(_, check)| *check != "ok" && !check.starts_with("DISAGREES"));
+        assert_eq!(stdout.contains("not compared: past saturation"), named, "{what}: {stdout}");
+    }
+}

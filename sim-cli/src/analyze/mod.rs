@@ -2,8 +2,11 @@
 //! bottleneck, M/M/c waits) and, with `--simulate`, the simulated figures beside it, with the
 //! nodes where the two disagree beyond noise flagged.
 
+mod saturation;
+
 use crate::cli::{BatchArgs, OutputFormat};
 use crate::failure::Failure;
+use saturation::Uncompared;
 use serde::Serialize;
 use sim_batch::analysis::ms;
 use sim_batch::metrics::{significant, significant_to, MetricDef};
@@ -19,7 +22,11 @@ use std::path::Path;
 /// than twice the 95% half-width, plus 1% of the mean, plus `floor` (a resolution below which
 /// differences do not matter: 1% of the node's holding time for times, 0.005 for utilization).
 /// Wider than that is not noise: the model's assumptions (Poisson arrivals, exponential
-/// holding, even split) do not hold there.
+/// holding, even split, unbounded queues) do not hold there.
+/// A node the model puts past saturation agrees with a simulation that keeps it at least this
+/// busy (a little below 1: the warm-up's idle start, a queue bound refusing the excess).
+const SATURATED_UTILIZATION: f64 = 0.9;
+
 pub fn disagrees(prediction: f64, simulated: Summary, floor: f64) -> bool {
     let allowance = 2.0 * simulated.half_width.unwrap_or(0.0) + 0.01 * simulated.mean.abs() + floor;
     (prediction - simulated.mean).abs() > allowance
@@ -94,9 +101,14 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
                     sojourn_s: column(first + 2),
                     hit_ratio: hit_ratio.and_then(column),
                     disagrees: Vec::new(),
+                    not_compared: None,
                     groups: groups
                         .iter()
-                        .map(|group| SimulatedGroup { sojourn_s: group.and_then(column), disagrees: Vec::new() })
+                        .map(|group| SimulatedGroup {
+                            sojourn_s: group.and_then(column),
+                            disagrees: Vec::new(),
+                            not_compared: None,
+                        })
                         .collect(),
                 })
                 .collect(),
@@ -110,8 +122,19 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
     let analysis =
         analyze(&topology, &hit_ratios).map_err(|message| format!("error: {}: {message}\n", file.display()))?;
     let simulated = simulated.map(|mut simulated| {
-        for (node, figures) in analysis.nodes.iter().zip(&mut simulated.nodes) {
-            figures.disagrees = node_disagreements(node, figures);
+        let uncompared = saturation::uncompared(&topology, &analysis);
+        for ((node, figures), uncompared) in analysis.nodes.iter().zip(&mut simulated.nodes).zip(uncompared) {
+            figures.disagrees = match &uncompared {
+                None => node_disagreements(node, figures),
+                // Past saturation the simulation must show the node busy; it may show less
+                // only with a queue bound or a timeout refusing the excess.
+                Some(Uncompared::Saturated) => match figures.utilization {
+                    Some(measured) if measured.mean < SATURATED_UTILIZATION => vec!["util"],
+                    _ => Vec::new(),
+                },
+                Some(_) => Vec::new(),
+            };
+            figures.not_compared = uncompared.as_ref().map(Uncompared::describe);
             let groups = node.parts.iter().filter(|part| part.kind == "consumers");
             for (part, group) in groups.zip(&mut figures.groups) {
                 let floor = 0.01 * part.holding_s + 1e-9;
@@ -119,6 +142,8 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
                     (Some(predicted), Some(measured)) if disagrees(predicted, measured, floor) => vec!["sojourn"],
                     _ => Vec::new(),
                 };
+                // A saturated group's lag grows for as long as the run lasts: no mean to compare.
+                group.not_compared = (part.utilization >= 1.0).then(|| Uncompared::Saturated.describe());
             }
         }
         simulated
@@ -152,6 +177,11 @@ struct SimulatedNode {
     hit_ratio: Option<Summary>,
     /// The predictions that disagree beyond noise: `util`, `wait`, `sojourn`.
     disagrees: Vec<&'static str>,
+    /// Why the figures are not compared, when the model has no steady state for them:
+    /// `saturated` (then only its utilization is checked, against being busy), `behind "x"`
+    /// or `waits on "x"` for a saturated node `x`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_compared: Option<String>,
     /// A log's consumer groups, in file order (none for other nodes).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     groups: Vec<SimulatedGroup>,
@@ -164,6 +194,9 @@ struct SimulatedGroup {
     sojourn_s: Option<Summary>,
     /// `sojourn` when the prediction disagrees beyond noise.
     disagrees: Vec<&'static str>,
+    /// `saturated` when the model's consumers cannot keep up (its lag grows all run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_compared: Option<String>,
 }
 
 /// A consumer group's predicted time from publish to processed: its consumer's M/M/1 wait
@@ -229,6 +262,7 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
         rows[0].extend(["sim util", "sim wait ms", "sim sojourn ms", "check"].map(String::from));
     }
     let mut flagged = false;
+    let mut uncompared = false;
     for (i, node) in analysis.nodes.iter().enumerate() {
         let mut row = vec![
             node.name.clone(),
@@ -250,11 +284,14 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
             row.push(show(figures.utilization.filter(|_| node.servers.is_some()), 1.0));
             row.push(show(figures.wait_s, 1e3));
             row.push(show(figures.sojourn_s, 1e3));
-            if figures.disagrees.is_empty() {
-                row.push("ok".into());
-            } else {
+            if !figures.disagrees.is_empty() {
                 row.push(format!("DISAGREES ({})", figures.disagrees.join(", ")));
                 flagged = true;
+            } else if let Some(reason) = &figures.not_compared {
+                row.push(reason.clone());
+                uncompared = true;
+            } else {
+                row.push("ok".into());
             }
         }
         rows.push(row);
@@ -279,7 +316,10 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
             // A group's simulated time from publish to processed, and its check.
             if let Some(group) = group_sojourn_s.and(groups.as_mut().and_then(|groups| groups.next())) {
                 row.extend(["-".into(), "-".into(), show(group.sojourn_s, 1e3)]);
-                if group.disagrees.is_empty() {
+                if let Some(reason) = &group.not_compared {
+                    row.push(reason.clone());
+                    uncompared = true;
+                } else if group.disagrees.is_empty() {
                     row.push(if group.sojourn_s.is_some() { "ok".into() } else { "-".into() });
                 } else {
                     row.push(format!("DISAGREES ({})", group.disagrees.join(", ")));
@@ -330,10 +370,16 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
     for note in &analysis.notes {
         let _ = writeln!(out, "note: {note}");
     }
+    if uncompared {
+        let _ = writeln!(
+            out,
+            "not compared: past saturation the model has no steady state; a node behind a saturated one gets only what it lets through, and a node that waits on one holds its requests for as long as its backlog takes (add servers there first, then analyze again)"
+        );
+    }
     if flagged {
         let _ = writeln!(
             out,
-            "flagged nodes disagree beyond noise (more than 2 half-widths + 1%): the model's assumptions (Poisson arrivals, exponential holding times, even split) do not hold there"
+            "flagged nodes disagree beyond noise (more than 2 half-widths + 1%): the model's assumptions (Poisson arrivals, exponential holding times, even split, unbounded queues) do not hold there"
         );
     }
 }
