@@ -53,9 +53,9 @@ pub fn uncompared(topology: &Topology, analysis: &Analysis) -> Vec<Option<Uncomp
     // group's handler; each with the source's name.
     let mut behind: Vec<Option<String>> = vec![None; n];
     let mut waits_on: Vec<Option<String>> = vec![None; n];
-    for i in 0..n {
+    for (i, &is_saturated) in saturated.iter().enumerate() {
         let name = format!("\"{}\"", topology.nodes[i].name);
-        if saturated[i] {
+        if is_saturated {
             let callees: Vec<usize> =
                 topology.edges.iter().filter(|edge| edge.from.index() == i).map(|edge| edge.to.index()).collect();
             walk_down(topology, &callees, i, &name, &mut behind);
