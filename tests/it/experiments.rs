@@ -1425,7 +1425,9 @@ fn analyze_checks_a_logs_consumer_groups_against_the_simulation() {
 /// check says so.
 #[test]
 fn analyze_names_saturated_nodes_and_those_behind_or_waiting_on_them_instead_of_disagreeing() {
-    let cases: [(&str, &str, &[(&str, &str)]); 4] = [
+    /// (what, the topology's workload and nodes, each row's expected check)
+    type Case = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+    let cases: [Case; 4] = [
         (
             "a saturated front and the service behind it",
             r#"workload: [Open(name: "u", arrivals: Poisson(rate: "120/s"), to: "a")],
