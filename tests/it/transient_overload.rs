@@ -296,3 +296,30 @@ fn an_autoscaler_that_lags_a_flash_sale_is_named_and_one_at_its_maximum_is_told_
     // more while the queue drains.
     assert!((178.0..=186.0).contains(&overload.to_s), "{overload:?}");
 }
+
+/// A slowdown's stretch ends with the slowdown, however long its backlog takes to drain:
+/// one worker at Exp(10 ms) and 80/s (0.8 of its capacity) is offered 2.4× while its work is
+/// three times longer. After it, a window of some 100 arrivals is over capacity by chance
+/// now and then; the surge's excess must not bridge the quiet spell to it (nor to one
+/// before the surge), and the summary must not blame retries the run does not have.
+#[test]
+fn a_slowdowns_stretch_ends_with_it_while_its_backlog_drains() {
+    let text = format!(
+        r#"Topology(
+        workload: [Open(name: "users", to: "app", arrivals: Poisson(rate: "80/s"))],
+        nodes: {{"app": Service(workers: 1, steps: [Work(Exp(mean: "10ms"))])}},
+        scenario: Scenario(faults: [Slow(node: "app", at: "{SURGE_FROM_S}s", until: "{SURGE_TO_S}s", factor: 3.0)]),
+    )"#
+    );
+    for seed in 1..=6 {
+        let report = simulate(&text, seed, seconds(100.0), 0.0);
+        let [overload] = &report.overloads[..] else { panic!("seed {seed}: one stretch: {:?}", report.overloads) };
+        // Within three windows of the fault at either end: a window over capacity by chance
+        // right beside the surge joins it, as a dip inside one would (the old joining took
+        // one 25 windows away, from 33.3 s to 90.9 s on seed 1).
+        assert!(overload.from_s >= SURGE_FROM_S - 3.0 * 1.28 - 1e-9, "seed {seed}: {overload:?}");
+        assert!(overload.to_s <= SURGE_TO_S + 3.0 * 1.28 + 1e-9, "seed {seed}: {overload:?}");
+        assert!(!overload.summary.contains("past it"), "seed {seed}: {}", overload.summary);
+        assert!(overload.summary.contains("keep headroom for such a slowdown"), "seed {seed}: {}", overload.summary);
+    }
+}

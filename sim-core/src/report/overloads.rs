@@ -195,14 +195,29 @@ fn over_capacity_runs(counts: &[(f64, f64)]) -> Vec<(usize, usize)> {
             _ => runs.push((index, index)),
         }
     }
-    let mut joined: Vec<(usize, usize)> = Vec::new();
-    for (first, last) in runs {
-        match joined.last_mut() {
-            Some((previous_first, previous_last)) if over(*previous_first, last) => *previous_last = last,
-            _ => joined.push((first, last)),
+    // Join neighbours until no pair joins: each pass may grow a run enough to carry a gap
+    // it could not before (a long overload's many short runs, once joined, carry a dip
+    // before them).
+    loop {
+        let mut joined: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
+        for &(first, last) in &runs {
+            match joined.last_mut() {
+                // Each side must carry the gap: a large surge's excess would otherwise
+                // bridge a long quiet spell (its backlog draining) to a window over capacity
+                // by chance.
+                Some((previous_first, previous_last))
+                    if over(*previous_first, first - 1) && over(*previous_last + 1, last) =>
+                {
+                    *previous_last = last
+                }
+                _ => joined.push((first, last)),
+            }
         }
+        if joined.len() == runs.len() {
+            return joined;
+        }
+        runs = joined;
     }
-    joined
 }
 
 /// How much more the windows' offered work (in requests of mean demand) varies than a
