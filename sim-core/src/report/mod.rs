@@ -484,6 +484,7 @@ impl Simulation<'_> {
                 .warnings(&latency)
                 .into_iter()
                 .chain(warnings::cold_caches(topology, &nodes))
+                .chain(warnings::catching_up_consumers(topology, &nodes))
                 .chain(warnings::bursty_workloads(
                     topology,
                     &workloads,

@@ -2,7 +2,8 @@
 //! count, requests in flight at the end of a duration run, a time series cut short, a cache
 //! still filling, a bursty workload whose bursts a run is too short to average out.
 
-use super::components::CacheReport;
+use super::components::{CacheReport, ComponentSection};
+use super::verdicts::draining;
 use super::{NodeReport, WorkloadReport};
 use crate::model::latency::LatencyStats;
 use crate::model::Simulation;
@@ -47,6 +48,56 @@ pub(super) fn cold_caches(topology: &Topology, nodes: &IndexMap<String, NodeRepo
                 counts.entries,
                 counts.hits as f64 / lookups as f64 * 100.0
             ));
+        }
+    }
+    warnings
+}
+
+/// A warning per work queue or log consumer group offered more than its consumers serve
+/// over the run, but catching up at its end (`verdicts::draining`): it fell behind for a
+/// stretch (a surge, a slow handler) and is not unstable, though the whole run's figures
+/// carry that stretch.
+pub(super) fn catching_up_consumers(topology: &Topology, nodes: &IndexMap<String, NodeReport>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for node in &topology.nodes {
+        match nodes.get(&node.name).and_then(|report| report.component.as_ref()) {
+            Some(ComponentSection::WorkQueue(queue)) => {
+                let Some(load) = queue.consumer_offered_load.filter(|load| *load >= 1.0) else { continue };
+                if draining(queue.stored_at_end, queue.max_depth) {
+                    warnings.push(format!(
+                        "the consumers of work queue \"{}\" fell behind for part of the run and were catching up at \
+                         its end: its backlog peaked at {} messages and was down to {}; over the whole run they \
+                         were offered {load:.2}× what they serve, that stretch included{}",
+                        node.name,
+                        queue.max_depth,
+                        queue.stored_at_end,
+                        waited(queue.publish_to_processed_s.mean, "publish")
+                    ));
+                }
+            }
+            Some(ComponentSection::Log(log)) => {
+                for (group, figures) in &log.groups {
+                    let loads = if figures.offered_load_by_consumer.is_empty() {
+                        &figures.offered_load_by_partition
+                    } else {
+                        &figures.offered_load_by_consumer
+                    };
+                    let worst = loads.iter().copied().fold(0.0, f64::max);
+                    if worst >= 1.0 && draining(figures.lag_at_end, figures.max_lag) {
+                        warnings.push(format!(
+                            "consumer group \"{group}\" of log \"{}\" fell behind for part of the run and was \
+                             catching up at its end: its lag peaked at {} messages and was down to {}; over the \
+                             whole run its busiest consumer was offered {worst:.2}× what it serves, that stretch \
+                             included{}",
+                            node.name,
+                            figures.max_lag,
+                            figures.lag_at_end,
+                            waited(figures.publish_to_processed_s.mean, "append")
+                        ));
+                    }
+                }
+            }
+            _ => {}
         }
     }
     warnings
@@ -111,6 +162,14 @@ pub(super) fn has_load_steps(topology: &Topology, injected: &[crate::model::faul
         .as_ref()
         .is_some_and(|scenario| scenario.faults.iter().any(|fault| matches!(fault.kind, FaultKind::Load { .. })));
     scenario_steps || injected.iter().any(|fault| matches!(fault.kind, FaultKind::Load { .. }))
+}
+
+/// How long messages waited on average, as the end of a warning: `, and messages waited
+/// 7.3s on average from append to processed`, or nothing when none was processed.
+fn waited(mean_s: Option<f64>, from: &str) -> String {
+    mean_s.map_or(String::new(), |mean_s| {
+        format!(", and messages waited {} on average from {from} to processed", seconds_text(mean_s))
+    })
 }
 
 /// Seconds in words: `160s`, `2.5s`, `40ms`.
