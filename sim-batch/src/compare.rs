@@ -292,12 +292,23 @@ pub fn table(
     }
     cells.extend(verdict_rows(verdicts));
     out.push_str(&crate::table::aligned(&cells));
-    for (label, verdicts) in [("A", &verdicts.a), ("B", &verdicts.b)] {
+    // The same warning in as many runs of both designs is said once.
+    let (a_design, b_design) = (&verdicts.a, &verdicts.b);
+    let shared_warning = a_design.warning.is_some()
+        && a_design.warning == b_design.warning
+        && (a_design.warned_runs, a_design.runs) == (b_design.warned_runs, b_design.runs);
+    for (label, verdicts) in [("A", a_design), ("B", b_design)] {
         if let Some(line) = &verdicts.instability {
             out.push_str(&format!("{label} unstable: {line}\n"));
         }
+    }
+    for (label, verdicts) in [("A", a_design), ("B", b_design)] {
         if let Some(line) = &verdicts.warning {
+            let label = if shared_warning { "A and B" } else { label };
             out.push_str(&format!("{label} warning (in {} of {}): {line}\n", verdicts.warned_runs, verdicts.runs));
+            if shared_warning {
+                break;
+            }
         }
     }
     out
@@ -408,5 +419,33 @@ mod tests {
         assert_eq!(verdict(&p99, summary(0.002, 0.004)), "no significant difference (+2 ms ± 4 ms)");
         let availability = MetricDef::parse("availability").unwrap();
         assert_eq!(verdict(&availability, summary(0.0125, 0.002)), "B raises availability by 1.25 points ± 0.2 points");
+    }
+
+    /// A warning both designs give in as many runs is said once, for both; different ones
+    /// (or in different counts of runs) each with its design.
+    #[test]
+    fn a_warning_both_designs_give_is_said_once() {
+        let design = |warning: &str, warned_runs: usize| DesignVerdicts {
+            runs: 4,
+            unstable_runs: 0,
+            instability: None,
+            bottleneck: None,
+            bottleneck_runs: 0,
+            bottleneck_offered_load: None,
+            warned_runs,
+            warning: Some(warning.to_string()),
+        };
+        let print =
+            |a: DesignVerdicts, b: DesignVerdicts| table("a.ron", "b.ron", 4, &[], &[], &ComparedVerdicts { a, b });
+        let same = print(design("cold cache", 4), design("cold cache", 4));
+        assert!(same.contains("A and B warning (in 4 of 4): cold cache\n"), "{same}");
+        assert_eq!(same.matches("cold cache").count(), 1, "{same}");
+        let counts = print(design("cold cache", 4), design("cold cache", 2));
+        assert!(counts.contains("A warning (in 4 of 4)") && counts.contains("B warning (in 2 of 4)"), "{counts}");
+        let texts = print(design("cold cache", 4), design("in flight", 4));
+        assert!(
+            texts.contains("A warning (in 4 of 4): cold") && texts.contains("B warning (in 4 of 4): in"),
+            "{texts}"
+        );
     }
 }
