@@ -423,8 +423,9 @@ mod tests {
 
     #[test]
     fn runs_join_while_the_work_between_them_keeps_them_over_capacity() {
-        // Windows 1 and 3 join (35 > 30 over 1-3), as does 6 (65 > 60 over 1-6); 9 stays
-        // apart (82 < 90 over 1-9).
+        // Windows 1 and 3 join (21 > 20 over 1-2, 23 > 20 over 2-3). 6 stays apart: the
+        // run before carries the gap (50 = 50 over 1-5, not more) no better than 6 does (30 =
+        // 30 over 4-6); 9 stays apart too (6 + 11 < 30 over 7-9).
         let counts = [
             (5.0, 10.0),
             (12.0, 10.0),
@@ -437,7 +438,14 @@ mod tests {
             (4.0, 10.0),
             (11.0, 10.0),
         ];
-        assert_eq!(over_capacity_runs(&counts), vec![(1, 6), (9, 9)]);
+        assert_eq!(over_capacity_runs(&counts), vec![(1, 3), (6, 6), (9, 9)]);
+        // A surge's excess (20) would carry the quiet spell after it (3 short) to a window
+        // over capacity by chance, but that window does not (38 < 40 over 1-4): apart.
+        let surge = [(30.0, 10.0), (9.0, 10.0), (9.0, 10.0), (9.0, 10.0), (11.0, 10.0)];
+        assert_eq!(over_capacity_runs(&surge), vec![(0, 0), (4, 4)]);
+        // Dips inside an overload, carried by both sides, join (0 with 2, then 0-2 with 4).
+        let dip = [(13.0, 10.0), (9.0, 10.0), (13.0, 10.0), (8.0, 10.0), (13.0, 10.0)];
+        assert_eq!(over_capacity_runs(&dip), vec![(0, 4)]);
     }
 
     fn windows(counts: &[u64]) -> Vec<Window> {
