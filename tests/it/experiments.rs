@@ -1484,3 +1484,32 @@ fn analyze_names_saturated_nodes_and_those_behind_or_waiting_on_them_instead_of_
         assert_eq!(stdout.contains("not compared: past saturation"), named, "{what}: {stdout}");
     }
 }
+
+/// A quorum store behind a shard router whose keys the view cannot follow (two workloads
+/// with different key popularities) gives both of its approximations: even shares over the
+/// shards and exponential replica answers; the second once, whatever the classes.
+#[test]
+fn analyze_names_every_approximation_of_a_quorum_shard_router() {
+    let dir = scratch("quorum-notes");
+    let path = write(
+        &dir,
+        "t.ron",
+        r#"Topology(
+            workload: [
+                Open(name: "a", arrivals: Poisson(rate: "100/s"), classes: {"put": 1.0}, keys: Uniform(n: 1000), to: "store"),
+                Open(name: "b", arrivals: Poisson(rate: "100/s"), classes: {"get": 1.0}, keys: Zipf(n: 100, s: 1.0), to: "store"),
+            ],
+            nodes: {
+                "store": Sharded(shards: ["s0", "s1", "s2"], replication: Quorum(n: 3, read: 1, write: 2), writes: ["put"]),
+                "s0": Service(workers: 8, steps: [Work(Exp(mean: "1ms"))]),
+                "s1": Service(workers: 8, steps: [Work(Exp(mean: "1ms"))]),
+                "s2": Service(workers: 8, steps: [Work(Exp(mean: "1ms"))]),
+            },
+        )"#,
+    );
+    let (status, stdout, stderr) = run_cli(&["analyze", path.to_str().unwrap()]);
+    assert_eq!(status, 0, "{stderr}");
+    let note = stdout.lines().find(|line| line.starts_with("note: \"store\"")).expect("the store's note");
+    assert!(note.contains("keys taken as spread evenly over the shards"), "{note}");
+    assert_eq!(note.matches("replicas answer in parallel").count(), 1, "{note}");
+}

@@ -183,10 +183,12 @@ pub(super) fn effects(
                         let writes = quorum.write_classes.get(class).copied().unwrap_or(false);
                         let wait = if writes { quorum.write } else { quorum.read };
                         effect.replicas = Some((quorum.n as usize, wait as usize));
-                        caveats[index] = Some(
-                            "replicas answer in parallel: the wait for the quorum is taken over exponential answers of the replicas' mean"
-                                .into(),
-                        );
+                        // After the keys' caveat, when there is one.
+                        let parallel = "replicas answer in parallel: the wait for the quorum is taken over exponential answers of the replicas' mean";
+                        caveats[index] = Some(match caveats[index].take() {
+                            Some(keys) if keys != parallel => format!("{keys}; {parallel}"),
+                            _ => parallel.into(),
+                        });
                     }
                 }
             }
