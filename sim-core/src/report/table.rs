@@ -207,7 +207,7 @@ pub fn component_details(report: &Report) -> Vec<(String, String)> {
         }
         if let Some(quorum) = &node.quorum {
             details.push((name.clone(), format!(
-                "quorum n {}, read {}, write {}: {} reads ({} stale, {}), {} writes, {} failed, {} writes hinted, {} hints delivered",
+                "quorum n {}, read {}, write {}: {} reads ({} stale, {}), {} writes, {} failed, {} writes hinted, {} hints delivered{}",
                 quorum.n,
                 quorum.read_quorum,
                 quorum.write_quorum,
@@ -217,7 +217,9 @@ pub fn component_details(report: &Report) -> Vec<(String, String)> {
                 quorum.writes,
                 quorum.failed,
                 quorum.hinted_writes,
-                quorum.hints_delivered
+                quorum.hints_delivered,
+                // Fewer hints than hinted writes is no loss: a key's later write replaces its hint.
+                if quorum.hints_delivered < quorum.hinted_writes { " (one per key and replica)" } else { "" }
             )));
         }
         for step in &node.reshards {
