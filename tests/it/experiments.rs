@@ -1513,3 +1513,47 @@ fn analyze_names_every_approximation_of_a_quorum_shard_router() {
     assert!(note.contains("keys taken as spread evenly over the shards"), "{note}");
     assert_eq!(note.matches("replicas answer in parallel").count(), 1, "{note}");
 }
+
+/// An experiment says which points could not keep up: one worker at Exp(10 ms) is offered
+/// 0.5 and 1.2 of what it serves. The table gains a stability column (`UNSTABLE in 3 of 3`
+/// at 120/s, `stable` at 50/s), `summary.json` counts `unstable_runs` at that point only,
+/// and the SLO fails there whatever its metric (the mean of a backlog that grows with the
+/// run's length); an experiment whose points all keep up has no such column.
+#[test]
+fn an_experiment_names_its_unstable_points_and_fails_their_slo() {
+    let dir = scratch("unstable-points");
+    write(
+        &dir,
+        "one.ron",
+        r#"Topology(workload: [Open(name: "u", arrivals: Poisson(rate: "50/s"), to: "a")],
+            nodes: {"a": Service(workers: 1, steps: [Work(Exp(mean: "10ms"))])})"#,
+    );
+    let experiment = |rates: &str| {
+        format!(
+            r#"Experiment(topology: "one.ron", axes: [Axis(name: "rate", path: "workload.u.arrivals.rate", values: List([{rates}]))],
+                replications: Fixed(3), duration: "60s", warmup: Fixed("5s"), metrics: ["mean"], slo: "mean < 1h")"#
+        )
+    };
+    let spec = write(&dir, "e.ron", &experiment("50, 120"));
+    let out = dir.join("out");
+    let (status, stdout, stderr) = run_cli(&["experiment", spec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(status, 0, "{stderr}");
+    let row = |rate: &str| {
+        let line = stdout.lines().find(|line| line.split_whitespace().nth(1) == Some(rate)).unwrap();
+        line.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    assert!(row("50").ends_with("holds stable"), "{stdout}");
+    assert!(row("120").ends_with("fails UNSTABLE in 3 of 3"), "{stdout}");
+    assert!(stdout.contains("UNSTABLE: in those runs"), "{stdout}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(summary["points"][0].get("unstable_runs").is_none(), "{summary}");
+    assert_eq!(summary["points"][1]["unstable_runs"], 3, "{summary}");
+    assert_eq!(summary["points"][1]["slo_held"], false, "{summary}");
+    let spec = write(&dir, "stable.ron", &experiment("50, 60"));
+    let out = dir.join("stable");
+    let (status, stdout, stderr) = run_cli(&["experiment", spec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(!stdout.contains("stability") && !stdout.contains("UNSTABLE"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

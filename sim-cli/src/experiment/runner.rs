@@ -23,6 +23,9 @@ pub struct RunRecord {
     pub seed: u64,
     /// One value per metric, `None` when the run had none.
     pub metrics: Vec<Option<f64>>,
+    /// Whether its report says it could not keep up (`unstable`); absent when it could.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unstable: bool,
 }
 
 /// Everything measured at one point: written to `points/NNNNNN.json` when the point is done.
@@ -49,6 +52,13 @@ pub struct PointRecord {
     /// (start, end) in seconds of the first replication's fault windows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault_windows: Option<Vec<[f64; 2]>>,
+}
+
+impl PointRecord {
+    /// Its replications whose reports say they could not keep up.
+    pub fn unstable_runs(&self) -> usize {
+        self.runs.iter().filter(|run| run.unstable).count()
+    }
 }
 
 /// What the workers tell the progress display.
@@ -90,7 +100,8 @@ pub fn run_point(
         let _ = progress.send(Progress::Run);
         let detail = replication == 0;
         let cdf = detail.then(|| latency_cdf(&simulation));
-        Ok((RunRecord { replication, seed, metrics }, detail.then_some(report), cdf))
+        let unstable = report.unstable;
+        Ok((RunRecord { replication, seed, metrics, unstable }, detail.then_some(report), cdf))
     };
     let (initial, target) = match &spec.replications {
         Replications::Fixed(n) => (*n, None),

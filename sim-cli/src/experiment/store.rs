@@ -241,14 +241,27 @@ struct PointEntry<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     target_reached: Option<bool>,
     metrics: IndexMap<&'a str, Option<Summary>>,
+    /// Replications that could not keep up (a queue, a consumer group or a node fell behind
+    /// without bound); absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    unstable_runs: usize,
     /// Whether the SLO holds: judged on the interval (`true` when the whole interval meets it,
     /// `false` when none of it does, `null` when it straddles the threshold).
     #[serde(skip_serializing_if = "Option::is_none")]
     slo_held: Option<Option<bool>>,
 }
 
+fn is_zero(count: &usize) -> bool {
+    *count == 0
+}
+
+/// Whether the experiment's SLO holds at a point: judged on the metric's interval, and failed
+/// whatever its metric when most replications could not keep up (as `capacity` judges).
 fn slo_summary(experiment: &Experiment, record: &PointRecord) -> Option<Option<bool>> {
     let slo = experiment.slo.as_ref()?;
+    if 2 * record.unstable_runs() > record.runs.len() {
+        return Some(Some(false));
+    }
     let index = experiment.metrics.iter().position(|metric| metric.path == slo.metric.path);
     let summary = match index {
         Some(index) => summarize(record.runs.iter().map(|run| run.metrics[index])),
@@ -285,6 +298,7 @@ fn summary_json<'a>(
                     .map(|metric| metric.name.as_str())
                     .zip(point_summaries.iter().copied())
                     .collect(),
+                unstable_runs: record.unstable_runs(),
                 slo_held: slo_summary(experiment, record),
             })
             .collect(),
@@ -302,6 +316,11 @@ fn summary_table(experiment: &Experiment, records: &[PointRecord], summaries: &[
     header.extend(experiment.metrics.iter().map(|metric| metric.name.clone()));
     if let Some(slo) = &experiment.slo {
         header.push(slo.text.clone());
+    }
+    // A stability column when some point had a run that could not keep up.
+    let any_unstable = records.iter().any(|record| record.unstable_runs() > 0);
+    if any_unstable {
+        header.push("stability".into());
     }
     let mut rows = vec![header];
     for (record, point_summaries) in records.iter().zip(summaries) {
@@ -328,9 +347,25 @@ fn summary_table(experiment: &Experiment, records: &[PointRecord], summaries: &[
                 None => "unsure".into(),
             });
         }
+        if any_unstable {
+            row.push(match record.unstable_runs() {
+                0 => "stable".into(),
+                unstable => format!("UNSTABLE in {unstable} of {}", record.runs.len()),
+            });
+        }
         rows.push(row);
     }
     let mut out = format!("{} — {} points, 95% confidence intervals\n", experiment.name, records.len());
     out.push_str(&sim_batch::table::aligned(&rows));
+    if any_unstable {
+        out.push_str(
+            "UNSTABLE: in those runs a queue, a consumer group or a node fell behind without bound (archsim run \
+             says where): their figures are those of a system that does not keep up, and grow with the run's length",
+        );
+        if experiment.slo.is_some() {
+            out.push_str("; a point where most runs do fails the SLO, whatever its metric");
+        }
+        out.push('\n');
+    }
     out
 }
