@@ -2,7 +2,7 @@
 //! queue per consumer (M/M/1 at the sum of their rates), more consumers than partitions
 //! leave the rest idle; the saturation verdict names the consumer, and fires only then.
 
-use crate::check::{replicate, seconds, simulate};
+use crate::check::{replicate, requests, seconds, simulate};
 use sim_core::Report;
 
 fn log_topology(rate_per_s: f64, consumers: &str) -> String {
@@ -213,4 +213,10 @@ fn consumers_that_catch_up_after_a_slow_stretch_are_not_unstable() {
     let steady = simulate(&log_topology(120.0, ", consumers: 1"), 2, seconds(60.0), 5.0);
     assert!(steady.unstable);
     assert!(!steady.warnings.iter().any(|warning| warning.contains("fell behind")), "{:?}", steady.warnings);
+    // A run that stops by count drains every backlog after its last request: its end says
+    // nothing of catching up, and the steady 1.2× stays unstable.
+    let drained = simulate(&log_topology(120.0, ", consumers: 1"), 2, requests(5000), 5.0);
+    assert_eq!(group(&drained).lag_at_end, 0);
+    assert!(drained.unstable, "{:?}", drained.warnings);
+    assert!(!drained.warnings.iter().any(|warning| warning.contains("fell behind")), "{:?}", drained.warnings);
 }

@@ -484,7 +484,7 @@ impl Simulation<'_> {
                 .warnings(&latency)
                 .into_iter()
                 .chain(warnings::cold_caches(topology, &nodes))
-                .chain(warnings::catching_up_consumers(topology, &nodes))
+                .chain(warnings::catching_up_consumers(topology, &nodes, self.generating_at_end()))
                 .chain(warnings::bursty_workloads(
                     topology,
                     &workloads,

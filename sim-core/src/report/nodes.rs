@@ -53,6 +53,13 @@ pub(super) struct NodeFigures {
 }
 
 impl Simulation<'_> {
+    /// Whether the workloads still sent when the run ended (or have not stopped yet): false
+    /// for a run that stopped generating and drained what was left.
+    pub(super) fn generating_at_end(&self) -> bool {
+        let kernel = &self.kernel;
+        kernel.generation_stopped_ns.is_none_or(|stopped_ns| kernel.finished && stopped_ns >= kernel.end_ns)
+    }
+
     /// The report of node `index` over `span`. Requests refused at the source by the
     /// in-flight limit never reach a node, though they were offered: its arrivals are
     /// scaled up by `refused_at_source_factor`, as if those requests had visited the nodes
@@ -72,7 +79,12 @@ impl Simulation<'_> {
             stats.advance(end_ns.max(stats.last_change_ns));
         }
         let extras = self.component_figures(NodeId::new(index as u32), span);
-        instability.lines.extend(saturated_consumers(node, extras.section.as_ref(), &|| topology.top_key_share()));
+        instability.lines.extend(saturated_consumers(
+            node,
+            extras.section.as_ref(),
+            &|| topology.top_key_share(),
+            self.generating_at_end(),
+        ));
         let instance_hours = extras.instance_hours.unwrap_or(node.kind.instances() as f64 * (measured_ns / 3.6e12));
         let (workers, servers) = match &node.kind {
             NodeKind::Service(service) => {

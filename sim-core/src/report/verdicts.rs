@@ -281,10 +281,11 @@ pub(super) fn saturated_consumers(
     node: &crate::topology::Node,
     section: Option<&ComponentSection>,
     top_key_share: &dyn Fn() -> Option<f64>,
+    generating_at_end: bool,
 ) -> Vec<String> {
     match (section, &node.kind) {
         (Some(ComponentSection::WorkQueue(queue)), NodeKind::WorkQueue(config)) => {
-            match queue.consumer_offered_load.filter(|load| *load >= 1.0 && !draining(queue.stored_at_end, queue.max_depth)) {
+            match queue.consumer_offered_load.filter(|load| *load >= 1.0 && !draining(queue.stored_at_end, queue.max_depth, generating_at_end)) {
                 Some(load) => vec![format!(
                     "the consumers of work queue \"{}\" are offered {load:.2}× their {} consumers: the backlog grows (mean depth {:.0}, {} stored at the end); add consumers or make the handler faster",
                     node.name, config.consumers, queue.mean_depth, queue.stored_at_end
@@ -295,7 +296,7 @@ pub(super) fn saturated_consumers(
         (Some(ComponentSection::Log(log)), NodeKind::Log(_)) => log
             .groups
             .iter()
-            .filter(|(_, figures)| !draining(figures.lag_at_end, figures.max_lag))
+            .filter(|(_, figures)| !draining(figures.lag_at_end, figures.max_lag, generating_at_end))
             .filter_map(|(group, figures)| {
                 // With fewer consumers than partitions, a consumer's load is its partitions'.
                 let shared = !figures.offered_load_by_consumer.is_empty();
@@ -345,11 +346,14 @@ pub(super) fn saturated_consumers(
 }
 
 /// Whether consumers offered more than they serve over the run were catching up at its end:
-/// their backlog (or lag) down to half its peak or less. A stretch of the run (a surge, a
-/// slow handler) then made the whole run's figure, and the backlog does not grow without
-/// bound; a warning says so instead (`warnings::catching_up_consumers`).
-pub(super) fn draining(at_end: u64, peak: u64) -> bool {
-    2 * at_end <= peak
+/// their backlog (or lag) down to half its peak or less while the workloads still sent. A
+/// stretch of the run (a surge, a slow handler) then made the whole run's figure, and the
+/// backlog does not grow without bound; a warning says so instead
+/// (`warnings::catching_up_consumers`). A run that stopped generating and drained
+/// (`--drain`, `--requests`) empties any backlog, so its end says nothing of it
+/// (`generating_at_end` false).
+pub(super) fn draining(at_end: u64, peak: u64, generating_at_end: bool) -> bool {
+    generating_at_end && 2 * at_end <= peak
 }
 
 /// The partition that takes 90% or more of a group's messages, and its share, when the log

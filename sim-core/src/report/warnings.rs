@@ -57,13 +57,17 @@ pub(super) fn cold_caches(topology: &Topology, nodes: &IndexMap<String, NodeRepo
 /// over the run, but catching up at its end (`verdicts::draining`): it fell behind for a
 /// stretch (a surge, a slow handler) and is not unstable, though the whole run's figures
 /// carry that stretch.
-pub(super) fn catching_up_consumers(topology: &Topology, nodes: &IndexMap<String, NodeReport>) -> Vec<String> {
+pub(super) fn catching_up_consumers(
+    topology: &Topology,
+    nodes: &IndexMap<String, NodeReport>,
+    generating_at_end: bool,
+) -> Vec<String> {
     let mut warnings = Vec::new();
     for node in &topology.nodes {
         match nodes.get(&node.name).and_then(|report| report.component.as_ref()) {
             Some(ComponentSection::WorkQueue(queue)) => {
                 let Some(load) = queue.consumer_offered_load.filter(|load| *load >= 1.0) else { continue };
-                if draining(queue.stored_at_end, queue.max_depth) {
+                if draining(queue.stored_at_end, queue.max_depth, generating_at_end) {
                     warnings.push(format!(
                         "the consumers of work queue \"{}\" fell behind for part of the run and were catching up at \
                          its end: its backlog peaked at {} messages and was down to {}; over the whole run they \
@@ -83,7 +87,7 @@ pub(super) fn catching_up_consumers(topology: &Topology, nodes: &IndexMap<String
                         &figures.offered_load_by_consumer
                     };
                     let worst = loads.iter().copied().fold(0.0, f64::max);
-                    if worst >= 1.0 && draining(figures.lag_at_end, figures.max_lag) {
+                    if worst >= 1.0 && draining(figures.lag_at_end, figures.max_lag, generating_at_end) {
                         warnings.push(format!(
                             "consumer group \"{group}\" of log \"{}\" fell behind for part of the run and was \
                              catching up at its end: its lag peaked at {} messages and was down to {}; over the \
