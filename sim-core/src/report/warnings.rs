@@ -1,6 +1,7 @@
 //! What may make a report's figures mislead: a request-count run that could not reach its
 //! count, requests in flight at the end of a duration run, a time series cut short, a cache
-//! still filling, a bursty workload whose bursts a run is too short to average out.
+//! still filling, a bursty workload whose bursts a run is too short to average out,
+//! consumers that fell behind for a stretch and were catching up at the end.
 
 use super::components::{CacheReport, ComponentSection};
 use super::verdicts::draining;
