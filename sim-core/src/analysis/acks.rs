@@ -67,19 +67,7 @@ pub(super) fn ack_wait_s(topology: &Topology, database: &DatabaseConfig, name: &
                 })
                 .collect();
             let longest_s = delays.iter().map(ReplicaDelay::longest_s).fold(0.0, f64::max);
-            let fewer = move |t: f64| -> f64 {
-                // acknowledged[c]: the probability that exactly c have acknowledged, for c < acks.
-                let mut acknowledged = vec![0.0; acks];
-                acknowledged[0] = 1.0;
-                for replica in &delays {
-                    let done = replica.acknowledged_by(t);
-                    for c in (0..acks).rev() {
-                        acknowledged[c] =
-                            acknowledged[c] * (1.0 - done) + if c > 0 { acknowledged[c - 1] * done } else { 0.0 };
-                    }
-                }
-                acknowledged.iter().sum()
-            };
+            let fewer = move |t: f64| super::fewer_than(acks, delays.iter().map(|replica| replica.acknowledged_by(t)));
             (Box::new(fewer), longest_s)
         };
     let longest_s = longest_s.min(timeout_s);

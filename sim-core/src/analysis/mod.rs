@@ -791,6 +791,20 @@ fn replicas_excess_s(effect: &VisitEffect, response: &[f64], network_s: impl Fn(
     mean * harmonic - total
 }
 
+/// The probability that fewer than `k` of independent events happened, each with its
+/// probability in `done` (the Poisson-binomial recursion over the counts below `k`).
+pub(super) fn fewer_than(k: usize, done: impl Iterator<Item = f64>) -> f64 {
+    // happened[c]: the probability that exactly c happened, for c < k.
+    let mut happened = vec![0.0; k];
+    happened[0] = 1.0;
+    for done in done {
+        for c in (0..k).rev() {
+            happened[c] = happened[c] * (1.0 - done) + if c > 0 { happened[c - 1] * done } else { 0.0 };
+        }
+    }
+    happened.iter().sum()
+}
+
 /// The expected time until `k` of independent exponential durations with the given means
 /// have ended (the k-th order statistic): ∫ P(fewer than k ended by t) dt, the probability
 /// by the Poisson-binomial recursion, integrated on a geometric grid of t (relative error
@@ -802,18 +816,7 @@ pub fn expected_kth_completion_s(means_s: &[f64], k: usize) -> f64 {
         return 0.0;
     }
     let k = k.min(positive.len());
-    let fewer_than_k_ended = |t: f64| -> f64 {
-        // ended[c]: the probability that exactly c have ended, for c < k.
-        let mut ended = vec![0.0; k];
-        ended[0] = 1.0;
-        for mean in &positive {
-            let done = 1.0 - libm::exp(-t / mean);
-            for c in (0..k).rev() {
-                ended[c] = ended[c] * (1.0 - done) + if c > 0 { ended[c - 1] * done } else { 0.0 };
-            }
-        }
-        ended.iter().sum()
-    };
+    let fewer_than_k_ended = |t: f64| fewer_than(k, positive.iter().map(|mean| 1.0 - libm::exp(-t / mean)));
     let shortest = positive.iter().copied().fold(f64::INFINITY, f64::min);
     let longest = positive.iter().copied().fold(0.0, f64::max);
     // Below `low` the integrand is 1 within 10⁻⁶; past `high` below e^(−60)·n.

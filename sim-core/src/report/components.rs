@@ -375,6 +375,18 @@ pub struct GroupReport {
     pub rebalances: Vec<RebalanceReport>,
 }
 
+impl GroupReport {
+    /// Each consumer's offered load: per partition with one consumer each, or per consumer
+    /// when fewer serve several partitions (a consumer's load is then its partitions').
+    pub fn consumer_loads(&self) -> &[f64] {
+        if self.offered_load_by_consumer.is_empty() {
+            &self.offered_load_by_partition
+        } else {
+            &self.offered_load_by_consumer
+        }
+    }
+}
+
 /// One rebalance of a consumer group: the whole group stopped while its partitions were
 /// assigned again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -300,8 +300,7 @@ pub(super) fn saturated_consumers(
             .filter_map(|(group, figures)| {
                 // With fewer consumers than partitions, a consumer's load is its partitions'.
                 let shared = !figures.offered_load_by_consumer.is_empty();
-                let loads =
-                    if shared { &figures.offered_load_by_consumer } else { &figures.offered_load_by_partition };
+                let loads = figures.consumer_loads();
                 let hot: Vec<(usize, f64)> =
                     loads.iter().copied().enumerate().filter(|(_, load)| *load >= 1.0).collect();
                 let (_, worst) = hot.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;

@@ -82,12 +82,7 @@ pub(super) fn catching_up_consumers(
             }
             Some(ComponentSection::Log(log)) => {
                 for (group, figures) in &log.groups {
-                    let loads = if figures.offered_load_by_consumer.is_empty() {
-                        &figures.offered_load_by_partition
-                    } else {
-                        &figures.offered_load_by_consumer
-                    };
-                    let worst = loads.iter().copied().fold(0.0, f64::max);
+                    let worst = figures.consumer_loads().iter().copied().fold(0.0, f64::max);
                     if worst >= 1.0 && draining(figures.lag_at_end, figures.max_lag, generating_at_end) {
                         warnings.push(format!(
                             "consumer group \"{group}\" of log \"{}\" fell behind for part of the run and was \
