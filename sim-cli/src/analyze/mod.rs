@@ -246,7 +246,16 @@ fn show(summary: Option<Summary>, scale: f64) -> String {
 fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simulated>) {
     let _ = writeln!(
         out,
-        "analytic view (open Jackson network of M/M/c nodes{}), {} req/s offered\n",
+        "analytic view (open {}{}), {} req/s offered\n",
+        if analysis
+            .nodes
+            .iter()
+            .any(|node| { node.holding_scv.is_some() || node.parts.iter().any(|part| part.holding_scv.is_some()) })
+        {
+            "network of M/G/c nodes"
+        } else {
+            "Jackson network of M/M/c nodes"
+        },
         if analysis.notes.iter().any(|note| note.contains("approximate MVA")) {
             "; closed workloads by approximate MVA"
         } else {
@@ -379,7 +388,7 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
     if flagged {
         let _ = writeln!(
             out,
-            "flagged nodes disagree beyond noise (more than 2 half-widths + 1%): the model's assumptions (Poisson arrivals, exponential holding times, even split, unbounded queues) do not hold there"
+            "flagged nodes disagree beyond noise (more than 2 half-widths + 1%): the model's assumptions (Poisson arrivals, exponential holding times where a worker waits on calls, even split, unbounded queues) do not hold there"
         );
     }
 }

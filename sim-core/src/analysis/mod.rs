@@ -1,6 +1,7 @@
 //! The analytic view of a topology, without simulating: visit ratios, offered load and
 //! utilization per node, the bottleneck and the arrival rate at which it saturates, and
-//! M/M/c waiting-time predictions combined into an end-to-end response time.
+//! M/M/c waiting-time predictions (M/G/c where the holding times' variability is known:
+//! `variability.rs`) combined into an end-to-end response time.
 //!
 //! The model (Jackson 1963; Gross et al., *Fundamentals of Queueing Theory*, §2.3 and §4.1):
 //! open Poisson workloads; each request class routes through node programs with the
@@ -21,6 +22,7 @@ mod peak;
 mod regional_reads;
 mod regions;
 mod round_robin;
+mod variability;
 mod visits;
 
 use crate::ids::NodeId;
@@ -50,6 +52,11 @@ pub struct NodeAnalysis {
     pub utilization: Option<f64>,
     /// Predicted mean wait for a worker (Erlang C), in seconds; `None` when saturated or not a queue.
     pub wait_s: Option<f64>,
+    /// The holding times' squared coefficient of variation, where the view knows it and it
+    /// is not an exponential's 1 (a worker held for the node's own work alone): the wait is
+    /// then M/G/c's (`variability.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holding_scv: Option<f64>,
     /// Predicted mean time from arrival to answer, in seconds.
     pub sojourn_s: Option<f64>,
     /// The read hit ratio the model used for a cache (measured, or Che's approximation).
@@ -81,6 +88,9 @@ pub struct PartAnalysis {
     /// Predicted mean wait for a connection (Erlang C) or a consumer (M/M/1 per consumer),
     /// in seconds; `None` when saturated.
     pub wait_s: Option<f64>,
+    /// A database server's holding times' squared coefficient of variation, as a node's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holding_scv: Option<f64>,
     /// A log group's consumers' busy shares, consumer k having partitions k, k + n, ...
     /// (empty for a database server).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -227,6 +237,8 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                 "workload \"{}\" is not Poisson: the model uses its rate after its last step, as a Poisson rate",
                 source.name
             )),
+            // Said once its entry node is known to take its gaps or not.
+            Arrivals::Constant { .. } => {}
             _ => notes.push(format!("workload \"{}\" is not Poisson: the model uses its mean rate", source.name)),
         }
         let mut previous = 0.0;
@@ -310,13 +322,48 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
         .collect();
     // Instances taking their arrivals in turn: Erlang gaps, not Poisson ones.
     let rotations = round_robin::rotations(topology, &class_entry_rates, &class_effects);
-    let instance_wait_s = |i: usize, rate: f64, holding: f64, workers: u32, instances: u32| -> Option<f64> {
-        match (&consumer_loops[i], rotations[i]) {
-            (Some(curve), _) => Some(curve.wait_s(rate, holding)),
-            (None, Some(rotation)) => round_robin::wait_s(rotation.order, instances, workers, rate, holding),
-            (None, None) => mmc_wait_s(workers, rate / instances as f64, holding),
-        }
-    };
+    // A FIFO service that one constant-rate workload alone feeds takes evenly spaced
+    // arrivals (each instance every k-th of them, evenly spaced too).
+    let evenly_spaced: Vec<bool> = (0..n)
+        .map(|i| {
+            let mut entering = topology.sources.iter().filter(|source| source.entry_node.index() == i);
+            let (Some(source), None) = (entering.next(), entering.next()) else { return false };
+            let constant = matches!(source.arrivals, Arrivals::Constant { .. });
+            let alone = (0..classes).all(|class| class_rates[class][i] == class_entry_rates[class][i]);
+            let fifo = matches!(&topology.nodes[i].kind, NodeKind::Service(service)
+                if service.discipline == crate::topology::Discipline::Fifo && service.autoscaling.is_none());
+            constant && alone && fifo
+        })
+        .collect();
+    for source in topology.sources.iter().filter(|source| matches!(source.arrivals, Arrivals::Constant { .. })) {
+        let entry = source.entry_node.index();
+        notes.push(if evenly_spaced[entry] {
+            format!(
+                "workload \"{}\" is evenly spaced: \"{}\" takes its gaps as they are (D/M/c: with one worker and exponential work GI/M/1's exact wait, else Allen and Cunneen's with c_a² = 0); the nodes after it take Poisson arrivals",
+                source.name, topology.nodes[entry].name
+            )
+        } else {
+            format!("workload \"{}\" is not Poisson: the model uses its mean rate", source.name)
+        });
+    }
+    // The gaps between the arrivals each instance takes, where they are not Poisson ones.
+    let gaps: Vec<Option<round_robin::Gaps>> = (0..n)
+        .map(|i| match (evenly_spaced[i], rotations[i]) {
+            (true, _) => Some(round_robin::Gaps::Even),
+            (false, Some(rotation)) => Some(round_robin::Gaps::Erlang(rotation.order)),
+            (false, None) => None,
+        })
+        .collect();
+    // (`scv`: the holding times' squared coefficient of variation, when known.)
+    let instance_wait_s =
+        |i: usize, rate: f64, holding: f64, scv: Option<f64>, workers: u32, instances: u32| -> Option<f64> {
+            match (&consumer_loops[i], gaps[i]) {
+                (Some(curve), _) => Some(curve.wait_s(rate, holding)),
+                (None, Some(gaps)) => round_robin::wait_s(gaps, instances, workers, rate, holding, scv),
+                (None, None) => mmc_wait_s(workers, rate / instances as f64, holding)
+                    .map(|wait| wait * variability::wait_factor(1.0, scv)),
+            }
+        };
     for (i, curve) in consumer_loops.iter().enumerate() {
         let Some(curve) = curve else { continue };
         let (name, callers) = (&topology.nodes[i].name, consumers[i].unwrap_or(0));
@@ -351,6 +398,9 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
         })
         .collect();
     let acks_s = |class: usize, i: usize| if writes(class, i) { ack_wait_s[i] } else { 0.0 };
+    // A visit's holding time's second moment, where the worker is held for its own work alone.
+    let class_m2 = variability::own_work_m2_s2(&class_effects, &stretch, acks_s);
+    let holding_scv = |i: usize, holding: f64| variability::holding_scv(topology, i, &class_rates, &class_m2, holding);
     // Per caller node: the callees its calls to are hedged, (callee, hedge after in s). (A
     // hedge whose loser runs on adds load the visit ratios leave out, and is only noted.)
     let mut hedged: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
@@ -455,14 +505,15 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
         let mut next_wait = vec![0.0; n];
         for (i, node) in topology.nodes.iter().enumerate() {
             if let Some(parts) =
-                database_parts(&node.kind, i, &class_rates, &class_holding, nearest_shares[i].as_deref())
+                database_parts(&node.kind, i, &class_rates, &class_holding, &class_m2, nearest_shares[i].as_deref())
             {
                 next_wait[i] = parts_wait_s(&parts).unwrap_or(f64::INFINITY);
             } else if asynchronous[i] {
                 // Its messages' wait, which nothing in the loop uses, is taken at the end.
             } else if let Some((instances, workers)) = queue_shape(&node.kind).filter(|_| !never_waits[i]) {
+                let scv = holding_scv(i, next_holding[i]);
                 next_wait[i] =
-                    instance_wait_s(i, node_rate[i], next_holding[i], workers, instances).unwrap_or(f64::INFINITY);
+                    instance_wait_s(i, node_rate[i], next_holding[i], scv, workers, instances).unwrap_or(f64::INFINITY);
             }
         }
         let converged = next_wait.iter().zip(&wait).all(|(a, b)| (a - b).abs() <= 1e-12 + 1e-9 * b.abs())
@@ -477,7 +528,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             break;
         }
     }
-    for (i, rotation) in rotations.iter().enumerate() {
+    for (i, rotation) in rotations.iter().enumerate().filter(|(i, _)| !evenly_spaced[*i]) {
         let Some(round_robin::Rotation { order: k, balancer }) = rotation else { continue };
         let NodeKind::Service(service) = &topology.nodes[i].kind else { continue };
         let (name, instances) = (&topology.nodes[i].name, service.instances);
@@ -538,12 +589,14 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
     for (i, node) in topology.nodes.iter().enumerate() {
         let servers = queue_shape(&node.kind);
         let utilization = servers.map(|(instances, workers)| node_rate[i] * holding[i] / (instances * workers) as f64);
-        let database_parts = database_parts(&node.kind, i, &class_rates, &class_holding, nearest_shares[i].as_deref());
+        let database_parts =
+            database_parts(&node.kind, i, &class_rates, &class_holding, &class_m2, nearest_shares[i].as_deref());
         let node_wait = if never_waits[i] {
             Some(0.0).filter(|_| node_rate[i] > 0.0)
         } else if database_parts.is_none() {
             servers.and_then(|(instances, workers)| {
-                instance_wait_s(i, node_rate[i], holding[i], workers, instances).filter(|_| node_rate[i] > 0.0)
+                let scv = holding_scv(i, holding[i]);
+                instance_wait_s(i, node_rate[i], holding[i], scv, workers, instances).filter(|_| node_rate[i] > 0.0)
             })
         } else {
             database_parts.as_deref().and_then(parts_wait_s).filter(|_| node_rate[i] > 0.0)
@@ -576,6 +629,9 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             holding_s: holding[i],
             utilization: utilization.map(|u| u + 0.0),
             wait_s: node_wait,
+            holding_scv: servers
+                .filter(|_| node_rate[i] > 0.0 && !never_waits[i] && consumer_loops[i].is_none())
+                .and_then(|_| variability::unlike_exponential(holding_scv(i, holding[i]))),
             sojourn_s: sojourn,
             hit_ratio: match &node.kind {
                 NodeKind::Cache(cache) => hit_ratios[i].or_else(|| che_hit_ratio(topology, cache)),
@@ -586,6 +642,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             parts,
         });
     }
+    notes.extend(variability::approximation_notes(&nodes, &gaps));
     // Every node and every database server, as (node, part, utilization); a part at its
     // node's utilization is the more precise answer.
     let candidates = nodes.iter().enumerate().flat_map(|(i, node)| {
@@ -875,6 +932,7 @@ fn database_parts(
     i: usize,
     class_rates: &[Vec<f64>],
     class_holding: &[Vec<f64>],
+    class_m2_s2: &[Vec<Option<f64>>],
     nearest_shares: Option<&[f64]>,
 ) -> Option<Vec<PartAnalysis>> {
     let NodeKind::Database(database) = kind else { return None };
@@ -882,14 +940,19 @@ fn database_parts(
         return None;
     }
     let (mut reads, mut read_work, mut writes, mut write_work) = (0.0, 0.0, 0.0, 0.0);
+    // Σ rate × E[H²] of the reads and of the writes, while every class's is known.
+    let (mut read_m2, mut write_m2) = (Some(0.0), Some(0.0));
     for (class, rates) in class_rates.iter().enumerate() {
         let (rate, holding) = (rates[i], class_holding[class][i]);
+        let m2 = if rate > 0.0 { class_m2_s2[class][i].map(|m2| rate * m2) } else { Some(0.0) };
         if database.write_classes.get(class).copied().unwrap_or(false) {
             writes += rate;
             write_work += rate * holding;
+            write_m2 = write_m2.zip(m2).map(|(sum, m2)| sum + m2);
         } else {
             reads += rate;
             read_work += rate * holding;
+            read_m2 = read_m2.zip(m2).map(|(sum, m2)| sum + m2);
         }
     }
     let connections = database.servers.workers as f64;
@@ -911,8 +974,10 @@ fn database_parts(
             }
         }
     };
-    let part = |name: String, rate: f64, work: f64| {
+    // A server's share of the reads and writes: their rate, work and Σ rate × E[H²].
+    let part = |name: String, rate: f64, work: f64, m2: Option<f64>| {
         let holding = if rate > 0.0 { work / rate } else { 0.0 };
+        let scv = variability::mixture_scv(std::iter::once((rate, m2.map(|m2| m2 / rate))), holding);
         PartAnalysis {
             name,
             kind: "server",
@@ -920,18 +985,31 @@ fn database_parts(
             arrival_rate_per_s: rate,
             holding_s: holding,
             utilization: work / connections,
-            wait_s: mmc_wait_s(database.servers.workers, rate, holding),
+            wait_s: mmc_wait_s(database.servers.workers, rate, holding)
+                .map(|wait| wait * variability::wait_factor(1.0, scv)),
+            holding_scv: variability::unlike_exponential(scv),
             consumer_utilizations: Vec::new(),
         }
     };
-    let mut parts =
-        vec![part("primary".into(), writes + reads * primary_reads, write_work + read_work * primary_reads)];
+    let primary_m2 = write_m2.zip(read_m2).map(|(writes, reads)| writes + reads * primary_reads);
+    let mut parts = vec![part(
+        "primary".into(),
+        writes + reads * primary_reads,
+        write_work + read_work * primary_reads,
+        primary_m2,
+    )];
     for replica in 1..=database.replicas {
         let replica_share = match nearest_shares {
             Some(shares) => shares[replica as usize],
             None => (1.0 - primary_reads) / replicas,
         };
-        parts.push(part(format!("replica-{replica}"), reads * replica_share, reads * replica_share * read_holding));
+        let replica_m2 = read_m2.map(|m2| m2 * replica_share);
+        parts.push(part(
+            format!("replica-{replica}"),
+            reads * replica_share,
+            reads * replica_share * read_holding,
+            replica_m2,
+        ));
     }
     Some(parts)
 }
@@ -1038,6 +1116,7 @@ fn log_group_parts(
                 holding_s: holding,
                 utilization,
                 wait_s,
+                holding_scv: None,
                 consumer_utilizations: loads.iter().map(|(_, rho)| *rho).collect(),
             }
         })

@@ -8,10 +8,12 @@
 //! σ = A*(μ(1 − σ)), where A*(s) = (kλ/(kλ + s))^k is the Laplace transform of the Erlang-k
 //! gap of mean 1/λ, and then for Exp(μ(1 − σ)): W = σ / (μ(1 − σ)). Several workers take
 //! Allen and Cunneen's GI/G/c approximation (Allen, *Probability, Statistics, and Queueing
-//! Theory*, 1990): M/M/c's wait × (c_a² + c_s²)/2, with c_a² = 1/k and c_s² = 1 (the view's
-//! exponential holding times).
+//! Theory*, 1990): M/M/c's wait × (c_a² + c_s²)/2, with c_a² = 1/k and c_s² that of the
+//! holding times (1, exponential, unless `variability.rs` knows it); with one worker and
+//! c_s² other than 1, GI/M/1's wait is scaled by (c_a² + c_s²)/(c_a² + 1) in the same way.
 
 use super::mmc_wait_s;
+use super::variability::wait_factor;
 use super::visits::VisitEffect;
 use crate::topology::{Algorithm, BalancerRole, Discipline, NodeKind, ServiceRole, Topology};
 
@@ -80,14 +82,55 @@ pub(super) fn rotations(
         .collect()
 }
 
-/// The mean wait at one of `instances` instances of `workers` each, taking a Poisson stream
-/// of `rate_per_s` in turns of `rotation`, for holding times of mean `holding_s`; `None` at
-/// or past saturation.
-pub(super) fn wait_s(rotation: u32, instances: u32, workers: u32, rate_per_s: f64, holding_s: f64) -> Option<f64> {
+/// The gaps between the arrivals one instance takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Gaps {
+    /// Every k-th gap of a Poisson stream: Erlang-k, c_a² = 1/k.
+    Erlang(u32),
+    /// Evenly spaced (a constant-rate workload, in turns or not): c_a² = 0.
+    Even,
+}
+
+impl Gaps {
+    /// The gaps' squared coefficient of variation.
+    pub(super) fn scv(self) -> f64 {
+        match self {
+            Gaps::Erlang(k) => 1.0 / f64::from(k),
+            Gaps::Even => 0.0,
+        }
+    }
+
+    /// The Laplace transform A*(s) of a gap of mean 1/`rate`.
+    fn laplace(self, rate: f64, s: f64) -> f64 {
+        match self {
+            Gaps::Erlang(k) => {
+                let phase = f64::from(k) * rate;
+                (phase / (phase + s)).powi(k as i32)
+            }
+            Gaps::Even => libm::exp(-s / rate),
+        }
+    }
+}
+
+/// The mean wait at one of `instances` instances of `workers` each, taking a stream of
+/// `rate_per_s` whose gaps at an instance are `gaps`, for holding times of mean `holding_s`
+/// (and squared coefficient of variation `holding_scv`, exponential when unknown); `None` at
+/// or past saturation. Holding times other than exponential scale the exponential one's
+/// wait by (c_a² + c_s²)/(c_a² + 1), as Allen and Cunneen's approximation does.
+pub(super) fn wait_s(
+    gaps: Gaps,
+    instances: u32,
+    workers: u32,
+    rate_per_s: f64,
+    holding_s: f64,
+    holding_scv: Option<f64>,
+) -> Option<f64> {
     let per_instance = rate_per_s / f64::from(instances);
+    let arrival_scv = gaps.scv();
+    let variability = wait_factor(arrival_scv, holding_scv);
     if workers > 1 {
         let poisson = mmc_wait_s(workers, per_instance, holding_s)?;
-        return Some(poisson * (1.0 / f64::from(rotation) + 1.0) / 2.0);
+        return Some(poisson * (arrival_scv + 1.0) / 2.0 * variability);
     }
     let load = per_instance * holding_s;
     if load.is_nan() || load >= 1.0 {
@@ -96,15 +139,14 @@ pub(super) fn wait_s(rotation: u32, instances: u32, workers: u32, rate_per_s: f6
     if holding_s == 0.0 || per_instance == 0.0 {
         return Some(0.0);
     }
-    let sigma = erlang_gi_m1_root(rotation, per_instance, 1.0 / holding_s);
-    Some(sigma * holding_s / (1.0 - sigma))
+    let sigma = gi_m1_root(gaps, per_instance, 1.0 / holding_s);
+    Some(sigma * holding_s / (1.0 - sigma) * variability)
 }
 
-/// σ in (0, 1) with σ = (kλ/(kλ + μ(1 − σ)))^k, for λ/μ < 1, by bisection: the right side
-/// minus σ is positive below the root and negative between it and 1.
-fn erlang_gi_m1_root(k: u32, rate: f64, service_rate: f64) -> f64 {
-    let phase = f64::from(k) * rate;
-    let excess = |sigma: f64| (phase / (phase + service_rate * (1.0 - sigma))).powi(k as i32) - sigma;
+/// σ in (0, 1) with σ = A*(μ(1 − σ)), for λ/μ < 1, by bisection: the right side minus σ is
+/// positive below the root and negative between it and 1.
+fn gi_m1_root(gaps: Gaps, rate: f64, service_rate: f64) -> f64 {
+    let excess = |sigma: f64| gaps.laplace(rate, service_rate * (1.0 - sigma)) - sigma;
     let (mut low, mut high) = (0.0, 1.0 - 1e-12);
     if excess(high) >= 0.0 {
         // So near saturation that the root is within 1e-12 of 1.
@@ -133,17 +175,32 @@ mod tests {
     /// for 10 ms of work. Several workers scale M/M/c's wait by (1/k + 1)/2.
     #[test]
     fn erlang_arrivals_wait_less_than_poisson_ones() {
-        let mm1 = wait_s(1, 1, 1, 90.0, 0.01).unwrap();
+        let mm1 = wait_s(Gaps::Erlang(1), 1, 1, 90.0, 0.01, None).unwrap();
         assert!((mm1 - 0.09).abs() < 1e-12, "{mm1}");
         let mut sigma = 0.5_f64;
         for _ in 0..10_000 {
             sigma = (360.0 / (360.0 + 100.0 * (1.0 - sigma))).powi(4);
         }
-        assert!((erlang_gi_m1_root(4, 90.0, 100.0) - sigma).abs() < 1e-12);
-        let e4 = wait_s(4, 4, 1, 360.0, 0.01).unwrap();
+        assert!((gi_m1_root(Gaps::Erlang(4), 90.0, 100.0) - sigma).abs() < 1e-12);
+        let e4 = wait_s(Gaps::Erlang(4), 4, 1, 360.0, 0.01, None).unwrap();
         assert!((e4 - sigma * 0.01 / (1.0 - sigma)).abs() < 1e-12 && (e4 - 0.05383).abs() < 1e-5, "{e4}");
-        let two_workers = wait_s(4, 4, 2, 720.0, 0.01).unwrap();
+        let two_workers = wait_s(Gaps::Erlang(4), 4, 2, 720.0, 0.01, None).unwrap();
         assert!((two_workers - mmc_wait_s(2, 180.0, 0.01).unwrap() * 0.625).abs() < 1e-15);
-        assert_eq!(wait_s(4, 4, 1, 400.0, 0.01), None);
+        assert_eq!(wait_s(Gaps::Erlang(4), 4, 1, 400.0, 0.01, None), None);
+    }
+
+    /// Evenly spaced arrivals are D/M/1 (Gross et al. §6.3): σ = e^(−(1 − σ)/ρ), at ρ = 0.8
+    /// σ = 0.628630 (fixed-point iteration, 10⁵ steps) and W = σh/(1 − σ) = 16.927 ms for 10 ms
+    /// of work; constant work on top waits nothing (D/D/1).
+    #[test]
+    fn evenly_spaced_arrivals_wait_as_d_m_1() {
+        let mut sigma = 0.5_f64;
+        for _ in 0..100_000 {
+            sigma = libm::exp(-(1.0 - sigma) / 0.8);
+        }
+        assert!((gi_m1_root(Gaps::Even, 80.0, 100.0) - sigma).abs() < 1e-12);
+        let even = wait_s(Gaps::Even, 1, 1, 80.0, 0.01, None).unwrap();
+        assert!((even - sigma * 0.01 / (1.0 - sigma)).abs() < 1e-12 && (even - 0.016927).abs() < 1e-6, "{even}");
+        assert_eq!(wait_s(Gaps::Even, 1, 1, 80.0, 0.01, Some(0.0)), Some(0.0));
     }
 }

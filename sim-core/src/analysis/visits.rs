@@ -10,6 +10,10 @@ use super::*;
 pub(super) struct VisitEffect {
     /// Own work per visit, in seconds (a worker held).
     pub work_s: f64,
+    /// Its second moment, in seconds squared: over each path through the program's
+    /// branches, the path's Work steps drawn independently (infinite when a step's
+    /// distribution has no variance).
+    pub work_m2_s2: f64,
     /// Pure delay per visit (no worker), in seconds.
     pub delay_s: f64,
     /// Expected synchronous calls to each node (the worker waits).
@@ -69,7 +73,22 @@ pub(super) fn even_shares(balancer: &crate::topology::LoadBalancerConfig) -> Vec
 const RESHARDED: &str =
     "the steady state of its last shard list (a simulation also runs the lists before it, and the cold caches after each step)";
 
-/// Walks a node program from `pc` with probability `weight`, adding its effect.
+/// The Work a path through a program has done so far: its mean and second moment.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct PathWork {
+    mean_s: f64,
+    m2_s2: f64,
+}
+
+impl PathWork {
+    /// The path's work with an independent step of the given mean and second moment added.
+    fn then(self, mean_s: f64, m2_s2: f64) -> PathWork {
+        PathWork { mean_s: self.mean_s + mean_s, m2_s2: self.m2_s2 + 2.0 * self.mean_s * mean_s + m2_s2 }
+    }
+}
+
+/// Walks a node program from `pc` with probability `weight`, adding its effect; `done` is
+/// the work of the path that led there.
 pub(super) fn walk(
     topology: &Topology,
     pc: u32,
@@ -77,14 +96,20 @@ pub(super) fn walk(
     weight: f64,
     effect: &mut VisitEffect,
     depth: u32,
+    done: PathWork,
 ) -> Result<(), String> {
     if depth > 10_000 {
         return Err("a program loops".into());
     }
-    let mut pc = pc;
+    let (mut pc, mut done) = (pc, done);
     loop {
         match topology.code[pc as usize] {
-            Instr::Work(sampler) => effect.work_s += weight * topology.samplers[sampler as usize].mean_s(),
+            Instr::Work(sampler) => {
+                let sampler = &topology.samplers[sampler as usize];
+                let mean_s = sampler.mean_s();
+                effect.work_s += weight * mean_s;
+                done = done.then(mean_s, sampler.second_moment_s2());
+            }
             Instr::Call(node) => effect.calls[node] += weight,
             Instr::Parallel { start, len } => effect.add_group(topology, weight, start, len, len),
             // Every target is called (its visits counted, cancelled losers' work included);
@@ -94,6 +119,9 @@ pub(super) fn walk(
             }
             Instr::Forward(node) => {
                 effect.forwards[node] += weight;
+                if weight > 0.0 {
+                    effect.work_m2_s2 += weight * done.m2_s2;
+                }
                 return Ok(());
             }
             Instr::ByClass { table } => {
@@ -103,10 +131,10 @@ pub(super) fn walk(
             Instr::Choose { table, len, otherwise } => {
                 let mut previous = 0.0;
                 for (cumulative, target) in &topology.choose_tables[table as usize..(table + len) as usize] {
-                    walk(topology, *target, class, weight * (cumulative - previous), effect, depth + 1)?;
+                    walk(topology, *target, class, weight * (cumulative - previous), effect, depth + 1, done)?;
                     previous = *cumulative;
                 }
-                return walk(topology, otherwise, class, weight * (1.0 - previous), effect, depth + 1);
+                return walk(topology, otherwise, class, weight * (1.0 - previous), effect, depth + 1, done);
             }
             Instr::Jump(target) => {
                 if target <= pc {
@@ -115,7 +143,12 @@ pub(super) fn walk(
                 pc = target;
                 continue;
             }
-            Instr::Respond | Instr::NoRoute => return Ok(()),
+            Instr::Respond | Instr::NoRoute => {
+                if weight > 0.0 {
+                    effect.work_m2_s2 += weight * done.m2_s2;
+                }
+                return Ok(());
+            }
         }
         pc += 1;
     }
@@ -136,10 +169,12 @@ pub(super) fn effects(
             VisitEffect { calls: vec![0.0; n], forwards: vec![0.0; n], messages: vec![0.0; n], ..Default::default() };
         let mean = |sampler: u32| super::sampler_mean_s(topology, sampler);
         match &node.kind {
-            NodeKind::Service(service) => walk(topology, service.entry_pc, class, 1.0, &mut effect, 0)
-                .map_err(|error| format!("node \"{}\": {error}", node.name))?,
+            NodeKind::Service(service) => {
+                walk(topology, service.entry_pc, class, 1.0, &mut effect, 0, PathWork::default())
+                    .map_err(|error| format!("node \"{}\": {error}", node.name))?
+            }
             NodeKind::Database(database) => {
-                walk(topology, database.servers.entry_pc, class, 1.0, &mut effect, 0)
+                walk(topology, database.servers.entry_pc, class, 1.0, &mut effect, 0, PathWork::default())
                     .map_err(|error| format!("node \"{}\": {error}", node.name))?;
                 if database.replicas > 0 && database.read_policy == crate::topology::ReadPolicy::LeastLoaded {
                     caveats[index] = Some(
@@ -149,7 +184,7 @@ pub(super) fn effects(
                 }
             }
             NodeKind::Function(function) => {
-                walk(topology, function.entry_pc, class, 1.0, &mut effect, 0)
+                walk(topology, function.entry_pc, class, 1.0, &mut effect, 0, PathWork::default())
                     .map_err(|error| format!("node \"{}\": {error}", node.name))?;
                 caveats[index] = Some("cold starts are not in the model".into());
             }

@@ -1,0 +1,144 @@
+//! How variable a node's holding times are, and what that does to its wait. With Poisson
+//! arrivals and one worker the mean wait is Pollaczek and Khinchine's, ρh/(1 − ρ) ×
+//! (1 + c_s²)/2 (Gross et al., *Fundamentals of Queueing Theory*, §5.1.1), exact for any
+//! holding-time distribution of squared coefficient of variation c_s²; several workers take
+//! Lee and Longton's M/G/c approximation, M/M/c's wait × (1 + c_s²)/2 (Allen and Cunneen's
+//! GI/G/c one with c_a² = 1; Allen, *Probability, Statistics, and Queueing Theory*, 1990).
+//!
+//! c_s² is known where a worker is held for the node's own Work alone: the program's
+//! paths and their steps' first two moments give it. A worker that also waits on calls,
+//! messages or acknowledgements keeps the view's exponential holding time (c_s² = 1).
+
+use super::round_robin::Gaps;
+use super::visits::VisitEffect;
+use super::NodeAnalysis;
+use crate::topology::{Discipline, NodeKind, Topology};
+
+/// Per class, per node: the second moment of a visit's holding time, in s², when the worker
+/// is held for the node's own work alone (its Work steps, each stretched by its host's
+/// `stretch`); `None` where it also waits on calls, messages or acknowledgements
+/// (`acks_s(class, node)`), and where a Work step's distribution has no finite variance.
+pub(super) fn own_work_m2_s2(
+    class_effects: &[Vec<VisitEffect>],
+    stretch: &[f64],
+    acks_s: impl Fn(usize, usize) -> f64,
+) -> Vec<Vec<Option<f64>>> {
+    class_effects
+        .iter()
+        .enumerate()
+        .map(|(class, effects)| {
+            effects
+                .iter()
+                .enumerate()
+                .map(|(i, effect)| {
+                    let own_work_only = effect.calls.iter().chain(&effect.messages).all(|calls| *calls == 0.0)
+                        && effect.groups.is_empty()
+                        && acks_s(class, i) == 0.0;
+                    let m2 = effect.work_m2_s2 * stretch[i] * stretch[i];
+                    (own_work_only && m2.is_finite()).then_some(m2)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The squared coefficient of variation of node `i`'s holding time, over the classes that
+/// visit it (a mixture: E[H²] = Σ λ_c E[H_c²] / λ, and its mean `holding_s`), when every
+/// class's second moment is known; `None` otherwise, and under processor sharing, whose
+/// mean response does not depend on it.
+pub(super) fn holding_scv(
+    topology: &Topology,
+    i: usize,
+    class_rates: &[Vec<f64>],
+    class_m2_s2: &[Vec<Option<f64>>],
+    holding_s: f64,
+) -> Option<f64> {
+    if let NodeKind::Service(service) = &topology.nodes[i].kind {
+        if service.discipline == Discipline::ProcessorSharing {
+            return None;
+        }
+    }
+    mixture_scv(class_rates.iter().zip(class_m2_s2).map(|(rates, m2)| (rates[i], m2[i])), holding_s)
+}
+
+/// The squared coefficient of variation of a mixture of streams (rate, second moment) whose
+/// mean is `mean_s`: E[H²] / mean² − 1; `None` when a stream with arrivals has no known
+/// second moment, or nothing arrives.
+pub(super) fn mixture_scv(streams: impl Iterator<Item = (f64, Option<f64>)>, mean_s: f64) -> Option<f64> {
+    let (mut rate, mut m2) = (0.0, 0.0);
+    for (stream_rate, stream_m2) in streams.filter(|(rate, _)| *rate > 0.0) {
+        rate += stream_rate;
+        m2 += stream_rate * stream_m2?;
+    }
+    if rate <= 0.0 || mean_s <= 0.0 {
+        return None;
+    }
+    let scv = m2 / rate / (mean_s * mean_s) - 1.0;
+    // Rounding can take a constant's below 0.
+    scv.is_finite().then_some(scv.max(0.0))
+}
+
+/// What holding times of squared coefficient of variation `holding_scv` (exponential when
+/// unknown) make of a wait worked out for exponential ones, at arrivals of squared
+/// coefficient of variation `arrival_scv`: × (c_a² + c_s²) / (c_a² + 1). Exactly 1 for
+/// exponential holding times.
+pub(super) fn wait_factor(arrival_scv: f64, holding_scv: Option<f64>) -> f64 {
+    match holding_scv {
+        Some(scv) => (arrival_scv + scv) / (arrival_scv + 1.0),
+        None => 1.0,
+    }
+}
+
+/// A note for each node (or database server) whose wait the variability of its holding
+/// times changed by an approximation: several workers, or instances taking their arrivals
+/// in turn or evenly spaced (`gaps`). One worker fed Poisson arrivals is exact and needs none.
+pub(super) fn approximation_notes(nodes: &[NodeAnalysis], gaps: &[Option<Gaps>]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (node, gaps) in nodes.iter().zip(gaps) {
+        let name = &node.name;
+        let servers =
+            node.parts.iter().map(|part| (Some(&part.name), part.servers.1, part.holding_scv, Some(part.utilization)));
+        let whole = (None, node.servers.map_or(1, |(_, w)| w), node.holding_scv, node.utilization);
+        for (part, workers, scv, utilization) in std::iter::once(whole).chain(servers) {
+            let (Some(scv), Some(0.5..1.0)) = (scv, utilization) else { continue };
+            let whose = match part {
+                Some(part) => format!("\"{name}\" {part}"),
+                None => format!("\"{name}\""),
+            };
+            match gaps {
+                Some(gaps) if part.is_none() => notes.push(format!(
+                    "{whose}: its holding times vary with c_s² = {scv:.2} (exponential: 1), so its wait is the exponential one's × (c_a² + c_s²)/(c_a² + 1) with c_a² = {:.2} (Allen and Cunneen's approximation)",
+                    gaps.scv()
+                )),
+                _ if workers > 1 => notes.push(format!(
+                    "{whose}: its holding times vary with c_s² = {scv:.2} (exponential: 1), so its wait is M/M/c's × (1 + c_s²)/2 (Lee and Longton's approximation for {workers} workers)"
+                )),
+                _ => {}
+            }
+        }
+    }
+    notes
+}
+
+/// `scv` when it is known and not an exponential's 1 (to 10⁻⁹): what the view reports.
+pub(super) fn unlike_exponential(scv: Option<f64>) -> Option<f64> {
+    scv.filter(|scv| (scv - 1.0).abs() > 1e-9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A constant has c_s² = 0 and halves M/M/1's wait (M/D/1); an exponential keeps it;
+    /// a 50/50 mixture of constants 1 and 3 (mean 2, E[H²] = 5) has c_s² = 1/4.
+    #[test]
+    fn the_wait_follows_the_holding_times_variability() {
+        assert_eq!(wait_factor(1.0, Some(0.0)), 0.5);
+        assert_eq!(wait_factor(1.0, Some(1.0)), 1.0);
+        assert_eq!(wait_factor(0.25, None), 1.0);
+        let scv = mixture_scv([(10.0, Some(1.0)), (10.0, Some(9.0))].into_iter(), 2.0).unwrap();
+        assert!((scv - 0.25).abs() < 1e-15, "{scv}");
+        assert_eq!(mixture_scv([(10.0, Some(1.0)), (1.0, None)].into_iter(), 1.0), None);
+        assert_eq!(mixture_scv([(10.0, Some(1.0)), (0.0, None)].into_iter(), 1.0), Some(0.0));
+    }
+}

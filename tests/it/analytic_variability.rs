@@ -1,0 +1,158 @@
+//! The analytic view's wait for holding times that are not exponential: Pollaczek and
+//! Khinchine's M/G/1 wait, exact for one worker fed Poisson arrivals, and Lee and Longton's
+//! M/G/c approximation for several; a worker that waits on calls keeps the exponential
+//! assumption.
+
+use crate::check::run_cli;
+use sim_core::analysis::{analyze, mmc_wait_s, Analysis};
+
+fn view(steps: &str, workers: u32, rate_per_s: f64, discipline: &str) -> Analysis {
+    let text = format!(
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "{rate_per_s}/s"), to: "api")],
+            nodes: {{
+                "api": Service(workers: {workers}, {discipline}steps: {steps}),
+                "db": Service(workers: 8, steps: [Work(Exp(mean: "2ms"))]),
+            }},
+        )"#
+    );
+    let topology = sim_core::parse_topology(&text).unwrap_or_else(|error| panic!("{error}\n{text}"));
+    analyze(&topology, &[None; 2]).unwrap()
+}
+
+/// Each case: its steps, workers, rate; the holding time's mean and squared coefficient of
+/// variation c_s² worked out by hand (`None`: the view keeps exponential holding times).
+/// M/G/1's mean wait is ρh(1 + c_s²)/(2(1 − ρ)) (Gross et al., *Fundamentals of Queueing
+/// Theory*, §5.1.1); M/G/c's is taken as M/M/c's (Erlang C) × (1 + c_s²)/2.
+#[test]
+fn the_view_waits_as_pollaczek_khinchine_for_the_holding_times_variability() {
+    #[rustfmt::skip]
+    let cases: [(&str, &str, u32, f64, f64, Option<f64>); 10] = [
+        ("M/D/1", r#"[Work(Constant("10ms"))]"#, 1, 80.0, 0.010, Some(0.0)),
+        // Var = 10²/12 ms² of a uniform over 10 ms.
+        ("M/U/1", r#"[Work(Uniform(min: "5ms", max: "15ms"))]"#, 1, 80.0, 0.010, Some(1.0 / 12.0)),
+        ("M/E4/1", r#"[Work(Gamma(shape: 4, mean: "10ms"))]"#, 1, 80.0, 0.010, Some(0.25)),
+        ("lognormal", r#"[Work(LogNormal(mean: "10ms", sd: "20ms"))]"#, 1, 80.0, 0.010, Some(4.0)),
+        // Two independent Exp(5 ms) in turn: Var = 2·25 ms², mean 10 ms.
+        ("two steps", r#"[Work(Exp(mean: "5ms")), Work(Exp(mean: "5ms"))]"#, 1, 80.0, 0.010, Some(0.5)),
+        // Half 5 ms, half 15 ms, then 2 ms: E[H²] = (7² + 17²)/2 = 169 ms², mean 12 ms.
+        ("branches", r#"[Choose([(0.5, [Work(Constant("5ms"))]), (0.5, [Work(Constant("15ms"))])]), Work(Constant("2ms"))]"#,
+            1, 60.0, 0.012, Some(169.0 / 144.0 - 1.0)),
+        ("M/D/4", r#"[Work(Constant("10ms"))]"#, 4, 360.0, 0.010, Some(0.0)),
+        ("M/M/2", r#"[Work(Exp(mean: "10ms"))]"#, 2, 180.0, 0.010, None),
+        // A worker that waits on a call keeps the exponential assumption.
+        ("calls", r#"[Work(Constant("8ms")), Call("db")]"#, 1, 80.0, 0.010, None),
+        // Infinite variance (Pareto α = 1.5): M/G/1's mean wait is unbounded; kept exponential.
+        ("heavy tail", r#"[Work(Pareto(alpha: 1.5, min: "10ms"))]"#, 1, 20.0, 0.030, None),
+    ];
+    for (name, steps, workers, rate, holding_s, scv) in cases {
+        let analysis = view(steps, workers, rate, "");
+        let api = &analysis.nodes[0];
+        approx::assert_relative_eq!(api.holding_s, holding_s, max_relative = 1e-9);
+        let exponential = mmc_wait_s(workers, rate, holding_s).unwrap();
+        let expected = exponential * (1.0 + scv.unwrap_or(1.0)) / 2.0;
+        println!(
+            "{name}: wait {:.6} s (exponential {exponential:.6}), c_s² {:?}",
+            api.wait_s.unwrap(),
+            api.holding_scv
+        );
+        approx::assert_relative_eq!(api.wait_s.unwrap(), expected, max_relative = 1e-9);
+        match scv {
+            Some(scv) if (scv - 1.0).abs() > 1e-9 => {
+                approx::assert_abs_diff_eq!(api.holding_scv.unwrap(), scv, epsilon = 1e-9)
+            }
+            _ => assert_eq!(api.holding_scv, None, "{name}"),
+        }
+    }
+    // Processor sharing's mean response does not depend on the work's distribution.
+    let shared = view(r#"[Work(Constant("10ms"))]"#, 1, 80.0, "discipline: ProcessorSharing, ");
+    assert_eq!(shared.nodes[0].holding_scv, None);
+    approx::assert_relative_eq!(shared.nodes[0].wait_s.unwrap(), mmc_wait_s(1, 80.0, 0.010).unwrap());
+}
+
+/// A database's servers take their reads' and writes' mixture: reads Constant(4 ms), writes
+/// Exp(12 ms), 3 replicas (reads round robin over them). The primary takes only the writes
+/// (exponential: M/M/4 as before), each replica a third of the reads (c_s² = 0: M/D/4).
+#[test]
+fn a_databases_servers_wait_for_their_own_mix_of_queries() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "1500/s"), classes: {"read": 0.8, "write": 0.2}, to: "db")],
+        nodes: {
+            "db": Database(connections: 4, replicas: 3, writes: ["write"], read: Constant("4ms"), write: Exp(mean: "12ms")),
+        },
+    )"#;
+    let topology = sim_core::parse_topology(text).unwrap_or_else(|error| panic!("{error}"));
+    let analysis = analyze(&topology, &[None]).unwrap();
+    let parts = &analysis.nodes[0].parts;
+    let (primary, replica) = (&parts[0], &parts[1]);
+    // The primary: 300 writes/s of Exp(12 ms): M/M/4 as before.
+    assert_eq!(primary.holding_scv, None);
+    approx::assert_relative_eq!(primary.wait_s.unwrap(), mmc_wait_s(4, 300.0, 0.012).unwrap(), max_relative = 1e-9);
+    // A replica: 400 reads/s of Constant(4 ms): M/D/4.
+    approx::assert_abs_diff_eq!(replica.holding_scv.unwrap(), 0.0, epsilon = 1e-9);
+    approx::assert_relative_eq!(
+        replica.wait_s.unwrap(),
+        mmc_wait_s(4, 400.0, 0.004).unwrap() / 2.0,
+        max_relative = 1e-9
+    );
+}
+
+/// `analyze --simulate` on M/D/1 at ρ = 0.8: the view says 20 ms (M/M/1 said 40) and the
+/// simulation agrees, so the check says `ok`; the header names M/G/c nodes.
+#[test]
+fn analyze_agrees_with_the_simulation_of_m_d_1() {
+    let dir = std::env::temp_dir().join(format!("archsim-md1-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("md1.ron");
+    std::fs::write(
+        &file,
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "80/s"), to: "api")],
+            nodes: { "api": Service(steps: [Work(Constant("10ms"))]) },
+            run: (duration: "100s", warmup: "5s", seed: 1),
+        )"#,
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run_cli(&["analyze", file.to_str().unwrap(), "--simulate", "--replications", "6"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("open network of M/G/c nodes"), "{stdout}");
+    let row = stdout.lines().find(|line| line.starts_with("api ")).unwrap();
+    let fields: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(fields[7], "20", "{row}");
+    assert!(row.ends_with(" ok"), "{stdout}");
+}
+
+/// A service that one constant-rate workload alone feeds takes evenly spaced arrivals: with
+/// one worker and exponential work that is D/M/1, whose wait is σh/(1 − σ) with σ the root
+/// of σ = e^(−(1 − σ)/ρ) (Gross et al. §6.3): 16.927 ms for 10 ms of work at ρ = 0.8, where
+/// M/M/1 says 40 (the simulation: 17.68 ± 2 ms over 190 s). Four instances take every
+/// fourth arrival, evenly spaced too. A second workload into the node, or a node behind it,
+/// keeps Poisson arrivals.
+#[test]
+fn the_view_takes_a_constant_workloads_gaps_at_its_entry() {
+    let text = |instances: u32, rate: &str, second: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Constant(rate: "{rate}"), to: "api"){second}],
+                nodes: {{
+                    "api": Service(instances: {instances}, steps: [Work(Exp(mean: "10ms")), Forward("next")]),
+                    "next": Service(workers: 8, steps: [Work(Exp(mean: "10ms"))]),
+                }},
+            )"#
+        )
+    };
+    let view = |text: String| analyze(&sim_core::parse_topology(&text).unwrap(), &[None; 2]).unwrap();
+    for (instances, rate) in [(1, "80/s"), (4, "320/s")] {
+        let analysis = view(text(instances, rate, ""));
+        approx::assert_relative_eq!(analysis.nodes[0].wait_s.unwrap(), 0.016927, max_relative = 1e-4);
+        approx::assert_relative_eq!(
+            analysis.nodes[1].wait_s.unwrap(),
+            mmc_wait_s(8, 80.0 * instances as f64, 0.010).unwrap()
+        );
+        assert!(analysis.notes.iter().any(|note| note.contains("is evenly spaced")), "{:?}", analysis.notes);
+    }
+    let two = view(text(1, "40/s", r#", Open(name: "more", arrivals: Constant(rate: "40/s"), to: "api")"#));
+    approx::assert_relative_eq!(two.nodes[0].wait_s.unwrap(), mmc_wait_s(1, 80.0, 0.010).unwrap());
+    assert!(two.notes.iter().any(|note| note.contains("workload \"more\" is not Poisson")), "{:?}", two.notes);
+}
