@@ -20,6 +20,9 @@ fn view(steps: &str, workers: u32, rate_per_s: f64, discipline: &str) -> Analysi
     analyze(&topology, &[None; 2]).unwrap()
 }
 
+/// A case: its name, its steps, workers and arrival rate, its holding time's mean, and c_s².
+type Case = (&'static str, &'static str, u32, f64, f64, Option<f64>);
+
 /// Each case: its steps, workers, rate; the holding time's mean and squared coefficient of
 /// variation c_s² worked out by hand (`None`: the view keeps exponential holding times).
 /// M/G/1's mean wait is ρh(1 + c_s²)/(2(1 − ρ)) (Gross et al., *Fundamentals of Queueing
@@ -27,7 +30,7 @@ fn view(steps: &str, workers: u32, rate_per_s: f64, discipline: &str) -> Analysi
 #[test]
 fn the_view_waits_as_pollaczek_khinchine_for_the_holding_times_variability() {
     #[rustfmt::skip]
-    let cases: [(&str, &str, u32, f64, f64, Option<f64>); 10] = [
+    let cases: [Case; 10] = [
         ("M/D/1", r#"[Work(Constant("10ms"))]"#, 1, 80.0, 0.010, Some(0.0)),
         // Var = 10²/12 ms² of a uniform over 10 ms.
         ("M/U/1", r#"[Work(Uniform(min: "5ms", max: "15ms"))]"#, 1, 80.0, 0.010, Some(1.0 / 12.0)),
