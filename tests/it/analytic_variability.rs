@@ -159,3 +159,50 @@ fn the_view_takes_a_constant_workloads_gaps_at_its_entry() {
     approx::assert_relative_eq!(two.nodes[0].wait_s.unwrap(), mmc_wait_s(1, 80.0, 0.010).unwrap());
     assert!(two.notes.iter().any(|note| note.contains("workload \"more\" is not Poisson")), "{:?}", two.notes);
 }
+
+/// Calls made at once to callees held for their own work alone wait for the k-th answer of
+/// their fitted distributions, not of exponentials. 8 callees of Gamma(4) work (c² = 1/4,
+/// fitted exactly as Erlang-4, mean 10 ms): the last answers after ∫ 1 − F(t)⁸ dt = 18.08 ms
+/// with F Erlang-4's CDF (27.18 for exponentials, 10·H₈), which the simulation covers; the
+/// 2nd of 3 after ∫ (1 − F)³ + 3F(1 − F)² dt. Constant answers: 10 ms for either.
+#[test]
+fn calls_made_at_once_wait_for_the_callees_fitted_answers() {
+    let text = |work: &str| {
+        let callees: String =
+            (0..8).map(|k| format!(r#""s{k}": Service(workers: 64, steps: [Work({work})]),"#)).collect();
+        format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "20/s"), classes: {{"all": 0.5, "two": 0.5}}, to: "front")],
+                nodes: {{
+                    "front": Service(workers: 64, steps: [ByClass(branches: {{
+                        "all": [Parallel(["s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"])],
+                        "two": [Quorum(of: ["s0", "s1", "s2"], wait: 2, losers: Finish)],
+                    }})]),
+                    {callees}
+                }},
+            )"#
+        )
+    };
+    // F(t) = 1 − e^(−x)(1 + x + x²/2 + x³/6), x = t/2.5 ms, integrated in steps of 1 µs.
+    let erlang4 = |t: f64| {
+        let x = t / 0.0025;
+        1.0 - (-x).exp() * (1.0 + x + x * x / 2.0 + x * x * x / 6.0)
+    };
+    let integral = |survival: &dyn Fn(f64) -> f64| -> f64 {
+        (0..200_000).map(|step| survival(erlang4((step as f64 + 0.5) * 1e-6)) * 1e-6).sum()
+    };
+    let last_s = integral(&|f| 1.0 - f.powi(8));
+    let second_s = integral(&|f| (1.0 - f).powi(3) + 3.0 * f * (1.0 - f).powi(2));
+    let gamma = text(r#"Gamma(shape: 4, mean: "10ms")"#);
+    let analysis = analyze(&sim_core::parse_topology(&gamma).unwrap(), &[None; 9]).unwrap();
+    println!("last of 8: {last_s:.6} s, 2nd of 3: {second_s:.6} s; the view: {:.6}", analysis.nodes[0].holding_s);
+    approx::assert_relative_eq!(analysis.nodes[0].holding_s, 0.5 * last_s + 0.5 * second_s, max_relative = 1e-4);
+    let exponential = sim_core::analysis::expected_kth_completion_s(&[0.010; 8], 8);
+    approx::assert_relative_eq!(exponential, 0.010 * (1..=8).map(|i| 1.0 / i as f64).sum::<f64>(), max_relative = 1e-5);
+    let by_class = |report: &sim_core::Report, class: &str| report.classes[class].latency_s.mean.unwrap();
+    let all = crate::check::replicate(&gamma, 10, crate::check::requests(20_000), 10.0, |r| by_class(r, "all"));
+    all.assert_covers("last of 8 Gamma(4) answers", last_s, 0.02);
+    let constant = text(r#"Constant("10ms")"#);
+    let analysis = analyze(&sim_core::parse_topology(&constant).unwrap(), &[None; 9]).unwrap();
+    approx::assert_relative_eq!(analysis.nodes[0].holding_s, 0.010, max_relative = 0.004);
+}

@@ -14,6 +14,7 @@
 //! checks against the simulation.
 
 mod acks;
+mod answers;
 mod autoscaling;
 mod closed;
 mod consumer_loop;
@@ -420,7 +421,19 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
     let mut response = vec![vec![0.0; n]; classes];
     let mut holding = vec![0.0; n];
     let mut class_holding = vec![vec![0.0; n]; classes];
+    // A callee held for its own work alone whose holding times are not exponential: its
+    // holding time's c_s², for its answers' variance.
+    let callee_scv: Vec<Option<f64>> = (0..n)
+        .map(|j| {
+            let work: f64 = (0..classes).map(|class| class_rates[class][j] * class_effects[class][j].work_s).sum();
+            let holding = if node_rate[j] > 0.0 { work * stretch[j] / node_rate[j] } else { 0.0 };
+            variability::unlike_exponential(holding_scv(j, holding))
+        })
+        .collect();
     for _ in 0..200 {
+        // Its answer's variance: its work's, and its wait's taken as exponential.
+        let answer_variance: Vec<Option<f64>> =
+            (0..n).map(|j| callee_scv[j].map(|scv| scv * holding[j] * holding[j] + wait[j] * wait[j])).collect();
         for class in 0..classes {
             let effects = &class_effects[class];
             let routing: Vec<Vec<f64>> = effects
@@ -451,7 +464,8 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                     // A call's time there and back with the callee's response, hedged where it is.
                     let call_s =
                         |j: usize| call_time_s(i, j, 2.0 * (class_link_s(class, i, j) + mesh_s) + response[class][j]);
-                    let groups = groups_excess_s(effect, &response[class], |j| call_s(j) - response[class][j]);
+                    let groups =
+                        groups_excess_s(effect, &response[class], |j| call_s(j) - response[class][j], &answer_variance);
                     // The linear system waits for each call's unhedged time: a hedged call's is shorter.
                     let hedges: f64 = (hedged[i].iter())
                         .map(|&(j, _)| {
@@ -492,10 +506,15 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                         effect.calls[j] * call_time_s(i, j, call_s) + messages * call_s
                     })
                     .sum::<f64>()
-                    + groups_excess_s(effect, &response[class], |j| {
-                        call_time_s(i, j, 2.0 * (class_link_s(class, i, j) + mesh_s) + response[class][j])
-                            - response[class][j]
-                    });
+                    + groups_excess_s(
+                        effect,
+                        &response[class],
+                        |j| {
+                            call_time_s(i, j, 2.0 * (class_link_s(class, i, j) + mesh_s) + response[class][j])
+                                - response[class][j]
+                        },
+                        &answer_variance,
+                    );
                 let held = effect.work_s * stretch[i] + acks_s(class, i) + calls;
                 class_holding[class][i] = held;
                 weighted += class_rates[class][i] * held;
@@ -796,14 +815,29 @@ pub fn hedged_call_s(call_s: f64, hedge_after_s: f64) -> f64 {
 /// worker than the same calls made in turn, which is how `calls` counts them: per group, the
 /// expected time until `wait` of its calls have answered, less the sum of their times. A
 /// call's time (`network_s` there and back, plus the callee's response) is taken as
-/// exponential, as the callees' own M/M/c model has it.
-fn groups_excess_s(effect: &VisitEffect, response: &[f64], network_s: impl Fn(usize) -> f64) -> f64 {
+/// exponential, as the callees' own M/M/c model has it, unless `variance_s2` knows its
+/// variance (a callee held for its own work alone).
+fn groups_excess_s(
+    effect: &VisitEffect,
+    response: &[f64],
+    network_s: impl Fn(usize) -> f64,
+    variance_s2: &[Option<f64>],
+) -> f64 {
     effect
         .groups
         .iter()
         .map(|group| {
-            let means: Vec<f64> = group.targets.iter().map(|&j| network_s(j) + response[j]).collect();
-            group.weight * (expected_kth_completion_s(&means, group.wait) - means.iter().sum::<f64>())
+            let answers: Vec<answers::Answer> = (group.targets.iter())
+                .map(|&j| {
+                    let mean_s = network_s(j) + response[j];
+                    match variance_s2[j] {
+                        Some(variance) if mean_s > 0.0 => answers::Answer { mean_s, scv: variance / (mean_s * mean_s) },
+                        _ => answers::Answer::exponential(mean_s),
+                    }
+                })
+                .collect();
+            let sum: f64 = answers.iter().map(|answer| answer.mean_s).sum();
+            group.weight * (answers::expected_kth_answer_s(&answers, group.wait) - sum)
         })
         .sum()
 }
@@ -867,29 +901,8 @@ pub(super) fn fewer_than(k: usize, done: impl Iterator<Item = f64>) -> f64 {
 /// by the Poisson-binomial recursion, integrated on a geometric grid of t (relative error
 /// below 10⁻⁶). Means of 0 end at once.
 pub fn expected_kth_completion_s(means_s: &[f64], k: usize) -> f64 {
-    let positive: Vec<f64> = means_s.iter().copied().filter(|m| *m > 0.0).collect();
-    let k = k.saturating_sub(means_s.len() - positive.len());
-    if k == 0 || positive.is_empty() {
-        return 0.0;
-    }
-    let k = k.min(positive.len());
-    let fewer_than_k_ended = |t: f64| fewer_than(k, positive.iter().map(|mean| 1.0 - libm::exp(-t / mean)));
-    let shortest = positive.iter().copied().fold(f64::INFINITY, f64::min);
-    let longest = positive.iter().copied().fold(0.0, f64::max);
-    // Below `low` the integrand is 1 within 10⁻⁶; past `high` below e^(−60)·n.
-    let (low, high) = (shortest * 1e-6, longest * 60.0);
-    const STEPS: usize = 4000;
-    let ratio = (high / low).powf(1.0 / STEPS as f64);
-    // ∫ f(t) dt = ∫ f(t) t d(ln t): the trapezoid rule in ln t.
-    let mut total = low;
-    let (mut t, mut previous) = (low, low * fewer_than_k_ended(low));
-    for _ in 0..STEPS {
-        let next_t = t * ratio;
-        let value = next_t * fewer_than_k_ended(next_t);
-        total += 0.5 * (previous + value) * ratio.ln();
-        (t, previous) = (next_t, value);
-    }
-    total
+    let answers: Vec<answers::Answer> = means_s.iter().map(|mean| answers::Answer::exponential(*mean)).collect();
+    answers::expected_kth_answer_s(&answers, k)
 }
 
 /// Each host's CPU load (its placed nodes' Work per second) and the stretch it gives their
