@@ -1419,15 +1419,16 @@ fn analyze_checks_a_logs_consumer_groups_against_the_simulation() {
 
 /// Past saturation the model has no steady state, so `analyze --simulate` does not compare a
 /// saturated node's waits, nor anything behind it (offered only what it lets through) or
-/// waiting on it (holding its workers for the backlog): their check names the saturated node.
-/// A saturated node must still be busy in the simulation; with no room to queue (M/M/1/1 at
+/// waiting on it (holding its workers for the backlog), nor the other callees of a node whose
+/// workers wait on it (offered only what that node lets through): their check names the
+/// saturated node. A saturated node must still be busy in the simulation; with no room to queue (M/M/1/1 at
 /// ρ = 1.2 is busy ρ/(1 + ρ) = 0.55 of the time) the model's unbounded queue is wrong, and the
 /// check says so.
 #[test]
 fn analyze_names_saturated_nodes_and_those_behind_or_waiting_on_them_instead_of_disagreeing() {
     /// (what, the topology's workload and nodes, each row's expected check)
     type Case = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
-    let cases: [Case; 4] = [
+    let cases: [Case; 5] = [
         (
             "a saturated front and the service behind it",
             r#"workload: [Open(name: "u", arrivals: Poisson(rate: "120/s"), to: "a")],
@@ -1456,6 +1457,16 @@ fn analyze_names_saturated_nodes_and_those_behind_or_waiting_on_them_instead_of_
                    "h": Service(workers: 8, steps: [Work(Exp(mean: "10ms"))]),
                },"#,
             &[("log", "ok"), ("group g", "saturated"), ("h", "behind \"log\" group g")],
+        ),
+        (
+            "a caller whose workers wait on a saturated node sends its other callee only what it lets through",
+            r#"workload: [Open(name: "u", arrivals: Poisson(rate: "100/s"), to: "app")],
+               nodes: {
+                   "app": Service(workers: 16, steps: [Work(Exp(mean: "1ms")), Call("slow"), Call("other")]),
+                   "slow": Service(workers: 1, steps: [Work(Exp(mean: "12ms"))]),
+                   "other": Service(workers: 2, steps: [Work(Exp(mean: "10ms"))]),
+               },"#,
+            &[("app", "waits on \"slow\""), ("slow", "saturated"), ("other", "behind \"slow\"")],
         ),
         (
             "no room to queue: saturated in the model, half idle in the simulation",

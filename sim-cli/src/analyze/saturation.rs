@@ -1,6 +1,7 @@
 //! Which nodes `analyze --simulate` cannot compare: those the model puts past saturation, the
-//! nodes behind them (they get only what the saturated node lets through) and the nodes that
-//! wait on them (their workers are held for as long as its backlog takes). None has a steady
+//! nodes behind them (they get only what the saturated node lets through, as do the other
+//! callees of a node whose workers wait on it) and the nodes that wait on them (their
+//! workers are held for as long as its backlog takes). None has a steady
 //! state to compare, so their check names the saturated node instead of flagging a
 //! disagreement.
 
@@ -72,6 +73,21 @@ pub fn uncompared(topology: &Topology, analysis: &Analysis) -> Vec<Option<Uncomp
                 }
             }
         }
+    }
+    // A node with workers that waits on a saturated one fills them with requests that wait
+    // for its backlog, so what it sends elsewhere is only what it lets through too. (The
+    // nodes on its way to the saturated one wait on it themselves, and keep that.)
+    for (i, source) in waits_on.clone().iter().enumerate() {
+        let Some(source) = source else { continue };
+        if !matches!(topology.nodes[i].kind, NodeKind::Service(_) | NodeKind::Function(_) | NodeKind::Database(_)) {
+            continue;
+        }
+        let callees: Vec<usize> = (topology.edges.iter())
+            .filter(|edge| edge.from.index() == i)
+            .map(|edge| edge.to.index())
+            .filter(|&j| waits_on[j].is_none() && !saturated[j])
+            .collect();
+        walk_down(topology, &callees, i, source, &mut behind);
     }
     (0..n)
         .map(|i| {
