@@ -77,7 +77,7 @@ pub fn uncompared(topology: &Topology, analysis: &Analysis) -> Vec<Option<Uncomp
     // A node with workers that waits on a saturated one fills them with requests that wait
     // for its backlog, so what it sends elsewhere is only what it lets through too. (The
     // nodes on its way to the saturated one wait on it themselves, and keep that.)
-    for (i, source) in waits_on.clone().iter().enumerate() {
+    for (i, source) in waits_on.iter().enumerate() {
         let Some(source) = source else { continue };
         if !matches!(topology.nodes[i].kind, NodeKind::Service(_) | NodeKind::Function(_) | NodeKind::Database(_)) {
             continue;

@@ -401,7 +401,9 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
     let acks_s = |class: usize, i: usize| if writes(class, i) { ack_wait_s[i] } else { 0.0 };
     // A visit's holding time's second moment, where the worker is held for its own work alone.
     let class_m2 = variability::own_work_m2_s2(&class_effects, &stretch, acks_s);
-    let holding_scv = |i: usize, holding: f64| variability::holding_scv(topology, i, &class_rates, &class_m2, holding);
+    // Each node's holding times' c_s², where known: its own work's, the same at every step
+    // of the fixed point.
+    let holding_scv = variability::holding_scvs(topology, &class_rates, &class_effects, &class_m2, &stretch);
     // Per caller node: the callees its calls to are hedged, (callee, hedge after in s). (A
     // hedge whose loser runs on adds load the visit ratios leave out, and is only noted.)
     let mut hedged: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
@@ -423,13 +425,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
     let mut class_holding = vec![vec![0.0; n]; classes];
     // A callee held for its own work alone whose holding times are not exponential: its
     // holding time's c_s², for its answers' variance.
-    let callee_scv: Vec<Option<f64>> = (0..n)
-        .map(|j| {
-            let work: f64 = (0..classes).map(|class| class_rates[class][j] * class_effects[class][j].work_s).sum();
-            let holding = if node_rate[j] > 0.0 { work * stretch[j] / node_rate[j] } else { 0.0 };
-            variability::unlike_exponential(holding_scv(j, holding))
-        })
-        .collect();
+    let callee_scv: Vec<Option<f64>> = holding_scv.iter().map(|scv| variability::unlike_exponential(*scv)).collect();
     for _ in 0..200 {
         // Its answer's variance: its work's, and its wait's taken as exponential.
         let answer_variance: Vec<Option<f64>> =
@@ -530,9 +526,8 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             } else if asynchronous[i] {
                 // Its messages' wait, which nothing in the loop uses, is taken at the end.
             } else if let Some((instances, workers)) = queue_shape(&node.kind).filter(|_| !never_waits[i]) {
-                let scv = holding_scv(i, next_holding[i]);
-                next_wait[i] =
-                    instance_wait_s(i, node_rate[i], next_holding[i], scv, workers, instances).unwrap_or(f64::INFINITY);
+                next_wait[i] = instance_wait_s(i, node_rate[i], next_holding[i], holding_scv[i], workers, instances)
+                    .unwrap_or(f64::INFINITY);
             }
         }
         let converged = next_wait.iter().zip(&wait).all(|(a, b)| (a - b).abs() <= 1e-12 + 1e-9 * b.abs())
@@ -614,8 +609,8 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             Some(0.0).filter(|_| node_rate[i] > 0.0)
         } else if database_parts.is_none() {
             servers.and_then(|(instances, workers)| {
-                let scv = holding_scv(i, holding[i]);
-                instance_wait_s(i, node_rate[i], holding[i], scv, workers, instances).filter(|_| node_rate[i] > 0.0)
+                instance_wait_s(i, node_rate[i], holding[i], holding_scv[i], workers, instances)
+                    .filter(|_| node_rate[i] > 0.0)
             })
         } else {
             database_parts.as_deref().and_then(parts_wait_s).filter(|_| node_rate[i] > 0.0)
@@ -650,7 +645,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             wait_s: node_wait,
             holding_scv: servers
                 .filter(|_| node_rate[i] > 0.0 && !never_waits[i] && consumer_loops[i].is_none())
-                .and_then(|_| variability::unlike_exponential(holding_scv(i, holding[i]))),
+                .and_then(|_| callee_scv[i]),
             sojourn_s: sojourn,
             hit_ratio: match &node.kind {
                 NodeKind::Cache(cache) => hit_ratios[i].or_else(|| che_hit_ratio(topology, cache)),

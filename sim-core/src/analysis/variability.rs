@@ -42,23 +42,33 @@ pub(super) fn own_work_m2_s2(
         .collect()
 }
 
-/// The squared coefficient of variation of node `i`'s holding time, over the classes that
-/// visit it (a mixture: E[H²] = Σ λ_c E[H_c²] / λ, and its mean `holding_s`), when every
-/// class's second moment is known; `None` otherwise, and under processor sharing, whose
-/// mean response does not depend on it.
-pub(super) fn holding_scv(
+/// Per node: the squared coefficient of variation of its holding time, over the classes
+/// that visit it (a mixture: E[H²] = Σ λ_c E[H_c²] / λ, its mean their stretched work), when
+/// every class's second moment is known; `None` otherwise, and under processor sharing,
+/// whose mean response does not depend on it.
+pub(super) fn holding_scvs(
     topology: &Topology,
-    i: usize,
     class_rates: &[Vec<f64>],
+    class_effects: &[Vec<VisitEffect>],
     class_m2_s2: &[Vec<Option<f64>>],
-    holding_s: f64,
-) -> Option<f64> {
-    if let NodeKind::Service(service) = &topology.nodes[i].kind {
-        if service.discipline == Discipline::ProcessorSharing {
-            return None;
-        }
-    }
-    mixture_scv(class_rates.iter().zip(class_m2_s2).map(|(rates, m2)| (rates[i], m2[i])), holding_s)
+    stretch: &[f64],
+) -> Vec<Option<f64>> {
+    (0..topology.nodes.len())
+        .map(|i| {
+            if let NodeKind::Service(service) = &topology.nodes[i].kind {
+                if service.discipline == Discipline::ProcessorSharing {
+                    return None;
+                }
+            }
+            let rate: f64 = class_rates.iter().map(|rates| rates[i]).sum();
+            // Summed as the fixed point sums a node's holding time, to the last bit.
+            let work: f64 = (class_rates.iter().zip(class_effects))
+                .map(|(rates, effects)| rates[i] * (effects[i].work_s * stretch[i]))
+                .sum();
+            let mean_s = if rate > 0.0 { work / rate } else { 0.0 };
+            mixture_scv(class_rates.iter().zip(class_m2_s2).map(|(rates, m2)| (rates[i], m2[i])), mean_s)
+        })
+        .collect()
 }
 
 /// The squared coefficient of variation of a mixture of streams (rate, second moment) whose
