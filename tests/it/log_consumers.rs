@@ -220,3 +220,27 @@ fn consumers_that_catch_up_after_a_slow_stretch_are_not_unstable() {
     assert!(drained.unstable, "{:?}", drained.warnings);
     assert!(!drained.warnings.iter().any(|warning| warning.contains("fell behind")), "{:?}", drained.warnings);
 }
+
+/// The analytic view takes a group's last consumer count for the whole run: a group whose
+/// consumers change says so in a note, with each change and its rebalance pause; a group
+/// without changes has no such note.
+#[test]
+fn the_view_notes_a_groups_consumer_changes_and_only_then() {
+    let notes = |consumers: &str| {
+        let topology = sim_core::parse_topology(&log_topology(80.0, consumers)).unwrap();
+        sim_core::analysis::analyze(&topology, &[None, None]).unwrap().notes
+    };
+    let changed =
+        notes(r#", consumers: 2, rebalance: "3s", changes: [(at: "20s", consumers: 4), (at: "40s", consumers: 8)]"#);
+    let note = changed.iter().find(|note| note.contains("consumers change")).expect("a note on the changes");
+    assert!(
+        note.contains(
+            "group indexer: its consumers change (2 → 4 at 20s → 8 at 40s, each stopping the group 3s to rebalance)"
+        ),
+        "{note}"
+    );
+    assert!(note.contains("takes 8 consumers for the whole run"), "{note}");
+    for steady in [r#", consumers: 2"#, ""] {
+        assert!(notes(steady).iter().all(|note| !note.contains("consumers change")), "{steady}");
+    }
+}

@@ -12,7 +12,7 @@ use sim_batch::analysis::ms;
 use sim_batch::metrics::{significant, significant_to, MetricDef};
 use sim_batch::replicate::replicate;
 use sim_batch::stats::{summarize, Summary};
-use sim_core::analysis::{analyze, Analysis, NodeAnalysis};
+use sim_core::analysis::{analyze_measured, Analysis, CacheMeasure, NodeAnalysis};
 use sim_core::topology::NodeKind;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -26,6 +26,10 @@ use std::path::Path;
 /// A node the model puts past saturation agrees with a simulation that keeps it at least this
 /// busy (a little below 1: the warm-up's idle start, a queue bound refusing the excess).
 const SATURATED_UTILIZATION: f64 = 0.9;
+
+/// A cache's counters the view reads: its reads (hits and misses), those single-flight
+/// joined to a fetch under way, and its background refreshes.
+const CACHE_COUNTERS: [&str; 4] = ["hits", "misses", "coalesced", "revalidations"];
 
 pub fn disagrees(prediction: f64, simulated: Summary, floor: f64) -> bool {
     let allowance = 2.0 * simulated.half_width.unwrap_or(0.0) + 0.01 * simulated.mean.abs() + floor;
@@ -63,6 +67,14 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
                 names.push(format!("nodes.{}.{section}.hit_ratio", node.name));
                 names.len() - 1
             });
+            // A cache's reads that reach its backend: not those single-flight joins to a
+            // fetch under way, and background refreshes beside them.
+            let cache_counts = matches!(node.kind, NodeKind::Cache(_)).then(|| {
+                for counter in CACHE_COUNTERS {
+                    names.push(format!("nodes.{}.cache.{counter}", node.name));
+                }
+                names.len() - CACHE_COUNTERS.len()
+            });
             // A group whose name a metric path cannot hold (a dot in it) goes unchecked.
             let groups: Vec<Option<usize>> = match &node.kind {
                 NodeKind::Log(log) => log
@@ -77,7 +89,7 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
                     .collect(),
                 _ => Vec::new(),
             };
-            node_columns.push((first, hit_ratio, groups));
+            node_columns.push((first, hit_ratio, cache_counts, groups));
         }
         let metrics: Vec<MetricDef> = names
             .iter()
@@ -95,11 +107,22 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
             mean_response_s: column(0),
             nodes: node_columns
                 .iter()
-                .map(|(first, hit_ratio, groups)| SimulatedNode {
+                .map(|(first, hit_ratio, cache_counts, groups)| SimulatedNode {
                     utilization: column(*first),
                     wait_s: column(first + 1),
                     sojourn_s: column(first + 2),
                     hit_ratio: hit_ratio.and_then(column),
+                    cache: hit_ratio.and_then(column).map(|hit_ratio| {
+                        let mean =
+                            |offset: usize| cache_counts.and_then(|at| column(at + offset)).map_or(0.0, |s| s.mean);
+                        let reads = mean(0) + mean(1);
+                        let per_read = |count: f64| if reads > 0.0 { count / reads } else { 0.0 };
+                        CacheMeasure {
+                            hit_ratio: hit_ratio.mean,
+                            coalesced_share: per_read(mean(2)),
+                            refreshes_per_read: per_read(mean(3)),
+                        }
+                    }),
                     disagrees: Vec::new(),
                     not_compared: None,
                     groups: groups
@@ -116,11 +139,10 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
     } else {
         None
     };
-    let hit_ratios: Vec<Option<f64>> = (0..n)
-        .map(|i| simulated.as_ref().and_then(|simulated| simulated.nodes[i].hit_ratio).map(|summary| summary.mean))
-        .collect();
+    let caches: Vec<Option<CacheMeasure>> =
+        (0..n).map(|i| simulated.as_ref().and_then(|simulated| simulated.nodes[i].cache)).collect();
     let analysis =
-        analyze(&topology, &hit_ratios).map_err(|message| format!("error: {}: {message}\n", file.display()))?;
+        analyze_measured(&topology, &caches).map_err(|message| format!("error: {}: {message}\n", file.display()))?;
     let simulated = simulated.map(|mut simulated| {
         let uncompared = saturation::uncompared(&topology, &analysis);
         for ((node, figures), uncompared) in analysis.nodes.iter().zip(&mut simulated.nodes).zip(uncompared) {
@@ -175,6 +197,9 @@ struct SimulatedNode {
     sojourn_s: Option<Summary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     hit_ratio: Option<Summary>,
+    /// What the model takes from the simulation at a cache or CDN.
+    #[serde(skip)]
+    cache: Option<CacheMeasure>,
     /// The predictions that disagree beyond noise: `util`, `wait`, `sojourn`.
     disagrees: Vec<&'static str>,
     /// Why the figures are not compared, when the model has no steady state for them:

@@ -176,10 +176,38 @@ pub fn consumer_loop_wait_s(consumers: u32, instances: u32, workers: u32, rate_p
     consumer_loop::Curve::of(consumer_loop::Shape { consumers, instances, workers }).wait_s(rate_per_s, holding_s)
 }
 
+/// What a simulation measured at a cache or CDN, which the view takes in place of its own
+/// assumptions: how many reads hit, and how many of the rest reach the backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CacheMeasure {
+    /// Share of reads answered from the cache.
+    pub hit_ratio: f64,
+    /// Share of reads that missed and waited for a fetch of their key already under way
+    /// (single-flight, `coalesce: true`) instead of calling the backend.
+    pub coalesced_share: f64,
+    /// Background refreshes from the backend per read (stale-while-revalidate): they load
+    /// the backend, and no read waits for them.
+    pub refreshes_per_read: f64,
+}
+
+impl CacheMeasure {
+    /// Only a hit ratio: every miss calls the backend.
+    pub fn hit_ratio(hit_ratio: f64) -> Self {
+        Self { hit_ratio, ..Self::default() }
+    }
+}
+
 /// Analyzes a topology. `hit_ratios` gives, per node, a cache hit ratio measured elsewhere
 /// (from a simulation); `None` entries use the model's assumption.
 pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analysis, String> {
-    let given = Given::of(topology, hit_ratios);
+    let caches: Vec<Option<CacheMeasure>> = hit_ratios.iter().map(|hit| hit.map(CacheMeasure::hit_ratio)).collect();
+    analyze_measured(topology, &caches)
+}
+
+/// Analyzes a topology with what a simulation measured at its caches and CDNs (`None`
+/// entries use the model's assumption).
+pub fn analyze_measured(topology: &Topology, caches: &[Option<CacheMeasure>]) -> Result<Analysis, String> {
+    let given = Given::of(topology, caches);
     let mut analysis = autoscaling::analyze_settled(topology, &given)?;
     autoscaling::grow_to_max(topology, &given, &mut analysis)?;
     analysis.peak = peak::peak(topology, &given);
@@ -191,7 +219,7 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
 /// (each shard router's and each log's shares of them), which only the workloads'
 /// keys and the routers decide, and which takes a pass over up to 2·10⁶ keys.
 pub(super) struct Given<'a> {
-    hit_ratios: &'a [Option<f64>],
+    caches: &'a [Option<CacheMeasure>],
     router_shares: Vec<Option<Vec<f64>>>,
     partition_shares: Vec<Option<Vec<f64>>>,
     /// The consumer loops' wait curves worked out so far (see `consumer_loop.rs`).
@@ -199,7 +227,7 @@ pub(super) struct Given<'a> {
 }
 
 impl<'a> Given<'a> {
-    fn of(topology: &Topology, hit_ratios: &'a [Option<f64>]) -> Given<'a> {
+    fn of(topology: &Topology, caches: &'a [Option<CacheMeasure>]) -> Given<'a> {
         // Only shard routers and logs route by key; the list is long for a large key space.
         let routes_keys = topology.nodes.iter().any(|node| match &node.kind {
             NodeKind::LoadBalancer(balancer) => balancer.role == crate::topology::BalancerRole::ShardRouter,
@@ -216,13 +244,13 @@ impl<'a> Given<'a> {
                 _ => None,
             })
             .collect();
-        Given { hit_ratios, router_shares, partition_shares, consumer_loops: Default::default() }
+        Given { caches, router_shares, partition_shares, consumer_loops: Default::default() }
     }
 }
 
 /// The view at the open workloads' mean rates, closed ones left out.
 fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> {
-    let hit_ratios = given.hit_ratios;
+    let caches = given.caches;
     let n = topology.nodes.len();
     let classes = topology.classes.len();
     let mut notes = Vec::new();
@@ -290,7 +318,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
         }
     }
     let (class_effects, class_rates, caveats) =
-        class_visit_rates(topology, &class_entry_rates, hit_ratios, &router_shares)?;
+        class_visit_rates(topology, &class_entry_rates, caches, &router_shares)?;
     let node_rate: Vec<f64> = (0..n).map(|i| class_rates.iter().map(|rates| rates[i]).sum()).collect();
     let nearest_shares = regional_reads::nearest_read_shares(topology, &class_rates, &class_effects);
     let hosts = host_analysis(topology, &class_effects, &class_rates);
@@ -470,6 +498,21 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                         })
                         .sum();
                     let replicas = replicas_excess_s(effect, &response[class], forward_s);
+                    // A read joined to a fetch under way waits for what is left of it: a
+                    // reader lands in a fetch of time D with odds in proportion to D, and
+                    // then waits D/2 on average, so E[D²]/2E[D] (D exponential where its
+                    // variance is not known: then E[D]).
+                    let shared: f64 = (effect.shared_fetches.iter())
+                        .map(|&(j, weight)| {
+                            let fetch_s = call_s(j);
+                            let variance = answer_variance[j].unwrap_or(fetch_s * fetch_s);
+                            if fetch_s > 0.0 {
+                                weight * (variance + fetch_s * fetch_s) / (2.0 * fetch_s)
+                            } else {
+                                0.0
+                            }
+                        })
+                        .sum();
                     // A work queue's wait is its messages', after the producer's answer.
                     let request_wait = if asynchronous[i] { 0.0 } else { wait[i] };
                     request_wait
@@ -480,6 +523,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                         + groups
                         + hedges
                         + replicas
+                        + shared
                 })
                 .collect();
             response[class] =
@@ -648,8 +692,10 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                 .and_then(|_| callee_scv[i]),
             sojourn_s: sojourn,
             hit_ratio: match &node.kind {
-                NodeKind::Cache(cache) => hit_ratios[i].or_else(|| che_hit_ratio(topology, cache)),
-                NodeKind::Cdn(_) => hit_ratios[i],
+                NodeKind::Cache(cache) => {
+                    caches[i].map(|measured| measured.hit_ratio).or_else(|| che_hit_ratio(topology, cache))
+                }
+                NodeKind::Cdn(_) => caches[i].map(|measured| measured.hit_ratio),
                 _ => None,
             },
             caveat: caveats[i].clone(),
@@ -773,6 +819,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             )
         });
     }
+    notes.extend(consumer_change_notes(topology));
     if let Some(scenario) = topology.scenario.as_ref().filter(|scenario| !scenario.faults.is_empty()) {
         notes.push(format!(
             "the scenario ({} faults or load changes) is not in the model: it gives the steady state \
@@ -1129,6 +1176,35 @@ fn log_group_parts(
             }
         })
         .collect()
+}
+
+/// A note per log group whose consumers change during the run (a crash, a scale-out), each
+/// change stopping the group for its rebalance: the model takes the last count for the
+/// whole run, and a backlog built up meanwhile is not in it.
+fn consumer_change_notes(topology: &Topology) -> Vec<String> {
+    let mut notes = Vec::new();
+    for node in &topology.nodes {
+        let NodeKind::Log(log) = &node.kind else { continue };
+        for (group, (name, _)) in log.groups.iter().enumerate() {
+            let changes = &log.group_changes[group];
+            let Some(&(_, last)) = changes.last() else { continue };
+            let mut counts = log.group_consumers[group].to_string();
+            for (at_ns, consumers) in changes {
+                counts += &format!(" → {consumers} at {}s", *at_ns as f64 / 1e9);
+            }
+            let rebalance_ns = log.group_rebalance_ns[group];
+            let pause = if rebalance_ns > 0 {
+                format!(", each stopping the group {}s to rebalance", rebalance_ns as f64 / 1e9)
+            } else {
+                String::new()
+            };
+            notes.push(format!(
+                "\"{}\" group {name}: its consumers change ({counts}{pause}), which the model does not follow: it takes {last} consumers for the whole run, without the backlog a change leaves, where a simulation runs them",
+                node.name
+            ));
+        }
+    }
+    notes
 }
 
 /// Each partition's share of a log's messages: a message goes to partition

@@ -27,6 +27,10 @@ pub(super) struct VisitEffect {
     /// Calls made at once (`Parallel`, `Quorum`): their targets are in `calls` too, as if
     /// waited for in turn; the fixed point replaces that sum by the wait for the group.
     pub groups: Vec<CallGroup>,
+    /// Waits for a fetch from a node already under way (a cache's misses that single-flight
+    /// joins to another's fetch), per visit: (the node, how often). They wait for what is
+    /// left of the fetch, and do not load the node.
+    pub shared_fetches: Vec<(usize, f64)>,
     /// A quorum-replicated store's (copies asked, answers waited for): its `forwards` are
     /// the copies, as if answered in turn; the fixed point takes the wait for the quorum.
     pub replicas: Option<(usize, usize)>,
@@ -158,7 +162,7 @@ pub(super) fn walk(
 pub(super) fn effects(
     topology: &Topology,
     class: usize,
-    hit_ratios: &[Option<f64>],
+    caches: &[Option<super::CacheMeasure>],
     router_shares: &[Option<Vec<f64>>],
 ) -> Result<(Vec<VisitEffect>, Vec<Option<String>>), String> {
     let n = topology.nodes.len();
@@ -228,14 +232,38 @@ pub(super) fn effects(
                 }
             }
             NodeKind::Cache(cache) => {
-                // Writes always reach the backend; reads only when they miss.
+                // Writes always reach the backend; reads only when they miss, and then not
+                // when they wait for a fetch of their key already under way.
                 let write = cache.write_classes.get(class).copied().unwrap_or(false);
                 let predicted = che_hit_ratio(topology, cache);
-                let hit = if write { 0.0 } else { hit_ratios[index].or(predicted).unwrap_or(0.0) };
+                let measured = caches[index];
+                let hit = if write { 0.0 } else { measured.map(|m| m.hit_ratio).or(predicted).unwrap_or(0.0) };
+                let coalesced =
+                    if write { 0.0 } else { measured.map_or(0.0, |m| m.coalesced_share.clamp(0.0, 1.0 - hit)) };
                 effect.delay_s = hit * mean(cache.hit_sampler) + (1.0 - hit) * mean(cache.miss_sampler);
-                effect.calls[cache.backend] += 1.0 - hit;
-                caveats[index] = Some(match (hit_ratios[index], predicted) {
-                    (Some(_), _) => "hit ratio taken from the simulation".into(),
+                effect.calls[cache.backend] += 1.0 - hit - coalesced;
+                if coalesced > 0.0 {
+                    effect.shared_fetches.push((cache.backend.index(), coalesced));
+                }
+                let refreshes = if write { 0.0 } else { measured.map_or(0.0, |m| m.refreshes_per_read) };
+                effect.messages[cache.backend] += refreshes;
+                caveats[index] = Some(match (measured, predicted) {
+                    (Some(measured), _) => {
+                        let mut said = "hit ratio taken from the simulation".to_string();
+                        if measured.coalesced_share > 0.0 {
+                            said += &format!(
+                                "; {:.1}% of reads wait for a fetch of their key already under way (single-flight), for what is left of it, E[D²]/2E[D] of a fetch's time D",
+                                100.0 * measured.coalesced_share
+                            );
+                        }
+                        if measured.refreshes_per_read > 0.0 {
+                            said += &format!(
+                                "; {:.2} background refreshes per read load the backend, and no read waits for them",
+                                measured.refreshes_per_read
+                            );
+                        }
+                        said
+                    }
                     (None, Some(predicted)) => format!(
                         "hit ratio {predicted:.3} from Che's approximation (LRU, independent references; invalidations by writes not counted)"
                     ),
@@ -245,10 +273,10 @@ pub(super) fn effects(
                 });
             }
             NodeKind::Cdn(cdn) => {
-                let hit = hit_ratios[index].unwrap_or(0.0);
+                let hit = caches[index].map_or(0.0, |m| m.hit_ratio);
                 effect.delay_s = mean(cdn.hit_sampler);
                 effect.calls[cdn.origin] += 1.0 - hit;
-                caveats[index] = Some(match hit_ratios[index] {
+                caveats[index] = Some(match caches[index] {
                     Some(_) => "hit ratio taken from the simulation".into(),
                     None => {
                         "hit ratio unknown before simulating: every request assumed to miss (use --simulate)".into()
@@ -415,14 +443,14 @@ pub(super) fn solve(matrix: &[Vec<f64>], rhs: &[f64], transpose: bool) -> Option
 pub(super) fn class_visit_rates(
     topology: &Topology,
     class_entry_rates: &[Vec<f64>],
-    hit_ratios: &[Option<f64>],
+    caches: &[Option<super::CacheMeasure>],
     router_shares: &[Option<Vec<f64>>],
 ) -> Result<(Vec<Vec<VisitEffect>>, Vec<Vec<f64>>, Vec<Option<String>>), String> {
     let mut class_effects = Vec::with_capacity(class_entry_rates.len());
     let mut class_rates = Vec::with_capacity(class_entry_rates.len());
     let mut caveats = vec![None; topology.nodes.len()];
     for (class, entry_rates) in class_entry_rates.iter().enumerate() {
-        let (effects, class_caveats) = effects(topology, class, hit_ratios, router_shares)?;
+        let (effects, class_caveats) = effects(topology, class, caches, router_shares)?;
         for (slot, caveat) in caveats.iter_mut().zip(class_caveats) {
             if slot.is_none() {
                 *slot = caveat;

@@ -22,6 +22,32 @@ pub use overloads::Overload;
 pub use resilience::*;
 pub use verdicts::Bottleneck;
 
+/// The report's counters that its JSON leaves out when they are 0, to keep reports short:
+/// a metric path that ends in one of them reads 0 where its section has none
+/// (`sim_batch::MetricDef::read`).
+pub const COUNTERS_OMITTED_WHEN_ZERO: &[&str] = &[
+    "inter_zone_bytes",
+    "cancelled",
+    "expired",
+    "pauses",
+    "paused_s",
+    "retransmits",
+    "stale_dns",
+    "bypassed",
+    "violations_omitted",
+    "stale_when_stored",
+    "coalesced",
+    "not_admitted",
+    "served_stale",
+    "revalidations",
+    "early_refreshes",
+    "sticky_reads",
+    "retried",
+    "idle_consumers",
+    "provisioned",
+    "provisioned_gb_seconds",
+];
+
 use crate::model::node::Span;
 use crate::model::stats::RequestCounts;
 use crate::model::Simulation;
@@ -515,6 +541,42 @@ impl Simulation<'_> {
             slos,
             timeseries,
             network,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every field the report's JSON leaves out at 0 is in `COUNTERS_OMITTED_WHEN_ZERO`, so a
+    /// metric naming it reads 0 rather than failing as a field the report does not have.
+    #[test]
+    fn the_list_of_counters_omitted_at_zero_is_complete() {
+        let sources = [
+            include_str!("components.rs"),
+            include_str!("network.rs"),
+            include_str!("resilience.rs"),
+            include_str!("nodes.rs"),
+            include_str!("sections.rs"),
+            include_str!("distributions.rs"),
+            include_str!("overloads.rs"),
+        ];
+        let mut omitted = Vec::new();
+        for source in sources {
+            let mut lines = source.lines();
+            while let Some(line) = lines.next() {
+                if line.contains("skip_serializing_if = \"is_zero") {
+                    let field = lines.next().expect("a field follows its attribute");
+                    let name = field.trim().trim_start_matches("pub ").split(':').next().unwrap_or_default();
+                    omitted.push(name.to_string());
+                }
+            }
+        }
+        assert!(omitted.len() >= 20, "the scan found {omitted:?}");
+        for name in &omitted {
+            assert!(
+                super::COUNTERS_OMITTED_WHEN_ZERO.contains(&name.as_str()),
+                "{name} is omitted at 0 but not listed"
+            );
         }
     }
 }
