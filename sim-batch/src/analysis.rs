@@ -84,11 +84,28 @@ pub fn peak_line(analysis: &Analysis) -> Option<String> {
         [] => verdict,
         scaled => format!("{verdict}, once autoscaling has scaled {}", scaled.join(" and ")),
     };
+    // Until then, what the instances it had must take.
+    let verdict = match &peak.before_scaling {
+        Some(before) => format!(
+            "{verdict}; until then (a reading every {}, then {} on average to provision) {} is offered {:.2}× its capacity: a backlog builds by about {} requests a second (start with more instances, or scale on an earlier signal)",
+            seconds_text(before.interval_s),
+            seconds_text(before.provisioning_s),
+            before.bottleneck,
+            before.load,
+            significant(before.excess_per_s)
+        ),
+        None => verdict,
+    };
     Some(format!(
         "at the peak ({} req/s offered: {}): {verdict}",
         significant(peak.arrival_rate_per_s),
         peak.when.join("; ")
     ))
+}
+
+/// A duration in seconds as `15s` or `2.5s`.
+fn seconds_text(seconds: f64) -> String {
+    format!("{}s", significant(seconds))
 }
 
 /// `predicted mean end-to-end response: 23.4 ms` (`-` when saturated).

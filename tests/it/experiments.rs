@@ -740,6 +740,29 @@ fn the_analytic_view_takes_an_autoscaled_service_at_its_settled_count() {
     let peak = view.peak.unwrap();
     assert_eq!(peak.scaled, [r#""app" to 9 instances (from 1)"#]);
     approx::assert_relative_eq!(peak.load.unwrap(), 0.4, max_relative = 1e-12);
+    // Until it has scaled, the one instance it starts with is offered 900 × 0.004 = 3.6, and
+    // the backlog builds by 900 − 250 requests a second.
+    let before = peak.before_scaling.unwrap();
+    assert_eq!(before.bottleneck, r#""app""#);
+    approx::assert_relative_eq!(before.load, 3.6, max_relative = 1e-12);
+    approx::assert_relative_eq!(before.excess_per_s, 650.0, max_relative = 1e-12);
+    assert_eq!((before.interval_s, before.provisioning_s), (15.0, 0.0));
+    // Starting with 4 instances (1000/s), it keeps up at 900/s while it scales: nothing to say.
+    let started = text(spike, "RequestsPerInstance(100.0)").replace("steps: [Work", "instances: 4, steps: [Work");
+    let peak =
+        sim_core::analysis::analyze(&sim_core::parse_topology(&started).unwrap(), &[None]).unwrap().peak.unwrap();
+    assert_eq!(peak.scaled, [r#""app" to 9 instances (from 4)"#]);
+    assert_eq!(peak.before_scaling, None);
+    // The flash sale: 2400/s on the 3 instances it starts with, which serve 1333/s.
+    let example = crate::check::repo_root().join("topologies/flash-sale-autoscaling.ron");
+    let (status, stdout, stderr) = run_cli(&["analyze", example.to_str().unwrap()]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(
+        stdout.contains(
+            r#"once autoscaling has scaled "shop" to 10 instances (from 3); until then (a reading every 15s, then 45s on average to provision) "shop" is offered 1.80× its capacity: a backlog builds by about 1067 requests a second"#
+        ),
+        "{stdout}"
+    );
 }
 
 /// A closed workload is taken at the throughput its users send, X = N ÷ (Z + R), with R as

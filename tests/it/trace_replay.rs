@@ -2,7 +2,7 @@
 //! steps move the clock exactly; JSON Lines reads like CSV; a bad line is an error naming its
 //! file and line, with exit status 2.
 
-use crate::check::{assert_conserved, run_cli};
+use crate::check::{assert_conserved, repo_root, run_cli};
 use std::path::{Path, PathBuf};
 
 /// A fresh directory for one test's files.
@@ -297,4 +297,33 @@ fn a_replay_takes_the_trace_class_mix_into_the_analytic_view() {
     assert_eq!(status, 0, "{stderr}");
     // 999 gaps over 9.99 s is 100/s, replayed twice as fast.
     assert!(stdout.contains("log (open, mean rate 200/s)"), "{stdout}");
+}
+
+/// The analytic view takes a trace at its mean rate, and again at its busiest 5 s: the shop's
+/// morning peak, half busy on average, has bursts its app pool cannot keep up with while they
+/// last, as the simulation's failing windows show; an evenly spaced trace has no peak line.
+#[test]
+fn the_view_finds_a_traces_busiest_seconds_and_only_a_real_burst() {
+    let example = repo_root().join("topologies/trace-replay.ron");
+    let (status, stdout, stderr) = run_cli(&["analyze", example.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(status, 0, "{stderr}");
+    let view: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let analysis = &view["analysis"];
+    let (mean, peak) = (analysis["arrival_rate_per_s"].as_f64().unwrap(), &analysis["peak"]);
+    let when = peak["when"][0].as_str().unwrap();
+    assert!(when.starts_with("\"shoppers\" at ") && when.contains("in the trace's busiest 5s, from "), "{when}");
+    // Bursts of 2.5× the 90/s it rises to: over 2.5 times the mean rate of about 73/s.
+    assert!(peak["arrival_rate_per_s"].as_f64().unwrap() > 2.5 * mean, "{peak} against {mean}");
+    assert!(peak["load"].as_f64().unwrap() > 1.0, "{peak}");
+    let (status, stdout, _) = run_cli(&["analyze", example.to_str().unwrap()]);
+    assert_eq!(status, 0);
+    assert!(stdout.contains("cannot keep up while the peak lasts"), "{stdout}");
+
+    let dir = scratch("peak");
+    write(&dir, "even.csv", &even_trace(2000, 10));
+    let file = replay_topology(&dir, "", "");
+    let (status, stdout, stderr) = run_cli(&["analyze", &file, "--format", "json"]);
+    assert_eq!(status, 0, "{stderr}");
+    let view: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(view["analysis"]["peak"].is_null(), "{stdout}");
 }

@@ -29,7 +29,7 @@ mod visits;
 use crate::ids::NodeId;
 use crate::topology::{Arrivals, Instr, NodeKind, Topology, NONE};
 use closed::analyze_steady;
-pub use peak::Peak;
+pub use peak::{BeforeScaling, Peak};
 use regions::{cdn_origin_crossings_s, geo_routing};
 pub use visits::visits_per_request;
 use visits::*;

@@ -1,5 +1,5 @@
 //! The view at the busiest moment. A workload whose rate varies (a profile's steps, an MMPP's
-//! states) is analysed at its long-run mean rate, which hides the hour a flash sale or a
+//! states, a trace's busiest seconds) is analysed at its long-run mean rate, which hides the hour a flash sale or a
 //! burst pushes past capacity; a scenario's load steps are not in the steady state at all.
 //! This analyses the topology again with every varying workload at its highest rate, times
 //! the largest load step, and says how the bottleneck fares there.
@@ -26,6 +26,27 @@ pub struct Peak {
     /// start with, in words (`"shop" to 10 instances (from 3)`): the peak's figures
     /// hold once they have scaled.
     pub scaled: Vec<String>,
+    /// Until they have: the peak on the instances the autoscaled services start with, when
+    /// something cannot keep up there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before_scaling: Option<BeforeScaling>,
+}
+
+/// The peak before autoscaling has caught up with it: each autoscaled service at the count
+/// it starts with.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BeforeScaling {
+    /// What saturates first then, in words.
+    pub bottleneck: String,
+    /// Its offered load as a share of its capacity then (1 or more).
+    pub load: f64,
+    /// Requests per second offered beyond what it can do: how fast the backlog builds.
+    pub excess_per_s: f64,
+    /// The longest of the scaled services' reading interval, in seconds: a peak can start
+    /// just after a reading.
+    pub interval_s: f64,
+    /// The longest of their mean provisioning delays, in seconds.
+    pub provisioning_s: f64,
 }
 
 /// The view at the peak, `None` when no open workload varies and no load step raises them.
@@ -64,6 +85,7 @@ pub(super) fn peak(topology: &Topology, given: &Given) -> Option<Peak> {
         (None, None) => None,
     };
     let load = view.saturation_rate_per_s.map(|saturation| view.arrival_rate_per_s / saturation);
+    let before_scaling = before_scaling(&at_peak, given, &view);
     let scaled = topology
         .nodes
         .iter()
@@ -77,12 +99,50 @@ pub(super) fn peak(topology: &Topology, given: &Given) -> Option<Peak> {
             _ => None,
         })
         .collect();
-    Some(Peak { arrival_rate_per_s: view.arrival_rate_per_s, when, bottleneck, load, scaled })
+    Some(Peak { arrival_rate_per_s: view.arrival_rate_per_s, when, bottleneck, load, scaled, before_scaling })
 }
 
-/// A varying workload's highest rate and when it holds, in words; `None` for a workload at a
-/// steady rate (Poisson, constant, a trace, a profile or MMPP whose rates are all equal) or a
-/// closed one.
+/// The peak with each autoscaled service that scales for it held at the count it starts
+/// with, as it is until its autoscaler has read the peak and its new instances are ready;
+/// `None` when none scales up or everything keeps up all the same.
+fn before_scaling(at_peak: &Topology, given: &Given, scaled: &super::Analysis) -> Option<BeforeScaling> {
+    let mut held = at_peak.clone();
+    let (mut interval_s, mut provisioning_s) = (0.0f64, 0.0f64);
+    for (i, node) in held.nodes.iter_mut().enumerate() {
+        let NodeKind::Service(service) = &mut node.kind else { continue };
+        let (Some(policy), Some((after, _))) = (service.autoscaling, scaled.nodes[i].servers) else { continue };
+        if after > service.instances {
+            interval_s = interval_s.max(policy.interval_ns as f64 / 1e9);
+            provisioning_s = provisioning_s.max(super::sampler_mean_s(at_peak, policy.provisioning_sampler));
+        }
+        service.autoscaling = None;
+    }
+    if interval_s == 0.0 {
+        return None;
+    }
+    let view = super::closed::analyze_steady(&held, given).ok()?;
+    let saturation = view.saturation_rate_per_s?;
+    let load = view.arrival_rate_per_s / saturation;
+    let bottleneck = match (view.bottleneck, view.bottleneck_host) {
+        (Some(node), _) => match &view.bottleneck_part {
+            Some(part) => format!("\"{}\" {part}", view.nodes[node].name),
+            None => format!("\"{}\"", view.nodes[node].name),
+        },
+        (None, Some(host)) => format!("host \"{}\"", view.hosts[host].name),
+        (None, None) => return None,
+    };
+    (load >= 1.0).then_some(BeforeScaling {
+        bottleneck,
+        load,
+        excess_per_s: view.arrival_rate_per_s - saturation,
+        interval_s,
+        provisioning_s,
+    })
+}
+
+/// A varying workload's highest rate and when it holds, in words (a trace's busiest
+/// `PEAK_WINDOW_NS`); `None` for a workload at a steady rate (Poisson, constant, a profile or
+/// MMPP whose rates are all equal) or a closed one.
 fn highest_rate(arrivals: &Arrivals) -> Option<(f64, String)> {
     match arrivals {
         Arrivals::Mmpp { states } => {
@@ -101,6 +161,13 @@ fn highest_rate(arrivals: &Arrivals) -> Option<(f64, String)> {
                     ),
                 )
             })
+        }
+        Arrivals::Trace(trace) => {
+            let (rate, start_ns) = trace.peak_rate_per_s()?;
+            let window = Duration::from_ns(crate::trace::PEAK_WINDOW_NS);
+            let moment = format!("in the trace's busiest {window}, from {}", Duration::from_ns(start_ns));
+            // A steady trace's busiest seconds are only its noise: said from 10% over its mean.
+            (rate > 1.1 * trace.mean_rate_per_s()?).then_some((rate, moment))
         }
         Arrivals::Profile { steps, period_ns } => {
             let rate = arrivals.peak_rate_per_s()?;

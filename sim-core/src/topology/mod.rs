@@ -488,6 +488,8 @@ impl Arrivals {
         match self {
             Arrivals::Mmpp { states } => states.iter().map(|(rate, _)| *rate).reduce(f64::max),
             Arrivals::Profile { steps, .. } => steps.iter().map(|(_, rate)| *rate).reduce(f64::max),
+            // Its busiest few seconds (a trace shorter than that has only its mean).
+            Arrivals::Trace(trace) => trace.peak_rate_per_s().map(|(rate, _)| rate).or_else(|| trace.mean_rate_per_s()),
             other => other.mean_rate_per_s(),
         }
     }

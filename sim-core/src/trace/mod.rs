@@ -94,6 +94,65 @@ pub struct TraceSummary {
     pub class_counts: Vec<u64>,
     /// Trace time from the first replayed line to the last, ns.
     pub span_ns: u64,
+    /// The busiest `PEAK_WINDOW_NS` of the trace, when it spans at least that long.
+    pub busiest: Option<BusiestWindow>,
+}
+
+/// The width of the window a trace's busiest moment is sought in: long enough for a burst to
+/// fill queues, as the report's time-series windows are.
+pub const PEAK_WINDOW_NS: u64 = 5_000_000_000;
+
+/// Slices of the peak window the scan counts lines in: a window found starts at a slice's
+/// edge, within 1/50 of the window of the busiest.
+const PEAK_SLICES: usize = 50;
+
+/// The busiest window of a trace.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BusiestWindow {
+    /// Where it starts, in trace time from the first replayed line, ns.
+    pub start_ns: u64,
+    /// The lines in it.
+    pub records: u64,
+}
+
+/// Finds the busiest window in one pass with a ring of slice counts: memory O(1) in the
+/// trace's length and density.
+struct BusiestWindowScan {
+    counts: [u64; PEAK_SLICES],
+    /// The slice the last line fell in.
+    slice: u64,
+    in_window: u64,
+    best: BusiestWindow,
+}
+
+impl BusiestWindowScan {
+    const SLICE_NS: u64 = PEAK_WINDOW_NS / PEAK_SLICES as u64;
+
+    fn new() -> Self {
+        Self { counts: [0; PEAK_SLICES], slice: 0, in_window: 0, best: BusiestWindow { start_ns: 0, records: 0 } }
+    }
+
+    /// A line at `offset_ns` from the first, at or after the previous line.
+    fn add(&mut self, offset_ns: u64) {
+        let slice = offset_ns / Self::SLICE_NS;
+        if slice >= self.slice + PEAK_SLICES as u64 {
+            self.counts = [0; PEAK_SLICES];
+            self.in_window = 0;
+        } else {
+            for passed in self.slice + 1..=slice {
+                let ring = &mut self.counts[passed as usize % PEAK_SLICES];
+                self.in_window -= *ring;
+                *ring = 0;
+            }
+        }
+        self.slice = slice;
+        self.counts[slice as usize % PEAK_SLICES] += 1;
+        self.in_window += 1;
+        if self.in_window > self.best.records {
+            let start_slice = (slice + 1).saturating_sub(PEAK_SLICES as u64);
+            self.best = BusiestWindow { start_ns: start_slice * Self::SLICE_NS, records: self.in_window };
+        }
+    }
 }
 
 impl TraceSpec {
@@ -103,6 +162,15 @@ impl TraceSpec {
         let summary = self.summary.as_ref()?;
         (summary.records >= 2 && summary.span_ns > 0)
             .then(|| (summary.records - 1) as f64 / (summary.span_ns as f64 / 1e9) * self.speed)
+    }
+
+    /// The rate of a replay's busiest `PEAK_WINDOW_NS` and when it starts in replay time
+    /// (ns from the first line), or `None` before the trace is attached or when it spans
+    /// less than the window.
+    pub fn peak_rate_per_s(&self) -> Option<(f64, u64)> {
+        let busiest = self.summary.as_ref()?.busiest?;
+        let rate_per_s = busiest.records as f64 / (PEAK_WINDOW_NS as f64 / 1e9) * self.speed;
+        Some((rate_per_s, (busiest.start_ns as f64 / self.speed) as u64))
     }
 
     /// The trace time between the last line of one pass and the first of the next when it
@@ -148,12 +216,14 @@ pub fn scan(spec: &TraceSpec, feed: &dyn TraceFeed) -> Result<TraceSummary, Trac
     let mut class_counts = vec![0; spec.classes.len()];
     let mut first_ns = None;
     let mut last_ns = 0;
+    let mut busiest = BusiestWindowScan::new();
     while let Some(record) = reader.next_record()? {
         records += 1;
         if let Some(index) = spec.classes.iter().position(|(_, id)| *id == record.class) {
             class_counts[index] += 1;
         }
-        first_ns.get_or_insert(record.time_ns);
+        let first_ns = *first_ns.get_or_insert(record.time_ns);
+        busiest.add(record.time_ns - first_ns);
         last_ns = record.time_ns;
     }
     if records == 0 {
@@ -169,5 +239,63 @@ pub fn scan(spec: &TraceSpec, feed: &dyn TraceFeed) -> Result<TraceSummary, Trac
             },
         });
     }
-    Ok(TraceSummary { records, class_counts, span_ns: last_ns - first_ns.unwrap_or(last_ns) })
+    let span_ns = last_ns - first_ns.unwrap_or(last_ns);
+    let busiest = (span_ns >= PEAK_WINDOW_NS).then_some(busiest.best);
+    Ok(TraceSummary { records, class_counts, span_ns, busiest })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(times_s: &[f64]) -> TraceSummary {
+        let mut text = String::from("time_s\n");
+        for time in times_s {
+            text += &format!("{time}\n");
+        }
+        let spec = trace_spec_at(1.0);
+        scan(&spec, &MemoryTrace(text.into_bytes().into())).unwrap()
+    }
+
+    /// The busiest 5 s: found within a slice (0.1 s) of where it starts, counted exactly
+    /// when the burst fits in a window, across gaps longer than the window, and absent for
+    /// a trace shorter than a window.
+    #[test]
+    fn the_scan_finds_a_traces_busiest_window() {
+        // 10/s for 60 s, and 40 more lines between 30.5 and 32.5 s.
+        let mut times: Vec<f64> = (0..600).map(|i| i as f64 / 10.0).collect();
+        times.extend((0..40).map(|i| 30.5 + i as f64 / 20.0));
+        times.sort_by(f64::total_cmp);
+        let busiest = summary(&times).busiest.unwrap();
+        assert_eq!(busiest.records, 50 + 40, "{busiest:?}");
+        assert!((27_500_000_000..=30_500_000_000).contains(&busiest.start_ns), "{busiest:?}");
+        // A gap of 100 s between two bursts: the second, denser one wins.
+        let mut times: Vec<f64> = (0..20).map(|i| i as f64 / 10.0).collect();
+        times.extend((0..30).map(|i| 102.0 + i as f64 / 20.0));
+        times.push(110.0);
+        let busiest = summary(&times).busiest.unwrap();
+        assert_eq!(busiest.records, 30, "{busiest:?}");
+        assert!((98_000_000_000..=102_000_000_000).contains(&busiest.start_ns), "{busiest:?}");
+        assert_eq!(summary(&[0.0, 1.0, 4.9]).busiest, None);
+        let spec = TraceSpec { summary: Some(summary(&times)), ..trace_spec_at(2.0) };
+        let (rate, start_ns) = spec.peak_rate_per_s().unwrap();
+        assert_eq!(rate, 30.0 / 5.0 * 2.0);
+        assert_eq!(start_ns, busiest.start_ns / 2);
+    }
+
+    fn trace_spec_at(speed: f64) -> TraceSpec {
+        TraceSpec {
+            file: "t.csv".into(),
+            format: TraceFormat::Csv,
+            speed,
+            looping: false,
+            offset_ns: 0,
+            workload: None,
+            classes: vec![("default".into(), 0)],
+            regions: Vec::new(),
+            region_latency_samplers: Box::new([]),
+            feed: None,
+            summary: None,
+        }
+    }
 }
