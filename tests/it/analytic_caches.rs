@@ -77,3 +77,60 @@ fn the_view_sends_the_backend_only_the_fetches_a_cache_makes() {
         assert!(caveat.contains(said), "{caveat}");
     }
 }
+
+/// A shard router behind a cache gets the keys the cache lets through: an LRU cache keeps the
+/// hot keys, so each key's reads miss with e^(−pT), T fitted to the hit ratio (Che's
+/// approximation, which also gives the hit ratio here: LRU, no TTL), and the shard holding
+/// the hottest key is no longer the busiest by as much. Without the cache the same shards
+/// take the requests' own keys.
+#[test]
+fn a_shard_router_behind_a_cache_gets_the_keys_it_misses() {
+    let design = |entry: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "readers", arrivals: Poisson(rate: "2000/s"), keys: Zipf(n: 10000, s: 1.1), to: "{entry}")],
+                nodes: {{
+                    "cache": Cache(capacity: 500, eviction: Lru, hit: Constant("100us"), backend: "shards"),
+                    "shards": Sharded(partitioning: HashModulo, shards: ["s0", "s1", "s2", "s3"]),
+                    "s0": Service(workers: 8, steps: [Work(Exp(mean: "10ms"))]),
+                    "s1": Service(workers: 8, steps: [Work(Exp(mean: "10ms"))]),
+                    "s2": Service(workers: 8, steps: [Work(Exp(mean: "10ms"))]),
+                    "s3": Service(workers: 8, steps: [Work(Exp(mean: "10ms"))]),
+                }},
+            )"#
+        )
+    };
+    let text = design("cache");
+    let topology = sim_core::parse_topology(&text).unwrap();
+    let view = analyze(&topology, &[None; 6]).unwrap();
+    let direct = analyze(&sim_core::parse_topology(&design("shards")).unwrap(), &[None; 6]).unwrap();
+    let reports: Vec<Report> = (1..=8).map(|seed| simulate(&text, seed, seconds(40.0), 5.0)).collect();
+    let utilization = |i: usize| view.nodes[i].utilization.unwrap();
+    let rate = |analysis: &sim_core::analysis::Analysis, i: usize| analysis.nodes[i].arrival_rate_per_s;
+    let share = |analysis: &sim_core::analysis::Analysis, i: usize| {
+        rate(analysis, 2 + i) / (2..6).map(|j| rate(analysis, j)).sum::<f64>()
+    };
+    // The shard that holds the hottest key takes the largest share of the requests.
+    let hot = (0..4).max_by(|a, b| share(&direct, *a).total_cmp(&share(&direct, *b))).unwrap();
+    let misses_per_s: f64 = (2..6).map(|j| rate(&view, j)).sum();
+    for (i, shard) in ["s0", "s1", "s2", "s3"].iter().enumerate() {
+        let busy = Estimate::from(&reports.iter().map(|r| r.nodes[*shard].utilization).collect::<Vec<_>>());
+        // Che's hit ratio and the miss shares are approximations: 3% of the utilization.
+        busy.assert_near(&format!("{shard} utilization"), utilization(2 + i), 0.03 * utilization(2 + i), 0.05);
+        if i == hot {
+            // Of the misses it takes only about what the others take: the requests' own
+            // shares would put it far above what it does.
+            let by_requests = misses_per_s * share(&direct, i) * 0.010 / 8.0;
+            assert!(
+                share(&direct, i) > 0.3 && share(&view, i) < 0.27,
+                "{shard}: {} {}",
+                share(&direct, i),
+                share(&view, i)
+            );
+            assert!(by_requests > busy.mean + 3.0 * busy.half_width, "{by_requests} against {busy:?}");
+        }
+    }
+    let caveat = view.nodes[1].caveat.as_deref().unwrap();
+    assert!(caveat.contains("as \"cache\" lets them through"), "{caveat}");
+    assert!(direct.nodes[1].caveat.as_deref().is_none_or(|caveat| !caveat.contains("lets them through")));
+}

@@ -220,7 +220,7 @@ pub fn analyze_measured(topology: &Topology, caches: &[Option<CacheMeasure>]) ->
 /// keys and the routers decide, and which takes a pass over up to 2·10⁶ keys.
 pub(super) struct Given<'a> {
     caches: &'a [Option<CacheMeasure>],
-    router_shares: Vec<Option<Vec<f64>>>,
+    router_shares: Vec<Option<RouterKeys>>,
     partition_shares: Vec<Option<Vec<f64>>>,
     /// The consumer loops' wait curves worked out so far (see `consumer_loop.rs`).
     consumer_loops: consumer_loop::Curves,
@@ -235,7 +235,13 @@ impl<'a> Given<'a> {
             _ => false,
         });
         let popularity = if routes_keys { key_popularity(topology, MAX_ROUTED_KEYS) } else { None };
-        let router_shares = router_key_shares(topology, popularity.as_deref());
+        let hit_ratio = |cache: usize| match &topology.nodes[cache].kind {
+            NodeKind::Cache(config) => {
+                caches[cache].map(|measured| measured.hit_ratio).or_else(|| che_hit_ratio(topology, config))
+            }
+            _ => None,
+        };
+        let router_shares = router_key_shares(topology, popularity.as_deref(), hit_ratio);
         let partition_shares = topology
             .nodes
             .iter()
@@ -314,7 +320,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
     let mut router_shares = given.router_shares.clone();
     for (shares, routing) in router_shares.iter_mut().zip(&geo) {
         if let (None, Some(routing)) = (&shares, routing) {
-            *shares = Some(routing.shares.clone());
+            *shares = Some(RouterKeys { shares: routing.shares.clone(), behind_cache: None });
         }
     }
     let (class_effects, class_rates, caveats) =

@@ -163,7 +163,7 @@ pub(super) fn effects(
     topology: &Topology,
     class: usize,
     caches: &[Option<super::CacheMeasure>],
-    router_shares: &[Option<Vec<f64>>],
+    router_shares: &[Option<RouterKeys>],
 ) -> Result<(Vec<VisitEffect>, Vec<Option<String>>), String> {
     let n = topology.nodes.len();
     let mut effects = Vec::with_capacity(n);
@@ -204,12 +204,21 @@ pub(super) fn effects(
                     // the keys drawn, n copies of each with a replicated store); without a known
                     // key popularity, and for a balancer, the shares follow the weights (a
                     // resharding router: its last shard list's, evenly).
-                    let shares = router_shares[index].clone().unwrap_or_else(|| even_shares(balancer));
+                    let shares = match &router_shares[index] {
+                        Some(keys) => keys.for_class(topology, class).to_vec(),
+                        None => even_shares(balancer),
+                    };
                     for ((target, _), share) in balancer.targets.iter().zip(shares) {
                         effect.forwards[*target] += share;
                     }
+                    let behind_cache = router_shares[index].as_ref().and_then(|keys| keys.behind_cache.as_ref());
                     if balancer.resharding.is_some() {
                         caveats[index] = Some(RESHARDED.into());
+                    } else if let Some((cache, _)) = behind_cache {
+                        caveats[index] = Some(format!(
+                            "the reads' keys as \"{}\" lets them through: a key misses with e^(−pT), T fitted to its hit ratio (Che's approximation), so its hot keys reach the shards less than their share",
+                            topology.nodes[*cache].name
+                        ));
                     } else if router_shares[index].is_none()
                         && balancer.role == crate::topology::BalancerRole::ShardRouter
                     {
@@ -355,49 +364,131 @@ pub(super) fn key_popularity(topology: &Topology, max_keys: u64) -> Option<Vec<f
 /// Most keys whose routes the analytic view follows one by one; past it, even shares.
 pub(super) const MAX_ROUTED_KEYS: u64 = 2_000_000;
 
-/// Per node, a shard router's share of the requests each of its targets gets (n per
-/// request with a replicated store), from the key popularity and the router's own hash or
-/// ring, as the model routes them with every shard up (a resharding router: those of its last
-/// list): `None` for other nodes, or when the keys are not known.
-pub(super) fn router_key_shares(topology: &Topology, popularity: Option<&[f64]>) -> Vec<Option<Vec<f64>>> {
+/// A shard router's shares of the requests each of its targets gets, from the keys.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct RouterKeys {
+    /// Of every request's keys (n per request with a replicated store).
+    pub shares: Vec<f64>,
+    /// When only a cache calls the router: (the cache, the shares of the keys its reads
+    /// miss). A cache keeps its hot keys, so its misses spread over the shards unlike its
+    /// reads; its writes all go through, with the requests' keys.
+    pub behind_cache: Option<(usize, Vec<f64>)>,
+}
+
+impl RouterKeys {
+    /// The shares a class-`class` request gets: its read misses' behind a cache it reads
+    /// through, else every key's.
+    pub fn for_class(&self, topology: &Topology, class: usize) -> &[f64] {
+        match &self.behind_cache {
+            Some((cache, misses)) => match &topology.nodes[*cache].kind {
+                NodeKind::Cache(config) if !config.write_classes.get(class).copied().unwrap_or(false) => misses,
+                _ => &self.shares,
+            },
+            None => &self.shares,
+        }
+    }
+}
+
+/// Per node, a shard router's shares of its targets, from the key popularity and the
+/// router's own hash or ring, as the model routes them with every shard up (a resharding
+/// router: those of its last list): `None` for other nodes, or when the keys are not known.
+/// Behind a cache whose hit ratio is known (`hit_ratio`, per node), also the shares of the
+/// keys its reads miss, each key missing with e^(−pT) for T fitted to the hit ratio, as
+/// Che's approximation of an LRU cache has it.
+pub(super) fn router_key_shares(
+    topology: &Topology,
+    popularity: Option<&[f64]>,
+    hit_ratio: impl Fn(usize) -> Option<f64>,
+) -> Vec<Option<RouterKeys>> {
+    let n = topology.nodes.len();
+    // Each node's callers, to find the routers only a cache calls.
+    let mut callers: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for edge in &topology.edges {
+        callers[edge.to.index()].push(edge.from.index());
+    }
+    let entered: Vec<bool> =
+        (0..n).map(|i| topology.sources.iter().any(|source| source.entry_node.index() == i)).collect();
     topology
         .nodes
         .iter()
-        .map(|node| {
+        .enumerate()
+        .map(|(index, node)| {
             let NodeKind::LoadBalancer(balancer) = &node.kind else { return None };
             if balancer.role != crate::topology::BalancerRole::ShardRouter {
                 return None;
             }
             let popularity = popularity?;
-            let targets = balancer.targets.len();
-            // Every shard, or those of a resharding's last list.
-            let up = match &balancer.resharding {
-                Some(plan) => plan.steps[plan.steps.len() - 1].assigned.clone(),
-                None => vec![true; targets],
+            let shares = balancer_shares(balancer, popularity.iter().copied())?;
+            let cache = match callers[index].as_slice() {
+                [cache] if !entered[index] && matches!(topology.nodes[*cache].kind, NodeKind::Cache(_)) => Some(*cache),
+                _ => None,
             };
-            let rotation: Vec<u32> = (0..targets as u32).filter(|target| up[*target as usize]).collect();
-            if rotation.is_empty() {
-                return None;
-            }
-            let mut shares = vec![0.0; targets];
-            for (key, p) in popularity.iter().enumerate() {
-                match &balancer.quorum {
-                    Some(quorum) => {
-                        let mut order = [0u32; crate::model::replicated::MAX_ASKED];
-                        let len =
-                            crate::model::replicated::preference_list(balancer, &rotation, key as u64, &mut order);
-                        for target in &order[..len.min(quorum.n as usize)] {
-                            shares[*target as usize] += p;
-                        }
-                    }
-                    None => {
-                        shares[crate::model::resharding::shard_of(balancer, &rotation, &up, key as u64) as usize] += p
-                    }
-                }
-            }
-            Some(shares)
+            let behind_cache = cache.and_then(|cache| {
+                let misses = miss_weights(popularity, hit_ratio(cache)?)?;
+                Some((cache, balancer_shares(balancer, misses)?))
+            });
+            Some(RouterKeys { shares, behind_cache })
         })
         .collect()
+}
+
+/// A router's shares of its targets for keys of weights `weights` (key k has the k-th).
+fn balancer_shares(
+    balancer: &crate::topology::LoadBalancerConfig,
+    weights: impl Iterator<Item = f64>,
+) -> Option<Vec<f64>> {
+    let targets = balancer.targets.len();
+    // Every shard, or those of a resharding's last list.
+    let up = match &balancer.resharding {
+        Some(plan) => plan.steps[plan.steps.len() - 1].assigned.clone(),
+        None => vec![true; targets],
+    };
+    let rotation: Vec<u32> = (0..targets as u32).filter(|target| up[*target as usize]).collect();
+    if rotation.is_empty() {
+        return None;
+    }
+    let mut shares = vec![0.0; targets];
+    for (key, p) in weights.enumerate() {
+        match &balancer.quorum {
+            Some(quorum) => {
+                let mut order = [0u32; crate::model::replicated::MAX_ASKED];
+                let len = crate::model::replicated::preference_list(balancer, &rotation, key as u64, &mut order);
+                for target in &order[..len.min(quorum.n as usize)] {
+                    shares[*target as usize] += p;
+                }
+            }
+            None => shares[crate::model::resharding::shard_of(balancer, &rotation, &up, key as u64) as usize] += p,
+        }
+    }
+    Some(shares)
+}
+
+/// The weight of each key among a cache's read misses, normalised: p·e^(−pT), with T such
+/// that Σ p(1 − e^(−pT)) is the hit ratio (Che's characteristic time); `None` when the
+/// cache hits nothing (the misses are the reads) or everything.
+fn miss_weights(popularity: &[f64], hit_ratio: f64) -> Option<impl Iterator<Item = f64> + '_> {
+    if !(hit_ratio > 1e-9 && hit_ratio < 1.0 - 1e-9) {
+        return None;
+    }
+    let hits = |t: f64| popularity.iter().map(|p| p * (1.0 - libm::exp(-p * t))).sum::<f64>();
+    let (mut low, mut high) = (0.0, 1.0);
+    while hits(high) < hit_ratio {
+        high *= 2.0;
+        if high > 1e300 {
+            return None;
+        }
+    }
+    for _ in 0..60 {
+        let middle = 0.5 * (low + high);
+        if hits(middle) < hit_ratio {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    let t = 0.5 * (low + high);
+    let total: f64 = popularity.iter().map(|p| p * libm::exp(-p * t)).sum();
+    (total > 0.0).then(|| popularity.iter().map(move |p| p * libm::exp(-p * t) / total))
 }
 
 /// Solves `x = b + x M` (visit ratios) or `x = b + M x` by Gaussian elimination with pivoting.
@@ -444,7 +535,7 @@ pub(super) fn class_visit_rates(
     topology: &Topology,
     class_entry_rates: &[Vec<f64>],
     caches: &[Option<super::CacheMeasure>],
-    router_shares: &[Option<Vec<f64>>],
+    router_shares: &[Option<RouterKeys>],
 ) -> Result<(Vec<Vec<VisitEffect>>, Vec<Vec<f64>>, Vec<Option<String>>), String> {
     let mut class_effects = Vec::with_capacity(class_entry_rates.len());
     let mut class_rates = Vec::with_capacity(class_entry_rates.len());
