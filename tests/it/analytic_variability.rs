@@ -1,7 +1,7 @@
 //! The analytic view's wait for holding times that are not exponential: Pollaczek and
 //! Khinchine's M/G/1 wait, exact for one worker fed Poisson arrivals, and Lee and Longton's
-//! M/G/c approximation for several; a worker that waits on calls keeps the exponential
-//! assumption.
+//! M/G/c approximation for several; a worker that waits on calls adds their answers'
+//! variances where they are known.
 
 use crate::check::run_cli;
 use sim_core::analysis::{analyze, mmc_wait_s, Analysis};
@@ -30,7 +30,7 @@ type Case = (&'static str, &'static str, u32, f64, f64, Option<f64>);
 #[test]
 fn the_view_waits_as_pollaczek_khinchine_for_the_holding_times_variability() {
     #[rustfmt::skip]
-    let cases: [Case; 10] = [
+    let cases: [Case; 11] = [
         ("M/D/1", r#"[Work(Constant("10ms"))]"#, 1, 80.0, 0.010, Some(0.0)),
         // Var = 10²/12 ms² of a uniform over 10 ms.
         ("M/U/1", r#"[Work(Uniform(min: "5ms", max: "15ms"))]"#, 1, 80.0, 0.010, Some(1.0 / 12.0)),
@@ -43,8 +43,14 @@ fn the_view_waits_as_pollaczek_khinchine_for_the_holding_times_variability() {
             1, 60.0, 0.012, Some(169.0 / 144.0 - 1.0)),
         ("M/D/4", r#"[Work(Constant("10ms"))]"#, 4, 360.0, 0.010, Some(0.0)),
         ("M/M/2", r#"[Work(Exp(mean: "10ms"))]"#, 2, 180.0, 0.010, None),
-        // A worker that waits on a call keeps the exponential assumption.
-        ("calls", r#"[Work(Constant("8ms")), Call("db")]"#, 1, 80.0, 0.010, None),
+        // A worker that waits on a call adds the answer's variance: Exp(2 ms) at a callee that
+        // never waits (8 workers at 2% load), 4 ms² over a mean of 10 ms (the simulation
+        // waits 20.86 ± 1.2 ms, where M/M/1 said 40).
+        ("calls", r#"[Work(Constant("8ms")), Call("db")]"#, 1, 80.0, 0.010, Some(0.04)),
+        // A call made half the time, a Bernoulli mixture: 8 ms, or 8 ms and the call's 2 ms
+        // (variance 4 ms²): E[H²] = 64 + 0.5·(4 + 4 + 32) = 84 ms² over a mean of 9 ms.
+        ("a call at times", r#"[Work(Constant("8ms")), Choose([(0.5, [Call("db")]), (0.5, [])])]"#, 1, 80.0, 0.009,
+            Some(84.0 / 81.0 - 1.0)),
         // Infinite variance (Pareto α = 1.5): M/G/1's mean wait is unbounded; kept exponential.
         ("heavy tail", r#"[Work(Pareto(alpha: 1.5, min: "10ms"))]"#, 1, 20.0, 0.030, None),
     ];
@@ -205,4 +211,46 @@ fn calls_made_at_once_wait_for_the_callees_fitted_answers() {
     let constant = text(r#"Constant("10ms")"#);
     let analysis = analyze(&sim_core::parse_topology(&constant).unwrap(), &[None; 9]).unwrap();
     approx::assert_relative_eq!(analysis.nodes[0].holding_s, 0.010, max_relative = 0.004);
+}
+
+/// A work queue's consumers are held while the handler answers: with Gamma(3) handling
+/// (c_s² = 1/3) at a handler that never waits, 4 consumers at ρ = 0.8 wait M/M/4's wait ×
+/// (1 + 1/3)/2 in the view, and `analyze --simulate` checks it against the messages' wait the
+/// simulation gives by Little's law (mean depth ÷ arrival rate); bursts of the same mean
+/// rate make the messages wait longer, and the check says so.
+#[test]
+fn a_work_queues_consumers_wait_for_their_handlers_answers() {
+    let text = |arrivals: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "orders", arrivals: {arrivals}, to: "fulfil")],
+                nodes: {{
+                    "fulfil": WorkQueue(consumers: 4, handler: "packer", publish: Constant("1ms")),
+                    "packer": Service(workers: 4, steps: [Work(Gamma(shape: 3, mean: "40ms"))]),
+                }},
+                run: (duration: "300s", warmup: "10s", seed: 1),
+            )"#
+        )
+    };
+    let poisson = r#"Poisson(rate: "80/s")"#;
+    let view = analyze(&sim_core::parse_topology(&text(poisson)).unwrap(), &[None; 2]).unwrap();
+    let queue = &view.nodes[0];
+    approx::assert_relative_eq!(queue.holding_scv.unwrap(), 1.0 / 3.0, max_relative = 1e-9);
+    let expected_s = mmc_wait_s(4, 80.0, 0.040).unwrap() * (1.0 + 1.0 / 3.0) / 2.0;
+    approx::assert_relative_eq!(queue.wait_s.unwrap(), expected_s, max_relative = 1e-9);
+    let dir = std::env::temp_dir().join(format!("archsim-queue-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bursty = r#"Mmpp(states: [(rate: "40/s", mean_duration: "5s"), (rate: "120/s", mean_duration: "5s")])"#;
+    for (arrivals, verdict) in [(poisson, "ok"), (bursty, "DISAGREES (wait)")] {
+        let file = dir.join("queue.ron");
+        std::fs::write(&file, text(arrivals)).unwrap();
+        let (code, stdout, stderr) = run_cli(&["analyze", file.to_str().unwrap(), "--simulate", "--replications", "6"]);
+        assert_eq!(code, 0, "{stderr}");
+        let row = stdout.lines().find(|line| line.starts_with("fulfil ")).unwrap();
+        assert!(row.ends_with(verdict), "{arrivals}: {row}");
+        // The simulated wait is there to compare (it was not before).
+        let cells: Vec<&str> = row.split("  ").map(str::trim).filter(|cell| !cell.is_empty()).collect();
+        assert!(cells[10].contains(" ± "), "{row}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -27,6 +27,21 @@ use std::path::Path;
 /// busy (a little below 1: the warm-up's idle start, a queue bound refusing the excess).
 const SATURATED_UTILIZATION: f64 = 0.9;
 
+/// A work queue's messages' mean wait for a consumer in each run, L ÷ λ (Little's law) from
+/// its mean depth and its arrivals over the measured time (the run's end, column 1, after
+/// the warm-up), summarised over the runs.
+fn messages_wait_s(runs: &sim_batch::replicate::Replicated, at: usize, warmup_ns: u64) -> Option<Summary> {
+    let (depth, arrivals, end) = (runs.column(at), runs.column(at + 1), runs.column(1));
+    let waits: Vec<Option<f64>> = (depth.iter().zip(&arrivals).zip(&end))
+        .map(|((depth, arrivals), end)| {
+            let measured_s = (*end)? - warmup_ns as f64 / 1e9;
+            let rate = (*arrivals)? / measured_s;
+            (measured_s > 0.0 && rate > 0.0).then(|| depth.unwrap_or(0.0) / rate)
+        })
+        .collect();
+    summarize(waits)
+}
+
 /// A cache's counters the view reads: its reads (hits and misses), those single-flight
 /// joined to a fetch under way, and its background refreshes.
 const CACHE_COUNTERS: [&str; 4] = ["hits", "misses", "coalesced", "revalidations"];
@@ -42,7 +57,7 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
     let mut out = String::new();
     let simulated = if simulate {
         let replications = args.replications_or(5)?;
-        let mut names = vec!["mean".to_string()];
+        let mut names = vec!["mean".to_string(), "sim_time_s".to_string()];
         // Per node: the columns of its utilization, wait, sojourn and (caches) hit ratio, and
         // (logs) each consumer group's time from publish to processed.
         let mut node_columns = Vec::with_capacity(n);
@@ -89,7 +104,13 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
                     .collect(),
                 _ => Vec::new(),
             };
-            node_columns.push((first, hit_ratio, cache_counts, groups));
+            // A work queue's messages' wait, by Little's law from its mean depth and arrivals.
+            let queue_counts = matches!(node.kind, NodeKind::WorkQueue(_)).then(|| {
+                names.push(format!("nodes.{}.mean_queue_length", node.name));
+                names.push(format!("nodes.{}.arrivals", node.name));
+                names.len() - 2
+            });
+            node_columns.push((first, hit_ratio, cache_counts, queue_counts, groups));
         }
         let metrics: Vec<MetricDef> = names
             .iter()
@@ -107,9 +128,12 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
             mean_response_s: column(0),
             nodes: node_columns
                 .iter()
-                .map(|(first, hit_ratio, cache_counts, groups)| SimulatedNode {
+                .map(|(first, hit_ratio, cache_counts, queue_counts, groups)| SimulatedNode {
                     utilization: column(*first),
-                    wait_s: column(first + 1),
+                    wait_s: match queue_counts {
+                        Some(at) => messages_wait_s(&runs, *at, config.warmup_ns),
+                        None => column(first + 1),
+                    },
                     sojourn_s: column(first + 2),
                     hit_ratio: hit_ratio.and_then(column),
                     cache: hit_ratio.and_then(column).map(|hit_ratio| {
@@ -413,7 +437,7 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
     if flagged {
         let _ = writeln!(
             out,
-            "flagged nodes disagree beyond noise (more than 2 half-widths + 1%): the model's assumptions (Poisson arrivals, exponential holding times where a worker waits on calls, even split, unbounded queues) do not hold there"
+            "flagged nodes disagree beyond noise (more than 2 half-widths + 1%): the model's assumptions (Poisson arrivals, exponential holding times where the view cannot work out their variance, even split, unbounded queues) do not hold there"
         );
     }
 }

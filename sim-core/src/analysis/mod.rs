@@ -437,7 +437,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
     let class_m2 = variability::own_work_m2_s2(&class_effects, &stretch, acks_s);
     // Each node's holding times' c_s², where known: its own work's, the same at every step
     // of the fixed point.
-    let holding_scv = variability::holding_scvs(topology, &class_rates, &class_effects, &class_m2, &stretch);
+    let mut holding_scv = variability::holding_scvs(topology, &class_rates, &class_effects, &class_m2, &stretch);
     // Per caller node: the callees its calls to are hedged, (callee, hedge after in s). (A
     // hedge whose loser runs on adds load the visit ratios leave out, and is only noted.)
     let mut hedged: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
@@ -459,7 +459,11 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
     let mut class_holding = vec![vec![0.0; n]; classes];
     // A callee held for its own work alone whose holding times are not exponential: its
     // holding time's c_s², for its answers' variance.
-    let callee_scv: Vec<Option<f64>> = holding_scv.iter().map(|scv| variability::unlike_exponential(*scv)).collect();
+    let mut callee_scv: Vec<Option<f64>> =
+        holding_scv.iter().map(|scv| variability::unlike_exponential(*scv)).collect();
+    // The nodes held for their own work and synchronous calls alone (no calls at once, no
+    // hedges, no acknowledgements): their c_s² follows from their callees' answers.
+    let callers = variability::plain_callers(topology, &class_effects, &holding_scv, &hedged, acks_s);
     for _ in 0..200 {
         // Its answer's variance: its work's, and its wait's taken as exponential.
         let answer_variance: Vec<Option<f64>> =
@@ -567,6 +571,17 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             }
             *slot = weighted / node_rate[i];
         }
+        // A caller's c_s², from its work's and its callees' answers' variances.
+        for &i in &callers {
+            let answer = |j: usize, call_s: f64| {
+                let variance = holding_scv[j]? * holding[j] * holding[j] + wait[j] * wait[j];
+                Some((call_s, variance))
+            };
+            let calls =
+                |class: usize, j: usize| answer(j, 2.0 * (class_link_s(class, i, j) + mesh_s) + response[class][j]);
+            holding_scv[i] = variability::caller_scv(i, &class_rates, &class_effects, &class_holding, &stretch, calls);
+            callee_scv[i] = variability::unlike_exponential(holding_scv[i]);
+        }
         let mut next_wait = vec![0.0; n];
         for (i, node) in topology.nodes.iter().enumerate() {
             if let Some(parts) =
@@ -590,6 +605,18 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                 wait = vec![f64::INFINITY; n];
             }
             break;
+        }
+    }
+    // A work queue's consumer is held while its handler answers. Where the handler is held
+    // for its own work alone, that answer's variance is known (its work's, and its wait's
+    // taken as exponential), and so is the consumers' c_s²: their messages' wait is M/G/c's.
+    for (i, node) in topology.nodes.iter().enumerate() {
+        let NodeKind::WorkQueue(queue) = &node.kind else { continue };
+        let handler = queue.handler.index();
+        if let Some(scv) = holding_scv[handler].filter(|_| holding[i] > 0.0 && wait[handler].is_finite()) {
+            let variance = scv * holding[handler] * holding[handler] + wait[handler] * wait[handler];
+            holding_scv[i] = Some(variance / (holding[i] * holding[i]));
+            callee_scv[i] = variability::unlike_exponential(holding_scv[i]);
         }
     }
     for (i, rotation) in rotations.iter().enumerate().filter(|(i, _)| !evenly_spaced[*i]) {
@@ -623,7 +650,12 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             NodeKind::Log(log) => {
                 let network_s = |j: usize| 2.0 * (link_s(i, j) + mesh_s);
                 let shares = given.partition_shares[i].as_deref().unwrap_or_default();
-                Some(log_group_parts(log, i, &class_rates, &response, network_s, shares))
+                // The handler's answer's variance, where it is held for its own work or
+                // calls whose answers' variances are known (its wait taken as exponential).
+                let answer_variance = |j: usize| {
+                    Some(holding_scv[j]? * holding[j] * holding[j] + wait[j] * wait[j]).filter(|v| v.is_finite())
+                };
+                Some(log_group_parts(log, i, &class_rates, &response, network_s, answer_variance, shares))
             }
             _ => None,
         })
@@ -1137,6 +1169,7 @@ fn log_group_parts(
     class_rates: &[Vec<f64>],
     response: &[Vec<f64>],
     network_s: impl Fn(usize) -> f64,
+    answer_variance: impl Fn(usize) -> Option<f64>,
     partition_shares: &[f64],
 ) -> Vec<PartAnalysis> {
     let rate: f64 = class_rates.iter().map(|rates| rates[i]).sum();
@@ -1152,7 +1185,11 @@ fn log_group_parts(
             let holding = if rate > 0.0 { held / rate } else { 0.0 };
             let consumers = log.group_changes[group].last().map_or(log.group_consumers[group], |(_, n)| *n).max(1);
             let busy = consumers.min(partitions);
-            // Each busy consumer's partitions, its utilization and M/M/1 wait ρh/(1 − ρ).
+            // A consumer is held for the handler's answer, whose c_s² is known where its
+            // variance is: then the wait is M/G/1's, Pollaczek and Khinchine's exactly.
+            let scv = answer_variance(handler).filter(|_| holding > 0.0).map(|variance| variance / (holding * holding));
+            let factor = variability::wait_factor(1.0, scv);
+            // Each busy consumer's partitions, its utilization and M/G/1 wait ρh/(1 − ρ) × (1 + c_s²)/2.
             let loads: Vec<(f64, f64)> = (0..busy)
                 .map(|k| {
                     let owned: f64 =
@@ -1162,7 +1199,8 @@ fn log_group_parts(
                 .collect();
             let utilization = loads.iter().map(|(_, rho)| *rho).fold(0.0, f64::max);
             let wait_s = (utilization < 1.0).then(|| {
-                let weighted: f64 = loads.iter().map(|(lambda, rho)| lambda * rho * holding / (1.0 - rho)).sum();
+                let weighted: f64 =
+                    loads.iter().map(|(lambda, rho)| lambda * rho * holding / (1.0 - rho) * factor).sum();
                 if rate > 0.0 {
                     weighted / rate
                 } else {
@@ -1177,7 +1215,7 @@ fn log_group_parts(
                 holding_s: holding,
                 utilization,
                 wait_s,
-                holding_scv: None,
+                holding_scv: variability::unlike_exponential(scv),
                 consumer_utilizations: loads.iter().map(|(_, rho)| *rho).collect(),
             }
         })

@@ -6,8 +6,13 @@
 //! GI/G/c one with c_a² = 1; Allen, *Probability, Statistics, and Queueing Theory*, 1990).
 //!
 //! c_s² is known where a worker is held for the node's own Work alone: the program's
-//! paths and their steps' first two moments give it. A worker that also waits on calls,
-//! messages or acknowledgements keeps the view's exponential holding time (c_s² = 1).
+//! paths and their steps' first two moments give it. Where it also waits on synchronous
+//! calls whose answers' variances are known (a callee's own c_s² known, its wait taken as
+//! exponential), the calls add theirs: a call made with probability w ≤ 1 adds
+//! w(v + a²) − (wa)² for an answer of mean a and variance v, as a Bernoulli mixture does;
+//! w > 1 calls add w·v, taken as independent (`caller_scv`). A worker that waits on calls
+//! made at once, hedged calls, messages or acknowledgements, or on a callee whose answer's
+//! variance is unknown (a cache, a balancer), keeps the exponential holding time (c_s² = 1).
 
 use super::round_robin::Gaps;
 use super::visits::VisitEffect;
@@ -133,6 +138,77 @@ pub(super) fn approximation_notes(nodes: &[NodeAnalysis], gaps: &[Option<Gaps>])
 /// `scv` when it is known and not an exponential's 1 (to 10⁻⁹): what the view reports.
 pub(super) fn unlike_exponential(scv: Option<f64>) -> Option<f64> {
     scv.filter(|scv| (scv - 1.0).abs() > 1e-9)
+}
+
+/// The nodes whose c_s² follows from their own work and their synchronous calls: FIFO
+/// services and functions that make calls, with no calls made at once, hedged calls,
+/// messages or acknowledgements, and Work of finite variance, in every class.
+pub(super) fn plain_callers(
+    topology: &Topology,
+    class_effects: &[Vec<VisitEffect>],
+    own_scv: &[Option<f64>],
+    hedged: &[Vec<(usize, f64)>],
+    acks_s: impl Fn(usize, usize) -> f64,
+) -> Vec<usize> {
+    (0..topology.nodes.len())
+        .filter(|&i| {
+            let fifo = match &topology.nodes[i].kind {
+                NodeKind::Service(service) => service.discipline != Discipline::ProcessorSharing,
+                NodeKind::Function(_) => true,
+                _ => false,
+            };
+            fifo && own_scv[i].is_none()
+                && hedged[i].is_empty()
+                && class_effects.iter().enumerate().all(|(class, effects)| {
+                    let effect = &effects[i];
+                    effect.groups.is_empty()
+                        && effect.messages.iter().all(|messages| *messages == 0.0)
+                        && effect.work_m2_s2.is_finite()
+                        && acks_s(class, i) == 0.0
+                })
+        })
+        .collect()
+}
+
+/// A caller's c_s² over the classes that visit it (`class_holding` their mean holding
+/// times): each class's work variance plus its calls' (`answer(class, j)`: the call's mean
+/// time there and back, and its answer's variance, `None` when unknown, which leaves the
+/// caller exponential: `None`).
+pub(super) fn caller_scv(
+    i: usize,
+    class_rates: &[Vec<f64>],
+    class_effects: &[Vec<VisitEffect>],
+    class_holding: &[Vec<f64>],
+    stretch: &[f64],
+    answer: impl Fn(usize, usize) -> Option<(f64, f64)>,
+) -> Option<f64> {
+    let (mut rate, mut m2, mut mean) = (0.0, 0.0, 0.0);
+    for (class, effects) in class_effects.iter().enumerate() {
+        let class_rate = class_rates[class][i];
+        if class_rate <= 0.0 {
+            continue;
+        }
+        let effect = &effects[i];
+        let work_s = effect.work_s * stretch[i];
+        let mut variance = (effect.work_m2_s2 * stretch[i] * stretch[i] - work_s * work_s).max(0.0);
+        for (j, &calls) in effect.calls.iter().enumerate().filter(|(_, calls)| **calls > 0.0) {
+            let (call_s, answer_variance) = answer(class, j)?;
+            variance += if calls <= 1.0 {
+                calls * (answer_variance + call_s * call_s) - (calls * call_s) * (calls * call_s)
+            } else {
+                calls * answer_variance
+            };
+        }
+        let held = class_holding[class][i];
+        rate += class_rate;
+        m2 += class_rate * (variance + held * held);
+        mean += class_rate * held;
+    }
+    if rate <= 0.0 || mean <= 0.0 {
+        return None;
+    }
+    let (m2, mean) = (m2 / rate, mean / rate);
+    Some((m2 / (mean * mean) - 1.0).max(0.0))
 }
 
 #[cfg(test)]

@@ -310,7 +310,7 @@ pub(super) fn effects(
                     effect.messages[*handler] += 1.0;
                 }
                 caveats[index] = Some(
-                    "asynchronous: each group's consumers are M/M/1 queues of their partitions (each partition's share that of the keys hashed to it, when the workloads' key popularity is known); the messages' waits are not in the request path"
+                    "asynchronous: each group's consumers are M/G/1 queues of their partitions (each partition's share that of the keys hashed to it, when the workloads' key popularity is known; the handler's answers exponential where their variance is not known); the messages' waits are not in the request path"
                         .into(),
                 );
             }
