@@ -1,6 +1,7 @@
 //! The view at the busiest moment. A workload whose rate varies (a profile's steps, an MMPP's
-//! states, a trace's busiest seconds) is analysed at its long-run mean rate, which hides the hour a flash sale or a
-//! burst pushes past capacity; a scenario's load steps are not in the steady state at all.
+//! states, a trace's busiest seconds) is analysed at its long-run mean rate, which hides the
+//! hour a flash sale or a burst pushes past capacity; a scenario's load steps are not in the
+//! steady state at all.
 //! This analyses the topology again with every varying workload at its highest rate, times
 //! the largest load step, and says how the bottleneck fares there.
 
@@ -76,14 +77,7 @@ pub(super) fn peak(topology: &Topology, given: &Given) -> Option<Peak> {
         return None;
     }
     let view = super::autoscaling::analyze_settled(&at_peak, given).ok()?;
-    let bottleneck = match (view.bottleneck, view.bottleneck_host) {
-        (Some(node), _) => Some(match &view.bottleneck_part {
-            Some(part) => format!("\"{}\" {part}", view.nodes[node].name),
-            None => format!("\"{}\"", view.nodes[node].name),
-        }),
-        (None, Some(host)) => Some(format!("host \"{}\"", view.hosts[host].name)),
-        (None, None) => None,
-    };
+    let bottleneck = bottleneck_name(&view);
     let load = view.saturation_rate_per_s.map(|saturation| view.arrival_rate_per_s / saturation);
     let before_scaling = before_scaling(&at_peak, given, &view);
     let scaled = topology
@@ -100,6 +94,18 @@ pub(super) fn peak(topology: &Topology, given: &Given) -> Option<Peak> {
         })
         .collect();
     Some(Peak { arrival_rate_per_s: view.arrival_rate_per_s, when, bottleneck, load, scaled, before_scaling })
+}
+
+/// What saturates first in `view`, in words: a node (and its part), or a host.
+fn bottleneck_name(view: &super::Analysis) -> Option<String> {
+    match (view.bottleneck, view.bottleneck_host) {
+        (Some(node), _) => Some(match &view.bottleneck_part {
+            Some(part) => format!("\"{}\" {part}", view.nodes[node].name),
+            None => format!("\"{}\"", view.nodes[node].name),
+        }),
+        (None, Some(host)) => Some(format!("host \"{}\"", view.hosts[host].name)),
+        (None, None) => None,
+    }
 }
 
 /// The peak with each autoscaled service that scales for it held at the count it starts
@@ -123,14 +129,7 @@ fn before_scaling(at_peak: &Topology, given: &Given, scaled: &super::Analysis) -
     let view = super::closed::analyze_steady(&held, given).ok()?;
     let saturation = view.saturation_rate_per_s?;
     let load = view.arrival_rate_per_s / saturation;
-    let bottleneck = match (view.bottleneck, view.bottleneck_host) {
-        (Some(node), _) => match &view.bottleneck_part {
-            Some(part) => format!("\"{}\" {part}", view.nodes[node].name),
-            None => format!("\"{}\"", view.nodes[node].name),
-        },
-        (None, Some(host)) => format!("host \"{}\"", view.hosts[host].name),
-        (None, None) => return None,
-    };
+    let bottleneck = bottleneck_name(&view)?;
     (load >= 1.0).then_some(BeforeScaling {
         bottleneck,
         load,

@@ -334,20 +334,29 @@ pub(super) fn che_hit_ratio(topology: &Topology, cache: &crate::topology::CacheC
         return Some(1.0);
     }
     let occupancy = |t: f64| popularity.iter().map(|p| 1.0 - libm::exp(-p * t)).sum::<f64>();
+    let t = reaching(occupancy, capacity, 100)?;
+    Some(popularity.iter().map(|p| p * (1.0 - libm::exp(-p * t))).sum())
+}
+
+/// The t ≥ 0 at which `increasing(t)` reaches `target` (Che's characteristic time): doubling
+/// from 1 to bracket it, then `halvings` bisections; `None` when no t up to 10³⁰⁰ reaches it.
+fn reaching(increasing: impl Fn(f64) -> f64, target: f64, halvings: u32) -> Option<f64> {
     let (mut low, mut high) = (0.0, 1.0);
-    while occupancy(high) < capacity {
+    while increasing(high) < target {
         high *= 2.0;
+        if high > 1e300 {
+            return None;
+        }
     }
-    for _ in 0..100 {
+    for _ in 0..halvings {
         let middle = 0.5 * (low + high);
-        if occupancy(middle) < capacity {
+        if increasing(middle) < target {
             low = middle;
         } else {
             high = middle;
         }
     }
-    let t = 0.5 * (low + high);
-    Some(popularity.iter().map(|p| p * (1.0 - libm::exp(-p * t))).sum())
+    Some(0.5 * (low + high))
 }
 
 /// The probability of each key (key k has `p[k]`), when every workload draws its keys from
@@ -471,22 +480,7 @@ fn miss_weights(popularity: &[f64], hit_ratio: f64) -> Option<impl Iterator<Item
         return None;
     }
     let hits = |t: f64| popularity.iter().map(|p| p * (1.0 - libm::exp(-p * t))).sum::<f64>();
-    let (mut low, mut high) = (0.0, 1.0);
-    while hits(high) < hit_ratio {
-        high *= 2.0;
-        if high > 1e300 {
-            return None;
-        }
-    }
-    for _ in 0..60 {
-        let middle = 0.5 * (low + high);
-        if hits(middle) < hit_ratio {
-            low = middle;
-        } else {
-            high = middle;
-        }
-    }
-    let t = 0.5 * (low + high);
+    let t = reaching(hits, hit_ratio, 60)?;
     let total: f64 = popularity.iter().map(|p| p * libm::exp(-p * t)).sum();
     (total > 0.0).then(|| popularity.iter().map(move |p| p * libm::exp(-p * t) / total))
 }
