@@ -128,35 +128,38 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
             mean_response_s: column(0),
             nodes: node_columns
                 .iter()
-                .map(|(first, hit_ratio, cache_counts, queue_counts, groups)| SimulatedNode {
-                    utilization: column(*first),
-                    wait_s: match queue_counts {
-                        Some(at) => messages_wait_s(&runs, *at, config.warmup_ns),
-                        None => column(first + 1),
-                    },
-                    sojourn_s: column(first + 2),
-                    hit_ratio: hit_ratio.and_then(column),
-                    cache: hit_ratio.and_then(column).map(|hit_ratio| {
-                        let mean =
-                            |offset: usize| cache_counts.and_then(|at| column(at + offset)).map_or(0.0, |s| s.mean);
-                        let reads = mean(0) + mean(1);
-                        let per_read = |count: f64| if reads > 0.0 { count / reads } else { 0.0 };
-                        CacheMeasure {
-                            hit_ratio: hit_ratio.mean,
-                            coalesced_share: per_read(mean(2)),
-                            refreshes_per_read: per_read(mean(3)),
-                        }
-                    }),
-                    disagrees: Vec::new(),
-                    not_compared: None,
-                    groups: groups
-                        .iter()
-                        .map(|group| SimulatedGroup {
-                            sojourn_s: group.and_then(column),
-                            disagrees: Vec::new(),
-                            not_compared: None,
-                        })
-                        .collect(),
+                .map(|(first, hit_ratio, cache_counts, queue_counts, groups)| {
+                    let hit_ratio = hit_ratio.and_then(column);
+                    SimulatedNode {
+                        utilization: column(*first),
+                        wait_s: match queue_counts {
+                            Some(at) => messages_wait_s(&runs, *at, config.warmup_ns),
+                            None => column(first + 1),
+                        },
+                        sojourn_s: column(first + 2),
+                        hit_ratio,
+                        cache: hit_ratio.map(|hit_ratio| {
+                            let mean =
+                                |offset: usize| cache_counts.and_then(|at| column(at + offset)).map_or(0.0, |s| s.mean);
+                            let reads = mean(0) + mean(1);
+                            let per_read = |count: f64| if reads > 0.0 { count / reads } else { 0.0 };
+                            CacheMeasure {
+                                hit_ratio: hit_ratio.mean,
+                                coalesced_share: per_read(mean(2)),
+                                refreshes_per_read: per_read(mean(3)),
+                            }
+                        }),
+                        disagrees: Vec::new(),
+                        not_compared: None,
+                        groups: groups
+                            .iter()
+                            .map(|group| SimulatedGroup {
+                                sojourn_s: group.and_then(column),
+                                disagrees: Vec::new(),
+                                not_compared: None,
+                            })
+                            .collect(),
+                    }
                 })
                 .collect(),
         })

@@ -466,8 +466,9 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
     let callers = variability::plain_callers(topology, &class_effects, &holding_scv, &hedged, acks_s);
     for _ in 0..200 {
         // Its answer's variance: its work's, and its wait's taken as exponential.
-        let answer_variance: Vec<Option<f64>> =
-            (0..n).map(|j| callee_scv[j].map(|scv| scv * holding[j] * holding[j] + wait[j] * wait[j])).collect();
+        let answer_variance: Vec<Option<f64>> = (0..n)
+            .map(|j| callee_scv[j].map(|scv| variability::answer_variance_s2(scv, holding[j], wait[j])))
+            .collect();
         for class in 0..classes {
             let effects = &class_effects[class];
             let routing: Vec<Vec<f64>> = effects
@@ -574,7 +575,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
         // A caller's c_s², from its work's and its callees' answers' variances.
         for &i in &callers {
             let answer = |j: usize, call_s: f64| {
-                let variance = holding_scv[j]? * holding[j] * holding[j] + wait[j] * wait[j];
+                let variance = variability::answer_variance_s2(holding_scv[j]?, holding[j], wait[j]);
                 Some((call_s, variance))
             };
             let calls =
@@ -614,7 +615,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
         let NodeKind::WorkQueue(queue) = &node.kind else { continue };
         let handler = queue.handler.index();
         if let Some(scv) = holding_scv[handler].filter(|_| holding[i] > 0.0 && wait[handler].is_finite()) {
-            let variance = scv * holding[handler] * holding[handler] + wait[handler] * wait[handler];
+            let variance = variability::answer_variance_s2(scv, holding[handler], wait[handler]);
             holding_scv[i] = Some(variance / (holding[i] * holding[i]));
             callee_scv[i] = variability::unlike_exponential(holding_scv[i]);
         }
@@ -653,7 +654,8 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
                 // The handler's answer's variance, where it is held for its own work or
                 // calls whose answers' variances are known (its wait taken as exponential).
                 let answer_variance = |j: usize| {
-                    Some(holding_scv[j]? * holding[j] * holding[j] + wait[j] * wait[j]).filter(|v| v.is_finite())
+                    Some(variability::answer_variance_s2(holding_scv[j]?, holding[j], wait[j]))
+                        .filter(|v| v.is_finite())
                 };
                 Some(log_group_parts(log, i, &class_rates, &response, network_s, answer_variance, shares))
             }

@@ -182,7 +182,7 @@ pub(super) fn caller_scv(
     stretch: &[f64],
     answer: impl Fn(usize, usize) -> Option<(f64, f64)>,
 ) -> Option<f64> {
-    let (mut rate, mut m2, mut mean) = (0.0, 0.0, 0.0);
+    let (mut rate, mut held_total, mut streams) = (0.0, 0.0, Vec::with_capacity(class_effects.len()));
     for (class, effects) in class_effects.iter().enumerate() {
         let class_rate = class_rates[class][i];
         if class_rate <= 0.0 {
@@ -201,14 +201,19 @@ pub(super) fn caller_scv(
         }
         let held = class_holding[class][i];
         rate += class_rate;
-        m2 += class_rate * (variance + held * held);
-        mean += class_rate * held;
+        held_total += class_rate * held;
+        streams.push((class_rate, Some(variance + held * held)));
     }
-    if rate <= 0.0 || mean <= 0.0 {
+    if rate <= 0.0 {
         return None;
     }
-    let (m2, mean) = (m2 / rate, mean / rate);
-    Some((m2 / (mean * mean) - 1.0).max(0.0))
+    mixture_scv(streams.into_iter(), held_total / rate)
+}
+
+/// An answer's variance, in s²: its holding time's (c_s²·h²) and its wait's, taken as
+/// exponential (w²).
+pub(super) fn answer_variance_s2(holding_scv: f64, holding_s: f64, wait_s: f64) -> f64 {
+    holding_scv * holding_s * holding_s + wait_s * wait_s
 }
 
 #[cfg(test)]
