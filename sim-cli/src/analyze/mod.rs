@@ -112,6 +112,19 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
             });
             node_columns.push((first, hit_ratio, cache_counts, queue_counts, groups));
         }
+        // Per timed call policy (as the view lists them): its attempts, timeouts and
+        // attempts per call, where its name fits a metric path.
+        let call_columns: Vec<Option<usize>> = timed_call_names(&topology)
+            .iter()
+            .map(|name| {
+                (!name.contains('.')).then(|| {
+                    for field in ["attempts", "timeouts", "amplification"] {
+                        names.push(format!("resilience.calls.{name}.{field}"));
+                    }
+                    names.len() - 3
+                })
+            })
+            .collect();
         let metrics: Vec<MetricDef> = names
             .iter()
             .map(|name| MetricDef::parse(name).map_err(|message| format!("error: {message}\n")))
@@ -123,9 +136,26 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
             .install(|| replicate(&topology, config, &seeds, &metrics))
             .map_err(|message| format!("error: {message}\n"))?;
         let column = |index: usize| summarize(runs.column(index));
+        let calls = call_columns
+            .iter()
+            .map(|at| {
+                let Some(at) = *at else { return SimulatedCall::default() };
+                let (attempts, timeouts) = (runs.column(at), runs.column(at + 1));
+                let shares = attempts.iter().zip(&timeouts).map(|(attempts, timeouts)| {
+                    let attempts = (*attempts).filter(|a| *a > 0.0)?;
+                    Some(timeouts.unwrap_or(0.0) / attempts)
+                });
+                SimulatedCall {
+                    timeout_share: summarize(shares),
+                    attempts_per_call: column(at + 2),
+                    disagrees: Vec::new(),
+                }
+            })
+            .collect();
         Some(Simulated {
             replications: replications as usize,
             mean_response_s: column(0),
+            calls,
             nodes: node_columns
                 .iter()
                 .map(|(first, hit_ratio, cache_counts, queue_counts, groups)| {
@@ -195,6 +225,21 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
                 group.not_compared = (part.utilization >= 1.0).then(|| Uncompared::Saturated.describe());
             }
         }
+        for (call, figures) in analysis.calls.iter().zip(&mut simulated.calls) {
+            // Past saturation the view has no steady state to compare.
+            if analysis.response_s.is_none() {
+                continue;
+            }
+            let checks = [
+                ("timed out", call.timeout_share, figures.timeout_share, 0.0001),
+                ("attempts", call.attempts_per_call, figures.attempts_per_call, 0.0001),
+            ];
+            figures.disagrees = checks
+                .into_iter()
+                .filter(|(_, predicted, measured, floor)| measured.is_some_and(|m| disagrees(*predicted, m, *floor)))
+                .map(|(what, ..)| what)
+                .collect();
+        }
         simulated
     });
     match args.format {
@@ -215,6 +260,34 @@ struct Simulated {
     mean_response_s: Option<Summary>,
     /// Per node, in file order.
     nodes: Vec<SimulatedNode>,
+    /// Per timed call policy, as the view lists them.
+    calls: Vec<SimulatedCall>,
+}
+
+/// What the simulation measured of a timed call policy's calls.
+#[derive(Serialize, Default)]
+struct SimulatedCall {
+    /// Share of attempts that timed out.
+    timeout_share: Option<Summary>,
+    attempts_per_call: Option<Summary>,
+    /// The predictions that disagree beyond noise: `timed out`, `attempts`.
+    disagrees: Vec<&'static str>,
+}
+
+/// "caller -> callee" of each call policy with a timeout, as the report and the view name
+/// them, in the order of the policies.
+fn timed_call_names(topology: &sim_core::topology::Topology) -> Vec<String> {
+    (topology.call_policies.iter())
+        .filter(|edge| edge.policy.timeout_ns.is_some())
+        .map(|edge| {
+            let caller = if edge.caller.is_none() {
+                &topology.sources[edge.source as usize].name
+            } else {
+                &topology.nodes[edge.caller].name
+            };
+            format!("{caller} -> {}", topology.nodes[edge.callee].name)
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -393,6 +466,9 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
     }
     out.push_str(&sim_batch::table::aligned(&rows));
     let _ = writeln!(out);
+    if !analysis.calls.is_empty() {
+        flagged |= write_calls(out, analysis, simulated);
+    }
     let _ = writeln!(out, "{}", sim_batch::analysis::bottleneck_line(analysis));
     if let Some(line) = sim_batch::analysis::peak_line(analysis) {
         let _ = writeln!(out, "{line}");
@@ -443,4 +519,42 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
             "flagged nodes disagree beyond noise (more than 2 half-widths + 1%): the model's assumptions (Poisson arrivals, exponential holding times where the view cannot work out their variance, even split, unbounded queues) do not hold there"
         );
     }
+}
+
+/// The timed calls' table: each policy's timeout, calls, share of attempts timed out and
+/// attempts per call, with the simulated figures beside them. Whether a row disagrees.
+fn write_calls(out: &mut String, analysis: &Analysis, simulated: Option<&Simulated>) -> bool {
+    let mut rows: Vec<Vec<String>> =
+        vec![["call", "timeout", "calls/s", "timed out %", "attempts/call"].map(String::from).to_vec()];
+    if simulated.is_some() {
+        rows[0].extend(["sim timed out %", "sim attempts/call", "check"].map(String::from));
+    }
+    let saturated = analysis.response_s.is_none();
+    let mut flagged = false;
+    for (i, call) in analysis.calls.iter().enumerate() {
+        let mut row = vec![
+            call.name.clone(),
+            ms(Some(call.timeout_s)) + " ms",
+            significant(call.calls_per_s),
+            format!("{:.3}", 100.0 * call.timeout_share),
+            format!("{:.4}{}", call.attempts_per_call, if call.budget_limited { " (budget)" } else { "" }),
+        ];
+        if let Some(simulated) = simulated {
+            let figures = &simulated.calls[i];
+            row.push(show(figures.timeout_share, 100.0));
+            row.push(show(figures.attempts_per_call, 1.0));
+            row.push(if saturated {
+                "saturated".into()
+            } else if figures.disagrees.is_empty() {
+                "ok".into()
+            } else {
+                flagged = true;
+                format!("DISAGREES ({})", figures.disagrees.join(", "))
+            });
+        }
+        rows.push(row);
+    }
+    out.push_str(&sim_batch::table::aligned(&rows));
+    let _ = writeln!(out);
+    flagged
 }

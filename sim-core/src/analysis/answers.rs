@@ -27,6 +27,11 @@ impl Answer {
         Answer { mean_s, scv: 1.0 }
     }
 
+    /// P(answer ≤ t), by the fitted distribution.
+    pub(super) fn cdf(self, t: f64) -> f64 {
+        self.fit().cdf(t)
+    }
+
     /// The fitted distribution.
     fn fit(self) -> Fit {
         let (mean, scv) = (self.mean_s, self.scv);

@@ -9,7 +9,8 @@
 //! throughput curve (`the_analytic_view_solves_a_closed_workload` measures it against exact
 //! MVA). Each closed workload's X is bisected in turn, the others held, until none moves.
 
-use super::{analyze_open, Analysis, Given};
+use super::retries::analyze_open;
+use super::{Analysis, Given};
 use crate::topology::{Arrivals, Topology};
 
 /// Bisection steps per workload and round: the throughput to a relative 2^-40.

@@ -22,6 +22,7 @@ mod limiters;
 mod peak;
 mod regional_reads;
 mod regions;
+mod retries;
 mod round_robin;
 mod variability;
 mod visits;
@@ -31,6 +32,7 @@ use crate::topology::{Arrivals, Instr, NodeKind, Topology, NONE};
 use closed::analyze_steady;
 pub use peak::{BeforeScaling, Peak};
 use regions::{cdn_origin_crossings_s, geo_routing};
+pub use retries::CallAnalysis;
 pub use visits::visits_per_request;
 use visits::*;
 
@@ -144,6 +146,9 @@ pub struct Analysis {
     /// The view again at the busiest moment, when a workload's rate varies or a load step
     /// raises it.
     pub peak: Option<Peak>,
+    /// The calls under a policy with a timeout, in the order of their policies: their
+    /// timeouts and retries.
+    pub calls: Vec<CallAnalysis>,
 }
 
 /// Erlang C (Gross et al. §2.3): the probability that an arrival waits at an M/M/c queue
@@ -210,6 +215,7 @@ pub fn analyze_measured(topology: &Topology, caches: &[Option<CacheMeasure>]) ->
     let given = Given::of(topology, caches);
     let mut analysis = autoscaling::analyze_settled(topology, &given)?;
     autoscaling::grow_to_max(topology, &given, &mut analysis)?;
+    retries::refine_saturation(topology, &given, &mut analysis)?;
     analysis.peak = peak::peak(topology, &given);
     Ok(analysis)
 }
@@ -254,8 +260,14 @@ impl<'a> Given<'a> {
     }
 }
 
-/// The view at the open workloads' mean rates, closed ones left out.
-fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> {
+/// The view at the open workloads' mean rates, closed ones left out, with each timed call's
+/// attempts and time as `retries` gives them (`retries::analyze_open` finds their fixed
+/// point); with the figures of each call policy's calls.
+fn analyze_open_at(
+    topology: &Topology,
+    given: &Given,
+    retry: &retries::Amplification,
+) -> Result<(Analysis, Vec<retries::CallFigures>), String> {
     let caches = given.caches;
     let n = topology.nodes.len();
     let classes = topology.classes.len();
@@ -276,9 +288,11 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             Arrivals::Constant { .. } => {}
             _ => notes.push(format!("workload \"{}\" is not Poisson: the model uses its mean rate", source.name)),
         }
+        // Each timed-out attempt the clients retry arrives again.
+        let attempts = if source.client_policy == NONE { 1.0 } else { retry.attempts(source.client_policy) };
         let mut previous = 0.0;
         for (cumulative, class) in source.class_cumulative.iter().zip(source.class_ids.iter()) {
-            class_entry_rates[*class as usize][source.entry_node] += rate * (cumulative - previous);
+            class_entry_rates[*class as usize][source.entry_node] += attempts * rate * (cumulative - previous);
             previous = *cumulative;
         }
         if source.latency_sampler != NONE {
@@ -324,7 +338,7 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
         }
     }
     let (class_effects, class_rates, caveats) =
-        class_visit_rates(topology, &class_entry_rates, caches, &router_shares)?;
+        class_visit_rates(topology, &class_entry_rates, caches, &router_shares, retry)?;
     let node_rate: Vec<f64> = (0..n).map(|i| class_rates.iter().map(|rates| rates[i]).sum()).collect();
     let nearest_shares = regional_reads::nearest_read_shares(topology, &class_rates, &class_effects);
     let hosts = host_analysis(topology, &class_effects, &class_rates);
@@ -448,9 +462,16 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
     }
     // The time of a call from `i` to `j` whose time unhedged is `call_s` (there and back, and
     // the callee's response).
-    let call_time_s = |i: usize, j: usize, call_s: f64| match hedged[i].iter().find(|(callee, _)| *callee == j) {
-        Some(&(_, hedge_after_s)) => hedged_call_s(call_s, hedge_after_s),
-        None => call_s,
+    // A timed call's attempt: to its answer or its timeout, with its share of the backoffs.
+    let call_time_s = |i: usize, j: usize, call_s: f64| {
+        let call_s = match hedged[i].iter().find(|(callee, _)| *callee == j) {
+            Some(&(_, hedge_after_s)) => hedged_call_s(call_s, hedge_after_s),
+            None => call_s,
+        };
+        match topology.call_policy(NodeId::new(i as u32), NodeId::new(j as u32)) {
+            NONE => call_s,
+            policy => call_s * retry.time_factor(policy),
+        }
     };
     // Fixed point: holding times include callees' response times, which include their waits.
     let mut wait = vec![0.0; n];
@@ -867,7 +888,34 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
             scenario.faults.len()
         ));
     }
-    Ok(Analysis {
+    // Each call policy's calls (first attempts) and an attempt's untimed answer.
+    let call_figures = (topology.call_policies.iter().enumerate())
+        .map(|(policy, edge)| {
+            let attempts = retry.attempts(policy as u32);
+            if edge.caller.is_none() {
+                let source = &topology.sources[edge.source as usize];
+                let calls_per_s = source.arrivals.mean_rate_per_s().unwrap_or(0.0);
+                let answer_s = if saturated { f64::INFINITY } else { unhedged_response_s(source) };
+                return retries::CallFigures { calls_per_s, answer_s };
+            }
+            let (i, j) = (edge.caller.index(), edge.callee.index());
+            let (mut attempts_per_s, mut answered_s) = (0.0, 0.0);
+            for class in 0..classes {
+                let rate = class_rates[class][i] * class_effects[class][i].calls[j];
+                attempts_per_s += rate;
+                answered_s += rate * (2.0 * (class_link_s(class, i, j) + mesh_s) + response[class][j]);
+            }
+            let answer_s = if saturated {
+                f64::INFINITY
+            } else if attempts_per_s > 0.0 {
+                answered_s / attempts_per_s
+            } else {
+                0.0
+            };
+            retries::CallFigures { calls_per_s: attempts_per_s / attempts, answer_s }
+        })
+        .collect();
+    let view = Analysis {
         nodes,
         arrival_rate_per_s: total_rate,
         bottleneck,
@@ -879,7 +927,9 @@ fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysis, String> 
         workload_response_s,
         notes,
         peak: None,
-    })
+        calls: Vec::new(),
+    };
+    Ok((view, call_figures))
 }
 
 /// The mean time of a call hedged after `hedge_after_s`, the first of the attempt and one

@@ -97,7 +97,7 @@ pub(super) fn peak(topology: &Topology, given: &Given) -> Option<Peak> {
 }
 
 /// What saturates first in `view`, in words: a node (and its part), or a host.
-fn bottleneck_name(view: &super::Analysis) -> Option<String> {
+pub(super) fn bottleneck_name(view: &super::Analysis) -> Option<String> {
     match (view.bottleneck, view.bottleneck_host) {
         (Some(node), _) => Some(match &view.bottleneck_part {
             Some(part) => format!("\"{}\" {part}", view.nodes[node].name),

@@ -530,12 +530,18 @@ pub(super) fn class_visit_rates(
     class_entry_rates: &[Vec<f64>],
     caches: &[Option<super::CacheMeasure>],
     router_shares: &[Option<RouterKeys>],
+    retry: &super::retries::Amplification,
 ) -> Result<(Vec<Vec<VisitEffect>>, Vec<Vec<f64>>, Vec<Option<String>>), String> {
     let mut class_effects = Vec::with_capacity(class_entry_rates.len());
     let mut class_rates = Vec::with_capacity(class_entry_rates.len());
     let mut caveats = vec![None; topology.nodes.len()];
     for (class, entry_rates) in class_entry_rates.iter().enumerate() {
-        let (effects, class_caveats) = effects(topology, class, caches, router_shares)?;
+        let (mut effects, class_caveats) = effects(topology, class, caches, router_shares)?;
+        // A timed call's retries call the callee again.
+        for edge in topology.call_policies.iter().filter(|edge| !edge.caller.is_none()) {
+            let policy = topology.call_policy(edge.caller, edge.callee);
+            effects[edge.caller.index()].calls[edge.callee.index()] *= retry.attempts(policy);
+        }
         for (slot, caveat) in caveats.iter_mut().zip(class_caveats) {
             if slot.is_none() {
                 *slot = caveat;
@@ -564,6 +570,7 @@ pub fn visits_per_request(topology: &Topology, entry: NodeId, class: u32) -> Opt
     let mut class_entry_rates = vec![vec![0.0; n]; topology.classes.len()];
     *class_entry_rates.get_mut(class as usize)?.get_mut(entry.index())? = 1.0;
     // Even shares over a router's shards: the total visits are what counts here.
-    let (_, class_rates, _) = class_visit_rates(topology, &class_entry_rates, &vec![None; n], &vec![None; n]).ok()?;
+    let (_, class_rates, _) =
+        class_visit_rates(topology, &class_entry_rates, &vec![None; n], &vec![None; n], &Default::default()).ok()?;
     Some(class_rates[class as usize].iter().sum())
 }

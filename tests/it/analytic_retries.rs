@@ -1,0 +1,141 @@
+//! Timeouts and retries in the analytic view: a timed-out attempt's share, the retries'
+//! load on the callee at their fixed point, the storm when there is none, and the verdict
+//! that a steady state is metastable, checked against M/M/1's sojourn time (exponential of
+//! rate μ − λ) and against the simulation.
+
+use crate::check::{seconds, simulate, Estimate};
+use sim_core::analysis::{analyze, Analysis};
+use sim_core::Report;
+
+/// M/M/1 at `rate_per_s` (Exp(10 ms) work) behind clients with a timeout, and `policy`'s
+/// other fields (retries, budget, breaker), and `scenario`.
+fn design(rate_per_s: f64, timeout: &str, policy: &str, scenario: &str) -> String {
+    format!(
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "{rate_per_s}/s"), to: "api",
+                client: CallPolicy(timeout: "{timeout}"{policy}))],
+            nodes: {{"api": Service(workers: 1, steps: [Work(Exp(mean: "10ms"))])}},
+            {scenario}
+        )"#
+    )
+}
+
+fn view(text: &str) -> Analysis {
+    let topology = sim_core::parse_topology(text).unwrap_or_else(|error| panic!("{error}\n{text}"));
+    analyze(&topology, &[None]).unwrap()
+}
+
+fn timeout_share(report: &Report) -> f64 {
+    let calls = &report.resilience.as_ref().unwrap().calls["users -> api"];
+    calls.timeouts as f64 / calls.attempts as f64
+}
+
+/// Without retries a timeout takes nothing off the server (nothing cancels the work): the
+/// sojourn is M/M/1's, Exp(μ − λ) = Exp(20/s) at 80/s, so a 100 ms timeout cuts e^(−2) of the
+/// attempts, and a completed request took E[T | T ≤ τ] = (E[min(T, τ)] − τ·e^(−2)) / (1 −
+/// e^(−2)), E[min(T, τ)] = (1 − e^(−2))/20 s: 34.35 ms, where the untimed mean is 50 ms.
+#[test]
+fn a_client_timeout_cuts_m_m_1_at_its_exponential_tail() {
+    let text = design(80.0, "100ms", "", "");
+    let analysis = view(&text);
+    let p = (-2.0f64).exp();
+    let completed_s = ((1.0 - p) / 20.0 - 0.1 * p) / (1.0 - p);
+    let call = &analysis.calls[0];
+    assert_eq!(call.name, "users -> api");
+    approx::assert_relative_eq!(call.timeout_share, p, max_relative = 1e-3);
+    approx::assert_relative_eq!(call.attempts_per_call, 1.0);
+    approx::assert_relative_eq!(analysis.workload_response_s[0].unwrap(), completed_s, max_relative = 1e-3);
+    approx::assert_relative_eq!(analysis.nodes[0].utilization.unwrap(), 0.8, max_relative = 1e-12);
+    let reports: Vec<Report> = (1..=10).map(|seed| simulate(&text, seed, seconds(800.0), 5.0)).collect();
+    let shares = Estimate::from(&reports.iter().map(timeout_share).collect::<Vec<_>>());
+    shares.assert_covers("timed-out share", p, 0.1);
+    let latency = Estimate::from(&reports.iter().map(|r| r.latency_s.mean.unwrap()).collect::<Vec<_>>());
+    latency.assert_covers("completed requests' mean latency (s)", completed_s, 0.05);
+}
+
+/// The retries' fixed point, solved by hand for M/M/1: x = λ(1 + p + p²) with p =
+/// e^(−(μ − x)τ), the least root by iteration from λ; `None` when there is none below μ.
+fn attempts_rate_per_s(rate_per_s: f64) -> Option<f64> {
+    let mut x = rate_per_s;
+    for _ in 0..100_000 {
+        let p = (-(100.0 - x) * 0.060).exp();
+        let next = rate_per_s * (1.0 + p + p * p);
+        if next >= 100.0 {
+            return None;
+        }
+        if (next - x).abs() < 1e-12 {
+            return Some(next);
+        }
+        x = next;
+    }
+    None
+}
+
+/// Two retries on a 60 ms timeout: at 30/s the fixed point the view finds is M/M/1's
+/// solved by hand; the load where it stops existing (bisected by hand, about 59/s) is the
+/// saturation the view gives, far below the 100/s of M/M/1 without retries; at 60/s there
+/// is none, and the view and the simulation both find the server saturated.
+#[test]
+fn retries_load_the_callee_up_to_their_fixed_point_and_storm_past_it() {
+    let policy = r#", retry: Retry(retries: 2, backoff: "5ms")"#;
+    let at_30 = view(&design(30.0, "60ms", policy, ""));
+    let by_hand = attempts_rate_per_s(30.0).unwrap();
+    approx::assert_relative_eq!(at_30.nodes[0].arrival_rate_per_s, by_hand, max_relative = 1e-4);
+    let (mut low, mut high) = (30.0, 100.0);
+    for _ in 0..40 {
+        let mid = 0.5 * (low + high);
+        if attempts_rate_per_s(mid).is_some() {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    let saturation = at_30.saturation_rate_per_s.unwrap();
+    assert!((saturation - low).abs() < 0.01 * low, "the view saturates at {saturation}/s, by hand at {low}/s");
+    let text = design(60.0, "60ms", policy, r#"run: (duration: "60s", warmup: "10s"),"#);
+    let at_60 = view(&text);
+    assert!(at_60.response_s.is_none() && at_60.nodes[0].utilization.unwrap() >= 1.0, "{at_60:?}");
+    assert!(at_60.notes.iter().any(|note| note.contains("would be 0.600 busy") && note.contains("a retry storm")));
+    // Past it, the saturation rate is the same boundary, below the offered load.
+    let beyond = at_60.saturation_rate_per_s.unwrap();
+    assert!((beyond - low).abs() < 0.01 * low, "past the fixed point the view saturates at {beyond}/s");
+    let report = simulate(&text, 1, seconds(60.0), 10.0);
+    assert!(report.nodes["api"].utilization > 0.97, "{}", report.nodes["api"].utilization);
+}
+
+/// A steady state is metastable when the retries, were every attempt to time out, would
+/// offer the server more than it can do: λ·S·(1 + retries allowed) ≥ 1 (a budget allows
+/// `ratio` + `min_per_second`/λ per call; a breaker sheds them). Where the view says so, a
+/// 5 s slowdown leaves the server saturated to the end of the run; where it does not, the
+/// server recovers. Each case: rate, policy, the verdict, whether the run recovers (`None`:
+/// not simulated).
+#[test]
+fn the_view_calls_a_steady_state_metastable_where_a_slowdown_leaves_a_retry_storm() {
+    #[rustfmt::skip]
+    let cases: [(f64, &str, bool, Option<bool>); 5] = [
+        // 0.3 × 3 = 0.9.
+        (30.0, r#", retry: Retry(retries: 2, backoff: "5ms")"#, false, Some(true)),
+        // 0.3 × 4 = 1.2.
+        (30.0, r#", retry: Retry(retries: 3, backoff: "5ms")"#, true, Some(false)),
+        // 0.4 × (1 + 0.2 + 10/40) = 0.58.
+        (40.0, r#", retry: Retry(retries: 3, backoff: "5ms", budget: Budget(ratio: 0.2))"#, false, Some(true)),
+        // 0.4 × (1 + 1.5 + 10/40) = 1.1.
+        (40.0, r#", retry: Retry(retries: 3, backoff: "5ms", budget: Budget(ratio: 1.5))"#, true, None),
+        (30.0, r#", retry: Retry(retries: 3, backoff: "5ms"), circuit_breaker: CircuitBreaker()"#, false, None),
+    ];
+    let scenario = r#"run: (duration: "200s", warmup: "0s"),
+        scenario: Scenario(faults: [Slow(node: "api", at: "20s", until: "25s", factor: 4.0)]),"#;
+    for (rate, policy, metastable, recovers) in cases {
+        let text = design(rate, "60ms", policy, scenario);
+        let analysis = view(&text);
+        let said = analysis.notes.iter().any(|note| note.contains("metastable"));
+        assert_eq!(said, metastable, "{rate}/s {policy}: {:?}", analysis.notes);
+        assert_eq!(analysis.calls[0].storm_load.is_some(), metastable);
+        let Some(recovers) = recovers else { continue };
+        let report = simulate(&text, 1, seconds(200.0), 0.0);
+        // Saturated from the slowdown on, the server is busy 175 s of 200; recovered, about
+        // λS of the time.
+        let busy = report.nodes["api"].utilization;
+        assert_eq!(busy < 0.6, recovers, "{rate}/s {policy}: busy {busy}");
+    }
+}
