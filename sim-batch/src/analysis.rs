@@ -112,3 +112,17 @@ fn seconds_text(seconds: f64) -> String {
 pub fn response_line(analysis: &Analysis) -> String {
     format!("predicted mean end-to-end response: {} ms", ms(analysis.response_s))
 }
+
+/// Per timed call whose steady state is metastable, `metastable: ...` with the callee's
+/// load in a retry storm (none when no call is so).
+pub fn metastable_lines(analysis: &Analysis) -> Vec<String> {
+    (analysis.calls.iter())
+        .filter_map(|call| {
+            let (load, node) = (call.storm_load?, call.storm_node.as_ref()?);
+            Some(format!(
+                "metastable: were calls {} to time out (a slowdown, a burst), their retries would offer \"{node}\" {load:.2}× what it can do: a retry storm that outlasts its cause",
+                call.name
+            ))
+        })
+        .collect()
+}

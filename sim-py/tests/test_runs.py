@@ -139,6 +139,14 @@ def test_analyze_is_archsim_analyze(name):
     assert analysis.bottleneck is not None and analysis.bottleneck.split(" ")[0] in frame.index
 
 
+def test_analyze_gives_the_timed_calls_and_a_metastable_verdict():
+    calls = archsim.load("topologies/retry-storm.ron").analyze().calls
+    assert list(calls.index) == ["users -> api"]
+    assert calls.loc["users -> api", "attempts_per_call"] >= 1.0
+    # 0.7 busy, and with every attempt timed out 4 attempts per call: 2.8.
+    assert abs(calls.loc["users -> api", "storm_load"] - 2.8) < 1e-6
+
+
 def test_analyze_sees_the_load_and_the_peak():
     topology = archsim.load("topologies/flash-sale-autoscaling.ron")
     doubled = topology.with_params({"load": 2}).analyze()

@@ -57,6 +57,7 @@ pub fn outline(text: &str) -> Result<Outline, Problem> {
         Ok(view) => {
             let mut lines = vec![sim_batch::analysis::bottleneck_line(&view)];
             lines.extend(sim_batch::analysis::peak_line(&view));
+            lines.extend(sim_batch::analysis::metastable_lines(&view));
             lines.push(sim_batch::analysis::response_line(&view));
             lines
         }

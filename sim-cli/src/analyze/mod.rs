@@ -473,6 +473,9 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
     if let Some(line) = sim_batch::analysis::peak_line(analysis) {
         let _ = writeln!(out, "{line}");
     }
+    for line in sim_batch::analysis::metastable_lines(analysis) {
+        let _ = writeln!(out, "{line}");
+    }
     for host in &analysis.hosts {
         let _ = writeln!(
             out,

@@ -19,8 +19,11 @@ use crate::topology::{Jitter, NodeKind, Topology};
 /// Rounds of A → load → p before taking the last (a fixed point where the curve is tangent
 /// is approached slowly), noted.
 const MAX_ROUNDS: usize = 400;
-/// Bisection steps for the load at which the retries' fixed point stops existing.
-const SATURATION_STEPS: usize = 24;
+/// Bisection steps for the load at which the retries' fixed point stops existing (to 2^-16
+/// of the bracket).
+const SATURATION_STEPS: usize = 16;
+/// Rounds of the fixed point a bisection step takes.
+const BISECTION_ROUNDS: usize = 60;
 
 /// Per call policy (index in `Topology::call_policies`): what the view takes of its timeouts
 /// and retries. Empty: no call is timed.
@@ -71,6 +74,8 @@ pub struct CallAnalysis {
     /// and the policy retried all it can (the other callers' load as it is), when that is 1
     /// or more: the steady state is then metastable.
     pub storm_load: Option<f64>,
+    /// That node.
+    pub storm_node: Option<String>,
 }
 
 /// One timed policy's figures at an attempt's answer-time distribution.
@@ -93,7 +98,7 @@ pub(super) fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysi
     if timed.is_empty() {
         return super::analyze_open_at(topology, given, &Amplification::default()).map(|(view, _)| view);
     }
-    let (mut view, figures, converged) = fixed_point(topology, given, &timed)?;
+    let (mut view, figures, converged) = fixed_point(topology, given, &timed, MAX_ROUNDS)?;
     let untimed = super::analyze_open_at(topology, given, &Amplification::default())?.0;
     let saturated = view.response_s.is_none();
     let mut storms = Vec::new();
@@ -110,6 +115,7 @@ pub(super) fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysi
             attempts_per_call: timed_figures.attempts,
             budget_limited: timed_figures.retried < 1.0,
             storm_load: storm.map(|(_, load, _)| load),
+            storm_node: storm.map(|(node, ..)| topology.nodes[node].name.clone()),
         });
         storms.push(storm);
         // A workload's clients see a call's latency when it succeeds.
@@ -154,10 +160,11 @@ fn fixed_point(
     topology: &Topology,
     given: &Given,
     timed: &[u32],
+    rounds: usize,
 ) -> Result<(Analysis, Vec<CallFigures>, bool), String> {
     let policies = topology.call_policies.len();
     let mut amplification = Amplification { attempts: vec![1.0; policies], time_factor: vec![1.0; policies] };
-    for _ in 0..MAX_ROUNDS {
+    for _ in 0..rounds {
         let (view, figures) = super::analyze_open_at(topology, given, &amplification)?;
         let mut next = amplification.clone();
         for &policy in timed {
@@ -315,14 +322,15 @@ impl AnswerTime {
     /// E[min(T, t)] = E[T] − ∫ₜ^∞ P(T > u) du, the tail's integral by Simpson's rule out to
     /// where under e^(−60) of it is left (exact when nothing passes t).
     fn mean_within_s(&self, t: f64) -> f64 {
-        if self.tail(t) < 1e-15 {
+        // Past the timeout's tail the mean is left as it is (its share below 10⁻¹²).
+        if self.tail(t) < 1e-12 {
             return self.mean_s;
         }
         // The slowest decay: the longest mean wait, or the holding time's slower phase.
         let scale = (self.parts.iter())
             .map(|(_, _, theta, hold)| theta.max(hold.mean_s * (1.0 + hold.scv)))
             .fold(self.mean_s, f64::max);
-        const STEPS: usize = 1024;
+        const STEPS: usize = 256;
         let h = 60.0 * scale / STEPS as f64;
         let mut sum = self.tail(t) + self.tail(t + 60.0 * scale);
         for k in 1..STEPS {
@@ -338,7 +346,19 @@ fn waited_and_held_past(hold: Answer, theta_s: f64, t: f64) -> f64 {
     if theta_s <= 0.0 {
         return 1.0 - hold.cdf(t);
     }
-    const STEPS: usize = 400;
+    // An exponential holding time of mean h: the hypoexponential's tail, (θe^(−t/θ) −
+    // he^(−t/h))/(θ − h), or (1 + t/h)e^(−t/h) when θ = h.
+    if hold.scv == 1.0 {
+        let h = hold.mean_s;
+        if h <= 0.0 {
+            return libm::exp(-t / theta_s);
+        }
+        if (theta_s - h).abs() <= 1e-9 * h {
+            return (1.0 + t / h) * libm::exp(-t / h);
+        }
+        return ((theta_s * libm::exp(-t / theta_s) - h * libm::exp(-t / h)) / (theta_s - h)).clamp(0.0, 1.0);
+    }
+    const STEPS: usize = 200;
     let mut tail = 1.0 - hold.cdf(t);
     let mut below = 0.0;
     for k in 1..=STEPS {
@@ -445,7 +465,7 @@ fn notes(
         if view.response_s.is_none() {
             continue;
         }
-        if let Some((node, storm, room)) = *storm {
+        if let Some((_, _, room)) = *storm {
             let spec = edge.policy.retry.expect("a storm needs retries");
             let mut fixes = vec![match room.ceil() as i64 - 1 {
                 n if n <= 0 => "no retries".to_string(),
@@ -463,9 +483,8 @@ fn notes(
             }
             fixes.push("a circuit breaker".into());
             notes.push(format!(
-                "calls {}: metastable: if a slowdown or a burst made its answers pass the {timeout} timeout, its retries would offer \"{}\" {storm:.2}× what it can do, and the timeouts would go on after their cause ended (a retry storm). {} would let it recover",
+                "calls {} (timeout {timeout}) would recover from the retry storm the metastable line describes with {}",
                 call.name,
-                topology.nodes[node].name,
                 join_or(&fixes)
             ));
         }
@@ -492,14 +511,9 @@ fn notes(
 fn join_or(items: &[String]) -> String {
     match items {
         [] => String::new(),
-        [only] => capitalized(only),
-        [init @ .., last] => format!("{}, or {last}", capitalized(&init.join(", "))),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{}, or {last}", init.join(", ")),
     }
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
 
 /// The open load at which the retries' fixed point stops existing (their extra load grows
@@ -520,7 +534,9 @@ fn saturation_rate_per_s(
         if scaled.scale_open_load(factor).is_err() {
             return Ok(false);
         }
-        Ok(fixed_point(&scaled, given, timed)?.0.response_s.is_some())
+        // Still climbing after the rounds a bisection step takes: at the boundary's edge,
+        // taken as holding.
+        Ok(fixed_point(&scaled, given, timed, BISECTION_ROUNDS)?.0.response_s.is_some())
     };
     // Below saturation the retries only grow with the load, so the linear rate bounds it
     // above; past it, the offered load does.

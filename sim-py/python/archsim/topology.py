@@ -254,6 +254,26 @@ class Analysis:
         return table(rows, index="node")
 
     @property
+    def calls(self) -> Any:
+        """Per call under a policy with a timeout (``caller -> callee``): calls per second,
+        the timeout, the share of attempts past it, attempts per call (retries included),
+        whether the retry budget holds retries back, and the callee's load in a retry storm
+        when that makes the steady state metastable (else None)."""
+        rows = [
+            {
+                "call": call["name"],
+                "calls_per_s": call["calls_per_s"],
+                "timeout_s": call["timeout_s"],
+                "timeout_share": call["timeout_share"],
+                "attempts_per_call": call["attempts_per_call"],
+                "budget_limited": call["budget_limited"],
+                "storm_load": call.get("storm_load"),
+            }
+            for call in self.report.get("calls", [])
+        ]
+        return table(rows, index="call")
+
+    @property
     def bottleneck(self) -> Optional[str]:
         """The node (and part, such as ``replica-1``) that saturates first, or the host
         (``host "vm"``); None when no node queues for workers."""

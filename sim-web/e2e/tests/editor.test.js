@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openPage } from '../browser.js';
 
@@ -105,7 +106,7 @@ test('the design shows the analytic view as it changes, in archsim analyze words
     const cli = execFileSync(ARCHSIM, ['analyze', join(ROOT, 'topologies/flash-sale-autoscaling.ron')]).toString();
     const expected = cli
       .split('\n')
-      .filter((line) => /^(bottleneck|at the peak|predicted mean)/.test(line));
+      .filter((line) => /^(bottleneck|at the peak|metastable|predicted mean)/.test(line));
     assert.deepEqual(lines, expected);
     assert.equal(lines.length, 3, 'bottleneck, peak and response');
     // Editing the design moves the prediction: 30 ms of work rather than 15 (33 ms held
@@ -116,6 +117,13 @@ test('the design shows the analytic view as it changes, in archsim analyze words
     const moved = await page.textContent('#prediction p');
     assert.match(moved, /^bottleneck: "shop" at utilization 0\.412; it saturates at about 7273 req\/s/, moved);
     await screenshot('prediction');
+    // A retry storm's risk is a verdict of its own, as the CLI says it.
+    const stormFile = join(ROOT, 'topologies/retry-storm.ron');
+    await page.fill('#source', readFileSync(stormFile, 'utf8'));
+    await page.waitForFunction((before) => document.querySelector('#prediction p').textContent !== before, moved);
+    const storm = await page.$$eval('#prediction p', (ps) => ps.map((p) => p.textContent));
+    const stormCli = execFileSync(ARCHSIM, ['analyze', stormFile]).toString();
+    assert.deepEqual(storm, stormCli.split('\n').filter((line) => /^(bottleneck|at the peak|metastable|predicted mean)/.test(line)));
     // A broken design has no prediction.
     await page.fill('#source', text.replace('backends: ["shop"]', 'backends: ["shopx"]'));
     await page.waitForFunction(() => document.querySelector('#prediction').hidden);
