@@ -277,16 +277,9 @@ struct SimulatedCall {
 /// "caller -> callee" of each call policy with a timeout, as the report and the view name
 /// them, in the order of the policies.
 fn timed_call_names(topology: &sim_core::topology::Topology) -> Vec<String> {
-    (topology.call_policies.iter())
-        .filter(|edge| edge.policy.timeout_ns.is_some())
-        .map(|edge| {
-            let caller = if edge.caller.is_none() {
-                &topology.sources[edge.source as usize].name
-            } else {
-                &topology.nodes[edge.caller].name
-            };
-            format!("{caller} -> {}", topology.nodes[edge.callee].name)
-        })
+    (0..topology.call_policies.len())
+        .filter(|&policy| topology.call_policies[policy].policy.timeout_ns.is_some())
+        .map(|policy| topology.call_policy_name(policy))
         .collect()
 }
 

@@ -108,7 +108,7 @@ pub(super) fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysi
         let timed_figures = timed_call(topology, &view, policy, call);
         let storm = storm_load(topology, &view, policy, &timed_figures, call);
         view.calls.push(CallAnalysis {
-            name: edge_name(topology, policy),
+            name: topology.call_policy_name(policy as usize),
             calls_per_s: call.calls_per_s,
             timeout_s: edge.policy.timeout_ns.unwrap_or(0) as f64 / 1e9,
             timeout_share: timed_figures.timeout_share,
@@ -186,17 +186,6 @@ fn fixed_point(
     }
     let (view, figures) = super::analyze_open_at(topology, given, &amplification)?;
     Ok((view, figures, false))
-}
-
-/// "caller -> callee", as the report names a policy's calls.
-fn edge_name(topology: &Topology, policy: u32) -> String {
-    let edge = &topology.call_policies[policy as usize];
-    let caller = if edge.caller.is_none() {
-        &topology.sources[edge.source as usize].name
-    } else {
-        &topology.nodes[edge.caller].name
-    };
-    format!("{caller} -> {}", topology.nodes[edge.callee].name)
 }
 
 /// A policy's timeouts and retries at the view's answer times.
@@ -453,7 +442,7 @@ fn notes(
     if view.response_s.is_none() && untimed.response_s.is_some() {
         let busiest = super::peak::bottleneck_name(untimed).unwrap_or_default();
         let before = untimed.bottleneck.and_then(|i| untimed.nodes[i].utilization).unwrap_or(0.0);
-        let names: Vec<String> = timed.iter().map(|&policy| edge_name(topology, policy)).collect();
+        let names: Vec<String> = timed.iter().map(|&policy| topology.call_policy_name(policy as usize)).collect();
         notes.push(format!(
             "without retries {busiest} would be {before:.3} busy, but the answers pass the timeouts of calls {} often enough that the retries push it past saturation: no steady state (a retry storm). Fewer retries, a retry budget or longer timeouts",
             names.join(", ")

@@ -341,15 +341,10 @@ impl Simulation<'_> {
             }
         }
         let mut calls = IndexMap::new();
-        for (edge, state) in topology.call_policies.iter().zip(&self.kernel.policies) {
-            let caller = if edge.caller.is_none() {
-                topology.sources[edge.source as usize].name.clone()
-            } else {
-                topology.nodes[edge.caller].name.clone()
-            };
+        for (policy, state) in self.kernel.policies.iter().enumerate() {
             let counters = state.counters;
             calls.insert(
-                format!("{caller} -> {}", topology.nodes[edge.callee].name),
+                topology.call_policy_name(policy),
                 CallPolicyReport {
                     calls: counters.calls,
                     attempts: counters.attempts,

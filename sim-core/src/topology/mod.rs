@@ -632,6 +632,18 @@ impl Topology {
         self.nodes.iter().position(|node| node.name == name).map(|i| NodeId::new(i as u32))
     }
 
+    /// "caller -> callee" of the call policy `policy` (index in `call_policies`), the caller a
+    /// workload or a node: the name the report and the analytic view give its calls.
+    pub fn call_policy_name(&self, policy: usize) -> String {
+        let edge = &self.call_policies[policy];
+        let caller = if edge.caller.is_none() {
+            &self.sources[edge.source as usize].name
+        } else {
+            &self.nodes[edge.caller].name
+        };
+        format!("{caller} -> {}", self.nodes[edge.callee].name)
+    }
+
     /// The call policy of `caller` on `callee` (index in `call_policies`), or `NONE`.
     #[inline]
     pub fn call_policy(&self, caller: NodeId, callee: NodeId) -> u32 {
