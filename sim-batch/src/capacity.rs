@@ -38,9 +38,10 @@ pub struct Probe {
 
 impl Probe {
     /// Whether the value was judged: some run measured the metric, and every run completed
-    /// enough requests to estimate it (a value where most runs fell behind is judged too).
-    fn valued(&self) -> bool {
-        self.metric.is_some() && self.too_few_runs == 0
+    /// enough requests to estimate it; or most of its `replications` fell behind, which fails
+    /// it whatever its metric (a retry storm may complete nothing at all).
+    fn valued(&self, replications: u32) -> bool {
+        self.metric.is_some() && self.too_few_runs == 0 || 2 * self.unstable_runs > replications
     }
 }
 
@@ -228,7 +229,7 @@ pub fn search<E, T: Into<Evaluation>>(
     // (holds on the mean, holds on the interval, judged, has a value at all).
     let mut probe_at = |value: f64| -> std::result::Result<(bool, Option<bool>, bool, bool), E> {
         if let Some(probe) = probes.iter().find(|probe| probe.value == value) {
-            return Ok((probe.holds, probe.sure, probe.valued(), probe.metric.is_some()));
+            return Ok((probe.holds, probe.sure, probe.valued(spec.replications), probe.metric.is_some()));
         }
         let Evaluation { metric, unstable_runs, too_few_runs } = evaluate(value)?.into();
         // Most runs unstable: the value cannot be sustained, whatever its metric.
@@ -245,7 +246,7 @@ pub fn search<E, T: Into<Evaluation>>(
             _ => None,
         };
         let probe = Probe { value, metric, holds, sure, unstable_runs, too_few_runs };
-        let valued = probe.valued();
+        let valued = probe.valued(spec.replications);
         probes.push(probe);
         Ok((holds, sure, valued, metric.is_some()))
     };
@@ -491,7 +492,7 @@ pub fn table(result: &CapacityResult, slo: &Slo) -> String {
 /// what fails there is the design's own path, not queueing, so no load meets the SLO.
 fn floor_hint(result: &CapacityResult, slo: &Slo) -> Option<String> {
     let over_traffic = result.param == LOAD_PARAM || result.param.ends_with(".arrivals.rate");
-    let lightest = result.probes.iter().find(|probe| probe.valued())?;
+    let lightest = result.probes.iter().find(|probe| probe.valued(result.replications))?;
     let metric = lightest.metric?;
     let fails_everywhere = result.probes.iter().all(|probe| !probe.holds);
     if !over_traffic || !fails_everywhere || lightest.unstable_runs > 0 {
@@ -630,6 +631,26 @@ mod tests {
         assert!(text.contains("\nUNSTABLE: in those runs"), "{text}");
         let sure: Vec<(f64, Option<bool>)> = result.probes.iter().map(|p| (p.value, p.sure)).collect();
         assert!(sure.iter().all(|(load, sure)| *load <= 1.4 || *sure != Some(true)), "{sure:?}");
+    }
+
+    /// A value where every run fell behind fails even when nothing completed there to measure
+    /// (a retry storm times out every attempt): the search brackets against it, not past it.
+    #[test]
+    fn a_value_where_nothing_completes_and_runs_fall_behind_fails() {
+        let slo = Slo::parse("p99<200ms").unwrap();
+        let spec =
+            SearchSpec { param: "rate", slo: &slo, replications: 5, start: 30.0, integer: false, precision: 0.01 };
+        let fine = Some(Summary { n: 5, mean: 0.05, sd: Some(0.0), half_width: Some(0.001) });
+        let result = search::<(), _>(&spec, |rate| {
+            Ok(if rate > 45.0 {
+                Evaluation { metric: None, unstable_runs: 5, too_few_runs: 5 }
+            } else {
+                Evaluation { metric: fine, unstable_runs: 0, too_few_runs: 0 }
+            })
+        })
+        .unwrap();
+        let capacity = result.capacity.unwrap();
+        assert!((44.5..=45.0).contains(&capacity), "{capacity}: {:?}", result.note);
     }
 
     /// A quantile from too few requests is no verdict: a p99 needs 1000 a run. A latency

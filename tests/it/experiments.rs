@@ -1163,6 +1163,28 @@ fn capacity_fails_a_rate_the_runs_cannot_sustain() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A retry storm completes nothing: every attempt times out, and every run is unstable. That
+/// fails the value (not "the SLO holds at every value tried"), so the search brackets the
+/// boundary below it: 2 retries on a 60 ms timeout at M/M/1 (μ = 100/s) hold p99 < 100 ms at
+/// 30/s and storm at 60/s.
+#[test]
+fn capacity_fails_a_rate_whose_retries_storm() {
+    let dir = scratch("capacity-storm");
+    let file = write(
+        &dir,
+        "storm.ron",
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "30/s"), to: "api",
+                client: CallPolicy(timeout: "60ms", retry: Retry(retries: 2, backoff: "5ms")))],
+            nodes: {"api": Service(workers: 1, steps: [Work(Exp(mean: "10ms"))])},
+        )"#,
+    );
+    let result = capacity_json(&file, "p99<100ms", "600s");
+    let capacity = result["capacity"].as_f64().unwrap_or_else(|| panic!("no boundary: {result}"));
+    assert!((30.0..60.0).contains(&capacity), "capacity {capacity}: {result}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Two workloads into one M/M/1 server (μ = 100/s): 30/s of Poisson and a profile of 20/s.
 /// With several workloads the search is over `load`, a factor on both; mean < 50 ms holds up
 /// to λ = 80/s (1/(μ − λ)), a factor of 1.6, and the rates at it are printed. An experiment
