@@ -378,7 +378,7 @@ fn reached(topology: &Topology, view: &Analysis, policy: u32, attempts_per_s: f6
 
 /// The busiest reached node's utilization if every attempt of this policy's calls timed out
 /// and it retried all it may (the other callers' load as it is), when that is 1 or more:
-/// (the node, its load, how many retries per call would keep it below 1).
+/// (the node, its load, the retries per call it has room for: fewer keep it below 1).
 fn storm_load(
     topology: &Topology,
     view: &Analysis,
@@ -454,14 +454,14 @@ fn notes(
         if view.response_s.is_none() {
             continue;
         }
-        if let Some((_, _, room)) = *storm {
-            let spec = edge.policy.retry.expect("a storm needs retries");
+        // (A storm needs retries.)
+        if let (Some((_, _, room)), Some(spec)) = (*storm, edge.policy.retry) {
             let mut fixes = vec![match room.ceil() as i64 - 1 {
                 n if n <= 0 => "no retries".to_string(),
                 1 => "at most 1 retry".to_string(),
                 n => format!("at most {n} retries"),
             }];
-            let min_per_s = spec.budget.map_or(10.0, |budget| budget.min_per_s);
+            let min_per_s = spec.budget.map_or(crate::topology::DEFAULT_MIN_RETRIES_PER_S, |budget| budget.min_per_s);
             let ratio = room - min_per_s / call.calls_per_s.max(1e-300);
             if ratio > 0.0 {
                 fixes.push(format!(

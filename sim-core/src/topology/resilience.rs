@@ -45,6 +45,9 @@ impl RetryPolicy {
     }
 }
 
+/// Retries a budget grants per second when the file gives no `min_per_second`.
+pub const DEFAULT_MIN_RETRIES_PER_S: f64 = 10.0;
+
 /// A retry budget.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryBudget {

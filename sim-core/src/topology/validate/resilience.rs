@@ -84,7 +84,7 @@ pub(super) fn call_policy(source: &str, raw: &RawCallPolicy, anchors: &[&str]) -
             let budget = match &retry.budget {
                 Some(budget) => {
                     let ratio = budget.ratio.unwrap_or(0.2);
-                    let min_per_s = budget.min_per_second.unwrap_or(10.0);
+                    let min_per_s = budget.min_per_second.unwrap_or(crate::topology::DEFAULT_MIN_RETRIES_PER_S);
                     let burst = budget.burst.unwrap_or(100.0);
                     let ok = |v: f64, low: f64| v.is_finite() && v >= low && v <= 1e9;
                     if !(ok(ratio, 0.0) && ok(min_per_s, 0.0) && ok(burst, 1.0)) {
