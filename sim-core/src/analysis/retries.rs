@@ -209,11 +209,7 @@ fn timed_call(topology: &Topology, view: &Analysis, policy: u32, call: CallFigur
     } else {
         (1.0, timeout_s)
     };
-    // Retries per call the budget allows in the long run: `ratio` per call and
-    // `min_per_second` in all.
-    let allowed = retry
-        .and_then(|retry| retry.budget)
-        .map(|budget| budget.ratio + if call.calls_per_s > 0.0 { budget.min_per_s / call.calls_per_s } else { 0.0 });
+    let allowed = retry.and_then(|retry| budget_retries_per_call(retry, call.calls_per_s));
     let retries_at = |q: f64| (1..=retries).map(|k| (p * q).powi(k as i32)).sum::<f64>();
     let retried = match allowed {
         Some(allowed) if retries_at(1.0) > allowed => {
@@ -249,6 +245,13 @@ fn timed_call(topology: &Topology, view: &Analysis, policy: u32, call: CallFigur
         f64::INFINITY
     };
     Timed { timeout_share: p, retried, attempts, call_s: attempts * within_s + backoffs_s, succeeded_s }
+}
+
+/// Retries per call a policy's budget allows in the long run at `calls_per_s`: `ratio` per
+/// call and `min_per_second` in all (`None` without a budget).
+fn budget_retries_per_call(retry: crate::topology::RetryPolicy, calls_per_s: f64) -> Option<f64> {
+    let budget = retry.budget?;
+    Some(budget.ratio + if calls_per_s > 0.0 { budget.min_per_s / calls_per_s } else { 0.0 })
 }
 
 /// An attempt's answer time as the view pictures it: a fixed part (trips, what the callee
@@ -395,10 +398,8 @@ fn storm_load(
     if spec.breaker.is_some() || timed.timeout_share >= 1.0 {
         return None;
     }
-    let most = retry.budget.map_or(f64::from(retry.retries), |budget| {
-        let allowed = budget.ratio + if call.calls_per_s > 0.0 { budget.min_per_s / call.calls_per_s } else { 0.0 };
-        allowed.min(f64::from(retry.retries))
-    });
+    let most = budget_retries_per_call(retry, call.calls_per_s)
+        .map_or(f64::from(retry.retries), |allowed| allowed.min(f64::from(retry.retries)));
     let attempts_per_s = call.calls_per_s * timed.attempts;
     let mut worst: Option<(usize, f64, f64)> = None;
     for (i, share) in reached(topology, view, policy, attempts_per_s) {
