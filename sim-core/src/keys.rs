@@ -36,6 +36,20 @@ impl KeySampler {
         }
     }
 
+    /// The keys' popularity in groups of keys of (nearly) equal probability, most popular
+    /// first, for any key-space size: what sums over every key's probability need, in
+    /// O(log n) groups rather than n terms. Exact for single and uniform keys and for the
+    /// first `EXACT_RANKS` Zipf ranks; past those, a group spans ranks [a, b) with
+    /// b ≈ a(1 + `GROUP_WIDTH`), holding their mass ∫ x^(−s) over [a − ½, b − ½] (the
+    /// midpoint rule, relative error below s(s+1)/(24a²) < 10⁻⁷ per rank), spread evenly.
+    pub fn popularity_groups(&self) -> Vec<KeyGroup> {
+        match self {
+            KeySampler::Single => vec![KeyGroup { count: 1.0, probability: 1.0 }],
+            KeySampler::Uniform { n } => vec![KeyGroup { count: *n as f64, probability: 1.0 / *n as f64 }],
+            KeySampler::Zipf(zipf) => zipf_groups(zipf.n, zipf.exponent),
+        }
+    }
+
     /// The most popular key's share of the draws (key 0's): 1/n for uniform keys, 1/H(n, s)
     /// for Zipf, with H summed exactly over the first million ranks and the rest taken as
     /// the integral of x^(−s) from n₀ + ½ to n + ½ (its error is below 10⁻¹² of H there).
@@ -140,6 +154,44 @@ fn helper_expm1_over_x(x: f64) -> f64 {
     }
 }
 
+/// `count` keys of `probability` each (see `KeySampler::popularity_groups`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeyGroup {
+    /// How many keys.
+    pub count: f64,
+    /// Each one's probability.
+    pub probability: f64,
+}
+
+/// Zipf ranks up to this are groups of their own.
+const EXACT_RANKS: u64 = 4096;
+/// Past `EXACT_RANKS`, a group spans ranks [a, a(1 + GROUP_WIDTH)).
+const GROUP_WIDTH: f64 = 1.0 / 1024.0;
+
+/// Zipf's ranks 1..=n with exponent `s` in groups (see `KeySampler::popularity_groups`):
+/// n = 10⁷ takes about 12 000, n = 10⁹ about 17 000.
+fn zipf_groups(n: u64, s: f64) -> Vec<KeyGroup> {
+    let mut groups: Vec<KeyGroup> =
+        (1..=n.min(EXACT_RANKS)).map(|k| KeyGroup { count: 1.0, probability: libm::pow(k as f64, -s) }).collect();
+    let mut start = EXACT_RANKS + 1;
+    while start <= n {
+        let end = ((start as f64 * (1.0 + GROUP_WIDTH)) as u64).clamp(start + 1, n + 1);
+        let (from, to) = (start as f64 - 0.5, end as f64 - 0.5);
+        // ∫ x^(−s) dx from `from` to `to` = from^(1−s) · ln(to/from) · (e^u − 1)/u with
+        // u = (1 − s) ln(to/from): no cancellation near s = 1.
+        let log_ratio = libm::log(to / from);
+        let mass = libm::pow(from, 1.0 - s) * log_ratio * helper_expm1_over_x((1.0 - s) * log_ratio);
+        let count = (end - start) as f64;
+        groups.push(KeyGroup { count, probability: mass / count });
+        start = end;
+    }
+    let total: f64 = groups.iter().map(|group| group.count * group.probability).sum();
+    for group in &mut groups {
+        group.probability /= total;
+    }
+    groups
+}
+
 /// The Zipf probability of each rank 1..=n (for tests and analysis; O(n)).
 pub fn zipf_probabilities(n: u64, exponent: f64) -> Vec<f64> {
     let weights: Vec<f64> = (1..=n).map(|k| libm::pow(k as f64, -exponent)).collect();
@@ -163,6 +215,34 @@ mod tests {
         }
         assert_eq!(KeySampler::Uniform { n: 4 }.top_share(), 0.25);
         assert_eq!(KeySampler::Single.top_share(), 1.0);
+    }
+
+    /// Groups cover every rank once, their probabilities sum to 1, and each group's mass is
+    /// that of its ranks summed one by one, to 10⁻⁸ relative.
+    #[test]
+    fn popularity_groups_hold_the_mass_of_their_ranks() {
+        for (n, s) in [(10u64, 1.0), (300_000, 0.9), (300_000, 1.0), (300_000, 1.4), (300_000, 0.0)] {
+            let exact = zipf_probabilities(n, s);
+            let groups = KeySampler::Zipf(ZipfSampler::new(n, s)).popularity_groups();
+            let mut rank = 0usize;
+            for group in &groups {
+                let count = group.count as usize;
+                let mass: f64 = exact[rank..rank + count].iter().sum();
+                let grouped = group.count * group.probability;
+                assert!(
+                    (grouped / mass - 1.0).abs() < 1e-8,
+                    "n {n}, s {s}, ranks from {rank}: {grouped} against {mass}"
+                );
+                rank += count;
+            }
+            assert_eq!(rank as u64, n);
+            let total: f64 = groups.iter().map(|group| group.count * group.probability).sum();
+            assert!((total - 1.0).abs() < 1e-12);
+        }
+        // A billion ranks in a few thousand groups.
+        let groups = KeySampler::Zipf(ZipfSampler::new(1_000_000_000, 0.9)).popularity_groups();
+        assert!(groups.len() < 20_000, "{} groups", groups.len());
+        assert_eq!(groups.iter().map(|group| group.count).sum::<f64>(), 1e9);
     }
 
     /// Empirical frequencies of the top ranks against the exact Zipf law; tolerance 5

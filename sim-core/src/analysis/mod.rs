@@ -226,6 +226,8 @@ pub fn analyze_measured(topology: &Topology, caches: &[Option<CacheMeasure>]) ->
 /// keys and the routers decide, and which takes a pass over up to 2·10⁶ keys.
 pub(super) struct Given<'a> {
     caches: &'a [Option<CacheMeasure>],
+    /// Che's hit ratio of each LRU cache (`predicted_hit_ratios`), for those not measured.
+    predicted_hits: Vec<Option<f64>>,
     router_shares: Vec<Option<RouterKeys>>,
     partition_shares: Vec<Option<Vec<f64>>>,
     /// The consumer loops' wait curves worked out so far (see `consumer_loop.rs`).
@@ -241,10 +243,9 @@ impl<'a> Given<'a> {
             _ => false,
         });
         let popularity = if routes_keys { key_popularity(topology, MAX_ROUTED_KEYS) } else { None };
+        let predicted_hits = predicted_hit_ratios(topology);
         let hit_ratio = |cache: usize| match &topology.nodes[cache].kind {
-            NodeKind::Cache(config) => {
-                caches[cache].map(|measured| measured.hit_ratio).or_else(|| che_hit_ratio(topology, config))
-            }
+            NodeKind::Cache(_) => caches[cache].map(|measured| measured.hit_ratio).or(predicted_hits[cache]),
             _ => None,
         };
         let router_shares = router_key_shares(topology, popularity.as_deref(), hit_ratio);
@@ -256,7 +257,7 @@ impl<'a> Given<'a> {
                 _ => None,
             })
             .collect();
-        Given { caches, router_shares, partition_shares, consumer_loops: Default::default() }
+        Given { caches, predicted_hits, router_shares, partition_shares, consumer_loops: Default::default() }
     }
 }
 
@@ -338,7 +339,7 @@ fn analyze_open_at(
         }
     }
     let (class_effects, class_rates, caveats) =
-        class_visit_rates(topology, &class_entry_rates, caches, &router_shares, retry)?;
+        class_visit_rates(topology, &class_entry_rates, caches, &given.predicted_hits, &router_shares, retry)?;
     let node_rate: Vec<f64> = (0..n).map(|i| class_rates.iter().map(|rates| rates[i]).sum()).collect();
     let nearest_shares = regional_reads::nearest_read_shares(topology, &class_rates, &class_effects);
     let hosts = host_analysis(topology, &class_effects, &class_rates);
@@ -753,9 +754,7 @@ fn analyze_open_at(
                 .and_then(|_| callee_scv[i]),
             sojourn_s: sojourn,
             hit_ratio: match &node.kind {
-                NodeKind::Cache(cache) => {
-                    caches[i].map(|measured| measured.hit_ratio).or_else(|| che_hit_ratio(topology, cache))
-                }
+                NodeKind::Cache(_) => caches[i].map(|measured| measured.hit_ratio).or(given.predicted_hits[i]),
                 NodeKind::Cdn(_) => caches[i].map(|measured| measured.hit_ratio),
                 _ => None,
             },

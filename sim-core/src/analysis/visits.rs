@@ -4,6 +4,7 @@
 //! approximation.
 
 use super::*;
+use crate::keys::KeyGroup;
 
 /// Expected effect of one visit to a node, for one class.
 #[derive(Debug, Clone, Default)]
@@ -163,6 +164,7 @@ pub(super) fn effects(
     topology: &Topology,
     class: usize,
     caches: &[Option<super::CacheMeasure>],
+    predicted_hits: &[Option<f64>],
     router_shares: &[Option<RouterKeys>],
 ) -> Result<(Vec<VisitEffect>, Vec<Option<String>>), String> {
     let n = topology.nodes.len();
@@ -244,7 +246,7 @@ pub(super) fn effects(
                 // Writes always reach the backend; reads only when they miss, and then not
                 // when they wait for a fetch of their key already under way.
                 let write = cache.write_classes.get(class).copied().unwrap_or(false);
-                let predicted = che_hit_ratio(topology, cache);
+                let predicted = predicted_hits[index];
                 let measured = caches[index];
                 let hit = if write { 0.0 } else { measured.map(|m| m.hit_ratio).or(predicted).unwrap_or(0.0) };
                 let coalesced =
@@ -320,43 +322,83 @@ pub(super) fn effects(
     Ok((effects, caveats))
 }
 
-/// Che's approximation (Che, Tung & Wang 2002; Fricker, Robert & Roberts 2012) of an LRU
-/// cache's hit ratio under independent references with popularities `p`: the characteristic
-/// time T solves Σᵢ (1 − e^(−pᵢT)) = C, and the hit ratio is Σᵢ pᵢ(1 − e^(−pᵢT)). Only for
-/// LRU caches without a TTL, fed by the topology's one key distribution.
-pub(super) fn che_hit_ratio(topology: &Topology, cache: &crate::topology::CacheConfig) -> Option<f64> {
-    if cache.eviction != crate::topology::Eviction::Lru || cache.ttl_ns.is_some() {
-        return None;
-    }
-    let popularity = key_popularity(topology, u64::MAX)?;
-    let capacity = cache.capacity as f64;
-    if capacity >= popularity.len() as f64 {
-        return Some(1.0);
-    }
-    let occupancy = |t: f64| popularity.iter().map(|p| 1.0 - libm::exp(-p * t)).sum::<f64>();
-    let t = reaching(occupancy, capacity, 100)?;
-    Some(popularity.iter().map(|p| p * (1.0 - libm::exp(-p * t))).sum())
+/// Che's approximation of each cache node's hit ratio (`None` for other nodes, and for
+/// caches it does not cover), worked out once per view: each is a sum over every key.
+pub(super) fn predicted_hit_ratios(topology: &Topology) -> Vec<Option<f64>> {
+    let mut groups: Option<Option<Vec<KeyGroup>>> = None;
+    topology
+        .nodes
+        .iter()
+        .map(|node| match &node.kind {
+            NodeKind::Cache(cache) if cache.eviction == crate::topology::Eviction::Lru && cache.ttl_ns.is_none() => {
+                let groups = groups.get_or_insert_with(|| key_groups(topology));
+                che_hit_ratio(groups.as_deref()?, cache.capacity as f64)
+            }
+            _ => None,
+        })
+        .collect()
 }
 
-/// The t ≥ 0 at which `increasing(t)` reaches `target` (Che's characteristic time): doubling
-/// from 1 to bracket it, then `halvings` bisections; `None` when no t up to 10³⁰⁰ reaches it.
-fn reaching(increasing: impl Fn(f64) -> f64, target: f64, halvings: u32) -> Option<f64> {
-    let (mut low, mut high) = (0.0, 1.0);
-    while increasing(high) < target {
-        high *= 2.0;
-        if high > 1e300 {
+/// The keys' popularity in groups (`KeySampler::popularity_groups`), when every workload
+/// draws its keys from one distribution.
+fn key_groups(topology: &Topology) -> Option<Vec<KeyGroup>> {
+    let mut keyed = topology.sources.iter().map(|source| &source.keys);
+    let first = keyed.next()?;
+    if keyed.any(|keys| keys != first) {
+        return None;
+    }
+    Some(first.popularity_groups())
+}
+
+/// Che's approximation (Che, Tung & Wang 2002; Fricker, Robert & Roberts 2012) of an LRU
+/// cache's hit ratio under independent references with key popularity `groups`: the
+/// characteristic time T solves Σᵢ (1 − e^(−pᵢT)) = C, and the hit ratio is
+/// Σᵢ pᵢ(1 − e^(−pᵢT)). Only for LRU caches without a TTL, fed by one key distribution.
+pub(super) fn che_hit_ratio(groups: &[KeyGroup], capacity: f64) -> Option<f64> {
+    let keys: f64 = groups.iter().map(|group| group.count).sum();
+    if capacity >= keys {
+        return Some(1.0);
+    }
+    let occupancy = |t: f64| {
+        groups.iter().fold((0.0, 0.0), |(value, slope), group| {
+            // 1 − e^(−pT) as −expm1(−pT): exact to the last digits where pT is tiny, as it
+            // is for most keys of a large key space.
+            let held = -libm::expm1(-group.probability * t);
+            (value + group.count * held, slope + group.count * group.probability * (1.0 - held))
+        })
+    };
+    let t = concave_root(occupancy, capacity)?;
+    Some(groups.iter().map(|group| group.count * group.probability * -libm::expm1(-group.probability * t)).sum())
+}
+
+/// Most Newton steps `concave_root` takes (it needs about one per e-fold between its first
+/// guess and the root, then a few more).
+const MAX_NEWTON_STEPS: u32 = 400;
+
+/// The t ≥ 0 at which `value_and_slope(t)`, increasing and concave with a value below
+/// `target` at 0, reaches `target` (Che's characteristic time): Newton's method from 0.
+/// On a concave function each tangent crosses `target` at or before the root, so the steps
+/// climb to it without overshooting, and stop when a step no longer moves t. `None` when
+/// the slope vanishes first (the target is out of reach).
+fn concave_root(value_and_slope: impl Fn(f64) -> (f64, f64), target: f64) -> Option<f64> {
+    let mut t = 0.0f64;
+    for _ in 0..MAX_NEWTON_STEPS {
+        let (value, slope) = value_and_slope(t);
+        if value >= target {
+            break;
+        }
+        let rising = slope > 0.0; // (false for NaN too)
+        if !rising {
             return None;
         }
-    }
-    for _ in 0..halvings {
-        let middle = 0.5 * (low + high);
-        if increasing(middle) < target {
-            low = middle;
-        } else {
-            high = middle;
+        let step = (target - value) / slope;
+        let moves = step > t * 1e-15;
+        if !moves {
+            break;
         }
+        t += step;
     }
-    Some(0.5 * (low + high))
+    t.is_finite().then_some(t)
 }
 
 /// The probability of each key (key k has `p[k]`), when every workload draws its keys from
@@ -479,8 +521,13 @@ fn miss_weights(popularity: &[f64], hit_ratio: f64) -> Option<impl Iterator<Item
     if !(hit_ratio > 1e-9 && hit_ratio < 1.0 - 1e-9) {
         return None;
     }
-    let hits = |t: f64| popularity.iter().map(|p| p * (1.0 - libm::exp(-p * t))).sum::<f64>();
-    let t = reaching(hits, hit_ratio, 60)?;
+    let hits = |t: f64| {
+        popularity.iter().fold((0.0, 0.0), |(value, slope), p| {
+            let kept = libm::exp(-p * t);
+            (value + p * (1.0 - kept), slope + p * p * kept)
+        })
+    };
+    let t = concave_root(hits, hit_ratio)?;
     let total: f64 = popularity.iter().map(|p| p * libm::exp(-p * t)).sum();
     (total > 0.0).then(|| popularity.iter().map(move |p| p * libm::exp(-p * t) / total))
 }
@@ -529,6 +576,7 @@ pub(super) fn class_visit_rates(
     topology: &Topology,
     class_entry_rates: &[Vec<f64>],
     caches: &[Option<super::CacheMeasure>],
+    predicted_hits: &[Option<f64>],
     router_shares: &[Option<RouterKeys>],
     retry: &super::retries::Amplification,
 ) -> Result<(Vec<Vec<VisitEffect>>, Vec<Vec<f64>>, Vec<Option<String>>), String> {
@@ -536,7 +584,7 @@ pub(super) fn class_visit_rates(
     let mut class_rates = Vec::with_capacity(class_entry_rates.len());
     let mut caveats = vec![None; topology.nodes.len()];
     for (class, entry_rates) in class_entry_rates.iter().enumerate() {
-        let (mut effects, class_caveats) = effects(topology, class, caches, router_shares)?;
+        let (mut effects, class_caveats) = effects(topology, class, caches, predicted_hits, router_shares)?;
         // A timed call's retries call the callee again.
         for edge in topology.call_policies.iter().filter(|edge| !edge.caller.is_none()) {
             let policy = topology.call_policy(edge.caller, edge.callee);
@@ -569,8 +617,72 @@ pub fn visits_per_request(topology: &Topology, entry: NodeId, class: u32) -> Opt
     let n = topology.nodes.len();
     let mut class_entry_rates = vec![vec![0.0; n]; topology.classes.len()];
     *class_entry_rates.get_mut(class as usize)?.get_mut(entry.index())? = 1.0;
+    let predicted = predicted_hit_ratios(topology);
     // Even shares over a router's shards: the total visits are what counts here.
-    let (_, class_rates, _) =
-        class_visit_rates(topology, &class_entry_rates, &vec![None; n], &vec![None; n], &Default::default()).ok()?;
+    let (_, class_rates, _) = class_visit_rates(
+        topology,
+        &class_entry_rates,
+        &vec![None; n],
+        &predicted,
+        &vec![None; n],
+        &Default::default(),
+    )
+    .ok()?;
     Some(class_rates[class as usize].iter().sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{zipf_probabilities, KeySampler, ZipfSampler};
+
+    /// Che's hit ratio over every key's own probability, T by bisection: the reference.
+    fn che_key_by_key(probabilities: &[f64], capacity: f64) -> f64 {
+        let occupancy = |t: f64| probabilities.iter().map(|p| 1.0 - (-p * t).exp()).sum::<f64>();
+        let mut high = 1.0;
+        while occupancy(high) < capacity {
+            high *= 2.0;
+        }
+        let mut low = high / 2.0;
+        for _ in 0..56 {
+            let middle = 0.5 * (low + high);
+            if occupancy(middle) < capacity {
+                low = middle;
+            } else {
+                high = middle;
+            }
+        }
+        let t = 0.5 * (low + high);
+        probabilities.iter().map(|p| p * (1.0 - (-p * t).exp())).sum()
+    }
+
+    /// Grouped keys and Newton's steps give Che's hit ratio of the keys one by one, to 10⁻⁷,
+    /// from caches of a few keys to nearly all of them, past the exact ranks and at s = 1.
+    #[test]
+    fn grouped_che_matches_the_key_by_key_sum() {
+        for (n, s) in [(1000u64, 0.8), (200_000, 0.9), (200_000, 1.0), (1_000_000, 0.7), (1_000_000, 1.2)] {
+            let exact = zipf_probabilities(n, s);
+            let groups = KeySampler::Zipf(ZipfSampler::new(n, s)).popularity_groups();
+            for share in [0.0005, 0.05, 0.9, 0.999] {
+                let capacity = (n as f64 * share).round().max(1.0);
+                let reference = che_key_by_key(&exact, capacity);
+                let grouped = che_hit_ratio(&groups, capacity).expect("a capacity below the keys is reached");
+                assert!(
+                    (grouped - reference).abs() < 1e-7,
+                    "n {n}, s {s}, C {capacity}: {grouped} against {reference}"
+                );
+            }
+        }
+    }
+
+    /// Uniform keys: T = −n ln(1 − C/n) and the hit ratio is C/n.
+    #[test]
+    fn uniform_keys_hit_in_proportion_to_the_capacity() {
+        let groups = KeySampler::Uniform { n: 1_000_000_000 }.popularity_groups();
+        for capacity in [1.0, 1e6, 5e8, 999_999_999.0] {
+            let hit = che_hit_ratio(&groups, capacity).expect("reached");
+            assert!((hit / (capacity / 1e9) - 1.0).abs() < 1e-9, "C {capacity}: {hit}");
+        }
+        assert_eq!(che_hit_ratio(&groups, 2e9), Some(1.0));
+    }
 }
