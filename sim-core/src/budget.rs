@@ -4,7 +4,7 @@
 //! run far beyond what a machine can do in minutes is refused with the reason instead of
 //! running for hours.
 
-use crate::analysis::visits_per_request;
+use crate::analysis::VisitCounts;
 use crate::model::RunConfig;
 use crate::topology::{Arrivals, FaultKind, NodeKind, StopCondition, Topology};
 
@@ -29,6 +29,7 @@ pub struct EventEstimate {
 /// livelock check guards, counts as its users once per second.
 pub fn estimate_events(topology: &Topology, config: &RunConfig) -> EventEstimate {
     let mut sources: Vec<(f64, f64, String)> = Vec::new(); // (requests per second, visits, name)
+    let visit_counts = VisitCounts::of(topology);
     for source in &topology.sources {
         let rate_per_s = match &source.arrivals {
             Arrivals::Profile { steps, .. } => steps.iter().map(|(_, rate)| *rate).fold(0.0, f64::max),
@@ -41,8 +42,8 @@ pub fn estimate_events(topology: &Topology, config: &RunConfig) -> EventEstimate
         let mut previous = 0.0;
         let mut visits = 0.0;
         for (cumulative, class) in source.class_cumulative.iter().zip(&source.class_ids) {
-            let per_class = visits_per_request(topology, source.entry_node, u32::from(*class))
-                .unwrap_or(topology.nodes.len() as f64);
+            let per_class =
+                visit_counts.per_request(source.entry_node, u32::from(*class)).unwrap_or(topology.nodes.len() as f64);
             visits += (cumulative - previous) * per_class;
             previous = *cumulative;
         }

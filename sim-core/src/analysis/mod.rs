@@ -33,7 +33,7 @@ use closed::analyze_steady;
 pub use peak::{BeforeScaling, Peak};
 use regions::{cdn_origin_crossings_s, geo_routing};
 pub use retries::CallAnalysis;
-pub use visits::visits_per_request;
+pub use visits::VisitCounts;
 use visits::*;
 
 /// What the model says about one node.

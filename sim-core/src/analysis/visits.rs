@@ -553,11 +553,12 @@ pub(super) fn solve(matrix: &[Vec<f64>], rhs: &[f64], transpose: bool) -> Option
         }
         a.swap(column, pivot);
         b.swap(column, pivot);
+        // The pivot row, out of the matrix while the others take multiples of it.
+        let pivot_row = std::mem::take(&mut a[column]);
         for row in 0..n {
             if row != column {
-                let factor = a[row][column] / a[column][column];
+                let factor = a[row][column] / pivot_row[column];
                 if factor != 0.0 {
-                    let pivot_row = a[column].clone();
                     for (cell, pivot_cell) in a[row].iter_mut().zip(&pivot_row).skip(column) {
                         *cell -= factor * pivot_cell;
                     }
@@ -565,6 +566,7 @@ pub(super) fn solve(matrix: &[Vec<f64>], rhs: &[f64], transpose: bool) -> Option
                 }
             }
         }
+        a[column] = pivot_row;
     }
     Some((0..n).map(|i| b[i] / a[i][i]).collect())
 }
@@ -610,25 +612,41 @@ pub(super) fn class_visit_rates(
     Ok((class_effects, class_rates, caveats))
 }
 
-/// Node visits per request entering at `entry` in class `class`, summed over nodes (the
-/// entry's own visit included): what one request costs the simulation. `None` when the
-/// routing cannot be solved.
-pub fn visits_per_request(topology: &Topology, entry: NodeId, class: u32) -> Option<f64> {
-    let n = topology.nodes.len();
-    let mut class_entry_rates = vec![vec![0.0; n]; topology.classes.len()];
-    *class_entry_rates.get_mut(class as usize)?.get_mut(entry.index())? = 1.0;
-    let predicted = predicted_hit_ratios(topology);
-    // Even shares over a router's shards: the total visits are what counts here.
-    let (_, class_rates, _) = class_visit_rates(
-        topology,
-        &class_entry_rates,
-        &vec![None; n],
-        &predicted,
-        &vec![None; n],
-        &Default::default(),
-    )
-    .ok()?;
-    Some(class_rates[class as usize].iter().sum())
+/// Node visits per request, summed over nodes (the entry's own visit included), by class and
+/// entry node: what one request costs the simulation. Per class, one solve of
+/// (I − P) x = 1 gives every entry's x at once (x = (I − P)⁻¹1, the visits a request
+/// entering there makes), rather than one solve of v = e + vP per entry.
+#[derive(Debug, Clone)]
+pub struct VisitCounts {
+    /// Per class, per entry node; `None` when the class's routing cannot be solved.
+    per_class: Vec<Option<Vec<f64>>>,
+}
+
+impl VisitCounts {
+    /// The visit counts of every class and entry of `topology`.
+    pub fn of(topology: &Topology) -> VisitCounts {
+        let n = topology.nodes.len();
+        let predicted = predicted_hit_ratios(topology);
+        // Even shares over a router's shards: the total visits are what counts here.
+        let no_shares = vec![None; n];
+        let per_class = (0..topology.classes.len())
+            .map(|class| {
+                let (effects, _) = effects(topology, class, &vec![None; n], &predicted, &no_shares).ok()?;
+                let routing: Vec<Vec<f64>> = effects
+                    .iter()
+                    .map(|effect| (0..n).map(|j| effect.calls[j] + effect.forwards[j] + effect.messages[j]).collect())
+                    .collect();
+                solve(&routing, &vec![1.0; n], false)
+            })
+            .collect();
+        VisitCounts { per_class }
+    }
+
+    /// Node visits per request entering at `entry` in class `class`; `None` when the
+    /// routing cannot be solved.
+    pub fn per_request(&self, entry: NodeId, class: u32) -> Option<f64> {
+        self.per_class.get(class as usize)?.as_ref()?.get(entry.index()).copied()
+    }
 }
 
 #[cfg(test)]
@@ -673,6 +691,42 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Visits per request from each entry and class, by one solve per class: "a" calls "b"
+    /// twice, "b" calls "c" half the time and hands a quarter of its requests back to "a"
+    /// (a loop). From b: x_b = 1 + ½x_c + ¼x_a, x_a = 1 + 2x_b, x_c = 1, so x_b = 7/2 and
+    /// x_a = 8; class "light" skips "c" (a ByClass branch): x_b = 1 + ¼(1 + 2x_b), x_b = 5/2.
+    #[test]
+    fn visit_counts_solve_every_entry_at_once() {
+        let topology = crate::parse_topology(
+            r#"Topology(
+                workload: [
+                    Open(name: "front", arrivals: Poisson(rate: "1/s"), to: "a"),
+                    Open(name: "back", arrivals: Poisson(rate: "1/s"), classes: {"full": 0.5, "light": 0.5}, to: "b"),
+                ],
+                nodes: {
+                    "a": Service(steps: [Work(Exp(mean: "1ms")), Call("b"), Call("b")]),
+                    "b": Service(steps: [
+                        Work(Exp(mean: "1ms")),
+                        ByClass(branches: {"light": []}, otherwise: [Choose([(0.5, [Call("c")]), (0.5, [])])]),
+                        Choose([(0.25, [Forward("a")]), (0.75, [])]),
+                    ]),
+                    "c": Service(steps: [Work(Exp(mean: "1ms"))]),
+                },
+            )"#,
+        )
+        .unwrap();
+        let counts = VisitCounts::of(&topology);
+        let class = |name: &str| topology.classes.iter().position(|c| c == name).unwrap() as u32;
+        let node = |name: &str| NodeId::new(topology.nodes.iter().position(|n| n.name == name).unwrap() as u32);
+        let near = |value: Option<f64>, expected: f64| assert!((value.unwrap() - expected).abs() < 1e-12, "{value:?}");
+        near(counts.per_request(node("b"), class("full")), 3.5);
+        near(counts.per_request(node("a"), class("full")), 8.0);
+        near(counts.per_request(node("c"), class("full")), 1.0);
+        near(counts.per_request(node("b"), class("light")), 2.5);
+        near(counts.per_request(node("a"), class("light")), 6.0);
+        assert_eq!(counts.per_request(node("a"), 9), None);
     }
 
     /// Uniform keys: T = −n ln(1 − C/n) and the hit ratio is C/n.
