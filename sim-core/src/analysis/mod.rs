@@ -19,6 +19,7 @@ mod autoscaling;
 mod closed;
 mod consumer_loop;
 mod limiters;
+mod node_amounts;
 mod peak;
 mod regional_reads;
 mod regions;
@@ -493,10 +494,8 @@ fn analyze_open_at(
             .collect();
         for class in 0..classes {
             let effects = &class_effects[class];
-            let routing: Vec<Vec<f64>> = effects
-                .iter()
-                .map(|effect| effect.calls.iter().zip(&effect.forwards).map(|(c, f)| c + f).collect())
-                .collect();
+            let routing: Vec<Vec<f64>> =
+                effects.iter().map(|effect| (0..n).map(|j| effect.calls[j] + effect.forwards[j]).collect()).collect();
             let own: Vec<f64> = (0..n)
                 .map(|i| {
                     let effect = &effects[i];
@@ -512,8 +511,8 @@ fn analyze_open_at(
                         let back = 1.0 - hands_off(&effects[j], &topology.nodes[j].kind);
                         (1.0 + back) * class_link_s(class, i, j) + 2.0 * mesh_s
                     };
-                    let network: f64 = (0..n)
-                        .map(|j| {
+                    let network: f64 = (effect.reached.iter())
+                        .map(|&j| {
                             effect.calls[j] * 2.0 * (class_link_s(class, i, j) + mesh_s)
                                 + effect.forwards[j] * forward_s(j)
                         })
@@ -571,8 +570,8 @@ fn analyze_open_at(
             for class in 0..classes {
                 let effect = &class_effects[class][i];
                 // A consumer is held while the handler answers its message, as a caller is.
-                let calls: f64 = (0..n)
-                    .map(|j| {
+                let calls: f64 = (effect.reached.iter())
+                    .map(|&j| {
                         // (A log's groups are its parts: their consumers are not its workers.)
                         let messages = if asynchronous[i] { effect.messages[j] } else { 0.0 };
                         let call_s = 2.0 * (class_link_s(class, i, j) + mesh_s) + response[class][j];
@@ -730,7 +729,10 @@ fn analyze_open_at(
                 return 0.0;
             }
             let forwards = &class_effects[class][i].forwards;
-            (0..n).map(|j| forwards[j] * (class_link_s(class, i, j) + mesh_s + response[class][j])).sum()
+            forwards
+                .iter()
+                .map(|(j, forwards)| forwards * (class_link_s(class, i, j) + mesh_s + response[class][j]))
+                .sum()
         };
         let sojourn = if saturated || node_rate[i] <= 0.0 {
             None
@@ -999,7 +1001,7 @@ fn hands_off(effect: &VisitEffect, kind: &NodeKind) -> f64 {
     if matches!(kind, NodeKind::LoadBalancer(_)) {
         return 0.0;
     }
-    effect.forwards.iter().sum::<f64>().min(1.0)
+    effect.forwards.total().min(1.0)
 }
 
 /// The same for a quorum-replicated store, whose `forwards` count the copies asked as if
@@ -1007,7 +1009,7 @@ fn hands_off(effect: &VisitEffect, kind: &NodeKind) -> f64 {
 /// the `wait`-th of `copies` exponentials of one mean: mean · (1/copies + … + 1/(copies − wait + 1)).
 fn replicas_excess_s(effect: &VisitEffect, response: &[f64], network_s: impl Fn(usize) -> f64) -> f64 {
     let Some((copies, wait)) = effect.replicas else { return 0.0 };
-    let total: f64 = effect.forwards.iter().enumerate().map(|(j, f)| f * (network_s(j) + response[j])).sum();
+    let total: f64 = effect.forwards.iter().map(|(j, f)| f * (network_s(j) + response[j])).sum();
     let mean = total / copies as f64;
     let harmonic: f64 = (copies + 1 - wait.clamp(1, copies)..=copies).map(|i| 1.0 / i as f64).sum();
     mean * harmonic - total
@@ -1188,8 +1190,8 @@ fn consumer_callers(
         }
         for (class, effects) in class_effects.iter().enumerate() {
             let effect = &effects[j];
-            for (i, rate) in other_rate.iter_mut().enumerate() {
-                *rate += class_rates[class][j] * (effect.calls[i] + effect.forwards[i]);
+            for &i in &effect.reached {
+                other_rate[i] += class_rates[class][j] * (effect.calls[i] + effect.forwards[i]);
             }
         }
     }

@@ -36,9 +36,10 @@ pub(super) fn own_work_m2_s2(
                 .iter()
                 .enumerate()
                 .map(|(i, effect)| {
-                    let own_work_only = effect.calls.iter().chain(&effect.messages).all(|calls| *calls == 0.0)
-                        && effect.groups.is_empty()
-                        && acks_s(class, i) == 0.0;
+                    let own_work_only =
+                        effect.calls.iter().chain(effect.messages.iter()).all(|(_, calls)| calls == 0.0)
+                            && effect.groups.is_empty()
+                            && acks_s(class, i) == 0.0;
                     let m2 = effect.work_m2_s2 * stretch[i] * stretch[i];
                     (own_work_only && m2.is_finite()).then_some(m2)
                 })
@@ -162,7 +163,7 @@ pub(super) fn plain_callers(
                 && class_effects.iter().enumerate().all(|(class, effects)| {
                     let effect = &effects[i];
                     effect.groups.is_empty()
-                        && effect.messages.iter().all(|messages| *messages == 0.0)
+                        && effect.messages.iter().all(|(_, messages)| messages == 0.0)
                         && effect.work_m2_s2.is_finite()
                         && acks_s(class, i) == 0.0
                 })
@@ -191,7 +192,7 @@ pub(super) fn caller_scv(
         let effect = &effects[i];
         let work_s = effect.work_s * stretch[i];
         let mut variance = (effect.work_m2_s2 * stretch[i] * stretch[i] - work_s * work_s).max(0.0);
-        for (j, &calls) in effect.calls.iter().enumerate().filter(|(_, calls)| **calls > 0.0) {
+        for (j, calls) in effect.calls.iter().filter(|&(_, calls)| calls > 0.0) {
             let (call_s, answer_variance) = answer(class, j)?;
             variance += if calls <= 1.0 {
                 calls * (answer_variance + call_s * call_s) - (calls * call_s) * (calls * call_s)

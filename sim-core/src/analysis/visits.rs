@@ -3,6 +3,7 @@
 //! work, pure delays, synchronous calls and hand-offs, and caches' hit ratios by Che's
 //! approximation.
 
+use super::node_amounts::{nodes_of, NodeAmounts};
 use super::*;
 use crate::keys::KeyGroup;
 
@@ -18,13 +19,16 @@ pub(super) struct VisitEffect {
     /// Pure delay per visit (no worker), in seconds.
     pub delay_s: f64,
     /// Expected synchronous calls to each node (the worker waits).
-    pub calls: Vec<f64>,
+    pub calls: NodeAmounts,
     /// Expected hand-offs to each node (the worker is released).
-    pub forwards: Vec<f64>,
+    pub forwards: NodeAmounts,
     /// Messages a visit leaves for consumers, per node they call with them (a work queue's
     /// handler, each log group's): they load that node as calls do, and hold the consumer
     /// while it answers, but no request waits for them.
-    pub messages: Vec<f64>,
+    pub messages: NodeAmounts,
+    /// The nodes of `calls`, `forwards` and `messages`, ascending: what sums over a visit's
+    /// callees run over (every other node's terms are 0).
+    pub reached: Vec<usize>,
     /// Calls made at once (`Parallel`, `Quorum`): their targets are in `calls` too, as if
     /// waited for in turn; the fixed point replaces that sum by the wait for the group.
     pub groups: Vec<CallGroup>,
@@ -171,8 +175,7 @@ pub(super) fn effects(
     let mut effects = Vec::with_capacity(n);
     let mut caveats = vec![None; n];
     for (index, node) in topology.nodes.iter().enumerate() {
-        let mut effect =
-            VisitEffect { calls: vec![0.0; n], forwards: vec![0.0; n], messages: vec![0.0; n], ..Default::default() };
+        let mut effect = VisitEffect::default();
         let mean = |sampler: u32| super::sampler_mean_s(topology, sampler);
         match &node.kind {
             NodeKind::Service(service) => {
@@ -317,6 +320,7 @@ pub(super) fn effects(
                 );
             }
         }
+        effect.reached = nodes_of(&[&effect.calls, &effect.forwards, &effect.messages]);
         effects.push(effect);
     }
     Ok((effects, caveats))
@@ -601,7 +605,7 @@ pub(super) fn class_visit_rates(
         let routing: Vec<Vec<f64>> = effects
             .iter()
             .map(|effect| {
-                (0..effect.calls.len()).map(|j| effect.calls[j] + effect.forwards[j] + effect.messages[j]).collect()
+                (0..topology.nodes.len()).map(|j| effect.calls[j] + effect.forwards[j] + effect.messages[j]).collect()
             })
             .collect();
         let rates =
