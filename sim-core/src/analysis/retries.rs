@@ -443,10 +443,9 @@ fn notes(
     if view.response_s.is_none() && untimed.response_s.is_some() {
         let busiest = super::peak::bottleneck_name(untimed).unwrap_or_default();
         let before = untimed.bottleneck.and_then(|i| untimed.nodes[i].utilization).unwrap_or(0.0);
-        let names: Vec<String> = timed.iter().map(|&policy| topology.call_policy_name(policy as usize)).collect();
         notes.push(format!(
             "without retries {busiest} would be {before:.3} busy, but the answers pass the timeouts of calls {} often enough that the retries push it past saturation: no steady state (a retry storm). Fewer retries, a retry budget or longer timeouts",
-            names.join(", ")
+            most_timed_out(&view.calls)
         ));
     }
     for ((&policy, call), storm) in timed.iter().zip(&view.calls).zip(storms) {
@@ -498,6 +497,23 @@ fn notes(
     view.notes.extend(notes);
 }
 
+/// Most timed calls a note names; past them, their number.
+const MOST_NAMED_CALLS: usize = 3;
+
+/// The names of the calls that time out most (all of them when few), in the file's order,
+/// and how many others there are: "a -> b, c -> d, e -> f (and 296 others)".
+fn most_timed_out(calls: &[CallAnalysis]) -> String {
+    let mut chosen: Vec<usize> = (0..calls.len()).collect();
+    chosen.sort_by(|&a, &b| calls[b].timeout_share.total_cmp(&calls[a].timeout_share));
+    chosen.truncate(MOST_NAMED_CALLS);
+    chosen.sort_unstable();
+    let names: Vec<&str> = chosen.iter().map(|&i| calls[i].name.as_str()).collect();
+    match calls.len() - chosen.len() {
+        0 => names.join(", "),
+        others => format!("{} (and {others} others)", names.join(", ")),
+    }
+}
+
 fn join_or(items: &[String]) -> String {
     match items {
         [] => String::new(),
@@ -544,4 +560,33 @@ fn saturation_rate_per_s(
         }
     }
     Ok(Some(low * view.arrival_rate_per_s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(name: &str, timeout_share: f64) -> CallAnalysis {
+        CallAnalysis {
+            name: name.into(),
+            calls_per_s: 1.0,
+            timeout_s: 0.1,
+            timeout_share,
+            attempts_per_call: 1.0,
+            budget_limited: false,
+            storm_load: None,
+            storm_node: None,
+        }
+    }
+
+    /// A note names every call when they are few, else the three that time out most, in the
+    /// file's order, and counts the rest.
+    #[test]
+    fn a_note_names_the_calls_that_time_out_most() {
+        let few = [call("a -> b", 0.1), call("b -> c", 0.5)];
+        assert_eq!(most_timed_out(&few), "a -> b, b -> c");
+        let many =
+            [call("a -> b", 0.1), call("b -> c", 0.5), call("c -> d", 0.0), call("d -> e", 0.9), call("e -> f", 0.3)];
+        assert_eq!(most_timed_out(&many), "b -> c, d -> e, e -> f (and 2 others)");
+    }
 }

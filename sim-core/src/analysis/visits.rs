@@ -789,10 +789,10 @@ mod tests {
         let mut stream = crate::rng::RandomStream::derive(11, "solve test", crate::rng::Purpose::Arrivals);
         for n in [1usize, 2, 5, 30] {
             let mut matrix = vec![vec![0.0; n]; n];
-            for i in 0..n {
-                for j in i..n {
+            for (i, row) in matrix.iter_mut().enumerate() {
+                for (j, cell) in row.iter_mut().enumerate().skip(i) {
                     if stream.below(3) == 0 {
-                        matrix[i][j] = if i == j { 0.5 * stream.open01() } else { 2.0 * stream.open01() };
+                        *cell = if i == j { 0.5 * stream.open01() } else { 2.0 * stream.open01() };
                     }
                 }
             }
