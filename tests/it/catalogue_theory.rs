@@ -60,6 +60,28 @@ fn lru_hit_ratio_matches_che_approximation() {
     }
 }
 
+/// The analytic view's Che hit ratio sums over the keys in groups of nearly equal
+/// popularity past the 4096 most popular (`KeySampler::popularity_groups`) and finds T by
+/// Newton's steps: it gives the key-by-key sum above to 10⁻⁷, from caches of a few keys to
+/// nearly all of them, past the exact ranks and at s = 1.
+#[test]
+fn the_views_che_hit_ratio_is_the_key_by_key_sum() {
+    for (keys, exponent) in [(1000u64, 0.8), (200_000, 0.9), (200_000, 1.0), (1_000_000, 0.7), (1_000_000, 1.2)] {
+        let probabilities = zipf_probabilities(keys, exponent);
+        for share in [0.0005, 0.05, 0.9, 0.999] {
+            let capacity = (keys as f64 * share).round().max(1.0) as u64;
+            let topology = sim_core::parse_topology(&cache_topology(keys, exponent, capacity, "")).unwrap();
+            let view = sim_core::analysis::analyze(&topology, &[None, None]).unwrap();
+            let grouped = view.nodes[0].hit_ratio.expect("Che's prediction");
+            let reference = che_hit_ratio(&probabilities, capacity as f64);
+            assert!(
+                (grouped - reference).abs() < 1e-7,
+                "n {keys}, s {exponent}, C {capacity}: {grouped} against {reference}"
+            );
+        }
+    }
+}
+
 /// FIFO eviction under independent requests: an entry stays for the time C distinct misses
 /// take, so it behaves as a TTL cache whose timer is not reset by hits. The approximation of
 /// V. Martina, M. Garetto, E. Leonardi ("A unified approach to the performance analysis of

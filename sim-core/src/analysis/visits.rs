@@ -704,46 +704,7 @@ impl VisitCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{zipf_probabilities, KeySampler, ZipfSampler};
-
-    /// Che's hit ratio over every key's own probability, T by bisection: the reference.
-    fn che_key_by_key(probabilities: &[f64], capacity: f64) -> f64 {
-        let occupancy = |t: f64| probabilities.iter().map(|p| 1.0 - (-p * t).exp()).sum::<f64>();
-        let mut high = 1.0;
-        while occupancy(high) < capacity {
-            high *= 2.0;
-        }
-        let mut low = high / 2.0;
-        for _ in 0..56 {
-            let middle = 0.5 * (low + high);
-            if occupancy(middle) < capacity {
-                low = middle;
-            } else {
-                high = middle;
-            }
-        }
-        let t = 0.5 * (low + high);
-        probabilities.iter().map(|p| p * (1.0 - (-p * t).exp())).sum()
-    }
-
-    /// Grouped keys and Newton's steps give Che's hit ratio of the keys one by one, to 10⁻⁷,
-    /// from caches of a few keys to nearly all of them, past the exact ranks and at s = 1.
-    #[test]
-    fn grouped_che_matches_the_key_by_key_sum() {
-        for (n, s) in [(1000u64, 0.8), (200_000, 0.9), (200_000, 1.0), (1_000_000, 0.7), (1_000_000, 1.2)] {
-            let exact = zipf_probabilities(n, s);
-            let groups = KeySampler::Zipf(ZipfSampler::new(n, s)).popularity_groups();
-            for share in [0.0005, 0.05, 0.9, 0.999] {
-                let capacity = (n as f64 * share).round().max(1.0);
-                let reference = che_key_by_key(&exact, capacity);
-                let grouped = che_hit_ratio(&groups, capacity).expect("a capacity below the keys is reached");
-                assert!(
-                    (grouped - reference).abs() < 1e-7,
-                    "n {n}, s {s}, C {capacity}: {grouped} against {reference}"
-                );
-            }
-        }
-    }
+    use crate::keys::KeySampler;
 
     /// Visits per request from each entry and class, by one solve per class: "a" calls "b"
     /// twice, "b" calls "c" half the time and hands a quarter of its requests back to "a"
