@@ -277,10 +277,7 @@ struct SimulatedCall {
 /// "caller -> callee" of each call policy with a timeout, as the report and the view name
 /// them, in the order of the policies.
 fn timed_call_names(topology: &sim_core::topology::Topology) -> Vec<String> {
-    (0..topology.call_policies.len())
-        .filter(|&policy| topology.call_policies[policy].policy.timeout_ns.is_some())
-        .map(|policy| topology.call_policy_name(policy))
-        .collect()
+    topology.timed_call_policies().map(|policy| topology.call_policy_name(policy)).collect()
 }
 
 #[derive(Serialize)]

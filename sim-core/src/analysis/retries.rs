@@ -132,9 +132,7 @@ pub(super) fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysi
 
 /// The policies with a timeout, by index.
 fn timed_policies(topology: &Topology) -> Vec<u32> {
-    (0..topology.call_policies.len() as u32)
-        .filter(|&policy| topology.call_policies[policy as usize].policy.timeout_ns.is_some())
-        .collect()
+    topology.timed_call_policies().map(|policy| policy as u32).collect()
 }
 
 /// Moves the view's saturation rate to where the timed calls' retries leave no steady state,
@@ -275,12 +273,13 @@ impl AnswerTime {
             let hold = Answer { mean_s: node.holding_s, scv: node.holding_scv.unwrap_or(1.0) };
             Some((waits, if waits > 0.0 { wait_s / waits } else { 0.0 }, hold))
         };
-        let reached = reached(topology, view, policy, 0.0);
-        let total: f64 = reached.iter().map(|&(i, _)| view.nodes[i].arrival_rate_per_s).sum();
+        // (In the shares of those with workers, which the answers come from.)
+        let (reached, _) = reached(topology, view, policy);
+        let total: f64 = reached.iter().map(|&i| view.nodes[i].arrival_rate_per_s).sum();
         let parts: Option<Vec<(f64, f64, f64, Answer)>> = (total > 0.0)
             .then(|| {
                 (reached.iter())
-                    .map(|&(i, _)| {
+                    .map(|&i| {
                         let (waits, theta, hold) = queue(&view.nodes[i])?;
                         Some((view.nodes[i].arrival_rate_per_s / total, waits, theta, hold))
                     })
@@ -363,20 +362,18 @@ fn waited_and_held_past(hold: Answer, theta_s: f64, t: f64) -> f64 {
     tail.min(1.0)
 }
 
-/// The nodes with workers that a policy's attempts reach first: its callee, or a balancer's
-/// targets; with the share of their arrivals the attempts are.
-fn reached(topology: &Topology, view: &Analysis, policy: u32, attempts_per_s: f64) -> Vec<(usize, f64)> {
+/// The nodes with workers that a policy's attempts reach first (its callee, or a balancer's
+/// targets), and the arrivals per second of all it may reach, those without workers too.
+fn reached(topology: &Topology, view: &Analysis, policy: u32) -> (Vec<usize>, f64) {
     let callee = topology.call_policies[policy as usize].callee.index();
     let mut nodes: Vec<usize> = match &topology.nodes[callee].kind {
         NodeKind::LoadBalancer(balancer) => balancer.targets.iter().map(|(target, _)| target.index()).collect(),
         _ => vec![callee],
     };
     nodes.dedup();
-    let total: f64 = nodes.iter().map(|&i| view.nodes[i].arrival_rate_per_s).sum();
-    (nodes.into_iter())
-        .filter(|&i| view.nodes[i].utilization.is_some() && total > 0.0)
-        .map(|i| (i, (attempts_per_s / total).min(1.0)))
-        .collect()
+    let total_per_s: f64 = nodes.iter().map(|&i| view.nodes[i].arrival_rate_per_s).sum();
+    nodes.retain(|&i| view.nodes[i].utilization.is_some() && total_per_s > 0.0);
+    (nodes, total_per_s)
 }
 
 /// The busiest reached node's utilization if every attempt of this policy's calls timed out
@@ -402,7 +399,10 @@ fn storm_load(
         .map_or(f64::from(retry.retries), |allowed| allowed.min(f64::from(retry.retries)));
     let attempts_per_s = call.calls_per_s * timed.attempts;
     let mut worst: Option<(usize, f64, f64)> = None;
-    for (i, share) in reached(topology, view, policy, attempts_per_s) {
+    let (reached, total_per_s) = reached(topology, view, policy);
+    for i in reached {
+        // The attempts' share of its arrivals.
+        let share = (attempts_per_s / total_per_s).min(1.0);
         if drops_expired(i) {
             continue;
         }

@@ -644,6 +644,12 @@ impl Topology {
         format!("{caller} -> {}", self.nodes[edge.callee].name)
     }
 
+    /// The call policies with a timeout (indices in `call_policies`), in their order: the
+    /// timed calls the analytic view models and the report counts timeouts of.
+    pub fn timed_call_policies(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.call_policies.len()).filter(|&policy| self.call_policies[policy].policy.timeout_ns.is_some())
+    }
+
     /// The call policy of `caller` on `callee` (index in `call_policies`), or `NONE`.
     #[inline]
     pub fn call_policy(&self, caller: NodeId, callee: NodeId) -> u32 {
