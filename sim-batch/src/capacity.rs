@@ -41,8 +41,14 @@ impl Probe {
     /// enough requests to estimate it; or most of its `replications` fell behind, which fails
     /// it whatever its metric (a retry storm may complete nothing at all).
     fn valued(&self, replications: u32) -> bool {
-        self.metric.is_some() && self.too_few_runs == 0 || 2 * self.unstable_runs > replications
+        self.metric.is_some() && self.too_few_runs == 0 || most_fell_behind(self.unstable_runs, replications)
     }
+}
+
+/// Whether most of a value's `replications` fell behind (`unstable_runs`): the value cannot
+/// be sustained, whatever its metric.
+fn most_fell_behind(unstable_runs: u32, replications: u32) -> bool {
+    2 * unstable_runs > replications
 }
 
 fn is_zero(value: &u32) -> bool {
@@ -232,8 +238,7 @@ pub fn search<E, T: Into<Evaluation>>(
             return Ok((probe.holds, probe.sure, probe.valued(spec.replications), probe.metric.is_some()));
         }
         let Evaluation { metric, unstable_runs, too_few_runs } = evaluate(value)?.into();
-        // Most runs unstable: the value cannot be sustained, whatever its metric.
-        let kept_up = 2 * unstable_runs <= spec.replications;
+        let kept_up = !most_fell_behind(unstable_runs, spec.replications);
         let estimated = too_few_runs == 0;
         let holds = kept_up && estimated && metric.is_some_and(|summary| slo.holds(summary.mean));
         let sure = match unstable_runs {
@@ -421,7 +426,7 @@ pub fn table(result: &CapacityResult, slo: &Slo) -> String {
             None => "-".into(),
         };
         let (unstable, replications) = (probe.unstable_runs, result.replications);
-        let verdict = if 2 * unstable > replications {
+        let verdict = if most_fell_behind(unstable, replications) {
             format!("fails: UNSTABLE in {unstable} of {replications}")
         } else if probe.too_few_runs > 0 {
             format!("no verdict: too few requests in {} of {replications}", probe.too_few_runs)
