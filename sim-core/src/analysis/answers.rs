@@ -27,9 +27,15 @@ impl Answer {
         Answer { mean_s, scv: 1.0 }
     }
 
-    /// P(answer ≤ t), by the fitted distribution.
-    pub(super) fn cdf(self, t: f64) -> f64 {
-        self.fit().cdf(t)
+    /// P(answer > t), by the fitted distribution.
+    pub(super) fn tail(self, t: f64) -> f64 {
+        self.fit().tail(t)
+    }
+
+    /// P(answer + W > t), W an exponential wait of mean `wait_s` independent of the answer,
+    /// in closed form for each fit (see `Fit::tail_after_wait`).
+    pub(super) fn tail_after_wait(self, wait_s: f64, t: f64) -> f64 {
+        self.fit().tail_after_wait(wait_s, t)
     }
 
     /// The fitted distribution.
@@ -97,6 +103,52 @@ impl Fit {
         }
     }
 
+    /// P(answer > t), summed directly rather than as 1 − `cdf` (no cancellation far out).
+    fn tail(self, t: f64) -> f64 {
+        match self {
+            Fit::Constant { at_s } => f64::from(u8::from(t < at_s)),
+            Fit::Exponential { mean_s } => libm::exp(-t / mean_s),
+            Fit::ErlangMix { shorter, phases, rate } => {
+                shorter * erlang_tail(phases - 1, rate, t) + (1.0 - shorter) * erlang_tail(phases, rate, t)
+            }
+            Fit::Hyperexponential { first, rates } => {
+                first * libm::exp(-rates[0] * t) + (1.0 - first) * libm::exp(-rates[1] * t)
+            }
+        }
+    }
+
+    /// P(X + W > t) for X of this distribution and W exponential of mean `wait_s`, exact:
+    /// a constant shifts W's tail; an exponential (or each phase of a hyperexponential)
+    /// gives the hypoexponential's tail; an Erlang gives its own tail plus
+    /// E[e^(−(t − X)/wait); X ≤ t] (`erlang_then_wait`).
+    fn tail_after_wait(self, wait_s: f64, t: f64) -> f64 {
+        if wait_s <= 0.0 {
+            return self.tail(t);
+        }
+        if t <= 0.0 {
+            return 1.0;
+        }
+        let tail = match self {
+            Fit::Constant { at_s } => {
+                if t < at_s {
+                    1.0
+                } else {
+                    libm::exp(-(t - at_s) / wait_s)
+                }
+            }
+            Fit::Exponential { mean_s } => hypoexponential_tail(wait_s, mean_s, t),
+            Fit::ErlangMix { shorter, phases, rate } => {
+                let after = |phases: u32| erlang_tail(phases, rate, t) + erlang_then_wait(phases, rate, 1.0 / wait_s, t);
+                shorter * after(phases - 1) + (1.0 - shorter) * after(phases)
+            }
+            Fit::Hyperexponential { first, rates } => {
+                first * hypoexponential_tail(wait_s, 1.0 / rates[0], t)
+                    + (1.0 - first) * hypoexponential_tail(wait_s, 1.0 / rates[1], t)
+            }
+        };
+        tail.clamp(0.0, 1.0)
+    }
+
     /// A time past which under e^(−60) of it is left: 60 times its slowest phase's mean (a
     /// constant: just past it).
     fn horizon_s(self) -> f64 {
@@ -108,6 +160,90 @@ impl Fit {
             Fit::Hyperexponential { rates, .. } => 60.0 / rates[0].min(rates[1]),
         }
     }
+}
+
+/// P(Erlang(`phases`, `rate`) > t) = e^(−x) Σ_{i<phases} xⁱ/i!, x = rate·t; with no phase
+/// it is over at once (0 for t ≥ 0).
+fn erlang_tail(phases: u32, rate: f64, t: f64) -> f64 {
+    if phases == 0 {
+        return f64::from(u8::from(t < 0.0));
+    }
+    let x = rate * t;
+    let (mut term, mut sum) = (libm::exp(-x), 0.0);
+    for i in 0..phases {
+        sum += term;
+        term *= x / f64::from(i + 1);
+    }
+    sum.min(1.0)
+}
+
+/// P(H + W > t) for H and W exponential of means `h` and `w`: (we^(−t/w) − he^(−t/h))/(w − h),
+/// or (1 + t/h)e^(−t/h) when they are equal (within 10⁻⁹).
+fn hypoexponential_tail(w: f64, h: f64, t: f64) -> f64 {
+    if h <= 0.0 {
+        return libm::exp(-t / w);
+    }
+    if (w - h).abs() <= 1e-9 * h {
+        return (1.0 + t / h) * libm::exp(-t / h);
+    }
+    ((w * libm::exp(-t / w) - h * libm::exp(-t / h)) / (w - h)).clamp(0.0, 1.0)
+}
+
+/// E[e^(−a(t − X)); X ≤ t] for X Erlang(`m`, μ = `rate`), m ≥ 1, t > 0: the share of
+/// P(X + W > t) (W exponential at rate `a`) where X is over by t and W is not. With
+/// πₖ = e^(−μt)(μt)ᵏ/k! and r = 1 − a/μ it is Σ_{j≥0} rʲ π_{m+j} (uniformizing at μ: W ends
+/// at each of the Poisson(μt) events with probability a/μ), summed as it stands while
+/// λ = (μ − a)t < m (every term positive, each at most λ/(m + 1) of the one before), and
+/// else as e^(−at) r^(−m) P(Erlang(m, μ − a) ≤ t), whose Poisson sum then holds no
+/// cancellation. A faster W (a > μ, c = a − μ, z = ct) gives e^(−at)(μt)ᵐ/(m − 1)! ·
+/// Σ_j zʲ/(j!(m + j)) (positive terms) while z ≤ 2m, and past it the integral's closed form
+/// (μ/c)ᵐ [e^(−μt) Σ_{k<m} (−1)^(m−1−k) zᵏ/k! + (−1)ᵐ e^(−at)], whose terms then shrink
+/// by more than half from the top one down. Each is taken in logarithms where a factor
+/// alone could overflow.
+fn erlang_then_wait(m: u32, rate: f64, a: f64, t: f64) -> f64 {
+    let (mu, phases) = (rate, f64::from(m));
+    let mu_t = mu * t;
+    if a <= mu {
+        let r = 1.0 - a / mu;
+        let lambda = r * mu_t;
+        if lambda >= phases {
+            let below = 1.0 - erlang_tail(m, 1.0, lambda);
+            return libm::exp(-a * t - phases * libm::log(r)) * below;
+        }
+        let mut term = libm::exp(-mu_t + phases * libm::log(mu_t) - libm::lgamma(phases + 1.0));
+        let mut sum = 0.0;
+        let mut j = 0u32;
+        while term > 1e-17 * sum && term > 0.0 {
+            sum += term;
+            j += 1;
+            term *= lambda / (phases + f64::from(j));
+        }
+        return sum;
+    }
+    let c = a - mu;
+    let z = c * t;
+    if z <= 2.0 * phases {
+        let mut term = libm::exp(-a * t + phases * libm::log(mu_t) - libm::lgamma(phases)) / phases;
+        let mut sum = 0.0;
+        let mut j = 0.0;
+        while term > 0.0 && (j <= z || term > 1e-17 * sum) {
+            sum += term;
+            term *= z / (j + 1.0) * (phases + j) / (phases + j + 1.0);
+            j += 1.0;
+        }
+        return sum;
+    }
+    let log_scale = phases * libm::log(mu / c);
+    // The top term, k = m − 1, then down: each the one above × k/z.
+    let mut term = libm::exp(log_scale - mu_t + (phases - 1.0) * libm::log(z) - libm::lgamma(phases));
+    let mut sum = 0.0;
+    for k in (0..m).rev() {
+        sum += term;
+        term *= -f64::from(k) / z;
+    }
+    let last = libm::exp(log_scale - a * t);
+    let sum = if m % 2 == 0 { sum + last } else { sum - last };
+    sum.max(0.0)
 }
 
 /// The expected time until `k` of independent answers have come (the k-th order
@@ -164,6 +300,63 @@ mod tests {
             let (mean, fitted) = moments(Answer { mean_s: 10.0, scv }.fit());
             assert!((mean - 10.0).abs() < 1e-3 && (fitted - scv).abs() < 1e-3, "c² {scv}: {mean} {fitted}");
         }
+    }
+
+    /// The density of a fit with one (X has no density when constant).
+    fn density(fit: Fit, x: f64) -> f64 {
+        let erlang = |m: u32, rate: f64| {
+            rate.powi(m as i32) * x.powi(m as i32 - 1) * libm::exp(-rate * x) / libm::tgamma(f64::from(m))
+        };
+        match fit {
+            Fit::Constant { .. } => unreachable!("no density"),
+            Fit::Exponential { mean_s } => libm::exp(-x / mean_s) / mean_s,
+            Fit::ErlangMix { shorter, phases, rate } => {
+                shorter * erlang(phases - 1, rate) + (1.0 - shorter) * erlang(phases, rate)
+            }
+            Fit::Hyperexponential { first, rates } => {
+                first * rates[0] * libm::exp(-rates[0] * x) + (1.0 - first) * rates[1] * libm::exp(-rates[1] * x)
+            }
+        }
+    }
+
+    /// P(X + W > t) in closed form against P(X > t) + ∫₀ᵗ f(x) e^(−(t − x)/w) dx by
+    /// Simpson's rule on a grid 50 times finer than the wait's mean and X's phases. The
+    /// cases reach each way `erlang_then_wait` sums: X of c² 0.3 (4 phases at rate ≈ 3.7)
+    /// after a wait of 1 s (a < μ) at t = 0.4 (the series) and 8 (the closed form), after
+    /// one of 5 ms (a > μ) at t = 0.05 (past 2m: the closed form) and 0.01 (the series);
+    /// c² = 0.02 (50 phases at rate ≈ 50) after a wait of 20 ms (a = μ, near enough).
+    #[test]
+    fn a_wait_then_an_answer_has_the_convolved_tail() {
+        let fine = |fit: Fit, wait_s: f64, t: f64| {
+            let phase_s = match fit {
+                Fit::ErlangMix { rate, .. } => 1.0 / rate,
+                _ => 0.1,
+            };
+            let steps = 2 * ((t / (wait_s.min(phase_s) / 50.0)).ceil() as usize).max(500);
+            let h = t / steps as f64;
+            let f = |x: f64| density(fit, x) * libm::exp(-(t - x) / wait_s);
+            let inner: f64 = (1..steps).map(|k| if k % 2 == 1 { 4.0 } else { 2.0 } * f(k as f64 * h)).sum();
+            fit.tail(t) + (f(0.0) + f(t) + inner) * h / 3.0
+        };
+        for scv in [0.02, 0.3, 0.5, 0.9, 1.0, 1.5, 4.0] {
+            let fit = Answer { mean_s: 1.0, scv }.fit();
+            for wait_s in [0.005, 0.02, 0.3, 1.0, 10.0] {
+                for t in [0.01, 0.05, 0.4, 1.0, 2.5, 8.0, 25.0] {
+                    let exact = fit.tail_after_wait(wait_s, t);
+                    let summed = fine(fit, wait_s, t);
+                    assert!(
+                        (exact - summed).abs() <= 1e-9 + 1e-7 * summed,
+                        "c² {scv}, wait {wait_s}, t {t}: {exact} against {summed}"
+                    );
+                }
+            }
+        }
+        // A constant shifts the wait's tail; no wait leaves the answer's own.
+        let constant = Answer { mean_s: 1.0, scv: 0.0 };
+        assert_eq!(constant.tail_after_wait(0.5, 0.9), 1.0);
+        assert!((constant.tail_after_wait(0.5, 2.0) - libm::exp(-2.0)).abs() < 1e-15);
+        let erlang = Answer { mean_s: 1.0, scv: 0.25 };
+        assert_eq!(erlang.tail_after_wait(0.0, 1.3), erlang.tail(1.3));
     }
 
     /// The larger of two Erlang-2 answers of mean 2 (rate 1 per phase): E[max] = 2·2 − E[min],

@@ -303,8 +303,7 @@ impl AnswerTime {
         }
         (self.parts.iter())
             .map(|&(share, waits, theta, hold)| {
-                let held_past = 1.0 - hold.cdf(t);
-                share * ((1.0 - waits) * held_past + waits * waited_and_held_past(hold, theta, t))
+                share * ((1.0 - waits) * hold.tail(t) + waits * hold.tail_after_wait(theta, t))
             })
             .sum::<f64>()
             .clamp(0.0, 1.0)
@@ -329,37 +328,6 @@ impl AnswerTime {
         }
         (self.mean_s - sum * h / 3.0).clamp(0.0, t.min(self.mean_s))
     }
-}
-
-/// P(H + W > t), W exponential of mean `theta_s`: E[P(W > t − H)] over H, summed over H's
-/// distribution on a grid of [0, t] (H past t counts whole).
-fn waited_and_held_past(hold: Answer, theta_s: f64, t: f64) -> f64 {
-    if theta_s <= 0.0 {
-        return 1.0 - hold.cdf(t);
-    }
-    // An exponential holding time of mean h: the hypoexponential's tail, (θe^(−t/θ) −
-    // he^(−t/h))/(θ − h), or (1 + t/h)e^(−t/h) when θ = h.
-    if hold.scv == 1.0 {
-        let h = hold.mean_s;
-        if h <= 0.0 {
-            return libm::exp(-t / theta_s);
-        }
-        if (theta_s - h).abs() <= 1e-9 * h {
-            return (1.0 + t / h) * libm::exp(-t / h);
-        }
-        return ((theta_s * libm::exp(-t / theta_s) - h * libm::exp(-t / h)) / (theta_s - h)).clamp(0.0, 1.0);
-    }
-    const STEPS: usize = 200;
-    let mut tail = 1.0 - hold.cdf(t);
-    let mut below = 0.0;
-    for k in 1..=STEPS {
-        let x = t * k as f64 / STEPS as f64;
-        let at = hold.cdf(x);
-        let middle = x - 0.5 * t / STEPS as f64;
-        tail += (at - below) * libm::exp(-(t - middle) / theta_s);
-        below = at;
-    }
-    tail.min(1.0)
 }
 
 /// The nodes with workers that a policy's attempts reach first (its callee, or a balancer's
