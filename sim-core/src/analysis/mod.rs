@@ -25,6 +25,7 @@ mod regional_reads;
 mod regions;
 mod retries;
 mod round_robin;
+mod routing;
 mod variability;
 mod visits;
 
@@ -494,8 +495,7 @@ fn analyze_open_at(
             .collect();
         for class in 0..classes {
             let effects = &class_effects[class];
-            let routing: Vec<Vec<f64>> =
-                effects.iter().map(|effect| (0..n).map(|j| effect.calls[j] + effect.forwards[j]).collect()).collect();
+            let routing = routing::Routing::of(effects, |effect, j| effect.calls[j] + effect.forwards[j]);
             let own: Vec<f64> = (0..n)
                 .map(|i| {
                     let effect = &effects[i];
@@ -559,7 +559,7 @@ fn analyze_open_at(
                 })
                 .collect();
             response[class] =
-                solve(&routing, &own, false).ok_or("the routing sends requests around a loop they never leave")?;
+                routing::solve(&routing, &own, false).ok_or("the routing sends requests around a loop they never leave")?;
         }
         let mut next_holding = vec![0.0; n];
         for (i, slot) in next_holding.iter_mut().enumerate() {

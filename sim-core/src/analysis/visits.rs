@@ -4,6 +4,7 @@
 //! approximation.
 
 use super::node_amounts::{nodes_of, NodeAmounts};
+use super::routing::{solve, Routing};
 use super::*;
 use crate::keys::KeyGroup;
 
@@ -536,93 +537,6 @@ fn miss_weights(popularity: &[f64], hit_ratio: f64) -> Option<impl Iterator<Item
     (total > 0.0).then(|| popularity.iter().map(move |p| p * libm::exp(-p * t) / total))
 }
 
-/// Solves `x = b + x M` (visit ratios) or `x = b + M x`: in one pass in a topological
-/// order when the routing has no loop (`solve_acyclic`), else by Gaussian elimination with
-/// pivoting.
-pub(super) fn solve(matrix: &[Vec<f64>], rhs: &[f64], transpose: bool) -> Option<Vec<f64>> {
-    match solve_acyclic(matrix, rhs, transpose) {
-        Some(solved) => solved,
-        None => solve_by_elimination(matrix, rhs, transpose),
-    }
-}
-
-/// `solve` by Gauss–Jordan elimination with partial pivoting: any routing, loops included.
-fn solve_by_elimination(matrix: &[Vec<f64>], rhs: &[f64], transpose: bool) -> Option<Vec<f64>> {
-    let n = rhs.len();
-    let mut a: Vec<Vec<f64>> = (0..n)
-        .map(|i| {
-            (0..n)
-                .map(|j| {
-                    let m = if transpose { matrix[j][i] } else { matrix[i][j] };
-                    (if i == j { 1.0 } else { 0.0 }) - m
-                })
-                .collect()
-        })
-        .collect();
-    let mut b = rhs.to_vec();
-    for column in 0..n {
-        let pivot = (column..n).max_by(|x, y| a[*x][column].abs().total_cmp(&a[*y][column].abs()))?;
-        if a[pivot][column].abs() < 1e-12 {
-            return None;
-        }
-        a.swap(column, pivot);
-        b.swap(column, pivot);
-        // The pivot row, out of the matrix while the others take multiples of it.
-        let pivot_row = std::mem::take(&mut a[column]);
-        for row in 0..n {
-            if row != column {
-                let factor = a[row][column] / pivot_row[column];
-                if factor != 0.0 {
-                    for (cell, pivot_cell) in a[row].iter_mut().zip(&pivot_row).skip(column) {
-                        *cell -= factor * pivot_cell;
-                    }
-                    b[row] -= factor * b[column];
-                }
-            }
-        }
-        a[column] = pivot_row;
-    }
-    Some((0..n).map(|i| b[i] / a[i][i]).collect())
-}
-
-/// `solve` where no node's callees, however far on, call it back (a node may call itself):
-/// then each x_i needs only the x_j its row names, and a topological order of those
-/// dependencies gives them all in one pass, O(n²) for reading the dense matrix rather than
-/// O(n³) for eliminating it. `None` when the routing has a loop; `Some(None)` when a node's
-/// own loop leaves its equation without a solution (as the elimination's zero pivot would).
-fn solve_acyclic(matrix: &[Vec<f64>], rhs: &[f64], transpose: bool) -> Option<Option<Vec<f64>>> {
-    let n = rhs.len();
-    // Row i of x = b + Cx, C = Mᵀ for `x = b + xM`.
-    let coefficient = |i: usize, j: usize| if transpose { matrix[j][i] } else { matrix[i][j] };
-    let needs: Vec<Vec<usize>> =
-        (0..n).map(|i| (0..n).filter(|&j| j != i && coefficient(i, j) != 0.0).collect()).collect();
-    let mut needed_by: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, row) in needs.iter().enumerate() {
-        for &j in row {
-            needed_by[j].push(i);
-        }
-    }
-    let mut missing: Vec<usize> = needs.iter().map(Vec::len).collect();
-    let mut ready: Vec<usize> = (0..n).filter(|&i| missing[i] == 0).collect();
-    let mut x = vec![0.0; n];
-    let mut solved = 0;
-    while let Some(i) = ready.pop() {
-        let own = 1.0 - coefficient(i, i);
-        if own.abs() < 1e-12 {
-            return Some(None);
-        }
-        x[i] = (rhs[i] + needs[i].iter().map(|&j| coefficient(i, j) * x[j]).sum::<f64>()) / own;
-        solved += 1;
-        for &k in &needed_by[i] {
-            missing[k] -= 1;
-            if missing[k] == 0 {
-                ready.push(k);
-            }
-        }
-    }
-    (solved == n).then_some(Some(x))
-}
-
 /// Per class: each node's visit effects and arrival rate (requests per second) given the
 /// arrival rates per (class, entry node); and per node the first caveat of its model.
 #[allow(clippy::type_complexity)]
@@ -650,12 +564,7 @@ pub(super) fn class_visit_rates(
             }
         }
         // Messages count: their consumers' calls load the nodes as any other visit does.
-        let routing: Vec<Vec<f64>> = effects
-            .iter()
-            .map(|effect| {
-                (0..topology.nodes.len()).map(|j| effect.calls[j] + effect.forwards[j] + effect.messages[j]).collect()
-            })
-            .collect();
+        let routing = Routing::of(&effects, |effect, j| effect.calls[j] + effect.forwards[j] + effect.messages[j]);
         let rates =
             solve(&routing, entry_rates, true).ok_or("the routing sends requests around a loop they never leave")?;
         class_effects.push(effects);
@@ -684,10 +593,8 @@ impl VisitCounts {
         let per_class = (0..topology.classes.len())
             .map(|class| {
                 let (effects, _) = effects(topology, class, &vec![None; n], &predicted, &no_shares).ok()?;
-                let routing: Vec<Vec<f64>> = effects
-                    .iter()
-                    .map(|effect| (0..n).map(|j| effect.calls[j] + effect.forwards[j] + effect.messages[j]).collect())
-                    .collect();
+                let routing =
+                    Routing::of(&effects, |effect, j| effect.calls[j] + effect.forwards[j] + effect.messages[j]);
                 solve(&routing, &vec![1.0; n], false)
             })
             .collect();
@@ -740,41 +647,6 @@ mod tests {
         near(counts.per_request(node("b"), class("light")), 2.5);
         near(counts.per_request(node("a"), class("light")), 6.0);
         assert_eq!(counts.per_request(node("a"), 9), None);
-    }
-
-    /// The one-pass solve of a routing without loops agrees with the elimination, both ways
-    /// round, on random call graphs (calls only to later nodes, some more than once per
-    /// visit, some nodes calling themselves); a loop goes to the elimination.
-    #[test]
-    fn acyclic_routing_solves_as_the_elimination_does() {
-        let mut stream = crate::rng::RandomStream::derive(11, "solve test", crate::rng::Purpose::Arrivals);
-        for n in [1usize, 2, 5, 30] {
-            let mut matrix = vec![vec![0.0; n]; n];
-            for (i, row) in matrix.iter_mut().enumerate() {
-                for (j, cell) in row.iter_mut().enumerate().skip(i) {
-                    if stream.below(3) == 0 {
-                        *cell = if i == j { 0.5 * stream.open01() } else { 2.0 * stream.open01() };
-                    }
-                }
-            }
-            // Node order shuffled, so that the topological order is not the index order.
-            let order: Vec<usize> = (0..n).rev().collect();
-            let shuffled: Vec<Vec<f64>> =
-                (0..n).map(|i| (0..n).map(|j| matrix[order[i]][order[j]]).collect()).collect();
-            let rhs: Vec<f64> = (0..n).map(|i| i as f64 + 1.0).collect();
-            for transpose in [false, true] {
-                let fast = solve_acyclic(&shuffled, &rhs, transpose).expect("no loop").expect("solvable");
-                let slow = solve_by_elimination(&shuffled, &rhs, transpose).expect("solvable");
-                for (a, b) in fast.iter().zip(&slow) {
-                    assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "n {n}, transpose {transpose}: {a} against {b}");
-                }
-            }
-        }
-        let looped = vec![vec![0.0, 0.5], vec![0.5, 0.0]];
-        assert_eq!(solve_acyclic(&looped, &[1.0, 0.0], false), None);
-        let solved = solve(&looped, &[1.0, 0.0], false).unwrap();
-        assert!((solved[0] - 4.0 / 3.0).abs() < 1e-12 && (solved[1] - 2.0 / 3.0).abs() < 1e-12, "{solved:?}");
-        assert_eq!(solve(&[vec![1.0]], &[1.0], false), None, "a node that always calls itself never answers");
     }
 
     /// Uniform keys: T = −n ln(1 − C/n) and the hit ratio is C/n.

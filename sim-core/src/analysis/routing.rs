@@ -1,0 +1,188 @@
+//! A routing (each node's expected sends per visit to each other node) kept as sparse rows,
+//! and the solve of x = b + Mx (response times) or x = b + xM (visit ratios) on it: one
+//! pass in a topological order when no request can come back to a node, else Gaussian
+//! elimination. A visit reaches a handful of nodes, so rows hold O(n) amounts, not n².
+
+use super::visits::VisitEffect;
+
+/// Per node, the nodes it sends to and how often per visit, ascending by node, zeros left out.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Routing {
+    rows: Vec<Vec<(usize, f64)>>,
+}
+
+impl Routing {
+    /// The routing whose row i holds `amount(effects[i], j)` for each node j its visit
+    /// reaches.
+    pub fn of(effects: &[VisitEffect], amount: impl Fn(&VisitEffect, usize) -> f64) -> Routing {
+        let rows = effects
+            .iter()
+            .map(|effect| {
+                (effect.reached.iter())
+                    .map(|&j| (j, amount(effect, j)))
+                    .filter(|&(_, sends)| sends != 0.0)
+                    .collect()
+            })
+            .collect();
+        Routing { rows }
+    }
+
+    /// From dense rows (`matrix[i][j]`, i sending to j).
+    #[cfg(test)]
+    pub fn from_dense(matrix: &[Vec<f64>]) -> Routing {
+        let rows = (matrix.iter())
+            .map(|row| row.iter().copied().enumerate().filter(|&(_, sends)| sends != 0.0).collect())
+            .collect();
+        Routing { rows }
+    }
+
+    /// Row i of C in x = b + Cx: M's row i, or its column i for x = b + xM (ascending
+    /// either way, as the rows are filled in node order).
+    fn coefficient_rows(&self, transpose: bool) -> Vec<Vec<(usize, f64)>> {
+        if !transpose {
+            return self.rows.clone();
+        }
+        let mut columns = vec![Vec::new(); self.rows.len()];
+        for (i, row) in self.rows.iter().enumerate() {
+            for &(j, sends) in row {
+                columns[j].push((i, sends));
+            }
+        }
+        columns
+    }
+}
+
+/// Solves `x = b + xM` (`transpose`: visit ratios) or `x = b + Mx`: in one pass in a
+/// topological order when the routing has no loop (`solve_acyclic`), else by Gaussian
+/// elimination with pivoting. `None` when it has no solution (requests that go round for
+/// ever).
+pub(super) fn solve(routing: &Routing, rhs: &[f64], transpose: bool) -> Option<Vec<f64>> {
+    let rows = routing.coefficient_rows(transpose);
+    match solve_acyclic(&rows, rhs) {
+        Some(solved) => solved,
+        None => solve_by_elimination(&rows, rhs),
+    }
+}
+
+/// x = b + Cx by Gauss–Jordan elimination with partial pivoting on the dense I − C: any
+/// routing, loops included.
+fn solve_by_elimination(rows: &[Vec<(usize, f64)>], rhs: &[f64]) -> Option<Vec<f64>> {
+    let n = rhs.len();
+    let mut a: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            let mut row: Vec<f64> = (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect();
+            for &(j, c) in &rows[i] {
+                row[j] = if i == j { 1.0 } else { 0.0 } - c;
+            }
+            row
+        })
+        .collect();
+    let mut b = rhs.to_vec();
+    for column in 0..n {
+        let pivot = (column..n).max_by(|x, y| a[*x][column].abs().total_cmp(&a[*y][column].abs()))?;
+        if a[pivot][column].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(column, pivot);
+        b.swap(column, pivot);
+        // The pivot row, out of the matrix while the others take multiples of it.
+        let pivot_row = std::mem::take(&mut a[column]);
+        for row in 0..n {
+            if row != column {
+                let factor = a[row][column] / pivot_row[column];
+                if factor != 0.0 {
+                    for (cell, pivot_cell) in a[row].iter_mut().zip(&pivot_row).skip(column) {
+                        *cell -= factor * pivot_cell;
+                    }
+                    b[row] -= factor * b[column];
+                }
+            }
+        }
+        a[column] = pivot_row;
+    }
+    Some((0..n).map(|i| b[i] / a[i][i]).collect())
+}
+
+/// x = b + Cx where no node's dependencies, however far on, lead back to it (a node may
+/// depend on itself): each x_i needs only the x_j its row names, and a topological order of
+/// those dependencies gives them all in one pass, O(n + amounts). `None` when the routing
+/// has a loop; `Some(None)` when a node's own loop leaves its equation without a solution
+/// (as the elimination's zero pivot would).
+fn solve_acyclic(rows: &[Vec<(usize, f64)>], rhs: &[f64]) -> Option<Option<Vec<f64>>> {
+    let n = rhs.len();
+    let mut needed_by: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut missing = vec![0usize; n];
+    for (i, row) in rows.iter().enumerate() {
+        for &(j, _) in row.iter().filter(|&&(j, _)| j != i) {
+            needed_by[j].push(i);
+            missing[i] += 1;
+        }
+    }
+    let mut ready: Vec<usize> = (0..n).filter(|&i| missing[i] == 0).collect();
+    let mut x = vec![0.0; n];
+    let mut solved = 0;
+    while let Some(i) = ready.pop() {
+        let own = 1.0 - rows[i].iter().find(|&&(j, _)| j == i).map_or(0.0, |&(_, c)| c);
+        if own.abs() < 1e-12 {
+            return Some(None);
+        }
+        let others: f64 = rows[i].iter().filter(|&&(j, _)| j != i).map(|&(j, c)| c * x[j]).sum();
+        x[i] = (rhs[i] + others) / own;
+        solved += 1;
+        for &k in &needed_by[i] {
+            missing[k] -= 1;
+            if missing[k] == 0 {
+                ready.push(k);
+            }
+        }
+    }
+    (solved == n).then_some(Some(x))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-pass solve of a routing without loops agrees with the elimination, both ways
+    /// round, on random call graphs (calls only to later nodes, some more than once per
+    /// visit, some nodes calling themselves); a loop goes to the elimination.
+    #[test]
+    fn acyclic_routing_solves_as_the_elimination_does() {
+        let mut stream = crate::rng::RandomStream::derive(11, "solve test", crate::rng::Purpose::Arrivals);
+        for n in [1usize, 2, 5, 30] {
+            let mut matrix = vec![vec![0.0; n]; n];
+            for (i, row) in matrix.iter_mut().enumerate() {
+                for (j, cell) in row.iter_mut().enumerate().skip(i) {
+                    if stream.below(3) == 0 {
+                        *cell = if i == j { 0.5 * stream.open01() } else { 2.0 * stream.open01() };
+                    }
+                }
+            }
+            // Node order shuffled, so that the topological order is not the index order.
+            let order: Vec<usize> = (0..n).rev().collect();
+            let shuffled: Vec<Vec<f64>> =
+                (0..n).map(|i| (0..n).map(|j| matrix[order[i]][order[j]]).collect()).collect();
+            let routing = Routing::from_dense(&shuffled);
+            let rhs: Vec<f64> = (0..n).map(|i| i as f64 + 1.0).collect();
+            for transpose in [false, true] {
+                let rows = routing.coefficient_rows(transpose);
+                let fast = solve_acyclic(&rows, &rhs).expect("no loop").expect("solvable");
+                let slow = solve_by_elimination(&rows, &rhs).expect("solvable");
+                for (a, b) in fast.iter().zip(&slow) {
+                    assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "n {n}, transpose {transpose}: {a} against {b}");
+                }
+            }
+        }
+        let looped = Routing::from_dense(&[vec![0.0, 0.5], vec![0.5, 0.0]]);
+        assert_eq!(solve_acyclic(&looped.coefficient_rows(false), &[1.0, 0.0]), None);
+        let solved = solve(&looped, &[1.0, 0.0], false).unwrap();
+        assert!((solved[0] - 4.0 / 3.0).abs() < 1e-12 && (solved[1] - 2.0 / 3.0).abs() < 1e-12, "{solved:?}");
+        // x = 1 + 0.5 x₁ and, the other way round, x₀ = 1 + 0.5 x₁, x₁ = 0.5 x₀ only when
+        // transposed: the column is read.
+        let one_way = Routing::from_dense(&[vec![0.0, 0.5], vec![0.0, 0.0]]);
+        assert_eq!(solve(&one_way, &[1.0, 1.0], false), Some(vec![1.5, 1.0]));
+        assert_eq!(solve(&one_way, &[1.0, 1.0], true), Some(vec![1.0, 1.5]));
+        let stuck = Routing::from_dense(&[vec![1.0]]);
+        assert_eq!(solve(&stuck, &[1.0], false), None, "a node that always calls itself never answers");
+    }
+}
