@@ -39,15 +39,23 @@ pub(super) fn rotations(
 ) -> Vec<Option<Rotation>> {
     let n = topology.nodes.len();
     let entered = |i: usize| class_entry_rates.iter().any(|rates| rates[i] > 0.0);
-    let feeds = |j: usize, i: usize| {
-        class_effects.iter().any(|effects| {
-            let effect = &effects[j];
-            effect.calls[i] > 0.0
-                || effect.forwards[i] > 0.0
-                || effect.messages[i] > 0.0
-                || effect.groups.iter().any(|group| group.targets.contains(&i))
-        })
-    };
+    // Per node, the nodes that send it requests or messages in some class, ascending: read
+    // off each visit's reached nodes, not asked of every pair.
+    let mut feeders: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for effects in class_effects {
+        for (j, effect) in effects.iter().enumerate() {
+            let sent = (effect.reached.iter().copied())
+                .filter(|&i| effect.calls[i] > 0.0 || effect.forwards[i] > 0.0 || effect.messages[i] > 0.0);
+            let grouped = effect.groups.iter().flat_map(|group| group.targets.iter().copied());
+            for i in sent.chain(grouped).filter(|&i| i != j) {
+                feeders[i].push(j);
+            }
+        }
+    }
+    for list in &mut feeders {
+        list.sort_unstable();
+        list.dedup();
+    }
     (0..n)
         .map(|i| {
             let NodeKind::Service(service) = &topology.nodes[i].kind else { return None };
@@ -58,7 +66,7 @@ pub(super) fn rotations(
             if !plain {
                 return None;
             }
-            let feeders: Vec<usize> = (0..n).filter(|&j| j != i && feeds(j, i)).collect();
+            let feeders = &feeders[i];
             let balancers: Vec<usize> = feeders
                 .iter()
                 .copied()
