@@ -32,6 +32,24 @@ impl Answer {
         self.fit().tail(t)
     }
 
+    /// E[(answer − t)⁺] = ∫ₜ^∞ P(answer > u) du, by the fitted distribution.
+    pub(super) fn excess(self, t: f64) -> f64 {
+        if t <= 0.0 {
+            return self.mean_s - t;
+        }
+        self.fit().excess(t)
+    }
+
+    /// E[(answer + W − t)⁺], W an exponential wait of mean `wait_s` independent of it:
+    /// E[(X − t)⁺] + w·P(X + W > t), since past X's end W overshoots t by its mean
+    /// wherever it starts (memoryless), and by X − t + w when X alone passes t.
+    pub(super) fn excess_after_wait(self, wait_s: f64, t: f64) -> f64 {
+        if t <= 0.0 {
+            return self.mean_s + wait_s.max(0.0) - t;
+        }
+        self.excess(t) + wait_s.max(0.0) * self.tail_after_wait(wait_s, t)
+    }
+
     /// P(answer + W > t), W an exponential wait of mean `wait_s` independent of the answer,
     /// in closed form for each fit (see `Fit::tail_after_wait`).
     pub(super) fn tail_after_wait(self, wait_s: f64, t: f64) -> f64 {
@@ -117,6 +135,21 @@ impl Fit {
         }
     }
 
+    /// E[(X − t)⁺] for t > 0: a constant's overshoot; an exponential's (each phase's of a
+    /// hyperexponential) mean × e^(−t/mean); an Erlang's `erlang_excess`.
+    fn excess(self, t: f64) -> f64 {
+        match self {
+            Fit::Constant { at_s } => (at_s - t).max(0.0),
+            Fit::Exponential { mean_s } => mean_s * libm::exp(-t / mean_s),
+            Fit::ErlangMix { shorter, phases, rate } => {
+                shorter * erlang_excess(phases - 1, rate, t) + (1.0 - shorter) * erlang_excess(phases, rate, t)
+            }
+            Fit::Hyperexponential { first, rates } => {
+                first * libm::exp(-rates[0] * t) / rates[0] + (1.0 - first) * libm::exp(-rates[1] * t) / rates[1]
+            }
+        }
+    }
+
     /// P(X + W > t) for X of this distribution and W exponential of mean `wait_s`, exact:
     /// a constant shifts W's tail; an exponential (or each phase of a hyperexponential)
     /// gives the hypoexponential's tail; an Erlang gives its own tail plus
@@ -175,6 +208,18 @@ fn erlang_tail(phases: u32, rate: f64, t: f64) -> f64 {
         term *= x / f64::from(i + 1);
     }
     sum.min(1.0)
+}
+
+/// E[(X − t)⁺] for X Erlang(`phases`, μ = `rate`), t ≥ 0: ∫ₜ^∞ Σ_{i<m} πᵢ(μu) du with
+/// ∫ₜ^∞ πᵢ(μu) du = (1/μ) Σ_{j≤i} πⱼ(μt), so (1/μ) Σ_{j<m} (m − j) πⱼ(μt).
+fn erlang_excess(phases: u32, rate: f64, t: f64) -> f64 {
+    let x = rate * t;
+    let (mut term, mut sum) = (libm::exp(-x), 0.0);
+    for j in 0..phases {
+        sum += f64::from(phases - j) * term;
+        term *= x / f64::from(j + 1);
+    }
+    sum / rate
 }
 
 /// P(H + W > t) for H and W exponential of means `h` and `w`: (we^(−t/w) − he^(−t/h))/(w − h),
@@ -357,6 +402,46 @@ mod tests {
         assert!((constant.tail_after_wait(0.5, 2.0) - libm::exp(-2.0)).abs() < 1e-15);
         let erlang = Answer { mean_s: 1.0, scv: 0.25 };
         assert_eq!(erlang.tail_after_wait(0.0, 1.3), erlang.tail(1.3));
+    }
+
+    /// E[(X − t)⁺] and E[(X + W − t)⁺] in closed form against ∫ₜ^∞ of the tails
+    /// (`tail`, `tail_after_wait`, checked above) by Simpson's rule, out to where e^(−80) of
+    /// the slowest phase is left; below t = 0 they are the means less t.
+    #[test]
+    fn overshoots_are_the_tails_integrals() {
+        let integral = |tail: &dyn Fn(f64) -> f64, from: f64, scale: f64| {
+            let steps = 200_000;
+            let h = 80.0 * scale / steps as f64;
+            let inner: f64 =
+                (1..steps).map(|k| if k % 2 == 1 { 4.0 } else { 2.0 } * tail(from + k as f64 * h)).sum();
+            (tail(from) + tail(from + 80.0 * scale) + inner) * h / 3.0
+        };
+        for scv in [0.02, 0.3, 0.5, 1.0, 1.5, 4.0] {
+            let answer = Answer { mean_s: 1.0, scv };
+            for wait_s in [0.005, 0.3, 1.0, 10.0] {
+                let scale = 1.0 + scv + wait_s;
+                for t in [0.01, 0.4, 1.0, 2.5, 8.0] {
+                    let checks = [
+                        (answer.excess(t), integral(&|u| answer.fit().tail(u), t, scale)),
+                        (answer.excess_after_wait(wait_s, t), integral(&|u| answer.tail_after_wait(wait_s, u), t, scale)),
+                    ];
+                    for (exact, summed) in checks {
+                        assert!(
+                            (exact - summed).abs() <= 1e-9 + 1e-7 * summed,
+                            "c² {scv}, wait {wait_s}, t {t}: {exact} against {summed}"
+                        );
+                    }
+                }
+                assert!((answer.excess_after_wait(wait_s, -0.5) - (1.5 + wait_s)).abs() < 1e-12);
+            }
+            assert!((answer.excess(-0.25) - 1.25).abs() < 1e-12 && (answer.excess(0.0) - 1.0).abs() < 1e-9);
+        }
+        // A constant c (where the rule's grid would straddle its step): c − t + w before
+        // it, w·e^(−(t − c)/w) after.
+        let constant = Answer { mean_s: 1.0, scv: 0.0 };
+        assert!((constant.excess(0.25) - 0.75).abs() < 1e-15 && constant.excess(1.5) == 0.0);
+        assert!((constant.excess_after_wait(0.5, 0.25) - 1.25).abs() < 1e-15);
+        assert!((constant.excess_after_wait(0.5, 2.0) - 0.5 * libm::exp(-2.0)).abs() < 1e-15);
     }
 
     /// The larger of two Erlang-2 answers of mean 2 (rate 1 per phase): E[max] = 2·2 − E[min],

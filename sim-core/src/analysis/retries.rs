@@ -309,24 +309,25 @@ impl AnswerTime {
             .clamp(0.0, 1.0)
     }
 
-    /// E[min(T, t)] = E[T] − ∫ₜ^∞ P(T > u) du, the tail's integral by Simpson's rule out to
-    /// where under e^(−60) of it is left (exact when nothing passes t).
+    /// E[min(T, t)] = E[T] − ∫ₜ^∞ P(T > u) du, the integral in closed form: T's fixed part
+    /// shifts it, and each part's is its holding time's overshoot of what is left of t,
+    /// after a wait or not (`Answer::excess_after_wait`).
     fn mean_within_s(&self, t: f64) -> f64 {
         // Past the timeout's tail the mean is left as it is (its share below 10⁻¹²).
         if self.tail(t) < 1e-12 {
             return self.mean_s;
         }
-        // The slowest decay: the longest mean wait, or the holding time's slower phase.
-        let scale = (self.parts.iter())
-            .map(|(_, _, theta, hold)| theta.max(hold.mean_s * (1.0 + hold.scv)))
-            .fold(self.mean_s, f64::max);
-        const STEPS: usize = 256;
-        let h = 60.0 * scale / STEPS as f64;
-        let mut sum = self.tail(t) + self.tail(t + 60.0 * scale);
-        for k in 1..STEPS {
-            sum += if k % 2 == 1 { 4.0 } else { 2.0 } * self.tail(t + k as f64 * h);
-        }
-        (self.mean_s - sum * h / 3.0).clamp(0.0, t.min(self.mean_s))
+        let beyond_s = if self.parts.is_empty() {
+            self.mean_s * libm::exp(-t / self.mean_s)
+        } else {
+            let left = t - self.fixed_s;
+            (self.parts.iter())
+                .map(|&(share, waits, theta, hold)| {
+                    share * ((1.0 - waits) * hold.excess(left) + waits * hold.excess_after_wait(theta, left))
+                })
+                .sum()
+        };
+        (self.mean_s - beyond_s).clamp(0.0, t.min(self.mean_s))
     }
 }
 
