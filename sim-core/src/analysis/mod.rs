@@ -234,6 +234,9 @@ pub(super) struct Given<'a> {
     partition_shares: Vec<Option<Vec<f64>>>,
     /// The consumer loops' wait curves worked out so far (see `consumer_loop.rs`).
     consumer_loops: consumer_loop::Curves,
+    /// Per node, the nodes it has a link to and the link (`Topology::link`), ascending:
+    /// read once, since every round asks for the links of every call and the table is n².
+    links: Vec<Vec<(usize, u32)>>,
 }
 
 impl<'a> Given<'a> {
@@ -259,7 +262,22 @@ impl<'a> Given<'a> {
                 _ => None,
             })
             .collect();
-        Given { caches, predicted_hits, router_shares, partition_shares, consumer_loops: Default::default() }
+        let n = topology.nodes.len();
+        let links = (0..n)
+            .map(|from| {
+                (0..n)
+                    .map(|to| (to, topology.link(NodeId::new(from as u32), NodeId::new(to as u32))))
+                    .filter(|&(_, link)| link != NONE)
+                    .collect()
+            })
+            .collect();
+        Given { caches, predicted_hits, router_shares, partition_shares, consumer_loops: Default::default(), links }
+    }
+
+    /// `Topology::link` from `from` to `to`, from the table read once.
+    fn link(&self, from: usize, to: usize) -> u32 {
+        let row = &self.links[from];
+        row.binary_search_by_key(&to, |&(node, _)| node).map_or(NONE, |position| row[position].1)
     }
 }
 
@@ -315,12 +333,12 @@ fn analyze_open_at(
         if let Some(crossing_s) = geo[from].as_ref().and_then(|routing| routing.crossing_s[to]) {
             return crossing_s;
         }
-        sampler_mean_s(topology, topology.plain_link(topology.link(NodeId::new(from as u32), NodeId::new(to as u32))))
+        sampler_mean_s(topology, topology.plain_link(given.link(from, to)))
     };
     // A class's calls to a database with servers in several regions cross to the servers
     // its queries go to.
     let class_link_s = |class: usize, from: usize, to: usize| {
-        regional_reads::crossing_s(topology, class, from, to).unwrap_or_else(|| link_s(from, to))
+        regional_reads::crossing_s(topology, class, given.link(from, to), to).unwrap_or_else(|| link_s(from, to))
     };
     let mesh_s = sampler_mean_s(topology, topology.mesh_sampler);
     // The answer of a node that a request was handed on to across regions goes back across

@@ -4,7 +4,6 @@
 
 use super::sampler_mean_s;
 use super::visits::VisitEffect;
-use crate::ids::NodeId;
 use crate::topology::{DatabaseConfig, NodeKind, ReadPolicy, Topology, NONE};
 
 /// The servers a read from `caller_region` goes to, with their shares: the replicas evenly
@@ -29,13 +28,13 @@ pub(super) fn read_servers(topology: &Topology, database: &DatabaseConfig, calle
     chosen.into_iter().map(|server| (server, share)).collect()
 }
 
-/// The mean one-way crossing of class `class`'s queries from node `from` to database `to`,
-/// when `to` has servers in several regions and `from` calls it over a regional link: a
+/// The mean one-way crossing of class `class`'s queries over `link` (a node's link to
+/// database `to`), when `to` has servers in several regions and the link is regional: a
 /// write to the primary, a read to the servers `read_servers` gives, each over the caller's
 /// own link when in the node's region, else the regions' latency. `None` otherwise.
-pub(super) fn crossing_s(topology: &Topology, class: usize, from: usize, to: usize) -> Option<f64> {
-    let regional = topology.regional_link(topology.link(NodeId::new(from as u32), NodeId::new(to as u32)))?;
+pub(super) fn crossing_s(topology: &Topology, class: usize, link: u32, to: usize) -> Option<f64> {
     let NodeKind::Database(database) = &topology.nodes[to].kind else { return None };
+    let regional = topology.regional_link(link)?;
     let leg_s = |server: usize| {
         let (there, _) = topology.crossing_to_server(regional, to, database.server_regions[server]);
         sampler_mean_s(topology, there)

@@ -4,6 +4,7 @@
 //! elimination. A visit reaches a handful of nodes, so rows hold O(n) amounts, not n².
 
 use super::visits::VisitEffect;
+use std::borrow::Cow;
 
 /// Per node, the nodes it sends to and how often per visit, ascending by node, zeros left out.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,9 +39,9 @@ impl Routing {
 
     /// Row i of C in x = b + Cx: M's row i, or its column i for x = b + xM (ascending
     /// either way, as the rows are filled in node order).
-    fn coefficient_rows(&self, transpose: bool) -> Vec<Vec<(usize, f64)>> {
+    fn coefficient_rows(&self, transpose: bool) -> Cow<'_, [Vec<(usize, f64)>]> {
         if !transpose {
-            return self.rows.clone();
+            return Cow::Borrowed(&self.rows);
         }
         let mut columns = vec![Vec::new(); self.rows.len()];
         for (i, row) in self.rows.iter().enumerate() {
@@ -48,7 +49,7 @@ impl Routing {
                 columns[j].push((i, sends));
             }
         }
-        columns
+        Cow::Owned(columns)
     }
 }
 
