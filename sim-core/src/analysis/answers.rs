@@ -171,7 +171,8 @@ impl Fit {
             }
             Fit::Exponential { mean_s } => hypoexponential_tail(wait_s, mean_s, t),
             Fit::ErlangMix { shorter, phases, rate } => {
-                let after = |phases: u32| erlang_tail(phases, rate, t) + erlang_then_wait(phases, rate, 1.0 / wait_s, t);
+                let after =
+                    |phases: u32| erlang_tail(phases, rate, t) + erlang_then_wait(phases, rate, 1.0 / wait_s, t);
                 shorter * after(phases - 1) + (1.0 - shorter) * after(phases)
             }
             Fit::Hyperexponential { first, rates } => {
@@ -287,7 +288,7 @@ fn erlang_then_wait(m: u32, rate: f64, a: f64, t: f64) -> f64 {
         term *= -f64::from(k) / z;
     }
     let last = libm::exp(log_scale - a * t);
-    let sum = if m % 2 == 0 { sum + last } else { sum - last };
+    let sum = if m.is_multiple_of(2) { sum + last } else { sum - last };
     sum.max(0.0)
 }
 
@@ -412,8 +413,7 @@ mod tests {
         let integral = |tail: &dyn Fn(f64) -> f64, from: f64, scale: f64| {
             let steps = 200_000;
             let h = 80.0 * scale / steps as f64;
-            let inner: f64 =
-                (1..steps).map(|k| if k % 2 == 1 { 4.0 } else { 2.0 } * tail(from + k as f64 * h)).sum();
+            let inner: f64 = (1..steps).map(|k| if k % 2 == 1 { 4.0 } else { 2.0 } * tail(from + k as f64 * h)).sum();
             (tail(from) + tail(from + 80.0 * scale) + inner) * h / 3.0
         };
         for scv in [0.02, 0.3, 0.5, 1.0, 1.5, 4.0] {
@@ -423,7 +423,10 @@ mod tests {
                 for t in [0.01, 0.4, 1.0, 2.5, 8.0] {
                     let checks = [
                         (answer.excess(t), integral(&|u| answer.fit().tail(u), t, scale)),
-                        (answer.excess_after_wait(wait_s, t), integral(&|u| answer.tail_after_wait(wait_s, u), t, scale)),
+                        (
+                            answer.excess_after_wait(wait_s, t),
+                            integral(&|u| answer.tail_after_wait(wait_s, u), t, scale),
+                        ),
                     ];
                     for (exact, summed) in checks {
                         assert!(

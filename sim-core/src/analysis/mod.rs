@@ -576,8 +576,8 @@ fn analyze_open_at(
                         + shared
                 })
                 .collect();
-            response[class] =
-                routing::solve(&routing, &own, false).ok_or("the routing sends requests around a loop they never leave")?;
+            response[class] = routing::solve(&routing, &own, false)
+                .ok_or("the routing sends requests around a loop they never leave")?;
         }
         let mut next_holding = vec![0.0; n];
         for (i, slot) in next_holding.iter_mut().enumerate() {

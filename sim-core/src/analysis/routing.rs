@@ -19,10 +19,7 @@ impl Routing {
         let rows = effects
             .iter()
             .map(|effect| {
-                (effect.reached.iter())
-                    .map(|&j| (j, amount(effect, j)))
-                    .filter(|&(_, sends)| sends != 0.0)
-                    .collect()
+                (effect.reached.iter()).map(|&j| (j, amount(effect, j))).filter(|&(_, sends)| sends != 0.0).collect()
             })
             .collect();
         Routing { rows }
