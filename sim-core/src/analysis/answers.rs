@@ -5,6 +5,8 @@
 //! (Tijms, *A First Course in Stochastic Models*, 2003, §2.2): below c² = 1 a mixture of
 //! Erlang(k − 1) and Erlang(k) of one rate (at most 50 phases; a constant for c² ≈ 0), above
 //! it a two-phase hyperexponential with balanced means. Exponential answers keep the exact figures they had.
+//! The same fits give a timed call's answer (`retries.rs`: a holding time after an
+//! exponential wait or none) its tail and its overshoot of a timeout, in closed form.
 
 use super::fewer_than;
 
