@@ -449,6 +449,32 @@ mod tests {
         assert!((constant.excess_after_wait(0.5, 2.0) - 0.5 * libm::exp(-2.0)).abs() < 1e-15);
     }
 
+    /// Far from the scales checked above (a hold of a nanosecond after a wait of a thousand
+    /// seconds, and the reverse, at t from a nanosecond to hours) the tails stay in [0, 1],
+    /// fall as t grows, and the overshoots stay finite: no term overflows or is lost to NaN.
+    #[test]
+    fn tails_stay_probabilities_at_extreme_scales() {
+        let scales = [1e-9, 1e-4, 1.0, 1e3];
+        for mean_s in scales {
+            for scv in [0.02, 0.3, 1.0, 4.0] {
+                let answer = Answer { mean_s, scv };
+                for wait_s in scales {
+                    let mut last = 1.0;
+                    for t in [1e-9, 1e-6, 1e-3, 1.0, 60.0, 1e4] {
+                        let tail = answer.tail_after_wait(wait_s, t);
+                        assert!(
+                            (0.0..=last + 1e-12).contains(&tail),
+                            "hold {mean_s} c² {scv} wait {wait_s} t {t}: {tail}"
+                        );
+                        last = tail;
+                        let overshoot = answer.excess_after_wait(wait_s, t);
+                        assert!(overshoot.is_finite() && overshoot >= 0.0, "{mean_s} {scv} {wait_s} {t}: {overshoot}");
+                    }
+                }
+            }
+        }
+    }
+
     /// The larger of two Erlang-2 answers of mean 2 (rate 1 per phase): E[max] = 2·2 − E[min],
     /// with P(min > t) = ((1 + t) e^(−t))², so E[min] = ∫ (1 + t)² e^(−2t) dt = 5/4 and
     /// E[max] = 11/4. The first of three constants comes at their mean (to the grid's step), of
