@@ -87,12 +87,7 @@ fn solve_by_blocks(rows: &[Vec<(usize, f64)>], rhs: &[f64]) -> Option<Vec<f64>> 
         let mut members: Vec<usize> = component.iter().map(|node| node.index()).collect();
         members.sort_unstable();
         if let [i] = members[..] {
-            let own = 1.0 - rows[i].iter().find(|&&(j, _)| j == i).map_or(0.0, |&(_, c)| c);
-            if own.abs() < 1e-12 {
-                return None;
-            }
-            let others: f64 = rows[i].iter().filter(|&&(j, _)| j != i).map(|&(j, c)| c * x[j]).sum();
-            x[i] = (rhs[i] + others) / own;
+            x[i] = solve_one(rows, rhs, &x, i)?;
             solved[i] = true;
             continue;
         }
@@ -179,12 +174,8 @@ fn solve_acyclic(rows: &[Vec<(usize, f64)>], rhs: &[f64]) -> Option<Option<Vec<f
     let mut x = vec![0.0; n];
     let mut solved = 0;
     while let Some(i) = ready.pop() {
-        let own = 1.0 - rows[i].iter().find(|&&(j, _)| j == i).map_or(0.0, |&(_, c)| c);
-        if own.abs() < 1e-12 {
-            return Some(None);
-        }
-        let others: f64 = rows[i].iter().filter(|&&(j, _)| j != i).map(|&(j, c)| c * x[j]).sum();
-        x[i] = (rhs[i] + others) / own;
+        let Some(value) = solve_one(rows, rhs, &x, i) else { return Some(None) };
+        x[i] = value;
         solved += 1;
         for &k in &needed_by[i] {
             missing[k] -= 1;
@@ -194,6 +185,17 @@ fn solve_acyclic(rows: &[Vec<(usize, f64)>], rhs: &[f64]) -> Option<Option<Vec<f
         }
     }
     (solved == n).then_some(Some(x))
+}
+
+/// x_i = (b_i + Σ_{j≠i} C_ij x_j) / (1 − C_ii), once every x_j it needs is in `x`; `None`
+/// when its own loop never lets a request go (1 − C_ii is 0).
+fn solve_one(rows: &[Vec<(usize, f64)>], rhs: &[f64], x: &[f64], i: usize) -> Option<f64> {
+    let own = 1.0 - rows[i].iter().find(|&&(j, _)| j == i).map_or(0.0, |&(_, c)| c);
+    if own.abs() < 1e-12 {
+        return None;
+    }
+    let others: f64 = rows[i].iter().filter(|&&(j, _)| j != i).map(|&(j, c)| c * x[j]).sum();
+    Some((rhs[i] + others) / own)
 }
 
 #[cfg(test)]
