@@ -198,12 +198,8 @@ impl Fit {
     }
 }
 
-/// P(Erlang(`phases`, `rate`) > t) = e^(−x) Σ_{i<phases} xⁱ/i!, x = rate·t; with no phase
-/// it is over at once (0 for t ≥ 0).
+/// P(Erlang(`phases`, `rate`) > t) = e^(−x) Σ_{i<phases} xⁱ/i!, x = rate·t ≥ 0.
 fn erlang_tail(phases: u32, rate: f64, t: f64) -> f64 {
-    if phases == 0 {
-        return f64::from(u8::from(t < 0.0));
-    }
     let x = rate * t;
     let (mut term, mut sum) = (libm::exp(-x), 0.0);
     for i in 0..phases {

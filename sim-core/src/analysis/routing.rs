@@ -78,17 +78,15 @@ fn solve_by_blocks(rows: &[Vec<(usize, f64)>], rhs: &[f64]) -> Option<Vec<f64>> 
             graph.add_edge(nodes[i], nodes[j], ());
         }
     }
-    const UNSOLVED: usize = usize::MAX;
-    // Each node's place in its block while the block is solved, UNSOLVED before.
-    let mut place = vec![UNSOLVED; n];
-    let mut solved = vec![false; n];
+    const OUTSIDE: usize = usize::MAX;
+    // Each node's place in the block being solved, OUTSIDE for every other node.
+    let mut place = vec![OUTSIDE; n];
     let mut x = vec![0.0; n];
     for component in tarjan_scc(&graph) {
         let mut members: Vec<usize> = component.iter().map(|node| node.index()).collect();
         members.sort_unstable();
         if let [i] = members[..] {
             x[i] = solve_one(rows, rhs, &x, i)?;
-            solved[i] = true;
             continue;
         }
         for (k, &i) in members.iter().enumerate() {
@@ -98,7 +96,7 @@ fn solve_by_blocks(rows: &[Vec<(usize, f64)>], rhs: &[f64]) -> Option<Vec<f64>> 
         for &i in &members {
             let (mut inside, mut outside) = (Vec::new(), 0.0);
             for &(j, c) in &rows[i] {
-                if place[j] != UNSOLVED && !solved[j] {
+                if place[j] != OUTSIDE {
                     inside.push((place[j], c));
                 } else {
                     outside += c * x[j];
@@ -110,7 +108,7 @@ fn solve_by_blocks(rows: &[Vec<(usize, f64)>], rhs: &[f64]) -> Option<Vec<f64>> 
         let block_x = solve_by_elimination(&block_rows, &block_rhs)?;
         for (&i, value) in members.iter().zip(block_x) {
             x[i] = value;
-            solved[i] = true;
+            place[i] = OUTSIDE;
         }
     }
     Some(x)

@@ -43,6 +43,11 @@ pub(super) struct VisitEffect {
 }
 
 impl VisitEffect {
+    /// Visits this visit sends node `j` in all: calls, hand-offs and messages.
+    pub(super) fn sends(&self, j: usize) -> f64 {
+        self.calls[j] + self.forwards[j] + self.messages[j]
+    }
+
     /// Calls `parallel_targets[start..start + len]` at once, `weight` times per visit,
     /// going on after `wait` answers: each target's visits, and the group.
     fn add_group(&mut self, topology: &Topology, weight: f64, start: u32, len: u32, wait: u32) {
@@ -564,7 +569,7 @@ pub(super) fn class_visit_rates(
             }
         }
         // Messages count: their consumers' calls load the nodes as any other visit does.
-        let routing = Routing::of(&effects, |effect, j| effect.calls[j] + effect.forwards[j] + effect.messages[j]);
+        let routing = Routing::of(&effects, VisitEffect::sends);
         let rates =
             solve(&routing, entry_rates, true).ok_or("the routing sends requests around a loop they never leave")?;
         class_effects.push(effects);
@@ -593,8 +598,7 @@ impl VisitCounts {
         let per_class = (0..topology.classes.len())
             .map(|class| {
                 let (effects, _) = effects(topology, class, &vec![None; n], &predicted, &no_shares).ok()?;
-                let routing =
-                    Routing::of(&effects, |effect, j| effect.calls[j] + effect.forwards[j] + effect.messages[j]);
+                let routing = Routing::of(&effects, VisitEffect::sends);
                 solve(&routing, &vec![1.0; n], false)
             })
             .collect();
