@@ -30,8 +30,11 @@ const EQUAL: usize = DIGITS * RADIX;
 const BUCKETS: usize = EQUAL + 1;
 
 /// Pending entries past which they go to the buckets (a 4-ary heap of this many entries is
-/// 128 KiB, within a core's second-level cache).
-const SPREAD_AT: usize = 4096;
+/// 16 KiB, within a core's first-level cache). From 512 rather than 4096, least connections
+/// over 1000 instances (800 completions pending) and a closed workload of 1000 users run in
+/// the buckets, 0.6% and 5.6% fewer instructions; from 256, a model whose few hundred
+/// pending events go back and forth across the line took 6% more.
+const SPREAD_AT: usize = 512;
 
 /// Entries with the earliest (time, sequence) first out.
 pub(super) struct RadixHeap<E> {
