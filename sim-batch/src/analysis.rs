@@ -16,6 +16,16 @@ pub fn ms(seconds: Option<f64>) -> String {
     }
 }
 
+/// A utilization to 3 decimals; `∞` where requests come round without end (a loop that a
+/// timed call's retries make grow).
+pub fn utilization(value: f64) -> String {
+    if value.is_infinite() {
+        "∞".into()
+    } else {
+        format!("{value:.3}")
+    }
+}
+
 /// How far the offered load may grow before the bottleneck saturates, in the words of
 /// `archsim run`'s bottleneck line (", 3.48× headroom"), or how far past saturation it is
 /// (", 0.85× what is offered now: past saturation"); nothing when nothing is offered.
@@ -44,10 +54,16 @@ pub fn bottleneck_line(analysis: &Analysis) -> String {
                 ),
                 None => (String::new(), node.utilization.unwrap_or(0.0)),
             };
+            if utilization.is_infinite() {
+                return format!(
+                    "bottleneck: \"{}\"{part} at utilization ∞ (its requests come round without end): it saturates at any load",
+                    node.name
+                );
+            }
             format!(
-                "bottleneck: \"{}\"{part} at utilization {:.3}; it saturates at about {} req/s offered{} (same mix, current holding times)",
+                "bottleneck: \"{}\"{part} at utilization {}; it saturates at about {} req/s offered{} (same mix, current holding times)",
                 node.name,
-                utilization,
+                self::utilization(utilization),
                 significant(rate),
                 headroom(rate, analysis.arrival_rate_per_s)
             )

@@ -226,6 +226,9 @@ pub fn significant(value: f64) -> String {
 
 /// `digits` significant digits, without trailing zeros.
 pub fn significant_to(value: f64, digits: i32) -> String {
+    if value.is_infinite() {
+        return if value > 0.0 { "∞" } else { "-∞" }.into();
+    }
     if value == 0.0 || !value.is_finite() {
         return format!("{value}");
     }

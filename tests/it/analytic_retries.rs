@@ -139,3 +139,49 @@ fn the_view_calls_a_steady_state_metastable_where_a_slowdown_leaves_a_retry_stor
         assert_eq!(busy < 0.6, recovers, "{rate}/s {policy}: busy {busy}");
     }
 }
+
+/// A loop that timed calls' retries multiply past 1 per request: "front" calls "back" under
+/// a 5 ms timeout with 2 retries, and "back" (Exp(10 ms) of work, so most attempts time out)
+/// hands `share` of its requests back to "front". Without the retries the loop's gain is
+/// `share`; with A attempts per call it is A × `share`, and past 1 every request comes round
+/// without end. At 0.6 (A near 3: a gain of about 1.8) the view finds no steady state at
+/// any load (it took the linear solve's negative visits for a steady state, 27.5 ms, before),
+/// and the simulation at 1 request a second saturates "back"; at 0.3 (a gain below 0.9) the
+/// view has a steady state and the simulation keeps up.
+#[test]
+fn retries_that_multiply_a_loop_past_one_per_request_leave_no_steady_state() {
+    let design = |share: f64| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "1/s"), to: "front")],
+                nodes: {{
+                    "front": Service(workers: 8, steps: [Work(Exp(mean: "1ms")), Call("back")],
+                        calls: {{"back": CallPolicy(timeout: "5ms", retry: Retry(retries: 2, backoff: "1ms"))}}),
+                    "back": Service(workers: 8, steps: [Work(Exp(mean: "10ms")), Choose([({share}, [Forward("front")])])]),
+                }},
+                run: (duration: "60s", warmup: "10s"),
+            )"#
+        )
+    };
+    let storm = design(0.6);
+    let topology = sim_core::parse_topology(&storm).unwrap();
+    let analysis = analyze(&topology, &[None, None]).unwrap();
+    assert!(analysis.response_s.is_none(), "{analysis:?}");
+    for node in &analysis.nodes {
+        assert!(node.arrival_rate_per_s.is_infinite() && node.utilization.unwrap().is_infinite(), "{node:?}");
+    }
+    assert_eq!(analysis.saturation_rate_per_s, Some(0.0));
+    assert!(analysis.notes.iter().any(|note| note.contains("a retry storm")), "{:?}", analysis.notes);
+    let line = sim_batch::analysis::bottleneck_line(&analysis);
+    assert!(line.contains("utilization ∞") && line.contains("saturates at any load"), "{line}");
+    let report = simulate(&storm, 1, seconds(60.0), 10.0);
+    assert!(report.nodes["back"].utilization > 0.97, "{}", report.nodes["back"].utilization);
+
+    let calm = design(0.3);
+    let topology = sim_core::parse_topology(&calm).unwrap();
+    let analysis = analyze(&topology, &[None, None]).unwrap();
+    assert!(analysis.response_s.is_some_and(f64::is_finite), "{analysis:?}");
+    assert!(analysis.saturation_rate_per_s.is_some_and(|rate| rate > 1.0), "{analysis:?}");
+    let report = simulate(&calm, 1, seconds(60.0), 10.0);
+    assert!(report.nodes["back"].utilization < 0.5, "{}", report.nodes["back"].utilization);
+}

@@ -395,7 +395,7 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
             significant(node.arrival_rate_per_s),
             node.servers.map_or("-".into(), |(instances, workers)| format!("{instances}×{workers}")),
             ms(Some(node.holding_s)),
-            node.utilization.map_or("-".into(), |u| format!("{:.3}", u)),
+            node.utilization.map_or("-".into(), sim_batch::analysis::utilization),
             if node.servers.is_some() && node.arrival_rate_per_s > 0.0 {
                 ms(Some(node.wait_s.unwrap_or(f64::INFINITY)))
             } else {

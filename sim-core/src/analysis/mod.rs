@@ -585,6 +585,9 @@ fn analyze_open_at(
                 continue;
             }
             let mut weighted = 0.0;
+            // The classes whose requests come round without end (a loop that timed calls'
+            // retries make grow: `routing::solve`), whose holding times are taken evenly.
+            let (mut endless_held, mut endless) = (0.0, 0.0);
             for class in 0..classes {
                 let effect = &class_effects[class][i];
                 // A consumer is held while the handler answers its message, as a caller is.
@@ -607,9 +610,24 @@ fn analyze_open_at(
                     );
                 let held = effect.work_s * stretch[i] + acks_s(class, i) + calls;
                 class_holding[class][i] = held;
-                weighted += class_rates[class][i] * held;
+                if class_rates[class][i].is_infinite() {
+                    endless_held += held;
+                    endless += 1.0;
+                } else {
+                    weighted += class_rates[class][i] * held;
+                }
             }
-            *slot = weighted / node_rate[i];
+            *slot = if endless == 0.0 {
+                weighted / node_rate[i]
+            } else {
+                // (Their answers' times, infinite too, can leave ∞ − ∞ in a held time.)
+                let held = endless_held / endless;
+                if held.is_nan() {
+                    f64::INFINITY
+                } else {
+                    held
+                }
+            };
         }
         // A caller's c_s², from its work's and its callees' answers' variances.
         for &i in &callers {

@@ -55,7 +55,9 @@ impl Routing {
 
 /// Solves `x = b + xM` (`transpose`: visit ratios) or `x = b + Mx`: in one pass in a
 /// topological order when the routing has no loop (`solve_acyclic`), else block by block
-/// (`solve_by_blocks`). `None` when it has no solution (requests that go round for ever).
+/// (`solve_by_blocks`). `None` when a loop never lets a request go (its equations are
+/// singular); infinite where a loop sends round more than comes in (a timed call's retries
+/// can multiply a loop's sends past 1 per request) and wherever such a loop sends to.
 pub(super) fn solve(routing: &Routing, rhs: &[f64], transpose: bool) -> Option<Vec<f64>> {
     let rows = routing.coefficient_rows(transpose);
     match solve_acyclic(&rows, rhs) {
@@ -98,14 +100,30 @@ fn solve_by_blocks(rows: &[Vec<(usize, f64)>], rhs: &[f64]) -> Option<Vec<f64>> 
             for &(j, c) in &rows[i] {
                 if place[j] != OUTSIDE {
                     inside.push((place[j], c));
-                } else {
+                } else if c != 0.0 {
                     outside += c * x[j];
                 }
             }
             block_rows.push(inside);
             block_rhs.push(rhs[i] + outside);
         }
-        let block_x = solve_by_elimination(&block_rows, &block_rhs)?;
+        // Every node of a loop reaches every other, so what comes in endlessly anywhere goes
+        // round to all of them.
+        let block_x = if block_rhs.iter().any(|b| b.is_infinite()) {
+            vec![f64::INFINITY; members.len()]
+        } else {
+            let solved = solve_by_elimination(&block_rows, &block_rhs)?;
+            let scale = solved.iter().fold(0.0, |largest: f64, x| largest.max(x.abs()));
+            if solved.iter().any(|&x| x < -1e-9 * scale) {
+                // The loop sends round more than comes in (its gain, the spectral radius of
+                // its coefficients, is above 1; a timed call's retries can do that): x = b +
+                // Cx then has no solution at or above 0 (Perron–Frobenius), and requests
+                // multiply round it for ever.
+                vec![f64::INFINITY; members.len()]
+            } else {
+                solved
+            }
+        };
         for (&i, value) in members.iter().zip(block_x) {
             x[i] = value;
             place[i] = OUTSIDE;
@@ -186,14 +204,19 @@ fn solve_acyclic(rows: &[Vec<(usize, f64)>], rhs: &[f64]) -> Option<Option<Vec<f
 }
 
 /// x_i = (b_i + Σ_{j≠i} C_ij x_j) / (1 − C_ii), once every x_j it needs is in `x`; `None`
-/// when its own loop never lets a request go (1 − C_ii is 0).
+/// when its own loop never lets a request go (1 − C_ii is 0), infinite when what comes in
+/// is (or its own loop sends back more than 1 for each: requests multiply for ever).
 fn solve_one(rows: &[Vec<(usize, f64)>], rhs: &[f64], x: &[f64], i: usize) -> Option<f64> {
     let own = 1.0 - rows[i].iter().find(|&&(j, _)| j == i).map_or(0.0, |&(_, c)| c);
     if own.abs() < 1e-12 {
         return None;
     }
-    let others: f64 = rows[i].iter().filter(|&&(j, _)| j != i).map(|&(j, c)| c * x[j]).sum();
-    Some((rhs[i] + others) / own)
+    let others: f64 = rows[i].iter().filter(|&&(j, c)| j != i && c != 0.0).map(|&(j, c)| c * x[j]).sum();
+    let inflow = rhs[i] + others;
+    if own < 0.0 {
+        return Some(if inflow > 0.0 { f64::INFINITY } else { 0.0 });
+    }
+    Some(inflow / own)
 }
 
 #[cfg(test)]
@@ -303,5 +326,40 @@ mod tests {
         }
         let forever = Routing::from_dense(&[vec![0.0, 1.0], vec![1.0, 0.0]]);
         assert_eq!(solve(&forever, &[1.0, 1.0], false), None);
+    }
+
+    /// A loop that sends round more than comes in (a gain above 1, which a timed call's
+    /// retries can make) has no solution at or above 0: the linear solve's answer is
+    /// negative, and the loop's nodes, with what they feed, come out infinite; a node that
+    /// sends itself more than 1 the same. With nothing coming in, nothing goes round.
+    #[test]
+    fn a_loop_that_sends_round_more_than_comes_in_grows_without_end() {
+        // 0 → {1 ⇄ 2} → 3, the loop's gain 0.8 × 1.5 = 1.2; and the same below 1.
+        let routing = |back: f64| {
+            Routing::from_dense(&[
+                vec![0.0, 1.0, 0.0, 0.0],
+                vec![0.0, 0.0, 0.8, 0.0],
+                vec![0.0, back, 0.0, 0.5],
+                vec![0.0, 0.0, 0.0, 0.0],
+            ])
+        };
+        let whole = solve_by_elimination(&routing(1.5).coefficient_rows(true), &[1.0, 0.0, 0.0, 0.0]).unwrap();
+        assert!(whole.iter().any(|&x| x < 0.0), "the plain linear solve: {whole:?}");
+        let visits = solve(&routing(1.5), &[1.0, 0.0, 0.0, 0.0], true).unwrap();
+        assert_eq!(visits[0], 1.0);
+        assert!(visits[1..].iter().all(|x| x.is_infinite() && *x > 0.0), "{visits:?}");
+        // Visits x = e + xP: x₁ = 1 + 0.5 x₂ ... with the gain at 0.4: x₁ = 1/(1 − 0.4).
+        let settled = solve(&routing(0.5), &[1.0, 0.0, 0.0, 0.0], true).unwrap();
+        let expected = [1.0, 1.0 / 0.6, 0.8 / 0.6, 0.4 / 0.6];
+        for (a, b) in settled.iter().zip(expected) {
+            assert!((a - b).abs() < 1e-12, "{settled:?}");
+        }
+        // Nothing enters the loop: nothing goes round it.
+        assert_eq!(solve(&routing(1.5), &[0.0, 0.0, 0.0, 1.0], true), Some(vec![0.0, 0.0, 0.0, 1.0]));
+        // A node that sends itself 1.5 of each request.
+        let own = Routing::from_dense(&[vec![0.0, 1.0], vec![0.0, 1.5]]);
+        let x = solve(&own, &[1.0, 0.0], true).unwrap();
+        assert!(x[0] == 1.0 && x[1].is_infinite(), "{x:?}");
+        assert_eq!(solve(&own, &[0.0, 0.0], true), Some(vec![0.0, 0.0]));
     }
 }
