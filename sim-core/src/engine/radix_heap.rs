@@ -28,6 +28,8 @@ const DIGITS: usize = 128 / DIGIT_BITS as usize;
 /// to `last`.
 const EQUAL: usize = DIGITS * RADIX;
 const BUCKETS: usize = EQUAL + 1;
+// (`digits_occupied` has a bit per digit.)
+const _: () = assert!(DIGITS <= u32::BITS as usize);
 
 /// Pending entries past which they go to the buckets (a 4-ary heap of this many entries is
 /// 16 KiB, within a core's first-level cache). From 512 rather than 4096, least connections
