@@ -61,9 +61,9 @@ pub fn bottleneck_line(analysis: &Analysis) -> String {
                 );
             }
             format!(
-                "bottleneck: \"{}\"{part} at utilization {}; it saturates at about {} req/s offered{} (same mix, current holding times)",
+                "bottleneck: \"{}\"{part} at utilization {:.3}; it saturates at about {} req/s offered{} (same mix, current holding times)",
                 node.name,
-                self::utilization(utilization),
+                utilization,
                 significant(rate),
                 headroom(rate, analysis.arrival_rate_per_s)
             )

@@ -100,7 +100,7 @@ fn solve_by_blocks(rows: &[Vec<(usize, f64)>], rhs: &[f64]) -> Option<Vec<f64>> 
             for &(j, c) in &rows[i] {
                 if place[j] != OUTSIDE {
                     inside.push((place[j], c));
-                } else if c != 0.0 {
+                } else {
                     outside += c * x[j];
                 }
             }
@@ -211,7 +211,7 @@ fn solve_one(rows: &[Vec<(usize, f64)>], rhs: &[f64], x: &[f64], i: usize) -> Op
     if own.abs() < 1e-12 {
         return None;
     }
-    let others: f64 = rows[i].iter().filter(|&&(j, c)| j != i && c != 0.0).map(|&(j, c)| c * x[j]).sum();
+    let others: f64 = rows[i].iter().filter(|&&(j, _)| j != i).map(|&(j, c)| c * x[j]).sum();
     let inflow = rhs[i] + others;
     if own < 0.0 {
         return Some(if inflow > 0.0 { f64::INFINITY } else { 0.0 });
