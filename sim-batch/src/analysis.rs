@@ -4,6 +4,7 @@
 
 use crate::metrics::significant;
 use sim_core::analysis::Analysis;
+use sim_core::topology::Topology;
 
 /// Milliseconds to 4 significant digits; below the simulation's 1 ns resolution, 0 (an
 /// Erlang C wait of 10⁻¹⁴ s reads as what it is); `∞` when unbounded, `-` for none.
@@ -139,6 +140,21 @@ pub fn metastable_lines(analysis: &Analysis) -> Vec<String> {
                 "metastable: were calls {} to time out (a slowdown, a burst), their retries would offer \"{node}\" {load:.2}× what it can do: a retry storm that outlasts its cause",
                 call.name
             ))
+        })
+        .collect()
+}
+
+/// Per service that can wait on itself (`Topology::self_waits`), `can deadlock: ...` with
+/// the way its calls come back to it: the view takes its workers as never all held by such
+/// calls, which a run can show otherwise well below the saturation it gives.
+pub fn self_wait_lines(topology: &Topology) -> Vec<String> {
+    (topology.self_waits().iter())
+        .map(|wait| {
+            format!(
+                "can deadlock: \"{}\"'s workers hold calls that can come back to it ({}); were they all held so, the calls that came back would queue behind them until a timeout gave up, below the saturation above (run it to see how often its workers are all busy)",
+                topology.nodes[wait.node].name,
+                wait.path_text(topology)
+            )
         })
         .collect()
 }

@@ -168,15 +168,23 @@ function verdicts(report) {
   if (b) {
     const part = b.part === 'node' ? '' : ` ${b.part}`;
     const busy = b.utilization === null || b.utilization === undefined ? '' : ` (${(b.utilization * 100).toFixed(1)}% busy)`;
-    // As the CLI's table (report/table.rs): below saturation, the headroom and how to raise it.
+    // As the CLI's table (report/table.rs): deadlocked, what holds it; below saturation, the
+    // headroom and how to raise it.
+    if (b.deadlock) {
+      html += `<p class="verdict bottleneck">bottleneck: "${escapeHtml(b.node)}"${escapeHtml(part)} deadlocked${busy}: ${escapeHtml(
+        b.advice,
+      )}</p>`;
+    }
     const below = b.offered_load < 1;
     const headroom = below ? `, ${(1 / b.offered_load).toFixed(1 / b.offered_load >= 10 ? 0 : 2)}× headroom` : '';
     const lead = below ? 'to raise it, ' : '';
-    html += `<p class="verdict bottleneck">bottleneck: "${escapeHtml(b.node)}"${escapeHtml(part)} at ${b.offered_load.toFixed(
-      2,
-    )}× its capacity${busy}; it saturates at ${formatRate(b.saturates_at_per_s)}/s of arrivals (now ${formatRate(
-      b.saturates_at_per_s * b.offered_load,
-    )}/s${headroom}): ${lead}${escapeHtml(b.advice)}</p>`;
+    if (!b.deadlock) {
+      html += `<p class="verdict bottleneck">bottleneck: "${escapeHtml(b.node)}"${escapeHtml(part)} at ${b.offered_load.toFixed(
+        2,
+      )}× its capacity${busy}; it saturates at ${formatRate(b.saturates_at_per_s)}/s of arrivals (now ${formatRate(
+        b.saturates_at_per_s * b.offered_load,
+      )}/s${headroom}): ${lead}${escapeHtml(b.advice)}</p>`;
+    }
   }
   html += list('overload', 'Overloaded for part of the run', (report.overloads || []).map((o) => o.summary));
   html += list('stale', 'Stale reads', report.stale_reads || []);

@@ -39,6 +39,7 @@ mod reliability;
 mod replication;
 mod resharding;
 mod run_length;
+mod self_waits;
 mod serverless;
 mod snapshots;
 mod swarm;

@@ -248,7 +248,7 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
                 .expect("an analysis serializes")
                 + "\n"
         }
-        OutputFormat::Table => write_analysis(&mut out, &analysis, simulated.as_ref()),
+        OutputFormat::Table => write_analysis(&mut out, &topology, &analysis, simulated.as_ref()),
     }
     stdout.write_all(out.as_bytes()).map_err(|error| Failure::cannot_write("the analysis", error))
 }
@@ -358,7 +358,12 @@ fn show(summary: Option<Summary>, scale: f64) -> String {
     }
 }
 
-fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simulated>) {
+fn write_analysis(
+    out: &mut String,
+    topology: &sim_core::topology::Topology,
+    analysis: &Analysis,
+    simulated: Option<&Simulated>,
+) {
     let _ = writeln!(
         out,
         "analytic view (open {}{}), {} req/s offered\n",
@@ -464,6 +469,9 @@ fn write_analysis(out: &mut String, analysis: &Analysis, simulated: Option<&Simu
         let _ = writeln!(out, "{line}");
     }
     for line in sim_batch::analysis::metastable_lines(analysis) {
+        let _ = writeln!(out, "{line}");
+    }
+    for line in sim_batch::analysis::self_wait_lines(topology) {
         let _ = writeln!(out, "{line}");
     }
     for host in &analysis.hosts {

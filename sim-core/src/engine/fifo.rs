@@ -79,9 +79,8 @@ impl<T: Copy> Fifo<T> {
         self.items.get(self.head)
     }
 
-    /// The queued items, oldest first (for the tests).
-    #[cfg(test)]
-    fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
+    /// The queued items, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
         self.items[self.head..].iter()
     }
 

@@ -45,6 +45,7 @@ pub(crate) mod replicated;
 pub(crate) mod requests;
 pub(crate) mod resharding;
 mod run_config;
+pub(crate) mod self_waits;
 pub(crate) mod series_store;
 mod service;
 mod shared_cores;
@@ -97,8 +98,8 @@ pub(crate) struct StallCheck {
     /// After the workloads stop: the events the drain may reach (0 until the first look).
     drain_limit_events: u64,
     /// Where the run was stopped because its drain did not end (work kept coming back),
-    /// with the requests in flight and the messages stored then.
-    pub drain_cut: Option<(u64, u32, u64)>,
+    /// with the requests in flight, the visits at nodes and the messages stored then.
+    pub drain_cut: Option<(u64, u32, u64, u64)>,
 }
 
 /// The results of the measured requests of one class, or of one workload, or of all.
@@ -410,14 +411,16 @@ impl<'t> Simulation<'t> {
         let kernel = &mut self.kernel;
         if kernel.stall.drain_limit_events == 0 {
             // Many times the events the work held would need at the run's own rate of
-            // events per request.
-            let held = kernel.in_flight as u64 + messages;
+            // events per request. The visits count too: a service that collapsed holds
+            // thousands of visits whose callers gave up (orphans), which run on.
+            let held = kernel.in_flight as u64 + messages + kernel.frames.live() as u64;
             let per_request = kernel.events_processed / kernel.created.max(1) + 1;
             let needed = (held + 1).saturating_mul(per_request).saturating_mul(DRAIN_EVENTS_FACTOR);
             kernel.stall.drain_limit_events = kernel.events_processed.saturating_add(needed.max(DRAIN_MIN_EVENTS));
             return false;
         }
-        kernel.stall.drain_cut = Some((kernel.events.now_ns(), kernel.in_flight, messages));
+        kernel.stall.drain_cut =
+            Some((kernel.events.now_ns(), kernel.in_flight, kernel.frames.live() as u64, messages));
         true
     }
 

@@ -57,6 +57,11 @@ impl WaitQueue {
         Some(frame)
     }
 
+    /// The waiting frames, highest level first, in order within each.
+    pub fn iter(&self) -> impl Iterator<Item = FrameId> + '_ {
+        self.levels.iter().flat_map(|level| level.iter().copied())
+    }
+
     /// Empties the queue, highest level first, in order within each.
     pub fn drain_all(&mut self) -> Vec<FrameId> {
         self.len = 0;

@@ -49,9 +49,10 @@ pub const COUNTERS_OMITTED_WHEN_ZERO: &[&str] = &[
 ];
 
 use crate::model::node::Span;
+use crate::model::self_waits::Deadlock;
 use crate::model::stats::RequestCounts;
 use crate::model::Simulation;
-use crate::topology::NONE;
+use crate::topology::{SelfWait, NONE};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -434,6 +435,7 @@ impl Simulation<'_> {
             1.0
         };
         let span = Span { end_ns, measured_ns, generating_ns };
+        let arrival_rate_per_s = self.kernel.measured.generated as f64 / (generating_ns / 1e9);
         let mut instability = Instability::default();
         let mut nodes = IndexMap::new();
         let mut total_cost = 0.0;
@@ -462,6 +464,15 @@ impl Simulation<'_> {
             }
         }
         self.backlog_verdicts(&mut nodes, &mut instability);
+        let self_waits = topology.self_waits();
+        // The deadlocked services that are on a way back to themselves: the others wait on
+        // them.
+        let deadlocked: Vec<(SelfWait, Deadlock)> = (self.deadlocked_services().into_iter())
+            .filter_map(|deadlock| {
+                self_waits.iter().find(|wait| wait.node == deadlock.node).map(|wait| (wait.clone(), deadlock))
+            })
+            .collect();
+        instability.extend(deadlocked.iter().map(|(wait, deadlock)| warnings::deadlock_line(topology, wait, deadlock)));
         instability.extend(self.run_instability());
         let network = self.network_report(measured_ns);
         if let Some(network) = &network {
@@ -497,18 +508,27 @@ impl Simulation<'_> {
                 topology.scenario.as_ref().map_or(&[], |scenario| scenario.faults.as_slice()),
             ),
             stale_reads: stale_reads::stale_cache_lines(topology, &nodes),
-            bottleneck: verdicts::bottleneck(
-                &topology.nodes,
-                &nodes,
-                &hosts,
-                requests.generated as f64 / (generating_ns / 1e9),
-                &|| topology.top_key_share(),
-            ),
+            bottleneck: match deadlocked.first() {
+                Some((wait, deadlock)) => {
+                    let name = &topology.nodes[wait.node].name;
+                    Some(verdicts::deadlocked_bottleneck(
+                        name,
+                        &nodes[name],
+                        wait.path_text(topology),
+                        deadlock,
+                        arrival_rate_per_s,
+                    ))
+                }
+                None => verdicts::bottleneck(&topology.nodes, &nodes, &hosts, arrival_rate_per_s, &|| {
+                    topology.top_key_share()
+                }),
+            },
             unstable: !instability.is_empty(),
             instability,
             warnings: self
                 .warnings(&latency)
                 .into_iter()
+                .chain(warnings::self_waiting_pools(topology, &self_waits, &deadlocked, &nodes))
                 .chain(warnings::cold_caches(topology, &nodes))
                 .chain(warnings::catching_up_consumers(topology, &nodes, self.generating_at_end()))
                 .chain(warnings::bursty_workloads(

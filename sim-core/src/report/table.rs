@@ -26,23 +26,7 @@ pub(super) fn render(report: &Report) -> String {
         }
     }
     if let Some(bottleneck) = &report.bottleneck {
-        let part = if bottleneck.part == "node" { String::new() } else { format!(" {}", bottleneck.part) };
-        let utilization = bottleneck.utilization.map_or(String::new(), |u| format!(" ({:.1}% busy)", u * 100.0));
-        // Below saturation the advice is how to raise the ceiling, not a call to act.
-        let (headroom, advice_lead) = if bottleneck.offered_load < 1.0 {
-            (format!(", {}", headroom_text(1.0 / bottleneck.offered_load)), "to raise it, ")
-        } else {
-            (String::new(), "")
-        };
-        let _ = writeln!(
-            out,
-            "\nbottleneck: \"{}\"{part} at {:.2}× its capacity{utilization}; it saturates at {}/s of arrivals (now {}/s{headroom}): {advice_lead}{}",
-            bottleneck.node,
-            bottleneck.offered_load,
-            format_rate(bottleneck.saturates_at_per_s),
-            format_rate(bottleneck.saturates_at_per_s * bottleneck.offered_load),
-            bottleneck.advice
-        );
+        bottleneck_line(&mut out, bottleneck);
     }
     if !report.overloads.is_empty() {
         let _ = writeln!(out, "\noverloaded for part of the run:");
@@ -587,6 +571,33 @@ fn bulkhead_line(callee: &str, bulkhead: &BulkheadReport, workers: Option<u32>) 
 
 fn label_width<'a>(labels: impl Iterator<Item = &'a str>) -> usize {
     labels.map(|label| label.chars().count()).fold(12, usize::max)
+}
+
+/// The bottleneck's line: the part, its load, where it saturates and what to change; or,
+/// when it was deadlocked, the way its calls came back to it.
+fn bottleneck_line(out: &mut String, bottleneck: &super::Bottleneck) {
+    let part = if bottleneck.part == "node" { String::new() } else { format!(" {}", bottleneck.part) };
+    let utilization = bottleneck.utilization.map_or(String::new(), |u| format!(" ({:.1}% busy)", u * 100.0));
+    if bottleneck.deadlock.is_some() {
+        let _ =
+            writeln!(out, "\nbottleneck: \"{}\"{part} deadlocked{utilization}: {}", bottleneck.node, bottleneck.advice);
+        return;
+    }
+    // Below saturation the advice is how to raise the ceiling, not a call to act.
+    let (headroom, advice_lead) = if bottleneck.offered_load < 1.0 {
+        (format!(", {}", headroom_text(1.0 / bottleneck.offered_load)), "to raise it, ")
+    } else {
+        (String::new(), "")
+    };
+    let _ = writeln!(
+        out,
+        "\nbottleneck: \"{}\"{part} at {:.2}× its capacity{utilization}; it saturates at {}/s of arrivals (now {}/s{headroom}): {advice_lead}{}",
+        bottleneck.node,
+        bottleneck.offered_load,
+        format_rate(bottleneck.saturates_at_per_s),
+        format_rate(bottleneck.saturates_at_per_s * bottleneck.offered_load),
+        bottleneck.advice
+    );
 }
 
 fn requests_table(out: &mut String, rows: &[(&str, &RequestsReport)]) {

@@ -3,6 +3,7 @@
 //! bottleneck: the part that saturates first, at what arrival rate, and what to change.
 
 use super::{ComponentSection, NodeReport};
+use crate::model::self_waits::Deadlock;
 use crate::topology::{Node, NodeKind};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,11 @@ pub struct Bottleneck {
     pub saturates_at_per_s: f64,
     /// What to change.
     pub advice: String,
+    /// When it was deadlocked at the end, the way its calls come back to it
+    /// (`"a" → "b" → "a"`): its workers all held requests waiting on visits queued behind
+    /// them (`offered_load` is then at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadlock: Option<String>,
 }
 
 /// An instance is named instead of its node when it is offered this many times the node's
@@ -205,7 +211,34 @@ pub(super) fn bottleneck(
         utilization: best.utilization,
         saturates_at_per_s: arrival_rate_per_s / best.offered_load,
         advice: best.advice,
+        deadlock: None,
     })
+}
+
+/// The bottleneck when `node` was deadlocked at the end (`self_waits.rs`): whatever its
+/// holding times say, it is past its capacity, so its offered load is taken as at least 1.
+pub(super) fn deadlocked_bottleneck(
+    node: &str,
+    report: &NodeReport,
+    path: String,
+    deadlock: &Deadlock,
+    arrival_rate_per_s: f64,
+) -> Bottleneck {
+    let offered_load = report.offered_load.unwrap_or(1.0).max(1.0);
+    Bottleneck {
+        node: node.to_string(),
+        part: "node".into(),
+        offered_load,
+        utilization: Some(report.utilization),
+        saturates_at_per_s: arrival_rate_per_s / offered_load,
+        advice: format!(
+            "{} all hold requests waiting on their own calls, which came back to it ({path}) and queue behind them; \
+             give those calls workers of their own (a bulkhead on the call that leaves it, or a separate service for \
+             the way back), or a timeout that gives up on them",
+            deadlock.workers_text()
+        ),
+        deadlock: Some(path),
+    }
 }
 
 /// Whether an autoscaler sets the node's instances.

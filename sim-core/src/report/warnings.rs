@@ -1,14 +1,18 @@
 //! What may make a report's figures mislead: a request-count run that could not reach its
 //! count, requests in flight at the end of a duration run, a time series cut short, a cache
 //! still filling, a bursty workload whose bursts a run is too short to average out,
-//! consumers that fell behind for a stretch and were catching up at the end.
+//! consumers that fell behind for a stretch and were catching up at the end, a service
+//! whose workers wait on their own calls.
 
 use super::components::{CacheReport, ComponentSection};
 use super::verdicts::draining;
 use super::{NodeReport, WorkloadReport};
 use crate::model::latency::LatencyStats;
+use crate::model::self_waits::Deadlock;
 use crate::model::Simulation;
-use crate::topology::{run_length_text, Arrivals, FaultKind, NodeKind, StopCondition, Topology, BURST_SPREAD};
+use crate::topology::{
+    run_length_text, Arrivals, FaultKind, NodeKind, SelfWait, StopCondition, Topology, BURST_SPREAD,
+};
 use indexmap::IndexMap;
 
 /// Least share of a cache's lookups that were first fetches for it to be called cold: its
@@ -256,4 +260,53 @@ impl Simulation<'_> {
 fn trim_seconds(seconds: f64) -> String {
     let text = format!("{seconds:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Least share of a service's requests that found every worker busy for its way back to
+/// itself to be a warning: a pool full this often may fill with requests waiting on their
+/// own calls (below it, that takes a rare run of them).
+const SELF_WAIT_SHARE: f64 = 0.01;
+
+/// A warning per service that can wait on itself (`Topology::self_waits`) and whose
+/// requests found every worker busy, unless it was deadlocked at the end (an instability
+/// line says so instead): its capacity is below what its holding times give.
+pub(super) fn self_waiting_pools(
+    topology: &Topology,
+    waits: &[SelfWait],
+    deadlocked: &[(SelfWait, Deadlock)],
+    nodes: &IndexMap<String, NodeReport>,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for wait in waits {
+        if deadlocked.iter().any(|(stuck, _)| stuck.node == wait.node) {
+            continue;
+        }
+        let name = &topology.nodes[wait.node].name;
+        let Some(waited) = nodes.get(name).and_then(|report| report.probability_of_waiting) else { continue };
+        if waited < SELF_WAIT_SHARE {
+            continue;
+        }
+        warnings.push(format!(
+            "\"{name}\" can wait on itself: its workers hold calls that can come back to it ({}), and {:.1}% of its \
+             requests found every worker busy. Once all its workers hold such calls, the calls that came back queue \
+             behind them until a timeout gives up (thread-pool starvation; without a timeout, a deadlock), so it \
+             collapses below the load its holding times give (its headroom as a bottleneck): give those calls \
+             workers of their own (a bulkhead on the call that leaves it), and find where it collapses by sweeping \
+             the rate",
+            wait.path_text(topology),
+            waited * 100.0
+        ));
+    }
+    warnings
+}
+
+/// The instability line of a service deadlocked at the end.
+pub(super) fn deadlock_line(topology: &Topology, wait: &SelfWait, deadlock: &Deadlock) -> String {
+    format!(
+        "\"{}\" was deadlocked at the end: {} all held requests waiting on their own calls, which came back to it \
+         ({}) and queued behind them; only a timeout frees such a worker",
+        topology.nodes[wait.node].name,
+        deadlock.workers_text(),
+        wait.path_text(topology)
+    )
 }

@@ -8,6 +8,7 @@ mod graph;
 mod network;
 mod regional_links;
 mod resilience;
+mod self_waits;
 mod traces;
 mod validate;
 
@@ -16,6 +17,7 @@ pub use components::*;
 pub use network::*;
 pub use regional_links::{is_regional_link, RegionalLink, REGIONAL_LINK};
 pub use resilience::*;
+pub use self_waits::SelfWait;
 
 pub use graph::{node_summary, to_dot, Edge, EdgeKind};
 pub use validate::{
