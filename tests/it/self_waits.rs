@@ -42,6 +42,29 @@ fn the_ways_back_to_a_held_worker_are_found_and_hand_offs_and_messages_are_not_w
                "other": Service(steps: [Work(Exp(mean: "1ms"))]),"#,
             vec![r#""api" → "auth" → "lb" → "api""#, r#""auth" → "lb" → "api" → "auth""#],
         ),
+        // A bulkhead with fewer places than workers and no line guards the call it is on
+        // (the way back from "auth" still passes through it).
+        (
+            r#""api": Service(workers: 4, steps: [Work(Exp(mean: "1ms")), Call("auth")], bulkheads: {"auth": Bulkhead(limit: 3, queue: 0)}),
+               "auth": Service(workers: 4, steps: [Work(Exp(mean: "1ms")), Choose([(0.1, [Call("api")])])]),"#,
+            vec![r#""auth" → "api" → "auth""#],
+        ),
+        // With a line, or as many places as workers, or on a Parallel step, it does not.
+        (
+            r#""api": Service(workers: 4, steps: [Work(Exp(mean: "1ms")), Call("auth"), Parallel(["auth", "auth"])], bulkheads: {"auth": Bulkhead(limit: 3, queue: 0)}),
+               "auth": Service(workers: 4, steps: [Work(Exp(mean: "1ms")), Choose([(0.1, [Call("api")])])]),"#,
+            vec![r#""api" → "auth" → "api""#, r#""auth" → "api" → "auth""#],
+        ),
+        (
+            r#""api": Service(workers: 4, steps: [Work(Exp(mean: "1ms")), Call("auth")], bulkheads: {"auth": Bulkhead(limit: 3, queue: 2)}),
+               "auth": Service(workers: 4, steps: [Work(Exp(mean: "1ms")), Choose([(0.1, [Call("api")])])]),"#,
+            vec![r#""api" → "auth" → "api""#, r#""auth" → "api" → "auth""#],
+        ),
+        (
+            r#""api": Service(workers: 4, steps: [Work(Exp(mean: "1ms")), Call("auth")], bulkheads: {"auth": Bulkhead(limit: 4, queue: 0)}),
+               "auth": Service(workers: 4, steps: [Work(Exp(mean: "1ms")), Choose([(0.1, [Call("api")])])]),"#,
+            vec![r#""api" → "auth" → "api""#, r#""auth" → "api" → "auth""#],
+        ),
         // A hand-off back (a Jackson network's feedback) frees the worker first.
         (r#""api": Service(workers: 4, steps: [Work(Exp(mean: "1ms")), Choose([(0.3, [Forward("api")])])]),"#, vec![]),
         // A callee that hands back to its caller: the caller waits on its own pool.
@@ -125,4 +148,25 @@ fn a_busy_service_whose_requests_come_back_by_hand_off_is_not_warned_of() {
     assert!(report.nodes["api"].probability_of_waiting.unwrap() > 0.5);
     assert!(!report.unstable && self_wait_warnings(&report).is_empty(), "{:?}", report.warnings);
     assert!(report.bottleneck.as_ref().is_some_and(|bottleneck| bottleneck.deadlock.is_none()));
+}
+
+/// The advice holds: at 700/s the timed round trip collapses (front deadlocked at the end,
+/// its offered load past 1), while a bulkhead of 6 places and no line on front's call to
+/// back (2 of its 8 workers always free for the calls that come back, which it refuses
+/// when full) keeps it stable at the price of the calls it refuses, with no warning.
+#[test]
+fn a_bulkhead_on_the_call_that_leaves_keeps_a_pool_from_waiting_on_itself() {
+    let collapsed = simulate(&round_trip(700.0, 8, 0.1, TIMED), 1, seconds(30.0), 0.0);
+    assert!(collapsed.unstable);
+    assert!(
+        collapsed.instability.iter().any(|line| line.starts_with(r#""front" was deadlocked at the end"#)),
+        "{:?}",
+        collapsed.instability
+    );
+    let guarded = format!(r#"{TIMED}, bulkheads: {{"back": Bulkhead(limit: 6, queue: 0)}}"#);
+    let report = simulate(&round_trip(700.0, 8, 0.1, &guarded), 1, seconds(30.0), 0.0);
+    assert!(!report.unstable, "{:?}", report.instability);
+    assert!(self_wait_warnings(&report).is_empty(), "{:?}", report.warnings);
+    let refused = report.nodes["front"].bulkheads["back"].refused;
+    assert!(refused > 0 && (refused as f64) < 0.2 * report.requests.generated as f64, "{refused}");
 }

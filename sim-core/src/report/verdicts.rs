@@ -233,8 +233,8 @@ pub(super) fn deadlocked_bottleneck(
         saturates_at_per_s: arrival_rate_per_s / offered_load,
         advice: format!(
             "{} all hold requests waiting on their own calls, which came back to it ({path}) and queue behind them; \
-             give those calls workers of their own (a bulkhead on the call that leaves it, or a separate service for \
-             the way back), or a timeout that gives up on them",
+             keep workers free for those calls (a bulkhead on the call that leaves it, with fewer places than \
+             workers and no line, or a separate service for the way back), or give up on them with a timeout",
             deadlock.workers_text()
         ),
         deadlock: Some(path),

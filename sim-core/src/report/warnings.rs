@@ -290,9 +290,9 @@ pub(super) fn self_waiting_pools(
             "\"{name}\" can wait on itself: its workers hold calls that can come back to it ({}), and {:.1}% of its \
              requests found every worker busy. Once all its workers hold such calls, the calls that came back queue \
              behind them until a timeout gives up (thread-pool starvation; without a timeout, a deadlock), so it \
-             collapses below the load its holding times give (its headroom as a bottleneck): give those calls \
-             workers of their own (a bulkhead on the call that leaves it), and find where it collapses by sweeping \
-             the rate",
+             collapses below the load its holding times give (its headroom as a bottleneck): keep workers free \
+             for those calls (a bulkhead on the call that leaves it, with fewer places than workers and no line), \
+             and find where it collapses by sweeping the rate",
             wait.path_text(topology),
             waited * 100.0
         ));

@@ -34,6 +34,8 @@ pub struct Edge {
     pub certain: bool,
     /// Which classes take it (empty means all classes).
     pub classes: Vec<bool>,
+    /// A call of a `Parallel` or `Quorum` step (which a bulkhead does not guard).
+    pub fan_out: bool,
 }
 
 /// A cycle that some class would go round for ever.

@@ -30,7 +30,8 @@ impl Topology {
     /// Each service that holds a worker while it calls (a FIFO or priority queue) and whose
     /// calls can come back to it for some class, by any route a request of that class may
     /// take (calls, hand-offs, balancers; not a queue's or log's messages, which its caller
-    /// does not wait on), with the shortest such route; in node order.
+    /// does not wait on), with the shortest such route; in node order. A call under a
+    /// bulkhead with fewer places than workers and no line is no way back.
     pub fn self_waits(&self) -> Vec<SelfWait> {
         let n = self.nodes.len();
         let mut out_edges: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -58,10 +59,21 @@ impl Topology {
             for class in 0..class_count {
                 reached_by.iter_mut().for_each(|slot| *slot = None);
                 frontier.clear();
-                // Only a call holds the worker: a hand-off frees it.
+                // Only a call holds the worker: a hand-off frees it. A bulkhead with fewer
+                // places than workers and no line keeps a worker free of the calls it
+                // guards, and refuses a call that came back and calls again while it is
+                // full: those calls cannot fill the pool (a `Parallel` step's it does not
+                // guard).
                 for &edge in &out_edges[id] {
                     let callee = self.edges[edge].to;
-                    if self.edges[edge].kind == EdgeKind::Call && taken(edge, class) && reached_by[callee].is_none() {
+                    let guarded = !self.edges[edge].fan_out
+                        && (service.bulkheads.iter())
+                            .any(|&(to, limit, line)| to == callee && line == 0 && limit < service.workers);
+                    if self.edges[edge].kind == EdgeKind::Call
+                        && !guarded
+                        && taken(edge, class)
+                        && reached_by[callee].is_none()
+                    {
                         reached_by[callee] = Some(edge);
                         frontier.push_back(callee);
                     }

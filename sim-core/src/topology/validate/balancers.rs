@@ -31,6 +31,7 @@ impl Validator<'_> {
                 kind: EdgeKind::Balance,
                 certain: true,
                 classes: vec![],
+                fan_out: false,
             });
             targets.push((backend_id, InstanceId::new(0)));
         }

@@ -64,7 +64,7 @@ impl Validator<'_> {
     }
 
     pub(super) fn edge(compiler: &mut Compiler, from: NodeId, to: NodeId, kind: EdgeKind, classes: Vec<bool>) {
-        compiler.edges.push(Edge { from, to, kind, certain: true, classes });
+        compiler.edges.push(Edge { from, to, kind, certain: true, classes, fan_out: false });
     }
 
     pub(super) fn check_capacity(&self, key: &str, capacity: u64) -> Result<(), SpecError> {

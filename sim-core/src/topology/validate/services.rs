@@ -169,6 +169,7 @@ impl Validator<'_> {
                 kind: EdgeKind::Call,
                 certain: context.certain,
                 classes: context.classes.clone(),
+                fan_out: true,
             });
             compiler.parallel_targets.push(callee);
         }
@@ -200,6 +201,7 @@ impl Validator<'_> {
                         kind,
                         certain: context.certain,
                         classes: context.classes.clone(),
+                        fan_out: false,
                     });
                     compiler.code.push(if keyword == "Call" { Instr::Call(callee) } else { Instr::Forward(callee) });
                 }
