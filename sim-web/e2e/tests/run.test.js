@@ -47,6 +47,8 @@ for (const [example, seed, duration, warmup] of [
   ['quorum-store', '2', 60],
   // A flash sale that outruns its autoscaler: the overloaded stretch is said.
   ['flash-sale-autoscaling', '2', 300],
+  // A run that collapses into a deadlock: the bottleneck line says it, with the way back.
+  ['callback-starvation', '10', 60],
 ]) {
   test(`${example}: the page's report equals archsim run --format json (seed ${seed})`, async () => {
     const { page, errors, screenshot, close } = await openPage();
