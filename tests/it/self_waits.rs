@@ -87,9 +87,15 @@ fn the_ways_back_to_a_held_worker_are_found_and_hand_offs_and_messages_are_not_w
             vec![],
         ),
     ];
+    // By class: "orders" calls the gateway for every class, but only reads route back to
+    // it; "catalog" takes writes only, and nothing of theirs comes back.
+    let by_class = r#""api": Gateway(routes: {"read": "orders", "write": "catalog"}),
+        "orders": Service(workers: 4, steps: [Work(Exp(mean: "1ms")), ByClass(branches: {"read": [Choose([(0.1, [Call("api")])])]})]),
+        "catalog": Service(workers: 4, steps: [Work(Exp(mean: "1ms")), ByClass(branches: {"read": [Call("api")]})]),"#;
+    let cases = cases.into_iter().chain([(by_class, vec![r#""orders" → "api" → "orders""#])]);
     for (nodes, expected) in cases {
         let text = format!(
-            r#"Topology(workload: [Open(name: "users", arrivals: Poisson(rate: "10/s"), to: "api")], nodes: {{ {nodes} }})"#
+            r#"Topology(workload: [Open(name: "users", arrivals: Poisson(rate: "10/s"), classes: {{"read": 0.5, "write": 0.5}}, to: "api")], nodes: {{ {nodes} }})"#
         );
         let topology = parse_topology(&text).unwrap_or_else(|error| panic!("{error}\n{text}"));
         let paths: Vec<String> = topology.self_waits().iter().map(|wait| wait.path_text(&topology)).collect();

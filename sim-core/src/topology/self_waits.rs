@@ -40,7 +40,9 @@ impl Topology {
                 out_edges[edge.from].push(index);
             }
         }
-        let class_count = self.classes.len().max(1);
+        // One search serves every class when no edge is taken by some classes only.
+        let by_class = self.edges.iter().any(|edge| !edge.classes.is_empty());
+        let class_count = if by_class { self.classes.len().max(1) } else { 1 };
         let taken = |edge: usize, class: usize| {
             let classes = &self.edges[edge].classes;
             classes.is_empty() || classes.get(class).copied().unwrap_or(false)
