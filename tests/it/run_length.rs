@@ -118,6 +118,27 @@ fn a_drain_that_work_keeps_feeding_is_stopped_and_reported() {
     assert_eq!(queue.stored_at_end, 0);
 }
 
+/// A service that collapsed under timeouts and retries leaves thousands of visits whose
+/// callers gave up (orphans), and no request in flight: its drain runs them to the end. The
+/// drain's budget once counted only requests and messages, and cut this run as an endless
+/// loop "with 0 requests in flight and 0 messages stored".
+#[test]
+fn the_orphaned_work_of_a_collapsed_service_drains_to_the_end() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "700/s"), to: "front",
+                        client: CallPolicy(timeout: "50ms", retry: Retry(retries: 2, backoff: "5ms")))],
+        nodes: {
+            "front": Service(workers: 8, steps: [Work(Exp(mean: "1ms")), Call("back")],
+                             calls: {"back": CallPolicy(timeout: "100ms", retry: Retry(retries: 1, backoff: "5ms"))}),
+            "back": Service(workers: 32, steps: [Work(Exp(mean: "5ms")), Choose([(0.1, [Call("front")])])]),
+        },
+    )"#;
+    let report = simulate(text, 1, requests(20_000), 0.0);
+    assert!(report.unstable, "it collapses");
+    assert!(!report.instability.iter().any(|line| line.contains("still draining")), "{:?}", report.instability);
+    assert_eq!(report.requests.in_flight, 0);
+}
+
 /// 100/s for 4 s, then 500/s for 1 s, in turn: λ̄ = 180/s and an asymptotic count variance
 /// of λ̄ + 2(λ₁ − λ₂)²r₁r₂/(r₁ + r₂)³ = 41 140 per second, so over 60 s measured the run's
 /// mean rate has a spread of √(41 140 × 60) / (180 × 60) = 14.5 %, against 0.96 % for a

@@ -82,15 +82,24 @@ impl Simulation<'_> {
                 stuck[frame.index()] = true;
             }
         }
-        // The visits holding each full instance's workers.
+        // The visits holding each full instance's workers, found through each node's
+        // instances' places in `queues`.
+        let mut queue_at: Vec<Vec<Option<usize>>> = vec![Vec::new(); self.nodes.len()];
+        for (queue, &(node, instance, _)) in queues.iter().enumerate() {
+            let places = &mut queue_at[node];
+            if places.len() <= instance {
+                places.resize(instance + 1, None);
+            }
+            places[instance] = Some(queue);
+        }
         let mut holders: Vec<Vec<usize>> = vec![Vec::new(); queues.len()];
         for frame in 0..slots {
             let record = &frames[FrameId::new(frame as u32)];
-            if !(record.live && record.admitted && !record.killed) {
+            if !(record.live && record.admitted && !record.killed) || record.node.is_none() {
                 continue;
             }
-            let at = (record.node.index(), record.instance.index());
-            if let Some(queue) = queues.iter().position(|(node, instance, _)| (*node, *instance) == at) {
+            let place = queue_at[record.node].get(record.instance.index()).copied().flatten();
+            if let Some(queue) = place {
                 holders[queue].push(frame);
             }
         }

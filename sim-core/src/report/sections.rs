@@ -134,9 +134,9 @@ impl Simulation<'_> {
         if let Some((stopped_ns, in_flight, visits, messages)) = self.kernel.stall.drain_cut {
             instability.push(format!(
                 "the run was stopped at {}s, still draining with {in_flight} requests in flight, {visits} visits at \
-                 nodes and {messages} messages stored: after the workloads stopped, work kept coming back far longer than what was held \
-                 could need (a loop that makes more than one message per message, such as a Forward back into a \
-                 queue with redeliveries); break the loop or make it rarer",
+                 nodes and {messages} messages stored: after the workloads stopped, work kept coming back far longer \
+                 than what was held could need (a loop that makes more than one message per message, such as a \
+                 Forward back into a queue with redeliveries); break the loop or make it rarer",
                 stopped_ns as f64 / 1e9
             ));
         }
