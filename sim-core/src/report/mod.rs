@@ -48,6 +48,7 @@ pub const COUNTERS_OMITTED_WHEN_ZERO: &[&str] = &[
     "provisioned_gb_seconds",
 ];
 
+use crate::ids::NodeId;
 use crate::model::node::Span;
 use crate::model::self_waits::Deadlock;
 use crate::model::stats::RequestCounts;
@@ -494,6 +495,31 @@ impl Simulation<'_> {
         let availability = (finished > 0).then(|| requests.completed as f64 / finished as f64);
         let resilience = self.resilience_report(&nodes, end_ns);
         let (slos, timeseries) = self.slo_and_series(availability, &latency);
+        let self_wait_warnings = warnings::self_waiting_pools(topology, &self_waits, &deadlocked, &nodes);
+        let mut bottleneck = match deadlocked.first() {
+            Some((wait, deadlock)) => {
+                let name = &topology.nodes[wait.node].name;
+                Some(verdicts::deadlocked_bottleneck(
+                    name,
+                    &nodes[name],
+                    wait.path_text(topology),
+                    deadlock,
+                    arrival_rate_per_s,
+                ))
+            }
+            None => {
+                verdicts::bottleneck(&topology.nodes, &nodes, &hosts, arrival_rate_per_s, &|| topology.top_key_share())
+            }
+        };
+        // A bottleneck that can wait on itself, often full: its headroom overstates.
+        if let Some(bottleneck) = bottleneck.as_mut() {
+            let warned = |node: NodeId| topology.nodes[node].name == bottleneck.node;
+            if bottleneck.deadlock.is_none() && self_wait_warnings.iter().any(|(node, _)| warned(*node)) {
+                bottleneck.advice.push_str(
+                    "; but its workers can wait on their own calls (see the warning): it collapses below that rate",
+                );
+            }
+        }
         Report {
             seed: self.kernel.config.seed,
             run: self.run_summary(),
@@ -508,27 +534,13 @@ impl Simulation<'_> {
                 topology.scenario.as_ref().map_or(&[], |scenario| scenario.faults.as_slice()),
             ),
             stale_reads: stale_reads::stale_cache_lines(topology, &nodes),
-            bottleneck: match deadlocked.first() {
-                Some((wait, deadlock)) => {
-                    let name = &topology.nodes[wait.node].name;
-                    Some(verdicts::deadlocked_bottleneck(
-                        name,
-                        &nodes[name],
-                        wait.path_text(topology),
-                        deadlock,
-                        arrival_rate_per_s,
-                    ))
-                }
-                None => verdicts::bottleneck(&topology.nodes, &nodes, &hosts, arrival_rate_per_s, &|| {
-                    topology.top_key_share()
-                }),
-            },
+            bottleneck,
             unstable: !instability.is_empty(),
             instability,
             warnings: self
                 .warnings(&latency)
                 .into_iter()
-                .chain(warnings::self_waiting_pools(topology, &self_waits, &deadlocked, &nodes))
+                .chain(self_wait_warnings.into_iter().map(|(_, warning)| warning))
                 .chain(warnings::cold_caches(topology, &nodes))
                 .chain(warnings::catching_up_consumers(topology, &nodes, self.generating_at_end()))
                 .chain(warnings::bursty_workloads(

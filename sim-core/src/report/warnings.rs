@@ -7,6 +7,7 @@
 use super::components::{CacheReport, ComponentSection};
 use super::verdicts::draining;
 use super::{NodeReport, WorkloadReport};
+use crate::ids::NodeId;
 use crate::model::latency::LatencyStats;
 use crate::model::self_waits::Deadlock;
 use crate::model::Simulation;
@@ -269,13 +270,14 @@ const SELF_WAIT_SHARE: f64 = 0.01;
 
 /// A warning per service that can wait on itself (`Topology::self_waits`) and whose
 /// requests found every worker busy, unless it was deadlocked at the end (an instability
-/// line says so instead): its capacity is below what its holding times give.
+/// line says so instead): its capacity is below what its holding times give. With the
+/// service, whose bottleneck line says so too.
 pub(super) fn self_waiting_pools(
     topology: &Topology,
     waits: &[SelfWait],
     deadlocked: &[(SelfWait, Deadlock)],
     nodes: &IndexMap<String, NodeReport>,
-) -> Vec<String> {
+) -> Vec<(NodeId, String)> {
     let mut warnings = Vec::new();
     for wait in waits {
         if deadlocked.iter().any(|(stuck, _)| stuck.node == wait.node) {
@@ -286,7 +288,9 @@ pub(super) fn self_waiting_pools(
         if waited < SELF_WAIT_SHARE {
             continue;
         }
-        warnings.push(format!(
+        warnings.push((
+            wait.node,
+            format!(
             "\"{name}\" can wait on itself: its workers hold calls that can come back to it ({}), and {:.1}% of its \
              requests found every worker busy. Once all its workers hold such calls, the calls that came back queue \
              behind them until a timeout gives up (thread-pool starvation; without a timeout, a deadlock), so it \
@@ -295,6 +299,7 @@ pub(super) fn self_waiting_pools(
              and find where it collapses by sweeping the rate",
             wait.path_text(topology),
             waited * 100.0
+        ),
         ));
     }
     warnings
