@@ -174,11 +174,10 @@ function verdicts(report) {
       html += `<p class="verdict bottleneck">bottleneck: "${escapeHtml(b.node)}"${escapeHtml(part)} deadlocked${busy}: ${escapeHtml(
         b.advice,
       )}</p>`;
-    }
-    const below = b.offered_load < 1;
-    const headroom = below ? `, ${(1 / b.offered_load).toFixed(1 / b.offered_load >= 10 ? 0 : 2)}× headroom` : '';
-    const lead = below ? 'to raise it, ' : '';
-    if (!b.deadlock) {
+    } else {
+      const below = b.offered_load < 1;
+      const headroom = below ? `, ${(1 / b.offered_load).toFixed(1 / b.offered_load >= 10 ? 0 : 2)}× headroom` : '';
+      const lead = below ? 'to raise it, ' : '';
       html += `<p class="verdict bottleneck">bottleneck: "${escapeHtml(b.node)}"${escapeHtml(part)} at ${b.offered_load.toFixed(
         2,
       )}× its capacity${busy}; it saturates at ${formatRate(b.saturates_at_per_s)}/s of arrivals (now ${formatRate(

@@ -587,7 +587,7 @@ fn analyze_open_at(
             let mut weighted = 0.0;
             // The classes whose requests come round without end (a loop that timed calls'
             // retries make grow: `routing::solve`), whose holding times are taken evenly.
-            let (mut endless_held, mut endless) = (0.0, 0.0);
+            let (mut endless_held, mut endless) = (0.0, 0_u32);
             for class in 0..classes {
                 let effect = &class_effects[class][i];
                 // A consumer is held while the handler answers its message, as a caller is.
@@ -612,16 +612,16 @@ fn analyze_open_at(
                 class_holding[class][i] = held;
                 if class_rates[class][i].is_infinite() {
                     endless_held += held;
-                    endless += 1.0;
+                    endless += 1;
                 } else {
                     weighted += class_rates[class][i] * held;
                 }
             }
-            *slot = if endless == 0.0 {
+            *slot = if endless == 0 {
                 weighted / node_rate[i]
             } else {
                 // (Their answers' times, infinite too, can leave ∞ − ∞ in a held time.)
-                let held = endless_held / endless;
+                let held = endless_held / f64::from(endless);
                 if held.is_nan() {
                     f64::INFINITY
                 } else {

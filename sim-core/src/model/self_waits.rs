@@ -72,11 +72,14 @@ impl Simulation<'_> {
                     .then(|| parent.index())
             })
             .collect();
-        let waiting = |frame: usize| {
-            let record = &frames[FrameId::new(frame as u32)];
-            record.live && record.pending > 0 && !record.killed
-        };
-        let mut stuck: Vec<bool> = (0..slots).map(waiting).collect();
+        // The visits waiting on calls: the stuck ones among them are shrunk each round.
+        let waiting: Vec<bool> = (0..slots)
+            .map(|frame| {
+                let record = &frames[FrameId::new(frame as u32)];
+                record.live && record.pending > 0 && !record.killed
+            })
+            .collect();
+        let mut stuck = waiting.clone();
         for (_, _, queued) in &queues {
             for frame in queued {
                 stuck[frame.index()] = true;
@@ -113,7 +116,7 @@ impl Simulation<'_> {
                 }
             }
             for frame in 0..slots {
-                if stuck[frame] && waiting(frame) && !waits_on_stuck[frame] {
+                if stuck[frame] && waiting[frame] && !waits_on_stuck[frame] {
                     stuck[frame] = false;
                     changed = true;
                 }

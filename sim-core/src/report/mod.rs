@@ -48,7 +48,6 @@ pub const COUNTERS_OMITTED_WHEN_ZERO: &[&str] = &[
     "provisioned_gb_seconds",
 ];
 
-use crate::ids::NodeId;
 use crate::model::node::Span;
 use crate::model::self_waits::Deadlock;
 use crate::model::stats::RequestCounts;
@@ -513,8 +512,8 @@ impl Simulation<'_> {
         };
         // A bottleneck that can wait on itself, often full: its headroom overstates.
         if let Some(bottleneck) = bottleneck.as_mut() {
-            let warned = |node: NodeId| topology.nodes[node].name == bottleneck.node;
-            if bottleneck.deadlock.is_none() && self_wait_warnings.iter().any(|(node, _)| warned(*node)) {
+            let warned = self_wait_warnings.iter().any(|(node, _)| topology.nodes[*node].name == bottleneck.node);
+            if bottleneck.deadlock.is_none() && warned {
                 bottleneck.advice.push_str(
                     "; but its workers can wait on their own calls (see the warning): it collapses below that rate",
                 );
