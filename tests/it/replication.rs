@@ -157,6 +157,20 @@ fn read_your_writes_keeps_reads_on_the_primary_after_their_clients_write() {
     );
 }
 
+/// The replication backlog counts the commits shipped to a replica and not yet due there:
+/// with a constant lag L, those of the last L, a sliding count of the Poisson writes (mean
+/// λL = 2 here, so its highest over 30 000 writes is about 9; P(N ≥ 13) = 2.6·10⁻⁷ a write).
+/// With no read at all to apply them, the log kept every commit it had ever shipped, and
+/// the backlog was the run's writes (and its memory grew with the run).
+#[test]
+fn the_replication_backlog_is_the_commits_still_on_their_way() {
+    let text = database_topology("Async", r#"Some(Constant("20ms"))"#, "", r#"{"write": 1.0}"#, 100.0);
+    let report = simulate(&text, 1, seconds(300.0), 0.0);
+    let db = report.nodes["db"].component.as_ref().and_then(|c| c.database()).unwrap();
+    assert!(db.writes > 29_000, "{} writes", db.writes);
+    assert!((3..=12).contains(&db.max_replication_backlog), "backlog {}", db.max_replication_backlog);
+}
+
 fn cross_region_topology(replication: &str, classes: &str) -> String {
     format!(
         r#"Topology(

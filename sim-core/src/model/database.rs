@@ -49,7 +49,8 @@ pub(crate) struct DatabaseModel<'t> {
     /// Per server (0 is the first primary).
     pub counters: Vec<ServerCounters>,
     next_replica: u32,
-    /// Most commits waiting to apply on one replica at any time (replication backlog).
+    /// Most commits waiting to apply on one replica at any time (replication backlog): shipped
+    /// and not yet due there.
     pub max_backlog: usize,
     /// The server that takes writes.
     pub primary: u32,
@@ -302,6 +303,11 @@ impl DatabaseModel<'_> {
                     }
                 };
                 let log = &mut self.logs[replica];
+                // What is due applies first (as a read there would apply it), so the log holds
+                // only the commits still on their way: a replica that few reads or none reach
+                // (a crashed old primary, one behind a policy that reads elsewhere) neither
+                // grows its log for ever nor counts as a backlog the commits it has applied.
+                apply_due(log, now);
                 log.last_apply_ns = log.last_apply_ns.max(now + lag + there);
                 log.pending.push_back((sequence, log.last_apply_ns));
                 self.max_backlog = self.max_backlog.max(log.pending.len());
