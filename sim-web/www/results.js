@@ -143,6 +143,9 @@ export function renderReport(report, components = []) {
     f.detail,
   ]);
   if (faults.length) html += table(['fault', 'target', 'from', 'until', 'what it did'], faults, 'faults');
+  if (report.faults_omitted) {
+    html += `<p class="faults-omitted">And ${report.faults_omitted} more faults, not listed (the first ${faults.length} are).</p>`;
+  }
   if (report.cost.total > 0) {
     const unit = report.cost.currency ? ` ${report.cost.currency}` : '';
     const perMillion = report.cost.per_million_requests;

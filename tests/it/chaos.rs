@@ -20,6 +20,34 @@ fn chaos_monkey_availability_is_mtbf_over_mtbf_plus_mttr() {
     estimate.assert_covers("availability under MTBF 9s / MTTR 1s", 0.9, 0.01);
 }
 
+/// A chaos monkey over a long run opens a report window per failure: the report lists the
+/// first 1000 and counts the rest, so its memory and length stay bounded, and the failures
+/// go on as drawn past the list. Failures are a renewal process with cycles of MTBF + MTTR
+/// = 1.1 s on average (sd 1.005 s), so 3000 s hold 3000 / 1.1 = 2727 of them, with sd
+/// √(3000 · 1.005² / 1.1³) = 48 (the renewal central limit theorem); the availability is
+/// 1 / 1.1 = 0.909.
+#[test]
+fn a_long_chaos_monkey_run_lists_its_first_fault_windows_and_counts_the_rest() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "20/s"), to: "app")],
+        nodes: { "app": Service(workers: 100, steps: [Work(Constant("10us"))]) },
+        scenario: Scenario(faults: [ChaosMonkey(nodes: ["app"], mtbf: Exp(mean: "1s"), mttr: Exp(mean: "100ms"))]),
+    )"#;
+    let report = simulate(text, 5, seconds(3000.0), 0.0);
+    let faults = report.faults.as_ref().unwrap();
+    assert_eq!(faults.len(), 1000);
+    // The monkey's own window (the whole run), then one per failure.
+    let failures = faults.len() as f64 - 1.0 + report.faults_omitted as f64;
+    assert!((failures - 2727.0).abs() < 5.0 * 48.0, "{failures} failures");
+    let availability = report.availability.unwrap();
+    assert!((availability - 1.0 / 1.1).abs() < 0.02, "availability {availability}");
+    let table = report.to_table();
+    let line = format!("  and {} more, not listed (the first 1000 are)", report.faults_omitted);
+    assert!(table.lines().any(|l| l == line), "{table}");
+    let json: sim_core::Report = serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
+    assert_eq!(json.faults_omitted, report.faults_omitted);
+}
+
 /// Each attempt fails independently with probability p; a caller with k retries sends
 /// 1 + p + … + p^k attempts per call on average and succeeds with probability 1 − p^(k+1)
 /// (a truncated geometric number of trials).

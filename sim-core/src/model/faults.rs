@@ -15,6 +15,10 @@ use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::rng::{Purpose, RandomStream};
 use crate::topology::{FaultKind, NodeKind, Topology, NONE};
 
+/// Most fault windows the report lists; past them it counts the further windows only (a
+/// chaos monkey's failures over a long run: a window each, whose list grew with the run).
+pub const MAX_FAULT_WINDOWS: usize = 1000;
+
 /// A fault as it happened, for the report.
 #[derive(Debug, Clone)]
 pub(crate) struct FaultWindow {
@@ -92,8 +96,10 @@ pub(crate) struct FaultState {
     pub groups: Vec<super::reliability::QuorumGroup>,
     /// The cold spares of chaos monkeys with spares, per node.
     pub standbys: Vec<super::reliability::Standby>,
-    /// Faults as they happened.
+    /// Faults as they happened: the first `MAX_FAULT_WINDOWS`.
     pub windows: Vec<FaultWindow>,
+    /// Windows opened past those.
+    pub windows_omitted: u64,
     /// The report window each fault in force opened: (fault, window).
     open_windows: Vec<(u32, u32)>,
     /// Chaos-monkey failures under way: (window, node, instance).
@@ -184,6 +190,7 @@ impl FaultState {
             groups,
             standbys,
             windows: Vec::new(),
+            windows_omitted: 0,
             open_windows: Vec::new(),
             monkey_failures: Vec::new(),
             counters: vec![FaultCounters::default(); nodes],
@@ -357,14 +364,26 @@ impl Simulation<'_> {
         }
     }
 
+    /// Opens a fault's report window; returns its number, which closes it. A window past
+    /// the listed ones is only counted, and its number (above theirs, below `u32::MAX`)
+    /// still names it while it is open: a chaos monkey's repair finds its failure by it.
     pub(super) fn open_window(&mut self, label: &'static str, target: String, detail: String) -> usize {
         let start_ns = self.kernel.events.now_ns();
-        self.kernel.faults.windows.push(FaultWindow { label, target, start_ns, end_ns: None, detail });
-        self.kernel.faults.windows.len() - 1
+        let faults = &mut self.kernel.faults;
+        if faults.windows.len() < MAX_FAULT_WINDOWS {
+            faults.windows.push(FaultWindow { label, target, start_ns, end_ns: None, detail });
+            return faults.windows.len() - 1;
+        }
+        faults.windows_omitted += 1;
+        let numbers_past = u64::from(u32::MAX) - MAX_FAULT_WINDOWS as u64;
+        MAX_FAULT_WINDOWS + (faults.windows_omitted % numbers_past) as usize
     }
 
     pub(super) fn close_fault_window(&mut self, window: usize) {
-        self.kernel.faults.windows[window].end_ns = Some(self.kernel.events.now_ns());
+        let now = self.kernel.events.now_ns();
+        if let Some(listed) = self.kernel.faults.windows.get_mut(window) {
+            listed.end_ns = Some(now);
+        }
     }
 
     pub(crate) fn on_fault_start(&mut self, fault: u32) {

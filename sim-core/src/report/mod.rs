@@ -35,6 +35,7 @@ pub const COUNTERS_OMITTED_WHEN_ZERO: &[&str] = &[
     "stale_dns",
     "bypassed",
     "violations_omitted",
+    "faults_omitted",
     "stale_when_stored",
     "coalesced",
     "not_admitted",
@@ -119,6 +120,9 @@ pub struct Report {
     /// The scenario's faults as they happened (runs with a scenario).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<Vec<FaultReport>>,
+    /// Fault windows past the first 1000, which `faults` lists: counted, not listed.
+    #[serde(default, skip_serializing_if = "resilience::is_zero")]
+    pub faults_omitted: u64,
     /// Lost work, and what each resilience mechanism did (runs with a scenario or a mechanism).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resilience: Option<ResilienceReport>,
@@ -568,6 +572,7 @@ impl Simulation<'_> {
                 per_million_requests: (requests.completed > 0).then(|| total_cost / requests.completed as f64 * 1e6),
             },
             faults: self.fault_reports(),
+            faults_omitted: self.kernel.faults.windows_omitted,
             resilience,
             slos,
             timeseries,

@@ -183,7 +183,7 @@ pub struct NodeFaultReport {
     pub bypassed: u64,
 }
 
-fn is_zero(value: &u64) -> bool {
+pub(super) fn is_zero(value: &u64) -> bool {
     *value == 0
 }
 

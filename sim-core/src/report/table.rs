@@ -290,6 +290,9 @@ fn fault_lines(out: &mut String, report: &Report) {
         let detail = if fault.detail.is_empty() { String::new() } else { format!(" ({})", fault.detail) };
         let _ = writeln!(out, "  {} {}{detail}: {}s to {end}", fault.kind, fault.target, trim(fault.start_s));
     }
+    if report.faults_omitted > 0 {
+        let _ = writeln!(out, "  and {} more, not listed (the first {} are)", report.faults_omitted, faults.len());
+    }
 }
 
 /// A consumer group's failed messages and retries, when it had any: `12 failed (skipped
