@@ -292,7 +292,10 @@ pub struct RateLimiterReport {
     pub delayed: u64,
     /// Their mean wait, in seconds.
     pub mean_delay_s: Option<f64>,
-    /// Buckets in use at the end (clients or keys seen).
+    /// Buckets holding state at the end: of the clients or keys seen, those whose bucket is
+    /// not back where a new one starts (a token bucket full, a leaky bucket empty, a
+    /// counter's windows past). A limiter forgets the others, as Redis-based ones let them
+    /// expire.
     pub buckets: u64,
 }
 
