@@ -178,6 +178,33 @@ fn clients_keep_a_dead_region_until_their_dns_answer_expires() {
     assert!(fresh.requests.failed < 20, "{:?}", fresh.requests);
 }
 
+/// The same with 20 000 clients at 0.005/s each (100/s) and answers kept 400 s, so that the
+/// balancer holds thousands of answers and forgets the expired ones as it goes (it kept one
+/// per client ever seen, which grew with the run): a client holds an answer 400 / (400 +
+/// 200) = 2/3 of the time (in the long run: the outage waits 4000 s, some 7 of a client's
+/// 600 s cycles, for it; at 1000 s the share was still 6% lower), and when eu-west goes down
+/// the holders of its answers send there for a uniform 0–400 s more: 20 000 × 2/3 × 1/2 ×
+/// 0.005/s × 200 s = 6667 failed.
+#[test]
+fn twenty_thousand_clients_keep_a_dead_region_until_their_dns_answer_expires() {
+    let text = r#"Topology(
+        workload: [Open(name: "u", arrivals: Poisson(rate: "100/s"), clients: 20000, to: "dns", region: "us-east")],
+        nodes: {
+            "dns": LoadBalancer(backends: ["app-us", "app-eu"], dns_ttl: "400s",
+                                health_check: HealthCheck(interval: "100ms", unhealthy: 1, healthy: 1)),
+            "app-us": Service(workers: 100, steps: [Work(Exp(mean: "5ms"))], region: "us-east"),
+            "app-eu": Service(workers: 100, steps: [Work(Exp(mean: "5ms"))], region: "eu-west"),
+        },
+        regions: (placement: {"us-east": [], "eu-west": []}, latency: [("us-east", "eu-west", Constant("40ms"))]),
+        scenario: Scenario(faults: [RegionOutage(region: "eu-west", at: "4000s")]),
+    )"#;
+    crate::check::replicate(text, 10, seconds(4500.0), 0.0, |r| r.requests.failed as f64).assert_covers(
+        "requests failed by cached DNS answers, 20 000 clients",
+        20_000.0 * 2.0 / 3.0 * 0.5 * 0.005 * 200.0,
+        0.05,
+    );
+}
+
 /// The regions of the cases below: 40 ms across the Atlantic, 300 µs inside a region.
 const TWO_REGIONS: &str = r#"regions: (
     placement: {"us-east": [], "eu-west": []},

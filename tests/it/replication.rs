@@ -171,6 +171,27 @@ fn the_replication_backlog_is_the_commits_still_on_their_way() {
     assert!((3..=12).contains(&db.max_replication_backlog), "backlog {}", db.max_replication_backlog);
 }
 
+/// Read-your-writes with 20 000 clients and a window of 1000 s: the database holds the last
+/// write of thousands of clients and forgets those past the window as it goes (it kept one
+/// per client ever seen). A client writes at w = 20/s ÷ 20 000 = 0.001/s, so a read finds
+/// its client's write within the window with probability 1 − e^(−wW) = 1 − e^(−1) = 0.632.
+#[test]
+fn read_your_writes_holds_for_twenty_thousand_clients() {
+    let text = database_topology(
+        "Async",
+        r#"Some(Exp(mean: "50ms"))"#,
+        r#", read_your_writes: "1000s""#,
+        r#"{"read": 0.8, "write": 0.2}"#,
+        100.0,
+    )
+    .replace("clients: 10,", "clients: 20000,");
+    let estimate = replicate(&text, 10, seconds(4000.0), 2000.0, |r| {
+        let db = r.nodes["db"].component.as_ref().and_then(|c| c.database()).unwrap();
+        db.sticky_reads as f64 / db.reads as f64
+    });
+    estimate.assert_covers("share of reads kept on the primary, 20 000 clients", 1.0 - (-1.0f64).exp(), 0.02);
+}
+
 fn cross_region_topology(replication: &str, classes: &str) -> String {
     format!(
         r#"Topology(

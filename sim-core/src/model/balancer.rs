@@ -4,7 +4,7 @@
 
 use super::invariants;
 use super::kernel::Kernel;
-use super::keymap::KeyMap;
+use super::keymap::{forget_stale, KeyMap, FORGET_FROM};
 use super::least_loaded::LeastLoaded;
 use super::node::{misrouted, Model, Node, Span, Timer};
 use super::replicated::{Answer, ReplicatedState};
@@ -48,8 +48,10 @@ pub(crate) struct BalancerModel<'t> {
     /// serves), and its targets in rotation.
     active_node: NodeId,
     active: Vec<u32>,
-    /// DNS routing: per client, the target its cached answer names and when it expires.
+    /// DNS routing: per client, the target its cached answer names and when it expires
+    /// (expired answers forgotten when it holds many: `forget_stale`).
     dns_cache: KeyMap<(u32, u64)>,
+    dns_forget_at: usize,
     /// Per target: whether it is one of the shards now (always true but for a resharding
     /// shard router).
     assigned: Vec<bool>,
@@ -106,6 +108,7 @@ impl<'t> BalancerModel<'t> {
             active_node: NodeId::NONE,
             active: Vec::new(),
             dns_cache: KeyMap::default(),
+            dns_forget_at: FORGET_FROM,
             assigned: config.resharding.as_ref().map_or_else(|| vec![true; targets], |plan| plan.initial.clone()),
             resharding: config.resharding.as_deref().map(ReshardState::new),
             replicated: config.quorum.as_deref().map(|quorum| Box::new(ReplicatedState::new(quorum, targets))),
@@ -284,6 +287,8 @@ impl BalancerModel<'_> {
                 }
                 if let Some(ttl_ns) = self.config.dns_ttl_ns {
                     let expires_ns = kernel.events.now_ns().saturating_add(ttl_ns);
+                    let now = kernel.events.now_ns();
+                    forget_stale(&mut self.dns_cache, &mut self.dns_forget_at, |&(_, expires_ns)| expires_ns <= now);
                     self.dns_cache.insert(kernel.requests[request].client, (target, expires_ns));
                 }
                 target

@@ -5,7 +5,7 @@
 //! several instances each instance keeps its own, at its share of the limit.
 
 use super::kernel::Kernel;
-use super::keymap::KeyMap;
+use super::keymap::{forget_stale, KeyMap, FORGET_FROM};
 use super::node::{misrouted, Model, Span, Timer};
 use super::requests::Outcome;
 use super::Event;
@@ -26,10 +26,6 @@ struct Bucket {
     count: u64,
     previous_count: u64,
 }
-
-/// Buckets an instance holds before it first forgets those back where a new one starts;
-/// it forgets them again whenever it holds twice as many as after the last time.
-const FORGET_FROM: usize = 4096;
 
 impl Bucket {
     /// A bucket as a client or key's first request finds it.
@@ -138,10 +134,7 @@ impl Buckets {
     /// `Bucket::admit`), from the key's bucket, or a new one. When it holds many, it first
     /// forgets those as new.
     fn admit(&mut self, key: u64, limit: &Limit, share: f64, now: u64) -> Option<u64> {
-        if self.by_key.len() >= self.forget_at {
-            self.by_key.retain(|_, bucket| !bucket.is_as_new(limit, share, now));
-            self.forget_at = FORGET_FROM.max(2 * self.by_key.len());
-        }
+        forget_stale(&mut self.by_key, &mut self.forget_at, |bucket| bucket.is_as_new(limit, share, now));
         self.by_key.entry(key).or_insert_with(|| Bucket::new(limit, share, now)).admit(limit, share, now)
     }
 
