@@ -286,10 +286,9 @@ impl BalancerModel<'_> {
                     resharding.routed(self.config, kernel.requests[request].key, target);
                 }
                 if let Some(ttl_ns) = self.config.dns_ttl_ns {
-                    let expires_ns = kernel.events.now_ns().saturating_add(ttl_ns);
                     let now = kernel.events.now_ns();
-                    forget_stale(&mut self.dns_cache, &mut self.dns_forget_at, |&(_, expires_ns)| expires_ns <= now);
-                    self.dns_cache.insert(kernel.requests[request].client, (target, expires_ns));
+                    forget_stale(&mut self.dns_cache, &mut self.dns_forget_at, |&(_, expiry_ns)| expiry_ns <= now);
+                    self.dns_cache.insert(kernel.requests[request].client, (target, now.saturating_add(ttl_ns)));
                 }
                 target
             }
