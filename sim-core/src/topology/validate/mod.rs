@@ -62,7 +62,9 @@ pub fn parse_topology(source: &str) -> Result<Topology, SpecError> {
     let raw: RawTopology = options.from_str(source).map_err(|error| {
         let position = Position { line: error.span.start.line, column: error.span.start.col };
         let message = error.code.to_string();
-        let help = quoted_value_help(source, position, &message).or_else(|| syntax_help(&message));
+        let help = quoted_value_help(source, position, &message)
+            .or_else(|| decimal_count_help(source, position, &message))
+            .or_else(|| syntax_help(&message));
         let mut spec_error = SpecError::new(SpecErrorKind::Syntax, message).at(Some(position));
         spec_error.help = help;
         spec_error
@@ -112,6 +114,25 @@ fn quoted_value_help(source: &str, position: Position, message: &str) -> Option<
     })
 }
 
+/// The help for a number with a decimal point where a count goes (`workers: 2.5`): the
+/// reader stops at the point, expecting what follows a whole number.
+fn decimal_count_help(source: &str, position: Position, message: &str) -> Option<String> {
+    if !message.contains("Expected comma") {
+        return None;
+    }
+    let line = source.lines().nth(position.line.checked_sub(1)?)?;
+    let at = position.column.checked_sub(1)?;
+    let before: String = line.chars().take(at).collect();
+    let after: String = line.chars().skip(at).collect();
+    let whole: String =
+        before.chars().rev().take_while(char::is_ascii_digit).collect::<String>().chars().rev().collect();
+    let fraction: String = after.strip_prefix('.')?.chars().take_while(char::is_ascii_digit).collect();
+    (!whole.is_empty() && !fraction.is_empty()).then(|| {
+        let above = whole.parse::<u64>().map_or_else(|_| String::new(), |n| format!(" or {}", n.saturating_add(1)));
+        format!("this place takes a whole number: write {whole}{above}, not {whole}.{fraction}")
+    })
+}
+
 fn syntax_help(message: &str) -> Option<String> {
     if message.contains("`until` in `Load`") {
         Some("a load step holds until the next one: end a surge with a second step, Load(factor: 1.0, at: ...)".into())
@@ -121,6 +142,13 @@ fn syntax_help(message: &str) -> Option<String> {
         Some("add the missing field".into())
     } else if message.contains("no unit") || message.contains("no time unit") {
         Some("durations need a unit (\"4ms\") and rates a time base (\"800/s\")".into())
+    } else if message.contains("Integer is out of bounds") {
+        Some(
+            "this place takes a whole number from 0 up (a count such as workers or instances: at most 4294967295)"
+                .into(),
+        )
+    } else if message.contains("Expected integer") {
+        Some("this place takes a whole number, without quotes".into())
     } else if message.contains("Unexpected end") {
         Some("a bracket or parenthesis is not closed".into())
     } else if message.contains("variant") {
