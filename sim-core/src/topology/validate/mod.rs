@@ -122,10 +122,8 @@ fn decimal_count_help(source: &str, position: Position, message: &str) -> Option
     }
     let line = source.lines().nth(position.line.checked_sub(1)?)?;
     let at = position.column.checked_sub(1)?;
-    let before: String = line.chars().take(at).collect();
-    let after: String = line.chars().skip(at).collect();
-    let whole: String =
-        before.chars().rev().take_while(char::is_ascii_digit).collect::<String>().chars().rev().collect();
+    let (before, after) = line.split_at(line.char_indices().nth(at)?.0);
+    let whole = &before[before.trim_end_matches(|c: char| c.is_ascii_digit()).len()..];
     let fraction: String = after.strip_prefix('.')?.chars().take_while(char::is_ascii_digit).collect();
     (!whole.is_empty() && !fraction.is_empty()).then(|| {
         let above = whole.parse::<u64>().map_or_else(|_| String::new(), |n| format!(" or {}", n.saturating_add(1)));
