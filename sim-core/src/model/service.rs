@@ -14,16 +14,17 @@ use crate::ids::{FrameId, InstanceId, NodeId};
 use crate::report::ComponentFigures;
 use crate::topology::{Discipline, Host, ServiceConfig, Topology};
 
-/// One instance of a service. Laid out with what every request touches first (its
-/// counters, workers held, state and queue: the first 112 bytes, two cache lines) and the
-/// rest after; with a thousand instances their hot lines are what a request misses.
+/// One instance of a service.
 #[derive(Debug, Default)]
-#[repr(C, align(64))]
 pub(crate) struct Instance {
-    /// What the instance measured (after the warm-up).
-    pub counters: InstanceCounters,
     /// FIFO: workers held. PS: frames admitted.
     pub occupied: u32,
+    /// FIFO and priority: frames waiting for a worker.
+    pub queue: WaitQueue,
+    /// PS: the jobs in a Work step, sharing the workers.
+    ps: SharedCores,
+    /// Takes new requests (false while provisioning, after scale-in, or never started).
+    pub in_rotation: bool,
     /// Crashes in force on this instance: while above 0 it refuses arrivals.
     pub down: u32,
     /// Pauses (and hangs) in force on this instance: while above 0 no work progresses and
@@ -31,22 +32,18 @@ pub(crate) struct Instance {
     pub paused: u32,
     /// Hangs in force on this instance (also counted in `paused`): health probes fail.
     pub hung: u32,
-    /// Takes new requests (false while provisioning, after scale-in, or never started).
-    pub in_rotation: bool,
-    /// Its figures are reported: its node has two or more instances (autoscaled ones
-    /// included). A single instance's figures would be its node's, which the report gives;
-    /// its time integrals are then not kept.
-    reported: bool,
-    /// FIFO and priority: frames waiting for a worker.
-    pub queue: WaitQueue,
     /// When the pauses in force began, in ns.
     paused_since_ns: u64,
     /// Time paused before the pauses in force, in ns.
     paused_before_ns: u64,
     /// Frames whose Work step a pause stopped, with the work each still needs, in ns.
     held: Vec<(FrameId, u64)>,
-    /// PS: the jobs in a Work step, sharing the workers.
-    ps: SharedCores,
+    /// What the instance measured (after the warm-up).
+    pub counters: InstanceCounters,
+    /// Its figures are reported: its node has two or more instances (autoscaled ones
+    /// included). A single instance's figures would be its node's, which the report gives;
+    /// its time integrals are then not kept.
+    reported: bool,
 }
 
 /// One instance's own figures, so that a saturated instance shows when the node as a whole
