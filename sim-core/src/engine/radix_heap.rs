@@ -1,16 +1,17 @@
-//! A radix heap of the future-event list's entries by (time, sequence), in digits of 4
-//! bits: an entry sits in the bucket of the highest digit in which its key differs from the
-//! last minimum taken and of its value there, so a push is an append and a pop scans only
-//! the lowest bucket, moving its entries to lower buckets (each entry moves a few times in
-//! its life, in sequential memory). With a million events pending, that touches a few cache
-//! lines per event where a heap's sift walks ten levels of misses. A bucket per bit moved an
-//! entry about four times as often; a bucket per 8-bit digit, fewer times but over 256
-//! buckets, ran no faster. Keys are unique (the sequence), so the order is exactly that of
-//! any heap.
+//! A radix heap of the future-event list's entries by time, in digits of 4 bits: an entry
+//! sits in the bucket of the highest digit in which its time differs from the last minimum
+//! taken and of its value there, so a push is an append and a pop scans only the lowest
+//! bucket, moving its entries to lower buckets (each entry moves a few times in its life, in
+//! sequential memory). With a million events pending, that touches a few cache lines per
+//! event where a heap's sift walks ten levels of misses. A bucket per bit moved an entry
+//! about four times as often; a bucket per 8-bit digit, fewer times but over 256 buckets, ran
+//! no faster. The entries at the last minimum's time wait in `equal`, by sequence, so the
+//! order is exactly that of any heap keyed by (time, sequence); a key of time and sequence
+//! together (128 bits) cost twice the operations per move for the same moves.
 //!
-//! A radix heap needs every key pushed to be at least the last minimum. The event list
+//! A radix heap needs every time pushed to be at least the last minimum's. The event list
 //! peeks at its minimum before the current instant's events run, and those may schedule
-//! events before it: such an entry goes to `below`, a small 4-ary heap whose keys are all
+//! events before it: such an entry goes to `below`, a small 4-ary heap whose times are all
 //! under every bucket's, and which is always emptied first.
 //!
 //! A few pending events are faster in a heap that fits in the cache: up to `SPREAD_AT`
@@ -19,15 +20,13 @@
 
 use super::quad_heap::{Entry, QuadHeap};
 
-/// Bits of a key's digit, and the values a digit takes.
+/// Bits of a time's digit, and the values a digit takes.
 const DIGIT_BITS: u32 = 4;
 const RADIX: usize = 1 << DIGIT_BITS;
-/// Digits of the 128-bit key.
-const DIGITS: usize = 128 / DIGIT_BITS as usize;
-/// A bucket per (digit, value), at `digit * RADIX + value`, and the last for the key equal
-/// to `last`.
-const EQUAL: usize = DIGITS * RADIX;
-const BUCKETS: usize = EQUAL + 1;
+/// Digits of the 64-bit time.
+const DIGITS: usize = u64::BITS as usize / DIGIT_BITS as usize;
+/// A bucket per (digit, value), at `digit * RADIX + value`.
+const BUCKETS: usize = DIGITS * RADIX;
 // (`digits_occupied` has a bit per digit.)
 const _: () = assert!(DIGITS <= u32::BITS as usize);
 
@@ -49,9 +48,11 @@ const ROOM_PER_ENTRY: usize = 2;
 
 /// Entries with the earliest (time, sequence) first out.
 pub(super) struct RadixHeap<E> {
-    /// The last minimum taken into the `EQUAL` bucket: every bucket's key is at least this.
-    last: u128,
+    /// The time of the last minimum taken into `equal`: every bucket's time is above it.
+    last: u64,
     buckets: Vec<Vec<Entry<E>>>,
+    /// The entries at time `last`, by sequence from the highest (the next out is the last).
+    equal: Vec<Entry<E>>,
     /// Bit `v % 64` of word `v / 64` of `occupied[d]` is set when bucket (digit `d`, value
     /// `v`) holds entries; bit `d` of `digits_occupied` when any bucket of digit `d` does.
     occupied: [[u64; RADIX.div_ceil(64)]; DIGITS],
@@ -68,6 +69,7 @@ impl<E: Copy> RadixHeap<E> {
         Self {
             last: 0,
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            equal: Vec::new(),
             occupied: [[0; RADIX.div_ceil(64)]; DIGITS],
             digits_occupied: 0,
             bucketed: 0,
@@ -80,20 +82,28 @@ impl<E: Copy> RadixHeap<E> {
         self.bucketed + self.below.len()
     }
 
-    /// Puts `entry`, whose key is at least `last`, in its bucket.
+    /// Puts `entry`, whose time is at least `last`, in its bucket (at `last`, at the end of
+    /// `equal`: see `sort_equal`).
     #[inline(always)]
     fn put(&mut self, entry: Entry<E>) {
-        let key = entry.key();
-        let differing = key ^ self.last;
+        let differing = entry.time_ns ^ self.last;
         if differing == 0 {
-            self.buckets[EQUAL].push(entry);
+            self.equal.push(entry);
             return;
         }
-        let digit = ((127 - differing.leading_zeros()) / DIGIT_BITS) as usize;
-        let value = (key >> (digit as u32 * DIGIT_BITS)) as usize % RADIX;
+        let digit = ((u64::BITS - 1 - differing.leading_zeros()) / DIGIT_BITS) as usize;
+        let value = (entry.time_ns >> (digit as u32 * DIGIT_BITS)) as usize % RADIX;
         self.buckets[digit * RADIX + value].push(entry);
         self.occupied[digit][value / 64] |= 1 << (value % 64);
         self.digits_occupied |= 1 << digit;
+    }
+
+    /// Orders the entries just put in `equal`, which was empty, from the highest sequence.
+    #[inline]
+    fn sort_equal(&mut self) {
+        if self.equal.len() > 1 {
+            self.equal.sort_unstable_by_key(|entry| std::cmp::Reverse(entry.sequence));
+        }
     }
 
     #[inline(always)]
@@ -106,31 +116,36 @@ impl<E: Copy> RadixHeap<E> {
             }
             return;
         }
-        let key = entry.key();
-        if key < self.last {
+        if entry.time_ns < self.last {
             self.below.push(entry);
             return;
         }
-        self.put(entry);
+        if entry.time_ns == self.last {
+            // Its sequence is the highest yet: out after every other entry at this time.
+            self.equal.insert(0, entry);
+        } else {
+            self.put(entry);
+        }
         self.bucketed += 1;
     }
 
     /// Moves every entry from `below` to the buckets, relative to their minimum.
     #[cold]
     fn spread(&mut self) {
-        self.last = self.below.peek().map(Entry::key).expect("entries to spread");
+        self.last = self.below.peek().map(|entry| entry.time_ns).expect("entries to spread");
         let mut spread = std::mem::replace(&mut self.below, QuadHeap::with_capacity(0));
         for entry in spread.drain() {
             self.put(entry);
             self.bucketed += 1;
         }
         self.below = spread;
+        self.sort_equal();
     }
 
-    /// Brings the buckets' minimum into the `EQUAL` bucket; false when the buckets are empty.
+    /// Brings the buckets' minimum time into `equal`; false when the buckets are empty.
     #[inline]
     fn settle(&mut self) -> bool {
-        if !self.buckets[EQUAL].is_empty() {
+        if !self.equal.is_empty() {
             return true;
         }
         if self.bucketed == 0 {
@@ -148,11 +163,12 @@ impl<E: Copy> RadixHeap<E> {
         }
         let lowest = digit * RADIX + value;
         let mut moving = std::mem::take(&mut self.buckets[lowest]);
-        self.last = moving.iter().map(Entry::key).min().expect("an occupied bucket has entries");
+        self.last = moving.iter().map(|entry| entry.time_ns).min().expect("an occupied bucket has entries");
         // Each entry agrees with the new minimum down to this bucket's digit, so it moves lower.
         for entry in moving.drain(..) {
             self.put(entry);
         }
+        self.sort_equal();
         // The emptied bucket keeps its memory for the entries to come, unless that memory is
         // large and the buckets' room is already well beyond their entries.
         if moving.capacity() >= LARGE_ROOM && self.room() > ROOM_PER_ENTRY * self.bucketed + LARGE_ROOM {
@@ -166,7 +182,7 @@ impl<E: Copy> RadixHeap<E> {
     #[cold]
     #[inline(never)]
     fn room(&self) -> usize {
-        self.buckets.iter().map(Vec::capacity).sum()
+        self.buckets.iter().map(Vec::capacity).sum::<usize>() + self.equal.capacity()
     }
 
     /// The earliest entry.
@@ -176,7 +192,7 @@ impl<E: Copy> RadixHeap<E> {
             return self.below.peek();
         }
         if self.settle() {
-            self.buckets[EQUAL].last()
+            self.equal.last()
         } else {
             None
         }
@@ -202,8 +218,7 @@ impl<E: Copy> RadixHeap<E> {
     #[inline(never)]
     fn take_from_buckets(&mut self) -> Entry<E> {
         assert!(self.settle(), "an entry to take");
-        // Keys are unique, so the `EQUAL` bucket holds just the minimum.
-        let entry = self.buckets[EQUAL].pop().expect("settled");
+        let entry = self.equal.pop().expect("settled");
         self.bucketed -= 1;
         entry
     }
