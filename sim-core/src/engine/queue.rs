@@ -1,4 +1,4 @@
-//! The future-event list: a radix heap keyed by (time, sequence), plus a FIFO for events
+//! The future-event list: a heap ordered by (time, sequence), plus a FIFO for events
 //! scheduled at the current instant, and a FIFO per fixed delay (timeouts), which are both
 //! faster and exactly the same order.
 
