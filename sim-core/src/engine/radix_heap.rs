@@ -5,9 +5,9 @@
 //! sequential memory). With a million events pending, that touches a few cache lines per
 //! event where a heap's sift walks ten levels of misses. A bucket per bit moved an entry
 //! about four times as often; a bucket per 8-bit digit, fewer times but over 256 buckets, ran
-//! no faster. The entries at the last minimum's time wait in `equal`, by sequence, so the
-//! order is exactly that of any heap keyed by (time, sequence); a key of time and sequence
-//! together (128 bits) cost twice the operations per move for the same moves.
+//! no faster. The entries at the last minimum's time wait apart, by sequence, so the order is
+//! exactly that of any heap keyed by (time, sequence); a key of time and sequence together
+//! (128 bits) cost twice the operations per move for the same moves.
 //!
 //! A radix heap needs every time pushed to be at least the last minimum's. The event list
 //! peeks at its minimum before the current instant's events run, and those may schedule
@@ -51,8 +51,12 @@ pub(super) struct RadixHeap<E> {
     /// The time of the last minimum taken into `equal`: every bucket's time is above it.
     last: u64,
     buckets: Vec<Vec<Entry<E>>>,
-    /// The entries at time `last`, by sequence from the highest (the next out is the last).
+    /// The entries moved to time `last` together, by sequence from the highest (the next
+    /// out is the last).
     equal: Vec<Entry<E>>,
+    /// The entries pushed at time `last` since, by sequence from the lowest (each the highest
+    /// yet): out after `equal`'s, which they replace, reversed, when it empties.
+    pushed_at_last: Vec<Entry<E>>,
     /// Bit `v % 64` of word `v / 64` of `occupied[d]` is set when bucket (digit `d`, value
     /// `v`) holds entries; bit `d` of `digits_occupied` when any bucket of digit `d` does.
     occupied: [[u64; RADIX.div_ceil(64)]; DIGITS],
@@ -70,6 +74,7 @@ impl<E: Copy> RadixHeap<E> {
             last: 0,
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
             equal: Vec::new(),
+            pushed_at_last: Vec::new(),
             occupied: [[0; RADIX.div_ceil(64)]; DIGITS],
             digits_occupied: 0,
             bucketed: 0,
@@ -82,8 +87,8 @@ impl<E: Copy> RadixHeap<E> {
         self.bucketed + self.below.len()
     }
 
-    /// Puts `entry`, whose time is at least `last`, in its bucket (at `last`, at the end of
-    /// `equal`: see `sort_equal`).
+    /// Puts `entry`, whose time is at least `last`, in its bucket (at `last`, in `equal`,
+    /// which `sort_equal` then orders).
     #[inline(always)]
     fn put(&mut self, entry: Entry<E>) {
         let differing = entry.time_ns ^ self.last;
@@ -122,7 +127,7 @@ impl<E: Copy> RadixHeap<E> {
         }
         if entry.time_ns == self.last {
             // Its sequence is the highest yet: out after every other entry at this time.
-            self.equal.insert(0, entry);
+            self.pushed_at_last.push(entry);
         } else {
             self.put(entry);
         }
@@ -146,6 +151,10 @@ impl<E: Copy> RadixHeap<E> {
     #[inline]
     fn settle(&mut self) -> bool {
         if !self.equal.is_empty() {
+            return true;
+        }
+        if !self.pushed_at_last.is_empty() {
+            self.equal.extend(self.pushed_at_last.drain(..).rev());
             return true;
         }
         if self.bucketed == 0 {
@@ -182,7 +191,7 @@ impl<E: Copy> RadixHeap<E> {
     #[cold]
     #[inline(never)]
     fn room(&self) -> usize {
-        self.buckets.iter().map(Vec::capacity).sum::<usize>() + self.equal.capacity()
+        self.buckets.iter().map(Vec::capacity).sum::<usize>() + self.equal.capacity() + self.pushed_at_last.capacity()
     }
 
     /// The earliest entry.
@@ -298,6 +307,30 @@ mod tests {
         // empty is up to twice the entries, plus a large bucket's.
         let bound = 4 * pending as usize + 2 * LARGE_ROOM;
         assert!(most_room <= bound, "room for {most_room} entries, over {bound}");
+    }
+
+    /// Many entries scheduled at the time just peeked (a fan-out landing at one instant):
+    /// each joins the others at that time in O(1), and they come out by sequence.
+    #[test]
+    fn entries_at_the_peeked_time_come_out_by_sequence() {
+        let mut radix = RadixHeap::new();
+        let mut sequence = 0u64;
+        for time_ns in (1..=2 * SPREAD_AT as u64).rev() {
+            radix.push(Entry { time_ns: 1000 * time_ns, sequence, event: () });
+            sequence += 1;
+        }
+        let peeked = radix.peek().map(|entry| (entry.time_ns, entry.sequence));
+        assert_eq!(peeked, Some((1000, 2 * SPREAD_AT as u64 - 1)));
+        let first_at_peek = sequence;
+        for _ in 0..100_000 {
+            radix.push(Entry { time_ns: 1000, sequence, event: () });
+            sequence += 1;
+        }
+        assert_eq!(radix.pop().map(|entry| entry.sequence), Some(2 * SPREAD_AT as u64 - 1));
+        for expected in first_at_peek..sequence {
+            assert_eq!(radix.pop().map(|entry| (entry.time_ns, entry.sequence)), Some((1000, expected)));
+        }
+        assert_eq!(radix.pop().map(|entry| entry.time_ns), Some(2000));
     }
 
     /// Growing past the spreading point and draining back below it, again and again, keeps
