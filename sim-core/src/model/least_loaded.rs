@@ -61,7 +61,7 @@ impl LeastLoaded {
         self.tree.clear();
         self.tree.resize(2 * self.width, u32::MAX);
         for block in 0..blocks {
-            let least = self.block_counts(block).iter().copied().min().unwrap_or(u32::MAX);
+            let least = self.least_in(block);
             self.levels[block] = self.levels_from(block, least);
             self.tree[self.width + block] = least;
         }
@@ -75,6 +75,11 @@ impl LeastLoaded {
     fn block_counts(&self, block: usize) -> &[u32] {
         let first = block * BLOCK;
         &self.counts[first..self.len.clamp(first, first + BLOCK)]
+    }
+
+    /// The least count of `block`'s positions in use.
+    fn least_in(&self, block: usize) -> u32 {
+        self.block_counts(block).iter().copied().min().unwrap_or(u32::MAX)
     }
 
     /// A bit per position of `block` whose count is `count` (none for `u32::MAX`).
@@ -162,7 +167,7 @@ impl LeastLoaded {
                 risen
             }
             None => {
-                let risen = self.block_counts(block).iter().copied().min().unwrap_or(u32::MAX);
+                let risen = self.least_in(block);
                 levels = self.levels_from(block, risen);
                 risen
             }
