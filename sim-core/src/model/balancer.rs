@@ -4,7 +4,7 @@
 
 use super::invariants;
 use super::kernel::Kernel;
-use super::keymap::{forget_stale, KeyMap, FORGET_FROM};
+use super::keymap::ForgettingMap;
 use super::least_loaded::LeastLoaded;
 use super::node::{misrouted, Model, Node, Span, Timer};
 use super::replicated::{Answer, ReplicatedState};
@@ -49,9 +49,8 @@ pub(crate) struct BalancerModel<'t> {
     active_node: NodeId,
     active: Vec<u32>,
     /// DNS routing: per client, the target its cached answer names and when it expires
-    /// (expired answers forgotten when it holds many: `forget_stale`).
-    dns_cache: KeyMap<(u32, u64)>,
-    dns_forget_at: usize,
+    /// (expired answers forgotten when it holds many).
+    dns_cache: ForgettingMap<(u32, u64)>,
     /// Per target: whether it is one of the shards now (always true but for a resharding
     /// shard router).
     assigned: Vec<bool>,
@@ -107,8 +106,7 @@ impl<'t> BalancerModel<'t> {
             least_loaded: (config.algorithm == Algorithm::LeastConnections).then(LeastLoaded::default),
             active_node: NodeId::NONE,
             active: Vec::new(),
-            dns_cache: KeyMap::default(),
-            dns_forget_at: FORGET_FROM,
+            dns_cache: ForgettingMap::default(),
             assigned: config.resharding.as_ref().map_or_else(|| vec![true; targets], |plan| plan.initial.clone()),
             resharding: config.resharding.as_deref().map(ReshardState::new),
             replicated: config.quorum.as_deref().map(|quorum| Box::new(ReplicatedState::new(quorum, targets))),
@@ -287,8 +285,9 @@ impl BalancerModel<'_> {
                 }
                 if let Some(ttl_ns) = self.config.dns_ttl_ns {
                     let now = kernel.events.now_ns();
-                    forget_stale(&mut self.dns_cache, &mut self.dns_forget_at, |&(_, expiry_ns)| expiry_ns <= now);
-                    self.dns_cache.insert(kernel.requests[request].client, (target, now.saturating_add(ttl_ns)));
+                    let answer = (target, now.saturating_add(ttl_ns));
+                    let expired = |&(_, expiry_ns): &(u32, u64)| expiry_ns <= now;
+                    self.dns_cache.insert(kernel.requests[request].client, answer, expired);
                 }
                 target
             }

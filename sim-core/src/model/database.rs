@@ -3,7 +3,7 @@
 //! a read on a replica that has not yet applied the key's latest commit is a stale read.
 
 use super::kernel::Kernel;
-use super::keymap::{forget_stale, KeyMap, FORGET_FROM};
+use super::keymap::ForgettingMap;
 use super::node::{misrouted, Model, Span, Timer};
 use super::program::{self, Program};
 use super::requests::Outcome;
@@ -63,9 +63,8 @@ pub(crate) struct DatabaseModel<'t> {
     /// Committed writes lost because the promoted replica had not applied them.
     pub lost_writes: u64,
     /// Read-your-writes: when each client's last write committed (those past the window
-    /// forgotten when it holds many: `forget_stale`).
-    last_write_ns: KeyMap<u64>,
-    last_write_forget_at: usize,
+    /// forgotten when it holds many).
+    last_write_ns: ForgettingMap<u64>,
     /// Reads sent to the primary because their client wrote within the window.
     pub sticky_reads: u64,
     /// Apply times of one write on each replica, reused (semi-synchronous answers).
@@ -91,8 +90,7 @@ impl<'t> DatabaseModel<'t> {
             demoted: vec![false; servers],
             promotions: 0,
             lost_writes: 0,
-            last_write_ns: KeyMap::default(),
-            last_write_forget_at: FORGET_FROM,
+            last_write_ns: ForgettingMap::default(),
             sticky_reads: 0,
             apply_times: Vec::with_capacity(config.replicas as usize),
             region_ranks: config.region_ranks(regions),
@@ -320,8 +318,7 @@ impl DatabaseModel<'_> {
             }
             if let Some(window_ns) = config.read_your_writes_ns {
                 let past = |&written_ns: &u64| now - written_ns >= window_ns;
-                forget_stale(&mut self.last_write_ns, &mut self.last_write_forget_at, past);
-                self.last_write_ns.insert(kernel.requests[request].client, now);
+                self.last_write_ns.insert(kernel.requests[request].client, now, past);
             }
             if measured {
                 self.counters[server].writes += 1;

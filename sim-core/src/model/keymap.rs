@@ -27,19 +27,60 @@ impl Hasher for KeyHasher {
 /// A map from request keys (or client ids) to `V`.
 pub(crate) type KeyMap<V> = IndexMap<u64, V, BuildHasherDefault<KeyHasher>>;
 
-/// Entries a map per client or key holds before it first forgets those `stale` says are as
-/// good as absent; it forgets them again whenever it holds twice as many as after the last
-/// time (amortised O(1) an insertion), so that a run with millions of clients or keys keeps
-/// what is live, not one entry per client or key ever seen.
+/// Entries a `ForgettingMap` holds before it first forgets those that are as good as absent.
 pub(crate) const FORGET_FROM: usize = 4096;
 
-/// Forgets the entries of `map` that are `stale` when it holds `*forget_at` or more, and
-/// sets the next mark.
-#[inline]
-pub(crate) fn forget_stale<V>(map: &mut KeyMap<V>, forget_at: &mut usize, mut stale: impl FnMut(&V) -> bool) {
-    if map.len() >= *forget_at {
-        map.retain(|_, value| !stale(value));
-        *forget_at = FORGET_FROM.max(2 * map.len());
+/// A map per client or key that forgets the entries a `stale` test says are as good as
+/// absent whenever it holds twice as many as after the last time (amortised O(1) an
+/// insertion), so that a run with millions of clients or keys keeps what is live, not one
+/// entry per client or key ever seen. Reads go to the map as it is (`Deref`).
+#[derive(Debug)]
+pub(crate) struct ForgettingMap<V> {
+    map: KeyMap<V>,
+    /// The entries held at which it next forgets the stale ones.
+    forget_at: usize,
+}
+
+impl<V> Default for ForgettingMap<V> {
+    fn default() -> Self {
+        Self { map: KeyMap::default(), forget_at: FORGET_FROM }
+    }
+}
+
+impl<V> std::ops::Deref for ForgettingMap<V> {
+    type Target = KeyMap<V>;
+
+    fn deref(&self) -> &KeyMap<V> {
+        &self.map
+    }
+}
+
+impl<V> ForgettingMap<V> {
+    /// A map that never forgets (the reference a test compares with).
+    #[cfg(test)]
+    pub fn never_forgetting() -> Self {
+        Self { map: KeyMap::default(), forget_at: usize::MAX }
+    }
+
+    /// The entry of `key`, after forgetting the `stale` ones if the map holds many.
+    #[inline]
+    pub fn entry(&mut self, key: u64, mut stale: impl FnMut(&V) -> bool) -> indexmap::map::Entry<'_, u64, V> {
+        if self.map.len() >= self.forget_at {
+            self.map.retain(|_, value| !stale(value));
+            self.forget_at = FORGET_FROM.max(2 * self.map.len());
+        }
+        self.map.entry(key)
+    }
+
+    /// Sets `key`'s entry to `value`, after forgetting the `stale` ones if the map holds many.
+    #[inline]
+    pub fn insert(&mut self, key: u64, value: V, stale: impl FnMut(&V) -> bool) {
+        match self.entry(key, stale) {
+            indexmap::map::Entry::Occupied(mut entry) => *entry.get_mut() = value,
+            indexmap::map::Entry::Vacant(entry) => {
+                entry.insert(value);
+            }
+        }
     }
 }
 
@@ -51,10 +92,9 @@ mod tests {
     /// mark, keeps every live one, and stays within twice the live ones (or the first mark).
     #[test]
     fn forgets_only_the_stale_and_stays_bounded() {
-        let (mut map, mut forget_at) = (KeyMap::default(), FORGET_FROM);
+        let mut map = ForgettingMap::default();
         for now in 0..100_000u64 {
-            forget_stale(&mut map, &mut forget_at, |&inserted: &u64| now - inserted >= 1000);
-            map.insert(now * 7919, now);
+            map.insert(now * 7919, now, |&inserted: &u64| now - inserted >= 1000);
             assert!(map.len() <= 2 * FORGET_FROM.max(1000), "{} entries", map.len());
             let live = (now.saturating_sub(999)..=now).all(|inserted| map.get(&(inserted * 7919)) == Some(&inserted));
             assert!(live, "a live entry forgotten at {now}");

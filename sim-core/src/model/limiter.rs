@@ -5,7 +5,9 @@
 //! several instances each instance keeps its own, at its share of the limit.
 
 use super::kernel::Kernel;
-use super::keymap::{forget_stale, KeyMap, FORGET_FROM};
+use super::keymap::ForgettingMap;
+#[cfg(test)]
+use super::keymap::FORGET_FROM;
 use super::node::{misrouted, Model, Span, Timer};
 use super::requests::Outcome;
 use super::Event;
@@ -118,24 +120,18 @@ impl Bucket {
 
 /// One instance's buckets: those of the clients or keys seen, less those forgotten when they
 /// were back where a new one starts (with many clients, they grew with the run).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Buckets {
-    by_key: KeyMap<Bucket>,
-    /// The buckets held at which it next forgets those as new.
-    forget_at: usize,
+    by_key: ForgettingMap<Bucket>,
 }
 
 impl Buckets {
-    fn new() -> Self {
-        Self { by_key: KeyMap::default(), forget_at: FORGET_FROM }
-    }
-
     /// A request for `key` at `now`: its delay if admitted, `None` if refused (see
     /// `Bucket::admit`), from the key's bucket, or a new one. When it holds many, it first
     /// forgets those as new.
     fn admit(&mut self, key: u64, limit: &Limit, share: f64, now: u64) -> Option<u64> {
-        forget_stale(&mut self.by_key, &mut self.forget_at, |bucket| bucket.is_as_new(limit, share, now));
-        self.by_key.entry(key).or_insert_with(|| Bucket::new(limit, share, now)).admit(limit, share, now)
+        let as_new = |bucket: &Bucket| bucket.is_as_new(limit, share, now);
+        self.by_key.entry(key, as_new).or_insert_with(|| Bucket::new(limit, share, now)).admit(limit, share, now)
     }
 
     /// Those holding state at `now`: not as new.
@@ -171,7 +167,7 @@ impl<'t> LimiterModel<'t> {
         Self {
             node,
             config,
-            buckets: (0..config.instances).map(|_| Buckets::new()).collect(),
+            buckets: (0..config.instances).map(|_| Buckets::default()).collect(),
             share: 1.0 / f64::from(config.instances),
             counters: LimiterCounters::default(),
         }
@@ -308,8 +304,8 @@ mod tests {
     fn forgetting_buckets_as_new_changes_no_decision() {
         for limit in limits() {
             let mut stream = RandomStream::derive(3, "limiter test", Purpose::Routing);
-            let (mut forgetting, mut keeping) = (Buckets::new(), Buckets::new());
-            keeping.forget_at = usize::MAX;
+            let mut forgetting = Buckets::default();
+            let mut keeping = Buckets { by_key: ForgettingMap::never_forgetting() };
             let (share, mut now) = (0.5, 0u64);
             let mut refused = 0;
             for _ in 0..200_000 {
@@ -334,7 +330,7 @@ mod tests {
     #[test]
     fn buckets_held_stay_bounded_with_a_million_clients() {
         for limit in limits() {
-            let mut buckets = Buckets::new();
+            let mut buckets = Buckets::default();
             for request in 0..1_000_000u64 {
                 let now = request * 1_000_000;
                 buckets.admit(request, &limit, 1.0, now);
