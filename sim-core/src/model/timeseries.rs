@@ -78,8 +78,21 @@ impl WindowLatencies {
     }
 
     /// The `quantiles` (each above 0) of the window's latencies into `values`, `None`
-    /// without any.
+    /// without any. A window of one latency or none, the common case when windows are
+    /// short, needs no rank: in line, without a call.
+    #[inline]
     fn quantiles_into(&mut self, quantiles: &[f64], values: &mut [Option<u64>]) {
+        if !self.spilled && self.samples.len() <= 1 {
+            let only = self.samples.first().map(|&latency_ns| self.histogram.highest_equivalent(latency_ns));
+            values.fill(only);
+        } else {
+            self.ranked_quantiles_into(quantiles, values);
+        }
+    }
+
+    /// `quantiles_into` for two latencies or more.
+    #[inline(never)]
+    fn ranked_quantiles_into(&mut self, quantiles: &[f64], values: &mut [Option<u64>]) {
         if self.spilled {
             for (value, quantile) in values.iter_mut().zip(quantiles) {
                 *value = Some(self.histogram.value_at_quantile(*quantile));
@@ -87,22 +100,15 @@ impl WindowLatencies {
             return;
         }
         let count = self.samples.len();
-        match count {
-            0 => values.fill(None),
-            1 => values.fill(Some(self.histogram.highest_equivalent(self.samples[0]))),
-            _ => {
-                // Few latencies sort faster than they select once per quantile.
-                let sorted = count <= SORT_BELOW;
-                if sorted {
-                    self.samples.sort_unstable();
-                }
-                for (value, quantile) in values.iter_mut().zip(quantiles) {
-                    let rank = rank_of(*quantile, count);
-                    let kth =
-                        if sorted { self.samples[rank - 1] } else { *self.samples.select_nth_unstable(rank - 1).1 };
-                    *value = Some(self.histogram.highest_equivalent(kth));
-                }
-            }
+        // Few latencies sort faster than they select once per quantile.
+        let sorted = count <= SORT_BELOW;
+        if sorted {
+            self.samples.sort_unstable();
+        }
+        for (value, quantile) in values.iter_mut().zip(quantiles) {
+            let rank = rank_of(*quantile, count);
+            let kth = if sorted { self.samples[rank - 1] } else { *self.samples.select_nth_unstable(rank - 1).1 };
+            *value = Some(self.histogram.highest_equivalent(kth));
         }
     }
 
@@ -184,8 +190,9 @@ fn slo_held_in(slo: &Slo, completed: u64, finished: u64, quantile_ns: Option<u64
     }
 }
 
-/// A node's time-weighted areas at the last window end (or, in `carried`, the part of the
-/// current window accumulated before the warm-up reset cleared them).
+/// A node's time-weighted areas at the last window end, less what the warm-up reset
+/// cleared since (in wrapping arithmetic, so that the areas now less the mark is the
+/// window's share either way).
 #[derive(Debug, Clone, Copy, Default)]
 struct NodeMark {
     busy_area: u128,
@@ -196,6 +203,23 @@ impl NodeMark {
     fn of(stats: &NodeStats) -> Self {
         Self { busy_area: stats.busy_area, queue_area: stats.queue_area }
     }
+
+    /// The areas accumulated since the mark.
+    fn since(self, now: NodeMark) -> NodeMark {
+        NodeMark {
+            busy_area: now.busy_area.wrapping_sub(self.busy_area),
+            queue_area: now.queue_area.wrapping_sub(self.queue_area),
+        }
+    }
+}
+
+/// What a node did in the current window so far.
+#[derive(Debug)]
+struct NodeTally {
+    latencies: WindowLatencies,
+    completed: u64,
+    errors: u64,
+    mark: NodeMark,
 }
 
 /// Where `quantile` is in `quantiles`.
@@ -227,12 +251,8 @@ pub(crate) struct Timeseries {
     /// Unsuccessful requests this window, indexed by `Outcome as usize`.
     errors: Vec<u64>,
     latency: WindowLatencies,
-    node_latency: Vec<WindowLatencies>,
-    node_completed: Vec<u64>,
-    node_errors: Vec<u64>,
-    marks: Vec<NodeMark>,
-    /// Deltas accumulated before the warm-up reset of the node counters.
-    carried: Vec<NodeMark>,
+    /// Per node, in the topology's order.
+    nodes: Vec<NodeTally>,
     /// Quantiles to compute per window.
     pub quantiles: Vec<f64>,
     slos: Vec<Slo>,
@@ -265,11 +285,14 @@ impl Timeseries {
             finished: 0,
             errors: vec![0; Outcome::ALL.len()],
             latency: WindowLatencies::new(),
-            node_latency: (0..nodes).map(|_| WindowLatencies::new()).collect(),
-            node_completed: vec![0; nodes],
-            node_errors: vec![0; nodes],
-            marks: vec![NodeMark::default(); nodes],
-            carried: vec![NodeMark::default(); nodes],
+            nodes: (0..nodes)
+                .map(|_| NodeTally {
+                    latencies: WindowLatencies::new(),
+                    completed: 0,
+                    errors: 0,
+                    mark: NodeMark::default(),
+                })
+                .collect(),
             closing_nodes: vec![NodeWindow::default(); nodes],
             closing_quantiles: vec![None; spec.quantiles.len()],
             closing_slo_held: vec![None; spec.slos.len()],
@@ -291,7 +314,7 @@ impl Timeseries {
 
     /// An empty store for this series' windows.
     fn new_store(&self) -> SeriesStore {
-        let nodes = self.node_completed.len();
+        let nodes = self.nodes.len();
         SeriesStore::new(max_records(nodes), nodes, self.quantiles.len(), self.slos.len())
     }
 
@@ -322,22 +345,22 @@ impl Timeseries {
     /// A node answered a request, successfully or not, `sojourn_ns` after its arrival.
     #[inline]
     pub fn record_node(&mut self, node: NodeId, completed: bool, sojourn_ns: u64) {
+        let tally = &mut self.nodes[node];
         if completed {
-            self.node_completed[node] += 1;
-            self.node_latency[node].record(sojourn_ns);
+            tally.completed += 1;
+            tally.latencies.record(sojourn_ns);
         } else {
-            self.node_errors[node] += 1;
+            tally.errors += 1;
         }
     }
 
     /// The node counters are about to be cleared (the warm-up ends): keep what they hold
     /// for the current window.
     pub fn carry(&mut self, stats: &[NodeStats]) {
-        for ((carried, mark), stats) in self.carried.iter_mut().zip(&mut self.marks).zip(stats) {
-            let now = NodeMark::of(stats);
-            carried.busy_area += now.busy_area - mark.busy_area;
-            carried.queue_area += now.queue_area - mark.queue_area;
-            *mark = NodeMark::default();
+        for (tally, stats) in self.nodes.iter_mut().zip(stats) {
+            // The areas restart from 0: a mark of 0 less the window's share so far keeps it.
+            let carried = tally.mark.since(NodeMark::of(stats));
+            tally.mark = carried.since(NodeMark::default());
         }
     }
 
@@ -408,14 +431,14 @@ impl Simulation<'_> {
             return;
         }
         let width_ns = u128::from((now - series.window_start_ns).max(1));
-        for (index, model) in self.nodes.iter().enumerate() {
-            let stats = &mut kernel.node_stats[index];
+        let nodes = self.nodes.iter().zip(&mut kernel.node_stats).zip(&mut series.nodes).zip(&mut series.closing_nodes);
+        for (index, (((model, stats), tally), row)) in nodes.enumerate() {
             stats.advance(now.max(stats.last_change_ns));
             let mark = NodeMark::of(stats);
-            let (before, carried) = (series.marks[index], series.carried[index]);
+            let areas = tally.mark.since(mark);
             let mut node_quantiles = [None; NODE_QUANTILES.len()];
-            series.node_latency[index].quantiles_into(&NODE_QUANTILES, &mut node_quantiles);
-            series.node_latency[index].clear();
+            tally.latencies.quantiles_into(&NODE_QUANTILES, &mut node_quantiles);
+            tally.latencies.clear();
             let (instances, workers, concurrency_limit) = match model.servers() {
                 Some(state) => {
                     let serving = state.rotation.iter().filter(|i| state.instances[i.index()].down == 0).count();
@@ -424,11 +447,11 @@ impl Simulation<'_> {
                 }
                 None => (u32::from(node_down[index] == 0), 0, None),
             };
-            series.closing_nodes[index] = NodeWindow {
-                completions: std::mem::take(&mut series.node_completed[index]),
-                errors: std::mem::take(&mut series.node_errors[index]),
-                busy_area: mark.busy_area - before.busy_area + carried.busy_area,
-                queue_area: mark.queue_area - before.queue_area + carried.queue_area,
+            *row = NodeWindow {
+                completions: std::mem::take(&mut tally.completed),
+                errors: std::mem::take(&mut tally.errors),
+                busy_area: areas.busy_area,
+                queue_area: areas.queue_area,
                 capacity_area: u128::from(instances) * u128::from(workers) * width_ns,
                 instances,
                 workers,
@@ -436,8 +459,7 @@ impl Simulation<'_> {
                 p99_ns: node_quantiles[1],
                 concurrency_limit,
             };
-            series.marks[index] = mark;
-            series.carried[index] = NodeMark::default();
+            tally.mark = mark;
         }
         series.close_window(now);
     }
@@ -487,6 +509,41 @@ mod tests {
             window.clear();
             assert_eq!(window.quantile(0.5), None);
         }
+    }
+
+    /// A window's areas are the node's since the last window end, whether or not the
+    /// warm-up reset cleared the node's counters in between, even twice: what the reset
+    /// took is carried (in wrapping arithmetic, the mark then above the areas).
+    #[test]
+    fn a_windows_areas_survive_the_warm_up_reset() {
+        let mut series = Timeseries::new(SeriesSpec {
+            window_ns: 10,
+            nodes: 1,
+            quantiles: vec![0.5],
+            slos: Vec::new(),
+            warmup_ns: 0,
+            for_report: false,
+        });
+        let mut stats = NodeStats::new(1, Vec::new());
+        let areas = |series: &Timeseries, stats: &NodeStats| {
+            let since = series.nodes[0].mark.since(NodeMark::of(stats));
+            (since.busy_area, since.queue_area)
+        };
+        (stats.busy_area, stats.queue_area) = (40, 10);
+        series.nodes[0].mark = NodeMark::of(&stats);
+        (stats.busy_area, stats.queue_area) = (100, 30);
+        assert_eq!(areas(&series, &stats), (60, 20));
+        series.carry(std::slice::from_ref(&stats));
+        (stats.busy_area, stats.queue_area) = (0, 0);
+        assert_eq!(areas(&series, &stats), (60, 20));
+        (stats.busy_area, stats.queue_area) = (5, 7);
+        assert_eq!(areas(&series, &stats), (65, 27));
+        series.carry(std::slice::from_ref(&stats));
+        (stats.busy_area, stats.queue_area) = (1, 0);
+        assert_eq!(areas(&series, &stats), (66, 27));
+        series.nodes[0].mark = NodeMark::of(&stats);
+        (stats.busy_area, stats.queue_area) = (u128::MAX, 9);
+        assert_eq!(areas(&series, &stats), (u128::MAX - 1, 9));
     }
 
     /// An SLO that fails every other window lists its first spans and counts the rest; a
