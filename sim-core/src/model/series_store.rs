@@ -119,6 +119,7 @@ struct Rows<'a> {
 }
 
 impl Rows<'_> {
+    #[inline(always)]
     fn absorb(self, later: RecordView<'_>) {
         self.record.end_ns = later.record.end_ns;
         self.record.completed += later.record.completed;
@@ -161,8 +162,10 @@ impl<T: Copy> Table<T> {
         &self.cells[index * self.width..][..self.width]
     }
 
-    fn row_mut(&mut self, index: usize) -> &mut [T] {
-        &mut self.cells[index * self.width..][..self.width]
+    /// The last row, to change.
+    fn last_row_mut(&mut self) -> &mut [T] {
+        let start = self.cells.len() - self.width;
+        &mut self.cells[start..]
     }
 
     /// Row `to` to change and row `from` to read (`to` < `from`).
@@ -256,13 +259,13 @@ impl SeriesStore {
     /// are full.
     pub fn push(&mut self, window: RecordView<'_>) {
         debug_assert_eq!(window.record.windows, 1);
-        if let Some(last) = self.len().checked_sub(1).filter(|&last| self.records.cells[last].windows < self.span) {
+        if self.records.cells.last().is_some_and(|last| last.windows < self.span) {
             let rows = Rows {
-                record: &mut self.records.cells[last],
-                nodes: self.nodes.row_mut(last),
-                quantiles: self.quantiles.row_mut(last),
-                errors: self.errors.row_mut(last),
-                slo_held: self.slo_held.row_mut(last),
+                record: &mut self.records.last_row_mut()[0],
+                nodes: self.nodes.last_row_mut(),
+                quantiles: self.quantiles.last_row_mut(),
+                errors: self.errors.last_row_mut(),
+                slo_held: self.slo_held.last_row_mut(),
             };
             rows.absorb(window);
             return;
