@@ -27,8 +27,8 @@ const RADIX: usize = 1 << DIGIT_BITS;
 const DIGITS: usize = u64::BITS as usize / DIGIT_BITS as usize;
 /// A bucket per (digit, value), at `digit * RADIX + value`.
 const BUCKETS: usize = DIGITS * RADIX;
-// (`digits_occupied` has a bit per digit.)
-const _: () = assert!(DIGITS <= u32::BITS as usize);
+// (`digits_occupied` has a bit per digit, `occupied[d]` a bit per value.)
+const _: () = assert!(DIGITS <= u32::BITS as usize && RADIX <= u32::BITS as usize);
 
 /// Pending entries past which they go to the buckets (a 4-ary heap of this many entries is
 /// 16 KiB, within a core's first-level cache). From 512 rather than 4096, least connections
@@ -57,9 +57,9 @@ pub(super) struct RadixHeap<E> {
     /// The entries pushed at time `last` since, by sequence from the lowest (each the highest
     /// yet): out after `equal`'s, which they replace, reversed, when it empties.
     pushed_at_last: Vec<Entry<E>>,
-    /// Bit `v % 64` of word `v / 64` of `occupied[d]` is set when bucket (digit `d`, value
-    /// `v`) holds entries; bit `d` of `digits_occupied` when any bucket of digit `d` does.
-    occupied: [[u64; RADIX.div_ceil(64)]; DIGITS],
+    /// Bit `v` of `occupied[d]` is set when bucket (digit `d`, value `v`) holds entries;
+    /// bit `d` of `digits_occupied` when any bucket of digit `d` does.
+    occupied: [u32; DIGITS],
     digits_occupied: u32,
     /// Entries in the buckets.
     bucketed: usize,
@@ -75,7 +75,7 @@ impl<E: Copy> RadixHeap<E> {
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
             equal: Vec::new(),
             pushed_at_last: Vec::new(),
-            occupied: [[0; RADIX.div_ceil(64)]; DIGITS],
+            occupied: [0; DIGITS],
             digits_occupied: 0,
             bucketed: 0,
             below: QuadHeap::with_capacity(SPREAD_AT + 1),
@@ -99,7 +99,7 @@ impl<E: Copy> RadixHeap<E> {
         let digit = ((u64::BITS - 1 - differing.leading_zeros()) / DIGIT_BITS) as usize;
         let value = (entry.time_ns >> (digit as u32 * DIGIT_BITS)) as usize % RADIX;
         self.buckets[digit * RADIX + value].push(entry);
-        self.occupied[digit][value / 64] |= 1 << (value % 64);
+        self.occupied[digit] |= 1 << value;
         self.digits_occupied |= 1 << digit;
     }
 
@@ -160,17 +160,32 @@ impl<E: Copy> RadixHeap<E> {
         if self.bucketed == 0 {
             return false;
         }
+        self.settle_lowest_bucket();
+        true
+    }
+
+    /// `settle` when `equal` and `pushed_at_last` are empty and the buckets are not: out of
+    /// line, so that the checks before it, which most calls stop at, do not pay for saving
+    /// the registers it uses.
+    #[inline(never)]
+    fn settle_lowest_bucket(&mut self) {
         // The lowest digit with entries, and its lowest value: every entry there is below
         // every other bucket's.
         let digit = self.digits_occupied.trailing_zeros() as usize;
-        let words = &mut self.occupied[digit];
-        let word = words.iter().position(|&bits| bits != 0).expect("an occupied digit has a bucket");
-        let value = word * 64 + words[word].trailing_zeros() as usize;
-        words[word] &= !(1 << (value % 64));
-        if words.iter().all(|&bits| bits == 0) {
+        let values = &mut self.occupied[digit];
+        let value = values.trailing_zeros() as usize;
+        *values &= *values - 1;
+        if *values == 0 {
             self.digits_occupied &= !(1 << digit);
         }
         let lowest = digit * RADIX + value;
+        if self.buckets[lowest].len() == 1 {
+            // Alone in its bucket (as most are at the low digits): the minimum itself.
+            let entry = self.buckets[lowest].pop().expect("one entry");
+            self.last = entry.time_ns;
+            self.equal.push(entry);
+            return;
+        }
         let mut moving = std::mem::take(&mut self.buckets[lowest]);
         self.last = moving.iter().map(|entry| entry.time_ns).min().expect("an occupied bucket has entries");
         // Each entry agrees with the new minimum down to this bucket's digit, so it moves lower.
@@ -184,7 +199,6 @@ impl<E: Copy> RadixHeap<E> {
             moving = Vec::new();
         }
         self.buckets[lowest] = moving;
-        true
     }
 
     /// The entries the buckets have room for, empty or not.
