@@ -235,9 +235,15 @@ impl<E: Copy> RadixHeap<E> {
         if !self.below.is_empty() {
             return self.below.take_top();
         }
+        // Settled by the peek before it, as a rule.
+        if let Some(entry) = self.equal.pop() {
+            self.bucketed -= 1;
+            return entry;
+        }
         self.take_from_buckets()
     }
 
+    #[cold]
     #[inline(never)]
     fn take_from_buckets(&mut self) -> Entry<E> {
         assert!(self.settle(), "an entry to take");
