@@ -243,6 +243,7 @@ impl<E: Copy> RadixHeap<E> {
         self.take_from_buckets()
     }
 
+    /// `take_top` when no entry is settled (no peek before it).
     #[cold]
     #[inline(never)]
     fn take_from_buckets(&mut self) -> Entry<E> {

@@ -222,6 +222,12 @@ struct NodeTally {
     mark: NodeMark,
 }
 
+impl NodeTally {
+    fn new() -> Self {
+        Self { latencies: WindowLatencies::new(), completed: 0, errors: 0, mark: NodeMark::default() }
+    }
+}
+
 /// Where `quantile` is in `quantiles`.
 fn index_of(quantiles: &[f64], quantile: f64) -> Option<usize> {
     quantiles.iter().position(|q| *q == quantile)
@@ -285,14 +291,7 @@ impl Timeseries {
             finished: 0,
             errors: vec![0; Outcome::ALL.len()],
             latency: WindowLatencies::new(),
-            nodes: (0..nodes)
-                .map(|_| NodeTally {
-                    latencies: WindowLatencies::new(),
-                    completed: 0,
-                    errors: 0,
-                    mark: NodeMark::default(),
-                })
-                .collect(),
+            nodes: (0..nodes).map(|_| NodeTally::new()).collect(),
             closing_nodes: vec![NodeWindow::default(); nodes],
             closing_quantiles: vec![None; spec.quantiles.len()],
             closing_slo_held: vec![None; spec.slos.len()],
