@@ -32,7 +32,8 @@ const DIGITS: usize = (u64::BITS as usize).div_ceil(DIGIT_BITS as usize);
 /// A bucket per (digit, value), at `digit * RADIX + value`.
 const BUCKETS: usize = DIGITS * RADIX;
 // (`digits_occupied` has a bit per digit, `occupied[d]` a bit per value.)
-const _: () = assert!(DIGITS <= u32::BITS as usize && RADIX <= u32::BITS as usize);
+const _: () = assert!(DIGITS <= u32::BITS as usize);
+const _: () = assert!(RADIX <= u32::BITS as usize);
 
 /// Pending entries past which they go to the buckets (a 4-ary heap of this many entries is
 /// 16 KiB, within a core's first-level cache). From 512 rather than 4096, least connections
