@@ -561,8 +561,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// A sum such as 0.7 + 0.6 printed as 1.3, not 1.2999999999999998.
-fn round_for_display(value: f64) -> f64 {
-    (value * 1e9).round() / 1e9
+fn round_for_display(value: f64) -> String {
+    let rounded = (value * 1e9).round() / 1e9;
+    crate::params::format_number(if rounded.is_finite() { rounded } else { value })
 }
 
 /// For each workload with its own latency, the samplers of answers from each region other

@@ -184,7 +184,10 @@ impl Validator<'_> {
         };
         if let Some(rate) = rates.iter().find(|rate| **rate > MAX_RATE_PER_S) {
             return Err(invalid(
-                format!("workload \"{name}\" has a rate of {rate}/s, more than one request per nanosecond"),
+                format!(
+                    "workload \"{name}\" has a rate of {}/s, more than one request per nanosecond",
+                    crate::params::format_number(*rate)
+                ),
                 "give a rate of at most 1000000000/s",
             ));
         }
