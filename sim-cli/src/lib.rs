@@ -115,6 +115,9 @@ fn run_command(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -
         simulation.record_arrivals(Box::new(recorder));
     }
     progress::run(&mut simulation, stderr);
+    if let Some((what, help)) = simulation.nothing_measured() {
+        return Err(Failure::BadInput(format!("error: {what}\n  help: {help}\n")));
+    }
     if let Some((workload, error)) = simulation.trace_failure() {
         return Err(Failure::BadInput(format!(
             "error: the trace of workload \"{workload}\" changed during the run: {error}\n  help: replay a file that is not being written\n"

@@ -252,3 +252,39 @@ fn no_burst_warning_when_the_run_averages_them_out() {
         assert!(report.warnings.iter().all(|line| !line.contains("bursty")), "{:?}\n{text}", report.warnings);
     }
 }
+
+/// A request count that the warm-up outlasts: at 900/s, 2000 requests are created in about
+/// 2.2 s, all inside a 10 s warm-up. Nothing is measured, and the report says so with the
+/// count the warm-up alone takes (about 9000), rather than judging the warm-up's figures
+/// over a measured period of no length (a service 10¹²% busy, called unstable); the command
+/// line refuses it with status 2. A count that outlasts the warm-up is measured, unwarned.
+#[test]
+fn a_request_count_inside_the_warm_up_measures_nothing_and_says_so() {
+    let inside = simulate(BUSY, 3, requests(2000), 10.0);
+    assert_eq!(inside.warnings.len(), 1, "{:?}", inside.warnings);
+    let warning = &inside.warnings[0];
+    assert!(warning.starts_with("nothing was measured: the run ended at 2."), "{warning}");
+    let estimate: f64 = warning.split("takes about ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!((8000.0..9000.0).contains(&estimate), "the warm-up takes about 9000 requests at 900/s: {warning}");
+    assert_eq!(inside.requests.generated, 0);
+    assert_eq!(inside.warmup_requests.generated, 2000);
+    assert_eq!(inside.warmup_requests.completed, 2000);
+    assert!(!inside.unstable, "nothing measured, nothing judged");
+    let app = &inside.nodes["app"];
+    assert_eq!((app.arrivals, app.utilization), (0, 0.0));
+
+    let past = simulate(BUSY, 3, requests(20_000), 10.0);
+    assert!(past.warnings.is_empty(), "{:?}", past.warnings);
+    assert!(past.requests.generated > 10_000);
+    assert!((0.8..1.0).contains(&past.nodes["app"].utilization));
+
+    let dir = std::env::temp_dir().join(format!("archsim-inside-warm-up-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("busy.ron");
+    std::fs::write(&path, BUSY).unwrap();
+    let (status, stdout, stderr) = run_cli(&["run", path.to_str().unwrap(), "--requests", "2000", "--warmup", "10s"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(status, 2, "{stdout}");
+    assert!(stdout.is_empty());
+    assert!(stderr.starts_with("error: nothing was measured") && stderr.contains("help: at this run's"), "{stderr}");
+}

@@ -105,6 +105,9 @@ pub(crate) struct Kernel<'t> {
     pub observed_window_ns: u64,
     pub finished: bool,
     pub end_ns: u64,
+    /// When the run ended inside its warm-up (a request count the warm-up outlasts): the
+    /// time it ended, at which the warm-up was cut short and nothing was measured.
+    pub ended_in_warmup_ns: Option<u64>,
     /// The scenario's faults in force and what they did.
     pub faults: faults::FaultState,
     /// Calls under a policy, and each policy's breaker, budget and counters.

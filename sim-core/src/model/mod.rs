@@ -216,6 +216,7 @@ impl<'t> Simulation<'t> {
             observed_window_ns: 0,
             finished: false,
             end_ns: 0,
+            ended_in_warmup_ns: None,
             faults: faults::FaultState::new(topology, seed),
             calls: Arena::with_capacity(16),
             fanouts: Arena::with_capacity(16),
@@ -369,8 +370,15 @@ impl<'t> Simulation<'t> {
     }
 
     fn finish_run(&mut self, end_ns: u64) {
+        self.kernel.events.advance_to(end_ns);
+        if end_ns < self.kernel.config.warmup_ns && !self.kernel.measuring {
+            // Every request fell in the warm-up (a request count it outlasts): the warm-up
+            // ends here, so that every figure is of the measured period, empty, rather than
+            // of the warm-up's; the report warns.
+            self.kernel.ended_in_warmup_ns = Some(end_ns);
+            self.on_warmup_end();
+        }
         let kernel = &mut self.kernel;
-        kernel.events.advance_to(end_ns);
         kernel.end_ns = end_ns.max(kernel.config.warmup_ns);
         for stats in &mut kernel.node_stats {
             stats.advance(kernel.end_ns.max(stats.last_change_ns));

@@ -187,9 +187,34 @@ fn seconds_text(seconds: f64) -> String {
 }
 
 impl Simulation<'_> {
+    /// When the run ended inside its warm-up (a request count that the warm-up outlasts),
+    /// so that nothing was measured: what happened, and what to do about it.
+    pub fn nothing_measured(&self) -> Option<(String, String)> {
+        let ended_ns = self.kernel.ended_in_warmup_ns?;
+        let (ended_s, warmup_s) = (ended_ns as f64 / 1e9, self.kernel.config.warmup_ns as f64 / 1e9);
+        let created = self.kernel.created;
+        let rate_per_s = created as f64 / ended_s.max(1e-9);
+        let what = format!(
+            "nothing was measured: the run ended at {}s, inside its {}s warm-up, so its {created} requests were \
+             all warm-up requests and every figure is empty",
+            trim_seconds(ended_s),
+            trim_seconds(warmup_s)
+        );
+        let help = format!(
+            "at this run's {} requests/s the warm-up alone takes about {} requests: ask for more (--requests), or \
+             shorten the warm-up (--warmup)",
+            crate::params::format_number((rate_per_s * 1000.0).round() / 1000.0),
+            crate::params::format_number((rate_per_s * warmup_s).ceil())
+        );
+        Some((what, help))
+    }
+
     /// The warnings of the report, with `latency` the run's end-to-end latency.
     pub(super) fn warnings(&self, latency: &LatencyStats) -> Vec<String> {
         let mut warnings = Vec::new();
+        if let Some((what, help)) = self.nothing_measured() {
+            warnings.push(format!("{what}; {help}"));
+        }
         if let StopCondition::Requests { count } = self.kernel.config.stop {
             if self.kernel.finished && self.kernel.created < count {
                 let when =
