@@ -288,3 +288,23 @@ fn a_request_count_inside_the_warm_up_measures_nothing_and_says_so() {
     assert!(stdout.is_empty());
     assert!(stderr.starts_with("error: nothing was measured") && stderr.contains("help: at this run's"), "{stderr}");
 }
+
+/// Users who never think, calling a service that takes no time: a request-count run ends at
+/// 0 s. Its rates per second are over no time at all, and the report says so; a run of the
+/// same users with a think time has no such warning.
+#[test]
+fn a_run_of_no_simulated_time_warns_that_its_rates_mean_nothing() {
+    let instant = r#"Topology(
+        workload: [Closed(name: "users", users: 10, think: Constant("0s"), to: "app")],
+        nodes: { "app": Service(workers: 1, steps: [Work(Constant("0s"))]) },
+    )"#;
+    let report = simulate(instant, 1, requests(1000), 0.0);
+    assert_eq!(report.sim_time_s, 0.0);
+    assert_eq!(report.requests.completed, 1000);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(report.warnings[0].starts_with("the measured period took no simulated time"), "{:?}", report.warnings);
+    let thinking =
+        simulate(&instant.replace(r#"Constant("0s"), to"#, r#"Exp(mean: "1s"), to"#), 1, requests(1000), 0.0);
+    assert!(thinking.sim_time_s > 10.0);
+    assert!(thinking.warnings.is_empty(), "{:?}", thinking.warnings);
+}

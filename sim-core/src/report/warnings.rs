@@ -214,6 +214,13 @@ impl Simulation<'_> {
         let mut warnings = Vec::new();
         if let Some((what, help)) = self.nothing_measured() {
             warnings.push(format!("{what}; {help}"));
+        } else if self.kernel.finished && self.kernel.end_ns <= self.kernel.config.warmup_ns {
+            warnings.push(
+                "the measured period took no simulated time (every think, work and network time on the \
+                 requests' way is 0): its rates per second (throughput, utilization, cost per hour) are taken \
+                 over 1 ns and mean nothing; give the work or think times a duration"
+                    .to_string(),
+            );
         }
         if let StopCondition::Requests { count } = self.kernel.config.stop {
             if self.kernel.finished && self.kernel.created < count {
