@@ -117,6 +117,24 @@ pub fn one_run(topology: &Topology, config: RunConfig, control: &Control) -> Opt
     })
 }
 
+/// `one_run` as JSON, refusing as the command line does a run that measured nothing (a
+/// request count its warm-up outlasts): what happened and its help instead.
+pub fn one_run_json(
+    topology: &Topology,
+    config: RunConfig,
+    control: &Control,
+) -> Option<Result<String, (String, String)>> {
+    let mut simulation = Simulation::new(topology, config);
+    let finished = run_to_end(&mut simulation, control);
+    finished.then(|| {
+        control.run_done();
+        match simulation.nothing_measured() {
+            Some(refused) => Err(refused),
+            None => Ok(simulation.report().to_json()),
+        }
+    })
+}
+
 /// A rayon pool of `jobs` threads (all cores when `None`).
 pub fn pool(jobs: Option<usize>) -> PyResult<rayon::ThreadPool> {
     if jobs == Some(0) {

@@ -1,7 +1,7 @@
 //! A checked topology in Python: its text, the checked model, edits by parameter path (the
 //! paths of experiments), and one run whose report is `archsim run --format json`'s.
 
-use crate::interrupt::{detached, one_run};
+use crate::interrupt::{detached, one_run_json};
 use crate::options::{problem, raise, spec_error, RunOptions};
 use pyo3::prelude::*;
 use sim_batch::capacity::LOAD_PARAM;
@@ -202,8 +202,12 @@ impl Topology {
         let prepared = options.prepare(&self.checked)?;
         let topology = prepared.as_ref().unwrap_or(&self.checked);
         let config = options.config(topology)?;
-        let report = detached(py, None, |control| one_run(topology, config, control).map(|report| report.to_json()))?;
+        let report = detached(py, None, |control| one_run_json(topology, config, control))?;
         // `detached` raises on an interrupt, so a run it returns has finished.
-        report.ok_or_else(|| pyo3::exceptions::PyKeyboardInterrupt::new_err("the run was stopped"))
+        match report {
+            Some(Ok(json)) => Ok(json),
+            Some(Err((what, help))) => Err(crate::options::raise(&crate::options::problem(&what, &help))),
+            None => Err(pyo3::exceptions::PyKeyboardInterrupt::new_err("the run was stopped")),
+        }
     }
 }

@@ -84,8 +84,8 @@ def test_a_sweep_gives_the_experiments_numbers(tmp_path, common):
 def test_a_sweep_does_not_depend_on_the_thread_count():
     topology = archsim.load("topologies/mm1.ron")
     axes = {"workload.users.arrivals.rate": [0.5, 0.7, 0.8]}
-    one = archsim.sweep(topology, axes, replications=4, requests=3000, jobs=1, progress=False)
-    two = archsim.sweep(topology, axes, replications=4, requests=3000, jobs=2, progress=False)
+    one = archsim.sweep(topology, axes, replications=4, requests=3000, warmup=0, jobs=1, progress=False)
+    two = archsim.sweep(topology, axes, replications=4, requests=3000, warmup=0, jobs=2, progress=False)
     assert one.runs.equals(two.runs)
 
 

@@ -48,11 +48,11 @@ def test_a_live_run_with_injections_replays_from_its_scenario(tmp_path):
 
 def test_a_live_run_without_injections_is_a_plain_run():
     topology = archsim.load("topologies/mm1.ron")
-    live = topology.live(seed=2, requests=4000, window="100s")
+    live = topology.live(seed=2, requests=4000, warmup=0, window="100s")
     while not live.advance(70):
         pass
     assert live.scenario is None
-    assert live.result.json == topology.run(seed=2, requests=4000).json
+    assert live.result.json == topology.run(seed=2, requests=4000, warmup=0).json
 
 
 def test_bad_injections_raise_with_help():

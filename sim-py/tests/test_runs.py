@@ -121,7 +121,7 @@ def test_with_params_edits_by_the_experiments_paths():
 
 def test_runs_are_reproducible_and_seeds_matter():
     topology = archsim.load("topologies/mm1.ron")
-    first, again, other = (topology.run(seed=s, requests=2000).json for s in (9, 9, 10))
+    first, again, other = (topology.run(seed=s, requests=2000, warmup=0).json for s in (9, 9, 10))
     assert first == again
     assert first != other
 
@@ -154,3 +154,14 @@ def test_analyze_sees_the_load_and_the_peak():
     peak = topology.analyze().peak
     assert peak["arrival_rate_per_s"] == 2400 and peak["scaled"] == ['"shop" to 10 instances (from 3)']
     assert archsim.load("topologies/three-tier.ron").analyze().peak is None
+
+
+def test_a_request_count_inside_the_warm_up_raises_as_the_command_line_refuses_it():
+    # mm1.ron warms up for 10000 s at 0.9/s: 100 requests all fall inside it.
+    completed = cli("run", "topologies/mm1.ron", "--requests", 100, check=False)
+    assert completed.returncode == 2
+    with pytest.raises(archsim.ArchsimError) as raised:
+        archsim.load("topologies/mm1.ron").run(requests=100)
+    assert str(raised.value) + "\n" == completed.stderr
+    assert raised.value.help.startswith("at this run's")
+    assert archsim.load("topologies/mm1.ron").run(requests=100, warmup=0).report["requests"]["completed"] == 100

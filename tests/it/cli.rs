@@ -61,12 +61,23 @@ fn out_writes_the_whole_report_to_a_file() {
     let directory = std::env::temp_dir().join(format!("archsim-out-{}", std::process::id()));
     std::fs::create_dir_all(&directory).unwrap();
     let out = directory.join("report.json");
-    let (status, stdout, _) =
-        run_cli(&["run", &path("mm1.ron"), "--requests", "1000", "--format", "json", "--out", out.to_str().unwrap()]);
+    let (status, stdout, _) = run_cli(&[
+        "run",
+        &path("mm1.ron"),
+        "--requests",
+        "1000",
+        "--warmup",
+        "0s",
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(status, 0);
     assert!(stdout.is_empty());
     let written = std::fs::read_to_string(&out).unwrap();
-    let (_, direct, _) = run_cli(&["run", &path("mm1.ron"), "--requests", "1000", "--format", "json"]);
+    let (_, direct, _) =
+        run_cli(&["run", &path("mm1.ron"), "--requests", "1000", "--warmup", "0s", "--format", "json"]);
     assert_eq!(written, direct);
     let leftovers: Vec<_> = std::fs::read_dir(&directory).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "a temporary file was left behind");
@@ -96,7 +107,8 @@ fn check_and_graph_describe_the_topology() {
 fn a_failed_write_exits_with_1_and_bad_input_with_2() {
     let missing = std::env::temp_dir().join(format!("archsim-no-such-dir-{}", std::process::id()));
     let out = missing.join("report.json");
-    let (status, _, stderr) = run_cli(&["run", &path("mm1.ron"), "--requests", "100", "--out", out.to_str().unwrap()]);
+    let (status, _, stderr) =
+        run_cli(&["run", &path("mm1.ron"), "--requests", "100", "--warmup", "0s", "--out", out.to_str().unwrap()]);
     assert_eq!(status, 1, "{stderr}");
     assert!(stderr.starts_with("error: cannot write "), "{stderr}");
     assert!(!missing.exists());
@@ -119,8 +131,9 @@ fn out_replaces_regular_files_only_and_inputs_must_be_regular_files() {
     std::fs::write(&real, "old").unwrap();
     let link = directory.join("link.json");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    let run_to =
-        |out: &std::path::Path| run_cli(&["run", &path("mm1.ron"), "--requests", "50", "--out", out.to_str().unwrap()]);
+    let run_to = |out: &std::path::Path| {
+        run_cli(&["run", &path("mm1.ron"), "--requests", "50", "--warmup", "0s", "--out", out.to_str().unwrap()])
+    };
     let (status, _, stderr) = run_to(&link);
     assert_eq!(status, 0, "{stderr}");
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link was replaced");
