@@ -1620,3 +1620,36 @@ fn an_experiment_names_its_unstable_points_and_fails_their_slo() {
     assert!(!stdout.contains("stability") && !stdout.contains("UNSTABLE"), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An experiment whose request count its warm-up outlasts (100 requests at 10/s against a
+/// 60 s warm-up) would write empty figures for every point: it stops with status 2, naming
+/// the point and the spec's fields to change, as `archsim run` refuses such a run.
+#[test]
+fn an_experiment_whose_runs_measure_nothing_is_refused() {
+    let dir = scratch("inside-warm-up");
+    let spec = write(
+        &dir,
+        "inside.ron",
+        r##"Experiment(
+            name: "inside",
+            topology: (inline: r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "10/s"), to: "app")],
+                nodes: { "app": Service(steps: [Work(Exp(mean: "10ms"))]) },
+            )"#),
+            axes: [Axis(name: "rate", path: "workload.users.arrivals.rate", values: List([10, 20]), unit: "req/s")],
+            replications: Fixed(2),
+            requests: 100,
+            warmup: Fixed("60s"),
+            metrics: ["mean"],
+        )"##,
+    );
+    let (status, _, stderr) = experiment(&spec, &dir.join("out"), &[]);
+    let past =
+        write(&dir, "past.ron", &std::fs::read_to_string(&spec).unwrap().replace("requests: 100", "requests: 2000"));
+    let (past_status, _, past_stderr) = experiment(&past, &dir.join("past-out"), &[]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains(": nothing was measured: the run ended at"), "{stderr}");
+    assert!(stderr.contains("ask for more (its `requests`), or shorten the warm-up (its `warmup`)"), "{stderr}");
+    assert_eq!(past_status, 0, "{past_stderr}");
+}
