@@ -144,6 +144,17 @@ fn a_run_whose_clock_stands_still_is_stopped_and_reported() {
     assert_eq!(report.sim_time_s, 0.0);
     assert!(report.instability.iter().any(|reason| reason.starts_with("simulated time stopped advancing at 0s")));
     crate::check::assert_conserved(&report);
+    // Stopped inside a warm-up, it is still reported as the clock standing still, with the
+    // warm-up's figures left out, not as a request count the warm-up outlasted.
+    let in_warmup = crate::check::simulate(livelock, 1, crate::check::seconds(60.0), 5.0);
+    assert!(in_warmup.unstable);
+    assert!(in_warmup.instability.iter().any(|reason| reason.starts_with("simulated time stopped advancing at 0s")));
+    assert!(
+        in_warmup.warnings.iter().all(|warning| !warning.starts_with("nothing was measured")),
+        "{:?}",
+        in_warmup.warnings
+    );
+    assert_eq!((in_warmup.requests.generated, in_warmup.nodes["app"].arrivals), (0, 0));
 
     // Users bouncing off the in-flight limit with zero think time: also an instant that
     // never ends.

@@ -372,10 +372,13 @@ impl<'t> Simulation<'t> {
     fn finish_run(&mut self, end_ns: u64) {
         self.kernel.events.advance_to(end_ns);
         if end_ns < self.kernel.config.warmup_ns && !self.kernel.measuring {
-            // Every request fell in the warm-up (a request count it outlasts): the warm-up
-            // ends here, so that every figure is of the measured period, empty, rather than
-            // of the warm-up's; the report warns.
-            self.kernel.ended_in_warmup_ns = Some(end_ns);
+            // Every request fell in the warm-up (a request count it outlasts, or a clock that
+            // stood still in it): the warm-up ends here, so that every figure is of the
+            // measured period, empty, rather than of the warm-up's. The report warns (a clock
+            // that stood still is reported as that instead).
+            if self.kernel.stall.stopped_at_ns.is_none() {
+                self.kernel.ended_in_warmup_ns = Some(end_ns);
+            }
             self.on_warmup_end();
         }
         let kernel = &mut self.kernel;
