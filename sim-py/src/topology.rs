@@ -206,7 +206,7 @@ impl Topology {
         // `detached` raises on an interrupt, so a run it returns has finished.
         match report {
             Some(Ok(json)) => Ok(json),
-            Some(Err((what, help))) => Err(crate::options::raise(&crate::options::problem(&what, &help))),
+            Some(Err((what, help))) => Err(raise(&problem(&what, &help))),
             None => Err(pyo3::exceptions::PyKeyboardInterrupt::new_err("the run was stopped")),
         }
     }
