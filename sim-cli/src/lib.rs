@@ -115,7 +115,7 @@ fn run_command(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -
         simulation.record_arrivals(Box::new(recorder));
     }
     progress::run(&mut simulation, stderr);
-    if let Some((what, help)) = simulation.nothing_measured() {
+    if let Some((what, help)) = simulation.nothing_measured(sim_core::RUN_FLAGS) {
         return Err(Failure::BadInput(format!("error: {what}\n  help: {help}\n")));
     }
     if let Some((workload, error)) = simulation.trace_failure() {

@@ -4,7 +4,7 @@
 //! time), the thread is joined, and `KeyboardInterrupt` is raised: nothing is left running.
 
 use pyo3::prelude::*;
-use sim_core::{RunConfig, Simulation, Topology};
+use sim_core::{RunConfig, Simulation, Topology, RUN_FLAGS};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -107,14 +107,24 @@ pub fn run_to_end(simulation: &mut Simulation, control: &Control) -> bool {
     }
 }
 
+/// One run of `topology` with `config`, and what `finished` makes of the finished
+/// simulation; `None` when cancelled.
+fn run_then<T>(
+    topology: &Topology,
+    config: RunConfig,
+    control: &Control,
+    finished: impl FnOnce(&Simulation) -> T,
+) -> Option<T> {
+    let mut simulation = Simulation::new(topology, config);
+    run_to_end(&mut simulation, control).then(|| {
+        control.run_done();
+        finished(&simulation)
+    })
+}
+
 /// One run of `topology` with `config` and its report, `None` when cancelled.
 pub fn one_run(topology: &Topology, config: RunConfig, control: &Control) -> Option<sim_core::Report> {
-    let mut simulation = Simulation::new(topology, config);
-    let finished = run_to_end(&mut simulation, control);
-    finished.then(|| {
-        control.run_done();
-        simulation.report()
-    })
+    run_then(topology, config, control, |simulation| simulation.report())
 }
 
 /// `one_run` as JSON, refusing as the command line does a run that measured nothing (a
@@ -124,14 +134,9 @@ pub fn one_run_json(
     config: RunConfig,
     control: &Control,
 ) -> Option<Result<String, (String, String)>> {
-    let mut simulation = Simulation::new(topology, config);
-    let finished = run_to_end(&mut simulation, control);
-    finished.then(|| {
-        control.run_done();
-        match simulation.nothing_measured() {
-            Some(refused) => Err(refused),
-            None => Ok(simulation.report().to_json()),
-        }
+    run_then(topology, config, control, |simulation| match simulation.nothing_measured(RUN_FLAGS) {
+        Some(refused) => Err(refused),
+        None => Ok(simulation.report().to_json()),
     })
 }
 

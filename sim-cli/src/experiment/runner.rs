@@ -95,9 +95,9 @@ pub fn run_point(
         run_config.seed = seed;
         let mut simulation = Simulation::new(&runnable.topology, run_config);
         simulation.run_to_end();
-        if let Some((what, help)) = simulation.nothing_measured() {
+        let fields = sim_core::RunFields { requests: "its `requests`", warmup: "its `warmup`" };
+        if let Some((what, help)) = simulation.nothing_measured(fields) {
             // A request count that the warm-up outlasts: every figure would be empty.
-            let help = help.replace("(--requests)", "(its `requests`)").replace("(--warmup)", "(its `warmup`)");
             return Err(format!("error: point {point}, replication {replication}: {what}\n  help: {help}\n"));
         }
         let report = simulation.report();

@@ -186,10 +186,23 @@ fn seconds_text(seconds: f64) -> String {
     }
 }
 
+/// How a front end names a run's request count and warm-up, for the help that tells what to
+/// change (`Simulation::nothing_measured`).
+#[derive(Debug, Clone, Copy)]
+pub struct RunFields {
+    /// The request count's name (`--requests`).
+    pub requests: &'static str,
+    /// The warm-up's name (`--warmup`).
+    pub warmup: &'static str,
+}
+
+/// The command line's flags (and Python's run, which takes the same options).
+pub const RUN_FLAGS: RunFields = RunFields { requests: "--requests", warmup: "--warmup" };
+
 impl Simulation<'_> {
     /// When the run ended inside its warm-up (a request count that the warm-up outlasts),
-    /// so that nothing was measured: what happened, and what to do about it.
-    pub fn nothing_measured(&self) -> Option<(String, String)> {
+    /// so that nothing was measured: what happened, and what to do about it, in `fields`.
+    pub fn nothing_measured(&self, fields: RunFields) -> Option<(String, String)> {
         let ended_ns = self.kernel.ended_in_warmup_ns?;
         let (ended_s, warmup_s) = (ended_ns as f64 / 1e9, self.kernel.config.warmup_ns as f64 / 1e9);
         let created = self.kernel.created;
@@ -201,10 +214,12 @@ impl Simulation<'_> {
             trim_seconds(warmup_s)
         );
         let help = format!(
-            "at this run's {} requests/s the warm-up alone takes about {} requests: ask for more (--requests), or \
-             shorten the warm-up (--warmup)",
+            "at this run's {} requests/s the warm-up alone takes about {} requests: ask for more ({}), or shorten \
+             the warm-up ({})",
             crate::params::format_number((rate_per_s * 1000.0).round() / 1000.0),
-            crate::params::format_number((rate_per_s * warmup_s).ceil())
+            crate::params::format_number((rate_per_s * warmup_s).ceil()),
+            fields.requests,
+            fields.warmup
         );
         Some((what, help))
     }
@@ -212,7 +227,7 @@ impl Simulation<'_> {
     /// The warnings of the report, with `latency` the run's end-to-end latency.
     pub(super) fn warnings(&self, latency: &LatencyStats) -> Vec<String> {
         let mut warnings = Vec::new();
-        if let Some((what, help)) = self.nothing_measured() {
+        if let Some((what, help)) = self.nothing_measured(RUN_FLAGS) {
             warnings.push(format!("{what}; {help}"));
         } else if self.kernel.finished && self.kernel.end_ns <= self.kernel.config.warmup_ns {
             warnings.push(
