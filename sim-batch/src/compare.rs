@@ -169,7 +169,8 @@ pub fn compare(
     let (outcome_a, outcome_b) = rayon::join(run_a, run_b);
     #[cfg(not(feature = "parallel"))]
     let (outcome_a, outcome_b) = (run_a(), run_b());
-    let (runs_a, runs_b): (Replicated, Replicated) = (outcome_a?, outcome_b?);
+    let (runs_a, runs_b): (Replicated, Replicated) =
+        (outcome_a.map_err(|e| e.at("A"))?, outcome_b.map_err(|e| e.at("B"))?);
     let metrics = compare_runs(metrics, &runs_a.values, &runs_b.values);
     let verdicts = ComparedVerdicts::over(&runs_a.verdicts, &runs_b.verdicts);
     Ok(PairedComparison { metrics, first_cdf: (runs_a.first_cdf, runs_b.first_cdf), verdicts })

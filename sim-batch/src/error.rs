@@ -63,6 +63,14 @@ pub enum BatchError {
         /// The validation error (boxed: it carries the file's further errors).
         error: Box<sim_core::SpecError>,
     },
+    /// A run ended inside its warm-up (a request count that the warm-up outlasts), so every
+    /// figure of it is empty (`Simulation::nothing_measured`).
+    NothingMeasured {
+        /// What happened, with the place when the caller knows it (a design, a value, a point).
+        what: String,
+        /// What to change.
+        help: String,
+    },
     /// A capacity search has nothing to search over.
     NoSearchParameter {
         /// Why, and what to give instead.
@@ -99,7 +107,31 @@ impl fmt::Display for BatchError {
             BatchError::Axis { axis: None, problem } => write!(f, "{problem}"),
             BatchError::Parameter { problem } => write!(f, "{problem}"),
             BatchError::EditedTopology { edit, error } => write!(f, "at {edit}: {error}"),
-            BatchError::NoSearchParameter { problem, help } => write!(f, "{problem}\n  help: {help}"),
+            BatchError::NoSearchParameter { problem, help } | BatchError::NothingMeasured { what: problem, help } => {
+                write!(f, "{problem}\n  help: {help}")
+            }
+        }
+    }
+}
+
+impl BatchError {
+    /// The error with `place` (such as `A` or `rate = 0.5`) before what happened, for the
+    /// errors of one run.
+    pub fn at(self, place: &str) -> BatchError {
+        match self {
+            BatchError::NothingMeasured { what, help } => {
+                BatchError::NothingMeasured { what: format!("{place}: {what}"), help }
+            }
+            other => other,
+        }
+    }
+
+    /// The message and the help of an error that carries its own help.
+    pub fn with_help(&self) -> Option<(&str, &str)> {
+        match self {
+            BatchError::NothingMeasured { what: message, help }
+            | BatchError::NoSearchParameter { problem: message, help } => Some((message, help)),
+            _ => None,
         }
     }
 }

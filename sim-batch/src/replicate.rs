@@ -62,24 +62,31 @@ pub fn latency_cdf(simulation: &Simulation) -> Cdf {
     grid.filter_map(|q| latency.quantile_s(q).map(|value| [q, value])).collect()
 }
 
-/// Runs `topology` once per seed and reads the metrics of each run.
+/// Runs `topology` once per seed and reads the metrics of each run; refuses runs that
+/// measured nothing (a request count the warm-up outlasts), whose every figure is empty.
 pub fn replicate(topology: &Topology, config: RunConfig, seeds: &[u64], metrics: &[MetricDef]) -> Result<Replicated> {
     type Outcome = (Vec<Option<f64>>, Cdf, RunVerdicts);
     let run = |(index, seed): (usize, &u64)| -> Result<Outcome> {
         let mut simulation = Simulation::new(topology, RunConfig { seed: *seed, ..config });
         simulation.run_to_end();
+        if let Some((what, help)) = simulation.nothing_measured(sim_core::RUN_FLAGS) {
+            return Err(crate::BatchError::NothingMeasured { what, help });
+        }
         let report = simulation.report();
         let values = read_all(metrics, &report)?;
         let cdf = if index == 0 { latency_cdf(&simulation) } else { Vec::new() };
         Ok((values, cdf, RunVerdicts::of(&report)))
     };
+    // Every run's outcome, then the first error in seed order: collected in parallel straight
+    // into a `Result`, the error reported would be whichever thread failed first.
     #[cfg(feature = "parallel")]
-    let outcomes: Vec<Outcome> = {
+    let outcomes: Vec<Result<Outcome>> = {
         use rayon::prelude::*;
-        seeds.par_iter().enumerate().map(run).collect::<Result<_>>()?
+        seeds.par_iter().enumerate().map(run).collect()
     };
     #[cfg(not(feature = "parallel"))]
-    let outcomes: Vec<Outcome> = seeds.iter().enumerate().map(run).collect::<Result<_>>()?;
+    let outcomes: Vec<Result<Outcome>> = seeds.iter().enumerate().map(run).collect();
+    let outcomes: Vec<Outcome> = outcomes.into_iter().collect::<Result<_>>()?;
     let first_cdf = outcomes.first().map(|(_, cdf, _)| cdf.clone()).unwrap_or_default();
     let (values, verdicts) = outcomes.into_iter().map(|(values, _, verdicts)| (values, verdicts)).unzip();
     Ok(Replicated { values, first_cdf, verdicts })

@@ -136,11 +136,19 @@ fn axis_values(values: &AxisValues) -> std::result::Result<Vec<ParamValue>, Stri
             if step.is_nan() || *step <= 0.0 || !from.is_finite() || !to.is_finite() {
                 return Err(format!("Range needs a positive step and finite ends (from {from}, to {to}, step {step})"));
             }
+            if from > to {
+                return Err(format!("Range counts up by its step, from {from} to {to}: give from {to}, to {from}"));
+            }
             stepped(*from, *to, &|value| value + step)
         }
         AxisValues::Geometric { from, to, factor } => {
             if factor.is_nan() || *factor <= 1.0 || from.is_nan() || *from <= 0.0 || !to.is_finite() {
                 return Err(format!("Geometric needs from > 0 and factor > 1 (from {from}, factor {factor})"));
+            }
+            if from > to {
+                return Err(format!(
+                    "Geometric counts up by its factor, from {from} to {to}: give from {to}, to {from}"
+                ));
             }
             stepped(*from, *to, &|value| value * factor)
         }
@@ -171,5 +179,11 @@ mod tests {
         assert!(error.contains("equal length"), "{error}");
         let bad = AxisValues::Range { from: 1.0, to: 2.0, step: 0.0 };
         assert!(combinations(&[("bad", &bad)], Combine::Grid).unwrap_err().to_string().starts_with("axis \"bad\": "));
+        let down = AxisValues::Range { from: 0.9, to: 0.5, step: 0.1 };
+        let error = combinations(&[("down", &down)], Combine::Grid).unwrap_err().to_string();
+        assert_eq!(error, "axis \"down\": Range counts up by its step, from 0.9 to 0.5: give from 0.5, to 0.9");
+        let down = AxisValues::Geometric { from: 40.0, to: 10.0, factor: 2.0 };
+        let error = combinations(&[("down", &down)], Combine::Grid).unwrap_err().to_string();
+        assert_eq!(error, "axis \"down\": Geometric counts up by its factor, from 40 to 10: give from 10, to 40");
     }
 }

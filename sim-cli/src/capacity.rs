@@ -44,7 +44,7 @@ pub fn capacity_command(
         let config = args.config(&topology)?;
         let runs = pool
             .install(|| replicate(&topology, config, &seeds, &probe_metrics(&slo)))
-            .map_err(|error| format!("error: {error}\n"))?;
+            .map_err(|error| format!("error: {}\n", error.at(&format!("{param} = {value}"))))?;
         let unstable_runs = runs.verdicts.iter().filter(|run| !run.instability.is_empty()).count() as u32;
         Ok(evaluation(&slo, &runs.values, unstable_runs))
     })?;

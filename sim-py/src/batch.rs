@@ -59,13 +59,17 @@ fn replicate_with_verdicts(
     metrics: &[MetricDef],
     control: &Control,
 ) -> Result<Option<(Values, Vec<RunVerdicts>)>, sim_batch::BatchError> {
-    let runs: Vec<Option<(Vec<Option<f64>>, RunVerdicts)>> = seeds
+    // Every run's outcome, then the first error in seed order (as the command line reports it).
+    type Run = Option<(Vec<Option<f64>>, RunVerdicts)>;
+    let runs: Vec<Result<Run, sim_batch::BatchError>> = seeds
         .par_iter()
         .map(|seed| match one_run(topology, RunConfig { seed: *seed, ..config }, control) {
-            Some(report) => read_all(metrics, &report).map(|values| Some((values, RunVerdicts::of(&report)))),
+            Some(Ok(report)) => read_all(metrics, &report).map(|values| Some((values, RunVerdicts::of(&report)))),
+            Some(Err(refused)) => Err(refused),
             None => Ok(None),
         })
-        .collect::<Result<_, _>>()?;
+        .collect();
+    let runs: Vec<Run> = runs.into_iter().collect::<Result<_, _>>()?;
     Ok(runs.into_iter().collect::<Option<Vec<_>>>().map(|runs| runs.into_iter().unzip()))
 }
 
@@ -169,7 +173,9 @@ pub fn sweep(
                         control.run_done();
                     }
                     let run_seeds: Vec<u64> = (0..replications).map(|r| run_seed(base, seeds, point, r)).collect();
-                    let Some(values) = replicate(topology, config, &run_seeds, &metrics, control)? else {
+                    let Some(values) = replicate(topology, config, &run_seeds, &metrics, control)
+                        .map_err(|error| error.at(&format!("point {point}")))?
+                    else {
                         return Ok(None);
                     };
                     let summaries: Vec<Option<Summary>> =
@@ -253,7 +259,8 @@ pub fn compare(
     })?;
     let ((values_a, verdicts_a), (values_b, verdicts_b)) = match outcome {
         (Ok(Some(a)), Ok(Some(b))) => (a, b),
-        (Err(error), _) | (_, Err(error)) => return Err(batch_error(&error, "see the README's list of metrics")),
+        (Err(error), _) => return Err(batch_error(&error.at("A"), "see the README's list of metrics")),
+        (_, Err(error)) => return Err(batch_error(&error.at("B"), "see the README's list of metrics")),
         _ => return Err(pyo3::exceptions::PyKeyboardInterrupt::new_err("the comparison was stopped")),
     };
     let comparison = Comparison {
@@ -345,7 +352,7 @@ pub fn capacity(
                 };
                 let config = options.config(&at).map_err(|error| Stop::Python(error.to_string()))?;
                 match replicate_with_verdicts(&at, config, &seeds, &probe_metrics(&slo), control)
-                    .map_err(Stop::Batch)?
+                    .map_err(|error| Stop::Batch(error.at(&format!("{param} = {value}"))))?
                 {
                     Some((values, verdicts)) => {
                         let unstable_runs = verdicts.iter().filter(|run| !run.instability.is_empty()).count() as u32;

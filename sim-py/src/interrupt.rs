@@ -122,9 +122,18 @@ fn run_then<T>(
     })
 }
 
-/// One run of `topology` with `config` and its report, `None` when cancelled.
-pub fn one_run(topology: &Topology, config: RunConfig, control: &Control) -> Option<sim_core::Report> {
-    run_then(topology, config, control, |simulation| simulation.report())
+/// One run of `topology` with `config` and its report, refusing as the command line's batch
+/// commands do a run that measured nothing (a request count its warm-up outlasts); `None`
+/// when cancelled.
+pub fn one_run(
+    topology: &Topology,
+    config: RunConfig,
+    control: &Control,
+) -> Option<Result<sim_core::Report, sim_batch::BatchError>> {
+    run_then(topology, config, control, |simulation| match simulation.nothing_measured(RUN_FLAGS) {
+        Some((what, help)) => Err(sim_batch::BatchError::NothingMeasured { what, help }),
+        None => Ok(simulation.report()),
+    })
 }
 
 /// `one_run` as JSON, refusing as the command line does a run that measured nothing (a

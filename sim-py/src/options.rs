@@ -143,9 +143,13 @@ pub fn spec_error(name: &str, text: &str, error: &SpecError) -> PyErr {
     )
 }
 
-/// `archsim.ArchsimError` for a batch layer's error (a metric, an SLO, a parameter).
+/// `archsim.ArchsimError` for a batch layer's error (a metric, an SLO, a parameter), with
+/// `help` unless the error carries its own.
 pub fn batch_error(error: &sim_batch::BatchError, help: &str) -> PyErr {
-    raise(&problem(&error.to_string(), help))
+    match error.with_help() {
+        Some((message, own_help)) => raise(&problem(message, own_help)),
+        None => raise(&problem(&error.to_string(), help)),
+    }
 }
 
 type Also = Vec<(String, Option<usize>, Option<usize>, Option<String>)>;

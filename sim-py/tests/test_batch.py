@@ -229,7 +229,7 @@ def test_progress_counts_every_run():
     topology = archsim.load("topologies/mm1.ron")
     seen = []
     points = [topology._native.with_params([("workload.users.arrivals.rate", rate)]) for rate in (0.5, 0.7)]
-    options = archsim.topology.run_options(requests=2000)
+    options = archsim.topology.run_options(requests=2000, warmup=0)
     archsim._native.sweep(points, options, ["mean"], 3, False, False, None, 1, seen.append)
     assert seen and seen[-1] == 6, seen
     assert seen == sorted(seen)

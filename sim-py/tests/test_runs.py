@@ -165,3 +165,29 @@ def test_a_request_count_inside_the_warm_up_raises_as_the_command_line_refuses_i
     assert str(raised.value) + "\n" == completed.stderr
     assert raised.value.help.startswith("at this run's")
     assert archsim.load("topologies/mm1.ron").run(requests=100, warmup=0).report["requests"]["completed"] == 100
+
+
+@pytest.mark.parametrize(
+    "command, call",
+    [
+        (["compare", "topologies/mm1.ron", "topologies/mm1.ron"], lambda t: archsim.compare(t, t, requests=100, progress=False)),
+        (["capacity", "topologies/mm1.ron", "--slo", "p99<60s"], lambda t: archsim.capacity(t, slo="p99<60s", requests=100, progress=False)),
+    ],
+)
+def test_batch_runs_inside_the_warm_up_raise_as_the_command_line_refuses_them(command, call):
+    completed = cli(*command, "--requests", 100, check=False)
+    assert completed.returncode == 2
+    with pytest.raises(archsim.ArchsimError) as raised:
+        call(archsim.load("topologies/mm1.ron"))
+    assert str(raised.value) + "\n" == completed.stderr
+    assert raised.value.help.startswith("at this run's")
+
+
+def test_a_sweep_point_inside_the_warm_up_raises_naming_the_point():
+    topology = archsim.load("topologies/mm1.ron")
+    axes = {"workload.users.arrivals.rate": [0.9]}
+    with pytest.raises(archsim.ArchsimError, match=r"^error: point 0: nothing was measured") as raised:
+        archsim.sweep(topology, axes, replications=2, requests=100, progress=False)
+    assert raised.value.help.startswith("at this run's")
+    swept = archsim.sweep(topology, axes, replications=2, requests=100, warmup=0, progress=False)
+    assert all(mean > 0 for mean in swept.runs["mean"])

@@ -289,6 +289,41 @@ fn a_request_count_inside_the_warm_up_measures_nothing_and_says_so() {
     assert!(stderr.starts_with("error: nothing was measured") && stderr.contains("help: at this run's"), "{stderr}");
 }
 
+/// The batch commands refuse the same runs, naming where: a comparison's design, a capacity
+/// search's value, the analytic view's simulated check. Over the same 2000 requests they
+/// would compare, search and check empty figures (a capacity search reported "nothing
+/// completed", the analytic view disagreed with every node); with 20 000 they run.
+#[test]
+fn the_batch_commands_refuse_runs_that_measure_nothing() {
+    let dir = std::env::temp_dir().join(format!("archsim-batch-inside-warm-up-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("busy.ron");
+    std::fs::write(&path, BUSY).unwrap();
+    let file = path.to_str().unwrap();
+    let length = |count: &'static str| ["--requests", count, "--warmup", "10s", "--replications", "2"];
+    let commands: [(&[&str], &str); 3] = [
+        (&["compare", file, file], "error: A: nothing was measured"),
+        (
+            &["capacity", file, "--slo", "p99<50ms", "--precision", "0.2"],
+            "error: workload.users.arrivals.rate = 900: nothing was measured",
+        ),
+        (&["analyze", file, "--simulate"], "error: nothing was measured"),
+    ];
+    for (command, refusal) in commands {
+        let (status, stdout, stderr) = run_cli(&[command, &length("2000")].concat());
+        assert_eq!(status, 2, "{command:?}: {stdout}");
+        assert!(stdout.is_empty(), "{command:?}: {stdout}");
+        assert!(stderr.starts_with(refusal) && stderr.contains("help: at this run's"), "{command:?}: {stderr}");
+    }
+    let (status, stdout, stderr) = run_cli(&[commands[0].0, &length("20000")].concat());
+    assert_eq!(status, 0, "{stderr}");
+    assert!(!stdout.contains("nothing was measured"), "{stdout}");
+    let (status, stdout, stderr) = run_cli(&[&["analyze", file, "--simulate"][..], &length("20000")].concat());
+    assert_eq!(status, 0, "{stderr}");
+    assert!(!stdout.contains("DISAGREES"), "{stdout}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Users who never think, calling a service that takes no time: a request-count run ends at
 /// 0 s. Its rates per second are over no time at all, and the report says so; a run of the
 /// same users with a think time has no such warning.

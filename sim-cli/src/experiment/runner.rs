@@ -115,7 +115,13 @@ pub fn run_point(
             (*min, Some((index, *relative_half_width, *max)))
         }
     };
-    let mut outcomes: Vec<_> = (0..initial).into_par_iter().map(run).collect::<Result<_, _>>()?;
+    // Every replication's outcome, then the first error in replication order (collected in
+    // parallel straight into a `Result`, it would be whichever thread failed first).
+    let replicate = |replications: std::ops::Range<u32>| -> Result<Vec<RunOutcome>, String> {
+        let outcomes: Vec<Result<RunOutcome, String>> = replications.into_par_iter().map(run).collect();
+        outcomes.into_iter().collect()
+    };
+    let mut outcomes: Vec<_> = replicate(0..initial)?;
     let mut target_reached = None;
     if let Some((metric, wanted, max)) = target {
         loop {
@@ -127,7 +133,7 @@ pub fn run_point(
                 break;
             };
             let _ = progress.send(Progress::More((next - runs) as u64));
-            let more: Vec<_> = (runs..next).into_par_iter().map(run).collect::<Result<_, _>>()?;
+            let more: Vec<_> = replicate(runs..next)?;
             outcomes.extend(more);
         }
     }
