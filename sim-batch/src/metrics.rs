@@ -101,6 +101,18 @@ impl MetricDef {
         Ok(Self { name: name.to_string(), path, unit })
     }
 
+    /// The least and the greatest value the metric can take, where the report bounds it:
+    /// times and rates are 0 or more, availability, the error rate and ratios are shares.
+    pub fn bounds(&self) -> (Option<f64>, Option<f64>) {
+        let last = self.path.last().map_or("", String::as_str);
+        let share = self.name == "error_rate" || last == "availability" || last.ends_with("_ratio");
+        match self.unit {
+            Unit::Share if share => (Some(0.0), Some(1.0)),
+            Unit::Seconds | Unit::PerSecond | Unit::Share => (Some(0.0), None),
+            Unit::Plain => (None, None),
+        }
+    }
+
     /// For a latency quantile: the count of requests it is estimated from (as a metric of
     /// its own) and the fewest that estimate it, ten beyond the quantile (1000 for a p99):
     /// from fewer, a handful of the slowest requests decide it.
@@ -298,7 +310,44 @@ impl Slo {
         } else {
             right.trim_end_matches("/s").parse::<f64>().map_err(|_| not_a_number())?
         };
-        Ok(Self { text: text.trim().to_string(), metric, comparison, threshold })
+        if !threshold.is_finite() {
+            return Err(problem(format!("\"{right}\" is not a finite number")));
+        }
+        let slo = Self { text: text.trim().to_string(), metric, comparison, threshold };
+        slo.check_can_go_either_way()?;
+        Ok(slo)
+    }
+
+    /// Refuses an objective that no value of its metric can meet, or that every value meets
+    /// (`p99<0ms`, `availability>=101%`, `error_rate<=100%`): a search for its boundary
+    /// would run to the end of its range for nothing.
+    fn check_can_go_either_way(&self) -> Result<()> {
+        let (low, high) = self.metric.bounds();
+        let name = &self.metric.name;
+        let (never, always) = match self.comparison {
+            Comparison::Below => {
+                (low.is_some_and(|low| self.threshold <= low), high.is_some_and(|high| self.threshold > high))
+            }
+            Comparison::AtMost => {
+                (low.is_some_and(|low| self.threshold < low), high.is_some_and(|high| self.threshold >= high))
+            }
+            Comparison::Above => {
+                (high.is_some_and(|high| self.threshold >= high), low.is_some_and(|low| self.threshold < low))
+            }
+            Comparison::AtLeast => {
+                (high.is_some_and(|high| self.threshold > high), low.is_some_and(|low| self.threshold <= low))
+            }
+        };
+        let range = match (low, high) {
+            (Some(_), Some(_)) => format!("{name} is between 0 and 100%"),
+            _ => format!("{name} is 0 or more"),
+        };
+        let problem = match (never, always) {
+            (true, _) => format!("no run can meet it: {range}"),
+            (_, true) => format!("every run meets it: {range}"),
+            _ => return Ok(()),
+        };
+        Err(BatchError::Slo { text: self.text.clone(), problem })
     }
 
     /// Whether a value meets the objective.
@@ -360,6 +409,35 @@ mod tests {
         assert!(message("p99 200ms").contains("no comparison"));
         assert!(message("p99<200").contains("200"));
         assert!(message("latency<1s").contains("unknown metric"));
+    }
+
+    /// An objective no run can meet, or every run meets, is refused: a capacity search for
+    /// its boundary would run to the end of its range for nothing. One that can go either
+    /// way is taken, at the edge too (a p99 of 0 when nothing takes time).
+    #[test]
+    fn slos_that_cannot_go_either_way_are_refused() {
+        let cases = [
+            ("p99<0ms", Some("no run can meet it: p99 is 0 or more")),
+            ("p99>=0ms", Some("every run meets it: p99 is 0 or more")),
+            ("availability>=101%", Some("no run can meet it: availability is between 0 and 100%")),
+            ("availability>100%", Some("no run can meet it: availability is between 0 and 100%")),
+            ("availability<=100%", Some("every run meets it: availability is between 0 and 100%")),
+            ("error_rate<0", Some("no run can meet it: error_rate is between 0 and 100%")),
+            ("error_rate<=1", Some("every run meets it: error_rate is between 0 and 100%")),
+            ("throughput>=0/s", Some("every run meets it: throughput is 0 or more")),
+            ("availability>=1e400", Some("\"1e400\" is not a finite number")),
+            ("p99<=0ms", None),
+            ("p99>0ms", None),
+            ("availability>=100%", None),
+            ("availability<100%", None),
+            ("error_rate<1", None),
+            ("nodes.db.utilization<=1", None),
+            ("cost<0", None),
+        ];
+        for (text, refused) in cases {
+            let got = Slo::parse(text).err().map(|error| error.to_string());
+            assert_eq!(got, refused.map(|problem| format!("the SLO \"{text}\": {problem}")), "{text}");
+        }
     }
 
     /// A counter the JSON leaves out at 0 reads 0; a misspelt field, or a node without the

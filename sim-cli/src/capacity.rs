@@ -32,11 +32,17 @@ pub fn capacity_command(
     let (start, integer) = start_value(&text, &param)
         .map_err(|error| format!("error: --param {error}\n"))?
         .ok_or_else(|| format!("error: {} does not set \"{param}\"\n  help: write the value in the file, or give --param a field the file sets\n", file.display()))?;
+    let precision = precision.unwrap_or(0.01);
+    if !(precision > 0.0 && precision < 1.0) {
+        return Err(format!(
+            "error: --precision {precision} is not a relative width between 0 and 1\n  help: give a precision such as 0.01 (1%)\n"
+        )
+        .into());
+    }
     let replications = args.replications_or(5)?;
     let seeds = args.seeds(replications);
     let pool = args.pool()?;
-    let spec =
-        SearchSpec { param: &param, slo: &slo, replications, start, integer, precision: precision.unwrap_or(0.01) };
+    let spec = SearchSpec { param: &param, slo: &slo, replications, start, integer, precision };
     let result = search(&spec, |value| -> Result<Evaluation, String> {
         let mut at = topology_at(&text, &param, value).map_err(|error| format!("error: {error}\n"))?;
         at.share_traces_from(&topology);

@@ -97,7 +97,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let value: f64 = number
         .parse()
         .map_err(|_| format!("\"{text}\" is not a duration; write a number and a unit, such as \"4ms\""))?;
-    if !value.is_finite() || value < 0.0 {
+    if value.is_nan() || value < 0.0 {
         return Err(format!("duration \"{text}\" must be zero or positive"));
     }
     let ns = value * unit_ns;
@@ -151,8 +151,11 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
     }
     let value: f64 = number.parse().map_err(|_| format!("\"{text}\" is not a rate; {help}"))?;
     let value = value * multiple;
-    if !value.is_finite() || value < 0.0 {
+    if value.is_nan() || value < 0.0 {
         return Err(format!("rate \"{text}\" must be zero or positive"));
+    }
+    if value.is_infinite() {
+        return Err(format!("rate \"{text}\" is infinite: give a finite rate"));
     }
     Ok(Rate { per_s: value / per_unit_s })
 }
@@ -230,8 +233,11 @@ pub fn parse_bytes(text: &str) -> Result<Bytes, String> {
         return Err(format!("unknown size unit \"{unit}\" in \"{text}\"; {help}"));
     };
     let value: f64 = number.parse().map_err(|_| format!("\"{text}\" is not a size; {help}, such as \"40KB\""))?;
-    if !value.is_finite() || value < 0.0 {
+    if value.is_nan() || value < 0.0 {
         return Err(format!("size \"{text}\" must be zero or positive"));
+    }
+    if value.is_infinite() {
+        return Err(format!("size \"{text}\" is infinite: give a finite size"));
     }
     let bytes = value * multiple.1;
     if bytes > 1e18 {
@@ -345,6 +351,7 @@ mod tests {
         assert!(parse_duration("4").unwrap_err().contains("no unit"));
         assert!(parse_duration("4 parsecs").unwrap_err().contains("unknown time unit"));
         assert!(parse_duration("-1s").unwrap_err().contains("positive"));
+        assert!(parse_duration("1e400s").unwrap_err().contains("too long"));
     }
 
     #[test]
@@ -404,6 +411,7 @@ mod tests {
             ("800 req rps", "\"800 req rps\" is not a rate"),
             ("fast/s", "\"fast/s\" is not a rate"),
             ("-5/s", "rate \"-5/s\" must be zero or positive"),
+            ("1e400/s", "rate \"1e400/s\" is infinite: give a finite rate"),
         ];
         for (text, error) in cases {
             let message = parse_rate(text).unwrap_err();

@@ -1134,6 +1134,29 @@ fn capacity_finds_the_mm1_load_limit() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A search that cannot end well is refused before any run, with status 2: a precision
+/// outside (0, 1) (0 bisected down to adjacent floating-point values), an objective no run
+/// can meet or every run meets (the search ran to the end of its range for nothing).
+#[test]
+fn capacity_refuses_a_search_that_cannot_end_well() {
+    let dir = scratch("capacity-refused");
+    let file = write(&dir, "mm1.ron", &MM1.replace("0.5/s", "20/s").replace("\"1s\"", "\"10ms\""));
+    let cases: [(&[&str], &str); 5] = [
+        (&["--slo", "mean<50ms", "--precision", "0"], "error: --precision 0 is not a relative width between 0 and 1"),
+        (&["--slo", "mean<50ms", "--precision", "2"], "error: --precision 2 is not a relative width between 0 and 1"),
+        (&["--slo", "p99<0ms"], "error: the SLO \"p99<0ms\": no run can meet it: p99 is 0 or more"),
+        (&["--slo", "availability>=101%"], "error: the SLO \"availability>=101%\": no run can meet it"),
+        (&["--slo", "error_rate<=100%"], "error: the SLO \"error_rate<=100%\": every run meets it"),
+    ];
+    for (args, refusal) in cases {
+        let (status, stdout, stderr) =
+            run_cli(&[&["capacity", file.to_str().unwrap(), "--duration", "100s"][..], args].concat());
+        assert_eq!(status, 2, "{args:?}: {stdout}");
+        assert!(stdout.is_empty() && stderr.starts_with(refusal), "{args:?}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A producer answered at the append, and one consumer whose handler serves 100/s: the
 /// producers' p99 stays far under 200 ms at any rate, but past 100/s the consumer falls
 /// behind without bound. The search takes a rate most runs cannot sustain as failing, so
