@@ -71,6 +71,13 @@ pub enum BatchError {
         /// What to change.
         help: String,
     },
+    /// An error of one run, with where it was: a design (`A`), a value searched, a point.
+    At {
+        /// Where.
+        place: String,
+        /// The run's error.
+        error: Box<BatchError>,
+    },
     /// A capacity search has nothing to search over.
     NoSearchParameter {
         /// Why, and what to give instead.
@@ -107,6 +114,7 @@ impl fmt::Display for BatchError {
             BatchError::Axis { axis: None, problem } => write!(f, "{problem}"),
             BatchError::Parameter { problem } => write!(f, "{problem}"),
             BatchError::EditedTopology { edit, error } => write!(f, "at {edit}: {error}"),
+            BatchError::At { place, error } => write!(f, "{place}: {error}"),
             BatchError::NoSearchParameter { problem, help } | BatchError::NothingMeasured { what: problem, help } => {
                 write!(f, "{problem}\n  help: {help}")
             }
@@ -115,22 +123,19 @@ impl fmt::Display for BatchError {
 }
 
 impl BatchError {
-    /// The error with `place` (such as `A` or `rate = 0.5`) before what happened, for the
-    /// errors of one run.
+    /// The error with `place` (such as `A` or `rate = 0.5`) before it.
     pub fn at(self, place: &str) -> BatchError {
-        match self {
-            BatchError::NothingMeasured { what, help } => {
-                BatchError::NothingMeasured { what: format!("{place}: {what}"), help }
-            }
-            other => other,
-        }
+        BatchError::At { place: place.to_string(), error: Box::new(self) }
     }
 
     /// The message and the help of an error that carries its own help.
-    pub fn with_help(&self) -> Option<(&str, &str)> {
+    pub fn with_help(&self) -> Option<(String, &str)> {
         match self {
             BatchError::NothingMeasured { what: message, help }
-            | BatchError::NoSearchParameter { problem: message, help } => Some((message, help)),
+            | BatchError::NoSearchParameter { problem: message, help } => Some((message.clone(), help)),
+            BatchError::At { place, error } => {
+                error.with_help().map(|(message, help)| (format!("{place}: {message}"), help))
+            }
             _ => None,
         }
     }

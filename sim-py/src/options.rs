@@ -147,7 +147,7 @@ pub fn spec_error(name: &str, text: &str, error: &SpecError) -> PyErr {
 /// `help` unless the error carries its own.
 pub fn batch_error(error: &sim_batch::BatchError, help: &str) -> PyErr {
     match error.with_help() {
-        Some((message, own_help)) => raise(&problem(message, own_help)),
+        Some((message, own_help)) => raise(&problem(&message, own_help)),
         None => raise(&problem(&error.to_string(), help)),
     }
 }

@@ -1134,6 +1134,20 @@ fn capacity_finds_the_mm1_load_limit() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A metric that one design's report lacks is refused naming that design.
+#[test]
+fn compare_names_the_design_whose_report_lacks_a_metric() {
+    let root = repo_root();
+    let (mm1, three_tier) = (root.join("topologies/mm1.ron"), root.join("topologies/three-tier.ron"));
+    let args = ["--duration", "2s", "--warmup", "0s", "--replications", "2", "--metric", "nodes.server.utilization"];
+    for (a, b, refusal) in [(&mm1, &three_tier, "error: B: the metric"), (&three_tier, &mm1, "error: A: the metric")] {
+        let (status, _, stderr) =
+            run_cli(&[&["compare", a.to_str().unwrap(), b.to_str().unwrap()][..], &args].concat());
+        assert_eq!(status, 2, "{stderr}");
+        assert!(stderr.starts_with(refusal) && stderr.contains("has no \"server\" at \"nodes\""), "{stderr}");
+    }
+}
+
 /// A search that cannot end well is refused before any run, with status 2: a precision
 /// outside (0, 1) (0 bisected down to adjacent floating-point values), an objective no run
 /// can meet or every run meets (the search ran to the end of its range for nothing).
