@@ -135,8 +135,8 @@ pub struct RunOverrides {
     /// Simulated time to run, such as 60s or 10min.
     #[arg(long, value_parser = duration_arg, conflicts_with = "requests")]
     pub duration: Option<Duration>,
-    /// Create this many requests, then let the system drain.
-    #[arg(long)]
+    /// Create this many requests, then let the system drain (such as 100000 or 1e6).
+    #[arg(long, value_parser = request_count_arg)]
     pub requests: Option<u64>,
     /// Initial period excluded from the statistics, such as 5s.
     #[arg(long, value_parser = duration_arg)]
@@ -330,6 +330,19 @@ fn event_count_arg(text: &str) -> Result<u64, String> {
         return Err(format!("\"{text}\" is not a number of events between 1 and 1.8e19"));
     }
     Ok(value as u64)
+}
+
+/// A request count: a whole number, in scientific notation too (`1e6`).
+fn request_count_arg(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if let Ok(count) = text.parse::<u64>() {
+        return Ok(count);
+    }
+    match text.parse::<f64>() {
+        Ok(value) if value >= 0.0 && value < u64::MAX as f64 && value.fract() == 0.0 => Ok(value as u64),
+        Ok(value) if value >= u64::MAX as f64 => Err(format!("\"{text}\" is more requests than a run counts (1.8e19)")),
+        _ => Err(format!("\"{text}\" is not a whole number of requests; give one such as 100000 or 1e6")),
+    }
 }
 
 fn duration_arg(text: &str) -> Result<Duration, String> {

@@ -73,6 +73,11 @@ def test_every_problem_of_a_file_is_carried(tmp_path):
         ({"scenario": "no-such-scenario.ron"}, "cannot read no-such-scenario.ron"),
         ({"scenario": "Scenario(faults: [Crash(node: \"nowhere\", at: \"1s\")])"}, "nowhere"),
         ({"max_events": 0}, "max_events=0"),
+        ({"requests": -5}, "requests=-5 is not a whole number"),
+        ({"requests": 1.5}, "requests=1.5 is not a whole number"),
+        ({"seed": -1}, "seed=-1 is not a whole number"),
+        ({"seed": 2**64}, "is not a whole number from 0 to 2**64 - 1"),
+        ({"seed": "7"}, "seed='7' is not a whole number"),
     ],
 )
 def test_bad_run_options_raise_with_help(kwargs, words):
@@ -95,6 +100,10 @@ def test_bad_parameters_metrics_and_slos_raise_with_help():
         (lambda: archsim.capacity(topology, slo="p99 is small"), "p99 is small"),
         (lambda: archsim.capacity(topology, slo="p99<40ms", param="nodes.app.nothing"), "nodes.app.nothing"),
         (lambda: archsim.compare(topology, topology, replications=1), "at least 2"),
+        (lambda: archsim.compare(topology, topology, replications=2.5), "replications=2.5 is not a whole number"),
+        (lambda: archsim.sweep(topology, {"load": [1]}, replications=-1), "replications=-1 is not a whole number"),
+        (lambda: archsim.capacity(topology, slo="p99<40ms", jobs=-2), "jobs=-2 is not a whole number"),
+        (lambda: archsim.capacity(topology, slo="p99<0ms"), "no run can meet it"),
         (lambda: archsim.load("no/such/file.ron"), "cannot read no/such/file.ron"),
     ]
     for call, words in cases:

@@ -167,6 +167,15 @@ def test_a_request_count_inside_the_warm_up_raises_as_the_command_line_refuses_i
     assert archsim.load("topologies/mm1.ron").run(requests=100, warmup=0).report["requests"]["completed"] == 100
 
 
+def test_a_request_count_in_scientific_notation_is_taken_when_whole():
+    topology = archsim.load("topologies/mm1.ron")
+    assert topology.run(requests=1e3, warmup=0).json == topology.run(requests=1000, warmup=0).json
+    as_given = cli("run", "topologies/mm1.ron", "--requests", "1e3", "--warmup", "0s", "--format", "json")
+    assert json.loads(as_given.stdout) == topology.run(requests=1000, warmup=0).report
+    refused = cli("run", "topologies/mm1.ron", "--requests", "1.5", check=False)
+    assert refused.returncode == 2 and '"1.5" is not a whole number of requests' in refused.stderr
+
+
 @pytest.mark.parametrize(
     "command, call",
     [

@@ -13,7 +13,7 @@ from . import _native
 from ._progress import Progress
 from ._tables import PrintedAsTable, table
 from .errors import ArchsimError
-from .topology import Seconds, Source, Topology, run_options
+from .topology import Seconds, Source, Topology, run_options, whole
 
 #: An axis: the values one parameter path takes.
 AxisValues = Iterable[Any]
@@ -173,6 +173,7 @@ def sweep(
     points = [topology._native.with_params(list(zip(names, combo))) if names else topology._native for combo in combos]
     detect = isinstance(warmup, str) and warmup.lower() == "mser5"
     options = _runs_options(seed, duration, requests, None if detect else warmup, scenario, drain, max_events)
+    replications, jobs = _counts(replications, jobs)
     total = len(points) * (replications + (1 if detect else 0))
     with Progress(total, "runs", progress) as bar:
         data = _native.sweep(
@@ -187,6 +188,14 @@ def sweep(
             bar.callback,
         )
     return SweepResult(json.loads(data), names, combos)
+
+
+def _counts(replications: Any, jobs: Any) -> "tuple[int, Optional[int]]":
+    """The replications and the threads as whole numbers the native module takes."""
+    counted = whole(replications, "replications", "10", bits=32)
+    if counted is None:
+        raise ArchsimError("replications=None is not a number of replications", help="give replications such as 10")
+    return counted, whole(jobs, "jobs", "2 (or None for every core)", bits=32)
 
 
 def _plain(value: Any) -> Any:
@@ -271,6 +280,7 @@ def compare(
     the same seed (common random numbers), and each metric's paired difference B − A gets a
     95% interval and a verdict ("B lowers p99 by 31 ms ± 4 ms")."""
     options = _runs_options(seed, duration, requests, warmup, scenario, drain, max_events)
+    replications, jobs = _counts(replications, jobs)
     with Progress(2 * replications, "runs", progress) as bar:
         data, text = _native.compare(
             a._native, b._native, options, list(metrics) if metrics is not None else None, replications, jobs, bar.callback
@@ -365,6 +375,7 @@ def capacity(
     doubling or halving from the file's value to bracket the boundary, then bisection to
     ``precision``, on ``replications`` runs per value with common seeds."""
     options = _runs_options(seed, duration, requests, warmup, scenario, drain, max_events)
+    replications, jobs = _counts(replications, jobs)
     with Progress(None, "runs", progress) as bar:
         data, text = _native.capacity(
             topology._native, slo, options, param, replications, precision, jobs, bar.callback

@@ -4,6 +4,8 @@ once and gives a :class:`RunResult`, whose report is ``archsim run --format json
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -35,6 +37,22 @@ def seconds(value: Optional[Seconds], what: str) -> Optional[float]:
             help=f'give {what} in seconds (such as 30) or as text (such as "30s")',
         )
     return float(value)
+
+
+def whole(value: Any, what: str, example: str, bits: int = 64) -> Optional[int]:
+    """``value`` as a whole number from 0 to 2**bits - 1 (a float such as 1e6 too, when whole)."""
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        if isinstance(value, numbers.Integral):
+            value = int(value)
+        elif isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+            value = int(value)
+        if isinstance(value, int) and 0 <= value < 2**bits:
+            return value
+    raise ArchsimError(
+        f"{what}={value!r} is not a whole number from 0 to 2**{bits} - 1", help=f"give {what} such as {example}"
+    )
 
 
 def read_source(source: Source, what: str) -> "tuple[str, str]":
@@ -93,9 +111,9 @@ def run_options(
             help="give duration= or requests=, not both",
         )
     options: Dict[str, Any] = {
-        "seed": seed,
+        "seed": whole(seed, "seed", "7"),
         "duration_s": seconds(duration, "duration"),
-        "requests": requests,
+        "requests": whole(requests, "requests", "100000 or 1e6"),
         "warmup_s": seconds(warmup, "warmup"),
         "drain": drain,
         "max_events": None if max_events is None else float(max_events),
