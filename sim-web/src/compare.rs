@@ -63,6 +63,16 @@ pub fn compare_reports(a: &[Report], b: &[Report]) -> Result<ComparisonView, Pro
             "run both designs once per seed",
         ));
     }
+    // A run that measured nothing (a request count its warm-up outlasts) is refused, as
+    // `archsim compare` refuses it, rather than compared on its empty figures.
+    for (design, reports) in [("A", a), ("B", b)] {
+        let warnings = reports.iter().flat_map(|report| &report.warnings);
+        if let Some(warning) = warnings.into_iter().find(|warning| warning.starts_with(sim_core::NOTHING_MEASURED)) {
+            let (what, help) =
+                warning.split_once("; ").unwrap_or((warning, "lengthen the runs or shorten the warm-up"));
+            return Err(run_problem(&format!("{design}: {what}"), help));
+        }
+    }
     let metrics: Vec<MetricDef> =
         DEFAULT_METRICS.iter().map(|name| MetricDef::parse(name).expect("the default metrics parse")).collect();
     let read = compared_metrics(&metrics);
@@ -91,4 +101,42 @@ pub fn compare_reports(a: &[Report], b: &[Report]) -> Result<ComparisonView, Pro
         verdict_rows: verdict_rows(&verdicts),
         verdicts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::{parse_topology, RunConfig, Simulation, StopCondition};
+
+    fn reports(requests: u64, seeds: &[u64]) -> Vec<Report> {
+        let topology = parse_topology(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "900/s"), to: "app")],
+                nodes: { "app": Service(workers: 1, steps: [Work(Exp(mean: "1ms"))]) },
+            )"#,
+        )
+        .unwrap();
+        let stop = StopCondition::Requests { count: requests };
+        let config = |seed| RunConfig { seed, stop, warmup_ns: 10_000_000_000, drain: false };
+        seeds
+            .iter()
+            .map(|seed| {
+                let mut simulation = Simulation::new(&topology, config(*seed));
+                simulation.run_to_end();
+                simulation.report()
+            })
+            .collect()
+    }
+
+    /// Runs whose request count the warm-up outlasts are refused naming the design, with the
+    /// run's help; runs past the warm-up are compared.
+    #[test]
+    fn runs_that_measured_nothing_are_refused_naming_the_design() {
+        let (inside, past) = (reports(2000, &[1, 2]), reports(20_000, &[1, 2]));
+        let refused = compare_reports(&past, &inside).unwrap_err();
+        assert!(refused.message.starts_with("B: nothing was measured: the run ended at"), "{}", refused.message);
+        assert!(refused.help.as_deref().is_some_and(|help| help.starts_with("at this run's")), "{:?}", refused.help);
+        assert!(compare_reports(&inside, &past).unwrap_err().message.starts_with("A: nothing was measured"));
+        assert_eq!(compare_reports(&past, &past).unwrap().replications, 2);
+    }
 }

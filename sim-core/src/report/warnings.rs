@@ -196,6 +196,10 @@ pub struct RunFields {
     pub warmup: &'static str,
 }
 
+/// How the warning of a run that measured nothing begins (`Simulation::nothing_measured`),
+/// for front ends that see only its report.
+pub const NOTHING_MEASURED: &str = "nothing was measured";
+
 /// The command line's flags (and Python's run, which takes the same options).
 pub const RUN_FLAGS: RunFields = RunFields { requests: "--requests", warmup: "--warmup" };
 
@@ -208,8 +212,8 @@ impl Simulation<'_> {
         let created = self.kernel.created;
         let rate_per_s = created as f64 / ended_s.max(1e-9);
         let what = format!(
-            "nothing was measured: the run ended at {}s, inside its {}s warm-up, so its {created} requests were \
-             all warm-up requests and every figure is empty",
+            "{NOTHING_MEASURED}: the run ended at {}s, inside its {}s warm-up, so its {created} requests were all \
+             warm-up requests and every figure is empty",
             trim_seconds(ended_s),
             trim_seconds(warmup_s)
         );
