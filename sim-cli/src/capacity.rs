@@ -48,9 +48,9 @@ pub fn capacity_command(
         at.share_traces_from(&topology);
         let topology = at;
         let config = args.config(&topology)?;
-        let runs = pool
-            .install(|| replicate(&topology, config, &seeds, &probe_metrics(&slo)))
-            .map_err(|error| format!("error: {}\n", error.at(&format!("{param} = {value}"))))?;
+        let runs = pool.install(|| replicate(&topology, config, &seeds, &probe_metrics(&slo))).map_err(|error| {
+            format!("error: {}\n", error.at(&format!("{param} = {}", sim_batch::metrics::significant(value))))
+        })?;
         let unstable_runs = runs.verdicts.iter().filter(|run| !run.instability.is_empty()).count() as u32;
         Ok(evaluation(&slo, &runs.values, unstable_runs))
     })?;

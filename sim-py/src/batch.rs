@@ -351,9 +351,9 @@ pub fn capacity(
                     Err(error) => return Err(Stop::Python(error.to_string())),
                 };
                 let config = options.config(&at).map_err(|error| Stop::Python(error.to_string()))?;
-                match replicate_with_verdicts(&at, config, &seeds, &probe_metrics(&slo), control)
-                    .map_err(|error| Stop::Batch(error.at(&format!("{param} = {value}"))))?
-                {
+                match replicate_with_verdicts(&at, config, &seeds, &probe_metrics(&slo), control).map_err(|error| {
+                    Stop::Batch(error.at(&format!("{param} = {}", sim_batch::metrics::significant(value))))
+                })? {
                     Some((values, verdicts)) => {
                         let unstable_runs = verdicts.iter().filter(|run| !run.instability.is_empty()).count() as u32;
                         Ok(evaluation(&slo, &values, unstable_runs))
