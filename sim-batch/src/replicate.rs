@@ -7,6 +7,15 @@ use crate::stats::mser5;
 use crate::Result;
 use sim_core::{RunConfig, Simulation, StopCondition, Topology};
 
+/// The most replications one design, value or point runs: past it the runs' values alone
+/// take memory without bound (10⁸ asked of `compare` held a gigabyte within seconds),
+/// and an interval is already 1% of one run's spread.
+pub const MAX_REPLICATIONS: u32 = 10_000;
+
+/// The most threads a batch command starts (`--jobs`, Python's `jobs=`): each has a stack
+/// of its own, and a count such as 10⁸ would spend the machine's memory on them.
+pub const MAX_JOBS: usize = 1024;
+
 /// (quantile, latency in seconds) pairs of a latency CDF.
 pub type Cdf = Vec<[f64; 2]>;
 

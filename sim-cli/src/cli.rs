@@ -281,6 +281,10 @@ impl BatchArgs {
     pub fn replications_or(&self, default: u32) -> Result<u32, String> {
         match self.replications.unwrap_or(default) {
             0 | 1 => Err("error: --replications must be at least 2 for an interval\n".into()),
+            replications if replications > sim_batch::replicate::MAX_REPLICATIONS => Err(format!(
+                "error: --replications {replications} is over the limit of {}\n  help: use fewer replications\n",
+                sim_batch::replicate::MAX_REPLICATIONS
+            )),
             replications => Ok(replications),
         }
     }

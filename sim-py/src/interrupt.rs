@@ -151,8 +151,11 @@ pub fn one_run_json(
 
 /// A rayon pool of `jobs` threads (all cores when `None`).
 pub fn pool(jobs: Option<usize>) -> PyResult<rayon::ThreadPool> {
-    if jobs == Some(0) {
-        return Err(pyo3::exceptions::PyValueError::new_err("jobs must be at least 1 (or None for every core)"));
+    if let Some(jobs) = jobs.filter(|jobs| !(1..=sim_batch::replicate::MAX_JOBS).contains(jobs)) {
+        return Err(crate::options::raise(&crate::options::problem(
+            &format!("jobs={jobs} is not a number of threads from 1 to {}", sim_batch::replicate::MAX_JOBS),
+            "give jobs such as 2, or None for one thread per core",
+        )));
     }
     rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.unwrap_or(0))

@@ -30,5 +30,6 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(options::duration_s, module)?)?;
     module.add_function(wrap_pyfunction!(options::report_table, module)?)?;
     module.add("VERSION", env!("CARGO_PKG_VERSION"))?;
+    module.add("MAX_REPLICATIONS", sim_batch::replicate::MAX_REPLICATIONS)?;
     Ok(())
 }

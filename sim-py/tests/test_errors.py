@@ -103,6 +103,9 @@ def test_bad_parameters_metrics_and_slos_raise_with_help():
         (lambda: archsim.compare(topology, topology, replications=2.5), "replications=2.5 is not a whole number"),
         (lambda: archsim.sweep(topology, {"load": [1]}, replications=-1), "replications=-1 is not a whole number"),
         (lambda: archsim.capacity(topology, slo="p99<40ms", jobs=-2), "jobs=-2 is not a whole number"),
+        (lambda: archsim.compare(topology, topology, replications=10**8), "is over the limit of 10000"),
+        (lambda: archsim.compare(topology, topology, jobs=0), "jobs=0 is not a number of threads from 1 to 1024"),
+        (lambda: archsim.sweep(topology, {"load": [1]}, jobs=10**6), "jobs=1000000 is not a number of threads"),
         (lambda: archsim.capacity(topology, slo="p99<0ms"), "no run can meet it"),
         (lambda: archsim.load("no/such/file.ron"), "cannot read no/such/file.ron"),
     ]

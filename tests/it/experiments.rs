@@ -1150,17 +1150,21 @@ fn compare_names_the_design_whose_report_lacks_a_metric() {
 
 /// A search that cannot end well is refused before any run, with status 2: a precision
 /// outside (0, 1) (0 bisected down to adjacent floating-point values), an objective no run
-/// can meet or every run meets (the search ran to the end of its range for nothing).
+/// can meet or every run meets (the search ran to the end of its range for nothing), more
+/// replications than the limit (10⁸ asked of `compare` held a gigabyte within seconds).
 #[test]
 fn capacity_refuses_a_search_that_cannot_end_well() {
     let dir = scratch("capacity-refused");
     let file = write(&dir, "mm1.ron", &MM1.replace("0.5/s", "20/s").replace("\"1s\"", "\"10ms\""));
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--slo", "mean<50ms", "--precision", "0"], "error: --precision 0 is not a relative width between 0 and 1"),
         (&["--slo", "mean<50ms", "--precision", "2"], "error: --precision 2 is not a relative width between 0 and 1"),
         (&["--slo", "p99<0ms"], "error: the SLO \"p99<0ms\": no run can meet it: p99 is 0 or more"),
         (&["--slo", "availability>=101%"], "error: the SLO \"availability>=101%\": no run can meet it"),
         (&["--slo", "error_rate<=100%"], "error: the SLO \"error_rate<=100%\": every run meets it"),
+        (&["--slo", "mean<50ms", "--replications", "100000000"], "error: --replications 100000000 is over the limit"),
+        (&["--slo", "mean<50ms", "--jobs", "0"], "error: --jobs 0 is not a number of threads from 1 to 1024"),
+        (&["--slo", "mean<50ms", "--jobs", "100000000"], "error: --jobs 100000000 is not a number of threads"),
     ];
     for (args, refusal) in cases {
         let (status, stdout, stderr) =
@@ -1340,6 +1344,7 @@ fn bad_experiments_are_refused_with_the_place_and_the_fix() {
         ("Experiment(BASE, metrics: [\"p98\"])", "unknown metric \"p98\""),
         ("Experiment(BASE, metrics: [\"nodes.app.bogus\"])", "the report has no \"bogus\" at \"nodes.app\""),
         ("Experiment(BASE, replications: Fixed(0))", "Fixed(0) replications run nothing"),
+        ("Experiment(BASE, replications: Fixed(10001))", "Fixed(10001) replications is over the limit of 10000"),
         (
             "Experiment(BASE, axes: [Axis(name: \"n\", path: \"nodes.app.workers\", values: List([0]))])",
             "with the experiment's point 0 (n = 0)",

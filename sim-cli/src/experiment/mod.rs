@@ -10,6 +10,7 @@ pub mod store;
 use crate::failure::Failure;
 use rayon::prelude::*;
 use runner::{PointRecord, Progress};
+use sim_batch::replicate::MAX_JOBS;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -154,6 +155,11 @@ fn run_points(
 
 /// A pool of `jobs` threads (default: one per core).
 pub fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, String> {
+    if let Some(jobs) = jobs.filter(|jobs| !(1..=MAX_JOBS).contains(jobs)) {
+        return Err(format!(
+            "error: --jobs {jobs} is not a number of threads from 1 to {MAX_JOBS}\n  help: leave it out for one thread per core\n"
+        ));
+    }
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)

@@ -8,6 +8,7 @@ use crate::cli::RunOverrides;
 use sim_batch::capacity::LOAD_PARAM;
 use sim_batch::diagnostics;
 use sim_batch::metrics::{MetricDef, Slo};
+use sim_batch::replicate::MAX_REPLICATIONS;
 use sim_batch::seeds::fnv1a;
 use sim_core::model::RunProblem;
 use sim_core::params::{set_parameter, ParamValue};
@@ -317,10 +318,10 @@ fn check_shape(spec: &ExperimentSpec, file: SpecFile, metrics: &[MetricDef]) -> 
                 "use at least 1 (2 or more for intervals)",
             ))
         }
-        Replications::Fixed(n) if *n > 10_000 => {
+        Replications::Fixed(n) if *n > MAX_REPLICATIONS => {
             return Err(file.error(
                 "replications",
-                format!("Fixed({n}) replications is over the limit of 10000"),
+                format!("Fixed({n}) replications is over the limit of {MAX_REPLICATIONS}"),
                 "use fewer replications",
             ))
         }
@@ -339,10 +340,10 @@ fn check_shape(spec: &ExperimentSpec, file: SpecFile, metrics: &[MetricDef]) -> 
                     "use a share such as 0.05 for ±5%",
                 ));
             }
-            if *min < 2 || max < min || *max > 10_000 {
+            if *min < 2 || max < min || *max > MAX_REPLICATIONS {
                 return Err(file.error(
                     "replications",
-                    format!("Target needs 2 ≤ min ≤ max ≤ 10000 (min {min}, max {max})"),
+                    format!("Target needs 2 ≤ min ≤ max ≤ {MAX_REPLICATIONS} (min {min}, max {max})"),
                     "for example min: 5, max: 50",
                 ));
             }

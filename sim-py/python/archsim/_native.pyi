@@ -3,6 +3,7 @@
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 VERSION: str
+MAX_REPLICATIONS: int
 
 class Topology:
     @property

@@ -195,6 +195,10 @@ def _counts(replications: Any, jobs: Any) -> "tuple[int, Optional[int]]":
     counted = whole(replications, "replications", "10", bits=32)
     if counted is None:
         raise ArchsimError("replications=None is not a number of replications", help="give replications such as 10")
+    if counted > _native.MAX_REPLICATIONS:
+        raise ArchsimError(
+            f"replications={counted} is over the limit of {_native.MAX_REPLICATIONS}", help="use fewer replications"
+        )
     return counted, whole(jobs, "jobs", "2 (or None for every core)", bits=32)
 
 
