@@ -31,5 +31,6 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(options::report_table, module)?)?;
     module.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     module.add("MAX_REPLICATIONS", sim_batch::replicate::MAX_REPLICATIONS)?;
+    module.add("MAX_POINTS", sim_batch::sweep::MAX_POINTS)?;
     Ok(())
 }

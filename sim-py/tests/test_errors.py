@@ -2,6 +2,8 @@
 the offending line with a caret, and the fix; the command line exits with status 2 on the
 same input."""
 
+import itertools
+
 import pytest
 
 import archsim
@@ -96,6 +98,9 @@ def test_bad_parameters_metrics_and_slos_raise_with_help():
         (lambda: topology.with_params({"nodes.app.instances": [1, 2]}), "not a parameter value"),
         (lambda: archsim.sweep(topology, {"nodes.app.instances": [2]}, metrics=["p42"], duration=10), "p42"),
         (lambda: archsim.sweep(topology, {"nodes.app.instances": []}, duration=10), "no values"),
+        (lambda: archsim.sweep(topology, {"load": range(10**9)}), 'axis "load" has more than 100000 values'),
+        (lambda: archsim.sweep(topology, {"load": (x for x in itertools.count(1))}), "more than 100000 values"),
+        (lambda: archsim.sweep(topology, {"a.b": range(1000), "c.d": range(1000)}), "more than 100000 points"),
         (lambda: archsim.sweep(topology, {"a.b": [1, 2], "c.d": [1]}, combine="zip"), "equal length"),
         (lambda: archsim.capacity(topology, slo="p99 is small"), "p99 is small"),
         (lambda: archsim.capacity(topology, slo="p99<40ms", param="nodes.app.nothing"), "nodes.app.nothing"),

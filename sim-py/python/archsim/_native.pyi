@@ -4,6 +4,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 VERSION: str
 MAX_REPLICATIONS: int
+MAX_POINTS: int
 
 class Topology:
     @property

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+import math
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Sized, Union
 
 from . import _native
 from ._progress import Progress
@@ -156,10 +157,18 @@ def sweep(
     hides it), and Ctrl-C stops the sweep cleanly.
     """
     names = list(axes)
-    lists = [list(values) for values in axes.values()]
+    limit = _native.MAX_POINTS
+    for name, values in axes.items():
+        if isinstance(values, Sized) and len(values) > limit:
+            raise ArchsimError(f'axis "{name}" has more than {limit} values, over the limit', help="sweep fewer values")
+    lists = [list(itertools.islice(values, limit + 1)) for values in axes.values()]
     for name, values in zip(names, lists):
         if not values:
             raise ArchsimError(f'axis "{name}" has no values', help="give each axis at least one value")
+        if len(values) > limit:
+            raise ArchsimError(f'axis "{name}" has more than {limit} values, over the limit', help="sweep fewer values")
+    if combine == "grid" and math.prod(len(values) for values in lists) > limit:
+        raise ArchsimError(f"the axes make more than {limit} points, over the limit", help="sweep fewer values")
     if combine == "grid":
         combos = [list(combo) for combo in itertools.product(*lists)]
     elif combine == "zip":
