@@ -4,7 +4,8 @@
 //! time), the thread is joined, and `KeyboardInterrupt` is raised: nothing is left running.
 
 use pyo3::prelude::*;
-use sim_core::{RunConfig, Simulation, Topology, RUN_FLAGS};
+use sim_batch::BatchError;
+use sim_core::{Report, RunConfig, Simulation, Topology, RUN_FLAGS};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -108,45 +109,32 @@ pub fn run_to_end(simulation: &mut Simulation, control: &Control) -> bool {
 }
 
 /// One run of `topology` with `config`, and what `finished` makes of the finished
-/// simulation; `None` when cancelled.
+/// simulation, refusing as the command line does a run that measured nothing (a request
+/// count its warm-up outlasts); `None` when cancelled.
 fn run_then<T>(
     topology: &Topology,
     config: RunConfig,
     control: &Control,
     finished: impl FnOnce(&Simulation) -> T,
-) -> Option<T> {
+) -> Option<Result<T, BatchError>> {
     let mut simulation = Simulation::new(topology, config);
     run_to_end(&mut simulation, control).then(|| {
         control.run_done();
-        finished(&simulation)
+        match simulation.nothing_measured(RUN_FLAGS) {
+            Some((what, help)) => Err(BatchError::NothingMeasured { what, help }),
+            None => Ok(finished(&simulation)),
+        }
     })
 }
 
-/// One run of `topology` with `config` and its report, refusing as the command line's batch
-/// commands do a run that measured nothing (a request count its warm-up outlasts); `None`
-/// when cancelled.
-pub fn one_run(
-    topology: &Topology,
-    config: RunConfig,
-    control: &Control,
-) -> Option<Result<sim_core::Report, sim_batch::BatchError>> {
-    run_then(topology, config, control, |simulation| match simulation.nothing_measured(RUN_FLAGS) {
-        Some((what, help)) => Err(sim_batch::BatchError::NothingMeasured { what, help }),
-        None => Ok(simulation.report()),
-    })
+/// One run of `topology` with `config` and its report (see `run_then`).
+pub fn one_run(topology: &Topology, config: RunConfig, control: &Control) -> Option<Result<Report, BatchError>> {
+    run_then(topology, config, control, |simulation| simulation.report())
 }
 
-/// `one_run` as JSON, refusing as the command line does a run that measured nothing (a
-/// request count its warm-up outlasts): what happened and its help instead.
-pub fn one_run_json(
-    topology: &Topology,
-    config: RunConfig,
-    control: &Control,
-) -> Option<Result<String, (String, String)>> {
-    run_then(topology, config, control, |simulation| match simulation.nothing_measured(RUN_FLAGS) {
-        Some(refused) => Err(refused),
-        None => Ok(simulation.report().to_json()),
-    })
+/// `one_run` as JSON.
+pub fn one_run_json(topology: &Topology, config: RunConfig, control: &Control) -> Option<Result<String, BatchError>> {
+    run_then(topology, config, control, |simulation| simulation.report().to_json())
 }
 
 /// A rayon pool of `jobs` threads (all cores when `None`).

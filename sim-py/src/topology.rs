@@ -2,7 +2,7 @@
 //! paths of experiments), and one run whose report is `archsim run --format json`'s.
 
 use crate::interrupt::{detached, one_run_json};
-use crate::options::{problem, raise, spec_error, RunOptions};
+use crate::options::{batch_error, problem, raise, spec_error, RunOptions};
 use pyo3::prelude::*;
 use sim_batch::capacity::LOAD_PARAM;
 use sim_core::params::{get_parameter, set_parameter, ParamValue};
@@ -206,7 +206,7 @@ impl Topology {
         // `detached` raises on an interrupt, so a run it returns has finished.
         match report {
             Some(Ok(json)) => Ok(json),
-            Some(Err((what, help))) => Err(raise(&problem(&what, &help))),
+            Some(Err(refused)) => Err(batch_error(&refused, "lengthen the run or shorten the warm-up")),
             None => Err(pyo3::exceptions::PyKeyboardInterrupt::new_err("the run was stopped")),
         }
     }
