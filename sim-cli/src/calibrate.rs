@@ -19,6 +19,18 @@ pub fn calibrate_command(
     if let Some(path) = out {
         output::destination(path).map_err(|error| format!("error: cannot write {}: {error}\n", path.display()))?;
     }
+    // Every file is held at once: together they are held to one file's limit (a file that
+    // cannot be read says so when it is read).
+    let total_bytes: u64 = traces.iter().filter_map(|path| std::fs::metadata(path).ok()).map(|m| m.len()).sum();
+    if traces.len() > 1 && total_bytes > input::MAX_TRACE_BYTES {
+        return Err(Failure::BadInput(format!(
+            "error: the {} trace files hold {} MiB together, more than the limit of {} MiB\n  help: calibrate from \
+             fewer or smaller files: a few hundred requests per entry point make good histograms\n",
+            traces.len(),
+            total_bytes / (1024 * 1024),
+            input::MAX_TRACE_BYTES / (1024 * 1024)
+        )));
+    }
     let mut texts = Vec::with_capacity(traces.len());
     for path in traces {
         texts.push((path.display().to_string(), text(path, input::MAX_TRACE_BYTES)?));

@@ -366,6 +366,16 @@ fn bad_traces_are_refused_with_their_place_or_counted() {
     let (status, _, stderr) = run_cli(&["calibrate", scratch("one.jsonl", &one).to_str().unwrap()]);
     assert_eq!(status, 2);
     assert!(stderr.contains("too few requests"), "{stderr}");
+    // Files that together pass one file's limit, which every file is read whole within
+    // (sparse files: nothing is written to the disk), are refused before any is read.
+    let halves: Vec<PathBuf> = ["half-1.jsonl", "half-2.jsonl"].iter().map(|name| scratch(name, "")).collect();
+    for half in &halves {
+        std::fs::File::options().write(true).open(half).unwrap().set_len(1200 * 1024 * 1024).unwrap();
+    }
+    let (status, _, stderr) = run_cli(&["calibrate", halves[0].to_str().unwrap(), halves[1].to_str().unwrap()]);
+    halves.iter().for_each(|half| std::fs::remove_file(half).unwrap());
+    assert_eq!(status, 2);
+    assert!(stderr.starts_with("error: the 2 trace files hold 2400 MiB together, more than the limit"), "{stderr}");
 
     // Orphans, skew and traces without a root are counted, and the rest is used.
     let mut traces = synthetic(300);
