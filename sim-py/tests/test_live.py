@@ -62,6 +62,10 @@ def test_bad_injections_raise_with_help():
         (lambda: live.inject("app", "melt"), "\"melt\" is not a fault"),
         (lambda: live.inject("app", "slow", 0), "factor above 0"),
         (lambda: live.inject("app", "errors", 1.5), "probability from 0 to 1"),
+        (lambda: live.advance(-5), "duration=-5 is not a duration of 0 or more"),
+        (lambda: live.advance(float("nan")), "duration=nan is not a duration"),
+        (lambda: live.advance(None), "duration=None is not a duration"),
+        (lambda: live.advance_to(float("nan")), "time=nan is not a time"),
     ]
     for call, words in cases:
         with pytest.raises(archsim.ArchsimError) as raised:
@@ -70,3 +74,4 @@ def test_bad_injections_raise_with_help():
     with pytest.raises(archsim.ArchsimError):
         archsim.load("topologies/three-tier.ron").live(duration=10, window=0)
     assert live.result is None, "no result before the end"
+    assert live.now == 0, "a refused advance runs nothing"

@@ -4,9 +4,11 @@ observed in windows, with faults injected and healed and the load changed as it 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Dict, List, Optional
 
 from . import _native
+from .errors import ArchsimError
 from ._tables import flatten, table
 from .topology import RunResult, Seconds, seconds
 
@@ -45,13 +47,15 @@ class LiveRun:
         """Runs ``duration`` more of simulated time (or to the end); returns whether the run
         is over. Ctrl-C pauses it, and a later call goes on from there."""
         step = seconds(duration, "duration")
-        assert step is not None
+        if step is None or not step >= 0:
+            raise ArchsimError(f"duration={duration!r} is not a duration of 0 or more", help="give seconds, such as 5")
         return self.advance_to(self.now + step)
 
     def advance_to(self, time: Seconds) -> bool:
         """Runs to ``time`` of simulated time (or to the end); returns whether it is over."""
         limit = seconds(time, "time")
-        assert limit is not None
+        if limit is None or math.isnan(limit):
+            raise ArchsimError(f"time={time!r} is not a time", help="give seconds of simulated time, such as 60")
         finished = self._native.advance_to(limit)
         self._collect()
         return finished
