@@ -344,7 +344,9 @@ fn request_count_arg(text: &str) -> Result<u64, String> {
     }
     match text.parse::<f64>() {
         Ok(value) if value >= 0.0 && value < u64::MAX as f64 && value.fract() == 0.0 => Ok(value as u64),
-        Ok(value) if value >= u64::MAX as f64 => Err(format!("\"{text}\" is more requests than a run counts (1.8e19)")),
+        Ok(value) if value >= u64::MAX as f64 => {
+            Err(format!("\"{text}\" is more requests than a run can count (at most 1.8e19)"))
+        }
         _ => Err(format!("\"{text}\" is not a whole number of requests; give one such as 100000 or 1e6")),
     }
 }
