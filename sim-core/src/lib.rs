@@ -47,7 +47,7 @@ mod ziggurat_layers;
 
 pub use error::{Position, SpecError, SpecErrorKind};
 pub use model::{Arrival, ArrivalSink, InvariantViolations, RunConfig, RunProblem, Simulation};
-pub use report::{Report, RunFields, NOTHING_MEASURED, RUN_FLAGS};
+pub use report::{Report, RunFields, RUN_FLAGS};
 pub use topology::{parse_topology, parse_topology_bytes, StopCondition, Topology};
 
 /// Parses `source`, runs it with `config`, and returns the report.

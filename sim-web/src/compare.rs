@@ -66,10 +66,7 @@ pub fn compare_reports(a: &[Report], b: &[Report]) -> Result<ComparisonView, Pro
     // A run that measured nothing (a request count its warm-up outlasts) is refused, as
     // `archsim compare` refuses it, rather than compared on its empty figures.
     for (design, reports) in [("A", a), ("B", b)] {
-        let warnings = reports.iter().flat_map(|report| &report.warnings);
-        if let Some(warning) = warnings.into_iter().find(|warning| warning.starts_with(sim_core::NOTHING_MEASURED)) {
-            let (what, help) =
-                warning.split_once("; ").unwrap_or((warning, "lengthen the runs or shorten the warm-up"));
+        if let Some((what, help)) = reports.iter().find_map(Report::nothing_measured) {
             return Err(run_problem(&format!("{design}: {what}"), help));
         }
     }

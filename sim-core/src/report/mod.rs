@@ -13,7 +13,7 @@ mod table;
 pub use table::{component_details, headroom_text};
 mod verdicts;
 mod warnings;
-pub use warnings::{RunFields, NOTHING_MEASURED, RUN_FLAGS};
+pub use warnings::{RunFields, RUN_FLAGS};
 
 pub use components::*;
 pub use distributions::{LatencyReport, NodeSlowdownReport, SlowdownReport};

@@ -196,9 +196,20 @@ pub struct RunFields {
     pub warmup: &'static str,
 }
 
-/// How the warning of a run that measured nothing begins (`Simulation::nothing_measured`),
-/// for front ends that see only its report.
-pub const NOTHING_MEASURED: &str = "nothing was measured";
+/// How the warning of a run that measured nothing begins (`Simulation::nothing_measured`).
+const NOTHING_MEASURED: &str = "nothing was measured";
+
+/// Between what happened and the help, in the warning of a run that measured nothing.
+const NOTHING_MEASURED_HELP: &str = "; ";
+
+impl super::Report {
+    /// For a front end that has only the report (the page's comparison): when the run
+    /// measured nothing, what happened and the help, as `Simulation::nothing_measured` gave them.
+    pub fn nothing_measured(&self) -> Option<(&str, &str)> {
+        let warning = self.warnings.iter().find(|warning| warning.starts_with(NOTHING_MEASURED))?;
+        warning.split_once(NOTHING_MEASURED_HELP)
+    }
+}
 
 /// The command line's flags (and Python's run, which takes the same options).
 pub const RUN_FLAGS: RunFields = RunFields { requests: "--requests", warmup: "--warmup" };
@@ -232,7 +243,7 @@ impl Simulation<'_> {
     pub(super) fn warnings(&self, latency: &LatencyStats) -> Vec<String> {
         let mut warnings = Vec::new();
         if let Some((what, help)) = self.nothing_measured(RUN_FLAGS) {
-            warnings.push(format!("{what}; {help}"));
+            warnings.push(format!("{what}{NOTHING_MEASURED_HELP}{help}"));
         } else if self.kernel.finished && self.kernel.end_ns <= self.kernel.config.warmup_ns {
             warnings.push(
                 "the measured period took no simulated time (every think, work and network time on the \
