@@ -24,19 +24,15 @@ pub struct EventEstimate {
     pub main_source: String,
 }
 
-/// Estimates the events of running `topology` with `config`. Closed workloads count at most
-/// their users over their mean think time; a closed workload with no think time, which the
-/// livelock check guards, counts as its users once per second.
+/// Estimates the events of running `topology` with `config`. A closed workload counts at
+/// most the throughput its users can reach (`closed_rate_bound_per_s`).
 pub fn estimate_events(topology: &Topology, config: &RunConfig) -> EventEstimate {
     let mut sources: Vec<(f64, f64, String)> = Vec::new(); // (requests per second, visits, name)
     let visit_counts = VisitCounts::of(topology);
-    for source in &topology.sources {
+    for (index, source) in topology.sources.iter().enumerate() {
         let rate_per_s = match &source.arrivals {
             Arrivals::Profile { steps, .. } => steps.iter().map(|(_, rate)| *rate).fold(0.0, f64::max),
-            Arrivals::Closed { users, think_sampler } => {
-                let think_s = topology.samplers[*think_sampler as usize].mean_s();
-                *users as f64 / if think_s > 0.0 { think_s } else { 1.0 }
-            }
+            Arrivals::Closed { .. } => closed_rate_bound_per_s(topology, index),
             other => other.mean_rate_per_s().unwrap_or(0.0),
         };
         let mut previous = 0.0;
@@ -100,6 +96,14 @@ pub fn estimate_events(topology: &Topology, config: &RunConfig) -> EventEstimate
             let mean_hold_ns = states.iter().map(|(_, hold)| hold).sum::<f64>() / states.len().max(1) as f64;
             parts.push((every(mean_hold_ns), format!("the MMPP state changes of \"{}\"", source.name)));
         }
+        if let Arrivals::Closed { users, .. } = source.arrivals {
+            // Each user's first request, created and arrived: a saturated network holds them
+            // all waiting however few it answers.
+            parts.push((
+                2.0 * f64::from(users),
+                format!("the first requests of the {users} users of \"{}\"", source.name),
+            ));
+        }
         if let Arrivals::Profile { steps, period_ns: Some(period) } = &source.arrivals {
             parts.push((
                 every(*period as f64) * steps.len() as f64,
@@ -123,6 +127,37 @@ pub fn estimate_events(topology: &Topology, config: &RunConfig) -> EventEstimate
         |(events, what)| format!("{what} (about {} events)", round_for_words(events)),
     );
     EventEstimate { events, main_source }
+}
+
+/// The most requests a second that closed workload `index` can send, alone in the network:
+/// its N users each wait their think time Z and at least the least response D between two
+/// requests, and the network answers no faster than its bottleneck (the asymptotic bounds of
+/// operational analysis, X ≤ min(N ÷ (Z + D), c_b ÷ D_b); Lazowska et al., *Quantitative
+/// System Performance*, §5.3). D and the bottleneck come from the analytic view with the
+/// workload at a trickle; where that view has no answer the bound is N ÷ Z, and with no think
+/// time and no response either (the livelock check guards that) N a second.
+fn closed_rate_bound_per_s(topology: &Topology, index: usize) -> f64 {
+    let Arrivals::Closed { users, think_sampler } = topology.sources[index].arrivals else {
+        return 0.0;
+    };
+    let users = f64::from(users);
+    let think_s = topology.samplers[think_sampler as usize].mean_s();
+    let trickle_per_s = users * 1e-9;
+    let mut alone = topology.clone();
+    for (other, source) in alone.sources.iter_mut().enumerate() {
+        let rate_per_s = if other == index { trickle_per_s } else { 0.0 };
+        source.arrivals = Arrivals::Poisson { rate_per_s };
+    }
+    let (least_response_s, saturation_per_s) = match crate::analysis::analyze(&alone, &[]) {
+        Ok(view) => (
+            view.workload_response_s[index].filter(|s| s.is_finite()).unwrap_or(0.0),
+            view.saturation_rate_per_s.filter(|rate| rate.is_finite() && *rate > 0.0).unwrap_or(f64::INFINITY),
+        ),
+        Err(_) => (0.0, f64::INFINITY),
+    };
+    let cycle_s = think_s + least_response_s;
+    let by_cycle_per_s = if cycle_s > 0.0 { users / cycle_s } else { users };
+    by_cycle_per_s.min(saturation_per_s)
 }
 
 /// A figure to two significant digits, in words for a message: `3.2e9`, `120`, `0.5`.
@@ -162,6 +197,43 @@ mod tests {
         let events = simulation.report().events as f64;
         // Within a factor of two: an estimate for a budget, not a measurement.
         assert!(estimate.events > events / 2.0 && estimate.events < events * 2.0, "{estimate:?} for {events}");
+    }
+
+    /// Closed workloads against the simulation's own count: the users' think time, the
+    /// least response and the bottleneck each bound the throughput in turn.
+    #[test]
+    fn closed_workloads_count_what_their_users_can_send() {
+        let cases = [
+            // (what bounds it, users, think, workers, service mean)
+            ("think time", 10, "1s", 4, "10ms"),
+            ("least response", 5, "1ms", 8, "50ms"),
+            ("bottleneck", 100_000, "1s", 1, "10ms"),
+            ("bottleneck, no think time", 50, "0s", 2, "5ms"),
+        ];
+        for (bound, users, think, workers, service) in cases {
+            let think = if think == "0s" { "Constant(\"0s\")".to_string() } else { format!("Exp(mean: \"{think}\")") };
+            let text = format!(
+                r#"Topology(
+                    workload: [Closed(name: "users", users: {users}, think: {think}, to: "app")],
+                    nodes: {{ "app": Service(workers: {workers}, steps: [Work(Exp(mean: "{service}"))]) }},
+                )"#
+            );
+            let topology = parse_topology(&text).unwrap();
+            let config = RunConfig {
+                seed: 1,
+                stop: StopCondition::Duration { ns: 100_000_000_000 },
+                warmup_ns: 0,
+                drain: false,
+            };
+            let estimate = estimate_events(&topology, &config);
+            let mut simulation = crate::Simulation::new(&topology, config);
+            simulation.run_to_end();
+            let events = simulation.report().events as f64;
+            assert!(
+                estimate.events > events / 2.0 && estimate.events < events * 2.0,
+                "{bound}: {estimate:?} for {events}"
+            );
+        }
     }
 
     #[test]

@@ -442,6 +442,7 @@ impl Simulation<'_> {
         let span = Span { end_ns, measured_ns, generating_ns };
         let arrival_rate_per_s = self.kernel.measured.generated as f64 / (generating_ns / 1e9);
         let mut instability = Instability::default();
+        instability.closed_population = self.closed_population();
         let mut nodes = IndexMap::new();
         let mut total_cost = 0.0;
         let mut cpu_offered = vec![0.0; topology.nodes.len()];
@@ -461,6 +462,7 @@ impl Simulation<'_> {
         let on_saturated_host = |node: usize| {
             topology.node_hosts.get(node).is_some_and(|&host| host != NONE && saturated_hosts[host as usize])
         };
+        let saturated_by_users = std::mem::take(&mut instability.saturated_by_users);
         let mut instability = instability.into_lines(on_saturated_host);
         total_cost += hosts.values().map(|host| host.cost).sum::<f64>();
         for (name, host) in &hosts {
@@ -544,6 +546,7 @@ impl Simulation<'_> {
             warnings: self
                 .warnings(&latency)
                 .into_iter()
+                .chain(saturated_by_users)
                 .chain(self_wait_warnings.into_iter().map(|(_, warning)| warning))
                 .chain(warnings::cold_caches(topology, &nodes))
                 .chain(warnings::catching_up_consumers(topology, &nodes, self.generating_at_end()))

@@ -9,7 +9,7 @@ use crate::ids::NodeId;
 use crate::model::node::Span;
 use crate::model::stats::NodeStats;
 use crate::model::Simulation;
-use crate::topology::{NodeKind, NONE};
+use crate::topology::{Arrivals, NodeKind, NONE};
 use indexmap::IndexMap;
 
 /// The instability lines of a report, with those that say a node or one of its instances
@@ -20,6 +20,12 @@ pub(super) struct Instability {
     lines: Vec<String>,
     /// (line, node) for each line that names a saturated node or instance.
     node_lines: Vec<(usize, usize)>,
+    /// When every workload is closed, their users and the most requests they can hold at one
+    /// node (`closed_population`): a node offered its capacity or more, but holding no more
+    /// than that at the end, is saturated by a bounded population, not unstable.
+    pub closed_population: Option<ClosedPopulation>,
+    /// The warnings of the nodes saturated by the closed workloads' users.
+    pub saturated_by_users: Vec<String>,
 }
 
 impl Instability {
@@ -40,6 +46,15 @@ impl Instability {
     }
 }
 
+/// The closed workloads' users, when every workload is closed.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ClosedPopulation {
+    /// Users over every workload.
+    pub users: u64,
+    /// The most requests they can have at one node at once.
+    pub most_at_a_node: u64,
+}
+
 /// One node's report and what the run-wide figures take from it.
 #[derive(Debug)]
 pub(super) struct NodeFigures {
@@ -53,6 +68,29 @@ pub(super) struct NodeFigures {
 }
 
 impl Simulation<'_> {
+    /// When every workload is closed, their users and the most requests they can have at any
+    /// one node: each user has one request in flight, and a request is at a node at most its
+    /// mean node visits at once (rounded up; its visits in parallel, or one after another).
+    /// `None` with an open workload, whose arrivals no population bounds.
+    pub(super) fn closed_population(&self) -> Option<ClosedPopulation> {
+        let sources = &self.topology.sources;
+        if sources.is_empty() || !sources.iter().all(|source| matches!(source.arrivals, Arrivals::Closed { .. })) {
+            return None;
+        }
+        let visits = crate::analysis::VisitCounts::of(self.topology);
+        let mut population = ClosedPopulation { users: 0, most_at_a_node: 0 };
+        for source in sources {
+            let Arrivals::Closed { users, .. } = source.arrivals else { return None };
+            let most_visits = (source.class_ids.iter())
+                .map(|&class| visits.per_request(source.entry_node, u32::from(class)).unwrap_or(1.0))
+                .fold(1.0, f64::max);
+            population.users += u64::from(users);
+            population.most_at_a_node =
+                population.most_at_a_node.saturating_add(u64::from(users).saturating_mul(most_visits.ceil() as u64));
+        }
+        Some(population)
+    }
+
     /// Whether the workloads still sent when the run ended (or have not stopped yet): false
     /// for a run that stopped generating and drained what was left.
     pub(super) fn generating_at_end(&self) -> bool {
@@ -131,7 +169,20 @@ impl Simulation<'_> {
         } else {
             None
         };
-        if let Some(load) = offered_load.filter(|load| *load >= 1.0) {
+        let held_by_users =
+            instability.closed_population.filter(|population| stats.in_system_now <= population.most_at_a_node);
+        let offered_load_unstable = offered_load.filter(|_| held_by_users.is_none());
+        if let (Some(load), Some(population)) = (offered_load.filter(|load| *load >= 1.0), held_by_users) {
+            instability.saturated_by_users.push(verdicts::saturated_by_users(
+                node,
+                load,
+                utilization,
+                stats.completions as f64 / (measured_ns / 1e9),
+                stats.wait.mean_s(),
+                population.users,
+            ));
+        }
+        if let Some(load) = offered_load_unstable.filter(|load| *load >= 1.0) {
             instability.push_for_node(
                 index,
                 format!(
@@ -147,7 +198,7 @@ impl Simulation<'_> {
             );
         }
         let per_instance = self.instance_figures(NodeId::new(index as u32), span, refused_at_source_factor, &stats);
-        if !offered_load.is_some_and(|load| load >= 1.0) {
+        if held_by_users.is_none() && !offered_load.is_some_and(|load| load >= 1.0) {
             // An instance of an even split over 1 by chance alone is not saturated by an
             // uneven share (a database's servers are no even split: each one counts).
             let database = matches!(node.kind, NodeKind::Database(_));

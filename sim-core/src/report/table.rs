@@ -642,7 +642,7 @@ fn latency_table(out: &mut String, rows: &[(String, LatencyReport)]) {
 }
 
 /// A duration in seconds printed in a readable unit.
-fn seconds(value: Option<f64>) -> String {
+pub(super) fn seconds(value: Option<f64>) -> String {
     match value {
         None => "-".into(),
         Some(s) if s >= 1.0 => format!("{s:.3}s"),

@@ -282,6 +282,28 @@ pub(super) fn growing_backlog(node: &Node, from: f64, to: f64, growth_per_s: f64
     )
 }
 
+/// A node that every workload's users keep busy: offered its capacity, but with its queue
+/// bounded by the closed workloads' population, so it sets the throughput rather than
+/// growing without end (a closed network's bottleneck; Lazowska et al., *Quantitative
+/// System Performance*, §5.3: X → its capacity and the response time grows as N ÷ X − Z).
+pub(super) fn saturated_by_users(
+    node: &Node,
+    load: f64,
+    utilization: f64,
+    answered_per_s: f64,
+    mean_wait_s: Option<f64>,
+    users: u64,
+) -> String {
+    let wait = mean_wait_s.map_or(String::new(), |s| {
+        format!(", and a request waits {} there on average", super::table::seconds(Some(s)))
+    });
+    format!(
+        "node \"{}\" is saturated by the {users} users of the closed workloads: offered {load:.2}× its capacity, {:.1}% busy, it answers {answered_per_s:.1}/s{wait}; a user waits for its answer before sending again, so its queue cannot outgrow them and the run is stable, but more users only lengthen the wait: to answer more, add instances or workers, or make its work faster",
+        node.name,
+        utilization * 100.0
+    )
+}
+
 /// Why one instance or server cannot keep up while its node as a whole can, and what to change.
 pub(super) fn saturated_part(
     node: &crate::topology::Node,
