@@ -207,6 +207,18 @@ pub fn topology_at(text: &str, param: &str, value: f64) -> Result<Topology> {
         .map_err(|error| BatchError::EditedTopology { edit: format!("{param} = {value}"), error: Box::new(error) })
 }
 
+/// Whether more of `param` is more load (`Some(true)`: an arrival rate, the load factor, a
+/// closed workload's users), more capacity (`Some(false)`: instances, workers, connections,
+/// consumers, replicas, concurrency), or neither that the name says (`None`).
+/// The search looks first on the side where the SLO's verdict should change.
+pub fn more_is_load(param: &str) -> Option<bool> {
+    match param.rsplit('.').next().unwrap_or(param) {
+        LOAD_PARAM | "rate" | "users" => Some(true),
+        "instances" | "workers" | "connections" | "consumers" | "replicas" | "concurrency" => Some(false),
+        _ => None,
+    }
+}
+
 /// How to search.
 #[derive(Debug, Clone)]
 pub struct SearchSpec<'a> {
@@ -259,7 +271,13 @@ pub fn search<E, T: Into<Evaluation>>(
     // Bracket: from the current value, double or halve until the verdict changes.
     let (holds_at_start, _, valued_at_start, measured_at_start) = probe_at(start)?;
     let mut bracket = None;
-    for (factor, limit) in [(2.0, 7), (0.5, 12)] {
+    // Toward where the verdict should change first, when the parameter says which way that is.
+    let (up, down) = ((2.0, 7), (0.5, 12));
+    let order = match (more_is_load(spec.param), holds_at_start) {
+        (Some(true), false) | (Some(false), true) => [down, up],
+        _ => [up, down],
+    };
+    for (factor, limit) in order {
         if !valued_at_start {
             break;
         }
@@ -536,6 +554,35 @@ mod tests {
         let never = search::<(), _>(&spec, |_| Ok(summary(1.0))).unwrap();
         assert_eq!(never.capacity, None);
         assert!(never.note.unwrap().starts_with("the SLO fails at every value tried ("));
+    }
+
+    /// A load searched from where the SLO fails halves first, and a capacity searched from
+    /// where it holds halves first too: no probe goes the way the verdict cannot change (each
+    /// of those probes is a set of runs, and runs at many times the load are the slowest).
+    #[test]
+    fn the_search_looks_first_where_the_verdict_changes() {
+        let slo = Slo::parse("mean<50ms").unwrap();
+        let summary = |mean| Some(Summary { n: 5, mean, sd: Some(0.0), half_width: Some(0.0) });
+        // (parameter, start, whether the SLO holds at a value, the side no probe may pass)
+        let cases: [(&str, f64, fn(f64) -> bool, fn(f64, f64) -> bool); 4] = [
+            ("workload.users.arrivals.rate", 300.0, |rate| rate <= 80.0, |value, start| value <= start),
+            ("workload.users.users", 8.0, |users| users <= 40.0, |value, start| value >= start),
+            ("nodes.app.instances", 4.0, |instances| instances >= 10.0, |value, start| value >= start),
+            ("nodes.app.instances", 64.0, |instances| instances >= 10.0, |value, start| value <= start),
+        ];
+        for (param, start, holds, side) in cases {
+            let integer = param.ends_with("instances");
+            let spec = SearchSpec { param, slo: &slo, replications: 5, start, integer, precision: 0.01 };
+            let result = search::<(), _>(&spec, |value| Ok(summary(if holds(value) { 0.01 } else { 0.09 }))).unwrap();
+            assert!(result.capacity.is_some(), "{param} from {start}: {result:?}");
+            assert!(
+                result.probes.iter().all(|probe| side(probe.value, start)),
+                "{param} from {start}: {:?}",
+                result.probes
+            );
+        }
+        assert_eq!(more_is_load("nodes.db.connections"), Some(false));
+        assert_eq!(more_is_load("nodes.cache.capacity"), None);
     }
 
     /// Below some rate nothing completes in the run (no value): those probes are not failures,
