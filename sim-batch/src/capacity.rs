@@ -563,20 +563,22 @@ mod tests {
     fn the_search_looks_first_where_the_verdict_changes() {
         let slo = Slo::parse("mean<50ms").unwrap();
         let summary = |mean| Some(Summary { n: 5, mean, sd: Some(0.0), half_width: Some(0.0) });
-        // (parameter, start, whether the SLO holds at a value, the side no probe may pass)
-        let cases: [(&str, f64, fn(f64) -> bool, fn(f64, f64) -> bool); 4] = [
-            ("workload.users.arrivals.rate", 300.0, |rate| rate <= 80.0, |value, start| value <= start),
-            ("workload.users.users", 8.0, |users| users <= 40.0, |value, start| value >= start),
-            ("nodes.app.instances", 4.0, |instances| instances >= 10.0, |value, start| value >= start),
-            ("nodes.app.instances", 64.0, |instances| instances >= 10.0, |value, start| value <= start),
+        // (parameter, start, the boundary, whether no probe passes above the start or below)
+        let cases = [
+            ("workload.users.arrivals.rate", 300.0, 80.0, true),
+            ("workload.users.users", 8.0, 40.0, false),
+            ("nodes.app.instances", 4.0, 10.0, false),
+            ("nodes.app.instances", 64.0, 10.0, true),
         ];
-        for (param, start, holds, side) in cases {
+        for (param, start, boundary, at_most_start) in cases {
             let integer = param.ends_with("instances");
+            let holds = |value: f64| if integer { value >= boundary } else { value <= boundary };
             let spec = SearchSpec { param, slo: &slo, replications: 5, start, integer, precision: 0.01 };
             let result = search::<(), _>(&spec, |value| Ok(summary(if holds(value) { 0.01 } else { 0.09 }))).unwrap();
             assert!(result.capacity.is_some(), "{param} from {start}: {result:?}");
+            let on_its_side = |value: f64| if at_most_start { value <= start } else { value >= start };
             assert!(
-                result.probes.iter().all(|probe| side(probe.value, start)),
+                result.probes.iter().all(|probe| on_its_side(probe.value)),
                 "{param} from {start}: {:?}",
                 result.probes
             );

@@ -1134,6 +1134,47 @@ fn capacity_finds_the_mm1_load_limit() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A closed workload's users searched against a mean-response SLO: past N = 4 workers ÷ 10 ms
+/// × (0.5 s + 1 s think) = 600 users the bottleneck is saturated and the response is
+/// N ÷ X − Z (the asymptotic bound of operational analysis; Lazowska et al. §5.3), so 600 users
+/// meet `mean<500ms` exactly. The saturated values are stable (the users bound the queue), so
+/// the search judges them by their metric; it halves first from a start that fails.
+#[test]
+fn capacity_finds_how_many_closed_users_a_bottleneck_serves() {
+    let dir = scratch("capacity-closed");
+    let file = write(
+        &dir,
+        "closed.ron",
+        r#"Topology(
+            workload: [Closed(name: "users", users: 2000, think: Exp(mean: "1s"), to: "app")],
+            nodes: { "app": Service(workers: 4, steps: [Work(Exp(mean: "10ms"))]) },
+            run: (warmup: "60s"),
+        )"#,
+    );
+    let (status, stdout, stderr) = run_cli(&[
+        "capacity",
+        file.to_str().unwrap(),
+        "--slo",
+        "mean<500ms",
+        "--param",
+        "workload.users.users",
+        "--duration",
+        "600s",
+        "--replications",
+        "4",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let capacity = result["capacity"].as_f64().unwrap();
+    assert!((capacity - 600.0).abs() < 18.0, "capacity {capacity} users, theory 600: {result}");
+    let probes = result["probes"].as_array().unwrap();
+    assert!(probes.iter().all(|probe| probe["value"].as_f64().unwrap() <= 2000.0), "{result}");
+    assert!(probes.iter().all(|probe| probe["unstable_runs"].as_u64().unwrap_or(0) == 0), "{result}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A metric that one design's report lacks is refused naming that design.
 #[test]
 fn compare_names_the_design_whose_report_lacks_a_metric() {
