@@ -162,6 +162,34 @@ fn chance_alone_does_not_make_one_of_many_instances_the_bottleneck_or_unstable()
     assert!(!unstable, "{reasons:?}");
 }
 
+/// Few requests over many instances: counts are whole numbers, so the busiest instance of an
+/// even split has one or two where the mean is a fraction of one, and that is no hot instance.
+/// 100 requests round robin over 10 000 instances gave the first 100 one each, and the first
+/// was named as carrying "more than its share (a hot key ...)". A hash sending a few keys' 100
+/// requests to a handful of the 10 000 instances is still named.
+#[test]
+fn whole_counts_of_a_few_requests_do_not_make_a_hot_instance() {
+    let text = |algorithm: &str, keys: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Constant(rate: "10/s"), {keys}to: "lb")],
+                nodes: {{
+                    "lb": LoadBalancer(algorithm: {algorithm}, backends: ["app"]),
+                    "app": Service(instances: 10000, workers: 1, steps: [Work(Exp(mean: "100ms"))]),
+                }},
+            )"#
+        )
+    };
+    for algorithm in ["RoundRobin", "Random"] {
+        let report = simulate(&text(algorithm, ""), 1, seconds(10.0), 0.0);
+        let bottleneck = report.bottleneck.as_ref().unwrap();
+        assert_eq!(bottleneck.part, "node", "{algorithm}: {bottleneck:?}");
+    }
+    let report = simulate(&text("HashKey", "keys: Uniform(n: 3), "), 1, seconds(10.0), 0.0);
+    let bottleneck = report.bottleneck.as_ref().unwrap();
+    assert!(bottleneck.part.starts_with("instance "), "{bottleneck:?}");
+}
+
 /// An autoscaled group's instances serve for different stretches of the run (the first
 /// from the start, the others from when they were provisioned), so the first one's arrivals
 /// over the whole run say nothing of an uneven share: the bottleneck is the group, and what

@@ -202,10 +202,11 @@ impl Simulation<'_> {
             // An instance of an even split over 1 by chance alone is not saturated by an
             // uneven share (a database's servers are no even split: each one counts).
             let database = matches!(node.kind, NodeKind::Database(_));
+            let all_arrivals: u64 = per_instance.iter().map(|figures| figures.arrivals).sum();
             for (instance, figures) in per_instance.iter().enumerate() {
                 let Some(load) = figures.offered_load.filter(|load| *load >= 1.0) else { continue };
                 let beyond_chance = offered_load.is_none_or(|node_load| {
-                    load > verdicts::uneven_threshold(node_load, per_instance.len(), figures.arrivals)
+                    load > verdicts::uneven_threshold(node_load, per_instance.len(), figures.arrivals, all_arrivals)
                 });
                 if database || beyond_chance {
                     instability.push_for_node(index, saturated_part(node, instance, load, offered_load));

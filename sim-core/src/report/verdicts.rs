@@ -47,10 +47,37 @@ const UNEVEN_FACTOR: f64 = 1.05;
 /// lies about √(2 ln k) standard deviations above their mean (the maximum of k normals).
 /// Without this, 10 000 evenly balanced instances of 300 requests each named one at 0.61 for
 /// a node at 0.49, and 1000 behind a random balancer at 0.85 made the run "unstable".
-pub(super) fn uneven_threshold(node_load: f64, instances: usize, arrivals: u64) -> f64 {
+/// Where an instance's share is a few requests, counts are whole numbers and not near normal:
+/// the instance must also have more than `busiest_by_chance` of the `all_arrivals` the
+/// instances had together (94 requests over 10 000 instances, one each, named the first).
+pub(super) fn uneven_threshold(node_load: f64, instances: usize, arrivals: u64, all_arrivals: u64) -> f64 {
     let deviations = (2.0 * (instances.max(2) as f64).ln()).sqrt().max(2.0);
     let relative_sd = 1.0 / (arrivals.max(1) as f64).sqrt();
-    node_load * (UNEVEN_FACTOR + deviations * relative_sd).max(UNEVEN_FACTOR)
+    let mean_count = all_arrivals as f64 / instances.max(1) as f64;
+    let whole_counts = match busiest_by_chance(mean_count, instances) {
+        Some(count) if mean_count > 0.0 => count as f64 / mean_count,
+        _ => 0.0,
+    };
+    node_load * (UNEVEN_FACTOR + deviations * relative_sd).max(UNEVEN_FACTOR).max(whole_counts)
+}
+
+/// The count that the busiest of `instances` even random shares of `mean_count` requests
+/// each reaches by chance: the least c with instances × P(N > c) ≤ 0.05 for N Poisson of
+/// that mean (an instance above it has 5% odds at most, over all of them). `None` past a
+/// mean of 100, where the normal spread of `uneven_threshold` holds.
+fn busiest_by_chance(mean_count: f64, instances: usize) -> Option<u64> {
+    if !(0.0..=100.0).contains(&mean_count) {
+        return None;
+    }
+    let mut term = (-mean_count).exp(); // P(N = 0)
+    let mut at_most = term;
+    let mut count = 0u64;
+    while instances as f64 * (1.0 - at_most) > 0.05 && count < 1000 {
+        count += 1;
+        term *= mean_count / count as f64;
+        at_most += term;
+    }
+    Some(count)
 }
 
 /// One candidate for the bottleneck.
@@ -104,13 +131,14 @@ pub(super) fn bottleneck(
         // instance's load over the whole run says nothing of an uneven share: the group is
         // the answer.
         let instances = if autoscaled(node) { &[][..] } else { &report.per_instance[..] };
+        let all_arrivals: u64 = instances.iter().map(|figures| figures.arrivals).sum();
         for (instance, figures) in instances.iter().enumerate() {
             let Some(load) = figures.offered_load else { continue };
             // An instance of an evenly loaded node is not the answer: the node is. It is
             // when it carries clearly more than its share (5 % above the node, and beyond
             // chance).
             let uneven = report.offered_load.is_none_or(|node_load| {
-                load > uneven_threshold(node_load, report.per_instance.len(), figures.arrivals)
+                load > uneven_threshold(node_load, report.per_instance.len(), figures.arrivals, all_arrivals)
             });
             if roles.is_empty() && !uneven {
                 continue;
