@@ -4,7 +4,7 @@
 //! one check of the run parameters a caller may set over the file's.
 
 use serde::Serialize;
-use sim_core::budget::{estimate_events, round_for_words};
+use sim_core::budget::{budget_to_raise_to, estimate_events, round_for_words};
 use sim_core::model::live::{FaultView, Injection, WindowView};
 use sim_core::topology::StopCondition;
 use sim_core::{parse_topology, RunConfig, RunProblem, Simulation, SpecError, Topology};
@@ -132,10 +132,14 @@ pub fn checked_config(topology: &Topology, overrides: Overrides) -> Result<RunCo
                     round_for_words(max_events as f64),
                     estimate.main_source
                 ),
-                &format!(
-                    "shorten the run or lower the rates, or raise the budget to {} events",
-                    round_for_words((estimate.events * 1.2).min(u64::MAX as f64))
-                ),
+                &match budget_to_raise_to(estimate.events) {
+                    Some((budget, time)) => format!(
+                        "shorten the run or lower the rates, or raise the budget to {budget} events ({time} of one core)"
+                    ),
+                    None => "shorten the run or lower the rates: no budget covers it (that is more events than a run \
+                             can count)"
+                        .into(),
+                },
             ));
         }
     }

@@ -1,7 +1,7 @@
 //! The command-line grammar (clap) and the `check` command's description of a topology.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use sim_core::budget::{estimate_events, round_for_words, DEFAULT_MAX_EVENTS};
+use sim_core::budget::{budget_to_raise_to, estimate_events, round_for_words, DEFAULT_MAX_EVENTS};
 use sim_core::topology::DEFAULT_DURATION_NS;
 use sim_core::topology::{Arrivals, FaultKind, NodeKind, StopCondition, Topology};
 use sim_core::units::{parse_duration, Duration, NS_PER_S};
@@ -315,15 +315,18 @@ pub fn within_budget(topology: &Topology, config: RunConfig, max_events: u64) ->
     if estimate.events <= max_events as f64 {
         return Ok(config);
     }
+    let raise = match budget_to_raise_to(estimate.events) {
+        Some((budget, time)) => format!(", or raise the budget with --max-events {budget} ({time} of one core)"),
+        None => " (no budget covers it: that is more events than a run can count)".into(),
+    };
     Err(format!(
         "error: this run would process about {} events, more than the budget of {}\n  \
          most come from {}\n  \
          help: the default budget, 2e9 events, is a few minutes of computing; shorten the run or lower \
-         the rates, or raise the budget with --max-events {}\n",
+         the rates{raise}\n",
         round_for_words(estimate.events),
         round_for_words(max_events as f64),
         estimate.main_source,
-        round_for_words((estimate.events * 1.2).min(u64::MAX as f64)),
     ))
 }
 

@@ -160,6 +160,29 @@ fn closed_rate_bound_per_s(topology: &Topology, index: usize) -> f64 {
     by_cycle_per_s.min(saturation_per_s)
 }
 
+/// The budget that would take a run estimated at `events` (a fifth more, for the estimate's
+/// error) and about how long it would compute, at ten million events a second, in words:
+/// `Some(("4.8e10", "about 80 minutes"))`; `None` when no budget covers it (past 2^64 events).
+pub fn budget_to_raise_to(events: f64) -> Option<(String, String)> {
+    let budget = events * 1.2;
+    if budget.is_nan() || budget >= u64::MAX as f64 {
+        return None;
+    }
+    let seconds = budget / 1e7;
+    let time = if seconds < 120.0 {
+        format!("about {} seconds", seconds.ceil())
+    } else if seconds < 2.0 * 3600.0 {
+        format!("about {} minutes", (seconds / 60.0).round())
+    } else if seconds < 2.0 * 86_400.0 {
+        format!("about {} hours", (seconds / 3600.0).round())
+    } else if seconds < 2.0 * 365.25 * 86_400.0 {
+        format!("about {} days", (seconds / 86_400.0).round())
+    } else {
+        format!("about {} years", round_for_words(seconds / (365.25 * 86_400.0)))
+    };
+    Some((round_for_words(budget), time))
+}
+
 /// A figure to two significant digits, in words for a message: `3.2e9`, `120`, `0.5`.
 pub fn round_for_words(value: f64) -> String {
     if !value.is_finite() {
@@ -233,6 +256,25 @@ mod tests {
                 estimate.events > events / 2.0 && estimate.events < events * 2.0,
                 "{bound}: {estimate:?} for {events}"
             );
+        }
+    }
+
+    /// The budget a refused run would need, with the time it would take, in words; none past
+    /// what a run can count.
+    #[test]
+    fn the_budget_to_raise_to_says_how_long_it_would_compute() {
+        let cases = [
+            (1e8, Some(("1.2e8", "about 12 seconds"))),
+            (4e10, Some(("4.8e10", "about 80 minutes"))),
+            (4e11, Some(("4.8e11", "about 13 hours"))),
+            (1e14, Some(("1.2e14", "about 139 days"))),
+            (1e16, Some(("1.2e16", "about 38 years"))),
+            (2e19, None),
+            (f64::INFINITY, None),
+        ];
+        for (events, expected) in cases {
+            let raised = budget_to_raise_to(events);
+            assert_eq!(raised.as_ref().map(|(a, b)| (a.as_str(), b.as_str())), expected, "{events}");
         }
     }
 
