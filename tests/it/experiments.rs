@@ -1106,7 +1106,12 @@ fn compare_finds_a_real_difference_and_none_between_equal_designs() {
 /// `archsim capacity FILE --slo SLO --duration DURATION --replications 4 --format json`,
 /// which must succeed, parsed.
 fn capacity_json(file: &std::path::Path, slo: &str, duration: &str) -> serde_json::Value {
-    let (status, stdout, stderr) = run_cli(&[
+    capacity_json_with(file, slo, duration, &[])
+}
+
+/// `capacity_json` with more arguments (`--param PATH`).
+fn capacity_json_with(file: &std::path::Path, slo: &str, duration: &str, more: &[&str]) -> serde_json::Value {
+    let args = [
         "capacity",
         file.to_str().unwrap(),
         "--slo",
@@ -1117,7 +1122,8 @@ fn capacity_json(file: &std::path::Path, slo: &str, duration: &str) -> serde_jso
         "4",
         "--format",
         "json",
-    ]);
+    ];
+    let (status, stdout, stderr) = run_cli(&[&args[..], more].concat());
     assert_eq!(status, 0, "{stderr}");
     serde_json::from_str(&stdout).unwrap()
 }
@@ -1151,22 +1157,7 @@ fn capacity_finds_how_many_closed_users_a_bottleneck_serves() {
             run: (warmup: "60s"),
         )"#,
     );
-    let (status, stdout, stderr) = run_cli(&[
-        "capacity",
-        file.to_str().unwrap(),
-        "--slo",
-        "mean<500ms",
-        "--param",
-        "workload.users.users",
-        "--duration",
-        "600s",
-        "--replications",
-        "4",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(status, 0, "{stderr}");
-    let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let result = capacity_json_with(&file, "mean<500ms", "600s", &["--param", "workload.users.users"]);
     let capacity = result["capacity"].as_f64().unwrap();
     assert!((capacity - 600.0).abs() < 18.0, "capacity {capacity} users, theory 600: {result}");
     let probes = result["probes"].as_array().unwrap();
