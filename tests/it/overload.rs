@@ -365,6 +365,10 @@ fn closed_users_saturate_a_node_without_making_the_run_unstable() {
             warning.starts_with("node \"app\" is saturated by the 2000 users of the closed workloads"),
             "{warning}"
         );
+        // The rate it answers at is its capacity, counting the requests the warm-up created.
+        let answered = warning.split("it answers ").nth(1).and_then(|rest| rest.split("/s").next());
+        let answered: f64 = answered.unwrap().parse().unwrap();
+        assert!((answered - 400.0).abs() < 400.0 * 0.01, "seed {seed}: {warning}");
         // X is the capacity to within its busy time's shortfall; the mean response follows
         // from the measured X by Little's law over the whole cycle (within 2%: end effects of
         // the requests in flight at the warm-up's end and the run's).

@@ -177,7 +177,11 @@ impl Simulation<'_> {
                 node,
                 load,
                 utilization,
-                stats.completions as f64 / (measured_ns / 1e9),
+                // The rate its busy workers serve at: the measured requests' completions
+                // leave out those the warm-up created, which it also served.
+                mean_demand_ns.map_or(stats.completions as f64 / (measured_ns / 1e9), |demand_ns| {
+                    utilization * servers / (demand_ns / 1e9)
+                }),
                 stats.wait.mean_s(),
                 population.users,
             ));
