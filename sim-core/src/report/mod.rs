@@ -442,13 +442,15 @@ impl Simulation<'_> {
         let span = Span { end_ns, measured_ns, generating_ns };
         let arrival_rate_per_s = self.kernel.measured.generated as f64 / (generating_ns / 1e9);
         let mut instability = Instability::default();
-        instability.closed_population = self.closed_population();
+        let closed_population = self.closed_population();
+        let mut saturated_by_users = Vec::new();
         let mut nodes = IndexMap::new();
         let mut total_cost = 0.0;
         let mut cpu_offered = vec![0.0; topology.nodes.len()];
         let mut mean_demand_ns = vec![None; topology.nodes.len()];
         for (index, node) in topology.nodes.iter().enumerate() {
-            let figures = self.node_report(index, span, refused_at_source_factor, &mut instability);
+            let figures = self.node_report(index, span, refused_at_source_factor, closed_population, &mut instability);
+            saturated_by_users.extend(figures.saturated_by_users);
             total_cost += figures.cost;
             cpu_offered[index] = figures.cpu_offered;
             mean_demand_ns[index] = figures.mean_demand_ns;
@@ -462,7 +464,6 @@ impl Simulation<'_> {
         let on_saturated_host = |node: usize| {
             topology.node_hosts.get(node).is_some_and(|&host| host != NONE && saturated_hosts[host as usize])
         };
-        let saturated_by_users = std::mem::take(&mut instability.saturated_by_users);
         let mut instability = instability.into_lines(on_saturated_host);
         total_cost += hosts.values().map(|host| host.cost).sum::<f64>();
         for (name, host) in &hosts {

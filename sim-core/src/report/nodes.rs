@@ -20,12 +20,6 @@ pub(super) struct Instability {
     lines: Vec<String>,
     /// (line, node) for each line that names a saturated node or instance.
     node_lines: Vec<(usize, usize)>,
-    /// When every workload is closed, their users and the most requests they can hold at one
-    /// node (`closed_population`): a node offered its capacity or more, but holding no more
-    /// than that at the end, is saturated by a bounded population, not unstable.
-    pub closed_population: Option<ClosedPopulation>,
-    /// The warnings of the nodes saturated by the closed workloads' users.
-    pub saturated_by_users: Vec<String>,
 }
 
 impl Instability {
@@ -65,6 +59,8 @@ pub(super) struct NodeFigures {
     pub cpu_offered: f64,
     /// The mean worker time per admitted request, for its offered load.
     pub mean_demand_ns: Option<f64>,
+    /// The warning that the closed workloads' users saturate it, when they do.
+    pub saturated_by_users: Option<String>,
 }
 
 impl Simulation<'_> {
@@ -107,6 +103,7 @@ impl Simulation<'_> {
         index: usize,
         span: Span,
         refused_at_source_factor: f64,
+        closed_population: Option<ClosedPopulation>,
         instability: &mut Instability,
     ) -> NodeFigures {
         let topology = self.topology;
@@ -169,25 +166,26 @@ impl Simulation<'_> {
         } else {
             None
         };
-        let held_by_users =
-            instability.closed_population.filter(|population| stats.in_system_now <= population.most_at_a_node);
-        let offered_load_unstable = offered_load.filter(|_| held_by_users.is_none());
-        if let (Some(load), Some(population)) = (offered_load.filter(|load| *load >= 1.0), held_by_users) {
-            instability.saturated_by_users.push(verdicts::saturated_by_users(
-                node,
-                load,
-                utilization,
-                // The rate its busy workers serve at: the measured requests' completions
-                // leave out those the warm-up created, which it also served.
-                mean_demand_ns.map_or(stats.completions as f64 / (measured_ns / 1e9), |demand_ns| {
-                    utilization * servers / (demand_ns / 1e9)
-                }),
-                stats.wait.mean_s(),
-                population.users,
-            ));
-        }
-        if let Some(load) = offered_load_unstable.filter(|load| *load >= 1.0) {
-            instability.push_for_node(
+        // When every workload is closed, a node offered its capacity or more but holding no
+        // more than the users can have there is saturated by a bounded population, not unstable.
+        let held_by_users = closed_population.filter(|population| stats.in_system_now <= population.most_at_a_node);
+        let mut saturated_by_users = None;
+        match (offered_load.filter(|load| *load >= 1.0), held_by_users) {
+            (Some(load), Some(population)) => {
+                saturated_by_users = Some(verdicts::saturated_by_users(
+                    node,
+                    load,
+                    utilization,
+                    // The rate its busy workers serve at: the measured requests' completions
+                    // leave out those the warm-up created, which it also served.
+                    mean_demand_ns.map_or(stats.completions as f64 / (measured_ns / 1e9), |demand_ns| {
+                        utilization * servers / (demand_ns / 1e9)
+                    }),
+                    stats.wait.mean_s(),
+                    population.users,
+                ))
+            }
+            (Some(load), None) => instability.push_for_node(
                 index,
                 format!(
                     "node \"{}\" is offered {:.2}× its capacity: requests arrive faster than its {} workers can serve them{}",
@@ -199,7 +197,8 @@ impl Simulation<'_> {
                         shed => format!(" (its callers' bulkheads refused {shed} calls to it, the excess they shed)"),
                     }
                 ),
-            );
+            ),
+            (None, _) => {}
         }
         let per_instance = self.instance_figures(NodeId::new(index as u32), span, refused_at_source_factor, &stats);
         if held_by_users.is_none() && !offered_load.is_some_and(|load| load >= 1.0) {
@@ -267,7 +266,7 @@ impl Simulation<'_> {
             reshards: extras.reshards,
             quorum: extras.quorum,
         };
-        NodeFigures { report, cost, cpu_offered, mean_demand_ns }
+        NodeFigures { report, cost, cpu_offered, mean_demand_ns, saturated_by_users }
     }
 
     /// Per-instance figures of a node with two or more instances (services, databases).
