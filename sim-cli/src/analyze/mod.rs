@@ -364,17 +364,20 @@ fn write_analysis(
     analysis: &Analysis,
     simulated: Option<&Simulated>,
 ) {
+    let exact_closed = analysis.notes.iter().any(|note| note.contains("exact mean value analysis"));
     let _ = writeln!(
         out,
-        "analytic view (open {}{}), {} req/s offered\n",
-        if analysis
+        "analytic view ({}{}), {} req/s offered\n",
+        if exact_closed {
+            "closed product-form network by exact MVA"
+        } else if analysis
             .nodes
             .iter()
             .any(|node| { node.holding_scv.is_some() || node.parts.iter().any(|part| part.holding_scv.is_some()) })
         {
-            "network of M/G/c nodes"
+            "open network of M/G/c nodes"
         } else {
-            "Jackson network of M/M/c nodes"
+            "open Jackson network of M/M/c nodes"
         },
         if analysis.notes.iter().any(|note| note.contains("approximate MVA")) {
             "; closed workloads by approximate MVA"

@@ -10,7 +10,7 @@
 //! MVA). Each closed workload's X is bisected in turn, the others held, until none moves.
 
 use super::retries::analyze_open;
-use super::{Analysis, Given};
+use super::{closed_exact, Analysis, Given};
 use crate::topology::{Arrivals, Topology};
 
 /// Bisection steps per workload and round: the throughput to a relative 2^-40.
@@ -60,6 +60,9 @@ pub(super) fn analyze_steady(topology: &Topology, given: &Given) -> Result<Analy
         let view = at(solved, &seen(rates, Some(index)))?;
         Ok(view.workload_response_s[index].unwrap_or(f64::INFINITY))
     };
+    if let Some(view) = exact(topology, &mut solved, &closed, &at)? {
+        return Ok(view);
+    }
     let mut notes = Vec::new();
     for round in 0..MAX_ROUNDS {
         let mut moved = false;
@@ -142,6 +145,39 @@ pub(super) fn analyze_steady(topology: &Topology, given: &Given) -> Result<Analy
     }
     view.notes.extend(notes);
     Ok(view)
+}
+
+/// The view of a single closed workload on a product-form network (`closed_exact.rs`) at
+/// the throughput exact mean value analysis gives, each station's wait and sojourn its
+/// residence per visit; `None` for any other network.
+fn exact(
+    topology: &Topology,
+    solved: &mut Topology,
+    closed: &[(usize, u32, f64)],
+    at: &impl Fn(&mut Topology, &[f64]) -> Result<Analysis, String>,
+) -> Result<Option<Analysis>, String> {
+    let (&[(index, users, think_s)], 1) = (closed, topology.sources.len()) else { return Ok(None) };
+    let trickle = at(solved, &[f64::from(users) * 1e-9])?;
+    let Some((stations, delay_s)) = closed_exact::product_form(topology, &trickle, users) else { return Ok(None) };
+    let Some(solution) = closed_exact::solve(&stations, think_s + delay_s, users) else { return Ok(None) };
+    let mut view = at(solved, &[solution.throughput_per_s])?;
+    for (station, residence_s) in stations.iter().zip(&solution.residence_s) {
+        let node = &mut view.nodes[station.node];
+        let sojourn_s = residence_s / node.visits;
+        node.wait_s = Some((sojourn_s - node.holding_s).max(0.0));
+        node.sojourn_s = Some(sojourn_s);
+    }
+    let response_s = solution.residence_s.iter().sum::<f64>() + delay_s;
+    view.workload_response_s[index] = Some(response_s);
+    view.response_s = Some(response_s);
+    view.notes.push(format!(
+        "workload \"{}\" is closed ({users} users, think {}) on a product-form network: exact mean value analysis \
+         (Reiser and Lavenberg) gives {} req/s",
+        topology.sources[index].name,
+        crate::units::Duration::from_ns((think_s * 1e9).round() as u64),
+        super::rate_text(solution.throughput_per_s)
+    ));
+    Ok(Some(view))
 }
 
 /// The open workloads' total mean rate.

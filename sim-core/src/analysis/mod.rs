@@ -16,7 +16,9 @@
 mod acks;
 mod answers;
 mod autoscaling;
+mod call_bounds;
 mod closed;
+mod closed_exact;
 mod consumer_loop;
 mod limiters;
 mod node_amounts;
@@ -373,10 +375,30 @@ fn analyze_open_at(
     let host_saturated = stretch.iter().any(|s| !s.is_finite());
     let stretch: Vec<f64> = stretch.into_iter().map(|s| if s.is_finite() { s } else { 1.0 }).collect();
     let consumers = consumer_callers(topology, &class_entry_rates, &class_effects, &class_rates);
-    let never_waits: Vec<bool> = consumers
-        .iter()
-        .zip(&topology.nodes)
-        .map(|(consumers, node)| consumers.is_some_and(|n| queue_shape(&node.kind).is_some_and(|(_, c)| n <= c)))
+    let callers = call_bounds::bounded_callers(topology, &class_entry_rates, &class_effects, &class_rates);
+    let never_waits: Vec<bool> = (consumers.iter().zip(&callers).zip(&topology.nodes))
+        .enumerate()
+        .map(|(i, ((consumers, callers), node))| {
+            let Some((_, workers)) = queue_shape(&node.kind).filter(|_| is_handler(&node.kind)) else { return false };
+            if consumers.is_some_and(|n| n <= workers) {
+                return true;
+            }
+            let Some((calls, callers)) = callers.as_ref().filter(|(calls, _)| *calls <= u64::from(workers)) else {
+                return false;
+            };
+            if node_rate[i] > 0.0 {
+                let names: Vec<String> =
+                    callers.iter().map(|&j| format!("\"{}\"", topology.nodes[j].name)).collect();
+                notes.push(format!(
+                    "\"{}\": only {} {} it, holding a worker for each call: at most {calls} calls at once, \
+                     no more than its {workers} workers, so none waits (M/M/c would put a wait there)",
+                    node.name,
+                    names.join(", "),
+                    if names.len() == 1 { "calls" } else { "call" }
+                ));
+            }
+            true
+        })
         .collect();
     notes.extend(limiters::limiter_notes(topology, &node_rate));
     // A handler with more consumers than an instance has workers: their loop's wait.
@@ -1234,16 +1256,22 @@ fn consumer_callers(
     (0..n)
         .map(|i| {
             let entered: f64 = class_entry_rates.iter().map(|rates| rates[i]).sum();
-            let handler = match &topology.nodes[i].kind {
-                NodeKind::Service(service) => service.discipline != crate::topology::Discipline::ProcessorSharing,
-                NodeKind::Database(database) => database.replicas == 0,
-                NodeKind::Function(_) => true,
-                _ => false,
-            };
+            let handler = is_handler(&topology.nodes[i].kind);
             (handler && consumers[i] > 0 && other_rate[i] == 0.0 && entered == 0.0)
                 .then(|| u32::try_from(consumers[i]).unwrap_or(u32::MAX))
         })
         .collect()
+}
+
+/// Whether a node is a handler whose workers wait in one queue per instance: a service not
+/// under processor sharing, a database without replicas, a function.
+fn is_handler(kind: &NodeKind) -> bool {
+    match kind {
+        NodeKind::Service(service) => service.discipline.holds_workers(),
+        NodeKind::Database(database) => database.replicas == 0,
+        NodeKind::Function(_) => true,
+        _ => false,
+    }
 }
 
 /// A log's consumer groups (node `i`), each one part: every message goes to every group,
