@@ -801,7 +801,8 @@ fn the_analytic_view_solves_a_closed_workload() {
     }
     let schweitzer = |users: u32, think: f64| {
         let seen = f64::from(users - 1) / f64::from(users);
-        let response = |x: f64| if x * 0.006 * seen < 1.0 { 0.010 + 0.006 / (1.0 - x * 0.006 * seen) } else { f64::INFINITY };
+        let response =
+            |x: f64| if x * 0.006 * seen < 1.0 { 0.010 + 0.006 / (1.0 - x * 0.006 * seen) } else { f64::INFINITY };
         let (mut low, mut high) = (0.0, f64::from(users) / (think + 0.016));
         for _ in 0..200 {
             let middle = 0.5 * (low + high);

@@ -3,6 +3,7 @@
 //! `check` is the only place the tests touch the engine and CLI APIs.
 
 mod analytic_caches;
+mod analytic_closed;
 mod analytic_retries;
 mod analytic_variability;
 mod bulkheads;

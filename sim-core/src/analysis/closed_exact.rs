@@ -99,7 +99,11 @@ pub(super) fn solve(stations: &[Station], think_s: f64, users: u32) -> Option<So
         return None;
     }
     let multi_server = stations.iter().any(|station| station.servers > 1 && station.servers < users);
-    if multi_server { convolution(stations, think_s, users) } else { recursion(stations, think_s, users) }
+    if multi_server {
+        convolution(stations, think_s, users)
+    } else {
+        recursion(stations, think_s, users)
+    }
 }
 
 /// Mean value analysis (Reiser & Lavenberg 1980) for stations of one worker, or of a worker
@@ -140,24 +144,23 @@ fn convolution(stations: &[Station], think_s: f64, users: u32) -> Option<Solutio
         return None;
     }
     let delay_s = think_s
-        + (stations.iter())
-            .filter(|station| station.servers >= users)
-            .map(|station| station.demand_s)
-            .sum::<f64>();
+        + (stations.iter()).filter(|station| station.servers >= users).map(|station| station.demand_s).sum::<f64>();
     // ln of each weight for 0..=N requests.
     let weights = |demand_s: f64, servers: usize| -> Vec<f64> {
-        let mut weights = vec![0.0; population + 1];
         let mut ln_rates = 0.0;
-        for n in 1..=population {
-            ln_rates += (n.min(servers) as f64).ln();
-            weights[n] = n as f64 * demand_s.ln() - ln_rates;
-        }
-        weights
+        (0..=population)
+            .map(|n| {
+                if n == 0 {
+                    return 0.0;
+                }
+                ln_rates += (n.min(servers) as f64).ln();
+                n as f64 * demand_s.ln() - ln_rates
+            })
+            .collect()
     };
     let delay = weights(delay_s, population);
-    let station_weights: Vec<Vec<f64>> = (queueing.iter())
-        .map(|&index| weights(stations[index].demand_s, stations[index].servers as usize))
-        .collect();
+    let station_weights: Vec<Vec<f64>> =
+        (queueing.iter()).map(|&index| weights(stations[index].demand_s, stations[index].servers as usize)).collect();
     // prefix[k]: the delay and the first k queueing stations; suffix[k]: stations k.. .
     let mut prefix = vec![delay];
     for weights in &station_weights {
@@ -220,7 +223,8 @@ mod tests {
             [(20, 0.1, 4, 0.02), (20, 10.0, 2, 1.0), (200, 1.0, 16, 0.09), (1000, 0.5, 64, 0.033), (5, 1.0, 8, 0.5)]
         {
             let station = Station { node: 0, demand_s: service_s, servers };
-            let solution = solve(&[station], think_s, users).unwrap_or_else(|| panic!("{users} users, {servers} workers: no solution"));
+            let solution = solve(&[station], think_s, users)
+                .unwrap_or_else(|| panic!("{users} users, {servers} workers: no solution"));
             let expected = machine_repair_throughput(users, think_s, servers, service_s);
             let error = (solution.throughput_per_s - expected).abs() / expected;
             assert!(error < 1e-9, "{users} users, {servers} workers: {} against {expected}", solution.throughput_per_s);

@@ -376,28 +376,17 @@ fn analyze_open_at(
     let stretch: Vec<f64> = stretch.into_iter().map(|s| if s.is_finite() { s } else { 1.0 }).collect();
     let consumers = consumer_callers(topology, &class_entry_rates, &class_effects, &class_rates);
     let callers = call_bounds::bounded_callers(topology, &class_entry_rates, &class_effects, &class_rates);
-    let never_waits: Vec<bool> = (consumers.iter().zip(&callers).zip(&topology.nodes))
+    // (Per node: the calls at once its callers bound it to, when they are no more than its workers.)
+    let mut bounded_by_callers: Vec<Option<(u64, Vec<usize>)>> = vec![None; n];
+    let never_waits: Vec<bool> = (consumers.iter().zip(callers).zip(&topology.nodes))
         .enumerate()
         .map(|(i, ((consumers, callers), node))| {
             let Some((_, workers)) = queue_shape(&node.kind).filter(|_| is_handler(&node.kind)) else { return false };
             if consumers.is_some_and(|n| n <= workers) {
                 return true;
             }
-            let Some((calls, callers)) = callers.as_ref().filter(|(calls, _)| *calls <= u64::from(workers)) else {
-                return false;
-            };
-            if node_rate[i] > 0.0 {
-                let names: Vec<String> =
-                    callers.iter().map(|&j| format!("\"{}\"", topology.nodes[j].name)).collect();
-                notes.push(format!(
-                    "\"{}\": only {} {} it, holding a worker for each call: at most {calls} calls at once, \
-                     no more than its {workers} workers, so none waits (M/M/c would put a wait there)",
-                    node.name,
-                    names.join(", "),
-                    if names.len() == 1 { "calls" } else { "call" }
-                ));
-            }
-            true
+            bounded_by_callers[i] = callers.filter(|(calls, _)| *calls <= u64::from(workers));
+            bounded_by_callers[i].is_some()
         })
         .collect();
     notes.extend(limiters::limiter_notes(topology, &node_rate));
@@ -769,6 +758,21 @@ fn analyze_open_at(
         let database_parts =
             database_parts(&node.kind, i, &class_rates, &class_holding, &class_m2, nearest_shares[i].as_deref());
         let node_wait = if never_waits[i] {
+            if let (Some((calls, callers)), Some((instances, workers))) = (&bounded_by_callers[i], servers) {
+                // Said where it matters: M/M/c would have put a wait of 0.1% of its holding or more.
+                let would_wait = instance_wait_s(i, node_rate[i], holding[i], holding_scv[i], workers, instances);
+                if node_rate[i] > 0.0 && would_wait.is_none_or(|wait_s| wait_s >= 1e-3 * holding[i]) {
+                    let names: Vec<String> =
+                        callers.iter().map(|&j| format!("\"{}\"", topology.nodes[j].name)).collect();
+                    notes.push(format!(
+                        "\"{}\": only {} {} it, holding a worker for each call: at most {calls} calls at once, \
+                         no more than its {workers} workers, so none waits (M/M/c would put a wait there)",
+                        node.name,
+                        names.join(", "),
+                        if names.len() == 1 { "calls" } else { "call" }
+                    ));
+                }
+            }
             Some(0.0).filter(|_| node_rate[i] > 0.0)
         } else if database_parts.is_none() {
             servers.and_then(|(instances, workers)| {
