@@ -393,3 +393,50 @@ fn closed_users_saturate_a_node_without_making_the_run_unstable() {
     );
     assert!(report.warnings.iter().all(|warning| !warning.contains("saturated by")), "{:?}", report.warnings);
 }
+
+/// With open workloads beside the closed ones, a node the users saturate is stable as long
+/// as the open workloads alone do not overload it (a mixed network is stable when its open
+/// classes are; Lazowska et al., *Quantitative System Performance*, §7): it serves all of
+/// their 40/s and the users take the rest of its 100/s. At 120/s of open arrivals it is
+/// unstable, and so it stays where a timeout could leave attempts running on (their growth
+/// has no bound to read).
+#[test]
+fn users_beside_open_workloads_saturate_a_node_unstable_only_when_the_open_ones_overload_it() {
+    let text = |rate: u32, client: &str| {
+        format!(
+            r#"Topology(
+                workload: [
+                    Closed(name: "users", users: 100, think: Exp(mean: "500ms"), to: "app"),
+                    Open(name: "batch", arrivals: Poisson(rate: "{rate}/s"), to: "app"{client}),
+                ],
+                nodes: {{ "app": Service(workers: 1, steps: [Work(Exp(mean: "10ms"))]) }},
+            )"#
+        )
+    };
+    let report = simulate(&text(40, ""), 1, seconds(600.0), 20.0);
+    crate::check::assert_conserved(&report);
+    assert!(!report.unstable, "{:?}", report.instability);
+    let [warning] = &report.warnings[..] else { panic!("{:?}", report.warnings) };
+    assert!(
+        warning.starts_with(
+            "node \"app\" is saturated by the 100 users of the closed workloads (the open workloads alone offer it 0.40× its capacity, which it keeps up with)"
+        ),
+        "{warning}"
+    );
+    // Every open request is served: 40/s of them (Poisson: ±3 standard deviations of the
+    // 23 200 over the 580 s measured).
+    let batch = report.workloads["batch"].throughput_per_s;
+    assert!((batch - 40.0).abs() < 40.0 * 3.0 / 23_200f64.sqrt(), "{batch}");
+    assert!((report.throughput_per_s - 100.0).abs() < 1.0, "{}", report.throughput_per_s);
+
+    for (rate, client) in [(120, ""), (40, r#", client: CallPolicy(timeout: "10s")"#)] {
+        let report = simulate(&text(rate, client), 1, seconds(300.0), 20.0);
+        assert!(report.unstable, "{rate}/s{client}");
+        assert!(
+            report.instability.iter().any(|reason| reason.starts_with("node \"app\" is offered")),
+            "{:?}",
+            report.instability
+        );
+        assert!(report.warnings.iter().all(|warning| !warning.contains("saturated by")), "{:?}", report.warnings);
+    }
+}

@@ -449,7 +449,8 @@ impl Simulation<'_> {
         let mut cpu_offered = vec![0.0; topology.nodes.len()];
         let mut mean_demand_ns = vec![None; topology.nodes.len()];
         for (index, node) in topology.nodes.iter().enumerate() {
-            let figures = self.node_report(index, span, refused_at_source_factor, closed_population, &mut instability);
+            let figures =
+                self.node_report(index, span, refused_at_source_factor, closed_population.as_ref(), &mut instability);
             saturated_by_users.extend(figures.saturated_by_users);
             total_cost += figures.cost;
             cpu_offered[index] = figures.cpu_offered;

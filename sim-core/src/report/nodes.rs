@@ -40,13 +40,29 @@ impl Instability {
     }
 }
 
-/// The closed workloads' users, when every workload is closed.
-#[derive(Debug, Clone, Copy)]
+/// The busy share from which a node the closed workloads' users hold is saturated by them
+/// (its offered load reads 1 give or take chance, as its arrivals follow its answers).
+const USERS_SATURATE_AT_BUSY: f64 = 0.99;
+
+/// The closed workloads' users, and what bounds the queue they make at a node.
+#[derive(Debug, Clone)]
 pub(super) struct ClosedPopulation {
-    /// Users over every workload.
+    /// Users over every closed workload.
     pub users: u64,
-    /// The most requests they can have at one node at once.
-    pub most_at_a_node: u64,
+    /// What holds a saturated node's queue.
+    pub bound: UsersBound,
+}
+
+/// Why a node the users saturate still has a bounded queue.
+#[derive(Debug, Clone)]
+pub(super) enum UsersBound {
+    /// Every workload is closed: the most requests the users can have at one node at once.
+    MostAtANode(u64),
+    /// Open workloads too: per node, the share of its capacity they offer on their own (the
+    /// analytic view without the closed workloads; `None` where it has none). Below 1 the
+    /// node serves them with capacity to spare, and the users take the rest (Lazowska et
+    /// al. §7: a mixed network is stable when its open classes alone are).
+    OpenLoad(Vec<Option<f64>>),
 }
 
 /// One node's report and what the run-wide figures take from it.
@@ -64,27 +80,58 @@ pub(super) struct NodeFigures {
 }
 
 impl Simulation<'_> {
-    /// When every workload is closed, their users and the most requests they can have at any
-    /// one node: each user has one request in flight, and a request is at a node at most its
-    /// mean node visits at once (rounded up; its visits in parallel, or one after another).
-    /// `None` with an open workload, whose arrivals no population bounds.
+    /// The closed workloads' users and what bounds their queue at a node: when every
+    /// workload is closed, the most requests they can have at any one node (each user has
+    /// one request in flight, and a request is at a node at most its mean node visits at once,
+    /// rounded up; its visits in parallel, or one after another); with open workloads too,
+    /// each node's load from those alone. `None` without a closed workload, and with open
+    /// ones where a timeout or retry could leave attempts running after their request is
+    /// answered (their growth has no bound the view can give).
     pub(super) fn closed_population(&self) -> Option<ClosedPopulation> {
-        let sources = &self.topology.sources;
-        if sources.is_empty() || !sources.iter().all(|source| matches!(source.arrivals, Arrivals::Closed { .. })) {
+        let topology = self.topology;
+        let sources = &topology.sources;
+        let closed = |source: &&crate::topology::Source| matches!(source.arrivals, Arrivals::Closed { .. });
+        let users: u64 = (sources.iter().filter(closed))
+            .map(|source| match source.arrivals {
+                Arrivals::Closed { users, .. } => u64::from(users),
+                _ => 0,
+            })
+            .sum();
+        if users == 0 {
             return None;
         }
-        let visits = crate::analysis::VisitCounts::of(self.topology);
-        let mut population = ClosedPopulation { users: 0, most_at_a_node: 0 };
-        for source in sources {
-            let Arrivals::Closed { users, .. } = source.arrivals else { return None };
-            let most_visits = (source.class_ids.iter())
-                .map(|&class| visits.per_request(source.entry_node, u32::from(class)).unwrap_or(1.0))
-                .fold(1.0, f64::max);
-            population.users += u64::from(users);
-            population.most_at_a_node =
-                population.most_at_a_node.saturating_add(u64::from(users).saturating_mul(most_visits.ceil() as u64));
+        if sources.iter().all(|source| closed(&source)) {
+            let visits = crate::analysis::VisitCounts::of(topology);
+            let mut most_at_a_node = 0u64;
+            for source in sources {
+                let Arrivals::Closed { users, .. } = source.arrivals else { return None };
+                let most_visits = (source.class_ids.iter())
+                    .map(|&class| visits.per_request(source.entry_node, u32::from(class)).unwrap_or(1.0))
+                    .fold(1.0, f64::max);
+                most_at_a_node =
+                    most_at_a_node.saturating_add(u64::from(users).saturating_mul(most_visits.ceil() as u64));
+            }
+            return Some(ClosedPopulation { users, bound: UsersBound::MostAtANode(most_at_a_node) });
         }
-        Some(population)
+        let timeouts = !topology.call_policies.is_empty()
+            || sources.iter().any(|source| source.client_policy != NONE)
+            || (topology.nodes.iter())
+                .any(|node| matches!(&node.kind, NodeKind::Service(service) if service.timeout_ns.is_some()));
+        if timeouts {
+            return None;
+        }
+        let mut open_only = topology.clone();
+        for source in open_only.sources.iter_mut().filter(|source| matches!(source.arrivals, Arrivals::Closed { .. })) {
+            source.arrivals = Arrivals::Poisson { rate_per_s: 0.0 };
+        }
+        let view = crate::analysis::analyze(&open_only, &[]).ok()?;
+        let loads = (view.nodes.iter())
+            .map(|node| {
+                let parts = node.parts.iter().map(|part| part.utilization);
+                node.utilization.into_iter().chain(parts).reduce(f64::max)
+            })
+            .collect();
+        Some(ClosedPopulation { users, bound: UsersBound::OpenLoad(loads) })
     }
 
     /// Whether the workloads still sent when the run ended (or have not stopped yet): false
@@ -103,7 +150,7 @@ impl Simulation<'_> {
         index: usize,
         span: Span,
         refused_at_source_factor: f64,
-        closed_population: Option<ClosedPopulation>,
+        closed_population: Option<&ClosedPopulation>,
         instability: &mut Instability,
     ) -> NodeFigures {
         let topology = self.topology;
@@ -168,13 +215,19 @@ impl Simulation<'_> {
         };
         // When every workload is closed, a node offered its capacity or more but holding no
         // more than the users can have there is saturated by a bounded population, not unstable.
-        let held_by_users = closed_population.filter(|population| stats.in_system_now <= population.most_at_a_node);
+        let held_by_users = closed_population.filter(|population| match &population.bound {
+            UsersBound::MostAtANode(most) => stats.in_system_now <= *most,
+            UsersBound::OpenLoad(loads) => loads[index].is_some_and(|load| load < 1.0),
+        });
         let mut saturated_by_users = None;
-        match (offered_load.filter(|load| *load >= 1.0), held_by_users) {
-            (Some(load), Some(population)) => {
+        let overloaded = offered_load.filter(|load| *load >= 1.0);
+        match held_by_users {
+            // The users keep it busy: its arrivals follow its answers, so the load it is
+            // offered is its capacity, a little over or under by chance.
+            Some(population) if overloaded.is_some() || utilization >= USERS_SATURATE_AT_BUSY => {
                 saturated_by_users = Some(verdicts::saturated_by_users(
                     node,
-                    load,
+                    offered_load.unwrap_or(utilization),
                     utilization,
                     // The rate its busy workers serve at: the measured requests' completions
                     // leave out those the warm-up created, which it also served.
@@ -183,22 +236,30 @@ impl Simulation<'_> {
                     }),
                     stats.wait.mean_s(),
                     population.users,
+                    match &population.bound {
+                        UsersBound::OpenLoad(loads) => loads[index],
+                        UsersBound::MostAtANode(_) => None,
+                    },
                 ))
             }
-            (Some(load), None) => instability.push_for_node(
-                index,
-                format!(
-                    "node \"{}\" is offered {:.2}× its capacity: requests arrive faster than its {} workers can serve them{}",
-                    node.name,
-                    load,
-                    servers as u64,
-                    match stats.shed_by_callers {
-                        0 => String::new(),
-                        shed => format!(" (its callers' bulkheads refused {shed} calls to it, the excess they shed)"),
-                    }
-                ),
-            ),
-            (None, _) => {}
+            Some(_) => {}
+            None => {
+                if let Some(load) = overloaded {
+                    instability.push_for_node(
+                        index,
+                        format!(
+                            "node \"{}\" is offered {:.2}× its capacity: requests arrive faster than its {} workers can serve them{}",
+                            node.name,
+                            load,
+                            servers as u64,
+                            match stats.shed_by_callers {
+                                0 => String::new(),
+                                shed => format!(" (its callers' bulkheads refused {shed} calls to it, the excess they shed)"),
+                            }
+                        ),
+                    )
+                }
+            }
         }
         let per_instance = self.instance_figures(NodeId::new(index as u32), span, refused_at_source_factor, &stats);
         if held_by_users.is_none() && !offered_load.is_some_and(|load| load >= 1.0) {

@@ -321,12 +321,16 @@ pub(super) fn saturated_by_users(
     answered_per_s: f64,
     mean_wait_s: Option<f64>,
     users: u64,
+    open_load: Option<f64>,
 ) -> String {
     let wait = mean_wait_s.map_or(String::new(), |s| {
         format!(", and a request waits {} there on average", super::table::seconds(Some(s)))
     });
+    let open = open_load.map_or(String::new(), |load| {
+        format!(" (the open workloads alone offer it {load:.2}× its capacity, which it keeps up with)")
+    });
     format!(
-        "node \"{}\" is saturated by the {users} users of the closed workloads: offered {load:.2}× its capacity, {:.1}% busy, it answers {answered_per_s:.1}/s{wait}; a user waits for its answer before sending again, so its queue cannot outgrow them and the run is stable, but more users only lengthen the wait: to answer more, add instances or workers, or make its work faster",
+        "node \"{}\" is saturated by the {users} users of the closed workloads{open}: offered {load:.2}× its capacity, {:.1}% busy, it answers {answered_per_s:.1}/s{wait}; a user waits for its answer before sending again, so its queue cannot outgrow them and the run is stable, but more users only lengthen the wait: to answer more, add instances or workers, or make its work faster",
         node.name,
         utilization * 100.0
     )
