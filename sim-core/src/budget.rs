@@ -259,6 +259,27 @@ mod tests {
         }
     }
 
+    /// Users in front of a cache: the view of them alone, which measures no hit ratio, takes
+    /// the model's (it indexed an empty list of measured ones and panicked).
+    #[test]
+    fn closed_workloads_in_front_of_a_cache_are_estimated() {
+        let text = r#"Topology(
+            workload: [Closed(name: "users", users: 50, think: Exp(mean: "100ms"), keys: Zipf(n: 10000, s: 1.0), to: "cache")],
+            nodes: {
+                "cache": Cache(backend: "db", capacity: 1000, hit: Constant("1ms")),
+                "db": Service(workers: 8, steps: [Work(Exp(mean: "10ms"))]),
+            },
+        )"#;
+        let topology = parse_topology(text).unwrap();
+        let config =
+            RunConfig { seed: 1, stop: StopCondition::Duration { ns: 60_000_000_000 }, warmup_ns: 0, drain: false };
+        let estimate = estimate_events(&topology, &config);
+        let mut simulation = crate::Simulation::new(&topology, config);
+        simulation.run_to_end();
+        let events = simulation.report().events as f64;
+        assert!(estimate.events > events / 2.0 && estimate.events < events * 2.0, "{estimate:?} for {events}");
+    }
+
     /// The budget a refused run would need, with the time it would take, in words; none past
     /// what a run can count.
     #[test]

@@ -155,3 +155,14 @@ fn che_predicts_an_lru_cache_over_a_billion_keys() {
         (1..=8).map(|seed| measure(&simulate(text, seed, seconds(100.0), 40.0)).hit_ratio).collect();
     Estimate::from(&measured).assert_near("LRU hit ratio over 10⁹ keys", predicted, 0.01, 0.05);
 }
+
+/// A view given fewer measured hit ratios than nodes (none at all, as the run's budget and
+/// its verdicts on users beside open workloads ask for it) takes the model's for the rest.
+#[test]
+fn a_view_given_no_measures_takes_the_models_hit_ratios() {
+    let text = std::fs::read_to_string(crate::check::repo_root().join("topologies/read-heavy-feed.ron")).unwrap();
+    let topology = sim_core::parse_topology(&text).unwrap();
+    let full = analyze(&topology, &vec![None; topology.nodes.len()]).unwrap();
+    assert_eq!(analyze(&topology, &[]).unwrap(), full);
+    assert_eq!(analyze(&topology, &[None]).unwrap(), full);
+}

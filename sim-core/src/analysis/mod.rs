@@ -214,8 +214,13 @@ pub fn analyze(topology: &Topology, hit_ratios: &[Option<f64>]) -> Result<Analys
 }
 
 /// Analyzes a topology with what a simulation measured at its caches and CDNs (`None`
-/// entries use the model's assumption).
+/// entries, and nodes past the list's end, use the model's assumption).
 pub fn analyze_measured(topology: &Topology, caches: &[Option<CacheMeasure>]) -> Result<Analysis, String> {
+    if caches.len() < topology.nodes.len() {
+        let mut padded = caches.to_vec();
+        padded.resize(topology.nodes.len(), None);
+        return analyze_measured(topology, &padded);
+    }
     let given = Given::of(topology, caches);
     let mut analysis = autoscaling::analyze_settled(topology, &given)?;
     autoscaling::grow_to_max(topology, &given, &mut analysis)?;
