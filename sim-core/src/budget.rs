@@ -207,19 +207,24 @@ mod tests {
         estimate_events(&topology, &RunConfig { seed: 1, stop, warmup_ns: 0, drain: false })
     }
 
-    #[test]
-    fn a_three_tier_run_costs_its_requests_times_their_visits() {
-        let text =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../topologies/three-tier.ron")).unwrap();
-        let topology = parse_topology(&text).unwrap();
+    /// Runs `text` for `duration_ns` and checks the estimate against the events it took:
+    /// within a factor of two, an estimate for a budget, not a measurement.
+    fn assert_estimated(what: &str, text: &str, duration_ns: u64) {
+        let topology = parse_topology(text).unwrap();
         let config =
-            RunConfig { seed: 1, stop: StopCondition::Duration { ns: 60_000_000_000 }, warmup_ns: 0, drain: false };
+            RunConfig { seed: 1, stop: StopCondition::Duration { ns: duration_ns }, warmup_ns: 0, drain: false };
         let estimate = estimate_events(&topology, &config);
         let mut simulation = crate::Simulation::new(&topology, config);
         simulation.run_to_end();
         let events = simulation.report().events as f64;
-        // Within a factor of two: an estimate for a budget, not a measurement.
-        assert!(estimate.events > events / 2.0 && estimate.events < events * 2.0, "{estimate:?} for {events}");
+        assert!(estimate.events > events / 2.0 && estimate.events < events * 2.0, "{what}: {estimate:?} for {events}");
+    }
+
+    #[test]
+    fn a_three_tier_run_costs_its_requests_times_their_visits() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../topologies/three-tier.ron")).unwrap();
+        assert_estimated("three-tier", &text, 60_000_000_000);
     }
 
     /// Closed workloads against the simulation's own count: the users' think time, the
@@ -241,21 +246,7 @@ mod tests {
                     nodes: {{ "app": Service(workers: {workers}, steps: [Work(Exp(mean: "{service}"))]) }},
                 )"#
             );
-            let topology = parse_topology(&text).unwrap();
-            let config = RunConfig {
-                seed: 1,
-                stop: StopCondition::Duration { ns: 100_000_000_000 },
-                warmup_ns: 0,
-                drain: false,
-            };
-            let estimate = estimate_events(&topology, &config);
-            let mut simulation = crate::Simulation::new(&topology, config);
-            simulation.run_to_end();
-            let events = simulation.report().events as f64;
-            assert!(
-                estimate.events > events / 2.0 && estimate.events < events * 2.0,
-                "{bound}: {estimate:?} for {events}"
-            );
+            assert_estimated(bound, &text, 100_000_000_000);
         }
     }
 
@@ -270,14 +261,7 @@ mod tests {
                 "db": Service(workers: 8, steps: [Work(Exp(mean: "10ms"))]),
             },
         )"#;
-        let topology = parse_topology(text).unwrap();
-        let config =
-            RunConfig { seed: 1, stop: StopCondition::Duration { ns: 60_000_000_000 }, warmup_ns: 0, drain: false };
-        let estimate = estimate_events(&topology, &config);
-        let mut simulation = crate::Simulation::new(&topology, config);
-        simulation.run_to_end();
-        let events = simulation.report().events as f64;
-        assert!(estimate.events > events / 2.0 && estimate.events < events * 2.0, "{estimate:?} for {events}");
+        assert_estimated("users in front of a cache", text, 60_000_000_000);
     }
 
     /// The budget a refused run would need, with the time it would take, in words; none past
