@@ -307,14 +307,14 @@ pub(super) fn expected_kth_answer_s(answers: &[Answer], k: usize) -> f64 {
     // starts flatter still).
     let (low, high) = (shortest * 1e-6, horizon);
     const STEPS: usize = 4000;
-    let ratio = (high / low).powf(1.0 / STEPS as f64);
+    let ratio = libm::pow(high / low, 1.0 / STEPS as f64);
     // ∫ f(t) dt = ∫ f(t) t d(ln t): the trapezoid rule in ln t.
     let mut total = low;
     let (mut t, mut previous) = (low, low * fewer_than_k_answered(low));
     for _ in 0..STEPS {
         let next_t = t * ratio;
         let value = next_t * fewer_than_k_answered(next_t);
-        total += 0.5 * (previous + value) * ratio.ln();
+        total += 0.5 * (previous + value) * libm::log(ratio);
         (t, previous) = (next_t, value);
     }
     total

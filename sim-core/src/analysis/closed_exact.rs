@@ -153,8 +153,8 @@ fn convolution(stations: &[Station], think_s: f64, users: u32) -> Option<Solutio
                 if n == 0 {
                     return 0.0;
                 }
-                ln_rates += (n.min(servers) as f64).ln();
-                n as f64 * demand_s.ln() - ln_rates
+                ln_rates += libm::log(n.min(servers) as f64);
+                n as f64 * libm::log(demand_s) - ln_rates
             })
             .collect()
     };
@@ -174,12 +174,12 @@ fn convolution(stations: &[Station], think_s: f64, users: u32) -> Option<Solutio
     }
     suffix.reverse();
     let whole = prefix.last()?;
-    let throughput_per_s = (whole[population - 1] - whole[population]).exp();
+    let throughput_per_s = libm::exp(whole[population - 1] - whole[population]);
     let mut residence_s: Vec<f64> = stations.iter().map(|station| station.demand_s).collect();
     for (k, &index) in queueing.iter().enumerate() {
         let without = log_convolution(&prefix[k], &suffix[k + 1]);
         let held: f64 = (1..=population)
-            .map(|n| n as f64 * (station_weights[k][n] + without[population - n] - whole[population]).exp())
+            .map(|n| n as f64 * libm::exp(station_weights[k][n] + without[population - n] - whole[population]))
             .sum();
         residence_s[index] = held / throughput_per_s;
     }
@@ -195,7 +195,7 @@ fn log_convolution(a: &[f64], b: &[f64]) -> Vec<f64> {
             if largest == f64::NEG_INFINITY {
                 return largest;
             }
-            largest + (0..=n).map(|m| (a[m] + b[n - m] - largest).exp()).sum::<f64>().ln()
+            largest + libm::log((0..=n).map(|m| libm::exp(a[m] + b[n - m] - largest)).sum::<f64>())
         })
         .collect()
 }

@@ -226,7 +226,7 @@ fn round_robin_curve(shape: Shape) -> Curve {
     distribution.fill(uniform);
     let mut points = Vec::with_capacity(CURVE_POINTS);
     for step in 0..CURVE_POINTS {
-        let gamma = 10f64.powf(-3.0 + 6.0 * step as f64 / (CURVE_POINTS - 1) as f64);
+        let gamma = libm::pow(10.0, -3.0 + 6.0 * step as f64 / (CURVE_POINTS - 1) as f64);
         let (throughput, present) = chain.solve(gamma, &mut distribution);
         let (load, wait) = point(throughput, present);
         if load >= SATURATED_SHARE * saturation {
@@ -261,7 +261,7 @@ fn random_mva(shape: Shape, idle: f64) -> (f64, f64) {
 fn random_curve(shape: Shape) -> Curve {
     let mut points = Vec::with_capacity(CURVE_POINTS);
     for step in 0..CURVE_POINTS {
-        let idle = 10f64.powf(3.0 - 6.0 * step as f64 / (CURVE_POINTS - 1) as f64);
+        let idle = libm::pow(10.0, 3.0 - 6.0 * step as f64 / (CURVE_POINTS - 1) as f64);
         let (throughput, present) = random_mva(shape, idle);
         points.push(point(throughput, present));
     }

@@ -1044,7 +1044,7 @@ fn groups_excess_s(
 
 /// A rate or factor with up to four significant digits and no trailing zeros.
 pub(super) fn rate_text(value: f64) -> String {
-    let text = format!("{:.*}", (3 - value.abs().max(1.0).log10().floor() as i32).max(0) as usize, value);
+    let text = format!("{:.*}", (3 - libm::log10(value.abs().max(1.0)).floor() as i32).max(0) as usize, value);
     if text.contains('.') {
         text.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {

@@ -354,7 +354,7 @@ impl CacheModel<'_> {
             return false;
         }
         let draw = kernel.routing_streams[self.node].open01();
-        now as f64 - fetch_ns as f64 * beta * draw.ln() >= expires_ns as f64
+        now as f64 - fetch_ns as f64 * beta * libm::log(draw) >= expires_ns as f64
     }
 
     /// A stale hit on `key`: unless one is under way, a refresh from the backend starts in

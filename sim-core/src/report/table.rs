@@ -682,7 +682,7 @@ fn format_rate(per_s: f64) -> String {
     if per_s >= 1.0 || per_s <= 0.0 || !per_s.is_finite() {
         return format!("{per_s:.1}");
     }
-    let decimals = (2 - per_s.log10().floor() as i32).clamp(1, 12) as usize;
+    let decimals = (2 - libm::log10(per_s).floor() as i32).clamp(1, 12) as usize;
     format!("{per_s:.decimals$}")
 }
 

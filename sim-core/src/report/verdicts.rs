@@ -51,7 +51,7 @@ const UNEVEN_FACTOR: f64 = 1.05;
 /// the instance must also have more than `busiest_by_chance` of the `all_arrivals` the
 /// instances had together (94 requests over 10 000 instances, one each, named the first).
 pub(super) fn uneven_threshold(node_load: f64, instances: usize, arrivals: u64, all_arrivals: u64) -> f64 {
-    let deviations = (2.0 * (instances.max(2) as f64).ln()).sqrt().max(2.0);
+    let deviations = (2.0 * libm::log(instances.max(2) as f64)).sqrt().max(2.0);
     let relative_sd = 1.0 / (arrivals.max(1) as f64).sqrt();
     let mean_count = all_arrivals as f64 / instances.max(1) as f64;
     let whole_counts = match busiest_by_chance(mean_count, instances) {
@@ -69,7 +69,7 @@ fn busiest_by_chance(mean_count: f64, instances: usize) -> Option<u64> {
     if !(0.0..=100.0).contains(&mean_count) {
         return None;
     }
-    let mut term = (-mean_count).exp(); // P(N = 0)
+    let mut term = libm::exp(-mean_count); // P(N = 0)
     let mut at_most = term;
     let mut count = 0u64;
     while instances as f64 * (1.0 - at_most) > 0.05 && count < 1000 {
