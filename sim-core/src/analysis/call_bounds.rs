@@ -1,10 +1,15 @@
-//! Nodes that only callers holding a worker call, and synchronously: no more calls are in
-//! flight there at once than those callers have workers (times the calls a visit makes at
-//! once). With no more of them than an instance of the node has workers, however they are
-//! spread, none waits for a worker, where M/M/c's Poisson arrivals would put a wait there
-//! (an app pool of 2 workers calling a database of 4 connections: the database never
-//! queues).
+//! The callers that bound how many calls a node has in flight at once, so that it waits
+//! less than M/M/c's Poisson arrivals would have it, or not at all.
+//!
+//! Nodes that only callers holding a worker call, and synchronously (`bounded_callers`): no
+//! more calls are in flight there at once than those callers have workers (times the calls a
+//! visit makes at once). With no more of them than an instance of the node has workers,
+//! however they are spread, none waits for a worker (an app pool of 2 workers calling a
+//! database of 4 connections: the database never queues). Handlers that only a work queue's
+//! or a log group's consumers call (`consumer_callers`): their calls are the consumers'
+//! closed loop (`consumer_loop.rs`).
 
+use super::is_handler;
 use super::visits::VisitEffect;
 use crate::ids::NodeId;
 use crate::topology::{NodeKind, Topology};
@@ -90,4 +95,49 @@ fn worker_bound(topology: &Topology, j: usize) -> Option<u64> {
         NodeKind::Function(function) => Some(u64::from(function.concurrency)),
         _ => None,
     }
+}
+
+/// Per node: the consumers that call it when only consumers do (a work queue's, a log
+/// group's) and it is a handler with workers (a service not under processor sharing, a
+/// database without replicas, a function). With no more of them than an instance has
+/// workers (a database's connections, a function's concurrency), however they are spread
+/// none waits for a worker; with more, their calls are a closed loop (`consumer_loop.rs`).
+/// Either way its arrivals are not Poisson but bounded by the consumers, and the messages'
+/// wait is at the queue instead (M/M/c would put one at the handler).
+pub(super) fn consumer_callers(
+    topology: &Topology,
+    class_entry_rates: &[Vec<f64>],
+    class_effects: &[Vec<VisitEffect>],
+    class_rates: &[Vec<f64>],
+) -> Vec<Option<u32>> {
+    let n = topology.nodes.len();
+    let mut consumers = vec![0u64; n];
+    let mut other_rate = vec![0.0; n];
+    for (j, node) in topology.nodes.iter().enumerate() {
+        match &node.kind {
+            NodeKind::WorkQueue(queue) => consumers[queue.handler.index()] += u64::from(queue.consumers),
+            NodeKind::Log(log) => {
+                for (group, (_, handler)) in log.groups.iter().enumerate() {
+                    let count =
+                        log.group_changes[group].iter().map(|(_, n)| *n).fold(log.group_consumers[group], u32::max);
+                    consumers[handler.index()] += u64::from(count.min(log.partitions));
+                }
+            }
+            _ => {}
+        }
+        for (class, effects) in class_effects.iter().enumerate() {
+            let effect = &effects[j];
+            for &i in &effect.reached {
+                other_rate[i] += class_rates[class][j] * (effect.calls[i] + effect.forwards[i]);
+            }
+        }
+    }
+    (0..n)
+        .map(|i| {
+            let entered: f64 = class_entry_rates.iter().map(|rates| rates[i]).sum();
+            let handler = is_handler(&topology.nodes[i].kind);
+            (handler && consumers[i] > 0 && other_rate[i] == 0.0 && entered == 0.0)
+                .then(|| u32::try_from(consumers[i]).unwrap_or(u32::MAX))
+        })
+        .collect()
 }

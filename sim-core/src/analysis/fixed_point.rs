@@ -1,0 +1,283 @@
+//! The open view's fixed point: a worker is held during synchronous calls, so a node's
+//! holding time includes its callees' response times, which include their waits, which
+//! follow from the holding times. Iterated from no waits until both stop moving (or a node
+//! saturates), with each visit's network time, calls made at once, hedges, quorums and
+//! joined fetches.
+
+use super::open::OpenModel;
+use super::visits::VisitEffect;
+use super::{answers, database_parts, parts_wait_s, queue_shape, routing, variability};
+use crate::topology::NodeKind;
+
+/// Where the fixed point settled.
+pub(super) struct Solution {
+    /// Per node: the mean wait for a worker (all infinite when a node saturates).
+    pub wait: Vec<f64>,
+    /// Per class and node: the mean response of a visit.
+    pub response: Vec<Vec<f64>>,
+    /// Per node: the mean time a worker is held per visit.
+    pub holding: Vec<f64>,
+    /// Per class and node: the same, per class.
+    pub class_holding: Vec<Vec<f64>>,
+    /// Per node: the holding times' c_s², where known.
+    pub holding_scv: Vec<Option<f64>>,
+    /// Per node: the same where it is not an exponential's 1, for its answers' variance.
+    pub callee_scv: Vec<Option<f64>>,
+}
+
+impl OpenModel<'_> {
+    /// Solves for the holding times, waits and responses.
+    pub fn solve(&self) -> Result<Solution, String> {
+        let (topology, n, classes) = (self.topology, self.n, self.classes);
+        let (class_effects, class_rates, node_rate) = (&self.class_effects, &self.class_rates, &self.node_rate);
+        let (stretch, asynchronous, mesh_s) = (&self.stretch, &self.asynchronous, self.mesh_s);
+        let mut holding_scv = self.own_holding_scv.clone();
+        let mut wait = vec![0.0; n];
+        let mut response = vec![vec![0.0; n]; classes];
+        let mut holding = vec![0.0; n];
+        let mut class_holding = vec![vec![0.0; n]; classes];
+        // A callee held for its own work alone whose holding times are not exponential: its
+        // holding time's c_s², for its answers' variance.
+        let mut callee_scv: Vec<Option<f64>> =
+            holding_scv.iter().map(|scv| variability::unlike_exponential(*scv)).collect();
+        for _ in 0..200 {
+            // Its answer's variance: its work's, and its wait's taken as exponential.
+            let answer_variance: Vec<Option<f64>> = (0..n)
+                .map(|j| callee_scv[j].map(|scv| variability::answer_variance_s2(scv, holding[j], wait[j])))
+                .collect();
+            for class in 0..classes {
+                let effects = &class_effects[class];
+                let routing = routing::Routing::of(effects, |effect, j| effect.calls[j] + effect.forwards[j]);
+                let own: Vec<f64> = (0..n)
+                    .map(|i| {
+                        let effect = &effects[i];
+                        // A hand-off crosses once (the next node answers the caller). A balancer
+                        // (a shard router, a global balancer) waits for its target's answer,
+                        // which comes back over the same link, unless the target hands the
+                        // request on in turn: the answer then comes from further on.
+                        let balancer = matches!(topology.nodes[i].kind, NodeKind::LoadBalancer(_));
+                        let forward_s = |j: usize| {
+                            if !balancer {
+                                return self.class_link_s(class, i, j) + self.answer_back_s(i, j) + mesh_s;
+                            }
+                            let back = 1.0 - hands_off(&effects[j], &topology.nodes[j].kind);
+                            (1.0 + back) * self.class_link_s(class, i, j) + 2.0 * mesh_s
+                        };
+                        let network: f64 = (effect.reached.iter())
+                            .map(|&j| {
+                                effect.calls[j] * 2.0 * (self.class_link_s(class, i, j) + mesh_s)
+                                    + effect.forwards[j] * forward_s(j)
+                            })
+                            .sum();
+                        // A call's time there and back with the callee's response, hedged where it is.
+                        let call_s = |j: usize| {
+                            self.call_time_s(i, j, 2.0 * (self.class_link_s(class, i, j) + mesh_s) + response[class][j])
+                        };
+                        let groups = groups_excess_s(
+                            effect,
+                            &response[class],
+                            |j| call_s(j) - response[class][j],
+                            &answer_variance,
+                        );
+                        // The linear system waits for each call's unhedged time: a hedged call's is shorter.
+                        let hedges: f64 = (self.hedged[i].iter())
+                            .map(|&(j, _)| {
+                                let unhedged = 2.0 * (self.class_link_s(class, i, j) + mesh_s) + response[class][j];
+                                effect.calls[j] * (call_s(j) - unhedged)
+                            })
+                            .sum();
+                        let replicas = replicas_excess_s(effect, &response[class], forward_s);
+                        // A read joined to a fetch under way waits for what is left of it: a
+                        // reader lands in a fetch of time D with odds in proportion to D, and
+                        // then waits D/2 on average, so E[D²]/2E[D] (D exponential where its
+                        // variance is not known: then E[D]).
+                        let shared: f64 = (effect.shared_fetches.iter())
+                            .map(|&(j, weight)| {
+                                let fetch_s = call_s(j);
+                                let variance = answer_variance[j].unwrap_or(fetch_s * fetch_s);
+                                if fetch_s > 0.0 {
+                                    weight * (variance + fetch_s * fetch_s) / (2.0 * fetch_s)
+                                } else {
+                                    0.0
+                                }
+                            })
+                            .sum();
+                        // A work queue's wait is its messages', after the producer's answer.
+                        let request_wait = if asynchronous[i] { 0.0 } else { wait[i] };
+                        request_wait
+                            + effect.work_s * stretch[i]
+                            + self.acks_s(class, i)
+                            + effect.delay_s
+                            + network
+                            + groups
+                            + hedges
+                            + replicas
+                            + shared
+                    })
+                    .collect();
+                response[class] = routing::solve(&routing, &own, false)
+                    .ok_or("the routing sends requests around a loop they never leave")?;
+            }
+            let mut next_holding = vec![0.0; n];
+            for (i, slot) in next_holding.iter_mut().enumerate() {
+                if node_rate[i] <= 0.0 {
+                    continue;
+                }
+                let mut weighted = 0.0;
+                // The classes whose requests come round without end (a loop that timed calls'
+                // retries make grow: `routing::solve`), whose holding times are taken evenly.
+                let (mut endless_held, mut endless) = (0.0, 0_u32);
+                for class in 0..classes {
+                    let effect = &class_effects[class][i];
+                    // A consumer is held while the handler answers its message, as a caller is.
+                    let calls: f64 = (effect.reached.iter())
+                        .map(|&j| {
+                            // (A log's groups are its parts: their consumers are not its workers.)
+                            let messages = if asynchronous[i] { effect.messages[j] } else { 0.0 };
+                            let call_s = 2.0 * (self.class_link_s(class, i, j) + mesh_s) + response[class][j];
+                            effect.calls[j] * self.call_time_s(i, j, call_s) + messages * call_s
+                        })
+                        .sum::<f64>()
+                        + groups_excess_s(
+                            effect,
+                            &response[class],
+                            |j| {
+                                self.call_time_s(
+                                    i,
+                                    j,
+                                    2.0 * (self.class_link_s(class, i, j) + mesh_s) + response[class][j],
+                                ) - response[class][j]
+                            },
+                            &answer_variance,
+                        );
+                    let held = effect.work_s * stretch[i] + self.acks_s(class, i) + calls;
+                    class_holding[class][i] = held;
+                    if class_rates[class][i].is_infinite() {
+                        endless_held += held;
+                        endless += 1;
+                    } else {
+                        weighted += class_rates[class][i] * held;
+                    }
+                }
+                *slot = if endless == 0 {
+                    weighted / node_rate[i]
+                } else {
+                    // (Their answers' times, infinite too, can leave ∞ − ∞ in a held time.)
+                    let held = endless_held / f64::from(endless);
+                    if held.is_nan() {
+                        f64::INFINITY
+                    } else {
+                        held
+                    }
+                };
+            }
+            // A caller's c_s², from its work's and its callees' answers' variances.
+            for &i in &self.plain_callers {
+                let answer = |j: usize, call_s: f64| {
+                    let variance = variability::answer_variance_s2(holding_scv[j]?, holding[j], wait[j]);
+                    Some((call_s, variance))
+                };
+                let calls = |class: usize, j: usize| {
+                    answer(j, 2.0 * (self.class_link_s(class, i, j) + mesh_s) + response[class][j])
+                };
+                holding_scv[i] = variability::caller_scv(i, class_rates, class_effects, &class_holding, stretch, calls);
+                callee_scv[i] = variability::unlike_exponential(holding_scv[i]);
+            }
+            let mut next_wait = vec![0.0; n];
+            for (i, node) in topology.nodes.iter().enumerate() {
+                if let Some(parts) = database_parts(
+                    &node.kind,
+                    i,
+                    class_rates,
+                    &class_holding,
+                    &self.class_m2,
+                    self.nearest_shares[i].as_deref(),
+                ) {
+                    next_wait[i] = parts_wait_s(&parts).unwrap_or(f64::INFINITY);
+                } else if asynchronous[i] {
+                    // Its messages' wait, which nothing in the loop uses, is taken at the end.
+                } else if let Some((instances, workers)) = queue_shape(&node.kind).filter(|_| !self.never_waits[i]) {
+                    next_wait[i] = self
+                        .instance_wait_s(i, node_rate[i], next_holding[i], holding_scv[i], workers, instances)
+                        .unwrap_or(f64::INFINITY);
+                }
+            }
+            let converged = next_wait.iter().zip(&wait).all(|(a, b)| (a - b).abs() <= 1e-12 + 1e-9 * b.abs())
+                && next_holding.iter().zip(&holding).all(|(a, b)| (a - b).abs() <= 1e-12 + 1e-9 * b.abs());
+            holding = next_holding;
+            let saturated = next_wait.iter().any(|w| !w.is_finite());
+            wait = next_wait.into_iter().map(|w| if w.is_finite() { w } else { 0.0 }).collect();
+            if converged || saturated {
+                if saturated {
+                    wait = vec![f64::INFINITY; n];
+                }
+                break;
+            }
+        }
+        // A work queue's consumer is held while its handler answers. Where the handler is held
+        // for its own work alone, that answer's variance is known (its work's, and its wait's
+        // taken as exponential), and so is the consumers' c_s²: their messages' wait is M/G/c's.
+        for (i, node) in topology.nodes.iter().enumerate() {
+            let NodeKind::WorkQueue(queue) = &node.kind else { continue };
+            let handler = queue.handler.index();
+            if let Some(scv) = holding_scv[handler].filter(|_| holding[i] > 0.0 && wait[handler].is_finite()) {
+                let variance = variability::answer_variance_s2(scv, holding[handler], wait[handler]);
+                holding_scv[i] = Some(variance / (holding[i] * holding[i]));
+                callee_scv[i] = variability::unlike_exponential(holding_scv[i]);
+            }
+        }
+        Ok(Solution { wait, response, holding, class_holding, holding_scv, callee_scv })
+    }
+}
+
+/// How much longer (negative: shorter) a visit's groups of calls made at once keep its
+/// worker than the same calls made in turn, which is how `calls` counts them: per group, the
+/// expected time until `wait` of its calls have answered, less the sum of their times. A
+/// call's time (`network_s` there and back, plus the callee's response) is taken as
+/// exponential, as the callees' own M/M/c model has it, unless `variance_s2` knows its
+/// variance (a callee held for its own work alone).
+fn groups_excess_s(
+    effect: &VisitEffect,
+    response: &[f64],
+    network_s: impl Fn(usize) -> f64,
+    variance_s2: &[Option<f64>],
+) -> f64 {
+    effect
+        .groups
+        .iter()
+        .map(|group| {
+            let answers: Vec<answers::Answer> = (group.targets.iter())
+                .map(|&j| {
+                    let mean_s = network_s(j) + response[j];
+                    match variance_s2[j] {
+                        Some(variance) if mean_s > 0.0 => answers::Answer { mean_s, scv: variance / (mean_s * mean_s) },
+                        _ => answers::Answer::exponential(mean_s),
+                    }
+                })
+                .collect();
+            let sum: f64 = answers.iter().map(|answer| answer.mean_s).sum();
+            group.weight * (answers::expected_kth_answer_s(&answers, group.wait) - sum)
+        })
+        .sum()
+}
+
+/// The share of a visit that ends by handing the request on (a `Forward`, a gateway's route,
+/// a limiter's next), so that another node answers the caller; a balancer waits for its
+/// targets' answers and answers itself.
+pub(super) fn hands_off(effect: &VisitEffect, kind: &NodeKind) -> f64 {
+    if matches!(kind, NodeKind::LoadBalancer(_)) {
+        return 0.0;
+    }
+    effect.forwards.total().min(1.0)
+}
+
+/// The same for a quorum-replicated store, whose `forwards` count the copies asked as if
+/// answered in turn: the wait for the quorum of as many answers of the copies' mean time,
+/// the `wait`-th of `copies` exponentials of one mean: mean · (1/copies + … + 1/(copies − wait + 1)).
+fn replicas_excess_s(effect: &VisitEffect, response: &[f64], network_s: impl Fn(usize) -> f64) -> f64 {
+    let Some((copies, wait)) = effect.replicas else { return 0.0 };
+    let total: f64 = effect.forwards.iter().map(|(j, f)| f * (network_s(j) + response[j])).sum();
+    let mean = total / copies as f64;
+    let harmonic: f64 = (copies + 1 - wait.clamp(1, copies)..=copies).map(|i| 1.0 / i as f64).sum();
+    mean * harmonic - total
+}

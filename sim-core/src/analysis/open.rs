@@ -1,0 +1,386 @@
+//! The view of the open workloads at their mean rates (closed ones left out), in three
+//! steps: what is known before any wait is (`OpenModel::of`: rates, visits, link times, each
+//! node's queueing model and the holding times' variability), the fixed point of holding
+//! times, waits and responses (`fixed_point.rs`), and the figures and notes made of it
+//! (`open_figures.rs`).
+
+use super::regions::{cdn_origin_crossings_s, geo_routing, GeoRouting};
+use super::visits::{class_visit_rates, RouterKeys, VisitEffect};
+use super::{
+    acks, call_bounds, consumer_loop, hosts, limiters, mmc_wait_s, queue_shape, regional_reads, retries, round_robin,
+    sampler_mean_s, variability, Analysis, Given, HostAnalysis,
+};
+use crate::ids::NodeId;
+use crate::topology::{Arrivals, NodeKind, Topology, NONE};
+use std::rc::Rc;
+
+/// The view at the open workloads' mean rates, closed ones left out, with each timed call's
+/// attempts and time as `retries` gives them (`retries::analyze_open` finds their fixed
+/// point); with the figures of each call policy's calls.
+pub(super) fn analyze_open_at(
+    topology: &Topology,
+    given: &Given,
+    retry: &retries::Amplification,
+) -> Result<(Analysis, Vec<retries::CallFigures>), String> {
+    let mut notes = Vec::new();
+    let model = OpenModel::of(topology, given, retry, &mut notes)?;
+    let solution = model.solve()?;
+    Ok(model.figures(solution, notes))
+}
+
+/// What the view knows of a topology's open workloads before it works out any wait.
+pub(super) struct OpenModel<'t> {
+    pub topology: &'t Topology,
+    pub given: &'t Given<'t>,
+    /// Each timed call's attempts and time, as `retries` has them at this step.
+    pub retry: &'t retries::Amplification,
+    /// Nodes and request classes.
+    pub n: usize,
+    pub classes: usize,
+    /// Arrival rate per (class, entry node), retried attempts included.
+    pub class_entry_rates: Vec<Vec<f64>>,
+    /// The mean trip between the clients and their entry node, both ways, over the workloads' rates.
+    pub client_latency_s: f64,
+    /// The open workloads' total rate.
+    pub total_rate: f64,
+    /// Per CDN: its origin and the mean crossing of its misses to it.
+    cdn_crossings: Vec<Option<(usize, f64)>>,
+    /// Per global or `Nearest` balancer: its routing from its clients' regions.
+    pub geo: Vec<Option<GeoRouting>>,
+    /// The service mesh's mean time per hop.
+    pub mesh_s: f64,
+    /// Per class and node: what a visit does, and the visits' rate.
+    pub class_effects: Vec<Vec<VisitEffect>>,
+    pub class_rates: Vec<Vec<f64>>,
+    /// Per node: why its model is approximate or silent, if it is.
+    pub caveats: Vec<Option<String>>,
+    /// Per node: its arrival rate over every class.
+    pub node_rate: Vec<f64>,
+    /// Per database whose reads go to the nearest servers: each server's share of them.
+    pub nearest_shares: Vec<Option<Vec<f64>>>,
+    pub hosts: Vec<HostAnalysis>,
+    /// Per node: how much longer its Work takes on its host (1 off hosts, and on a saturated one).
+    pub stretch: Vec<f64>,
+    /// Some host's cores are saturated.
+    pub host_saturated: bool,
+    /// Per node: the calls at once its callers bound it to, when they are no more than its workers.
+    pub bounded_by_callers: Vec<Option<(u64, Vec<usize>)>>,
+    /// Per node: none of its requests waits for a worker.
+    pub never_waits: Vec<bool>,
+    /// Per handler with more consumers than an instance has workers: their loop's wait.
+    pub consumer_loops: Vec<Option<Rc<consumer_loop::Curve>>>,
+    /// Per node: the rotation its instances take their arrivals in, if one.
+    pub rotations: Vec<Option<round_robin::Rotation>>,
+    /// Per node: one constant-rate workload alone feeds it, a FIFO service.
+    pub evenly_spaced: Vec<bool>,
+    /// Per node: the gaps between the arrivals each instance takes, where they are not Poisson ones.
+    pub gaps: Vec<Option<round_robin::Gaps>>,
+    /// Per node: a work queue, whose wait is its messages', after the producer's answer.
+    pub asynchronous: Vec<bool>,
+    /// Per database: a write's wait for its replicas' acknowledgements after its commit.
+    ack_wait_s: Vec<f64>,
+    /// Per class and node: a visit's holding time's second moment, where the worker is held
+    /// for its own work alone.
+    pub class_m2: Vec<Vec<Option<f64>>>,
+    /// Per node: its holding times' c_s², where known from its own work.
+    pub own_holding_scv: Vec<Option<f64>>,
+    /// Per caller node: the callees its calls to are hedged, (callee, hedge after in s).
+    pub hedged: Vec<Vec<(usize, f64)>>,
+    /// The nodes held for their own work and synchronous calls alone (no calls at once, no
+    /// hedges, no acknowledgements): their c_s² follows from their callees' answers.
+    pub plain_callers: Vec<usize>,
+}
+
+impl<'t> OpenModel<'t> {
+    /// Works out everything before the waits, with the notes on the way (non-Poisson
+    /// workloads, limiters, evenly spaced arrivals, consumer loops).
+    pub fn of(
+        topology: &'t Topology,
+        given: &'t Given<'t>,
+        retry: &'t retries::Amplification,
+        notes: &mut Vec<String>,
+    ) -> Result<Self, String> {
+        let caches = given.caches;
+        let n = topology.nodes.len();
+        let classes = topology.classes.len();
+        // Arrival rate per (entry node, class).
+        let mut class_entry_rates = vec![vec![0.0; n]; classes];
+        let mut client_latency_s = 0.0;
+        let mut total_rate = 0.0;
+        for source in &topology.sources {
+            let Some(rate) = source.arrivals.mean_rate_per_s() else { continue };
+            match &source.arrivals {
+                Arrivals::Poisson { .. } => {}
+                Arrivals::Profile { period_ns: None, .. } => notes.push(format!(
+                    "workload \"{}\" is not Poisson: the model uses its rate after its last step, as a Poisson rate",
+                    source.name
+                )),
+                // Said once its entry node is known to take its gaps or not.
+                Arrivals::Constant { .. } => {}
+                _ => notes.push(format!("workload \"{}\" is not Poisson: the model uses its mean rate", source.name)),
+            }
+            // Each timed-out attempt the clients retry arrives again.
+            let attempts = if source.client_policy == NONE { 1.0 } else { retry.attempts(source.client_policy) };
+            let mut previous = 0.0;
+            for (cumulative, class) in source.class_cumulative.iter().zip(source.class_ids.iter()) {
+                class_entry_rates[*class as usize][source.entry_node] += attempts * rate * (cumulative - previous);
+                previous = *cumulative;
+            }
+            if source.latency_sampler != NONE {
+                client_latency_s += rate * 2.0 * topology.samplers[source.latency_sampler as usize].mean_s();
+            }
+            total_rate += rate;
+        }
+        if total_rate > 0.0 {
+            client_latency_s /= total_rate;
+        }
+        let cdn_crossings = cdn_origin_crossings_s(topology);
+        let geo = geo_routing(topology);
+        let mesh_s = sampler_mean_s(topology, topology.mesh_sampler);
+        let mut router_shares = given.router_shares.clone();
+        for (shares, routing) in router_shares.iter_mut().zip(&geo) {
+            if let (None, Some(routing)) = (&shares, routing) {
+                *shares = Some(RouterKeys { shares: routing.shares.clone(), behind_cache: None });
+            }
+        }
+        let (class_effects, class_rates, caveats) =
+            class_visit_rates(topology, &class_entry_rates, caches, &given.predicted_hits, &router_shares, retry)?;
+        let node_rate: Vec<f64> = (0..n).map(|i| class_rates.iter().map(|rates| rates[i]).sum()).collect();
+        let nearest_shares = regional_reads::nearest_read_shares(topology, &class_rates, &class_effects);
+        let hosts = hosts::host_analysis(topology, &class_effects, &class_rates);
+        // A node's Work on a host takes its host's stretch (infinite when the host saturates).
+        let stretch: Vec<f64> = (0..n)
+            .map(|i| match topology.node_hosts.get(i) {
+                Some(&host) if host != NONE => hosts[host as usize].stretch.unwrap_or(f64::INFINITY),
+                _ => 1.0,
+            })
+            .collect();
+        let host_saturated = stretch.iter().any(|s| !s.is_finite());
+        let stretch: Vec<f64> = stretch.into_iter().map(|s| if s.is_finite() { s } else { 1.0 }).collect();
+        let consumers = call_bounds::consumer_callers(topology, &class_entry_rates, &class_effects, &class_rates);
+        let callers = call_bounds::bounded_callers(topology, &class_entry_rates, &class_effects, &class_rates);
+        let mut bounded_by_callers: Vec<Option<(u64, Vec<usize>)>> = vec![None; n];
+        let never_waits: Vec<bool> = (consumers.iter().zip(callers).zip(&topology.nodes))
+            .enumerate()
+            .map(|(i, ((consumers, callers), node))| {
+                let Some((_, workers)) = queue_shape(&node.kind).filter(|_| super::is_handler(&node.kind)) else {
+                    return false;
+                };
+                if consumers.is_some_and(|n| n <= workers) {
+                    return true;
+                }
+                bounded_by_callers[i] = callers.filter(|(calls, _)| *calls <= u64::from(workers));
+                bounded_by_callers[i].is_some()
+            })
+            .collect();
+        notes.extend(limiters::limiter_notes(topology, &node_rate));
+        // A handler with more consumers than an instance has workers: their loop's wait.
+        let consumer_loops: Vec<Option<Rc<consumer_loop::Curve>>> = consumers
+            .iter()
+            .zip(&topology.nodes)
+            .zip(&never_waits)
+            .map(|((consumers, node), never)| {
+                let (instances, workers) = queue_shape(&node.kind)?;
+                let shape = consumer_loop::Shape { consumers: (*consumers)?, instances, workers };
+                (!never && !matches!(node.kind, NodeKind::Function(_))).then(|| given.consumer_loops.get(shape))
+            })
+            .collect();
+        // Instances taking their arrivals in turn: Erlang gaps, not Poisson ones.
+        let rotations = round_robin::rotations(topology, &class_entry_rates, &class_effects);
+        // A FIFO service that one constant-rate workload alone feeds takes evenly spaced
+        // arrivals (each instance every k-th of them, evenly spaced too).
+        let evenly_spaced: Vec<bool> = (0..n)
+            .map(|i| {
+                let mut entering = topology.sources.iter().filter(|source| source.entry_node.index() == i);
+                let (Some(source), None) = (entering.next(), entering.next()) else { return false };
+                let constant = matches!(source.arrivals, Arrivals::Constant { .. });
+                let alone = (0..classes).all(|class| class_rates[class][i] == class_entry_rates[class][i]);
+                let fifo = matches!(&topology.nodes[i].kind, NodeKind::Service(service)
+                    if service.discipline == crate::topology::Discipline::Fifo && service.autoscaling.is_none());
+                constant && alone && fifo
+            })
+            .collect();
+        for source in topology.sources.iter().filter(|source| matches!(source.arrivals, Arrivals::Constant { .. })) {
+            let entry = source.entry_node.index();
+            notes.push(if evenly_spaced[entry] {
+                format!(
+                    "workload \"{}\" is evenly spaced: \"{}\" takes its gaps as they are (D/M/c: with one worker and exponential work GI/M/1's exact wait, else Allen and Cunneen's with c_a² = 0); the nodes after it take Poisson arrivals",
+                    source.name, topology.nodes[entry].name
+                )
+            } else {
+                format!("workload \"{}\" is not Poisson: the model uses its mean rate", source.name)
+            });
+        }
+        // The gaps between the arrivals each instance takes, where they are not Poisson ones.
+        let gaps: Vec<Option<round_robin::Gaps>> = (0..n)
+            .map(|i| match (evenly_spaced[i], rotations[i]) {
+                (true, _) => Some(round_robin::Gaps::Even),
+                (false, Some(rotation)) => Some(round_robin::Gaps::Erlang(rotation.order)),
+                (false, None) => None,
+            })
+            .collect();
+        for (i, curve) in consumer_loops.iter().enumerate() {
+            let Some(curve) = curve else { continue };
+            let (name, callers) = (&topology.nodes[i].name, consumers[i].unwrap_or(0));
+            let instances = queue_shape(&topology.nodes[i].kind).map_or(1, |(instances, _)| instances);
+            notes.push(match curve.method {
+                consumer_loop::Method::RoundRobin if instances == 1 => format!(
+                    "\"{name}\": only its {callers} consumers call it: its wait is their closed loop's (the machine-repairman model M/M/c//N), not M/M/c's"
+                ),
+                consumer_loop::Method::RoundRobin => format!(
+                    "\"{name}\": only its {callers} consumers call it, round robin over its instances: its wait is their loop's (a Markov chain of their calls), not M/M/c's"
+                ),
+                consumer_loop::Method::Random => format!(
+                    "\"{name}\": only its {callers} consumers call it: its wait is their loop's with each call's instance taken as drawn at random (mean value analysis; round robin, which the model runs, waits less)"
+                ),
+            });
+        }
+        let asynchronous: Vec<bool> =
+            topology.nodes.iter().map(|node| matches!(node.kind, NodeKind::WorkQueue(_))).collect();
+        let ack_wait_s: Vec<f64> = (topology.nodes.iter().enumerate())
+            .map(|(i, node)| match &node.kind {
+                NodeKind::Database(database) => {
+                    let writes_per_s: f64 =
+                        (0..classes).filter(|&class| writes(topology, class, i)).map(|c| class_rates[c][i]).sum();
+                    acks::ack_wait_s(topology, database, &node.name, writes_per_s)
+                }
+                _ => 0.0,
+            })
+            .collect();
+        let acks_s = |class: usize, i: usize| if writes(topology, class, i) { ack_wait_s[i] } else { 0.0 };
+        let class_m2 = variability::own_work_m2_s2(&class_effects, &stretch, acks_s);
+        // Each node's holding times' c_s², where known: its own work's, the same at every step
+        // of the fixed point.
+        let own_holding_scv = variability::holding_scvs(topology, &class_rates, &class_effects, &class_m2, &stretch);
+        // (A hedge whose loser runs on adds load the visit ratios leave out, and is only noted.)
+        let mut hedged: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+        for edge in topology.call_policies.iter().filter(|edge| !edge.caller.is_none()) {
+            if let Some(hedge_after_ns) = edge.policy.hedge_after_ns {
+                hedged[edge.caller.index()].push((edge.callee.index(), hedge_after_ns as f64 / 1e9));
+            }
+        }
+        let plain_callers = variability::plain_callers(topology, &class_effects, &own_holding_scv, &hedged, acks_s);
+        Ok(OpenModel {
+            topology,
+            given,
+            retry,
+            n,
+            classes,
+            class_entry_rates,
+            client_latency_s,
+            total_rate,
+            cdn_crossings,
+            geo,
+            mesh_s,
+            class_effects,
+            class_rates,
+            caveats,
+            node_rate,
+            nearest_shares,
+            hosts,
+            stretch,
+            host_saturated,
+            bounded_by_callers,
+            never_waits,
+            consumer_loops,
+            rotations,
+            evenly_spaced,
+            gaps,
+            asynchronous,
+            ack_wait_s,
+            class_m2,
+            own_holding_scv,
+            hedged,
+            plain_callers,
+        })
+    }
+
+    /// The mean time over the link from `from` to `to`: a CDN edge's crossing to its origin,
+    /// a global balancer's to its target's region, or the link's own.
+    pub fn link_s(&self, from: usize, to: usize) -> f64 {
+        if let Some((_, crossing_s)) = self.cdn_crossings[from].filter(|(origin, _)| *origin == to) {
+            return crossing_s;
+        }
+        if let Some(crossing_s) = self.geo[from].as_ref().and_then(|routing| routing.crossing_s[to]) {
+            return crossing_s;
+        }
+        sampler_mean_s(self.topology, self.topology.plain_link(self.given.link(from, to)))
+    }
+
+    /// `link_s` for a class: its calls to a database with servers in several regions cross
+    /// to the servers its queries go to.
+    pub fn class_link_s(&self, class: usize, from: usize, to: usize) -> f64 {
+        regional_reads::crossing_s(self.topology, class, self.given.link(from, to), to)
+            .unwrap_or_else(|| self.link_s(from, to))
+    }
+
+    /// The answer of a node that a request was handed on to across regions goes back across
+    /// to the caller's side: taken as the crossing back to the node that handed it on (exact
+    /// when the caller is in that node's region, as clients and CDN edges in front of a
+    /// gateway are).
+    pub fn answer_back_s(&self, from: usize, to: usize) -> f64 {
+        let topology = self.topology;
+        let (from_region, to_region) = (topology.nodes[from].region, topology.nodes[to].region);
+        if from_region == NONE || to_region == NONE || from_region == to_region {
+            return 0.0;
+        }
+        sampler_mean_s(topology, topology.regions.sampler(to_region, from_region))
+    }
+
+    /// Whether `class` writes at node `i`, a database.
+    pub fn writes(&self, class: usize, i: usize) -> bool {
+        writes(self.topology, class, i)
+    }
+
+    /// A semi-synchronous or synchronous database's writes hold their connection after the
+    /// commit until their replicas acknowledge them: that wait for a visit of `class` at `i`.
+    pub fn acks_s(&self, class: usize, i: usize) -> f64 {
+        if self.writes(class, i) {
+            self.ack_wait_s[i]
+        } else {
+            0.0
+        }
+    }
+
+    /// The time of a call from `i` to `j` whose time unhedged is `call_s` (there and back,
+    /// and the callee's response): the first of it and its hedge where it is hedged; a timed
+    /// call's attempt, to its answer or its timeout, with its share of the backoffs.
+    pub fn call_time_s(&self, i: usize, j: usize, call_s: f64) -> f64 {
+        let call_s = match self.hedged[i].iter().find(|(callee, _)| *callee == j) {
+            Some(&(_, hedge_after_s)) => super::hedged_call_s(call_s, hedge_after_s),
+            None => call_s,
+        };
+        match self.topology.call_policy(NodeId::new(i as u32), NodeId::new(j as u32)) {
+            NONE => call_s,
+            policy => call_s * self.retry.time_factor(policy),
+        }
+    }
+
+    /// The wait at an instance of node `i` (`scv`: the holding times' squared coefficient
+    /// of variation, when known): its consumers' loop's, GI/M/c's for the gaps its instances
+    /// take, else M/M/c's (M/G/c's where `scv` is known).
+    pub fn instance_wait_s(
+        &self,
+        i: usize,
+        rate: f64,
+        holding: f64,
+        scv: Option<f64>,
+        workers: u32,
+        instances: u32,
+    ) -> Option<f64> {
+        match (&self.consumer_loops[i], self.gaps[i]) {
+            (Some(curve), _) => Some(curve.wait_s(rate, holding)),
+            (None, Some(gaps)) => round_robin::wait_s(gaps, instances, workers, rate, holding, scv),
+            (None, None) => mmc_wait_s(workers, rate / instances as f64, holding)
+                .map(|wait| wait * variability::wait_factor(1.0, scv)),
+        }
+    }
+}
+
+/// Whether `class` writes at node `i`, a database (its writes wait for acknowledgements).
+fn writes(topology: &Topology, class: usize, i: usize) -> bool {
+    match &topology.nodes[i].kind {
+        NodeKind::Database(database) => database.write_classes.get(class).copied().unwrap_or(false),
+        _ => false,
+    }
+}

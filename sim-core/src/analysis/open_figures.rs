@@ -1,0 +1,396 @@
+//! The open view's figures, made of its fixed point: each node's (waits, sojourns, parts),
+//! the bottleneck, the mean responses, the figures of each call policy's calls, and the
+//! notes on what the model could not follow.
+
+use super::fixed_point::Solution;
+use super::open::OpenModel;
+use super::{
+    consumer_change_notes, database_parts, hedged_call_s, log_group_parts, parts_wait_s, queue_shape, retries,
+    round_robin, sampler_mean_s, variability, Analysis, HostAnalysis, NodeAnalysis, PartAnalysis,
+};
+use crate::topology::{NodeKind, Source, NONE};
+
+impl OpenModel<'_> {
+    /// The view, and each call policy's calls' figures, at `solution`; `notes` are those
+    /// said on the way there.
+    pub fn figures(&self, solution: Solution, mut notes: Vec<String>) -> (Analysis, Vec<retries::CallFigures>) {
+        let topology = self.topology;
+        notes.extend(self.rotation_notes(&solution));
+        let log_parts = self.log_parts(&solution);
+        notes.extend(self.consumer_notes(&solution, &log_parts));
+        let saturated = self.host_saturated || solution.wait.iter().any(|w| !w.is_finite());
+        let nodes = self.node_analyses(&solution, log_parts, saturated, &mut notes);
+        notes.extend(variability::approximation_notes(&nodes, &self.gaps));
+        let (bottleneck, bottleneck_part, saturation_rate_per_s, busiest_host) = bottleneck(&nodes, &self.hosts);
+        let saturation_rate_per_s = saturation_rate_per_s.map(|utilization| self.total_rate / utilization);
+        let response_s = (!saturated && self.total_rate > 0.0).then(|| {
+            let mut sum = 0.0;
+            for class in 0..self.classes {
+                for (entry, rate) in self.class_entry_rates[class].iter().enumerate() {
+                    sum += rate * solution.response[class][entry];
+                }
+            }
+            // What hedged workloads' clients save, weighted by their rates.
+            let hedges: f64 = (topology.sources.iter().enumerate())
+                .filter_map(|(index, source)| {
+                    let (rate, hedge_after_s) = (source.arrivals.mean_rate_per_s()?, self.source_hedge_s(index)?);
+                    let unhedged = self.unhedged_response_s(&solution, source);
+                    Some(rate * (hedged_call_s(unhedged, hedge_after_s) - unhedged))
+                })
+                .sum();
+            (sum + hedges) / self.total_rate + self.client_latency_s
+        });
+        let workload_response_s = (topology.sources.iter().enumerate())
+            .map(|(index, source)| {
+                if saturated || source.arrivals.mean_rate_per_s().is_none() {
+                    return None;
+                }
+                let unhedged = self.unhedged_response_s(&solution, source);
+                Some(
+                    self.source_hedge_s(index).map_or(unhedged, |hedge_after_s| hedged_call_s(unhedged, hedge_after_s)),
+                )
+            })
+            .collect();
+        notes.extend(self.model_notes(saturated));
+        let call_figures = self.call_figures(&solution, saturated);
+        let view = Analysis {
+            nodes,
+            arrival_rate_per_s: self.total_rate,
+            bottleneck,
+            bottleneck_part,
+            hosts: self.hosts.clone(),
+            bottleneck_host: busiest_host,
+            saturation_rate_per_s,
+            response_s,
+            workload_response_s,
+            notes,
+            peak: None,
+            calls: Vec::new(),
+        };
+        (view, call_figures)
+    }
+
+    /// A note per node whose instances take their arrivals in turn, where the wait matters:
+    /// from half its capacity to saturation.
+    fn rotation_notes(&self, solution: &Solution) -> Vec<String> {
+        let topology = self.topology;
+        let mut notes = Vec::new();
+        for (i, rotation) in self.rotations.iter().enumerate().filter(|(i, _)| !self.evenly_spaced[*i]) {
+            let Some(round_robin::Rotation { order: k, balancer }) = rotation else { continue };
+            let NodeKind::Service(service) = &topology.nodes[i].kind else { continue };
+            let (name, instances) = (&topology.nodes[i].name, service.instances);
+            let utilization = self.node_rate[i] * solution.holding[i] / f64::from(instances * service.workers);
+            if !(0.5..1.0).contains(&utilization) {
+                continue;
+            }
+            let how = match balancer {
+                Some(balancer) => format!("from \"{}\"", topology.nodes[*balancer].name),
+                None => "round robin, as its callers send them".to_string(),
+            };
+            notes.push(if service.workers == 1 {
+                format!(
+                    "\"{name}\": its {instances} instances take requests in turn ({how}), so each sees Erlang-{k} gaps, not Poisson ones: its wait is GI/M/1's, which is less than M/M/1's"
+                )
+            } else {
+                format!(
+                    "\"{name}\": its {instances} instances take requests in turn ({how}), so each sees Erlang-{k} gaps, not Poisson ones: its wait is M/M/c's × (1/{k} + 1)/2 (Allen and Cunneen's GI/G/c approximation)"
+                )
+            });
+        }
+        notes
+    }
+
+    /// Per node: a log's consumer groups, each a part.
+    fn log_parts(&self, solution: &Solution) -> Vec<Option<Vec<PartAnalysis>>> {
+        let Solution { holding, holding_scv, wait, response, .. } = solution;
+        (self.topology.nodes.iter().enumerate())
+            .map(|(i, node)| match &node.kind {
+                NodeKind::Log(log) => {
+                    let network_s = |j: usize| 2.0 * (self.link_s(i, j) + self.mesh_s);
+                    let shares = self.given.partition_shares[i].as_deref().unwrap_or_default();
+                    // The handler's answer's variance, where it is held for its own work or
+                    // calls whose answers' variances are known (its wait taken as exponential).
+                    let answer_variance = |j: usize| {
+                        Some(variability::answer_variance_s2(holding_scv[j]?, holding[j], wait[j]))
+                            .filter(|v| v.is_finite())
+                    };
+                    Some(log_group_parts(log, i, &self.class_rates, response, network_s, answer_variance, shares))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Consumers that cannot keep up leave the producers' answers as they are: their
+    /// messages wait without bound, which a note says.
+    fn consumer_notes(&self, solution: &Solution, log_parts: &[Option<Vec<PartAnalysis>>]) -> Vec<String> {
+        let mut notes = Vec::new();
+        for (i, node) in self.topology.nodes.iter().enumerate() {
+            let name = &node.name;
+            if let (true, Some((_, consumers))) = (self.asynchronous[i], queue_shape(&node.kind)) {
+                let offered = self.node_rate[i] * solution.holding[i] / f64::from(consumers);
+                if offered >= 1.0 {
+                    notes.push(format!(
+                        "\"{name}\"'s consumers are offered {offered:.2}× what they can do: its messages wait without bound (the producers are still answered)"
+                    ));
+                }
+            }
+            let overloaded = log_parts[i].iter().flatten();
+            for part in overloaded.filter(|part| part.arrival_rate_per_s > 0.0 && part.wait_s.is_none()) {
+                notes.push(format!(
+                    "\"{name}\" {}'s busiest consumer is offered {:.2}× what it can do: its lag grows without bound (the producers are still answered)",
+                    part.name, part.utilization
+                ));
+            }
+        }
+        notes
+    }
+
+    /// Each node's figures, with a note per node that never waits where M/M/c would put a wait.
+    fn node_analyses(
+        &self,
+        solution: &Solution,
+        log_parts: Vec<Option<Vec<PartAnalysis>>>,
+        saturated: bool,
+        notes: &mut Vec<String>,
+    ) -> Vec<NodeAnalysis> {
+        let (topology, node_rate, classes) = (self.topology, &self.node_rate, self.classes);
+        let Solution { holding, holding_scv, response, class_holding, callee_scv, .. } = solution;
+        let mut nodes = Vec::with_capacity(self.n);
+        for ((i, node), log_parts) in topology.nodes.iter().enumerate().zip(log_parts) {
+            let servers = queue_shape(&node.kind);
+            let utilization =
+                servers.map(|(instances, workers)| node_rate[i] * holding[i] / (instances * workers) as f64);
+            let database_parts = database_parts(
+                &node.kind,
+                i,
+                &self.class_rates,
+                class_holding,
+                &self.class_m2,
+                self.nearest_shares[i].as_deref(),
+            );
+            let node_wait = if self.never_waits[i] {
+                if let (Some((calls, callers)), Some((instances, workers))) = (&self.bounded_by_callers[i], servers) {
+                    // Said where it matters: M/M/c would have put a wait of 0.1% of its holding or more.
+                    let would_wait =
+                        self.instance_wait_s(i, node_rate[i], holding[i], holding_scv[i], workers, instances);
+                    if node_rate[i] > 0.0 && would_wait.is_none_or(|wait_s| wait_s >= 1e-3 * holding[i]) {
+                        let names: Vec<String> =
+                            callers.iter().map(|&j| format!("\"{}\"", topology.nodes[j].name)).collect();
+                        notes.push(format!(
+                            "\"{}\": only {} {} it, holding a worker for each call: at most {calls} calls at once, \
+                             no more than its {workers} workers, so none waits (M/M/c would put a wait there)",
+                            node.name,
+                            names.join(", "),
+                            if names.len() == 1 { "calls" } else { "call" }
+                        ));
+                    }
+                }
+                Some(0.0).filter(|_| node_rate[i] > 0.0)
+            } else if database_parts.is_none() {
+                servers.and_then(|(instances, workers)| {
+                    self.instance_wait_s(i, node_rate[i], holding[i], holding_scv[i], workers, instances)
+                        .filter(|_| node_rate[i] > 0.0)
+                })
+            } else {
+                database_parts.as_deref().and_then(parts_wait_s).filter(|_| node_rate[i] > 0.0)
+            };
+            let parts = database_parts.or(log_parts).unwrap_or_default();
+            // From arrival to answer, as the simulation measures it: a balancer's visit lasts
+            // until its backend answers, but a node that hands a request on (a `Forward` step, a
+            // gateway's route, a rate limiter) is done with it at the hand-off.
+            let handed_on_s = |class: usize| -> f64 {
+                if matches!(node.kind, NodeKind::LoadBalancer(_)) {
+                    return 0.0;
+                }
+                let forwards = &self.class_effects[class][i].forwards;
+                forwards
+                    .iter()
+                    .map(|(j, forwards)| forwards * (self.class_link_s(class, i, j) + self.mesh_s + response[class][j]))
+                    .sum()
+            };
+            let sojourn = if saturated || node_rate[i] <= 0.0 {
+                None
+            } else {
+                let own = (0..classes).map(|c| self.class_rates[c][i] * (response[c][i] - handed_on_s(c))).sum::<f64>();
+                // Nothing but rounding goes below 0 (a rate limiter's visit takes no time).
+                Some((own / node_rate[i]).max(0.0))
+            };
+            let caches = self.given.caches;
+            nodes.push(NodeAnalysis {
+                name: node.name.clone(),
+                kind: node.kind.label(),
+                visits: if self.total_rate > 0.0 { node_rate[i] / self.total_rate } else { 0.0 },
+                // Adding 0 turns a −0 from the linear solve into 0, which prints as such.
+                arrival_rate_per_s: node_rate[i] + 0.0,
+                servers,
+                holding_s: holding[i],
+                utilization: utilization.map(|u| u + 0.0),
+                wait_s: node_wait,
+                holding_scv: servers
+                    .filter(|_| node_rate[i] > 0.0 && !self.never_waits[i] && self.consumer_loops[i].is_none())
+                    .and_then(|_| callee_scv[i]),
+                sojourn_s: sojourn,
+                hit_ratio: match &node.kind {
+                    NodeKind::Cache(_) => caches[i].map(|measured| measured.hit_ratio).or(self.given.predicted_hits[i]),
+                    NodeKind::Cdn(_) => caches[i].map(|measured| measured.hit_ratio),
+                    _ => None,
+                },
+                caveat: self.caveats[i].clone(),
+                parts,
+            });
+        }
+        nodes
+    }
+
+    /// A workload's mean response: its classes' responses at its entry, plus the trip
+    /// between its clients and the entry, both ways.
+    fn unhedged_response_s(&self, solution: &Solution, source: &Source) -> f64 {
+        let mut previous = 0.0;
+        let mut sum = 0.0;
+        for (cumulative, class) in source.class_cumulative.iter().zip(source.class_ids.iter()) {
+            sum += (cumulative - previous) * solution.response[*class as usize][source.entry_node.index()];
+            previous = *cumulative;
+        }
+        sum + 2.0 * sampler_mean_s(self.topology, source.latency_sampler)
+    }
+
+    /// When workload `index`'s clients hedge their calls, after how long (in s): each then
+    /// waits for the first of the attempt and the hedge, as a node's hedged call.
+    fn source_hedge_s(&self, index: usize) -> Option<f64> {
+        (self.topology.call_policies.iter())
+            .find(|edge| edge.caller.is_none() && edge.source as usize == index)
+            .and_then(|edge| edge.policy.hedge_after_ns)
+            .map(|ns| ns as f64 / 1e9)
+    }
+
+    /// The notes on the whole view: saturation, hosts of several machines, global routing,
+    /// hedges, consumer groups that change, a scenario.
+    fn model_notes(&self, saturated: bool) -> Vec<String> {
+        let topology = self.topology;
+        let mut notes = Vec::new();
+        if saturated {
+            notes.push("a node or host is at or above saturation: no steady state, so no waiting times".into());
+        }
+        if self.hosts.iter().any(|host| host.machines > 1) {
+            notes.push("a host's load is taken as spread evenly over its machines".into());
+        }
+        // A global balancer no workload enters at: its requests come from its callers' regions.
+        let unplaced_callee = topology.nodes.iter().zip(&self.geo).any(|(node, routing)| {
+            matches!(&node.kind, NodeKind::LoadBalancer(balancer)
+                if node.region == NONE && balancer.role == crate::topology::BalancerRole::LoadBalancer && routing.is_none())
+        });
+        if !topology.regions.names.is_empty() && unplaced_callee {
+            notes.push(
+                "a balancer in no region that no workload enters at routes globally from its callers' regions: \
+                 that crossing is not in the model"
+                    .into(),
+            );
+        }
+        for (edge, hedge_after_ns) in
+            topology.call_policies.iter().filter_map(|edge| Some((edge, edge.policy.hedge_after_ns?)))
+        {
+            let callee = &topology.nodes[edge.callee].name;
+            let after = crate::units::Duration::from_ns(hedge_after_ns);
+            let caller = if edge.caller.is_none() {
+                format!("workload \"{}\"", topology.sources[edge.source as usize].name)
+            } else {
+                format!("\"{}\"", topology.nodes[edge.caller].name)
+            };
+            notes.push(if edge.policy.cancel_losers {
+                format!(
+                    "calls {caller} -> \"{callee}\" are hedged after {after}: each waits for the first of two attempts, the second sent {after} later, \
+                     taking both as exponential with the call's mean (cancelled, the two attempts load the callee as much as one unhedged call, as they do for exponential times)"
+                )
+            } else {
+                format!(
+                    "calls {caller} -> \"{callee}\" are hedged after {after}: each waits for the first of two attempts, taken as exponential, \
+                     but the hedges' extra load (their losers run on) is left out, which --simulate measures"
+                )
+            });
+        }
+        notes.extend(consumer_change_notes(topology));
+        if let Some(scenario) = topology.scenario.as_ref().filter(|scenario| !scenario.faults.is_empty()) {
+            notes.push(format!(
+                "the scenario ({} faults or load changes) is not in the model: it gives the steady state \
+                 without them, where a simulation runs them",
+                scenario.faults.len()
+            ));
+        }
+        notes
+    }
+
+    /// Each call policy's calls (first attempts) and an attempt's untimed answer.
+    fn call_figures(&self, solution: &Solution, saturated: bool) -> Vec<retries::CallFigures> {
+        let topology = self.topology;
+        (topology.call_policies.iter().enumerate())
+            .map(|(policy, edge)| {
+                let attempts = self.retry.attempts(policy as u32);
+                if edge.caller.is_none() {
+                    let source = &topology.sources[edge.source as usize];
+                    let calls_per_s = source.arrivals.mean_rate_per_s().unwrap_or(0.0);
+                    let answer_s = if saturated { f64::INFINITY } else { self.unhedged_response_s(solution, source) };
+                    return retries::CallFigures { calls_per_s, answer_s };
+                }
+                let (i, j) = (edge.caller.index(), edge.callee.index());
+                let (mut attempts_per_s, mut answered_s) = (0.0, 0.0);
+                for class in 0..self.classes {
+                    let rate = self.class_rates[class][i] * self.class_effects[class][i].calls[j];
+                    attempts_per_s += rate;
+                    answered_s +=
+                        rate * (2.0 * (self.class_link_s(class, i, j) + self.mesh_s) + solution.response[class][j]);
+                }
+                let answer_s = if saturated {
+                    f64::INFINITY
+                } else if attempts_per_s > 0.0 {
+                    answered_s / attempts_per_s
+                } else {
+                    0.0
+                };
+                retries::CallFigures { calls_per_s: attempts_per_s / attempts, answer_s }
+            })
+            .collect()
+    }
+}
+
+/// The bottleneck: the node (or database server, or log group) with the highest
+/// utilization, unless a host's cores are busier than any of them; with that utilization
+/// and the busiest host. (node, part, utilization, host)
+fn bottleneck(
+    nodes: &[NodeAnalysis],
+    hosts: &[HostAnalysis],
+) -> (Option<usize>, Option<String>, Option<f64>, Option<usize>) {
+    // Every node and every database server, as (node, part, utilization); a part at its
+    // node's utilization is the more precise answer.
+    let candidates = nodes.iter().enumerate().flat_map(|(i, node)| {
+        let whole = node.utilization.map(|u| (i, None, u));
+        whole.into_iter().chain(node.parts.iter().map(move |part| (i, Some(part.name.clone()), part.utilization)))
+    });
+    let mut best: Option<(usize, Option<String>, f64)> = None;
+    for candidate in candidates {
+        let better = |best: &(usize, Option<String>, f64)| {
+            candidate.2 > best.2 || (candidate.2 == best.2 && best.1.is_none() && candidate.0 == best.0)
+        };
+        if best.as_ref().is_none_or(better) {
+            best = Some(candidate);
+        }
+    }
+    let best = best.filter(|(_, _, u)| *u > 0.0);
+    // A host whose cores are busier than any node's workers saturates first.
+    let busiest_host = (0..hosts.len())
+        .filter(|&h| hosts[h].utilization > 0.0)
+        .fold(None, |best: Option<usize>, h| match best {
+            Some(b) if hosts[b].utilization >= hosts[h].utilization => Some(b),
+            _ => Some(h),
+        })
+        .filter(|&h| best.as_ref().is_none_or(|(_, _, u)| hosts[h].utilization > *u));
+    match busiest_host {
+        Some(h) => (None, None, Some(hosts[h].utilization), busiest_host),
+        None => (
+            best.as_ref().map(|(i, _, _)| *i),
+            best.as_ref().and_then(|(_, part, _)| part.clone()),
+            best.as_ref().map(|(_, _, u)| *u),
+            None,
+        ),
+    }
+}
