@@ -359,7 +359,7 @@ mod tests {
     }
 
     fn close(got: f64, want: f64) {
-        assert!((got - want).abs() <= 1e-6 * want.abs(), "{got} against {want}");
+        assert!((got - want).abs() <= 1e-8 * want.abs(), "{got} against {want}");
     }
 
     /// Order statistics of exponentials in closed form (Ross, *Introduction to Probability

@@ -40,8 +40,15 @@ pub fn hedged_call_s(call_s: f64, hedge_after_s: f64) -> f64 {
 /// The probability that fewer than `k` of independent events happened, each with its
 /// probability in `done` (the Poisson-binomial recursion over the counts below `k`).
 pub(super) fn fewer_than(k: usize, done: impl Iterator<Item = f64>) -> f64 {
+    fewer_than_in(&mut vec![0.0; k], done)
+}
+
+/// `fewer_than` for `k` = `happened.len()`, in `happened`'s room (for an integral that asks
+/// it at each of its points).
+pub(super) fn fewer_than_in(happened: &mut [f64], done: impl Iterator<Item = f64>) -> f64 {
     // happened[c]: the probability that exactly c happened, for c < k.
-    let mut happened = vec![0.0; k];
+    let k = happened.len();
+    happened.fill(0.0);
     happened[0] = 1.0;
     for done in done {
         for c in (0..k).rev() {
@@ -53,8 +60,8 @@ pub(super) fn fewer_than(k: usize, done: impl Iterator<Item = f64>) -> f64 {
 
 /// The expected time until `k` of independent exponential durations with the given means
 /// have ended (the k-th order statistic): ∫ P(fewer than k ended by t) dt, the probability
-/// by the Poisson-binomial recursion, integrated on a geometric grid of t (relative error
-/// below 10⁻⁶). Means of 0 end at once.
+/// by the Poisson-binomial recursion, integrated in ln t by Gauss–Legendre panels (relative
+/// error below 10⁻⁸; `answers::expected_kth_answer_s`). Means of 0 end at once.
 pub fn expected_kth_completion_s(means_s: &[f64], k: usize) -> f64 {
     let answers: Vec<answers::Answer> = means_s.iter().map(|mean| answers::Answer::exponential(*mean)).collect();
     answers::expected_kth_answer_s(&answers, k)
