@@ -247,7 +247,7 @@ impl<'t> OpenModel<'t> {
                 _ => 0.0,
             })
             .collect();
-        let acks_s = |class: usize, i: usize| if writes(topology, class, i) { ack_wait_s[i] } else { 0.0 };
+        let acks_s = |class: usize, i: usize| acks_wait_s(topology, &ack_wait_s, class, i);
         let class_m2 = variability::own_work_m2_s2(&class_effects, &stretch, acks_s);
         // Each node's holding times' c_s², where known: its own work's, the same at every step
         // of the fixed point.
@@ -327,19 +327,10 @@ impl<'t> OpenModel<'t> {
         sampler_mean_s(topology, topology.regions.sampler(to_region, from_region))
     }
 
-    /// Whether `class` writes at node `i`, a database.
-    pub fn writes(&self, class: usize, i: usize) -> bool {
-        writes(self.topology, class, i)
-    }
-
     /// A semi-synchronous or synchronous database's writes hold their connection after the
     /// commit until their replicas acknowledge them: that wait for a visit of `class` at `i`.
     pub fn acks_s(&self, class: usize, i: usize) -> f64 {
-        if self.writes(class, i) {
-            self.ack_wait_s[i]
-        } else {
-            0.0
-        }
+        acks_wait_s(self.topology, &self.ack_wait_s, class, i)
     }
 
     /// The time of a call from `i` to `j` whose time unhedged is `call_s` (there and back,
@@ -382,5 +373,15 @@ fn writes(topology: &Topology, class: usize, i: usize) -> bool {
     match &topology.nodes[i].kind {
         NodeKind::Database(database) => database.write_classes.get(class).copied().unwrap_or(false),
         _ => false,
+    }
+}
+
+/// A visit of `class` at node `i`'s wait for its write's acknowledgements: the database's
+/// (`ack_wait_s`) for a writing class, none otherwise.
+fn acks_wait_s(topology: &Topology, ack_wait_s: &[f64], class: usize, i: usize) -> f64 {
+    if writes(topology, class, i) {
+        ack_wait_s[i]
+    } else {
+        0.0
     }
 }

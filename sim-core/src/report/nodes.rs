@@ -90,17 +90,15 @@ impl Simulation<'_> {
     pub(super) fn closed_population(&self) -> Option<ClosedPopulation> {
         let topology = self.topology;
         let sources = &topology.sources;
-        let closed = |source: &&crate::topology::Source| matches!(source.arrivals, Arrivals::Closed { .. });
-        let users: u64 = (sources.iter().filter(closed))
-            .map(|source| match source.arrivals {
-                Arrivals::Closed { users, .. } => u64::from(users),
-                _ => 0,
-            })
-            .sum();
+        let closed_users = |source: &crate::topology::Source| match source.arrivals {
+            Arrivals::Closed { users, .. } => Some(u64::from(users)),
+            _ => None,
+        };
+        let users: u64 = sources.iter().filter_map(closed_users).sum();
         if users == 0 {
             return None;
         }
-        if sources.iter().all(|source| closed(&source)) {
+        if sources.iter().all(|source| closed_users(source).is_some()) {
             let visits = crate::analysis::VisitCounts::of(topology);
             let mut most_at_a_node = 0u64;
             for source in sources {
@@ -262,7 +260,7 @@ impl Simulation<'_> {
             }
         }
         let per_instance = self.instance_figures(NodeId::new(index as u32), span, refused_at_source_factor, &stats);
-        if held_by_users.is_none() && !offered_load.is_some_and(|load| load >= 1.0) {
+        if held_by_users.is_none() && overloaded.is_none() {
             // An instance of an even split over 1 by chance alone is not saturated by an
             // uneven share (a database's servers are no even split: each one counts).
             let database = matches!(node.kind, NodeKind::Database(_));
