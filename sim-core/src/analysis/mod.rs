@@ -227,6 +227,8 @@ pub(super) struct Given<'a> {
     partition_shares: Vec<Option<Vec<f64>>>,
     /// The consumer loops' wait curves worked out so far (see `consumer_loop.rs`).
     consumer_loops: consumer_loop::Curves,
+    /// The semi-synchronous databases' acknowledgement laws drawn so far (see `acks.rs`).
+    ack_laws: acks::AckLaws,
     /// Per node, the nodes it has a link to and the link (`Topology::link`), ascending:
     /// read once, since every round asks for the links of every call and the table is n².
     links: Vec<Vec<(usize, u32)>>,
@@ -264,7 +266,15 @@ impl<'a> Given<'a> {
                     .collect()
             })
             .collect();
-        Given { caches, predicted_hits, router_shares, partition_shares, consumer_loops: Default::default(), links }
+        Given {
+            caches,
+            predicted_hits,
+            router_shares,
+            partition_shares,
+            consumer_loops: Default::default(),
+            ack_laws: Default::default(),
+            links,
+        }
     }
 
     /// `Topology::link` from `from` to `to`, from the table read once.

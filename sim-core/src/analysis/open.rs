@@ -242,7 +242,7 @@ impl<'t> OpenModel<'t> {
                 NodeKind::Database(database) => {
                     let writes_per_s: f64 =
                         (0..classes).filter(|&class| writes(topology, class, i)).map(|c| class_rates[c][i]).sum();
-                    acks::ack_wait_s(topology, database, &node.name, writes_per_s)
+                    acks::ack_wait_s(topology, &given.ack_laws, database, i, &node.name, writes_per_s)
                 }
                 _ => 0.0,
             })
