@@ -10,7 +10,8 @@
 //! with timeouts and retries. A measurement, not a test: `cargo bench -p archsim-benches --bench analysis` (`-- --quick` for one
 //! repetition).
 
-use sim_core::parse_topology;
+use sim_core::analysis::Analysis;
+use sim_core::{parse_topology, Topology};
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -105,29 +106,29 @@ fn main() {
     ]);
     for (services, timed, looped) in models {
         let topology = parse_topology(&tree(services, timed, looped)).expect("benchmark model is valid");
-        let mut times = Vec::new();
-        for _ in 0..repetitions {
-            let start = Instant::now();
-            let view = sim_core::analysis::analyze(&topology, &vec![None; services]).expect("analyzable");
-            times.push(start.elapsed().as_secs_f64());
-            assert!(view.response_s.is_some(), "{services} services, timed {timed}, looped {looped}: below saturation");
-        }
-        times.sort_by(f64::total_cmp);
-        let median = times[times.len() / 2];
         let name = format!("tree-{services}{}{}", if timed { "-timed" } else { "" }, if looped { "-loop" } else { "" });
-        println!("{name:<22} {:>12.4} {median:>12.4} {:>16.1}", times[0], median * 1e6 / services as f64);
+        time_analysis(&name, &topology, repetitions, |view| {
+            assert!(view.response_s.is_some(), "{services} services, timed {timed}, looped {looped}: below saturation")
+        });
     }
     for (name, text) in [("searched-semi-sync", SEARCHED_SEMI_SYNC), ("searched-fan-out", SEARCHED_FAN_OUT)] {
         let topology = parse_topology(text).expect("benchmark model is valid");
-        let nodes = topology.nodes.len();
-        let mut times = Vec::new();
-        for _ in 0..repetitions {
-            let start = Instant::now();
-            sim_core::analysis::analyze(&topology, &vec![None; nodes]).expect("analyzable");
-            times.push(start.elapsed().as_secs_f64());
-        }
-        times.sort_by(f64::total_cmp);
-        let median = times[times.len() / 2];
-        println!("{name:<22} {:>12.4} {median:>12.4} {:>16.1}", times[0], median * 1e6 / nodes as f64);
+        time_analysis(name, &topology, repetitions, |_| ());
     }
+}
+
+/// Times `repetitions` analyses of `topology`, each view checked by `check`, and prints the
+/// best and the median, and the median per node.
+fn time_analysis(name: &str, topology: &Topology, repetitions: usize, check: impl Fn(&Analysis)) {
+    let nodes = topology.nodes.len();
+    let mut times = Vec::new();
+    for _ in 0..repetitions {
+        let start = Instant::now();
+        let view = sim_core::analysis::analyze(topology, &vec![None; nodes]).expect("analyzable");
+        times.push(start.elapsed().as_secs_f64());
+        check(&view);
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    println!("{name:<22} {:>12.4} {median:>12.4} {:>16.1}", times[0], median * 1e6 / nodes as f64);
 }

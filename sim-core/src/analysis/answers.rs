@@ -310,20 +310,20 @@ const LINEAR_SHARE: f64 = 0.01;
 /// takes it: about 80 points where a trapezoid rule took 4000 for a relative error of
 /// 10⁻⁶. Answers of mean 0 come at once; one answer to wait for comes after its mean.
 pub(super) fn expected_kth_answer_s(answers: &[Answer], k: usize) -> f64 {
-    let positive: Vec<Fit> = answers.iter().filter(|answer| answer.mean_s > 0.0).map(|answer| answer.fit()).collect();
+    let positive: Vec<&Answer> = answers.iter().filter(|answer| answer.mean_s > 0.0).collect();
     let k = k.saturating_sub(answers.len() - positive.len());
     if k == 0 || positive.is_empty() {
         return 0.0;
     }
-    let mut means = answers.iter().map(|answer| answer.mean_s).filter(|mean_s| *mean_s > 0.0);
-    if let (Some(only_s), None) = (means.next(), means.next()) {
-        return only_s;
+    if let [only] = positive[..] {
+        return only.mean_s;
     }
-    let k = k.min(positive.len());
+    let fits: Vec<Fit> = positive.iter().map(|answer| answer.fit()).collect();
+    let k = k.min(fits.len());
     let mut happened = vec![0.0; k];
-    let mut fewer_than_k_answered = |t: f64| fewer_than_in(&mut happened, positive.iter().map(|fit| fit.cdf(t)));
-    let shortest = answers.iter().map(|answer| answer.mean_s).filter(|m| *m > 0.0).fold(f64::INFINITY, f64::min);
-    let horizon = positive.iter().map(|fit| fit.horizon_s()).fold(0.0, f64::max);
+    let mut fewer_than_k_answered = |t: f64| fewer_than_in(&mut happened, fits.iter().map(|fit| fit.cdf(t)));
+    let shortest = positive.iter().map(|answer| answer.mean_s).fold(f64::INFINITY, f64::min);
+    let horizon = fits.iter().map(|fit| fit.horizon_s()).fold(0.0, f64::max);
     // Below a hundredth of the shortest mean no answer jumps (a constant one comes at its
     // mean) and every fit's CDF is smooth: one panel in t itself. Past it, panels in ln t.
     let start_s = shortest * LINEAR_SHARE;
@@ -333,7 +333,7 @@ pub(super) fn expected_kth_answer_s(answers: &[Answer], k: usize) -> f64 {
         return f64::NAN;
     }
     let mut breaks = vec![low, high];
-    breaks.extend(positive.iter().filter_map(|fit| match fit {
+    breaks.extend(fits.iter().filter_map(|fit| match fit {
         Fit::Constant { at_s } => Some(libm::log(*at_s)).filter(|at| *at > low && *at < high),
         _ => None,
     }));
@@ -341,26 +341,32 @@ pub(super) fn expected_kth_answer_s(answers: &[Answer], k: usize) -> f64 {
     breaks.dedup();
     let half_start_s = 0.5 * start_s;
     let mut total = 0.0;
-    for (node, weight) in GAUSS_NODES.iter().zip(GAUSS_WEIGHTS) {
-        for t in [half_start_s * (1.0 - node), half_start_s * (1.0 + node)] {
-            total += weight * half_start_s * fewer_than_k_answered(t);
-        }
-    }
+    add_gauss_panel(&mut total, |weight, offset| {
+        weight * half_start_s * fewer_than_k_answered(half_start_s * (1.0 + offset))
+    });
     // ∫ f(t) dt = ∫ f(t) t d(ln t).
     for ends in breaks.windows(2) {
         let panels = ((ends[1] - ends[0]) / PANEL_WIDTH).ceil().max(1.0);
         let half_width = 0.5 * (ends[1] - ends[0]) / panels;
         for panel in 0..panels as usize {
             let middle = ends[0] + (2 * panel + 1) as f64 * half_width;
-            for (node, weight) in GAUSS_NODES.iter().zip(GAUSS_WEIGHTS) {
-                for u in [middle - half_width * node, middle + half_width * node] {
-                    let t = libm::exp(u);
-                    total += weight * half_width * t * fewer_than_k_answered(t);
-                }
-            }
+            add_gauss_panel(&mut total, |weight, offset| {
+                let t = libm::exp(middle + half_width * offset);
+                weight * half_width * t * fewer_than_k_answered(t)
+            });
         }
     }
     total
+}
+
+/// Adds one panel of Gauss–Legendre's 8-point rule to `total`: `term(weight, offset)` at
+/// each node's offset in [−1, 1], the pair's lower one first.
+fn add_gauss_panel(total: &mut f64, mut term: impl FnMut(f64, f64) -> f64) {
+    for (node, weight) in GAUSS_NODES.iter().zip(GAUSS_WEIGHTS) {
+        for offset in [-node, *node] {
+            *total += term(weight, offset);
+        }
+    }
 }
 
 #[cfg(test)]
