@@ -182,3 +182,23 @@ fn a_bulkhead_on_the_call_that_leaves_keeps_a_pool_from_waiting_on_itself() {
     let refused = report.nodes["front"].bulkheads["back"].refused;
     assert!(refused > 0 && (refused as f64) < 0.2 * report.requests.generated as f64, "{refused}");
 }
+
+/// Closed users on the same round trip: once deadlocked, "front" is all busy and its users
+/// all wait in it, which is the shape of a node the users saturate and keep stable. The
+/// deadlock is what holds it, so the report says that and not "saturated by the users".
+#[test]
+fn a_deadlocked_service_is_not_said_to_be_saturated_by_closed_users() {
+    let open = round_trip(1.0, 4, 0.3, "");
+    let closed = open.replace(
+        r#"Open(name: "users", arrivals: Poisson(rate: "1/s"), to: "front")"#,
+        r#"Closed(name: "users", users: 40, think: Exp(mean: "10ms"), to: "front")"#,
+    );
+    assert_ne!(closed, open);
+    let report = simulate(&closed, 1, seconds(30.0), 0.0);
+    assert!(report.instability.iter().any(|line| line.starts_with(r#""front" was deadlocked at the end"#)));
+    assert!(
+        !report.warnings.iter().any(|warning| warning.contains("saturated by the")),
+        "{:#?}",
+        report.warnings
+    );
+}

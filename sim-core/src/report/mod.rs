@@ -451,7 +451,7 @@ impl Simulation<'_> {
         for (index, node) in topology.nodes.iter().enumerate() {
             let figures =
                 self.node_report(index, span, refused_at_source_factor, closed_population.as_ref(), &mut instability);
-            saturated_by_users.extend(figures.saturated_by_users);
+            saturated_by_users.extend(figures.saturated_by_users.map(|warning| (index, warning)));
             total_cost += figures.cost;
             cpu_offered[index] = figures.cpu_offered;
             mean_demand_ns[index] = figures.mean_demand_ns;
@@ -548,7 +548,11 @@ impl Simulation<'_> {
             warnings: self
                 .warnings(&latency)
                 .into_iter()
-                .chain(saturated_by_users)
+                // A node deadlocked at the end is busy because its workers are stuck, not
+                // because the users keep it so: its instability line says why.
+                .chain(saturated_by_users.into_iter().filter_map(|(node, warning)| {
+                    (!deadlocked.iter().any(|(wait, _)| wait.node.index() == node)).then_some(warning)
+                }))
                 .chain(self_wait_warnings.into_iter().map(|(_, warning)| warning))
                 .chain(warnings::cold_caches(topology, &nodes))
                 .chain(warnings::catching_up_consumers(topology, &nodes, self.generating_at_end()))
