@@ -196,9 +196,5 @@ fn a_deadlocked_service_is_not_said_to_be_saturated_by_closed_users() {
     assert_ne!(closed, open);
     let report = simulate(&closed, 1, seconds(30.0), 0.0);
     assert!(report.instability.iter().any(|line| line.starts_with(r#""front" was deadlocked at the end"#)));
-    assert!(
-        !report.warnings.iter().any(|warning| warning.contains("saturated by the")),
-        "{:#?}",
-        report.warnings
-    );
+    assert!(!report.warnings.iter().any(|warning| warning.contains("saturated by the")), "{:#?}", report.warnings);
 }

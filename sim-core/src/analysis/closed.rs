@@ -9,6 +9,7 @@
 //! throughput curve (`the_analytic_view_solves_a_closed_workload` measures it against exact
 //! MVA). Each closed workload's X is bisected in turn, the others held, until none moves.
 
+use super::open_figures::{bottleneck, SATURATED_NOTE};
 use super::retries::analyze_open;
 use super::{closed_exact, Analysis, Given};
 use crate::topology::{Arrivals, Topology};
@@ -108,9 +109,63 @@ pub(super) fn analyze_steady(topology: &Topology, given: &Given) -> Result<Analy
             break;
         }
     }
-    // Rates and utilizations at the throughput; waits and responses as the users see them.
+    // Rates at the throughput; holding times, waits and responses as the users see them, and
+    // so utilizations (busy workers = throughput × the time each holds one, Little's law):
+    // the whole load's waits are not what anyone sees, and a worker held through them would
+    // read busier than it is.
     let mut view = at(&mut solved, &rates)?;
     let seen_view = at(&mut solved, &seen(&rates, None))?;
+    for (node, seen_node) in view.nodes.iter_mut().zip(&seen_view.nodes) {
+        // (A database's servers keep their own figures: their holding is their own work.)
+        if !node.parts.is_empty() {
+            continue;
+        }
+        if let (Some((instances, workers)), Some(_)) = (node.servers, node.utilization) {
+            node.utilization = Some(node.arrival_rate_per_s * seen_node.holding_s / f64::from(instances * workers));
+        }
+        node.holding_s = seen_node.holding_s;
+    }
+    // (A node the users already see at or past 1, a work queue's handler, is the open view's
+    // to judge.)
+    let pushed_past = |(node, seen_node): (&super::NodeAnalysis, &super::NodeAnalysis)| {
+        node.utilization.is_some_and(|u| u >= 1.0) && seen_node.utilization.is_some_and(|u| u < 1.0)
+    };
+    if !seen_view.saturated && view.nodes.iter().zip(&seen_view.nodes).any(pushed_past) {
+        // The users see the network below saturation, yet their own request each (or the
+        // open load) takes a node past it at the holding times they see: Schweitzer–Bard's
+        // (N − 1)/N share has no consistent point there (a pool of several workers answers
+        // at (N − 1)/N of a load it cannot carry whole). No waits, as in any saturated view,
+        // and said why.
+        for node in &mut view.nodes {
+            (node.wait_s, node.sojourn_s) = (None, None);
+        }
+        view.response_s = None;
+        view.workload_response_s.iter_mut().for_each(|response| *response = None);
+        for &(index, ..) in &closed {
+            let source = &topology.sources[index];
+            if notes.iter().any(|note| note.contains(&format!("\"{}\"", source.name))) {
+                continue;
+            }
+            notes.push(format!(
+                "workload \"{}\" is closed: at the {} req/s Schweitzer–Bard approximate MVA gives its users, \
+                 a node is past saturation at the holding times they see, which the approximation cannot settle \
+                 (--simulate shows the queue its users build)",
+                source.name,
+                super::rate_text(rates[index])
+            ));
+        }
+        if !view.saturated {
+            view.notes.push(SATURATED_NOTE.into());
+            view.saturated = true;
+        }
+        view.notes.extend(notes);
+        return Ok(view);
+    }
+    // The whole load's saturation was its waits' (held through by the callers), not the users'.
+    if view.saturated && !seen_view.saturated {
+        view.notes.retain(|note| note != SATURATED_NOTE);
+        view.saturated = false;
+    }
     for (node, seen_node) in view.nodes.iter_mut().zip(seen_view.nodes) {
         node.wait_s = seen_node.wait_s;
         node.sojourn_s = seen_node.sojourn_s;
@@ -118,6 +173,9 @@ pub(super) fn analyze_steady(topology: &Topology, given: &Given) -> Result<Analy
             part.wait_s = seen_part.wait_s;
         }
     }
+    let (bottleneck, bottleneck_part, utilization, bottleneck_host) = bottleneck(&view.nodes, &view.hosts);
+    (view.bottleneck, view.bottleneck_part, view.bottleneck_host) = (bottleneck, bottleneck_part, bottleneck_host);
+    view.saturation_rate_per_s = utilization.map(|utilization| view.arrival_rate_per_s / utilization);
     for &(index, ..) in &closed {
         view.workload_response_s[index] = seen_view.workload_response_s[index];
     }

@@ -54,12 +54,7 @@ pub(super) fn product_form(topology: &Topology, trickle: &Analysis, users: u32) 
         }
         let NodeKind::Service(service) = &node.kind else { return None };
         let plain = service.role != ServiceRole::Database
-            && service.autoscaling.is_none()
-            && service.timeout_ns.is_none()
-            && service.shed_above.is_none()
-            && !service.drop_expired
-            && service.bulkheads.is_empty()
-            && service.concurrency_limit.is_none()
+            && service.fixed_and_unguarded()
             && service.call_policies.is_empty()
             && service.queue_capacity.is_none_or(|capacity| capacity >= users)
             && topology.node_hosts.get(index).is_none_or(|&host| host == NONE);

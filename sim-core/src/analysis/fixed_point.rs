@@ -6,7 +6,9 @@
 
 use super::open::OpenModel;
 use super::visits::VisitEffect;
-use super::{answers, database_parts, parts_wait_s, queue_shape, routing, variability};
+use super::{
+    answers, database_parts, held_pools, mmc_wait_s, parts_wait_s, queue_shape, round_robin, routing, variability,
+};
 use crate::topology::NodeKind;
 
 /// Where the fixed point settled.
@@ -201,6 +203,42 @@ impl OpenModel<'_> {
                         .instance_wait_s(i, node_rate[i], next_holding[i], holding_scv[i], workers, instances)
                         .unwrap_or(f64::INFINITY);
                 }
+            }
+            // A pool and the smaller pool only it calls, together (`held_pools.rs`): a visit
+            // spends its calls' responses there and the rest of its holding time outside.
+            for (i, pool) in self.held_pools.iter().enumerate() {
+                let Some(pool) = pool.filter(|_| node_rate[i].is_finite() && node_rate[i] > 0.0) else { continue };
+                let j = pool.callee;
+                let (mut calls, mut at_callee_s) = (0.0, 0.0);
+                for class in 0..classes {
+                    let made = class_rates[class][i] * class_effects[class][i].calls[j];
+                    calls += made;
+                    at_callee_s += made * response[class][j];
+                }
+                let (calls, at_callee_s) = (calls / node_rate[i], at_callee_s / node_rate[i]);
+                let outside_s = (next_holding[i] - at_callee_s).max(0.0);
+                let (caller_wait_s, callee_wait_s) =
+                    held_pools::pool_waits_s(&pool, node_rate[i], outside_s, calls, next_holding[j])
+                        .unwrap_or((f64::INFINITY, f64::INFINITY));
+                next_wait[j] = callee_wait_s;
+                next_wait[i] = if pool.instances == 1 {
+                    caller_wait_s
+                } else {
+                    let holding_s = next_holding[i];
+                    let poisson =
+                        held_pools::instance_wait_s(&pool, node_rate[i], outside_s, calls, next_holding[j], holding_s);
+                    // Instances taking their arrivals in turn wait less than Poisson's: by as
+                    // much as their gaps' GI/M/c wait is below M/M/c's at this holding time.
+                    let instance_rate = node_rate[i] / f64::from(pool.instances);
+                    let gaps = match (self.gaps[i], mmc_wait_s(pool.workers, instance_rate, holding_s)) {
+                        (Some(gaps), Some(mmc)) if mmc > 0.0 => {
+                            round_robin::wait_s(gaps, pool.instances, pool.workers, node_rate[i], holding_s, None)
+                                .map_or(1.0, |wait| wait / mmc)
+                        }
+                        _ => 1.0,
+                    };
+                    poisson.map_or(f64::INFINITY, |wait| wait * gaps)
+                };
             }
             let converged = next_wait.iter().zip(&wait).all(|(a, b)| (a - b).abs() <= 1e-12 + 1e-9 * b.abs())
                 && next_holding.iter().zip(&holding).all(|(a, b)| (a - b).abs() <= 1e-12 + 1e-9 * b.abs());

@@ -21,6 +21,7 @@ mod closed;
 mod closed_exact;
 mod consumer_loop;
 mod fixed_point;
+mod held_pools;
 mod hosts;
 mod limiters;
 mod node_amounts;
@@ -162,6 +163,9 @@ pub struct Analysis {
     /// The calls under a policy with a timeout, in the order of their policies: their
     /// timeouts and retries.
     pub calls: Vec<CallAnalysis>,
+    /// Whether a node or host is at or above saturation, so that the view has no waits.
+    #[serde(skip)]
+    pub saturated: bool,
 }
 
 /// The mean wait per call, in seconds, at a handler that only `consumers` call, round robin

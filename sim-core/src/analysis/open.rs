@@ -7,8 +7,8 @@
 use super::regions::{cdn_origin_crossings_s, geo_routing, GeoRouting};
 use super::visits::{class_visit_rates, RouterKeys, VisitEffect};
 use super::{
-    acks, call_bounds, consumer_loop, hosts, limiters, mmc_wait_s, queue_shape, regional_reads, retries, round_robin,
-    sampler_mean_s, variability, Analysis, Given, HostAnalysis,
+    acks, call_bounds, consumer_loop, held_pools, hosts, limiters, mmc_wait_s, queue_shape, regional_reads, retries,
+    round_robin, sampler_mean_s, variability, Analysis, Given, HostAnalysis,
 };
 use crate::ids::NodeId;
 use crate::topology::{Arrivals, NodeKind, Topology, NONE};
@@ -77,6 +77,9 @@ pub(super) struct OpenModel<'t> {
     pub gaps: Vec<Option<round_robin::Gaps>>,
     /// Per node: a work queue, whose wait is its messages', after the producer's answer.
     pub asynchronous: Vec<bool>,
+    /// Per caller pool that holds a worker while it calls a smaller pool only it calls: that
+    /// callee, the two solved together.
+    pub held_pools: Vec<Option<held_pools::HeldPool>>,
     /// Per database: a write's wait for its replicas' acknowledgements after its commit.
     ack_wait_s: Vec<f64>,
     /// Per class and node: a visit's holding time's second moment, where the worker is held
@@ -159,6 +162,7 @@ impl<'t> OpenModel<'t> {
         let stretch: Vec<f64> = stretch.into_iter().map(|s| if s.is_finite() { s } else { 1.0 }).collect();
         let consumers = call_bounds::consumer_callers(topology, &class_entry_rates, &class_effects, &class_rates);
         let callers = call_bounds::bounded_callers(topology, &class_entry_rates, &class_effects, &class_rates);
+        let all_bounds = callers.clone();
         let mut bounded_by_callers: Vec<Option<(u64, Vec<usize>)>> = vec![None; n];
         let never_waits: Vec<bool> = (consumers.iter().zip(callers).zip(&topology.nodes))
             .enumerate()
@@ -237,6 +241,30 @@ impl<'t> OpenModel<'t> {
         }
         let asynchronous: Vec<bool> =
             topology.nodes.iter().map(|node| matches!(node.kind, NodeKind::WorkQueue(_))).collect();
+        let held_pools = held_pools::held_pools(topology, &all_bounds, |i| {
+            !evenly_spaced[i] && consumer_loops[i].is_none() && !never_waits[i] && !asynchronous[i]
+        });
+        for (i, pool) in held_pools.iter().enumerate() {
+            let Some(pool) = pool else { continue };
+            let (caller, callee) = (&topology.nodes[i].name, &topology.nodes[pool.callee].name);
+            let servers = format!("{} worker{}", pool.callee_servers, if pool.callee_servers == 1 { "" } else { "s" });
+            notes.push(if pool.instances == 1 {
+                format!(
+                    "\"{caller}\" holds one of its {} workers while it calls \"{callee}\" ({servers}), which only it \
+                     calls: the two are solved together as a flow-equivalent server (Chandy, Herzog and Woo) with \
+                     exponential times, not as M/M/c queues",
+                    pool.workers
+                )
+            } else {
+                format!(
+                    "\"{caller}\" holds one of its {}×{} workers while it calls \"{callee}\" ({servers}), which only \
+                     it calls: \"{callee}\"'s wait is that of a flow-equivalent server of all of them (Chandy, Herzog \
+                     and Woo) with exponential times, and each instance's that of its own workers' sharing \"{callee}\" \
+                     with the others' mean busy workers, not M/M/c's",
+                    pool.instances, pool.workers
+                )
+            });
+        }
         let ack_wait_s: Vec<f64> = (topology.nodes.iter().enumerate())
             .map(|(i, node)| match &node.kind {
                 NodeKind::Database(database) => {
@@ -287,12 +315,19 @@ impl<'t> OpenModel<'t> {
             evenly_spaced,
             gaps,
             asynchronous,
+            held_pools,
             ack_wait_s,
             class_m2,
             own_holding_scv,
             hedged,
             plain_callers,
         })
+    }
+
+    /// Whether node `i`'s wait is its held pool's (`held_pools.rs`): the pool's, or the
+    /// callee's only such a pool calls.
+    pub fn pooled(&self, i: usize) -> bool {
+        self.held_pools[i].is_some() || self.held_pools.iter().flatten().any(|pool| pool.callee == i)
     }
 
     /// The mean time over the link from `from` to `to`: a CDN edge's crossing to its origin,

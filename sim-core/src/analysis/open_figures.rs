@@ -10,6 +10,10 @@ use super::{
 };
 use crate::topology::{NodeKind, Source, NONE};
 
+/// The note of a view with a node or host at or above saturation.
+pub(super) const SATURATED_NOTE: &str =
+    "a node or host is at or above saturation: no steady state, so no waiting times";
+
 impl OpenModel<'_> {
     /// The view, and each call policy's calls' figures, at `solution`; `notes` are those
     /// said on the way there.
@@ -66,6 +70,7 @@ impl OpenModel<'_> {
             notes,
             peak: None,
             calls: Vec::new(),
+            saturated,
         };
         (view, call_figures)
     }
@@ -187,6 +192,9 @@ impl OpenModel<'_> {
                     }
                 }
                 Some(0.0).filter(|_| node_rate[i] > 0.0)
+            } else if self.pooled(i) {
+                // Solved with its pool, not M/M/c (`held_pools.rs`).
+                Some(solution.wait[i]).filter(|wait_s| wait_s.is_finite() && node_rate[i] > 0.0)
             } else if database_parts.is_none() {
                 servers.and_then(|(instances, workers)| {
                     self.instance_wait_s(i, node_rate[i], holding[i], holding_scv[i], workers, instances)
@@ -228,7 +236,12 @@ impl OpenModel<'_> {
                 utilization: utilization.map(|u| u + 0.0),
                 wait_s: node_wait,
                 holding_scv: servers
-                    .filter(|_| node_rate[i] > 0.0 && !self.never_waits[i] && self.consumer_loops[i].is_none())
+                    .filter(|_| {
+                        node_rate[i] > 0.0
+                            && !self.never_waits[i]
+                            && self.consumer_loops[i].is_none()
+                            && !self.pooled(i)
+                    })
                     .and_then(|_| callee_scv[i]),
                 sojourn_s: sojourn,
                 hit_ratio: match &node.kind {
@@ -270,7 +283,7 @@ impl OpenModel<'_> {
         let topology = self.topology;
         let mut notes = Vec::new();
         if saturated {
-            notes.push("a node or host is at or above saturation: no steady state, so no waiting times".into());
+            notes.push(SATURATED_NOTE.into());
         }
         if self.hosts.iter().any(|host| host.machines > 1) {
             notes.push("a host's load is taken as spread evenly over its machines".into());
@@ -356,7 +369,7 @@ impl OpenModel<'_> {
 /// The bottleneck: the node (or database server, or log group) with the highest
 /// utilization, unless a host's cores are busier than any of them; with that utilization
 /// and the busiest host. (node, part, utilization, host)
-fn bottleneck(
+pub(super) fn bottleneck(
     nodes: &[NodeAnalysis],
     hosts: &[HostAnalysis],
 ) -> (Option<usize>, Option<String>, Option<f64>, Option<usize>) {

@@ -258,6 +258,18 @@ impl LimitAlgorithm {
 }
 
 impl ServiceConfig {
+    /// A fixed number of instances (no autoscaler) that never turns a request away nor lets
+    /// go of one it has taken before its answer: no timeout, no expiry, no shedding, no
+    /// bulkhead, no adaptive concurrency limit.
+    pub fn fixed_and_unguarded(&self) -> bool {
+        self.autoscaling.is_none()
+            && self.timeout_ns.is_none()
+            && self.shed_above.is_none()
+            && !self.drop_expired
+            && self.bulkheads.is_empty()
+            && self.concurrency_limit.is_none()
+    }
+
     /// The most instances it can have.
     pub fn max_instances(&self) -> u32 {
         self.autoscaling.map_or(self.instances, |autoscaling| autoscaling.max)
