@@ -47,7 +47,7 @@ pub(super) struct HeldPool {
 
 /// A fixed number of instances that hold a worker from a request's start to its answer and
 /// never let one go sooner (no timeout, no expiry, no shedding, no adaptive limit, no
-/// bulkhead), with unbounded queues: the shape the flow-equivalent server is exact for.
+/// bulkhead), with unbounded queues: the shape the flow-equivalent server is built for.
 fn plain_pool(kind: &NodeKind) -> Option<&ServiceConfig> {
     match kind {
         NodeKind::Service(service)
