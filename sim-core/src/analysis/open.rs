@@ -80,6 +80,8 @@ pub(super) struct OpenModel<'t> {
     /// Per caller pool that holds a worker while it calls a smaller pool only it calls: that
     /// callee, the two solved together.
     pub held_pools: Vec<Option<held_pools::HeldPool>>,
+    /// Per node: its wait is its held pool's, as the pool or as the callee only it calls.
+    pub pooled: Vec<bool>,
     /// Per database: a write's wait for its replicas' acknowledgements after its commit.
     ack_wait_s: Vec<f64>,
     /// Per class and node: a visit's holding time's second moment, where the worker is held
@@ -244,8 +246,10 @@ impl<'t> OpenModel<'t> {
         let held_pools = held_pools::held_pools(topology, &all_bounds, |i| {
             !evenly_spaced[i] && consumer_loops[i].is_none() && !never_waits[i] && !asynchronous[i]
         });
+        let mut pooled = vec![false; n];
         for (i, pool) in held_pools.iter().enumerate() {
             let Some(pool) = pool else { continue };
+            (pooled[i], pooled[pool.callee]) = (true, true);
             let (caller, callee) = (&topology.nodes[i].name, &topology.nodes[pool.callee].name);
             let servers = format!("{} worker{}", pool.callee_servers, if pool.callee_servers == 1 { "" } else { "s" });
             notes.push(if pool.instances == 1 {
@@ -316,18 +320,13 @@ impl<'t> OpenModel<'t> {
             gaps,
             asynchronous,
             held_pools,
+            pooled,
             ack_wait_s,
             class_m2,
             own_holding_scv,
             hedged,
             plain_callers,
         })
-    }
-
-    /// Whether node `i`'s wait is its held pool's (`held_pools.rs`): the pool's, or the
-    /// callee's only such a pool calls.
-    pub fn pooled(&self, i: usize) -> bool {
-        self.held_pools[i].is_some() || self.held_pools.iter().flatten().any(|pool| pool.callee == i)
     }
 
     /// The mean time over the link from `from` to `to`: a CDN edge's crossing to its origin,

@@ -192,7 +192,7 @@ impl OpenModel<'_> {
                     }
                 }
                 Some(0.0).filter(|_| node_rate[i] > 0.0)
-            } else if self.pooled(i) {
+            } else if self.pooled[i] {
                 // Solved with its pool, not M/M/c (`held_pools.rs`).
                 Some(solution.wait[i]).filter(|wait_s| wait_s.is_finite() && node_rate[i] > 0.0)
             } else if database_parts.is_none() {
@@ -240,7 +240,7 @@ impl OpenModel<'_> {
                         node_rate[i] > 0.0
                             && !self.never_waits[i]
                             && self.consumer_loops[i].is_none()
-                            && !self.pooled(i)
+                            && !self.pooled[i]
                     })
                     .and_then(|_| callee_scv[i]),
                 sojourn_s: sojourn,
