@@ -29,14 +29,18 @@ pub fn utilization(value: f64) -> String {
 
 /// How far the offered load may grow before the bottleneck saturates, in the words of
 /// `archsim run`'s bottleneck line (", 3.48× headroom"), or how far past saturation it is
-/// (", 0.85× what is offered now: past saturation"); nothing when nothing is offered.
-fn headroom(saturation_per_s: f64, offered_per_s: f64) -> String {
+/// (", 0.85× what is offered now: past saturation"); nothing when nothing is offered. A
+/// view with waits (`steady`) at a factor of 1 to rounding is closed users keeping the
+/// bottleneck busy (their rate can only approach its capacity): at saturation, not past it.
+fn headroom(saturation_per_s: f64, offered_per_s: f64, steady: bool) -> String {
     if offered_per_s <= 0.0 {
         return String::new();
     }
     let factor = saturation_per_s / offered_per_s;
     if factor > 1.0 {
         format!(", {}", sim_core::report::headroom_text(factor))
+    } else if steady && factor > 1.0 - 1e-6 {
+        ", no headroom: the closed users keep it busy".into()
     } else {
         format!(", {factor:.2}× what is offered now: past saturation")
     }
@@ -66,7 +70,7 @@ pub fn bottleneck_line(analysis: &Analysis) -> String {
                 node.name,
                 utilization,
                 significant(rate),
-                headroom(rate, analysis.arrival_rate_per_s)
+                headroom(rate, analysis.arrival_rate_per_s, analysis.response_s.is_some())
             )
         }
         (None, Some(rate)) if analysis.bottleneck_host.is_some() => {
@@ -78,7 +82,7 @@ pub fn bottleneck_line(analysis: &Analysis) -> String {
                 if host.machines > 1 { format!(" × {} machines", host.machines) } else { String::new() },
                 host.utilization,
                 significant(rate),
-                headroom(rate, analysis.arrival_rate_per_s)
+                headroom(rate, analysis.arrival_rate_per_s, analysis.response_s.is_some())
             )
         }
         _ => "bottleneck: none (no node queues for workers)".into(),

@@ -4,6 +4,7 @@
 
 mod analytic_caches;
 mod analytic_closed;
+mod analytic_mixed;
 mod analytic_pools;
 mod analytic_retries;
 mod analytic_variability;

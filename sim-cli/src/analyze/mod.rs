@@ -368,7 +368,9 @@ fn write_analysis(
     let _ = writeln!(
         out,
         "analytic view ({}{}), {} req/s offered\n",
-        if exact_closed {
+        if exact_closed && analysis.notes.iter().any(|note| note.contains("a mixed network")) {
+            "mixed open and closed product-form network by exact MVA"
+        } else if exact_closed {
             "closed product-form network by exact MVA"
         } else if analysis
             .nodes

@@ -5,11 +5,17 @@
 //! That is a closed BCMP network with the think time and any network crossings as a delay
 //! station, and mean value analysis solves it exactly (Reiser & Lavenberg 1980), a station
 //! of c workers through its marginal probabilities (Bolch et al., *Queueing Networks and
-//! Markov Chains*, 2nd ed., §8.2.4). Other closed networks keep Schweitzer's and Bard's
-//! approximation (`closed.rs`), which errs most at the knee of the throughput curve.
+//! Markov Chains*, 2nd ed., §8.2.4). Open Poisson workloads beside the users, served as
+//! they are, make a mixed BCMP network, also solved exactly: a one-worker station's
+//! demand is inflated by 1/(1 − its open utilization) for the users, and an open arrival
+//! there takes D(1 + Q)/(1 − U) with Q the users' mean count (Lazowska et al.,
+//! *Quantitative System Performance*, 1984, §7.6); a station of c workers takes the open
+//! requests' count summed out of its joint weights (`station_weights`). Other closed
+//! networks keep Schweitzer's and Bard's approximation (`closed.rs`), which errs most at
+//! the knee of the throughput curve.
 
 use super::Analysis;
-use crate::topology::{Discipline, NodeKind, ServiceRole, Topology, NONE};
+use crate::topology::{Arrivals, Discipline, NodeKind, ServiceRole, Topology, NONE};
 
 /// Steps past which the solution is not worked out (Schweitzer–Bard is near exact with that
 /// many users anyway): users × stations for the recursion, about 1.5 × (stations + 1) ×
@@ -17,7 +23,7 @@ use crate::topology::{Discipline, NodeKind, ServiceRole, Topology, NONE};
 const MAX_STEPS: u64 = 20_000_000;
 
 /// A queueing station of the closed network: a node's demand per request (visits × mean
-/// holding) and its workers.
+/// holding), its workers, and the open workloads' load on it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Station {
     /// The node's index.
@@ -26,6 +32,24 @@ pub(super) struct Station {
     pub demand_s: f64,
     /// Workers serving its queue (one instance's, or every instance's when it never waits).
     pub servers: u32,
+    /// Mean holding per visit, in seconds.
+    pub holding_s: f64,
+    /// The open workloads' offered load there: their arrivals per second × the holding
+    /// (busy workers, below `servers`); 0 without.
+    pub open_load: f64,
+}
+
+impl Station {
+    /// A station no open workload visits.
+    #[cfg(test)]
+    fn closed(demand_s: f64, servers: u32) -> Self {
+        Self { node: 0, demand_s, servers, holding_s: demand_s, open_load: 0.0 }
+    }
+
+    /// Whether the users' requests never queue there: a worker for each and no open load.
+    fn never_queues(&self, users: u32) -> bool {
+        self.servers >= users && self.open_load <= 0.0
+    }
 }
 
 /// What mean value analysis gives at the workload's population.
@@ -36,47 +60,108 @@ pub(super) struct Solution {
     /// Per station (in `stations` order): its residence time per request (all its visits'
     /// waits and holdings), in seconds.
     pub residence_s: Vec<f64>,
+    /// Per station: an open arrival's mean time there (its wait and holding), in seconds;
+    /// 0 where no open workload goes.
+    pub open_sojourn_s: Vec<f64>,
 }
 
-/// The stations of the network a single closed workload of `users` sends its requests
+/// The stations of the network the closed workload `closed` of `users` sends its requests
 /// through, and the delay a request spends outside them (network crossings), when the
 /// network is product form; `None` otherwise. `trickle` is the open view at a negligible
-/// rate of that workload, whose response is the demands plus the delay.
-pub(super) fn product_form(topology: &Topology, trickle: &Analysis, users: u32) -> Option<(Vec<Station>, f64)> {
-    let [source] = &topology.sources[..] else { return None };
-    if source.client_policy != NONE || topology.mesh_sampler != NONE {
+/// rate of that workload and none of the others, whose response is the demands plus the
+/// delay; `open_only` the view at the open workloads' rates alone, when there are any (each
+/// Poisson, served as the users are where they meet).
+pub(super) fn product_form(
+    topology: &Topology,
+    trickle: &Analysis,
+    open_only: Option<&Analysis>,
+    closed: usize,
+    users: u32,
+) -> Option<(Vec<Station>, f64)> {
+    for (index, source) in topology.sources.iter().enumerate() {
+        let poisson = matches!(source.arrivals, Arrivals::Poisson { .. }) && open_only.is_some();
+        if source.client_policy != NONE || !(index == closed || poisson) {
+            return None;
+        }
+    }
+    if topology.mesh_sampler != NONE {
         return None;
     }
     let mut stations = Vec::new();
     for (index, (node, view)) in topology.nodes.iter().zip(&trickle.nodes).enumerate() {
-        if view.visits <= 0.0 {
+        let open = open_only.map(|open_only| &open_only.nodes[index]).filter(|open| open.arrival_rate_per_s > 0.0);
+        if view.visits <= 0.0 && open.is_none() {
             continue;
         }
         let NodeKind::Service(service) = &node.kind else { return None };
         let plain = service.role != ServiceRole::Database
             && service.fixed_and_unguarded()
             && service.call_policies.is_empty()
-            && service.queue_capacity.is_none_or(|capacity| capacity >= users)
+            && service.queue_capacity.is_none_or(|capacity| capacity >= users && open.is_none())
             && topology.node_hosts.get(index).is_none_or(|&host| host == NONE);
         if !plain {
             return None;
         }
-        // A request is at one node at a time, so an instance with a worker per user never
-        // queues, whatever its work's distribution: a pure delay of its holding.
-        let servers = if service.workers >= users {
-            users
-        } else if service.instances == 1
-            && (service.discipline == Discipline::ProcessorSharing || view.holding_scv.is_none())
-        {
-            service.workers
-        } else {
-            return None;
+        let processor_sharing = service.discipline == Discipline::ProcessorSharing;
+        if view.visits <= 0.0 {
+            // Only open requests come here: an M/M/c queue of its own, the open view's.
+            continue;
+        }
+        let Some(open) = open else {
+            // A request is at one node at a time, so an instance with a worker per user never
+            // queues, whatever its work's distribution: a pure delay of its holding.
+            let servers = if service.workers >= users {
+                users
+            } else if service.instances == 1 && (processor_sharing || view.holding_scv.is_none()) {
+                service.workers
+            } else {
+                return None;
+            };
+            stations.push(Station {
+                node: index,
+                demand_s: view.visits * view.holding_s,
+                servers,
+                holding_s: view.holding_s,
+                open_load: 0.0,
+            });
+            continue;
         };
-        stations.push(Station { node: index, demand_s: view.visits * view.holding_s, servers });
+        // Where open requests queue with the users': one instance, exponential holding unless
+        // shared, and the same for both (BCMP's first-come station serves every class alike).
+        let holding_s = view.holding_s;
+        let alike = (open.holding_s - holding_s).abs() <= 1e-9 * holding_s;
+        let exponential = open.holding_scv.is_none() && view.holding_scv.is_none();
+        let open_load = open.arrival_rate_per_s * holding_s;
+        if service.instances != 1
+            || !alike
+            || !(processor_sharing || exponential)
+            || open_load >= f64::from(service.workers)
+        {
+            return None;
+        }
+        stations.push(Station {
+            node: index,
+            demand_s: view.visits * holding_s,
+            servers: service.workers,
+            holding_s,
+            open_load,
+        });
+    }
+    // A worker held on a call counts the callee's time twice in the open requests' time at
+    // the nodes: then that passes their time in the network (Little's law).
+    if let Some(open_only) = open_only {
+        let at_nodes: f64 =
+            (open_only.nodes.iter()).map(|node| node.arrival_rate_per_s * node.sojourn_s.unwrap_or(0.0)).sum();
+        let in_network: f64 = (topology.sources.iter().zip(&open_only.workload_response_s))
+            .filter_map(|(source, response_s)| Some(source.arrivals.mean_rate_per_s()? * (*response_s)?))
+            .sum();
+        if at_nodes > in_network * (1.0 + 1e-9) {
+            return None;
+        }
     }
     // A worker held on a call would count the callee's time twice in the demands: then the
     // sum passes the response at a trickle, and the network is not of this kind.
-    let response_s = trickle.workload_response_s[0]?;
+    let response_s = trickle.workload_response_s[closed]?;
     let demands_s: f64 = stations.iter().map(|station| station.demand_s).sum();
     let delay_s = response_s - demands_s;
     (delay_s >= -1e-9 * response_s.max(1e-12)).then_some((stations, delay_s.max(0.0)))
@@ -93,7 +178,7 @@ pub(super) fn solve(stations: &[Station], think_s: f64, users: u32) -> Option<So
     if users == 0 || !think_s.is_finite() || stations.iter().any(|station| !station.demand_s.is_finite()) {
         return None;
     }
-    let multi_server = stations.iter().any(|station| station.servers > 1 && station.servers < users);
+    let multi_server = stations.iter().any(|station| station.servers > 1 && !station.never_queues(users));
     if multi_server {
         convolution(stations, think_s, users)
     } else {
@@ -103,7 +188,9 @@ pub(super) fn solve(stations: &[Station], think_s: f64, users: u32) -> Option<So
 
 /// Mean value analysis (Reiser & Lavenberg 1980) for stations of one worker, or of a worker
 /// per user (a pure delay): Rᵢ(n) = Dᵢ(1 + Qᵢ(n − 1)), X(n) = n ÷ (Z + Σ Rᵢ(n)),
-/// Qᵢ(n) = X(n)·Rᵢ(n).
+/// Qᵢ(n) = X(n)·Rᵢ(n). An open utilization Uᵢ at a station inflates its demand to
+/// Dᵢ ÷ (1 − Uᵢ), and an open arrival there takes hᵢ(1 + Qᵢ(N)) ÷ (1 − Uᵢ) (Lazowska et
+/// al. §7.6).
 fn recursion(stations: &[Station], think_s: f64, users: u32) -> Option<Solution> {
     if u64::from(users) * stations.len() as u64 > MAX_STEPS {
         return None;
@@ -113,73 +200,157 @@ fn recursion(stations: &[Station], think_s: f64, users: u32) -> Option<Solution>
     let mut throughput_per_s = 0.0;
     for population in 1..=users {
         for (index, station) in stations.iter().enumerate() {
-            let waits = if station.servers >= users { 0.0 } else { queue[index] };
-            residence_s[index] = station.demand_s * (1.0 + waits);
+            let waits = if station.never_queues(users) { 0.0 } else { queue[index] };
+            residence_s[index] = station.demand_s * (1.0 + waits) / (1.0 - station.open_load);
         }
         throughput_per_s = f64::from(population) / (think_s + residence_s.iter().sum::<f64>());
         for (queue, residence_s) in queue.iter_mut().zip(&residence_s) {
             *queue = throughput_per_s * residence_s;
         }
     }
-    throughput_per_s.is_finite().then_some(Solution { throughput_per_s, residence_s })
+    let open_sojourn_s =
+        (stations.iter().zip(&queue))
+            .map(|(station, queue)| {
+                if station.open_load > 0.0 {
+                    station.holding_s * (1.0 + queue) / (1.0 - station.open_load)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+    throughput_per_s.is_finite().then_some(Solution { throughput_per_s, residence_s, open_sojourn_s })
 }
 
 /// The convolution algorithm (Buzen 1973; for stations whose rate depends on their count,
-/// Bolch et al. §8.1), in logarithms: station i with n requests weighs Dᵢⁿ ÷ Πₖ₌₁ⁿ min(k, cᵢ),
-/// the delay (think time and the stations that never queue) Zⁿ ÷ n!; G is their
-/// convolution, X = G(N − 1) ÷ G(N), and station i holds Σₙ n·gᵢ(n)·G₋ᵢ(N − n) ÷ G(N)
-/// requests on average (G₋ᵢ: the convolution without it), its residence that over X.
+/// Bolch et al. §8.1), in logarithms: station i with n requests weighs Dᵢⁿ ÷ Πₖ₌₁ⁿ min(k, cᵢ)
+/// (with open load, `station_weights`), the delay (think time and the stations that never
+/// queue) Zⁿ ÷ n!; G is their convolution, X = G(N − 1) ÷ G(N), and station i holds
+/// Σₙ n·gᵢ(n)·G₋ᵢ(N − n) ÷ G(N) requests on average (G₋ᵢ: the convolution without it), its
+/// residence that over X.
 fn convolution(stations: &[Station], think_s: f64, users: u32) -> Option<Solution> {
     let population = users as usize;
     let queueing: Vec<usize> = (0..stations.len())
-        .filter(|&index| stations[index].servers < users && stations[index].demand_s > 0.0)
+        .filter(|&index| !stations[index].never_queues(users) && stations[index].demand_s > 0.0)
         .collect();
     let terms = 3 * (queueing.len() as u64 + 1) * (u64::from(users) + 1).pow(2) / 2;
     if terms > MAX_STEPS {
         return None;
     }
     let delay_s = think_s
-        + (stations.iter()).filter(|station| station.servers >= users).map(|station| station.demand_s).sum::<f64>();
-    // ln of each weight for 0..=N requests.
-    let weights = |demand_s: f64, servers: usize| -> Vec<f64> {
-        let mut ln_rates = 0.0;
-        (0..=population)
-            .map(|n| {
-                if n == 0 {
-                    return 0.0;
-                }
-                ln_rates += libm::log(n.min(servers) as f64);
-                n as f64 * libm::log(demand_s) - ln_rates
-            })
-            .collect()
-    };
-    let delay = weights(delay_s, population);
-    let station_weights: Vec<Vec<f64>> =
-        (queueing.iter()).map(|&index| weights(stations[index].demand_s, stations[index].servers as usize)).collect();
+        + (stations.iter()).filter(|station| station.never_queues(users)).map(|station| station.demand_s).sum::<f64>();
+    let delay = StationWeights::of(
+        &Station { node: 0, demand_s: delay_s, servers: users, holding_s: 0.0, open_load: 0.0 },
+        population,
+        0,
+    )?;
+    let mut budget = MAX_STEPS - terms;
+    let mut station_weights = Vec::with_capacity(queueing.len());
+    for &index in &queueing {
+        let weights = StationWeights::of(&stations[index], population, budget)?;
+        budget = budget.checked_sub(weights.terms)?;
+        station_weights.push(weights);
+    }
     // prefix[k]: the delay and the first k queueing stations; suffix[k]: stations k.. .
-    let mut prefix = vec![delay];
+    let mut prefix = vec![delay.ln_weight];
     for weights in &station_weights {
-        prefix.push(log_convolution(prefix.last()?, weights));
+        prefix.push(log_convolution(prefix.last()?, &weights.ln_weight));
     }
     let mut identity = vec![f64::NEG_INFINITY; population + 1];
     identity[0] = 0.0;
     let mut suffix = vec![identity];
     for weights in station_weights.iter().rev() {
-        suffix.push(log_convolution(weights, suffix.last()?));
+        suffix.push(log_convolution(&weights.ln_weight, suffix.last()?));
     }
     suffix.reverse();
     let whole = prefix.last()?;
     let throughput_per_s = libm::exp(whole[population - 1] - whole[population]);
     let mut residence_s: Vec<f64> = stations.iter().map(|station| station.demand_s).collect();
+    let mut open_sojourn_s = vec![0.0; stations.len()];
     for (k, &index) in queueing.iter().enumerate() {
         let without = log_convolution(&prefix[k], &suffix[k + 1]);
-        let held: f64 = (1..=population)
-            .map(|n| n as f64 * libm::exp(station_weights[k][n] + without[population - n] - whole[population]))
-            .sum();
+        let (mut held, mut open_held) = (0.0, 0.0);
+        for n in 0..=population {
+            let probability = libm::exp(station_weights[k].ln_weight[n] + without[population - n] - whole[population]);
+            held += n as f64 * probability;
+            open_held += station_weights[k].open_count[n] * probability;
+        }
         residence_s[index] = held / throughput_per_s;
+        // Little's law: the open requests' count over their arrival rate, load ÷ holding.
+        let station = &stations[index];
+        if station.open_load > 0.0 {
+            open_sojourn_s[index] = open_held * station.holding_s / station.open_load;
+        }
     }
-    (throughput_per_s.is_finite() && residence_s.iter().all(|r| r.is_finite()))
-        .then_some(Solution { throughput_per_s, residence_s })
+    (throughput_per_s.is_finite() && residence_s.iter().chain(&open_sojourn_s).all(|r| r.is_finite()))
+        .then_some(Solution { throughput_per_s, residence_s, open_sojourn_s })
+}
+
+/// A station's weights in the convolution, by its count of the users' requests n = 0..=N.
+struct StationWeights {
+    /// ln gᵢ(n).
+    ln_weight: Vec<f64>,
+    /// The open requests' mean count there, given n of the users'.
+    open_count: Vec<f64>,
+    /// Terms summed (the open requests' counts), for the step budget.
+    terms: u64,
+}
+
+impl StationWeights {
+    /// With m open requests beside n of the users' at a station of c workers serving every
+    /// class alike, the product form weighs the state (n + m)! ÷ (n! m!) · Dⁿ aᵐ ÷ β(n + m),
+    /// β(k) = Πⱼ₌₁ᵏ min(j, c), a the open load (BCMP 1975; Bolch et al. §7.3). Summed over
+    /// m, gᵢ(n) = Dⁿ ÷ n! · Σₘ aᵐ ÷ m! · h(n + m), h(k) = k! ÷ β(k) = Πⱼ₌c₊₁ᵏ j ÷ c; without
+    /// open load that is Dⁿ ÷ β(n). The sum's terms rise, then fall by a ratio that tends to
+    /// a ÷ c < 1; it stops where the rest is below e⁻³⁷ of it. `None` past `budget` terms.
+    fn of(station: &Station, population: usize, budget: u64) -> Option<Self> {
+        let (servers, load) = (station.servers as usize, station.open_load);
+        let ln_demand = libm::log(station.demand_s);
+        let mut ln_weight = Vec::with_capacity(population + 1);
+        let mut open_count = Vec::with_capacity(population + 1);
+        let (mut terms, mut ln_n_factorial, mut ln_beta) = (0u64, 0.0, 0.0);
+        let mut ln_terms = Vec::new();
+        for n in 0..=population {
+            if n > 0 {
+                ln_n_factorial += libm::log(n as f64);
+                ln_beta += libm::log(n.min(servers) as f64);
+            }
+            let ln_base = n as f64 * ln_demand;
+            if load <= 0.0 {
+                ln_weight.push(ln_base - ln_beta);
+                open_count.push(0.0);
+                continue;
+            }
+            // ln of aᵐ ÷ m! · h(n + m), m = 0, 1, ...
+            ln_terms.clear();
+            let ln_h_n = ln_n_factorial - ln_beta;
+            let (mut ln_term, mut largest, mut m) = (ln_h_n, ln_h_n, 0usize);
+            loop {
+                ln_terms.push(ln_term);
+                largest = largest.max(ln_term);
+                let k = n + m + 1;
+                let ratio = load * k as f64 / ((m + 1) as f64 * k.min(servers) as f64);
+                // From k past c the ratios only fall: the rest is below ratio ÷ (1 − ratio) of this.
+                if ratio < 1.0 && k > servers && ln_term + libm::log(ratio / (1.0 - ratio)) < largest - 37.0 {
+                    break;
+                }
+                if ln_terms.len() as u64 + terms > budget {
+                    return None;
+                }
+                ln_term += libm::log(ratio);
+                m += 1;
+            }
+            terms += ln_terms.len() as u64;
+            let (mut sum, mut weighted) = (0.0, 0.0);
+            for (m, ln_term) in ln_terms.iter().enumerate() {
+                let term = libm::exp(ln_term - largest);
+                sum += term;
+                weighted += m as f64 * term;
+            }
+            ln_weight.push(ln_base - ln_n_factorial + largest + libm::log(sum));
+            open_count.push(weighted / sum);
+        }
+        Some(Self { ln_weight, open_count, terms })
+    }
 }
 
 /// The convolution of two sequences given by their logarithms, to the same length.
@@ -217,7 +388,7 @@ mod tests {
         for (users, think_s, servers, service_s) in
             [(20, 0.1, 4, 0.02), (20, 10.0, 2, 1.0), (200, 1.0, 16, 0.09), (1000, 0.5, 64, 0.033), (5, 1.0, 8, 0.5)]
         {
-            let station = Station { node: 0, demand_s: service_s, servers };
+            let station = Station::closed(service_s, servers);
             let solution = solve(&[station], think_s, users)
                 .unwrap_or_else(|| panic!("{users} users, {servers} workers: no solution"));
             let expected = machine_repair_throughput(users, think_s, servers, service_s);
@@ -234,8 +405,7 @@ mod tests {
     #[test]
     fn single_servers_follow_the_textbook_recursion() {
         let (think_s, demands) = (1.0, [0.2, 0.3]);
-        let stations: Vec<Station> =
-            demands.iter().map(|&demand_s| Station { node: 0, demand_s, servers: 1 }).collect();
+        let stations: Vec<Station> = demands.iter().map(|&demand_s| Station::closed(demand_s, 1)).collect();
         let solution = solve(&stations, think_s, 2).unwrap();
         let x1 = 1.0 / (think_s + 0.5);
         let residence: Vec<f64> = demands.iter().map(|d| d * (1.0 + x1 * d)).collect();
@@ -248,11 +418,7 @@ mod tests {
     /// one worker (and one that never queues) they agree to rounding.
     #[test]
     fn the_convolution_agrees_with_the_recursion() {
-        let stations = [
-            Station { node: 0, demand_s: 0.010, servers: 1 },
-            Station { node: 1, demand_s: 0.006, servers: 1 },
-            Station { node: 2, demand_s: 0.004, servers: 1000 },
-        ];
+        let stations = [Station::closed(0.010, 1), Station::closed(0.006, 1), Station::closed(0.004, 1000)];
         for users in [1, 2, 12, 300] {
             let by_recursion = recursion(&stations, 0.1, users).unwrap();
             let by_convolution = convolution(&stations, 0.1, users).unwrap();
@@ -266,10 +432,10 @@ mod tests {
 
     #[test]
     fn a_recursion_too_long_is_left_to_the_approximation() {
-        let station = Station { node: 0, demand_s: 0.001, servers: 100 };
+        let station = Station::closed(0.001, 100);
         assert!(solve(&[station], 1.0, 10_000).is_none());
         assert!(solve(&[station], 1.0, 1000).is_some());
-        let station = Station { node: 0, demand_s: 0.001, servers: 1 };
+        let station = Station::closed(0.001, 1);
         assert!(solve(&[station], 1.0, 100_000_000).is_none());
         assert!(solve(&[station], 1.0, 1_000_000).is_some());
     }
