@@ -246,11 +246,15 @@ fn exact(
     let opens: Vec<usize> = (0..topology.sources.len()).filter(|&source| source != index).collect();
     // The users' requests alone, at a trickle; the open workloads alone, all together and
     // each on its own (its visits).
-    let mut alone = solved.clone();
-    for &source in &opens {
-        alone.sources[source].arrivals = Arrivals::Poisson { rate_per_s: 0.0 };
-    }
-    let trickle = at(&mut alone, &only(f64::from(users) * 1e-9))?;
+    let trickle = if opens.is_empty() {
+        at(solved, &only(f64::from(users) * 1e-9))?
+    } else {
+        let mut alone = solved.clone();
+        for &source in &opens {
+            alone.sources[source].arrivals = Arrivals::Poisson { rate_per_s: 0.0 };
+        }
+        at(&mut alone, &only(f64::from(users) * 1e-9))?
+    };
     let open_only = if opens.is_empty() { None } else { Some(at(solved, &only(0.0))?) };
     let Some((stations, delay_s)) = closed_exact::product_form(topology, &trickle, open_only.as_ref(), index, users)
     else {
