@@ -227,42 +227,57 @@ pub(super) fn analyze_steady(topology: &Topology, given: &Given) -> Result<Analy
     Ok(view)
 }
 
-/// The view of a single closed workload on a product-form network (`closed_exact.rs`), with
-/// any open Poisson workloads beside it, at the throughput exact mean value analysis gives,
+/// The view of closed workloads on a product-form network (`closed_exact.rs`), with any
+/// open Poisson workloads beside them, at the throughputs exact mean value analysis gives,
 /// each station's wait and sojourn its arrivals' mean, the users' residence per visit and an
-/// open arrival's time there; `None` for any other network.
+/// open arrival's time there; `None` for any other network. One closed workload may meet
+/// pools of several workers (the convolution); several, stations of one worker or a worker
+/// for every user.
 fn exact(
     topology: &Topology,
     solved: &mut Topology,
     closed: &[(usize, u32, f64)],
     at: &impl Fn(&mut Topology, &[f64]) -> Result<Analysis, String>,
 ) -> Result<Option<Analysis>, String> {
-    let &[(index, users, think_s)] = closed else { return Ok(None) };
-    let only = |rate: f64| -> Vec<f64> {
-        let mut rates = vec![0.0; topology.sources.len()];
-        rates[index] = rate;
+    let sources = topology.sources.len();
+    let with = |pairs: &[(usize, f64)]| -> Vec<f64> {
+        let mut rates = vec![0.0; sources];
+        pairs.iter().for_each(|&(source, rate)| rates[source] = rate);
         rates
     };
-    let opens: Vec<usize> = (0..topology.sources.len()).filter(|&source| source != index).collect();
-    // The users' requests alone, at a trickle; the open workloads alone, all together and
-    // each on its own (its visits).
-    let trickle = if opens.is_empty() {
-        at(solved, &only(f64::from(users) * 1e-9))?
-    } else {
+    let opens: Vec<usize> = (0..sources).filter(|source| closed.iter().all(|class| class.0 != *source)).collect();
+    // Each closed workload's requests alone, at a trickle; the open workloads alone, all
+    // together and each on its own (its visits).
+    let mut alone = (!opens.is_empty()).then(|| {
         let mut alone = solved.clone();
         for &source in &opens {
             alone.sources[source].arrivals = Arrivals::Poisson { rate_per_s: 0.0 };
         }
-        at(&mut alone, &only(f64::from(users) * 1e-9))?
-    };
-    let open_only = if opens.is_empty() { None } else { Some(at(solved, &only(0.0))?) };
-    let Some((stations, delay_s)) = closed_exact::product_form(topology, &trickle, open_only.as_ref(), index, users)
-    else {
+        alone
+    });
+    let mut trickles = Vec::with_capacity(closed.len());
+    for &(source, users, _) in closed {
+        let topology = alone.as_mut().unwrap_or(&mut *solved);
+        trickles.push(at(topology, &with(&[(source, f64::from(users) * 1e-9)]))?);
+    }
+    let open_only = if opens.is_empty() { None } else { Some(at(solved, &with(&[]))?) };
+    let classes: Vec<(usize, u32, &Analysis)> =
+        closed.iter().zip(&trickles).map(|(&(source, users, _), trickle)| (source, users, trickle)).collect();
+    let Some(network) = closed_exact::product_form(topology, &classes, open_only.as_ref()) else {
         return Ok(None);
     };
-    let Some(solution) = closed_exact::solve(&stations, think_s + delay_s, users) else { return Ok(None) };
-    let throughput_per_s = solution.throughput_per_s;
-    let mut view = at(solved, &only(throughput_per_s))?;
+    let thinks_s: Vec<f64> = closed.iter().zip(&network.delays_s).map(|(class, delay_s)| class.2 + delay_s).collect();
+    let solution = match closed {
+        &[(_, users, _)] => closed_exact::solve(&network.stations, thinks_s[0], users).map(Into::into),
+        _ => {
+            let users: Vec<u32> = closed.iter().map(|class| class.1).collect();
+            closed_exact::solve_classes(&network, &thinks_s, &users)
+        }
+    };
+    let Some(solution) = solution else { return Ok(None) };
+    let rates: Vec<(usize, f64)> =
+        closed.iter().zip(&solution.throughput_per_s).map(|(class, &rate)| (class.0, rate)).collect();
+    let mut view = at(solved, &with(&rates))?;
     if view.saturated {
         // The users' throughput takes a station to 1 only in its last digits (X → the
         // capacity left as N grows): the users are at saturation, which is steady. A node
@@ -273,20 +288,26 @@ fn exact(
         view.notes.retain(|note| note != SATURATED_NOTE);
         view.saturated = false;
     }
-    for (station, (residence_s, open_sojourn_s)) in
-        stations.iter().zip(solution.residence_s.iter().zip(&solution.open_sojourn_s))
-    {
-        let closed_rate = throughput_per_s * trickle.nodes[station.node].visits;
+    let stations = &network.stations;
+    for (index, station) in stations.iter().enumerate() {
         let open_rate = open_only.as_ref().map_or(0.0, |open_only| open_only.nodes[station.node].arrival_rate_per_s);
+        let (mut time_s, mut arrivals) = (solution.open_sojourn_s[index] * open_rate, open_rate);
+        for (class, (&throughput_per_s, trickle)) in solution.throughput_per_s.iter().zip(&trickles).enumerate() {
+            time_s += throughput_per_s * solution.residence_s[index][class];
+            arrivals += throughput_per_s * trickle.nodes[station.node].visits;
+        }
         let node = &mut view.nodes[station.node];
-        let sojourn_s = (residence_s * throughput_per_s + open_sojourn_s * open_rate) / (closed_rate + open_rate);
+        let sojourn_s = time_s / arrivals;
         node.wait_s = Some((sojourn_s - node.holding_s).max(0.0));
         node.sojourn_s = Some(sojourn_s);
     }
-    let response_s = solution.residence_s.iter().sum::<f64>() + delay_s;
-    view.workload_response_s[index] = Some(response_s);
-    let mut weighted = throughput_per_s * response_s;
-    let mut total_rate = throughput_per_s;
+    let (mut weighted, mut total_rate) = (0.0, 0.0);
+    for (class, &(source, rate)) in rates.iter().enumerate() {
+        let response_s =
+            solution.residence_s.iter().map(|by_class| by_class[class]).sum::<f64>() + network.delays_s[class];
+        view.workload_response_s[source] = Some(response_s);
+        (weighted, total_rate) = (weighted + rate * response_s, total_rate + rate);
+    }
     if let Some(open_only) = &open_only {
         // An open arrival's response: as alone, with each station's time as it is beside the
         // users at as many visits there as its workload makes.
@@ -301,7 +322,7 @@ fn exact(
                 for &other in opens.iter().filter(|&&other| other != source) {
                     by_itself.sources[other].arrivals = Arrivals::Poisson { rate_per_s: 0.0 };
                 }
-                at(&mut by_itself, &only(0.0))?
+                at(&mut by_itself, &with(&[]))?
             };
             let Some(mut response) = open_only.workload_response_s[source] else { return Ok(None) };
             for (station, open_sojourn_s) in stations.iter().zip(&solution.open_sojourn_s) {
@@ -318,13 +339,15 @@ fn exact(
     view.response_s = Some(weighted / total_rate);
     let beside =
         if opens.is_empty() { "" } else { " beside open Poisson workloads (a mixed network: Lazowska et al. §7.6)" };
-    view.notes.push(format!(
-        "workload \"{}\" is closed ({users} users, think {}) on a product-form network{beside}: exact mean value analysis \
-         (Reiser and Lavenberg) gives {} req/s",
-        topology.sources[index].name,
-        crate::units::Duration::from_ns((think_s * 1e9).round() as u64),
-        super::rate_text(throughput_per_s)
-    ));
+    for (&(source, users, think_s), throughput_per_s) in closed.iter().zip(&solution.throughput_per_s) {
+        view.notes.push(format!(
+            "workload \"{}\" is closed ({users} users, think {}) on a product-form network{beside}: exact mean value \
+             analysis (Reiser and Lavenberg) gives {} req/s",
+            topology.sources[source].name,
+            crate::units::Duration::from_ns((think_s * 1e9).round() as u64),
+            super::rate_text(*throughput_per_s)
+        ));
+    }
     Ok(Some(view))
 }
 

@@ -1,7 +1,9 @@
-//! Exact mean value analysis for one closed workload on a product-form network: the users'
+//! Exact mean value analysis for closed workloads on a product-form network: the users'
 //! requests visit services whose workers are held for their own work alone, queue there in
 //! the order they come (exponential work), share the workers (processor sharing, any work)
 //! or never wait (more workers than users), and are handed on by `Forward` and branches.
+//! Several closed workloads take the multi-class recursion over their population vectors
+//! (`solve_classes`), on stations of one worker or that never queue.
 //! That is a closed BCMP network with the think time and any network crossings as a delay
 //! station, and mean value analysis solves it exactly (Reiser & Lavenberg 1980), a station
 //! of c workers through its marginal probabilities (Bolch et al., *Queueing Networks and
@@ -65,32 +67,44 @@ pub(super) struct Solution {
     pub open_sojourn_s: Vec<f64>,
 }
 
-/// The stations of the network the closed workload `closed` of `users` sends its requests
-/// through, and the delay a request spends outside them (network crossings), when the
-/// network is product form; `None` otherwise. `trickle` is the open view at a negligible
-/// rate of that workload and none of the others, whose response is the demands plus the
-/// delay; `open_only` the view at the open workloads' rates alone, when there are any (each
-/// Poisson, served as the users are where they meet).
+/// A product-form network of closed workloads.
+pub(super) struct Network {
+    /// Its stations, each `demand_s` the first closed workload's.
+    pub stations: Vec<Station>,
+    /// Per station, per closed workload (in the order given): visits per request × holding.
+    pub demands_s: Vec<Vec<f64>>,
+    /// Per closed workload: the delay its requests spend outside the stations.
+    pub delays_s: Vec<f64>,
+}
+
+/// The stations of the network the closed workloads `classes` (source, users, the view at
+/// a trickle of that workload alone, whose response is its demands plus its delay) send
+/// their requests through, and the delay each spends outside them (network crossings), when
+/// the network is product form; `None` otherwise. `open_only` is the view at the open
+/// workloads' rates alone, when there are any (each Poisson, served as the users are where
+/// they meet). Where requests queue in order every class is served alike; under processor
+/// sharing each closed workload may take its own mean, unless open requests come there too.
 pub(super) fn product_form(
     topology: &Topology,
-    trickle: &Analysis,
+    classes: &[(usize, u32, &Analysis)],
     open_only: Option<&Analysis>,
-    closed: usize,
-    users: u32,
-) -> Option<(Vec<Station>, f64)> {
+) -> Option<Network> {
     for (index, source) in topology.sources.iter().enumerate() {
         let poisson = matches!(source.arrivals, Arrivals::Poisson { .. }) && open_only.is_some();
-        if source.client_policy != NONE || !(index == closed || poisson) {
+        if source.client_policy != NONE || !(classes.iter().any(|class| class.0 == index) || poisson) {
             return None;
         }
     }
     if topology.mesh_sampler != NONE {
         return None;
     }
-    let mut stations = Vec::new();
-    for (index, (node, view)) in topology.nodes.iter().zip(&trickle.nodes).enumerate() {
+    let users: u32 = classes.iter().map(|class| class.1).sum();
+    let mut network = Network { stations: Vec::new(), demands_s: Vec::new(), delays_s: Vec::new() };
+    for (index, node) in topology.nodes.iter().enumerate() {
         let open = open_only.map(|open_only| &open_only.nodes[index]).filter(|open| open.arrival_rate_per_s > 0.0);
-        if view.visits <= 0.0 && open.is_none() {
+        let views: Vec<&super::NodeAnalysis> = classes.iter().map(|class| &class.2.nodes[index]).collect();
+        let visiting: Vec<&&super::NodeAnalysis> = views.iter().filter(|view| view.visits > 0.0).collect();
+        if visiting.is_empty() && open.is_none() {
             continue;
         }
         let NodeKind::Service(service) = &node.kind else { return None };
@@ -102,50 +116,40 @@ pub(super) fn product_form(
         if !plain {
             return None;
         }
-        let processor_sharing = service.discipline == Discipline::ProcessorSharing;
-        if view.visits <= 0.0 {
+        let Some(first) = visiting.first() else {
             // Only open requests come here: an M/M/c queue of its own, the open view's.
             continue;
-        }
-        let Some(open) = open else {
-            // A request is at one node at a time, so an instance with a worker per user never
-            // queues, whatever its work's distribution: a pure delay of its holding.
-            let servers = if service.workers >= users {
-                users
-            } else if service.instances == 1 && (processor_sharing || view.holding_scv.is_none()) {
-                service.workers
-            } else {
-                return None;
-            };
-            stations.push(Station {
-                node: index,
-                demand_s: view.visits * view.holding_s,
-                servers,
-                holding_s: view.holding_s,
-                open_load: 0.0,
-            });
-            continue;
         };
-        // Where open requests queue with the users': one instance, exponential holding unless
-        // shared, and the same for both (BCMP's first-come station serves every class alike).
-        let holding_s = view.holding_s;
-        let alike = (open.holding_s - holding_s).abs() <= 1e-9 * holding_s;
-        let exponential = open.holding_scv.is_none() && view.holding_scv.is_none();
-        let open_load = open.arrival_rate_per_s * holding_s;
-        if service.instances != 1
-            || !alike
-            || !(processor_sharing || exponential)
-            || open_load >= f64::from(service.workers)
-        {
-            return None;
-        }
-        stations.push(Station {
-            node: index,
-            demand_s: view.visits * holding_s,
-            servers: service.workers,
-            holding_s,
-            open_load,
-        });
+        let processor_sharing = service.discipline == Discipline::ProcessorSharing;
+        let holding_s = first.holding_s;
+        let alike = |other_s: f64| (other_s - holding_s).abs() <= 1e-9 * holding_s;
+        let exponential = visiting.iter().all(|view| view.holding_scv.is_none())
+            && open.is_none_or(|open| open.holding_scv.is_none());
+        // A request is at one node at a time, so an instance with a worker per user never
+        // queues, whatever its work's distribution: a pure delay of its holding. Where requests
+        // queue: one instance, exponential holding unless shared, the same for every class
+        // (BCMP's first-come station serves them alike), and so for open requests there.
+        let (servers, open_load) = match open {
+            None if service.workers >= users => (users, 0.0),
+            None if service.instances == 1
+                && (processor_sharing || (exponential && visiting.iter().all(|view| alike(view.holding_s)))) =>
+            {
+                (service.workers, 0.0)
+            }
+            Some(open)
+                if service.instances == 1
+                    && (processor_sharing || exponential)
+                    && visiting.iter().all(|view| alike(view.holding_s))
+                    && alike(open.holding_s)
+                    && open.arrival_rate_per_s * holding_s < f64::from(service.workers) =>
+            {
+                (service.workers, open.arrival_rate_per_s * holding_s)
+            }
+            _ => return None,
+        };
+        let demands_s: Vec<f64> = views.iter().map(|view| view.visits * view.holding_s).collect();
+        network.stations.push(Station { node: index, demand_s: demands_s[0], servers, holding_s, open_load });
+        network.demands_s.push(demands_s);
     }
     // A worker held on a call counts the callee's time twice in the open requests' time at
     // the nodes: then that passes their time in the network (Little's law).
@@ -161,10 +165,16 @@ pub(super) fn product_form(
     }
     // A worker held on a call would count the callee's time twice in the demands: then the
     // sum passes the response at a trickle, and the network is not of this kind.
-    let response_s = trickle.workload_response_s[closed]?;
-    let demands_s: f64 = stations.iter().map(|station| station.demand_s).sum();
-    let delay_s = response_s - demands_s;
-    (delay_s >= -1e-9 * response_s.max(1e-12)).then_some((stations, delay_s.max(0.0)))
+    for (class, &(source, _, trickle)) in classes.iter().enumerate() {
+        let response_s = trickle.workload_response_s[source]?;
+        let demands_s: f64 = network.demands_s.iter().map(|demands_s| demands_s[class]).sum();
+        let delay_s = response_s - demands_s;
+        if delay_s < -1e-9 * response_s.max(1e-12) {
+            return None;
+        }
+        network.delays_s.push(delay_s.max(0.0));
+    }
+    Some(network)
 }
 
 /// The exact solution for `users` users who think for `think_s` (plus any pure delay)
@@ -219,6 +229,99 @@ fn recursion(stations: &[Station], think_s: f64, users: u32) -> Option<Solution>
             })
             .collect();
     throughput_per_s.is_finite().then_some(Solution { throughput_per_s, residence_s, open_sojourn_s })
+}
+
+/// What exact mean value analysis gives for several closed workloads at their populations.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Solutions {
+    /// Per closed workload: requests per second.
+    pub throughput_per_s: Vec<f64>,
+    /// Per station, per closed workload: its residence time per request, in seconds.
+    pub residence_s: Vec<Vec<f64>>,
+    /// Per station: an open arrival's mean time there, in seconds; 0 where none goes.
+    pub open_sojourn_s: Vec<f64>,
+}
+
+impl From<Solution> for Solutions {
+    fn from(solution: Solution) -> Self {
+        Self {
+            throughput_per_s: vec![solution.throughput_per_s],
+            residence_s: solution.residence_s.into_iter().map(|residence_s| vec![residence_s]).collect(),
+            open_sojourn_s: solution.open_sojourn_s,
+        }
+    }
+}
+
+/// Exact mean value analysis of several closed workloads (Reiser & Lavenberg 1980; Lazowska
+/// et al. §7.4) over stations of one worker or that never queue, workload c's `users[c]`
+/// thinking `thinks_s[c]` (plus its delay): over every population vector n in turn,
+/// R_ck(n) = D_ck(1 + Q_k(n − e_c)) ÷ (1 − U_k), X_c(n) = n_c ÷ (Z_c + Σ_k R_ck(n)),
+/// Q_k(n) = Σ_c X_c(n)·R_ck(n); an open arrival at k takes h_k(1 + Q_k(N)) ÷ (1 − U_k).
+/// `None` with a station of several workers that queues, or past `MAX_STEPS`.
+pub(super) fn solve_classes(network: &Network, thinks_s: &[f64], users: &[u32]) -> Option<Solutions> {
+    let total_users: u32 = users.iter().sum();
+    let stations = &network.stations;
+    if stations.iter().any(|station| station.servers > 1 && !station.never_queues(total_users))
+        || thinks_s.iter().chain(network.demands_s.iter().flatten()).any(|time_s| !time_s.is_finite())
+    {
+        return None;
+    }
+    let (classes, k) = (users.len(), stations.len());
+    let mut strides = Vec::with_capacity(classes);
+    let mut vectors: u64 = 1;
+    for &count in users {
+        strides.push(vectors as usize);
+        vectors = vectors.checked_mul(u64::from(count) + 1)?;
+    }
+    if vectors.saturating_mul((k * classes) as u64) > MAX_STEPS {
+        return None;
+    }
+    let mut queue = vec![0.0; vectors as usize * k];
+    let mut population = vec![0u32; classes];
+    let mut residence_s = vec![vec![0.0; classes]; k];
+    let mut throughput_per_s = vec![0.0; classes];
+    for vector in 1..vectors as usize {
+        // The next population vector, the first workload's count the fastest.
+        for count in population.iter_mut().zip(users) {
+            if *count.0 < *count.1 {
+                *count.0 += 1;
+                break;
+            }
+            *count.0 = 0;
+        }
+        for c in 0..classes {
+            if population[c] == 0 {
+                throughput_per_s[c] = 0.0;
+                continue;
+            }
+            let before = vector - strides[c];
+            for (index, station) in stations.iter().enumerate() {
+                let waits = if station.never_queues(total_users) { 0.0 } else { queue[before * k + index] };
+                residence_s[index][c] = network.demands_s[index][c] * (1.0 + waits) / (1.0 - station.open_load);
+            }
+            let cycle_s = thinks_s[c] + residence_s.iter().map(|by_class| by_class[c]).sum::<f64>();
+            throughput_per_s[c] = f64::from(population[c]) / cycle_s;
+        }
+        for index in 0..k {
+            queue[vector * k + index] =
+                (0..classes).filter(|&c| population[c] > 0).map(|c| throughput_per_s[c] * residence_s[index][c]).sum();
+        }
+    }
+    let last = (vectors as usize - 1) * k;
+    let open_sojourn_s = (stations.iter().enumerate())
+        .map(|(index, station)| {
+            if station.open_load > 0.0 {
+                station.holding_s * (1.0 + queue[last + index]) / (1.0 - station.open_load)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    throughput_per_s.iter().all(|x| x.is_finite()).then_some(Solutions {
+        throughput_per_s,
+        residence_s,
+        open_sojourn_s,
+    })
 }
 
 /// The convolution algorithm (Buzen 1973; for stations whose rate depends on their count,
@@ -428,6 +531,43 @@ mod tests {
                 assert!((a / b - 1.0).abs() < 1e-9, "{users} users: {a} against {b}");
             }
         }
+    }
+
+    fn network(demands_s: Vec<Vec<f64>>, servers: u32) -> Network {
+        let stations = demands_s.iter().map(|demands_s| Station::closed(demands_s[0], servers)).collect();
+        Network { stations, delays_s: vec![0.0; demands_s[0].len()], demands_s }
+    }
+
+    /// Two workloads of one user each, worked by hand: alone each takes its demands, then
+    /// with the other there R₁ₖ(1, 1) = D₁ₖ(1 + Qₖ(0, 1)), Qₖ(0, 1) = X₂(0, 1)·D₂ₖ.
+    #[test]
+    fn two_workloads_follow_the_textbook_recursion() {
+        let (thinks_s, demands_s) = ([0.5, 0.2], vec![vec![0.1, 0.05], vec![0.02, 0.2]]);
+        let solution = solve_classes(&network(demands_s.clone(), 1), &thinks_s, &[1, 1]).unwrap();
+        let alone: Vec<f64> = (0..2).map(|c| 1.0 / (thinks_s[c] + demands_s[0][c] + demands_s[1][c])).collect();
+        for c in 0..2 {
+            let other = 1 - c;
+            let residence: Vec<f64> =
+                (0..2).map(|k| demands_s[k][c] * (1.0 + alone[other] * demands_s[k][other])).collect();
+            let throughput = 1.0 / (thinks_s[c] + residence.iter().sum::<f64>());
+            assert!((solution.throughput_per_s[c] - throughput).abs() < 1e-12, "workload {c}");
+            for (k, residence_s) in residence.iter().enumerate() {
+                assert!((solution.residence_s[k][c] - residence_s).abs() < 1e-12, "workload {c}, station {k}");
+            }
+        }
+    }
+
+    /// One workload through the lattice is the single workload's recursion; a station of
+    /// several workers that queues is not taken.
+    #[test]
+    fn one_workload_through_the_lattice_is_the_recursion() {
+        let demands = [0.010, 0.006];
+        let stations: Vec<Station> = demands.iter().map(|&demand_s| Station::closed(demand_s, 1)).collect();
+        let by_recursion = recursion(&stations, 0.1, 40).unwrap();
+        let by_lattice = solve_classes(&network(demands.iter().map(|&d| vec![d]).collect(), 1), &[0.1], &[40]).unwrap();
+        assert!((by_lattice.throughput_per_s[0] / by_recursion.throughput_per_s - 1.0).abs() < 1e-12);
+        assert!(solve_classes(&network(vec![vec![0.01, 0.01]], 2), &[0.1, 0.1], &[5, 5]).is_none());
+        assert!(solve_classes(&network(vec![vec![0.01, 0.01]], 10), &[0.1, 0.1], &[5, 5]).is_some());
     }
 
     #[test]
