@@ -11,7 +11,7 @@
 
 use super::open_figures::{bottleneck, SATURATED_NOTE};
 use super::retries::analyze_open;
-use super::{closed_exact, Analysis, Given};
+use super::{closed_classes, closed_exact, Analysis, Given};
 use crate::topology::{Arrivals, Topology};
 
 /// Bisection steps per workload and round: the throughput to a relative 2^-40.
@@ -230,9 +230,7 @@ pub(super) fn analyze_steady(topology: &Topology, given: &Given) -> Result<Analy
 /// The view of closed workloads on a product-form network (`closed_exact.rs`), with any
 /// open Poisson workloads beside them, at the throughputs exact mean value analysis gives,
 /// each station's wait and sojourn its arrivals' mean, the users' residence per visit and an
-/// open arrival's time there; `None` for any other network. One closed workload may meet
-/// pools of several workers (the convolution); several, stations of one worker or a worker
-/// for every user.
+/// open arrival's time there; `None` for any other network (or one too large to solve).
 fn exact(
     topology: &Topology,
     solved: &mut Topology,
@@ -271,7 +269,7 @@ fn exact(
         &[(_, users, _)] => closed_exact::solve(&network.stations, thinks_s[0], users).map(Into::into),
         _ => {
             let users: Vec<u32> = closed.iter().map(|class| class.1).collect();
-            closed_exact::solve_classes(&network, &thinks_s, &users)
+            closed_classes::solve_classes(&network, &thinks_s, &users)
         }
     };
     let Some(solution) = solution else { return Ok(None) };

@@ -2,8 +2,7 @@
 //! requests visit services whose workers are held for their own work alone, queue there in
 //! the order they come (exponential work), share the workers (processor sharing, any work)
 //! or never wait (more workers than users), and are handed on by `Forward` and branches.
-//! Several closed workloads take the multi-class recursion over their population vectors
-//! (`solve_classes`), on stations of one worker or that never queue.
+//! Several closed workloads are solved over their population vectors (`closed_classes.rs`).
 //! That is a closed BCMP network with the think time and any network crossings as a delay
 //! station, and mean value analysis solves it exactly (Reiser & Lavenberg 1980), a station
 //! of c workers through its marginal probabilities (Bolch et al., *Queueing Networks and
@@ -22,7 +21,7 @@ use crate::topology::{Arrivals, Discipline, NodeKind, ServiceRole, Topology, NON
 /// Steps past which the solution is not worked out (Schweitzer–Bard is near exact with that
 /// many users anyway): users × stations for the recursion, about 1.5 × (stations + 1) ×
 /// users² terms for the convolution (a few tenths of a second).
-const MAX_STEPS: u64 = 20_000_000;
+pub(super) const MAX_STEPS: u64 = 20_000_000;
 
 /// A queueing station of the closed network: a node's demand per request (visits × mean
 /// holding), its workers, and the open workloads' load on it.
@@ -44,12 +43,12 @@ pub(super) struct Station {
 impl Station {
     /// A station no open workload visits.
     #[cfg(test)]
-    fn closed(demand_s: f64, servers: u32) -> Self {
+    pub(super) fn closed(demand_s: f64, servers: u32) -> Self {
         Self { node: 0, demand_s, servers, holding_s: demand_s, open_load: 0.0 }
     }
 
     /// Whether the users' requests never queue there: a worker for each and no open load.
-    fn never_queues(&self, users: u32) -> bool {
+    pub(super) fn never_queues(&self, users: u32) -> bool {
         self.servers >= users && self.open_load <= 0.0
     }
 }
@@ -201,7 +200,7 @@ pub(super) fn solve(stations: &[Station], think_s: f64, users: u32) -> Option<So
 /// Qᵢ(n) = X(n)·Rᵢ(n). An open utilization Uᵢ at a station inflates its demand to
 /// Dᵢ ÷ (1 − Uᵢ), and an open arrival there takes hᵢ(1 + Qᵢ(N)) ÷ (1 − Uᵢ) (Lazowska et
 /// al. §7.6).
-fn recursion(stations: &[Station], think_s: f64, users: u32) -> Option<Solution> {
+pub(super) fn recursion(stations: &[Station], think_s: f64, users: u32) -> Option<Solution> {
     if u64::from(users) * stations.len() as u64 > MAX_STEPS {
         return None;
     }
@@ -250,78 +249,6 @@ impl From<Solution> for Solutions {
             open_sojourn_s: solution.open_sojourn_s,
         }
     }
-}
-
-/// Exact mean value analysis of several closed workloads (Reiser & Lavenberg 1980; Lazowska
-/// et al. §7.4) over stations of one worker or that never queue, workload c's `users[c]`
-/// thinking `thinks_s[c]` (plus its delay): over every population vector n in turn,
-/// R_ck(n) = D_ck(1 + Q_k(n − e_c)) ÷ (1 − U_k), X_c(n) = n_c ÷ (Z_c + Σ_k R_ck(n)),
-/// Q_k(n) = Σ_c X_c(n)·R_ck(n); an open arrival at k takes h_k(1 + Q_k(N)) ÷ (1 − U_k).
-/// `None` with a station of several workers that queues, or past `MAX_STEPS`.
-pub(super) fn solve_classes(network: &Network, thinks_s: &[f64], users: &[u32]) -> Option<Solutions> {
-    let total_users: u32 = users.iter().sum();
-    let stations = &network.stations;
-    if stations.iter().any(|station| station.servers > 1 && !station.never_queues(total_users))
-        || thinks_s.iter().chain(network.demands_s.iter().flatten()).any(|time_s| !time_s.is_finite())
-    {
-        return None;
-    }
-    let (classes, k) = (users.len(), stations.len());
-    let mut strides = Vec::with_capacity(classes);
-    let mut vectors: u64 = 1;
-    for &count in users {
-        strides.push(vectors as usize);
-        vectors = vectors.checked_mul(u64::from(count) + 1)?;
-    }
-    if vectors.saturating_mul((k * classes) as u64) > MAX_STEPS {
-        return None;
-    }
-    let mut queue = vec![0.0; vectors as usize * k];
-    let mut population = vec![0u32; classes];
-    let mut residence_s = vec![vec![0.0; classes]; k];
-    let mut throughput_per_s = vec![0.0; classes];
-    for vector in 1..vectors as usize {
-        // The next population vector, the first workload's count the fastest.
-        for count in population.iter_mut().zip(users) {
-            if *count.0 < *count.1 {
-                *count.0 += 1;
-                break;
-            }
-            *count.0 = 0;
-        }
-        for c in 0..classes {
-            if population[c] == 0 {
-                throughput_per_s[c] = 0.0;
-                continue;
-            }
-            let before = vector - strides[c];
-            for (index, station) in stations.iter().enumerate() {
-                let waits = if station.never_queues(total_users) { 0.0 } else { queue[before * k + index] };
-                residence_s[index][c] = network.demands_s[index][c] * (1.0 + waits) / (1.0 - station.open_load);
-            }
-            let cycle_s = thinks_s[c] + residence_s.iter().map(|by_class| by_class[c]).sum::<f64>();
-            throughput_per_s[c] = f64::from(population[c]) / cycle_s;
-        }
-        for index in 0..k {
-            queue[vector * k + index] =
-                (0..classes).filter(|&c| population[c] > 0).map(|c| throughput_per_s[c] * residence_s[index][c]).sum();
-        }
-    }
-    let last = (vectors as usize - 1) * k;
-    let open_sojourn_s = (stations.iter().enumerate())
-        .map(|(index, station)| {
-            if station.open_load > 0.0 {
-                station.holding_s * (1.0 + queue[last + index]) / (1.0 - station.open_load)
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    throughput_per_s.iter().all(|x| x.is_finite()).then_some(Solutions {
-        throughput_per_s,
-        residence_s,
-        open_sojourn_s,
-    })
 }
 
 /// The convolution algorithm (Buzen 1973; for stations whose rate depends on their count,
@@ -389,13 +316,13 @@ fn convolution(stations: &[Station], think_s: f64, users: u32) -> Option<Solutio
 }
 
 /// A station's weights in the convolution, by its count of the users' requests n = 0..=N.
-struct StationWeights {
+pub(super) struct StationWeights {
     /// ln gᵢ(n).
-    ln_weight: Vec<f64>,
+    pub ln_weight: Vec<f64>,
     /// The open requests' mean count there, given n of the users'.
-    open_count: Vec<f64>,
+    pub open_count: Vec<f64>,
     /// Terms summed (the open requests' counts), for the step budget.
-    terms: u64,
+    pub terms: u64,
 }
 
 impl StationWeights {
@@ -405,7 +332,7 @@ impl StationWeights {
     /// m, gᵢ(n) = Dⁿ ÷ n! · Σₘ aᵐ ÷ m! · h(n + m), h(k) = k! ÷ β(k) = Πⱼ₌c₊₁ᵏ j ÷ c; without
     /// open load that is Dⁿ ÷ β(n). The sum's terms rise, then fall by a ratio that tends to
     /// a ÷ c < 1; it stops where the rest is below e⁻³⁷ of it. `None` past `budget` terms.
-    fn of(station: &Station, population: usize, budget: u64) -> Option<Self> {
+    pub(super) fn of(station: &Station, population: usize, budget: u64) -> Option<Self> {
         let (servers, load) = (station.servers as usize, station.open_load);
         let ln_demand = libm::log(station.demand_s);
         let mut ln_weight = Vec::with_capacity(population + 1);
@@ -531,43 +458,6 @@ mod tests {
                 assert!((a / b - 1.0).abs() < 1e-9, "{users} users: {a} against {b}");
             }
         }
-    }
-
-    fn network(demands_s: Vec<Vec<f64>>, servers: u32) -> Network {
-        let stations = demands_s.iter().map(|demands_s| Station::closed(demands_s[0], servers)).collect();
-        Network { stations, delays_s: vec![0.0; demands_s[0].len()], demands_s }
-    }
-
-    /// Two workloads of one user each, worked by hand: alone each takes its demands, then
-    /// with the other there R₁ₖ(1, 1) = D₁ₖ(1 + Qₖ(0, 1)), Qₖ(0, 1) = X₂(0, 1)·D₂ₖ.
-    #[test]
-    fn two_workloads_follow_the_textbook_recursion() {
-        let (thinks_s, demands_s) = ([0.5, 0.2], vec![vec![0.1, 0.05], vec![0.02, 0.2]]);
-        let solution = solve_classes(&network(demands_s.clone(), 1), &thinks_s, &[1, 1]).unwrap();
-        let alone: Vec<f64> = (0..2).map(|c| 1.0 / (thinks_s[c] + demands_s[0][c] + demands_s[1][c])).collect();
-        for c in 0..2 {
-            let other = 1 - c;
-            let residence: Vec<f64> =
-                (0..2).map(|k| demands_s[k][c] * (1.0 + alone[other] * demands_s[k][other])).collect();
-            let throughput = 1.0 / (thinks_s[c] + residence.iter().sum::<f64>());
-            assert!((solution.throughput_per_s[c] - throughput).abs() < 1e-12, "workload {c}");
-            for (k, residence_s) in residence.iter().enumerate() {
-                assert!((solution.residence_s[k][c] - residence_s).abs() < 1e-12, "workload {c}, station {k}");
-            }
-        }
-    }
-
-    /// One workload through the lattice is the single workload's recursion; a station of
-    /// several workers that queues is not taken.
-    #[test]
-    fn one_workload_through_the_lattice_is_the_recursion() {
-        let demands = [0.010, 0.006];
-        let stations: Vec<Station> = demands.iter().map(|&demand_s| Station::closed(demand_s, 1)).collect();
-        let by_recursion = recursion(&stations, 0.1, 40).unwrap();
-        let by_lattice = solve_classes(&network(demands.iter().map(|&d| vec![d]).collect(), 1), &[0.1], &[40]).unwrap();
-        assert!((by_lattice.throughput_per_s[0] / by_recursion.throughput_per_s - 1.0).abs() < 1e-12);
-        assert!(solve_classes(&network(vec![vec![0.01, 0.01]], 2), &[0.1, 0.1], &[5, 5]).is_none());
-        assert!(solve_classes(&network(vec![vec![0.01, 0.01]], 10), &[0.1, 0.1], &[5, 5]).is_some());
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod answers;
 mod autoscaling;
 mod call_bounds;
 mod closed;
+mod closed_classes;
 mod closed_exact;
 mod consumer_loop;
 mod fixed_point;
