@@ -313,14 +313,16 @@ fn exact(
             let Some(rate) = topology.sources[source].arrivals.mean_rate_per_s().filter(|rate| *rate > 0.0) else {
                 continue;
             };
+            let alone_view;
             let by_itself = if opens.len() == 1 {
-                open_only.clone()
+                open_only
             } else {
                 let mut by_itself = solved.clone();
                 for &other in opens.iter().filter(|&&other| other != source) {
                     by_itself.sources[other].arrivals = Arrivals::Poisson { rate_per_s: 0.0 };
                 }
-                at(&mut by_itself, &with(&[]))?
+                alone_view = at(&mut by_itself, &with(&[]))?;
+                &alone_view
             };
             let Some(mut response) = open_only.workload_response_s[source] else { return Ok(None) };
             for (station, open_sojourn_s) in stations.iter().zip(&solution.open_sojourn_s) {
