@@ -110,15 +110,14 @@ fn pair_throughput_per_s(tokens: usize, servers: usize, own_s: f64, callee_s: f6
     weights.iter().enumerate().map(|(k, w)| w / total * k.min(servers) as f64 / callee_s).sum()
 }
 
-/// One instance against the exact chain, from light load to 85% of what the pair can do
-/// (X(workers)). The flow-equivalent server takes the busy workers' network at equilibrium
-/// whenever their count changes, which the population bound breaks: over 162 such pairs (2
-/// to 8 workers, 1 to 3 servers, work 0.5 to 10 ms, 30%, 60% and 85% load) it was never
-/// more than 0.1% below the chain, its median error 0.1%, at most 8.5% over up to 60% load
-/// and 19.7% at 85% (2 workers over 1). M/M/c for each, as before, called 32 of those 162 saturated and was up
-/// to 7.9× the chain's response.
+/// One instance of few workers is solved by the pair's chain itself (`held_pair_chain.rs`,
+/// levels by requests in the system, phases by calls at the callee, the repeating levels'
+/// rate matrix by logarithmic reduction): the same response as the chain written out here as
+/// a plain truncated generator and solved by elimination, to 10⁻⁶, from light load to 97%
+/// of what the pair can do (X(workers)). The flow-equivalent server it replaces was 19.7%
+/// over at 85% (2 workers over 1) and 24% at 95% (4 over 1 or 2).
 #[test]
-fn one_pool_is_within_its_stated_error_of_the_exact_chain() {
+fn one_pool_of_few_workers_is_its_exact_chain() {
     // (workers, servers, own ms, callee ms, load)
     let cases = [
         (2, 1, 2.0, 2.0, 0.6),
@@ -127,24 +126,53 @@ fn one_pool_is_within_its_stated_error_of_the_exact_chain() {
         (3, 2, 0.5, 2.0, 0.6),
         (8, 3, 2.0, 10.0, 0.85),
         (4, 1, 1.0, 10.0, 0.3),
+        (4, 2, 10.0, 5.0, 0.95),
+        (2, 1, 20.0, 15.0, 0.97),
+        (12, 4, 8.0, 3.0, 0.9),
     ];
     for (workers, servers, own_ms, callee_ms, load) in cases {
         let (own_s, callee_s) = (own_ms / 1e3, callee_ms / 1e3);
         let rate = load * pair_throughput_per_s(workers, servers, own_s, callee_s);
         let text = pair(rate, 1, workers as u32, servers as u32, own_ms, callee_ms);
         let view = view(&text);
-        assert!(view.notes.iter().any(|note| note.contains("flow-equivalent server")), "{:?}", view.notes);
+        assert!(view.notes.iter().any(|note| note.contains("as their Markov chain")), "{:?}", view.notes);
         let predicted = view.response_s.expect("a response below saturation");
         let exact = exact_response_s(rate, workers, servers, own_s, callee_s);
         let error = predicted / exact - 1.0;
         eprintln!(
-            "{workers} over {servers} at {rate:.2}/s: exact {exact:.6} s, view {predicted:.6} s ({:+.2}%)",
-            error * 100.0
+            "{workers} over {servers} at {rate:.2}/s: exact {exact:.6} s, view {predicted:.6} s ({:+.2e})",
+            error
         );
-        let bound = if load <= 0.6 { 0.085 } else { 0.197 };
-        assert!((-0.001..=bound).contains(&error), "{text}\nexact {exact}, view {predicted}");
+        assert!(error.abs() < 1e-6, "{text}\nexact {exact}, view {predicted}");
         assert!(view.nodes.iter().all(|node| node.utilization.is_none_or(|u| u < 1.0)), "{:?}", view.nodes);
     }
+}
+
+/// The chain takes a visit's own work as one exponential stage before its call. With the
+/// work split around the call (10 ms before, 10 ms after, 2 workers over a callee of 1 of
+/// 15 ms, 75% of X(2)), the three-stage chain (solved apart by Gauss–Seidel sweeps) gives
+/// 78.68 ms and the view 80.91 ms, 2.8% over; the flow-equivalent server said 92.27. A run
+/// must agree with the view within that 2.8% and its noise (the bound stated here is 4%).
+#[test]
+fn work_split_around_the_call_stays_close_to_a_run() {
+    let rate = 0.75 * pair_throughput_per_s(2, 1, 0.020, 0.015);
+    let text = format!(
+        r#"Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "{rate}/s"), to: "front")],
+            nodes: {{
+                "front": Service(workers: 2, steps: [Work(Exp(mean: "10ms")), Call("back"), Work(Exp(mean: "10ms"))]),
+                "back": Service(workers: 1, steps: [Work(Exp(mean: "15ms"))]),
+            }},
+        )"#
+    );
+    let predicted = view(&text).response_s.expect("a response below saturation");
+    assert!((predicted - 0.08091).abs() < 0.0001, "{predicted}");
+    replicate(&text, 10, requests(200_000), 5.0, |report| report.latency_s.mean.unwrap()).assert_near(
+        "2 workers over 1, work split around the call, response",
+        predicted,
+        0.04 * predicted,
+        0.1,
+    );
 }
 
 /// The chain the test above takes as exact is: a run of the first pair reproduces it.
@@ -234,12 +262,12 @@ fn the_pair_is_only_taken_where_it_holds() {
             .collect();
         let text = format!("Topology(workload: [{}], nodes: {{ {front} {callees} }})", workloads.join(", "));
         let view = view(&text);
-        assert!(view.notes.iter().all(|note| !note.contains("flow-equivalent server")), "{text}\n{:?}", view.notes);
+        assert!(view.notes.iter().all(|note| !note.contains("solved together")), "{text}\n{:?}", view.notes);
     }
     // And the plain pair is taken (the cases above differ from it in one thing each).
     let plain = format!(
         r#"Topology(workload: [Open(name: "users", arrivals: Poisson(rate: "100/s"), to: "front")], nodes: {{ {} {back} }})"#,
         front("", r#"Call("back")"#)
     );
-    assert!(view(&plain).notes.iter().any(|note| note.contains("flow-equivalent server")));
+    assert!(view(&plain).notes.iter().any(|note| note.contains("as their Markov chain")));
 }

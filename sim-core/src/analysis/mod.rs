@@ -22,6 +22,7 @@ mod closed_classes;
 mod closed_exact;
 mod consumer_loop;
 mod fixed_point;
+mod held_pair_chain;
 mod held_pools;
 mod hosts;
 mod limiters;
