@@ -213,3 +213,43 @@ fn closed_users_the_approximation_cannot_settle_are_said_so() {
     assert!(view.notes.iter().any(|note| note.contains("which the approximation cannot settle")), "{:?}", view.notes);
     assert!(view.notes.iter().any(|note| note.contains("no steady state")), "{:?}", view.notes);
 }
+
+/// A topology's only workload, closed, is told where its throughput curve bends: N* = X_max ×
+/// (think + response alone), the asymptotic bounds' crossing (Lazowska et al. §5.2). Well
+/// below it the users' throughput is N ÷ (think + response alone), well above it X_max
+/// (exact MVA on M/M/1: at N*/2 and 2N* within 2%); with another workload beside, whose load
+/// moves the knee, nothing is said.
+#[test]
+fn a_lone_closed_workload_is_told_its_knee() {
+    let users =
+        |users: u32, to: &str| format!(r#"Closed(name: "users", users: {users}, think: Exp(mean: "1s"), to: "{to}")"#);
+    let one = |users: &str| {
+        format!(
+            r#"Topology(workload: [{users}], nodes: {{ "app": Service(workers: 1, steps: [Work(Exp(mean: "10ms"))]) }})"#
+        )
+    };
+    // X_max = 100/s, think + response alone = 1.01 s: N* = 101.
+    let knee = |analysis: &Analysis| analysis.notes.iter().find(|note| note.contains("the knee")).cloned();
+    let note = knee(&view(&one(&users(80, "app")))).expect("a knee for a lone closed workload");
+    assert!(note.contains("the knee is at about 101 users") && note.contains("100 req/s × 1010ms"), "{note}");
+    for (population, expected) in [(50, 50.0 / 1.01), (202, 100.0)] {
+        let analysis = view(&one(&users(population, "app")));
+        let throughput = analysis.arrival_rate_per_s;
+        assert!((throughput / expected - 1.0).abs() < 0.02, "{population} users: {throughput} against {expected}");
+    }
+    // A pair solved by Schweitzer–Bard: its knee from its own saturation and light response.
+    let pair = format!(
+        r#"Topology(workload: [{}], nodes: {{
+            "app": Service(workers: 2, steps: [Work(Exp(mean: "20ms")), Call("db")]),
+            "db": Service(workers: 1, steps: [Work(Exp(mean: "15ms"))]),
+        }})"#,
+        users(40, "app")
+    );
+    let analysis = view(&pair);
+    let expected = (analysis.saturation_rate_per_s.unwrap() * 1.035).round();
+    let note = knee(&analysis).expect("a knee for the pair");
+    assert!(note.contains(&format!("the knee is at about {expected} users")), "{note}");
+    // Beside an open workload: none.
+    let mixed = one(&format!(r#"{}, Open(name: "web", arrivals: Poisson(rate: "20/s"), to: "app")"#, users(40, "app")));
+    assert_eq!(knee(&view(&mixed)), None);
+}

@@ -65,6 +65,7 @@ pub(super) fn analyze_steady(topology: &Topology, given: &Given) -> Result<Analy
         return Ok(view);
     }
     let mut notes = Vec::new();
+    let mut light_response_s = vec![f64::NAN; topology.sources.len()];
     for round in 0..MAX_ROUNDS {
         let mut moved = false;
         for &(index, users, think_s) in &closed {
@@ -73,6 +74,7 @@ pub(super) fn analyze_steady(topology: &Topology, given: &Given) -> Result<Analy
             let mut trial = rates.clone();
             trial[index] = users * 1e-9;
             let least_response_s = response_at(&mut solved, &trial, index)?;
+            light_response_s[index] = least_response_s;
             let cycle_s = think_s + least_response_s;
             if cycle_s <= 0.0 || !cycle_s.is_finite() {
                 let why = if cycle_s <= 0.0 {
@@ -217,10 +219,11 @@ pub(super) fn analyze_steady(topology: &Topology, given: &Given) -> Result<Analy
         }
         notes.push(format!(
             "workload \"{}\" is closed ({users} users, think {}): its users send {} req/s, X = N ÷ (think + response), \
-             with the response as Schweitzer–Bard approximate MVA gives it (--simulate checks it)",
+             with the response as Schweitzer–Bard approximate MVA gives it (--simulate checks it){}",
             source.name,
             crate::units::Duration::from_ns((think_s * 1e9).round() as u64),
-            super::rate_text(rates[index])
+            super::rate_text(rates[index]),
+            knee_text(topology, &view, think_s, light_response_s[index])
         ));
     }
     view.notes.extend(notes);
@@ -339,16 +342,43 @@ fn exact(
     view.response_s = Some(weighted / total_rate);
     let beside =
         if opens.is_empty() { "" } else { " beside open Poisson workloads (a mixed network: Lazowska et al. §7.6)" };
-    for (&(source, users, think_s), throughput_per_s) in closed.iter().zip(&solution.throughput_per_s) {
+    for ((&(source, users, think_s), throughput_per_s), trickle) in
+        closed.iter().zip(&solution.throughput_per_s).zip(&trickles)
+    {
+        let knee = knee_text(topology, &view, think_s, trickle.workload_response_s[source].unwrap_or(f64::NAN));
         view.notes.push(format!(
             "workload \"{}\" is closed ({users} users, think {}) on a product-form network{beside}: exact mean value \
-             analysis (Reiser and Lavenberg) gives {} req/s",
+             analysis (Reiser and Lavenberg) gives {} req/s{knee}",
             topology.sources[source].name,
             crate::units::Duration::from_ns((think_s * 1e9).round() as u64),
             super::rate_text(*throughput_per_s)
         ));
     }
     Ok(Some(view))
+}
+
+/// Where the throughput curve of a topology's only workload, closed, bends: the users
+/// N* = X_max × (think + response alone) at which their demand, with nobody waiting, would
+/// meet the bottleneck's capacity X_max (the asymptotic bounds' crossing, Lazowska et al.,
+/// *Quantitative System Performance*, §5.2). Below it users add throughput, past it mostly
+/// response. Said after a workload's note; nothing with other workloads (whose load would
+/// move the knee) or without a bottleneck.
+fn knee_text(topology: &Topology, view: &Analysis, think_s: f64, light_response_s: f64) -> String {
+    let (Some(saturation_per_s), Some(bottleneck)) = (view.saturation_rate_per_s, view.bottleneck) else {
+        return String::new();
+    };
+    let users = saturation_per_s * (think_s + light_response_s);
+    if topology.sources.len() != 1 || !users.is_finite() || users <= 0.0 {
+        return String::new();
+    }
+    format!(
+        "; the knee is at about {:.0} users (N* = X_max × (think + response alone) = {} req/s × {}, Lazowska et \
+         al. §5.2): up to it users add throughput, past it mostly waiting at \"{}\"",
+        users.max(1.0),
+        super::rate_text(saturation_per_s),
+        crate::units::Duration::from_ns(((think_s + light_response_s) * 1e9).round() as u64),
+        view.nodes[bottleneck].name
+    )
 }
 
 /// The rates an arrival from outside the closed workloads sees: every open workload's whole,
