@@ -138,17 +138,23 @@ impl Matrix {
     }
 }
 
+/// A held pool of one queue and its callee at a load, as the chain and the flow-equivalent
+/// server (`held_pools.rs`) both take it: Poisson arrivals of `rate_per_s` at `workers` over
+/// `servers` (fewer), each visit `outside_s` away from the callee, then `demand_s` there.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct PairLoad {
+    pub rate_per_s: f64,
+    pub workers: usize,
+    pub servers: usize,
+    pub outside_s: f64,
+    pub demand_s: f64,
+}
+
 /// The pair's mean count waiting for a worker and mean count of calls waiting for a callee
-/// server, at Poisson arrivals of `rate_per_s`, with `workers` (2 to `MOST_WORKERS`) over
-/// `servers` (fewer), each visit `outside_s` away from the callee, then `demand_s` there
-/// (both positive); `None` at or past saturation, or where the numbers do not settle.
-pub(super) fn waiting(
-    rate_per_s: f64,
-    workers: usize,
-    servers: usize,
-    outside_s: f64,
-    demand_s: f64,
-) -> Option<(f64, f64)> {
+/// server, with up to `MOST_WORKERS` workers and both times positive; `None` at or past
+/// saturation, or where the numbers do not settle.
+pub(super) fn waiting(pair: &PairLoad) -> Option<(f64, f64)> {
+    let PairLoad { rate_per_s, workers, servers, outside_s, demand_s } = *pair;
     debug_assert!(workers >= 1 && servers >= 1 && outside_s > 0.0 && demand_s > 0.0);
     let phases = workers + 1;
     let leave = |calls: usize, busy: usize| (busy - calls) as f64 / outside_s;
@@ -308,7 +314,8 @@ mod tests {
         for (rate, workers, servers, outside_s, demand_s) in
             [(36.2, 2, 1, 0.020, 0.015), (120.0, 3, 2, 0.004, 0.012), (60.0, 4, 1, 0.010, 0.012)]
         {
-            let (queued, waiting) = waiting(rate, workers, servers, outside_s, demand_s).unwrap();
+            let (queued, waiting) =
+                waiting(&PairLoad { rate_per_s: rate, workers, servers, outside_s, demand_s }).unwrap();
             let (queued_sweeps, waiting_sweeps) = by_sweeps(rate, workers, servers, outside_s, demand_s);
             assert!((queued / queued_sweeps - 1.0).abs() < 1e-6, "{queued} {queued_sweeps}");
             assert!((waiting / waiting_sweeps - 1.0).abs() < 1e-6, "{waiting} {waiting_sweeps}");
@@ -323,7 +330,8 @@ mod tests {
         let (rate, outside_s, demand_s) = (40.0, 0.005, 0.015);
         let rho: f64 = rate * (outside_s + demand_s);
         let second_moment = outside_s * outside_s + demand_s * demand_s + (outside_s + demand_s).powi(2);
-        let (queued, waiting) = waiting(rate, 1, 1, outside_s, demand_s).unwrap();
+        let (queued, waiting) =
+            waiting(&PairLoad { rate_per_s: rate, workers: 1, servers: 1, outside_s, demand_s }).unwrap();
         let expected = rate * rate * second_moment / (2.0 * (1.0 - rho));
         assert!((queued - expected).abs() < 1e-12, "{queued} {expected}");
         assert_eq!(waiting, 0.0);
@@ -334,7 +342,8 @@ mod tests {
     fn saturation_has_no_solution() {
         // 2 tokens, delay 1 ms, one server of 10 ms: X(2) = 2/(1 + 10·(1 + 10/11)) per ms.
         let x2 = 2.0 / (0.001 + 0.010 * (1.0 + 10.0 / 11.0));
-        assert!(waiting(x2 * 0.999, 2, 1, 0.001, 0.010).is_some());
-        assert!(waiting(x2 * 1.001, 2, 1, 0.001, 0.010).is_none());
+        let at = |rate_per_s| PairLoad { rate_per_s, workers: 2, servers: 1, outside_s: 0.001, demand_s: 0.010 };
+        assert!(waiting(&at(x2 * 0.999)).is_some());
+        assert!(waiting(&at(x2 * 1.001)).is_none());
     }
 }

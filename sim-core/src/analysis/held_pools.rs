@@ -30,7 +30,7 @@
 //! Beyond `MOST_WORKERS` workers in all a pool's calls are many enough to leave the callee's
 //! arrivals close to Poisson, and M/M/c stands (the model's cost grows as their square).
 
-use super::held_pair_chain;
+use super::held_pair_chain::{self, PairLoad};
 use crate::topology::{NodeKind, ServiceConfig, Topology};
 
 /// The most workers a caller pool has over its instances for its pair to be solved together.
@@ -128,33 +128,29 @@ pub(super) fn pool_waits_s(
     }
     let workers = pool.instances as usize * pool.workers as usize;
     let servers = pool.callee_servers as usize;
-    let demand_s = calls * callee_holding_s;
-    let outside_s = outside_s.max(0.0);
-    let (queued, callee_waiting) =
-        if pool.instances == 1 && workers <= held_pair_chain::MOST_WORKERS && outside_s > 0.0 && demand_s > 0.0 {
-            // One queue of few workers: the pair's exact chain, below X(workers).
-            if rate_per_s >= machine_repair(workers, servers, outside_s, demand_s).0 {
-                return None;
-            }
-            held_pair_chain::waiting(rate_per_s, workers, servers, outside_s, demand_s)?
-        } else {
-            flow_equivalent(rate_per_s, workers, servers, outside_s, demand_s)?
-        };
+    let pair =
+        PairLoad { rate_per_s, workers, servers, outside_s: outside_s.max(0.0), demand_s: calls * callee_holding_s };
+    let (queued, callee_waiting) = if pool.instances == 1
+        && workers <= held_pair_chain::MOST_WORKERS
+        && pair.outside_s > 0.0
+        && pair.demand_s > 0.0
+    {
+        // One queue of few workers: the pair's exact chain, below X(workers).
+        if rate_per_s >= machine_repair(workers, servers, pair.outside_s, pair.demand_s).0 {
+            return None;
+        }
+        held_pair_chain::waiting(&pair)?
+    } else {
+        flow_equivalent(&pair)?
+    };
     let callee_wait_s = if calls > 0.0 { callee_waiting / (rate_per_s * calls) } else { 0.0 };
     Some((queued / rate_per_s, callee_wait_s))
 }
 
-/// The flow-equivalent server of `workers` over `servers`, each visit `outside_s` away from
-/// the callee and `demand_s` there: the mean count waiting for a worker and the mean count of
-/// calls waiting at the callee, at Poisson arrivals of `rate_per_s`; `None` at or past
-/// X(workers).
-fn flow_equivalent(
-    rate_per_s: f64,
-    workers: usize,
-    servers: usize,
-    outside_s: f64,
-    demand_s: f64,
-) -> Option<(f64, f64)> {
+/// The flow-equivalent server of the pair: the mean count waiting for a worker and the mean
+/// count of calls waiting at the callee; `None` at or past X(workers).
+fn flow_equivalent(pair: &PairLoad) -> Option<(f64, f64)> {
+    let PairLoad { rate_per_s, workers, servers, outside_s, demand_s } = *pair;
     // With n busy: the network's throughput, and the calls waiting at the callee.
     let (rates, waiting): (Vec<f64>, Vec<f64>) =
         (1..=workers).map(|busy| machine_repair(busy, servers, outside_s, demand_s)).unzip();
@@ -283,7 +279,8 @@ mod tests {
     #[test]
     fn with_a_server_per_worker_the_flow_equivalent_server_is_mm_c() {
         let (rate, outside, demand) = (150.0, 0.004, 0.006);
-        let (queued, callee) = flow_equivalent(rate, 2, 2, outside, demand).unwrap();
+        let pair = PairLoad { rate_per_s: rate, workers: 2, servers: 2, outside_s: outside, demand_s: demand };
+        let (queued, callee) = flow_equivalent(&pair).unwrap();
         let mmc = crate::analysis::mmc_wait_s(2, rate, outside + demand).unwrap();
         assert!((queued / rate - mmc).abs() < 1e-12 * mmc.max(1.0), "{queued} {mmc}");
         assert_eq!(callee, 0.0);
@@ -322,10 +319,11 @@ mod tests {
                 for (outside, demand) in [(0.01, 0.01 / servers as f64), (0.02, 0.005), (0.005, 0.02)] {
                     for load in [0.6, 0.85, 0.95] {
                         let rate = load * machine_repair(workers, servers, outside, demand).0;
-                        let (queued, waiting) = flow_equivalent(rate, workers, servers, outside, demand).unwrap();
+                        let pair =
+                            PairLoad { rate_per_s: rate, workers, servers, outside_s: outside, demand_s: demand };
+                        let (queued, waiting) = flow_equivalent(&pair).unwrap();
                         let approximate = (queued + waiting) / rate + outside + demand;
-                        let (queued, waiting) =
-                            held_pair_chain::waiting(rate, workers, servers, outside, demand).unwrap();
+                        let (queued, waiting) = held_pair_chain::waiting(&pair).unwrap();
                         let exact = (queued + waiting) / rate + outside + demand;
                         let error = approximate / exact - 1.0;
                         assert!(error > -1e-3, "{workers} over {servers} at {load}: {approximate} against {exact}");
