@@ -364,11 +364,13 @@ fn exact(
 /// response. Said after a workload's note; nothing with other workloads (whose load would
 /// move the knee) or without a bottleneck.
 fn knee_text(topology: &Topology, view: &Analysis, think_s: f64, light_response_s: f64) -> String {
-    let (Some(saturation_per_s), Some(bottleneck)) = (view.saturation_rate_per_s, view.bottleneck) else {
+    let (Some(saturation_per_s), Some(bottleneck), 1) =
+        (view.saturation_rate_per_s, view.bottleneck, topology.sources.len())
+    else {
         return String::new();
     };
     let users = saturation_per_s * (think_s + light_response_s);
-    if topology.sources.len() != 1 || !users.is_finite() || users <= 0.0 {
+    if !users.is_finite() || users <= 0.0 {
         return String::new();
     }
     format!(

@@ -194,23 +194,22 @@ pub(super) fn waiting(pair: &PairLoad) -> Option<(f64, f64)> {
     let rate = rate_matrix(&up(workers), &local(workers), &down(workers + 1))?;
     // Linear level reduction from the repeating levels down to the empty system.
     let mut reductions: Vec<Matrix> = Vec::with_capacity(workers);
-    let mut above = rate.clone();
-    let mut level_down = down(workers + 1);
     for level in (1..=workers).rev() {
-        let held = local(level).plus(&above.times_sparse(&level_down), 1.0);
+        let above = reductions.last().unwrap_or(&rate);
+        let held = local(level).plus(&above.times_sparse(&down(level + 1)), 1.0);
         // (`up` has one entry a row: the product takes rows of the inverse.)
-        let reduction = up(level - 1).times(&held.inverse()?).scaled(-1.0);
-        level_down = down(level);
-        above = reduction.clone();
-        reductions.push(reduction);
+        reductions.push(up(level - 1).times(&held.inverse()?).scaled(-1.0));
     }
     reductions.reverse();
     let mut level = vec![1.0];
     let (mut total, mut callee_waiting) = (0.0, 0.0);
-    let beyond = |calls: usize| calls.saturating_sub(servers) as f64;
+    // A level's calls waiting at the callee, beyond its servers.
+    let beyond = |level: &[f64]| -> f64 {
+        level.iter().enumerate().map(|(calls, p)| p * calls.saturating_sub(servers) as f64).sum()
+    };
     for reduction in &reductions {
         total += level.iter().sum::<f64>();
-        callee_waiting += level.iter().enumerate().map(|(calls, p)| p * beyond(calls)).sum::<f64>();
+        callee_waiting += beyond(&level);
         level = reduction.left_times(&level);
     }
     // From `workers` up: Σ_j π_W R^j = π_W (I − R)⁻¹, and Σ_j j π_W R^j = π_W R (I − R)⁻².
@@ -219,7 +218,7 @@ pub(super) fn waiting(pair: &PairLoad) -> Option<(f64, f64)> {
     let tail_ones = tail.times_vector(&ones);
     let full = tail.left_times(&level);
     total += full.iter().sum::<f64>();
-    callee_waiting += full.iter().enumerate().map(|(calls, p)| p * beyond(calls)).sum::<f64>();
+    callee_waiting += beyond(&full);
     let queued: f64 = rate.left_times(&level).iter().zip(&tail.times_vector(&tail_ones)).map(|(p, t)| p * t).sum();
     let (queued, callee_waiting) = (queued / total, callee_waiting / total);
     (queued.is_finite() && callee_waiting.is_finite() && queued >= 0.0).then_some((queued, callee_waiting))

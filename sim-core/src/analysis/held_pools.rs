@@ -49,6 +49,15 @@ pub(super) struct HeldPool {
     pub callee_servers: u32,
 }
 
+impl HeldPool {
+    /// Whether the pair is solved as its exact chain (one queue of few workers; where its
+    /// times outside and at the callee are both positive) rather than as a flow-equivalent
+    /// server.
+    pub fn by_chain(&self) -> bool {
+        self.instances == 1 && self.workers as usize <= held_pair_chain::MOST_WORKERS
+    }
+}
+
 /// A fixed number of instances that hold a worker from a request's start to its answer and
 /// never let one go sooner (no timeout, no expiry, no shedding, no adaptive limit, no
 /// bulkhead), with unbounded queues: the shape the flow-equivalent server is built for.
@@ -130,11 +139,7 @@ pub(super) fn pool_waits_s(
     let servers = pool.callee_servers as usize;
     let pair =
         PairLoad { rate_per_s, workers, servers, outside_s: outside_s.max(0.0), demand_s: calls * callee_holding_s };
-    let (queued, callee_waiting) = if pool.instances == 1
-        && workers <= held_pair_chain::MOST_WORKERS
-        && pair.outside_s > 0.0
-        && pair.demand_s > 0.0
-    {
+    let (queued, callee_waiting) = if pool.by_chain() && pair.outside_s > 0.0 && pair.demand_s > 0.0 {
         // One queue of few workers: the pair's exact chain, below X(workers).
         if rate_per_s >= machine_repair(workers, servers, pair.outside_s, pair.demand_s).0 {
             return None;

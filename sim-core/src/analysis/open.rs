@@ -7,8 +7,8 @@
 use super::regions::{cdn_origin_crossings_s, geo_routing, GeoRouting};
 use super::visits::{class_visit_rates, RouterKeys, VisitEffect};
 use super::{
-    acks, call_bounds, consumer_loop, held_pair_chain, held_pools, hosts, limiters, mmc_wait_s, queue_shape,
-    regional_reads, retries, round_robin, sampler_mean_s, variability, Analysis, Given, HostAnalysis,
+    acks, call_bounds, consumer_loop, held_pools, hosts, limiters, mmc_wait_s, queue_shape, regional_reads, retries,
+    round_robin, sampler_mean_s, variability, Analysis, Given, HostAnalysis,
 };
 use crate::ids::NodeId;
 use crate::topology::{Arrivals, NodeKind, Topology, NONE};
@@ -252,7 +252,7 @@ impl<'t> OpenModel<'t> {
             (pooled[i], pooled[pool.callee]) = (true, true);
             let (caller, callee) = (&topology.nodes[i].name, &topology.nodes[pool.callee].name);
             let servers = format!("{} worker{}", pool.callee_servers, if pool.callee_servers == 1 { "" } else { "s" });
-            notes.push(if pool.instances == 1 && pool.workers as usize <= held_pair_chain::MOST_WORKERS {
+            notes.push(if pool.by_chain() {
                 format!(
                     "\"{caller}\" holds one of its {} workers while it calls \"{callee}\" ({servers}), which only it \
                      calls: the two are solved together as their Markov chain (exact for exponential work, then one \
