@@ -4,6 +4,7 @@
 //! closed event enum and dispatches it with a `match`. Nothing here allocates per event once
 //! the queues have grown to their working size.
 
+mod chunks;
 mod fifo;
 mod quad_heap;
 mod queue;

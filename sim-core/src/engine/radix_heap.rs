@@ -18,10 +18,15 @@
 //! events before it: such an entry goes to `below`, a small 4-ary heap whose times are all
 //! under every bucket's, and which is always emptied first.
 //!
+//! The buckets are chains of 4 KiB chunks from one arena (`chunks.rs`), so that the memory
+//! the entries taken leave is what the entries pushed fill: the memory stays that of the
+//! entries pending, however long the run.
+//!
 //! A few pending events are faster in a heap that fits in the cache: up to `SPREAD_AT`
 //! entries, everything stays in `below` and the buckets are empty; past it, the entries are
 //! spread into the buckets, until the buckets empty again.
 
+use super::chunks::{Chain, Chunks};
 use super::quad_heap::{Entry, QuadHeap};
 
 /// Bits of a time's digit, and the values a digit takes.
@@ -42,20 +47,13 @@ const _: () = assert!(RADIX <= u32::BITS as usize);
 /// pending events go back and forth across the line took 6% more.
 const SPREAD_AT: usize = 512;
 
-/// A bucket's room (in entries) from which, when it empties, it gives its memory back if
-/// the buckets have room for more than `ROOM_PER_ENTRY` times their entries. A bucket keeps
-/// its room for the entries to come, but as the clock moves on, other buckets of the high
-/// digits fill (each value of a digit is a bucket of its own): with a million pending
-/// events, room kept by every bucket that was ever large grew with the run's length, 70 MB
-/// at 10^6 requests and 386 MB at 2·10^7.
-const LARGE_ROOM: usize = 4096;
-const ROOM_PER_ENTRY: usize = 2;
-
 /// Entries with the earliest (time, sequence) first out.
 pub(super) struct RadixHeap<E> {
     /// The time of the last minimum taken into `equal`: every bucket's time is above it.
     last: u64,
-    buckets: Vec<Vec<Entry<E>>>,
+    /// Each bucket's chain of chunks in `chunks`.
+    buckets: [Chain; BUCKETS],
+    chunks: Chunks<E>,
     /// The entries moved to time `last` together, by sequence from the highest (the next
     /// out is the last).
     equal: Vec<Entry<E>>,
@@ -77,7 +75,8 @@ impl<E: Copy> RadixHeap<E> {
     pub fn new() -> Self {
         Self {
             last: 0,
-            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            buckets: [Chain::NONE; BUCKETS],
+            chunks: Chunks::new(),
             equal: Vec::new(),
             pushed_at_last: Vec::new(),
             occupied: [0; DIGITS],
@@ -103,7 +102,7 @@ impl<E: Copy> RadixHeap<E> {
         }
         let digit = ((u64::BITS - 1 - differing.leading_zeros()) / DIGIT_BITS) as usize;
         let value = (entry.time_ns >> (digit as u32 * DIGIT_BITS)) as usize % RADIX;
-        self.buckets[digit * RADIX + value].push(entry);
+        self.chunks.push(&mut self.buckets[digit * RADIX + value], entry);
         self.occupied[digit] |= 1 << value;
         self.digits_occupied |= 1 << digit;
     }
@@ -184,33 +183,32 @@ impl<E: Copy> RadixHeap<E> {
             self.digits_occupied &= !(1 << digit);
         }
         let lowest = digit * RADIX + value;
-        if self.buckets[lowest].len() == 1 {
+        if self.buckets[lowest].is_single() {
             // Alone in its bucket (as most are at the low digits): the minimum itself.
-            let entry = self.buckets[lowest].pop().expect("one entry");
+            let entry = self.chunks.take_single(&mut self.buckets[lowest]);
             self.last = entry.time_ns;
             self.equal.push(entry);
             return;
         }
-        let mut moving = std::mem::take(&mut self.buckets[lowest]);
-        self.last = moving.iter().map(|entry| entry.time_ns).min().expect("an occupied bucket has entries");
-        // Each entry agrees with the new minimum down to this bucket's digit, so it moves lower.
-        for entry in moving.drain(..) {
-            self.put(entry);
+        self.last = self.chunks.min_time_ns(&self.buckets[lowest]);
+        // Each entry agrees with the new minimum down to this bucket's digit, so it moves
+        // lower (and never back into the bucket being read).
+        let moving = Chunks::<E>::empty(&mut self.buckets[lowest]);
+        let mut chunk = Some(moving.head());
+        while let Some(at) = chunk {
+            for position in Chunks::<E>::positions(&moving, at) {
+                let entry = self.chunks.entry(position);
+                self.put(entry);
+            }
+            chunk = self.chunks.after(&moving, at);
         }
         self.sort_equal();
-        // The emptied bucket keeps its memory for the entries to come, unless that memory is
-        // large and the buckets' room is already well beyond their entries.
-        if moving.capacity() >= LARGE_ROOM && self.room() > ROOM_PER_ENTRY * self.bucketed + LARGE_ROOM {
-            moving = Vec::new();
-        }
-        self.buckets[lowest] = moving;
     }
 
     /// The entries the buckets have room for, empty or not.
-    #[cold]
-    #[inline(never)]
+    #[cfg(test)]
     fn room(&self) -> usize {
-        self.buckets.iter().map(Vec::capacity).sum::<usize>() + self.equal.capacity() + self.pushed_at_last.capacity()
+        self.chunks.room() + self.equal.capacity() + self.pushed_at_last.capacity()
     }
 
     /// The earliest entry.
@@ -261,6 +259,7 @@ impl<E: Copy> RadixHeap<E> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::chunks::CHUNK;
     use super::*;
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
@@ -305,8 +304,10 @@ mod tests {
 
     /// Many pending entries over a long run, each taken and replaced by one further on (a
     /// closed workload's wake-ups): the buckets' room stays within a bound set by the
-    /// entries, however far the clock goes. (Before buckets gave back their room, it grew
-    /// with every value of the high digits the clock reached: past 16x the entries here.)
+    /// entries, however far the clock goes: the chunks in use, one partly filled per bucket
+    /// and the one being read. (When each bucket was an array of its own and kept its room,
+    /// the room grew with every value of the high digits the clock reached: past 16x the
+    /// entries here; giving back large rooms held it to 4x.)
     #[test]
     fn room_stays_bounded_as_the_clock_goes_on() {
         let mut stream = crate::rng::RandomStream::derive(8, "radix heap test", crate::rng::Purpose::Arrivals);
@@ -329,9 +330,7 @@ mod tests {
             most_room = most_room.max(radix.room());
         }
         assert_eq!(radix.len() as u64, pending);
-        // Entries in use may have up to twice their room (a vector doubles), and the room kept
-        // empty is up to twice the entries, plus a large bucket's.
-        let bound = 4 * pending as usize + 2 * LARGE_ROOM;
+        let bound = pending as usize + (BUCKETS + 1) * CHUNK + radix.equal.capacity();
         assert!(most_room <= bound, "room for {most_room} entries, over {bound}");
     }
 
