@@ -6,9 +6,7 @@
 # runs interleaved, ROUNDS rounds (default 9), the median of each. Prints the large model's
 # cost per event over the small one's (per request for the observed M/M/1, whose window ends
 # are events of their own), with the targets (1.3x, 1.5x) and the load average. The
-# `engine` bench times the same runs inside one process, repeated; there a run's large
-# buckets, freed by the run before, come back from the heap and grow by copying where a
-# fresh process grows them by remapping, so its ratios for 10^6 closed users read higher.
+# `engine` bench times the same runs inside one process, repeated.
 #
 #   bash benches/flat_cost_wall.sh [ROUNDS]
 set -euo pipefail
