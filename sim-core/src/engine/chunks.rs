@@ -38,6 +38,29 @@ impl Chain {
     fn tail(&self) -> u32 {
         ((self.end - 1) as usize / CHUNK) as u32
     }
+
+    /// Its first chunk.
+    #[inline(always)]
+    pub fn head(&self) -> u32 {
+        self.head
+    }
+
+    /// Empties it, keeping its head chunk, and returns what it held: the entries at
+    /// `positions` of each of its chunks, from its head through `Chunks::after`.
+    #[inline(always)]
+    pub fn take(&mut self) -> Chain {
+        let held = *self;
+        self.end = self.head * CHUNK as u32 + 1;
+        held
+    }
+
+    /// The positions of `chunk`'s entries.
+    #[inline(always)]
+    pub fn positions(&self, chunk: u32) -> std::ops::Range<usize> {
+        let start = chunk as usize * CHUNK;
+        let end = if chunk == self.tail() { self.end as usize } else { start + CHUNK };
+        start + 1..end
+    }
 }
 
 /// The chunks of every bucket: chunk `c` is `entries[c * CHUNK..(c + 1) * CHUNK]`.
@@ -99,30 +122,13 @@ impl<E: Copy> Chunks<E> {
     pub fn min_time_ns(&self, chain: &Chain) -> u64 {
         let (mut least, mut chunk) = (u64::MAX, chain.head);
         loop {
-            let times = self.entries[Self::positions(chain, chunk)].iter().map(|entry| entry.time_ns);
+            let times = self.entries[chain.positions(chunk)].iter().map(|entry| entry.time_ns);
             least = times.fold(least, u64::min);
             if chunk == chain.tail() {
                 return least;
             }
             chunk = self.next[chunk as usize];
         }
-    }
-
-    /// Empties `chain`, which keeps its head chunk, and returns what it held: its entries
-    /// are at `positions` of each of its chunks from its head (`Chain::head`) to `after`.
-    #[inline(always)]
-    pub fn empty(chain: &mut Chain) -> Chain {
-        let held = *chain;
-        chain.end = chain.head * CHUNK as u32 + 1;
-        held
-    }
-
-    /// The positions of `chunk`'s entries in `held`.
-    #[inline(always)]
-    pub fn positions(held: &Chain, chunk: u32) -> std::ops::Range<usize> {
-        let start = chunk as usize * CHUNK;
-        let end = if chunk == held.tail() { held.end as usize } else { start + CHUNK };
-        start + 1..end
     }
 
     #[inline(always)]
@@ -148,24 +154,16 @@ impl<E: Copy> Chunks<E> {
     }
 }
 
-impl Chain {
-    /// Its first chunk.
-    #[inline(always)]
-    pub fn head(&self) -> u32 {
-        self.head
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// Reads `chain` out as `settle_lowest_bucket` does.
     fn drain(chunks: &mut Chunks<u64>, chain: &mut Chain) -> Vec<u64> {
-        let held = Chunks::<u64>::empty(chain);
+        let held = chain.take();
         let (mut read, mut chunk) = (Vec::new(), Some(held.head()));
         while let Some(at) = chunk {
-            read.extend(Chunks::<u64>::positions(&held, at).map(|position| chunks.entry(position).event));
+            read.extend(held.positions(at).map(|position| chunks.entry(position).event));
             chunk = chunks.after(&held, at);
         }
         read

@@ -195,10 +195,10 @@ impl<E: Copy> RadixHeap<E> {
         self.last = self.chunks.min_time_ns(&self.buckets[lowest]);
         // Each entry agrees with the new minimum down to this bucket's digit, so it moves
         // lower (and never back into the bucket being read).
-        let moving = Chunks::<E>::empty(&mut self.buckets[lowest]);
+        let moving = self.buckets[lowest].take();
         let mut chunk = Some(moving.head());
         while let Some(at) = chunk {
-            for position in Chunks::<E>::positions(&moving, at) {
+            for position in moving.positions(at) {
                 let entry = self.chunks.entry(position);
                 self.put(entry);
             }
