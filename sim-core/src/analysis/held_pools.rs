@@ -50,9 +50,9 @@ pub(super) struct HeldPool {
 }
 
 impl HeldPool {
-    /// Whether the pair is solved as its exact chain (one queue of few workers; where its
-    /// times outside and at the callee are both positive) rather than as a flow-equivalent
-    /// server.
+    /// Whether the pair is solved as its exact chain (one queue of few workers) rather than
+    /// as a flow-equivalent server. (`pool_waits_s` still takes the flow-equivalent server
+    /// where the time outside the callee or at it is zero, which the chain has no phase for.)
     pub fn by_chain(&self) -> bool {
         self.instances == 1 && self.workers as usize <= held_pair_chain::MOST_WORKERS
     }
