@@ -1,7 +1,8 @@
 //! Message sizes, bandwidth and egress: a link with a bandwidth is a FIFO queue whose
 //! service time is size over bandwidth (M/M/1 and M/D/1 against theory), bytes are
 //! conserved hop by hop, egress is priced exactly, a CDN's bytes split into edge and
-//! origin, and a saturated link is called unstable.
+//! origin, a saturated link is called unstable, and a busy one is the bottleneck when no
+//! part is busier.
 
 use crate::check::{replicate, seconds, simulate};
 use sim_core::report::NetworkReport;
@@ -60,6 +61,30 @@ fn a_saturated_link_is_unstable_and_a_busy_one_is_not() {
     assert!(saturated.unstable);
     let line = saturated.instability.iter().find(|line| line.contains("link front → back")).unwrap();
     assert!(line.contains("is offered 1.") && line.contains("of its 8 Mbit/s bandwidth"), "{line}");
+}
+
+/// A link's bandwidth is a part that saturates like any other: the bottleneck when it is
+/// the busiest part (0.8 against "back"'s 0.5), with the arrival rate it saturates at
+/// (100/s ÷ 0.8 = 125/s), and not when a node is busier than it ("back" at 0.95).
+#[test]
+fn a_busy_link_is_the_bottleneck_only_when_it_is_the_busiest_part() {
+    // "back" as one worker doing `work` for each request.
+    let with_back_work = |work: &str| {
+        link_topology(r#"Constant("8KB")"#).replace(
+            r#""back": Service(workers: 1000, steps: [Work(Constant("0ms"))])"#,
+            &format!(r#""back": Service(workers: 1, steps: [Work(Exp(mean: "{work}"))])"#),
+        )
+    };
+    let link_bound = simulate(&with_back_work("5ms"), 1, seconds(120.0), 5.0);
+    let bottleneck = link_bound.bottleneck.as_ref().expect("a bottleneck");
+    assert_eq!((bottleneck.node.as_str(), bottleneck.part.as_str()), ("front → back", "bandwidth"), "{bottleneck:?}");
+    // Constant sizes: the offered load is exactly 100/s × 8 ms, within the arrivals' noise.
+    assert!((bottleneck.offered_load - 0.8).abs() < 0.02, "{bottleneck:?}");
+    assert!((bottleneck.saturates_at_per_s - 125.0).abs() < 1.0, "{bottleneck:?}");
+    assert!(bottleneck.advice.contains("more bandwidth than 8 Mbit/s"), "{}", bottleneck.advice);
+    let node_bound = simulate(&with_back_work("9.5ms"), 1, seconds(120.0), 5.0);
+    let bottleneck = node_bound.bottleneck.as_ref().expect("a bottleneck");
+    assert_eq!((bottleneck.node.as_str(), bottleneck.part.as_str()), ("back", "node"), "{bottleneck:?}");
 }
 
 /// Every hop carries the request out and a successful answer back: with constant sizes

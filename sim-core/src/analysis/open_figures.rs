@@ -8,7 +8,7 @@ use super::{
     consumer_change_notes, database_parts, hedged_call_s, log_group_parts, parts_wait_s, queue_shape, retries,
     round_robin, sampler_mean_s, variability, Analysis, HostAnalysis, NodeAnalysis, PartAnalysis,
 };
-use crate::topology::{NodeKind, Source, NONE};
+use crate::topology::{NodeKind, Source, Topology, NONE};
 
 /// The note of a view with a node or host at or above saturation.
 pub(super) const SATURATED_NOTE: &str =
@@ -278,7 +278,7 @@ impl OpenModel<'_> {
     }
 
     /// The notes on the whole view: saturation, hosts of several machines, global routing,
-    /// hedges, consumer groups that change, a scenario.
+    /// hedges, consumer groups that change, bandwidth, a scenario.
     fn model_notes(&self, saturated: bool) -> Vec<String> {
         let topology = self.topology;
         let mut notes = Vec::new();
@@ -323,6 +323,9 @@ impl OpenModel<'_> {
             });
         }
         notes.extend(consumer_change_notes(topology));
+        if let Some(note) = bandwidth_note(topology) {
+            notes.push(note);
+        }
         if let Some(scenario) = topology.scenario.as_ref().filter(|scenario| !scenario.faults.is_empty()) {
             notes.push(format!(
                 "the scenario ({} faults or load changes) is not in the model: it gives the steady state \
@@ -406,4 +409,23 @@ pub(super) fn bottleneck(
             None,
         ),
     }
+}
+
+/// Links and region pairs with a bandwidth are not in the view: their messages' time to be
+/// sent and their wait for the messages before them (a FIFO queue per direction in a run,
+/// which can be the busiest part of the system) are left out, and the note names them.
+fn bandwidth_note(topology: &Topology) -> Option<String> {
+    let pipes = &topology.network.pipes;
+    let first = pipes.first()?;
+    let others = match pipes.len() {
+        1 => String::new(),
+        2 => " and 1 other direction".into(),
+        n => format!(" and {} other directions", n - 1),
+    };
+    Some(format!(
+        "bandwidth is not in the model: the time to send each message over \"{}\"{others} and its wait behind the \
+         messages before it are left out, and so is its load (a run's network section gives both, and names it the \
+         bottleneck when it is the busiest part)",
+        first.name
+    ))
 }

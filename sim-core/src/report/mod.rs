@@ -516,7 +516,10 @@ impl Simulation<'_> {
                 ))
             }
             None => {
-                verdicts::bottleneck(&topology.nodes, &nodes, &hosts, arrival_rate_per_s, &|| topology.top_key_share())
+                let pipes = network.as_ref().map_or(&[][..], |network| &network.bandwidth[..]);
+                verdicts::bottleneck(&topology.nodes, &nodes, &hosts, pipes, arrival_rate_per_s, &|| {
+                    topology.top_key_share()
+                })
             }
         };
         // A bottleneck that can wait on itself, often full: its headroom overstates.

@@ -1,6 +1,7 @@
 //! The verdicts of a run: which part cannot keep up (a node, an instance, a database
-//! server, a consumer pool, a log partition), whose backlog grows through the run, and the
-//! bottleneck: the part that saturates first, at what arrival rate, and what to change.
+//! server, a consumer pool, a log partition, a host's cores, one direction of a link's
+//! bandwidth), whose backlog grows through the run, and the bottleneck: the part that
+//! saturates first, at what arrival rate, and what to change.
 
 use super::{ComponentSection, NodeReport};
 use crate::model::self_waits::Deadlock;
@@ -12,11 +13,13 @@ use serde::{Deserialize, Serialize};
 /// every serving part of every node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bottleneck {
-    /// The node it belongs to (or the host, when the part is `host`).
+    /// The node it belongs to (or the host, when the part is `host`; the direction of a
+    /// link or region pair, `from → to`, when it is `bandwidth`).
     pub node: String,
     /// Which part of it: `node` (the node as a whole), `instance 2`, `server 1 (replica-1)`,
     /// `consumers`, `group "g" partition 3`, `group "g" consumer 1` (a consumer of several
-    /// partitions), or `host` (a host's cores).
+    /// partitions), `host` (a host's cores) or `bandwidth` (one direction of a link's or
+    /// region pair's bandwidth: its messages' transmission time per unit of time).
     pub part: String,
     /// Work offered per unit of its capacity; at 1 or more it cannot keep up.
     pub offered_load: f64,
@@ -90,12 +93,14 @@ struct Part {
     advice: String,
 }
 
-/// The bottleneck among `nodes` (in topology order) and then hosts, or `None` when no part
-/// has an offered load; `arrival_rate_per_s` is the workloads' rate over the run.
+/// The bottleneck among `nodes` (in topology order), then hosts, then the directions of
+/// links and region pairs with a bandwidth, or `None` when no part has an offered load;
+/// `arrival_rate_per_s` is the workloads' rate over the run.
 pub(super) fn bottleneck(
     nodes: &[Node],
     reports: &IndexMap<String, NodeReport>,
     hosts: &IndexMap<String, super::HostReport>,
+    pipes: &[super::network::PipeReport],
     arrival_rate_per_s: f64,
     top_key_share: &dyn Fn() -> Option<f64>,
 ) -> Option<Bottleneck> {
@@ -229,6 +234,18 @@ pub(super) fn bottleneck(
             offered_load: host.offered_load,
             utilization: Some(host.utilization),
             advice: "its cores are shared by the Work of the services on it: add cores or machines, move a service to a host of its own, or make the work cheaper".into(),
+        });
+    }
+    for pipe in pipes {
+        consider(Part {
+            node: pipe.name.clone(),
+            part: "bandwidth".into(),
+            offered_load: pipe.offered_load,
+            utilization: Some(pipe.utilization),
+            advice: format!(
+                "give it more bandwidth than {} or send fewer bytes over it (smaller or compressed messages, fewer calls): its messages queue to be sent one at a time",
+                super::network::format_bandwidth(pipe.bandwidth_bit_s)
+            ),
         });
     }
     let best = best.filter(|best| best.offered_load > 0.0)?;
