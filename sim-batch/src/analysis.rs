@@ -85,6 +85,17 @@ pub fn bottleneck_line(analysis: &Analysis) -> String {
                 headroom(rate, analysis.arrival_rate_per_s, analysis.response_s.is_some())
             )
         }
+        (None, Some(rate)) if analysis.bottleneck_bandwidth.is_some() => {
+            let pipe = &analysis.bandwidth[analysis.bottleneck_bandwidth.unwrap_or_default()];
+            format!(
+                "bottleneck: the bandwidth of \"{}\" ({}) at utilization {:.3}; it saturates at about {} req/s offered{} (same mix and sizes)",
+                pipe.name,
+                sim_core::report::format_bandwidth(pipe.bandwidth_bit_s),
+                pipe.utilization,
+                significant(rate),
+                headroom(rate, analysis.arrival_rate_per_s, analysis.response_s.is_some())
+            )
+        }
         _ => "bottleneck: none (no node queues for workers)".into(),
     }
 }

@@ -139,6 +139,15 @@ def test_analyze_is_archsim_analyze(name):
     assert analysis.bottleneck is not None and analysis.bottleneck.split(" ")[0] in frame.index
 
 
+def test_analyze_names_a_links_bandwidth_as_the_bottleneck():
+    # image-egress before any run: every view assumed to miss the CDN, the blob store's answers
+    # (Pareto sizes, mean 112.5 KB) offer its 1 Gbit/s link 1505/s × 0.9 ms, more than it can send.
+    analysis = archsim.load("topologies/image-egress.ron").analyze()
+    assert analysis.bottleneck == 'bandwidth "blobs → images"'
+    pipe = analysis.report["bandwidth"][analysis.report["bottleneck_bandwidth"]]
+    assert 1.3 < pipe["utilization"] < 1.4 and pipe["bandwidth_bit_s"] == 1e9 and pipe["wait_s"] is None
+
+
 def test_analyze_gives_the_timed_calls_and_a_metastable_verdict():
     calls = archsim.load("topologies/retry-storm.ron").analyze().calls
     assert list(calls.index) == ["users -> api"]

@@ -488,6 +488,18 @@ fn write_analysis(
             host.stretch.map_or("unbounded (saturated)".to_string(), |stretch| format!("{stretch:.3}×"))
         );
     }
+    for pipe in &analysis.bandwidth {
+        let _ = writeln!(
+            out,
+            "bandwidth \"{}\" ({}): {} messages/s, {:.3} of it busy; a message waits {} behind those before it",
+            pipe.name,
+            sim_core::report::format_bandwidth(pipe.bandwidth_bit_s),
+            significant(pipe.messages_per_s),
+            pipe.utilization,
+            pipe.wait_s
+                .map_or("without end (saturated)".to_string(), |wait_s| format!("{} ms", significant(wait_s * 1e3)))
+        );
+    }
     let _ = write!(out, "{}", sim_batch::analysis::response_line(analysis));
     if let Some(simulated) = simulated {
         if let Some(summary) = simulated.mean_response_s {

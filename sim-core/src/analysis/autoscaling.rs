@@ -30,6 +30,7 @@ pub(super) fn grow_to_max(topology: &Topology, given: &Given, view: &mut Analysi
         view.bottleneck = capacity.bottleneck;
         view.bottleneck_part = capacity.bottleneck_part;
         view.bottleneck_host = capacity.bottleneck_host;
+        view.bottleneck_bandwidth = capacity.bottleneck_bandwidth;
         view.saturation_rate_per_s = capacity.saturation_rate_per_s;
         view.notes
             .push("the bottleneck and its saturation rate take each autoscaled service at its max instances".into());

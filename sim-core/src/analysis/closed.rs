@@ -190,9 +190,10 @@ pub(super) fn analyze_steady(topology: &Topology, given: &Given) -> Result<Analy
             part.wait_s = seen_part.wait_s;
         }
     }
-    let (bottleneck, bottleneck_part, utilization, bottleneck_host) = bottleneck(&view.nodes, &view.hosts);
-    (view.bottleneck, view.bottleneck_part, view.bottleneck_host) = (bottleneck, bottleneck_part, bottleneck_host);
-    view.saturation_rate_per_s = utilization.map(|utilization| view.arrival_rate_per_s / utilization);
+    let busiest = bottleneck(&view.nodes, &view.hosts, &view.bandwidth);
+    (view.bottleneck, view.bottleneck_part) = (busiest.node, busiest.part);
+    (view.bottleneck_host, view.bottleneck_bandwidth) = (busiest.host, busiest.pipe);
+    view.saturation_rate_per_s = busiest.utilization.map(|utilization| view.arrival_rate_per_s / utilization);
     // Each closed workload's response as its users see it; the open ones' as an arrival
     // from outside does.
     for &(index, ..) in &closed {
@@ -225,6 +226,9 @@ pub(super) fn analyze_steady(topology: &Topology, given: &Given) -> Result<Analy
             super::rate_text(rates[index]),
             knee_text(topology, &view, think_s, light_response_s[index])
         ));
+    }
+    if !topology.network.pipes.is_empty() {
+        notes.push(super::bandwidth::CLOSED_USERS_NOTE.into());
     }
     view.notes.extend(notes);
     Ok(view)

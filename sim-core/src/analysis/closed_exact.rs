@@ -94,7 +94,9 @@ pub(super) fn product_form(
             return None;
         }
     }
-    if topology.mesh_sampler != NONE {
+    // A mesh's hops, and a link's bandwidth (a FIFO queue of messages of any size), are not
+    // stations of the product form.
+    if topology.mesh_sampler != NONE || !topology.network.pipes.is_empty() {
         return None;
     }
     let users: u32 = classes.iter().map(|class| class.1).sum();

@@ -16,6 +16,7 @@
 mod acks;
 mod answers;
 mod autoscaling;
+mod bandwidth;
 mod call_bounds;
 mod closed;
 mod closed_classes;
@@ -42,6 +43,7 @@ mod visits;
 
 use crate::ids::NodeId;
 use crate::topology::{Instr, NodeKind, Topology, NONE};
+pub use bandwidth::PipeAnalysis;
 use closed::analyze_steady;
 use open::analyze_open_at;
 use parts::{consumer_change_notes, database_parts, log_group_parts, partition_shares, parts_wait_s};
@@ -150,6 +152,12 @@ pub struct Analysis {
     /// The host whose cores saturate first, when they saturate before any node's workers
     /// (then `bottleneck` is `None`).
     pub bottleneck_host: Option<usize>,
+    /// Per direction of a link or region pair with a bandwidth, in the topology's order.
+    pub bandwidth: Vec<PipeAnalysis>,
+    /// The direction of a link or region pair whose bandwidth saturates first, when it does
+    /// before any node's workers and host's cores (then `bottleneck` and `bottleneck_host`
+    /// are `None`).
+    pub bottleneck_bandwidth: Option<usize>,
     /// The total arrival rate at which the bottleneck reaches utilization 1 (same mix).
     pub saturation_rate_per_s: Option<f64>,
     /// Predicted mean end-to-end response time, in seconds (all nodes below saturation).

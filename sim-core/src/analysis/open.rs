@@ -7,8 +7,8 @@
 use super::regions::{cdn_origin_crossings_s, geo_routing, GeoRouting};
 use super::visits::{class_visit_rates, RouterKeys, VisitEffect};
 use super::{
-    acks, call_bounds, consumer_loop, held_pools, hosts, limiters, mmc_wait_s, queue_shape, regional_reads, retries,
-    round_robin, sampler_mean_s, variability, Analysis, Given, HostAnalysis,
+    acks, bandwidth, call_bounds, consumer_loop, held_pools, hosts, limiters, mmc_wait_s, queue_shape, regional_reads,
+    retries, round_robin, sampler_mean_s, variability, Analysis, Given, HostAnalysis,
 };
 use crate::ids::NodeId;
 use crate::topology::{Arrivals, NodeKind, Topology, NONE};
@@ -59,6 +59,8 @@ pub(super) struct OpenModel<'t> {
     /// Per database whose reads go to the nearest servers: each server's share of them.
     pub nearest_shares: Vec<Option<Vec<f64>>>,
     pub hosts: Vec<HostAnalysis>,
+    /// The links and region pairs with a bandwidth: their loads and waits.
+    pub pipes: bandwidth::Pipes,
     /// Per node: how much longer its Work takes on its host (1 off hosts, and on a saturated one).
     pub stretch: Vec<f64>,
     /// Some host's cores are saturated.
@@ -153,6 +155,7 @@ impl<'t> OpenModel<'t> {
         let node_rate: Vec<f64> = (0..n).map(|i| class_rates.iter().map(|rates| rates[i]).sum()).collect();
         let nearest_shares = regional_reads::nearest_read_shares(topology, &class_rates, &class_effects);
         let hosts = hosts::host_analysis(topology, &class_effects, &class_rates);
+        let pipes = bandwidth::Pipes::of(topology, &class_effects, &class_rates);
         // A node's Work on a host takes its host's stretch (infinite when the host saturates).
         let stretch: Vec<f64> = (0..n)
             .map(|i| match topology.node_hosts.get(i) {
@@ -317,6 +320,7 @@ impl<'t> OpenModel<'t> {
             node_rate,
             nearest_shares,
             hosts,
+            pipes,
             stretch,
             host_saturated,
             bounded_by_callers,
@@ -349,10 +353,14 @@ impl<'t> OpenModel<'t> {
     }
 
     /// `link_s` for a class: its calls to a database with servers in several regions cross
-    /// to the servers its queries go to.
+    /// to the servers its queries go to. With a bandwidth on the way there or back, half a
+    /// call's round trip over it is added to each way, so that the round trips the view
+    /// takes (twice this) pay the request's wait and transmission there and its answer's
+    /// back (`bandwidth.rs`).
     pub fn class_link_s(&self, class: usize, from: usize, to: usize) -> f64 {
-        regional_reads::crossing_s(self.topology, class, self.given.link(from, to), to)
-            .unwrap_or_else(|| self.link_s(from, to))
+        let crossing_s = regional_reads::crossing_s(self.topology, class, self.given.link(from, to), to)
+            .unwrap_or_else(|| self.link_s(from, to));
+        crossing_s + 0.5 * self.pipes.round_trip_s(self.topology, class, from, to)
     }
 
     /// The answer of a node that a request was handed on to across regions goes back across

@@ -6,9 +6,9 @@ use super::fixed_point::Solution;
 use super::open::OpenModel;
 use super::{
     consumer_change_notes, database_parts, hedged_call_s, log_group_parts, parts_wait_s, queue_shape, retries,
-    round_robin, sampler_mean_s, variability, Analysis, HostAnalysis, NodeAnalysis, PartAnalysis,
+    round_robin, sampler_mean_s, variability, Analysis, HostAnalysis, NodeAnalysis, PartAnalysis, PipeAnalysis,
 };
-use crate::topology::{NodeKind, Source, Topology, NONE};
+use crate::topology::{NodeKind, Source, NONE};
 
 /// The note of a view with a node or host at or above saturation.
 pub(super) const SATURATED_NOTE: &str =
@@ -22,11 +22,11 @@ impl OpenModel<'_> {
         notes.extend(self.rotation_notes(&solution));
         let log_parts = self.log_parts(&solution);
         notes.extend(self.consumer_notes(&solution, &log_parts));
-        let saturated = self.host_saturated || solution.wait.iter().any(|w| !w.is_finite());
+        let saturated = self.host_saturated || self.pipes.saturated || solution.wait.iter().any(|w| !w.is_finite());
         let nodes = self.node_analyses(&solution, log_parts, saturated, &mut notes);
         notes.extend(variability::approximation_notes(&nodes, &self.gaps));
-        let (bottleneck, bottleneck_part, saturation_rate_per_s, busiest_host) = bottleneck(&nodes, &self.hosts);
-        let saturation_rate_per_s = saturation_rate_per_s.map(|utilization| self.total_rate / utilization);
+        let busiest = bottleneck(&nodes, &self.hosts, &self.pipes.analyses);
+        let saturation_rate_per_s = busiest.utilization.map(|utilization| self.total_rate / utilization);
         let response_s = (!saturated && self.total_rate > 0.0).then(|| {
             let mut sum = 0.0;
             for class in 0..self.classes {
@@ -60,10 +60,12 @@ impl OpenModel<'_> {
         let view = Analysis {
             nodes,
             arrival_rate_per_s: self.total_rate,
-            bottleneck,
-            bottleneck_part,
+            bottleneck: busiest.node,
+            bottleneck_part: busiest.part,
             hosts: self.hosts.clone(),
-            bottleneck_host: busiest_host,
+            bottleneck_host: busiest.host,
+            bandwidth: self.pipes.analyses.clone(),
+            bottleneck_bandwidth: busiest.pipe,
             saturation_rate_per_s,
             response_s,
             workload_response_s,
@@ -323,9 +325,7 @@ impl OpenModel<'_> {
             });
         }
         notes.extend(consumer_change_notes(topology));
-        if let Some(note) = bandwidth_note(topology) {
-            notes.push(note);
-        }
+        notes.extend(self.pipes.note());
         if let Some(scenario) = topology.scenario.as_ref().filter(|scenario| !scenario.faults.is_empty()) {
             notes.push(format!(
                 "the scenario ({} faults or load changes) is not in the model: it gives the steady state \
@@ -369,13 +369,23 @@ impl OpenModel<'_> {
     }
 }
 
+/// What saturates first in a view: a node (or one of its parts), a host's cores, or one
+/// direction of a link's bandwidth; one of them at most.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Busiest {
+    pub node: Option<usize>,
+    /// The node's part, when it is a database server or a log group.
+    pub part: Option<String>,
+    pub host: Option<usize>,
+    pub pipe: Option<usize>,
+    /// Its utilization.
+    pub utilization: Option<f64>,
+}
+
 /// The bottleneck: the node (or database server, or log group) with the highest
-/// utilization, unless a host's cores are busier than any of them; with that utilization
-/// and the busiest host. (node, part, utilization, host)
-pub(super) fn bottleneck(
-    nodes: &[NodeAnalysis],
-    hosts: &[HostAnalysis],
-) -> (Option<usize>, Option<String>, Option<f64>, Option<usize>) {
+/// utilization, unless a host's cores or a link's bandwidth are busier than any of them
+/// (of a host and a link at the same load, the host).
+pub(super) fn bottleneck(nodes: &[NodeAnalysis], hosts: &[HostAnalysis], pipes: &[PipeAnalysis]) -> Busiest {
     // Every node and every database server, as (node, part, utilization); a part at its
     // node's utilization is the more precise answer.
     let candidates = nodes.iter().enumerate().flat_map(|(i, node)| {
@@ -392,40 +402,28 @@ pub(super) fn bottleneck(
         }
     }
     let best = best.filter(|(_, _, u)| *u > 0.0);
-    // A host whose cores are busier than any node's workers saturates first.
-    let busiest_host = (0..hosts.len())
-        .filter(|&h| hosts[h].utilization > 0.0)
-        .fold(None, |best: Option<usize>, h| match best {
-            Some(b) if hosts[b].utilization >= hosts[h].utilization => Some(b),
-            _ => Some(h),
-        })
-        .filter(|&h| best.as_ref().is_none_or(|(_, _, u)| hosts[h].utilization > *u));
-    match busiest_host {
-        Some(h) => (None, None, Some(hosts[h].utilization), busiest_host),
-        None => (
-            best.as_ref().map(|(i, _, _)| *i),
-            best.as_ref().and_then(|(_, part, _)| part.clone()),
-            best.as_ref().map(|(_, _, u)| *u),
-            None,
-        ),
-    }
-}
-
-/// Links and region pairs with a bandwidth are not in the view: their messages' time to be
-/// sent and their wait for the messages before them (a FIFO queue per direction in a run,
-/// which can be the busiest part of the system) are left out, and the note names them.
-fn bandwidth_note(topology: &Topology) -> Option<String> {
-    let pipes = &topology.network.pipes;
-    let first = pipes.first()?;
-    let others = match pipes.len() {
-        1 => String::new(),
-        2 => " and 1 other direction".into(),
-        n => format!(" and {} other directions", n - 1),
+    let node_utilization = best.as_ref().map(|(_, _, u)| *u);
+    // The busiest of `loads` (the first of equals), if it is busier than any node.
+    let busiest = |loads: &mut dyn Iterator<Item = f64>, above: Option<f64>| {
+        let mut busiest: Option<(usize, f64)> = None;
+        for (index, load) in loads.enumerate().filter(|(_, load)| *load > 0.0) {
+            if busiest.is_none_or(|(_, most)| load > most) {
+                busiest = Some((index, load));
+            }
+        }
+        busiest.filter(|(_, load)| above.is_none_or(|above| *load > above))
     };
-    Some(format!(
-        "bandwidth is not in the model: the time to send each message over \"{}\"{others} and its wait behind the \
-         messages before it are left out, and so is its load (a run's network section gives both, and names it the \
-         bottleneck when it is the busiest part)",
-        first.name
-    ))
+    let busiest_host = busiest(&mut hosts.iter().map(|host| host.utilization), node_utilization);
+    let above_hosts = busiest_host.map(|(_, load)| load).or(node_utilization);
+    let busiest_pipe = busiest(&mut pipes.iter().map(|pipe| pipe.utilization), above_hosts);
+    match (busiest_pipe, busiest_host) {
+        (Some((pipe, load)), _) => Busiest { pipe: Some(pipe), utilization: Some(load), ..Busiest::default() },
+        (None, Some((host, load))) => Busiest { host: Some(host), utilization: Some(load), ..Busiest::default() },
+        (None, None) => Busiest {
+            node: best.as_ref().map(|(i, _, _)| *i),
+            part: best.as_ref().and_then(|(_, part, _)| part.clone()),
+            utilization: node_utilization,
+            ..Busiest::default()
+        },
+    }
 }

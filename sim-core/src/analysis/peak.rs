@@ -96,15 +96,17 @@ pub(super) fn peak(topology: &Topology, given: &Given) -> Option<Peak> {
     Some(Peak { arrival_rate_per_s: view.arrival_rate_per_s, when, bottleneck, load, scaled, before_scaling })
 }
 
-/// What saturates first in `view`, in words: a node (and its part), or a host.
+/// What saturates first in `view`, in words: a node (and its part), a host, or a link's
+/// bandwidth.
 pub(super) fn bottleneck_name(view: &super::Analysis) -> Option<String> {
-    match (view.bottleneck, view.bottleneck_host) {
-        (Some(node), _) => Some(match &view.bottleneck_part {
+    match (view.bottleneck, view.bottleneck_host, view.bottleneck_bandwidth) {
+        (Some(node), _, _) => Some(match &view.bottleneck_part {
             Some(part) => format!("\"{}\" {part}", view.nodes[node].name),
             None => format!("\"{}\"", view.nodes[node].name),
         }),
-        (None, Some(host)) => Some(format!("host \"{}\"", view.hosts[host].name)),
-        (None, None) => None,
+        (None, Some(host), _) => Some(format!("host \"{}\"", view.hosts[host].name)),
+        (None, None, Some(pipe)) => Some(format!("the bandwidth of \"{}\"", view.bandwidth[pipe].name)),
+        (None, None, None) => None,
     }
 }
 

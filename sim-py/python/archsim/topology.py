@@ -293,8 +293,9 @@ class Analysis:
 
     @property
     def bottleneck(self) -> Optional[str]:
-        """The node (and part, such as ``replica-1``) that saturates first, or the host
-        (``host "vm"``); None when no node queues for workers."""
+        """The node (and part, such as ``replica-1``) that saturates first, the host
+        (``host "vm"``) or a link's bandwidth (``bandwidth "db → app"``); None when no node
+        queues for workers."""
         report = self.report
         if report.get("bottleneck") is not None:
             name = report["nodes"][report["bottleneck"]]["name"]
@@ -302,6 +303,8 @@ class Analysis:
             return f"{name} {part}" if part else name
         if report.get("bottleneck_host") is not None:
             return f'host "{report["hosts"][report["bottleneck_host"]]["name"]}"'
+        if report.get("bottleneck_bandwidth") is not None:
+            return f'bandwidth "{report["bandwidth"][report["bottleneck_bandwidth"]]["name"]}"'
         return None
 
     @property
