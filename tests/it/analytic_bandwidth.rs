@@ -124,3 +124,29 @@ fn the_views_response_over_a_link_agrees_with_runs() {
         simulated.assert_covers(&format!("response over a link, answers {answer} (s)"), predicted_s, 0.02);
     }
 }
+
+/// Closed users over a link: its wait is as the users see it, at (N − 1)/N of their
+/// throughput (Schweitzer–Bard), and the view says it is approximate.
+#[test]
+fn closed_users_see_a_links_wait_at_the_approximate_mva_share() {
+    let text = over_a_link(100.0, r#"Exp(mean: "8KB")"#, "2ms").replace(
+        r#"Open(name: "users", arrivals: Poisson(rate: "100/s"), to: "front")"#,
+        r#"Closed(name: "users", users: 10, think: Exp(mean: "50ms"), to: "front")"#,
+    );
+    assert!(text.contains("Closed("), "{text}");
+    let analysis = view(&text);
+    let throughput_per_s = analysis.arrival_rate_per_s;
+    let seen_per_s = throughput_per_s * 9.0 / 10.0;
+    let back = &analysis.bandwidth[1];
+    approx::assert_relative_eq!(back.utilization, throughput_per_s * 0.008, max_relative = 1e-9);
+    approx::assert_relative_eq!(
+        back.wait_s.unwrap(),
+        pk_wait_s(seen_per_s, 0.008, 2.0 * 0.008 * 0.008),
+        max_relative = 1e-9
+    );
+    assert!(
+        analysis.notes.iter().any(|note| note.starts_with("closed users' messages wait at a link")),
+        "{:?}",
+        analysis.notes
+    );
+}

@@ -10,9 +10,10 @@ use crate::ids::NodeId;
 use crate::topology::{Topology, NONE};
 
 /// Said of a view of closed workloads over links with a bandwidth.
-pub(super) const CLOSED_USERS_NOTE: &str = "closed users' messages are taken as Poisson at the links with a bandwidth \
-     (an open M/G/1 queue at their throughput): with few users that overstates their wait there, since they cannot all \
-     queue at once (--simulate measures it)";
+pub(super) const CLOSED_USERS_NOTE: &str =
+    "closed users' messages wait at a link with a bandwidth as in an open M/G/1 \
+     queue at the rate the approximate MVA has them see (Schweitzer–Bard's share of the others): with few users that \
+     can overstate the wait (--simulate measures it)";
 
 /// One direction of a link or region pair with a bandwidth, as the view has it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

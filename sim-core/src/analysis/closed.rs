@@ -183,6 +183,10 @@ pub(super) fn analyze_steady(topology: &Topology, given: &Given) -> Result<Analy
         view.notes.retain(|note| note != SATURATED_NOTE);
         view.saturated = false;
     }
+    // A link's wait as the users' messages see it, as a node's.
+    for (pipe, seen_pipe) in view.bandwidth.iter_mut().zip(&seen_view.bandwidth) {
+        pipe.wait_s = seen_pipe.wait_s;
+    }
     for (node, seen_node) in view.nodes.iter_mut().zip(seen_nodes) {
         node.wait_s = seen_node.wait_s;
         node.sojourn_s = seen_node.sojourn_s;
