@@ -74,6 +74,10 @@ impl MetricDef {
             "resilience",
             "sim_time_s",
             "events",
+            "slowdown",
+            "hosts",
+            "bottleneck",
+            "network",
         ];
         if !path.is_empty() && !known_root.contains(&path[0].as_str()) {
             return Err(BatchError::UnknownMetric { name: name.to_string() });
@@ -144,7 +148,12 @@ impl MetricDef {
         }
         let mut value = json;
         for (depth, part) in self.path.iter().enumerate() {
-            value = match value.get(part) {
+            // A list's entry by its position (`network.bandwidth.0.utilization`).
+            let entry = match value {
+                serde_json::Value::Array(entries) => part.parse::<usize>().ok().and_then(|index| entries.get(index)),
+                _ => value.get(part),
+            };
+            value = match entry {
                 Some(inner) => inner,
                 // A counter the report leaves out at 0, in a section that is there.
                 None if depth + 1 == self.path.len()
@@ -463,6 +472,34 @@ mod tests {
         assert!(read("nodes.c.cache.hits").unwrap().unwrap() > 0.0);
         assert!(read("nodes.c.cache.coalesed").is_err());
         assert!(read("nodes.db.cache.coalesced").is_err());
+    }
+
+    /// A list's entries are read by their position; a position past its end, or a name in
+    /// its place, is an error.
+    #[test]
+    fn list_entries_are_read_by_position() {
+        let topology = sim_core::parse_topology(
+            r#"Topology(
+                workload: [Open(name: "w", arrivals: Poisson(rate: "100/s"), to: "a")],
+                nodes: {
+                    "a": Service(workers: 100, steps: [Call("b")]),
+                    "b": Service(workers: 100, steps: [Work(Constant("1ms"))]),
+                },
+                sizes: {"default": (request: Constant("1KB"), response: Constant("2KB"))},
+                links: [(from: "a", to: "b", bandwidth: "8Mbit/s")],
+                run: (duration: "2s", seed: 1),
+            )"#,
+        )
+        .unwrap();
+        let mut simulation = sim_core::Simulation::new(&topology, sim_core::RunConfig::from_topology(&topology));
+        simulation.run_to_end();
+        let report = simulation.report();
+        let read = |name: &str| read_all(&[MetricDef::parse(name).unwrap()], &report).map(|values| values[0]);
+        let bytes = |at: usize| read(&format!("network.bandwidth.{at}.bytes")).unwrap().unwrap();
+        // As many answers as requests, each twice the size (those in flight at the end aside).
+        assert!((bytes(1) / bytes(0) - 2.0).abs() < 0.05, "{} {}", bytes(0), bytes(1));
+        assert!(read("network.bandwidth.2.bytes").is_err());
+        assert!(read("network.bandwidth.first.bytes").is_err());
     }
 
     #[test]

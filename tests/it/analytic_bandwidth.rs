@@ -3,7 +3,7 @@
 //! its answer's the other; the busiest direction the bottleneck when no node is busier, a
 //! saturated one leaving the view without waits; and the view's figures against runs.
 
-use crate::check::{replicate, seconds};
+use crate::check::{replicate, run_cli, seconds};
 use sim_core::analysis::{analyze, Analysis};
 
 /// Poisson calls at `rate` from "front" (1 ms of work) to "back" (1 worker, Exp(`back`)),
@@ -149,4 +149,30 @@ fn closed_users_see_a_links_wait_at_the_approximate_mva_share() {
         "{:?}",
         analysis.notes
     );
+}
+
+/// `analyze --simulate` checks each direction's load and wait against the runs, and they
+/// agree on an M/M/1 link.
+#[test]
+fn analyze_simulate_checks_each_links_load_and_wait() {
+    let dir = std::env::temp_dir().join(format!("archsim-link-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let check = |text: &str| {
+        let path = dir.join("link.ron");
+        std::fs::write(&path, text).unwrap();
+        let (status, stdout, stderr) =
+            run_cli(&["analyze", path.to_str().unwrap(), "--simulate", "--duration", "600s", "--replications", "5"]);
+        assert_eq!(status, 0, "{stderr}");
+        let line = |name: &str| {
+            stdout
+                .lines()
+                .find(|line| line.starts_with(&format!("bandwidth \"{name}\"")))
+                .unwrap_or_else(|| panic!("{stdout}"))
+                .to_string()
+        };
+        (line("front → back"), line("back → front"))
+    };
+    let (there, back) = check(&over_a_link(100.0, r#"Exp(mean: "8KB")"#, "2ms"));
+    assert!(there.ends_with("(ok)") && back.ends_with("(ok)"), "{there}\n{back}");
+    assert!(back.contains("0.800 of it busy; a message waits 32 ms"), "{back}");
 }

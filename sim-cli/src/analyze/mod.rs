@@ -12,7 +12,7 @@ use sim_batch::analysis::ms;
 use sim_batch::metrics::{significant, significant_to, MetricDef};
 use sim_batch::replicate::replicate;
 use sim_batch::stats::{summarize, Summary};
-use sim_core::analysis::{analyze_measured, Analysis, CacheMeasure, NodeAnalysis};
+use sim_core::analysis::{analyze_measured, Analysis, CacheMeasure, NodeAnalysis, PipeAnalysis};
 use sim_core::topology::NodeKind;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -125,6 +125,12 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
                 })
             })
             .collect();
+        // Per direction of a link with a bandwidth: its busy share and its messages' wait.
+        let pipe_first = names.len();
+        for pipe in 0..topology.network.pipes.len() {
+            names.push(format!("network.bandwidth.{pipe}.utilization"));
+            names.push(format!("network.bandwidth.{pipe}.mean_wait_ms"));
+        }
         let metrics: Vec<MetricDef> = names
             .iter()
             .map(|name| MetricDef::parse(name).map_err(|message| format!("error: {message}\n")))
@@ -152,10 +158,21 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
                 }
             })
             .collect();
+        let bandwidth = (0..topology.network.pipes.len())
+            .map(|pipe| {
+                let at = pipe_first + 2 * pipe;
+                SimulatedPipe {
+                    utilization: column(at),
+                    wait_s: summarize(runs.column(at + 1).into_iter().map(|ms| ms.map(|ms| ms / 1e3))),
+                    disagrees: Vec::new(),
+                }
+            })
+            .collect();
         Some(Simulated {
             replications: replications as usize,
             mean_response_s: column(0),
             calls,
+            bandwidth,
             nodes: node_columns
                 .iter()
                 .map(|(first, hit_ratio, cache_counts, queue_counts, groups)| {
@@ -225,6 +242,9 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
                 group.not_compared = (part.utilization >= 1.0).then(|| Uncompared::Saturated.describe());
             }
         }
+        for (pipe, figures) in analysis.bandwidth.iter().zip(&mut simulated.bandwidth) {
+            figures.disagrees = pipe_disagreements(pipe, figures);
+        }
         for (call, figures) in analysis.calls.iter().zip(&mut simulated.calls) {
             // Past saturation the view has no steady state to compare.
             if analysis.response_s.is_none() {
@@ -262,6 +282,38 @@ struct Simulated {
     nodes: Vec<SimulatedNode>,
     /// Per timed call policy, as the view lists them.
     calls: Vec<SimulatedCall>,
+    /// Per direction of a link or region pair with a bandwidth, as the view lists them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    bandwidth: Vec<SimulatedPipe>,
+}
+
+/// What the simulation measured of a direction of a link with a bandwidth.
+#[derive(Serialize)]
+struct SimulatedPipe {
+    utilization: Option<Summary>,
+    /// A message's mean wait behind those sent before it.
+    wait_s: Option<Summary>,
+    /// The predictions that disagree beyond noise: `util`, `wait`.
+    disagrees: Vec<&'static str>,
+}
+
+/// Which of a link direction's predictions disagree with the simulation beyond noise: its
+/// busy share, and its wait where the view has one (below saturation), with a floor of
+/// 1% of a message's mean transmission time (its busy share over its messages per second).
+fn pipe_disagreements(pipe: &PipeAnalysis, simulated: &SimulatedPipe) -> Vec<&'static str> {
+    let transmission_s = if pipe.messages_per_s > 0.0 { pipe.utilization / pipe.messages_per_s } else { 0.0 };
+    let checks = [
+        ("util", Some(pipe.utilization), simulated.utilization, 0.005),
+        ("wait", pipe.wait_s, simulated.wait_s, 0.01 * transmission_s + 1e-9),
+    ];
+    checks
+        .into_iter()
+        .filter(|(_, predicted, measured, floor)| match (predicted, measured) {
+            (Some(predicted), Some(measured)) => disagrees(*predicted, *measured, *floor),
+            _ => false,
+        })
+        .map(|(what, ..)| what)
+        .collect()
 }
 
 /// What the simulation measured of a timed call policy's calls.
@@ -488,8 +540,8 @@ fn write_analysis(
             host.stretch.map_or("unbounded (saturated)".to_string(), |stretch| format!("{stretch:.3}×"))
         );
     }
-    for pipe in &analysis.bandwidth {
-        let _ = writeln!(
+    for (index, pipe) in analysis.bandwidth.iter().enumerate() {
+        let _ = write!(
             out,
             "bandwidth \"{}\" ({}): {} messages/s, {:.3} of it busy; a message waits {} behind those before it",
             pipe.name,
@@ -499,6 +551,17 @@ fn write_analysis(
             pipe.wait_s
                 .map_or("without end (saturated)".to_string(), |wait_s| format!("{} ms", significant(wait_s * 1e3)))
         );
+        if let Some(figures) = simulated.and_then(|simulated| simulated.bandwidth.get(index)) {
+            let _ =
+                write!(out, "; simulated {} busy, {} ms", show(figures.utilization, 1.0), show(figures.wait_s, 1e3));
+            if figures.disagrees.is_empty() {
+                let _ = write!(out, " (ok)");
+            } else {
+                let _ = write!(out, " (DISAGREES: {})", figures.disagrees.join(", "));
+                flagged = true;
+            }
+        }
+        let _ = writeln!(out);
     }
     let _ = write!(out, "{}", sim_batch::analysis::response_line(analysis));
     if let Some(simulated) = simulated {
