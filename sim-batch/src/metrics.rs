@@ -449,6 +449,13 @@ mod tests {
         }
     }
 
+    /// The report of a run of `topology` as its file says.
+    fn run(topology: &sim_core::Topology) -> Report {
+        let mut simulation = sim_core::Simulation::new(topology, sim_core::RunConfig::from_topology(topology));
+        simulation.run_to_end();
+        simulation.report()
+    }
+
     /// A counter the JSON leaves out at 0 reads 0; a misspelt field, or a node without the
     /// section, is still an error.
     #[test]
@@ -464,9 +471,7 @@ mod tests {
             )"#,
         )
         .unwrap();
-        let mut simulation = sim_core::Simulation::new(&topology, sim_core::RunConfig::from_topology(&topology));
-        simulation.run_to_end();
-        let report = simulation.report();
+        let report = run(&topology);
         let read = |name: &str| read_all(&[MetricDef::parse(name).unwrap()], &report).map(|values| values[0]);
         assert_eq!(read("nodes.c.cache.coalesced").unwrap(), Some(0.0));
         assert!(read("nodes.c.cache.hits").unwrap().unwrap() > 0.0);
@@ -491,9 +496,7 @@ mod tests {
             )"#,
         )
         .unwrap();
-        let mut simulation = sim_core::Simulation::new(&topology, sim_core::RunConfig::from_topology(&topology));
-        simulation.run_to_end();
-        let report = simulation.report();
+        let report = run(&topology);
         let read = |name: &str| read_all(&[MetricDef::parse(name).unwrap()], &report).map(|values| values[0]);
         let bytes = |at: usize| read(&format!("network.bandwidth.{at}.bytes")).unwrap().unwrap();
         // As many answers as requests, each twice the size (those in flight at the end aside).

@@ -46,6 +46,19 @@ fn messages_wait_s(runs: &sim_batch::replicate::Replicated, at: usize, warmup_ns
 /// joined to a fetch under way, and its background refreshes.
 const CACHE_COUNTERS: [&str; 4] = ["hits", "misses", "coalesced", "revalidations"];
 
+/// The names of the `checks` (name, prediction, measure, floor) whose prediction and
+/// measure disagree beyond noise; a check missing either is not judged.
+fn disagreeing<const N: usize>(checks: [(&'static str, Option<f64>, Option<Summary>, f64); N]) -> Vec<&'static str> {
+    checks
+        .into_iter()
+        .filter(|(_, predicted, measured, floor)| match (predicted, measured) {
+            (Some(predicted), Some(measured)) => disagrees(*predicted, *measured, *floor),
+            _ => false,
+        })
+        .map(|(what, ..)| what)
+        .collect()
+}
+
 pub fn disagrees(prediction: f64, simulated: Summary, floor: f64) -> bool {
     let allowance = 2.0 * simulated.half_width.unwrap_or(0.0) + 0.01 * simulated.mean.abs() + floor;
     (prediction - simulated.mean).abs() > allowance
@@ -306,14 +319,7 @@ fn pipe_disagreements(pipe: &PipeAnalysis, simulated: &SimulatedPipe) -> Vec<&'s
         ("util", Some(pipe.utilization), simulated.utilization, 0.005),
         ("wait", pipe.wait_s, simulated.wait_s, 0.01 * transmission_s + 1e-9),
     ];
-    checks
-        .into_iter()
-        .filter(|(_, predicted, measured, floor)| match (predicted, measured) {
-            (Some(predicted), Some(measured)) => disagrees(*predicted, *measured, *floor),
-            _ => false,
-        })
-        .map(|(what, ..)| what)
-        .collect()
+    disagreeing(checks)
 }
 
 /// What the simulation measured of a timed call policy's calls.
@@ -389,14 +395,7 @@ fn node_disagreements(node: &NodeAnalysis, simulated: &SimulatedNode) -> Vec<&'s
         ("wait", node.wait_s, simulated.wait_s, 0.01 * node.holding_s + 1e-9),
         ("sojourn", node.sojourn_s, simulated.sojourn_s, 0.01 * node.holding_s + 1e-9),
     ];
-    checks
-        .into_iter()
-        .filter(|(_, predicted, measured, floor)| match (predicted, measured) {
-            (Some(predicted), Some(measured)) => disagrees(*predicted, *measured, *floor),
-            _ => false,
-        })
-        .map(|(what, ..)| what)
-        .collect()
+    disagreeing(checks)
 }
 
 /// A simulated figure with its 95% half-width, times `scale`; `-` for none.
