@@ -34,25 +34,9 @@ pub struct PipeAnalysis {
 #[derive(Debug, Clone, Default)]
 pub(super) struct Pipes {
     pub analyses: Vec<PipeAnalysis>,
-    /// Per pipe: a message's mean wait, in seconds (infinite when saturated).
-    wait_s: Vec<f64>,
-    /// Some pipe is offered its bandwidth or more.
-    pub saturated: bool,
     /// The pipes whose sizes have no finite variance (a Pareto tail of α ≤ 2), whose waits
     /// are taken as for exponential sizes of the same mean.
     pub heavy_tailed: Vec<usize>,
-}
-
-/// The samplers of the sizes of a request of `class` sent to node `to` and of its answer
-/// (bytes drawn as nanoseconds), `NONE` for none.
-fn sizes(topology: &Topology, class: usize, to: usize) -> (u32, u32) {
-    let network = &topology.network;
-    let (class_request, class_answer) = network.class_sizes.get(class).copied().unwrap_or((NONE, NONE));
-    let (node_request, node_answer) = network.node_sizes.get(to).copied().unwrap_or((NONE, NONE));
-    (
-        if node_request == NONE { class_request } else { node_request },
-        if node_answer == NONE { class_answer } else { node_answer },
-    )
 }
 
 /// A size sampler's first two moments in bytes and bytes², and whether the second is
@@ -78,6 +62,13 @@ fn pipe_of(topology: &Topology, from: usize, to: usize) -> Option<usize> {
     (pipe != NONE).then_some(pipe as usize)
 }
 
+/// The two ways of a call of `class` from node `from` to node `to`: the pipe its request
+/// crosses with the sampler of its size, and the pipe its answer crosses back with its.
+fn legs(topology: &Topology, class: usize, from: usize, to: usize) -> [(Option<usize>, u32); 2] {
+    let (request, answer) = topology.network.size_samplers(class, NodeId::new(to as u32));
+    [(pipe_of(topology, from, to), request), (pipe_of(topology, to, from), answer)]
+}
+
 impl Pipes {
     /// Each pipe's load and wait at the visits' rates: every request a visit sends another
     /// node (a call, a hand-off, a message) crosses the pipe from its node to that node, and
@@ -99,8 +90,7 @@ impl Pipes {
                 }
                 for &j in &effect.reached {
                     let sends_per_s = rate * effect.sends(j);
-                    let (request, answer) = sizes(topology, class, j);
-                    for (pipe, sampler) in [(pipe_of(topology, i, j), request), (pipe_of(topology, j, i), answer)] {
+                    for (pipe, sampler) in legs(topology, class, i, j) {
                         let Some(pipe) = pipe else { continue };
                         let s_per_byte = pipes[pipe].ns_per_byte / 1e9;
                         let (mean, m2, finite) = size_moments(topology, sampler);
@@ -112,39 +102,36 @@ impl Pipes {
                 }
             }
         }
-        let wait_s: Vec<f64> = (busy.iter().zip(&second))
-            .map(|(&rho, &m2)| if rho < 1.0 { m2 / (2.0 * (1.0 - rho)) } else { f64::INFINITY })
-            .collect();
         let analyses = (pipes.iter().enumerate())
             .map(|(p, pipe)| PipeAnalysis {
                 name: pipe.name.clone(),
                 bandwidth_bit_s: pipe.bit_per_s,
                 messages_per_s: messages[p],
                 utilization: busy[p],
-                wait_s: wait_s[p].is_finite().then_some(wait_s[p]),
+                wait_s: (busy[p] < 1.0).then(|| second[p] / (2.0 * (1.0 - busy[p]))),
             })
             .collect();
-        Pipes {
-            analyses,
-            saturated: busy.iter().any(|&rho| rho >= 1.0),
-            wait_s,
-            heavy_tailed: (0..pipes.len()).filter(|&p| heavy_tailed[p]).collect(),
-        }
+        Pipes { analyses, heavy_tailed: (0..pipes.len()).filter(|&p| heavy_tailed[p]).collect() }
+    }
+
+    /// Whether some pipe is offered its bandwidth or more.
+    pub fn saturated(&self) -> bool {
+        self.analyses.iter().any(|pipe| pipe.utilization >= 1.0)
     }
 
     /// What a call of `class` from node `from` to node `to` pays over the pipes, there and
     /// back, in seconds: each way's wait and its message's mean transmission time.
     pub fn round_trip_s(&self, topology: &Topology, class: usize, from: usize, to: usize) -> f64 {
-        if self.wait_s.is_empty() {
+        if self.analyses.is_empty() {
             return 0.0;
         }
-        let (request, answer) = sizes(topology, class, to);
-        [(pipe_of(topology, from, to), request), (pipe_of(topology, to, from), answer)]
+        legs(topology, class, from, to)
             .into_iter()
             .filter_map(|(pipe, sampler)| {
                 let pipe = pipe?;
                 let (mean, _, _) = size_moments(topology, sampler);
-                Some(self.wait_s[pipe] + mean * topology.network.pipes[pipe].ns_per_byte / 1e9)
+                let wait_s = self.analyses[pipe].wait_s.unwrap_or(f64::INFINITY);
+                Some(wait_s + mean * topology.network.pipes[pipe].ns_per_byte / 1e9)
             })
             .sum()
     }

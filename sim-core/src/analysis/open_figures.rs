@@ -22,7 +22,7 @@ impl OpenModel<'_> {
         notes.extend(self.rotation_notes(&solution));
         let log_parts = self.log_parts(&solution);
         notes.extend(self.consumer_notes(&solution, &log_parts));
-        let saturated = self.host_saturated || self.pipes.saturated || solution.wait.iter().any(|w| !w.is_finite());
+        let saturated = self.host_saturated || self.pipes.saturated() || solution.wait.iter().any(|w| !w.is_finite());
         let nodes = self.node_analyses(&solution, log_parts, saturated, &mut notes);
         notes.extend(variability::approximation_notes(&nodes, &self.gaps));
         let busiest = bottleneck(&nodes, &self.hosts, &self.pipes.analyses);

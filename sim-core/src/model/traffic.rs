@@ -76,12 +76,7 @@ impl Traffic {
     /// `class_bytes`: the callee's own size when the file gives it one.
     #[inline]
     pub fn message_bytes(&mut self, topology: &Topology, callee: NodeId, answer: bool, class_bytes: u64) -> u64 {
-        let node_sizes = &topology.network.node_sizes;
-        if node_sizes.is_empty() || callee.is_none() {
-            return class_bytes;
-        }
-        let (request, response) = node_sizes[callee.index()];
-        match if answer { response } else { request } {
+        match topology.network.node_size_sampler(callee, answer) {
             NONE => class_bytes,
             sampler => topology.samplers[sampler as usize].sample_ns(&mut self.node_streams[callee.index()]),
         }

@@ -48,6 +48,32 @@ pub struct EgressPrices {
 }
 
 impl Network {
+    /// The sampler of the size of a message to `callee` (`answer`: of its answer) when the
+    /// file gives that node sizes of its own; `NONE` where the class's size holds.
+    #[inline]
+    pub fn node_size_sampler(&self, callee: NodeId, answer: bool) -> u32 {
+        if self.node_sizes.is_empty() || callee.is_none() {
+            return NONE;
+        }
+        let (request, response) = self.node_sizes[callee.index()];
+        if answer {
+            response
+        } else {
+            request
+        }
+    }
+
+    /// The samplers of the sizes of a request of `class` to `callee` and of its answer:
+    /// the node's own where it has them, else the class's (`NONE` for no bytes).
+    pub fn size_samplers(&self, class: usize, callee: NodeId) -> (u32, u32) {
+        let (request, answer) = self.class_sizes.get(class).copied().unwrap_or((NONE, NONE));
+        let or_class = |own: u32, of_class: u32| if own == NONE { of_class } else { own };
+        (
+            or_class(self.node_size_sampler(callee, false), request),
+            or_class(self.node_size_sampler(callee, true), answer),
+        )
+    }
+
     /// The pipe that messages from `from` to `to` go through, or `NONE`.
     #[inline]
     pub fn pipe(&self, from: NodeId, to: NodeId, nodes: usize) -> u32 {
