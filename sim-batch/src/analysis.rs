@@ -59,6 +59,18 @@ pub fn bottleneck_line(analysis: &Analysis) -> String {
                 ),
                 None => (String::new(), node.utilization.unwrap_or(0.0)),
             };
+            let refusing = node.refused.filter(|refused| *refused >= REFUSED_SHOWN);
+            if let (None, Some(refused)) = (&analysis.bottleneck_part, refusing) {
+                // Judged by what it is offered, as the run judges it: it is busy with less.
+                let offered = if refused < 1.0 { utilization / (1.0 - refused) } else { f64::INFINITY };
+                return format!(
+                    "bottleneck: \"{}\" offered {} its capacity (busy {utilization:.3}: what finds no place is refused); it saturates at about {} req/s offered{} (same mix, current holding times)",
+                    node.name,
+                    if offered.is_finite() { format!("{offered:.3}×") } else { "∞×".into() },
+                    significant(rate),
+                    headroom(rate, analysis.arrival_rate_per_s, analysis.response_s.is_some())
+                );
+            }
             if utilization.is_infinite() {
                 return format!(
                     "bottleneck: \"{}\"{part} at utilization ∞ (its requests come round without end): it saturates at any load",
@@ -138,6 +150,45 @@ pub fn peak_line(analysis: &Analysis) -> Option<String> {
 /// A duration in seconds as `15s` or `2.5s`.
 fn seconds_text(seconds: f64) -> String {
     format!("{}s", significant(seconds))
+}
+
+/// Refusals under `REFUSED_SHOWN` go unsaid: a queue of 1000 places at 80% load refuses
+/// one request in 10⁹⁰.
+const REFUSED_SHOWN: f64 = 1e-4;
+
+/// Per node that turns requests away for want of a place, `refused: "api" turns away 12.2%
+/// of its arrivals (...)` with the node's index, and the share of requests that complete,
+/// where any is refused, with none.
+pub fn refusal_lines(analysis: &Analysis) -> Vec<(Option<usize>, String)> {
+    let mut lines: Vec<(Option<usize>, String)> = (analysis.nodes.iter().enumerate())
+        .filter_map(|(index, node)| {
+            let refused = node.refused.filter(|refused| *refused >= REFUSED_SHOWN)?;
+            let one_server = node.servers.is_some_and(|(_, workers)| workers == 1);
+            let why = if node.kind == "function" {
+                "every container of its concurrency busy: Erlang's loss formula"
+            } else if one_server && node.holding_scv.is_some() {
+                "its worker busy and every place in its queue taken: M/G/1/K"
+            } else {
+                "every worker busy and every place in its queue taken: M/M/c/K"
+            };
+            Some((
+                Some(index),
+                format!("refused: \"{}\" turns away {} of its arrivals ({why})", node.name, percent(refused)),
+            ))
+        })
+        .collect();
+    if let Some(share) = analysis.completed_share.filter(|share| 1.0 - share >= REFUSED_SHOWN) {
+        lines.push((
+            None,
+            format!("predicted share of requests completed: {} (the rest refused on their way)", percent(share)),
+        ));
+    }
+    lines
+}
+
+/// A share as a percentage to 2 decimals, `12.17%`.
+pub fn percent(share: f64) -> String {
+    format!("{:.2}%", share * 100.0)
 }
 
 /// `predicted mean end-to-end response: 23.4 ms` (`-` when saturated).

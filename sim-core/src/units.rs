@@ -48,6 +48,20 @@ fn format_duration_ns(ns: u64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     write!(f, "{ns}ns")
 }
 
+/// A computed span in words for people, to the microsecond: `160s`, `2.5s`, `40ms`,
+/// `0.013ms`. (A `Duration` prints exactly, as a file would write it: `5700000003ns`.)
+pub fn seconds_text(seconds: f64) -> String {
+    let trim = |value: f64| {
+        let text = format!("{value:.3}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    if seconds >= 1.0 {
+        format!("{}s", trim(seconds))
+    } else {
+        format!("{}ms", trim(seconds * 1e3))
+    }
+}
+
 /// An arrival rate in events per second.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
 pub struct Rate {

@@ -148,6 +148,20 @@ def test_analyze_names_a_links_bandwidth_as_the_bottleneck():
     assert 1.3 < pipe["utilization"] < 1.4 and pipe["bandwidth_bit_s"] == 1e9 and pipe["wait_s"] is None
 
 
+def test_analyze_gives_a_rooms_refusals_and_the_completed_share():
+    # Erlang's loss system: 10 workers and no queue at 8 Erlangs refuse B(10, 8) = 0.121661.
+    analysis = archsim.load(
+        """Topology(
+            workload: [Open(name: "users", arrivals: Poisson(rate: "8/s"), to: "s")],
+            nodes: {"s": Service(workers: 10, queue: 0, steps: [Work(Exp(mean: "1s"))])},
+        )"""
+    ).analyze()
+    refused = analysis.nodes.loc["s", "refused"]
+    assert abs(refused - 0.121661) < 1e-6
+    assert abs(analysis.completed_share - (1 - refused)) < 1e-12
+    assert abs(analysis.response_s - 1.0) < 1e-12
+
+
 def test_analyze_gives_the_timed_calls_and_a_metastable_verdict():
     calls = archsim.load("topologies/retry-storm.ron").analyze().calls
     assert list(calls.index) == ["users -> api"]

@@ -58,6 +58,7 @@ pub fn outline(text: &str) -> Result<Outline, Problem> {
             let mut lines = vec![sim_batch::analysis::bottleneck_line(&view)];
             lines.extend(sim_batch::analysis::peak_line(&view));
             lines.extend(sim_batch::analysis::metastable_lines(&view));
+            lines.extend(sim_batch::analysis::refusal_lines(&view).into_iter().map(|(_, line)| line));
             lines.extend(sim_batch::analysis::self_wait_lines(&topology));
             lines.push(sim_batch::analysis::response_line(&view));
             lines

@@ -231,7 +231,7 @@ fn a_lone_closed_workload_is_told_its_knee() {
     // X_max = 100/s, think + response alone = 1.01 s: N* = 101.
     let knee = |analysis: &Analysis| analysis.notes.iter().find(|note| note.contains("the knee")).cloned();
     let note = knee(&view(&one(&users(80, "app")))).expect("a knee for a lone closed workload");
-    assert!(note.contains("the knee is at about 101 users") && note.contains("100 req/s × 1010ms"), "{note}");
+    assert!(note.contains("the knee is at about 101 users") && note.contains("100 req/s × 1.01s"), "{note}");
     for (population, expected) in [(50, 50.0 / 1.01), (202, 100.0)] {
         let analysis = view(&one(&users(population, "app")));
         let throughput = analysis.arrival_rate_per_s;

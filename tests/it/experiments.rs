@@ -1558,7 +1558,7 @@ fn analyze_checks_a_logs_consumer_groups_against_the_simulation() {
 fn analyze_names_saturated_nodes_and_those_behind_or_waiting_on_them_instead_of_disagreeing() {
     /// (what, the topology's workload and nodes, each row's expected check)
     type Case = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
-    let cases: [Case; 5] = [
+    let cases: [Case; 6] = [
         (
             "a saturated front and the service behind it",
             r#"workload: [Open(name: "u", arrivals: Poisson(rate: "120/s"), to: "a")],
@@ -1599,10 +1599,17 @@ fn analyze_names_saturated_nodes_and_those_behind_or_waiting_on_them_instead_of_
             &[("app", "waits on \"slow\""), ("slow", "saturated"), ("other", "behind \"slow\"")],
         ),
         (
-            "no room to queue: saturated in the model, half idle in the simulation",
+            "a rate limiter the view lets everything through: saturated in the model, half idle in the simulation",
+            r#"workload: [Open(name: "u", arrivals: Poisson(rate: "120/s"), to: "l")],
+               nodes: {"l": RateLimiter(limit: TokenBucket(rate: "50/s", burst: 10), scope: Global, next: "a"),
+                       "a": Service(workers: 1, steps: [Work(Exp(mean: "10ms"))])},"#,
+            &[("a", "DISAGREES (util)")],
+        ),
+        (
+            "no room to queue: the view refuses what finds no place (M/M/1/1), as the simulation does",
             r#"workload: [Open(name: "u", arrivals: Poisson(rate: "120/s"), to: "a")],
                nodes: {"a": Service(workers: 1, queue: 0, steps: [Work(Exp(mean: "10ms"))])},"#,
-            &[("a", "DISAGREES (util)")],
+            &[("a", "ok")],
         ),
     ];
     let dir = scratch("saturated");

@@ -5,6 +5,7 @@
 mod analytic_bandwidth;
 mod analytic_caches;
 mod analytic_closed;
+mod analytic_loss;
 mod analytic_mixed;
 mod analytic_pools;
 mod analytic_retries;

@@ -22,7 +22,7 @@ use std::path::Path;
 /// than twice the 95% half-width, plus 1% of the mean, plus `floor` (a resolution below which
 /// differences do not matter: 1% of the node's holding time for times, 0.005 for utilization).
 /// Wider than that is not noise: the model's assumptions (Poisson arrivals, exponential
-/// holding, even split, unbounded queues) do not hold there.
+/// holding, even split, Poisson streams into bounded queues) do not hold there.
 /// A node the model puts past saturation agrees with a simulation that keeps it at least this
 /// busy (a little below 1: the warm-up's idle start, a queue bound refusing the excess).
 const SATURATED_UTILIZATION: f64 = 0.9;
@@ -40,6 +40,21 @@ fn messages_wait_s(runs: &sim_batch::replicate::Replicated, at: usize, warmup_ns
         })
         .collect();
     summarize(waits)
+}
+
+/// The share of a node's arrivals it refused in each run: the `counters` columns from `at`
+/// (a missing one counts none) over the arrivals in the column after them, summarised over
+/// the runs; `None` where no run saw an arrival.
+fn refused_share(runs: &sim_batch::replicate::Replicated, at: usize, counters: usize) -> Option<Summary> {
+    let arrivals = runs.column(at + counters);
+    let shares: Vec<Option<f64>> = (0..arrivals.len())
+        .map(|run| {
+            let arrivals = arrivals[run].filter(|arrivals| *arrivals > 0.0)?;
+            let refused: f64 = (at..at + counters).map(|column| runs.column(column)[run].unwrap_or(0.0)).sum();
+            Some(refused / arrivals)
+        })
+        .collect();
+    summarize(shares)
 }
 
 /// A cache's counters the view reads: its reads (hits and misses), those single-flight
@@ -70,7 +85,7 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
     let mut out = String::new();
     let simulated = if simulate {
         let replications = args.replications_or(5)?;
-        let mut names = vec!["mean".to_string(), "sim_time_s".to_string()];
+        let mut names = vec!["mean".to_string(), "sim_time_s".to_string(), "availability".to_string()];
         // Per node: the columns of its utilization, wait, sojourn and (caches) hit ratio, and
         // (logs) each consumer group's time from publish to processed.
         let mut node_columns = Vec::with_capacity(n);
@@ -123,7 +138,25 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
                 names.push(format!("nodes.{}.arrivals", node.name));
                 names.len() - 2
             });
-            node_columns.push((first, hit_ratio, cache_counts, queue_counts, groups));
+            // What a node that can refuse for want of a place refused, over its arrivals.
+            let refusal_counters: &[&str] = match &node.kind {
+                NodeKind::Service(service) if service.shed_above.is_some() => &["drops", "shed"],
+                NodeKind::Service(_) => &["drops"],
+                NodeKind::Function(_) => &["function.throttles"],
+                _ => &[],
+            };
+            let refusals = (!refusal_counters.is_empty()).then(|| {
+                let at = names.len();
+                for counter in refusal_counters {
+                    names.push(match *counter {
+                        "shed" => format!("resilience.nodes.{}.shed", node.name),
+                        counter => format!("nodes.{}.{counter}", node.name),
+                    });
+                }
+                names.push(format!("nodes.{}.arrivals", node.name));
+                (at, refusal_counters.len())
+            });
+            node_columns.push((first, hit_ratio, cache_counts, queue_counts, groups, refusals));
         }
         // Per timed call policy (as the view lists them): its attempts, timeouts and
         // attempts per call, where its name fits a metric path.
@@ -184,13 +217,15 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
         Some(Simulated {
             replications: replications as usize,
             mean_response_s: column(0),
+            completed_share: column(2),
             calls,
             bandwidth,
             nodes: node_columns
                 .iter()
-                .map(|(first, hit_ratio, cache_counts, queue_counts, groups)| {
+                .map(|(first, hit_ratio, cache_counts, queue_counts, groups, refusals)| {
                     let hit_ratio = hit_ratio.and_then(column);
                     SimulatedNode {
+                        refused: refusals.and_then(|(at, counters)| refused_share(&runs, at, counters)),
                         utilization: column(*first),
                         wait_s: match queue_counts {
                             Some(at) => messages_wait_s(&runs, *at, config.warmup_ns),
@@ -291,6 +326,8 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
 struct Simulated {
     replications: usize,
     mean_response_s: Option<Summary>,
+    /// The share of the requests generated after the warm-up that completed.
+    completed_share: Option<Summary>,
     /// Per node, in file order.
     nodes: Vec<SimulatedNode>,
     /// Per timed call policy, as the view lists them.
@@ -340,6 +377,10 @@ fn timed_call_names(topology: &sim_core::topology::Topology) -> Vec<String> {
 
 #[derive(Serialize)]
 struct SimulatedNode {
+    /// The share of its arrivals refused for want of a place (a full queue, shedding, a
+    /// function's throttling), where it can refuse.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<Summary>,
     utilization: Option<Summary>,
     wait_s: Option<Summary>,
     sojourn_s: Option<Summary>,
@@ -394,6 +435,7 @@ fn node_disagreements(node: &NodeAnalysis, simulated: &SimulatedNode) -> Vec<&'s
         ("util", node.utilization, simulated.utilization, 0.005),
         ("wait", node.wait_s, simulated.wait_s, 0.01 * node.holding_s + 1e-9),
         ("sojourn", node.sojourn_s, simulated.sojourn_s, 0.01 * node.holding_s + 1e-9),
+        ("refused", node.refused, simulated.refused, 0.001),
     ];
     disagreeing(checks)
 }
@@ -527,6 +569,23 @@ fn write_analysis(
     for line in sim_batch::analysis::metastable_lines(analysis) {
         let _ = writeln!(out, "{line}");
     }
+    for (node, line) in sim_batch::analysis::refusal_lines(analysis) {
+        let _ = write!(out, "{line}");
+        let (predicted, measured) = match node {
+            Some(node) => (analysis.nodes[node].refused, simulated.and_then(|simulated| simulated.nodes[node].refused)),
+            None => (analysis.completed_share, simulated.and_then(|simulated| simulated.completed_share)),
+        };
+        if let (Some(predicted), Some(measured)) = (predicted, measured) {
+            let _ = write!(out, "; simulated {}%", show(Some(measured), 100.0));
+            if disagrees(predicted, measured, 0.001) {
+                let _ = write!(out, " (DISAGREES)");
+                flagged = true;
+            } else {
+                let _ = write!(out, " (ok)");
+            }
+        }
+        let _ = writeln!(out);
+    }
     for line in sim_batch::analysis::self_wait_lines(topology) {
         let _ = writeln!(out, "{line}");
     }
@@ -596,7 +655,7 @@ fn write_analysis(
     if flagged {
         let _ = writeln!(
             out,
-            "flagged nodes disagree beyond noise (more than 2 half-widths + 1%): the model's assumptions (Poisson arrivals, exponential holding times where the view cannot work out their variance, even split, unbounded queues) do not hold there"
+            "flagged nodes disagree beyond noise (more than 2 half-widths + 1%): the model's assumptions (Poisson arrivals, exponential holding times where the view cannot work out their variance, even split, Poisson streams into bounded queues) do not hold there"
         );
     }
 }

@@ -58,6 +58,54 @@ impl Answer {
         self.fit().tail_after_wait(wait_s, t)
     }
 
+    /// a_k = P(k Poisson arrivals at `rate_per_s` during the answer), for k below `count`, in
+    /// closed form for each fit (Poisson for a constant, geometric for an exponential,
+    /// negative binomial for an Erlang); `None` where the terms underflow (an answer of
+    /// more than some 700 mean gaps).
+    pub(super) fn arrivals_during(self, rate_per_s: f64, count: usize) -> Option<Vec<f64>> {
+        let mut a = vec![0.0; count];
+        // Adds weight × NB(phases, p): C(phases + k − 1, k)·pᵖʰᵃˢᵉˢ·(1 − p)ᵏ (0 phases: none).
+        let mut add_erlang = |weight: f64, phases: u32, rate: f64| -> Option<()> {
+            let p = rate / (rate + rate_per_s);
+            let mut term = weight * libm::pow(p, f64::from(phases));
+            if weight > 0.0 && term == 0.0 {
+                return None;
+            }
+            for (k, slot) in a.iter_mut().enumerate() {
+                if k > 0 {
+                    term *= (1.0 - p) * f64::from(phases + k as u32 - 1) / k as f64;
+                }
+                *slot += term;
+            }
+            Some(())
+        };
+        match self.fit() {
+            Fit::Constant { at_s } => {
+                let x = rate_per_s * at_s;
+                let mut term = libm::exp(-x);
+                if term == 0.0 {
+                    return None;
+                }
+                for (k, slot) in a.iter_mut().enumerate() {
+                    if k > 0 {
+                        term *= x / k as f64;
+                    }
+                    *slot = term;
+                }
+            }
+            Fit::Exponential { mean_s } => add_erlang(1.0, 1, 1.0 / mean_s)?,
+            Fit::ErlangMix { shorter, phases, rate } => {
+                add_erlang(shorter, phases - 1, rate)?;
+                add_erlang(1.0 - shorter, phases, rate)?;
+            }
+            Fit::Hyperexponential { first, rates } => {
+                add_erlang(first, 1, rates[0])?;
+                add_erlang(1.0 - first, 1, rates[1])?;
+            }
+        }
+        Some(a)
+    }
+
     /// The fitted distribution.
     fn fit(self) -> Fit {
         let (mean, scv) = (self.mean_s, self.scv);

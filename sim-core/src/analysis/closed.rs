@@ -386,7 +386,7 @@ fn knee_text(topology: &Topology, view: &Analysis, think_s: f64, light_response_
          al. §5.2): up to it users add throughput, past it mostly waiting at \"{}\"",
         users.max(1.0),
         super::rate_text(saturation_per_s),
-        crate::units::Duration::from_ns(((think_s + light_response_s) * 1e9).round() as u64),
+        crate::units::seconds_text(think_s + light_response_s),
         view.nodes[bottleneck].name
     )
 }

@@ -136,7 +136,9 @@ impl OpenModel<'_> {
                         .map(|&j| {
                             // (A log's groups are its parts: their consumers are not its workers.)
                             let messages = if asynchronous[i] { effect.messages[j] } else { 0.0 };
-                            let call_s = 2.0 * (self.class_link_s(class, i, j) + mesh_s) + response[class][j];
+                            // A call the callee refuses answers at once, after the trip.
+                            let call_s =
+                                2.0 * (self.class_link_s(class, i, j) + mesh_s) + self.admitted[j] * response[class][j];
                             effect.calls[j] * self.call_time_s(i, j, call_s) + messages * call_s
                         })
                         .sum::<f64>()

@@ -27,6 +27,7 @@ mod held_pair_chain;
 mod held_pools;
 mod hosts;
 mod limiters;
+mod loss;
 mod node_amounts;
 mod open;
 mod open_figures;
@@ -84,6 +85,11 @@ pub struct NodeAnalysis {
     pub hit_ratio: Option<f64>,
     /// Why the model is approximate or silent here, if it is.
     pub caveat: Option<String>,
+    /// The share of its arrivals it turns away for want of a place (a full queue, load
+    /// shedding, a function's concurrency: M/M/c/K, `loss.rs`), where it has a room that
+    /// can fill.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<f64>,
     /// Per server of a database with replicas (the primary first): each is an M/M/c queue of
     /// its connections, fed the share of reads and writes its read policy sends it.
     pub parts: Vec<PartAnalysis>,
@@ -160,8 +166,13 @@ pub struct Analysis {
     pub bottleneck_bandwidth: Option<usize>,
     /// The total arrival rate at which the bottleneck reaches utilization 1 (same mix).
     pub saturation_rate_per_s: Option<f64>,
-    /// Predicted mean end-to-end response time, in seconds (all nodes below saturation).
+    /// Predicted mean end-to-end response time, in seconds (all nodes below saturation), of
+    /// the requests that complete.
     pub response_s: Option<f64>,
+    /// The predicted share of requests that complete, none of their visits refused, where
+    /// some node refuses (`NodeAnalysis::refused`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_share: Option<f64>,
     /// Per workload, in file order: its predicted mean response time, in seconds (`None`
     /// when saturated).
     pub workload_response_s: Vec<Option<f64>>,

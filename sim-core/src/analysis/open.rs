@@ -7,8 +7,8 @@
 use super::regions::{cdn_origin_crossings_s, geo_routing, GeoRouting};
 use super::visits::{class_visit_rates, RouterKeys, VisitEffect};
 use super::{
-    acks, bandwidth, call_bounds, consumer_loop, held_pools, hosts, limiters, mmc_wait_s, queue_shape, regional_reads,
-    retries, round_robin, sampler_mean_s, variability, Analysis, Given, HostAnalysis,
+    acks, bandwidth, call_bounds, consumer_loop, held_pools, hosts, limiters, loss, mmc_wait_s, queue_shape,
+    regional_reads, retries, round_robin, sampler_mean_s, variability, Analysis, Given, HostAnalysis,
 };
 use crate::ids::NodeId;
 use crate::topology::{Arrivals, NodeKind, Topology, NONE};
@@ -22,11 +22,30 @@ pub(super) fn analyze_open_at(
     given: &Given,
     retry: &retries::Amplification,
 ) -> Result<(Analysis, Vec<retries::CallFigures>), String> {
-    let mut notes = Vec::new();
-    let model = OpenModel::of(topology, given, retry, &mut notes)?;
-    let solution = model.solve()?;
-    Ok(model.figures(solution, notes))
+    let rooms: Vec<Option<loss::Room>> = topology.nodes.iter().map(|node| loss::room(&node.kind)).collect();
+    let mut admitted = vec![1.0; topology.nodes.len()];
+    // Refusals thin what a node sends on, which moves the loads and holding times that
+    // decide the refusals: from none, to a fixed point (damped after a while, should the
+    // refusals of nodes in turn feed back on each other).
+    for step in 0.. {
+        let mut notes = Vec::new();
+        let model = OpenModel::of(topology, given, retry, &rooms, &admitted, &mut notes)?;
+        let solution = model.solve()?;
+        let next = model.admitted_shares(&solution);
+        let settled = next.iter().zip(&admitted).all(|(a, b)| (a - b).abs() <= 1e-12 + 1e-9 * b.abs());
+        if settled || step == MAX_REFUSAL_STEPS || solution.wait.iter().any(|w| !w.is_finite()) {
+            return Ok(model.figures(solution, notes));
+        }
+        let damping = if step < 20 { 1.0 } else { 0.5 };
+        for (share, next) in admitted.iter_mut().zip(next) {
+            *share += damping * (next - *share);
+        }
+    }
+    unreachable!("the loop returns")
 }
+
+/// Most steps of the refusals' fixed point.
+const MAX_REFUSAL_STEPS: u32 = 200;
 
 /// What the view knows of a topology's open workloads before it works out any wait.
 pub(super) struct OpenModel<'t> {
@@ -34,6 +53,11 @@ pub(super) struct OpenModel<'t> {
     pub given: &'t Given<'t>,
     /// Each timed call's attempts and time, as `retries` has them at this step.
     pub retry: &'t retries::Amplification,
+    /// Per node: the room of one that refuses what it has no place for (`loss.rs`).
+    pub rooms: &'t [Option<loss::Room>],
+    /// Per node: the share of its arrivals it takes, as this step of the refusals' fixed
+    /// point has it (1 but where a room refuses).
+    pub admitted: &'t [f64],
     /// Nodes and request classes.
     pub n: usize,
     pub classes: usize,
@@ -49,7 +73,7 @@ pub(super) struct OpenModel<'t> {
     pub geo: Vec<Option<GeoRouting>>,
     /// The service mesh's mean time per hop.
     pub mesh_s: f64,
-    /// Per class and node: what a visit does, and the visits' rate.
+    /// Per class and node: what a visit does, and the visits' rate (refused ones included).
     pub class_effects: Vec<Vec<VisitEffect>>,
     pub class_rates: Vec<Vec<f64>>,
     /// Per node: why its model is approximate or silent, if it is.
@@ -105,6 +129,8 @@ impl<'t> OpenModel<'t> {
         topology: &'t Topology,
         given: &'t Given<'t>,
         retry: &'t retries::Amplification,
+        rooms: &'t [Option<loss::Room>],
+        admitted: &'t [f64],
         notes: &mut Vec<String>,
     ) -> Result<Self, String> {
         let caches = given.caches;
@@ -150,12 +176,24 @@ impl<'t> OpenModel<'t> {
                 *shares = Some(RouterKeys { shares: routing.shares.clone(), behind_cache: None });
             }
         }
-        let (class_effects, class_rates, caveats) =
-            class_visit_rates(topology, &class_entry_rates, caches, &given.predicted_hits, &router_shares, retry)?;
+        let (class_effects, class_rates, caveats) = class_visit_rates(
+            topology,
+            &class_entry_rates,
+            caches,
+            &given.predicted_hits,
+            &router_shares,
+            retry,
+            admitted,
+        )?;
         let node_rate: Vec<f64> = (0..n).map(|i| class_rates.iter().map(|rates| rates[i]).sum()).collect();
         let nearest_shares = regional_reads::nearest_read_shares(topology, &class_rates, &class_effects);
-        let hosts = hosts::host_analysis(topology, &class_effects, &class_rates);
-        let pipes = bandwidth::Pipes::of(topology, &class_effects, &class_rates);
+        // Only the visits a node takes load its host and its links.
+        let class_served: Vec<Vec<f64>> = class_rates
+            .iter()
+            .map(|rates| rates.iter().zip(admitted).map(|(rate, share)| rate * share).collect())
+            .collect();
+        let hosts = hosts::host_analysis(topology, &class_effects, &class_served);
+        let pipes = bandwidth::Pipes::of(topology, &class_effects, &class_served);
         // A node's Work on a host takes its host's stretch (infinite when the host saturates).
         let stretch: Vec<f64> = (0..n)
             .map(|i| match topology.node_hosts.get(i) {
@@ -306,6 +344,8 @@ impl<'t> OpenModel<'t> {
             topology,
             given,
             retry,
+            rooms,
+            admitted,
             n,
             classes,
             class_entry_rates,
@@ -408,6 +448,9 @@ impl<'t> OpenModel<'t> {
         workers: u32,
         instances: u32,
     ) -> Option<f64> {
+        if let Some(room) = self.refusing_room(i) {
+            return Some(room_refusals(room, rate / instances as f64, holding, scv).wait_s);
+        }
         match (&self.consumer_loops[i], self.gaps[i]) {
             (Some(curve), _) => Some(curve.wait_s(rate, holding)),
             (None, Some(gaps)) => round_robin::wait_s(gaps, instances, workers, rate, holding, scv),
@@ -415,6 +458,42 @@ impl<'t> OpenModel<'t> {
                 .map(|wait| wait * variability::wait_factor(1.0, scv)),
         }
     }
+}
+
+impl OpenModel<'_> {
+    /// Node `i`'s room, when it can fill: not where its callers can never send it more than
+    /// its workers at once (`never_waits`).
+    pub fn refusing_room(&self, i: usize) -> Option<loss::Room> {
+        self.rooms[i].filter(|_| !self.never_waits[i])
+    }
+
+    /// Per node: the share of its arrivals it takes at `solution`'s holding times and their
+    /// c_s² (1 where no room refuses).
+    pub fn admitted_shares(&self, solution: &super::fixed_point::Solution) -> Vec<f64> {
+        (0..self.n)
+            .map(|i| {
+                let (Some(room), Some((instances, _))) =
+                    (self.refusing_room(i), queue_shape(&self.topology.nodes[i].kind))
+                else {
+                    return 1.0;
+                };
+                let rate = self.node_rate[i] / f64::from(instances);
+                1.0 - room_refusals(room, rate, solution.holding[i], solution.holding_scv[i]).refused
+            })
+            .collect()
+    }
+}
+
+/// A room's refusals and wait at `rate_per_s` per instance: one server whose holding times'
+/// c_s² is known is M/G/1/K, solved exactly by its chain; any other M/M/c/K.
+fn room_refusals(room: loss::Room, rate_per_s: f64, holding_s: f64, scv: Option<f64>) -> loss::Refusals {
+    let exact = match scv {
+        Some(scv) if room.servers == 1 => {
+            loss::one_server_refusals(super::answers::Answer { mean_s: holding_s, scv }, room.places, rate_per_s)
+        }
+        _ => None,
+    };
+    exact.unwrap_or_else(|| loss::refusals(room, rate_per_s, holding_s))
 }
 
 /// Whether `class` writes at node `i`, a database (its writes wait for acknowledgements).

@@ -27,29 +27,43 @@ impl OpenModel<'_> {
         notes.extend(variability::approximation_notes(&nodes, &self.gaps));
         let busiest = bottleneck(&nodes, &self.hosts, &self.pipes.analyses);
         let saturation_rate_per_s = busiest.utilization.map(|utilization| self.total_rate / utilization);
-        let response_s = (!saturated && self.total_rate > 0.0).then(|| {
+        let completing = self.completing();
+        let refusing = nodes.iter().any(|node| node.refused.is_some());
+        let completed_rate: f64 = (0..self.classes)
+            .map(|class| {
+                let rates = self.class_entry_rates[class].iter().zip(&completing[class]);
+                rates.map(|(rate, share)| rate * share).sum::<f64>()
+            })
+            .sum();
+        let completed_share = (refusing && !saturated && self.total_rate > 0.0)
+            .then(|| (completed_rate / self.total_rate).clamp(0.0, 1.0));
+        let response_s = (!saturated && completed_rate > 0.0).then(|| {
+            // Over the requests that complete: an entry's refused ones answer at once and
+            // count elsewhere, as the simulation's latencies are of completed requests.
             let mut sum = 0.0;
-            for class in 0..self.classes {
-                for (entry, rate) in self.class_entry_rates[class].iter().enumerate() {
-                    sum += rate * solution.response[class][entry];
+            for ((rates, completing), response) in
+                self.class_entry_rates.iter().zip(&completing).zip(&solution.response)
+            {
+                for ((rate, share), response_s) in rates.iter().zip(completing).zip(response) {
+                    sum += rate * share * response_s;
                 }
             }
             // What hedged workloads' clients save, weighted by their rates.
             let hedges: f64 = (topology.sources.iter().enumerate())
                 .filter_map(|(index, source)| {
                     let (rate, hedge_after_s) = (source.arrivals.mean_rate_per_s()?, self.source_hedge_s(index)?);
-                    let unhedged = self.unhedged_response_s(&solution, source);
+                    let unhedged = self.unhedged_response_s(&solution, source, &completing);
                     Some(rate * (hedged_call_s(unhedged, hedge_after_s) - unhedged))
                 })
                 .sum();
-            (sum + hedges) / self.total_rate + self.client_latency_s
+            (sum + hedges) / completed_rate + self.client_latency_s
         });
         let workload_response_s = (topology.sources.iter().enumerate())
             .map(|(index, source)| {
                 if saturated || source.arrivals.mean_rate_per_s().is_none() {
                     return None;
                 }
-                let unhedged = self.unhedged_response_s(&solution, source);
+                let unhedged = self.unhedged_response_s(&solution, source, &completing);
                 Some(
                     self.source_hedge_s(index).map_or(unhedged, |hedge_after_s| hedged_call_s(unhedged, hedge_after_s)),
                 )
@@ -68,6 +82,7 @@ impl OpenModel<'_> {
             bottleneck_bandwidth: busiest.pipe,
             saturation_rate_per_s,
             response_s,
+            completed_share,
             workload_response_s,
             notes,
             peak: None,
@@ -82,7 +97,9 @@ impl OpenModel<'_> {
     fn rotation_notes(&self, solution: &Solution) -> Vec<String> {
         let topology = self.topology;
         let mut notes = Vec::new();
-        for (i, rotation) in self.rotations.iter().enumerate().filter(|(i, _)| !self.evenly_spaced[*i]) {
+        // (A node that refuses has its room's wait, noted with its refusals.)
+        let noted = |i: usize| !self.evenly_spaced[i] && self.refusing_room(i).is_none();
+        for (i, rotation) in self.rotations.iter().enumerate().filter(|(i, _)| noted(*i)) {
             let Some(round_robin::Rotation { order: k, balancer }) = rotation else { continue };
             let NodeKind::Service(service) = &topology.nodes[i].kind else { continue };
             let (name, instances) = (&topology.nodes[i].name, service.instances);
@@ -166,8 +183,15 @@ impl OpenModel<'_> {
         let mut nodes = Vec::with_capacity(self.n);
         for ((i, node), log_parts) in topology.nodes.iter().enumerate().zip(log_parts) {
             let servers = queue_shape(&node.kind);
-            let utilization =
-                servers.map(|(instances, workers)| node_rate[i] * holding[i] / (instances * workers) as f64);
+            // Busy with the arrivals it takes.
+            let utilization = servers.map(|(instances, workers)| {
+                node_rate[i] * self.admitted[i] * holding[i] / (instances * workers) as f64
+            });
+            let refused =
+                self.refusing_room(i).filter(|_| node_rate[i] > 0.0 && !saturated).map(|_| 1.0 - self.admitted[i]);
+            if let Some(caveat) = refused.and_then(|_| super::loss::room_caveat(&node.kind)) {
+                notes.push(format!("\"{}\": {caveat}", node.name));
+            }
             let database_parts = database_parts(
                 &node.kind,
                 i,
@@ -252,22 +276,49 @@ impl OpenModel<'_> {
                     _ => None,
                 },
                 caveat: self.caveats[i].clone(),
+                refused,
                 parts,
             });
         }
         nodes
     }
 
-    /// A workload's mean response: its classes' responses at its entry, plus the trip
-    /// between its clients and the entry, both ways.
-    fn unhedged_response_s(&self, solution: &Solution, source: &Source) -> f64 {
-        let mut previous = 0.0;
-        let mut sum = 0.0;
+    /// A workload's mean response: its classes' responses at its entry over the requests
+    /// that complete (`completing`), plus the trip between its clients and the entry, both ways.
+    fn unhedged_response_s(&self, solution: &Solution, source: &Source, completing: &[Vec<f64>]) -> f64 {
+        let entry = source.entry_node.index();
+        let (mut previous, mut sum, mut completed) = (0.0, 0.0, 0.0);
         for (cumulative, class) in source.class_cumulative.iter().zip(source.class_ids.iter()) {
-            sum += (cumulative - previous) * solution.response[*class as usize][source.entry_node.index()];
+            let share = (cumulative - previous) * completing[*class as usize][entry];
+            sum += share * solution.response[*class as usize][entry];
+            completed += share;
             previous = *cumulative;
         }
-        sum + 2.0 * sampler_mean_s(self.topology, source.latency_sampler)
+        let response_s = if completed > 0.0 { sum / completed } else { f64::NAN };
+        response_s + 2.0 * sampler_mean_s(self.topology, source.latency_sampler)
+    }
+
+    /// Per class and node: the probability that a visit there completes, refused neither
+    /// there nor at any node its calls and hand-offs reach (an error answer fails its
+    /// caller). Taken as independent per visit, with a visit's expected sends as exponents:
+    /// ln Cᵢ = ln aᵢ + Σⱼ nᵢⱼ ln Cⱼ (aᵢ the share node i takes), solved as the responses are (exact for one refusing node
+    /// on every path; `Choose` branches make it approximate, by Jensen's inequality).
+    pub fn completing(&self) -> Vec<Vec<f64>> {
+        if self.admitted.iter().all(|&share| share == 1.0) {
+            return vec![vec![1.0; self.n]; self.classes];
+        }
+        // In −ln C, which is at or above 0 as the solve wants it (a negative solution there
+        // means a loop that gains).
+        let refusing: Vec<f64> = self.admitted.iter().map(|share| -share.max(1e-300).ln()).collect();
+        (0..self.classes)
+            .map(|class| {
+                let routing = super::routing::Routing::of(&self.class_effects[class], |effect, j| {
+                    effect.calls[j] + effect.forwards[j]
+                });
+                super::routing::solve(&routing, &refusing, false)
+                    .map_or_else(|| vec![0.0; self.n], |logs| logs.into_iter().map(|x| (-x).exp()).collect())
+            })
+            .collect()
     }
 
     /// When workload `index`'s clients hedge their calls, after how long (in s): each then
@@ -345,13 +396,18 @@ impl OpenModel<'_> {
                 if edge.caller.is_none() {
                     let source = &topology.sources[edge.source as usize];
                     let calls_per_s = source.arrivals.mean_rate_per_s().unwrap_or(0.0);
-                    let answer_s = if saturated { f64::INFINITY } else { self.unhedged_response_s(solution, source) };
+                    let answer_s = if saturated {
+                        f64::INFINITY
+                    } else {
+                        self.unhedged_response_s(solution, source, &self.completing())
+                    };
                     return retries::CallFigures { calls_per_s, answer_s };
                 }
                 let (i, j) = (edge.caller.index(), edge.callee.index());
                 let (mut attempts_per_s, mut answered_s) = (0.0, 0.0);
                 for class in 0..self.classes {
-                    let rate = self.class_rates[class][i] * self.class_effects[class][i].calls[j];
+                    // (Only the visits the caller takes make calls.)
+                    let rate = self.class_rates[class][i] * self.admitted[i] * self.class_effects[class][i].calls[j];
                     attempts_per_s += rate;
                     answered_s +=
                         rate * (2.0 * (self.class_link_s(class, i, j) + self.mesh_s) + solution.response[class][j]);
@@ -389,7 +445,11 @@ pub(super) fn bottleneck(nodes: &[NodeAnalysis], hosts: &[HostAnalysis], pipes: 
     // Every node and every database server, as (node, part, utilization); a part at its
     // node's utilization is the more precise answer.
     let candidates = nodes.iter().enumerate().flat_map(|(i, node)| {
-        let whole = node.utilization.map(|u| (i, None, u));
+        // A node that refuses is judged by the load it is offered, as the run judges it: its
+        // busy share stays below 1 however much it turns away.
+        let offered =
+            |u: f64| node.refused.map_or(u, |refused| if refused < 1.0 { u / (1.0 - refused) } else { f64::INFINITY });
+        let whole = node.utilization.map(|u| (i, None, offered(u)));
         whole.into_iter().chain(node.parts.iter().map(move |part| (i, Some(part.name.clone()), part.utilization)))
     });
     let mut best: Option<(usize, Option<String>, f64)> = None;

@@ -158,7 +158,7 @@ fn highest_rate(arrivals: &Arrivals) -> Option<(f64, String)> {
                         "in state {} ({:.0}% of the time, {} at a time on average)",
                         index + 1,
                         100.0 * hold_ns / total_ns,
-                        Duration::from_ns(hold_ns.round() as u64)
+                        crate::units::seconds_text(hold_ns / 1e9)
                     ),
                 )
             })

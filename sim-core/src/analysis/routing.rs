@@ -28,6 +28,17 @@ impl Routing {
         Routing { rows }
     }
 
+    /// Each row i times `factors[i]` (a node that sends on only a share of its visits).
+    pub fn scaled(mut self, factors: &[f64]) -> Routing {
+        for (row, &factor) in self.rows.iter_mut().zip(factors).filter(|(_, &factor)| factor != 1.0) {
+            for (_, sends) in row.iter_mut() {
+                *sends *= factor;
+            }
+            row.retain(|&(_, sends)| sends != 0.0);
+        }
+        self
+    }
+
     /// From dense rows (`matrix[i][j]`, i sending to j).
     #[cfg(test)]
     pub fn from_dense(matrix: &[Vec<f64>]) -> Routing {

@@ -115,6 +115,27 @@ pub(super) fn approximation_notes(nodes: &[NodeAnalysis], gaps: &[Option<Gaps>])
         let servers =
             node.parts.iter().map(|part| (Some(&part.name), part.servers.1, part.holding_scv, Some(part.utilization)));
         let whole = (None, node.servers.map_or(1, |(_, w)| w), node.holding_scv, node.utilization);
+        if let Some(refused) = node.refused.filter(|refused| *refused >= 1e-4) {
+            // A room's refusals and wait are M/M/c/K's (Poisson arrivals, exponential holding),
+            // or with one worker M/G/1/K's, exact for any holding times.
+            let mut unlike = Vec::new();
+            let one_server = node.servers.is_some_and(|(_, workers)| workers == 1);
+            if let Some(scv) = node.holding_scv.filter(|_| !one_server) {
+                unlike.push(format!("its holding times vary with c_s² = {scv:.2} (exponential: 1)"));
+            }
+            if let Some(gaps) = gaps {
+                unlike.push(format!("its arrivals' gaps with c_a² = {:.2} (Poisson: 1)", gaps.scv()));
+            }
+            if !unlike.is_empty() {
+                notes.push(format!(
+                    "\"{name}\": {}, but its refusals ({:.2}%) and wait take {} as exponential: an approximation (steadier times and gaps refuse fewer; --simulate checks it)",
+                    unlike.join(" and "),
+                    100.0 * refused,
+                    if unlike.len() == 1 { "it" } else { "both" }
+                ));
+            }
+            continue;
+        }
         for (part, workers, scv, utilization) in std::iter::once(whole).chain(servers) {
             let (Some(scv), Some(0.5..1.0)) = (scv, utilization) else { continue };
             let whose = match part {

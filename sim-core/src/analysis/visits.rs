@@ -543,7 +543,9 @@ fn miss_weights(popularity: &[f64], hit_ratio: f64) -> Option<impl Iterator<Item
 }
 
 /// Per class: each node's visit effects and arrival rate (requests per second) given the
-/// arrival rates per (class, entry node); and per node the first caveat of its model.
+/// arrival rates per (class, entry node) and the share of its arrivals each node takes (the
+/// others refused, `loss.rs`: they send nothing on); and per node the first caveat of its
+/// model.
 #[allow(clippy::type_complexity)]
 pub(super) fn class_visit_rates(
     topology: &Topology,
@@ -552,6 +554,7 @@ pub(super) fn class_visit_rates(
     predicted_hits: &[Option<f64>],
     router_shares: &[Option<RouterKeys>],
     retry: &super::retries::Amplification,
+    admitted: &[f64],
 ) -> Result<(Vec<Vec<VisitEffect>>, Vec<Vec<f64>>, Vec<Option<String>>), String> {
     let mut class_effects = Vec::with_capacity(class_entry_rates.len());
     let mut class_rates = Vec::with_capacity(class_entry_rates.len());
@@ -569,7 +572,7 @@ pub(super) fn class_visit_rates(
             }
         }
         // Messages count: their consumers' calls load the nodes as any other visit does.
-        let routing = Routing::of(&effects, VisitEffect::sends);
+        let routing = Routing::of(&effects, VisitEffect::sends).scaled(admitted);
         let rates =
             solve(&routing, entry_rates, true).ok_or("the routing sends requests around a loop they never leave")?;
         class_effects.push(effects);

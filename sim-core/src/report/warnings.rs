@@ -14,6 +14,7 @@ use crate::model::Simulation;
 use crate::topology::{
     run_length_text, Arrivals, FaultKind, NodeKind, SelfWait, StopCondition, Topology, BURST_SPREAD,
 };
+use crate::units::seconds_text;
 use indexmap::IndexMap;
 
 /// Least share of a cache's lookups that were first fetches for it to be called cold: its
@@ -175,15 +176,6 @@ fn waited(mean_s: Option<f64>, from: &str) -> String {
     mean_s.map_or(String::new(), |mean_s| {
         format!(", and messages waited {} on average from {from} to processed", seconds_text(mean_s))
     })
-}
-
-/// Seconds in words: `160s`, `2.5s`, `40ms`.
-fn seconds_text(seconds: f64) -> String {
-    if seconds >= 1.0 {
-        format!("{}s", trim_seconds(seconds))
-    } else {
-        format!("{}ms", trim_seconds(seconds * 1e3))
-    }
 }
 
 /// How a front end names a run's request count and warm-up, for the help that tells what to

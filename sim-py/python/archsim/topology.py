@@ -241,8 +241,8 @@ def _from_text(text: str, name: str) -> Topology:
 class Analysis:
     """The analytic view of a topology. ``report`` is ``archsim analyze --format json``'s
     ``analysis`` object as dicts; ``nodes`` a DataFrame (lists of dicts without pandas) of each
-    node's predictions; ``bottleneck``, ``saturation_rate_per_s``, ``response_s``, ``peak``
-    and ``notes`` its verdicts and caveats."""
+    node's predictions; ``bottleneck``, ``saturation_rate_per_s``, ``response_s``,
+    ``completed_share``, ``peak`` and ``notes`` its verdicts and caveats."""
 
     def __init__(self, json_text: str) -> None:
         self.report: Dict[str, Any] = json.loads(json_text)
@@ -250,7 +250,8 @@ class Analysis:
     @property
     def nodes(self) -> Any:
         """Per node: kind, visits per request, arrival rate, instances and workers, holding
-        time, utilization, wait and sojourn (seconds), and the model's caveat."""
+        time, utilization, wait and sojourn (seconds), the share of its arrivals it refuses
+        for want of a place (None where it cannot), and the model's caveat."""
         rows = []
         for node in self.report["nodes"]:
             servers = node.get("servers")
@@ -266,6 +267,7 @@ class Analysis:
                     "utilization": node.get("utilization"),
                     "wait_s": node.get("wait_s"),
                     "sojourn_s": node.get("sojourn_s"),
+                    "refused": node.get("refused"),
                     "caveat": node.get("caveat"),
                 }
             )
@@ -316,6 +318,12 @@ class Analysis:
     def response_s(self) -> Optional[float]:
         """The predicted mean end-to-end response, in seconds (None when saturated)."""
         return self.report.get("response_s")
+
+    @property
+    def completed_share(self) -> Optional[float]:
+        """The predicted share of requests that complete, none of their visits refused for
+        want of a place; None where no node refuses (or the view is saturated)."""
+        return self.report.get("completed_share")
 
     @property
     def peak(self) -> Optional[Dict[str, Any]]:
