@@ -237,6 +237,14 @@ pub fn analyze_measured(topology: &Topology, caches: &[Option<CacheMeasure>]) ->
     autoscaling::grow_to_max(topology, &given, &mut analysis)?;
     retries::refine_saturation(topology, &given, &mut analysis)?;
     analysis.peak = peak::peak(topology, &given);
+    if analysis.saturated {
+        // Past saturation (closed users' approximation that cannot settle, a node without a
+        // room) there is no steady state to refuse in.
+        analysis.completed_share = None;
+        for node in &mut analysis.nodes {
+            node.refused = None;
+        }
+    }
     Ok(analysis)
 }
 
