@@ -163,13 +163,10 @@ pub fn refusal_lines(analysis: &Analysis) -> Vec<(Option<usize>, String)> {
     let mut lines: Vec<(Option<usize>, String)> = (analysis.nodes.iter().enumerate())
         .filter_map(|(index, node)| {
             let refused = node.refused.filter(|refused| *refused >= REFUSED_SHOWN)?;
-            let one_server = node.servers.is_some_and(|(_, workers)| workers == 1);
             let why = if node.kind == "function" {
-                "every container of its concurrency busy: Erlang's loss formula"
-            } else if one_server && node.holding_scv.is_some() {
-                "its worker busy and every place in its queue taken: M/G/1/K"
+                "every container of its concurrency busy"
             } else {
-                "every worker busy and every place in its queue taken: M/M/c/K"
+                "every worker busy and every place in its queue taken"
             };
             Some((
                 Some(index),

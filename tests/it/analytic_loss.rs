@@ -239,3 +239,42 @@ fn analyze_simulate_checks_the_refusals() {
     assert!(stdout.contains("predicted mean end-to-end response: 100 ms"), "{stdout}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Instances only a least-connections balancer feeds are one pool of all their workers:
+/// M/M/3's wait for 3 single-worker instances (Erlang C(3, 2.4) · h/(c − a)), a lower bound
+/// of what least connections waits (a request that waits stays at its instance), and far
+/// nearer it than 3 separate M/M/1 queues (200 ms); with places, the pool's M/M/3/9.
+#[test]
+fn least_connections_instances_are_one_pool() {
+    let text = |queue: &str| {
+        format!(
+            r#"Topology(
+                workload: [Open(name: "users", arrivals: Poisson(rate: "48/s"), to: "lb")],
+                nodes: {{
+                    "lb": LoadBalancer(algorithm: LeastConnections, backends: ["s"]),
+                    "s": Service(instances: 3, workers: 1, {queue} steps: [Work(Exp(mean: "50ms"))]),
+                }},
+            )"#
+        )
+    };
+    let unbounded = text("");
+    let analysis = view(&unbounded);
+    let wait_s = sim_core::analysis::mmc_wait_s(3, 48.0, 0.05).unwrap();
+    approx::assert_relative_eq!(analysis.nodes[1].wait_s.unwrap(), wait_s, max_relative = 1e-12);
+    assert!(
+        analysis.notes.iter().any(|note| note.contains("by least connections from \"lb\"")),
+        "{:?}",
+        analysis.notes
+    );
+    let simulated = replicate(&unbounded, 10, seconds(2000.0), 50.0, |r| r.nodes["s"].mean_wait_s.unwrap());
+    assert!(
+        wait_s < simulated.mean && simulated.mean < 1.3 * wait_s,
+        "pool {wait_s}, least connections {} ± {}",
+        simulated.mean,
+        simulated.half_width
+    );
+    let bounded = view(&text("queue: 2,"));
+    let (refused, pooled_wait_s) = mmck(3, 6, 48.0, 0.05);
+    approx::assert_relative_eq!(bounded.nodes[1].refused.unwrap(), refused, max_relative = 1e-9);
+    approx::assert_relative_eq!(bounded.nodes[1].wait_s.unwrap(), pooled_wait_s, max_relative = 1e-9);
+}

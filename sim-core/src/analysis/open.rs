@@ -97,6 +97,9 @@ pub(super) struct OpenModel<'t> {
     pub consumer_loops: Vec<Option<Rc<consumer_loop::Curve>>>,
     /// Per node: the rotation its instances take their arrivals in, if one.
     pub rotations: Vec<Option<round_robin::Rotation>>,
+    /// Per node: the least-connections balancer that alone feeds its instances, taken as one
+    /// pool (`round_robin::least_connections`).
+    pub least_connections: Vec<Option<usize>>,
     /// Per node: one constant-rate workload alone feeds it, a FIFO service.
     pub evenly_spaced: Vec<bool>,
     /// Per node: the gaps between the arrivals each instance takes, where they are not Poisson ones.
@@ -234,6 +237,7 @@ impl<'t> OpenModel<'t> {
             .collect();
         // Instances taking their arrivals in turn: Erlang gaps, not Poisson ones.
         let rotations = round_robin::rotations(topology, &class_entry_rates, &class_effects);
+        let least_connections = round_robin::least_connections(topology, &class_entry_rates, &class_effects);
         // A FIFO service that one constant-rate workload alone feeds takes evenly spaced
         // arrivals (each instance every k-th of them, evenly spaced too).
         let evenly_spaced: Vec<bool> = (0..n)
@@ -285,7 +289,11 @@ impl<'t> OpenModel<'t> {
         let asynchronous: Vec<bool> =
             topology.nodes.iter().map(|node| matches!(node.kind, NodeKind::WorkQueue(_))).collect();
         let held_pools = held_pools::held_pools(topology, &all_bounds, |i| {
-            !evenly_spaced[i] && consumer_loops[i].is_none() && !never_waits[i] && !asynchronous[i]
+            !evenly_spaced[i]
+                && consumer_loops[i].is_none()
+                && !never_waits[i]
+                && !asynchronous[i]
+                && least_connections[i].is_none()
         });
         let mut pooled = vec![false; n];
         for (i, pool) in held_pools.iter().enumerate() {
@@ -367,6 +375,7 @@ impl<'t> OpenModel<'t> {
             never_waits,
             consumer_loops,
             rotations,
+            least_connections,
             evenly_spaced,
             gaps,
             asynchronous,
@@ -449,7 +458,12 @@ impl<'t> OpenModel<'t> {
         instances: u32,
     ) -> Option<f64> {
         if let Some(room) = self.refusing_room(i) {
-            return Some(room_refusals(room, rate / instances as f64, holding, scv).wait_s);
+            let (room, rate) = self.instance_room(i, room, rate, instances);
+            return Some(room_refusals(room, rate, holding, scv).wait_s);
+        }
+        if self.least_connections[i].is_some() {
+            return mmc_wait_s(workers * instances, rate, holding)
+                .map(|wait| wait * variability::wait_factor(1.0, scv));
         }
         match (&self.consumer_loops[i], self.gaps[i]) {
             (Some(curve), _) => Some(curve.wait_s(rate, holding)),
@@ -477,10 +491,22 @@ impl OpenModel<'_> {
                 else {
                     return 1.0;
                 };
-                let rate = self.node_rate[i] / f64::from(instances);
+                let (room, rate) = self.instance_room(i, room, self.node_rate[i], instances);
                 1.0 - room_refusals(room, rate, solution.holding[i], solution.holding_scv[i]).refused
             })
             .collect()
+    }
+
+    /// The room that refuses node `i`'s arrivals at `rate_per_s` over its `instances`, and
+    /// the rate it takes: each instance's, or all of them as one pool behind a
+    /// least-connections balancer (which refuses only when every instance is full).
+    fn instance_room(&self, i: usize, room: loss::Room, rate_per_s: f64, instances: u32) -> (loss::Room, f64) {
+        if self.least_connections[i].is_some() {
+            let pool = loss::Room { servers: room.servers * instances, places: room.places * u64::from(instances) };
+            (pool, rate_per_s)
+        } else {
+            (room, rate_per_s / f64::from(instances))
+        }
     }
 }
 

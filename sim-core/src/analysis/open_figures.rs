@@ -121,6 +121,19 @@ impl OpenModel<'_> {
                 )
             });
         }
+        for (i, balancer) in self.least_connections.iter().enumerate() {
+            let (Some(balancer), Some((instances, workers))) = (balancer, queue_shape(&topology.nodes[i].kind)) else {
+                continue;
+            };
+            let utilization =
+                self.node_rate[i] * self.admitted[i] * solution.holding[i] / f64::from(instances * workers);
+            if utilization >= 0.5 {
+                notes.push(format!(
+                    "\"{}\": its {instances} instances take requests by least connections from \"{}\": taken as one pool of {instances}×{workers} workers, whose wait is a lower bound (a request that waits stays at its instance while a worker may free up at another)",
+                    topology.nodes[i].name, topology.nodes[*balancer].name
+                ));
+            }
+        }
         notes
     }
 

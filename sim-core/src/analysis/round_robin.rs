@@ -39,23 +39,7 @@ pub(super) fn rotations(
 ) -> Vec<Option<Rotation>> {
     let n = topology.nodes.len();
     let entered = |i: usize| class_entry_rates.iter().any(|rates| rates[i] > 0.0);
-    // Per node, the nodes that send it requests or messages in some class, ascending: read
-    // off each visit's reached nodes, not asked of every pair.
-    let mut feeders: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for effects in class_effects {
-        for (j, effect) in effects.iter().enumerate() {
-            let sent = (effect.reached.iter().copied())
-                .filter(|&i| effect.calls[i] > 0.0 || effect.forwards[i] > 0.0 || effect.messages[i] > 0.0);
-            let grouped = effect.groups.iter().flat_map(|group| group.targets.iter().copied());
-            for i in sent.chain(grouped).filter(|&i| i != j) {
-                feeders[i].push(j);
-            }
-        }
-    }
-    for list in &mut feeders {
-        list.sort_unstable();
-        list.dedup();
-    }
+    let feeders = feeders(n, class_effects);
     (0..n)
         .map(|i| {
             let NodeKind::Service(service) = &topology.nodes[i].kind else { return None };
@@ -86,6 +70,62 @@ pub(super) fn rotations(
                 }
                 _ => None,
             }
+        })
+        .collect()
+}
+
+/// Per node, the nodes that send it requests or messages in some class, ascending: read off
+/// each visit's reached nodes, not asked of every pair.
+fn feeders(n: usize, class_effects: &[Vec<VisitEffect>]) -> Vec<Vec<usize>> {
+    let mut feeders: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for effects in class_effects {
+        for (j, effect) in effects.iter().enumerate() {
+            let sent = (effect.reached.iter().copied())
+                .filter(|&i| effect.calls[i] > 0.0 || effect.forwards[i] > 0.0 || effect.messages[i] > 0.0);
+            let grouped = effect.groups.iter().flat_map(|group| group.targets.iter().copied());
+            for i in sent.chain(grouped).filter(|&i| i != j) {
+                feeders[i].push(j);
+            }
+        }
+    }
+    for list in &mut feeders {
+        list.sort_unstable();
+        list.dedup();
+    }
+    feeders
+}
+
+/// Per node: the least-connections balancer that alone sends to its instances (all its
+/// targets this node's), which never leaves a request to wait at one instance while another
+/// has a worker free: the instances are taken as one pool (M/M/c over all their workers, a
+/// lower bound of the wait: a request that waits stays at its instance while a worker may
+/// free up at another). `None` for one instance and the nodes `rotations` leaves out.
+pub(super) fn least_connections(
+    topology: &Topology,
+    class_entry_rates: &[Vec<f64>],
+    class_effects: &[Vec<VisitEffect>],
+) -> Vec<Option<usize>> {
+    let n = topology.nodes.len();
+    let feeders = feeders(n, class_effects);
+    (0..n)
+        .map(|i| {
+            let NodeKind::Service(service) = &topology.nodes[i].kind else { return None };
+            let plain = matches!(service.role, ServiceRole::Service | ServiceRole::ApiGateway)
+                && service.discipline.holds_workers()
+                && service.autoscaling.is_none()
+                && service.instances >= 2;
+            let (true, [only], false) =
+                (plain, feeders[i].as_slice(), class_entry_rates.iter().any(|rates| rates[i] > 0.0))
+            else {
+                return None;
+            };
+            let NodeKind::LoadBalancer(balancer) = &topology.nodes[*only].kind else { return None };
+            let pooled = balancer.algorithm == Algorithm::LeastConnections
+                && balancer.role == BalancerRole::LoadBalancer
+                && balancer.dns_ttl_ns.is_none()
+                && !balancer.targets.is_empty()
+                && balancer.targets.iter().all(|(node, _)| node.index() == i);
+            pooled.then_some(*only)
         })
         .collect()
 }

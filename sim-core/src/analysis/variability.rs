@@ -119,7 +119,7 @@ pub(super) fn approximation_notes(nodes: &[NodeAnalysis], gaps: &[Option<Gaps>])
             // A room's refusals and wait are M/M/c/K's (Poisson arrivals, exponential holding),
             // or with one worker M/G/1/K's, exact for any holding times.
             let mut unlike = Vec::new();
-            let one_server = node.servers.is_some_and(|(_, workers)| workers == 1);
+            let one_server = node.servers == Some((1, 1));
             if let Some(scv) = node.holding_scv.filter(|_| !one_server) {
                 unlike.push(format!("its holding times vary with c_s² = {scv:.2} (exponential: 1)"));
             }
