@@ -70,7 +70,7 @@ impl OpenModel<'_> {
             })
             .collect();
         notes.extend(self.model_notes(saturated));
-        let call_figures = self.call_figures(&solution, saturated);
+        let call_figures = self.call_figures(&solution, saturated, &completing);
         let view = Analysis {
             nodes,
             arrival_rate_per_s: self.total_rate,
@@ -401,7 +401,7 @@ impl OpenModel<'_> {
     }
 
     /// Each call policy's calls (first attempts) and an attempt's untimed answer.
-    fn call_figures(&self, solution: &Solution, saturated: bool) -> Vec<retries::CallFigures> {
+    fn call_figures(&self, solution: &Solution, saturated: bool, completing: &[Vec<f64>]) -> Vec<retries::CallFigures> {
         let topology = self.topology;
         (topology.call_policies.iter().enumerate())
             .map(|(policy, edge)| {
@@ -409,11 +409,8 @@ impl OpenModel<'_> {
                 if edge.caller.is_none() {
                     let source = &topology.sources[edge.source as usize];
                     let calls_per_s = source.arrivals.mean_rate_per_s().unwrap_or(0.0);
-                    let answer_s = if saturated {
-                        f64::INFINITY
-                    } else {
-                        self.unhedged_response_s(solution, source, &self.completing())
-                    };
+                    let answer_s =
+                        if saturated { f64::INFINITY } else { self.unhedged_response_s(solution, source, completing) };
                     return retries::CallFigures { calls_per_s, answer_s };
                 }
                 let (i, j) = (edge.caller.index(), edge.callee.index());

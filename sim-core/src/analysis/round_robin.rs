@@ -15,7 +15,9 @@
 use super::mmc_wait_s;
 use super::variability::wait_factor;
 use super::visits::VisitEffect;
-use crate::topology::{Algorithm, BalancerRole, Discipline, NodeKind, ServiceRole, Topology};
+use crate::topology::{
+    Algorithm, BalancerRole, Discipline, LoadBalancerConfig, NodeKind, ServiceConfig, ServiceRole, Topology,
+};
 
 /// The rotation a node's instances take their arrivals in.
 #[derive(Debug, Clone, Copy)]
@@ -42,14 +44,7 @@ pub(super) fn rotations(
     let feeders = feeders(n, class_effects);
     (0..n)
         .map(|i| {
-            let NodeKind::Service(service) = &topology.nodes[i].kind else { return None };
-            let plain = matches!(service.role, ServiceRole::Service | ServiceRole::ApiGateway)
-                && service.discipline == Discipline::Fifo
-                && service.autoscaling.is_none()
-                && service.instances >= 2;
-            if !plain {
-                return None;
-            }
+            let service = spread_service(topology, i).filter(|service| service.discipline == Discipline::Fifo)?;
             let feeders = &feeders[i];
             let balancers: Vec<usize> = feeders
                 .iter()
@@ -60,13 +55,8 @@ pub(super) fn rotations(
                 // Direct callers and workloads: the node's own rotation.
                 [] => Some(Rotation { order: service.instances, balancer: None }),
                 [only] if feeders.len() == 1 && !entered(i) => {
-                    let NodeKind::LoadBalancer(balancer) = &topology.nodes[*only].kind else { return None };
-                    let round_robin = balancer.algorithm == Algorithm::RoundRobin
-                        && balancer.role == BalancerRole::LoadBalancer
-                        && balancer.dns_ttl_ns.is_none()
-                        && !balancer.targets.is_empty()
-                        && balancer.targets.iter().all(|(node, _)| node.index() == i);
-                    round_robin.then_some(Rotation { order: balancer.targets.len() as u32, balancer: Some(*only) })
+                    let balancer = sole_balancer(topology, i, *only, Algorithm::RoundRobin)?;
+                    Some(Rotation { order: balancer.targets.len() as u32, balancer: Some(*only) })
                 }
                 _ => None,
             }
@@ -109,25 +99,35 @@ pub(super) fn least_connections(
     let feeders = feeders(n, class_effects);
     (0..n)
         .map(|i| {
-            let NodeKind::Service(service) = &topology.nodes[i].kind else { return None };
-            let plain = matches!(service.role, ServiceRole::Service | ServiceRole::ApiGateway)
-                && service.discipline.holds_workers()
-                && service.autoscaling.is_none()
-                && service.instances >= 2;
-            let (true, [only], false) =
-                (plain, feeders[i].as_slice(), class_entry_rates.iter().any(|rates| rates[i] > 0.0))
-            else {
+            spread_service(topology, i).filter(|service| service.discipline.holds_workers())?;
+            let ([only], false) = (feeders[i].as_slice(), class_entry_rates.iter().any(|rates| rates[i] > 0.0)) else {
                 return None;
             };
-            let NodeKind::LoadBalancer(balancer) = &topology.nodes[*only].kind else { return None };
-            let pooled = balancer.algorithm == Algorithm::LeastConnections
-                && balancer.role == BalancerRole::LoadBalancer
-                && balancer.dns_ttl_ns.is_none()
-                && !balancer.targets.is_empty()
-                && balancer.targets.iter().all(|(node, _)| node.index() == i);
-            pooled.then_some(*only)
+            sole_balancer(topology, i, *only, Algorithm::LeastConnections).map(|_| *only)
         })
         .collect()
+}
+
+/// Node `i` as a plain service (or gateway) of a fixed two or more instances, whose
+/// arrivals a balancer or its own rotation can spread.
+fn spread_service(topology: &Topology, i: usize) -> Option<&ServiceConfig> {
+    let NodeKind::Service(service) = &topology.nodes[i].kind else { return None };
+    let plain = matches!(service.role, ServiceRole::Service | ServiceRole::ApiGateway)
+        && service.autoscaling.is_none()
+        && service.instances >= 2;
+    plain.then_some(service)
+}
+
+/// Node `j` as a load balancer of `algorithm`, without DNS caching, over node `i`'s
+/// instances alone.
+fn sole_balancer(topology: &Topology, i: usize, j: usize, algorithm: Algorithm) -> Option<&LoadBalancerConfig> {
+    let NodeKind::LoadBalancer(balancer) = &topology.nodes[j].kind else { return None };
+    let sole = balancer.algorithm == algorithm
+        && balancer.role == BalancerRole::LoadBalancer
+        && balancer.dns_ttl_ns.is_none()
+        && !balancer.targets.is_empty()
+        && balancer.targets.iter().all(|(node, _)| node.index() == i);
+    sole.then_some(balancer)
 }
 
 /// The gaps between the arrivals one instance takes.
