@@ -2,6 +2,7 @@
 //!
 //! `check` is the only place the tests touch the engine and CLI APIs.
 
+mod analytic_balancing;
 mod analytic_bandwidth;
 mod analytic_caches;
 mod analytic_closed;

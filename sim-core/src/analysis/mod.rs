@@ -39,6 +39,7 @@ mod regions;
 mod retries;
 mod round_robin;
 mod routing;
+mod two_choices;
 mod variability;
 mod visits;
 

@@ -8,7 +8,7 @@ use super::regions::{cdn_origin_crossings_s, geo_routing, GeoRouting};
 use super::visits::{class_visit_rates, RouterKeys, VisitEffect};
 use super::{
     acks, bandwidth, call_bounds, consumer_loop, held_pools, hosts, limiters, loss, mmc_wait_s, queue_shape,
-    regional_reads, retries, round_robin, sampler_mean_s, variability, Analysis, Given, HostAnalysis,
+    regional_reads, retries, round_robin, sampler_mean_s, two_choices, variability, Analysis, Given, HostAnalysis,
 };
 use crate::ids::NodeId;
 use crate::topology::{Arrivals, NodeKind, Topology, NONE};
@@ -97,9 +97,9 @@ pub(super) struct OpenModel<'t> {
     pub consumer_loops: Vec<Option<Rc<consumer_loop::Curve>>>,
     /// Per node: the rotation its instances take their arrivals in, if one.
     pub rotations: Vec<Option<round_robin::Rotation>>,
-    /// Per node: the least-connections balancer that alone feeds its instances, taken as one
-    /// pool (`round_robin::least_connections`).
-    pub least_connections: Vec<Option<usize>>,
+    /// Per node: the least-connections balancer (its instances taken as one pool) or the
+    /// power-of-two-choices one that alone feeds its instances (`round_robin::balanced`).
+    pub balanced: Vec<Option<round_robin::Balanced>>,
     /// Per node: one constant-rate workload alone feeds it, a FIFO service.
     pub evenly_spaced: Vec<bool>,
     /// Per node: the gaps between the arrivals each instance takes, where they are not Poisson ones.
@@ -237,7 +237,7 @@ impl<'t> OpenModel<'t> {
             .collect();
         // Instances taking their arrivals in turn: Erlang gaps, not Poisson ones.
         let rotations = round_robin::rotations(topology, &class_entry_rates, &class_effects);
-        let least_connections = round_robin::least_connections(topology, &class_entry_rates, &class_effects);
+        let balanced = round_robin::balanced(topology, &class_entry_rates, &class_effects);
         // A FIFO service that one constant-rate workload alone feeds takes evenly spaced
         // arrivals (each instance every k-th of them, evenly spaced too).
         let evenly_spaced: Vec<bool> = (0..n)
@@ -293,7 +293,7 @@ impl<'t> OpenModel<'t> {
                 && consumer_loops[i].is_none()
                 && !never_waits[i]
                 && !asynchronous[i]
-                && least_connections[i].is_none()
+                && balanced[i].is_none()
         });
         let mut pooled = vec![false; n];
         for (i, pool) in held_pools.iter().enumerate() {
@@ -375,7 +375,7 @@ impl<'t> OpenModel<'t> {
             never_waits,
             consumer_loops,
             rotations,
-            least_connections,
+            balanced,
             evenly_spaced,
             gaps,
             asynchronous,
@@ -458,12 +458,18 @@ impl<'t> OpenModel<'t> {
         instances: u32,
     ) -> Option<f64> {
         if let Some(room) = self.refusing_room(i) {
-            let (room, rate) = self.instance_room(i, room, rate, instances);
-            return Some(room_refusals(room, rate, holding, scv).wait_s);
+            return Some(self.room_refusals(i, room, rate, holding, scv, instances).wait_s);
         }
-        if self.least_connections[i].is_some() {
-            return mmc_wait_s(workers * instances, rate, holding)
-                .map(|wait| wait * variability::wait_factor(1.0, scv));
+        match self.balanced[i].map(|balanced| balanced.pick) {
+            Some(round_robin::Pick::LeastConnections) => {
+                return mmc_wait_s(workers * instances, rate, holding)
+                    .map(|wait| wait * variability::wait_factor(1.0, scv));
+            }
+            Some(round_robin::Pick::TwoChoices) => {
+                return two_choices::wait_s(instances, workers, rate, holding)
+                    .map(|wait| wait * variability::wait_factor(1.0, scv));
+            }
+            None => {}
         }
         match (&self.consumer_loops[i], self.gaps[i]) {
             (Some(curve), _) => Some(curve.wait_s(rate, holding)),
@@ -491,28 +497,42 @@ impl OpenModel<'_> {
                 else {
                     return 1.0;
                 };
-                let (room, rate) = self.instance_room(i, room, self.node_rate[i], instances);
-                1.0 - room_refusals(room, rate, solution.holding[i], solution.holding_scv[i]).refused
+                let (holding, scv) = (solution.holding[i], solution.holding_scv[i]);
+                1.0 - self.room_refusals(i, room, self.node_rate[i], holding, scv, instances).refused
             })
             .collect()
     }
 
-    /// The room that refuses node `i`'s arrivals at `rate_per_s` over its `instances`, and
-    /// the rate it takes: each instance's, or all of them as one pool behind a
-    /// least-connections balancer (which refuses only when every instance is full).
-    fn instance_room(&self, i: usize, room: loss::Room, rate_per_s: f64, instances: u32) -> (loss::Room, f64) {
-        if self.least_connections[i].is_some() {
-            let pool = loss::Room { servers: room.servers * instances, places: room.places * u64::from(instances) };
-            (pool, rate_per_s)
-        } else {
-            (room, rate_per_s / f64::from(instances))
+    /// The refusals and wait of node `i`'s `room` over its `instances` at `rate_per_s` for
+    /// them all: all of them as one pool behind a least-connections balancer (which refuses
+    /// only when every instance is full), the refined mean field behind a power of two
+    /// choices, else each instance at its share.
+    fn room_refusals(
+        &self,
+        i: usize,
+        room: loss::Room,
+        rate_per_s: f64,
+        holding_s: f64,
+        scv: Option<f64>,
+        instances: u32,
+    ) -> loss::Refusals {
+        match self.balanced[i].map(|balanced| balanced.pick) {
+            Some(round_robin::Pick::LeastConnections) => {
+                let pool = loss::Room { servers: room.servers * instances, places: room.places * u64::from(instances) };
+                instance_refusals(pool, rate_per_s, holding_s, scv)
+            }
+            Some(round_robin::Pick::TwoChoices) => {
+                let refusals = two_choices::refusals(instances, room, rate_per_s, holding_s);
+                loss::Refusals { wait_s: refusals.wait_s * variability::wait_factor(1.0, scv), ..refusals }
+            }
+            None => instance_refusals(room, rate_per_s / f64::from(instances), holding_s, scv),
         }
     }
 }
 
 /// A room's refusals and wait at `rate_per_s` per instance: one server whose holding times'
 /// c_s² is known is M/G/1/K, solved exactly by its chain; any other M/M/c/K.
-fn room_refusals(room: loss::Room, rate_per_s: f64, holding_s: f64, scv: Option<f64>) -> loss::Refusals {
+fn instance_refusals(room: loss::Room, rate_per_s: f64, holding_s: f64, scv: Option<f64>) -> loss::Refusals {
     let exact = match scv {
         Some(scv) if room.servers == 1 => {
             loss::one_server_refusals(super::answers::Answer { mean_s: holding_s, scv }, room.places, rate_per_s)

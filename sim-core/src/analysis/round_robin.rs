@@ -85,25 +85,49 @@ fn feeders(n: usize, class_effects: &[Vec<VisitEffect>]) -> Vec<Vec<usize>> {
     feeders
 }
 
-/// Per node: the least-connections balancer that alone sends to its instances (all its
-/// targets this node's), which never leaves a request to wait at one instance while another
-/// has a worker free: the instances are taken as one pool (M/M/c over all their workers, a
-/// lower bound of the wait: a request that waits stays at its instance while a worker may
-/// free up at another). `None` for one instance and the nodes `rotations` leaves out.
-pub(super) fn least_connections(
+/// How a balancer that alone feeds a node's instances picks one for each request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pick {
+    /// The instance with the fewest requests: never leaves a request to wait at one
+    /// instance while another has a worker free, so the instances are taken as one pool
+    /// (M/M/c over all their workers, a lower bound of the wait: a request that waits stays
+    /// at its instance while a worker may free up at another).
+    LeastConnections,
+    /// The less busy of two drawn at random (`two_choices.rs`).
+    TwoChoices,
+}
+
+/// The balancer that alone feeds a node's instances, and how it picks one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Balanced {
+    pub balancer: usize,
+    pub pick: Pick,
+}
+
+/// Per node: the least-connections or power-of-two-choices balancer that alone sends to
+/// its instances (all its targets this node's). `None` for one instance, for instances that
+/// do not hold a worker per request, and for nodes with other senders.
+pub(super) fn balanced(
     topology: &Topology,
     class_entry_rates: &[Vec<f64>],
     class_effects: &[Vec<VisitEffect>],
-) -> Vec<Option<usize>> {
+) -> Vec<Option<Balanced>> {
     let n = topology.nodes.len();
     let feeders = feeders(n, class_effects);
     (0..n)
         .map(|i| {
-            spread_service(topology, i).filter(|service| service.discipline.holds_workers())?;
+            let service = spread_service(topology, i).filter(|service| service.discipline.holds_workers())?;
             let ([only], false) = (feeders[i].as_slice(), class_entry_rates.iter().any(|rates| rates[i] > 0.0)) else {
                 return None;
             };
-            sole_balancer(topology, i, *only, Algorithm::LeastConnections).map(|_| *only)
+            let balancer = *only;
+            if sole_balancer(topology, i, balancer, Algorithm::LeastConnections).is_some() {
+                return Some(Balanced { balancer, pick: Pick::LeastConnections });
+            }
+            // Two drawn among the targets: the instances, each once.
+            sole_balancer(topology, i, balancer, Algorithm::PowerOfTwoChoices)
+                .filter(|config| config.targets.len() == service.instances as usize)
+                .map(|_| Balanced { balancer, pick: Pick::TwoChoices })
         })
         .collect()
 }
