@@ -20,7 +20,8 @@ pub fn ms(seconds: Option<f64>) -> String {
 /// A utilization to 3 decimals; `∞` where requests come round without end (a loop that a
 /// timed call's retries make grow).
 pub fn utilization(value: f64) -> String {
-    if value.is_infinite() {
+    // Not a number only where a saturated view's holding is unbounded: as busy as infinite.
+    if value.is_infinite() || value.is_nan() {
         "∞".into()
     } else {
         format!("{value:.3}")

@@ -46,7 +46,7 @@ pub fn uncompared(topology: &Topology, analysis: &Analysis) -> Vec<Option<Uncomp
         .enumerate()
         .map(|(i, node)| {
             node.utilization.is_some_and(|u| u >= 1.0)
-                || node.parts.iter().any(|part| part.kind == "server" && part.utilization >= 1.0)
+                || node.parts.iter().any(|part| matches!(part.kind, "server" | "instance") && part.utilization >= 1.0)
                 || saturated_host(i)
         })
         .collect();

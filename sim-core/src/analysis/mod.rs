@@ -270,9 +270,10 @@ pub(super) struct Given<'a> {
 
 impl<'a> Given<'a> {
     fn of(topology: &Topology, caches: &'a [Option<CacheMeasure>]) -> Given<'a> {
-        // Only shard routers and logs route by key; the list is long for a large key space.
+        // Only shard routers, key-hashing balancers and logs route by key; the list is long
+        // for a large key space.
         let routes_keys = topology.nodes.iter().any(|node| match &node.kind {
-            NodeKind::LoadBalancer(balancer) => balancer.role == crate::topology::BalancerRole::ShardRouter,
+            NodeKind::LoadBalancer(balancer) => visits::routes_by_key(balancer),
             NodeKind::Log(_) => true,
             _ => false,
         });

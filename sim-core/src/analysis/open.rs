@@ -100,6 +100,9 @@ pub(super) struct OpenModel<'t> {
     /// Per node: the least-connections balancer (its instances taken as one pool) or the
     /// power-of-two-choices one that alone feeds its instances (`round_robin::balanced`).
     pub balanced: Vec<Option<round_robin::Balanced>>,
+    /// Per node: each instance's share of its arrivals, where a key-hashing balancer that
+    /// alone feeds them spreads them unevenly (`round_robin::hashed_shares`).
+    pub hashed: Vec<Option<Vec<f64>>>,
     /// Per node: one constant-rate workload alone feeds it, a FIFO service.
     pub evenly_spaced: Vec<bool>,
     /// Per node: the gaps between the arrivals each instance takes, where they are not Poisson ones.
@@ -238,6 +241,8 @@ impl<'t> OpenModel<'t> {
         // Instances taking their arrivals in turn: Erlang gaps, not Poisson ones.
         let rotations = round_robin::rotations(topology, &class_entry_rates, &class_effects);
         let balanced = round_robin::balanced(topology, &class_entry_rates, &class_effects);
+        let hashed =
+            round_robin::hashed_shares(topology, &class_entry_rates, &class_effects, &class_rates, &router_shares);
         // A FIFO service that one constant-rate workload alone feeds takes evenly spaced
         // arrivals (each instance every k-th of them, evenly spaced too).
         let evenly_spaced: Vec<bool> = (0..n)
@@ -294,6 +299,7 @@ impl<'t> OpenModel<'t> {
                 && !never_waits[i]
                 && !asynchronous[i]
                 && balanced[i].is_none()
+                && hashed[i].is_none()
         });
         let mut pooled = vec![false; n];
         for (i, pool) in held_pools.iter().enumerate() {
@@ -376,6 +382,7 @@ impl<'t> OpenModel<'t> {
             consumer_loops,
             rotations,
             balanced,
+            hashed,
             evenly_spaced,
             gaps,
             asynchronous,
@@ -460,6 +467,14 @@ impl<'t> OpenModel<'t> {
         if let Some(room) = self.refusing_room(i) {
             return Some(self.room_refusals(i, room, rate, holding, scv, instances).wait_s);
         }
+        if let Some(shares) = &self.hashed[i] {
+            // Over the arrivals: each instance's M/M/c wait at its share, weighted by it.
+            let mut wait_s = 0.0;
+            for share in shares.iter().filter(|share| **share > 0.0) {
+                wait_s += share * mmc_wait_s(workers, rate * share, holding)?;
+            }
+            return Some(wait_s * variability::wait_factor(1.0, scv));
+        }
         match self.balanced[i].map(|balanced| balanced.pick) {
             Some(round_robin::Pick::LeastConnections) => {
                 return mmc_wait_s(workers * instances, rate, holding)
@@ -525,14 +540,28 @@ impl OpenModel<'_> {
                 let refusals = two_choices::refusals(instances, room, rate_per_s, holding_s);
                 loss::Refusals { wait_s: refusals.wait_s * variability::wait_factor(1.0, scv), ..refusals }
             }
-            None => instance_refusals(room, rate_per_s / f64::from(instances), holding_s, scv),
+            None => match &self.hashed[i] {
+                Some(shares) => {
+                    // Each instance's room at its share: the refused over the arrivals, the
+                    // wait over those taken.
+                    let (mut refused, mut waited, mut taken) = (0.0, 0.0, 0.0);
+                    for share in shares.iter().filter(|share| **share > 0.0) {
+                        let instance = instance_refusals(room, rate_per_s * share, holding_s, scv);
+                        refused += share * instance.refused;
+                        waited += share * (1.0 - instance.refused) * instance.wait_s;
+                        taken += share * (1.0 - instance.refused);
+                    }
+                    loss::Refusals { refused, wait_s: if taken > 0.0 { waited / taken } else { 0.0 } }
+                }
+                None => instance_refusals(room, rate_per_s / f64::from(instances), holding_s, scv),
+            },
         }
     }
 }
 
 /// A room's refusals and wait at `rate_per_s` per instance: one server whose holding times'
 /// c_s² is known is M/G/1/K, solved exactly by its chain; any other M/M/c/K.
-fn instance_refusals(room: loss::Room, rate_per_s: f64, holding_s: f64, scv: Option<f64>) -> loss::Refusals {
+pub(super) fn instance_refusals(room: loss::Room, rate_per_s: f64, holding_s: f64, scv: Option<f64>) -> loss::Refusals {
     let exact = match scv {
         Some(scv) if room.servers == 1 => {
             loss::one_server_refusals(super::answers::Answer { mean_s: holding_s, scv }, room.places, rate_per_s)

@@ -3,10 +3,11 @@
 //! notes on what the model could not follow.
 
 use super::fixed_point::Solution;
-use super::open::OpenModel;
+use super::open::{instance_refusals, OpenModel};
 use super::{
-    consumer_change_notes, database_parts, hedged_call_s, log_group_parts, parts_wait_s, queue_shape, retries,
-    round_robin, sampler_mean_s, variability, Analysis, HostAnalysis, NodeAnalysis, PartAnalysis, PipeAnalysis,
+    consumer_change_notes, database_parts, hedged_call_s, log_group_parts, mmc_wait_s, parts_wait_s, queue_shape,
+    retries, round_robin, sampler_mean_s, variability, Analysis, HostAnalysis, NodeAnalysis, PartAnalysis,
+    PipeAnalysis,
 };
 use crate::topology::{NodeKind, Source, NONE};
 
@@ -127,7 +128,8 @@ impl OpenModel<'_> {
             };
             let utilization =
                 self.node_rate[i] * self.admitted[i] * solution.holding[i] / f64::from(instances * workers);
-            if utilization < 0.5 {
+            if utilization.is_nan() || utilization < 0.5 {
+                // (Not a number: a saturated view's unbounded holding.)
                 continue;
             }
             let (name, balancer) = (&topology.nodes[i].name, &topology.nodes[balanced.balancer].name);
@@ -140,6 +142,24 @@ impl OpenModel<'_> {
                     if self.refusing_room(i).is_some() { " and its refusals (both instances drawn full)" } else { "" }
                 ),
             });
+        }
+        for (i, shares) in self.hashed.iter().enumerate() {
+            let Some(shares) = shares else { continue };
+            let even = 1.0 / shares.len() as f64;
+            let (busiest, most) = round_robin::busiest(shares);
+            let listed = if shares.len() <= 8 {
+                let percents: Vec<String> = shares.iter().map(|share| format!("{:.1}%", 100.0 * share)).collect();
+                format!(" ({})", percents.join(", "))
+            } else {
+                String::new()
+            };
+            notes.push(format!(
+                "\"{}\": its keys hash unevenly over its {} instances{listed}: the busiest, instance {busiest}, takes {:.1}% of its requests, {:.2}× an even share, and saturates first",
+                topology.nodes[i].name,
+                shares.len(),
+                100.0 * most,
+                most / even
+            ));
         }
         notes
     }
@@ -188,6 +208,33 @@ impl OpenModel<'_> {
             }
         }
         notes
+    }
+
+    /// The busiest instance of node `i`, whose instances take uneven shares of its arrivals
+    /// (`hashed`), as its one part: what it is offered, its busy share and its wait.
+    fn busiest_instance(&self, i: usize, solution: &Solution) -> Option<Vec<PartAnalysis>> {
+        let shares = self.hashed[i].as_ref()?;
+        let (_, workers) = queue_shape(&self.topology.nodes[i].kind)?;
+        let (index, share) = round_robin::busiest(shares);
+        let (rate, holding, scv) = (self.node_rate[i] * share, solution.holding[i], solution.holding_scv[i]);
+        let (taken, wait_s) = match self.refusing_room(i) {
+            Some(room) => {
+                let refusals = instance_refusals(room, rate, holding, scv);
+                (1.0 - refusals.refused, Some(refusals.wait_s))
+            }
+            None => (1.0, mmc_wait_s(workers, rate, holding).map(|wait_s| wait_s * variability::wait_factor(1.0, scv))),
+        };
+        Some(vec![PartAnalysis {
+            name: format!("instance {index}"),
+            kind: "instance",
+            servers: (1, workers),
+            arrival_rate_per_s: rate,
+            holding_s: holding,
+            utilization: rate * taken * holding / f64::from(workers),
+            wait_s: wait_s.filter(|_| !solution.wait[i].is_infinite()),
+            holding_scv: None,
+            consumer_utilizations: Vec::new(),
+        }])
     }
 
     /// Each node's figures, with a note per node that never waits where M/M/c would put a wait.
@@ -249,7 +296,7 @@ impl OpenModel<'_> {
             } else {
                 database_parts.as_deref().and_then(parts_wait_s).filter(|_| node_rate[i] > 0.0)
             };
-            let parts = database_parts.or(log_parts).unwrap_or_default();
+            let parts = database_parts.or(log_parts).or_else(|| self.busiest_instance(i, solution)).unwrap_or_default();
             // From arrival to answer, as the simulation measures it: a balancer's visit lasts
             // until its backend answers, but a node that hands a request on (a `Forward` step, a
             // gateway's route, a rate limiter) is done with it at the hand-off.

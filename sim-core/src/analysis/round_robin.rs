@@ -14,7 +14,7 @@
 
 use super::mmc_wait_s;
 use super::variability::wait_factor;
-use super::visits::VisitEffect;
+use super::visits::{RouterKeys, VisitEffect};
 use crate::topology::{
     Algorithm, BalancerRole, Discipline, LoadBalancerConfig, NodeKind, ServiceConfig, ServiceRole, Topology,
 };
@@ -130,6 +130,60 @@ pub(super) fn balanced(
                 .map(|_| Balanced { balancer, pick: Pick::TwoChoices })
         })
         .collect()
+}
+
+/// Per node: the share of its arrivals each of its instances takes, where a balancer that
+/// alone sends to them routes by key (`HashKey`, `ConsistentHash`) and the keys' popularity
+/// makes the shares uneven: per class, the keys' shares of the balancer's targets
+/// (`router_shares`, as the model hashes them), weighted by the class's rate through it.
+/// `None` for even shares and for the nodes `balanced` leaves out.
+pub(super) fn hashed_shares(
+    topology: &Topology,
+    class_entry_rates: &[Vec<f64>],
+    class_effects: &[Vec<VisitEffect>],
+    class_rates: &[Vec<f64>],
+    router_shares: &[Option<RouterKeys>],
+) -> Vec<Option<Vec<f64>>> {
+    let n = topology.nodes.len();
+    let feeders = feeders(n, class_effects);
+    (0..n)
+        .map(|i| {
+            let service = spread_service(topology, i)?;
+            let ([balancer], false) = (feeders[i].as_slice(), class_entry_rates.iter().any(|rates| rates[i] > 0.0))
+            else {
+                return None;
+            };
+            let NodeKind::LoadBalancer(config) = &topology.nodes[*balancer].kind else { return None };
+            if !matches!(config.algorithm, Algorithm::HashKey | Algorithm::ConsistentHash { .. }) {
+                return None;
+            }
+            let config = sole_balancer(topology, i, *balancer, config.algorithm)?;
+            let keys = router_shares[*balancer].as_ref()?;
+            let mut shares = vec![0.0; service.instances as usize];
+            let mut total = 0.0;
+            for (class, rates) in class_rates.iter().enumerate() {
+                let rate = rates[*balancer];
+                if rate <= 0.0 {
+                    continue;
+                }
+                total += rate;
+                for ((_, instance), share) in config.targets.iter().zip(keys.for_class(topology, class)) {
+                    shares[instance.index()] += rate * share;
+                }
+            }
+            if total <= 0.0 {
+                return None;
+            }
+            shares.iter_mut().for_each(|share| *share /= total);
+            let even = 1.0 / shares.len() as f64;
+            shares.iter().any(|share| (share - even).abs() > 1e-9 * even).then_some(shares)
+        })
+        .collect()
+}
+
+/// The instance with the largest share (the first of equals), and its share.
+pub(super) fn busiest(shares: &[f64]) -> (usize, f64) {
+    shares.iter().enumerate().fold((0, 0.0), |best, (index, &share)| if share > best.1 { (index, share) } else { best })
 }
 
 /// Node `i` as a plain service (or gateway) of a fixed two or more instances, whose

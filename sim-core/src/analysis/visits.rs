@@ -450,7 +450,7 @@ impl RouterKeys {
     }
 }
 
-/// Per node, a shard router's shares of its targets, from the key popularity and the
+/// Per node, a shard router's (or a key-hashing balancer's) shares of its targets, from the key popularity and the
 /// router's own hash or ring, as the model routes them with every shard up (a resharding
 /// router: those of its last list): `None` for other nodes, or when the keys are not known.
 /// Behind a cache whose hit ratio is known (`hit_ratio`, per node), also the shares of the
@@ -475,7 +475,7 @@ pub(super) fn router_key_shares(
         .enumerate()
         .map(|(index, node)| {
             let NodeKind::LoadBalancer(balancer) = &node.kind else { return None };
-            if balancer.role != crate::topology::BalancerRole::ShardRouter {
+            if !routes_by_key(balancer) {
                 return None;
             }
             let popularity = popularity?;
@@ -491,6 +491,17 @@ pub(super) fn router_key_shares(
             Some(RouterKeys { shares, behind_cache })
         })
         .collect()
+}
+
+/// Whether `balancer` sends each key where the model hashes it: a shard router, or a load
+/// balancer by key hash or ring (over the instances of a node, unevenly under hot keys).
+pub(super) fn routes_by_key(balancer: &crate::topology::LoadBalancerConfig) -> bool {
+    balancer.role == crate::topology::BalancerRole::ShardRouter
+        || (balancer.role == crate::topology::BalancerRole::LoadBalancer
+            && matches!(
+                balancer.algorithm,
+                crate::topology::Algorithm::HashKey | crate::topology::Algorithm::ConsistentHash { .. }
+            ))
 }
 
 /// A router's shares of its targets for keys of weights `weights` (key k has the k-th).
