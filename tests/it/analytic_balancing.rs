@@ -165,3 +165,30 @@ fn hashed_instances_take_their_keys_shares() {
     );
     assert!(simulated.mean - simulated.half_width > even_s, "runs {} against an even split's {even_s}", simulated.mean);
 }
+
+/// Requests hashed by client: 5 clients over 4 instances leave one instance idle and give
+/// another 2 clients' requests, which the view takes as the model hashes them (each instance
+/// the share of the clients it gets); a run's per-instance arrivals agree (400 000
+/// requests, each client drawn evenly: binomial shares, 99% interval ±0.002), and the
+/// busiest instance is the bottleneck, saturating at 1/0.4 of its worker's rate.
+#[test]
+fn instances_hashed_by_client_take_their_clients_shares() {
+    let text = r#"Topology(
+        workload: [Open(name: "users", arrivals: Poisson(rate: "20/s"), to: "lb", clients: 5)],
+        nodes: {
+            "lb": LoadBalancer(algorithm: HashClient, backends: ["s"]),
+            "s": Service(instances: 4, steps: [Work(Exp(mean: "100ms"))]),
+        },
+    )"#;
+    let analysis = view(text);
+    let busiest = &analysis.nodes[1].parts[0];
+    assert_eq!(analysis.bottleneck_part.as_deref(), Some(busiest.name.as_str()));
+    approx::assert_relative_eq!(analysis.saturation_rate_per_s.unwrap(), 10.0 / 0.4, max_relative = 1e-9);
+    let report = crate::check::simulate(text, 1, sim_core::StopCondition::Requests { count: 400_000 }, 0.0);
+    let arrivals: Vec<u64> = report.nodes["s"].per_instance.iter().map(|instance| instance.arrivals).collect();
+    let total = arrivals.iter().sum::<u64>() as f64;
+    let index: usize = busiest.name.trim_start_matches("instance ").parse().unwrap();
+    assert!((arrivals[index] as f64 / total - 0.4).abs() < 0.002, "{arrivals:?}");
+    approx::assert_relative_eq!(busiest.arrival_rate_per_s, 8.0, max_relative = 1e-9);
+    assert!(arrivals.contains(&0), "{arrivals:?}");
+}

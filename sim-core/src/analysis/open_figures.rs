@@ -154,7 +154,7 @@ impl OpenModel<'_> {
                 String::new()
             };
             notes.push(format!(
-                "\"{}\": its keys hash unevenly over its {} instances{listed}: the busiest, instance {busiest}, takes {:.1}% of its requests, {:.2}× an even share, and saturates first",
+                "\"{}\": its requests hash unevenly over its {} instances{listed}: the busiest, instance {busiest}, takes {:.1}% of its requests, {:.2}× an even share, and saturates first",
                 topology.nodes[i].name,
                 shares.len(),
                 100.0 * most,

@@ -14,9 +14,10 @@
 
 use super::mmc_wait_s;
 use super::variability::wait_factor;
-use super::visits::{RouterKeys, VisitEffect};
+use super::visits::{RouterKeys, VisitEffect, MAX_ROUTED_KEYS};
+use crate::rng::splitmix64;
 use crate::topology::{
-    Algorithm, BalancerRole, Discipline, LoadBalancerConfig, NodeKind, ServiceConfig, ServiceRole, Topology,
+    Algorithm, Arrivals, BalancerRole, Discipline, LoadBalancerConfig, NodeKind, ServiceConfig, ServiceRole, Topology,
 };
 
 /// The rotation a node's instances take their arrivals in.
@@ -154,31 +155,60 @@ pub(super) fn hashed_shares(
                 return None;
             };
             let NodeKind::LoadBalancer(config) = &topology.nodes[*balancer].kind else { return None };
-            if !matches!(config.algorithm, Algorithm::HashKey | Algorithm::ConsistentHash { .. }) {
+            if !matches!(
+                config.algorithm,
+                Algorithm::HashKey | Algorithm::ConsistentHash { .. } | Algorithm::HashClient
+            ) {
                 return None;
             }
             let config = sole_balancer(topology, i, *balancer, config.algorithm)?;
-            let keys = router_shares[*balancer].as_ref()?;
+            let target_shares = match config.algorithm {
+                Algorithm::HashClient => client_shares(topology, config.targets.len())?,
+                _ => {
+                    let keys = router_shares[*balancer].as_ref()?;
+                    let mut shares = vec![0.0; config.targets.len()];
+                    let mut total = 0.0;
+                    for (class, rates) in class_rates.iter().enumerate() {
+                        let rate = rates[*balancer];
+                        if rate <= 0.0 {
+                            continue;
+                        }
+                        total += rate;
+                        for (target, share) in shares.iter_mut().zip(keys.for_class(topology, class)) {
+                            *target += rate * share;
+                        }
+                    }
+                    if total <= 0.0 {
+                        return None;
+                    }
+                    shares.iter().map(|share| share / total).collect()
+                }
+            };
             let mut shares = vec![0.0; service.instances as usize];
-            let mut total = 0.0;
-            for (class, rates) in class_rates.iter().enumerate() {
-                let rate = rates[*balancer];
-                if rate <= 0.0 {
-                    continue;
-                }
-                total += rate;
-                for ((_, instance), share) in config.targets.iter().zip(keys.for_class(topology, class)) {
-                    shares[instance.index()] += rate * share;
-                }
+            for ((_, instance), share) in config.targets.iter().zip(target_shares) {
+                shares[instance.index()] += share;
             }
-            if total <= 0.0 {
-                return None;
-            }
-            shares.iter_mut().for_each(|share| *share /= total);
             let even = 1.0 / shares.len() as f64;
             shares.iter().any(|share| (share - even).abs() > 1e-9 * even).then_some(shares)
         })
         .collect()
+}
+
+/// The share of the requests each of `targets` targets takes when they are hashed by client
+/// (`splitmix64(client) % targets`, as the model does), for one open workload whose clients
+/// are drawn evenly among its `clients`; `None` otherwise, or past `MAX_ROUTED_KEYS` clients.
+fn client_shares(topology: &Topology, targets: usize) -> Option<Vec<f64>> {
+    let [source] = &topology.sources[..] else { return None };
+    if matches!(source.arrivals, Arrivals::Closed { .. }) || u64::from(source.clients) > MAX_ROUTED_KEYS {
+        return None;
+    }
+    let clients = source.clients.max(1);
+    let mut shares = vec![0.0; targets];
+    for within in 0..u64::from(clients) {
+        // The only workload is number 0: its clients' ids are their draws.
+        shares[(splitmix64(within) % targets as u64) as usize] += 1.0 / f64::from(clients);
+    }
+    Some(shares)
 }
 
 /// The instance with the largest share (the first of equals), and its share.
