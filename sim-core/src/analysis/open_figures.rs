@@ -112,13 +112,19 @@ impl OpenModel<'_> {
                 Some(balancer) => format!("from \"{}\"", topology.nodes[*balancer].name),
                 None => "round robin, as its callers send them".to_string(),
             };
-            notes.push(if service.workers == 1 {
+            let turns = if instances == 1 {
                 format!(
-                    "\"{name}\": its {instances} instances take requests in turn ({how}), so each sees Erlang-{k} gaps, not Poisson ones: its wait is GI/M/1's, which is less than M/M/1's"
+                    "\"{name}\" takes requests in turn with the others of \"{}\" ({k} targets), so it sees",
+                    topology.nodes[balancer.unwrap_or(i)].name
                 )
             } else {
+                format!("\"{name}\": its {instances} instances take requests in turn ({how}), so each sees")
+            };
+            notes.push(if service.workers == 1 {
+                format!("{turns} Erlang-{k} gaps, not Poisson ones: its wait is GI/M/1's, which is less than M/M/1's")
+            } else {
                 format!(
-                    "\"{name}\": its {instances} instances take requests in turn ({how}), so each sees Erlang-{k} gaps, not Poisson ones: its wait is M/M/c's × (1/{k} + 1)/2 (Allen and Cunneen's GI/G/c approximation)"
+                    "{turns} Erlang-{k} gaps, not Poisson ones: its wait is M/M/c's × (1/{k} + 1)/2 (Allen and Cunneen's GI/G/c approximation)"
                 )
             });
         }

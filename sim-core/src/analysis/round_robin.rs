@@ -31,8 +31,9 @@ pub(super) struct Rotation {
 }
 
 /// Per node: the rotation its instances take their arrivals in, when all of them come
-/// through one: a round-robin balancer over this node's instances alone, or the node's own
-/// rotation for direct callers and workloads. `None` for one instance, an autoscaled or
+/// through one: a round-robin balancer that alone feeds it, each of its instances one of
+/// the balancer's targets (the others may be other nodes'), or the node's own rotation over
+/// two or more instances for direct callers and workloads. `None` for an autoscaled or
 /// processor-sharing service, other kinds, a mix of rotations, and nodes fed by a balancer
 /// of another algorithm.
 pub(super) fn rotations(
@@ -45,7 +46,7 @@ pub(super) fn rotations(
     let feeders = feeders(n, class_effects);
     (0..n)
         .map(|i| {
-            let service = spread_service(topology, i).filter(|service| service.discipline == Discipline::Fifo)?;
+            let service = fixed_service(topology, i).filter(|service| service.discipline == Discipline::Fifo)?;
             let feeders = &feeders[i];
             let balancers: Vec<usize> = feeders
                 .iter()
@@ -54,10 +55,23 @@ pub(super) fn rotations(
                 .collect();
             match balancers.as_slice() {
                 // Direct callers and workloads: the node's own rotation.
-                [] => Some(Rotation { order: service.instances, balancer: None }),
+                [] => (service.instances >= 2).then_some(Rotation { order: service.instances, balancer: None }),
                 [only] if feeders.len() == 1 && !entered(i) => {
-                    let balancer = sole_balancer(topology, i, *only, Algorithm::RoundRobin)?;
-                    Some(Rotation { order: balancer.targets.len() as u32, balancer: Some(*only) })
+                    // Each of its instances a target once among the balancer's (its own or
+                    // other nodes' too): every k-th arrival, k the targets.
+                    let NodeKind::LoadBalancer(balancer) = &topology.nodes[*only].kind else { return None };
+                    let once = (0..service.instances).all(|instance| {
+                        let mut targets = balancer
+                            .targets
+                            .iter()
+                            .filter(|(node, id)| node.index() == i && id.index() == instance as usize);
+                        targets.next().is_some() && targets.next().is_none()
+                    });
+                    let turns = balancer.algorithm == Algorithm::RoundRobin
+                        && balancer.role == BalancerRole::LoadBalancer
+                        && balancer.dns_ttl_ns.is_none();
+                    let order = balancer.targets.len() as u32;
+                    (once && turns && order >= 2).then_some(Rotation { order, balancer: Some(*only) })
                 }
                 _ => None,
             }
@@ -216,14 +230,17 @@ pub(super) fn busiest(shares: &[f64]) -> (usize, f64) {
     shares.iter().enumerate().fold((0, 0.0), |best, (index, &share)| if share > best.1 { (index, share) } else { best })
 }
 
+/// Node `i` as a plain service (or gateway) of a fixed number of instances.
+fn fixed_service(topology: &Topology, i: usize) -> Option<&ServiceConfig> {
+    let NodeKind::Service(service) = &topology.nodes[i].kind else { return None };
+    let plain = matches!(service.role, ServiceRole::Service | ServiceRole::ApiGateway) && service.autoscaling.is_none();
+    plain.then_some(service)
+}
+
 /// Node `i` as a plain service (or gateway) of a fixed two or more instances, whose
 /// arrivals a balancer or its own rotation can spread.
 fn spread_service(topology: &Topology, i: usize) -> Option<&ServiceConfig> {
-    let NodeKind::Service(service) = &topology.nodes[i].kind else { return None };
-    let plain = matches!(service.role, ServiceRole::Service | ServiceRole::ApiGateway)
-        && service.autoscaling.is_none()
-        && service.instances >= 2;
-    plain.then_some(service)
+    fixed_service(topology, i).filter(|service| service.instances >= 2)
 }
 
 /// Node `j` as a load balancer of `algorithm`, without DNS caching, over node `i`'s
