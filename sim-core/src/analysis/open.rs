@@ -271,7 +271,7 @@ impl<'t> OpenModel<'t> {
         let gaps: Vec<Option<round_robin::Gaps>> = (0..n)
             .map(|i| match (evenly_spaced[i], rotations[i]) {
                 (true, _) => Some(round_robin::Gaps::Even),
-                (false, Some(rotation)) => Some(round_robin::Gaps::Erlang(rotation.order)),
+                (false, Some(rotation)) => Some(rotation.gaps),
                 (false, None) => None,
             })
             .collect();

@@ -101,7 +101,7 @@ impl OpenModel<'_> {
         // (A node that refuses has its room's wait, noted with its refusals.)
         let noted = |i: usize| !self.evenly_spaced[i] && self.refusing_room(i).is_none();
         for (i, rotation) in self.rotations.iter().enumerate().filter(|(i, _)| noted(*i)) {
-            let Some(round_robin::Rotation { order: k, balancer }) = rotation else { continue };
+            let Some(round_robin::Rotation { gaps, balancer }) = rotation else { continue };
             let NodeKind::Service(service) = &topology.nodes[i].kind else { continue };
             let (name, instances) = (&topology.nodes[i].name, service.instances);
             let utilization = self.node_rate[i] * solution.holding[i] / f64::from(instances * service.workers);
@@ -114,17 +114,31 @@ impl OpenModel<'_> {
             };
             let turns = if instances == 1 {
                 format!(
-                    "\"{name}\" takes requests in turn with the others of \"{}\" ({k} targets), so it sees",
+                    "\"{name}\" takes requests in turn with the other targets of \"{}\", so it sees",
                     topology.nodes[balancer.unwrap_or(i)].name
                 )
             } else {
                 format!("\"{name}\": its {instances} instances take requests in turn ({how}), so each sees")
             };
+            let seen = match gaps {
+                round_robin::Gaps::Turns { short, longer_share } => format!(
+                    "gaps of {short} or {} of the balancer's ({:.0}% the longer, taken as independent: Erlang-{short} and Erlang-{} mixed)",
+                    short + 1,
+                    100.0 * longer_share,
+                    short + 1
+                ),
+                round_robin::Gaps::Erlang(k) => format!("Erlang-{k} gaps"),
+                round_robin::Gaps::Even => "evenly spaced gaps".into(),
+            };
+            let factor = match gaps {
+                round_robin::Gaps::Erlang(k) => format!("(1/{k} + 1)/2"),
+                _ => format!("({:.3} + 1)/2", gaps.scv()),
+            };
             notes.push(if service.workers == 1 {
-                format!("{turns} Erlang-{k} gaps, not Poisson ones: its wait is GI/M/1's, which is less than M/M/1's")
+                format!("{turns} {seen}, not Poisson ones: its wait is GI/M/1's, which is less than M/M/1's")
             } else {
                 format!(
-                    "{turns} Erlang-{k} gaps, not Poisson ones: its wait is M/M/c's × (1/{k} + 1)/2 (Allen and Cunneen's GI/G/c approximation)"
+                    "{turns} {seen}, not Poisson ones: its wait is M/M/c's × {factor} (Allen and Cunneen's GI/G/c approximation)"
                 )
             });
         }

@@ -23,8 +23,9 @@ use crate::topology::{
 /// The rotation a node's instances take their arrivals in.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Rotation {
-    /// Its length k: each instance takes every k-th arrival.
-    pub order: u32,
+    /// The gaps between an instance's arrivals: every k-th arrival (Erlang-k), or k or k + 1
+    /// apart under a weighted round robin.
+    pub gaps: Gaps,
     /// The round-robin balancer that turns it, or `None` for the node's own (its direct
     /// callers' and workloads').
     pub balancer: Option<usize>,
@@ -55,23 +56,34 @@ pub(super) fn rotations(
                 .collect();
             match balancers.as_slice() {
                 // Direct callers and workloads: the node's own rotation.
-                [] => (service.instances >= 2).then_some(Rotation { order: service.instances, balancer: None }),
+                [] => (service.instances >= 2)
+                    .then_some(Rotation { gaps: Gaps::Erlang(service.instances), balancer: None }),
                 [only] if feeders.len() == 1 && !entered(i) => {
                     // Each of its instances a target once among the balancer's (its own or
-                    // other nodes' too): every k-th arrival, k the targets.
+                    // other nodes' too), picked every k-th time: every k-th arrival.
                     let NodeKind::LoadBalancer(balancer) = &topology.nodes[*only].kind else { return None };
-                    let once = (0..service.instances).all(|instance| {
-                        let mut targets = balancer
-                            .targets
-                            .iter()
-                            .filter(|(node, id)| node.index() == i && id.index() == instance as usize);
-                        targets.next().is_some() && targets.next().is_none()
-                    });
-                    let turns = balancer.algorithm == Algorithm::RoundRobin
-                        && balancer.role == BalancerRole::LoadBalancer
-                        && balancer.dns_ttl_ns.is_none();
-                    let order = balancer.targets.len() as u32;
-                    (once && turns && order >= 2).then_some(Rotation { order, balancer: Some(*only) })
+                    if balancer.role != BalancerRole::LoadBalancer || balancer.dns_ttl_ns.is_some() {
+                        return None;
+                    }
+                    let spacing = |target: usize| match balancer.algorithm {
+                        Algorithm::RoundRobin => Some(Gaps::Erlang(balancer.targets.len() as u32)),
+                        Algorithm::WeightedRoundRobin => weighted_spacing(&balancer.target_weights, target),
+                        _ => None,
+                    };
+                    let mut gaps = None;
+                    for instance in 0..service.instances as usize {
+                        let mut targets = (balancer.targets.iter().enumerate())
+                            .filter(|(_, (node, id))| node.index() == i && id.index() == instance)
+                            .map(|(target, _)| target);
+                        let (Some(target), None) = (targets.next(), targets.next()) else { return None };
+                        let spaced = spacing(target)?;
+                        if gaps.is_some_and(|gaps| gaps != spaced) {
+                            return None;
+                        }
+                        gaps = Some(spaced);
+                    }
+                    let gaps = gaps.filter(|&gaps| gaps != Gaps::Erlang(1))?;
+                    Some(Rotation { gaps, balancer: Some(*only) })
                 }
                 _ => None,
             }
@@ -208,6 +220,49 @@ pub(super) fn hashed_shares(
         .collect()
 }
 
+/// Most picks of a weighted round robin's cycle (its weights' sum) followed one by one.
+const MAX_CYCLE: u64 = 100_000;
+
+/// How many picks apart a smooth weighted round robin (nginx's, as the model runs it: add
+/// each weight, take the largest, the first of equals, subtract the total from it) picks
+/// `target` of the targets of `weights`, all up, over its cycle of Σ weights picks: evenly
+/// k apart (`Gaps::Erlang(k)`: a target of weight 1 is picked every Σ-th time), or k or
+/// k + 1 apart (`Gaps::Turns`); `None` when further apart, or past `MAX_CYCLE` picks.
+fn weighted_spacing(weights: &[u32], target: usize) -> Option<Gaps> {
+    let total: u64 = weights.iter().map(|&weight| u64::from(weight)).sum();
+    if total == 0 || total > MAX_CYCLE {
+        return None;
+    }
+    let mut current = vec![0_i64; weights.len()];
+    let mut picks = Vec::new();
+    for pick in 0..total {
+        let mut best = 0;
+        for (index, &weight) in weights.iter().enumerate() {
+            current[index] += i64::from(weight);
+            if current[index] > current[best] {
+                best = index;
+            }
+        }
+        current[best] -= total as i64;
+        if best == target {
+            picks.push(pick);
+        }
+    }
+    let (&first, &last) = (picks.first()?, picks.last()?);
+    let spacings: Vec<u64> = picks.windows(2).map(|pair| pair[1] - pair[0]).chain([total - last + first]).collect();
+    let short = *spacings.iter().min()?;
+    let longer = spacings.iter().filter(|&&spacing| spacing == short + 1).count();
+    if spacings.iter().any(|&spacing| spacing != short && spacing != short + 1) {
+        return None;
+    }
+    let short = u32::try_from(short).ok()?;
+    Some(if longer == 0 {
+        Gaps::Erlang(short)
+    } else {
+        Gaps::Turns { short, longer_share: longer as f64 / spacings.len() as f64 }
+    })
+}
+
 /// The share of the requests each of `targets` targets takes when they are hashed by client
 /// (`splitmix64(client) % targets`, as the model does), for one open workload whose clients
 /// are drawn evenly among its `clients`; `None` otherwise, or past `MAX_ROUTED_KEYS` clients.
@@ -262,6 +317,10 @@ pub(super) enum Gaps {
     Erlang(u32),
     /// Evenly spaced (a constant-rate workload, in turns or not): c_a² = 0.
     Even,
+    /// k or k + 1 gaps of a Poisson stream (`longer_share` of them k + 1), as a weighted
+    /// round robin spaces a target's turns: a mix of Erlang-k and Erlang-(k + 1), its gaps
+    /// taken as independent (they follow a fixed pattern).
+    Turns { short: u32, longer_share: f64 },
 }
 
 impl Gaps {
@@ -270,6 +329,13 @@ impl Gaps {
         match self {
             Gaps::Erlang(k) => 1.0 / f64::from(k),
             Gaps::Even => 0.0,
+            Gaps::Turns { short, longer_share } => {
+                // In the stream's gaps: an Erlang-j gap has mean j and second moment j(j + 1).
+                let (k, p) = (f64::from(short), longer_share);
+                let mean = k + p;
+                let second = (1.0 - p) * k * (k + 1.0) + p * (k + 1.0) * (k + 2.0);
+                second / (mean * mean) - 1.0
+            }
         }
     }
 
@@ -281,6 +347,13 @@ impl Gaps {
                 (phase / (phase + s)).powi(k as i32)
             }
             Gaps::Even => libm::exp(-s / rate),
+            Gaps::Turns { short, longer_share } => {
+                // The stream's rate is the instance's times the picks between its turns.
+                let phase = rate * (f64::from(short) + longer_share);
+                let one = phase / (phase + s);
+                let shorter = one.powi(short as i32);
+                (1.0 - longer_share) * shorter + longer_share * shorter * one
+            }
         }
     }
 }
@@ -342,6 +415,39 @@ fn gi_m1_root(gaps: Gaps, rate: f64, service_rate: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Smooth weighted round robin's turns, worked by hand: over (1, 1, 1) each target every
+    /// third pick; over (3, 1) the weight-1 target every fourth and the other at picks 0, 1
+    /// and 3 (gaps 1, 2, 1: a third of them the longer); over nine instances of weight 9
+    /// and one of weight 1, each of the nine 9 or 10 picks apart, 1 in 9 the longer.
+    #[test]
+    fn weighted_turns_are_spaced_as_the_model_picks_them() {
+        assert_eq!(weighted_spacing(&[1, 1, 1], 2), Some(Gaps::Erlang(3)));
+        assert_eq!(weighted_spacing(&[3, 1], 1), Some(Gaps::Erlang(4)));
+        assert_eq!(weighted_spacing(&[3, 1], 0), Some(Gaps::Turns { short: 1, longer_share: 1.0 / 3.0 }));
+        let mut canary = vec![9; 9];
+        canary.push(1);
+        assert_eq!(weighted_spacing(&canary, 9), Some(Gaps::Erlang(82)));
+        assert_eq!(weighted_spacing(&canary, 4), Some(Gaps::Turns { short: 9, longer_share: 1.0 / 9.0 }));
+    }
+
+    /// A mix of k and k + 1 stream gaps: its transform is the mixture of the two Erlangs' at
+    /// the stream's rate, its c_a² that of the mixture (1/k with none longer), and between
+    /// Erlang-k's and Erlang-(k + 1)'s waits.
+    #[test]
+    fn mixed_turns_wait_between_their_two_erlangs() {
+        let mixed = Gaps::Turns { short: 3, longer_share: 0.25 };
+        let (rate, s) = (2.0_f64, 1.5_f64);
+        let stream = rate * 3.25;
+        let expected = 0.75 * (stream / (stream + s)).powi(3) + 0.25 * (stream / (stream + s)).powi(4);
+        assert!((mixed.laplace(rate, s) - expected).abs() < 1e-15);
+        // Second moment over the squared mean, less 1: (0.75·12 + 0.25·20)/3.25² − 1.
+        assert!((mixed.scv() - (14.0 / (3.25 * 3.25) - 1.0)).abs() < 1e-15);
+        assert!((Gaps::Turns { short: 3, longer_share: 0.0 }.scv() - 1.0 / 3.0).abs() < 1e-15);
+        let wait = |gaps| wait_s(gaps, 1, 1, 8.0, 0.1, None).unwrap();
+        let (three, four) = (wait(Gaps::Erlang(3)), wait(Gaps::Erlang(4)));
+        assert!(four < wait(mixed) && wait(mixed) < three, "{four} < {} < {three}", wait(mixed));
+    }
 
     /// One phase is M/M/1: σ = ρ and W = ρh/(1 − ρ). Erlang-4 gaps at 90% load give the root
     /// 0.84334 (fixed-point iteration of the same equation, 10⁴ steps) and a wait of 53.83 ms
