@@ -239,10 +239,10 @@ impl<'t> OpenModel<'t> {
             })
             .collect();
         // Instances taking their arrivals in turn: Erlang gaps, not Poisson ones.
-        let rotations = round_robin::rotations(topology, &class_entry_rates, &class_effects);
-        let balanced = round_robin::balanced(topology, &class_entry_rates, &class_effects);
-        let hashed =
-            round_robin::hashed_shares(topology, &class_entry_rates, &class_effects, &class_rates, &router_shares);
+        let feeders = round_robin::feeders(n, &class_effects);
+        let rotations = round_robin::rotations(topology, &class_entry_rates, &feeders);
+        let balanced = round_robin::balanced(topology, &class_entry_rates, &feeders);
+        let hashed = round_robin::hashed_shares(topology, &class_entry_rates, &feeders, &class_rates, &router_shares);
         // A FIFO service that one constant-rate workload alone feeds takes evenly spaced
         // arrivals (each instance every k-th of them, evenly spaced too).
         let evenly_spaced: Vec<bool> = (0..n)

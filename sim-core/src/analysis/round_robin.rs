@@ -40,11 +40,12 @@ pub(super) struct Rotation {
 pub(super) fn rotations(
     topology: &Topology,
     class_entry_rates: &[Vec<f64>],
-    class_effects: &[Vec<VisitEffect>],
+    feeders: &[Vec<usize>],
 ) -> Vec<Option<Rotation>> {
     let n = topology.nodes.len();
     let entered = |i: usize| class_entry_rates.iter().any(|rates| rates[i] > 0.0);
-    let feeders = feeders(n, class_effects);
+    // Each weighted round robin's turns, worked out once for all its targets.
+    let mut turns: Vec<Option<Option<Vec<Option<Gaps>>>>> = vec![None; n];
     (0..n)
         .map(|i| {
             let service = fixed_service(topology, i).filter(|service| service.discipline == Discipline::Fifo)?;
@@ -65,9 +66,15 @@ pub(super) fn rotations(
                     if balancer.role != BalancerRole::LoadBalancer || balancer.dns_ttl_ns.is_some() {
                         return None;
                     }
+                    let weighted = match balancer.algorithm {
+                        Algorithm::WeightedRoundRobin => {
+                            turns[*only].get_or_insert_with(|| weighted_spacings(&balancer.target_weights)).as_deref()
+                        }
+                        _ => None,
+                    };
                     let spacing = |target: usize| match balancer.algorithm {
                         Algorithm::RoundRobin => Some(Gaps::Erlang(balancer.targets.len() as u32)),
-                        Algorithm::WeightedRoundRobin => weighted_spacing(&balancer.target_weights, target),
+                        Algorithm::WeightedRoundRobin => weighted?[target],
                         _ => None,
                     };
                     let mut gaps = None;
@@ -93,7 +100,7 @@ pub(super) fn rotations(
 
 /// Per node, the nodes that send it requests or messages in some class, ascending: read off
 /// each visit's reached nodes, not asked of every pair.
-fn feeders(n: usize, class_effects: &[Vec<VisitEffect>]) -> Vec<Vec<usize>> {
+pub(super) fn feeders(n: usize, class_effects: &[Vec<VisitEffect>]) -> Vec<Vec<usize>> {
     let mut feeders: Vec<Vec<usize>> = vec![Vec::new(); n];
     for effects in class_effects {
         for (j, effect) in effects.iter().enumerate() {
@@ -137,17 +144,12 @@ pub(super) struct Balanced {
 pub(super) fn balanced(
     topology: &Topology,
     class_entry_rates: &[Vec<f64>],
-    class_effects: &[Vec<VisitEffect>],
+    feeders: &[Vec<usize>],
 ) -> Vec<Option<Balanced>> {
-    let n = topology.nodes.len();
-    let feeders = feeders(n, class_effects);
-    (0..n)
+    (0..topology.nodes.len())
         .map(|i| {
             let service = spread_service(topology, i).filter(|service| service.discipline.holds_workers())?;
-            let ([only], false) = (feeders[i].as_slice(), class_entry_rates.iter().any(|rates| rates[i] > 0.0)) else {
-                return None;
-            };
-            let balancer = *only;
+            let balancer = sole_feeder(class_entry_rates, feeders, i)?;
             if sole_balancer(topology, i, balancer, Algorithm::LeastConnections).is_some() {
                 return Some(Balanced { balancer, pick: Pick::LeastConnections });
             }
@@ -167,19 +169,14 @@ pub(super) fn balanced(
 pub(super) fn hashed_shares(
     topology: &Topology,
     class_entry_rates: &[Vec<f64>],
-    class_effects: &[Vec<VisitEffect>],
+    feeders: &[Vec<usize>],
     class_rates: &[Vec<f64>],
     router_shares: &[Option<RouterKeys>],
 ) -> Vec<Option<Vec<f64>>> {
-    let n = topology.nodes.len();
-    let feeders = feeders(n, class_effects);
-    (0..n)
+    (0..topology.nodes.len())
         .map(|i| {
             let service = spread_service(topology, i)?;
-            let ([balancer], false) = (feeders[i].as_slice(), class_entry_rates.iter().any(|rates| rates[i] > 0.0))
-            else {
-                return None;
-            };
+            let balancer = &sole_feeder(class_entry_rates, feeders, i)?;
             let NodeKind::LoadBalancer(config) = &topology.nodes[*balancer].kind else { return None };
             if !matches!(
                 config.algorithm,
@@ -220,21 +217,22 @@ pub(super) fn hashed_shares(
         .collect()
 }
 
-/// Most picks of a weighted round robin's cycle (its weights' sum) followed one by one.
-const MAX_CYCLE: u64 = 100_000;
+/// Most steps (picks × targets) of a weighted round robin's cycle followed one by one.
+const MAX_CYCLE_STEPS: u64 = 1_000_000;
 
 /// How many picks apart a smooth weighted round robin (nginx's, as the model runs it: add
 /// each weight, take the largest, the first of equals, subtract the total from it) picks
-/// `target` of the targets of `weights`, all up, over its cycle of Σ weights picks: evenly
-/// k apart (`Gaps::Erlang(k)`: a target of weight 1 is picked every Σ-th time), or k or
-/// k + 1 apart (`Gaps::Turns`); `None` when further apart, or past `MAX_CYCLE` picks.
-fn weighted_spacing(weights: &[u32], target: usize) -> Option<Gaps> {
+/// each target of `weights`, all up, over its cycle of Σ weights picks: evenly k apart
+/// (`Gaps::Erlang(k)`: a target of weight 1 is picked every Σ-th time), or k or k + 1
+/// apart (`Gaps::Turns`); `None` for a target picked further apart, and for all of them
+/// past `MAX_CYCLE_STEPS`.
+fn weighted_spacings(weights: &[u32]) -> Option<Vec<Option<Gaps>>> {
     let total: u64 = weights.iter().map(|&weight| u64::from(weight)).sum();
-    if total == 0 || total > MAX_CYCLE {
+    if total == 0 || total.saturating_mul(weights.len() as u64) > MAX_CYCLE_STEPS {
         return None;
     }
     let mut current = vec![0_i64; weights.len()];
-    let mut picks = Vec::new();
+    let mut picks: Vec<Vec<u64>> = vec![Vec::new(); weights.len()];
     for pick in 0..total {
         let mut best = 0;
         for (index, &weight) in weights.iter().enumerate() {
@@ -244,10 +242,14 @@ fn weighted_spacing(weights: &[u32], target: usize) -> Option<Gaps> {
             }
         }
         current[best] -= total as i64;
-        if best == target {
-            picks.push(pick);
-        }
+        picks[best].push(pick);
     }
+    Some(picks.iter().map(|picks| spacing(picks, total)).collect())
+}
+
+/// The gaps between a target's `picks` (ascending) over a cycle of `total` picks, when
+/// they are k or k + 1 apart.
+fn spacing(picks: &[u64], total: u64) -> Option<Gaps> {
     let (&first, &last) = (picks.first()?, picks.last()?);
     let spacings: Vec<u64> = picks.windows(2).map(|pair| pair[1] - pair[0]).chain([total - last + first]).collect();
     let short = *spacings.iter().min()?;
@@ -283,6 +285,14 @@ fn client_shares(topology: &Topology, targets: usize) -> Option<Vec<f64>> {
 /// The instance with the largest share (the first of equals), and its share.
 pub(super) fn busiest(shares: &[f64]) -> (usize, f64) {
     shares.iter().enumerate().fold((0, 0.0), |best, (index, &share)| if share > best.1 { (index, share) } else { best })
+}
+
+/// The one node that sends node `i` requests, when nothing else does (no workload enters there).
+fn sole_feeder(class_entry_rates: &[Vec<f64>], feeders: &[Vec<usize>], i: usize) -> Option<usize> {
+    match (feeders[i].as_slice(), class_entry_rates.iter().any(|rates| rates[i] > 0.0)) {
+        ([only], false) => Some(*only),
+        _ => None,
+    }
 }
 
 /// Node `i` as a plain service (or gateway) of a fixed number of instances.
@@ -422,13 +432,13 @@ mod tests {
     /// and one of weight 1, each of the nine 9 or 10 picks apart, 1 in 9 the longer.
     #[test]
     fn weighted_turns_are_spaced_as_the_model_picks_them() {
-        assert_eq!(weighted_spacing(&[1, 1, 1], 2), Some(Gaps::Erlang(3)));
-        assert_eq!(weighted_spacing(&[3, 1], 1), Some(Gaps::Erlang(4)));
-        assert_eq!(weighted_spacing(&[3, 1], 0), Some(Gaps::Turns { short: 1, longer_share: 1.0 / 3.0 }));
+        assert_eq!(weighted_spacings(&[1, 1, 1]).unwrap()[2], Some(Gaps::Erlang(3)));
+        assert_eq!(weighted_spacings(&[3, 1]).unwrap()[1], Some(Gaps::Erlang(4)));
+        assert_eq!(weighted_spacings(&[3, 1]).unwrap()[0], Some(Gaps::Turns { short: 1, longer_share: 1.0 / 3.0 }));
         let mut canary = vec![9; 9];
         canary.push(1);
-        assert_eq!(weighted_spacing(&canary, 9), Some(Gaps::Erlang(82)));
-        assert_eq!(weighted_spacing(&canary, 4), Some(Gaps::Turns { short: 9, longer_share: 1.0 / 9.0 }));
+        assert_eq!(weighted_spacings(&canary).unwrap()[9], Some(Gaps::Erlang(82)));
+        assert_eq!(weighted_spacings(&canary).unwrap()[4], Some(Gaps::Turns { short: 9, longer_share: 1.0 / 9.0 }));
     }
 
     /// A mix of k and k + 1 stream gaps: its transform is the mixture of the two Erlangs' at
