@@ -3,7 +3,7 @@
 //! peak, and the predicted mean response.
 
 use crate::metrics::significant;
-use sim_core::analysis::Analysis;
+use sim_core::analysis::{Analysis, ClassResponse};
 use sim_core::topology::Topology;
 
 /// Milliseconds to 4 significant digits; below the simulation's 1 ns resolution, 0 (an
@@ -192,6 +192,26 @@ pub fn percent(share: f64) -> String {
 /// `predicted mean end-to-end response: 23.4 ms` (`-` when saturated).
 pub fn response_line(analysis: &Analysis) -> String {
     format!("predicted mean end-to-end response: {} ms", ms(analysis.response_s))
+}
+
+/// Per open workload of several classes, `by class of "shoppers": "browse" 18.2 ms,
+/// "checkout" 9.1 ms`, each class's figure followed by what `beside` gives for it (a
+/// simulation's measure, or nothing).
+pub fn class_response_lines(analysis: &Analysis, mut beside: impl FnMut(&ClassResponse) -> String) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut workload = None;
+    for class in &analysis.class_response_s {
+        let figure = format!("\"{}\" {} ms{}", class.class, ms(class.response_s), beside(class));
+        if workload == Some(class.workload) {
+            let line = lines.last_mut().expect("a line for the workload");
+            line.push_str(", ");
+            line.push_str(&figure);
+        } else {
+            lines.push(format!("by class of \"{}\": {figure}", class.workload_name));
+            workload = Some(class.workload);
+        }
+    }
+    lines
 }
 
 /// Per timed call whose steady state is metastable, `metastable: ...` with the callee's

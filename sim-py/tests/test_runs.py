@@ -162,6 +162,26 @@ def test_analyze_gives_a_rooms_refusals_and_the_completed_share():
     assert abs(analysis.response_s - 1.0) < 1e-12
 
 
+def test_analyze_gives_each_priority_levels_response():
+    # Cobham's formula at one worker: two levels of Exp(50 ms) and Exp(200 ms), 3/s each,
+    # wait W0 / (1 - 0.15) and W0 / (0.85 x 0.25), W0 = sum of rate x E[S^2] / 2
+    # = 3 x 2 x 0.05^2 / 2 + 3 x 2 x 0.2^2 / 2 = 0.1275 s.
+    analysis = archsim.load(
+        """Topology(
+            workload: [Open(name: "u", arrivals: Poisson(rate: "6/s"), classes: {"lo": 0.5, "hi": 0.5}, to: "s")],
+            nodes: {"s": Service(discipline: Priority, steps: [ByClass(branches: {
+                "hi": [Work(Exp(mean: "50ms"))], "lo": [Work(Exp(mean: "200ms"))]})])},
+            priorities: {"hi": 1},
+        )"""
+    ).analyze()
+    rows = analysis.classes
+    rows = rows.to_dict("records") if hasattr(rows, "to_dict") else rows
+    by_class = {row["class"]: row for row in rows}
+    assert by_class["hi"]["workload"] == "u"
+    assert abs(by_class["hi"]["response_s"] - (0.1275 / 0.85 + 0.05)) < 1e-9
+    assert abs(by_class["lo"]["response_s"] - (0.1275 / (0.85 * 0.25) + 0.2)) < 1e-9
+
+
 def test_analyze_gives_the_timed_calls_and_a_metastable_verdict():
     calls = archsim.load("topologies/retry-storm.ron").analyze().calls
     assert list(calls.index) == ["users -> api"]

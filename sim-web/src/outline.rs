@@ -61,6 +61,7 @@ pub fn outline(text: &str) -> Result<Outline, Problem> {
             lines.extend(sim_batch::analysis::refusal_lines(&view).into_iter().map(|(_, line)| line));
             lines.extend(sim_batch::analysis::self_wait_lines(&topology));
             lines.push(sim_batch::analysis::response_line(&view));
+            lines.extend(sim_batch::analysis::class_response_lines(&view, |_| String::new()));
             lines
         }
         Err(_) => Vec::new(),

@@ -9,6 +9,7 @@ mod analytic_closed;
 mod analytic_loss;
 mod analytic_mixed;
 mod analytic_pools;
+mod analytic_priorities;
 mod analytic_retries;
 mod analytic_variability;
 mod bulkheads;

@@ -171,6 +171,14 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
                 })
             })
             .collect();
+        // Per class of a workload of several classes, where no other workload has it (the
+        // report's classes are over every workload), and its name fits a metric path: its
+        // requests' mean latency.
+        let class_first = names.len();
+        let class_names = workload_classes(&topology);
+        for class in &class_names {
+            names.push(format!("classes.{class}.latency_s.mean"));
+        }
         // Per direction of a link with a bandwidth: its busy share and its messages' wait.
         let pipe_first = names.len();
         for pipe in 0..topology.network.pipes.len() {
@@ -218,6 +226,9 @@ pub fn analyze_command(file: &Path, simulate: bool, args: &BatchArgs, stdout: &m
             replications: replications as usize,
             mean_response_s: column(0),
             completed_share: column(2),
+            classes: (class_names.into_iter().enumerate())
+                .map(|(index, class)| SimulatedClass { class, response_s: column(class_first + index) })
+                .collect(),
             calls,
             bandwidth,
             nodes: node_columns
@@ -328,6 +339,9 @@ struct Simulated {
     mean_response_s: Option<Summary>,
     /// The share of the requests generated after the warm-up that completed.
     completed_share: Option<Summary>,
+    /// Per class the view gives a response for (`workload_classes`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    classes: Vec<SimulatedClass>,
     /// Per node, in file order.
     nodes: Vec<SimulatedNode>,
     /// Per timed call policy, as the view lists them.
@@ -335,6 +349,27 @@ struct Simulated {
     /// Per direction of a link or region pair with a bandwidth, as the view lists them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     bandwidth: Vec<SimulatedPipe>,
+}
+
+/// What the simulation measured of a request class: its completed requests' mean latency.
+#[derive(Serialize)]
+struct SimulatedClass {
+    class: String,
+    response_s: Option<Summary>,
+}
+
+/// The classes of the workloads of several classes that no other workload has and whose
+/// names fit a metric path: those whose mean response a simulation measures as the view
+/// gives it.
+fn workload_classes(topology: &sim_core::topology::Topology) -> Vec<String> {
+    let workloads_with =
+        |class: u16| topology.sources.iter().filter(|source| source.class_ids.contains(&class)).count();
+    (topology.sources.iter())
+        .filter(|source| source.class_ids.len() > 1)
+        .flat_map(|source| source.class_ids.iter())
+        .filter(|&&class| workloads_with(class) == 1 && !topology.classes[usize::from(class)].contains('.'))
+        .map(|&class| topology.classes[usize::from(class)].clone())
+        .collect()
 }
 
 /// What the simulation measured of a direction of a link with a bandwidth.
@@ -638,6 +673,23 @@ fn write_analysis(
         }
     }
     let _ = writeln!(out);
+    let beside = |class: &sim_core::analysis::ClassResponse| {
+        let measured = simulated
+            .and_then(|simulated| simulated.classes.iter().find(|figures| figures.class == class.class))
+            .and_then(|figures| figures.response_s);
+        let Some(measured) = measured else { return String::new() };
+        let verdict = match class.response_s {
+            Some(predicted) if disagrees(predicted, measured, 0.0) => {
+                flagged = true;
+                "DISAGREES"
+            }
+            _ => "ok",
+        };
+        format!(" (simulated {} ms, {verdict})", show(Some(measured), 1e3))
+    };
+    for line in sim_batch::analysis::class_response_lines(analysis, beside) {
+        let _ = writeln!(out, "{line}");
+    }
     for node in &analysis.nodes {
         if let Some(caveat) = &node.caveat {
             let _ = writeln!(out, "note: \"{}\": {caveat}", node.name);

@@ -25,6 +25,9 @@ pub(super) struct Solution {
     pub holding_scv: Vec<Option<f64>>,
     /// Per node: the same where it is not an exponential's 1, for its answers' variance.
     pub callee_scv: Vec<Option<f64>>,
+    /// Per `Priority` node with classes in several levels: per class, the factor on its
+    /// FCFS wait (`wait`) that gives the class's wait (`priorities.rs`).
+    pub priority_factors: Vec<Option<Vec<f64>>>,
 }
 
 impl OpenModel<'_> {
@@ -42,7 +45,12 @@ impl OpenModel<'_> {
         // holding time's c_s², for its answers' variance.
         let mut callee_scv: Vec<Option<f64>> =
             holding_scv.iter().map(|scv| variability::unlike_exponential(*scv)).collect();
+        let mut priority_factors: Vec<Option<Vec<f64>>> = vec![None; n];
         for _ in 0..200 {
+            // A priority queue's classes each wait their level's time, from the holding times so far.
+            for (i, factors) in priority_factors.iter_mut().enumerate() {
+                *factors = self.priority_factors(i, &class_holding);
+            }
             // Its answer's variance: its work's, and its wait's taken as exponential.
             let answer_variance: Vec<Option<f64>> = (0..n)
                 .map(|j| callee_scv[j].map(|scv| variability::answer_variance_s2(scv, holding[j], wait[j])))
@@ -105,7 +113,11 @@ impl OpenModel<'_> {
                             })
                             .sum();
                         // A work queue's wait is its messages', after the producer's answer.
-                        let request_wait = if asynchronous[i] { 0.0 } else { wait[i] };
+                        let request_wait = match &priority_factors[i] {
+                            _ if asynchronous[i] => 0.0,
+                            Some(factors) => wait[i] * factors[class],
+                            None => wait[i],
+                        };
                         request_wait
                             + effect.work_s * stretch[i]
                             + self.acks_s(class, i)
@@ -266,7 +278,7 @@ impl OpenModel<'_> {
                 callee_scv[i] = variability::unlike_exponential(holding_scv[i]);
             }
         }
-        Ok(Solution { wait, response, holding, class_holding, holding_scv, callee_scv })
+        Ok(Solution { wait, response, holding, class_holding, holding_scv, callee_scv, priority_factors })
     }
 }
 

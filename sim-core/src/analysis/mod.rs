@@ -33,6 +33,7 @@ mod open;
 mod open_figures;
 mod parts;
 mod peak;
+mod priorities;
 mod queueing;
 mod regional_reads;
 mod regions;
@@ -177,6 +178,10 @@ pub struct Analysis {
     /// Per workload, in file order: its predicted mean response time, in seconds (`None`
     /// when saturated).
     pub workload_response_s: Vec<Option<f64>>,
+    /// Per class of each open workload of several classes, in file order: its predicted
+    /// mean response (a priority queue serves the classes apart).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub class_response_s: Vec<ClassResponse>,
     /// Assumptions the model could not honour.
     pub notes: Vec<String>,
     /// The view again at the busiest moment, when a workload's rate varies or a load step
@@ -188,6 +193,20 @@ pub struct Analysis {
     /// Whether a node or host is at or above saturation, so that the view has no waits.
     #[serde(skip)]
     pub saturated: bool,
+}
+
+/// One request class's predicted mean response in one workload.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ClassResponse {
+    /// The workload's index in the file.
+    #[serde(skip)]
+    pub workload: usize,
+    /// The workload's name.
+    pub workload_name: String,
+    /// The class's name.
+    pub class: String,
+    /// Its mean response time, in seconds (`None` when saturated).
+    pub response_s: Option<f64>,
 }
 
 /// The mean wait per call, in seconds, at a handler that only `consumers` call, round robin
@@ -245,6 +264,11 @@ pub fn analyze_measured(topology: &Topology, caches: &[Option<CacheMeasure>]) ->
         for node in &mut analysis.nodes {
             node.refused = None;
         }
+    }
+    if topology.sources.iter().any(|source| matches!(source.arrivals, crate::topology::Arrivals::Closed { .. })) {
+        // Closed users' responses, and the open workloads' beside them, are the closed
+        // views' own, which do not split them by class.
+        analysis.class_response_s.clear();
     }
     Ok(analysis)
 }

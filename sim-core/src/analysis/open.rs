@@ -243,7 +243,7 @@ impl<'t> OpenModel<'t> {
         let rotations = round_robin::rotations(topology, &class_entry_rates, &feeders);
         let balanced = round_robin::balanced(topology, &class_entry_rates, &feeders);
         let hashed = round_robin::hashed_shares(topology, &class_entry_rates, &feeders, &class_rates, &router_shares);
-        // A FIFO service that one constant-rate workload alone feeds takes evenly spaced
+        // A FIFO (or priority) service that one constant-rate workload alone feeds takes evenly spaced
         // arrivals (each instance every k-th of them, evenly spaced too).
         let evenly_spaced: Vec<bool> = (0..n)
             .map(|i| {
@@ -251,9 +251,10 @@ impl<'t> OpenModel<'t> {
                 let (Some(source), None) = (entering.next(), entering.next()) else { return false };
                 let constant = matches!(source.arrivals, Arrivals::Constant { .. });
                 let alone = (0..classes).all(|class| class_rates[class][i] == class_entry_rates[class][i]);
-                let fifo = matches!(&topology.nodes[i].kind, NodeKind::Service(service)
-                    if service.discipline == crate::topology::Discipline::Fifo && service.autoscaling.is_none());
-                constant && alone && fifo
+                // (A priority queue's levels scale its FCFS wait: `priorities.rs`.)
+                let queued = matches!(&topology.nodes[i].kind, NodeKind::Service(service)
+                    if service.discipline.holds_workers() && service.autoscaling.is_none());
+                constant && alone && queued
             })
             .collect();
         for source in topology.sources.iter().filter(|source| matches!(source.arrivals, Arrivals::Constant { .. })) {
@@ -495,7 +496,25 @@ impl<'t> OpenModel<'t> {
     }
 }
 
+/// Most of its arrivals a priority queue's room may refuse for the view to split its wait
+/// by level as if it had no bound.
+pub const PRIORITY_ROOM_REFUSALS: f64 = 1e-3;
+
 impl OpenModel<'_> {
+    /// Per class, the factor on node `i`'s FCFS wait that gives the class's, where `i` is a
+    /// `Priority` service whose classes come in several levels (`priorities.rs`). Not where
+    /// a room refuses more than `PRIORITY_ROOM_REFUSALS` (it turns the lowest level away
+    /// first, which M/M/c/K's wait for all does not tell apart), where its callers' workers
+    /// bound it or its wait is a loop's or a pool's.
+    pub fn priority_factors(&self, i: usize, class_holding: &[Vec<f64>]) -> Option<Vec<f64>> {
+        let plain = self.admitted[i] >= 1.0 - PRIORITY_ROOM_REFUSALS
+            && !self.never_waits[i]
+            && !self.pooled[i]
+            && self.consumer_loops[i].is_none()
+            && self.node_rate[i] > 0.0;
+        plain.then(|| super::priorities::wait_factors(self.topology, i, &self.class_rates, class_holding))?
+    }
+
     /// Node `i`'s room, when it can fill: not where its callers can never send it more than
     /// its workers at once (`never_waits`).
     pub fn refusing_room(&self, i: usize) -> Option<loss::Room> {

@@ -5,11 +5,11 @@
 use super::fixed_point::Solution;
 use super::open::{instance_refusals, OpenModel};
 use super::{
-    consumer_change_notes, database_parts, hedged_call_s, log_group_parts, mmc_wait_s, parts_wait_s, queue_shape,
-    retries, round_robin, sampler_mean_s, variability, Analysis, HostAnalysis, NodeAnalysis, PartAnalysis,
-    PipeAnalysis,
+    consumer_change_notes, database_parts, hedged_call_s, log_group_parts, mmc_wait_s, parts_wait_s, priorities,
+    queue_shape, retries, round_robin, sampler_mean_s, variability, Analysis, ClassResponse, HostAnalysis,
+    NodeAnalysis, PartAnalysis, PipeAnalysis,
 };
-use crate::topology::{NodeKind, Source, NONE};
+use crate::topology::{Discipline, NodeKind, Source, NONE};
 
 /// The note of a view with a node or host at or above saturation.
 pub(super) const SATURATED_NOTE: &str =
@@ -70,6 +70,7 @@ impl OpenModel<'_> {
                 )
             })
             .collect();
+        let class_response_s = self.class_responses(&solution, saturated);
         notes.extend(self.model_notes(saturated));
         let call_figures = self.call_figures(&solution, saturated, &completing);
         let view = Analysis {
@@ -85,6 +86,7 @@ impl OpenModel<'_> {
             response_s,
             completed_share,
             workload_response_s,
+            class_response_s,
             notes,
             peak: None,
             calls: Vec::new(),
@@ -316,6 +318,23 @@ impl OpenModel<'_> {
             } else {
                 database_parts.as_deref().and_then(parts_wait_s).filter(|_| node_rate[i] > 0.0)
             };
+            let node_wait = match &solution.priority_factors[i] {
+                Some(factors) => {
+                    notes.extend(node_wait.and_then(|wait_s| self.priority_note(i, factors, wait_s, holding[i])));
+                    node_wait.map(|wait_s| wait_s * priorities::mean_factor(factors, i, &self.class_rates))
+                }
+                None => {
+                    let refusing = refused.is_some_and(|share| share > super::open::PRIORITY_ROOM_REFUSALS);
+                    if refusing && self.priority_levels_at(i) > 1 {
+                        notes.push(format!(
+                            "\"{}\": its priority levels share its room's wait in the view (a full queue turns \
+                             the lowest away first, which the room's refusals do not tell apart)",
+                            node.name
+                        ));
+                    }
+                    node_wait
+                }
+            };
             let parts = database_parts.or(log_parts).or_else(|| self.busiest_instance(i, solution)).unwrap_or_default();
             // From arrival to answer, as the simulation measures it: a balancer's visit lasts
             // until its backend answers, but a node that hands a request on (a `Forward` step, a
@@ -368,6 +387,89 @@ impl OpenModel<'_> {
             });
         }
         nodes
+    }
+
+    /// Per class of each open workload of several classes: its mean response at the
+    /// workload's entry, with the trip between its clients and the entry, both ways.
+    fn class_responses(&self, solution: &Solution, saturated: bool) -> Vec<ClassResponse> {
+        let topology = self.topology;
+        let mut responses = Vec::new();
+        for (index, source) in topology.sources.iter().enumerate() {
+            if source.class_ids.len() < 2 || source.arrivals.mean_rate_per_s().is_none() {
+                continue;
+            }
+            let entry = source.entry_node.index();
+            let trip_s = 2.0 * sampler_mean_s(topology, source.latency_sampler);
+            for &class in source.class_ids.iter() {
+                let unhedged = solution.response[usize::from(class)][entry] + trip_s;
+                let response_s =
+                    self.source_hedge_s(index).map_or(unhedged, |hedge_after_s| hedged_call_s(unhedged, hedge_after_s));
+                responses.push(ClassResponse {
+                    workload: index,
+                    workload_name: source.name.clone(),
+                    class: topology.classes[usize::from(class)].clone(),
+                    response_s: (!saturated && response_s.is_finite()).then_some(response_s),
+                });
+            }
+        }
+        responses
+    }
+
+    /// How many priority levels the classes that reach node `i` come in, where it is a
+    /// `Priority` service.
+    fn priority_levels_at(&self, i: usize) -> usize {
+        let topology = self.topology;
+        match &topology.nodes[i].kind {
+            NodeKind::Service(service) if service.discipline == Discipline::Priority => {
+                let mut levels: Vec<u8> = (0..self.classes)
+                    .filter(|&class| self.class_rates[class][i] > 0.0)
+                    .map(|class| topology.class_levels[class])
+                    .collect();
+                levels.sort_unstable();
+                levels.dedup();
+                levels.len()
+            }
+            _ => 0,
+        }
+    }
+
+    /// The note of a priority queue: each level's wait beside the FCFS one (`fcfs_s`),
+    /// where the wait matters (from a wait of 1% of its holding time, `holding_s`).
+    fn priority_note(&self, i: usize, factors: &[f64], fcfs_s: f64, holding_s: f64) -> Option<String> {
+        let topology = self.topology;
+        let NodeKind::Service(service) = &topology.nodes[i].kind else { return None };
+        if !(fcfs_s >= 0.01 * holding_s && fcfs_s.is_finite()) {
+            return None;
+        }
+        // The levels from the highest, each with the classes that reach the node.
+        let mut levels: Vec<(u8, Vec<&str>, f64)> = Vec::new();
+        for class in (0..self.classes).filter(|&class| self.class_rates[class][i] > 0.0) {
+            let level = topology.class_levels[class];
+            let name = topology.classes[class].as_str();
+            match levels.iter_mut().find(|(l, ..)| *l == level) {
+                Some((_, names, _)) => names.push(name),
+                None => levels.push((level, vec![name], fcfs_s * factors[class])),
+            }
+        }
+        levels.sort_by_key(|(level, ..)| *level);
+        let waits: Vec<String> = (levels.iter())
+            .map(|(_, names, wait_s)| {
+                let names: Vec<String> = names.iter().map(|name| format!("\"{name}\"")).collect();
+                format!("{} {}", names.join(" and "), crate::units::seconds_text(*wait_s))
+            })
+            .collect();
+        let how = if service.workers == 1 {
+            "Cobham's formula, exact for any work"
+        } else {
+            "Cobham's formula scaled to its workers' FCFS wait (Bondi and Buzen): exact for exponential work \
+             the classes share, approximate otherwise"
+        };
+        Some(format!(
+            "\"{}\": a priority queue, each level waiting its own time ({how}): {}; first come, first served would wait {}",
+            topology.nodes[i].name,
+            waits.join(", "),
+            crate::units::seconds_text(fcfs_s)
+        ))
     }
 
     /// A workload's mean response: its classes' responses at its entry over the requests

@@ -120,7 +120,13 @@ pub(super) fn analyze_open(topology: &Topology, given: &Given) -> Result<Analysi
         storms.push(storm);
         // A workload's clients see a call's latency when it succeeds.
         if edge.caller.is_none() && !saturated {
-            view.workload_response_s[edge.source as usize] = Some(timed_figures.succeeded_s);
+            let source = edge.source as usize;
+            // Its classes' responses were its attempts': each takes the workload's change.
+            let change = view.workload_response_s[source].map(|attempt_s| timed_figures.succeeded_s / attempt_s);
+            for class in view.class_response_s.iter_mut().filter(|class| class.workload == source) {
+                class.response_s = class.response_s.zip(change.filter(|c| c.is_finite())).map(|(s, c)| s * c);
+            }
+            view.workload_response_s[source] = Some(timed_figures.succeeded_s);
         }
     }
     if !saturated {

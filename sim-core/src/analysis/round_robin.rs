@@ -17,7 +17,7 @@ use super::variability::wait_factor;
 use super::visits::{RouterKeys, VisitEffect, MAX_ROUTED_KEYS};
 use crate::rng::splitmix64;
 use crate::topology::{
-    Algorithm, Arrivals, BalancerRole, Discipline, LoadBalancerConfig, NodeKind, ServiceConfig, ServiceRole, Topology,
+    Algorithm, Arrivals, BalancerRole, LoadBalancerConfig, NodeKind, ServiceConfig, ServiceRole, Topology,
 };
 
 /// The rotation a node's instances take their arrivals in.
@@ -48,7 +48,8 @@ pub(super) fn rotations(
     let mut turns: Vec<Option<Option<Vec<Option<Gaps>>>>> = vec![None; n];
     (0..n)
         .map(|i| {
-            let service = fixed_service(topology, i).filter(|service| service.discipline == Discipline::Fifo)?;
+            // (A priority queue's levels scale its FCFS wait: `priorities.rs`.)
+            let service = fixed_service(topology, i).filter(|service| service.discipline.holds_workers())?;
             let feeders = &feeders[i];
             let balancers: Vec<usize> = feeders
                 .iter()

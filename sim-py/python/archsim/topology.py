@@ -242,7 +242,8 @@ class Analysis:
     """The analytic view of a topology. ``report`` is ``archsim analyze --format json``'s
     ``analysis`` object as dicts; ``nodes`` a DataFrame (lists of dicts without pandas) of each
     node's predictions; ``bottleneck``, ``saturation_rate_per_s``, ``response_s``,
-    ``completed_share``, ``peak`` and ``notes`` its verdicts and caveats."""
+    ``completed_share``, ``peak`` and ``notes`` its verdicts and caveats; ``classes`` each
+    class's predicted response."""
 
     def __init__(self, json_text: str) -> None:
         self.report: Dict[str, Any] = json.loads(json_text)
@@ -292,6 +293,17 @@ class Analysis:
             for call in self.report.get("calls", [])
         ]
         return table(rows, index="call")
+
+    @property
+    def classes(self) -> Any:
+        """Per class of each open workload of several classes: the workload, the class and
+        its predicted mean response in seconds (None when saturated); a priority queue
+        serves the classes apart."""
+        rows = [
+            {"workload": row["workload_name"], "class": row["class"], "response_s": row.get("response_s")}
+            for row in self.report.get("class_response_s", [])
+        ]
+        return table(rows)
 
     @property
     def bottleneck(self) -> Optional[str]:
