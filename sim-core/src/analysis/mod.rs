@@ -179,7 +179,8 @@ pub struct Analysis {
     /// when saturated).
     pub workload_response_s: Vec<Option<f64>>,
     /// Per class of each open workload of several classes, in file order: its predicted
-    /// mean response (a priority queue serves the classes apart).
+    /// mean response (a priority queue serves the classes apart). Not for closed models,
+    /// nor for workloads that share their entry with another region's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub class_response_s: Vec<ClassResponse>,
     /// Assumptions the model could not honour.

@@ -390,12 +390,18 @@ impl OpenModel<'_> {
     }
 
     /// Per class of each open workload of several classes: its mean response at the
-    /// workload's entry, with the trip between its clients and the entry, both ways.
+    /// workload's entry, with the trip between its clients and the entry, both ways. Not
+    /// for a workload whose entry node workloads from other regions share: the view's
+    /// responses there are of their requests together, wherever each is routed.
     fn class_responses(&self, solution: &Solution, saturated: bool) -> Vec<ClassResponse> {
         let topology = self.topology;
         let mut responses = Vec::new();
         for (index, source) in topology.sources.iter().enumerate() {
-            if source.class_ids.len() < 2 || source.arrivals.mean_rate_per_s().is_none() {
+            let shared = |other: &Source| other.entry_node == source.entry_node && other.region != source.region;
+            if source.class_ids.len() < 2
+                || source.arrivals.mean_rate_per_s().is_none()
+                || topology.sources.iter().any(shared)
+            {
                 continue;
             }
             let entry = source.entry_node.index();
