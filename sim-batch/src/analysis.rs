@@ -141,6 +141,10 @@ pub fn peak_line(analysis: &Analysis) -> Option<String> {
         ),
         None => verdict,
     };
+    let verdict = match peak.served_levels.as_slice() {
+        [] => verdict,
+        served => format!("{verdict}; {}", served.join("; ")),
+    };
     Some(format!(
         "at the peak ({} req/s offered: {}): {verdict}",
         significant(peak.arrival_rate_per_s),

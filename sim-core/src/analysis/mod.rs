@@ -183,6 +183,10 @@ pub struct Analysis {
     /// nor for workloads that share their entry with another region's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub class_response_s: Vec<ClassResponse>,
+    /// Past saturation: per priority queue offered more than its workers can do whose upper
+    /// levels are still served, their waits in words (also among the notes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub served_levels: Vec<String>,
     /// Assumptions the model could not honour.
     pub notes: Vec<String>,
     /// The view again at the busiest moment, when a workload's rate varies or a load step

@@ -71,6 +71,8 @@ impl OpenModel<'_> {
             })
             .collect();
         let class_response_s = self.class_responses(&solution, saturated);
+        let served_levels = if saturated { self.served_levels(&solution) } else { Vec::new() };
+        notes.extend(served_levels.iter().cloned());
         notes.extend(self.model_notes(saturated));
         let call_figures = self.call_figures(&solution, saturated, &completing);
         let view = Analysis {
@@ -87,6 +89,7 @@ impl OpenModel<'_> {
             completed_share,
             workload_response_s,
             class_response_s,
+            served_levels,
             notes,
             peak: None,
             calls: Vec::new(),
@@ -396,6 +399,9 @@ impl OpenModel<'_> {
     fn class_responses(&self, solution: &Solution, saturated: bool) -> Vec<ClassResponse> {
         let topology = self.topology;
         let mut responses = Vec::new();
+        if saturated {
+            return responses;
+        }
         for (index, source) in topology.sources.iter().enumerate() {
             let shared = |other: &Source| other.entry_node == source.entry_node && other.region != source.region;
             if source.class_ids.len() < 2
@@ -414,11 +420,52 @@ impl OpenModel<'_> {
                     workload: index,
                     workload_name: source.name.clone(),
                     class: topology.classes[usize::from(class)].clone(),
-                    response_s: (!saturated && response_s.is_finite()).then_some(response_s),
+                    response_s: response_s.is_finite().then_some(response_s),
                 });
             }
         }
         responses
+    }
+
+    /// Past saturation, per `Priority` service offered more than its workers can do whose
+    /// upper levels are still served: their waits, in words (`priorities::overload_waits`).
+    fn served_levels(&self, solution: &Solution) -> Vec<String> {
+        let topology = self.topology;
+        let mut texts = Vec::new();
+        for (i, node) in topology.nodes.iter().enumerate() {
+            let Some((instances, workers)) = queue_shape(&node.kind) else { continue };
+            let pool = match self.balanced[i].map(|balanced| balanced.pick) {
+                Some(round_robin::Pick::LeastConnections) => instances * workers,
+                _ => workers,
+            };
+            let m2 = |class: usize| self.class_m2[class][i];
+            let class_holding = &solution.class_holding;
+            let Some(waits) = priorities::overload_waits(topology, i, &self.class_rates, class_holding, m2, pool)
+            else {
+                continue;
+            };
+            let reaching = (0..self.classes).filter(|&class| self.class_rates[class][i] > 0.0);
+            let (mut served, mut unserved) = (Vec::new(), Vec::new());
+            for class in reaching {
+                let name = &topology.classes[class];
+                match waits[class] {
+                    Some(wait_s) => {
+                        let verb = if served.is_empty() { "waits " } else { "" };
+                        served.push(format!("\"{name}\" {verb}{}", crate::units::seconds_text(wait_s)));
+                    }
+                    None => unserved.push(format!("\"{name}\"")),
+                }
+            }
+            texts.push(format!(
+                "\"{}\" is past saturation, but its workers still serve its first priority levels (Cobham's formula \
+                 with its workers always busy): {}; {} {} without end",
+                node.name,
+                served.join(", "),
+                unserved.join(" and "),
+                if unserved.len() == 1 { "backs up" } else { "back up" }
+            ));
+        }
+        texts
     }
 
     /// How many priority levels the classes that reach node `i` come in, where it is a

@@ -27,6 +27,10 @@ pub struct Peak {
     /// start with, in words (`"shop" to 10 instances (from 3)`): the peak's figures
     /// hold once they have scaled.
     pub scaled: Vec<String>,
+    /// The priority queues that cannot keep up at the peak but still serve their upper
+    /// levels: those levels' waits, in words (`Analysis::served_levels`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub served_levels: Vec<String>,
     /// Until they have: the peak on the instances the autoscaled services start with, when
     /// something cannot keep up there.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -93,7 +97,15 @@ pub(super) fn peak(topology: &Topology, given: &Given) -> Option<Peak> {
             _ => None,
         })
         .collect();
-    Some(Peak { arrival_rate_per_s: view.arrival_rate_per_s, when, bottleneck, load, scaled, before_scaling })
+    Some(Peak {
+        arrival_rate_per_s: view.arrival_rate_per_s,
+        when,
+        bottleneck,
+        load,
+        scaled,
+        served_levels: view.served_levels,
+        before_scaling,
+    })
 }
 
 /// What saturates first in `view`, in words: a node (and its part), a host, or a link's

@@ -9,6 +9,13 @@
 //! holding times are equal, an approximation otherwise. The arrival-weighted mean of the
 //! levels' waits is the node's wait; with equal holding times it is the FCFS wait again
 //! (Kleinrock's conservation law).
+//!
+//! Past saturation the lower levels back up without end, but the levels above them may
+//! still be served: the workers are then always busy, so a request of a served level waits
+//! for the residual work R in service, and Cobham's formula holds with it:
+//! R/((1 − σₖ₋₁)(1 − σₖ)), where R is the mix of each served class's E[S²]/2E[S] by its
+//! load and the first unserved level's by the share of the workers left to it, over the
+//! workers a request may take (h/c for exponential work: exact for M/M/c).
 
 use crate::topology::{Discipline, NodeKind, Topology};
 
@@ -57,6 +64,62 @@ pub(super) fn wait_factors(
     Some(factors.collect())
 }
 
+/// Past saturation: per class of node `i`, a `Priority` service offered more than its
+/// workers can do, its wait where its level is still served (`None` for those that back up
+/// without end, and when no level is served or the node is not past saturation). `m2` is a
+/// class's holding time's second moment where known (else exponential's, 2h²), and `pool`
+/// the workers a request may take (an instance's, or all of them behind least connections).
+pub(super) fn overload_waits(
+    topology: &Topology,
+    i: usize,
+    class_rates: &[Vec<f64>],
+    class_holding: &[Vec<f64>],
+    m2: impl Fn(usize) -> Option<f64>,
+    pool: u32,
+) -> Option<Vec<Option<f64>>> {
+    let NodeKind::Service(service) = &topology.nodes[i].kind else { return None };
+    if service.discipline != Discipline::Priority || topology.priority_levels < 2 || pool == 0 {
+        return None;
+    }
+    let workers = f64::from(service.instances) * f64::from(service.workers);
+    let levels = usize::from(topology.priority_levels);
+    // Per level: its load, and its load-weighted mean residual E[S²]/2E[S].
+    let (mut load, mut residual) = (vec![0.0; levels], vec![0.0; levels]);
+    for (class, &level) in topology.class_levels.iter().enumerate() {
+        let (rate, holding_s) = (class_rates[class][i], class_holding[class][i]);
+        if !(rate > 0.0 && holding_s > 0.0 && rate.is_finite() && holding_s.is_finite()) {
+            continue;
+        }
+        let class_load = rate * holding_s / workers;
+        let second_moment = m2(class).unwrap_or(2.0 * holding_s * holding_s);
+        load[usize::from(level)] += class_load;
+        residual[usize::from(level)] += class_load * second_moment / (2.0 * holding_s);
+    }
+    // The first level that the workers cannot keep up with, and the load of those above it.
+    let mut above = 0.0;
+    let unserved = (0..levels).find(|&level| {
+        let past = above + load[level] >= 1.0;
+        if !past {
+            above += load[level];
+        }
+        past
+    })?;
+    if unserved == 0 || load[unserved] <= 0.0 {
+        return None;
+    }
+    let served_residual: f64 = residual[..unserved].iter().sum();
+    let left = 1.0 - above;
+    let residual_s = (served_residual + left * residual[unserved] / load[unserved]) / f64::from(pool);
+    let waits = topology.class_levels.iter().map(|&level| {
+        let level = usize::from(level);
+        (level < unserved).then(|| {
+            let before: f64 = load[..level].iter().sum();
+            residual_s / ((1.0 - before) * (1.0 - before - load[level]))
+        })
+    });
+    Some(waits.collect())
+}
+
 /// The mean of `factors` over node `i`'s arrivals by class: the node's wait over its FCFS
 /// wait.
 pub(super) fn mean_factor(factors: &[f64], i: usize, class_rates: &[Vec<f64>]) -> f64 {
@@ -101,5 +164,17 @@ mod tests {
         assert!((mean_factor(&factors, 0, &rates) - 1.0).abs() < 1e-12);
         // One level present at the node: nothing to tell apart.
         assert_eq!(wait_factors(&topology, 0, &[vec![0.0], vec![0.4]], &holding), None);
+        // Past saturation (0.3 + 0.8 busy) the high level is still served, the workers always
+        // busy: it waits the residual h = 1 s over 1 − 0.3. Below saturation, nothing to say.
+        let over = vec![vec![0.0], vec![0.0]];
+        let (mut over_rates, m2) = (over.clone(), |_| None);
+        (over_rates[high][0], over_rates[low][0]) = (0.3, 0.8);
+        let waits = overload_waits(&topology, 0, &over_rates, &holding, m2, 1).expect("past saturation");
+        assert!((waits[high].unwrap() - 1.0 / 0.7).abs() < 1e-12, "{waits:?}");
+        assert_eq!(waits[low], None);
+        assert_eq!(overload_waits(&topology, 0, &rates, &holding, m2, 1), None);
+        // The high level alone past saturation: nothing served.
+        (over_rates[high][0], over_rates[low][0]) = (1.2, 0.1);
+        assert_eq!(overload_waits(&topology, 0, &over_rates, &holding, m2, 1), None);
     }
 }
