@@ -46,6 +46,10 @@ impl OpenModel<'_> {
         let mut callee_scv: Vec<Option<f64>> =
             holding_scv.iter().map(|scv| variability::unlike_exponential(*scv)).collect();
         let mut priority_factors: Vec<Option<Vec<f64>>> = vec![None; n];
+        // Where each class's visits go, which no round changes.
+        let routings: Vec<routing::Routing> = (class_effects.iter())
+            .map(|effects| routing::Routing::of(effects, |effect, j| effect.calls[j] + effect.forwards[j]))
+            .collect();
         for _ in 0..200 {
             // A priority queue's classes each wait their level's time, from the holding times so far.
             for (i, factors) in priority_factors.iter_mut().enumerate() {
@@ -57,7 +61,6 @@ impl OpenModel<'_> {
                 .collect();
             for class in 0..classes {
                 let effects = &class_effects[class];
-                let routing = routing::Routing::of(effects, |effect, j| effect.calls[j] + effect.forwards[j]);
                 let own: Vec<f64> = (0..n)
                     .map(|i| {
                         let effect = &effects[i];
@@ -129,7 +132,7 @@ impl OpenModel<'_> {
                             + shared
                     })
                     .collect();
-                response[class] = routing::solve(&routing, &own, false)
+                response[class] = routing::solve(&routings[class], &own, false)
                     .ok_or("the routing sends requests around a loop they never leave")?;
             }
             let mut next_holding = vec![0.0; n];
