@@ -444,7 +444,7 @@ impl OpenModel<'_> {
             else {
                 continue;
             };
-            let reaching = (0..self.classes).filter(|&class| self.class_rates[class][i] > 0.0);
+            let reaching = self.classes_reaching(i);
             let (mut served, mut unserved) = (Vec::new(), Vec::new());
             for class in reaching {
                 let name = &topology.classes[class];
@@ -468,16 +468,18 @@ impl OpenModel<'_> {
         texts
     }
 
+    /// The classes whose requests reach node `i`.
+    fn classes_reaching(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.classes).filter(move |&class| self.class_rates[class][i] > 0.0)
+    }
+
     /// How many priority levels the classes that reach node `i` come in, where it is a
     /// `Priority` service.
     fn priority_levels_at(&self, i: usize) -> usize {
         let topology = self.topology;
         match &topology.nodes[i].kind {
             NodeKind::Service(service) if service.discipline == Discipline::Priority => {
-                let mut levels: Vec<u8> = (0..self.classes)
-                    .filter(|&class| self.class_rates[class][i] > 0.0)
-                    .map(|class| topology.class_levels[class])
-                    .collect();
+                let mut levels: Vec<u8> = self.classes_reaching(i).map(|class| topology.class_levels[class]).collect();
                 levels.sort_unstable();
                 levels.dedup();
                 levels.len()
@@ -496,7 +498,7 @@ impl OpenModel<'_> {
         }
         // The levels from the highest, each with the classes that reach the node.
         let mut levels: Vec<(u8, Vec<&str>, f64)> = Vec::new();
-        for class in (0..self.classes).filter(|&class| self.class_rates[class][i] > 0.0) {
+        for class in self.classes_reaching(i) {
             let level = topology.class_levels[class];
             let name = topology.classes[class].as_str();
             match levels.iter_mut().find(|(l, ..)| *l == level) {

@@ -19,6 +19,17 @@
 
 use crate::topology::{Discipline, NodeKind, Topology};
 
+/// The workers of node `i` over all its instances, where it is a `Priority` service and the
+/// topology has priority levels to tell apart.
+fn priority_workers(topology: &Topology, i: usize) -> Option<f64> {
+    match &topology.nodes[i].kind {
+        NodeKind::Service(service) if service.discipline == Discipline::Priority && topology.priority_levels >= 2 => {
+            Some(f64::from(service.instances) * f64::from(service.workers))
+        }
+        _ => None,
+    }
+}
+
 /// Per class: the factor on node `i`'s FCFS wait that gives the wait of the class's priority
 /// level, where `i` is a `Priority` service whose classes come in more than one level. Its
 /// utilization per level is its classes' `class_rates` × `class_holding` over its workers;
@@ -29,11 +40,7 @@ pub(super) fn wait_factors(
     class_rates: &[Vec<f64>],
     class_holding: &[Vec<f64>],
 ) -> Option<Vec<f64>> {
-    let NodeKind::Service(service) = &topology.nodes[i].kind else { return None };
-    if service.discipline != Discipline::Priority || topology.priority_levels < 2 {
-        return None;
-    }
-    let workers = f64::from(service.instances) * f64::from(service.workers);
+    let workers = priority_workers(topology, i)?;
     let mut level_load = vec![0.0; usize::from(topology.priority_levels)];
     let mut levels_present = 0_u32;
     for (class, &level) in topology.class_levels.iter().enumerate() {
@@ -77,11 +84,7 @@ pub(super) fn overload_waits(
     m2: impl Fn(usize) -> Option<f64>,
     pool: u32,
 ) -> Option<Vec<Option<f64>>> {
-    let NodeKind::Service(service) = &topology.nodes[i].kind else { return None };
-    if service.discipline != Discipline::Priority || topology.priority_levels < 2 || pool == 0 {
-        return None;
-    }
-    let workers = f64::from(service.instances) * f64::from(service.workers);
+    let workers = priority_workers(topology, i).filter(|_| pool > 0)?;
     let levels = usize::from(topology.priority_levels);
     // Per level: its load, and its load-weighted mean residual E[S²]/2E[S].
     let (mut load, mut residual) = (vec![0.0; levels], vec![0.0; levels]);
