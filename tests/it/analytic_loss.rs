@@ -240,12 +240,12 @@ fn analyze_simulate_checks_the_refusals() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// Instances only a least-connections balancer feeds are one pool of all their workers:
-/// M/M/3's wait for 3 single-worker instances (Erlang C(3, 2.4) · h/(c − a)), a lower bound
-/// of what least connections waits (a request that waits stays at its instance), and far
-/// nearer it than 3 separate M/M/1 queues (200 ms); with places, the pool's M/M/3/9.
+/// Instances only a least-connections balancer feeds: unbounded, their chain
+/// (`shortest_queue.rs`), which waits more than one pool of all their workers (M/M/3,
+/// Erlang C(3, 2.4) · h/(c − a): a request that waits stays at its instance) and far less
+/// than 3 separate M/M/1 queues (200 ms), as the runs do; with places, the pool's M/M/3/9.
 #[test]
-fn least_connections_instances_are_one_pool() {
+fn least_connections_instances_wait_as_their_chain_and_refuse_as_one_pool() {
     let text = |queue: &str| {
         format!(
             r#"Topology(
@@ -259,8 +259,9 @@ fn least_connections_instances_are_one_pool() {
     };
     let unbounded = text("");
     let analysis = view(&unbounded);
-    let wait_s = sim_core::analysis::mmc_wait_s(3, 48.0, 0.05).unwrap();
-    approx::assert_relative_eq!(analysis.nodes[1].wait_s.unwrap(), wait_s, max_relative = 1e-12);
+    let pooled_s = sim_core::analysis::mmc_wait_s(3, 48.0, 0.05).unwrap();
+    let wait_s = analysis.nodes[1].wait_s.unwrap();
+    assert!(pooled_s < wait_s && wait_s < 0.2, "{wait_s} against one pool's {pooled_s}");
     assert!(
         analysis.notes.iter().any(|note| note.contains("by least connections from \"lb\"")),
         "{:?}",
@@ -268,8 +269,8 @@ fn least_connections_instances_are_one_pool() {
     );
     let simulated = replicate(&unbounded, 10, seconds(2000.0), 50.0, |r| r.nodes["s"].mean_wait_s.unwrap());
     assert!(
-        wait_s < simulated.mean && simulated.mean < 1.3 * wait_s,
-        "pool {wait_s}, least connections {} ± {}",
+        (simulated.mean - wait_s).abs() <= simulated.half_width + 0.01 * (wait_s + 0.05),
+        "view {wait_s}, least connections {} ± {}",
         simulated.mean,
         simulated.half_width
     );

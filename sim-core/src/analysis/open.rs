@@ -8,7 +8,8 @@ use super::regions::{cdn_origin_crossings_s, geo_routing, GeoRouting};
 use super::visits::{class_visit_rates, RouterKeys, VisitEffect};
 use super::{
     acks, bandwidth, call_bounds, consumer_loop, held_pools, hosts, limiters, loss, mmc_wait_s, queue_shape,
-    regional_reads, retries, round_robin, sampler_mean_s, two_choices, variability, Analysis, Given, HostAnalysis,
+    regional_reads, retries, round_robin, sampler_mean_s, shortest_queue, two_choices, variability, Analysis, Given,
+    HostAnalysis,
 };
 use crate::ids::NodeId;
 use crate::topology::{Arrivals, NodeKind, Topology, NONE};
@@ -114,6 +115,8 @@ pub(super) struct OpenModel<'t> {
     pub held_pools: Vec<Option<held_pools::HeldPool>>,
     /// Per node: its wait is its held pool's, as the pool or as the callee only it calls.
     pub pooled: Vec<bool>,
+    /// The chains of instances behind least connections or two choices solved so far.
+    shortest_queues: shortest_queue::Solved,
     /// Per database: a write's wait for its replicas' acknowledgements after its commit.
     ack_wait_s: Vec<f64>,
     /// Per class and node: a visit's holding time's second moment, where the worker is held
@@ -389,6 +392,7 @@ impl<'t> OpenModel<'t> {
             asynchronous,
             held_pools,
             pooled,
+            shortest_queues: shortest_queue::Solved::default(),
             ack_wait_s,
             class_m2,
             own_holding_scv,
@@ -476,16 +480,10 @@ impl<'t> OpenModel<'t> {
             }
             return Some(wait_s * variability::wait_factor(1.0, scv));
         }
-        match self.balanced[i].map(|balanced| balanced.pick) {
-            Some(round_robin::Pick::LeastConnections) => {
-                return mmc_wait_s(workers * instances, rate, holding)
-                    .map(|wait| wait * variability::wait_factor(1.0, scv));
-            }
-            Some(round_robin::Pick::TwoChoices) => {
-                return two_choices::wait_s(instances, workers, rate, holding)
-                    .map(|wait| wait * variability::wait_factor(1.0, scv));
-            }
-            None => {}
+        if let Some(pick) = self.balanced[i].map(|balanced| balanced.pick) {
+            return self
+                .balanced_wait_s(pick, rate, holding, workers, instances)
+                .map(|(wait, _)| wait * variability::wait_factor(1.0, scv));
         }
         match (&self.consumer_loops[i], self.gaps[i]) {
             (Some(curve), _) => Some(curve.wait_s(rate, holding)),
@@ -494,6 +492,51 @@ impl<'t> OpenModel<'t> {
                 .map(|wait| wait * variability::wait_factor(1.0, scv)),
         }
     }
+}
+
+impl OpenModel<'_> {
+    /// The wait at one of `instances` instances fed by a least-connections or a
+    /// power-of-two-choices balancer alone, for exponential holding times, and whether it is
+    /// exact. Their chain (`shortest_queue.rs`) where it is solved: exact, or where its
+    /// spread does not settle a lower bound, raised to one pool's (least connections) or the
+    /// refined mean field's (two choices) where those are higher. Past the chain's size, one
+    /// pool of all the workers (a lower bound) or the refined mean field.
+    pub fn balanced_wait_s(
+        &self,
+        pick: round_robin::Pick,
+        rate: f64,
+        holding: f64,
+        workers: u32,
+        instances: u32,
+    ) -> Option<(f64, BalancedWait)> {
+        let chain_pick = match pick {
+            round_robin::Pick::LeastConnections => shortest_queue::Pick::LeastHeld,
+            round_robin::Pick::TwoChoices => shortest_queue::Pick::LessOfTwo,
+        };
+        let chain = self.shortest_queues.wait_s(chain_pick, instances, workers, rate, holding);
+        if let Some(chain) = chain.filter(|chain| chain.exact) {
+            return Some((chain.wait_s, BalancedWait::Chain));
+        }
+        let other = match pick {
+            round_robin::Pick::LeastConnections => mmc_wait_s(workers * instances, rate, holding)?,
+            round_robin::Pick::TwoChoices => two_choices::wait_s(instances, workers, rate, holding)?,
+        };
+        Some(match chain {
+            Some(chain) if chain.wait_s > other => (chain.wait_s, BalancedWait::ChainBound),
+            _ => (other, BalancedWait::Other),
+        })
+    }
+}
+
+/// Where `OpenModel::balanced_wait_s` takes its wait from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BalancedWait {
+    /// The instances' chain, settled: exact for exponential holding times.
+    Chain,
+    /// The chain cut at a spread too narrow to settle: a lower bound.
+    ChainBound,
+    /// One pool of all the workers (least connections) or the refined mean field (two choices).
+    Other,
 }
 
 /// Most of its arrivals a priority queue's room may refuse for the view to split its wait

@@ -3,11 +3,11 @@
 //! notes on what the model could not follow.
 
 use super::fixed_point::Solution;
-use super::open::{instance_refusals, OpenModel};
+use super::open::{instance_refusals, BalancedWait, OpenModel};
 use super::{
     consumer_change_notes, database_parts, hedged_call_s, log_group_parts, mmc_wait_s, parts_wait_s, priorities,
-    queue_shape, retries, round_robin, sampler_mean_s, variability, Analysis, ClassResponse, HostAnalysis,
-    NodeAnalysis, PartAnalysis, PipeAnalysis,
+    queue_shape, retries, round_robin, sampler_mean_s, shortest_queue, variability, Analysis, ClassResponse,
+    HostAnalysis, NodeAnalysis, PartAnalysis, PipeAnalysis,
 };
 use crate::topology::{Discipline, NodeKind, Source, NONE};
 
@@ -158,12 +158,28 @@ impl OpenModel<'_> {
                 continue;
             }
             let (name, balancer) = (&topology.nodes[i].name, &topology.nodes[balanced.balancer].name);
-            notes.push(match balanced.pick {
-                round_robin::Pick::LeastConnections => format!(
+            let (holding, rate) = (solution.holding[i], self.node_rate[i]);
+            let method = (self.refusing_room(i).is_none())
+                .then(|| self.balanced_wait_s(balanced.pick, rate, holding, workers, instances))
+                .flatten()
+                .map(|(_, method)| method);
+            let picked = match balanced.pick {
+                round_robin::Pick::LeastConnections => "least connections",
+                round_robin::Pick::TwoChoices => "the power of two choices",
+            };
+            notes.push(match (balanced.pick, method) {
+                (_, Some(BalancedWait::Chain)) => format!(
+                    "\"{name}\": its {instances} instances take requests by {picked} from \"{balancer}\": its wait is their exact chain's (the instances' sorted counts; for exponential holding times)"
+                ),
+                (_, Some(BalancedWait::ChainBound)) => format!(
+                    "\"{name}\": its {instances} instances take requests by {picked} from \"{balancer}\": its wait is a lower bound, their chain's with the counts' spread cut at {} (too narrow to settle: too many instances for an exact chain)",
+                    shortest_queue::widest_spread(instances as usize)
+                ),
+                (round_robin::Pick::LeastConnections, _) => format!(
                     "\"{name}\": its {instances} instances take requests by least connections from \"{balancer}\": taken as one pool of {instances}×{workers} workers, whose wait is a lower bound (a request that waits stays at its instance while a worker may free up at another)"
                 ),
-                round_robin::Pick::TwoChoices => format!(
-                    "\"{name}\": its {instances} instances take requests by the power of two choices from \"{balancer}\": its wait{} is the refined mean field's (Gast and Van Houdt), kept between one pool's and a random split's; exact as instances grow, it is low for a few (4 single-worker instances at 0.9 busy of 100 ms work: 327 ms predicted, 377 ms in runs; 16: 280 against 283)",
+                (round_robin::Pick::TwoChoices, _) => format!(
+                    "\"{name}\": its {instances} instances take requests by the power of two choices from \"{balancer}\": its wait{} is the refined mean field's (Gast and Van Houdt), kept between one pool's and a random split's; exact as instances grow, it is low for a few (single-worker instances at 0.9 busy of 100 ms work: 16 answer in 280 ms predicted, 283 ms in runs; 8 in 298 against 310)",
                     if self.refusing_room(i).is_some() { " and its refusals (both instances drawn full)" } else { "" }
                 ),
             });
