@@ -509,11 +509,7 @@ impl OpenModel<'_> {
         workers: u32,
         instances: u32,
     ) -> Option<(f64, BalancedWait)> {
-        let chain_pick = match pick {
-            round_robin::Pick::LeastConnections => shortest_queue::Pick::LeastHeld,
-            round_robin::Pick::TwoChoices => shortest_queue::Pick::LessOfTwo,
-        };
-        let chain = self.shortest_queues.wait_s(chain_pick, instances, workers, rate, holding);
+        let chain = self.shortest_queues.wait_s(chain_pick(pick), instances, workers, rate, holding);
         if let Some(chain) = chain.filter(|chain| chain.exact) {
             return Some((chain.wait_s, BalancedWait::Chain));
         }
@@ -525,6 +521,31 @@ impl OpenModel<'_> {
             Some(chain) if chain.wait_s > other => (chain.wait_s, BalancedWait::ChainBound),
             _ => (other, BalancedWait::Other),
         })
+    }
+}
+
+impl OpenModel<'_> {
+    /// The refusals and wait at one of `instances` instances, each of `room`, fed by a
+    /// least-connections or power-of-two-choices balancer alone, for exponential holding
+    /// times: their chain's (`shortest_queue::room_refusals`) where it is solved and settles.
+    pub fn balanced_room_refusals(
+        &self,
+        pick: round_robin::Pick,
+        room: loss::Room,
+        rate: f64,
+        holding: f64,
+        instances: u32,
+    ) -> Option<(loss::Refusals, BalancedWait)> {
+        let (refusals, exact) = self.shortest_queues.room_refusals(chain_pick(pick), instances, room, rate, holding)?;
+        exact.then_some((refusals, BalancedWait::Chain))
+    }
+}
+
+/// The chain's pick for a balancer's.
+fn chain_pick(pick: round_robin::Pick) -> shortest_queue::Pick {
+    match pick {
+        round_robin::Pick::LeastConnections => shortest_queue::Pick::LeastHeld,
+        round_robin::Pick::TwoChoices => shortest_queue::Pick::LessOfTwo,
     }
 }
 
@@ -593,7 +614,13 @@ impl OpenModel<'_> {
         scv: Option<f64>,
         instances: u32,
     ) -> loss::Refusals {
-        match self.balanced[i].map(|balanced| balanced.pick) {
+        let pick = self.balanced[i].map(|balanced| balanced.pick);
+        if let Some((refusals, _)) =
+            pick.and_then(|pick| self.balanced_room_refusals(pick, room, rate_per_s, holding_s, instances))
+        {
+            return loss::Refusals { wait_s: refusals.wait_s * variability::wait_factor(1.0, scv), ..refusals };
+        }
+        match pick {
             Some(round_robin::Pick::LeastConnections) => {
                 let pool = loss::Room { servers: room.servers * instances, places: room.places * u64::from(instances) };
                 instance_refusals(pool, rate_per_s, holding_s, scv)

@@ -18,11 +18,15 @@
 //! (tested). The spread widens one at a time until a step moves the wait by less than
 //! `SETTLED` of the response: then the wait is exact (for exponential holding times) to a
 //! few parts in 10³ of the response; where it does not settle within `MOST_PHASES`, it is a
-//! lower bound (many instances, heavy load, two choices' wider spreads). Checked against
-//! the whole chain (each instance's count, unsorted) swept to its solution.
+//! lower bound (many instances, heavy load, two choices' wider spreads). Instances with a
+//! room (workers and places, up to `MOST_ROOM`) have a finite chain, every level reduced
+//! from the room's top down: least connections refuses a request when every instance is
+//! full, two choices when both drawn are; a spread as wide as the room is the whole chain.
+//! Checked against the whole chain (each instance's count, unsorted) swept to its solution.
 
 use std::collections::BTreeMap;
 
+use super::loss::{Refusals, Room};
 use super::qbd::{rate_matrix, Matrix};
 
 /// How the balancer picks an instance.
@@ -69,7 +73,7 @@ pub(super) fn wait_s(pick: Pick, instances: u32, workers: u32, rate_per_s: f64, 
     }
     let (n, c) = (instances as usize, workers as usize);
     let wait = |spread: usize| {
-        let held = Chain::new(pick, n, c, spread, rate_per_s, 1.0 / holding_s).held()?;
+        let held = Chain::new(pick, n, c, spread, rate_per_s, 1.0 / holding_s).means()?.held;
         // Little's law over all the instances.
         Some((held * f64::from(instances) / rate_per_s - holding_s).max(0.0))
     };
@@ -93,12 +97,64 @@ pub(super) fn wait_s(pick: Pick, instances: u32, workers: u32, rate_per_s: f64, 
     narrower.map(|wait_s| ChainWait { wait_s, exact: false })
 }
 
+/// The most an instance may hold (workers and places) for its room's chain, a level each.
+pub(super) const MOST_ROOM: u64 = 64;
+
+/// The share refused and the wait of the arrivals taken at one of `instances` instances,
+/// each of `room` (its workers, and its places to wait), fed `rate_per_s` for them all by
+/// `pick` with exponential holding times of mean `holding_s`, and whether they are exact:
+/// least connections refuses a request when every instance is full, two choices when both
+/// drawn are. The chain is finite, so it holds at any load. `None` past `MOST_INSTANCES`,
+/// `MOST_ROOM`, or where it does not solve.
+pub(super) fn room_refusals(
+    pick: Pick,
+    instances: u32,
+    room: Room,
+    rate_per_s: f64,
+    holding_s: f64,
+) -> Option<(Refusals, bool)> {
+    let most = u64::from(room.servers) + room.places;
+    let usable = (1..=MOST_INSTANCES).contains(&instances) && room.servers >= 1 && most <= MOST_ROOM;
+    if !(usable && rate_per_s > 0.0 && rate_per_s.is_finite() && holding_s > 0.0 && holding_s.is_finite()) {
+        return None;
+    }
+    let (n, c, most) = (instances as usize, room.servers as usize, most as usize);
+    let solve = |spread: usize| {
+        let means = Chain::new(pick, n, c, spread, rate_per_s, 1.0 / holding_s).bounded(most).means()?;
+        let taken = rate_per_s * (1.0 - means.refused);
+        let wait_s = if taken > 0.0 { (means.held * n as f64 / taken - holding_s).max(0.0) } else { 0.0 };
+        Some(Refusals { refused: means.refused, wait_s })
+    };
+    // No spread wider than the room can be reached: that chain is whole.
+    let widest = widest_spread(n).min(most);
+    let mut narrower: Option<Refusals> = None;
+    for spread in (if n == 1 { widest } else { 1 })..=widest {
+        let Some(refusals) = solve(spread) else {
+            narrower = None;
+            continue;
+        };
+        let settled = narrower.is_some_and(|narrower| {
+            (refusals.wait_s - narrower.wait_s).abs() <= SETTLED * (refusals.wait_s + holding_s)
+                && (refusals.refused - narrower.refused).abs() <= SETTLED * refusals.refused.max(1e-3)
+        });
+        if settled || spread == most || n == 1 {
+            return Some((refusals, true));
+        }
+        narrower = Some(refusals);
+    }
+    narrower.map(|refusals| (refusals, false))
+}
+
 /// Solved chains by their inputs' bits, for a fixed point that asks again at the same load.
 #[derive(Debug, Default)]
-pub(super) struct Solved(std::cell::RefCell<BTreeMap<SolvedKey, Option<ChainWait>>>);
+pub(super) struct Solved {
+    waits: std::cell::RefCell<BTreeMap<SolvedKey, Option<ChainWait>>>,
+    rooms: std::cell::RefCell<BTreeMap<SolvedKey, Option<(Refusals, bool)>>>,
+}
 
-/// A chain's inputs: the pick, instances, workers, and the bits of the rate and holding time.
-type SolvedKey = (Pick, u32, u32, u64, u64);
+/// A chain's inputs: the pick, instances, workers (and places, for a room), and the bits
+/// of the rate and holding time.
+type SolvedKey = (Pick, u32, u64, u64, u64, u64);
 
 impl Solved {
     /// `wait_s`, solved once per input.
@@ -110,14 +166,32 @@ impl Solved {
         rate_per_s: f64,
         holding_s: f64,
     ) -> Option<ChainWait> {
-        let key = (pick, instances, workers, rate_per_s.to_bits(), holding_s.to_bits());
-        if let Some(solved) = self.0.borrow().get(&key) {
-            return *solved;
-        }
-        let solved = wait_s(pick, instances, workers, rate_per_s, holding_s);
-        self.0.borrow_mut().insert(key, solved);
-        solved
+        let key = (pick, instances, u64::from(workers), 0, rate_per_s.to_bits(), holding_s.to_bits());
+        once(&self.waits, key, || wait_s(pick, instances, workers, rate_per_s, holding_s))
     }
+
+    /// `room_refusals`, solved once per input.
+    pub fn room_refusals(
+        &self,
+        pick: Pick,
+        instances: u32,
+        room: Room,
+        rate_per_s: f64,
+        holding_s: f64,
+    ) -> Option<(Refusals, bool)> {
+        let key = (pick, instances, u64::from(room.servers), room.places, rate_per_s.to_bits(), holding_s.to_bits());
+        once(&self.rooms, key, || room_refusals(pick, instances, room, rate_per_s, holding_s))
+    }
+}
+
+/// `solve()`'s answer, kept in `solved` under `key`.
+fn once<T: Copy>(solved: &std::cell::RefCell<BTreeMap<SolvedKey, T>>, key: SolvedKey, solve: impl FnOnce() -> T) -> T {
+    if let Some(answer) = solved.borrow().get(&key) {
+        return *answer;
+    }
+    let answer = solve();
+    solved.borrow_mut().insert(key, answer);
+    answer
 }
 
 /// The widest spread whose phases (the ways `instances − 1` instances sit 0 to the spread
@@ -142,11 +216,19 @@ struct Chain {
     pick: Pick,
     instances: usize,
     workers: usize,
+    /// The most an instance holds (its workers and places), where it is bounded.
+    room: Option<usize>,
     rate_per_s: f64,
     service_per_s: f64,
     /// Each phase: the others' counts above the least, sorted.
     phases: Vec<Vec<usize>>,
     index: BTreeMap<Vec<usize>, usize>,
+}
+
+/// A solved chain's means: requests held per instance, and the share of arrivals refused.
+struct Means {
+    held: f64,
+    refused: f64,
 }
 
 impl Chain {
@@ -155,7 +237,12 @@ impl Chain {
         let mut phase = vec![0; instances - 1];
         sorted_vectors(&mut phase, 0, 0, spread, &mut phases);
         let index = phases.iter().enumerate().map(|(i, phase)| (phase.clone(), i)).collect();
-        Self { pick, instances, workers, rate_per_s, service_per_s, phases, index }
+        Self { pick, instances, workers, room: None, rate_per_s, service_per_s, phases, index }
+    }
+
+    /// The same chain with instances that hold no more than `room` each.
+    fn bounded(self, room: usize) -> Self {
+        Self { room: Some(room), ..self }
     }
 
     /// The share of arrivals that goes to the instance at each position, least held first:
@@ -174,6 +261,25 @@ impl Chain {
         }
     }
 
+    /// The levels there are: up to the room where bounded, else up to the first that
+    /// repeats (`workers`) and the one above it.
+    fn top_level(&self) -> usize {
+        self.room.unwrap_or(self.workers + 1)
+    }
+
+    /// Level `level`'s phases (global numbers), and each global phase's place among them:
+    /// those within the room.
+    fn level_phases(&self, level: usize) -> (Vec<usize>, Vec<Option<usize>>) {
+        let within =
+            |phase: &Vec<usize>| self.room.is_none_or(|room| level + phase.last().copied().unwrap_or(0) <= room);
+        let listed: Vec<usize> = (0..self.phases.len()).filter(|&i| within(&self.phases[i])).collect();
+        let mut place = vec![None; self.phases.len()];
+        for (local, &global) in listed.iter().enumerate() {
+            place[global] = Some(local);
+        }
+        (listed, place)
+    }
+
     /// The (level, phase) of `counts` sorted, or `None` past the spread.
     fn state(&self, counts: &mut [usize]) -> Option<(usize, usize)> {
         counts.sort_unstable();
@@ -183,13 +289,18 @@ impl Chain {
         Some((least, *phase))
     }
 
-    /// Level `level`'s blocks: to the level above, within it, to the level below.
-    fn blocks(&self, level: usize) -> [Matrix; 3] {
-        let p = self.phases.len();
-        let mut blocks = [Matrix::zeros(p, p), Matrix::zeros(p, p), Matrix::zeros(p, p)];
+    /// Level `level`'s blocks, to the level above, within it and to the level below, and
+    /// per phase of it the share of arrivals refused (the instance picked full).
+    fn blocks(&self, level: usize) -> ([Matrix; 3], Vec<f64>) {
+        let (rows, _) = self.level_phases(level);
+        let places = [level + 1, level, level.saturating_sub(1)].map(|to| self.level_phases(to).1);
+        let sizes = places.clone().map(|place| place.iter().flatten().count());
+        let mut blocks = sizes.map(|columns| Matrix::zeros(rows.len(), columns));
+        let mut refused = vec![0.0; rows.len()];
         let shares = self.arrival_shares();
         let mut counts = vec![0; self.instances];
-        for (from, phase) in self.phases.iter().enumerate() {
+        for (from, &global) in rows.iter().enumerate() {
+            let phase = &self.phases[global];
             let mut out = 0.0;
             let mut add = |to: (usize, usize), rate: f64, blocks: &mut [Matrix; 3]| {
                 let which = if to.0 > level {
@@ -199,8 +310,9 @@ impl Chain {
                 } else {
                     2
                 };
-                let cell = blocks[which].at(from, to.1);
-                blocks[which].set(from, to.1, cell + rate);
+                let column = places[which][to.1].expect("a move stays within the room");
+                let cell = blocks[which].at(from, column);
+                blocks[which].set(from, column, cell + rate);
                 out += rate;
             };
             let fill = |counts: &mut Vec<usize>| {
@@ -211,6 +323,11 @@ impl Chain {
             };
             for (position, share) in shares.iter().enumerate().filter(|(_, share)| **share > 0.0) {
                 fill(&mut counts);
+                if self.room.is_some_and(|room| counts[position] >= room) {
+                    // The instance picked is full (for two choices, both drawn are).
+                    refused[from] += share;
+                    continue;
+                }
                 counts[position] += 1;
                 let to = match self.state(&mut counts) {
                     Some(to) => to,
@@ -245,45 +362,73 @@ impl Chain {
             let cell = blocks[1].at(from, from);
             blocks[1].set(from, from, cell - out);
         }
-        blocks
+        (blocks, refused)
     }
 
-    /// The mean held per instance.
-    fn held(&self) -> Option<f64> {
-        let p = self.phases.len();
+    /// The chain's means: bounded, its levels up to the room reduced from the top; else up
+    /// to `workers`, above which they repeat (R).
+    fn means(&self) -> Option<Means> {
         let c = self.workers;
-        let levels: Vec<[Matrix; 3]> = (0..=c + 1).map(|level| self.blocks(level)).collect();
-        let [up, local, _] = &levels[c];
-        let rate = rate_matrix(up, local, &levels[c + 1][2])?;
-        // Linear level reduction from the repeating levels down to level 0:
-        // π_(k+1) = π_k R_k, R_(k−1) = −U_(k−1) (L_k + R_k D_(k+1))⁻¹.
-        let mut reductions: Vec<Matrix> = Vec::with_capacity(c);
-        for level in (1..=c).rev() {
-            let above = reductions.last().unwrap_or(&rate);
-            let held = levels[level][1].clone().plus(&above.times(&levels[level + 1][2]), 1.0);
-            reductions.push(levels[level - 1][0].times(&held.inverse()?).scaled(-1.0));
+        let top = self.top_level();
+        let levels: Vec<([Matrix; 3], Vec<f64>)> = (0..=top).map(|level| self.blocks(level)).collect();
+        let (rate, reduced_from) = match self.room {
+            Some(room) => (None, room),
+            None => {
+                let [up, local, _] = &levels[c].0;
+                (Some(rate_matrix(up, local, &levels[c + 1].0[2])?), c)
+            }
+        };
+        // Linear level reduction down to level 0: π_(k+1) = π_k R_k,
+        // R_(k−1) = −U_(k−1) (L_k + R_k D_(k+1))⁻¹ (no R_k D_(k+1) at a room's top).
+        let mut reductions: Vec<Matrix> = Vec::with_capacity(reduced_from);
+        for level in (1..=reduced_from).rev() {
+            let held = match reductions.last().or(rate.as_ref()) {
+                Some(above) => levels[level].0[1].clone().plus(&above.times(&levels[level + 1].0[2]), 1.0),
+                None => levels[level].0[1].clone(),
+            };
+            reductions.push(levels[level - 1].0[0].times(&held.inverse()?).scaled(-1.0));
         }
         reductions.reverse();
-        let lowest = levels[0][1].clone().plus(&reductions[0].times(&levels[1][2]), 1.0);
+        let lowest = match reductions.first() {
+            Some(first) => levels[0].0[1].clone().plus(&first.times(&levels[1].0[2]), 1.0),
+            None => levels[0].0[1].clone(),
+        };
         let mut level = lowest.left_null_vector()?;
-        // Requests held by all the instances at a level's phase, less the level's own.
-        let above: Vec<f64> = self.phases.iter().map(|phase| phase.iter().sum::<usize>() as f64).collect();
         let n = self.instances as f64;
-        let (mut total, mut requests) = (0.0, 0.0);
+        // Requests held by all the instances at level k's phases.
+        let held_at = |k: usize| -> Vec<f64> {
+            let (listed, _) = self.level_phases(k);
+            listed.iter().map(|&global| n * k as f64 + self.phases[global].iter().sum::<usize>() as f64).collect()
+        };
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+        let (mut total, mut requests, mut refused) = (0.0, 0.0, 0.0);
         for (k, reduction) in reductions.iter().enumerate() {
             total += level.iter().sum::<f64>();
-            requests += level.iter().zip(&above).map(|(p, a)| p * (n * k as f64 + a)).sum::<f64>();
+            requests += dot(&level, &held_at(k));
+            refused += dot(&level, &levels[k].1);
             level = reduction.left_times(&level);
         }
-        // From `workers` up: Σ_j π_c R^j = π_c (I − R)⁻¹, and Σ_j j π_c R^j = π_c R (I − R)⁻².
-        let tail = Matrix::identity(p).plus(&rate, -1.0).inverse()?;
-        let full = tail.left_times(&level);
-        total += full.iter().sum::<f64>();
-        requests += full.iter().zip(&above).map(|(p, a)| p * (n * c as f64 + a)).sum::<f64>();
-        let tail_ones = tail.times_vector(&tail.times_vector(&vec![1.0; p]));
-        requests += n * rate.left_times(&level).iter().zip(&tail_ones).map(|(p, t)| p * t).sum::<f64>();
-        let held = requests / total / n;
-        (held.is_finite() && held >= 0.0 && level.iter().all(|p| *p >= -1e-9)).then_some(held)
+        let lowest_probability = level.iter().copied().fold(0.0, f64::min);
+        match &rate {
+            None => {
+                total += level.iter().sum::<f64>();
+                requests += dot(&level, &held_at(reduced_from));
+                refused += dot(&level, &levels[reduced_from].1);
+            }
+            Some(rate) => {
+                // From `workers` up: Σ_j π_c R^j = π_c (I − R)⁻¹, Σ_j j π_c R^j = π_c R (I − R)⁻².
+                let p = self.phases.len();
+                let tail = Matrix::identity(p).plus(rate, -1.0).inverse()?;
+                let full = tail.left_times(&level);
+                total += full.iter().sum::<f64>();
+                requests += dot(&full, &held_at(c));
+                let tail_ones = tail.times_vector(&tail.times_vector(&vec![1.0; p]));
+                requests += n * dot(&rate.left_times(&level), &tail_ones);
+            }
+        }
+        let (held, refused) = (requests / total / n, refused / total);
+        (held.is_finite() && held >= 0.0 && refused.is_finite() && lowest_probability >= -1e-9 * total)
+            .then_some(Means { held, refused })
     }
 }
 
@@ -322,6 +467,24 @@ mod tests {
     /// sorted, no spread), up to `most` each, ties split evenly, solved by Gauss–Seidel
     /// sweeps; at a load where `most` is far out.
     fn by_sweeps(pick: Pick, instances: usize, workers: usize, rate: f64, holding_s: f64, most: usize) -> f64 {
+        swept(pick, instances, workers, rate, holding_s, most).1
+    }
+
+    /// The same with each instance's count bounded by `room`: (refused, wait of those taken).
+    fn by_sweeps_in_room(
+        pick: Pick,
+        instances: usize,
+        workers: usize,
+        room: usize,
+        rate: f64,
+        holding_s: f64,
+    ) -> (f64, f64) {
+        swept(pick, instances, workers, rate, holding_s, room)
+    }
+
+    /// The whole chain swept: the share refused (an arrival at a full instance, which an
+    /// unbounded chain's `most` makes rare) and the wait of those taken.
+    fn swept(pick: Pick, instances: usize, workers: usize, rate: f64, holding_s: f64, most: usize) -> (f64, f64) {
         let side = most + 1;
         let states = side.pow(instances as u32);
         let counts =
@@ -329,6 +492,7 @@ mod tests {
         let step = |k: usize| side.pow(k as u32);
         let mut into: Vec<Vec<(usize, f64)>> = vec![Vec::new(); states];
         let mut out = vec![0.0; states];
+        let mut refused_at = vec![0.0; states];
         for state in 0..states {
             let held = counts(state);
             // Each instance's share of an arrival.
@@ -357,6 +521,7 @@ mod tests {
                     }
                 }
             }
+            refused_at[state] = (0..instances).filter(|&k| held[k] == most).map(|k| shares[k]).sum();
             for k in 0..instances {
                 if shares[k] > 0.0 && held[k] < most {
                     into[state + step(k)].push((state, rate * shares[k]));
@@ -378,7 +543,8 @@ mod tests {
             p.iter_mut().for_each(|v| *v /= total);
         }
         let held: f64 = (0..states).map(|state| p[state] * counts(state).iter().sum::<usize>() as f64).sum();
-        held / rate - holding_s
+        let refused: f64 = (0..states).map(|state| p[state] * refused_at[state]).sum();
+        (refused, held / (rate * (1.0 - refused)) - holding_s)
     }
 
     /// The sorted chain, reduced level by level, against the whole chain swept, for both
@@ -411,7 +577,7 @@ mod tests {
             let pooled = mmc_wait_s((instances * workers) as u32, rate, 0.1).unwrap();
             let mut narrower = pooled;
             for spread in 1..=widest_spread(instances) {
-                let held = Chain::new(pick, instances, workers, spread, rate, 10.0).held().unwrap();
+                let held = Chain::new(pick, instances, workers, spread, rate, 10.0).means().unwrap().held;
                 let wait = held * instances as f64 / rate - 0.1;
                 assert!(
                     wait >= narrower * (1.0 - 1e-9),
@@ -421,6 +587,29 @@ mod tests {
             }
             let chain = wait_s(pick, instances as u32, workers as u32, rate, 0.1).unwrap();
             assert!(!chain.exact && chain.wait_s == narrower, "{chain:?} {narrower}");
+        }
+    }
+
+    /// One instance with a room is M/M/c/K; two single-worker instances of 2 places each
+    /// behind least connections refuse only with all 6 held, against the whole chain swept
+    /// (each instance's count up to its room), past capacity too.
+    #[test]
+    fn rooms_match_mmck_and_the_whole_chain() {
+        let room = Room { servers: 3, places: 4 };
+        let (refusals, exact) = room_refusals(Pick::LeastHeld, 1, room, 35.0, 0.1).unwrap();
+        let mmck = crate::analysis::loss::refusals(room, 35.0, 0.1);
+        assert!(exact);
+        assert!((refusals.refused - mmck.refused).abs() < 1e-9 && (refusals.wait_s - mmck.wait_s).abs() < 1e-9);
+        for (pick, instances, servers, places, busy) in
+            [(Pick::LeastHeld, 2, 1, 2, 0.9), (Pick::LessOfTwo, 3, 1, 3, 1.2), (Pick::LeastHeld, 3, 2, 2, 1.1)]
+        {
+            let rate = busy * (instances * servers) as f64 / 0.1;
+            let room = Room { servers: servers as u32, places: places as u64 };
+            let (refusals, exact) = room_refusals(pick, instances as u32, room, rate, 0.1).unwrap();
+            let (swept_refused, swept_wait) = by_sweeps_in_room(pick, instances, servers, servers + places, rate, 0.1);
+            assert!(exact);
+            assert!((refusals.refused - swept_refused).abs() < 1e-6, "{pick:?}: {} {swept_refused}", refusals.refused);
+            assert!((refusals.wait_s - swept_wait).abs() < 1e-6, "{pick:?}: {} {swept_wait}", refusals.wait_s);
         }
     }
 
