@@ -77,9 +77,9 @@ fn balanced(algorithm: &str, instances: u32, workers: u32, busy: f64) -> String 
 
 /// A few instances behind least connections (join the shortest queue) or two choices: the
 /// view solves their chain (`shortest_queue.rs`, checked against the whole chain swept in
-/// its unit tests) and says so. Against runs (10 replications of 2000 s, 99% interval), the
-/// view must lie within the interval and 1% of the response (the chain's spread settles to
-/// a part in 10³ of it); and above one pool's M/M/(N·c), which least connections took
+/// its unit tests) and says so. Against runs (10 replications of 20 000 s, 99% interval),
+/// the view must lie within the interval and 1% of the response (the chain's spread
+/// settles to a part in 10³ of the wait); and above one pool's M/M/(N·c), which least connections took
 /// before: 2 single-worker instances at 0.9 wait 447 ms against M/M/2's 426 (runs 447 ± 10),
 /// 3 at 0.85 wait 185 ms behind least connections and 211 behind two choices against M/M/3's
 /// 162 (runs 186 ± 3 and 212 ± 3), where two choices' refined mean field kept to M/M/3's.

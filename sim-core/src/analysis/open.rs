@@ -115,8 +115,6 @@ pub(super) struct OpenModel<'t> {
     pub held_pools: Vec<Option<held_pools::HeldPool>>,
     /// Per node: its wait is its held pool's, as the pool or as the callee only it calls.
     pub pooled: Vec<bool>,
-    /// The chains of instances behind least connections or two choices solved so far.
-    shortest_queues: shortest_queue::Solved,
     /// Per database: a write's wait for its replicas' acknowledgements after its commit.
     ack_wait_s: Vec<f64>,
     /// Per class and node: a visit's holding time's second moment, where the worker is held
@@ -392,7 +390,6 @@ impl<'t> OpenModel<'t> {
             asynchronous,
             held_pools,
             pooled,
-            shortest_queues: shortest_queue::Solved::default(),
             ack_wait_s,
             class_m2,
             own_holding_scv,
@@ -509,7 +506,8 @@ impl OpenModel<'_> {
         workers: u32,
         instances: u32,
     ) -> Option<(f64, BalancedWait)> {
-        let chain = self.shortest_queues.wait_s(chain_pick(pick), instances, workers, rate, holding);
+        let chain =
+            shortest_queue::SOLVED.with(|solved| solved.wait_s(chain_pick(pick), instances, workers, rate, holding));
         if let Some(chain) = chain.filter(|chain| chain.exact) {
             return Some((chain.wait_s, BalancedWait::Chain));
         }
@@ -536,10 +534,20 @@ impl OpenModel<'_> {
         holding: f64,
         instances: u32,
     ) -> Option<(loss::Refusals, BalancedWait)> {
-        let (refusals, exact) = self.shortest_queues.room_refusals(chain_pick(pick), instances, room, rate, holding)?;
+        // A room that even a random split would all but never fill is the unbounded chain's.
+        if loss::refusals(room, rate / f64::from(instances), holding).refused < NEVER_FULL {
+            let (wait_s, method) = self.balanced_wait_s(pick, rate, holding, room.servers, instances)?;
+            return (method == BalancedWait::Chain).then_some((loss::Refusals { refused: 0.0, wait_s }, method));
+        }
+        let (refusals, exact) = shortest_queue::SOLVED
+            .with(|solved| solved.room_refusals(chain_pick(pick), instances, room, rate, holding))?;
         exact.then_some((refusals, BalancedWait::Chain))
     }
 }
+
+/// Below this share refused by a random split, a room behind least connections or two
+/// choices is taken as never full.
+const NEVER_FULL: f64 = 1e-9;
 
 /// The chain's pick for a balancer's.
 fn chain_pick(pick: round_robin::Pick) -> shortest_queue::Pick {

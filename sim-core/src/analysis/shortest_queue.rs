@@ -16,8 +16,8 @@
 //! instance, and a departure from the least held that would open the spread takes one from
 //! the most held to it. That only evens the instances out, so a narrower spread waits less
 //! (tested). The spread widens one at a time until a step moves the wait by less than
-//! `SETTLED` of the response: then the wait is exact (for exponential holding times) to a
-//! few parts in 10³ of the response; where it does not settle within `MOST_PHASES`, it is a
+//! `SETTLED` of it: then the wait is exact (for exponential holding times) to a few parts
+//! in 10³; where it does not settle within `MOST_PHASES`, it is a
 //! lower bound (many instances, heavy load, two choices' wider spreads). Instances with a
 //! room (workers and places, up to `MOST_ROOM`) have a finite chain, every level reduced
 //! from the room's top down: least connections refuses a request when every instance is
@@ -47,9 +47,15 @@ const MOST_SPREAD: usize = 40;
 pub(super) const MOST_INSTANCES: u32 = 8;
 /// The most workers per instance: each level below them is reduced by an inverse.
 pub(super) const MOST_WORKERS: u32 = 8;
-/// How little widening the spread by one may move the wait, as a share of the response
-/// (wait and holding time), for the wait to be taken as exact.
+/// How little widening the spread by one may move the wait, as a share of it, for the
+/// wait to be taken as exact (`settled_within`).
 const SETTLED: f64 = 1e-3;
+
+/// How little a step may move a wait of `wait_s` for it to have settled: `SETTLED` of it,
+/// and at light loads a millionth of the holding time.
+fn settled_within(wait_s: f64, holding_s: f64) -> f64 {
+    SETTLED * wait_s + 1e-6 * holding_s
+}
 
 /// The chain's mean wait, and whether it is exact (for exponential holding times) or, its
 /// spread too narrow to settle, a lower bound: narrowing the spread hands requests to the
@@ -89,7 +95,7 @@ pub(super) fn wait_s(pick: Pick, instances: u32, workers: u32, rate_per_s: f64, 
             narrower = None;
             continue;
         };
-        if narrower.is_some_and(|narrower| (wait_s - narrower).abs() <= SETTLED * (wait_s + holding_s)) {
+        if narrower.is_some_and(|narrower| (wait_s - narrower).abs() <= settled_within(wait_s, holding_s)) {
             return Some(ChainWait { wait_s, exact: true });
         }
         narrower = Some(wait_s);
@@ -99,6 +105,9 @@ pub(super) fn wait_s(pick: Pick, instances: u32, workers: u32, rate_per_s: f64, 
 
 /// The most an instance may hold (workers and places) for its room's chain, a level each.
 pub(super) const MOST_ROOM: u64 = 64;
+/// The most work (phases cubed, times levels) a room's chain may take at its widest
+/// spread: a millisecond or two.
+const ROOM_WORK: f64 = 1e6;
 
 /// The share refused and the wait of the arrivals taken at one of `instances` instances,
 /// each of `room` (its workers, and its places to wait), fed `rate_per_s` for them all by
@@ -125,8 +134,10 @@ pub(super) fn room_refusals(
         let wait_s = if taken > 0.0 { (means.held * n as f64 / taken - holding_s).max(0.0) } else { 0.0 };
         Some(Refusals { refused: means.refused, wait_s })
     };
-    // No spread wider than the room can be reached: that chain is whole.
-    let widest = widest_spread(n).min(most);
+    // No spread wider than the room can be reached: that chain is whole. A level's inverse
+    // costs its phases cubed: within `ROOM_WORK` for all the room's levels.
+    let affordable = |spread: usize| (phase_count(n, spread) as f64).powi(3) * most as f64 <= ROOM_WORK;
+    let widest = (2..=widest_spread(n)).take_while(|&spread| affordable(spread)).last().unwrap_or(2).min(most);
     let mut narrower: Option<Refusals> = None;
     for spread in (if n == 1 { widest } else { 1 })..=widest {
         let Some(refusals) = solve(spread) else {
@@ -134,7 +145,7 @@ pub(super) fn room_refusals(
             continue;
         };
         let settled = narrower.is_some_and(|narrower| {
-            (refusals.wait_s - narrower.wait_s).abs() <= SETTLED * (refusals.wait_s + holding_s)
+            (refusals.wait_s - narrower.wait_s).abs() <= settled_within(refusals.wait_s, holding_s)
                 && (refusals.refused - narrower.refused).abs() <= SETTLED * refusals.refused.max(1e-3)
         });
         if settled || spread == most || n == 1 {
@@ -145,7 +156,8 @@ pub(super) fn room_refusals(
     narrower.map(|refusals| (refusals, false))
 }
 
-/// Solved chains by their inputs' bits, for a fixed point that asks again at the same load.
+/// Solved chains by their inputs' bits, for the fixed points and searches that ask again
+/// at the same load (a search builds a model per step: the chains are kept per thread).
 #[derive(Debug, Default)]
 pub(super) struct Solved {
     waits: std::cell::RefCell<BTreeMap<SolvedKey, Option<ChainWait>>>,
@@ -184,13 +196,25 @@ impl Solved {
     }
 }
 
+/// The most answers `Solved` keeps of each kind; past it, it starts afresh.
+const MOST_SOLVED: usize = 4096;
+
+thread_local! {
+    /// This thread's solved chains.
+    pub(super) static SOLVED: Solved = Solved::default();
+}
+
 /// `solve()`'s answer, kept in `solved` under `key`.
 fn once<T: Copy>(solved: &std::cell::RefCell<BTreeMap<SolvedKey, T>>, key: SolvedKey, solve: impl FnOnce() -> T) -> T {
     if let Some(answer) = solved.borrow().get(&key) {
         return *answer;
     }
     let answer = solve();
-    solved.borrow_mut().insert(key, answer);
+    let mut kept = solved.borrow_mut();
+    if kept.len() >= MOST_SOLVED {
+        kept.clear();
+    }
+    kept.insert(key, answer);
     answer
 }
 
