@@ -83,24 +83,34 @@ pub(super) fn wait_s(pick: Pick, instances: u32, workers: u32, rate_per_s: f64, 
         // Little's law over all the instances.
         Some((held * f64::from(instances) / rate_per_s - holding_s).max(0.0))
     };
-    if n == 1 {
-        return wait(0).map(|wait_s| ChainWait { wait_s, exact: true });
-    }
-    // Widened one at a time until a step no longer moves the wait: light loads settle at a
-    // narrow spread, whose chain is small.
-    let mut narrower: Option<f64> = None;
-    for spread in 1..=widest_spread(n) {
-        let Some(wait_s) = wait(spread) else {
+    // One instance has a single phase whatever the spread: its chain is whole.
+    let settled = |wider: &f64, narrower: &f64| (wider - narrower).abs() <= settled_within(*wider, holding_s);
+    let (wait_s, exact) = widen(widest_spread(n), |_| n == 1, wait, settled)?;
+    Some(ChainWait { wait_s, exact })
+}
+
+/// The chain solved at spreads 1, 2, … up to `widest` (light loads settle at a narrow
+/// spread, whose chain is small) until two in a row have `settled` or a spread is `whole`
+/// (no wider one can be reached): that answer, exact; else the widest's, not exact.
+fn widen<T>(
+    widest: usize,
+    whole: impl Fn(usize) -> bool,
+    solve: impl Fn(usize) -> Option<T>,
+    settled: impl Fn(&T, &T) -> bool,
+) -> Option<(T, bool)> {
+    let mut narrower: Option<T> = None;
+    for spread in 1..=widest {
+        let Some(answer) = solve(spread) else {
             // (Too narrow a spread can hold the requests up; a wider one may not.)
             narrower = None;
             continue;
         };
-        if narrower.is_some_and(|narrower| (wait_s - narrower).abs() <= settled_within(wait_s, holding_s)) {
-            return Some(ChainWait { wait_s, exact: true });
+        if whole(spread) || narrower.as_ref().is_some_and(|narrower| settled(&answer, narrower)) {
+            return Some((answer, true));
         }
-        narrower = Some(wait_s);
+        narrower = Some(answer);
     }
-    narrower.map(|wait_s| ChainWait { wait_s, exact: false })
+    narrower.map(|answer| (answer, false))
 }
 
 /// The most an instance may hold (workers and places) for its room's chain, a level each.
@@ -138,22 +148,11 @@ pub(super) fn room_refusals(
     // costs its phases cubed: within `ROOM_WORK` for all the room's levels.
     let affordable = |spread: usize| (phase_count(n, spread) as f64).powi(3) * most as f64 <= ROOM_WORK;
     let widest = (2..=widest_spread(n)).take_while(|&spread| affordable(spread)).last().unwrap_or(2).min(most);
-    let mut narrower: Option<Refusals> = None;
-    for spread in (if n == 1 { widest } else { 1 })..=widest {
-        let Some(refusals) = solve(spread) else {
-            narrower = None;
-            continue;
-        };
-        let settled = narrower.is_some_and(|narrower| {
-            (refusals.wait_s - narrower.wait_s).abs() <= settled_within(refusals.wait_s, holding_s)
-                && (refusals.refused - narrower.refused).abs() <= SETTLED * refusals.refused.max(1e-3)
-        });
-        if settled || spread == most || n == 1 {
-            return Some((refusals, true));
-        }
-        narrower = Some(refusals);
-    }
-    narrower.map(|refusals| (refusals, false))
+    let settled = |wider: &Refusals, narrower: &Refusals| {
+        (wider.wait_s - narrower.wait_s).abs() <= settled_within(wider.wait_s, holding_s)
+            && (wider.refused - narrower.refused).abs() <= SETTLED * wider.refused.max(1e-3)
+    };
+    widen(widest, |spread| spread == most || n == 1, solve, settled)
 }
 
 /// Solved chains by their inputs' bits, for the fixed points and searches that ask again
