@@ -29,6 +29,7 @@ pub mod analysis;
 pub mod budget;
 pub mod design;
 pub mod dist;
+mod dist_cdf;
 pub mod engine;
 pub mod error;
 mod float_to_int;

@@ -1,14 +1,11 @@
-//! The wait for k of the calls made at once (`Parallel`, `Quorum`): E[k-th answer] =
-//! ∫ P(fewer than k answered by t) dt, each answer independent. An answer is exponential
-//! with its mean unless the view knows how variable it is (a callee held for its own work
-//! alone, `variability.rs`); then its distribution is fitted by its first two moments
-//! (Tijms, *A First Course in Stochastic Models*, 2003, §2.2): below c² = 1 a mixture of
+//! A call's answer time fitted by its first two moments where the view knows how variable
+//! it is (a callee held for its own work alone, `variability.rs`), else exponential with its
+//! mean (Tijms, *A First Course in Stochastic Models*, 2003, §2.2): below c² = 1 a mixture of
 //! Erlang(k − 1) and Erlang(k) of one rate (at most 50 phases; a constant for c² ≈ 0), above
-//! it a two-phase hyperexponential with balanced means. Exponential answers keep the exact figures they had.
-//! The same fits give a timed call's answer (`retries.rs`: a holding time after an
-//! exponential wait or none) its tail and its overshoot of a timeout, in closed form.
-
-use super::queueing::fewer_than_in;
+//! it a two-phase hyperexponential with balanced means. The wait for k of the calls made at
+//! once (`order_statistics.rs`) integrates the fits' CDFs; a timed call's answer
+//! (`retries.rs`: a holding time after an exponential wait or none) takes its tail and its
+//! overshoot of a timeout from them in closed form.
 
 /// Phases of the closest Erlang fit: c² below 1/`MAX_PHASES` (near constant) is taken as
 /// 1/`MAX_PHASES`.
@@ -107,7 +104,7 @@ impl Answer {
     }
 
     /// The fitted distribution.
-    fn fit(self) -> Fit {
+    pub(super) fn fit(self) -> Fit {
         let (mean, scv) = (self.mean_s, self.scv);
         if scv == 1.0 {
             Fit::Exponential { mean_s: mean }
@@ -128,7 +125,7 @@ impl Answer {
 
 /// A distribution fitted to an answer's two moments.
 #[derive(Debug, Clone, Copy)]
-enum Fit {
+pub(super) enum Fit {
     Constant {
         at_s: f64,
     },
@@ -150,7 +147,7 @@ enum Fit {
 
 impl Fit {
     /// P(answer ≤ t).
-    fn cdf(self, t: f64) -> f64 {
+    pub(super) fn cdf(self, t: f64) -> f64 {
         match self {
             Fit::Constant { at_s } => f64::from(u8::from(t >= at_s)),
             Fit::Exponential { mean_s } => 1.0 - libm::exp(-t / mean_s),
@@ -235,7 +232,7 @@ impl Fit {
 
     /// A time past which under e^(−60) of it is left: 60 times its slowest phase's mean (a
     /// constant: just past it).
-    fn horizon_s(self) -> f64 {
+    pub(super) fn horizon_s(self) -> f64 {
         match self {
             // A grid step past it (the integral's grid is finer than 0.4%).
             Fit::Constant { at_s } => 1.004 * at_s,
@@ -336,85 +333,6 @@ fn erlang_then_wait(m: u32, rate: f64, a: f64, t: f64) -> f64 {
     let last = libm::exp(log_scale - a * t);
     let sum = if m.is_multiple_of(2) { sum + last } else { sum - last };
     sum.max(0.0)
-}
-
-/// Gauss–Legendre's 8-point rule on [−1, 1]: the positive half of its nodes (the rule is
-/// symmetric) and their weights (Abramowitz and Stegun, Table 25.4).
-const GAUSS_NODES: [f64; 4] =
-    [0.183_434_642_495_649_8, 0.525_532_409_916_329, 0.796_666_477_413_626_7, 0.960_289_856_497_536_3];
-const GAUSS_WEIGHTS: [f64; 4] =
-    [0.362_683_783_378_362, 0.313_706_645_877_887_3, 0.222_381_034_453_374_5, 0.101_228_536_290_376_3];
-/// The widest panel the rule is applied to, in ln t.
-const PANEL_WIDTH: f64 = 1.0;
-/// The share of the shortest answer's mean up to which the integral is taken in t itself
-/// (one panel), not in ln t.
-const LINEAR_SHARE: f64 = 0.01;
-
-/// The expected time until `k` of independent answers have come (the k-th order
-/// statistic), ∫ P(fewer than k answered by t) dt, integrated in ln t (the integrand is
-/// t·P(…), smooth on a scale of about one in ln t) by Gauss–Legendre's 8-point rule on
-/// panels at most `PANEL_WIDTH` wide, split where a constant answer comes (the integrand
-/// jumps there), from a hundredth of the shortest mean, below which one panel in t itself
-/// takes it: about 80 points where a trapezoid rule took 4000 for a relative error of
-/// 10⁻⁶. Answers of mean 0 come at once; one answer to wait for comes after its mean.
-pub(super) fn expected_kth_answer_s(answers: &[Answer], k: usize) -> f64 {
-    let positive: Vec<&Answer> = answers.iter().filter(|answer| answer.mean_s > 0.0).collect();
-    let k = k.saturating_sub(answers.len() - positive.len());
-    if k == 0 || positive.is_empty() {
-        return 0.0;
-    }
-    if let [only] = positive[..] {
-        return only.mean_s;
-    }
-    let fits: Vec<Fit> = positive.iter().map(|answer| answer.fit()).collect();
-    let k = k.min(fits.len());
-    let mut happened = vec![0.0; k];
-    let mut fewer_than_k_answered = |t: f64| fewer_than_in(&mut happened, fits.iter().map(|fit| fit.cdf(t)));
-    let shortest = positive.iter().map(|answer| answer.mean_s).fold(f64::INFINITY, f64::min);
-    let horizon = fits.iter().map(|fit| fit.horizon_s()).fold(0.0, f64::max);
-    // Below a hundredth of the shortest mean no answer jumps (a constant one comes at its
-    // mean) and every fit's CDF is smooth: one panel in t itself. Past it, panels in ln t.
-    let start_s = shortest * LINEAR_SHARE;
-    let (low, high) = (libm::log(start_s), libm::log(horizon));
-    if !(low.is_finite() && high.is_finite()) {
-        // An answer without end (a saturated callee, a fit of infinite variance): no figure.
-        return f64::NAN;
-    }
-    let mut breaks = vec![low, high];
-    breaks.extend(fits.iter().filter_map(|fit| match fit {
-        Fit::Constant { at_s } => Some(libm::log(*at_s)).filter(|at| *at > low && *at < high),
-        _ => None,
-    }));
-    breaks.sort_by(f64::total_cmp);
-    breaks.dedup();
-    let half_start_s = 0.5 * start_s;
-    let mut total = 0.0;
-    add_gauss_panel(&mut total, |weight, offset| {
-        weight * half_start_s * fewer_than_k_answered(half_start_s * (1.0 + offset))
-    });
-    // ∫ f(t) dt = ∫ f(t) t d(ln t).
-    for ends in breaks.windows(2) {
-        let panels = ((ends[1] - ends[0]) / PANEL_WIDTH).ceil().max(1.0);
-        let half_width = 0.5 * (ends[1] - ends[0]) / panels;
-        for panel in 0..panels as usize {
-            let middle = ends[0] + (2 * panel + 1) as f64 * half_width;
-            add_gauss_panel(&mut total, |weight, offset| {
-                let t = libm::exp(middle + half_width * offset);
-                weight * half_width * t * fewer_than_k_answered(t)
-            });
-        }
-    }
-    total
-}
-
-/// Adds one panel of Gauss–Legendre's 8-point rule to `total`: `term(weight, offset)` at
-/// each node's offset in [−1, 1], the pair's lower one first.
-fn add_gauss_panel(total: &mut f64, mut term: impl FnMut(f64, f64) -> f64) {
-    for (node, weight) in GAUSS_NODES.iter().zip(GAUSS_WEIGHTS) {
-        for offset in [-node, *node] {
-            *total += term(weight, offset);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -566,41 +484,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// The larger of two Erlang-2 answers of mean 2 (rate 1 per phase): E[max] = 2·2 − E[min],
-    /// with P(min > t) = ((1 + t) e^(−t))², so E[min] = ∫ (1 + t)² e^(−2t) dt = 5/4 and
-    /// E[max] = 11/4. The first of three constants comes at their mean (to the grid's step), of
-    /// three answers of c² = 0.01 (fitted as Erlang-50) about then.
-    #[test]
-    fn order_statistics_of_fitted_answers() {
-        let erlang2 = Answer { mean_s: 2.0, scv: 0.5 };
-        let max = expected_kth_answer_s(&[erlang2, erlang2], 2);
-        assert!((max - 2.75).abs() < 1e-5, "{max}");
-        let first = expected_kth_answer_s(&[Answer { mean_s: 1.0, scv: 0.0 }; 3], 1);
-        assert!((first - 1.0).abs() < 0.003, "{first}");
-        let near = expected_kth_answer_s(&[Answer { mean_s: 1.0, scv: 0.01 }; 3], 1);
-        assert!((near - 1.0).abs() < 0.15, "{near}");
-        let exponential = expected_kth_answer_s(&[Answer::exponential(1.0); 3], 3);
-        assert!((exponential - (1.0 + 0.5 + 1.0 / 3.0)).abs() < 1e-5, "{exponential}");
-    }
-
-    /// The k-th answer with constants among them, in closed form: the later of two
-    /// constants is the larger; of a constant c and an exponential of mean m, the later ends
-    /// after c + m·e^(−c/m) and the first after m·(1 − e^(−c/m)). The integral is split
-    /// where a constant ends, so these come out to rounding.
-    #[test]
-    fn the_kth_answer_with_constants_is_exact() {
-        let constant = |at_s: f64| Answer { mean_s: at_s, scv: 0.0 };
-        let close = |got: f64, want: f64| assert!((got - want).abs() <= 1e-9 * want, "{got} against {want}");
-        close(expected_kth_answer_s(&[constant(0.01), constant(0.03)], 2), 0.03);
-        close(expected_kth_answer_s(&[constant(0.01), constant(0.03)], 1), 0.01);
-        for (c, m) in [(0.01, 0.01), (0.002, 0.05), (0.3, 0.01)] {
-            let answers = [constant(c), Answer::exponential(m)];
-            close(expected_kth_answer_s(&answers, 2), c + m * libm::exp(-c / m));
-            close(expected_kth_answer_s(&answers, 1), m * (1.0 - libm::exp(-c / m)));
-        }
-        // One answer to wait for is its mean, whatever its shape.
-        assert_eq!(expected_kth_answer_s(&[Answer { mean_s: 0.7, scv: 4.0 }, Answer::exponential(0.0)], 2), 0.7);
     }
 }

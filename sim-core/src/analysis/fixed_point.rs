@@ -5,6 +5,7 @@
 //! joined fetches.
 
 use super::open::OpenModel;
+use super::order_statistics::{self, Law, Shaped};
 use super::visits::VisitEffect;
 use super::{
     answers, database_parts, held_pools, mmc_wait_s, parts_wait_s, queue_shape, round_robin, routing, variability,
@@ -31,6 +32,26 @@ pub(super) struct Solution {
 }
 
 impl OpenModel<'_> {
+    /// A call to `j`'s answer of mean `mean_s` (the trip and the callee's response), for
+    /// the order statistics: where the callee has a work law (`work_draws`), that law after
+    /// the trip and a wait of mean `wait_s` that a request meets with probability
+    /// `order_statistics::waiting_odds` (per instance, at `holding_s`); else fitted by its
+    /// variance where known (`variance_s2`); else exponential.
+    fn answer_law(&self, j: usize, mean_s: f64, variance_s2: Option<f64>, wait_s: f64, holding_s: f64) -> Law<'_> {
+        if let Some(draws) = self.work_draws[j].as_deref().filter(|_| mean_s > 0.0 && wait_s.is_finite()) {
+            let scale = 1e-9 * self.stretch[j];
+            let waits = queue_shape(&self.topology.nodes[j].kind).map_or(1.0, |(instances, workers)| {
+                let offered = self.node_rate[j] / f64::from(instances.max(1)) * holding_s;
+                order_statistics::waiting_odds(draws, scale, workers, offered)
+            });
+            return Law::Shaped(Shaped { mean_s, draws, scale, wait_s, waits });
+        }
+        Law::Fitted(match variance_s2 {
+            Some(variance) if mean_s > 0.0 => answers::Answer { mean_s, scv: variance / (mean_s * mean_s) },
+            _ => answers::Answer::exponential(mean_s),
+        })
+    }
+
     /// Solves for the holding times, waits and responses.
     pub fn solve(&self) -> Result<Solution, String> {
         let (topology, n, classes) = (self.topology, self.n, self.classes);
@@ -86,12 +107,9 @@ impl OpenModel<'_> {
                         let call_s = |j: usize| {
                             self.call_time_s(i, j, 2.0 * (self.class_link_s(class, i, j) + mesh_s) + response[class][j])
                         };
-                        let groups = groups_excess_s(
-                            effect,
-                            &response[class],
-                            |j| call_s(j) - response[class][j],
-                            &answer_variance,
-                        );
+                        let law =
+                            |j: usize, mean_s: f64| self.answer_law(j, mean_s, answer_variance[j], wait[j], holding[j]);
+                        let groups = groups_excess_s(effect, &response[class], |j| call_s(j) - response[class][j], law);
                         // The linear system waits for each call's unhedged time: a hedged call's is shorter.
                         let hedges: f64 = (self.hedged[i].iter())
                             .map(|&(j, _)| {
@@ -99,7 +117,7 @@ impl OpenModel<'_> {
                                 effect.calls[j] * (call_s(j) - unhedged)
                             })
                             .sum();
-                        let replicas = replicas_excess_s(effect, &response[class], forward_s);
+                        let replicas = replicas_excess_s(effect, &response[class], forward_s, law);
                         // A read joined to a fetch under way waits for what is left of it: a
                         // reader lands in a fetch of time D with odds in proportion to D, and
                         // then waits D/2 on average, so E[D²]/2E[D] (D exponential where its
@@ -167,7 +185,7 @@ impl OpenModel<'_> {
                                     2.0 * (self.class_link_s(class, i, j) + mesh_s) + response[class][j],
                                 ) - response[class][j]
                             },
-                            &answer_variance,
+                            |j, mean_s| self.answer_law(j, mean_s, answer_variance[j], wait[j], holding[j]),
                         );
                     let held = effect.work_s * stretch[i] + self.acks_s(class, i) + calls;
                     class_holding[class][i] = held;
@@ -288,30 +306,21 @@ impl OpenModel<'_> {
 /// How much longer (negative: shorter) a visit's groups of calls made at once keep its
 /// worker than the same calls made in turn, which is how `calls` counts them: per group, the
 /// expected time until `wait` of its calls have answered, less the sum of their times. A
-/// call's time (`network_s` there and back, plus the callee's response) is taken as
-/// exponential, as the callees' own M/M/c model has it, unless `variance_s2` knows its
-/// variance (a callee held for its own work alone).
-fn groups_excess_s(
+/// call's time (`network_s` there and back, plus the callee's response) is `law`'s
+/// (`OpenModel::answer_law`).
+fn groups_excess_s<'a>(
     effect: &VisitEffect,
     response: &[f64],
     network_s: impl Fn(usize) -> f64,
-    variance_s2: &[Option<f64>],
+    law: impl Fn(usize, f64) -> Law<'a>,
 ) -> f64 {
     effect
         .groups
         .iter()
         .map(|group| {
-            let answers: Vec<answers::Answer> = (group.targets.iter())
-                .map(|&j| {
-                    let mean_s = network_s(j) + response[j];
-                    match variance_s2[j] {
-                        Some(variance) if mean_s > 0.0 => answers::Answer { mean_s, scv: variance / (mean_s * mean_s) },
-                        _ => answers::Answer::exponential(mean_s),
-                    }
-                })
-                .collect();
-            let sum: f64 = answers.iter().map(|answer| answer.mean_s).sum();
-            group.weight * (answers::expected_kth_answer_s(&answers, group.wait) - sum)
+            let laws: Vec<Law> = (group.targets.iter()).map(|&j| law(j, network_s(j) + response[j])).collect();
+            let sum: f64 = laws.iter().map(Law::mean_s).sum();
+            group.weight * (order_statistics::expected_kth_s(&laws, group.wait) - sum)
         })
         .sum()
 }
@@ -327,12 +336,21 @@ pub(super) fn hands_off(effect: &VisitEffect, kind: &NodeKind) -> f64 {
 }
 
 /// The same for a quorum-replicated store, whose `forwards` count the copies asked as if
-/// answered in turn: the wait for the quorum of as many answers of the copies' mean time,
-/// the `wait`-th of `copies` exponentials of one mean: mean · (1/copies + … + 1/(copies − wait + 1)).
-fn replicas_excess_s(effect: &VisitEffect, response: &[f64], network_s: impl Fn(usize) -> f64) -> f64 {
+/// answered in turn: the wait for the quorum, the `wait`-th of `copies` answers each drawn
+/// from the copies' mixture (a key's copies are any of the replicas, in proportion to
+/// their shares), each copy's answer `law`'s. Exponential answers of one mean give
+/// mean · (1/copies + … + 1/(copies − wait + 1)).
+fn replicas_excess_s<'a>(
+    effect: &VisitEffect,
+    response: &[f64],
+    network_s: impl Fn(usize) -> f64,
+    law: impl Fn(usize, f64) -> Law<'a>,
+) -> f64 {
     let Some((copies, wait)) = effect.replicas else { return 0.0 };
-    let total: f64 = effect.forwards.iter().map(|(j, f)| f * (network_s(j) + response[j])).sum();
-    let mean = total / copies as f64;
-    let harmonic: f64 = (copies + 1 - wait.clamp(1, copies)..=copies).map(|i| 1.0 / i as f64).sum();
-    mean * harmonic - total
+    let parts = (effect.forwards.iter())
+        .filter(|(_, share)| *share > 0.0)
+        .map(|(j, share)| (share, law(j, network_s(j) + response[j])));
+    let Some(answer) = Law::mixture(parts.collect()) else { return 0.0 };
+    let mean_s = answer.mean_s();
+    order_statistics::expected_kth_s(&vec![answer; copies], wait.clamp(1, copies)) - copies as f64 * mean_s
 }

@@ -31,6 +31,7 @@ mod loss;
 mod node_amounts;
 mod open;
 mod open_figures;
+mod order_statistics;
 mod parts;
 mod peak;
 mod priorities;

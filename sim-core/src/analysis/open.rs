@@ -7,9 +7,9 @@
 use super::regions::{cdn_origin_crossings_s, geo_routing, GeoRouting};
 use super::visits::{class_visit_rates, RouterKeys, VisitEffect};
 use super::{
-    acks, bandwidth, call_bounds, consumer_loop, held_pools, hosts, limiters, loss, mmc_wait_s, queue_shape,
-    regional_reads, retries, round_robin, sampler_mean_s, shortest_queue, two_choices, variability, Analysis, Given,
-    HostAnalysis,
+    acks, bandwidth, call_bounds, consumer_loop, held_pools, hosts, limiters, loss, mmc_wait_s, order_statistics,
+    queue_shape, regional_reads, retries, round_robin, sampler_mean_s, shortest_queue, two_choices, variability,
+    Analysis, Given, HostAnalysis,
 };
 use crate::ids::NodeId;
 use crate::topology::{Arrivals, NodeKind, Topology, NONE};
@@ -122,6 +122,9 @@ pub(super) struct OpenModel<'t> {
     pub class_m2: Vec<Vec<Option<f64>>>,
     /// Per node: its holding times' c_s², where known from its own work.
     pub own_holding_scv: Vec<Option<f64>>,
+    /// Per node: its work's law, where its answers take their shape from it
+    /// (`order_statistics::work_draws`).
+    pub work_draws: Vec<Option<order_statistics::WorkDraws<'t>>>,
     /// Per caller node: the callees its calls to are hedged, (callee, hedge after in s).
     pub hedged: Vec<Vec<(usize, f64)>>,
     /// The nodes held for their own work and synchronous calls alone (no calls at once, no
@@ -348,6 +351,7 @@ impl<'t> OpenModel<'t> {
         // Each node's holding times' c_s², where known: its own work's, the same at every step
         // of the fixed point.
         let own_holding_scv = variability::holding_scvs(topology, &class_rates, &class_effects, &class_m2, &stretch);
+        let work_draws = order_statistics::work_draws(topology, &class_rates, &class_effects, acks_s);
         // (A hedge whose loser runs on adds load the visit ratios leave out, and is only noted.)
         let mut hedged: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
         for edge in topology.call_policies.iter().filter(|edge| !edge.caller.is_none()) {
@@ -393,6 +397,7 @@ impl<'t> OpenModel<'t> {
             ack_wait_s,
             class_m2,
             own_holding_scv,
+            work_draws,
             hedged,
             plain_callers,
         })

@@ -1,7 +1,7 @@
 //! Queueing formulas the view is made of: Erlang C and the M/M/c wait, a hedged call's
 //! mean, and order statistics of independent durations (the k-th to end).
 
-use super::answers;
+use super::{answers, order_statistics};
 
 /// Erlang C (Gross et al. §2.3): the probability that an arrival waits at an M/M/c queue
 /// with offered load `a = λ/μ` (in servers), `None` at or above saturation.
@@ -61,8 +61,8 @@ pub(super) fn fewer_than_in(happened: &mut [f64], done: impl Iterator<Item = f64
 /// The expected time until `k` of independent exponential durations with the given means
 /// have ended (the k-th order statistic): ∫ P(fewer than k ended by t) dt, the probability
 /// by the Poisson-binomial recursion, integrated in ln t by Gauss–Legendre panels (relative
-/// error below 10⁻⁸; `answers::expected_kth_answer_s`). Means of 0 end at once.
+/// error below 10⁻⁸; `order_statistics::expected_kth_s`). Means of 0 end at once.
 pub fn expected_kth_completion_s(means_s: &[f64], k: usize) -> f64 {
     let answers: Vec<answers::Answer> = means_s.iter().map(|mean| answers::Answer::exponential(*mean)).collect();
-    answers::expected_kth_answer_s(&answers, k)
+    order_statistics::expected_kth_answer_s(&answers, k)
 }

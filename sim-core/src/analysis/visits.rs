@@ -17,6 +17,13 @@ pub(super) struct VisitEffect {
     /// branches, the path's Work steps drawn independently (infinite when a step's
     /// distribution has no variance).
     pub work_m2_s2: f64,
+    /// Per path through the program that ends (answers or hands the request on): its
+    /// odds and its one Work step's sampler (`None`: no Work step), unless
+    /// `several_work_steps`.
+    pub work_paths: Vec<(f64, Option<u32>)>,
+    /// A path does two Work steps or more: the work's law is a sum, which `work_paths`
+    /// does not give.
+    pub several_work_steps: bool,
     /// Pure delay per visit (no worker), in seconds.
     pub delay_s: f64,
     /// Expected synchronous calls to each node (the worker waits).
@@ -88,17 +95,41 @@ pub(super) fn even_shares(balancer: &crate::topology::LoadBalancerConfig) -> Vec
 const RESHARDED: &str =
     "the steady state of its last shard list (a simulation also runs the lists before it, and the cold caches after each step)";
 
-/// The Work a path through a program has done so far: its mean and second moment.
+/// The Work a path through a program has done so far: its mean and second moment, and its
+/// steps' count (2 standing for more) and the last one's sampler.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct PathWork {
     mean_s: f64,
     m2_s2: f64,
+    steps: u8,
+    sampler: Option<u32>,
 }
 
 impl PathWork {
-    /// The path's work with an independent step of the given mean and second moment added.
-    fn then(self, mean_s: f64, m2_s2: f64) -> PathWork {
-        PathWork { mean_s: self.mean_s + mean_s, m2_s2: self.m2_s2 + 2.0 * self.mean_s * mean_s + m2_s2 }
+    /// The path's work with an independent step of `sampler`, of the given mean and second
+    /// moment, added.
+    fn then(self, sampler: u32, mean_s: f64, m2_s2: f64) -> PathWork {
+        PathWork {
+            mean_s: self.mean_s + mean_s,
+            m2_s2: self.m2_s2 + 2.0 * self.mean_s * mean_s + m2_s2,
+            steps: (self.steps + 1).min(2),
+            sampler: Some(sampler),
+        }
+    }
+
+    /// Ends the path with odds `weight` in `effect`: its second moment, and its one step.
+    fn end(self, weight: f64, effect: &mut VisitEffect) {
+        if weight <= 0.0 {
+            return;
+        }
+        effect.work_m2_s2 += weight * self.m2_s2;
+        if self.steps > 1 {
+            effect.several_work_steps = true;
+        } else if let Some(path) = effect.work_paths.iter_mut().find(|(_, sampler)| *sampler == self.sampler) {
+            path.0 += weight;
+        } else {
+            effect.work_paths.push((weight, self.sampler));
+        }
     }
 }
 
@@ -119,11 +150,11 @@ pub(super) fn walk(
     let (mut pc, mut done) = (pc, done);
     loop {
         match topology.code[pc as usize] {
-            Instr::Work(sampler) => {
-                let sampler = &topology.samplers[sampler as usize];
+            Instr::Work(index) => {
+                let sampler = &topology.samplers[index as usize];
                 let mean_s = sampler.mean_s();
                 effect.work_s += weight * mean_s;
-                done = done.then(mean_s, sampler.second_moment_s2());
+                done = done.then(index, mean_s, sampler.second_moment_s2());
             }
             Instr::Call(node) => effect.calls[node] += weight,
             Instr::Parallel { start, len } => effect.add_group(topology, weight, start, len, len),
@@ -134,9 +165,7 @@ pub(super) fn walk(
             }
             Instr::Forward(node) => {
                 effect.forwards[node] += weight;
-                if weight > 0.0 {
-                    effect.work_m2_s2 += weight * done.m2_s2;
-                }
+                done.end(weight, effect);
                 return Ok(());
             }
             Instr::ByClass { table } => {
@@ -159,9 +188,7 @@ pub(super) fn walk(
                 continue;
             }
             Instr::Respond | Instr::NoRoute => {
-                if weight > 0.0 {
-                    effect.work_m2_s2 += weight * done.m2_s2;
-                }
+                done.end(weight, effect);
                 return Ok(());
             }
         }
@@ -243,7 +270,7 @@ pub(super) fn effects(
                         let wait = if writes { quorum.write } else { quorum.read };
                         effect.replicas = Some((quorum.n as usize, wait as usize));
                         // After the keys' caveat, when there is one.
-                        let parallel = "replicas answer in parallel: the wait for the quorum is taken over exponential answers of the replicas' mean";
+                        let parallel = "replicas answer in parallel: the quorum waits for the k-th of independent answers, each a replica's own work law after its wait where it is held for one Work step alone (else fitted by two moments, or exponential)";
                         caveats[index] = Some(match caveats[index].take() {
                             Some(keys) if keys != parallel => format!("{keys}; {parallel}"),
                             _ => parallel.into(),
