@@ -44,7 +44,7 @@ impl OpenModel<'_> {
                 let offered = self.node_rate[j] / f64::from(instances.max(1)) * holding_s;
                 order_statistics::waiting_odds(draws, scale, workers, offered)
             });
-            return Law::Shaped(Shaped { mean_s, draws, scale, wait_s, waits });
+            return Law::Shaped(Shaped { mean_s, draws: std::borrow::Cow::Borrowed(draws), scale, wait_s, waits });
         }
         Law::Fitted(match variance_s2 {
             Some(variance) if mean_s > 0.0 => answers::Answer { mean_s, scv: variance / (mean_s * mean_s) },
@@ -117,6 +117,22 @@ impl OpenModel<'_> {
                                 effect.calls[j] * (call_s(j) - unhedged)
                             })
                             .sum();
+                        // A timed call's answer in the response is a call's that succeeds: the
+                        // requests that complete are those whose calls did.
+                        let timed: f64 = (effect.reached.iter())
+                            .filter(|&&j| {
+                                effect.calls[j] > 0.0 && !self.hedged[i].iter().any(|(callee, _)| *callee == j)
+                            })
+                            .map(|&j| {
+                                let factor = self.succeeded_factor(i, j);
+                                let unhedged = 2.0 * (self.class_link_s(class, i, j) + mesh_s) + response[class][j];
+                                if factor == 1.0 {
+                                    0.0
+                                } else {
+                                    effect.calls[j] * unhedged * (factor - 1.0)
+                                }
+                            })
+                            .sum();
                         let replicas = replicas_excess_s(effect, &response[class], forward_s, law);
                         // A read joined to a fetch under way waits for what is left of it: a
                         // reader lands in a fetch of time D with odds in proportion to D, and
@@ -146,6 +162,7 @@ impl OpenModel<'_> {
                             + network
                             + groups
                             + hedges
+                            + timed
                             + replicas
                             + shared
                     })

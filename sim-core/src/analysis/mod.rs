@@ -98,6 +98,10 @@ pub struct NodeAnalysis {
     /// Per server of a database with replicas (the primary first): each is an M/M/c queue of
     /// its connections, fed the share of reads and writes its read policy sends it.
     pub parts: Vec<PartAnalysis>,
+    /// Its work's law per path, where a worker is held for one Work step alone
+    /// (`order_statistics::work_paths`): what a timed call's answer takes its tail from.
+    #[serde(skip)]
+    pub(crate) work_paths: Option<order_statistics::WorkPaths>,
 }
 
 /// What the model says about one part of a node: a server of a database (its connections),

@@ -123,7 +123,8 @@ pub(super) struct OpenModel<'t> {
     /// Per node: its holding times' c_s², where known from its own work.
     pub own_holding_scv: Vec<Option<f64>>,
     /// Per node: its work's law, where its answers take their shape from it
-    /// (`order_statistics::work_draws`).
+    /// (`order_statistics::work_paths`), as sampler indices and resolved.
+    pub work_paths: Vec<Option<order_statistics::WorkPaths>>,
     pub work_draws: Vec<Option<order_statistics::WorkDraws<'t>>>,
     /// Per caller node: the callees its calls to are hedged, (callee, hedge after in s).
     pub hedged: Vec<Vec<(usize, f64)>>,
@@ -351,7 +352,11 @@ impl<'t> OpenModel<'t> {
         // Each node's holding times' c_s², where known: its own work's, the same at every step
         // of the fixed point.
         let own_holding_scv = variability::holding_scvs(topology, &class_rates, &class_effects, &class_m2, &stretch);
-        let work_draws = order_statistics::work_draws(topology, &class_rates, &class_effects, acks_s);
+        let work_paths = order_statistics::work_paths(topology, &class_rates, &class_effects, acks_s);
+        let work_draws = work_paths
+            .iter()
+            .map(|paths| paths.as_ref().map(|paths| order_statistics::resolve(topology, paths)))
+            .collect();
         // (A hedge whose loser runs on adds load the visit ratios leave out, and is only noted.)
         let mut hedged: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
         for edge in topology.call_policies.iter().filter(|edge| !edge.caller.is_none()) {
@@ -397,6 +402,7 @@ impl<'t> OpenModel<'t> {
             ack_wait_s,
             class_m2,
             own_holding_scv,
+            work_paths,
             work_draws,
             hedged,
             plain_callers,
@@ -456,6 +462,15 @@ impl<'t> OpenModel<'t> {
         match self.topology.call_policy(NodeId::new(i as u32), NodeId::new(j as u32)) {
             NONE => call_s,
             policy => call_s * self.retry.time_factor(policy),
+        }
+    }
+
+    /// A call from `i` to `j` that succeeds, its mean latency over its untimed answer's
+    /// (1 without a timed policy on the edge): `retries::Amplification::succeeded_factor`.
+    pub fn succeeded_factor(&self, i: usize, j: usize) -> f64 {
+        match self.topology.call_policy(NodeId::new(i as u32), NodeId::new(j as u32)) {
+            NONE => 1.0,
+            policy => self.retry.succeeded_factor(policy),
         }
     }
 

@@ -412,6 +412,7 @@ impl OpenModel<'_> {
                 caveat: self.caveats[i].clone(),
                 refused,
                 parts,
+                work_paths: self.work_paths[i].clone(),
             });
         }
         nodes

@@ -11,6 +11,7 @@ use super::queueing::{erlang_c, fewer_than_in};
 use super::visits::VisitEffect;
 use crate::dist::Sampler;
 use crate::topology::{Discipline, NodeKind, Topology};
+use std::borrow::Cow;
 
 /// Gauss–Legendre's 8-point rule on [−1, 1]: the positive half of its nodes (the rule is
 /// symmetric) and their weights (Abramowitz and Stegun, Table 25.4).
@@ -64,7 +65,7 @@ pub(super) struct Shaped<'a> {
     pub mean_s: f64,
     /// Per path through the callee's program: its odds (summing to 1) and its one Work
     /// step's law (`None`: a path without work).
-    pub draws: &'a [(f64, Option<&'a Sampler>)],
+    pub draws: Cow<'a, [(f64, Option<&'a Sampler>)]>,
     /// Seconds per nanosecond drawn: 10⁻⁹ × the callee's host's stretch.
     pub scale: f64,
     /// The mean wait for a worker, in seconds.
@@ -77,16 +78,24 @@ pub(super) struct Shaped<'a> {
 /// Work step's law (`None`: no work).
 pub(super) type WorkDraws<'t> = Vec<(f64, Option<&'t Sampler>)>;
 
+/// The same with each law as its index in `Topology::samplers` (what `NodeAnalysis` keeps).
+pub(crate) type WorkPaths = Vec<(f64, Option<u32>)>;
+
+/// `paths` with each sampler index resolved in `topology`.
+pub(super) fn resolve<'t>(topology: &'t Topology, paths: &WorkPaths) -> WorkDraws<'t> {
+    paths.iter().map(|(odds, sampler)| (*odds, sampler.map(|index| &topology.samplers[index as usize]))).collect()
+}
+
 /// Per node: its work's law where its answer can be shaped by it, a FIFO service held for
 /// its own work alone (no calls, messages or acknowledgements), one Work step or none on
 /// each path in every class that visits it, each step's law one whose CDF is known and
 /// whose mean is finite: the paths' odds over its classes by their rates.
-pub(super) fn work_draws<'t>(
-    topology: &'t Topology,
+pub(super) fn work_paths(
+    topology: &Topology,
     class_rates: &[Vec<f64>],
     class_effects: &[Vec<VisitEffect>],
     acks_s: impl Fn(usize, usize) -> f64,
-) -> Vec<Option<WorkDraws<'t>>> {
+) -> Vec<Option<WorkPaths>> {
     (0..topology.nodes.len())
         .map(|i| {
             let NodeKind::Service(service) = &topology.nodes[i].kind else { return None };
@@ -116,12 +125,10 @@ pub(super) fn work_draws<'t>(
                     }
                 }
             }
-            let laws: WorkDraws<'t> = (draws.iter())
-                .map(|(odds, sampler)| (*odds, sampler.map(|index| &topology.samplers[index as usize])))
-                .collect();
+            let laws = resolve(topology, &draws);
             let known = |sampler: &Sampler| sampler.has_cdf() && sampler.mean_s().is_finite();
             let shaped = laws.iter().any(|(_, law)| law.is_some()) && laws.iter().all(|(_, law)| law.is_none_or(known));
-            shaped.then_some(laws)
+            shaped.then_some(draws)
         })
         .collect()
 }
@@ -155,7 +162,12 @@ pub(super) fn waiting_odds(draws: &[(f64, Option<&Sampler>)], scale: f64, worker
     (erlang * ratio).clamp(1e-12, 1.0)
 }
 
-impl Shaped<'_> {
+impl<'a> Shaped<'a> {
+    /// A shaped answer owning its draws (see the fields).
+    pub(super) fn owning(mean_s: f64, draws: WorkDraws<'a>, scale: f64, wait_s: f64, waits: f64) -> Shaped<'a> {
+        Shaped { mean_s, draws: Cow::Owned(draws), scale, wait_s, waits }
+    }
+
     /// The work's mean, in seconds.
     fn work_s(&self) -> f64 {
         let ns: f64 = self.draws.iter().map(|(odds, draw)| odds * draw.map_or(0.0, Sampler::mean_s) * 1e9).sum();
@@ -203,6 +215,64 @@ impl Shaped<'_> {
         breaks.sort_by(f64::total_cmp);
         breaks.dedup();
         breaks
+    }
+
+    /// P(answer > t).
+    pub(super) fn tail(&self, t: f64) -> f64 {
+        let mut below = [0.0];
+        self.cdfs(&[t], &mut below);
+        1.0 - below[0]
+    }
+
+    /// E[(answer − t)⁺] = ∫ₜ^∞ P(answer > u) du: the mean less t before the answer can
+    /// come, else Gauss–Legendre panels in ln u from t to where about 10⁻¹² is left, at
+    /// most `PANEL_WIDTH` wide and split where the CDF jumps or needs a closer look.
+    pub(super) fn excess(&self, t: f64) -> f64 {
+        if t <= 0.0 {
+            return self.mean_s - t;
+        }
+        let law = Law::Shaped(self.clone());
+        let horizon = law.horizon_s();
+        if t >= horizon {
+            return 0.0;
+        }
+        let shift = self.shift_s();
+        if t < shift {
+            return shift - t + self.excess_from(shift, horizon, &law);
+        }
+        self.excess_from(t, horizon, &law)
+    }
+
+    /// ∫ from `t` (> 0) to `horizon` of P(answer > u) du, as `excess` takes it.
+    fn excess_from(&self, t: f64, horizon: f64, law: &Law) -> f64 {
+        if t <= 0.0 || t >= horizon {
+            return 0.0;
+        }
+        let (low, high) = (libm::log(t), libm::log(horizon));
+        let mut jumps = Vec::new();
+        law.breaks_s(&mut jumps);
+        let mut breaks = vec![low, high];
+        breaks
+            .extend(jumps.iter().filter(|at| **at > 0.0).map(|at| libm::log(*at)).filter(|at| *at > low && *at < high));
+        breaks.sort_by(f64::total_cmp);
+        breaks.dedup();
+        let mut points: Vec<(f64, f64)> = Vec::with_capacity(16 * breaks.len());
+        for ends in breaks.windows(2) {
+            let panels = ((ends[1] - ends[0]) / PANEL_WIDTH).ceil().max(1.0);
+            let half_width = 0.5 * (ends[1] - ends[0]) / panels;
+            for panel in 0..panels as usize {
+                let middle = ends[0] + (2 * panel + 1) as f64 * half_width;
+                add_gauss_points(&mut points, |weight, offset| {
+                    let u = libm::exp(middle + half_width * offset);
+                    (u, weight * half_width * u)
+                });
+            }
+        }
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let at: Vec<f64> = points.iter().map(|(u, _)| *u).collect();
+        let mut below = vec![0.0; at.len()];
+        self.cdfs(&at, &mut below);
+        points.iter().zip(&below).map(|((_, factor), below)| factor * (1.0 - below)).sum()
     }
 
     /// P(answer ≤ t) at each of `points` (ascending), into `out`. Without a wait it is the
@@ -516,7 +586,13 @@ mod tests {
         let (m, d) = (0.004, 0.003);
         for (w, p) in [(0.002, 1.0), (0.006, 0.4), (0.0005, 0.05)] {
             let conditional = w / p;
-            let law = Law::Shaped(Shaped { mean_s: d + w + m, draws: &draws, scale: 1e-9, wait_s: w, waits: p });
+            let law = Law::Shaped(Shaped {
+                mean_s: d + w + m,
+                draws: Cow::Borrowed(&draws),
+                scale: 1e-9,
+                wait_s: w,
+                waits: p,
+            });
             let cdf = |t: f64| {
                 let u = t - d;
                 if u <= 0.0 {
@@ -534,14 +610,16 @@ mod tests {
         }
         let lognormal = sampler("LogNormal(mean: \"2ms\", sd: \"3ms\")");
         let draws = [(1.0, Some(&lognormal))];
-        let law = Law::Shaped(Shaped { mean_s: 0.002, draws: &draws, scale: 1e-9, wait_s: 0.0, waits: 1.0 });
+        let law =
+            Law::Shaped(Shaped { mean_s: 0.002, draws: Cow::Borrowed(&draws), scale: 1e-9, wait_s: 0.0, waits: 1.0 });
         for (n, k) in [(3, 3), (3, 2), (3, 1)] {
             let want = kth_by_grid(|t| lognormal.cdf_ns(t * 1e9), n, k, 2e-7, 2.0);
             close(expected_kth_s(&vec![law.clone(); n], k), want, &format!("lognormal, {k} of {n}"));
         }
         let constant = sampler("Constant(\"5ms\")");
         let draws = [(1.0, Some(&constant))];
-        let law = Law::Shaped(Shaped { mean_s: 0.008, draws: &draws, scale: 1e-9, wait_s: 0.0, waits: 1.0 });
+        let law =
+            Law::Shaped(Shaped { mean_s: 0.008, draws: Cow::Borrowed(&draws), scale: 1e-9, wait_s: 0.0, waits: 1.0 });
         close(expected_kth_s(&[law.clone(), law], 2), 0.008, "a trip and a constant");
     }
 

@@ -13,6 +13,7 @@
 //! callee more than it can do, so the timeouts would go on after their cause ended.
 
 use super::answers::Answer;
+use super::order_statistics::{self, Shaped};
 use super::{erlang_c, Analysis, Given, NodeAnalysis};
 use crate::topology::{Jitter, NodeKind, Topology};
 
@@ -34,6 +35,10 @@ pub(super) struct Amplification {
     /// The caller's time on an attempt (its share of the backoffs included) over the
     /// untimed answer's mean.
     time_factor: Vec<f64>,
+    /// A node's call that succeeds: its mean latency (earlier attempts and backoffs
+    /// included) over the untimed answer's mean. A request one of whose calls fails fails
+    /// too, so those that complete saw their calls succeed.
+    succeeded_factor: Vec<f64>,
 }
 
 impl Amplification {
@@ -43,6 +48,10 @@ impl Amplification {
 
     pub(super) fn time_factor(&self, policy: u32) -> f64 {
         self.time_factor.get(policy as usize).copied().unwrap_or(1.0)
+    }
+
+    pub(super) fn succeeded_factor(&self, policy: u32) -> f64 {
+        self.succeeded_factor.get(policy as usize).copied().unwrap_or(1.0)
     }
 }
 
@@ -167,7 +176,11 @@ fn fixed_point(
     rounds: usize,
 ) -> Result<(Analysis, Vec<CallFigures>, bool), String> {
     let policies = topology.call_policies.len();
-    let mut amplification = Amplification { attempts: vec![1.0; policies], time_factor: vec![1.0; policies] };
+    let mut amplification = Amplification {
+        attempts: vec![1.0; policies],
+        time_factor: vec![1.0; policies],
+        succeeded_factor: vec![1.0; policies],
+    };
     for _ in 0..rounds {
         let (view, figures) = super::analyze_open_at(topology, given, &amplification)?;
         let mut next = amplification.clone();
@@ -176,14 +189,21 @@ fn fixed_point(
             let timed = timed_call(topology, &view, policy, call);
             let i = policy as usize;
             next.attempts[i] = timed.attempts;
-            next.time_factor[i] = if call.answer_s > 0.0 && call.answer_s.is_finite() {
-                timed.call_s / timed.attempts / call.answer_s
+            let answered = call.answer_s > 0.0 && call.answer_s.is_finite();
+            next.time_factor[i] = if answered { timed.call_s / timed.attempts / call.answer_s } else { 1.0 };
+            // (A workload's clients' calls take theirs once settled: `analyze_open`.)
+            let by_node = !topology.call_policies[i].caller.is_none();
+            next.succeeded_factor[i] = if answered && by_node && timed.succeeded_s.is_finite() {
+                timed.succeeded_s / call.answer_s
             } else {
                 1.0
             };
         }
         let settled = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(a, b)| (a - b).abs() <= 1e-10 * a.abs().max(1.0));
-        if settled(&next.attempts, &amplification.attempts) && settled(&next.time_factor, &amplification.time_factor) {
+        if settled(&next.attempts, &amplification.attempts)
+            && settled(&next.time_factor, &amplification.time_factor)
+            && settled(&next.succeeded_factor, &amplification.succeeded_factor)
+        {
             return Ok((view, figures, true));
         }
         amplification = next;
@@ -260,41 +280,86 @@ fn budget_retries_per_call(retry: crate::topology::RetryPolicy, calls_per_s: f64
 
 /// An attempt's answer time as the view pictures it: a fixed part (trips, what the callee
 /// hands on) and, at a node with workers, its wait (none with probability 1 − C, else
-/// exponential: M/M/c's, C Erlang's) and holding time (fitted to its mean and c²); a
-/// balancer's targets' in their shares; exponential where neither applies.
-struct AnswerTime {
+/// exponential: M/M/c's, C Erlang's) and holding time (fitted to its mean and c²), or where
+/// a worker is held for one Work step alone, that step's own law after a wait met with the
+/// odds that keep its second moment (`order_statistics::Shaped`); a balancer's targets' in
+/// their shares; exponential where neither applies.
+struct AnswerTime<'t> {
     fixed_s: f64,
     mean_s: f64,
-    /// (share, P(wait), mean wait of those who wait, holding time).
-    parts: Vec<(f64, f64, f64, Answer)>,
+    /// (share, the variable part's law).
+    parts: Vec<(f64, PartTime<'t>)>,
 }
 
-impl AnswerTime {
-    fn of(topology: &Topology, view: &Analysis, policy: u32, answer_s: f64) -> AnswerTime {
-        let queue = |node: &NodeAnalysis| -> Option<(f64, f64, Answer)> {
+/// The part of an attempt's answer time past its fixed part, at one node.
+enum PartTime<'t> {
+    /// P(wait), mean wait of those who wait, holding time.
+    Fitted { waits: f64, theta: f64, hold: Answer },
+    /// The wait and the work's own law.
+    Shaped(Shaped<'t>),
+}
+
+impl PartTime<'_> {
+    fn mean_s(&self) -> f64 {
+        match self {
+            PartTime::Fitted { waits, theta, hold } => waits * theta + hold.mean_s,
+            PartTime::Shaped(shaped) => shaped.mean_s,
+        }
+    }
+
+    /// P(part > t), t ≥ 0.
+    fn tail(&self, t: f64) -> f64 {
+        match self {
+            PartTime::Fitted { waits, theta, hold } => {
+                (1.0 - waits) * hold.tail(t) + waits * hold.tail_after_wait(*theta, t)
+            }
+            PartTime::Shaped(shaped) => shaped.tail(t),
+        }
+    }
+
+    /// E[(part − t)⁺], t ≥ 0.
+    fn excess(&self, t: f64) -> f64 {
+        match self {
+            PartTime::Fitted { waits, theta, hold } => {
+                (1.0 - waits) * hold.excess(t) + waits * hold.excess_after_wait(*theta, t)
+            }
+            PartTime::Shaped(shaped) => shaped.excess(t),
+        }
+    }
+}
+
+impl<'t> AnswerTime<'t> {
+    fn of(topology: &'t Topology, view: &Analysis, policy: u32, answer_s: f64) -> AnswerTime<'t> {
+        let queue = |node: &NodeAnalysis| -> Option<PartTime<'t>> {
             let (instances, workers) = node.servers?;
             let wait_s = node.wait_s?;
             let offered = node.arrival_rate_per_s / f64::from(instances) * node.holding_s;
+            if let Some(paths) = node.work_paths.as_ref() {
+                let draws = order_statistics::resolve(topology, paths);
+                let work_ns: f64 = draws.iter().map(|(odds, draw)| odds * draw.map_or(0.0, |d| d.mean_s() * 1e9)).sum();
+                if work_ns > 0.0 && node.holding_s > 0.0 && wait_s.is_finite() {
+                    let scale = node.holding_s / work_ns;
+                    let waits = order_statistics::waiting_odds(&draws, scale, workers, offered);
+                    let mean_s = wait_s + node.holding_s;
+                    return Some(PartTime::Shaped(Shaped::owning(mean_s, draws, scale, wait_s, waits)));
+                }
+            }
             let waits = if wait_s > 0.0 { erlang_c(workers, offered)?.max(1e-12) } else { 0.0 };
             let hold = Answer { mean_s: node.holding_s, scv: node.holding_scv.unwrap_or(1.0) };
-            Some((waits, if waits > 0.0 { wait_s / waits } else { 0.0 }, hold))
+            Some(PartTime::Fitted { waits, theta: if waits > 0.0 { wait_s / waits } else { 0.0 }, hold })
         };
         // (In the shares of those with workers, which the answers come from.)
         let (reached, _) = reached(topology, view, policy);
         let total: f64 = reached.iter().map(|&i| view.nodes[i].arrival_rate_per_s).sum();
-        let parts: Option<Vec<(f64, f64, f64, Answer)>> = (total > 0.0)
+        let parts: Option<Vec<(f64, PartTime)>> = (total > 0.0)
             .then(|| {
                 (reached.iter())
-                    .map(|&i| {
-                        let (waits, theta, hold) = queue(&view.nodes[i])?;
-                        Some((view.nodes[i].arrival_rate_per_s / total, waits, theta, hold))
-                    })
+                    .map(|&i| Some((view.nodes[i].arrival_rate_per_s / total, queue(&view.nodes[i])?)))
                     .collect()
             })
             .flatten();
         let parts = parts.unwrap_or_default();
-        let variable_s: f64 =
-            parts.iter().map(|(share, waits, theta, hold)| share * (waits * theta + hold.mean_s)).sum();
+        let variable_s: f64 = parts.iter().map(|(share, part)| share * part.mean_s()).sum();
         AnswerTime { fixed_s: (answer_s - variable_s).max(0.0), mean_s: answer_s, parts }
     }
 
@@ -307,17 +372,12 @@ impl AnswerTime {
         if t < 0.0 {
             return 1.0;
         }
-        (self.parts.iter())
-            .map(|&(share, waits, theta, hold)| {
-                share * ((1.0 - waits) * hold.tail(t) + waits * hold.tail_after_wait(theta, t))
-            })
-            .sum::<f64>()
-            .clamp(0.0, 1.0)
+        self.parts.iter().map(|(share, part)| share * part.tail(t)).sum::<f64>().clamp(0.0, 1.0)
     }
 
     /// E[min(T, t)] = E[T] − ∫ₜ^∞ P(T > u) du, the integral in closed form: T's fixed part
     /// shifts it, and each part's is its holding time's overshoot of what is left of t,
-    /// after a wait or not (`Answer::excess_after_wait`).
+    /// after a wait or not (`Answer::excess_after_wait`), or its shaped law's, integrated.
     fn mean_within_s(&self, t: f64) -> f64 {
         // Past the timeout's tail the mean is left as it is (its share below 10⁻¹²).
         if self.tail(t) < 1e-12 {
@@ -327,11 +387,7 @@ impl AnswerTime {
             self.mean_s * libm::exp(-t / self.mean_s)
         } else {
             let left = t - self.fixed_s;
-            (self.parts.iter())
-                .map(|&(share, waits, theta, hold)| {
-                    share * ((1.0 - waits) * hold.excess(left) + waits * hold.excess_after_wait(theta, left))
-                })
-                .sum()
+            self.parts.iter().map(|(share, part)| share * part.excess(left)).sum()
         };
         (self.mean_s - beyond_s).clamp(0.0, t.min(self.mean_s))
     }
