@@ -154,7 +154,7 @@ impl Sampler {
 }
 
 impl Sampler {
-    /// E[draw³] in nanoseconds cubed (infinite for a Pareto tail of index 3 or below):
+    /// The third moment, E(draw³), in nanoseconds cubed (infinite for a Pareto tail of index 3 or below):
     /// each law's own, a normal's truncated at 0 by E[Z³ | Z > α] = (α² + 2)λ with
     /// λ = φ(α)/(1 − Φ(α)) (Johnson, Kotz and Balakrishnan, ch. 13).
     pub fn third_moment_ns3(&self) -> f64 {

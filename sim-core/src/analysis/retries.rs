@@ -36,8 +36,9 @@ pub(super) struct Amplification {
     /// untimed answer's mean.
     time_factor: Vec<f64>,
     /// A node's call that succeeds: its mean latency (earlier attempts and backoffs
-    /// included) over the untimed answer's mean. A request one of whose calls fails fails
-    /// too, so those that complete saw their calls succeed.
+    /// included) per attempt (the callee's visits count every attempt) over the untimed
+    /// answer's mean. A request one of whose calls fails fails too, so those that complete
+    /// saw their calls succeed.
     succeeded_factor: Vec<f64>,
 }
 
@@ -194,7 +195,7 @@ fn fixed_point(
             // (A workload's clients' calls take theirs once settled: `analyze_open`.)
             let by_node = !topology.call_policies[i].caller.is_none();
             next.succeeded_factor[i] = if answered && by_node && timed.succeeded_s.is_finite() {
-                timed.succeeded_s / call.answer_s
+                timed.succeeded_s / timed.attempts / call.answer_s
             } else {
                 1.0
             };
