@@ -248,26 +248,11 @@ impl<'a> Shaped<'a> {
         if t <= 0.0 || t >= horizon {
             return 0.0;
         }
-        let (low, high) = (libm::log(t), libm::log(horizon));
         let mut jumps = Vec::new();
         law.breaks_s(&mut jumps);
-        let mut breaks = vec![low, high];
-        breaks
-            .extend(jumps.iter().filter(|at| **at > 0.0).map(|at| libm::log(*at)).filter(|at| *at > low && *at < high));
-        breaks.sort_by(f64::total_cmp);
-        breaks.dedup();
-        let mut points: Vec<(f64, f64)> = Vec::with_capacity(16 * breaks.len());
-        for ends in breaks.windows(2) {
-            let panels = ((ends[1] - ends[0]) / PANEL_WIDTH).ceil().max(1.0);
-            let half_width = 0.5 * (ends[1] - ends[0]) / panels;
-            for panel in 0..panels as usize {
-                let middle = ends[0] + (2 * panel + 1) as f64 * half_width;
-                add_gauss_points(&mut points, |weight, offset| {
-                    let u = libm::exp(middle + half_width * offset);
-                    (u, weight * half_width * u)
-                });
-            }
-        }
+        jumps.retain(|at| *at > 0.0);
+        let mut points = Vec::new();
+        add_log_panels(&mut points, libm::log(t), libm::log(horizon), &jumps);
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
         let at: Vec<f64> = points.iter().map(|(u, _)| *u).collect();
         let mut below = vec![0.0; at.len()];
@@ -454,26 +439,11 @@ pub(super) fn expected_kth_s(laws: &[Law], k: usize) -> f64 {
         // An answer without end (a saturated callee, a fit of infinite variance): no figure.
         return f64::NAN;
     }
-    let mut breaks = vec![low, high];
-    breaks.extend(jumps.iter().map(|at| libm::log(*at)).filter(|at| *at > low && *at < high));
-    breaks.sort_by(f64::total_cmp);
-    breaks.dedup();
     // The rule's points and factors, in the order the sum takes them.
-    let mut points: Vec<(f64, f64)> = Vec::with_capacity(16 * breaks.len());
+    let mut points: Vec<(f64, f64)> = Vec::new();
     let half_start_s = 0.5 * start_s;
     add_gauss_points(&mut points, |weight, offset| (half_start_s * (1.0 + offset), weight * half_start_s));
-    // ∫ f(t) dt = ∫ f(t) t d(ln t).
-    for ends in breaks.windows(2) {
-        let panels = ((ends[1] - ends[0]) / PANEL_WIDTH).ceil().max(1.0);
-        let half_width = 0.5 * (ends[1] - ends[0]) / panels;
-        for panel in 0..panels as usize {
-            let middle = ends[0] + (2 * panel + 1) as f64 * half_width;
-            add_gauss_points(&mut points, |weight, offset| {
-                let t = libm::exp(middle + half_width * offset);
-                (t, weight * half_width * t)
-            });
-        }
-    }
+    add_log_panels(&mut points, low, high, &jumps);
     // Each law's CDF at the points in ascending order.
     let mut ascending: Vec<usize> = (0..points.len()).collect();
     ascending.sort_by(|a, b| points[*a].0.total_cmp(&points[*b].0));
@@ -492,6 +462,28 @@ pub(super) fn expected_kth_s(laws: &[Law], k: usize) -> f64 {
         total += factor * fewer_than_in(&mut happened, cdfs.iter().map(|cdf| cdf[at]));
     }
     total
+}
+
+/// Adds the points and factors of ∫ f(t) dt = ∫ f(t) t d(ln t) from e^`low` to e^`high`
+/// by Gauss–Legendre panels in ln t at most `PANEL_WIDTH` wide, split at `jumps` (times,
+/// positive) between them: (t, the factor on f(t)).
+fn add_log_panels(points: &mut Vec<(f64, f64)>, low: f64, high: f64, jumps: &[f64]) {
+    let mut breaks = vec![low, high];
+    breaks.extend(jumps.iter().map(|at| libm::log(*at)).filter(|at| *at > low && *at < high));
+    breaks.sort_by(f64::total_cmp);
+    breaks.dedup();
+    points.reserve(16 * breaks.len());
+    for ends in breaks.windows(2) {
+        let panels = ((ends[1] - ends[0]) / PANEL_WIDTH).ceil().max(1.0);
+        let half_width = 0.5 * (ends[1] - ends[0]) / panels;
+        for panel in 0..panels as usize {
+            let middle = ends[0] + (2 * panel + 1) as f64 * half_width;
+            add_gauss_points(points, |weight, offset| {
+                let t = libm::exp(middle + half_width * offset);
+                (t, weight * half_width * t)
+            });
+        }
+    }
 }
 
 /// Adds one panel of Gauss–Legendre's 8-point rule to `total`: `term(weight, offset)` at
