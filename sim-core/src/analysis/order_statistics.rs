@@ -112,10 +112,7 @@ pub(super) fn work_paths(
                 if class_rate <= 0.0 {
                     continue;
                 }
-                let own_work_only = effect.calls.iter().chain(effect.messages.iter()).all(|(_, calls)| calls == 0.0)
-                    && effect.groups.is_empty()
-                    && acks_s(class, i) == 0.0;
-                if !own_work_only || effect.several_work_steps {
+                if !effect.own_work_only(acks_s(class, i)) || effect.several_work_steps {
                     return None;
                 }
                 for (odds, sampler) in &effect.work_paths {
@@ -217,6 +214,24 @@ impl<'a> Shaped<'a> {
         breaks
     }
 
+    /// A time past which the answer comes with probability about 10⁻¹² or less.
+    fn horizon_s(&self) -> f64 {
+        let far_ns = self.draws.iter().filter_map(|(_, draw)| draw.map(Sampler::far_ns)).fold(0.0, f64::max);
+        self.shift_s() + far_ns * self.scale + WAIT_FAR * self.wait_s() / self.waits
+    }
+
+    /// Where the CDF jumps (without a wait, or for those who do not wait, where the work
+    /// does), and the answer's start and its spread's powers of 4 past it, in seconds.
+    fn breaks_s(&self, out: &mut Vec<f64>) {
+        let shift = self.shift_s();
+        if self.wait_s() <= 0.0 || self.waits < 1.0 {
+            out.extend(self.work_breaks().into_iter().map(|at| shift + at));
+        }
+        let spread = self.work_s() + self.wait_s() / self.waits;
+        out.push(shift);
+        out.extend((-SPREAD_BREAKS..=SPREAD_BREAKS).map(|power| shift + spread * libm::pow(4.0, f64::from(power))));
+    }
+
     /// P(answer > t).
     pub(super) fn tail(&self, t: f64) -> f64 {
         let mut below = [0.0];
@@ -231,25 +246,24 @@ impl<'a> Shaped<'a> {
         if t <= 0.0 {
             return self.mean_s - t;
         }
-        let law = Law::Shaped(self.clone());
-        let horizon = law.horizon_s();
+        let horizon = self.horizon_s();
         if t >= horizon {
             return 0.0;
         }
         let shift = self.shift_s();
         if t < shift {
-            return shift - t + self.excess_from(shift, horizon, &law);
+            return shift - t + self.excess_from(shift, horizon);
         }
-        self.excess_from(t, horizon, &law)
+        self.excess_from(t, horizon)
     }
 
     /// ∫ from `t` (> 0) to `horizon` of P(answer > u) du, as `excess` takes it.
-    fn excess_from(&self, t: f64, horizon: f64, law: &Law) -> f64 {
+    fn excess_from(&self, t: f64, horizon: f64) -> f64 {
         if t <= 0.0 || t >= horizon {
             return 0.0;
         }
         let mut jumps = Vec::new();
-        law.breaks_s(&mut jumps);
+        self.breaks_s(&mut jumps);
         jumps.retain(|at| *at > 0.0);
         let mut points = Vec::new();
         add_log_panels(&mut points, libm::log(t), libm::log(horizon), &jumps);
@@ -315,11 +329,13 @@ impl<'a> Law<'a> {
     /// One answer drawn from `parts` with odds in proportion to their weights (positive):
     /// the one law when every part is the same fit; `None` without parts.
     pub(super) fn mixture(mut parts: Vec<(f64, Law<'a>)>) -> Option<Law<'a>> {
-        let same_fit = |law: &Law| match (law, &parts.first()?.1) {
-            (Law::Fitted(answer), Law::Fitted(first)) => Some(answer == first),
-            _ => Some(false),
+        let first = match parts.first()? {
+            (_, Law::Fitted(first)) => Some(*first),
+            _ => None,
         };
-        if parts.iter().all(|(_, law)| same_fit(law) == Some(true)) {
+        if first
+            .is_some_and(|first| parts.iter().all(|(_, law)| matches!(law, Law::Fitted(answer) if *answer == first)))
+        {
             return parts.pop().map(|(_, law)| law);
         }
         Some(Law::Mixture(parts))
@@ -341,10 +357,7 @@ impl<'a> Law<'a> {
     fn horizon_s(&self) -> f64 {
         match self {
             Law::Fitted(answer) => answer.fit().horizon_s(),
-            Law::Shaped(shaped) => {
-                let far_ns = shaped.draws.iter().filter_map(|(_, draw)| draw.map(Sampler::far_ns)).fold(0.0, f64::max);
-                shaped.shift_s() + far_ns * shaped.scale + WAIT_FAR * shaped.wait_s() / shaped.waits
-            }
+            Law::Shaped(shaped) => shaped.horizon_s(),
             Law::Mixture(parts) => parts.iter().map(|(_, law)| law.horizon_s()).fold(0.0, f64::max),
         }
     }
@@ -359,18 +372,7 @@ impl<'a> Law<'a> {
                     out.push(at_s);
                 }
             }
-            Law::Shaped(shaped) => {
-                let shift = shaped.shift_s();
-                // (Those who do not wait jump where the work does.)
-                if shaped.wait_s() <= 0.0 || shaped.waits < 1.0 {
-                    out.extend(shaped.work_breaks().into_iter().map(|at| shift + at));
-                }
-                let spread = shaped.work_s() + shaped.wait_s() / shaped.waits;
-                out.push(shift);
-                out.extend(
-                    (-SPREAD_BREAKS..=SPREAD_BREAKS).map(|power| shift + spread * libm::pow(4.0, f64::from(power))),
-                );
-            }
+            Law::Shaped(shaped) => shaped.breaks_s(out),
             Law::Mixture(parts) => parts.iter().for_each(|(_, law)| law.breaks_s(out)),
         }
     }

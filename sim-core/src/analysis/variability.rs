@@ -36,12 +36,8 @@ pub(super) fn own_work_m2_s2(
                 .iter()
                 .enumerate()
                 .map(|(i, effect)| {
-                    let own_work_only =
-                        effect.calls.iter().chain(effect.messages.iter()).all(|(_, calls)| calls == 0.0)
-                            && effect.groups.is_empty()
-                            && acks_s(class, i) == 0.0;
                     let m2 = effect.work_m2_s2 * stretch[i] * stretch[i];
-                    (own_work_only && m2.is_finite()).then_some(m2)
+                    (effect.own_work_only(acks_s(class, i)) && m2.is_finite()).then_some(m2)
                 })
                 .collect()
         })

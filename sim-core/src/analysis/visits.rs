@@ -55,6 +55,14 @@ impl VisitEffect {
         self.calls[j] + self.forwards[j] + self.messages[j]
     }
 
+    /// Whether a worker is held for the visit's own work alone: no calls, messages or
+    /// calls made at once, and no wait for acknowledgements (`acks_s`, in seconds).
+    pub(super) fn own_work_only(&self, acks_s: f64) -> bool {
+        self.calls.iter().chain(self.messages.iter()).all(|(_, calls)| calls == 0.0)
+            && self.groups.is_empty()
+            && acks_s == 0.0
+    }
+
     /// Calls `parallel_targets[start..start + len]` at once, `weight` times per visit,
     /// going on after `wait` answers: each target's visits, and the group.
     fn add_group(&mut self, topology: &Topology, weight: f64, start: u32, len: u32, wait: u32) {
