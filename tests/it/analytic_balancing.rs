@@ -137,6 +137,67 @@ fn unsettled_chains_keep_a_lower_bound() {
     );
 }
 
+/// Many instances behind least connections: past the exact chain's 8 instances the view
+/// solves the chain of idle workers and waiting requests (`idle_and_waiting.rs`), where one
+/// pool of all the workers, which it took before, waited half as long as runs (32
+/// single-worker instances at 0.9: 14.3 ms against 28.2). The chain leaves out how unevenly
+/// the lines stand, so it is a little low: against runs (10 replications, 99% interval),
+/// within the interval and 5% of the wait; with 2 places an instance at 0.9 offered, the
+/// refusals (every instance full) within the interval and 5% of them.
+#[test]
+fn many_instances_behind_least_connections_wait_as_idle_workers_and_lines() {
+    for (instances, workers, busy, queue, run_s) in [
+        (12, 1, 0.9, None, 8000.0),
+        (32, 1, 0.9, None, 3000.0),
+        (16, 2, 0.95, None, 3000.0),
+        (12, 1, 0.9, Some(2), 8000.0),
+    ] {
+        let mut text = balanced("LeastConnections", instances, workers, busy);
+        if let Some(queue) = queue {
+            text = text.replace("steps:", &format!("queue: {queue}, steps:"));
+        }
+        let analysis = view(&text);
+        let wait_s = analysis.nodes[1].wait_s.unwrap();
+        assert!(
+            analysis.notes.iter().any(|note| note.contains("idle workers and waiting requests")),
+            "{:?}",
+            analysis.notes
+        );
+        let label = format!("{instances}×{workers} at {busy}, queue {queue:?}");
+        let runs = |metric: fn(&sim_core::Report) -> f64| replicate(&text, 10, seconds(run_s), 100.0, metric);
+        let simulated = runs(|r| r.nodes["s"].mean_wait_s.unwrap());
+        eprintln!("{label}: view {wait_s}, runs {} ± {}", simulated.mean, simulated.half_width);
+        assert!(
+            (simulated.mean - wait_s).abs() <= simulated.half_width + 0.05 * wait_s,
+            "{label}: view {wait_s}, runs {} ± {}",
+            simulated.mean,
+            simulated.half_width
+        );
+        let rate = busy * f64::from(instances * workers) * 10.0;
+        match queue {
+            None => {
+                let pooled_s = mmc_wait_s(instances * workers, rate, 0.1).unwrap();
+                // One pool is out of the runs' reach; the view is above it.
+                assert!(
+                    wait_s > pooled_s && simulated.mean - simulated.half_width > 1.1 * pooled_s,
+                    "{label}: {wait_s} against one pool's {pooled_s}"
+                );
+            }
+            Some(_) => {
+                let refused = analysis.nodes[1].refused.unwrap();
+                let simulated = runs(|r| r.nodes["s"].drops as f64 / r.nodes["s"].arrivals as f64);
+                eprintln!("{label}: refused {refused} in the view, {} ± {}", simulated.mean, simulated.half_width);
+                assert!(
+                    (simulated.mean - refused).abs() <= simulated.half_width + 0.05 * refused,
+                    "{label}: refused {refused} in the view, {} ± {} in runs",
+                    simulated.mean,
+                    simulated.half_width
+                );
+            }
+        }
+    }
+}
+
 /// A bounded queue behind a power of two choices refuses a request when both instances
 /// drawn are full: the refined mean field on the room's levels, against runs (10
 /// replications, 99% intervals) at 0.9 of capacity with 2 places and at 1.1 with 3, where

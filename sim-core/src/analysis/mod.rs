@@ -26,6 +26,7 @@ mod fixed_point;
 mod held_pair_chain;
 mod held_pools;
 mod hosts;
+mod idle_and_waiting;
 mod limiters;
 mod loss;
 mod node_amounts;

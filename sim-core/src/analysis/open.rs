@@ -7,9 +7,9 @@
 use super::regions::{cdn_origin_crossings_s, geo_routing, GeoRouting};
 use super::visits::{class_visit_rates, RouterKeys, VisitEffect};
 use super::{
-    acks, bandwidth, call_bounds, consumer_loop, held_pools, hosts, limiters, loss, mmc_wait_s, order_statistics,
-    queue_shape, regional_reads, retries, round_robin, sampler_mean_s, shortest_queue, two_choices, variability,
-    Analysis, Given, HostAnalysis,
+    acks, bandwidth, call_bounds, consumer_loop, held_pools, hosts, idle_and_waiting, limiters, loss, mmc_wait_s,
+    order_statistics, queue_shape, regional_reads, retries, round_robin, sampler_mean_s, shortest_queue, two_choices,
+    variability, Analysis, Given, HostAnalysis,
 };
 use crate::ids::NodeId;
 use crate::topology::{Arrivals, NodeKind, Topology, NONE};
@@ -515,9 +515,10 @@ impl OpenModel<'_> {
     /// The wait at one of `instances` instances fed by a least-connections or a
     /// power-of-two-choices balancer alone, for exponential holding times, and whether it is
     /// exact. Their chain (`shortest_queue.rs`) where it is solved: exact, or where its
-    /// spread does not settle a lower bound, raised to one pool's (least connections) or the
-    /// refined mean field's (two choices) where those are higher. Past the chain's size, one
-    /// pool of all the workers (a lower bound) or the refined mean field.
+    /// spread does not settle a lower bound, raised to the chain of idle workers and waiting
+    /// requests' (`idle_and_waiting.rs`, least connections) or the refined mean field's (two
+    /// choices) where those are higher. Past the chain's size, those; past theirs, one pool
+    /// of all the workers (a lower bound).
     pub fn balanced_wait_s(
         &self,
         pick: round_robin::Pick,
@@ -531,13 +532,20 @@ impl OpenModel<'_> {
         if let Some(chain) = chain.filter(|chain| chain.exact) {
             return Some((chain.wait_s, BalancedWait::Chain));
         }
-        let other = match pick {
-            round_robin::Pick::LeastConnections => mmc_wait_s(workers * instances, rate, holding)?,
-            round_robin::Pick::TwoChoices => two_choices::wait_s(instances, workers, rate, holding)?,
+        let (other, method) = match pick {
+            round_robin::Pick::LeastConnections => {
+                match idle_and_waiting::SOLVED.with(|solved| solved.wait_s(instances, workers, rate, holding)) {
+                    Some(wait) => (wait, BalancedWait::IdleAndWaiting),
+                    None => (mmc_wait_s(workers * instances, rate, holding)?, BalancedWait::Other),
+                }
+            }
+            round_robin::Pick::TwoChoices => {
+                (two_choices::wait_s(instances, workers, rate, holding)?, BalancedWait::Other)
+            }
         };
         Some(match chain {
             Some(chain) if chain.wait_s > other => (chain.wait_s, BalancedWait::ChainBound),
-            _ => (other, BalancedWait::Other),
+            _ => (other, method),
         })
     }
 }
@@ -545,7 +553,8 @@ impl OpenModel<'_> {
 impl OpenModel<'_> {
     /// The refusals and wait at one of `instances` instances, each of `room`, fed by a
     /// least-connections or power-of-two-choices balancer alone, for exponential holding
-    /// times: their chain's (`shortest_queue::room_refusals`) where it is solved and settles.
+    /// times: their chain's (`shortest_queue::room_refusals`) where it is solved and settles,
+    /// else behind least connections the chain of idle workers and waiting requests'.
     pub fn balanced_room_refusals(
         &self,
         pick: round_robin::Pick,
@@ -557,11 +566,18 @@ impl OpenModel<'_> {
         // A room that even a random split would all but never fill is the unbounded chain's.
         if loss::refusals(room, rate / f64::from(instances), holding).refused < NEVER_FULL {
             let (wait_s, method) = self.balanced_wait_s(pick, rate, holding, room.servers, instances)?;
-            return (method == BalancedWait::Chain).then_some((loss::Refusals { refused: 0.0, wait_s }, method));
+            let solved = matches!(method, BalancedWait::Chain | BalancedWait::IdleAndWaiting);
+            return solved.then_some((loss::Refusals { refused: 0.0, wait_s }, method));
         }
-        let (refusals, exact) = shortest_queue::SOLVED
-            .with(|solved| solved.room_refusals(chain_pick(pick), instances, room, rate, holding))?;
-        exact.then_some((refusals, BalancedWait::Chain))
+        let chain = shortest_queue::SOLVED
+            .with(|solved| solved.room_refusals(chain_pick(pick), instances, room, rate, holding));
+        match (chain, pick) {
+            (Some((refusals, true)), _) => Some((refusals, BalancedWait::Chain)),
+            (_, round_robin::Pick::LeastConnections) => idle_and_waiting::SOLVED
+                .with(|solved| solved.room_refusals(instances, room, rate, holding))
+                .map(|refusals| (refusals, BalancedWait::IdleAndWaiting)),
+            _ => None,
+        }
     }
 }
 
@@ -584,6 +600,9 @@ pub enum BalancedWait {
     Chain,
     /// The chain cut at a spread too narrow to settle: a lower bound.
     ChainBound,
+    /// The chain of idle workers and waiting requests (least connections over more
+    /// instances than the exact chain takes): a few percent low.
+    IdleAndWaiting,
     /// One pool of all the workers (least connections) or the refined mean field (two choices).
     Other,
 }

@@ -204,7 +204,11 @@ thread_local! {
 }
 
 /// `solve()`'s answer, kept in `solved` under `key`.
-fn once<T: Copy>(solved: &std::cell::RefCell<BTreeMap<SolvedKey, T>>, key: SolvedKey, solve: impl FnOnce() -> T) -> T {
+pub(super) fn once<K: Ord, T: Copy>(
+    solved: &std::cell::RefCell<BTreeMap<K, T>>,
+    key: K,
+    solve: impl FnOnce() -> T,
+) -> T {
     if let Some(answer) = solved.borrow().get(&key) {
         return *answer;
     }
