@@ -266,7 +266,7 @@ impl<'t> OpenModel<'t> {
             let entry = source.entry_node.index();
             notes.push(if evenly_spaced[entry] {
                 format!(
-                    "workload \"{}\" is evenly spaced: \"{}\" takes its gaps as they are (D/M/c: with one worker and exponential work GI/M/1's exact wait, else Allen and Cunneen's with c_a² = 0); the nodes after it take Poisson arrivals",
+                    "workload \"{}\" is evenly spaced: \"{}\" takes its gaps as they are (D/M/c: with one worker GI/M/1's exact wait, with several the waits of Erlang-250 and Erlang-1000 gaps' chains extrapolated, for exponential work); the nodes after it take Poisson arrivals",
                     source.name, topology.nodes[entry].name
                 )
             } else {

@@ -135,21 +135,12 @@ impl OpenModel<'_> {
                 round_robin::Gaps::Erlang(k) => format!("Erlang-{k} gaps"),
                 round_robin::Gaps::Even => "evenly spaced gaps".into(),
             };
-            let factor = match gaps {
-                round_robin::Gaps::Erlang(k) => format!("(1/{k} + 1)/2"),
-                _ => format!("({:.3} + 1)/2", gaps.scv()),
-            };
-            let staged = matches!(gaps, round_robin::Gaps::Erlang(_) | round_robin::Gaps::Turns { .. });
             notes.push(if service.workers == 1 {
                 format!("{turns} {seen}, not Poisson ones: its wait is GI/M/1's, which is less than M/M/1's")
-            } else if staged {
+            } else {
                 format!(
                     "{turns} {seen}, not Poisson ones: its wait is GI/M/{}'s, the chain of its requests and the gap's stage (less than M/M/{}'s)",
                     service.workers, service.workers
-                )
-            } else {
-                format!(
-                    "{turns} {seen}, not Poisson ones: its wait is M/M/c's × {factor} (Allen and Cunneen's GI/G/c approximation)"
                 )
             });
         }

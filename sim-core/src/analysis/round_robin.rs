@@ -372,11 +372,11 @@ impl Gaps {
 /// The mean wait at one of `instances` instances of `workers` each, taking a stream of
 /// `rate_per_s` whose gaps at an instance are `gaps`, for holding times of mean `holding_s`
 /// (and squared coefficient of variation `holding_scv`, exponential when unknown); `None` at
-/// or past saturation. For exponential ones the wait is exact: GI/M/1's root for one worker,
-/// the chain of the gap's stages for several (`phase_gaps.rs`), and for several workers fed
-/// evenly spaced gaps Allen and Cunneen's approximation, M/M/c's wait × (c_a² + 1)/2. Holding
-/// times other than exponential scale the exponential one's wait by (c_a² + c_s²)/(c_a² + 1),
-/// as Allen and Cunneen's approximation does.
+/// or past saturation. For exponential ones: GI/M/1's root for one worker, for several the
+/// chain of the gap's stages (`phase_gaps.rs`: exact, and for evenly spaced gaps within 10⁻⁵),
+/// and Allen and Cunneen's approximation, M/M/c's wait × (c_a² + 1)/2, should that chain not
+/// solve. Holding times other than exponential scale the exponential one's wait by
+/// (c_a² + c_s²)/(c_a² + 1), as Allen and Cunneen's approximation does.
 pub(super) fn wait_s(
     gaps: Gaps,
     instances: u32,
