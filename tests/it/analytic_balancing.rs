@@ -166,13 +166,7 @@ fn many_instances_behind_least_connections_wait_as_idle_workers_and_lines() {
         let label = format!("{instances}×{workers} at {busy}, queue {queue:?}");
         let runs = |metric: fn(&sim_core::Report) -> f64| replicate(&text, 10, seconds(run_s), 100.0, metric);
         let simulated = runs(|r| r.nodes["s"].mean_wait_s.unwrap());
-        eprintln!("{label}: view {wait_s}, runs {} ± {}", simulated.mean, simulated.half_width);
-        assert!(
-            (simulated.mean - wait_s).abs() <= simulated.half_width + 0.05 * wait_s,
-            "{label}: view {wait_s}, runs {} ± {}",
-            simulated.mean,
-            simulated.half_width
-        );
+        simulated.assert_near(&format!("{label}, wait"), wait_s, 0.05 * wait_s, 0.1);
         let rate = busy * f64::from(instances * workers) * 10.0;
         match queue {
             None => {
@@ -186,13 +180,7 @@ fn many_instances_behind_least_connections_wait_as_idle_workers_and_lines() {
             Some(_) => {
                 let refused = analysis.nodes[1].refused.unwrap();
                 let simulated = runs(|r| r.nodes["s"].drops as f64 / r.nodes["s"].arrivals as f64);
-                eprintln!("{label}: refused {refused} in the view, {} ± {}", simulated.mean, simulated.half_width);
-                assert!(
-                    (simulated.mean - refused).abs() <= simulated.half_width + 0.05 * refused,
-                    "{label}: refused {refused} in the view, {} ± {} in runs",
-                    simulated.mean,
-                    simulated.half_width
-                );
+                simulated.assert_near(&format!("{label}, refused"), refused, 0.05 * refused, 0.1);
             }
         }
     }
@@ -372,13 +360,7 @@ fn instances_of_several_workers_in_turns_wait_as_erlang_gaps_chain() {
         approx::assert_relative_eq!(wait_s, wait_ms / 1000.0, max_relative = 1e-5);
         assert!(analysis.notes.iter().any(|note| note.contains("the gap's stage")), "{:?}", analysis.notes);
         let simulated = replicate(&text, 10, seconds(300.0), 5.0, |r| r.nodes["s"].mean_wait_s.unwrap());
-        eprintln!("{workers} workers: view {wait_s}, runs {} ± {}", simulated.mean, simulated.half_width);
-        assert!(
-            (simulated.mean - wait_s).abs() <= simulated.half_width + 0.02 * wait_s,
-            "{workers} workers: view {wait_s}, runs {} ± {}",
-            simulated.mean,
-            simulated.half_width
-        );
+        simulated.assert_near(&format!("{workers} workers in turns, wait"), wait_s, 0.02 * wait_s, 0.1);
         assert!(
             allen_cunneen_ms / 1000.0 > simulated.mean + simulated.half_width,
             "{workers} workers: Allen and Cunneen's {allen_cunneen_ms} ms within the runs' {} ± {}",
