@@ -15,8 +15,9 @@
 //! π_{ℓ−1}(exit) r_ℓ, so the levels above the lowest need only r_ℓ(exit) and Σ r_ℓ.
 
 /// The most phase steps (phases times the levels solved and the repeating level's
-/// iterations) a process may take: some tens of milliseconds.
-pub(super) const MOST_WORK: usize = 200_000_000;
+/// iterations) a process may take: a few tens of milliseconds, since a view may solve one
+/// per node at each step of its searches.
+pub(super) const MOST_WORK: usize = 20_000_000;
 /// How little the repeating level's r may move in a step, as a share of its largest entry,
 /// to be taken as settled.
 const SETTLED: f64 = 1e-14;
@@ -114,7 +115,8 @@ pub(super) fn solve(process: &impl SingleEntry) -> Option<Solved> {
         }
         None => {
             let repeating = process.repeating().max(1);
-            let mut work = 0usize;
+            // The levels below the repeating one, counted first.
+            let mut work = (repeating - 1).checked_mul(phases)?;
             loop {
                 work += phases;
                 if work > MOST_WORK {
@@ -129,7 +131,7 @@ pub(super) fn solve(process: &impl SingleEntry) -> Option<Solved> {
                 }
             }
             let (ratio, sum) = (above[exit], above.iter().sum::<f64>());
-            if ratio.is_nan() || ratio >= 1.0 || (repeating - 1).checked_mul(phases)? > MOST_WORK {
+            if ratio.is_nan() || ratio >= 1.0 {
                 return None;
             }
             for level in (1..repeating).rev() {
