@@ -35,12 +35,12 @@ pub(super) fn wait_s(gaps: Gaps, workers: u32, rate_per_s: f64, holding_s: f64) 
         return None;
     }
     let (stages, stage_rate_per_s, entry) = match gaps {
-        Gaps::Erlang(k) if k >= 1 => (k as usize, rate_per_s * f64::from(k), [(0, 1.0), (0, 0.0)]),
+        Gaps::Erlang(k) if k >= 1 => (k as usize, rate_per_s * f64::from(k), vec![(0, 1.0)]),
         // Erlang-(k + 1) from the first of k + 1 stages, Erlang-k from the second.
         Gaps::Turns { short, longer_share } if short >= 1 => (
             short as usize + 1,
             rate_per_s * (f64::from(short) + longer_share),
-            [(0, longer_share), (1, 1.0 - longer_share)],
+            vec![(0, longer_share), (1, 1.0 - longer_share)],
         ),
         _ => return None,
     };
@@ -54,7 +54,8 @@ pub(super) fn wait_s(gaps: Gaps, workers: u32, rate_per_s: f64, holding_s: f64) 
 struct Stages {
     stages: usize,
     stage_rate_per_s: f64,
-    entry: [(usize, f64); 2],
+    /// Where a gap starts: (stage, probability).
+    entry: Vec<(usize, f64)>,
     workers: usize,
     service_per_s: f64,
 }

@@ -98,20 +98,13 @@ pub(super) fn solve(process: &impl SingleEntry) -> Option<Solved> {
     let mut above = vec![0.0; phases];
     let mut below = vec![0.0; phases];
     let exit = process.exit();
-    let step = |level: usize, above: &[f64], below: &mut [f64], scratch: &mut Scratch| {
-        step(process, level, above, below, scratch)
-    };
-    let tail = match process.top() {
+    // The highest level solved one by one, and the repeating levels' tail above it.
+    let (highest, tail) = match process.top() {
         Some(top) => {
             if top.checked_mul(phases)? > MOST_WORK {
                 return None;
             }
-            for level in (1..=top).rev() {
-                step(level, &above, &mut below, &mut scratch)?;
-                levels.push((below[exit], below.iter().sum()));
-                std::mem::swap(&mut above, &mut below);
-            }
-            None
+            (top, None)
         }
         None => {
             let repeating = process.repeating().max(1);
@@ -122,7 +115,7 @@ pub(super) fn solve(process: &impl SingleEntry) -> Option<Solved> {
                 if work > MOST_WORK {
                     return None;
                 }
-                step(repeating, &above, &mut below, &mut scratch)?;
+                step(process, repeating, &above, &mut below, &mut scratch)?;
                 let largest = below.iter().fold(0.0f64, |most, r| most.max(r.abs()));
                 let moved = above.iter().zip(&below).fold(0.0f64, |most, (a, b)| most.max((a - b).abs()));
                 std::mem::swap(&mut above, &mut below);
@@ -134,14 +127,14 @@ pub(super) fn solve(process: &impl SingleEntry) -> Option<Solved> {
             if ratio.is_nan() || ratio >= 1.0 {
                 return None;
             }
-            for level in (1..repeating).rev() {
-                step(level, &above, &mut below, &mut scratch)?;
-                levels.push((below[exit], below.iter().sum()));
-                std::mem::swap(&mut above, &mut below);
-            }
-            Some((repeating, ratio, sum))
+            (repeating - 1, Some((repeating, ratio, sum)))
         }
     };
+    for level in (1..=highest).rev() {
+        step(process, level, &above, &mut below, &mut scratch)?;
+        levels.push((below[exit], below.iter().sum()));
+        std::mem::swap(&mut above, &mut below);
+    }
     levels.reverse();
     // `above` now holds r₁ (zeros where the top is level 0).
     let lowest = lowest_level(process, &above, &mut scratch)?;
